@@ -1,0 +1,91 @@
+# darkmap — one Makefile a reader can follow.
+#   make          build ./darkmap (optimised)
+#   make test     bootstrap, build, run every test (unit, golden, fuzz smoke) under ASan+UBSan
+#   make bench    speed/memory ratios against bgpdump and zcat/bzcat, same invocation
+#   make fuzz     longer libFuzzer runs (FUZZ_SECONDS per target, default 300)
+#   make demo     bootstrap, build, reconstruct North Korea Dec 2014 end to end
+
+CC      ?= cc
+OPT     ?= -O2
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CPPFLAGS+= -Isrc -D_GNU_SOURCE
+CFLAGS  ?=
+CFLAGS  += -std=c11 -g $(WARN) -pthread
+PKGS    := zlib liblzma libzstd sqlite3 jansson cairo libmaxminddb
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lcairo -lmaxminddb)
+LIBS    := $(PKG_LIBS) -lbz2 -lm -pthread
+
+LIB_SRCS := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c)))
+CMD_SRCS := $(sort $(wildcard src/cmd/*.c))
+HDRS     := $(wildcard src/*/*.h)
+UNIT_SRCS:= $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+REL  := build/rel
+ASAN := build/asan
+FUZZ := build/fuzz
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+.PHONY: all test bench fuzz demo bootstrap clean unit-bins fuzz-bins asan-bin
+all: darkmap
+
+darkmap: $(REL)/darkmap
+	ln -sf $(REL)/darkmap darkmap
+
+$(REL)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $(CFLAGS) -c -o $@ $<
+
+$(ASAN)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -c -o $@ $<
+
+$(REL)/libdarkmap.a: $(LIB_SRCS:%.c=$(REL)/%.o)
+	rm -f $@; ar rcs $@ $^
+$(ASAN)/libdarkmap.a: $(LIB_SRCS:%.c=$(ASAN)/%.o)
+	rm -f $@; ar rcs $@ $^
+
+$(REL)/darkmap: $(CMD_SRCS:%.c=$(REL)/%.o) $(REL)/libdarkmap.a
+	$(CC) $(OPT) $(CFLAGS) -o $@ $^ $(LIBS)
+$(ASAN)/darkmap: $(CMD_SRCS:%.c=$(ASAN)/%.o) $(ASAN)/libdarkmap.a
+	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
+asan-bin: $(ASAN)/darkmap
+
+# Unit tests: one cmocka binary per module, built with the sanitizers.
+$(ASAN)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(ASAN)/libdarkmap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(ASAN)/libdarkmap.a $(LIBS) -lcmocka
+unit-bins: $(UNIT_SRCS:%.c=$(ASAN)/%)
+
+# Fuzz targets: libFuzzer needs clang; the library is rebuilt with coverage instrumentation.
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+$(FUZZ)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRCS:%.c=$(FUZZ)/%.o)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
+
+bootstrap:
+	@scripts/bootstrap
+
+test: bootstrap
+	$(MAKE) --no-print-directory darkmap asan-bin unit-bins fuzz-bins
+	@tests/run
+
+bench: bootstrap
+	$(MAKE) --no-print-directory darkmap
+	@bench/run
+
+fuzz: bootstrap
+	$(MAKE) --no-print-directory fuzz-bins
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run
+
+demo: bootstrap
+	$(MAKE) --no-print-directory darkmap
+	@scripts/demo
+
+clean:
+	rm -rf build darkmap

@@ -1,0 +1,94 @@
+#include "base/arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+struct arena_chunk {
+	struct arena_chunk *next_all;
+	struct arena_chunk *next_free;
+	size_t size;
+	_Alignas(16) unsigned char data[];
+};
+
+enum { ARENA_CHUNK = 256 * 1024 };
+
+void arena_init(struct arena *a, size_t limit)
+{
+	a->head = NULL;
+	a->all = NULL;
+	a->used = 0;
+	a->limit = limit;
+	a->total = 0;
+}
+
+static struct arena_chunk *chunk_new(struct arena *a, size_t need)
+{
+	size_t size = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+	if (a->limit && a->total + size > a->limit)
+		return NULL;
+	struct arena_chunk *c = malloc(sizeof *c + size);
+	if (!c)
+		return NULL;
+	c->size = size;
+	c->next_all = a->all;
+	c->next_free = NULL;
+	a->all = c;
+	a->total += size;
+	return c;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (n == 0)
+		n = 16;
+	if (a->head && a->head->size - a->used >= n) {
+		void *p = a->head->data + a->used;
+		a->used += n;
+		return p;
+	}
+	/* Reuse a later chunk from a previous round if one is big enough. */
+	if (a->head) {
+		for (struct arena_chunk *c = a->head->next_free; c; c = c->next_free) {
+			if (c->size >= n) {
+				a->head = c;
+				a->used = n;
+				return c->data;
+			}
+		}
+	}
+	struct arena_chunk *c = chunk_new(a, n);
+	if (!c)
+		return NULL;
+	/* Chain the new chunk after head in the free order so reset walks it. */
+	if (a->head) {
+		c->next_free = a->head->next_free;
+		a->head->next_free = c;
+	}
+	a->head = c;
+	a->used = n;
+	return c->data;
+}
+
+void arena_reset(struct arena *a)
+{
+	/* Rebuild the reuse chain from all chunks; start at the first. */
+	struct arena_chunk *prev = NULL;
+	for (struct arena_chunk *c = a->all; c; c = c->next_all) {
+		c->next_free = prev;
+		prev = c;
+	}
+	a->head = prev;
+	a->used = 0;
+}
+
+void arena_free(struct arena *a)
+{
+	struct arena_chunk *c = a->all;
+	while (c) {
+		struct arena_chunk *n = c->next_all;
+		free(c);
+		c = n;
+	}
+	arena_init(a, a->limit);
+}

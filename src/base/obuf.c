@@ -1,0 +1,134 @@
+#include "base/obuf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+enum { OBUF_FD_CAP = 1 << 20 };
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (!q) {
+		/* Out of memory for an output buffer: nothing sensible remains to do. */
+		fputs("darkmap: out of memory\n", stderr);
+		_exit(70);
+	}
+	return q;
+}
+
+void obuf_init_fd(struct obuf *o, int fd)
+{
+	o->cap = OBUF_FD_CAP;
+	o->buf = xrealloc(NULL, o->cap);
+	o->len = 0;
+	o->fd = fd;
+	o->failed = 0;
+}
+
+void obuf_init_mem(struct obuf *o)
+{
+	o->cap = 256;
+	o->buf = xrealloc(NULL, o->cap);
+	o->len = 0;
+	o->fd = -1;
+	o->failed = 0;
+}
+
+void obuf_flush(struct obuf *o)
+{
+	if (o->fd < 0)
+		return;
+	size_t off = 0;
+	while (off < o->len && !o->failed) {
+		ssize_t w = write(o->fd, o->buf + off, o->len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			o->failed = errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	o->len = 0;
+}
+
+void obuf_grow_(struct obuf *o, size_t need)
+{
+	if (o->fd >= 0) {
+		obuf_flush(o);
+		if (o->cap - o->len >= need)
+			return;
+	}
+	size_t cap = o->cap * 2;
+	while (cap - o->len < need)
+		cap *= 2;
+	o->buf = xrealloc(o->buf, cap);
+	o->cap = cap;
+}
+
+void obuf_free(struct obuf *o)
+{
+	obuf_flush(o);
+	free(o->buf);
+	o->buf = NULL;
+	o->len = o->cap = 0;
+}
+
+void obuf_u64(struct obuf *o, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	obuf_reserve(o, (size_t)n);
+	char *d = o->buf + o->len;
+	for (int i = 0; i < n; i++)
+		d[i] = tmp[n - 1 - i];
+	o->len += (size_t)n;
+}
+
+void obuf_i64(struct obuf *o, int64_t v)
+{
+	if (v < 0) {
+		obuf_putc(o, '-');
+		obuf_u64(o, (uint64_t)0 - (uint64_t)v);
+	} else {
+		obuf_u64(o, (uint64_t)v);
+	}
+}
+
+void obuf_u32_pad(struct obuf *o, uint32_t v, int width)
+{
+	char tmp[12];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < 11);
+	while (n < width && n < 11)
+		tmp[n++] = '0';
+	obuf_reserve(o, (size_t)n);
+	for (int i = 0; i < n; i++)
+		o->buf[o->len + (size_t)i] = tmp[n - 1 - i];
+	o->len += (size_t)n;
+}
+
+void obuf_printf(struct obuf *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	obuf_reserve(o, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(o->buf + o->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	o->len += (size_t)n;
+}

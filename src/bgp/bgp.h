@@ -1,0 +1,212 @@
+/* BGP-4 message and path attribute codec (RFC 4271, 4760, 6793, 7911, 1997, 4360, 8092, 9234).
+ * Decoders read through a struct cur, allocate only from the caller's arena, and return 0 or a
+ * negative enum dm_err with struct dm_error filled (offset relative to cur.base). */
+#ifndef DM_BGP_BGP_H
+#define DM_BGP_BGP_H
+
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/arena.h"
+#include "base/cursor.h"
+#include "base/err.h"
+
+enum bgp_msg_type {
+	BGP_MSG_OPEN = 1,
+	BGP_MSG_UPDATE = 2,
+	BGP_MSG_NOTIFICATION = 3,
+	BGP_MSG_KEEPALIVE = 4,
+	BGP_MSG_ROUTE_REFRESH = 5,   /* RFC 2918 */
+};
+
+enum { BGP_HEADER_LEN = 19, BGP_MAX_MSG = 65535 /* RFC 8654 extended messages */ };
+
+enum bgp_attr_type {
+	BGP_ATTR_ORIGIN = 1,
+	BGP_ATTR_AS_PATH = 2,
+	BGP_ATTR_NEXT_HOP = 3,
+	BGP_ATTR_MULTI_EXIT_DISC = 4,
+	BGP_ATTR_LOCAL_PREF = 5,
+	BGP_ATTR_ATOMIC_AGGREGATE = 6,
+	BGP_ATTR_AGGREGATOR = 7,
+	BGP_ATTR_COMMUNITIES = 8,
+	BGP_ATTR_ORIGINATOR_ID = 9,
+	BGP_ATTR_CLUSTER_LIST = 10,
+	BGP_ATTR_MP_REACH_NLRI = 14,
+	BGP_ATTR_MP_UNREACH_NLRI = 15,
+	BGP_ATTR_EXT_COMMUNITIES = 16,
+	BGP_ATTR_AS4_PATH = 17,
+	BGP_ATTR_AS4_AGGREGATOR = 18,
+	BGP_ATTR_LARGE_COMMUNITIES = 32,
+	BGP_ATTR_ONLY_TO_CUSTOMER = 35,
+	BGP_ATTR_SET = 128,
+};
+
+enum bgp_attr_flag {
+	BGP_ATTR_F_OPTIONAL = 0x80,
+	BGP_ATTR_F_TRANSITIVE = 0x40,
+	BGP_ATTR_F_PARTIAL = 0x20,
+	BGP_ATTR_F_EXTLEN = 0x10,
+};
+
+enum bgp_origin { BGP_ORIGIN_IGP = 0, BGP_ORIGIN_EGP = 1, BGP_ORIGIN_INCOMPLETE = 2 };
+
+enum as_seg_type {
+	AS_SET = 1,
+	AS_SEQUENCE = 2,
+	AS_CONFED_SEQUENCE = 3,   /* RFC 5065 */
+	AS_CONFED_SET = 4,
+};
+
+struct as_seg {
+	uint8_t type;          /* enum as_seg_type (other values kept as received) */
+	uint8_t count;
+	uint32_t *asn;         /* count ASNs, arena memory */
+};
+
+struct as_path {
+	struct as_seg *seg;
+	uint16_t nseg;
+	uint8_t asn_size;      /* 2 or 4: how it was encoded */
+};
+
+/* A list of prefixes from withdrawn routes, NLRI, or MP_(UN)REACH. */
+struct nlri_list {
+	struct dm_prefix *pfx;
+	uint32_t *path_id;     /* NULL unless ADD-PATH (RFC 7911) */
+	uint32_t n;
+};
+
+struct bgp_mp_reach {
+	uint16_t afi;
+	uint8_t safi;
+	uint8_t nh_len;            /* next hop length as received */
+	struct dm_ip nexthop;      /* global next hop (afi 0 when none) */
+	struct dm_ip nexthop_ll;   /* IPv6 link-local when nh_len is 32 (afi 0 otherwise) */
+	struct nlri_list nlri;
+	uint8_t nlri_supported;    /* 0: AFI/SAFI we do not decode (e.g. VPNv4), NLRI left raw */
+	const uint8_t *raw_nlri;
+	uint32_t raw_nlri_len;
+};
+
+struct bgp_mp_unreach {
+	uint16_t afi;
+	uint8_t safi;
+	struct nlri_list nlri;
+	uint8_t nlri_supported;
+};
+
+struct bgp_attr_raw {      /* an attribute kept as bytes (unknown types, ATTR_SET, ...) */
+	uint8_t flags, type;
+	uint16_t len;
+	const uint8_t *data;
+};
+
+/* Which attributes were present: bit (1ull << type) for types 0..63; BGP_ATTRS_F_OTHER for any
+ * type >= 64. */
+#define BGP_ATTR_BIT(t) (1ull << (t))
+#define BGP_ATTRS_F_OTHER (1ull << 63)
+
+struct bgp_attrs {
+	uint64_t present;
+	uint8_t origin;
+	struct as_path as_path;          /* AS_PATH as received */
+	struct as_path as4_path;         /* AS4_PATH as received (RFC 6793) */
+	struct as_path path;             /* effective path: AS_PATH merged with AS4_PATH (RFC 6793 §4.2.3) */
+	struct dm_ip next_hop;           /* NEXT_HOP (IPv4) */
+	uint32_t med;
+	uint32_t local_pref;
+	uint32_t aggregator_as;          /* AGGREGATOR (2- or 4-byte AS per session) */
+	struct dm_ip aggregator_addr;
+	uint32_t as4_aggregator_as;      /* AS4_AGGREGATOR */
+	struct dm_ip as4_aggregator_addr;
+	const uint8_t *communities;      /* n_communities x 4 bytes, network order (RFC 1997) */
+	uint32_t n_communities;
+	const uint8_t *ext_communities;  /* n_ext_communities x 8 bytes (RFC 4360) */
+	uint32_t n_ext_communities;
+	const uint8_t *large_communities;/* n_large_communities x 12 bytes (RFC 8092) */
+	uint32_t n_large_communities;
+	uint32_t otc;                    /* ONLY_TO_CUSTOMER (RFC 9234) */
+	uint32_t originator_id;
+	const uint8_t *cluster_list;     /* n_cluster x 4 bytes */
+	uint32_t n_cluster;
+	struct bgp_mp_reach mp_reach;
+	struct bgp_mp_unreach mp_unreach;
+	struct bgp_attr_raw *other;      /* unknown / not decoded attributes, in order */
+	uint16_t n_other;
+	const uint8_t *raw;              /* the whole attribute block as received (for interning) */
+	uint32_t raw_len;
+};
+
+/* Decoding context: what the session/record says about the encoding. */
+struct bgp_ctx {
+	uint8_t asn_size;        /* 2 or 4 (AS_PATH/AGGREGATOR encoding) */
+	uint8_t addpath;         /* 1: NLRI carry 4-byte path identifiers (RFC 7911 / RFC 8050) */
+	uint8_t mp_reach_abbrev; /* 1: TABLE_DUMP_V2 RIB form of MP_REACH_NLRI: next-hop length +
+	                          * next hop only (RFC 6396 §4.3.4) */
+	uint16_t afi;            /* session or RIB address family: the family of NEXT_HOP-less data */
+	uint8_t safi;
+};
+
+/* Decodes a path attribute block (len bytes at c). On error the fields decoded so far stay
+ * valid, err says which attribute and where; the caller picks skip or treat-as-withdraw
+ * (RFC 7606). */
+int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
+                     struct bgp_attrs *out, struct dm_error *err);
+
+/* Decodes prefixes (RFC 4271 §4.3 encoding) of the given family until c is exhausted. */
+int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a,
+                    struct nlri_list *out, struct dm_error *err);
+
+struct bgp_update {
+	struct nlri_list withdrawn;      /* IPv4 unicast withdrawn routes */
+	struct nlri_list announced;      /* IPv4 unicast NLRI */
+	struct bgp_attrs attrs;
+	uint16_t attrs_len;
+	int attr_err;                    /* 0 or the enum dm_err from attribute decoding */
+};
+
+struct bgp_open {
+	uint8_t version;
+	uint16_t my_as;
+	uint16_t hold_time;
+	uint32_t bgp_id;
+	uint32_t as4;                    /* from capability 65, 0 when absent */
+	const uint8_t *opt;              /* optional parameters, raw */
+	uint8_t opt_len;
+};
+
+struct bgp_notification {
+	uint8_t code, subcode;
+	const uint8_t *data;
+	uint16_t data_len;
+};
+
+struct bgp_msg {
+	uint8_t type;                    /* enum bgp_msg_type */
+	uint16_t len;                    /* from the header */
+	union {
+		struct bgp_update update;
+		struct bgp_open open;
+		struct bgp_notification notification;
+	} u;
+};
+
+/* Decodes one BGP message starting with its 16-byte marker. */
+int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_msg *out,
+                   struct dm_error *err);
+/* Decodes an UPDATE body (after the 19-byte header); used by MRT type 5 which omits the header. */
+int bgp_update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
+                      struct bgp_update *out, struct dm_error *err);
+
+/* RFC 6793 §4.2.3: effective path from AS_PATH and AS4_PATH (out in arena). */
+int as_path_merge(const struct as_path *as_path, const struct as_path *as4_path, struct arena *a,
+                  struct as_path *out);
+
+/* Origin AS of a path: last ASN of the last segment; *is_set = 1 when that segment is an AS_SET.
+ * Returns 0 when the path is empty. */
+uint32_t as_path_origin(const struct as_path *p, int *is_set);
+
+const char *bgp_attr_name(unsigned type);
+
+#endif

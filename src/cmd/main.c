@@ -1,0 +1,49 @@
+/* darkmap: BGP outage and instability observatory. Subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmds.h"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "dump", cmd_dump, "decode MRT archives: bgpdump -m lines or JSON elements" },
+	{ "replay", cmd_replay, "rebuild routing state from archives; per-country/AS visibility series" },
+	{ "plot", cmd_plot, "draw visibility, peers and interruption graphs (PNG/SVG)" },
+	{ "scenario", cmd_scenario, "write a synthetic MRT scenario (e.g. nk-2014)" },
+	{ "geo", cmd_geo, "show what each mapping source says about an address" },
+	{ "demo", cmd_demo, "the North Korea December 2014 reconstruction, end to end" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: darkmap COMMAND [OPTIONS] [ARGS]\n\n"
+	      "darkmap watches BGP for outages and instability: from MRT archives\n"
+	      "(RouteViews, RIPE RIS, any compression) to alerts, plots and time series.\n\n"
+	      "commands:\n", f);
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+	fputs("\n'darkmap COMMAND --help' describes a command.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "darkmap: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

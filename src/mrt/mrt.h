@@ -1,0 +1,199 @@
+/* MRT (RFC 6396, RFC 8050) record framing and decoding. */
+#ifndef DM_MRT_MRT_H
+#define DM_MRT_MRT_H
+
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/arena.h"
+#include "base/cursor.h"
+#include "base/err.h"
+#include "bgp/bgp.h"
+
+enum mrt_type {
+	MRT_BGP_DEPRECATED = 5,   /* RFC 6396 Appendix B (old "BGP" type, 1999-2001 RIS archives) */
+	MRT_TABLE_DUMP = 12,
+	MRT_TABLE_DUMP_V2 = 13,
+	MRT_BGP4MP = 16,
+	MRT_BGP4MP_ET = 17,       /* extended timestamp: 4-byte microseconds inside the body */
+	MRT_ISIS = 32,
+	MRT_ISIS_ET = 33,
+	MRT_OSPFV3 = 48,
+	MRT_OSPFV3_ET = 49,
+};
+
+enum mrt_td_subtype { MRT_TD_AFI_IPV4 = 1, MRT_TD_AFI_IPV6 = 2 };
+
+enum mrt_td2_subtype {
+	MRT_TD2_PEER_INDEX_TABLE = 1,
+	MRT_TD2_RIB_IPV4_UNICAST = 2,
+	MRT_TD2_RIB_IPV4_MULTICAST = 3,
+	MRT_TD2_RIB_IPV6_UNICAST = 4,
+	MRT_TD2_RIB_IPV6_MULTICAST = 5,
+	MRT_TD2_RIB_GENERIC = 6,
+	MRT_TD2_GEO_PEER_TABLE = 7,          /* RFC 6397 */
+	MRT_TD2_RIB_IPV4_UNICAST_ADDPATH = 8, /* RFC 8050 */
+	MRT_TD2_RIB_IPV4_MULTICAST_ADDPATH = 9,
+	MRT_TD2_RIB_IPV6_UNICAST_ADDPATH = 10,
+	MRT_TD2_RIB_IPV6_MULTICAST_ADDPATH = 11,
+	MRT_TD2_RIB_GENERIC_ADDPATH = 12,
+};
+
+enum mrt_bgp4mp_subtype {
+	MRT_BGP4MP_STATE_CHANGE = 0,
+	MRT_BGP4MP_MESSAGE = 1,
+	MRT_BGP4MP_ENTRY = 2,                /* deprecated */
+	MRT_BGP4MP_SNAPSHOT = 3,             /* deprecated */
+	MRT_BGP4MP_MESSAGE_AS4 = 4,
+	MRT_BGP4MP_STATE_CHANGE_AS4 = 5,
+	MRT_BGP4MP_MESSAGE_LOCAL = 6,
+	MRT_BGP4MP_MESSAGE_AS4_LOCAL = 7,
+	MRT_BGP4MP_MESSAGE_ADDPATH = 8,      /* RFC 8050 */
+	MRT_BGP4MP_MESSAGE_AS4_ADDPATH = 9,
+	MRT_BGP4MP_MESSAGE_LOCAL_ADDPATH = 10,
+	MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH = 11,
+};
+
+enum mrt_bgp5_subtype {            /* deprecated type 5 subtypes */
+	MRT_BGP5_NULL = 0,
+	MRT_BGP5_UPDATE = 1,
+	MRT_BGP5_PREF_UPDATE = 2,
+	MRT_BGP5_STATE_CHANGE = 3,
+	MRT_BGP5_SYNC = 4,
+	MRT_BGP5_OPEN = 5,
+	MRT_BGP5_NOTIFY = 6,
+	MRT_BGP5_KEEPALIVE = 7,
+};
+
+enum { MRT_HEADER_LEN = 12 };
+
+struct mrt_hdr {
+	uint32_t ts;          /* seconds since the epoch, UTC */
+	uint32_t usec;        /* microseconds (_ET types), else 0 */
+	uint16_t type, subtype;
+	uint32_t len;         /* body length after the 12-byte header (for _ET: includes the 4 usec bytes) */
+	uint64_t offset;      /* byte offset of the header in the decompressed input */
+};
+
+struct mrt_peer {
+	struct dm_ip addr;
+	uint32_t asn;
+	uint32_t bgp_id;
+};
+
+/* TABLE_DUMP_V2 PEER_INDEX_TABLE: long-lived, owned by struct mrt_ctx. */
+struct mrt_peer_index {
+	uint32_t collector_id;
+	char view[256];
+	uint16_t npeers;
+	struct mrt_peer *peers;
+};
+
+struct mrt_rib_entry {
+	uint16_t peer_index;
+	uint32_t originated;
+	uint32_t path_id;        /* ADD-PATH subtypes */
+	struct bgp_attrs attrs;
+	int attr_err;            /* 0, or dm_err of this entry's attributes (then attrs is partial) */
+};
+
+enum mrt_kind {
+	MRT_K_OTHER = 0,          /* framed and skipped: a type we do not decode (hdr tells which) */
+	MRT_K_TD1,                /* TABLE_DUMP v1 entry */
+	MRT_K_PEER_INDEX,         /* TABLE_DUMP_V2 PEER_INDEX_TABLE (now in ctx->peer_index) */
+	MRT_K_RIB,                /* TABLE_DUMP_V2 RIB_* / RIB_GENERIC */
+	MRT_K_MESSAGE,            /* BGP4MP(_ET) MESSAGE* and type-5 UPDATE/OPEN/NOTIFY/KEEPALIVE */
+	MRT_K_STATE,              /* BGP4MP(_ET) STATE_CHANGE(_AS4), type-5 STATE_CHANGE */
+	MRT_K_ENTRY,              /* BGP4MP_ENTRY (deprecated): one route of a RIB dump */
+};
+
+struct mrt_td1 {
+	uint16_t view, seq;
+	struct dm_prefix prefix;
+	uint8_t status;
+	uint32_t originated;
+	struct dm_ip peer_ip;
+	uint32_t peer_as;
+	struct bgp_attrs attrs;
+	int attr_err;
+};
+
+struct mrt_rib {
+	uint32_t seq;
+	uint16_t afi;             /* from the subtype, or RIB_GENERIC's field */
+	uint8_t safi;
+	uint8_t addpath;
+	uint8_t has_prefix;       /* 0: RIB_GENERIC of an AFI/SAFI we do not decode */
+	struct dm_prefix prefix;
+	uint16_t n;
+	struct mrt_rib_entry *e;
+};
+
+/* Peer/local addressing shared by BGP4MP MESSAGE, STATE_CHANGE and ENTRY. */
+struct mrt_session {
+	uint32_t peer_as, local_as;
+	uint16_t ifindex;
+	uint16_t afi;
+	struct dm_ip peer_ip, local_ip;
+	uint8_t as4;              /* AS numbers 4 bytes (AS4 subtypes) */
+	uint8_t addpath;
+	uint8_t local;            /* _LOCAL subtypes: message sent by the collector */
+};
+
+struct mrt_message {
+	struct mrt_session s;
+	struct bgp_msg msg;
+	int msg_err;              /* 0, or dm_err: the BGP message could not be fully decoded */
+};
+
+struct mrt_state {
+	struct mrt_session s;
+	uint16_t old_state, new_state;  /* RFC 4271 FSM: 1 Idle .. 6 Established (7,8 Quagga) */
+};
+
+struct mrt_entry {            /* BGP4MP_ENTRY */
+	struct mrt_session s;
+	uint16_t view, status;
+	uint32_t time_last_change;
+	uint16_t afi;
+	uint8_t safi;
+	struct dm_ip nexthop;
+	struct dm_prefix prefix;
+	struct bgp_attrs attrs;
+	int attr_err;
+};
+
+struct mrt_rec {
+	struct mrt_hdr hdr;
+	enum mrt_kind kind;
+	union {
+		struct mrt_td1 td1;
+		struct mrt_rib rib;
+		struct mrt_message msg;
+		struct mrt_state state;
+		struct mrt_entry entry;
+	} u;
+	/* Problems that did not stop the record (one RIB entry's attributes, ...): arena memory. */
+	struct dm_error *warn;
+	uint16_t nwarn;
+};
+
+/* Decoding state across records of one input: the current PEER_INDEX_TABLE and the arena. */
+struct mrt_ctx {
+	struct mrt_peer_index *peer_index;  /* NULL until a PEER_INDEX_TABLE was read */
+	struct arena arena;                 /* reset at each mrt_decode */
+};
+
+void mrt_ctx_init(struct mrt_ctx *ctx);
+void mrt_ctx_free(struct mrt_ctx *ctx);
+
+/* Decodes one record body (body points at the bytes after the 12-byte header, len = hdr->len).
+ * Returns 0 (rec filled; rec->nwarn may be > 0) or a negative dm_err: the record is unusable,
+ * err->offset is absolute in the input (hdr->offset + 12 + position in body). */
+int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *body,
+               struct mrt_rec *rec, struct dm_error *err);
+
+const char *mrt_type_name(uint16_t type);                 /* "TABLE_DUMP_V2" */
+const char *mrt_subtype_name(uint16_t type, uint16_t subtype); /* "RIB_IPV4_UNICAST" */
+
+#endif

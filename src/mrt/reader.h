@@ -1,0 +1,33 @@
+/* MRT record framing over a (decompressed) input stream. */
+#ifndef DM_MRT_READER_H
+#define DM_MRT_READER_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "mrt/mrt.h"
+
+struct mrt_reader;
+
+struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err);
+void mrt_reader_close(struct mrt_reader *r);
+const char *mrt_reader_name(const struct mrt_reader *r);
+
+/* Next record: returns 1 with *hdr and *body (hdr->len bytes, valid until the next call),
+ * 0 at the end of input, or a negative dm_err with err filled:
+ *  - DM_ERR_TRUNCATED: the input ends inside a record (header or body); the next call returns 0.
+ *  - DM_ERR_FRAMING: an impossible header (unknown type with a length past the end, ...); the
+ *    reader has skipped ahead to the next plausible header (err->what says how many bytes were
+ *    skipped) and the next call goes on from there.
+ *  - DM_ERR_IO: the compressed stream is corrupt or ends early; what was decompressed before
+ *    has been returned; the next call returns 0.
+ * For _ET types hdr->usec is filled and *body starts after the microsecond field
+ * (hdr->len is then the remaining length). */
+int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body,
+                    struct dm_error *err);
+
+uint64_t mrt_reader_offset(const struct mrt_reader *r);          /* decompressed bytes consumed */
+uint64_t mrt_reader_compressed_offset(const struct mrt_reader *r);
+uint64_t mrt_reader_file_size(const struct mrt_reader *r);
+
+#endif
