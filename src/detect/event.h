@@ -1,0 +1,33 @@
+/* Events raised by src/detect from the visibility series: outages, recoveries, rising
+ * instability, and data-quality "unknown" states. Stored by src/store, written by src/out. */
+#ifndef DM_DETECT_EVENT_H
+#define DM_DETECT_EVENT_H
+
+#include <stdint.h>
+
+#include "signal/series.h"
+
+enum dm_event_type {
+	DM_EV_OUTAGE = 1,        /* visible /24s fell below threshold x baseline */
+	DM_EV_PARTIAL = 2,       /* an outage of part of the entity (e.g. 4 -> 3 of 4 /24s) */
+	DM_EV_RECOVERY = 3,      /* end of an outage: duration known */
+	DM_EV_INSTABILITY = 4,   /* interruption rate rising above its baseline */
+	DM_EV_UNKNOWN = 5,       /* data quality too poor to tell (peers dropped, collector gap) */
+};
+
+struct dm_event {
+	uint8_t type;                 /* enum dm_event_type */
+	struct sig_entity entity;
+	uint32_t start, end;          /* UTC seconds; end 0 while ongoing */
+	double severity;              /* 0..1: fraction of baseline lost (x peers share, see README) */
+	uint32_t baseline_slash24;    /* baseline the event is measured against */
+	uint32_t slash24;             /* value at detection (outage) or at recovery */
+	uint16_t peers_lost;          /* full-feed peers that lost the entity's routes */
+	uint16_t full_feed_peers;
+	double rate, baseline_rate;   /* instability: interruptions/hour now and baseline */
+	uint8_t quality;              /* enum sig_quality flags of the bins involved */
+	char affected[256];           /* affected prefixes, space separated, truncated with "..." */
+	char reason[256];             /* one-line explanation of why the rule fired */
+};
+
+#endif
