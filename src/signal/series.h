@@ -39,6 +39,10 @@ struct sig_bin {
 	uint32_t interruptions;      /* visible -> invisible -> visible cycles completed in the bin */
 	uint32_t more_specifics;     /* visible prefixes longer than /24 (/48) */
 	uint8_t quality;             /* enum sig_quality flags */
+	/* Input accounting of the bin (same for every entity of the bin): */
+	uint32_t records;            /* MRT records read in the bin, all collectors */
+	uint16_t collectors;         /* collectors whose update input is active in the bin */
+	uint16_t collectors_silent;  /* of those, collectors with no record in the bin (SIG_Q_GAP) */
 };
 
 #endif

@@ -1,0 +1,854 @@
+#include "rib/rib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------- hashing ---------- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
+{
+	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = mix64(h ^ w) * 0x9e3779b97f4a7c15ull;
+		p += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p, n);
+	return mix64(h ^ w ^ ((uint64_t)n << 56));
+}
+
+static inline uint32_t prefix_hash(const struct dm_prefix *p)
+{
+	uint64_t w0, w1;
+	memcpy(&w0, p->b, 8);
+	memcpy(&w1, p->b + 8, 8);
+	uint64_t h = mix64(w0 ^ ((uint64_t)p->len << 8 | p->afi) * 0x9e3779b97f4a7c15ull);
+	if (p->afi == DM_AFI_IPV6)
+		h = mix64(h ^ w1);
+	return (uint32_t)(h >> 32) | 1u;   /* never 0: 0 marks an empty bucket */
+}
+
+static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	uint32_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*arr, (size_t)n * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+/* ---------- lifecycle ---------- */
+
+struct rib *rib_new(void)
+{
+	struct rib *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->hmask = 1023;
+	r->htab = calloc(r->hmask + 1, sizeof *r->htab);
+	r->amask = 1023;
+	r->atab = calloc(r->amask + 1, sizeof *r->atab);
+	r->pmask = 63;
+	r->ptab = calloc(r->pmask + 1, sizeof *r->ptab);
+	r->root[0] = r->root[1] = RIB_NONE;
+	r->free_node = RIB_NONE;
+	r->free_attr = 0;
+	r->free_multi = RIB_NONE;
+	r->nattr = 1;   /* id 0 = no attributes */
+	if (!r->htab || !r->atab || !r->ptab || grow((void **)&r->attr, &r->cap_attr, 64, sizeof *r->attr)) {
+		rib_free(r);
+		return NULL;
+	}
+	memset(&r->attr[0], 0, sizeof r->attr[0]);
+	return r;
+}
+
+void rib_free(struct rib *r)
+{
+	if (!r)
+		return;
+	for (uint32_t i = 0; i < r->npeer; i++) {
+		for (uint32_t j = 0; j < r->peer[i].npage; j++)
+			free(r->peer[i].page[j]);
+		free(r->peer[i].page);
+	}
+	for (uint32_t i = 1; i < r->nattr; i++)
+		if (r->attr[i].refcnt)
+			free(r->attr[i].asn);
+	for (uint32_t i = 0; i < r->ncollector; i++)
+		free(r->collector[i]);
+	free(r->collector);
+	free(r->pfx);
+	free(r->pfx_node);
+	free(r->htab);
+	free(r->node);
+	free(r->attr);
+	free(r->atab);
+	free(r->multi);
+	free(r->peer);
+	free(r->ptab);
+	free(r);
+}
+
+/* ---------- collectors and peers ---------- */
+
+uint32_t rib_collector_find_or_add(struct rib *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->ncollector; i++)
+		if (!strcmp(r->collector[i], name))
+			return i;
+	char **c = realloc(r->collector, (r->ncollector + 1) * sizeof *c);
+	if (!c)
+		return RIB_NONE;
+	r->collector = c;
+	if (!(c[r->ncollector] = strdup(name)))
+		return RIB_NONE;
+	return r->ncollector++;
+}
+
+static uint32_t peer_hash(uint32_t collector, const struct dm_ip *addr, uint32_t asn)
+{
+	uint64_t w0, w1;
+	memcpy(&w0, addr->b, 8);
+	memcpy(&w1, addr->b + 8, 8);
+	return (uint32_t)mix64(w0 ^ mix64(w1 ^ ((uint64_t)collector << 40 | (uint64_t)addr->afi << 32 | asn)));
+}
+
+static int peer_eq(const struct rib_peer *p, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
+{
+	return p->collector == collector && p->asn == asn && p->addr.afi == addr->afi &&
+	       !memcmp(p->addr.b, addr->b, addr->afi == DM_AFI_IPV6 ? 16 : 4);
+}
+
+uint32_t rib_peer_find(const struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
+{
+	for (uint32_t h = peer_hash(collector, addr, asn) & r->pmask;; h = (h + 1) & r->pmask) {
+		uint32_t v = r->ptab[h];
+		if (!v)
+			return RIB_NONE;
+		if (peer_eq(&r->peer[v - 1], collector, addr, asn))
+			return v - 1;
+	}
+}
+
+static int peer_rehash(struct rib *r)
+{
+	uint32_t mask = r->pmask * 2 + 1;
+	uint32_t *t = calloc(mask + 1, sizeof *t);
+	if (!t)
+		return -1;
+	for (uint32_t i = 0; i < r->npeer; i++) {
+		const struct rib_peer *p = &r->peer[i];
+		uint32_t h = peer_hash(p->collector, &p->addr, p->asn) & mask;
+		while (t[h])
+			h = (h + 1) & mask;
+		t[h] = i + 1;
+	}
+	free(r->ptab);
+	r->ptab = t;
+	r->pmask = mask;
+	return 0;
+}
+
+uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
+{
+	uint32_t i = rib_peer_find(r, collector, addr, asn);
+	if (i != RIB_NONE)
+		return i;
+	if ((r->npeer + 1) * 2 > r->pmask + 1 && peer_rehash(r))
+		return RIB_NONE;
+	if (grow((void **)&r->peer, &r->cap_peer, r->npeer + 1, sizeof *r->peer))
+		return RIB_NONE;
+	struct rib_peer *p = &r->peer[r->npeer];
+	memset(p, 0, sizeof *p);
+	p->collector = collector;
+	p->asn = asn;
+	p->addr.afi = addr->afi;
+	memcpy(p->addr.b, addr->b, addr->afi == DM_AFI_IPV6 ? 16 : 4);
+	p->up = 1;
+	uint32_t h = peer_hash(collector, addr, asn) & r->pmask;
+	while (r->ptab[h])
+		h = (h + 1) & r->pmask;
+	r->ptab[h] = r->npeer + 1;
+	return r->npeer++;
+}
+
+/* ---------- prefix store ---------- */
+
+static int prefix_ok(const struct dm_prefix *p)
+{
+	return (p->afi == DM_AFI_IPV4 && p->len <= 32) || (p->afi == DM_AFI_IPV6 && p->len <= 128);
+}
+
+static inline void prefix_canon(const struct dm_prefix *in, struct dm_prefix *out)
+{
+	memset(out, 0, sizeof *out);
+	out->afi = in->afi;
+	out->len = in->len;
+	unsigned full = in->len / 8, rem = in->len % 8;
+	memcpy(out->b, in->b, full);
+	if (rem)
+		out->b[full] = in->b[full] & (uint8_t)(0xff00u >> rem);
+}
+
+static inline int prefix_eq(const struct dm_prefix *a, const struct dm_prefix *b)
+{
+	return a->afi == b->afi && a->len == b->len && !memcmp(a->b, b->b, 16);
+}
+
+uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *in)
+{
+	if (!prefix_ok(in))
+		return RIB_NONE;
+	struct dm_prefix p;
+	prefix_canon(in, &p);
+	uint32_t hv = prefix_hash(&p);
+	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
+		uint64_t v = r->htab[h];
+		if (!v)
+			return RIB_NONE;
+		if ((uint32_t)(v >> 32) == hv && prefix_eq(&r->pfx[(uint32_t)v - 1], &p))
+			return (uint32_t)v - 1;
+	}
+}
+
+static int prefix_rehash(struct rib *r)
+{
+	uint32_t mask = r->hmask * 2 + 1;
+	uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
+	if (!t)
+		return -1;
+	for (uint32_t i = 0; i <= r->hmask; i++) {
+		uint64_t v = r->htab[i];
+		if (!v)
+			continue;
+		uint32_t h = (uint32_t)(v >> 32) & mask;
+		while (t[h])
+			h = (h + 1) & mask;
+		t[h] = v;
+	}
+	free(r->htab);
+	r->htab = t;
+	r->hmask = mask;
+	return 0;
+}
+
+uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
+{
+	if (!prefix_ok(in))
+		return RIB_NONE;
+	struct dm_prefix p;
+	prefix_canon(in, &p);
+	uint32_t hv = prefix_hash(&p);
+	uint32_t h = hv & r->hmask;
+	for (;; h = (h + 1) & r->hmask) {
+		uint64_t v = r->htab[h];
+		if (!v)
+			break;
+		if ((uint32_t)(v >> 32) == hv && prefix_eq(&r->pfx[(uint32_t)v - 1], &p))
+			return (uint32_t)v - 1;
+	}
+	if (r->npfx >= RIB_MULTI - 2)
+		return RIB_NONE;
+	uint32_t oldcap = r->cap_pfx;
+	if (grow((void **)&r->pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->pfx))
+		return RIB_NONE;
+	if (r->cap_pfx != oldcap) {
+		uint32_t *pn = realloc(r->pfx_node, (size_t)r->cap_pfx * sizeof *pn);
+		if (!pn)
+			return RIB_NONE;
+		r->pfx_node = pn;
+	}
+	uint32_t idx = r->npfx++;
+	r->pfx[idx] = p;
+	r->pfx_node[idx] = RIB_NONE;
+	r->htab[h] = (uint64_t)hv << 32 | (idx + 1);
+	if ((uint64_t)r->npfx * 2 > (uint64_t)r->hmask + 1 && prefix_rehash(r))
+		return RIB_NONE;
+	if (rib_trie_insert(r, idx))
+		return RIB_NONE;
+	return idx;
+}
+
+/* ---------- trie ---------- */
+
+static inline unsigned bit_at(const uint8_t *b, unsigned i) { return b[i >> 3] >> (7 - (i & 7)) & 1; }
+
+/* Length of the common leading bits of a and b, at most limit. */
+static inline unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
+{
+	for (unsigned i = 0; i * 8 < limit; i++) {
+		unsigned x = a[i] ^ b[i];
+		if (x) {
+			unsigned c = i * 8 + (unsigned)__builtin_clz(x) - 24;
+			return c < limit ? c : limit;
+		}
+	}
+	return limit;
+}
+
+static uint32_t tnode_new(struct rib *r, uint32_t pfx, uint32_t key, uint8_t len, uint32_t parent)
+{
+	uint32_t n;
+	if (r->free_node != RIB_NONE) {
+		n = r->free_node;
+		r->free_node = r->node[n].child[0];
+	} else {
+		if (grow((void **)&r->node, &r->cap_node, r->nnode + 1, sizeof *r->node))
+			return RIB_NONE;
+		n = r->nnode++;
+	}
+	struct rib_tnode *t = &r->node[n];
+	t->child[0] = t->child[1] = RIB_NONE;
+	t->parent = parent;
+	t->pfx = pfx;
+	t->key = key;
+	t->len = len;
+	if (pfx != RIB_NONE)
+		r->pfx_node[pfx] = n;
+	return n;
+}
+
+static void tnode_release(struct rib *r, uint32_t n)
+{
+	r->node[n].pfx = RIB_NONE;
+	r->node[n].parent = RIB_NONE;
+	r->node[n].child[0] = r->free_node;
+	r->node[n].child[1] = RIB_NONE;
+	r->free_node = n;
+}
+
+/* Puts m where n was (under n's parent, or as the root). */
+static void tnode_replace(struct rib *r, int fam, uint32_t n, uint32_t m)
+{
+	uint32_t par = r->node[n].parent;
+	if (par == RIB_NONE)
+		r->root[fam] = m;
+	else
+		r->node[par].child[r->node[par].child[1] == n] = m;
+	if (m != RIB_NONE)
+		r->node[m].parent = par;
+}
+
+int rib_trie_insert(struct rib *r, uint32_t p)
+{
+	if (r->pfx_node[p] != RIB_NONE)
+		return 0;
+	const struct dm_prefix *pp = &r->pfx[p];
+	int fam = rib_fam(pp->afi);
+	unsigned L = pp->len;
+	if (r->root[fam] == RIB_NONE) {
+		uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
+		if (m == RIB_NONE)
+			return -1;
+		r->root[fam] = m;
+		return 0;
+	}
+	uint32_t n = r->root[fam];
+	for (;;) {
+		/* tnode_new may move r->node: re-read through n each time */
+		const uint8_t *kb = r->pfx[r->node[n].key].b;
+		unsigned nlen = r->node[n].len;
+		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
+		if (c < nlen) {
+			unsigned nbit = bit_at(kb, c);
+			if (c == L) {   /* p is above n */
+				uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
+				if (m == RIB_NONE)
+					return -1;
+				tnode_replace(r, fam, n, m);
+				r->node[m].child[nbit] = n;
+				r->node[n].parent = m;
+			} else {        /* p and n part at bit c: a branching node above both */
+				uint32_t g = tnode_new(r, RIB_NONE, p, (uint8_t)c, RIB_NONE);
+				if (g == RIB_NONE)
+					return -1;
+				uint32_t m = tnode_new(r, p, p, (uint8_t)L, g);
+				if (m == RIB_NONE)
+					return -1;
+				tnode_replace(r, fam, n, g);
+				r->node[g].child[nbit] = n;
+				r->node[g].child[!nbit] = m;
+				r->node[n].parent = g;
+			}
+			return 0;
+		}
+		if (L == nlen) {
+			r->node[n].pfx = p;
+			r->node[n].key = p;
+			r->pfx_node[p] = n;
+			return 0;
+		}
+		unsigned b = bit_at(pp->b, nlen);
+		uint32_t ch = r->node[n].child[b];
+		if (ch == RIB_NONE) {
+			uint32_t m = tnode_new(r, p, p, (uint8_t)L, n);
+			if (m == RIB_NONE)
+				return -1;
+			r->node[n].child[b] = m;
+			return 0;
+		}
+		n = ch;
+	}
+}
+
+void rib_trie_remove(struct rib *r, uint32_t p)
+{
+	uint32_t n = r->pfx_node[p];
+	if (n == RIB_NONE)
+		return;
+	int fam = rib_fam(r->pfx[p].afi);
+	r->pfx_node[p] = RIB_NONE;
+	r->node[n].pfx = RIB_NONE;
+	/* The node keeps p as its key reference: the store never forgets p's bytes. */
+	while (n != RIB_NONE && r->node[n].pfx == RIB_NONE) {
+		uint32_t c0 = r->node[n].child[0], c1 = r->node[n].child[1];
+		uint32_t par = r->node[n].parent;
+		if (c0 != RIB_NONE && c1 != RIB_NONE)
+			break;
+		uint32_t only = c0 != RIB_NONE ? c0 : c1;
+		tnode_replace(r, fam, n, only);
+		tnode_release(r, n);
+		if (only != RIB_NONE)
+			break;
+		n = par;
+	}
+}
+
+static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigned len)
+{
+	uint32_t best = RIB_NONE;
+	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
+		const struct rib_tnode *t = &r->node[n];
+		if (t->len > len || common_bits(b, r->pfx[t->key].b, t->len) < t->len)
+			break;
+		if (t->pfx != RIB_NONE)
+			best = t->pfx;
+		if (t->len == len)
+			break;
+		n = t->child[bit_at(b, t->len)];
+	}
+	return best;
+}
+
+uint32_t rib_lpm(const struct rib *r, const struct dm_ip *addr)
+{
+	if (addr->afi != DM_AFI_IPV4 && addr->afi != DM_AFI_IPV6)
+		return RIB_NONE;
+	return lpm_bits(r, rib_fam(addr->afi), addr->b, addr->afi == DM_AFI_IPV6 ? 128 : 32);
+}
+
+uint32_t rib_covering(const struct rib *r, const struct dm_prefix *p)
+{
+	if (!prefix_ok(p))
+		return RIB_NONE;
+	struct dm_prefix c;
+	prefix_canon(p, &c);
+	return lpm_bits(r, rib_fam(c.afi), c.b, c.len);
+}
+
+/* ---------- attributes ---------- */
+
+/* The attribute block without MP_REACH_NLRI / MP_UNREACH_NLRI (they carry the prefixes of the
+ * message, so keeping them would make every update's set unique). Malformed framing: whole block. */
+static size_t attrs_strip(const uint8_t *raw, size_t len, uint8_t *out)
+{
+	size_t i = 0, o = 0;
+	while (i < len) {
+		if (len - i < 3)
+			goto whole;
+		uint8_t flags = raw[i], type = raw[i + 1];
+		size_t hl = (flags & BGP_ATTR_F_EXTLEN) ? 4 : 3;
+		if (len - i < hl)
+			goto whole;
+		size_t al = hl == 4 ? (size_t)raw[i + 2] << 8 | raw[i + 3] : raw[i + 2];
+		if (len - i - hl < al)
+			goto whole;
+		if (type != BGP_ATTR_MP_REACH_NLRI && type != BGP_ATTR_MP_UNREACH_NLRI) {
+			memcpy(out + o, raw + i, hl + al);
+			o += hl + al;
+		}
+		i += hl + al;
+	}
+	return o;
+whole:
+	memcpy(out, raw, len);
+	return len;
+}
+
+static int attr_rehash(struct rib *r)
+{
+	uint32_t mask = r->amask * 2 + 1;
+	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
+	if (!t)
+		return -1;
+	for (uint32_t i = 1; i < r->nattr; i++) {
+		struct rib_attr *a = &r->attr[i];
+		if (!a->refcnt)
+			continue;
+		uint32_t h = a->hash & mask;
+		a->next = t[h];
+		t[h] = i;
+	}
+	free(r->atab);
+	r->atab = t;
+	r->amask = mask;
+	return 0;
+}
+
+enum { ATTR_SCRATCH = 65536 + 64, PATH_SCRATCH = 4096 };
+
+uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
+{
+	static _Thread_local uint8_t raw[ATTR_SCRATCH];
+	static _Thread_local uint32_t path[PATH_SCRATCH];
+	size_t rl = a->raw && a->raw_len <= 65535 ? attrs_strip(a->raw, a->raw_len, raw) : 0;
+	size_t pl = 0;
+	uint32_t origin = 0;
+	uint8_t oset = 0;
+	for (unsigned s = 0; s < a->path.nseg; s++) {
+		const struct as_seg *sg = &a->path.seg[s];
+		for (unsigned k = 0; k < sg->count && pl < PATH_SCRATCH; k++)
+			path[pl++] = sg->asn[k];
+		if (sg->count) {   /* origin = last ASN of the last non-empty segment */
+			origin = sg->asn[sg->count - 1];
+			oset = sg->type == AS_SET || sg->type == AS_CONFED_SET;
+		}
+	}
+	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u);
+	h64 = hash_bytes((const uint8_t *)path, pl * 4, h64 ^ ((uint64_t)origin << 1 | oset));
+	uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32) ^ a->origin;
+	for (uint32_t id = r->atab[h & r->amask]; id; id = r->attr[id].next) {
+		struct rib_attr *x = &r->attr[id];
+		if (x->hash == h && x->raw_len == rl && x->path_len == pl && x->origin_asn == origin &&
+		    x->origin_set == oset && x->origin == a->origin && !memcmp(x->raw, raw, rl) &&
+		    !memcmp(x->asn, path, pl * 4)) {
+			x->refcnt++;
+			return id;
+		}
+	}
+	uint32_t id;
+	if (r->free_attr) {
+		id = r->free_attr;
+		r->free_attr = r->attr[id].next;
+	} else {
+		if (grow((void **)&r->attr, &r->cap_attr, r->nattr + 1, sizeof *r->attr))
+			return 0;
+		id = r->nattr++;
+	}
+	struct rib_attr *x = &r->attr[id];
+	size_t bytes = pl * 4 + rl;
+	x->asn = malloc(bytes ? bytes : 1);
+	if (!x->asn) {
+		x->refcnt = 0;
+		x->next = r->free_attr;
+		r->free_attr = id;
+		return 0;
+	}
+	memcpy(x->asn, path, pl * 4);
+	x->raw = (uint8_t *)(x->asn + pl);
+	memcpy(x->raw, raw, rl);
+	x->hash = h;
+	x->refcnt = 1;
+	x->origin_asn = origin;
+	x->origin_set = oset;
+	x->origin = a->origin;
+	x->path_len = (uint16_t)pl;
+	x->raw_len = (uint32_t)rl;
+	x->user = RIB_NONE;
+	x->next = r->atab[h & r->amask];
+	r->atab[h & r->amask] = id;
+	r->live_attr++;
+	r->attr_bytes += bytes;
+	if (r->live_attr > r->amask + 1)
+		attr_rehash(r);   /* failure only means longer chains */
+	return id;
+}
+
+void rib_attr_ref(struct rib *r, uint32_t id)
+{
+	if (id)
+		r->attr[id].refcnt++;
+}
+
+void rib_attr_unref(struct rib *r, uint32_t id)
+{
+	if (!id)
+		return;
+	struct rib_attr *x = &r->attr[id];
+	if (--x->refcnt)
+		return;
+	uint32_t *pp = &r->atab[x->hash & r->amask];
+	while (*pp != id)
+		pp = &r->attr[*pp].next;
+	*pp = x->next;
+	r->attr_bytes -= (uint64_t)x->path_len * 4 + x->raw_len;
+	free(x->asn);
+	x->asn = NULL;
+	x->raw = NULL;
+	x->next = r->free_attr;
+	r->free_attr = id;
+	r->live_attr--;
+}
+
+/* ---------- routes ---------- */
+
+static uint32_t *slot_ptr(struct rib *r, uint32_t peer, uint32_t pfx, int create)
+{
+	struct rib_peer *p = &r->peer[peer];
+	uint32_t pg = pfx >> RIB_PAGE_BITS;
+	if (pg >= p->npage) {
+		if (!create)
+			return NULL;
+		uint32_t n = p->npage ? p->npage : 16;
+		while (n <= pg)
+			n *= 2;
+		uint32_t **np = realloc(p->page, n * sizeof *np);
+		if (!np)
+			return NULL;
+		memset(np + p->npage, 0, (n - p->npage) * sizeof *np);
+		p->page = np;
+		p->npage = n;
+	}
+	if (!p->page[pg]) {
+		if (!create)
+			return NULL;
+		if (!(p->page[pg] = calloc(RIB_PAGE, sizeof(uint32_t))))
+			return NULL;
+	}
+	return &p->page[pg][pfx & (RIB_PAGE - 1)];
+}
+
+static uint32_t multi_new(struct rib *r, uint32_t path_id, uint32_t attr, uint32_t next)
+{
+	uint32_t i;
+	if (r->free_multi != RIB_NONE) {
+		i = r->free_multi;
+		r->free_multi = r->multi[i].next;
+	} else {
+		if (r->nmulti >= RIB_MULTI - 1 ||
+		    grow((void **)&r->multi, &r->cap_multi, r->nmulti + 1, sizeof *r->multi))
+			return RIB_NONE;
+		i = r->nmulti++;
+	}
+	r->multi[i].path_id = path_id;
+	r->multi[i].attr = attr;
+	r->multi[i].next = next;
+	return i;
+}
+
+static void multi_release(struct rib *r, uint32_t i)
+{
+	r->multi[i].next = r->free_multi;
+	r->free_multi = i;
+}
+
+uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path_id, uint32_t attr)
+{
+	uint32_t *s = slot_ptr(r, peer, pfx, 1);
+	struct rib_peer *p = &r->peer[peer];
+	if (!s) {
+		rib_attr_unref(r, attr);   /* out of memory: the route is dropped */
+		return 0;
+	}
+	uint32_t v = *s;
+	if (!v) {
+		if (path_id == 0) {
+			*s = attr;
+		} else {
+			uint32_t m = multi_new(r, path_id, attr, RIB_NONE);
+			if (m == RIB_NONE) {
+				rib_attr_unref(r, attr);
+				return 0;
+			}
+			*s = RIB_MULTI | m;
+		}
+		p->nprefixes[rib_fam(r->pfx[pfx].afi)]++;
+		p->npaths++;
+		return 0;
+	}
+	if (!(v & RIB_MULTI)) {
+		if (path_id == 0) {
+			*s = attr;
+			return v;
+		}
+		uint32_t m0 = multi_new(r, 0, v, RIB_NONE);
+		uint32_t m1 = m0 == RIB_NONE ? RIB_NONE : multi_new(r, path_id, attr, m0);
+		if (m1 == RIB_NONE) {
+			if (m0 != RIB_NONE)
+				multi_release(r, m0);
+			rib_attr_unref(r, attr);
+			return 0;
+		}
+		*s = RIB_MULTI | m1;
+		p->npaths++;
+		return 0;
+	}
+	uint32_t head = v & ~RIB_MULTI;
+	for (uint32_t i = head; i != RIB_NONE; i = r->multi[i].next)
+		if (r->multi[i].path_id == path_id) {
+			uint32_t old = r->multi[i].attr;
+			r->multi[i].attr = attr;
+			return old;
+		}
+	uint32_t m = multi_new(r, path_id, attr, head);
+	if (m == RIB_NONE) {
+		rib_attr_unref(r, attr);
+		return 0;
+	}
+	*s = RIB_MULTI | m;
+	p->npaths++;
+	return 0;
+}
+
+uint32_t rib_route_del(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path_id)
+{
+	uint32_t *s = slot_ptr(r, peer, pfx, 0);
+	if (!s || !*s)
+		return 0;
+	struct rib_peer *p = &r->peer[peer];
+	uint32_t v = *s, old = 0;
+	if (!(v & RIB_MULTI)) {
+		if (path_id != 0)
+			return 0;
+		*s = 0;
+		old = v;
+	} else {
+		uint32_t *link = s, i = v & ~RIB_MULTI;
+		for (; i != RIB_NONE; i = r->multi[i].next) {
+			if (r->multi[i].path_id == path_id)
+				break;
+			link = &r->multi[i].next;
+		}
+		if (i == RIB_NONE)
+			return 0;
+		old = r->multi[i].attr;
+		uint32_t next = r->multi[i].next;
+		multi_release(r, i);
+		if (link == s)
+			*s = next == RIB_NONE ? 0 : (RIB_MULTI | next);
+		else
+			*link = next;
+		/* Canonical form: a lone path with id 0 lives in the slot itself. */
+		if (*s & RIB_MULTI) {
+			uint32_t h = *s & ~RIB_MULTI;
+			if (r->multi[h].next == RIB_NONE && r->multi[h].path_id == 0) {
+				*s = r->multi[h].attr;
+				multi_release(r, h);
+			}
+		}
+	}
+	p->npaths--;
+	if (!*s)
+		p->nprefixes[rib_fam(r->pfx[pfx].afi)]--;
+	return old;
+}
+
+int rib_route_paths(const struct rib *r, uint32_t peer, uint32_t pfx, struct rib_path *out, int max)
+{
+	uint32_t v = rib_slot(r, peer, pfx);
+	if (!v)
+		return 0;
+	if (!(v & RIB_MULTI)) {
+		if (max > 0) {
+			out[0].path_id = 0;
+			out[0].attr = v;
+		}
+		return 1;
+	}
+	int n = 0;
+	for (uint32_t i = v & ~RIB_MULTI; i != RIB_NONE; i = r->multi[i].next, n++)
+		if (n < max) {
+			out[n].path_id = r->multi[i].path_id;
+			out[n].attr = r->multi[i].attr;
+		}
+	return n;
+}
+
+void rib_peer_walk(const struct rib *r, uint32_t peer, rib_route_fn fn, void *arg)
+{
+	const struct rib_peer *p = &r->peer[peer];
+	for (uint32_t pg = 0; pg < p->npage; pg++) {
+		const uint32_t *page = p->page[pg];
+		if (!page)
+			continue;
+		for (uint32_t k = 0; k < RIB_PAGE; k++)
+			if (page[k])
+				fn(arg, pg << RIB_PAGE_BITS | k, page[k]);
+	}
+}
+
+void rib_peer_clear(struct rib *r, uint32_t peer)
+{
+	struct rib_peer *p = &r->peer[peer];
+	for (uint32_t pg = 0; pg < p->npage; pg++) {
+		uint32_t *page = p->page[pg];
+		if (!page)
+			continue;
+		for (uint32_t k = 0; k < RIB_PAGE; k++) {
+			uint32_t v = page[k];
+			if (!v)
+				continue;
+			if (!(v & RIB_MULTI)) {
+				rib_attr_unref(r, v);
+				continue;
+			}
+			for (uint32_t i = v & ~RIB_MULTI; i != RIB_NONE;) {
+				uint32_t next = r->multi[i].next;
+				rib_attr_unref(r, r->multi[i].attr);
+				multi_release(r, i);
+				i = next;
+			}
+		}
+		free(page);
+		p->page[pg] = NULL;
+	}
+	p->nprefixes[0] = p->nprefixes[1] = 0;
+	p->npaths = 0;
+}
+
+size_t rib_memory(const struct rib *r)
+{
+	size_t m = sizeof *r;
+	m += (size_t)r->cap_pfx * (sizeof *r->pfx + sizeof *r->pfx_node);
+	m += ((size_t)r->hmask + 1) * sizeof *r->htab;
+	m += (size_t)r->cap_node * sizeof *r->node;
+	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
+	m += r->attr_bytes + (size_t)r->live_attr * 16;   /* + malloc overhead per set */
+	m += (size_t)r->cap_multi * sizeof *r->multi;
+	m += (size_t)r->cap_peer * sizeof *r->peer + ((size_t)r->pmask + 1) * sizeof *r->ptab;
+	for (uint32_t i = 0; i < r->npeer; i++) {
+		m += r->peer[i].npage * sizeof(uint32_t *);
+		for (uint32_t j = 0; j < r->peer[i].npage; j++)
+			if (r->peer[i].page[j])
+				m += RIB_PAGE * sizeof(uint32_t);
+	}
+	return m;
+}
+
+uint64_t rib_routes(const struct rib *r)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < r->npeer; i++)
+		n += r->peer[i].nprefixes[0] + r->peer[i].nprefixes[1];
+	return n;
+}

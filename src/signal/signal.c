@@ -1,0 +1,1411 @@
+#include "signal/signal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-prefix state. seen counts full-feed peers of the prefix's family holding >= 1 path. */
+enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4 };
+struct pst {
+	uint16_t seen;
+	uint8_t flags;
+	uint8_t ngeo;       /* country shares at sh[geo ...] */
+	uint32_t geo;
+	uint32_t org;       /* (prefix, origin AS) list head, RIB_NONE */
+};
+
+/* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
+struct org {
+	uint32_t ent;
+	uint16_t seen;
+	uint8_t flags;      /* PF_VIS, PF_LOST */
+	uint32_t next;
+};
+
+struct share {
+	uint32_t ent;
+	uint64_t units;     /* IPv4 addresses / IPv6 /64s of the prefix in the country */
+};
+
+struct pe {             /* entity x full-feed peer */
+	uint32_t n;         /* entity prefixes the peer has a path to */
+	uint64_t units;     /* their address space (prefixes <= /24 or /48), not deduplicated */
+};
+
+struct ent {
+	struct sig_entity key;
+	uint32_t vis, more, ann, wd, intr, peers_seeing;
+	uint64_t cov;       /* distinct units covered by visible prefixes <= /24 (/48) */
+	uint32_t base24;    /* running maximum of slash24 */
+	float frac;
+	uint8_t used, want, frac_dirty;
+	struct pe *pe;      /* nff entries of the family, NULL until touched */
+};
+
+struct fam {
+	uint32_t *ff;       /* full-feed peers (rib ids), sorted */
+	uint32_t nff, capff;
+	uint32_t need;      /* full-feed peers needed for visibility */
+	uint32_t threshold, largest;
+	const char *rule;
+	uint32_t hist[12];  /* nff at the last 12 bin closes */
+	uint8_t dropped;    /* a full-feed peer went down in the open bin */
+	uint64_t visible;
+};
+
+struct sig {
+	struct rib *rib;
+	sig_geo_fn geo;
+	void *geo_arg;
+	struct sig_opts o;
+	sig_emit_fn emit;
+	void *emit_arg;
+
+	struct pst *p;
+	uint32_t np, capp;
+	struct org *org;
+	uint32_t norg, caporg, freeorg;
+	struct share *sh;
+	uint32_t nsh, capsh;
+	uint32_t *vsub;     /* per trie node: visible prefixes <= /24 (/48) in its subtree */
+	uint32_t capvsub;
+
+	struct ent *ent;
+	uint32_t nent, capent;
+	uint32_t *astab;    /* ASN hash -> IPv4 entity id + 1 (IPv6 entity = id + 1) */
+	uint32_t asmask, nas;
+	uint32_t *want_asn;
+	uint32_t nwant_asn;
+	int filtered;
+
+	int32_t *ffslot;    /* per peer: [2*peer + fam] slot in fam's full-feed list or -1 */
+	uint32_t nslot;
+	uint32_t ndown;
+
+	struct fam fam[2];
+	int started, have_cur;
+	uint32_t cur, max_ts;
+
+	uint64_t *crec;     /* per collector: records in the open bin */
+	uint8_t *cactive;
+	uint32_t ncoll;
+	uint32_t records_bin;
+
+	uint64_t rec_seq, cache_seq;
+	const struct bgp_attrs *cache_attrs;
+	uint32_t cache_id;
+
+	uint64_t bins, elems;
+};
+
+enum { ENT_GLOBAL = 0, ENT_COUNTRY = 2, NCC = 26 * 26, ENT_AS = ENT_COUNTRY + 2 * NCC, MAXORG = 8 };
+
+static const unsigned covlen[2] = { 24, 48 };
+static const uint64_t unit[2] = { 256, 65536 };
+
+void sig_opts_default(struct sig_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->bin = 300;
+	o->vis = 0.5;
+	o->ff_rule = SIG_FF_AUTO;
+	o->ff_abs[0] = 400000;
+	o->ff_abs[1] = 10000;
+	o->ff_rel = 0.8;
+	o->max_empty_bins = 2016;
+}
+
+int sig_parse_ff_rule(const char *s, struct sig_opts *o)
+{
+	if (!strcmp(s, "auto")) {
+		o->ff_rule = SIG_FF_AUTO;
+		return 0;
+	}
+	if (!strcmp(s, "abs")) {
+		o->ff_rule = SIG_FF_ABS;
+		return 0;
+	}
+	if (!strncmp(s, "rel", 3)) {
+		o->ff_rule = SIG_FF_REL;
+		if (s[3] == 0)
+			return 0;
+		if (s[3] != ':')
+			return -1;
+		char *end;
+		double f = strtod(s + 4, &end);
+		if (*end || !(f > 0 && f <= 1))
+			return -1;
+		o->ff_rel = f;
+		return 0;
+	}
+	char *end;
+	unsigned long a = strtoul(s, &end, 10), b;
+	if (end == s)
+		return -1;
+	if (*end == ',') {
+		const char *q = end + 1;
+		b = strtoul(q, &end, 10);
+		if (end == q)
+			return -1;
+	} else {
+		b = a / 40 ? a / 40 : 1;   /* IPv6 tables are ~1/40 of IPv4 ones (2014-2016 era ratio) */
+	}
+	if (*end || a == 0 || a > UINT32_MAX || b == 0 || b > UINT32_MAX)
+		return -1;
+	o->ff_rule = SIG_FF_COUNT;
+	o->ff_count[0] = (uint32_t)a;
+	o->ff_count[1] = (uint32_t)b;
+	return 0;
+}
+
+static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	uint32_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*arr, (size_t)n * elem);
+	if (!p)
+		return -1;
+	memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int cc_index(const char *cc)
+{
+	if (cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' && cc[2] == 0)
+		return (cc[0] - 'A') * 26 + (cc[1] - 'A');
+	return ('Z' - 'A') * 26 + ('Z' - 'A');
+}
+
+static inline uint32_t country_ent(int fam, int ci) { return ENT_COUNTRY + (uint32_t)fam * NCC + (uint32_t)ci; }
+
+static inline uint64_t size_units(const struct dm_prefix *p)
+{
+	if (p->afi == DM_AFI_IPV4)
+		return 1ull << (32 - p->len);
+	if (p->len > 64)
+		return 0;
+	return p->len ? 1ull << (64 - p->len) : 1ull << 63;
+}
+
+struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o)
+{
+	struct sig *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->rib = rib;
+	s->geo = geo;
+	s->geo_arg = geo_arg;
+	if (o)
+		s->o = *o;
+	else
+		sig_opts_default(&s->o);
+	if (!s->o.bin)
+		s->o.bin = 300;
+	s->freeorg = RIB_NONE;
+	s->asmask = 1023;
+	s->astab = calloc(s->asmask + 1, sizeof *s->astab);
+	if (!s->astab || grow((void **)&s->ent, &s->capent, ENT_AS, sizeof *s->ent)) {
+		sig_free(s);
+		return NULL;
+	}
+	for (int f = 0; f < 2; f++) {
+		struct ent *e = &s->ent[ENT_GLOBAL + f];
+		e->key.kind = SIG_GLOBAL;
+		e->key.afi = f ? DM_AFI_IPV6 : DM_AFI_IPV4;
+		e->used = 1;
+		for (int c = 0; c < NCC; c++) {
+			e = &s->ent[country_ent(f, c)];
+			e->key.kind = SIG_COUNTRY;
+			e->key.afi = f ? DM_AFI_IPV6 : DM_AFI_IPV4;
+			e->key.cc[0] = (char)('A' + c / 26);
+			e->key.cc[1] = (char)('A' + c % 26);
+		}
+		s->fam[f].rule = "none";
+		s->fam[f].need = UINT32_MAX;
+	}
+	s->nent = ENT_AS;
+	return s;
+}
+
+void sig_free(struct sig *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->nent; i++)
+		free(s->ent[i].pe);
+	free(s->ent);
+	free(s->p);
+	free(s->org);
+	free(s->sh);
+	free(s->vsub);
+	free(s->astab);
+	free(s->want_asn);
+	free(s->ffslot);
+	free(s->fam[0].ff);
+	free(s->fam[1].ff);
+	free(s->crec);
+	free(s->cactive);
+	free(s);
+}
+
+void sig_set_emit(struct sig *s, sig_emit_fn fn, void *arg)
+{
+	s->emit = fn;
+	s->emit_arg = arg;
+}
+
+void sig_want_country(struct sig *s, const char *cc)
+{
+	char up[3] = { 0 };
+	for (int i = 0; i < 2 && cc[i]; i++)
+		up[i] = (char)(cc[i] >= 'a' && cc[i] <= 'z' ? cc[i] - 32 : cc[i]);
+	int ci = cc_index(up);
+	s->ent[country_ent(0, ci)].want = s->ent[country_ent(1, ci)].want = 1;
+	s->filtered = 1;
+}
+
+/* ---------- AS entities ---------- */
+
+static uint32_t as_hash(uint32_t asn) { return (asn * 2654435761u) ^ (asn >> 16); }
+
+static uint32_t as_find(const struct sig *s, uint32_t asn)
+{
+	for (uint32_t h = as_hash(asn) & s->asmask;; h = (h + 1) & s->asmask) {
+		uint32_t v = s->astab[h];
+		if (!v)
+			return RIB_NONE;
+		if (s->ent[v - 1].key.asn == asn)
+			return v - 1;
+	}
+}
+
+static int as_rehash(struct sig *s)
+{
+	uint32_t mask = s->asmask * 2 + 1;
+	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
+	if (!t)
+		return -1;
+	for (uint32_t i = 0; i <= s->asmask; i++) {
+		uint32_t v = s->astab[i];
+		if (!v)
+			continue;
+		uint32_t h = as_hash(s->ent[v - 1].key.asn) & mask;
+		while (t[h])
+			h = (h + 1) & mask;
+		t[h] = v;
+	}
+	free(s->astab);
+	s->astab = t;
+	s->asmask = mask;
+	return 0;
+}
+
+/* IPv4 entity id of the ASN (IPv6: + 1); RIB_NONE on out of memory. */
+static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
+{
+	uint32_t i = as_find(s, asn);
+	if (i != RIB_NONE)
+		return i;
+	if ((s->nas + 1) * 2 > s->asmask + 1 && as_rehash(s))
+		return RIB_NONE;
+	if (grow((void **)&s->ent, &s->capent, s->nent + 2, sizeof *s->ent))
+		return RIB_NONE;
+	i = s->nent;
+	s->nent += 2;
+	int want = 0;
+	for (uint32_t k = 0; k < s->nwant_asn; k++)
+		want |= s->want_asn[k] == asn;
+	for (int f = 0; f < 2; f++) {
+		struct ent *e = &s->ent[i + f];
+		memset(e, 0, sizeof *e);
+		e->key.kind = SIG_ASN;
+		e->key.afi = f ? DM_AFI_IPV6 : DM_AFI_IPV4;
+		e->key.asn = asn;
+		e->want = (uint8_t)want;
+	}
+	uint32_t h = as_hash(asn) & s->asmask;
+	while (s->astab[h])
+		h = (h + 1) & s->asmask;
+	s->astab[h] = i + 1;
+	s->nas++;
+	return i;
+}
+
+void sig_want_asn(struct sig *s, uint32_t asn)
+{
+	uint32_t *w = realloc(s->want_asn, (s->nwant_asn + 1) * sizeof *w);
+	if (!w)
+		return;
+	s->want_asn = w;
+	w[s->nwant_asn++] = asn;
+	uint32_t i = as_find_or_add(s, asn);
+	if (i != RIB_NONE)
+		s->ent[i].want = s->ent[i + 1].want = 1;
+	s->filtered = 1;
+}
+
+/* Origin entity of an attribute set for a family (cached in the set). */
+static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
+{
+	struct rib_attr *a = &s->rib->attr[id];
+	if (!a->origin_asn)
+		return RIB_NONE;
+	if (a->user == RIB_NONE)
+		a->user = as_find_or_add(s, a->origin_asn);
+	return a->user == RIB_NONE ? RIB_NONE : a->user + (uint32_t)fam;
+}
+
+/* ---------- prefixes ---------- */
+
+static int vsub_fit(struct sig *s)
+{
+	return grow((void **)&s->vsub, &s->capvsub, s->rib->nnode + 1, sizeof *s->vsub);
+}
+
+static int pst_fit(struct sig *s)
+{
+	uint32_t old = s->np;
+	if (grow((void **)&s->p, &s->capp, s->rib->npfx, sizeof *s->p))
+		return -1;
+	for (uint32_t i = old; i < s->rib->npfx; i++) {
+		memset(&s->p[i], 0, sizeof s->p[i]);
+		s->p[i].org = RIB_NONE;
+	}
+	s->np = s->rib->npfx;
+	return 0;
+}
+
+static const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n)
+{
+	struct pst *p = &s->p[i];
+	if (!(p->flags & PF_GEO)) {
+		const struct dm_prefix *pf = &s->rib->pfx[i];
+		int fam = rib_fam(pf->afi);
+		struct geo_share gs[8];
+		int k = s->geo ? s->geo(s->geo_arg, pf, gs, 8) : 0;
+		if (k <= 0) {
+			memcpy(gs[0].cc, "ZZ", 3);
+			gs[0].addrs = size_units(pf);
+			k = 1;
+		}
+		if (grow((void **)&s->sh, &s->capsh, s->nsh + (uint32_t)k, sizeof *s->sh)) {
+			*n = 0;
+			return NULL;
+		}
+		p = &s->p[i];
+		p->geo = s->nsh;
+		p->ngeo = (uint8_t)k;
+		for (int j = 0; j < k; j++) {
+			s->sh[s->nsh].ent = country_ent(fam, cc_index(gs[j].cc));
+			s->sh[s->nsh].units = gs[j].addrs;
+			s->nsh++;
+		}
+		p->flags |= PF_GEO;
+	}
+	*n = p->ngeo;
+	return &s->sh[p->geo];
+}
+
+/* Prefix index of an element's prefix, with signal state and trie counts fitted. */
+static uint32_t pfx_add(struct sig *s, const struct dm_prefix *pf)
+{
+	uint32_t before = s->rib->nnode;
+	uint32_t i = rib_prefix_find_or_add(s->rib, pf);
+	if (i == RIB_NONE)
+		return RIB_NONE;
+	if (i >= s->np && pst_fit(s))
+		return RIB_NONE;
+	if (s->rib->nnode != before) {
+		if (vsub_fit(s))
+			return RIB_NONE;
+		/* New nodes (a leaf, maybe a branching node above an old subtree): in reverse creation
+		 * order each node's children are already right. */
+		for (uint32_t n = s->rib->nnode; n-- > before;) {
+			const struct rib_tnode *t = &s->rib->node[n];
+			uint32_t v = 0;
+			for (int c = 0; c < 2; c++)
+				if (t->child[c] != RIB_NONE)
+					v += s->vsub[t->child[c]];
+			s->vsub[n] = v;
+		}
+	}
+	return i;
+}
+
+/* ---------- entity x peer counters ---------- */
+
+static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint64_t units)
+{
+	struct ent *e = &s->ent[ent];
+	e->used = 1;
+	e->frac_dirty = 1;
+	if (!e->pe) {
+		uint32_t n = s->fam[fam].nff;
+		if (!(e->pe = calloc(n ? n : 1, sizeof *e->pe)))
+			return;
+	}
+	struct pe *x = &e->pe[f];
+	if (d > 0) {
+		if (x->n++ == 0)
+			e->peers_seeing++;
+		x->units += units;
+	} else {
+		if (--x->n == 0)
+			e->peers_seeing--;
+		x->units -= units;
+	}
+}
+
+/* ---------- visibility toggles ---------- */
+
+static int ancestor_visible(const struct sig *s, uint32_t node)
+{
+	const struct rib *r = s->rib;
+	for (uint32_t n = r->node[node].parent; n != RIB_NONE; n = r->node[n].parent) {
+		uint32_t q = r->node[n].pfx;
+		if (q != RIB_NONE && (s->p[q].flags & PF_VIS))
+			return 1;
+	}
+	return 0;
+}
+
+static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
+{
+	for (uint32_t o = s->p[pfx].org; o != RIB_NONE; o = s->org[o].next)
+		if (s->org[o].ent == ent)
+			return &s->org[o];
+	return NULL;
+}
+
+static int org_ancestor_visible(struct sig *s, uint32_t node, uint32_t ent)
+{
+	const struct rib *r = s->rib;
+	for (uint32_t n = r->node[node].parent; n != RIB_NONE; n = r->node[n].parent) {
+		uint32_t q = r->node[n].pfx;
+		if (q == RIB_NONE || !(s->p[q].flags & PF_VIS))
+			continue;
+		struct org *o = org_find(s, q, ent);
+		if (o && (o->flags & PF_VIS))
+			return 1;
+	}
+	return 0;
+}
+
+/* Maximal visible prefixes strictly below node (of pair entity ent, or any when RIB_NONE). */
+typedef void (*desc_fn)(struct sig *s, uint32_t pfx, void *arg);
+
+static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, void *arg)
+{
+	uint32_t stack[300];
+	int sp = 0;
+	const struct rib *r = s->rib;
+	for (int c = 0; c < 2; c++)
+		if (r->node[node].child[c] != RIB_NONE)
+			stack[sp++] = r->node[node].child[c];
+	while (sp) {
+		uint32_t n = stack[--sp];
+		if (!s->vsub[n])
+			continue;
+		uint32_t q = r->node[n].pfx;
+		if (q != RIB_NONE && (s->p[q].flags & PF_VIS)) {
+			if (ent == RIB_NONE) {
+				fn(s, q, arg);
+				continue;
+			}
+			struct org *o = org_find(s, q, ent);
+			if (o && (o->flags & PF_VIS)) {
+				fn(s, q, arg);
+				continue;
+			}
+		}
+		for (int c = 0; c < 2; c++)
+			if (r->node[n].child[c] != RIB_NONE && sp < 298)
+				stack[sp++] = r->node[n].child[c];
+	}
+}
+
+struct cov_delta {
+	int d;
+};
+
+static void desc_sub_global(struct sig *s, uint32_t q, void *arg)
+{
+	int d = ((struct cov_delta *)arg)->d;
+	const struct dm_prefix *pf = &s->rib->pfx[q];
+	int fam = rib_fam(pf->afi);
+	s->ent[ENT_GLOBAL + fam].cov -= (uint64_t)d * size_units(pf);
+	unsigned n;
+	const struct share *sh = geo_of(s, q, &n);
+	for (unsigned k = 0; k < n; k++)
+		s->ent[sh[k].ent].cov -= (uint64_t)d * sh[k].units;
+}
+
+struct org_delta {
+	int d;
+	uint32_t ent;
+};
+
+static void desc_sub_org(struct sig *s, uint32_t q, void *arg)
+{
+	struct org_delta *od = arg;
+	s->ent[od->ent].cov -= (uint64_t)od->d * size_units(&s->rib->pfx[q]);
+}
+
+static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
+{
+	struct pst *p = &s->p[pfx];
+	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
+	int counted = 0;
+	if (on) {
+		p->flags |= PF_VIS;
+		counted = (p->flags & PF_LOST) != 0;
+		p->flags &= (uint8_t)~PF_LOST;
+	} else {
+		p->flags = (uint8_t)((p->flags & ~PF_VIS) | PF_LOST);
+	}
+	s->fam[fam].visible += (uint64_t)(int64_t)d;
+	unsigned n;
+	const struct share *sh = geo_of(s, pfx, &n);
+	struct ent *g = &s->ent[ENT_GLOBAL + fam];
+	g->vis += (uint32_t)d;
+	g->intr += (uint32_t)counted;
+	for (unsigned k = 0; k < n; k++) {
+		struct ent *e = &s->ent[sh[k].ent];
+		e->vis += (uint32_t)d;
+		e->intr += (uint32_t)counted;
+		e->used = 1;
+	}
+	if (pf->len > covlen[fam]) {
+		g->more += (uint32_t)d;
+		for (unsigned k = 0; k < n; k++)
+			s->ent[sh[k].ent].more += (uint32_t)d;
+		return;
+	}
+	uint32_t node = s->rib->pfx_node[pfx];
+	if (!ancestor_visible(s, node)) {
+		g->cov += (uint64_t)d * size_units(pf);
+		sh = geo_of(s, pfx, &n);
+		for (unsigned k = 0; k < n; k++)
+			s->ent[sh[k].ent].cov += (uint64_t)d * sh[k].units;
+		struct cov_delta cd = { d };
+		desc_walk(s, node, RIB_NONE, desc_sub_global, &cd);
+	}
+	for (uint32_t x = node; x != RIB_NONE; x = s->rib->node[x].parent)
+		s->vsub[x] += (uint32_t)d;
+}
+
+static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
+{
+	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
+	struct ent *e = &s->ent[o->ent];
+	if (on) {
+		o->flags |= PF_VIS;
+		if (o->flags & PF_LOST)
+			e->intr++;
+		o->flags &= (uint8_t)~PF_LOST;
+	} else {
+		o->flags = (uint8_t)((o->flags & ~PF_VIS) | PF_LOST);
+	}
+	e->vis += (uint32_t)d;
+	e->used = 1;
+	if (pf->len > covlen[fam]) {
+		e->more += (uint32_t)d;
+		return;
+	}
+	uint32_t node = s->rib->pfx_node[pfx], ent = o->ent;
+	if (!org_ancestor_visible(s, node, ent)) {
+		s->ent[ent].cov += (uint64_t)d * size_units(pf);
+		struct org_delta od = { d, ent };
+		desc_walk(s, node, ent, desc_sub_org, &od);
+	}
+}
+
+static uint32_t org_new(struct sig *s, uint32_t pfx, uint32_t ent)
+{
+	uint32_t o;
+	if (s->freeorg != RIB_NONE) {
+		o = s->freeorg;
+		s->freeorg = s->org[o].next;
+	} else {
+		if (grow((void **)&s->org, &s->caporg, s->norg + 1, sizeof *s->org))
+			return RIB_NONE;
+		o = s->norg++;
+	}
+	s->org[o].ent = ent;
+	s->org[o].seen = 0;
+	s->org[o].flags = 0;
+	s->org[o].next = s->p[pfx].org;
+	s->p[pfx].org = o;
+	return o;
+}
+
+static void org_gc(struct sig *s, uint32_t pfx)
+{
+	uint32_t *link = &s->p[pfx].org;
+	while (*link != RIB_NONE) {
+		uint32_t o = *link;
+		if (!s->org[o].seen && !(s->org[o].flags & (PF_VIS | PF_LOST))) {
+			*link = s->org[o].next;
+			s->org[o].next = s->freeorg;
+			s->freeorg = o;
+		} else {
+			link = &s->org[o].next;
+		}
+	}
+}
+
+static inline int visible_now(const struct sig *s, int fam, uint32_t seen)
+{
+	return s->fam[fam].nff && seen >= s->fam[fam].need;
+}
+
+static void org_count(struct sig *s, uint32_t pfx, int fam, uint32_t ent, int32_t f, int d, uint64_t units)
+{
+	struct org *o = org_find(s, pfx, ent);
+	if (!o) {
+		if (d < 0)
+			return;
+		uint32_t oi = org_new(s, pfx, ent);
+		if (oi == RIB_NONE)
+			return;
+		o = &s->org[oi];
+	}
+	o->seen = (uint16_t)(o->seen + d);
+	pe_add(s, ent, fam, f, d, units);
+	int v = visible_now(s, fam, o->seen);
+	if (v != !!(o->flags & PF_VIS))
+		toggle_org(s, pfx, o, v);
+	if (!o->seen)
+		org_gc(s, pfx);
+}
+
+/* ---------- views: what one peer shows of one prefix ---------- */
+
+struct view {
+	uint8_t any, n;
+	uint32_t org[MAXORG];
+};
+
+static void view_add(struct view *v, uint32_t ent)
+{
+	if (ent == RIB_NONE)
+		return;
+	for (unsigned i = 0; i < v->n; i++)
+		if (v->org[i] == ent)
+			return;
+	if (v->n < MAXORG)
+		v->org[v->n++] = ent;
+}
+
+static void view_of_slot(struct sig *s, uint32_t slot, int fam, struct view *v)
+{
+	v->any = slot != 0;
+	v->n = 0;
+	if (!slot)
+		return;
+	if (!(slot & RIB_MULTI)) {
+		view_add(v, attr_ent(s, slot, fam));
+		return;
+	}
+	for (uint32_t i = slot & ~RIB_MULTI; i != RIB_NONE; i = s->rib->multi[i].next)
+		view_add(v, attr_ent(s, s->rib->multi[i].attr, fam));
+}
+
+static int view_has(const struct view *v, uint32_t ent)
+{
+	for (unsigned i = 0; i < v->n; i++)
+		if (v->org[i] == ent)
+			return 1;
+	return 0;
+}
+
+static void apply_view(struct sig *s, uint32_t pfx, int fam, int32_t f, const struct view *a,
+                       const struct view *b)
+{
+	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
+	if (a->any != b->any) {
+		int d = b->any ? 1 : -1;
+		struct pst *p = &s->p[pfx];
+		p->seen = (uint16_t)(p->seen + d);
+		pe_add(s, ENT_GLOBAL + (uint32_t)fam, fam, f, d, sz);
+		unsigned n;
+		const struct share *sh = geo_of(s, pfx, &n);
+		for (unsigned k = 0; k < n; k++)
+			pe_add(s, sh[k].ent, fam, f, d, sz ? sh[k].units : 0);
+		int v = visible_now(s, fam, s->p[pfx].seen);
+		if (v != !!(s->p[pfx].flags & PF_VIS))
+			toggle_prefix(s, pfx, v);
+	}
+	for (unsigned i = 0; i < a->n; i++)
+		if (!view_has(b, a->org[i]))
+			org_count(s, pfx, fam, a->org[i], f, -1, sz);
+	for (unsigned i = 0; i < b->n; i++)
+		if (!view_has(a, b->org[i]))
+			org_count(s, pfx, fam, b->org[i], f, 1, sz);
+}
+
+/* ---------- peers ---------- */
+
+static int slot_fit(struct sig *s)
+{
+	uint32_t need = s->rib->npeer * 2;
+	if (need <= s->nslot)
+		return 0;
+	uint32_t n = s->nslot ? s->nslot : 64;
+	while (n < need)
+		n *= 2;
+	int32_t *p = realloc(s->ffslot, n * sizeof *p);
+	if (!p)
+		return -1;
+	for (uint32_t i = s->nslot; i < n; i++)
+		p[i] = -1;
+	s->ffslot = p;
+	s->nslot = n;
+	return 0;
+}
+
+static int coll_fit(struct sig *s, uint32_t c)
+{
+	if (c < s->ncoll)
+		return 0;
+	uint32_t n = c + 8;
+	uint64_t *r = realloc(s->crec, n * sizeof *r);
+	if (!r)
+		return -1;
+	s->crec = r;
+	uint8_t *a = realloc(s->cactive, n);
+	if (!a)
+		return -1;
+	s->cactive = a;
+	for (uint32_t i = s->ncoll; i < n; i++) {
+		r[i] = 0;
+		a[i] = 0;
+	}
+	s->ncoll = n;
+	return 0;
+}
+
+static void recompute(struct sig *s, int fam);
+
+static void peer_down(struct sig *s, uint32_t peer)
+{
+	struct rib_peer *p = &s->rib->peer[peer];
+	if (!p->up)
+		return;
+	p->up = 0;
+	p->down_count++;
+	s->ndown++;
+	int was_ff[2] = { 0, 0 };
+	for (int fam = 0; fam < 2; fam++) {
+		int32_t slot = s->ffslot[2 * peer + fam];
+		if (slot < 0)
+			continue;
+		struct fam *F = &s->fam[fam];
+		memmove(&F->ff[slot], &F->ff[slot + 1], (F->nff - (uint32_t)slot - 1) * sizeof *F->ff);
+		F->nff--;
+		for (uint32_t k = 0; k < F->nff; k++)
+			s->ffslot[2 * F->ff[k] + fam] = (int32_t)k;
+		s->ffslot[2 * peer + fam] = -1;
+		F->dropped = 1;
+		was_ff[fam] = 1;
+	}
+	rib_peer_clear(s->rib, peer);
+	for (int fam = 0; fam < 2; fam++)
+		if (was_ff[fam])
+			recompute(s, fam);
+}
+
+static void peer_up(struct sig *s, uint32_t peer)
+{
+	struct rib_peer *p = &s->rib->peer[peer];
+	if (p->up)
+		return;
+	p->up = 1;
+	s->ndown--;
+}
+
+/* ---------- elements ---------- */
+
+static uint32_t elem_attr(struct sig *s, const struct dm_elem *e)
+{
+	if (s->rec_seq && s->cache_seq == s->rec_seq && s->cache_attrs == e->attrs && s->cache_id) {
+		rib_attr_ref(s->rib, s->cache_id);
+		return s->cache_id;
+	}
+	uint32_t id = rib_attr_intern(s->rib, e->attrs);
+	s->cache_seq = s->rec_seq;
+	s->cache_attrs = e->attrs;
+	s->cache_id = id;
+	return id;
+}
+
+static void count_event(struct sig *s, uint32_t pfx, int fam, int ann, uint32_t asent)
+{
+	struct ent *g = &s->ent[ENT_GLOBAL + fam];
+	if (ann)
+		g->ann++;
+	else
+		g->wd++;
+	if (pfx != RIB_NONE) {
+		unsigned n;
+		const struct share *sh = geo_of(s, pfx, &n);
+		for (unsigned k = 0; k < n; k++) {
+			struct ent *e = &s->ent[sh[k].ent];
+			e->used = 1;
+			if (ann)
+				e->ann++;
+			else
+				e->wd++;
+		}
+	}
+	if (asent != RIB_NONE) {
+		struct ent *e = &s->ent[asent];
+		e->used = 1;
+		if (ann)
+			e->ann++;
+		else
+			e->wd++;
+	}
+}
+
+void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
+{
+	if (!e->peer_ip)
+		return;
+	uint32_t peer = rib_peer_find_or_add(s->rib, collector, e->peer_ip, e->peer_asn);
+	if (peer == RIB_NONE || slot_fit(s))
+		return;
+	s->elems++;
+	if (e->type == DM_ELEM_STATE) {
+		/* RFC 4271 §8.2.2: 6 = Established; leaving it loses every route of the session. */
+		if (e->new_state == 6)
+			peer_up(s, peer);
+		else
+			peer_down(s, peer);
+		return;
+	}
+	if (e->prefix.afi != DM_AFI_IPV4 && e->prefix.afi != DM_AFI_IPV6)
+		return;
+	int fam = rib_fam(e->prefix.afi);
+	uint32_t pid = e->has_path_id ? e->path_id : 0;
+	if (e->type == DM_ELEM_RIB || e->type == DM_ELEM_ANNOUNCE) {
+		if (!e->attrs)
+			return;
+		if (!s->rib->peer[peer].up)
+			peer_up(s, peer);   /* routes arriving: the session is up (state record missing) */
+		uint32_t pfx = pfx_add(s, &e->prefix);
+		if (pfx == RIB_NONE)
+			return;
+		uint32_t attr = elem_attr(s, e);
+		if (!attr)
+			return;
+		int32_t f = s->ffslot[2 * peer + fam];
+		struct view a, b;
+		if (f >= 0)
+			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &a);
+		uint32_t old = rib_route_set(s->rib, peer, pfx, pid, attr);
+		if (f >= 0) {
+			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &b);
+			apply_view(s, pfx, fam, f, &a, &b);
+		}
+		if (e->type == DM_ELEM_ANNOUNCE && s->started)
+			count_event(s, pfx, fam, 1, attr_ent(s, attr, fam));
+		rib_attr_unref(s->rib, old);
+		return;
+	}
+	if (e->type == DM_ELEM_WITHDRAW) {
+		uint32_t pfx = rib_prefix_find(s->rib, &e->prefix);
+		if (pfx == RIB_NONE) {
+			if (s->started)
+				count_event(s, RIB_NONE, fam, 0, RIB_NONE);
+			return;
+		}
+		if (pfx >= s->np && pst_fit(s))
+			return;
+		int32_t f = s->ffslot[2 * peer + fam];
+		struct view a, b;
+		if (f >= 0)
+			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &a);
+		uint32_t old = rib_route_del(s->rib, peer, pfx, pid);
+		if (f >= 0 && old) {
+			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &b);
+			apply_view(s, pfx, fam, f, &a, &b);
+		}
+		if (s->started)
+			count_event(s, pfx, fam, 0, old ? attr_ent(s, old, fam) : RIB_NONE);
+		rib_attr_unref(s->rib, old);
+	}
+}
+
+void sig_record(struct sig *s, uint32_t collector)
+{
+	s->rec_seq++;
+	if (!s->started || coll_fit(s, collector))
+		return;
+	s->crec[collector]++;
+	s->records_bin++;
+}
+
+void sig_collector_active(struct sig *s, uint32_t collector, int active)
+{
+	if (coll_fit(s, collector))
+		return;
+	s->cactive[collector] = (uint8_t)(active != 0);
+}
+
+/* ---------- full recompute (full-feed set changed) ---------- */
+
+struct rc_ctx {
+	struct sig *s;
+	int fam;
+	int32_t f;
+};
+
+static void rc_route(void *arg, uint32_t pfx, uint32_t slot)
+{
+	struct rc_ctx *c = arg;
+	struct sig *s = c->s;
+	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	if (rib_fam(pf->afi) != c->fam)
+		return;
+	struct view v;
+	view_of_slot(s, slot, c->fam, &v);
+	uint64_t sz = pf->len <= covlen[c->fam] ? size_units(pf) : 0;
+	s->p[pfx].seen++;
+	pe_add(s, ENT_GLOBAL + (uint32_t)c->fam, c->fam, c->f, 1, sz);
+	unsigned n;
+	const struct share *sh = geo_of(s, pfx, &n);
+	for (unsigned k = 0; k < n; k++)
+		pe_add(s, sh[k].ent, c->fam, c->f, 1, sz ? sh[k].units : 0);
+	for (unsigned i = 0; i < v.n; i++) {
+		struct org *o = org_find(s, pfx, v.org[i]);
+		if (!o) {
+			uint32_t oi = org_new(s, pfx, v.org[i]);
+			if (oi == RIB_NONE)
+				continue;
+			o = &s->org[oi];
+		}
+		o->seen++;
+		pe_add(s, v.org[i], c->fam, c->f, 1, sz);
+	}
+}
+
+static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t *ostk, unsigned olen)
+{
+	if (n == RIB_NONE)
+		return 0;
+	const struct rib_tnode *t = &s->rib->node[n];
+	uint32_t cnt = 0;
+	uint32_t q = t->pfx;
+	if (q != RIB_NONE && s->rib->pfx[q].len <= covlen[fam]) {
+		const struct dm_prefix *pf = &s->rib->pfx[q];
+		if (s->p[q].flags & PF_VIS) {
+			cnt = 1;
+			if (!covered) {
+				s->ent[ENT_GLOBAL + fam].cov += size_units(pf);
+				unsigned k;
+				const struct share *sh = geo_of(s, q, &k);
+				for (unsigned j = 0; j < k; j++)
+					s->ent[sh[j].ent].cov += sh[j].units;
+			}
+			covered = 1;
+		}
+		for (uint32_t o = s->p[q].org; o != RIB_NONE; o = s->org[o].next) {
+			if (!(s->org[o].flags & PF_VIS))
+				continue;
+			uint32_t ent = s->org[o].ent;
+			int in = 0;
+			for (unsigned j = 0; j < olen && !in; j++)
+				in = ostk[j] == ent;
+			if (!in) {
+				s->ent[ent].cov += size_units(pf);
+				if (olen < 512)
+					ostk[olen++] = ent;
+			}
+		}
+	}
+	uint32_t c0 = t->child[0], c1 = t->child[1];
+	cnt += rc_dfs(s, fam, c0, covered, ostk, olen);
+	cnt += rc_dfs(s, fam, c1, covered, ostk, olen);
+	s->vsub[n] = cnt;
+	return cnt;
+}
+
+static int ent_fam(const struct ent *e) { return e->key.afi == DM_AFI_IPV6; }
+
+static void recompute(struct sig *s, int fam)
+{
+	struct fam *F = &s->fam[fam];
+	if (pst_fit(s) || vsub_fit(s))
+		return;
+	if (F->nff) {
+		double need = ceil(s->o.vis * F->nff - 1e-9);
+		F->need = need < 1 ? 1 : (uint32_t)need;
+	} else {
+		F->need = UINT32_MAX;
+	}
+	for (uint32_t i = 0; i < s->np; i++) {
+		if (rib_fam(s->rib->pfx[i].afi) != fam)
+			continue;
+		s->p[i].seen = 0;
+		for (uint32_t o = s->p[i].org; o != RIB_NONE; o = s->org[o].next)
+			s->org[o].seen = 0;
+	}
+	for (uint32_t i = 0; i < s->nent; i++) {
+		struct ent *e = &s->ent[i];
+		if (ent_fam(e) != fam)
+			continue;
+		free(e->pe);
+		e->pe = NULL;
+		e->peers_seeing = 0;
+		e->vis = e->more = 0;
+		e->cov = 0;
+		e->frac_dirty = 1;
+	}
+	for (uint32_t f = 0; f < F->nff; f++) {
+		struct rc_ctx c = { s, fam, (int32_t)f };
+		rib_peer_walk(s->rib, F->ff[f], rc_route, &c);
+	}
+	F->visible = 0;
+	for (uint32_t i = 0; i < s->np; i++) {
+		const struct dm_prefix *pf = &s->rib->pfx[i];
+		if (rib_fam(pf->afi) != fam)
+			continue;
+		struct pst *p = &s->p[i];
+		int more = pf->len > covlen[fam];
+		/* A full-feed set change is not an event of the prefix: no interruption counted, and a
+		 * prefix it hides is not marked lost. */
+		if (visible_now(s, fam, p->seen)) {
+			p->flags = (uint8_t)((p->flags | PF_VIS) & ~PF_LOST);
+			F->visible++;
+			unsigned n;
+			const struct share *sh = geo_of(s, i, &n);
+			s->ent[ENT_GLOBAL + fam].vis++;
+			s->ent[ENT_GLOBAL + fam].more += (uint32_t)more;
+			for (unsigned k = 0; k < n; k++) {
+				s->ent[sh[k].ent].vis++;
+				s->ent[sh[k].ent].more += (uint32_t)more;
+			}
+		} else {
+			p->flags &= (uint8_t)~PF_VIS;
+		}
+		for (uint32_t o = p->org; o != RIB_NONE; o = s->org[o].next) {
+			struct org *x = &s->org[o];
+			if (visible_now(s, fam, x->seen)) {
+				x->flags = (uint8_t)((x->flags | PF_VIS) & ~PF_LOST);
+				s->ent[x->ent].vis++;
+				s->ent[x->ent].more += (uint32_t)more;
+				s->ent[x->ent].used = 1;
+			} else {
+				x->flags &= (uint8_t)~PF_VIS;
+			}
+		}
+		org_gc(s, i);
+	}
+	uint32_t ostk[512];
+	rc_dfs(s, fam, s->rib->root[fam], 0, ostk, 0);
+}
+
+/* ---------- full-feed selection and bins ---------- */
+
+static void ff_select(struct sig *s, int fam)
+{
+	struct fam *F = &s->fam[fam];
+	const struct rib *r = s->rib;
+	uint32_t largest = 0;
+	for (uint32_t i = 0; i < r->npeer; i++)
+		if (r->peer[i].up && r->peer[i].nprefixes[fam] > largest)
+			largest = r->peer[i].nprefixes[fam];
+	uint32_t thr;
+	const char *rule;
+	switch (s->o.ff_rule) {
+	case SIG_FF_ABS:
+		thr = s->o.ff_abs[fam];
+		rule = "abs";
+		break;
+	case SIG_FF_COUNT:
+		thr = s->o.ff_count[fam];
+		rule = "count";
+		break;
+	case SIG_FF_REL:
+		thr = (uint32_t)ceil(s->o.ff_rel * largest - 1e-9);
+		rule = "rel";
+		break;
+	default:
+		if (largest >= s->o.ff_abs[fam]) {
+			thr = s->o.ff_abs[fam];
+			rule = "abs";
+		} else {
+			thr = (uint32_t)ceil(s->o.ff_rel * largest - 1e-9);
+			rule = "rel";
+		}
+	}
+	if (thr < 1)
+		thr = 1;
+	F->threshold = thr;
+	F->largest = largest;
+	F->rule = rule;
+	/* the new set, in peer order */
+	uint32_t n = 0;
+	int same = 1;
+	for (uint32_t i = 0; i < r->npeer; i++) {
+		if (!r->peer[i].up || r->peer[i].nprefixes[fam] < thr)
+			continue;
+		if (n >= F->nff || F->ff[n] != i)
+			same = 0;
+		n++;
+	}
+	if (same && n == F->nff)
+		return;
+	if (grow((void **)&F->ff, &F->capff, n + 1, sizeof *F->ff))
+		return;
+	for (uint32_t i = 0; i < F->nff; i++)
+		s->ffslot[2 * F->ff[i] + fam] = -1;
+	n = 0;
+	for (uint32_t i = 0; i < r->npeer; i++)
+		if (r->peer[i].up && r->peer[i].nprefixes[fam] >= thr) {
+			s->ffslot[2 * i + fam] = (int32_t)n;
+			F->ff[n++] = i;
+		}
+	F->nff = n;
+	recompute(s, fam);
+}
+
+static float ent_frac(struct sig *s, struct ent *e)
+{
+	int fam = ent_fam(e);
+	uint32_t nff = s->fam[fam].nff;
+	if (!e->frac_dirty)
+		return e->frac;
+	e->frac_dirty = 0;
+	if (!nff || !e->pe || !e->base24)
+		return e->frac = 0;
+	double base = (double)e->base24 * (double)unit[fam], sum = 0;
+	for (uint32_t f = 0; f < nff; f++) {
+		double x = (double)e->pe[f].units / base;
+		sum += x > 1 ? 1 : x;
+	}
+	return e->frac = (float)(sum / nff);
+}
+
+static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b, uint8_t q[2],
+                     uint16_t ncoll, uint16_t silent)
+{
+	int fam = ent_fam(e);
+	memset(b, 0, sizeof *b);
+	b->t = t;
+	b->visible_prefixes = e->vis;
+	uint64_t s24 = (e->cov + unit[fam] / 2) / unit[fam];
+	b->slash24 = s24 > UINT32_MAX ? UINT32_MAX : (uint32_t)s24;
+	if (b->slash24 > e->base24) {
+		e->base24 = b->slash24;
+		e->frac_dirty = 1;
+	}
+	b->baseline_slash24 = e->base24;
+	b->peers_seeing = (uint16_t)(e->peers_seeing > 65535 ? 65535 : e->peers_seeing);
+	b->full_feed_peers = (uint16_t)s->fam[fam].nff;
+	uint32_t up = s->rib->npeer - s->ndown;
+	b->peers_up = (uint16_t)(up > 65535 ? 65535 : up);
+	b->peer_frac = ent_frac(s, e);
+	b->announcements = e->ann;
+	b->withdrawals = e->wd;
+	b->interruptions = e->intr;
+	b->more_specifics = e->more;
+	b->quality = q ? q[fam] : 0;
+	b->records = s->records_bin;
+	b->collectors = ncoll;
+	b->collectors_silent = silent;
+}
+
+static void close_bin(struct sig *s, uint32_t t)
+{
+	ff_select(s, 0);
+	ff_select(s, 1);
+	uint16_t ncoll = 0, silent = 0;
+	for (uint32_t c = 0; c < s->ncoll; c++)
+		if (s->cactive[c]) {
+			ncoll++;
+			silent += s->crec[c] == 0;
+		}
+	uint8_t q[2];
+	for (int fam = 0; fam < 2; fam++) {
+		struct fam *F = &s->fam[fam];
+		uint32_t hmax = 0;
+		for (int i = 0; i < 12; i++)
+			hmax = F->hist[i] > hmax ? F->hist[i] : hmax;
+		q[fam] = 0;
+		if (!F->nff)
+			q[fam] |= SIG_Q_NO_DATA;
+		if (F->dropped || F->nff < hmax)
+			q[fam] |= SIG_Q_PEERS_DROPPED;
+		if (silent)
+			q[fam] |= SIG_Q_GAP;
+		memmove(F->hist + 1, F->hist, sizeof F->hist - sizeof F->hist[0]);
+		F->hist[0] = F->nff;
+		F->dropped = 0;
+	}
+	for (uint32_t i = 0; i < s->nent; i++) {
+		struct ent *e = &s->ent[i];
+		if (!e->used)
+			continue;
+		if (s->emit && (!s->filtered || e->want || e->key.kind == SIG_GLOBAL)) {
+			struct sig_bin b;
+			fill_bin(s, e, t, &b, q, ncoll, silent);
+			s->emit(s->emit_arg, &e->key, &b);
+		} else {
+			uint64_t s24 = (e->cov + unit[ent_fam(e)] / 2) / unit[ent_fam(e)];
+			if (s24 > e->base24) {
+				e->base24 = (uint32_t)(s24 > UINT32_MAX ? UINT32_MAX : s24);
+				e->frac_dirty = 1;
+			}
+		}
+		e->ann = e->wd = e->intr = 0;
+	}
+	for (uint32_t c = 0; c < s->ncoll; c++)
+		s->crec[c] = 0;
+	s->records_bin = 0;
+	s->bins++;
+}
+
+void sig_start(struct sig *s)
+{
+	if (s->started)
+		return;
+	s->started = 1;
+	if (slot_fit(s))
+		return;
+	if (s->max_ts) {
+		s->cur = s->max_ts - s->max_ts % s->o.bin;
+		s->have_cur = 1;
+	}
+	ff_select(s, 0);
+	ff_select(s, 1);
+	for (int fam = 0; fam < 2; fam++)   /* no full-feed peer: nothing to select, set need */
+		if (!s->fam[fam].nff)
+			recompute(s, fam);
+}
+
+void sig_time(struct sig *s, uint32_t ts)
+{
+	if (!s->started) {
+		if (ts > s->max_ts)
+			s->max_ts = ts;
+		return;
+	}
+	uint32_t bin = s->o.bin;
+	if (!s->have_cur) {
+		s->cur = ts - ts % bin;
+		s->have_cur = 1;
+		return;
+	}
+	if (ts < s->cur + bin)
+		return;   /* same bin, or late (out-of-order) records: counted in the open bin */
+	uint32_t target = ts - ts % bin;
+	close_bin(s, s->cur);
+	s->cur += bin;
+	uint32_t empty = 0;
+	while (s->cur < target) {
+		if (++empty > s->o.max_empty_bins) {
+			s->cur = target;
+			break;
+		}
+		close_bin(s, s->cur);
+		s->cur += bin;
+	}
+}
+
+void sig_finish(struct sig *s)
+{
+	if (!s->started)
+		sig_start(s);
+	if (s->have_cur) {
+		close_bin(s, s->cur);
+		s->have_cur = 0;
+	}
+}
+
+/* ---------- introspection ---------- */
+
+void sig_fam_info(const struct sig *s, int fam, struct sig_fam_info *out)
+{
+	const struct fam *F = &s->fam[fam];
+	out->nff = F->nff;
+	out->threshold = F->threshold;
+	out->largest = F->largest;
+	out->need = F->nff ? F->need : 0;
+	out->rule = F->rule;
+	out->visible = F->visible;
+	out->slash24 = (s->ent[ENT_GLOBAL + fam].cov + unit[fam] / 2) / unit[fam];
+}
+
+uint32_t sig_full_feed_peers(const struct sig *s, int fam, uint32_t *out, uint32_t max)
+{
+	const struct fam *F = &s->fam[fam];
+	for (uint32_t i = 0; i < F->nff && i < max; i++)
+		out[i] = F->ff[i];
+	return F->nff;
+}
+
+static uint32_t ent_lookup(const struct sig *s, const struct sig_entity *k)
+{
+	int fam = k->afi == DM_AFI_IPV6;
+	switch (k->kind) {
+	case SIG_GLOBAL:
+		return ENT_GLOBAL + (uint32_t)fam;
+	case SIG_COUNTRY:
+		return country_ent(fam, cc_index(k->cc));
+	case SIG_ASN: {
+		uint32_t i = as_find(s, k->asn);
+		return i == RIB_NONE ? RIB_NONE : i + (uint32_t)fam;
+	}
+	}
+	return RIB_NONE;
+}
+
+int sig_entity_now(struct sig *s, const struct sig_entity *key, struct sig_bin *out)
+{
+	uint32_t i = ent_lookup(s, key);
+	if (i == RIB_NONE)
+		return -1;
+	fill_bin(s, &s->ent[i], s->cur, out, NULL, 0, 0);
+	return 0;
+}
+
+uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t *out, uint32_t max)
+{
+	uint32_t i = ent_lookup(s, key);
+	if (i == RIB_NONE || !s->ent[i].pe)
+		return 0;
+	const struct fam *F = &s->fam[ent_fam(&s->ent[i])];
+	uint32_t n = 0;
+	for (uint32_t f = 0; f < F->nff; f++)
+		if (s->ent[i].pe[f].n) {
+			if (n < max)
+				out[n] = F->ff[f];
+			n++;
+		}
+	return n;
+}
+
+uint64_t sig_bins_emitted(const struct sig *s) { return s->bins; }
+uint64_t sig_elements(const struct sig *s) { return s->elems; }
+
+size_t sig_memory(const struct sig *s)
+{
+	size_t m = sizeof *s;
+	m += (size_t)s->capp * sizeof *s->p + (size_t)s->caporg * sizeof *s->org;
+	m += (size_t)s->capsh * sizeof *s->sh + (size_t)s->capvsub * sizeof *s->vsub;
+	m += (size_t)s->capent * sizeof *s->ent + ((size_t)s->asmask + 1) * sizeof *s->astab;
+	for (uint32_t i = 0; i < s->nent; i++)
+		if (s->ent[i].pe)
+			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
+	return m;
+}
