@@ -1,0 +1,284 @@
+/* src/rib: prefix store and trie (insert / remove / longest match), attribute interning and
+ * refcounts, per-peer tables with ADD-PATH path ids, peer identity, peer clear. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rib/rib.h"
+
+static struct dm_prefix P(const char *s)
+{
+	struct dm_prefix p;
+	assert_int_equal(dm_prefix_parse(s, &p), 0);
+	return p;
+}
+
+static struct dm_ip IP(const char *s)
+{
+	struct dm_ip ip;
+	assert_int_equal(dm_ip_parse(s, &ip), 0);
+	return ip;
+}
+
+static const char *fmt(const struct rib *r, uint32_t i)
+{
+	static char buf[DM_PREFIX_STRLEN];
+	if (i == RIB_NONE)
+		return "none";
+	dm_prefix_fmt(rib_prefix(r, i), buf);
+	return buf;
+}
+
+static const char *lpm(const struct rib *r, const char *addr)
+{
+	struct dm_ip ip = IP(addr);
+	return fmt(r, rib_lpm(r, &ip));
+}
+
+static void test_trie_lpm(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	const char *ins[] = { "10.1.2.0/24", "10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16",
+		              "10.1.2.128/25", "2001:db8::/32", "2001:db8:1::/48", "::/0" };
+	uint32_t id[8];
+	for (int i = 0; i < 8; i++) {
+		struct dm_prefix p = P(ins[i]);
+		id[i] = rib_prefix_find_or_add(r, &p);
+		assert_int_equal(id[i], i);
+	}
+	/* same prefix again (with host bits set): same index */
+	struct dm_prefix dup = P("10.1.2.77/24");
+	assert_int_equal(rib_prefix_find_or_add(r, &dup), 0);
+	assert_int_equal(r->npfx, 8);
+
+	assert_string_equal(lpm(r, "10.1.2.3"), "10.1.2.0/24");
+	assert_string_equal(lpm(r, "10.1.2.200"), "10.1.2.128/25");
+	assert_string_equal(lpm(r, "10.1.3.1"), "10.1.0.0/16");
+	assert_string_equal(lpm(r, "10.2.0.1"), "10.0.0.0/8");
+	assert_string_equal(lpm(r, "11.0.0.1"), "none");
+	assert_string_equal(lpm(r, "192.168.255.255"), "192.168.0.0/16");
+	assert_string_equal(lpm(r, "2001:db8:1::5"), "2001:db8:1::/48");
+	assert_string_equal(lpm(r, "2001:db8:2::5"), "2001:db8::/32");
+	assert_string_equal(lpm(r, "2a00::1"), "::/0");
+
+	rib_trie_remove(r, id[2]);   /* 10.1.0.0/16 */
+	assert_string_equal(lpm(r, "10.1.3.1"), "10.0.0.0/8");
+	assert_string_equal(lpm(r, "10.1.2.3"), "10.1.2.0/24");
+	rib_trie_remove(r, id[1]);   /* 10.0.0.0/8 */
+	assert_string_equal(lpm(r, "10.2.0.1"), "none");
+	assert_string_equal(lpm(r, "10.1.2.200"), "10.1.2.128/25");
+	rib_trie_remove(r, id[0]);
+	assert_string_equal(lpm(r, "10.1.2.3"), "none");
+	assert_string_equal(lpm(r, "10.1.2.200"), "10.1.2.128/25");
+	assert_int_equal(rib_trie_insert(r, id[1]), 0);
+	assert_string_equal(lpm(r, "10.1.2.3"), "10.0.0.0/8");
+	struct dm_prefix q = P("10.1.2.0/24");
+	assert_string_equal(fmt(r, rib_covering(r, &q)), "10.0.0.0/8");
+	q = P("10.1.2.128/26");
+	assert_string_equal(fmt(r, rib_covering(r, &q)), "10.1.2.128/25");
+	/* the index survives removal: lookups still find it */
+	q = P("10.1.0.0/16");
+	assert_int_equal(rib_prefix_find(r, &q), id[2]);
+	rib_free(r);
+}
+
+/* Random prefixes, random removals: every longest match equals a brute-force scan. */
+static void test_trie_random(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	srand(7);
+	enum { N = 3000 };
+	uint8_t in[N];
+	memset(in, 0, sizeof in);
+	for (int i = 0; i < N; i++) {
+		struct dm_prefix p = { .afi = DM_AFI_IPV4, .len = (uint8_t)(8 + rand() % 25) };
+		uint32_t a = (uint32_t)(rand() & 0x0fff) << 20 | (uint32_t)rand() % (1u << 20);
+		a |= 0x0a000000u & 0;
+		p.b[0] = (uint8_t)(a >> 24);
+		p.b[1] = (uint8_t)(a >> 16);
+		p.b[2] = (uint8_t)(a >> 8);
+		p.b[3] = (uint8_t)a;
+		uint32_t id = rib_prefix_find_or_add(r, &p);
+		assert_true(id != RIB_NONE);
+		in[id] = 1;
+	}
+	for (uint32_t i = 0; i < r->npfx; i++)
+		if (rand() % 3 == 0) {
+			rib_trie_remove(r, i);
+			in[i] = 0;
+		}
+	for (int k = 0; k < 20000; k++) {
+		struct dm_ip ip = { .afi = DM_AFI_IPV4 };
+		uint32_t a = (uint32_t)(rand() & 0x0fff) << 20 | (uint32_t)rand() % (1u << 20);
+		ip.b[0] = (uint8_t)(a >> 24);
+		ip.b[1] = (uint8_t)(a >> 16);
+		ip.b[2] = (uint8_t)(a >> 8);
+		ip.b[3] = (uint8_t)a;
+		uint32_t best = RIB_NONE;
+		for (uint32_t i = 0; i < r->npfx; i++) {
+			const struct dm_prefix *p = rib_prefix(r, i);
+			uint32_t pa = (uint32_t)p->b[0] << 24 | p->b[1] << 16 | p->b[2] << 8 | p->b[3];
+			uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
+			if (in[i] && (a & mask) == pa && (best == RIB_NONE || p->len > rib_prefix(r, best)->len))
+				best = i;
+		}
+		assert_int_equal(rib_lpm(r, &ip), best);
+	}
+	rib_free(r);
+}
+
+/* Attribute block bytes: ORIGIN IGP, AS_PATH (4-byte) SEQUENCE of the given ASNs, and an
+ * optional MP_REACH_NLRI carrying a varying byte. */
+static size_t raw_attrs(uint8_t *b, const uint32_t *asn, int n, int mp_byte)
+{
+	size_t o = 0;
+	b[o++] = 0x40; b[o++] = 1; b[o++] = 1; b[o++] = 0;
+	b[o++] = 0x40; b[o++] = 2; b[o++] = (uint8_t)(2 + 4 * n); b[o++] = 2; b[o++] = (uint8_t)n;
+	for (int i = 0; i < n; i++) {
+		b[o++] = (uint8_t)(asn[i] >> 24); b[o++] = (uint8_t)(asn[i] >> 16);
+		b[o++] = (uint8_t)(asn[i] >> 8); b[o++] = (uint8_t)asn[i];
+	}
+	if (mp_byte >= 0) {
+		b[o++] = 0x80; b[o++] = 14; b[o++] = 3; b[o++] = 0; b[o++] = 2; b[o++] = (uint8_t)mp_byte;
+	}
+	return o;
+}
+
+struct attrs_buf {
+	struct bgp_attrs a;
+	struct as_seg seg;
+	uint32_t asn[16];
+	uint8_t raw[128];
+};
+
+static const struct bgp_attrs *mk(struct attrs_buf *ab, const uint32_t *asn, int n, int mp_byte, int set_last)
+{
+	memset(ab, 0, sizeof *ab);
+	memcpy(ab->asn, asn, (size_t)n * 4);
+	ab->seg.type = set_last ? AS_SET : AS_SEQUENCE;
+	ab->seg.count = (uint8_t)n;
+	ab->seg.asn = ab->asn;
+	ab->a.path.seg = &ab->seg;
+	ab->a.path.nseg = 1;
+	ab->a.path.asn_size = 4;
+	ab->a.raw = ab->raw;
+	ab->a.raw_len = (uint32_t)raw_attrs(ab->raw, asn, n, mp_byte);
+	return &ab->a;
+}
+
+static void test_intern_refcounts(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	struct attrs_buf x, y;
+	uint32_t p1[] = { 2914, 1239, 4837, 131279 }, p2[] = { 3356, 4837, 131279 };
+	uint32_t a = rib_attr_intern(r, mk(&x, p1, 4, 1, 0));
+	uint32_t b = rib_attr_intern(r, mk(&y, p1, 4, 2, 0));   /* differs only inside MP_REACH */
+	assert_int_equal(a, b);
+	assert_int_equal(rib_attr_get(r, a)->refcnt, 2);
+	assert_int_equal(rib_attr_get(r, a)->origin_asn, 131279);
+	assert_int_equal(rib_attr_get(r, a)->origin_set, 0);
+	assert_int_equal(rib_attr_get(r, a)->path_len, 4);
+	assert_int_equal(rib_attr_get(r, a)->raw_len, 4 + 5 + 16);   /* MP_REACH stripped */
+	uint32_t c = rib_attr_intern(r, mk(&x, p2, 3, -1, 0));
+	assert_int_not_equal(a, c);
+	uint32_t d = rib_attr_intern(r, mk(&x, p2, 3, -1, 1));       /* same ASNs, last segment AS_SET */
+	assert_int_not_equal(c, d);
+	assert_int_equal(rib_attr_get(r, d)->origin_set, 1);
+	assert_int_equal(r->live_attr, 3);
+
+	struct dm_ip ip = IP("192.0.2.1");
+	uint32_t col = rib_collector_find_or_add(r, "rrc00");
+	uint32_t peer = rib_peer_find_or_add(r, col, &ip, 64500);
+	struct dm_prefix pf = P("175.45.176.0/24");
+	uint32_t pi = rib_prefix_find_or_add(r, &pf);
+	assert_int_equal(rib_route_set(r, peer, pi, 0, a), 0);     /* takes one of a's 2 refs */
+	rib_attr_unref(r, b);                                       /* drop the other */
+	assert_int_equal(rib_attr_get(r, a)->refcnt, 1);
+	assert_int_equal(rib_route_set(r, peer, pi, 0, c), a);     /* replaced: a returned */
+	rib_attr_unref(r, a);
+	assert_int_equal(r->live_attr, 2);                          /* a freed */
+	assert_int_equal(rib_route_del(r, peer, pi, 0), c);
+	rib_attr_unref(r, c);
+	rib_attr_unref(r, d);
+	assert_int_equal(r->live_attr, 0);
+	assert_int_equal(r->attr_bytes, 0);
+	/* a freed id is reused */
+	uint32_t e = rib_attr_intern(r, mk(&x, p1, 4, -1, 0));
+	assert_true(e == a || e == c || e == d);
+	rib_attr_unref(r, e);
+	rib_free(r);
+}
+
+static void test_addpath_and_clear(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	struct attrs_buf x;
+	uint32_t p1[] = { 1, 2 }, p2[] = { 1, 3 };
+	struct dm_ip ip = IP("2001:db8::1");
+	uint32_t col = rib_collector_find_or_add(r, "route-views2");
+	uint32_t peer = rib_peer_find_or_add(r, col, &ip, 65000);
+	/* identity = collector + address + ASN */
+	assert_int_equal(rib_peer_find_or_add(r, col, &ip, 65000), peer);
+	assert_int_not_equal(rib_peer_find_or_add(r, col, &ip, 65001), peer);
+	uint32_t col2 = rib_collector_find_or_add(r, "rrc00");
+	assert_int_not_equal(rib_peer_find_or_add(r, col2, &ip, 65000), peer);
+	assert_int_equal(rib_collector_find_or_add(r, "route-views2"), col);
+
+	struct dm_prefix pf = P("10.0.0.0/8");
+	uint32_t pi = rib_prefix_find_or_add(r, &pf);
+	uint32_t a1 = rib_attr_intern(r, mk(&x, p1, 2, -1, 0));
+	uint32_t a2 = rib_attr_intern(r, mk(&x, p2, 2, -1, 0));
+	rib_attr_ref(r, a1);
+	assert_int_equal(rib_route_set(r, peer, pi, 0, a1), 0);
+	assert_int_equal(rib_route_set(r, peer, pi, 5, a2), 0);
+	rib_attr_ref(r, a2);
+	assert_int_equal(rib_route_set(r, peer, pi, 7, a2), 0);
+	assert_int_equal(rib_route_set(r, peer, pi, 7, a1), a2);   /* same path id: replaced */
+	rib_attr_unref(r, a2);
+	struct rib_path paths[4];
+	assert_int_equal(rib_route_paths(r, peer, pi, paths, 4), 3);
+	assert_int_equal(r->peer[peer].nprefixes[0], 1);
+	assert_int_equal(r->peer[peer].npaths, 3);
+	assert_int_equal(rib_route_del(r, peer, pi, 9), 0);         /* unknown path id */
+	assert_int_equal(rib_route_del(r, peer, pi, 5), a2);
+	rib_attr_unref(r, a2);
+	assert_int_equal(rib_route_del(r, peer, pi, 7), a1);
+	rib_attr_unref(r, a1);
+	/* back to the canonical single-path slot */
+	assert_int_equal(rib_slot(r, peer, pi), a1);
+	assert_int_equal(rib_route_paths(r, peer, pi, paths, 4), 1);
+	assert_int_equal(paths[0].path_id, 0);
+
+	/* a second prefix, then the session drops: everything released */
+	struct dm_prefix pf6 = P("2001:db8::/32");
+	uint32_t pi6 = rib_prefix_find_or_add(r, &pf6);
+	rib_attr_ref(r, a1);
+	rib_route_set(r, peer, pi6, 3, a1);
+	assert_int_equal(r->peer[peer].nprefixes[1], 1);
+	assert_int_equal(rib_routes(r), 2);
+	rib_peer_clear(r, peer);
+	assert_int_equal(rib_routes(r), 0);
+	assert_int_equal(r->peer[peer].npaths, 0);
+	assert_int_equal(r->live_attr, 0);
+	rib_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trie_lpm),
+		cmocka_unit_test(test_trie_random),
+		cmocka_unit_test(test_intern_refcounts),
+		cmocka_unit_test(test_addpath_and_clear),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
