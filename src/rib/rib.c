@@ -529,11 +529,10 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 		const struct as_seg *sg = &a->path.seg[s];
 		for (unsigned k = 0; k < sg->count && pl < PATH_SCRATCH; k++)
 			path[pl++] = sg->asn[k];
-		if (sg->count) {   /* origin = last ASN of the last non-empty segment */
-			origin = sg->asn[sg->count - 1];
-			oset = sg->type == AS_SET || sg->type == AS_CONFED_SET;
-		}
 	}
+	int is_set = 0;
+	origin = as_path_origin(&a->path, &is_set);   /* last AS outside confederation segments */
+	oset = (uint8_t)is_set;
 	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u);
 	h64 = hash_bytes((const uint8_t *)path, pl * 4, h64 ^ ((uint64_t)origin << 1 | oset));
 	uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32) ^ a->origin;

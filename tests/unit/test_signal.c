@@ -1,0 +1,516 @@
+/* src/signal: full-feed rule, visibility threshold, distinct /24 counting, country split,
+ * origin-AS entities, interruptions, peer down/up as a peer outage, bin alignment, and a
+ * generated stream that withdraws a country at a known second. Every expected value is
+ * computed by hand in the comment beside it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "signal/signal.h"
+
+/* ---- a fake geography: 10.0.0.0/17 AA, 10.0.128.0/17 BB, 175.45.176.0/22 KP, rest US ---- */
+static int fake_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
+{
+	(void)arg;
+	(void)max;
+	if (p->afi != DM_AFI_IPV4) {
+		memcpy(out[0].cc, "DE", 3);
+		out[0].addrs = p->len <= 64 ? 1ull << (64 - p->len) : 0;
+		return 1;
+	}
+	uint32_t a = (uint32_t)p->b[0] << 24 | p->b[1] << 16 | p->b[2] << 8 | p->b[3];
+	uint64_t size = 1ull << (32 - p->len);
+	if (p->len <= 16 && (a >> 16) == 0x0a00) {   /* 10.0/16 or a /16 inside 10.0: split */
+		memcpy(out[0].cc, "AA", 3);
+		out[0].addrs = size / 2;
+		memcpy(out[1].cc, "BB", 3);
+		out[1].addrs = size / 2;
+		return 2;
+	}
+	if ((a >> 16) == 0x0a00) {
+		memcpy(out[0].cc, (a & 0x8000) ? "BB" : "AA", 3);
+		out[0].addrs = size;
+		return 1;
+	}
+	if ((a & 0xfffffc00u) == 0xaf2db000u) {       /* 175.45.176.0/22 */
+		memcpy(out[0].cc, "KP", 3);
+		out[0].addrs = size;
+		return 1;
+	}
+	memcpy(out[0].cc, "US", 3);
+	out[0].addrs = size;
+	return 1;
+}
+
+/* ---- element builders ---- */
+struct attrs_buf {
+	struct bgp_attrs a;
+	struct as_seg seg;
+	uint32_t asn[8];
+	uint8_t raw[64];
+};
+
+static const struct bgp_attrs *path_to(struct attrs_buf *ab, uint32_t peer_as, uint32_t origin)
+{
+	memset(ab, 0, sizeof *ab);
+	ab->asn[0] = peer_as;
+	ab->asn[1] = origin;
+	ab->seg.type = AS_SEQUENCE;
+	ab->seg.count = 2;
+	ab->seg.asn = ab->asn;
+	ab->a.path.seg = &ab->seg;
+	ab->a.path.nseg = 1;
+	ab->a.path.asn_size = 4;
+	uint8_t *b = ab->raw;
+	size_t o = 0;
+	b[o++] = 0x40; b[o++] = 2; b[o++] = 10; b[o++] = 2; b[o++] = 2;
+	for (int i = 0; i < 2; i++) {
+		b[o++] = (uint8_t)(ab->asn[i] >> 24); b[o++] = (uint8_t)(ab->asn[i] >> 16);
+		b[o++] = (uint8_t)(ab->asn[i] >> 8); b[o++] = (uint8_t)ab->asn[i];
+	}
+	ab->a.raw = b;
+	ab->a.raw_len = (uint32_t)o;
+	return &ab->a;
+}
+
+static struct dm_ip peer_ip[64];
+
+static void feed(struct sig *s, char type, uint32_t ts, int peer, const char *pfx, uint32_t origin)
+{
+	struct attrs_buf ab;
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = type;
+	e.ts = ts;
+	peer_ip[peer].afi = DM_AFI_IPV4;
+	peer_ip[peer].b[0] = 192;
+	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
+	e.peer_ip = &peer_ip[peer];
+	e.peer_asn = 64500 + (uint32_t)peer;
+	if (pfx)
+		assert_int_equal(dm_prefix_parse(pfx, &e.prefix), 0);
+	if (type == 'A' || type == 'R')
+		e.attrs = path_to(&ab, e.peer_asn, origin);
+	sig_time(s, ts);
+	sig_elem(s, 0, &e);
+}
+
+static void state(struct sig *s, uint32_t ts, int peer, int from, int to)
+{
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = 'S';
+	e.ts = ts;
+	peer_ip[peer].afi = DM_AFI_IPV4;
+	peer_ip[peer].b[0] = 192;
+	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
+	e.peer_ip = &peer_ip[peer];
+	e.peer_asn = 64500 + (uint32_t)peer;
+	e.old_state = (uint16_t)from;
+	e.new_state = (uint16_t)to;
+	sig_time(s, ts);
+	sig_elem(s, 0, &e);
+}
+
+/* ---- captured rows ---- */
+struct row {
+	struct sig_entity e;
+	struct sig_bin b;
+};
+static struct row rows[4096];
+static int nrows;
+
+static void capture(void *arg, const struct sig_entity *e, const struct sig_bin *b)
+{
+	(void)arg;
+	if (nrows < 4096) {
+		rows[nrows].e = *e;
+		rows[nrows].b = *b;
+		nrows++;
+	}
+}
+
+static const struct sig_bin *row_of(uint32_t t, int kind, const char *cc, uint32_t asn)
+{
+	for (int i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		if (r->b.t != t || r->e.kind != kind || r->e.afi != DM_AFI_IPV4)
+			continue;
+		if (kind == SIG_COUNTRY && strcmp(r->e.cc, cc))
+			continue;
+		if (kind == SIG_ASN && r->e.asn != asn)
+			continue;
+		return &r->b;
+	}
+	return NULL;
+}
+
+static struct sig *new_sig(struct rib **r, const char *ff)
+{
+	struct sig_opts o;
+	sig_opts_default(&o);
+	if (ff)
+		assert_int_equal(sig_parse_ff_rule(ff, &o), 0);
+	*r = rib_new();
+	struct sig *s = sig_new(*r, fake_geo, NULL, &o);
+	assert_non_null(s);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	return s;
+}
+
+/* Peer p gets n filler prefixes 20.p.x.0/24 (origin 65000 + p) so table sizes differ. */
+static void filler(struct sig *s, uint32_t ts, int peer, int n)
+{
+	char buf[32];
+	for (int i = 0; i < n; i++) {
+		snprintf(buf, sizeof buf, "20.%d.%d.0/24", i / 256, i % 256);
+		feed(s, 'R', ts, peer, buf, 65000);
+	}
+}
+
+static void test_full_feed_rule(void **st)
+{
+	(void)st;
+	struct rib *r;
+	/* tables of 100, 90, 79, 50 prefixes. rel (auto, largest 100 < 400000): >= 80 -> peers 0,1 */
+	struct sig *s = new_sig(&r, NULL);
+	filler(s, 1000, 0, 100);
+	filler(s, 1000, 1, 90);
+	filler(s, 1000, 2, 79);
+	filler(s, 1000, 3, 50);
+	sig_start(s);
+	struct sig_fam_info fi;
+	sig_fam_info(s, 0, &fi);
+	assert_string_equal(fi.rule, "rel");
+	assert_int_equal(fi.threshold, 80);
+	assert_int_equal(fi.nff, 2);
+	uint32_t ids[8];
+	assert_int_equal(sig_full_feed_peers(s, 0, ids, 8), 2);
+	assert_int_equal(ids[0], 0);
+	assert_int_equal(ids[1], 1);
+	/* need = ceil(0.5 x 2) = 1: the 100 prefixes of the union of peers 0 and 1 are visible */
+	assert_int_equal(fi.need, 1);
+	assert_int_equal(fi.visible, 100);
+	sig_free(s);
+	rib_free(r);
+
+	/* explicit count 60: peers 0,1,2; "abs": 400000 -> nobody */
+	s = new_sig(&r, "60");
+	filler(s, 1000, 0, 100);
+	filler(s, 1000, 1, 90);
+	filler(s, 1000, 2, 79);
+	filler(s, 1000, 3, 50);
+	sig_start(s);
+	sig_fam_info(s, 0, &fi);
+	assert_string_equal(fi.rule, "count");
+	assert_int_equal(fi.nff, 3);
+	assert_int_equal(fi.need, 2);          /* ceil(1.5) */
+	assert_int_equal(fi.visible, 90);      /* 20.0.0-89: seen by peers 0 and 1 (and 2 for < 79) */
+	sig_free(s);
+	rib_free(r);
+
+	s = new_sig(&r, "abs");
+	filler(s, 1000, 0, 100);
+	sig_start(s);
+	sig_fam_info(s, 0, &fi);
+	assert_int_equal(fi.nff, 0);
+	assert_int_equal(fi.visible, 0);
+	sig_finish(s);
+	const struct sig_bin *g = row_of(900, SIG_GLOBAL, NULL, 0);
+	assert_non_null(g);
+	assert_true(g->quality & SIG_Q_NO_DATA);
+	sig_free(s);
+	rib_free(r);
+
+	struct sig_opts o;
+	sig_opts_default(&o);
+	assert_int_equal(sig_parse_ff_rule("rel:0.9", &o), 0);
+	assert_int_equal(o.ff_rule, SIG_FF_REL);
+	assert_true(o.ff_rel > 0.89 && o.ff_rel < 0.91);
+	assert_int_equal(sig_parse_ff_rule("1000,50", &o), 0);
+	assert_int_equal(o.ff_count[0], 1000);
+	assert_int_equal(o.ff_count[1], 50);
+	assert_int_equal(sig_parse_ff_rule("rel:2", &o), -1);
+	assert_int_equal(sig_parse_ff_rule("x", &o), -1);
+}
+
+/* Three equal full-feed peers (need = 2). */
+static struct sig *three_peers(struct rib **r, uint32_t ts)
+{
+	struct sig *s = new_sig(r, NULL);
+	for (int p = 0; p < 3; p++)
+		filler(s, ts, p, 10);
+	return s;
+}
+
+static void test_distinct_slash24_and_split(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 1000);
+	for (int p = 0; p < 3; p++) {
+		feed(s, 'R', 1000, p, "10.0.0.0/16", 100);
+		feed(s, 'R', 1000, p, "10.0.1.0/24", 101);       /* inside the /16, other origin */
+		feed(s, 'R', 1000, p, "10.0.200.0/25", 100);     /* longer than /24 */
+	}
+	feed(s, 'R', 1000, 0, "10.1.0.0/24", 100);           /* seen by 1 of 3: not visible */
+	feed(s, 'R', 1000, 0, "10.2.0.0/24", 100);
+	feed(s, 'R', 1000, 1, "10.2.0.0/24", 102);           /* 2 of 3 peers, 2 origins 1 each */
+	sig_start(s);
+	sig_finish(s);
+	/* global: 10 filler /24s + the /16 (256 /24s, the /24 inside adds none) + 10.2.0.0/24 = 267;
+	 * visible prefixes: 10 + /16 + /24 + /25 + 10.2.0.0/24 = 14, of which 1 more-specific */
+	const struct sig_bin *g = row_of(900, SIG_GLOBAL, NULL, 0);
+	assert_non_null(g);
+	assert_int_equal(g->slash24, 267);
+	assert_int_equal(g->visible_prefixes, 14);
+	assert_int_equal(g->more_specifics, 1);
+	assert_int_equal(g->full_feed_peers, 3);
+	/* the /16 is split AA/BB by address count: 128 /24s each; 10.0.1.0/24 is in AA and already
+	 * covered; the /25 at 10.0.200 is BB's more-specific */
+	const struct sig_bin *aa = row_of(900, SIG_COUNTRY, "AA", 0), *bb = row_of(900, SIG_COUNTRY, "BB", 0);
+	assert_non_null(aa);
+	assert_non_null(bb);
+	assert_int_equal(aa->slash24, 128);
+	assert_int_equal(bb->slash24, 128);
+	assert_int_equal(aa->visible_prefixes, 2);  /* /16, 10.0.1.0/24 */
+	const struct sig_bin *us = row_of(900, SIG_COUNTRY, "US", 0);
+	assert_non_null(us);
+	assert_int_equal(us->slash24, 10 + 1);      /* fillers + 10.2.0.0/24 (US in the fake geo) */
+	assert_int_equal(bb->visible_prefixes, 2);  /* /16, /25 */
+	assert_int_equal(bb->more_specifics, 1);
+	assert_int_equal(aa->peers_seeing, 3);
+	/* AS100: the /16 (256) and the /25 (more-specific); 10.2.0.0/24 is seen with origin 100 by
+	 * only 1 peer: not visible for AS100. AS101: its /24 counts for itself although covered by
+	 * another AS's /16. */
+	const struct sig_bin *a100 = row_of(900, SIG_ASN, NULL, 100), *a101 = row_of(900, SIG_ASN, NULL, 101);
+	assert_non_null(a100);
+	assert_non_null(a101);
+	assert_int_equal(a100->slash24, 256);
+	assert_int_equal(a100->visible_prefixes, 2);
+	assert_int_equal(a100->more_specifics, 1);
+	assert_int_equal(a101->slash24, 1);
+	assert_int_equal(a101->visible_prefixes, 1);
+	assert_int_equal(a101->peers_seeing, 3);
+	const struct sig_bin *a102 = row_of(900, SIG_ASN, NULL, 102);   /* 1 peer: a row, nothing visible */
+	assert_non_null(a102);
+	assert_int_equal(a102->visible_prefixes, 0);
+	assert_int_equal(a102->peers_seeing, 1);
+	sig_free(s);
+	rib_free(r);
+}
+
+/* The /16 withdrawn by every peer after the load: incremental counts equal a fresh load. */
+static void test_incremental_union(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 1000);
+	for (int p = 0; p < 3; p++) {
+		feed(s, 'R', 1000, p, "10.0.0.0/16", 100);
+		feed(s, 'R', 1000, p, "10.0.1.0/24", 100);
+		feed(s, 'R', 1000, p, "10.0.2.0/23", 100);
+	}
+	sig_start(s);
+	for (int p = 0; p < 3; p++)
+		feed(s, 'W', 1210, p, "10.0.0.0/16", 0);
+	/* bin 900 closes at the first element of 1200; after the withdrawals (2 of 3 make it
+	 * invisible) AS100 keeps 10.0.1.0/24 + 10.0.2.0/23 = 3 /24s */
+	for (int p = 0; p < 3; p++)
+		feed(s, 'A', 1510, p, "10.0.0.0/16", 100);
+	feed(s, 'W', 1820, 0, "10.0.2.0/23", 0);   /* 2 of 3 still see it: visible */
+	sig_finish(s);
+	const struct sig_bin *b;
+	assert_non_null(b = row_of(900, SIG_ASN, NULL, 100));
+	assert_int_equal(b->slash24, 256);
+	assert_non_null(b = row_of(1200, SIG_ASN, NULL, 100));
+	assert_int_equal(b->slash24, 3);
+	assert_int_equal(b->visible_prefixes, 2);
+	assert_int_equal(b->withdrawals, 3);
+	assert_int_equal(b->baseline_slash24, 256);
+	/* peer_frac: each peer still has 1 + 2 /24s of a baseline of 256 */
+	assert_true(b->peer_frac > 3.0f / 256 - 1e-4f && b->peer_frac < 3.0f / 256 + 1e-4f);
+	assert_non_null(b = row_of(1500, SIG_ASN, NULL, 100));
+	assert_int_equal(b->slash24, 256);
+	assert_int_equal(b->announcements, 3);
+	assert_int_equal(b->interruptions, 1);     /* the /16: visible -> invisible -> visible */
+	assert_non_null(b = row_of(1800, SIG_ASN, NULL, 100));
+	assert_int_equal(b->slash24, 256);
+	assert_int_equal(b->interruptions, 0);
+	assert_int_equal(b->withdrawals, 1);
+	const struct sig_bin *g = row_of(1200, SIG_GLOBAL, NULL, 0);
+	assert_int_equal(g->slash24, 10 + 3);
+	assert_int_equal(row_of(1500, SIG_GLOBAL, NULL, 0)->interruptions, 1);
+	sig_free(s);
+	rib_free(r);
+}
+
+static void test_peer_down_up(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 1000);
+	for (int p = 0; p < 3; p++)
+		feed(s, 'R', 1000, p, "175.45.176.0/24", 131279);
+	sig_start(s);
+	/* peer 2's session drops at 1250: a peer outage, not a withdrawal */
+	state(s, 1250, 2, 6, 1);
+	feed(s, 'A', 1260, 0, "20.0.0.0/24", 65000);
+	/* it comes back at 1550 and resends its table within the bin */
+	state(s, 1550, 2, 5, 6);
+	filler(s, 1560, 2, 10);
+	feed(s, 'A', 1560, 2, "175.45.176.0/24", 131279);
+	feed(s, 'A', 1860, 0, "20.0.0.0/24", 65000);
+	sig_finish(s);
+	const struct sig_bin *b = row_of(1200, SIG_COUNTRY, "KP", 0);
+	assert_non_null(b);
+	assert_int_equal(b->slash24, 1);           /* 2 remaining peers both see it */
+	assert_int_equal(b->full_feed_peers, 2);
+	assert_int_equal(b->peers_seeing, 2);
+	assert_int_equal(b->withdrawals, 0);
+	assert_int_equal(b->interruptions, 0);
+	assert_true(b->quality & SIG_Q_PEERS_DROPPED);
+	assert_int_equal(b->peers_up, 2);
+	/* the peer holds a full table again at the end of bin 1500: full-feed again */
+	b = row_of(1500, SIG_COUNTRY, "KP", 0);
+	assert_int_equal(b->full_feed_peers, 3);
+	assert_int_equal(b->peers_seeing, 3);
+	assert_int_equal(b->interruptions, 0);
+	assert_int_equal(b->peers_up, 3);
+	assert_int_equal(b->announcements, 1);
+	assert_int_equal(r->peer[2].down_count, 1);
+	sig_free(s);
+	rib_free(r);
+}
+
+static void test_bins_aligned(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 1000);
+	sig_start(s);
+	feed(s, 'A', 1799, 0, "20.0.0.0/24", 65000);   /* bin 1500 */
+	feed(s, 'A', 2700, 0, "20.0.0.0/24", 65000);   /* bin 2700; 1800, 2100, 2400 empty */
+	sig_finish(s);
+	uint32_t want[] = { 900, 1200, 1500, 1800, 2100, 2400, 2700 };
+	int k = 0;
+	for (int i = 0; i < nrows; i++)
+		if (rows[i].e.kind == SIG_GLOBAL && rows[i].e.afi == DM_AFI_IPV4) {
+			assert_true(k < 7);
+			assert_int_equal(rows[i].b.t, want[k]);
+			k++;
+		}
+	assert_int_equal(k, 7);
+	assert_int_equal(row_of(1500, SIG_GLOBAL, NULL, 0)->announcements, 1);
+	assert_int_equal(row_of(1800, SIG_GLOBAL, NULL, 0)->announcements, 0);
+	assert_int_equal(row_of(2700, SIG_GLOBAL, NULL, 0)->announcements, 1);
+	sig_free(s);
+	rib_free(r);
+}
+
+/* A generated stream: 10 full-feed peers see KP's four /24s; every peer withdraws them at
+ * 2014-12-22 16:15:00 UTC (1419264900, a bin start). The drop is in the 16:15 bin, not in
+ * 16:10; and with the withdrawal one second earlier (16:14:59) it is in the 16:10 bin. */
+static void kp_withdrawal(uint32_t when, uint32_t drop_bin)
+{
+	struct rib *r;
+	struct sig *s = new_sig(&r, NULL);
+	sig_want_country(s, "KP");
+	sig_want_asn(s, 131279);
+	const char *kp[] = { "175.45.176.0/24", "175.45.177.0/24", "175.45.178.0/24", "175.45.179.0/24" };
+	uint32_t t0 = 1419264000;   /* 16:00 */
+	for (int p = 0; p < 10; p++) {
+		filler(s, t0, p, 20);
+		for (int k = 0; k < 4; k++)
+			feed(s, 'R', t0, p, kp[k], 131279);
+	}
+	sig_start(s);
+	for (uint32_t t = t0 + 60; t < when; t += 60)   /* background churn */
+		feed(s, 'A', t, (int)(t / 60) % 10, "20.0.1.0/24", 65000);
+	for (int p = 0; p < 10; p++)
+		for (int k = 0; k < 4; k++)
+			feed(s, 'W', when, p, kp[k], 0);
+	for (uint32_t t = when + 1; t < t0 + 1800; t += 60)
+		feed(s, 'A', t, (int)(t / 60) % 10, "20.0.1.0/24", 65000);
+	sig_finish(s);
+	for (uint32_t t = t0; t < t0 + 1800; t += 300) {
+		const struct sig_bin *b = row_of(t, SIG_COUNTRY, "KP", 0);
+		const struct sig_bin *a = row_of(t, SIG_ASN, NULL, 131279);
+		assert_non_null(b);
+		assert_non_null(a);
+		uint32_t want = t < drop_bin ? 4 : 0;
+		assert_int_equal(b->slash24, want);
+		assert_int_equal(a->slash24, want);
+		assert_int_equal(b->peers_seeing, t < drop_bin ? 10 : 0);
+		assert_int_equal(b->withdrawals, t == drop_bin ? 40 : 0);
+		assert_int_equal(b->full_feed_peers, 10);
+		assert_int_equal(b->quality, 0);
+	}
+	/* rows are only KP, AS131279 and the globals */
+	for (int i = 0; i < nrows; i++)
+		assert_true(rows[i].e.kind == SIG_GLOBAL || !strcmp(rows[i].e.cc, "KP") || rows[i].e.asn == 131279);
+	sig_free(s);
+	rib_free(r);
+}
+
+static void test_country_withdrawn_at_known_second(void **st)
+{
+	(void)st;
+	kp_withdrawal(1419264900, 1419264900);
+	kp_withdrawal(1419264899, 1419264600);
+}
+
+/* Flaps: withdrawn by all and back, twice in one bin, once in the next. */
+static void test_interruptions(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 1000);
+	for (int p = 0; p < 3; p++)
+		feed(s, 'R', 1000, p, "175.45.177.0/24", 131279);
+	sig_start(s);
+	uint32_t cyc[] = { 1210, 1300, 1520 };
+	for (int c = 0; c < 3; c++) {
+		for (int p = 0; p < 3; p++)
+			feed(s, 'W', cyc[c], p, "175.45.177.0/24", 0);
+		for (int p = 0; p < 3; p++)
+			feed(s, 'A', cyc[c] + 30, p, "175.45.177.0/24", 131279);
+	}
+	/* withdrawn by one peer only: stays visible, no interruption */
+	feed(s, 'W', 1530, 0, "175.45.177.0/24", 0);
+	feed(s, 'A', 1540, 0, "175.45.177.0/24", 131279);
+	/* gone at the end of the last bin: an outage, not (yet) an interruption */
+	for (int p = 0; p < 3; p++)
+		feed(s, 'W', 1850, p, "175.45.177.0/24", 0);
+	sig_finish(s);
+	assert_int_equal(row_of(1200, SIG_COUNTRY, "KP", 0)->interruptions, 2);
+	assert_int_equal(row_of(1200, SIG_ASN, NULL, 131279)->interruptions, 2);
+	assert_int_equal(row_of(1500, SIG_COUNTRY, "KP", 0)->interruptions, 1);
+	assert_int_equal(row_of(1500, SIG_COUNTRY, "KP", 0)->announcements, 4);
+	assert_int_equal(row_of(1800, SIG_COUNTRY, "KP", 0)->interruptions, 0);
+	assert_int_equal(row_of(1800, SIG_COUNTRY, "KP", 0)->slash24, 0);
+	assert_int_equal(row_of(1800, SIG_COUNTRY, "KP", 0)->baseline_slash24, 1);
+	sig_free(s);
+	rib_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_feed_rule),
+		cmocka_unit_test(test_distinct_slash24_and_split),
+		cmocka_unit_test(test_incremental_union),
+		cmocka_unit_test(test_peer_down_up),
+		cmocka_unit_test(test_bins_aligned),
+		cmocka_unit_test(test_country_withdrawn_at_known_second),
+		cmocka_unit_test(test_interruptions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
