@@ -326,7 +326,20 @@ static void test_incremental_union(void **st)
 	for (int p = 0; p < 3; p++)
 		feed(s, 'A', 1510, p, "10.0.0.0/16", 100);
 	feed(s, 'W', 1820, 0, "10.0.2.0/23", 0);   /* 2 of 3 still see it: visible */
+	/* a covered prefix goes and comes back: the covering /16 keeps the count */
+	for (int p = 0; p < 3; p++)
+		feed(s, 'W', 2110, p, "10.0.1.0/24", 0);
+	feed(s, 'A', 2120, 0, "10.0.1.0/24", 100);
+	feed(s, 'A', 2120, 1, "10.0.1.0/24", 100);
+	for (int p = 0; p < 3; p++)
+		feed(s, 'W', 2410, p, "10.0.1.0/24", 0);
 	sig_finish(s);
+	assert_int_equal(row_of(2100, SIG_ASN, NULL, 100)->slash24, 256);
+	assert_int_equal(row_of(2100, SIG_ASN, NULL, 100)->interruptions, 1);
+	assert_int_equal(row_of(2100, SIG_COUNTRY, "AA", 0)->slash24, 128);
+	assert_int_equal(row_of(2400, SIG_ASN, NULL, 100)->slash24, 256);
+	assert_int_equal(row_of(2400, SIG_ASN, NULL, 100)->visible_prefixes, 2);
+	assert_int_equal(row_of(2400, SIG_GLOBAL, NULL, 0)->slash24, 10 + 256);
 	const struct sig_bin *b;
 	assert_non_null(b = row_of(900, SIG_ASN, NULL, 100));
 	assert_int_equal(b->slash24, 256);
@@ -501,6 +514,100 @@ static void test_interruptions(void **st)
 	rib_free(r);
 }
 
+/* Incremental state after a random stream equals the state computed from scratch from the
+ * final tables (a second RIB loaded with them): the two code paths check each other. */
+struct copy_ctx {
+	struct rib *from;
+	struct sig *to;
+	uint32_t peer;
+};
+
+static void copy_route(void *arg, uint32_t pfx, uint32_t slot)
+{
+	struct copy_ctx *c = arg;
+	const struct rib_attr *a = rib_attr_get(c->from, slot & RIB_MULTI ? 0 : slot);
+	struct attrs_buf ab;
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = 'R';
+	e.ts = 1000;
+	e.peer_ip = &c->from->peer[c->peer].addr;
+	e.peer_asn = c->from->peer[c->peer].asn;
+	e.prefix = *rib_prefix(c->from, pfx);
+	e.attrs = path_to(&ab, e.peer_asn, a->origin_asn);
+	sig_elem(c->to, 0, &e);
+}
+
+static void test_incremental_equals_recompute(void **st)
+{
+	(void)st;
+	struct sig_opts o;
+	sig_opts_default(&o);
+	assert_int_equal(sig_parse_ff_rule("1", &o), 0);
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, fake_geo, NULL, &o);
+	srand(11);
+	char pf[64][32];
+	for (int i = 0; i < 64; i++) {
+		int len = 12 + rand() % 15;
+		uint32_t a = 0x0a000000u | ((uint32_t)rand() & 0x000fffffu);
+		a &= ~0u << (32 - len);
+		snprintf(pf[i], sizeof pf[i], "%u.%u.%u.%u/%d", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255, len);
+	}
+	for (int p = 0; p < 5; p++) {
+		feed(s, 'R', 1000, p, "20.0.0.0/24", 65000);
+		for (int i = 0; i < 64; i++)
+			if (rand() % 2)
+				feed(s, 'R', 1000, p, pf[i], 1 + (uint32_t)rand() % 3);
+	}
+	sig_start(s);
+	for (int k = 0; k < 4000; k++) {
+		int p = rand() % 5, i = rand() % 64;
+		if (rand() % 2)
+			feed(s, 'A', 1010, p, pf[i], 1 + (uint32_t)rand() % 3);
+		else
+			feed(s, 'W', 1010, p, pf[i], 0);
+	}
+	struct rib *r2 = rib_new();
+	struct sig *s2 = sig_new(r2, fake_geo, NULL, &o);
+	for (uint32_t p = 0; p < r->npeer; p++) {
+		struct copy_ctx c = { r, s2, p };
+		rib_peer_walk(r, p, copy_route, &c);
+	}
+	sig_time(s2, 1000);
+	sig_start(s2);
+	struct sig_entity keys[8] = {
+		{ .kind = SIG_GLOBAL, .afi = DM_AFI_IPV4 },
+		{ .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "AA" },
+		{ .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "BB" },
+		{ .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "US" },
+		{ .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 1 },
+		{ .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 2 },
+		{ .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 3 },
+		{ .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 65000 },
+	};
+	for (int k = 0; k < 8; k++) {
+		struct sig_bin a, b;
+		assert_int_equal(sig_entity_now(s, &keys[k], &a), 0);
+		assert_int_equal(sig_entity_now(s2, &keys[k], &b), 0);
+		assert_int_equal(a.slash24, b.slash24);
+		assert_int_equal(a.visible_prefixes, b.visible_prefixes);
+		assert_int_equal(a.more_specifics, b.more_specifics);
+		assert_int_equal(a.peers_seeing, b.peers_seeing);
+		assert_int_equal(a.full_feed_peers, 5);
+	}
+	struct sig_fam_info f1, f2;
+	sig_fam_info(s, 0, &f1);
+	sig_fam_info(s2, 0, &f2);
+	assert_int_equal(f1.visible, f2.visible);
+	assert_int_equal(f1.slash24, f2.slash24);
+	assert_true(f1.visible > 10);
+	sig_free(s);
+	rib_free(r);
+	sig_free(s2);
+	rib_free(r2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_bins_aligned),
 		cmocka_unit_test(test_country_withdrawn_at_known_second),
 		cmocka_unit_test(test_interruptions),
+		cmocka_unit_test(test_incremental_equals_recompute),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
