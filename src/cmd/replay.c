@@ -1,11 +1,1108 @@
+/* darkmap replay: RIB dumps + update files of one or many collectors -> routing state -> the
+ * per-bin visibility series of every country, origin AS and the world (src/signal), written to
+ * SQLite (--db) and/or printed as CSV (--csv). docs/replay.md is the manual. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "base/log.h"
+#include "base/obuf.h"
 #include "cmd/cmds.h"
+#include "geo/geo.h"
+#include "mrt/elem.h"
+#include "mrt/reader.h"
+#include "rib/rib.h"
+#include "signal/signal.h"
+#include "store/store.h"
+
+static const char usage_text[] =
+	"usage: darkmap replay [OPTIONS] [--rib FILE]... UPDATES...\n"
+	"\n"
+	"Loads RIB dumps (TABLE_DUMP / TABLE_DUMP_V2; several collectors at once), then applies the\n"
+	"update files (BGP4MP / BGP4MP_ET) of every collector merged in timestamp order, and emits\n"
+	"for every time bin the visibility of each country, origin AS and the world (IPv4, IPv6).\n"
+	"\n"
+	"Inputs (files in any compression, or directories in the RouteViews layout\n"
+	"COLLECTOR/bgpdata/YYYY.MM/{RIBS,UPDATES}/ or the RIS layout rrcNN/YYYY.MM/{bview,updates}.*):\n"
+	"  --rib FILE         a RIB dump (repeatable); files named rib.* or bview.* are RIBs anyway\n"
+	"  UPDATES            update files or directories (a directory gives RIBs and updates)\n"
+	"  --from T, --to T   time range (unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]); picks the\n"
+	"                     files of directories and limits the bins written\n"
+	"Signal:\n"
+	"  --bin SECONDS      bin size (300); bins start at multiples of it, UTC\n"
+	"  --vis FRACTION     a prefix is visible when seen by >= FRACTION of full-feed peers (0.5)\n"
+	"  --full-feed RULE   auto (default) | abs (400000 IPv4 / 10000 IPv6 prefixes) |\n"
+	"                     rel[:F] (>= F x the largest table, F 0.8) | N[,N6] (explicit counts)\n"
+	"  --geo FILE         a mapping source (repeatable): delegated-* RIR file, *.csv range file,\n"
+	"                     *.mmdb, asnames json/csv; default: darkmap geo's default sources\n"
+	"  --no-geo           no country mapping (every prefix is ZZ)\n"
+	"Output:\n"
+	"  --db FILE          write the series to this SQLite file (WAL)\n"
+	"  --csv              print the series as CSV on stdout (columns: docs/replay.md)\n"
+	"  --country CC       only this country (repeatable) and the global rows\n"
+	"  --asn N            only this origin AS (repeatable) and the global rows\n"
+	"  --progress         progress line even when stderr is not a terminal\n"
+	"  -q, --quiet        no progress, no per-error messages (the summary stays)\n"
+	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage, 3 nothing readable.\n";
+
+/* ---------- inputs ---------- */
+
+struct input {
+	char *path;
+	char *collector;
+	int rib;
+	uint32_t ftime;        /* time from the file name; 0 unknown */
+	uint64_t size;
+};
+
+struct inputs {
+	struct input *v;
+	size_t n, cap;
+};
+
+static int input_add(struct inputs *in, const char *path, const char *collector, int rib, uint32_t ftime)
+{
+	if (in->n == in->cap) {
+		size_t c = in->cap ? in->cap * 2 : 16;
+		struct input *v = realloc(in->v, c * sizeof *v);
+		if (!v)
+			return -1;
+		in->v = v;
+		in->cap = c;
+	}
+	struct input *x = &in->v[in->n++];
+	x->path = strdup(path);
+	x->collector = strdup(collector);
+	x->rib = rib;
+	x->ftime = ftime;
+	struct stat st;
+	x->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return x->path && x->collector ? 0 : -1;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* "YYYYMMDD.HHMM" or unix seconds after the kind token. */
+static uint32_t name_time(const char *s)
+{
+	if (all_digits(s, 8) && s[8] == '.' && all_digits(s + 9, 4)) {
+		struct tm tm;
+		memset(&tm, 0, sizeof tm);
+		tm.tm_year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0') - 1900;
+		tm.tm_mon = (s[4] - '0') * 10 + (s[5] - '0') - 1;
+		tm.tm_mday = (s[6] - '0') * 10 + (s[7] - '0');
+		tm.tm_hour = (s[9] - '0') * 10 + (s[10] - '0');
+		tm.tm_min = (s[11] - '0') * 10 + (s[12] - '0');
+		return (uint32_t)timegm(&tm);
+	}
+	if (all_digits(s, 9)) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 10);
+		if (end - s <= 10)
+			return (uint32_t)v;
+	}
+	return 0;
+}
+
+/* What a file name says: kind (1 RIB, 0 updates, -1 neither), time, collector prefix. */
+static int name_kind(const char *base, uint32_t *t, char *coll, size_t ncoll)
+{
+	static const struct { const char *tok; int rib; } toks[] = {
+		{ "bview.", 1 }, { "rib.", 1 }, { "rib6.", 1 }, { "updates.", 0 },
+	};
+	for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++) {
+		const char *p = base;
+		while ((p = strstr(p, toks[k].tok))) {
+			if (p == base || p[-1] == '.') {
+				*t = name_time(p + strlen(toks[k].tok));
+				size_t n = (size_t)(p - base);
+				coll[0] = 0;
+				if (n > 1 && n < ncoll) {
+					const char *c = base;
+					if (!strncmp(c, "ris.", 4) || !strncmp(c, "routeviews.", 11))
+						c = strchr(c, '.') + 1;
+					size_t m = (size_t)(p - 1 - c);
+					if (m > 0 && m < ncoll) {
+						memcpy(coll, c, m);
+						coll[m] = 0;
+					}
+				}
+				return toks[k].rib;
+			}
+			p++;
+		}
+	}
+	*t = 0;
+	coll[0] = 0;
+	return -1;
+}
+
+/* Collector from the directory part of a path: an rrcNN or route-views* component, or the
+ * component above "bgpdata" (RouteViews), else "". */
+static void path_collector(const char *path, char *out, size_t n)
+{
+	out[0] = 0;
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	char *comp[128];
+	int nc = 0;
+	for (char *tok = strtok(buf, "/"); tok && nc < 128; tok = strtok(NULL, "/"))
+		comp[nc++] = tok;
+	for (int i = nc - 2; i >= 0; i--) {
+		const char *c = comp[i];
+		if ((!strncmp(c, "rrc", 3) && isdigit((unsigned char)c[3])) || !strncmp(c, "route-views", 11)) {
+			snprintf(out, n, "%s", c);
+			return;
+		}
+		if (!strcmp(c, "bgpdata")) {
+			snprintf(out, n, "%s", i > 0 ? comp[i - 1] : "route-views2");
+			return;
+		}
+	}
+}
+
+static void file_collector(const char *path, char *out, size_t n)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	uint32_t t;
+	char c[128];
+	name_kind(base, &t, c, sizeof c);
+	if (c[0]) {
+		snprintf(out, n, "%s", c);
+		return;
+	}
+	path_collector(path, out, n);
+}
+
+struct found {
+	struct inputs all;
+};
+
+static void walk_dir(const char *dir, int depth, struct inputs *out)
+{
+	if (depth > 8)
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[4096];
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		struct stat st;
+		if (stat(p, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			walk_dir(p, depth + 1, out);
+			continue;
+		}
+		uint32_t t;
+		char c[128];
+		int kind = name_kind(de->d_name, &t, c, sizeof c);
+		if (kind < 0 || !t)
+			continue;
+		char coll[128];
+		if (!c[0])
+			path_collector(p, coll, sizeof coll);
+		else
+			snprintf(coll, sizeof coll, "%s", c);
+		input_add(out, p, coll, kind, t);
+	}
+	closedir(d);
+}
+
+static int cmp_input(const void *a, const void *b)
+{
+	const struct input *x = a, *y = b;
+	int c = strcmp(x->collector, y->collector);
+	if (c)
+		return c;
+	if (x->ftime != y->ftime)
+		return x->ftime < y->ftime ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+/* From the files found in directories, per collector: the RIB (the latest at or before --from,
+ * else the first one) and the update files from the RIB's time (or --from) up to --to. */
+static void pick_from_dirs(struct inputs *found, uint32_t from, uint32_t to, struct inputs *out)
+{
+	qsort(found->v, found->n, sizeof *found->v, cmp_input);
+	for (size_t i = 0; i < found->n;) {
+		size_t j = i;
+		while (j < found->n && !strcmp(found->v[j].collector, found->v[i].collector))
+			j++;
+		const struct input *rib = NULL;
+		for (size_t k = i; k < j; k++) {   /* the latest RIB at or before --from */
+			const struct input *x = &found->v[k];
+			if (x->rib && from && x->ftime <= from && (!rib || x->ftime > rib->ftime))
+				rib = x;
+		}
+		for (size_t k = i; k < j && !rib; k++) {   /* else the first one (in range) */
+			const struct input *x = &found->v[k];
+			if (x->rib && (!to || x->ftime < to))
+				rib = x;
+		}
+		uint32_t start = rib ? rib->ftime : from;
+		if (rib)
+			input_add(out, rib->path, rib->collector, 1, rib->ftime);
+		for (size_t k = i; k < j; k++) {
+			const struct input *x = &found->v[k];
+			if (x->rib)
+				continue;
+			/* an update file covers [ftime, ftime + 15 min): keep the one holding `start` */
+			if (start && x->ftime + 900 <= start)
+				continue;
+			if (to && x->ftime >= to)
+				continue;
+			input_add(out, x->path, x->collector, 0, x->ftime);
+		}
+		i = j;
+	}
+}
+
+/* ---------- time options ---------- */
+
+static int parse_time(const char *s, uint32_t *out)
+{
+	char *end;
+	if (all_digits(s, strlen(s)) && strlen(s) >= 9) {
+		*out = (uint32_t)strtoul(s, &end, 10);
+		return 0;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	int Y, M, D, h = 0, m = 0, sec = 0;
+	int n = sscanf(s, "%4d-%2d-%2d%*[T ]%2d:%2d:%2d", &Y, &M, &D, &h, &m, &sec);
+	if (n < 3 || (n > 3 && n < 5))
+		return -1;
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	if (t < 0)
+		return -1;
+	*out = (uint32_t)t;
+	return 0;
+}
+
+static void fmt_time(uint32_t t, char *buf, size_t n)
+{
+	time_t tt = t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---------- the replay ---------- */
+
+enum { MAX_FILTER = 64 };
+
+struct replay {
+	struct rib *rib;
+	struct sig *sig;
+	struct geo_db *geo;
+	struct store *db;
+	struct obuf out;
+	int csv;
+	uint32_t from, to, bin;
+	uint32_t cur_coll;
+	/* counters */
+	uint64_t records, elems, rows, rows_db;
+	uint64_t err[DM_ERR_COUNT_], warn[DM_ERR_COUNT_];
+	uint64_t skipped_multicast;
+	int data_errors;
+	char **truncated;
+	size_t ntruncated;
+	/* per collector */
+	uint64_t *crecords;
+	uint32_t *cfirst, *clast;
+	/* progress */
+	int progress, decode_only;
+	uint64_t bytes_total, bytes_done;
+	struct timespec t0, tlast;
+	uint64_t db_uncommitted;
+	int db_failed;
+};
+
+static double now_s(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int geo_split(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
+{
+	return geo_prefix_countries(arg, p, out, max);
+}
+
+static const char *quality_text(uint8_t q, char *buf)
+{
+	if (!q)
+		return "ok";
+	buf[0] = 0;
+	if (q & SIG_Q_NO_DATA)
+		strcat(buf, "no-data+");
+	if (q & SIG_Q_PEERS_DROPPED)
+		strcat(buf, "peers-dropped+");
+	if (q & SIG_Q_GAP)
+		strcat(buf, "gap+");
+	buf[strlen(buf) - 1] = 0;
+	return buf;
+}
+
+static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin *b)
+{
+	struct replay *R = arg;
+	if ((R->from && (uint64_t)b->t + R->bin <= R->from) || (R->to && b->t >= R->to))
+		return;
+	R->rows++;
+	if (R->db && !R->db_failed) {
+		if (store_put_bin(R->db, e, b)) {
+			dm_log("replay: database write failed; further rows are not stored");
+			R->db_failed = 1;
+		} else {
+			R->rows_db++;
+			if (++R->db_uncommitted >= 200000) {
+				store_commit(R->db);
+				store_begin(R->db);
+				R->db_uncommitted = 0;
+			}
+		}
+	}
+	if (!R->csv)
+		return;
+	struct obuf *o = &R->out;
+	char tb[32], qb[48];
+	obuf_u32(o, b->t);
+	obuf_putc(o, ',');
+	fmt_time(b->t, tb, sizeof tb);
+	obuf_puts(o, tb);
+	obuf_putc(o, ',');
+	if (e->kind == SIG_GLOBAL) {
+		obuf_puts(o, "global,all,");
+	} else if (e->kind == SIG_COUNTRY) {
+		obuf_puts(o, "country,");
+		obuf_puts(o, e->cc);
+		obuf_putc(o, ',');
+	} else {
+		obuf_puts(o, "asn,");
+		obuf_u32(o, e->asn);
+		obuf_putc(o, ',');
+	}
+	obuf_putc(o, e->afi == DM_AFI_IPV6 ? '6' : '4');
+	uint32_t v[] = { b->visible_prefixes, b->slash24, b->baseline_slash24, b->peers_seeing,
+		         b->full_feed_peers, b->peers_up };
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		obuf_putc(o, ',');
+		obuf_u32(o, v[i]);
+	}
+	obuf_printf(o, ",%.4f", (double)b->peer_frac);
+	uint32_t w[] = { b->announcements, b->withdrawals, b->interruptions, b->more_specifics };
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		obuf_putc(o, ',');
+		obuf_u32(o, w[i]);
+	}
+	obuf_putc(o, ',');
+	obuf_puts(o, quality_text(b->quality, qb));
+	obuf_putc(o, ',');
+	obuf_u32(o, b->records);
+	obuf_putc(o, '\n');
+}
+
+static void on_elem(const struct dm_elem *e, void *arg)
+{
+	struct replay *R = arg;
+	sig_elem(R->sig, R->cur_coll, e);
+}
+
+static void on_elem_count(const struct dm_elem *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+}
+
+/* Multicast routes are not part of the unicast table (RFC 4760 SAFI 2): skip records that only
+ * carry them. */
+static int multicast_only(const struct mrt_rec *rec)
+{
+	if (rec->kind == MRT_K_RIB)
+		return rec->u.rib.safi == DM_SAFI_MULTICAST;
+	if (rec->kind != MRT_K_MESSAGE || rec->u.msg.msg.type != BGP_MSG_UPDATE)
+		return 0;
+	const struct bgp_update *u = &rec->u.msg.msg.u.update;
+	const struct bgp_attrs *a = &u->attrs;
+	int mp = (a->present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI)) && a->mp_reach.safi == DM_SAFI_MULTICAST;
+	int mpu = (a->present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)) && a->mp_unreach.safi == DM_SAFI_MULTICAST;
+	return (mp || mpu) && u->announced.n == 0 && u->withdrawn.n == 0 &&
+	       !(a->present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) && a->mp_reach.safi != DM_SAFI_MULTICAST) &&
+	       !(a->present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI) && a->mp_unreach.safi != DM_SAFI_MULTICAST);
+}
+
+static void report(struct replay *R, const char *file, const struct dm_error *err, int warning)
+{
+	int k = -err->code;
+	if (k < 0 || k >= DM_ERR_COUNT_)
+		k = 0;
+	if (warning)
+		R->warn[k]++;
+	else
+		R->err[k]++;
+	R->data_errors = 1;
+	dm_log_rl(k, "%s: offset %llu: %s%s", file, (unsigned long long)err->offset, warning ? "" : "",
+	          err->what[0] ? err->what : dm_err_name(err->code));
+}
+
+static void progress(struct replay *R, const char *file, uint64_t file_done, int force)
+{
+	if (!R->progress)
+		return;
+	double t = now_s(&R->t0);
+	double since = (double)(R->tlast.tv_sec) + (double)R->tlast.tv_nsec / 1e9;
+	if (!force && t - since < 0.5)
+		return;
+	R->tlast.tv_sec = (time_t)t;
+	R->tlast.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+	double done = (double)(R->bytes_done + file_done), total = (double)R->bytes_total;
+	double frac = total > 0 ? done / total : 0;
+	double eta = frac > 0.001 ? t / frac - t : 0;
+	const char *b = strrchr(file, '/');
+	fprintf(stderr, "\rreplay: %5.1f%%  %.2f M rec/s  %.2f M elem/s  ETA %d:%02d  %-40.40s", frac * 100,
+	        t > 0 ? (double)R->records / t / 1e6 : 0, t > 0 ? (double)R->elems / t / 1e6 : 0,
+	        (int)eta / 60, (int)eta % 60, b ? b + 1 : file);
+	fflush(stderr);
+}
+
+static int coll_fit(struct replay *R, uint32_t c)
+{
+	static uint32_t cap;
+	if (c < cap)
+		return 0;
+	uint32_t n = c + 16;
+	uint64_t *a = realloc(R->crecords, n * sizeof *a);
+	uint32_t *f = a ? realloc(R->cfirst, n * sizeof *f) : NULL;
+	if (a)
+		R->crecords = a;
+	if (f)
+		R->cfirst = f;
+	uint32_t *l = f ? realloc(R->clast, n * sizeof *l) : NULL;
+	if (!l)
+		return -1;
+	R->clast = l;
+	for (uint32_t i = cap; i < n; i++) {
+		R->crecords[i] = 0;
+		R->cfirst[i] = R->clast[i] = 0;
+	}
+	cap = n;
+	return 0;
+}
+
+/* One record: time, quality accounting, elements. */
+static void apply_record(struct replay *R, struct mrt_ctx *ctx, struct mrt_rec *rec, const char *file)
+{
+	sig_time(R->sig, rec->hdr.ts);
+	sig_record(R->sig, R->cur_coll);
+	R->records++;
+	if (!coll_fit(R, R->cur_coll)) {
+		uint32_t c = R->cur_coll;
+		R->crecords[c]++;
+		if (!R->cfirst[c] || rec->hdr.ts < R->cfirst[c])
+			R->cfirst[c] = rec->hdr.ts;
+		if (rec->hdr.ts > R->clast[c])
+			R->clast[c] = rec->hdr.ts;
+	}
+	for (uint16_t i = 0; i < rec->nwarn; i++)
+		report(R, file, &rec->warn[i], 1);
+	if (multicast_only(rec)) {
+		R->skipped_multicast++;
+		return;
+	}
+	R->elems += mrt_elems(ctx, rec, R->decode_only ? on_elem_count : on_elem, R);
+}
+
+/* Reads one record of a reader into rec; 1 ok, 0 end. Errors are reported and skipped. */
+static int next_record(struct replay *R, struct mrt_reader *rd, struct mrt_ctx *ctx, struct mrt_rec *rec,
+                       const char *file)
+{
+	for (;;) {
+		struct mrt_hdr hdr;
+		const uint8_t *body;
+		struct dm_error err;
+		memset(&err, 0, sizeof err);
+		int rc = mrt_reader_next(rd, &hdr, &body, &err);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			report(R, file, &err, 0);
+			if (rc == DM_ERR_TRUNCATED || rc == DM_ERR_IO) {
+				char **t = realloc(R->truncated, (R->ntruncated + 1) * sizeof *t);
+				if (t) {
+					R->truncated = t;
+					char buf[512];
+					snprintf(buf, sizeof buf, "%s: %s at offset %llu: records before it were used",
+					         file, rc == DM_ERR_TRUNCATED ? "truncated" : "unreadable",
+					         (unsigned long long)err.offset);
+					t[R->ntruncated++] = strdup(buf);
+				}
+			}
+			continue;
+		}
+		memset(&err, 0, sizeof err);
+		rc = mrt_decode(ctx, &hdr, body, rec, &err);
+		if (rc < 0) {
+			report(R, file, &err, 0);
+			sig_record(R->sig, R->cur_coll);
+			continue;
+		}
+		return 1;
+	}
+}
+
+static void load_rib(struct replay *R, const struct input *in)
+{
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	struct mrt_reader *rd = mrt_reader_open(in->path, &err);
+	if (!rd) {
+		report(R, in->path, &err, 0);
+		return;
+	}
+	R->cur_coll = rib_collector_find_or_add(R->rib, in->collector);
+	struct mrt_ctx ctx;
+	mrt_ctx_init(&ctx);
+	struct mrt_rec rec;
+	uint64_t n = 0;
+	while (next_record(R, rd, &ctx, &rec, in->path)) {
+		apply_record(R, &ctx, &rec, in->path);
+		if ((++n & 0x3fff) == 0)
+			progress(R, in->path, mrt_reader_compressed_offset(rd), 0);
+	}
+	R->bytes_done += in->size;
+	mrt_ctx_free(&ctx);
+	mrt_reader_close(rd);
+}
+
+/* A collector's update files, read in order, as one time-sorted stream. */
+struct stream {
+	uint32_t coll;
+	const struct input **files;
+	size_t nfiles, next;
+	struct mrt_reader *rd;
+	const char *path;
+	struct mrt_ctx ctx;
+	struct mrt_rec rec;
+	uint32_t order;
+};
+
+static int stream_advance(struct replay *R, struct stream *s)
+{
+	for (;;) {
+		if (s->rd) {
+			R->cur_coll = s->coll;
+			if (next_record(R, s->rd, &s->ctx, &s->rec, s->path))
+				return 1;
+			R->bytes_done += s->files[s->next - 1]->size;
+			mrt_reader_close(s->rd);
+			s->rd = NULL;
+		}
+		if (s->next >= s->nfiles)
+			return 0;
+		const struct input *in = s->files[s->next++];
+		struct dm_error err;
+		memset(&err, 0, sizeof err);
+		s->rd = mrt_reader_open(in->path, &err);
+		s->path = in->path;
+		if (!s->rd)
+			report(R, in->path, &err, 0);
+	}
+}
+
+static int stream_less(const struct stream *a, const struct stream *b)
+{
+	if (a->rec.hdr.ts != b->rec.hdr.ts)
+		return a->rec.hdr.ts < b->rec.hdr.ts;
+	if (a->rec.hdr.usec != b->rec.hdr.usec)
+		return a->rec.hdr.usec < b->rec.hdr.usec;
+	return a->order < b->order;
+}
+
+static void heap_down(struct stream **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && stream_less(h[l], h[m]))
+			m = l;
+		if (l + 1 < n && stream_less(h[l + 1], h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		struct stream *t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void replay_updates(struct replay *R, const struct inputs *in)
+{
+	/* group update inputs by collector, in time order (cmp_input sorted them) */
+	size_t ns = 0;
+	struct stream *st = calloc(in->n + 1, sizeof *st);
+	struct stream **heap = calloc(in->n + 1, sizeof *heap);
+	const struct input **files = calloc(in->n + 1, sizeof *files);
+	if (!st || !heap || !files)
+		goto out;
+	size_t nf = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		if (in->v[i].rib)
+			continue;
+		uint32_t c = rib_collector_find_or_add(R->rib, in->v[i].collector);
+		struct stream *s = NULL;
+		for (size_t k = 0; k < ns; k++)
+			if (st[k].coll == c)
+				s = &st[k];
+		if (!s) {
+			s = &st[ns];
+			s->coll = c;
+			s->order = (uint32_t)ns;
+			s->files = files + nf;
+			ns++;
+		}
+		/* files of one collector are contiguous after sorting */
+		files[nf++] = &in->v[i];
+		s->nfiles++;
+	}
+	size_t nh = 0;
+	for (size_t k = 0; k < ns; k++) {
+		mrt_ctx_init(&st[k].ctx);
+		if (stream_advance(R, &st[k])) {
+			heap[nh++] = &st[k];
+			sig_collector_active(R->sig, st[k].coll, 1);
+		}
+	}
+	for (size_t i = nh / 2; i-- > 0;)
+		heap_down(heap, nh, i);
+	uint64_t n = 0;
+	while (nh) {
+		struct stream *s = heap[0];
+		R->cur_coll = s->coll;
+		apply_record(R, &s->ctx, &s->rec, s->path);
+		if ((++n & 0x3fff) == 0)
+			progress(R, s->path, s->rd ? mrt_reader_compressed_offset(s->rd) : 0, 0);
+		if (!stream_advance(R, s)) {
+			sig_collector_active(R->sig, s->coll, 0);
+			heap[0] = heap[--nh];
+		}
+		heap_down(heap, nh, 0);
+	}
+	for (size_t k = 0; k < ns; k++)
+		mrt_ctx_free(&st[k].ctx);
+out:
+	free(st);
+	free(heap);
+	free(files);
+}
+
+static int load_geo(struct geo_db *g, const char *path)
+{
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	int rc;
+	size_t n = strlen(b);
+	if (strstr(b, "delegated"))
+		rc = geo_load_rir(g, path, &err);
+	else if (n > 5 && !strcmp(b + n - 5, ".mmdb"))
+		rc = geo_load_mmdb(g, path, &err);
+	else if (strstr(b, "asn") && (strstr(b, ".json") || strstr(b, "asn-ip") || strstr(b, "asnames")))
+		rc = geo_load_asnames(g, path, &err);
+	else
+		rc = geo_load_range_csv(g, path, &err);
+	if (rc < 0) {
+		dm_log("replay: --geo %s: %s", path, err.what[0] ? err.what : dm_err_name(err.code));
+		return -1;
+	}
+	return 0;
+}
+
+static void peer_text(const struct rib *r, uint32_t p, char *buf, size_t n)
+{
+	char ip[DM_IP_STRLEN];
+	dm_ip_fmt(&r->peer[p].addr, ip);
+	const char *c = r->collector[r->peer[p].collector];
+	snprintf(buf, n, "%s AS%u%s%s%s", ip, r->peer[p].asn, c[0] ? " (" : "", c, c[0] ? ")" : "");
+}
+
+static void summary(struct replay *R, const struct sig_entity *want, size_t nwant)
+{
+	double t = now_s(&R->t0);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	uint64_t routes = rib_routes(R->rib);
+	size_t mem = rib_memory(R->rib) + sig_memory(R->sig);
+	fprintf(stderr, "replay: %llu records, %llu elements in %.2f s (%.2f M elements/s), %llu bins, %llu rows",
+	        (unsigned long long)R->records, (unsigned long long)R->elems, t,
+	        t > 0 ? (double)R->elems / t / 1e6 : 0, (unsigned long long)sig_bins_emitted(R->sig),
+	        (unsigned long long)R->rows);
+	if (R->db)
+		fprintf(stderr, " (%llu stored)", (unsigned long long)R->rows_db);
+	fputc('\n', stderr);
+	fprintf(stderr, "replay: %u peers, %llu routes, %u prefixes, %u attribute sets; RIB+signal %.1f MB "
+	        "(%.1f bytes/route), peak RSS %.1f MB\n",
+	        R->rib->npeer, (unsigned long long)routes, R->rib->npfx, R->rib->live_attr, (double)mem / 1e6,
+	        routes ? (double)mem / (double)routes : 0, (double)ru.ru_maxrss / 1024);
+	for (int fam = 0; fam < 2; fam++) {
+		struct sig_fam_info fi;
+		sig_fam_info(R->sig, fam, &fi);
+		if (!fi.largest)
+			continue;
+		fprintf(stderr, "replay: IPv%d: %u full-feed peers (rule %s: >= %u prefixes; largest table %u); "
+		        "visible (seen by >= %u): %llu prefixes, %llu %s\n",
+		        fam ? 6 : 4, fi.nff, fi.rule, fi.threshold, fi.largest, fi.need,
+		        (unsigned long long)fi.visible, (unsigned long long)fi.slash24, fam ? "/48s" : "/24s");
+	}
+	for (uint32_t c = 0; c < R->rib->ncollector; c++) {
+		if (coll_fit(R, c) || !R->crecords[c])
+			continue;
+		uint32_t span = R->clast[c] > R->cfirst[c] ? R->clast[c] - R->cfirst[c] : 0;
+		fprintf(stderr, "replay: collector %s: %llu records", R->rib->collector[c][0] ? R->rib->collector[c] : "-",
+		        (unsigned long long)R->crecords[c]);
+		if (span)
+			fprintf(stderr, ", %.1f records/s over %u s", (double)R->crecords[c] / span, span);
+		fputc('\n', stderr);
+	}
+	for (size_t i = 0; i < nwant; i++) {
+		struct sig_bin b;
+		if (sig_entity_now(R->sig, &want[i], &b) || (!b.visible_prefixes && !b.full_feed_peers))
+			continue;
+		uint32_t ids[64];
+		uint32_t n = sig_entity_peers(R->sig, &want[i], ids, 64);
+		char name[32];
+		if (want[i].kind == SIG_COUNTRY)
+			snprintf(name, sizeof name, "%s", want[i].cc);
+		else
+			snprintf(name, sizeof name, "AS%u", want[i].asn);
+		fprintf(stderr, "replay: %s IPv%d now: %u visible prefixes, %u %s, seen by %u of %u full-feed peers%s",
+		        name, want[i].afi == DM_AFI_IPV6 ? 6 : 4, b.visible_prefixes, b.slash24,
+		        want[i].afi == DM_AFI_IPV6 ? "/48s" : "/24s", b.peers_seeing, b.full_feed_peers, n ? ":" : "");
+		for (uint32_t k = 0; k < n && k < 64; k++) {
+			char pt[160];
+			peer_text(R->rib, ids[k], pt, sizeof pt);
+			fprintf(stderr, "%s %s", k ? "," : "", pt);
+		}
+		if (n > 64)
+			fprintf(stderr, ", ...");
+		fputc('\n', stderr);
+	}
+	for (size_t i = 0; i < R->ntruncated; i++)
+		fprintf(stderr, "replay: %s\n", R->truncated[i]);
+	uint64_t ne = 0, nw = 0;
+	for (int k = 0; k < DM_ERR_COUNT_; k++) {
+		ne += R->err[k];
+		nw += R->warn[k];
+	}
+	if (ne || nw) {
+		fprintf(stderr, "replay: input problems (skipped, counted):");
+		for (int k = 0; k < DM_ERR_COUNT_; k++) {
+			if (R->err[k])
+				fprintf(stderr, " %s %llu", dm_err_name((enum dm_err) - k), (unsigned long long)R->err[k]);
+			if (R->warn[k])
+				fprintf(stderr, " %s(entry) %llu", dm_err_name((enum dm_err) - k), (unsigned long long)R->warn[k]);
+		}
+		fputc('\n', stderr);
+	}
+	if (R->skipped_multicast)
+		fprintf(stderr, "replay: %llu multicast-only records skipped\n", (unsigned long long)R->skipped_multicast);
+}
 
 int cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("darkmap replay: not implemented yet\n", stderr);
-	return EXIT_USAGE;
+	struct sig_opts so;
+	sig_opts_default(&so);
+	struct replay R;
+	memset(&R, 0, sizeof R);
+	struct inputs ribs = { 0 }, files = { 0 }, dirs = { 0 }, inputs = { 0 };
+	const char *geo_files[32];
+	int ngeo = 0, no_geo = 0, quiet = 0, force_progress = 0, rc = EXIT_OK;
+	const char *db_path = NULL;
+	const char *want_cc[MAX_FILTER];
+	uint32_t want_asn[MAX_FILTER];
+	size_t ncc = 0, nasn = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDV()                                                                  \
+	do {                                                                         \
+		if (!v) {                                                                \
+			fprintf(stderr, "darkmap replay: %s needs a value\n%s", a, usage_text); \
+			return EXIT_USAGE;                                                   \
+		}                                                                        \
+		i++;                                                                     \
+	} while (0)
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "--rib")) {
+			NEEDV();
+			char c[128];
+			file_collector(v, c, sizeof c);
+			input_add(&ribs, v, c, 1, 0);
+		} else if (!strcmp(a, "--bin")) {
+			NEEDV();
+			so.bin = (uint32_t)strtoul(v, NULL, 10);
+			if (so.bin < 1 || so.bin > 86400 * 7) {
+				fprintf(stderr, "darkmap replay: --bin %s: want 1..604800 seconds\n", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(a, "--vis")) {
+			NEEDV();
+			char *end;
+			so.vis = strtod(v, &end);
+			if (*end || !(so.vis > 0 && so.vis <= 1)) {
+				fprintf(stderr, "darkmap replay: --vis %s: want a fraction in (0, 1]\n", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(a, "--full-feed")) {
+			NEEDV();
+			if (sig_parse_ff_rule(v, &so)) {
+				fprintf(stderr, "darkmap replay: --full-feed %s: want auto, abs, rel[:F] or N[,N6]\n", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(a, "--db")) {
+			NEEDV();
+			db_path = v;
+		} else if (!strcmp(a, "--csv")) {
+			R.csv = 1;
+		} else if (!strcmp(a, "--country")) {
+			NEEDV();
+			if (strlen(v) != 2 || ncc >= MAX_FILTER) {
+				fprintf(stderr, "darkmap replay: --country %s: want a two-letter code\n", v);
+				return EXIT_USAGE;
+			}
+			want_cc[ncc++] = v;
+		} else if (!strcmp(a, "--asn")) {
+			NEEDV();
+			const char *s = (!strncmp(v, "AS", 2) || !strncmp(v, "as", 2)) ? v + 2 : v;
+			char *end;
+			unsigned long n = strtoul(s, &end, 10);
+			if (*end || end == s || n > UINT32_MAX || nasn >= MAX_FILTER) {
+				fprintf(stderr, "darkmap replay: --asn %s: want an AS number\n", v);
+				return EXIT_USAGE;
+			}
+			want_asn[nasn++] = (uint32_t)n;
+		} else if (!strcmp(a, "--from") || !strcmp(a, "--to")) {
+			NEEDV();
+			uint32_t t;
+			if (parse_time(v, &t)) {
+				fprintf(stderr, "darkmap replay: %s %s: want unix seconds or YYYY-MM-DD[THH:MM[:SS]]\n", a, v);
+				return EXIT_USAGE;
+			}
+			if (a[2] == 'f')
+				R.from = t;
+			else
+				R.to = t;
+		} else if (!strcmp(a, "--geo")) {
+			NEEDV();
+			if (ngeo < 32)
+				geo_files[ngeo++] = v;
+		} else if (!strcmp(a, "--no-geo")) {
+			no_geo = 1;
+		} else if (!strcmp(a, "--decode-only")) {   /* benchmark aid: decode, no RIB */
+			R.decode_only = 1;
+		} else if (!strcmp(a, "--progress")) {
+			force_progress = 1;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			quiet = 1;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "darkmap replay: unknown option %s\n%s", a, usage_text);
+			return EXIT_USAGE;
+		} else {
+			struct stat st;
+			if (stat(a, &st)) {
+				fprintf(stderr, "darkmap replay: %s: %s\n", a, strerror(errno));
+				rc = EXIT_DATA_ERRORS;
+				continue;
+			}
+			if (S_ISDIR(st.st_mode)) {
+				walk_dir(a, 0, &dirs);
+				continue;
+			}
+			const char *b = strrchr(a, '/');
+			uint32_t t;
+			char c[128];
+			int kind = name_kind(b ? b + 1 : a, &t, c, sizeof c);
+			file_collector(a, c, sizeof c);
+			input_add(&files, a, c, kind == 1, t);
+		}
+	}
+	if (R.from && R.to && R.to <= R.from) {
+		fprintf(stderr, "darkmap replay: --to must be after --from\n");
+		return EXIT_USAGE;
+	}
+	pick_from_dirs(&dirs, R.from, R.to, &inputs);
+	for (size_t i = 0; i < ribs.n; i++)
+		input_add(&inputs, ribs.v[i].path, ribs.v[i].collector, 1, ribs.v[i].ftime);
+	for (size_t i = 0; i < files.n; i++)
+		input_add(&inputs, files.v[i].path, files.v[i].collector, files.v[i].rib, files.v[i].ftime);
+	if (!inputs.n) {
+		fprintf(stderr, "darkmap replay: no input files%s\n%s", dirs.n ? " in the time range" : "", usage_text);
+		return EXIT_USAGE;
+	}
+	qsort(inputs.v, inputs.n, sizeof *inputs.v, cmp_input);
+
+	dm_log_quiet = quiet;
+	R.bin = so.bin;
+	R.progress = !quiet && (force_progress || isatty(2));
+	R.geo = geo_db_new();
+	if (!no_geo && R.geo) {
+		if (ngeo) {
+			for (int i = 0; i < ngeo; i++)
+				if (load_geo(R.geo, geo_files[i]))
+					rc = EXIT_DATA_ERRORS;
+		} else {
+			struct dm_error err;
+			memset(&err, 0, sizeof err);
+			if (geo_load_defaults(R.geo, &err) < 0)
+				dm_log("replay: default mapping sources: %s", err.what);
+		}
+		if (!geo_nsources(R.geo))
+			dm_log("replay: no mapping source loaded: every prefix counts as country ZZ");
+	}
+	R.rib = rib_new();
+	R.sig = R.rib ? sig_new(R.rib, no_geo || !R.geo ? NULL : geo_split, R.geo, &so) : NULL;
+	if (!R.sig) {
+		fprintf(stderr, "darkmap replay: out of memory\n");
+		return EXIT_FAILURE_;
+	}
+	sig_set_emit(R.sig, emit_row, &R);
+	struct sig_entity want[2 * 2 * MAX_FILTER];
+	size_t nwant = 0;
+	for (size_t i = 0; i < ncc; i++) {
+		sig_want_country(R.sig, want_cc[i]);
+		for (int f = 0; f < 2; f++) {
+			struct sig_entity *e = &want[nwant++];
+			memset(e, 0, sizeof *e);
+			e->kind = SIG_COUNTRY;
+			e->afi = f ? DM_AFI_IPV6 : DM_AFI_IPV4;
+			e->cc[0] = (char)toupper((unsigned char)want_cc[i][0]);
+			e->cc[1] = (char)toupper((unsigned char)want_cc[i][1]);
+		}
+	}
+	for (size_t i = 0; i < nasn; i++) {
+		sig_want_asn(R.sig, want_asn[i]);
+		for (int f = 0; f < 2; f++) {
+			struct sig_entity *e = &want[nwant++];
+			memset(e, 0, sizeof *e);
+			e->kind = SIG_ASN;
+			e->afi = f ? DM_AFI_IPV6 : DM_AFI_IPV4;
+			e->asn = want_asn[i];
+		}
+	}
+	if (db_path) {
+		struct dm_error err;
+		memset(&err, 0, sizeof err);
+		R.db = store_open(db_path, &err);
+		if (!R.db) {
+			fprintf(stderr, "darkmap replay: %s: %s\n", db_path, err.what);
+			return EXIT_FAILURE_;
+		}
+		store_begin(R.db);
+		char buf[256];
+		snprintf(buf, sizeof buf, "bin=%u vis=%g full-feed=%s", so.bin, so.vis,
+		         so.ff_rule == SIG_FF_AUTO ? "auto" : so.ff_rule == SIG_FF_ABS ? "abs" : so.ff_rule == SIG_FF_REL ? "rel" : "count");
+		store_put_meta(R.db, "replay.options", buf);
+		for (size_t i = 0; i < inputs.n; i++) {
+			char key[64];
+			snprintf(key, sizeof key, "replay.input.%zu", i);
+			store_put_meta(R.db, key, inputs.v[i].path);
+		}
+		for (size_t i = 0; R.geo && i < geo_nsources(R.geo); i++) {
+			char key[64];
+			snprintf(key, sizeof key, "replay.geo.%zu", i);
+			store_put_meta(R.db, key, geo_source_name(R.geo, i));
+		}
+	}
+	if (R.csv) {
+		obuf_init_fd(&R.out, 1);
+		obuf_puts(&R.out, "t,time,kind,entity,afi,visible_prefixes,slash24,baseline_slash24,peers_seeing,"
+		                  "full_feed_peers,peers_up,peer_frac,announcements,withdrawals,interruptions,"
+		                  "more_specifics,quality,records\n");
+	}
+	for (size_t i = 0; i < inputs.n; i++)
+		R.bytes_total += inputs.v[i].size;
+	clock_gettime(CLOCK_MONOTONIC, &R.t0);
+	/* ~4 compressed bytes per distinct prefix in real archives: size the store once */
+	uint64_t guess = R.bytes_total / 4;
+	rib_reserve(R.rib, (uint32_t)(guess > 1500000 ? 1500000 : guess < 1024 ? 1024 : guess));
+
+	for (size_t i = 0; i < inputs.n; i++)
+		if (inputs.v[i].rib)
+			load_rib(&R, &inputs.v[i]);
+	sig_start(R.sig);
+	replay_updates(&R, &inputs);
+	sig_finish(R.sig);
+	if (R.progress) {
+		progress(&R, "done", 0, 1);
+		fputc('\n', stderr);
+	}
+	if (R.csv)
+		obuf_free(&R.out);
+	if (R.db) {
+		store_commit(R.db);
+		for (size_t i = 0; i < nwant; i++) {
+			const char *name = NULL;
+			if (want[i].kind == SIG_COUNTRY)
+				name = geo_country_name(want[i].cc);
+			else if (R.geo)
+				name = geo_as_name(R.geo, want[i].asn);
+			if (name)
+				store_put_entity_name(R.db, &want[i], name);
+		}
+		store_close(R.db);
+	}
+	dm_log_flush_suppressed();
+	summary(&R, want, nwant);
+	if (R.data_errors && rc == EXIT_OK)
+		rc = EXIT_DATA_ERRORS;
+	if (!R.records)
+		rc = EXIT_FAILURE_;
+
+	sig_free(R.sig);
+	rib_free(R.rib);
+	geo_db_free(R.geo);
+	for (struct inputs *l = &ribs; l; l = l == &ribs ? &files : l == &files ? &dirs : l == &dirs ? &inputs : NULL) {
+		for (size_t i = 0; i < l->n; i++) {
+			free(l->v[i].path);
+			free(l->v[i].collector);
+		}
+		free(l->v);
+	}
+	for (size_t i = 0; i < R.ntruncated; i++)
+		free(R.truncated[i]);
+	free(R.truncated);
+	free(R.crecords);
+	free(R.cfirst);
+	free(R.clast);
+	return rc;
 }

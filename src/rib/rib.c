@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---------- hashing ---------- */
 
@@ -41,6 +42,18 @@ static inline uint32_t prefix_hash(const struct dm_prefix *p)
 	return (uint32_t)(h >> 32) | 1u;   /* never 0: 0 marks an empty bucket */
 }
 
+/* Big tables are touched at random: transparent huge pages cut page faults and TLB misses
+ * (THP is often in "madvise" mode, so ask). Only whole 2 MiB pages inside the block. */
+static void huge_hint(void *p, size_t len)
+{
+	if (len < (4u << 20))
+		return;
+	uintptr_t a = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)((2u << 20) - 1);
+	if (e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
 	if (need <= *cap)
@@ -51,10 +64,13 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	void *p = realloc(*arr, (size_t)n * elem);
 	if (!p)
 		return -1;
+	huge_hint(p, (size_t)n * elem);
 	*arr = p;
 	*cap = n;
 	return 0;
 }
+
+enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
 
 /* ---------- lifecycle ---------- */
 
@@ -86,11 +102,11 @@ void rib_free(struct rib *r)
 {
 	if (!r)
 		return;
-	for (uint32_t i = 0; i < r->npeer; i++) {
-		for (uint32_t j = 0; j < r->peer[i].npage; j++)
-			free(r->peer[i].page[j]);
+	for (uint32_t i = 0; i < r->npeer; i++)
 		free(r->peer[i].page);
-	}
+	for (uint32_t i = 0; i < r->nchunk; i++)
+		munmap(r->chunk[i], CHUNK_BYTES);
+	free(r->chunk);
 	for (uint32_t i = 1; i < r->nattr; i++)
 		if (r->attr[i].refcnt)
 			free(r->attr[i].asn);
@@ -237,6 +253,7 @@ static int prefix_rehash(struct rib *r)
 	uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
+	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
 	for (uint32_t i = 0; i <= r->hmask; i++) {
 		uint64_t v = r->htab[i];
 		if (!v)
@@ -249,6 +266,38 @@ static int prefix_rehash(struct rib *r)
 	free(r->htab);
 	r->htab = t;
 	r->hmask = mask;
+	return 0;
+}
+
+int rib_reserve(struct rib *r, uint32_t n)
+{
+	if (grow((void **)&r->pfx, &r->cap_pfx, n, sizeof *r->pfx))
+		return -1;
+	uint32_t *pn = realloc(r->pfx_node, (size_t)r->cap_pfx * sizeof *pn);
+	if (!pn)
+		return -1;
+	r->pfx_node = pn;
+	if (grow((void **)&r->node, &r->cap_node, 2 * n, sizeof *r->node))
+		return -1;
+	uint32_t mask = r->hmask;
+	while ((uint64_t)n * 2 > (uint64_t)mask + 1)
+		mask = mask * 2 + 1;
+	if (mask != r->hmask) {   /* one rehash to the final size */
+		uint64_t *old = r->htab;
+		uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
+		if (!t)
+			return -1;
+		huge_hint(t, ((size_t)mask + 1) * sizeof *t);
+		for (uint32_t i = 0; i < r->npfx; i++) {
+			uint32_t h = prefix_hash(&r->pfx[i]) & mask;
+			while (t[h])
+				h = (h + 1) & mask;
+			t[h] = (uint64_t)prefix_hash(&r->pfx[i]) << 32 | (i + 1);
+		}
+		free(old);
+		r->htab = t;
+		r->hmask = mask;
+	}
 	return 0;
 }
 
@@ -306,7 +355,7 @@ static inline unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned 
 	return limit;
 }
 
-static uint32_t tnode_new(struct rib *r, uint32_t pfx, uint32_t key, uint8_t len, uint32_t parent)
+static uint32_t tnode_new(struct rib *r, uint32_t pfx, const uint8_t *key, uint8_t len, uint32_t parent)
 {
 	uint32_t n;
 	if (r->free_node != RIB_NONE) {
@@ -321,7 +370,7 @@ static uint32_t tnode_new(struct rib *r, uint32_t pfx, uint32_t key, uint8_t len
 	t->child[0] = t->child[1] = RIB_NONE;
 	t->parent = parent;
 	t->pfx = pfx;
-	t->key = key;
+	memcpy(t->key, key, 16);
 	t->len = len;
 	if (pfx != RIB_NONE)
 		r->pfx_node[pfx] = n;
@@ -357,7 +406,7 @@ int rib_trie_insert(struct rib *r, uint32_t p)
 	int fam = rib_fam(pp->afi);
 	unsigned L = pp->len;
 	if (r->root[fam] == RIB_NONE) {
-		uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
+		uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, RIB_NONE);
 		if (m == RIB_NONE)
 			return -1;
 		r->root[fam] = m;
@@ -366,23 +415,23 @@ int rib_trie_insert(struct rib *r, uint32_t p)
 	uint32_t n = r->root[fam];
 	for (;;) {
 		/* tnode_new may move r->node: re-read through n each time */
-		const uint8_t *kb = r->pfx[r->node[n].key].b;
+		const uint8_t *kb = r->node[n].key;
 		unsigned nlen = r->node[n].len;
 		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
 			if (c == L) {   /* p is above n */
-				uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
+				uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, RIB_NONE);
 				if (m == RIB_NONE)
 					return -1;
 				tnode_replace(r, fam, n, m);
 				r->node[m].child[nbit] = n;
 				r->node[n].parent = m;
 			} else {        /* p and n part at bit c: a branching node above both */
-				uint32_t g = tnode_new(r, RIB_NONE, p, (uint8_t)c, RIB_NONE);
+				uint32_t g = tnode_new(r, RIB_NONE, pp->b, (uint8_t)c, RIB_NONE);
 				if (g == RIB_NONE)
 					return -1;
-				uint32_t m = tnode_new(r, p, p, (uint8_t)L, g);
+				uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, g);
 				if (m == RIB_NONE)
 					return -1;
 				tnode_replace(r, fam, n, g);
@@ -394,14 +443,13 @@ int rib_trie_insert(struct rib *r, uint32_t p)
 		}
 		if (L == nlen) {
 			r->node[n].pfx = p;
-			r->node[n].key = p;
 			r->pfx_node[p] = n;
 			return 0;
 		}
 		unsigned b = bit_at(pp->b, nlen);
 		uint32_t ch = r->node[n].child[b];
 		if (ch == RIB_NONE) {
-			uint32_t m = tnode_new(r, p, p, (uint8_t)L, n);
+			uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, n);
 			if (m == RIB_NONE)
 				return -1;
 			r->node[n].child[b] = m;
@@ -419,7 +467,6 @@ void rib_trie_remove(struct rib *r, uint32_t p)
 	int fam = rib_fam(r->pfx[p].afi);
 	r->pfx_node[p] = RIB_NONE;
 	r->node[n].pfx = RIB_NONE;
-	/* The node keeps p as its key reference: the store never forgets p's bytes. */
 	while (n != RIB_NONE && r->node[n].pfx == RIB_NONE) {
 		uint32_t c0 = r->node[n].child[0], c1 = r->node[n].child[1];
 		uint32_t par = r->node[n].parent;
@@ -439,7 +486,7 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 	uint32_t best = RIB_NONE;
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
 		const struct rib_tnode *t = &r->node[n];
-		if (t->len > len || common_bits(b, r->pfx[t->key].b, t->len) < t->len)
+		if (t->len > len || common_bits(b, t->key, t->len) < t->len)
 			break;
 		if (t->pfx != RIB_NONE)
 			best = t->pfx;
@@ -611,6 +658,40 @@ void rib_attr_unref(struct rib *r, uint32_t id)
 
 /* ---------- routes ---------- */
 
+static uint32_t *page_alloc(struct rib *r)
+{
+	uint32_t *pg;
+	if (r->page_free) {
+		pg = r->page_free;
+		memcpy(&r->page_free, pg, sizeof r->page_free);
+		memset(pg, 0, RIB_PAGE * sizeof *pg);
+	} else {
+		if (!r->nchunk || r->chunk_used == CHUNK_PAGES) {
+			void **c = realloc(r->chunk, (r->nchunk + 1) * sizeof *c);
+			if (!c)
+				return NULL;
+			r->chunk = c;
+			/* fresh anonymous memory is zero: no memset */
+			void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m == MAP_FAILED)
+				return NULL;
+			madvise(m, CHUNK_BYTES, MADV_HUGEPAGE);
+			r->chunk[r->nchunk++] = m;
+			r->chunk_used = 0;
+		}
+		pg = (uint32_t *)r->chunk[r->nchunk - 1] + (size_t)r->chunk_used++ * RIB_PAGE;
+	}
+	r->pages_live++;
+	return pg;
+}
+
+static void page_release(struct rib *r, uint32_t *pg)
+{
+	memcpy(pg, &r->page_free, sizeof r->page_free);
+	r->page_free = pg;
+	r->pages_live--;
+}
+
 static uint32_t *slot_ptr(struct rib *r, uint32_t peer, uint32_t pfx, int create)
 {
 	struct rib_peer *p = &r->peer[peer];
@@ -631,7 +712,7 @@ static uint32_t *slot_ptr(struct rib *r, uint32_t peer, uint32_t pfx, int create
 	if (!p->page[pg]) {
 		if (!create)
 			return NULL;
-		if (!(p->page[pg] = calloc(RIB_PAGE, sizeof(uint32_t))))
+		if (!(p->page[pg] = page_alloc(r)))
 			return NULL;
 	}
 	return &p->page[pg][pfx & (RIB_PAGE - 1)];
@@ -818,7 +899,7 @@ void rib_peer_clear(struct rib *r, uint32_t peer)
 				i = next;
 			}
 		}
-		free(page);
+		page_release(r, page);
 		p->page[pg] = NULL;
 	}
 	p->nprefixes[0] = p->nprefixes[1] = 0;
@@ -835,12 +916,9 @@ size_t rib_memory(const struct rib *r)
 	m += r->attr_bytes + (size_t)r->live_attr * 16;   /* + malloc overhead per set */
 	m += (size_t)r->cap_multi * sizeof *r->multi;
 	m += (size_t)r->cap_peer * sizeof *r->peer + ((size_t)r->pmask + 1) * sizeof *r->ptab;
-	for (uint32_t i = 0; i < r->npeer; i++) {
+	for (uint32_t i = 0; i < r->npeer; i++)
 		m += r->peer[i].npage * sizeof(uint32_t *);
-		for (uint32_t j = 0; j < r->peer[i].npage; j++)
-			if (r->peer[i].page[j])
-				m += RIB_PAGE * sizeof(uint32_t);
-	}
+	m += (size_t)r->nchunk * CHUNK_BYTES;   /* table pages, live or free */
 	return m;
 }
 

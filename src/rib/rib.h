@@ -45,8 +45,8 @@ struct rib_tnode {           /* patricia trie node */
 	uint32_t child[2];
 	uint32_t parent;
 	uint32_t pfx;            /* prefix index, or RIB_NONE for a branching-only node */
-	uint32_t key;            /* a prefix index whose first len bits are this node's key */
 	uint8_t len;
+	uint8_t key[16];         /* the node's bits (first len bits valid): no indirection per level */
 };
 
 struct rib_peer {
@@ -94,6 +94,11 @@ struct rib {
 	uint32_t pmask;
 	char **collector;
 	uint32_t ncollector;
+	/* table pages come from 2 MiB chunks; freed pages are reused */
+	void **chunk;
+	uint32_t nchunk, chunk_used;
+	uint32_t *page_free;     /* free list, linked through the first slot */
+	uint64_t pages_live;
 };
 
 static inline int rib_fam(uint8_t afi) { return afi == DM_AFI_IPV6; }
@@ -108,6 +113,9 @@ uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm
                               uint32_t asn);
 uint32_t rib_peer_find(const struct rib *r, uint32_t collector, const struct dm_ip *addr,
                        uint32_t asn);
+
+/* Sizes the prefix store for n prefixes (avoids rehashing during a RIB load); 0 or -1. */
+int rib_reserve(struct rib *r, uint32_t n);
 
 /* Prefix index of p (host bits cleared first); adds it (and its trie node) when new.
  * Returns RIB_NONE only for a malformed prefix (bad family or length) or out of memory. */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Per-prefix state. seen counts full-feed peers of the prefix's family holding >= 1 path. */
 enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4 };
@@ -95,12 +96,13 @@ struct sig {
 	const struct bgp_attrs *cache_attrs;
 	uint32_t cache_id;
 
-	uint64_t bins, elems;
+	uint64_t bins, elems, ignored;
 };
 
 enum { ENT_GLOBAL = 0, ENT_COUNTRY = 2, NCC = 26 * 26, ENT_AS = ENT_COUNTRY + 2 * NCC, MAXORG = 8 };
 
 static const unsigned covlen[2] = { 24, 48 };
+static const unsigned minlen[2] = { 8, 16 };
 static const uint64_t unit[2] = { 256, 65536 };
 
 void sig_opts_default(struct sig_opts *o)
@@ -158,6 +160,18 @@ int sig_parse_ff_rule(const char *s, struct sig_opts *o)
 	return 0;
 }
 
+/* Big tables are touched at random: transparent huge pages cut page faults and TLB misses
+ * (THP is often in "madvise" mode, so ask). Only whole 2 MiB pages inside the block. */
+static void huge_hint(void *p, size_t len)
+{
+	if (len < (4u << 20))
+		return;
+	uintptr_t a = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)((2u << 20) - 1);
+	if (e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
 	if (need <= *cap)
@@ -168,6 +182,7 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	void *p = realloc(*arr, (size_t)n * elem);
 	if (!p)
 		return -1;
+	huge_hint(p, (size_t)n * elem);
 	memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
 	*arr = p;
 	*cap = n;
@@ -895,6 +910,12 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 	if (e->prefix.afi != DM_AFI_IPV4 && e->prefix.afi != DM_AFI_IPV6)
 		return;
 	int fam = rib_fam(e->prefix.afi);
+	/* Default routes and blocks shorter than any real allocation are not address space anyone
+	 * originates: left out of the tables and the signal (docs/replay.md). */
+	if (e->prefix.len < minlen[fam]) {
+		s->ignored++;
+		return;
+	}
 	uint32_t pid = e->has_path_id ? e->path_id : 0;
 	if (e->type == DM_ELEM_RIB || e->type == DM_ELEM_ANNOUNCE) {
 		if (!e->attrs)
@@ -1397,6 +1418,7 @@ uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t 
 
 uint64_t sig_bins_emitted(const struct sig *s) { return s->bins; }
 uint64_t sig_elements(const struct sig *s) { return s->elems; }
+uint64_t sig_ignored(const struct sig *s) { return s->ignored; }
 
 size_t sig_memory(const struct sig *s)
 {

@@ -10,6 +10,7 @@
  *    whose path ends in the AS.
  *  - slash24: distinct /24 (IPv6 /48) blocks covered by the entity's visible prefixes of length
  *    <= 24 (<= 48); a country gets the part of each prefix geo_prefix_countries places in it.
+ *  - prefixes shorter than /8 (IPv4) or /16 (IPv6) are left out (default routes, bogons).
  *  - interruptions: visible -> invisible -> visible cycles, counted when the prefix (or the pair)
  *    becomes visible again; changes of the full-feed set (peer outages) never count.
  * A full-feed peer whose session leaves Established is a peer outage: its table is dropped, the
@@ -90,6 +91,8 @@ uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t 
 /* Bins emitted so far and elements applied. */
 uint64_t sig_bins_emitted(const struct sig *s);
 uint64_t sig_elements(const struct sig *s);
+/* Elements left out: prefixes shorter than /8 (IPv4) or /16 (IPv6), e.g. default routes. */
+uint64_t sig_ignored(const struct sig *s);
 size_t sig_memory(const struct sig *s);
 
 #endif
