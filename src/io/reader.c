@@ -37,6 +37,7 @@ struct dm_reader {
 	} s;
 	ZSTD_DCtx *zstd;
 	int s_init;
+	int xz_finishing;
 };
 
 const char *dm_compression_name(enum dm_compression c)
@@ -250,7 +251,8 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		x->avail_in = avail;
 		x->next_out = out;
 		x->avail_out = n;
-		lzma_ret lr = lzma_code(x, r->in_eof && avail == x->avail_in ? LZMA_FINISH : LZMA_RUN);
+		/* LZMA_CONCATENATED reports the end only when told the input is finished. */
+		lzma_ret lr = lzma_code(x, r->in_eof ? LZMA_FINISH : LZMA_RUN);
 		used = avail - x->avail_in;
 		made = n - x->avail_out;
 		if (lr == LZMA_STREAM_END) {
@@ -336,6 +338,19 @@ ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error
 	size_t produced = 0;
 	while (produced < n) {
 		if (r->in_pos == r->in_len) {
+			if (r->in_eof && r->comp == DM_COMP_XZ && !r->stream_ended && !r->xz_finishing) {
+				/* one more call with no input and LZMA_FINISH to learn whether the data ended */
+				r->xz_finishing = 1;
+				size_t made = 0;
+				struct dm_error e;
+				int rc = step(r, out + produced, n - produced, &made, &e);
+				produced += made;
+				if (rc < 0)
+					return fail_or_return(r, produced, &e, err);
+				if (made)
+					r->xz_finishing = 0; /* output was pending: ask again next time */
+				continue;
+			}
 			if (r->in_eof) {
 				if (r->stream_ended || (r->in_total == 0)) {
 					r->done = 1;
