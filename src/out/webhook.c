@@ -236,7 +236,7 @@ int webhook_post(const char *url, const char *body, size_t len, const struct web
 	struct url u;
 	char why[160];
 	if (url_parse(url, &u, why, sizeof why) < 0) {
-		snprintf(res->error, sizeof res->error, "webhook %.100s: %s", url, why);
+		snprintf(res->error, sizeof res->error, "webhook %.100s: %.120s", url, why);
 		return DM_ERR_BAD_VALUE;
 	}
 	char hdr[1600];
@@ -267,7 +267,7 @@ int webhook_post(const char *url, const char *body, size_t len, const struct web
 		if (st > 0 && st != 429 && st < 500)
 			break;   /* the server understood and refused: a retry would get the same answer */
 	}
-	snprintf(res->error, sizeof res->error, "webhook %.100s: failed after %d tr%s: %s", url, res->tries,
+	snprintf(res->error, sizeof res->error, "webhook %.100s: failed after %d tr%s: %.120s", url, res->tries,
 	         res->tries == 1 ? "y" : "ies", err);
 	return DM_ERR_IO;
 }
@@ -332,7 +332,7 @@ struct webhook *webhook_new(const char *url, const struct webhook_opts *o, size_
 	struct url u;
 	char why[160];
 	if (url_parse(url, &u, why, sizeof why) < 0) {
-		dm_fail(err, DM_ERR_BAD_VALUE, 0, "webhook %.100s: %s", url, why);
+		dm_fail(err, DM_ERR_BAD_VALUE, 0, "webhook %.100s: %.120s", url, why);
 		return NULL;
 	}
 	struct webhook *w = calloc(1, sizeof *w);
