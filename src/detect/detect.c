@@ -350,6 +350,11 @@ const char *dm_event_type_name(int type)
 	return "?";
 }
 
+static uint32_t round_u32(double x)
+{
+	return x <= 0 ? 0 : x >= 4294967295.0 ? UINT32_MAX : (uint32_t)lround(x);
+}
+
 static const char *unit(const struct sig_entity *e)
 {
 	return e->afi == DM_AFI_IPV6 ? "/48s" : "/24s";
@@ -366,12 +371,9 @@ static void ev_init(struct dm_event *ev, int type, const struct ent *e, const st
 	ev->peers_lost = b->peers_seeing < b->full_feed_peers
 	                         ? (uint16_t)(b->full_feed_peers - b->peers_seeing) : 0;
 	ev->quality = b->quality;
+	ev->baseline_slash24 = round_u32(movmed_median(&e->hist));
 }
 
-static uint32_t round_u32(double x)
-{
-	return x <= 0 ? 0 : x >= 4294967295.0 ? UINT32_MAX : (uint32_t)lround(x);
-}
 
 static double lost_fraction(uint32_t v, double base)
 {
@@ -413,11 +415,12 @@ static int emit(struct dm_event *out, int max, int n, const struct dm_event *ev)
 static int feed_bad(struct detector *d, struct ent *e, const struct sig_bin *b, uint8_t q, double ffp_med,
                     struct dm_event *out, int max)
 {
-	(void)d;
 	if (e->unk_open) {
 		e->unk_quality |= q;
 		return 0;
 	}
+	if (e->hist.q.count < d->o.min_history)
+		return 0;   /* warm-up (e.g. bins before the first RIB): nothing to be unsure about yet */
 	e->unk_open = 1;
 	e->unk_quality = q;
 	e->unk_start = b->t;

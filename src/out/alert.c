@@ -93,6 +93,12 @@ static void quality_words(uint8_t q, char *buf, size_t n)
 	}
 }
 
+int alert_is_alert(const struct dm_event *ev)
+{
+	return ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_RECOVERY ||
+	       ev->type == DM_EV_INSTABILITY;
+}
+
 void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_names *names)
 {
 	char who[160], t0[32], t1[32], dur[48], win[48], q[96];

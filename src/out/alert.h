@@ -26,6 +26,10 @@ size_t alert_entity_label(const struct sig_entity *e, const struct alert_names *
 /* "9 h 31 min", "45 min", "2 d 3 h", "0 min": whole minutes, seconds dropped. */
 size_t alert_duration(uint32_t seconds, char *buf, size_t n);
 
+/* 1 when a person should be told (outage, partial, recovery, instability rising or subsiding);
+ * 0 for unknown (data quality) events, which sinks log but do not push as alerts. */
+int alert_is_alert(const struct dm_event *ev);
+
 /* One text line, ending in '\n'. */
 void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_names *names);
 

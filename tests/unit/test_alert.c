@@ -154,6 +154,10 @@ static void test_text_lines(void **state)
 
 	struct dm_event unk = {.type = DM_EV_UNKNOWN, .entity = ev.entity, .start = T_DOWN,
 	                       .quality = SIG_Q_GAP | SIG_Q_NO_DATA};
+	assert_int_equal(alert_is_alert(&unk), 0);
+	assert_int_equal(alert_is_alert(&ev), 1);
+	assert_int_equal(alert_is_alert(&rec), 1);
+	assert_int_equal(alert_is_alert(&in), 1);
 	expect(&unk, 0, "KP (North Korea): state unknown since 2014-12-22 16:15 UTC (collector gap, no data), not judged\n");
 	unk.end = T_DOWN + 600;
 	expect(&unk, 0, "KP (North Korea): data quality restored after 10 min (unknown 2014-12-22 16:15 - "
