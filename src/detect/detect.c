@@ -184,6 +184,7 @@ struct ent {
 	double out_sev;            /* worst severity during the event */
 	uint16_t out_peers_lost, out_ffp;
 	uint32_t out_min;          /* lowest slash24 during the event */
+	char *out_affected;        /* affected prefixes at raise (malloc'd, only while open) */
 
 	/* unknown (data quality) */
 	uint8_t unk_open, unk_quality;
@@ -252,6 +253,7 @@ void detector_free(struct detector *d)
 		return;
 	for (size_t i = 0; i < d->n; i++) {
 		struct ent *e = d->ents[i];
+		free(e->out_affected);
 		movmed_free(&e->hist);
 		movmed_free(&e->ffp);
 		rlq_free(&e->win);
@@ -484,8 +486,11 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		         unit(&e->key), v, e->level == DM_EV_OUTAGE ? o->hard : o->threshold, base,
 		         (unsigned long long)e->hist.q.count, o->min_bins,
 		         e->level == DM_EV_PARTIAL ? " (partial: still above hard fraction)" : "");
-		if (o->affected)
+		if (o->affected) {
 			o->affected(o->affected_ctx, &e->key, b->t, ev.affected, sizeof ev.affected);
+			free(e->out_affected);
+			e->out_affected = strndup(ev.affected, sizeof ev.affected - 1);
+		}
 		return emit(out, max, n, &ev);
 	}
 
@@ -507,6 +512,11 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		         "visible %s %u >= %g x baseline %g for %u bins; lowest during the %s: %u",
 		         unit(&e->key), v, o->recover, base, o->recover_bins,
 		         e->level == DM_EV_OUTAGE ? "outage" : "partial outage", e->out_min);
+		if (e->out_affected) {
+			snprintf(ev.affected, sizeof ev.affected, "%s", e->out_affected);
+			free(e->out_affected);
+			e->out_affected = NULL;
+		}
 		e->level = LV_NORMAL;
 		e->rec_bins = 0;
 		return emit(out, max, n, &ev);
@@ -533,8 +543,11 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		snprintf(ev.reason, sizeof ev.reason,
 		         "visible %s %u < %g x baseline %g (moving median of %llu good bins); partial outage since %s",
 		         unit(&e->key), v, o->hard, base, (unsigned long long)e->hist.q.count, fmt_utc(pstart, ts));
-		if (o->affected)
+		if (o->affected) {
 			o->affected(o->affected_ctx, &e->key, b->t, ev.affected, sizeof ev.affected);
+			free(e->out_affected);
+			e->out_affected = strndup(ev.affected, sizeof ev.affected - 1);
+		}
 		return emit(out, max, n, &ev);
 	}
 	return n;
@@ -664,6 +677,8 @@ static int open_event(const struct detector *d, const struct ent *e, int what, s
 		ev->peers_lost = e->out_peers_lost;
 		ev->full_feed_peers = e->out_ffp;
 		ev->slash24 = e->out_min;
+		if (e->out_affected)
+			snprintf(ev->affected, sizeof ev->affected, "%s", e->out_affected);
 		break;
 	case 1:
 		if (!e->inst_open)

@@ -492,6 +492,101 @@ static void test_memory_stable_entity(void **state)
 	detector_free(r.d);
 }
 
+/* Invariants on random series (fixed seeds): whatever the input, events pair up (an outage or
+ * partial is followed by exactly one recovery with the same start, or is still open at the
+ * end; unknown and instability open and close alternately with the same start), nothing but
+ * an unknown is raised by a bad-quality bin, and no call returns more than DETECT_MAX_EVENTS. */
+static uint32_t rnd(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(*s >> 33);
+}
+
+static void test_random_invariants(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		uint64_t rs = seed;
+		struct detect_opts o;
+		detect_opts_default(&o);
+		o.min_bins = 1 + seed % 3;
+		o.recover_bins = 1 + seed % 2;
+		struct detector *d = detector_new(&o);
+		assert_non_null(d);
+		struct sig_entity e = kp();
+		uint32_t out_start = 0, unk_start = 0, inst_start = 0;
+		int out_open = 0, unk_open = 0, inst_open = 0;
+		uint32_t base = 1 + rnd(&rs) % 300;
+		for (uint32_t i = 0; i < 4000; i++) {
+			struct sig_bin b = normal_bin(T_DEC15 + i * 300);
+			uint32_t r = rnd(&rs) % 100;
+			b.slash24 = r < 80 ? base : r < 90 ? rnd(&rs) % (base + 1) : 0;
+			b.interruptions = rnd(&rs) % 100 < (i > 2000 ? 30u : 3u) ? 1 + rnd(&rs) % 3 : 0;
+			if (rnd(&rs) % 100 < 3)
+				b.quality = (uint8_t)(1u << rnd(&rs) % 3);
+			if (rnd(&rs) % 100 < 2)
+				b.full_feed_peers = (uint16_t)(rnd(&rs) % 41);
+			int bad = b.quality || b.full_feed_peers < 36;
+			struct dm_event ev[DETECT_MAX_EVENTS];
+			int n = detector_feed(d, &e, &b, ev, DETECT_MAX_EVENTS);
+			assert_true(n >= 0 && n <= 3);
+			for (int k = 0; k < n; k++) {
+				struct dm_event *x = &ev[k];
+				assert_int_equal(x->raised, b.t);
+				if (bad)
+					assert_true(x->type == DM_EV_UNKNOWN && x->end == 0);
+				switch (x->type) {
+				case DM_EV_OUTAGE:
+				case DM_EV_PARTIAL:
+					if (out_open)   /* only an escalation may come while open */
+						assert_true(x->type == DM_EV_OUTAGE && x->start == b.t);
+					assert_true(x->start <= b.t && x->end == 0);
+					out_open = 1;
+					out_start = x->start;
+					break;
+				case DM_EV_RECOVERY:
+					assert_true(out_open);
+					assert_int_equal(x->start, out_start);
+					assert_true(x->end > x->start && x->end <= b.t);
+					out_open = 0;
+					break;
+				case DM_EV_UNKNOWN:
+					if (x->end == 0) {
+						assert_false(unk_open);
+						unk_open = 1;
+						unk_start = x->start;
+					} else {
+						assert_true(unk_open);
+						assert_int_equal(x->start, unk_start);
+						unk_open = 0;
+					}
+					break;
+				case DM_EV_INSTABILITY:
+					if (x->end == 0) {
+						assert_false(inst_open);
+						inst_open = 1;
+						inst_start = x->start;
+					} else {
+						assert_true(inst_open);
+						assert_int_equal(x->start, inst_start);
+						inst_open = 0;
+					}
+					break;
+				default:
+					fail();
+				}
+			}
+		}
+		struct dm_event fin[8];
+		int n = detector_finish(d, fin, 8);
+		assert_int_equal(n, out_open + unk_open + inst_open);
+		for (int k = 0; k < n; k++)
+			assert_int_equal(fin[k].start, fin[k].type == DM_EV_UNKNOWN ? unk_start
+			                               : fin[k].type == DM_EV_INSTABILITY ? inst_start : out_start);
+		detector_free(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_finish_order_and_families),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_memory_stable_entity),
+		cmocka_unit_test(test_random_invariants),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
