@@ -27,6 +27,7 @@ struct url {
 	char host[256];
 	char port[8];
 	char path[1024];
+	int v6;            /* host was an IPv6 literal in brackets */
 };
 
 static int url_parse(const char *s, struct url *u, char *err, size_t errn)
@@ -36,14 +37,15 @@ static int url_parse(const char *s, struct url *u, char *err, size_t errn)
 		return -1;
 	}
 	s += 7;
-	size_t hl = strcspn(s, ":/?#");
-	if (hl == 0 || hl >= sizeof u->host) {
-		snprintf(err, errn, "missing or too long host");
+	u->v6 = *s == '[';
+	size_t hl = u->v6 ? strcspn(s + 1, "]") : strcspn(s, ":/?#[]@");
+	if (hl == 0 || hl >= sizeof u->host || (u->v6 && s[1 + hl] != ']')) {
+		snprintf(err, errn, "missing, unterminated or too long host");
 		return -1;
 	}
-	memcpy(u->host, s, hl);
+	memcpy(u->host, s + u->v6, hl);
 	u->host[hl] = 0;
-	s += hl;
+	s += hl + 2 * u->v6;
 	snprintf(u->port, sizeof u->port, "80");
 	if (*s == ':') {
 		s++;
@@ -241,9 +243,10 @@ int webhook_post(const char *url, const char *body, size_t len, const struct web
 	}
 	char hdr[1600];
 	int hl = snprintf(hdr, sizeof hdr,
-	                  "POST %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: darkmap\r\nContent-Type: %s\r\n"
+	                  "POST %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: darkmap\r\nContent-Type: %s\r\n"
 	                  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	                  u.path, u.host, strcmp(u.port, "80") ? ":" : "", strcmp(u.port, "80") ? u.port : "",
+	                  u.path, u.v6 ? "[" : "", u.host, u.v6 ? "]" : "", strcmp(u.port, "80") ? ":" : "",
+	                  strcmp(u.port, "80") ? u.port : "",
 	                  o.content_type, len);
 	if (hl < 0 || (size_t)hl >= sizeof hdr) {
 		snprintf(res->error, sizeof res->error, "webhook %.100s: request header too long", url);

@@ -309,7 +309,7 @@ static struct webhook_opts fast_opts(void)
 	struct webhook_opts o;
 	webhook_opts_default(&o);
 	o.backoff = 0.01;   /* 0.01, 0.02 s: keeps the test short; the count is what is checked */
-	o.timeout = 2;
+	o.timeout = 30;   /* generous: a loaded machine must not turn a slow answer into a retry */
 	return o;
 }
 
@@ -422,6 +422,8 @@ static void test_webhook_refused_and_bad_urls(void **state)
 	assert_int_equal(webhook_post("http://127.0.0.1:99999/", "{}", 2, &o, &r), DM_ERR_BAD_VALUE);
 	assert_string_equal(r.error, "webhook http://127.0.0.1:99999/: bad port");
 	assert_int_equal(webhook_post("http:///x", "{}", 2, &o, &r), DM_ERR_BAD_VALUE);
+	assert_int_equal(webhook_post("http://[::1/x", "{}", 2, &o, &r), DM_ERR_BAD_VALUE);
+	assert_string_equal(r.error, "webhook http://[::1/x: missing, unterminated or too long host");
 	struct dm_error err;
 	assert_null(webhook_new("ftp://x/", &o, 4, &err));
 	assert_int_equal(err.code, DM_ERR_BAD_VALUE);
@@ -497,6 +499,64 @@ static void test_webhook_queue_full_drops(void **state)
 	assert_string_equal(s.bodies[1], "2");
 }
 
+/* IPv6 literal URL against a server on ::1 (skipped when the machine has no IPv6 loopback). */
+static void *v6_serve(void *arg)
+{
+	int lfd = *(int *)arg;
+	int fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	static char buf[1024];
+	size_t len = 0;
+	for (;;) {
+		ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		buf[len] = 0;
+		char *h = strstr(buf, "\r\n\r\n");
+		if (h && strlen(h + 4) >= 2)
+			break;
+	}
+	const char *ok = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+	ssize_t w = send(fd, ok, strlen(ok), MSG_NOSIGNAL);
+	(void)w;
+	close(fd);
+	return buf;
+}
+
+static void test_webhook_ipv6(void **state)
+{
+	(void)state;
+	int lfd = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t al = sizeof a;
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0) {
+		if (lfd >= 0)
+			close(lfd);
+		skip();
+	}
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, v6_serve, &lfd), 0);
+	char url[64], host[64];
+	snprintf(url, sizeof url, "http://[::1]:%d/v6", ntohs(a.sin6_port));
+	struct webhook_opts o = fast_opts();
+	struct webhook_result r;
+	int rc = webhook_post(url, "{}", 2, &o, &r);
+	void *req;
+	pthread_join(th, &req);
+	close(lfd);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.tries, 1);
+	snprintf(host, sizeof host, "\r\nHost: [::1]:%d\r\n", ntohs(a.sin6_port));
+	assert_non_null(req);
+	assert_non_null(strstr(req, host));
+	assert_memory_equal(req, "POST /v6 HTTP/1.1\r\n", 19);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_webhook_refused_and_bad_urls),
 		cmocka_unit_test(test_webhook_async),
 		cmocka_unit_test(test_webhook_queue_full_drops),
+		cmocka_unit_test(test_webhook_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
