@@ -7,6 +7,11 @@
 
 CC      ?= cc
 OPT     ?= -O2
+# x86-64 GCC clears mid-sized structs with `rep stos`, slow on some CPUs: the 376-byte
+# struct bgp_attrs cleared per RIB entry cost 13% of decoding (perf). Vector stores instead.
+ifeq ($(shell uname -m)-$(findstring gcc,$(shell $(CC) --version 2>/dev/null | head -1)),x86_64-gcc)
+OPT     += -mstringop-strategy=vector_loop
+endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS+= -Isrc -D_GNU_SOURCE
 CFLAGS  ?=
