@@ -12,7 +12,7 @@
 #include "io/reader.h"
 
 enum {
-	BUF_INIT = 4 << 20,
+	BUF_INIT = 1 << 20,
 	MAX_RECORD = 64 << 20,      /* larger lengths are treated as corrupt framing */
 	RESYNC_WINDOW = 16 << 20,   /* how far to look for the next plausible header */
 	TS_SLACK = 7 * 86400,       /* a resync candidate's timestamp must be this close */
