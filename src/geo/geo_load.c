@@ -45,8 +45,18 @@ int geo_slurp(const char *path, char **bufp, size_t *lenp, struct dm_error *err)
 			gzclose(z);
 			return DM_ERR_IO;
 		}
-		if (n == 0)
+		if (n == 0) {
+			/* zlib returns the data before a cut and then 0: the cut is only in gzerror */
+			int zerr;
+			const char *msg = gzerror(z, &zerr);
+			if (zerr != Z_OK && zerr != Z_STREAM_END) {
+				dm_fail(err, DM_ERR_IO, len, "%s: offset %zu: read failed: %s", path, len, msg);
+				free(buf);
+				gzclose(z);
+				return DM_ERR_IO;
+			}
 			break;
+		}
 		len += (size_t)n;
 	}
 	gzclose(z);
