@@ -1,6 +1,6 @@
 /* Default mapping sources: what `darkmap geo`, `replay` and `demo` use when no source is named.
- * Order is precedence: RIR statistics (the registries' own record, dated like the archives the
- * demo replays), then the ip-location-db ranges, then AS names. */
+ * Order is precedence: RIR statistics (the registries' own record, oldest snapshot first: the
+ * demo replays 2014), then the ip-location-db ranges (2026), then AS names. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -63,9 +63,24 @@ static int find_dir(const char *env, const char *rel, char *out, size_t n)
 	return -1;
 }
 
+/* The snapshot date a delegated file name ends with ("delegated-apnic-20140701"), 0 if none. */
+static unsigned long name_date(const char *n)
+{
+	size_t l = strlen(n), k = 0;
+	while (k < l && n[l - 1 - k] >= '0' && n[l - 1 - k] <= '9')
+		k++;
+	return k == 8 ? strtoul(n + l - 8, NULL, 10) : 0;
+}
+
+/* Oldest snapshot first, then by name: the files nearest the 2014 archives the demo replays
+ * answer first, later ones fill what they lack. */
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	unsigned long dx = name_date(x), dy = name_date(y);
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return strcmp(x, y);
 }
 
 static int load_rir_dir(struct geo_db *g, const char *dir, struct dm_error *err)
