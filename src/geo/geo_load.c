@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -18,7 +19,11 @@ int geo_slurp(const char *path, char **bufp, size_t *lenp, struct dm_error *err)
 	if (!z)
 		return dm_fail(err, DM_ERR_IO, 0, "%s: %s", path, errno ? strerror(errno) : "cannot open");
 	gzbuffer(z, 1 << 17);
-	size_t cap = 1 << 20, len = 0;
+	/* Start at the file size (x4 when compressed): one allocation for plain files. */
+	struct stat st;
+	size_t cap = 1 << 16, len = 0;
+	if (stat(path, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < ((uint64_t)1 << 34))
+		cap = (size_t)st.st_size * (gzdirect(z) ? 1 : 4) + (1 << 16);
 	char *buf = malloc(cap + 1);
 	if (!buf) {
 		gzclose(z);
