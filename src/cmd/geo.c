@@ -211,10 +211,7 @@ int cmd_geo(int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		int r = o == 0 ? geo_load_rir(g, val, &err)
-		      : o == 1 ? geo_load_range_csv(g, val, &err)
-		      : o == 2 ? geo_load_mmdb(g, val, &err) : geo_load_asnames(g, val, &err);
-		if (r < 0) {
+		if (geo_load_option(g, opts[o], val, &err) < 0) {
 			fprintf(stderr, "darkmap geo: %s\n", err.what);
 			rc = EXIT_FAILURE_;
 			goto out;

@@ -38,6 +38,11 @@ int geo_load_asnames(struct geo_db *g, const char *path, struct dm_error *err); 
  * a source that is present but fails to load is an error. */
 int geo_load_defaults(struct geo_db *g, struct dm_error *err);
 
+/* The command-line form shared by every subcommand that maps (geo, replay, demo): option is
+ * "--rir", "--ranges", "--mmdb" or "--asnames" and path its argument. Returns 0 when loaded,
+ * 1 when option is none of these (nothing done), or the loader's negative error. */
+int geo_load_option(struct geo_db *g, const char *option, const char *path, struct dm_error *err);
+
 /* Two-letter country code ("KP"); "ZZ" unknown. */
 typedef char geo_cc[3];
 

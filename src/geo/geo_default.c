@@ -145,3 +145,16 @@ int geo_load_defaults(struct geo_db *g, struct dm_error *err)
 	}
 	return loaded;
 }
+
+int geo_load_option(struct geo_db *g, const char *option, const char *path, struct dm_error *err)
+{
+	if (!strcmp(option, "--rir"))
+		return geo_load_rir(g, path, err);
+	if (!strcmp(option, "--ranges"))
+		return geo_load_range_csv(g, path, err);
+	if (!strcmp(option, "--mmdb"))
+		return geo_load_mmdb(g, path, err);
+	if (!strcmp(option, "--asnames"))
+		return geo_load_asnames(g, path, err);
+	return 1;
+}
