@@ -153,6 +153,15 @@ static void test_rir_split_afrinic(void **state)
 	assert_int_equal(geo_load_rir(g, path, &err), 0);
 	check_split(g, -1, "196.1.8.0/21", "ZA 1792, AO 256");
 	check_split(g, -1, "196.1.0.0/20", "ZA 1792, ZZ 1280, MU 512, AO 256, KE 256");
+	/* max 2: only the two largest shares */
+	struct geo_share two[2];
+	struct dm_prefix p20 = pfx("196.1.0.0/20");
+	assert_int_equal(geo_prefix_countries(g, &p20, two, 2), 2);
+	assert_string_equal(two[0].cc, "ZA");
+	assert_int_equal(two[0].addrs, 1792);
+	assert_string_equal(two[1].cc, "ZZ");
+	assert_int_equal(two[1].addrs, 1280);
+	assert_int_equal(geo_prefix_countries(g, &p20, two, 0), 0);
 	struct dm_ip a = ip("196.1.14.255");
 	struct geo_ip_hit h;
 	assert_int_equal(geo_source_ip(g, 0, &a, &h), 0);
