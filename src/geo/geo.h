@@ -1,6 +1,10 @@
 /* Mapping: prefix -> country, origin AS -> name / country. Every source is named and versioned
  * ("rir:delegated-apnic-20140701", "csv:@ip-location-db/geo-whois-asn-country@2.3.x",
- * "mmdb:GeoLite2-Country.mmdb"), selectable, and queried longest-match-first. */
+ * "mmdb:GeoLite2-Country.mmdb"), selectable, and queried longest-match-first.
+ *
+ * Precedence (docs/geo.md): within one source the most specific entry covering an address wins
+ * (smallest range; equal ranges: the earlier line); across sources the first source in load
+ * order that covers an address answers. Space no source covers is "ZZ". */
 #ifndef DM_GEO_GEO_H
 #define DM_GEO_GEO_H
 
@@ -16,11 +20,28 @@ struct geo_db *geo_db_new(void);
 void geo_db_free(struct geo_db *g);
 
 /* Loaders. Each adds one named source; later sources do not override earlier ones unless
- * the caller orders them so (lookup uses the first source that answers, in load order). */
+ * the caller orders them so (lookup uses the first source that answers, in load order).
+ * Files may be gzip-compressed. A malformed line is skipped, counted and described
+ * ("path:line: what", see geo_source_info); a missing or unreadable file, or one without a
+ * single usable line, fails with DM_ERR_IO / DM_ERR_BAD_VALUE and adds no source.
+ * geo_load_range_csv adds to the existing source of the same name (the IPv4 and IPv6 files of
+ * one npm package form one source). */
 int geo_load_rir(struct geo_db *g, const char *path, struct dm_error *err);        /* delegated(-extended) */
 int geo_load_range_csv(struct geo_db *g, const char *path, struct dm_error *err);  /* first,last,CC */
 int geo_load_mmdb(struct geo_db *g, const char *path, struct dm_error *err);       /* libmaxminddb */
 int geo_load_asnames(struct geo_db *g, const char *path, struct dm_error *err);    /* json(.gz) or csv */
+
+/* Default sources (docs/geo.md): every delegated-* file of DATA/rir (DATA = $DARKMAP_DATA, else
+ * ../shared/data from the working directory or from the repository holding the binary), the
+ * IPv4+IPv6 CSVs of npm's @ip-location-db/geo-whois-asn-country in node_modules (same search),
+ * and DATA/asn/asnames.json.gz. Returns the number of sources loaded (0 when none was found);
+ * a source that is present but fails to load is an error. */
+int geo_load_defaults(struct geo_db *g, struct dm_error *err);
+
+/* The command-line form shared by every subcommand that maps (geo, replay, demo): option is
+ * "--rir", "--ranges", "--mmdb" or "--asnames" and path its argument. Returns 0 when loaded,
+ * 1 when option is none of these (nothing done), or the loader's negative error. */
+int geo_load_option(struct geo_db *g, const char *option, const char *path, struct dm_error *err);
 
 /* Two-letter country code ("KP"); "ZZ" unknown. */
 typedef char geo_cc[3];
@@ -31,7 +52,10 @@ struct geo_share {
 };
 
 /* Splits a prefix across countries by address count, longest match first; returns the number
- * of shares written (<= max), sorted by addrs descending. Uncovered space is reported as "ZZ". */
+ * of shares written (<= max), sorted by addrs descending. Uncovered space is reported as "ZZ".
+ * IPv6: counts are /64s rounded to nearest; a prefix longer than /64 counts as one /64 given
+ * to the country holding most of it. When more than max countries share the prefix, the
+ * smallest shares are left out. */
 int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
                          int max);
 /* Country of one address and the source that said so ("" when none). */
@@ -45,5 +69,48 @@ const char *geo_country_name(const char *cc);   /* "North Korea" for "KP"; NULL 
 /* Sources loaded, for `darkmap geo` and provenance in outputs. */
 size_t geo_nsources(const struct geo_db *g);
 const char *geo_source_name(const struct geo_db *g, size_t i);
+
+/* ---- Per-source detail (for `darkmap geo`, provenance and tests) ---- */
+
+enum geo_kind { GEO_KIND_RIR = 1, GEO_KIND_RANGES, GEO_KIND_MMDB, GEO_KIND_ASNAMES };
+enum { GEO_PROBLEMS_KEPT = 16 };
+
+struct geo_source_info {
+	const char *name;         /* "rir:delegated-apnic-20140701" */
+	const char *detail;       /* files, format version, serial, build date */
+	enum geo_kind kind;
+	size_t n_ipv4, n_ipv6;    /* range entries loaded (RIR lines, CSV lines) */
+	size_t n_asn;             /* RIR asn lines */
+	size_t n_names;           /* distinct AS numbers named */
+	size_t n_skipped;         /* well-formed lines that map nothing (available/reserved/ZZ) */
+	size_t n_bad;             /* malformed lines skipped */
+	size_t n_problems;        /* <= GEO_PROBLEMS_KEPT: the first ones, "path:line: what" */
+	const char *problems[GEO_PROBLEMS_KEPT];
+};
+const struct geo_source_info *geo_source_info(const struct geo_db *g, size_t i);
+
+/* What source i says about one address: 0 and *hit filled, or -1 when it has no entry. */
+struct geo_ip_hit {
+	geo_cc cc;
+	struct dm_ip first, last;   /* the entry that matched (RIR line, CSV line, mmdb network) */
+	int plen;                   /* its prefix length when it is one CIDR block, else -1 */
+	uint32_t line;              /* input line (RIR, CSV); 0 for mmdb */
+	char record[160];           /* RIR: the statistics line as registry|cc|type|start|value|date|status */
+};
+int geo_source_ip(const struct geo_db *g, size_t i, const struct dm_ip *ip, struct geo_ip_hit *hit);
+
+/* The split of a prefix by source i alone (its uncovered space is "ZZ"); as geo_prefix_countries. */
+int geo_source_prefix_countries(const struct geo_db *g, size_t i, const struct dm_prefix *p,
+                                struct geo_share *out, int max);
+
+/* What source i says about an AS: 0 and *hit filled, or -1 when nothing. */
+struct geo_as_hit {
+	geo_cc cc;                  /* "" when the source gives no country */
+	const char *name;           /* NULL when the source gives no name */
+	uint32_t first, last;       /* RIR: the asn line's block */
+	uint32_t line;
+	char record[160];           /* RIR: the statistics line */
+};
+int geo_source_as(const struct geo_db *g, size_t i, uint32_t asn, struct geo_as_hit *hit);
 
 #endif

@@ -13,8 +13,10 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
-enum { IN_CAP = 256 * 1024 };
+enum { IN_CAP = 256 * 1024, RING = 4, BLOCK = 1 << 20 };
 
 struct dm_reader {
 	int fd;
@@ -37,7 +39,26 @@ struct dm_reader {
 	} s;
 	ZSTD_DCtx *zstd;
 	int s_init;
+	int xz_finishing;
+	/* Decompression runs in its own thread so that it overlaps decoding (2 cores: the
+	 * decoder's time hides behind the decompressor's). Blocks go through a small ring. */
+	int threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t nonempty, nonfull;
+	struct block {
+		uint8_t *data;
+		size_t len;
+		int status;          /* 0 data, 1 end of input, -1 error (e) */
+		struct dm_error e;
+	} ring[RING];
+	unsigned head, tail, count;  /* consumer takes ring[head], producer fills ring[tail] */
+	size_t head_pos;             /* bytes of ring[head] already handed out */
+	int stop, finished;
+	_Atomic uint64_t consumed;   /* compressed bytes consumed, for progress */
 };
+
+static int start_thread(struct dm_reader *r);
 
 const char *dm_compression_name(enum dm_compression c)
 {
@@ -174,6 +195,8 @@ struct dm_reader *dm_reader_open(const char *path, struct dm_error *err)
 		dm_reader_close(r);
 		return NULL;
 	}
+	if (r->comp != DM_COMP_NONE && !getenv("DARKMAP_NO_THREADS"))
+		start_thread(r); /* on failure: decompress inline */
 	return r;
 }
 
@@ -250,7 +273,8 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		x->avail_in = avail;
 		x->next_out = out;
 		x->avail_out = n;
-		lzma_ret lr = lzma_code(x, r->in_eof && avail == x->avail_in ? LZMA_FINISH : LZMA_RUN);
+		/* LZMA_CONCATENATED reports the end only when told the input is finished. */
+		lzma_ret lr = lzma_code(x, r->in_eof ? LZMA_FINISH : LZMA_RUN);
 		used = avail - x->avail_in;
 		made = n - x->avail_out;
 		if (lr == LZMA_STREAM_END) {
@@ -289,7 +313,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 	return rc;
 }
 
-ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err)
+static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err)
 {
 	if (r->has_pending) {
 		r->has_pending = 0;
@@ -336,6 +360,19 @@ ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error
 	size_t produced = 0;
 	while (produced < n) {
 		if (r->in_pos == r->in_len) {
+			if (r->in_eof && r->comp == DM_COMP_XZ && !r->stream_ended && !r->xz_finishing) {
+				/* one more call with no input and LZMA_FINISH to learn whether the data ended */
+				r->xz_finishing = 1;
+				size_t made = 0;
+				struct dm_error e;
+				int rc = step(r, out + produced, n - produced, &made, &e);
+				produced += made;
+				if (rc < 0)
+					return fail_or_return(r, produced, &e, err);
+				if (made)
+					r->xz_finishing = 0; /* output was pending: ask again next time */
+				continue;
+			}
 			if (r->in_eof) {
 				if (r->stream_ended || (r->in_total == 0)) {
 					r->done = 1;
@@ -370,10 +407,137 @@ ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error
 	return (ssize_t)produced;
 }
 
+static void *producer(void *arg)
+{
+	struct dm_reader *r = arg;
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		while (r->count == RING && !r->stop)
+			pthread_cond_wait(&r->nonfull, &r->mu);
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		struct block *b = &r->ring[r->tail];
+		pthread_mutex_unlock(&r->mu);
+
+		/* fill the whole block unless the input ends or fails */
+		size_t len = 0;
+		int status = 0;
+		while (len < BLOCK) {
+			ssize_t k = raw_read(r, b->data + len, BLOCK - len, &b->e);
+			if (k < 0) {
+				status = -1;
+				break;
+			}
+			if (k == 0) {
+				status = 1;
+				break;
+			}
+			len += (size_t)k;
+		}
+		atomic_store(&r->consumed, r->in_total - (r->in_len - r->in_pos));
+		pthread_mutex_lock(&r->mu);
+		if (len > 0 && status != 0) {
+			/* deliver the data first, the end or the error in the next block */
+			b->len = len;
+			b->status = 0;
+			r->tail = (r->tail + 1) % RING;
+			r->count++;
+			pthread_cond_signal(&r->nonempty);
+			while (r->count == RING && !r->stop)
+				pthread_cond_wait(&r->nonfull, &r->mu);
+			if (r->stop) {
+				pthread_mutex_unlock(&r->mu);
+				return NULL;
+			}
+			struct block *b2 = &r->ring[r->tail];
+			if (status < 0)
+				b2->e = b->e;
+			b = b2;
+			len = 0;
+		}
+		b->len = len;
+		b->status = status;
+		r->tail = (r->tail + 1) % RING;
+		r->count++;
+		pthread_cond_signal(&r->nonempty);
+		pthread_mutex_unlock(&r->mu);
+		if (status != 0)
+			return NULL;
+	}
+}
+
+static int start_thread(struct dm_reader *r)
+{
+	for (int i = 0; i < RING; i++) {
+		r->ring[i].data = malloc(BLOCK);
+		if (!r->ring[i].data)
+			return -1;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->nonempty, NULL);
+	pthread_cond_init(&r->nonfull, NULL);
+	if (pthread_create(&r->thread, NULL, producer, r) != 0) {
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->nonempty);
+		pthread_cond_destroy(&r->nonfull);
+		return -1;
+	}
+	r->threaded = 1;
+	return 0;
+}
+
+ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err)
+{
+	if (!r->threaded)
+		return raw_read(r, buf, n, err);
+	if (r->finished || n == 0)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	while (r->count == 0)
+		pthread_cond_wait(&r->nonempty, &r->mu);
+	struct block *b = &r->ring[r->head];
+	pthread_mutex_unlock(&r->mu);
+	if (b->status != 0) {
+		r->finished = 1;
+		if (b->status < 0) {
+			if (err)
+				*err = b->e;
+			return -1;
+		}
+		return 0;
+	}
+	size_t k = b->len - r->head_pos < n ? b->len - r->head_pos : n;
+	memcpy(buf, b->data + r->head_pos, k);
+	r->head_pos += k;
+	if (r->head_pos == b->len) {
+		r->head_pos = 0;
+		pthread_mutex_lock(&r->mu);
+		r->head = (r->head + 1) % RING;
+		r->count--;
+		pthread_cond_signal(&r->nonfull);
+		pthread_mutex_unlock(&r->mu);
+	}
+	return (ssize_t)k;
+}
+
 void dm_reader_close(struct dm_reader *r)
 {
 	if (!r)
 		return;
+	if (r->threaded) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_broadcast(&r->nonfull);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->nonempty);
+		pthread_cond_destroy(&r->nonfull);
+	}
+	for (int i = 0; i < RING; i++)
+		free(r->ring[i].data);
 	stream_end(r);
 	if (r->fd > 0)
 		close(r->fd);
@@ -384,5 +548,12 @@ void dm_reader_close(struct dm_reader *r)
 
 const char *dm_reader_name(const struct dm_reader *r) { return r->name; }
 enum dm_compression dm_reader_compression(const struct dm_reader *r) { return r->comp; }
-uint64_t dm_reader_compressed_bytes(const struct dm_reader *r) { return r->in_total - (r->in_len - r->in_pos); }
+uint64_t dm_reader_compressed_bytes(const struct dm_reader *r)
+{
+	if (r->threaded)
+		return atomic_load(&((struct dm_reader *)r)->consumed);
+	return r->in_total - (r->in_len - r->in_pos);
+}
+
+int dm_reader_fd(const struct dm_reader *r) { return r->comp == DM_COMP_NONE ? r->fd : -1; }
 uint64_t dm_reader_file_size(const struct dm_reader *r) { return r->file_size; }

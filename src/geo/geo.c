@@ -1,0 +1,783 @@
+/* Geo database: sources, the flattened per-family interval tables, and the lookups.
+ *
+ * A source's ranges (RIR lines, CSV lines) may nest or overlap. At load time they are flattened
+ * into sorted disjoint segments, each owned by the most specific range covering it, so a lookup
+ * is one binary search (IPv4: narrowed first by a 65,536-entry index on the top 16 bits). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geo/geo_impl.h"
+
+char *geo_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* ---- database and sources ---- */
+
+struct geo_db *geo_db_new(void)
+{
+	return calloc(1, sizeof(struct geo_db));
+}
+
+struct geo_source *geo_source_new(const char *name, enum geo_kind kind)
+{
+	struct geo_source *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->info.name = geo_strdup(name);
+	s->info.kind = kind;
+	s->v6.v6 = 1;
+	if (!s->info.name) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void fam_free_segments(struct geo_fam *f)
+{
+	free(f->lo4);
+	free(f->hi4);
+	free(f->lo6);
+	free(f->hi6);
+	free(f->segcc);
+	free(f->segrec);
+	free(f->bucket4);
+	f->lo4 = f->hi4 = NULL;
+	f->lo6 = f->hi6 = NULL;
+	f->segcc = NULL;
+	f->segrec = f->bucket4 = NULL;
+	f->nseg = 0;
+}
+
+void geo_source_free(struct geo_source *s)
+{
+	if (!s)
+		return;
+	geo_mmdb_close(s);
+	fam_free_segments(&s->v4);
+	fam_free_segments(&s->v6);
+	free(s->v4.rec);
+	free(s->v6.rec);
+	free(s->as);
+	free(s->names);
+	free(s->hkey);
+	free(s->hval);
+	free(s->pool);
+	for (size_t i = 0; i < s->info.n_problems; i++)
+		free((char *)s->info.problems[i]);
+	free((char *)s->info.name);
+	free((char *)s->info.detail);
+	free(s);
+}
+
+void geo_db_free(struct geo_db *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nsrc; i++)
+		geo_source_free(g->src[i]);
+	free(g->src);
+	free(g);
+}
+
+int geo_db_add(struct geo_db *g, struct geo_source *s)
+{
+	if (grow((void **)&g->src, &g->capsrc, g->nsrc + 1, sizeof *g->src) < 0)
+		return -1;
+	g->src[g->nsrc++] = s;
+	return 0;
+}
+
+struct geo_source *geo_db_find(struct geo_db *g, const char *name, enum geo_kind kind)
+{
+	for (size_t i = 0; i < g->nsrc; i++)
+		if (g->src[i]->info.kind == kind && !strcmp(g->src[i]->info.name, name))
+			return g->src[i];
+	return NULL;
+}
+
+size_t geo_nsources(const struct geo_db *g) { return g->nsrc; }
+
+const char *geo_source_name(const struct geo_db *g, size_t i)
+{
+	return i < g->nsrc ? g->src[i]->info.name : NULL;
+}
+
+const struct geo_source_info *geo_source_info(const struct geo_db *g, size_t i)
+{
+	return i < g->nsrc ? &g->src[i]->info : NULL;
+}
+
+void geo_problem(struct geo_source *s, const char *path, uint32_t line, const char *fmt, ...)
+{
+	s->info.n_bad++;
+	if (s->info.n_problems >= GEO_PROBLEMS_KEPT)
+		return;
+	char what[256], *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	size_t n = strlen(path) + strlen(what) + 24;
+	if (!(msg = malloc(n)))
+		return;
+	if (line)
+		snprintf(msg, n, "%s:%u: %s", path, line, what);
+	else
+		snprintf(msg, n, "%s: %s", path, what);
+	s->info.problems[s->info.n_problems++] = msg;
+}
+
+/* ---- addresses as 128-bit integers (IPv4: the low 32 bits) ---- */
+
+u128 geo_ip_u128(const struct dm_ip *ip)
+{
+	if (ip->afi != DM_AFI_IPV6)
+		return dm_ip4(ip);
+	u128 v = 0;
+	for (int i = 0; i < 16; i++)
+		v = v << 8 | ip->b[i];
+	return v;
+}
+
+void geo_u128_ip(u128 v, int v6, struct dm_ip *ip)
+{
+	memset(ip, 0, sizeof *ip);
+	ip->afi = v6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
+	int n = v6 ? 16 : 4;
+	for (int i = n - 1; i >= 0; i--) {
+		ip->b[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* ---- building a family's segments ---- */
+
+int geo_fam_push(struct geo_fam *f, const struct geo_rec *r)
+{
+	if (f->nrec >= UINT32_MAX - 1)
+		return -1;
+	if (grow((void **)&f->rec, &f->caprec, f->nrec + 1, sizeof *f->rec) < 0)
+		return -1;
+	f->rec[f->nrec++] = *r;
+	return 0;
+}
+
+static const struct geo_rec *sort_recs;   /* qsort has no context argument in C11 */
+
+static int ord_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const struct geo_rec *rx = &sort_recs[x], *ry = &sort_recs[y];
+	if (rx->lo != ry->lo)
+		return rx->lo < ry->lo ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Heap of active ranges; the top is the most specific: smallest size, then earliest line. */
+static int better(const struct geo_rec *rec, uint32_t x, uint32_t y)
+{
+	u128 sx = rec[x].hi - rec[x].lo, sy = rec[y].hi - rec[y].lo;
+	if (sx != sy)
+		return sx < sy;
+	return x < y;
+}
+
+static void heap_push(uint32_t *h, size_t *n, uint32_t v, const struct geo_rec *rec)
+{
+	size_t i = (*n)++;
+	h[i] = v;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!better(rec, h[i], h[p]))
+			break;
+		uint32_t t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+static void heap_pop(uint32_t *h, size_t *n, const struct geo_rec *rec)
+{
+	h[0] = h[--*n];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < *n && better(rec, h[l], h[m]))
+			m = l;
+		if (r < *n && better(rec, h[r], h[m]))
+			m = r;
+		if (m == i)
+			break;
+		uint32_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* Sweep over the ranges sorted by start, keeping the covering ones in a heap: each piece of
+ * space between two consecutive boundaries belongs to the heap's top. O(n log n). */
+int geo_fam_build(struct geo_fam *f)
+{
+	fam_free_segments(f);
+	size_t n = f->nrec;
+	if (!n)
+		return 0;
+	uint32_t *ord = malloc(n * sizeof *ord), *heap = malloc(n * sizeof *heap);
+	size_t cap = 2 * n + 1;
+	u128 *slo = malloc(cap * sizeof *slo), *shi = malloc(cap * sizeof *shi);
+	f->segrec = malloc(cap * sizeof *f->segrec);
+	f->segcc = malloc(cap * sizeof *f->segcc);
+	if (!ord || !heap || !slo || !shi || !f->segrec || !f->segcc)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		ord[i] = (uint32_t)i;
+	sort_recs = f->rec;
+	qsort(ord, n, sizeof *ord, ord_cmp);
+	sort_recs = NULL;
+
+	const struct geo_rec *rec = f->rec;
+	size_t i = 0, nh = 0, ns = 0;
+	u128 pos = 0;
+	while (i < n || nh) {
+		if (!nh)
+			pos = rec[ord[i]].lo;
+		while (i < n && rec[ord[i]].lo <= pos)
+			heap_push(heap, &nh, ord[i++], rec);
+		while (nh && rec[heap[0]].hi < pos)
+			heap_pop(heap, &nh, rec);
+		if (!nh)
+			continue;
+		uint32_t best = heap[0];
+		u128 end = rec[best].hi;
+		if (i < n && rec[ord[i]].lo - 1 < end)
+			end = rec[ord[i]].lo - 1;   /* a range starts inside: it may be more specific */
+		if (ns && f->segrec[ns - 1] == best && shi[ns - 1] + 1 == pos) {
+			shi[ns - 1] = end;
+		} else {
+			slo[ns] = pos;
+			shi[ns] = end;
+			f->segrec[ns] = best;
+			f->segcc[ns] = rec[best].cc;
+			ns++;
+		}
+		if (end == U128_MAX)
+			break;
+		pos = end + 1;
+	}
+	f->nseg = ns;
+	free(ord);
+	free(heap);
+	ord = heap = NULL;
+	if (f->v6) {
+		f->lo6 = slo;
+		f->hi6 = shi;
+		return 0;
+	}
+	f->lo4 = malloc((ns ? ns : 1) * sizeof *f->lo4);
+	f->hi4 = malloc((ns ? ns : 1) * sizeof *f->hi4);
+	f->bucket4 = malloc(65537 * sizeof *f->bucket4);
+	if (!f->lo4 || !f->hi4 || !f->bucket4)
+		goto nomem;
+	for (size_t k = 0; k < ns; k++) {
+		f->lo4[k] = (uint32_t)slo[k];
+		f->hi4[k] = (uint32_t)shi[k];
+	}
+	free(slo);
+	free(shi);
+	size_t k = 0;
+	for (uint32_t b = 0; b < 65536; b++) {
+		while (k < ns && f->hi4[k] < b << 16)
+			k++;
+		f->bucket4[b] = (uint32_t)k;
+	}
+	f->bucket4[65536] = (uint32_t)ns;
+	return 0;
+nomem:
+	free(ord);
+	free(heap);
+	free(slo);
+	free(shi);
+	fam_free_segments(f);
+	return -1;
+}
+
+/* First segment whose end is >= key (nseg when none). */
+static size_t seg_find(const struct geo_fam *f, u128 key)
+{
+	size_t a, b;
+	if (!f->v6) {
+		uint32_t k4 = (uint32_t)key, k = k4 >> 16;
+		a = f->bucket4[k];
+		b = f->bucket4[k + 1];
+		if (b < f->nseg)
+			b++;            /* segment b ends past this bucket: a valid answer */
+		while (a < b) {
+			size_t m = a + (b - a) / 2;
+			if (f->hi4[m] < k4)
+				a = m + 1;
+			else
+				b = m;
+		}
+		return a;
+	}
+	a = 0;
+	b = f->nseg;
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (f->hi6[m] < key)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+static inline u128 seg_lo(const struct geo_fam *f, size_t i) { return f->v6 ? f->lo6[i] : f->lo4[i]; }
+static inline u128 seg_hi(const struct geo_fam *f, size_t i) { return f->v6 ? f->hi6[i] : f->hi4[i]; }
+
+/* ---- AS tables ---- */
+
+int geo_as_push(struct geo_source *s, const struct geo_asrec *r)
+{
+	if (grow((void **)&s->as, &s->capas, s->nas + 1, sizeof *s->as) < 0)
+		return -1;
+	s->as[s->nas++] = *r;
+	return 0;
+}
+
+static int asrec_cmp(const void *a, const void *b)
+{
+	const struct geo_asrec *x = a, *y = b;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+void geo_as_build(struct geo_source *s)
+{
+	if (s->nas)
+		qsort(s->as, s->nas, sizeof *s->as, asrec_cmp);
+}
+
+static const struct geo_asrec *as_find(const struct geo_source *s, uint32_t asn)
+{
+	size_t a = 0, b = s->nas;   /* first entry with first > asn */
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (s->as[m].first <= asn)
+			a = m + 1;
+		else
+			b = m;
+	}
+	/* Entries are disjoint in well-formed files; on overlap the nearest start wins. */
+	if (a && s->as[a - 1].last >= asn)
+		return &s->as[a - 1];
+	return NULL;
+}
+
+static inline uint32_t hash32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+static const struct geo_asname *name_find(const struct geo_source *s, uint32_t asn)
+{
+	if (!s->hcap)
+		return NULL;
+	size_t mask = s->hcap - 1;
+	for (size_t i = hash32(asn) & mask;; i = (i + 1) & mask) {
+		if (!s->hval[i])
+			return NULL;
+		if (s->hkey[i] == asn)
+			return &s->names[s->hval[i] - 1];
+	}
+}
+
+static int hash_grow(struct geo_source *s)
+{
+	size_t ncap = s->hcap ? s->hcap * 2 : 1024;
+	uint32_t *k = calloc(ncap, sizeof *k), *v = calloc(ncap, sizeof *v);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -1;
+	}
+	for (size_t e = 0; e < s->nnames; e++) {
+		size_t i = hash32(s->names[e].asn) & (ncap - 1);
+		while (v[i])
+			i = (i + 1) & (ncap - 1);
+		k[i] = s->names[e].asn;
+		v[i] = (uint32_t)e + 1;
+	}
+	free(s->hkey);
+	free(s->hval);
+	s->hkey = k;
+	s->hval = v;
+	s->hcap = ncap;
+	return 0;
+}
+
+/* The first name given for an AS in a source is kept; later ones are ignored. */
+int geo_name_add(struct geo_source *s, uint32_t asn, const char *name, size_t len, uint16_t cc)
+{
+	if (name_find(s, asn))
+		return 0;
+	if ((s->nnames + 1) * 2 > s->hcap && hash_grow(s) < 0)
+		return -1;
+	if (grow((void **)&s->names, &s->capnames, s->nnames + 1, sizeof *s->names) < 0 ||
+	    grow((void **)&s->pool, &s->cappool, s->npool + len + 1, 1) < 0 || s->npool > UINT32_MAX)
+		return -1;
+	memcpy(s->pool + s->npool, name, len);
+	s->pool[s->npool + len] = 0;
+	s->names[s->nnames] = (struct geo_asname){ asn, (uint32_t)s->npool, cc };
+	s->npool += len + 1;
+	size_t mask = s->hcap - 1, i = hash32(asn) & mask;
+	while (s->hval[i])
+		i = (i + 1) & mask;
+	s->hkey[i] = asn;
+	s->hval[i] = (uint32_t)++s->nnames;
+	s->info.n_names = s->nnames;
+	return 0;
+}
+
+/* ---- lookups ---- */
+
+static void cc_unpack(uint16_t c, geo_cc cc)
+{
+	if (!c) {
+		cc[0] = 0;
+		return;
+	}
+	cc[0] = (char)(c >> 8);
+	cc[1] = (char)(c & 0xff);
+	cc[2] = 0;
+}
+
+static const char *status_name(uint8_t st)
+{
+	switch (st) {
+	case ST_ALLOCATED: return "allocated";
+	case ST_ASSIGNED: return "assigned";
+	case ST_OTHER: return "other";
+	default: return "";
+	}
+}
+
+static int fam_ip(const struct geo_source *s, const struct geo_fam *f, u128 key, struct geo_ip_hit *hit)
+{
+	if (!f->nseg)
+		return -1;
+	size_t i = seg_find(f, key);
+	if (i >= f->nseg || seg_lo(f, i) > key)
+		return -1;
+	if (!hit)
+		return 0;
+	const struct geo_rec *r = &f->rec[f->segrec[i]];
+	memset(hit, 0, sizeof *hit);
+	cc_unpack(r->cc, hit->cc);
+	geo_u128_ip(r->lo, f->v6, &hit->first);
+	geo_u128_ip(r->hi, f->v6, &hit->last);
+	u128 size = r->hi - r->lo;      /* size - 1 */
+	hit->plen = -1;
+	if ((size & (size + 1)) == 0 && (r->lo & size) == 0) {
+		int bits = 0;
+		while (bits < 128 && (size >> bits) & 1)
+			bits++;
+		hit->plen = (f->v6 ? 128 : 32) - bits;
+	}
+	hit->line = r->line;
+	if (s->info.kind == GEO_KIND_RIR) {
+		char a[DM_IP_STRLEN];
+		dm_ip_fmt(&hit->first, a);
+		char date[12] = "";
+		if (r->date)
+			snprintf(date, sizeof date, "%u", r->date);
+		if (f->v6)
+			snprintf(hit->record, sizeof hit->record, "%s|%s|ipv6|%s|%d|%s|%s", s->registry,
+			         hit->cc, a, hit->plen, date, status_name(r->status));
+		else
+			snprintf(hit->record, sizeof hit->record, "%s|%s|ipv4|%s|%llu|%s|%s", s->registry,
+			         hit->cc, a, (unsigned long long)(size + 1), date, status_name(r->status));
+	}
+	return 0;
+}
+
+int geo_source_ip(const struct geo_db *g, size_t i, const struct dm_ip *ip, struct geo_ip_hit *hit)
+{
+	if (i >= g->nsrc || (ip->afi != DM_AFI_IPV4 && ip->afi != DM_AFI_IPV6))
+		return -1;
+	const struct geo_source *s = g->src[i];
+	if (s->mmdb)
+		return geo_mmdb_ip(s, ip, hit);
+	const struct geo_fam *f = ip->afi == DM_AFI_IPV6 ? &s->v6 : &s->v4;
+	return fam_ip(s, f, geo_ip_u128(ip), hit);
+}
+
+int geo_ip_country(const struct geo_db *g, const struct dm_ip *ip, geo_cc cc, const char **source)
+{
+	struct geo_ip_hit hit;
+	for (size_t i = 0; i < g->nsrc && (ip->afi == DM_AFI_IPV4 || ip->afi == DM_AFI_IPV6); i++) {
+		const struct geo_source *s = g->src[i];
+		if (s->mmdb) {
+			if (geo_mmdb_ip(s, ip, &hit) < 0)
+				continue;
+			memcpy(cc, hit.cc, 3);
+		} else {
+			const struct geo_fam *f = ip->afi == DM_AFI_IPV6 ? &s->v6 : &s->v4;
+			if (!f->nseg)
+				continue;
+			u128 key = geo_ip_u128(ip);
+			size_t k = seg_find(f, key);
+			if (k >= f->nseg || seg_lo(f, k) > key)
+				continue;
+			cc_unpack(f->segcc[k], cc);
+		}
+		if (source)
+			*source = s->info.name;
+		return 0;
+	}
+	memcpy(cc, "ZZ", 3);
+	if (source)
+		*source = "";
+	return -1;
+}
+
+/* Address counts per country while a prefix is split. 256 entries hold every assigned code;
+ * past that (never seen) further codes are folded into ZZ. */
+struct acc {
+	int n;
+	uint16_t cc[256];
+	u128 cnt[256];
+};
+
+static void acc_add(struct acc *a, uint16_t cc, u128 cnt)
+{
+	for (int i = 0; i < a->n; i++)
+		if (a->cc[i] == cc) {
+			a->cnt[i] += cnt;
+			return;
+		}
+	if (a->n == 256) {
+		if (cc != CC_ZZ)
+			acc_add(a, CC_ZZ, cnt);
+		return;
+	}
+	a->cc[a->n] = cc;
+	a->cnt[a->n++] = cnt;
+}
+
+static inline u128 span(u128 lo, u128 hi)
+{
+	u128 n = hi - lo + 1;
+	return n ? n : U128_MAX;    /* all of ::/0: one short, irrelevant once counted in /64s */
+}
+
+struct split_ctx {
+	const struct geo_db *g;
+	size_t next, to;    /* gaps are asked of sources next..to-1 */
+	int v6;
+	struct acc *a;
+};
+
+static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 lo, u128 hi,
+                  struct acc *a);
+
+static void piece_covered(void *ctx, u128 lo, u128 hi, uint16_t cc)
+{
+	struct split_ctx *c = ctx;
+	acc_add(c->a, cc, span(lo, hi));
+}
+
+static void piece_gap(void *ctx, u128 lo, u128 hi, uint16_t cc)
+{
+	(void)cc;
+	struct split_ctx *c = ctx;
+	split(c->g, c->next, c->to, c->v6, lo, hi, c->a);
+}
+
+/* Splits [lo, hi] by sources from..to-1, in order; gaps of one source go to the next. */
+static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 lo, u128 hi,
+                  struct acc *a)
+{
+	for (size_t s = from; s < to; s++) {
+		const struct geo_source *src = g->src[s];
+		if (src->mmdb) {
+			struct split_ctx c = { g, s + 1, to, v6, a };
+			if (geo_mmdb_walk(src, v6, lo, hi, piece_covered, piece_gap, &c) == 0)
+				return;
+			continue;   /* this family is not in the database */
+		}
+		const struct geo_fam *f = v6 ? &src->v6 : &src->v4;
+		if (!f->nseg)
+			continue;
+		u128 pos = lo;
+		for (size_t i = seg_find(f, lo); i < f->nseg; i++) {
+			u128 sl = seg_lo(f, i), sh = seg_hi(f, i);
+			if (sl > hi)
+				break;
+			if (sl > pos) {
+				split(g, s + 1, to, v6, pos, sl - 1, a);
+				pos = sl;
+			}
+			u128 e = sh < hi ? sh : hi;
+			acc_add(a, f->segcc[i], span(pos, e));
+			if (e == hi)
+				return;
+			pos = e + 1;
+		}
+		split(g, s + 1, to, v6, pos, hi, a);
+		return;
+	}
+	acc_add(a, CC_ZZ, span(lo, hi));
+}
+
+static int share_cmp(const void *x, const void *y)
+{
+	const struct geo_share *a = x, *b = y;
+	if (a->addrs != b->addrs)
+		return a->addrs > b->addrs ? -1 : 1;
+	return strcmp(a->cc, b->cc);
+}
+
+static int prefix_split(const struct geo_db *g, size_t from, size_t to, const struct dm_prefix *p,
+                        struct geo_share *out, int max)
+{
+	if (max <= 0 || (p->afi != DM_AFI_IPV4 && p->afi != DM_AFI_IPV6))
+		return 0;
+	int v6 = p->afi == DM_AFI_IPV6;
+	int bits = v6 ? 128 : 32;
+	int len = p->len > bits ? bits : p->len;
+	struct dm_ip ip = { .afi = p->afi };
+	memcpy(ip.b, p->b, 16);
+	u128 lo = geo_ip_u128(&ip);
+	u128 host = len == bits ? 0 : (len == 0 ? (v6 ? U128_MAX : 0xffffffffu)
+	                                       : (((u128)1 << (bits - len)) - 1));
+	lo &= ~host;
+	if (!v6)
+		lo &= 0xffffffffu;
+	struct acc a;
+	a.n = 0;
+	split(g, from, to, v6, lo, lo | host, &a);
+
+	/* Up to 256 entries: sort into a local array, then copy the largest max out. */
+	struct geo_share all[256];
+	for (int i = 0; i < a.n; i++) {
+		u128 c = a.cnt[i];
+		if (v6)
+			c = (c >> 64) + ((c >> 63) & 1);   /* /64s, rounded to nearest */
+		all[i].addrs = c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
+		cc_unpack(a.cc[i], all[i].cc);
+	}
+	qsort(all, (size_t)a.n, sizeof all[0], share_cmp);
+	if (v6 && len > 64) {
+		all[0].addrs = 1;   /* shorter than one /64: one unit to its main country */
+		a.n = 1;
+	}
+	int n = a.n < max ? a.n : max;
+	memcpy(out, all, (size_t)n * sizeof *out);
+	return n;
+}
+
+int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
+                         int max)
+{
+	return prefix_split(g, 0, g->nsrc, p, out, max);
+}
+
+int geo_source_prefix_countries(const struct geo_db *g, size_t i, const struct dm_prefix *p,
+                                struct geo_share *out, int max)
+{
+	if (i >= g->nsrc)
+		return 0;
+	return prefix_split(g, i, i + 1, p, out, max);
+}
+
+int geo_source_as(const struct geo_db *g, size_t i, uint32_t asn, struct geo_as_hit *hit)
+{
+	if (i >= g->nsrc)
+		return -1;
+	const struct geo_source *s = g->src[i];
+	memset(hit, 0, sizeof *hit);
+	const struct geo_asrec *r = s->nas ? as_find(s, asn) : NULL;
+	if (r) {
+		cc_unpack(r->cc, hit->cc);
+		hit->first = r->first;
+		hit->last = r->last;
+		hit->line = r->line;
+		char date[12] = "";
+		if (r->date)
+			snprintf(date, sizeof date, "%u", r->date);
+		snprintf(hit->record, sizeof hit->record, "%s|%s|asn|%u|%llu|%s|%s", s->registry, hit->cc,
+		         r->first, (unsigned long long)r->last - r->first + 1, date, status_name(r->status));
+		return 0;
+	}
+	const struct geo_asname *n = name_find(s, asn);
+	if (n) {
+		hit->name = s->pool + n->off;
+		cc_unpack(n->cc, hit->cc);
+		hit->first = hit->last = asn;
+		return 0;
+	}
+	return -1;
+}
+
+const char *geo_as_name(const struct geo_db *g, uint32_t asn)
+{
+	for (size_t i = 0; i < g->nsrc; i++) {
+		const struct geo_asname *n = name_find(g->src[i], asn);
+		if (n)
+			return g->src[i]->pool + n->off;
+	}
+	return NULL;
+}
+
+/* RIR asn lines and the trailing ", CC" of names, first source in load order. */
+int geo_as_country(const struct geo_db *g, uint32_t asn, geo_cc cc)
+{
+	for (size_t i = 0; i < g->nsrc; i++) {
+		const struct geo_source *s = g->src[i];
+		const struct geo_asrec *r = s->nas ? as_find(s, asn) : NULL;
+		if (r) {
+			cc_unpack(r->cc, cc);
+			return 0;
+		}
+		const struct geo_asname *n = name_find(s, asn);
+		if (n && n->cc) {
+			cc_unpack(n->cc, cc);
+			return 0;
+		}
+	}
+	memcpy(cc, "ZZ", 3);
+	return -1;
+}

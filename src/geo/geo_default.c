@@ -1,0 +1,160 @@
+/* Default mapping sources: what `darkmap geo`, `replay` and `demo` use when no source is named.
+ * Order is precedence: RIR statistics (the registries' own record, oldest snapshot first: the
+ * demo replays 2014), then the ip-location-db ranges (2026), then AS names. */
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "geo/geo_impl.h"
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The repository holding this binary: build/<kind>/darkmap -> two levels up. */
+static int repo_dir(char *out, size_t n)
+{
+	char exe[PATH_MAX];
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k <= 0)
+		return -1;
+	exe[k] = 0;
+	for (int up = 0; up < 3; up++) {
+		char *sl = strrchr(exe, '/');
+		if (!sl)
+			return -1;
+		*sl = 0;
+	}
+	return snprintf(out, n, "%s", exe) < (int)n ? 0 : -1;
+}
+
+/* First of: $ENV (when env is set), ./rel, <repo>/rel that is a directory. */
+static int find_dir(const char *env, const char *rel, char *out, size_t n)
+{
+	const char *e = env ? getenv(env) : NULL;
+	if (e && *e) {
+		snprintf(out, n, "%s", e);
+		return is_dir(out) ? 0 : -1;
+	}
+	snprintf(out, n, "%s", rel);
+	if (is_dir(out))
+		return 0;
+	char repo[PATH_MAX];
+	if (repo_dir(repo, sizeof repo) == 0 && strlen(repo) + strlen(rel) + 2 <= n) {
+		size_t rl = strlen(repo), ll = strlen(rel);
+		memcpy(out, repo, rl);
+		out[rl] = '/';
+		memcpy(out + rl + 1, rel, ll + 1);
+		if (is_dir(out))
+			return 0;
+	}
+	return -1;
+}
+
+/* The snapshot date a delegated file name ends with ("delegated-apnic-20140701"), 0 if none. */
+static unsigned long name_date(const char *n)
+{
+	size_t l = strlen(n), k = 0;
+	while (k < l && n[l - 1 - k] >= '0' && n[l - 1 - k] <= '9')
+		k++;
+	return k == 8 ? strtoul(n + l - 8, NULL, 10) : 0;
+}
+
+/* Oldest snapshot first, then by name: the files nearest the 2014 archives the demo replays
+ * answer first, later ones fill what they lack. */
+static int name_cmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	unsigned long dx = name_date(x), dy = name_date(y);
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return strcmp(x, y);
+}
+
+static int load_rir_dir(struct geo_db *g, const char *dir, struct dm_error *err)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	char *names[256];
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < 256)
+		if (!strncmp(de->d_name, "delegated-", 10))
+			names[n++] = geo_strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof names[0], name_cmp);
+	int loaded = 0, rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		if (!rc && names[i] && snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path) {
+			rc = geo_load_rir(g, path, err);
+			loaded += rc == 0;
+		}
+		free(names[i]);
+	}
+	return rc < 0 ? rc : loaded;
+}
+
+int geo_load_defaults(struct geo_db *g, struct dm_error *err)
+{
+	char data[PATH_MAX], nm[PATH_MAX], path[PATH_MAX + 128];
+	int loaded = 0, rc;
+	int have_data = find_dir("DARKMAP_DATA", "../shared/data", data, sizeof data) == 0;
+	if (have_data) {
+		snprintf(path, sizeof path, "%s/rir", data);
+		if ((rc = load_rir_dir(g, path, err)) < 0)
+			return rc;
+		loaded += rc;
+	}
+	if (find_dir(NULL, "node_modules", nm, sizeof nm) == 0) {
+		static const char *const csv[] = {
+			"@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4.csv",
+			"@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv6.csv",
+		};
+		int any = 0;
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(path, sizeof path, "%s/%s", nm, csv[i]);
+			if (!is_file(path))
+				continue;
+			if ((rc = geo_load_range_csv(g, path, err)) < 0)
+				return rc;
+			any = 1;
+		}
+		loaded += any;
+	}
+	if (have_data) {
+		snprintf(path, sizeof path, "%s/asn/asnames.json.gz", data);
+		if (is_file(path)) {
+			if ((rc = geo_load_asnames(g, path, err)) < 0)
+				return rc;
+			loaded++;
+		}
+	}
+	return loaded;
+}
+
+int geo_load_option(struct geo_db *g, const char *option, const char *path, struct dm_error *err)
+{
+	if (!strcmp(option, "--rir"))
+		return geo_load_rir(g, path, err);
+	if (!strcmp(option, "--ranges"))
+		return geo_load_range_csv(g, path, err);
+	if (!strcmp(option, "--mmdb"))
+		return geo_load_mmdb(g, path, err);
+	if (!strcmp(option, "--asnames"))
+		return geo_load_asnames(g, path, err);
+	return 1;
+}

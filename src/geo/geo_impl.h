@@ -1,0 +1,106 @@
+/* Internals shared by the geo loaders and lookups. Not for other modules. */
+#ifndef DM_GEO_IMPL_H
+#define DM_GEO_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "geo/geo.h"
+
+__extension__ typedef unsigned __int128 u128;
+#define U128_MAX (~(u128)0)
+
+/* Country code packed in 16 bits: 'K' << 8 | 'P'. */
+#define CC_PACK(a, b) ((uint16_t)((unsigned)(uint8_t)(a) << 8 | (uint8_t)(b)))
+#define CC_ZZ CC_PACK('Z', 'Z')
+
+enum rir_status { ST_NONE = 0, ST_ALLOCATED, ST_ASSIGNED, ST_OTHER };
+
+/* One input line's address range, as loaded (lines with non-CIDR counts stay one range). */
+struct geo_rec {
+	u128 lo, hi;
+	uint32_t line;
+	uint32_t date;      /* RIR yyyymmdd, 0 when absent */
+	uint16_t cc;
+	uint8_t status;     /* enum rir_status */
+};
+
+/* One address family of one source: the loaded ranges and, built from them, the flattened
+ * segments: sorted, disjoint, each owned by the most specific range covering it. */
+struct geo_fam {
+	int v6;
+	struct geo_rec *rec;
+	size_t nrec, caprec;
+	size_t nseg;
+	uint32_t *lo4, *hi4;        /* IPv4 segments */
+	u128 *lo6, *hi6;            /* IPv6 segments */
+	uint16_t *segcc;
+	uint32_t *segrec;           /* index into rec */
+	uint32_t *bucket4;          /* IPv4: 65537 entries, first segment with hi >= k << 16 */
+};
+
+struct geo_asrec {
+	uint32_t first, last;
+	uint32_t line, date;
+	uint16_t cc;
+	uint8_t status;
+};
+
+struct geo_asname {
+	uint32_t asn;
+	uint32_t off;       /* into names pool */
+	uint16_t cc;        /* trailing ", CC" of a pyasn name; 0 when none */
+};
+
+struct geo_source {
+	struct geo_source_info info;
+	char registry[16];          /* RIR: "apnic" */
+	struct geo_fam v4, v6;
+	/* RIR asn lines, sorted by first */
+	struct geo_asrec *as;
+	size_t nas, capas;
+	/* AS names: entries + open-addressing hash asn -> entry index + 1 */
+	struct geo_asname *names;
+	size_t nnames, capnames;
+	uint32_t *hkey, *hval;
+	size_t hcap;
+	char *pool;
+	size_t npool, cappool;
+	void *mmdb;                 /* MMDB_s * */
+	int mmdb_v6;                /* database is IPv6 (IPv4 under ::/96) */
+};
+
+struct geo_db {
+	struct geo_source **src;
+	size_t nsrc, capsrc;
+};
+
+/* geo.c */
+struct geo_source *geo_source_new(const char *name, enum geo_kind kind);
+void geo_source_free(struct geo_source *s);
+int geo_db_add(struct geo_db *g, struct geo_source *s);
+struct geo_source *geo_db_find(struct geo_db *g, const char *name, enum geo_kind kind);
+char *geo_strdup(const char *s);
+void geo_problem(struct geo_source *s, const char *path, uint32_t line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int geo_fam_push(struct geo_fam *f, const struct geo_rec *r);
+int geo_fam_build(struct geo_fam *f);
+int geo_as_push(struct geo_source *s, const struct geo_asrec *r);
+void geo_as_build(struct geo_source *s);
+int geo_name_add(struct geo_source *s, uint32_t asn, const char *name, size_t len, uint16_t cc);
+u128 geo_ip_u128(const struct dm_ip *ip);
+void geo_u128_ip(u128 v, int v6, struct dm_ip *ip);
+
+/* geo_mmdb.c: walk [lo, hi] of one family through an mmdb source; calls back per covered piece. */
+typedef void (*geo_piece_fn)(void *ctx, u128 lo, u128 hi, uint16_t cc);
+int geo_mmdb_walk(const struct geo_source *s, int v6, u128 lo, u128 hi, geo_piece_fn covered,
+                  geo_piece_fn gap, void *ctx);
+int geo_mmdb_ip(const struct geo_source *s, const struct dm_ip *ip, struct geo_ip_hit *hit);
+void geo_mmdb_close(struct geo_source *s);
+
+/* geo_load.c */
+int geo_slurp(const char *path, char **buf, size_t *len, struct dm_error *err);
+/* "name@version" from the npm package.json beside path (malloc'd), or NULL. */
+char *geo_npm_package_id(const char *path);
+
+#endif
