@@ -16,6 +16,7 @@
 #include "base/obuf.h"
 #include "cmd/cmds.h"
 #include "geo/geo.h"
+#include "io/reader.h"
 #include "mrt/elem.h"
 #include "mrt/reader.h"
 #include "rib/rib.h"
@@ -40,8 +41,10 @@ static const char usage_text[] =
 	"  --vis FRACTION     a prefix is visible when seen by >= FRACTION of full-feed peers (0.5)\n"
 	"  --full-feed RULE   auto (default) | abs (400000 IPv4 / 10000 IPv6 prefixes) |\n"
 	"                     rel[:F] (>= F x the largest table, F 0.8) | N[,N6] (explicit counts)\n"
-	"  --geo FILE         a mapping source (repeatable): delegated-* RIR file, *.csv range file,\n"
-	"                     *.mmdb, asnames json/csv; default: darkmap geo's default sources\n"
+	"  --geo FILE         a mapping source (repeatable), kind guessed from the name: delegated-*\n"
+	"                     RIR file, *.mmdb, asnames json/csv, else an IP range CSV; or name the\n"
+	"                     kind: --rir FILE, --ranges FILE, --mmdb FILE, --asnames FILE (as in\n"
+	"                     darkmap geo). Default: darkmap geo's default sources (docs/geo.md)\n"
 	"  --no-geo           no country mapping (every prefix is ZZ)\n"
 	"Output:\n"
 	"  --db FILE          write the series to this SQLite file (WAL)\n"
@@ -50,6 +53,10 @@ static const char usage_text[] =
 	"  --asn N            only this origin AS (repeatable) and the global rows\n"
 	"  --progress         progress line even when stderr is not a terminal\n"
 	"  -q, --quiet        no progress, no per-error messages (the summary stays)\n"
+	"Benchmark aids:\n"
+	"  --synthetic-table FILE  before the RIBs, load every prefix of a prefix->origin table\n"
+	"                     (pyasn IPASN format) as held by --synthetic-peers N peers (40)\n"
+	"  --decode-only      decode and count elements, no RIB or signal\n"
 	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage, 3 nothing readable.\n";
 
 /* ---------- inputs ---------- */
@@ -337,11 +344,23 @@ struct replay {
 	uint32_t *cfirst, *clast;
 	/* progress */
 	int progress, decode_only;
+	const char *synth;
+	uint32_t synth_peers;
 	uint64_t bytes_total, bytes_done;
 	struct timespec t0, tlast;
 	uint64_t db_uncommitted;
 	int db_failed;
 };
+
+/* CPU seconds of this process (user + system): the machine may be shared, so rates per core
+ * are computed from CPU time, wall time is printed beside them. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static double now_s(const struct timespec *t0)
 {
@@ -601,6 +620,114 @@ static void load_rib(struct replay *R, const struct input *in)
 	mrt_reader_close(rd);
 }
 
+/* ---------- synthetic full-scale table (benchmark of the RIB and the signal) ---------- */
+
+/* Every prefix of a prefix->origin table (pyasn IPASN format: "prefix<TAB>asn" lines, ";"
+ * comments, any compression), held by n peers, fed as RIB elements in the order of a
+ * TABLE_DUMP_V2 dump (prefix by prefix, every peer). Peer p (AS 64512+p, 10.255.p.1) reaches
+ * origin O through one of 8 transit ASes chosen by (p, O): path "64512+p T O", ORIGIN IGP,
+ * NEXT_HOP the peer. This gives each peer one attribute set per (transit, origin) pair, as many
+ * as a real peer has distinct paths to within a small factor. Returns elements fed. */
+static uint64_t synthetic_table(struct replay *R, const char *path, uint32_t npeers, uint32_t ts)
+{
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	struct dm_reader *rd = dm_reader_open(path, &err);
+	if (!rd) {
+		report(R, path, &err, 0);
+		return 0;
+	}
+	size_t cap = 1 << 20, len = 0;
+	char *text = malloc(cap);
+	for (;;) {
+		if (!text)
+			break;
+		if (cap - len < 65536) {
+			char *t = realloc(text, cap * 2);
+			if (!t) {
+				free(text);
+				text = NULL;
+				break;
+			}
+			text = t;
+			cap *= 2;
+		}
+		ssize_t n = dm_reader_read(rd, text + len, cap - len - 1, &err);
+		if (n < 0)
+			report(R, path, &err, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	dm_reader_close(rd);
+	if (!text)
+		return 0;
+	text[len] = 0;
+	static const uint32_t transit[8] = { 174, 701, 1299, 2914, 3257, 3356, 6453, 6762 };
+	R->cur_coll = rib_collector_find_or_add(R->rib, "synthetic");
+	struct dm_ip *ips = calloc(npeers, sizeof *ips);
+	if (!ips) {
+		free(text);
+		return 0;
+	}
+	for (uint32_t p = 0; p < npeers; p++) {
+		ips[p].afi = DM_AFI_IPV4;
+		ips[p].b[0] = 10;
+		ips[p].b[1] = 255;
+		ips[p].b[2] = (uint8_t)(p >> 8);
+		ips[p].b[3] = (uint8_t)(p + 1);
+	}
+	uint64_t fed = 0;
+	sig_time(R->sig, ts);
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char *tab = strchr(line, '\t');
+		if (line[0] == ';' || !tab)
+			continue;
+		*tab = 0;
+		struct dm_elem e;
+		memset(&e, 0, sizeof e);
+		if (dm_prefix_parse(line, &e.prefix))
+			continue;
+		uint32_t origin = (uint32_t)strtoul(tab + 1, NULL, 10);
+		e.type = DM_ELEM_RIB;
+		e.ts = ts;
+		for (uint32_t p = 0; p < npeers; p++) {
+			uint32_t asn[3] = { 64512 + p, transit[(origin * 2654435761u + p * 40503u) >> 29], origin };
+			struct as_seg seg = { AS_SEQUENCE, 3, asn };
+			struct bgp_attrs a;
+			memset(&a, 0, sizeof a);
+			a.path.seg = &seg;
+			a.path.nseg = 1;
+			a.path.asn_size = 4;
+			uint8_t raw[40];
+			size_t o = 0;
+			raw[o++] = 0x40; raw[o++] = BGP_ATTR_ORIGIN; raw[o++] = 1; raw[o++] = BGP_ORIGIN_IGP;
+			raw[o++] = 0x40; raw[o++] = BGP_ATTR_AS_PATH; raw[o++] = 14; raw[o++] = AS_SEQUENCE; raw[o++] = 3;
+			for (int k = 0; k < 3; k++) {
+				raw[o++] = (uint8_t)(asn[k] >> 24); raw[o++] = (uint8_t)(asn[k] >> 16);
+				raw[o++] = (uint8_t)(asn[k] >> 8); raw[o++] = (uint8_t)asn[k];
+			}
+			raw[o++] = 0x40; raw[o++] = BGP_ATTR_NEXT_HOP; raw[o++] = 4;
+			memcpy(raw + o, ips[p].b, 4);
+			o += 4;
+			a.raw = raw;
+			a.raw_len = (uint32_t)o;
+			e.peer_ip = &ips[p];
+			e.peer_asn = 64512 + p;
+			e.attrs = &a;
+			sig_elem(R->sig, R->cur_coll, &e);
+			fed++;
+		}
+	}
+	R->elems += fed;
+	free(ips);
+	free(text);
+	return fed;
+}
+
 /* A collector's update files, read in order, as one time-sorted stream. */
 struct stream {
 	uint32_t coll;
@@ -760,9 +887,11 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 	getrusage(RUSAGE_SELF, &ru);
 	uint64_t routes = rib_routes(R->rib);
 	size_t mem = rib_memory(R->rib) + sig_memory(R->sig);
-	fprintf(stderr, "replay: %llu records, %llu elements in %.2f s (%.2f M elements/s), %llu bins, %llu rows",
-	        (unsigned long long)R->records, (unsigned long long)R->elems, t,
-	        t > 0 ? (double)R->elems / t / 1e6 : 0, (unsigned long long)sig_bins_emitted(R->sig),
+	double cpu = cpu_s();
+	fprintf(stderr, "replay: %llu records, %llu elements in %.2f s wall, %.2f s CPU (%.2f M elements/s per core), "
+	        "%llu bins, %llu rows",
+	        (unsigned long long)R->records, (unsigned long long)R->elems, t, cpu,
+	        cpu > 0 ? (double)R->elems / cpu / 1e6 : 0, (unsigned long long)sig_bins_emitted(R->sig),
 	        (unsigned long long)R->rows);
 	if (R->db)
 		fprintf(stderr, " (%llu stored)", (unsigned long long)R->rows_db);
@@ -842,7 +971,7 @@ int cmd_replay(int argc, char **argv)
 	struct replay R;
 	memset(&R, 0, sizeof R);
 	struct inputs ribs = { 0 }, files = { 0 }, dirs = { 0 }, inputs = { 0 };
-	const char *geo_files[32];
+	const char *geo_files[32], *geo_opts[32];
 	int ngeo = 0, no_geo = 0, quiet = 0, force_progress = 0, rc = EXIT_OK;
 	const char *db_path = NULL;
 	const char *want_cc[MAX_FILTER];
@@ -922,12 +1051,25 @@ int cmd_replay(int argc, char **argv)
 				R.from = t;
 			else
 				R.to = t;
-		} else if (!strcmp(a, "--geo")) {
+		} else if (!strcmp(a, "--geo") || !strcmp(a, "--rir") || !strcmp(a, "--ranges") ||
+		           !strcmp(a, "--mmdb") || !strcmp(a, "--asnames")) {
 			NEEDV();
-			if (ngeo < 32)
+			if (ngeo < 32) {
+				geo_opts[ngeo] = a;
 				geo_files[ngeo++] = v;
+			}
 		} else if (!strcmp(a, "--no-geo")) {
 			no_geo = 1;
+		} else if (!strcmp(a, "--synthetic-table")) {
+			NEEDV();
+			R.synth = v;
+		} else if (!strcmp(a, "--synthetic-peers")) {
+			NEEDV();
+			R.synth_peers = (uint32_t)strtoul(v, NULL, 10);
+			if (R.synth_peers < 1 || R.synth_peers > 4096) {
+				fprintf(stderr, "darkmap replay: --synthetic-peers %s: want 1..4096\n", v);
+				return EXIT_USAGE;
+			}
 		} else if (!strcmp(a, "--decode-only")) {   /* benchmark aid: decode, no RIB */
 			R.decode_only = 1;
 		} else if (!strcmp(a, "--progress")) {
@@ -965,7 +1107,7 @@ int cmd_replay(int argc, char **argv)
 		input_add(&inputs, ribs.v[i].path, ribs.v[i].collector, 1, ribs.v[i].ftime);
 	for (size_t i = 0; i < files.n; i++)
 		input_add(&inputs, files.v[i].path, files.v[i].collector, files.v[i].rib, files.v[i].ftime);
-	if (!inputs.n) {
+	if (!inputs.n && !R.synth) {
 		fprintf(stderr, "darkmap replay: no input files%s\n%s", dirs.n ? " in the time range" : "", usage_text);
 		return EXIT_USAGE;
 	}
@@ -977,9 +1119,16 @@ int cmd_replay(int argc, char **argv)
 	R.geo = geo_db_new();
 	if (!no_geo && R.geo) {
 		if (ngeo) {
-			for (int i = 0; i < ngeo; i++)
-				if (load_geo(R.geo, geo_files[i]))
+			for (int i = 0; i < ngeo; i++) {
+				struct dm_error err;
+				memset(&err, 0, sizeof err);
+				int r = strcmp(geo_opts[i], "--geo") ? geo_load_option(R.geo, geo_opts[i], geo_files[i], &err)
+				                                      : load_geo(R.geo, geo_files[i]);
+				if (r < 0 && strcmp(geo_opts[i], "--geo"))
+					dm_log("replay: %s %s: %s", geo_opts[i], geo_files[i], err.what[0] ? err.what : dm_err_name(err.code));
+				if (r < 0)
 					rc = EXIT_DATA_ERRORS;
+			}
 		} else {
 			struct dm_error err;
 			memset(&err, 0, sizeof err);
@@ -1056,10 +1205,28 @@ int cmd_replay(int argc, char **argv)
 	uint64_t guess = R.bytes_total / 4;
 	rib_reserve(R.rib, (uint32_t)(guess > 1500000 ? 1500000 : guess < 1024 ? 1024 : guess));
 
+	if (R.synth) {
+		uint32_t np = R.synth_peers ? R.synth_peers : 40;
+		/* stamped like the earliest input, or 2014-05-13 06:00 (the pyasn table's RIB) */
+		uint32_t ts = 1399960800;
+		for (size_t i = 0; i < inputs.n; i++)
+			if (inputs.v[i].ftime && inputs.v[i].ftime < ts)
+				ts = inputs.v[i].ftime;
+		rib_reserve(R.rib, 600000);
+		double c1 = cpu_s();
+		uint64_t n = synthetic_table(&R, R.synth, np, ts);
+		double dt = cpu_s() - c1;
+		fprintf(stderr, "replay: synthetic table: %u peers x %u prefixes = %llu elements in %.2f s CPU "
+		        "(%.2f M elements/s per core, parsing the table included)\n",
+		        np, R.rib->npfx, (unsigned long long)n, dt, dt > 0 ? (double)n / dt / 1e6 : 0);
+	}
 	for (size_t i = 0; i < inputs.n; i++)
 		if (inputs.v[i].rib)
 			load_rib(&R, &inputs.v[i]);
+	double c2 = cpu_s();
 	sig_start(R.sig);
+	if (R.synth)
+		fprintf(stderr, "replay: full-feed selection and signal state from scratch: %.2f s CPU\n", cpu_s() - c2);
 	replay_updates(&R, &inputs);
 	sig_finish(R.sig);
 	if (R.progress) {
@@ -1085,7 +1252,7 @@ int cmd_replay(int argc, char **argv)
 	summary(&R, want, nwant);
 	if (R.data_errors && rc == EXIT_OK)
 		rc = EXIT_DATA_ERRORS;
-	if (!R.records)
+	if (!R.records && !R.synth)
 		rc = EXIT_FAILURE_;
 
 	sig_free(R.sig);

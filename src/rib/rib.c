@@ -580,14 +580,15 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	int is_set = 0;
 	origin = as_path_origin(&a->path, &is_set);   /* last AS outside confederation segments */
 	oset = (uint8_t)is_set;
-	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u);
-	h64 = hash_bytes((const uint8_t *)path, pl * 4, h64 ^ ((uint64_t)origin << 1 | oset));
-	uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32) ^ a->origin;
+	/* The merged path is a function of the raw block and the AS number size of the session
+	 * (RFC 6793), so those two are the key; the decoded origin guards odd encodings. */
+	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u ^ ((uint64_t)origin << 8 | (uint64_t)a->path.asn_size << 1 | oset));
+	uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
 	for (uint32_t id = r->atab[h & r->amask]; id; id = r->attr[id].next) {
 		struct rib_attr *x = &r->attr[id];
 		if (x->hash == h && x->raw_len == rl && x->path_len == pl && x->origin_asn == origin &&
-		    x->origin_set == oset && x->origin == a->origin && !memcmp(x->raw, raw, rl) &&
-		    !memcmp(x->asn, path, pl * 4)) {
+		    x->origin_set == oset && x->asn_size == a->path.asn_size && !memcmp(x->raw, raw, rl) &&
+		    (rl || !memcmp(x->asn, path, pl * 4))) {
 			x->refcnt++;
 			return id;
 		}
@@ -618,6 +619,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	x->origin_asn = origin;
 	x->origin_set = oset;
 	x->origin = a->origin;
+	x->asn_size = a->path.asn_size;
 	x->path_len = (uint16_t)pl;
 	x->raw_len = (uint32_t)rl;
 	x->user = RIB_NONE;
@@ -627,6 +629,28 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	r->attr_bytes += bytes;
 	if (r->live_attr > r->amask + 1)
 		attr_rehash(r);   /* failure only means longer chains */
+	return id;
+}
+
+uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_attrs *a)
+{
+	struct rib_peer *p = &r->peer[peer];
+	uint32_t h = p->last_attr;
+	if (h && h < r->nattr && r->attr[h].refcnt && a->raw && a->raw_len <= 65535) {
+		const struct rib_attr *x = &r->attr[h];
+		/* cheap exact check: same stripped bytes and AS number size (the key of the set) */
+		static _Thread_local uint8_t raw[ATTR_SCRATCH];
+		size_t rl = attrs_strip(a->raw, a->raw_len, raw);
+		if (rl && x->raw_len == rl && x->asn_size == a->path.asn_size && !memcmp(x->raw, raw, rl)) {
+			int is_set = 0;
+			if (as_path_origin(&a->path, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
+				r->attr[h].refcnt++;
+				return h;
+			}
+		}
+	}
+	uint32_t id = rib_attr_intern(r, a);
+	p->last_attr = id;
 	return id;
 }
 

@@ -34,6 +34,7 @@ struct rib_attr {
 	uint32_t origin_asn;     /* last ASN of the merged path; 0 when the path is empty */
 	uint8_t origin_set;      /* the origin came from an AS_SET (ambiguous origin) */
 	uint8_t origin;          /* ORIGIN attribute */
+	uint8_t asn_size;        /* 2 or 4: AS number size the block was encoded with */
 	uint16_t path_len;       /* ASNs in asn[] (AS_SET members flattened in order) */
 	uint32_t raw_len;
 	uint32_t *asn;           /* merged AS path; asn and raw share one allocation */
@@ -59,6 +60,7 @@ struct rib_peer {
 	uint32_t **page;         /* page[i] covers prefix indexes i*RIB_PAGE ... */
 	uint32_t npage;
 	uint32_t down_count;     /* times the session left Established */
+	uint32_t last_attr;      /* the set this peer's last route used: the likely next one */
 };
 
 struct rib_multi {           /* ADD-PATH path list entry */
@@ -135,6 +137,9 @@ uint32_t rib_covering(const struct rib *r, const struct dm_prefix *p);
 /* Interns the attribute set of an element (takes a reference: the caller passes it to a route
  * or drops it with rib_attr_unref). Returns 0 on out of memory. */
 uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a);
+/* The same, trying the peer's previous set first: in a RIB dump a peer's consecutive prefixes
+ * (sorted, so often of the same origin) mostly share their attributes. */
+uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_attrs *a);
 void rib_attr_ref(struct rib *r, uint32_t id);
 void rib_attr_unref(struct rib *r, uint32_t id);
 static inline const struct rib_attr *rib_attr_get(const struct rib *r, uint32_t id) { return &r->attr[id]; }

@@ -849,13 +849,13 @@ static void peer_up(struct sig *s, uint32_t peer)
 
 /* ---------- elements ---------- */
 
-static uint32_t elem_attr(struct sig *s, const struct dm_elem *e)
+static uint32_t elem_attr(struct sig *s, uint32_t peer, const struct dm_elem *e)
 {
 	if (s->rec_seq && s->cache_seq == s->rec_seq && s->cache_attrs == e->attrs && s->cache_id) {
 		rib_attr_ref(s->rib, s->cache_id);
 		return s->cache_id;
 	}
-	uint32_t id = rib_attr_intern(s->rib, e->attrs);
+	uint32_t id = rib_attr_intern_peer(s->rib, peer, e->attrs);
 	s->cache_seq = s->rec_seq;
 	s->cache_attrs = e->attrs;
 	s->cache_id = id;
@@ -925,7 +925,7 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 		uint32_t pfx = pfx_add(s, &e->prefix);
 		if (pfx == RIB_NONE)
 			return;
-		uint32_t attr = elem_attr(s, e);
+		uint32_t attr = elem_attr(s, peer, e);
 		if (!attr)
 			return;
 		int32_t f = s->ffslot[2 * peer + fam];
@@ -984,38 +984,39 @@ void sig_collector_active(struct sig *s, uint32_t collector, int active)
 
 /* ---------- full recompute (full-feed set changed) ---------- */
 
-struct rc_ctx {
-	struct sig *s;
-	int fam;
-	int32_t f;
-};
-
-static void rc_route(void *arg, uint32_t pfx, uint32_t slot)
+/* Counts of one prefix from the full-feed tables. Prefix-major (every full-feed peer's slot of
+ * prefix i, then i+1, ...): the per-prefix and per-entity state stays in cache while the peers'
+ * table pages are read sequentially. */
+static void rc_prefix(struct sig *s, int fam, uint32_t i)
 {
-	struct rc_ctx *c = arg;
-	struct sig *s = c->s;
-	const struct dm_prefix *pf = &s->rib->pfx[pfx];
-	if (rib_fam(pf->afi) != c->fam)
-		return;
-	struct view v;
-	view_of_slot(s, slot, c->fam, &v);
-	uint64_t sz = pf->len <= covlen[c->fam] ? size_units(pf) : 0;
-	s->p[pfx].seen++;
-	pe_add(s, ENT_GLOBAL + (uint32_t)c->fam, c->fam, c->f, 1, sz);
-	unsigned n;
-	const struct share *sh = geo_of(s, pfx, &n);
-	for (unsigned k = 0; k < n; k++)
-		pe_add(s, sh[k].ent, c->fam, c->f, 1, sz ? sh[k].units : 0);
-	for (unsigned i = 0; i < v.n; i++) {
-		struct org *o = org_find(s, pfx, v.org[i]);
-		if (!o) {
-			uint32_t oi = org_new(s, pfx, v.org[i]);
-			if (oi == RIB_NONE)
-				continue;
-			o = &s->org[oi];
+	const struct dm_prefix *pf = &s->rib->pfx[i];
+	const struct fam *F = &s->fam[fam];
+	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
+	const struct share *sh = NULL;
+	unsigned n = 0;
+	for (uint32_t f = 0; f < F->nff; f++) {
+		uint32_t slot = rib_slot(s->rib, F->ff[f], i);
+		if (!slot)
+			continue;
+		if (!sh)
+			sh = geo_of(s, i, &n);
+		struct view v;
+		view_of_slot(s, slot, fam, &v);
+		s->p[i].seen++;
+		pe_add(s, ENT_GLOBAL + (uint32_t)fam, fam, (int32_t)f, 1, sz);
+		for (unsigned k = 0; k < n; k++)
+			pe_add(s, sh[k].ent, fam, (int32_t)f, 1, sz ? sh[k].units : 0);
+		for (unsigned j = 0; j < v.n; j++) {
+			struct org *o = org_find(s, i, v.org[j]);
+			if (!o) {
+				uint32_t oi = org_new(s, i, v.org[j]);
+				if (oi == RIB_NONE)
+					continue;
+				o = &s->org[oi];
+			}
+			o->seen++;
+			pe_add(s, v.org[j], fam, (int32_t)f, 1, sz);
 		}
-		o->seen++;
-		pe_add(s, v.org[i], c->fam, c->f, 1, sz);
 	}
 }
 
@@ -1091,10 +1092,10 @@ static void recompute(struct sig *s, int fam)
 		e->cov = 0;
 		e->frac_dirty = 1;
 	}
-	for (uint32_t f = 0; f < F->nff; f++) {
-		struct rc_ctx c = { s, fam, (int32_t)f };
-		rib_peer_walk(s->rib, F->ff[f], rc_route, &c);
-	}
+	if (F->nff)
+		for (uint32_t i = 0; i < s->np; i++)
+			if (rib_fam(s->rib->pfx[i].afi) == fam)
+				rc_prefix(s, fam, i);
 	F->visible = 0;
 	for (uint32_t i = 0; i < s->np; i++) {
 		const struct dm_prefix *pf = &s->rib->pfx[i];
