@@ -519,6 +519,8 @@ static int pending_cmp(const void *pa, const void *pb)
 static int flush_bins(struct store *s)
 {
 	int rc = 0;
+	if (!s->npend)
+		return 0;
 	qsort(s->pend, s->npend, sizeof *s->pend, pending_cmp);
 	for (size_t i = 0; i < s->npend && !rc; i++)
 		rc = insert_bin(s, s->pend[i].entity, &s->pend[i].b);
