@@ -76,6 +76,11 @@ static const char schema_sql[] =
 	"         CASE e.end_t WHEN 0 THEN NULL ELSE datetime(e.end_t, 'unixepoch') END AS end_utc,\n"
 	"         e.* FROM events e JOIN entity_labels l ON l.id = e.entity;\n";
 
+const char *store_schema_sql(void)
+{
+	return schema_sql;
+}
+
 enum stmt_id {
 	ST_INS_BIN,
 	ST_SEL_BINS,

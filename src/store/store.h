@@ -17,6 +17,9 @@ enum { STORE_SCHEMA_VERSION = 1 };
 /* PRAGMA application_id of a darkmap database: "dmap". */
 #define STORE_APPLICATION_ID 0x646d6170
 
+/* The CREATE statements run on a new file, exactly (docs/plot.md quotes them; a test checks). */
+const char *store_schema_sql(void);
+
 struct store *store_open(const char *path, struct dm_error *err);  /* creates the schema */
 /* Opens an existing darkmap database read-only (for plot/serve): never creates a file. */
 struct store *store_open_ro(const char *path, struct dm_error *err);
