@@ -273,7 +273,8 @@ int cmd_plot(int argc, char **argv)
 		plot_data_free(&d);
 	}
 	fprintf(stderr, "darkmap plot: %s: %zu bins, %zu events\n", label, nbins, nev);
-	printf("%s\n", out);
+	/* With --csv - the rows own stdout; the path goes to stderr so the CSV stays clean. */
+	fprintf(csv && !strcmp(csv, "-") ? stderr : stdout, "%s\n", out);
 	rc = EXIT_OK;
 done:
 	free(bins);

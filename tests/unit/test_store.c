@@ -374,6 +374,27 @@ static void test_bad_files(void **state)
 	}
 }
 
+/* docs/plot.md quotes the schema between markers; it must be exactly what a new file gets. */
+static void test_schema_documented(void **state)
+{
+	(void)state;
+	FILE *f = fopen("docs/plot.md", "r");   /* tests/run runs from the repository root */
+	if (!f)
+		skip();
+	static char doc[65536];
+	size_t n = fread(doc, 1, sizeof doc - 1, f);
+	fclose(f);
+	doc[n] = 0;
+	const char *begin = strstr(doc, "<!-- schema:begin -->\n```sql\n");
+	assert_non_null(begin);
+	begin += strlen("<!-- schema:begin -->\n```sql\n");
+	const char *end = strstr(begin, "```\n<!-- schema:end -->");
+	assert_non_null(end);
+	size_t len = (size_t)(end - begin);
+	assert_int_equal(len, strlen(store_schema_sql()));
+	assert_memory_equal(begin, store_schema_sql(), len);
+}
+
 /* Not a timing assertion: prints inserts/s so a reader sees the order of magnitude (ASan build). */
 static void test_insert_rate(void **state)
 {
@@ -422,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_bin_round_trip),   cmocka_unit_test(test_bin_ranges),
 		cmocka_unit_test(test_events_overlap),   cmocka_unit_test(test_reopen_meta_names),
 		cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_insert_rate),
+		cmocka_unit_test(test_schema_documented),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
