@@ -335,16 +335,57 @@ static uint32_t time_step(uint32_t range, double width)
 	return 604800 * (range / (604800u * (uint32_t)max_ticks) + 1);
 }
 
+/* Month ticks for ranges of more than ~8 weeks: 1, 2, 3, 6 or 12 months, first of the month. */
+static size_t month_ticks(uint32_t from, uint32_t to, double width, uint32_t *out, size_t max)
+{
+	static const int months[] = { 1, 2, 3, 6, 12, 24, 60, 120 };
+	int max_ticks = (int)(width / 95) < 2 ? 2 : (int)(width / 95);
+	double span_months = (to - from) / (86400 * 30.44);
+	int m = 120;
+	for (size_t i = 0; i < sizeof months / sizeof months[0]; i++)
+		if (span_months / months[i] <= max_ticks) {
+			m = months[i];
+			break;
+		}
+	time_t tt = from;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	int y = tm.tm_year, mo = tm.tm_mon - tm.tm_mon % (m < 12 ? m : 12);
+	size_t n = 0;
+	while (n < max) {
+		struct tm k = { .tm_year = y, .tm_mon = mo, .tm_mday = 1 };
+		time_t t = timegm(&k);
+		if (t >= (time_t)to || t > (time_t)UINT32_MAX)
+			break;
+		if (t >= (time_t)from)
+			out[n++] = (uint32_t)t;
+		mo += m;
+		y += mo / 12;
+		mo %= 12;
+	}
+	return n;
+}
+
 static void grid_x(cairo_t *cr, const struct panel *top, const struct panel *bottom,
                    const struct plot_data *d, double fs)
 {
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	uint32_t ticks[256];
+	size_t nt = 0;
 	uint32_t step = time_step(d->to - d->from, bottom->w);
-	uint32_t t = (d->from + step - 1) / step * step;
+	int monthly = step > 604800;
+	if (monthly) {
+		nt = month_ticks(d->from, d->to, bottom->w, ticks, 256);
+	} else {
+		for (uint64_t t = ((uint64_t)d->from + step - 1) / step * step; t < d->to && nt < 256;
+		     t += step)
+			ticks[nt++] = (uint32_t)t;
+	}
 	int last_day = -1;
 	font(cr, fs, 0);
-	for (; t < d->to || t == d->from; t += step) {
+	for (size_t i = 0; i < nt; i++) {
+		uint32_t t = ticks[i];
 		double x = round(px(bottom, t)) + 0.5;
 		set_rgb(cr, C_GRID, 1);
 		cairo_set_line_width(cr, 1);
@@ -360,7 +401,10 @@ static void grid_x(cairo_t *cr, const struct panel *top, const struct panel *bot
 		gmtime_r(&tt, &tm);
 		char buf[32];
 		double ly = bottom->y + bottom->h + 7;
-		if (step < 86400) {
+		if (monthly) {
+			snprintf(buf, sizeof buf, "%s %d", mon[tm.tm_mon], tm.tm_year + 1900);
+			text(cr, x, ly, 0.5, 0, buf);
+		} else if (step < 86400) {
 			snprintf(buf, sizeof buf, "%02d:%02d", tm.tm_hour, tm.tm_min);
 			text(cr, x, ly, 0.5, 0, buf);
 			if (tm.tm_yday != last_day) {
@@ -374,9 +418,46 @@ static void grid_x(cairo_t *cr, const struct panel *top, const struct panel *bot
 			snprintf(buf, sizeof buf, "%s %d", mon[tm.tm_mon], tm.tm_mday);
 			text(cr, x, ly, 0.5, 0, buf);
 		}
-		if (t > UINT32_MAX - step)
-			break;
 	}
+}
+
+/* A path that collapses the points falling in one pixel column into that column's min..max:
+ * a year of 300 s bins is 105,120 steps over ~1,100 px, and cairo's stroker would spend
+ * seconds on segments nobody can see. Below one point per pixel it draws every point. */
+struct pen {
+	cairo_t *cr;
+	int have;
+	double cx, lo, hi, last;
+};
+
+static void pen_flush(struct pen *pn)
+{
+	if (!pn->have)
+		return;
+	if (pn->hi > pn->lo) {
+		cairo_line_to(pn->cr, pn->cx, pn->lo);
+		cairo_line_to(pn->cr, pn->cx, pn->hi);
+		cairo_line_to(pn->cr, pn->cx, pn->last);
+	}
+	pn->have = 0;
+}
+
+static void pen_to(struct pen *pn, double x, double y, int move)
+{
+	if (!move && pn->have && floor(x) == floor(pn->cx)) {
+		pn->lo = fmin(pn->lo, y);
+		pn->hi = fmax(pn->hi, y);
+		pn->last = y;
+		return;
+	}
+	pen_flush(pn);
+	if (move)
+		cairo_move_to(pn->cr, x, y);
+	else
+		cairo_line_to(pn->cr, x, y);
+	pn->have = 1;
+	pn->cx = x;
+	pn->lo = pn->hi = pn->last = y;
 }
 
 /* A step line of one row field: horizontal over [t, t + bin), vertical joins between adjacent
@@ -390,6 +471,7 @@ static void step_line(cairo_t *cr, const struct panel *p, const struct plot_data
 	double dash[] = { 5, 3 };
 	cairo_set_dash(cr, dash, dashed ? 2 : 0, 0);
 	for (int pass = 0; pass < 2; pass++) {   /* 0: good bins in colour, 1: flagged in grey */
+		struct pen pn = { .cr = cr };
 		int open = 0;
 		double prev_y = 0;
 		uint32_t prev_end = 0;
@@ -404,16 +486,17 @@ static void step_line(cairo_t *cr, const struct panel *p, const struct plot_data
 			uint32_t end = r->t + d->bin_seconds > d->to ? d->to : r->t + d->bin_seconds;
 			double y = py(p, v);
 			if (open && prev_end == r->t) {
-				cairo_line_to(cr, px(p, r->t), prev_y);
-				cairo_line_to(cr, px(p, r->t), y);
+				pen_to(&pn, px(p, r->t), prev_y, 0);
+				pen_to(&pn, px(p, r->t), y, 0);
 			} else {
-				cairo_move_to(cr, px(p, r->t), y);
+				pen_to(&pn, px(p, r->t), y, 1);
 			}
-			cairo_line_to(cr, px(p, end), y);
+			pen_to(&pn, px(p, end), y, 0);
 			open = 1;
 			prev_y = y;
 			prev_end = end;
 		}
+		pen_flush(&pn);
 		if (pass == 0)
 			set_rgb(cr, c, 1);
 		else
