@@ -121,7 +121,28 @@ int plot_data_build(const struct plot_spec *spec, const struct sig_bin *bins, si
 	size_t cap = 0;
 	for (size_t i = 0; i < nev; i++) {
 		const struct dm_event *e = &ev[i];
-		uint32_t end = e->end ? e->end : to;
+		uint32_t end = e->end;
+		if (!end && e->type != DM_EV_RECOVERY) {
+			/* docs/detect.md: an event opens with end 0 and is closed by a later event with
+			 * the same start: the same type with end set (drawn itself, so the open one is
+			 * skipped), or for an outage/partial a recovery whose of_type names it. */
+			int closed_by_same = 0;
+			for (size_t j = 0; j < nev && !end && !closed_by_same; j++) {
+				const struct dm_event *c = &ev[j];
+				if (j == i || c->start != e->start || !c->end)
+					continue;
+				if (c->type == e->type)
+					closed_by_same = 1;
+				else if (c->type == DM_EV_RECOVERY &&
+				         (c->of_type == e->type ||
+				          (!c->of_type && (e->type == DM_EV_OUTAGE || e->type == DM_EV_PARTIAL))))
+					end = c->end;
+			}
+			if (closed_by_same)
+				continue;
+		}
+		if (!end)
+			end = to;
 		if (e->type == DM_EV_RECOVERY) {
 			uint32_t at = e->end > e->start ? e->end : e->start;
 			if (at >= from && at < to && add_span(d, &cap, e->start, at, PLOT_SPAN_RECOVERY, 0))

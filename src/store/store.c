@@ -58,6 +58,10 @@ static const char schema_sql[] =
 	"  quality          INTEGER NOT NULL,\n"
 	"  affected         TEXT    NOT NULL,\n"
 	"  reason           TEXT    NOT NULL,\n"
+	"  of_type          INTEGER NOT NULL DEFAULT 0, -- recovery: the type it ends (1 or 2)\n"
+	"  raised_t         INTEGER NOT NULL DEFAULT 0, -- start of the bin that raised it, UTC s\n"
+	"  window_s         INTEGER NOT NULL DEFAULT 0, -- instability: sliding window, seconds\n"
+	"  interruptions    INTEGER NOT NULL DEFAULT 0, -- instability: interruptions in the window\n"
 	"  UNIQUE (entity, type, start_t)\n"
 	");\n"
 	"CREATE INDEX events_by_entity_time ON events (entity, start_t);\n"
@@ -85,6 +89,7 @@ enum stmt_id {
 	ST_INS_BIN,
 	ST_SEL_BINS,
 	ST_INS_EVENT,
+	ST_CLOSE_EVENT,
 	ST_SEL_EVENTS_ENTITY,
 	ST_SEL_EVENTS_ALL,
 	ST_INS_META,
@@ -102,7 +107,7 @@ enum stmt_id {
 #define EVENT_COLS                                                                              \
 	"k.kind, k.afi, k.cc, k.asn, e.type, e.start_t, e.end_t, e.severity, e.baseline_slash24, " \
 	"e.slash24, e.peers_lost, e.full_feed_peers, e.rate, e.baseline_rate, e.quality, "         \
-	"e.affected, e.reason"
+	"e.affected, e.reason, e.of_type, e.raised_t, e.window_s, e.interruptions"
 #define EVENT_OVERLAP "e.start_t < ?3 AND (e.end_t > ?2 OR e.end_t = 0 OR e.start_t >= ?2)"
 
 static const char *const stmt_sql[ST_COUNT_] = {
@@ -116,8 +121,13 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	                "WHERE entity = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
 	[ST_INS_EVENT] = "INSERT OR REPLACE INTO events (entity, type, start_t, end_t, severity, "
 	                 "baseline_slash24, slash24, peers_lost, full_feed_peers, rate, "
-	                 "baseline_rate, quality, affected, reason) "
-	                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	                 "baseline_rate, quality, affected, reason, of_type, raised_t, window_s, "
+	                 "interruptions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	                 "?13, ?14, ?15, ?16, ?17, ?18)",
+	/* docs/detect.md: an outage opens with end 0 and is closed by a recovery event with the
+	 * same start; the open row gets the recovery's end so range reads see it ended. */
+	[ST_CLOSE_EVENT] = "UPDATE events SET end_t = ?4 WHERE entity = ?1 AND start_t = ?3 AND "
+	                   "end_t = 0 AND (type = ?2 OR (?2 = 0 AND type IN (1, 2)))",
 	[ST_SEL_EVENTS_ENTITY] = "SELECT " EVENT_COLS " FROM events e JOIN entities k ON k.id = "
 	                         "e.entity WHERE e.entity = ?1 AND " EVENT_OVERLAP
 	                         " ORDER BY e.start_t, e.type",
@@ -571,9 +581,20 @@ int store_put_event(struct store *s, const struct dm_event *ev)
 	                  SQLITE_STATIC);
 	sqlite3_bind_text(st, 14, ev->reason, (int)strnlen(ev->reason, sizeof ev->reason),
 	                  SQLITE_STATIC);
+	sqlite3_bind_int(st, 15, ev->of_type);
+	sqlite3_bind_int64(st, 16, ev->raised);
+	sqlite3_bind_int64(st, 17, ev->window);
+	sqlite3_bind_int64(st, 18, ev->interruptions);
 	int rc = step_done(s, st, "events insert");
 	sqlite3_clear_bindings(st);
-	return rc;
+	if (rc || ev->type != DM_EV_RECOVERY || !ev->end)
+		return rc;
+	st = s->st[ST_CLOSE_EVENT];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, ev->of_type);
+	sqlite3_bind_int64(st, 3, ev->start);
+	sqlite3_bind_int64(st, 4, ev->end);
+	return step_done(s, st, "closing the recovered event");
 }
 
 int store_put_meta(struct store *s, const char *key, const char *value)
@@ -743,6 +764,10 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 		const char *r = (const char *)sqlite3_column_text(st, 16);
 		snprintf(ev->affected, sizeof ev->affected, "%s", a ? a : "");
 		snprintf(ev->reason, sizeof ev->reason, "%s", r ? r : "");
+		ev->of_type = (uint8_t)sqlite3_column_int(st, 17);
+		ev->raised = (uint32_t)sqlite3_column_int64(st, 18);
+		ev->window = (uint32_t)sqlite3_column_int64(st, 19);
+		ev->interruptions = (uint32_t)sqlite3_column_int64(st, 20);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

@@ -35,8 +35,10 @@ int store_commit(struct store *s);
 
 /* A bin is keyed by (entity, b->t): putting it again replaces the row. */
 int store_put_bin(struct store *s, const struct sig_entity *e, const struct sig_bin *b);
-/* An event is keyed by (entity, type, start): putting it again (e.g. with end set once the
- * outage is over) replaces the row. */
+/* An event is keyed by (entity, type, start): putting it again (e.g. an instability event
+ * closed with end set) replaces the row. A recovery (end != 0) also sets the end of the open
+ * (end 0) event of type of_type (0: outage or partial) with the same entity and start, the
+ * outage it ends (docs/detect.md). */
 int store_put_event(struct store *s, const struct dm_event *ev);
 /* Free-form provenance: input files, mapping sources, options. */
 int store_put_meta(struct store *s, const char *key, const char *value);

@@ -52,8 +52,11 @@ for ent, base in ((1, 4), (2, 4)):
         f.write("\n".join(rows) + "\n")
 ev = "INSERT INTO events (entity, type, start_t, end_t, severity, baseline_slash24, slash24, peers_lost, full_feed_peers, rate, baseline_rate, quality, affected, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 con.execute(ev, (1, 4, 1419184800, OUT0, 0, 4, 4, 0, 40, 6.0, 0.1, 0, "", "interruptions 6/h vs 0.1/h"))
-con.execute(ev, (1, 1, OUT0, OUT1, 1, 4, 0, 40, 40, 0, 0, 0, "175.45.176.0/22", "4 of 4 /24s unreachable"))
+# As src/detect writes them when rows are not closed by src/store: the outage still open
+# (end 0), its recovery (of_type 1, same start) carrying the end; the plot pairs them.
+con.execute(ev, (1, 1, OUT0, 0, 1, 4, 0, 40, 40, 0, 0, 0, "175.45.176.0/22", "4 of 4 /24s unreachable"))
 con.execute(ev, (1, 3, OUT0, OUT1, 0, 4, 4, 0, 40, 0, 0, 0, "", "back after 9 h 30 min"))
+con.execute("UPDATE events SET of_type = 1 WHERE type = 3")
 con.commit()
 con.close()
 EOF

@@ -90,11 +90,14 @@ static void make_series(void)
 	e.type = DM_EV_INSTABILITY, e.start = INSTAB_START, e.end = OUT_START, e.slash24 = 4;
 	e.rate = 6, e.baseline_rate = 0.1, e.severity = 0;
 	events[1] = e;
-	e.type = DM_EV_OUTAGE, e.start = OUT_START, e.end = OUT_END, e.slash24 = 0, e.severity = 1;
+	/* Put open (end 0), as src/detect emits it: the recovery below closes it in the store. */
+	e.type = DM_EV_OUTAGE, e.start = OUT_START, e.end = 0, e.slash24 = 0, e.severity = 1;
 	e.rate = e.baseline_rate = 0, e.peers_lost = 40;
 	snprintf(e.affected, sizeof e.affected, "175.45.176.0/24 175.45.177.0/24 175.45.178.0/24 175.45.179.0/24");
 	events[2] = e;
 	e.type = DM_EV_RECOVERY;   /* start: the outage's start, end: when it was back */
+	e.end = OUT_END;
+	e.of_type = DM_EV_OUTAGE;
 	snprintf(e.reason, sizeof e.reason, "back after 9 h 30 min");
 	events[3] = e;
 }
@@ -242,6 +245,36 @@ static void test_window_excludes_past_events(void **state)
 	assert_int_equal(d.spans[0].start, 2500);
 	assert_int_equal(d.spans[0].end, 3300);
 	assert_true(isnan(d.rows[0].seeing_frac));   /* 0 full-feed peers: no value, a line break */
+	plot_data_free(&d);
+}
+
+/* As src/detect emits them: the outage opens with end 0 and a recovery (of_type outage, same
+ * start) closes it; an instability opens and a second instability event closes it. */
+static void test_open_events_closed_later(void **state)
+{
+	(void)state;
+	struct dm_event ev[4];
+	memset(ev, 0, sizeof ev);
+	ev[0].type = DM_EV_OUTAGE, ev[0].start = OUT_START, ev[0].end = 0;
+	ev[1].type = DM_EV_RECOVERY, ev[1].of_type = DM_EV_OUTAGE, ev[1].start = OUT_START;
+	ev[1].end = OUT_END;
+	ev[2].type = DM_EV_INSTABILITY, ev[2].start = INSTAB_START, ev[2].end = 0;
+	ev[3].type = DM_EV_INSTABILITY, ev[3].start = INSTAB_START, ev[3].end = OUT_START;
+	struct plot_spec spec = { .entity = KP4, .from = T0, .to = T_END };
+	struct plot_data d;
+	struct dm_error err = { 0 };
+	assert_int_equal(plot_data_build(&spec, series, NBINS, ev, 4, &d, &err), 0);
+	assert_int_equal(d.nspans, 4);   /* outage, recovery marker, one instability, the gap */
+	assert_int_equal(d.spans[0].kind, PLOT_SPAN_OUTAGE);
+	assert_int_equal(d.spans[0].end, OUT_END);   /* not T_END */
+	assert_int_equal(d.spans[1].kind, PLOT_SPAN_RECOVERY);
+	assert_int_equal(d.spans[2].kind, PLOT_SPAN_INSTABILITY);
+	assert_int_equal(d.spans[2].end, OUT_START);
+	assert_int_equal(d.spans[3].kind, PLOT_SPAN_QUALITY);
+	plot_data_free(&d);
+	/* Without its recovery the outage is ongoing: shaded to the end of the plot. */
+	assert_int_equal(plot_data_build(&spec, series, NBINS, ev, 1, &d, &err), 0);
+	assert_int_equal(d.spans[0].end, T_END);
 	plot_data_free(&d);
 }
 
@@ -423,6 +456,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_points_equal_stored_series),
 		cmocka_unit_test(test_window_excludes_past_events),
+		cmocka_unit_test(test_open_events_closed_later),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_png_and_svg_files),
 		cmocka_unit_test(test_csv),

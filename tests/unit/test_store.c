@@ -84,6 +84,10 @@ static struct dm_event mk_event(const struct sig_entity *e, uint8_t type, uint32
 	ev.quality = SIG_Q_OK;
 	snprintf(ev.affected, sizeof ev.affected, "175.45.176.0/24 175.45.177.0/24");
 	snprintf(ev.reason, sizeof ev.reason, "4 of 4 /24s unreachable, start %u", start);
+	ev.of_type = type == DM_EV_RECOVERY ? DM_EV_OUTAGE : 0;
+	ev.raised = start + 300;
+	ev.window = 21600;
+	ev.interruptions = 4294967295u;
 	return ev;
 }
 
@@ -235,6 +239,32 @@ static void test_events_overlap(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(store_get_events(s, &KP6, 0, UINT32_MAX, &out, &n), 0);
 	assert_int_equal(n, 0);
+
+	/* docs/detect.md: an outage opens with end 0; a recovery with the same start closes it.
+	 * The open row then reads back with the recovery's end, and stops overlapping later. */
+	struct dm_event open = mk_event(&AS131279, DM_EV_OUTAGE, 5000, 0);
+	struct dm_event rec = mk_event(&AS131279, DM_EV_RECOVERY, 5000, 39260);   /* 9 h 31 min */
+	struct dm_event other = mk_event(&AS131279, DM_EV_PARTIAL, 5000, 0);       /* not of_type */
+	assert_int_equal(store_put_event(s, &open), 0);
+	assert_int_equal(store_put_event(s, &other), 0);
+	assert_int_equal(store_get_events(s, &AS131279, 50000, 60000, &out, &n), 0);
+	assert_int_equal(n, 2);   /* both open: they overlap everything after their start */
+	free(out);
+	assert_int_equal(store_put_event(s, &rec), 0);
+	assert_int_equal(store_get_events(s, &AS131279, 5000, 5001, &out, &n), 0);
+	assert_int_equal(n, 3);   /* ordered by start, then type: outage, partial, recovery */
+	assert_int_equal(out[0].type, DM_EV_OUTAGE);
+	assert_int_equal(out[0].end, 39260);
+	assert_int_equal(out[1].type, DM_EV_PARTIAL);
+	assert_int_equal(out[1].end, 0);
+	assert_memory_equal(&out[2], &rec, sizeof rec);
+	assert_int_equal(out[2].of_type, DM_EV_OUTAGE);
+	assert_int_equal(out[2].interruptions, 4294967295u);
+	free(out);
+	assert_int_equal(store_get_events(s, &AS131279, 50000, 60000, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].type, DM_EV_PARTIAL);
+	free(out);
 	store_close(s);
 }
 
