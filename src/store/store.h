@@ -1,4 +1,5 @@
-/* SQLite persistence of series and events (one file, WAL mode). Schema: README "Database". */
+/* SQLite persistence of series and events (one file, WAL mode). Schema: docs/plot.md
+ * "Database schema" (the README's "Database" section is assembled from it). */
 #ifndef DM_STORE_STORE_H
 #define DM_STORE_STORE_H
 
@@ -11,23 +12,53 @@
 
 struct store;
 
+/* Schema version written to PRAGMA user_version; a file with another version is refused. */
+enum { STORE_SCHEMA_VERSION = 1 };
+/* PRAGMA application_id of a darkmap database: "dmap". */
+#define STORE_APPLICATION_ID 0x646d6170
+
+/* The CREATE statements run on a new file, exactly (docs/plot.md quotes them; a test checks). */
+const char *store_schema_sql(void);
+
 struct store *store_open(const char *path, struct dm_error *err);  /* creates the schema */
+/* Opens an existing darkmap database read-only (for plot/serve): never creates a file. */
+struct store *store_open_ro(const char *path, struct dm_error *err);
 void store_close(struct store *s);
 
-/* Batched writes: wrap many puts in begin/commit for speed. */
+/* Text of the last failure of any call on s ("" when none): "bins insert: disk I/O error". */
+const char *store_errmsg(const struct store *s);
+
+/* Batched writes: wrap many puts in begin/commit for speed. Without them each put is its own
+ * transaction (correct, but ~100x slower). */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 
+/* A bin is keyed by (entity, b->t): putting it again replaces the row. */
 int store_put_bin(struct store *s, const struct sig_entity *e, const struct sig_bin *b);
+/* An event is keyed by (entity, type, start): putting it again (e.g. an instability event
+ * closed with end set) replaces the row. A recovery (end != 0) also sets the end of the open
+ * (end 0) event of type of_type (0: outage or partial) with the same entity and start, the
+ * outage it ends (docs/detect.md). */
 int store_put_event(struct store *s, const struct dm_event *ev);
 /* Free-form provenance: input files, mapping sources, options. */
 int store_put_meta(struct store *s, const char *key, const char *value);
+/* Copies the value into buf (truncated to len-1); returns 0, 1 when the key is absent, <0 error. */
+int store_get_meta(struct store *s, const char *key, char *buf, size_t len);
+
+/* Human name of an entity ("North Korea", "STAR-KP - Ryugyong-dong"), for titles and alerts. */
+int store_put_entity_name(struct store *s, const struct sig_entity *e, const char *name);
+/* Returns 0 and copies the name, 1 when the entity or its name is unknown, <0 error. */
+int store_get_entity_name(struct store *s, const struct sig_entity *e, char *buf, size_t len);
 
 /* Reads an entity's bins in [from, to) ordered by time; *out malloc'd, caller frees. */
 int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
                    struct sig_bin **out, size_t *n);
-/* Events for an entity (NULL: all) overlapping [from, to); *out malloc'd. */
+/* Events for an entity (NULL: all) overlapping [from, to); *out malloc'd. An event overlaps
+ * when start < to and (end > from, or end == 0 (ongoing), or start >= from (instants)).
+ * Ordered by start, then type. */
 int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
                      struct dm_event **out, size_t *n);
+/* First and last bin start stored for the entity; returns 1 when it has no bins. */
+int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *first, uint32_t *last);
 
 #endif

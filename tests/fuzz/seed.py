@@ -74,5 +74,18 @@ def main(datadir, outdir):
                     al = struct.unpack('>H', body[p + 6:p + 8])[0]
                     put(os.path.join(outdir, 'bgp_attr'), bytes([1 | 4 | (8 if sub == 4 else 0)]) + body[p + 8:p + 8 + al])
 
+def geo_seeds(datadir, outdir):
+    # heads of the real RIR files (loader 0) and of the AS names (loader 2), plus tiny CSVs (1)
+    rir = os.path.join(os.path.dirname(datadir), 'rir')
+    if os.path.isdir(rir):
+        for fn in sorted(os.listdir(rir)):
+            if fn.startswith('delegated'):
+                put(os.path.join(outdir, 'geo'), b'\x00' + open(os.path.join(rir, fn), 'rb').read(4096))
+    asn = os.path.join(os.path.dirname(datadir), 'asn', 'asnames.json.gz')
+    if os.path.exists(asn):
+        put(os.path.join(outdir, 'geo'), b'\x02' + gzip.open(asn).read(4096))
+    put(os.path.join(outdir, 'geo'), b'\x01' + b'175.45.176.0,175.45.179.255,KP\n2001:db8::,2001:db8::ffff,ZZ\n')
+
 if __name__ == '__main__':
     main(sys.argv[1], sys.argv[2])
+    geo_seeds(sys.argv[1], sys.argv[2])

@@ -1,0 +1,804 @@
+/* SQLite persistence: one file, WAL mode, prepared statements, an in-memory entity-id cache so
+ * a bin insert is one bind+step on a clustered (entity, t) B-tree. Schema: docs/plot.md. */
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+/* The schema, exactly as created; docs/plot.md reproduces it. bins is WITHOUT ROWID so rows
+ * are stored in (entity, t) order: a range read for one entity is one sequential B-tree walk. */
+static const char schema_sql[] =
+	"CREATE TABLE meta (\n"
+	"  key   TEXT PRIMARY KEY,\n"
+	"  value TEXT NOT NULL\n"
+	");\n"
+	"CREATE TABLE entities (\n"
+	"  id   INTEGER PRIMARY KEY,\n"
+	"  kind INTEGER NOT NULL,            -- 1 country, 2 origin AS, 3 global\n"
+	"  afi  INTEGER NOT NULL,            -- 1 IPv4, 2 IPv6\n"
+	"  cc   TEXT    NOT NULL DEFAULT '', -- ISO 3166 alpha-2 (kind 1), else ''\n"
+	"  asn  INTEGER NOT NULL DEFAULT 0,  -- AS number (kind 2), else 0\n"
+	"  name TEXT,                        -- human name, NULL when unknown\n"
+	"  UNIQUE (kind, afi, cc, asn)\n"
+	");\n"
+	"CREATE TABLE bins (\n"
+	"  entity           INTEGER NOT NULL REFERENCES entities(id),\n"
+	"  t                INTEGER NOT NULL, -- bin start, UTC unix seconds\n"
+	"  visible_prefixes INTEGER NOT NULL,\n"
+	"  slash24          INTEGER NOT NULL, -- visible /24 (IPv6: /48) equivalents\n"
+	"  baseline_slash24 INTEGER NOT NULL,\n"
+	"  peers_seeing     INTEGER NOT NULL, -- full-feed peers seeing >= 1 prefix\n"
+	"  full_feed_peers  INTEGER NOT NULL,\n"
+	"  peers_up         INTEGER NOT NULL,\n"
+	"  peer_frac        REAL    NOT NULL, -- mean over full-feed peers of seen/baseline /24s\n"
+	"  announcements    INTEGER NOT NULL,\n"
+	"  withdrawals      INTEGER NOT NULL,\n"
+	"  interruptions    INTEGER NOT NULL,\n"
+	"  more_specifics   INTEGER NOT NULL,\n"
+	"  quality          INTEGER NOT NULL, -- sig_quality flags: 1 gap, 2 peers dropped, 4 no data\n"
+	"  PRIMARY KEY (entity, t)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE events (\n"
+	"  id               INTEGER PRIMARY KEY,\n"
+	"  entity           INTEGER NOT NULL REFERENCES entities(id),\n"
+	"  type             INTEGER NOT NULL, -- 1 outage, 2 partial, 3 recovery, 4 instability, 5 unknown\n"
+	"  start_t          INTEGER NOT NULL, -- UTC unix seconds\n"
+	"  end_t            INTEGER NOT NULL, -- UTC unix seconds; 0 while ongoing\n"
+	"  severity         REAL    NOT NULL, -- 0..1\n"
+	"  baseline_slash24 INTEGER NOT NULL,\n"
+	"  slash24          INTEGER NOT NULL,\n"
+	"  peers_lost       INTEGER NOT NULL,\n"
+	"  full_feed_peers  INTEGER NOT NULL,\n"
+	"  rate             REAL    NOT NULL, -- interruptions/hour (instability)\n"
+	"  baseline_rate    REAL    NOT NULL,\n"
+	"  quality          INTEGER NOT NULL,\n"
+	"  affected         TEXT    NOT NULL,\n"
+	"  reason           TEXT    NOT NULL,\n"
+	"  of_type          INTEGER NOT NULL DEFAULT 0, -- recovery: the type it ends (1 or 2)\n"
+	"  raised_t         INTEGER NOT NULL DEFAULT 0, -- start of the bin that raised it, UTC s\n"
+	"  window_s         INTEGER NOT NULL DEFAULT 0, -- instability: sliding window, seconds\n"
+	"  interruptions    INTEGER NOT NULL DEFAULT 0, -- instability: interruptions in the window\n"
+	"  UNIQUE (entity, type, start_t)\n"
+	");\n"
+	"CREATE INDEX events_by_entity_time ON events (entity, start_t);\n"
+	"CREATE INDEX events_by_time ON events (start_t);\n"
+	"CREATE VIEW entity_labels AS\n"
+	"  SELECT id, CASE kind WHEN 1 THEN cc WHEN 2 THEN 'AS' || asn ELSE 'global' END\n"
+	"         || CASE afi WHEN 2 THEN '/v6' ELSE '' END AS label, name FROM entities;\n"
+	"CREATE VIEW bins_view AS\n"
+	"  SELECT l.label, datetime(b.t, 'unixepoch') AS utc, b.* FROM bins b\n"
+	"  JOIN entity_labels l ON l.id = b.entity;\n"
+	"CREATE VIEW events_view AS\n"
+	"  SELECT l.label,\n"
+	"         CASE e.type WHEN 1 THEN 'outage' WHEN 2 THEN 'partial' WHEN 3 THEN 'recovery'\n"
+	"                     WHEN 4 THEN 'instability' WHEN 5 THEN 'unknown' ELSE 'other' END AS kind,\n"
+	"         datetime(e.start_t, 'unixepoch') AS start_utc,\n"
+	"         CASE e.end_t WHEN 0 THEN NULL ELSE datetime(e.end_t, 'unixepoch') END AS end_utc,\n"
+	"         e.* FROM events e JOIN entity_labels l ON l.id = e.entity;\n";
+
+const char *store_schema_sql(void)
+{
+	return schema_sql;
+}
+
+enum stmt_id {
+	ST_INS_BIN,
+	ST_SEL_BINS,
+	ST_INS_EVENT,
+	ST_CLOSE_EVENT,
+	ST_SEL_EVENTS_ENTITY,
+	ST_SEL_EVENTS_ALL,
+	ST_INS_META,
+	ST_SEL_META,
+	ST_SEL_ENTITY,
+	ST_INS_ENTITY,
+	ST_UPD_NAME,
+	ST_SEL_NAME,
+	ST_EXTENT,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_COUNT_
+};
+
+#define EVENT_COLS                                                                              \
+	"k.kind, k.afi, k.cc, k.asn, e.type, e.start_t, e.end_t, e.severity, e.baseline_slash24, " \
+	"e.slash24, e.peers_lost, e.full_feed_peers, e.rate, e.baseline_rate, e.quality, "         \
+	"e.affected, e.reason, e.of_type, e.raised_t, e.window_s, e.interruptions"
+#define EVENT_OVERLAP "e.start_t < ?3 AND (e.end_t > ?2 OR e.end_t = 0 OR e.start_t >= ?2)"
+
+static const char *const stmt_sql[ST_COUNT_] = {
+	[ST_INS_BIN] = "INSERT OR REPLACE INTO bins (entity, t, visible_prefixes, slash24, "
+	               "baseline_slash24, peers_seeing, full_feed_peers, peers_up, peer_frac, "
+	               "announcements, withdrawals, interruptions, more_specifics, quality) "
+	               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[ST_SEL_BINS] = "SELECT t, visible_prefixes, slash24, baseline_slash24, peers_seeing, "
+	                "full_feed_peers, peers_up, peer_frac, announcements, withdrawals, "
+	                "interruptions, more_specifics, quality FROM bins "
+	                "WHERE entity = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
+	[ST_INS_EVENT] = "INSERT OR REPLACE INTO events (entity, type, start_t, end_t, severity, "
+	                 "baseline_slash24, slash24, peers_lost, full_feed_peers, rate, "
+	                 "baseline_rate, quality, affected, reason, of_type, raised_t, window_s, "
+	                 "interruptions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	                 "?13, ?14, ?15, ?16, ?17, ?18)",
+	/* docs/detect.md: an outage opens with end 0 and is closed by a recovery event with the
+	 * same start; the open row gets the recovery's end so range reads see it ended. */
+	[ST_CLOSE_EVENT] = "UPDATE events SET end_t = ?4 WHERE entity = ?1 AND start_t = ?3 AND "
+	                   "end_t = 0 AND (type = ?2 OR (?2 = 0 AND type IN (1, 2)))",
+	[ST_SEL_EVENTS_ENTITY] = "SELECT " EVENT_COLS " FROM events e JOIN entities k ON k.id = "
+	                         "e.entity WHERE e.entity = ?1 AND " EVENT_OVERLAP
+	                         " ORDER BY e.start_t, e.type",
+	[ST_SEL_EVENTS_ALL] = "SELECT " EVENT_COLS " FROM events e JOIN entities k ON k.id = "
+	                      "e.entity WHERE ?1 = ?1 AND " EVENT_OVERLAP
+	                      " ORDER BY e.start_t, e.type, e.entity",
+	[ST_INS_META] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	[ST_SEL_META] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_SEL_ENTITY] = "SELECT id FROM entities WHERE kind = ?1 AND afi = ?2 AND cc = ?3 AND "
+	                  "asn = ?4",
+	[ST_INS_ENTITY] = "INSERT OR IGNORE INTO entities (kind, afi, cc, asn) VALUES (?1, ?2, ?3, ?4)",
+	[ST_UPD_NAME] = "UPDATE entities SET name = ?2 WHERE id = ?1",
+	[ST_SEL_NAME] = "SELECT name FROM entities WHERE id = ?1",
+	[ST_EXTENT] = "SELECT min(t), max(t) FROM bins WHERE entity = ?1",
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+};
+
+/* Entity key -> row id, open addressing. The key packs kind, afi, cc and asn in 64 bits. */
+struct entity_map {
+	uint64_t *keys;   /* 0 = empty slot (kind is never 0 for a valid entity) */
+	int64_t *ids;
+	size_t cap, n;
+};
+
+/* A bin put inside a transaction waits here and is inserted at commit (or when the buffer is
+ * full) sorted by (entity, t): replay produces bins time-major, one per entity, and inserting
+ * them entity-major touches each B-tree leaf once instead of once per bin. */
+struct pending_bin {
+	int64_t entity;
+	uint32_t seq;            /* put order: the last put of an (entity, t) wins */
+	struct sig_bin b;
+};
+enum { PENDING_MAX = 1 << 18 };   /* 16 MiB */
+
+struct store {
+	sqlite3 *db;
+	int readonly;
+	int in_tx;
+	struct pending_bin *pend;
+	size_t npend;
+	sqlite3_stmt *st[ST_COUNT_];
+	struct entity_map ents;
+	char path[256];
+	char errmsg[256];
+};
+
+static int fail(struct store *s, enum dm_err code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct store *s, enum dm_err code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* Last SQLite error as a store failure: "what: message". */
+static int fail_db(struct store *s, const char *what)
+{
+	int rc = sqlite3_errcode(s->db);
+	return fail(s, rc == SQLITE_NOMEM ? DM_ERR_NOMEM : DM_ERR_IO, "%s: %s: %s", s->path, what,
+	            sqlite3_errmsg(s->db));
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s ? s->errmsg : "";
+}
+
+/* --- entity keys and the id cache --------------------------------------------------------- */
+
+/* Normalised: a country ignores asn, an AS ignores cc, global ignores both. */
+static void entity_norm(const struct sig_entity *e, struct sig_entity *out)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = e->kind;
+	out->afi = e->afi;
+	if (e->kind == SIG_COUNTRY) {
+		out->cc[0] = e->cc[0];
+		out->cc[1] = e->cc[0] ? e->cc[1] : 0;
+	} else if (e->kind == SIG_ASN) {
+		out->asn = e->asn;
+	}
+}
+
+static uint64_t entity_key(const struct sig_entity *n)
+{
+	return (uint64_t)n->kind << 56 | (uint64_t)n->afi << 48 | (uint64_t)(uint8_t)n->cc[0] << 40 |
+	       (uint64_t)(uint8_t)n->cc[1] << 32 | n->asn;
+}
+
+static size_t key_slot(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+static int64_t map_find(const struct entity_map *m, uint64_t k)
+{
+	if (!m->cap)
+		return 0;
+	for (size_t i = key_slot(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == k)
+			return m->ids[i];
+		if (!m->keys[i])
+			return 0;
+	}
+}
+
+static int map_add(struct entity_map *m, uint64_t k, int64_t id)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 256;
+		uint64_t *nk = calloc(ncap, sizeof *nk);
+		int64_t *ni = calloc(ncap, sizeof *ni);
+		if (!nk || !ni) {
+			free(nk);
+			free(ni);
+			return DM_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->keys[i])
+				continue;
+			size_t j = key_slot(m->keys[i], ncap);
+			while (nk[j])
+				j = (j + 1) & (ncap - 1);
+			nk[j] = m->keys[i];
+			ni[j] = m->ids[i];
+		}
+		free(m->keys);
+		free(m->ids);
+		m->keys = nk;
+		m->ids = ni;
+		m->cap = ncap;
+	}
+	size_t i = key_slot(k, m->cap);
+	while (m->keys[i] && m->keys[i] != k)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->keys[i])
+		m->n++;
+	m->keys[i] = k;
+	m->ids[i] = id;
+	return 0;
+}
+
+static void bind_entity(sqlite3_stmt *st, const struct sig_entity *n)
+{
+	char cc[3] = { n->cc[0], n->cc[1], 0 };
+	sqlite3_bind_int(st, 1, n->kind);
+	sqlite3_bind_int(st, 2, n->afi);
+	sqlite3_bind_text(st, 3, cc, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, n->asn);
+}
+
+/* Row id of an entity; 0 when absent and create is 0. Returns <0 on error. */
+static int64_t entity_id(struct store *s, const struct sig_entity *e, int create)
+{
+	struct sig_entity n;
+	entity_norm(e, &n);
+	if (n.kind < SIG_COUNTRY || n.kind > SIG_GLOBAL)
+		return fail(s, DM_ERR_BAD_VALUE, "%s: entity kind %u is not 1..3", s->path, n.kind);
+	uint64_t k = entity_key(&n);
+	int64_t id = map_find(&s->ents, k);
+	if (id)
+		return id;
+	for (int pass = 0; pass < 2; pass++) {
+		sqlite3_stmt *st = s->st[ST_SEL_ENTITY];
+		bind_entity(st, &n);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return fail_db(s, "entity lookup");
+		if (id) {
+			if (map_add(&s->ents, k, id))
+				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+			return id;
+		}
+		if (!create || s->readonly || pass)
+			return 0;
+		st = s->st[ST_INS_ENTITY];
+		bind_entity(st, &n);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return fail_db(s, "entity insert");
+	}
+	return 0;
+}
+
+/* --- open / close -------------------------------------------------------------------------- */
+
+static int exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fail(s, DM_ERR_IO, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return DM_ERR_IO;
+	}
+	return 0;
+}
+
+static int pragma_int(struct store *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_db(s, "reading the header");
+	int rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_db(s, "reading the header");
+	return 0;
+}
+
+/* Checks the file is a darkmap database of our schema version, or an empty file to initialise. */
+static int check_or_create(struct store *s)
+{
+	int64_t app, ver, tables;
+	int rc;
+	/* The first read of the header: a non-SQLite file fails here with "file is not a database". */
+	if ((rc = pragma_int(s, "PRAGMA application_id", &app)))
+		return fail(s, rc, "%s: not a darkmap database: %s", s->path, sqlite3_errmsg(s->db));
+	if ((rc = pragma_int(s, "PRAGMA user_version", &ver)))
+		return rc;
+	if ((rc = pragma_int(s, "SELECT count(*) FROM sqlite_master", &tables)))
+		return rc;
+	if (app == STORE_APPLICATION_ID) {
+		if (ver != STORE_SCHEMA_VERSION)
+			return fail(s, DM_ERR_BAD_VALUE,
+			            "%s: darkmap database schema version %lld, this darkmap reads %d",
+			            s->path, (long long)ver, STORE_SCHEMA_VERSION);
+		return 0;
+	}
+	if (app != 0 || tables != 0)
+		return fail(s, DM_ERR_BAD_VALUE,
+		            "%s: not a darkmap database (an SQLite file with application_id %lld and "
+		            "%lld schema objects)",
+		            s->path, (long long)app, (long long)tables);
+	if (s->readonly)
+		return fail(s, DM_ERR_BAD_VALUE, "%s: empty database, no darkmap schema", s->path);
+	char pragmas[128];
+	snprintf(pragmas, sizeof pragmas, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+	         STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
+	if ((rc = exec(s, "BEGIN IMMEDIATE")))
+		return rc;
+	/* Another process may have created it between our check and our lock. */
+	if ((rc = pragma_int(s, "PRAGMA application_id", &app)))
+		return rc;
+	if (app == STORE_APPLICATION_ID)
+		return exec(s, "COMMIT");
+	if ((rc = exec(s, schema_sql)) || (rc = exec(s, pragmas))) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	return exec(s, "COMMIT");
+}
+
+static struct store *open_common(const char *path, int readonly, struct dm_error *err)
+{
+	struct store *s = calloc(1, sizeof *s);
+	if (!s) {
+		dm_fail(err, DM_ERR_NOMEM, 0, "%s: out of memory", path);
+		return NULL;
+	}
+	s->readonly = readonly;
+	snprintf(s->path, sizeof s->path, "%s", path);
+	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+	            SQLITE_OPEN_NOMUTEX;   /* one connection per thread: no per-call mutex */
+	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		dm_fail(err, DM_ERR_IO, 0, "%s: cannot open: %s", path,
+		        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_busy_timeout(s->db, 5000);   /* a reader (serve, plot) beside a writer (replay) */
+	if ((rc = check_or_create(s)))
+		goto failed;
+	if (!readonly) {
+		/* WAL: readers never block the writer; synchronous=NORMAL is durable at checkpoints,
+		 * and a crash loses at most the last transactions, never the file. */
+		if ((rc = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")))
+			goto failed;
+	}
+	if ((rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")))
+		goto failed;
+	for (int i = 0; i < ST_COUNT_; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
+			rc = fail_db(s, "preparing statements");
+			goto failed;
+		}
+	}
+	return s;
+failed:
+	dm_fail(err, rc, 0, "%s", s->errmsg);
+	store_close(s);
+	return NULL;
+}
+
+struct store *store_open(const char *path, struct dm_error *err)
+{
+	return open_common(path, 0, err);
+}
+
+struct store *store_open_ro(const char *path, struct dm_error *err)
+{
+	return open_common(path, 1, err);
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->in_tx)
+		store_commit(s);
+	for (int i = 0; i < ST_COUNT_; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s->ents.keys);
+	free(s->ents.ids);
+	free(s->pend);
+	free(s);
+}
+
+/* --- writes -------------------------------------------------------------------------------- */
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail_db(s, what);
+	return 0;
+}
+
+static int flush_bins(struct store *s);
+
+int store_begin(struct store *s)
+{
+	if (s->in_tx)
+		return 0;
+	int rc = step_done(s, s->st[ST_BEGIN], "begin");
+	if (!rc)
+		s->in_tx = 1;
+	return rc;
+}
+
+int store_commit(struct store *s)
+{
+	if (!s->in_tx)
+		return 0;
+	int rc = flush_bins(s);
+	if (rc) {
+		/* A failed insert leaves a transaction nobody can trust: roll it back whole. */
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		s->in_tx = 0;
+		return rc;
+	}
+	rc = step_done(s, s->st[ST_COMMIT], "commit");
+	if (!rc)
+		s->in_tx = 0;
+	return rc;
+}
+
+static int insert_bin(struct store *s, int64_t id, const struct sig_bin *b)
+{
+	sqlite3_stmt *st = s->st[ST_INS_BIN];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, b->t);
+	sqlite3_bind_int64(st, 3, b->visible_prefixes);
+	sqlite3_bind_int64(st, 4, b->slash24);
+	sqlite3_bind_int64(st, 5, b->baseline_slash24);
+	sqlite3_bind_int(st, 6, b->peers_seeing);
+	sqlite3_bind_int(st, 7, b->full_feed_peers);
+	sqlite3_bind_int(st, 8, b->peers_up);
+	sqlite3_bind_double(st, 9, b->peer_frac);   /* float -> double -> float is exact */
+	sqlite3_bind_int64(st, 10, b->announcements);
+	sqlite3_bind_int64(st, 11, b->withdrawals);
+	sqlite3_bind_int64(st, 12, b->interruptions);
+	sqlite3_bind_int64(st, 13, b->more_specifics);
+	sqlite3_bind_int(st, 14, b->quality);
+	return step_done(s, st, "bins insert");
+}
+
+static int pending_cmp(const void *pa, const void *pb)
+{
+	const struct pending_bin *a = pa, *b = pb;
+	if (a->entity != b->entity)
+		return a->entity < b->entity ? -1 : 1;
+	if (a->b.t != b->b.t)
+		return a->b.t < b->b.t ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int flush_bins(struct store *s)
+{
+	int rc = 0;
+	if (!s->npend)
+		return 0;
+	qsort(s->pend, s->npend, sizeof *s->pend, pending_cmp);
+	for (size_t i = 0; i < s->npend && !rc; i++)
+		rc = insert_bin(s, s->pend[i].entity, &s->pend[i].b);
+	s->npend = 0;
+	return rc;
+}
+
+int store_put_bin(struct store *s, const struct sig_entity *e, const struct sig_bin *b)
+{
+	int64_t id = entity_id(s, e, 1);
+	if (id <= 0)
+		return id < 0 ? (int)id : fail(s, DM_ERR_IO, "%s: read-only", s->path);
+	if (!s->in_tx)
+		return insert_bin(s, id, b);
+	if (!s->pend && !(s->pend = malloc(PENDING_MAX * sizeof *s->pend)))
+		return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+	struct pending_bin *p = &s->pend[s->npend];
+	p->entity = id;
+	p->seq = (uint32_t)s->npend++;
+	p->b = *b;
+	return s->npend == PENDING_MAX ? flush_bins(s) : 0;
+}
+
+int store_put_event(struct store *s, const struct dm_event *ev)
+{
+	int64_t id = entity_id(s, &ev->entity, 1);
+	if (id <= 0)
+		return id < 0 ? (int)id : fail(s, DM_ERR_IO, "%s: read-only", s->path);
+	sqlite3_stmt *st = s->st[ST_INS_EVENT];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, ev->type);
+	sqlite3_bind_int64(st, 3, ev->start);
+	sqlite3_bind_int64(st, 4, ev->end);
+	sqlite3_bind_double(st, 5, ev->severity);
+	sqlite3_bind_int64(st, 6, ev->baseline_slash24);
+	sqlite3_bind_int64(st, 7, ev->slash24);
+	sqlite3_bind_int(st, 8, ev->peers_lost);
+	sqlite3_bind_int(st, 9, ev->full_feed_peers);
+	sqlite3_bind_double(st, 10, ev->rate);
+	sqlite3_bind_double(st, 11, ev->baseline_rate);
+	sqlite3_bind_int(st, 12, ev->quality);
+	sqlite3_bind_text(st, 13, ev->affected, (int)strnlen(ev->affected, sizeof ev->affected),
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, ev->reason, (int)strnlen(ev->reason, sizeof ev->reason),
+	                  SQLITE_STATIC);
+	sqlite3_bind_int(st, 15, ev->of_type);
+	sqlite3_bind_int64(st, 16, ev->raised);
+	sqlite3_bind_int64(st, 17, ev->window);
+	sqlite3_bind_int64(st, 18, ev->interruptions);
+	int rc = step_done(s, st, "events insert");
+	sqlite3_clear_bindings(st);
+	if (rc || ev->type != DM_EV_RECOVERY || !ev->end)
+		return rc;
+	st = s->st[ST_CLOSE_EVENT];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, ev->of_type);
+	sqlite3_bind_int64(st, 3, ev->start);
+	sqlite3_bind_int64(st, 4, ev->end);
+	return step_done(s, st, "closing the recovered event");
+}
+
+int store_put_meta(struct store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = s->st[ST_INS_META];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	int rc = step_done(s, st, "meta insert");
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int get_text(struct store *s, sqlite3_stmt *st, char *buf, size_t len, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int found = 0;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		if (len)
+			snprintf(buf, len, "%s", v ? v : "");
+		found = 1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_db(s, what);
+	return found ? 0 : 1;
+}
+
+int store_get_meta(struct store *s, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st = s->st[ST_SEL_META];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	return get_text(s, st, buf, len, "meta read");
+}
+
+int store_put_entity_name(struct store *s, const struct sig_entity *e, const char *name)
+{
+	int64_t id = entity_id(s, e, 1);
+	if (id <= 0)
+		return id < 0 ? (int)id : fail(s, DM_ERR_IO, "%s: read-only", s->path);
+	sqlite3_stmt *st = s->st[ST_UPD_NAME];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	int rc = step_done(s, st, "entity name");
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+int store_get_entity_name(struct store *s, const struct sig_entity *e, char *buf, size_t len)
+{
+	int64_t id = entity_id(s, e, 0);
+	if (id <= 0)
+		return id < 0 ? (int)id : 1;
+	sqlite3_stmt *st = s->st[ST_SEL_NAME];
+	sqlite3_bind_int64(st, 1, id);
+	return get_text(s, st, buf, len, "entity name");
+}
+
+/* --- reads --------------------------------------------------------------------------------- */
+
+int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
+                   struct sig_bin **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int rc = s->npend ? flush_bins(s) : 0;
+	if (rc)
+		return rc;
+	int64_t id = entity_id(s, e, 0);
+	if (id <= 0)
+		return id < 0 ? (int)id : 0;
+	sqlite3_stmt *st = s->st[ST_SEL_BINS];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	struct sig_bin *v = NULL;
+	size_t cnt = 0, cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct sig_bin *nv = realloc(v, cap * sizeof *v);
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+			}
+			v = nv;
+		}
+		struct sig_bin *b = &v[cnt++];
+		memset(b, 0, sizeof *b);
+		b->t = (uint32_t)sqlite3_column_int64(st, 0);
+		b->visible_prefixes = (uint32_t)sqlite3_column_int64(st, 1);
+		b->slash24 = (uint32_t)sqlite3_column_int64(st, 2);
+		b->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 3);
+		b->peers_seeing = (uint16_t)sqlite3_column_int(st, 4);
+		b->full_feed_peers = (uint16_t)sqlite3_column_int(st, 5);
+		b->peers_up = (uint16_t)sqlite3_column_int(st, 6);
+		b->peer_frac = (float)sqlite3_column_double(st, 7);
+		b->announcements = (uint32_t)sqlite3_column_int64(st, 8);
+		b->withdrawals = (uint32_t)sqlite3_column_int64(st, 9);
+		b->interruptions = (uint32_t)sqlite3_column_int64(st, 10);
+		b->more_specifics = (uint32_t)sqlite3_column_int64(st, 11);
+		b->quality = (uint8_t)sqlite3_column_int(st, 12);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return fail_db(s, "bins read");
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
+                     struct dm_event **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int64_t id = 0;
+	if (e) {
+		id = entity_id(s, e, 0);
+		if (id <= 0)
+			return id < 0 ? (int)id : 0;
+	}
+	sqlite3_stmt *st = s->st[e ? ST_SEL_EVENTS_ENTITY : ST_SEL_EVENTS_ALL];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	struct dm_event *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 32;
+			struct dm_event *nv = realloc(v, cap * sizeof *v);
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+			}
+			v = nv;
+		}
+		struct dm_event *ev = &v[cnt++];
+		memset(ev, 0, sizeof *ev);
+		ev->entity.kind = (uint8_t)sqlite3_column_int(st, 0);
+		ev->entity.afi = (uint8_t)sqlite3_column_int(st, 1);
+		const char *cc = (const char *)sqlite3_column_text(st, 2);
+		if (cc && cc[0]) {
+			ev->entity.cc[0] = cc[0];
+			ev->entity.cc[1] = cc[1];
+		}
+		ev->entity.asn = (uint32_t)sqlite3_column_int64(st, 3);
+		ev->type = (uint8_t)sqlite3_column_int(st, 4);
+		ev->start = (uint32_t)sqlite3_column_int64(st, 5);
+		ev->end = (uint32_t)sqlite3_column_int64(st, 6);
+		ev->severity = sqlite3_column_double(st, 7);
+		ev->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 8);
+		ev->slash24 = (uint32_t)sqlite3_column_int64(st, 9);
+		ev->peers_lost = (uint16_t)sqlite3_column_int(st, 10);
+		ev->full_feed_peers = (uint16_t)sqlite3_column_int(st, 11);
+		ev->rate = sqlite3_column_double(st, 12);
+		ev->baseline_rate = sqlite3_column_double(st, 13);
+		ev->quality = (uint8_t)sqlite3_column_int(st, 14);
+		const char *a = (const char *)sqlite3_column_text(st, 15);
+		const char *r = (const char *)sqlite3_column_text(st, 16);
+		snprintf(ev->affected, sizeof ev->affected, "%s", a ? a : "");
+		snprintf(ev->reason, sizeof ev->reason, "%s", r ? r : "");
+		ev->of_type = (uint8_t)sqlite3_column_int(st, 17);
+		ev->raised = (uint32_t)sqlite3_column_int64(st, 18);
+		ev->window = (uint32_t)sqlite3_column_int64(st, 19);
+		ev->interruptions = (uint32_t)sqlite3_column_int64(st, 20);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return fail_db(s, "events read");
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *first, uint32_t *last)
+{
+	*first = *last = 0;
+	int rc = s->npend ? flush_bins(s) : 0;
+	if (rc)
+		return rc;
+	int64_t id = entity_id(s, e, 0);
+	if (id <= 0)
+		return id < 0 ? (int)id : 1;
+	sqlite3_stmt *st = s->st[ST_EXTENT];
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	int found = 0;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*first = (uint32_t)sqlite3_column_int64(st, 0);
+		*last = (uint32_t)sqlite3_column_int64(st, 1);
+		found = 1;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_db(s, "bins extent");
+	return found ? 0 : 1;
+}

@@ -1,0 +1,517 @@
+/* src/store: exact round trips, range reads, event overlap, reopen, and clean errors on files
+ * that are not darkmap databases. Every expected value is written here by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "base/addr.h"
+#include "store/store.h"
+
+static char dir[64];
+
+static void path_in_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static const struct sig_entity KP4 = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "KP" };
+static const struct sig_entity KP6 = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV6, .cc = "KP" };
+static const struct sig_entity AS131279 = { .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 131279 };
+
+/* A bin whose every field differs and uses the extremes of its type. */
+static struct sig_bin full_bin(uint32_t t)
+{
+	struct sig_bin b;
+	memset(&b, 0, sizeof b);
+	b.t = t;
+	b.visible_prefixes = 4;
+	b.slash24 = 3;
+	b.baseline_slash24 = 4;
+	b.peers_seeing = 38;
+	b.full_feed_peers = 40;
+	b.peers_up = 65535;
+	b.peer_frac = 0.1f;                /* not exact in binary: must still round-trip */
+	b.announcements = 4294967295u;
+	b.withdrawals = 7;
+	b.interruptions = 11;
+	b.more_specifics = 2;
+	b.quality = SIG_Q_GAP | SIG_Q_PEERS_DROPPED;
+	return b;
+}
+
+static void assert_bin_eq(const struct sig_bin *a, const struct sig_bin *b)
+{
+	assert_int_equal(a->t, b->t);
+	assert_int_equal(a->visible_prefixes, b->visible_prefixes);
+	assert_int_equal(a->slash24, b->slash24);
+	assert_int_equal(a->baseline_slash24, b->baseline_slash24);
+	assert_int_equal(a->peers_seeing, b->peers_seeing);
+	assert_int_equal(a->full_feed_peers, b->full_feed_peers);
+	assert_int_equal(a->peers_up, b->peers_up);
+	assert_memory_equal(&a->peer_frac, &b->peer_frac, sizeof a->peer_frac);  /* bit-exact */
+	assert_int_equal(a->announcements, b->announcements);
+	assert_int_equal(a->withdrawals, b->withdrawals);
+	assert_int_equal(a->interruptions, b->interruptions);
+	assert_int_equal(a->more_specifics, b->more_specifics);
+	assert_int_equal(a->quality, b->quality);
+}
+
+static struct dm_event mk_event(const struct sig_entity *e, uint8_t type, uint32_t start,
+                                uint32_t end)
+{
+	struct dm_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = type;
+	ev.entity = *e;
+	ev.start = start;
+	ev.end = end;
+	ev.severity = 1.0 / 3.0;
+	ev.baseline_slash24 = 4;
+	ev.slash24 = 0;
+	ev.peers_lost = 38;
+	ev.full_feed_peers = 40;
+	ev.rate = 12.5;
+	ev.baseline_rate = 0.1;
+	ev.quality = SIG_Q_OK;
+	snprintf(ev.affected, sizeof ev.affected, "175.45.176.0/24 175.45.177.0/24");
+	snprintf(ev.reason, sizeof ev.reason, "4 of 4 /24s unreachable, start %u", start);
+	ev.of_type = type == DM_EV_RECOVERY ? DM_EV_OUTAGE : 0;
+	ev.raised = start + 300;
+	ev.window = 21600;
+	ev.interruptions = 4294967295u;
+	return ev;
+}
+
+static struct store *open_new(const char *name)
+{
+	char p[128];
+	struct dm_error err = { 0 };
+	path_in_dir(p, sizeof p, name);
+	unlink(p);
+	struct store *s = store_open(p, &err);
+	if (!s)
+		fail_msg("store_open %s: %s", p, err.what);
+	return s;
+}
+
+static void test_bin_round_trip(void **state)
+{
+	(void)state;
+	struct store *s = open_new("rt.sqlite");
+	struct sig_bin in[3] = { full_bin(1419264900), full_bin(1419265200), full_bin(1419265500) };
+	in[1].peer_frac = 1.0f / 3.0f;
+	in[1].slash24 = 0;
+	in[1].quality = 0;
+	in[2].peer_frac = 0.0f;
+	in[2].quality = SIG_Q_NO_DATA;
+	in[2].visible_prefixes = 4294967295u;
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 2; i >= 0; i--)   /* out of order on purpose: reads come back sorted by t */
+		assert_int_equal(store_put_bin(s, &KP4, &in[i]), 0);
+	assert_int_equal(store_commit(s), 0);
+	struct sig_bin *out;
+	size_t n;
+	assert_int_equal(store_get_bins(s, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_bin_eq(&in[i], &out[i]);
+	free(out);
+	/* Same entity in IPv6 and an AS: distinct series, nothing stored yet. */
+	assert_int_equal(store_get_bins(s, &KP6, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(out);
+	assert_int_equal(store_get_bins(s, &AS131279, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 0);
+	/* Putting the same (entity, t) again replaces the row. */
+	struct sig_bin again = in[0];
+	again.slash24 = 1;
+	assert_int_equal(store_put_bin(s, &KP4, &again), 0);   /* outside a transaction: autocommit */
+	assert_int_equal(store_get_bins(s, &KP4, in[0].t, in[0].t + 1, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_bin_eq(&again, &out[0]);
+	free(out);
+	store_close(s);
+}
+
+static void test_bin_ranges(void **state)
+{
+	(void)state;
+	struct store *s = open_new("range.sqlite");
+	const uint32_t t0 = 1419206400;   /* 2014-12-22 00:00 UTC */
+	assert_int_equal(store_begin(s), 0);
+	for (uint32_t i = 0; i < 20; i++) {
+		struct sig_bin b = full_bin(t0 + 300 * i);
+		b.slash24 = i;
+		assert_int_equal(store_put_bin(s, &KP4, &b), 0);
+		b.slash24 = 100 + i;
+		assert_int_equal(store_put_bin(s, &AS131279, &b), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	struct sig_bin *out;
+	size_t n;
+	/* [t0+300, t0+900): the bins starting at t0+300 and t0+600, not t0+900 (half-open). */
+	assert_int_equal(store_get_bins(s, &KP4, t0 + 300, t0 + 900, &out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].t, t0 + 300);
+	assert_int_equal(out[0].slash24, 1);
+	assert_int_equal(out[1].t, t0 + 600);
+	assert_int_equal(out[1].slash24, 2);
+	free(out);
+	/* A from inside a bin excludes that bin: bins are selected by their start. */
+	assert_int_equal(store_get_bins(s, &KP4, t0 + 301, t0 + 900, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].t, t0 + 600);
+	free(out);
+	assert_int_equal(store_get_bins(s, &AS131279, t0 + 5700, t0 + 99999, &out, &n), 0);
+	assert_int_equal(n, 1);   /* only the 20th bin, t0 + 19*300 */
+	assert_int_equal(out[0].slash24, 119);
+	free(out);
+	assert_int_equal(store_get_bins(s, &KP4, t0 + 6000, t0 + 9000, &out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_get_bins(s, &KP4, t0 + 900, t0 + 900, &out, &n), 0);
+	assert_int_equal(n, 0);
+	uint32_t first, last;
+	assert_int_equal(store_bin_extent(s, &KP4, &first, &last), 0);
+	assert_int_equal(first, t0);
+	assert_int_equal(last, t0 + 19 * 300);
+	assert_int_equal(store_bin_extent(s, &KP6, &first, &last), 1);
+	store_close(s);
+}
+
+static void test_events_overlap(void **state)
+{
+	(void)state;
+	struct store *s = open_new("events.sqlite");
+	struct dm_event a = mk_event(&KP4, DM_EV_OUTAGE, 100, 200);
+	struct dm_event b = mk_event(&KP4, DM_EV_OUTAGE, 300, 0);       /* ongoing */
+	struct dm_event c = mk_event(&KP4, DM_EV_INSTABILITY, 250, 250); /* an instant */
+	struct dm_event d = mk_event(&AS131279, DM_EV_PARTIAL, 120, 180);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_put_event(s, &b), 0);
+	assert_int_equal(store_put_event(s, &a), 0);
+	assert_int_equal(store_put_event(s, &d), 0);
+	assert_int_equal(store_put_event(s, &c), 0);
+	assert_int_equal(store_commit(s), 0);
+	struct dm_event *out;
+	size_t n;
+	assert_int_equal(store_get_events(s, &KP4, 150, 260, &out, &n), 0);
+	assert_int_equal(n, 2);   /* a [100,200) and c at 250 */
+	assert_memory_equal(&out[0], &a, sizeof a);   /* every field, exact */
+	assert_memory_equal(&out[1], &c, sizeof c);
+	free(out);
+	/* [200, 300): a ended at 200 (half-open), b starts at 300: only c. */
+	assert_int_equal(store_get_events(s, &KP4, 200, 300, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].type, DM_EV_INSTABILITY);
+	free(out);
+	/* Long after: the ongoing outage still overlaps. */
+	assert_int_equal(store_get_events(s, &KP4, 100000, 200000, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(&out[0], &b, sizeof b);
+	free(out);
+	/* All entities, ordered by start: a(100) d(120) c(250) b(300). */
+	assert_int_equal(store_get_events(s, NULL, 0, 1000, &out, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0].start, 100);
+	assert_memory_equal(&out[1], &d, sizeof d);
+	assert_int_equal(out[2].start, 250);
+	assert_int_equal(out[3].start, 300);
+	free(out);
+	/* The ongoing outage ends: the same (entity, type, start) is updated, not duplicated. */
+	b.end = 34560;
+	memset(b.reason, 0, sizeof b.reason);   /* the store returns zero-filled text fields */
+	snprintf(b.reason, sizeof b.reason, "back after 9 h 31 min");
+	assert_int_equal(store_put_event(s, &b), 0);
+	assert_int_equal(store_get_events(s, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(&out[2], &b, sizeof b);
+	free(out);
+	assert_int_equal(store_get_events(s, &KP4, 40000, 50000, &out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_get_events(s, &KP6, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* docs/detect.md: an outage opens with end 0; a recovery with the same start closes it.
+	 * The open row then reads back with the recovery's end, and stops overlapping later. */
+	struct dm_event open = mk_event(&AS131279, DM_EV_OUTAGE, 5000, 0);
+	struct dm_event rec = mk_event(&AS131279, DM_EV_RECOVERY, 5000, 39260);   /* 9 h 31 min */
+	struct dm_event other = mk_event(&AS131279, DM_EV_PARTIAL, 5000, 0);       /* not of_type */
+	assert_int_equal(store_put_event(s, &open), 0);
+	assert_int_equal(store_put_event(s, &other), 0);
+	assert_int_equal(store_get_events(s, &AS131279, 50000, 60000, &out, &n), 0);
+	assert_int_equal(n, 2);   /* both open: they overlap everything after their start */
+	free(out);
+	assert_int_equal(store_put_event(s, &rec), 0);
+	assert_int_equal(store_get_events(s, &AS131279, 5000, 5001, &out, &n), 0);
+	assert_int_equal(n, 3);   /* ordered by start, then type: outage, partial, recovery */
+	assert_int_equal(out[0].type, DM_EV_OUTAGE);
+	assert_int_equal(out[0].end, 39260);
+	assert_int_equal(out[1].type, DM_EV_PARTIAL);
+	assert_int_equal(out[1].end, 0);
+	assert_memory_equal(&out[2], &rec, sizeof rec);
+	assert_int_equal(out[2].of_type, DM_EV_OUTAGE);
+	assert_int_equal(out[2].interruptions, 4294967295u);
+	free(out);
+	assert_int_equal(store_get_events(s, &AS131279, 50000, 60000, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].type, DM_EV_PARTIAL);
+	free(out);
+	store_close(s);
+}
+
+static void test_reopen_meta_names(void **state)
+{
+	(void)state;
+	char p[128];
+	struct dm_error err = { 0 };
+	struct store *s = open_new("reopen.sqlite");
+	struct sig_bin b = full_bin(1419265500);
+	assert_int_equal(store_put_bin(s, &KP4, &b), 0);
+	assert_int_equal(store_put_meta(s, "input", "updates.20141222.1600.bz2"), 0);
+	assert_int_equal(store_put_meta(s, "input", "rib.20141222.1600.bz2"), 0);   /* replaces */
+	assert_int_equal(store_put_entity_name(s, &KP4, "North Korea"), 0);
+	store_close(s);
+
+	path_in_dir(p, sizeof p, "reopen.sqlite");
+	for (int ro = 0; ro < 2; ro++) {
+		s = ro ? store_open_ro(p, &err) : store_open(p, &err);
+		assert_non_null(s);
+		struct sig_bin *out;
+		size_t n;
+		assert_int_equal(store_get_bins(s, &KP4, 0, UINT32_MAX, &out, &n), 0);
+		assert_int_equal(n, 1);
+		assert_bin_eq(&b, &out[0]);
+		free(out);
+		char buf[64];
+		assert_int_equal(store_get_meta(s, "input", buf, sizeof buf), 0);
+		assert_string_equal(buf, "rib.20141222.1600.bz2");
+		assert_int_equal(store_get_meta(s, "absent", buf, sizeof buf), 1);
+		assert_int_equal(store_get_entity_name(s, &KP4, buf, sizeof buf), 0);
+		assert_string_equal(buf, "North Korea");
+		assert_int_equal(store_get_entity_name(s, &KP6, buf, sizeof buf), 1);
+		if (ro) {   /* a read-only store refuses writes with a message, not a crash */
+			assert_true(store_put_bin(s, &KP4, &b) < 0);
+			assert_non_null(strstr(store_errmsg(s), "reopen.sqlite"));
+		}
+		store_close(s);
+	}
+	/* WAL mode is persistent in the file. */
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_bad_files(void **state)
+{
+	(void)state;
+	char p[128];
+	struct dm_error err;
+	/* Not SQLite at all. */
+	path_in_dir(p, sizeof p, "text.sqlite");
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database\n", f);
+	fclose(f);
+	memset(&err, 0, sizeof err);
+	assert_null(store_open(p, &err));
+	assert_int_not_equal(err.code, 0);
+	assert_non_null(strstr(err.what, p));
+	assert_non_null(strstr(err.what, "not a darkmap database: file is not a database"));
+	memset(&err, 0, sizeof err);
+	assert_null(store_open_ro(p, &err));
+	assert_non_null(strstr(err.what, "file is not a database"));
+
+	/* A missing file, read-only: refused, not created. */
+	path_in_dir(p, sizeof p, "missing.sqlite");
+	unlink(p);
+	memset(&err, 0, sizeof err);
+	assert_null(store_open_ro(p, &err));
+	assert_int_equal(err.code, DM_ERR_IO);
+	assert_int_equal(access(p, F_OK), -1);
+
+	/* Somebody else's SQLite database. */
+	path_in_dir(p, sizeof p, "other.sqlite");
+	unlink(p);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE foo(x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	memset(&err, 0, sizeof err);
+	assert_null(store_open(p, &err));
+	assert_int_equal(err.code, DM_ERR_BAD_VALUE);
+	assert_non_null(strstr(err.what, "not a darkmap database (an SQLite file with application_id 0"));
+
+	/* A darkmap database of a future schema version. */
+	struct store *s = open_new("future.sqlite");
+	store_close(s);
+	path_in_dir(p, sizeof p, "future.sqlite");
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	memset(&err, 0, sizeof err);
+	assert_null(store_open(p, &err));
+	assert_non_null(strstr(err.what, "schema version 99, this darkmap reads 1"));
+
+	/* A darkmap database whose pages were overwritten: open or read fails with a message. */
+	s = open_new("smashed.sqlite");
+	assert_int_equal(store_begin(s), 0);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct sig_bin b = full_bin(i * 300);
+		assert_int_equal(store_put_bin(s, &KP4, &b), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);   /* the last connection checkpoints the WAL into the main file */
+	path_in_dir(p, sizeof p, "smashed.sqlite");
+	f = fopen(p, "r+b");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	assert_true(size > 8 * 4096);
+	char junk[4096];
+	memset(junk, 0xA5, sizeof junk);
+	for (long off = 4 * 4096; off + 4096 <= size; off += 4096) {   /* keep header and schema */
+		fseek(f, off, SEEK_SET);
+		fwrite(junk, 1, sizeof junk, f);
+	}
+	fclose(f);
+	memset(&err, 0, sizeof err);
+	s = store_open(p, &err);
+	if (s) {
+		struct sig_bin *out = NULL;
+		size_t n = 0;
+		int rc = store_get_bins(s, &KP4, 0, UINT32_MAX, &out, &n);
+		assert_true(rc < 0);
+		assert_null(out);
+		assert_non_null(strstr(store_errmsg(s), "malformed"));
+		store_close(s);
+	} else {
+		assert_non_null(strstr(err.what, "malformed"));
+	}
+}
+
+/* WAL: a reader (plot, serve) opened beside a writer (replay) sees each commit, never a
+ * half-written batch, and neither blocks the other. */
+static void test_reader_beside_writer(void **state)
+{
+	(void)state;
+	char p[128];
+	struct dm_error err = { 0 };
+	struct store *w = open_new("wal.sqlite");
+	struct sig_bin b = full_bin(1000 * 300);
+	assert_int_equal(store_put_bin(w, &KP4, &b), 0);
+	path_in_dir(p, sizeof p, "wal.sqlite");
+	struct store *r = store_open_ro(p, &err);
+	assert_non_null(r);
+	struct sig_bin *out;
+	size_t n;
+	assert_int_equal(store_get_bins(r, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 1);
+	free(out);
+	assert_int_equal(store_begin(w), 0);
+	for (uint32_t i = 1; i <= 10; i++) {
+		b.t = (1000 + i) * 300;
+		assert_int_equal(store_put_bin(w, &KP4, &b), 0);
+	}
+	/* The writer reads its own batch (it is flushed first); the reader does not see it yet. */
+	assert_int_equal(store_get_bins(w, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 11);
+	free(out);
+	assert_int_equal(store_get_bins(r, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 1);
+	free(out);
+	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_get_bins(r, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 11);
+	free(out);
+	store_close(r);
+	store_close(w);
+}
+
+/* docs/plot.md quotes the schema between markers; it must be exactly what a new file gets. */
+static void test_schema_documented(void **state)
+{
+	(void)state;
+	FILE *f = fopen("docs/plot.md", "r");   /* tests/run runs from the repository root */
+	if (!f)
+		skip();
+	static char doc[65536];
+	size_t n = fread(doc, 1, sizeof doc - 1, f);
+	fclose(f);
+	doc[n] = 0;
+	const char *begin = strstr(doc, "<!-- schema:begin -->\n```sql\n");
+	assert_non_null(begin);
+	begin += strlen("<!-- schema:begin -->\n```sql\n");
+	const char *end = strstr(begin, "```\n<!-- schema:end -->");
+	assert_non_null(end);
+	size_t len = (size_t)(end - begin);
+	assert_int_equal(len, strlen(store_schema_sql()));
+	assert_memory_equal(begin, store_schema_sql(), len);
+}
+
+/* Not a timing assertion: prints inserts/s so a reader sees the order of magnitude (ASan build). */
+static void test_insert_rate(void **state)
+{
+	(void)state;
+	struct store *s = open_new("rate.sqlite");
+	enum { N = 200000, ENTITIES = 200 };
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(store_begin(s), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		struct sig_entity e = { .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 1 + i % ENTITIES };
+		struct sig_bin bin = full_bin(1419206400 + 300 * (i / ENTITIES));
+		assert_int_equal(store_put_bin(s, &e, &bin), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double sec = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	printf("store: %d bins in %.2f s = %.0f inserts/s (sanitizer build)\n", N, sec, N / sec);
+	struct sig_bin *out;
+	size_t n;
+	struct sig_entity e7 = { .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 7 };
+	assert_int_equal(store_get_bins(s, &e7, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, N / ENTITIES);
+	free(out);
+	store_close(s);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/dm-test-store-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bin_round_trip),   cmocka_unit_test(test_bin_ranges),
+		cmocka_unit_test(test_events_overlap),   cmocka_unit_test(test_reopen_meta_names),
+		cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_insert_rate),
+		cmocka_unit_test(test_schema_documented), cmocka_unit_test(test_reader_beside_writer),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
