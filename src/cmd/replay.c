@@ -249,6 +249,8 @@ static int cmp_input(const void *a, const void *b)
  * else the first one) and the update files from the RIB's time (or --from) up to --to. */
 static void pick_from_dirs(struct inputs *found, uint32_t from, uint32_t to, struct inputs *out)
 {
+	if (!found->n)
+		return;
 	qsort(found->v, found->n, sizeof *found->v, cmp_input);
 	for (size_t i = 0; i < found->n;) {
 		size_t j = i;
