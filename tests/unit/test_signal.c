@@ -608,6 +608,44 @@ static void test_incremental_equals_recompute(void **st)
 	rib_free(r2);
 }
 
+/* Input gaps: collector 1 is active and silent for a bin while collector 0 goes on. */
+static void test_collector_gap(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 1000);
+	sig_start(s);
+	sig_collector_active(s, 0, 1);
+	sig_collector_active(s, 1, 1);
+	uint32_t t0[] = { 1210, 1510, 1810 }, t1[] = { 1220, 1820 };   /* collector 1: nothing in 1500 */
+	for (int i = 0; i < 3; i++) {
+		sig_time(s, t0[i]);
+		sig_record(s, 0);
+		if (i < 2) {
+			sig_time(s, t1[i]);
+			sig_record(s, 1);
+		}
+	}
+	sig_collector_active(s, 1, 0);   /* its input ends: silence after this is no gap */
+	sig_time(s, 2110);
+	sig_record(s, 0);
+	sig_finish(s);
+	const struct sig_bin *b;
+	assert_non_null(b = row_of(1200, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, 0);
+	assert_int_equal(b->records, 2);
+	assert_int_equal(b->collectors, 2);
+	assert_non_null(b = row_of(1500, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, SIG_Q_GAP);
+	assert_int_equal(b->collectors_silent, 1);
+	assert_int_equal(b->records, 1);
+	assert_non_null(b = row_of(2100, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, 0);
+	assert_int_equal(b->collectors, 1);
+	sig_free(s);
+	rib_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -619,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_country_withdrawn_at_known_second),
 		cmocka_unit_test(test_interruptions),
 		cmocka_unit_test(test_incremental_equals_recompute),
+		cmocka_unit_test(test_collector_gap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
