@@ -107,9 +107,12 @@ void rib_free(struct rib *r)
 	for (uint32_t i = 0; i < r->nchunk; i++)
 		munmap(r->chunk[i], CHUNK_BYTES);
 	free(r->chunk);
-	for (uint32_t i = 1; i < r->nattr; i++)
-		if (r->attr[i].refcnt)
+	for (uint32_t i = 1; i < r->nattr; i++)   /* big sets were malloc'd on their own */
+		if (r->attr[i].refcnt && (size_t)r->attr[i].path_len * 4 + r->attr[i].raw_len > 24 * 16)
 			free(r->attr[i].asn);
+	for (uint32_t i = 0; i < r->nblob_chunk; i++)
+		free(r->blob_chunk[i]);
+	free(r->blob_chunk);
 	for (uint32_t i = 0; i < r->ncollector; i++)
 		free(r->collector[i]);
 	free(r->collector);
@@ -542,53 +545,161 @@ whole:
 	return len;
 }
 
+/* Attribute-set blobs (path + raw bytes) come from per-size-class free lists carved out of 1 MiB
+ * chunks: a RIB load creates hundreds of thousands of them, and malloc was a tenth of it. */
+enum { BLOB_CLASS = 16, BLOB_CLASSES = 24, BLOB_CHUNK = 1u << 20 };
+
+static void *blob_alloc(struct rib *r, size_t n)
+{
+	size_t c = (n + BLOB_CLASS - 1) / BLOB_CLASS;
+	if (c == 0)
+		c = 1;
+	if (c > BLOB_CLASSES)
+		return malloc(n);
+	void *b = r->blob_free[c - 1];
+	if (b) {
+		memcpy(&r->blob_free[c - 1], b, sizeof(void *));
+		return b;
+	}
+	size_t sz = c * BLOB_CLASS;
+	if (!r->nblob_chunk || r->blob_used + sz > BLOB_CHUNK) {
+		void **bc = realloc(r->blob_chunk, (r->nblob_chunk + 1) * sizeof *bc);
+		if (!bc)
+			return NULL;
+		r->blob_chunk = bc;
+		if (!(bc[r->nblob_chunk] = malloc(BLOB_CHUNK)))
+			return NULL;
+		r->nblob_chunk++;
+		r->blob_used = 0;
+	}
+	b = (char *)r->blob_chunk[r->nblob_chunk - 1] + r->blob_used;
+	r->blob_used += sz;
+	return b;
+}
+
+static void blob_release(struct rib *r, void *b, size_t n)
+{
+	size_t c = (n + BLOB_CLASS - 1) / BLOB_CLASS;
+	if (c == 0)
+		c = 1;
+	if (c > BLOB_CLASSES) {
+		free(b);
+		return;
+	}
+	memcpy(b, &r->blob_free[c - 1], sizeof(void *));
+	r->blob_free[c - 1] = b;
+}
+
+/* Open addressing, linear probing: entries are hash << 32 | id (0 empty), so probing does not
+ * touch the sets themselves until the 32-bit hash matches. */
+static void atab_insert(uint64_t *t, uint32_t mask, uint32_t h, uint32_t id)
+{
+	uint32_t i = h & mask;
+	while (t[i])
+		i = (i + 1) & mask;
+	t[i] = (uint64_t)h << 32 | id;
+}
+
 static int attr_rehash(struct rib *r)
 {
 	uint32_t mask = r->amask * 2 + 1;
-	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
+	uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
-	for (uint32_t i = 1; i < r->nattr; i++) {
-		struct rib_attr *a = &r->attr[i];
-		if (!a->refcnt)
-			continue;
-		uint32_t h = a->hash & mask;
-		a->next = t[h];
-		t[h] = i;
-	}
+	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
+	for (uint32_t i = 0; i <= r->amask; i++)
+		if (r->atab[i])
+			atab_insert(t, mask, (uint32_t)(r->atab[i] >> 32), (uint32_t)r->atab[i]);
 	free(r->atab);
 	r->atab = t;
 	r->amask = mask;
 	return 0;
 }
 
+static void atab_delete(struct rib *r, uint32_t h, uint32_t id)
+{
+	uint64_t *t = r->atab;
+	uint32_t mask = r->amask, i = h & mask;
+	uint64_t want = (uint64_t)h << 32 | id;
+	while (t[i] != want) {
+		if (!t[i])
+			return;
+		i = (i + 1) & mask;
+	}
+	/* backward-shift deletion keeps every probe sequence unbroken */
+	for (uint32_t j = i;;) {
+		t[i] = 0;
+		for (;;) {
+			j = (j + 1) & mask;
+			if (!t[j])
+				return;
+			uint32_t home = (uint32_t)(t[j] >> 32) & mask;
+			/* t[j] may move to i when i lies cyclically in [home, j) */
+			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+				break;
+		}
+		t[i] = t[j];
+		i = j;
+	}
+}
+
 enum { ATTR_SCRATCH = 65536 + 64, PATH_SCRATCH = 4096 };
 
-uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
+/* The key bytes of a set: the block itself, or a copy without MP_(UN)REACH_NLRI when present. */
+static const uint8_t *attr_key(const struct bgp_attrs *a, size_t *rl)
 {
 	static _Thread_local uint8_t raw[ATTR_SCRATCH];
-	static _Thread_local uint32_t path[PATH_SCRATCH];
-	size_t rl = a->raw && a->raw_len <= 65535 ? attrs_strip(a->raw, a->raw_len, raw) : 0;
+	if (!a->raw || a->raw_len > 65535) {
+		*rl = 0;
+		return raw;
+	}
+	if (!(a->present & (BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) | BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)))) {
+		*rl = a->raw_len;
+		return a->raw;
+	}
+	*rl = attrs_strip(a->raw, a->raw_len, raw);
+	return raw;
+}
+
+static size_t flatten_path(const struct bgp_attrs *a, uint32_t *path)
+{
 	size_t pl = 0;
-	uint32_t origin = 0;
-	uint8_t oset = 0;
 	for (unsigned s = 0; s < a->path.nseg; s++) {
 		const struct as_seg *sg = &a->path.seg[s];
 		for (unsigned k = 0; k < sg->count && pl < PATH_SCRATCH; k++)
 			path[pl++] = sg->asn[k];
 	}
+	return pl;
+}
+
+static inline int attr_match(const struct rib_attr *x, const uint8_t *raw, size_t rl, uint32_t origin,
+                             uint8_t oset, uint8_t asn_size, const struct bgp_attrs *a)
+{
+	if (x->raw_len != rl || x->origin_asn != origin || x->origin_set != oset || x->asn_size != asn_size ||
+	    memcmp(x->raw, raw, rl))
+		return 0;
+	if (rl)
+		return 1;   /* the path is a function of the block and the AS number size */
+	uint32_t path[PATH_SCRATCH];
+	size_t pl = flatten_path(a, path);
+	return x->path_len == pl && !memcmp(x->asn, path, pl * 4);
+}
+
+uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
+{
+	size_t rl;
+	const uint8_t *raw = attr_key(a, &rl);
 	int is_set = 0;
-	origin = as_path_origin(&a->path, &is_set);   /* last AS outside confederation segments */
-	oset = (uint8_t)is_set;
-	/* The merged path is a function of the raw block and the AS number size of the session
-	 * (RFC 6793), so those two are the key; the decoded origin guards odd encodings. */
-	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u ^ ((uint64_t)origin << 8 | (uint64_t)a->path.asn_size << 1 | oset));
+	uint32_t origin = as_path_origin(&a->path, &is_set);   /* last AS outside confederations */
+	uint8_t oset = (uint8_t)is_set, asz = a->path.asn_size;
+	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u ^ ((uint64_t)origin << 8 | (uint64_t)asz << 1 | oset));
 	uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
-	for (uint32_t id = r->atab[h & r->amask]; id; id = r->attr[id].next) {
+	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
+		if ((uint32_t)(r->atab[i] >> 32) != h)
+			continue;
+		uint32_t id = (uint32_t)r->atab[i];
 		struct rib_attr *x = &r->attr[id];
-		if (x->hash == h && x->raw_len == rl && x->path_len == pl && x->origin_asn == origin &&
-		    x->origin_set == oset && x->asn_size == a->path.asn_size && !memcmp(x->raw, raw, rl) &&
-		    (rl || !memcmp(x->asn, path, pl * 4))) {
+		if (attr_match(x, raw, rl, origin, oset, asz, a)) {
 			x->refcnt++;
 			return id;
 		}
@@ -602,9 +713,11 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 			return 0;
 		id = r->nattr++;
 	}
+	static _Thread_local uint32_t path[PATH_SCRATCH];
+	size_t pl = flatten_path(a, path);
 	struct rib_attr *x = &r->attr[id];
 	size_t bytes = pl * 4 + rl;
-	x->asn = malloc(bytes ? bytes : 1);
+	x->asn = blob_alloc(r, bytes);
 	if (!x->asn) {
 		x->refcnt = 0;
 		x->next = r->free_attr;
@@ -619,16 +732,24 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	x->origin_asn = origin;
 	x->origin_set = oset;
 	x->origin = a->origin;
-	x->asn_size = a->path.asn_size;
+	x->asn_size = asz;
 	x->path_len = (uint16_t)pl;
 	x->raw_len = (uint32_t)rl;
 	x->user = RIB_NONE;
-	x->next = r->atab[h & r->amask];
-	r->atab[h & r->amask] = id;
+	x->next = 0;
 	r->live_attr++;
 	r->attr_bytes += bytes;
-	if (r->live_attr > r->amask + 1)
-		attr_rehash(r);   /* failure only means longer chains */
+	if ((uint64_t)r->live_attr * 2 > (uint64_t)r->amask + 1 && attr_rehash(r) && r->live_attr > r->amask) {
+		/* table full and cannot grow: give the set back */
+		r->live_attr--;
+		r->attr_bytes -= bytes;
+		blob_release(r, x->asn, bytes);
+		x->refcnt = 0;
+		x->next = r->free_attr;
+		r->free_attr = id;
+		return 0;
+	}
+	atab_insert(r->atab, r->amask, h, id);
 	return id;
 }
 
@@ -636,11 +757,10 @@ uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_att
 {
 	struct rib_peer *p = &r->peer[peer];
 	uint32_t h = p->last_attr;
-	if (h && h < r->nattr && r->attr[h].refcnt && a->raw && a->raw_len <= 65535) {
+	if (h && h < r->nattr && r->attr[h].refcnt) {
 		const struct rib_attr *x = &r->attr[h];
-		/* cheap exact check: same stripped bytes and AS number size (the key of the set) */
-		static _Thread_local uint8_t raw[ATTR_SCRATCH];
-		size_t rl = attrs_strip(a->raw, a->raw_len, raw);
+		size_t rl;
+		const uint8_t *raw = attr_key(a, &rl);
 		if (rl && x->raw_len == rl && x->asn_size == a->path.asn_size && !memcmp(x->raw, raw, rl)) {
 			int is_set = 0;
 			if (as_path_origin(&a->path, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
@@ -667,12 +787,10 @@ void rib_attr_unref(struct rib *r, uint32_t id)
 	struct rib_attr *x = &r->attr[id];
 	if (--x->refcnt)
 		return;
-	uint32_t *pp = &r->atab[x->hash & r->amask];
-	while (*pp != id)
-		pp = &r->attr[*pp].next;
-	*pp = x->next;
-	r->attr_bytes -= (uint64_t)x->path_len * 4 + x->raw_len;
-	free(x->asn);
+	atab_delete(r, x->hash, id);
+	size_t bytes = (size_t)x->path_len * 4 + x->raw_len;
+	r->attr_bytes -= bytes;
+	blob_release(r, x->asn, bytes);
 	x->asn = NULL;
 	x->raw = NULL;
 	x->next = r->free_attr;
@@ -937,7 +1055,7 @@ size_t rib_memory(const struct rib *r)
 	m += ((size_t)r->hmask + 1) * sizeof *r->htab;
 	m += (size_t)r->cap_node * sizeof *r->node;
 	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
-	m += r->attr_bytes + (size_t)r->live_attr * 16;   /* + malloc overhead per set */
+	m += (size_t)r->nblob_chunk * (1u << 20);   /* attribute-set blobs (live or free) */
 	m += (size_t)r->cap_multi * sizeof *r->multi;
 	m += (size_t)r->cap_peer * sizeof *r->peer + ((size_t)r->pmask + 1) * sizeof *r->ptab;
 	for (uint32_t i = 0; i < r->npeer; i++)

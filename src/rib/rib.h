@@ -83,8 +83,11 @@ struct rib {
 	/* attributes */
 	struct rib_attr *attr;   /* id 0 unused */
 	uint32_t nattr, cap_attr, free_attr, live_attr;
-	uint32_t *atab;          /* hash buckets of attr ids */
+	uint64_t *atab;          /* open addressing: hash << 32 | attr id; 0 empty */
 	uint32_t amask;
+	void *blob_free[24];     /* free set blobs by 16-byte size class */
+	void **blob_chunk;
+	uint32_t nblob_chunk, blob_used;
 	uint64_t attr_bytes;     /* bytes held by attribute sets (raw + path) */
 	/* ADD-PATH lists */
 	struct rib_multi *multi;
