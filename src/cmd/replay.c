@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,8 @@ static const char usage_text[] =
 	"  -q, --quiet        no progress, no per-error messages (the summary stays)\n"
 	"Benchmark aids:\n"
 	"  --synthetic-table FILE  before the RIBs, load every prefix of a prefix->origin table\n"
-	"                     (pyasn IPASN format) as held by --synthetic-peers N peers (40)\n"
+	"                     (pyasn IPASN format) as held by --synthetic-peers N peers (40),\n"
+	"                     stamped --synthetic-time T (2014-05-13T06:00)\n"
 	"  --decode-only      decode and count elements, no RIB or signal\n"
 	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage, 3 nothing readable.\n";
 
@@ -347,7 +349,7 @@ struct replay {
 	/* progress */
 	int progress, decode_only;
 	const char *synth;
-	uint32_t synth_peers;
+	uint32_t synth_peers, synth_time;
 	uint64_t bytes_total, bytes_done;
 	struct timespec t0, tlast;
 	uint64_t db_uncommitted;
@@ -1065,6 +1067,12 @@ int cmd_replay(int argc, char **argv)
 		} else if (!strcmp(a, "--synthetic-table")) {
 			NEEDV();
 			R.synth = v;
+		} else if (!strcmp(a, "--synthetic-time")) {
+			NEEDV();
+			if (parse_time(v, &R.synth_time)) {
+				fprintf(stderr, "darkmap replay: --synthetic-time %s: want unix seconds or YYYY-MM-DD[THH:MM[:SS]]\n", v);
+				return EXIT_USAGE;
+			}
 		} else if (!strcmp(a, "--synthetic-peers")) {
 			NEEDV();
 			R.synth_peers = (uint32_t)strtoul(v, NULL, 10);
@@ -1117,6 +1125,9 @@ int cmd_replay(int argc, char **argv)
 
 	dm_log_quiet = quiet;
 	R.bin = so.bin;
+	/* The RIB's tables grow by doubling: keep them mmap'd so realloc moves pages (mremap) instead
+	 * of copying; a fixed threshold also stops glibc from raising it after a big free. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	R.progress = !quiet && (force_progress || isatty(2));
 	R.geo = geo_db_new();
 	if (!no_geo && R.geo) {
@@ -1203,17 +1214,11 @@ int cmd_replay(int argc, char **argv)
 	for (size_t i = 0; i < inputs.n; i++)
 		R.bytes_total += inputs.v[i].size;
 	clock_gettime(CLOCK_MONOTONIC, &R.t0);
-	/* ~4 compressed bytes per distinct prefix in real archives: size the store once */
-	uint64_t guess = R.bytes_total / 4;
-	rib_reserve(R.rib, (uint32_t)(guess > 1500000 ? 1500000 : guess < 1024 ? 1024 : guess));
 
 	if (R.synth) {
 		uint32_t np = R.synth_peers ? R.synth_peers : 40;
-		/* stamped like the earliest input, or 2014-05-13 06:00 (the pyasn table's RIB) */
-		uint32_t ts = 1399960800;
-		for (size_t i = 0; i < inputs.n; i++)
-			if (inputs.v[i].ftime && inputs.v[i].ftime < ts)
-				ts = inputs.v[i].ftime;
+		/* stamped --synthetic-time, or 2014-05-13 06:00 (the pyasn table's RIB) */
+		uint32_t ts = R.synth_time ? R.synth_time : 1399960800;
 		rib_reserve(R.rib, 600000);
 		double c1 = cpu_s();
 		uint64_t n = synthetic_table(&R, R.synth, np, ts);
