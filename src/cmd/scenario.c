@@ -731,6 +731,7 @@ struct gen {
 	int failed;
 	uint64_t updates_written, withdrawals_written, announcements_written;
 	int64_t reset_table_done;
+	uint32_t reset_prefixes;
 };
 
 /* Opens the update file of interval c->cur (none inside the gap). */
@@ -863,6 +864,7 @@ static void peer_up(struct gen *g, struct speer *p, int64_t ts)
 	}
 	free(run);
 	g->reset_table_done = ts + 1 + sent / 20000;
+	g->reset_prefixes = sent;
 }
 
 static void play(struct gen *g, const struct ev *e)
@@ -1139,11 +1141,13 @@ static int run_nk2014(struct opts *o)
 	for (int c = 0; c < 2; c++)
 		g.coll[c].gap_start = g.coll[c].gap_end = INT64_MIN;
 	uint64_t nflaps = 0, noutages = 0;
+	int left_out = 0;
 	for (size_t i = 0; i < tl.n; i++) {
 		struct tl_row *row = &tl.row[i];
-		if (row->start < o->from || row->end > o->to) {
-			fprintf(stderr, "darkmap scenario: %s: line %d: %s %s outside --from/--to, "
-			        "left out\n", tl.path, row->line, tl_names[row->kind], row->target);
+		/* Rows that only overlap the span are kept: their events outside it are not
+		 * written (a short span around one outage is a test case). */
+		if (row->end <= o->from || row->start >= o->to) {
+			left_out++;
 			continue;
 		}
 		if (row->kind == TL_OUTAGE || row->kind == TL_INSTABILITY) {
@@ -1182,11 +1186,13 @@ static int run_nk2014(struct opts *o)
 					ev_add(&ev, t, us, EV_KP_DOWN, (uint16_t)p, 0, 0);
 					ev_add(&ev, t + down, us, EV_KP_UP, (uint16_t)p, 0, 0);
 				}
-				r = truth_add(&tr, "flap", t, t + down);
-				snprintf(r->entity, sizeof r->entity, "KP/AS131279");
-				snprintf(r->note, sizeof r->note, "withdrawn at every peer, %lld s",
-				         (long long)down);
-				nflaps++;
+				if (t >= o->from && t < o->to) {
+					r = truth_add(&tr, "flap", t, t + down);
+					snprintf(r->entity, sizeof r->entity, "KP/AS131279");
+					snprintf(r->note, sizeof r->note, "withdrawn at every peer, %lld s",
+					         (long long)down);
+					nflaps++;
+				}
 				double frac = (double)(t - row->start) / (double)(row->end - row->start);
 				double pause = (150.0 + (12.0 - 150.0) * frac) * 60.0 *
 				               (0.7 + 0.6 * rng_unit(&rng));
@@ -1229,6 +1235,9 @@ static int run_nk2014(struct opts *o)
 		}
 		}
 	}
+	if (left_out)
+		fprintf(stderr, "darkmap scenario: %d rows of %s outside --from/--to left out\n",
+		        left_out, tl.path);
 	/* Background churn: one prefix at one peer, never KP: 60% withdraw and re-announce 1-45
 	 * min later, 40% a path change (another path variant). */
 	uint64_t nchurn = (uint64_t)(o->churn * (double)(o->to - o->from) / 3600.0);
@@ -1255,15 +1264,20 @@ static int run_nk2014(struct opts *o)
 
 	/* Write. */
 	rc = 0;
+	/* Events before --from shape the state the RIB shows (a span starting inside an outage
+	 * dumps no KP routes); nothing is written for them: no file is open yet. */
+	size_t first = 0;
+	for (; first < ev.n && ev.v[first].ts < o->from; first++)
+		play(&g, &ev.v[first]);
 	for (int c = 0; c < 2 && !rc; c++) {
 		if (!g.coll[c].npeers)
 			continue;
 		rc = write_rib(&g, &g.coll[c]);
 	}
-	for (size_t i = 0; i < ev.n && !rc && !g.failed; i++) {
+	for (size_t i = first; i < ev.n && !rc && !g.failed; i++) {
 		const struct ev *e = &ev.v[i];
-		if (e->ts < o->from || e->ts >= o->to)
-			continue;
+		if (e->ts >= o->to)
+			break;
 		if (coll_advance(&g, &g.coll[g.peer[e->peer].coll], e->ts)) {
 			rc = -1;
 			break;
@@ -1283,8 +1297,9 @@ static int run_nk2014(struct opts *o)
 			if (!strcmp(tr.v[i].kind, "peer_reset")) {
 				size_t l = strlen(tr.v[i].note);
 				snprintf(tr.v[i].note + l, sizeof tr.v[i].note - l,
-				         "; STATE_CHANGE 6->1 at start, 5->6 at end, table re-sent until %lld",
-				         (long long)g.reset_table_done);
+				         "; STATE_CHANGE 6->1 at start, 5->6 at end; table re-sent: %u "
+				         "prefixes until %lld",
+				         g.reset_prefixes, (long long)g.reset_table_done);
 			}
 
 	/* Ground truth and peers. */
