@@ -1186,7 +1186,7 @@ static int run_nk2014(struct opts *o)
 					ev_add(&ev, t, us, EV_KP_DOWN, (uint16_t)p, 0, 0);
 					ev_add(&ev, t + down, us, EV_KP_UP, (uint16_t)p, 0, 0);
 				}
-				if (t >= o->from && t < o->to) {
+				if (t + down > o->from && t < o->to) {   /* overlaps the span */
 					r = truth_add(&tr, "flap", t, t + down);
 					snprintf(r->entity, sizeof r->entity, "KP/AS131279");
 					snprintf(r->note, sizeof r->note, "withdrawn at every peer, %lld s",
