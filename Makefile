@@ -7,6 +7,11 @@
 
 CC      ?= cc
 OPT     ?= -O2
+# x86-64 GCC clears mid-sized structs with `rep stos`, slow on some CPUs: the 376-byte
+# struct bgp_attrs cleared per RIB entry cost 13% of decoding (perf). Vector stores instead.
+ifeq ($(shell uname -m)-$(findstring gcc,$(shell $(CC) --version 2>/dev/null | head -1)),x86_64-gcc)
+OPT     += -mstringop-strategy=vector_loop
+endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS+= -Isrc -D_GNU_SOURCE
 CFLAGS  ?=
@@ -27,7 +32,7 @@ ASAN := build/asan
 FUZZ := build/fuzz
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-.PHONY: all test bench fuzz demo bootstrap clean unit-bins fuzz-bins asan-bin
+.PHONY: all test bench fuzz demo bootstrap clean unit-bins fuzz-bins asan-bin bench-bins
 all: darkmap
 
 darkmap: $(REL)/darkmap
@@ -53,7 +58,7 @@ $(ASAN)/darkmap: $(CMD_SRCS:%.c=$(ASAN)/%.o) $(ASAN)/libdarkmap.a
 asan-bin: $(ASAN)/darkmap
 
 # Unit tests: one cmocka binary per module, built with the sanitizers.
-$(ASAN)/tests/unit/%: tests/unit/%.c tests/unit/*.h $(ASAN)/libdarkmap.a
+$(ASAN)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(ASAN)/libdarkmap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(ASAN)/libdarkmap.a $(LIBS) -lcmocka
 unit-bins: $(UNIT_SRCS:%.c=$(ASAN)/%)
@@ -68,6 +73,13 @@ $(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRCS:%.c=$(FUZZ)/%.o)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
 
+# Benchmark helpers (bench/*.c), optimised like the binary.
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+$(REL)/bench/%: bench/%.c $(REL)/libdarkmap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $(CFLAGS) -o $@ $< $(REL)/libdarkmap.a $(LIBS)
+bench-bins: $(BENCH_SRCS:bench/%.c=$(REL)/bench/%)
+
 bootstrap:
 	@scripts/bootstrap
 
@@ -76,7 +88,7 @@ test: bootstrap
 	@tests/run
 
 bench: bootstrap
-	$(MAKE) --no-print-directory darkmap
+	$(MAKE) --no-print-directory darkmap bench-bins
 	@bench/run
 
 fuzz: bootstrap

@@ -28,6 +28,12 @@ struct dm_event {
 	uint8_t quality;              /* enum sig_quality flags of the bins involved */
 	char affected[256];           /* affected prefixes, space separated, truncated with "..." */
 	char reason[256];             /* one-line explanation of why the rule fired */
+	/* Added by src/detect (docs/detect.md): */
+	uint8_t of_type;              /* recovery: type it ends (OUTAGE/PARTIAL); a closing
+	                               * instability/unknown event (end != 0) repeats its type */
+	uint32_t raised;              /* start of the bin whose feed raised the event (>= start) */
+	uint32_t window;              /* instability: sliding window, seconds */
+	uint32_t interruptions;       /* instability: interruptions in the window */
 };
 
 #endif

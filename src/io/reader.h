@@ -27,5 +27,7 @@ enum dm_compression dm_reader_compression(const struct dm_reader *r);
 const char *dm_compression_name(enum dm_compression c);
 uint64_t dm_reader_compressed_bytes(const struct dm_reader *r);  /* consumed so far */
 uint64_t dm_reader_file_size(const struct dm_reader *r);         /* 0 when unknown (pipe) */
+/* The file descriptor of uncompressed input (for mmap), -1 when compressed. */
+int dm_reader_fd(const struct dm_reader *r);
 
 #endif

@@ -1,0 +1,738 @@
+/* Streaming outage / instability / data-quality detector. Rules: docs/detect.md.
+ *
+ * Memory per entity is proportional to how often its values change, not to the window: the
+ * 7-day history is kept as runs of equal values (a stable entity is one run), and the moving
+ * median is read from a sorted (value, count) multiset of that history. */
+#include "detect/detect.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/addr.h"
+#include "base/err.h"
+
+/* ---- run-length queue: the last `cap_bins` values pushed, oldest first ---- */
+
+struct run {
+	uint32_t v, n;
+};
+
+struct rlq {
+	struct run *r;
+	uint32_t head, len, cap;   /* circular buffer of runs */
+	uint64_t count;            /* values held (sum of run lengths) */
+	uint64_t sum;              /* sum of values held */
+};
+
+static int rlq_push(struct rlq *q, uint32_t v)
+{
+	if (q->len) {
+		struct run *last = &q->r[(q->head + q->len - 1) % q->cap];
+		if (last->v == v && last->n < UINT32_MAX) {
+			last->n++;
+			q->count++;
+			q->sum += v;
+			return 0;
+		}
+	}
+	if (q->len == q->cap) {
+		uint32_t ncap = q->cap ? q->cap * 2 : 4;
+		struct run *nr = malloc(ncap * sizeof *nr);
+		if (!nr)
+			return DM_ERR_NOMEM;
+		for (uint32_t i = 0; i < q->len; i++)
+			nr[i] = q->r[(q->head + i) % q->cap];
+		free(q->r);
+		q->r = nr;
+		q->cap = ncap;
+		q->head = 0;
+	}
+	q->r[(q->head + q->len) % q->cap] = (struct run){v, 1};
+	q->len++;
+	q->count++;
+	q->sum += v;
+	return 0;
+}
+
+/* Removes the oldest value and returns it (queue must not be empty). */
+static uint32_t rlq_pop(struct rlq *q)
+{
+	struct run *first = &q->r[q->head];
+	uint32_t v = first->v;
+	if (--first->n == 0) {
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+	}
+	q->count--;
+	q->sum -= v;
+	return v;
+}
+
+static void rlq_free(struct rlq *q)
+{
+	free(q->r);
+	memset(q, 0, sizeof *q);
+}
+
+/* ---- moving median: the last `bins` values, as runs plus a sorted multiset ---- */
+
+struct movmed {
+	struct rlq q;
+	struct run *ms;            /* sorted by v ascending; n = occurrences in q */
+	uint32_t ms_len, ms_cap;
+	uint32_t bins;             /* window length in values */
+};
+
+static uint32_t ms_find(const struct movmed *m, uint32_t v)
+{
+	uint32_t lo = 0, hi = m->ms_len;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->ms[mid].v < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int movmed_push(struct movmed *m, uint32_t v)
+{
+	if (rlq_push(&m->q, v) < 0)
+		return DM_ERR_NOMEM;
+	uint32_t i = ms_find(m, v);
+	if (i < m->ms_len && m->ms[i].v == v) {
+		m->ms[i].n++;
+	} else {
+		if (m->ms_len == m->ms_cap) {
+			uint32_t ncap = m->ms_cap ? m->ms_cap * 2 : 4;
+			struct run *nm = realloc(m->ms, ncap * sizeof *nm);
+			if (!nm)
+				return DM_ERR_NOMEM;
+			m->ms = nm;
+			m->ms_cap = ncap;
+		}
+		memmove(&m->ms[i + 1], &m->ms[i], (m->ms_len - i) * sizeof *m->ms);
+		m->ms[i] = (struct run){v, 1};
+		m->ms_len++;
+	}
+	if (m->q.count > m->bins) {
+		uint32_t old = rlq_pop(&m->q);
+		uint32_t j = ms_find(m, old);
+		if (--m->ms[j].n == 0) {
+			memmove(&m->ms[j], &m->ms[j + 1], (m->ms_len - j - 1) * sizeof *m->ms);
+			m->ms_len--;
+		}
+	}
+	return 0;
+}
+
+/* k-th smallest value held, k from 0. */
+static uint32_t movmed_kth(const struct movmed *m, uint64_t k)
+{
+	uint64_t acc = 0;
+	for (uint32_t i = 0; i < m->ms_len; i++) {
+		acc += m->ms[i].n;
+		if (k < acc)
+			return m->ms[i].v;
+	}
+	return m->ms_len ? m->ms[m->ms_len - 1].v : 0;
+}
+
+/* The ordinary median: middle value, or the mean of the two middle values. */
+static double movmed_median(const struct movmed *m)
+{
+	uint64_t n = m->q.count;
+	if (n == 0)
+		return 0;
+	if (n % 2)
+		return movmed_kth(m, n / 2);
+	return ((double)movmed_kth(m, n / 2 - 1) + movmed_kth(m, n / 2)) / 2.0;
+}
+
+static void movmed_free(struct movmed *m)
+{
+	rlq_free(&m->q);
+	free(m->ms);
+	m->ms = NULL;
+	m->ms_len = m->ms_cap = 0;
+}
+
+/* ---- per-entity state ---- */
+
+enum level { LV_NORMAL = 0 };   /* otherwise DM_EV_PARTIAL or DM_EV_OUTAGE */
+
+struct ent {
+	struct sig_entity key;
+	uint32_t last_t;
+	uint8_t seen;
+
+	struct movmed hist;        /* slash24 of good bins */
+	struct movmed ffp;         /* full_feed_peers of every bin that has any */
+	struct rlq win, base;      /* interruptions: last inst_bins good bins, and the ones before */
+
+	/* outage state machine */
+	uint8_t level;             /* LV_NORMAL, DM_EV_PARTIAL, DM_EV_OUTAGE */
+	uint8_t pend_level;        /* worst level of the pending run below threshold */
+	uint32_t pend_bins, pend_start;
+	uint32_t rec_bins, rec_start;
+	uint32_t out_start, partial_start;
+	uint32_t out_base;         /* rounded baseline when raised */
+	double out_sev;            /* worst severity during the event */
+	uint16_t out_peers_lost, out_ffp;
+	uint32_t out_min;          /* lowest slash24 during the event */
+	char *out_affected;        /* affected prefixes at raise (malloc'd, only while open) */
+
+	/* unknown (data quality) */
+	uint8_t unk_open, unk_quality;
+	uint32_t unk_start;
+	uint16_t unk_ffp;          /* full-feed peers at the unknown bin */
+
+	/* instability */
+	uint8_t inst_open;
+	uint32_t inst_start, inst_max;
+	double inst_base;
+};
+
+struct detector {
+	struct detect_opts o;
+	uint32_t base_bins, inst_bins, peers_bins;
+	struct ent **ents;
+	size_t n, cap;
+	uint32_t *slots;           /* open addressing, index + 1 into ents; 0 empty */
+	size_t nslots;
+	size_t finish_next;        /* detector_finish cursor */
+	int finish_phase;
+};
+
+void detect_opts_default(struct detect_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->bin = 300;
+	o->threshold = 0.8;
+	o->recover = 0.9;
+	o->hard = 0.5;
+	o->baseline_window = 7 * 86400;
+	o->min_history = 12;
+	o->min_bins = 2;
+	o->recover_bins = 1;
+	o->peers_floor = 0.9;
+	o->peers_window = 86400;
+	o->inst_window = 6 * 3600;
+	o->inst_factor = 3.0;
+	o->inst_min_count = 5;
+}
+
+struct detector *detector_new(const struct detect_opts *o)
+{
+	if (!o || o->bin == 0 || !(o->threshold > 0 && o->threshold <= 1) ||
+	    !(o->recover >= o->threshold && o->recover <= 1) || !(o->hard >= 0 && o->hard <= o->threshold) ||
+	    !(o->peers_floor >= 0 && o->peers_floor <= 1) || o->min_bins == 0 || o->recover_bins == 0 ||
+	    !(o->inst_factor >= 0))
+		return NULL;
+	uint32_t base_bins = o->baseline_window / o->bin;
+	uint32_t inst_bins = o->inst_window / o->bin;
+	if (inst_bins == 0 || base_bins <= inst_bins)
+		return NULL;
+	struct detector *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->o = *o;
+	d->base_bins = base_bins;
+	d->inst_bins = inst_bins;
+	d->peers_bins = o->peers_window / o->bin ? o->peers_window / o->bin : 1;
+	return d;
+}
+
+void detector_free(struct detector *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		struct ent *e = d->ents[i];
+		free(e->out_affected);
+		movmed_free(&e->hist);
+		movmed_free(&e->ffp);
+		rlq_free(&e->win);
+		rlq_free(&e->base);
+		free(e);
+	}
+	free(d->ents);
+	free(d->slots);
+	free(d);
+}
+
+static int ent_same(const struct sig_entity *a, const struct sig_entity *b)
+{
+	if (a->kind != b->kind || a->afi != b->afi)
+		return 0;
+	if (a->kind == SIG_COUNTRY)
+		return a->cc[0] == b->cc[0] && a->cc[1] == b->cc[1];
+	if (a->kind == SIG_ASN)
+		return a->asn == b->asn;
+	return 1;
+}
+
+static uint64_t ent_hash(const struct sig_entity *e)
+{
+	uint64_t h = (uint64_t)e->kind << 56 | (uint64_t)e->afi << 48;
+	if (e->kind == SIG_COUNTRY)
+		h |= (uint64_t)(uint8_t)e->cc[0] << 8 | (uint8_t)e->cc[1];
+	else if (e->kind == SIG_ASN)
+		h |= e->asn;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static int slots_grow(struct detector *d)
+{
+	size_t ns = d->nslots ? d->nslots * 2 : 64;
+	uint32_t *s = calloc(ns, sizeof *s);
+	if (!s)
+		return DM_ERR_NOMEM;
+	for (size_t i = 0; i < d->n; i++) {
+		size_t j = ent_hash(&d->ents[i]->key) & (ns - 1);
+		while (s[j])
+			j = (j + 1) & (ns - 1);
+		s[j] = (uint32_t)(i + 1);
+	}
+	free(d->slots);
+	d->slots = s;
+	d->nslots = ns;
+	return 0;
+}
+
+static struct ent *ent_find_or_add(struct detector *d, const struct sig_entity *k)
+{
+	if ((d->n + 1) * 2 > d->nslots && slots_grow(d) < 0)
+		return NULL;
+	size_t j = ent_hash(k) & (d->nslots - 1);
+	while (d->slots[j]) {
+		struct ent *e = d->ents[d->slots[j] - 1];
+		if (ent_same(&e->key, k))
+			return e;
+		j = (j + 1) & (d->nslots - 1);
+	}
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 64;
+		struct ent **ne = realloc(d->ents, ncap * sizeof *ne);
+		if (!ne)
+			return NULL;
+		d->ents = ne;
+		d->cap = ncap;
+	}
+	struct ent *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->key = *k;
+	e->hist.bins = d->base_bins;
+	e->ffp.bins = d->peers_bins;
+	d->ents[d->n] = e;
+	d->slots[j] = (uint32_t)(d->n + 1);
+	d->n++;
+	return e;
+}
+
+/* ---- events ---- */
+
+const char *dm_event_type_name(int type)
+{
+	switch (type) {
+	case DM_EV_OUTAGE: return "outage";
+	case DM_EV_PARTIAL: return "partial";
+	case DM_EV_RECOVERY: return "recovery";
+	case DM_EV_INSTABILITY: return "instability";
+	case DM_EV_UNKNOWN: return "unknown";
+	}
+	return "?";
+}
+
+static uint32_t round_u32(double x)
+{
+	return x <= 0 ? 0 : x >= 4294967295.0 ? UINT32_MAX : (uint32_t)lround(x);
+}
+
+static const char *unit(const struct sig_entity *e)
+{
+	return e->afi == DM_AFI_IPV6 ? "/48s" : "/24s";
+}
+
+static void ev_init(struct dm_event *ev, int type, const struct ent *e, const struct sig_bin *b)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = (uint8_t)type;
+	ev->entity = e->key;
+	ev->raised = b->t;
+	ev->slash24 = b->slash24;
+	ev->full_feed_peers = b->full_feed_peers;
+	ev->peers_lost = b->peers_seeing < b->full_feed_peers
+	                         ? (uint16_t)(b->full_feed_peers - b->peers_seeing) : 0;
+	ev->quality = b->quality;
+	ev->baseline_slash24 = round_u32(movmed_median(&e->hist));
+}
+
+
+static double lost_fraction(uint32_t v, double base)
+{
+	if (base <= 0 || v >= base)
+		return 0;
+	return 1.0 - v / base;
+}
+
+static const char *quality_text(uint8_t q, char *buf, size_t n)
+{
+	buf[0] = 0;
+	size_t len = 0;
+	if (q & SIG_Q_GAP)
+		len += (size_t)snprintf(buf + len, n - len, "%scollector gap", len ? ", " : "");
+	if ((q & SIG_Q_PEERS_DROPPED) && len < n)
+		len += (size_t)snprintf(buf + len, n - len, "%sfull-feed peers dropped", len ? ", " : "");
+	if ((q & SIG_Q_NO_DATA) && len < n)
+		snprintf(buf + len, n - len, "%sno data", len ? ", " : "");
+	return buf;
+}
+
+static const char *fmt_utc(uint32_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, 32, "%Y-%m-%d %H:%M UTC", &tm);
+	return buf;
+}
+
+/* Appends *ev to out when room is left; returns the new count. */
+static int emit(struct dm_event *out, int max, int n, const struct dm_event *ev)
+{
+	if (n < max)
+		out[n] = *ev;
+	return n + 1;
+}
+
+static int feed_bad(struct detector *d, struct ent *e, const struct sig_bin *b, uint8_t q, double ffp_med,
+                    struct dm_event *out, int max)
+{
+	if (e->unk_open) {
+		e->unk_quality |= q;
+		return 0;
+	}
+	if (e->hist.q.count < d->o.min_history)
+		return 0;   /* warm-up (e.g. bins before the first RIB): nothing to be unsure about yet */
+	e->unk_open = 1;
+	e->unk_quality = q;
+	e->unk_start = b->t;
+	e->unk_ffp = b->full_feed_peers;
+	struct dm_event ev;
+	ev_init(&ev, DM_EV_UNKNOWN, e, b);
+	ev.start = b->t;
+	ev.quality = q;
+	char qt[96];
+	quality_text(q, qt, sizeof qt);
+	if (q & SIG_Q_PEERS_DROPPED && ffp_med > 0)
+		snprintf(ev.reason, sizeof ev.reason,
+		         "data quality: %s (%u full-feed peers, moving median %g): state unknown, not judged",
+		         qt, b->full_feed_peers, ffp_med);
+	else
+		snprintf(ev.reason, sizeof ev.reason, "data quality: %s: state unknown, not judged", qt);
+	return emit(out, max, 0, &ev);
+}
+
+static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *b, double base,
+                       struct dm_event *out, int max, int n)
+{
+	const struct detect_opts *o = &d->o;
+	uint32_t v = b->slash24;
+	int lvl = v < o->hard * base ? DM_EV_OUTAGE : v < o->threshold * base ? DM_EV_PARTIAL : LV_NORMAL;
+	double sev = lost_fraction(v, base);
+	uint16_t plost = b->peers_seeing < b->full_feed_peers
+	                         ? (uint16_t)(b->full_feed_peers - b->peers_seeing) : 0;
+	struct dm_event ev;
+
+	if (e->level == LV_NORMAL) {
+		if (lvl == LV_NORMAL) {
+			e->pend_bins = 0;
+			e->pend_level = LV_NORMAL;
+			return n;
+		}
+		if (e->pend_bins++ == 0) {
+			e->pend_start = b->t;
+			e->pend_level = (uint8_t)lvl;
+		} else if (lvl == DM_EV_OUTAGE) {
+			e->pend_level = DM_EV_OUTAGE;
+		}
+		if (e->pend_bins < o->min_bins)
+			return n;
+		e->level = e->pend_level;
+		e->out_start = e->pend_start;
+		e->partial_start = e->pend_level == DM_EV_PARTIAL ? e->pend_start : 0;
+		e->out_base = round_u32(base);
+		e->out_sev = sev;
+		e->out_peers_lost = plost;
+		e->out_ffp = b->full_feed_peers;
+		e->out_min = v;
+		e->rec_bins = 0;
+		e->pend_bins = 0;
+		ev_init(&ev, e->level, e, b);
+		ev.start = e->out_start;
+		ev.baseline_slash24 = e->out_base;
+		ev.severity = sev;
+		snprintf(ev.reason, sizeof ev.reason,
+		         "visible %s %u < %g x baseline %g (moving median of %llu good bins) for %u bins%s",
+		         unit(&e->key), v, e->level == DM_EV_OUTAGE ? o->hard : o->threshold, base,
+		         (unsigned long long)e->hist.q.count, o->min_bins,
+		         e->level == DM_EV_PARTIAL ? " (partial: still above hard fraction)" : "");
+		if (o->affected) {
+			o->affected(o->affected_ctx, &e->key, b->t, ev.affected, sizeof ev.affected);
+			free(e->out_affected);
+			e->out_affected = strndup(ev.affected, sizeof ev.affected - 1);
+		}
+		return emit(out, max, n, &ev);
+	}
+
+	/* In an outage or partial outage. */
+	if (v >= o->recover * base) {
+		if (e->rec_bins++ == 0)
+			e->rec_start = b->t;
+		if (e->rec_bins < o->recover_bins)
+			return n;
+		ev_init(&ev, DM_EV_RECOVERY, e, b);
+		ev.of_type = e->level;
+		ev.start = e->out_start;
+		ev.end = e->rec_start;
+		ev.baseline_slash24 = e->out_base;
+		ev.severity = e->out_sev;
+		ev.peers_lost = e->out_peers_lost;
+		ev.full_feed_peers = e->out_ffp;
+		snprintf(ev.reason, sizeof ev.reason,
+		         "visible %s %u >= %g x baseline %g for %u bins; lowest during the %s: %u",
+		         unit(&e->key), v, o->recover, base, o->recover_bins,
+		         e->level == DM_EV_OUTAGE ? "outage" : "partial outage", e->out_min);
+		if (e->out_affected) {
+			snprintf(ev.affected, sizeof ev.affected, "%s", e->out_affected);
+			free(e->out_affected);
+			e->out_affected = NULL;
+		}
+		e->level = LV_NORMAL;
+		e->rec_bins = 0;
+		return emit(out, max, n, &ev);
+	}
+	e->rec_bins = 0;
+	if (sev > e->out_sev)
+		e->out_sev = sev;
+	if (plost > e->out_peers_lost) {
+		e->out_peers_lost = plost;
+		e->out_ffp = b->full_feed_peers;
+	}
+	if (v < e->out_min)
+		e->out_min = v;
+	if (e->level == DM_EV_PARTIAL && lvl == DM_EV_OUTAGE) {
+		/* Escalation: the hard outage starts now; the partial one is part of its story. */
+		uint32_t pstart = e->partial_start;
+		char ts[32];
+		e->level = DM_EV_OUTAGE;
+		e->out_start = b->t;
+		ev_init(&ev, DM_EV_OUTAGE, e, b);
+		ev.start = b->t;
+		ev.baseline_slash24 = e->out_base;
+		ev.severity = sev;
+		snprintf(ev.reason, sizeof ev.reason,
+		         "visible %s %u < %g x baseline %g (moving median of %llu good bins); partial outage since %s",
+		         unit(&e->key), v, o->hard, base, (unsigned long long)e->hist.q.count, fmt_utc(pstart, ts));
+		if (o->affected) {
+			o->affected(o->affected_ctx, &e->key, b->t, ev.affected, sizeof ev.affected);
+			free(e->out_affected);
+			e->out_affected = strndup(ev.affected, sizeof ev.affected - 1);
+		}
+		return emit(out, max, n, &ev);
+	}
+	return n;
+}
+
+static int feed_instability(struct detector *d, struct ent *e, const struct sig_bin *b,
+                            struct dm_event *out, int max, int n)
+{
+	const struct detect_opts *o = &d->o;
+	if (rlq_push(&e->win, b->interruptions) < 0)
+		return DM_ERR_NOMEM;
+	if (e->win.count > d->inst_bins) {
+		if (rlq_push(&e->base, rlq_pop(&e->win)) < 0)
+			return DM_ERR_NOMEM;
+		if (e->base.count > d->base_bins - d->inst_bins)
+			rlq_pop(&e->base);
+	}
+	if (e->base.count < d->inst_bins)
+		return n;   /* less than one window of earlier history: no baseline yet */
+	uint64_t c = e->win.sum;
+	double bc = (double)e->base.sum * d->inst_bins / (double)e->base.count;
+	double raise = fmax((double)o->inst_min_count, o->inst_factor * bc);
+	double hours = o->inst_window / 3600.0;
+	struct dm_event ev;
+	if (!e->inst_open && c >= raise) {
+		e->inst_open = 1;
+		e->inst_start = b->t;
+		e->inst_max = (uint32_t)c;
+		e->inst_base = bc;
+		ev_init(&ev, DM_EV_INSTABILITY, e, b);
+		ev.start = b->t;
+		ev.window = o->inst_window;
+		ev.interruptions = (uint32_t)c;
+		ev.rate = c / hours;
+		ev.baseline_rate = bc / hours;
+		ev.severity = c > 0 ? 1.0 - bc / (double)c : 0;
+		snprintf(ev.reason, sizeof ev.reason,
+		         "%llu interruptions in the last %u good bins >= max(%u, %g x baseline %.2f per window)",
+		         (unsigned long long)c, d->inst_bins, o->inst_min_count, o->inst_factor, bc);
+		return emit(out, max, n, &ev);
+	}
+	if (e->inst_open) {
+		if (c > e->inst_max)
+			e->inst_max = (uint32_t)c;
+		if (c < raise / 2) {
+			e->inst_open = 0;
+			ev_init(&ev, DM_EV_INSTABILITY, e, b);
+			ev.of_type = DM_EV_INSTABILITY;
+			ev.start = e->inst_start;
+			ev.end = b->t;
+			ev.window = o->inst_window;
+			ev.interruptions = (uint32_t)c;
+			ev.rate = c / hours;
+			ev.baseline_rate = bc / hours;
+			snprintf(ev.reason, sizeof ev.reason,
+			         "%llu interruptions in the last %u good bins < half of max(%u, %g x baseline %.2f); peak %u",
+			         (unsigned long long)c, d->inst_bins, o->inst_min_count, o->inst_factor, bc, e->inst_max);
+			return emit(out, max, n, &ev);
+		}
+	}
+	return n;
+}
+
+int detector_feed(struct detector *d, const struct sig_entity *k, const struct sig_bin *b,
+                  struct dm_event *out, int max)
+{
+	struct ent *e = ent_find_or_add(d, k);
+	if (!e)
+		return DM_ERR_NOMEM;
+	if (e->seen && b->t <= e->last_t)
+		return DM_ERR_BAD_VALUE;
+	e->seen = 1;
+	e->last_t = b->t;
+
+	/* Data quality: the signal's flags, or full-feed peers below a share of their median. */
+	uint8_t q = b->quality & (SIG_Q_GAP | SIG_Q_PEERS_DROPPED | SIG_Q_NO_DATA);
+	double ffp_med = movmed_median(&e->ffp);
+	if (b->full_feed_peers == 0)
+		q |= SIG_Q_NO_DATA;
+	else if (e->ffp.q.count > 0 && b->full_feed_peers < d->o.peers_floor * ffp_med)
+		q |= SIG_Q_PEERS_DROPPED;
+	if (b->full_feed_peers > 0 && movmed_push(&e->ffp, b->full_feed_peers) < 0)
+		return DM_ERR_NOMEM;
+	if (q)
+		return feed_bad(d, e, b, q, ffp_med, out, max);
+
+	int n = 0;
+	struct dm_event ev;
+	if (e->unk_open) {
+		ev_init(&ev, DM_EV_UNKNOWN, e, b);
+		ev.of_type = DM_EV_UNKNOWN;
+		ev.start = e->unk_start;
+		ev.end = b->t;
+		ev.quality = e->unk_quality;
+		char qt[96];
+		snprintf(ev.reason, sizeof ev.reason, "data quality restored (was: %s)",
+		         quality_text(e->unk_quality, qt, sizeof qt));
+		n = emit(out, max, n, &ev);
+		e->unk_open = 0;
+	}
+	if (e->hist.q.count >= d->o.min_history) {
+		double base = movmed_median(&e->hist);
+		if (base > 0)
+			n = feed_outage(d, e, b, base, out, max, n);
+	}
+	if (movmed_push(&e->hist, b->slash24) < 0)
+		return DM_ERR_NOMEM;
+	n = feed_instability(d, e, b, out, max, n);
+	if (n < 0)
+		return n;
+	return n < max ? n : max;
+}
+
+static int open_event(const struct detector *d, const struct ent *e, int what, struct dm_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->entity = e->key;
+	ev->raised = e->last_t;
+	switch (what) {
+	case 0:
+		if (e->level == LV_NORMAL)
+			return 0;
+		ev->type = e->level;
+		ev->start = e->out_start;
+		ev->baseline_slash24 = e->out_base;
+		ev->severity = e->out_sev;
+		ev->peers_lost = e->out_peers_lost;
+		ev->full_feed_peers = e->out_ffp;
+		ev->slash24 = e->out_min;
+		if (e->out_affected)
+			snprintf(ev->affected, sizeof ev->affected, "%s", e->out_affected);
+		break;
+	case 1:
+		if (!e->inst_open)
+			return 0;
+		ev->type = DM_EV_INSTABILITY;
+		ev->start = e->inst_start;
+		ev->window = d->o.inst_window;
+		ev->interruptions = e->inst_max;
+		ev->baseline_rate = e->inst_base / (d->o.inst_window / 3600.0);
+		ev->rate = e->inst_max / (d->o.inst_window / 3600.0);
+		break;
+	case 2:
+		if (!e->unk_open)
+			return 0;
+		ev->type = DM_EV_UNKNOWN;
+		ev->start = e->unk_start;
+		ev->quality = e->unk_quality;
+		ev->full_feed_peers = e->unk_ffp;
+		break;
+	default:
+		return 0;
+	}
+	snprintf(ev->reason, sizeof ev->reason, "open at end of input (last bin %u)", e->last_t);
+	return 1;
+}
+
+int detector_finish(struct detector *d, struct dm_event *out, int max)
+{
+	int n = 0;
+	while (n < max && d->finish_next < d->n) {
+		const struct ent *e = d->ents[d->finish_next];
+		if (open_event(d, e, d->finish_phase, &out[n]))
+			n++;
+		if (++d->finish_phase == 3) {
+			d->finish_phase = 0;
+			d->finish_next++;
+		}
+	}
+	return n;
+}
+
+size_t detector_entities(const struct detector *d)
+{
+	return d->n;
+}
+
+size_t detector_bytes(const struct detector *d)
+{
+	size_t b = sizeof *d + d->cap * sizeof *d->ents + d->nslots * sizeof *d->slots;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ent *e = d->ents[i];
+		b += sizeof *e;
+		b += (e->hist.q.cap + e->hist.ms_cap + e->ffp.q.cap + e->ffp.ms_cap + e->win.cap + e->base.cap) *
+		     sizeof(struct run);
+	}
+	return b;
+}

@@ -1,0 +1,271 @@
+/* Alert text lines and JSON objects. Not a hot path (a few lines per event): snprintf is fine. */
+#include "out/alert.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/addr.h"
+#include "detect/detect.h"
+
+size_t alert_entity_label(const struct sig_entity *e, const struct alert_names *names, char *buf, size_t n)
+{
+	const char *name = NULL;
+	int len;
+	if (n == 0)
+		return 0;
+	if (e->kind == SIG_COUNTRY) {
+		char cc[3] = {e->cc[0], e->cc[1], 0};
+		if (names && names->country_name)
+			name = names->country_name(cc);
+		len = name && *name ? snprintf(buf, n, "%s (%s)", cc, name) : snprintf(buf, n, "%s", cc);
+	} else if (e->kind == SIG_ASN) {
+		if (names && names->as_name)
+			name = names->as_name(names->geo, e->asn);
+		len = name && *name ? snprintf(buf, n, "AS%u (%s)", e->asn, name) : snprintf(buf, n, "AS%u", e->asn);
+	} else {
+		len = snprintf(buf, n, "global");
+	}
+	if (len < 0)
+		len = 0;
+	size_t l = (size_t)len < n ? (size_t)len : n - 1;
+	if (e->afi == DM_AFI_IPV6 && l + 5 < n) {
+		memcpy(buf + l, " IPv6", 6);
+		l += 5;
+	}
+	return l;
+}
+
+size_t alert_duration(uint32_t seconds, char *buf, size_t n)
+{
+	uint32_t m = seconds / 60, d = m / 1440, h = m / 60 % 24;
+	m %= 60;
+	size_t l = 0;
+	int w;
+	if (n == 0)
+		return 0;
+	buf[0] = 0;
+	if (d) {
+		w = snprintf(buf + l, n - l, "%u d", d);
+		l += w > 0 && (size_t)w < n - l ? (size_t)w : 0;
+	}
+	if (h) {
+		w = snprintf(buf + l, n - l, "%s%u h", l ? " " : "", h);
+		l += w > 0 && (size_t)w < n - l ? (size_t)w : 0;
+	}
+	if (m || l == 0) {
+		w = snprintf(buf + l, n - l, "%s%u min", l ? " " : "", m);
+		l += w > 0 && (size_t)w < n - l ? (size_t)w : 0;
+	}
+	return l;
+}
+
+/* "2014-12-22 16:15" (UTC), or "2014-12-22T16:15:00Z" for JSON. */
+static void fmt_time(uint32_t t, int iso, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, 32, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M", &tm);
+}
+
+static const char *unit(const struct sig_entity *e)
+{
+	return e->afi == DM_AFI_IPV6 ? "/48s" : "/24s";
+}
+
+static void quality_words(uint8_t q, char *buf, size_t n)
+{
+	size_t l = 0;
+	buf[0] = 0;
+	static const struct { uint8_t bit; const char *word; } w[] = {
+		{SIG_Q_GAP, "collector gap"},
+		{SIG_Q_PEERS_DROPPED, "full-feed peers dropped"},
+		{SIG_Q_NO_DATA, "no data"},
+	};
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		if (!(q & w[i].bit) || l >= n)
+			continue;
+		int k = snprintf(buf + l, n - l, "%s%s", l ? ", " : "", w[i].word);
+		if (k > 0)
+			l += (size_t)k;
+	}
+}
+
+int alert_is_alert(const struct dm_event *ev)
+{
+	return ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_RECOVERY ||
+	       ev->type == DM_EV_INSTABILITY;
+}
+
+void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_names *names)
+{
+	char who[160], t0[32], t1[32], dur[48], win[48], q[96];
+	alert_entity_label(&ev->entity, names, who, sizeof who);
+	fmt_time(ev->start, 0, t0);
+	fmt_time(ev->end, 0, t1);
+	uint32_t lost = ev->baseline_slash24 > ev->slash24 ? ev->baseline_slash24 - ev->slash24 : 0;
+
+	switch (ev->type) {
+	case DM_EV_OUTAGE:
+	case DM_EV_PARTIAL:
+		obuf_printf(o, "%s: %s%u of %u %s unreachable", who, ev->type == DM_EV_PARTIAL ? "partial outage, " : "",
+		            lost, ev->baseline_slash24, unit(&ev->entity));
+		if (ev->peers_lost)
+			obuf_printf(o, ", withdrawn by %u of %u full-feed peers", ev->peers_lost, ev->full_feed_peers);
+		if (ev->end)
+			obuf_printf(o, ", %s - %s UTC\n", t0, t1);
+		else
+			obuf_printf(o, ", since %s UTC\n", t0);
+		break;
+	case DM_EV_RECOVERY:
+		alert_duration(ev->end > ev->start ? ev->end - ev->start : 0, dur, sizeof dur);
+		obuf_printf(o, "%s: %s after %s (%s %s - %s UTC)\n", who,
+		            ev->of_type == DM_EV_PARTIAL ? "fully reachable again" : "back", dur,
+		            ev->of_type == DM_EV_PARTIAL ? "partly down" : "down", t0, t1);
+		break;
+	case DM_EV_INSTABILITY:
+		alert_duration(ev->window, win, sizeof win);
+		if (!ev->end)
+			obuf_printf(o, "%s: rising instability, %u interruption%s in the last %s vs %.1f baseline\n", who,
+			            ev->interruptions, ev->interruptions == 1 ? "" : "s", win,
+			            ev->baseline_rate * ev->window / 3600.0);
+		else
+			obuf_printf(o, "%s: instability subsided, %u interruption%s in the last %s vs %.1f baseline "
+			            "(rising %s - %s UTC)\n", who, ev->interruptions, ev->interruptions == 1 ? "" : "s",
+			            win, ev->baseline_rate * ev->window / 3600.0, t0, t1);
+		break;
+	case DM_EV_UNKNOWN:
+		quality_words(ev->quality, q, sizeof q);
+		if (!ev->end) {
+			obuf_printf(o, "%s: state unknown since %s UTC (%s", who, t0, q);
+			if (ev->full_feed_peers && (ev->quality & SIG_Q_PEERS_DROPPED))
+				obuf_printf(o, ", %u full-feed peers", ev->full_feed_peers);
+			obuf_puts(o, "), not judged\n");
+		} else {
+			alert_duration(ev->end > ev->start ? ev->end - ev->start : 0, dur, sizeof dur);
+			obuf_printf(o, "%s: data quality restored after %s (unknown %s - %s UTC, %s)\n", who, dur, t0, t1, q);
+		}
+		break;
+	default:
+		obuf_printf(o, "%s: event type %u\n", who, ev->type);
+	}
+}
+
+static void json_str(struct obuf *o, const char *s)
+{
+	obuf_putc(o, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			obuf_putc(o, '\\');
+			obuf_putc(o, (char)c);
+		} else if (c < 0x20) {
+			obuf_printf(o, "\\u%04x", c);
+		} else {
+			obuf_putc(o, (char)c);
+		}
+	}
+	obuf_putc(o, '"');
+}
+
+/* JSON has no NaN or infinity. */
+static void json_num(struct obuf *o, double x)
+{
+	if (!isfinite(x))
+		obuf_puts(o, "null");
+	else
+		obuf_printf(o, "%.6g", x);
+}
+
+static void json_time(struct obuf *o, uint32_t t)
+{
+	char b[32];
+	if (!t) {
+		obuf_puts(o, "null");
+		return;
+	}
+	fmt_time(t, 1, b);
+	json_str(o, b);
+}
+
+void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_names *names)
+{
+	const struct sig_entity *e = &ev->entity;
+	char id[24], label[160], q[96];
+	if (e->kind == SIG_COUNTRY)
+		snprintf(id, sizeof id, "%c%c", e->cc[0], e->cc[1]);
+	else if (e->kind == SIG_ASN)
+		snprintf(id, sizeof id, "AS%u", e->asn);
+	else
+		snprintf(id, sizeof id, "global");
+	alert_entity_label(e, names, label, sizeof label);
+
+	obuf_puts(o, "{\"entity\":");
+	json_str(o, id);
+	obuf_puts(o, ",\"kind\":");
+	json_str(o, e->kind == SIG_COUNTRY ? "country" : e->kind == SIG_ASN ? "asn" : "global");
+	obuf_printf(o, ",\"afi\":%u,\"label\":", e->afi == DM_AFI_IPV6 ? 6 : 4);
+	json_str(o, label);
+	obuf_puts(o, ",\"type\":");
+	json_str(o, dm_event_type_name(ev->type));
+	if (ev->of_type) {
+		obuf_puts(o, ",\"ends\":");
+		json_str(o, dm_event_type_name(ev->of_type));
+	}
+	obuf_puts(o, ",\"start\":");
+	json_time(o, ev->start);
+	obuf_puts(o, ",\"end\":");
+	json_time(o, ev->end);
+	obuf_printf(o, ",\"start_ts\":%u,\"end_ts\":", ev->start);
+	if (ev->end)
+		obuf_printf(o, "%u,\"duration\":%u", ev->end, ev->end > ev->start ? ev->end - ev->start : 0);
+	else
+		obuf_puts(o, "null,\"duration\":null");
+	obuf_puts(o, ",\"raised\":");
+	json_time(o, ev->raised);
+	obuf_puts(o, ",\"severity\":");
+	json_num(o, ev->severity);
+	obuf_printf(o, ",\"unit\":\"%s\",\"baseline\":%u,\"value\":%u", e->afi == DM_AFI_IPV6 ? "/48" : "/24",
+	            ev->baseline_slash24, ev->slash24);
+	obuf_puts(o, ",\"affected\":[");
+	const char *p = ev->affected;
+	int first = 1;
+	size_t alen = strnlen(ev->affected, sizeof ev->affected);
+	const char *end = ev->affected + alen;
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p > w) {
+			char tok[sizeof ev->affected];
+			memcpy(tok, w, (size_t)(p - w));
+			tok[p - w] = 0;
+			if (!first)
+				obuf_putc(o, ',');
+			json_str(o, tok);
+			first = 0;
+		}
+	}
+	obuf_printf(o, "],\"peers_lost\":%u,\"full_feed_peers\":%u,\"peers_share_lost\":", ev->peers_lost,
+	            ev->full_feed_peers);
+	json_num(o, ev->full_feed_peers ? (double)ev->peers_lost / ev->full_feed_peers : 0);
+	if (ev->type == DM_EV_INSTABILITY) {
+		obuf_printf(o, ",\"window\":%u,\"interruptions\":%u,\"rate\":", ev->window, ev->interruptions);
+		json_num(o, ev->rate);
+		obuf_puts(o, ",\"baseline_rate\":");
+		json_num(o, ev->baseline_rate);
+	}
+	obuf_printf(o, ",\"quality\":%u,\"quality_text\":", ev->quality);
+	quality_words(ev->quality, q, sizeof q);
+	json_str(o, q[0] ? q : "ok");
+	char reason[sizeof ev->reason + 1];
+	memcpy(reason, ev->reason, sizeof ev->reason);
+	reason[sizeof ev->reason] = 0;
+	obuf_puts(o, ",\"reason\":");
+	json_str(o, reason);
+	obuf_putc(o, '}');
+}

@@ -1,0 +1,39 @@
+/* Alerts: each detector event (src/detect) as the short text line a person would post, with
+ * its evidence, and as one JSON object. Formats and examples: docs/detect.md. */
+#ifndef DM_OUT_ALERT_H
+#define DM_OUT_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/obuf.h"
+#include "detect/event.h"
+
+struct geo_db;
+
+/* Where names come from. Pass geo_country_name / geo_as_name (src/geo/geo.h) or your own;
+ * any member may be NULL, and a NULL answer leaves the name out. */
+struct alert_names {
+	const char *(*country_name)(const char *cc);                     /* "KP" -> "North Korea" */
+	const char *(*as_name)(const struct geo_db *g, uint32_t asn);    /* 131279 -> "..." */
+	const struct geo_db *geo;                                        /* passed to as_name */
+};
+
+/* "KP (North Korea)", "AS131279 (Ryugyong-dong)", "AS64500", "global"; IPv6 entities get
+ * " IPv6" appended. Always NUL-terminated; returns the length written. */
+size_t alert_entity_label(const struct sig_entity *e, const struct alert_names *names, char *buf, size_t n);
+
+/* "9 h 31 min", "45 min", "2 d 3 h", "0 min": whole minutes, seconds dropped. */
+size_t alert_duration(uint32_t seconds, char *buf, size_t n);
+
+/* 1 when a person should be told (outage, partial, recovery, instability rising or subsiding);
+ * 0 for unknown (data quality) events, which sinks log but do not push as alerts. */
+int alert_is_alert(const struct dm_event *ev);
+
+/* One text line, ending in '\n'. */
+void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_names *names);
+
+/* One JSON object (no trailing newline). Field list: docs/detect.md. */
+void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_names *names);
+
+#endif
