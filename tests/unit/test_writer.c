@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mrt/reader.h"
 #include "mrt/writer.h"
 
 /* 2014-12-22 16:15:00 UTC = 1419264900 = 0x54984384 */
@@ -475,6 +476,107 @@ static void test_open_fails_cleanly(void **state)
 	assert_non_null(strstr(err.what, "/nonexistent-dir/x.gz"));
 }
 
+
+/* Round trip through darkmap's own reader and decoder (written independently of the writer):
+ * what was encoded comes back field by field. */
+static void test_round_trip_decoder(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/dm_writer_rt_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof path, "%s/rt.bz2", dir);
+	struct dm_error err;
+	struct mrt_writer *w = mrt_writer_open(path, &err);
+	assert_non_null(w);
+	struct mrt_peer peers[2] = { { .addr = ip4(192, 0, 2, 10), .asn = 3856, .bgp_id = 1 },
+	                             { .asn = 4200000001u, .bgp_id = 2 } };
+	assert_int_equal(dm_ip_parse("2001:db8::a", &peers[1].addr), 0);
+	struct mrt_peer_index pi = { .collector_id = 0xc0000201, .view = "v", .npeers = 2,
+	                             .peers = peers };
+	assert_int_equal(mrt_write_peer_index(w, TS_V, &pi, &err), 0);
+	struct mrt_rib_entry e = { .peer_index = 0, .originated = TS_V - 60 };
+	kp_attrs(&e.attrs);
+	struct mrt_rib rib = { .seq = 3, .prefix = pfx("175.45.176.0/24"), .n = 1, .e = &e };
+	assert_int_equal(mrt_write_rib(w, TS_V, &rib, &err), 0);
+	struct mrt_rib_entry e6 = { .peer_index = 1, .originated = TS_V };
+	e6.attrs.present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN) | BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI);
+	e6.attrs.mp_reach.nexthop = peers[1].addr;
+	struct mrt_rib rib6 = { .seq = 4, .prefix = pfx("2001:db8::/32"), .n = 1, .e = &e6 };
+	assert_int_equal(mrt_write_rib(w, TS_V, &rib6, &err), 0);
+	struct mrt_session s = session4();
+	struct dm_prefix wd[2] = { pfx("175.45.177.0/24"), pfx("175.45.178.0/24") };
+	struct bgp_update u;
+	memset(&u, 0, sizeof u);
+	u.withdrawn.pfx = wd;
+	u.withdrawn.n = 2;
+	assert_int_equal(mrt_write_update(w, TS_V + 1, 123456, &s, &u, &err), 0);
+	assert_int_equal(mrt_write_state(w, TS_V + 2, 7, &s, 6, 1, &err), 0);
+	assert_int_equal(mrt_writer_close(w, &err), 0);
+
+	struct mrt_reader *r = mrt_reader_open(path, &err);
+	assert_non_null(r);
+	struct mrt_ctx ctx;
+	mrt_ctx_init(&ctx);
+	struct mrt_hdr h;
+	const uint8_t *body;
+	struct mrt_rec rec;
+	int n = 0;
+	while (mrt_reader_next(r, &h, &body, &err) == 1) {
+		assert_int_equal(mrt_decode(&ctx, &h, body, &rec, &err), 0);
+		assert_int_equal(rec.nwarn, 0);
+		switch (n++) {
+		case 0:
+			assert_int_equal(rec.kind, MRT_K_PEER_INDEX);
+			assert_int_equal(ctx.peer_index->npeers, 2);
+			assert_int_equal(ctx.peer_index->peers[1].asn, 4200000001u);
+			assert_string_equal(ctx.peer_index->view, "v");
+			break;
+		case 1: {
+			assert_int_equal(rec.kind, MRT_K_RIB);
+			assert_int_equal(rec.u.rib.seq, 3);
+			char buf[DM_PREFIX_STRLEN];
+			dm_prefix_fmt(&rec.u.rib.prefix, buf);
+			assert_string_equal(buf, "175.45.176.0/24");
+			assert_int_equal(rec.u.rib.n, 1);
+			const struct bgp_attrs *a = &rec.u.rib.e[0].attrs;
+			assert_int_equal(rec.u.rib.e[0].originated, TS_V - 60);
+			assert_int_equal(a->origin, BGP_ORIGIN_INCOMPLETE);
+			assert_int_equal(a->path.nseg, 1);
+			assert_int_equal(a->path.seg[0].count, 4);
+			assert_int_equal(a->path.seg[0].asn[3], 131279);
+			assert_int_equal(a->n_communities, 1);
+			assert_memory_equal(a->communities, comm_3856_50800, 4);
+			break;
+		}
+		case 2: {
+			assert_int_equal(rec.kind, MRT_K_RIB);
+			char buf[DM_IP_STRLEN];
+			dm_ip_fmt(&rec.u.rib.e[0].attrs.mp_reach.nexthop, buf);
+			assert_string_equal(buf, "2001:db8::a");
+			break;
+		}
+		case 3:
+			assert_int_equal(rec.kind, MRT_K_MESSAGE);
+			assert_int_equal(rec.hdr.usec, 123456);
+			assert_int_equal(rec.u.msg.s.peer_as, 3856);
+			assert_int_equal(rec.u.msg.msg.u.update.withdrawn.n, 2);
+			assert_int_equal(rec.u.msg.msg.u.update.withdrawn.pfx[1].b[2], 178);
+			break;
+		case 4:
+			assert_int_equal(rec.kind, MRT_K_STATE);
+			assert_int_equal(rec.u.state.old_state, 6);
+			assert_int_equal(rec.u.state.new_state, 1);
+			break;
+		}
+	}
+	assert_int_equal(n, 5);
+	mrt_ctx_free(&ctx);
+	mrt_reader_close(r);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_too_long_update_refused),
 		cmocka_unit_test(test_writer_sinks),
 		cmocka_unit_test(test_open_fails_cleanly),
+		cmocka_unit_test(test_round_trip_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
