@@ -24,6 +24,28 @@
 #include "cmd/cmds.h"
 #include "mrt/writer.h"
 
+/* Allocation failure in a one-shot generator: say so and stop (nothing half-written is kept
+ * in a consistent state worth saving). */
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("darkmap scenario: out of memory\n", stderr);
+		exit(EXIT_FAILURE_);
+	}
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+	if (!p) {
+		fputs("darkmap scenario: out of memory\n", stderr);
+		exit(EXIT_FAILURE_);
+	}
+	return p;
+}
+
 /* ---- deterministic randomness (splitmix64: one 64-bit state, same stream everywhere) ------ */
 
 static uint64_t mix64(uint64_t z)
@@ -155,7 +177,7 @@ static int timeline_load(const char *path, struct timeline *tl)
 			snprintf(r.note, sizeof r.note, "%s", field[4]);
 		if (tl->n == cap) {
 			cap = cap ? cap * 2 : 16;
-			tl->row = realloc(tl->row, cap * sizeof *tl->row);
+			tl->row = xrealloc(tl->row, cap * sizeof *tl->row);
 		}
 		tl->row[tl->n++] = r;
 	}
@@ -208,11 +230,7 @@ static void table_add(struct table *t, const struct dm_prefix *p, uint32_t origi
 {
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 4096;
-		t->v = realloc(t->v, t->cap * sizeof *t->v);
-		if (!t->v) {
-			fputs("darkmap scenario: out of memory\n", stderr);
-			exit(EXIT_FAILURE_);
-		}
+		t->v = xrealloc(t->v, t->cap * sizeof *t->v);
 	}
 	struct tprefix *x = &t->v[t->n++];
 	x->p = *p;
@@ -292,12 +310,12 @@ static int asnames_by_country(const char *path, const char *countries, uint32_t 
 	if (!g)
 		return -1;
 	size_t cap = 1 << 22, len = 0;
-	char *buf = malloc(cap);
+	char *buf = xrealloc(NULL, cap);
 	int k;
 	while ((k = gzread(g, buf + len, (unsigned)(cap - len))) > 0) {
 		len += (size_t)k;
 		if (len == cap)
-			buf = realloc(buf, cap *= 2);
+			buf = xrealloc(buf, cap *= 2);
 	}
 	gzclose(g);
 	json_error_t jerr;
@@ -309,7 +327,7 @@ static int asnames_by_country(const char *path, const char *countries, uint32_t 
 		return -1;
 	}
 	size_t c = 0;
-	uint32_t *v = malloc(json_object_size(root) * sizeof *v + 1);
+	uint32_t *v = xrealloc(NULL, json_object_size(root) * sizeof *v + 1);
 	const char *key;
 	json_t *val;
 	json_object_foreach(root, key, val) {
@@ -535,11 +553,7 @@ static void ev_add(struct evlist *l, int64_t ts, uint32_t usec, enum ev_kind kin
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 65536;
-		l->v = realloc(l->v, l->cap * sizeof *l->v);
-		if (!l->v) {
-			fputs("darkmap scenario: out of memory\n", stderr);
-			exit(EXIT_FAILURE_);
-		}
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
 	}
 	struct ev *e = &l->v[l->n];
 	e->ts = ts;
@@ -582,7 +596,7 @@ static struct truth_row *truth_add(struct truth *t, const char *kind, int64_t st
 {
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 64;
-		t->v = realloc(t->v, t->cap * sizeof *t->v);
+		t->v = xrealloc(t->v, t->cap * sizeof *t->v);
 	}
 	struct truth_row *r = &t->v[t->n++];
 	memset(r, 0, sizeof *r);
@@ -846,7 +860,7 @@ static void peer_up(struct gen *g, struct speer *p, int64_t ts)
 		write_state(g, p, ts, (uint32_t)(1000 + i * 25000), fsm[i][0], fsm[i][1]);
 	p->down = 0;
 	uint8_t *st = g->st + (size_t)(p - g->peer) * g->t.n;
-	uint32_t *run = malloc(400 * sizeof *run);
+	uint32_t *run = xcalloc(400, sizeof *run);
 	uint32_t nrun = 0, sent = 0;
 	for (uint32_t x = 0; x <= g->t.n; x++) {
 		int flush = x == g->t.n || nrun == 400 ||
@@ -1037,7 +1051,7 @@ static int run_nk2014(struct opts *o)
 		/* Keep: KP, the countries' prefixes, and a uniform sample of the rest (Knuth's
 		 * selection sampling: exactly --sample of them, in table order). */
 		uint32_t rest = 0;
-		uint8_t *keep = calloc(all.n ? all.n : 1, 1);
+		uint8_t *keep = xcalloc(all.n, 1);
 		for (uint32_t i = 0; i < all.n; i++) {
 			uint32_t a = all.v[i].origin;
 			keep[i] = o->all || a == KP_ORIGIN ||
@@ -1098,7 +1112,7 @@ static int run_nk2014(struct opts *o)
 
 	/* Peers and collectors. */
 	g.npeers = o->peers;
-	g.peer = calloc((size_t)g.npeers, sizeof *g.peer);
+	g.peer = xcalloc((size_t)g.npeers, sizeof *g.peer);
 	g.coll[0] = (struct collector){ .name = "route-views.sim", .rv_layout = 1, .interval = 900,
 	                                 .local_as = 6447 };
 	g.coll[1] = (struct collector){ .name = "rrc.sim", .rv_layout = 0,
@@ -1127,7 +1141,7 @@ static int run_nk2014(struct opts *o)
 		p->s.as4 = 1;
 		kp_path_init(p);
 	}
-	g.st = malloc((size_t)g.npeers * g.t.n);
+	g.st = xcalloc((size_t)g.npeers, g.t.n);
 	memset(g.st, 1, (size_t)g.npeers * g.t.n);   /* full feed: every route, path variant 0 */
 
 	/* Events. */
