@@ -1001,7 +1001,9 @@ static int run_nk2014(struct opts *o)
 	struct gen g;
 	memset(&g, 0, sizeof g);
 	g.o = o;
-	uint64_t rng = mix64(o->seed ^ 0x6e6b32303134ull);   /* "nk2014" */
+	/* Separate streams: the flap times depend on --seed alone, not on the table or peers. */
+	uint64_t rng = mix64(o->seed ^ 0x6e6b32303134ull);   /* table sample, churn ("nk2014") */
+	uint64_t rng_flap = mix64(o->seed ^ 0x666c617073ull); /* flaps ("flaps") */
 
 	struct timeline tl;
 	memset(&tl, 0, sizeof tl);
@@ -1190,9 +1192,9 @@ static int run_nk2014(struct opts *o)
 			snprintf(r->note, sizeof r->note, "%s", row->note);
 			/* Flaps: every peer withdraws KP, re-announces 2-6 min later; the pause between
 			 * flaps shrinks from ~150 min to ~12 min across the window (+-30%). */
-			int64_t t = row->start + rng_below(&rng, 1800);
+			int64_t t = row->start + rng_below(&rng_flap, 1800);
 			for (;;) {
-				int64_t down = 120 + rng_below(&rng, 241);
+				int64_t down = 120 + rng_below(&rng_flap, 241);
 				if (t + down + 300 > row->end)
 					break;
 				for (int p = 0; p < g.npeers; p++) {
@@ -1209,7 +1211,7 @@ static int run_nk2014(struct opts *o)
 				}
 				double frac = (double)(t - row->start) / (double)(row->end - row->start);
 				double pause = (150.0 + (12.0 - 150.0) * frac) * 60.0 *
-				               (0.7 + 0.6 * rng_unit(&rng));
+				               (0.7 + 0.6 * rng_unit(&rng_flap));
 				t += down + (int64_t)pause;
 			}
 			break;
