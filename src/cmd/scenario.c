@@ -421,7 +421,7 @@ struct collector {
 	int64_t cur;              /* start of the current interval */
 	int64_t gap_start, gap_end;
 	int started;
-	uint64_t files, records, gap_files;
+	uint64_t files, records, gap_files, ribs;
 };
 
 struct speer {
@@ -627,6 +627,7 @@ struct opts {
 	long sample, world;
 	int all, force;
 	int ris_interval;          /* minutes */
+	int rib_every;             /* hours between RIB dumps after the first; 0: only at --from */
 	double churn;              /* background events per hour */
 };
 
@@ -653,6 +654,8 @@ static void usage(FILE *f)
 	      "  --seed S           random seed (default 1): same seed, same bytes\n"
 	      "  --churn N          background events per hour (default 400)\n"
 	      "  --ris-interval M   minutes per RIS-like update file: 5 (default) or 15\n"
+	      "  --rib-every H      also dump RIBs every H hours (RouteViews: 2, RIS: 8);\n"
+	      "                     default 0: one RIB per collector, at --from\n"
 	      "  --timeline FILE    timeline (default data/scenarios/nk-2014.tsv)\n"
 	      "  --force            write into a non-empty --out\n", f);
 }
@@ -748,13 +751,20 @@ struct gen {
 	uint32_t reset_prefixes;
 };
 
-/* Opens the update file of interval c->cur (none inside the gap). */
+static int write_rib(struct gen *g, struct collector *c, int64_t ts);
+
+/* Opens the update file of interval c->cur (none inside the gap), after the periodic RIB dump
+ * due at that time, if any: it shows the state before the interval's first update. */
 static int coll_open(struct gen *g, struct collector *c)
 {
 	if (c->cur >= c->gap_start && c->cur < c->gap_end) {
 		c->gap_files++;
 		return 0;
 	}
+	int64_t every = (int64_t)g->o->rib_every * 3600;
+	if (every && c->cur > g->o->from && (c->cur - g->o->from) % every == 0 &&
+	    write_rib(g, c, c->cur))
+		return -1;
 	coll_path(g->o, c, c->cur, 0, c->wpath, sizeof c->wpath);
 	c->w = open_out(c->wpath);
 	if (!c->w)
@@ -922,10 +932,10 @@ static void play(struct gen *g, const struct ev *e)
 	}
 }
 
-static int write_rib(struct gen *g, struct collector *c)
+static int write_rib(struct gen *g, struct collector *c, int64_t when)
 {
 	char path[PATH_MAX];
-	coll_path(g->o, c, g->o->from, 1, path, sizeof path);
+	coll_path(g->o, c, when, 1, path, sizeof path);
 	struct mrt_writer *w = open_out(path);
 	if (!w)
 		return -1;
@@ -938,7 +948,7 @@ static int write_rib(struct gen *g, struct collector *c)
 		mp[i] = g->peer[c->first + i].mp;
 	pi.peers = mp;
 	struct dm_error err;
-	uint32_t ts = (uint32_t)g->o->from;
+	uint32_t ts = (uint32_t)when;
 	int rc = mrt_write_peer_index(w, ts, &pi, &err);
 	struct mrt_rib_entry e[MAX_PEERS];
 	struct route_attrs ra[MAX_PEERS];
@@ -967,8 +977,9 @@ static int write_rib(struct gen *g, struct collector *c)
 		fprintf(stderr, "darkmap scenario: %s: %s\n", path, err.what);
 	if (close_out(w))
 		rc = -1;
-	printf("rib\t%s\tpeers=%u\tprefixes=%u\trecords=%llu\n", path, c->npeers, seq,
-	       (unsigned long long)seq + 1);
+	if (!c->ribs++)                   /* the first; the periodic ones are counted */
+		printf("rib\t%s\tpeers=%u\tprefixes=%u\trecords=%llu\n", path, c->npeers, seq,
+		       (unsigned long long)seq + 1);
 	return rc;
 }
 
@@ -1288,7 +1299,7 @@ static int run_nk2014(struct opts *o)
 	for (int c = 0; c < 2 && !rc; c++) {
 		if (!g.coll[c].npeers)
 			continue;
-		rc = write_rib(&g, &g.coll[c]);
+		rc = write_rib(&g, &g.coll[c], o->from);
 	}
 	for (size_t i = first; i < ev.n && !rc && !g.failed; i++) {
 		const struct ev *e = &ev.v[i];
@@ -1370,9 +1381,9 @@ static int run_nk2014(struct opts *o)
 	printf("scenario\tnk-2014\tfrom=%s\tto=%s\tseed=%llu\n", a, b, (unsigned long long)o->seed);
 	printf("table\t%s\tprefixes=%u\tkp_prefixes=%d\n", source, g.t.n, nkp);
 	for (int c = 0; c < 2; c++)
-		printf("collector\t%s\tpeers=%u\tupdate_files=%llu\tinterval=%ds\tgap_files=%llu\t"
-		       "records=%llu\n",
-		       g.coll[c].name, g.coll[c].npeers,
+		printf("collector\t%s\tpeers=%u\tribs=%llu\tupdate_files=%llu\tinterval=%ds\t"
+		       "gap_files=%llu\trecords=%llu\n",
+		       g.coll[c].name, g.coll[c].npeers, (unsigned long long)g.coll[c].ribs,
 		       (unsigned long long)g.coll[c].files,
 		       g.coll[c].interval, (unsigned long long)g.coll[c].gap_files,
 		       (unsigned long long)g.coll[c].records);
@@ -1551,6 +1562,7 @@ int cmd_scenario(int argc, char **argv)
 		{ "seed", required_argument, 0, 's' },     { "churn", required_argument, 0, 'C' },
 		{ "ris-interval", required_argument, 0, 'r' },
 		{ "timeline", required_argument, 0, 'l' }, { "force", no_argument, 0, 'F' },
+		{ "rib-every", required_argument, 0, 'R' },
 		{ "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
 	};
 	optind = 1;
@@ -1601,6 +1613,11 @@ int cmd_scenario(int argc, char **argv)
 		case 'r':
 			o.ris_interval = (int)strtol(optarg, &end, 10);
 			if (*end || (o.ris_interval != 5 && o.ris_interval != 15))
+				goto bad;
+			break;
+		case 'R':
+			o.rib_every = (int)strtol(optarg, &end, 10);
+			if (*end || o.rib_every < 0 || o.rib_every > 24 * 366)
 				goto bad;
 			break;
 		case 'h': usage(stdout); return EXIT_OK;
