@@ -182,4 +182,25 @@ if [ "$silent" = 0 ] && [ -n "$sent" ] && [ "$resent" = "$sent" ] && [ "$sent" -
 else
 	nok scenario_peer_reset_table "$silent records while down; $resent re-announced, truth says '$sent' of $nprefix"
 fi
+
+# ---- 3. periodic RIBs during the hard outage show no KP route, before and after it do -------
+rib=$TMP/sc_rib
+rm -rf "$rib"
+if "$DARKMAP" scenario nk-2014 --out "$rib" --from 2014-12-22T14:00 --to 2014-12-23T04:00 --rib-every 2 \
+	--world 300 --peers 4 --churn 10 >"$TMP/rib.log" 2>&1; then
+	got="" want=""
+	for t in 20141222.1400 20141222.1600 20141222.1800 20141223.0000 20141223.0200; do
+		got="$got $t:$(bgpdump -m "$rib/route-views.sim/bgpdata/2014.12/RIBS/rib.$t.bz2" 2>/dev/null |
+			awk -F'|' -v re="$KPRE" '$6 ~ re' | wc -l)"
+		# KP is down at second s when a flap or outage of truth.tsv covers it (the 18:00 and
+		# 00:00 dumps fall in the timeline's 16:15-01:46 outage); up: 2 peers x 4 /24s.
+		s=$(date -u -d "${t:0:8} ${t:9:2}:${t:11:2}" +%s)
+		down=$(awk -F'\t' -v s="$s" '($1 == "flap" || $1 == "outage") && $2 <= s && s < $3' "$rib/truth.tsv" | wc -l)
+		want="$want $t:$([ "$down" = 0 ] && echo 8 || echo 0)"
+	done
+	case "$want" in *20141222.1800:0\ 20141223.0000:0*) ;; *) want="$want (hard outage missing from truth)" ;; esac
+	[ "$got" = "$want" ] && ok scenario_periodic_ribs || nok scenario_periodic_ribs "KP routes per RIB:$got, want$want"
+else
+	nok scenario_periodic_ribs "run failed: $(tail -2 "$TMP/rib.log")"
+fi
 exit 0
