@@ -638,7 +638,7 @@ static void usage(FILE *f)
 	      "Writes MRT archives (TABLE_DUMP_V2 RIB, BGP4MP_ET updates) of simulated full-feed\n"
 	      "peers at two collectors, playing the North Korea December 2014 timeline\n"
 	      "(data/scenarios/nk-2014.tsv) with background noise, and DIR/truth.tsv.\n\n"
-	      "  --out DIR          output directory (created; must be empty unless --force)\n"
+	      "  --out DIR          output directory (created; refused if it holds a scenario)\n"
 	      "  --table FILE       prefix->origin table, pyasn IPASN format (.gz or plain),\n"
 	      "                     e.g. ../shared/data/asn/ipasn_20140513.dat.gz;\n"
 	      "                     default: a generated world table (--world N prefixes)\n"
@@ -657,7 +657,7 @@ static void usage(FILE *f)
 	      "  --rib-every H      also dump RIBs every H hours (RouteViews: 2, RIS: 8);\n"
 	      "                     default 0: one RIB per collector, at --from\n"
 	      "  --timeline FILE    timeline (default data/scenarios/nk-2014.tsv)\n"
-	      "  --force            write into a non-empty --out\n", f);
+	      "  --force            write into a DIR that holds a scenario (old files stay)\n", f);
 }
 
 /* ---- output ----------------------------------------------------------------------------- */
@@ -679,17 +679,18 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static int dir_is_empty(const char *path)
+/* A directory holds a scenario when it has our truth file or collector trees: writing into it
+ * would mix two runs' files, which a directory walker could not tell apart. */
+static int holds_scenario(const char *dir)
 {
-	char cmdcheck[PATH_MAX];
-	snprintf(cmdcheck, sizeof cmdcheck, "%s/truth.tsv", path);
-	if (access(cmdcheck, F_OK) == 0)
-		return 0;
-	snprintf(cmdcheck, sizeof cmdcheck, "%s/route-views.sim", path);
-	if (access(cmdcheck, F_OK) == 0)
-		return 0;
-	snprintf(cmdcheck, sizeof cmdcheck, "%s/rrc.sim", path);
-	return access(cmdcheck, F_OK) != 0;
+	static const char *const marks[] = { "truth.tsv", "route-views.sim", "rrc.sim" };
+	char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, marks[i]);
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* DIR/route-views.sim/bgpdata/2014.12/UPDATES/updates.20141222.1615.bz2,
@@ -1646,7 +1647,7 @@ int cmd_scenario(int argc, char **argv)
 		fputs("darkmap scenario: --from and --to must be on a 15-minute boundary\n", stderr);
 		return EXIT_USAGE;
 	}
-	if (!o.force && !dir_is_empty(o.out)) {
+	if (!o.force && holds_scenario(o.out)) {
 		fprintf(stderr, "darkmap scenario: %s already holds a scenario (use --force or another "
 		        "directory)\n", o.out);
 		return EXIT_USAGE;
