@@ -136,6 +136,9 @@ struct bgp_attrs {
 	uint16_t n_other;
 	const uint8_t *raw;              /* the whole attribute block as received (for interning) */
 	uint32_t raw_len;
+	uint16_t n_errors;               /* malformed attributes seen (first one is in dm_error) */
+	uint8_t treat_as_withdraw;       /* RFC 7606 §7: an error in ORIGIN, AS_PATH, NEXT_HOP, MP_REACH,
+	                                  * ... makes the announcements of this UPDATE withdrawals */
 };
 
 /* Decoding context: what the session/record says about the encoding. */
@@ -164,6 +167,9 @@ struct bgp_update {
 	struct bgp_attrs attrs;
 	uint16_t attrs_len;
 	int attr_err;                    /* 0 or the enum dm_err from attribute decoding */
+	int nlri_err;                    /* 0 or DM_ERR_BAD_NLRI: withdrawn/NLRI lists cut at a bad prefix */
+	uint8_t addpath_guessed;         /* NLRI only parse with ADD-PATH path ids although the context
+	                                  * did not say so (BIRD's MRT of 2017): decoded with them */
 };
 
 struct bgp_open {
@@ -195,7 +201,9 @@ struct bgp_msg {
 /* Decodes one BGP message starting with its 16-byte marker. */
 int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_msg *out,
                    struct dm_error *err);
-/* Decodes an UPDATE body (after the 19-byte header); used by MRT type 5 which omits the header. */
+/* Decodes an UPDATE body (after the 19-byte header); used by MRT type 5 which omits the header.
+ * Returns a negative dm_err only when the UPDATE cannot be framed; malformed attributes or
+ * prefixes leave it usable with u->attr_err / u->nlri_err set and err describing the first. */
 int bgp_update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
                       struct bgp_update *out, struct dm_error *err);
 

@@ -73,6 +73,7 @@ struct mrt_hdr {
 	uint16_t type, subtype;
 	uint32_t len;         /* body length after the 12-byte header (for _ET: includes the 4 usec bytes) */
 	uint64_t offset;      /* byte offset of the header in the decompressed input */
+	uint8_t len_fixed;    /* bytes the reader added to a declared length found short (see reader.c) */
 };
 
 struct mrt_peer {
@@ -116,6 +117,10 @@ struct mrt_td1 {
 	uint32_t peer_as;
 	struct bgp_attrs attrs;
 	int attr_err;
+	/* RIS bviews of 2000 batch many entries in one record (view and seq once, then
+	 * prefix..attributes repeated): the entries after the first, in order. */
+	struct mrt_td1 *more;
+	uint32_t nmore;
 };
 
 struct mrt_rib {
@@ -147,7 +152,7 @@ struct mrt_message {
 };
 
 struct mrt_state {
-	struct mrt_session s;
+	struct mrt_session s;        /* s.peer_ip.afi == 0: the record did not say (Zebra 8-byte form) */
 	uint16_t old_state, new_state;  /* RFC 4271 FSM: 1 Idle .. 6 Established (7,8 Quagga) */
 };
 

@@ -1,0 +1,399 @@
+/* Path attributes (RFC 4271 §4.3, 5; RFC 4760; RFC 6793; RFC 7606 error handling). */
+#include "bgp/bgp.h"
+
+#include <string.h>
+
+const char *bgp_attr_name(unsigned type)
+{
+	switch (type) {
+	case BGP_ATTR_ORIGIN: return "ORIGIN";
+	case BGP_ATTR_AS_PATH: return "AS_PATH";
+	case BGP_ATTR_NEXT_HOP: return "NEXT_HOP";
+	case BGP_ATTR_MULTI_EXIT_DISC: return "MULTI_EXIT_DISC";
+	case BGP_ATTR_LOCAL_PREF: return "LOCAL_PREF";
+	case BGP_ATTR_ATOMIC_AGGREGATE: return "ATOMIC_AGGREGATE";
+	case BGP_ATTR_AGGREGATOR: return "AGGREGATOR";
+	case BGP_ATTR_COMMUNITIES: return "COMMUNITIES";
+	case BGP_ATTR_ORIGINATOR_ID: return "ORIGINATOR_ID";
+	case BGP_ATTR_CLUSTER_LIST: return "CLUSTER_LIST";
+	case BGP_ATTR_MP_REACH_NLRI: return "MP_REACH_NLRI";
+	case BGP_ATTR_MP_UNREACH_NLRI: return "MP_UNREACH_NLRI";
+	case BGP_ATTR_EXT_COMMUNITIES: return "EXTENDED_COMMUNITIES";
+	case BGP_ATTR_AS4_PATH: return "AS4_PATH";
+	case BGP_ATTR_AS4_AGGREGATOR: return "AS4_AGGREGATOR";
+	case BGP_ATTR_LARGE_COMMUNITIES: return "LARGE_COMMUNITIES";
+	case BGP_ATTR_ONLY_TO_CUSTOMER: return "ONLY_TO_CUSTOMER";
+	case BGP_ATTR_SET: return "ATTR_SET";
+	default: return "unknown";
+	}
+}
+
+/* Segments of an AS_PATH/AS4_PATH with asn_size-byte ASNs (RFC 4271 §4.3, RFC 6793 §3). */
+static int aspath_decode(struct cur *c, unsigned asn_size, struct arena *a, struct as_path *out,
+                         struct dm_error *err, const char *name)
+{
+	unsigned nseg = 0, nasn = 0;
+	for (struct cur s = *c; cur_left(&s);) {
+		size_t at = cur_off(&s);
+		uint8_t type, count;
+		if (cur_u8(&s, &type) < 0 || cur_u8(&s, &count) < 0)
+			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: segment header truncated", name);
+		if (cur_skip(&s, (size_t)count * asn_size) < 0)
+			return dm_fail(err, DM_ERR_BAD_ATTR, at,
+			               "BGP attribute %s: segment of %u ASNs needs %u bytes, %zu left", name, count,
+			               count * asn_size, cur_left(&s));
+		if (type < AS_SET || type > AS_CONFED_SET)
+			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: unknown segment type %u", name, type);
+		nseg++;
+		nasn += count;
+	}
+	out->nseg = 0;
+	out->asn_size = (uint8_t)asn_size;
+	out->seg = NULL;
+	if (nseg == 0)
+		return 0;
+	struct as_seg *seg = arena_alloc(a, nseg * sizeof *seg);
+	uint32_t *asn = arena_alloc(a, (nasn ? nasn : 1) * sizeof *asn);
+	if (!seg || !asn)
+		return dm_fail(err, DM_ERR_NOMEM, cur_off(c), "BGP attribute %s: too large", name);
+	for (unsigned i = 0; i < nseg; i++) {
+		seg[i].type = *c->p++;
+		seg[i].count = *c->p++;
+		seg[i].asn = asn;
+		if (asn_size == 4) {
+			for (unsigned k = 0; k < seg[i].count; k++, c->p += 4)
+				*asn++ = be32(c->p);
+		} else {
+			for (unsigned k = 0; k < seg[i].count; k++, c->p += 2)
+				*asn++ = be16(c->p);
+		}
+	}
+	out->seg = seg;
+	out->nseg = (uint16_t)nseg;
+	return 0;
+}
+
+/* Next hop of MP_REACH_NLRI: family from its length (RFC 4760 §3; RFC 2545 §3: 16 or 32 for
+ * IPv6 with link-local; RFC 5549: IPv6 next hop for IPv4 NLRI; 12/24 with an RD for VPNs). */
+static void mp_nexthop(const uint8_t *p, unsigned len, struct bgp_mp_reach *m)
+{
+	memset(&m->nexthop, 0, sizeof m->nexthop);
+	memset(&m->nexthop_ll, 0, sizeof m->nexthop_ll);
+	switch (len) {
+	case 4:
+		m->nexthop.afi = DM_AFI_IPV4;
+		memcpy(m->nexthop.b, p, 4);
+		break;
+	case 12: /* RD + IPv4 */
+		m->nexthop.afi = DM_AFI_IPV4;
+		memcpy(m->nexthop.b, p + 8, 4);
+		break;
+	case 16:
+	case 32:
+		m->nexthop.afi = DM_AFI_IPV6;
+		memcpy(m->nexthop.b, p, 16);
+		if (len == 32) {
+			m->nexthop_ll.afi = DM_AFI_IPV6;
+			memcpy(m->nexthop_ll.b, p + 16, 16);
+		}
+		break;
+	case 24: /* RD + IPv6 */
+	case 48:
+		m->nexthop.afi = DM_AFI_IPV6;
+		memcpy(m->nexthop.b, p + 8, 16);
+		break;
+	default:
+		break;
+	}
+}
+
+static int nlri_family_supported(uint16_t afi, uint8_t safi)
+{
+	return (afi == DM_AFI_IPV4 || afi == DM_AFI_IPV6) && (safi == DM_SAFI_UNICAST || safi == DM_SAFI_MULTICAST);
+}
+
+static int mp_reach_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_mp_reach *m,
+                           struct dm_error *err)
+{
+	size_t at = cur_off(c);
+	size_t len = cur_left(c);
+	memset(m, 0, sizeof *m);
+	/* RFC 6396 §4.3.4: in TABLE_DUMP_V2 RIB entries only the next-hop length and next hop are
+	 * written. Some writers still put the full attribute there, so take the abbreviated form
+	 * only when its length byte accounts for the whole attribute. */
+	if (ctx->mp_reach_abbrev && len >= 1 && c->p[0] == len - 1) {
+		m->afi = ctx->afi;
+		m->safi = ctx->safi;
+		m->nh_len = c->p[0];
+		mp_nexthop(c->p + 1, m->nh_len, m);
+		c->p = c->end;
+		m->nlri_supported = 1;
+		return 0;
+	}
+	uint8_t nhlen, reserved;
+	if (cur_u16(c, &m->afi) < 0 || cur_u8(c, &m->safi) < 0 || cur_u8(c, &nhlen) < 0)
+		return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute MP_REACH_NLRI: length %zu too short", len);
+	m->nh_len = nhlen;
+	if (cur_left(c) < nhlen)
+		return dm_fail(err, DM_ERR_BAD_ATTR, at,
+		               "BGP attribute MP_REACH_NLRI: next hop length %u exceeds remaining %zu", nhlen, cur_left(c));
+	mp_nexthop(c->p, nhlen, m);
+	c->p += nhlen;
+	if (cur_u8(c, &reserved) < 0) {
+		/* Some TABLE_DUMP_V2 writers end the attribute after the next hop. */
+		if (ctx->mp_reach_abbrev) {
+			m->nlri_supported = 1;
+			return 0;
+		}
+		return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute MP_REACH_NLRI: reserved byte missing");
+	}
+	m->raw_nlri = c->p;
+	m->raw_nlri_len = (uint32_t)cur_left(c);
+	if (!nlri_family_supported(m->afi, m->safi)) {
+		c->p = c->end;
+		return 0;
+	}
+	m->nlri_supported = 1;
+	return bgp_nlri_decode(c, m->afi, ctx->addpath, a, &m->nlri, err);
+}
+
+static int mp_unreach_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_mp_unreach *m,
+                             struct dm_error *err)
+{
+	size_t at = cur_off(c);
+	memset(m, 0, sizeof *m);
+	if (cur_u16(c, &m->afi) < 0 || cur_u8(c, &m->safi) < 0)
+		return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute MP_UNREACH_NLRI: length %zu too short",
+		               cur_left(c));
+	if (!nlri_family_supported(m->afi, m->safi)) {
+		c->p = c->end;
+		return 0;
+	}
+	m->nlri_supported = 1;
+	return bgp_nlri_decode(c, m->afi, ctx->addpath, a, &m->nlri, err);
+}
+
+/* Fixed-length attributes: RFC 7606 §7 lists the lengths; a wrong one is an error. */
+static int want_len(struct cur *v, size_t want, unsigned type, struct dm_error *err, size_t at)
+{
+	if (cur_left(v) != want)
+		return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: length %zu, expected %zu", bgp_attr_name(type),
+		               cur_left(v), want);
+	return 0;
+}
+
+static int want_multiple(struct cur *v, size_t unit, unsigned type, struct dm_error *err, size_t at)
+{
+	if (cur_left(v) % unit)
+		return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: length %zu is not a multiple of %zu",
+		               bgp_attr_name(type), cur_left(v), unit);
+	return 0;
+}
+
+/* RFC 7606 §7: errors in these attributes make the UPDATE's routes "treat-as-withdraw";
+ * errors in the others discard only the attribute. */
+static int withdraw_class(unsigned type)
+{
+	switch (type) {
+	case BGP_ATTR_ORIGIN:
+	case BGP_ATTR_AS_PATH:
+	case BGP_ATTR_NEXT_HOP:
+	case BGP_ATTR_MULTI_EXIT_DISC:
+	case BGP_ATTR_LOCAL_PREF:
+	case BGP_ATTR_COMMUNITIES:
+	case BGP_ATTR_ORIGINATOR_ID:
+	case BGP_ATTR_CLUSTER_LIST:
+	case BGP_ATTR_MP_REACH_NLRI:
+	case BGP_ATTR_MP_UNREACH_NLRI:
+	case BGP_ATTR_EXT_COMMUNITIES:
+	case BGP_ATTR_LARGE_COMMUNITIES:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int decode_one(unsigned type, uint8_t flags, struct cur *v, const struct bgp_ctx *ctx, struct arena *a,
+                      struct bgp_attrs *o, struct dm_error *err, size_t at)
+{
+	size_t len = cur_left(v);
+	int rc;
+	switch (type) {
+	case BGP_ATTR_ORIGIN:
+		if ((rc = want_len(v, 1, type, err, at)) < 0)
+			return rc;
+		o->origin = v->p[0];
+		if (o->origin > BGP_ORIGIN_INCOMPLETE)
+			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute ORIGIN: value %u undefined", o->origin);
+		return 0;
+	case BGP_ATTR_AS_PATH:
+		return aspath_decode(v, ctx->asn_size == 2 ? 2 : 4, a, &o->as_path, err, "AS_PATH");
+	case BGP_ATTR_AS4_PATH:
+		return aspath_decode(v, 4, a, &o->as4_path, err, "AS4_PATH");
+	case BGP_ATTR_NEXT_HOP:
+		if ((rc = want_len(v, 4, type, err, at)) < 0)
+			return rc;
+		o->next_hop.afi = DM_AFI_IPV4;
+		memcpy(o->next_hop.b, v->p, 4);
+		return 0;
+	case BGP_ATTR_MULTI_EXIT_DISC:
+		if ((rc = want_len(v, 4, type, err, at)) < 0)
+			return rc;
+		o->med = be32(v->p);
+		return 0;
+	case BGP_ATTR_LOCAL_PREF:
+		if ((rc = want_len(v, 4, type, err, at)) < 0)
+			return rc;
+		o->local_pref = be32(v->p);
+		return 0;
+	case BGP_ATTR_ATOMIC_AGGREGATE:
+		return want_len(v, 0, type, err, at);
+	case BGP_ATTR_AGGREGATOR:
+		/* 6 bytes from a 2-byte speaker, 8 from a 4-byte one: the length says which. */
+		if (len == 6) {
+			o->aggregator_as = be16(v->p);
+			o->aggregator_addr.afi = DM_AFI_IPV4;
+			memcpy(o->aggregator_addr.b, v->p + 2, 4);
+			return 0;
+		}
+		if (len == 8) {
+			o->aggregator_as = be32(v->p);
+			o->aggregator_addr.afi = DM_AFI_IPV4;
+			memcpy(o->aggregator_addr.b, v->p + 4, 4);
+			return 0;
+		}
+		return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute AGGREGATOR: length %zu, expected 6 or 8", len);
+	case BGP_ATTR_AS4_AGGREGATOR:
+		if ((rc = want_len(v, 8, type, err, at)) < 0)
+			return rc;
+		o->as4_aggregator_as = be32(v->p);
+		o->as4_aggregator_addr.afi = DM_AFI_IPV4;
+		memcpy(o->as4_aggregator_addr.b, v->p + 4, 4);
+		return 0;
+	case BGP_ATTR_COMMUNITIES:
+		if ((rc = want_multiple(v, 4, type, err, at)) < 0)
+			return rc;
+		o->communities = v->p;
+		o->n_communities = (uint32_t)(len / 4);
+		return 0;
+	case BGP_ATTR_EXT_COMMUNITIES:
+		if ((rc = want_multiple(v, 8, type, err, at)) < 0)
+			return rc;
+		o->ext_communities = v->p;
+		o->n_ext_communities = (uint32_t)(len / 8);
+		return 0;
+	case BGP_ATTR_LARGE_COMMUNITIES:
+		if ((rc = want_multiple(v, 12, type, err, at)) < 0)
+			return rc;
+		o->large_communities = v->p;
+		o->n_large_communities = (uint32_t)(len / 12);
+		return 0;
+	case BGP_ATTR_ONLY_TO_CUSTOMER:
+		if ((rc = want_len(v, 4, type, err, at)) < 0)
+			return rc;
+		o->otc = be32(v->p);
+		return 0;
+	case BGP_ATTR_ORIGINATOR_ID:
+		if ((rc = want_len(v, 4, type, err, at)) < 0)
+			return rc;
+		o->originator_id = be32(v->p);
+		return 0;
+	case BGP_ATTR_CLUSTER_LIST:
+		if ((rc = want_multiple(v, 4, type, err, at)) < 0)
+			return rc;
+		o->cluster_list = v->p;
+		o->n_cluster = (uint32_t)(len / 4);
+		return 0;
+	case BGP_ATTR_MP_REACH_NLRI:
+		return mp_reach_decode(v, ctx, a, &o->mp_reach, err);
+	case BGP_ATTR_MP_UNREACH_NLRI:
+		return mp_unreach_decode(v, ctx, a, &o->mp_unreach, err);
+	default:
+		(void)flags;
+		return 1; /* kept raw by the caller */
+	}
+}
+
+int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *o,
+                     struct dm_error *err)
+{
+	memset(o, 0, sizeof *o);
+	o->raw = c->p;
+	o->raw_len = (uint32_t)cur_left(c);
+	int first_err = 0;
+	unsigned nother = 0;
+	struct bgp_attr_raw other[32];
+
+	while (cur_left(c)) {
+		size_t at = cur_off(c);
+		uint8_t flags, type;
+		uint16_t len;
+		if (cur_u8(c, &flags) < 0 || cur_u8(c, &type) < 0) {
+			o->treat_as_withdraw = 1;
+			o->n_errors++;
+			int rc = dm_fail(first_err ? NULL : err, DM_ERR_BAD_ATTR, at,
+			                 "BGP attributes: 1 stray byte at the end");
+			return first_err ? first_err : rc;
+		}
+		if (flags & BGP_ATTR_F_EXTLEN) {
+			if (cur_u16(c, &len) < 0)
+				goto trunc_len;
+		} else {
+			uint8_t l8;
+			if (cur_u8(c, &l8) < 0)
+				goto trunc_len;
+			len = l8;
+		}
+		struct cur v;
+		if (cur_take(c, len, &v) < 0) {
+			/* RFC 7606 §4: the attribute runs past the block: the rest cannot be framed. */
+			o->treat_as_withdraw = 1;
+			o->n_errors++;
+			int rc = dm_fail(first_err ? NULL : err, DM_ERR_BAD_ATTR, at,
+			                 "BGP attribute %s: length %u exceeds remaining %zu", bgp_attr_name(type), len,
+			                 cur_left(c));
+			c->p = c->end;
+			return first_err ? first_err : rc;
+		}
+		uint64_t bit = type < 63 ? BGP_ATTR_BIT(type) : BGP_ATTRS_F_OTHER;
+		if (type < 63 && (o->present & bit))
+			continue; /* RFC 7606 §3(g): a repeated attribute is discarded, the first kept */
+		int rc = decode_one(type, flags, &v, ctx, a, o, first_err ? NULL : err, at);
+		if (rc == 1) {
+			if (nother < sizeof other / sizeof other[0])
+				other[nother++] = (struct bgp_attr_raw){ flags, type, len, v.p };
+			o->present |= bit;
+			continue;
+		}
+		if (rc < 0) {
+			o->n_errors++;
+			/* A bad prefix inside MP_(UN)REACH keeps the prefixes before it (see nlri.c). */
+			if (withdraw_class(type) && rc != DM_ERR_BAD_NLRI)
+				o->treat_as_withdraw = 1;
+			if (!first_err)
+				first_err = rc;
+			continue; /* framing is intact: go on with the next attribute */
+		}
+		o->present |= bit;
+		continue;
+	trunc_len:
+		o->treat_as_withdraw = 1;
+		o->n_errors++;
+		rc = dm_fail(first_err ? NULL : err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: length field truncated",
+		             bgp_attr_name(type));
+		return first_err ? first_err : rc;
+	}
+	if (nother) {
+		o->other = arena_alloc(a, nother * sizeof *o->other);
+		if (o->other) {
+			memcpy(o->other, other, nother * sizeof *o->other);
+			o->n_other = (uint16_t)nother;
+		}
+	}
+	/* RFC 6793 §4.2.3: a 2-byte speaker's AS4_PATH restores the 4-byte ASNs hidden by AS_TRANS. */
+	if (ctx->asn_size == 2 && (o->present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
+		as_path_merge(&o->as_path, &o->as4_path, a, &o->path);
+	else
+		o->path = o->as_path;
+	return first_err;
+}

@@ -1,0 +1,139 @@
+/* BGP messages (RFC 4271 §4): header, UPDATE, OPEN, NOTIFICATION. */
+#include "bgp/bgp.h"
+
+#include <string.h>
+
+static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_update *u,
+                         struct dm_error *err)
+{
+	memset(u, 0, sizeof *u);
+	uint16_t wlen, alen;
+	size_t at = cur_off(c);
+	struct cur w, attrs;
+	if (cur_u16(c, &wlen) < 0)
+		return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP UPDATE: withdrawn routes length missing");
+	if (cur_take(c, wlen, &w) < 0)
+		return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP UPDATE: withdrawn routes length %u exceeds remaining %zu",
+		               wlen, cur_left(c));
+	at = cur_off(c);
+	if (cur_u16(c, &alen) < 0)
+		return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP UPDATE: path attribute length missing");
+	if (cur_take(c, alen, &attrs) < 0)
+		return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP UPDATE: path attribute length %u exceeds remaining %zu",
+		               alen, cur_left(c));
+	u->attrs_len = alen;
+	/* Problems below leave the update usable (the function returns 0): they are in attr_err and
+	 * nlri_err, and the first one is described in err. */
+	struct dm_error e1, e2, e3;
+	int rw = bgp_nlri_decode(&w, DM_AFI_IPV4, ctx->addpath, a, &u->withdrawn, &e1);
+	u->attr_err = bgp_attrs_decode(&attrs, ctx, a, &u->attrs, &e2);
+	int rn = bgp_nlri_decode(c, DM_AFI_IPV4, ctx->addpath, a, &u->announced, &e3);
+	u->nlri_err = rw ? rw : rn;
+	if (err) {
+		if (rw)
+			*err = e1;
+		else if (u->attr_err)
+			*err = e2;
+		else if (rn)
+			*err = e3;
+	}
+	return 0;
+}
+
+int bgp_update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_update *u,
+                      struct dm_error *err)
+{
+	struct cur start = *c;
+	int rc = update_decode(c, ctx, a, u, err);
+	if (rc < 0)
+		return rc;
+	/* RFC 7911 path identifiers are announced by capability; MRT says so by subtype (RFC 8050).
+	 * Some writers (BIRD 2017) put path ids in plain MESSAGE_AS4 records: when the prefixes only
+	 * parse with path ids, decode them that way and say so. */
+	int nlri_problem = u->nlri_err || (u->attr_err == DM_ERR_BAD_NLRI);
+	if (!ctx->addpath && nlri_problem) {
+		struct bgp_ctx with = *ctx;
+		struct bgp_update u2;
+		struct cur c2 = start;
+		with.addpath = 1;
+		if (update_decode(&c2, &with, a, &u2, NULL) == 0 && !u2.nlri_err && u2.attr_err != DM_ERR_BAD_NLRI) {
+			*u = u2;
+			*c = c2;
+			u->addpath_guessed = 1;
+			return 0;
+		}
+	}
+	return rc;
+}
+
+int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_msg *m,
+                   struct dm_error *err)
+{
+	size_t at = cur_off(c);
+	memset(m, 0, sizeof *m);
+	if (cur_left(c) < BGP_HEADER_LEN)
+		return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP message header truncated: %zu of 19 bytes", cur_left(c));
+	for (int i = 0; i < 16; i++)
+		if (c->p[i] != 0xff)
+			return dm_fail(err, DM_ERR_BAD_VALUE, at, "BGP message marker is not all ones");
+	c->p += 16;
+	cur_u16(c, &m->len);
+	cur_u8(c, &m->type);
+	if (m->len < BGP_HEADER_LEN)
+		return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP message length %u below the 19-byte header", m->len);
+	struct cur body;
+	if (cur_take(c, m->len - BGP_HEADER_LEN, &body) < 0)
+		return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP message length %u exceeds remaining %zu", m->len,
+		               cur_left(c) + BGP_HEADER_LEN);
+	switch (m->type) {
+	case BGP_MSG_UPDATE:
+		return bgp_update_decode(&body, ctx, a, &m->u.update, err);
+	case BGP_MSG_OPEN: {
+		struct bgp_open *o = &m->u.open;
+		uint32_t id;
+		if (cur_u8(&body, &o->version) < 0 || cur_u16(&body, &o->my_as) < 0 || cur_u16(&body, &o->hold_time) < 0 ||
+		    cur_u32(&body, &id) < 0 || cur_u8(&body, &o->opt_len) < 0)
+			return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP OPEN truncated");
+		o->bgp_id = id;
+		o->opt = body.p;
+		if (cur_left(&body) < o->opt_len)
+			return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP OPEN: optional parameters length %u exceeds %zu",
+			               o->opt_len, cur_left(&body));
+		/* RFC 5492 capabilities: find 4-octet AS (65, RFC 6793). */
+		struct cur op;
+		cur_take(&body, o->opt_len, &op);
+		while (cur_left(&op) >= 2) {
+			uint8_t pt = 0, pl = 0;
+			cur_u8(&op, &pt);
+			cur_u8(&op, &pl);
+			struct cur pv;
+			if (cur_take(&op, pl, &pv) < 0)
+				break;
+			while (pt == 2 && cur_left(&pv) >= 2) {
+				uint8_t code = 0, clen = 0;
+				cur_u8(&pv, &code);
+				cur_u8(&pv, &clen);
+				struct cur cv;
+				if (cur_take(&pv, clen, &cv) < 0)
+					break;
+				if (code == 65 && clen == 4)
+					o->as4 = be32(cv.p);
+			}
+		}
+		return 0;
+	}
+	case BGP_MSG_NOTIFICATION: {
+		struct bgp_notification *n = &m->u.notification;
+		if (cur_u8(&body, &n->code) < 0 || cur_u8(&body, &n->subcode) < 0)
+			return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP NOTIFICATION truncated");
+		n->data = body.p;
+		n->data_len = (uint16_t)cur_left(&body);
+		return 0;
+	}
+	case BGP_MSG_KEEPALIVE:
+	case BGP_MSG_ROUTE_REFRESH:
+		return 0;
+	default:
+		return dm_fail(err, DM_ERR_BAD_TYPE, at, "BGP message type %u unknown", m->type);
+	}
+}

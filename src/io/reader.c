@@ -1,0 +1,403 @@
+/* Transparent decompression with the Debian libraries (zlib, libbz2, liblzma, libzstd).
+ * Errors are deferred: bytes decompressed before a corrupt or truncated stream are returned
+ * first, the error comes with the next call, so a reader never loses readable data. */
+#include "io/reader.h"
+
+#include <bzlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lzma.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+enum { IN_CAP = 256 * 1024 };
+
+struct dm_reader {
+	int fd;
+	char *name;
+	enum dm_compression comp;
+	uint8_t *in;           /* compressed input buffer */
+	size_t in_pos, in_len; /* unread bytes are in[in_pos..in_len) */
+	int in_eof;
+	uint64_t in_total;     /* compressed bytes read from fd */
+	uint64_t file_size;
+	int done;              /* end of data reached (or error already reported) */
+	int stream_ended;      /* the last compressed member/frame ended cleanly */
+	struct dm_error pending;
+	int has_pending;
+	uint64_t out_total;    /* decompressed bytes returned */
+	union {
+		z_stream z;
+		bz_stream bz;
+		lzma_stream xz;
+	} s;
+	ZSTD_DCtx *zstd;
+	int s_init;
+	int xz_finishing;
+};
+
+const char *dm_compression_name(enum dm_compression c)
+{
+	switch (c) {
+	case DM_COMP_GZIP: return "gzip";
+	case DM_COMP_BZIP2: return "bzip2";
+	case DM_COMP_XZ: return "xz";
+	case DM_COMP_ZSTD: return "zstd";
+	default: return "none";
+	}
+}
+
+static int fill(struct dm_reader *r, struct dm_error *err)
+{
+	if (r->in_eof)
+		return 0;
+	if (r->in_pos > 0 && r->in_pos < r->in_len)
+		memmove(r->in, r->in + r->in_pos, r->in_len - r->in_pos);
+	r->in_len -= r->in_pos;
+	r->in_pos = 0;
+	while (r->in_len < IN_CAP) {
+		ssize_t n = read(r->fd, r->in + r->in_len, IN_CAP - r->in_len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return dm_fail(err, DM_ERR_IO, r->out_total, "read: %s", strerror(errno));
+		}
+		if (n == 0) {
+			r->in_eof = 1;
+			break;
+		}
+		r->in_len += (size_t)n;
+		r->in_total += (uint64_t)n;
+		if (r->fd != 0 || r->in_len >= 4096)
+			break; /* pipes: don't wait for the whole buffer */
+	}
+	return 0;
+}
+
+static enum dm_compression sniff(const uint8_t *b, size_t n)
+{
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return DM_COMP_GZIP;
+	if (n >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
+		return DM_COMP_BZIP2;
+	if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
+		return DM_COMP_XZ;
+	if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+		return DM_COMP_ZSTD;
+	return DM_COMP_NONE;
+}
+
+static int stream_init(struct dm_reader *r)
+{
+	memset(&r->s, 0, sizeof r->s);
+	switch (r->comp) {
+	case DM_COMP_GZIP:
+		/* 15 + 32: zlib or gzip header, detected */
+		if (inflateInit2(&r->s.z, 15 + 32) != Z_OK)
+			return -1;
+		break;
+	case DM_COMP_BZIP2:
+		if (BZ2_bzDecompressInit(&r->s.bz, 0, 0) != BZ_OK)
+			return -1;
+		break;
+	case DM_COMP_XZ: {
+		lzma_stream init = LZMA_STREAM_INIT;
+		r->s.xz = init;
+		if (lzma_stream_decoder(&r->s.xz, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
+			return -1;
+		break;
+	}
+	case DM_COMP_ZSTD:
+		r->zstd = ZSTD_createDCtx();
+		if (!r->zstd)
+			return -1;
+		break;
+	default:
+		break;
+	}
+	r->s_init = 1;
+	return 0;
+}
+
+static void stream_end(struct dm_reader *r)
+{
+	if (!r->s_init)
+		return;
+	switch (r->comp) {
+	case DM_COMP_GZIP: inflateEnd(&r->s.z); break;
+	case DM_COMP_BZIP2: BZ2_bzDecompressEnd(&r->s.bz); break;
+	case DM_COMP_XZ: lzma_end(&r->s.xz); break;
+	case DM_COMP_ZSTD: ZSTD_freeDCtx(r->zstd); r->zstd = NULL; break;
+	default: break;
+	}
+	r->s_init = 0;
+}
+
+struct dm_reader *dm_reader_open(const char *path, struct dm_error *err)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	if (fd < 0) {
+		dm_fail(err, DM_ERR_IO, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	struct dm_reader *r = calloc(1, sizeof *r);
+	if (!r || !(r->in = malloc(IN_CAP)) || !(r->name = strdup(strcmp(path, "-") ? path : "(stdin)"))) {
+		if (r) {
+			free(r->in);
+			free(r);
+		}
+		if (fd)
+			close(fd);
+		dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+		return NULL;
+	}
+	r->fd = fd;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r->file_size = (uint64_t)st.st_size;
+#ifdef POSIX_FADV_SEQUENTIAL
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+	/* Read until we have enough bytes to sniff the magic (pipes may deliver less). */
+	while (r->in_len < 6 && !r->in_eof) {
+		if (fill(r, err) < 0) {
+			dm_reader_close(r);
+			return NULL;
+		}
+	}
+	r->comp = sniff(r->in, r->in_len);
+	if (stream_init(r) < 0) {
+		dm_fail(err, DM_ERR_NOMEM, 0, "cannot initialise %s decoder", dm_compression_name(r->comp));
+		dm_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+static ssize_t fail_or_return(struct dm_reader *r, size_t produced, struct dm_error *e, struct dm_error *err)
+{
+	r->done = 1;
+	if (produced) {
+		r->pending = *e;
+		r->has_pending = 1;
+		r->out_total += produced;
+		return (ssize_t)produced;
+	}
+	if (err)
+		*err = *e;
+	return -1;
+}
+
+/* One decompression step for the compressed formats; returns bytes produced or sets e. */
+static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, struct dm_error *e)
+{
+	const uint8_t *in = r->in + r->in_pos;
+	size_t avail = r->in_len - r->in_pos;
+	size_t used = 0, made = 0;
+	int rc = 0;
+
+	switch (r->comp) {
+	case DM_COMP_GZIP: {
+		z_stream *z = &r->s.z;
+		z->next_in = (Bytef *)in;
+		z->avail_in = (uInt)avail;
+		z->next_out = out;
+		z->avail_out = (uInt)n;
+		int zr = inflate(z, Z_NO_FLUSH);
+		used = avail - z->avail_in;
+		made = n - z->avail_out;
+		if (zr == Z_STREAM_END) {
+			r->stream_ended = 1;
+			inflateReset(z); /* a following gzip member continues the data */
+		} else if (zr == Z_OK || zr == Z_BUF_ERROR) {
+			if (used || made)
+				r->stream_ended = 0;
+		} else {
+			dm_fail(e, DM_ERR_IO, r->out_total + made, "gzip data corrupt (%s)", z->msg ? z->msg : "inflate error");
+			rc = -1;
+		}
+		break;
+	}
+	case DM_COMP_BZIP2: {
+		bz_stream *bz = &r->s.bz;
+		bz->next_in = (char *)in;
+		bz->avail_in = (unsigned)avail;
+		bz->next_out = (char *)out;
+		bz->avail_out = (unsigned)n;
+		int br = BZ2_bzDecompress(bz);
+		used = avail - bz->avail_in;
+		made = n - bz->avail_out;
+		if (br == BZ_STREAM_END) {
+			r->stream_ended = 1;
+			BZ2_bzDecompressEnd(bz);
+			memset(bz, 0, sizeof *bz);
+			BZ2_bzDecompressInit(bz, 0, 0); /* concatenated bzip2 streams (pbzip2) */
+		} else if (br == BZ_OK) {
+			if (used || made)
+				r->stream_ended = 0;
+		} else {
+			dm_fail(e, DM_ERR_IO, r->out_total + made, "bzip2 data corrupt (error %d)", br);
+			rc = -1;
+		}
+		break;
+	}
+	case DM_COMP_XZ: {
+		lzma_stream *x = &r->s.xz;
+		x->next_in = in;
+		x->avail_in = avail;
+		x->next_out = out;
+		x->avail_out = n;
+		/* LZMA_CONCATENATED reports the end only when told the input is finished. */
+		lzma_ret lr = lzma_code(x, r->in_eof ? LZMA_FINISH : LZMA_RUN);
+		used = avail - x->avail_in;
+		made = n - x->avail_out;
+		if (lr == LZMA_STREAM_END) {
+			r->stream_ended = 1;
+		} else if (lr == LZMA_OK || lr == LZMA_BUF_ERROR) {
+			r->stream_ended = 0;
+			if (lr == LZMA_BUF_ERROR && r->in_eof) {
+				dm_fail(e, DM_ERR_IO, r->out_total + made, "xz stream truncated");
+				rc = -1;
+			}
+		} else {
+			dm_fail(e, DM_ERR_IO, r->out_total + made, "xz data corrupt (error %d)", (int)lr);
+			rc = -1;
+		}
+		break;
+	}
+	case DM_COMP_ZSTD: {
+		ZSTD_inBuffer ib = { in, avail, 0 };
+		ZSTD_outBuffer ob = { out, n, 0 };
+		size_t zr = ZSTD_decompressStream(r->zstd, &ob, &ib);
+		used = ib.pos;
+		made = ob.pos;
+		if (ZSTD_isError(zr)) {
+			dm_fail(e, DM_ERR_IO, r->out_total + made, "zstd data corrupt (%s)", ZSTD_getErrorName(zr));
+			rc = -1;
+		} else {
+			r->stream_ended = zr == 0;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	r->in_pos += used;
+	*produced = made;
+	return rc;
+}
+
+ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err)
+{
+	if (r->has_pending) {
+		r->has_pending = 0;
+		if (err)
+			*err = r->pending;
+		return -1;
+	}
+	if (r->done || n == 0)
+		return 0;
+
+	if (r->comp == DM_COMP_NONE) {
+		/* Serve buffered bytes first, then read straight into the caller's buffer. */
+		size_t got = 0;
+		if (r->in_pos < r->in_len) {
+			got = r->in_len - r->in_pos < n ? r->in_len - r->in_pos : n;
+			memcpy(buf, r->in + r->in_pos, got);
+			r->in_pos += got;
+		}
+		while (got < n) {
+			ssize_t k = read(r->fd, (uint8_t *)buf + got, n - got);
+			if (k < 0) {
+				if (errno == EINTR)
+					continue;
+				struct dm_error e;
+				dm_fail(&e, DM_ERR_IO, r->out_total + got, "read: %s", strerror(errno));
+				return fail_or_return(r, got, &e, err);
+			}
+			if (k == 0) {
+				r->in_eof = 1;
+				break;
+			}
+			r->in_total += (uint64_t)k;
+			got += (size_t)k;
+			if (r->fd == 0)
+				break;
+		}
+		if (got == 0)
+			r->done = 1;
+		r->out_total += got;
+		return (ssize_t)got;
+	}
+
+	uint8_t *out = buf;
+	size_t produced = 0;
+	while (produced < n) {
+		if (r->in_pos == r->in_len) {
+			if (r->in_eof && r->comp == DM_COMP_XZ && !r->stream_ended && !r->xz_finishing) {
+				/* one more call with no input and LZMA_FINISH to learn whether the data ended */
+				r->xz_finishing = 1;
+				size_t made = 0;
+				struct dm_error e;
+				int rc = step(r, out + produced, n - produced, &made, &e);
+				produced += made;
+				if (rc < 0)
+					return fail_or_return(r, produced, &e, err);
+				if (made)
+					r->xz_finishing = 0; /* output was pending: ask again next time */
+				continue;
+			}
+			if (r->in_eof) {
+				if (r->stream_ended || (r->in_total == 0)) {
+					r->done = 1;
+					break;
+				}
+				struct dm_error e;
+				dm_fail(&e, DM_ERR_IO, r->out_total + produced,
+				        "%s stream truncated (ends without end-of-stream marker)",
+				        dm_compression_name(r->comp));
+				return fail_or_return(r, produced, &e, err);
+			}
+			struct dm_error e;
+			if (fill(r, &e) < 0)
+				return fail_or_return(r, produced, &e, err);
+			continue;
+		}
+		size_t made = 0;
+		struct dm_error e;
+		int rc = step(r, out + produced, n - produced, &made, &e);
+		produced += made;
+		if (rc < 0)
+			return fail_or_return(r, produced, &e, err);
+		if (made == 0 && r->in_pos < r->in_len && r->stream_ended) {
+			/* Trailing bytes after a complete stream that do not start a new one:
+			 * gzip allows trailing garbage in practice; report and stop. */
+			continue;
+		}
+		if (made > 0 && produced >= n / 2)
+			break; /* enough for the caller; avoid tiny tail iterations */
+	}
+	r->out_total += produced;
+	return (ssize_t)produced;
+}
+
+void dm_reader_close(struct dm_reader *r)
+{
+	if (!r)
+		return;
+	stream_end(r);
+	if (r->fd > 0)
+		close(r->fd);
+	free(r->in);
+	free(r->name);
+	free(r);
+}
+
+const char *dm_reader_name(const struct dm_reader *r) { return r->name; }
+enum dm_compression dm_reader_compression(const struct dm_reader *r) { return r->comp; }
+uint64_t dm_reader_compressed_bytes(const struct dm_reader *r) { return r->in_total - (r->in_len - r->in_pos); }
+uint64_t dm_reader_file_size(const struct dm_reader *r) { return r->file_size; }

@@ -1,0 +1,132 @@
+/* Record -> per-prefix elements. */
+#include "mrt/elem.h"
+
+#include <string.h>
+
+static const struct dm_ip *attrs_nexthop(const struct bgp_attrs *a, uint16_t afi)
+{
+	/* IPv4 routes: NEXT_HOP, or an MP_REACH next hop (RFC 5549) when there is none. */
+	if (afi == DM_AFI_IPV4 && a->next_hop.afi)
+		return &a->next_hop;
+	if (a->mp_reach.nexthop.afi)
+		return &a->mp_reach.nexthop;
+	if (a->next_hop.afi)
+		return &a->next_hop;
+	return NULL;
+}
+
+static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_fn fn, void *arg)
+{
+	for (uint32_t i = 0; i < l->n; i++) {
+		e->prefix = l->pfx[i];
+		e->has_path_id = l->path_id != NULL;
+		e->path_id = l->path_id ? l->path_id[i] : 0;
+		fn(e, arg);
+	}
+	return l->n;
+}
+
+static unsigned td1_elems(const struct mrt_rec *rec, const struct mrt_td1 *t, dm_elem_fn fn, void *arg)
+{
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = DM_ELEM_RIB;
+	e.ts = rec->hdr.ts;
+	e.peer_ip = &t->peer_ip;
+	e.peer_asn = t->peer_as;
+	e.prefix = t->prefix;
+	e.attrs = &t->attrs;
+	e.next_hop = attrs_nexthop(&t->attrs, t->prefix.afi);
+	fn(&e, arg);
+	return 1;
+}
+
+unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem_fn fn, void *arg)
+{
+	struct dm_elem e;
+	unsigned n = 0;
+	memset(&e, 0, sizeof e);
+	e.ts = rec->hdr.ts;
+	e.usec = rec->hdr.usec;
+	switch (rec->kind) {
+	case MRT_K_TD1: {
+		const struct mrt_td1 *t = &rec->u.td1;
+		n += td1_elems(rec, t, fn, arg);
+		for (uint32_t i = 0; i < t->nmore; i++)
+			n += td1_elems(rec, &t->more[i], fn, arg);
+		return n;
+	}
+	case MRT_K_RIB: {
+		const struct mrt_rib *r = &rec->u.rib;
+		if (!r->has_prefix || !ctx->peer_index)
+			return 0;
+		e.type = DM_ELEM_RIB;
+		e.prefix = r->prefix;
+		e.has_path_id = r->addpath;
+		for (uint16_t i = 0; i < r->n; i++) {
+			const struct mrt_rib_entry *x = &r->e[i];
+			const struct mrt_peer *p = &ctx->peer_index->peers[x->peer_index];
+			e.peer_ip = &p->addr;
+			e.peer_asn = p->asn;
+			e.path_id = x->path_id;
+			e.attrs = &x->attrs;
+			e.next_hop = attrs_nexthop(&x->attrs, r->afi);
+			fn(&e, arg);
+			n++;
+		}
+		return n;
+	}
+	case MRT_K_ENTRY: {
+		const struct mrt_entry *x = &rec->u.entry;
+		e.type = DM_ELEM_RIB;
+		e.peer_ip = &x->s.peer_ip;
+		e.peer_asn = x->s.peer_as;
+		e.prefix = x->prefix;
+		e.attrs = &x->attrs;
+		e.next_hop = x->nexthop.afi ? &x->nexthop : attrs_nexthop(&x->attrs, x->afi);
+		fn(&e, arg);
+		return 1;
+	}
+	case MRT_K_STATE: {
+		const struct mrt_state *s = &rec->u.state;
+		e.type = DM_ELEM_STATE;
+		e.peer_ip = &s->s.peer_ip;
+		e.peer_asn = s->s.peer_as;
+		e.old_state = s->old_state;
+		e.new_state = s->new_state;
+		fn(&e, arg);
+		return 1;
+	}
+	case MRT_K_MESSAGE: {
+		const struct mrt_message *m = &rec->u.msg;
+		if (m->msg.type != BGP_MSG_UPDATE || m->s.local)
+			return 0;
+		const struct bgp_update *u = &m->msg.u.update;
+		const struct bgp_attrs *a = &u->attrs;
+		e.peer_ip = &m->s.peer_ip;
+		e.peer_asn = m->s.peer_as;
+		e.type = DM_ELEM_WITHDRAW;
+		n += emit_list(&u->withdrawn, &e, fn, arg);
+		if (a->mp_unreach.nlri_supported)
+			n += emit_list(&a->mp_unreach.nlri, &e, fn, arg);
+		/* RFC 7606 treat-as-withdraw: announcements with broken attributes are withdrawals. */
+		if (a->treat_as_withdraw) {
+			n += emit_list(&u->announced, &e, fn, arg);
+			if (a->mp_reach.nlri_supported)
+				n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
+			return n;
+		}
+		e.type = DM_ELEM_ANNOUNCE;
+		e.attrs = a;
+		e.next_hop = attrs_nexthop(a, DM_AFI_IPV4);
+		n += emit_list(&u->announced, &e, fn, arg);
+		if (a->mp_reach.nlri_supported) {
+			e.next_hop = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : attrs_nexthop(a, a->mp_reach.afi);
+			n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
+		}
+		return n;
+	}
+	default:
+		return 0;
+	}
+}

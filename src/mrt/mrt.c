@@ -1,0 +1,618 @@
+/* MRT record bodies (RFC 6396 §4, RFC 8050, and the deprecated types real archives hold). */
+#include "mrt/mrt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ARENA_LIMIT = 512 << 20, WARN_CAP = 64 };
+
+void mrt_ctx_init(struct mrt_ctx *ctx)
+{
+	ctx->peer_index = NULL;
+	arena_init(&ctx->arena, ARENA_LIMIT);
+}
+
+static void peer_index_free(struct mrt_peer_index *pi)
+{
+	if (pi) {
+		free(pi->peers);
+		free(pi);
+	}
+}
+
+void mrt_ctx_free(struct mrt_ctx *ctx)
+{
+	peer_index_free(ctx->peer_index);
+	ctx->peer_index = NULL;
+	arena_free(&ctx->arena);
+}
+
+const char *mrt_type_name(uint16_t type)
+{
+	switch (type) {
+	case MRT_BGP_DEPRECATED: return "BGP";
+	case MRT_TABLE_DUMP: return "TABLE_DUMP";
+	case MRT_TABLE_DUMP_V2: return "TABLE_DUMP_V2";
+	case MRT_BGP4MP: return "BGP4MP";
+	case MRT_BGP4MP_ET: return "BGP4MP_ET";
+	case MRT_ISIS: return "ISIS";
+	case MRT_ISIS_ET: return "ISIS_ET";
+	case MRT_OSPFV3: return "OSPFv3";
+	case MRT_OSPFV3_ET: return "OSPFv3_ET";
+	case 11: return "OSPFv2";
+	default: return "MRT";
+	}
+}
+
+const char *mrt_subtype_name(uint16_t type, uint16_t st)
+{
+	static const char *const td2[] = { "?", "PEER_INDEX_TABLE", "RIB_IPV4_UNICAST", "RIB_IPV4_MULTICAST",
+		"RIB_IPV6_UNICAST", "RIB_IPV6_MULTICAST", "RIB_GENERIC", "GEO_PEER_TABLE", "RIB_IPV4_UNICAST_ADDPATH",
+		"RIB_IPV4_MULTICAST_ADDPATH", "RIB_IPV6_UNICAST_ADDPATH", "RIB_IPV6_MULTICAST_ADDPATH",
+		"RIB_GENERIC_ADDPATH" };
+	static const char *const mp[] = { "STATE_CHANGE", "MESSAGE", "ENTRY", "SNAPSHOT", "MESSAGE_AS4",
+		"STATE_CHANGE_AS4", "MESSAGE_LOCAL", "MESSAGE_AS4_LOCAL", "MESSAGE_ADDPATH", "MESSAGE_AS4_ADDPATH",
+		"MESSAGE_LOCAL_ADDPATH", "MESSAGE_AS4_LOCAL_ADDPATH" };
+	static const char *const b5[] = { "NULL", "UPDATE", "PREF_UPDATE", "STATE_CHANGE", "SYNC", "OPEN",
+		"NOTIFY", "KEEPALIVE" };
+	switch (type) {
+	case MRT_TABLE_DUMP: return st == 1 ? "AFI_IPv4" : st == 2 ? "AFI_IPv6" : "?";
+	case MRT_TABLE_DUMP_V2: return st < 13 ? td2[st] : "?";
+	case MRT_BGP4MP:
+	case MRT_BGP4MP_ET: return st < 12 ? mp[st] : "?";
+	case MRT_BGP_DEPRECATED: return st < 8 ? b5[st] : "?";
+	default: return "?";
+	}
+}
+
+/* A problem that does not make the whole record unusable. */
+static void warn(struct mrt_ctx *ctx, struct mrt_rec *rec, const struct dm_error *e)
+{
+	if (rec->nwarn % WARN_CAP == 0) {
+		struct dm_error *w = arena_alloc(&ctx->arena, (size_t)(rec->nwarn + WARN_CAP) * sizeof *w);
+		if (!w)
+			return;
+		if (rec->nwarn)
+			memcpy(w, rec->warn, rec->nwarn * sizeof *w);
+		rec->warn = w;
+	}
+	rec->warn[rec->nwarn++] = *e;
+}
+
+static int get_ip(struct cur *c, uint16_t afi, struct dm_ip *ip)
+{
+	memset(ip, 0, sizeof *ip);
+	ip->afi = (uint8_t)afi;
+	return cur_copy(c, ip->b, afi == DM_AFI_IPV6 ? 16 : 4);
+}
+
+/* Prefix given as length byte + ceil(len/8) bytes (TABLE_DUMP_V2, BGP4MP_ENTRY). */
+static int get_prefix(struct cur *c, uint16_t afi, struct dm_prefix *p, struct dm_error *err, const char *what)
+{
+	size_t at = cur_off(c);
+	uint8_t len;
+	unsigned max = afi == DM_AFI_IPV6 ? 128 : 32;
+	if (cur_u8(c, &len) < 0)
+		return dm_fail(err, DM_ERR_TRUNCATED, at, "%s: prefix length missing", what);
+	if (len > max)
+		return dm_fail(err, DM_ERR_BAD_NLRI, at, "%s: prefix length %u exceeds %u", what, len, max);
+	memset(p, 0, sizeof *p);
+	p->afi = (uint8_t)afi;
+	p->len = len;
+	if (cur_copy(c, p->b, (len + 7u) / 8) < 0)
+		return dm_fail(err, DM_ERR_TRUNCATED, at, "%s: /%u prefix needs %u bytes, %zu left", what, len,
+		               (len + 7u) / 8, cur_left(c));
+	return 0;
+}
+
+static int truncated(struct dm_error *err, const struct cur *c, const char *what)
+{
+	return dm_fail(err, DM_ERR_TRUNCATED, cur_off(c), "%s truncated: %zu bytes left", what, cur_left(c));
+}
+
+/* ---- TABLE_DUMP (v1) ---------------------------------------------------------------- */
+
+static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, uint16_t afi, struct mrt_td1 *e,
+                     struct dm_error *err)
+{
+	unsigned alen = afi == DM_AFI_IPV6 ? 16 : 4;
+	size_t at = cur_off(c);
+	uint16_t attr_len = 0;
+	if (cur_left(c) < alen + 1 + 1 + 4 + alen + 2 + 2)
+		return truncated(err, c, "TABLE_DUMP entry");
+	memset(&e->prefix, 0, sizeof e->prefix);
+	e->prefix.afi = (uint8_t)afi;
+	cur_copy(c, e->prefix.b, alen);
+	cur_u8(c, &e->prefix.len);
+	cur_u8(c, &e->status);
+	cur_u32(c, &e->originated);
+	get_ip(c, afi, &e->peer_ip);
+	uint16_t pas = 0;
+	cur_u16(c, &pas);
+	e->peer_as = pas;
+	cur_u16(c, &attr_len);
+	if (e->prefix.len > alen * 8)
+		return dm_fail(err, DM_ERR_BAD_NLRI, at, "TABLE_DUMP: prefix length %u exceeds %u", e->prefix.len, alen * 8);
+	struct cur a;
+	if (cur_take(c, attr_len, &a) < 0)
+		return dm_fail(err, DM_ERR_BAD_LENGTH, cur_off(c) - 2,
+		               "TABLE_DUMP: attribute length %u exceeds remaining %zu", attr_len, cur_left(c));
+	struct bgp_ctx bc = { .asn_size = 2, .mp_reach_abbrev = 1, .afi = afi, .safi = DM_SAFI_UNICAST };
+	struct dm_error ae;
+	e->attr_err = bgp_attrs_decode(&a, &bc, &ctx->arena, &e->attrs, &ae);
+	if (e->attr_err)
+		warn(ctx, rec, &ae);
+	e->more = NULL;
+	e->nmore = 0;
+	return 0;
+}
+
+static int decode_td1(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
+{
+	uint16_t st = rec->hdr.subtype;
+	if (st != MRT_TD_AFI_IPV4 && st != MRT_TD_AFI_IPV6)
+		return dm_fail(err, DM_ERR_BAD_TYPE, 0, "TABLE_DUMP subtype %u unknown", st);
+	uint16_t afi = st == MRT_TD_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
+	struct mrt_td1 *t = &rec->u.td1;
+	rec->kind = MRT_K_TD1;
+	if (cur_u16(c, &t->view) < 0 || cur_u16(c, &t->seq) < 0)
+		return truncated(err, c, "TABLE_DUMP header");
+	int rc = td1_entry(ctx, rec, c, afi, t, err);
+	if (rc < 0)
+		return rc;
+	/* Batched entries (RIS 2000): the rest of the body holds more prefix..attribute runs. */
+	if (cur_left(c)) {
+		uint32_t cap = 0;
+		while (cur_left(c)) {
+			if (t->nmore == cap) {
+				cap = cap ? cap * 2 : 64;
+				struct mrt_td1 *m = arena_alloc(&ctx->arena, cap * sizeof *m);
+				if (!m)
+					return dm_fail(err, DM_ERR_NOMEM, cur_off(c), "TABLE_DUMP: too many batched entries");
+				if (t->nmore)
+					memcpy(m, t->more, t->nmore * sizeof *m);
+				t->more = m;
+			}
+			struct mrt_td1 *e = &t->more[t->nmore];
+			e->view = t->view;
+			e->seq = t->seq;
+			struct dm_error ee;
+			if (td1_entry(ctx, rec, c, afi, e, &ee) < 0) {
+				warn(ctx, rec, &ee);
+				break;
+			}
+			t->nmore++;
+		}
+	}
+	return 0;
+}
+
+/* ---- TABLE_DUMP_V2 ------------------------------------------------------------------- */
+
+static int decode_peer_index(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
+{
+	struct mrt_peer_index *pi = calloc(1, sizeof *pi);
+	if (!pi)
+		return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+	uint16_t vlen, n;
+	if (cur_u32(c, &pi->collector_id) < 0 || cur_u16(c, &vlen) < 0) {
+		free(pi);
+		return truncated(err, c, "PEER_INDEX_TABLE header");
+	}
+	size_t vcopy = vlen < sizeof pi->view - 1 ? vlen : sizeof pi->view - 1;
+	if (cur_left(c) < vlen) {
+		free(pi);
+		return truncated(err, c, "PEER_INDEX_TABLE view name");
+	}
+	memcpy(pi->view, c->p, vcopy);
+	pi->view[vcopy] = 0;
+	c->p += vlen;
+	if (cur_u16(c, &n) < 0) {
+		free(pi);
+		return truncated(err, c, "PEER_INDEX_TABLE peer count");
+	}
+	pi->peers = calloc(n ? n : 1, sizeof *pi->peers);
+	if (!pi->peers) {
+		free(pi);
+		return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+	}
+	int rc = 0;
+	uint16_t i;
+	for (i = 0; i < n; i++) {
+		uint8_t type;
+		struct mrt_peer *p = &pi->peers[i];
+		size_t at = cur_off(c);
+		if (cur_u8(c, &type) < 0 || cur_u32(c, &p->bgp_id) < 0 ||
+		    get_ip(c, type & 1 ? DM_AFI_IPV6 : DM_AFI_IPV4, &p->addr) < 0) {
+			rc = dm_fail(err, DM_ERR_TRUNCATED, at, "PEER_INDEX_TABLE: peer %u of %u truncated", i, n);
+			break;
+		}
+		if (type & 2) {
+			if (cur_u32(c, &p->asn) < 0) {
+				rc = dm_fail(err, DM_ERR_TRUNCATED, at, "PEER_INDEX_TABLE: peer %u of %u truncated", i, n);
+				break;
+			}
+		} else {
+			uint16_t as2;
+			if (cur_u16(c, &as2) < 0) {
+				rc = dm_fail(err, DM_ERR_TRUNCATED, at, "PEER_INDEX_TABLE: peer %u of %u truncated", i, n);
+				break;
+			}
+			p->asn = as2;
+		}
+	}
+	/* Keep the peers read so far: RIB entries naming later ones are reported one by one. */
+	pi->npeers = i;
+	peer_index_free(ctx->peer_index);
+	ctx->peer_index = pi;
+	rec->kind = MRT_K_PEER_INDEX;
+	if (rc < 0)
+		warn(ctx, rec, err);
+	return 0;
+}
+
+static int decode_td2_rib(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
+{
+	uint16_t st = rec->hdr.subtype;
+	struct mrt_rib *r = &rec->u.rib;
+	rec->kind = MRT_K_RIB;
+	r->addpath = st >= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH;
+	uint16_t base = r->addpath ? (uint16_t)(st - 6) : st;  /* ADD-PATH subtypes mirror 2..6 */
+	if (!ctx->peer_index)
+		return dm_fail(err, DM_ERR_NO_PEER_INDEX, 0, "%s record without a preceding PEER_INDEX_TABLE",
+		               mrt_subtype_name(MRT_TABLE_DUMP_V2, st));
+	if (cur_u32(c, &r->seq) < 0)
+		return truncated(err, c, "RIB header");
+	if (base == MRT_TD2_RIB_GENERIC) {
+		size_t at = cur_off(c);
+		if (cur_u16(c, &r->afi) < 0 || cur_u8(c, &r->safi) < 0)
+			return truncated(err, c, "RIB_GENERIC header");
+		if ((r->afi == DM_AFI_IPV4 || r->afi == DM_AFI_IPV6) &&
+		    (r->safi == DM_SAFI_UNICAST || r->safi == DM_SAFI_MULTICAST)) {
+			int rc = get_prefix(c, r->afi, &r->prefix, err, "RIB_GENERIC");
+			if (rc < 0)
+				return rc;
+			r->has_prefix = 1;
+		} else {
+			/* Other families (VPN, labelled...): the length byte counts all NLRI bits. */
+			uint8_t bits;
+			if (cur_u8(c, &bits) < 0 || cur_skip(c, (bits + 7u) / 8) < 0)
+				return dm_fail(err, DM_ERR_TRUNCATED, at, "RIB_GENERIC: NLRI truncated");
+			r->has_prefix = 0;
+		}
+	} else {
+		r->afi = base <= MRT_TD2_RIB_IPV4_MULTICAST ? DM_AFI_IPV4 : DM_AFI_IPV6;
+		r->safi = (base == MRT_TD2_RIB_IPV4_MULTICAST || base == MRT_TD2_RIB_IPV6_MULTICAST) ? DM_SAFI_MULTICAST
+		                                                                                     : DM_SAFI_UNICAST;
+		int rc = get_prefix(c, r->afi, &r->prefix, err, mrt_subtype_name(MRT_TABLE_DUMP_V2, st));
+		if (rc < 0)
+			return rc;
+		r->has_prefix = 1;
+	}
+	uint16_t n;
+	if (cur_u16(c, &n) < 0)
+		return truncated(err, c, "RIB entry count");
+	r->e = arena_alloc(&ctx->arena, (n ? n : 1) * sizeof *r->e);
+	if (!r->e)
+		return dm_fail(err, DM_ERR_NOMEM, cur_off(c), "RIB: %u entries exceed the record memory limit", n);
+	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = r->afi, .safi = r->safi };
+	r->n = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct mrt_rib_entry *e = &r->e[r->n];
+		size_t at = cur_off(c);
+		uint16_t alen;
+		struct dm_error ee;
+		if (cur_u16(c, &e->peer_index) < 0 || cur_u32(c, &e->originated) < 0 ||
+		    (r->addpath && cur_u32(c, &e->path_id) < 0) || cur_u16(c, &alen) < 0) {
+			dm_fail(&ee, DM_ERR_TRUNCATED, at, "RIB entry %u of %u truncated: %zu bytes left", i, n, cur_left(c));
+			warn(ctx, rec, &ee);
+			break;
+		}
+		if (!r->addpath)
+			e->path_id = 0;
+		struct cur a;
+		if (cur_take(c, alen, &a) < 0) {
+			dm_fail(&ee, DM_ERR_BAD_LENGTH, at, "RIB entry %u of %u: attribute length %u exceeds remaining %zu", i,
+			        n, alen, cur_left(c));
+			warn(ctx, rec, &ee);
+			break;
+		}
+		if (e->peer_index >= ctx->peer_index->npeers) {
+			dm_fail(&ee, DM_ERR_BAD_VALUE, at, "RIB entry %u of %u: peer index %u not in PEER_INDEX_TABLE (%u peers)",
+			        i, n, e->peer_index, ctx->peer_index->npeers);
+			warn(ctx, rec, &ee);
+			continue;
+		}
+		e->attr_err = bgp_attrs_decode(&a, &bc, &ctx->arena, &e->attrs, &ee);
+		if (e->attr_err)
+			warn(ctx, rec, &ee);
+		r->n++;
+	}
+	if (cur_left(c) && r->n == n) {
+		struct dm_error ee;
+		dm_fail(&ee, DM_ERR_BAD_LENGTH, cur_off(c), "RIB record: %zu trailing bytes after %u entries", cur_left(c), n);
+		warn(ctx, rec, &ee);
+	}
+	return 0;
+}
+
+/* ---- BGP4MP ---------------------------------------------------------------------------- */
+
+static void update_warnings(struct mrt_ctx *ctx, struct mrt_rec *rec, struct mrt_message *m,
+                            const struct dm_error *first)
+{
+	const struct bgp_update *u = &m->msg.u.update;
+	if (u->attr_err || u->nlri_err) {
+		m->msg_err = u->attr_err ? u->attr_err : u->nlri_err;
+		warn(ctx, rec, first);
+	}
+	if (u->addpath_guessed) {
+		struct dm_error w;
+		dm_fail(&w, DM_ERR_BAD_VALUE, 0,
+		        "BGP UPDATE prefixes carry ADD-PATH path identifiers not announced by the MRT subtype; "
+		        "decoded with path identifiers");
+		warn(ctx, rec, &w);
+	}
+}
+
+static int is_marker(const uint8_t *p)
+{
+	for (int i = 0; i < 16; i++)
+		if (p[i] != 0xff)
+			return 0;
+	return 1;
+}
+
+static int session_hdr(struct cur *c, struct mrt_session *s, int as4, struct dm_error *err)
+{
+	size_t at = cur_off(c);
+	if (as4) {
+		if (cur_u32(c, &s->peer_as) < 0 || cur_u32(c, &s->local_as) < 0)
+			return truncated(err, c, "BGP4MP header");
+	} else {
+		uint16_t a, b;
+		if (cur_u16(c, &a) < 0 || cur_u16(c, &b) < 0)
+			return truncated(err, c, "BGP4MP header");
+		s->peer_as = a;
+		s->local_as = b;
+	}
+	if (cur_u16(c, &s->ifindex) < 0 || cur_u16(c, &s->afi) < 0)
+		return truncated(err, c, "BGP4MP header");
+	if (s->afi != DM_AFI_IPV4 && s->afi != DM_AFI_IPV6)
+		return dm_fail(err, DM_ERR_BAD_VALUE, at + (as4 ? 10 : 6), "BGP4MP: address family %u unknown", s->afi);
+	if (get_ip(c, s->afi, &s->peer_ip) < 0 || get_ip(c, s->afi, &s->local_ip) < 0)
+		return truncated(err, c, "BGP4MP addresses");
+	s->as4 = (uint8_t)as4;
+	return 0;
+}
+
+static int decode_bgp4mp(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
+{
+	uint16_t st = rec->hdr.subtype;
+	switch (st) {
+	case MRT_BGP4MP_STATE_CHANGE:
+	case MRT_BGP4MP_STATE_CHANGE_AS4: {
+		struct mrt_state *s = &rec->u.state;
+		rec->kind = MRT_K_STATE;
+		if (st == MRT_BGP4MP_STATE_CHANGE && cur_left(c) == 8) {
+			/* Zebra of 2000 wrote STATE_CHANGE without interface, family and addresses:
+			 * peer AS, local AS, old state, new state. The peer address is unknown. */
+			uint16_t a, b;
+			cur_u16(c, &a);
+			cur_u16(c, &b);
+			cur_u16(c, &s->old_state);
+			cur_u16(c, &s->new_state);
+			s->s.peer_as = a;
+			s->s.local_as = b;
+			struct dm_error w;
+			dm_fail(&w, DM_ERR_BAD_LENGTH, 0,
+			        "BGP4MP STATE_CHANGE of 8 bytes (Zebra bug): peer address absent");
+			warn(ctx, rec, &w);
+			return 0;
+		}
+		int rc = session_hdr(c, &s->s, st == MRT_BGP4MP_STATE_CHANGE_AS4, err);
+		if (rc < 0)
+			return rc;
+		if (cur_u16(c, &s->old_state) < 0 || cur_u16(c, &s->new_state) < 0)
+			return truncated(err, c, "BGP4MP STATE_CHANGE");
+		return 0;
+	}
+	case MRT_BGP4MP_MESSAGE:
+	case MRT_BGP4MP_MESSAGE_AS4:
+	case MRT_BGP4MP_MESSAGE_LOCAL:
+	case MRT_BGP4MP_MESSAGE_AS4_LOCAL:
+	case MRT_BGP4MP_MESSAGE_ADDPATH:
+	case MRT_BGP4MP_MESSAGE_AS4_ADDPATH:
+	case MRT_BGP4MP_MESSAGE_LOCAL_ADDPATH:
+	case MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH: {
+		struct mrt_message *m = &rec->u.msg;
+		int as4 = st == MRT_BGP4MP_MESSAGE_AS4 || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL ||
+		          st == MRT_BGP4MP_MESSAGE_AS4_ADDPATH || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
+		rec->kind = MRT_K_MESSAGE;
+		int rc;
+		if (st == MRT_BGP4MP_MESSAGE && cur_left(c) >= 4 + 16 && is_marker(c->p + 4)) {
+			/* Zebra of 2000 wrote some MESSAGE records with only peer AS and local AS before
+			 * the BGP message (no interface, family or addresses). */
+			uint16_t pa, la;
+			cur_u16(c, &pa);
+			cur_u16(c, &la);
+			memset(&m->s, 0, sizeof m->s);
+			m->s.peer_as = pa;
+			m->s.local_as = la;
+			struct dm_error w;
+			dm_fail(&w, DM_ERR_BAD_LENGTH, 0, "BGP4MP MESSAGE without interface, family and addresses (Zebra bug)");
+			warn(ctx, rec, &w);
+		} else if ((rc = session_hdr(c, &m->s, as4, err)) < 0) {
+			return rc;
+		}
+		m->s.addpath = st >= MRT_BGP4MP_MESSAGE_ADDPATH;
+		m->s.local = st == MRT_BGP4MP_MESSAGE_LOCAL || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL ||
+		             st == MRT_BGP4MP_MESSAGE_LOCAL_ADDPATH || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
+		struct bgp_ctx bc = { .asn_size = (uint8_t)(as4 ? 4 : 2), .addpath = m->s.addpath, .afi = m->s.afi,
+			              .safi = DM_SAFI_UNICAST };
+		struct dm_error me;
+		m->msg_err = bgp_msg_decode(c, &bc, &ctx->arena, &m->msg, &me);
+		if (m->msg_err < 0)
+			return *err = me, m->msg_err;
+		if (m->msg.type == BGP_MSG_UPDATE)
+			update_warnings(ctx, rec, m, &me);
+		return 0;
+	}
+	case MRT_BGP4MP_ENTRY: {
+		struct mrt_entry *e = &rec->u.entry;
+		rec->kind = MRT_K_ENTRY;
+		int rc = session_hdr(c, &e->s, 0, err);
+		if (rc < 0)
+			return rc;
+		uint8_t nhlen;
+		if (cur_u16(c, &e->view) < 0 || cur_u16(c, &e->status) < 0 || cur_u32(c, &e->time_last_change) < 0 ||
+		    cur_u16(c, &e->afi) < 0 || cur_u8(c, &e->safi) < 0 || cur_u8(c, &nhlen) < 0)
+			return truncated(err, c, "BGP4MP_ENTRY header");
+		if (e->afi != DM_AFI_IPV4 && e->afi != DM_AFI_IPV6)
+			return dm_fail(err, DM_ERR_BAD_VALUE, cur_off(c) - 4, "BGP4MP_ENTRY: address family %u unknown", e->afi);
+		memset(&e->nexthop, 0, sizeof e->nexthop);
+		if (nhlen == 4 || nhlen == 16 || nhlen == 32) {
+			e->nexthop.afi = nhlen == 4 ? DM_AFI_IPV4 : DM_AFI_IPV6;
+			if (cur_copy(c, e->nexthop.b, nhlen == 4 ? 4 : 16) < 0 || cur_skip(c, nhlen == 32 ? 16 : 0) < 0)
+				return truncated(err, c, "BGP4MP_ENTRY next hop");
+		} else if (cur_skip(c, nhlen) < 0) {
+			return truncated(err, c, "BGP4MP_ENTRY next hop");
+		}
+		rc = get_prefix(c, e->afi, &e->prefix, err, "BGP4MP_ENTRY");
+		if (rc < 0)
+			return rc;
+		uint16_t alen;
+		struct cur a;
+		if (cur_u16(c, &alen) < 0)
+			return truncated(err, c, "BGP4MP_ENTRY attribute length");
+		if (cur_take(c, alen, &a) < 0)
+			return dm_fail(err, DM_ERR_BAD_LENGTH, cur_off(c) - 2,
+			               "BGP4MP_ENTRY: attribute length %u exceeds remaining %zu", alen, cur_left(c));
+		struct bgp_ctx bc = { .asn_size = 2, .mp_reach_abbrev = 1, .afi = e->afi, .safi = e->safi };
+		struct dm_error ae;
+		e->attr_err = bgp_attrs_decode(&a, &bc, &ctx->arena, &e->attrs, &ae);
+		if (e->attr_err)
+			warn(ctx, rec, &ae);
+		return 0;
+	}
+	default:
+		rec->kind = MRT_K_OTHER; /* SNAPSHOT and unassigned subtypes: framed, not decoded */
+		return 0;
+	}
+}
+
+/* ---- deprecated type 5 "BGP" (RFC 6396 Appendix B; RIS 1999-2001) ----------------------- */
+
+static int decode_bgp5(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
+{
+	uint16_t st = rec->hdr.subtype;
+	uint16_t pas, las;
+	struct mrt_session s;
+	memset(&s, 0, sizeof s);
+	s.afi = DM_AFI_IPV4;
+	if (cur_u16(c, &pas) < 0 || get_ip(c, DM_AFI_IPV4, &s.peer_ip) < 0)
+		return truncated(err, c, "BGP record header");
+	s.peer_as = pas;
+	if (st == MRT_BGP5_STATE_CHANGE) {
+		struct mrt_state *t = &rec->u.state;
+		rec->kind = MRT_K_STATE;
+		t->s = s;
+		if (cur_u16(c, &t->old_state) < 0 || cur_u16(c, &t->new_state) < 0)
+			return truncated(err, c, "BGP STATE_CHANGE");
+		return 0;
+	}
+	if (st != MRT_BGP5_UPDATE && st != MRT_BGP5_OPEN && st != MRT_BGP5_NOTIFY && st != MRT_BGP5_KEEPALIVE) {
+		rec->kind = MRT_K_OTHER;
+		return 0;
+	}
+	if (cur_u16(c, &las) < 0 || get_ip(c, DM_AFI_IPV4, &s.local_ip) < 0)
+		return truncated(err, c, "BGP record header");
+	s.local_as = las;
+	struct mrt_message *m = &rec->u.msg;
+	rec->kind = MRT_K_MESSAGE;
+	m->s = s;
+	memset(&m->msg, 0, sizeof m->msg);
+	m->msg_err = 0;
+	/* The message follows without its 19-byte header. */
+	m->msg.len = (uint16_t)(cur_left(c) + BGP_HEADER_LEN);
+	switch (st) {
+	case MRT_BGP5_UPDATE: {
+		m->msg.type = BGP_MSG_UPDATE;
+		struct bgp_ctx bc = { .asn_size = 2, .afi = DM_AFI_IPV4, .safi = DM_SAFI_UNICAST };
+		struct dm_error me;
+		int rc = bgp_update_decode(c, &bc, &ctx->arena, &m->msg.u.update, &me);
+		if (rc < 0)
+			return *err = me, rc;
+		update_warnings(ctx, rec, m, &me);
+		return 0;
+	}
+	case MRT_BGP5_OPEN:
+		m->msg.type = BGP_MSG_OPEN;
+		return 0;
+	case MRT_BGP5_NOTIFY:
+		m->msg.type = BGP_MSG_NOTIFICATION;
+		return 0;
+	default:
+		m->msg.type = BGP_MSG_KEEPALIVE;
+		return 0;
+	}
+}
+
+int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *body, struct mrt_rec *rec,
+               struct dm_error *err)
+{
+	arena_reset(&ctx->arena);
+	rec->hdr = *hdr;
+	rec->kind = MRT_K_OTHER;
+	rec->warn = NULL;
+	rec->nwarn = 0;
+	struct cur c = cur_make(body, hdr->len);
+	uint64_t body_off = hdr->offset + MRT_HEADER_LEN +
+	                    (hdr->type == MRT_BGP4MP_ET || hdr->type == MRT_ISIS_ET || hdr->type == MRT_OSPFV3_ET ? 4 : 0);
+	int rc;
+	switch (hdr->type) {
+	case MRT_TABLE_DUMP:
+		rc = decode_td1(ctx, &c, rec, err);
+		break;
+	case MRT_TABLE_DUMP_V2:
+		if (hdr->subtype == MRT_TD2_PEER_INDEX_TABLE)
+			rc = decode_peer_index(ctx, &c, rec, err);
+		else if ((hdr->subtype >= MRT_TD2_RIB_IPV4_UNICAST && hdr->subtype <= MRT_TD2_RIB_GENERIC) ||
+		         (hdr->subtype >= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH && hdr->subtype <= MRT_TD2_RIB_GENERIC_ADDPATH))
+			rc = decode_td2_rib(ctx, &c, rec, err);
+		else
+			rc = 0; /* GEO_PEER_TABLE and unassigned subtypes: framed, not decoded */
+		break;
+	case MRT_BGP4MP:
+	case MRT_BGP4MP_ET:
+		rc = decode_bgp4mp(ctx, &c, rec, err);
+		break;
+	case MRT_BGP_DEPRECATED:
+		rc = decode_bgp5(ctx, &c, rec, err);
+		break;
+	default:
+		rc = 0;
+		break;
+	}
+	/* Offsets were record-relative: make them absolute in the input. */
+	if (rc < 0 && err) {
+		err->offset += body_off;
+		char tmp[sizeof err->what + 64];
+		snprintf(tmp, sizeof tmp, "%s/%s: %s", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype),
+		         err->what);
+		memcpy(err->what, tmp, sizeof err->what - 1);
+		err->what[sizeof err->what - 1] = 0;
+	}
+	for (uint16_t i = 0; i < rec->nwarn; i++)
+		rec->warn[i].offset += body_off;
+	if (hdr->len_fixed) {
+		struct dm_error w;
+		dm_fail(&w, DM_ERR_BAD_LENGTH, hdr->offset + 8,
+		        "%s record declares length %u, %u bytes short of the next record; read as %u",
+		        mrt_type_name(hdr->type), hdr->len - hdr->len_fixed, hdr->len_fixed, hdr->len);
+		warn(ctx, rec, &w);
+	}
+	return rc;
+}

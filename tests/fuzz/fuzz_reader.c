@@ -1,0 +1,44 @@
+/* libFuzzer target: the input layer end to end: magic-byte detection, decompression (gzip,
+ * bzip2, xz, zstd: truncated and corrupt streams), MRT framing with resynchronisation. The
+ * input is handed over as a file (memfd), exactly as a user's file would be. */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mrt/mrt.h"
+#include "mrt/reader.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("fuzz", 0);
+	if (fd < 0)
+		return 0;
+	if (write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return 0;
+	}
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	struct dm_error err;
+	struct mrt_reader *r = mrt_reader_open(path, &err);
+	if (r) {
+		struct mrt_ctx ctx;
+		mrt_ctx_init(&ctx);
+		struct mrt_hdr h;
+		const uint8_t *body;
+		int rc, n = 0;
+		while ((rc = mrt_reader_next(r, &h, &body, &err)) != 0 && n++ < 100000) {
+			if (rc < 0)
+				continue;
+			struct mrt_rec rec;
+			mrt_decode(&ctx, &h, body, &rec, &err);
+		}
+		mrt_ctx_free(&ctx);
+		mrt_reader_close(r);
+	}
+	close(fd);
+	return 0;
+}
