@@ -61,48 +61,54 @@ static inline size_t put_ip4(char *d, const uint8_t *b)
 	return n;
 }
 
-/* glibc inet_ntop(AF_INET6) (the BIND algorithm), which is what bgpdump's fmt_ipv6 prints:
- * lower-case hex without leading zeros; the longest run (first one on ties) of two or more zero
- * words becomes "::"; "::a.b.c.d" and "::ffff:a.b.c.d" keep the IPv4 tail in dotted form. */
+/* bgpdump's own IPv6 text (fmt_ipv6 in its util.c; it does not use inet_ntop), which differs
+ * from glibc's:
+ *  - IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d (first 96 bits zero and the last
+ *    32 bits > 1, glibc's IN6_IS_ADDR_V4COMPAT) print with the dotted IPv4 tail; no other
+ *    address does (glibc would also print "::2" where bgpdump prints "::0.0.0.2");
+ *  - lower-case hex words without leading zeros;
+ *  - the longest run of zero words, the first one on ties, becomes "::" even when it is a
+ *    single word: 2001:668:0:3:ffff:0:adcd:39ea prints "2001:668::3:ffff:0:adcd:39ea"
+ *    (rib6.20151101.0600_firstMB.bz2; glibc keeps a lone zero word). */
 static size_t put_ip6(char *d, const uint8_t *b)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned w[8];
-	int best_base = -1, best_len = 0, cur_base = -1, cur_len = 0;
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 8; i++)
 		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
-		if (w[i] == 0) {
-			if (cur_base < 0) {
-				cur_base = i;
-				cur_len = 1;
-			} else {
-				cur_len++;
-			}
-		} else if (cur_base >= 0) {
-			if (best_base < 0 || cur_len > best_len) {
-				best_base = cur_base;
-				best_len = cur_len;
-			}
-			cur_base = -1;
+	if (!w[0] && !w[1] && !w[2] && !w[3] && !w[4] && (w[5] == 0xffff || (!w[5] && (w[6] || w[7] > 1)))) {
+		size_t n = 2;
+		d[0] = d[1] = ':';
+		if (w[5]) {
+			memcpy(d + 2, "ffff:", 5);
+			n += 5;
 		}
+		return n + put_ip4(d + n, b + 12);
 	}
-	if (cur_base >= 0 && (best_base < 0 || cur_len > best_len)) {
-		best_base = cur_base;
-		best_len = cur_len;
-	}
-	if (best_base >= 0 && best_len < 2)
-		best_base = -1;
-	size_t n = 0;
-	for (int i = 0; i < 8; i++) {
-		if (best_base >= 0 && i >= best_base && i < best_base + best_len) {
-			if (i == best_base)
-				d[n++] = ':';
+	int best = -1, best_len = 0;
+	for (int i = 0; i < 8;) {
+		if (w[i]) {
+			i++;
 			continue;
 		}
-		if (i)
+		int j = i;
+		while (j < 8 && !w[j])
+			j++;
+		if (j - i > best_len) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j;
+	}
+	size_t n = 0;
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			if (i == 0)
+				d[n++] = ':';
 			d[n++] = ':';
-		if (i == 6 && best_base == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
-			return n + put_ip4(d + n, b + 12);
+			i += best_len - 1;
+			continue;
+		}
 		unsigned v = w[i];
 		if (v >= 0x1000)
 			d[n++] = hex[v >> 12];
@@ -111,9 +117,9 @@ static size_t put_ip6(char *d, const uint8_t *b)
 		if (v >= 0x10)
 			d[n++] = hex[v >> 4 & 15];
 		d[n++] = hex[v & 15];
+		if (i != 7)
+			d[n++] = ':';
 	}
-	if (best_base >= 0 && best_base + best_len == 8)
-		d[n++] = ':';
 	return n;
 }
 
@@ -286,7 +292,11 @@ static unsigned path_count(const struct as_path *p)
  *  - AS4_PATH is merged only when AS_PATH is present and its count is >= the AS4_PATH count:
  *    AS_PATH segments are copied in order until count(AS_PATH) - count(AS4_PATH) ASNs are taken
  *    (a set counts 1, the last sequence copied is cut to fit), then the whole AS4_PATH is
- *    appended. */
+ *    appended. bgpdump's copy loop never advances to the next AS_PATH segment: when the kept
+ *    part spans several segments it repeats the first one ("1 2" + {3,4} + 23456 with AS4_PATH
+ *    300000 prints "1 2 1 300000", tests/golden/expect/quirks.mrt record 5). darkmap takes the
+ *    segments in order, "1 2 {3,4} 300000" (DEVIATION; identical whenever the kept part lies in
+ *    the first segment, the usual case). */
 struct bgpdump_attrs {
 	int merge;
 	int has_agg;
@@ -532,9 +542,9 @@ static inline void line_route(struct obuf *o, const struct head *h, char letter,
 /* TABLE_DUMP (v1): "TABLE_DUMP|TIME|B|PEER|AS|PREFIX|tail" with the dump time (bgpdump -t dump,
  * its default). AS numbers are 2 bytes (RFC 6396 §4.2), so the AS4 merge applies. Next hop:
  * the MP_REACH_NLRI IPv6 next hop when the entry carries one, else NEXT_HOP. */
-static unsigned td1_lines(struct obuf *o, const struct mrt_rec *rec, int mode)
+static void td1_line(struct obuf *o, const struct mrt_rec *rec, const struct mrt_td1 *t,
+                     int mode)
 {
-	const struct mrt_td1 *t = &rec->u.td1;
 	const struct bgp_attrs *a = &t->attrs;
 	struct head h;
 	head_fmt(&h, "TABLE_DUMP", &rec->hdr, 0, mode, &t->peer_ip, t->peer_as);
@@ -549,7 +559,18 @@ static unsigned td1_lines(struct obuf *o, const struct mrt_rec *rec, int mode)
 	char tail[TAIL_MAX];
 	size_t tl = tail_fmt(tail, a, &v, nh, mode, 0);
 	line_route(o, &h, 'B', &t->prefix, NULL, tail, tl);
-	return 1;
+}
+
+/* The RIS bviews of 2000 batch many entries in one record (mrt_td1.more): bgpdump loses the
+ * framing after the first (rrc00.bview.20000111.0032.gz); darkmap prints every entry, each as
+ * its own TABLE_DUMP line (DEVIATION, the golden test documents it). */
+static unsigned td1_lines(struct obuf *o, const struct mrt_rec *rec, int mode)
+{
+	const struct mrt_td1 *t = &rec->u.td1;
+	td1_line(o, rec, t, mode);
+	for (uint32_t i = 0; i < t->nmore; i++)
+		td1_line(o, rec, &t->more[i], mode);
+	return 1 + t->nmore;
 }
 
 /* TABLE_DUMP_V2 RIB: one line per RIB entry, "TABLE_DUMP2" (or "TABLE_DUMP2_AP" with the path
@@ -643,7 +664,10 @@ static unsigned message_lines(struct obuf *o, const struct mrt_rec *rec, int mod
 	const struct bgp_attrs *a = &u->attrs;
 	uint16_t type = rec->hdr.type, st = rec->hdr.subtype;
 	int type5 = type == MRT_BGP_DEPRECATED;
-	int addpath = !type5 && is_addpath(st);
+	/* The decoder found ADD-PATH path ids the subtype does not announce (BIRD's MRT of 2017:
+	 * bird_bgp, bird6_bgp): bgpdump splits each path id into bogus prefixes ("0.0.0.0/0");
+	 * darkmap prints the real prefixes with their path ids, as BGP4MP_AP (DEVIATION). */
+	int addpath = !type5 && (is_addpath(st) || u->addpath_guessed);
 	char format[32] = "BGP";
 	if (!type5) {
 		strcpy(format, "BGP4MP");

@@ -21,8 +21,8 @@ unsigned bgpdump_m_record(struct obuf *o, const struct mrt_ctx *ctx, const struc
                           int mode);
 
 /* Text helpers shared with the JSON writer; each writes into dst and returns the length written
- * (no NUL). dst needs DM_IP_STRLEN / DM_PREFIX_STRLEN bytes. The IPv6 form is exactly glibc's
- * inet_ntop (what bgpdump prints), produced without the libc call. */
+ * (no NUL). dst needs DM_IP_STRLEN / DM_PREFIX_STRLEN bytes. The IPv6 form is bgpdump's own
+ * (it compresses a single zero word to "::", unlike inet_ntop; see bgpdump.c). */
 size_t bgpdump_ip_fmt(char *dst, const struct dm_ip *ip);
 size_t bgpdump_prefix_fmt(char *dst, const struct dm_prefix *p);
 /* bgpdump's AS path text for a path as decoded ("1 2 {3,4} (5 6) [7,8]"); dst needs

@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-#include "out/bgpdump.h"
 
 static const char HEX[] = "0123456789abcdef";
 
@@ -98,6 +97,90 @@ void json_src_init(struct json_src *src, const char *collector, const struct mrt
 	src->ctx = ctx;
 }
 
+static size_t put_ip4(char *d, const uint8_t *b)
+{
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (i)
+			d[n++] = '.';
+		if (v >= 100)
+			d[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			d[n++] = (char)('0' + v / 10 % 10);
+		d[n++] = (char)('0' + v % 10);
+	}
+	return n;
+}
+
+/* IPv6 as glibc's inet_ntop prints it (the BIND algorithm, close to RFC 5952): lower-case hex
+ * without leading zeros; the longest run (first on ties) of two or more zero words becomes
+ * "::"; ::a.b.c.d and ::ffff:a.b.c.d keep a dotted IPv4 tail. Unlike the -m output (bgpdump's
+ * own text, which also compresses a lone zero word), JSON carries the standard form. */
+static size_t put_ip6(char *d, const uint8_t *b)
+{
+	unsigned w[8];
+	int best_base = -1, best_len = 0, cur_base = -1, cur_len = 0;
+	for (int i = 0; i < 8; i++) {
+		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+		if (w[i] == 0) {
+			if (cur_base < 0)
+				cur_base = i, cur_len = 1;
+			else
+				cur_len++;
+		} else if (cur_base >= 0) {
+			if (best_base < 0 || cur_len > best_len)
+				best_base = cur_base, best_len = cur_len;
+			cur_base = -1;
+		}
+	}
+	if (cur_base >= 0 && (best_base < 0 || cur_len > best_len))
+		best_base = cur_base, best_len = cur_len;
+	if (best_base >= 0 && best_len < 2)
+		best_base = -1;
+	size_t n = 0;
+	for (int i = 0; i < 8; i++) {
+		if (best_base >= 0 && i >= best_base && i < best_base + best_len) {
+			if (i == best_base)
+				d[n++] = ':';
+			continue;
+		}
+		if (i)
+			d[n++] = ':';
+		if (i == 6 && best_base == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return n + put_ip4(d + n, b + 12);
+		unsigned v = w[i];
+		if (v >= 0x1000)
+			d[n++] = HEX[v >> 12];
+		if (v >= 0x100)
+			d[n++] = HEX[v >> 8 & 15];
+		if (v >= 0x10)
+			d[n++] = HEX[v >> 4 & 15];
+		d[n++] = HEX[v & 15];
+	}
+	if (best_base >= 0 && best_base + best_len == 8)
+		d[n++] = ':';
+	return n;
+}
+
+size_t json_ip_fmt(char *d, const struct dm_ip *ip)
+{
+	return ip->afi == DM_AFI_IPV6 ? put_ip6(d, ip->b) : put_ip4(d, ip->b);
+}
+
+static size_t prefix_fmt(char *d, const struct dm_prefix *p)
+{
+	size_t n = p->afi == DM_AFI_IPV6 ? put_ip6(d, p->b) : put_ip4(d, p->b);
+	d[n++] = '/';
+	unsigned l = p->len;
+	if (l >= 100)
+		d[n++] = (char)('0' + l / 100);
+	if (l >= 10)
+		d[n++] = (char)('0' + l / 10 % 10);
+	d[n++] = (char)('0' + l % 10);
+	return n;
+}
+
 static inline void put(struct obuf *o, const char *s, size_t n) { obuf_put(o, s, n); }
 #define PUTS(o, lit) put((o), (lit), sizeof(lit) - 1)
 
@@ -106,7 +189,7 @@ static void put_ip(struct obuf *o, const struct dm_ip *ip)
 	obuf_reserve(o, DM_IP_STRLEN + 2);
 	char *d = o->buf + o->len;
 	d[0] = '"';
-	size_t n = 1 + bgpdump_ip_fmt(d + 1, ip);
+	size_t n = 1 + json_ip_fmt(d + 1, ip);
 	d[n++] = '"';
 	o->len += n;
 }
@@ -226,7 +309,7 @@ static void put_ext(struct obuf *o, const uint8_t *c, uint32_t n)
 			} else if (t == 1) {
 				struct dm_ip a = { DM_AFI_IPV4, { c[2], c[3], c[4], c[5] } };
 				obuf_reserve(o, DM_IP_STRLEN);
-				o->len += bgpdump_ip_fmt(o->buf + o->len, &a);
+				o->len += json_ip_fmt(o->buf + o->len, &a);
 				obuf_putc(o, ':');
 				obuf_u32(o, be16(c + 6));
 			} else {
@@ -292,7 +375,7 @@ void json_elem(struct obuf *o, const struct json_src *src, const struct dm_elem 
 	dm_prefix_mask(&p);
 	PUTS(o, ",\"prefix\":\"");
 	obuf_reserve(o, DM_PREFIX_STRLEN + 1);
-	o->len += bgpdump_prefix_fmt(o->buf + o->len, &p);
+	o->len += prefix_fmt(o->buf + o->len, &p);
 	obuf_putc(o, '"');
 	if (e->has_path_id) {
 		PUTS(o, ",\"path_id\":");
@@ -349,7 +432,7 @@ void json_elem(struct obuf *o, const struct json_src *src, const struct dm_elem 
 		obuf_u32(o, as);
 		obuf_putc(o, ' ');
 		obuf_reserve(o, DM_IP_STRLEN);
-		o->len += bgpdump_ip_fmt(o->buf + o->len, addr);
+		o->len += json_ip_fmt(o->buf + o->len, addr);
 		obuf_putc(o, '"');
 	} else {
 		PUTS(o, "null");

@@ -36,4 +36,8 @@ void json_elem(struct obuf *o, const struct json_src *src, const struct dm_elem 
  * escaped, invalid UTF-8 bytes replaced by U+FFFD so the output is always valid JSON. */
 void json_str(struct obuf *o, const char *s, size_t n);
 
+/* An address as JSON carries it (without quotes): dotted IPv4, IPv6 exactly as glibc's
+ * inet_ntop prints it. dst needs DM_IP_STRLEN bytes; returns the length (no NUL). */
+size_t json_ip_fmt(char *dst, const struct dm_ip *ip);
+
 #endif

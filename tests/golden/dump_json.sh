@@ -3,8 +3,9 @@
 # line (same count and same A/W/STATE/B kinds as the bgpdump 1.6.2 reference), and chosen
 # elements have exact field values taken from the reference lines:
 #  - updates.et-header.2015.gz: the four North Korea /24s, announced by 206.220.231.55 AS3856
-#    at 1445565708.372152 with AS path 2914 1239 4837 131279, next hop 129.250.10.57,
-#    LOCAL_PREF 100, community 3856:50800, ORIGIN INCOMPLETE (reference lines 464795-464798);
+#    at 1445565708.372152 with AS path 2914 1239 4837 131279, next hop 129.250.10.57, MED 0,
+#    LOCAL_PREF 100, community 3856:50800, ORIGIN INCOMPLETE (reference lines 464795-464798;
+#    `bgpdump FILE` shows the MED attribute present with value 0);
 #  - updates.20070211.0141.gz: an aggregator and an AS_SET origin;
 #  - bview.ipv4_unicast_add_path.gz: RIB elements with path ids and the collector BGP id.
 . "$(dirname "$0")/../lib.sh"
@@ -60,7 +61,7 @@ check("kp:four", sorted(x["prefix"] for x in kp) == ["175.45.176.0/24", "175.45.
 want = {"type": "A", "timestamp": 1445565708.372152, "collector": "updates.et-header.2015.gz",
         "peer_address": "206.220.231.55", "peer_asn": 3856, "next_hop": "129.250.10.57",
         "as_path": "2914 1239 4837 131279", "origin_asns": [131279], "origin": "INCOMPLETE",
-        "med": None, "local_pref": 100, "communities": ["3856:50800"], "extended_communities": [],
+        "med": 0, "local_pref": 100, "communities": ["3856:50800"], "extended_communities": [],
         "large_communities": [], "aggregator": None, "atomic_aggregate": False}
 for x in kp:
     bad = {k: (x.get(k), v) for k, v in want.items() if x.get(k) != v}

@@ -20,6 +20,7 @@
 #include "bgp/bgp.h"
 #include "mrt/mrt.h"
 #include "out/bgpdump.h"
+#include "out/json.h"
 
 static struct dm_ip ip(const char *s)
 {
@@ -541,8 +542,42 @@ static void test_aspath_text(void **state)
 	assert_string_equal(buf, "! Error !");
 }
 
-/* The IPv6 text must equal glibc's inet_ntop, which is what bgpdump prints. */
-static void test_ipv6_text(void **state)
+/* bgpdump's IPv6 text: expected strings from the reference outputs (rib6.20151101.0600_firstMB.bz2
+ * "2001:668::3:ffff:0:adcd:39ea", bview.64k_stream_overflow.gz "::ffff:193.0.0.56",
+ * ris.rrc06.updates.1427846400.gz "2001:200:0:fe00::6249:0", openbgpd_bgp "2001:db8:0:1::102")
+ * and from `bgpdump -T` ("fe80::", "2001:db8::1", "::192.168.1.2", "2001:7f8:30::2:1:0:8447");
+ * the rest follow its rules (a lone zero word is compressed; the first longest run wins). */
+static void test_ipv6_bgpdump_text(void **state)
+{
+	(void)state;
+	const char *cases[][2] = {
+		{ "2001:668:0:3:ffff:0:adcd:39ea", "2001:668::3:ffff:0:adcd:39ea" },
+		{ "::ffff:193.0.0.56", "::ffff:193.0.0.56" },
+		{ "2001:200:0:fe00::6249:0", "2001:200:0:fe00::6249:0" },
+		{ "2001:db8:0:1::102", "2001:db8:0:1::102" },
+		{ "fe80::", "fe80::" },
+		{ "2001:db8::1", "2001:db8::1" },
+		{ "::192.168.1.2", "::192.168.1.2" },
+		{ "2001:7f8:30::2:1:0:8447", "2001:7f8:30::2:1:0:8447" },
+		{ "::", "::" },
+		{ "::1", "::1" },
+		{ "::2", "::0.0.0.2" },
+		{ "1:0:2:0:0:3:0:4", "1:0:2::3:0:4" },
+		{ "1:0:2:3:4:5:6:7", "1::2:3:4:5:6:7" },
+		{ "1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7::" },
+		{ "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct dm_ip a = ip(cases[i][0]);
+		char got[64];
+		size_t n = bgpdump_ip_fmt(got, &a);
+		got[n] = 0;
+		assert_string_equal(got, cases[i][1]);
+	}
+}
+
+/* The JSON IPv6 text must equal glibc's inet_ntop. */
+static void test_ipv6_json_text(void **state)
 {
 	(void)state;
 	const char *cases[] = { "::", "::1", "1::", "2001:db8::1", "::ffff:1.2.3.4", "::1.2.3.4",
@@ -553,7 +588,7 @@ static void test_ipv6_text(void **state)
 		struct dm_ip a = ip(cases[i]);
 		char want[64], got[64];
 		inet_ntop(AF_INET6, a.b, want, sizeof want);
-		size_t n = bgpdump_ip_fmt(got, &a);
+		size_t n = json_ip_fmt(got, &a);
 		got[n] = 0;
 		assert_string_equal(got, want);
 	}
@@ -571,10 +606,23 @@ static void test_ipv6_text(void **state)
 		}
 		char want[64], got[64];
 		inet_ntop(AF_INET6, a.b, want, sizeof want);
-		size_t n = bgpdump_ip_fmt(got, &a);
+		size_t n = json_ip_fmt(got, &a);
 		got[n] = 0;
 		assert_string_equal(got, want);
 	}
+}
+
+/* JSON string escaping: quotes, backslash, control characters, invalid UTF-8. */
+static void test_json_str(void **state)
+{
+	(void)state;
+	struct obuf o;
+	obuf_init_mem(&o);
+	const char in[] = "a\"b\\c\n\x01\xc3\xa9\xff\xe2\x82";
+	json_str(&o, in, sizeof in - 1);
+	obuf_putc(&o, 0);
+	assert_string_equal(o.buf, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
+	obuf_free(&o);
 }
 
 /* -M time: days-from-civil against gmtime over 1970..2099. */
@@ -607,7 +655,9 @@ int main(void)
 		cmocka_unit_test(test_addpath_message),
 		cmocka_unit_test(test_as4_merge),
 		cmocka_unit_test(test_aspath_text),
-		cmocka_unit_test(test_ipv6_text),
+		cmocka_unit_test(test_ipv6_bgpdump_text),
+		cmocka_unit_test(test_ipv6_json_text),
+		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_time_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
