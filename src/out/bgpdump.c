@@ -19,17 +19,30 @@
 
 /* ---------------------------------------------------------------- numbers, addresses, time */
 
+static const char DIGITS2[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Unsigned decimal, two digits per division (AS numbers, timestamps: several per line). */
 static inline size_t put_u32(char *d, uint32_t v)
 {
 	char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		d[i] = tmp[n - 1 - i];
-	return n;
+	size_t n = 10;
+	while (v >= 100) {
+		unsigned r = v % 100;
+		v /= 100;
+		n -= 2;
+		memcpy(tmp + n, DIGITS2 + 2 * r, 2);
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, DIGITS2 + 2 * v, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(d, tmp + n, 10 - n);
+	return 10 - n;
 }
 
 static inline size_t put_u8(char *d, unsigned v)
