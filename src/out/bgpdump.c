@@ -275,6 +275,14 @@ static void pf_seg(struct pathfmt *f, uint8_t type, const uint32_t *asn, unsigne
 	}
 	char *d = f->d;
 	size_t n = f->n;
+	/* Thousands of empty segments would add brackets without ever reaching the per-ASN cap
+	 * (bgpdump overruns its buffer there): cap before the delimiters too. */
+	if (n > 7900) {
+		memcpy(d + n, "...", 3);
+		f->n = n + 3;
+		f->done = 1;
+		return;
+	}
 	if (f->prev != AS_SEQUENCE)
 		d[n++] = seg_close(f->prev);
 	if (f->space)

@@ -536,6 +536,14 @@ static void test_aspath_text(void **state)
 	n = bgpdump_aspath_fmt(buf, &p);
 	buf[n] = 0;
 	assert_string_equal(buf, "1 2");
+	/* 30000 empty AS_SET segments: capped like a long path, never past the buffer. */
+	static struct as_seg empty[30000];
+	for (int i = 0; i < 30000; i++)
+		empty[i].type = AS_SET;
+	struct as_path big = { empty, 30000, 4 };
+	n = bgpdump_aspath_fmt(buf, &big);
+	assert_true(n < BGPDUMP_ASPATH_MAX);
+	assert_memory_equal(buf + n - 3, "...", 3);
 	p = mkpath(&t, "2:1;9:2", 4);
 	n = bgpdump_aspath_fmt(buf, &p);
 	buf[n] = 0;
