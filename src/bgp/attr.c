@@ -32,42 +32,43 @@ const char *bgp_attr_name(unsigned type)
 static int aspath_decode(struct cur *c, unsigned asn_size, struct arena *a, struct as_path *out,
                          struct dm_error *err, const char *name)
 {
-	unsigned nseg = 0, nasn = 0;
-	for (struct cur s = *c; cur_left(&s);) {
-		size_t at = cur_off(&s);
-		uint8_t type, count;
-		if (cur_u8(&s, &type) < 0 || cur_u8(&s, &count) < 0)
-			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: segment header truncated", name);
-		if (cur_skip(&s, (size_t)count * asn_size) < 0)
-			return dm_fail(err, DM_ERR_BAD_ATTR, at,
-			               "BGP attribute %s: segment of %u ASNs needs %u bytes, %zu left", name, count,
-			               count * asn_size, cur_left(&s));
-		if (type < AS_SET || type > AS_CONFED_SET)
-			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: unknown segment type %u", name, type);
-		nseg++;
-		nasn += count;
-	}
+	size_t len = cur_left(c);
 	out->nseg = 0;
 	out->asn_size = (uint8_t)asn_size;
 	out->seg = NULL;
-	if (nseg == 0)
+	if (len == 0)
 		return 0;
-	struct as_seg *seg = arena_alloc(a, nseg * sizeof *seg);
-	uint32_t *asn = arena_alloc(a, (nasn ? nasn : 1) * sizeof *asn);
+	/* One pass into arrays sized by upper bounds: a segment takes >= 2 bytes, an ASN asn_size. */
+	struct as_seg *seg = arena_alloc(a, (len / 2) * sizeof *seg);
+	uint32_t *asn = arena_alloc(a, (len / asn_size + 1) * sizeof *asn);
 	if (!seg || !asn)
 		return dm_fail(err, DM_ERR_NOMEM, cur_off(c), "BGP attribute %s: too large", name);
-	for (unsigned i = 0; i < nseg; i++) {
-		seg[i].type = *c->p++;
-		seg[i].count = *c->p++;
-		seg[i].asn = asn;
+	const uint8_t *p = c->p, *end = c->end;
+	unsigned nseg = 0;
+	while (p < end) {
+		size_t at = (size_t)(p - c->base);
+		if (end - p < 2)
+			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: segment header truncated", name);
+		unsigned type = p[0], count = p[1];
+		p += 2;
+		if ((size_t)(end - p) < (size_t)count * asn_size)
+			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: segment of %u ASNs needs %u bytes, %zu left",
+			               name, count, count * asn_size, (size_t)(end - p));
+		if (type < AS_SET || type > AS_CONFED_SET)
+			return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: unknown segment type %u", name, type);
+		seg[nseg].type = (uint8_t)type;
+		seg[nseg].count = (uint8_t)count;
+		seg[nseg].asn = asn;
 		if (asn_size == 4) {
-			for (unsigned k = 0; k < seg[i].count; k++, c->p += 4)
-				*asn++ = be32(c->p);
+			for (unsigned k = 0; k < count; k++, p += 4)
+				*asn++ = be32(p);
 		} else {
-			for (unsigned k = 0; k < seg[i].count; k++, c->p += 2)
-				*asn++ = be16(c->p);
+			for (unsigned k = 0; k < count; k++, p += 2)
+				*asn++ = be16(p);
 		}
+		nseg++;
 	}
+	c->p = p;
 	out->seg = seg;
 	out->nseg = (uint16_t)nseg;
 	return 0;

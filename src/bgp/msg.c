@@ -6,7 +6,14 @@
 static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_update *u,
                          struct dm_error *err)
 {
-	memset(u, 0, sizeof *u);
+	/* every field is set below (attrs by bgp_attrs_decode): no memset of the 440-byte struct */
+	u->attrs_len = 0;
+	u->attr_err = u->nlri_err = 0;
+	u->addpath_guessed = 0;
+	u->withdrawn.n = u->announced.n = 0;
+	u->withdrawn.pfx = u->announced.pfx = NULL;
+	u->withdrawn.path_id = u->announced.path_id = NULL;
+	memset(&u->attrs, 0, sizeof u->attrs);
 	uint16_t wlen, alen;
 	size_t at = cur_off(c);
 	struct cur w, attrs;
@@ -70,12 +77,14 @@ int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, st
                    struct dm_error *err)
 {
 	size_t at = cur_off(c);
-	memset(m, 0, sizeof *m);
+	static const uint8_t marker[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	m->type = 0;
+	m->len = 0;
 	if (cur_left(c) < BGP_HEADER_LEN)
 		return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP message header truncated: %zu of 19 bytes", cur_left(c));
-	for (int i = 0; i < 16; i++)
-		if (c->p[i] != 0xff)
-			return dm_fail(err, DM_ERR_BAD_VALUE, at, "BGP message marker is not all ones");
+	if (memcmp(c->p, marker, 16))
+		return dm_fail(err, DM_ERR_BAD_VALUE, at, "BGP message marker is not all ones");
 	c->p += 16;
 	cur_u16(c, &m->len);
 	cur_u8(c, &m->type);
@@ -90,6 +99,7 @@ int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, st
 		return bgp_update_decode(&body, ctx, a, &m->u.update, err);
 	case BGP_MSG_OPEN: {
 		struct bgp_open *o = &m->u.open;
+		memset(o, 0, sizeof *o);
 		uint32_t id;
 		if (cur_u8(&body, &o->version) < 0 || cur_u16(&body, &o->my_as) < 0 || cur_u16(&body, &o->hold_time) < 0 ||
 		    cur_u32(&body, &id) < 0 || cur_u8(&body, &o->opt_len) < 0)
@@ -124,6 +134,7 @@ int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, st
 	}
 	case BGP_MSG_NOTIFICATION: {
 		struct bgp_notification *n = &m->u.notification;
+		memset(n, 0, sizeof *n);
 		if (cur_u8(&body, &n->code) < 0 || cur_u8(&body, &n->subcode) < 0)
 			return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP NOTIFICATION truncated");
 		n->data = body.p;

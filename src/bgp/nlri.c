@@ -7,60 +7,66 @@ int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a, s
                     struct dm_error *err)
 {
 	unsigned maxlen = afi == DM_AFI_IPV6 ? 128 : 32;
-	/* Pass 1: validate and count, so the arrays are allocated once at their exact size.
-	 * A malformed prefix ends the list: the prefixes before it are still returned (with the
-	 * error), because an observatory should read everything that can be read. */
-	uint32_t n = 0;
-	int rc = 0;
-	for (struct cur s = *c; cur_left(&s);) {
-		size_t at = cur_off(&s);
-		if (addpath && cur_skip(&s, 4) < 0) {
-			rc = dm_fail(err, DM_ERR_BAD_NLRI, at, "NLRI: path identifier truncated (%zu bytes left)", cur_left(&s));
-			break;
-		}
-		uint8_t len;
-		if (cur_u8(&s, &len) < 0) {
-			rc = dm_fail(err, DM_ERR_BAD_NLRI, at, "NLRI: prefix length missing after path identifier");
-			break;
-		}
-		if (len > maxlen) {
-			rc = dm_fail(err, DM_ERR_BAD_NLRI, at, "NLRI: prefix length %u exceeds %u", len, maxlen);
-			break;
-		}
-		if (cur_skip(&s, (len + 7u) / 8) < 0) {
-			rc = dm_fail(err, DM_ERR_BAD_NLRI, at, "NLRI: /%u prefix needs %u bytes, %zu left", len,
-			             (len + 7u) / 8, cur_left(&s));
-			break;
-		}
-		n++;
-	}
+	uint8_t fam = (uint8_t)(afi == DM_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4);
+	size_t left = cur_left(c);
 	out->n = 0;
 	out->pfx = NULL;
 	out->path_id = NULL;
-	if (n == 0) {
-		c->p = c->end;
-		return rc;
-	}
-	out->pfx = arena_alloc(a, n * sizeof *out->pfx);
+	if (left == 0)
+		return 0;
+	/* One pass: every prefix takes at least 1 byte (5 with a path id), which bounds the count.
+	 * A malformed prefix ends the list: the prefixes before it are still returned (with the
+	 * error), because an observatory should read everything that can be read. */
+	size_t max = addpath ? left / 5 + 1 : left;
+	out->pfx = arena_alloc(a, max * sizeof *out->pfx);
 	if (addpath)
-		out->path_id = arena_alloc(a, n * sizeof *out->path_id);
+		out->path_id = arena_alloc(a, max * sizeof *out->path_id);
 	if (!out->pfx || (addpath && !out->path_id))
-		return dm_fail(err, DM_ERR_NOMEM, cur_off(c), "NLRI: %u prefixes exceed the record memory limit", n);
-	for (uint32_t i = 0; i < n; i++) {
+		return dm_fail(err, DM_ERR_NOMEM, cur_off(c), "NLRI: %zu bytes of prefixes exceed the record memory limit",
+		               left);
+	const uint8_t *p = c->p, *end = c->end;
+	uint32_t n = 0;
+	int rc = 0;
+	while (p < end) {
+		size_t at = (size_t)(p - c->base);
 		if (addpath) {
-			out->path_id[i] = be32(c->p);
-			c->p += 4;
+			if (end - p < 4) {
+				rc = dm_fail(err, DM_ERR_BAD_NLRI, at, "NLRI: path identifier truncated (%zu bytes left)",
+				             (size_t)(end - p));
+				break;
+			}
+			out->path_id[n] = be32(p);
+			p += 4;
+			if (p == end) {
+				rc = dm_fail(err, DM_ERR_BAD_NLRI, at, "NLRI: prefix length missing after path identifier");
+				break;
+			}
 		}
-		struct dm_prefix *p = &out->pfx[i];
-		uint8_t len = *c->p++;
+		unsigned len = *p;
 		unsigned nb = (len + 7u) / 8;
-		memset(p, 0, sizeof *p);
-		p->afi = (uint8_t)(afi == DM_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4);
-		p->len = len;
-		memcpy(p->b, c->p, nb);
-		c->p += nb;
+		if (len > maxlen) {
+			rc = dm_fail(err, DM_ERR_BAD_NLRI, (size_t)(p - c->base), "NLRI: prefix length %u exceeds %u", len,
+			             maxlen);
+			break;
+		}
+		if ((size_t)(end - p - 1) < nb) {
+			rc = dm_fail(err, DM_ERR_BAD_NLRI, (size_t)(p - c->base), "NLRI: /%u prefix needs %u bytes, %zu left",
+			             len, nb, (size_t)(end - p - 1));
+			break;
+		}
+		struct dm_prefix *d = &out->pfx[n++];
+		memset(d->b, 0, sizeof d->b);
+		d->afi = fam;
+		d->len = (uint8_t)len;
+		for (unsigned i = 0; i < nb; i++)
+			d->b[i] = p[1 + i];
+		p += 1 + nb;
 	}
 	out->n = n;
+	if (n == 0) {
+		out->pfx = NULL;
+		out->path_id = NULL;
+	}
 	c->p = c->end;
 	return rc;
 }

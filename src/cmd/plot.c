@@ -9,11 +9,10 @@
 
 #include "base/addr.h"
 #include "cmd/cmds.h"
+#include "geo/geo.h"
 #include "out/plot.h"
 #include "store/store.h"
 
-/* From src/geo when it is linked in (weak: plot works, with codes only, without it). */
-extern const char *geo_country_name(const char *cc) __attribute__((weak));
 
 static const char usage_text[] =
 	"usage: darkmap plot --db FILE (--country CC | --asn N) [--from T] [--to T]\n"
@@ -243,8 +242,7 @@ int cmd_plot(int argc, char **argv)
 		goto done;
 	}
 	char name[128] = "";
-	if (store_get_entity_name(st, &ent, name, sizeof name) != 0 && ent.kind == SIG_COUNTRY &&
-	    geo_country_name) {
+	if (store_get_entity_name(st, &ent, name, sizeof name) != 0 && ent.kind == SIG_COUNTRY) {
 		const char *n = geo_country_name(ent.cc);
 		if (n)
 			snprintf(name, sizeof name, "%s", n);

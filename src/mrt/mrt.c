@@ -400,6 +400,7 @@ static int decode_bgp4mp(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec
 			/* Zebra of 2000 wrote STATE_CHANGE without interface, family and addresses:
 			 * peer AS, local AS, old state, new state. The peer address is unknown. */
 			uint16_t a, b;
+			memset(&s->s, 0, sizeof s->s); /* nothing from an earlier record may show through */
 			cur_u16(c, &a);
 			cur_u16(c, &b);
 			cur_u16(c, &s->old_state);

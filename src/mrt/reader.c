@@ -53,7 +53,7 @@ struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
 	int fd = dm_reader_fd(in);
 	uint64_t size = dm_reader_file_size(in);
 	if (fd >= 0 && size > 0 && size < ((uint64_t)1 << 40)) {
-		void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+		void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (m != MAP_FAILED) {
 			madvise(m, (size_t)size, MADV_SEQUENTIAL);
 			free(r->buf);

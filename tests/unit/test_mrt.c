@@ -256,6 +256,29 @@ static void test_real_zebra_short_records(void **s)
 	assert_int_equal(t.elems, 883);
 	assert_int_equal(t.first_warn.offset, 1905);
 	assert_string_equal(t.first_warn.what, "BGP4MP STATE_CHANGE of 8 bytes (Zebra bug): peer address absent");
+	/* the record at 1905 follows a normal one with peer 195.66.224.83: nothing of it may show */
+	struct dm_error err;
+	struct mrt_reader *r = mrt_reader_open(path, &err);
+	struct mrt_ctx ctx;
+	mrt_ctx_init(&ctx);
+	struct mrt_hdr h;
+	const uint8_t *body;
+	struct mrt_rec rec;
+	int rc, seen = 0;
+	while ((rc = mrt_reader_next(r, &h, &body, &err)) != 0) {
+		if (rc < 0 || mrt_decode(&ctx, &h, body, &rec, &err) < 0)
+			continue;
+		if (h.offset == 1893) { /* header of the body at 1905 */
+			seen = 1;
+			assert_int_equal(rec.kind, MRT_K_STATE);
+			assert_int_equal(rec.u.state.s.peer_ip.afi, 0);
+			assert_int_equal(rec.u.state.old_state, 3);
+			assert_int_equal(rec.u.state.new_state, 4);
+		}
+	}
+	assert_true(seen);
+	mrt_ctx_free(&ctx);
+	mrt_reader_close(r);
 }
 
 static void test_real_counts(void **s)

@@ -1,0 +1,35 @@
+/* The `bgpdump -m` / `-M` one-line text format, byte-identical to Debian's bgpdump 1.6.2 on the
+ * records bgpdump decodes correctly. It formats straight from a decoded struct mrt_rec (not from
+ * elements) because bgpdump's per-record rules matter: one attribute "tail" shared by every
+ * prefix of an UPDATE, withdrawals before announcements, its own AS4_PATH merge, its defaults for
+ * missing attributes. The rules are written down next to the code in bgpdump.c. */
+#ifndef DM_OUT_BGPDUMP_H
+#define DM_OUT_BGPDUMP_H
+
+#include "base/obuf.h"
+#include "mrt/mrt.h"
+
+enum bgpdump_mode {
+	BGPDUMP_MODE_M = 'm',   /* unix timestamps, all 15 fields */
+	BGPDUMP_MODE_BIG_M = 'M' /* "MM/DD/YY HH:MM:SS" timestamps, route lines end after ORIGIN */
+};
+
+/* Appends the lines of one decoded record to o (no allocation, no printf) and returns how many
+ * lines were written (0 for records bgpdump prints nothing for: PEER_INDEX_TABLE, OPEN,
+ * KEEPALIVE, NOTIFICATION, ...). ctx supplies the PEER_INDEX_TABLE for TABLE_DUMP_V2 entries. */
+unsigned bgpdump_m_record(struct obuf *o, const struct mrt_ctx *ctx, const struct mrt_rec *rec,
+                          int mode);
+
+/* Text helpers shared with the JSON writer; each writes into dst and returns the length written
+ * (no NUL). dst needs DM_IP_STRLEN / DM_PREFIX_STRLEN bytes. The IPv6 form is bgpdump's own
+ * (it compresses a single zero word to "::", unlike inet_ntop; see bgpdump.c). */
+size_t bgpdump_ip_fmt(char *dst, const struct dm_ip *ip);
+size_t bgpdump_prefix_fmt(char *dst, const struct dm_prefix *p);
+/* bgpdump's AS path text for a path as decoded ("1 2 {3,4} (5 6) [7,8]"); dst needs
+ * BGPDUMP_ASPATH_MAX bytes. */
+enum { BGPDUMP_ASPATH_MAX = 8100 };
+size_t bgpdump_aspath_fmt(char *dst, const struct as_path *p);
+/* "MM/DD/YY HH:MM:SS" in UTC, 17 characters. */
+size_t bgpdump_time_fmt(char *dst, uint32_t t);
+
+#endif

@@ -1,0 +1,672 @@
+/* bgpdump -m / -M formatting from hand-built records. Every expected line is copied from the real
+ * reference output of Debian bgpdump 1.6.2 (../shared/data/mrt/FILE.bgpdump-m.xz, or
+ * `bgpdump -M FILE` for -M) named in the comment above it; the record is rebuilt by hand from
+ * the fields that line shows. Lines marked "derived" combine real lines to test an ordering or
+ * boundary rule; how they were derived is written beside them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "base/addr.h"
+#include "base/obuf.h"
+#include "bgp/bgp.h"
+#include "mrt/mrt.h"
+#include "out/bgpdump.h"
+#include "out/json.h"
+
+static struct dm_ip ip(const char *s)
+{
+	struct dm_ip a;
+	assert_int_equal(dm_ip_parse(s, &a), 0);
+	return a;
+}
+
+static struct dm_prefix pfx(const char *s)
+{
+	struct dm_prefix p;
+	assert_int_equal(dm_prefix_parse(s, &p), 0);
+	return p;
+}
+
+/* Path storage for the tests: up to 4 segments of 16 ASNs. */
+struct tpath {
+	struct as_seg seg[4];
+	uint32_t asn[4][16];
+};
+
+/* "2:1 2 3" = AS_SEQUENCE 1 2 3; segments separated by ';' ("2:1 2;1:3 4" = 1 2 {3,4}). */
+static struct as_path mkpath(struct tpath *t, const char *spec, uint8_t asn_size)
+{
+	struct as_path p = { t->seg, 0, asn_size };
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", spec);
+	char *save1 = NULL;
+	for (char *s = strtok_r(buf, ";", &save1); s; s = strtok_r(NULL, ";", &save1)) {
+		struct as_seg *g = &t->seg[p.nseg];
+		g->type = (uint8_t)atoi(s);
+		g->asn = t->asn[p.nseg];
+		g->count = 0;
+		char *q = strchr(s, ':') + 1, *save2 = NULL;
+		for (char *w = strtok_r(q, " ", &save2); w; w = strtok_r(NULL, " ", &save2))
+			g->asn[g->count++] = (uint32_t)strtoul(w, NULL, 10);
+		p.nseg++;
+	}
+	return p;
+}
+
+static void set_path(struct bgp_attrs *a, struct as_path p)
+{
+	a->present |= BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
+	a->as_path = p;
+	a->path = p;
+}
+
+static void set_nh(struct bgp_attrs *a, const char *s)
+{
+	a->present |= BGP_ATTR_BIT(BGP_ATTR_NEXT_HOP);
+	a->next_hop = ip(s);
+}
+
+static void set_origin(struct bgp_attrs *a, uint8_t o)
+{
+	a->present |= BGP_ATTR_BIT(BGP_ATTR_ORIGIN);
+	a->origin = o;
+}
+
+static void set_agg(struct bgp_attrs *a, uint32_t as, const char *addr)
+{
+	a->present |= BGP_ATTR_BIT(BGP_ATTR_AGGREGATOR);
+	a->aggregator_as = as;
+	a->aggregator_addr = ip(addr);
+}
+
+/* Communities in network order, from "a:b a:b". */
+static void set_comm(struct bgp_attrs *a, uint8_t *store, const char *spec)
+{
+	uint32_t n = 0;
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", spec);
+	char *save = NULL;
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		uint32_t v;
+		if (!strcmp(w, "no-export"))
+			v = 0xFFFFFF01u;
+		else
+			v = (uint32_t)strtoul(w, NULL, 10) << 16 | (uint32_t)strtoul(strchr(w, ':') + 1, NULL, 10);
+		store[4 * n] = (uint8_t)(v >> 24);
+		store[4 * n + 1] = (uint8_t)(v >> 16);
+		store[4 * n + 2] = (uint8_t)(v >> 8);
+		store[4 * n + 3] = (uint8_t)v;
+		n++;
+	}
+	a->present |= BGP_ATTR_BIT(BGP_ATTR_COMMUNITIES);
+	a->communities = store;
+	a->n_communities = n;
+}
+
+static void expect(const struct mrt_ctx *ctx, const struct mrt_rec *rec, int mode,
+                   const char *want, unsigned want_lines)
+{
+	struct obuf o;
+	obuf_init_mem(&o);
+	unsigned lines = bgpdump_m_record(&o, ctx, rec, mode);
+	obuf_putc(&o, 0);
+	assert_string_equal(o.buf, want);
+	assert_int_equal(lines, want_lines);
+	obuf_free(&o);
+}
+
+static void hdr(struct mrt_rec *r, uint16_t type, uint16_t subtype, uint32_t ts, uint32_t usec)
+{
+	memset(r, 0, sizeof *r);
+	r->hdr.type = type;
+	r->hdr.subtype = subtype;
+	r->hdr.ts = ts;
+	r->hdr.usec = usec;
+}
+
+/* bview.20020722.2337.gz: TABLE_DUMP v1, AS_SET, aggregator; -M from `bgpdump -M`. */
+static void test_table_dump_v1(void **state)
+{
+	(void)state;
+	struct mrt_rec r;
+	hdr(&r, MRT_TABLE_DUMP, MRT_TD_AFI_IPV4, 1027381055, 0);
+	r.kind = MRT_K_TD1;
+	struct tpath tp;
+	r.u.td1.prefix = pfx("24.223.0.0/18");
+	r.u.td1.peer_ip = ip("193.203.0.1");
+	r.u.td1.peer_as = 1853;
+	struct bgp_attrs *a = &r.u.td1.attrs;
+	set_origin(a, BGP_ORIGIN_IGP);
+	set_path(a, mkpath(&tp, "2:1853 1239 13659;1:13659 701", 2));
+	set_nh(a, "193.203.0.1");
+	set_agg(a, 13659, "198.206.239.5");
+	expect(NULL, &r, 'm',
+	       "TABLE_DUMP|1027381055|B|193.203.0.1|1853|24.223.0.0/18|1853 1239 13659 {13659,701}|IGP|"
+	       "193.203.0.1|0|0||NAG|13659 198.206.239.5|\n", 1);
+	/* bgpdump -M bview.20020722.2337.gz, first line's time; same route as above. */
+	expect(NULL, &r, 'M',
+	       "TABLE_DUMP|07/22/02 23:37:35|B|193.203.0.1|1853|24.223.0.0/18|"
+	       "1853 1239 13659 {13659,701}|IGP\n", 1);
+}
+
+/* updates.et-header.2015.gz lines 464795-464798: the four KP /24s in one UPDATE. */
+static void test_bgp4mp_et_kp(void **state)
+{
+	(void)state;
+	struct mrt_rec r;
+	hdr(&r, MRT_BGP4MP_ET, MRT_BGP4MP_MESSAGE_AS4, 1445565708, 372152);
+	r.kind = MRT_K_MESSAGE;
+	r.u.msg.s.peer_ip = ip("206.220.231.55");
+	r.u.msg.s.peer_as = 3856;
+	r.u.msg.s.as4 = 1;
+	r.u.msg.msg.type = BGP_MSG_UPDATE;
+	struct bgp_update *u = &r.u.msg.msg.u.update;
+	struct dm_prefix kp[4] = { pfx("175.45.176.0/24"), pfx("175.45.179.0/24"),
+	                           pfx("175.45.178.0/24"), pfx("175.45.177.0/24") };
+	u->announced.pfx = kp;
+	u->announced.n = 4;
+	struct tpath tp;
+	uint8_t cs[64];
+	set_origin(&u->attrs, BGP_ORIGIN_INCOMPLETE);
+	set_path(&u->attrs, mkpath(&tp, "2:2914 1239 4837 131279", 4));
+	set_nh(&u->attrs, "129.250.10.57");
+	u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_LOCAL_PREF);
+	u->attrs.local_pref = 100;
+	set_comm(&u->attrs, cs, "3856:50800");
+	const char *tail = "|2914 1239 4837 131279|INCOMPLETE|129.250.10.57|100|0|3856:50800|NAG||\n";
+	char want[1024];
+	snprintf(want, sizeof want,
+	         "BGP4MP_ET|1445565708.372152|A|206.220.231.55|3856|175.45.176.0/24%s"
+	         "BGP4MP_ET|1445565708.372152|A|206.220.231.55|3856|175.45.179.0/24%s"
+	         "BGP4MP_ET|1445565708.372152|A|206.220.231.55|3856|175.45.178.0/24%s"
+	         "BGP4MP_ET|1445565708.372152|A|206.220.231.55|3856|175.45.177.0/24%s",
+	         tail, tail, tail, tail);
+	expect(NULL, &r, 'm', want, 4);
+
+	/* Derived: the same record with one withdrawn route and a leading-zero microsecond value.
+	 * Withdrawals come first (bgpdump prints IPv4 withdrawn, MP_UNREACH, NLRI, MP_REACH); the W
+	 * line layout is the one of "BGP4MP_ET|1445565691.010749|W|206.220.231.55|3856|84.205.78.0/24"
+	 * (same file), the usec field is %06ld. */
+	struct dm_prefix w = pfx("84.205.78.0/24");
+	u->withdrawn.pfx = &w;
+	u->withdrawn.n = 1;
+	u->announced.n = 1;
+	r.hdr.usec = 10749;
+	expect(NULL, &r, 'm',
+	       "BGP4MP_ET|1445565708.010749|W|206.220.231.55|3856|84.205.78.0/24\n"
+	       "BGP4MP_ET|1445565708.010749|A|206.220.231.55|3856|175.45.176.0/24|"
+	       "2914 1239 4837 131279|INCOMPLETE|129.250.10.57|100|0|3856:50800|NAG||\n", 2);
+	/* bgpdump -M updates.et-header.2015.gz: "BGP4MP_ET|10/23/15 02:01:51.010749|W|..." layout. */
+	r.hdr.ts = 1445565711;
+	expect(NULL, &r, 'M',
+	       "BGP4MP_ET|10/23/15 02:01:51.010749|W|206.220.231.55|3856|84.205.78.0/24\n"
+	       "BGP4MP_ET|10/23/15 02:01:51.010749|A|206.220.231.55|3856|175.45.176.0/24|"
+	       "2914 1239 4837 131279|INCOMPLETE\n", 2);
+}
+
+/* updates.20160811.1600.gz: MP_REACH_NLRI IPv6 with global + link-local next hop (the global
+ * one prints), and MP_UNREACH_NLRI. */
+static void test_mp_reach_ipv6(void **state)
+{
+	(void)state;
+	struct mrt_rec r;
+	hdr(&r, MRT_BGP4MP, MRT_BGP4MP_MESSAGE_AS4, 1470931200, 0);
+	r.kind = MRT_K_MESSAGE;
+	r.u.msg.s.peer_ip = ip("2001:7f8:54::188");
+	r.u.msg.s.peer_as = 59689;
+	r.u.msg.msg.type = BGP_MSG_UPDATE;
+	struct bgp_attrs *a = &r.u.msg.msg.u.update.attrs;
+	struct tpath tp;
+	uint8_t cs[64];
+	set_origin(a, BGP_ORIGIN_IGP);
+	set_path(a, mkpath(&tp, "2:59689 6939 3356 4230 28573", 4));
+	set_comm(a, cs, "59689:200 59689:240");
+	struct dm_prefix p = pfx("2804:14d::/40");
+	a->present |= BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI);
+	a->mp_reach.afi = DM_AFI_IPV6;
+	a->mp_reach.safi = DM_SAFI_UNICAST;
+	a->mp_reach.nh_len = 32;
+	a->mp_reach.nexthop = ip("2001:7f8:54::10");
+	a->mp_reach.nexthop_ll = ip("fe80::1");
+	a->mp_reach.nlri.pfx = &p;
+	a->mp_reach.nlri.n = 1;
+	a->mp_reach.nlri_supported = 1;
+	expect(NULL, &r, 'm',
+	       "BGP4MP|1470931200|A|2001:7f8:54::188|59689|2804:14d::/40|59689 6939 3356 4230 28573|IGP|"
+	       "2001:7f8:54::10|0|0|59689:200 59689:240|NAG||\n", 1);
+
+	/* Same file: "BGP4MP|1470931200|W|2001:7f8:54:5::7|8218|2001:df0:bd::/48". */
+	struct mrt_rec w;
+	hdr(&w, MRT_BGP4MP, MRT_BGP4MP_MESSAGE_AS4, 1470931200, 0);
+	w.kind = MRT_K_MESSAGE;
+	w.u.msg.s.peer_ip = ip("2001:7f8:54:5::7");
+	w.u.msg.s.peer_as = 8218;
+	w.u.msg.msg.type = BGP_MSG_UPDATE;
+	struct bgp_attrs *wa = &w.u.msg.msg.u.update.attrs;
+	struct dm_prefix wp = pfx("2001:df0:bd::/48");
+	wa->present |= BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI);
+	wa->mp_unreach.afi = DM_AFI_IPV6;
+	wa->mp_unreach.safi = DM_SAFI_UNICAST;
+	wa->mp_unreach.nlri.pfx = &wp;
+	wa->mp_unreach.nlri.n = 1;
+	wa->mp_unreach.nlri_supported = 1;
+	expect(NULL, &w, 'm', "BGP4MP|1470931200|W|2001:7f8:54:5::7|8218|2001:df0:bd::/48\n", 1);
+	/* An unsupported AFI/SAFI (VPNv4) prints nothing, like bgpdump's "unknown AFI,SAFI". */
+	wa->mp_unreach.nlri_supported = 0;
+	expect(NULL, &w, 'm', "", 0);
+}
+
+/* TABLE_DUMP_V2: bview.64k_stream_overflow.gz (IPv6 RIB, IPv4-mapped MP_REACH next hop, peer
+ * from the PEER_INDEX_TABLE), bview.ipv4_unicast_add_path.gz (path id), bird-mrtdump_rib (an
+ * entry without any attribute: defaults), rib6.20151101.0600_firstMB.bz2 (no-export). */
+static void test_table_dump_v2(void **state)
+{
+	(void)state;
+	struct mrt_peer peers[3] = {
+		{ ip("193.0.0.56"), 3333, 0 },
+		{ ip("10.0.15.1"), 65015, 0 },
+		{ ip("0.0.0.0"), 0, 0 },
+	};
+	struct mrt_peer_index pi = { 0 };
+	pi.npeers = 3;
+	pi.peers = peers;
+	struct mrt_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.peer_index = &pi;
+
+	struct mrt_rec r;
+	hdr(&r, MRT_TABLE_DUMP_V2, MRT_TD2_RIB_IPV6_UNICAST, 1537344000, 0);
+	r.kind = MRT_K_RIB;
+	r.u.rib.has_prefix = 1;
+	r.u.rib.afi = DM_AFI_IPV6;
+	r.u.rib.prefix = pfx("2001:579:1040::/46");
+	struct mrt_rib_entry e[2];
+	memset(e, 0, sizeof e);
+	r.u.rib.e = e;
+	r.u.rib.n = 1;
+	struct tpath tp;
+	uint8_t cs[64];
+	e[0].peer_index = 0;
+	set_origin(&e[0].attrs, BGP_ORIGIN_IGP);
+	set_path(&e[0].attrs, mkpath(&tp, "2:3333 2914 22773", 4));
+	set_comm(&e[0].attrs, cs, "2914:410 2914:1004 2914:2000 2914:3000");
+	e[0].attrs.present |= BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI);
+	e[0].attrs.mp_reach.afi = DM_AFI_IPV6;
+	e[0].attrs.mp_reach.nexthop = ip("::ffff:193.0.0.56");
+	expect(&ctx, &r, 'm',
+	       "TABLE_DUMP2|1537344000|B|193.0.0.56|3333|2001:579:1040::/46|3333 2914 22773|IGP|"
+	       "::ffff:193.0.0.56|0|0|2914:410 2914:1004 2914:2000 2914:3000|NAG||\n", 1);
+
+	/* ADD-PATH: path id after the prefix. */
+	hdr(&r, MRT_TABLE_DUMP_V2, MRT_TD2_RIB_IPV4_UNICAST_ADDPATH, 1452168107, 0);
+	r.kind = MRT_K_RIB;
+	r.u.rib.has_prefix = 1;
+	r.u.rib.addpath = 1;
+	r.u.rib.prefix = pfx("10.0.10.0/24");
+	r.u.rib.e = e;
+	r.u.rib.n = 1;
+	memset(e, 0, sizeof e);
+	e[0].peer_index = 1;
+	e[0].path_id = 36;
+	set_origin(&e[0].attrs, BGP_ORIGIN_IGP);
+	set_path(&e[0].attrs, mkpath(&tp, "2:65015 65014 65013 65012 65011", 4));
+	set_nh(&e[0].attrs, "10.0.15.1");
+	e[0].attrs.present |= BGP_ATTR_BIT(BGP_ATTR_LOCAL_PREF);
+	e[0].attrs.local_pref = 100;
+	expect(&ctx, &r, 'm',
+	       "TABLE_DUMP2_AP|1452168107|B|10.0.15.1|65015|10.0.10.0/24|36|"
+	       "65015 65014 65013 65012 65011|IGP|10.0.15.1|100|0||NAG||\n", 1);
+	/* bgpdump -M bview.ipv4_unicast_add_path.gz, first line. */
+	expect(&ctx, &r, 'M',
+	       "TABLE_DUMP2_AP|01/07/16 12:01:47|B|10.0.15.1|65015|10.0.10.0/24|36|"
+	       "65015 65014 65013 65012 65011|IGP\n", 1);
+
+	/* No attributes at all: empty path, INCOMPLETE, 255.255.255.255, 0, 0. */
+	hdr(&r, MRT_TABLE_DUMP_V2, MRT_TD2_RIB_IPV4_UNICAST, 1486801684, 0);
+	r.kind = MRT_K_RIB;
+	r.u.rib.has_prefix = 1;
+	r.u.rib.prefix = pfx("0.0.0.0/0");
+	memset(e, 0, sizeof e);
+	e[0].peer_index = 2;
+	e[1].peer_index = 7;   /* outside the index: not printed (the decoder reports it) */
+	r.u.rib.e = e;
+	r.u.rib.n = 2;
+	expect(&ctx, &r, 'm',
+	       "TABLE_DUMP2|1486801684|B|0.0.0.0|0|0.0.0.0/0||INCOMPLETE|255.255.255.255|0|0||NAG||\n", 1);
+
+	/* No PEER_INDEX_TABLE: nothing (bgpdump: "missing peer index table"). */
+	struct mrt_ctx none;
+	memset(&none, 0, sizeof none);
+	expect(&none, &r, 'm', "", 0);
+}
+
+/* rib6.20151101.0600_firstMB.bz2: well-known community and MED. */
+static void test_no_export(void **state)
+{
+	(void)state;
+	struct mrt_peer peers[1] = { { ip("2c0f:feb0:0:1::8"), 37100, 0 } };
+	struct mrt_peer_index pi = { 0 };
+	pi.npeers = 1;
+	pi.peers = peers;
+	struct mrt_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.peer_index = &pi;
+	struct mrt_rec r;
+	hdr(&r, MRT_TABLE_DUMP_V2, MRT_TD2_RIB_IPV6_UNICAST, 1446357600, 0);
+	r.kind = MRT_K_RIB;
+	r.u.rib.has_prefix = 1;
+	r.u.rib.prefix = pfx("2001:410::/32");
+	struct mrt_rib_entry e;
+	memset(&e, 0, sizeof e);
+	r.u.rib.e = &e;
+	r.u.rib.n = 1;
+	struct tpath tp;
+	uint8_t cs[16];
+	set_origin(&e.attrs, BGP_ORIGIN_IGP);
+	set_path(&e.attrs, mkpath(&tp, "2:37100 6939 6509;1:271 7860 8111 26677", 4));
+	set_comm(&e.attrs, cs, "no-export");
+	set_agg(&e.attrs, 6509, "205.189.32.102");
+	e.attrs.present |= BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI);
+	e.attrs.mp_reach.nexthop = ip("2c0f:feb0:0:1::8");
+	expect(&ctx, &r, 'm',
+	       "TABLE_DUMP2|1446357600|B|2c0f:feb0:0:1::8|37100|2001:410::/32|"
+	       "37100 6939 6509 {271,7860,8111,26677}|IGP|2c0f:feb0:0:1::8|0|0|no-export|NAG|"
+	       "6509 205.189.32.102|\n", 1);
+}
+
+/* rrc00.updates.20000102.2014.gz: deprecated type 5: no '|' between MED and the communities
+ * field, AG, aggregator; and its STATE line ("BGP|01/02/00 20:15:13|STATE|193.0.0.8|65531|3|2"
+ * in bgpdump -M; 20:15:13 UTC that day is 946844113). */
+static void test_type5(void **state)
+{
+	(void)state;
+	struct mrt_rec r;
+	hdr(&r, MRT_BGP_DEPRECATED, MRT_BGP5_UPDATE, 946844091, 0);
+	r.kind = MRT_K_MESSAGE;
+	r.u.msg.s.peer_ip = ip("195.211.222.254");
+	r.u.msg.s.peer_as = 5409;
+	r.u.msg.msg.type = BGP_MSG_UPDATE;
+	struct bgp_update *u = &r.u.msg.msg.u.update;
+	struct dm_prefix p = pfx("206.224.32.0/19");
+	u->announced.pfx = &p;
+	u->announced.n = 1;
+	struct tpath tp;
+	set_origin(&u->attrs, BGP_ORIGIN_IGP);
+	set_path(&u->attrs, mkpath(&tp, "2:5409 6427 6461 568", 2));
+	set_nh(&u->attrs, "195.211.222.254");
+	u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_ATOMIC_AGGREGATE);
+	set_agg(&u->attrs, 568, "198.26.118.1");
+	expect(NULL, &r, 'm',
+	       "BGP|946844091|A|195.211.222.254|5409|206.224.32.0/19|5409 6427 6461 568|IGP|"
+	       "195.211.222.254|0|0|AG|568 198.26.118.1|\n", 1);
+
+	struct mrt_rec s;
+	hdr(&s, MRT_BGP_DEPRECATED, MRT_BGP5_STATE_CHANGE, 946844113, 0);
+	s.kind = MRT_K_STATE;
+	s.u.state.s.peer_ip = ip("193.0.0.8");
+	s.u.state.s.peer_as = 65531;
+	s.u.state.old_state = 3;
+	s.u.state.new_state = 2;
+	expect(NULL, &s, 'm', "BGP|946844113|STATE|193.0.0.8|65531|3|2\n", 1);
+	expect(NULL, &s, 'M', "BGP|01/02/00 20:15:13|STATE|193.0.0.8|65531|3|2\n", 1);
+}
+
+/* updates.et-header.2015.gz first line; rrc01.updates.20001104.0124.gz line 32 (Zebra 8-byte
+ * state change: no address); rrc15.updates.20100227.1610.gz (IPv6 peer, Quagga state 8). */
+static void test_state(void **state)
+{
+	(void)state;
+	struct mrt_rec s;
+	hdr(&s, MRT_BGP4MP_ET, MRT_BGP4MP_STATE_CHANGE_AS4, 1445565678, 509481);
+	s.kind = MRT_K_STATE;
+	s.u.state.s.peer_ip = ip("206.220.231.55");
+	s.u.state.s.peer_as = 3856;
+	s.u.state.old_state = 1;
+	s.u.state.new_state = 2;
+	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.509481|STATE|206.220.231.55|3856|1|2\n", 1);
+
+	hdr(&s, MRT_BGP4MP, MRT_BGP4MP_STATE_CHANGE, 973301062, 0);
+	s.kind = MRT_K_STATE;
+	s.u.state.old_state = 3;
+	s.u.state.new_state = 4;
+	expect(NULL, &s, 'm', "BGP4MP|973301062|STATE|0.0.0.0|0|3|4\n", 1);
+
+	hdr(&s, MRT_BGP4MP, MRT_BGP4MP_STATE_CHANGE_AS4, 1267287002, 0);
+	s.kind = MRT_K_STATE;
+	s.u.state.s.peer_ip = ip("2001:12ff:1:1::2");
+	s.u.state.old_state = 4;
+	s.u.state.new_state = 8;
+	expect(NULL, &s, 'm', "BGP4MP|1267287002|STATE|2001:12ff:1:1::2|0|4|8\n", 1);
+}
+
+/* bird-mrtdump_bgp: BGP4MP_MESSAGE_AS4_ADDPATH, "BGP4MP_AP" and the path id before the path. */
+static void test_addpath_message(void **state)
+{
+	(void)state;
+	struct mrt_rec r;
+	hdr(&r, MRT_BGP4MP, MRT_BGP4MP_MESSAGE_AS4_ADDPATH, 1486801742, 0);
+	r.kind = MRT_K_MESSAGE;
+	r.u.msg.s.peer_ip = ip("192.168.0.10");
+	r.u.msg.s.peer_as = 65000;
+	r.u.msg.msg.type = BGP_MSG_UPDATE;
+	struct bgp_update *u = &r.u.msg.msg.u.update;
+	struct dm_prefix p = pfx("172.17.1.0/24");
+	uint32_t id = 2;
+	u->announced.pfx = &p;
+	u->announced.path_id = &id;
+	u->announced.n = 1;
+	struct tpath tp;
+	uint8_t cs[16];
+	set_origin(&u->attrs, BGP_ORIGIN_IGP);
+	set_path(&u->attrs, mkpath(&tp, "2:4200000000 4200000000 4200000000 64512 64512 64512", 4));
+	set_nh(&u->attrs, "192.168.0.10");
+	u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_LOCAL_PREF) | BGP_ATTR_BIT(BGP_ATTR_MULTI_EXIT_DISC);
+	u->attrs.local_pref = 100;
+	u->attrs.med = 10;
+	set_comm(&u->attrs, cs, "65000:100 65000:200 65000:300");
+	expect(NULL, &r, 'm',
+	       "BGP4MP_AP|1486801742|A|192.168.0.10|65000|172.17.1.0/24|2|"
+	       "4200000000 4200000000 4200000000 64512 64512 64512|IGP|192.168.0.10|100|10|"
+	       "65000:100 65000:200 65000:300|NAG||\n", 1);
+	/* OPEN / KEEPALIVE / NOTIFICATION print nothing. */
+	r.u.msg.msg.type = BGP_MSG_KEEPALIVE;
+	expect(NULL, &r, 'm', "", 0);
+}
+
+/* AS4_PATH merge in a 2-byte session, bgpdump's rules (derived: the expected text follows
+ * RFC 6793 §4.2.3 for this plain case, which bgpdump implements the same way; the quirks are
+ * checked against the bgpdump binary in tests/golden/dump_quirks.sh). AS_PATH 1 2 23456 23456,
+ * AS4_PATH 200000 300000 -> 1 2 200000 300000. With AGGREGATOR 65000 (not AS_TRANS) and an
+ * AS4_AGGREGATOR, bgpdump returns before merging: 1 2 23456 23456. */
+static void test_as4_merge(void **state)
+{
+	(void)state;
+	struct mrt_rec r;
+	hdr(&r, MRT_BGP4MP, MRT_BGP4MP_MESSAGE, 1, 0);
+	r.kind = MRT_K_MESSAGE;
+	r.u.msg.msg.type = BGP_MSG_UPDATE;
+	r.u.msg.s.peer_ip = ip("10.0.0.1");
+	r.u.msg.s.peer_as = 1;
+	struct bgp_update *u = &r.u.msg.msg.u.update;
+	struct dm_prefix p = pfx("10.1.0.0/16");
+	u->announced.pfx = &p;
+	u->announced.n = 1;
+	struct tpath t2, t4;
+	set_path(&u->attrs, mkpath(&t2, "2:1 2 23456 23456", 2));
+	u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_AS4_PATH);
+	u->attrs.as4_path = mkpath(&t4, "2:200000 300000", 4);
+	expect(NULL, &r, 'm',
+	       "BGP4MP|1|A|10.0.0.1|1|10.1.0.0/16|1 2 200000 300000|INCOMPLETE|255.255.255.255|0|0||NAG||\n", 1);
+	set_agg(&u->attrs, 65000, "10.9.9.9");
+	u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_AS4_AGGREGATOR);
+	u->attrs.as4_aggregator_as = 400000;
+	u->attrs.as4_aggregator_addr = ip("10.8.8.8");
+	expect(NULL, &r, 'm',
+	       "BGP4MP|1|A|10.0.0.1|1|10.1.0.0/16|1 2 23456 23456|INCOMPLETE|255.255.255.255|0|0||NAG|65000 10.9.9.9|\n", 1);
+	u->attrs.aggregator_as = 23456;
+	expect(NULL, &r, 'm',
+	       "BGP4MP|1|A|10.0.0.1|1|10.1.0.0/16|1 2 200000 300000|INCOMPLETE|255.255.255.255|0|0||NAG|400000 10.8.8.8|\n", 1);
+	/* In an AS4 record AS4_PATH is ignored. */
+	r.hdr.subtype = MRT_BGP4MP_MESSAGE_AS4;
+	expect(NULL, &r, 'm',
+	       "BGP4MP|1|A|10.0.0.1|1|10.1.0.0/16|1 2 23456 23456|INCOMPLETE|255.255.255.255|0|0||NAG|23456 10.9.9.9|\n", 1);
+}
+
+/* Path text: confederation segments and the bracket-before-space rule (derived from bgpdump's
+ * delimiter table: AS_CONFED_SEQUENCE "(...)" with ' ', AS_CONFED_SET "[...]" with ','). */
+static void test_aspath_text(void **state)
+{
+	(void)state;
+	struct tpath t;
+	char buf[BGPDUMP_ASPATH_MAX];
+	struct as_path p = mkpath(&t, "3:65001 65002;2:1 2;1:3 4;4:7 8", 4);
+	size_t n = bgpdump_aspath_fmt(buf, &p);
+	buf[n] = 0;
+	assert_string_equal(buf, "(65001 65002) 1 2 {3,4} [7,8]");
+	p = mkpath(&t, "2:1;2:;2:2", 4);
+	n = bgpdump_aspath_fmt(buf, &p);
+	buf[n] = 0;
+	assert_string_equal(buf, "1 2");
+	/* 30000 empty AS_SET segments: capped like a long path, never past the buffer. */
+	static struct as_seg empty[30000];
+	for (int i = 0; i < 30000; i++)
+		empty[i].type = AS_SET;
+	struct as_path big = { empty, 30000, 4 };
+	n = bgpdump_aspath_fmt(buf, &big);
+	assert_true(n < BGPDUMP_ASPATH_MAX);
+	assert_memory_equal(buf + n - 3, "...", 3);
+	p = mkpath(&t, "2:1;9:2", 4);
+	n = bgpdump_aspath_fmt(buf, &p);
+	buf[n] = 0;
+	assert_string_equal(buf, "! Error !");
+}
+
+/* bgpdump's IPv6 text: expected strings from the reference outputs (rib6.20151101.0600_firstMB.bz2
+ * "2001:668::3:ffff:0:adcd:39ea", bview.64k_stream_overflow.gz "::ffff:193.0.0.56",
+ * ris.rrc06.updates.1427846400.gz "2001:200:0:fe00::6249:0", openbgpd_bgp "2001:db8:0:1::102")
+ * and from `bgpdump -T` ("fe80::", "2001:db8::1", "::192.168.1.2", "2001:7f8:30::2:1:0:8447");
+ * the rest follow its rules (a lone zero word is compressed; the first longest run wins). */
+static void test_ipv6_bgpdump_text(void **state)
+{
+	(void)state;
+	const char *cases[][2] = {
+		{ "2001:668:0:3:ffff:0:adcd:39ea", "2001:668::3:ffff:0:adcd:39ea" },
+		{ "::ffff:193.0.0.56", "::ffff:193.0.0.56" },
+		{ "2001:200:0:fe00::6249:0", "2001:200:0:fe00::6249:0" },
+		{ "2001:db8:0:1::102", "2001:db8:0:1::102" },
+		{ "fe80::", "fe80::" },
+		{ "2001:db8::1", "2001:db8::1" },
+		{ "::192.168.1.2", "::192.168.1.2" },
+		{ "2001:7f8:30::2:1:0:8447", "2001:7f8:30::2:1:0:8447" },
+		{ "::", "::" },
+		{ "::1", "::1" },
+		{ "::2", "::0.0.0.2" },
+		{ "1:0:2:0:0:3:0:4", "1:0:2::3:0:4" },
+		{ "1:0:2:3:4:5:6:7", "1::2:3:4:5:6:7" },
+		{ "1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7::" },
+		{ "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct dm_ip a = ip(cases[i][0]);
+		char got[64];
+		size_t n = bgpdump_ip_fmt(got, &a);
+		got[n] = 0;
+		assert_string_equal(got, cases[i][1]);
+	}
+}
+
+/* The JSON IPv6 text must equal glibc's inet_ntop. */
+static void test_ipv6_json_text(void **state)
+{
+	(void)state;
+	const char *cases[] = { "::", "::1", "1::", "2001:db8::1", "::ffff:1.2.3.4", "::1.2.3.4",
+	                        "2001:7f8:30::2:1:0:8447", "2001:db8:0:1::102", "1:0:0:2:0:0:0:3",
+	                        "1:0:0:2:0:0:3:4", "fe80::", "::ffff:0:0", "0:0:1::", "1:2:3:4:5:6:7:8",
+	                        "1:0:2:3:4:5:6:7", "::2:3:4:5:6:7:8", "2001:200:0:fe00::6249:0" };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct dm_ip a = ip(cases[i]);
+		char want[64], got[64];
+		inet_ntop(AF_INET6, a.b, want, sizeof want);
+		size_t n = json_ip_fmt(got, &a);
+		got[n] = 0;
+		assert_string_equal(got, want);
+	}
+	/* Pseudo-random addresses with many zero words. */
+	uint32_t x = 12345;
+	for (int k = 0; k < 20000; k++) {
+		struct dm_ip a = { DM_AFI_IPV6, { 0 } };
+		for (int i = 0; i < 8; i++) {
+			x = x * 1103515245u + 12345u;
+			unsigned w = (x >> 16) % 4 == 0 ? (x & 0xffff) : 0;
+			if ((x >> 20) % 7 == 0)
+				w = 0xffff;
+			a.b[2 * i] = (uint8_t)(w >> 8);
+			a.b[2 * i + 1] = (uint8_t)w;
+		}
+		char want[64], got[64];
+		inet_ntop(AF_INET6, a.b, want, sizeof want);
+		size_t n = json_ip_fmt(got, &a);
+		got[n] = 0;
+		assert_string_equal(got, want);
+	}
+}
+
+/* JSON string escaping: quotes, backslash, control characters, invalid UTF-8. */
+static void test_json_str(void **state)
+{
+	(void)state;
+	struct obuf o;
+	obuf_init_mem(&o);
+	const char in[] = "a\"b\\c\n\x01\xc3\xa9\xff\xe2\x82";
+	json_str(&o, in, sizeof in - 1);
+	obuf_putc(&o, 0);
+	assert_string_equal(o.buf, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
+	obuf_free(&o);
+}
+
+/* -M time: days-from-civil against gmtime over 1970..2099. */
+static void test_time_text(void **state)
+{
+	(void)state;
+	for (uint64_t t = 0; t < 4102444800u; t += 86400 * 13 + 3607) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		char want[32], got[32];
+		snprintf(want, sizeof want, "%02d/%02d/%02d %02d:%02d:%02d", tm.tm_mon + 1, tm.tm_mday,
+		         tm.tm_year % 100, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		size_t n = bgpdump_time_fmt(got, (uint32_t)t);
+		got[n] = 0;
+		assert_string_equal(got, want);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table_dump_v1),
+		cmocka_unit_test(test_bgp4mp_et_kp),
+		cmocka_unit_test(test_mp_reach_ipv6),
+		cmocka_unit_test(test_table_dump_v2),
+		cmocka_unit_test(test_no_export),
+		cmocka_unit_test(test_type5),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_addpath_message),
+		cmocka_unit_test(test_as4_merge),
+		cmocka_unit_test(test_aspath_text),
+		cmocka_unit_test(test_ipv6_bgpdump_text),
+		cmocka_unit_test(test_ipv6_json_text),
+		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_time_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
