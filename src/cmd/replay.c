@@ -159,7 +159,7 @@ static int name_kind(const char *base, uint32_t *t, char *coll, size_t ncoll)
 	return -1;
 }
 
-/* Collector from the directory part of a path: an rrcNN or route-views* component, or the
+/* Collector from the directory part of a path: an rrc* or route-views* component, or the
  * component above "bgpdata" (RouteViews), else "". */
 static void path_collector(const char *path, char *out, size_t n)
 {
@@ -172,7 +172,7 @@ static void path_collector(const char *path, char *out, size_t n)
 		comp[nc++] = tok;
 	for (int i = nc - 2; i >= 0; i--) {
 		const char *c = comp[i];
-		if ((!strncmp(c, "rrc", 3) && isdigit((unsigned char)c[3])) || !strncmp(c, "route-views", 11)) {
+		if (!strncmp(c, "rrc", 3) || !strncmp(c, "route-views", 11)) {
 			snprintf(out, n, "%s", c);
 			return;
 		}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# darkmap replay on MRT archives written by `darkmap scenario nk-2014` (TABLE_DUMP_V2 RIBs and
+# BGP4MP_ET updates of 8 simulated full-feed peers at two collectors, in the RouteViews and RIS
+# folder layouts), checked bin by bin against the scenario's ground truth (truth.tsv):
+#   1. 22 Dec 12:00 - 23 Dec 04:00: KP's four /24s flap (withdrawn at every peer, back minutes
+#      later) and go down hard 16:15 - 01:46. A /24 is visible at the end of bin t unless an
+#      interval [start, end) of the truth holds t+300 (start < t+300 <= end: withdrawn before the
+#      bin ends, back only from the next bin on); each interval whose end falls in [t, t+300)
+#      completes one visible -> invisible -> visible cycle per prefix (4 interruptions).
+#   2. 15 Dec 12:00 - 15:00: route-views.sim has no update files 13:00 - 13:45: exactly those bins
+#      are flagged gap; KP stays visible.
+#   3. 17 Dec 09:00 - 10:30: one peer's session is down 09:20 - 09:45: exactly those bins have 7
+#      full-feed peers and the peers-dropped flag, KP stays visible, no withdrawal is counted.
+. "$(dirname "$0")/../lib.sh"
+check() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1" "got '$2', want '$3'"; fi; }
+
+scenario() {  # name from to
+	"$DARKMAP" scenario nk-2014 --out "$TMP/$1" --from "$2" --to "$3" --world 3000 --peers 8 >"$TMP/$1.log" 2>&1 ||
+		{ nok "replay_scenario_$1" "darkmap scenario failed: $(tail -2 "$TMP/$1.log")"; return 1; }
+	"$DARKMAP" replay -q --csv --country KP --asn 131279 "$TMP/$1" >"$TMP/$1.csv" 2>"$TMP/$1.err"
+	check "replay_scenario_$1_exit" $? 0
+}
+
+# ---- 1. flaps and the hard outage ----
+if scenario outage 2014-12-22T12:00Z 2014-12-23T04:00Z; then
+	awk -F'\t' '$1 == "flap" || $1 == "outage" { print $2, $3 }' "$TMP/outage/truth.tsv" >"$TMP/iv"
+	awk -F'\t' '$1 == "scenario" { print $3 }' "$TMP/outage/truth.tsv" >"$TMP/end"
+	for ent in "country,KP" "asn,131279"; do
+		bad=$(awk -F, -v ent="$ent" -v ivf="$TMP/iv" -v endf="$TMP/end" '
+			BEGIN { while ((getline l < ivf) > 0) { split(l, a, " "); n++; s[n] = a[1]; e[n] = a[2] }
+			        getline stop < endf }
+			$3 "," $4 == ent && $5 == 4 {
+				t = $1; want = 4; intr = 0
+				for (i = 1; i <= n; i++) {
+					if (s[i] < t + 300 && t + 300 <= e[i]) want = 0
+					if (e[i] >= t && e[i] < t + 300 && e[i] < stop) intr += 4
+				}
+				rows++
+				if ($7 != want || $15 != intr || $10 != 8 || $17 != "ok")
+					printf "%s slash24 %s (want %s) interruptions %s (want %s) ff %s quality %s; ", $2, $7, want, $15, intr, $10, $17
+			}
+			END { if (rows != 192) printf "%d rows, want 192", rows }' "$TMP/outage.csv")
+		check "replay_scenario_outage_${ent%%,*}" "$bad" ""
+	done
+	# the hard outage: last visible bin 16:10, first dark bin 16:15, back in the 01:45 bin
+	check replay_scenario_outage_edges "$(awk -F, '$3 == "country" && $5 == 4 && ($2 ~ /T16:1[05]:00Z/ || $2 ~ /T01:4[05]:00Z/) { printf "%s=%s ", substr($2, 9, 8), $7 }' "$TMP/outage.csv")" \
+		"22T16:10=4 22T16:15=0 23T01:40=0 23T01:45=4 "
+fi
+
+# ---- 2. a collector without update files for 45 minutes ----
+if scenario gap 2014-12-15T12:00Z 2014-12-15T15:00Z; then
+	read -r gs ge < <(awk -F'\t' '$1 == "collector_gap" { print $2, $3 }' "$TMP/gap/truth.tsv")
+	bad=$(awk -F, -v gs="$gs" -v ge="$ge" '$3 == "country" && $4 == "KP" && $5 == 4 {
+			want = ($1 >= gs && $1 < ge) ? "gap" : "ok"
+			if ($17 != want || $7 != 4) printf "%s quality %s (want %s) slash24 %s; ", $2, $17, want, $7
+		}' "$TMP/gap.csv")
+	check replay_scenario_gap "$bad" ""
+	check replay_scenario_gap_bins "$(grep -c ',country,KP,4,.*,gap,' "$TMP/gap.csv")" 9
+fi
+
+# ---- 3. one peer's session reset ----
+if scenario reset 2014-12-17T09:00Z 2014-12-17T10:30Z; then
+	read -r rs re < <(awk -F'\t' '$1 == "peer_reset" { print $2, $3 }' "$TMP/reset/truth.tsv")
+	bad=$(awk -F, -v rs="$rs" -v re="$re" '$3 == "country" && $4 == "KP" && $5 == 4 {
+			down = ($1 >= rs && $1 < re)
+			wq = down ? "peers-dropped" : "ok"; wf = down ? 7 : 8
+			if ($17 != wq || $10 != wf || $7 != 4 || $14 != 0 || $15 != 0)
+				printf "%s quality %s (want %s) ff %s (want %s) slash24 %s withdrawals %s interruptions %s; ", $2, $17, wq, $10, wf, $7, $14, $15
+		}' "$TMP/reset.csv")
+	check replay_scenario_reset "$bad" ""
+fi
+rm -rf "$TMP"
