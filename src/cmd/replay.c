@@ -50,6 +50,7 @@ static const char usage_text[] =
 	"Output:\n"
 	"  --db FILE          write the series to this SQLite file (WAL)\n"
 	"  --csv              print the series as CSV on stdout (columns: docs/replay.md)\n"
+	"  --quality FILE     per collector and bin: records, records/s, active, silent (CSV)\n"
 	"  --country CC       only this country (repeatable) and the global rows\n"
 	"  --asn N            only this origin AS (repeatable) and the global rows\n"
 	"  --progress         progress line even when stderr is not a terminal\n"
@@ -348,6 +349,7 @@ struct replay {
 	uint32_t *cfirst, *clast;
 	/* progress */
 	int progress, decode_only;
+	FILE *qf;                  /* --quality: per collector and bin */
 	const char *synth;
 	uint32_t synth_peers, synth_time;
 	uint64_t bytes_total, bytes_done;
@@ -450,6 +452,18 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 	obuf_putc(o, ',');
 	obuf_u32(o, b->records);
 	obuf_putc(o, '\n');
+}
+
+static void emit_collector(void *arg, uint32_t t, uint32_t c, uint64_t records, int active)
+{
+	struct replay *R = arg;
+	if (!R->qf || (R->from && (uint64_t)t + R->bin <= R->from) || (R->to && t >= R->to))
+		return;
+	char tb[32];
+	fmt_time(t, tb, sizeof tb);
+	const char *name = R->rib->collector[c];
+	fprintf(R->qf, "%u,%s,%s,%llu,%.3f,%d,%d\n", t, tb, name[0] ? name : "-", (unsigned long long)records,
+	        (double)records / R->bin, active, active && !records);
 }
 
 static void on_elem(const struct dm_elem *e, void *arg)
@@ -977,7 +991,7 @@ int cmd_replay(int argc, char **argv)
 	struct inputs ribs = { 0 }, files = { 0 }, dirs = { 0 }, inputs = { 0 };
 	const char *geo_files[32], *geo_opts[32];
 	int ngeo = 0, no_geo = 0, quiet = 0, force_progress = 0, rc = EXIT_OK;
-	const char *db_path = NULL;
+	const char *db_path = NULL, *quality_path = NULL;
 	const char *want_cc[MAX_FILTER];
 	uint32_t want_asn[MAX_FILTER];
 	size_t ncc = 0, nasn = 0;
@@ -1025,6 +1039,9 @@ int cmd_replay(int argc, char **argv)
 		} else if (!strcmp(a, "--db")) {
 			NEEDV();
 			db_path = v;
+		} else if (!strcmp(a, "--quality")) {
+			NEEDV();
+			quality_path = v;
 		} else if (!strcmp(a, "--csv")) {
 			R.csv = 1;
 		} else if (!strcmp(a, "--country")) {
@@ -1158,6 +1175,14 @@ int cmd_replay(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 	sig_set_emit(R.sig, emit_row, &R);
+	if (quality_path) {
+		if (!(R.qf = fopen(quality_path, "w"))) {
+			fprintf(stderr, "darkmap replay: --quality %s: %s\n", quality_path, strerror(errno));
+			return EXIT_FAILURE_;
+		}
+		fputs("t,time,collector,records,records_per_s,active,silent\n", R.qf);
+		sig_set_collector_emit(R.sig, emit_collector, &R);
+	}
 	struct sig_entity want[2 * 2 * MAX_FILTER];
 	size_t nwant = 0;
 	for (size_t i = 0; i < ncc; i++) {
@@ -1242,6 +1267,10 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (R.csv)
 		obuf_free(&R.out);
+	if (R.qf && fclose(R.qf)) {
+		fprintf(stderr, "darkmap replay: --quality %s: %s\n", quality_path, strerror(errno));
+		rc = EXIT_FAILURE_;
+	}
 	if (R.db) {
 		store_commit(R.db);
 		for (size_t i = 0; i < nwant; i++) {

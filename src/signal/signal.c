@@ -61,6 +61,8 @@ struct sig {
 	struct sig_opts o;
 	sig_emit_fn emit;
 	void *emit_arg;
+	sig_collector_fn cemit;
+	void *cemit_arg;
 
 	struct pst *p;
 	uint32_t np, capp;
@@ -272,6 +274,12 @@ void sig_set_emit(struct sig *s, sig_emit_fn fn, void *arg)
 {
 	s->emit = fn;
 	s->emit_arg = arg;
+}
+
+void sig_set_collector_emit(struct sig *s, sig_collector_fn fn, void *arg)
+{
+	s->cemit = fn;
+	s->cemit_arg = arg;
 }
 
 void sig_want_country(struct sig *s, const char *cc)
@@ -1291,8 +1299,11 @@ static void close_bin(struct sig *s, uint32_t t)
 		}
 		e->ann = e->wd = e->intr = 0;
 	}
-	for (uint32_t c = 0; c < s->ncoll; c++)
+	for (uint32_t c = 0; c < s->ncoll; c++) {
+		if (s->cemit && (s->cactive[c] || s->crec[c]))
+			s->cemit(s->cemit_arg, t, c, s->crec[c], s->cactive[c]);
 		s->crec[c] = 0;
+	}
 	s->records_bin = 0;
 	s->bins++;
 }

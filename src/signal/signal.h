@@ -54,6 +54,10 @@ struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct
 void sig_free(struct sig *s);
 
 void sig_set_emit(struct sig *s, sig_emit_fn fn, void *arg);
+/* Per collector and bin, at each bin close: records read, and whether its update input was
+ * running (active) in the bin; active with 0 records is what makes the bin's SIG_Q_GAP. */
+typedef void (*sig_collector_fn)(void *arg, uint32_t t, uint32_t collector, uint64_t records, int active);
+void sig_set_collector_emit(struct sig *s, sig_collector_fn fn, void *arg);
 /* Restrict emitted rows to these entities (plus the global ones); may be called repeatedly. */
 void sig_want_country(struct sig *s, const char *cc);
 void sig_want_asn(struct sig *s, uint32_t asn);

@@ -17,7 +17,7 @@ check() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1" "got '$2', want '$3'";
 scenario() {  # name from to
 	"$DARKMAP" scenario nk-2014 --out "$TMP/$1" --from "$2" --to "$3" --world 3000 --peers 8 >"$TMP/$1.log" 2>&1 ||
 		{ nok "replay_scenario_$1" "darkmap scenario failed: $(tail -2 "$TMP/$1.log")"; return 1; }
-	"$DARKMAP" replay -q --csv --country KP --asn 131279 "$TMP/$1" >"$TMP/$1.csv" 2>"$TMP/$1.err"
+	"$DARKMAP" replay -q --csv --country KP --asn 131279 --quality "$TMP/$1.q" "$TMP/$1" >"$TMP/$1.csv" 2>"$TMP/$1.err"
 	check "replay_scenario_$1_exit" $? 0
 }
 
@@ -56,6 +56,9 @@ if scenario gap 2014-12-15T12:00Z 2014-12-15T15:00Z; then
 		}' "$TMP/gap.csv")
 	check replay_scenario_gap "$bad" ""
 	check replay_scenario_gap_bins "$(grep -c ',country,KP,4,.*,gap,' "$TMP/gap.csv")" 9
+	# --quality: the silent collector and bins, by name; the other collector is never silent
+	check replay_scenario_gap_quality "$(awk -F, '$7 == 1 { print $1, $3 }' "$TMP/gap.q" | sort -u | awk -v gs="$gs" -v ge="$ge" '
+		{ n++; if ($2 != "route-views.sim" || $1 < gs || $1 >= ge) bad++ } END { print n + 0, bad + 0 }')" "9 0"
 fi
 
 # ---- 3. one peer's session reset ----
