@@ -978,6 +978,12 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		}
 		fputc('\n', stderr);
 	}
+	if (sig_dropped(R->sig))
+		fprintf(stderr, "replay: %llu elements could not be applied (malformed prefix or out of memory)\n",
+		        (unsigned long long)sig_dropped(R->sig));
+	if (sig_ignored(R->sig))
+		fprintf(stderr, "replay: %llu elements of prefixes shorter than /8 (IPv6 /16) left out\n",
+		        (unsigned long long)sig_ignored(R->sig));
 	if (R->skipped_multicast)
 		fprintf(stderr, "replay: %llu multicast-only records skipped\n", (unsigned long long)R->skipped_multicast);
 }
@@ -1286,7 +1292,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	dm_log_flush_suppressed();
 	summary(&R, want, nwant);
-	if (R.data_errors && rc == EXIT_OK)
+	if ((R.data_errors || sig_dropped(R.sig)) && rc == EXIT_OK)
 		rc = EXIT_DATA_ERRORS;
 	if (!R.records && !R.synth)
 		rc = EXIT_FAILURE_;

@@ -54,6 +54,41 @@ static void huge_hint(void *p, size_t len)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
+/* Arrays that reach BIG bytes live in their own anonymous mappings and grow with mremap: the
+ * kernel moves page tables instead of copying (a RIB's node and prefix arrays grow to tens of
+ * MB by doubling), and fresh pages are already zero. Smaller ones use malloc. */
+enum { BIG = 1u << 20 };
+
+static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+static void *arr_resize(void *p, size_t old, size_t size)
+{
+	if (size < BIG)
+		return realloc(p, size);
+	void *q;
+	if (old >= BIG) {
+		q = mremap(p, page_round(old), page_round(size), MREMAP_MAYMOVE);
+		return q == MAP_FAILED ? NULL : q;
+	}
+	q = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED)
+		return NULL;
+	if (p && old)
+		memcpy(q, p, old);
+	free(p);
+	return q;
+}
+
+static void arr_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size >= BIG)
+		munmap(p, page_round(size));
+	else
+		free(p);
+}
+
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
 	if (need <= *cap)
@@ -61,10 +96,12 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	uint32_t n = *cap ? *cap : 64;
 	while (n < need)
 		n *= 2;
-	void *p = realloc(*arr, (size_t)n * elem);
+	void *p = arr_resize(*arr, (size_t)*cap * elem, (size_t)n * elem);
 	if (!p)
 		return -1;
-	huge_hint(p, (size_t)n * elem);
+	/* the whole mapping: advising part of it would split it, and mremap moves one piece only */
+	if ((size_t)n * elem >= BIG)
+		madvise(p, page_round((size_t)n * elem), MADV_HUGEPAGE);
 	*arr = p;
 	*cap = n;
 	return 0;
@@ -116,14 +153,15 @@ void rib_free(struct rib *r)
 	for (uint32_t i = 0; i < r->ncollector; i++)
 		free(r->collector[i]);
 	free(r->collector);
-	free(r->pfx);
-	free(r->pfx_node);
+	arr_free(r->pfx, (size_t)r->cap_pfx * sizeof *r->pfx);
+	free(r->pending);
+	arr_free(r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
 	free(r->htab);
-	free(r->node);
-	free(r->attr);
+	arr_free(r->node, (size_t)r->cap_node * sizeof *r->node);
+	arr_free(r->attr, (size_t)r->cap_attr * sizeof *r->attr);
 	free(r->atab);
-	free(r->multi);
-	free(r->peer);
+	arr_free(r->multi, (size_t)r->cap_multi * sizeof *r->multi);
+	arr_free(r->peer, (size_t)r->cap_peer * sizeof *r->peer);
 	free(r->ptab);
 	free(r);
 }
@@ -274,9 +312,10 @@ static int prefix_rehash(struct rib *r)
 
 int rib_reserve(struct rib *r, uint32_t n)
 {
+	uint32_t oldcap = r->cap_pfx;
 	if (grow((void **)&r->pfx, &r->cap_pfx, n, sizeof *r->pfx))
 		return -1;
-	uint32_t *pn = realloc(r->pfx_node, (size_t)r->cap_pfx * sizeof *pn);
+	uint32_t *pn = arr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
 	if (!pn)
 		return -1;
 	r->pfx_node = pn;
@@ -325,7 +364,7 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	if (grow((void **)&r->pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->pfx))
 		return RIB_NONE;
 	if (r->cap_pfx != oldcap) {
-		uint32_t *pn = realloc(r->pfx_node, (size_t)r->cap_pfx * sizeof *pn);
+		uint32_t *pn = arr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
 		if (!pn)
 			return RIB_NONE;
 		r->pfx_node = pn;
@@ -336,9 +375,54 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	r->htab[h] = (uint64_t)hv << 32 | (idx + 1);
 	if ((uint64_t)r->npfx * 2 > (uint64_t)r->hmask + 1 && prefix_rehash(r))
 		return RIB_NONE;
+	if (r->lazy_trie) {
+		if (r->npending == r->cap_pending) {
+			uint32_t c = r->cap_pending ? r->cap_pending * 2 : 1024;
+			uint32_t *q = realloc(r->pending, c * sizeof *q);
+			if (!q)
+				return RIB_NONE;
+			r->pending = q;
+			r->cap_pending = c;
+		}
+		r->pending[r->npending++] = idx;
+		return idx;
+	}
 	if (rib_trie_insert(r, idx))
 		return RIB_NONE;
 	return idx;
+}
+
+void rib_set_lazy_trie(struct rib *r, int on)
+{
+	if (!on)
+		rib_trie_sync(r);
+	r->lazy_trie = (uint8_t)(on != 0);
+}
+
+static const struct rib *sort_rib;
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct dm_prefix *x = &sort_rib->pfx[*(const uint32_t *)a], *y = &sort_rib->pfx[*(const uint32_t *)b];
+	if (x->afi != y->afi)
+		return x->afi < y->afi ? -1 : 1;
+	int c = memcmp(x->b, y->b, 16);
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+int rib_trie_sync(struct rib *r)
+{
+	if (!r->npending)
+		return 0;
+	sort_rib = r;
+	qsort(r->pending, r->npending, sizeof *r->pending, cmp_pending);
+	int rc = 0;
+	for (uint32_t i = 0; i < r->npending; i++)
+		if (rib_trie_insert(r, r->pending[i]))
+			rc = -1;
+	r->npending = 0;
+	return rc;
 }
 
 /* ---------- trie ---------- */
@@ -890,6 +974,7 @@ uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 	struct rib_peer *p = &r->peer[peer];
 	if (!s) {
 		rib_attr_unref(r, attr);   /* out of memory: the route is dropped */
+		r->nomem++;
 		return 0;
 	}
 	uint32_t v = *s;
@@ -900,6 +985,7 @@ uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 			uint32_t m = multi_new(r, path_id, attr, RIB_NONE);
 			if (m == RIB_NONE) {
 				rib_attr_unref(r, attr);
+				r->nomem++;
 				return 0;
 			}
 			*s = RIB_MULTI | m;
@@ -919,6 +1005,7 @@ uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 			if (m0 != RIB_NONE)
 				multi_release(r, m0);
 			rib_attr_unref(r, attr);
+			r->nomem++;
 			return 0;
 		}
 		*s = RIB_MULTI | m1;
@@ -935,6 +1022,7 @@ uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 	uint32_t m = multi_new(r, path_id, attr, head);
 	if (m == RIB_NONE) {
 		rib_attr_unref(r, attr);
+		r->nomem++;
 		return 0;
 	}
 	*s = RIB_MULTI | m;
@@ -1056,7 +1144,7 @@ size_t rib_memory(const struct rib *r)
 	m += (size_t)r->cap_node * sizeof *r->node;
 	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
 	m += (size_t)r->nblob_chunk * (1u << 20);   /* attribute-set blobs (live or free) */
-	m += (size_t)r->cap_multi * sizeof *r->multi;
+	m += (size_t)r->cap_multi * sizeof *r->multi + (size_t)r->cap_pending * sizeof *r->pending;
 	m += (size_t)r->cap_peer * sizeof *r->peer + ((size_t)r->pmask + 1) * sizeof *r->ptab;
 	for (uint32_t i = 0; i < r->npeer; i++)
 		m += r->peer[i].npage * sizeof(uint32_t *);

@@ -104,6 +104,11 @@ struct rib {
 	uint32_t nchunk, chunk_used;
 	uint32_t *page_free;     /* free list, linked through the first slot */
 	uint64_t pages_live;
+	/* lazy trie (rib_set_lazy_trie): prefixes added but not yet in the trie */
+	uint8_t lazy_trie;
+	uint32_t *pending;
+	uint32_t npending, cap_pending;
+	uint64_t nomem;          /* routes or sets dropped because memory ran out (reported) */
 };
 
 static inline int rib_fam(uint8_t afi) { return afi == DM_AFI_IPV6; }
@@ -131,6 +136,11 @@ static inline const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i
 /* Trie: a prefix is inserted by rib_prefix_find_or_add; rib_trie_remove takes it out (its index
  * stays valid and rib_trie_insert puts it back). */
 int rib_trie_insert(struct rib *r, uint32_t pfx);
+/* Lazy mode: rib_prefix_find_or_add only queues new prefixes; rib_trie_sync inserts the queue in
+ * address order (a RIB's worth of random inserts costs a cache miss per trie level; sorted ones
+ * mostly hit). Trie queries (lpm, covering, walks) see only synced prefixes. */
+void rib_set_lazy_trie(struct rib *r, int on);
+int rib_trie_sync(struct rib *r);
 void rib_trie_remove(struct rib *r, uint32_t pfx);
 /* Longest prefix in the trie containing the address; RIB_NONE when none. */
 uint32_t rib_lpm(const struct rib *r, const struct dm_ip *addr);

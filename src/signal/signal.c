@@ -98,7 +98,7 @@ struct sig {
 	const struct bgp_attrs *cache_attrs;
 	uint32_t cache_id;
 
-	uint64_t bins, elems, ignored;
+	uint64_t bins, elems, ignored, dropped;
 };
 
 enum { ENT_GLOBAL = 0, ENT_COUNTRY = 2, NCC = 26 * 26, ENT_AS = ENT_COUNTRY + 2 * NCC, MAXORG = 8 };
@@ -162,16 +162,40 @@ int sig_parse_ff_rule(const char *s, struct sig_opts *o)
 	return 0;
 }
 
-/* Big tables are touched at random: transparent huge pages cut page faults and TLB misses
- * (THP is often in "madvise" mode, so ask). Only whole 2 MiB pages inside the block. */
-static void huge_hint(void *p, size_t len)
+
+/* Arrays that reach BIG bytes live in their own anonymous mappings and grow with mremap: the
+ * kernel moves page tables instead of copying (a RIB's node and prefix arrays grow to tens of
+ * MB by doubling), and fresh pages are already zero. Smaller ones use malloc. */
+enum { BIG = 1u << 20 };
+
+static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+static void *arr_resize(void *p, size_t old, size_t size)
 {
-	if (len < (4u << 20))
+	if (size < BIG)
+		return realloc(p, size);
+	void *q;
+	if (old >= BIG) {
+		q = mremap(p, page_round(old), page_round(size), MREMAP_MAYMOVE);
+		return q == MAP_FAILED ? NULL : q;
+	}
+	q = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED)
+		return NULL;
+	if (p && old)
+		memcpy(q, p, old);
+	free(p);
+	return q;
+}
+
+static void arr_free(void *p, size_t size)
+{
+	if (!p)
 		return;
-	uintptr_t a = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)((2u << 20) - 1);
-	if (e > a)
-		madvise((void *)a, e - a, MADV_HUGEPAGE);
+	if (size >= BIG)
+		munmap(p, page_round(size));
+	else
+		free(p);
 }
 
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
@@ -181,11 +205,14 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	uint32_t n = *cap ? *cap : 64;
 	while (n < need)
 		n *= 2;
-	void *p = realloc(*arr, (size_t)n * elem);
+	void *p = arr_resize(*arr, (size_t)*cap * elem, (size_t)n * elem);
 	if (!p)
 		return -1;
-	huge_hint(p, (size_t)n * elem);
-	memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
+	/* the whole mapping: advising part of it would split it, and mremap moves one piece only */
+	if ((size_t)n * elem >= BIG)
+		madvise(p, page_round((size_t)n * elem), MADV_HUGEPAGE);
+	if ((size_t)n * elem < BIG)   /* fresh mapped pages are zero already */
+		memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
 	*arr = p;
 	*cap = n;
 	return 0;
@@ -215,6 +242,7 @@ struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct
 	if (!s)
 		return NULL;
 	s->rib = rib;
+	rib_set_lazy_trie(rib, 1);
 	s->geo = geo;
 	s->geo_arg = geo_arg;
 	if (o)
@@ -255,16 +283,16 @@ void sig_free(struct sig *s)
 		return;
 	for (uint32_t i = 0; i < s->nent; i++)
 		free(s->ent[i].pe);
-	free(s->ent);
-	free(s->p);
-	free(s->org);
-	free(s->sh);
-	free(s->vsub);
+	arr_free(s->ent, (size_t)s->capent * sizeof *s->ent);
+	arr_free(s->p, (size_t)s->capp * sizeof *s->p);
+	arr_free(s->org, (size_t)s->caporg * sizeof *s->org);
+	arr_free(s->sh, (size_t)s->capsh * sizeof *s->sh);
+	arr_free(s->vsub, (size_t)s->capvsub * sizeof *s->vsub);
 	free(s->astab);
 	free(s->want_asn);
 	free(s->ffslot);
-	free(s->fam[0].ff);
-	free(s->fam[1].ff);
+	arr_free(s->fam[0].ff, (size_t)s->fam[0].capff * sizeof *s->fam[0].ff);
+	arr_free(s->fam[1].ff, (size_t)s->fam[1].capff * sizeof *s->fam[1].ff);
 	free(s->crec);
 	free(s->cactive);
 	free(s);
@@ -434,29 +462,65 @@ static const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n)
 	return &s->sh[p->geo];
 }
 
-/* Prefix index of an element's prefix, with signal state and trie counts fitted. */
+/* vsub of nodes created since `before` (none of them visible yet): the sum over their children,
+ * old nodes' counts being right. Top-down from each new node under an old one (or a root). */
+static uint32_t vsub_fill(struct sig *s, uint32_t n, uint32_t before)
+{
+	if (n == RIB_NONE)
+		return 0;
+	if (n < before)
+		return s->vsub[n];
+	const struct rib_tnode *t = &s->rib->node[n];
+	uint32_t v = vsub_fill(s, t->child[0], before) + vsub_fill(s, t->child[1], before);
+	s->vsub[n] = v;
+	return v;
+}
+
+static uint32_t vsub_recount(struct sig *s, uint32_t n, int fam)
+{
+	if (n == RIB_NONE)
+		return 0;
+	const struct rib_tnode *t = &s->rib->node[n];
+	uint32_t v = 0;
+	if (t->pfx != RIB_NONE && (s->p[t->pfx].flags & PF_VIS) && s->rib->pfx[t->pfx].len <= covlen[fam])
+		v = 1;
+	v += vsub_recount(s, t->child[0], fam) + vsub_recount(s, t->child[1], fam);
+	s->vsub[n] = v;
+	return v;
+}
+
+/* Puts queued prefixes into the trie and fits the per-node counts. Every toggle and recompute
+ * needs the trie complete, so they call this first; queued prefixes are never visible. */
+static int trie_sync(struct sig *s)
+{
+	if (!s->rib->npending)
+		return 0;
+	uint32_t before = s->rib->nnode;
+	int reused = s->rib->free_node != RIB_NONE;   /* new nodes may have old indexes */
+	int rc = rib_trie_sync(s->rib);
+	if (vsub_fit(s))
+		return -1;
+	if (reused) {   /* count every subtree again */
+		for (int fam = 0; fam < 2; fam++)
+			vsub_recount(s, s->rib->root[fam], fam);
+		return rc;
+	}
+	for (uint32_t n = before; n < s->rib->nnode; n++) {
+		uint32_t par = s->rib->node[n].parent;
+		if (par == RIB_NONE || par < before)
+			vsub_fill(s, n, before);
+	}
+	return rc;
+}
+
+/* Prefix index of an element's prefix, with signal state fitted. */
 static uint32_t pfx_add(struct sig *s, const struct dm_prefix *pf)
 {
-	uint32_t before = s->rib->nnode;
 	uint32_t i = rib_prefix_find_or_add(s->rib, pf);
 	if (i == RIB_NONE)
 		return RIB_NONE;
 	if (i >= s->np && pst_fit(s))
 		return RIB_NONE;
-	if (s->rib->nnode != before) {
-		if (vsub_fit(s))
-			return RIB_NONE;
-		/* New nodes (a leaf, maybe a branching node above an old subtree): in reverse creation
-		 * order each node's children are already right. */
-		for (uint32_t n = s->rib->nnode; n-- > before;) {
-			const struct rib_tnode *t = &s->rib->node[n];
-			uint32_t v = 0;
-			for (int c = 0; c < 2; c++)
-				if (t->child[c] != RIB_NONE)
-					v += s->vsub[t->child[c]];
-			s->vsub[n] = v;
-		}
-	}
 	return i;
 }
 
@@ -904,8 +968,10 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 	if (!e->peer_ip)
 		return;
 	uint32_t peer = rib_peer_find_or_add(s->rib, collector, e->peer_ip, e->peer_asn);
-	if (peer == RIB_NONE || slot_fit(s))
+	if (peer == RIB_NONE || slot_fit(s)) {
+		s->dropped++;
 		return;
+	}
 	s->elems++;
 	if (e->type == DM_ELEM_STATE) {
 		/* RFC 4271 §8.2.2: 6 = Established; leaving it loses every route of the session. */
@@ -931,15 +997,18 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 		if (!s->rib->peer[peer].up)
 			peer_up(s, peer);   /* routes arriving: the session is up (state record missing) */
 		uint32_t pfx = pfx_add(s, &e->prefix);
-		if (pfx == RIB_NONE)
+		uint32_t attr = pfx == RIB_NONE ? 0 : elem_attr(s, peer, e);
+		if (!attr) {   /* malformed prefix or out of memory: counted, reported */
+			s->dropped++;
 			return;
-		uint32_t attr = elem_attr(s, peer, e);
-		if (!attr)
-			return;
+		}
 		int32_t f = s->ffslot[2 * peer + fam];
 		struct view a, b;
-		if (f >= 0)
+		if (f >= 0) {
+			if (trie_sync(s))
+				return;
 			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &a);
+		}
 		uint32_t old = rib_route_set(s->rib, peer, pfx, pid, attr);
 		if (f >= 0) {
 			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &b);
@@ -1074,7 +1143,7 @@ static int ent_fam(const struct ent *e) { return e->key.afi == DM_AFI_IPV6; }
 static void recompute(struct sig *s, int fam)
 {
 	struct fam *F = &s->fam[fam];
-	if (pst_fit(s) || vsub_fit(s))
+	if (trie_sync(s) || pst_fit(s) || vsub_fit(s))
 		return;
 	if (F->nff) {
 		double need = ceil(s->o.vis * F->nff - 1e-9);
@@ -1431,6 +1500,7 @@ uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t 
 uint64_t sig_bins_emitted(const struct sig *s) { return s->bins; }
 uint64_t sig_elements(const struct sig *s) { return s->elems; }
 uint64_t sig_ignored(const struct sig *s) { return s->ignored; }
+uint64_t sig_dropped(const struct sig *s) { return s->dropped + s->rib->nomem; }
 
 size_t sig_memory(const struct sig *s)
 {

@@ -97,6 +97,8 @@ uint64_t sig_bins_emitted(const struct sig *s);
 uint64_t sig_elements(const struct sig *s);
 /* Elements left out: prefixes shorter than /8 (IPv4) or /16 (IPv6), e.g. default routes. */
 uint64_t sig_ignored(const struct sig *s);
+/* Elements that could not be applied (malformed prefix, out of memory). */
+uint64_t sig_dropped(const struct sig *s);
 size_t sig_memory(const struct sig *s);
 
 #endif
