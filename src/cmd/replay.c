@@ -979,10 +979,10 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		fputc('\n', stderr);
 	}
 	if (sig_dropped(R->sig))
-		fprintf(stderr, "replay: %llu elements could not be applied (malformed prefix or out of memory)\n",
+		fprintf(stderr, "replay: not applied (malformed prefix or out of memory): %llu elements\n",
 		        (unsigned long long)sig_dropped(R->sig));
 	if (sig_ignored(R->sig))
-		fprintf(stderr, "replay: %llu elements of prefixes shorter than /8 (IPv6 /16) left out\n",
+		fprintf(stderr, "replay: left out (prefix shorter than /8, IPv6 /16): %llu elements\n",
 		        (unsigned long long)sig_ignored(R->sig));
 	if (R->skipped_multicast)
 		fprintf(stderr, "replay: %llu multicast-only records skipped\n", (unsigned long long)R->skipped_multicast);
