@@ -198,10 +198,6 @@ static void file_collector(const char *path, char *out, size_t n)
 	path_collector(path, out, n);
 }
 
-struct found {
-	struct inputs all;
-};
-
 static void walk_dir(const char *dir, int depth, struct inputs *out)
 {
 	if (depth > 8)
@@ -505,7 +501,7 @@ static void report(struct replay *R, const char *file, const struct dm_error *er
 	else
 		R->err[k]++;
 	R->data_errors = 1;
-	dm_log_rl(k, "%s: offset %llu: %s%s", file, (unsigned long long)err->offset, warning ? "" : "",
+	dm_log_rl(k, "%s: offset %llu: %s", file, (unsigned long long)err->offset,
 	          err->what[0] ? err->what : dm_err_name(err->code));
 }
 

@@ -646,6 +646,124 @@ static void test_collector_gap(void **st)
 	rib_free(r);
 }
 
+/* IPv6: /48 equivalents, a covered /48 counts once; IPv4 entities are separate. */
+static void feed6(struct sig *s, char type, uint32_t ts, int peer, const char *pfx, uint32_t origin)
+{
+	struct attrs_buf ab;
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = type;
+	e.ts = ts;
+	peer_ip[peer].afi = DM_AFI_IPV4;
+	peer_ip[peer].b[0] = 192;
+	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
+	e.peer_ip = &peer_ip[peer];
+	e.peer_asn = 64500 + (uint32_t)peer;
+	assert_int_equal(dm_prefix_parse(pfx, &e.prefix), 0);
+	if (type != 'W')
+		e.attrs = path_to(&ab, e.peer_asn, origin);
+	sig_time(s, ts);
+	sig_elem(s, 0, &e);
+}
+
+static void test_ipv6_slash48(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = new_sig(&r, NULL);
+	for (int p = 0; p < 2; p++) {
+		feed6(s, 'R', 1000, p, "2001:db8::/32", 64496);
+		feed6(s, 'R', 1000, p, "2001:db8:1::/48", 64497);
+		feed6(s, 'R', 1000, p, "2001:db8:1:1::/64", 64497);   /* longer than /48 */
+		feed6(s, 'R', 1000, p, "2a00::/12", 64498);            /* shorter than /16: left out */
+	}
+	sig_start(s);
+	sig_finish(s);
+	const struct sig_bin *g = NULL;
+	for (int i = 0; i < nrows; i++)
+		if (rows[i].e.kind == SIG_GLOBAL && rows[i].e.afi == DM_AFI_IPV6)
+			g = &rows[i].b;
+	assert_non_null(g);
+	assert_int_equal(g->slash24, 65536);            /* 2^(48-32) /48s; the /48 inside adds none */
+	assert_int_equal(g->visible_prefixes, 3);
+	assert_int_equal(g->more_specifics, 1);
+	assert_int_equal(g->full_feed_peers, 2);
+	assert_int_equal(sig_ignored(s), 2);
+	const struct sig_bin *de = NULL, *as97 = NULL;
+	for (int i = 0; i < nrows; i++) {
+		if (rows[i].e.afi != DM_AFI_IPV6)
+			continue;
+		if (rows[i].e.kind == SIG_COUNTRY && !strcmp(rows[i].e.cc, "DE"))
+			de = &rows[i].b;
+		if (rows[i].e.kind == SIG_ASN && rows[i].e.asn == 64497)
+			as97 = &rows[i].b;
+	}
+	assert_non_null(de);
+	assert_int_equal(de->slash24, 65536);
+	assert_non_null(as97);
+	assert_int_equal(as97->slash24, 1);
+	assert_int_equal(as97->more_specifics, 1);
+	/* no IPv4 row carries IPv6 numbers */
+	assert_int_equal(row_of(900, SIG_GLOBAL, NULL, 0)->visible_prefixes, 0);
+	sig_free(s);
+	rib_free(r);
+}
+
+/* ADD-PATH: one peer with two paths of different origins counts for both; dropping one path
+ * keeps the prefix (and the other origin) visible. */
+static void test_addpath_origins(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = new_sig(&r, "1");
+	struct attrs_buf ab;
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	peer_ip[0].afi = DM_AFI_IPV4;
+	peer_ip[0].b[0] = 192;
+	peer_ip[0].b[3] = 1;
+	e.peer_ip = &peer_ip[0];
+	e.peer_asn = 64500;
+	e.has_path_id = 1;
+	assert_int_equal(dm_prefix_parse("175.45.176.0/24", &e.prefix), 0);
+	e.type = 'R';
+	e.ts = 1000;
+	e.path_id = 1;
+	e.attrs = path_to(&ab, 64500, 131279);
+	sig_elem(s, 0, &e);
+	struct attrs_buf ab2;
+	e.path_id = 2;
+	e.attrs = path_to(&ab2, 64500, 4837);
+	sig_elem(s, 0, &e);
+	sig_time(s, 1000);
+	sig_start(s);
+	struct sig_entity k1 = { .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 131279 };
+	struct sig_entity k2 = { .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 4837 };
+	struct sig_entity kp = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "KP" };
+	struct sig_bin b;
+	assert_int_equal(sig_entity_now(s, &k1, &b), 0);
+	assert_int_equal(b.slash24, 1);
+	assert_int_equal(sig_entity_now(s, &k2, &b), 0);
+	assert_int_equal(b.slash24, 1);
+	e.type = 'W';
+	e.ts = 1010;
+	e.path_id = 1;
+	e.attrs = NULL;
+	sig_time(s, 1010);
+	sig_elem(s, 0, &e);
+	assert_int_equal(sig_entity_now(s, &k1, &b), 0);
+	assert_int_equal(b.slash24, 0);
+	assert_int_equal(b.withdrawals, 1);
+	assert_int_equal(sig_entity_now(s, &k2, &b), 0);
+	assert_int_equal(b.slash24, 1);
+	assert_int_equal(sig_entity_now(s, &kp, &b), 0);
+	assert_int_equal(b.slash24, 1);
+	assert_int_equal(b.peers_seeing, 1);
+	assert_int_equal(b.interruptions, 0);
+	sig_free(s);
+	rib_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +776,8 @@ int main(void)
 		cmocka_unit_test(test_interruptions),
 		cmocka_unit_test(test_incremental_equals_recompute),
 		cmocka_unit_test(test_collector_gap),
+		cmocka_unit_test(test_ipv6_slash48),
+		cmocka_unit_test(test_addpath_origins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
