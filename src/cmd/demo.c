@@ -1,11 +1,217 @@
+/* darkmap demo: the North Korea December 2014 reconstruction, end to end, with the same
+ * subcommands a user would run (each step is printed as its command line):
+ *   scenario nk-2014 -> replay -> detect -> plot, then a static report page. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd/cmds.h"
 
+static const char usage_text[] =
+	"usage: darkmap demo [--out DIR] [--table FILE|none] [--seed N] [--peers N]\n\n"
+	"Reconstructs the North Korea outages of December 2014 end to end:\n"
+	"  1. darkmap scenario nk-2014   real MRT files (RouteViews- and RIS-like collectors)\n"
+	"  2. darkmap replay             routing state and per-country/AS visibility -> SQLite\n"
+	"  3. darkmap detect             outages, recoveries, instability -> alerts\n"
+	"  4. darkmap plot               the 2014 graphs (PNG and SVG)\n"
+	"and writes DIR/index.html showing them. DIR defaults to out/demo.\n"
+	"--table: the prefix->origin table the scenario starts from; default the real May-2014\n"
+	"table ../shared/data/asn/ipasn_20140513.dat.gz when present (DARKMAP_DATA overrides\n"
+	"../shared/data), else a generated world table.\n";
+
+static int run_step(int (*fn)(int, char **), int argc, char **argv, const char *stdout_path)
+{
+	fputs("\n$ darkmap", stdout);
+	for (int i = 0; i < argc; i++)
+		printf(" %s", argv[i]);
+	if (stdout_path)
+		printf(" > %s", stdout_path);
+	fputc('\n', stdout);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("darkmap demo: fork");
+		return -1;
+	}
+	if (pid == 0) {
+		if (stdout_path && !freopen(stdout_path, "w", stdout))
+			_exit(EXIT_FAILURE_);
+		int rc = fn(argc, argv);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[1024];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, 0755) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static void cat_file(const char *path, FILE *to)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, to);
+	fclose(f);
+}
+
+static void html_escape_file(const char *path, FILE *to)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	int c;
+	while ((c = fgetc(f)) != EOF) {
+		if (c == '<')
+			fputs("&lt;", to);
+		else if (c == '>')
+			fputs("&gt;", to);
+		else if (c == '&')
+			fputs("&amp;", to);
+		else
+			fputc(c, to);
+	}
+	fclose(f);
+}
+
 int cmd_demo(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("darkmap demo: not implemented yet\n", stderr);
-	return EXIT_USAGE;
+	const char *out = "out/demo", *table = NULL, *seed = "1", *peers = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "--table") && i + 1 < argc) {
+			table = argv[++i];
+		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			seed = argv[++i];
+		} else if (!strcmp(argv[i], "--peers") && i + 1 < argc) {
+			peers = argv[++i];
+		} else {
+			fprintf(stderr, "darkmap demo: unknown option '%s'\n%s", argv[i], usage_text);
+			return EXIT_USAGE;
+		}
+	}
+	char deftable[1024];
+	if (!table) {
+		const char *data = getenv("DARKMAP_DATA");
+		snprintf(deftable, sizeof deftable, "%s/asn/ipasn_20140513.dat.gz", data ? data : "../shared/data");
+		struct stat st;
+		table = stat(deftable, &st) == 0 ? deftable : "none";
+	}
+	char scen[1024], db[1024], alerts[1024], alerts_json[1024], rv[1100], ris[1100], png[1024], svg[1024],
+		zoom[1024], html[1024];
+	snprintf(scen, sizeof scen, "%s/scenario", out);
+	snprintf(db, sizeof db, "%s/darkmap.sqlite", out);
+	snprintf(alerts, sizeof alerts, "%s/alerts.txt", out);
+	snprintf(alerts_json, sizeof alerts_json, "%s/alerts.jsonl", out);
+	snprintf(rv, sizeof rv, "%s/route-views.sim", scen);
+	snprintf(ris, sizeof ris, "%s/rrc.sim", scen);
+	snprintf(png, sizeof png, "%s/kp-2014-12.png", out);
+	snprintf(svg, sizeof svg, "%s/kp-2014-12.svg", out);
+	snprintf(zoom, sizeof zoom, "%s/kp-2014-12-22.png", out);
+	snprintf(html, sizeof html, "%s/index.html", out);
+	if (mkdirs(out)) {
+		fprintf(stderr, "darkmap demo: %s: %s\n", out, strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	unlink(db); /* a fresh database each run */
+	printf("darkmap demo: North Korea, December 2014 (AS131279, 175.45.176.0/22, upstream AS4837)\n");
+	printf("table: %s\n", strcmp(table, "none") ? table : "generated world table");
+
+	char *a1[16] = { "scenario", "nk-2014", "--out", scen, "--seed", (char *)seed };
+	int n1 = 6;
+	if (strcmp(table, "none")) {
+		a1[n1++] = "--table";
+		a1[n1++] = (char *)table;
+	}
+	if (peers) {
+		a1[n1++] = "--peers";
+		a1[n1++] = (char *)peers;
+	}
+	char scen_log[1100];
+	snprintf(scen_log, sizeof scen_log, "%s/scenario.log", out);
+	if (run_step(cmd_scenario, n1, a1, scen_log)) {
+		fprintf(stderr, "darkmap demo: the scenario step failed (see %s)\n", scen_log);
+		return EXIT_FAILURE_;
+	}
+	cat_file(scen_log, stdout);
+
+	char *a2[] = { "replay", rv, ris, "--db", db, "-q" };
+	if (run_step(cmd_replay, 6, a2, NULL) > 1) {
+		fprintf(stderr, "darkmap demo: the replay step failed\n");
+		return EXIT_FAILURE_;
+	}
+	char *a3[] = { "detect", "--db", db, "--json", alerts_json };
+	if (run_step(cmd_detect, 5, a3, alerts)) {
+		fprintf(stderr, "darkmap demo: the detect step failed\n");
+		return EXIT_FAILURE_;
+	}
+	printf("\nalerts:\n");
+	cat_file(alerts, stdout);
+
+	char *a4[] = { "plot", "--db", db, "--country", "KP", "--from", "2014-12-19", "--to", "2014-12-29", "--out", png };
+	char *a5[] = { "plot", "--db", db, "--country", "KP", "--from", "2014-12-19", "--to", "2014-12-29", "--out", svg };
+	char *a6[] = { "plot", "--db", db, "--country", "KP", "--from", "2014-12-21T12:00", "--to", "2014-12-23T12:00",
+		       "--out", zoom };
+	if (run_step(cmd_plot, 11, a4, NULL) || run_step(cmd_plot, 11, a5, NULL) || run_step(cmd_plot, 11, a6, NULL)) {
+		fprintf(stderr, "darkmap demo: the plot step failed\n");
+		return EXIT_FAILURE_;
+	}
+
+	FILE *h = fopen(html, "w");
+	if (!h) {
+		fprintf(stderr, "darkmap demo: %s: %s\n", html, strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	fprintf(h, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>darkmap: North Korea, December "
+	           "2014</title>\n<style>body{font-family:sans-serif;max-width:1240px;margin:2em auto}"
+	           "pre{background:#f4f4f4;padding:1em;white-space:pre-wrap}</style></head><body>\n"
+	           "<h1>North Korea, December 2014</h1>\n<p>AS131279 (Star Joint Venture), 175.45.176.0/22 as four "
+	           "/24s, single upstream China Unicom AS4837. Reconstructed by <code>darkmap demo</code> from "
+	           "simulated collectors playing the publicly reported timeline (data/scenarios/nk-2014.tsv).</p>\n"
+	           "<h2>Alerts</h2>\n<pre>");
+	html_escape_file(alerts, h);
+	fprintf(h, "</pre>\n<h2>Visibility, 19-29 December</h2>\n<img src=\"kp-2014-12.png\" width=\"1200\" "
+	           "alt=\"KP visibility\">\n<h2>21-23 December</h2>\n<img src=\"kp-2014-12-22.png\" width=\"1200\" "
+	           "alt=\"KP 21-23 December\">\n<p>Data: <a href=\"darkmap.sqlite\">darkmap.sqlite</a> (schema in the "
+	           "README), <a href=\"alerts.jsonl\">alerts.jsonl</a>, <a href=\"kp-2014-12.svg\">SVG</a>.</p>\n"
+	           "</body></html>\n");
+	fclose(h);
+	char abs[4096];
+	if (!realpath(html, abs))
+		snprintf(abs, sizeof abs, "%s", html);
+	printf("\nplots:    %s\n          %s\n          %s\n", png, svg, zoom);
+	printf("alerts:   %s (text), %s (JSON Lines)\n", alerts, alerts_json);
+	printf("database: %s\n", db);
+	printf("dashboard: file://%s\n", abs);
+	return EXIT_OK;
 }

@@ -13,6 +13,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "dump", cmd_dump, "decode MRT archives: bgpdump -m lines or JSON elements" },
 	{ "replay", cmd_replay, "rebuild routing state from archives; per-country/AS visibility series" },
+	{ "detect", cmd_detect, "outages, recoveries, instability from stored series: alerts, JSON, webhook" },
 	{ "plot", cmd_plot, "draw visibility, peers and interruption graphs (PNG/SVG)" },
 	{ "scenario", cmd_scenario, "write a synthetic MRT scenario (e.g. nk-2014)" },
 	{ "geo", cmd_geo, "show what each mapping source says about an address" },

@@ -802,3 +802,47 @@ int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *firs
 		return fail_db(s, "bins extent");
 	return found ? 0 : 1;
 }
+
+int store_list_entities(struct store *s, struct sig_entity **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int rc = s->npend ? flush_bins(s) : 0;
+	if (rc)
+		return rc;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT kind, afi, cc, asn FROM entities ORDER BY kind, afi, cc, asn", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return fail_db(s, "entity list");
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct sig_entity *m = realloc(*out, cap * sizeof *m);
+			if (!m) {
+				sqlite3_finalize(st);
+				free(*out);
+				*out = NULL;
+				*n = 0;
+				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+			}
+			*out = m;
+		}
+		struct sig_entity *e = &(*out)[(*n)++];
+		memset(e, 0, sizeof *e);
+		e->kind = (uint8_t)sqlite3_column_int(st, 0);
+		e->afi = (uint8_t)sqlite3_column_int(st, 1);
+		const unsigned char *cc = sqlite3_column_text(st, 2);
+		if (cc)
+			snprintf(e->cc, sizeof e->cc, "%s", (const char *)cc);
+		e->asn = (uint32_t)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return fail_db(s, "entity list");
+	}
+	return 0;
+}

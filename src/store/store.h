@@ -59,6 +59,8 @@ int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, u
 int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
                      struct dm_event **out, size_t *n);
 /* First and last bin start stored for the entity; returns 1 when it has no bins. */
+/* Every entity with a row in the database (kind, afi, cc, asn order); *out malloc'd. */
+int store_list_entities(struct store *s, struct sig_entity **out, size_t *n);
 int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *first, uint32_t *last);
 
 #endif

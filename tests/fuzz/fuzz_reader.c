@@ -16,9 +16,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	/* The decompression thread is covered by the unit tests; inline decompression keeps
-	 * the fuzzer at thousands of runs per second. */
-	setenv("DARKMAP_NO_THREADS", "1", 1);
+	/* Inline decompression (the default); the optional decompression thread is covered by
+	 * the unit tests. */
 	return 0;
 }
 

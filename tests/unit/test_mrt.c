@@ -355,11 +355,29 @@ static void test_real_kp_path(void **s)
 	mrt_reader_close(r);
 }
 
+static void test_compression_threaded(void **s)
+{
+	/* the same round trips and truncations through the optional decompression thread */
+	setenv("DARKMAP_DECOMPRESS_THREAD", "1", 1);
+	test_compression_roundtrip(s);
+	char path[512];
+	if (test_data_path(path, sizeof path, "mrt/rib.20140523.0600_firstMB.bz2") == 0) {
+		struct tally t;
+		assert_int_equal(read_all(path, &t), 0);
+		assert_int_equal(t.records, 9073);
+		assert_int_equal(t.elems, 270005);
+		assert_int_equal(t.errors, 1);
+		assert_int_equal(t.first_err.offset, 15273283);
+	}
+	unsetenv("DARKMAP_DECOMPRESS_THREAD");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_td1_record),
 		cmocka_unit_test(test_compression_roundtrip),
+		cmocka_unit_test(test_compression_threaded),
 		cmocka_unit_test(test_real_rib_truncated),
 		cmocka_unit_test(test_real_no_peer_index),
 		cmocka_unit_test(test_real_ris_2000_batched),

@@ -1,0 +1,309 @@
+/* darkmap detect: run the streaming detector (src/detect) over the series a replay stored, and
+ * tell people: alert lines, JSON, SQLite rows, an optional webhook. Replaying archives then
+ * detecting is how any past event is backtested; live input feeds the same detector. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/obuf.h"
+#include "cmd/cmds.h"
+#include "detect/detect.h"
+#include "geo/geo.h"
+#include "out/alert.h"
+#include "out/webhook.h"
+#include "store/store.h"
+
+static const char usage_text[] =
+	"usage: darkmap detect --db FILE [--country CC]... [--asn N]... [--v6] [--all]\n"
+	"                      [--json FILE|-] [--quiet] [--webhook URL] [--no-store]\n"
+	"                      [--threshold F] [--hard F] [--recover F] [--baseline-days D]\n"
+	"                      [--min-bins N] [--inst-window H] [--inst-factor F]\n\n"
+	"Runs outage, recovery, instability and data-quality detection over every entity's\n"
+	"visibility series in FILE (written by `darkmap replay --db`), in time order, and prints\n"
+	"one line per alert on stdout, sorted by time. Events are stored in FILE's events table.\n"
+	"Rules and defaults: docs/detect.md.\n\n"
+	"options:\n"
+	"  --country CC     only these countries (repeatable); default: every entity\n"
+	"  --asn N          only these origin ASes (repeatable)\n"
+	"  --v6             IPv6 entities (default IPv4)\n"
+	"  --all            also print data-quality (unknown) events, marked as such\n"
+	"  --json FILE|-    also write one JSON object per event (JSON Lines)\n"
+	"  --webhook URL    POST each alert's JSON to URL (http://; 3 tries, backoff 0.2 s x2)\n"
+	"  --no-store       do not write events to the database\n"
+	"  --quiet          no alert lines on stdout (summary on stderr only)\n"
+	"  --threshold F    outage below F x baseline /24s (0.8); --hard F: full outage (0.5)\n"
+	"  --recover F      recovered at F x baseline (0.9); --baseline-days D: median window (7)\n"
+	"  --min-bins N     bins below threshold before raising (2)\n"
+	"  --inst-window H  instability window in hours (6); --inst-factor F (3)\n";
+
+struct found {
+	struct dm_event ev;
+	uint64_t order;   /* (time, sequence) for a stable sort across entities */
+};
+
+static int cmp_found(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static uint32_t event_time(const struct dm_event *e)
+{
+	/* closing events are told when they happen (end), opening ones at their start */
+	return e->end ? e->end : e->start;
+}
+
+static int want(const struct sig_entity *e, char (*ccs)[3], int ncc, const uint32_t *asns, int nas, int afi)
+{
+	if (e->afi != afi)
+		return 0;
+	if (!ncc && !nas)
+		return e->kind == SIG_COUNTRY || e->kind == SIG_ASN;
+	for (int i = 0; i < ncc; i++)
+		if (e->kind == SIG_COUNTRY && !strcmp(e->cc, ccs[i]))
+			return 1;
+	for (int i = 0; i < nas; i++)
+		if (e->kind == SIG_ASN && e->asn == asns[i])
+			return 1;
+	return 0;
+}
+
+int cmd_detect(int argc, char **argv)
+{
+	const char *db = NULL, *json = NULL, *hook = NULL;
+	char ccs[64][3];
+	uint32_t asns[64];
+	int ncc = 0, nas = 0, afi = 1, all = 0, store_events = 1, quiet = 0;
+	struct detect_opts o;
+	detect_opts_default(&o);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDV()                                                                                                        \
+	do {                                                                                                           \
+		if (!v) {                                                                                              \
+			fprintf(stderr, "darkmap detect: %s needs a value\n", a);                                      \
+			return EXIT_USAGE;                                                                             \
+		}                                                                                                      \
+		i++;                                                                                                   \
+	} while (0)
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "--db")) {
+			NEEDV();
+			db = v;
+		} else if (!strcmp(a, "--country")) {
+			NEEDV();
+			if (strlen(v) != 2 || ncc == 64) {
+				fprintf(stderr, "darkmap detect: --country wants a two-letter code, got '%s'\n", v);
+				return EXIT_USAGE;
+			}
+			snprintf(ccs[ncc++], 3, "%c%c", v[0] & ~0x20, v[1] & ~0x20);
+		} else if (!strcmp(a, "--asn")) {
+			NEEDV();
+			const char *s = !strncasecmp(v, "AS", 2) ? v + 2 : v;
+			char *end;
+			unsigned long n = strtoul(s, &end, 10);
+			if (*end || end == s || n > 0xffffffffUL || nas == 64) {
+				fprintf(stderr, "darkmap detect: bad --asn '%s'\n", v);
+				return EXIT_USAGE;
+			}
+			asns[nas++] = (uint32_t)n;
+		} else if (!strcmp(a, "--v6")) {
+			afi = 2;
+		} else if (!strcmp(a, "--all")) {
+			all = 1;
+		} else if (!strcmp(a, "--json")) {
+			NEEDV();
+			json = v;
+		} else if (!strcmp(a, "--webhook")) {
+			NEEDV();
+			hook = v;
+		} else if (!strcmp(a, "--no-store")) {
+			store_events = 0;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			quiet = 1;
+		} else if (!strcmp(a, "--threshold") || !strcmp(a, "--hard") || !strcmp(a, "--recover") ||
+		           !strcmp(a, "--baseline-days") || !strcmp(a, "--min-bins") || !strcmp(a, "--inst-window") ||
+		           !strcmp(a, "--inst-factor")) {
+			NEEDV();
+			char *end;
+			double x = strtod(v, &end);
+			if (*end || end == v || x <= 0) {
+				fprintf(stderr, "darkmap detect: bad value for %s: '%s'\n", a, v);
+				return EXIT_USAGE;
+			}
+			if (!strcmp(a, "--threshold"))
+				o.threshold = x;
+			else if (!strcmp(a, "--hard"))
+				o.hard = x;
+			else if (!strcmp(a, "--recover"))
+				o.recover = x;
+			else if (!strcmp(a, "--baseline-days"))
+				o.baseline_window = (uint32_t)(x * 86400);
+			else if (!strcmp(a, "--min-bins"))
+				o.min_bins = (uint32_t)x;
+			else if (!strcmp(a, "--inst-window"))
+				o.inst_window = (uint32_t)(x * 3600);
+			else
+				o.inst_factor = x;
+		} else {
+			fprintf(stderr, "darkmap detect: unknown option '%s'\n%s", a, usage_text);
+			return EXIT_USAGE;
+		}
+#undef NEEDV
+	}
+	if (!db) {
+		fprintf(stderr, "darkmap detect: --db FILE is required\n%s", usage_text);
+		return EXIT_USAGE;
+	}
+	struct dm_error err;
+	struct store *st = store_open(db, &err);
+	if (!st) {
+		fprintf(stderr, "darkmap detect: %s\n", err.what);
+		return EXIT_FAILURE_;
+	}
+	char binbuf[32];
+	if (store_get_meta(st, "bin", binbuf, sizeof binbuf) == 0 && atoi(binbuf) > 0)
+		o.bin = (uint32_t)atoi(binbuf);
+	struct detector *d = detector_new(&o);
+	if (!d) {
+		fprintf(stderr, "darkmap detect: options out of range (see --help)\n");
+		store_close(st);
+		return EXIT_USAGE;
+	}
+	struct sig_entity *ents = NULL;
+	size_t nents = 0;
+	int rc = EXIT_OK;
+	if (store_list_entities(st, &ents, &nents)) {
+		fprintf(stderr, "darkmap detect: %s\n", store_errmsg(st));
+		rc = EXIT_FAILURE_;
+		goto out;
+	}
+	struct found *found = NULL;
+	size_t nfound = 0, capfound = 0, nbins = 0, nent_used = 0;
+	for (size_t i = 0; i < nents; i++) {
+		if (!want(&ents[i], ccs, ncc, asns, nas, afi))
+			continue;
+		struct sig_bin *bins = NULL;
+		size_t n = 0;
+		if (store_get_bins(st, &ents[i], 0, UINT32_MAX, &bins, &n)) {
+			fprintf(stderr, "darkmap detect: %s\n", store_errmsg(st));
+			rc = EXIT_FAILURE_;
+			break;
+		}
+		nent_used++;
+		nbins += n;
+		for (size_t k = 0; k <= n; k++) {
+			struct dm_event ev[DETECT_MAX_EVENTS];
+			int got = k < n ? detector_feed(d, &ents[i], &bins[k], ev, DETECT_MAX_EVENTS) : 0;
+			if (got < 0) {
+				fprintf(stderr, "darkmap detect: entity series out of order at t=%u\n", bins[k].t);
+				break;
+			}
+			for (int j = 0; j < got; j++) {
+				if (nfound == capfound) {
+					capfound = capfound ? capfound * 2 : 64;
+					struct found *m = realloc(found, capfound * sizeof *m);
+					if (!m) {
+						fputs("darkmap detect: out of memory\n", stderr);
+						exit(EXIT_FAILURE_);
+					}
+					found = m;
+				}
+				found[nfound].ev = ev[j];
+				found[nfound].order = (uint64_t)event_time(&ev[j]) << 24 | (nfound & 0xffffff);
+				nfound++;
+			}
+		}
+		free(bins);
+	}
+	/* events still open at the end of the data */
+	for (;;) {
+		struct dm_event ev[DETECT_MAX_EVENTS];
+		int got = detector_finish(d, ev, DETECT_MAX_EVENTS);
+		if (got <= 0)
+			break;
+		for (int j = 0; j < got; j++) {
+			if (nfound == capfound) {
+				capfound = capfound ? capfound * 2 : 64;
+				found = realloc(found, capfound * sizeof *found);
+				if (!found)
+					exit(EXIT_FAILURE_);
+			}
+			found[nfound].ev = ev[j];
+			found[nfound].order = (uint64_t)UINT32_MAX << 24 | (nfound & 0xffffff);
+			nfound++;
+		}
+	}
+	qsort(found, nfound, sizeof *found, cmp_found);
+
+	struct alert_names names = { geo_country_name, NULL, NULL };
+	struct obuf out, js;
+	obuf_init_fd(&out, 1);
+	FILE *jf = NULL;
+	if (json)
+		jf = strcmp(json, "-") ? fopen(json, "w") : stdout;
+	if (json && !jf) {
+		fprintf(stderr, "darkmap detect: %s: %s\n", json, strerror(errno));
+		rc = EXIT_FAILURE_;
+	}
+	obuf_init_mem(&js);
+	struct webhook_opts wo;
+	webhook_opts_default(&wo);
+	unsigned alerts = 0, unknowns = 0, hook_fail = 0;
+	if (store_events)
+		store_begin(st);
+	for (size_t i = 0; i < nfound; i++) {
+		const struct dm_event *ev = &found[i].ev;
+		int is_alert = alert_is_alert(ev);
+		if (is_alert)
+			alerts++;
+		else
+			unknowns++;
+		if (!quiet && (is_alert || all)) {
+			if (!is_alert)
+				obuf_puts(&out, "[data quality] ");
+			alert_text(&out, ev, &names);
+		}
+		if (jf || (hook && is_alert)) {
+			js.len = 0;
+			alert_json(&js, ev, &names);
+			if (jf) {
+				fwrite(js.buf, 1, js.len, jf);
+				fputc('\n', jf);
+			}
+			if (hook && is_alert) {
+				struct webhook_result res;
+				if (webhook_post(hook, js.buf, js.len, &wo, &res)) {
+					hook_fail++;
+					fprintf(stderr, "darkmap detect: webhook %s: %s\n", hook, res.error);
+				}
+			}
+		}
+		if (store_events && store_put_event(st, ev)) {
+			fprintf(stderr, "darkmap detect: %s\n", store_errmsg(st));
+			rc = EXIT_FAILURE_;
+			store_events = 0;
+		}
+	}
+	if (store_events && store_commit(st)) {
+		fprintf(stderr, "darkmap detect: %s\n", store_errmsg(st));
+		rc = EXIT_FAILURE_;
+	}
+	obuf_free(&out);
+	obuf_free(&js);
+	if (jf && jf != stdout)
+		fclose(jf);
+	fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts, %u data-quality events%s\n", nent_used, nbins,
+	        alerts, unknowns, hook_fail ? " (some webhook posts failed)" : "");
+	free(found);
+out:
+	free(ents);
+	detector_free(d);
+	store_close(st);
+	return rc;
+}

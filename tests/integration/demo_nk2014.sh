@@ -1,0 +1,68 @@
+# make demo's job, checked against the scenario's own ground truth (truth.tsv, written by the
+# generator from the cited timeline): every documented KP outage detected with start and end
+# within one bin, instability raised before the 22 Dec outage, recoveries with the right
+# durations, no alert for any other entity, the collector gap and the peer reset give only
+# data-quality (unknown) events. Uses the optimised binary (the ASan one runs the unit tests).
+source "$(dirname "$0")/../lib.sh"
+BIN=${DEMO_DARKMAP:-$ROOT/build/rel/darkmap}
+out=$TMP/demo
+if ! "$BIN" demo --out "$out" >"$TMP/demo.log" 2>&1; then
+	nok demo_runs "darkmap demo failed: $(tail -5 "$TMP/demo.log")"
+	exit 0
+fi
+ok demo_runs
+python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+BIN = 300
+truth = [l.rstrip('\n').split('\t') for l in open(out + '/scenario/truth.tsv') if not l.startswith('#')]
+hdr, rows = truth[0], truth[1:]
+T = [dict(zip(hdr, r)) for r in rows]
+ev = [json.loads(l) for l in open(out + '/alerts.jsonl')]
+def check(name, cond, why=''):
+    print(('ok ' if cond else 'not ok ') + name + ('' if cond else ': ' + why))
+
+kp = [e for e in ev if e['entity'] == 'KP' and e['afi'] == 4]
+outages = [t for t in T if t['kind'] == 'outage']
+flaps = [t for t in T if t['kind'] == 'flap']
+recs = [e for e in kp if e['type'] == 'recovery' and e.get('ends') in ('outage', 'partial')]
+opens = [e for e in kp if e['type'] in ('outage', 'partial') and e['end'] is None]
+for t in outages:
+    s, e = int(t['start']), int(t['end'])
+    m = [r for r in recs if abs(r['start_ts'] - s) <= BIN and abs(r['end_ts'] - e) <= BIN]
+    check('kp_outage_%s' % t['start_utc'], len(m) == 1,
+          'no recovery within one bin of %s - %s; got %s' % (t['start_utc'], t['end_utc'],
+          [(r['start'], r['end']) for r in recs]))
+    if m:
+        want = e - s
+        check('kp_duration_%s' % t['start_utc'], abs(m[0]['duration'] - want) <= BIN,
+              'duration %s s, truth %s s' % (m[0]['duration'], want))
+# every detected KP outage is a documented outage or one of the generated flaps (>= 2 bin ends)
+def overlaps(r, t):
+    return r['start_ts'] < int(t['end']) + BIN and r['end_ts'] > int(t['start']) - BIN
+extra = [r for r in recs if not any(overlaps(r, t) for t in outages + flaps)]
+check('kp_no_spurious_outage', not extra, 'outages matching no truth row: %s' % [(r['start'], r['end']) for r in extra])
+check('kp_every_outage_recovers', not opens, 'open at the end: %s' % [o['start'] for o in opens])
+hard = [t for t in outages if t['start_utc'].startswith('2014-12-22T16:15')][0]
+inst = [e for e in kp if e['type'] == 'instability' and e['end'] is None]
+check('kp_instability_before_hard_outage', bool(inst) and min(e['start_ts'] for e in inst) < int(hard['start']),
+      'instability events: %s' % [e['start'] for e in inst])
+nine = [r for r in recs if abs(r['start_ts'] - int(hard['start'])) <= BIN]
+check('kp_back_after_9h31', bool(nine) and abs(nine[0]['duration'] - (9 * 3600 + 31 * 60)) <= BIN,
+      'recovery: %s' % nine)
+alerts = [e for e in ev if e['type'] != 'unknown']
+others = [e for e in alerts if e['entity'] not in ('KP', 'AS131279')]
+check('no_alert_for_other_entities', not others, '%d alerts, e.g. %s' % (len(others), others[:3]))
+unknown = [e for e in ev if e['type'] == 'unknown']
+for kind in ('collector_gap', 'peer_reset'):
+    t = [x for x in T if x['kind'] == kind][0]
+    s, e = int(t['start']), int(t['end'])
+    near = [a for a in alerts if a['start_ts'] < e + BIN and (a['end_ts'] or a['start_ts']) > s - BIN]
+    check('%s_no_alert' % kind, not near, 'alerts during %s: %s' % (kind, near[:3]))
+    u = [x for x in unknown if x['entity'] == 'KP' and abs(x['start_ts'] - s) <= BIN]
+    check('%s_is_unknown' % kind, bool(u), 'no unknown event near %s' % t['start_utc'])
+PY
+for f in kp-2014-12.png kp-2014-12-22.png kp-2014-12.svg index.html darkmap.sqlite; do
+	if [ -s "$out/$f" ]; then ok "demo_writes_$f"; else nok "demo_writes_$f" "missing"; fi
+done
+if tail -1 "$TMP/demo.log" | grep -q '^dashboard: file://'; then ok demo_ends_with_url; else nok demo_ends_with_url "$(tail -1 "$TMP/demo.log")"; fi
