@@ -53,6 +53,8 @@ static const char usage_text[] =
 	"  --quality FILE     per collector and bin: records, records/s, active, silent (CSV)\n"
 	"  --country CC       only this country (repeatable) and the global rows\n"
 	"  --asn N            only this origin AS (repeatable) and the global rows\n"
+	"  --rows countries   every country and the global rows, origin ASes only as --asn asks\n"
+	"                     (a full table has tens of thousands of ASes: rows = entities x bins)\n"
 	"  --progress         progress line even when stderr is not a terminal\n"
 	"  -q, --quiet        no progress, no per-error messages (the summary stays)\n"
 	"Benchmark aids:\n"
@@ -992,7 +994,7 @@ int cmd_replay(int argc, char **argv)
 	memset(&R, 0, sizeof R);
 	struct inputs ribs = { 0 }, files = { 0 }, dirs = { 0 }, inputs = { 0 };
 	const char *geo_files[32], *geo_opts[32];
-	int ngeo = 0, no_geo = 0, quiet = 0, force_progress = 0, rc = EXIT_OK;
+	int ngeo = 0, no_geo = 0, quiet = 0, force_progress = 0, rc = EXIT_OK, rows_countries = 0;
 	const char *db_path = NULL, *quality_path = NULL;
 	const char *want_cc[MAX_FILTER];
 	uint32_t want_asn[MAX_FILTER];
@@ -1041,6 +1043,13 @@ int cmd_replay(int argc, char **argv)
 		} else if (!strcmp(a, "--db")) {
 			NEEDV();
 			db_path = v;
+		} else if (!strcmp(a, "--rows")) {
+			NEEDV();
+			if (strcmp(v, "all") && strcmp(v, "countries")) {
+				fprintf(stderr, "darkmap replay: --rows %s: want all or countries\n", v);
+				return EXIT_USAGE;
+			}
+			rows_countries = !strcmp(v, "countries");
 		} else if (!strcmp(a, "--quality")) {
 			NEEDV();
 			quality_path = v;
@@ -1185,6 +1194,8 @@ int cmd_replay(int argc, char **argv)
 		fputs("t,time,collector,records,records_per_s,active,silent\n", R.qf);
 		sig_set_collector_emit(R.sig, emit_collector, &R);
 	}
+	if (rows_countries)
+		sig_want_countries(R.sig);
 	struct sig_entity want[2 * 2 * MAX_FILTER];
 	size_t nwant = 0;
 	for (size_t i = 0; i < ncc; i++) {

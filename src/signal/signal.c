@@ -320,6 +320,14 @@ void sig_want_country(struct sig *s, const char *cc)
 	s->filtered = 1;
 }
 
+void sig_want_countries(struct sig *s)
+{
+	for (int f = 0; f < 2; f++)
+		for (int c = 0; c < NCC; c++)
+			s->ent[country_ent(f, c)].want = 1;
+	s->filtered = 1;
+}
+
 /* ---------- AS entities ---------- */
 
 static uint32_t as_hash(uint32_t asn) { return (asn * 2654435761u) ^ (asn >> 16); }

@@ -61,6 +61,8 @@ void sig_set_collector_emit(struct sig *s, sig_collector_fn fn, void *arg);
 /* Restrict emitted rows to these entities (plus the global ones); may be called repeatedly. */
 void sig_want_country(struct sig *s, const char *cc);
 void sig_want_asn(struct sig *s, uint32_t asn);
+/* Every country (and the global rows); origin ASes only as asked with sig_want_asn. */
+void sig_want_countries(struct sig *s);
 
 /* Phases: elements fed before sig_start build the tables only (the RIB load); sig_start picks
  * the full-feed peers and computes the state; from then on sig_time(ts) closes every bin that
