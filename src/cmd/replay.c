@@ -754,6 +754,7 @@ struct stream {
 	struct mrt_ctx ctx;
 	struct mrt_rec rec;
 	uint32_t order;
+	int started;
 };
 
 static int stream_advance(struct replay *R, struct stream *s)
@@ -837,10 +838,8 @@ static void replay_updates(struct replay *R, const struct inputs *in)
 	size_t nh = 0;
 	for (size_t k = 0; k < ns; k++) {
 		mrt_ctx_init(&st[k].ctx);
-		if (stream_advance(R, &st[k])) {
+		if (stream_advance(R, &st[k]))
 			heap[nh++] = &st[k];
-			sig_collector_active(R->sig, st[k].coll, 1);
-		}
 	}
 	for (size_t i = nh / 2; i-- > 0;)
 		heap_down(heap, nh, i);
@@ -848,6 +847,11 @@ static void replay_updates(struct replay *R, const struct inputs *in)
 	while (nh) {
 		struct stream *s = heap[0];
 		R->cur_coll = s->coll;
+		if (!s->started) {   /* its input runs from its first record on: close earlier bins first */
+			sig_time(R->sig, s->rec.hdr.ts);
+			sig_collector_active(R->sig, s->coll, 1);
+			s->started = 1;
+		}
 		apply_record(R, &s->ctx, &s->rec, s->path);
 		if ((++n & 0x3fff) == 0)
 			progress(R, s->path, s->rd ? mrt_reader_compressed_offset(s->rd) : 0, 0);
