@@ -837,21 +837,7 @@ int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, u
 			}
 			v = nv;
 		}
-		struct sig_bin *b = &v[cnt++];
-		memset(b, 0, sizeof *b);
-		b->t = (uint32_t)sqlite3_column_int64(st, 0);
-		b->visible_prefixes = (uint32_t)sqlite3_column_int64(st, 1);
-		b->slash24 = (uint32_t)sqlite3_column_int64(st, 2);
-		b->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 3);
-		b->peers_seeing = (uint16_t)sqlite3_column_int(st, 4);
-		b->full_feed_peers = (uint16_t)sqlite3_column_int(st, 5);
-		b->peers_up = (uint16_t)sqlite3_column_int(st, 6);
-		b->peer_frac = (float)sqlite3_column_double(st, 7);
-		b->announcements = (uint32_t)sqlite3_column_int64(st, 8);
-		b->withdrawals = (uint32_t)sqlite3_column_int64(st, 9);
-		b->interruptions = (uint32_t)sqlite3_column_int64(st, 10);
-		b->more_specifics = (uint32_t)sqlite3_column_int64(st, 11);
-		b->quality = (uint8_t)sqlite3_column_int(st, 12);
+		read_bin_row(st, &v[cnt++]);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
