@@ -241,7 +241,19 @@ int cmd_detect(int argc, char **argv)
 	}
 	qsort(found, nfound, sizeof *found, cmp_found);
 
+	/* AS names only when an AS has events: loading the name sources takes a moment. */
 	struct alert_names names = { geo_country_name, NULL, NULL };
+	struct geo_db *geo = NULL;
+	for (size_t i = 0; i < nfound && !geo; i++) {
+		if (found[i].ev.entity.kind == SIG_ASN) {
+			struct dm_error gerr;
+			geo = geo_db_new();
+			if (geo && geo_load_defaults(geo, &gerr) >= 0) {
+				names.as_name = geo_as_name;
+				names.geo = geo;
+			}
+		}
+	}
 	struct obuf out, js;
 	obuf_init_fd(&out, 1);
 	FILE *jf = NULL;
@@ -301,6 +313,7 @@ int cmd_detect(int argc, char **argv)
 	fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts, %u data-quality events%s\n", nent_used, nbins,
 	        alerts, unknowns, hook_fail ? " (some webhook posts failed)" : "");
 	free(found);
+	geo_db_free(geo);
 out:
 	free(ents);
 	detector_free(d);

@@ -1232,6 +1232,8 @@ int cmd_replay(int argc, char **argv)
 			return EXIT_FAILURE_;
 		}
 		store_begin(R.db);
+		/* run-length rows: quiet entities (most of them) cost one row per change, not per bin */
+		store_set_bin(R.db, so.bin);
 		char buf[256];
 		snprintf(buf, sizeof buf, "bin=%u vis=%g full-feed=%s", so.bin, so.vis,
 		         so.ff_rule == SIG_FF_AUTO ? "auto" : so.ff_rule == SIG_FF_ABS ? "abs" : so.ff_rule == SIG_FF_REL ? "rel" : "count");

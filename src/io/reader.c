@@ -411,31 +411,42 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 	return (ssize_t)produced;
 }
 
+/* With the lock held: waits for a free block; NULL when the reader is being closed. */
+static struct block *wait_free_block(struct dm_reader *r)
+{
+	while (r->count == RING && !r->stop)
+		pthread_cond_wait(&r->nonfull, &r->mu);
+	return r->stop ? NULL : &r->ring[r->tail];
+}
+
+/* With the lock held: hands the block at tail to the consumer. */
+static void publish_block(struct dm_reader *r, size_t len, int status)
+{
+	struct block *b = &r->ring[r->tail];
+	b->len = len;
+	b->status = status;
+	r->tail = (r->tail + 1) % RING;
+	r->count++;
+	pthread_cond_signal(&r->nonempty);
+}
+
 static void *producer(void *arg)
 {
 	struct dm_reader *r = arg;
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
-		while (r->count == RING && !r->stop)
-			pthread_cond_wait(&r->nonfull, &r->mu);
-		if (r->stop) {
-			pthread_mutex_unlock(&r->mu);
-			return NULL;
-		}
-		struct block *b = &r->ring[r->tail];
+		struct block *b = wait_free_block(r);
 		pthread_mutex_unlock(&r->mu);
+		if (!b)
+			return NULL;
 
 		/* fill the whole block unless the input ends or fails */
 		size_t len = 0;
 		int status = 0;
 		while (len < BLOCK) {
 			ssize_t k = raw_read(r, b->data + len, BLOCK - len, &b->e);
-			if (k < 0) {
-				status = -1;
-				break;
-			}
-			if (k == 0) {
-				status = 1;
+			if (k <= 0) {
+				status = k < 0 ? -1 : 1;
 				break;
 			}
 			len += (size_t)k;
@@ -443,29 +454,17 @@ static void *producer(void *arg)
 		atomic_store(&r->consumed, r->in_total - (r->in_len - r->in_pos));
 		pthread_mutex_lock(&r->mu);
 		if (len > 0 && status != 0) {
-			/* deliver the data first, the end or the error in the next block */
-			b->len = len;
-			b->status = 0;
-			r->tail = (r->tail + 1) % RING;
-			r->count++;
-			pthread_cond_signal(&r->nonempty);
-			while (r->count == RING && !r->stop)
-				pthread_cond_wait(&r->nonfull, &r->mu);
-			if (r->stop) {
+			/* deliver the data first, the end or the error in a block of its own */
+			struct dm_error e = b->e;
+			publish_block(r, len, 0);
+			if (!(b = wait_free_block(r))) {
 				pthread_mutex_unlock(&r->mu);
 				return NULL;
 			}
-			struct block *b2 = &r->ring[r->tail];
-			if (status < 0)
-				b2->e = b->e;
-			b = b2;
+			b->e = e;
 			len = 0;
 		}
-		b->len = len;
-		b->status = status;
-		r->tail = (r->tail + 1) % RING;
-		r->count++;
-		pthread_cond_signal(&r->nonempty);
+		publish_block(r, len, status);
 		pthread_mutex_unlock(&r->mu);
 		if (status != 0)
 			return NULL;

@@ -88,6 +88,7 @@ const char *store_schema_sql(void)
 enum stmt_id {
 	ST_INS_BIN,
 	ST_SEL_BINS,
+	ST_SEL_PREV_BIN,
 	ST_INS_EVENT,
 	ST_CLOSE_EVENT,
 	ST_SEL_EVENTS_ENTITY,
@@ -119,6 +120,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	                "full_feed_peers, peers_up, peer_frac, announcements, withdrawals, "
 	                "interruptions, more_specifics, quality FROM bins "
 	                "WHERE entity = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
+	[ST_SEL_PREV_BIN] = "SELECT t, visible_prefixes, slash24, baseline_slash24, peers_seeing, "
+	                    "full_feed_peers, peers_up, peer_frac, announcements, withdrawals, interruptions, "
+	                    "more_specifics, quality FROM bins WHERE entity = ?1 AND t < ?2 ORDER BY t DESC LIMIT 1",
 	[ST_INS_EVENT] = "INSERT OR REPLACE INTO events (entity, type, start_t, end_t, severity, "
 	                 "baseline_slash24, slash24, peers_lost, full_feed_peers, rate, "
 	                 "baseline_rate, quality, affected, reason, of_type, raised_t, window_s, "
@@ -171,6 +175,15 @@ struct store {
 	size_t npend;
 	sqlite3_stmt *st[ST_COUNT_];
 	struct entity_map ents;
+	/* Run-length storage in time (store_set_bin): a bin row is written only when a value
+	 * differs from the entity's previous bin; readers repeat the previous row for the bins in
+	 * between, up to series_end. last[] holds, per entity id, the last bin put. */
+	uint32_t bin, series_end, series_end_saved;
+	struct rle_last {
+		struct sig_bin b;
+		uint8_t has;
+	} *last;
+	size_t nlast;
 	char path[256];
 	char errmsg[256];
 };
@@ -429,6 +442,11 @@ static struct store *open_common(const char *path, int readonly, struct dm_error
 			goto failed;
 		}
 	}
+	char buf[32];
+	if (store_get_meta(s, "bin", buf, sizeof buf) == 0)
+		s->bin = (uint32_t)strtoul(buf, NULL, 10);
+	if (store_get_meta(s, "series_end", buf, sizeof buf) == 0)
+		s->series_end = s->series_end_saved = (uint32_t)strtoul(buf, NULL, 10);
 	return s;
 failed:
 	dm_fail(err, rc, 0, "%s", s->errmsg);
@@ -458,6 +476,7 @@ void store_close(struct store *s)
 	free(s->ents.keys);
 	free(s->ents.ids);
 	free(s->pend);
+	free(s->last);
 	free(s);
 }
 
@@ -484,11 +503,15 @@ int store_begin(struct store *s)
 	return rc;
 }
 
+static int save_series_end(struct store *s);
+
 int store_commit(struct store *s)
 {
 	if (!s->in_tx)
 		return 0;
 	int rc = flush_bins(s);
+	if (!rc)
+		rc = save_series_end(s);
 	if (rc) {
 		/* A failed insert leaves a transaction nobody can trust: roll it back whole. */
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -543,11 +566,70 @@ static int flush_bins(struct store *s)
 	return rc;
 }
 
+static int same_values(const struct sig_bin *a, const struct sig_bin *b)
+{
+	return a->visible_prefixes == b->visible_prefixes && a->slash24 == b->slash24 &&
+	       a->baseline_slash24 == b->baseline_slash24 && a->peers_seeing == b->peers_seeing &&
+	       a->full_feed_peers == b->full_feed_peers && a->peers_up == b->peers_up &&
+	       a->peer_frac == b->peer_frac && a->announcements == b->announcements &&
+	       a->withdrawals == b->withdrawals && a->interruptions == b->interruptions &&
+	       a->more_specifics == b->more_specifics && a->quality == b->quality;
+}
+
+int store_set_bin(struct store *s, uint32_t bin)
+{
+	char buf[16];
+	s->bin = bin;
+	snprintf(buf, sizeof buf, "%u", bin);
+	return store_put_meta(s, "bin", buf);
+}
+
+static int save_series_end(struct store *s)
+{
+	if (!s->bin || s->series_end == s->series_end_saved)
+		return 0;
+	char buf[16];
+	snprintf(buf, sizeof buf, "%u", s->series_end);
+	int rc = store_put_meta(s, "series_end", buf);
+	if (!rc)
+		s->series_end_saved = s->series_end;
+	return rc;
+}
+
 int store_put_bin(struct store *s, const struct sig_entity *e, const struct sig_bin *b)
 {
 	int64_t id = entity_id(s, e, 1);
 	if (id <= 0)
 		return id < 0 ? (int)id : fail(s, DM_ERR_IO, "%s: read-only", s->path);
+	if (s->bin) {
+		if ((size_t)id >= s->nlast) {
+			size_t n = s->nlast ? s->nlast : 256;
+			while (n <= (size_t)id)
+				n *= 2;
+			struct rle_last *m = realloc(s->last, n * sizeof *m);
+			if (!m)
+				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+			memset(m + s->nlast, 0, (n - s->nlast) * sizeof *m);
+			s->last = m;
+			s->nlast = n;
+		}
+		struct rle_last *L = &s->last[id];
+		if (b->t + s->bin > s->series_end)
+			s->series_end = b->t + s->bin;
+		if (L->has && b->t == L->b.t + s->bin && same_values(&L->b, b)) {
+			L->b.t = b->t; /* the run goes on: nothing to write */
+			if (!s->in_tx)
+				return save_series_end(s);
+			return 0;
+		}
+		L->b = *b;
+		L->has = 1;
+		if (!s->in_tx) {
+			int rc = save_series_end(s);
+			if (rc)
+				return rc;
+		}
+	}
 	if (!s->in_tx)
 		return insert_bin(s, id, b);
 	if (!s->pend && !(s->pend = malloc(PENDING_MAX * sizeof *s->pend)))
@@ -656,6 +738,77 @@ int store_get_entity_name(struct store *s, const struct sig_entity *e, char *buf
 
 /* --- reads --------------------------------------------------------------------------------- */
 
+static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
+{
+	memset(b, 0, sizeof *b);
+	b->t = (uint32_t)sqlite3_column_int64(st, 0);
+	b->visible_prefixes = (uint32_t)sqlite3_column_int64(st, 1);
+	b->slash24 = (uint32_t)sqlite3_column_int64(st, 2);
+	b->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 3);
+	b->peers_seeing = (uint16_t)sqlite3_column_int(st, 4);
+	b->full_feed_peers = (uint16_t)sqlite3_column_int(st, 5);
+	b->peers_up = (uint16_t)sqlite3_column_int(st, 6);
+	b->peer_frac = (float)sqlite3_column_double(st, 7);
+	b->announcements = (uint32_t)sqlite3_column_int64(st, 8);
+	b->withdrawals = (uint32_t)sqlite3_column_int64(st, 9);
+	b->interruptions = (uint32_t)sqlite3_column_int64(st, 10);
+	b->more_specifics = (uint32_t)sqlite3_column_int64(st, 11);
+	b->quality = (uint8_t)sqlite3_column_int(st, 12);
+}
+
+/* Run-length storage: rebuild the dense series of [from, to) from the stored rows (rows holds
+ * those in the range) and the last row before from, repeating each row until the next one or
+ * the end of the series. */
+static int expand_runs(struct store *s, int64_t id, uint32_t from, uint32_t to, struct sig_bin *rows, size_t nrows,
+                       struct sig_bin **out, size_t *n)
+{
+	struct sig_bin prev;
+	int have_prev = 0;
+	sqlite3_stmt *st = s->st[ST_SEL_PREV_BIN];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, from);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		read_bin_row(st, &prev);
+		have_prev = 1;
+	}
+	sqlite3_reset(st);
+	uint64_t end = s->series_end ? s->series_end : 0;
+	if (nrows && rows[nrows - 1].t + (uint64_t)s->bin > end)
+		end = rows[nrows - 1].t + (uint64_t)s->bin;
+	if (have_prev && prev.t + (uint64_t)s->bin > end)
+		end = prev.t + (uint64_t)s->bin;
+	if (end > to)
+		end = to;
+	uint64_t first = nrows ? rows[0].t : end;
+	if (have_prev) {
+		/* the first bin of the run at or after from */
+		uint64_t k = from > prev.t ? (from - prev.t + s->bin - 1) / s->bin : 0;
+		first = prev.t + k * s->bin;
+	}
+	size_t cap = first < end ? (size_t)((end - first) / s->bin) + nrows + 1 : nrows + 1;
+	struct sig_bin *v = malloc(cap * sizeof *v);
+	if (!v) {
+		free(rows);
+		return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+	}
+	size_t cnt = 0, r = 0;
+	struct sig_bin cur = have_prev ? prev : (nrows ? rows[0] : prev);
+	int have_cur = have_prev || nrows;
+	for (uint64_t t = first; have_cur && t < end && cnt < cap; t += s->bin) {
+		while (r < nrows && rows[r].t <= t)
+			cur = rows[r++];
+		if (cur.t > t)
+			continue; /* before the entity's first row */
+		v[cnt] = cur;
+		v[cnt].t = (uint32_t)t;
+		cnt++;
+	}
+	free(rows);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
 int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
                    struct sig_bin **out, size_t *n)
 {
@@ -684,27 +837,15 @@ int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, u
 			}
 			v = nv;
 		}
-		struct sig_bin *b = &v[cnt++];
-		memset(b, 0, sizeof *b);
-		b->t = (uint32_t)sqlite3_column_int64(st, 0);
-		b->visible_prefixes = (uint32_t)sqlite3_column_int64(st, 1);
-		b->slash24 = (uint32_t)sqlite3_column_int64(st, 2);
-		b->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 3);
-		b->peers_seeing = (uint16_t)sqlite3_column_int(st, 4);
-		b->full_feed_peers = (uint16_t)sqlite3_column_int(st, 5);
-		b->peers_up = (uint16_t)sqlite3_column_int(st, 6);
-		b->peer_frac = (float)sqlite3_column_double(st, 7);
-		b->announcements = (uint32_t)sqlite3_column_int64(st, 8);
-		b->withdrawals = (uint32_t)sqlite3_column_int64(st, 9);
-		b->interruptions = (uint32_t)sqlite3_column_int64(st, 10);
-		b->more_specifics = (uint32_t)sqlite3_column_int64(st, 11);
-		b->quality = (uint8_t)sqlite3_column_int(st, 12);
+		read_bin_row(st, &v[cnt++]);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
 		return fail_db(s, "bins read");
 	}
+	if (s->bin)
+		return expand_runs(s, id, from, to, v, cnt, out, n);
 	*out = v;
 	*n = cnt;
 	return 0;
@@ -796,6 +937,9 @@ int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *firs
 		*first = (uint32_t)sqlite3_column_int64(st, 0);
 		*last = (uint32_t)sqlite3_column_int64(st, 1);
 		found = 1;
+		/* run-length storage: the last row's value lasts to the end of the series */
+		if (s->bin && s->series_end >= s->bin && s->series_end - s->bin > *last)
+			*last = s->series_end - s->bin;
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -59,6 +59,11 @@ int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, u
 int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
                      struct dm_event **out, size_t *n);
 /* First and last bin start stored for the entity; returns 1 when it has no bins. */
+/* Run-length storage in time, for bins of `bin` seconds: a bin row is written only when a
+ * value differs from the entity's previous bin, and store_get_bins / store_bin_extent give the
+ * dense series back (the previous row repeated, up to meta "series_end"). The writer must put
+ * every entity in every bin from its first bin on. Saved as meta "bin"; read back at open. */
+int store_set_bin(struct store *s, uint32_t bin);
 /* Every entity with a row in the database (kind, afi, cc, asn order); *out malloc'd. */
 int store_list_entities(struct store *s, struct sig_entity **out, size_t *n);
 int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *first, uint32_t *last);

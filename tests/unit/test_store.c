@@ -505,9 +505,83 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Run-length storage: a dense series with long runs is stored as its changes only and read
+ * back dense, exactly, for any range; the extent covers the runs up to the series end. */
+static void test_run_length(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/dm-test-rle-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	unlink(path);
+	struct dm_error err;
+	struct store *s = store_open(path, &err);
+	assert_non_null(s);
+	assert_int_equal(store_set_bin(s, 300), 0);
+	struct sig_entity kp = { .kind = SIG_COUNTRY, .afi = 1, .cc = "KP" };
+	/* 100 bins from t0: slash24 4, except 0 in bins 40..49; interruptions 1 in bin 50 */
+	const uint32_t t0 = 1419264000;
+	struct sig_bin want[100];
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 0; i < 100; i++) {
+		memset(&want[i], 0, sizeof want[i]);
+		want[i].t = t0 + 300u * (uint32_t)i;
+		want[i].slash24 = (i >= 40 && i < 50) ? 0 : 4;
+		want[i].visible_prefixes = want[i].slash24;
+		want[i].full_feed_peers = 24;
+		want[i].interruptions = i == 50 ? 1 : 0;
+		assert_int_equal(store_put_bin(s, &kp, &want[i]), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);
+	/* stored rows: bin 0, 40 (drop), 50 (back + interruption), 51 (interruption back to 0) */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "SELECT count(*) FROM bins", -1, &st, NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	s = store_open_ro(path, &err);
+	assert_non_null(s);
+	struct sig_bin *b;
+	size_t n;
+	assert_int_equal(store_get_bins(s, &kp, 0, UINT32_MAX, &b, &n), 0);
+	assert_int_equal(n, 100);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(b[i].t, want[i].t);
+		assert_int_equal(b[i].slash24, want[i].slash24);
+		assert_int_equal(b[i].interruptions, want[i].interruptions);
+		assert_int_equal(b[i].full_feed_peers, 24);
+	}
+	free(b);
+	/* a range starting inside a run: bins 45..59 */
+	assert_int_equal(store_get_bins(s, &kp, t0 + 300 * 45, t0 + 300 * 60, &b, &n), 0);
+	assert_int_equal(n, 15);
+	assert_int_equal(b[0].t, t0 + 300 * 45);
+	assert_int_equal(b[0].slash24, 0);
+	assert_int_equal(b[5].slash24, 4);
+	assert_int_equal(b[5].interruptions, 1);
+	assert_int_equal(b[6].interruptions, 0);
+	free(b);
+	uint32_t first, last;
+	assert_int_equal(store_bin_extent(s, &kp, &first, &last), 0);
+	assert_int_equal(first, t0);
+	assert_int_equal(last, t0 + 300 * 99);
+	store_close(s);
+	unlink(path);
+	char wal[64];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	unlink(wal);
+	snprintf(wal, sizeof wal, "%s-shm", path);
+	unlink(wal);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_length),
 		cmocka_unit_test(test_bin_round_trip),   cmocka_unit_test(test_bin_ranges),
 		cmocka_unit_test(test_events_overlap),   cmocka_unit_test(test_reopen_meta_names),
 		cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_insert_rate),
