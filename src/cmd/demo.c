@@ -165,8 +165,9 @@ int cmd_demo(int argc, char **argv)
 	}
 	cat_file(scen_log, stdout);
 
-	char *a2[] = { "replay", rv, ris, "--db", db, "-q" };
-	if (run_step(cmd_replay, 6, a2, NULL) > 1) {
+	/* every country (so that "no alert elsewhere" is checked), KP's AS and the world */
+	char *a2[] = { "replay", rv, ris, "--db", db, "--rows", "countries", "--asn", "131279", "-q" };
+	if (run_step(cmd_replay, 10, a2, NULL) > 1) {
 		fprintf(stderr, "darkmap demo: the replay step failed\n");
 		return EXIT_FAILURE_;
 	}
