@@ -1,3 +1,4 @@
+#include "base/bigarr.h"
 #include "rib/rib.h"
 
 #include <stdlib.h>
@@ -54,57 +55,9 @@ static void huge_hint(void *p, size_t len)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
-/* Arrays that reach BIG bytes live in their own anonymous mappings and grow with mremap: the
- * kernel moves page tables instead of copying (a RIB's node and prefix arrays grow to tens of
- * MB by doubling), and fresh pages are already zero. Smaller ones use malloc. */
-enum { BIG = 1u << 20 };
-
-static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
-
-static void *arr_resize(void *p, size_t old, size_t size)
-{
-	if (size < BIG)
-		return realloc(p, size);
-	void *q;
-	if (old >= BIG) {
-		q = mremap(p, page_round(old), page_round(size), MREMAP_MAYMOVE);
-		return q == MAP_FAILED ? NULL : q;
-	}
-	q = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (q == MAP_FAILED)
-		return NULL;
-	if (p && old)
-		memcpy(q, p, old);
-	free(p);
-	return q;
-}
-
-static void arr_free(void *p, size_t size)
-{
-	if (!p)
-		return;
-	if (size >= BIG)
-		munmap(p, page_round(size));
-	else
-		free(p);
-}
-
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	if (need <= *cap)
-		return 0;
-	uint32_t n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *p = arr_resize(*arr, (size_t)*cap * elem, (size_t)n * elem);
-	if (!p)
-		return -1;
-	/* the whole mapping: advising part of it would split it, and mremap moves one piece only */
-	if ((size_t)n * elem >= BIG)
-		madvise(p, page_round((size_t)n * elem), MADV_HUGEPAGE);
-	*arr = p;
-	*cap = n;
-	return 0;
+	return bigarr_grow(arr, cap, need, elem, 0);
 }
 
 enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
@@ -153,15 +106,15 @@ void rib_free(struct rib *r)
 	for (uint32_t i = 0; i < r->ncollector; i++)
 		free(r->collector[i]);
 	free(r->collector);
-	arr_free(r->pfx, (size_t)r->cap_pfx * sizeof *r->pfx);
+	bigarr_free(r->pfx, (size_t)r->cap_pfx * sizeof *r->pfx);
 	free(r->pending);
-	arr_free(r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
+	bigarr_free(r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
 	free(r->htab);
-	arr_free(r->node, (size_t)r->cap_node * sizeof *r->node);
-	arr_free(r->attr, (size_t)r->cap_attr * sizeof *r->attr);
+	bigarr_free(r->node, (size_t)r->cap_node * sizeof *r->node);
+	bigarr_free(r->attr, (size_t)r->cap_attr * sizeof *r->attr);
 	free(r->atab);
-	arr_free(r->multi, (size_t)r->cap_multi * sizeof *r->multi);
-	arr_free(r->peer, (size_t)r->cap_peer * sizeof *r->peer);
+	bigarr_free(r->multi, (size_t)r->cap_multi * sizeof *r->multi);
+	bigarr_free(r->peer, (size_t)r->cap_peer * sizeof *r->peer);
 	free(r->ptab);
 	free(r);
 }
@@ -315,7 +268,7 @@ int rib_reserve(struct rib *r, uint32_t n)
 	uint32_t oldcap = r->cap_pfx;
 	if (grow((void **)&r->pfx, &r->cap_pfx, n, sizeof *r->pfx))
 		return -1;
-	uint32_t *pn = arr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
+	uint32_t *pn = bigarr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
 	if (!pn)
 		return -1;
 	r->pfx_node = pn;
@@ -364,7 +317,7 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	if (grow((void **)&r->pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->pfx))
 		return RIB_NONE;
 	if (r->cap_pfx != oldcap) {
-		uint32_t *pn = arr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
+		uint32_t *pn = bigarr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
 		if (!pn)
 			return RIB_NONE;
 		r->pfx_node = pn;

@@ -1,3 +1,4 @@
+#include "base/bigarr.h"
 #include "signal/signal.h"
 
 #include <math.h>
@@ -163,59 +164,9 @@ int sig_parse_ff_rule(const char *s, struct sig_opts *o)
 }
 
 
-/* Arrays that reach BIG bytes live in their own anonymous mappings and grow with mremap: the
- * kernel moves page tables instead of copying (a RIB's node and prefix arrays grow to tens of
- * MB by doubling), and fresh pages are already zero. Smaller ones use malloc. */
-enum { BIG = 1u << 20 };
-
-static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
-
-static void *arr_resize(void *p, size_t old, size_t size)
-{
-	if (size < BIG)
-		return realloc(p, size);
-	void *q;
-	if (old >= BIG) {
-		q = mremap(p, page_round(old), page_round(size), MREMAP_MAYMOVE);
-		return q == MAP_FAILED ? NULL : q;
-	}
-	q = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (q == MAP_FAILED)
-		return NULL;
-	if (p && old)
-		memcpy(q, p, old);
-	free(p);
-	return q;
-}
-
-static void arr_free(void *p, size_t size)
-{
-	if (!p)
-		return;
-	if (size >= BIG)
-		munmap(p, page_round(size));
-	else
-		free(p);
-}
-
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	if (need <= *cap)
-		return 0;
-	uint32_t n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *p = arr_resize(*arr, (size_t)*cap * elem, (size_t)n * elem);
-	if (!p)
-		return -1;
-	/* the whole mapping: advising part of it would split it, and mremap moves one piece only */
-	if ((size_t)n * elem >= BIG)
-		madvise(p, page_round((size_t)n * elem), MADV_HUGEPAGE);
-	if ((size_t)n * elem < BIG)   /* fresh mapped pages are zero already */
-		memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
-	*arr = p;
-	*cap = n;
-	return 0;
+	return bigarr_grow(arr, cap, need, elem, 1);
 }
 
 static int cc_index(const char *cc)
@@ -283,16 +234,16 @@ void sig_free(struct sig *s)
 		return;
 	for (uint32_t i = 0; i < s->nent; i++)
 		free(s->ent[i].pe);
-	arr_free(s->ent, (size_t)s->capent * sizeof *s->ent);
-	arr_free(s->p, (size_t)s->capp * sizeof *s->p);
-	arr_free(s->org, (size_t)s->caporg * sizeof *s->org);
-	arr_free(s->sh, (size_t)s->capsh * sizeof *s->sh);
-	arr_free(s->vsub, (size_t)s->capvsub * sizeof *s->vsub);
+	bigarr_free(s->ent, (size_t)s->capent * sizeof *s->ent);
+	bigarr_free(s->p, (size_t)s->capp * sizeof *s->p);
+	bigarr_free(s->org, (size_t)s->caporg * sizeof *s->org);
+	bigarr_free(s->sh, (size_t)s->capsh * sizeof *s->sh);
+	bigarr_free(s->vsub, (size_t)s->capvsub * sizeof *s->vsub);
 	free(s->astab);
 	free(s->want_asn);
 	free(s->ffslot);
-	arr_free(s->fam[0].ff, (size_t)s->fam[0].capff * sizeof *s->fam[0].ff);
-	arr_free(s->fam[1].ff, (size_t)s->fam[1].capff * sizeof *s->fam[1].ff);
+	bigarr_free(s->fam[0].ff, (size_t)s->fam[0].capff * sizeof *s->fam[0].ff);
+	bigarr_free(s->fam[1].ff, (size_t)s->fam[1].capff * sizeof *s->fam[1].ff);
 	free(s->crec);
 	free(s->cactive);
 	free(s);

@@ -1,0 +1,55 @@
+#include "base/bigarr.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+void *bigarr_resize(void *p, size_t old, size_t size)
+{
+	if (size < BIGARR_MIN)
+		return realloc(p, size);
+	void *q;
+	if (old >= BIGARR_MIN) {
+		q = mremap(p, page_round(old), page_round(size), MREMAP_MAYMOVE);
+		return q == MAP_FAILED ? NULL : q;
+	}
+	q = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED)
+		return NULL;
+	if (p && old)
+		memcpy(q, p, old);
+	free(p);
+	return q;
+}
+
+void bigarr_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size >= BIGARR_MIN)
+		munmap(p, page_round(size));
+	else
+		free(p);
+}
+
+int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
+{
+	if (need <= *cap)
+		return 0;
+	uint32_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *p = bigarr_resize(*arr, (size_t)*cap * elem, (size_t)n * elem);
+	if (!p)
+		return -1;
+	/* the whole mapping: advising part of it would split it, and mremap moves one piece only */
+	if ((size_t)n * elem >= BIGARR_MIN)
+		madvise(p, page_round((size_t)n * elem), MADV_HUGEPAGE);
+	else if (zero)
+		memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
+	*arr = p;
+	*cap = n;
+	return 0;
+}
