@@ -32,6 +32,8 @@ ASAN := build/asan
 FUZZ := build/fuzz
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
+# object files of the fuzz and test builds are intermediate in make's eyes: keep them
+.SECONDARY:
 .PHONY: all test bench fuzz demo bootstrap clean unit-bins fuzz-bins asan-bin bench-bins
 all: darkmap
 
