@@ -1,7 +1,6 @@
 /* libFuzzer target: the mapping-file decoders (RIR delegated statistics, range CSV, AS names)
  * and the lookups over what they loaded. The first byte picks the loader; the rest is the file,
  * handed over as a file (memfd) as a user's would be. */
-#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /* libFuzzer target: the input layer end to end: magic-byte detection, decompression (gzip,
  * bzip2, xz, zstd: truncated and corrupt streams), MRT framing with resynchronisation. The
  * input is handed over as a file (memfd), exactly as a user's file would be. */
-#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
