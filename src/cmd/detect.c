@@ -310,8 +310,26 @@ int cmd_detect(int argc, char **argv)
 	obuf_free(&js);
 	if (jf && jf != stdout)
 		fclose(jf);
-	fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts, %u data-quality events%s\n", nent_used, nbins,
-	        alerts, unknowns, hook_fail ? " (some webhook posts failed)" : "");
+	/* data quality is a property of the input (a collector gap, peers dropping), so every
+	 * entity reports the same periods: count the periods, not the per-entity events */
+	unsigned periods = 0;
+	uint32_t starts[256];
+	for (size_t i = 0; i < nfound; i++) {
+		const struct dm_event *ev = &found[i].ev;
+		if (alert_is_alert(ev) || ev->end)
+			continue;
+		unsigned k = 0;
+		while (k < periods && k < 256 && starts[k] != ev->start)
+			k++;
+		if (k == periods) {
+			if (periods < 256)
+				starts[periods] = ev->start;
+			periods++;
+		}
+	}
+	fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts; %u data-quality periods (%u per-entity events, "
+	        "--all prints them)%s\n", nent_used, nbins, alerts, periods, unknowns,
+	        hook_fail ? "; some webhook posts failed" : "");
 	free(found);
 	geo_db_free(geo);
 out:
