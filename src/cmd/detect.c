@@ -292,7 +292,7 @@ int cmd_detect(int argc, char **argv)
 				struct webhook_result res;
 				if (webhook_post(hook, js.buf, js.len, &wo, &res)) {
 					hook_fail++;
-					fprintf(stderr, "darkmap detect: webhook %s: %s\n", hook, res.error);
+					fprintf(stderr, "darkmap detect: %s\n", res.error);
 				}
 			}
 		}
@@ -330,6 +330,8 @@ int cmd_detect(int argc, char **argv)
 	fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts; %u data-quality periods (%u per-entity events, "
 	        "--all prints them)%s\n", nent_used, nbins, alerts, periods, unknowns,
 	        hook_fail ? "; some webhook posts failed" : "");
+	if (hook_fail && rc == EXIT_OK)
+		rc = EXIT_DATA_ERRORS; /* the alerts were made but not all were delivered */
 	free(found);
 	geo_db_free(geo);
 out:
