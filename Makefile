@@ -70,9 +70,9 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GN
 $(FUZZ)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
-$(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(LIB_SRCS:%.c=$(FUZZ)/%.o)
+$(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS:%.c=$(FUZZ)/%.o)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_SRCS:%.c=$(FUZZ)/%.o) $(LIBS)
 fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
 
 # Benchmark helpers (bench/*.c), optimised like the binary.

@@ -1,10 +1,11 @@
 /* libFuzzer target: the output side of `darkmap dump` on whatever the decoder accepts: every
  * record through the bgpdump -m and -M formatters and every element through the JSON writer.
- * Records are framed as in fuzz_mrt.c. */
+ * Records are framed by fuzz_records.h. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/obuf.h"
+#include "fuzz_records.h"
 #include "mrt/elem.h"
 #include "mrt/mrt.h"
 #include "out/bgpdump.h"
@@ -21,6 +22,15 @@ static void json_sink(const struct dm_elem *e, void *arg)
 	json_elem(s->o, s->src, e);
 }
 
+static void each(struct mrt_ctx *ctx, const struct mrt_rec *rec, void *arg)
+{
+	struct sink *sk = arg;
+	bgpdump_m_record(sk->o, ctx, rec, 'm');
+	bgpdump_m_record(sk->o, ctx, rec, 'M');
+	mrt_elems(ctx, rec, json_sink, sk);
+	sk->o->len = 0; /* keep memory flat */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mrt_ctx ctx;
@@ -30,30 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct json_src src;
 	json_src_init(&src, "fuzz\"input\n", &ctx);
 	struct sink sk = { &o, &src };
-	size_t off = 0;
-	while (size - off >= MRT_HEADER_LEN) {
-		const uint8_t *p = data + off;
-		struct mrt_hdr h = { be32(p), 0, be16(p + 4), be16(p + 6), be32(p + 8), off, 0 };
-		if (h.len > size - off - MRT_HEADER_LEN)
-			break;
-		const uint8_t *body = p + MRT_HEADER_LEN;
-		off += MRT_HEADER_LEN + h.len;
-		if (h.type == MRT_BGP4MP_ET) {
-			if (h.len < 4)
-				continue;
-			h.usec = be32(body);
-			body += 4;
-			h.len -= 4;
-		}
-		struct mrt_rec rec;
-		struct dm_error err;
-		if (mrt_decode(&ctx, &h, body, &rec, &err) != 0)
-			continue;
-		bgpdump_m_record(&o, &ctx, &rec, 'm');
-		bgpdump_m_record(&o, &ctx, &rec, 'M');
-		mrt_elems(&ctx, &rec, json_sink, &sk);
-		o.len = 0; /* keep memory flat */
-	}
+	fuzz_each_record(data, size, &ctx, each, &sk);
 	obuf_free(&o);
 	mrt_ctx_free(&ctx);
 	return 0;
