@@ -500,23 +500,37 @@ static int range_end(struct fld f, int num_v6, int *v6, u128 *v)
 	return 0;
 }
 
-int geo_load_range_csv(struct geo_db *g, const char *path, struct dm_error *err)
+/* Reads path whole and finds the source it adds to, named "PREFIX:package@version" (or the
+ * file's name outside an npm package) so that a package's IPv4 and IPv6 files make one source,
+ * or makes a new one (*fresh = 1: the caller adds it to g, or frees it on failure). */
+static int source_open(struct geo_db *g, const char *path, const char *prefix, enum geo_kind kind, char **buf,
+                       size_t *len, struct geo_source **s, int *fresh, struct dm_error *err)
 {
 	char name[512];
 	char *pkg = geo_npm_package_id(path);
-	snprintf(name, sizeof name, "csv:%s", pkg ? pkg : base_name(path));
+	snprintf(name, sizeof name, "%s:%s", prefix, pkg ? pkg : base_name(path));
 	free(pkg);
-	char *buf;
-	size_t len;
-	int rc = geo_slurp(path, &buf, &len, err);
+	int rc = geo_slurp(path, buf, len, err);
 	if (rc < 0)
 		return rc;
-	struct geo_source *s = geo_db_find(g, name, GEO_KIND_RANGES);
-	int fresh = !s;
-	if (fresh && !(s = geo_source_new(name, GEO_KIND_RANGES))) {
-		free(buf);
+	*s = geo_db_find(g, name, kind);
+	*fresh = !*s;
+	if (*fresh && !(*s = geo_source_new(name, kind))) {
+		free(*buf);
 		return dm_fail(err, DM_ERR_NOMEM, 0, "%s: out of memory", path);
 	}
+	return 0;
+}
+
+int geo_load_range_csv(struct geo_db *g, const char *path, struct dm_error *err)
+{
+	char *buf;
+	size_t len;
+	struct geo_source *s;
+	int fresh;
+	int rc = source_open(g, path, "csv", GEO_KIND_RANGES, &buf, &len, &s, &fresh, err);
+	if (rc < 0)
+		return rc;
 	size_t before = s->info.n_ipv4 + s->info.n_ipv6;
 	int num_v6 = strstr(base_name(path), "ipv6") != NULL;
 	char *cur = buf, *end = buf + len;
@@ -705,21 +719,13 @@ static int names_csv(struct geo_source *s, const char *path, char *buf, size_t l
 
 int geo_load_asnames(struct geo_db *g, const char *path, struct dm_error *err)
 {
-	char name[512];
-	char *pkg = geo_npm_package_id(path);
-	snprintf(name, sizeof name, "names:%s", pkg ? pkg : base_name(path));
-	free(pkg);
 	char *buf;
 	size_t len;
-	int rc = geo_slurp(path, &buf, &len, err);
+	struct geo_source *s;
+	int fresh;
+	int rc = source_open(g, path, "names", GEO_KIND_ASNAMES, &buf, &len, &s, &fresh, err);
 	if (rc < 0)
 		return rc;
-	struct geo_source *s = geo_db_find(g, name, GEO_KIND_ASNAMES);
-	int fresh = !s;
-	if (fresh && !(s = geo_source_new(name, GEO_KIND_ASNAMES))) {
-		free(buf);
-		return dm_fail(err, DM_ERR_NOMEM, 0, "%s: out of memory", path);
-	}
 	size_t before = s->nnames;
 	size_t i = 0;
 	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
