@@ -738,6 +738,23 @@ int store_get_entity_name(struct store *s, const struct sig_entity *e, char *buf
 
 /* --- reads --------------------------------------------------------------------------------- */
 
+/* Room for element cnt of a result array being filled from a statement (doubling): returns the
+ * array, or NULL after freeing it and setting the error (the caller resets or finalizes st). */
+static void *result_room(struct store *s, void *v, size_t cnt, size_t *cap, size_t elem)
+{
+	if (cnt < *cap)
+		return v;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *nv = realloc(v, ncap * elem);
+	if (!nv) {
+		free(v);
+		fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+		return NULL;
+	}
+	*cap = ncap;
+	return nv;
+}
+
 static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
 {
 	memset(b, 0, sizeof *b);
@@ -827,15 +844,9 @@ int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, u
 	struct sig_bin *v = NULL;
 	size_t cnt = 0, cap = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct sig_bin *nv = realloc(v, cap * sizeof *v);
-			if (!nv) {
-				free(v);
-				sqlite3_reset(st);
-				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
-			}
-			v = nv;
+		if (!(v = result_room(s, v, cnt, &cap, sizeof *v))) {
+			sqlite3_reset(st);
+			return DM_ERR_NOMEM;
 		}
 		read_bin_row(st, &v[cnt++]);
 	}
@@ -870,15 +881,9 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 	size_t cnt = 0, cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 32;
-			struct dm_event *nv = realloc(v, cap * sizeof *v);
-			if (!nv) {
-				free(v);
-				sqlite3_reset(st);
-				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
-			}
-			v = nv;
+		if (!(v = result_room(s, v, cnt, &cap, sizeof *v))) {
+			sqlite3_reset(st);
+			return DM_ERR_NOMEM;
 		}
 		struct dm_event *ev = &v[cnt++];
 		memset(ev, 0, sizeof *ev);
@@ -960,17 +965,10 @@ int store_list_entities(struct store *s, struct sig_entity **out, size_t *n)
 		return fail_db(s, "entity list");
 	size_t cap = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct sig_entity *m = realloc(*out, cap * sizeof *m);
-			if (!m) {
-				sqlite3_finalize(st);
-				free(*out);
-				*out = NULL;
-				*n = 0;
-				return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
-			}
-			*out = m;
+		if (!(*out = result_room(s, *out, *n, &cap, sizeof **out))) {
+			sqlite3_finalize(st);
+			*n = 0;
+			return DM_ERR_NOMEM;
 		}
 		struct sig_entity *e = &(*out)[(*n)++];
 		memset(e, 0, sizeof *e);
