@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/addr.h"
+#include "base/time.h"
 #include "cmd/cmds.h"
 #include "geo/geo.h"
 #include "out/plot.h"
@@ -36,53 +37,6 @@ static const char usage_text[] =
 	"                   seeing_frac, peer_frac, interruptions, quality) as CSV; - = stdout\n"
 	"  -h, --help       this text\n\n"
 	"Prints the path of the file written.\n";
-
-/* Parses "2014-12-22T16:15[:SS][Z]", "2014-12-22 16:15", "2014-12-22" (UTC) or unix seconds. */
-static int parse_time(const char *s, uint32_t *out)
-{
-	int n = 0;
-	if (*s && strspn(s, "0123456789") == strlen(s)) {
-		char *end;
-		unsigned long long v = strtoull(s, &end, 10);
-		if (v > UINT32_MAX)
-			return -1;
-		*out = (uint32_t)v;
-		return 0;
-	}
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3)
-		return -1;
-	const char *p = s + n;
-	if (*p == 'T' || *p == ' ') {
-		p++;
-		n = 0;
-		if (sscanf(p, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &n) != 2)
-			return -1;
-		p += n;
-		if (*p == ':') {
-			n = 0;
-			if (sscanf(p + 1, "%2d%n", &tm.tm_sec, &n) != 1)
-				return -1;
-			p += 1 + n;
-		}
-		if (*p == 'Z')
-			p++;
-	}
-	if (*p)
-		return -1;
-	int y = tm.tm_year, mo = tm.tm_mon, d = tm.tm_mday, h = tm.tm_hour, mi = tm.tm_min,
-	    se = tm.tm_sec;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	/* timegm normalises 2014-02-30 to March 2: refuse what does not round-trip. */
-	if (t < 0 || t > (time_t)UINT32_MAX || tm.tm_year + 1900 != y || tm.tm_mon + 1 != mo ||
-	    tm.tm_mday != d || tm.tm_hour != h || tm.tm_min != mi || tm.tm_sec != se)
-		return -1;
-	*out = (uint32_t)t;
-	return 0;
-}
 
 int cmd_plot(int argc, char **argv)
 {
@@ -133,7 +87,7 @@ int cmd_plot(int argc, char **argv)
 		}
 		case 'f':
 		case 't':
-			if (parse_time(optarg, c == 'f' ? &from : &to)) {
+			if (dm_time_parse(optarg, c == 'f' ? &from : &to)) {
 				fprintf(stderr,
 				        "darkmap plot: --%s '%s': want 2014-12-22T16:15, '2014-12-22 16:15', "
 				        "2014-12-22 or unix seconds (UTC)\n",

@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "base/obuf.h"
+#include "base/time.h"
 #include "cmd/cmds.h"
 #include "geo/geo.h"
 #include "io/reader.h"
@@ -288,31 +289,6 @@ static void pick_from_dirs(struct inputs *found, uint32_t from, uint32_t to, str
 
 /* ---------- time options ---------- */
 
-static int parse_time(const char *s, uint32_t *out)
-{
-	char *end;
-	if (all_digits(s, strlen(s)) && strlen(s) >= 9) {
-		*out = (uint32_t)strtoul(s, &end, 10);
-		return 0;
-	}
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	int Y, M, D, h = 0, m = 0, sec = 0;
-	int n = sscanf(s, "%4d-%2d-%2d%*[T ]%2d:%2d:%2d", &Y, &M, &D, &h, &m, &sec);
-	if (n < 3 || (n > 3 && n < 5))
-		return -1;
-	tm.tm_year = Y - 1900;
-	tm.tm_mon = M - 1;
-	tm.tm_mday = D;
-	tm.tm_hour = h;
-	tm.tm_min = m;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return -1;
-	*out = (uint32_t)t;
-	return 0;
-}
 
 static void fmt_time(uint32_t t, char *buf, size_t n)
 {
@@ -1079,7 +1055,7 @@ int cmd_replay(int argc, char **argv)
 		} else if (!strcmp(a, "--from") || !strcmp(a, "--to")) {
 			NEEDV();
 			uint32_t t;
-			if (parse_time(v, &t)) {
+			if (dm_time_parse(v, &t)) {
 				fprintf(stderr, "darkmap replay: %s %s: want unix seconds or YYYY-MM-DD[THH:MM[:SS]]\n", a, v);
 				return EXIT_USAGE;
 			}
@@ -1101,7 +1077,7 @@ int cmd_replay(int argc, char **argv)
 			R.synth = v;
 		} else if (!strcmp(a, "--synthetic-time")) {
 			NEEDV();
-			if (parse_time(v, &R.synth_time)) {
+			if (dm_time_parse(v, &R.synth_time)) {
 				fprintf(stderr, "darkmap replay: --synthetic-time %s: want unix seconds or YYYY-MM-DD[THH:MM[:SS]]\n", v);
 				return EXIT_USAGE;
 			}

@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "base/addr.h"
+#include "base/time.h"
 #include "cmd/cmds.h"
 #include "mrt/writer.h"
 
@@ -64,39 +65,10 @@ static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) / 90071
 /* "1418342400", "2014-12-12", "2014-12-12T00:00", "2014-12-12 00:00:00Z": UTC. */
 static int parse_time(const char *s, int64_t *out)
 {
-	char *end;
-	if (strspn(s, "0123456789") == strlen(s) && *s) {
-		*out = strtoll(s, &end, 10);
-		return 0;
-	}
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	int n = 0, y, mo, d, h = 0, mi = 0, sec = 0;
-	if (sscanf(s, "%d-%d-%d%n", &y, &mo, &d, &n) != 3)
+	uint32_t t;
+	if (dm_time_parse(s, &t))
 		return -1;
-	const char *r = s + n;
-	if (*r == 'T' || *r == ' ') {
-		int k = 0;
-		if (sscanf(r + 1, "%d:%d%n", &h, &mi, &k) != 2)
-			return -1;
-		r += 1 + k;
-		if (*r == ':') {
-			if (sscanf(r + 1, "%d%n", &sec, &k) != 1)
-				return -1;
-			r += 1 + k;
-		}
-	}
-	if (*r == 'Z')
-		r++;
-	if (*r || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = (int64_t)timegm(&tm);
+	*out = t;
 	return 0;
 }
 
