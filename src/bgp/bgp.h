@@ -198,6 +198,9 @@ struct bgp_msg {
 	} u;
 };
 
+/* 1 when the 16 bytes at p are the all-ones BGP marker (RFC 4271 §4.1). */
+int bgp_is_marker(const uint8_t *p);
+
 /* Decodes one BGP message starting with its 16-byte marker. */
 int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_msg *out,
                    struct dm_error *err);

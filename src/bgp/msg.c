@@ -73,17 +73,22 @@ int bgp_update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
 	return rc;
 }
 
+int bgp_is_marker(const uint8_t *p)
+{
+	static const uint8_t marker[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	return !memcmp(p, marker, sizeof marker);
+}
+
 int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_msg *m,
                    struct dm_error *err)
 {
 	size_t at = cur_off(c);
-	static const uint8_t marker[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	m->type = 0;
 	m->len = 0;
 	if (cur_left(c) < BGP_HEADER_LEN)
 		return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP message header truncated: %zu of 19 bytes", cur_left(c));
-	if (memcmp(c->p, marker, 16))
+	if (!bgp_is_marker(c->p))
 		return dm_fail(err, DM_ERR_BAD_VALUE, at, "BGP message marker is not all ones");
 	c->p += 16;
 	cur_u16(c, &m->len);

@@ -357,14 +357,6 @@ static void update_warnings(struct mrt_ctx *ctx, struct mrt_rec *rec, struct mrt
 	}
 }
 
-static int is_marker(const uint8_t *p)
-{
-	for (int i = 0; i < 16; i++)
-		if (p[i] != 0xff)
-			return 0;
-	return 1;
-}
-
 static int session_hdr(struct cur *c, struct mrt_session *s, int as4, struct dm_error *err)
 {
 	size_t at = cur_off(c);
@@ -433,10 +425,10 @@ static int decode_bgp4mp(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec
 		          st == MRT_BGP4MP_MESSAGE_AS4_ADDPATH || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
 		rec->kind = MRT_K_MESSAGE;
 		int rc;
-		if (st == MRT_BGP4MP_MESSAGE && cur_left(c) >= 4 + 16 && is_marker(c->p + 4)) {
+		if (st == MRT_BGP4MP_MESSAGE && cur_left(c) >= 4 + 16 && bgp_is_marker(c->p + 4)) {
 			/* Zebra of 2000 wrote some MESSAGE records with only peer AS and local AS before
 			 * the BGP message (no interface, family or addresses). */
-			uint16_t pa, la;
+			uint16_t pa = 0, la = 0;
 			cur_u16(c, &pa);
 			cur_u16(c, &la);
 			memset(&m->s, 0, sizeof m->s);
