@@ -162,10 +162,6 @@ static void dump_file(struct dump *d, const char *path)
 		stuck = 0;
 		d->records++;
 		struct mrt_rec rec;
-		/* mrt_decode leaves rec.u.state.s untouched for Zebra's 8-byte STATE_CHANGE (peer
-		 * address absent, DECODER-BUGS.md): clear it so "no address" reads as afi 0, not as
-		 * the previous record's peer. */
-		memset(&rec.u.state.s, 0, sizeof rec.u.state.s);
 		int dr = mrt_decode(&ctx, &hdr, body, &rec, &err);
 		if (dr < 0) {
 			report(d, shown, &err);
