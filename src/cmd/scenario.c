@@ -1860,7 +1860,7 @@ struct ents {
 	uint8_t *target_cc, *target_as;
 };
 
-static uint32_t as_index(struct ents *E, uint32_t asn, int add)
+static uint32_t as_index(const struct ents *E, uint32_t asn, int add)
 {
 	uint32_t lo = 0, hi = E->nas;
 	while (lo < hi) {
@@ -2050,74 +2050,114 @@ static void run_close(struct truth *tr, struct run *ru, const char *kind, const 
 	ru->f = 0;
 }
 
+/* Which entities a row's prefixes count for (their countries, their origin ASes, the AS a
+ * reorigin moves them to): a row's tolerance and note go to those entities' rows only. */
+static void row_touch(const struct gen *g, const struct ents *E, const struct row *r,
+                      uint8_t *tcc, uint8_t *tas)
+{
+	memset(tcc, 0, E->ncc);
+	memset(tas, 0, E->nas);
+	for (uint32_t k = 0; k < r->nsel; k++) {
+		const struct tprefix *t = &g->t.v[r->sel[k]];
+		for (uint32_t j = 0; j < t->nsh; j++)
+			tcc[E->shcc[t->sh + j]] = 1;
+		tas[E->pas[r->sel[k]]] = 1;
+	}
+	if (r->kind == K_REORIGIN) {
+		uint32_t a = as_index(E, r->to, 0);
+		if (a != UINT32_MAX)
+			tas[a] = 1;
+	}
+}
+
 static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 {
 	struct scen *s = g->sc;
-	struct u32vec cut = { 0 };
+	struct u32vec cut = { 0 }, act = { 0 };
+	uint32_t nent = E->ncc + E->nas;
+	uint8_t *touch = xcalloc((size_t)s->nrow ? (size_t)s->nrow : 1, nent);
 	for (int i = 0; i < s->nrow; i++) {
 		struct row *r = &s->row[i];
 		if (r->skip || (r->kind != K_OUTAGE && r->kind != K_REORIGIN))
 			continue;
 		vec_push(&cut, (uint32_t)(r->start < g->from ? g->from : r->start));
 		vec_push(&cut, (uint32_t)(r->end > g->to ? g->to : r->end));
+		uint8_t *t = touch + (size_t)i * nent;
+		row_touch(g, E, r, t, t + E->ncc);
 	}
-	if (!cut.n)
+	if (!cut.n) {
+		free(touch);
 		return;
+	}
 	vec_sort_unique(&cut);
 	uint8_t *kdown = xcalloc(g->t.n, 1), *down = xcalloc(g->t.n, 1);
 	uint32_t *org = xcalloc(g->t.n, sizeof *org);
-	struct run *ro = xcalloc(E->ncc + E->nas, sizeof *ro);  /* outage runs: countries, ASes */
-	struct run *rr = xcalloc(E->nas, sizeof *rr);            /* reorigin runs */
+	struct run *ro = xcalloc(nent, sizeof *ro);   /* outage runs: countries, then ASes */
+	struct run *rr = xcalloc(E->nas, sizeof *rr);  /* reorigin runs */
+	uint64_t *tmp_cc = xcalloc(E->ncc, sizeof *tmp_cc);
 	int need = (g->npeers + 1) / 2;
-	char note[240];
 	for (uint32_t c = 0; c + 1 < cut.n; c++) {
-		int64_t a = cut.v[c], b = cut.v[c + 1];
+		int64_t a = cut.v[c];
 		memset(kdown, 0, g->t.n);
 		for (uint32_t x = 0; x < g->t.n; x++)
 			org[x] = UINT32_MAX;
-		int64_t tol = 0;
-		int nout = 0, nreo = 0;
-		note[0] = 0;
+		int nreo = 0;
+		act.n = 0;
 		for (int i = 0; i < s->nrow; i++) {
 			struct row *r = &s->row[i];
 			if (r->skip || (r->kind != K_OUTAGE && r->kind != K_REORIGIN) || r->start > a ||
 			    r->end <= a)
 				continue;
+			vec_push(&act, (uint32_t)i);
 			mark_target(E, r, 1);
 			if (r->kind == K_OUTAGE) {
 				for (uint32_t k = 0; k < r->nsel; k++)
 					if (kdown[r->sel[k]] < r->kpeers)
 						kdown[r->sel[k]] = (uint8_t)r->kpeers;
-				int64_t t1 = r->spread > r->restore_spread ? r->spread : r->restore_spread;
-				tol = t1 > tol ? t1 : tol;
-				nout++;
 			} else {
 				uint32_t to = as_index(E, r->to, 0);
 				for (uint32_t k = 0; k < r->nsel; k++)
 					org[r->sel[k]] = to;
 				nreo++;
 			}
-			size_t l = strlen(note);
-			snprintf(note + l, sizeof note - l, "%sline %d: %s %s%s%s", l ? "; " : "", r->line,
-			         kind_names[r->kind], r->target, r->note[0] ? ": " : "", r->note);
 		}
+		/* visible while at least half of the peers (rounded up) still have the route, the
+		 * rule of replay's signal */
 		for (uint32_t x = 0; x < g->t.n; x++)
 			down[x] = g->npeers - kdown[x] < need;
 		count_cov(g, E, down, NULL, E->cov_cc, E->cov_as);
-		if (nreo) {
-			/* origins moved as well: the AS counts with both */
-			uint64_t *tmp_cc = xcalloc(E->ncc, sizeof *tmp_cc);
+		if (nreo)
 			count_cov(g, E, down, org, tmp_cc, E->cov2_as);
-			free(tmp_cc);
-		} else {
+		else
 			memcpy(E->cov2_as, E->cov_as, E->nas * sizeof *E->cov_as);
-		}
-		for (uint32_t i = 0; i < E->ncc + E->nas; i++) {
+		for (uint32_t i = 0; i < nent; i++) {
 			int is_as = i >= E->ncc;
 			uint32_t k = is_as ? i - E->ncc : i;
 			double f = is_as ? lost(E->base_as[k], E->cov_as[k]) : lost(E->base_cc[k], E->cov_cc[k]);
 			if (!worth(f, is_as ? E->target_as[k] : E->target_cc[k]))
 				f = 0;
+			double fr = 0;
+			if (is_as && E->cov_as[k] > E->cov2_as[k] && E->base_as[k])
+				fr = round((double)(E->cov_as[k] - E->cov2_as[k]) / (double)E->base_as[k] *
+				           10000.0) / 10000.0;
+			if (is_as && !worth(fr, E->target_as[k]))
+				fr = 0;
+			if (f == 0 && fr == 0 && ro[i].f == 0 && (!is_as || rr[k].f == 0))
+				continue;
+			/* the rows that concern this entity: tolerance (their spreads) and note */
+			int64_t tol = 0;
+			char note[240] = "";
+			for (uint32_t j = 0; j < act.n; j++) {
+				const struct row *r = &s->row[act.v[j]];
+				if (!touch[(size_t)act.v[j] * nent + i])
+					continue;
+				int64_t t1 = r->spread > r->restore_spread ? r->spread : r->restore_spread;
+				tol = t1 > tol ? t1 : tol;
+				size_t l = strlen(note);
+				snprintf(note + l, sizeof note - l, "%sline %d: %s %s%s%s", l ? "; " : "",
+				         r->line, kind_names[r->kind], r->target, r->note[0] ? ": " : "",
+				         r->note);
+			}
 			char name[16];
 			ent_name(E, is_as, k, name, sizeof name);
 			/* a row joining at the same loss (an AS inside a country that goes dark as well)
@@ -2131,15 +2171,7 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 			}
 			if (f > 0 && tol > ro[i].tol)
 				ro[i].tol = tol;
-			if (!is_as)
-				continue;
-			/* reorigin: what the AS loses beyond the withdrawals */
-			double fr = E->cov_as[k] > E->cov2_as[k] && E->base_as[k]
-			            ? round((double)(E->cov_as[k] - E->cov2_as[k]) / (double)E->base_as[k] *
-			                    10000.0) / 10000.0 : 0;
-			if (!worth(fr, E->target_as[k]))
-				fr = 0;
-			if (rr[k].f != fr) {
+			if (is_as && rr[k].f != fr) {
 				run_close(tr, &rr[k], "reorigin", name, a);
 				rr[k].f = fr;
 				rr[k].start = a;
@@ -2147,12 +2179,11 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 				snprintf(rr[k].note, sizeof rr[k].note, "%s", note);
 			}
 		}
-		for (int i = 0; i < s->nrow; i++)
-			mark_target(E, &s->row[i], 0);
-		(void)b;
+		for (uint32_t j = 0; j < act.n; j++)
+			mark_target(E, &s->row[act.v[j]], 0);
 	}
 	int64_t last = cut.v[cut.n - 1];
-	for (uint32_t i = 0; i < E->ncc + E->nas; i++) {
+	for (uint32_t i = 0; i < nent; i++) {
 		char name[16];
 		int is_as = i >= E->ncc;
 		ent_name(E, is_as, is_as ? i - E->ncc : i, name, sizeof name);
@@ -2160,12 +2191,15 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 		if (is_as)
 			run_close(tr, &rr[i - E->ncc], "reorigin", name, last);
 	}
+	free(tmp_cc);
+	free(touch);
 	free(kdown);
 	free(down);
 	free(org);
 	free(ro);
 	free(rr);
 	free(cut.v);
+	free(act.v);
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
