@@ -561,9 +561,9 @@ static int is_country_code(const char *s)
 /* Params "key=value key=value" (or "-"): each key must be one the kind takes. */
 static int parse_params(struct scen *s, struct row *r, char *params)
 {
-	if (!strcmp(params, "-") || !*params)
-		return 0;
 	int bad = 0;
+	if (!strcmp(params, "-"))
+		*params = 0;
 	for (char *tok = strtok(params, " "); tok; tok = strtok(NULL, " ")) {
 		char *eq = strchr(tok, '=');
 		const char *k = tok, *v = eq ? eq + 1 : "";
@@ -787,7 +787,8 @@ static int scen_load(const char *path, struct scen *s)
 		for (k = 0; k < sizeof settings / sizeof *settings; k++)
 			if (!strcmp(field[0], settings[k]))
 				break;
-		if (k < sizeof settings / sizeof *settings) {
+		/* "churn N" sets the background rate; "churn START END all rate=N" is an event */
+		if (k < sizeof settings / sizeof *settings && !(!strcmp(field[0], "churn") && nf >= 4)) {
 			/* settings may be padded with extra tabs: drop empty fields */
 			int m = 0;
 			for (int i = 0; i < nf; i++)
@@ -2659,7 +2660,15 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	}
 	qsort(ev.v, ev.n, sizeof *ev.v, ev_cmp);
 
-	/* Write. */
+	/* Write (the directory only now: a scenario with errors leaves nothing behind). */
+	if (mkdir_p(o->out)) {
+		fprintf(stderr, "darkmap scenario: %s: %s\n", o->out, strerror(errno));
+		rc = EXIT_FAILURE_;
+		ents_free(&E);
+		free(ev.v);
+		free(tr.v);
+		goto out_gen;
+	}
 	rc = 0;
 	struct batch *b = xcalloc(1, sizeof *b);
 	b->peer = -1;
@@ -3111,11 +3120,6 @@ int cmd_scenario(int argc, char **argv)
 		        "directory)\n", o.out);
 		scen_free(&sc);
 		return EXIT_USAGE;
-	}
-	if (mkdir_p(o.out)) {
-		fprintf(stderr, "darkmap scenario: %s: %s\n", o.out, strerror(errno));
-		scen_free(&sc);
-		return EXIT_FAILURE_;
 	}
 	int rc = run_scenario(&o, &sc);
 	scen_free(&sc);
