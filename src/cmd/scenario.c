@@ -315,7 +315,8 @@ static void table_sort_dedupe(struct table *t)
 	/* a stable order for equal prefixes: mergesort is not at hand; tag with the index */
 	for (uint32_t i = 0; i < t->n; i++)
 		t->v[i].sh = i;
-	qsort(t->v, t->n, sizeof *t->v, prefix_cmp);
+	if (t->n)
+		qsort(t->v, t->n, sizeof *t->v, prefix_cmp);
 	uint32_t m = 0;
 	for (uint32_t i = 0; i < t->n; i++) {
 		if (m && !prefix_cmp(&t->v[m - 1], &t->v[i])) {
@@ -1517,6 +1518,8 @@ static int u32_cmp(const void *a, const void *b)
 
 static void vec_sort_unique(struct u32vec *a)
 {
+	if (!a->n)
+		return;
 	qsort(a->v, a->n, sizeof *a->v, u32_cmp);
 	uint32_t m = 0;
 	for (uint32_t i = 0; i < a->n; i++)
@@ -2658,7 +2661,8 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			nchurn++;
 		}
 	}
-	qsort(ev.v, ev.n, sizeof *ev.v, ev_cmp);
+	if (ev.n)
+		qsort(ev.v, ev.n, sizeof *ev.v, ev_cmp);
 
 	/* Write (the directory only now: a scenario with errors leaves nothing behind). */
 	if (mkdir_p(o->out)) {
