@@ -1166,15 +1166,23 @@ static void coll_path(const struct opts *o, const struct collector *c, int64_t t
 
 static struct mrt_writer *open_out(const char *path)
 {
+	/* thousands of files share a few directories: create each directory once */
+	static char made[8][PATH_MAX];
+	static unsigned nmade;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = 0;
-		if (mkdir_p(dir)) {
+		int known = 0;
+		for (unsigned i = 0; i < 8 && !known; i++)
+			known = !strcmp(dir, made[i]);
+		if (!known && mkdir_p(dir)) {
 			fprintf(stderr, "darkmap scenario: %s: cannot create: %s\n", dir, strerror(errno));
 			return NULL;
 		}
+		if (!known)
+			snprintf(made[nmade++ % 8], sizeof made[0], "%s", dir);
 	}
 	struct dm_error err;
 	struct mrt_writer *w = mrt_writer_open(path, &err);
