@@ -24,6 +24,7 @@ enum sig_quality {
 	SIG_Q_GAP = 1,            /* an input collector had no records for the bin (or a file gap) */
 	SIG_Q_PEERS_DROPPED = 2,  /* full-feed peers fell below the expected count (session resets) */
 	SIG_Q_NO_DATA = 4,        /* before the RIB, or no full-feed peer at all */
+	SIG_Q_FF_CHANGED = 8,     /* the full-feed set changed (not by sessions going down/up) */
 };
 
 struct sig_bin {

@@ -130,15 +130,17 @@ static void test_kp_december_2014(void **state)
 	 *    interruptions (at 14:00 it held 4). The earlier history is every bin from 15 Dec 00:00
 	 *    to 21 Dec 09:00 = 153 h x 12 + 1 = 1837 bins holding 12 + 5 = 17 interruptions, so the
 	 *    baseline per window is 17 x 72 / 1837 = 0.666; raise level max(5, 3 x 0.666) = 5.
-	 * 2. OUTAGE: bins 16:15 and 16:20 read 0 < 0.5 x median 4; raised by the 2nd (min_bins 2)
-	 *    and dated from the 1st: start 16:15. 38 of 40 peers lost it. The single-bin dip at
-	 *    10:00 raised nothing (1 bin < min_bins).
-	 * 3. INSTABILITY closes 22 Dec 20:30: window (14:30, 20:30] holds 15:00, 15:30, 16:00 = 3;
-	 *    the earlier 1944 bins (15 Dec 20:35 - 22 Dec 14:30) hold 10 + 18 + 30 = 58, baseline
-	 *    58 x 72 / 1944 = 2.148, raise level 6.44, and 3 < 6.44 / 2. (At 20:00 the window
-	 *    held 4 > 3.22.)
-	 * 4. RECOVERY in bin 23 Dec 01:45 (4 >= 0.9 x 4): 16:15 -> 01:45 = 9 h 30 min, within one
-	 *    bin of the true 9 h 31 min. */
+	 * 2. OUTAGE: bins 16:15 and 16:20 read 0 < 0.5 x median 4; raised by the 2nd (min_duration
+	 *    10 min = 2 bins) and dated from the 1st: start 16:15. 38 of 40 peers lost it. The
+	 *    single-bin dip at 10:00 raised nothing (5 min < 10 min).
+	 * 3. RECOVERY in bin 23 Dec 01:45 (4 >= 0.9 x 4): 16:15 -> 01:45 = 9 h 30 min, within one
+	 *    bin of the true 9 h 31 min.
+	 * 4. INSTABILITY closes 23 Dec 07:00. Instability counts only bins outside the outage (and
+	 *    an hour of settling after it), so the window does not drain during it: the last 72
+	 *    counted bins before it are 22 Dec 10:15 - 16:10 (the pending 10:00 dip bin is not
+	 *    counted), holding the 12 flaps 10:30 ... 16:00. From 02:45 (recovery + 1 h) each bin
+	 *    pushes one flap-free bin in: at 07:00 the window is 14:35 - 16:10 (20 bins) plus 02:45 -
+	 *    07:00 (52 bins) and holds 15:00, 15:30, 16:00 = 3 < half the raise level. */
 	assert_int_equal(r.n, 4);
 
 	assert_int_equal(r.ev[0].type, DM_EV_INSTABILITY);
@@ -151,6 +153,7 @@ static void test_kp_december_2014(void **state)
 
 	assert_int_equal(r.ev[1].type, DM_EV_OUTAGE);
 	assert_int_equal(r.ev[1].start, down);
+	assert_int_equal(r.ev[1].episode_start, down);
 	assert_int_equal(r.ev[1].raised, down + 300);
 	assert_int_equal(r.ev[1].end, 0);
 	assert_int_equal(r.ev[1].baseline_slash24, 4);
@@ -163,18 +166,19 @@ static void test_kp_december_2014(void **state)
 	/* The instability event precedes the outage. */
 	assert_true(r.ev[0].start < r.ev[1].start);
 
-	assert_int_equal(r.ev[2].type, DM_EV_INSTABILITY);
-	assert_int_equal(r.ev[2].start, T_DEC21 + 15 * H);
-	assert_int_equal(r.ev[2].end, T_DEC22 + 20 * H + 30 * M);
-	assert_int_equal(r.ev[2].interruptions, 3);
+	assert_int_equal(r.ev[2].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[2].of_type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[2].start, down);
+	assert_int_equal(r.ev[2].prev_start, down);
+	assert_int_equal(r.ev[2].end, up);
+	assert_int_equal(r.ev[2].end - r.ev[2].start, 9 * H + 30 * M);
+	assert_int_equal(r.ev[2].peers_lost, 38);
+	expect_text(&r.ev[2], "KP (North Korea): back after 9 h 30 min (down 2014-12-22 16:15 - 2014-12-23 01:45 UTC)\n");
 
-	assert_int_equal(r.ev[3].type, DM_EV_RECOVERY);
-	assert_int_equal(r.ev[3].of_type, DM_EV_OUTAGE);
-	assert_int_equal(r.ev[3].start, down);
-	assert_int_equal(r.ev[3].end, up);
-	assert_int_equal(r.ev[3].end - r.ev[3].start, 9 * H + 30 * M);
-	assert_int_equal(r.ev[3].peers_lost, 38);
-	expect_text(&r.ev[3], "KP (North Korea): back after 9 h 30 min (down 2014-12-22 16:15 - 2014-12-23 01:45 UTC)\n");
+	assert_int_equal(r.ev[3].type, DM_EV_INSTABILITY);
+	assert_int_equal(r.ev[3].start, T_DEC21 + 15 * H);
+	assert_int_equal(r.ev[3].end, T_DEC22 + 24 * H + 7 * H);
+	assert_int_equal(r.ev[3].interruptions, 3);
 
 	struct dm_event fin[8];
 	assert_int_equal(detector_finish(r.d, fin, 8), 0);
@@ -243,9 +247,11 @@ static void test_partial(void **state)
 	detector_free(r.d);
 }
 
-/* 4 -> 3 (00:00) -> 0 (00:30) -> 4 (01:00): a partial outage escalating to a full one. The
- * outage is dated from the escalation bin; one recovery ends it, dated 01:00. 3 is still
- * below 0.9 x 4 so going back from 0 to 3 would not have been a recovery. */
+/* 4 -> 3 (00:00) -> 0 (00:30) -> 3 (00:50) -> 4 (01:00): a partial outage escalating to a
+ * full one and de-escalating again, one episode. Each level change is raised once it lasts
+ * min_duration (10 min: 2 bins) and is dated from its first bin; each names the event it closes
+ * (prev_start, of_type). 3 after the outage is not a recovery (3 < 0.9 x 4), it is partial.
+ * The recovery closes the partial (of_type) and carries the episode's start: down 1 h. */
 static void test_partial_escalates(void **state)
 {
 	(void)state;
@@ -263,17 +269,33 @@ static void test_partial_escalates(void **state)
 			b.slash24 = 3;
 		feed(&r, &e, &b);
 	}
-	assert_int_equal(r.n, 3);
+	assert_int_equal(r.n, 4);
 	assert_int_equal(r.ev[0].type, DM_EV_PARTIAL);
 	assert_int_equal(r.ev[0].start, T_DEC22);
+	assert_int_equal(r.ev[0].of_type, 0);
 	assert_int_equal(r.ev[1].type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[1].of_type, DM_EV_PARTIAL);
 	assert_int_equal(r.ev[1].start, T_DEC22 + 30 * M);
-	assert_int_equal(r.ev[1].raised, T_DEC22 + 30 * M);
-	assert_int_equal(r.ev[2].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[1].prev_start, T_DEC22);
+	assert_int_equal(r.ev[1].episode_start, T_DEC22);
+	assert_int_equal(r.ev[1].raised, T_DEC22 + 35 * M);
+	expect_text(&r.ev[1], "KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, since "
+	                      "2014-12-22 00:30 UTC (down since 2014-12-22 00:00 UTC)\n");
+	assert_int_equal(r.ev[2].type, DM_EV_PARTIAL);
 	assert_int_equal(r.ev[2].of_type, DM_EV_OUTAGE);
-	assert_int_equal(r.ev[2].start, T_DEC22 + 30 * M);
-	assert_int_equal(r.ev[2].end, T_DEC22 + H);
-	assert_true(r.ev[2].severity == 1.0);
+	assert_int_equal(r.ev[2].start, T_DEC22 + 50 * M);
+	assert_int_equal(r.ev[2].prev_start, T_DEC22 + 30 * M);
+	expect_text(&r.ev[2], "KP (North Korea): partly back, still 1 of 4 /24s unreachable, since "
+	                      "2014-12-22 00:50 UTC (down since 2014-12-22 00:00 UTC)\n");
+	assert_int_equal(r.ev[3].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[3].of_type, DM_EV_PARTIAL);
+	assert_int_equal(r.ev[3].start, T_DEC22 + 50 * M);
+	assert_int_equal(r.ev[3].prev_start, T_DEC22 + 50 * M);
+	assert_int_equal(r.ev[3].episode_start, T_DEC22);
+	assert_int_equal(r.ev[3].end, T_DEC22 + H);
+	assert_true(r.ev[3].severity == 1.0);
+	expect_text(&r.ev[3], "KP (North Korea): back after 1 h (down 2014-12-22 00:00 - 2014-12-22 01:00 UTC; "
+	                      "partial from 2014-12-22 00:50)\n");
 	detector_free(r.d);
 }
 
@@ -509,12 +531,13 @@ static void test_random_invariants(void **state)
 		uint64_t rs = seed;
 		struct detect_opts o;
 		detect_opts_default(&o);
-		o.min_bins = 1 + seed % 3;
-		o.recover_bins = 1 + seed % 2;
+		o.min_duration = (1 + seed % 3) * 300;
+		o.recover_duration = (1 + seed % 2) * 300;
 		struct detector *d = detector_new(&o);
 		assert_non_null(d);
 		struct sig_entity e = kp();
 		uint32_t out_start = 0, unk_start = 0, inst_start = 0;
+		uint8_t out_type = 0;
 		int out_open = 0, unk_open = 0, inst_open = 0;
 		uint32_t base = 1 + rnd(&rs) % 300;
 		for (uint32_t i = 0; i < 4000; i++) {
@@ -538,15 +561,24 @@ static void test_random_invariants(void **state)
 				switch (x->type) {
 				case DM_EV_OUTAGE:
 				case DM_EV_PARTIAL:
-					if (out_open)   /* only an escalation may come while open */
-						assert_true(x->type == DM_EV_OUTAGE && x->start == b.t);
+					if (out_open) {   /* a level change closes the open level event */
+						assert_int_equal(x->of_type, out_type);
+						assert_true(x->type != out_type);
+						assert_int_equal(x->prev_start, out_start);
+						assert_true(x->start > out_start);
+					} else {
+						assert_int_equal(x->of_type, 0);
+					}
 					assert_true(x->start <= b.t && x->end == 0);
 					out_open = 1;
 					out_start = x->start;
+					out_type = x->type;
 					break;
 				case DM_EV_RECOVERY:
 					assert_true(out_open);
+					assert_int_equal(x->of_type, out_type);
 					assert_int_equal(x->start, out_start);
+					assert_int_equal(x->prev_start, out_start);
 					assert_true(x->end > x->start && x->end <= b.t);
 					out_open = 0;
 					break;

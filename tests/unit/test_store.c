@@ -365,7 +365,7 @@ static void test_bad_files(void **state)
 	sqlite3_close(db);
 	memset(&err, 0, sizeof err);
 	assert_null(store_open(p, &err));
-	assert_non_null(strstr(err.what, "schema version 99, this darkmap reads 1"));
+	assert_non_null(strstr(err.what, "schema version 99, this darkmap reads 2"));
 
 	/* A darkmap database whose pages were overwritten: open or read fails with a message. */
 	s = open_new("smashed.sqlite");
