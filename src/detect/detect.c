@@ -180,10 +180,10 @@ struct ent {
 	uint32_t pend_bins, pend_start;
 	uint32_t rec_bins, rec_start;
 	uint32_t out_start, partial_start;
-	uint32_t out_base;         /* rounded baseline when raised */
+	uint64_t out_base;         /* rounded baseline when raised */
 	double out_sev;            /* worst severity during the event */
 	uint16_t out_peers_lost, out_ffp;
-	uint32_t out_min;          /* lowest slash24 during the event */
+	uint64_t out_min;          /* lowest slash24 during the event */
 	char *out_affected;        /* affected prefixes at raise (malloc'd, only while open) */
 
 	/* unknown (data quality) */
@@ -352,9 +352,9 @@ const char *dm_event_type_name(int type)
 	return "?";
 }
 
-static uint32_t round_u32(double x)
+static uint64_t round_u64(double x)
 {
-	return x <= 0 ? 0 : x >= 4294967295.0 ? UINT32_MAX : (uint32_t)lround(x);
+	return x <= 0 ? 0 : x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)llround(x);
 }
 
 static const char *unit(const struct sig_entity *e)
@@ -373,11 +373,11 @@ static void ev_init(struct dm_event *ev, int type, const struct ent *e, const st
 	ev->peers_lost = b->peers_seeing < b->full_feed_peers
 	                         ? (uint16_t)(b->full_feed_peers - b->peers_seeing) : 0;
 	ev->quality = b->quality;
-	ev->baseline_slash24 = round_u32(movmed_median(&e->hist));
+	ev->baseline_slash24 = round_u64(movmed_median(&e->hist));
 }
 
 
-static double lost_fraction(uint32_t v, double base)
+static double lost_fraction(uint64_t v, double base)
 {
 	if (base <= 0 || v >= base)
 		return 0;
@@ -446,7 +446,7 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
                        struct dm_event *out, int max, int n)
 {
 	const struct detect_opts *o = &d->o;
-	uint32_t v = b->slash24;
+	uint64_t v = b->slash24;
 	int lvl = v < o->hard * base ? DM_EV_OUTAGE : v < o->threshold * base ? DM_EV_PARTIAL : LV_NORMAL;
 	double sev = lost_fraction(v, base);
 	uint16_t plost = b->peers_seeing < b->full_feed_peers
@@ -470,7 +470,7 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		e->level = e->pend_level;
 		e->out_start = e->pend_start;
 		e->partial_start = e->pend_level == DM_EV_PARTIAL ? e->pend_start : 0;
-		e->out_base = round_u32(base);
+		e->out_base = round_u64(base);
 		e->out_sev = sev;
 		e->out_peers_lost = plost;
 		e->out_ffp = b->full_feed_peers;
@@ -482,8 +482,8 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		ev.baseline_slash24 = e->out_base;
 		ev.severity = sev;
 		snprintf(ev.reason, sizeof ev.reason,
-		         "visible %s %u < %g x baseline %g (moving median of %llu good bins) for %u bins%s",
-		         unit(&e->key), v, e->level == DM_EV_OUTAGE ? o->hard : o->threshold, base,
+		         "visible %s %llu < %g x baseline %g (moving median of %llu good bins) for %u bins%s",
+		         unit(&e->key), (unsigned long long)v, e->level == DM_EV_OUTAGE ? o->hard : o->threshold, base,
 		         (unsigned long long)e->hist.q.count, o->min_bins,
 		         e->level == DM_EV_PARTIAL ? " (partial: still above hard fraction)" : "");
 		if (o->affected) {
@@ -509,9 +509,9 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		ev.peers_lost = e->out_peers_lost;
 		ev.full_feed_peers = e->out_ffp;
 		snprintf(ev.reason, sizeof ev.reason,
-		         "visible %s %u >= %g x baseline %g for %u bins; lowest during the %s: %u",
-		         unit(&e->key), v, o->recover, base, o->recover_bins,
-		         e->level == DM_EV_OUTAGE ? "outage" : "partial outage", e->out_min);
+		         "visible %s %llu >= %g x baseline %g for %u bins; lowest during the %s: %llu",
+		         unit(&e->key), (unsigned long long)v, o->recover, base, o->recover_bins,
+		         e->level == DM_EV_OUTAGE ? "outage" : "partial outage", (unsigned long long)e->out_min);
 		if (e->out_affected) {
 			snprintf(ev.affected, sizeof ev.affected, "%s", e->out_affected);
 			free(e->out_affected);
@@ -541,8 +541,8 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		ev.baseline_slash24 = e->out_base;
 		ev.severity = sev;
 		snprintf(ev.reason, sizeof ev.reason,
-		         "visible %s %u < %g x baseline %g (moving median of %llu good bins); partial outage since %s",
-		         unit(&e->key), v, o->hard, base, (unsigned long long)e->hist.q.count, fmt_utc(pstart, ts));
+		         "visible %s %llu < %g x baseline %g (moving median of %llu good bins); partial outage since %s",
+		         unit(&e->key), (unsigned long long)v, o->hard, base, (unsigned long long)e->hist.q.count, fmt_utc(pstart, ts));
 		if (o->affected) {
 			o->affected(o->affected_ctx, &e->key, b->t, ev.affected, sizeof ev.affected);
 			free(e->out_affected);

@@ -105,13 +105,13 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	alert_entity_label(&ev->entity, names, who, sizeof who);
 	fmt_time(ev->start, 0, t0);
 	fmt_time(ev->end, 0, t1);
-	uint32_t lost = ev->baseline_slash24 > ev->slash24 ? ev->baseline_slash24 - ev->slash24 : 0;
+	uint64_t lost = ev->baseline_slash24 > ev->slash24 ? ev->baseline_slash24 - ev->slash24 : 0;
 
 	switch (ev->type) {
 	case DM_EV_OUTAGE:
 	case DM_EV_PARTIAL:
-		obuf_printf(o, "%s: %s%u of %u %s unreachable", who, ev->type == DM_EV_PARTIAL ? "partial outage, " : "",
-		            lost, ev->baseline_slash24, unit(&ev->entity));
+		obuf_printf(o, "%s: %s%llu of %llu %s unreachable", who, ev->type == DM_EV_PARTIAL ? "partial outage, " : "",
+		            (unsigned long long)lost, (unsigned long long)ev->baseline_slash24, unit(&ev->entity));
 		if (ev->peers_lost)
 			obuf_printf(o, ", withdrawn by %u of %u full-feed peers", ev->peers_lost, ev->full_feed_peers);
 		if (ev->end)
@@ -227,8 +227,8 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	json_time(o, ev->raised);
 	obuf_puts(o, ",\"severity\":");
 	json_num(o, ev->severity);
-	obuf_printf(o, ",\"unit\":\"%s\",\"baseline\":%u,\"value\":%u", e->afi == DM_AFI_IPV6 ? "/48" : "/24",
-	            ev->baseline_slash24, ev->slash24);
+	obuf_printf(o, ",\"unit\":\"%s\",\"baseline\":%llu,\"value\":%llu", e->afi == DM_AFI_IPV6 ? "/48" : "/24",
+	            (unsigned long long)ev->baseline_slash24, (unsigned long long)ev->slash24);
 	obuf_puts(o, ",\"affected\":[");
 	const char *p = ev->affected;
 	int first = 1;
