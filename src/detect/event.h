@@ -21,8 +21,8 @@ struct dm_event {
 	struct sig_entity entity;
 	uint32_t start, end;          /* UTC seconds; end 0 while ongoing */
 	double severity;              /* 0..1: fraction of baseline lost (x peers share, see README) */
-	uint32_t baseline_slash24;    /* baseline the event is measured against */
-	uint32_t slash24;             /* value at detection (outage) or at recovery */
+	uint64_t baseline_slash24;    /* baseline the event is measured against (64-bit: IPv6 /48s) */
+	uint64_t slash24;             /* value at detection (outage) or at recovery */
 	uint16_t peers_lost;          /* full-feed peers that lost the entity's routes */
 	uint16_t full_feed_peers;
 	double rate, baseline_rate;   /* instability: interruptions/hour now and baseline */

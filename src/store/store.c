@@ -778,9 +778,9 @@ static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
 {
 	memset(b, 0, sizeof *b);
 	b->t = (uint32_t)sqlite3_column_int64(st, 0);
-	b->visible_prefixes = (uint32_t)sqlite3_column_int64(st, 1);
-	b->slash24 = (uint32_t)sqlite3_column_int64(st, 2);
-	b->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 3);
+	b->visible_prefixes = (uint64_t)sqlite3_column_int64(st, 1);
+	b->slash24 = (uint64_t)sqlite3_column_int64(st, 2);
+	b->baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 3);
 	b->peers_seeing = (uint16_t)sqlite3_column_int(st, 4);
 	b->full_feed_peers = (uint16_t)sqlite3_column_int(st, 5);
 	b->peers_up = (uint16_t)sqlite3_column_int(st, 6);
@@ -918,8 +918,8 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 		ev->start = (uint32_t)sqlite3_column_int64(st, 5);
 		ev->end = (uint32_t)sqlite3_column_int64(st, 6);
 		ev->severity = sqlite3_column_double(st, 7);
-		ev->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 8);
-		ev->slash24 = (uint32_t)sqlite3_column_int64(st, 9);
+		ev->baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 8);
+		ev->slash24 = (uint64_t)sqlite3_column_int64(st, 9);
 		ev->peers_lost = (uint16_t)sqlite3_column_int(st, 10);
 		ev->full_feed_peers = (uint16_t)sqlite3_column_int(st, 11);
 		ev->rate = sqlite3_column_double(st, 12);
