@@ -272,7 +272,8 @@ int cmd_detect(int argc, char **argv)
 			nopen++;
 		}
 	}
-	qsort(found, nfound, sizeof *found, cmp_found);
+	if (nfound)
+		qsort(found, nfound, sizeof *found, cmp_found);
 
 	/* AS names only when an AS has events: loading the name sources takes a moment. */
 	struct alert_names names = { geo_country_name, NULL, NULL };
