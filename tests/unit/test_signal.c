@@ -608,16 +608,27 @@ static void test_incremental_equals_recompute(void **st)
 	rib_free(r2);
 }
 
-/* Input gaps: collector 1 is active and silent for a bin while collector 0 goes on. */
-static void test_collector_gap(void **st)
+/* Input gaps as a duration (gap_min): collector 1 is silent from 1220 to 1820 (600 s) while
+ * collector 0 goes on. With the default gap_min 600 that is no gap in any bin (the 1500 bin,
+ * which has no record of collector 1, ends at 1800 < 1220 + 600 = 1820; the record at 1820
+ * ends the silence exactly when it would have become one); with gap_min 300 collector 1 is in
+ * a gap from 1520 to 1820: the 1500 bin is flagged, and the 1800 bin, whose first 20 s are
+ * still in it. */
+static void collector_gap_run(uint32_t gap_min)
 {
-	(void)st;
-	struct rib *r;
-	struct sig *s = three_peers(&r, 1000);
+	struct sig_opts o;
+	sig_opts_default(&o);
+	o.gap_min = gap_min;
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, fake_geo, NULL, &o);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	for (int p = 0; p < 3; p++)
+		filler(s, 1000, p, 10);
 	sig_start(s);
 	sig_collector_active(s, 0, 1);
 	sig_collector_active(s, 1, 1);
-	uint32_t t0[] = { 1210, 1510, 1810 }, t1[] = { 1220, 1820 };   /* collector 1: nothing in 1500 */
+	uint32_t t0[] = { 1210, 1510, 1810 }, t1[] = { 1220, 1820 };
 	for (int i = 0; i < 3; i++) {
 		sig_time(s, t0[i]);
 		sig_record(s, 0);
@@ -626,8 +637,10 @@ static void test_collector_gap(void **st)
 			sig_record(s, 1);
 		}
 	}
-	sig_collector_active(s, 1, 0);   /* its input ends: silence after this is no gap */
 	sig_time(s, 2110);
+	sig_record(s, 0);
+	sig_collector_active(s, 1, 0);   /* its input ends: silence after this is no gap */
+	sig_time(s, 2700);   /* collector 0 silent 2110 .. 2700: >= 600 s from 2710 on, not before */
 	sig_record(s, 0);
 	sig_finish(s);
 	const struct sig_bin *b;
@@ -636,14 +649,94 @@ static void test_collector_gap(void **st)
 	assert_int_equal(b->records, 2);
 	assert_int_equal(b->collectors, 2);
 	assert_non_null(b = row_of(1500, SIG_GLOBAL, NULL, 0));
-	assert_int_equal(b->quality & SIG_Q_GAP, SIG_Q_GAP);
-	assert_int_equal(b->collectors_silent, 1);
+	assert_int_equal(b->quality & SIG_Q_GAP, gap_min == 300 ? SIG_Q_GAP : 0);
+	assert_int_equal(b->collectors_silent, gap_min == 300 ? 1 : 0);
 	assert_int_equal(b->records, 1);
+	assert_non_null(b = row_of(1800, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, gap_min == 300 ? SIG_Q_GAP : 0);
+	assert_int_equal(b->records, 2);
 	assert_non_null(b = row_of(2100, SIG_GLOBAL, NULL, 0));
-	assert_int_equal(b->quality & SIG_Q_GAP, 0);
 	assert_int_equal(b->collectors, 1);
+	/* collector 0 is silent 2110 .. 2700: with gap_min 300 in a gap from 2410, so the 2100 bin
+	 * (ending at 2400) is clean and the 2400 bin is flagged; with 600 the gap would start at
+	 * 2710, after its record at 2700: nothing. */
+	assert_int_equal(b->quality & SIG_Q_GAP, 0);
+	assert_non_null(b = row_of(2400, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, gap_min == 300 ? SIG_Q_GAP : 0);
+	assert_non_null(b = row_of(2700, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, 0);
 	sig_free(s);
 	rib_free(r);
+}
+
+static void test_collector_gap(void **st)
+{
+	(void)st;
+	collector_gap_run(600);
+	collector_gap_run(300);
+}
+
+/* A 45-minute collector gap at bins of 60, 300 and 900 s. T = 2014-12-15 13:00 UTC. Both
+ * collectors send a record every 20 s from T-3600 to T+5400, except collector 1: nothing in
+ * (T-20, T+2700) (update files of 13:00-13:45 missing) and nothing in (T+3600, T+3900) (five
+ * quiet minutes). Rule: in a gap from 600 s after its last record (T-20+600 = T+580) until
+ * its next one (T+2700); a bin overlapping [T+580, T+2700) is flagged:
+ *   60 s:  T+540 .. T+2640 (36 bins)   300 s: T+300 .. T+2400 (8)   900 s: T .. T+1800 (3)
+ * i.e. the flagged time starts at most one bin before T+580 and ends at T+2700 at every size,
+ * and the quiet five minutes are never a gap. */
+static void gap_at_bin(uint32_t bin, uint32_t first, uint32_t nbins)
+{
+	const uint32_t T = 1418648400;
+	struct sig_opts o;
+	sig_opts_default(&o);
+	o.bin = bin;
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, fake_geo, NULL, &o);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	for (int p = 0; p < 3; p++)
+		filler(s, T - 3600, p, 2);
+	sig_start(s);
+	sig_time(s, T - 3600);
+	sig_collector_active(s, 0, 1);
+	sig_collector_active(s, 1, 1);
+	for (uint32_t t = T - 3600; t <= T + 5400; t += 20) {
+		sig_time(s, t);
+		sig_record(s, 0);
+		int quiet = (t > T - 20 && t < T + 2700) || (t > T + 3600 && t < T + 3900);
+		if (!quiet)
+			sig_record(s, 1);
+	}
+	sig_collector_active(s, 0, 0);   /* the inputs end (replay does this at the end of a stream) */
+	sig_collector_active(s, 1, 0);
+	sig_finish(s);
+	uint32_t flagged = 0, lo = UINT32_MAX, hi = 0;
+	for (int i = 0; i < nrows; i++) {
+		const struct row *w = &rows[i];
+		if (w->e.kind != SIG_GLOBAL || w->e.afi != DM_AFI_IPV4)
+			continue;
+		if (!(w->b.quality & SIG_Q_GAP))
+			continue;
+		assert_int_equal(w->b.collectors_silent, 1);
+		assert_int_equal(w->b.collectors, 2);
+		flagged++;
+		lo = w->b.t < lo ? w->b.t : lo;
+		hi = w->b.t > hi ? w->b.t : hi;
+	}
+	assert_int_equal(flagged, nbins);
+	assert_int_equal(lo, T + first);
+	assert_int_equal(hi + bin, T + 2700);           /* flagged until the records resume */
+	assert_true(lo <= T + 580 && lo + bin > T + 580);   /* from the bin holding T+580 */
+	sig_free(s);
+	rib_free(r);
+}
+
+static void test_gap_same_at_bin_sizes(void **st)
+{
+	(void)st;
+	gap_at_bin(60, 540, 36);
+	gap_at_bin(300, 300, 8);
+	gap_at_bin(900, 0, 3);
 }
 
 /* IPv6: /48 equivalents, a covered /48 counts once; IPv4 entities are separate. */
@@ -776,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_interruptions),
 		cmocka_unit_test(test_incremental_equals_recompute),
 		cmocka_unit_test(test_collector_gap),
+		cmocka_unit_test(test_gap_same_at_bin_sizes),
 		cmocka_unit_test(test_ipv6_slash48),
 		cmocka_unit_test(test_addpath_origins),
 	};
