@@ -666,7 +666,8 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 	const struct rib_peer *p = &s->rib->peer[s->ch_peer];
 	c.peer_asn = p->asn;
 	c.peer_addr = p->addr;
-	snprintf(c.collector, sizeof c.collector, "%s", s->rib->collector[p->collector]);
+	if (p->collector < s->rib->ncollector)
+		snprintf(c.collector, sizeof c.collector, "%s", s->rib->collector[p->collector]);
 	s->chemit(s->chemit_arg, &c);
 }
 
