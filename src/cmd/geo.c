@@ -25,9 +25,13 @@ static const char usage_text[] =
 	"                  first,last,asn,name (node_modules/@ip-location-db/asn/asn-ipv4.csv)\n"
 	"  --defaults      also load the default sources (after the ones named)\n"
 	"  --sources       list the loaded sources with their files and versions\n"
-	"With no source option the defaults are used: DATA/rir/delegated-* (DATA = $DARKMAP_DATA or\n"
-	"../shared/data), node_modules/@ip-location-db/geo-whois-asn-country IPv4+IPv6 CSVs,\n"
-	"DATA/asn/asnames.json.gz.\n"
+	"With no source option the defaults are used, in this order: geolocation from\n"
+	"node_modules/@ip-location-db/dbip-country (DB-IP, CC BY 4.0), then registration:\n"
+	"DATA/rir/delegated-* (DATA = $DARKMAP_DATA or ../shared/data) and\n"
+	"node_modules/@ip-location-db/geo-whois-asn-country; then DATA/asn/asnames.json.gz.\n"
+	"DARKMAP_GEO=registration leaves geolocation out (for replays of old archives).\n"
+	"When both views are loaded, each query also prints the geolocation and the registration\n"
+	"answer and '!! sources disagree' where they name different countries.\n"
 	"Exit status: 0 ok, 1 malformed lines were skipped, 2 usage, 3 a source could not be loaded.\n";
 
 static int has_view(const struct geo_db *g, enum geo_view view)
@@ -299,7 +303,10 @@ int cmd_geo(int argc, char **argv)
 				       si->kind == GEO_KIND_RIR ? "" : "");
 			if (si->kind == GEO_KIND_RIR)
 				printf(", %zu asn lines", si->n_asn);
-			printf(", %zu unassigned skipped, %zu malformed\n", si->n_skipped, si->n_bad);
+			printf(", %zu unassigned skipped, %zu malformed%s\n", si->n_skipped, si->n_bad,
+			       si->view == GEO_VIEW_GEOLOCATION    ? "; view: geolocation"
+			       : si->view == GEO_VIEW_REGISTRATION ? "; view: registration"
+			                                           : "");
 		}
 	}
 	int w = name_width(g);
