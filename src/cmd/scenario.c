@@ -2166,9 +2166,10 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 				int64_t t1 = r->spread > r->restore_spread ? r->spread : r->restore_spread;
 				tol = t1 > tol ? t1 : tol;
 				size_t l = strlen(note);
-				snprintf(note + l, sizeof note - l, "%sline %d: %s %s%s%s", l ? "; " : "",
-				         r->line, kind_names[r->kind], r->target, r->note[0] ? ": " : "",
-				         r->note);
+				snprintf(note + l, sizeof note - l, "%sline %d: %s %s, %u of %u prefixes, %d of "
+				         "%d peers%s%s", l ? "; " : "", r->line, kind_names[r->kind], r->target,
+				         r->nsel, r->npfx, r->kind == K_OUTAGE ? r->kpeers : g->npeers,
+				         g->npeers, r->note[0] ? ": " : "", r->note);
 			}
 			char name[16];
 			ent_name(E, is_as, k, name, sizeof name);
