@@ -2280,8 +2280,8 @@ static int run_scenario(struct opts *o, struct scen *sc)
 		        "boundary\n", cli_span ? "from --from/--to" : sc->path);
 		return EXIT_USAGE;
 	}
-	if (!cli_span)
-		scen_check_span(sc);
+	/* rows must lie in the file's span even when --from/--to cut a piece of it */
+	scen_check_span(sc);
 	if (sc->errors)
 		return EXIT_USAGE;
 	g.npeers = o->peers ? o->peers : sc->peers_set ? sc->peers : 8;
@@ -2493,7 +2493,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	struct ents E;
 	ents_init(&g, &E);
 	struct truth_row *t = truth_add(&tr, "scenario", g.from, g.to);
-	uint64_t nflaps = 0, nrows = 0, left_out = 0, nchurn_extra = 0;
+	uint64_t nflaps = 0, nrows = 0, left_out = 0;
 	for (int i = 0; i < sc->nrow; i++) {
 		struct row *r = &sc->row[i];
 		if (r->skip) {
@@ -2624,9 +2624,6 @@ static int run_scenario(struct opts *o, struct scen *sc)
 				snprintf(t->collector, sizeof t->collector, "%s", co->name);
 				add_truth_note(t, r, "update files starting in [start, end) absent");
 			}
-			break;
-		case K_CHURN:
-			nchurn_extra += (uint64_t)(r->rate * (double)(r->end - r->start) / 3600.0);
 			break;
 		default:
 			break;
@@ -2806,7 +2803,6 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	if (left_out)
 		fprintf(stderr, "darkmap scenario: %llu rows of %s outside --from/--to left out\n",
 		        (unsigned long long)left_out, sc->path);
-	(void)nchurn_extra;
 	ents_free(&E);
 	free(ev.v);
 	free(tr.v);
