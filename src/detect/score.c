@@ -524,6 +524,18 @@ static int ent_qsort_cmp(const void *a, const void *b)
 	return entity_cmp(a, b);
 }
 
+/* False alerts in time order, then by entity. */
+static int false_cmp(const void *a, const void *b)
+{
+	const struct score_false *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	int c = entity_cmp(&x->entity, &y->entity);
+	if (c)
+		return c;
+	return x->type < y->type ? -1 : x->type > y->type;
+}
+
 int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, const struct sig_entity *ents,
               size_t nents, const struct score_opts *o, struct score *out, struct dm_error *err)
 {
@@ -642,6 +654,8 @@ int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, cons
 		f->end = c.end[ie];
 		f->open = c.open[ie];
 	}
+	if (out->nfalse > 1)
+		qsort(out->falses, out->nfalse, sizeof *out->falses, false_cmp);
 	out->entity_days = (double)nje * (double)(out->span_to - out->span_from) / 86400.0;
 	out->false_per_entity_day = out->entity_days > 0 ? (double)out->nfalse / out->entity_days : 0;
 	free(je);
