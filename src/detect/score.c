@@ -394,9 +394,10 @@ static size_t ctx_find(const struct ctx *c, const struct sig_entity *e, size_t *
 	return lo;
 }
 
-/* The end of an outage/partial row whose own end is 0: the entity has one outage state at a
- * time, so the next transition ends it: the end of the first recovery ending after its start,
- * or the start of the next outage/partial (an escalation or de-escalation). None: open at the
+/* The end of an outage/partial row whose own end is 0 (the store normally sets it when the
+ * closing event comes): the entity has one outage state at a time, so the next transition ends
+ * it: the end of the first recovery or new normal ending after its start, or the start of the
+ * next outage/partial (an escalation or de-escalation). None: open at the
  * end of input. Instability still open: open. Other events without an end are instants. */
 static void resolve_ends(struct ctx *c)
 {
@@ -423,7 +424,7 @@ static void resolve_ends(struct ctx *c)
 			for (size_t b = first; b < first + n; b++) {
 				const struct dm_event *x = &c->ev[c->ord[b]];
 				uint32_t t = 0;
-				if (x->type == DM_EV_RECOVERY && x->end > e->start)
+				if ((x->type == DM_EV_RECOVERY || x->type == DM_EV_NEWNORMAL) && x->end > e->start)
 					t = x->end;
 				else if (is_episode(x->type) && x->start > e->start)
 					t = x->start;

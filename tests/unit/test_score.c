@@ -271,6 +271,41 @@ static void test_score_clean(void **state)
 	truth_free(&t);
 }
 
+/* A new normal closes the open outage it declares permanent (so the outage's end is the new
+ * normal's end) and is an alert like any other: explained by a truth row, else false. */
+static void test_score_newnormal(void **state)
+{
+	(void)state;
+	char text[2048];
+	snprintf(text, sizeof text, "%s", HEADER);
+	row(text, sizeof text, "scenario", T0, T0 + 30 * D, "all", "-", 0);
+	row(text, sizeof text, "outage", T0 + D, T0 + 25 * D, "KP", "1.0000", 0);
+	struct truth t;
+	struct dm_error err;
+	assert_int_equal(truth_parse("t.tsv", text, strlen(text), &t, &err), 0);
+	struct sig_entity ents[] = { country("KP"), country("CN") };
+	struct dm_event ev[] = {
+		event(ents[0], DM_EV_OUTAGE, T0 + D, 0, 0),
+		event(ents[0], DM_EV_NEWNORMAL, T0 + D, T0 + 22 * D, DM_EV_OUTAGE),
+		event(ents[1], DM_EV_NEWNORMAL, T0 + 2 * D, T0 + 23 * D, DM_EV_PARTIAL),
+	};
+	struct score_opts o;
+	score_opts_default(&o);
+	struct score s;
+	assert_int_equal(score_run(&t, ev, 3, ents, 2, &o, &s, &err), 0);
+	assert_int_equal(s.rows[0].status, SCORE_OFF_TIME);
+	assert_int_equal(s.rows[0].got_end, T0 + 22 * D);
+	assert_int_equal(s.rows[0].got_open, 0);
+	assert_int_equal(s.rows[0].end_err, -3 * (int64_t)D);
+	assert_int_equal(s.alerts, 3);
+	assert_int_equal(s.nfalse, 1);
+	assert_int_equal(s.falses[0].type, DM_EV_NEWNORMAL);
+	assert_string_equal(s.falses[0].entity.cc, "CN");
+	assert_int_equal(s.falses[0].end, T0 + 23 * D);
+	score_free(&s);
+	truth_free(&t);
+}
+
 /* The nk-2014 truth as the old generator wrote it: no fraction or tolerance columns, entity
  * "KP/AS131279" (one row per entity), readable times checked against the epoch columns. */
 static void test_truth_old_format(void **state)
@@ -359,6 +394,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_score_rules),
 		cmocka_unit_test(test_score_clean),
+		cmocka_unit_test(test_score_newnormal),
 		cmocka_unit_test(test_truth_old_format),
 		cmocka_unit_test(test_truth_errors),
 	};
