@@ -97,9 +97,13 @@ static void write_json(struct obuf *o, const char *truth_path, const char *db, c
 		json_time(o, "start", tr->start);
 		obuf_putc(o, ',');
 		json_time(o, "end", tr->end);
-		obuf_printf(o, ",\"fraction\":%.4f,\"tolerance\":%u,\"required\":%s,\"expected\":\"%s\",\"status\":\"%s\","
+		if (r->expected == DM_EV_INSTABILITY)
+			obuf_puts(o, ",\"fraction\":null");
+		else
+			obuf_printf(o, ",\"fraction\":%.4f", tr->fraction);
+		obuf_printf(o, ",\"tolerance\":%u,\"required\":%s,\"expected\":\"%s\",\"status\":\"%s\","
 		            "\"found\":%s,\"allowed\":%u,\"detected\":",
-		            tr->fraction, tr->tolerance, r->required ? "true" : "false", type_name(r->expected),
+		            tr->tolerance, r->required ? "true" : "false", type_name(r->expected),
 		            score_status_name(r->status), r->status == SCORE_FOUND ? "true" : "false", r->allowed);
 		if (r->matched < 0) {
 			obuf_puts(o, "null,\"start_error\":null,\"end_error\":null,\"duration_error\":null");
