@@ -21,7 +21,7 @@ add() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { printf "%.1f", a + c - b }'; 
 t_scen=0 t_replay=0 t_detect=0 t_eval=0
 t_all=$(now)
 nscen=0
-for f in "$ROOT"/data/scenarios/*.tsv; do
+for f in "${LIBRARY_DIR:-$ROOT/data/scenarios}"/*.tsv; do
 	name=$(basename "$f" .tsv)
 	out=$TMP/library/$name
 	rm -rf "$out"
