@@ -13,7 +13,7 @@
 struct store;
 
 /* Schema version written to PRAGMA user_version; a file with another version is refused. */
-enum { STORE_SCHEMA_VERSION = 1 };
+enum { STORE_SCHEMA_VERSION = 2 };
 /* PRAGMA application_id of a darkmap database: "dmap". */
 #define STORE_APPLICATION_ID 0x646d6170
 
