@@ -633,10 +633,22 @@ int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, cons
 		r->required = !r->why_not;
 		int has_series = bsearch(&tr->entity, je, nje, sizeof *je, ent_qsort_cmp) != NULL;
 		size_t n, first = ctx_find(&c, &tr->entity, &n);
-		if (r->expected == DM_EV_INSTABILITY)
+		if (r->expected == DM_EV_INSTABILITY) {
 			match_instability(r, &c, first, n);
-		else
+			/* Two windows of one entity (before and after an outage, whose bins the
+			 * detector does not count) seen as one instability: the event found for the
+			 * earlier window, still open when this one starts, finds this one too. */
+			for (size_t q = k; r->status != SCORE_FOUND && q-- > 0;) {
+				const struct score_row *x = &out->rows[q];
+				if (x->expected == DM_EV_INSTABILITY && x->status == SCORE_FOUND &&
+				    !entity_cmp(&t->v[x->truth].entity, &tr->entity) && c.end[x->matched] >= r->start) {
+					set_match(r, &c, (size_t)x->matched);
+					r->status = SCORE_FOUND;
+				}
+			}
+		} else {
 			match_outage(r, &c, first, n);
+		}
 		if (!r->required) {
 			r->status = SCORE_NOT_REQUIRED;
 			if (r->why_not == SCORE_WHY_SHARE)

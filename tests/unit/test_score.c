@@ -389,6 +389,39 @@ static void test_score_merge_and_short(void **state)
 	truth_free(&t);
 }
 
+/* iran-2009: instability before and after an outage, one instability event across both
+ * windows: found for both (the second with its negative start error); a third window after the
+ * event closed needs an event of its own. */
+static void test_score_instability_continues(void **state)
+{
+	(void)state;
+	char text[4096];
+	snprintf(text, sizeof text, "%s", HEADER);
+	row(text, sizeof text, "scenario", T0, T0 + 10 * D, "all", "-", 0);
+	row(text, sizeof text, "instability", T0 + 8 * 3600, T0 + 17 * 3600, "IR", "-", 0);
+	row(text, sizeof text, "instability", T0 + 18 * 3600, T0 + 30 * 3600, "IR", "-", 0);
+	row(text, sizeof text, "instability", T0 + 3 * D, T0 + 3 * D + 3600, "IR", "-", 0);
+	struct truth t;
+	struct dm_error err;
+	assert_int_equal(truth_parse("t.tsv", text, strlen(text), &t, &err), 0);
+	struct sig_entity ents[] = { country("IR") };
+	struct dm_event ev[] = { event(ents[0], DM_EV_INSTABILITY, T0 + 9 * 3600, T0 + 35 * 3600, 0) };
+	struct score_opts o;
+	score_opts_default(&o);
+	struct score s;
+	assert_int_equal(score_run(&t, ev, 1, ents, 1, &o, &s, &err), 0);
+	assert_int_equal(s.rows[0].status, SCORE_FOUND);
+	assert_int_equal(s.rows[0].start_err, 3600);
+	assert_int_equal(s.rows[1].status, SCORE_FOUND);
+	assert_int_equal(s.rows[1].matched, 0);
+	assert_int_equal(s.rows[1].start_err, -9 * 3600);
+	assert_int_equal(s.rows[2].status, SCORE_MISSED);
+	assert_int_equal(s.found, 2);
+	assert_int_equal(s.nfalse, 0);
+	score_free(&s);
+	truth_free(&t);
+}
+
 /* The nk-2014 truth as the old generator wrote it: no fraction or tolerance columns, entity
  * "KP/AS131279" (one row per entity), readable times checked against the epoch columns. */
 static void test_truth_old_format(void **state)
@@ -479,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_score_clean),
 		cmocka_unit_test(test_score_newnormal),
 		cmocka_unit_test(test_score_merge_and_short),
+		cmocka_unit_test(test_score_instability_continues),
 		cmocka_unit_test(test_truth_old_format),
 		cmocka_unit_test(test_truth_errors),
 	};
