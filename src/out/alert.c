@@ -83,6 +83,7 @@ static void quality_words(uint8_t q, char *buf, size_t n)
 		{SIG_Q_GAP, "collector gap"},
 		{SIG_Q_PEERS_DROPPED, "full-feed peers dropped"},
 		{SIG_Q_NO_DATA, "no data"},
+		{SIG_Q_FF_CHANGED, "full-feed set changed"},
 	};
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
 		if (!(q & w[i].bit) || l >= n)
