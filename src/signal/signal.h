@@ -23,7 +23,9 @@
  *    becomes visible again; changes of the full-feed set (peer outages) never count.
  * A full-feed peer whose session leaves Established is a peer outage: its table is dropped, the
  * full-feed set shrinks and visibility is recomputed against the remaining peers at once; the
- * bin is flagged SIG_Q_PEERS_DROPPED.
+ * bin is flagged SIG_Q_PEERS_DROPPED, and so is every bin that has fewer full-feed peers than
+ * a bin close of the last drop_window seconds (3600) had (peers that left by table size
+ * excepted): a duration, the same at every bin size.
  *  - collector gap (SIG_Q_GAP), a duration: an active collector is in a gap from gap_min
  *    seconds (600) after its last record (or the start of its input) until its next record; a
  *    bin that overlaps such a period is flagged. Quiet minutes are no gap at any bin size.
@@ -53,6 +55,8 @@ struct sig_opts {
 	double ff_leave;           /* 0.9: full-feed peers leave below ceil(ff_leave x threshold) */
 	uint32_t gap_min;          /* 600: seconds of silence before a collector is in a gap;
 	                            * 0: every active bin without a record is a gap */
+	uint32_t drop_window;      /* 3600: SIG_Q_PEERS_DROPPED while fewer full-feed peers than at
+	                            * any bin close of the last drop_window seconds */
 };
 
 void sig_opts_default(struct sig_opts *o);
