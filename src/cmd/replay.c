@@ -421,11 +421,11 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 		obuf_putc(o, ',');
 	}
 	obuf_putc(o, e->afi == DM_AFI_IPV6 ? '6' : '4');
-	uint32_t v[] = { b->visible_prefixes, b->slash24, b->baseline_slash24, b->peers_seeing,
+	uint64_t v[] = { b->visible_prefixes, b->slash24, b->baseline_slash24, b->peers_seeing,
 		         b->full_feed_peers, b->peers_up };
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		obuf_putc(o, ',');
-		obuf_u32(o, v[i]);
+		obuf_u64(o, v[i]);
 	}
 	obuf_printf(o, ",%.4f", (double)b->peer_frac);
 	uint32_t w[] = { b->announcements, b->withdrawals, b->interruptions, b->more_specifics };
@@ -974,8 +974,9 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 			snprintf(name, sizeof name, "%s", want[i].cc);
 		else
 			snprintf(name, sizeof name, "AS%u", want[i].asn);
-		fprintf(stderr, "replay: %s IPv%d now: %u visible prefixes, %u %s, seen by %u of %u full-feed peers%s",
-		        name, want[i].afi == DM_AFI_IPV6 ? 6 : 4, b.visible_prefixes, b.slash24,
+		fprintf(stderr, "replay: %s IPv%d now: %llu visible prefixes, %llu %s, seen by %u of %u full-feed peers%s",
+		        name, want[i].afi == DM_AFI_IPV6 ? 6 : 4, (unsigned long long)b.visible_prefixes,
+		        (unsigned long long)b.slash24,
 		        want[i].afi == DM_AFI_IPV6 ? "/48s" : "/24s", b.peers_seeing, b.full_feed_peers, n ? ":" : "");
 		for (uint32_t k = 0; k < n && k < 64; k++) {
 			char pt[160];

@@ -39,7 +39,7 @@ struct ent {
 	struct sig_entity key;
 	uint32_t vis, more, ann, wd, intr, peers_seeing;
 	uint64_t cov;       /* distinct units covered by visible prefixes <= /24 (/48) */
-	uint32_t base24;    /* running maximum of slash24 */
+	uint64_t base24;    /* running maximum of slash24 */
 	float frac;
 	uint8_t used, want, frac_dirty;
 	struct pe *pe;      /* nff entries of the family, NULL until touched */
@@ -1406,8 +1406,7 @@ static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b
 	memset(b, 0, sizeof *b);
 	b->t = t;
 	b->visible_prefixes = e->vis;
-	uint64_t s24 = (e->cov + unit[fam] / 2) / unit[fam];
-	b->slash24 = s24 > UINT32_MAX ? UINT32_MAX : (uint32_t)s24;
+	b->slash24 = (e->cov + unit[fam] / 2) / unit[fam];
 	if (b->slash24 > e->base24) {
 		e->base24 = b->slash24;
 		e->frac_dirty = 1;
@@ -1490,7 +1489,7 @@ static void close_bin(struct sig *s, uint32_t t)
 		} else {
 			uint64_t s24 = (e->cov + unit[ent_fam(e)] / 2) / unit[ent_fam(e)];
 			if (s24 > e->base24) {
-				e->base24 = (uint32_t)(s24 > UINT32_MAX ? UINT32_MAX : s24);
+				e->base24 = s24;
 				e->frac_dirty = 1;
 			}
 		}

@@ -48,7 +48,7 @@ static const char schema_sql[] =
 	"CREATE TABLE events (\n"
 	"  id               INTEGER PRIMARY KEY,\n"
 	"  entity           INTEGER NOT NULL REFERENCES entities(id),\n"
-	"  type             INTEGER NOT NULL, -- 1 outage, 2 partial, 3 recovery, 4 instability, 5 unknown\n"
+	"  type             INTEGER NOT NULL, -- 1 outage, 2 partial, 3 recovery, 4 instability, 5 unknown, 6 newnormal\n"
 	"  start_t          INTEGER NOT NULL, -- UTC unix seconds\n"
 	"  end_t            INTEGER NOT NULL, -- UTC unix seconds; 0 while ongoing\n"
 	"  severity         REAL    NOT NULL, -- 0..1\n"
@@ -65,6 +65,9 @@ static const char schema_sql[] =
 	"  raised_t         INTEGER NOT NULL DEFAULT 0, -- start of the bin that raised it, UTC s\n"
 	"  window_s         INTEGER NOT NULL DEFAULT 0, -- instability: sliding window, seconds\n"
 	"  interruptions    INTEGER NOT NULL DEFAULT 0, -- instability: interruptions in the window\n"
+	"  episode_start    INTEGER NOT NULL DEFAULT 0, -- first bin of the whole (staged) episode\n"
+	"  prev_start       INTEGER NOT NULL DEFAULT 0, -- start of the event this one closes\n"
+	"  evidence         TEXT    NOT NULL DEFAULT '', -- origin ASes, upstream, mapping notes\n"
 	"  UNIQUE (entity, type, start_t)\n"
 	");\n"
 	"CREATE INDEX events_by_entity_time ON events (entity, start_t);\n"
@@ -97,7 +100,8 @@ static const char schema_sql[] =
 	"CREATE VIEW events_view AS\n"
 	"  SELECT l.label,\n"
 	"         CASE e.type WHEN 1 THEN 'outage' WHEN 2 THEN 'partial' WHEN 3 THEN 'recovery'\n"
-	"                     WHEN 4 THEN 'instability' WHEN 5 THEN 'unknown' ELSE 'other' END AS kind,\n"
+	"                     WHEN 4 THEN 'instability' WHEN 5 THEN 'unknown' WHEN 6 THEN 'newnormal'\n"
+	"                     ELSE 'other' END AS kind,\n"
 	"         datetime(e.start_t, 'unixepoch') AS start_utc,\n"
 	"         CASE e.end_t WHEN 0 THEN NULL ELSE datetime(e.end_t, 'unixepoch') END AS end_utc,\n"
 	"         e.* FROM events e JOIN entity_labels l ON l.id = e.entity;\n";
@@ -132,7 +136,8 @@ enum stmt_id {
 #define EVENT_COLS                                                                              \
 	"k.kind, k.afi, k.cc, k.asn, e.type, e.start_t, e.end_t, e.severity, e.baseline_slash24, " \
 	"e.slash24, e.peers_lost, e.full_feed_peers, e.rate, e.baseline_rate, e.quality, "         \
-	"e.affected, e.reason, e.of_type, e.raised_t, e.window_s, e.interruptions"
+	"e.affected, e.reason, e.of_type, e.raised_t, e.window_s, e.interruptions, "                 \
+	"e.episode_start, e.prev_start, e.evidence"
 #define EVENT_OVERLAP "e.start_t < ?3 AND (e.end_t > ?2 OR e.end_t = 0 OR e.start_t >= ?2)"
 
 static const char *const stmt_sql[ST_COUNT_] = {
@@ -152,10 +157,11 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_INS_EVENT] = "INSERT OR REPLACE INTO events (entity, type, start_t, end_t, severity, "
 	                 "baseline_slash24, slash24, peers_lost, full_feed_peers, rate, "
 	                 "baseline_rate, quality, affected, reason, of_type, raised_t, window_s, "
-	                 "interruptions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-	                 "?13, ?14, ?15, ?16, ?17, ?18)",
-	/* docs/detect.md: an outage opens with end 0 and is closed by a recovery event with the
-	 * same start; the open row gets the recovery's end so range reads see it ended. */
+	                 "interruptions, episode_start, prev_start, evidence) VALUES (?1, ?2, ?3, ?4, ?5, "
+	                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	/* docs/detect.md: an outage opens with end 0 and is closed by a recovery (or an escalation,
+	 * de-escalation or new normal) naming its start; the open row gets the closing time so
+	 * range reads see it ended. */
 	[ST_CLOSE_EVENT] = "UPDATE events SET end_t = ?4 WHERE entity = ?1 AND start_t = ?3 AND "
 	                   "end_t = 0 AND (type = ?2 OR (?2 = 0 AND type IN (1, 2)))",
 	[ST_SEL_EVENTS_ENTITY] = "SELECT " EVENT_COLS " FROM events e JOIN entities k ON k.id = "
@@ -712,16 +718,29 @@ int store_put_event(struct store *s, const struct dm_event *ev)
 	sqlite3_bind_int64(st, 16, ev->raised);
 	sqlite3_bind_int64(st, 17, ev->window);
 	sqlite3_bind_int64(st, 18, ev->interruptions);
+	sqlite3_bind_int64(st, 19, ev->episode_start);
+	sqlite3_bind_int64(st, 20, ev->prev_start);
+	sqlite3_bind_text(st, 21, ev->evidence, (int)strnlen(ev->evidence, sizeof ev->evidence), SQLITE_STATIC);
 	int rc = step_done(s, st, "events insert");
 	sqlite3_clear_bindings(st);
-	if (rc || ev->type != DM_EV_RECOVERY || !ev->end)
+	/* What closes an outage or partial event: a recovery or new normal (at its end), an
+	 * escalation or de-escalation (at its own start). */
+	int closes_level = ev->of_type == DM_EV_OUTAGE || ev->of_type == DM_EV_PARTIAL || ev->of_type == 0;
+	uint32_t at;
+	if (ev->type == DM_EV_RECOVERY || ev->type == DM_EV_NEWNORMAL)
+		at = ev->end;
+	else if ((ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL) && ev->of_type && ev->prev_start)
+		at = ev->start;
+	else
+		at = 0;
+	if (rc || !closes_level || !at)
 		return rc;
 	st = s->st[ST_CLOSE_EVENT];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, ev->of_type);
-	sqlite3_bind_int64(st, 3, ev->start);
-	sqlite3_bind_int64(st, 4, ev->end);
-	return step_done(s, st, "closing the recovered event");
+	sqlite3_bind_int64(st, 3, ev->prev_start ? ev->prev_start : ev->start);
+	sqlite3_bind_int64(st, 4, at);
+	return step_done(s, st, "closing the ended event");
 }
 
 static int insert_change(struct store *s, const struct sig_change *c)
@@ -852,9 +871,9 @@ static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
 {
 	memset(b, 0, sizeof *b);
 	b->t = (uint32_t)sqlite3_column_int64(st, 0);
-	b->visible_prefixes = (uint32_t)sqlite3_column_int64(st, 1);
-	b->slash24 = (uint32_t)sqlite3_column_int64(st, 2);
-	b->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 3);
+	b->visible_prefixes = (uint64_t)sqlite3_column_int64(st, 1);
+	b->slash24 = (uint64_t)sqlite3_column_int64(st, 2);
+	b->baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 3);
 	b->peers_seeing = (uint16_t)sqlite3_column_int(st, 4);
 	b->full_feed_peers = (uint16_t)sqlite3_column_int(st, 5);
 	b->peers_up = (uint16_t)sqlite3_column_int(st, 6);
@@ -994,8 +1013,8 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 		ev->start = (uint32_t)sqlite3_column_int64(st, 5);
 		ev->end = (uint32_t)sqlite3_column_int64(st, 6);
 		ev->severity = sqlite3_column_double(st, 7);
-		ev->baseline_slash24 = (uint32_t)sqlite3_column_int64(st, 8);
-		ev->slash24 = (uint32_t)sqlite3_column_int64(st, 9);
+		ev->baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 8);
+		ev->slash24 = (uint64_t)sqlite3_column_int64(st, 9);
 		ev->peers_lost = (uint16_t)sqlite3_column_int(st, 10);
 		ev->full_feed_peers = (uint16_t)sqlite3_column_int(st, 11);
 		ev->rate = sqlite3_column_double(st, 12);
@@ -1009,6 +1028,10 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 		ev->raised = (uint32_t)sqlite3_column_int64(st, 18);
 		ev->window = (uint32_t)sqlite3_column_int64(st, 19);
 		ev->interruptions = (uint32_t)sqlite3_column_int64(st, 20);
+		ev->episode_start = (uint32_t)sqlite3_column_int64(st, 21);
+		ev->prev_start = (uint32_t)sqlite3_column_int64(st, 22);
+		const char *evd = (const char *)sqlite3_column_text(st, 23);
+		snprintf(ev->evidence, sizeof ev->evidence, "%s", evd ? evd : "");
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

@@ -14,7 +14,8 @@
 struct store;
 
 /* Schema version written to PRAGMA user_version; a file with another version is refused. */
-/* 2: bins.ff_joined/ff_left and the vis_changes table (issue 8). */
+/* 2: bins.ff_joined/ff_left, the vis_changes table, events.episode_start/prev_start/evidence
+ * (issue 8). */
 enum { STORE_SCHEMA_VERSION = 2 };
 /* PRAGMA application_id of a darkmap database: "dmap". */
 #define STORE_APPLICATION_ID 0x646d6170

@@ -118,6 +118,9 @@ static void test_bin_round_trip(void **state)
 	in[2].peer_frac = 0.0f;
 	in[2].quality = SIG_Q_NO_DATA;
 	in[2].visible_prefixes = 4294967295u;
+	/* IPv6 /48 counts pass 2^32: the world value of a 2015 route-views6 RIB, and one above it */
+	in[2].slash24 = 9894864915ull;
+	in[2].baseline_slash24 = 9894864916ull;
 	assert_int_equal(store_begin(s), 0);
 	for (int i = 2; i >= 0; i--)   /* out of order on purpose: reads come back sorted by t */
 		assert_int_equal(store_put_bin(s, &KP4, &in[i]), 0);
@@ -199,6 +202,8 @@ static void test_events_overlap(void **state)
 	struct dm_event b = mk_event(&KP4, DM_EV_OUTAGE, 300, 0);       /* ongoing */
 	struct dm_event c = mk_event(&KP4, DM_EV_INSTABILITY, 250, 250); /* an instant */
 	struct dm_event d = mk_event(&AS131279, DM_EV_PARTIAL, 120, 180);
+	d.baseline_slash24 = 9894864915ull;   /* above 2^32 (IPv6 /48s): 64-bit through the store */
+	d.slash24 = 4294967296ull;
 	assert_int_equal(store_begin(s), 0);
 	assert_int_equal(store_put_event(s, &b), 0);
 	assert_int_equal(store_put_event(s, &a), 0);
