@@ -101,6 +101,7 @@ struct sig {
 
 	struct fam fam[2];
 	int started, have_cur, no_rib;
+	uint64_t rib_routes[2];   /* route elements per family before sig_start (the RIB load) */
 	uint32_t cur, max_ts;
 	uint32_t now;       /* the last time given to sig_time */
 
@@ -1054,6 +1055,8 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 			return;
 		if (!s->rib->peer[peer].up)
 			peer_up(s, peer);   /* routes arriving: the session is up (state record missing) */
+		if (!s->started)
+			s->rib_routes[fam]++;
 		uint32_t pfx = pfx_add(s, &e->prefix);
 		uint32_t attr = pfx == RIB_NONE ? 0 : elem_attr(s, peer, e);
 		if (!attr) {   /* malformed prefix or out of memory: counted, reported */
@@ -1324,7 +1327,7 @@ static void ff_select(struct sig *s, int fam)
 		/* Without a RIB every table is partial: "relative to the largest" would make one or two
 		 * partial peers full-feed. Once full tables have been seen, a drop of the largest one
 		 * (a reset) must not switch the whole rule to rel either. */
-		if (s->no_rib || F->abs_seen) {
+		if (!s->rib_routes[fam] || F->abs_seen) {
 			thr = s->o.ff_abs[fam];
 			rule = "abs";
 		} else {

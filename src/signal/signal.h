@@ -8,8 +8,8 @@
  *    "abs": 400,000 IPv4 / 10,000 IPv6; "rel": ceil(0.8 x the largest up peer's table); "count":
  *    explicit; "auto" (default): abs once any up table has reached the abs threshold (and from
  *    then on for the rest of the run: a world of full tables never falls back to rel), else
- *    rel; without a RIB (no element before sig_start) "auto" is abs only, since tables built
- *    from updates alone are partial. Chosen at every bin close (a peer must hold its table at a
+ *    rel; without a RIB of the family (no route of the family before sig_start) "auto" is abs
+ *    only for it, since tables built from updates alone are partial. Chosen at every bin close (a peer must hold its table at a
  *    bin end). A bin whose close changed the set by table size gets SIG_Q_FF_CHANGED with the
  *    counts (ff_joined, ff_left); a peer that was full-feed when its session went down and
  *    rejoins is a session event, not counted.
@@ -120,7 +120,8 @@ uint32_t sig_full_feed_peers(const struct sig *s, int fam, uint32_t *out, uint32
 int sig_entity_now(struct sig *s, const struct sig_entity *key, struct sig_bin *out);
 /* Full-feed peers that see >= 1 prefix of the entity; returns how many (may exceed max). */
 uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t *out, uint32_t max);
-/* 1 when sig_start found no element before it (no RIB): "auto" is then the abs rule only. */
+/* 1 when sig_start found no element before it (no RIB): "auto" is then the abs rule only (so
+ * it is for a family without a route before sig_start, e.g. IPv6 with an IPv4-only RIB). */
 int sig_no_rib(const struct sig *s);
 /* Bins emitted so far and elements applied. */
 uint64_t sig_bins_emitted(const struct sig *s);

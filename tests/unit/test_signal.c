@@ -1029,15 +1029,23 @@ static void test_no_rib_no_data(void **st)
 	sig_free(s);
 	rib_free(r);
 
-	/* the same tables loaded before sig_start (a RIB): rel, threshold ceil(0.8 x 100) = 80 */
+	/* the same tables loaded before sig_start (a RIB): rel, threshold ceil(0.8 x 100) = 80;
+	 * IPv6, absent from that RIB and arriving in updates only, stays abs: no full-feed peer */
 	s = new_sig(&r, NULL);
 	for (int p = 0; p < 3; p++)
 		bulk(s, 'R', 1000, p, 0, 100);
 	sig_start(s);
 	assert_int_equal(sig_no_rib(s), 0);
+	for (int p = 0; p < 3; p++)
+		feed6(s, 'A', 1010, p, "2001:db8::/32", 64496);
+	sig_finish(s);
 	sig_fam_info(s, 0, &fi);
 	assert_string_equal(fi.rule, "rel");
 	assert_int_equal(fi.nff, 3);
+	sig_fam_info(s, 1, &fi);
+	assert_string_equal(fi.rule, "abs");
+	assert_int_equal(fi.largest, 1);
+	assert_int_equal(fi.nff, 0);
 	sig_free(s);
 	rib_free(r);
 }
