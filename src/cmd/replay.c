@@ -947,9 +947,12 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		if (!fi.largest)
 			continue;
 		fprintf(stderr, "replay: IPv%d: %u full-feed peers (rule %s: >= %u prefixes to join, leave below %u; "
-		        "largest table %u); visible (seen by >= %u): %llu prefixes, %llu %s\n",
-		        fam ? 6 : 4, fi.nff, fi.rule, fi.threshold, fi.leave, fi.largest, fi.need,
-		        (unsigned long long)fi.visible, (unsigned long long)fi.slash24, fam ? "/48s" : "/24s");
+		        "largest table %u); ", fam ? 6 : 4, fi.nff, fi.rule, fi.threshold, fi.leave, fi.largest);
+		if (fi.nff)
+			fprintf(stderr, "visible (seen by >= %u): %llu prefixes, %llu %s\n", fi.need,
+			        (unsigned long long)fi.visible, (unsigned long long)fi.slash24, fam ? "/48s" : "/24s");
+		else
+			fputs("no full-feed peer: nothing judged (no-data)\n", stderr);
 	}
 	for (uint32_t c = 0; c < R->rib->ncollector; c++) {
 		if (coll_fit(R, c) || !R->crecords[c])
