@@ -1049,7 +1049,8 @@ int plot_data_write_csv(const struct plot_data *d, const char *path, struct dm_e
 		char utc[32];
 		gmtime_r(&tt, &tm);
 		strftime(utc, sizeof utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		fprintf(f, "%u,%s,%u,%u,", r->t, utc, r->slash24, r->baseline_slash24);
+		fprintf(f, "%u,%s,%llu,%llu,", r->t, utc, (unsigned long long)r->slash24,
+		        (unsigned long long)r->baseline_slash24);
 		csv_frac(f, r->seeing_frac);
 		fputc(',', f);
 		csv_frac(f, r->peer_frac);

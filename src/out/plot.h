@@ -31,8 +31,8 @@ struct plot_spec {
 /* One plotted bin, in time order: the values drawn in panels (a) and (b). */
 struct plot_row {
 	uint32_t t;                  /* bin start; the bin spans [t, t + bin_seconds) */
-	uint32_t slash24;            /* panel (a) */
-	uint32_t baseline_slash24;   /* panel (a), dashed */
+	uint64_t slash24;            /* panel (a) */
+	uint64_t baseline_slash24;   /* panel (a), dashed */
 	double seeing_frac;          /* panel (b): peers_seeing / full_feed_peers; NAN when 0 peers */
 	double peer_frac;            /* panel (b): (double)sig_bin.peer_frac; NAN when 0 peers */
 	uint32_t interruptions;      /* summed into the bars of panel (c) */

@@ -7,8 +7,10 @@
 #      interval [start, end) of the truth holds t+300 (start < t+300 <= end: withdrawn before the
 #      bin ends, back only from the next bin on); each interval whose end falls in [t, t+300)
 #      completes one visible -> invisible -> visible cycle per prefix (4 interruptions).
-#   2. 15 Dec 12:00 - 15:00: route-views.sim has no update files 13:00 - 13:45: exactly those bins
-#      are flagged gap; KP stays visible.
+#   2. 15 Dec 12:00 - 15:00: route-views.sim has no update files 13:00 - 13:45: it is in a gap
+#      from 600 s (--gap-min) after its last record before (read with darkmap dump) until its
+#      first record after; at bins of 60, 300 and 900 s exactly the bins overlapping that period
+#      are flagged gap (KP stays visible), and the --quality file says so for that collector.
 # (Counts for the country KP are KP24 /24s, see below: the default mapping puts geolocation
 # first, and DB-IP places one of the four /24s in Italy.)
 #   3. 17 Dec 09:00 - 10:30: one peer's session is down 09:20 - 09:45: exactly those bins have 7
@@ -66,16 +68,25 @@ fi
 
 # ---- 2. a collector without update files for 45 minutes ----
 if scenario gap 2014-12-15T12:00Z 2014-12-15T15:00Z; then
-	read -r gs ge < <(awk -F'\t' '$1 == "collector_gap" { print $2, $3 }' "$TMP/gap/truth.tsv")
-	bad=$(awk -F, -v gs="$gs" -v ge="$ge" -v full="$KP24" '$3 == "country" && $4 == "KP" && $5 == 4 {
-			want = ($1 >= gs && $1 < ge) ? "gap" : "ok"
-			if ($17 != want || $7 != full) printf "%s quality %s (want %s) slash24 %s; ", $2, $17, want, $7
-		}' "$TMP/gap.csv")
-	check replay_scenario_gap "$bad" ""
-	check replay_scenario_gap_bins "$(grep -c ',country,KP,4,.*,gap,' "$TMP/gap.csv")" 9
-	# --quality: the silent collector and bins, by name; the other collector is never silent
-	check replay_scenario_gap_quality "$(awk -F, '$7 == 1 { print $1, $3 }' "$TMP/gap.q" | sort -u | awk -v gs="$gs" -v ge="$ge" '
-		{ n++; if ($2 != "route-views.sim" || $1 < gs || $1 >= ge) bad++ } END { print n + 0, bad + 0 }')" "9 0"
+	U="$TMP/gap/route-views.sim/bgpdata/2014.12/UPDATES"
+	last=$("$DARKMAP" dump -m "$U/updates.20141215.1245.bz2" 2>/dev/null | tail -1 | cut -d'|' -f2 | cut -d. -f1)
+	next=$("$DARKMAP" dump -m "$U/updates.20141215.1345.bz2" 2>/dev/null | head -1 | cut -d'|' -f2 | cut -d. -f1)
+	for bin in 60 300 900; do
+		"$DARKMAP" replay -q --csv --bin "$bin" --country KP --quality "$TMP/gap$bin.q" "$TMP/gap" >"$TMP/gap$bin.csv" 2>/dev/null
+		# flagged: the bin [t, t + bin) overlaps [last + 600, next)
+		bad=$(awk -F, -v gs="$((last + 600))" -v ge="$next" -v bin="$bin" -v full="$KP24" '$3 == "country" && $4 == "KP" && $5 == 4 {
+				want = ($1 < ge && $1 + bin > gs) ? "gap" : "ok"
+				if ($17 != want || $7 != full) printf "%s quality %s (want %s) slash24 %s; ", $2, $17, want, $7
+				n += want == "gap"
+			} END { if (n < int((ge - gs) / bin)) printf "only %d gap bins", n }' "$TMP/gap$bin.csv")
+		check "replay_scenario_gap_bin$bin" "$bad" ""
+		# --quality: column gap (8) set for route-views.sim in exactly those bins, never for rrc.sim
+		check "replay_scenario_gap_quality_bin$bin" "$(awk -F, -v gs="$((last + 600))" -v ge="$next" -v bin="$bin" 'NR > 1 {
+				want = ($3 == "route-views.sim" && $1 < ge && $1 + bin > gs)
+				if ($8 != want) bad++ } END { print bad + 0 }' "$TMP/gap$bin.q")" 0
+	done
+	check replay_scenario_gap_bins "$(grep -c ',country,KP,4,.*,gap,' "$TMP/gap300.csv")" \
+		"$(awk -v gs="$((last + 600))" -v ge="$next" 'BEGIN { for (t = 1418644800; t < 1418655600; t += 300) n += (t < ge && t + 300 > gs); print n }')"
 fi
 
 # ---- 3. one peer's session reset ----

@@ -151,6 +151,14 @@ static void test_text_lines(void **state)
 	v6.baseline_slash24 = 2;
 	expect(&v6, 0, "KP (North Korea) IPv6: 2 of 2 /48s unreachable, withdrawn by 38 of 40 full-feed peers, "
 	               "since 2014-12-22 16:15 UTC\n");
+	/* the world's IPv6 /48s pass 2^32: 64-bit in the text and the JSON */
+	v6.baseline_slash24 = 9894864915ull;
+	v6.slash24 = 4294967296ull;
+	expect(&v6, 0, "KP (North Korea) IPv6: 5599897619 of 9894864915 /48s unreachable, withdrawn by 38 of 40 "
+	               "full-feed peers, since 2014-12-22 16:15 UTC\n");
+	char *js = text_of(&v6, 1);
+	assert_non_null(strstr(js, "\"unit\":\"/48\",\"baseline\":9894864915,\"value\":4294967296,"));
+	free(js);
 
 	struct dm_event unk = {.type = DM_EV_UNKNOWN, .entity = ev.entity, .start = T_DOWN,
 	                       .quality = SIG_Q_GAP | SIG_Q_NO_DATA};
@@ -171,7 +179,7 @@ static void test_json(void **state)
 	expect(&ev, 1,
 	       "{\"entity\":\"KP\",\"kind\":\"country\",\"afi\":4,\"label\":\"KP (North Korea)\",\"type\":\"outage\","
 	       "\"start\":\"2014-12-22T16:15:00Z\",\"end\":null,\"start_ts\":1419264900,\"end_ts\":null,\"duration\":null,"
-	       "\"raised\":\"2014-12-22T16:20:00Z\",\"severity\":1,\"unit\":\"/24\",\"baseline\":4,\"value\":0,"
+	       "\"raised\":\"2014-12-22T16:20:00Z\",\"severity\":1,\"unit\":\"/24\",\"baseline\":4,\"value\":0,\"evidence\":\"\","
 	       "\"affected\":[\"175.45.176.0/24\",\"175.45.177.0/24\",\"175.45.178.0/24\",\"175.45.179.0/24\"],"
 	       "\"peers_lost\":38,\"full_feed_peers\":40,\"peers_share_lost\":0.95,\"quality\":0,\"quality_text\":\"ok\","
 	       "\"reason\":\"visible /24s 0 < 0.5 x baseline 4 (moving median of 2016 good bins) for 2 bins\"}");
