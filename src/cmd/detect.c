@@ -56,6 +56,93 @@ static const char *fmt_day(uint32_t t, char buf[32])
 	return buf;
 }
 
+/* ---- evidence: what carries a loss, from the visibility changes replay stored ---- */
+
+struct tally {
+	uint32_t key;      /* an ASN, or a country as cc[0] << 8 | cc[1] */
+	uint64_t units;
+};
+
+static void tally_add(struct tally *t, size_t *n, size_t cap, uint32_t key, uint64_t units)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (t[i].key == key) {
+			t[i].units += units;
+			return;
+		}
+	if (*n < cap)
+		t[(*n)++] = (struct tally){key, units};
+}
+
+static int tally_cmp(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	return x->units < y->units ? 1 : x->units > y->units ? -1 : (x->key > y->key) - (x->key < y->key);
+}
+
+/* Appends to ev->evidence: the origin ASes that carry the lost /24s with their shares, the
+ * upstream the lost routes were last seen through (for KP: "last seen via AS4837"), and, for a
+ * country, the share of those addresses that registration places in another country than
+ * geolocation does (docs/geo.md "Views"). Nothing when replay stored no change for it (an
+ * older database, or a loss made only of full-feed set changes). */
+static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo)
+{
+	struct sig_change *ch = NULL;
+	size_t n = 0;
+	uint32_t from = ev->start > bin ? ev->start - bin : 0, to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
+	if (store_get_changes(st, from, to, &ev->entity, &ch, &n) || n == 0) {
+		free(ch);
+		return;
+	}
+	struct tally org[64], up[64], reg[16];
+	size_t norg = 0, nup = 0, nreg = 0;
+	uint64_t total = 0, addrs = 0, other = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sig_change *c = &ch[i];
+		if (c->visible || c->covered || !c->units)
+			continue;
+		total += c->units;
+		tally_add(org, &norg, 64, c->origin_asn, c->units);
+		if (c->upstream_asn)
+			tally_add(up, &nup, 64, c->upstream_asn, c->units);
+		if (geo && ev->entity.kind == SIG_COUNTRY) {
+			struct geo_share sh[8];
+			int k = geo_prefix_disagreement(geo, &c->prefix, sh, 8);
+			uint64_t size = c->prefix.afi == DM_AFI_IPV6 ? (c->prefix.len >= 64 ? 1 : 1ull << (64 - c->prefix.len))
+			                                             : 1ull << (32 - c->prefix.len);
+			addrs += size;
+			for (int j = 0; j < k; j++) {
+				other += sh[j].addrs;
+				tally_add(reg, &nreg, 16, (uint32_t)(uint8_t)sh[j].cc[0] << 8 | (uint8_t)sh[j].cc[1], sh[j].addrs);
+			}
+		}
+	}
+	free(ch);
+	if (!total)
+		return;
+	qsort(org, norg, sizeof *org, tally_cmp);
+	qsort(up, nup, sizeof *up, tally_cmp);
+	qsort(reg, nreg, sizeof *reg, tally_cmp);
+	char *b = ev->evidence;
+	size_t cap = sizeof ev->evidence, len = strnlen(b, cap);
+#define PUT(...)                                                                                                       	do {                                                                                                           		if (len < cap) {                                                                                       			int w_ = snprintf(b + len, cap - len, __VA_ARGS__);                                            			len = w_ > 0 ? len + (size_t)w_ : len;                                                         		}                                                                                                      	} while (0)
+	PUT("%slost %s: ", len ? "; " : "", ev->entity.afi == DM_AFI_IPV6 ? "/48s" : "/24s");
+	for (size_t i = 0; i < norg && i < 3; i++)
+		PUT("%sAS%u %llu (%.0f%%)", i ? ", " : "", org[i].key, (unsigned long long)org[i].units,
+		    100.0 * (double)org[i].units / (double)total);
+	if (norg > 3)
+		PUT(" and %zu more ASes", norg - 3);
+	if (nup)
+		PUT("; last seen via AS%u (%.0f%%)", up[0].key, 100.0 * (double)up[0].units / (double)total);
+	if (addrs && other * 10 >= addrs) {
+		char cc[3] = {(char)(reg[0].key >> 8), (char)reg[0].key, 0};
+		const char *name = geo_country_name(cc);
+		PUT("; sources disagree: registration places %.0f%% of these addresses in %s%s%s%s", 100.0 * (double)other / (double)addrs,
+		    cc, name ? " (" : "", name ? name : "", name ? ")" : "");
+	}
+#undef PUT
+}
+
 struct found {
 	struct dm_event ev;
 	uint64_t order;   /* (time, sequence) for a stable sort across entities */
@@ -275,11 +362,13 @@ int cmd_detect(int argc, char **argv)
 	if (nfound)
 		qsort(found, nfound, sizeof *found, cmp_found);
 
-	/* AS names only when an AS has events: loading the name sources takes a moment. */
+	/* Mapping sources (AS names, the two country views) only when an event needs them:
+	 * loading them takes a moment. */
 	struct alert_names names = { geo_country_name, NULL, NULL };
 	struct geo_db *geo = NULL;
 	for (size_t i = 0; i < nfound && !geo; i++) {
-		if (found[i].ev.entity.kind == SIG_ASN) {
+		const struct dm_event *ev = &found[i].ev;
+		if (ev->entity.kind == SIG_ASN || ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL) {
 			struct dm_error gerr;
 			geo = geo_db_new();
 			if (geo && geo_load_defaults(geo, &gerr) >= 0) {
@@ -287,6 +376,11 @@ int cmd_detect(int argc, char **argv)
 				names.geo = geo;
 			}
 		}
+	}
+	for (size_t i = 0; i < nfound; i++) {
+		struct dm_event *ev = &found[i].ev;
+		if (ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_NEWNORMAL)
+			add_evidence(st, ev, o.bin, names.geo);
 	}
 	struct obuf out, js;
 	obuf_init_fd(&out, 1);
@@ -379,7 +473,12 @@ int cmd_detect(int argc, char **argv)
 	struct detect_coverage cov;
 	detector_coverage(d, &cov);
 	char t0[32], t1[32];
-	if (cov.judged == 0) {
+	if (cov.judged == 0 && cov.best_history == 0) {
+		fprintf(stderr, "darkmap detect: %zu entities, %zu bins: no judgement: not one bin of good data (no "
+		        "full-feed peer, or every bin flagged; a replay without a RIB has no full-feed peer until a "
+		        "peer's table is complete)\n", nent_used, nbins);
+		rc = rc == EXIT_OK ? EXIT_DATA_ERRORS : rc;
+	} else if (cov.judged == 0) {
 		fprintf(stderr, "darkmap detect: %zu entities, %zu bins: no judgement: at most %u of the %u bins of "
 		        "normal data needed (%u min at %u s bins) before any entity can be judged%s\n", nent_used, nbins,
 		        cov.best_history, cov.need_history, cov.need_history * o.bin / 60, o.bin,

@@ -2,8 +2,8 @@
 # darkmap detect end to end on databases it did not write: a KP series built with python3's
 # sqlite3 from the schema docs/plot.md documents (independent of src/store), and a replay of a
 # real 5-minute update file. Checks: a staged episode (partial, then escalated, still open at
-# the end) is printed once per event and named once in the summary; the partial row is closed
-# at the escalation; too-short data is a stated non-judgement (exit 1), never "0 alerts";
+# the end) is printed once per event, with the evidence of the stored visibility changes, and
+# named once in the summary; the partial row is closed at the escalation; too-short data is a stated non-judgement (exit 1), never "0 alerts";
 # option errors name the rule.
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -28,11 +28,17 @@ for t in range(T0, END, BIN):
                full_feed_peers=40, peers_up=40, peer_frac=s24 / 4.0, announcements=0, withdrawals=0,
                interruptions=0, more_specifics=0, quality=0)
     con.execute("INSERT INTO bins (%s) VALUES (%s)" % (",".join(row), ",".join("?" * len(row))), list(row.values()))
+# What replay's visibility-change log would hold: one /24 of AS131279 lost at 00:00:10, last
+# seen via AS4837; the other three at 01:00:20, two of them via AS4837 and one via AS9002.
+chg = "INSERT INTO vis_changes VALUES (?,1,?,0,0,'KP',131279,?,1,40,40,3356,'192.0.2.10','route-views.sim')"
+con.execute(chg, (P0 + 10, "175.45.179.0/24", 4837))
+for p, up in (("175.45.176.0/24", 4837), ("175.45.177.0/24", 4837), ("175.45.178.0/24", 9002)):
+    con.execute(chg, (F0 + 20, p, up))
 con.commit()
 EOF
-"$DARKMAP" detect --db "$DB" >"$TMP/d.out" 2>"$TMP/d.err"; rc=$?
-want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC
-KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, withdrawn by 40 of 40 full-feed peers, since 2014-12-22 01:00 UTC (down since 2014-12-22 00:00 UTC)"
+DARKMAP_GEO=registration "$DARKMAP" detect --db "$DB" >"$TMP/d.out" 2>"$TMP/d.err"; rc=$?
+want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC; lost /24s: AS131279 1 (100%); last seen via AS4837 (100%)
+KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, withdrawn by 40 of 40 full-feed peers, since 2014-12-22 01:00 UTC (down since 2014-12-22 00:00 UTC); lost /24s: AS131279 3 (100%); last seen via AS4837 (67%)"
 [ $rc = 0 ] && [ "$(cat "$TMP/d.out")" = "$want" ] && ok detect_staged_lines || nok detect_staged_lines "exit $rc: $(cat "$TMP/d.out" "$TMP/d.err")"
 grep -qx "darkmap detect: 1 event still open at the end of the data: KP (North Korea) outage since 2014-12-22 01:00 UTC" "$TMP/d.err" \
 	&& ok detect_open_named_once || nok detect_open_named_once "$(cat "$TMP/d.err")"
@@ -52,7 +58,7 @@ if [ -f "$F" ]; then
 	R=$TMP/real.sqlite
 	"$DARKMAP" replay --db "$R" --rows countries "$F" >/dev/null 2>"$TMP/r.err"
 	"$DARKMAP" detect --db "$R" >"$TMP/r.out" 2>"$TMP/rd.err"; rc=$?
-	[ $rc = 1 ] && [ ! -s "$TMP/r.out" ] && grep -q "no judgement: at most 1 of the 12 bins of normal data needed (60 min at 300 s bins)" "$TMP/rd.err" \
+	[ $rc = 1 ] && [ ! -s "$TMP/r.out" ] && grep -q "no judgement: not one bin of good data (no full-feed peer" "$TMP/rd.err" && grep -q "no RIB given" "$TMP/r.err" \
 		&& ! grep -q "alerts" "$TMP/rd.err" && ok detect_short_data_no_judgement \
 		|| nok detect_short_data_no_judgement "exit $rc: $(cat "$TMP/r.out" "$TMP/rd.err")"
 else

@@ -40,7 +40,7 @@ scenario() {  # name from to
 
 # ---- 1. flaps and the hard outage ----
 if scenario outage 2014-12-22T12:00Z 2014-12-23T04:00Z; then
-	awk -F'\t' '$1 == "flap" || $1 == "outage" { print $2, $3 }' "$TMP/outage/truth.tsv" >"$TMP/iv"
+	awk -F'\t' '($1 == "flap" || $1 == "outage") && $6 == "KP" { print $2, $3 }' "$TMP/outage/truth.tsv" >"$TMP/iv"
 	awk -F'\t' '$1 == "scenario" { print $3 }' "$TMP/outage/truth.tsv" >"$TMP/end"
 	for ent in "country,KP" "asn,131279"; do
 		full=4
