@@ -37,6 +37,13 @@ int geo_load_asnames(struct geo_db *g, const char *path, struct dm_error *err); 
  * and DATA/asn/asnames.json.gz. Returns the number of sources loaded (0 when none was found);
  * a source that is present but fails to load is an error. */
 int geo_load_defaults(struct geo_db *g, struct dm_error *err);
+/* The defaults for data of time when (UTC seconds; 0: now, as geo_load_defaults): the
+ * geolocation source is left out when when is more than GEO_GEOLOC_VALID before its snapshot
+ * date (its npm version), so old archives are mapped by the registration snapshots.
+ * DARKMAP_GEO=registration leaves it out always; DARKMAP_GEO=geolocation,registration keeps
+ * it always. replay passes its first archive's date, scenario its span start. */
+enum { GEO_GEOLOC_VALID = 2 * 366 * 86400 };
+int geo_load_defaults_at(struct geo_db *g, int64_t when, struct dm_error *err);
 
 /* The command-line form shared by every subcommand that maps (geo, replay, demo): option is
  * "--rir", "--ranges", "--mmdb" or "--asnames" and path its argument. Returns 0 when loaded,
