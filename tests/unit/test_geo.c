@@ -589,6 +589,20 @@ static void test_views(void **state)
 	/* Agreement: no share. */
 	p = pfx("175.45.176.0/23");
 	assert_int_equal(geo_prefix_disagreement(g, &p, ds, 8), 0);
+	/* By pair: the /22's 256 IT/KP addresses; 10.0.0.0/24's 128 US/CN; a /16 holding both. */
+	struct geo_differ df[8];
+	p = pfx("175.45.176.0/22");
+	assert_int_equal(geo_prefix_differ(g, &p, df, 8), 1);
+	assert_string_equal(df[0].geoloc, "IT");
+	assert_string_equal(df[0].reg, "KP");
+	assert_true(df[0].addrs == 256);
+	p = pfx("0.0.0.0/0");
+	assert_int_equal(geo_prefix_differ(g, &p, df, 8), 2);
+	assert_string_equal(df[0].geoloc, "IT");
+	assert_true(df[0].addrs == 256);
+	assert_string_equal(df[1].geoloc, "US");
+	assert_string_equal(df[1].reg, "CN");
+	assert_true(df[1].addrs == 128);
 
 	geo_cc cc;
 	const char *src;
