@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"  --geo FILE         a mapping source (repeatable), kind guessed from the name: delegated-*\n"
 	"                     RIR file, *.mmdb, asnames json/csv, else an IP range CSV; or name the\n"
 	"                     kind: --rir FILE, --ranges FILE, --mmdb FILE, --asnames FILE (as in\n"
-	"                     darkmap geo). Default: darkmap geo's default sources (docs/geo.md)\n"
+	"                     darkmap geo). Default: darkmap geo's defaults for the data's date (docs/geo.md)\n"
 	"  --no-geo           no country mapping (every prefix is ZZ)\n"
 	"Output:\n"
 	"  --db FILE          write the series to this SQLite file (WAL)\n"
@@ -1226,7 +1226,13 @@ int cmd_replay(int argc, char **argv)
 		} else {
 			struct dm_error err;
 			memset(&err, 0, sizeof err);
-			if (geo_load_defaults(R.geo, &err) < 0)
+			/* The mapping of the data's time: --from, else the earliest archive date in
+			 * the file names (docs/geo.md: geolocation only for recent data). */
+			int64_t when = R.from;
+			for (size_t i = 0; !when && i < inputs.n; i++)
+				if (inputs.v[i].ftime && (!when || inputs.v[i].ftime < when))
+					when = inputs.v[i].ftime;
+			if (geo_load_defaults_at(R.geo, when, &err) < 0)
 				dm_log("replay: default mapping sources: %s", err.what);
 		}
 		if (!geo_nsources(R.geo))

@@ -2314,7 +2314,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			        err.what[0] ? err.what : dm_err_name(err.code));
 			goto out;
 		}
-	if (!o->ngeo && geo_load_defaults(g.geo, &err) < 0) {
+	if (!o->ngeo && geo_load_defaults_at(g.geo, g.from, &err) < 0) {   /* as replay: its data's date */
 		fprintf(stderr, "darkmap scenario: default mapping sources: %s\n", err.what);
 		goto out;
 	}
