@@ -102,5 +102,7 @@ uint64_t sig_ignored(const struct sig *s);
 /* Elements that could not be applied (malformed prefix, out of memory). */
 uint64_t sig_dropped(const struct sig *s);
 size_t sig_memory(const struct sig *s);
+/* Bytes in use (elements held), not the capacity sig_memory counts. */
+size_t sig_memory_used(const struct sig *s);
 
 #endif
