@@ -70,7 +70,9 @@ static const char usage_text[] =
 	"                     (pyasn IPASN format) as held by --synthetic-peers N peers (40),\n"
 	"                     stamped --synthetic-time T (2014-05-13T06:00)\n"
 	"  --decode-only      decode and count elements, no RIB or signal\n"
-	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage, 3 nothing readable.\n";
+	"Warnings: a RIB more than a day older than its updates (routes withdrawn in between stay).\n"
+	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage (also: a mapping source\n"
+	"that cannot be loaded, an unknown --country code), 3 nothing readable.\n";
 
 /* ---------- inputs ---------- */
 

@@ -9,7 +9,9 @@
  *    For an origin-AS entity the pair (prefix, AS) must be seen by that many full-feed peers
  *    whose path ends in the AS.
  *  - slash24: distinct /24 (IPv6 /48) blocks covered by the entity's visible prefixes of length
- *    <= 24 (<= 48); a country gets the part of each prefix geo_prefix_countries places in it.
+ *    <= 24 (<= 48); a country gets, of each prefix, the whole /24s (/48s) its share of the
+ *    prefix's addresses (geo_prefix_countries, every share) earns by largest remainder, so a
+ *    block counts for one country only and countries add up to the world. 64-bit counts.
  *  - prefixes shorter than /8 (IPv4) or /16 (IPv6) are left out (default routes, bogons).
  *  - interruptions: visible -> invisible -> visible cycles, counted when the prefix (or the pair)
  *    becomes visible again; changes of the full-feed set (peer outages) never count.
@@ -47,7 +49,9 @@ struct sig;
 
 typedef void (*sig_emit_fn)(void *arg, const struct sig_entity *e, const struct sig_bin *b);
 /* Country split of a prefix, as geo_prefix_countries (src/geo/geo.h) gives it: the caller passes
- * that function with its geo_db (a wrapper), or its own (tests). NULL: every prefix is "ZZ". */
+ * that function with its geo_db (a wrapper), or its own (tests). NULL: every prefix is "ZZ".
+ * Contract: at most max shares, the largest first; an answer of max shares may have been cut,
+ * and the signal asks again with more room (no limit on the countries of a prefix). */
 typedef int (*sig_geo_fn)(void *arg, const struct dm_prefix *p, struct geo_share *out, int max);
 
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o);
