@@ -2,6 +2,7 @@
  * subcommands a user would run (each step is printed as its command line):
  *   scenario nk-2014 -> replay -> detect -> plot, then a static report page. */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,15 @@
 #include "cmd/cmds.h"
 
 static const char usage_text[] =
-	"usage: darkmap demo [--out DIR] [--table FILE|none] [--seed N] [--peers N]\n\n"
+	"usage: darkmap demo [--out DIR [--force]] [--table FILE|none] [--seed N] [--peers N]\n\n"
 	"Reconstructs the North Korea outages of December 2014 end to end:\n"
 	"  1. darkmap scenario nk-2014   real MRT files (RouteViews- and RIS-like collectors)\n"
 	"  2. darkmap replay             routing state and per-country/AS visibility -> SQLite\n"
 	"  3. darkmap detect             outages, recoveries, instability -> alerts\n"
 	"  4. darkmap plot               the 2014 graphs (PNG and SVG)\n"
-	"and writes DIR/index.html showing them. DIR defaults to out/demo.\n"
+	"and writes DIR/index.html showing them. DIR defaults to out/demo, which the demo owns:\n"
+	"each run replaces the scenario and database of the last one. Another DIR that already\n"
+	"holds a demo is refused unless --force is given (then it is replaced the same way).\n"
 	"--table: the prefix->origin table the scenario starts from; default the real May-2014\n"
 	"table ../shared/data/asn/ipasn_20140513.dat.gz when present (DARKMAP_DATA overrides\n"
 	"../shared/data), else a generated world table.\n";
@@ -52,6 +55,32 @@ static int run_step(int (*fn)(int, char **), int argc, char **argv, const char *
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
+}
+
+/* Removes what an earlier demo's scenario step wrote in dir (only the scenario's own names:
+ * anything else a user put there stays). */
+static int clear_scenario(const char *dir)
+{
+	static const char *const names[] = { "truth.tsv", "peers.tsv", "route-views.sim", "rrc.sim" };
+	char path[1200];
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		struct stat st;
+		if (lstat(path, &st))
+			continue;
+		if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS)) {
+			fprintf(stderr, "darkmap demo: %s: cannot remove: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int mkdirs(const char *path)
@@ -102,13 +131,16 @@ static void html_escape_file(const char *path, FILE *to)
 
 int cmd_demo(int argc, char **argv)
 {
-	const char *out = "out/demo", *table = NULL, *seed = "1", *peers = NULL;
+	const char *out = NULL, *table = NULL, *seed = "1", *peers = NULL;
+	int force = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage_text, stdout);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			out = argv[++i];
+		} else if (!strcmp(argv[i], "--force")) {
+			force = 1;
 		} else if (!strcmp(argv[i], "--table") && i + 1 < argc) {
 			table = argv[++i];
 		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
@@ -119,6 +151,12 @@ int cmd_demo(int argc, char **argv)
 			fprintf(stderr, "darkmap demo: unknown option '%s'\n%s", argv[i], usage_text);
 			return EXIT_USAGE;
 		}
+	}
+	/* The default directory is the demo's own: a second `make demo` replaces the first one's
+	 * output. A directory the user named is only replaced when asked (--force). */
+	if (!out) {
+		out = "out/demo";
+		force = 1;
 	}
 	char deftable[1024];
 	if (!table) {
@@ -143,9 +181,26 @@ int cmd_demo(int argc, char **argv)
 		fprintf(stderr, "darkmap demo: %s: %s\n", out, strerror(errno));
 		return EXIT_FAILURE_;
 	}
+	if (!force) {
+		char mark[1100];
+		struct stat st;
+		snprintf(mark, sizeof mark, "%s/truth.tsv", scen);
+		if (!stat(mark, &st)) {
+			fprintf(stderr, "darkmap demo: %s already holds a demo (use --force to replace it, "
+			        "or another --out)\n", out);
+			return EXIT_USAGE;
+		}
+	} else if (clear_scenario(scen)) {
+		return EXIT_FAILURE_;
+	}
 	unlink(db); /* a fresh database each run */
+	/* 2014 archives are mapped with the registries' records (2014 snapshots first), not
+	 * with the 2026 geolocation that places 175.45.178.0/24 in Italy (docs/geo.md). The
+	 * steps run in this process's children, so they all inherit it. */
+	setenv("DARKMAP_GEO", "registration", 0);
 	printf("darkmap demo: North Korea, December 2014 (AS131279, 175.45.176.0/22, upstream AS4837)\n");
 	printf("table: %s\n", strcmp(table, "none") ? table : "generated world table");
+	printf("mapping: DARKMAP_GEO=%s (docs/geo.md)\n", getenv("DARKMAP_GEO"));
 
 	char *a1[16] = { "scenario", "nk-2014", "--out", scen, "--seed", (char *)seed };
 	int n1 = 6;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/obuf.h"
@@ -19,7 +20,8 @@ static const char usage_text[] =
 	"usage: darkmap detect --db FILE [--country CC]... [--asn N]... [--v6] [--all]\n"
 	"                      [--json FILE|-] [--quiet] [--webhook URL] [--no-store]\n"
 	"                      [--threshold F] [--hard F] [--recover F] [--baseline-days D]\n"
-	"                      [--min-bins N] [--inst-window H] [--inst-factor F]\n\n"
+	"                      [--min-duration MIN] [--min-history MIN] [--new-normal-days D]\n"
+	"                      [--inst-window H] [--inst-factor F]\n\n"
 	"Runs outage, recovery, instability and data-quality detection over every entity's\n"
 	"visibility series in FILE (written by `darkmap replay --db`), in time order, and prints\n"
 	"one line per alert on stdout, sorted by time. Events are stored in FILE's events table.\n"
@@ -34,9 +36,112 @@ static const char usage_text[] =
 	"  --no-store       do not write events to the database\n"
 	"  --quiet          no alert lines on stdout (summary on stderr only)\n"
 	"  --threshold F    outage below F x baseline /24s (0.8); --hard F: full outage (0.5)\n"
-	"  --recover F      recovered at F x baseline (0.9); --baseline-days D: median window (7)\n"
-	"  --min-bins N     bins below threshold before raising (2)\n"
-	"  --inst-window H  instability window in hours (6); --inst-factor F (3)\n";
+	"  --recover F      recovered at F x baseline (0.9, or halfway from --threshold to 1\n"
+	"                   when only --threshold is given and is above 0.8)\n"
+	"  --baseline-days D  median window of normal bins (7)\n"
+	"  --min-duration MIN minutes below threshold before raising, and at a new level\n"
+	"                   before an escalation or de-escalation (10)\n"
+	"  --min-history MIN  minutes of normal data before any judgement (60)\n"
+	"  --new-normal-days D an outage lasting D days is declared the new normal (21)\n"
+	"  --inst-window H  instability window in hours (6); --inst-factor F (3)\n"
+	"Every guard is a duration, so results agree across bin sizes within one bin.\n";
+
+/* "2014-12-22 16:15 UTC" */
+static const char *fmt_day(uint32_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, 32, "%Y-%m-%d %H:%M UTC", &tm);
+	return buf;
+}
+
+/* ---- evidence: what carries a loss, from the visibility changes replay stored ---- */
+
+struct tally {
+	uint32_t key;      /* an ASN, or a country as cc[0] << 8 | cc[1] */
+	uint64_t units;
+};
+
+static void tally_add(struct tally *t, size_t *n, size_t cap, uint32_t key, uint64_t units)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (t[i].key == key) {
+			t[i].units += units;
+			return;
+		}
+	if (*n < cap)
+		t[(*n)++] = (struct tally){key, units};
+}
+
+static int tally_cmp(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	return x->units < y->units ? 1 : x->units > y->units ? -1 : (x->key > y->key) - (x->key < y->key);
+}
+
+/* Appends to ev->evidence: the origin ASes that carry the lost /24s with their shares, the
+ * upstream the lost routes were last seen through (for KP: "last seen via AS4837"), and, for a
+ * country, the share of those addresses that registration places in another country than
+ * geolocation does (docs/geo.md "Views"). Nothing when replay stored no change for it (an
+ * older database, or a loss made only of full-feed set changes). */
+static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo)
+{
+	struct sig_change *ch = NULL;
+	size_t n = 0;
+	uint32_t from = ev->start > bin ? ev->start - bin : 0, to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
+	if (store_get_changes(st, from, to, &ev->entity, &ch, &n) || n == 0) {
+		free(ch);
+		return;
+	}
+	struct tally org[64], up[64], reg[16];
+	size_t norg = 0, nup = 0, nreg = 0;
+	uint64_t total = 0, addrs = 0, other = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sig_change *c = &ch[i];
+		if (c->visible || c->covered || !c->units)
+			continue;
+		total += c->units;
+		tally_add(org, &norg, 64, c->origin_asn, c->units);
+		if (c->upstream_asn)
+			tally_add(up, &nup, 64, c->upstream_asn, c->units);
+		if (geo && ev->entity.kind == SIG_COUNTRY) {
+			struct geo_share sh[8];
+			int k = geo_prefix_disagreement(geo, &c->prefix, sh, 8);
+			uint64_t size = c->prefix.afi == DM_AFI_IPV6 ? (c->prefix.len >= 64 ? 1 : 1ull << (64 - c->prefix.len))
+			                                             : 1ull << (32 - c->prefix.len);
+			addrs += size;
+			for (int j = 0; j < k; j++) {
+				other += sh[j].addrs;
+				tally_add(reg, &nreg, 16, (uint32_t)(uint8_t)sh[j].cc[0] << 8 | (uint8_t)sh[j].cc[1], sh[j].addrs);
+			}
+		}
+	}
+	free(ch);
+	if (!total)
+		return;
+	qsort(org, norg, sizeof *org, tally_cmp);
+	qsort(up, nup, sizeof *up, tally_cmp);
+	qsort(reg, nreg, sizeof *reg, tally_cmp);
+	char *b = ev->evidence;
+	size_t cap = sizeof ev->evidence, len = strnlen(b, cap);
+#define PUT(...)                                                                                                       	do {                                                                                                           		if (len < cap) {                                                                                       			int w_ = snprintf(b + len, cap - len, __VA_ARGS__);                                            			len = w_ > 0 ? len + (size_t)w_ : len;                                                         		}                                                                                                      	} while (0)
+	PUT("%slost %s: ", len ? "; " : "", ev->entity.afi == DM_AFI_IPV6 ? "/48s" : "/24s");
+	for (size_t i = 0; i < norg && i < 3; i++)
+		PUT("%sAS%u %llu (%.0f%%)", i ? ", " : "", org[i].key, (unsigned long long)org[i].units,
+		    100.0 * (double)org[i].units / (double)total);
+	if (norg > 3)
+		PUT(" and %zu more ASes", norg - 3);
+	if (nup)
+		PUT("; last seen via AS%u (%.0f%%)", up[0].key, 100.0 * (double)up[0].units / (double)total);
+	if (addrs && other * 10 >= addrs) {
+		char cc[3] = {(char)(reg[0].key >> 8), (char)reg[0].key, 0};
+		const char *name = geo_country_name(cc);
+		PUT("; sources disagree: registration places %.0f%% of these addresses in %s%s%s%s", 100.0 * (double)other / (double)addrs,
+		    cc, name ? " (" : "", name ? name : "", name ? ")" : "");
+	}
+#undef PUT
+}
 
 struct found {
 	struct dm_event ev;
@@ -76,6 +181,7 @@ int cmd_detect(int argc, char **argv)
 	char ccs[64][3];
 	uint32_t asns[64];
 	int ncc = 0, nas = 0, afi = 1, all = 0, store_events = 1, quiet = 0;
+	int threshold_given = 0, recover_given = 0;
 	struct detect_opts o;
 	detect_opts_default(&o);
 	for (int i = 1; i < argc; i++) {
@@ -127,25 +233,30 @@ int cmd_detect(int argc, char **argv)
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			quiet = 1;
 		} else if (!strcmp(a, "--threshold") || !strcmp(a, "--hard") || !strcmp(a, "--recover") ||
-		           !strcmp(a, "--baseline-days") || !strcmp(a, "--min-bins") || !strcmp(a, "--inst-window") ||
-		           !strcmp(a, "--inst-factor")) {
+		           !strcmp(a, "--baseline-days") || !strcmp(a, "--min-duration") || !strcmp(a, "--inst-window") ||
+		           !strcmp(a, "--inst-factor") || !strcmp(a, "--min-history") || !strcmp(a, "--new-normal-days")) {
 			NEEDV();
 			char *end;
 			double x = strtod(v, &end);
-			if (*end || end == v || x <= 0) {
-				fprintf(stderr, "darkmap detect: bad value for %s: '%s'\n", a, v);
+			/* durations in days/hours/minutes, stored in seconds: refuse what does not fit */
+			if (*end || end == v || x <= 0 || x > 1e6) {
+				fprintf(stderr, "darkmap detect: bad value for %s: '%s' (a positive number)\n", a, v);
 				return EXIT_USAGE;
 			}
 			if (!strcmp(a, "--threshold"))
-				o.threshold = x;
+				o.threshold = x, threshold_given = 1;
 			else if (!strcmp(a, "--hard"))
 				o.hard = x;
 			else if (!strcmp(a, "--recover"))
-				o.recover = x;
+				o.recover = x, recover_given = 1;
 			else if (!strcmp(a, "--baseline-days"))
 				o.baseline_window = (uint32_t)(x * 86400);
-			else if (!strcmp(a, "--min-bins"))
-				o.min_bins = (uint32_t)x;
+			else if (!strcmp(a, "--min-duration"))
+				o.min_duration = (uint32_t)(x * 60);
+			else if (!strcmp(a, "--min-history"))
+				o.min_history = (uint32_t)(x * 60);
+			else if (!strcmp(a, "--new-normal-days"))
+				o.new_normal = (uint32_t)(x * 86400);
 			else if (!strcmp(a, "--inst-window"))
 				o.inst_window = (uint32_t)(x * 3600);
 			else
@@ -169,11 +280,21 @@ int cmd_detect(int argc, char **argv)
 	char binbuf[32];
 	if (store_get_meta(st, "bin", binbuf, sizeof binbuf) == 0 && atoi(binbuf) > 0)
 		o.bin = (uint32_t)atoi(binbuf);
-	struct detector *d = detector_new(&o);
-	if (!d) {
-		fprintf(stderr, "darkmap detect: options out of range (see --help)\n");
+	/* --threshold above the default recovery line: recover halfway to 1, so that
+	 * `--threshold 0.95` alone means what it says rather than being refused */
+	if (threshold_given && !recover_given && o.recover < o.threshold)
+		o.recover = o.threshold + (1 - o.threshold) / 2;
+	char why[200];
+	if (detect_opts_check(&o, why, sizeof why)) {
+		fprintf(stderr, "darkmap detect: options out of range: %s (bin %u s from the database)\n", why, o.bin);
 		store_close(st);
 		return EXIT_USAGE;
+	}
+	struct detector *d = detector_new(&o);
+	if (!d) {
+		fputs("darkmap detect: out of memory\n", stderr);
+		store_close(st);
+		return EXIT_FAILURE_;
 	}
 	struct sig_entity *ents = NULL;
 	size_t nents = 0;
@@ -221,31 +342,33 @@ int cmd_detect(int argc, char **argv)
 		}
 		free(bins);
 	}
-	/* events still open at the end of the data */
+	/* Events still open at the end of the data were told (and stored) when raised: they are
+	 * named once in the summary, not printed again. */
+	struct dm_event open_ev[16];
+	size_t nopen = 0;
 	for (;;) {
 		struct dm_event ev[DETECT_MAX_EVENTS];
 		int got = detector_finish(d, ev, DETECT_MAX_EVENTS);
 		if (got <= 0)
 			break;
 		for (int j = 0; j < got; j++) {
-			if (nfound == capfound) {
-				capfound = capfound ? capfound * 2 : 64;
-				found = realloc(found, capfound * sizeof *found);
-				if (!found)
-					exit(EXIT_FAILURE_);
-			}
-			found[nfound].ev = ev[j];
-			found[nfound].order = (uint64_t)UINT32_MAX << 24 | (nfound & 0xffffff);
-			nfound++;
+			if (!alert_is_alert(&ev[j]))
+				continue;
+			if (nopen < sizeof open_ev / sizeof open_ev[0])
+				open_ev[nopen] = ev[j];
+			nopen++;
 		}
 	}
-	qsort(found, nfound, sizeof *found, cmp_found);
+	if (nfound)
+		qsort(found, nfound, sizeof *found, cmp_found);
 
-	/* AS names only when an AS has events: loading the name sources takes a moment. */
+	/* Mapping sources (AS names, the two country views) only when an event needs them:
+	 * loading them takes a moment. */
 	struct alert_names names = { geo_country_name, NULL, NULL };
 	struct geo_db *geo = NULL;
 	for (size_t i = 0; i < nfound && !geo; i++) {
-		if (found[i].ev.entity.kind == SIG_ASN) {
+		const struct dm_event *ev = &found[i].ev;
+		if (ev->entity.kind == SIG_ASN || ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL) {
 			struct dm_error gerr;
 			geo = geo_db_new();
 			if (geo && geo_load_defaults(geo, &gerr) >= 0) {
@@ -253,6 +376,11 @@ int cmd_detect(int argc, char **argv)
 				names.geo = geo;
 			}
 		}
+	}
+	for (size_t i = 0; i < nfound; i++) {
+		struct dm_event *ev = &found[i].ev;
+		if (ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_NEWNORMAL)
+			add_evidence(st, ev, o.bin, names.geo);
 	}
 	struct obuf out, js;
 	obuf_init_fd(&out, 1);
@@ -267,8 +395,21 @@ int cmd_detect(int argc, char **argv)
 	struct webhook_opts wo;
 	webhook_opts_default(&wo);
 	unsigned alerts = 0, unknowns = 0, hook_fail = 0;
-	if (store_events)
+	if (store_events) {
 		store_begin(st);
+		/* the rules this run used, for `darkmap eval` and anyone reading the events */
+		char mv[32];
+		snprintf(mv, sizeof mv, "%u", o.bin);
+		store_put_meta(st, "detect_bin", mv);
+		snprintf(mv, sizeof mv, "%g", o.threshold);
+		store_put_meta(st, "detect_threshold", mv);
+		snprintf(mv, sizeof mv, "%g", o.hard);
+		store_put_meta(st, "detect_hard", mv);
+		snprintf(mv, sizeof mv, "%g", o.recover);
+		store_put_meta(st, "detect_recover", mv);
+		snprintf(mv, sizeof mv, "%u", o.min_duration);
+		store_put_meta(st, "detect_min_duration", mv);
+	}
 	for (size_t i = 0; i < nfound; i++) {
 		const struct dm_event *ev = &found[i].ev;
 		int is_alert = alert_is_alert(ev);
@@ -327,9 +468,40 @@ int cmd_detect(int argc, char **argv)
 			periods++;
 		}
 	}
-	fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts; %u data-quality periods (%u per-entity events, "
-	        "--all prints them)%s\n", nent_used, nbins, alerts, periods, unknowns,
-	        hook_fail ? "; some webhook posts failed" : "");
+	/* What was judged: a detector that never left warm-up has no opinion, and says so rather
+	 * than "0 alerts". */
+	struct detect_coverage cov;
+	detector_coverage(d, &cov);
+	char t0[32], t1[32];
+	if (cov.judged == 0 && cov.best_history == 0) {
+		fprintf(stderr, "darkmap detect: %zu entities, %zu bins: no judgement: not one bin of good data (no "
+		        "full-feed peer, or every bin flagged; a replay without a RIB has no full-feed peer until a "
+		        "peer's table is complete)\n", nent_used, nbins);
+		rc = rc == EXIT_OK ? EXIT_DATA_ERRORS : rc;
+	} else if (cov.judged == 0) {
+		fprintf(stderr, "darkmap detect: %zu entities, %zu bins: no judgement: at most %u of the %u bins of "
+		        "normal data needed (%u min at %u s bins) before any entity can be judged%s\n", nent_used, nbins,
+		        cov.best_history, cov.need_history, cov.need_history * o.bin / 60, o.bin,
+		        nbins ? "; replay a longer period, or a RIB and the updates after it" : "");
+		rc = rc == EXIT_OK ? EXIT_DATA_ERRORS : rc;
+	} else {
+		fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts; %u data-quality periods (%u per-entity "
+		        "events, --all prints them)%s\n", nent_used, nbins, alerts, periods, unknowns,
+		        hook_fail ? "; some webhook posts failed" : "");
+		fprintf(stderr, "darkmap detect: judged from %s to %s (%zu of %zu entities; no judgement before: the "
+		        "first %u min of normal data are the baseline)\n", fmt_day(cov.first_judged, t0),
+		        fmt_day(cov.last_t + o.bin, t1), cov.judged, cov.entities, cov.need_history * o.bin / 60);
+	}
+	if (nopen) {
+		fprintf(stderr, "darkmap detect: %zu event%s still open at the end of the data:", nopen, nopen == 1 ? "" : "s");
+		for (size_t i = 0; i < nopen && i < sizeof open_ev / sizeof open_ev[0]; i++) {
+			char who[160];
+			alert_entity_label(&open_ev[i].entity, &names, who, sizeof who);
+			fprintf(stderr, "%s %s %s since %s", i ? "," : "", who, dm_event_type_name(open_ev[i].type),
+			        fmt_day(open_ev[i].start, t0));
+		}
+		fprintf(stderr, "%s\n", nopen > sizeof open_ev / sizeof open_ev[0] ? ", ..." : "");
+	}
 	if (hook_fail && rc == EXIT_OK)
 		rc = EXIT_DATA_ERRORS; /* the alerts were made but not all were delivered */
 	free(found);

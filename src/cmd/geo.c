@@ -25,14 +25,26 @@ static const char usage_text[] =
 	"                  first,last,asn,name (node_modules/@ip-location-db/asn/asn-ipv4.csv)\n"
 	"  --defaults      also load the default sources (after the ones named)\n"
 	"  --sources       list the loaded sources with their files and versions\n"
-	"With no source option the defaults are used: DATA/rir/delegated-* (DATA = $DARKMAP_DATA or\n"
-	"../shared/data), node_modules/@ip-location-db/geo-whois-asn-country IPv4+IPv6 CSVs,\n"
-	"DATA/asn/asnames.json.gz.\n"
+	"With no source option the defaults are used, in this order: geolocation from\n"
+	"node_modules/@ip-location-db/dbip-country (DB-IP, CC BY 4.0), then registration:\n"
+	"DATA/rir/delegated-* (DATA = $DARKMAP_DATA or ../shared/data) and\n"
+	"node_modules/@ip-location-db/geo-whois-asn-country; then DATA/asn/asnames.json.gz.\n"
+	"DARKMAP_GEO=registration leaves geolocation out (for replays of old archives).\n"
+	"When both views are loaded, each query also prints the geolocation and the registration\n"
+	"answer and '!! sources disagree' where they name different countries.\n"
 	"Exit status: 0 ok, 1 malformed lines were skipped, 2 usage, 3 a source could not be loaded.\n";
+
+static int has_view(const struct geo_db *g, enum geo_view view)
+{
+	for (size_t i = 0; i < geo_nsources(g); i++)
+		if (geo_source_info(g, i)->view == view)
+			return 1;
+	return 0;
+}
 
 static int name_width(const struct geo_db *g)
 {
-	int w = 0;
+	int w = has_view(g, GEO_VIEW_GEOLOCATION) && has_view(g, GEO_VIEW_REGISTRATION) ? 13 : 0;
 	for (size_t i = 0; i < geo_nsources(g); i++) {
 		int n = (int)strlen(geo_source_name(g, i));
 		if (n > w)
@@ -80,12 +92,24 @@ static void query_ip(const struct geo_db *g, const struct dm_ip *ip, const char 
 			printf("  (line %u)", h.line);
 		putchar('\n');
 	}
-	geo_cc cc;
-	const char *src;
+	geo_cc cc, gcc, rcc;
+	const char *src, *gsrc, *rsrc;
+	int both = has_view(g, GEO_VIEW_GEOLOCATION) && has_view(g, GEO_VIEW_REGISTRATION);
+	int have_g = geo_ip_view_country(g, GEO_VIEW_GEOLOCATION, ip, gcc, &gsrc) == 0;
+	int have_r = geo_ip_view_country(g, GEO_VIEW_REGISTRATION, ip, rcc, &rsrc) == 0;
+	if (both) {
+		printf("  %-*s  %s  %-14s  %s\n", w, "geolocation:", gcc,
+		       have_g ? cname(gcc) : "(no answer)", have_g ? gsrc : "");
+		printf("  %-*s  %s  %-14s  %s\n", w, "registration:", rcc,
+		       have_r ? cname(rcc) : "(no answer)", have_r ? rsrc : "");
+	}
 	if (geo_ip_country(g, ip, cc, &src) == 0)
 		printf("  => %s %s  (%s)\n", cc, cname(cc), src);
 	else
 		printf("  => ZZ  (no source covers it)\n");
+	if (both && have_g && have_r && strcmp(gcc, rcc))
+		printf("  !! sources disagree: geolocation places it in %s %s, registration in %s %s\n",
+		       gcc, cname(gcc), rcc, cname(rcc));
 }
 
 static void query_prefix(const struct geo_db *g, const struct dm_prefix *p, const char *arg, int w)
@@ -113,12 +137,36 @@ static void query_prefix(const struct geo_db *g, const struct dm_prefix *p, cons
 			print_shares(sh, n, total);
 		putchar('\n');
 	}
+	int both = has_view(g, GEO_VIEW_GEOLOCATION) && has_view(g, GEO_VIEW_REGISTRATION);
+	if (both) {
+		struct geo_share gsh[64], rsh[64];
+		int ng, nr;
+		geo_prefix_views(g, p, gsh, &ng, rsh, &nr, 64);
+		printf("  %-*s  ", w, "geolocation:");
+		print_shares(gsh, ng, total);
+		printf("\n  %-*s  ", w, "registration:");
+		print_shares(rsh, nr, total);
+		putchar('\n');
+	}
 	int n = geo_prefix_countries(g, p, sh, 64);
 	printf("  => ");
 	print_shares(sh, n, total);
 	if (n == 1)
 		printf("  %s", cname(sh[0].cc));
 	putchar('\n');
+	n = both ? geo_prefix_disagreement(g, p, sh, 64) : 0;
+	if (n > 0) {
+		uint64_t differ = 0;
+		for (int k = 0; k < n; k++)
+			differ += sh[k].addrs;
+		printf("  !! sources disagree on %llu of %llu %s (%.2f%%): registration places them in ",
+		       (unsigned long long)differ, (unsigned long long)total,
+		       p->afi == DM_AFI_IPV6 ? "/64s" : "addresses",
+		       total ? 100.0 * (double)differ / (double)total : 0.0);
+		for (int k = 0; k < n; k++)
+			printf("%s%s %llu", k ? ", " : "", sh[k].cc, (unsigned long long)sh[k].addrs);
+		putchar('\n');
+	}
 }
 
 static void query_as(const struct geo_db *g, uint32_t asn, int w)
@@ -255,7 +303,10 @@ int cmd_geo(int argc, char **argv)
 				       si->kind == GEO_KIND_RIR ? "" : "");
 			if (si->kind == GEO_KIND_RIR)
 				printf(", %zu asn lines", si->n_asn);
-			printf(", %zu unassigned skipped, %zu malformed\n", si->n_skipped, si->n_bad);
+			printf(", %zu unassigned skipped, %zu malformed%s\n", si->n_skipped, si->n_bad,
+			       si->view == GEO_VIEW_GEOLOCATION    ? "; view: geolocation"
+			       : si->view == GEO_VIEW_REGISTRATION ? "; view: registration"
+			                                           : "");
 		}
 	}
 	int w = name_width(g);

@@ -42,7 +42,13 @@ static const char usage_text[] =
 	"  --bin SECONDS      bin size (300); bins start at multiples of it, UTC\n"
 	"  --vis FRACTION     a prefix is visible when seen by >= FRACTION of full-feed peers (0.5)\n"
 	"  --full-feed RULE   auto (default) | abs (400000 IPv4 / 10000 IPv6 prefixes) |\n"
-	"                     rel[:F] (>= F x the largest table, F 0.8) | N[,N6] (explicit counts)\n"
+	"                     rel[:F] (>= F x the largest table, F 0.8) | N[,N6] (explicit counts);\n"
+	"                     auto = abs once a table reaches 400000 (10000), else rel; without a\n"
+	"                     RIB, abs only. A full-feed peer leaves the set below 0.9 x the\n"
+	"                     threshold (--full-feed-leave F) or when its session goes down\n"
+	"  --gap-min SECONDS  a collector silent this long is in a gap until its next record;\n"
+	"                     bins overlapping the gap are flagged gap (600; 0: any bin without\n"
+	"                     a record)\n"
 	"  --geo FILE         a mapping source (repeatable), kind guessed from the name: delegated-*\n"
 	"                     RIR file, *.mmdb, asnames json/csv, else an IP range CSV; or name the\n"
 	"                     kind: --rir FILE, --ranges FILE, --mmdb FILE, --asnames FILE (as in\n"
@@ -57,7 +63,9 @@ static const char usage_text[] =
 	"Output:\n"
 	"  --db FILE          write the series to this SQLite file (WAL)\n"
 	"  --csv              print the series as CSV on stdout (columns: docs/replay.md)\n"
-	"  --quality FILE     per collector and bin: records, records/s, active, silent (CSV)\n"
+	"  --quality FILE     per collector and bin: records, records/s, active, silent, gap (CSV)\n"
+	"  --changes FILE     every change of a prefix's visibility, with its evidence (CSV;\n"
+	"                     with --db also in the table vis_changes)\n"
 	"  --country CC       only this country (repeatable) and the global rows; CC is an ISO\n"
 	"                     3166-1 alpha-2 code darkmap knows (src/geo/country.c), ZZ = unmapped\n"
 	"  --asn N            only this origin AS (repeatable) and the global rows\n"
@@ -343,6 +351,8 @@ struct replay {
 	/* progress */
 	int progress, decode_only;
 	FILE *qf;                  /* --quality: per collector and bin */
+	FILE *cf;                  /* --changes: visibility changes */
+	uint64_t changes, changes_db;
 	const char *synth;
 	uint32_t synth_peers, synth_time;
 	uint64_t bytes_total, bytes_done;
@@ -391,6 +401,8 @@ static const char *quality_text(uint8_t q, char *buf)
 		strcat(buf, "peers-dropped+");
 	if (q & SIG_Q_GAP)
 		strcat(buf, "gap+");
+	if (q & SIG_Q_FF_CHANGED)
+		strcat(buf, "ff-changed+");
 	buf[strlen(buf) - 1] = 0;
 	return buf;
 }
@@ -451,10 +463,14 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 	obuf_puts(o, quality_text(b->quality, qb));
 	obuf_putc(o, ',');
 	obuf_u32(o, b->records);
+	obuf_putc(o, ',');
+	obuf_u32(o, b->ff_joined);
+	obuf_putc(o, ',');
+	obuf_u32(o, b->ff_left);
 	obuf_putc(o, '\n');
 }
 
-static void emit_collector(void *arg, uint32_t t, uint32_t c, uint64_t records, int active)
+static void emit_collector(void *arg, uint32_t t, uint32_t c, uint64_t records, int active, int gap)
 {
 	struct replay *R = arg;
 	if (!R->qf || (R->from && (uint64_t)t + R->bin <= R->from) || (R->to && t >= R->to))
@@ -462,8 +478,34 @@ static void emit_collector(void *arg, uint32_t t, uint32_t c, uint64_t records, 
 	char tb[32];
 	fmt_time(t, tb, sizeof tb);
 	const char *name = R->rib->collector[c];
-	fprintf(R->qf, "%u,%s,%s,%llu,%.3f,%d,%d\n", t, tb, name[0] ? name : "-", (unsigned long long)records,
-	        (double)records / R->bin, active, active && !records);
+	fprintf(R->qf, "%u,%s,%s,%llu,%.3f,%d,%d,%d\n", t, tb, name[0] ? name : "-", (unsigned long long)records,
+	        (double)records / R->bin, active, active && !records, gap);
+}
+
+static void emit_change(void *arg, const struct sig_change *c)
+{
+	struct replay *R = arg;
+	if ((R->from && c->t < R->from) || (R->to && c->t >= R->to))
+		return;
+	R->changes++;
+	if (R->db && !R->db_failed) {
+		if (store_put_change(R->db, c)) {
+			dm_log("replay: database write failed; further rows are not stored");
+			R->db_failed = 1;
+		} else {
+			R->changes_db++;
+		}
+	}
+	if (!R->cf)
+		return;
+	char tb[32], pfx[DM_PREFIX_STRLEN], ip[DM_IP_STRLEN];
+	fmt_time(c->t, tb, sizeof tb);
+	dm_prefix_fmt(&c->prefix, pfx);
+	dm_ip_fmt(&c->peer_addr, ip);
+	fprintf(R->cf, "%u,%s,%d,%s,%s,%u,%s,%u,%u,%llu,%u,%u,%u,%s,%s\n", c->t, tb, c->prefix.afi == DM_AFI_IPV6 ? 6 : 4,
+	        pfx, c->visible ? "on" : "off", c->covered, c->cc, c->origin_asn, c->upstream_asn,
+	        (unsigned long long)c->units, c->peers_before, c->full_feed_peers, c->peer_asn, ip,
+	        c->collector[0] ? c->collector : "-");
 }
 
 static void on_elem(const struct dm_elem *e, void *arg)
@@ -1008,6 +1050,8 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 	        (unsigned long long)R->rows);
 	if (R->db)
 		fprintf(stderr, " (%llu stored)", (unsigned long long)R->rows_db);
+	if (R->db || R->cf)
+		fprintf(stderr, ", %llu visibility changes", (unsigned long long)R->changes);
 	fputc('\n', stderr);
 	fprintf(stderr, "replay: %u peers, %llu routes, %u prefixes, %u attribute sets; RIB+signal %.1f MB "
 	        "(%.1f bytes/route) in use, %.1f MB reserved, peak RSS %.1f MB\n",
@@ -1018,9 +1062,9 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		sig_fam_info(R->sig, fam, &fi);
 		if (!fi.largest)
 			continue;
-		fprintf(stderr, "replay: IPv%d: %u full-feed peers (rule %s: >= %u prefixes; largest table %u); "
-		        "visible (seen by >= %u): %llu prefixes, %llu %s\n",
-		        fam ? 6 : 4, fi.nff, fi.rule, fi.threshold, fi.largest, fi.need,
+		fprintf(stderr, "replay: IPv%d: %u full-feed peers (rule %s: >= %u prefixes to join, leave below %u; "
+		        "largest table %u); visible (seen by >= %u): %llu prefixes, %llu %s\n",
+		        fam ? 6 : 4, fi.nff, fi.rule, fi.threshold, fi.leave, fi.largest, fi.need,
 		        (unsigned long long)fi.visible, (unsigned long long)fi.slash24, fam ? "/48s" : "/24s");
 	}
 	for (uint32_t c = 0; c < R->rib->ncollector; c++) {
@@ -1093,7 +1137,7 @@ int cmd_replay(int argc, char **argv)
 	struct inputs ribs = { 0 }, files = { 0 }, dirs = { 0 }, inputs = { 0 };
 	const char *geo_files[32], *geo_opts[32];
 	int ngeo = 0, no_geo = 0, quiet = 0, force_progress = 0, rc = EXIT_OK, rows_countries = 0;
-	const char *db_path = NULL, *quality_path = NULL;
+	const char *db_path = NULL, *quality_path = NULL, *changes_path = NULL;
 	const char *want_cc[MAX_FILTER];
 	uint32_t want_asn[MAX_FILTER];
 	size_t ncc = 0, nasn = 0;
@@ -1138,6 +1182,26 @@ int cmd_replay(int argc, char **argv)
 				fprintf(stderr, "darkmap replay: --full-feed %s: want auto, abs, rel[:F] or N[,N6]\n", v);
 				return EXIT_USAGE;
 			}
+		} else if (!strcmp(a, "--full-feed-leave")) {
+			NEEDV();
+			char *end;
+			so.ff_leave = strtod(v, &end);
+			if (*end || !(so.ff_leave > 0 && so.ff_leave <= 1)) {
+				fprintf(stderr, "darkmap replay: --full-feed-leave %s: want a fraction in (0, 1]\n", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(a, "--gap-min")) {
+			NEEDV();
+			char *end;
+			unsigned long g = strtoul(v, &end, 10);
+			if (*end || end == v || g > 86400 * 7) {
+				fprintf(stderr, "darkmap replay: --gap-min %s: want 0..604800 seconds\n", v);
+				return EXIT_USAGE;
+			}
+			so.gap_min = (uint32_t)g;
+		} else if (!strcmp(a, "--changes")) {
+			NEEDV();
+			changes_path = v;
 		} else if (!strcmp(a, "--db")) {
 			NEEDV();
 			db_path = v;
@@ -1304,9 +1368,19 @@ int cmd_replay(int argc, char **argv)
 			fprintf(stderr, "darkmap replay: --quality %s: %s\n", quality_path, strerror(errno));
 			return EXIT_FAILURE_;
 		}
-		fputs("t,time,collector,records,records_per_s,active,silent\n", R.qf);
+		fputs("t,time,collector,records,records_per_s,active,silent,gap\n", R.qf);
 		sig_set_collector_emit(R.sig, emit_collector, &R);
 	}
+	if (changes_path) {
+		if (!(R.cf = fopen(changes_path, "w"))) {
+			fprintf(stderr, "darkmap replay: --changes %s: %s\n", changes_path, strerror(errno));
+			return EXIT_FAILURE_;
+		}
+		fputs("t,time,afi,prefix,change,covered,cc,origin,upstream,units,peers_before,full_feed_peers,"
+		      "peer_asn,peer,collector\n", R.cf);
+	}
+	if (changes_path || db_path)
+		sig_set_change_emit(R.sig, emit_change, &R);
 	if (rows_countries)
 		sig_want_countries(R.sig);
 	struct sig_entity want[2 * 2 * MAX_FILTER];
@@ -1344,8 +1418,9 @@ int cmd_replay(int argc, char **argv)
 		/* run-length rows: quiet entities (most of them) cost one row per change, not per bin */
 		store_set_bin(R.db, so.bin);
 		char buf[256];
-		snprintf(buf, sizeof buf, "bin=%u vis=%g full-feed=%s", so.bin, so.vis,
-		         so.ff_rule == SIG_FF_AUTO ? "auto" : so.ff_rule == SIG_FF_ABS ? "abs" : so.ff_rule == SIG_FF_REL ? "rel" : "count");
+		snprintf(buf, sizeof buf, "bin=%u vis=%g full-feed=%s full-feed-leave=%g gap-min=%u", so.bin, so.vis,
+		         so.ff_rule == SIG_FF_AUTO ? "auto" : so.ff_rule == SIG_FF_ABS ? "abs" : so.ff_rule == SIG_FF_REL ? "rel" : "count",
+		         so.ff_leave, so.gap_min);
 		store_put_meta(R.db, "replay.options", buf);
 		for (size_t i = 0; i < inputs.n; i++) {
 			char key[64];
@@ -1362,7 +1437,7 @@ int cmd_replay(int argc, char **argv)
 		obuf_init_fd(&R.out, 1);
 		obuf_puts(&R.out, "t,time,kind,entity,afi,visible_prefixes,slash24,baseline_slash24,peers_seeing,"
 		                  "full_feed_peers,peers_up,peer_frac,announcements,withdrawals,interruptions,"
-		                  "more_specifics,quality,records\n");
+		                  "more_specifics,quality,records,ff_joined,ff_left\n");
 	}
 	for (size_t i = 0; i < inputs.n; i++)
 		R.bytes_total += inputs.v[i].size;
@@ -1385,6 +1460,17 @@ int cmd_replay(int argc, char **argv)
 			load_rib(&R, &inputs.v[i]);
 	double c2 = cpu_s();
 	sig_start(R.sig);
+	if (sig_no_rib(R.sig)) {
+		/* Tables built from updates alone hold only the prefixes that changed: a peer is known
+		 * to be full-feed only once it has sent a whole table (a session reset). */
+		if (so.ff_rule == SIG_FF_AUTO || so.ff_rule == SIG_FF_ABS)
+			fprintf(stderr, "replay: no RIB given: full-feed peers are unknown until a peer's table reaches "
+			        "%u IPv4 / %u IPv6 prefixes; bins before are marked no-data and not judged\n",
+			        so.ff_abs[0], so.ff_abs[1]);
+		else
+			fprintf(stderr, "replay: no RIB given: tables hold only what the updates sent; full-feed rule "
+			        "%s as asked\n", so.ff_rule == SIG_FF_REL ? "rel" : "count");
+	}
 	if (R.synth)
 		fprintf(stderr, "replay: full-feed selection and signal state from scratch: %.2f s CPU\n", cpu_s() - c2);
 	replay_updates(&R, &inputs);
@@ -1395,6 +1481,10 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (R.csv)
 		obuf_free(&R.out);
+	if (R.cf && fclose(R.cf)) {
+		fprintf(stderr, "darkmap replay: --changes %s: %s\n", changes_path, strerror(errno));
+		rc = EXIT_FAILURE_;
+	}
 	if (R.qf && fclose(R.qf)) {
 		fprintf(stderr, "darkmap replay: --quality %s: %s\n", quality_path, strerror(errno));
 		rc = EXIT_FAILURE_;

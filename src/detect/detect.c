@@ -1,8 +1,13 @@
 /* Streaming outage / instability / data-quality detector. Rules: docs/detect.md.
  *
+ * The baseline is learnt from normal bins only and frozen while an event is open, so an outage
+ * of any length is measured against the level it fell from; a level that lasts new_normal is
+ * declared as such (an event), never silently learnt. Every guard is a duration.
+ *
  * Memory per entity is proportional to how often its values change, not to the window: the
  * 7-day history is kept as runs of equal values (a stable entity is one run), and the moving
- * median is read from a sorted (value, count) multiset of that history. */
+ * median is read from a sorted (value, count) multiset of that history. Values are 64-bit
+ * (IPv6 /48 counts pass 2^32). */
 #include "detect/detect.h"
 
 #include <math.h>
@@ -17,7 +22,8 @@
 /* ---- run-length queue: the last `cap_bins` values pushed, oldest first ---- */
 
 struct run {
-	uint32_t v, n;
+	uint64_t v;
+	uint32_t n;
 };
 
 struct rlq {
@@ -27,7 +33,7 @@ struct rlq {
 	uint64_t sum;              /* sum of values held */
 };
 
-static int rlq_push(struct rlq *q, uint32_t v)
+static int rlq_push(struct rlq *q, uint64_t v)
 {
 	if (q->len) {
 		struct run *last = &q->r[(q->head + q->len - 1) % q->cap];
@@ -58,10 +64,10 @@ static int rlq_push(struct rlq *q, uint32_t v)
 }
 
 /* Removes the oldest value and returns it (queue must not be empty). */
-static uint32_t rlq_pop(struct rlq *q)
+static uint64_t rlq_pop(struct rlq *q)
 {
 	struct run *first = &q->r[q->head];
-	uint32_t v = first->v;
+	uint64_t v = first->v;
 	if (--first->n == 0) {
 		q->head = (q->head + 1) % q->cap;
 		q->len--;
@@ -86,7 +92,7 @@ struct movmed {
 	uint32_t bins;             /* window length in values */
 };
 
-static uint32_t ms_find(const struct movmed *m, uint32_t v)
+static uint32_t ms_find(const struct movmed *m, uint64_t v)
 {
 	uint32_t lo = 0, hi = m->ms_len;
 	while (lo < hi) {
@@ -99,7 +105,7 @@ static uint32_t ms_find(const struct movmed *m, uint32_t v)
 	return lo;
 }
 
-static int movmed_push(struct movmed *m, uint32_t v)
+static int movmed_push(struct movmed *m, uint64_t v)
 {
 	if (rlq_push(&m->q, v) < 0)
 		return DM_ERR_NOMEM;
@@ -120,7 +126,7 @@ static int movmed_push(struct movmed *m, uint32_t v)
 		m->ms_len++;
 	}
 	if (m->q.count > m->bins) {
-		uint32_t old = rlq_pop(&m->q);
+		uint64_t old = rlq_pop(&m->q);
 		uint32_t j = ms_find(m, old);
 		if (--m->ms[j].n == 0) {
 			memmove(&m->ms[j], &m->ms[j + 1], (m->ms_len - j - 1) * sizeof *m->ms);
@@ -131,7 +137,7 @@ static int movmed_push(struct movmed *m, uint32_t v)
 }
 
 /* k-th smallest value held, k from 0. */
-static uint32_t movmed_kth(const struct movmed *m, uint64_t k)
+static uint64_t movmed_kth(const struct movmed *m, uint64_t k)
 {
 	uint64_t acc = 0;
 	for (uint32_t i = 0; i < m->ms_len; i++) {
@@ -149,8 +155,15 @@ static double movmed_median(const struct movmed *m)
 	if (n == 0)
 		return 0;
 	if (n % 2)
-		return movmed_kth(m, n / 2);
-	return ((double)movmed_kth(m, n / 2 - 1) + movmed_kth(m, n / 2)) / 2.0;
+		return (double)movmed_kth(m, n / 2);
+	return ((double)movmed_kth(m, n / 2 - 1) + (double)movmed_kth(m, n / 2)) / 2.0;
+}
+
+static void movmed_clear(struct movmed *m)
+{
+	m->q.head = m->q.len = 0;
+	m->q.count = m->q.sum = 0;
+	m->ms_len = 0;
 }
 
 static void movmed_free(struct movmed *m)
@@ -165,26 +178,33 @@ static void movmed_free(struct movmed *m)
 
 enum level { LV_NORMAL = 0 };   /* otherwise DM_EV_PARTIAL or DM_EV_OUTAGE */
 
+/* A run of consecutive good bins at one candidate level (pending raise or level change). */
+struct run_of {
+	uint8_t level;
+	uint32_t bins, start;
+};
+
 struct ent {
 	struct sig_entity key;
 	uint32_t last_t;
 	uint8_t seen;
+	uint32_t judged_from;      /* first bin judged, 0 while in warm-up */
 
-	struct movmed hist;        /* slash24 of good bins */
+	struct movmed hist;        /* slash24 of normal bins (frozen while an event is open) */
 	struct movmed ffp;         /* full_feed_peers of every bin that has any */
-	struct rlq win, base;      /* interruptions: last inst_bins good bins, and the ones before */
+	struct rlq win, base;      /* interruptions: last inst_bins counted bins, and the ones before */
 
 	/* outage state machine */
 	uint8_t level;             /* LV_NORMAL, DM_EV_PARTIAL, DM_EV_OUTAGE */
-	uint8_t pend_level;        /* worst level of the pending run below threshold */
-	uint32_t pend_bins, pend_start;
+	struct run_of pend;        /* normal: run below threshold; in an event: run at another level */
 	uint32_t rec_bins, rec_start;
-	uint32_t out_start, partial_start;
-	uint64_t out_base;         /* rounded baseline when raised */
-	double out_sev;            /* worst severity during the event */
-	uint16_t out_peers_lost, out_ffp;
-	uint64_t out_min;          /* lowest slash24 during the event */
-	char *out_affected;        /* affected prefixes at raise (malloc'd, only while open) */
+	uint32_t ep_start;         /* first bin of the episode */
+	uint32_t cur_start;        /* first bin of the current level's event */
+	double frozen;             /* the baseline when the episode was raised */
+	double ep_sev;             /* worst severity during the episode */
+	uint16_t ep_peers_lost, ep_ffp;
+	uint64_t ep_min;           /* lowest slash24 during the episode */
+	uint32_t settle_until;     /* interruptions before this are restoration, not instability */
 
 	/* unknown (data quality) */
 	uint8_t unk_open, unk_quality;
@@ -200,6 +220,7 @@ struct ent {
 struct detector {
 	struct detect_opts o;
 	uint32_t base_bins, inst_bins, peers_bins;
+	uint32_t hist_need, dur_need, rec_need;   /* guards in bins, from their durations */
 	struct ent **ents;
 	size_t n, cap;
 	uint32_t *slots;           /* open addressing, index + 1 into ents; 0 empty */
@@ -216,9 +237,11 @@ void detect_opts_default(struct detect_opts *o)
 	o->recover = 0.9;
 	o->hard = 0.5;
 	o->baseline_window = 7 * 86400;
-	o->min_history = 12;
-	o->min_bins = 2;
-	o->recover_bins = 1;
+	o->min_history = 3600;
+	o->min_duration = 600;
+	o->recover_duration = 0;
+	o->new_normal = 21 * 86400;
+	o->settle = 3600;
 	o->peers_floor = 0.9;
 	o->peers_window = 86400;
 	o->inst_window = 6 * 3600;
@@ -226,24 +249,65 @@ void detect_opts_default(struct detect_opts *o)
 	o->inst_min_count = 5;
 }
 
+/* Bins a duration covers: ceil(seconds / bin), at least 1. */
+static uint32_t dur_bins(uint32_t seconds, uint32_t bin)
+{
+	uint32_t n = seconds / bin + (seconds % bin != 0);
+	return n ? n : 1;
+}
+
+int detect_opts_check(const struct detect_opts *o, char *why, size_t n)
+{
+#define REFUSE(...)                                                                                                    \
+	do {                                                                                                           \
+		snprintf(why, n, __VA_ARGS__);                                                                         \
+		return -1;                                                                                             \
+	} while (0)
+	if (!o)
+		REFUSE("no options");
+	if (o->bin == 0)
+		REFUSE("bin must be at least 1 s");
+	if (!(o->threshold > 0 && o->threshold <= 1))
+		REFUSE("threshold %g: must be in (0, 1]", o->threshold);
+	if (!(o->hard >= 0 && o->hard <= o->threshold))
+		REFUSE("hard %g: must be in [0, threshold %g] (a full outage is deeper than a partial one)", o->hard,
+		       o->threshold);
+	if (!(o->recover >= o->threshold && o->recover <= 1))
+		REFUSE("recover %g: must be in [threshold %g, 1] (an entity recovers at or above the level that "
+		       "raised its outage)", o->recover, o->threshold);
+	if (!(o->peers_floor >= 0 && o->peers_floor <= 1))
+		REFUSE("peers floor %g: must be in [0, 1]", o->peers_floor);
+	if (!(o->inst_factor >= 0))
+		REFUSE("instability factor %g: must be >= 0", o->inst_factor);
+	if (o->inst_window < o->bin)
+		REFUSE("instability window %u s: must be at least one bin (%u s)", o->inst_window, o->bin);
+	if (o->baseline_window / o->bin <= o->inst_window / o->bin)
+		REFUSE("baseline window %u s: must be longer than the instability window %u s", o->baseline_window,
+		       o->inst_window);
+	if (o->new_normal <= o->min_duration)
+		REFUSE("new normal after %u s: must be longer than the minimum outage duration %u s", o->new_normal,
+		       o->min_duration);
+#undef REFUSE
+	if (n)
+		why[0] = 0;
+	return 0;
+}
+
 struct detector *detector_new(const struct detect_opts *o)
 {
-	if (!o || o->bin == 0 || !(o->threshold > 0 && o->threshold <= 1) ||
-	    !(o->recover >= o->threshold && o->recover <= 1) || !(o->hard >= 0 && o->hard <= o->threshold) ||
-	    !(o->peers_floor >= 0 && o->peers_floor <= 1) || o->min_bins == 0 || o->recover_bins == 0 ||
-	    !(o->inst_factor >= 0))
-		return NULL;
-	uint32_t base_bins = o->baseline_window / o->bin;
-	uint32_t inst_bins = o->inst_window / o->bin;
-	if (inst_bins == 0 || base_bins <= inst_bins)
+	char why[160];
+	if (detect_opts_check(o, why, sizeof why))
 		return NULL;
 	struct detector *d = calloc(1, sizeof *d);
 	if (!d)
 		return NULL;
 	d->o = *o;
-	d->base_bins = base_bins;
-	d->inst_bins = inst_bins;
+	d->base_bins = o->baseline_window / o->bin;
+	d->inst_bins = o->inst_window / o->bin;
 	d->peers_bins = o->peers_window / o->bin ? o->peers_window / o->bin : 1;
+	d->hist_need = dur_bins(o->min_history, o->bin);
+	d->dur_need = dur_bins(o->min_duration, o->bin);
+	d->rec_need = dur_bins(o->recover_duration, o->bin);
 	return d;
 }
 
@@ -253,7 +317,6 @@ void detector_free(struct detector *d)
 		return;
 	for (size_t i = 0; i < d->n; i++) {
 		struct ent *e = d->ents[i];
-		free(e->out_affected);
 		movmed_free(&e->hist);
 		movmed_free(&e->ffp);
 		rlq_free(&e->win);
@@ -348,18 +411,24 @@ const char *dm_event_type_name(int type)
 	case DM_EV_RECOVERY: return "recovery";
 	case DM_EV_INSTABILITY: return "instability";
 	case DM_EV_UNKNOWN: return "unknown";
+	case DM_EV_NEWNORMAL: return "newnormal";
 	}
 	return "?";
 }
 
 static uint64_t round_u64(double x)
 {
-	return x <= 0 ? 0 : x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)llround(x);
+	return x <= 0 ? 0 : x >= 1.8e19 ? UINT64_MAX : (uint64_t)llround(x);
 }
 
 static const char *unit(const struct sig_entity *e)
 {
 	return e->afi == DM_AFI_IPV6 ? "/48s" : "/24s";
+}
+
+static uint16_t peers_lost_of(const struct sig_bin *b)
+{
+	return b->peers_seeing < b->full_feed_peers ? (uint16_t)(b->full_feed_peers - b->peers_seeing) : 0;
 }
 
 static void ev_init(struct dm_event *ev, int type, const struct ent *e, const struct sig_bin *b)
@@ -370,30 +439,38 @@ static void ev_init(struct dm_event *ev, int type, const struct ent *e, const st
 	ev->raised = b->t;
 	ev->slash24 = b->slash24;
 	ev->full_feed_peers = b->full_feed_peers;
-	ev->peers_lost = b->peers_seeing < b->full_feed_peers
-	                         ? (uint16_t)(b->full_feed_peers - b->peers_seeing) : 0;
+	ev->peers_lost = peers_lost_of(b);
 	ev->quality = b->quality;
-	ev->baseline_slash24 = round_u64(movmed_median(&e->hist));
+	ev->baseline_slash24 = round_u64(e->level != LV_NORMAL ? e->frozen : movmed_median(&e->hist));
 }
-
 
 static double lost_fraction(uint64_t v, double base)
 {
-	if (base <= 0 || v >= base)
+	if (base <= 0 || (double)v >= base)
 		return 0;
-	return 1.0 - v / base;
+	return 1.0 - (double)v / base;
 }
 
 static const char *quality_text(uint8_t q, char *buf, size_t n)
 {
-	buf[0] = 0;
+	static const struct {
+		uint8_t bit;
+		const char *word;
+	} w[] = {
+		{SIG_Q_GAP, "collector gap"},
+		{SIG_Q_PEERS_DROPPED, "full-feed peers dropped"},
+		{SIG_Q_NO_DATA, "no data"},
+		{SIG_Q_FF_CHANGED, "full-feed set changed"},
+	};
 	size_t len = 0;
-	if (q & SIG_Q_GAP)
-		len += (size_t)snprintf(buf + len, n - len, "%scollector gap", len ? ", " : "");
-	if ((q & SIG_Q_PEERS_DROPPED) && len < n)
-		len += (size_t)snprintf(buf + len, n - len, "%sfull-feed peers dropped", len ? ", " : "");
-	if ((q & SIG_Q_NO_DATA) && len < n)
-		snprintf(buf + len, n - len, "%sno data", len ? ", " : "");
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		if (!(q & w[i].bit) || len >= n)
+			continue;
+		int k = snprintf(buf + len, n - len, "%s%s", len ? ", " : "", w[i].word);
+		if (k > 0)
+			len += (size_t)k;
+	}
 	return buf;
 }
 
@@ -421,7 +498,7 @@ static int feed_bad(struct detector *d, struct ent *e, const struct sig_bin *b, 
 		e->unk_quality |= q;
 		return 0;
 	}
-	if (e->hist.q.count < d->o.min_history)
+	if (!e->judged_from)
 		return 0;   /* warm-up (e.g. bins before the first RIB): nothing to be unsure about yet */
 	e->unk_open = 1;
 	e->unk_quality = q;
@@ -442,115 +519,167 @@ static int feed_bad(struct detector *d, struct ent *e, const struct sig_bin *b, 
 	return emit(out, max, 0, &ev);
 }
 
+/* The level a good bin shows against baseline B. In an event, anything under the recovery
+ * line is still at least partial (hysteresis between threshold and recover). */
+static int bin_level(const struct detect_opts *o, int in_event, uint64_t v, double base)
+{
+	double x = (double)v;
+	if (x < o->hard * base)
+		return DM_EV_OUTAGE;
+	if (x < (in_event ? o->recover : o->threshold) * base)
+		return DM_EV_PARTIAL;
+	return LV_NORMAL;
+}
+
+/* From normal: a run of consecutive bins below threshold, at the worst level seen in it. */
+static void pend_step(struct run_of *r, int level, uint32_t t)
+{
+	if (r->bins++ == 0) {
+		r->level = (uint8_t)level;
+		r->start = t;
+	} else if (level == DM_EV_OUTAGE) {
+		r->level = DM_EV_OUTAGE;
+	}
+}
+
+/* Why a level event was raised: "visible /24s 0 < 0.5 x baseline 4 ... for 10 min[; was ...]". */
+static void level_reason(const struct detector *d, const struct ent *e, struct dm_event *ev, uint64_t v,
+                         int level, int was, uint32_t was_start)
+{
+	const struct detect_opts *o = &d->o;
+	double line = level == DM_EV_OUTAGE ? o->hard : was ? o->recover : o->threshold;
+	char ts[32];
+	int n = snprintf(ev->reason, sizeof ev->reason,
+	                 "visible %s %llu < %g x baseline %g (median of normal bins, frozen at the episode's "
+	                 "start) for %u min", unit(&e->key), (unsigned long long)v, line, e->frozen,
+	                 d->dur_need * o->bin / 60);
+	if (was && n > 0 && (size_t)n < sizeof ev->reason)
+		snprintf(ev->reason + n, sizeof ev->reason - (size_t)n, "; %s since %s",
+		         was == DM_EV_PARTIAL ? "escalated from a partial outage" : "de-escalated from a full outage",
+		         fmt_utc(was_start, ts));
+}
+
 static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *b, double base,
-                       struct dm_event *out, int max, int n)
+                       struct dm_event *out, int max, int n, int *counted)
 {
 	const struct detect_opts *o = &d->o;
 	uint64_t v = b->slash24;
-	int lvl = v < o->hard * base ? DM_EV_OUTAGE : v < o->threshold * base ? DM_EV_PARTIAL : LV_NORMAL;
 	double sev = lost_fraction(v, base);
-	uint16_t plost = b->peers_seeing < b->full_feed_peers
-	                         ? (uint16_t)(b->full_feed_peers - b->peers_seeing) : 0;
+	uint16_t plost = peers_lost_of(b);
 	struct dm_event ev;
 
 	if (e->level == LV_NORMAL) {
+		int lvl = bin_level(o, 0, v, base);
 		if (lvl == LV_NORMAL) {
-			e->pend_bins = 0;
-			e->pend_level = LV_NORMAL;
+			e->pend.bins = 0;
 			return n;
 		}
-		if (e->pend_bins++ == 0) {
-			e->pend_start = b->t;
-			e->pend_level = (uint8_t)lvl;
-		} else if (lvl == DM_EV_OUTAGE) {
-			e->pend_level = DM_EV_OUTAGE;
-		}
-		if (e->pend_bins < o->min_bins)
+		pend_step(&e->pend, lvl, b->t);
+		*counted = 0;   /* a pending bin is not a normal bin: it stays out of the baseline */
+		if (e->pend.bins < d->dur_need)
 			return n;
-		e->level = e->pend_level;
-		e->out_start = e->pend_start;
-		e->partial_start = e->pend_level == DM_EV_PARTIAL ? e->pend_start : 0;
-		e->out_base = round_u64(base);
-		e->out_sev = sev;
-		e->out_peers_lost = plost;
-		e->out_ffp = b->full_feed_peers;
-		e->out_min = v;
+		e->frozen = base;
+		e->level = e->pend.level;
+		e->ep_start = e->cur_start = e->pend.start;
+		e->ep_sev = sev;
+		e->ep_peers_lost = plost;
+		e->ep_ffp = b->full_feed_peers;
+		e->ep_min = v;
 		e->rec_bins = 0;
-		e->pend_bins = 0;
+		e->pend.bins = 0;
 		ev_init(&ev, e->level, e, b);
-		ev.start = e->out_start;
-		ev.baseline_slash24 = e->out_base;
+		ev.start = ev.episode_start = e->cur_start;
 		ev.severity = sev;
-		snprintf(ev.reason, sizeof ev.reason,
-		         "visible %s %llu < %g x baseline %g (moving median of %llu good bins) for %u bins%s",
-		         unit(&e->key), (unsigned long long)v, e->level == DM_EV_OUTAGE ? o->hard : o->threshold, base,
-		         (unsigned long long)e->hist.q.count, o->min_bins,
-		         e->level == DM_EV_PARTIAL ? " (partial: still above hard fraction)" : "");
-		if (o->affected) {
-			o->affected(o->affected_ctx, &e->key, b->t, ev.affected, sizeof ev.affected);
-			free(e->out_affected);
-			e->out_affected = strndup(ev.affected, sizeof ev.affected - 1);
-		}
+		level_reason(d, e, &ev, v, e->level, 0, 0);
 		return emit(out, max, n, &ev);
 	}
 
-	/* In an outage or partial outage. */
-	if (v >= o->recover * base) {
+	/* In an episode: frozen baseline. */
+	*counted = 0;
+	base = e->frozen;
+	sev = lost_fraction(v, base);
+	if (sev > e->ep_sev)
+		e->ep_sev = sev;
+	if (plost > e->ep_peers_lost) {
+		e->ep_peers_lost = plost;
+		e->ep_ffp = b->full_feed_peers;
+	}
+	if (v < e->ep_min)
+		e->ep_min = v;
+	int lvl = bin_level(o, 1, v, base);
+	if (lvl == LV_NORMAL) {
+		e->pend.bins = 0;
 		if (e->rec_bins++ == 0)
 			e->rec_start = b->t;
-		if (e->rec_bins < o->recover_bins)
+		if (e->rec_bins < d->rec_need)
 			return n;
 		ev_init(&ev, DM_EV_RECOVERY, e, b);
 		ev.of_type = e->level;
-		ev.start = e->out_start;
+		ev.start = ev.prev_start = e->cur_start;
+		ev.episode_start = e->ep_start;
 		ev.end = e->rec_start;
-		ev.baseline_slash24 = e->out_base;
-		ev.severity = e->out_sev;
-		ev.peers_lost = e->out_peers_lost;
-		ev.full_feed_peers = e->out_ffp;
+		ev.baseline_slash24 = round_u64(base);
+		ev.severity = e->ep_sev;
+		ev.peers_lost = e->ep_peers_lost;
+		ev.full_feed_peers = e->ep_ffp;
 		snprintf(ev.reason, sizeof ev.reason,
-		         "visible %s %llu >= %g x baseline %g for %u bins; lowest during the %s: %llu",
-		         unit(&e->key), (unsigned long long)v, o->recover, base, o->recover_bins,
-		         e->level == DM_EV_OUTAGE ? "outage" : "partial outage", (unsigned long long)e->out_min);
-		if (e->out_affected) {
-			snprintf(ev.affected, sizeof ev.affected, "%s", e->out_affected);
-			free(e->out_affected);
-			e->out_affected = NULL;
-		}
+		         "visible %s %llu >= %g x baseline %g for %u min; lowest during the episode: %llu",
+		         unit(&e->key), (unsigned long long)v, o->recover, base, d->rec_need * o->bin / 60,
+		         (unsigned long long)e->ep_min);
 		e->level = LV_NORMAL;
 		e->rec_bins = 0;
+		e->settle_until = b->t + o->settle;
 		return emit(out, max, n, &ev);
 	}
 	e->rec_bins = 0;
-	if (sev > e->out_sev)
-		e->out_sev = sev;
-	if (plost > e->out_peers_lost) {
-		e->out_peers_lost = plost;
-		e->out_ffp = b->full_feed_peers;
-	}
-	if (v < e->out_min)
-		e->out_min = v;
-	if (e->level == DM_EV_PARTIAL && lvl == DM_EV_OUTAGE) {
-		/* Escalation: the hard outage starts now; the partial one is part of its story. */
-		uint32_t pstart = e->partial_start;
+	if (b->t - e->ep_start >= o->new_normal) {
+		/* Not a recovery and not an outage any more: a lasting change, said as such. */
 		char ts[32];
-		e->level = DM_EV_OUTAGE;
-		e->out_start = b->t;
-		ev_init(&ev, DM_EV_OUTAGE, e, b);
-		ev.start = b->t;
-		ev.baseline_slash24 = e->out_base;
+		ev_init(&ev, DM_EV_NEWNORMAL, e, b);
+		ev.of_type = e->level;
+		ev.prev_start = e->cur_start;
+		ev.episode_start = ev.start = e->ep_start;
+		ev.end = b->t;
+		ev.baseline_slash24 = round_u64(base);
 		ev.severity = sev;
 		snprintf(ev.reason, sizeof ev.reason,
-		         "visible %s %llu < %g x baseline %g (moving median of %llu good bins); partial outage since %s",
-		         unit(&e->key), (unsigned long long)v, o->hard, base, (unsigned long long)e->hist.q.count, fmt_utc(pstart, ts));
-		if (o->affected) {
-			o->affected(o->affected_ctx, &e->key, b->t, ev.affected, sizeof ev.affected);
-			free(e->out_affected);
-			e->out_affected = strndup(ev.affected, sizeof ev.affected - 1);
-		}
+		         "visible %s %llu, below %g x baseline %g since %s for %u d: the baseline is now learnt "
+		         "again from this level", unit(&e->key), (unsigned long long)v, o->recover, base,
+		         fmt_utc(e->ep_start, ts), o->new_normal / 86400);
+		e->level = LV_NORMAL;
+		e->pend.bins = 0;
+		movmed_clear(&e->hist);
+		e->judged_from = 0;   /* warm-up again: stated by detector_coverage */
 		return emit(out, max, n, &ev);
 	}
-	return n;
+	if (lvl == e->level) {
+		e->pend.bins = 0;
+		return n;
+	}
+	/* At another level: escalation (partial -> outage) or de-escalation (outage -> partial)
+	 * once it lasts min_duration. */
+	if (e->pend.bins == 0 || e->pend.level != lvl) {
+		e->pend.level = (uint8_t)lvl;
+		e->pend.bins = 1;
+		e->pend.start = b->t;
+	} else {
+		e->pend.bins++;
+	}
+	if (e->pend.bins < d->dur_need)
+		return n;
+	uint8_t was = e->level;
+	uint32_t was_start = e->cur_start;
+	e->level = (uint8_t)lvl;
+	e->cur_start = e->pend.start;
+	e->pend.bins = 0;
+	ev_init(&ev, lvl, e, b);
+	ev.of_type = was;
+	ev.start = e->cur_start;
+	ev.prev_start = was_start;
+	ev.episode_start = e->ep_start;
+	ev.severity = sev;
+	level_reason(d, e, &ev, v, lvl, was, was_start);
+	return emit(out, max, n, &ev);
 }
 
 static int feed_instability(struct detector *d, struct ent *e, const struct sig_bin *b,
@@ -572,7 +701,7 @@ static int feed_instability(struct detector *d, struct ent *e, const struct sig_
 	double raise = fmax((double)o->inst_min_count, o->inst_factor * bc);
 	double hours = o->inst_window / 3600.0;
 	struct dm_event ev;
-	if (!e->inst_open && c >= raise) {
+	if (!e->inst_open && (double)c >= raise) {
 		e->inst_open = 1;
 		e->inst_start = b->t;
 		e->inst_max = (uint32_t)c;
@@ -581,18 +710,18 @@ static int feed_instability(struct detector *d, struct ent *e, const struct sig_
 		ev.start = b->t;
 		ev.window = o->inst_window;
 		ev.interruptions = (uint32_t)c;
-		ev.rate = c / hours;
+		ev.rate = (double)c / hours;
 		ev.baseline_rate = bc / hours;
 		ev.severity = c > 0 ? 1.0 - bc / (double)c : 0;
 		snprintf(ev.reason, sizeof ev.reason,
-		         "%llu interruptions in the last %u good bins >= max(%u, %g x baseline %.2f per window)",
+		         "%llu interruptions in the last %u counted bins >= max(%u, %g x baseline %.2f per window)",
 		         (unsigned long long)c, d->inst_bins, o->inst_min_count, o->inst_factor, bc);
 		return emit(out, max, n, &ev);
 	}
 	if (e->inst_open) {
 		if (c > e->inst_max)
 			e->inst_max = (uint32_t)c;
-		if (c < raise / 2) {
+		if ((double)c < raise / 2) {
 			e->inst_open = 0;
 			ev_init(&ev, DM_EV_INSTABILITY, e, b);
 			ev.of_type = DM_EV_INSTABILITY;
@@ -600,10 +729,10 @@ static int feed_instability(struct detector *d, struct ent *e, const struct sig_
 			ev.end = b->t;
 			ev.window = o->inst_window;
 			ev.interruptions = (uint32_t)c;
-			ev.rate = c / hours;
+			ev.rate = (double)c / hours;
 			ev.baseline_rate = bc / hours;
 			snprintf(ev.reason, sizeof ev.reason,
-			         "%llu interruptions in the last %u good bins < half of max(%u, %g x baseline %.2f); peak %u",
+			         "%llu interruptions in the last %u counted bins < half of max(%u, %g x baseline %.2f); peak %u",
 			         (unsigned long long)c, d->inst_bins, o->inst_min_count, o->inst_factor, bc, e->inst_max);
 			return emit(out, max, n, &ev);
 		}
@@ -623,7 +752,7 @@ int detector_feed(struct detector *d, const struct sig_entity *k, const struct s
 	e->last_t = b->t;
 
 	/* Data quality: the signal's flags, or full-feed peers below a share of their median. */
-	uint8_t q = b->quality & (SIG_Q_GAP | SIG_Q_PEERS_DROPPED | SIG_Q_NO_DATA);
+	uint8_t q = b->quality & (SIG_Q_GAP | SIG_Q_PEERS_DROPPED | SIG_Q_NO_DATA | SIG_Q_FF_CHANGED);
 	double ffp_med = movmed_median(&e->ffp);
 	if (b->full_feed_peers == 0)
 		q |= SIG_Q_NO_DATA;
@@ -648,14 +777,24 @@ int detector_feed(struct detector *d, const struct sig_entity *k, const struct s
 		n = emit(out, max, n, &ev);
 		e->unk_open = 0;
 	}
-	if (e->hist.q.count >= d->o.min_history) {
+	/* A bin is "normal" (enters the baseline, counts for instability) unless it is pending,
+	 * in an episode, or the episode's recovery bin. */
+	int counted = 1;
+	int was_event = e->level != LV_NORMAL;
+	if (e->hist.q.count >= d->hist_need) {
 		double base = movmed_median(&e->hist);
-		if (base > 0)
-			n = feed_outage(d, e, b, base, out, max, n);
+		if (base > 0 || was_event) {
+			if (!e->judged_from)
+				e->judged_from = b->t;
+			n = feed_outage(d, e, b, base, out, max, n, &counted);
+		}
 	}
-	if (movmed_push(&e->hist, b->slash24) < 0)
+	if (counted && movmed_push(&e->hist, b->slash24) < 0)
 		return DM_ERR_NOMEM;
-	n = feed_instability(d, e, b, out, max, n);
+	/* Instability counts interruptions while the entity is not in an outage: a restoration
+	 * (every prefix coming back at once) and its stragglers are a recovery, not instability. */
+	if (counted && !was_event && b->t >= e->settle_until)
+		n = feed_instability(d, e, b, out, max, n);
 	if (n < 0)
 		return n;
 	return n < max ? n : max;
@@ -671,14 +810,13 @@ static int open_event(const struct detector *d, const struct ent *e, int what, s
 		if (e->level == LV_NORMAL)
 			return 0;
 		ev->type = e->level;
-		ev->start = e->out_start;
-		ev->baseline_slash24 = e->out_base;
-		ev->severity = e->out_sev;
-		ev->peers_lost = e->out_peers_lost;
-		ev->full_feed_peers = e->out_ffp;
-		ev->slash24 = e->out_min;
-		if (e->out_affected)
-			snprintf(ev->affected, sizeof ev->affected, "%s", e->out_affected);
+		ev->start = e->cur_start;
+		ev->episode_start = e->ep_start;
+		ev->baseline_slash24 = round_u64(e->frozen);
+		ev->severity = e->ep_sev;
+		ev->peers_lost = e->ep_peers_lost;
+		ev->full_feed_peers = e->ep_ffp;
+		ev->slash24 = e->ep_min;
 		break;
 	case 1:
 		if (!e->inst_open)
@@ -718,6 +856,25 @@ int detector_finish(struct detector *d, struct dm_event *out, int max)
 		}
 	}
 	return n;
+}
+
+void detector_coverage(const struct detector *d, struct detect_coverage *c)
+{
+	memset(c, 0, sizeof *c);
+	c->entities = d->n;
+	c->need_history = d->hist_need;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ent *e = d->ents[i];
+		if (e->last_t > c->last_t)
+			c->last_t = e->last_t;
+		if (e->judged_from) {
+			c->judged++;
+			if (!c->first_judged || e->judged_from < c->first_judged)
+				c->first_judged = e->judged_from;
+		}
+		if (e->hist.q.count > c->best_history)
+			c->best_history = (uint32_t)(e->hist.q.count < UINT32_MAX ? e->hist.q.count : UINT32_MAX);
+	}
 }
 
 size_t detector_entities(const struct detector *d)

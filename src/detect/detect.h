@@ -12,19 +12,26 @@
 #include "signal/series.h"
 
 /* Upper bound of events one detector_feed call can return (an unknown state closing, an
- * outage/partial/recovery transition, an instability transition; one spare). */
+ * outage/partial/recovery/newnormal transition, an instability transition; one spare). */
 enum { DETECT_MAX_EVENTS = 4 };
 
+/* Every guard is a duration in seconds, turned into bins as ceil(duration / bin) (at least 1),
+ * so results agree across bin sizes within one bin (docs/detect.md "Durations, not bins"). */
 struct detect_opts {
 	uint32_t bin;                 /* bin length in seconds (300) */
-	/* Outage */
-	double threshold;             /* outage when slash24 < threshold x baseline (0.8) */
-	double recover;               /* recovered when slash24 >= recover x baseline (0.9) */
-	double hard;                  /* full outage (not partial) when slash24 < hard x baseline (0.5) */
-	uint32_t baseline_window;     /* seconds of good bins in the moving median (7 days) */
-	uint32_t min_history;         /* good bins needed before any outage is judged (12) */
-	uint32_t min_bins;            /* consecutive bins below threshold before raising (2) */
-	uint32_t recover_bins;        /* consecutive bins above recover before recovery (1) */
+	/* Outage levels, as fractions of the baseline */
+	double threshold;             /* below it a normal entity is in (partial) outage (0.8) */
+	double recover;               /* back at or above it: recovered (0.9) */
+	double hard;                  /* below it: a full outage, not partial (0.5) */
+	/* Baseline: median of normal bins only, frozen while an event is open */
+	uint32_t baseline_window;     /* seconds of normal bins in the moving median (7 days) */
+	uint32_t min_history;         /* seconds of normal bins before any judgement (1 h) */
+	uint32_t min_duration;        /* seconds below threshold before raising, and at a new level
+	                               * before an escalation / de-escalation (10 min) */
+	uint32_t recover_duration;    /* seconds at or above recover before recovery (0: first bin) */
+	uint32_t new_normal;          /* an event open this long is declared the new normal (21 days) */
+	uint32_t settle;              /* seconds after a recovery whose interruptions are not
+	                               * instability (restoration stragglers) (1 h) */
 	/* Data quality */
 	double peers_floor;           /* bin unknown when full-feed peers < peers_floor x their
 	                               * moving median (0.9); one peer of 40 is 0.975 */
@@ -34,10 +41,6 @@ struct detect_opts {
 	uint32_t inst_window;         /* sliding window in seconds (6 h) */
 	double inst_factor;           /* raised when window count >= factor x baseline count (3) */
 	uint32_t inst_min_count;      /* ... and window count >= this (5) */
-	/* Optional: fills ev->affected (space separated prefixes) for outage/partial events; the
-	 * detector sees only counts, the caller (with the RIB) knows which prefixes are gone. */
-	void (*affected)(void *ctx, const struct sig_entity *e, uint32_t t, char *buf, size_t n);
-	void *affected_ctx;
 };
 
 /* Fills o with the defaults above. */
@@ -45,8 +48,10 @@ void detect_opts_default(struct detect_opts *o);
 
 struct detector;
 
-/* NULL when out of memory or when an option is out of range (thresholds in (0,1],
- * recover >= threshold, hard <= threshold, windows of at least one bin). */
+/* Checks the options: 0, or -1 with why (naming the option and the rule) in why[n]. */
+int detect_opts_check(const struct detect_opts *o, char *why, size_t n);
+
+/* NULL when out of memory or when detect_opts_check refuses the options. */
 struct detector *detector_new(const struct detect_opts *o);
 void detector_free(struct detector *d);
 
@@ -62,11 +67,23 @@ int detector_feed(struct detector *d, const struct sig_entity *e, const struct s
  * returns 0. */
 int detector_finish(struct detector *d, struct dm_event *out, int max);
 
+/* What could be judged: warm-up and too-short data are stated, never silent. */
+struct detect_coverage {
+	size_t entities;              /* entities fed */
+	size_t judged;                /* entities that left warm-up */
+	uint32_t first_judged;        /* earliest bin judged (0: none) */
+	uint32_t last_t;              /* latest bin fed */
+	uint32_t best_history;        /* most normal bins any entity gathered (when none judged) */
+	uint32_t need_history;        /* normal bins needed: ceil(min_history / bin) */
+};
+void detector_coverage(const struct detector *d, struct detect_coverage *c);
+
 /* Number of entities the detector tracks, and bytes it holds (for summaries and bench). */
 size_t detector_entities(const struct detector *d);
 size_t detector_bytes(const struct detector *d);
 
-/* Short stable names: "outage", "partial", "recovery", "instability", "unknown". */
+/* Short stable names: "outage", "partial", "recovery", "instability", "unknown",
+ * "newnormal". */
 const char *dm_event_type_name(int type);
 
 #endif

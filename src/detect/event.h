@@ -13,6 +13,7 @@ enum dm_event_type {
 	DM_EV_RECOVERY = 3,      /* end of an outage: duration known */
 	DM_EV_INSTABILITY = 4,   /* interruption rate rising above its baseline */
 	DM_EV_UNKNOWN = 5,       /* data quality too poor to tell (peers dropped, collector gap) */
+	DM_EV_NEWNORMAL = 6,     /* an outage that lasted new_normal is declared the new level */
 };
 
 struct dm_event {
@@ -34,6 +35,13 @@ struct dm_event {
 	uint32_t raised;              /* start of the bin whose feed raised the event (>= start) */
 	uint32_t window;              /* instability: sliding window, seconds */
 	uint32_t interruptions;       /* instability: interruptions in the window */
+	/* Staged episodes (docs/detect.md "Episodes"): an outage that becomes partial or the reverse
+	 * is one episode of several events. */
+	uint32_t episode_start;       /* first bin of the whole episode (outage/partial/recovery/newnormal) */
+	uint32_t prev_start;          /* an event that closes another (escalation, de-escalation,
+	                               * recovery, newnormal): the start of the closed one, of type of_type */
+	char evidence[512];           /* what carries the loss: origin ASes with shares, upstream last
+	                               * seen, mapping disagreement (filled by the caller, not the detector) */
 };
 
 #endif

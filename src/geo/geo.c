@@ -48,6 +48,13 @@ struct geo_source *geo_source_new(const char *name, enum geo_kind kind)
 		return NULL;
 	s->info.name = geo_strdup(name);
 	s->info.kind = kind;
+	/* docs/geo.md "Views": RIR files and whois-derived tables record where space is
+	 * registered; any other range table or mmdb is taken as geolocation. */
+	if (kind == GEO_KIND_RIR || (kind != GEO_KIND_ASNAMES && name &&
+	                             (strstr(name, "whois") || strstr(name, "delegated"))))
+		s->info.view = GEO_VIEW_REGISTRATION;
+	else if (kind != GEO_KIND_ASNAMES)
+		s->info.view = GEO_VIEW_GEOLOCATION;
 	s->v6.v6 = 1;
 	if (!s->info.name) {
 		free(s);
@@ -574,14 +581,25 @@ int geo_ip_country(const struct geo_db *g, const struct dm_ip *ip, geo_cc cc, co
 }
 
 /* Address counts per country while a prefix is split. 256 entries hold every assigned code;
- * past that (never seen) further codes are folded into ZZ. */
+ * past that (never seen) further codes are folded into ZZ. With piece set, every covered or
+ * uncovered piece goes to it instead (the disagreement walk needs the ranges, not the sums).
+ * view (0: every source) limits the walk to the sources of one view. */
 struct acc {
 	int n;
+	int view;
+	void (*piece)(void *ctx, u128 lo, u128 hi, uint16_t cc);
+	void *pctx;
 	uint16_t cc[256];
 	u128 cnt[256];
 };
 
-static void acc_add(struct acc *a, uint16_t cc, u128 cnt)
+static inline u128 span(u128 lo, u128 hi)
+{
+	u128 n = hi - lo + 1;
+	return n ? n : U128_MAX;    /* all of ::/0: one short, irrelevant once counted in /64s */
+}
+
+static void acc_count(struct acc *a, uint16_t cc, u128 cnt)
 {
 	for (int i = 0; i < a->n; i++)
 		if (a->cc[i] == cc) {
@@ -590,17 +608,19 @@ static void acc_add(struct acc *a, uint16_t cc, u128 cnt)
 		}
 	if (a->n == 256) {
 		if (cc != CC_ZZ)
-			acc_add(a, CC_ZZ, cnt);
+			acc_count(a, CC_ZZ, cnt);
 		return;
 	}
 	a->cc[a->n] = cc;
 	a->cnt[a->n++] = cnt;
 }
 
-static inline u128 span(u128 lo, u128 hi)
+static void acc_add(struct acc *a, uint16_t cc, u128 lo, u128 hi)
 {
-	u128 n = hi - lo + 1;
-	return n ? n : U128_MAX;    /* all of ::/0: one short, irrelevant once counted in /64s */
+	if (a->piece)
+		a->piece(a->pctx, lo, hi, cc);
+	else
+		acc_count(a, cc, span(lo, hi));
 }
 
 struct split_ctx {
@@ -616,7 +636,7 @@ static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 l
 static void piece_covered(void *ctx, u128 lo, u128 hi, uint16_t cc)
 {
 	struct split_ctx *c = ctx;
-	acc_add(c->a, cc, span(lo, hi));
+	acc_add(c->a, cc, lo, hi);
 }
 
 static void piece_gap(void *ctx, u128 lo, u128 hi, uint16_t cc)
@@ -626,12 +646,15 @@ static void piece_gap(void *ctx, u128 lo, u128 hi, uint16_t cc)
 	split(c->g, c->next, c->to, c->v6, lo, hi, c->a);
 }
 
-/* Splits [lo, hi] by sources from..to-1, in order; gaps of one source go to the next. */
+/* Splits [lo, hi] by sources from..to-1 (of a->view, when set), in order; gaps of one source
+ * go to the next. */
 static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 lo, u128 hi,
                   struct acc *a)
 {
 	for (size_t s = from; s < to; s++) {
 		const struct geo_source *src = g->src[s];
+		if (a->view && (int)src->info.view != a->view)
+			continue;
 		if (src->mmdb) {
 			struct split_ctx c = { g, s + 1, to, v6, a };
 			if (geo_mmdb_walk(src, v6, lo, hi, piece_covered, piece_gap, &c) == 0)
@@ -651,7 +674,7 @@ static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 l
 				pos = sl;
 			}
 			u128 e = sh < hi ? sh : hi;
-			acc_add(a, f->segcc[i], span(pos, e));
+			acc_add(a, f->segcc[i], pos, e);
 			if (e == hi)
 				return;
 			pos = e + 1;
@@ -659,7 +682,7 @@ static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 l
 		split(g, s + 1, to, v6, pos, hi, a);
 		return;
 	}
-	acc_add(a, CC_ZZ, span(lo, hi));
+	acc_add(a, CC_ZZ, lo, hi);
 }
 
 static int share_cmp(const void *x, const void *y)
@@ -670,49 +693,66 @@ static int share_cmp(const void *x, const void *y)
 	return strcmp(a->cc, b->cc);
 }
 
-static int prefix_split(const struct geo_db *g, size_t from, size_t to, const struct dm_prefix *p,
-                        struct geo_share *out, int max)
+/* The prefix as a family and an inclusive range; -1 when it is neither IPv4 nor IPv6. */
+static int prefix_range(const struct dm_prefix *p, int *v6, int *len, u128 *lo, u128 *hi)
 {
-	if (max <= 0 || (p->afi != DM_AFI_IPV4 && p->afi != DM_AFI_IPV6))
-		return 0;
-	int v6 = p->afi == DM_AFI_IPV6;
-	int bits = v6 ? 128 : 32;
-	int len = p->len > bits ? bits : p->len;
+	if (p->afi != DM_AFI_IPV4 && p->afi != DM_AFI_IPV6)
+		return -1;
+	*v6 = p->afi == DM_AFI_IPV6;
+	int bits = *v6 ? 128 : 32;
+	*len = p->len > bits ? bits : p->len;
 	struct dm_ip ip = { .afi = p->afi };
 	memcpy(ip.b, p->b, 16);
-	u128 lo = geo_ip_u128(&ip);
-	u128 host = len == bits ? 0 : (len == 0 ? (v6 ? U128_MAX : 0xffffffffu)
-	                                       : (((u128)1 << (bits - len)) - 1));
-	lo &= ~host;
-	if (!v6)
-		lo &= 0xffffffffu;
-	struct acc a;
-	a.n = 0;
-	split(g, from, to, v6, lo, lo | host, &a);
+	u128 host = *len == bits ? 0 : (*len == 0 ? (*v6 ? U128_MAX : 0xffffffffu)
+	                                          : (((u128)1 << (bits - *len)) - 1));
+	*lo = geo_ip_u128(&ip) & ~host;
+	if (!*v6)
+		*lo &= 0xffffffffu;
+	*hi = *lo | host;
+	return 0;
+}
 
-	/* Up to 256 entries: sort into a local array, then copy the largest max out. */
+/* The counts of a as shares, largest first, the largest max of them copied to out. */
+static int acc_shares(const struct acc *a, int v6, int len, struct geo_share *out, int max)
+{
 	struct geo_share all[256];
-	for (int i = 0; i < a.n; i++) {
-		u128 c = a.cnt[i];
+	for (int i = 0; i < a->n; i++) {
+		u128 c = a->cnt[i];
 		if (v6)
 			c = (c >> 64) + ((c >> 63) & 1);   /* /64s, rounded to nearest */
 		all[i].addrs = c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
-		cc_unpack(a.cc[i], all[i].cc);
+		cc_unpack(a->cc[i], all[i].cc);
 	}
-	qsort(all, (size_t)a.n, sizeof all[0], share_cmp);
-	if (v6 && len > 64) {
+	qsort(all, (size_t)a->n, sizeof all[0], share_cmp);
+	int n = a->n;
+	if (v6 && len > 64 && n) {
 		all[0].addrs = 1;   /* shorter than one /64: one unit to its main country */
-		a.n = 1;
+		n = 1;
 	}
-	int n = a.n < max ? a.n : max;
+	n = n < max ? n : max;
 	memcpy(out, all, (size_t)n * sizeof *out);
 	return n;
+}
+
+static int prefix_split(const struct geo_db *g, size_t from, size_t to, int view,
+                        const struct dm_prefix *p, struct geo_share *out, int max)
+{
+	int v6, len;
+	u128 lo, hi;
+	if (max <= 0 || prefix_range(p, &v6, &len, &lo, &hi) < 0)
+		return 0;
+	struct acc a;
+	a.n = 0;
+	a.view = view;
+	a.piece = NULL;
+	split(g, from, to, v6, lo, hi, &a);
+	return acc_shares(&a, v6, len, out, max);
 }
 
 int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
                          int max)
 {
-	return prefix_split(g, 0, g->nsrc, p, out, max);
+	return prefix_split(g, 0, g->nsrc, 0, p, out, max);
 }
 
 int geo_source_prefix_countries(const struct geo_db *g, size_t i, const struct dm_prefix *p,
@@ -720,7 +760,103 @@ int geo_source_prefix_countries(const struct geo_db *g, size_t i, const struct d
 {
 	if (i >= g->nsrc)
 		return 0;
-	return prefix_split(g, i, i + 1, p, out, max);
+	return prefix_split(g, i, i + 1, 0, p, out, max);
+}
+
+static int has_view(const struct geo_db *g, int view)
+{
+	for (size_t i = 0; i < g->nsrc; i++)
+		if ((int)g->src[i]->info.view == view)
+			return 1;
+	return 0;
+}
+
+int geo_prefix_views(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *geoloc,
+                     int *ngeoloc, struct geo_share *reg, int *nreg, int max)
+{
+	*ngeoloc = *nreg = 0;
+	if (p->afi != DM_AFI_IPV4 && p->afi != DM_AFI_IPV6)
+		return -1;
+	if (has_view(g, GEO_VIEW_GEOLOCATION))
+		*ngeoloc = prefix_split(g, 0, g->nsrc, GEO_VIEW_GEOLOCATION, p, geoloc, max);
+	if (has_view(g, GEO_VIEW_REGISTRATION))
+		*nreg = prefix_split(g, 0, g->nsrc, GEO_VIEW_REGISTRATION, p, reg, max);
+	return 0;
+}
+
+/* The disagreement walk: each geolocation piece with a country is split again by the
+ * registration view; what registration places in another country is counted. */
+struct differ_ctx {
+	const struct geo_db *g;
+	int v6;
+	uint16_t geo_cc;
+	struct acc *out;
+};
+
+static void differ_reg_piece(void *ctx, u128 lo, u128 hi, uint16_t cc)
+{
+	struct differ_ctx *d = ctx;
+	if (cc != CC_ZZ && cc != d->geo_cc)
+		acc_count(d->out, cc, span(lo, hi));
+}
+
+static void differ_geo_piece(void *ctx, u128 lo, u128 hi, uint16_t cc)
+{
+	struct differ_ctx *d = ctx;
+	if (cc == CC_ZZ)
+		return;     /* no geolocation answer: registration answers, nothing to disagree on */
+	struct differ_ctx inner = *d;
+	inner.geo_cc = cc;
+	struct acc r;
+	r.n = 0;
+	r.view = GEO_VIEW_REGISTRATION;
+	r.piece = differ_reg_piece;
+	r.pctx = &inner;
+	split(d->g, 0, d->g->nsrc, d->v6, lo, hi, &r);
+}
+
+int geo_prefix_disagreement(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
+                            int max)
+{
+	int v6, len;
+	u128 lo, hi;
+	if (max <= 0 || prefix_range(p, &v6, &len, &lo, &hi) < 0 ||
+	    !has_view(g, GEO_VIEW_GEOLOCATION) || !has_view(g, GEO_VIEW_REGISTRATION))
+		return 0;
+	struct acc counts;
+	counts.n = 0;
+	counts.view = 0;
+	counts.piece = NULL;
+	struct differ_ctx d = { g, v6, 0, &counts };
+	struct acc walk;
+	walk.n = 0;
+	walk.view = GEO_VIEW_GEOLOCATION;
+	walk.piece = differ_geo_piece;
+	walk.pctx = &d;
+	split(g, 0, g->nsrc, v6, lo, hi, &walk);
+	if (v6 && len > 64)
+		return 0;   /* less than one /64: counted in /64s it rounds to nothing */
+	return acc_shares(&counts, v6, len, out, max);
+}
+
+int geo_ip_view_country(const struct geo_db *g, int view, const struct dm_ip *ip, geo_cc cc,
+                        const char **source)
+{
+	struct geo_ip_hit hit;
+	for (size_t i = 0; i < g->nsrc; i++) {
+		if (view && (int)g->src[i]->info.view != view)
+			continue;
+		if (g->src[i]->info.kind == GEO_KIND_ASNAMES || geo_source_ip(g, i, ip, &hit) < 0)
+			continue;
+		memcpy(cc, hit.cc, 3);
+		if (source)
+			*source = g->src[i]->info.name;
+		return 0;
+	}
+	memcpy(cc, "ZZ", 3);
+	if (source)
+		*source = "";
+	return -1;
 }
 
 int geo_source_as(const struct geo_db *g, size_t i, uint32_t asn, struct geo_as_hit *hit)

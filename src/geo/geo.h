@@ -61,6 +61,24 @@ int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, stru
 /* Country of one address and the source that said so ("" when none). */
 int geo_ip_country(const struct geo_db *g, const struct dm_ip *ip, geo_cc cc, const char **source);
 
+/* The two views of a prefix: its split by the geolocation sources alone and by the
+ * registration sources alone (each as geo_prefix_countries: largest first, uncovered space
+ * "ZZ", at most max shares). A view with no source loaded gives 0 shares. Returns 0, or -1
+ * when p is neither IPv4 nor IPv6. With the default sources the combined answer
+ * (geo_prefix_countries) is the geolocation view where it has an answer, else registration. */
+int geo_prefix_views(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *geoloc,
+                     int *ngeoloc, struct geo_share *reg, int *nreg, int max);
+/* Where the views disagree: the addresses (IPv6: /64s) of p that geolocation places in one
+ * country and registration in another (both answering, neither "ZZ"), split by the country
+ * registration gives them; largest first, at most max. 0 shares when they agree everywhere
+ * or one view has no source. "Registration places 256 of these 1024 addresses in KP". */
+int geo_prefix_disagreement(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
+                            int max);
+/* Country of one address by the sources of one view (GEO_VIEW_NONE: every source, as
+ * geo_ip_country), and the source that said so. 0 found, -1 none ("ZZ", source ""). */
+int geo_ip_view_country(const struct geo_db *g, int view, const struct dm_ip *ip, geo_cc cc,
+                        const char **source);
+
 const char *geo_as_name(const struct geo_db *g, uint32_t asn);       /* NULL when unknown */
 int geo_as_country(const struct geo_db *g, uint32_t asn, geo_cc cc); /* 0 found, -1 not */
 
@@ -73,12 +91,18 @@ const char *geo_source_name(const struct geo_db *g, size_t i);
 /* ---- Per-source detail (for `darkmap geo`, provenance and tests) ---- */
 
 enum geo_kind { GEO_KIND_RIR = 1, GEO_KIND_RANGES, GEO_KIND_MMDB, GEO_KIND_ASNAMES };
+
+/* What a source says about an address (docs/geo.md "Views"): where it is used (geolocation:
+ * DB-IP, GeoLite2, any range CSV or mmdb not named "whois"/"delegated") or where it is
+ * registered (RIR delegated files, geo-whois-asn-country). AS-name sources have no view. */
+enum geo_view { GEO_VIEW_NONE = 0, GEO_VIEW_GEOLOCATION = 1, GEO_VIEW_REGISTRATION = 2 };
 enum { GEO_PROBLEMS_KEPT = 16 };
 
 struct geo_source_info {
 	const char *name;         /* "rir:delegated-apnic-20140701" */
 	const char *detail;       /* files, format version, serial, build date */
 	enum geo_kind kind;
+	enum geo_view view;
 	size_t n_ipv4, n_ipv6;    /* range entries loaded (RIR lines, CSV lines) */
 	size_t n_asn;             /* RIR asn lines */
 	size_t n_names;           /* distinct AS numbers named */

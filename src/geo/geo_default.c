@@ -1,6 +1,7 @@
 /* Default mapping sources: what `darkmap geo`, `replay` and `demo` use when no source is named.
- * Order is precedence: RIR statistics (the registries' own record, oldest snapshot first: the
- * demo replays 2014), then the ip-location-db ranges (2026), then AS names. */
+ * Order is precedence: DB-IP geolocation (where addresses are used), then the registration
+ * view: RIR statistics (the registries' own record, oldest snapshot first: the demo replays
+ * 2014), then geo-whois-asn-country (2026 whois), then AS names. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "geo/geo_impl.h"
 
 static int is_dir(const char *p)
@@ -108,32 +110,60 @@ static int load_rir_dir(struct geo_db *g, const char *dir, struct dm_error *err)
 	return rc < 0 ? rc : loaded;
 }
 
+/* Loads the IPv4 and IPv6 CSVs of one ip-location-db package as one source: 1 when loaded,
+ * 0 when the package is not installed, or the loader's error. */
+static int load_npm_ranges(struct geo_db *g, const char *nm, const char *pkg, struct dm_error *err)
+{
+	char path[PATH_MAX + 256];
+	int any = 0;
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *base = strrchr(pkg, '/') + 1;
+		snprintf(path, sizeof path, "%s/%s/%s-ipv%d.csv", nm, pkg, base, v6 ? 6 : 4);
+		if (!is_file(path))
+			continue;
+		int rc = geo_load_range_csv(g, path, err);
+		if (rc < 0)
+			return rc;
+		any = 1;
+	}
+	return any;
+}
+
 int geo_load_defaults(struct geo_db *g, struct dm_error *err)
 {
 	char data[PATH_MAX], nm[PATH_MAX], path[PATH_MAX + 128];
 	int loaded = 0, rc;
 	int have_data = find_dir("DARKMAP_DATA", "../shared/data", data, sizeof data) == 0;
+	int have_nm = find_dir(NULL, "node_modules", nm, sizeof nm) == 0;
+	/* DARKMAP_GEO=registration: the registries' records only. A replay of old archives (the
+	 * 2014 demo) is better served by the records of its time than by a 2026 geolocation. */
+	const char *views = getenv("DARKMAP_GEO");
+	int geoloc = 1;
+	if (views && *views) {
+		if (!strcmp(views, "registration"))
+			geoloc = 0;
+		else if (strcmp(views, "geolocation,registration"))
+			return dm_fail(err, DM_ERR_BAD_VALUE, 0,
+			               "DARKMAP_GEO='%.40s': expected 'registration' or "
+			               "'geolocation,registration' (the default)", views);
+	}
+	/* Geolocation first: where the addresses are used answers; registration fills the space
+	 * it has no answer for (docs/geo.md "Views"). */
+	if (have_nm && geoloc) {
+		if ((rc = load_npm_ranges(g, nm, "@ip-location-db/dbip-country", err)) < 0)
+			return rc;
+		loaded += rc;
+	}
 	if (have_data) {
 		snprintf(path, sizeof path, "%s/rir", data);
 		if ((rc = load_rir_dir(g, path, err)) < 0)
 			return rc;
 		loaded += rc;
 	}
-	if (find_dir(NULL, "node_modules", nm, sizeof nm) == 0) {
-		static const char *const csv[] = {
-			"@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4.csv",
-			"@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv6.csv",
-		};
-		int any = 0;
-		for (size_t i = 0; i < 2; i++) {
-			snprintf(path, sizeof path, "%s/%s", nm, csv[i]);
-			if (!is_file(path))
-				continue;
-			if ((rc = geo_load_range_csv(g, path, err)) < 0)
-				return rc;
-			any = 1;
-		}
-		loaded += any;
+	if (have_nm) {
+		if ((rc = load_npm_ranges(g, nm, "@ip-location-db/geo-whois-asn-country", err)) < 0)
+			return rc;
+		loaded += rc;
 	}
 	if (have_data) {
 		snprintf(path, sizeof path, "%s/asn/asnames.json.gz", data);

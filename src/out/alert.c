@@ -83,6 +83,7 @@ static void quality_words(uint8_t q, char *buf, size_t n)
 		{SIG_Q_GAP, "collector gap"},
 		{SIG_Q_PEERS_DROPPED, "full-feed peers dropped"},
 		{SIG_Q_NO_DATA, "no data"},
+		{SIG_Q_FF_CHANGED, "full-feed set changed"},
 	};
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
 		if (!(q & w[i].bit) || l >= n)
@@ -96,34 +97,69 @@ static void quality_words(uint8_t q, char *buf, size_t n)
 int alert_is_alert(const struct dm_event *ev)
 {
 	return ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_RECOVERY ||
-	       ev->type == DM_EV_INSTABILITY;
+	       ev->type == DM_EV_INSTABILITY || ev->type == DM_EV_NEWNORMAL;
+}
+
+/* " (evidence)" before the line's end, when the caller found some. */
+static void put_evidence(struct obuf *o, const struct dm_event *ev)
+{
+	size_t n = strnlen(ev->evidence, sizeof ev->evidence);
+	if (n) {
+		obuf_puts(o, "; ");
+		obuf_put(o, ev->evidence, n);
+	}
+	obuf_putc(o, '\n');
 }
 
 void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_names *names)
 {
-	char who[160], t0[32], t1[32], dur[48], win[48], q[96];
+	char who[160], t0[32], t1[32], te[32], dur[48], win[48], q[96];
 	alert_entity_label(&ev->entity, names, who, sizeof who);
 	fmt_time(ev->start, 0, t0);
 	fmt_time(ev->end, 0, t1);
-	uint64_t lost = ev->baseline_slash24 > ev->slash24 ? ev->baseline_slash24 - ev->slash24 : 0;
+	uint32_t ep = ev->episode_start && ev->episode_start < ev->start ? ev->episode_start : ev->start;
+	fmt_time(ep, 0, te);
+	unsigned long long base = (unsigned long long)ev->baseline_slash24;
+	unsigned long long lost = ev->baseline_slash24 > ev->slash24 ? (unsigned long long)(ev->baseline_slash24 - ev->slash24) : 0;
 
 	switch (ev->type) {
 	case DM_EV_OUTAGE:
 	case DM_EV_PARTIAL:
-		obuf_printf(o, "%s: %s%llu of %llu %s unreachable", who, ev->type == DM_EV_PARTIAL ? "partial outage, " : "",
-		            (unsigned long long)lost, (unsigned long long)ev->baseline_slash24, unit(&ev->entity));
+		if (ev->of_type == DM_EV_PARTIAL && ev->type == DM_EV_OUTAGE)
+			obuf_printf(o, "%s: escalated to a full outage, %llu of %llu %s unreachable", who, lost, base,
+			            unit(&ev->entity));
+		else if (ev->of_type == DM_EV_OUTAGE && ev->type == DM_EV_PARTIAL)
+			obuf_printf(o, "%s: partly back, still %llu of %llu %s unreachable", who, lost, base,
+			            unit(&ev->entity));
+		else
+			obuf_printf(o, "%s: %s%llu of %llu %s unreachable", who,
+			            ev->type == DM_EV_PARTIAL ? "partial outage, " : "", lost, base, unit(&ev->entity));
 		if (ev->peers_lost)
 			obuf_printf(o, ", withdrawn by %u of %u full-feed peers", ev->peers_lost, ev->full_feed_peers);
 		if (ev->end)
-			obuf_printf(o, ", %s - %s UTC\n", t0, t1);
+			obuf_printf(o, ", %s - %s UTC", t0, t1);
 		else
-			obuf_printf(o, ", since %s UTC\n", t0);
+			obuf_printf(o, ", since %s UTC", t0);
+		if (ev->of_type && ep < ev->start)
+			obuf_printf(o, " (down since %s UTC)", te);
+		put_evidence(o, ev);
 		break;
 	case DM_EV_RECOVERY:
+		alert_duration(ev->end > ep ? ev->end - ep : 0, dur, sizeof dur);
+		/* a staged episode (partial <-> full) is "down" as a whole; a partial one "partly" */
+		int partly = ev->of_type == DM_EV_PARTIAL && ep == ev->start;
+		obuf_printf(o, "%s: %s after %s (%s %s - %s UTC", who, partly ? "fully reachable again" : "back", dur,
+		            partly ? "partly down" : "down", te, t1);
+		if (ep < ev->start)
+			obuf_printf(o, "; %s from %s", ev->of_type == DM_EV_PARTIAL ? "partial" : "full outage", t0);
+		obuf_puts(o, ")");
+		put_evidence(o, ev);
+		break;
+	case DM_EV_NEWNORMAL:
 		alert_duration(ev->end > ev->start ? ev->end - ev->start : 0, dur, sizeof dur);
-		obuf_printf(o, "%s: %s after %s (%s %s - %s UTC)\n", who,
-		            ev->of_type == DM_EV_PARTIAL ? "fully reachable again" : "back", dur,
-		            ev->of_type == DM_EV_PARTIAL ? "partly down" : "down", t0, t1);
+		obuf_printf(o, "%s: %llu of %llu %s still unreachable after %s (since %s UTC): taken as the new normal, "
+		            "baseline learnt again from now", who, lost, base, unit(&ev->entity), dur, t0);
+		put_evidence(o, ev);
 		break;
 	case DM_EV_INSTABILITY:
 		alert_duration(ev->window, win, sizeof win);
@@ -229,6 +265,20 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	json_num(o, ev->severity);
 	obuf_printf(o, ",\"unit\":\"%s\",\"baseline\":%llu,\"value\":%llu", e->afi == DM_AFI_IPV6 ? "/48" : "/24",
 	            (unsigned long long)ev->baseline_slash24, (unsigned long long)ev->slash24);
+	if (ev->episode_start) {
+		obuf_puts(o, ",\"episode_start\":");
+		json_time(o, ev->episode_start);
+		obuf_printf(o, ",\"episode_start_ts\":%u", ev->episode_start);
+	}
+	if (ev->prev_start)
+		obuf_printf(o, ",\"closes_start_ts\":%u", ev->prev_start);
+	{
+		char evd[sizeof ev->evidence + 1];
+		memcpy(evd, ev->evidence, sizeof ev->evidence);
+		evd[sizeof ev->evidence] = 0;
+		obuf_puts(o, ",\"evidence\":");
+		json_str(o, evd);
+	}
 	obuf_puts(o, ",\"affected\":[");
 	const char *p = ev->affected;
 	int first = 1;

@@ -539,9 +539,10 @@ struct legend_item {
 	double alpha;
 };
 
-/* Legend in a row at the top right inside the panel, on a white background. */
-static void legend(cairo_t *cr, const struct panel *p, const struct legend_item *it, int n,
-                   double fs)
+/* Legend in a row at the top right inside the panel, on a white background. legend_box gives
+ * the rectangle it covers (the labels keep out of it). */
+static struct plot_box legend_box(cairo_t *cr, const struct panel *p, const struct legend_item *it,
+                                  int n, double fs)
 {
 	font(cr, fs, 0);
 	double sw = fs * 1.8, gap = fs * 0.5, pad = fs * 0.4, total = pad;
@@ -550,9 +551,18 @@ static void legend(cairo_t *cr, const struct panel *p, const struct legend_item 
 		cairo_text_extents(cr, it[i].label, &te);
 		total += sw + gap + te.x_advance + fs;
 	}
-	double x = p->x + p->w - total - 4, y = p->y + 9, h = fs * 1.5;
+	struct plot_box b = { p->x + p->w - total - 4, p->y + 9, total, fs * 1.5 };
+	return b;
+}
+
+static void legend(cairo_t *cr, const struct panel *p, const struct legend_item *it, int n,
+                   double fs)
+{
+	struct plot_box lb = legend_box(cr, p, it, n, fs);
+	double sw = fs * 1.8, gap = fs * 0.5, pad = fs * 0.4;
+	double x = lb.x, y = lb.y, h = lb.h;
 	cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
-	cairo_rectangle(cr, x, y, total, h);
+	cairo_rectangle(cr, x, y, lb.w, h);
 	cairo_fill(cr);
 	x += pad;
 	double my = y + h / 2;
@@ -575,6 +585,61 @@ static void legend(cairo_t *cr, const struct panel *p, const struct legend_item 
 		set_rgb(cr, C_TEXT, 1);
 		x += text(cr, x, my, 0, 0.5, it[i].label) + fs;
 	}
+}
+
+/* ---- Label placement (no two labels overlap) ---- */
+
+int plot_box_overlap(const struct plot_box *a, const struct plot_box *b)
+{
+	return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
+static int box_inside(const struct plot_box *b, const struct plot_box *in)
+{
+	return b->x >= in->x && b->y >= in->y && b->x + b->w <= in->x + in->w &&
+	       b->y + b->h <= in->y + in->h;
+}
+
+/* One candidate position: x moved into bounds, then free of keep-outs and placed labels? */
+static int try_box(struct plot_box *b, const struct plot_box *keep, size_t nkeep,
+                   const struct plot_label *l, size_t nl, const struct plot_box *bounds)
+{
+	if (b->x + b->w > bounds->x + bounds->w)
+		b->x = bounds->x + bounds->w - b->w;
+	if (b->x < bounds->x)
+		b->x = bounds->x;
+	if (!box_inside(b, bounds))
+		return 0;
+	for (size_t k = 0; k < nkeep; k++)
+		if (plot_box_overlap(b, &keep[k]))
+			return 0;
+	for (size_t j = 0; j < nl; j++)
+		if (l[j].placed && plot_box_overlap(b, &l[j].box))
+			return 0;
+	return 1;
+}
+
+size_t plot_place_labels(struct plot_label *l, size_t n, const struct plot_box *keep, size_t nkeep,
+                         const struct plot_box *bounds)
+{
+	size_t dropped = 0;
+	for (size_t i = 0; i < n; i++) {
+		l[i].placed = 0;
+		for (int row = 0; row < (l[i].rows > 0 ? l[i].rows : 1) && !l[i].placed; row++)
+			for (int alt = 0; alt < 2 && !l[i].placed; alt++) {
+				if (alt && isnan(l[i].alt_x))
+					continue;
+				struct plot_box b = l[i].want;
+				b.x = alt ? l[i].alt_x : b.x;
+				b.y += row * l[i].row_step;
+				if (try_box(&b, keep, nkeep, l, i, bounds)) {
+					l[i].box = b;
+					l[i].placed = 1;
+				}
+			}
+		dropped += !l[i].placed;
+	}
+	return dropped;
 }
 
 static void fmt_utc(uint32_t t, char *buf, size_t len)
@@ -610,14 +675,166 @@ static void fmt_duration(uint32_t s, char *buf, size_t len)
 {
 	if (s >= 86400)
 		snprintf(buf, len, "%u d %u h", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600 && s % 3600 / 60 == 0)
+		snprintf(buf, len, "%u h", s / 3600);
 	else if (s >= 3600)
 		snprintf(buf, len, "%u h %u min", s / 3600, s % 3600 / 60);
 	else
 		snprintf(buf, len, "%u min", s / 60);
 }
 
+/* A label of panel (a) before placement. */
+struct pending {
+	char text[64];
+	struct rgb c;
+};
+
+static void place_and_draw_labels(cairo_t *cr, const struct panel *a, const struct plot_data *d,
+                                  double s, double fs, const struct plot_box *keep, int draw_labels,
+                                  struct plot_label_report *rep)
+{
+	enum { MAXL = PLOT_LABELS_MAX };
+	static struct plot_label lab[MAXL];    /* one plot at a time: draw() is not reentrant anyway */
+	static struct pending pend[MAXL];
+	size_t n = 0, over = 0;
+	font(cr, fs, 0);
+	cairo_font_extents_t fe;
+	cairo_font_extents(cr, &fe);
+	double pad = fmax(2, 2 * s), h = fe.ascent + fe.descent + 2 * pad;
+	double bottom = a->y + a->h - 12 * s;   /* lowest row: its baseline, above the markers */
+	struct plot_box bounds = { a->x + 1, a->y + 1, a->w - 2, a->h - 2 };
+	/* Priority: outage and partial starts and recoveries in time order, then instability,
+	 * then "no data" runs; a label that finds no room is dropped, the later ones first. */
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < d->nspans; i++) {
+			const struct plot_span *sp = &d->spans[i];
+			double x0 = px(a, sp->start), x1 = px(a, sp->end);
+			int k = sp->kind;
+			int mine = pass == 0 ? (k == PLOT_SPAN_OUTAGE || k == PLOT_SPAN_PARTIAL ||
+			                        (k == PLOT_SPAN_RECOVERY && sp->end > sp->start))
+			           : pass == 1 ? k == PLOT_SPAN_INSTABILITY
+			                       : (k == PLOT_SPAN_QUALITY || k == PLOT_SPAN_UNKNOWN);
+			if (!mine)
+				continue;
+			if ((k == PLOT_SPAN_OUTAGE || k == PLOT_SPAN_PARTIAL || k == PLOT_SPAN_INSTABILITY) &&
+			    sp->start <= d->from)
+				continue;   /* began before the window: its start is not on the plot */
+			if (n == MAXL) {
+				over++;
+				continue;
+			}
+			struct plot_label *l = &lab[n];
+			struct pending *pe = &pend[n];
+			char hm[8];
+			time_t tt = sp->start;
+			struct tm tm;
+			gmtime_r(&tt, &tm);
+			strftime(hm, sizeof hm, "%H:%M", &tm);
+			l->alt_x = NAN;
+			l->rows = 3;
+			l->row_step = -(h + 1);
+			if (k == PLOT_SPAN_RECOVERY) {
+				char dur[48];
+				fmt_duration(sp->end - sp->start, dur, sizeof dur);
+				snprintf(pe->text, sizeof pe->text, "back after %s", dur);
+				pe->c = C_RECOVERY;
+			} else if (k == PLOT_SPAN_INSTABILITY) {
+				snprintf(pe->text, sizeof pe->text, "unstable from %s", hm);
+				pe->c = C_INSTAB;
+			} else if (k == PLOT_SPAN_OUTAGE || k == PLOT_SPAN_PARTIAL) {
+				snprintf(pe->text, sizeof pe->text, "%s from %s",
+				         k == PLOT_SPAN_OUTAGE ? "outage" : "partial outage", hm);
+				pe->c = C_OUTAGE;
+			} else {
+				snprintf(pe->text, sizeof pe->text, "no data");
+				pe->c = C_TEXT;
+			}
+			cairo_text_extents_t te;
+			cairo_text_extents(cr, pe->text, &te);
+			double w = te.x_advance + 2 * pad;
+			if ((k == PLOT_SPAN_OUTAGE || k == PLOT_SPAN_PARTIAL) && x1 - x0 < w + 4)
+				continue;   /* a short outage is named by its recovery label alone */
+			if ((k == PLOT_SPAN_QUALITY || k == PLOT_SPAN_UNKNOWN) && x1 - x0 < w)
+				continue;   /* too narrow to say so inside it */
+			l->want.w = w;
+			l->want.h = h;
+			if (k == PLOT_SPAN_RECOVERY) {           /* right of its marker, else left */
+				l->want.x = x1 + 4 * s;
+				l->alt_x = x1 - 4 * s - w;
+				l->want.y = bottom - fe.ascent - pad;
+			} else if (k == PLOT_SPAN_INSTABILITY) { /* under the top edge, rows downwards */
+				l->want.x = x0 + 2 * s;
+				l->want.y = a->y + 8 * s;
+				l->row_step = h + 1;
+			} else if (k == PLOT_SPAN_OUTAGE || k == PLOT_SPAN_PARTIAL) {
+				l->want.x = x0 + 2 * s;
+				l->want.y = bottom - fe.ascent - pad;
+			} else {                                 /* "no data": centred, bottom row only */
+				l->want.x = (x0 + x1) / 2 - w / 2;
+				l->want.y = a->y + a->h - 3 - h;
+				l->rows = 1;
+			}
+			n++;
+		}
+	size_t dropped = plot_place_labels(lab, n, keep, 1, &bounds) + over;
+	/* "+N more": placed like a label against all the others; if even it finds no room, the
+	 * last placed label gives way to it. */
+	struct plot_label more = { 0 };
+	char more_text[32] = "";
+	while (dropped) {
+		snprintf(more_text, sizeof more_text, "+%zu more", dropped);
+		cairo_text_extents_t te;
+		cairo_text_extents(cr, more_text, &te);
+		more.want = (struct plot_box){ bounds.x + bounds.w - te.x_advance - 2 * pad - 2,
+			                       bottom - fe.ascent - pad, te.x_advance + 2 * pad, h };
+		more.alt_x = bounds.x + 2;
+		more.rows = 3;
+		more.row_step = -(h + 1);
+		struct plot_box all[MAXL + 1];
+		size_t na = 0;
+		all[na++] = *keep;
+		for (size_t i = 0; i < n; i++)
+			if (lab[i].placed)
+				all[na++] = lab[i].box;
+		if (plot_place_labels(&more, 1, all, na, &bounds) == 0)
+			break;
+		size_t last = n;
+		while (last > 0 && !lab[last - 1].placed)
+			last--;
+		if (!last) {
+			more.placed = 0;
+			break;
+		}
+		lab[last - 1].placed = 0;
+		dropped++;
+	}
+	if (rep) {
+		rep->nplaced = 0;
+		rep->ndropped = dropped;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		const struct plot_label *l = i < n ? &lab[i] : &more;
+		const char *t = i < n ? pend[i].text : more_text;
+		if (!l->placed)
+			continue;
+		if (rep && rep->nplaced < PLOT_LABELS_MAX) {
+			rep->box[rep->nplaced] = l->box;
+			snprintf(rep->text[rep->nplaced], sizeof rep->text[0], "%.63s", t);
+			rep->nplaced++;
+		}
+		if (!draw_labels)
+			continue;
+		cairo_set_source_rgba(cr, 1, 1, 1, 0.8);
+		cairo_rectangle(cr, l->box.x, l->box.y, l->box.w, l->box.h);
+		cairo_fill(cr);
+		set_rgb(cr, i < n ? pend[i].c : C_TEXT, 1);
+		cairo_move_to(cr, l->box.x + pad, l->box.y + pad + fe.ascent);
+		cairo_show_text(cr, t);
+	}
+}
+
 static void draw(cairo_t *cr, const struct plot_spec *spec, const struct plot_data *d, int width,
-                 int height)
+                 int height, int draw_labels, struct plot_label_report *rep)
 {
 	double s = fmin(width / (double)PLOT_DEFAULT_WIDTH, height / (double)PLOT_DEFAULT_HEIGHT);
 	if (s < 0.5)
@@ -677,66 +894,31 @@ static void draw(cairo_t *cr, const struct plot_spec *spec, const struct plot_da
 	step_line(cr, &a, d, get_baseline, C_UNKNOWN, 1.3 * s, 1, 0);
 	step_line(cr, &a, d, get_slash24, C_LINE, 2.2 * s, 0, 1);
 	cairo_restore(cr);
-	/* "unknown" labels on flagged runs and recovery markers */
-	font(cr, fs * 0.9, 0);
+	/* Recovery markers, then every label of panel (a) placed so that none overlaps another or
+	 * the legend: stacked in up to three rows, flipped to the left of a marker near the right
+	 * edge, or dropped and counted in a "+N more" note. */
 	for (size_t i = 0; i < d->nspans; i++) {
 		const struct plot_span *sp = &d->spans[i];
-		double x0 = px(&a, sp->start), x1 = px(&a, sp->end);
-		if ((sp->kind == PLOT_SPAN_QUALITY || sp->kind == PLOT_SPAN_UNKNOWN)) {
-			cairo_text_extents_t te;
-			cairo_text_extents(cr, "unknown", &te);
-			if (x1 - x0 >= te.x_advance + 4) {
-				set_rgb(cr, C_TEXT, 0.8);
-				text(cr, (x0 + x1) / 2, a.y + a.h - 4, 0.5, 1, "unknown");
-			}
-		} else if (sp->kind == PLOT_SPAN_OUTAGE || sp->kind == PLOT_SPAN_PARTIAL ||
-		           sp->kind == PLOT_SPAN_INSTABILITY) {
-			/* Name the interval at its top left when it is wide enough for the words. */
-			char lab[64], hm[8];
-			time_t tt = sp->start;
-			struct tm tm;
-			gmtime_r(&tt, &tm);
-			strftime(hm, sizeof hm, "%H:%M", &tm);
-			snprintf(lab, sizeof lab, "%s from %s",
-			         sp->kind == PLOT_SPAN_OUTAGE    ? "outage"
-			         : sp->kind == PLOT_SPAN_PARTIAL ? "partial"
-			                                         : "instability",
-			         hm);
-			cairo_text_extents_t te;
-			cairo_text_extents(cr, lab, &te);
-			if (x1 - x0 >= te.x_advance + 8 && sp->start > d->from) {
-				/* Instability under its band at the top; outages above the zero line,
-				 * clear of the legend (top right) and of the recovery label (right). */
-				if (sp->kind == PLOT_SPAN_INSTABILITY) {
-					set_rgb(cr, C_INSTAB, 1);
-					text(cr, x0 + 4, a.y + 10 * s, 0, 0, lab);
-				} else {
-					set_rgb(cr, C_OUTAGE, 1);
-					text(cr, x0 + 4, a.y + a.h - 14 * s, 0, 1, lab);
-				}
-			}
-		} else if (sp->kind == PLOT_SPAN_RECOVERY) {
-			set_rgb(cr, C_RECOVERY, 1);
-			cairo_move_to(cr, x1, a.y + a.h - 2);
-			cairo_line_to(cr, x1 - 5 * s, a.y + a.h - 11 * s);
-			cairo_line_to(cr, x1 + 5 * s, a.y + a.h - 11 * s);
-			cairo_close_path(cr);
-			cairo_fill(cr);
-			if (sp->end > sp->start) {
-				char dur[48], lab[64];
-				fmt_duration(sp->end - sp->start, dur, sizeof dur);
-				snprintf(lab, sizeof lab, "back after %s", dur);
-				cairo_text_extents_t te;
-				cairo_text_extents(cr, lab, &te);
-				double lx = x1 + 4 * s, ax = 0;
-				if (lx + te.x_advance > a.x + a.w) {
-					lx = x1 - 4 * s;
-					ax = 1;
-				}
-				text(cr, lx, a.y + a.h - 12 * s, ax, 1, lab);
-			}
-		}
+		if (sp->kind != PLOT_SPAN_RECOVERY)
+			continue;
+		double x1 = px(&a, sp->end);
+		set_rgb(cr, C_RECOVERY, 1);
+		cairo_move_to(cr, x1, a.y + a.h - 2);
+		cairo_line_to(cr, x1 - 5 * s, a.y + a.h - 11 * s);
+		cairo_line_to(cr, x1 + 5 * s, a.y + a.h - 11 * s);
+		cairo_close_path(cr);
+		cairo_fill(cr);
 	}
+	struct legend_item la[] = {
+		{ v6 ? "visible /48 networks" : "visible /24 networks", C_LINE, 0, 1 },
+		{ "usual level", C_UNKNOWN, 1, 1 },
+		{ "outage", C_OUTAGE, 2, 0.35 },
+		{ "partial outage", C_PARTIAL, 2, 0.4 },
+		{ "unstable", C_INSTAB, 2, 0.75 },
+		{ "no reliable data", C_UNKNOWN, 2, 0.35 },
+	};
+	struct plot_box keep = legend_box(cr, &a, la, 6, fs * 0.95);
+	place_and_draw_labels(cr, &a, d, s, fs * 0.9, &keep, draw_labels, rep);
 	/* (b) peers */
 	cairo_save(cr);
 	cairo_rectangle(cr, b.x, b.y - 2, b.w, b.h + 4);
@@ -763,29 +945,27 @@ static void draw(cairo_t *cr, const struct plot_spec *spec, const struct plot_da
 	frame(cr, &a);
 	frame(cr, &b);
 	frame(cr, &c);
-	y_label(cr, &a, 16 * s, fs, v6 ? "visible /48s" : "visible /24s");
-	y_label(cr, &b, 16 * s, fs, "full-feed peers");
-	y_label(cr, &c, 16 * s, fs, "interruptions/h");
+	y_label(cr, &a, 16 * s, fs, v6 ? "/48 networks" : "/24 networks");
+	y_label(cr, &b, 16 * s, fs, "peers seeing it");
+	y_label(cr, &c, 16 * s, fs, "interruptions/hour");
 	font(cr, fs, 0);
 	set_rgb(cr, C_TEXT, 1);
 	text(cr, a.x + a.w, height - 4 * s, 1, 1, "time (UTC)");
 
-	struct legend_item la[] = {
-		{ v6 ? "visible /48s" : "visible /24s", C_LINE, 0, 1 },
-		{ "baseline", C_UNKNOWN, 1, 1 },
-		{ "outage", C_OUTAGE, 2, 0.35 },
-		{ "partial", C_PARTIAL, 2, 0.4 },
-		{ "instability", C_INSTAB, 2, 0.75 },
-		{ "unknown (data quality)", C_UNKNOWN, 2, 0.35 },
-	};
 	legend(cr, &a, la, 6, fs * 0.95);
 	struct legend_item lb[] = {
-		{ "seeing >= 1 prefix (peers_seeing / full_feed_peers)", C_PEERS, 0, 1 },
-		{ "mean share of baseline seen (peer_frac)", C_PFRAC, 1, 1 },
+		{ "share of full-feed peers that see it", C_PEERS, 0, 1 },
+		{ "share of its usual /24 networks an average peer sees", C_PFRAC, 1, 1 },
 	};
+	if (v6)
+		lb[1].label = "share of its usual /48 networks an average peer sees";
 	legend(cr, &b, lb, 2, fs * 0.95);
-	char lc[64];
-	snprintf(lc, sizeof lc, "interruptions per hour (%u h bars)", d->nbars ? d->bars[0].width / 3600 : 1);
+	char lc[96];
+	unsigned hours = d->nbars ? d->bars[0].width / 3600 : 1;
+	if (hours == 1)
+		snprintf(lc, sizeof lc, "interruptions per hour (networks withdrawn and back)");
+	else
+		snprintf(lc, sizeof lc, "interruptions per hour (averaged over %u h)", hours);
 	struct legend_item lcs[] = { { lc, C_BARS, 2, 0.85 } };
 	legend(cr, &c, lcs, 1, fs * 0.95);
 }
@@ -798,6 +978,13 @@ static int has_suffix(const char *path, const char *suf)
 
 int plot_entity(const char *path, const struct plot_spec *spec, const struct sig_bin *bins,
                 size_t n, const struct dm_event *ev, size_t nev, struct dm_error *err)
+{
+	return plot_entity_labels(path, spec, bins, n, ev, nev, 1, NULL, err);
+}
+
+int plot_entity_labels(const char *path, const struct plot_spec *spec, const struct sig_bin *bins,
+                       size_t n, const struct dm_event *ev, size_t nev, int draw_labels,
+                       struct plot_label_report *rep, struct dm_error *err)
 {
 	int svg = has_suffix(path, ".svg");
 	if (!svg && !has_suffix(path, ".png"))
@@ -822,7 +1009,7 @@ int plot_entity(const char *path, const struct plot_spec *spec, const struct sig
 	cairo_status_t st = cairo_surface_status(sf);
 	if (st == CAIRO_STATUS_SUCCESS) {
 		cairo_t *cr = cairo_create(sf);
-		draw(cr, spec, &d, width, height);
+		draw(cr, spec, &d, width, height, draw_labels, rep);
 		st = cairo_status(cr);
 		cairo_destroy(cr);
 	}

@@ -87,6 +87,50 @@ int plot_data_write_csv(const struct plot_data *d, const char *path, struct dm_e
 int plot_entity(const char *path, const struct plot_spec *spec, const struct sig_bin *bins,
                 size_t n, const struct dm_event *ev, size_t nev, struct dm_error *err);
 
+/* ---- Labels of panel (a): placed so that no two overlap ---- */
+
+struct plot_box {
+	double x, y, w, h;           /* pixels; y downwards */
+};
+
+/* One label to place: its preferred box, a second x to try (NAN: none; a recovery label goes
+ * left of its marker when the right has no room), and up to rows positions row_step pixels
+ * apart (negative: upwards). placed and box are the result. */
+struct plot_label {
+	struct plot_box want;
+	double alt_x;
+	double row_step;
+	int rows;
+	int placed;
+	struct plot_box box;
+};
+
+/* 1 when the boxes share interior (touching edges do not count). */
+int plot_box_overlap(const struct plot_box *a, const struct plot_box *b);
+
+/* Places the labels in order (earlier ones have priority). For each row k in 0..rows-1 it tries
+ * want moved down by k * row_step, then the same at alt_x; x is moved to stay inside bounds;
+ * the first box inside bounds that overlaps no keep-out box and no label placed before is
+ * taken. Labels with no such box are dropped (placed = 0). Returns the number dropped. */
+size_t plot_place_labels(struct plot_label *l, size_t n, const struct plot_box *keep,
+                         size_t nkeep, const struct plot_box *bounds);
+
+enum { PLOT_LABELS_MAX = 256 };
+
+/* Where the labels of panel (a) went: their boxes (the white background each label is drawn
+ * on; its text lies inside) and the count dropped ("+N more" is one of the boxes). */
+struct plot_label_report {
+	size_t nplaced, ndropped;
+	struct plot_box box[PLOT_LABELS_MAX];
+	char text[PLOT_LABELS_MAX][64];
+};
+
+/* plot_entity, with panel (a)'s labels drawn or not (draw_labels 0: for tests comparing
+ * images), and their placement reported when rep is not NULL. */
+int plot_entity_labels(const char *path, const struct plot_spec *spec, const struct sig_bin *bins,
+                       size_t n, const struct dm_event *ev, size_t nev, int draw_labels,
+                       struct plot_label_report *rep, struct dm_error *err);
+
 /* Frees cairo's and fontconfig's process-wide caches so leak checkers see a clean exit. Call
  * once, after the last plot. */
 void plot_release_fonts(void);

@@ -21,9 +21,11 @@ struct sig_entity {
 /* Data-quality flags of a bin (apply to every entity in it). */
 enum sig_quality {
 	SIG_Q_OK = 0,
-	SIG_Q_GAP = 1,            /* an input collector had no records for the bin (or a file gap) */
+	SIG_Q_GAP = 1,            /* an input collector was in a gap: silent >= gap_min seconds */
 	SIG_Q_PEERS_DROPPED = 2,  /* full-feed peers fell below the expected count (session resets) */
 	SIG_Q_NO_DATA = 4,        /* before the RIB, or no full-feed peer at all */
+	SIG_Q_FF_CHANGED = 8,     /* peers joined or left the full-feed set by table size (not by
+	                           * their sessions): the denominator changed, not the routes */
 };
 
 struct sig_bin {
@@ -43,7 +45,10 @@ struct sig_bin {
 	/* Input accounting of the bin (same for every entity of the bin): */
 	uint32_t records;            /* MRT records read in the bin, all collectors */
 	uint16_t collectors;         /* collectors whose update input is active in the bin */
-	uint16_t collectors_silent;  /* of those, collectors with no record in the bin (SIG_Q_GAP) */
+	uint16_t collectors_silent;  /* of those, collectors in a gap in the bin (SIG_Q_GAP) */
+	/* Full-feed set changes of the family at this bin's close (SIG_Q_FF_CHANGED): */
+	uint16_t ff_joined;          /* peers whose table reached the join threshold */
+	uint16_t ff_left;            /* full-feed peers whose table fell below the leave threshold */
 };
 
 #endif

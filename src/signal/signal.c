@@ -2,6 +2,7 @@
 #include "signal/signal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,8 +49,10 @@ struct fam {
 	uint32_t *ff;       /* full-feed peers (rib ids), sorted */
 	uint32_t nff, capff;
 	uint32_t need;      /* full-feed peers needed for visibility */
-	uint32_t threshold, largest;
+	uint32_t threshold, leave, largest;
 	const char *rule;
+	uint8_t abs_seen;   /* auto: a table has reached the abs threshold (abs from then on) */
+	uint32_t joined, left;   /* set changes by table size at the open bin's close */
 	uint32_t hist[12];  /* nff at the last 12 bin closes */
 	uint8_t dropped;    /* a full-feed peer went down in the open bin */
 	uint64_t visible;
@@ -64,6 +67,11 @@ struct sig {
 	void *emit_arg;
 	sig_collector_fn cemit;
 	void *cemit_arg;
+	sig_change_fn chemit;
+	void *chemit_arg;
+	/* the element being applied, for the change log: time, peer, and the path that made the
+	 * change (withdrawn or announced); 0 outside sig_elem */
+	uint32_t ch_ts, ch_peer, ch_attr;
 
 	struct pst *p;
 	uint32_t np, capp;
@@ -82,16 +90,20 @@ struct sig {
 	uint32_t nwant_asn;
 	int filtered;
 
-	int32_t *ffslot;    /* per peer: [2*peer + fam] slot in fam's full-feed list or -1 */
+	int32_t *ffslot;    /* per peer: [2*peer + fam] slot in fam's full-feed list, or FF_OUT, or
+	                     * FF_WAS (full-feed when its session went down) */
 	uint32_t nslot;
 	uint32_t ndown;
 
 	struct fam fam[2];
-	int started, have_cur;
+	int started, have_cur, no_rib;
 	uint32_t cur, max_ts;
+	uint32_t now;       /* the last time given to sig_time */
 
 	uint64_t *crec;     /* per collector: records in the open bin */
 	uint8_t *cactive;
+	uint32_t *clast;    /* per collector: time of its last record (or of its input's start) */
+	uint8_t *cgap;      /* per collector: the open bin overlaps a gap that ended in it */
 	uint32_t ncoll;
 	uint32_t records_bin;
 
@@ -103,6 +115,7 @@ struct sig {
 };
 
 enum { ENT_GLOBAL = 0, ENT_COUNTRY = 2, NCC = 26 * 26, ENT_AS = ENT_COUNTRY + 2 * NCC, MAXORG = 8 };
+enum { FF_OUT = -1, FF_WAS = -2 };
 
 static const unsigned covlen[2] = { 24, 48 };
 static const unsigned minlen[2] = { 8, 16 };
@@ -118,6 +131,8 @@ void sig_opts_default(struct sig_opts *o)
 	o->ff_abs[1] = 10000;
 	o->ff_rel = 0.8;
 	o->max_empty_bins = 2016;
+	o->ff_leave = 0.9;
+	o->gap_min = 600;
 }
 
 int sig_parse_ff_rule(const char *s, struct sig_opts *o)
@@ -246,6 +261,8 @@ void sig_free(struct sig *s)
 	bigarr_free(s->fam[1].ff, (size_t)s->fam[1].capff * sizeof *s->fam[1].ff);
 	free(s->crec);
 	free(s->cactive);
+	free(s->clast);
+	free(s->cgap);
 	free(s);
 }
 
@@ -259,6 +276,12 @@ void sig_set_collector_emit(struct sig *s, sig_collector_fn fn, void *arg)
 {
 	s->cemit = fn;
 	s->cemit_arg = arg;
+}
+
+void sig_set_change_emit(struct sig *s, sig_change_fn fn, void *arg)
+{
+	s->chemit = fn;
+	s->chemit_arg = arg;
 }
 
 void sig_want_country(struct sig *s, const char *cc)
@@ -394,34 +417,29 @@ static int pst_fit(struct sig *s)
  * multi-country aggregate keeps its part). The split is asked with room for GEO_FIRST shares
  * on the stack, which nearly every prefix fits (one country); a full answer may have been cut
  * (the geo function keeps the largest max), so it is asked again with more room until it is
- * not. Shares of one entity are merged (codes outside A-Z map to ZZ). Up to NGEO_LONG - 1
+ * not. A prefix <= /24 (/48) then has its blocks apportioned (sig_apportion, signal.h), and
+ * shares of one entity are merged (codes outside A-Z map to ZZ). Up to NGEO_LONG - 1
  * shares are stored as a run with the count in pst.ngeo; longer runs (rare: a /8 over many
  * countries) get ngeo = NGEO_LONG and a header entry holding the count in its ent field. */
 enum { GEO_FIRST = 16, NGEO_LONG = 255 };
 
-/* The prefix's `total` /24s (/48s) shared among its n countries in whole blocks, by largest
- * remainder of their address shares (ties: the earlier share, i.e. the larger, then the code):
- * a country gets floor(share / block) and the blocks left over go to the largest remainders.
- * So every block of a prefix counts for exactly one country and countries add up to the world;
- * a share of less than a block may get none (the prefix still counts in that country's
- * visible_prefixes). */
-static void apportion(struct share *sh, uint32_t n, uint64_t total, uint64_t block)
+void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 {
 	uint64_t given = 0;
-	for (uint32_t j = 0; j < n; j++)
-		given += sh[j].units / block;
+	for (int j = 0; j < n; j++)
+		given += sh[j].addrs / block;
 	uint64_t left = total > given ? total - given : 0;
 	for (; left; left--) {   /* a share rounded up has no remainder left: once each */
-		uint32_t best = n;
-		for (uint32_t j = 0; j < n; j++)
-			if (sh[j].units % block && (best == n || sh[j].units % block > sh[best].units % block))
+		int best = -1;
+		for (int j = 0; j < n; j++)
+			if (sh[j].addrs % block && (best < 0 || sh[j].addrs % block > sh[best].addrs % block))
 				best = j;
-		if (best == n)
+		if (best < 0)
 			break;
-		sh[best].units += block - sh[best].units % block;
+		sh[best].addrs += block - sh[best].addrs % block;
 	}
-	for (uint32_t j = 0; j < n; j++)
-		sh[j].units -= sh[j].units % block;
+	for (int j = 0; j < n; j++)
+		sh[j].addrs -= sh[j].addrs % block;
 }
 
 static int geo_fill(struct sig *s, uint32_t i)
@@ -446,6 +464,8 @@ static int geo_fill(struct sig *s, uint32_t i)
 		gs[0].addrs = size_units(pf);
 		k = 1;
 	}
+	if (pf->len <= covlen[fam])
+		sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
 	uint32_t hdr = k >= NGEO_LONG;
 	if (grow((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, sizeof *s->sh)) {
 		free(big);
@@ -464,8 +484,6 @@ static int geo_fill(struct sig *s, uint32_t i)
 		s->sh[at + m].units += gs[j].addrs;
 	}
 	free(big);
-	if (pf->len <= covlen[fam])
-		apportion(&s->sh[at], n, size_units(pf) / unit[fam], unit[fam]);
 	struct pst *p = &s->p[i];
 	p->geo = s->nsh;
 	if (hdr) {
@@ -676,6 +694,52 @@ static void desc_sub_org(struct sig *s, uint32_t q, void *arg)
 	s->ent[od->ent].cov -= (uint64_t)od->d * size_units(&s->rib->pfx[q]);
 }
 
+/* The AS before the origin in a path, prepends of the origin skipped; 0 when none. */
+static uint32_t path_upstream(const struct rib_attr *a)
+{
+	for (int i = (int)a->path_len - 1; i >= 0; i--)
+		if (a->asn[i] != a->origin_asn)
+			return a->asn[i];
+	return 0;
+}
+
+/* The change log (signal.h): one row per global visibility toggle made by an element. */
+static void change_emit(struct sig *s, uint32_t pfx, int on)
+{
+	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	int fam = rib_fam(pf->afi);
+	struct sig_change c;
+	memset(&c, 0, sizeof c);
+	c.t = s->ch_ts;
+	c.prefix = *pf;
+	c.visible = (uint8_t)on;
+	c.covered = (uint8_t)ancestor_visible(s, s->rib->pfx_node[pfx]);
+	c.units = pf->len <= covlen[fam] ? size_units(pf) / unit[fam] : 0;
+	unsigned n;
+	const struct share *sh = geo_of(s, pfx, &n);
+	uint64_t best = 0;
+	memcpy(c.cc, "ZZ", 3);
+	for (unsigned k = 0; k < n; k++)
+		if (sh[k].units > best || k == 0) {
+			best = sh[k].units;
+			memcpy(c.cc, s->ent[sh[k].ent].key.cc, 3);
+		}
+	if (s->ch_attr) {
+		const struct rib_attr *a = &s->rib->attr[s->ch_attr];
+		c.origin_asn = a->origin_asn;
+		c.upstream_asn = path_upstream(a);
+	}
+	uint32_t seen = s->p[pfx].seen, before = on ? seen - 1 : seen + 1;
+	c.peers_before = (uint16_t)(before > 65535 ? 65535 : before);
+	c.full_feed_peers = (uint16_t)(s->fam[fam].nff > 65535 ? 65535 : s->fam[fam].nff);
+	const struct rib_peer *p = &s->rib->peer[s->ch_peer];
+	c.peer_asn = p->asn;
+	c.peer_addr = p->addr;
+	if (p->collector < s->rib->ncollector)
+		snprintf(c.collector, sizeof c.collector, "%s", s->rib->collector[p->collector]);
+	s->chemit(s->chemit_arg, &c);
+}
+
 static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 {
 	struct pst *p = &s->p[pfx];
@@ -690,6 +754,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 		p->flags = (uint8_t)((p->flags & ~PF_VIS) | PF_LOST);
 	}
 	s->fam[fam].visible += (uint64_t)(int64_t)d;
+	if (s->chemit && s->ch_ts)
+		change_emit(s, pfx, on);
 	unsigned n;
 	const struct share *sh = geo_of(s, pfx, &n);
 	struct ent *g = &s->ent[ENT_GLOBAL + fam];
@@ -905,9 +971,19 @@ static int coll_fit(struct sig *s, uint32_t c)
 	if (!a)
 		return -1;
 	s->cactive = a;
+	uint32_t *l = realloc(s->clast, n * sizeof *l);
+	if (!l)
+		return -1;
+	s->clast = l;
+	uint8_t *g = realloc(s->cgap, n);
+	if (!g)
+		return -1;
+	s->cgap = g;
 	for (uint32_t i = s->ncoll; i < n; i++) {
 		r[i] = 0;
 		a[i] = 0;
+		l[i] = 0;
+		g[i] = 0;
 	}
 	s->ncoll = n;
 	return 0;
@@ -933,7 +1009,7 @@ static void peer_down(struct sig *s, uint32_t peer)
 		F->nff--;
 		for (uint32_t k = 0; k < F->nff; k++)
 			s->ffslot[2 * F->ff[k] + fam] = (int32_t)k;
-		s->ffslot[2 * peer + fam] = -1;
+		s->ffslot[2 * peer + fam] = FF_WAS;   /* its return is a session event */
 		F->dropped = 1;
 		was_ff[fam] = 1;
 	}
@@ -996,6 +1072,17 @@ static void count_event(struct sig *s, uint32_t pfx, int fam, int ann, uint32_t 
 	}
 }
 
+/* What change_emit needs to know about the element being applied (after sig_start only: the
+ * RIB load is no change). ch_ts 0 = no change log. */
+static inline void change_ctx(struct sig *s, const struct dm_elem *e, uint32_t peer, uint32_t attr)
+{
+	if (!s->chemit || !s->started)
+		return;
+	s->ch_ts = e->ts ? e->ts : 1;
+	s->ch_peer = peer;
+	s->ch_attr = attr;
+}
+
 void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 {
 	if (!e->peer_ip)
@@ -1045,7 +1132,9 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 		uint32_t old = rib_route_set(s->rib, peer, pfx, pid, attr);
 		if (f >= 0) {
 			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &b);
+			change_ctx(s, e, peer, attr);
 			apply_view(s, pfx, fam, f, &a, &b);
+			s->ch_ts = 0;
 		}
 		if (e->type == DM_ELEM_ANNOUNCE && s->started)
 			count_event(s, pfx, fam, 1, attr_ent(s, attr, fam));
@@ -1068,7 +1157,9 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 		uint32_t old = rib_route_del(s->rib, peer, pfx, pid);
 		if (f >= 0 && old) {
 			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &b);
+			change_ctx(s, e, peer, old);
 			apply_view(s, pfx, fam, f, &a, &b);
+			s->ch_ts = 0;
 		}
 		if (s->started)
 			count_event(s, pfx, fam, 0, old ? attr_ent(s, old, fam) : RIB_NONE);
@@ -1083,12 +1174,21 @@ void sig_record(struct sig *s, uint32_t collector)
 		return;
 	s->crec[collector]++;
 	s->records_bin++;
+	/* A gap that ends with this record and reaches into the open bin flags it. */
+	uint64_t gap_from = (uint64_t)s->clast[collector] + s->o.gap_min;
+	if (s->cactive[collector] && s->o.gap_min && s->clast[collector] &&
+	    (gap_from > s->cur ? gap_from : s->cur) < s->now)
+		s->cgap[collector] = 1;
+	if (s->now > s->clast[collector])
+		s->clast[collector] = s->now;
 }
 
 void sig_collector_active(struct sig *s, uint32_t collector, int active)
 {
 	if (coll_fit(s, collector))
 		return;
+	if (active && !s->cactive[collector])
+		s->clast[collector] = s->now;   /* silence is counted from the start of its input */
 	s->cactive[collector] = (uint8_t)(active != 0);
 }
 
@@ -1248,6 +1348,15 @@ static void recompute(struct sig *s, int fam)
 
 /* ---------- full-feed selection and bins ---------- */
 
+/* Whether peer i belongs to the full-feed set chosen now: hysteresis (signal.h). */
+static int ff_keeps(const struct sig *s, const struct fam *F, int fam, uint32_t i)
+{
+	const struct rib_peer *p = &s->rib->peer[i];
+	if (!p->up)
+		return 0;
+	return p->nprefixes[fam] >= (s->ffslot[2 * i + fam] >= 0 ? F->leave : F->threshold);
+}
+
 static void ff_select(struct sig *s, int fam)
 {
 	struct fam *F = &s->fam[fam];
@@ -1258,6 +1367,8 @@ static void ff_select(struct sig *s, int fam)
 			largest = r->peer[i].nprefixes[fam];
 	uint32_t thr;
 	const char *rule;
+	if (largest >= s->o.ff_abs[fam])
+		F->abs_seen = 1;
 	switch (s->o.ff_rule) {
 	case SIG_FF_ABS:
 		thr = s->o.ff_abs[fam];
@@ -1272,7 +1383,10 @@ static void ff_select(struct sig *s, int fam)
 		rule = "rel";
 		break;
 	default:
-		if (largest >= s->o.ff_abs[fam]) {
+		/* Without a RIB every table is partial: "relative to the largest" would make one or two
+		 * partial peers full-feed. Once full tables have been seen, a drop of the largest one
+		 * (a reset) must not switch the whole rule to rel either. */
+		if (s->no_rib || F->abs_seen) {
 			thr = s->o.ff_abs[fam];
 			rule = "abs";
 		} else {
@@ -1282,15 +1396,22 @@ static void ff_select(struct sig *s, int fam)
 	}
 	if (thr < 1)
 		thr = 1;
+	double lf = s->o.ff_leave > 0 && s->o.ff_leave <= 1 ? s->o.ff_leave : 1;
+	uint32_t leave = (uint32_t)ceil(lf * thr - 1e-9);
 	F->threshold = thr;
+	F->leave = leave < 1 ? 1 : leave > thr ? thr : leave;
 	F->largest = largest;
 	F->rule = rule;
 	/* the new set, in peer order */
-	uint32_t n = 0;
+	uint32_t n = 0, joined = 0, left = 0;
 	int same = 1;
 	for (uint32_t i = 0; i < r->npeer; i++) {
-		if (!r->peer[i].up || r->peer[i].nprefixes[fam] < thr)
+		int32_t slot = s->ffslot[2 * i + fam];
+		if (!ff_keeps(s, F, fam, i)) {
+			left += slot >= 0;
 			continue;
+		}
+		joined += slot == FF_OUT;   /* FF_WAS: back after its own session reset */
 		if (n >= F->nff || F->ff[n] != i)
 			same = 0;
 		n++;
@@ -1299,14 +1420,26 @@ static void ff_select(struct sig *s, int fam)
 		return;
 	if (grow((void **)&F->ff, &F->capff, n + 1, sizeof *F->ff))
 		return;
+	F->joined += joined;
+	F->left += left;
+	/* Peers that left by table size are no peer outage: drop them from the history of set sizes
+	 * too, or SIG_Q_PEERS_DROPPED would follow for 12 bins. */
+	for (int k = 0; k < 12; k++)
+		F->hist[k] = F->hist[k] > left ? F->hist[k] - left : 0;
+	uint8_t *keep = calloc(r->npeer ? r->npeer : 1, 1);
+	if (!keep)
+		return;
+	for (uint32_t i = 0; i < r->npeer; i++)
+		keep[i] = (uint8_t)ff_keeps(s, F, fam, i);
 	for (uint32_t i = 0; i < F->nff; i++)
-		s->ffslot[2 * F->ff[i] + fam] = -1;
+		s->ffslot[2 * F->ff[i] + fam] = FF_OUT;
 	n = 0;
 	for (uint32_t i = 0; i < r->npeer; i++)
-		if (r->peer[i].up && r->peer[i].nprefixes[fam] >= thr) {
+		if (keep[i]) {
 			s->ffslot[2 * i + fam] = (int32_t)n;
 			F->ff[n++] = i;
 		}
+	free(keep);
 	F->nff = n;
 	recompute(s, fam);
 }
@@ -1354,6 +1487,20 @@ static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b
 	b->records = s->records_bin;
 	b->collectors = ncoll;
 	b->collectors_silent = silent;
+	const struct fam *F = &s->fam[fam];
+	b->ff_joined = (uint16_t)(F->joined > 65535 ? 65535 : F->joined);
+	b->ff_left = (uint16_t)(F->left > 65535 ? 65535 : F->left);
+}
+
+/* Whether collector c was in a gap during the bin ending at `end` (signal.h): silent for
+ * gap_min seconds by then, or a gap ended inside the bin (cgap, set by sig_record). */
+static int coll_in_gap(const struct sig *s, uint32_t c, uint64_t end)
+{
+	if (!s->o.gap_min)
+		return s->crec[c] == 0;
+	if (!s->clast[c])   /* started before any time was known: silence not measurable yet */
+		return 0;
+	return s->cgap[c] || end > (uint64_t)s->clast[c] + s->o.gap_min;   /* overlaps [last + gap_min, ...) */
 }
 
 static void close_bin(struct sig *s, uint32_t t)
@@ -1361,10 +1508,11 @@ static void close_bin(struct sig *s, uint32_t t)
 	ff_select(s, 0);
 	ff_select(s, 1);
 	uint16_t ncoll = 0, silent = 0;
+	uint64_t end = (uint64_t)t + s->o.bin;
 	for (uint32_t c = 0; c < s->ncoll; c++)
 		if (s->cactive[c]) {
 			ncoll++;
-			silent += s->crec[c] == 0;
+			silent += (uint16_t)coll_in_gap(s, c, end);
 		}
 	uint8_t q[2];
 	for (int fam = 0; fam < 2; fam++) {
@@ -1379,6 +1527,8 @@ static void close_bin(struct sig *s, uint32_t t)
 			q[fam] |= SIG_Q_PEERS_DROPPED;
 		if (silent)
 			q[fam] |= SIG_Q_GAP;
+		if (F->joined || F->left)
+			q[fam] |= SIG_Q_FF_CHANGED;
 		memmove(F->hist + 1, F->hist, sizeof F->hist - sizeof F->hist[0]);
 		F->hist[0] = F->nff;
 		F->dropped = 0;
@@ -1400,10 +1550,13 @@ static void close_bin(struct sig *s, uint32_t t)
 		}
 		e->ann = e->wd = e->intr = 0;
 	}
+	for (int fam = 0; fam < 2; fam++)
+		s->fam[fam].joined = s->fam[fam].left = 0;
 	for (uint32_t c = 0; c < s->ncoll; c++) {
 		if (s->cemit && (s->cactive[c] || s->crec[c]))
-			s->cemit(s->cemit_arg, t, c, s->crec[c], s->cactive[c]);
+			s->cemit(s->cemit_arg, t, c, s->crec[c], s->cactive[c], s->cactive[c] && coll_in_gap(s, c, end));
 		s->crec[c] = 0;
+		s->cgap[c] = 0;
 	}
 	s->records_bin = 0;
 	s->bins++;
@@ -1414,6 +1567,7 @@ void sig_start(struct sig *s)
 	if (s->started)
 		return;
 	s->started = 1;
+	s->no_rib = s->elems == 0;
 	if (slot_fit(s))
 		return;
 	if (s->max_ts) {
@@ -1422,13 +1576,16 @@ void sig_start(struct sig *s)
 	}
 	ff_select(s, 0);
 	ff_select(s, 1);
-	for (int fam = 0; fam < 2; fam++)   /* no full-feed peer: nothing to select, set need */
-		if (!s->fam[fam].nff)
+	for (int fam = 0; fam < 2; fam++) {
+		if (!s->fam[fam].nff)   /* no full-feed peer: nothing to select, set need */
 			recompute(s, fam);
+		s->fam[fam].joined = s->fam[fam].left = 0;   /* the first choice is no change */
+	}
 }
 
 void sig_time(struct sig *s, uint32_t ts)
 {
+	s->now = ts;
 	if (!s->started) {
 		if (ts > s->max_ts)
 			s->max_ts = ts;
@@ -1473,6 +1630,7 @@ void sig_fam_info(const struct sig *s, int fam, struct sig_fam_info *out)
 	const struct fam *F = &s->fam[fam];
 	out->nff = F->nff;
 	out->threshold = F->threshold;
+	out->leave = F->leave;
 	out->largest = F->largest;
 	out->need = F->nff ? F->need : 0;
 	out->rule = F->rule;
@@ -1529,6 +1687,7 @@ uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t 
 	return n;
 }
 
+int sig_no_rib(const struct sig *s) { return s->no_rib; }
 uint64_t sig_bins_emitted(const struct sig *s) { return s->bins; }
 uint64_t sig_elements(const struct sig *s) { return s->elems; }
 uint64_t sig_ignored(const struct sig *s) { return s->ignored; }

@@ -1,10 +1,18 @@
 /* The visibility signal, maintained incrementally from elements (src/mrt/elem.h) over the RIB.
  *
  * Definitions (docs/replay.md has the long form, with examples):
- *  - full-feed peer (per family): an up peer whose table holds >= the threshold of prefixes of
- *    the family. Rule "abs": 400,000 IPv4 / 10,000 IPv6; "rel": >= 80% of the largest up peer's
- *    table; "auto" (default): abs when the largest table reaches the abs threshold, else rel;
- *    or explicit counts. Chosen at every bin close (a peer must hold its table at a bin end).
+ *  - full-feed peer (per family), with hysteresis: an up peer joins the set when its table
+ *    holds >= the join threshold T of prefixes of the family, and leaves it only when its table
+ *    falls below the leave threshold L = ceil(ff_leave x T) (ff_leave 0.9: 360,000 for
+ *    T = 400,000; a full-feed peer at 399,999 stays) or when its session goes down. T by rule:
+ *    "abs": 400,000 IPv4 / 10,000 IPv6; "rel": ceil(0.8 x the largest up peer's table); "count":
+ *    explicit; "auto" (default): abs once any up table has reached the abs threshold (and from
+ *    then on for the rest of the run: a world of full tables never falls back to rel), else
+ *    rel; without a RIB (no element before sig_start) "auto" is abs only, since tables built
+ *    from updates alone are partial. Chosen at every bin close (a peer must hold its table at a
+ *    bin end). A bin whose close changed the set by table size gets SIG_Q_FF_CHANGED with the
+ *    counts (ff_joined, ff_left); a peer that was full-feed when its session went down and
+ *    rejoins is a session event, not counted.
  *  - visible prefix: seen (>= 1 path) by >= ceil(vis x F) of the F full-feed peers (vis 0.5).
  *    For an origin-AS entity the pair (prefix, AS) must be seen by that many full-feed peers
  *    whose path ends in the AS.
@@ -17,7 +25,11 @@
  *    becomes visible again; changes of the full-feed set (peer outages) never count.
  * A full-feed peer whose session leaves Established is a peer outage: its table is dropped, the
  * full-feed set shrinks and visibility is recomputed against the remaining peers at once; the
- * bin is flagged SIG_Q_PEERS_DROPPED. Work per element is O(1) plus, when a prefix changes
+ * bin is flagged SIG_Q_PEERS_DROPPED.
+ *  - collector gap (SIG_Q_GAP), a duration: an active collector is in a gap from gap_min
+ *    seconds (600) after its last record (or the start of its input) until its next record; a
+ *    bin that overlaps such a period is flagged. Quiet minutes are no gap at any bin size.
+ * Work per element is O(1) plus, when a prefix changes
  * visibility, the trie nodes above it and the visible prefixes directly below it. */
 #ifndef DM_SIGNAL_SIGNAL_H
 #define DM_SIGNAL_SIGNAL_H
@@ -27,6 +39,7 @@
 #include "geo/geo.h"
 #include "mrt/elem.h"
 #include "rib/rib.h"
+#include "signal/change.h"
 #include "signal/series.h"
 
 enum sig_ff_rule { SIG_FF_AUTO = 0, SIG_FF_ABS, SIG_FF_REL, SIG_FF_COUNT };
@@ -39,6 +52,9 @@ struct sig_opts {
 	uint32_t ff_count[2];      /* SIG_FF_COUNT thresholds */
 	double ff_rel;             /* 0.8 */
 	uint32_t max_empty_bins;   /* longest run of empty bins emitted across an input gap (2016) */
+	double ff_leave;           /* 0.9: full-feed peers leave below ceil(ff_leave x threshold) */
+	uint32_t gap_min;          /* 600: seconds of silence before a collector is in a gap;
+	                            * 0: every active bin without a record is a gap */
 };
 
 void sig_opts_default(struct sig_opts *o);
@@ -54,14 +70,27 @@ typedef void (*sig_emit_fn)(void *arg, const struct sig_entity *e, const struct 
  * and the signal asks again with more room (no limit on the countries of a prefix). */
 typedef int (*sig_geo_fn)(void *arg, const struct dm_prefix *p, struct geo_share *out, int max);
 
+/* The whole blocks (/24s, /48s) a prefix's country shares earn: total blocks of the prefix
+ * shared by largest remainder of the shares' addresses (in the units of geo_share: addresses,
+ * IPv6 /64s), ties to the earlier share (geo order: the larger, then the code). Each share's
+ * addrs becomes a multiple of block, and they add up to total x block: a block counts for one
+ * country only. What the signal does to every prefix <= /24 (/48); exported so that scenario
+ * truth counts as replay does. */
+void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block);
+
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o);
 void sig_free(struct sig *s);
 
 void sig_set_emit(struct sig *s, sig_emit_fn fn, void *arg);
-/* Per collector and bin, at each bin close: records read, and whether its update input was
- * running (active) in the bin; active with 0 records is what makes the bin's SIG_Q_GAP. */
-typedef void (*sig_collector_fn)(void *arg, uint32_t t, uint32_t collector, uint64_t records, int active);
+/* Per collector and bin, at each bin close: records read, whether its update input was running
+ * (active) in the bin, and whether it was in a gap (the rule above: what makes SIG_Q_GAP). */
+typedef void (*sig_collector_fn)(void *arg, uint32_t t, uint32_t collector, uint64_t records, int active,
+                                 int gap);
 void sig_set_collector_emit(struct sig *s, sig_collector_fn fn, void *arg);
+/* Every change of a prefix's global visibility made by an element after sig_start (never
+ * during the RIB load, never by a full-feed set change or a peer outage): signal/change.h. */
+typedef void (*sig_change_fn)(void *arg, const struct sig_change *c);
+void sig_set_change_emit(struct sig *s, sig_change_fn fn, void *arg);
 /* Restrict emitted rows to these entities (plus the global ones); may be called repeatedly. */
 void sig_want_country(struct sig *s, const char *cc);
 void sig_want_asn(struct sig *s, uint32_t asn);
@@ -83,7 +112,8 @@ void sig_finish(struct sig *s);
 /* ---- introspection (summaries, tests) ---- */
 struct sig_fam_info {
 	uint32_t nff;              /* full-feed peers now */
-	uint32_t threshold;        /* prefixes a peer needs to be full-feed */
+	uint32_t threshold;        /* prefixes a peer needs to join the full-feed set */
+	uint32_t leave;            /* a full-feed peer leaves below this many */
 	uint32_t largest;          /* largest up peer table */
 	uint32_t need;             /* full-feed peers a prefix needs to be visible */
 	const char *rule;          /* "abs", "rel", "count": the rule that applied */
@@ -98,6 +128,8 @@ uint32_t sig_full_feed_peers(const struct sig *s, int fam, uint32_t *out, uint32
 int sig_entity_now(struct sig *s, const struct sig_entity *key, struct sig_bin *out);
 /* Full-feed peers that see >= 1 prefix of the entity; returns how many (may exceed max). */
 uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t *out, uint32_t max);
+/* 1 when sig_start found no element before it (no RIB): "auto" is then the abs rule only. */
+int sig_no_rib(const struct sig *s);
 /* Bins emitted so far and elements applied. */
 uint64_t sig_bins_emitted(const struct sig *s);
 uint64_t sig_elements(const struct sig *s);

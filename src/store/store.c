@@ -39,13 +39,16 @@ static const char schema_sql[] =
 	"  withdrawals      INTEGER NOT NULL,\n"
 	"  interruptions    INTEGER NOT NULL,\n"
 	"  more_specifics   INTEGER NOT NULL,\n"
-	"  quality          INTEGER NOT NULL, -- sig_quality flags: 1 gap, 2 peers dropped, 4 no data\n"
+	"  quality          INTEGER NOT NULL, -- sig_quality flags: 1 gap, 2 peers dropped, 4 no data,\n"
+	"                                     -- 8 full-feed set changed\n"
+	"  ff_joined        INTEGER NOT NULL DEFAULT 0, -- peers that joined the full-feed set\n"
+	"  ff_left          INTEGER NOT NULL DEFAULT 0, -- peers that left it (table size)\n"
 	"  PRIMARY KEY (entity, t)\n"
 	") WITHOUT ROWID;\n"
 	"CREATE TABLE events (\n"
 	"  id               INTEGER PRIMARY KEY,\n"
 	"  entity           INTEGER NOT NULL REFERENCES entities(id),\n"
-	"  type             INTEGER NOT NULL, -- 1 outage, 2 partial, 3 recovery, 4 instability, 5 unknown\n"
+	"  type             INTEGER NOT NULL, -- 1 outage, 2 partial, 3 recovery, 4 instability, 5 unknown, 6 newnormal\n"
 	"  start_t          INTEGER NOT NULL, -- UTC unix seconds\n"
 	"  end_t            INTEGER NOT NULL, -- UTC unix seconds; 0 while ongoing\n"
 	"  severity         REAL    NOT NULL, -- 0..1\n"
@@ -62,10 +65,32 @@ static const char schema_sql[] =
 	"  raised_t         INTEGER NOT NULL DEFAULT 0, -- start of the bin that raised it, UTC s\n"
 	"  window_s         INTEGER NOT NULL DEFAULT 0, -- instability: sliding window, seconds\n"
 	"  interruptions    INTEGER NOT NULL DEFAULT 0, -- instability: interruptions in the window\n"
+	"  episode_start    INTEGER NOT NULL DEFAULT 0, -- first bin of the whole (staged) episode\n"
+	"  prev_start       INTEGER NOT NULL DEFAULT 0, -- start of the event this one closes\n"
+	"  evidence         TEXT    NOT NULL DEFAULT '', -- origin ASes, upstream, mapping notes\n"
 	"  UNIQUE (entity, type, start_t)\n"
 	");\n"
 	"CREATE INDEX events_by_entity_time ON events (entity, start_t);\n"
 	"CREATE INDEX events_by_time ON events (start_t);\n"
+	"CREATE TABLE vis_changes (\n"
+	"  t               INTEGER NOT NULL, -- the element's time, UTC unix seconds\n"
+	"  afi             INTEGER NOT NULL, -- 1 IPv4, 2 IPv6\n"
+	"  prefix          TEXT    NOT NULL,\n"
+	"  visible         INTEGER NOT NULL, -- 1 became visible, 0 lost\n"
+	"  covered         INTEGER NOT NULL, -- 1: a visible less-specific still covers it\n"
+	"  cc              TEXT    NOT NULL, -- country with the largest share of its addresses\n"
+	"  origin          INTEGER NOT NULL, -- origin AS of the path of the peer below\n"
+	"  upstream        INTEGER NOT NULL, -- AS before the origin in that path, 0 none\n"
+	"  units           INTEGER NOT NULL, -- /24s (IPv6 /48s) of the prefix, 0 when longer\n"
+	"  peers_before    INTEGER NOT NULL, -- full-feed peers holding it just before\n"
+	"  full_feed_peers INTEGER NOT NULL,\n"
+	"  peer_asn        INTEGER NOT NULL, -- the full-feed peer whose element made the change\n"
+	"  peer            TEXT    NOT NULL, -- its address\n"
+	"  collector       TEXT    NOT NULL\n"
+	");\n"
+	"CREATE INDEX vis_changes_by_time ON vis_changes (t);\n"
+	"CREATE INDEX vis_changes_by_cc ON vis_changes (cc, t);\n"
+	"CREATE INDEX vis_changes_by_origin ON vis_changes (origin, t);\n"
 	"CREATE VIEW entity_labels AS\n"
 	"  SELECT id, CASE kind WHEN 1 THEN cc WHEN 2 THEN 'AS' || asn ELSE 'global' END\n"
 	"         || CASE afi WHEN 2 THEN '/v6' ELSE '' END AS label, name FROM entities;\n"
@@ -75,7 +100,8 @@ static const char schema_sql[] =
 	"CREATE VIEW events_view AS\n"
 	"  SELECT l.label,\n"
 	"         CASE e.type WHEN 1 THEN 'outage' WHEN 2 THEN 'partial' WHEN 3 THEN 'recovery'\n"
-	"                     WHEN 4 THEN 'instability' WHEN 5 THEN 'unknown' ELSE 'other' END AS kind,\n"
+	"                     WHEN 4 THEN 'instability' WHEN 5 THEN 'unknown' WHEN 6 THEN 'newnormal'\n"
+	"                     ELSE 'other' END AS kind,\n"
 	"         datetime(e.start_t, 'unixepoch') AS start_utc,\n"
 	"         CASE e.end_t WHEN 0 THEN NULL ELSE datetime(e.end_t, 'unixepoch') END AS end_utc,\n"
 	"         e.* FROM events e JOIN entity_labels l ON l.id = e.entity;\n";
@@ -100,6 +126,8 @@ enum stmt_id {
 	ST_UPD_NAME,
 	ST_SEL_NAME,
 	ST_EXTENT,
+	ST_INS_CHANGE,
+	ST_SEL_CHANGES,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_COUNT_
@@ -108,28 +136,32 @@ enum stmt_id {
 #define EVENT_COLS                                                                              \
 	"k.kind, k.afi, k.cc, k.asn, e.type, e.start_t, e.end_t, e.severity, e.baseline_slash24, " \
 	"e.slash24, e.peers_lost, e.full_feed_peers, e.rate, e.baseline_rate, e.quality, "         \
-	"e.affected, e.reason, e.of_type, e.raised_t, e.window_s, e.interruptions"
+	"e.affected, e.reason, e.of_type, e.raised_t, e.window_s, e.interruptions, "                 \
+	"e.episode_start, e.prev_start, e.evidence"
 #define EVENT_OVERLAP "e.start_t < ?3 AND (e.end_t > ?2 OR e.end_t = 0 OR e.start_t >= ?2)"
 
 static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_INS_BIN] = "INSERT OR REPLACE INTO bins (entity, t, visible_prefixes, slash24, "
 	               "baseline_slash24, peers_seeing, full_feed_peers, peers_up, peer_frac, "
-	               "announcements, withdrawals, interruptions, more_specifics, quality) "
-	               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	               "announcements, withdrawals, interruptions, more_specifics, quality, ff_joined, "
+	               "ff_left) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+	               "?15, ?16)",
 	[ST_SEL_BINS] = "SELECT t, visible_prefixes, slash24, baseline_slash24, peers_seeing, "
 	                "full_feed_peers, peers_up, peer_frac, announcements, withdrawals, "
-	                "interruptions, more_specifics, quality FROM bins "
+	                "interruptions, more_specifics, quality, ff_joined, ff_left FROM bins "
 	                "WHERE entity = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
 	[ST_SEL_PREV_BIN] = "SELECT t, visible_prefixes, slash24, baseline_slash24, peers_seeing, "
 	                    "full_feed_peers, peers_up, peer_frac, announcements, withdrawals, interruptions, "
-	                    "more_specifics, quality FROM bins WHERE entity = ?1 AND t < ?2 ORDER BY t DESC LIMIT 1",
+	                    "more_specifics, quality, ff_joined, ff_left FROM bins WHERE entity = ?1 AND t < ?2 "
+	                    "ORDER BY t DESC LIMIT 1",
 	[ST_INS_EVENT] = "INSERT OR REPLACE INTO events (entity, type, start_t, end_t, severity, "
 	                 "baseline_slash24, slash24, peers_lost, full_feed_peers, rate, "
 	                 "baseline_rate, quality, affected, reason, of_type, raised_t, window_s, "
-	                 "interruptions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-	                 "?13, ?14, ?15, ?16, ?17, ?18)",
-	/* docs/detect.md: an outage opens with end 0 and is closed by a recovery event with the
-	 * same start; the open row gets the recovery's end so range reads see it ended. */
+	                 "interruptions, episode_start, prev_start, evidence) VALUES (?1, ?2, ?3, ?4, ?5, "
+	                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	/* docs/detect.md: an outage opens with end 0 and is closed by a recovery (or an escalation,
+	 * de-escalation or new normal) naming its start; the open row gets the closing time so
+	 * range reads see it ended. */
 	[ST_CLOSE_EVENT] = "UPDATE events SET end_t = ?4 WHERE entity = ?1 AND start_t = ?3 AND "
 	                   "end_t = 0 AND (type = ?2 OR (?2 = 0 AND type IN (1, 2)))",
 	[ST_SEL_EVENTS_ENTITY] = "SELECT " EVENT_COLS " FROM events e JOIN entities k ON k.id = "
@@ -146,6 +178,14 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_UPD_NAME] = "UPDATE entities SET name = ?2 WHERE id = ?1",
 	[ST_SEL_NAME] = "SELECT name FROM entities WHERE id = ?1",
 	[ST_EXTENT] = "SELECT min(t), max(t) FROM bins WHERE entity = ?1",
+	[ST_INS_CHANGE] = "INSERT INTO vis_changes (t, afi, prefix, visible, covered, cc, origin, "
+	                  "upstream, units, peers_before, full_feed_peers, peer_asn, peer, collector) "
+	                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	/* ?3: 0 any family, ?4: '' any country, ?5: 0 any origin */
+	[ST_SEL_CHANGES] = "SELECT t, afi, prefix, visible, covered, cc, origin, upstream, units, "
+	                   "peers_before, full_feed_peers, peer_asn, peer, collector FROM vis_changes "
+	                   "WHERE t >= ?1 AND t < ?2 AND (?3 = 0 OR afi = ?3) AND (?4 = '' OR cc = ?4) "
+	                   "AND (?5 = 0 OR origin = ?5) ORDER BY t, rowid",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 };
@@ -167,12 +207,16 @@ struct pending_bin {
 };
 enum { PENDING_MAX = 1 << 18 };   /* 16 MiB */
 
+enum { PENDING_CHANGES_MAX = 4096 };
+
 struct store {
 	sqlite3 *db;
 	int readonly;
 	int in_tx;
 	struct pending_bin *pend;
 	size_t npend;
+	struct sig_change *pchg;   /* visibility changes waiting for the commit */
+	size_t npchg;
 	sqlite3_stmt *st[ST_COUNT_];
 	struct entity_map ents;
 	/* Run-length storage in time (store_set_bin): a bin row is written only when a value
@@ -476,6 +520,7 @@ void store_close(struct store *s)
 	free(s->ents.keys);
 	free(s->ents.ids);
 	free(s->pend);
+	free(s->pchg);
 	free(s->last);
 	free(s);
 }
@@ -492,6 +537,7 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 static int flush_bins(struct store *s);
+static int flush_changes(struct store *s);
 
 int store_begin(struct store *s)
 {
@@ -510,6 +556,8 @@ int store_commit(struct store *s)
 	if (!s->in_tx)
 		return 0;
 	int rc = flush_bins(s);
+	if (!rc)
+		rc = flush_changes(s);
 	if (!rc)
 		rc = save_series_end(s);
 	if (rc) {
@@ -541,6 +589,8 @@ static int insert_bin(struct store *s, int64_t id, const struct sig_bin *b)
 	sqlite3_bind_int64(st, 12, b->interruptions);
 	sqlite3_bind_int64(st, 13, b->more_specifics);
 	sqlite3_bind_int(st, 14, b->quality);
+	sqlite3_bind_int(st, 15, b->ff_joined);
+	sqlite3_bind_int(st, 16, b->ff_left);
 	return step_done(s, st, "bins insert");
 }
 
@@ -573,7 +623,8 @@ static int same_values(const struct sig_bin *a, const struct sig_bin *b)
 	       a->full_feed_peers == b->full_feed_peers && a->peers_up == b->peers_up &&
 	       a->peer_frac == b->peer_frac && a->announcements == b->announcements &&
 	       a->withdrawals == b->withdrawals && a->interruptions == b->interruptions &&
-	       a->more_specifics == b->more_specifics && a->quality == b->quality;
+	       a->more_specifics == b->more_specifics && a->quality == b->quality &&
+	       a->ff_joined == b->ff_joined && a->ff_left == b->ff_left;
 }
 
 int store_set_bin(struct store *s, uint32_t bin)
@@ -667,16 +718,77 @@ int store_put_event(struct store *s, const struct dm_event *ev)
 	sqlite3_bind_int64(st, 16, ev->raised);
 	sqlite3_bind_int64(st, 17, ev->window);
 	sqlite3_bind_int64(st, 18, ev->interruptions);
+	sqlite3_bind_int64(st, 19, ev->episode_start);
+	sqlite3_bind_int64(st, 20, ev->prev_start);
+	sqlite3_bind_text(st, 21, ev->evidence, (int)strnlen(ev->evidence, sizeof ev->evidence), SQLITE_STATIC);
 	int rc = step_done(s, st, "events insert");
 	sqlite3_clear_bindings(st);
-	if (rc || ev->type != DM_EV_RECOVERY || !ev->end)
+	/* What closes an outage or partial event: a recovery or new normal (at its end), an
+	 * escalation or de-escalation (at its own start). */
+	int closes_level = ev->of_type == DM_EV_OUTAGE || ev->of_type == DM_EV_PARTIAL || ev->of_type == 0;
+	uint32_t at;
+	if (ev->type == DM_EV_RECOVERY || ev->type == DM_EV_NEWNORMAL)
+		at = ev->end;
+	else if ((ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL) && ev->of_type && ev->prev_start)
+		at = ev->start;
+	else
+		at = 0;
+	if (rc || !closes_level || !at)
 		return rc;
 	st = s->st[ST_CLOSE_EVENT];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, ev->of_type);
-	sqlite3_bind_int64(st, 3, ev->start);
-	sqlite3_bind_int64(st, 4, ev->end);
-	return step_done(s, st, "closing the recovered event");
+	sqlite3_bind_int64(st, 3, ev->prev_start ? ev->prev_start : ev->start);
+	sqlite3_bind_int64(st, 4, at);
+	return step_done(s, st, "closing the ended event");
+}
+
+static int insert_change(struct store *s, const struct sig_change *c)
+{
+	sqlite3_stmt *st = s->st[ST_INS_CHANGE];
+	char pfx[DM_PREFIX_STRLEN], ip[DM_IP_STRLEN];
+	dm_prefix_fmt(&c->prefix, pfx);
+	if (c->peer_addr.afi)
+		dm_ip_fmt(&c->peer_addr, ip);
+	else
+		ip[0] = 0;
+	char cc[3] = { c->cc[0], c->cc[1], 0 };
+	sqlite3_bind_int64(st, 1, c->t);
+	sqlite3_bind_int(st, 2, c->prefix.afi);
+	sqlite3_bind_text(st, 3, pfx, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, c->visible);
+	sqlite3_bind_int(st, 5, c->covered);
+	sqlite3_bind_text(st, 6, cc, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, c->origin_asn);
+	sqlite3_bind_int64(st, 8, c->upstream_asn);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)c->units);
+	sqlite3_bind_int(st, 10, c->peers_before);
+	sqlite3_bind_int(st, 11, c->full_feed_peers);
+	sqlite3_bind_int64(st, 12, c->peer_asn);
+	sqlite3_bind_text(st, 13, ip, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 14, c->collector, (int)strnlen(c->collector, sizeof c->collector), SQLITE_TRANSIENT);
+	return step_done(s, st, "vis_changes insert");
+}
+
+static int flush_changes(struct store *s)
+{
+	int rc = 0;
+	for (size_t i = 0; i < s->npchg && !rc; i++)
+		rc = insert_change(s, &s->pchg[i]);
+	s->npchg = 0;
+	return rc;
+}
+
+int store_put_change(struct store *s, const struct sig_change *c)
+{
+	if (s->readonly)
+		return fail(s, DM_ERR_IO, "%s: read-only", s->path);
+	if (!s->in_tx)
+		return insert_change(s, c);
+	if (!s->pchg && !(s->pchg = malloc(PENDING_CHANGES_MAX * sizeof *s->pchg)))
+		return fail(s, DM_ERR_NOMEM, "%s: out of memory", s->path);
+	s->pchg[s->npchg++] = *c;
+	return s->npchg == PENDING_CHANGES_MAX ? flush_changes(s) : 0;
 }
 
 int store_put_meta(struct store *s, const char *key, const char *value)
@@ -771,6 +883,8 @@ static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
 	b->interruptions = (uint32_t)sqlite3_column_int64(st, 10);
 	b->more_specifics = (uint32_t)sqlite3_column_int64(st, 11);
 	b->quality = (uint8_t)sqlite3_column_int(st, 12);
+	b->ff_joined = (uint16_t)sqlite3_column_int(st, 13);
+	b->ff_left = (uint16_t)sqlite3_column_int(st, 14);
 }
 
 /* Run-length storage: rebuild the dense series of [from, to) from the stored rows (rows holds
@@ -914,11 +1028,77 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 		ev->raised = (uint32_t)sqlite3_column_int64(st, 18);
 		ev->window = (uint32_t)sqlite3_column_int64(st, 19);
 		ev->interruptions = (uint32_t)sqlite3_column_int64(st, 20);
+		ev->episode_start = (uint32_t)sqlite3_column_int64(st, 21);
+		ev->prev_start = (uint32_t)sqlite3_column_int64(st, 22);
+		const char *evd = (const char *)sqlite3_column_text(st, 23);
+		snprintf(ev->evidence, sizeof ev->evidence, "%s", evd ? evd : "");
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
 		return fail_db(s, "events read");
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct sig_entity *e,
+                      struct sig_change **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int rc = s->npchg ? flush_changes(s) : 0;
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = s->st[ST_SEL_CHANGES];
+	char cc[3] = { 0 };
+	if (e && e->kind == SIG_COUNTRY) {
+		cc[0] = e->cc[0];
+		cc[1] = e->cc[1];
+	}
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	sqlite3_bind_int(st, 3, e ? e->afi : 0);
+	sqlite3_bind_text(st, 4, cc, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, e && e->kind == SIG_ASN ? e->asn : 0);
+	struct sig_change *v = NULL;
+	size_t cnt = 0, cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(v = result_room(s, v, cnt, &cap, sizeof *v))) {
+			sqlite3_reset(st);
+			return DM_ERR_NOMEM;
+		}
+		struct sig_change *c = &v[cnt++];
+		memset(c, 0, sizeof *c);
+		c->t = (uint32_t)sqlite3_column_int64(st, 0);
+		const char *pfx = (const char *)sqlite3_column_text(st, 2);
+		if (!pfx || dm_prefix_parse(pfx, &c->prefix))
+			c->prefix.afi = (uint8_t)sqlite3_column_int(st, 1);
+		c->visible = (uint8_t)sqlite3_column_int(st, 3);
+		c->covered = (uint8_t)sqlite3_column_int(st, 4);
+		const char *ccv = (const char *)sqlite3_column_text(st, 5);
+		if (ccv && ccv[0]) {
+			c->cc[0] = ccv[0];
+			c->cc[1] = ccv[1];
+		}
+		c->origin_asn = (uint32_t)sqlite3_column_int64(st, 6);
+		c->upstream_asn = (uint32_t)sqlite3_column_int64(st, 7);
+		c->units = (uint64_t)sqlite3_column_int64(st, 8);
+		c->peers_before = (uint16_t)sqlite3_column_int(st, 9);
+		c->full_feed_peers = (uint16_t)sqlite3_column_int(st, 10);
+		c->peer_asn = (uint32_t)sqlite3_column_int64(st, 11);
+		const char *ip = (const char *)sqlite3_column_text(st, 12);
+		if (ip && ip[0])
+			dm_ip_parse(ip, &c->peer_addr);
+		const char *col = (const char *)sqlite3_column_text(st, 13);
+		snprintf(c->collector, sizeof c->collector, "%s", col ? col : "");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return fail_db(s, "vis_changes read");
 	}
 	*out = v;
 	*n = cnt;

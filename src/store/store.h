@@ -8,12 +8,15 @@
 
 #include "base/err.h"
 #include "detect/event.h"
+#include "signal/change.h"
 #include "signal/series.h"
 
 struct store;
 
 /* Schema version written to PRAGMA user_version; a file with another version is refused. */
-enum { STORE_SCHEMA_VERSION = 1 };
+/* 2: bins.ff_joined/ff_left, the vis_changes table, events.episode_start/prev_start/evidence
+ * (issue 8). */
+enum { STORE_SCHEMA_VERSION = 2 };
 /* PRAGMA application_id of a darkmap database: "dmap". */
 #define STORE_APPLICATION_ID 0x646d6170
 
@@ -40,6 +43,14 @@ int store_put_bin(struct store *s, const struct sig_entity *e, const struct sig_
  * (end 0) event of type of_type (0: outage or partial) with the same entity and start, the
  * outage it ends (docs/detect.md). */
 int store_put_event(struct store *s, const struct dm_event *ev);
+/* A visibility change (signal/change.h) for table vis_changes; batched inside a transaction
+ * like bins (inserted at commit, in put order). */
+int store_put_change(struct store *s, const struct sig_change *c);
+/* Changes with t in [from, to), by time then put order; *out malloc'd. Filter e: NULL every
+ * change; a country: that country (cc) and family; an AS: that origin and family; global: the
+ * family. */
+int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct sig_entity *e,
+                      struct sig_change **out, size_t *n);
 /* Free-form provenance: input files, mapping sources, options. */
 int store_put_meta(struct store *s, const char *key, const char *value);
 /* Copies the value into buf (truncated to len-1); returns 0, 1 when the key is absent, <0 error. */

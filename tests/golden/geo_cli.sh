@@ -8,6 +8,10 @@
 #   2001:43f8::/43 = 2^21 = 2097152 /64s: TZ two /48s (131072), KE one /48 (65536), ZZ the rest.
 . "$(dirname "$0")/../lib.sh"
 R=$DATA/rir
+# The source that answers by default where DB-IP (the default geolocation) is installed.
+DBIP=$ROOT/node_modules/@ip-location-db/dbip-country/dbip-country-ipv4.csv
+want_src=rir:delegated-apnic-20140701
+[ -f "$DBIP" ] && want_src="csv:@ip-location-db/dbip-country@$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "${DBIP%/*}/package.json")"
 if ! have_data rir/delegated-apnic-20140701 || ! have_data rir/delegated-afrinic-20140630 ||
    ! have_data asn/asnames.json.gz; then
 	for t in geo_cli_kp geo_cli_defaults; do skip $t "../shared/data/rir or asn absent"; done
@@ -43,18 +47,61 @@ WANT
 		nok geo_cli_kp "exit $rc; $(head -c 600 "$TMP/kp.diff") $(head -c 300 "$TMP/kp.err")"
 	fi
 
-	# Defaults: every delegated-* file of $DATA/rir, npm data when installed, asnames.
+	# Defaults: DB-IP geolocation when installed, every delegated-* file of $DATA/rir, the
+	# whois CSV when installed, asnames. 175.45.177.1 is KP in DB-IP (dbip-country-ipv4.csv line
+	# 237592 "175.45.176.0,175.45.177.255,KP") and in APNIC 2014 (line 16457).
 	DARKMAP_DATA=$DATA "$DARKMAP" geo 175.45.177.1 AS131279 >"$TMP/def.out" 2>"$TMP/def.err"; rc=$?
 	if [ $rc = 0 ] && grep -qx '  => KP North Korea  (rir:delegated-afrinic-20140630)' "$TMP/def.out"; then
 		nok geo_cli_defaults "afrinic answered for KP"
 	elif [ $rc = 0 ] &&
 		grep -q '^  rir:delegated-apnic-extended-20160131 *KP  North Korea     175.45.176.0/22  apnic|KP|ipv4|175.45.176.0|1024|20091221|allocated  (line 18425)$' "$TMP/def.out" &&
-		grep -qx '  => KP North Korea  (rir:delegated-apnic-20140701)' "$TMP/def.out" &&
+		grep -qx "  => KP North Korea  ($want_src)" "$TMP/def.out" &&
 		grep -qx '  => AS131279 "STAR-KP Ryugyong-dong, KP", country KP North Korea' "$TMP/def.out" &&
 		[ "$(grep -c '^  rir:' "$TMP/def.out")" = "$(( $(ls "$R"/delegated-* | wc -l) * 2 ))" ]; then
 		ok geo_cli_defaults
 	else
 		nok geo_cli_defaults "exit $rc: $(head -c 800 "$TMP/def.out") $(head -c 300 "$TMP/def.err")"
+	fi
+fi
+
+# The two views with the defaults: DB-IP places 175.45.178.0/24 in Italy (dbip-country-ipv4.csv
+# line 237593 "175.45.178.0,175.45.178.255,IT"), the registries in North Korea (APNIC 2014 line
+# 16457, the /22). So for the /22: geolocation KP 768, IT 256; registration KP 1024; combined
+# (geolocation first) KP 768, IT 256; disagreement 256 addresses, registration says KP.
+# DARKMAP_GEO=registration leaves geolocation out: KP 1024 from APNIC 2014.
+if [ ! -f "$DBIP" ]; then
+	for t in geo_cli_views geo_cli_registration_only geo_cli_bad_view; do skip $t "node_modules/@ip-location-db/dbip-country absent (scripts/bootstrap installs it)"; done
+elif ! have_data rir/delegated-apnic-20140701; then
+	for t in geo_cli_views geo_cli_registration_only geo_cli_bad_view; do skip $t "../shared/data/rir absent"; done
+else
+	DARKMAP_DATA=$DATA "$DARKMAP" geo 175.45.178.1 175.45.176.0/22 >"$TMP/v.out" 2>"$TMP/v.err"; rc=$?
+	awk '/^  (geolocation|registration):/ { $1 = $1; print } /^  (=>|!!)/ { $1 = $1; print }' "$TMP/v.out" >"$TMP/v.got"
+	cat >"$TMP/v.want" <<WANT
+geolocation: IT Italy $want_src
+registration: KP North Korea rir:delegated-apnic-20140701
+=> IT Italy ($want_src)
+!! sources disagree: geolocation places it in IT Italy, registration in KP North Korea
+geolocation: KP 768 (75.00%), IT 256 (25.00%)
+registration: KP 1024 (100.00%)
+=> KP 768 (75.00%), IT 256 (25.00%)
+!! sources disagree on 256 of 1024 addresses (25.00%): registration places them in KP 256
+WANT
+	if [ $rc = 0 ] && diff -u "$TMP/v.want" "$TMP/v.got" >"$TMP/v.diff"; then
+		ok geo_cli_views
+	else
+		nok geo_cli_views "exit $rc: $(head -c 800 "$TMP/v.diff") $(head -c 300 "$TMP/v.err")"
+	fi
+	DARKMAP_GEO=registration DARKMAP_DATA=$DATA "$DARKMAP" geo 175.45.176.0/22 >"$TMP/r.out" 2>&1; rc=$?
+	if [ $rc = 0 ] && grep -qx '  => KP 1024 (100.00%)  North Korea' "$TMP/r.out" && ! grep -q dbip "$TMP/r.out"; then
+		ok geo_cli_registration_only
+	else
+		nok geo_cli_registration_only "exit $rc: $(head -c 600 "$TMP/r.out")"
+	fi
+	DARKMAP_GEO=nonsense "$DARKMAP" geo 1.1.1.1 >/dev/null 2>"$TMP/n.err"; rc=$?
+	if [ $rc = 3 ] && grep -qx "darkmap geo: DARKMAP_GEO='nonsense': expected 'registration' or 'geolocation,registration' (the default)" "$TMP/n.err"; then
+		ok geo_cli_bad_view
+	else
+		nok geo_cli_bad_view "exit $rc: $(cat "$TMP/n.err")"
 	fi
 fi
 

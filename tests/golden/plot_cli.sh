@@ -20,7 +20,7 @@ schema = m.group(1)
 con = sqlite3.connect(db)
 con.executescript(schema)
 con.execute("PRAGMA application_id = %d" % 0x646d6170)   # "dmap", docs/plot.md
-con.execute("PRAGMA user_version = 1")
+con.execute("PRAGMA user_version = 2")
 con.execute("INSERT INTO entities (id, kind, afi, cc, asn, name) VALUES (1, 1, 1, 'KP', 0, 'North Korea')")
 con.execute("INSERT INTO entities (id, kind, afi, cc, asn, name) VALUES (2, 2, 1, '', 131279, 'STAR-KP')")
 def f32(x):  # the value a C float holds

@@ -6,7 +6,10 @@
 #   2. updates.et-header.2015.gz (BGP4MP_ET, one peer, a full table sent after the session came
 #      up): the KP entry and AS131279 with the peer that sees them;
 #   3. the route-views2 RIB of May 2014 cut after 1 MiB: read up to the cut, truncation reported,
-#      not fatal.
+#      not fatal;
+#   4. rrc01.updates.20241001.0055.gz without a RIB: the warning, and only no-data rows (no peer's
+#      table, built from 5 minutes of updates, reaches 400000 / 10000 prefixes: bgpdump's
+#      largest is counted here).
 # The awk applies the definitions of docs/replay.md directly: a peer's table = distinct prefixes
 # of length >= 8 it holds at the end; full-feed (rule auto, tables < 400000) = >= ceil(0.8 x the
 # largest table); visible = held by >= ceil(0.5 x full-feed peers) of them; /24s = size of the
@@ -119,6 +122,14 @@ else
 	check replay_et_kp_visible "$(csv_field "$TMP/e.csv" country KP visible_prefixes)" "$kp_vis"
 	check replay_et_kp_slash24 "$(csv_field "$TMP/e.csv" country KP slash24)" "$kp_s24"
 	check replay_et_kp_peers "$(csv_field "$TMP/e.csv" country KP peers_seeing)" 1
+	# no RIB: the peer becomes full-feed at the bin close where it holds its whole table; the
+	# set changed in that bin (from none to one)
+	check replay_et_quality "$(csv_field "$TMP/e.csv" global all quality),$(csv_field "$TMP/e.csv" global all ff_joined)" "ff-changed,1"
+	if grep -q "^replay: no RIB given: full-feed peers are unknown until a peer's table reaches 400000 IPv4 / 10000 IPv6 prefixes; bins before are marked no-data and not judged\$" "$TMP/e.err"; then
+		ok replay_et_no_rib_warning
+	else
+		nok replay_et_no_rib_warning "$(head -2 "$TMP/e.err")"
+	fi
 	check replay_et_as131279_visible "$(csv_field "$TMP/e.csv" asn 131279 visible_prefixes)" "$as_vis"
 	check replay_et_as131279_slash24 "$(csv_field "$TMP/e.csv" asn 131279 slash24)" "$as_s24"
 	# the peer: the one bgpdump shows announcing KP's prefixes
@@ -154,5 +165,21 @@ else
 	check replay_truncated_full_feed "$(csv_field "$TMP/t.csv" global all full_feed_peers)" "$nff"
 	check replay_truncated_visible "$(csv_field "$TMP/t.csv" global all visible_prefixes)" "$vis"
 	check replay_truncated_slash24 "$(csv_field "$TMP/t.csv" global all slash24)" "$(grep '^IV' "$TMP/t.awk" | cut -d' ' -f2- | union)"
+fi
+# ---- 4. a real update file without a RIB ----
+if ! have_data mrt/rrc01.updates.20241001.0055.gz; then
+	skip replay_no_rib "../shared/data/mrt/rrc01.updates.20241001.0055.gz absent"
+else
+	largest=$(xzcat "$M/rrc01.updates.20241001.0055.gz.bgpdump-m.xz" | awk -F'|' '$3 == "A" { have[$4, $6] = 1 } $3 == "W" { delete have[$4, $6] }
+		END { for (k in have) { split(k, q, SUBSEP); n[q[1], (q[2] ~ /:/)]++ } for (k in n) if (n[k] > m) m = n[k]; print m + 0 }')
+	"$DARKMAP" replay --csv --country CN "$M/rrc01.updates.20241001.0055.gz" >"$TMP/n.csv" 2>"$TMP/n.err"
+	check replay_no_rib_exit $? 0
+	check replay_no_rib_largest_below "$([ "$largest" -gt 0 ] && [ "$largest" -lt 10000 ] && echo yes)" yes
+	check replay_no_rib_rows "$(awk -F, 'NR > 1 { n++; if ($17 == "no-data" && $10 == 0 && $6 == 0 && $7 == 0) good++ } END { print n + 0, good + 0 }' "$TMP/n.csv")" "4 4"
+	if grep -q "^replay: no RIB given: full-feed peers are unknown until a peer's table reaches 400000 IPv4 / 10000 IPv6 prefixes; bins before are marked no-data and not judged\$" "$TMP/n.err"; then
+		ok replay_no_rib_warning
+	else
+		nok replay_no_rib_warning "$(head -2 "$TMP/n.err")"
+	fi
 fi
 rm -rf "$TMP"

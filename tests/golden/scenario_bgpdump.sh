@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `darkmap scenario nk-2014` output, decoded by the real Debian bgpdump: the RIB holds every
+# `darkmap scenario nk-2014` output (data/scenarios/nk-2014.tsv in the scenario language), decoded by the real Debian bgpdump: the RIB holds every
 # peer x prefix the generator reported, KP's routes carry the paths of peers.tsv (the PCH peer's
 # being the real "3856 2914 1239 4837 131279"), KP is withdrawn by every peer at exactly the
 # seconds of data/scenarios/nk-2014.tsv (read here with date(1), independently of the C parser)
@@ -103,7 +103,7 @@ while IFS=$'\t' read -r kind s e _; do
 	[ "$s" -ge "$from" ] || continue   # a flap that began before the span (its end is inside)
 	nflap=$((nflap + 1))
 	[ $nflap -le 3 ] && check_event "scenario_flap_$s" "$out" "$s" "$e" $npeers
-done < <(awk -F'\t' '$1 == "flap"' "$out/truth.tsv")
+done < <(awk -F'\t' '$1 == "flap" && $6 == "KP"' "$out/truth.tsv")
 [ $nflap -ge 5 ] && ok scenario_flaps_present || nok scenario_flaps_present "$nflap flaps in 12:15-16:15"
 
 # No KP withdrawal other than at those seconds: count them all.
@@ -162,7 +162,7 @@ grep -q "^collector_gap	$gs	$ge	" "$full/truth.tsv" && ok scenario_truth_gap || 
 
 # The peer reset: Established->Idle at start, FSM back to Established at end, then the table.
 row=$(awk -F'\t' '$1 == "peer_reset"' "$full/truth.tsv")
-rs=$(cut -f2 <<<"$row") re=$(cut -f3 <<<"$row") peer=$(cut -f7 <<<"$row")
+rs=$(cut -f2 <<<"$row") re=$(cut -f3 <<<"$row") peer=$(cut -f10 <<<"$row")
 ip=${peer%% *}
 sent=$(sed -n 's/.*table re-sent: \([0-9]*\) prefixes.*/\1/p' <<<"$row")
 want_rs=$(date -u -d "$(grep -v '^#' "$TL" | awk -F'\t' '$1 == "peer_reset" {print $2}')" +%s)
@@ -176,7 +176,7 @@ for ((t = rs + 300; t < re; t += 300)); do
 	silent=$((silent + c))
 done
 resent=$(bgpdump -m "$(ris_file "$full" "$re")" 2>/dev/null | awk -F'|' -v ip="$ip" -v s="$re" '$3 == "A" && $4 == ip && int($2) >= s && int($2) <= s + 2' | wc -l)
-nprefix=$(sed -n 's/.*prefixes=\([0-9]*\)\tkp_prefixes.*/\1/p' "$TMP/full.log")
+nprefix=$(sed -n 's/.*\tprefixes=\([0-9]*\)\ttarget_prefixes.*/\1/p' "$TMP/full.log")
 if [ "$silent" = 0 ] && [ -n "$sent" ] && [ "$resent" = "$sent" ] && [ "$sent" -gt $((nprefix * 9 / 10)) ]; then
 	ok scenario_peer_reset_table
 else
@@ -195,7 +195,7 @@ if "$DARKMAP" scenario nk-2014 --out "$rib" --from 2014-12-22T14:00 --to 2014-12
 		# KP is down at second s when a flap or outage of truth.tsv covers it (the 18:00 and
 		# 00:00 dumps fall in the timeline's 16:15-01:46 outage); up: 2 peers x 4 /24s.
 		s=$(date -u -d "${t:0:8} ${t:9:2}:${t:11:2}" +%s)
-		down=$(awk -F'\t' -v s="$s" '($1 == "flap" || $1 == "outage") && $2 <= s && s < $3' "$rib/truth.tsv" | wc -l)
+		down=$(awk -F'\t' -v s="$s" '($1 == "flap" || $1 == "outage") && $6 == "KP" && $2 <= s && s < $3' "$rib/truth.tsv" | wc -l)
 		want="$want $t:$([ "$down" = 0 ] && echo 8 || echo 0)"
 	done
 	case "$want" in *20141222.1800:0\ 20141223.0000:0*) ;; *) want="$want (hard outage missing from truth)" ;; esac

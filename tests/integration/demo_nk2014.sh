@@ -23,8 +23,16 @@ def check(name, cond, why=''):
     print(('ok ' if cond else 'not ok ') + name + ('' if cond else ': ' + why))
 
 kp = [e for e in ev if e['entity'] == 'KP' and e['afi'] == 4]
-outages = [t for t in T if t['kind'] == 'outage']
-flaps = [t for t in T if t['kind'] == 'flap']
+# truth.tsv has one row per entity (SPEC B): KP's rows, and the same periods for AS131279
+outages = [t for t in T if t['kind'] == 'outage' and t['entity'] == 'KP']
+flaps = [t for t in T if t['kind'] == 'flap' and t['entity'] == 'KP']
+as_out = [(t['start'], t['end'], t['fraction']) for t in T if t['kind'] == 'outage' and t['entity'] == 'AS131279']
+check('truth_kp_rows', len(outages) == 5 and all(t['fraction'] == '1.0000' and t['tolerance'] == '0' for t in outages),
+      'KP outage rows: %s' % [(t['start_utc'], t['fraction']) for t in outages])
+check('truth_as131279_rows', as_out == [(t['start'], t['end'], '1.0000') for t in outages],
+      'AS131279 rows %s' % as_out)
+check('truth_only_kp_entities', {t['entity'] for t in T if t['kind'] in ('outage', 'flap', 'instability')} == {'KP', 'AS131279'},
+      'entities %s' % {t['entity'] for t in T})
 recs = [e for e in kp if e['type'] == 'recovery' and e.get('ends') in ('outage', 'partial')]
 opens = [e for e in kp if e['type'] in ('outage', 'partial') and e['end'] is None]
 for t in outages:
@@ -68,3 +76,12 @@ for f in kp-2014-12.png kp-2014-12-22.png kp-2014-12.svg index.html darkmap.sqli
 	if [ -s "$out/$f" ]; then ok "demo_writes_$f"; else nok "demo_writes_$f" "missing"; fi
 done
 if tail -1 "$TMP/demo.log" | grep -q '^dashboard: file://'; then ok demo_ends_with_url; else nok demo_ends_with_url "$(tail -1 "$TMP/demo.log")"; fi
+# A directory the user named that holds a demo is not overwritten without --force (out/demo,
+# the default, is the demo's own and is replaced: `make demo` twice works).
+"$BIN" demo --out "$out" >"$TMP/demo2.log" 2>&1; rc=$?
+if [ $rc = 2 ] && grep -qF "$out already holds a demo (use --force to replace it, or another --out)" "$TMP/demo2.log" &&
+	[ -s "$out/darkmap.sqlite" ]; then
+	ok demo_protects_user_dir
+else
+	nok demo_protects_user_dir "exit $rc: $(tail -2 "$TMP/demo2.log")"
+fi

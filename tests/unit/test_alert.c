@@ -179,7 +179,7 @@ static void test_json(void **state)
 	expect(&ev, 1,
 	       "{\"entity\":\"KP\",\"kind\":\"country\",\"afi\":4,\"label\":\"KP (North Korea)\",\"type\":\"outage\","
 	       "\"start\":\"2014-12-22T16:15:00Z\",\"end\":null,\"start_ts\":1419264900,\"end_ts\":null,\"duration\":null,"
-	       "\"raised\":\"2014-12-22T16:20:00Z\",\"severity\":1,\"unit\":\"/24\",\"baseline\":4,\"value\":0,"
+	       "\"raised\":\"2014-12-22T16:20:00Z\",\"severity\":1,\"unit\":\"/24\",\"baseline\":4,\"value\":0,\"evidence\":\"\","
 	       "\"affected\":[\"175.45.176.0/24\",\"175.45.177.0/24\",\"175.45.178.0/24\",\"175.45.179.0/24\"],"
 	       "\"peers_lost\":38,\"full_feed_peers\":40,\"peers_share_lost\":0.95,\"quality\":0,\"quality_text\":\"ok\","
 	       "\"reason\":\"visible /24s 0 < 0.5 x baseline 4 (moving median of 2016 good bins) for 2 bins\"}");

@@ -1,8 +1,9 @@
 /* Detector tests on synthetic series whose expected events are computed by hand from the rules
  * in docs/detect.md (the reasoning is written beside each expectation). Defaults unless said:
- * bin 300 s, threshold 0.8, recover 0.9, hard 0.5, 7-day moving median, min_history 12 bins,
- * min_bins 2, recover_bins 1, peers_floor 0.9, instability window 6 h (72 bins), factor 3,
- * min count 5. Times: 2014-12-15 00:00 UTC = 1418601600. */
+ * bin 300 s, threshold 0.8, recover 0.9, hard 0.5, 7-day moving median of normal bins,
+ * min_history 1 h, min_duration 10 min, recover_duration 0 (first bin), new normal after 21 d,
+ * settle 1 h, peers_floor 0.9, instability window 6 h (72 bins), factor 3, min count 5.
+ * Times: 2014-12-15 00:00 UTC = 1418601600. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -130,15 +131,17 @@ static void test_kp_december_2014(void **state)
 	 *    interruptions (at 14:00 it held 4). The earlier history is every bin from 15 Dec 00:00
 	 *    to 21 Dec 09:00 = 153 h x 12 + 1 = 1837 bins holding 12 + 5 = 17 interruptions, so the
 	 *    baseline per window is 17 x 72 / 1837 = 0.666; raise level max(5, 3 x 0.666) = 5.
-	 * 2. OUTAGE: bins 16:15 and 16:20 read 0 < 0.5 x median 4; raised by the 2nd (min_bins 2)
-	 *    and dated from the 1st: start 16:15. 38 of 40 peers lost it. The single-bin dip at
-	 *    10:00 raised nothing (1 bin < min_bins).
-	 * 3. INSTABILITY closes 22 Dec 20:30: window (14:30, 20:30] holds 15:00, 15:30, 16:00 = 3;
-	 *    the earlier 1944 bins (15 Dec 20:35 - 22 Dec 14:30) hold 10 + 18 + 30 = 58, baseline
-	 *    58 x 72 / 1944 = 2.148, raise level 6.44, and 3 < 6.44 / 2. (At 20:00 the window
-	 *    held 4 > 3.22.)
-	 * 4. RECOVERY in bin 23 Dec 01:45 (4 >= 0.9 x 4): 16:15 -> 01:45 = 9 h 30 min, within one
-	 *    bin of the true 9 h 31 min. */
+	 * 2. OUTAGE: bins 16:15 and 16:20 read 0 < 0.5 x median 4; raised by the 2nd (min_duration
+	 *    10 min = 2 bins) and dated from the 1st: start 16:15. 38 of 40 peers lost it. The
+	 *    single-bin dip at 10:00 raised nothing (5 min < 10 min).
+	 * 3. RECOVERY in bin 23 Dec 01:45 (4 >= 0.9 x 4): 16:15 -> 01:45 = 9 h 30 min, within one
+	 *    bin of the true 9 h 31 min.
+	 * 4. INSTABILITY closes 23 Dec 07:00. Instability counts only bins outside the outage (and
+	 *    an hour of settling after it), so the window does not drain during it: the last 72
+	 *    counted bins before it are 22 Dec 10:15 - 16:10 (the pending 10:00 dip bin is not
+	 *    counted), holding the 12 flaps 10:30 ... 16:00. From 02:45 (recovery + 1 h) each bin
+	 *    pushes one flap-free bin in: at 07:00 the window is 14:35 - 16:10 (20 bins) plus 02:45 -
+	 *    07:00 (52 bins) and holds 15:00, 15:30, 16:00 = 3 < half the raise level. */
 	assert_int_equal(r.n, 4);
 
 	assert_int_equal(r.ev[0].type, DM_EV_INSTABILITY);
@@ -151,6 +154,7 @@ static void test_kp_december_2014(void **state)
 
 	assert_int_equal(r.ev[1].type, DM_EV_OUTAGE);
 	assert_int_equal(r.ev[1].start, down);
+	assert_int_equal(r.ev[1].episode_start, down);
 	assert_int_equal(r.ev[1].raised, down + 300);
 	assert_int_equal(r.ev[1].end, 0);
 	assert_int_equal(r.ev[1].baseline_slash24, 4);
@@ -163,18 +167,19 @@ static void test_kp_december_2014(void **state)
 	/* The instability event precedes the outage. */
 	assert_true(r.ev[0].start < r.ev[1].start);
 
-	assert_int_equal(r.ev[2].type, DM_EV_INSTABILITY);
-	assert_int_equal(r.ev[2].start, T_DEC21 + 15 * H);
-	assert_int_equal(r.ev[2].end, T_DEC22 + 20 * H + 30 * M);
-	assert_int_equal(r.ev[2].interruptions, 3);
+	assert_int_equal(r.ev[2].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[2].of_type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[2].start, down);
+	assert_int_equal(r.ev[2].prev_start, down);
+	assert_int_equal(r.ev[2].end, up);
+	assert_int_equal(r.ev[2].end - r.ev[2].start, 9 * H + 30 * M);
+	assert_int_equal(r.ev[2].peers_lost, 38);
+	expect_text(&r.ev[2], "KP (North Korea): back after 9 h 30 min (down 2014-12-22 16:15 - 2014-12-23 01:45 UTC)\n");
 
-	assert_int_equal(r.ev[3].type, DM_EV_RECOVERY);
-	assert_int_equal(r.ev[3].of_type, DM_EV_OUTAGE);
-	assert_int_equal(r.ev[3].start, down);
-	assert_int_equal(r.ev[3].end, up);
-	assert_int_equal(r.ev[3].end - r.ev[3].start, 9 * H + 30 * M);
-	assert_int_equal(r.ev[3].peers_lost, 38);
-	expect_text(&r.ev[3], "KP (North Korea): back after 9 h 30 min (down 2014-12-22 16:15 - 2014-12-23 01:45 UTC)\n");
+	assert_int_equal(r.ev[3].type, DM_EV_INSTABILITY);
+	assert_int_equal(r.ev[3].start, T_DEC21 + 15 * H);
+	assert_int_equal(r.ev[3].end, T_DEC22 + 24 * H + 7 * H);
+	assert_int_equal(r.ev[3].interruptions, 3);
 
 	struct dm_event fin[8];
 	assert_int_equal(detector_finish(r.d, fin, 8), 0);
@@ -243,9 +248,11 @@ static void test_partial(void **state)
 	detector_free(r.d);
 }
 
-/* 4 -> 3 (00:00) -> 0 (00:30) -> 4 (01:00): a partial outage escalating to a full one. The
- * outage is dated from the escalation bin; one recovery ends it, dated 01:00. 3 is still
- * below 0.9 x 4 so going back from 0 to 3 would not have been a recovery. */
+/* 4 -> 3 (00:00) -> 0 (00:30) -> 3 (00:50) -> 4 (01:00): a partial outage escalating to a
+ * full one and de-escalating again, one episode. Each level change is raised once it lasts
+ * min_duration (10 min: 2 bins) and is dated from its first bin; each names the event it closes
+ * (prev_start, of_type). 3 after the outage is not a recovery (3 < 0.9 x 4), it is partial.
+ * The recovery closes the partial (of_type) and carries the episode's start: down 1 h. */
 static void test_partial_escalates(void **state)
 {
 	(void)state;
@@ -263,17 +270,33 @@ static void test_partial_escalates(void **state)
 			b.slash24 = 3;
 		feed(&r, &e, &b);
 	}
-	assert_int_equal(r.n, 3);
+	assert_int_equal(r.n, 4);
 	assert_int_equal(r.ev[0].type, DM_EV_PARTIAL);
 	assert_int_equal(r.ev[0].start, T_DEC22);
+	assert_int_equal(r.ev[0].of_type, 0);
 	assert_int_equal(r.ev[1].type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[1].of_type, DM_EV_PARTIAL);
 	assert_int_equal(r.ev[1].start, T_DEC22 + 30 * M);
-	assert_int_equal(r.ev[1].raised, T_DEC22 + 30 * M);
-	assert_int_equal(r.ev[2].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[1].prev_start, T_DEC22);
+	assert_int_equal(r.ev[1].episode_start, T_DEC22);
+	assert_int_equal(r.ev[1].raised, T_DEC22 + 35 * M);
+	expect_text(&r.ev[1], "KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, since "
+	                      "2014-12-22 00:30 UTC (down since 2014-12-22 00:00 UTC)\n");
+	assert_int_equal(r.ev[2].type, DM_EV_PARTIAL);
 	assert_int_equal(r.ev[2].of_type, DM_EV_OUTAGE);
-	assert_int_equal(r.ev[2].start, T_DEC22 + 30 * M);
-	assert_int_equal(r.ev[2].end, T_DEC22 + H);
-	assert_true(r.ev[2].severity == 1.0);
+	assert_int_equal(r.ev[2].start, T_DEC22 + 50 * M);
+	assert_int_equal(r.ev[2].prev_start, T_DEC22 + 30 * M);
+	expect_text(&r.ev[2], "KP (North Korea): partly back, still 1 of 4 /24s unreachable, since "
+	                      "2014-12-22 00:50 UTC (down since 2014-12-22 00:00 UTC)\n");
+	assert_int_equal(r.ev[3].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[3].of_type, DM_EV_PARTIAL);
+	assert_int_equal(r.ev[3].start, T_DEC22 + 50 * M);
+	assert_int_equal(r.ev[3].prev_start, T_DEC22 + 50 * M);
+	assert_int_equal(r.ev[3].episode_start, T_DEC22);
+	assert_int_equal(r.ev[3].end, T_DEC22 + H);
+	assert_true(r.ev[3].severity == 1.0);
+	expect_text(&r.ev[3], "KP (North Korea): back after 1 h (down 2014-12-22 00:00 - 2014-12-22 01:00 UTC; "
+	                      "partial from 2014-12-22 00:50)\n");
 	detector_free(r.d);
 }
 
@@ -509,12 +532,13 @@ static void test_random_invariants(void **state)
 		uint64_t rs = seed;
 		struct detect_opts o;
 		detect_opts_default(&o);
-		o.min_bins = 1 + seed % 3;
-		o.recover_bins = 1 + seed % 2;
+		o.min_duration = (1 + seed % 3) * 300;
+		o.recover_duration = (1 + seed % 2) * 300;
 		struct detector *d = detector_new(&o);
 		assert_non_null(d);
 		struct sig_entity e = kp();
 		uint32_t out_start = 0, unk_start = 0, inst_start = 0;
+		uint8_t out_type = 0;
 		int out_open = 0, unk_open = 0, inst_open = 0;
 		uint32_t base = 1 + rnd(&rs) % 300;
 		for (uint32_t i = 0; i < 4000; i++) {
@@ -538,15 +562,24 @@ static void test_random_invariants(void **state)
 				switch (x->type) {
 				case DM_EV_OUTAGE:
 				case DM_EV_PARTIAL:
-					if (out_open)   /* only an escalation may come while open */
-						assert_true(x->type == DM_EV_OUTAGE && x->start == b.t);
+					if (out_open) {   /* a level change closes the open level event */
+						assert_int_equal(x->of_type, out_type);
+						assert_true(x->type != out_type);
+						assert_int_equal(x->prev_start, out_start);
+						assert_true(x->start > out_start);
+					} else {
+						assert_int_equal(x->of_type, 0);
+					}
 					assert_true(x->start <= b.t && x->end == 0);
 					out_open = 1;
 					out_start = x->start;
+					out_type = x->type;
 					break;
 				case DM_EV_RECOVERY:
 					assert_true(out_open);
+					assert_int_equal(x->of_type, out_type);
 					assert_int_equal(x->start, out_start);
+					assert_int_equal(x->prev_start, out_start);
 					assert_true(x->end > x->start && x->end <= b.t);
 					out_open = 0;
 					break;
@@ -587,6 +620,191 @@ static void test_random_invariants(void **state)
 	}
 }
 
+/* Feeds an entity of `base` /24s from `from` for `days` days at `bin` s, with `down` /24s
+ * lost in [t0, t1) and `interr` interruptions in the bin that ends the loss (what the signal
+ * reports when every prefix comes back at once). */
+static void run_series(struct evlist *r, const struct sig_entity *e, uint32_t bin, uint32_t from, uint32_t to,
+                       uint32_t base, uint32_t t0, uint32_t t1, uint32_t left, uint32_t interr)
+{
+	for (uint32_t t = from; t < to; t += bin) {
+		struct sig_bin b = normal_bin(t);
+		b.slash24 = b.visible_prefixes = base;
+		if (t >= t0 && t < t1) {
+			b.slash24 = left;
+			b.peers_seeing = 0;
+		}
+		if (t == t1 - t1 % bin)
+			b.interruptions = interr;
+		feed(r, e, &b);
+	}
+}
+
+/* A 14-day outage of a country of 9,752 /24s, 93% lost (682 left), after 8 quiet days. The
+ * baseline is frozen at 9752 when the outage is raised, so 14 days later the return to 9752
+ * is a recovery of 14 d (not "back after 3 d 12 h" while 93% is still dark, as a moving median
+ * over every bin gave), and the 9,070 prefixes coming back at once are not instability. */
+static void test_long_outage_recovers(void **state)
+{
+	(void)state;
+	struct detect_opts o;
+	detect_opts_default(&o);
+	struct evlist r = {.d = detector_new(&o)};
+	struct sig_entity e = {.kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "CN"};
+	uint32_t t0 = T_DEC15 + 8 * 86400, t1 = t0 + 14 * 86400;
+	run_series(&r, &e, 300, T_DEC15, t1 + 2 * 86400, 9752, t0, t1, 682, 9070);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[0].type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[0].start, t0);
+	assert_int_equal(r.ev[0].baseline_slash24, 9752);
+	assert_int_equal(r.ev[1].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[1].start, t0);
+	assert_int_equal(r.ev[1].end, t1);
+	expect_text(&r.ev[1], "CN: back after 14 d (down 2014-12-23 00:00 - 2015-01-06 00:00 UTC)\n");
+	struct dm_event fin[4];
+	assert_int_equal(detector_finish(r.d, fin, 4), 0);
+	detector_free(r.d);
+}
+
+/* An origin AS withdrawn completely for 5 days: its baseline must not fall to 0 (it would never
+ * recover); it recovers after 5 d. */
+static void test_withdrawn_as_recovers(void **state)
+{
+	(void)state;
+	struct detect_opts o;
+	detect_opts_default(&o);
+	struct evlist r = {.d = detector_new(&o)};
+	struct sig_entity e = {.kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 64500};
+	uint32_t t0 = T_DEC15 + 2 * 86400, t1 = t0 + 5 * 86400;
+	run_series(&r, &e, 300, T_DEC15, t1 + 86400, 12, t0, t1, 0, 12);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[0].type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[1].type, DM_EV_RECOVERY);
+	assert_int_equal(r.ev[1].end - r.ev[1].start, 5 * 86400);
+	detector_free(r.d);
+}
+
+/* A level that lasts new_normal (21 d) is said: a NEWNORMAL event closing the outage, then the
+ * baseline is learnt again from the new level (no recovery, no further outage at that level). */
+static void test_new_normal(void **state)
+{
+	(void)state;
+	struct detect_opts o;
+	detect_opts_default(&o);
+	struct evlist r = {.d = detector_new(&o)};
+	struct sig_entity e = kp();
+	uint32_t t0 = T_DEC15 + 2 * 86400;
+	run_series(&r, &e, 300, T_DEC15, t0 + 30 * 86400, 4, t0, t0 + 40 * 86400, 1, 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[0].type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[1].type, DM_EV_NEWNORMAL);
+	assert_int_equal(r.ev[1].of_type, DM_EV_OUTAGE);
+	assert_int_equal(r.ev[1].prev_start, t0);
+	assert_int_equal(r.ev[1].start, t0);
+	assert_int_equal(r.ev[1].end, t0 + 21 * 86400);
+	expect_text(&r.ev[1], "KP (North Korea): 3 of 4 /24s still unreachable after 21 d (since 2014-12-17 "
+	                      "00:00 UTC): taken as the new normal, baseline learnt again from now\n");
+	detector_free(r.d);
+}
+
+/* The same series at 60, 300, 900 and 1800 s bins gives the same events within one bin: a
+ * 45-minute outage (raised at every size: 10 min is 10, 2, 1, 1 bins), a 7-minute dip (not an
+ * outage at any size: at 60 s it lasts 7 bins < 10; at 300 s it covers one bin end; at 900 and
+ * 1800 s it covers no bin end or one). */
+static void test_bin_sizes_agree(void **state)
+{
+	(void)state;
+	uint32_t bins[4] = {60, 300, 900, 1800};
+	uint32_t t0 = T_DEC21 + 10 * H, t1 = t0 + 45 * M, dip = T_DEC21 + 14 * H + 2 * M;
+	for (int i = 0; i < 4; i++) {
+		struct detect_opts o;
+		detect_opts_default(&o);
+		o.bin = bins[i];
+		struct evlist r = {.d = detector_new(&o)};
+		struct sig_entity e = kp();
+		for (uint32_t t = T_DEC15; t < T_DEC22; t += bins[i]) {
+			struct sig_bin b = normal_bin(t);
+			uint32_t end = t + bins[i];   /* the signal reads the state at the bin's end */
+			if ((end > t0 && end <= t1) || (end > dip && end <= dip + 7 * M))
+				b.slash24 = 0;
+			feed(&r, &e, &b);
+		}
+		assert_int_equal(r.n, 2);
+		assert_int_equal(r.ev[0].type, DM_EV_OUTAGE);
+		assert_true(r.ev[0].start + bins[i] >= t0 && r.ev[0].start <= t0);
+		assert_int_equal(r.ev[1].type, DM_EV_RECOVERY);
+		assert_true(r.ev[1].end + bins[i] >= t1 && r.ev[1].end <= t1);
+		detector_free(r.d);
+	}
+}
+
+/* A full-feed set change (SIG_Q_FF_CHANGED) is a data-quality event, never an outage, even
+ * when the new set sees none of the entity (the "CN 9752 of 9752 unreachable with 0
+ * withdrawals" case). */
+static void test_ff_change_is_unknown(void **state)
+{
+	(void)state;
+	struct detect_opts o;
+	detect_opts_default(&o);
+	struct evlist r = {.d = detector_new(&o)};
+	struct sig_entity e = kp();
+	for (uint32_t t = T_DEC21; t < T_DEC22 + 2 * H; t += 300) {
+		struct sig_bin b = normal_bin(t);
+		if (t >= T_DEC22 && t < T_DEC22 + H) {
+			b.slash24 = 0;
+			b.quality = SIG_Q_FF_CHANGED;
+		}
+		feed(&r, &e, &b);
+	}
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[0].type, DM_EV_UNKNOWN);
+	assert_int_equal(r.ev[0].start, T_DEC22);
+	expect_text(&r.ev[0], "KP (North Korea): state unknown since 2014-12-22 00:00 UTC (full-feed set changed), "
+	                      "not judged\n");
+	assert_int_equal(r.ev[1].type, DM_EV_UNKNOWN);
+	assert_int_equal(r.ev[1].end, T_DEC22 + H);
+	detector_free(r.d);
+}
+
+/* Option errors name the rule: --threshold 0.95 with the default recover 0.9. */
+static void test_option_messages(void **state)
+{
+	(void)state;
+	struct detect_opts o;
+	char why[200];
+	detect_opts_default(&o);
+	assert_int_equal(detect_opts_check(&o, why, sizeof why), 0);
+	o.threshold = 0.95;
+	assert_int_equal(detect_opts_check(&o, why, sizeof why), -1);
+	assert_string_equal(why, "recover 0.9: must be in [threshold 0.95, 1] (an entity recovers at or above the "
+	                         "level that raised its outage)");
+	assert_null(detector_new(&o));
+}
+
+/* No judgement during warm-up, stated by detector_coverage: 15 minutes of data at 300 s bins
+ * is 3 of the 12 normal bins needed. */
+static void test_coverage_short_data(void **state)
+{
+	(void)state;
+	struct detect_opts o;
+	detect_opts_default(&o);
+	struct evlist r = {.d = detector_new(&o)};
+	struct sig_entity e = kp();
+	for (uint32_t t = T_DEC22; t < T_DEC22 + 15 * M; t += 300) {
+		struct sig_bin b = normal_bin(t);
+		b.slash24 = t == T_DEC22 ? 4 : 0;
+		feed(&r, &e, &b);
+	}
+	assert_int_equal(r.n, 0);
+	struct detect_coverage c;
+	detector_coverage(r.d, &c);
+	assert_int_equal(c.entities, 1);
+	assert_int_equal(c.judged, 0);
+	assert_int_equal(c.best_history, 3);
+	assert_int_equal(c.need_history, 12);
+	assert_int_equal(c.first_judged, 0);
+	detector_free(r.d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +820,13 @@ int main(void)
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_memory_stable_entity),
 		cmocka_unit_test(test_random_invariants),
+		cmocka_unit_test(test_long_outage_recovers),
+		cmocka_unit_test(test_withdrawn_as_recovers),
+		cmocka_unit_test(test_new_normal),
+		cmocka_unit_test(test_bin_sizes_agree),
+		cmocka_unit_test(test_ff_change_is_unknown),
+		cmocka_unit_test(test_option_messages),
+		cmocka_unit_test(test_coverage_short_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

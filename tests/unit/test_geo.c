@@ -528,6 +528,136 @@ static void test_npm_sources(void **state)
 	geo_db_free(g);
 }
 
+/* The two views, on hand-made files. Registration: an RIR line KP 175.45.176.0/22 and a
+ * whois-named CSV (registration by its name) with 10.0.0.0/24 CN. Geolocation: a CSV placing
+ * 175.45.176.0-175.45.177.255 in KP and 175.45.178.0/24 in IT, leaving 175.45.179.0/24 to
+ * registration, and 10.0.0.0/25 in US. Loaded geolocation first (as the defaults are):
+ *   175.45.176.0/22  geolocation KP 512, IT 256, ZZ 256 | registration KP 1024
+ *                    combined KP 768 (512 + the 256 registration fills), IT 256
+ *                    disagreement: IT's 256 addresses, which registration places in KP
+ *   10.0.0.0/24      geolocation US 128, ZZ 128 | registration CN 256 | combined CN 128, US 128
+ *                    disagreement: CN 128 (10.0.0.0/25). */
+static void test_views(void **state)
+{
+	(void)state;
+	char a[512], b[512], c[512];
+	write_tmp("geoloc.csv", "175.45.176.0,175.45.177.255,KP\n175.45.178.0,175.45.178.255,IT\n"
+	                        "10.0.0.0,10.0.0.127,US\n", a, sizeof a);
+	write_tmp("delegated-test-20140701", "test|KP|ipv4|175.45.176.0|1024|20091221|allocated\n",
+	          b, sizeof b);
+	write_tmp("geo-whois-test.csv", "10.0.0.0,10.0.0.255,CN\n", c, sizeof c);
+	struct geo_db *g = geo_db_new();
+	struct dm_error err;
+	assert_int_equal(geo_load_range_csv(g, a, &err), 0);
+	assert_int_equal(geo_load_rir(g, b, &err), 0);
+	assert_int_equal(geo_load_range_csv(g, c, &err), 0);
+	assert_int_equal(geo_source_info(g, 0)->view, GEO_VIEW_GEOLOCATION);
+	assert_int_equal(geo_source_info(g, 1)->view, GEO_VIEW_REGISTRATION);
+	assert_int_equal(geo_source_info(g, 2)->view, GEO_VIEW_REGISTRATION);
+
+	struct geo_share gs[8], rs[8], ds[8];
+	int ng, nr;
+	struct dm_prefix p = pfx("175.45.176.0/22");
+	assert_int_equal(geo_prefix_views(g, &p, gs, &ng, rs, &nr, 8), 0);
+	assert_int_equal(ng, 3);
+	assert_string_equal(gs[0].cc, "KP");
+	assert_true(gs[0].addrs == 512);
+	assert_string_equal(gs[1].cc, "IT");   /* equal counts: by code */
+	assert_true(gs[1].addrs == 256);
+	assert_string_equal(gs[2].cc, "ZZ");
+	assert_true(gs[2].addrs == 256);
+	assert_int_equal(nr, 1);
+	assert_string_equal(rs[0].cc, "KP");
+	assert_true(rs[0].addrs == 1024);
+	check_split(g, -1, "175.45.176.0/22", "KP 768, IT 256");
+	assert_int_equal(geo_prefix_disagreement(g, &p, ds, 8), 1);
+	assert_string_equal(ds[0].cc, "KP");
+	assert_true(ds[0].addrs == 256);
+
+	p = pfx("10.0.0.0/24");
+	assert_int_equal(geo_prefix_views(g, &p, gs, &ng, rs, &nr, 8), 0);
+	assert_int_equal(ng, 2);
+	assert_string_equal(gs[0].cc, "US");
+	assert_string_equal(gs[1].cc, "ZZ");
+	assert_int_equal(nr, 1);
+	assert_string_equal(rs[0].cc, "CN");
+	assert_true(rs[0].addrs == 256);
+	check_split(g, -1, "10.0.0.0/24", "CN 128, US 128");
+	assert_int_equal(geo_prefix_disagreement(g, &p, ds, 8), 1);
+	assert_string_equal(ds[0].cc, "CN");
+	assert_true(ds[0].addrs == 128);
+	/* Agreement: no share. */
+	p = pfx("175.45.176.0/23");
+	assert_int_equal(geo_prefix_disagreement(g, &p, ds, 8), 0);
+
+	geo_cc cc;
+	const char *src;
+	struct dm_ip x = ip("175.45.178.1");
+	assert_int_equal(geo_ip_view_country(g, GEO_VIEW_GEOLOCATION, &x, cc, &src), 0);
+	assert_string_equal(cc, "IT");
+	assert_string_equal(src, "csv:geoloc.csv");
+	assert_int_equal(geo_ip_view_country(g, GEO_VIEW_REGISTRATION, &x, cc, &src), 0);
+	assert_string_equal(cc, "KP");
+	assert_string_equal(src, "rir:delegated-test-20140701");
+	x = ip("175.45.179.1");
+	assert_int_equal(geo_ip_view_country(g, GEO_VIEW_GEOLOCATION, &x, cc, &src), -1);
+	assert_string_equal(cc, "ZZ");
+	assert_int_equal(geo_ip_view_country(g, GEO_VIEW_NONE, &x, cc, &src), 0);
+	assert_string_equal(cc, "KP");
+	geo_db_free(g);
+
+	/* Only one view loaded: the other gives no share, and nothing disagrees. */
+	g = geo_db_new();
+	assert_int_equal(geo_load_rir(g, b, &err), 0);
+	p = pfx("175.45.176.0/22");
+	assert_int_equal(geo_prefix_views(g, &p, gs, &ng, rs, &nr, 8), 0);
+	assert_int_equal(ng, 0);
+	assert_int_equal(nr, 1);
+	assert_int_equal(geo_prefix_disagreement(g, &p, ds, 8), 0);
+	geo_db_free(g);
+}
+
+/* The default geolocation, npm's @ip-location-db/dbip-country, against the 2014 APNIC file.
+ * dbip-country-ipv4.csv lines 237592-237594: "175.45.176.0,175.45.177.255,KP",
+ * "175.45.178.0,175.45.178.255,IT", "175.45.179.0,175.45.179.255,KP"; delegated-apnic-20140701
+ * line 16457 gives the /22 to KP. So geolocation KP 768, IT 256; registration KP 1024. */
+static void test_dbip_views(void **state)
+{
+	(void)state;
+	const char *v4 = "node_modules/@ip-location-db/dbip-country/dbip-country-ipv4.csv";
+	if (access(v4, R_OK)) {
+		print_message("skip: node_modules/@ip-location-db/dbip-country absent (scripts/bootstrap installs it)\n");
+		skip();
+	}
+	NEED(apnic, "rir/delegated-apnic-20140701");
+	struct geo_db *g = geo_db_new();
+	struct dm_error err;
+	assert_int_equal(geo_load_range_csv(g, v4, &err), 0);
+	assert_int_equal(geo_load_rir(g, apnic, &err), 0);
+	assert_memory_equal(geo_source_name(g, 0), "csv:@ip-location-db/dbip-country@", 33);
+	assert_int_equal(geo_source_info(g, 0)->view, GEO_VIEW_GEOLOCATION);
+	struct dm_ip x = ip("175.45.178.1");
+	struct geo_ip_hit h;
+	assert_int_equal(geo_source_ip(g, 0, &x, &h), 0);
+	assert_string_equal(h.cc, "IT");
+	assert_int_equal(h.line, 237593);
+	struct geo_share gs[8], rs[8], ds[8];
+	int ng, nr;
+	struct dm_prefix p = pfx("175.45.176.0/22");
+	assert_int_equal(geo_prefix_views(g, &p, gs, &ng, rs, &nr, 8), 0);
+	assert_int_equal(ng, 2);
+	assert_string_equal(gs[0].cc, "KP");
+	assert_true(gs[0].addrs == 768);
+	assert_string_equal(gs[1].cc, "IT");
+	assert_true(gs[1].addrs == 256);
+	assert_int_equal(nr, 1);
+	assert_true(rs[0].addrs == 1024);
+	assert_int_equal(geo_prefix_disagreement(g, &p, ds, 8), 1);
+	assert_string_equal(ds[0].cc, "KP");
+	assert_true(ds[0].addrs == 256);
+	geo_db_free(g);
+}
+
 static void test_country_names(void **state)
 {
 	(void)state;
@@ -581,6 +711,8 @@ int main(void)
 		cmocka_unit_test(test_ranges_partial_overlap),
 		cmocka_unit_test(test_names_csv),
 		cmocka_unit_test(test_npm_sources),
+		cmocka_unit_test(test_views),
+		cmocka_unit_test(test_dbip_views),
 		cmocka_unit_test(test_country_names),
 		cmocka_unit_test(test_empty_db),
 	};

@@ -438,6 +438,158 @@ static int setup(void **state)
 	return mkdtemp(dir) ? 0 : -1;
 }
 
+/* plot_place_labels on hand-built boxes. Bounds 100 x 50, a legend kept clear at the top right
+ * (80..100 x 0..10); labels 10 high, three rows 11 px apart upwards from y 38:
+ *   L0 at x 10: free -> (10, 38).   L1 at x 20: hits L0, row 1 -> (20, 27).
+ *   L2 at x 25, or x 0: rows 0 and 1 hit L0 / L1 both ways; row 2 -> (25, 16).
+ *   L3 at x 85, 30 wide: moved into bounds -> (70, 38).
+ *   L4 (60, 5), one row: overlaps the legend -> dropped.
+ *   L5 at x 15: hits L0, L1, L2 in rows 0, 1, 2 -> dropped.
+ *   L6 (40, 38), one row: touches L0 (ends at 40) and L3 (starts at 70), no overlap -> placed.
+ *   L7 60 high: never inside the bounds -> dropped.  3 dropped. */
+static void test_place_labels_exact(void **state)
+{
+	(void)state;
+	const struct plot_box bounds = { 0, 0, 100, 50 }, legend = { 80, 0, 20, 10 };
+	struct plot_label l[8];
+	memset(l, 0, sizeof l);
+	const double want[8][5] = {   /* x, y, w, h, rows */
+		{ 10, 38, 30, 10, 3 }, { 20, 38, 30, 10, 3 }, { 25, 38, 30, 10, 3 }, { 85, 38, 30, 10, 3 },
+		{ 60, 5, 30, 10, 1 },  { 15, 38, 30, 10, 3 }, { 40, 38, 30, 10, 1 }, { -5, 0, 10, 60, 3 },
+	};
+	for (int i = 0; i < 8; i++) {
+		l[i].want = (struct plot_box){ want[i][0], want[i][1], want[i][2], want[i][3] };
+		l[i].rows = (int)want[i][4];
+		l[i].row_step = -11;
+		l[i].alt_x = NAN;
+	}
+	l[2].alt_x = 0;
+	assert_int_equal(plot_place_labels(l, 8, &legend, 1, &bounds), 3);
+	const int placed[8] = { 1, 1, 1, 1, 0, 0, 1, 0 };
+	const double at[8][2] = { { 10, 38 }, { 20, 27 }, { 25, 16 }, { 70, 38 }, { 0, 0 }, { 0, 0 }, { 40, 38 }, { 0, 0 } };
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(l[i].placed, placed[i]);
+		if (placed[i]) {
+			assert_true(l[i].box.x == at[i][0] && l[i].box.y == at[i][1]);
+			assert_true(l[i].box.w == want[i][2] && l[i].box.h == want[i][3]);
+		}
+	}
+	/* Overlap is strict: shared edges are not an overlap, one unit more is. */
+	struct plot_box a = { 0, 0, 10, 10 }, b = { 10, 0, 10, 10 }, c = { 9.5, 9.5, 5, 5 };
+	assert_false(plot_box_overlap(&a, &b));
+	assert_true(plot_box_overlap(&a, &c));
+	assert_true(plot_box_overlap(&c, &b));
+}
+
+/* Many close outages, rendered: the labels of the PNG never overlap. One day of 300 s bins
+ * (2014-12-22, T0 + 86400), 1200 x 600 px:
+ *   20 outages of 10 min, one every 30 min from 02:00: 20 recoveries "back after 10 min",
+ *     their markers 23 px apart, each label ~105 px wide: most cannot fit in three rows;
+ *   one outage 14:00-17:00 (138 px: "outage from 14:00" fits inside) and its recovery;
+ *   instability 12:00-14:00 ("unstable from 12:00"); a collector gap 19:00-21:00 ("no data").
+ * That is 24 labels. Each must end up placed or counted in "+N more": placed - 1 + dropped =
+ * 24. Checked on the image: drawing the labels changes pixels only inside the reported boxes,
+ * every box holds text ink, and the boxes are pairwise disjoint. */
+enum { D0 = T0 + 86400, DBINS = 288 };
+
+static void test_labels_never_overlap_png(void **state)
+{
+	(void)state;
+	static struct sig_bin b[DBINS];
+	struct dm_event ev[48];
+	size_t nev = 0;
+	memset(ev, 0, sizeof ev);
+	for (int i = 0; i < DBINS; i++) {
+		uint32_t t = D0 + (uint32_t)i * BIN, h = (t - D0) / 60;   /* minutes of the day */
+		memset(&b[i], 0, sizeof b[i]);
+		b[i].t = t;
+		b[i].baseline_slash24 = 4;
+		int down = (h >= 120 && h < 120 + 20 * 30 && (h - 120) % 30 < 10) || (h >= 840 && h < 1020);
+		b[i].slash24 = down ? 0 : 4;
+		b[i].full_feed_peers = 40;
+		b[i].peers_seeing = down ? 0 : 40;
+		b[i].peer_frac = down ? 0.0f : 1.0f;
+		if (h >= 1140 && h < 1260)
+			b[i].quality = SIG_Q_GAP;
+	}
+	for (int k = 0; k <= 20; k++) {
+		uint32_t s = k < 20 ? D0 + 7200 + (uint32_t)k * 1800 : D0 + 14 * 3600;
+		uint32_t e = k < 20 ? s + 600 : D0 + 17 * 3600;
+		ev[nev].entity = KP4, ev[nev].type = DM_EV_OUTAGE, ev[nev].start = s, ev[nev].end = e;
+		nev++;
+		ev[nev].entity = KP4, ev[nev].type = DM_EV_RECOVERY, ev[nev].start = s, ev[nev].end = e;
+		ev[nev].of_type = DM_EV_OUTAGE;
+		nev++;
+	}
+	ev[nev].entity = KP4, ev[nev].type = DM_EV_INSTABILITY, ev[nev].start = D0 + 12 * 3600;
+	ev[nev].end = D0 + 14 * 3600;
+	nev++;
+	struct plot_spec spec = { .entity = KP4, .entity_name = "North Korea", .from = D0, .to = D0 + 86400 };
+	struct dm_error err = { 0 };
+	char with[128], without[128];
+	path_in_dir(with, sizeof with, "close-labels.png");
+	path_in_dir(without, sizeof without, "close-nolabels.png");
+	static struct plot_label_report rep, rep2;
+	assert_int_equal(plot_entity_labels(with, &spec, b, DBINS, ev, nev, 1, &rep, &err), 0);
+	assert_int_equal(plot_entity_labels(without, &spec, b, DBINS, ev, nev, 0, &rep2, &err), 0);
+	assert_int_equal(rep.nplaced, rep2.nplaced);   /* the same placement, only not drawn */
+
+	assert_true(rep.ndropped > 0);
+	assert_int_equal(rep.nplaced - 1 + rep.ndropped, 24);
+	char more[32];
+	snprintf(more, sizeof more, "+%zu more", rep.ndropped);
+	int have_more = 0, have_outage = 0, have_unstable = 0, have_nodata = 0;
+	for (size_t i = 0; i < rep.nplaced; i++) {
+		have_more += !strcmp(rep.text[i], more);
+		have_outage += !strcmp(rep.text[i], "outage from 14:00");
+		have_unstable += !strcmp(rep.text[i], "unstable from 12:00");
+		have_nodata += !strcmp(rep.text[i], "no data");
+	}
+	assert_int_equal(have_more, 1);
+	/* Higher-priority labels first: the long outage's is placed; the "+N more" note is. */
+	assert_int_equal(have_outage, 1);
+	(void)have_unstable;
+	(void)have_nodata;
+	for (size_t i = 0; i < rep.nplaced; i++)
+		for (size_t j = i + 1; j < rep.nplaced; j++)
+			assert_false(plot_box_overlap(&rep.box[i], &rep.box[j]));
+
+	cairo_surface_t *A = cairo_image_surface_create_from_png(with);
+	cairo_surface_t *B = cairo_image_surface_create_from_png(without);
+	assert_int_equal(cairo_surface_status(A), CAIRO_STATUS_SUCCESS);
+	assert_int_equal(cairo_surface_status(B), CAIRO_STATUS_SUCCESS);
+	int w = cairo_image_surface_get_width(A), h = cairo_image_surface_get_height(A);
+	assert_int_equal(w, 1200);
+	assert_int_equal(h, cairo_image_surface_get_height(B));
+	const unsigned char *pa = cairo_image_surface_get_data(A), *pb = cairo_image_surface_get_data(B);
+	int stride = cairo_image_surface_get_stride(A);
+	size_t ink[PLOT_LABELS_MAX] = { 0 }, changed = 0, outside = 0;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			uint32_t ca = *(const uint32_t *)(pa + y * stride + x * 4) & 0xffffff;
+			uint32_t cb = *(const uint32_t *)(pb + y * stride + x * 4) & 0xffffff;
+			int in = -1;
+			for (size_t i = 0; i < rep.nplaced && in < 0; i++) {
+				const struct plot_box *q = &rep.box[i];
+				if (x + 1 > q->x && x < q->x + q->w && y + 1 > q->y && y < q->y + q->h)
+					in = (int)i;
+			}
+			if (ca != cb) {
+				changed++;
+				outside += in < 0;
+			}
+			/* text ink: dark or saturated, never the 80 % white background */
+			if (in >= 0 && (int)(ca >> 16 & 0xff) + (int)(ca >> 8 & 0xff) + (int)(ca & 0xff) < 450)
+				ink[in]++;
+		}
+	assert_true(changed > 0);
+	assert_int_equal(outside, 0);
+	for (size_t i = 0; i < rep.nplaced; i++)
+		assert_true(ink[i] >= 20);
+	cairo_surface_destroy(A);
+	cairo_surface_destroy(B);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -460,6 +612,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_png_and_svg_files),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_place_labels_exact),
+		cmocka_unit_test(test_labels_never_overlap_png),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -617,16 +617,27 @@ static void test_incremental_equals_recompute(void **st)
 	rib_free(r2);
 }
 
-/* Input gaps: collector 1 is active and silent for a bin while collector 0 goes on. */
-static void test_collector_gap(void **st)
+/* Input gaps as a duration (gap_min): collector 1 is silent from 1220 to 1820 (600 s) while
+ * collector 0 goes on. With the default gap_min 600 that is no gap in any bin (the 1500 bin,
+ * which has no record of collector 1, ends at 1800 < 1220 + 600 = 1820; the record at 1820
+ * ends the silence exactly when it would have become one); with gap_min 300 collector 1 is in
+ * a gap from 1520 to 1820: the 1500 bin is flagged, and the 1800 bin, whose first 20 s are
+ * still in it. */
+static void collector_gap_run(uint32_t gap_min)
 {
-	(void)st;
-	struct rib *r;
-	struct sig *s = three_peers(&r, 1000);
+	struct sig_opts o;
+	sig_opts_default(&o);
+	o.gap_min = gap_min;
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, fake_geo, NULL, &o);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	for (int p = 0; p < 3; p++)
+		filler(s, 1000, p, 10);
 	sig_start(s);
 	sig_collector_active(s, 0, 1);
 	sig_collector_active(s, 1, 1);
-	uint32_t t0[] = { 1210, 1510, 1810 }, t1[] = { 1220, 1820 };   /* collector 1: nothing in 1500 */
+	uint32_t t0[] = { 1210, 1510, 1810 }, t1[] = { 1220, 1820 };
 	for (int i = 0; i < 3; i++) {
 		sig_time(s, t0[i]);
 		sig_record(s, 0);
@@ -635,8 +646,10 @@ static void test_collector_gap(void **st)
 			sig_record(s, 1);
 		}
 	}
-	sig_collector_active(s, 1, 0);   /* its input ends: silence after this is no gap */
 	sig_time(s, 2110);
+	sig_record(s, 0);
+	sig_collector_active(s, 1, 0);   /* its input ends: silence after this is no gap */
+	sig_time(s, 2700);   /* collector 0 silent 2110 .. 2700: >= 600 s from 2710 on, not before */
 	sig_record(s, 0);
 	sig_finish(s);
 	const struct sig_bin *b;
@@ -645,14 +658,94 @@ static void test_collector_gap(void **st)
 	assert_int_equal(b->records, 2);
 	assert_int_equal(b->collectors, 2);
 	assert_non_null(b = row_of(1500, SIG_GLOBAL, NULL, 0));
-	assert_int_equal(b->quality & SIG_Q_GAP, SIG_Q_GAP);
-	assert_int_equal(b->collectors_silent, 1);
+	assert_int_equal(b->quality & SIG_Q_GAP, gap_min == 300 ? SIG_Q_GAP : 0);
+	assert_int_equal(b->collectors_silent, gap_min == 300 ? 1 : 0);
 	assert_int_equal(b->records, 1);
+	assert_non_null(b = row_of(1800, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, gap_min == 300 ? SIG_Q_GAP : 0);
+	assert_int_equal(b->records, 2);
 	assert_non_null(b = row_of(2100, SIG_GLOBAL, NULL, 0));
-	assert_int_equal(b->quality & SIG_Q_GAP, 0);
 	assert_int_equal(b->collectors, 1);
+	/* collector 0 is silent 2110 .. 2700: with gap_min 300 in a gap from 2410, so the 2100 bin
+	 * (ending at 2400) is clean and the 2400 bin is flagged; with 600 the gap would start at
+	 * 2710, after its record at 2700: nothing. */
+	assert_int_equal(b->quality & SIG_Q_GAP, 0);
+	assert_non_null(b = row_of(2400, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, gap_min == 300 ? SIG_Q_GAP : 0);
+	assert_non_null(b = row_of(2700, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(b->quality & SIG_Q_GAP, 0);
 	sig_free(s);
 	rib_free(r);
+}
+
+static void test_collector_gap(void **st)
+{
+	(void)st;
+	collector_gap_run(600);
+	collector_gap_run(300);
+}
+
+/* A 45-minute collector gap at bins of 60, 300 and 900 s. T = 2014-12-15 13:00 UTC. Both
+ * collectors send a record every 20 s from T-3600 to T+5400, except collector 1: nothing in
+ * (T-20, T+2700) (update files of 13:00-13:45 missing) and nothing in (T+3600, T+3900) (five
+ * quiet minutes). Rule: in a gap from 600 s after its last record (T-20+600 = T+580) until
+ * its next one (T+2700); a bin overlapping [T+580, T+2700) is flagged:
+ *   60 s:  T+540 .. T+2640 (36 bins)   300 s: T+300 .. T+2400 (8)   900 s: T .. T+1800 (3)
+ * i.e. the flagged time starts at most one bin before T+580 and ends at T+2700 at every size,
+ * and the quiet five minutes are never a gap. */
+static void gap_at_bin(uint32_t bin, uint32_t first, uint32_t nbins)
+{
+	const uint32_t T = 1418648400;
+	struct sig_opts o;
+	sig_opts_default(&o);
+	o.bin = bin;
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, fake_geo, NULL, &o);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	for (int p = 0; p < 3; p++)
+		filler(s, T - 3600, p, 2);
+	sig_start(s);
+	sig_time(s, T - 3600);
+	sig_collector_active(s, 0, 1);
+	sig_collector_active(s, 1, 1);
+	for (uint32_t t = T - 3600; t <= T + 5400; t += 20) {
+		sig_time(s, t);
+		sig_record(s, 0);
+		int quiet = (t > T - 20 && t < T + 2700) || (t > T + 3600 && t < T + 3900);
+		if (!quiet)
+			sig_record(s, 1);
+	}
+	sig_collector_active(s, 0, 0);   /* the inputs end (replay does this at the end of a stream) */
+	sig_collector_active(s, 1, 0);
+	sig_finish(s);
+	uint32_t flagged = 0, lo = UINT32_MAX, hi = 0;
+	for (int i = 0; i < nrows; i++) {
+		const struct row *w = &rows[i];
+		if (w->e.kind != SIG_GLOBAL || w->e.afi != DM_AFI_IPV4)
+			continue;
+		if (!(w->b.quality & SIG_Q_GAP))
+			continue;
+		assert_int_equal(w->b.collectors_silent, 1);
+		assert_int_equal(w->b.collectors, 2);
+		flagged++;
+		lo = w->b.t < lo ? w->b.t : lo;
+		hi = w->b.t > hi ? w->b.t : hi;
+	}
+	assert_int_equal(flagged, nbins);
+	assert_int_equal(lo, T + first);
+	assert_int_equal(hi + bin, T + 2700);           /* flagged until the records resume */
+	assert_true(lo <= T + 580 && lo + bin > T + 580);   /* from the bin holding T+580 */
+	sig_free(s);
+	rib_free(r);
+}
+
+static void test_gap_same_at_bin_sizes(void **st)
+{
+	(void)st;
+	gap_at_bin(60, 540, 36);
+	gap_at_bin(300, 300, 8);
+	gap_at_bin(900, 0, 3);
 }
 
 /* IPv6: /48 equivalents, a covered /48 counts once; IPv4 entities are separate. */
@@ -1027,6 +1120,284 @@ static void test_256_shares(void **st)
 	rib_free(r);
 }
 
+/* ---- full-feed hysteresis, no RIB, the change log ---- */
+
+/* Prefix i of a bulk table: the /24 11.0.0.0 + i x 256 (US in the fake geography). */
+static void bulk(struct sig *s, char type, uint32_t ts, int peer, uint32_t from, uint32_t to)
+{
+	struct attrs_buf ab;
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = type;
+	e.ts = ts;
+	peer_ip[peer].afi = DM_AFI_IPV4;
+	peer_ip[peer].b[0] = 192;
+	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
+	e.peer_ip = &peer_ip[peer];
+	e.peer_asn = 64500 + (uint32_t)peer;
+	if (type != 'W')
+		e.attrs = path_to(&ab, e.peer_asn, 65000);
+	e.prefix.afi = DM_AFI_IPV4;
+	e.prefix.len = 24;
+	sig_time(s, ts);
+	for (uint32_t i = from; i < to; i++) {
+		uint32_t a = 0x0b000000u + (i << 8);
+		e.prefix.b[0] = (uint8_t)(a >> 24);
+		e.prefix.b[1] = (uint8_t)(a >> 16);
+		e.prefix.b[2] = (uint8_t)(a >> 8);
+		sig_elem(s, 0, &e);
+	}
+}
+
+/* Two peers with the same 400,000 prefixes: both full-feed (rule auto: abs, the largest table
+ * reaches 400,000). Peer 1 then loses prefixes: at 399,999 (bin 1200) and at 360,000 (bin 1500)
+ * it stays, the leave threshold being ceil(0.9 x 400,000) = 360,000; at 359,999 (bin 1800) it
+ * leaves: that bin is flagged FF_CHANGED (only: no peer went down) with 1 left, and the next
+ * bins carry no flag (a leave by table size is no peer outage). Back at 399,999 (bin 2400) it
+ * does not rejoin; at 400,000 (bin 2700) it does: FF_CHANGED with 1 joined. */
+static void test_full_feed_hysteresis(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = new_sig(&r, NULL);
+	bulk(s, 'R', 1000, 0, 0, 400000);
+	bulk(s, 'R', 1000, 1, 0, 400000);
+	sig_start(s);
+	struct sig_fam_info fi;
+	sig_fam_info(s, 0, &fi);
+	assert_string_equal(fi.rule, "abs");
+	assert_int_equal(fi.threshold, 400000);
+	assert_int_equal(fi.leave, 360000);
+	assert_int_equal(fi.nff, 2);
+	bulk(s, 'W', 1210, 1, 399999, 400000);          /* 399,999 */
+	bulk(s, 'W', 1510, 1, 360000, 399999);          /* 360,000 */
+	bulk(s, 'W', 1810, 1, 359999, 360000);          /* 359,999 */
+	feed(s, 'A', 2110, 0, "20.0.0.0/24", 65000);
+	bulk(s, 'A', 2410, 1, 359999, 399999);          /* 399,999 */
+	bulk(s, 'A', 2710, 1, 399999, 400000);          /* 400,000 */
+	feed(s, 'A', 3010, 0, "20.0.0.0/24", 65000);
+	sig_finish(s);
+	struct { uint32_t t; uint16_t ff; uint8_t q; uint16_t joined, left; } want[] = {
+		{ 900, 2, 0, 0, 0 },    { 1200, 2, 0, 0, 0 }, { 1500, 2, 0, 0, 0 },
+		{ 1800, 1, SIG_Q_FF_CHANGED, 0, 1 }, { 2100, 1, 0, 0, 0 }, { 2400, 1, 0, 0, 0 },
+		{ 2700, 2, SIG_Q_FF_CHANGED, 1, 0 }, { 3000, 2, 0, 0, 0 },
+	};
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+		const struct sig_bin *b = row_of(want[k].t, SIG_GLOBAL, NULL, 0);
+		assert_non_null(b);
+		assert_int_equal(b->full_feed_peers, want[k].ff);
+		assert_int_equal(b->quality, want[k].q);
+		assert_int_equal(b->ff_joined, want[k].joined);
+		assert_int_equal(b->ff_left, want[k].left);
+		/* peer 0 holds every prefix and need is 1 with one or two peers: nothing lost */
+		assert_int_equal(b->visible_prefixes, 400000 + (want[k].t >= 2100));
+		assert_int_equal(b->interruptions, 0);
+	}
+	sig_free(s);
+	rib_free(r);
+}
+
+/* No element before sig_start (no RIB): "auto" is the abs rule only, so peers with partial
+ * tables (100 prefixes each, from updates) are no full-feed peers and every bin is no-data
+ * (exactly that flag), nothing visible; under "auto" with a RIB of the same tables, rel would
+ * have made all three full-feed. A peer whose table reaches the abs threshold (lowered here to
+ * 150) joins at the next bin close: FF_CHANGED with 1 joined, data from then on. */
+static void test_no_rib_no_data(void **st)
+{
+	(void)st;
+	struct sig_opts o;
+	sig_opts_default(&o);
+	o.ff_abs[0] = 150;
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, fake_geo, NULL, &o);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	sig_time(s, 1000);
+	sig_start(s);
+	assert_int_equal(sig_no_rib(s), 1);
+	for (int p = 0; p < 3; p++)
+		bulk(s, 'A', 1010 + (uint32_t)p, p, 0, 100);
+	feed(s, 'A', 1210, 0, "20.0.0.0/24", 65000);
+	bulk(s, 'A', 1510, 0, 100, 150);                /* peer 0: 150 prefixes */
+	feed(s, 'A', 1810, 1, "20.0.0.0/24", 65000);
+	sig_finish(s);
+	for (uint32_t t = 900; t <= 1200; t += 300) {
+		const struct sig_bin *b = row_of(t, SIG_GLOBAL, NULL, 0);
+		assert_non_null(b);
+		assert_int_equal(b->quality, SIG_Q_NO_DATA);
+		assert_int_equal(b->full_feed_peers, 0);
+		assert_int_equal(b->visible_prefixes, 0);
+		assert_int_equal(b->slash24, 0);
+		const struct sig_bin *us = row_of(t, SIG_COUNTRY, "US", 0);
+		assert_non_null(us);
+		assert_int_equal(us->quality, SIG_Q_NO_DATA);
+	}
+	assert_int_equal(row_of(900, SIG_GLOBAL, NULL, 0)->announcements, 300);
+	const struct sig_bin *b = row_of(1500, SIG_GLOBAL, NULL, 0);
+	assert_non_null(b);
+	assert_int_equal(b->quality, SIG_Q_FF_CHANGED);
+	assert_int_equal(b->ff_joined, 1);
+	assert_int_equal(b->full_feed_peers, 1);
+	assert_int_equal(b->visible_prefixes, 151);     /* peer 0's 150 and 20.0.0.0/24 */
+	assert_int_equal(row_of(1800, SIG_GLOBAL, NULL, 0)->quality, 0);
+	struct sig_fam_info fi;
+	sig_fam_info(s, 0, &fi);
+	assert_string_equal(fi.rule, "abs");
+	sig_free(s);
+	rib_free(r);
+
+	/* the same tables loaded before sig_start (a RIB): rel, threshold ceil(0.8 x 100) = 80 */
+	s = new_sig(&r, NULL);
+	for (int p = 0; p < 3; p++)
+		bulk(s, 'R', 1000, p, 0, 100);
+	sig_start(s);
+	assert_int_equal(sig_no_rib(s), 0);
+	sig_fam_info(s, 0, &fi);
+	assert_string_equal(fi.rule, "rel");
+	assert_int_equal(fi.nff, 3);
+	sig_free(s);
+	rib_free(r);
+}
+
+/* Paths of any length (peer first, origin last). */
+static const struct bgp_attrs *path_n(struct attrs_buf *ab, const uint32_t *asn, int n)
+{
+	memset(ab, 0, sizeof *ab);
+	for (int i = 0; i < n; i++)
+		ab->asn[i] = asn[i];
+	ab->seg.type = AS_SEQUENCE;
+	ab->seg.count = (uint8_t)n;
+	ab->seg.asn = ab->asn;
+	ab->a.path.seg = &ab->seg;
+	ab->a.path.nseg = 1;
+	ab->a.path.asn_size = 4;
+	uint8_t *b = ab->raw;
+	size_t o = 0;
+	b[o++] = 0x40; b[o++] = 2; b[o++] = (uint8_t)(2 + 4 * n); b[o++] = 2; b[o++] = (uint8_t)n;
+	for (int i = 0; i < n; i++) {
+		b[o++] = (uint8_t)(asn[i] >> 24); b[o++] = (uint8_t)(asn[i] >> 16);
+		b[o++] = (uint8_t)(asn[i] >> 8); b[o++] = (uint8_t)asn[i];
+	}
+	ab->a.raw = b;
+	ab->a.raw_len = (uint32_t)o;
+	return &ab->a;
+}
+
+static void feed_path(struct sig *s, char type, uint32_t ts, int peer, const char *pfx, const uint32_t *asn, int n)
+{
+	struct attrs_buf ab;
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = type;
+	e.ts = ts;
+	peer_ip[peer].afi = DM_AFI_IPV4;
+	peer_ip[peer].b[0] = 192;
+	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
+	e.peer_ip = &peer_ip[peer];
+	e.peer_asn = 64500 + (uint32_t)peer;
+	assert_int_equal(dm_prefix_parse(pfx, &e.prefix), 0);
+	if (type != 'W')
+		e.attrs = path_n(&ab, asn, n);
+	sig_time(s, ts);
+	sig_elem(s, 0, &e);
+}
+
+static struct sig_change changes[64];
+static int nchanges;
+
+static void capture_change(void *arg, const struct sig_change *c)
+{
+	(void)arg;
+	if (nchanges < 64)
+		changes[nchanges++] = *c;
+}
+
+/* KP's 175.45.176.0/22 (4 /24s) seen by the 3 full-feed peers (need 2) through
+ *   peer 0: 64500 4837 131279      peer 1: 64501 3356 4837 131279 131279 (origin prepended)
+ *   peer 2: 64502 9808 131279
+ * Peer 2 withdraws at 1210 (2 of 3 left: still visible, no row); peer 1 at 1220: lost. The row:
+ * t 1220, off, origin 131279, upstream 4837 (peer 1's path, the prepend skipped), 4 units,
+ * cc KP, 2 full-feed peers held it just before, of 3, peer AS64501. Peer 0 withdraws at 1230
+ * (already invisible: no row). Peer 2 announces at 1510 (1 of 3), peer 0 at 1520: visible
+ * again, the row names peer 0's path: upstream 4837, peer AS64500, 1 peer before.
+ * 10.0.1.0/24 under the visible 10.0.0.0/16 (AA/BB half and half; 10.0.1.0/24 is AA) is
+ * withdrawn by peers 0 and 1 at 1530: lost, covered (no /24 changed), 1 unit, cc AA, origin
+ * 100, upstream 64501 (a two-AS path: the peer itself).
+ * Not rows: the RIB load; 175.45.178.0/24, held by peer 1 only (invisible), becoming visible
+ * when peer 0's session goes down at 1810 (need falls to 1: a peer outage, recomputed). */
+static void test_change_log(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 1000);
+	nchanges = 0;
+	sig_set_change_emit(s, capture_change, NULL);
+	const uint32_t p0[] = { 64500, 4837, 131279 }, p1[] = { 64501, 3356, 4837, 131279, 131279 },
+	               p2[] = { 64502, 9808, 131279 };
+	feed_path(s, 'R', 1000, 0, "175.45.176.0/22", p0, 3);
+	feed_path(s, 'R', 1000, 1, "175.45.176.0/22", p1, 5);
+	feed_path(s, 'R', 1000, 2, "175.45.176.0/22", p2, 3);
+	feed_path(s, 'R', 1000, 1, "175.45.178.0/24", p1, 5);
+	for (int p = 0; p < 3; p++) {
+		feed(s, 'R', 1000, p, "10.0.0.0/16", 100);
+		feed(s, 'R', 1000, p, "10.0.1.0/24", 100);
+	}
+	sig_start(s);
+	assert_int_equal(nchanges, 0);
+	feed(s, 'W', 1210, 2, "175.45.176.0/22", 0);
+	feed(s, 'W', 1220, 1, "175.45.176.0/22", 0);
+	feed(s, 'W', 1230, 0, "175.45.176.0/22", 0);
+	feed_path(s, 'A', 1510, 2, "175.45.176.0/22", p2, 3);
+	feed_path(s, 'A', 1520, 0, "175.45.176.0/22", p0, 3);
+	feed(s, 'W', 1530, 0, "10.0.1.0/24", 0);
+	feed(s, 'W', 1530, 1, "10.0.1.0/24", 0);
+	struct sig_entity kp = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "KP" };
+	struct sig_bin b;
+	assert_int_equal(sig_entity_now(s, &kp, &b), 0);
+	assert_int_equal(b.visible_prefixes, 1);
+	state(s, 1810, 0, 6, 1);
+	assert_int_equal(sig_entity_now(s, &kp, &b), 0);
+	assert_int_equal(b.visible_prefixes, 2);      /* 175.45.178.0/24 visible by the recompute */
+	sig_finish(s);
+	assert_int_equal(nchanges, 3);
+	char pfx[DM_PREFIX_STRLEN];
+	const struct sig_change *c = &changes[0];
+	dm_prefix_fmt(&c->prefix, pfx);
+	assert_string_equal(pfx, "175.45.176.0/22");
+	assert_int_equal(c->t, 1220);
+	assert_int_equal(c->visible, 0);
+	assert_int_equal(c->covered, 0);
+	assert_int_equal(c->origin_asn, 131279);
+	assert_int_equal(c->upstream_asn, 4837);
+	assert_int_equal(c->units, 4);
+	assert_string_equal(c->cc, "KP");
+	assert_int_equal(c->peers_before, 2);
+	assert_int_equal(c->full_feed_peers, 3);
+	assert_int_equal(c->peer_asn, 64501);
+	assert_int_equal(c->peer_addr.b[3], 2);
+	c = &changes[1];
+	assert_int_equal(c->t, 1520);
+	assert_int_equal(c->visible, 1);
+	assert_int_equal(c->origin_asn, 131279);
+	assert_int_equal(c->upstream_asn, 4837);
+	assert_int_equal(c->units, 4);
+	assert_int_equal(c->peers_before, 1);
+	assert_int_equal(c->peer_asn, 64500);
+	c = &changes[2];
+	dm_prefix_fmt(&c->prefix, pfx);
+	assert_string_equal(pfx, "10.0.1.0/24");
+	assert_int_equal(c->t, 1530);
+	assert_int_equal(c->visible, 0);
+	assert_int_equal(c->covered, 1);
+	assert_int_equal(c->units, 1);
+	assert_string_equal(c->cc, "AA");
+	assert_int_equal(c->origin_asn, 100);
+	assert_int_equal(c->upstream_asn, 64501);
+	assert_int_equal(c->peers_before, 2);
+	sig_free(s);
+	rib_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1039,8 +1410,12 @@ int main(void)
 		cmocka_unit_test(test_interruptions),
 		cmocka_unit_test(test_incremental_equals_recompute),
 		cmocka_unit_test(test_collector_gap),
+		cmocka_unit_test(test_gap_same_at_bin_sizes),
 		cmocka_unit_test(test_ipv6_slash48),
 		cmocka_unit_test(test_addpath_origins),
+		cmocka_unit_test(test_full_feed_hysteresis),
+		cmocka_unit_test(test_no_rib_no_data),
+		cmocka_unit_test(test_change_log),
 		cmocka_unit_test(test_every_country_share),
 		cmocka_unit_test(test_shared_slash24_counted_once),
 		cmocka_unit_test(test_256_shares),

@@ -44,7 +44,9 @@ static struct sig_bin full_bin(uint32_t t)
 	b.withdrawals = 7;
 	b.interruptions = 11;
 	b.more_specifics = 2;
-	b.quality = SIG_Q_GAP | SIG_Q_PEERS_DROPPED;
+	b.quality = SIG_Q_GAP | SIG_Q_PEERS_DROPPED | SIG_Q_FF_CHANGED;
+	b.ff_joined = 65535;
+	b.ff_left = 3;
 	return b;
 }
 
@@ -63,6 +65,8 @@ static void assert_bin_eq(const struct sig_bin *a, const struct sig_bin *b)
 	assert_int_equal(a->interruptions, b->interruptions);
 	assert_int_equal(a->more_specifics, b->more_specifics);
 	assert_int_equal(a->quality, b->quality);
+	assert_int_equal(a->ff_joined, b->ff_joined);
+	assert_int_equal(a->ff_left, b->ff_left);
 }
 
 static struct dm_event mk_event(const struct sig_entity *e, uint8_t type, uint32_t start,
@@ -370,7 +374,14 @@ static void test_bad_files(void **state)
 	sqlite3_close(db);
 	memset(&err, 0, sizeof err);
 	assert_null(store_open(p, &err));
-	assert_non_null(strstr(err.what, "schema version 99, this darkmap reads 1"));
+	assert_non_null(strstr(err.what, "schema version 99, this darkmap reads 2"));
+	/* ... and one of schema version 1 (before vis_changes and the full-feed change counts) */
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	memset(&err, 0, sizeof err);
+	assert_null(store_open(p, &err));
+	assert_non_null(strstr(err.what, "schema version 1, this darkmap reads 2"));
 
 	/* A darkmap database whose pages were overwritten: open or read fails with a message. */
 	s = open_new("smashed.sqlite");
@@ -583,6 +594,108 @@ static void test_run_length(void **state)
 	unlink(wal);
 }
 
+static struct sig_change mk_change(uint32_t t, const char *pfx, int visible, const char *cc, uint32_t origin,
+                                   uint32_t upstream)
+{
+	struct sig_change c;
+	memset(&c, 0, sizeof c);
+	c.t = t;
+	assert_int_equal(dm_prefix_parse(pfx, &c.prefix), 0);
+	c.visible = (uint8_t)visible;
+	c.covered = (uint8_t)!visible;
+	memcpy(c.cc, cc, 3);
+	c.origin_asn = origin;
+	c.upstream_asn = upstream;
+	c.units = c.prefix.afi == DM_AFI_IPV6 ? 65536ull * 65536 * 4 : 4;   /* > 2^32 for a /16 */
+	c.peers_before = 21;
+	c.full_feed_peers = 40;
+	c.peer_asn = 4294967295u;
+	assert_int_equal(dm_ip_parse(c.prefix.afi == DM_AFI_IPV6 ? "2001:db8::1" : "206.220.231.55", &c.peer_addr), 0);
+	snprintf(c.collector, sizeof c.collector, "route-views2");
+	return c;
+}
+
+static void assert_change_eq(const struct sig_change *a, const struct sig_change *b)
+{
+	char pa[DM_PREFIX_STRLEN], pb[DM_PREFIX_STRLEN], ia[DM_IP_STRLEN], ib[DM_IP_STRLEN];
+	dm_prefix_fmt(&a->prefix, pa);
+	dm_prefix_fmt(&b->prefix, pb);
+	assert_string_equal(pa, pb);
+	dm_ip_fmt(&a->peer_addr, ia);
+	dm_ip_fmt(&b->peer_addr, ib);
+	assert_string_equal(ia, ib);
+	assert_int_equal(a->t, b->t);
+	assert_int_equal(a->prefix.afi, b->prefix.afi);
+	assert_int_equal(a->visible, b->visible);
+	assert_int_equal(a->covered, b->covered);
+	assert_string_equal(a->cc, b->cc);
+	assert_int_equal(a->origin_asn, b->origin_asn);
+	assert_int_equal(a->upstream_asn, b->upstream_asn);
+	assert_int_equal(a->units, b->units);
+	assert_int_equal(a->peers_before, b->peers_before);
+	assert_int_equal(a->full_feed_peers, b->full_feed_peers);
+	assert_int_equal(a->peer_asn, b->peer_asn);
+	assert_string_equal(a->collector, b->collector);
+}
+
+/* vis_changes: exact round trip (batched in a transaction and one put outside it), time range
+ * [from, to), and the filters: a country (its family), an origin AS, the global entity of a
+ * family, none. */
+static void test_changes(void **state)
+{
+	(void)state;
+	struct store *s = open_new("changes.sqlite");
+	struct sig_change in[5] = {
+		mk_change(1419264900, "175.45.176.0/24", 0, "KP", 131279, 4837),
+		mk_change(1419264900, "175.45.177.0/24", 0, "KP", 131279, 4837),
+		mk_change(1419265000, "203.0.113.0/24", 0, "CN", 4134, 0),
+		mk_change(1419299100, "175.45.176.0/24", 1, "KP", 131279, 9808),
+		mk_change(1419299200, "2001:db8::/16", 1, "KP", 131279, 4837),
+	};
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(store_put_change(s, &in[i]), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_put_change(s, &in[4]), 0);   /* autocommit */
+	struct sig_change *out;
+	size_t n;
+	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, NULL, &out, &n), 0);
+	assert_int_equal(n, 5);
+	for (int i = 0; i < 5; i++)
+		assert_change_eq(&in[i], &out[i]);
+	free(out);
+	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, &KP4, &out, &n), 0);
+	assert_int_equal(n, 3);   /* the two losses and the return; the IPv6 one is KP6's */
+	assert_change_eq(&in[0], &out[0]);
+	assert_change_eq(&in[1], &out[1]);
+	assert_change_eq(&in[3], &out[2]);
+	free(out);
+	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, &KP6, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_change_eq(&in[4], &out[0]);
+	free(out);
+	/* [1419264900, 1419299100): the return at 1419299100 is outside */
+	assert_int_equal(store_get_changes(s, 1419264900, 1419299100, &AS131279, &out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_change_eq(&in[1], &out[1]);
+	free(out);
+	const struct sig_entity as4134 = { .kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 4134 };
+	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, &as4134, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_change_eq(&in[2], &out[0]);
+	free(out);
+	const struct sig_entity g4 = { .kind = SIG_GLOBAL, .afi = DM_AFI_IPV4 };
+	assert_int_equal(store_get_changes(s, 1419265000, UINT32_MAX, &g4, &out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_change_eq(&in[2], &out[0]);
+	assert_change_eq(&in[3], &out[1]);
+	free(out);
+	assert_int_equal(store_get_changes(s, 5, 6, NULL, &out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(out);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_events_overlap),   cmocka_unit_test(test_reopen_meta_names),
 		cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_insert_rate),
 		cmocka_unit_test(test_schema_documented), cmocka_unit_test(test_reader_beside_writer),
+		cmocka_unit_test(test_changes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

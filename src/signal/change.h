@@ -1,0 +1,32 @@
+/* One change of a prefix's global visibility, the evidence an alert names (docs/replay.md
+ * "Visibility changes"). Produced by src/signal (sig_set_change_emit), stored by src/store
+ * (table vis_changes). Changes come from routing elements only: a change of the full-feed set
+ * or a peer outage recomputes visibility without producing one. */
+#ifndef DM_SIGNAL_CHANGE_H
+#define DM_SIGNAL_CHANGE_H
+
+#include <stdint.h>
+
+#include "base/addr.h"
+
+struct sig_change {
+	uint32_t t;                /* the element's timestamp, UTC seconds */
+	struct dm_prefix prefix;   /* masked; prefix.afi is the family */
+	uint8_t visible;           /* 1: became visible, 0: lost (invisible) */
+	uint8_t covered;           /* a visible less-specific still covers it: no /24 changed */
+	char cc[3];                /* country with the largest share of its addresses ("ZZ") */
+	uint32_t origin_asn;       /* origin AS of the path below */
+	uint32_t upstream_asn;     /* the AS before the origin in that path (prepends skipped);
+	                            * 0 when the path has no other AS */
+	uint64_t units;            /* /24s (IPv6 /48s) of the prefix; 0 when longer */
+	uint16_t peers_before;     /* full-feed peers holding it just before the change */
+	uint16_t full_feed_peers;  /* full-feed peers of the family */
+	/* The full-feed peer whose element made the change: for a loss the last one that withdrew
+	 * it (its path before the withdrawal gives origin and upstream), for a return the one whose
+	 * announcement made it visible again (its new path). */
+	uint32_t peer_asn;
+	struct dm_ip peer_addr;
+	char collector[32];
+};
+
+#endif
