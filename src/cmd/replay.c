@@ -327,7 +327,8 @@ static void fmt_time(uint32_t t, char *buf, size_t n)
 
 /* ---------- the replay ---------- */
 
-enum { MAX_FILTER = 64 };
+/* --country/--asn filters: a scenario's truth can name a hundred ASes (iran-2009: 120) */
+enum { MAX_FILTER = 1024 };
 
 struct replay {
 	struct rib *rib;
@@ -1235,8 +1236,12 @@ int cmd_replay(int argc, char **argv)
 			const char *s = (!strncmp(v, "AS", 2) || !strncmp(v, "as", 2)) ? v + 2 : v;
 			char *end;
 			unsigned long n = strtoul(s, &end, 10);
-			if (*end || end == s || n > UINT32_MAX || nasn >= MAX_FILTER) {
+			if (*end || end == s || n > UINT32_MAX) {
 				fprintf(stderr, "darkmap replay: --asn %s: want an AS number\n", v);
+				return EXIT_USAGE;
+			}
+			if (nasn >= MAX_FILTER) {
+				fprintf(stderr, "darkmap replay: --asn %s: at most %d --asn (use no --rows for every AS)\n", v, MAX_FILTER);
 				return EXIT_USAGE;
 			}
 			want_asn[nasn++] = (uint32_t)n;
