@@ -32,6 +32,7 @@
 #include "mrt/mrt.h"
 #include "mrt/reader.h"
 #include "mrt/writer.h"
+#include "signal/signal.h"
 
 /* Allocation failure in a one-shot generator: say so and stop (nothing half-written is kept
  * in a consistent state worth saving). */
@@ -2420,6 +2421,8 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			gs[0].addrs = (uint64_t)g.t.v[x].last - g.t.v[x].first + 1;
 			k = 1;
 		}
+		if (g.t.v[x].p.len <= 24)   /* a /24 shared by countries counts once, as replay counts */
+			sig_apportion(gs, k, ((uint64_t)g.t.v[x].last - g.t.v[x].first + 1) / 256, 256);
 		g.share = xrealloc(g.share, (g.nshare + (uint32_t)k) * sizeof *g.share);
 		g.t.v[x].sh = g.nshare;
 		g.t.v[x].nsh = (uint32_t)k;
