@@ -64,3 +64,25 @@ if [ -f "$F" ]; then
 else
 	skip detect_short_data_no_judgement "$F absent"
 fi
+
+# With today's geolocation (DB-IP, when installed) beside the 2014 registration: the alert names
+# the other view's country for the share of the lost addresses it places elsewhere. Expected from
+# the DB-IP CSV with awk: the /24s of 175.45.176-178 whose line is not KP, over 3 /24s.
+DBIP=$ROOT/node_modules/@ip-location-db/dbip-country/dbip-country-ipv4.csv
+if [ -f "$DBIP" ] && [ -d "$DATA/rir" ]; then
+	read -r n cc < <(awk -F, 'function v(a,  q) { split(a, q, "."); return ((q[1] * 256 + q[2]) * 256 + q[3]) * 256 + q[4] }
+		BEGIN { for (k = 0; k < 3; k++) s[k] = v("175.45." (176 + k) ".0") }
+		{ lo = v($1); hi = v($2); for (k = 0; k < 3; k++) if (lo <= s[k] && hi >= s[k] + 255) c[k] = $3 }
+		END { for (k = 0; k < 3; k++) if (c[k] != "KP" && c[k] != "") { n++; o = c[k] } print n + 0, o }' "$DBIP")
+	"$DARKMAP" detect --db "$DB" --no-store >"$TMP/g.out" 2>/dev/null
+	if [ "$n" = 0 ]; then
+		grep -q "sources disagree" "$TMP/g.out" && nok detect_sources_disagree "no disagreement expected: $(cat "$TMP/g.out")" || ok detect_sources_disagree
+	else
+		pct=$(awk -v n="$n" 'BEGIN { printf "%.0f", 100 * n / 3 }')
+		grep -q "escalated to a full outage.*; sources disagree: geolocation places $pct% of these addresses in $cc (" "$TMP/g.out" \
+			&& ! grep "partial outage" "$TMP/g.out" | grep -q "sources disagree" \
+			&& ok detect_sources_disagree || nok detect_sources_disagree "want $pct% in $cc: $(cat "$TMP/g.out")"
+	fi
+else
+	skip detect_sources_disagree "DB-IP data or RIR files absent"
+fi
