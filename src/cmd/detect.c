@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/addr.h"
 #include "base/obuf.h"
 #include "cmd/cmds.h"
 #include "detect/detect.h"
@@ -98,11 +99,15 @@ static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, co
 	struct tally org[64], up[64], reg[16];
 	size_t norg = 0, nup = 0, nreg = 0;
 	uint64_t total = 0, addrs = 0;
+	struct sig_change last;   /* the latest loss: the withdrawal that completed it */
+	memset(&last, 0, sizeof last);
 	for (size_t i = 0; i < n; i++) {
 		const struct sig_change *c = &ch[i];
 		if (c->visible || c->covered || !c->units)
 			continue;
 		total += c->units;
+		if (c->t >= last.t)
+			last = *c;
 		tally_add(org, &norg, 64, c->origin_asn, c->units);
 		if (c->upstream_asn)
 			tally_add(up, &nup, 64, c->upstream_asn, c->units);
@@ -143,6 +148,11 @@ static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, co
 		PUT(" and %zu more ASes", norg - 3);
 	if (nup)
 		PUT("; last seen via AS%u (%.0f%%)", up[0].key, 100.0 * (double)up[0].units / (double)total);
+	if (last.peer_asn) {
+		char ip[DM_IP_STRLEN];
+		dm_ip_fmt(&last.peer_addr, ip);
+		PUT("; last withdrawn by AS%u %s%s%s", last.peer_asn, ip, last.collector[0] ? " at " : "", last.collector);
+	}
 	if (addrs && nreg && reg[0].units * 10 >= addrs) {
 		char cc[3] = {(char)(reg[0].key >> 8), (char)reg[0].key, 0};
 		const char *name = geo_country_name(cc);

@@ -37,8 +37,8 @@ for p, up in (("175.45.176.0/24", 4837), ("175.45.177.0/24", 4837), ("175.45.178
 con.commit()
 EOF
 DARKMAP_GEO=registration "$DARKMAP" detect --db "$DB" >"$TMP/d.out" 2>"$TMP/d.err"; rc=$?
-want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC; lost /24s: AS131279 1 (100%); last seen via AS4837 (100%)
-KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, withdrawn by 40 of 40 full-feed peers, since 2014-12-22 01:00 UTC (down since 2014-12-22 00:00 UTC); lost /24s: AS131279 3 (100%); last seen via AS4837 (67%)"
+want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC; lost /24s: AS131279 1 (100%); last seen via AS4837 (100%); last withdrawn by AS3356 192.0.2.10 at route-views.sim
+KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, withdrawn by 40 of 40 full-feed peers, since 2014-12-22 01:00 UTC (down since 2014-12-22 00:00 UTC); lost /24s: AS131279 3 (100%); last seen via AS4837 (67%); last withdrawn by AS3356 192.0.2.10 at route-views.sim"
 [ $rc = 0 ] && [ "$(cat "$TMP/d.out")" = "$want" ] && ok detect_staged_lines || nok detect_staged_lines "exit $rc: $(cat "$TMP/d.out" "$TMP/d.err")"
 grep -qx "darkmap detect: 1 event still open at the end of the data: KP (North Korea) outage since 2014-12-22 01:00 UTC" "$TMP/d.err" \
 	&& ok detect_open_named_once || nok detect_open_named_once "$(cat "$TMP/d.err")"
