@@ -32,6 +32,7 @@
 #include "mrt/mrt.h"
 #include "mrt/reader.h"
 #include "mrt/writer.h"
+#include "signal/signal.h"
 
 /* Allocation failure in a one-shot generator: say so and stop (nothing half-written is kept
  * in a consistent state worth saving). */
@@ -2341,7 +2342,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			        err.what[0] ? err.what : dm_err_name(err.code));
 			goto out;
 		}
-	if (!o->ngeo && geo_load_defaults(g.geo, &err) < 0) {
+	if (!o->ngeo && geo_load_defaults_at(g.geo, g.from, &err) < 0) {   /* as replay: its data's date */
 		fprintf(stderr, "darkmap scenario: default mapping sources: %s\n", err.what);
 		goto out;
 	}
@@ -2447,6 +2448,8 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			gs[0].addrs = (uint64_t)g.t.v[x].last - g.t.v[x].first + 1;
 			k = 1;
 		}
+		if (g.t.v[x].p.len <= 24)   /* a /24 shared by countries counts once, as replay counts */
+			sig_apportion(gs, k, ((uint64_t)g.t.v[x].last - g.t.v[x].first + 1) / 256, 256);
 		g.share = xrealloc(g.share, (g.nshare + (uint32_t)k) * sizeof *g.share);
 		g.t.v[x].sh = g.nshare;
 		g.t.v[x].nsh = (uint32_t)k;
