@@ -409,6 +409,8 @@ int cmd_detect(int argc, char **argv)
 		store_put_meta(st, "detect_recover", mv);
 		snprintf(mv, sizeof mv, "%u", o.min_duration);
 		store_put_meta(st, "detect_min_duration", mv);
+		snprintf(mv, sizeof mv, "%g", o.inst_min_share);
+		store_put_meta(st, "detect_inst_share", mv);
 	}
 	for (size_t i = 0; i < nfound; i++) {
 		const struct dm_event *ev = &found[i].ev;

@@ -79,7 +79,8 @@ static void write_json(struct obuf *o, const char *truth_path, const char *db, c
 	json_kv_str(o, "truth", truth_path);
 	obuf_putc(o, ',');
 	json_kv_str(o, "db", db);
-	obuf_printf(o, ",\"bin\":%u,\"threshold\":%g,\"hard\":%g,", so->bin, so->threshold, so->hard);
+	obuf_printf(o, ",\"bin\":%u,\"threshold\":%g,\"hard\":%g,\"min_duration\":%u,\"shortest\":%u,", so->bin,
+	            so->threshold, so->hard, so->min_duration, s->shortest);
 	obuf_puts(o, "\"span\":{");
 	json_time(o, "start", s->span_from);
 	obuf_putc(o, ',');
@@ -89,21 +90,25 @@ static void write_json(struct obuf *o, const char *truth_path, const char *db, c
 		const struct score_row *r = &s->rows[i];
 		const struct truth_row *tr = &t->v[r->truth];
 		obuf_puts(o, i ? ",\n {" : "\n {");
-		obuf_printf(o, "\"line\":%u,", tr->line);
+		obuf_printf(o, "\"line\":%u,\"rows\":%u,\"last_line\":%u,", tr->line, r->merged, t->v[r->truth_last].line);
 		json_kv_str(o, "entity", score_entity_name(&tr->entity, name, sizeof name));
 		obuf_putc(o, ',');
 		json_kv_str(o, "kind", tr->kind);
 		obuf_putc(o, ',');
-		json_time(o, "start", tr->start);
+		json_time(o, "start", r->start);
 		obuf_putc(o, ',');
-		json_time(o, "end", tr->end);
+		json_time(o, "end", r->end);
 		if (r->expected == DM_EV_INSTABILITY)
 			obuf_puts(o, ",\"fraction\":null");
 		else
-			obuf_printf(o, ",\"fraction\":%.4f", tr->fraction);
+			obuf_printf(o, ",\"fraction\":%.4f", r->fraction);
+		obuf_printf(o, ",\"not_required\":%s",
+		            r->why_not == SCORE_WHY_SHARE   ? "\"share\""
+		            : r->why_not == SCORE_WHY_SHORT ? "\"short\""
+		                                            : "null");
 		obuf_printf(o, ",\"tolerance\":%u,\"required\":%s,\"expected\":\"%s\",\"status\":\"%s\","
 		            "\"found\":%s,\"allowed\":%u,\"detected\":",
-		            tr->tolerance, r->required ? "true" : "false", type_name(r->expected),
+		            r->tolerance, r->required ? "true" : "false", type_name(r->expected),
 		            score_status_name(r->status), r->status == SCORE_FOUND ? "true" : "false", r->allowed);
 		if (r->matched < 0) {
 			obuf_puts(o, "null,\"start_error\":null,\"end_error\":null,\"duration_error\":null");
@@ -138,11 +143,11 @@ static void write_json(struct obuf *o, const char *truth_path, const char *db, c
 		obuf_putc(o, '}');
 	}
 	obuf_printf(o, "\n],\n\"summary\":{\"required\":%zu,\"found\":%zu,\"wrong_type\":%zu,\"off_time\":%zu,"
-	            "\"missed\":%zu,\"no_series\":%zu,\"start_error_max\":%lld,\"end_error_max\":%lld,"
+	            "\"missed\":%zu,\"no_series\":%zu,\"not_required_share\":%zu,\"not_required_short\":%zu,\"start_error_max\":%lld,\"end_error_max\":%lld,"
 	            "\"duration_error_max\":%lld,\"alerts\":%zu,\"false_alerts\":%zu,\"false_per_entity_day\":%.6g,"
 	            "\"ok\":%s}}\n",
-	            s->required, s->found, s->wrong_type, s->off_time, s->missed, s->no_series,
-	            (long long)s->start_err_max, (long long)s->end_err_max, (long long)s->dur_err_max, s->alerts,
+	            s->required, s->found, s->wrong_type, s->off_time, s->missed, s->no_series, s->skipped_share,
+	            s->skipped_short, (long long)s->start_err_max, (long long)s->end_err_max, (long long)s->dur_err_max, s->alerts,
 	            s->nfalse, s->false_per_entity_day, ok ? "true" : "false");
 }
 
@@ -163,14 +168,14 @@ static void write_table(struct obuf *o, const struct truth *t, const struct scor
 		const struct score_row *r = &s->rows[i];
 		const struct truth_row *tr = &t->v[r->truth];
 		char span[80], lost[16], allowed[16];
-		fmt_time(tr->start, a, sizeof a);
-		fmt_time(tr->end, b, sizeof b);
+		fmt_time(r->start, a, sizeof a);
+		fmt_time(r->end, b, sizeof b);
 		snprintf(span, sizeof span, "%s - %s", a, b);
 		if (r->expected == DM_EV_INSTABILITY) {
 			snprintf(lost, sizeof lost, "-");
 			snprintf(allowed, sizeof allowed, "inside");
 		} else {
-			snprintf(lost, sizeof lost, "%.3f", tr->fraction);
+			snprintf(lost, sizeof lost, "%.3f", r->fraction);
 			snprintf(allowed, sizeof allowed, "%u s", r->allowed);
 		}
 		const char *got = r->matched < 0 ? "-" : r->got_open ? "open" : type_name(r->got_type);
@@ -189,9 +194,17 @@ static void write_table(struct obuf *o, const struct truth *t, const struct scor
 				fmt_err(de, sizeof de, r->dur_err);
 			}
 		}
+		char kind[40];
+		if (r->merged > 1)
+			snprintf(kind, sizeof kind, "%s(%u)", tr->kind, r->merged);
+		else
+			snprintf(kind, sizeof kind, "%s", tr->kind);
+		const char *result = r->why_not == SCORE_WHY_SHARE   ? "skip: share"
+		                     : r->why_not == SCORE_WHY_SHORT ? "skip: short"
+		                                                     : score_status_name(r->status);
 		obuf_printf(o, "%-9s %-11s %-37s %6s %-11s %-12s %-17s %9s %9s %9s %7s\n",
-		            score_entity_name(&tr->entity, name, sizeof name), tr->kind, span, lost,
-		            type_name(r->expected), r->status == SCORE_FOUND ? "found" : score_status_name(r->status), got,
+		            score_entity_name(&tr->entity, name, sizeof name), kind, span, lost,
+		            type_name(r->expected), result, got,
 		            se, ee, de, allowed);
 	}
 	if (!s->nfalse) {
@@ -212,6 +225,10 @@ static void write_table(struct obuf *o, const struct truth *t, const struct scor
 	if (t->ignored_kinds)
 		obuf_printf(o, "not scored: %u truth rows of other kinds (they excuse their entity's alerts)\n",
 		            t->ignored_kinds);
+	if (s->skipped_share || s->skipped_short)
+		obuf_printf(o, "not required: %zu with a lost share the detector does not raise (<= 1 - threshold), "
+		            "%zu shorter than its shortest outage (%u s at this bin)\n",
+		            s->skipped_share, s->skipped_short, s->shortest);
 	if (s->wrong_type || s->off_time || s->missed || s->no_series)
 		obuf_printf(o, "not found: %zu wrong type, %zu outside the tolerance, %zu with nothing detected, "
 		            "%zu without a series in the database\n",
@@ -309,6 +326,10 @@ int cmd_eval(int argc, char **argv)
 		so.threshold = x;
 	if (meta_double(st, "detect_hard", &x) == 0)
 		so.hard = x;
+	if (meta_double(st, "detect_min_duration", &x) == 0)
+		so.min_duration = (uint32_t)x;
+	if (meta_double(st, "detect_inst_share", &x) == 0)
+		so.inst_share = x;
 	if (bin_opt)
 		so.bin = (uint32_t)bin_opt;
 	if (thr_opt)

@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"  --geo FILE         a mapping source (repeatable), kind guessed from the name: delegated-*\n"
 	"                     RIR file, *.mmdb, asnames json/csv, else an IP range CSV; or name the\n"
 	"                     kind: --rir FILE, --ranges FILE, --mmdb FILE, --asnames FILE (as in\n"
-	"                     darkmap geo). Default: darkmap geo's default sources (docs/geo.md).\n"
+	"                     darkmap geo). Default: darkmap geo's defaults for the data's date (docs/geo.md).\n"
 	"                     A source that cannot be loaded is an error (exit 2).\n"
 	"                     Precedence: for an address, the first source that covers it answers.\n"
 	"                     Sources are asked in the order given, except that RIR files are asked\n"
@@ -1064,9 +1064,12 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		if (!fi.largest)
 			continue;
 		fprintf(stderr, "replay: IPv%d: %u full-feed peers (rule %s: >= %u prefixes to join, leave below %u; "
-		        "largest table %u); visible (seen by >= %u): %llu prefixes, %llu %s\n",
-		        fam ? 6 : 4, fi.nff, fi.rule, fi.threshold, fi.leave, fi.largest, fi.need,
-		        (unsigned long long)fi.visible, (unsigned long long)fi.slash24, fam ? "/48s" : "/24s");
+		        "largest table %u); ", fam ? 6 : 4, fi.nff, fi.rule, fi.threshold, fi.leave, fi.largest);
+		if (fi.nff)
+			fprintf(stderr, "visible (seen by >= %u): %llu prefixes, %llu %s\n", fi.need,
+			        (unsigned long long)fi.visible, (unsigned long long)fi.slash24, fam ? "/48s" : "/24s");
+		else
+			fputs("no full-feed peer: nothing judged (no-data)\n", stderr);
 	}
 	for (uint32_t c = 0; c < R->rib->ncollector; c++) {
 		if (coll_fit(R, c) || !R->crecords[c])
@@ -1355,7 +1358,13 @@ int cmd_replay(int argc, char **argv)
 		} else {
 			struct dm_error err;
 			memset(&err, 0, sizeof err);
-			if (geo_load_defaults(R.geo, &err) < 0)
+			/* The mapping of the data's time: --from, else the earliest archive date in
+			 * the file names (docs/geo.md: geolocation only for recent data). */
+			int64_t when = R.from;
+			for (size_t i = 0; !when && i < inputs.n; i++)
+				if (inputs.v[i].ftime && (!when || inputs.v[i].ftime < when))
+					when = inputs.v[i].ftime;
+			if (geo_load_defaults_at(R.geo, when, &err) < 0)
 				dm_log("replay: default mapping sources: %s", err.what);
 		}
 		if (!geo_nsources(R.geo))

@@ -318,6 +318,8 @@ void score_opts_default(struct score_opts *o)
 	o->bin = 300;
 	o->threshold = 0.8;
 	o->hard = 0.5;
+	o->min_duration = 600;
+	o->inst_share = 0.5;
 }
 
 void score_free(struct score *s)
@@ -447,7 +449,7 @@ static int64_t iabs64(int64_t v)
 	return v < 0 ? -v : v;
 }
 
-static void set_match(struct score_row *r, const struct ctx *c, size_t ie, const struct truth_row *t)
+static void set_match(struct score_row *r, const struct ctx *c, size_t ie)
 {
 	const struct dm_event *e = &c->ev[ie];
 	r->matched = (long)ie;
@@ -455,18 +457,18 @@ static void set_match(struct score_row *r, const struct ctx *c, size_t ie, const
 	r->got_start = e->start;
 	r->got_end = c->end[ie];
 	r->got_open = c->open[ie];
-	r->start_err = (int64_t)e->start - t->start;
+	r->start_err = (int64_t)e->start - (int64_t)r->start;
 	if (r->expected == DM_EV_INSTABILITY) {
 		r->end_err = r->dur_err = 0;
 	} else {
-		r->end_err = (int64_t)r->got_end - t->end;
-		r->dur_err = ((int64_t)r->got_end - e->start) - ((int64_t)t->end - t->start);
+		r->end_err = (int64_t)r->got_end - (int64_t)r->end;
+		r->dur_err = ((int64_t)r->got_end - e->start) - ((int64_t)r->end - (int64_t)r->start);
 	}
 }
 
 /* Outage row: the best event of the entity: within tolerance and of the expected type, else
  * within tolerance of the other type, else the overlapping one with the smallest errors. */
-static void match_outage(struct score_row *r, const struct ctx *c, size_t first, size_t n, const struct truth_row *t)
+static void match_outage(struct score_row *r, const struct ctx *c, size_t first, size_t n)
 {
 	int best_rank = 0;
 	int64_t best_cost = 0;
@@ -475,16 +477,16 @@ static void match_outage(struct score_row *r, const struct ctx *c, size_t first,
 		const struct dm_event *e = &c->ev[ie];
 		if (!is_episode(e->type))
 			continue;
-		int64_t se = (int64_t)e->start - t->start, ee = (int64_t)c->end[ie] - t->end;
+		int64_t se = (int64_t)e->start - (int64_t)r->start, ee = (int64_t)c->end[ie] - (int64_t)r->end;
 		int in_time = iabs64(se) <= r->allowed && iabs64(ee) <= r->allowed;
-		int overlaps = (int64_t)e->start <= (int64_t)t->end + r->allowed &&
-		               (int64_t)c->end[ie] >= (int64_t)t->start - (int64_t)r->allowed;
+		int overlaps = (int64_t)e->start <= (int64_t)r->end + r->allowed &&
+		               (int64_t)c->end[ie] >= (int64_t)r->start - (int64_t)r->allowed;
 		int rank = in_time ? (e->type == r->expected ? 3 : 2) : overlaps ? 1 : 0;
 		int64_t cost = iabs64(se) + iabs64(ee);
 		if (rank && (rank > best_rank || (rank == best_rank && cost < best_cost))) {
 			best_rank = rank;
 			best_cost = cost;
-			set_match(r, c, ie, t);
+			set_match(r, c, ie);
 		}
 	}
 	if (r->required)
@@ -493,7 +495,7 @@ static void match_outage(struct score_row *r, const struct ctx *c, size_t first,
 
 /* Instability row: the first instability event of the entity starting inside [start, end];
  * else the nearest overlapping one, for the report. */
-static void match_instability(struct score_row *r, const struct ctx *c, size_t first, size_t n, const struct truth_row *t)
+static void match_instability(struct score_row *r, const struct ctx *c, size_t first, size_t n)
 {
 	int best_rank = 0;
 	int64_t best_cost = 0;
@@ -502,14 +504,14 @@ static void match_instability(struct score_row *r, const struct ctx *c, size_t f
 		const struct dm_event *e = &c->ev[ie];
 		if (e->type != DM_EV_INSTABILITY)
 			continue;
-		int inside = e->start >= t->start && e->start <= t->end;
-		int overlaps = e->start <= t->end && c->end[ie] >= t->start;
+		int inside = e->start >= (int64_t)r->start && e->start <= (int64_t)r->end;
+		int overlaps = e->start <= (int64_t)r->end && c->end[ie] >= (int64_t)r->start;
 		int rank = inside ? 2 : overlaps ? 1 : 0;
-		int64_t cost = iabs64((int64_t)e->start - t->start);
+		int64_t cost = iabs64((int64_t)e->start - (int64_t)r->start);
 		if (rank && (rank > best_rank || (rank == best_rank && cost < best_cost))) {
 			best_rank = rank;
 			best_cost = cost;
-			set_match(r, c, ie, t);
+			set_match(r, c, ie);
 		}
 	}
 	r->status = best_rank == 2 ? SCORE_FOUND : best_rank == 1 ? SCORE_OFF_TIME : SCORE_MISSED;
@@ -570,34 +572,94 @@ int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, cons
 	qsort_r(c.ord, nev, sizeof *c.ord, ord_cmp, (void *)ev);
 	resolve_ends(&c);
 
+	/* Scored units: each outage or instability row of a country or AS, except that consecutive
+	 * outage rows of one entity at the same expected level (0.98 then 1.0 lost: both "outage")
+	 * are one unit, because the detector reports changes of level, not of depth. */
 	for (size_t i = 0; i < t->n; i++) {
 		const struct truth_row *tr = &t->v[i];
 		int outage = !strcmp(tr->kind, "outage"), inst = !strcmp(tr->kind, "instability");
 		if (!tr->entity.kind || (!outage && !inst))
 			continue;
+		/* the detector's own rule: partial when v < threshold x B, i.e. lost share
+		 * f > 1 - threshold; outage when f > 1 - hard (docs/eval.md) */
+		int share = outage && tr->fraction > 1 - o->threshold + FRACTION_EPS;
+		/* instability of an entity is required when at least the detector's share of it
+		 * flaps (docs/detect.md rule 9): a country holding a few of a flapping AS's prefixes
+		 * is not unstable as a whole */
+		int inst_share = inst && tr->fraction + FRACTION_EPS >= o->inst_share;
+		uint8_t expected = inst ? DM_EV_INSTABILITY
+		                        : tr->fraction > 1 - o->hard + FRACTION_EPS ? DM_EV_OUTAGE : DM_EV_PARTIAL;
+		struct score_row *u = NULL;
+		for (size_t k = out->nrows; share && k-- > 0;) {
+			struct score_row *x = &out->rows[k];
+			if (x->why_not != SCORE_WHY_SHARE && x->expected == expected && x->end == tr->start &&
+			    !entity_cmp(&t->v[x->truth].entity, &tr->entity)) {
+				u = x;
+				break;
+			}
+		}
+		if (u) {
+			u->end = tr->end;
+			u->truth_last = i;
+			u->merged++;
+			if (tr->fraction > u->fraction)
+				u->fraction = tr->fraction;
+			if (tr->tolerance > u->tolerance)
+				u->tolerance = tr->tolerance;
+			continue;
+		}
 		struct score_row *r = &out->rows[out->nrows++];
 		memset(r, 0, sizeof *r);
-		r->truth = i;
+		r->truth = r->truth_last = i;
+		r->merged = 1;
 		r->matched = -1;
-		if (outage) {
-			/* the detector's own rule: partial when v < threshold x B, i.e. lost share
-			 * f > 1 - threshold; outage when f > 1 - hard (docs/eval.md) */
-			r->required = tr->fraction > 1 - o->threshold + FRACTION_EPS;
-			r->expected = tr->fraction > 1 - o->hard + FRACTION_EPS ? DM_EV_OUTAGE : DM_EV_PARTIAL;
-			r->allowed = o->bin + tr->tolerance;
-		} else {
-			r->required = 1;
-			r->expected = DM_EV_INSTABILITY;
-			r->allowed = 0;
+		r->expected = expected;
+		r->start = tr->start;
+		r->end = tr->end;
+		r->fraction = tr->fraction;
+		r->tolerance = tr->tolerance;
+		if ((outage && !share) || (inst && !inst_share))
+			r->why_not = SCORE_WHY_SHARE;
+	}
+	/* An outage shorter than the detector can raise is not required: it needs
+	 * n = max(1, ceil(min_duration / bin)) bins below the threshold, and the signal samples each
+	 * bin at its end, so only an outage lasting n bins is sure to cover n bin ends. */
+	uint32_t nbins_min = o->min_duration ? (o->min_duration + o->bin - 1) / o->bin : 1;
+	uint64_t need = (uint64_t)(nbins_min ? nbins_min : 1) * o->bin;
+	out->shortest = (uint32_t)need;
+	for (size_t k = 0; k < out->nrows; k++) {
+		struct score_row *r = &out->rows[k];
+		const struct truth_row *tr = &t->v[r->truth];
+		if (r->expected != DM_EV_INSTABILITY) {
+			r->allowed = o->bin + r->tolerance;
+			if (!r->why_not && (uint64_t)(r->end - r->start) < need)
+				r->why_not = SCORE_WHY_SHORT;
 		}
+		r->required = !r->why_not;
 		int has_series = bsearch(&tr->entity, je, nje, sizeof *je, ent_qsort_cmp) != NULL;
 		size_t n, first = ctx_find(&c, &tr->entity, &n);
-		if (outage)
-			match_outage(r, &c, first, n, tr);
-		else
-			match_instability(r, &c, first, n, tr);
+		if (r->expected == DM_EV_INSTABILITY) {
+			match_instability(r, &c, first, n);
+			/* Two windows of one entity (before and after an outage, whose bins the
+			 * detector does not count) seen as one instability: the event found for the
+			 * earlier window, still open when this one starts, finds this one too. */
+			for (size_t q = k; r->status != SCORE_FOUND && q-- > 0;) {
+				const struct score_row *x = &out->rows[q];
+				if (x->expected == DM_EV_INSTABILITY && x->status == SCORE_FOUND &&
+				    !entity_cmp(&t->v[x->truth].entity, &tr->entity) && c.end[x->matched] >= r->start) {
+					set_match(r, &c, (size_t)x->matched);
+					r->status = SCORE_FOUND;
+				}
+			}
+		} else {
+			match_outage(r, &c, first, n);
+		}
 		if (!r->required) {
 			r->status = SCORE_NOT_REQUIRED;
+			if (r->why_not == SCORE_WHY_SHARE)
+				out->skipped_share++;
+			else
+				out->skipped_short++;
 			continue;
 		}
 		if (!has_series)
@@ -636,7 +698,10 @@ int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, cons
 			if (!tr->entity.kind || entity_cmp(&tr->entity, &e->entity))
 				continue;
 			int64_t slack = (int64_t)o->bin + tr->tolerance;
-			explained = (int64_t)e->start <= (int64_t)tr->end + slack && (int64_t)c.end[ie] >= (int64_t)tr->start - slack;
+			/* instability is raised from the interruptions of the window before it: an
+			 * event of the entity in that window explains it */
+			int64_t from = (int64_t)e->start - (e->type == DM_EV_INSTABILITY ? (int64_t)e->window : 0);
+			explained = from <= (int64_t)tr->end + slack && (int64_t)c.end[ie] >= (int64_t)tr->start - slack;
 		}
 		if (explained)
 			continue;

@@ -43,6 +43,8 @@ void truth_free(struct truth *t);
 struct score_opts {
 	uint32_t bin;                  /* the detector's bin, seconds (300) */
 	double threshold, hard;        /* the detector's thresholds (0.8, 0.5) */
+	uint32_t min_duration;         /* the detector's shortest outage, seconds (600) */
+	double inst_share;             /* the detector's instability share of the entity (0.5) */
 	uint32_t span_from, span_to;   /* used when the truth has no scenario row */
 };
 void score_opts_default(struct score_opts *o);
@@ -56,9 +58,21 @@ enum score_status {
 	SCORE_NOT_REQUIRED,      /* fraction too small for the threshold: not expected, not counted */
 };
 
-/* One scored truth row (outage and instability rows of a country or AS). */
+/* Why an outage row is not required. */
+enum score_why_not {
+	SCORE_WHY_SHARE = 1,     /* lost share f <= 1 - threshold: the detector does not raise it */
+	SCORE_WHY_SHORT,         /* shorter than the detector's shortest outage at this bin */
+};
+
+/* One scored unit: an outage or instability row of a country or AS, or consecutive outage rows
+ * of one entity at the same expected level (a 0.98 step then a 1.0 step: one outage). */
 struct score_row {
-	size_t truth;              /* index into truth->v */
+	size_t truth, truth_last;  /* first and last truth row (index into truth->v) */
+	unsigned merged;           /* truth rows in the unit */
+	uint32_t start, end;       /* first row's start, last row's end */
+	double fraction;           /* largest lost share of the rows */
+	uint32_t tolerance;        /* largest tolerance of the rows */
+	uint8_t why_not;           /* enum score_why_not; 0 when required */
 	uint8_t expected;          /* DM_EV_OUTAGE, DM_EV_PARTIAL or DM_EV_INSTABILITY */
 	uint8_t status;            /* enum score_status */
 	int required;
@@ -86,6 +100,8 @@ struct score {
 	struct score_false *falses;
 	size_t nfalse;
 	size_t required, found, wrong_type, off_time, missed, no_series;
+	size_t skipped_share, skipped_short;   /* units not required, by reason */
+	uint32_t shortest;                     /* the duration an outage needs to be required, s */
 	size_t alerts;                       /* alerts on judged entities */
 	/* Largest absolute errors over found outage/partial rows (instability has no end). */
 	int64_t start_err_max, end_err_max, dur_err_max;

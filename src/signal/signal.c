@@ -53,7 +53,11 @@ struct fam {
 	const char *rule;
 	uint8_t abs_seen;   /* auto: a table has reached the abs threshold (abs from then on) */
 	uint32_t joined, left;   /* set changes by table size at the open bin's close */
-	uint32_t hist[12];  /* nff at the last 12 bin closes */
+	/* Full-feed set sizes at the bin closes of the last drop_window seconds, as a monotonic
+	 * queue (sizes strictly decreasing from the front): the front is their maximum. At most one
+	 * entry per distinct size, so it stays as small as the number of peers. */
+	struct hent { uint32_t t, n; } *hq;
+	uint32_t nhq, caphq;
 	uint8_t dropped;    /* a full-feed peer went down in the open bin */
 	uint64_t visible;
 };
@@ -97,6 +101,7 @@ struct sig {
 
 	struct fam fam[2];
 	int started, have_cur, no_rib;
+	uint64_t rib_routes[2];   /* route elements per family before sig_start (the RIB load) */
 	uint32_t cur, max_ts;
 	uint32_t now;       /* the last time given to sig_time */
 
@@ -133,6 +138,7 @@ void sig_opts_default(struct sig_opts *o)
 	o->max_empty_bins = 2016;
 	o->ff_leave = 0.9;
 	o->gap_min = 600;
+	o->drop_window = 3600;
 }
 
 int sig_parse_ff_rule(const char *s, struct sig_opts *o)
@@ -259,6 +265,8 @@ void sig_free(struct sig *s)
 	free(s->ffslot);
 	bigarr_free(s->fam[0].ff, (size_t)s->fam[0].capff * sizeof *s->fam[0].ff);
 	bigarr_free(s->fam[1].ff, (size_t)s->fam[1].capff * sizeof *s->fam[1].ff);
+	bigarr_free(s->fam[0].hq, (size_t)s->fam[0].caphq * sizeof *s->fam[0].hq);
+	bigarr_free(s->fam[1].hq, (size_t)s->fam[1].caphq * sizeof *s->fam[1].hq);
 	free(s->crec);
 	free(s->cactive);
 	free(s->clast);
@@ -1116,6 +1124,8 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 			return;
 		if (!s->rib->peer[peer].up)
 			peer_up(s, peer);   /* routes arriving: the session is up (state record missing) */
+		if (!s->started)
+			s->rib_routes[fam]++;
 		uint32_t pfx = pfx_add(s, &e->prefix);
 		uint32_t attr = pfx == RIB_NONE ? 0 : elem_attr(s, peer, e);
 		if (!attr) {   /* malformed prefix or out of memory: counted, reported */
@@ -1386,7 +1396,7 @@ static void ff_select(struct sig *s, int fam)
 		/* Without a RIB every table is partial: "relative to the largest" would make one or two
 		 * partial peers full-feed. Once full tables have been seen, a drop of the largest one
 		 * (a reset) must not switch the whole rule to rel either. */
-		if (s->no_rib || F->abs_seen) {
+		if (!s->rib_routes[fam] || F->abs_seen) {
 			thr = s->o.ff_abs[fam];
 			rule = "abs";
 		} else {
@@ -1424,8 +1434,8 @@ static void ff_select(struct sig *s, int fam)
 	F->left += left;
 	/* Peers that left by table size are no peer outage: drop them from the history of set sizes
 	 * too, or SIG_Q_PEERS_DROPPED would follow for 12 bins. */
-	for (int k = 0; k < 12; k++)
-		F->hist[k] = F->hist[k] > left ? F->hist[k] - left : 0;
+	for (uint32_t k = 0; k < F->nhq; k++)
+		F->hq[k].n = F->hq[k].n > left ? F->hq[k].n - left : 0;
 	uint8_t *keep = calloc(r->npeer ? r->npeer : 1, 1);
 	if (!keep)
 		return;
@@ -1517,9 +1527,14 @@ static void close_bin(struct sig *s, uint32_t t)
 	uint8_t q[2];
 	for (int fam = 0; fam < 2; fam++) {
 		struct fam *F = &s->fam[fam];
-		uint32_t hmax = 0;
-		for (int i = 0; i < 12; i++)
-			hmax = F->hist[i] > hmax ? F->hist[i] : hmax;
+		uint32_t k = 0;   /* closes older than drop_window leave the front */
+		while (k < F->nhq && (uint64_t)F->hq[k].t + s->o.drop_window < t)
+			k++;
+		if (k) {
+			F->nhq -= k;
+			memmove(F->hq, F->hq + k, F->nhq * sizeof *F->hq);
+		}
+		uint32_t hmax = F->nhq ? F->hq[0].n : 0;
 		q[fam] = 0;
 		if (!F->nff)
 			q[fam] |= SIG_Q_NO_DATA;
@@ -1529,8 +1544,10 @@ static void close_bin(struct sig *s, uint32_t t)
 			q[fam] |= SIG_Q_GAP;
 		if (F->joined || F->left)
 			q[fam] |= SIG_Q_FF_CHANGED;
-		memmove(F->hist + 1, F->hist, sizeof F->hist - sizeof F->hist[0]);
-		F->hist[0] = F->nff;
+		while (F->nhq && F->hq[F->nhq - 1].n <= F->nff)
+			F->nhq--;
+		if (!grow((void **)&F->hq, &F->caphq, F->nhq + 1, sizeof *F->hq))
+			F->hq[F->nhq++] = (struct hent){ t, F->nff };
 		F->dropped = 0;
 	}
 	for (uint32_t i = 0; i < s->nent; i++) {

@@ -8,8 +8,8 @@
  *    "abs": 400,000 IPv4 / 10,000 IPv6; "rel": ceil(0.8 x the largest up peer's table); "count":
  *    explicit; "auto" (default): abs once any up table has reached the abs threshold (and from
  *    then on for the rest of the run: a world of full tables never falls back to rel), else
- *    rel; without a RIB (no element before sig_start) "auto" is abs only, since tables built
- *    from updates alone are partial. Chosen at every bin close (a peer must hold its table at a
+ *    rel; without a RIB of the family (no route of the family before sig_start) "auto" is abs
+ *    only for it, since tables built from updates alone are partial. Chosen at every bin close (a peer must hold its table at a
  *    bin end). A bin whose close changed the set by table size gets SIG_Q_FF_CHANGED with the
  *    counts (ff_joined, ff_left); a peer that was full-feed when its session went down and
  *    rejoins is a session event, not counted.
@@ -25,7 +25,9 @@
  *    becomes visible again; changes of the full-feed set (peer outages) never count.
  * A full-feed peer whose session leaves Established is a peer outage: its table is dropped, the
  * full-feed set shrinks and visibility is recomputed against the remaining peers at once; the
- * bin is flagged SIG_Q_PEERS_DROPPED.
+ * bin is flagged SIG_Q_PEERS_DROPPED, and so is every bin that has fewer full-feed peers than
+ * a bin close of the last drop_window seconds (3600) had (peers that left by table size
+ * excepted): a duration, the same at every bin size.
  *  - collector gap (SIG_Q_GAP), a duration: an active collector is in a gap from gap_min
  *    seconds (600) after its last record (or the start of its input) until its next record; a
  *    bin that overlaps such a period is flagged. Quiet minutes are no gap at any bin size.
@@ -55,6 +57,8 @@ struct sig_opts {
 	double ff_leave;           /* 0.9: full-feed peers leave below ceil(ff_leave x threshold) */
 	uint32_t gap_min;          /* 600: seconds of silence before a collector is in a gap;
 	                            * 0: every active bin without a record is a gap */
+	uint32_t drop_window;      /* 3600: SIG_Q_PEERS_DROPPED while fewer full-feed peers than at
+	                            * any bin close of the last drop_window seconds */
 };
 
 void sig_opts_default(struct sig_opts *o);
@@ -128,7 +132,8 @@ uint32_t sig_full_feed_peers(const struct sig *s, int fam, uint32_t *out, uint32
 int sig_entity_now(struct sig *s, const struct sig_entity *key, struct sig_bin *out);
 /* Full-feed peers that see >= 1 prefix of the entity; returns how many (may exceed max). */
 uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t *out, uint32_t max);
-/* 1 when sig_start found no element before it (no RIB): "auto" is then the abs rule only. */
+/* 1 when sig_start found no element before it (no RIB): "auto" is then the abs rule only (so
+ * it is for a family without a route before sig_start, e.g. IPv6 with an IPv4-only RIB). */
 int sig_no_rib(const struct sig *s);
 /* Bins emitted so far and elements applied. */
 uint64_t sig_bins_emitted(const struct sig *s);

@@ -306,6 +306,161 @@ static void test_score_newnormal(void **state)
 	truth_free(&t);
 }
 
+/* Consecutive rows of one entity at the same level are one event (egypt-2011: 0.98 of EG lost
+ * while one network stays up, then 1.0): the detector reports a change of level, not of depth.
+ * An outage shorter than the detector's shortest (n = ceil(min_duration / bin) bins) is not
+ * required: a 10-minute outage at 900 s bins may fall between two bin ends. */
+static void test_score_merge_and_short(void **state)
+{
+	(void)state;
+	char text[4096];
+	snprintf(text, sizeof text, "%s", HEADER);
+	row(text, sizeof text, "scenario", T0, T0 + 10 * D, "all", "-", 0);
+	row(text, sizeof text, "outage", T0 + D, T0 + 4 * D, "EG", "0.9834", 1800);          /* unit 1 */
+	row(text, sizeof text, "outage", T0 + D, T0 + 4 * D, "AS8452", "1.0000", 1800);      /* between */
+	row(text, sizeof text, "outage", T0 + 4 * D, T0 + 5 * D + 3600, "EG", "1.0000", 0);  /* unit 1 */
+	row(text, sizeof text, "outage", T0 + 5 * D + 3600, T0 + 5 * D + 7200, "EG", "0.4000", 0); /* unit 2 */
+	row(text, sizeof text, "outage", T0 + 6 * D, T0 + 6 * D + 3600, "EG", "1.0000", 0);  /* unit 3: gap */
+	row(text, sizeof text, "outage", T0 + 7 * D + 360, T0 + 7 * D + 960, "SY", "1.0000", 0); /* 600 s */
+	struct truth t;
+	struct dm_error err;
+	assert_int_equal(truth_parse("t.tsv", text, strlen(text), &t, &err), 0);
+	struct sig_entity ents[] = { country("EG"), asn(8452), country("SY") };
+	struct dm_event ev[] = {
+		event(ents[0], DM_EV_OUTAGE, T0 + D + 300, T0 + 5 * D + 3600, 0),
+		event(ents[0], DM_EV_PARTIAL, T0 + 5 * D + 3600, T0 + 5 * D + 7200, DM_EV_OUTAGE),
+		event(ents[0], DM_EV_OUTAGE, T0 + 6 * D, T0 + 6 * D + 3600, 0),
+		event(ents[1], DM_EV_OUTAGE, T0 + D, T0 + 4 * D, 0),
+		event(ents[2], DM_EV_OUTAGE, T0 + 7 * D + 300, T0 + 7 * D + 900, 0),
+	};
+	struct score_opts o;
+	score_opts_default(&o);
+	struct score s;
+	assert_int_equal(score_run(&t, ev, 5, ents, 3, &o, &s, &err), 0);
+	assert_int_equal(s.nrows, 5);
+	/* EG 0.9834 + 1.0: one unit, rows 1 and 3, tolerance 1800, the largest share */
+	assert_int_equal(s.rows[0].truth, 1);
+	assert_int_equal(s.rows[0].truth_last, 3);
+	assert_int_equal(s.rows[0].merged, 2);
+	assert_int_equal(s.rows[0].start, T0 + D);
+	assert_int_equal(s.rows[0].end, T0 + 5 * D + 3600);
+	assert_int_equal(s.rows[0].tolerance, 1800);
+	assert_true(s.rows[0].fraction == 1.0);
+	assert_int_equal(s.rows[0].allowed, 2100);
+	assert_int_equal(s.rows[0].status, SCORE_FOUND);
+	assert_int_equal(s.rows[0].start_err, 300);
+	assert_int_equal(s.rows[0].end_err, 0);
+	assert_int_equal(s.rows[1].truth, 2);   /* AS8452 */
+	assert_int_equal(s.rows[1].status, SCORE_FOUND);
+	/* the 0.4 step is another level: its own unit (a de-escalation) */
+	assert_int_equal(s.rows[2].truth, 4);
+	assert_int_equal(s.rows[2].merged, 1);
+	assert_int_equal(s.rows[2].expected, DM_EV_PARTIAL);
+	assert_int_equal(s.rows[2].status, SCORE_FOUND);
+	/* not contiguous: not merged */
+	assert_int_equal(s.rows[3].truth, 5);
+	assert_int_equal(s.rows[3].status, SCORE_FOUND);
+	/* 600 s: required at 300 s bins (2 bins = 600 s), found */
+	assert_int_equal(s.shortest, 600);
+	assert_int_equal(s.rows[4].required, 1);
+	assert_int_equal(s.rows[4].status, SCORE_FOUND);
+	assert_int_equal(s.required, 5);
+	assert_int_equal(s.found, 5);
+	assert_int_equal(s.skipped_short, 0);
+	score_free(&s);
+	/* at 900 s bins it needs 900 s: not required, counted apart, its alert still explained */
+	o.bin = 900;
+	assert_int_equal(score_run(&t, ev, 5, ents, 3, &o, &s, &err), 0);
+	assert_int_equal(s.shortest, 900);
+	assert_int_equal(s.rows[4].required, 0);
+	assert_int_equal(s.rows[4].why_not, SCORE_WHY_SHORT);
+	assert_int_equal(s.rows[4].status, SCORE_NOT_REQUIRED);
+	assert_int_equal(s.required, 4);
+	assert_int_equal(s.skipped_short, 1);
+	assert_int_equal(s.nfalse, 0);
+	score_free(&s);
+	/* min_duration 1200 at 300 s bins: 4 bins, 1200 s */
+	o.bin = 300;
+	o.min_duration = 1200;
+	assert_int_equal(score_run(&t, ev, 5, ents, 3, &o, &s, &err), 0);
+	assert_int_equal(s.shortest, 1200);
+	assert_int_equal(s.rows[4].why_not, SCORE_WHY_SHORT);
+	score_free(&s);
+	truth_free(&t);
+}
+
+/* iran-2009: instability before and after an outage, one instability event across both
+ * windows: found for both (the second with its negative start error); a third window after the
+ * event closed needs an event of its own. */
+static void test_score_instability_continues(void **state)
+{
+	(void)state;
+	char text[4096];
+	snprintf(text, sizeof text, "%s", HEADER);
+	row(text, sizeof text, "scenario", T0, T0 + 10 * D, "all", "-", 0);
+	row(text, sizeof text, "instability", T0 + 8 * 3600, T0 + 17 * 3600, "IR", "-", 0);
+	row(text, sizeof text, "instability", T0 + 18 * 3600, T0 + 30 * 3600, "IR", "-", 0);
+	row(text, sizeof text, "instability", T0 + 3 * D, T0 + 3 * D + 3600, "IR", "-", 0);
+	struct truth t;
+	struct dm_error err;
+	assert_int_equal(truth_parse("t.tsv", text, strlen(text), &t, &err), 0);
+	struct sig_entity ents[] = { country("IR") };
+	struct dm_event ev[] = { event(ents[0], DM_EV_INSTABILITY, T0 + 9 * 3600, T0 + 35 * 3600, 0) };
+	struct score_opts o;
+	score_opts_default(&o);
+	struct score s;
+	assert_int_equal(score_run(&t, ev, 1, ents, 1, &o, &s, &err), 0);
+	assert_int_equal(s.rows[0].status, SCORE_FOUND);
+	assert_int_equal(s.rows[0].start_err, 3600);
+	assert_int_equal(s.rows[1].status, SCORE_FOUND);
+	assert_int_equal(s.rows[1].matched, 0);
+	assert_int_equal(s.rows[1].start_err, -9 * 3600);
+	assert_int_equal(s.rows[2].status, SCORE_MISSED);
+	assert_int_equal(s.found, 2);
+	assert_int_equal(s.nfalse, 0);
+	score_free(&s);
+	truth_free(&t);
+}
+
+/* Instability of a country that holds a fifth of a flapping AS's networks is not required (the
+ * detector's share rule: half of the entity); the AS's own is. An instability alert is
+ * explained by a truth event of its entity inside the window it counts (6 h before it):
+ * AS64501's outage 1 h before its alert excuses it, AS64502's 7 h before does not. */
+static void test_score_instability_share_and_window(void **state)
+{
+	(void)state;
+	char text[4096];
+	snprintf(text, sizeof text, "%s", HEADER);
+	row(text, sizeof text, "scenario", T0, T0 + 10 * D, "all", "-", 0);
+	row(text, sizeof text, "instability", T0 + 8 * 3600, T0 + 17 * 3600, "IR", "0.1844", 0);
+	row(text, sizeof text, "instability", T0 + 8 * 3600, T0 + 17 * 3600, "AS12880", "1.0000", 0);
+	row(text, sizeof text, "outage", T0 + D, T0 + D + 300, "AS64501", "0.5000", 0);
+	row(text, sizeof text, "outage", T0 + 2 * D, T0 + 2 * D + 300, "AS64502", "0.5000", 0);
+	struct truth t;
+	struct dm_error err;
+	assert_int_equal(truth_parse("t.tsv", text, strlen(text), &t, &err), 0);
+	struct sig_entity ents[] = { country("IR"), asn(12880), asn(64501), asn(64502) };
+	struct dm_event ev[] = {
+		event(ents[1], DM_EV_INSTABILITY, T0 + 10 * 3600, T0 + 20 * 3600, 0),
+		event(ents[2], DM_EV_INSTABILITY, T0 + D + 3600, T0 + D + 7 * 3600, 0),
+		event(ents[3], DM_EV_INSTABILITY, T0 + 2 * D + 7 * 3600, T0 + 2 * D + 13 * 3600, 0),
+	};
+	for (int i = 0; i < 3; i++)
+		ev[i].window = 6 * 3600;
+	struct score_opts o;
+	score_opts_default(&o);
+	struct score s;
+	assert_int_equal(score_run(&t, ev, 3, ents, 4, &o, &s, &err), 0);
+	assert_int_equal(s.rows[0].status, SCORE_NOT_REQUIRED);
+	assert_int_equal(s.rows[0].why_not, SCORE_WHY_SHARE);
+	assert_int_equal(s.rows[1].status, SCORE_FOUND);
+	assert_int_equal(s.found, 1);
+	assert_int_equal(s.nfalse, 1);
+	assert_int_equal(s.falses[0].entity.asn, 64502);
+	score_free(&s);
+	truth_free(&t);
+}
+
 /* The nk-2014 truth as the old generator wrote it: no fraction or tolerance columns, entity
  * "KP/AS131279" (one row per entity), readable times checked against the epoch columns. */
 static void test_truth_old_format(void **state)
@@ -395,6 +550,9 @@ int main(void)
 		cmocka_unit_test(test_score_rules),
 		cmocka_unit_test(test_score_clean),
 		cmocka_unit_test(test_score_newnormal),
+		cmocka_unit_test(test_score_merge_and_short),
+		cmocka_unit_test(test_score_instability_continues),
+		cmocka_unit_test(test_score_instability_share_and_window),
 		cmocka_unit_test(test_truth_old_format),
 		cmocka_unit_test(test_truth_errors),
 	};

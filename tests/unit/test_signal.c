@@ -866,6 +866,44 @@ static void test_addpath_origins(void **st)
 	rib_free(r);
 }
 
+/* A full-feed peer's session goes down at T+10 (T = 2014-12-15 13:00, a multiple of 900) and
+ * never comes back: the bin of the drop and every bin while fewer full-feed peers than a bin
+ * close of the last hour had (the close of the bin before T, stamped T - bin) are flagged:
+ * bins T .. T+3600-bin, i.e. [T, T+3600) at 60, 300 and 900 s alike (60, 12, 4 bins). */
+static void drop_at_bin(uint32_t bin)
+{
+	const uint32_t T = 1418648400;
+	struct sig_opts o;
+	sig_opts_default(&o);
+	o.bin = bin;
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, fake_geo, NULL, &o);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	for (int p = 0; p < 3; p++)
+		filler(s, T - 1800, p, 10);
+	sig_start(s);
+	state(s, T + 10, 2, 6, 1);
+	for (uint32_t t = T - 1800 + 30; t < T + 7200; t += 60)
+		feed(s, 'A', t, 0, "20.0.0.0/24", 65000);
+	sig_finish(s);
+	uint32_t n = 0, lo = UINT32_MAX, hi = 0;
+	for (int i = 0; i < nrows; i++) {
+		const struct row *w = &rows[i];
+		if (w->e.kind != SIG_GLOBAL || w->e.afi != DM_AFI_IPV4 || !(w->b.quality & SIG_Q_PEERS_DROPPED))
+			continue;
+		n++;
+		lo = w->b.t < lo ? w->b.t : lo;
+		hi = w->b.t > hi ? w->b.t : hi;
+		assert_int_equal(w->b.full_feed_peers, 2);
+	}
+	assert_int_equal(n, 3600 / bin);
+	assert_int_equal(lo, T);
+	assert_int_equal(hi + bin, T + 3600);
+	sig_free(s);
+	rib_free(r);
+}
+
 /* ---- every country share of a prefix, through the real geo code ---- */
 
 /* A hand-built delegated file: 10.20.0.0/16 over 10 countries, in /24s DE 128, FR 64, IT 32,
@@ -1120,6 +1158,14 @@ static void test_256_shares(void **st)
 	rib_free(r);
 }
 
+static void test_peers_dropped_duration(void **st)
+{
+	(void)st;
+	drop_at_bin(60);
+	drop_at_bin(300);
+	drop_at_bin(900);
+}
+
 /* ---- full-feed hysteresis, no RIB, the change log ---- */
 
 /* Prefix i of a bulk table: the /24 11.0.0.0 + i x 256 (US in the fake geography). */
@@ -1246,15 +1292,23 @@ static void test_no_rib_no_data(void **st)
 	sig_free(s);
 	rib_free(r);
 
-	/* the same tables loaded before sig_start (a RIB): rel, threshold ceil(0.8 x 100) = 80 */
+	/* the same tables loaded before sig_start (a RIB): rel, threshold ceil(0.8 x 100) = 80;
+	 * IPv6, absent from that RIB and arriving in updates only, stays abs: no full-feed peer */
 	s = new_sig(&r, NULL);
 	for (int p = 0; p < 3; p++)
 		bulk(s, 'R', 1000, p, 0, 100);
 	sig_start(s);
 	assert_int_equal(sig_no_rib(s), 0);
+	for (int p = 0; p < 3; p++)
+		feed6(s, 'A', 1010, p, "2001:db8::/32", 64496);
+	sig_finish(s);
 	sig_fam_info(s, 0, &fi);
 	assert_string_equal(fi.rule, "rel");
 	assert_int_equal(fi.nff, 3);
+	sig_fam_info(s, 1, &fi);
+	assert_string_equal(fi.rule, "abs");
+	assert_int_equal(fi.largest, 1);
+	assert_int_equal(fi.nff, 0);
 	sig_free(s);
 	rib_free(r);
 }
@@ -1414,6 +1468,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_slash48),
 		cmocka_unit_test(test_addpath_origins),
 		cmocka_unit_test(test_full_feed_hysteresis),
+		cmocka_unit_test(test_peers_dropped_duration),
 		cmocka_unit_test(test_no_rib_no_data),
 		cmocka_unit_test(test_change_log),
 		cmocka_unit_test(test_every_country_share),
