@@ -182,6 +182,9 @@ enum level { LV_NORMAL = 0 };   /* otherwise DM_EV_PARTIAL or DM_EV_OUTAGE */
 struct run_of {
 	uint8_t level;
 	uint32_t bins, start;
+	/* from normal: the run's last stretch at one level (a run may go partial -> outage) */
+	uint8_t seg_level;
+	uint32_t seg_bins, seg_start;
 };
 
 struct ent {
@@ -534,14 +537,22 @@ static int bin_level(const struct detect_opts *o, int in_event, uint64_t v, doub
 	return LV_NORMAL;
 }
 
-/* From normal: a run of consecutive bins below threshold, at the worst level seen in it. */
+/* From normal: a run of consecutive bins below threshold. It raises at the level of its first
+ * stretch, dated from the run's start; its last stretch, when at another level, is carried as
+ * the pending level change, so a run partial -> outage (or the reverse) gives the partial from
+ * its start and the escalation from when the outage began, as a finer bin would. */
 static void pend_step(struct run_of *r, int level, uint32_t t)
 {
 	if (r->bins++ == 0) {
-		r->level = (uint8_t)level;
-		r->start = t;
-	} else if (level == DM_EV_OUTAGE) {
-		r->level = DM_EV_OUTAGE;
+		r->level = r->seg_level = (uint8_t)level;
+		r->start = r->seg_start = t;
+		r->seg_bins = 1;
+	} else if (level != r->seg_level) {
+		r->seg_level = (uint8_t)level;
+		r->seg_start = t;
+		r->seg_bins = 1;
+	} else {
+		r->seg_bins++;
 	}
 }
 
@@ -589,7 +600,14 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		e->ep_ffp = b->full_feed_peers;
 		e->ep_min = v;
 		e->rec_bins = 0;
-		e->pend.bins = 0;
+		if (e->pend.seg_level != e->level) {
+			/* the run's last stretch is already at another level: pending from its start */
+			e->pend.level = e->pend.seg_level;
+			e->pend.start = e->pend.seg_start;
+			e->pend.bins = e->pend.seg_bins;
+		} else {
+			e->pend.bins = 0;
+		}
 		ev_init(&ev, e->level, e, b);
 		ev.start = ev.episode_start = e->cur_start;
 		ev.severity = sev;

@@ -798,6 +798,44 @@ static void test_bystander_not_unstable(void **state)
 	}
 }
 
+/* A run below threshold that changes level before it lasts min_duration, at 60 s bins: 5 min at
+ * outage level then partial (iran-2009: a half of the lost networks back within minutes), and
+ * the reverse. The event is raised at the level of the run's first stretch, dated from its
+ * start; the last stretch is carried as the pending level change and dated from its own start,
+ * so both steps are found within one bin, as at 300 s bins. */
+static void test_run_changes_level(void **state)
+{
+	(void)state;
+	for (int rev = 0; rev < 2; rev++) {
+		struct detect_opts o;
+		detect_opts_default(&o);
+		o.bin = 60;
+		struct evlist r = {.d = detector_new(&o)};
+		struct sig_entity e = {.kind = SIG_ASN, .afi = DM_AFI_IPV4, .asn = 51431};
+		uint32_t t0 = T_DEC21 + 17 * H, t1 = t0 + 5 * M, t2 = t0 + H;
+		for (uint32_t t = T_DEC21; t < T_DEC22; t += 60) {
+			struct sig_bin b = normal_bin(t);
+			b.slash24 = 76;
+			if (t >= t0 && t < t1)
+				b.slash24 = rev ? 60 : 28;
+			else if (t >= t1 && t < t2)
+				b.slash24 = rev ? 28 : 60;
+			feed(&r, &e, &b);
+		}
+		assert_int_equal(r.n, 3);
+		assert_int_equal(r.ev[0].type, rev ? DM_EV_PARTIAL : DM_EV_OUTAGE);
+		assert_int_equal(r.ev[0].start, t0);
+		assert_int_equal(r.ev[0].raised, t0 + 9 * M);
+		assert_int_equal(r.ev[1].type, rev ? DM_EV_OUTAGE : DM_EV_PARTIAL);
+		assert_int_equal(r.ev[1].start, t1);
+		assert_int_equal(r.ev[1].prev_start, t0);
+		assert_int_equal(r.ev[1].raised, t1 + 9 * M);
+		assert_int_equal(r.ev[2].type, DM_EV_RECOVERY);
+		assert_int_equal(r.ev[2].end, t2);
+		detector_free(r.d);
+	}
+}
+
 /* Option errors name the rule: --threshold 0.95 with the default recover 0.9. */
 static void test_option_messages(void **state)
 {
@@ -859,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_bin_sizes_agree),
 		cmocka_unit_test(test_ff_change_is_unknown),
 		cmocka_unit_test(test_option_messages),
+		cmocka_unit_test(test_run_changes_level),
 		cmocka_unit_test(test_bystander_not_unstable),
 		cmocka_unit_test(test_coverage_short_data),
 	};
