@@ -510,9 +510,13 @@ int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "darkmap detect: %zu entities, %zu bins: %u alerts; %u data-quality periods (%u per-entity "
 		        "events, --all prints them)%s\n", nent_used, nbins, alerts, periods, unknowns,
 		        hook_fail ? "; some webhook posts failed" : "");
-		fprintf(stderr, "darkmap detect: judged from %s to %s (%zu of %zu entities; no judgement before: the "
-		        "first %u min of normal data are the baseline)\n", fmt_day(cov.first_judged, t0),
+		fprintf(stderr, "darkmap detect: judged %s - %s for %zu of %zu entities (no judgement before: each "
+		        "entity's first %u min of normal data are its baseline", fmt_day(cov.first_judged, t0),
 		        fmt_day(cov.last_t + o.bin, t1), cov.judged, cov.entities, cov.need_history * o.bin / 60);
+		if (cov.judged < cov.entities)
+			fprintf(stderr, "; %zu never had %u min of normal data with /24s visible", cov.entities - cov.judged,
+			        cov.need_history * o.bin / 60);
+		fputs(")\n", stderr);
 	}
 	if (nopen) {
 		fprintf(stderr, "darkmap detect: %zu event%s still open at the end of the data:", nopen, nopen == 1 ? "" : "s");
