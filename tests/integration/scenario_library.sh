@@ -71,6 +71,7 @@ for f in "${LIBRARY_DIR:-$ROOT/data/scenarios}"/*.tsv; do
 		"$BIN" eval --truth "$out/truth.tsv" --db "$db" --json "$out/$b.eval.json" >"$out/$b.eval.txt" 2>"$out/$b.eval.err"
 		rc=$?
 		t_eval=$(add "$t_eval" "$t" "$(now)")
+		[ -s "$out/$b.eval.txt" ] && echo "# $name bin $b: $(tail -1 "$out/$b.eval.txt")"
 		case $rc in
 		0) ok "library_${name}_bin$b" ;;
 		1) failed=1; nok "library_${name}_bin$b" "$(python3 - "$out/$b.eval.json" <<'PY'
