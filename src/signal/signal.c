@@ -12,7 +12,7 @@ enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4 };
 struct pst {
 	uint16_t seen;
 	uint8_t flags;
-	uint8_t ngeo;       /* country shares at sh[geo ...] */
+	uint8_t ngeo;       /* country shares at sh[geo ...] (NGEO_LONG: count in sh[geo], see geo_fill) */
 	uint32_t geo;
 	uint32_t org;       /* (prefix, origin AS) list head, RIB_NONE */
 };
@@ -53,7 +53,11 @@ struct fam {
 	const char *rule;
 	uint8_t abs_seen;   /* auto: a table has reached the abs threshold (abs from then on) */
 	uint32_t joined, left;   /* set changes by table size at the open bin's close */
-	uint32_t hist[12];  /* nff at the last 12 bin closes */
+	/* Full-feed set sizes at the bin closes of the last drop_window seconds, as a monotonic
+	 * queue (sizes strictly decreasing from the front): the front is their maximum. At most one
+	 * entry per distinct size, so it stays as small as the number of peers. */
+	struct hent { uint32_t t, n; } *hq;
+	uint32_t nhq, caphq;
 	uint8_t dropped;    /* a full-feed peer went down in the open bin */
 	uint64_t visible;
 };
@@ -97,6 +101,7 @@ struct sig {
 
 	struct fam fam[2];
 	int started, have_cur, no_rib;
+	uint64_t rib_routes[2];   /* route elements per family before sig_start (the RIB load) */
 	uint32_t cur, max_ts;
 	uint32_t now;       /* the last time given to sig_time */
 
@@ -133,6 +138,7 @@ void sig_opts_default(struct sig_opts *o)
 	o->max_empty_bins = 2016;
 	o->ff_leave = 0.9;
 	o->gap_min = 600;
+	o->drop_window = 3600;
 }
 
 int sig_parse_ff_rule(const char *s, struct sig_opts *o)
@@ -259,6 +265,8 @@ void sig_free(struct sig *s)
 	free(s->ffslot);
 	bigarr_free(s->fam[0].ff, (size_t)s->fam[0].capff * sizeof *s->fam[0].ff);
 	bigarr_free(s->fam[1].ff, (size_t)s->fam[1].capff * sizeof *s->fam[1].ff);
+	bigarr_free(s->fam[0].hq, (size_t)s->fam[0].caphq * sizeof *s->fam[0].hq);
+	bigarr_free(s->fam[1].hq, (size_t)s->fam[1].caphq * sizeof *s->fam[1].hq);
 	free(s->crec);
 	free(s->cactive);
 	free(s->clast);
@@ -413,32 +421,101 @@ static int pst_fit(struct sig *s)
 	return 0;
 }
 
-static const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n)
+/* Country shares of prefix i into s->sh, every one of them (no cap: a small country inside a
+ * multi-country aggregate keeps its part). The split is asked with room for GEO_FIRST shares
+ * on the stack, which nearly every prefix fits (one country); a full answer may have been cut
+ * (the geo function keeps the largest max), so it is asked again with more room until it is
+ * not. A prefix <= /24 (/48) then has its blocks apportioned (sig_apportion, signal.h), and
+ * shares of one entity are merged (codes outside A-Z map to ZZ). Up to NGEO_LONG - 1
+ * shares are stored as a run with the count in pst.ngeo; longer runs (rare: a /8 over many
+ * countries) get ngeo = NGEO_LONG and a header entry holding the count in its ent field. */
+enum { GEO_FIRST = 16, NGEO_LONG = 255 };
+
+void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 {
+	uint64_t given = 0;
+	for (int j = 0; j < n; j++)
+		given += sh[j].addrs / block;
+	uint64_t left = total > given ? total - given : 0;
+	for (; left; left--) {   /* a share rounded up has no remainder left: once each */
+		int best = -1;
+		for (int j = 0; j < n; j++)
+			if (sh[j].addrs % block && (best < 0 || sh[j].addrs % block > sh[best].addrs % block))
+				best = j;
+		if (best < 0)
+			break;
+		sh[best].addrs += block - sh[best].addrs % block;
+	}
+	for (int j = 0; j < n; j++)
+		sh[j].addrs -= sh[j].addrs % block;
+}
+
+static int geo_fill(struct sig *s, uint32_t i)
+{
+	const struct dm_prefix *pf = &s->rib->pfx[i];
+	int fam = rib_fam(pf->afi);
+	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
+	int cap = GEO_FIRST;
+	int k = s->geo ? s->geo(s->geo_arg, pf, gs, cap) : 0;
+	while (k >= cap && cap < (1 << 16)) {
+		cap *= 4;
+		struct geo_share *t = realloc(big, (size_t)cap * sizeof *t);
+		if (!t) {
+			free(big);
+			return -1;
+		}
+		gs = big = t;
+		k = s->geo(s->geo_arg, pf, gs, cap);
+	}
+	if (k <= 0) {
+		memcpy(gs[0].cc, "ZZ", 3);
+		gs[0].addrs = size_units(pf);
+		k = 1;
+	}
+	if (pf->len <= covlen[fam])
+		sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
+	uint32_t hdr = k >= NGEO_LONG;
+	if (grow((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, sizeof *s->sh)) {
+		free(big);
+		return -1;
+	}
+	uint32_t at = s->nsh + hdr, n = 0;
+	for (int j = 0; j < k; j++) {
+		uint32_t ent = country_ent(fam, cc_index(gs[j].cc));
+		uint32_t m = 0;
+		while (m < n && s->sh[at + m].ent != ent)
+			m++;
+		if (m == n) {
+			s->sh[at + n].ent = ent;
+			s->sh[at + n++].units = 0;
+		}
+		s->sh[at + m].units += gs[j].addrs;
+	}
+	free(big);
 	struct pst *p = &s->p[i];
-	if (!(p->flags & PF_GEO)) {
-		const struct dm_prefix *pf = &s->rib->pfx[i];
-		int fam = rib_fam(pf->afi);
-		struct geo_share gs[8];
-		int k = s->geo ? s->geo(s->geo_arg, pf, gs, 8) : 0;
-		if (k <= 0) {
-			memcpy(gs[0].cc, "ZZ", 3);
-			gs[0].addrs = size_units(pf);
-			k = 1;
-		}
-		if (grow((void **)&s->sh, &s->capsh, s->nsh + (uint32_t)k, sizeof *s->sh)) {
-			*n = 0;
-			return NULL;
-		}
-		p = &s->p[i];
-		p->geo = s->nsh;
-		p->ngeo = (uint8_t)k;
-		for (int j = 0; j < k; j++) {
-			s->sh[s->nsh].ent = country_ent(fam, cc_index(gs[j].cc));
-			s->sh[s->nsh].units = gs[j].addrs;
-			s->nsh++;
-		}
-		p->flags |= PF_GEO;
+	p->geo = s->nsh;
+	if (hdr) {
+		s->sh[s->nsh].ent = n;
+		s->sh[s->nsh].units = 0;
+		p->ngeo = NGEO_LONG;
+	} else {
+		p->ngeo = (uint8_t)n;
+	}
+	s->nsh = at + n;
+	p->flags |= PF_GEO;
+	return 0;
+}
+
+static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n)
+{
+	if (!(s->p[i].flags & PF_GEO) && geo_fill(s, i)) {
+		*n = 0;
+		return NULL;
+	}
+	const struct pst *p = &s->p[i];
+	if (p->ngeo == NGEO_LONG) {
+		*n = s->sh[p->geo].ent;
+		return &s->sh[p->geo + 1];
 	}
 	*n = p->ngeo;
 	return &s->sh[p->geo];
@@ -1047,6 +1124,8 @@ void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
 			return;
 		if (!s->rib->peer[peer].up)
 			peer_up(s, peer);   /* routes arriving: the session is up (state record missing) */
+		if (!s->started)
+			s->rib_routes[fam]++;
 		uint32_t pfx = pfx_add(s, &e->prefix);
 		uint32_t attr = pfx == RIB_NONE ? 0 : elem_attr(s, peer, e);
 		if (!attr) {   /* malformed prefix or out of memory: counted, reported */
@@ -1317,7 +1396,7 @@ static void ff_select(struct sig *s, int fam)
 		/* Without a RIB every table is partial: "relative to the largest" would make one or two
 		 * partial peers full-feed. Once full tables have been seen, a drop of the largest one
 		 * (a reset) must not switch the whole rule to rel either. */
-		if (s->no_rib || F->abs_seen) {
+		if (!s->rib_routes[fam] || F->abs_seen) {
 			thr = s->o.ff_abs[fam];
 			rule = "abs";
 		} else {
@@ -1355,8 +1434,8 @@ static void ff_select(struct sig *s, int fam)
 	F->left += left;
 	/* Peers that left by table size are no peer outage: drop them from the history of set sizes
 	 * too, or SIG_Q_PEERS_DROPPED would follow for 12 bins. */
-	for (int k = 0; k < 12; k++)
-		F->hist[k] = F->hist[k] > left ? F->hist[k] - left : 0;
+	for (uint32_t k = 0; k < F->nhq; k++)
+		F->hq[k].n = F->hq[k].n > left ? F->hq[k].n - left : 0;
 	uint8_t *keep = calloc(r->npeer ? r->npeer : 1, 1);
 	if (!keep)
 		return;
@@ -1448,9 +1527,14 @@ static void close_bin(struct sig *s, uint32_t t)
 	uint8_t q[2];
 	for (int fam = 0; fam < 2; fam++) {
 		struct fam *F = &s->fam[fam];
-		uint32_t hmax = 0;
-		for (int i = 0; i < 12; i++)
-			hmax = F->hist[i] > hmax ? F->hist[i] : hmax;
+		uint32_t k = 0;   /* closes older than drop_window leave the front */
+		while (k < F->nhq && (uint64_t)F->hq[k].t + s->o.drop_window < t)
+			k++;
+		if (k) {
+			F->nhq -= k;
+			memmove(F->hq, F->hq + k, F->nhq * sizeof *F->hq);
+		}
+		uint32_t hmax = F->nhq ? F->hq[0].n : 0;
 		q[fam] = 0;
 		if (!F->nff)
 			q[fam] |= SIG_Q_NO_DATA;
@@ -1460,8 +1544,10 @@ static void close_bin(struct sig *s, uint32_t t)
 			q[fam] |= SIG_Q_GAP;
 		if (F->joined || F->left)
 			q[fam] |= SIG_Q_FF_CHANGED;
-		memmove(F->hist + 1, F->hist, sizeof F->hist - sizeof F->hist[0]);
-		F->hist[0] = F->nff;
+		while (F->nhq && F->hq[F->nhq - 1].n <= F->nff)
+			F->nhq--;
+		if (!grow((void **)&F->hq, &F->caphq, F->nhq + 1, sizeof *F->hq))
+			F->hq[F->nhq++] = (struct hent){ t, F->nff };
 		F->dropped = 0;
 	}
 	for (uint32_t i = 0; i < s->nent; i++) {
@@ -1630,6 +1716,18 @@ size_t sig_memory(const struct sig *s)
 	m += (size_t)s->capp * sizeof *s->p + (size_t)s->caporg * sizeof *s->org;
 	m += (size_t)s->capsh * sizeof *s->sh + (size_t)s->capvsub * sizeof *s->vsub;
 	m += (size_t)s->capent * sizeof *s->ent + ((size_t)s->asmask + 1) * sizeof *s->astab;
+	for (uint32_t i = 0; i < s->nent; i++)
+		if (s->ent[i].pe)
+			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
+	return m;
+}
+
+size_t sig_memory_used(const struct sig *s)
+{
+	size_t m = sizeof *s;
+	m += (size_t)s->np * sizeof *s->p + (size_t)s->norg * sizeof *s->org;
+	m += (size_t)s->nsh * sizeof *s->sh + (size_t)s->rib->nnode * sizeof *s->vsub;
+	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * sizeof *s->astab;
 	for (uint32_t i = 0; i < s->nent; i++)
 		if (s->ent[i].pe)
 			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);

@@ -8,8 +8,8 @@
  *    "abs": 400,000 IPv4 / 10,000 IPv6; "rel": ceil(0.8 x the largest up peer's table); "count":
  *    explicit; "auto" (default): abs once any up table has reached the abs threshold (and from
  *    then on for the rest of the run: a world of full tables never falls back to rel), else
- *    rel; without a RIB (no element before sig_start) "auto" is abs only, since tables built
- *    from updates alone are partial. Chosen at every bin close (a peer must hold its table at a
+ *    rel; without a RIB of the family (no route of the family before sig_start) "auto" is abs
+ *    only for it, since tables built from updates alone are partial. Chosen at every bin close (a peer must hold its table at a
  *    bin end). A bin whose close changed the set by table size gets SIG_Q_FF_CHANGED with the
  *    counts (ff_joined, ff_left); a peer that was full-feed when its session went down and
  *    rejoins is a session event, not counted.
@@ -17,13 +17,17 @@
  *    For an origin-AS entity the pair (prefix, AS) must be seen by that many full-feed peers
  *    whose path ends in the AS.
  *  - slash24: distinct /24 (IPv6 /48) blocks covered by the entity's visible prefixes of length
- *    <= 24 (<= 48); a country gets the part of each prefix geo_prefix_countries places in it.
+ *    <= 24 (<= 48); a country gets, of each prefix, the whole /24s (/48s) its share of the
+ *    prefix's addresses (geo_prefix_countries, every share) earns by largest remainder, so a
+ *    block counts for one country only and countries add up to the world. 64-bit counts.
  *  - prefixes shorter than /8 (IPv4) or /16 (IPv6) are left out (default routes, bogons).
  *  - interruptions: visible -> invisible -> visible cycles, counted when the prefix (or the pair)
  *    becomes visible again; changes of the full-feed set (peer outages) never count.
  * A full-feed peer whose session leaves Established is a peer outage: its table is dropped, the
  * full-feed set shrinks and visibility is recomputed against the remaining peers at once; the
- * bin is flagged SIG_Q_PEERS_DROPPED.
+ * bin is flagged SIG_Q_PEERS_DROPPED, and so is every bin that has fewer full-feed peers than
+ * a bin close of the last drop_window seconds (3600) had (peers that left by table size
+ * excepted): a duration, the same at every bin size.
  *  - collector gap (SIG_Q_GAP), a duration: an active collector is in a gap from gap_min
  *    seconds (600) after its last record (or the start of its input) until its next record; a
  *    bin that overlaps such a period is flagged. Quiet minutes are no gap at any bin size.
@@ -53,6 +57,8 @@ struct sig_opts {
 	double ff_leave;           /* 0.9: full-feed peers leave below ceil(ff_leave x threshold) */
 	uint32_t gap_min;          /* 600: seconds of silence before a collector is in a gap;
 	                            * 0: every active bin without a record is a gap */
+	uint32_t drop_window;      /* 3600: SIG_Q_PEERS_DROPPED while fewer full-feed peers than at
+	                            * any bin close of the last drop_window seconds */
 };
 
 void sig_opts_default(struct sig_opts *o);
@@ -63,8 +69,18 @@ struct sig;
 
 typedef void (*sig_emit_fn)(void *arg, const struct sig_entity *e, const struct sig_bin *b);
 /* Country split of a prefix, as geo_prefix_countries (src/geo/geo.h) gives it: the caller passes
- * that function with its geo_db (a wrapper), or its own (tests). NULL: every prefix is "ZZ". */
+ * that function with its geo_db (a wrapper), or its own (tests). NULL: every prefix is "ZZ".
+ * Contract: at most max shares, the largest first; an answer of max shares may have been cut,
+ * and the signal asks again with more room (no limit on the countries of a prefix). */
 typedef int (*sig_geo_fn)(void *arg, const struct dm_prefix *p, struct geo_share *out, int max);
+
+/* The whole blocks (/24s, /48s) a prefix's country shares earn: total blocks of the prefix
+ * shared by largest remainder of the shares' addresses (in the units of geo_share: addresses,
+ * IPv6 /64s), ties to the earlier share (geo order: the larger, then the code). Each share's
+ * addrs becomes a multiple of block, and they add up to total x block: a block counts for one
+ * country only. What the signal does to every prefix <= /24 (/48); exported so that scenario
+ * truth counts as replay does. */
+void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block);
 
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o);
 void sig_free(struct sig *s);
@@ -116,7 +132,8 @@ uint32_t sig_full_feed_peers(const struct sig *s, int fam, uint32_t *out, uint32
 int sig_entity_now(struct sig *s, const struct sig_entity *key, struct sig_bin *out);
 /* Full-feed peers that see >= 1 prefix of the entity; returns how many (may exceed max). */
 uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t *out, uint32_t max);
-/* 1 when sig_start found no element before it (no RIB): "auto" is then the abs rule only. */
+/* 1 when sig_start found no element before it (no RIB): "auto" is then the abs rule only (so
+ * it is for a family without a route before sig_start, e.g. IPv6 with an IPv4-only RIB). */
 int sig_no_rib(const struct sig *s);
 /* Bins emitted so far and elements applied. */
 uint64_t sig_bins_emitted(const struct sig *s);
@@ -126,5 +143,7 @@ uint64_t sig_ignored(const struct sig *s);
 /* Elements that could not be applied (malformed prefix, out of memory). */
 uint64_t sig_dropped(const struct sig *s);
 size_t sig_memory(const struct sig *s);
+/* Bytes in use (elements held), not the capacity sig_memory counts. */
+size_t sig_memory_used(const struct sig *s);
 
 #endif
