@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/addr.h"
 #include "base/obuf.h"
+#include "base/time.h"
 #include "cmd/cmds.h"
 #include "detect/detect.h"
 #include "geo/geo.h"
@@ -47,15 +47,6 @@ static const char usage_text[] =
 	"  --inst-window H  instability window in hours (6); --inst-factor F (3)\n"
 	"Every guard is a duration, so results agree across bin sizes within one bin.\n";
 
-/* "2014-12-22 16:15 UTC" */
-static const char *fmt_day(uint32_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, 32, "%Y-%m-%d %H:%M UTC", &tm);
-	return buf;
-}
 
 /* ---- evidence: what carries a loss, from the visibility changes replay stored ---- */
 
@@ -511,8 +502,8 @@ int cmd_detect(int argc, char **argv)
 		        "events, --all prints them)%s\n", nent_used, nbins, alerts, periods, unknowns,
 		        hook_fail ? "; some webhook posts failed" : "");
 		fprintf(stderr, "darkmap detect: judged %s - %s for %zu of %zu entities (no judgement before: each "
-		        "entity's first %u min of normal data are its baseline", fmt_day(cov.first_judged, t0),
-		        fmt_day(cov.last_t + o.bin, t1), cov.judged, cov.entities, cov.need_history * o.bin / 60);
+		        "entity's first %u min of normal data are its baseline", dm_time_fmt(cov.first_judged, DM_TIME_UTC, t0),
+		        dm_time_fmt(cov.last_t + o.bin, DM_TIME_UTC, t1), cov.judged, cov.entities, cov.need_history * o.bin / 60);
 		if (cov.judged < cov.entities)
 			fprintf(stderr, "; %zu never had %u min of normal data with /24s visible", cov.entities - cov.judged,
 			        cov.need_history * o.bin / 60);
@@ -524,7 +515,7 @@ int cmd_detect(int argc, char **argv)
 			char who[160];
 			alert_entity_label(&open_ev[i].entity, &names, who, sizeof who);
 			fprintf(stderr, "%s %s %s since %s", i ? "," : "", who, dm_event_type_name(open_ev[i].type),
-			        fmt_day(open_ev[i].start, t0));
+			        dm_time_fmt(open_ev[i].start, DM_TIME_UTC, t0));
 		}
 		fprintf(stderr, "%s\n", nopen > sizeof open_ev / sizeof open_ev[0] ? ", ..." : "");
 	}

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/addr.h"
 #include "base/err.h"
+#include "base/time.h"
 
 /* ---- run-length queue: the last `cap_bins` values pushed, oldest first ---- */
 
@@ -457,7 +457,7 @@ static double lost_fraction(uint64_t v, double base)
 	return 1.0 - (double)v / base;
 }
 
-static const char *quality_text(uint8_t q, char *buf, size_t n)
+const char *dm_quality_words(uint8_t q, char *buf, size_t n)
 {
 	static const struct {
 		uint8_t bit;
@@ -469,6 +469,8 @@ static const char *quality_text(uint8_t q, char *buf, size_t n)
 		{SIG_Q_FF_CHANGED, "full-feed set changed"},
 	};
 	size_t len = 0;
+	if (!n)
+		return buf;
 	buf[0] = 0;
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
 		if (!(q & w[i].bit) || len >= n)
@@ -477,15 +479,6 @@ static const char *quality_text(uint8_t q, char *buf, size_t n)
 		if (k > 0)
 			len += (size_t)k;
 	}
-	return buf;
-}
-
-static const char *fmt_utc(uint32_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, 32, "%Y-%m-%d %H:%M UTC", &tm);
 	return buf;
 }
 
@@ -515,7 +508,7 @@ static int feed_bad(struct detector *d, struct ent *e, const struct sig_bin *b, 
 	ev.start = b->t;
 	ev.quality = q;
 	char qt[96];
-	quality_text(q, qt, sizeof qt);
+	dm_quality_words(q, qt, sizeof qt);
 	if (q & SIG_Q_PEERS_DROPPED && ffp_med > 0)
 		snprintf(ev.reason, sizeof ev.reason,
 		         "data quality: %s (%u full-feed peers, moving median %g): state unknown, not judged",
@@ -570,7 +563,7 @@ static void level_reason(const struct detector *d, const struct ent *e, struct d
 	if (was && n > 0 && (size_t)n < sizeof ev->reason)
 		snprintf(ev->reason + n, sizeof ev->reason - (size_t)n, "; %s since %s",
 		         was == DM_EV_PARTIAL ? "escalated from a partial outage" : "de-escalated from a full outage",
-		         fmt_utc(was_start, ts));
+		         dm_time_fmt(was_start, DM_TIME_UTC, ts));
 }
 
 static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *b, double base,
@@ -666,7 +659,7 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 		snprintf(ev.reason, sizeof ev.reason,
 		         "visible %s %llu, below %g x baseline %g since %s for %u d: the baseline is now learnt "
 		         "again from this level", unit(&e->key), (unsigned long long)v, o->recover, base,
-		         fmt_utc(e->ep_start, ts), o->new_normal / 86400);
+		         dm_time_fmt(e->ep_start, DM_TIME_UTC, ts), o->new_normal / 86400);
 		e->level = LV_NORMAL;
 		e->pend.bins = 0;
 		movmed_clear(&e->hist);
@@ -797,7 +790,7 @@ int detector_feed(struct detector *d, const struct sig_entity *k, const struct s
 		ev.quality = e->unk_quality;
 		char qt[96];
 		snprintf(ev.reason, sizeof ev.reason, "data quality restored (was: %s)",
-		         quality_text(e->unk_quality, qt, sizeof qt));
+		         dm_quality_words(e->unk_quality, qt, sizeof qt));
 		n = emit(out, max, n, &ev);
 		e->unk_open = 0;
 	}

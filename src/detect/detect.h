@@ -84,6 +84,10 @@ void detector_coverage(const struct detector *d, struct detect_coverage *c);
 size_t detector_entities(const struct detector *d);
 size_t detector_bytes(const struct detector *d);
 
+/* The words of a bin's sig_quality flags: "collector gap, full-feed set changed" ("" for none),
+ * into buf (n bytes); returns buf. */
+const char *dm_quality_words(uint8_t q, char *buf, size_t n);
+
 /* Short stable names: "outage", "partial", "recovery", "instability", "unknown",
  * "newnormal". */
 const char *dm_event_type_name(int type);

@@ -8,6 +8,7 @@
 
 #include "base/addr.h"
 #include "base/time.h"
+#include "detect/detect.h"
 
 /* Kinds a truth file may hold. Only outage and instability rows are scored; every row with an
  * entity explains the alerts of that entity that overlap it. */
@@ -312,14 +313,17 @@ int truth_load(const char *path, struct truth *t, struct dm_error *err)
 	return rc;
 }
 
+/* The detector's own defaults, so that eval and detect cannot drift apart. */
 void score_opts_default(struct score_opts *o)
 {
+	struct detect_opts d;
+	detect_opts_default(&d);
 	memset(o, 0, sizeof *o);
-	o->bin = 300;
-	o->threshold = 0.8;
-	o->hard = 0.5;
-	o->min_duration = 600;
-	o->inst_share = 0.5;
+	o->bin = d.bin;
+	o->threshold = d.threshold;
+	o->hard = d.hard;
+	o->min_duration = d.min_duration;
+	o->inst_share = d.inst_min_share;
 }
 
 void score_free(struct score *s)

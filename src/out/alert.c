@@ -4,9 +4,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/addr.h"
+#include "base/time.h"
 #include "detect/detect.h"
 
 size_t alert_entity_label(const struct sig_entity *e, const struct alert_names *names, char *buf, size_t n)
@@ -64,34 +64,12 @@ size_t alert_duration(uint32_t seconds, char *buf, size_t n)
 /* "2014-12-22 16:15" (UTC), or "2014-12-22T16:15:00Z" for JSON. */
 static void fmt_time(uint32_t t, int iso, char buf[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, 32, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M", &tm);
+	dm_time_fmt(t, iso ? DM_TIME_ISO : DM_TIME_MIN, buf);
 }
 
 static const char *unit(const struct sig_entity *e)
 {
 	return e->afi == DM_AFI_IPV6 ? "/48s" : "/24s";
-}
-
-static void quality_words(uint8_t q, char *buf, size_t n)
-{
-	size_t l = 0;
-	buf[0] = 0;
-	static const struct { uint8_t bit; const char *word; } w[] = {
-		{SIG_Q_GAP, "collector gap"},
-		{SIG_Q_PEERS_DROPPED, "full-feed peers dropped"},
-		{SIG_Q_NO_DATA, "no data"},
-		{SIG_Q_FF_CHANGED, "full-feed set changed"},
-	};
-	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
-		if (!(q & w[i].bit) || l >= n)
-			continue;
-		int k = snprintf(buf + l, n - l, "%s%s", l ? ", " : "", w[i].word);
-		if (k > 0)
-			l += (size_t)k;
-	}
 }
 
 int alert_is_alert(const struct dm_event *ev)
@@ -173,7 +151,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 			            win, ev->baseline_rate * ev->window / 3600.0, t0, t1);
 		break;
 	case DM_EV_UNKNOWN:
-		quality_words(ev->quality, q, sizeof q);
+		dm_quality_words(ev->quality, q, sizeof q);
 		if (!ev->end) {
 			obuf_printf(o, "%s: state unknown since %s UTC (%s", who, t0, q);
 			if (ev->full_feed_peers && (ev->quality & SIG_Q_PEERS_DROPPED))
@@ -310,7 +288,7 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 		json_num(o, ev->baseline_rate);
 	}
 	obuf_printf(o, ",\"quality\":%u,\"quality_text\":", ev->quality);
-	quality_words(ev->quality, q, sizeof q);
+	dm_quality_words(ev->quality, q, sizeof q);
 	json_str(o, q[0] ? q : "ok");
 	char reason[sizeof ev->reason + 1];
 	memcpy(reason, ev->reason, sizeof ev->reason);
