@@ -11,13 +11,11 @@ command -v python3 >/dev/null || { skip detect_cli "python3 absent"; exit 0; }
 DB=$TMP/detect.sqlite
 rm -f "$DB"
 python3 - "$DB" docs/plot.md <<'EOF' || { nok detect_cli_db "generator failed"; exit 0; }
-import re, sqlite3, sys
+import sys
+sys.path.insert(0, "tests")
+from docdb import new_db
 db, doc = sys.argv[1:3]
-schema = re.search(r"<!-- schema:begin -->\s*```sql\n(.*?)```\s*<!-- schema:end -->", open(doc).read(), re.S).group(1)
-con = sqlite3.connect(db)
-con.executescript(schema)
-con.execute("PRAGMA application_id = %d" % 0x646d6170)
-con.execute("PRAGMA user_version = 2")
+con = new_db(db, doc)
 con.execute("INSERT INTO entities (id, kind, afi, cc, asn, name) VALUES (1, 1, 1, 'KP', 0, 'North Korea')")
 cols = [r[1] for r in con.execute("PRAGMA table_info(bins)")]
 T0, BIN = 1418515200, 300                  # 2014-12-14 00:00 UTC

@@ -11,13 +11,11 @@ command -v python3 >/dev/null || { skip eval_cli "python3 absent"; exit 0; }
 DB=$TMP/eval.sqlite
 rm -f "$DB"
 python3 - "$DB" docs/plot.md <<'EOF' || { nok eval_cli_db "generator failed"; exit 0; }
-import re, sqlite3, sys
+import sys
+sys.path.insert(0, "tests")
+from docdb import new_db
 db, doc = sys.argv[1:3]
-schema = re.search(r"<!-- schema:begin -->\s*```sql\n(.*?)```\s*<!-- schema:end -->", open(doc).read(), re.S).group(1)
-con = sqlite3.connect(db)
-con.executescript(schema)
-con.execute("PRAGMA application_id = %d" % 0x646d6170)
-con.execute("PRAGMA user_version = 2")
+con = new_db(db, doc)
 for k, v in (("bin", "300"), ("detect_bin", "300"), ("detect_threshold", "0.8"), ("detect_hard", "0.5")):
     con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (k, v))
 for row in ((1, 1, 1, 'KP', 0), (2, 1, 1, 'CN', 0), (3, 2, 1, '', 131279), (4, 1, 2, 'KP', 0)):

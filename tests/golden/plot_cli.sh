@@ -12,15 +12,11 @@ rm -f "$DB"
 # The generator writes the database and, for each entity, the CSV darkmap must print for the
 # whole series (expected-KP.csv, expected-AS131279.csv).
 python3 - "$DB" "$TMP" docs/plot.md <<'EOF' || { nok plot_cli_db "generator failed"; exit 0; }
-import re, sqlite3, struct, sys, time
+import struct, sys, time
+sys.path.insert(0, "tests")
+from docdb import new_db
 db, tmp, doc = sys.argv[1:4]
-text = open(doc).read()
-m = re.search(r"<!-- schema:begin -->\s*```sql\n(.*?)```\s*<!-- schema:end -->", text, re.S)
-schema = m.group(1)
-con = sqlite3.connect(db)
-con.executescript(schema)
-con.execute("PRAGMA application_id = %d" % 0x646d6170)   # "dmap", docs/plot.md
-con.execute("PRAGMA user_version = 2")
+con = new_db(db, doc)
 con.execute("INSERT INTO entities (id, kind, afi, cc, asn, name) VALUES (1, 1, 1, 'KP', 0, 'North Korea')")
 con.execute("INSERT INTO entities (id, kind, afi, cc, asn, name) VALUES (2, 2, 1, '', 131279, 'STAR-KP')")
 def f32(x):  # the value a C float holds
