@@ -409,19 +409,16 @@ int cmd_detect(int argc, char **argv)
 	if (store_events) {
 		store_begin(st);
 		/* the rules this run used, for `darkmap eval` and anyone reading the events */
-		char mv[32];
-		snprintf(mv, sizeof mv, "%u", o.bin);
-		store_put_meta(st, "detect_bin", mv);
-		snprintf(mv, sizeof mv, "%g", o.threshold);
-		store_put_meta(st, "detect_threshold", mv);
-		snprintf(mv, sizeof mv, "%g", o.hard);
-		store_put_meta(st, "detect_hard", mv);
-		snprintf(mv, sizeof mv, "%g", o.recover);
-		store_put_meta(st, "detect_recover", mv);
-		snprintf(mv, sizeof mv, "%u", o.min_duration);
-		store_put_meta(st, "detect_min_duration", mv);
-		snprintf(mv, sizeof mv, "%g", o.inst_min_share);
-		store_put_meta(st, "detect_inst_share", mv);
+		const struct { const char *key; double v; } rules[] = {
+			{"detect_bin", o.bin}, {"detect_threshold", o.threshold}, {"detect_hard", o.hard},
+			{"detect_recover", o.recover}, {"detect_min_duration", o.min_duration},
+			{"detect_inst_share", o.inst_min_share},
+		};
+		for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++) {
+			char mv[32];
+			snprintf(mv, sizeof mv, "%g", rules[k].v);
+			store_put_meta(st, rules[k].key, mv);
+		}
 	}
 	for (size_t i = 0; i < nfound; i++) {
 		const struct dm_event *ev = &found[i].ev;
