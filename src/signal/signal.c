@@ -1364,7 +1364,7 @@ static void ff_select(struct sig *s, int fam)
 	F->joined += joined;
 	F->left += left;
 	/* Peers that left by table size are no peer outage: drop them from the history of set sizes
-	 * too, or SIG_Q_PEERS_DROPPED would follow for 12 bins. */
+	 * too, or SIG_Q_PEERS_DROPPED would follow for drop_window seconds. */
 	for (uint32_t k = 0; k < F->nhq; k++)
 		F->hq[k].n = F->hq[k].n > left ? F->hq[k].n - left : 0;
 	uint8_t *keep = calloc(r->npeer ? r->npeer : 1, 1);
