@@ -194,13 +194,8 @@ int cmd_demo(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 	unlink(db); /* a fresh database each run */
-	/* 2014 archives are mapped with the registries' records (2014 snapshots first), not
-	 * with the 2026 geolocation that places 175.45.178.0/24 in Italy (docs/geo.md). The
-	 * steps run in this process's children, so they all inherit it. */
-	setenv("DARKMAP_GEO", "registration", 0);
 	printf("darkmap demo: North Korea, December 2014 (AS131279, 175.45.176.0/22, upstream AS4837)\n");
 	printf("table: %s\n", strcmp(table, "none") ? table : "generated world table");
-	printf("mapping: DARKMAP_GEO=%s (docs/geo.md)\n", getenv("DARKMAP_GEO"));
 
 	char *a1[16] = { "scenario", "nk-2014", "--out", scen, "--seed", (char *)seed };
 	int n1 = 6;

@@ -29,7 +29,8 @@ static const char usage_text[] =
 	"node_modules/@ip-location-db/dbip-country (DB-IP, CC BY 4.0), then registration:\n"
 	"DATA/rir/delegated-* (DATA = $DARKMAP_DATA or ../shared/data) and\n"
 	"node_modules/@ip-location-db/geo-whois-asn-country; then DATA/asn/asnames.json.gz.\n"
-	"DARKMAP_GEO=registration leaves geolocation out (for replays of old archives).\n"
+	"(replay and scenario leave geolocation out for data over 2 years older than it;\n"
+	"DARKMAP_GEO=registration leaves it out always, =geolocation,registration keeps it.)\n"
 	"When both views are loaded, each query also prints the geolocation and the registration\n"
 	"answer and '!! sources disagree' where they name different countries.\n"
 	"Exit status: 0 ok, 1 malformed lines were skipped, 2 usage, 3 a source could not be loaded.\n";

@@ -14,6 +14,7 @@ static const struct subcommand subcommands[] = {
 	{ "dump", cmd_dump, "decode MRT archives: bgpdump -m lines or JSON elements" },
 	{ "replay", cmd_replay, "rebuild routing state from archives; per-country/AS visibility series" },
 	{ "detect", cmd_detect, "outages, recoveries, instability from stored series: alerts, JSON, webhook" },
+	{ "eval", cmd_eval, "score detected events against a scenario's truth.tsv: found, errors, false alerts" },
 	{ "plot", cmd_plot, "draw visibility, peers and interruption graphs (PNG/SVG)" },
 	{ "scenario", cmd_scenario, "write a synthetic MRT scenario (e.g. nk-2014)" },
 	{ "geo", cmd_geo, "show what each mapping source says about an address" },

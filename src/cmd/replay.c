@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"  --geo FILE         a mapping source (repeatable), kind guessed from the name: delegated-*\n"
 	"                     RIR file, *.mmdb, asnames json/csv, else an IP range CSV; or name the\n"
 	"                     kind: --rir FILE, --ranges FILE, --mmdb FILE, --asnames FILE (as in\n"
-	"                     darkmap geo). Default: darkmap geo's default sources (docs/geo.md)\n"
+	"                     darkmap geo). Default: darkmap geo's defaults for the data's date (docs/geo.md)\n"
 	"  --no-geo           no country mapping (every prefix is ZZ)\n"
 	"Output:\n"
 	"  --db FILE          write the series to this SQLite file (WAL)\n"
@@ -308,7 +308,8 @@ static void fmt_time(uint32_t t, char *buf, size_t n)
 
 /* ---------- the replay ---------- */
 
-enum { MAX_FILTER = 64 };
+/* --country/--asn filters: a scenario's truth can name a hundred ASes (iran-2009: 120) */
+enum { MAX_FILTER = 1024 };
 
 struct replay {
 	struct rib *rib;
@@ -1115,8 +1116,12 @@ int cmd_replay(int argc, char **argv)
 			const char *s = (!strncmp(v, "AS", 2) || !strncmp(v, "as", 2)) ? v + 2 : v;
 			char *end;
 			unsigned long n = strtoul(s, &end, 10);
-			if (*end || end == s || n > UINT32_MAX || nasn >= MAX_FILTER) {
+			if (*end || end == s || n > UINT32_MAX) {
 				fprintf(stderr, "darkmap replay: --asn %s: want an AS number\n", v);
+				return EXIT_USAGE;
+			}
+			if (nasn >= MAX_FILTER) {
+				fprintf(stderr, "darkmap replay: --asn %s: at most %d --asn (use no --rows for every AS)\n", v, MAX_FILTER);
 				return EXIT_USAGE;
 			}
 			want_asn[nasn++] = (uint32_t)n;
@@ -1221,7 +1226,13 @@ int cmd_replay(int argc, char **argv)
 		} else {
 			struct dm_error err;
 			memset(&err, 0, sizeof err);
-			if (geo_load_defaults(R.geo, &err) < 0)
+			/* The mapping of the data's time: --from, else the earliest archive date in
+			 * the file names (docs/geo.md: geolocation only for recent data). */
+			int64_t when = R.from;
+			for (size_t i = 0; !when && i < inputs.n; i++)
+				if (inputs.v[i].ftime && (!when || inputs.v[i].ftime < when))
+					when = inputs.v[i].ftime;
+			if (geo_load_defaults_at(R.geo, when, &err) < 0)
 				dm_log("replay: default mapping sources: %s", err.what);
 		}
 		if (!geo_nsources(R.geo))

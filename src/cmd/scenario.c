@@ -1166,15 +1166,23 @@ static void coll_path(const struct opts *o, const struct collector *c, int64_t t
 
 static struct mrt_writer *open_out(const char *path)
 {
+	/* thousands of files share a few directories: create each directory once */
+	static char made[8][PATH_MAX];
+	static unsigned nmade;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = 0;
-		if (mkdir_p(dir)) {
+		int known = 0;
+		for (unsigned i = 0; i < 8 && !known; i++)
+			known = !strcmp(dir, made[i]);
+		if (!known && mkdir_p(dir)) {
 			fprintf(stderr, "darkmap scenario: %s: cannot create: %s\n", dir, strerror(errno));
 			return NULL;
 		}
+		if (!known)
+			snprintf(made[nmade++ % 8], sizeof made[0], "%s", dir);
 	}
 	struct dm_error err;
 	struct mrt_writer *w = mrt_writer_open(path, &err);
@@ -2158,9 +2166,10 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 				int64_t t1 = r->spread > r->restore_spread ? r->spread : r->restore_spread;
 				tol = t1 > tol ? t1 : tol;
 				size_t l = strlen(note);
-				snprintf(note + l, sizeof note - l, "%sline %d: %s %s%s%s", l ? "; " : "",
-				         r->line, kind_names[r->kind], r->target, r->note[0] ? ": " : "",
-				         r->note);
+				snprintf(note + l, sizeof note - l, "%sline %d: %s %s, %u of %u prefixes, %d of "
+				         "%d peers%s%s", l ? "; " : "", r->line, kind_names[r->kind], r->target,
+				         r->nsel, r->npfx, r->kind == K_OUTAGE ? r->kpeers : g->npeers,
+				         g->npeers, r->note[0] ? ": " : "", r->note);
 			}
 			char name[16];
 			ent_name(E, is_as, k, name, sizeof name);
@@ -2271,8 +2280,8 @@ static int run_scenario(struct opts *o, struct scen *sc)
 		        "boundary\n", cli_span ? "from --from/--to" : sc->path);
 		return EXIT_USAGE;
 	}
-	if (!cli_span)
-		scen_check_span(sc);
+	/* rows must lie in the file's span even when --from/--to cut a piece of it */
+	scen_check_span(sc);
 	if (sc->errors)
 		return EXIT_USAGE;
 	g.npeers = o->peers ? o->peers : sc->peers_set ? sc->peers : 8;
@@ -2305,7 +2314,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			        err.what[0] ? err.what : dm_err_name(err.code));
 			goto out;
 		}
-	if (!o->ngeo && geo_load_defaults(g.geo, &err) < 0) {
+	if (!o->ngeo && geo_load_defaults_at(g.geo, g.from, &err) < 0) {   /* as replay: its data's date */
 		fprintf(stderr, "darkmap scenario: default mapping sources: %s\n", err.what);
 		goto out;
 	}
@@ -2484,7 +2493,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	struct ents E;
 	ents_init(&g, &E);
 	struct truth_row *t = truth_add(&tr, "scenario", g.from, g.to);
-	uint64_t nflaps = 0, nrows = 0, left_out = 0, nchurn_extra = 0;
+	uint64_t nflaps = 0, nrows = 0, left_out = 0;
 	for (int i = 0; i < sc->nrow; i++) {
 		struct row *r = &sc->row[i];
 		if (r->skip) {
@@ -2615,9 +2624,6 @@ static int run_scenario(struct opts *o, struct scen *sc)
 				snprintf(t->collector, sizeof t->collector, "%s", co->name);
 				add_truth_note(t, r, "update files starting in [start, end) absent");
 			}
-			break;
-		case K_CHURN:
-			nchurn_extra += (uint64_t)(r->rate * (double)(r->end - r->start) / 3600.0);
 			break;
 		default:
 			break;
@@ -2797,7 +2803,6 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	if (left_out)
 		fprintf(stderr, "darkmap scenario: %llu rows of %s outside --from/--to left out\n",
 		        (unsigned long long)left_out, sc->path);
-	(void)nchurn_extra;
 	ents_free(&E);
 	free(ev.v);
 	free(tr.v);

@@ -247,6 +247,7 @@ void detect_opts_default(struct detect_opts *o)
 	o->inst_window = 6 * 3600;
 	o->inst_factor = 3.0;
 	o->inst_min_count = 5;
+	o->inst_min_share = 0.5;
 }
 
 /* Bins a duration covers: ceil(seconds / bin), at least 1. */
@@ -279,6 +280,8 @@ int detect_opts_check(const struct detect_opts *o, char *why, size_t n)
 		REFUSE("peers floor %g: must be in [0, 1]", o->peers_floor);
 	if (!(o->inst_factor >= 0))
 		REFUSE("instability factor %g: must be >= 0", o->inst_factor);
+	if (!(o->inst_min_share >= 0))
+		REFUSE("instability share %g: must be >= 0", o->inst_min_share);
 	if (o->inst_window < o->bin)
 		REFUSE("instability window %u s: must be at least one bin (%u s)", o->inst_window, o->bin);
 	if (o->baseline_window / o->bin <= o->inst_window / o->bin)
@@ -698,7 +701,8 @@ static int feed_instability(struct detector *d, struct ent *e, const struct sig_
 		return n;   /* less than one window of earlier history: no baseline yet */
 	uint64_t c = e->win.sum;
 	double bc = (double)e->base.sum * d->inst_bins / (double)e->base.count;
-	double raise = fmax((double)o->inst_min_count, o->inst_factor * bc);
+	double raise = fmax(fmax((double)o->inst_min_count, o->inst_factor * bc),
+	                    o->inst_min_share * (double)b->visible_prefixes);
 	double hours = o->inst_window / 3600.0;
 	struct dm_event ev;
 	if (!e->inst_open && (double)c >= raise) {
@@ -714,8 +718,9 @@ static int feed_instability(struct detector *d, struct ent *e, const struct sig_
 		ev.baseline_rate = bc / hours;
 		ev.severity = c > 0 ? 1.0 - bc / (double)c : 0;
 		snprintf(ev.reason, sizeof ev.reason,
-		         "%llu interruptions in the last %u counted bins >= max(%u, %g x baseline %.2f per window)",
-		         (unsigned long long)c, d->inst_bins, o->inst_min_count, o->inst_factor, bc);
+		         "%llu interruptions in the last %u counted bins >= max(%u, %g x baseline %.2f per window, "
+		         "%g x %llu visible prefixes)", (unsigned long long)c, d->inst_bins, o->inst_min_count,
+		         o->inst_factor, bc, o->inst_min_share, (unsigned long long)b->visible_prefixes);
 		return emit(out, max, n, &ev);
 	}
 	if (e->inst_open) {
@@ -732,8 +737,9 @@ static int feed_instability(struct detector *d, struct ent *e, const struct sig_
 			ev.rate = (double)c / hours;
 			ev.baseline_rate = bc / hours;
 			snprintf(ev.reason, sizeof ev.reason,
-			         "%llu interruptions in the last %u counted bins < half of max(%u, %g x baseline %.2f); peak %u",
-			         (unsigned long long)c, d->inst_bins, o->inst_min_count, o->inst_factor, bc, e->inst_max);
+			         "%llu interruptions in the last %u counted bins < half of max(%u, %g x baseline %.2f, "
+			         "%g x %llu visible prefixes); peak %u", (unsigned long long)c, d->inst_bins, o->inst_min_count,
+			         o->inst_factor, bc, o->inst_min_share, (unsigned long long)b->visible_prefixes, e->inst_max);
 			return emit(out, max, n, &ev);
 		}
 	}

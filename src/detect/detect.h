@@ -41,6 +41,8 @@ struct detect_opts {
 	uint32_t inst_window;         /* sliding window in seconds (6 h) */
 	double inst_factor;           /* raised when window count >= factor x baseline count (3) */
 	uint32_t inst_min_count;      /* ... and window count >= this (5) */
+	double inst_min_share;        /* ... and >= this x the entity's visible prefixes (0.5): the
+	                               * entity as a whole is unstable, not a few of its networks */
 };
 
 /* Fills o with the defaults above. */

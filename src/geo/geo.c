@@ -786,18 +786,42 @@ int geo_prefix_views(const struct geo_db *g, const struct dm_prefix *p, struct g
 
 /* The disagreement walk: each geolocation piece with a country is split again by the
  * registration view; what registration places in another country is counted. */
+struct pair_acc;
 struct differ_ctx {
 	const struct geo_db *g;
 	int v6;
 	uint16_t geo_cc;
-	struct acc *out;
+	struct acc *out;            /* by registration country, or */
+	struct pair_acc *pairs;     /* by (geolocation, registration) when set */
+};
+
+/* The pairs walk keys its counts by (geolocation, registration) packed in 32 bits. */
+struct pair_acc {
+	int n;
+	uint32_t key[256];
+	u128 cnt[256];
 };
 
 static void differ_reg_piece(void *ctx, u128 lo, u128 hi, uint16_t cc)
 {
 	struct differ_ctx *d = ctx;
-	if (cc != CC_ZZ && cc != d->geo_cc)
+	if (cc == CC_ZZ || cc == d->geo_cc)
+		return;
+	if (!d->pairs) {
 		acc_count(d->out, cc, span(lo, hi));
+		return;
+	}
+	uint32_t key = (uint32_t)d->geo_cc << 16 | cc;
+	struct pair_acc *pa = d->pairs;
+	for (int i = 0; i < pa->n; i++)
+		if (pa->key[i] == key) {
+			pa->cnt[i] += span(lo, hi);
+			return;
+		}
+	if (pa->n < 256) {
+		pa->key[pa->n] = key;
+		pa->cnt[pa->n++] = span(lo, hi);
+	}
 }
 
 static void differ_geo_piece(void *ctx, u128 lo, u128 hi, uint16_t cc)
@@ -827,7 +851,7 @@ int geo_prefix_disagreement(const struct geo_db *g, const struct dm_prefix *p, s
 	counts.n = 0;
 	counts.view = 0;
 	counts.piece = NULL;
-	struct differ_ctx d = { g, v6, 0, &counts };
+	struct differ_ctx d = { g, v6, 0, &counts, NULL };
 	struct acc walk;
 	walk.n = 0;
 	walk.view = GEO_VIEW_GEOLOCATION;
@@ -837,6 +861,48 @@ int geo_prefix_disagreement(const struct geo_db *g, const struct dm_prefix *p, s
 	if (v6 && len > 64)
 		return 0;   /* less than one /64: counted in /64s it rounds to nothing */
 	return acc_shares(&counts, v6, len, out, max);
+}
+
+static int differ_cmp(const void *x, const void *y)
+{
+	const struct geo_differ *a = x, *b = y;
+	if (a->addrs != b->addrs)
+		return a->addrs > b->addrs ? -1 : 1;
+	int c = strcmp(a->geoloc, b->geoloc);
+	return c ? c : strcmp(a->reg, b->reg);
+}
+
+int geo_prefix_differ(const struct geo_db *g, const struct dm_prefix *p, struct geo_differ *out,
+                      int max)
+{
+	int v6, len;
+	u128 lo, hi;
+	if (max <= 0 || prefix_range(p, &v6, &len, &lo, &hi) < 0 ||
+	    !has_view(g, GEO_VIEW_GEOLOCATION) || !has_view(g, GEO_VIEW_REGISTRATION) ||
+	    (v6 && len > 64))
+		return 0;
+	static _Thread_local struct pair_acc pa;   /* 5 KB: off the caller's stack */
+	pa.n = 0;
+	struct differ_ctx d = { g, v6, 0, NULL, &pa };
+	struct acc walk;
+	walk.n = 0;
+	walk.view = GEO_VIEW_GEOLOCATION;
+	walk.piece = differ_geo_piece;
+	walk.pctx = &d;
+	split(g, 0, g->nsrc, v6, lo, hi, &walk);
+	struct geo_differ all[256];
+	for (int i = 0; i < pa.n; i++) {
+		u128 c = pa.cnt[i];
+		if (v6)
+			c = (c >> 64) + ((c >> 63) & 1);
+		all[i].addrs = c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
+		cc_unpack((uint16_t)(pa.key[i] >> 16), all[i].geoloc);
+		cc_unpack((uint16_t)pa.key[i], all[i].reg);
+	}
+	qsort(all, (size_t)pa.n, sizeof all[0], differ_cmp);
+	int n = pa.n < max ? pa.n : max;
+	memcpy(out, all, (size_t)n * sizeof *out);
+	return n;
 }
 
 int geo_ip_view_country(const struct geo_db *g, int view, const struct dm_ip *ip, geo_cc cc,

@@ -37,6 +37,13 @@ int geo_load_asnames(struct geo_db *g, const char *path, struct dm_error *err); 
  * and DATA/asn/asnames.json.gz. Returns the number of sources loaded (0 when none was found);
  * a source that is present but fails to load is an error. */
 int geo_load_defaults(struct geo_db *g, struct dm_error *err);
+/* The defaults for data of time when (UTC seconds; 0: now, as geo_load_defaults): the
+ * geolocation source is left out when when is more than GEO_GEOLOC_VALID before its snapshot
+ * date (its npm version), so old archives are mapped by the registration snapshots.
+ * DARKMAP_GEO=registration leaves it out always; DARKMAP_GEO=geolocation,registration keeps
+ * it always. replay passes its first archive's date, scenario its span start. */
+enum { GEO_GEOLOC_VALID = 2 * 366 * 86400 };
+int geo_load_defaults_at(struct geo_db *g, int64_t when, struct dm_error *err);
 
 /* The command-line form shared by every subcommand that maps (geo, replay, demo): option is
  * "--rir", "--ranges", "--mmdb" or "--asnames" and path its argument. Returns 0 when loaded,
@@ -74,6 +81,16 @@ int geo_prefix_views(const struct geo_db *g, const struct dm_prefix *p, struct g
  * or one view has no source. "Registration places 256 of these 1024 addresses in KP". */
 int geo_prefix_disagreement(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
                             int max);
+/* The same addresses as geo_prefix_disagreement, by pair of countries: "geolocation IT,
+ * registration KP: 256". An alert for an entity names the other country of each pair (the
+ * entity is the geolocation country for recent data, the registration one for data the
+ * defaults map by registration, see geo_load_defaults_at). Largest first, at most max. */
+struct geo_differ {
+	geo_cc geoloc, reg;
+	uint64_t addrs;             /* IPv4 addresses or IPv6 /64s */
+};
+int geo_prefix_differ(const struct geo_db *g, const struct dm_prefix *p, struct geo_differ *out,
+                      int max);
 /* Country of one address by the sources of one view (GEO_VIEW_NONE: every source, as
  * geo_ip_country), and the source that said so. 0 found, -1 none ("ZZ", source ""). */
 int geo_ip_view_country(const struct geo_db *g, int view, const struct dm_ip *ip, geo_cc cc,

@@ -129,7 +129,29 @@ static int load_npm_ranges(struct geo_db *g, const char *nm, const char *pkg, st
 	return any;
 }
 
+/* The date of an ip-location-db snapshot from its package version "2.3.2026060120" (the last
+ * part is YYYYMMDDHH): UTC seconds of that day, or 0 when the version says no date. */
+static int64_t npm_snapshot(const char *csv)
+{
+	char *id = geo_npm_package_id(csv);
+	int64_t t = 0;
+	const char *v = id ? strrchr(id, '.') : NULL;
+	if (v && strlen(v + 1) == 10 && strspn(v + 1, "0123456789") == 10) {
+		char d[9];
+		memcpy(d, v + 1, 8);
+		d[8] = 0;
+		t = geo_date_seconds(strtoul(d, NULL, 10));
+	}
+	free(id);
+	return t;
+}
+
 int geo_load_defaults(struct geo_db *g, struct dm_error *err)
+{
+	return geo_load_defaults_at(g, 0, err);
+}
+
+int geo_load_defaults_at(struct geo_db *g, int64_t when, struct dm_error *err)
 {
 	char data[PATH_MAX], nm[PATH_MAX], path[PATH_MAX + 128];
 	int loaded = 0, rc;
@@ -138,14 +160,26 @@ int geo_load_defaults(struct geo_db *g, struct dm_error *err)
 	/* DARKMAP_GEO=registration: the registries' records only. A replay of old archives (the
 	 * 2014 demo) is better served by the records of its time than by a 2026 geolocation. */
 	const char *views = getenv("DARKMAP_GEO");
-	int geoloc = 1;
+	int geoloc = 1, forced = 0;
 	if (views && *views) {
 		if (!strcmp(views, "registration"))
 			geoloc = 0;
-		else if (strcmp(views, "geolocation,registration"))
+		else if (!strcmp(views, "geolocation,registration"))
+			forced = 1;
+		else
 			return dm_fail(err, DM_ERR_BAD_VALUE, 0,
 			               "DARKMAP_GEO='%.40s': expected 'registration' or "
 			               "'geolocation,registration' (the default)", views);
+	}
+	/* A geolocation snapshot says where addresses are used at its date. Data much older than
+	 * it (the 2014 archives, the scenario library's 2011-2019 events) is mapped by the
+	 * registration snapshots instead, the nearest in time we have. */
+	if (geoloc && !forced && when > 0 && have_nm) {
+		snprintf(path, sizeof path, "%s/%s", nm,
+		         "@ip-location-db/dbip-country/dbip-country-ipv4.csv");
+		int64_t snap = is_file(path) ? npm_snapshot(path) : 0;
+		if (snap && when < snap - GEO_GEOLOC_VALID)
+			geoloc = 0;
 	}
 	/* Geolocation first: where the addresses are used answers; registration fills the space
 	 * it has no answer for (docs/geo.md "Views"). */
@@ -187,4 +221,17 @@ int geo_load_option(struct geo_db *g, const char *option, const char *path, stru
 	if (!strcmp(option, "--asnames"))
 		return geo_load_asnames(g, path, err);
 	return 1;
+}
+
+int64_t geo_date_seconds(unsigned long yyyymmdd)
+{
+	int y = (int)(yyyymmdd / 10000), m = (int)(yyyymmdd / 100 % 100), d = (int)(yyyymmdd % 100);
+	if (y < 1970 || y > 2200 || m < 1 || m > 12 || d < 1 || d > 31)
+		return 0;
+	/* days from civil (H. Hinnant's algorithm): no timegm, no TZ */
+	y -= m <= 2;
+	int era = y / 400, yoe = y - era * 400;
+	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return ((int64_t)era * 146097 + doe - 719468) * 86400;
 }

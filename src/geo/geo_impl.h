@@ -98,6 +98,9 @@ int geo_mmdb_walk(const struct geo_source *s, int v6, u128 lo, u128 hi, geo_piec
 int geo_mmdb_ip(const struct geo_source *s, const struct dm_ip *ip, struct geo_ip_hit *hit);
 void geo_mmdb_close(struct geo_source *s);
 
+/* geo_default.c: UTC seconds of a yyyymmdd date, 0 when it is not one. */
+int64_t geo_date_seconds(unsigned long yyyymmdd);
+
 /* geo_load.c */
 int geo_slurp(const char *path, char **buf, size_t *len, struct dm_error *err);
 /* "name@version" from the npm package.json beside path (malloc'd), or NULL. */

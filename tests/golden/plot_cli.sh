@@ -41,8 +41,10 @@ for ent, base in ((1, 4), (2, 4)):
         intr = 1 if 12 <= h < 40 and k < (h - 12) // 3 else 0
         q = 1 if GAP0 <= t < GAP1 else 0
         pf = f32(f32(s24 / 4.0) * f32(seeing / 40.0))
-        con.execute("INSERT INTO bins VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (ent, t, s24, s24, base, seeing, ffp, 44, pf, intr * 4, intr * 4, intr, 0, q, 0, 0))
+        con.execute("INSERT INTO bins (entity, t, visible_prefixes, slash24, baseline_slash24, peers_seeing, "
+                    "full_feed_peers, peers_up, peer_frac, announcements, withdrawals, interruptions, "
+                    "more_specifics, quality) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (ent, t, s24, s24, base, seeing, ffp, 44, pf, intr * 4, intr * 4, intr, 0, q))
         utc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
         rows.append("%d,%s,%d,%d,%s,%s,%d,%d" % (t, utc, s24, base, "%.17g" % (seeing / ffp),
                                                 "%.17g" % pf, intr, q))

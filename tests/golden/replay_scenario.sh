@@ -11,23 +11,29 @@
 #      from 600 s (--gap-min) after its last record before (read with darkmap dump) until its
 #      first record after; at bins of 60, 300 and 900 s exactly the bins overlapping that period
 #      are flagged gap (KP stays visible), and the --quality file says so for that collector.
-# (Counts for the country KP are KP24 /24s, see below: the default mapping puts geolocation
-# first, and DB-IP places one of the four /24s in Italy.)
+# (Counts for the country KP are KP24 /24s, see below.)
 #   3. 17 Dec 09:00 - 10:30: one peer's session is down 09:20 - 09:45: exactly those bins have 7
 #      full-feed peers and the peers-dropped flag, KP stays visible, no withdrawal is counted.
 . "$(dirname "$0")/../lib.sh"
 # How many of KP's four /24s (175.45.176.0/22, APNIC 2014 line 16457) replay's default mapping
-# counts as KP: geolocation first (npm's DB-IP CSV, when installed and DARKMAP_GEO is not
-# "registration"), the RIR line for what it leaves uncovered. Recomputed here from the CSV:
-# a /24 is KP when the DB-IP line covering it says KP or no line covers it. (DB-IP 2026:
-# 175.45.178.0/24 is IT, so 3.) AS131279 always has all four.
+# counts as KP. Geolocation (npm's DB-IP CSV) comes first only for data less than 2 years
+# older than its snapshot (docs/geo.md); these archives are of December 2014 and the snapshot
+# of 2026, so the registration view maps them: 4. Recomputed here rather than assumed: the
+# snapshot date from the package version, and, were geolocation to apply, the /24s whose
+# covering DB-IP line says KP or that no line covers (DB-IP 2026: 175.45.178.0/24 is IT).
+# AS131279 always has all four.
 KP24=4
 DBIP=$ROOT/node_modules/@ip-location-db/dbip-country/dbip-country-ipv4.csv
 if [ -f "$DBIP" ] && [ "${DARKMAP_GEO:-}" != registration ]; then
-	KP24=$(awk -F, 'function n(a,  q) { split(a, q, "."); return ((q[1] * 256 + q[2]) * 256 + q[3]) * 256 + q[4] }
-		BEGIN { for (k = 0; k < 4; k++) { s[k] = n("175.45." (176 + k) ".0"); cc[k] = "" } }
-		{ lo = n($1); hi = n($2); for (k = 0; k < 4; k++) if (lo <= s[k] && hi >= s[k] + 255) cc[k] = $3 }
-		END { for (k = 0; k < 4; k++) c += (cc[k] == "KP" || cc[k] == ""); print c }' "$DBIP")
+	snap=$(sed -n 's/^  "version": ".*\.\([0-9]\{8\}\)[0-9][0-9]",$/\1/p' "${DBIP%/*}/package.json")
+	data_t=$(date -u -d 2014-12-15 +%s)
+	if [ "${DARKMAP_GEO:-}" = geolocation,registration ] ||
+	   { [ -n "$snap" ] && [ $(( $(date -u -d "$snap" +%s) - data_t )) -le $(( 2 * 366 * 86400 )) ]; }; then
+		KP24=$(awk -F, 'function n(a,  q) { split(a, q, "."); return ((q[1] * 256 + q[2]) * 256 + q[3]) * 256 + q[4] }
+			BEGIN { for (k = 0; k < 4; k++) { s[k] = n("175.45." (176 + k) ".0"); cc[k] = "" } }
+			{ lo = n($1); hi = n($2); for (k = 0; k < 4; k++) if (lo <= s[k] && hi >= s[k] + 255) cc[k] = $3 }
+			END { for (k = 0; k < 4; k++) c += (cc[k] == "KP" || cc[k] == ""); print c }' "$DBIP")
+	fi
 fi
 check() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1" "got '$2', want '$3'"; fi; }
 

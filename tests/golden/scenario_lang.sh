@@ -76,7 +76,7 @@ def s24(entity, down=()):
 def frac(entity, down):
     base = s24(entity)
     return '%.4f' % round((base - s24(entity, down)) / base, 4)
-T = [dict(zip(['kind', 'start', 'end', 's', 'e', 'entity', 'fraction', 'tolerance'], l.split('\t')))
+T = [dict(zip(['kind', 'start', 'end', 's', 'e', 'entity', 'fraction', 'tolerance', 'collector', 'peer', 'note'], l.rstrip('\n').split('\t')))
      for l in open(truthf) if not l.startswith('#') and not l.startswith('kind\t')]
 def truth(kind, entity, start):
     r = [t for t in T if t['kind'] == kind and t['entity'] == entity and int(t['start']) == ts(start)]
@@ -97,6 +97,8 @@ for ent in ('AS8452', 'EG'):
     r = truth('outage', ent, '2011-01-27T02:00Z')
     ok('scenario_lang_partial_truth_' + ent, r and r['fraction'] == frac(ent, half) and r['end'] == str(ts('2011-01-27T04:00Z')),
        '%s vs recomputed %s' % (r, frac(ent, half)))
+r = truth('outage', 'AS8452', '2011-01-27T02:00Z')
+ok('scenario_lang_partial_prefix_count', r and ('%d of %d prefixes, 4 of 4 peers' % (len(half), len(byas(8452)))) in r['note'], (len(half), r))
 ok('scenario_lang_partial_is_half', frac('AS8452', half) == '0.5000', frac('AS8452', half))
 # 2. the staged step at 04:00 (EG except AS36992) and the exception
 t2 = ts('2011-01-27T04:00Z')

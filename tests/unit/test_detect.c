@@ -765,6 +765,39 @@ static void test_ff_change_is_unknown(void **state)
 	detector_free(r.d);
 }
 
+/* A country of 200 prefixes (200 /24s) of which 12, from an AS that goes down elsewhere, are
+ * withdrawn for an hour: 6% is no outage, and their return (12 interruptions at once, against a
+ * quiet baseline) is not instability either: 12 < 0.5 x 200 visible prefixes. With 200
+ * interruptions in 6 h (every prefix once) it would be. */
+static void test_bystander_not_unstable(void **state)
+{
+	(void)state;
+	uint32_t burst[2] = {12, 100};
+	for (int i = 0; i < 2; i++) {
+		struct detect_opts o;
+		detect_opts_default(&o);
+		struct evlist r = {.d = detector_new(&o)};
+		struct sig_entity e = {.kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "DE"};
+		uint32_t t0 = T_DEC15 + 3 * 86400;
+		for (uint32_t t = T_DEC15; t < t0 + 86400; t += 300) {
+			struct sig_bin b = normal_bin(t);
+			b.slash24 = b.visible_prefixes = 200;
+			if (t >= t0 && t < t0 + H)
+				b.slash24 = b.visible_prefixes = 188;
+			if (t == t0 + H)
+				b.interruptions = burst[i];
+			feed(&r, &e, &b);
+		}
+		assert_int_equal(r.n, i == 0 ? 0 : 2);
+		if (i == 1) {
+			assert_int_equal(r.ev[0].type, DM_EV_INSTABILITY);
+			assert_int_equal(r.ev[0].start, t0 + H);
+			assert_int_equal(r.ev[0].interruptions, 100);
+		}
+		detector_free(r.d);
+	}
+}
+
 /* Option errors name the rule: --threshold 0.95 with the default recover 0.9. */
 static void test_option_messages(void **state)
 {
@@ -826,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_bin_sizes_agree),
 		cmocka_unit_test(test_ff_change_is_unknown),
 		cmocka_unit_test(test_option_messages),
+		cmocka_unit_test(test_bystander_not_unstable),
 		cmocka_unit_test(test_coverage_short_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -589,6 +589,20 @@ static void test_views(void **state)
 	/* Agreement: no share. */
 	p = pfx("175.45.176.0/23");
 	assert_int_equal(geo_prefix_disagreement(g, &p, ds, 8), 0);
+	/* By pair: the /22's 256 IT/KP addresses; 10.0.0.0/24's 128 US/CN; a /16 holding both. */
+	struct geo_differ df[8];
+	p = pfx("175.45.176.0/22");
+	assert_int_equal(geo_prefix_differ(g, &p, df, 8), 1);
+	assert_string_equal(df[0].geoloc, "IT");
+	assert_string_equal(df[0].reg, "KP");
+	assert_true(df[0].addrs == 256);
+	p = pfx("0.0.0.0/0");
+	assert_int_equal(geo_prefix_differ(g, &p, df, 8), 2);
+	assert_string_equal(df[0].geoloc, "IT");
+	assert_true(df[0].addrs == 256);
+	assert_string_equal(df[1].geoloc, "US");
+	assert_string_equal(df[1].reg, "CN");
+	assert_true(df[1].addrs == 128);
 
 	geo_cc cc;
 	const char *src;
@@ -658,6 +672,56 @@ static void test_dbip_views(void **state)
 	geo_db_free(g);
 }
 
+/* geo_load_defaults_at: the DB-IP snapshot (package version 2.3.2026060120: 1 June 2026) is
+ * used for data from 2 years (GEO_GEOLOC_VALID = 732 days) before it on. With python3's
+ * calendar.timegm: 2026-06-01 is 1780272000, the limit 1780272000 - 732 * 86400 = 1717027200
+ * (2024-05-30); 2014-12-22 is 1419206400, older: registration only. 0 means now. */
+static void test_defaults_by_date(void **state)
+{
+	(void)state;
+	const char *v4 = "node_modules/@ip-location-db/dbip-country/package.json";
+	if (access(v4, R_OK)) {
+		print_message("skip: node_modules/@ip-location-db/dbip-country absent (scripts/bootstrap installs it)\n");
+		skip();
+	}
+	static const struct { int64_t when; int dbip; } cases[] = {
+		{ 0, 1 }, { 1419206400, 0 }, { 1717027199, 0 }, { 1717027200, 1 }, { 1780272000, 1 },
+	};
+	unsetenv("DARKMAP_GEO");
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct geo_db *g = geo_db_new();
+		struct dm_error err;
+		assert_true(geo_load_defaults_at(g, cases[k].when, &err) >= 1);
+		int found = 0;
+		for (size_t i = 0; i < geo_nsources(g); i++)
+			found |= !strncmp(geo_source_name(g, i), "csv:@ip-location-db/dbip-country@", 33);
+		if (found != cases[k].dbip)
+			fail_msg("when %lld: dbip loaded %d, want %d", (long long)cases[k].when, found, cases[k].dbip);
+		if (found)   /* first: geolocation answers before registration */
+			assert_memory_equal(geo_source_name(g, 0), "csv:@ip-location-db/dbip-country@", 33);
+		geo_db_free(g);
+	}
+	/* DARKMAP_GEO overrides the date both ways. */
+	struct geo_db *g = geo_db_new();
+	struct dm_error err;
+	setenv("DARKMAP_GEO", "geolocation,registration", 1);
+	assert_true(geo_load_defaults_at(g, 1419206400, &err) >= 1);
+	assert_memory_equal(geo_source_name(g, 0), "csv:@ip-location-db/dbip-country@", 33);
+	geo_db_free(g);
+	g = geo_db_new();
+	setenv("DARKMAP_GEO", "registration", 1);
+	assert_true(geo_load_defaults_at(g, 0, &err) >= 0);
+	for (size_t i = 0; i < geo_nsources(g); i++)
+		assert_null(strstr(geo_source_name(g, i), "dbip"));
+	geo_db_free(g);
+	g = geo_db_new();
+	setenv("DARKMAP_GEO", "bogus", 1);
+	assert_int_equal(geo_load_defaults_at(g, 0, &err), DM_ERR_BAD_VALUE);
+	assert_string_equal(err.what, "DARKMAP_GEO='bogus': expected 'registration' or 'geolocation,registration' (the default)");
+	geo_db_free(g);
+	unsetenv("DARKMAP_GEO");
+}
+
 static void test_country_names(void **state)
 {
 	(void)state;
@@ -713,6 +777,7 @@ int main(void)
 		cmocka_unit_test(test_npm_sources),
 		cmocka_unit_test(test_views),
 		cmocka_unit_test(test_dbip_views),
+		cmocka_unit_test(test_defaults_by_date),
 		cmocka_unit_test(test_country_names),
 		cmocka_unit_test(test_empty_db),
 	};
