@@ -693,6 +693,18 @@ static void test_changes(void **state)
 	assert_int_equal(store_get_changes(s, 5, 6, NULL, &out, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(out);
+	/* more than one batch (4096) in a transaction: every row, in put order */
+	assert_int_equal(store_begin(s), 0);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct sig_change c = mk_change(1500000000 + i / 7, "10.0.0.0/8", (int)(i & 1), "US", 7018, i);
+		assert_int_equal(store_put_change(s, &c), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_get_changes(s, 1500000000, UINT32_MAX, NULL, &out, &n), 0);
+	assert_int_equal(n, 5000);
+	for (uint32_t i = 0; i < 5000; i++)
+		assert_int_equal(out[i].upstream_asn, i);
+	free(out);
 	store_close(s);
 }
 
