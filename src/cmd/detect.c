@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/addr.h"
 #include "base/obuf.h"
 #include "cmd/cmds.h"
 #include "detect/detect.h"
@@ -82,9 +83,10 @@ static int tally_cmp(const void *a, const void *b)
 
 /* Appends to ev->evidence: the origin ASes that carry the lost /24s with their shares, the
  * upstream the lost routes were last seen through (for KP: "last seen via AS4837"), and, for a
- * country, the share of those addresses that registration places in another country than
- * geolocation does (docs/geo.md "Views"). Nothing when replay stored no change for it (an
- * older database, or a loss made only of full-feed set changes). */
+ * country, the largest share of those addresses that the other mapping view places in another
+ * country (an entity mapped by registration: what geolocation says, and the reverse; docs/geo.md
+ * "Views"). Nothing when replay stored no change for it (an older database, or a loss made only
+ * of full-feed set changes). */
 static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo)
 {
 	struct sig_change *ch = NULL;
@@ -96,24 +98,36 @@ static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, co
 	}
 	struct tally org[64], up[64], reg[16];
 	size_t norg = 0, nup = 0, nreg = 0;
-	uint64_t total = 0, addrs = 0, other = 0;
+	uint64_t total = 0, addrs = 0;
+	struct sig_change last;   /* the latest loss: the withdrawal that completed it */
+	memset(&last, 0, sizeof last);
 	for (size_t i = 0; i < n; i++) {
 		const struct sig_change *c = &ch[i];
 		if (c->visible || c->covered || !c->units)
 			continue;
 		total += c->units;
+		if (c->t >= last.t)
+			last = *c;
 		tally_add(org, &norg, 64, c->origin_asn, c->units);
 		if (c->upstream_asn)
 			tally_add(up, &nup, 64, c->upstream_asn, c->units);
 		if (geo && ev->entity.kind == SIG_COUNTRY) {
-			struct geo_share sh[8];
-			int k = geo_prefix_disagreement(geo, &c->prefix, sh, 8);
+			/* where the two views differ, the country the other view names: for an entity
+			 * mapped by registration (old data) what geolocation says, and the reverse */
+			struct geo_differ df[8];
+			int k = geo_prefix_differ(geo, &c->prefix, df, 8);
 			uint64_t size = c->prefix.afi == DM_AFI_IPV6 ? (c->prefix.len >= 64 ? 1 : 1ull << (64 - c->prefix.len))
 			                                             : 1ull << (32 - c->prefix.len);
 			addrs += size;
 			for (int j = 0; j < k; j++) {
-				other += sh[j].addrs;
-				tally_add(reg, &nreg, 16, (uint32_t)(uint8_t)sh[j].cc[0] << 8 | (uint8_t)sh[j].cc[1], sh[j].addrs);
+				int ours_reg = df[j].reg[0] == ev->entity.cc[0] && df[j].reg[1] == ev->entity.cc[1];
+				int ours_geo = df[j].geoloc[0] == ev->entity.cc[0] && df[j].geoloc[1] == ev->entity.cc[1];
+				if (!ours_reg && !ours_geo)
+					continue;
+				const char *cc = ours_reg ? df[j].geoloc : df[j].reg;
+				/* key: the view that names another country (1 geolocation, 2 registration), cc */
+				tally_add(reg, &nreg, 16, (uint32_t)(ours_reg ? 1 : 2) << 16 | (uint32_t)(uint8_t)cc[0] << 8 |
+				                              (uint8_t)cc[1], df[j].addrs);
 			}
 		}
 	}
@@ -134,11 +148,17 @@ static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, co
 		PUT(" and %zu more ASes", norg - 3);
 	if (nup)
 		PUT("; last seen via AS%u (%.0f%%)", up[0].key, 100.0 * (double)up[0].units / (double)total);
-	if (addrs && other * 10 >= addrs) {
+	if (last.peer_asn) {
+		char ip[DM_IP_STRLEN];
+		dm_ip_fmt(&last.peer_addr, ip);
+		PUT("; last withdrawn by AS%u %s%s%s", last.peer_asn, ip, last.collector[0] ? " at " : "", last.collector);
+	}
+	if (addrs && nreg && reg[0].units * 10 >= addrs) {
 		char cc[3] = {(char)(reg[0].key >> 8), (char)reg[0].key, 0};
 		const char *name = geo_country_name(cc);
-		PUT("; sources disagree: registration places %.0f%% of these addresses in %s%s%s%s", 100.0 * (double)other / (double)addrs,
-		    cc, name ? " (" : "", name ? name : "", name ? ")" : "");
+		PUT("; sources disagree: %s places %.0f%% of these addresses in %s%s%s%s",
+		    reg[0].key >> 16 == 1 ? "geolocation" : "registration", 100.0 * (double)reg[0].units / (double)addrs, cc,
+		    name ? " (" : "", name ? name : "", name ? ")" : "");
 	}
 #undef PUT
 }
@@ -409,6 +429,8 @@ int cmd_detect(int argc, char **argv)
 		store_put_meta(st, "detect_recover", mv);
 		snprintf(mv, sizeof mv, "%u", o.min_duration);
 		store_put_meta(st, "detect_min_duration", mv);
+		snprintf(mv, sizeof mv, "%g", o.inst_min_share);
+		store_put_meta(st, "detect_inst_share", mv);
 	}
 	for (size_t i = 0; i < nfound; i++) {
 		const struct dm_event *ev = &found[i].ev;

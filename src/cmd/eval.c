@@ -328,6 +328,8 @@ int cmd_eval(int argc, char **argv)
 		so.hard = x;
 	if (meta_double(st, "detect_min_duration", &x) == 0)
 		so.min_duration = (uint32_t)x;
+	if (meta_double(st, "detect_inst_share", &x) == 0)
+		so.inst_share = x;
 	if (bin_opt)
 		so.bin = (uint32_t)bin_opt;
 	if (thr_opt)

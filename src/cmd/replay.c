@@ -52,7 +52,13 @@ static const char usage_text[] =
 	"  --geo FILE         a mapping source (repeatable), kind guessed from the name: delegated-*\n"
 	"                     RIR file, *.mmdb, asnames json/csv, else an IP range CSV; or name the\n"
 	"                     kind: --rir FILE, --ranges FILE, --mmdb FILE, --asnames FILE (as in\n"
-	"                     darkmap geo). Default: darkmap geo's defaults for the data's date (docs/geo.md)\n"
+	"                     darkmap geo). Default: darkmap geo's defaults for the data's date (docs/geo.md).\n"
+	"                     A source that cannot be loaded is an error (exit 2).\n"
+	"                     Precedence: for an address, the first source that covers it answers.\n"
+	"                     Sources are asked in the order given, except that RIR files are asked\n"
+	"                     among themselves oldest snapshot first (the YYYYMMDD their name ends\n"
+	"                     with), then by file name, whatever their order on the command line:\n"
+	"                     where two RIR files disagree, the older snapshot wins\n"
 	"  --no-geo           no country mapping (every prefix is ZZ)\n"
 	"Output:\n"
 	"  --db FILE          write the series to this SQLite file (WAL)\n"
@@ -60,7 +66,8 @@ static const char usage_text[] =
 	"  --quality FILE     per collector and bin: records, records/s, active, silent, gap (CSV)\n"
 	"  --changes FILE     every change of a prefix's visibility, with its evidence (CSV;\n"
 	"                     with --db also in the table vis_changes)\n"
-	"  --country CC       only this country (repeatable) and the global rows\n"
+	"  --country CC       only this country (repeatable) and the global rows; CC is an ISO\n"
+	"                     3166-1 alpha-2 code darkmap knows (src/geo/country.c), ZZ = unmapped\n"
 	"  --asn N            only this origin AS (repeatable) and the global rows\n"
 	"  --rows countries   every country and the global rows, origin ASes only as --asn asks\n"
 	"                     (a full table has tens of thousands of ASes: rows = entities x bins)\n"
@@ -71,7 +78,9 @@ static const char usage_text[] =
 	"                     (pyasn IPASN format) as held by --synthetic-peers N peers (40),\n"
 	"                     stamped --synthetic-time T (2014-05-13T06:00)\n"
 	"  --decode-only      decode and count elements, no RIB or signal\n"
-	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage, 3 nothing readable.\n";
+	"Warnings: a RIB more than a day older than its updates (routes withdrawn in between stay).\n"
+	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage (also: a mapping source\n"
+	"that cannot be loaded, an unknown --country code), 3 nothing readable.\n";
 
 /* ---------- inputs ---------- */
 
@@ -106,6 +115,16 @@ static int input_add(struct inputs *in, const char *path, const char *collector,
 	struct stat st;
 	x->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 	return x->path && x->collector ? 0 : -1;
+}
+
+static void inputs_free(struct inputs *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].path);
+		free(l->v[i].collector);
+	}
+	free(l->v);
+	memset(l, 0, sizeof *l);
 }
 
 static int all_digits(const char *s, size_t n)
@@ -341,6 +360,13 @@ struct replay {
 	struct timespec t0, tlast;
 	uint64_t db_uncommitted;
 	int db_failed;
+	struct rib_time *ribt;     /* every RIB loaded: collector and time, for the stale check */
+	size_t nribt;
+};
+
+struct rib_time {
+	const char *path;
+	uint32_t coll, ts;         /* ts: its latest record (the state the dump gives) */
 };
 
 /* CPU seconds of this process (user + system): the machine may be shared, so rates per core
@@ -645,10 +671,18 @@ static void load_rib(struct replay *R, const struct input *in)
 	mrt_ctx_init(&ctx);
 	struct mrt_rec rec;
 	uint64_t n = 0;
+	uint32_t last = 0;
 	while (next_record(R, rd, &ctx, &rec, in->path)) {
 		apply_record(R, &ctx, &rec, in->path);
+		if (rec.hdr.ts > last)
+			last = rec.hdr.ts;
 		if ((++n & 0x3fff) == 0)
 			progress(R, in->path, mrt_reader_compressed_offset(rd), 0);
+	}
+	struct rib_time *t = last ? realloc(R->ribt, (R->nribt + 1) * sizeof *t) : NULL;
+	if (t) {
+		R->ribt = t;
+		t[R->nribt++] = (struct rib_time){ in->path, R->cur_coll, last };
 	}
 	R->bytes_done += in->size;
 	mrt_ctx_free(&ctx);
@@ -799,6 +833,38 @@ static int stream_advance(struct replay *R, struct stream *s)
 	}
 }
 
+/* A RIB older than the updates that follow it holds routes withdrawn in between, which no
+ * update will ever remove: warn when it is more than a day older than the first update record
+ * of its collector (of any collector when its own has none). h: streams with a record. */
+static void stale_rib_check(const struct replay *R, struct stream *const *h, size_t nh)
+{
+	for (size_t i = 0; i < R->nribt; i++) {
+		const struct rib_time *rt = &R->ribt[i];
+		uint32_t own = 0, any = 0;
+		for (size_t k = 0; k < nh; k++) {
+			uint32_t ts = h[k]->rec.hdr.ts;
+			if (!any || ts < any)
+				any = ts;
+			if (h[k]->coll == rt->coll && (!own || ts < own))
+				own = ts;
+		}
+		uint32_t first = own ? own : any;
+		if (!first || first <= rt->ts || first - rt->ts <= 86400)
+			continue;
+		uint32_t d = first - rt->ts;
+		char age[32], t0[32], t1[32];
+		if (d >= 2 * 86400)
+			snprintf(age, sizeof age, "%u days", d / 86400);
+		else
+			snprintf(age, sizeof age, "%u h", d / 3600);
+		fmt_time(rt->ts, t0, sizeof t0);
+		fmt_time(first, t1, sizeof t1);
+		fprintf(stderr, "replay: warning: RIB %s older than its updates: routes withdrawn in between are still "
+		        "counted; give a RIB from the start of the period (%s: %s; first update: %s)\n",
+		        age, rt->path, t0, t1);
+	}
+}
+
 static int stream_less(const struct stream *a, const struct stream *b)
 {
 	if (a->rec.hdr.ts != b->rec.hdr.ts)
@@ -860,6 +926,7 @@ static void replay_updates(struct replay *R, const struct inputs *in)
 		if (stream_advance(R, &st[k]))
 			heap[nh++] = &st[k];
 	}
+	stale_rib_check(R, heap, nh);
 	for (size_t i = nh / 2; i-- > 0;)
 		heap_down(heap, nh, i);
 	uint64_t n = 0;
@@ -888,27 +955,74 @@ out:
 	free(files);
 }
 
-static int load_geo(struct geo_db *g, const char *path)
+static int is_rir_file(const char *option, const char *path)
 {
-	struct dm_error err;
-	memset(&err, 0, sizeof err);
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	return !strcmp(option, "--rir") || (!strcmp(option, "--geo") && strstr(b, "delegated"));
+}
+
+/* The snapshot date a delegated file name ends with ("delegated-apnic-20140701"), 0 if none. */
+static unsigned long rir_date(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	size_t l = strlen(b), k = 0;
+	while (k < l && isdigit((unsigned char)b[l - 1 - k]))
+		k++;
+	return k == 8 ? strtoul(b + l - 8, NULL, 10) : 0;
+}
+
+static int rir_cmp(const char *x, const char *y)
+{
+	unsigned long dx = rir_date(x), dy = rir_date(y);
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+	int c = strcmp(bx ? bx + 1 : x, by ? by + 1 : y);
+	return c ? c : strcmp(x, y);
+}
+
+/* Where two RIR files disagree the one queried first answers (docs/geo.md). So that the answer
+ * does not depend on the order of the options, the RIR files among the named sources are put
+ * in the order of the default sources: oldest snapshot (the date the name ends with) first,
+ * then by file name, then by path. Other sources keep their places. */
+static void rir_order(const char **opts, const char **files, int n)
+{
+	for (int i = 1; i < n; i++) {   /* insertion sort over the RIR entries only */
+		if (!is_rir_file(opts[i], files[i]))
+			continue;
+		for (int j = i; j > 0;) {
+			int k = j - 1;
+			while (k >= 0 && !is_rir_file(opts[k], files[k]))
+				k--;
+			if (k < 0 || rir_cmp(files[k], files[j]) <= 0)
+				break;
+			const char *to = opts[k], *tf = files[k];
+			opts[k] = opts[j];
+			files[k] = files[j];
+			opts[j] = to;
+			files[j] = tf;
+			j = k;
+		}
+	}
+}
+
+static int load_geo(struct geo_db *g, const char *path, struct dm_error *err)
+{
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
 	int rc;
 	size_t n = strlen(b);
 	if (strstr(b, "delegated"))
-		rc = geo_load_rir(g, path, &err);
+		rc = geo_load_rir(g, path, err);
 	else if (n > 5 && !strcmp(b + n - 5, ".mmdb"))
-		rc = geo_load_mmdb(g, path, &err);
+		rc = geo_load_mmdb(g, path, err);
 	else if (strstr(b, "asn") && (strstr(b, ".json") || strstr(b, "asn-ip") || strstr(b, "asnames")))
-		rc = geo_load_asnames(g, path, &err);
+		rc = geo_load_asnames(g, path, err);
 	else
-		rc = geo_load_range_csv(g, path, &err);
-	if (rc < 0) {
-		dm_log("replay: --geo %s: %s", path, err.what[0] ? err.what : dm_err_name(err.code));
-		return -1;
-	}
-	return 0;
+		rc = geo_load_range_csv(g, path, err);
+	return rc < 0 ? rc : 0;
 }
 
 static void peer_text(const struct rib *r, uint32_t p, char *buf, size_t n)
@@ -925,7 +1039,10 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	uint64_t routes = rib_routes(R->rib);
-	size_t mem = rib_memory(R->rib) + sig_memory(R->sig);
+	/* bytes/route from the memory in use: the capacity reserved for growth (tables double; a
+	 * synthetic table reserves 600,000 prefixes) says nothing about the cost of a route */
+	size_t mem = rib_memory_used(R->rib) + sig_memory_used(R->sig);
+	size_t reserved = rib_memory(R->rib) + sig_memory(R->sig);
 	double cpu = cpu_s();
 	fprintf(stderr, "replay: %llu records, %llu elements in %.2f s wall, %.2f s CPU (%.2f M elements/s per core), "
 	        "%llu bins, %llu rows",
@@ -938,9 +1055,9 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		fprintf(stderr, ", %llu visibility changes", (unsigned long long)R->changes);
 	fputc('\n', stderr);
 	fprintf(stderr, "replay: %u peers, %llu routes, %u prefixes, %u attribute sets; RIB+signal %.1f MB "
-	        "(%.1f bytes/route), peak RSS %.1f MB\n",
+	        "(%.1f bytes/route) in use, %.1f MB reserved, peak RSS %.1f MB\n",
 	        R->rib->npeer, (unsigned long long)routes, R->rib->npfx, R->rib->live_attr, (double)mem / 1e6,
-	        routes ? (double)mem / (double)routes : 0, (double)ru.ru_maxrss / 1024);
+	        routes ? (double)mem / (double)routes : 0, (double)reserved / 1e6, (double)ru.ru_maxrss / 1024);
 	for (int fam = 0; fam < 2; fam++) {
 		struct sig_fam_info fi;
 		sig_fam_info(R->sig, fam, &fi);
@@ -1110,6 +1227,12 @@ int cmd_replay(int argc, char **argv)
 				fprintf(stderr, "darkmap replay: --country %s: want a two-letter code\n", v);
 				return EXIT_USAGE;
 			}
+			/* a code no mapping can give would only ever have empty rows */
+			if (!geo_country_name(v)) {
+				fprintf(stderr, "darkmap replay: --country %s: not a country code darkmap knows "
+				        "(ISO 3166-1 alpha-2 such as KP, or ZZ for unmapped space; src/geo/country.c)\n", v);
+				return EXIT_USAGE;
+			}
 			want_cc[ncc++] = v;
 		} else if (!strcmp(a, "--asn")) {
 			NEEDV();
@@ -1202,7 +1325,8 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "darkmap replay: no input files%s\n%s", dirs.n ? " in the time range" : "", usage_text);
 		return EXIT_USAGE;
 	}
-	qsort(inputs.v, inputs.n, sizeof *inputs.v, cmp_input);
+	if (inputs.n)   /* none with --synthetic-table alone */
+		qsort(inputs.v, inputs.n, sizeof *inputs.v, cmp_input);
 
 	dm_log_quiet = quiet;
 	R.bin = so.bin;
@@ -1213,15 +1337,23 @@ int cmd_replay(int argc, char **argv)
 	R.geo = geo_db_new();
 	if (!no_geo && R.geo) {
 		if (ngeo) {
+			rir_order(geo_opts, geo_files, ngeo);
 			for (int i = 0; i < ngeo; i++) {
 				struct dm_error err;
 				memset(&err, 0, sizeof err);
 				int r = strcmp(geo_opts[i], "--geo") ? geo_load_option(R.geo, geo_opts[i], geo_files[i], &err)
-				                                      : load_geo(R.geo, geo_files[i]);
-				if (r < 0 && strcmp(geo_opts[i], "--geo"))
-					dm_log("replay: %s %s: %s", geo_opts[i], geo_files[i], err.what[0] ? err.what : dm_err_name(err.code));
-				if (r < 0)
-					rc = EXIT_DATA_ERRORS;
+				                                      : load_geo(R.geo, geo_files[i], &err);
+				if (r < 0) {   /* a source named but not usable: replaying would map its space to ZZ */
+					const char *what = err.what[0] ? err.what : dm_err_name(err.code);
+					if (strstr(what, geo_files[i]))
+						fprintf(stderr, "darkmap replay: %s: %s\n", geo_opts[i], what);
+					else
+						fprintf(stderr, "darkmap replay: %s %s: %s\n", geo_opts[i], geo_files[i], what);
+					geo_db_free(R.geo);
+					for (struct inputs *l = &ribs; l; l = l == &ribs ? &files : l == &files ? &dirs : l == &dirs ? &inputs : NULL)
+						inputs_free(l);
+					return EXIT_USAGE;
+				}
 			}
 		} else {
 			struct dm_error err;
@@ -1394,18 +1526,14 @@ int cmd_replay(int argc, char **argv)
 	sig_free(R.sig);
 	rib_free(R.rib);
 	geo_db_free(R.geo);
-	for (struct inputs *l = &ribs; l; l = l == &ribs ? &files : l == &files ? &dirs : l == &dirs ? &inputs : NULL) {
-		for (size_t i = 0; i < l->n; i++) {
-			free(l->v[i].path);
-			free(l->v[i].collector);
-		}
-		free(l->v);
-	}
+	for (struct inputs *l = &ribs; l; l = l == &ribs ? &files : l == &files ? &dirs : l == &dirs ? &inputs : NULL)
+		inputs_free(l);
 	for (size_t i = 0; i < R.ntruncated; i++)
 		free(R.truncated[i]);
 	free(R.truncated);
 	free(R.crecords);
 	free(R.cfirst);
 	free(R.clast);
+	free(R.ribt);
 	return rc;
 }

@@ -32,6 +32,7 @@
 #include "mrt/mrt.h"
 #include "mrt/reader.h"
 #include "mrt/writer.h"
+#include "signal/signal.h"
 
 /* Allocation failure in a one-shot generator: say so and stop (nothing half-written is kept
  * in a consistent state worth saving). */
@@ -1767,12 +1768,20 @@ static uint64_t str_hash(const char *s)
 	return h;
 }
 
+/* The target's eligible prefixes form networks: a prefix with the target's prefixes inside it
+ * (a /16 and its /24s). A share `fraction` of the /24s is taken network by network, in an order
+ * drawn from the seed and the target, so that the /24s lost are close to the share asked (a
+ * more-specific under a visible aggregate loses nothing: the networks go together) and two rows
+ * on one target (a staged outage) take nested sets. */
 static void select_prefixes(struct gen *g, struct row *r)
 {
 	struct keyed *k = xcalloc(r->npfx, sizeof *k);
-	uint32_t n = 0;
+	uint32_t *grp = xcalloc(r->npfx, sizeof *grp);   /* first eligible index of each network */
+	uint32_t *elig = xcalloc(r->npfx, sizeof *elig);
+	uint32_t n = 0, ng = 0;
 	double total = 0;
 	uint64_t salt = mix64(g->seed ^ str_hash(r->target));
+	uint32_t top_last = 0;
 	for (uint32_t i = 0; i < r->npfx; i++) {
 		const struct tprefix *x = &g->t.v[r->pfx[i]];
 		int ex = 0;
@@ -1780,26 +1789,40 @@ static void select_prefixes(struct gen *g, struct row *r)
 			ex |= x->origin == r->except[e];
 		if (ex)
 			continue;
-		k[n].x = r->pfx[i];
-		k[n].key = mix64(salt ^ ((uint64_t)x->first << 8 | x->p.len));
-		total += weight24(x);
-		n++;
+		if (!n || x->first > top_last) {   /* a new network (address order: tops first) */
+			k[ng].x = ng;
+			k[ng].key = mix64(salt ^ ((uint64_t)x->first << 8 | x->p.len));
+			grp[ng++] = n;
+			top_last = x->last;
+			total += weight24(x);
+		}
+		elig[n++] = r->pfx[i];
 	}
 	r->sel = xcalloc(n, sizeof *r->sel);
 	r->nsel = 0;
 	if (r->fraction >= 1) {
 		for (uint32_t i = 0; i < n; i++)
-			r->sel[r->nsel++] = k[i].x;
+			r->sel[r->nsel++] = elig[i];
 	} else {
-		qsort(k, n, sizeof *k, keyed_cmp);
+		qsort(k, ng, sizeof *k, keyed_cmp);
 		double want = r->fraction * total, acc = 0;
-		for (uint32_t i = 0; i < n && acc < want - 1e-9; i++) {
-			r->sel[r->nsel++] = k[i].x;
-			acc += weight24(&g->t.v[k[i].x]);
+		for (uint32_t j = 0; j < ng && acc < want - 1e-9; j++) {
+			/* this network's members: from its top to the next network's top */
+			uint32_t gi = k[j].x, first = grp[gi];
+			uint32_t end = gi + 1 < ng ? grp[gi + 1] : n;
+			double w = weight24(&g->t.v[elig[first]]);
+			/* the last network taken is the one that brings the share nearest to the ask */
+			if (acc > 0 && acc + w - want > want - acc)
+				break;
+			for (uint32_t m = first; m < end; m++)
+				r->sel[r->nsel++] = elig[m];
+			acc += w;
 		}
 		qsort(r->sel, r->nsel, sizeof *r->sel, u32_cmp);
 	}
 	free(k);
+	free(grp);
+	free(elig);
 	int kp = (int)ceil(r->peers * g->npeers - 1e-9);
 	r->kpeers = kp < 1 ? 1 : kp > g->npeers ? g->npeers : kp;
 	for (uint32_t i = 0; i < r->nsel; i++)
@@ -2023,11 +2046,16 @@ static void truth_for_down(struct gen *g, struct ents *E, struct truth *tr, cons
 			down[r->sel[i]] = 1;
 	count_cov(g, E, down, NULL, E->cov_cc, E->cov_as);
 	mark_target(E, r, 1);
+	/* An instability window is the entity's as a whole (the detector's rule: at least half of
+	 * it interrupted): a country that holds the flapping AS among others gets flap rows (short
+	 * outages of its /24s), not an instability row. */
+	int window = !strcmp(kind, "instability");
 	for (int is_as = 0; is_as < 2; is_as++) {
 		uint32_t n = is_as ? E->nas : E->ncc;
 		for (uint32_t i = 0; i < n; i++) {
 			double f = is_as ? lost(E->base_as[i], E->cov_as[i]) : lost(E->base_cc[i], E->cov_cc[i]);
-			if (!worth(f, is_as ? E->target_as[i] : E->target_cc[i]))
+			int target = is_as ? E->target_as[i] : E->target_cc[i];
+			if (!worth(f, target) || (window && f < 0.5 && !target))
 				continue;
 			struct truth_row *t = truth_add(tr, kind, start, end);
 			ent_name(E, is_as, i, t->entity, sizeof t->entity);
@@ -2420,6 +2448,8 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			gs[0].addrs = (uint64_t)g.t.v[x].last - g.t.v[x].first + 1;
 			k = 1;
 		}
+		if (g.t.v[x].p.len <= 24)   /* a /24 shared by countries counts once, as replay counts */
+			sig_apportion(gs, k, ((uint64_t)g.t.v[x].last - g.t.v[x].first + 1) / 256, 256);
 		g.share = xrealloc(g.share, (g.nshare + (uint32_t)k) * sizeof *g.share);
 		g.t.v[x].sh = g.nshare;
 		g.t.v[x].nsh = (uint32_t)k;

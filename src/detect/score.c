@@ -319,6 +319,7 @@ void score_opts_default(struct score_opts *o)
 	o->threshold = 0.8;
 	o->hard = 0.5;
 	o->min_duration = 600;
+	o->inst_share = 0.5;
 }
 
 void score_free(struct score *s)
@@ -582,6 +583,10 @@ int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, cons
 		/* the detector's own rule: partial when v < threshold x B, i.e. lost share
 		 * f > 1 - threshold; outage when f > 1 - hard (docs/eval.md) */
 		int share = outage && tr->fraction > 1 - o->threshold + FRACTION_EPS;
+		/* instability of an entity is required when at least the detector's share of it
+		 * flaps (docs/detect.md rule 9): a country holding a few of a flapping AS's prefixes
+		 * is not unstable as a whole */
+		int inst_share = inst && tr->fraction + FRACTION_EPS >= o->inst_share;
 		uint8_t expected = inst ? DM_EV_INSTABILITY
 		                        : tr->fraction > 1 - o->hard + FRACTION_EPS ? DM_EV_OUTAGE : DM_EV_PARTIAL;
 		struct score_row *u = NULL;
@@ -613,7 +618,7 @@ int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, cons
 		r->end = tr->end;
 		r->fraction = tr->fraction;
 		r->tolerance = tr->tolerance;
-		if (outage && !share)
+		if ((outage && !share) || (inst && !inst_share))
 			r->why_not = SCORE_WHY_SHARE;
 	}
 	/* An outage shorter than the detector can raise is not required: it needs
@@ -693,7 +698,10 @@ int score_run(const struct truth *t, const struct dm_event *ev, size_t nev, cons
 			if (!tr->entity.kind || entity_cmp(&tr->entity, &e->entity))
 				continue;
 			int64_t slack = (int64_t)o->bin + tr->tolerance;
-			explained = (int64_t)e->start <= (int64_t)tr->end + slack && (int64_t)c.end[ie] >= (int64_t)tr->start - slack;
+			/* instability is raised from the interruptions of the window before it: an
+			 * event of the entity in that window explains it */
+			int64_t from = (int64_t)e->start - (e->type == DM_EV_INSTABILITY ? (int64_t)e->window : 0);
+			explained = from <= (int64_t)tr->end + slack && (int64_t)c.end[ie] >= (int64_t)tr->start - slack;
 		}
 		if (explained)
 			continue;

@@ -44,6 +44,7 @@ struct score_opts {
 	uint32_t bin;                  /* the detector's bin, seconds (300) */
 	double threshold, hard;        /* the detector's thresholds (0.8, 0.5) */
 	uint32_t min_duration;         /* the detector's shortest outage, seconds (600) */
+	double inst_share;             /* the detector's instability share of the entity (0.5) */
 	uint32_t span_from, span_to;   /* used when the truth has no scenario row */
 };
 void score_opts_default(struct score_opts *o);

@@ -1105,6 +1105,20 @@ size_t rib_memory(const struct rib *r)
 	return m;
 }
 
+size_t rib_memory_used(const struct rib *r)
+{
+	size_t m = sizeof *r;
+	m += (size_t)r->npfx * (sizeof *r->pfx + sizeof *r->pfx_node + sizeof *r->htab);
+	m += (size_t)r->nnode * sizeof *r->node;
+	m += (size_t)r->nattr * sizeof *r->attr + (size_t)r->live_attr * sizeof *r->atab + r->attr_bytes;
+	m += (size_t)r->nmulti * sizeof *r->multi + (size_t)r->npending * sizeof *r->pending;
+	m += (size_t)r->npeer * (sizeof *r->peer + sizeof *r->ptab);
+	for (uint32_t i = 0; i < r->npeer; i++)
+		m += r->peer[i].npage * sizeof(uint32_t *);
+	m += (size_t)r->pages_live * RIB_PAGE * sizeof(uint32_t);
+	return m;
+}
+
 uint64_t rib_routes(const struct rib *r)
 {
 	uint64_t n = 0;

@@ -188,6 +188,9 @@ void rib_peer_clear(struct rib *r, uint32_t peer);
 
 /* Memory held by the RIB's own structures (bytes), for bytes/route reports. */
 size_t rib_memory(const struct rib *r);
+/* Bytes in use: elements held (prefixes, nodes, sets and their bytes, live table pages, hash
+ * entries), not the capacity reserved for growth that rib_memory counts. */
+size_t rib_memory_used(const struct rib *r);
 uint64_t rib_routes(const struct rib *r);   /* (peer, prefix) pairs with >= 1 path */
 
 #endif

@@ -12,7 +12,7 @@ enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4 };
 struct pst {
 	uint16_t seen;
 	uint8_t flags;
-	uint8_t ngeo;       /* country shares at sh[geo ...] */
+	uint8_t ngeo;       /* country shares at sh[geo ...] (NGEO_LONG: count in sh[geo], see geo_fill) */
 	uint32_t geo;
 	uint32_t org;       /* (prefix, origin AS) list head, RIB_NONE */
 };
@@ -421,32 +421,101 @@ static int pst_fit(struct sig *s)
 	return 0;
 }
 
-static const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n)
+/* Country shares of prefix i into s->sh, every one of them (no cap: a small country inside a
+ * multi-country aggregate keeps its part). The split is asked with room for GEO_FIRST shares
+ * on the stack, which nearly every prefix fits (one country); a full answer may have been cut
+ * (the geo function keeps the largest max), so it is asked again with more room until it is
+ * not. A prefix <= /24 (/48) then has its blocks apportioned (sig_apportion, signal.h), and
+ * shares of one entity are merged (codes outside A-Z map to ZZ). Up to NGEO_LONG - 1
+ * shares are stored as a run with the count in pst.ngeo; longer runs (rare: a /8 over many
+ * countries) get ngeo = NGEO_LONG and a header entry holding the count in its ent field. */
+enum { GEO_FIRST = 16, NGEO_LONG = 255 };
+
+void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 {
+	uint64_t given = 0;
+	for (int j = 0; j < n; j++)
+		given += sh[j].addrs / block;
+	uint64_t left = total > given ? total - given : 0;
+	for (; left; left--) {   /* a share rounded up has no remainder left: once each */
+		int best = -1;
+		for (int j = 0; j < n; j++)
+			if (sh[j].addrs % block && (best < 0 || sh[j].addrs % block > sh[best].addrs % block))
+				best = j;
+		if (best < 0)
+			break;
+		sh[best].addrs += block - sh[best].addrs % block;
+	}
+	for (int j = 0; j < n; j++)
+		sh[j].addrs -= sh[j].addrs % block;
+}
+
+static int geo_fill(struct sig *s, uint32_t i)
+{
+	const struct dm_prefix *pf = &s->rib->pfx[i];
+	int fam = rib_fam(pf->afi);
+	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
+	int cap = GEO_FIRST;
+	int k = s->geo ? s->geo(s->geo_arg, pf, gs, cap) : 0;
+	while (k >= cap && cap < (1 << 16)) {
+		cap *= 4;
+		struct geo_share *t = realloc(big, (size_t)cap * sizeof *t);
+		if (!t) {
+			free(big);
+			return -1;
+		}
+		gs = big = t;
+		k = s->geo(s->geo_arg, pf, gs, cap);
+	}
+	if (k <= 0) {
+		memcpy(gs[0].cc, "ZZ", 3);
+		gs[0].addrs = size_units(pf);
+		k = 1;
+	}
+	if (pf->len <= covlen[fam])
+		sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
+	uint32_t hdr = k >= NGEO_LONG;
+	if (grow((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, sizeof *s->sh)) {
+		free(big);
+		return -1;
+	}
+	uint32_t at = s->nsh + hdr, n = 0;
+	for (int j = 0; j < k; j++) {
+		uint32_t ent = country_ent(fam, cc_index(gs[j].cc));
+		uint32_t m = 0;
+		while (m < n && s->sh[at + m].ent != ent)
+			m++;
+		if (m == n) {
+			s->sh[at + n].ent = ent;
+			s->sh[at + n++].units = 0;
+		}
+		s->sh[at + m].units += gs[j].addrs;
+	}
+	free(big);
 	struct pst *p = &s->p[i];
-	if (!(p->flags & PF_GEO)) {
-		const struct dm_prefix *pf = &s->rib->pfx[i];
-		int fam = rib_fam(pf->afi);
-		struct geo_share gs[8];
-		int k = s->geo ? s->geo(s->geo_arg, pf, gs, 8) : 0;
-		if (k <= 0) {
-			memcpy(gs[0].cc, "ZZ", 3);
-			gs[0].addrs = size_units(pf);
-			k = 1;
-		}
-		if (grow((void **)&s->sh, &s->capsh, s->nsh + (uint32_t)k, sizeof *s->sh)) {
-			*n = 0;
-			return NULL;
-		}
-		p = &s->p[i];
-		p->geo = s->nsh;
-		p->ngeo = (uint8_t)k;
-		for (int j = 0; j < k; j++) {
-			s->sh[s->nsh].ent = country_ent(fam, cc_index(gs[j].cc));
-			s->sh[s->nsh].units = gs[j].addrs;
-			s->nsh++;
-		}
-		p->flags |= PF_GEO;
+	p->geo = s->nsh;
+	if (hdr) {
+		s->sh[s->nsh].ent = n;
+		s->sh[s->nsh].units = 0;
+		p->ngeo = NGEO_LONG;
+	} else {
+		p->ngeo = (uint8_t)n;
+	}
+	s->nsh = at + n;
+	p->flags |= PF_GEO;
+	return 0;
+}
+
+static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n)
+{
+	if (!(s->p[i].flags & PF_GEO) && geo_fill(s, i)) {
+		*n = 0;
+		return NULL;
+	}
+	const struct pst *p = &s->p[i];
+	if (p->ngeo == NGEO_LONG) {
+		*n = s->sh[p->geo].ent;
+		return &s->sh[p->geo + 1];
 	}
 	*n = p->ngeo;
 	return &s->sh[p->geo];
@@ -1663,6 +1732,18 @@ size_t sig_memory(const struct sig *s)
 	m += (size_t)s->capp * sizeof *s->p + (size_t)s->caporg * sizeof *s->org;
 	m += (size_t)s->capsh * sizeof *s->sh + (size_t)s->capvsub * sizeof *s->vsub;
 	m += (size_t)s->capent * sizeof *s->ent + ((size_t)s->asmask + 1) * sizeof *s->astab;
+	for (uint32_t i = 0; i < s->nent; i++)
+		if (s->ent[i].pe)
+			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
+	return m;
+}
+
+size_t sig_memory_used(const struct sig *s)
+{
+	size_t m = sizeof *s;
+	m += (size_t)s->np * sizeof *s->p + (size_t)s->norg * sizeof *s->org;
+	m += (size_t)s->nsh * sizeof *s->sh + (size_t)s->rib->nnode * sizeof *s->vsub;
+	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * sizeof *s->astab;
 	for (uint32_t i = 0; i < s->nent; i++)
 		if (s->ent[i].pe)
 			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);

@@ -17,7 +17,9 @@
  *    For an origin-AS entity the pair (prefix, AS) must be seen by that many full-feed peers
  *    whose path ends in the AS.
  *  - slash24: distinct /24 (IPv6 /48) blocks covered by the entity's visible prefixes of length
- *    <= 24 (<= 48); a country gets the part of each prefix geo_prefix_countries places in it.
+ *    <= 24 (<= 48); a country gets, of each prefix, the whole /24s (/48s) its share of the
+ *    prefix's addresses (geo_prefix_countries, every share) earns by largest remainder, so a
+ *    block counts for one country only and countries add up to the world. 64-bit counts.
  *  - prefixes shorter than /8 (IPv4) or /16 (IPv6) are left out (default routes, bogons).
  *  - interruptions: visible -> invisible -> visible cycles, counted when the prefix (or the pair)
  *    becomes visible again; changes of the full-feed set (peer outages) never count.
@@ -67,8 +69,18 @@ struct sig;
 
 typedef void (*sig_emit_fn)(void *arg, const struct sig_entity *e, const struct sig_bin *b);
 /* Country split of a prefix, as geo_prefix_countries (src/geo/geo.h) gives it: the caller passes
- * that function with its geo_db (a wrapper), or its own (tests). NULL: every prefix is "ZZ". */
+ * that function with its geo_db (a wrapper), or its own (tests). NULL: every prefix is "ZZ".
+ * Contract: at most max shares, the largest first; an answer of max shares may have been cut,
+ * and the signal asks again with more room (no limit on the countries of a prefix). */
 typedef int (*sig_geo_fn)(void *arg, const struct dm_prefix *p, struct geo_share *out, int max);
+
+/* The whole blocks (/24s, /48s) a prefix's country shares earn: total blocks of the prefix
+ * shared by largest remainder of the shares' addresses (in the units of geo_share: addresses,
+ * IPv6 /64s), ties to the earlier share (geo order: the larger, then the code). Each share's
+ * addrs becomes a multiple of block, and they add up to total x block: a block counts for one
+ * country only. What the signal does to every prefix <= /24 (/48); exported so that scenario
+ * truth counts as replay does. */
+void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block);
 
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o);
 void sig_free(struct sig *s);
@@ -131,5 +143,7 @@ uint64_t sig_ignored(const struct sig *s);
 /* Elements that could not be applied (malformed prefix, out of memory). */
 uint64_t sig_dropped(const struct sig *s);
 size_t sig_memory(const struct sig *s);
+/* Bytes in use (elements held), not the capacity sig_memory counts. */
+size_t sig_memory_used(const struct sig *s);
 
 #endif

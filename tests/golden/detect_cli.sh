@@ -38,8 +38,8 @@ for p, up in (("175.45.176.0/24", 4837), ("175.45.177.0/24", 4837), ("175.45.178
 con.commit()
 EOF
 DARKMAP_GEO=registration "$DARKMAP" detect --db "$DB" >"$TMP/d.out" 2>"$TMP/d.err"; rc=$?
-want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC; lost /24s: AS131279 1 (100%); last seen via AS4837 (100%)
-KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, withdrawn by 40 of 40 full-feed peers, since 2014-12-22 01:00 UTC (down since 2014-12-22 00:00 UTC); lost /24s: AS131279 3 (100%); last seen via AS4837 (67%)"
+want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC; lost /24s: AS131279 1 (100%); last seen via AS4837 (100%); last withdrawn by AS3356 192.0.2.10 at route-views.sim
+KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, withdrawn by 40 of 40 full-feed peers, since 2014-12-22 01:00 UTC (down since 2014-12-22 00:00 UTC); lost /24s: AS131279 3 (100%); last seen via AS4837 (67%); last withdrawn by AS3356 192.0.2.10 at route-views.sim"
 [ $rc = 0 ] && [ "$(cat "$TMP/d.out")" = "$want" ] && ok detect_staged_lines || nok detect_staged_lines "exit $rc: $(cat "$TMP/d.out" "$TMP/d.err")"
 grep -qx "darkmap detect: 1 event still open at the end of the data: KP (North Korea) outage since 2014-12-22 01:00 UTC" "$TMP/d.err" \
 	&& ok detect_open_named_once || nok detect_open_named_once "$(cat "$TMP/d.err")"
@@ -64,4 +64,26 @@ if [ -f "$F" ]; then
 		|| nok detect_short_data_no_judgement "exit $rc: $(cat "$TMP/r.out" "$TMP/rd.err")"
 else
 	skip detect_short_data_no_judgement "$F absent"
+fi
+
+# With today's geolocation (DB-IP, when installed) beside the 2014 registration: the alert names
+# the other view's country for the share of the lost addresses it places elsewhere. Expected from
+# the DB-IP CSV with awk: the /24s of 175.45.176-178 whose line is not KP, over 3 /24s.
+DBIP=$ROOT/node_modules/@ip-location-db/dbip-country/dbip-country-ipv4.csv
+if [ -f "$DBIP" ] && [ -d "$DATA/rir" ]; then
+	read -r n cc < <(awk -F, 'function v(a,  q) { split(a, q, "."); return ((q[1] * 256 + q[2]) * 256 + q[3]) * 256 + q[4] }
+		BEGIN { for (k = 0; k < 3; k++) s[k] = v("175.45." (176 + k) ".0") }
+		{ lo = v($1); hi = v($2); for (k = 0; k < 3; k++) if (lo <= s[k] && hi >= s[k] + 255) c[k] = $3 }
+		END { for (k = 0; k < 3; k++) if (c[k] != "KP" && c[k] != "") { n++; o = c[k] } print n + 0, o }' "$DBIP")
+	"$DARKMAP" detect --db "$DB" --no-store >"$TMP/g.out" 2>/dev/null
+	if [ "$n" = 0 ]; then
+		grep -q "sources disagree" "$TMP/g.out" && nok detect_sources_disagree "no disagreement expected: $(cat "$TMP/g.out")" || ok detect_sources_disagree
+	else
+		pct=$(awk -v n="$n" 'BEGIN { printf "%.0f", 100 * n / 3 }')
+		grep -q "escalated to a full outage.*; sources disagree: geolocation places $pct% of these addresses in $cc (" "$TMP/g.out" \
+			&& ! grep "partial outage" "$TMP/g.out" | grep -q "sources disagree" \
+			&& ok detect_sources_disagree || nok detect_sources_disagree "want $pct% in $cc: $(cat "$TMP/g.out")"
+	fi
+else
+	skip detect_sources_disagree "DB-IP data or RIR files absent"
 fi

@@ -3,7 +3,7 @@
 # independent recomputation (python below, from the RIB dump, the update files and the
 # hand-written mapping tests/golden/scenario/lang.rir) on tests/golden/scenario/lang.tsv:
 #  - outage fraction=0.5: every peer withdraws the same half of AS8452's /24s at the row's
-#    second, and truth's fraction for AS8452 and EG is what those withdrawals take away;
+#    second (a /22 together with the /24s inside it), and truth's fraction for AS8452 and EG is what those withdrawals take away;
 #  - a staged outage (EG except=AS36992 joins at 04:00): truth has one row per step, the
 #    fractions recomputed after the second step's withdrawals; AS36992 is never withdrawn;
 #  - spread=600 restore_spread=300: LY's withdrawals fall in [start, start+600) over several
@@ -99,6 +99,8 @@ for ent in ('AS8452', 'EG'):
        '%s vs recomputed %s' % (r, frac(ent, half)))
 r = truth('outage', 'AS8452', '2011-01-27T02:00Z')
 ok('scenario_lang_partial_prefix_count', r and ('%d of %d prefixes, 4 of 4 peers' % (len(half), len(byas(8452)))) in r['note'], (len(half), r))
+# a network goes as a whole: 41.32.16.0/22 with the four /24s inside it (seed 1 takes it)
+ok('scenario_lang_partial_takes_networks', {'41.32.16.0/22', '41.32.16.0/24', '41.32.17.0/24', '41.32.18.0/24', '41.32.19.0/24'} <= half, sorted(half))
 ok('scenario_lang_partial_is_half', frac('AS8452', half) == '0.5000', frac('AS8452', half))
 # 2. the staged step at 04:00 (EG except AS36992) and the exception
 t2 = ts('2011-01-27T04:00Z')
@@ -158,7 +160,7 @@ if "$DARKMAP" scenario "$S/lang.tsv" --out "$out.rib" --rib "$out/route-views.si
 	a=$(grep -v '^#' "$out/truth.tsv" | grep -v '^scenario' | cut -f1-10)
 	b=$(grep -v '^#' "$out.rib/truth.tsv" | grep -v '^scenario' | cut -f1-10)
 	n=$(sed -n 's/^table\t.*\tprefixes=\([0-9]*\)\t.*/\1/p' "$TMP/lang.rib.log")
-	[ "$a" = "$b" ] && [ "$n" = 21 ] && ok scenario_lang_rib_table || nok scenario_lang_rib_table "prefixes $n (want 21), truth differs: $(diff <(echo "$a") <(echo "$b") | head -5)"
+	[ "$a" = "$b" ] && [ "$n" = 22 ] && ok scenario_lang_rib_table || nok scenario_lang_rib_table "prefixes $n (want 22), truth differs: $(diff <(echo "$a") <(echo "$b") | head -5)"
 else
 	nok scenario_lang_rib_table "$(tail -2 "$TMP/lang.rib.log")"
 fi

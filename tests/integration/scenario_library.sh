@@ -71,6 +71,14 @@ for f in "${LIBRARY_DIR:-$ROOT/data/scenarios}"/*.tsv; do
 		"$BIN" eval --truth "$out/truth.tsv" --db "$db" --json "$out/$b.eval.json" >"$out/$b.eval.txt" 2>"$out/$b.eval.err"
 		rc=$?
 		t_eval=$(add "$t_eval" "$t" "$(now)")
+		# one comment line per scenario and bin: the numbers the README's library table shows
+		[ -s "$out/$b.eval.json" ] && python3 - "$out/$b.eval.json" "$name" "$b" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))['summary']
+print('# library %s bin %s: %d of %d found, start error max %d s, end error max %d s, duration error max %d s, '
+      '%d false alerts (%.4f per entity-day)' % (sys.argv[2], sys.argv[3], s['found'], s['required'],
+      s['start_error_max'], s['end_error_max'], s['duration_error_max'], s['false_alerts'], s['false_per_entity_day']))
+PY
 		case $rc in
 		0) ok "library_${name}_bin$b" ;;
 		1) failed=1; nok "library_${name}_bin$b" "$(python3 - "$out/$b.eval.json" <<'PY'

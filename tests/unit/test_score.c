@@ -422,6 +422,45 @@ static void test_score_instability_continues(void **state)
 	truth_free(&t);
 }
 
+/* Instability of a country that holds a fifth of a flapping AS's networks is not required (the
+ * detector's share rule: half of the entity); the AS's own is. An instability alert is
+ * explained by a truth event of its entity inside the window it counts (6 h before it):
+ * AS64501's outage 1 h before its alert excuses it, AS64502's 7 h before does not. */
+static void test_score_instability_share_and_window(void **state)
+{
+	(void)state;
+	char text[4096];
+	snprintf(text, sizeof text, "%s", HEADER);
+	row(text, sizeof text, "scenario", T0, T0 + 10 * D, "all", "-", 0);
+	row(text, sizeof text, "instability", T0 + 8 * 3600, T0 + 17 * 3600, "IR", "0.1844", 0);
+	row(text, sizeof text, "instability", T0 + 8 * 3600, T0 + 17 * 3600, "AS12880", "1.0000", 0);
+	row(text, sizeof text, "outage", T0 + D, T0 + D + 300, "AS64501", "0.5000", 0);
+	row(text, sizeof text, "outage", T0 + 2 * D, T0 + 2 * D + 300, "AS64502", "0.5000", 0);
+	struct truth t;
+	struct dm_error err;
+	assert_int_equal(truth_parse("t.tsv", text, strlen(text), &t, &err), 0);
+	struct sig_entity ents[] = { country("IR"), asn(12880), asn(64501), asn(64502) };
+	struct dm_event ev[] = {
+		event(ents[1], DM_EV_INSTABILITY, T0 + 10 * 3600, T0 + 20 * 3600, 0),
+		event(ents[2], DM_EV_INSTABILITY, T0 + D + 3600, T0 + D + 7 * 3600, 0),
+		event(ents[3], DM_EV_INSTABILITY, T0 + 2 * D + 7 * 3600, T0 + 2 * D + 13 * 3600, 0),
+	};
+	for (int i = 0; i < 3; i++)
+		ev[i].window = 6 * 3600;
+	struct score_opts o;
+	score_opts_default(&o);
+	struct score s;
+	assert_int_equal(score_run(&t, ev, 3, ents, 4, &o, &s, &err), 0);
+	assert_int_equal(s.rows[0].status, SCORE_NOT_REQUIRED);
+	assert_int_equal(s.rows[0].why_not, SCORE_WHY_SHARE);
+	assert_int_equal(s.rows[1].status, SCORE_FOUND);
+	assert_int_equal(s.found, 1);
+	assert_int_equal(s.nfalse, 1);
+	assert_int_equal(s.falses[0].entity.asn, 64502);
+	score_free(&s);
+	truth_free(&t);
+}
+
 /* The nk-2014 truth as the old generator wrote it: no fraction or tolerance columns, entity
  * "KP/AS131279" (one row per entity), readable times checked against the epoch columns. */
 static void test_truth_old_format(void **state)
@@ -513,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_score_newnormal),
 		cmocka_unit_test(test_score_merge_and_short),
 		cmocka_unit_test(test_score_instability_continues),
+		cmocka_unit_test(test_score_instability_share_and_window),
 		cmocka_unit_test(test_truth_old_format),
 		cmocka_unit_test(test_truth_errors),
 	};

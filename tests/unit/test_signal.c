@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -149,6 +150,14 @@ static const struct sig_bin *row_of(uint32_t t, int kind, const char *cc, uint32
 		return &r->b;
 	}
 	return NULL;
+}
+
+/* The entity's IPv4 row of the last bin emitted. */
+static const struct sig_bin *row_of_last(int kind, const char *cc)
+{
+	if (!nrows)
+		return NULL;
+	return row_of(rows[nrows - 1].b.t, kind, cc, 0);
 }
 
 static struct sig *new_sig(struct rib **r, const char *ff)
@@ -895,6 +904,260 @@ static void drop_at_bin(uint32_t bin)
 	rib_free(r);
 }
 
+/* ---- every country share of a prefix, through the real geo code ---- */
+
+/* A hand-built delegated file: 10.20.0.0/16 over 10 countries, in /24s DE 128, FR 64, IT 32,
+ * ES 16, NL 8, BE 4, LU 1, AT 1, CH 1, DK 1 (= 256); and the 47 lines of
+ * delegated-apnic-20140701 inside 202.58.0.0/16, which by country add up to (awk over them,
+ * /24s) AU 55, CN 1, HK 8, ID 77, IN 14, JP 42, KH 4, MY 16, PG 4, PH 3, SG 8, TH 2, VN 1;
+ * the 21 /24s no line covers are ZZ. A cap of 8 shares dropped LU and DK (the smallest, last
+ * by code), and KH with 7 others in 202.58.0.0/16. */
+static const char rir_many[] =
+	"2|apnic|20140701|57|19830613|20140630|+1000\n"
+	"apnic|DE|ipv4|10.20.0.0|32768|20140101|allocated\n"
+	"apnic|FR|ipv4|10.20.128.0|16384|20140101|allocated\n"
+	"apnic|IT|ipv4|10.20.192.0|8192|20140101|allocated\n"
+	"apnic|ES|ipv4|10.20.224.0|4096|20140101|allocated\n"
+	"apnic|NL|ipv4|10.20.240.0|2048|20140101|allocated\n"
+	"apnic|BE|ipv4|10.20.248.0|1024|20140101|allocated\n"
+	"apnic|LU|ipv4|10.20.252.0|256|20140101|allocated\n"
+	"apnic|AT|ipv4|10.20.253.0|256|20140101|allocated\n"
+	"apnic|CH|ipv4|10.20.254.0|256|20140101|allocated\n"
+	"apnic|DK|ipv4|10.20.255.0|256|20140101|allocated\n"
+	"apnic|AT|ipv4|10.30.0.0|128|20140101|assigned\n"
+	"apnic|DE|ipv4|10.30.0.128|640|20140101|assigned\n"
+	"apnic|FR|ipv4|10.30.3.0|256|20140101|assigned\n"
+	"apnic|CN|ipv4|202.58.0.0|256|20110414|allocated\n"
+	"apnic|JP|ipv4|202.58.1.0|256|20041028|assigned\n"
+	"apnic|PH|ipv4|202.58.2.0|256|20050316|assigned\n"
+	"apnic|AU|ipv4|202.58.3.0|256|20050419|assigned\n"
+	"apnic|JP|ipv4|202.58.4.0|1024|20050408|assigned\n"
+	"apnic|SG|ipv4|202.58.8.0|2048|20041015|allocated\n"
+	"apnic|JP|ipv4|202.58.16.0|4096|20040421|allocated\n"
+	"apnic|AU|ipv4|202.58.32.0|8192|19991019|allocated\n"
+	"apnic|ID|ipv4|202.58.64.0|4096|20011002|allocated\n"
+	"apnic|MY|ipv4|202.58.80.0|4096|20040211|allocated\n"
+	"apnic|KH|ipv4|202.58.96.0|1024|20090227|allocated\n"
+	"apnic|AU|ipv4|202.58.100.0|256|20090227|assigned\n"
+	"apnic|AU|ipv4|202.58.101.0|256|20090309|assigned\n"
+	"apnic|IN|ipv4|202.58.102.0|512|20090304|assigned\n"
+	"apnic|JP|ipv4|202.58.116.0|1024|20090318|allocated\n"
+	"apnic|IN|ipv4|202.58.120.0|1024|20090319|allocated\n"
+	"apnic|ID|ipv4|202.58.124.0|256|20090319|assigned\n"
+	"apnic|IN|ipv4|202.58.125.0|256|20090323|assigned\n"
+	"apnic|TH|ipv4|202.58.126.0|256|20090324|assigned\n"
+	"apnic|PG|ipv4|202.58.128.0|1024|20070528|allocated\n"
+	"apnic|IN|ipv4|202.58.132.0|1024|20050503|assigned\n"
+	"apnic|AU|ipv4|202.58.136.0|2048|20041015|allocated\n"
+	"apnic|JP|ipv4|202.58.144.0|4096|20040518|allocated\n"
+	"apnic|ID|ipv4|202.58.160.0|4096|20060220|allocated\n"
+	"apnic|ID|ipv4|202.58.176.0|2048|20060220|allocated\n"
+	"apnic|HK|ipv4|202.58.184.0|2048|20060222|allocated\n"
+	"apnic|ID|ipv4|202.58.192.0|4096|20000824|allocated\n"
+	"apnic|ID|ipv4|202.58.208.0|4096|20020305|allocated\n"
+	"apnic|AU|ipv4|202.58.224.0|256|20100108|assigned\n"
+	"apnic|AU|ipv4|202.58.225.0|256|20100108|assigned\n"
+	"apnic|AU|ipv4|202.58.226.0|256|20100111|assigned\n"
+	"apnic|AU|ipv4|202.58.227.0|256|20100112|assigned\n"
+	"apnic|IN|ipv4|202.58.228.0|256|20100113|assigned\n"
+	"apnic|AU|ipv4|202.58.229.0|256|20100115|assigned\n"
+	"apnic|AU|ipv4|202.58.230.0|512|20100113|assigned\n"
+	"apnic|IN|ipv4|202.58.232.0|256|20100118|assigned\n"
+	"apnic|IN|ipv4|202.58.233.0|256|20100118|assigned\n"
+	"apnic|JP|ipv4|202.58.234.0|256|20100125|assigned\n"
+	"apnic|AU|ipv4|202.58.235.0|256|20100127|assigned\n"
+	"apnic|PH|ipv4|202.58.236.0|512|20100201|assigned\n"
+	"apnic|ID|ipv4|202.58.238.0|512|20100203|assigned\n"
+	"apnic|AU|ipv4|202.58.240.0|512|20091015|assigned\n"
+	"apnic|ID|ipv4|202.58.242.0|512|20091021|assigned\n"
+	"apnic|TH|ipv4|202.58.244.0|256|20091023|assigned\n"
+	"apnic|VN|ipv4|202.58.245.0|256|20091028|assigned\n"
+	"apnic|AU|ipv4|202.58.246.0|256|20091028|assigned\n"
+	"apnic|AU|ipv4|202.58.247.0|256|20091028|assigned\n"
+;
+
+static int db_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
+{
+	return geo_prefix_countries(arg, p, out, max);
+}
+
+static uint64_t cc_s24(const char *cc)
+{
+	const struct sig_bin *b = row_of_last(SIG_COUNTRY, cc);
+	return b ? b->slash24 : 0;
+}
+
+struct cc_want {
+	const char *cc;
+	uint64_t s24;
+};
+
+static void check_countries(const struct cc_want *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (cc_s24(w[i].cc) != w[i].s24)
+			fail_msg("%s: %llu /24s, want %llu", w[i].cc, (unsigned long long)cc_s24(w[i].cc),
+			         (unsigned long long)w[i].s24);
+	}
+}
+
+/* Sum of the country rows of the last bin. */
+static uint64_t countries_sum(void)
+{
+	uint32_t t = rows[nrows - 1].b.t;
+	uint64_t sum = 0;
+	for (int i = 0; i < nrows; i++)
+		if (rows[i].b.t == t && rows[i].e.kind == SIG_COUNTRY && rows[i].e.afi == DM_AFI_IPV4)
+			sum += rows[i].b.slash24;
+	return sum;
+}
+
+static struct geo_db *rir_many_db(void)
+{
+	char path[] = "/tmp/test_signal_rir.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, rir_many, sizeof rir_many - 1), (ssize_t)(sizeof rir_many - 1));
+	close(fd);
+	struct geo_db *g = geo_db_new();
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	assert_int_equal(geo_load_rir(g, path, &err), 0);
+	unlink(path);
+	return g;
+}
+
+static struct sig *geo_sig(struct rib **r, struct geo_db *g)
+{
+	struct sig_opts o;
+	sig_opts_default(&o);
+	*r = rib_new();
+	struct sig *s = sig_new(*r, db_geo, g, &o);
+	assert_non_null(s);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	return s;
+}
+
+static void test_every_country_share(void **st)
+{
+	(void)st;
+	struct geo_db *g = rir_many_db();
+	struct rib *r;
+	struct sig *s = geo_sig(&r, g);
+	for (int p = 0; p < 3; p++) {
+		feed(s, 'R', 1000, p, "10.20.0.0/16", 100);
+		feed(s, 'R', 1000, p, "202.58.0.0/16", 200);
+		feed(s, 'R', 1000, p, "202.58.96.0/22", 300);   /* KH's block, inside the /16 */
+	}
+	sig_start(s);
+	sig_time(s, 1300);   /* closes the bin of 900 */
+	static const struct cc_want all[] = {
+		{ "DE", 128 }, { "FR", 64 }, { "IT", 32 }, { "ES", 16 }, { "NL", 8 }, { "BE", 4 },
+		{ "LU", 1 }, { "AT", 1 }, { "CH", 1 }, { "DK", 1 },
+		{ "AU", 55 }, { "CN", 1 }, { "HK", 8 }, { "ID", 77 }, { "IN", 14 }, { "JP", 42 },
+		{ "KH", 4 }, { "MY", 16 }, { "PG", 4 }, { "PH", 3 }, { "SG", 8 }, { "TH", 2 },
+		{ "VN", 1 }, { "ZZ", 21 },
+	};
+	check_countries(all, sizeof all / sizeof all[0]);
+	/* the /16s count in every country they touch; the /22 only in KH */
+	assert_int_equal(row_of_last(SIG_COUNTRY, "DK")->visible_prefixes, 1);
+	assert_int_equal(row_of_last(SIG_COUNTRY, "KH")->visible_prefixes, 2);
+	const struct sig_bin *w = row_of(900, SIG_GLOBAL, NULL, 0);
+	assert_non_null(w);
+	assert_int_equal(w->slash24, 512);
+	assert_int_equal(countries_sum(), 512);
+
+	/* The aggregate withdrawn by every peer (incremental path): KH keeps its /22, the other
+	 * countries of 202.58.0.0/16 fall to 0; back when re-announced. */
+	for (int p = 0; p < 3; p++)
+		feed(s, 'W', 1300, p, "202.58.0.0/16", 0);
+	sig_time(s, 1600);   /* closes 1200 */
+	assert_int_equal(row_of(1200, SIG_GLOBAL, NULL, 0)->slash24, 256 + 4);
+	static const struct cc_want down[] = {
+		{ "KH", 4 }, { "AU", 0 }, { "ID", 0 }, { "VN", 0 }, { "ZZ", 0 }, { "DK", 1 }, { "LU", 1 },
+	};
+	check_countries(down, sizeof down / sizeof down[0]);
+	assert_int_equal(countries_sum(), 260);
+	for (int p = 0; p < 3; p++)
+		feed(s, 'A', 1600, p, "202.58.0.0/16", 200);
+	sig_time(s, 1900);   /* closes 1500 */
+	check_countries(all, sizeof all / sizeof all[0]);
+	assert_int_equal(countries_sum(), 512);
+	sig_free(s);
+	rib_free(r);
+	geo_db_free(g);
+}
+
+/* A /24 shared by countries counts once, for one of them: 10.30.0.0/22 (4 /24s) is AT 128
+ * addresses (0.5 /24), DE 640 (2.5), FR 256 (1). Whole /24s first: DE 2, FR 1; the one left
+ * goes to the largest remainder, AT 128 and DE 128 tie, the larger share wins: AT 0, DE 3,
+ * FR 1 = 4. (Rounding each country on its own gave AT 1, DE 3, FR 1 = 5: 10.30.0.0/24 twice.) */
+static void test_shared_slash24_counted_once(void **st)
+{
+	(void)st;
+	struct geo_db *g = rir_many_db();
+	struct rib *r;
+	struct sig *s = geo_sig(&r, g);
+	for (int p = 0; p < 3; p++)
+		feed(s, 'R', 1000, p, "10.30.0.0/22", 100);
+	sig_start(s);
+	sig_finish(s);
+	static const struct cc_want want[] = { { "AT", 0 }, { "DE", 3 }, { "FR", 1 } };
+	check_countries(want, 3);
+	assert_non_null(row_of_last(SIG_COUNTRY, "AT"));
+	assert_int_equal(row_of_last(SIG_COUNTRY, "AT")->visible_prefixes, 1);   /* touched: counted */
+	assert_int_equal(countries_sum(), 4);
+	assert_int_equal(row_of(900, SIG_GLOBAL, NULL, 0)->slash24, 4);
+	sig_free(s);
+	rib_free(r);
+	geo_db_free(g);
+}
+
+/* 256 countries of 256 /24s each in 30.0.0.0/8 (codes AA, AB, ... JV), largest first as the
+ * geo contract says, cut to max: more than one byte of shares, asked again until complete. */
+static int geo_256(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
+{
+	(void)arg;
+	if (p->afi != DM_AFI_IPV4 || p->b[0] != 30 || p->len != 8)
+		return 0;
+	int n = max < 256 ? max : 256;
+	for (int j = 0; j < n; j++) {
+		out[j].cc[0] = (char)('A' + j / 26);
+		out[j].cc[1] = (char)('A' + j % 26);
+		out[j].cc[2] = 0;
+		out[j].addrs = 65536;
+	}
+	return n;
+}
+
+static void test_256_shares(void **st)
+{
+	(void)st;
+	struct sig_opts o;
+	sig_opts_default(&o);
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, geo_256, NULL, &o);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	feed(s, 'R', 1000, 0, "30.0.0.0/8", 100);
+	sig_start(s);
+	sig_finish(s);
+	char cc[3] = "AA";
+	for (int j = 0; j < 256; j++) {
+		cc[0] = (char)('A' + j / 26);
+		cc[1] = (char)('A' + j % 26);
+		const struct sig_bin *b = row_of_last(SIG_COUNTRY, cc);
+		assert_non_null(b);
+		assert_int_equal(b->slash24, 256);
+		assert_int_equal(b->visible_prefixes, 1);
+	}
+	assert_int_equal(countries_sum(), 65536);
+	assert_int_equal(row_of(900, SIG_GLOBAL, NULL, 0)->slash24, 65536);
+	sig_free(s);
+	rib_free(r);
+}
+
 static void test_peers_dropped_duration(void **st)
 {
 	(void)st;
@@ -1227,6 +1490,9 @@ int main(void)
 		cmocka_unit_test(test_peers_dropped_duration),
 		cmocka_unit_test(test_no_rib_no_data),
 		cmocka_unit_test(test_change_log),
+		cmocka_unit_test(test_every_country_share),
+		cmocka_unit_test(test_shared_slash24_counted_once),
+		cmocka_unit_test(test_256_shares),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
