@@ -503,10 +503,10 @@ static void emit_change(void *arg, const struct sig_change *c)
 	fmt_time(c->t, tb, sizeof tb);
 	dm_prefix_fmt(&c->prefix, pfx);
 	dm_ip_fmt(&c->peer_addr, ip);
-	fprintf(R->cf, "%u,%s,%d,%s,%s,%u,%s,%u,%u,%llu,%u,%u,%u,%s,%s\n", c->t, tb, c->prefix.afi == DM_AFI_IPV6 ? 6 : 4,
-	        pfx, c->visible ? "on" : "off", c->covered, c->cc, c->origin_asn, c->upstream_asn,
-	        (unsigned long long)c->units, c->peers_before, c->full_feed_peers, c->peer_asn, ip,
-	        c->collector[0] ? c->collector : "-");
+	fprintf(R->cf, "%u,%s,%d,%s,%s,%u,%s,%u,%u,%llu,%u,%u,%u,%s,%s,\"%s\"\n", c->t, tb,
+	        c->prefix.afi == DM_AFI_IPV6 ? 6 : 4, pfx, c->visible ? "on" : "off", c->covered, c->cc, c->origin_asn,
+	        c->upstream_asn, (unsigned long long)c->units, c->peers_before, c->full_feed_peers, c->peer_asn, ip,
+	        c->collector[0] ? c->collector : "-", c->countries);
 }
 
 static void on_elem(const struct dm_elem *e, void *arg)
@@ -1391,7 +1391,7 @@ int cmd_replay(int argc, char **argv)
 			return EXIT_FAILURE_;
 		}
 		fputs("t,time,afi,prefix,change,covered,cc,origin,upstream,units,peers_before,full_feed_peers,"
-		      "peer_asn,peer,collector\n", R.cf);
+		      "peer_asn,peer,collector,countries\n", R.cf);
 	}
 	if (changes_path || db_path)
 		sig_set_change_emit(R.sig, emit_change, &R);

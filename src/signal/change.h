@@ -6,6 +6,7 @@
 #define DM_SIGNAL_CHANGE_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "base/addr.h"
 
@@ -15,6 +16,9 @@ struct sig_change {
 	uint8_t visible;           /* 1: became visible, 0: lost (invisible) */
 	uint8_t covered;           /* a visible less-specific still covers it: no /24 changed */
 	char cc[3];                /* country with the largest share of its addresses ("ZZ") */
+	char countries[96];        /* every country's share in /24s (/48s), largest first:
+	                            * "CN:192,HK:64" (a prefix longer than /24: "KP:0");
+	                            * ends with ",..." when more did not fit */
 	uint32_t origin_asn;       /* origin AS of the path below */
 	uint32_t upstream_asn;     /* the AS before the origin in that path (prepends skipped);
 	                            * 0 when the path has no other AS */
@@ -28,5 +32,20 @@ struct sig_change {
 	struct dm_ip peer_addr;
 	char collector[32];
 };
+
+/* The /24s (/48s) of a change that lie in country cc ("KP"), from c->countries: the share a
+ * country-level alert should count (c->units is the whole prefix's). 0 when cc has none. */
+static inline uint64_t sig_change_country_units(const struct sig_change *c, const char *cc)
+{
+	for (const char *p = c->countries; p[0] && p[1]; ) {
+		if (p[0] == cc[0] && p[1] == cc[1] && p[2] == ':')
+			return strtoull(p + 3, NULL, 10);
+		while (*p && *p != ',')
+			p++;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
 
 #endif

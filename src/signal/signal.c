@@ -725,13 +725,29 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 	c.units = pf->len <= covlen[fam] ? size_units(pf) / unit[fam] : 0;
 	unsigned n;
 	const struct share *sh = geo_of(s, pfx, &n);
-	uint64_t best = 0;
 	memcpy(c.cc, "ZZ", 3);
-	for (unsigned k = 0; k < n; k++)
-		if (sh[k].units > best || k == 0) {
-			best = sh[k].units;
-			memcpy(c.cc, s->ent[sh[k].ent].key.cc, 3);
+	/* shares largest first (selection: n is small and this runs once per change) */
+	uint8_t done[256] = { 0 };
+	size_t len = 0;
+	for (unsigned r = 0; r < n && r < 256; r++) {
+		unsigned best = n;
+		for (unsigned k = 0; k < n && k < 256; k++)
+			if (!done[k] && (best == n || sh[k].units > sh[best].units))
+				best = k;
+		done[best] = 1;
+		const char *cc = s->ent[sh[best].ent].key.cc;
+		if (r == 0)
+			memcpy(c.cc, cc, 3);
+		uint64_t u = pf->len <= covlen[fam] ? (sh[best].units + unit[fam] / 2) / unit[fam] : 0;
+		char item[32];
+		int w = snprintf(item, sizeof item, "%s%s:%llu", r ? "," : "", cc, (unsigned long long)u);
+		if (w < 0 || len + (size_t)w + 5 > sizeof c.countries) {
+			snprintf(c.countries + len, sizeof c.countries - len, ",...");
+			break;
 		}
+		memcpy(c.countries + len, item, (size_t)w + 1);
+		len += (size_t)w;
+	}
 	if (s->ch_attr) {
 		const struct rib_attr *a = &s->rib->attr[s->ch_attr];
 		c.origin_asn = a->origin_asn;
@@ -1433,7 +1449,7 @@ static void ff_select(struct sig *s, int fam)
 	F->joined += joined;
 	F->left += left;
 	/* Peers that left by table size are no peer outage: drop them from the history of set sizes
-	 * too, or SIG_Q_PEERS_DROPPED would follow for 12 bins. */
+	 * too, or SIG_Q_PEERS_DROPPED would follow for drop_window seconds. */
 	for (uint32_t k = 0; k < F->nhq; k++)
 		F->hq[k].n = F->hq[k].n > left ? F->hq[k].n - left : 0;
 	uint8_t *keep = calloc(r->npeer ? r->npeer : 1, 1);

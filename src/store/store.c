@@ -86,7 +86,8 @@ static const char schema_sql[] =
 	"  full_feed_peers INTEGER NOT NULL,\n"
 	"  peer_asn        INTEGER NOT NULL, -- the full-feed peer whose element made the change\n"
 	"  peer            TEXT    NOT NULL, -- its address\n"
-	"  collector       TEXT    NOT NULL\n"
+	"  collector       TEXT    NOT NULL,\n"
+	"  countries       TEXT    NOT NULL DEFAULT '' -- every country's /24s (/48s): 'CN:192,HK:64'\n"
 	");\n"
 	"CREATE INDEX vis_changes_by_time ON vis_changes (t);\n"
 	"CREATE INDEX vis_changes_by_cc ON vis_changes (cc, t);\n"
@@ -179,12 +180,14 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_SEL_NAME] = "SELECT name FROM entities WHERE id = ?1",
 	[ST_EXTENT] = "SELECT min(t), max(t) FROM bins WHERE entity = ?1",
 	[ST_INS_CHANGE] = "INSERT INTO vis_changes (t, afi, prefix, visible, covered, cc, origin, "
-	                  "upstream, units, peers_before, full_feed_peers, peer_asn, peer, collector) "
-	                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	/* ?3: 0 any family, ?4: '' any country, ?5: 0 any origin */
+	                  "upstream, units, peers_before, full_feed_peers, peer_asn, peer, collector, "
+	                  "countries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	                  "?14, ?15)",
+	/* ?3: 0 any family, ?4: '' any country (else: the country has a share), ?5: 0 any origin */
 	[ST_SEL_CHANGES] = "SELECT t, afi, prefix, visible, covered, cc, origin, upstream, units, "
-	                   "peers_before, full_feed_peers, peer_asn, peer, collector FROM vis_changes "
-	                   "WHERE t >= ?1 AND t < ?2 AND (?3 = 0 OR afi = ?3) AND (?4 = '' OR cc = ?4) "
+	                   "peers_before, full_feed_peers, peer_asn, peer, collector, countries FROM "
+	                   "vis_changes WHERE t >= ?1 AND t < ?2 AND (?3 = 0 OR afi = ?3) AND (?4 = '' "
+	                   "OR cc = ?4 OR instr(',' || countries, ',' || ?4 || ':') > 0) "
 	                   "AND (?5 = 0 OR origin = ?5) ORDER BY t, rowid",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
@@ -767,6 +770,7 @@ static int insert_change(struct store *s, const struct sig_change *c)
 	sqlite3_bind_int64(st, 12, c->peer_asn);
 	sqlite3_bind_text(st, 13, ip, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 14, c->collector, (int)strnlen(c->collector, sizeof c->collector), SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 15, c->countries, (int)strnlen(c->countries, sizeof c->countries), SQLITE_TRANSIENT);
 	return step_done(s, st, "vis_changes insert");
 }
 
@@ -1093,6 +1097,8 @@ int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct 
 			dm_ip_parse(ip, &c->peer_addr);
 		const char *col = (const char *)sqlite3_column_text(st, 13);
 		snprintf(c->collector, sizeof c->collector, "%s", col ? col : "");
+		const char *cs = (const char *)sqlite3_column_text(st, 14);
+		snprintf(c->countries, sizeof c->countries, "%s", cs ? cs : "");
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

@@ -47,8 +47,8 @@ int store_put_event(struct store *s, const struct dm_event *ev);
  * like bins (inserted at commit, in put order). */
 int store_put_change(struct store *s, const struct sig_change *c);
 /* Changes with t in [from, to), by time then put order; *out malloc'd. Filter e: NULL every
- * change; a country: that country (cc) and family; an AS: that origin and family; global: the
- * family. */
+ * change; a country: the changes of prefixes it has a share of (cc, or in countries), of its
+ * family; an AS: that origin and family; global: the family. */
 int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct sig_entity *e,
                       struct sig_change **out, size_t *n);
 /* Free-form provenance: input files, mapping sources, options. */

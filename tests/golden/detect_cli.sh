@@ -28,7 +28,8 @@ for t in range(T0, END, BIN):
     con.execute("INSERT INTO bins (%s) VALUES (%s)" % (",".join(row), ",".join("?" * len(row))), list(row.values()))
 # What replay's visibility-change log would hold: one /24 of AS131279 lost at 00:00:10, last
 # seen via AS4837; the other three at 01:00:20, two of them via AS4837 and one via AS9002.
-chg = "INSERT INTO vis_changes VALUES (?,1,?,0,0,'KP',131279,?,1,40,40,3356,'192.0.2.10','route-views.sim')"
+chg = ("INSERT INTO vis_changes (t, afi, prefix, visible, covered, cc, origin, upstream, units, peers_before, "
+       "full_feed_peers, peer_asn, peer, collector) VALUES (?,1,?,0,0,'KP',131279,?,1,40,40,3356,'192.0.2.10','route-views.sim')")
 con.execute(chg, (P0 + 10, "175.45.179.0/24", 4837))
 for p, up in (("175.45.176.0/24", 4837), ("175.45.177.0/24", 4837), ("175.45.178.0/24", 9002)):
     con.execute(chg, (F0 + 20, p, up))

@@ -1376,7 +1376,8 @@ static void capture_change(void *arg, const struct sig_change *c)
  * again, the row names peer 0's path: upstream 4837, peer AS64500, 1 peer before.
  * 10.0.1.0/24 under the visible 10.0.0.0/16 (AA/BB half and half; 10.0.1.0/24 is AA) is
  * withdrawn by peers 0 and 1 at 1530: lost, covered (no /24 changed), 1 unit, cc AA, origin
- * 100, upstream 64501 (a two-AS path: the peer itself).
+ * 100, upstream 64501 (a two-AS path: the peer itself). Then the /16 itself (peers 0 and 1 at
+ * 1540): 256 units, cc AA (the first of two equal shares), countries "AA:128,BB:128".
  * Not rows: the RIB load; 175.45.178.0/24, held by peer 1 only (invisible), becoming visible
  * when peer 0's session goes down at 1810 (need falls to 1: a peer outage, recomputed). */
 static void test_change_log(void **st)
@@ -1405,6 +1406,8 @@ static void test_change_log(void **st)
 	feed_path(s, 'A', 1520, 0, "175.45.176.0/22", p0, 3);
 	feed(s, 'W', 1530, 0, "10.0.1.0/24", 0);
 	feed(s, 'W', 1530, 1, "10.0.1.0/24", 0);
+	feed(s, 'W', 1540, 0, "10.0.0.0/16", 0);
+	feed(s, 'W', 1540, 1, "10.0.0.0/16", 0);
 	struct sig_entity kp = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "KP" };
 	struct sig_bin b;
 	assert_int_equal(sig_entity_now(s, &kp, &b), 0);
@@ -1413,7 +1416,7 @@ static void test_change_log(void **st)
 	assert_int_equal(sig_entity_now(s, &kp, &b), 0);
 	assert_int_equal(b.visible_prefixes, 2);      /* 175.45.178.0/24 visible by the recompute */
 	sig_finish(s);
-	assert_int_equal(nchanges, 3);
+	assert_int_equal(nchanges, 4);
 	char pfx[DM_PREFIX_STRLEN];
 	const struct sig_change *c = &changes[0];
 	dm_prefix_fmt(&c->prefix, pfx);
@@ -1425,6 +1428,7 @@ static void test_change_log(void **st)
 	assert_int_equal(c->upstream_asn, 4837);
 	assert_int_equal(c->units, 4);
 	assert_string_equal(c->cc, "KP");
+	assert_string_equal(c->countries, "KP:4");
 	assert_int_equal(c->peers_before, 2);
 	assert_int_equal(c->full_feed_peers, 3);
 	assert_int_equal(c->peer_asn, 64501);
@@ -1445,9 +1449,24 @@ static void test_change_log(void **st)
 	assert_int_equal(c->covered, 1);
 	assert_int_equal(c->units, 1);
 	assert_string_equal(c->cc, "AA");
+	assert_string_equal(c->countries, "AA:1");
 	assert_int_equal(c->origin_asn, 100);
 	assert_int_equal(c->upstream_asn, 64501);
 	assert_int_equal(c->peers_before, 2);
+	/* the /16 split half and half: cc the first of the equal shares, both in countries */
+	c = &changes[3];
+	dm_prefix_fmt(&c->prefix, pfx);
+	assert_string_equal(pfx, "10.0.0.0/16");
+	assert_int_equal(c->t, 1540);
+	assert_int_equal(c->visible, 0);
+	assert_int_equal(c->covered, 0);
+	assert_int_equal(c->units, 256);
+	assert_string_equal(c->cc, "AA");
+	assert_string_equal(c->countries, "AA:128,BB:128");
+	assert_int_equal(sig_change_country_units(c, "AA"), 128);
+	assert_int_equal(sig_change_country_units(c, "BB"), 128);
+	assert_int_equal(sig_change_country_units(c, "KP"), 0);
+	assert_int_equal(sig_change_country_units(&changes[0], "KP"), 4);
 	sig_free(s);
 	rib_free(r);
 }

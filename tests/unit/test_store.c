@@ -604,6 +604,7 @@ static struct sig_change mk_change(uint32_t t, const char *pfx, int visible, con
 	c.visible = (uint8_t)visible;
 	c.covered = (uint8_t)!visible;
 	memcpy(c.cc, cc, 3);
+	snprintf(c.countries, sizeof c.countries, "%s:4", cc);
 	c.origin_asn = origin;
 	c.upstream_asn = upstream;
 	c.units = c.prefix.afi == DM_AFI_IPV6 ? 65536ull * 65536 * 4 : 4;   /* > 2^32 for a /16 */
@@ -636,6 +637,7 @@ static void assert_change_eq(const struct sig_change *a, const struct sig_change
 	assert_int_equal(a->full_feed_peers, b->full_feed_peers);
 	assert_int_equal(a->peer_asn, b->peer_asn);
 	assert_string_equal(a->collector, b->collector);
+	assert_string_equal(a->countries, b->countries);
 }
 
 /* vis_changes: exact round trip (batched in a transaction and one put outside it), time range
@@ -648,10 +650,11 @@ static void test_changes(void **state)
 	struct sig_change in[5] = {
 		mk_change(1419264900, "175.45.176.0/24", 0, "KP", 131279, 4837),
 		mk_change(1419264900, "175.45.177.0/24", 0, "KP", 131279, 4837),
-		mk_change(1419265000, "203.0.113.0/24", 0, "CN", 4134, 0),
+		mk_change(1419265000, "203.0.112.0/22", 0, "CN", 4134, 0),
 		mk_change(1419299100, "175.45.176.0/24", 1, "KP", 131279, 9808),
 		mk_change(1419299200, "2001:db8::/16", 1, "KP", 131279, 4837),
 	};
+	snprintf(in[2].countries, sizeof in[2].countries, "CN:3,KP:1");   /* KP holds a share */
 	assert_int_equal(store_begin(s), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(store_put_change(s, &in[i]), 0);
@@ -665,10 +668,20 @@ static void test_changes(void **state)
 		assert_change_eq(&in[i], &out[i]);
 	free(out);
 	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, &KP4, &out, &n), 0);
-	assert_int_equal(n, 3);   /* the two losses and the return; the IPv6 one is KP6's */
+	assert_int_equal(n, 4);   /* the two losses, CN's prefix with a KP share, the return; the IPv6 one is KP6's */
 	assert_change_eq(&in[0], &out[0]);
 	assert_change_eq(&in[1], &out[1]);
-	assert_change_eq(&in[3], &out[2]);
+	assert_change_eq(&in[2], &out[2]);
+	assert_change_eq(&in[3], &out[3]);
+	free(out);
+	const struct sig_entity cn4 = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "CN" };
+	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, &cn4, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_change_eq(&in[2], &out[0]);
+	free(out);
+	const struct sig_entity p4 = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "P" };   /* no partial match */
+	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, &p4, &out, &n), 0);
+	assert_int_equal(n, 0);
 	free(out);
 	assert_int_equal(store_get_changes(s, 0, UINT32_MAX, &KP6, &out, &n), 0);
 	assert_int_equal(n, 1);
@@ -693,6 +706,18 @@ static void test_changes(void **state)
 	assert_int_equal(store_get_changes(s, 5, 6, NULL, &out, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(out);
+	/* more than one batch (4096) in a transaction: every row, in put order */
+	assert_int_equal(store_begin(s), 0);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct sig_change c = mk_change(1500000000 + i / 7, "10.0.0.0/8", (int)(i & 1), "US", 7018, i);
+		assert_int_equal(store_put_change(s, &c), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_get_changes(s, 1500000000, UINT32_MAX, NULL, &out, &n), 0);
+	assert_int_equal(n, 5000);
+	for (uint32_t i = 0; i < 5000; i++)
+		assert_int_equal(out[i].upstream_asn, i);
+	free(out);
 	store_close(s);
 }
 
