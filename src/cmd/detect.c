@@ -94,14 +94,18 @@ static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, co
 	memset(&last, 0, sizeof last);
 	for (size_t i = 0; i < n; i++) {
 		const struct sig_change *c = &ch[i];
-		if (c->visible || c->covered || !c->units)
+		/* a country counts its own share of a prefix that spans countries (rows without the
+		 * split, written by older replays or by hand, count whole for their main country) */
+		uint64_t units = ev->entity.kind == SIG_COUNTRY && c->countries[0]
+		                         ? sig_change_country_units(c, ev->entity.cc) : c->units;
+		if (c->visible || c->covered || !units)
 			continue;
-		total += c->units;
+		total += units;
 		if (c->t >= last.t)
 			last = *c;
-		tally_add(org, &norg, 64, c->origin_asn, c->units);
+		tally_add(org, &norg, 64, c->origin_asn, units);
 		if (c->upstream_asn)
-			tally_add(up, &nup, 64, c->upstream_asn, c->units);
+			tally_add(up, &nup, 64, c->upstream_asn, units);
 		if (geo && ev->entity.kind == SIG_COUNTRY) {
 			/* where the two views differ, the country the other view names: for an entity
 			 * mapped by registration (old data) what geolocation says, and the reverse */

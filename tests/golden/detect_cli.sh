@@ -26,17 +26,22 @@ for t in range(T0, END, BIN):
                full_feed_peers=40, peers_up=40, peer_frac=s24 / 4.0, announcements=0, withdrawals=0,
                interruptions=0, more_specifics=0, quality=0)
     con.execute("INSERT INTO bins (%s) VALUES (%s)" % (",".join(row), ",".join("?" * len(row))), list(row.values()))
-# What replay's visibility-change log would hold: one /24 of AS131279 lost at 00:00:10, last
+# What replay's visibility-change log would hold (the evidence): one /24 of AS131279 lost at 00:00:10, last
 # seen via AS4837; the other three at 01:00:20, two of them via AS4837 and one via AS9002.
 chg = ("INSERT INTO vis_changes (t, afi, prefix, visible, covered, cc, origin, upstream, units, peers_before, "
        "full_feed_peers, peer_asn, peer, collector) VALUES (?,1,?,0,0,'KP',131279,?,1,40,40,3356,'192.0.2.10','route-views.sim')")
 con.execute(chg, (P0 + 10, "175.45.179.0/24", 4837))
 for p, up in (("175.45.176.0/24", 4837), ("175.45.177.0/24", 4837), ("175.45.178.0/24", 9002)):
     con.execute(chg, (F0 + 20, p, up))
+# and a /22 of another AS, three /24s in CN and one in KP, lost at 00:00:20 via AS174: KP counts
+# its one /24 of it, not four
+con.execute("INSERT INTO vis_changes (t, afi, prefix, visible, covered, cc, origin, upstream, units, peers_before, "
+            "full_feed_peers, peer_asn, peer, collector, countries) VALUES "
+            "(?,1,'10.20.0.0/22',0,0,'CN',64500,174,4,40,40,174,'198.51.100.11','rrc.sim','CN:3,KP:1')", (P0 + 20,))
 con.commit()
 EOF
 DARKMAP_GEO=registration "$DARKMAP" detect --db "$DB" >"$TMP/d.out" 2>"$TMP/d.err"; rc=$?
-want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC; lost /24s: AS131279 1 (100%); last seen via AS4837 (100%); last withdrawn by AS3356 192.0.2.10 at route-views.sim
+want="KP (North Korea): partial outage, 1 of 4 /24s unreachable, since 2014-12-22 00:00 UTC; lost /24s: AS64500 1 (50%), AS131279 1 (50%); last seen via AS174 (50%); last withdrawn by AS174 198.51.100.11 at rrc.sim
 KP (North Korea): escalated to a full outage, 4 of 4 /24s unreachable, withdrawn by 40 of 40 full-feed peers, since 2014-12-22 01:00 UTC (down since 2014-12-22 00:00 UTC); lost /24s: AS131279 3 (100%); last seen via AS4837 (67%); last withdrawn by AS3356 192.0.2.10 at route-views.sim"
 [ $rc = 0 ] && [ "$(cat "$TMP/d.out")" = "$want" ] && ok detect_staged_lines || nok detect_staged_lines "exit $rc: $(cat "$TMP/d.out" "$TMP/d.err")"
 grep -qx "darkmap detect: 1 event still open at the end of the data: KP (North Korea) outage since 2014-12-22 01:00 UTC" "$TMP/d.err" \
