@@ -4,7 +4,20 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATA=${DARKMAP_DATA:-$ROOT/../shared/data}
 DARKMAP=${DARKMAP:-$ROOT/build/asan/darkmap}
-TMP=${TMP_TEST:-$(mktemp -d)}
+# TMP: this test's scratch folder. One lib.sh creates is removed when the test exits, passed or
+# failed, interrupted or not (a full pass once left about 1 GB in /tmp); one given as TMP_TEST is
+# the caller's and is left alone. Files worth keeping after a failure go under KEEP (tests/run
+# empties it at the start of a run and names what is left in it at the end).
+KEEP=${DARKMAP_TEST_KEEP:-$ROOT/build/test-failures}
+if [ -n "${TMP_TEST:-}" ]; then
+	TMP=$TMP_TEST
+else
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/darkmap-test.XXXXXX")
+	trap 'rm -rf "$TMP"' EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ok()   { echo "ok $1"; }

@@ -110,7 +110,7 @@ PY
 	for b in $BINS; do [ -s "$out/$b.eval.json" ] && jsons+=("$out/$b.eval.json"); done
 	if [ ${#jsons[@]} -lt 2 ]; then
 		failed=1
-		nok "library_${name}_same_across_bins" "fewer than two bins scored (files: $out)"
+		nok "library_${name}_same_across_bins" "fewer than two bins scored"
 	else
 		why=$(python3 - "${jsons[@]}" <<'PY'
 import json, sys
@@ -135,8 +135,14 @@ PY
 )
 		if [ -z "$why" ]; then ok "library_${name}_same_across_bins"; else failed=1; nok "library_${name}_same_across_bins" "$why"; fi
 	fi
-	# the archives and the minute-bin databases are large: keep them only to look at a failure
-	if [ $failed = 0 ]; then rm -rf "$out" "$out".*; else echo "# $name: files kept in $out"; fi
+	# the archives and the minute-bin databases are large: keep them only to look at a failure,
+	# outside TMP (removed when this script exits), in the folder tests/run reports and empties
+	if [ $failed = 1 ]; then
+		kept=$KEEP/scenario_library/$name
+		rm -rf "$kept" && mkdir -p "$kept" && mv "$out" "$out".* "$kept"/ &&
+			echo "# $name: files kept in $kept (tests/run removes them at the start of the next run)"
+	fi
+	rm -rf "$out" "$out".*
 done
 echo "# scenario_library: $nscen scenarios x bins $BINS in $(add 0 "$t_all" "$(now)") s" \
 	"(scenario $t_scen s, replay $t_replay s, detect $t_detect s, eval $t_eval s)"
