@@ -66,7 +66,7 @@ $(ASAN)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(ASAN)/libdarkm
 unit-bins: $(UNIT_SRCS:%.c=$(ASAN)/%)
 
 # Fuzz targets: libFuzzer needs clang; the library is rebuilt with coverage instrumentation.
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
 $(FUZZ)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
