@@ -8,6 +8,7 @@ build/fuzz/corpus/reader/      small files as they are (compressed), and heads o
 build/fuzz/corpus/parse/       fuzz_parse: times, webhook URLs, a tiny mmdb (the database of
                                case 3 is written by the target itself, see tests/fuzz/run)
 build/fuzz/corpus/mrt_roundtrip/  the MRT seeds, plus AS4_PATH merges and Zebra STATE_CHANGEs
+build/fuzz/corpus/signal/      element sequences for fuzz_signal
 """
 import bz2, gzip, lzma, os, struct, sys, hashlib
 
@@ -178,9 +179,23 @@ def as4_seeds(outdir):
         al = struct.unpack('>H', msg[21:23])[0]
         put(os.path.join(outdir, 'bgp_attr'), b'\x00' + msg[23:23 + al])
 
+def signal_seeds(outdir):
+    """fuzz_signal: a RIB load of 16 ops, then a few hundred announcements, withdrawals,
+    session changes and time steps (seeded, so the corpus is the same on every machine)."""
+    import random
+    for seed in range(4):
+        rnd = random.Random(seed)
+        b = bytes([rnd.randrange(256), 15])
+        for _ in range(300):
+            kind = rnd.choice((0, 0, 1, 2, 2, 3)) if _ > 16 else 0
+            b += bytes([kind | rnd.randrange(4) << 2 | rnd.randrange(4) << 4,
+                        rnd.randrange(16), rnd.randrange(256), rnd.randrange(256)])
+        put(os.path.join(outdir, 'signal'), b)
+
 if __name__ == '__main__':
     if sys.argv[1] != '-':
         main(sys.argv[1], sys.argv[2])
         geo_seeds(sys.argv[1], sys.argv[2])
     parse_seeds(sys.argv[2])
     as4_seeds(sys.argv[2])
+    signal_seeds(sys.argv[2])
