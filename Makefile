@@ -1,6 +1,7 @@
 # darkmap — one Makefile a reader can follow.
 #   make          build ./darkmap (optimised)
-#   make test     bootstrap, build, run every test (unit, golden, fuzz smoke) under ASan+UBSan
+#   make test     bootstrap, build, run every test (unit, golden, fuzz smoke) under ASan+UBSan,
+#                 and the threads under TSan
 #   make bench    speed/memory ratios against bgpdump and zcat/bzcat, same invocation
 #   make fuzz     longer libFuzzer runs (FUZZ_SECONDS per target, default 300)
 #   make demo     bootstrap, build, reconstruct North Korea Dec 2014 end to end
@@ -34,7 +35,7 @@ SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -f
 
 # object files of the fuzz and test builds are intermediate in make's eyes: keep them
 .SECONDARY:
-.PHONY: all test bench fuzz demo bootstrap clean unit-bins fuzz-bins asan-bin bench-bins
+.PHONY: all test bench fuzz demo bootstrap clean unit-bins fuzz-bins asan-bin bench-bins tsan-bins
 all: darkmap
 
 darkmap: $(REL)/darkmap
@@ -66,7 +67,7 @@ $(ASAN)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(ASAN)/libdarkm
 unit-bins: $(UNIT_SRCS:%.c=$(ASAN)/%)
 
 # Fuzz targets: libFuzzer needs clang; the library is rebuilt with coverage instrumentation.
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
 $(FUZZ)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
@@ -74,6 +75,19 @@ $(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS:%.c=$
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_SRCS:%.c=$(FUZZ)/%.o) $(LIBS)
 fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
+
+# ThreadSanitizer: the modules that run threads (decompression, webhook queue) and what they
+# use, and one test driving both (tests/tsan/, run by tests/integration/tsan.sh).
+TSAN := build/tsan
+TSAN_SRCS := $(sort $(wildcard src/base/*.c) $(wildcard src/io/*.c) src/out/webhook.c)
+TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc $(WARN) -pthread
+$(TSAN)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(TSAN_CFLAGS) -c -o $@ $<
+$(TSAN)/tests/tsan/%: tests/tsan/%.c $(TSAN_SRCS:%.c=$(TSAN)/%.o)
+	@mkdir -p $(dir $@)
+	clang $(TSAN_CFLAGS) -o $@ $< $(TSAN_SRCS:%.c=$(TSAN)/%.o) $(LIBS)
+tsan-bins: $(patsubst %.c,$(TSAN)/%,$(wildcard tests/tsan/*.c))
 
 # Benchmark helpers (bench/*.c), optimised like the binary.
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
@@ -86,7 +100,7 @@ bootstrap:
 	@scripts/bootstrap
 
 test: bootstrap
-	$(MAKE) --no-print-directory darkmap asan-bin unit-bins fuzz-bins
+	$(MAKE) --no-print-directory darkmap asan-bin unit-bins fuzz-bins tsan-bins
 	@tests/run
 
 bench: bootstrap

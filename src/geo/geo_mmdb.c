@@ -86,9 +86,17 @@ int geo_mmdb_walk(const struct geo_source *s, int v6, u128 lo, u128 hi, geo_piec
                   geo_piece_fn gap, void *ctx)
 {
 	u128 pos = lo;
+	/* A valid search tree has at most 2 x node_count leaves, so no range splits into more
+	 * pieces. A damaged tree (a record pointing back up) answers /32 or /128 everywhere: found
+	 * by fuzz_parse, 0.0.0.0/0 took 2^32 lookups. Past the bound the rest is a gap. */
+	uint64_t pieces = 0, most = 2 * (uint64_t)((const MMDB_s *)s->mmdb)->metadata.node_count + 2;
 	for (;;) {
 		u128 blo, bhi;
 		uint16_t cc;
+		if (++pieces > most) {
+			gap(ctx, pos, hi, 0);
+			return 0;
+		}
 		if (mmdb_query(s, v6, pos, &blo, &bhi, &cc) < 0) {
 			if (pos == lo)
 				return -1;

@@ -377,6 +377,10 @@ static int session_hdr(struct cur *c, struct mrt_session *s, int as4, struct dm_
 	if (get_ip(c, s->afi, &s->peer_ip) < 0 || get_ip(c, s->afi, &s->local_ip) < 0)
 		return truncated(err, c, "BGP4MP addresses");
 	s->as4 = (uint8_t)as4;
+	/* set again by MESSAGE subtypes; a STATE_CHANGE must not show an earlier record's flags
+	 * (rec->u is a union reused across records) */
+	s->addpath = 0;
+	s->local = 0;
 	return 0;
 }
 

@@ -139,14 +139,16 @@ static int attr_end(struct wbuf *b, size_t at)
 
 static void nexthop_put(struct wbuf *b, const struct bgp_mp_reach *mp)
 {
-	wbuf_put(b, mp->nexthop.b, ip_len(mp->nexthop.afi));
+	if (mp->nexthop.afi)
+		wbuf_put(b, mp->nexthop.b, ip_len(mp->nexthop.afi));
 	if (mp->nexthop_ll.afi == DM_AFI_IPV6)
 		wbuf_put(b, mp->nexthop_ll.b, 16);
 }
 
 static uint8_t nexthop_len(const struct bgp_mp_reach *mp)
 {
-	return (uint8_t)(ip_len(mp->nexthop.afi) + (mp->nexthop_ll.afi == DM_AFI_IPV6 ? 16 : 0));
+	/* a next hop the decoder could not read (afi 0) is written as none, not as 0.0.0.0 */
+	return (uint8_t)((mp->nexthop.afi ? ip_len(mp->nexthop.afi) : 0) + (mp->nexthop_ll.afi == DM_AFI_IPV6 ? 16 : 0));
 }
 
 int bgp_attrs_encode(struct wbuf *b, const struct bgp_attrs *a, int rib_form,

@@ -37,6 +37,13 @@ static int url_parse(const char *s, struct url *u, char *err, size_t errn)
 		return -1;
 	}
 	s += 7;
+	/* RFC 3986 §2: no space or control byte in a URL; here one would end up inside the request
+	 * line or the Host: header (a CR LF in the host adds a header) */
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
+			snprintf(err, errn, "space or control character at position %zu", (size_t)(q - s) + 7);
+			return -1;
+		}
 	u->v6 = *s == '[';
 	size_t hl = u->v6 ? strcspn(s + 1, "]") : strcspn(s, ":/?#[]@");
 	if (hl == 0 || hl >= sizeof u->host || (u->v6 && s[1 + hl] != ']')) {

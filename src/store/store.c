@@ -208,6 +208,9 @@ struct pending_bin {
 	uint32_t seq;            /* put order: the last put of an (entity, t) wins */
 	struct sig_bin b;
 };
+/* Plausibility of what a database says about its series: replay's largest --bin, and the most
+ * dense bins one entity's series may expand to (2^23: 16 years of 60 s bins, 600 MB). */
+enum { STORE_MAX_BIN = 604800, STORE_MAX_DENSE = 1 << 23 };
 enum { PENDING_MAX = 1 << 18 };   /* 16 MiB */
 
 enum { PENDING_CHANGES_MAX = 4096 };
@@ -489,11 +492,29 @@ static struct store *open_common(const char *path, int readonly, struct dm_error
 			goto failed;
 		}
 	}
+	/* The bin size and series end decide how many dense bins store_get_bins makes from the
+	 * run-length rows: read strictly, a damaged value is refused here (fuzz_parse made one
+	 * database ask for 206 GB). */
 	char buf[32];
-	if (store_get_meta(s, "bin", buf, sizeof buf) == 0)
-		s->bin = (uint32_t)strtoul(buf, NULL, 10);
-	if (store_get_meta(s, "series_end", buf, sizeof buf) == 0)
-		s->series_end = s->series_end_saved = (uint32_t)strtoul(buf, NULL, 10);
+	unsigned long v;
+	char *end;
+	if (store_get_meta(s, "bin", buf, sizeof buf) == 0) {
+		v = strtoul(buf, &end, 10);
+		if (end == buf || *end || v < 1 || v > STORE_MAX_BIN) {
+			rc = fail(s, DM_ERR_BAD_VALUE, "%s: meta bin '%s' is not a bin size (1..%u s): damaged database",
+			          path, buf, STORE_MAX_BIN);
+			goto failed;
+		}
+		s->bin = (uint32_t)v;
+	}
+	if (store_get_meta(s, "series_end", buf, sizeof buf) == 0) {
+		v = strtoul(buf, &end, 10);
+		if (end == buf || *end || v > UINT32_MAX) {
+			rc = fail(s, DM_ERR_BAD_VALUE, "%s: meta series_end '%s' is not a time: damaged database", path, buf);
+			goto failed;
+		}
+		s->series_end = s->series_end_saved = (uint32_t)v;
+	}
 	return s;
 failed:
 	dm_fail(err, rc, 0, "%s", s->errmsg);
@@ -920,7 +941,14 @@ static int expand_runs(struct store *s, int64_t id, uint32_t from, uint32_t to, 
 		uint64_t k = from > prev.t ? (from - prev.t + s->bin - 1) / s->bin : 0;
 		first = prev.t + k * s->bin;
 	}
-	size_t cap = first < end ? (size_t)((end - first) / s->bin) + nrows + 1 : nrows + 1;
+	uint64_t dense = first < end ? (end - first) / s->bin : 0;
+	if (dense > STORE_MAX_DENSE) {
+		/* more than decades of bins for one entity: a damaged series_end or row time */
+		free(rows);
+		return fail(s, DM_ERR_BAD_VALUE, "%s: one entity's series would be %llu bins of %u s (to %llu): "
+		            "damaged database", s->path, (unsigned long long)dense, s->bin, (unsigned long long)end);
+	}
+	size_t cap = (size_t)dense + nrows + 1;
 	struct sig_bin *v = malloc(cap * sizeof *v);
 	if (!v) {
 		free(rows);

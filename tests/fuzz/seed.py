@@ -5,6 +5,10 @@ build/fuzz/corpus/mrt/         runs of whole MRT records (decompressed), a few p
 build/fuzz/corpus/bgp_update/  BGP messages cut out of BGP4MP records, prefixed by a context byte
 build/fuzz/corpus/bgp_attr/    path attribute blocks from TABLE_DUMP_V2 entries and UPDATEs
 build/fuzz/corpus/reader/      small files as they are (compressed), and heads of the big ones
+build/fuzz/corpus/parse/       fuzz_parse: times, webhook URLs, a tiny mmdb (the database of
+                               case 3 is written by the target itself, see tests/fuzz/run)
+build/fuzz/corpus/mrt_roundtrip/  the MRT seeds, plus AS4_PATH merges and Zebra STATE_CHANGEs
+build/fuzz/corpus/signal/      element sequences for fuzz_signal
 """
 import bz2, gzip, lzma, os, struct, sys, hashlib
 
@@ -86,6 +90,112 @@ def geo_seeds(datadir, outdir):
         put(os.path.join(outdir, 'geo'), b'\x02' + gzip.open(asn).read(4096))
     put(os.path.join(outdir, 'geo'), b'\x01' + b'175.45.176.0,175.45.179.255,KP\n2001:db8::,2001:db8::ffff,ZZ\n')
 
+# --- a tiny MaxMind DB (format 2.0), written by hand: IPv4 tree, record size 24 -------------
+def mm_uint(typ, v):
+    b = v.to_bytes((v.bit_length() + 7) // 8, 'big') if v else b''
+    if typ <= 7: return bytes([typ << 5 | len(b)]) + b
+    return bytes([len(b), typ - 7]) + b
+def mm_str(x):
+    x = x.encode(); return bytes([2 << 5 | len(x)]) + x
+def mm_map(d):
+    out = bytes([7 << 5 | len(d)])
+    for k, v in d.items(): out += mm_str(k) + v
+    return out
+
+def mmdb(nets):
+    """nets: [(a.b.c.d, len, cc)] -> bytes of a valid database."""
+    nodes = [[None, None]]              # child: int node, ('d', off) data, None empty
+    data, offs = b'', {}
+    for ip, ln, cc in nets:
+        if cc not in offs:
+            offs[cc] = len(data); data += mm_map({'country_code': mm_str(cc)})
+        a = struct.unpack('>I', bytes(int(x) for x in ip.split('.')))[0]
+        n = 0
+        for i in range(ln):
+            bit = a >> (31 - i) & 1
+            if i == ln - 1:
+                nodes[n][bit] = ('d', offs[cc])
+            else:
+                if not isinstance(nodes[n][bit], int):
+                    nodes.append([None, None]); nodes[n][bit] = len(nodes) - 1
+                n = nodes[n][bit]
+    nc = len(nodes)
+    def rec(x):
+        v = nc if x is None else x if isinstance(x, int) else nc + 16 + x[1]
+        return v.to_bytes(3, 'big')
+    tree = b''.join(rec(l) + rec(r) for l, r in nodes)
+    meta = mm_map({'node_count': mm_uint(6, nc), 'record_size': mm_uint(5, 24),
+                   'ip_version': mm_uint(5, 4), 'database_type': mm_str('darkmap-fuzz'),
+                   'languages': bytes([0, 4]), 'binary_format_major_version': mm_uint(5, 2),
+                   'binary_format_minor_version': mm_uint(5, 0), 'build_epoch': mm_uint(9, 1700000000),
+                   'description': mm_map({})})
+    return tree + b'\0' * 16 + data + b'\xab\xcd\xefMaxMind.com' + meta
+
+def parse_seeds(outdir):
+    d = os.path.join(outdir, 'parse')
+    for t in (b'2014-12-22T16:15Z', b'2014-12-22 16:15:59', b'2014-12-22', b'1419264900', b'2016-02-29T00:00:00Z'):
+        put(d, b'\x00' + t)
+    for u in (b'http://127.0.0.1:8080/hook?x=1', b'http://[::1]:9/a#f', b'http://example.org'):
+        put(d, b'\x01' + u)
+    put(d, b'\x02' + mmdb([('128.0.0.0', 1, 'CN'), ('1.0.0.0', 8, 'AU'), ('175.45.176.0', 22, 'KP')]))
+
+# --- MRT records the real archives lack -------------------------------------------------------
+def rec(ts, typ, sub, body):
+    return struct.pack('>IHHI', ts, typ, sub, len(body)) + body
+
+def update(attrs, nlri):
+    body = struct.pack('>H', 0) + struct.pack('>H', len(attrs)) + attrs + nlri
+    return b'\xff' * 16 + struct.pack('>HB', 19 + len(body), 2) + body
+
+def attr(flags, typ, val):
+    if len(val) > 255: return struct.pack('>BBH', flags | 0x10, typ, len(val)) + val
+    return struct.pack('>BBB', flags, typ, len(val)) + val
+
+def as4_seeds(outdir):
+    """2-byte sessions whose AS_PATH carries AS_TRANS (23456) and an AS4_PATH (RFC 6793 §4.2.3),
+    and Zebra's 8-byte STATE_CHANGE (peer AS, local AS, old state, new state)."""
+    ts = 1419264900
+    sess2 = struct.pack('>HHHH', 3356, 6447, 0, 1) + bytes([4, 69, 184, 193]) + bytes([128, 223, 51, 102])
+    seeds = []
+    for path2, path4 in ((b'\x02\x03' + struct.pack('>HHH', 3356, 23456, 23456),
+                          b'\x02\x02' + struct.pack('>II', 131279, 4200000000)),
+                         # AS4_PATH longer than AS_PATH: ignored (§4.2.3)
+                         (b'\x02\x01' + struct.pack('>H', 23456),
+                          b'\x02\x03' + struct.pack('>III', 1, 2, 3)),
+                         # AS_SET in both, and a confed segment in AS4_PATH
+                         (b'\x02\x02' + struct.pack('>HH', 3356, 23456) + b'\x01\x02' + struct.pack('>HH', 1, 23456),
+                          b'\x01\x02' + struct.pack('>II', 65536, 70000) + b'\x03\x01' + struct.pack('>I', 65537))):
+        attrs = attr(0x40, 1, b'\x00') + attr(0x40, 2, path2) + attr(0x40, 3, bytes([4, 69, 184, 193])) + \
+            attr(0xc0, 17, path4) + attr(0xc0, 7, struct.pack('>H', 23456) + bytes([10, 0, 0, 1])) + \
+            attr(0xc0, 18, struct.pack('>I', 4200000000) + bytes([10, 0, 0, 1]))
+        seeds.append(rec(ts, 16, 1, sess2 + update(attrs, bytes([22, 175, 45, 176]))))
+    zebra = [rec(ts, 16, 0, struct.pack('>HHHH', 3356, 6447, o, n)) for o, n in ((1, 2), (3, 6), (6, 1))]
+    for d in ('mrt', 'mrt_roundtrip', 'dump_fmt'):
+        for x in seeds + [b''.join(zebra), seeds[0] + zebra[1]]:
+            put(os.path.join(outdir, d), x)
+    for x in seeds:   # the UPDATE alone, 2-byte context, for fuzz_bgp_update and the attribute block
+        msg = x[12 + len(sess2):]
+        put(os.path.join(outdir, 'bgp_update'), b'\x00' + msg)
+        al = struct.unpack('>H', msg[21:23])[0]
+        put(os.path.join(outdir, 'bgp_attr'), b'\x00' + msg[23:23 + al])
+
+def signal_seeds(outdir):
+    """fuzz_signal: a RIB load of 16 ops, then a few hundred announcements, withdrawals,
+    session changes and time steps (seeded, so the corpus is the same on every machine)."""
+    import random
+    for seed in range(4):
+        rnd = random.Random(seed)
+        b = bytes([rnd.randrange(256), 15])
+        for _ in range(300):
+            kind = rnd.choice((0, 0, 1, 2, 2, 3)) if _ > 16 else 0
+            b += bytes([kind | rnd.randrange(4) << 2 | rnd.randrange(4) << 4,
+                        rnd.randrange(16), rnd.randrange(256), rnd.randrange(256)])
+        put(os.path.join(outdir, 'signal'), b)
+
 if __name__ == '__main__':
-    main(sys.argv[1], sys.argv[2])
-    geo_seeds(sys.argv[1], sys.argv[2])
+    if sys.argv[1] != '-':
+        main(sys.argv[1], sys.argv[2])
+        geo_seeds(sys.argv[1], sys.argv[2])
+    parse_seeds(sys.argv[2])
+    as4_seeds(sys.argv[2])
+    signal_seeds(sys.argv[2])

@@ -432,7 +432,12 @@ static void test_webhook_refused_and_bad_urls(void **state)
 	assert_int_equal(webhook_post("http:///x", "{}", 2, &o, &r), DM_ERR_BAD_VALUE);
 	assert_int_equal(webhook_post("http://[::1/x", "{}", 2, &o, &r), DM_ERR_BAD_VALUE);
 	assert_string_equal(r.error, "webhook http://[::1/x: missing, unterminated or too long host");
+	/* found by fuzz_parse: a CR LF in the host went into the Host: header as it was */
+	assert_int_equal(webhook_post("http://example.org\r\nX-Injected: 1/", "{}", 2, &o, &r), DM_ERR_BAD_VALUE);
+	assert_string_equal(r.error, "webhook http://example.org\r\nX-Injected: 1/: space or control character at "
+	                             "position 18");
 	struct dm_error err;
+	assert_null(webhook_new("http://exa mple/", &o, 4, &err));
 	assert_null(webhook_new("ftp://x/", &o, 4, &err));
 	assert_int_equal(err.code, DM_ERR_BAD_VALUE);
 }

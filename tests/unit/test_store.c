@@ -721,6 +721,59 @@ static void test_changes(void **state)
 	store_close(s);
 }
 
+/* Found by fuzz_parse: a database whose meta said bin 1 and series_end 4000000000 made
+ * store_get_bins ask for 206 GB (detect reads every entity's whole series). A damaged bin or
+ * series_end is refused at open, an implausible expansion at read, each with a message. */
+static void set_meta(const char *p, const char *key, const char *value)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE meta SET value = ?2 WHERE key = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_damaged_series_meta(void **state)
+{
+	(void)state;
+	char p[128];
+	path_in_dir(p, sizeof p, "damaged.sqlite");
+	unlink(p);
+	struct dm_error err;
+	struct store *s = store_open(p, &err);
+	assert_non_null(s);
+	assert_int_equal(store_set_bin(s, 300), 0);
+	struct sig_bin b = full_bin(1419264900);
+	assert_int_equal(store_put_bin(s, &KP4, &b), 0);
+	store_close(s);
+
+	set_meta(p, "series_end", "4000000000");
+	set_meta(p, "bin", "1");
+	s = store_open_ro(p, &err);
+	assert_non_null(s);
+	struct sig_bin *out = NULL;
+	size_t n = 0;
+	assert_int_equal(store_get_bins(s, &KP4, 0, UINT32_MAX, &out, &n), DM_ERR_BAD_VALUE);
+	assert_null(out);
+	assert_non_null(strstr(store_errmsg(s), "series would be 2580735100 bins of 1 s"));
+	store_close(s);
+
+	set_meta(p, "bin", "1x");
+	memset(&err, 0, sizeof err);
+	assert_null(store_open_ro(p, &err));
+	assert_int_equal(err.code, DM_ERR_BAD_VALUE);
+	assert_non_null(strstr(err.what, "meta bin '1x' is not a bin size"));
+	set_meta(p, "bin", "300");
+	set_meta(p, "series_end", "-5");
+	assert_null(store_open_ro(p, &err));
+	assert_non_null(strstr(err.what, "meta series_end '-5' is not a time"));
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,7 +782,7 @@ int main(void)
 		cmocka_unit_test(test_events_overlap),   cmocka_unit_test(test_reopen_meta_names),
 		cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_insert_rate),
 		cmocka_unit_test(test_schema_documented), cmocka_unit_test(test_reader_beside_writer),
-		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_changes),          cmocka_unit_test(test_damaged_series_meta),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -318,6 +318,55 @@ static void test_state_change(void **state)
 	wbuf_free(&b);
 }
 
+/* Found by fuzz_mrt_roundtrip: a next hop the decoder could not read (length 13: afi 0) was
+ * written as 4 bytes of 0.0.0.0, a next hop nobody sent. It is written as none. */
+static void test_unknown_next_hop_not_invented(void **state)
+{
+	(void)state;
+	struct mrt_rib_entry e = { .peer_index = 0, .originated = TS_V };
+	e.attrs.present = BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI);
+	e.attrs.mp_reach.nh_len = 13;       /* nexthop.afi stays 0 */
+	struct mrt_rib rib = { .seq = 0, .prefix = pfx("2001:db8::/32"), .n = 1, .e = &e };
+	struct wbuf b;
+	wbuf_init(&b);
+	assert_int_equal(mrt_encode_rib(&b, TS_V, &rib, NULL), 0);
+	static const uint8_t tail[] = { 0x00, 4, 0x80, 0x0e, 1, 0 };   /* attrs length, MP_REACH: nh len 0 */
+	assert_true(b.len > sizeof tail);
+	assert_memory_equal(b.p + b.len - sizeof tail, tail, sizeof tail);
+	wbuf_free(&b);
+}
+
+/* Found by fuzz_mrt_roundtrip: a STATE_CHANGE decoded into a record that held a
+ * MESSAGE_AS4_LOCAL kept its `local` flag (struct mrt_rec's union, reused across records). */
+static void test_state_after_local_message(void **state)
+{
+	(void)state;
+	struct mrt_session s = session4();
+	struct bgp_update u;
+	memset(&u, 0, sizeof u);
+	struct wbuf b;
+	wbuf_init(&b);
+	assert_int_equal(mrt_encode_update(&b, 0, TS_V, 0, &s, &u, NULL), 0);
+	b.p[7] = MRT_BGP4MP_MESSAGE_AS4_LOCAL;
+	struct mrt_ctx ctx;
+	mrt_ctx_init(&ctx);
+	struct mrt_rec rec;
+	struct dm_error err;
+	struct mrt_hdr h = { TS_V, 0, MRT_BGP4MP, MRT_BGP4MP_MESSAGE_AS4_LOCAL, (uint32_t)b.len - 12, 0, 0 };
+	assert_int_equal(mrt_decode(&ctx, &h, b.p + 12, &rec, &err), 0);
+	assert_int_equal(rec.u.msg.s.local, 1);
+	b.len = 0;
+	assert_int_equal(mrt_encode_state(&b, 0, TS_V, 0, &s, 1, 6, NULL), 0);
+	h.subtype = MRT_BGP4MP_STATE_CHANGE_AS4;
+	h.len = (uint32_t)b.len - 12;
+	assert_int_equal(mrt_decode(&ctx, &h, b.p + 12, &rec, &err), 0);
+	assert_int_equal(rec.kind, MRT_K_STATE);
+	assert_int_equal(rec.u.state.s.local, 0);
+	assert_int_equal(rec.u.state.s.addpath, 0);
+	mrt_ctx_free(&ctx);
+	wbuf_free(&b);
+}
+
 static void test_extended_length_attribute(void **state)
 {
 	(void)state;
@@ -587,6 +636,8 @@ int main(void)
 		cmocka_unit_test(test_update_announce),
 		cmocka_unit_test(test_update_ipv6_mp),
 		cmocka_unit_test(test_state_change),
+		cmocka_unit_test(test_unknown_next_hop_not_invented),
+		cmocka_unit_test(test_state_after_local_message),
 		cmocka_unit_test(test_extended_length_attribute),
 		cmocka_unit_test(test_too_long_update_refused),
 		cmocka_unit_test(test_writer_sinks),

@@ -1,0 +1,235 @@
+/* libFuzzer target: the visibility signal (src/signal) over the RIB, against a naive recount.
+ * Elements built from the input (announcements and withdrawals of 4 peers over nesting IPv4 and
+ * IPv6 prefixes, session downs and ups, time steps; the first ops before sig_start are the RIB
+ * load) are fed as replay feeds them. After every element the signal's own state must equal a
+ * recount from the RIB and the full-feed set it chose: visible prefixes (seen by >= need of the
+ * F full-feed peers, need = ceil(0.5 F)) and visible /24s (/48s: the union of the blocks of the
+ * visible prefixes up to /24, /48). Every entity's bins come strictly increasing in time.
+ * Input: 2 option bytes, then 4 bytes per operation. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signal/signal.h"
+
+#define CHECK(c)                                                                                      \
+	do {                                                                                          \
+		if (!(c))                                                                             \
+			abort();                                                                      \
+	} while (0)
+
+enum { NPEER = 4, NVAR = 4, NSEEN = 64 };
+
+static struct bgp_attrs var_attrs[NVAR];
+static uint8_t var_raw[NVAR][4];
+static struct as_seg var_seg[NVAR];
+static uint32_t var_asn[NVAR];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	for (int v = 0; v < NVAR; v++) {
+		var_raw[v][0] = 0x40;   /* ORIGIN (RFC 4271 §4.3) */
+		var_raw[v][1] = BGP_ATTR_ORIGIN;
+		var_raw[v][2] = 1;
+		var_raw[v][3] = 0;
+		var_asn[v] = 64500u + (uint32_t)v;
+		var_seg[v] = (struct as_seg){ .type = AS_SEQUENCE, .count = 1, .asn = &var_asn[v] };
+		struct bgp_attrs *a = &var_attrs[v];
+		memset(a, 0, sizeof *a);
+		a->present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN) | BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
+		a->as_path = a->path = (struct as_path){ .seg = &var_seg[v], .nseg = 1, .asn_size = 4 };
+		a->raw = var_raw[v];
+		a->raw_len = 4;
+	}
+	return 0;
+}
+
+static struct dm_prefix make_prefix(uint8_t b, uint8_t c)
+{
+	static const uint8_t v4[8][4] = { { 10, 0, 0, 0 },  { 10, 1, 0, 0 },   { 10, 1, 2, 0 },   { 175, 45, 176, 0 },
+		                          { 1, 0, 0, 0 },   { 223, 255, 255, 0 }, { 10, 128, 0, 0 }, { 192, 0, 2, 0 } };
+	struct dm_prefix p;
+	memset(&p, 0, sizeof p);
+	if (b & 1) {
+		p.afi = DM_AFI_IPV6;
+		p.b[0] = 0x20, p.b[1] = 0x01, p.b[2] = 0x0d, p.b[3] = 0xb8;
+		p.b[4] = (uint8_t)((b >> 1 & 7) * 0x11);
+		p.b[6] = b;
+		p.len = (uint8_t)(12 + c % 53);      /* /12 .. /64: some below the /16 floor */
+	} else {
+		p.afi = DM_AFI_IPV4;
+		memcpy(p.b, v4[b >> 1 & 7], 4);
+		p.len = (uint8_t)(6 + c % 27);       /* /6 .. /32: some below the /8 floor */
+	}
+	dm_prefix_mask(&p);
+	return p;
+}
+
+/* Emitted bins: per entity, strictly increasing in time. */
+struct seen {
+	struct sig_entity e[NSEEN];
+	uint32_t t[NSEEN];
+	int n;
+};
+
+static void emit(void *arg, const struct sig_entity *e, const struct sig_bin *b)
+{
+	struct seen *s = arg;
+	for (int i = 0; i < s->n; i++)
+		if (s->e[i].kind == e->kind && s->e[i].afi == e->afi && s->e[i].asn == e->asn &&
+		    memcmp(s->e[i].cc, e->cc, 2) == 0) {
+			CHECK(b->t > s->t[i]);
+			s->t[i] = b->t;
+			return;
+		}
+	if (s->n < NSEEN) {
+		s->e[s->n] = *e;
+		s->t[s->n++] = b->t;
+	}
+}
+
+/* Block range [lo, hi) of a prefix: /24s (IPv4) or /48s (IPv6). */
+static void blocks(const struct dm_prefix *p, uint64_t *lo, uint64_t *hi)
+{
+	if (p->afi == DM_AFI_IPV4) {
+		uint64_t a = (uint64_t)p->b[0] << 16 | (uint64_t)p->b[1] << 8 | p->b[2];
+		*lo = a;
+		*hi = a + (1ull << (24 - p->len));
+	} else {
+		uint64_t a = 0;
+		for (int i = 0; i < 6; i++)
+			a = a << 8 | p->b[i];
+		*lo = a;
+		*hi = a + (1ull << (48 - p->len));
+	}
+}
+
+static int cmp_u64pair(const void *x, const void *y)
+{
+	const uint64_t *a = x, *b = y;
+	return a[0] < b[0] ? -1 : a[0] > b[0];
+}
+
+static void recount(struct sig *s, const struct rib *r)
+{
+	for (int fam = 0; fam < 2; fam++) {
+		struct sig_fam_info info;
+		sig_fam_info(s, fam, &info);
+		uint32_t ff[NPEER + 4];
+		uint32_t nff = sig_full_feed_peers(s, fam, ff, NPEER + 4);
+		CHECK(nff == info.nff && nff <= NPEER);
+		if (nff == 0) {
+			CHECK(info.visible == 0 && info.slash24 == 0);
+			continue;
+		}
+		CHECK(info.need == (nff + 1) / 2);   /* ceil(0.5 x F) */
+		uint64_t visible = 0, nb = 0;
+		static uint64_t iv[2 * 4096];
+		for (uint32_t i = 0; i < r->npfx; i++) {
+			const struct dm_prefix *p = rib_prefix(r, i);
+			if (rib_fam(p->afi) != fam)
+				continue;
+			uint32_t seen = 0;
+			for (uint32_t k = 0; k < nff; k++)
+				seen += rib_slot(r, ff[k], i) != 0;
+			if (seen < info.need)
+				continue;
+			visible++;
+			if (p->len <= (fam ? 48 : 24) && nb < 4096) {
+				blocks(p, &iv[2 * nb], &iv[2 * nb + 1]);
+				nb++;
+			}
+		}
+		CHECK(info.visible == visible);
+		qsort(iv, nb, 2 * sizeof *iv, cmp_u64pair);
+		uint64_t total = 0, end = 0;
+		for (uint64_t k = 0; k < nb; k++) {
+			uint64_t lo = iv[2 * k] > end ? iv[2 * k] : end, hi = iv[2 * k + 1];
+			if (hi > lo)
+				total += hi - lo;
+			if (hi > end)
+				end = hi;
+		}
+		CHECK(info.slash24 == total);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return 0;
+	struct rib *r = rib_new();
+	if (!r)
+		return 0;
+	struct sig_opts o;
+	sig_opts_default(&o);
+	o.bin = data[0] & 1 ? 60 : 300;
+	o.ff_rule = SIG_FF_COUNT;
+	o.ff_count[0] = 1u + (data[0] >> 1 & 3);
+	o.ff_count[1] = 1u + (data[0] >> 3 & 3);
+	struct sig *s = sig_new(r, NULL, NULL, &o);
+	if (!s) {
+		rib_free(r);
+		return 0;
+	}
+	static struct seen seen;
+	memset(&seen, 0, sizeof seen);
+	sig_set_emit(s, emit, &seen);
+	sig_want_countries(s);
+	uint32_t coll = rib_collector_find_or_add(r, "rrc00");
+	struct dm_ip peer_ip[NPEER], nh = { .afi = DM_AFI_IPV4, .b = { 192, 0, 2, 254 } };
+	for (int p = 0; p < NPEER; p++)
+		peer_ip[p] = (struct dm_ip){ .afi = DM_AFI_IPV4, .b = { 192, 0, 2, (uint8_t)(p + 1) } };
+	uint32_t ts = 1419264000u;
+	size_t load = 2 + 4 * (size_t)(data[1] % 16);   /* ops before sig_start: the RIB */
+	int started = 0;
+	for (size_t off = 2; off + 4 <= size; off += 4) {
+		if (!started && off >= load) {
+			sig_start(s);
+			sig_collector_active(s, coll, 1);
+			started = 1;
+		}
+		const uint8_t *op = data + off;
+		int p = op[0] >> 2 & 3;
+		if (started) {
+			ts += (uint32_t)(op[3] >> 2) * (op[3] & 2 ? 60 : 7);
+			sig_time(s, ts);
+		}
+		struct dm_elem e;
+		memset(&e, 0, sizeof e);
+		e.ts = ts;
+		e.peer_ip = &peer_ip[p];
+		e.peer_asn = 64496u + (uint32_t)p;
+		switch (op[0] & 3) {
+		case 0:
+		case 1:
+			e.type = started ? DM_ELEM_ANNOUNCE : DM_ELEM_RIB;
+			e.prefix = make_prefix(op[1], op[2]);
+			e.attrs = &var_attrs[op[0] >> 4 & 3];
+			e.next_hop = &nh;
+			break;
+		case 2:
+			e.type = DM_ELEM_WITHDRAW;
+			e.prefix = make_prefix(op[1], op[2]);
+			break;
+		default:
+			e.type = DM_ELEM_STATE;
+			e.old_state = op[1] & 1 ? 6 : 1;   /* Established -> Idle, or back */
+			e.new_state = op[1] & 1 ? 1 : 6;
+			break;
+		}
+		if (started)
+			sig_record(s, coll);
+		sig_elem(s, coll, &e);
+		if (started)
+			recount(s, r);
+	}
+	if (started)
+		sig_finish(s);
+	sig_free(s);
+	rib_free(r);
+	return 0;
+}
