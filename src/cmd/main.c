@@ -1,4 +1,5 @@
 /* darkmap: BGP outage and instability observatory. Subcommand dispatch. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,20 @@ static void usage(FILE *f)
 	fputs("\n'darkmap COMMAND --help' describes a command.\n", f);
 }
 
+/* What a command printed with stdio may still sit in stdout's buffer: a write that fails there
+ * (a full disk, /dev/full) is an error like any other (issue 9), exit 3, not a silent success. */
+static int close_stdout(const char *cmd, int rc)
+{
+	errno = 0;
+	int bad = ferror(stdout);
+	if (fclose(stdout) != 0 || bad) {
+		fprintf(stderr, "darkmap %s: writing standard output failed: %s\n", cmd,
+		        errno ? strerror(errno) : "write error");
+		return EXIT_FAILURE_;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -44,7 +59,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
 		if (!strcmp(argv[1], subcommands[i].name))
-			return subcommands[i].fn(argc - 1, argv + 1);
+			return close_stdout(argv[1], subcommands[i].fn(argc - 1, argv + 1));
 	fprintf(stderr, "darkmap: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

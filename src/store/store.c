@@ -472,6 +472,12 @@ static struct store *open_common(const char *path, int readonly, struct dm_error
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, 5000);   /* a reader (serve, plot) beside a writer (replay) */
+	/* SQLite opens a write-protected file read-only without a word: every write would fail
+	 * later, one batch at a time. Say it now. */
+	if (!readonly && sqlite3_db_readonly(s->db, "main") == 1) {
+		rc = fail(s, DM_ERR_IO, "%s: cannot write: the file or its file system is read-only", path);
+		goto failed;
+	}
 	if ((rc = check_or_create(s)))
 		goto failed;
 	if (!readonly) {
