@@ -8,7 +8,7 @@ cd "$ROOT"
 MNT=
 cleanup() {
 	[ -n "$MNT" ] && { mount -o remount,rw "$MNT" 2>/dev/null; umount "$MNT" 2>/dev/null; }
-	rm -rf "$TMP"
+	[ -n "$TMP_TEST" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 [ -w /dev/full ] || { skip write_errors "/dev/full absent"; exit 0; }
@@ -73,6 +73,19 @@ EOF
 	"$DARKMAP" detect --db "$DB" --no-store --quiet --json - >/dev/full 2>"$TMP/e"; rc=$?
 	[ $rc = 3 ] && grep -q "failed: No space left on device" "$TMP/e" && ok detect_json_stdout_dev_full \
 		|| nok detect_json_stdout_dev_full "exit $rc: $(cat "$TMP/e")"
+	# detect stores its events, then eval's table and JSON to /dev/full
+	"$DARKMAP" detect --db "$DB" --quiet 2>/dev/null
+	H=$(printf 'kind\tstart\tend\tstart_utc\tend_utc\tentity\tfraction\ttolerance\tcollector\tpeer\tnote')
+	printf '%s\nscenario\t1418515200\t1419228000\t-\t-\tall\t-\t0\tall\tall\tspan\noutage\t1419210000\t1419228000\t-\t-\tKP\t1.0000\t0\tall\tall\tdown\n' "$H" >"$TMP/truth.tsv"
+	"$DARKMAP" eval --truth "$TMP/truth.tsv" --db "$DB" >"$TMP/ok.out" 2>&1; rc0=$?
+	"$DARKMAP" eval --truth "$TMP/truth.tsv" --db "$DB" >/dev/full 2>"$TMP/e"; rc=$?
+	[ $rc0 != 3 ] && [ $rc = 3 ] && grep -q "^darkmap eval: writing the table to standard output failed: No space left on device" "$TMP/e" \
+		&& ok eval_table_dev_full || nok eval_table_dev_full "exit $rc0/$rc: $(cat "$TMP/ok.out" "$TMP/e")"
+	"$DARKMAP" eval --truth "$TMP/truth.tsv" --db "$DB" --json /dev/full >/dev/null 2>"$TMP/e"; rc=$?
+	[ $rc = 3 ] && grep -q "^darkmap eval: /dev/full: No space left on device" "$TMP/e" \
+		&& ok eval_json_dev_full || nok eval_json_dev_full "exit $rc: $(cat "$TMP/e")"
+	"$DARKMAP" plot --db "$DB" --country KP --out "$TMP/kp.png" --csv - >/dev/full 2>"$TMP/e"; rc=$?
+	[ $rc = 3 ] && grep -q "^darkmap plot: -: write failed" "$TMP/e" && ok plot_csv_dev_full || nok plot_csv_dev_full "exit $rc: $(cat "$TMP/e")"
 else
 	skip detect_dev_full "python3 absent"
 fi
@@ -86,6 +99,7 @@ if [ -f "$Q" ] && [ -f "$F" ]; then
 		"$DARKMAP" replay --no-geo --db "$MNT/ro.sqlite" "$Q" >/dev/null 2>&1
 		mount -o remount,ro "$MNT"
 		"$DARKMAP" replay --no-geo --db "$MNT/ro.sqlite" "$Q" >/dev/null 2>"$TMP/e"; rc=$?
+		"$DARKMAP" detect --db "$MNT/ro.sqlite" >/dev/null 2>"$TMP/de"; drc=$?
 		mount -o remount,rw "$MNT"
 		rm -f "$MNT"/ro.sqlite*
 		ro_how="read-only file system"
@@ -94,8 +108,12 @@ if [ -f "$Q" ] && [ -f "$F" ]; then
 		"$DARKMAP" replay --no-geo --db "$TMP/ro.sqlite" "$Q" >/dev/null 2>&1
 		chmod 444 "$TMP/ro.sqlite"
 		"$DARKMAP" replay --no-geo --db "$TMP/ro.sqlite" "$Q" >/dev/null 2>"$TMP/e"; rc=$?
+		"$DARKMAP" detect --db "$TMP/ro.sqlite" >/dev/null 2>"$TMP/de"; drc=$?
 		ro_how="write-protected file"
 	fi
+	# detect stores its events: refused the same way (--no-store would open it read-only)
+	[ $drc = 3 ] && grep -q "cannot write: the file or its file system is read-only" "$TMP/de" \
+		&& ok "detect_db_read_only ($ro_how)" || nok detect_db_read_only "$ro_how: exit $drc: $(cat "$TMP/de")"
 	[ $rc = 3 ] && grep -q "cannot write: the file or its file system is read-only" "$TMP/e" \
 		&& ! grep -q "rows (.* stored)" "$TMP/e" && ok "replay_db_read_only ($ro_how)" \
 		|| nok replay_db_read_only "$ro_how: exit $rc: $(cat "$TMP/e")"
