@@ -2786,8 +2786,10 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			        tr.v[i].fraction, (long long)tr.v[i].tolerance, tr.v[i].collector,
 			        tr.v[i].peer, tr.v[i].note);
 		}
-		if (fclose(f))
+		if (ferror(f) | fclose(f)) {   /* fclose reports only the last flush */
+			fprintf(stderr, "darkmap scenario: %s: write failed: %s\n", path, strerror(errno));
 			rc = -1;
+		}
 	}
 	snprintf(path, sizeof path, "%s/peers.tsv", o->out);
 	f = fopen(path, "w");
@@ -2802,9 +2804,12 @@ static int run_scenario(struct opts *o, struct scen *sc)
 				fprintf(f, "%s%u", k ? " " : "", g.peer[i].kp_path[k]);
 			fputc('\n', f);
 		}
-		if (fclose(f))
+		if (ferror(f) | fclose(f)) {
+			fprintf(stderr, "darkmap scenario: %s: write failed: %s\n", path, strerror(errno));
 			rc = -1;
+		}
 	} else {
+		fprintf(stderr, "darkmap scenario: %s: %s\n", path, strerror(errno));
 		rc = -1;
 	}
 

@@ -124,6 +124,12 @@ if [ -f "$Q" ] && [ -f "$F" ]; then
 		[ $rc = 3 ] && grep -q "^darkmap replay: database commit failed: $MNT/full.sqlite: commit: database or disk is full; [0-9]* rows" "$TMP/e" \
 			&& grep -q "^darkmap replay: $MNT/full.sqlite is incomplete: 0 of [0-9]* rows" "$TMP/e" && grep -q "rows (0 stored)" "$TMP/e" \
 			&& ok replay_db_full_disk || nok replay_db_full_disk "exit $rc: $(cat "$TMP/e")"
+		# scenario's MRT files and truth.tsv on the same full file system
+		rm -f "$MNT"/full.sqlite*
+		"$DARKMAP" scenario nk-2014 --out "$MNT/scen" --world 50 --rir tests/golden/scenario/lang.rir >/dev/null 2>"$TMP/e"; rc=$?
+		[ $rc = 3 ] && grep -q "^darkmap scenario: $MNT/scen/truth.tsv: write failed: No space left on device" "$TMP/e" \
+			&& grep -q "^darkmap scenario: $MNT/scen/.*\.gz: write failed" "$TMP/e" \
+			&& ok scenario_full_disk || nok scenario_full_disk "exit $rc: $(tail -3 "$TMP/e")"
 	else
 		skip replay_db_full_disk "not root or no tmpfs: no small file system to fill"
 	fi
