@@ -38,10 +38,14 @@ static void usage(FILE *f)
 static int close_stdout(const char *cmd, int rc)
 {
 	errno = 0;
-	int bad = ferror(stdout);
-	if (fclose(stdout) != 0 || bad) {
-		fprintf(stderr, "darkmap %s: writing standard output failed: %s\n", cmd,
-		        errno ? strerror(errno) : "write error");
+	int bad = fflush(stdout) != 0;
+	int e = errno;
+	bad |= ferror(stdout);   /* an earlier flush failed: the data it held is lost */
+	if (fclose(stdout) != 0 && !e)
+		e = errno;
+	if (bad || e) {
+		fprintf(stderr, "darkmap %s: writing standard output failed%s%s\n", cmd, e ? ": " : "",
+		        e ? strerror(e) : " (output lost)");
 		return EXIT_FAILURE_;
 	}
 	return rc;
@@ -55,7 +59,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return EXIT_OK;
+		return close_stdout("--help", EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
 		if (!strcmp(argv[1], subcommands[i].name))

@@ -46,6 +46,13 @@ else
 	skip replay_csv_dev_full "$Q absent"
 fi
 
+# --- what commands print with stdio is checked when stdout is closed (main.c)
+"$DARKMAP" --help >/dev/full 2>"$TMP/e"; rc=$?
+[ $rc = 3 ] && grep -qx "darkmap --help: writing standard output failed: No space left on device" "$TMP/e" \
+	&& ok help_dev_full || nok help_dev_full "exit $rc: $(cat "$TMP/e")"
+"$DARKMAP" geo AS131279 >/dev/full 2>"$TMP/e"; rc=$?
+[ $rc = 3 ] && grep -q "^darkmap geo: writing standard output failed" "$TMP/e" && ok geo_dev_full || nok geo_dev_full "exit $rc: $(cat "$TMP/e")"
+
 # --- detect: alerts and JSON to /dev/full (a KP outage made with python from the documented schema)
 if command -v python3 >/dev/null; then
 	DB=$TMP/kp.sqlite
