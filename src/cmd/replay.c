@@ -364,6 +364,7 @@ struct replay {
 	uint64_t rows_pending, changes_pending;   /* put since the last commit: not yet stored */
 	int db_failed;
 	int csv_failed;
+	int stop;                  /* every output failed: reading on would be for nothing */
 	struct rib_time *ribt;     /* every RIB loaded: collector and time, for the stale check */
 	size_t nribt;
 };
@@ -419,6 +420,7 @@ static void db_fail(struct replay *R, const char *what)
 	if (R->db_failed)
 		return;
 	R->db_failed = 1;
+	R->stop = (!R->csv || R->csv_failed) && !R->cf && !R->qf;
 	fprintf(stderr, "%sdarkmap replay: database %s failed: %s; %llu rows and %llu visibility changes not "
 	        "committed are lost, nothing more is stored\n", R->progress ? "\n" : "", what, store_errmsg(R->db),
 	        (unsigned long long)R->rows_pending, (unsigned long long)R->changes_pending);
@@ -463,6 +465,7 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 			fprintf(stderr, "%sdarkmap replay: writing the CSV to standard output failed: %s\n",
 			        R->progress ? "\n" : "", strerror(R->out.failed));
 		R->csv_failed = 1;
+		R->stop = (!R->db || R->db_failed) && !R->cf && !R->qf;
 		return;
 	}
 	struct obuf *o = &R->out;
@@ -711,7 +714,7 @@ static void load_rib(struct replay *R, const struct input *in)
 	struct mrt_rec rec;
 	uint64_t n = 0;
 	uint32_t last = 0;
-	while (next_record(R, rd, &ctx, &rec, in->path)) {
+	while (!R->stop && next_record(R, rd, &ctx, &rec, in->path)) {
 		apply_record(R, &ctx, &rec, in->path);
 		if (rec.hdr.ts > last)
 			last = rec.hdr.ts;
@@ -969,7 +972,7 @@ static void replay_updates(struct replay *R, const struct inputs *in)
 	for (size_t i = nh / 2; i-- > 0;)
 		heap_down(heap, nh, i);
 	uint64_t n = 0;
-	while (nh) {
+	while (nh && !R->stop) {
 		struct stream *s = heap[0];
 		R->cur_coll = s->coll;
 		if (!s->started) {   /* its input runs from its first record on: close earlier bins first */
@@ -986,8 +989,11 @@ static void replay_updates(struct replay *R, const struct inputs *in)
 		}
 		heap_down(heap, nh, 0);
 	}
-	for (size_t k = 0; k < ns; k++)
+	for (size_t k = 0; k < ns; k++) {
+		if (st[k].rd)   /* left open when the run stopped early (R->stop) */
+			mrt_reader_close(st[k].rd);
 		mrt_ctx_free(&st[k].ctx);
+	}
 out:
 	free(st);
 	free(heap);
