@@ -135,7 +135,9 @@ if [ -f "$Q" ] && [ -f "$F" ]; then
 		rm -f "$MNT"/full.sqlite*
 		"$DARKMAP" scenario nk-2014 --out "$MNT/scen" --world 50 --rir tests/golden/scenario/lang.rir >/dev/null 2>"$TMP/e"; rc=$?
 		[ $rc = 3 ] && grep -q "^darkmap scenario: $MNT/scen/truth.tsv: write failed: No space left on device" "$TMP/e" \
-			&& grep -q "^darkmap scenario: $MNT/scen/.*\.gz: write failed" "$TMP/e" \
+			&& grep -q "^darkmap scenario: $MNT/scen/.*\.\(gz\|bz2\): write failed" "$TMP/e" \
+			&& grep -q "^darkmap scenario: [0-9]* more files could not be written ([0-9]* in all)$" "$TMP/e" \
+			&& [ "$(wc -l <"$TMP/e")" -lt 20 ] \
 			&& ok scenario_full_disk || nok scenario_full_disk "exit $rc: $(tail -3 "$TMP/e")"
 	else
 		skip replay_db_full_disk "not root or no tmpfs: no small file system to fill"
