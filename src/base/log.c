@@ -38,6 +38,12 @@ int dm_log_rl(int kind, const char *fmt, ...)
 	return 1;
 }
 
+void dm_log_rl_skip(int kind, unsigned long n)
+{
+	if (!dm_log_quiet)
+		suppressed[(unsigned)kind % KINDS] += n;
+}
+
 void dm_log_flush_suppressed(void)
 {
 	for (unsigned k = 0; k < KINDS; k++)

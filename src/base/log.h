@@ -11,6 +11,8 @@ extern int dm_log_burst;     /* per-kind limit; 0 = unlimited */
 void dm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* kind: small integer class (e.g. enum dm_err negated); returns 1 if printed. */
 int dm_log_rl(int kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* n messages of a kind not even formatted (counted by the caller): shown as suppressed. */
+void dm_log_rl_skip(int kind, unsigned long n);
 /* Prints "N more messages of kind K suppressed" lines, if any. */
 void dm_log_flush_suppressed(void);
 

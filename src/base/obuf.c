@@ -37,22 +37,27 @@ void obuf_init_mem(struct obuf *o)
 	o->failed = 0;
 }
 
-void obuf_flush(struct obuf *o)
+int obuf_flush(struct obuf *o)
 {
 	if (o->fd < 0)
-		return;
+		return 0;
 	size_t off = 0;
 	while (off < o->len && !o->failed) {
 		ssize_t w = write(o->fd, o->buf + off, o->len - off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			o->failed = errno;
+			o->failed = errno ? errno : EIO;
+			break;
+		}
+		if (w == 0) {   /* not an error by POSIX, but no progress either */
+			o->failed = EIO;
 			break;
 		}
 		off += (size_t)w;
 	}
 	o->len = 0;
+	return o->failed;
 }
 
 void obuf_grow_(struct obuf *o, size_t need)
@@ -69,12 +74,13 @@ void obuf_grow_(struct obuf *o, size_t need)
 	o->cap = cap;
 }
 
-void obuf_free(struct obuf *o)
+int obuf_free(struct obuf *o)
 {
-	obuf_flush(o);
+	int rc = obuf_flush(o);
 	free(o->buf);
 	o->buf = NULL;
 	o->len = o->cap = 0;
+	return rc;
 }
 
 void obuf_u64(struct obuf *o, uint64_t v)

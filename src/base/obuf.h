@@ -11,13 +11,15 @@ struct obuf {
 	char *buf;
 	size_t len, cap;
 	int fd;          /* flushed with write(2) when full; -1: grow in memory instead */
-	int failed;      /* a write failed (EPIPE, ENOSPC): further output is dropped */
+	int failed;      /* errno of the first failed write (EPIPE, ENOSPC): further output is dropped */
 };
 
 void obuf_init_fd(struct obuf *o, int fd);     /* 1 MiB buffer to a file descriptor */
 void obuf_init_mem(struct obuf *o);            /* growable in-memory string */
-void obuf_flush(struct obuf *o);
-void obuf_free(struct obuf *o);                /* flushes first when fd-backed */
+/* Both return 0, or the errno of the first failed write since init (issue 9: every write is
+ * checked; a caller whose output failed says so and exits 3). */
+int obuf_flush(struct obuf *o);
+int obuf_free(struct obuf *o);                 /* flushes first when fd-backed */
 void obuf_grow_(struct obuf *o, size_t need);
 
 static inline void obuf_reserve(struct obuf *o, size_t n)

@@ -46,7 +46,11 @@ static int run_step(int (*fn)(int, char **), int argc, char **argv, const char *
 		if (stdout_path && !freopen(stdout_path, "w", stdout))
 			_exit(EXIT_FAILURE_);
 		int rc = fn(argc, argv);
-		fflush(stdout);
+		if (fflush(stdout) || ferror(stdout)) {   /* _exit skips stdio's own flush: check it here */
+			fprintf(stderr, "darkmap %s: writing %s failed: %s\n", argv[0], stdout_path ? stdout_path : "standard output",
+			        strerror(errno));
+			rc = EXIT_FAILURE_;
+		}
 		fflush(stderr);
 		_exit(rc);
 	}
@@ -256,7 +260,10 @@ int cmd_demo(int argc, char **argv)
 	           "alt=\"KP 21-23 December\">\n<p>Data: <a href=\"darkmap.sqlite\">darkmap.sqlite</a> (schema in the "
 	           "README), <a href=\"alerts.jsonl\">alerts.jsonl</a>, <a href=\"kp-2014-12.svg\">SVG</a>.</p>\n"
 	           "</body></html>\n");
-	fclose(h);
+	if (ferror(h) | fclose(h)) {
+		fprintf(stderr, "darkmap demo: %s: write failed: %s\n", html, strerror(errno));
+		return EXIT_FAILURE_;
+	}
 	char abs[4096];
 	if (!realpath(html, abs))
 		snprintf(abs, sizeof abs, "%s", html);

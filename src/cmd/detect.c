@@ -287,7 +287,8 @@ int cmd_detect(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct dm_error err;
-	struct store *st = store_open(db, &err);
+	/* --no-store writes nothing: a read-only database (or file system) is then fine */
+	struct store *st = store_events ? store_open(db, &err) : store_open_ro(db, &err);
 	if (!st) {
 		fprintf(stderr, "darkmap detect: %s\n", err.what);
 		return EXIT_FAILURE_;
@@ -410,8 +411,12 @@ int cmd_detect(int argc, char **argv)
 	struct webhook_opts wo;
 	webhook_opts_default(&wo);
 	unsigned alerts = 0, unknowns = 0, hook_fail = 0;
+	if (store_events && store_begin(st)) {
+		fprintf(stderr, "darkmap detect: events not stored: %s\n", store_errmsg(st));
+		rc = EXIT_FAILURE_;
+		store_events = 0;
+	}
 	if (store_events) {
-		store_begin(st);
 		/* the rules this run used, for `darkmap eval` and anyone reading the events */
 		const struct { const char *key; double v; } rules[] = {
 			{"detect_bin", o.bin}, {"detect_threshold", o.threshold}, {"detect_hard", o.hard},
@@ -421,7 +426,11 @@ int cmd_detect(int argc, char **argv)
 		for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++) {
 			char mv[32];
 			snprintf(mv, sizeof mv, "%g", rules[k].v);
-			store_put_meta(st, rules[k].key, mv);
+			if (store_events && store_put_meta(st, rules[k].key, mv)) {
+				fprintf(stderr, "darkmap detect: events not stored: %s\n", store_errmsg(st));
+				rc = EXIT_FAILURE_;
+				store_events = 0;
+			}
 		}
 	}
 	for (size_t i = 0; i < nfound; i++) {
@@ -461,10 +470,22 @@ int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "darkmap detect: %s\n", store_errmsg(st));
 		rc = EXIT_FAILURE_;
 	}
-	obuf_free(&out);
+	/* Every output checked (issue 9): a full disk or a closed pipe is an error, exit 3. */
+	int werr = obuf_free(&out);
 	obuf_free(&js);
-	if (jf && jf != stdout)
-		fclose(jf);
+	if (werr) {
+		fprintf(stderr, "darkmap detect: writing the alerts to standard output failed: %s\n", strerror(werr));
+		rc = EXIT_FAILURE_;
+	}
+	if (jf) {
+		errno = 0;
+		int bad = jf == stdout ? fflush(jf) != 0 || ferror(jf) : (ferror(jf) | fclose(jf)) != 0;
+		if (bad) {
+			fprintf(stderr, "darkmap detect: writing the JSON to %s failed: %s\n",
+			        jf == stdout ? "standard output" : json, errno ? strerror(errno) : "I/O error");
+			rc = EXIT_FAILURE_;
+		}
+	}
 	/* data quality is a property of the input (a collector gap, peers dropping), so every
 	 * entity reports the same periods: count the periods, not the per-entity events */
 	unsigned periods = 0;

@@ -47,7 +47,8 @@ static const char USAGE[] =
 	"before they are only counted; the record is skipped and decoding goes on. A summary\n"
 	"(files, records, lines, errors by kind) ends the run on stderr.\n"
 	"\n"
-	"exit status: 0 no problem, 1 some data could not be read, 2 usage error.\n";
+	"exit status: 0 no problem, 1 some data could not be read, 2 usage error, 3 the output\n"
+	"could not be written (a full disk, a closed pipe): the error names what failed.\n";
 
 enum { OUT_M = 'm', OUT_BIG_M = 'M', OUT_JSON = 'j' };
 
@@ -87,6 +88,16 @@ static void report(struct dump *d, const char *name, const struct dm_error *err)
 	if (d->progress)
 		fputs("\r\033[K", stderr);
 	dm_log_rl(kind, "%s: offset %" PRIu64 ": %s", name, err->offset, err->what);
+}
+
+/* The problems of a record beyond the ones kept with their text: counted, never printed. */
+static void count_unkept(struct dump *d, const struct mrt_rec *rec)
+{
+	d->errors += rec->nwarn_unkept;
+	for (int k = 1; k < DM_ERR_COUNT_; k++) {
+		d->by_kind[k] += rec->warn_unkept[k];
+		dm_log_rl_skip(k, rec->warn_unkept[k]);
+	}
 }
 
 static void draw_progress(struct dump *d, struct mrt_reader *r, const char *name)
@@ -169,6 +180,8 @@ static void dump_file(struct dump *d, const char *path)
 		}
 		for (unsigned i = 0; i < rec.nwarn; i++)
 			report(d, shown, &rec.warn[i]);
+		if (rec.nwarn_unkept)
+			count_unkept(d, &rec);
 		if (d->out == OUT_JSON)
 			d->lines += mrt_elems(&ctx, &rec, on_elem, &ea);
 		else
@@ -250,11 +263,18 @@ int cmd_dump(int argc, char **argv)
 	d.t_start = d.t_last = now();
 	for (int i = 0; i < nfiles && !d.o.failed; i++)
 		dump_file(&d, files[i]);
-	obuf_free(&d.o);
+	int werr = obuf_free(&d.o);
 	free(files);
-	if (!d.quiet) {
+	if (!d.quiet)
 		dm_log_flush_suppressed();
-		summary(&d, now() - d.t_start);
+	if (werr) {
+		/* The output is incomplete: no summary that reads like a success, even with -q. */
+		fprintf(stderr, "darkmap dump: writing standard output failed: %s; output incomplete (%" PRIu64
+		        " records read, %" PRIu64 " %s formatted, not all written)\n", strerror(werr), d.records, d.lines,
+		        d.out == OUT_JSON ? "elements" : "lines");
+		return EXIT_FAILURE_;
 	}
+	if (!d.quiet)
+		summary(&d, now() - d.t_start);
 	return d.errors ? EXIT_DATA_ERRORS : EXIT_OK;
 }

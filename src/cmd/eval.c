@@ -385,15 +385,24 @@ int cmd_eval(int argc, char **argv)
 		obuf_init_mem(&j);
 		write_json(&j, truth_path, db, &t, ev, &s, &so, ok);
 		FILE *jf = strcmp(json, "-") ? fopen(json, "w") : stdout;
-		if (!jf || fwrite(j.buf, 1, j.len, jf) != j.len || (jf != stdout && fclose(jf))) {
-			fprintf(stderr, "darkmap eval: %s: %s\n", json, strerror(errno));
+		errno = 0;
+		int bad = !jf || fwrite(j.buf, 1, j.len, jf) != j.len;
+		if (jf)
+			bad |= (jf == stdout ? fflush(jf) : fclose(jf)) != 0;
+		if (bad) {
+			fprintf(stderr, "darkmap eval: %s: %s\n", strcmp(json, "-") ? json : "standard output",
+			        errno ? strerror(errno) : "write failed");
 			rc = EXIT_FAILURE_;
 		}
 		obuf_free(&j);
 	}
 	/* with --json - the JSON owns stdout: the table goes to stderr */
 	FILE *tf = json && !strcmp(json, "-") ? stderr : stdout;
-	fwrite(o.buf, 1, o.len, tf);
+	if (fwrite(o.buf, 1, o.len, tf) != o.len || fflush(tf)) {
+		fprintf(stderr, "darkmap eval: writing the table to %s failed: %s\n",
+		        tf == stdout ? "standard output" : "standard error", strerror(errno));
+		rc = EXIT_FAILURE_;
+	}
 	obuf_free(&o);
 out:
 	score_free(&s);

@@ -1,4 +1,5 @@
 /* darkmap: BGP outage and instability observatory. Subcommand dispatch. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,24 @@ static void usage(FILE *f)
 	fputs("\n'darkmap COMMAND --help' describes a command.\n", f);
 }
 
+/* What a command printed with stdio may still sit in stdout's buffer: a write that fails there
+ * (a full disk, /dev/full) is an error like any other (issue 9), exit 3, not a silent success. */
+static int close_stdout(const char *cmd, int rc)
+{
+	errno = 0;
+	int bad = fflush(stdout) != 0;
+	int e = errno;
+	bad |= ferror(stdout);   /* an earlier flush failed: the data it held is lost */
+	if (fclose(stdout) != 0 && !e)
+		e = errno;
+	if (bad || e) {
+		fprintf(stderr, "darkmap %s: writing standard output failed%s%s\n", cmd, e ? ": " : "",
+		        e ? strerror(e) : " (output lost)");
+		return EXIT_FAILURE_;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -40,11 +59,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return EXIT_OK;
+		return close_stdout("--help", EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
 		if (!strcmp(argv[1], subcommands[i].name))
-			return subcommands[i].fn(argc - 1, argv + 1);
+			return close_stdout(argv[1], subcommands[i].fn(argc - 1, argv + 1));
 	fprintf(stderr, "darkmap: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

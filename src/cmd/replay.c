@@ -80,7 +80,9 @@ static const char usage_text[] =
 	"  --decode-only      decode and count elements, no RIB or signal\n"
 	"Warnings: a RIB more than a day older than its updates (routes withdrawn in between stay).\n"
 	"Exit status: 0 ok, 1 input errors were skipped (reported), 2 usage (also: a mapping source\n"
-	"that cannot be loaded, an unknown --country code), 3 nothing readable.\n";
+	"that cannot be loaded, an unknown --country code), 3 nothing readable, or an output that\n"
+	"could not be written (--db, --csv, --changes, --quality: a full disk, a read-only file;\n"
+	"the error names what failed and how much was stored).\n";
 
 /* ---------- inputs ---------- */
 
@@ -359,7 +361,10 @@ struct replay {
 	uint64_t bytes_total, bytes_done;
 	struct timespec t0, tlast;
 	uint64_t db_uncommitted;
+	uint64_t rows_pending, changes_pending;   /* put since the last commit: not yet stored */
 	int db_failed;
+	int csv_failed;
+	int stop;                  /* every output failed: reading on would be for nothing */
 	struct rib_time *ribt;     /* every RIB loaded: collector and time, for the stale check */
 	size_t nribt;
 };
@@ -408,6 +413,36 @@ static const char *quality_text(uint8_t q, char *buf)
 	return buf;
 }
 
+/* A database write failed: said at once with SQLite's reason, nothing more is written, the run
+ * ends with exit 3 (issue 9: a failed commit used to roll a whole batch back silently). */
+static void db_fail(struct replay *R, const char *what)
+{
+	if (R->db_failed)
+		return;
+	R->db_failed = 1;
+	R->stop = (!R->csv || R->csv_failed) && !R->cf && !R->qf;
+	fprintf(stderr, "%sdarkmap replay: database %s failed: %s; %llu rows and %llu visibility changes not "
+	        "committed are lost, nothing more is stored\n", R->progress ? "\n" : "", what, store_errmsg(R->db),
+	        (unsigned long long)R->rows_pending, (unsigned long long)R->changes_pending);
+}
+
+/* Commits the batch (then opens the next one when again): rows count as stored only here. */
+static void db_commit(struct replay *R, int again)
+{
+	if (!R->db || R->db_failed)
+		return;
+	if (store_commit(R->db)) {
+		db_fail(R, "commit");
+		return;
+	}
+	R->rows_db += R->rows_pending;
+	R->changes_db += R->changes_pending;
+	R->rows_pending = R->changes_pending = 0;
+	R->db_uncommitted = 0;
+	if (again && store_begin(R->db))
+		db_fail(R, "begin");
+}
+
 static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin *b)
 {
 	struct replay *R = arg;
@@ -416,19 +451,23 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 	R->rows++;
 	if (R->db && !R->db_failed) {
 		if (store_put_bin(R->db, e, b)) {
-			dm_log("replay: database write failed; further rows are not stored");
-			R->db_failed = 1;
+			db_fail(R, "write (bins)");
 		} else {
-			R->rows_db++;
-			if (++R->db_uncommitted >= 200000) {
-				store_commit(R->db);
-				store_begin(R->db);
-				R->db_uncommitted = 0;
-			}
+			R->rows_pending++;
+			if (++R->db_uncommitted >= 200000)
+				db_commit(R, 1);
 		}
 	}
 	if (!R->csv)
 		return;
+	if (R->out.failed) {
+		if (!R->csv_failed)   /* said once, at once; the run goes on for the other outputs */
+			fprintf(stderr, "%sdarkmap replay: writing the CSV to standard output failed: %s\n",
+			        R->progress ? "\n" : "", strerror(R->out.failed));
+		R->csv_failed = 1;
+		R->stop = (!R->db || R->db_failed) && !R->cf && !R->qf;
+		return;
+	}
 	struct obuf *o = &R->out;
 	char tb[32], qb[48];
 	obuf_u32(o, b->t);
@@ -490,12 +529,10 @@ static void emit_change(void *arg, const struct sig_change *c)
 		return;
 	R->changes++;
 	if (R->db && !R->db_failed) {
-		if (store_put_change(R->db, c)) {
-			dm_log("replay: database write failed; further rows are not stored");
-			R->db_failed = 1;
-		} else {
-			R->changes_db++;
-		}
+		if (store_put_change(R->db, c))
+			db_fail(R, "write (vis_changes)");
+		else
+			R->changes_pending++;
 	}
 	if (!R->cf)
 		return;
@@ -610,8 +647,13 @@ static void apply_record(struct replay *R, struct mrt_ctx *ctx, struct mrt_rec *
 		if (rec->hdr.ts > R->clast[c])
 			R->clast[c] = rec->hdr.ts;
 	}
-	for (uint16_t i = 0; i < rec->nwarn; i++)
+	for (uint32_t i = 0; i < rec->nwarn; i++)
 		report(R, file, &rec->warn[i], 1);
+	for (int k = 1; rec->nwarn_unkept && k < DM_ERR_COUNT_; k++) {   /* counted, not printed */
+		R->warn[k] += rec->warn_unkept[k];
+		dm_log_rl_skip(k, rec->warn_unkept[k]);
+		R->data_errors = 1;
+	}
 	if (multicast_only(rec)) {
 		R->skipped_multicast++;
 		return;
@@ -672,7 +714,7 @@ static void load_rib(struct replay *R, const struct input *in)
 	struct mrt_rec rec;
 	uint64_t n = 0;
 	uint32_t last = 0;
-	while (next_record(R, rd, &ctx, &rec, in->path)) {
+	while (!R->stop && next_record(R, rd, &ctx, &rec, in->path)) {
 		apply_record(R, &ctx, &rec, in->path);
 		if (rec.hdr.ts > last)
 			last = rec.hdr.ts;
@@ -930,7 +972,7 @@ static void replay_updates(struct replay *R, const struct inputs *in)
 	for (size_t i = nh / 2; i-- > 0;)
 		heap_down(heap, nh, i);
 	uint64_t n = 0;
-	while (nh) {
+	while (nh && !R->stop) {
 		struct stream *s = heap[0];
 		R->cur_coll = s->coll;
 		if (!s->started) {   /* its input runs from its first record on: close earlier bins first */
@@ -947,8 +989,11 @@ static void replay_updates(struct replay *R, const struct inputs *in)
 		}
 		heap_down(heap, nh, 0);
 	}
-	for (size_t k = 0; k < ns; k++)
+	for (size_t k = 0; k < ns; k++) {
+		if (st[k].rd)   /* left open when the run stopped early (R->stop) */
+			mrt_reader_close(st[k].rd);
 		mrt_ctx_free(&st[k].ctx);
+	}
 out:
 	free(st);
 	free(heap);
@@ -1425,26 +1470,47 @@ int cmd_replay(int argc, char **argv)
 		memset(&err, 0, sizeof err);
 		R.db = store_open(db_path, &err);
 		if (!R.db) {
-			fprintf(stderr, "darkmap replay: %s: %s\n", db_path, err.what);
-			return EXIT_FAILURE_;
+			if (strstr(err.what, db_path))
+				fprintf(stderr, "darkmap replay: %s\n", err.what);
+			else
+				fprintf(stderr, "darkmap replay: %s: %s\n", db_path, err.what);
+			if (R.qf)
+				fclose(R.qf);
+			if (R.cf)
+				fclose(R.cf);
+			rc = EXIT_FAILURE_;
+			goto done;
 		}
-		store_begin(R.db);
+		if (store_begin(R.db))
+			db_fail(&R, "begin");
 		/* run-length rows: quiet entities (most of them) cost one row per change, not per bin */
-		store_set_bin(R.db, so.bin);
+		if (!R.db_failed && store_set_bin(R.db, so.bin))
+			db_fail(&R, "write (meta)");
 		char buf[256];
 		snprintf(buf, sizeof buf, "bin=%u vis=%g full-feed=%s full-feed-leave=%g gap-min=%u", so.bin, so.vis,
 		         so.ff_rule == SIG_FF_AUTO ? "auto" : so.ff_rule == SIG_FF_ABS ? "abs" : so.ff_rule == SIG_FF_REL ? "rel" : "count",
 		         so.ff_leave, so.gap_min);
-		store_put_meta(R.db, "replay.options", buf);
-		for (size_t i = 0; i < inputs.n; i++) {
+		int bad = !R.db_failed && store_put_meta(R.db, "replay.options", buf);
+		for (size_t i = 0; !bad && !R.db_failed && i < inputs.n; i++) {
 			char key[64];
 			snprintf(key, sizeof key, "replay.input.%zu", i);
-			store_put_meta(R.db, key, inputs.v[i].path);
+			bad = store_put_meta(R.db, key, inputs.v[i].path);
 		}
-		for (size_t i = 0; R.geo && i < geo_nsources(R.geo); i++) {
+		for (size_t i = 0; !bad && !R.db_failed && R.geo && i < geo_nsources(R.geo); i++) {
 			char key[64];
 			snprintf(key, sizeof key, "replay.geo.%zu", i);
-			store_put_meta(R.db, key, geo_source_name(R.geo, i));
+			bad = store_put_meta(R.db, key, geo_source_name(R.geo, i));
+		}
+		if (bad)
+			db_fail(&R, "write (meta)");
+		if (R.db_failed) {   /* nothing could be stored: do not replay for nothing */
+			store_close(R.db);
+			if (R.qf)
+				fclose(R.qf);
+			if (R.cf)
+				fclose(R.cf);
+			rc = EXIT_FAILURE_;
+			goto done;
 		}
 	}
 	if (R.csv) {
@@ -1493,36 +1559,53 @@ int cmd_replay(int argc, char **argv)
 		progress(&R, "done", 0, 1);
 		fputc('\n', stderr);
 	}
-	if (R.csv)
-		obuf_free(&R.out);
-	if (R.cf && fclose(R.cf)) {
-		fprintf(stderr, "darkmap replay: --changes %s: %s\n", changes_path, strerror(errno));
+	int werr = R.csv ? obuf_free(&R.out) : 0;
+	if (werr && !R.csv_failed)
+		fprintf(stderr, "darkmap replay: writing the CSV to standard output failed: %s\n", strerror(werr));
+	if (werr)
+		R.csv_failed = 1;
+	/* fclose reports only the last flush: an earlier failed write shows in ferror */
+	if (R.cf && (ferror(R.cf) | fclose(R.cf))) {
+		fprintf(stderr, "darkmap replay: --changes %s: write failed: %s\n", changes_path,
+		        errno ? strerror(errno) : "I/O error");
 		rc = EXIT_FAILURE_;
 	}
-	if (R.qf && fclose(R.qf)) {
-		fprintf(stderr, "darkmap replay: --quality %s: %s\n", quality_path, strerror(errno));
+	if (R.qf && (ferror(R.qf) | fclose(R.qf))) {
+		fprintf(stderr, "darkmap replay: --quality %s: write failed: %s\n", quality_path,
+		        errno ? strerror(errno) : "I/O error");
 		rc = EXIT_FAILURE_;
 	}
 	if (R.db) {
-		store_commit(R.db);
-		for (size_t i = 0; i < nwant; i++) {
+		db_commit(&R, 1);
+		for (size_t i = 0; i < nwant && !R.db_failed; i++) {
 			const char *name = NULL;
 			if (want[i].kind == SIG_COUNTRY)
 				name = geo_country_name(want[i].cc);
 			else if (R.geo)
 				name = geo_as_name(R.geo, want[i].asn);
-			if (name)
-				store_put_entity_name(R.db, &want[i], name);
+			if (name && store_put_entity_name(R.db, &want[i], name))
+				db_fail(&R, "write (entity names)");
 		}
+		db_commit(&R, 0);
 		store_close(R.db);
 	}
 	dm_log_flush_suppressed();
 	summary(&R, want, nwant);
+	if (R.db_failed) {
+		fprintf(stderr, "darkmap replay: %s is incomplete: %llu of %llu rows and %llu of %llu visibility changes "
+		        "stored (the database write failed, see above)\n", db_path, (unsigned long long)R.rows_db,
+		        (unsigned long long)R.rows, (unsigned long long)R.changes_db, (unsigned long long)R.changes);
+		rc = EXIT_FAILURE_;
+	}
+	if (R.csv_failed) {
+		fprintf(stderr, "darkmap replay: the CSV on standard output is incomplete (the write failed, see above)\n");
+		rc = EXIT_FAILURE_;
+	}
 	if ((R.data_errors || sig_dropped(R.sig)) && rc == EXIT_OK)
 		rc = EXIT_DATA_ERRORS;
 	if (!R.records && !R.synth)
 		rc = EXIT_FAILURE_;
-
+done:
 	sig_free(R.sig);
 	rib_free(R.rib);
 	geo_db_free(R.geo);

@@ -1192,11 +1192,17 @@ static struct mrt_writer *open_out(const char *path)
 	return w;
 }
 
+/* A full disk fails every file after it: the first few are named, the rest counted (a scenario
+ * writes thousands of update files). */
+enum { CLOSE_FAIL_SHOWN = 10 };
+static unsigned long close_failures;
+
 static int close_out(struct mrt_writer *w)
 {
 	struct dm_error err;
 	if (mrt_writer_close(w, &err)) {
-		fprintf(stderr, "darkmap scenario: %s\n", err.what);
+		if (++close_failures <= CLOSE_FAIL_SHOWN)
+			fprintf(stderr, "darkmap scenario: %s\n", err.what);
 		return -1;
 	}
 	return 0;
@@ -2786,8 +2792,10 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			        tr.v[i].fraction, (long long)tr.v[i].tolerance, tr.v[i].collector,
 			        tr.v[i].peer, tr.v[i].note);
 		}
-		if (fclose(f))
+		if (ferror(f) | fclose(f)) {   /* fclose reports only the last flush */
+			fprintf(stderr, "darkmap scenario: %s: write failed: %s\n", path, strerror(errno));
 			rc = -1;
+		}
 	}
 	snprintf(path, sizeof path, "%s/peers.tsv", o->out);
 	f = fopen(path, "w");
@@ -2802,9 +2810,12 @@ static int run_scenario(struct opts *o, struct scen *sc)
 				fprintf(f, "%s%u", k ? " " : "", g.peer[i].kp_path[k]);
 			fputc('\n', f);
 		}
-		if (fclose(f))
+		if (ferror(f) | fclose(f)) {
+			fprintf(stderr, "darkmap scenario: %s: write failed: %s\n", path, strerror(errno));
 			rc = -1;
+		}
 	} else {
+		fprintf(stderr, "darkmap scenario: %s: %s\n", path, strerror(errno));
 		rc = -1;
 	}
 
@@ -2836,6 +2847,9 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	ents_free(&E);
 	free(ev.v);
 	free(tr.v);
+	if (close_failures > CLOSE_FAIL_SHOWN)
+		fprintf(stderr, "darkmap scenario: %lu more files could not be written (%lu in all)\n",
+		        close_failures - CLOSE_FAIL_SHOWN, close_failures);
 	rc = rc || g.failed ? EXIT_FAILURE_ : EXIT_OK;
 out_gen:
 	free(g.st);

@@ -178,15 +178,23 @@ struct mrt_rec {
 		struct mrt_state state;
 		struct mrt_entry entry;
 	} u;
-	/* Problems that did not stop the record (one RIB entry's attributes, ...): arena memory. */
+	/* Problems that did not stop the record (one RIB entry's attributes, ...). The first
+	 * MRT_WARN_KEEP keep their text (ctx memory, valid until the next mrt_decode); the others are
+	 * only counted, by kind, so a record of 20,000 bad entries costs constant memory and every
+	 * problem is counted: total = nwarn + nwarn_unkept. */
 	struct dm_error *warn;
-	uint16_t nwarn;
+	uint32_t nwarn;                          /* kept: warn[0 .. nwarn) */
+	uint32_t nwarn_unkept;                   /* counted, text not kept */
+	uint32_t warn_unkept[DM_ERR_COUNT_];     /* the same by kind, index -code */
 };
 
 /* Decoding state across records of one input: the current PEER_INDEX_TABLE and the arena. */
+enum { MRT_WARN_KEEP = 64 };   /* problems kept with their text per record (>= DM_LOG_BURST) */
+
 struct mrt_ctx {
 	struct mrt_peer_index *peer_index;  /* NULL until a PEER_INDEX_TABLE was read */
 	struct arena arena;                 /* reset at each mrt_decode */
+	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */
 };
 
 void mrt_ctx_init(struct mrt_ctx *ctx);

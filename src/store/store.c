@@ -219,6 +219,7 @@ struct store {
 	sqlite3 *db;
 	int readonly;
 	int in_tx;
+	int tx_failed;   /* a write of the open transaction failed: it is never committed in part */
 	struct pending_bin *pend;
 	size_t npend;
 	struct sig_change *pchg;   /* visibility changes waiting for the commit */
@@ -254,6 +255,8 @@ static int fail(struct store *s, enum dm_err code, const char *fmt, ...)
 static int fail_db(struct store *s, const char *what)
 {
 	int rc = sqlite3_errcode(s->db);
+	if (s->in_tx)
+		s->tx_failed = 1;   /* the transaction cannot be trusted any more: never committed */
 	return fail(s, rc == SQLITE_NOMEM ? DM_ERR_NOMEM : DM_ERR_IO, "%s: %s: %s", s->path, what,
 	            sqlite3_errmsg(s->db));
 }
@@ -475,6 +478,12 @@ static struct store *open_common(const char *path, int readonly, struct dm_error
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, 5000);   /* a reader (serve, plot) beside a writer (replay) */
+	/* SQLite opens a write-protected file read-only without a word: every write would fail
+	 * later, one batch at a time. Say it now. */
+	if (!readonly && sqlite3_db_readonly(s->db, "main") == 1) {
+		rc = fail(s, DM_ERR_IO, "%s: cannot write: the file or its file system is read-only", path);
+		goto failed;
+	}
 	if ((rc = check_or_create(s)))
 		goto failed;
 	if (!readonly) {
@@ -536,7 +545,9 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->in_tx)
+	if (s->in_tx && s->tx_failed)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	else if (s->in_tx)
 		store_commit(s);
 	for (int i = 0; i < ST_COUNT_; i++)
 		sqlite3_finalize(s->st[i]);
@@ -568,8 +579,10 @@ int store_begin(struct store *s)
 	if (s->in_tx)
 		return 0;
 	int rc = step_done(s, s->st[ST_BEGIN], "begin");
-	if (!rc)
+	if (!rc) {
 		s->in_tx = 1;
+		s->tx_failed = 0;
+	}
 	return rc;
 }
 
@@ -579,6 +592,11 @@ int store_commit(struct store *s)
 {
 	if (!s->in_tx)
 		return 0;
+	if (s->tx_failed) {   /* an earlier write of this transaction failed (errmsg says which) */
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		s->in_tx = 0;
+		return DM_ERR_IO;
+	}
 	int rc = flush_bins(s);
 	if (!rc)
 		rc = flush_changes(s);

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -650,10 +653,38 @@ static void test_time_text(void **state)
 	}
 }
 
+/* Issue 9: a failed write is reported, never dropped: the errno of the first failure comes back
+ * from obuf_flush and obuf_free (to /dev/full: ENOSPC), a good fd gives 0. */
+static void test_obuf_write_failure(void **state)
+{
+	(void)state;
+	int fd = open("/dev/full", O_WRONLY);
+	if (fd < 0) {
+		skip();
+		return;
+	}
+	struct obuf o;
+	obuf_init_fd(&o, fd);
+	obuf_puts(&o, "a line\n");
+	assert_int_equal(o.failed, 0);           /* buffered: nothing written yet */
+	assert_int_equal(obuf_flush(&o), ENOSPC);
+	obuf_puts(&o, "more\n");                /* dropped, the failure stays */
+	assert_int_equal(obuf_free(&o), ENOSPC);
+	close(fd);
+	fd = open("/dev/null", O_WRONLY);
+	assert_true(fd >= 0);
+	obuf_init_fd(&o, fd);
+	for (int i = 0; i < 300000; i++)         /* several 1 MiB flushes */
+		obuf_puts(&o, "0123456789\n");
+	assert_int_equal(obuf_free(&o), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_dump_v1),
+		cmocka_unit_test(test_obuf_write_failure),
 		cmocka_unit_test(test_bgp4mp_et_kp),
 		cmocka_unit_test(test_mp_reach_ipv6),
 		cmocka_unit_test(test_table_dump_v2),

@@ -55,7 +55,7 @@ static int read_all(const char *path, struct tally *t)
 		}
 		if (rec.nwarn && !t->warnings)
 			t->first_warn = rec.warn[0];
-		t->warnings += rec.nwarn;
+		t->warnings += rec.nwarn + rec.nwarn_unkept;
 		mrt_elems(&ctx, &rec, count_elem, t);
 	}
 	mrt_ctx_free(&ctx);
@@ -228,6 +228,76 @@ static void test_real_no_peer_index(void **s)
 	                    "TABLE_DUMP_V2/RIB_IPV4_UNICAST: RIB_IPV4_UNICAST record without a preceding PEER_INDEX_TABLE");
 }
 
+/* Issue 9: one RIB record of 20,000 bad entries (even: peer index 5 of a 1-peer table,
+ * bad-value; odd: ORIGIN value 7, bad-attribute). Every problem counted, exactly; the first
+ * MRT_WARN_KEEP keep their text and offsets, the memory is constant (it was a growing copy
+ * per problem: 518 MB and 2,400 problems lost at the arena limit). */
+static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
+
+static void test_rib_many_bad_entries(void **s)
+{
+	(void)s;
+	enum { N = 20000 };
+	struct mrt_ctx ctx;
+	mrt_ctx_init(&ctx);
+	struct dm_error err;
+	struct mrt_rec rec;
+	/* PEER_INDEX_TABLE: collector 10.0.0.1, no view name, 1 peer (IPv4, AS2 64512) */
+	uint8_t pi[19];
+	put32(pi, 0x0a000001);
+	put16(pi + 4, 0);
+	put16(pi + 6, 1);
+	pi[8] = 0;
+	put32(pi + 9, 0x0a000002);
+	put32(pi + 13, 0xc0000201);
+	put16(pi + 17, 64512);
+	struct mrt_hdr h = { .ts = 1418428800, .type = MRT_TABLE_DUMP_V2, .subtype = MRT_TD2_PEER_INDEX_TABLE,
+		             .len = sizeof pi, .offset = 0 };
+	assert_int_equal(mrt_decode(&ctx, &h, pi, &rec, &err), 0);
+	size_t len = 4 + 4 + 2 + (size_t)N / 2 * 8 + (size_t)N / 2 * 12;
+	uint8_t *b = calloc(1, len), *p = b;
+	assert_non_null(b);
+	put32(p, 0);                 /* sequence */
+	p[4] = 24; p[5] = 198; p[6] = 51; p[7] = 100;
+	put16(p + 8, N);
+	p += 10;
+	for (unsigned i = 0; i < N; i++) {
+		put16(p, i % 2 ? 0 : 5);
+		put32(p + 2, h.ts);
+		put16(p + 6, i % 2 ? 4 : 0);
+		p += 8;
+		if (i % 2) {
+			p[0] = 0x40; p[1] = 1; p[2] = 1; p[3] = 7;   /* ORIGIN 7: undefined */
+			p += 4;
+		}
+	}
+	assert_int_equal((size_t)(p - b), len);
+	h.subtype = MRT_TD2_RIB_IPV4_UNICAST;
+	h.len = (uint32_t)len;
+	h.offset = 12 + sizeof pi;
+	assert_int_equal(mrt_decode(&ctx, &h, b, &rec, &err), 0);
+	assert_int_equal(rec.nwarn, MRT_WARN_KEEP);
+	assert_int_equal(rec.nwarn + rec.nwarn_unkept, N);
+	unsigned by[DM_ERR_COUNT_] = { 0 };
+	for (unsigned i = 0; i < rec.nwarn; i++)
+		by[-rec.warn[i].code]++;
+	assert_int_equal(by[-DM_ERR_BAD_VALUE] + rec.warn_unkept[-DM_ERR_BAD_VALUE], N / 2);
+	assert_int_equal(by[-DM_ERR_BAD_ATTR] + rec.warn_unkept[-DM_ERR_BAD_ATTR], N / 2);
+	/* the first kept problem: entry 0 at body offset 10, absolute 12 + 19 + 12 + 10 */
+	assert_int_equal(rec.warn[0].code, DM_ERR_BAD_VALUE);
+	assert_int_equal(rec.warn[0].offset, 12 + 19 + 12 + 10);
+	assert_string_equal(rec.warn[0].what, "RIB entry 0 of 20000: peer index 5 not in PEER_INDEX_TABLE (1 peers)");
+	assert_int_equal(rec.u.rib.n, N / 2);   /* the bad-attribute entries stay, marked */
+	/* the next record starts from zero */
+	h.subtype = MRT_TD2_PEER_INDEX_TABLE;
+	h.len = sizeof pi;
+	assert_int_equal(mrt_decode(&ctx, &h, pi, &rec, &err), 0);
+	assert_int_equal(rec.nwarn + rec.nwarn_unkept, 0);
+	free(b);
+	mrt_ctx_free(&ctx);
+}
+
 static void test_real_ris_2000_batched(void **s)
 {
 	(void)s;
@@ -385,6 +455,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_td1_record),
+		cmocka_unit_test(test_rib_many_bad_entries),
 		cmocka_unit_test(test_compression_roundtrip),
 		cmocka_unit_test(test_compression_threaded),
 		cmocka_unit_test(test_real_rib_truncated),
