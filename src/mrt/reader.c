@@ -29,6 +29,7 @@ struct mrt_reader {
 	int io_err_pending;
 	uint32_t last_ts;
 	int have_ts;
+	uint64_t nrec, nerr;        /* records and errors handed out (end of input checks) */
 	int mapped;                 /* buf is an mmap of the whole (uncompressed) file */
 	size_t populated, released; /* mapped mode: page tables filled up to, dropped below */
 };
@@ -257,7 +258,23 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 	return total;
 }
 
-int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
+/* Reads and discards the rest of the input; returns the bytes discarded (buffered ones too). */
+static uint64_t drain(struct mrt_reader *r)
+{
+	uint64_t n = r->len - r->pos;
+	r->pos = r->len;
+	while (!r->eof) {
+		struct dm_error e;
+		ssize_t k = dm_reader_read(r->in, r->buf, r->cap, &e);
+		if (k <= 0)
+			break;
+		n += (uint64_t)k;
+	}
+	r->eof = 1;
+	return n;
+}
+
+static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
 {
 	for (;;) {
 		size_t avail = need(r, MRT_HEADER_LEN);
@@ -285,7 +302,9 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		const uint8_t *p = r->buf + r->pos;
 		parse_hdr(p, hdr);
 		hdr->offset = off;
-		if (!type_known(hdr->type) || hdr->len > MAX_RECORD) {
+		/* Type 0 (NULL, RFC 6396 Appendix B) is never written: a header of type 0 is a run
+		 * of zero bytes or damage, not a record (its timestamp 0 would block resync). */
+		if (hdr->type == 0 || !type_known(hdr->type) || hdr->len > MAX_RECORD) {
 			struct mrt_hdr bad = *hdr;
 			size_t skipped = 0;
 			if (resync(r, &skipped) == 0)
@@ -293,6 +312,15 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 				               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
 				               "skipped %zu bytes to the next plausible record",
 				               bad.type, bad.subtype, bad.len, skipped);
+			if (r->nrec == 0) {
+				/* nothing in this input is MRT: say so with the whole size, not the window */
+				uint64_t rest = drain(r);
+				r->io_err_pending = 0;
+				return dm_fail(err, DM_ERR_FRAMING, off,
+				               "no valid MRT record: %llu bytes skipped (first header: type %u, "
+				               "subtype %u, length %u)", (unsigned long long)rest, bad.type,
+				               bad.subtype, bad.len);
+			}
 			uint64_t rest = r->len - r->pos;
 			r->pos = r->len;
 			r->eof = 1;
@@ -340,4 +368,24 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		r->have_ts = 1;
 		return 1;
 	}
+}
+
+int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
+{
+	int rc = next_record(r, hdr, body, err);
+	if (rc > 0)
+		r->nrec++;
+	else if (rc < 0)
+		r->nerr++;
+	else if (r->nrec == 0 && r->nerr == 0) {
+		/* An input without a single record is not success: no routes and no error would
+		 * read as "nothing happened" to an outage detector. */
+		r->nerr++;
+		enum dm_compression c = dm_reader_compression(r->in);
+		if (c == DM_COMP_NONE)
+			return dm_fail(err, DM_ERR_FRAMING, 0, "empty input");
+		return dm_fail(err, DM_ERR_FRAMING, 0, "empty input (the %s stream holds 0 bytes)",
+		               dm_compression_name(c));
+	}
+	return rc;
 }

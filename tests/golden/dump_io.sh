@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# darkmap dump on inputs that are damaged or hold nothing, at the input layer (src/io, src/mrt
+# framing): empty and all-zero inputs are errors (exit 1, naming the file), zero runs are not
+# records. Expected record counts come from an independent header walk (python), line counts
+# from bgpdump 1.6.2's references (../shared/data/mrt/*.bgpdump-m.xz).
+. "$(dirname "$0")/../lib.sh"
+[ -n "$TMP_TEST" ] || trap 'rm -rf "$TMP"' EXIT
+M=$DATA/mrt
+# summary line without the time
+summ() { grep '^darkmap dump: [0-9]* file' "$1" | sed 's/, [0-9.]* s$//'; }
+
+# 1. An empty file, empty stdin, a gzip stream of nothing: "empty input", exit 1.
+: >"$TMP/empty.mrt"
+"$DARKMAP" dump -m "$TMP/empty.mrt" >"$TMP/e.out" 2>"$TMP/e.err"; rc=$?
+if [ $rc = 1 ] && [ ! -s "$TMP/e.out" ] && grep -qx "darkmap: $TMP/empty.mrt: offset 0: empty input" "$TMP/e.err" &&
+	[ "$(summ "$TMP/e.err")" = "darkmap dump: 1 file, 0 records, 0 lines, 1 error" ]; then ok dump_io:empty-file
+else nok dump_io:empty-file "exit $rc; $(tr '\n' ' ' <"$TMP/e.err")"; fi
+"$DARKMAP" dump -m - </dev/null >/dev/null 2>"$TMP/e.err"; rc=$?
+if [ $rc = 1 ] && grep -qx "darkmap: (stdin): offset 0: empty input" "$TMP/e.err"; then ok dump_io:empty-stdin
+else nok dump_io:empty-stdin "exit $rc; $(tr '\n' ' ' <"$TMP/e.err")"; fi
+gzip -c <"$TMP/empty.mrt" >"$TMP/empty.gz"
+"$DARKMAP" dump -m "$TMP/empty.gz" >/dev/null 2>"$TMP/e.err"; rc=$?
+if [ $rc = 1 ] && grep -qx "darkmap: $TMP/empty.gz: offset 0: empty input (the gzip stream holds 0 bytes)" "$TMP/e.err"; then
+	ok dump_io:empty-gzip
+else nok dump_io:empty-gzip "exit $rc; $(tr '\n' ' ' <"$TMP/e.err")"; fi
+
+# 2. All zero bytes (plain and gzip): no record, the whole size skipped, exit 1 (it was
+# "100000 records, 0 lines, 0 errors", exit 0, for 1.2 MB of zeros).
+head -c 1200000 /dev/zero >"$TMP/zero.mrt"
+gzip -c "$TMP/zero.mrt" >"$TMP/zero.mrt.gz"
+for f in zero.mrt zero.mrt.gz; do
+	"$DARKMAP" dump -m "$TMP/$f" >"$TMP/z.out" 2>"$TMP/z.err"; rc=$?
+	if [ $rc = 1 ] && [ ! -s "$TMP/z.out" ] &&
+		grep -qx "darkmap: $TMP/$f: offset 0: no valid MRT record: 1200000 bytes skipped (first header: type 0, subtype 0, length 0)" "$TMP/z.err" &&
+		[ "$(summ "$TMP/z.err")" = "darkmap dump: 1 file, 0 records, 0 lines, 1 error" ]; then ok "dump_io:all-zero:$f"
+	else nok "dump_io:all-zero:$f" "exit $rc; $(tr '\n' ' ' <"$TMP/z.err")"; fi
+done
+
+if ! have_data mrt; then
+	skip dump_io:data "../shared/data/mrt absent"
+	exit 0
+fi
+# 3. Zeros after real records are not records: 1121 records (python header walk of the file),
+# bgpdump's 3337 lines, one framing error at the end of the real data (72979).
+zcat "$M/updates.20020722.2238.gz" >"$TMP/u.mrt"
+cp "$TMP/u.mrt" "$TMP/upad.mrt"
+head -c 4096 /dev/zero >>"$TMP/upad.mrt"
+xzcat "$M/updates.20020722.2238.gz.bgpdump-m.xz" >"$TMP/u.ref"
+"$DARKMAP" dump -m "$TMP/upad.mrt" >"$TMP/p.out" 2>"$TMP/p.err"; rc=$?
+if [ $rc = 1 ] && cmp -s "$TMP/p.out" "$TMP/u.ref" && grep -q "upad.mrt: offset 72979: .*type 0, subtype 0, length 0" "$TMP/p.err" &&
+	[ "$(summ "$TMP/p.err")" = "darkmap dump: 1 file, 1121 records, 3337 lines, 1 error" ]; then ok dump_io:zero-tail-not-records
+else nok dump_io:zero-tail-not-records "exit $rc; $(tr '\n' ' ' <"$TMP/p.err")"; fi
+
+# 4. replay: an empty or all-zero input among good ones is reported, exit 1; alone, nothing
+# could be replayed: exit 3 (replay's rule for "no record at all").
+"$DARKMAP" replay --csv "$TMP/zero.mrt" "$M/updates.20020722.2238.gz" >/dev/null 2>"$TMP/r.err"; rc=$?
+if [ $rc = 1 ] && grep -q "zero.mrt: offset 0: no valid MRT record: 1200000 bytes skipped" "$TMP/r.err"; then ok dump_io:replay-zero
+else nok dump_io:replay-zero "exit $rc; $(grep darkmap: "$TMP/r.err" | tr '\n' ' ')"; fi
+"$DARKMAP" replay --csv "$TMP/empty.mrt" >/dev/null 2>"$TMP/r.err"; rc=$?
+if [ $rc = 3 ] && grep -q "empty.mrt: offset 0: empty input" "$TMP/r.err"; then ok dump_io:replay-empty-alone
+else nok dump_io:replay-empty-alone "exit $rc; $(grep darkmap: "$TMP/r.err" | tr '\n' ' ')"; fi
