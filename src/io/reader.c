@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +33,9 @@ struct dm_reader {
 	struct dm_error pending;
 	int has_pending;
 	uint64_t out_total;    /* decompressed bytes returned */
+	uint64_t zero_pad;     /* zero bytes skipped after a complete compressed stream */
+	uint64_t zero_pad_at;  /* compressed offset where they began */
+	char note[160];        /* not an error, said once the input ended (dm_reader_note) */
 	union {
 		z_stream z;
 		bz_stream bz;
@@ -381,6 +385,12 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 			}
 			if (r->in_eof) {
 				if (r->stream_ended || (r->in_total == 0)) {
+					if (r->zero_pad)
+						snprintf(r->note, sizeof r->note,
+						         "%llu zero bytes after the end of the %s data (compressed offset "
+						         "%llu) ignored, as %s -dc does", (unsigned long long)r->zero_pad,
+						         dm_compression_name(r->comp), (unsigned long long)r->zero_pad_at,
+						         dm_compression_name(r->comp));
 					r->done = 1;
 					break;
 				}
@@ -393,6 +403,18 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 			struct dm_error e;
 			if (fill(r, &e) < 0)
 				return fail_or_return(r, produced, &e, err);
+			continue;
+		}
+		if (r->stream_ended && r->in[r->in_pos] == 0 && r->comp != DM_COMP_XZ) {
+			/* Zero padding after a complete stream (mirrors pad files to a block size):
+			 * no gzip, bzip2 or zstd member starts with a zero byte. gzip -dc and bzip2 -dc
+			 * accept it, so do we, with a note. (xz's own stream padding is liblzma's.) */
+			if (!r->zero_pad)
+				r->zero_pad_at = r->in_total - (r->in_len - r->in_pos);
+			while (r->in_pos < r->in_len && r->in[r->in_pos] == 0) {
+				r->in_pos++;
+				r->zero_pad++;
+			}
 			continue;
 		}
 		size_t made = 0;
@@ -562,3 +584,4 @@ uint64_t dm_reader_compressed_bytes(const struct dm_reader *r)
 
 int dm_reader_fd(const struct dm_reader *r) { return r->comp == DM_COMP_NONE ? r->fd : -1; }
 uint64_t dm_reader_file_size(const struct dm_reader *r) { return r->file_size; }
+const char *dm_reader_note(const struct dm_reader *r) { return r->note[0] ? r->note : NULL; }

@@ -21,6 +21,9 @@ struct dm_reader *dm_reader_open(const char *path, struct dm_error *err);
  * returned by earlier calls, so nothing readable is lost. */
 ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err);
 void dm_reader_close(struct dm_reader *r);
+/* Something the caller should tell the user that is not an error (zero padding after the
+ * compressed data was ignored), or NULL. Set once dm_reader_read has returned 0. */
+const char *dm_reader_note(const struct dm_reader *r);
 
 const char *dm_reader_name(const struct dm_reader *r);
 enum dm_compression dm_reader_compression(const struct dm_reader *r);

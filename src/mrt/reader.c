@@ -113,6 +113,7 @@ uint64_t mrt_reader_compressed_offset(const struct mrt_reader *r)
 	return r->mapped ? r->pos : dm_reader_compressed_bytes(r->in);
 }
 uint64_t mrt_reader_file_size(const struct mrt_reader *r) { return dm_reader_file_size(r->in); }
+const char *mrt_reader_note(const struct mrt_reader *r) { return dm_reader_note(r->in); }
 
 /* Makes at least want bytes available at buf[pos] unless the input ends first.
  * Returns the number of bytes available. */

@@ -59,3 +59,20 @@ else nok dump_io:replay-zero "exit $rc; $(grep darkmap: "$TMP/r.err" | tr '\n' '
 "$DARKMAP" replay --csv "$TMP/empty.mrt" >/dev/null 2>"$TMP/r.err"; rc=$?
 if [ $rc = 3 ] && grep -q "empty.mrt: offset 0: empty input" "$TMP/r.err"; then ok dump_io:replay-empty-alone
 else nok dump_io:replay-empty-alone "exit $rc; $(grep darkmap: "$TMP/r.err" | tr '\n' ' ')"; fi
+
+# 5. Zero padding after the compressed data (mirrors pad to a block size): gzip -dc and
+# bzip2 -dc give the same bytes as without it and exit 0; darkmap prints bgpdump's lines, a note
+# (not an error) with where the padding starts (the original file's size), exit 0.
+for f in updates.20020722.2238.gz bgpkit-example.updates.bz2; do
+	z=${f##*.}; tool=gzip; [ "$z" = bz2 ] && tool=bzip2
+	cp "$M/$f" "$TMP/pad.$z"; head -c 1000 /dev/zero >>"$TMP/pad.$z"
+	size=$(stat -c %s "$M/$f")
+	$tool -dc "$TMP/pad.$z" 2>/dev/null | cmp -s - <($tool -dc "$M/$f"); crc=$?
+	"$DARKMAP" dump -m "$TMP/pad.$z" >"$TMP/pad.out" 2>"$TMP/pad.err"; rc=$?
+	"$DARKMAP" dump -m - <"$TMP/pad.$z" 2>"$TMP/pad.err2" | cmp -s - "$TMP/pad.out"; src=$?
+	if [ $crc = 0 ] && [ $rc = 0 ] && [ $src = 0 ] && xzcat "$M/$f.bgpdump-m.xz" | cmp -s - "$TMP/pad.out" &&
+		grep -qx "darkmap: $TMP/pad.$z: note: 1000 zero bytes after the end of the $tool data (compressed offset $size) ignored, as $tool -dc does" "$TMP/pad.err" &&
+		grep -q "^darkmap dump: 1 file, [0-9]* records, [0-9]* lines, 0 errors" "$TMP/pad.err" &&
+		grep -q "(stdin): note: 1000 zero bytes" "$TMP/pad.err2"; then ok "dump_io:zero-padding:$z"
+	else nok "dump_io:zero-padding:$z" "$tool -dc same bytes: $crc; darkmap exit $rc; $(tr '\n' ' ' <"$TMP/pad.err")"; fi
+done
