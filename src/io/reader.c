@@ -33,6 +33,8 @@ struct dm_reader {
 	struct dm_error pending;
 	int has_pending;
 	uint64_t out_total;    /* decompressed bytes returned */
+	uint64_t bad_at;       /* compressed offset of the byte where decompression failed */
+	uint64_t step_at;      /* compressed offset where that step's input began */
 	uint64_t zero_pad;     /* zero bytes skipped after a complete compressed stream */
 	uint64_t zero_pad_at;  /* compressed offset where they began */
 	char note[160];        /* not an error, said once the input ended (dm_reader_note) */
@@ -224,6 +226,18 @@ static ssize_t fail_or_return(struct dm_reader *r, size_t produced, struct dm_er
 	return -1;
 }
 
+static const char *bz_error_name(int br)
+{
+	switch (br) {
+	case BZ_DATA_ERROR: return "bad block or block CRC mismatch";
+	case BZ_DATA_ERROR_MAGIC: return "bad stream magic";
+	case BZ_MEM_ERROR: return "out of memory";
+	case BZ_PARAM_ERROR: return "parameter error";
+	case BZ_SEQUENCE_ERROR: return "sequence error";
+	default: return "error";
+	}
+}
+
 /* One decompression step for the compressed formats; returns bytes produced or sets e. */
 static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, struct dm_error *e)
 {
@@ -249,7 +263,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 			if (used || made)
 				r->stream_ended = 0;
 		} else {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "gzip data corrupt (%s)", z->msg ? z->msg : "inflate error");
+			dm_fail(e, DM_ERR_IO, 0, "gzip data corrupt (%s)", z->msg ? z->msg : "inflate error");
 			rc = -1;
 		}
 		break;
@@ -272,7 +286,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 			if (used || made)
 				r->stream_ended = 0;
 		} else {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "bzip2 data corrupt (error %d)", br);
+			dm_fail(e, DM_ERR_IO, 0, "bzip2 data corrupt (%s)", bz_error_name(br));
 			rc = -1;
 		}
 		break;
@@ -292,11 +306,11 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		} else if (lr == LZMA_OK || lr == LZMA_BUF_ERROR) {
 			r->stream_ended = 0;
 			if (lr == LZMA_BUF_ERROR && r->in_eof) {
-				dm_fail(e, DM_ERR_IO, r->out_total + made, "xz stream truncated");
+				dm_fail(e, DM_ERR_IO, 0, "xz stream truncated");
 				rc = -1;
 			}
 		} else {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "xz data corrupt (error %d)", (int)lr);
+			dm_fail(e, DM_ERR_IO, 0, "xz data corrupt (error %d)", (int)lr);
 			rc = -1;
 		}
 		break;
@@ -308,7 +322,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		used = ib.pos;
 		made = ob.pos;
 		if (ZSTD_isError(zr)) {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "zstd data corrupt (%s)", ZSTD_getErrorName(zr));
+			dm_fail(e, DM_ERR_IO, 0, "zstd data corrupt (%s)", ZSTD_getErrorName(zr));
 			rc = -1;
 		} else {
 			r->stream_ended = zr == 0;
@@ -318,9 +332,30 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 	default:
 		break;
 	}
+	if (rc < 0) {   /* the byte that made the decoder fail: the last one it consumed */
+		r->step_at = r->in_total - (r->in_len - r->in_pos);
+		r->bad_at = r->step_at + (used ? used - 1 : 0);
+	}
 	r->in_pos += used;
 	*produced = made;
 	return rc;
+}
+
+/* A decompression error from step(): the offsets as the user needs them, the uncompressed
+ * offset reached (everything before it was handed out) and the compressed offset of the byte
+ * where the decoder failed (where to look in the file). produced: output of this call so far. */
+static void step_error(struct dm_reader *r, struct dm_error *e, size_t produced)
+{
+	char what[sizeof e->what];
+	snprintf(what, sizeof what, "%s", e->what);
+	e->offset = r->out_total + produced;
+	if (r->stream_ended)
+		dm_fail(e, DM_ERR_IO, e->offset, "%s: bytes after the end of the data, at compressed "
+		        "offset %llu, are neither a further %s member nor zero padding", what,
+		        (unsigned long long)r->step_at, dm_compression_name(r->comp));
+	else
+		dm_fail(e, DM_ERR_IO, e->offset, "%s at compressed offset %llu, uncompressed %llu", what,
+		        (unsigned long long)r->bad_at, (unsigned long long)e->offset);
 }
 
 static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err)
@@ -377,8 +412,10 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 				struct dm_error e;
 				int rc = step(r, out + produced, n - produced, &made, &e);
 				produced += made;
-				if (rc < 0)
+				if (rc < 0) {
+					step_error(r, &e, produced);
 					return fail_or_return(r, produced, &e, err);
+				}
 				if (made)
 					r->xz_finishing = 0; /* output was pending: ask again next time */
 				continue;
@@ -421,8 +458,10 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 		struct dm_error e;
 		int rc = step(r, out + produced, n - produced, &made, &e);
 		produced += made;
-		if (rc < 0)
+		if (rc < 0) {
+			step_error(r, &e, produced);
 			return fail_or_return(r, produced, &e, err);
+		}
 		if (made == 0 && r->in_pos < r->in_len && r->stream_ended) {
 			/* Trailing bytes after a complete stream that do not start a new one:
 			 * gzip allows trailing garbage in practice; report and stop. */

@@ -267,6 +267,10 @@ static uint64_t drain(struct mrt_reader *r)
 	while (!r->eof) {
 		struct dm_error e;
 		ssize_t k = dm_reader_read(r->in, r->buf, r->cap, &e);
+		if (k < 0 && !r->io_err_pending) {
+			r->io_err = e;
+			r->io_err_pending = 1;
+		}
 		if (k <= 0)
 			break;
 		n += (uint64_t)k;
@@ -315,8 +319,7 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 				               bad.type, bad.subtype, bad.len, skipped);
 			if (r->nrec == 0) {
 				/* nothing in this input is MRT: say so with the whole size, not the window */
-				uint64_t rest = drain(r);
-				r->io_err_pending = 0;
+				uint64_t rest = drain(r);   /* a decompression error is reported next */
 				return dm_fail(err, DM_ERR_FRAMING, off,
 				               "no valid MRT record: %llu bytes skipped (first header: type %u, "
 				               "subtype %u, length %u)", (unsigned long long)rest, bad.type,
@@ -324,8 +327,7 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 			}
 			uint64_t rest = r->len - r->pos;
 			r->pos = r->len;
-			r->eof = 1;
-			r->io_err_pending = 0;
+			r->eof = 1;   /* a pending decompression error is reported by the next call */
 			return dm_fail(err, DM_ERR_FRAMING, off,
 			               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
 			               "no plausible record follows, %llu bytes skipped",

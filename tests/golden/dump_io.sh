@@ -76,3 +76,31 @@ for f in updates.20020722.2238.gz bgpkit-example.updates.bz2; do
 		grep -q "(stdin): note: 1000 zero bytes" "$TMP/pad.err2"; then ok "dump_io:zero-padding:$z"
 	else nok "dump_io:zero-padding:$z" "$tool -dc same bytes: $crc; darkmap exit $rc; $(tr '\n' ' ' <"$TMP/pad.err")"; fi
 done
+
+# 6. One damaged byte in a real .gz / .bz2: the error names the compressed offset where the
+# decoder fails and the uncompressed offset reached, both as python's incremental zlib / bz2
+# compute them (decompress_fail.py); the records before it are all read (python header walk),
+# their lines are bgpdump's first lines. (It said "offset 0" / multiples of 262144 before.)
+for spec in "updates.et-header.2015.gz 316010 255 gzip data corrupt (invalid block type)" \
+	"sydney.updates.20220601.0415.bz2 300000 255 bzip2 data corrupt (bad block or block CRC mismatch)"; do
+	set -- $spec; f=$1 off=$2 x=$3; shift 3; msg=$*; z=${f##*.}
+	python3 -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[$off] ^= $x; open(sys.argv[2], 'wb').write(d)" "$M/$f" "$TMP/dmg.$z"
+	read -r at reached nrec cut < <(python3 "$ROOT/tests/golden/decompress_fail.py" "$TMP/dmg.$z" "$z" "$M/$f")
+	"$DARKMAP" dump -m "$TMP/dmg.$z" >"$TMP/dmg.out" 2>"$TMP/dmg.err"; rc=$?
+	lines=$(wc -l <"$TMP/dmg.out")
+	if [ $rc = 1 ] && grep -q "dmg.$z: offset $cut: .* record truncated: .*($msg at compressed offset $at, uncompressed $reached)\$" "$TMP/dmg.err" &&
+		grep -q "^darkmap dump: 1 file, $nrec records, $lines lines, 1 error" "$TMP/dmg.err" &&
+		xzcat "$M/$f.bgpdump-m.xz" | head -n "$lines" | cmp -s - "$TMP/dmg.out"; then ok "dump_io:damaged-offsets:$z"
+	else nok "dump_io:damaged-offsets:$z" "exit $rc; python: $at $reached $nrec $cut; $(tr '\n' ' ' <"$TMP/dmg.err" | cut -c1-400)"; fi
+done
+
+# 7. Bytes after the gzip data that are neither zeros nor a gzip member: an error at the end of
+# the data (72979 uncompressed bytes, python header walk) naming where the garbage starts (the
+# original size + 1000 zero bytes); every record before is read. It said "offset 0" before.
+cp "$M/updates.20020722.2238.gz" "$TMP/garbage.gz"; head -c 1000 /dev/zero >>"$TMP/garbage.gz"; printf 'XYZ' >>"$TMP/garbage.gz"
+at=$(( $(stat -c %s "$M/updates.20020722.2238.gz") + 1000 ))
+"$DARKMAP" dump -m "$TMP/garbage.gz" >"$TMP/g.out" 2>"$TMP/g.err"; rc=$?
+if [ $rc = 1 ] && cmp -s "$TMP/g.out" "$TMP/u.ref" &&
+	grep -qx "darkmap: $TMP/garbage.gz: offset 72979: gzip data corrupt (incorrect header check): bytes after the end of the data, at compressed offset $at, are neither a further gzip member nor zero padding" "$TMP/g.err"; then
+	ok dump_io:trailing-garbage
+else nok dump_io:trailing-garbage "exit $rc; $(tr '\n' ' ' <"$TMP/g.err")"; fi
