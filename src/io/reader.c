@@ -77,6 +77,19 @@ const char *dm_compression_name(enum dm_compression c)
 	}
 }
 
+/* At the end of a regular file: did it shrink since it was opened (truncated or replaced
+ * underneath us)? Then the input ends early, an error with both offsets. */
+static int check_shrunk(struct dm_reader *r, uint64_t out_offset, struct dm_error *err)
+{
+	struct stat st;
+	if (!r->file_size || r->in_total >= r->file_size || fstat(r->fd, &st) != 0)
+		return 0;
+	return dm_fail(err, DM_ERR_IO, out_offset,
+	               "file truncated while being read: ends at byte %llu, was %llu bytes when opened, "
+	               "%llu now", (unsigned long long)r->in_total, (unsigned long long)r->file_size,
+	               (unsigned long long)st.st_size);
+}
+
 static int fill(struct dm_reader *r, struct dm_error *err)
 {
 	if (r->in_eof)
@@ -94,6 +107,8 @@ static int fill(struct dm_reader *r, struct dm_error *err)
 		}
 		if (n == 0) {
 			r->in_eof = 1;
+			if (check_shrunk(r, r->out_total, err) < 0)
+				return -1;
 			break;
 		}
 		r->in_len += (size_t)n;
@@ -388,6 +403,9 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 			}
 			if (k == 0) {
 				r->in_eof = 1;
+				struct dm_error e;
+				if (check_shrunk(r, r->out_total + got, &e) < 0)
+					return fail_or_return(r, got, &e, err);
 				break;
 			}
 			r->in_total += (uint64_t)k;
@@ -621,6 +639,5 @@ uint64_t dm_reader_compressed_bytes(const struct dm_reader *r)
 	return r->in_total - (r->in_len - r->in_pos);
 }
 
-int dm_reader_fd(const struct dm_reader *r) { return r->comp == DM_COMP_NONE ? r->fd : -1; }
 uint64_t dm_reader_file_size(const struct dm_reader *r) { return r->file_size; }
 const char *dm_reader_note(const struct dm_reader *r) { return r->note[0] ? r->note : NULL; }

@@ -17,7 +17,8 @@ struct dm_reader;
 /* path "-" reads stdin. Returns NULL and fills err when the file cannot be opened. */
 struct dm_reader *dm_reader_open(const char *path, struct dm_error *err);
 /* Reads up to n decompressed bytes. Returns bytes read (0 at end), or -1 with err filled: a
- * corrupt or truncated compressed stream. Data decompressed before the problem has already been
+ * corrupt or truncated compressed stream, or a file that shrank while it was read (input is
+ * read(2), never mapped, so a file truncated underneath is an error, not a SIGBUS). Data decompressed before the problem has already been
  * returned by earlier calls, so nothing readable is lost. */
 ssize_t dm_reader_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err);
 void dm_reader_close(struct dm_reader *r);
@@ -30,7 +31,5 @@ enum dm_compression dm_reader_compression(const struct dm_reader *r);
 const char *dm_compression_name(enum dm_compression c);
 uint64_t dm_reader_compressed_bytes(const struct dm_reader *r);  /* consumed so far */
 uint64_t dm_reader_file_size(const struct dm_reader *r);         /* 0 when unknown (pipe) */
-/* The file descriptor of uncompressed input (for mmap), -1 when compressed. */
-int dm_reader_fd(const struct dm_reader *r);
 
 #endif

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "io/reader.h"
 
@@ -30,34 +29,7 @@ struct mrt_reader {
 	uint32_t last_ts;
 	int have_ts;
 	uint64_t nrec, nerr;        /* records and errors handed out (end of input checks) */
-	int mapped;                 /* buf is an mmap of the whole (uncompressed) file */
-	size_t populated, released; /* mapped mode: page tables filled up to, dropped below */
 };
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22   /* Linux 5.14; older kernels say EINVAL and fault page by page */
-#endif
-
-/* A mapped file is read through a window: page tables are filled a window ahead (one call
- * instead of a page fault per 4 KiB: faults were a quarter of decoding time), and pages more
- * than a window behind are dropped from the mapping so a 5 GB RIB does not count 5 GB of RSS. */
-enum { MAP_WINDOW = 32 << 20 };
-
-static void map_window(struct mrt_reader *r)
-{
-	if (r->pos + MAP_WINDOW / 2 > r->populated && r->populated < r->len) {
-		size_t end = r->populated + MAP_WINDOW;
-		if (end > r->len)
-			end = r->len;
-		madvise(r->buf + r->populated, end - r->populated, MADV_POPULATE_READ);
-		r->populated = end;
-	}
-	if (r->pos > r->released + 2 * (size_t)MAP_WINDOW) {
-		size_t upto = (r->pos - MAP_WINDOW) & ~(size_t)4095;
-		madvise(r->buf + r->released, upto - r->released, MADV_DONTNEED);
-		r->released = upto;
-	}
-}
 
 struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
 {
@@ -75,22 +47,9 @@ struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
 	}
 	r->in = in;
 	r->cap = BUF_INIT;
-	/* Uncompressed regular files are mapped: records are then handed out straight from the
-	 * page cache, with no copy through read(2). */
-	int fd = dm_reader_fd(in);
-	uint64_t size = dm_reader_file_size(in);
-	if (fd >= 0 && size > 0 && size < ((uint64_t)1 << 40)) {
-		void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m != MAP_FAILED) {
-			madvise(m, (size_t)size, MADV_SEQUENTIAL);
-			free(r->buf);
-			r->buf = m;
-			r->cap = r->len = (size_t)size;
-			r->eof = 1;
-			r->mapped = 1;
-			map_window(r);
-		}
-	}
+	/* Uncompressed files are read(2), not mapped: a mapped file truncated while we read it
+	 * (collect rotates files others are reading) kills the process with SIGBUS, and the
+	 * copy costs little next to decoding. */
 	return r;
 }
 
@@ -99,10 +58,7 @@ void mrt_reader_close(struct mrt_reader *r)
 	if (!r)
 		return;
 	dm_reader_close(r->in);
-	if (r->mapped)
-		munmap(r->buf, r->cap);
-	else
-		free(r->buf);
+	free(r->buf);
 	free(r);
 }
 
@@ -110,7 +66,7 @@ const char *mrt_reader_name(const struct mrt_reader *r) { return dm_reader_name(
 uint64_t mrt_reader_offset(const struct mrt_reader *r) { return r->base + r->pos; }
 uint64_t mrt_reader_compressed_offset(const struct mrt_reader *r)
 {
-	return r->mapped ? r->pos : dm_reader_compressed_bytes(r->in);
+	return dm_reader_compressed_bytes(r->in);
 }
 uint64_t mrt_reader_file_size(const struct mrt_reader *r) { return dm_reader_file_size(r->in); }
 const char *mrt_reader_note(const struct mrt_reader *r) { return dm_reader_note(r->in); }
@@ -350,8 +306,6 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 			               mrt_type_name(hdr->type), hdr->len, have);
 		}
 		hdr->len_fixed = 0;
-		if (r->mapped)
-			map_window(r);
 		if (hdr->type == MRT_TABLE_DUMP)
 			total = fix_short_length(r, hdr, total);
 		p = r->buf + r->pos;
