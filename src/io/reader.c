@@ -37,6 +37,7 @@ struct dm_reader {
 	uint64_t step_at;      /* compressed offset where that step's input began */
 	uint64_t zero_pad;     /* zero bytes skipped after a complete compressed stream */
 	uint64_t zero_pad_at;  /* compressed offset where they began */
+	int pad_then_data;     /* a further stream followed the zeros */
 	char note[160];        /* not an error, said once the input ended (dm_reader_note) */
 	union {
 		z_stream z;
@@ -440,7 +441,13 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 			}
 			if (r->in_eof) {
 				if (r->stream_ended || (r->in_total == 0)) {
-					if (r->zero_pad)
+					if (r->zero_pad && r->pad_then_data)
+						snprintf(r->note, sizeof r->note,
+						         "%llu zero bytes between %s members (from compressed offset %llu) "
+						         "skipped and the data after them read (%s -dc stops at them)",
+						         (unsigned long long)r->zero_pad, dm_compression_name(r->comp),
+						         (unsigned long long)r->zero_pad_at, dm_compression_name(r->comp));
+					else if (r->zero_pad)
 						snprintf(r->note, sizeof r->note,
 						         "%llu zero bytes after the end of the %s data (compressed offset "
 						         "%llu) ignored, as %s -dc does", (unsigned long long)r->zero_pad,
@@ -470,6 +477,8 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 				r->in_pos++;
 				r->zero_pad++;
 			}
+			if (r->in_pos < r->in_len)
+				r->pad_then_data = 1;   /* gzip -dc stops at the zeros; we read on */
 			continue;
 		}
 		size_t made = 0;

@@ -126,3 +126,16 @@ if [ $rc = 1 ] && xzcat "$M/updates.et-header.2015.gz.bgpdump-m.xz" | head -n "$
 	grep -qx "darkmap: $TMP/cut.mrt: offset $cut: BGP4MP_ET record truncated: length 122, only 80 bytes before the input ends (file truncated while being read: ends at byte 5000000, was 13511326 bytes when opened, 5000000 now)" "$TMP/cut.err" &&
 	grep -q "^darkmap dump: 1 file, $nrec records, $lines lines, 1 error" "$TMP/cut.err"; then ok dump_io:truncated-while-read
 else nok dump_io:truncated-while-read "exit $rc; python: $nrec records, cut record at $cut; $(tr '\n' ' ' <"$TMP/cut.err" | cut -c1-300)"; fi
+
+# 9. Zeros between two gzip members: gzip -dc stops at them (exit 2, "trailing garbage
+# ignored", only the first member's bytes); darkmap reads both members (bgpdump's lines of both
+# files) and says what it did differently, exit 0.
+{ cat "$M/updates.20020722.2238.gz"; head -c 100 /dev/zero; cat "$M/ris.rrc06.updates.1427846400.gz"; } >"$TMP/two.gz"
+gzip -dc "$TMP/two.gz" 2>/dev/null | cmp -s - "$TMP/u.mrt"; gsame=$?
+gzip -dc "$TMP/two.gz" >/dev/null 2>&1; grc=$?
+"$DARKMAP" dump -m "$TMP/two.gz" >"$TMP/two.out" 2>"$TMP/two.err"; rc=$?
+at=$(stat -c %s "$M/updates.20020722.2238.gz")
+if [ $gsame = 0 ] && [ $grc = 2 ] && [ $rc = 0 ] && { cat "$TMP/u.ref"; xzcat "$M/ris.rrc06.updates.1427846400.gz.bgpdump-m.xz"; } | cmp -s - "$TMP/two.out" &&
+	grep -qx "darkmap: $TMP/two.gz: note: 100 zero bytes between gzip members (from compressed offset $at) skipped and the data after them read (gzip -dc stops at them)" "$TMP/two.err"; then
+	ok dump_io:zeros-between-members
+else nok dump_io:zeros-between-members "gzip -dc: first member only $gsame, exit $grc; darkmap exit $rc; $(tr '\n' ' ' <"$TMP/two.err")"; fi
