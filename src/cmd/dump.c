@@ -191,6 +191,9 @@ static void dump_file(struct dump *d, const char *path)
 		if (d->progress && !(++tick & 1023))
 			draw_progress(d, r, shown);
 	}
+	const char *note = mrt_reader_note(r);
+	if (note)   /* not an error (zero padding after the compressed data) */
+		dm_log_rl(DM_ERR_COUNT_, "%s: note: %s", shown, note);
 	d->bytes_done += mrt_reader_offset(r);
 	mrt_ctx_free(&ctx);
 	mrt_reader_close(r);

@@ -727,6 +727,8 @@ static void load_rib(struct replay *R, const struct input *in)
 		t[R->nribt++] = (struct rib_time){ in->path, R->cur_coll, last };
 	}
 	R->bytes_done += in->size;
+	if (mrt_reader_note(rd))   /* not an error (zero padding after the compressed data) */
+		dm_log_rl(DM_ERR_COUNT_, "%s: note: %s", in->path, mrt_reader_note(rd));
 	mrt_ctx_free(&ctx);
 	mrt_reader_close(rd);
 }
@@ -860,6 +862,8 @@ static int stream_advance(struct replay *R, struct stream *s)
 			if (next_record(R, s->rd, &s->ctx, &s->rec, s->path))
 				return 1;
 			R->bytes_done += s->files[s->next - 1]->size;
+			if (mrt_reader_note(s->rd))   /* not an error (zero padding after the data) */
+				dm_log_rl(DM_ERR_COUNT_, "%s: note: %s", s->path, mrt_reader_note(s->rd));
 			mrt_reader_close(s->rd);
 			s->rd = NULL;
 		}

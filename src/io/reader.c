@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +33,12 @@ struct dm_reader {
 	struct dm_error pending;
 	int has_pending;
 	uint64_t out_total;    /* decompressed bytes returned */
+	uint64_t bad_at;       /* compressed offset of the byte where decompression failed */
+	uint64_t step_at;      /* compressed offset where that step's input began */
+	uint64_t zero_pad;     /* zero bytes skipped after a complete compressed stream */
+	uint64_t zero_pad_at;  /* compressed offset where they began */
+	int pad_then_data;     /* a further stream followed the zeros */
+	char note[160];        /* not an error, said once the input ended (dm_reader_note) */
 	union {
 		z_stream z;
 		bz_stream bz;
@@ -71,6 +78,19 @@ const char *dm_compression_name(enum dm_compression c)
 	}
 }
 
+/* At the end of a regular file: did it shrink since it was opened (truncated or replaced
+ * underneath us)? Then the input ends early, an error with both offsets. */
+static int check_shrunk(struct dm_reader *r, uint64_t out_offset, struct dm_error *err)
+{
+	struct stat st;
+	if (!r->file_size || r->in_total >= r->file_size || fstat(r->fd, &st) != 0)
+		return 0;
+	return dm_fail(err, DM_ERR_IO, out_offset,
+	               "file truncated while being read: ends at byte %llu, was %llu bytes when opened, "
+	               "%llu now", (unsigned long long)r->in_total, (unsigned long long)r->file_size,
+	               (unsigned long long)st.st_size);
+}
+
 static int fill(struct dm_reader *r, struct dm_error *err)
 {
 	if (r->in_eof)
@@ -88,6 +108,8 @@ static int fill(struct dm_reader *r, struct dm_error *err)
 		}
 		if (n == 0) {
 			r->in_eof = 1;
+			if (check_shrunk(r, r->out_total, err) < 0)
+				return -1;
 			break;
 		}
 		r->in_len += (size_t)n;
@@ -220,6 +242,18 @@ static ssize_t fail_or_return(struct dm_reader *r, size_t produced, struct dm_er
 	return -1;
 }
 
+static const char *bz_error_name(int br)
+{
+	switch (br) {
+	case BZ_DATA_ERROR: return "bad block or block CRC mismatch";
+	case BZ_DATA_ERROR_MAGIC: return "bad stream magic";
+	case BZ_MEM_ERROR: return "out of memory";
+	case BZ_PARAM_ERROR: return "parameter error";
+	case BZ_SEQUENCE_ERROR: return "sequence error";
+	default: return "error";
+	}
+}
+
 /* One decompression step for the compressed formats; returns bytes produced or sets e. */
 static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, struct dm_error *e)
 {
@@ -245,7 +279,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 			if (used || made)
 				r->stream_ended = 0;
 		} else {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "gzip data corrupt (%s)", z->msg ? z->msg : "inflate error");
+			dm_fail(e, DM_ERR_IO, 0, "gzip data corrupt (%s)", z->msg ? z->msg : "inflate error");
 			rc = -1;
 		}
 		break;
@@ -268,7 +302,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 			if (used || made)
 				r->stream_ended = 0;
 		} else {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "bzip2 data corrupt (error %d)", br);
+			dm_fail(e, DM_ERR_IO, 0, "bzip2 data corrupt (%s)", bz_error_name(br));
 			rc = -1;
 		}
 		break;
@@ -288,11 +322,11 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		} else if (lr == LZMA_OK || lr == LZMA_BUF_ERROR) {
 			r->stream_ended = 0;
 			if (lr == LZMA_BUF_ERROR && r->in_eof) {
-				dm_fail(e, DM_ERR_IO, r->out_total + made, "xz stream truncated");
+				dm_fail(e, DM_ERR_IO, 0, "xz stream truncated");
 				rc = -1;
 			}
 		} else {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "xz data corrupt (error %d)", (int)lr);
+			dm_fail(e, DM_ERR_IO, 0, "xz data corrupt (error %d)", (int)lr);
 			rc = -1;
 		}
 		break;
@@ -304,7 +338,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		used = ib.pos;
 		made = ob.pos;
 		if (ZSTD_isError(zr)) {
-			dm_fail(e, DM_ERR_IO, r->out_total + made, "zstd data corrupt (%s)", ZSTD_getErrorName(zr));
+			dm_fail(e, DM_ERR_IO, 0, "zstd data corrupt (%s)", ZSTD_getErrorName(zr));
 			rc = -1;
 		} else {
 			r->stream_ended = zr == 0;
@@ -314,9 +348,30 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 	default:
 		break;
 	}
+	if (rc < 0) {   /* the byte that made the decoder fail: the last one it consumed */
+		r->step_at = r->in_total - (r->in_len - r->in_pos);
+		r->bad_at = r->step_at + (used ? used - 1 : 0);
+	}
 	r->in_pos += used;
 	*produced = made;
 	return rc;
+}
+
+/* A decompression error from step(): the offsets as the user needs them, the uncompressed
+ * offset reached (everything before it was handed out) and the compressed offset of the byte
+ * where the decoder failed (where to look in the file). produced: output of this call so far. */
+static void step_error(struct dm_reader *r, struct dm_error *e, size_t produced)
+{
+	char what[sizeof e->what];
+	snprintf(what, sizeof what, "%s", e->what);
+	e->offset = r->out_total + produced;
+	if (r->stream_ended)
+		dm_fail(e, DM_ERR_IO, e->offset, "%s: bytes after the end of the data, at compressed "
+		        "offset %llu, are neither a further %s member nor zero padding", what,
+		        (unsigned long long)r->step_at, dm_compression_name(r->comp));
+	else
+		dm_fail(e, DM_ERR_IO, e->offset, "%s at compressed offset %llu, uncompressed %llu", what,
+		        (unsigned long long)r->bad_at, (unsigned long long)e->offset);
 }
 
 static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_error *err)
@@ -349,6 +404,9 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 			}
 			if (k == 0) {
 				r->in_eof = 1;
+				struct dm_error e;
+				if (check_shrunk(r, r->out_total + got, &e) < 0)
+					return fail_or_return(r, got, &e, err);
 				break;
 			}
 			r->in_total += (uint64_t)k;
@@ -373,14 +431,28 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 				struct dm_error e;
 				int rc = step(r, out + produced, n - produced, &made, &e);
 				produced += made;
-				if (rc < 0)
+				if (rc < 0) {
+					step_error(r, &e, produced);
 					return fail_or_return(r, produced, &e, err);
+				}
 				if (made)
 					r->xz_finishing = 0; /* output was pending: ask again next time */
 				continue;
 			}
 			if (r->in_eof) {
 				if (r->stream_ended || (r->in_total == 0)) {
+					if (r->zero_pad && r->pad_then_data)
+						snprintf(r->note, sizeof r->note,
+						         "%llu zero bytes between %s members (from compressed offset %llu) "
+						         "skipped and the data after them read (%s -dc stops at them)",
+						         (unsigned long long)r->zero_pad, dm_compression_name(r->comp),
+						         (unsigned long long)r->zero_pad_at, dm_compression_name(r->comp));
+					else if (r->zero_pad)
+						snprintf(r->note, sizeof r->note,
+						         "%llu zero bytes after the end of the %s data (compressed offset "
+						         "%llu) ignored, as %s -dc does", (unsigned long long)r->zero_pad,
+						         dm_compression_name(r->comp), (unsigned long long)r->zero_pad_at,
+						         dm_compression_name(r->comp));
 					r->done = 1;
 					break;
 				}
@@ -395,12 +467,28 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 				return fail_or_return(r, produced, &e, err);
 			continue;
 		}
+		if (r->stream_ended && r->in[r->in_pos] == 0 && r->comp != DM_COMP_XZ) {
+			/* Zero padding after a complete stream (mirrors pad files to a block size):
+			 * no gzip, bzip2 or zstd member starts with a zero byte. gzip -dc and bzip2 -dc
+			 * accept it, so do we, with a note. (xz's own stream padding is liblzma's.) */
+			if (!r->zero_pad)
+				r->zero_pad_at = r->in_total - (r->in_len - r->in_pos);
+			while (r->in_pos < r->in_len && r->in[r->in_pos] == 0) {
+				r->in_pos++;
+				r->zero_pad++;
+			}
+			if (r->in_pos < r->in_len)
+				r->pad_then_data = 1;   /* gzip -dc stops at the zeros; we read on */
+			continue;
+		}
 		size_t made = 0;
 		struct dm_error e;
 		int rc = step(r, out + produced, n - produced, &made, &e);
 		produced += made;
-		if (rc < 0)
+		if (rc < 0) {
+			step_error(r, &e, produced);
 			return fail_or_return(r, produced, &e, err);
+		}
 		if (made == 0 && r->in_pos < r->in_len && r->stream_ended) {
 			/* Trailing bytes after a complete stream that do not start a new one:
 			 * gzip allows trailing garbage in practice; report and stop. */
@@ -560,5 +648,5 @@ uint64_t dm_reader_compressed_bytes(const struct dm_reader *r)
 	return r->in_total - (r->in_len - r->in_pos);
 }
 
-int dm_reader_fd(const struct dm_reader *r) { return r->comp == DM_COMP_NONE ? r->fd : -1; }
 uint64_t dm_reader_file_size(const struct dm_reader *r) { return r->file_size; }
+const char *dm_reader_note(const struct dm_reader *r) { return r->note[0] ? r->note : NULL; }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "io/reader.h"
 
@@ -29,34 +28,8 @@ struct mrt_reader {
 	int io_err_pending;
 	uint32_t last_ts;
 	int have_ts;
-	int mapped;                 /* buf is an mmap of the whole (uncompressed) file */
-	size_t populated, released; /* mapped mode: page tables filled up to, dropped below */
+	uint64_t nrec, nerr;        /* records and errors handed out (end of input checks) */
 };
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22   /* Linux 5.14; older kernels say EINVAL and fault page by page */
-#endif
-
-/* A mapped file is read through a window: page tables are filled a window ahead (one call
- * instead of a page fault per 4 KiB: faults were a quarter of decoding time), and pages more
- * than a window behind are dropped from the mapping so a 5 GB RIB does not count 5 GB of RSS. */
-enum { MAP_WINDOW = 32 << 20 };
-
-static void map_window(struct mrt_reader *r)
-{
-	if (r->pos + MAP_WINDOW / 2 > r->populated && r->populated < r->len) {
-		size_t end = r->populated + MAP_WINDOW;
-		if (end > r->len)
-			end = r->len;
-		madvise(r->buf + r->populated, end - r->populated, MADV_POPULATE_READ);
-		r->populated = end;
-	}
-	if (r->pos > r->released + 2 * (size_t)MAP_WINDOW) {
-		size_t upto = (r->pos - MAP_WINDOW) & ~(size_t)4095;
-		madvise(r->buf + r->released, upto - r->released, MADV_DONTNEED);
-		r->released = upto;
-	}
-}
 
 struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
 {
@@ -74,22 +47,9 @@ struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
 	}
 	r->in = in;
 	r->cap = BUF_INIT;
-	/* Uncompressed regular files are mapped: records are then handed out straight from the
-	 * page cache, with no copy through read(2). */
-	int fd = dm_reader_fd(in);
-	uint64_t size = dm_reader_file_size(in);
-	if (fd >= 0 && size > 0 && size < ((uint64_t)1 << 40)) {
-		void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m != MAP_FAILED) {
-			madvise(m, (size_t)size, MADV_SEQUENTIAL);
-			free(r->buf);
-			r->buf = m;
-			r->cap = r->len = (size_t)size;
-			r->eof = 1;
-			r->mapped = 1;
-			map_window(r);
-		}
-	}
+	/* Uncompressed files are read(2), not mapped: a mapped file truncated while we read it
+	 * (collect rotates files others are reading) kills the process with SIGBUS, and the
+	 * copy costs little next to decoding. */
 	return r;
 }
 
@@ -98,10 +58,7 @@ void mrt_reader_close(struct mrt_reader *r)
 	if (!r)
 		return;
 	dm_reader_close(r->in);
-	if (r->mapped)
-		munmap(r->buf, r->cap);
-	else
-		free(r->buf);
+	free(r->buf);
 	free(r);
 }
 
@@ -109,9 +66,10 @@ const char *mrt_reader_name(const struct mrt_reader *r) { return dm_reader_name(
 uint64_t mrt_reader_offset(const struct mrt_reader *r) { return r->base + r->pos; }
 uint64_t mrt_reader_compressed_offset(const struct mrt_reader *r)
 {
-	return r->mapped ? r->pos : dm_reader_compressed_bytes(r->in);
+	return dm_reader_compressed_bytes(r->in);
 }
 uint64_t mrt_reader_file_size(const struct mrt_reader *r) { return dm_reader_file_size(r->in); }
+const char *mrt_reader_note(const struct mrt_reader *r) { return dm_reader_note(r->in); }
 
 /* Makes at least want bytes available at buf[pos] unless the input ends first.
  * Returns the number of bytes available. */
@@ -257,7 +215,27 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 	return total;
 }
 
-int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
+/* Reads and discards the rest of the input; returns the bytes discarded (buffered ones too). */
+static uint64_t drain(struct mrt_reader *r)
+{
+	uint64_t n = r->len - r->pos;
+	r->pos = r->len;
+	while (!r->eof) {
+		struct dm_error e;
+		ssize_t k = dm_reader_read(r->in, r->buf, r->cap, &e);
+		if (k < 0 && !r->io_err_pending) {
+			r->io_err = e;
+			r->io_err_pending = 1;
+		}
+		if (k <= 0)
+			break;
+		n += (uint64_t)k;
+	}
+	r->eof = 1;
+	return n;
+}
+
+static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
 {
 	for (;;) {
 		size_t avail = need(r, MRT_HEADER_LEN);
@@ -285,7 +263,9 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		const uint8_t *p = r->buf + r->pos;
 		parse_hdr(p, hdr);
 		hdr->offset = off;
-		if (!type_known(hdr->type) || hdr->len > MAX_RECORD) {
+		/* Type 0 (NULL, RFC 6396 Appendix B) is never written: a header of type 0 is a run
+		 * of zero bytes or damage, not a record (its timestamp 0 would block resync). */
+		if (hdr->type == 0 || !type_known(hdr->type) || hdr->len > MAX_RECORD) {
 			struct mrt_hdr bad = *hdr;
 			size_t skipped = 0;
 			if (resync(r, &skipped) == 0)
@@ -293,10 +273,17 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 				               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
 				               "skipped %zu bytes to the next plausible record",
 				               bad.type, bad.subtype, bad.len, skipped);
+			if (r->nrec == 0) {
+				/* nothing in this input is MRT: say so with the whole size, not the window */
+				uint64_t rest = drain(r);   /* a decompression error is reported next */
+				return dm_fail(err, DM_ERR_FRAMING, off,
+				               "no valid MRT record: %llu bytes skipped (first header: type %u, "
+				               "subtype %u, length %u)", (unsigned long long)rest, bad.type,
+				               bad.subtype, bad.len);
+			}
 			uint64_t rest = r->len - r->pos;
 			r->pos = r->len;
-			r->eof = 1;
-			r->io_err_pending = 0;
+			r->eof = 1;   /* a pending decompression error is reported by the next call */
 			return dm_fail(err, DM_ERR_FRAMING, off,
 			               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
 			               "no plausible record follows, %llu bytes skipped",
@@ -319,8 +306,6 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 			               mrt_type_name(hdr->type), hdr->len, have);
 		}
 		hdr->len_fixed = 0;
-		if (r->mapped)
-			map_window(r);
 		if (hdr->type == MRT_TABLE_DUMP)
 			total = fix_short_length(r, hdr, total);
 		p = r->buf + r->pos;
@@ -340,4 +325,24 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		r->have_ts = 1;
 		return 1;
 	}
+}
+
+int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
+{
+	int rc = next_record(r, hdr, body, err);
+	if (rc > 0)
+		r->nrec++;
+	else if (rc < 0)
+		r->nerr++;
+	else if (r->nrec == 0 && r->nerr == 0) {
+		/* An input without a single record is not success: no routes and no error would
+		 * read as "nothing happened" to an outage detector. */
+		r->nerr++;
+		enum dm_compression c = dm_reader_compression(r->in);
+		if (c == DM_COMP_NONE)
+			return dm_fail(err, DM_ERR_FRAMING, 0, "empty input");
+		return dm_fail(err, DM_ERR_FRAMING, 0, "empty input (the %s stream holds 0 bytes)",
+		               dm_compression_name(c));
+	}
+	return rc;
 }

@@ -29,5 +29,7 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 uint64_t mrt_reader_offset(const struct mrt_reader *r);          /* decompressed bytes consumed */
 uint64_t mrt_reader_compressed_offset(const struct mrt_reader *r);
 uint64_t mrt_reader_file_size(const struct mrt_reader *r);
+/* The input layer's note (not an error) once mrt_reader_next has returned 0, or NULL. */
+const char *mrt_reader_note(const struct mrt_reader *r);
 
 #endif
