@@ -15,7 +15,9 @@ enum {
 	BUF_INIT = 1 << 20,
 	MAX_RECORD = 64 << 20,      /* larger lengths are treated as corrupt framing */
 	RESYNC_WINDOW = 16 << 20,   /* how far to look for the next plausible header */
-	TS_SLACK = 7 * 86400,       /* a resync candidate's timestamp must be this close */
+	TS_SLACK = 7 * 86400,       /* consecutive records' timestamps are this close */
+	/* one BGP message (65535, RFC 8654) + BGP4MP_ENTRY's fixed part, next hop and prefix */
+	MAX_BGP_BODY = 65535 + 400,
 };
 
 struct mrt_reader {
@@ -27,8 +29,9 @@ struct mrt_reader {
 	int io_failed;              /* the decompressor reported an error: end after the buffer */
 	struct dm_error io_err;
 	int io_err_pending;
-	uint32_t last_ts;
+	uint32_t last_ts;           /* the file's established time: the last record handed out */
 	int have_ts;
+	uint64_t skipped, nskips;   /* bytes of damage skipped, in how many regions */
 	int mapped;                 /* buf is an mmap of the whole (uncompressed) file */
 	size_t populated, released; /* mapped mode: page tables filled up to, dropped below */
 };
@@ -153,12 +156,6 @@ static size_t need(struct mrt_reader *r, size_t want)
 	return r->len - r->pos;
 }
 
-static int type_known(uint16_t type)
-{
-	/* RFC 6396 §4 and Appendix B (deprecated 0-10). */
-	return type <= 17 || type == 32 || type == 33 || type == 48 || type == 49;
-}
-
 static int is_et(uint16_t type)
 {
 	return type == MRT_BGP4MP_ET || type == MRT_ISIS_ET || type == MRT_OSPFV3_ET;
@@ -173,55 +170,123 @@ static void parse_hdr(const uint8_t *p, struct mrt_hdr *h)
 	h->usec = 0;
 }
 
-/* Plausible header at p (12 bytes available)? Used only while resynchronising. */
+/* Can a record of this type, subtype and length exist? Types and subtypes of RFC 6396 §4 and
+ * Appendix B that archives hold; lengths between the smallest body of the type and the largest
+ * one the type can carry. A zero run (type 0, length 0) fails here: it is damage, never a record.
+ * Limits per type are what make a flipped bit in a length visible at once: a BGP4MP body holds
+ * one BGP message (at most 65535 bytes, RFC 8654) after at most 44 bytes of session header. */
+static int shape_ok(const struct mrt_hdr *h)
+{
+	uint32_t n = h->len, et = is_et(h->type) ? 4 : 0;
+	switch (h->type) {
+	case MRT_BGP_DEPRECATED:   /* peer AS + peer address at least */
+		return h->subtype <= MRT_BGP5_KEEPALIVE && n >= 6 && n <= MAX_BGP_BODY;
+	case 11:                   /* OSPFv2 */
+		return n >= 4 && n <= MAX_BGP_BODY;
+	case MRT_TABLE_DUMP:       /* fixed part 22 (IPv4) or 46 (IPv6) bytes */
+		return ((h->subtype == MRT_TD_AFI_IPV4 && n >= 22) || (h->subtype == MRT_TD_AFI_IPV6 && n >= 46)) &&
+		       n <= MAX_RECORD;
+	case MRT_TABLE_DUMP_V2:    /* smallest: a RIB with no entry (seq, /0, count) */
+		return h->subtype >= MRT_TD2_PEER_INDEX_TABLE && h->subtype <= MRT_TD2_RIB_GENERIC_ADDPATH && n >= 7 &&
+		       n <= MAX_RECORD;
+	case MRT_BGP4MP:
+	case MRT_BGP4MP_ET:        /* Zebra's 8-byte STATE_CHANGE is the smallest body */
+		return h->subtype <= MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH && n >= 8 + et && n <= MAX_BGP_BODY + et;
+	case MRT_ISIS:
+	case MRT_ISIS_ET:
+	case MRT_OSPFV3:
+	case MRT_OSPFV3_ET:
+		return n >= 1 + et && n <= MAX_BGP_BODY + et;
+	default:
+		return 0;
+	}
+}
+
+static int ts_close(uint32_t a, uint32_t b)
+{
+	int64_t d = (int64_t)a - (int64_t)b;
+	return d >= -TS_SLACK && d <= TS_SLACK;
+}
+
+/* Plausible header at p (12 bytes available) where a record is expected after the last one. */
 static int plausible(const struct mrt_reader *r, const uint8_t *p)
 {
 	struct mrt_hdr h;
 	parse_hdr(p, &h);
-	if (!type_known(h.type) || h.type < 5 || h.len > MAX_RECORD || h.len < 4)
-		return 0;
-	if (h.type == MRT_TABLE_DUMP && (h.subtype < 1 || h.subtype > 2))
-		return 0;
-	if (h.type == MRT_TABLE_DUMP_V2 && (h.subtype < 1 || h.subtype > 12))
-		return 0;
-	if ((h.type == MRT_BGP4MP || h.type == MRT_BGP4MP_ET) && h.subtype > 11)
-		return 0;
-	if (h.type == MRT_BGP_DEPRECATED && h.subtype > 7)
-		return 0;
-	if (r->have_ts) {
-		int64_t d = (int64_t)h.ts - (int64_t)r->last_ts;
-		if (d < -TS_SLACK || d > TS_SLACK)
+	return shape_ok(&h) && (!r->have_ts || ts_close(h.ts, r->last_ts));
+}
+
+/* Does the record whose header is at pos+k (already shape_ok, length total with its header)
+ * lead somewhere believable? The next header must be plausible and close in time to this one,
+ * or the input must end there (also inside a header or record: a cut file). A record whose time
+ * is not close to the file's established time (spliced or concatenated archives, or a flipped
+ * bit in its timestamp) starts a new time only if the record after the next agrees as well. */
+static int chains(struct mrt_reader *r, size_t k, size_t total, uint32_t ts)
+{
+	int links = (!r->have_ts || ts_close(ts, r->last_ts)) ? 1 : 2;
+	uint32_t prev = ts;
+	for (int i = 0; i < links; i++) {
+		size_t at = k + total;
+		size_t avail = need(r, at + MRT_HEADER_LEN);
+		if (avail < at + MRT_HEADER_LEN)
+			return r->eof;  /* the input ends here, or inside the next record: a cut file */
+		struct mrt_hdr h;
+		parse_hdr(r->buf + r->pos + at, &h);
+		if (!shape_ok(&h) || !ts_close(h.ts, prev))
 			return 0;
+		prev = h.ts;
+		k = at;
+		total = MRT_HEADER_LEN + (size_t)h.len;
 	}
 	return 1;
 }
 
-/* Looks for the next offset after the bad header where a plausible header starts and is
- * followed by another plausible header (or the end of input). Returns 0 and moves pos when
- * found. */
-static int resync(struct mrt_reader *r, size_t *skipped)
+/* The first offset k >= from (relative to pos) where a plausible record starts and chains on
+ * (see chains()). Returns 1 and sets *k when found within RESYNC_WINDOW, else 0. */
+static int find_next(struct mrt_reader *r, size_t from, size_t *k)
 {
-	size_t start = r->pos;
-	for (size_t k = 1; k < RESYNC_WINDOW; k++) {
-		size_t avail = need(r, k + MRT_HEADER_LEN);
-		if (avail < k + MRT_HEADER_LEN)
-			break;
-		/* need() may move the buffer: recompute from pos each time */
-		const uint8_t *p = r->buf + r->pos + k;
-		if (!plausible(r, p))
-			continue;
-		uint32_t len = be32(p + 8);
-		size_t next = k + MRT_HEADER_LEN + len;
-		size_t avail2 = need(r, next + MRT_HEADER_LEN);
-		p = r->buf + r->pos + k;
-		if (avail2 == next || (avail2 >= next + MRT_HEADER_LEN && plausible(r, r->buf + r->pos + next))) {
-			*skipped = k;
-			r->pos += k;
+	for (size_t i = from; i < RESYNC_WINDOW; i++) {
+		size_t avail = need(r, i + MRT_HEADER_LEN);
+		if (avail < i + MRT_HEADER_LEN)
 			return 0;
+		struct mrt_hdr h;
+		parse_hdr(r->buf + r->pos + i, &h);
+		if (!shape_ok(&h))
+			continue;
+		size_t total = MRT_HEADER_LEN + (size_t)h.len;
+		/* a candidate cut by the end of input is believed only at the established time */
+		if (need(r, i + total) < i + total && r->have_ts && !ts_close(h.ts, r->last_ts))
+			continue;
+		if (chains(r, i, total, h.ts)) {
+			*k = i;
+			return 1;
 		}
 	}
-	(void)start;
-	return -1;
+	return 0;
+}
+
+/* Skips n bytes of damage at pos and reports them: offset, length, how many are zero, and where
+ * reading goes on. */
+static int skip_damage(struct mrt_reader *r, size_t n, int found, const char *why, struct dm_error *err)
+{
+	uint64_t off = r->base + r->pos;
+	size_t zeros = 0;
+	for (size_t i = 0; i < n; i++)
+		zeros += r->buf[r->pos + i] == 0;
+	r->pos += n;
+	r->skipped += n;
+	r->nskips++;
+	char z[64] = "";
+	if (zeros == n)
+		snprintf(z, sizeof z, ", all zero");
+	else if (zeros * 2 > n)
+		snprintf(z, sizeof z, ", %zu of them zero", zeros);
+	if (found)
+		return dm_fail(err, DM_ERR_FRAMING, off,
+		               "MRT framing lost: %s; skipped %zu bytes%s to the next plausible record at offset %llu",
+		               why, n, z, (unsigned long long)(off + n));
+	return dm_fail(err, DM_ERR_FRAMING, off, "MRT framing lost: %s; no plausible record follows, %zu bytes%s skipped",
+	               why, n, z);
 }
 
 /* RIS bviews of 2000 declare TABLE_DUMP lengths a few bytes short of what was written
@@ -257,6 +322,31 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 	return total;
 }
 
+/* Reports the header at pos, whose body runs past the end of input, as truncated. */
+static int truncated_record(struct mrt_reader *r, const struct mrt_hdr *hdr, size_t avail, struct dm_error *err)
+{
+	uint64_t off = r->base + r->pos;
+	size_t have = avail - MRT_HEADER_LEN;
+	r->pos = r->len;
+	if (r->io_err_pending) {
+		r->io_err_pending = 0;
+		return dm_fail(err, DM_ERR_TRUNCATED, off,
+		               "%s record truncated: length %u, only %zu bytes before the input ends (%s)",
+		               mrt_type_name(hdr->type), hdr->len, have, r->io_err.what);
+	}
+	return dm_fail(err, DM_ERR_TRUNCATED, off, "%s record truncated: length %u, only %zu bytes before the end of input",
+	               mrt_type_name(hdr->type), hdr->len, have);
+}
+
+/* A record is handed out only once it is believable (shape_ok: type, subtype, length; chains:
+ * the next header plausible, the time consistent). Otherwise the reader looks for the next
+ * believable record and reports the bytes in between as one skipped region:
+ *  - an impossible header (a zero run, a flipped type): skip to the next believable record;
+ *  - a length past the end of input: when a believable record starts inside the declared body,
+ *    the length is the damage: skip to it; otherwise the file is cut: truncated;
+ *  - a possible header that does not chain: when a believable record starts inside the declared
+ *    body (a length grown or shrunk by damage, a flipped timestamp), skip to it; when none does,
+ *    the damage is after this record (the next header): hand it out if its time is the file's. */
 int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
 {
 	for (;;) {
@@ -282,56 +372,53 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 			return dm_fail(err, DM_ERR_TRUNCATED, off,
 			               "MRT header truncated: %zu of 12 bytes before the end of input", avail);
 		}
-		const uint8_t *p = r->buf + r->pos;
-		parse_hdr(p, hdr);
+		parse_hdr(r->buf + r->pos, hdr);
 		hdr->offset = off;
-		if (!type_known(hdr->type) || hdr->len > MAX_RECORD) {
-			struct mrt_hdr bad = *hdr;
-			size_t skipped = 0;
-			if (resync(r, &skipped) == 0)
-				return dm_fail(err, DM_ERR_FRAMING, off,
-				               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
-				               "skipped %zu bytes to the next plausible record",
-				               bad.type, bad.subtype, bad.len, skipped);
-			uint64_t rest = r->len - r->pos;
-			r->pos = r->len;
-			r->eof = 1;
-			r->io_err_pending = 0;
-			return dm_fail(err, DM_ERR_FRAMING, off,
-			               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
-			               "no plausible record follows, %llu bytes skipped",
-			               bad.type, bad.subtype, bad.len, (unsigned long long)rest);
+		hdr->len_fixed = 0;
+		char why[160];
+		size_t k = 0;
+		if (!shape_ok(hdr)) {
+			snprintf(why, sizeof why, "impossible header (type %u, subtype %u, length %u)", hdr->type,
+			         hdr->subtype, hdr->len);
+			int found = find_next(r, 1, &k);
+			return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
 		}
 		size_t total = MRT_HEADER_LEN + (size_t)hdr->len;
 		avail = need(r, total);
 		if (avail < total) {
-			p = r->buf + r->pos;
-			size_t have = avail - MRT_HEADER_LEN;
-			r->pos = r->len;
-			if (r->io_err_pending) {
-				r->io_err_pending = 0;
-				return dm_fail(err, DM_ERR_TRUNCATED, off,
-				               "%s record truncated: length %u, only %zu bytes before the input ends (%s)",
-				               mrt_type_name(hdr->type), hdr->len, have, r->io_err.what);
+			if (find_next(r, 1, &k)) {
+				snprintf(why, sizeof why, "%s/%s length %u points past the end of input (%zu bytes left)",
+				         mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len,
+				         avail - MRT_HEADER_LEN);
+				return skip_damage(r, k, 1, why, err);
 			}
-			return dm_fail(err, DM_ERR_TRUNCATED, off,
-			               "%s record truncated: length %u, only %zu bytes before the end of input",
-			               mrt_type_name(hdr->type), hdr->len, have);
+			return truncated_record(r, hdr, need(r, total), err);
 		}
-		hdr->len_fixed = 0;
-		if (r->mapped)
-			map_window(r);
 		if (hdr->type == MRT_TABLE_DUMP)
 			total = fix_short_length(r, hdr, total);
-		p = r->buf + r->pos;
+		if (!chains(r, 0, total, hdr->ts)) {
+			int found = find_next(r, 1, &k);
+			int timely = !r->have_ts || ts_close(hdr->ts, r->last_ts);
+			if ((found && k < total) || !timely) {
+				if (!timely)
+					snprintf(why, sizeof why, "%s/%s record at time %u, %+lld s from the file's time, leads to no "
+					         "record of its time", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype),
+					         hdr->ts, (long long)hdr->ts - (long long)r->last_ts);
+				else
+					snprintf(why, sizeof why, "%s/%s length %u does not end at a record (a record starts %zu bytes "
+					         "into it)", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype),
+					         hdr->len, k);
+				return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
+			}
+			/* no record starts inside this one: it is sound, the damage comes after it */
+		}
+		if (r->mapped)
+			map_window(r);
+		const uint8_t *p = r->buf + r->pos;
 		r->pos += total;
 		*body = p + MRT_HEADER_LEN;
 		if (is_et(hdr->type)) {
-			/* RFC 6396 §3: the microsecond field is counted in Length. */
-			if (hdr->len < 4)
-				return dm_fail(err, DM_ERR_BAD_LENGTH, off,
-				               "%s record length %u cannot hold the microsecond timestamp",
-				               mrt_type_name(hdr->type), hdr->len);
+			/* RFC 6396 §3: the microsecond field is counted in Length (shape_ok: len >= 4). */
 			hdr->usec = be32(*body);
 			*body += 4;
 			hdr->len -= 4;
@@ -340,4 +427,11 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		r->have_ts = 1;
 		return 1;
 	}
+}
+
+uint64_t mrt_reader_skipped(const struct mrt_reader *r, uint64_t *regions)
+{
+	if (regions)
+		*regions = r->nskips;
+	return r->skipped;
 }
