@@ -32,6 +32,8 @@ struct mrt_reader {
 	uint32_t last_ts;           /* the file's established time: the last record handed out */
 	int have_ts;
 	uint64_t skipped, nskips;   /* bytes of damage skipped, in how many regions */
+	struct dm_error pending;    /* reported by the next call (a record was handed out first) */
+	int have_pending;
 	int mapped;                 /* buf is an mmap of the whole (uncompressed) file */
 	size_t populated, released; /* mapped mode: page tables filled up to, dropped below */
 };
@@ -322,6 +324,35 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 	return total;
 }
 
+/* A BGP4MP(_ET) MESSAGE record holds one BGP message: its body length is the session header
+ * plus the message's own length. Returns that length (ET: with the 4 microsecond bytes), or 0
+ * when the record is not such a message or the message header is not where it should be. */
+static size_t bgp4mp_msg_len(const struct mrt_hdr *h, const uint8_t *body)
+{
+	if (h->type != MRT_BGP4MP && h->type != MRT_BGP4MP_ET)
+		return 0;
+	uint16_t st = h->subtype;
+	if (st != MRT_BGP4MP_MESSAGE && st != MRT_BGP4MP_MESSAGE_AS4 && (st < MRT_BGP4MP_MESSAGE_LOCAL || st > 11))
+		return 0;
+	size_t et = h->type == MRT_BGP4MP_ET ? 4 : 0;
+	int as4 = st == MRT_BGP4MP_MESSAGE_AS4 || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL ||
+	          st == MRT_BGP4MP_MESSAGE_AS4_ADDPATH || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
+	size_t sess = (as4 ? 8 : 4) + 4;
+	if (h->len < et + sess)
+		return 0;
+	uint16_t afi = be16(body + et + sess - 2);
+	sess += afi == DM_AFI_IPV4 ? 8 : afi == DM_AFI_IPV6 ? 32 : 0;
+	if (afi != DM_AFI_IPV4 && afi != DM_AFI_IPV6)
+		return 0;
+	if (h->len < et + sess + 19)
+		return 0;
+	for (int i = 0; i < 16; i++)
+		if (body[et + sess + i] != 0xff)
+			return 0;
+	uint16_t mlen = be16(body + et + sess + 16);
+	return mlen >= 19 ? et + sess + mlen : 0;
+}
+
 /* Reports the header at pos, whose body runs past the end of input, as truncated. */
 static int truncated_record(struct mrt_reader *r, const struct mrt_hdr *hdr, size_t avail, struct dm_error *err)
 {
@@ -350,6 +381,12 @@ static int truncated_record(struct mrt_reader *r, const struct mrt_hdr *hdr, siz
 int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
 {
 	for (;;) {
+		if (r->have_pending) {
+			r->have_pending = 0;
+			if (err)
+				*err = r->pending;
+			return r->pending.code;
+		}
 		size_t avail = need(r, MRT_HEADER_LEN);
 		uint64_t off = r->base + r->pos;
 		if (avail == 0) {
@@ -411,6 +448,20 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 				return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
 			}
 			/* no record starts inside this one: it is sound, the damage comes after it */
+		}
+		/* A length grown by damage that still lands on a record swallows records silently:
+		 * for a BGP message the true end is known, and if a record chains from there the length
+		 * is wrong. The record is handed out with its message's length, the error comes next. */
+		size_t mlen = bgp4mp_msg_len(hdr, r->buf + r->pos + MRT_HEADER_LEN);
+		if (mlen && mlen < hdr->len && chains(r, 0, MRT_HEADER_LEN + mlen, hdr->ts)) {
+			dm_fail(&r->pending, DM_ERR_BAD_LENGTH, off + 8,
+			        "%s/%s record declares length %u but its BGP message ends after %zu bytes and a record "
+			        "starts there: read as %zu, %u bytes left to the records after it",
+			        mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len, mlen, mlen,
+			        hdr->len - (unsigned)mlen);
+			r->have_pending = 1;
+			hdr->len = (uint32_t)mlen;
+			total = MRT_HEADER_LEN + mlen;
 		}
 		if (r->mapped)
 			map_window(r);

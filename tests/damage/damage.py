@@ -85,7 +85,7 @@ def sources(data_dir, root, max_bytes):
         if len(data) > max_bytes:
             continue
         recs = frame(data)
-        out.append(dict(name=f, data=data, recs=recs, lines=lines,
+        out.append(dict(name=f, data=data, recs=recs, lines=norm(lines),
                         pit=next((r for r in recs if r[2] == 13 and r[3] == 1), None)))
     return out
 
@@ -130,10 +130,24 @@ def make_copy(srcs, seed, i):
     return bytes(data), m
 
 
+def norm(lines):
+    """bgpdump prints the peer address in place of the prefix address on type 5 withdrawals
+    (tests/golden/dump_bgpdump.sh): such lines are compared without the prefix address."""
+    out = []
+    for ln in lines:
+        if ln.startswith("BGP|"):
+            f = ln.split("|")
+            if len(f) > 5 and f[2] == "W":
+                f[5] = "ADDR/" + f[5].split("/")[-1]
+                ln = "|".join(f)
+        out.append(ln)
+    return out
+
+
 def run(cmd, path):
     try:
         p = subprocess.run(cmd + [path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
-        return p.stdout.decode("utf-8", "surrogateescape").splitlines(), p.stderr.decode("utf-8", "replace")
+        return norm(p.stdout.decode("utf-8", "surrogateescape").splitlines()), p.stderr.decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
         return None, "timeout"
 
