@@ -280,9 +280,9 @@ static int skip_damage(struct mrt_reader *r, size_t n, int found, const char *wh
 	r->nskips++;
 	char z[64] = "";
 	if (zeros == n)
-		snprintf(z, sizeof z, ", all zero");
+		snprintf(z, sizeof z, ", all zero,");
 	else if (zeros * 2 > n)
-		snprintf(z, sizeof z, ", %zu of them zero", zeros);
+		snprintf(z, sizeof z, ", %zu of them zero,", zeros);
 	if (found)
 		return dm_fail(err, DM_ERR_FRAMING, off,
 		               "MRT framing lost: %s; skipped %zu bytes%s to the next plausible record at offset %llu",
