@@ -353,6 +353,79 @@ static size_t bgp4mp_msg_len(const struct mrt_hdr *h, const uint8_t *body)
 	return mlen >= 19 ? et + sess + mlen : 0;
 }
 
+/* The length a record's own content gives (TABLE_DUMP one entry, TABLE_DUMP_V2 PEER_INDEX_TABLE
+ * and RIB_*, BGP4MP STATE_CHANGE and MESSAGE), read from the avail bytes at body; 0 when the type
+ * does not say or the content does not fit in avail. Used only when the declared length is in
+ * doubt: a length corrupted on its own leaves the content that tells the true one. */
+static size_t self_len(const struct mrt_hdr *h, const uint8_t *body, size_t avail)
+{
+	struct cur c = cur_make(body, avail);
+	uint16_t st = h->subtype, n, v16;
+	uint8_t v8;
+	uint32_t v32;
+	switch (h->type) {
+	case MRT_TABLE_DUMP: {
+		size_t fixed = st == MRT_TD_AFI_IPV6 ? 46 : 22;
+		if (avail < fixed)
+			return 0;
+		size_t len = fixed + be16(body + fixed - 2);
+		return len <= avail ? len : 0;
+	}
+	case MRT_TABLE_DUMP_V2:
+		if (st == MRT_TD2_PEER_INDEX_TABLE) {
+			if (cur_skip(&c, 4) < 0 || cur_u16(&c, &v16) < 0 || cur_skip(&c, v16) < 0 || cur_u16(&c, &n) < 0)
+				return 0;
+			for (unsigned i = 0; i < n; i++) {
+				if (cur_u8(&c, &v8) < 0 ||
+				    cur_skip(&c, 4 + (v8 & 1 ? 16u : 4u) + (v8 & 2 ? 4u : 2u)) < 0)
+					return 0;
+			}
+			return cur_off(&c);
+		}
+		if ((st >= MRT_TD2_RIB_IPV4_UNICAST && st <= MRT_TD2_RIB_GENERIC) ||
+		    (st >= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH && st <= MRT_TD2_RIB_GENERIC_ADDPATH)) {
+			int addpath = st >= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH;
+			if (cur_skip(&c, 4) < 0)
+				return 0;
+			if ((addpath ? st - 6 : st) == MRT_TD2_RIB_GENERIC && cur_skip(&c, 3) < 0)
+				return 0;
+			if (cur_u8(&c, &v8) < 0 || cur_skip(&c, (v8 + 7u) / 8) < 0 || cur_u16(&c, &n) < 0)
+				return 0;
+			for (unsigned i = 0; i < n; i++) {
+				if (cur_skip(&c, addpath ? 10 : 6) < 0 || cur_u16(&c, &v16) < 0 || cur_skip(&c, v16) < 0)
+					return 0;
+			}
+			return cur_off(&c);
+		}
+		return 0;
+	case MRT_BGP4MP:
+	case MRT_BGP4MP_ET: {
+		size_t et = h->type == MRT_BGP4MP_ET ? 4 : 0;
+		int as4 = st == MRT_BGP4MP_MESSAGE_AS4 || st == MRT_BGP4MP_STATE_CHANGE_AS4 ||
+		          st == MRT_BGP4MP_MESSAGE_AS4_LOCAL || st == MRT_BGP4MP_MESSAGE_AS4_ADDPATH ||
+		          st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
+		int state = st == MRT_BGP4MP_STATE_CHANGE || st == MRT_BGP4MP_STATE_CHANGE_AS4;
+		if (!state && st != MRT_BGP4MP_MESSAGE && st != MRT_BGP4MP_MESSAGE_AS4 &&
+		    (st < MRT_BGP4MP_MESSAGE_LOCAL || st > MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH))
+			return 0;
+		if (cur_skip(&c, et + (as4 ? 8 : 4) + 2) < 0 || cur_u16(&c, &v16) < 0 ||
+		    (v16 != DM_AFI_IPV4 && v16 != DM_AFI_IPV6) || cur_skip(&c, v16 == DM_AFI_IPV4 ? 8 : 32) < 0)
+			return 0;
+		if (state)
+			return cur_skip(&c, 4) < 0 ? 0 : cur_off(&c);
+		for (int i = 0; i < 16; i++)
+			if (cur_u8(&c, &v8) < 0 || v8 != 0xff)
+				return 0;
+		if (cur_u16(&c, &v16) < 0 || v16 < 19 || cur_skip(&c, v16 - 18u) < 0)
+			return 0;
+		(void)v32;
+		return cur_off(&c);
+	}
+	default:
+		return 0;
+	}
+}
+
 /* Reports the header at pos, whose body runs past the end of input, as truncated. */
 static int truncated_record(struct mrt_reader *r, const struct mrt_hdr *hdr, size_t avail, struct dm_error *err)
 {
@@ -367,6 +440,31 @@ static int truncated_record(struct mrt_reader *r, const struct mrt_hdr *hdr, siz
 	}
 	return dm_fail(err, DM_ERR_TRUNCATED, off, "%s record truncated: length %u, only %zu bytes before the end of input",
 	               mrt_type_name(hdr->type), hdr->len, have);
+}
+
+/* The header at pos has a time of the file but a length that leads nowhere: when the record's
+ * own content ends elsewhere and a believable record starts right there, only the length was
+ * damaged. Sets hdr->len and *total to the content's, schedules the error for the next call and
+ * returns 1. */
+static int repair_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t avail, struct dm_error *err,
+                         size_t *total)
+{
+	(void)err;
+	if (r->have_ts && !ts_close(hdr->ts, r->last_ts))
+		return 0;
+	if (avail <= MRT_HEADER_LEN)
+		return 0;
+	size_t sl = self_len(hdr, r->buf + r->pos + MRT_HEADER_LEN, avail - MRT_HEADER_LEN);
+	if (!sl || sl == hdr->len || !chains(r, 0, MRT_HEADER_LEN + sl, hdr->ts))
+		return 0;
+	dm_fail(&r->pending, DM_ERR_BAD_LENGTH, hdr->offset + 8,
+	        "%s/%s record declares length %u but its content ends after %zu bytes, where the next record "
+	        "starts: read as %zu", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len, sl,
+	        sl);
+	r->have_pending = 1;
+	hdr->len = (uint32_t)sl;
+	*total = MRT_HEADER_LEN + sl;
+	return 1;
 }
 
 /* A record is handed out only once it is believable (shape_ok: type, subtype, length; chains:
@@ -423,6 +521,8 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		size_t total = MRT_HEADER_LEN + (size_t)hdr->len;
 		avail = need(r, total);
 		if (avail < total) {
+			if (repair_length(r, hdr, avail, err, &total))
+				goto hand_out;
 			if (find_next(r, 1, &k)) {
 				snprintf(why, sizeof why, "%s/%s length %u points past the end of input (%zu bytes left)",
 				         mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len,
@@ -434,6 +534,8 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		if (hdr->type == MRT_TABLE_DUMP)
 			total = fix_short_length(r, hdr, total);
 		if (!chains(r, 0, total, hdr->ts)) {
+			if (repair_length(r, hdr, need(r, total + MAX_BGP_BODY), err, &total))
+				goto hand_out;
 			int found = find_next(r, 1, &k);
 			int timely = !r->have_ts || ts_close(hdr->ts, r->last_ts);
 			if ((found && k < total) || !timely) {
@@ -463,6 +565,7 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 			hdr->len = (uint32_t)mlen;
 			total = MRT_HEADER_LEN + mlen;
 		}
+	hand_out:
 		if (r->mapped)
 			map_window(r);
 		const uint8_t *p = r->buf + r->pos;

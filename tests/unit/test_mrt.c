@@ -271,27 +271,42 @@ static void test_damage_lengths(void **s)
 	size_t n = unhex(TD1, a);
 	for (int i = 0; i < 4; i++)
 		memcpy(b + i * n, a, n);
-	/* record 2's length points past the end (bit 16 and 23 set): records 3 and 4 are read */
+	/* record 2's length points past the end (bits 16-23 set): its content (22 fixed bytes + 22
+	 * of attributes) ends where record 3 starts: read as 44, the error next, records 3 and 4 */
 	b[n + 9] = 0xff;
 	const struct expect_step past[] = {
 		{ 1, 0, NULL },
-		{ DM_ERR_FRAMING, 56, "MRT framing lost: TABLE_DUMP/AFI_IPv4 length 16711724 points past the end of input "
-		                      "(156 bytes left); skipped 56 bytes to the next plausible record at offset 112" },
+		{ 1, 56, NULL },
+		{ DM_ERR_BAD_LENGTH, 64, "TABLE_DUMP/AFI_IPv4 record declares length 16711724 but its content ends after 44 "
+		                         "bytes, where the next record starts: read as 44" },
 		{ 1, 112, NULL },
 		{ 1, 168, NULL },
 	};
-	read_expect(b, 4 * n, past, 4, 56);
-	/* record 2's length grown by 16 (stays inside the file): records 3 and 4 are read */
+	read_expect(b, 4 * n, past, 5, 0);
+	/* record 2's length grown by 16 (stays inside the file): the same */
 	b[n + 9] = 0;
 	b[n + 11] = 0x2c + 16;
 	const struct expect_step grown[] = {
+		{ 1, 0, NULL },
+		{ 1, 56, NULL },
+		{ DM_ERR_BAD_LENGTH, 64, "TABLE_DUMP/AFI_IPv4 record declares length 60 but its content ends after 44 "
+		                         "bytes, where the next record starts: read as 44" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, grown, 5, 0);
+	/* the same with record 2's attribute length damaged too: its content cannot tell, so the
+	 * record is skipped to the next believable one */
+	b[n + 12 + 21] = 0x30;
+	const struct expect_step lost[] = {
 		{ 1, 0, NULL },
 		{ DM_ERR_FRAMING, 56, "MRT framing lost: TABLE_DUMP/AFI_IPv4 length 60 does not end at a record (a record "
 		                      "starts 56 bytes into it); skipped 56 bytes to the next plausible record at offset 112" },
 		{ 1, 112, NULL },
 		{ 1, 168, NULL },
 	};
-	read_expect(b, 4 * n, grown, 4, 56);
+	read_expect(b, 4 * n, lost, 4, 56);
+	b[n + 12 + 21] = 0x16;
 	/* record 2's timestamp flipped (bit 30): it leads to no record of its time, skipped */
 	b[n + 11] = 0x2c;
 	b[n] ^= 0x40;
