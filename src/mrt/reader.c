@@ -511,14 +511,19 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		hdr->offset = off;
 		hdr->len_fixed = 0;
 		char why[160];
-		size_t k = 0;
+		size_t k = 0, total;
 		if (!shape_ok(hdr)) {
+			/* a known type and subtype with an impossible length: perhaps only the length */
+			struct mrt_hdr t = *hdr;
+			t.len = 100;   /* a length every type allows */
+			if (shape_ok(&t) && repair_length(r, hdr, need(r, MRT_HEADER_LEN + 4 * MAX_BGP_BODY), err, &total))
+				goto hand_out;
 			snprintf(why, sizeof why, "impossible header (type %u, subtype %u, length %u)", hdr->type,
 			         hdr->subtype, hdr->len);
 			int found = find_next(r, 1, &k);
 			return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
 		}
-		size_t total = MRT_HEADER_LEN + (size_t)hdr->len;
+		total = MRT_HEADER_LEN + (size_t)hdr->len;
 		avail = need(r, total);
 		if (avail < total) {
 			if (repair_length(r, hdr, avail, err, &total))
