@@ -467,6 +467,39 @@ static int repair_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t avail
 	return 1;
 }
 
+/* The header at pos has an unknown type but a time of the file and a length that leads to a
+ * believable record: when exactly one type makes the content end exactly at the declared length
+ * (a PEER_INDEX_TABLE, a RIB, a BGP4MP message...), only the type was damaged. Sets hdr->type,
+ * schedules the error for the next call and returns 1. */
+static int repair_type(struct mrt_reader *r, struct mrt_hdr *hdr, size_t *total)
+{
+	static const uint16_t types[] = { MRT_TABLE_DUMP, MRT_TABLE_DUMP_V2, MRT_BGP4MP, MRT_BGP4MP_ET };
+	if (hdr->len > MAX_RECORD || (r->have_ts && !ts_close(hdr->ts, r->last_ts)))
+		return 0;
+	size_t t = MRT_HEADER_LEN + (size_t)hdr->len;
+	if (need(r, t) < t || !chains(r, 0, t, hdr->ts))
+		return 0;
+	struct mrt_hdr c = *hdr;
+	uint16_t found = 0;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		c.type = types[i];
+		if (shape_ok(&c) && self_len(&c, r->buf + r->pos + MRT_HEADER_LEN, hdr->len) == hdr->len) {
+			if (found)
+				return 0;   /* two types fit: no way to tell */
+			found = types[i];
+		}
+	}
+	if (!found)
+		return 0;
+	dm_fail(&r->pending, DM_ERR_BAD_TYPE, hdr->offset + 4,
+	        "MRT type %u unknown; the record's content is a %s/%s of exactly its length %u: read as one",
+	        hdr->type, mrt_type_name(found), mrt_subtype_name(found, hdr->subtype), hdr->len);
+	r->have_pending = 1;
+	hdr->type = found;
+	*total = t;
+	return 1;
+}
+
 /* A record is handed out only once it is believable (shape_ok: type, subtype, length; chains:
  * the next header plausible, the time consistent). Otherwise the reader looks for the next
  * believable record and reports the bytes in between as one skipped region:
@@ -517,6 +550,8 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 			struct mrt_hdr t = *hdr;
 			t.len = 100;   /* a length every type allows */
 			if (shape_ok(&t) && repair_length(r, hdr, need(r, MRT_HEADER_LEN + 4 * MAX_BGP_BODY), err, &total))
+				goto hand_out;
+			if (!shape_ok(&t) && repair_type(r, hdr, &total))
 				goto hand_out;
 			snprintf(why, sizeof why, "impossible header (type %u, subtype %u, length %u)", hdr->type,
 			         hdr->subtype, hdr->len);

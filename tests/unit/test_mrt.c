@@ -307,6 +307,20 @@ static void test_damage_lengths(void **s)
 	};
 	read_expect(b, 4 * n, lost, 4, 56);
 	b[n + 12 + 21] = 0x16;
+	/* record 2's type flipped (12 -> 268): only TABLE_DUMP makes its content end exactly at its
+	 * length, and the next record follows: read as TABLE_DUMP, the error next */
+	b[n + 11] = 0x2c;
+	b[n + 4] ^= 0x01;
+	const struct expect_step type[] = {
+		{ 1, 0, NULL },
+		{ 1, 56, NULL },
+		{ DM_ERR_BAD_TYPE, 60, "MRT type 268 unknown; the record's content is a TABLE_DUMP/AFI_IPv4 of exactly its "
+		                       "length 44: read as one" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, type, 5, 0);
+	b[n + 4] ^= 0x01;
 	/* record 2's timestamp flipped (bit 30): it leads to no record of its time, skipped */
 	b[n + 11] = 0x2c;
 	b[n] ^= 0x40;
