@@ -354,6 +354,18 @@ static void test_damage_bgp4mp_lengths(void **s)
 		{ 1, 153, NULL },
 	};
 	read_expect(b, 4 * n, swallow, 5, 0);
+	/* two TABLE_DUMP records of 2002 then three BGP4MP records of 2014 (concatenated archives):
+	 * the new time is believed because the records after it agree; nothing is lost */
+	uint8_t a[64];
+	size_t na = unhex(TD1, a);
+	memcpy(b, a, na);
+	memcpy(b + na, a, na);
+	for (int i = 0; i < 3; i++)
+		memcpy(b + 2 * na + i * n, k, n);
+	const struct expect_step era[] = {
+		{ 1, 0, NULL }, { 1, 56, NULL }, { 1, 112, NULL }, { 1, 163, NULL }, { 1, 214, NULL },
+	};
+	read_expect(b, 2 * na + 3 * n, era, 5, 0);
 	/* 3 bytes after the BGP message inside record 1 (length 42): a warning, with the offset */
 	memcpy(b, k, n);
 	b[11] = 42;
