@@ -457,7 +457,7 @@ static int repair_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t avail
 	size_t sl = self_len(hdr, r->buf + r->pos + MRT_HEADER_LEN, avail - MRT_HEADER_LEN);
 	if (!sl || sl == hdr->len || !chains(r, 0, MRT_HEADER_LEN + sl, hdr->ts))
 		return 0;
-	dm_fail(&r->pending, DM_ERR_BAD_LENGTH, hdr->offset + 8,
+	dm_fail(&r->pending, DM_ERR_FRAMING, hdr->offset + 8,
 	        "%s/%s record declares length %u but its content ends after %zu bytes, where the next record "
 	        "starts: read as %zu", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len, sl,
 	        sl);
@@ -491,7 +491,7 @@ static int repair_type(struct mrt_reader *r, struct mrt_hdr *hdr, size_t *total)
 	}
 	if (!found)
 		return 0;
-	dm_fail(&r->pending, DM_ERR_BAD_TYPE, hdr->offset + 4,
+	dm_fail(&r->pending, DM_ERR_FRAMING, hdr->offset + 4,
 	        "MRT type %u unknown; the record's content is a %s/%s of exactly its length %u: read as one",
 	        hdr->type, mrt_type_name(found), mrt_subtype_name(found, hdr->subtype), hdr->len);
 	r->have_pending = 1;
@@ -596,7 +596,7 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
 		 * is wrong. The record is handed out with its message's length, the error comes next. */
 		size_t mlen = bgp4mp_msg_len(hdr, r->buf + r->pos + MRT_HEADER_LEN);
 		if (mlen && mlen < hdr->len && chains(r, 0, MRT_HEADER_LEN + mlen, hdr->ts)) {
-			dm_fail(&r->pending, DM_ERR_BAD_LENGTH, off + 8,
+			dm_fail(&r->pending, DM_ERR_FRAMING, off + 8,
 			        "%s/%s record declares length %u but its BGP message ends after %zu bytes and a record "
 			        "starts there: read as %zu, %u bytes left to the records after it",
 			        mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len, mlen, mlen,

@@ -21,10 +21,10 @@ const char *mrt_reader_name(const struct mrt_reader *r);
  *    record (a wrong length, a timestamp foreign to the file). The reader has skipped the region
  *    to the next believable record; err->offset is where the region starts, err->what gives its
  *    length, how much of it is zero and where reading resumes. The next call goes on from there.
- *  - DM_ERR_BAD_LENGTH, DM_ERR_BAD_TYPE: the record handed out by the previous call had one
+ *    Also DM_ERR_FRAMING, nothing skipped: the record handed out by the previous call had one
  *    damaged header field (a length its content and the next record contradict, an unknown type
  *    its content identifies, a BGP4MP length past its message onto the next record) and was read
- *    as its content says; err->offset is the field's. The next call goes on.
+ *    as its content says; err->offset is the field's.
  *  - DM_ERR_IO: the compressed stream is corrupt or ends early; what was decompressed before
  *    has been returned; the next call returns 0.
  * For _ET types hdr->usec is filled and *body starts after the microsecond field

@@ -277,7 +277,7 @@ static void test_damage_lengths(void **s)
 	const struct expect_step past[] = {
 		{ 1, 0, NULL },
 		{ 1, 56, NULL },
-		{ DM_ERR_BAD_LENGTH, 64, "TABLE_DUMP/AFI_IPv4 record declares length 16711724 but its content ends after 44 "
+		{ DM_ERR_FRAMING, 64, "TABLE_DUMP/AFI_IPv4 record declares length 16711724 but its content ends after 44 "
 		                         "bytes, where the next record starts: read as 44" },
 		{ 1, 112, NULL },
 		{ 1, 168, NULL },
@@ -289,7 +289,7 @@ static void test_damage_lengths(void **s)
 	const struct expect_step grown[] = {
 		{ 1, 0, NULL },
 		{ 1, 56, NULL },
-		{ DM_ERR_BAD_LENGTH, 64, "TABLE_DUMP/AFI_IPv4 record declares length 60 but its content ends after 44 "
+		{ DM_ERR_FRAMING, 64, "TABLE_DUMP/AFI_IPv4 record declares length 60 but its content ends after 44 "
 		                         "bytes, where the next record starts: read as 44" },
 		{ 1, 112, NULL },
 		{ 1, 168, NULL },
@@ -314,7 +314,7 @@ static void test_damage_lengths(void **s)
 	const struct expect_step type[] = {
 		{ 1, 0, NULL },
 		{ 1, 56, NULL },
-		{ DM_ERR_BAD_TYPE, 60, "MRT type 268 unknown; the record's content is a TABLE_DUMP/AFI_IPv4 of exactly its "
+		{ DM_ERR_FRAMING, 60, "MRT type 268 unknown; the record's content is a TABLE_DUMP/AFI_IPv4 of exactly its "
 		                       "length 44: read as one" },
 		{ 1, 112, NULL },
 		{ 1, 168, NULL },
@@ -348,7 +348,7 @@ static void test_damage_bgp4mp_lengths(void **s)
 	const struct expect_step swallow[] = {
 		{ 1, 0, NULL },
 		{ 1, 51, NULL },
-		{ DM_ERR_BAD_LENGTH, 59, "BGP4MP/MESSAGE_AS4 record declares length 90 but its BGP message ends after 39 "
+		{ DM_ERR_FRAMING, 59, "BGP4MP/MESSAGE_AS4 record declares length 90 but its BGP message ends after 39 "
 		                         "bytes and a record starts there: read as 39, 51 bytes left to the records after it" },
 		{ 1, 102, NULL },
 		{ 1, 153, NULL },
