@@ -458,6 +458,13 @@ static int decode_bgp4mp(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec
 			return *err = me, m->msg_err;
 		if (m->msg.type == BGP_MSG_UPDATE)
 			update_warnings(ctx, rec, m, &me);
+		if (cur_left(c)) {
+			/* The record is longer than its message: damage or a writer bug, never silent. */
+			struct dm_error w;
+			dm_fail(&w, DM_ERR_BAD_LENGTH, cur_off(c), "%zu bytes after the %u-byte BGP message inside the record",
+			        cur_left(c), m->msg.len);
+			warn(ctx, rec, &w);
+		}
 		return 0;
 	}
 	case MRT_BGP4MP_ENTRY: {

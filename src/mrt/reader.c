@@ -14,7 +14,9 @@ enum {
 	BUF_INIT = 1 << 20,
 	MAX_RECORD = 64 << 20,      /* larger lengths are treated as corrupt framing */
 	RESYNC_WINDOW = 16 << 20,   /* how far to look for the next plausible header */
-	TS_SLACK = 7 * 86400,       /* a resync candidate's timestamp must be this close */
+	TS_SLACK = 7 * 86400,       /* consecutive records' timestamps are this close */
+	/* one BGP message (65535, RFC 8654) + BGP4MP_ENTRY's fixed part, next hop and prefix */
+	MAX_BGP_BODY = 65535 + 400,
 };
 
 struct mrt_reader {
@@ -26,8 +28,11 @@ struct mrt_reader {
 	int io_failed;              /* the decompressor reported an error: end after the buffer */
 	struct dm_error io_err;
 	int io_err_pending;
-	uint32_t last_ts;
+	uint32_t last_ts;           /* the file's established time: the last record handed out */
 	int have_ts;
+	uint64_t skipped, nskips;   /* bytes of damage skipped, in how many regions */
+	struct dm_error pending;    /* reported by the next call (a record was handed out first) */
+	int have_pending;
 	uint64_t nrec, nerr;        /* records and errors handed out (end of input checks) */
 };
 
@@ -111,12 +116,6 @@ static size_t need(struct mrt_reader *r, size_t want)
 	return r->len - r->pos;
 }
 
-static int type_known(uint16_t type)
-{
-	/* RFC 6396 §4 and Appendix B (deprecated 0-10). */
-	return type <= 17 || type == 32 || type == 33 || type == 48 || type == 49;
-}
-
 static int is_et(uint16_t type)
 {
 	return type == MRT_BGP4MP_ET || type == MRT_ISIS_ET || type == MRT_OSPFV3_ET;
@@ -131,55 +130,123 @@ static void parse_hdr(const uint8_t *p, struct mrt_hdr *h)
 	h->usec = 0;
 }
 
-/* Plausible header at p (12 bytes available)? Used only while resynchronising. */
+/* Can a record of this type, subtype and length exist? Types and subtypes of RFC 6396 §4 and
+ * Appendix B that archives hold; lengths between the smallest body of the type and the largest
+ * one the type can carry. A zero run (type 0, length 0) fails here: it is damage, never a record.
+ * Limits per type are what make a flipped bit in a length visible at once: a BGP4MP body holds
+ * one BGP message (at most 65535 bytes, RFC 8654) after at most 44 bytes of session header. */
+static int shape_ok(const struct mrt_hdr *h)
+{
+	uint32_t n = h->len, et = is_et(h->type) ? 4 : 0;
+	switch (h->type) {
+	case MRT_BGP_DEPRECATED:   /* peer AS + peer address at least */
+		return h->subtype <= MRT_BGP5_KEEPALIVE && n >= 6 && n <= MAX_BGP_BODY;
+	case 11:                   /* OSPFv2 */
+		return n >= 4 && n <= MAX_BGP_BODY;
+	case MRT_TABLE_DUMP:       /* fixed part 22 (IPv4) or 46 (IPv6) bytes */
+		return ((h->subtype == MRT_TD_AFI_IPV4 && n >= 22) || (h->subtype == MRT_TD_AFI_IPV6 && n >= 46)) &&
+		       n <= MAX_RECORD;
+	case MRT_TABLE_DUMP_V2:    /* smallest: a RIB with no entry (seq, /0, count) */
+		return h->subtype >= MRT_TD2_PEER_INDEX_TABLE && h->subtype <= MRT_TD2_RIB_GENERIC_ADDPATH && n >= 7 &&
+		       n <= MAX_RECORD;
+	case MRT_BGP4MP:
+	case MRT_BGP4MP_ET:        /* Zebra's 8-byte STATE_CHANGE is the smallest body */
+		return h->subtype <= MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH && n >= 8 + et && n <= MAX_BGP_BODY + et;
+	case MRT_ISIS:
+	case MRT_ISIS_ET:
+	case MRT_OSPFV3:
+	case MRT_OSPFV3_ET:
+		return n >= 1 + et && n <= MAX_BGP_BODY + et;
+	default:
+		return 0;
+	}
+}
+
+static int ts_close(uint32_t a, uint32_t b)
+{
+	int64_t d = (int64_t)a - (int64_t)b;
+	return d >= -TS_SLACK && d <= TS_SLACK;
+}
+
+/* Plausible header at p (12 bytes available) where a record is expected after the last one. */
 static int plausible(const struct mrt_reader *r, const uint8_t *p)
 {
 	struct mrt_hdr h;
 	parse_hdr(p, &h);
-	if (!type_known(h.type) || h.type < 5 || h.len > MAX_RECORD || h.len < 4)
-		return 0;
-	if (h.type == MRT_TABLE_DUMP && (h.subtype < 1 || h.subtype > 2))
-		return 0;
-	if (h.type == MRT_TABLE_DUMP_V2 && (h.subtype < 1 || h.subtype > 12))
-		return 0;
-	if ((h.type == MRT_BGP4MP || h.type == MRT_BGP4MP_ET) && h.subtype > 11)
-		return 0;
-	if (h.type == MRT_BGP_DEPRECATED && h.subtype > 7)
-		return 0;
-	if (r->have_ts) {
-		int64_t d = (int64_t)h.ts - (int64_t)r->last_ts;
-		if (d < -TS_SLACK || d > TS_SLACK)
+	return shape_ok(&h) && (!r->have_ts || ts_close(h.ts, r->last_ts));
+}
+
+/* Does the record whose header is at pos+k (already shape_ok, length total with its header)
+ * lead somewhere believable? The next header must be plausible and close in time to this one,
+ * or the input must end there (also inside a header or record: a cut file). A record whose time
+ * is not close to the file's established time (spliced or concatenated archives, or a flipped
+ * bit in its timestamp) starts a new time only if the record after the next agrees as well. */
+static int chains(struct mrt_reader *r, size_t k, size_t total, uint32_t ts)
+{
+	int links = (!r->have_ts || ts_close(ts, r->last_ts)) ? 1 : 2;
+	uint32_t prev = ts;
+	for (int i = 0; i < links; i++) {
+		size_t at = k + total;
+		size_t avail = need(r, at + MRT_HEADER_LEN);
+		if (avail < at + MRT_HEADER_LEN)
+			return r->eof;  /* the input ends here, or inside the next record: a cut file */
+		struct mrt_hdr h;
+		parse_hdr(r->buf + r->pos + at, &h);
+		if (!shape_ok(&h) || !ts_close(h.ts, prev))
 			return 0;
+		prev = h.ts;
+		k = at;
+		total = MRT_HEADER_LEN + (size_t)h.len;
 	}
 	return 1;
 }
 
-/* Looks for the next offset after the bad header where a plausible header starts and is
- * followed by another plausible header (or the end of input). Returns 0 and moves pos when
- * found. */
-static int resync(struct mrt_reader *r, size_t *skipped)
+/* The first offset k >= from (relative to pos) where a plausible record starts and chains on
+ * (see chains()). Returns 1 and sets *k when found within RESYNC_WINDOW, else 0. */
+static int find_next(struct mrt_reader *r, size_t from, size_t *k)
 {
-	size_t start = r->pos;
-	for (size_t k = 1; k < RESYNC_WINDOW; k++) {
-		size_t avail = need(r, k + MRT_HEADER_LEN);
-		if (avail < k + MRT_HEADER_LEN)
-			break;
-		/* need() may move the buffer: recompute from pos each time */
-		const uint8_t *p = r->buf + r->pos + k;
-		if (!plausible(r, p))
-			continue;
-		uint32_t len = be32(p + 8);
-		size_t next = k + MRT_HEADER_LEN + len;
-		size_t avail2 = need(r, next + MRT_HEADER_LEN);
-		p = r->buf + r->pos + k;
-		if (avail2 == next || (avail2 >= next + MRT_HEADER_LEN && plausible(r, r->buf + r->pos + next))) {
-			*skipped = k;
-			r->pos += k;
+	for (size_t i = from; i < RESYNC_WINDOW; i++) {
+		size_t avail = need(r, i + MRT_HEADER_LEN);
+		if (avail < i + MRT_HEADER_LEN)
 			return 0;
+		struct mrt_hdr h;
+		parse_hdr(r->buf + r->pos + i, &h);
+		if (!shape_ok(&h))
+			continue;
+		size_t total = MRT_HEADER_LEN + (size_t)h.len;
+		/* a candidate cut by the end of input is believed only at the established time */
+		if (need(r, i + total) < i + total && r->have_ts && !ts_close(h.ts, r->last_ts))
+			continue;
+		if (chains(r, i, total, h.ts)) {
+			*k = i;
+			return 1;
 		}
 	}
-	(void)start;
-	return -1;
+	return 0;
+}
+
+/* Skips n bytes of damage at pos and reports them: offset, length, how many are zero, and where
+ * reading goes on. */
+static int skip_damage(struct mrt_reader *r, size_t n, int found, const char *why, struct dm_error *err)
+{
+	uint64_t off = r->base + r->pos;
+	size_t zeros = 0;
+	for (size_t i = 0; i < n; i++)
+		zeros += r->buf[r->pos + i] == 0;
+	r->pos += n;
+	r->skipped += n;
+	r->nskips++;
+	char z[64] = "";
+	if (zeros == n)
+		snprintf(z, sizeof z, ", all zero,");
+	else if (zeros * 2 > n)
+		snprintf(z, sizeof z, ", %zu of them zero,", zeros);
+	if (found)
+		return dm_fail(err, DM_ERR_FRAMING, off,
+		               "MRT framing lost: %s; skipped %zu bytes%s to the next plausible record at offset %llu",
+		               why, n, z, (unsigned long long)(off + n));
+	return dm_fail(err, DM_ERR_FRAMING, off, "MRT framing lost: %s; no plausible record follows, %zu bytes%s skipped",
+	               why, n, z);
 }
 
 /* RIS bviews of 2000 declare TABLE_DUMP lengths a few bytes short of what was written
@@ -215,6 +282,191 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 	return total;
 }
 
+/* A BGP4MP(_ET) MESSAGE record holds one BGP message: its body length is the session header
+ * plus the message's own length. Returns that length (ET: with the 4 microsecond bytes), or 0
+ * when the record is not such a message or the message header is not where it should be. */
+static size_t bgp4mp_msg_len(const struct mrt_hdr *h, const uint8_t *body)
+{
+	if (h->type != MRT_BGP4MP && h->type != MRT_BGP4MP_ET)
+		return 0;
+	uint16_t st = h->subtype;
+	if (st != MRT_BGP4MP_MESSAGE && st != MRT_BGP4MP_MESSAGE_AS4 && (st < MRT_BGP4MP_MESSAGE_LOCAL || st > 11))
+		return 0;
+	size_t et = h->type == MRT_BGP4MP_ET ? 4 : 0;
+	int as4 = st == MRT_BGP4MP_MESSAGE_AS4 || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL ||
+	          st == MRT_BGP4MP_MESSAGE_AS4_ADDPATH || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
+	size_t sess = (as4 ? 8 : 4) + 4;
+	if (h->len < et + sess)
+		return 0;
+	uint16_t afi = be16(body + et + sess - 2);
+	sess += afi == DM_AFI_IPV4 ? 8 : afi == DM_AFI_IPV6 ? 32 : 0;
+	if (afi != DM_AFI_IPV4 && afi != DM_AFI_IPV6)
+		return 0;
+	if (h->len < et + sess + 19)
+		return 0;
+	for (int i = 0; i < 16; i++)
+		if (body[et + sess + i] != 0xff)
+			return 0;
+	uint16_t mlen = be16(body + et + sess + 16);
+	return mlen >= 19 ? et + sess + mlen : 0;
+}
+
+/* The length a record's own content gives (TABLE_DUMP one entry, TABLE_DUMP_V2 PEER_INDEX_TABLE
+ * and RIB_*, BGP4MP STATE_CHANGE and MESSAGE), read from the avail bytes at body; 0 when the type
+ * does not say or the content does not fit in avail. Used only when the declared length is in
+ * doubt: a length corrupted on its own leaves the content that tells the true one. */
+static size_t self_len(const struct mrt_hdr *h, const uint8_t *body, size_t avail)
+{
+	struct cur c = cur_make(body, avail);
+	uint16_t st = h->subtype, n, v16;
+	uint8_t v8;
+	uint32_t v32;
+	switch (h->type) {
+	case MRT_TABLE_DUMP: {
+		size_t fixed = st == MRT_TD_AFI_IPV6 ? 46 : 22;
+		if (avail < fixed)
+			return 0;
+		size_t len = fixed + be16(body + fixed - 2);
+		return len <= avail ? len : 0;
+	}
+	case MRT_TABLE_DUMP_V2:
+		if (st == MRT_TD2_PEER_INDEX_TABLE) {
+			if (cur_skip(&c, 4) < 0 || cur_u16(&c, &v16) < 0 || cur_skip(&c, v16) < 0 || cur_u16(&c, &n) < 0)
+				return 0;
+			for (unsigned i = 0; i < n; i++) {
+				if (cur_u8(&c, &v8) < 0 ||
+				    cur_skip(&c, 4 + (v8 & 1 ? 16u : 4u) + (v8 & 2 ? 4u : 2u)) < 0)
+					return 0;
+			}
+			return cur_off(&c);
+		}
+		if ((st >= MRT_TD2_RIB_IPV4_UNICAST && st <= MRT_TD2_RIB_GENERIC) ||
+		    (st >= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH && st <= MRT_TD2_RIB_GENERIC_ADDPATH)) {
+			int addpath = st >= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH;
+			if (cur_skip(&c, 4) < 0)
+				return 0;
+			if ((addpath ? st - 6 : st) == MRT_TD2_RIB_GENERIC && cur_skip(&c, 3) < 0)
+				return 0;
+			if (cur_u8(&c, &v8) < 0 || cur_skip(&c, (v8 + 7u) / 8) < 0 || cur_u16(&c, &n) < 0)
+				return 0;
+			for (unsigned i = 0; i < n; i++) {
+				if (cur_skip(&c, addpath ? 10 : 6) < 0 || cur_u16(&c, &v16) < 0 || cur_skip(&c, v16) < 0)
+					return 0;
+			}
+			return cur_off(&c);
+		}
+		return 0;
+	case MRT_BGP4MP:
+	case MRT_BGP4MP_ET: {
+		size_t et = h->type == MRT_BGP4MP_ET ? 4 : 0;
+		int as4 = st == MRT_BGP4MP_MESSAGE_AS4 || st == MRT_BGP4MP_STATE_CHANGE_AS4 ||
+		          st == MRT_BGP4MP_MESSAGE_AS4_LOCAL || st == MRT_BGP4MP_MESSAGE_AS4_ADDPATH ||
+		          st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
+		int state = st == MRT_BGP4MP_STATE_CHANGE || st == MRT_BGP4MP_STATE_CHANGE_AS4;
+		if (!state && st != MRT_BGP4MP_MESSAGE && st != MRT_BGP4MP_MESSAGE_AS4 &&
+		    (st < MRT_BGP4MP_MESSAGE_LOCAL || st > MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH))
+			return 0;
+		if (cur_skip(&c, et + (as4 ? 8 : 4) + 2) < 0 || cur_u16(&c, &v16) < 0 ||
+		    (v16 != DM_AFI_IPV4 && v16 != DM_AFI_IPV6) || cur_skip(&c, v16 == DM_AFI_IPV4 ? 8 : 32) < 0)
+			return 0;
+		if (state)
+			return cur_skip(&c, 4) < 0 ? 0 : cur_off(&c);
+		for (int i = 0; i < 16; i++)
+			if (cur_u8(&c, &v8) < 0 || v8 != 0xff)
+				return 0;
+		if (cur_u16(&c, &v16) < 0 || v16 < 19 || cur_skip(&c, v16 - 18u) < 0)
+			return 0;
+		(void)v32;
+		return cur_off(&c);
+	}
+	default:
+		return 0;
+	}
+}
+
+/* Reports the header at pos, whose body runs past the end of input, as truncated. */
+static int truncated_record(struct mrt_reader *r, const struct mrt_hdr *hdr, size_t avail, struct dm_error *err)
+{
+	uint64_t off = r->base + r->pos;
+	size_t have = avail - MRT_HEADER_LEN;
+	r->pos = r->len;
+	if (r->io_err_pending) {
+		r->io_err_pending = 0;
+		return dm_fail(err, DM_ERR_TRUNCATED, off,
+		               "%s record truncated: length %u, only %zu bytes before the input ends (%s)",
+		               mrt_type_name(hdr->type), hdr->len, have, r->io_err.what);
+	}
+	return dm_fail(err, DM_ERR_TRUNCATED, off, "%s record truncated: length %u, only %zu bytes before the end of input",
+	               mrt_type_name(hdr->type), hdr->len, have);
+}
+
+/* The header at pos has a time of the file but a length that leads nowhere: when the record's
+ * own content ends elsewhere and a believable record starts right there, only the length was
+ * damaged. Sets hdr->len and *total to the content's, schedules the error for the next call and
+ * returns 1. */
+static int repair_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t avail, struct dm_error *err,
+                         size_t *total)
+{
+	(void)err;
+	if (r->have_ts && !ts_close(hdr->ts, r->last_ts))
+		return 0;
+	if (avail <= MRT_HEADER_LEN)
+		return 0;
+	size_t sl = self_len(hdr, r->buf + r->pos + MRT_HEADER_LEN, avail - MRT_HEADER_LEN);
+	if (!sl || sl == hdr->len || !chains(r, 0, MRT_HEADER_LEN + sl, hdr->ts))
+		return 0;
+	dm_fail(&r->pending, DM_ERR_FRAMING, hdr->offset + 8,
+	        "%s/%s record declares length %u but its content ends after %zu bytes, where the next record "
+	        "starts: read as %zu", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len, sl,
+	        sl);
+	r->have_pending = 1;
+	hdr->len = (uint32_t)sl;
+	*total = MRT_HEADER_LEN + sl;
+	return 1;
+}
+
+/* The header at pos has an unknown type but a time of the file and a length that leads to a
+ * believable record: when exactly one type makes the content end exactly at the declared length
+ * (a PEER_INDEX_TABLE, a RIB, a BGP4MP message...), only the type was damaged. Sets hdr->type,
+ * schedules the error for the next call and returns 1. */
+static int repair_type(struct mrt_reader *r, struct mrt_hdr *hdr, size_t *total)
+{
+	static const uint16_t types[] = { MRT_TABLE_DUMP, MRT_TABLE_DUMP_V2, MRT_BGP4MP, MRT_BGP4MP_ET };
+	if (hdr->len > MAX_RECORD || (r->have_ts && !ts_close(hdr->ts, r->last_ts)))
+		return 0;
+	size_t t = MRT_HEADER_LEN + (size_t)hdr->len;
+	if (need(r, t) < t || !chains(r, 0, t, hdr->ts))
+		return 0;
+	struct mrt_hdr c = *hdr;
+	uint16_t found = 0;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		c.type = types[i];
+		if (shape_ok(&c) && self_len(&c, r->buf + r->pos + MRT_HEADER_LEN, hdr->len) == hdr->len) {
+			if (found)
+				return 0;   /* two types fit: no way to tell */
+			found = types[i];
+		}
+	}
+	if (!found)
+		return 0;
+	dm_fail(&r->pending, DM_ERR_FRAMING, hdr->offset + 4,
+	        "MRT type %u unknown; the record's content is a %s/%s of exactly its length %u: read as one",
+	        hdr->type, mrt_type_name(found), mrt_subtype_name(found, hdr->subtype), hdr->len);
+	r->have_pending = 1;
+	hdr->type = found;
+	*total = t;
+	return 1;
+}
+
+/* A record is handed out only once it is believable (shape_ok: type, subtype, length; chains:
+ * the next header plausible, the time consistent). Otherwise the reader looks for the next
+ * believable record and reports the bytes in between as one skipped region:
+ *  - an impossible header (a zero run, a flipped type): skip to the next believable record;
+ *  - a length past the end of input: when a believable record starts inside the declared body,
+ *    the length is the damage: skip to it; otherwise the file is cut: truncated;
+ *  - a possible header that does not chain: when a believable record starts inside the declared
+ *    body (a length grown or shrunk by damage, a flipped timestamp), skip to it; when none does,
+ *    the damage is after this record (the next header): hand it out if its time is the file's. */
 /* Reads and discards the rest of the input; returns the bytes discarded (buffered ones too). */
 static uint64_t drain(struct mrt_reader *r)
 {
@@ -238,6 +490,12 @@ static uint64_t drain(struct mrt_reader *r)
 static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)
 {
 	for (;;) {
+		if (r->have_pending) {
+			r->have_pending = 0;
+			if (err)
+				*err = r->pending;
+			return r->pending.code;
+		}
 		size_t avail = need(r, MRT_HEADER_LEN);
 		uint64_t off = r->base + r->pos;
 		if (avail == 0) {
@@ -260,63 +518,84 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 			return dm_fail(err, DM_ERR_TRUNCATED, off,
 			               "MRT header truncated: %zu of 12 bytes before the end of input", avail);
 		}
-		const uint8_t *p = r->buf + r->pos;
-		parse_hdr(p, hdr);
+		parse_hdr(r->buf + r->pos, hdr);
 		hdr->offset = off;
-		/* Type 0 (NULL, RFC 6396 Appendix B) is never written: a header of type 0 is a run
-		 * of zero bytes or damage, not a record (its timestamp 0 would block resync). */
-		if (hdr->type == 0 || !type_known(hdr->type) || hdr->len > MAX_RECORD) {
-			struct mrt_hdr bad = *hdr;
-			size_t skipped = 0;
-			if (resync(r, &skipped) == 0)
-				return dm_fail(err, DM_ERR_FRAMING, off,
-				               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
-				               "skipped %zu bytes to the next plausible record",
-				               bad.type, bad.subtype, bad.len, skipped);
-			if (r->nrec == 0) {
+		hdr->len_fixed = 0;
+		char why[160];
+		size_t k = 0, total;
+		if (!shape_ok(hdr)) {
+			/* a known type and subtype with an impossible length: perhaps only the length */
+			struct mrt_hdr t = *hdr;
+			t.len = 100;   /* a length every type allows */
+			if (shape_ok(&t) && repair_length(r, hdr, need(r, MRT_HEADER_LEN + 4 * MAX_BGP_BODY), err, &total))
+				goto hand_out;
+			if (!shape_ok(&t) && repair_type(r, hdr, &total))
+				goto hand_out;
+			snprintf(why, sizeof why, "impossible header (type %u, subtype %u, length %u)", hdr->type,
+			         hdr->subtype, hdr->len);
+			int found = find_next(r, 1, &k);
+			if (!found && r->nrec == 0) {
 				/* nothing in this input is MRT: say so with the whole size, not the window */
 				uint64_t rest = drain(r);   /* a decompression error is reported next */
 				return dm_fail(err, DM_ERR_FRAMING, off,
-				               "no valid MRT record: %llu bytes skipped (first header: type %u, "
-				               "subtype %u, length %u)", (unsigned long long)rest, bad.type,
-				               bad.subtype, bad.len);
+				               "no valid MRT record: %llu bytes skipped (first header: type %u, subtype %u, "
+				               "length %u)", (unsigned long long)rest, hdr->type, hdr->subtype, hdr->len);
 			}
-			uint64_t rest = r->len - r->pos;
-			r->pos = r->len;
-			r->eof = 1;   /* a pending decompression error is reported by the next call */
-			return dm_fail(err, DM_ERR_FRAMING, off,
-			               "MRT framing lost: impossible header (type %u, subtype %u, length %u); "
-			               "no plausible record follows, %llu bytes skipped",
-			               bad.type, bad.subtype, bad.len, (unsigned long long)rest);
+			return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
 		}
-		size_t total = MRT_HEADER_LEN + (size_t)hdr->len;
+		total = MRT_HEADER_LEN + (size_t)hdr->len;
 		avail = need(r, total);
 		if (avail < total) {
-			p = r->buf + r->pos;
-			size_t have = avail - MRT_HEADER_LEN;
-			r->pos = r->len;
-			if (r->io_err_pending) {
-				r->io_err_pending = 0;
-				return dm_fail(err, DM_ERR_TRUNCATED, off,
-				               "%s record truncated: length %u, only %zu bytes before the input ends (%s)",
-				               mrt_type_name(hdr->type), hdr->len, have, r->io_err.what);
+			if (repair_length(r, hdr, avail, err, &total))
+				goto hand_out;
+			if (find_next(r, 1, &k)) {
+				snprintf(why, sizeof why, "%s/%s length %u points past the end of input (%zu bytes left)",
+				         mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len,
+				         avail - MRT_HEADER_LEN);
+				return skip_damage(r, k, 1, why, err);
 			}
-			return dm_fail(err, DM_ERR_TRUNCATED, off,
-			               "%s record truncated: length %u, only %zu bytes before the end of input",
-			               mrt_type_name(hdr->type), hdr->len, have);
+			return truncated_record(r, hdr, need(r, total), err);
 		}
-		hdr->len_fixed = 0;
 		if (hdr->type == MRT_TABLE_DUMP)
 			total = fix_short_length(r, hdr, total);
-		p = r->buf + r->pos;
+		if (!chains(r, 0, total, hdr->ts)) {
+			if (repair_length(r, hdr, need(r, total + MAX_BGP_BODY), err, &total))
+				goto hand_out;
+			int found = find_next(r, 1, &k);
+			int timely = !r->have_ts || ts_close(hdr->ts, r->last_ts);
+			if ((found && k < total) || !timely) {
+				if (!timely)
+					snprintf(why, sizeof why, "%s/%s record at time %u, %+lld s from the file's time, leads to no "
+					         "record of its time", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype),
+					         hdr->ts, (long long)hdr->ts - (long long)r->last_ts);
+				else
+					snprintf(why, sizeof why, "%s/%s length %u does not end at a record (a record starts %zu bytes "
+					         "into it)", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype),
+					         hdr->len, k);
+				return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
+			}
+			/* no record starts inside this one: it is sound, the damage comes after it */
+		}
+		/* A length grown by damage that still lands on a record swallows records silently:
+		 * for a BGP message the true end is known, and if a record chains from there the length
+		 * is wrong. The record is handed out with its message's length, the error comes next. */
+		size_t mlen = bgp4mp_msg_len(hdr, r->buf + r->pos + MRT_HEADER_LEN);
+		if (mlen && mlen < hdr->len && chains(r, 0, MRT_HEADER_LEN + mlen, hdr->ts)) {
+			dm_fail(&r->pending, DM_ERR_FRAMING, off + 8,
+			        "%s/%s record declares length %u but its BGP message ends after %zu bytes and a record "
+			        "starts there: read as %zu, %u bytes left to the records after it",
+			        mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype), hdr->len, mlen, mlen,
+			        hdr->len - (unsigned)mlen);
+			r->have_pending = 1;
+			hdr->len = (uint32_t)mlen;
+			total = MRT_HEADER_LEN + mlen;
+		}
+	hand_out:
+		const uint8_t *p = r->buf + r->pos;
 		r->pos += total;
 		*body = p + MRT_HEADER_LEN;
 		if (is_et(hdr->type)) {
-			/* RFC 6396 §3: the microsecond field is counted in Length. */
-			if (hdr->len < 4)
-				return dm_fail(err, DM_ERR_BAD_LENGTH, off,
-				               "%s record length %u cannot hold the microsecond timestamp",
-				               mrt_type_name(hdr->type), hdr->len);
+			/* RFC 6396 §3: the microsecond field is counted in Length (shape_ok: len >= 4). */
 			hdr->usec = be32(*body);
 			*body += 4;
 			hdr->len -= 4;
@@ -325,6 +604,13 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 		r->have_ts = 1;
 		return 1;
 	}
+}
+
+uint64_t mrt_reader_skipped(const struct mrt_reader *r, uint64_t *regions)
+{
+	if (regions)
+		*regions = r->nskips;
+	return r->skipped;
 }
 
 int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **body, struct dm_error *err)

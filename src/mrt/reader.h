@@ -16,9 +16,15 @@ const char *mrt_reader_name(const struct mrt_reader *r);
 /* Next record: returns 1 with *hdr and *body (hdr->len bytes, valid until the next call),
  * 0 at the end of input, or a negative dm_err with err filled:
  *  - DM_ERR_TRUNCATED: the input ends inside a record (header or body); the next call returns 0.
- *  - DM_ERR_FRAMING: an impossible header (unknown type with a length past the end, ...); the
- *    reader has skipped ahead to the next plausible header (err->what says how many bytes were
- *    skipped) and the next call goes on from there.
+ *  - DM_ERR_FRAMING: damage: a header that cannot be a record (a zero run, an unknown type or
+ *    subtype, a length impossible for the type) or a record that leads to no believable next
+ *    record (a wrong length, a timestamp foreign to the file). The reader has skipped the region
+ *    to the next believable record; err->offset is where the region starts, err->what gives its
+ *    length, how much of it is zero and where reading resumes. The next call goes on from there.
+ *    Also DM_ERR_FRAMING, nothing skipped: the record handed out by the previous call had one
+ *    damaged header field (a length its content and the next record contradict, an unknown type
+ *    its content identifies, a BGP4MP length past its message onto the next record) and was read
+ *    as its content says; err->offset is the field's.
  *  - DM_ERR_IO: the compressed stream is corrupt or ends early; what was decompressed before
  *    has been returned; the next call returns 0.
  * For _ET types hdr->usec is filled and *body starts after the microsecond field
@@ -31,5 +37,8 @@ uint64_t mrt_reader_compressed_offset(const struct mrt_reader *r);
 uint64_t mrt_reader_file_size(const struct mrt_reader *r);
 /* The input layer's note (not an error) once mrt_reader_next has returned 0, or NULL. */
 const char *mrt_reader_note(const struct mrt_reader *r);
+/* Bytes of damage skipped so far (each region was one DM_ERR_FRAMING) and, in *regions, how many
+ * regions. */
+uint64_t mrt_reader_skipped(const struct mrt_reader *r, uint64_t *regions);
 
 #endif

@@ -191,6 +191,200 @@ static void test_compression_roundtrip(void **s)
 
 /* ---- real archives ---- */
 
+/* ---- damage: every record around a damaged spot is still read, the spot is reported ---- */
+
+/* A BGP4MP MESSAGE_AS4 KEEPALIVE (RFC 6396 §4.4.3): ts 0x53000000, length 39 = peer AS 65000,
+ * local AS 65001, ifindex 0, AFI 1, 192.0.2.1, 192.0.2.2 (20 bytes) + the 19-byte message. */
+static const char *KEEP = "53000000 0010 0004 00000027  0000fde8 0000fde9 0000 0001 c0000201 c0000202"
+                          " ffffffffffffffffffffffffffffffff 0013 04";
+
+struct expect_step {
+	int rc;             /* 1 record, or the dm_err */
+	uint64_t offset;    /* record header offset, or err.offset */
+	const char *what;   /* error text (NULL: not checked) */
+};
+
+static void read_expect(const uint8_t *b, size_t n, const struct expect_step *st, size_t nst, uint64_t skipped)
+{
+	char path[] = "/tmp/dm-test-damage-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	write_file(path, b, n);
+	struct dm_error err;
+	struct mrt_reader *r = mrt_reader_open(path, &err);
+	assert_non_null(r);
+	struct mrt_hdr h;
+	const uint8_t *body;
+	for (size_t i = 0; i < nst; i++) {
+		int rc = mrt_reader_next(r, &h, &body, &err);
+		assert_int_equal(rc, st[i].rc);
+		if (rc == 1) {
+			assert_int_equal(h.offset, st[i].offset);
+		} else {
+			assert_int_equal(err.offset, st[i].offset);
+			if (st[i].what)
+				assert_string_equal(err.what, st[i].what);
+		}
+	}
+	assert_int_equal(mrt_reader_next(r, &h, &body, &err), 0);
+	uint64_t regions;
+	assert_int_equal(mrt_reader_skipped(r, &regions), skipped);
+	mrt_reader_close(r);
+	unlink(path);
+}
+
+static void test_damage_zero_run(void **s)
+{
+	(void)s;
+	/* A, 100 zero bytes, A, A: the zero run is one skipped region, never type-0 records */
+	uint8_t a[64], b[512];
+	size_t n = unhex(TD1, a);
+	memcpy(b, a, n);
+	memset(b + n, 0, 100);
+	memcpy(b + n + 100, a, n);
+	memcpy(b + 2 * n + 100, a, n);
+	const struct expect_step st[] = {
+		{ 1, 0, NULL },
+		{ DM_ERR_FRAMING, 56, "MRT framing lost: impossible header (type 0, subtype 0, length 0); skipped 100 bytes, "
+		                      "all zero, to the next plausible record at offset 156" },
+		{ 1, 156, NULL },
+		{ 1, 212, NULL },
+	};
+	read_expect(b, 3 * n + 100, st, 4, 100);
+	/* the zero run at the start of the file: the file's time is not known yet */
+	memset(b, 0, 100);
+	memcpy(b + 100, a, n);
+	memcpy(b + 100 + n, a, n);
+	const struct expect_step st2[] = {
+		{ DM_ERR_FRAMING, 0, "MRT framing lost: impossible header (type 0, subtype 0, length 0); skipped 100 bytes, "
+		                     "all zero, to the next plausible record at offset 100" },
+		{ 1, 100, NULL },
+		{ 1, 156, NULL },
+	};
+	read_expect(b, 2 * n + 100, st2, 3, 100);
+}
+
+static void test_damage_lengths(void **s)
+{
+	(void)s;
+	uint8_t a[64], b[512];
+	size_t n = unhex(TD1, a);
+	for (int i = 0; i < 4; i++)
+		memcpy(b + i * n, a, n);
+	/* record 2's length points past the end (bits 16-23 set): its content (22 fixed bytes + 22
+	 * of attributes) ends where record 3 starts: read as 44, the error next, records 3 and 4 */
+	b[n + 9] = 0xff;
+	const struct expect_step past[] = {
+		{ 1, 0, NULL },
+		{ 1, 56, NULL },
+		{ DM_ERR_FRAMING, 64, "TABLE_DUMP/AFI_IPv4 record declares length 16711724 but its content ends after 44 "
+		                         "bytes, where the next record starts: read as 44" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, past, 5, 0);
+	/* record 2's length grown by 16 (stays inside the file): the same */
+	b[n + 9] = 0;
+	b[n + 11] = 0x2c + 16;
+	const struct expect_step grown[] = {
+		{ 1, 0, NULL },
+		{ 1, 56, NULL },
+		{ DM_ERR_FRAMING, 64, "TABLE_DUMP/AFI_IPv4 record declares length 60 but its content ends after 44 "
+		                         "bytes, where the next record starts: read as 44" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, grown, 5, 0);
+	/* the same with record 2's attribute length damaged too: its content cannot tell, so the
+	 * record is skipped to the next believable one */
+	b[n + 12 + 21] = 0x30;
+	const struct expect_step lost[] = {
+		{ 1, 0, NULL },
+		{ DM_ERR_FRAMING, 56, "MRT framing lost: TABLE_DUMP/AFI_IPv4 length 60 does not end at a record (a record "
+		                      "starts 56 bytes into it); skipped 56 bytes to the next plausible record at offset 112" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, lost, 4, 56);
+	b[n + 12 + 21] = 0x16;
+	/* record 2's type flipped (12 -> 268): only TABLE_DUMP makes its content end exactly at its
+	 * length, and the next record follows: read as TABLE_DUMP, the error next */
+	b[n + 11] = 0x2c;
+	b[n + 4] ^= 0x01;
+	const struct expect_step type[] = {
+		{ 1, 0, NULL },
+		{ 1, 56, NULL },
+		{ DM_ERR_FRAMING, 60, "MRT type 268 unknown; the record's content is a TABLE_DUMP/AFI_IPv4 of exactly its "
+		                       "length 44: read as one" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, type, 5, 0);
+	b[n + 4] ^= 0x01;
+	/* record 2's timestamp flipped (bit 30): it leads to no record of its time, skipped */
+	b[n + 11] = 0x2c;
+	b[n] ^= 0x40;
+	const struct expect_step ts[] = {
+		{ 1, 0, NULL },
+		{ DM_ERR_FRAMING, 56, "MRT framing lost: TABLE_DUMP/AFI_IPv4 record at time 2101122879, +1073741824 s from "
+		                      "the file's time, leads to no record of its time; skipped 56 bytes to the next "
+		                      "plausible record at offset 112" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, ts, 4, 56);
+}
+
+static void test_damage_bgp4mp_lengths(void **s)
+{
+	(void)s;
+	uint8_t k[64], b[512];
+	size_t n = unhex(KEEP, k);
+	assert_int_equal(n, 51);
+	for (int i = 0; i < 4; i++)
+		memcpy(b + i * n, k, n);
+	/* record 2's length grown by exactly one record: it would swallow record 3 silently */
+	b[n + 11] = 39 + 51;
+	const struct expect_step swallow[] = {
+		{ 1, 0, NULL },
+		{ 1, 51, NULL },
+		{ DM_ERR_FRAMING, 59, "BGP4MP/MESSAGE_AS4 record declares length 90 but its BGP message ends after 39 "
+		                         "bytes and a record starts there: read as 39, 51 bytes left to the records after it" },
+		{ 1, 102, NULL },
+		{ 1, 153, NULL },
+	};
+	read_expect(b, 4 * n, swallow, 5, 0);
+	/* two TABLE_DUMP records of 2002 then three BGP4MP records of 2014 (concatenated archives):
+	 * the new time is believed because the records after it agree; nothing is lost */
+	uint8_t a[64];
+	size_t na = unhex(TD1, a);
+	memcpy(b, a, na);
+	memcpy(b + na, a, na);
+	for (int i = 0; i < 3; i++)
+		memcpy(b + 2 * na + i * n, k, n);
+	const struct expect_step era[] = {
+		{ 1, 0, NULL }, { 1, 56, NULL }, { 1, 112, NULL }, { 1, 163, NULL }, { 1, 214, NULL },
+	};
+	read_expect(b, 2 * na + 3 * n, era, 5, 0);
+	/* 3 bytes after the BGP message inside record 1 (length 42): a warning, with the offset */
+	memcpy(b, k, n);
+	b[11] = 42;
+	memset(b + n, 0, 3);
+	memcpy(b + n + 3, k, n);
+	char path[] = "/tmp/dm-test-trail-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	write_file(path, b, 2 * n + 3);
+	struct tally t;
+	assert_int_equal(read_all(path, &t), 0);
+	unlink(path);
+	assert_int_equal(t.records, 2);
+	assert_int_equal(t.errors, 0);
+	assert_int_equal(t.warnings, 1);
+	assert_int_equal(t.first_warn.offset, 51);
+	assert_string_equal(t.first_warn.what, "3 bytes after the 19-byte BGP message inside the record");
+}
+
 #define REAL(rel)                                                                                                      \
 	char path[512];                                                                                                \
 	if (test_data_path(path, sizeof path, rel) < 0)                                                                \
@@ -458,6 +652,9 @@ int main(void)
 		cmocka_unit_test(test_rib_many_bad_entries),
 		cmocka_unit_test(test_compression_roundtrip),
 		cmocka_unit_test(test_compression_threaded),
+		cmocka_unit_test(test_damage_zero_run),
+		cmocka_unit_test(test_damage_lengths),
+		cmocka_unit_test(test_damage_bgp4mp_lengths),
 		cmocka_unit_test(test_real_rib_truncated),
 		cmocka_unit_test(test_real_no_peer_index),
 		cmocka_unit_test(test_real_ris_2000_batched),
