@@ -590,7 +590,7 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 			hdr->len = (uint32_t)mlen;
 			total = MRT_HEADER_LEN + mlen;
 		}
-	hand_out:
+	hand_out:;   /* C11: a label is followed by a statement, not a declaration */
 		const uint8_t *p = r->buf + r->pos;
 		r->pos += total;
 		*body = p + MRT_HEADER_LEN;
