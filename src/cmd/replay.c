@@ -1181,6 +1181,16 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		fprintf(stderr, "replay: %llu multicast-only records skipped\n", (unsigned long long)R->skipped_multicast);
 }
 
+/* The --quality and --changes files, closed on a path that stops before the replay. */
+static void close_side_files(struct replay *R)
+{
+	if (R->qf)
+		fclose(R->qf);
+	if (R->cf)
+		fclose(R->cf);
+	R->qf = R->cf = NULL;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct sig_opts so;
@@ -1478,10 +1488,7 @@ int cmd_replay(int argc, char **argv)
 				fprintf(stderr, "darkmap replay: %s\n", err.what);
 			else
 				fprintf(stderr, "darkmap replay: %s: %s\n", db_path, err.what);
-			if (R.qf)
-				fclose(R.qf);
-			if (R.cf)
-				fclose(R.cf);
+			close_side_files(&R);
 			rc = EXIT_FAILURE_;
 			goto done;
 		}
@@ -1509,10 +1516,7 @@ int cmd_replay(int argc, char **argv)
 			db_fail(&R, "write (meta)");
 		if (R.db_failed) {   /* nothing could be stored: do not replay for nothing */
 			store_close(R.db);
-			if (R.qf)
-				fclose(R.qf);
-			if (R.cf)
-				fclose(R.cf);
+			close_side_files(&R);
 			rc = EXIT_FAILURE_;
 			goto done;
 		}
