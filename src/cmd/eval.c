@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/obuf.h"
+#include "base/time.h"
 #include "cmd/cmds.h"
 #include "detect/detect.h"
 #include "detect/score.h"
@@ -34,23 +34,10 @@ static const char usage_text[] =
 	"Exit status: 0 every required event found and no false alert, 1 some missed or false,\n"
 	"2 usage or a malformed truth file, 3 failure (unreadable database or file).\n";
 
-static void fmt_time(uint32_t t, char *buf, size_t n)
+/* "2014-12-22 16:15", with seconds when the time has them */
+static void fmt_time(uint32_t t, char buf[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	if (tm.tm_sec)
-		strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
-	else
-		strftime(buf, n, "%Y-%m-%d %H:%M", &tm);
-}
-
-static void fmt_iso(uint32_t t, char *buf, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	dm_time_fmt(t, t % 60 ? "%Y-%m-%d %H:%M:%S" : DM_TIME_MIN, buf);
 }
 
 static const char *type_name(int type)
@@ -67,7 +54,7 @@ static void json_kv_str(struct obuf *o, const char *key, const char *v)
 static void json_time(struct obuf *o, const char *key, uint32_t t)
 {
 	char b[32];
-	fmt_iso(t, b, sizeof b);
+	dm_time_fmt(t, DM_TIME_ISO, b);
 	obuf_printf(o, "\"%s\":%u,\"%s_utc\":\"%s\"", key, t, key, b);
 }
 
@@ -168,8 +155,8 @@ static void write_table(struct obuf *o, const struct truth *t, const struct scor
 		const struct score_row *r = &s->rows[i];
 		const struct truth_row *tr = &t->v[r->truth];
 		char span[80], lost[16], allowed[16];
-		fmt_time(r->start, a, sizeof a);
-		fmt_time(r->end, b, sizeof b);
+		fmt_time(r->start, a);
+		fmt_time(r->end, b);
 		snprintf(span, sizeof span, "%s - %s", a, b);
 		if (r->expected == DM_EV_INSTABILITY) {
 			snprintf(lost, sizeof lost, "-");
@@ -213,11 +200,11 @@ static void write_table(struct obuf *o, const struct truth *t, const struct scor
 		obuf_printf(o, "false alerts (no truth row of the entity within bin + tolerance): %zu\n", s->nfalse);
 		for (size_t i = 0; i < s->nfalse; i++) {
 			const struct score_false *f = &s->falses[i];
-			fmt_time(f->start, a, sizeof a);
+			fmt_time(f->start, a);
 			if (f->open)
 				snprintf(b, sizeof b, "(open at end)");
 			else
-				fmt_time(f->end, b, sizeof b);
+				fmt_time(f->end, b);
 			obuf_printf(o, "  %-9s %-11s %s - %s\n", score_entity_name(&f->entity, name, sizeof name),
 			            type_name(f->type), a, b);
 		}
@@ -373,8 +360,8 @@ int cmd_eval(int argc, char **argv)
 	struct obuf o;
 	obuf_init_mem(&o);
 	char a[32], b[32];
-	fmt_time(s.span_from, a, sizeof a);
-	fmt_time(s.span_to, b, sizeof b);
+	fmt_time(s.span_from, a);
+	fmt_time(s.span_to, b);
 	obuf_printf(&o, "darkmap eval: %s against %s: bin %u s, threshold %g, hard %g; %zu entities judged "
 	            "(IPv4 countries and ASes) over %s - %s UTC (%.4g entity-days)\n",
 	            db, truth_path, so.bin, so.threshold, so.hard, s.entities, a, b, s.entity_days);

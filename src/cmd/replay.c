@@ -319,13 +319,6 @@ static void pick_from_dirs(struct inputs *found, uint32_t from, uint32_t to, str
 /* ---------- time options ---------- */
 
 
-static void fmt_time(uint32_t t, char *buf, size_t n)
-{
-	time_t tt = t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* ---------- the replay ---------- */
 
@@ -472,7 +465,7 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 	char tb[32], qb[48];
 	obuf_u32(o, b->t);
 	obuf_putc(o, ',');
-	fmt_time(b->t, tb, sizeof tb);
+	dm_time_fmt(b->t, DM_TIME_ISO, tb);
 	obuf_puts(o, tb);
 	obuf_putc(o, ',');
 	if (e->kind == SIG_GLOBAL) {
@@ -516,7 +509,7 @@ static void emit_collector(void *arg, uint32_t t, uint32_t c, uint64_t records, 
 	if (!R->qf || (R->from && (uint64_t)t + R->bin <= R->from) || (R->to && t >= R->to))
 		return;
 	char tb[32];
-	fmt_time(t, tb, sizeof tb);
+	dm_time_fmt(t, DM_TIME_ISO, tb);
 	const char *name = R->rib->collector[c];
 	fprintf(R->qf, "%u,%s,%s,%llu,%.3f,%d,%d,%d\n", t, tb, name[0] ? name : "-", (unsigned long long)records,
 	        (double)records / R->bin, active, active && !records, gap);
@@ -537,7 +530,7 @@ static void emit_change(void *arg, const struct sig_change *c)
 	if (!R->cf)
 		return;
 	char tb[32], pfx[DM_PREFIX_STRLEN], ip[DM_IP_STRLEN];
-	fmt_time(c->t, tb, sizeof tb);
+	dm_time_fmt(c->t, DM_TIME_ISO, tb);
 	dm_prefix_fmt(&c->prefix, pfx);
 	dm_ip_fmt(&c->peer_addr, ip);
 	fprintf(R->cf, "%u,%s,%d,%s,%s,%u,%s,%u,%u,%llu,%u,%u,%u,%s,%s,\"%s\"\n", c->t, tb,
@@ -903,8 +896,8 @@ static void stale_rib_check(const struct replay *R, struct stream *const *h, siz
 			snprintf(age, sizeof age, "%u days", d / 86400);
 		else
 			snprintf(age, sizeof age, "%u h", d / 3600);
-		fmt_time(rt->ts, t0, sizeof t0);
-		fmt_time(first, t1, sizeof t1);
+		dm_time_fmt(rt->ts, DM_TIME_ISO, t0);
+		dm_time_fmt(first, DM_TIME_ISO, t1);
 		fprintf(stderr, "replay: warning: RIB %s older than its updates: routes withdrawn in between are still "
 		        "counted; give a RIB from the start of the period (%s: %s; first update: %s)\n",
 		        age, rt->path, t0, t1);
