@@ -17,9 +17,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS+= -Isrc -D_GNU_SOURCE
 CFLAGS  ?=
 CFLAGS  += -std=c11 -g $(WARN) -pthread
-PKGS    := zlib liblzma libzstd sqlite3 jansson cairo libmaxminddb
+PKGS    := zlib liblzma libzstd sqlite3 jansson cairo libmaxminddb libevent
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lcairo -lmaxminddb)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lcairo -lmaxminddb -levent)
 LIBS    := $(PKG_LIBS) -lbz2 -lm -pthread
 
 LIB_SRCS := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c)))
