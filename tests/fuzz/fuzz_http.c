@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			};
 			struct obuf o;
 			obuf_init_mem(&o);
-			int code = fns[req->path[1] % 5](&db, req, &o);
+			int code = fns[(unsigned char)req->path[1] % 5](&db, req, &o);
 			CHECK(code == 200 || code == 400 || code == 404);
 			CHECK(o.len > 0 && o.buf[0] == '{');
 			obuf_free(&o);
