@@ -67,17 +67,30 @@ request = function()
   return wrk.format("GET", "/api/series?entity=KP&from=" .. f .. "&to=" .. (f + 86400))
 end
 LUA
-# "name rps p99" of one wrk run; $1 name, rest wrk arguments
+# the server's CPU seconds so far (user + system), from /proc: what a request costs whatever
+# else the machine runs (wall-clock rates and p99 depend on the cores the server gets)
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$SPID/stat"; }
+# "name rps p99 cpu-per-request" of one wrk run; $1 name, rest wrk arguments
 run_wrk() {
 	local name=$1; shift
+	local c0 c1
+	c0=$(cpu_s)
 	wrk -t2 -c64 --latency "$@" >"$TMP/wrk.out" 2>&1
-	local rps p99 errs
-	rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk.out")
-	p99=$(awk '$1 == "99%" { print $2 }' "$TMP/wrk.out")
-	errs=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' "$TMP/wrk.out")
-	printf "%-52s %12s %10s %s\n" "$name" "${rps:-?}" "${p99:-?}" "${errs:+($errs non-2xx)}"
+	c1=$(cpu_s)
+	report "$name" "$TMP/wrk.out" "$c0" "$c1"
 }
-printf "%-52s %12s %10s\n" "request (64 connections)" "requests/s" "p99"
+report() {
+	local rps p99 errs n
+	rps=$(sed -n 's/^Requests\/sec: *//p' "$2")
+	p99=$(awk '$1 == "99%" { print $2 }' "$2")
+	n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$2")
+	errs=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' "$2")
+	printf "%-52s %12s %10s %14s %s\n" "$1" "${rps:-?}" "${p99:-?}" \
+		"$(awk -v a="$3" -v b="$4" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.0f us", (b - a) / n * 1e6; else print "?" }')" \
+		"${errs:+($errs non-2xx)}"
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+printf "%-52s %12s %10s %14s\n" "request (64 connections)" "requests/s" "p99" "server CPU/req"
 run_wrk "/api/entities?type=country (250), same URL (cache)" -d"${SECS}s" "$URL/api/entities?type=country&at=2014-12-22T20:00"
 run_wrk "/api/entities?type=country (250), a new time each" -d"${SECS}s" -s "$TMP/vary.lua" "$URL"
 run_wrk "/api/entities?type=asn&limit=100 (70,000 ranked)" -d"${SECS}s" "$URL/api/entities?type=asn&limit=100&at=2014-12-22T20:00"
@@ -89,12 +102,11 @@ replay() {
 	cat "$TMP/rt"
 }
 alone=$(replay)
+c0=$(cpu_s)
 wrk -t2 -c64 --latency -d600s -s "$TMP/vary.lua" "$URL" >"$TMP/wrk-load.out" 2>&1 &
 WPID=$!
 sleep 1
 loaded=$(replay)
 kill -INT $WPID 2>/dev/null; wait $WPID 2>/dev/null
-rps=$(sed -n 's/^Requests\/sec: *//p' "$TMP/wrk-load.out")
-p99=$(awk '$1 == "99%" { print $2 }' "$TMP/wrk-load.out")
-printf "%-52s %12s %10s\n" "/api/entities, a new time each, while replay writes" "${rps:-?}" "${p99:-?}"
+report "/api/entities, a new time each, while replay writes" "$TMP/wrk-load.out" "$c0" "$(cpu_s)"
 awk -v a="$alone" -v l="$loaded" 'BEGIN { printf "replay 2014-12-20..24 into the served database: %.2f s alone, %.2f s beside wrk+serve (%+.0f%%)\n", a, l, (l / a - 1) * 100 }'

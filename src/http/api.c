@@ -13,19 +13,25 @@
 #include "out/json.h"
 #include "store/store.h"
 
+/* an entity with its last bin row at or before ?1 (NULL columns when it has none) */
+#define SNAP_SQL                                                                                          \
+	"SELECT e.id, e.cc, e.asn, e.name, b.t, b.slash24, b.baseline_slash24, b.peers_seeing, "              \
+	"b.full_feed_peers, b.quality, b.visible_prefixes, b.peer_frac FROM entities e "                       \
+	"LEFT JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= ?1) "
+/* the columns event_json reads, in its order */
+#define EVENT_SQL                                                                                         \
+	"SELECT ev.id, e.kind, e.afi, e.cc, e.asn, e.name, ev.type, ev.start_t, ev.end_t, ev.severity, "       \
+	"ev.baseline_slash24, ev.slash24, ev.peers_lost, ev.full_feed_peers, ev.rate, ev.baseline_rate, "      \
+	"ev.quality, ev.affected, ev.reason, ev.of_type, ev.raised_t, ev.window_s, ev.interruptions, "         \
+	"ev.episode_start, ev.prev_start, ev.evidence FROM events ev JOIN entities e ON e.id = ev.entity "
+
 static const char *const sql[Q_COUNT_] = {
 	[Q_DATA_VERSION] = "PRAGMA data_version",
 	[Q_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
 	[Q_META] = "SELECT value FROM meta WHERE key = ?1",
 	/* one index seek per entity: (entity, t) is the primary key */
-	[Q_SNAP] = "SELECT e.id, e.cc, e.asn, e.name, b.t, b.slash24, b.baseline_slash24, b.peers_seeing, "
-		   "b.full_feed_peers, b.quality, b.visible_prefixes, b.peer_frac FROM entities e "
-		   "LEFT JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= ?1) "
-		   "WHERE e.kind = ?2 AND e.afi = ?3",
-	[Q_SNAP_CC] = "SELECT e.id, e.cc, e.asn, e.name, b.t, b.slash24, b.baseline_slash24, b.peers_seeing, "
-		      "b.full_feed_peers, b.quality, b.visible_prefixes, b.peer_frac FROM entities e "
-		      "LEFT JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= ?1) "
-		      "WHERE e.kind = 2 AND e.afi = ?3 AND e.asn IN (SELECT origin FROM vis_changes WHERE cc = ?2)",
+	[Q_SNAP] = SNAP_SQL "WHERE e.kind = ?2 AND e.afi = ?3",
+	[Q_SNAP_CC] = SNAP_SQL "WHERE e.kind = 2 AND e.afi = ?3 AND e.asn IN (SELECT origin FROM vis_changes WHERE cc = ?2)",
 	[Q_OPEN_EV] = "SELECT entity, type, id, start_t, end_t FROM events WHERE start_t <= ?1 AND (end_t > ?1 OR end_t = 0) "
 		      "AND type IN (1, 2, 4, 5) ORDER BY entity, start_t",
 	[Q_ENTITY_ID] = "SELECT id, name FROM entities WHERE kind = ?1 AND afi = ?2 AND cc = ?3 AND asn = ?4",
@@ -34,18 +40,9 @@ static const char *const sql[Q_COUNT_] = {
 		     "WHERE entity = ?1 AND t >= coalesce((SELECT max(t) FROM bins WHERE entity = ?1 AND t <= ?2), 0) "
 		     "AND t < ?3 ORDER BY t",
 	[Q_FIRST_BIN] = "SELECT min(t) FROM bins WHERE entity = ?1",
-	[Q_EVENTS] = "SELECT ev.id, e.kind, e.afi, e.cc, e.asn, e.name, ev.type, ev.start_t, ev.end_t, ev.severity, "
-		     "ev.baseline_slash24, ev.slash24, ev.peers_lost, ev.full_feed_peers, ev.rate, ev.baseline_rate, "
-		     "ev.quality, ev.affected, ev.reason, ev.of_type, ev.raised_t, ev.window_s, ev.interruptions, "
-		     "ev.episode_start, ev.prev_start, ev.evidence FROM events ev JOIN entities e ON e.id = ev.entity "
-		     "WHERE ev.start_t < ?2 AND (ev.end_t > ?1 OR ev.end_t = 0 OR ev.start_t >= ?1) "
-		     "AND (?3 = 0 OR ev.entity = ?3) AND (?4 = 0 OR ev.type = ?4) "
-		     "ORDER BY ev.start_t, ev.type, ev.id LIMIT ?5",
-	[Q_EVENTS_SINCE] = "SELECT ev.id, e.kind, e.afi, e.cc, e.asn, e.name, ev.type, ev.start_t, ev.end_t, ev.severity, "
-			   "ev.baseline_slash24, ev.slash24, ev.peers_lost, ev.full_feed_peers, ev.rate, ev.baseline_rate, "
-			   "ev.quality, ev.affected, ev.reason, ev.of_type, ev.raised_t, ev.window_s, ev.interruptions, "
-			   "ev.episode_start, ev.prev_start, ev.evidence FROM events ev JOIN entities e ON e.id = ev.entity "
-			   "WHERE ev.id > ?1 ORDER BY ev.id LIMIT 1000",
+	[Q_EVENTS] = EVENT_SQL "WHERE ev.start_t < ?2 AND (ev.end_t > ?1 OR ev.end_t = 0 OR ev.start_t >= ?1) "
+		     "AND (?3 = 0 OR ev.entity = ?3) AND (?4 = 0 OR ev.type = ?4) ORDER BY ev.start_t, ev.type, ev.id LIMIT ?5",
+	[Q_EVENTS_SINCE] = EVENT_SQL "WHERE ev.id > ?1 ORDER BY ev.id LIMIT 1000",
 };
 
 static const char *const kind_names[] = { "", "outage", "partial", "recovery", "instability", "unknown", "newnormal" };
@@ -250,6 +247,21 @@ static int find_entity(struct api_db *a, const char *label, const char *param, s
 	return 404;
 }
 
+/* Room for one more element in *v (n used of *cap): 0, or -1 out of memory. */
+static int grow(void *v, size_t n, size_t *cap, size_t elem)
+{
+	void **pv = v;
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *nv = realloc(*pv, nc * elem);
+	if (!nv)
+		return -1;
+	*pv = nv;
+	*cap = nc;
+	return 0;
+}
+
 /* ---------------- /api/entities ---------------- */
 
 struct open_ev {
@@ -331,14 +343,9 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 	sqlite3_stmt *st = a->st[Q_OPEN_EV];
 	sqlite3_bind_int64(st, 1, at);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (nev == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct open_ev *nv = realloc(ev, cap * sizeof *ev);
-			if (!nv) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			ev = nv;
+		if (grow(&ev, nev, &cap, sizeof *ev)) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		ev[nev++] = (struct open_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2),
 					      sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
@@ -362,14 +369,9 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 	size_t n = 0, rcap = 0;
 	int valid_t = a->bin && at < a->series_end;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == rcap) {
-			rcap = rcap ? rcap * 2 : 256;
-			struct snap_row *nr = realloc(rows, rcap * sizeof *rows);
-			if (!nr) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = nr;
+		if (grow(&rows, n, &rcap, sizeof *rows)) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		struct snap_row *r = &rows[n];
 		memset(r, 0, sizeof *r);

@@ -31,9 +31,7 @@ def get(path, method='GET', headers=None):
 def getj(path, **kw):
     s, b, h = get(path, **kw)
     return s, json.loads(b)
-def raw(data, wait=3.0):
-    s = socket.create_connection((host, port), timeout=wait)
-    s.sendall(data)
+def read_all(s):
     out = b''
     try:
         while True:
@@ -42,6 +40,11 @@ def raw(data, wait=3.0):
             out += c
     except socket.timeout:
         pass
+    return out
+def raw(data, wait=3.0):
+    s = socket.create_connection((host, port), timeout=wait)
+    s.sendall(data)
+    out = read_all(s)
     s.close()
     return out
 def status_of(resp):
@@ -198,14 +201,7 @@ except socket.timeout:
     early = b''
 held.pop().close()
 c7.settimeout(5)
-late = b''
-try:
-    while True:
-        d = c7.recv(65536)
-        if not d: break
-        late += d
-except socket.timeout:
-    pass
+late = read_all(c7)
 check('limit_connections_waits', early == b'' and status_of(late) == 200, (early[:40], late[:40]))
 for h in held: h.close()
 c7.close()
