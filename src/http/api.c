@@ -439,14 +439,24 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 		obuf_puts(o, i ? ",\n{\"entity\":" : "\n{\"entity\":");
 		json_str(o, r->label, strlen(r->label));
 		put_text(o, "name", (const unsigned char *)r->name);
-		obuf_printf(o, ",\"state\":\"%s\",\"unstable\":%s", r->state, r->unstable ? "true" : "false");
+		obuf_puts(o, ",\"state\":\"");
+		obuf_puts(o, r->state);
+		obuf_puts(o, r->unstable ? "\",\"unstable\":true" : "\",\"unstable\":false");
 		if (r->has_bin) {
-			obuf_printf(o, ",\"bin_t\":%u,\"slash24\":%lld,\"baseline_slash24\":%lld,\"loss_slash24\":%lld,"
-				       "\"visible_prefixes\":%lld,\"peers_seeing\":%lld,\"full_feed_peers\":%lld,\"quality\":%d,"
-				       "\"peer_frac\":",
-				    r->bin_t, (long long)r->slash24, (long long)r->baseline, (long long)r->loss,
-				    (long long)r->visible, (long long)r->seeing, (long long)r->ffp, r->quality);
-			put_double(o, r->peer_frac);
+			/* obuf's integer formatting, not printf: this loop is most of the answer */
+			static const char *const keys[] = { ",\"bin_t\":", ",\"slash24\":", ",\"baseline_slash24\":",
+							    ",\"loss_slash24\":", ",\"visible_prefixes\":", ",\"peers_seeing\":",
+							    ",\"full_feed_peers\":", ",\"quality\":" };
+			const int64_t vals[] = { r->bin_t, r->slash24, r->baseline, r->loss, r->visible, r->seeing, r->ffp, r->quality };
+			for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+				obuf_puts(o, keys[k]);
+				obuf_i64(o, vals[k]);
+			}
+			obuf_puts(o, ",\"peer_frac\":");
+			if (r->peer_frac == 0 || r->peer_frac == 1)
+				obuf_putc(o, r->peer_frac ? '1' : '0');
+			else
+				put_double(o, r->peer_frac);
 		} else {
 			obuf_puts(o, ",\"bin_t\":null");
 		}
