@@ -37,7 +37,14 @@ serve_start() {
 	[ -s "$pf" ] || return 1
 	SERVE_URL="http://127.0.0.1:$(cat "$pf")/"
 }
+# serve_stop: SIGTERM, then the exit status in SERVE_RC (0: a clean stop; the ASan build
+# checks for leaks at exit and writes any finding to $TMP/serve.err)
 serve_stop() {
-	[ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+	SERVE_RC=
+	if [ -n "${SERVE_PID:-}" ]; then
+		kill "$SERVE_PID" 2>/dev/null
+		wait "$SERVE_PID" 2>/dev/null
+		SERVE_RC=$?
+	fi
 	SERVE_PID=
 }

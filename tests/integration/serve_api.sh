@@ -222,6 +222,11 @@ s, b, h = get('/api/entities', method='DELETE')
 check('method_405', s == 405, s)
 PY
 serve_stop
+if [ "$SERVE_RC" = 0 ] && ! grep -qE 'Sanitizer|runtime error' "$TMP/serve.err"; then
+	ok serve_clean_stop_no_sanitizer_report
+else
+	nok serve_clean_stop_no_sanitizer_report "exit $SERVE_RC: $(grep -m3 -E 'Sanitizer|runtime error|SUMMARY' "$TMP/serve.err")"
+fi
 if [ "$(sha256sum <"$TMP/db.sqlite")" = "$sum_before" ]; then ok serve_db_unchanged; else nok serve_db_unchanged "database file changed"; fi
 # without --token-file, state changes are off; a non-darkmap file is refused at start
 if serve_start "$TMP/db.sqlite"; then
