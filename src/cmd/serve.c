@@ -14,27 +14,27 @@
 #include "http/http.h"
 
 static const char usage_text[] =
-	"usage: darkmap serve --db FILE [--bind ADDR] [--port N] [--token-file FILE]\n"
-	"                     [--web DIR] [--node-modules DIR] [--max-conns N] [--timeout S]\n"
-	"                     [--poll-ms N] [--port-file FILE]\n\n"
-	"Serves the JSON API (/api/entities, /api/series, /api/events, /api/peers,\n"
-	"/api/collectors, /api/stream), Prometheus metrics (/metrics) and the dashboard (/)\n"
-	"over a darkmap database, opened read-only: replay, detect or collect may write it\n"
-	"meanwhile, and the dashboard follows (the stream polls the database every second).\n\n"
-	"options:\n"
-	"  --db FILE           darkmap SQLite database (never written)\n"
-	"  --bind ADDR         address to listen on (default 127.0.0.1: this machine only)\n"
-	"  --port N            port (default 8080; 0: any free port, printed)\n"
-	"  --token-file FILE   bearer token (first line) for POST /api/events/ID/ack and\n"
-	"                      POST /api/reload; without it those answer 403\n"
-	"  --web DIR           dashboard folder (default: the repository's web/)\n"
-	"  --node-modules DIR  the npm folder holding the dashboard's libraries (default: beside web/)\n"
-	"  --max-conns N       open connections at most (default 256; more wait to be accepted)\n"
-	"  --timeout S         a request must arrive within S seconds (default 10)\n"
-	"  --poll-ms N         the stream's database poll period (default 1000)\n"
-	"  --port-file FILE    write the port listened on to FILE (for scripts using --port 0)\n"
-	"  -h, --help          this text\n\n"
-	"Prints the dashboard's URL on standard output; stops on SIGINT or SIGTERM.\n";
+    "usage: darkmap serve --db FILE [--bind ADDR] [--port N] [--token-file FILE]\n"
+    "                     [--web DIR] [--node-modules DIR] [--max-conns N] [--timeout S]\n"
+    "                     [--poll-ms N] [--port-file FILE]\n\n"
+    "Serves the JSON API (/api/entities, /api/series, /api/events, /api/peers,\n"
+    "/api/collectors, /api/stream), Prometheus metrics (/metrics) and the dashboard (/)\n"
+    "over a darkmap database, opened read-only: replay, detect or collect may write it\n"
+    "meanwhile, and the dashboard follows (the stream polls the database every second).\n\n"
+    "options:\n"
+    "  --db FILE           darkmap SQLite database (never written)\n"
+    "  --bind ADDR         address to listen on (default 127.0.0.1: this machine only)\n"
+    "  --port N            port (default 8080; 0: any free port, printed)\n"
+    "  --token-file FILE   bearer token (first line) for POST /api/events/ID/ack and\n"
+    "                      POST /api/reload; without it those answer 403\n"
+    "  --web DIR           dashboard folder (default: the repository's web/)\n"
+    "  --node-modules DIR  the npm folder holding the dashboard's libraries (default: beside web/)\n"
+    "  --max-conns N       open connections at most (default 256; more wait to be accepted)\n"
+    "  --timeout S         a request must arrive within S seconds (default 10)\n"
+    "  --poll-ms N         the stream's database poll period (default 1000)\n"
+    "  --port-file FILE    write the port listened on to FILE (for scripts using --port 0)\n"
+    "  -h, --help          this text\n\n"
+    "Prints the dashboard's URL on standard output; stops on SIGINT or SIGTERM.\n";
 
 static int is_dir_with(const char *dir, const char *file)
 {
@@ -83,8 +83,9 @@ static int read_token(const char *path, char *tok, size_t n)
 	fclose(f);
 	tok[strcspn(tok, "\r\n")] = 0;
 	if (strlen(tok) < 16) {
-		fprintf(stderr, "darkmap serve: --token-file %s: want a token of at least 16 characters on the first line\n",
-			path);
+		fprintf(stderr,
+		        "darkmap serve: --token-file %s: want a token of at least 16 characters on the first line\n",
+		        path);
 		return -1;
 	}
 	return 0;
@@ -106,12 +107,18 @@ static int parse_uint(const char *opt, const char *v, unsigned lo, unsigned hi, 
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },         { "bind", required_argument, NULL, 'b' },
-		{ "port", required_argument, NULL, 'p' },       { "token-file", required_argument, NULL, 'T' },
-		{ "web", required_argument, NULL, 'w' },        { "node-modules", required_argument, NULL, 'n' },
-		{ "max-conns", required_argument, NULL, 'm' },  { "timeout", required_argument, NULL, 't' },
-		{ "poll-ms", required_argument, NULL, 'P' },    { "port-file", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 },
+		{ "db", required_argument, NULL, 'd' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "web", required_argument, NULL, 'w' },
+		{ "node-modules", required_argument, NULL, 'n' },
+		{ "max-conns", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "poll-ms", required_argument, NULL, 'P' },
+		{ "port-file", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct http_opts o;
 	http_opts_default(&o);
@@ -149,7 +156,8 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	if (optind < argc || !o.db_path) {
-		fprintf(stderr, "darkmap serve: %s\n%s", o.db_path ? "unexpected argument" : "--db FILE is required", usage_text);
+		fprintf(stderr, "darkmap serve: %s\n%s", o.db_path ? "unexpected argument" : "--db FILE is required",
+		        usage_text);
 		return EXIT_USAGE;
 	}
 	char token[256];
@@ -168,15 +176,17 @@ int cmd_serve(int argc, char **argv)
 	}
 	o.node_modules = nm;
 	if (!is_dir_with(nm, "world-atlas/countries-110m.json") || !is_dir_with(nm, "uplot/dist/uPlot.iife.min.js"))
-		fprintf(stderr, "darkmap serve: %s lacks the dashboard's libraries (world-atlas, d3-geo, uplot: "
-				"scripts/bootstrap runs npm install): the map and charts will not draw\n", nm);
+		fprintf(stderr,
+		        "darkmap serve: %s lacks the dashboard's libraries (world-atlas, d3-geo, uplot: "
+		        "scripts/bootstrap runs npm install): the map and charts will not draw\n",
+		        nm);
 	struct dm_error err = { 0 };
 	struct http_server *s = http_server_new(&o, &err);
 	if (!s) {
 		fprintf(stderr, "darkmap serve: %s\n", err.what);
 		return EXIT_FAILURE_;
 	}
-	signal(SIGPIPE, SIG_IGN);   /* a client gone mid-answer is an error on its socket, not a signal */
+	signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is an error on its socket, not a signal */
 	int port = http_server_port(s);
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");
@@ -188,9 +198,11 @@ int cmd_serve(int argc, char **argv)
 	}
 	int v6 = strchr(o.bind, ':') != NULL;
 	if (strcmp(o.bind, "127.0.0.1") && strcmp(o.bind, "::1") && strncmp(o.bind, "127.", 4))
-		fprintf(stderr, "darkmap serve: listening on %s, not loopback: whoever reaches it reads the API\n", o.bind);
+		fprintf(stderr, "darkmap serve: listening on %s, not loopback: whoever reaches it reads the API\n",
+		        o.bind);
 	fprintf(stderr, "darkmap serve: %s (read-only), dashboard %s, %s\n", o.db_path, o.web_dir,
-		o.token ? "state-changing endpoints need the bearer token" : "state-changing endpoints off (no --token-file)");
+	        o.token ? "state-changing endpoints need the bearer token"
+	                : "state-changing endpoints off (no --token-file)");
 	printf("http://%s%s%s:%d/\n", v6 ? "[" : "", o.bind, v6 ? "]" : "", port);
 	fflush(stdout);
 	http_server_run(s, 1);

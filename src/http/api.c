@@ -14,15 +14,15 @@
 #include "store/store.h"
 
 /* an entity with its last bin row at or before ?1 (NULL columns when it has none) */
-#define SNAP_SQL                                                                                          \
-	"SELECT e.id, e.cc, e.asn, e.name, b.t, b.slash24, b.baseline_slash24, b.peers_seeing, "              \
-	"b.full_feed_peers, b.quality, b.visible_prefixes, b.peer_frac FROM entities e "                       \
+#define SNAP_SQL                                                                                                       \
+	"SELECT e.id, e.cc, e.asn, e.name, b.t, b.slash24, b.baseline_slash24, b.peers_seeing, "                       \
+	"b.full_feed_peers, b.quality, b.visible_prefixes, b.peer_frac FROM entities e "                               \
 	"LEFT JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= ?1) "
 /* the columns event_json reads, in its order */
-#define EVENT_SQL                                                                                         \
-	"SELECT ev.id, e.kind, e.afi, e.cc, e.asn, e.name, ev.type, ev.start_t, ev.end_t, ev.severity, "       \
-	"ev.baseline_slash24, ev.slash24, ev.peers_lost, ev.full_feed_peers, ev.rate, ev.baseline_rate, "      \
-	"ev.quality, ev.affected, ev.reason, ev.of_type, ev.raised_t, ev.window_s, ev.interruptions, "         \
+#define EVENT_SQL                                                                                                      \
+	"SELECT ev.id, e.kind, e.afi, e.cc, e.asn, e.name, ev.type, ev.start_t, ev.end_t, ev.severity, "               \
+	"ev.baseline_slash24, ev.slash24, ev.peers_lost, ev.full_feed_peers, ev.rate, ev.baseline_rate, "              \
+	"ev.quality, ev.affected, ev.reason, ev.of_type, ev.raised_t, ev.window_s, ev.interruptions, "                 \
 	"ev.episode_start, ev.prev_start, ev.evidence FROM events ev JOIN entities e ON e.id = ev.entity "
 
 static const char *const sql[Q_COUNT_] = {
@@ -31,22 +31,28 @@ static const char *const sql[Q_COUNT_] = {
 	[Q_META] = "SELECT value FROM meta WHERE key = ?1",
 	/* one index seek per entity: (entity, t) is the primary key */
 	[Q_SNAP] = SNAP_SQL "WHERE e.kind = ?2 AND e.afi = ?3",
-	[Q_SNAP_CC] = SNAP_SQL "WHERE e.kind = 2 AND e.afi = ?3 AND e.asn IN (SELECT origin FROM vis_changes WHERE cc = ?2)",
-	[Q_OPEN_EV] = "SELECT entity, type, id, start_t, end_t FROM events WHERE start_t <= ?1 AND (end_t > ?1 OR end_t = 0) "
-		      "AND type IN (1, 2, 4, 5) ORDER BY entity, start_t",
+	[Q_SNAP_CC] =
+	    SNAP_SQL "WHERE e.kind = 2 AND e.afi = ?3 AND e.asn IN (SELECT origin FROM vis_changes WHERE cc = ?2)",
+	[Q_OPEN_EV] =
+	    "SELECT entity, type, id, start_t, end_t FROM events WHERE start_t <= ?1 AND (end_t > ?1 OR end_t = 0) "
+	    "AND type IN (1, 2, 4, 5) ORDER BY entity, start_t",
 	[Q_ENTITY_ID] = "SELECT id, name FROM entities WHERE kind = ?1 AND afi = ?2 AND cc = ?3 AND asn = ?4",
 	[Q_SERIES] = "SELECT t, visible_prefixes, slash24, baseline_slash24, peers_seeing, full_feed_peers, peers_up, "
-		     "peer_frac, announcements, withdrawals, interruptions, more_specifics, quality FROM bins "
-		     "WHERE entity = ?1 AND t >= coalesce((SELECT max(t) FROM bins WHERE entity = ?1 AND t <= ?2), 0) "
-		     "AND t < ?3 ORDER BY t",
+	             "peer_frac, announcements, withdrawals, interruptions, more_specifics, quality FROM bins "
+	             "WHERE entity = ?1 AND t >= coalesce((SELECT max(t) FROM bins WHERE entity = ?1 AND t <= ?2), 0) "
+	             "AND t < ?3 ORDER BY t",
 	[Q_FIRST_BIN] = "SELECT min(t) FROM bins WHERE entity = ?1",
-	[Q_EVENTS] = EVENT_SQL "WHERE ev.start_t < ?2 AND (ev.end_t > ?1 OR ev.end_t = 0 OR ev.start_t >= ?1) "
-		     "AND (?3 = 0 OR ev.entity = ?3) AND (?4 = 0 OR ev.type = ?4) ORDER BY ev.start_t, ev.type, ev.id LIMIT ?5",
+	[Q_EVENTS] = EVENT_SQL
+	"WHERE ev.start_t < ?2 AND (ev.end_t > ?1 OR ev.end_t = 0 OR ev.start_t >= ?1) "
+	"AND (?3 = 0 OR ev.entity = ?3) AND (?4 = 0 OR ev.type = ?4) ORDER BY ev.start_t, ev.type, ev.id LIMIT ?5",
 	[Q_EVENTS_SINCE] = EVENT_SQL "WHERE ev.id > ?1 ORDER BY ev.id LIMIT 1000",
 };
 
 static const char *const kind_names[] = { "", "outage", "partial", "recovery", "instability", "unknown", "newnormal" };
-static const char *kind_name(int t) { return t >= 1 && t <= 6 ? kind_names[t] : "other"; }
+static const char *kind_name(int t)
+{
+	return t >= 1 && t <= 6 ? kind_names[t] : "other";
+}
 
 void api_error(struct obuf *o, const char *param, const char *msg)
 {
@@ -69,14 +75,16 @@ int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
 		return -1;
 	store_close(s);
 	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		dm_fail(err, DM_ERR_IO, 0, "%s: cannot open: %s", path, a->db ? sqlite3_errmsg(a->db) : "out of memory");
+		dm_fail(err, DM_ERR_IO, 0, "%s: cannot open: %s", path,
+		        a->db ? sqlite3_errmsg(a->db) : "out of memory");
 		api_db_close(a);
 		return -1;
 	}
 	sqlite3_busy_timeout(a->db, 2000);
 	for (int i = 0; i < Q_COUNT_; i++)
 		if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) != SQLITE_OK) {
-			dm_fail(err, DM_ERR_BAD_VALUE, 0, "%s: not a darkmap database: %s", path, sqlite3_errmsg(a->db));
+			dm_fail(err, DM_ERR_BAD_VALUE, 0, "%s: not a darkmap database: %s", path,
+			        sqlite3_errmsg(a->db));
 			api_db_close(a);
 			return -1;
 		}
@@ -157,7 +165,8 @@ static int param_time(const struct http_request *req, const char *key, uint32_t 
 		return 0;
 	if (dm_time_parse(v, t)) {
 		char msg[200];
-		snprintf(msg, sizeof msg, "want a UTC time: 2014-12-22T16:15, '2014-12-22 16:15', 2014-12-22 or unix seconds");
+		snprintf(msg, sizeof msg,
+		         "want a UTC time: 2014-12-22T16:15, '2014-12-22 16:15', 2014-12-22 or unix seconds");
 		api_error(o, key, msg);
 		return 400;
 	}
@@ -216,7 +225,8 @@ static int find_entity(struct api_db *a, const char *label, const char *param, s
                        char *name, size_t nn, struct obuf *o)
 {
 	if (http_entity_parse(label, e)) {
-		api_error(o, param, "want a country code (KP), an AS (AS131279 or 131279) or global, with /v6 for IPv6");
+		api_error(o, param,
+		          "want a country code (KP), an AS (AS131279 or 131279) or global, with /v6 for IPv6");
 		return 400;
 	}
 	sqlite3_stmt *st = a->st[Q_ENTITY_ID];
@@ -280,7 +290,7 @@ struct snap_row {
 	double peer_frac;
 	const char *state;
 	int unstable;
-	const struct open_ev *ev;   /* the event that sets the state */
+	const struct open_ev *ev; /* the event that sets the state */
 	const struct open_ev *inst;
 	int64_t loss;
 };
@@ -348,8 +358,8 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 			break;
 		}
 		ev[nev++] = (struct open_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2),
-					      sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
-					      (uint32_t)sqlite3_column_int64(st, 4) };
+			                      sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
+			                      (uint32_t)sqlite3_column_int64(st, 4) };
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -405,7 +415,10 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 		const struct open_ev *oe = open_find(ev, nev, id);
 		int rank = 0;
 		for (; oe && oe < ev + nev && oe->entity == id; oe++) {
-			int k = oe->type == DM_EV_OUTAGE ? 3 : oe->type == DM_EV_PARTIAL ? 2 : oe->type == DM_EV_UNKNOWN ? 1 : 0;
+			int k = oe->type == DM_EV_OUTAGE    ? 3
+			        : oe->type == DM_EV_PARTIAL ? 2
+			        : oe->type == DM_EV_UNKNOWN ? 1
+			                                    : 0;
 			if (oe->type == DM_EV_INSTABILITY) {
 				r->unstable = 1;
 				r->inst = oe;
@@ -444,10 +457,13 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 		obuf_puts(o, r->unstable ? "\",\"unstable\":true" : "\",\"unstable\":false");
 		if (r->has_bin) {
 			/* obuf's integer formatting, not printf: this loop is most of the answer */
-			static const char *const keys[] = { ",\"bin_t\":", ",\"slash24\":", ",\"baseline_slash24\":",
-							    ",\"loss_slash24\":", ",\"visible_prefixes\":", ",\"peers_seeing\":",
-							    ",\"full_feed_peers\":", ",\"quality\":" };
-			const int64_t vals[] = { r->bin_t, r->slash24, r->baseline, r->loss, r->visible, r->seeing, r->ffp, r->quality };
+			static const char *const keys[] = {
+				",\"bin_t\":",           ",\"slash24\":",          ",\"baseline_slash24\":",
+				",\"loss_slash24\":",    ",\"visible_prefixes\":", ",\"peers_seeing\":",
+				",\"full_feed_peers\":", ",\"quality\":"
+			};
+			const int64_t vals[] = { r->bin_t,   r->slash24, r->baseline, r->loss,
+				                 r->visible, r->seeing,  r->ffp,      r->quality };
 			for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
 				obuf_puts(o, keys[k]);
 				obuf_i64(o, vals[k]);
@@ -465,7 +481,8 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 		for (int j = 0; j < 2; j++) {
 			if (!e2[j])
 				continue;
-			obuf_printf(o, ",\"%s\":{\"id\":%lld,\"kind\":\"%s\",", k2[j], (long long)e2[j]->id, kind_name(e2[j]->type));
+			obuf_printf(o, ",\"%s\":{\"id\":%lld,\"kind\":\"%s\",", k2[j], (long long)e2[j]->id,
+			            kind_name(e2[j]->type));
 			put_time(o, "start", e2[j]->start);
 			obuf_putc(o, ',');
 			put_time(o, "end", e2[j]->end);
@@ -483,11 +500,26 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 
 /* ---------------- /api/series ---------------- */
 
-enum { S_VISIBLE, S_SLASH24, S_BASELINE, S_SEEING, S_FFP, S_UP, S_PEER_FRAC, S_ANN, S_WD, S_INTR, S_MORE, S_QUALITY,
-       S_SEEING_FRAC, S_COUNT_ };
+enum {
+	S_VISIBLE,
+	S_SLASH24,
+	S_BASELINE,
+	S_SEEING,
+	S_FFP,
+	S_UP,
+	S_PEER_FRAC,
+	S_ANN,
+	S_WD,
+	S_INTR,
+	S_MORE,
+	S_QUALITY,
+	S_SEEING_FRAC,
+	S_COUNT_
+};
 static const char *const signal_names[S_COUNT_] = {
-	"visible_prefixes", "slash24", "baseline_slash24", "peers_seeing", "full_feed_peers", "peers_up", "peer_frac",
-	"announcements", "withdrawals", "interruptions", "more_specifics", "quality", "seeing_frac",
+	"visible_prefixes", "slash24",   "baseline_slash24", "peers_seeing", "full_feed_peers",
+	"peers_up",         "peer_frac", "announcements",    "withdrawals",  "interruptions",
+	"more_specifics",   "quality",   "seeing_frac",
 };
 enum { SERIES_MAX_BINS = 200000 };
 
@@ -521,9 +553,12 @@ int api_series(struct api_db *a, const struct http_request *req, struct obuf *o)
 				want[i] = found = 1;
 		if (!found) {
 			char msg[HTTP_MAX_VALUE + 120];
-			snprintf(msg, sizeof msg, "unknown signal '%.*s'; known: visible_prefixes, slash24, baseline_slash24, "
-				 "peers_seeing, full_feed_peers, peers_up, peer_frac, seeing_frac, announcements, withdrawals, "
-				 "interruptions, more_specifics, quality", (int)l, p);
+			snprintf(msg, sizeof msg,
+			         "unknown signal '%.*s'; known: visible_prefixes, slash24, baseline_slash24, "
+			         "peers_seeing, full_feed_peers, peers_up, peer_frac, seeing_frac, announcements, "
+			         "withdrawals, "
+			         "interruptions, more_specifics, quality",
+			         (int)l, p);
 			api_error(o, "signals", msg);
 			return 400;
 		}
@@ -699,8 +734,8 @@ static void event_json(struct api_db *a, sqlite3_stmt *st, struct obuf *o)
 	obuf_printf(o, ",\"severity\":");
 	put_double(o, ev.severity);
 	obuf_printf(o, ",\"baseline_slash24\":%llu,\"slash24\":%llu,\"peers_lost\":%u,\"full_feed_peers\":%u,\"rate\":",
-		    (unsigned long long)ev.baseline_slash24, (unsigned long long)ev.slash24, ev.peers_lost,
-		    ev.full_feed_peers);
+	            (unsigned long long)ev.baseline_slash24, (unsigned long long)ev.slash24, ev.peers_lost,
+	            ev.full_feed_peers);
 	put_double(o, ev.rate);
 	obuf_puts(o, ",\"baseline_rate\":");
 	put_double(o, ev.baseline_rate);
@@ -725,7 +760,7 @@ static void event_json(struct api_db *a, sqlite3_stmt *st, struct obuf *o)
 	json_str(o, txt.buf ? txt.buf : "", txt.len);
 	obuf_free(&txt);
 	obuf_printf(o, ",\"alert\":%s,\"acked\":%s}", alert_is_alert(&ev) ? "true" : "false",
-		    is_acked(a, id) ? "true" : "false");
+	            is_acked(a, id) ? "true" : "false");
 }
 
 int api_events(struct api_db *a, const struct http_request *req, struct obuf *o)
@@ -846,10 +881,12 @@ static int global_now(struct api_db *a, struct obuf *o)
 {
 	char q[400];
 	uint32_t at = a->series_end >= a->bin && a->bin ? a->series_end - a->bin : 0;
-	snprintf(q, sizeof q,
-		 "SELECT CASE e.afi WHEN 2 THEN 6 ELSE 4 END AS afi, b.t AS since, b.full_feed_peers, b.peers_up, b.quality "
-		 "FROM entities e JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id "
-		 "AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi", at);
+	snprintf(
+	    q, sizeof q,
+	    "SELECT CASE e.afi WHEN 2 THEN 6 ELSE 4 END AS afi, b.t AS since, b.full_feed_peers, b.peers_up, b.quality "
+	    "FROM entities e JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id "
+	    "AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi",
+	    at);
 	return rows_json(a, q, o);
 }
 
@@ -873,11 +910,13 @@ int api_peers(struct api_db *a, const struct http_request *req, struct obuf *o)
 			goto fail;
 		obuf_puts(o, ",\"source\":\"peers table\"}\n");
 	} else {
-		if (rows_json(a, "SELECT collector, peer, peer_asn, count(*) AS visibility_changes, max(t) AS last_change "
-				 "FROM vis_changes GROUP BY collector, peer, peer_asn ORDER BY collector, peer_asn, peer", o))
+		if (rows_json(a,
+		              "SELECT collector, peer, peer_asn, count(*) AS visibility_changes, max(t) AS last_change "
+		              "FROM vis_changes GROUP BY collector, peer, peer_asn ORDER BY collector, peer_asn, peer",
+		              o))
 			goto fail;
 		obuf_puts(o, ",\"source\":\"vis_changes: full-feed peers whose routes changed a prefix's visibility; "
-			     "session state is not stored by replay\"}\n");
+		             "session state is not stored by replay\"}\n");
 	}
 	return 200;
 fail:
@@ -898,8 +937,10 @@ int api_collectors(struct api_db *a, const struct http_request *req, struct obuf
 	if (has_table(a, "collectors"))
 		bad = rows_json(a, "SELECT * FROM collectors", o);
 	else
-		bad = rows_json(a, "SELECT collector, count(*) AS visibility_changes, min(t) AS first_change, "
-				   "max(t) AS last_change FROM vis_changes GROUP BY collector ORDER BY collector", o);
+		bad = rows_json(a,
+		                "SELECT collector, count(*) AS visibility_changes, min(t) AS first_change, "
+		                "max(t) AS last_change FROM vis_changes GROUP BY collector ORDER BY collector",
+		                o);
 	if (bad)
 		goto fail;
 	/* "unknown" made visible: every stretch of bins the signal flagged (gap, peers dropped, no
@@ -909,14 +950,16 @@ int api_collectors(struct api_db *a, const struct http_request *req, struct obuf
 	/* consecutive flagged bins with the same flags are one period (the rows are run-length
 	 * in time, but a flagged stretch may hold several rows whose counts differ) */
 	snprintf(q, sizeof q,
-		 "WITH g AS (SELECT b.t, b.quality, lead(b.t) OVER (ORDER BY b.t) AS next, lag(b.quality) OVER (ORDER BY b.t) "
-		 "AS prev FROM bins b JOIN entities e ON e.id = b.entity WHERE e.kind = 3 AND e.afi = 1), "
-		 "i AS (SELECT t, coalesce(next, %u) AS e, quality, sum(CASE WHEN prev = quality THEN 0 ELSE 1 END) "
-		 "OVER (ORDER BY t) AS grp FROM g) "
-		 "SELECT min(t) AS start, max(e) AS end, quality, (quality & 1) != 0 AS gap, (quality & 2) != 0 AS peers_dropped, "
-		 "(quality & 4) != 0 AS no_data, (quality & 8) != 0 AS full_feed_changed FROM i WHERE quality != 0 "
-		 "GROUP BY grp ORDER BY start",
-		 a->series_end);
+	         "WITH g AS (SELECT b.t, b.quality, lead(b.t) OVER (ORDER BY b.t) AS next, lag(b.quality) OVER (ORDER "
+	         "BY b.t) "
+	         "AS prev FROM bins b JOIN entities e ON e.id = b.entity WHERE e.kind = 3 AND e.afi = 1), "
+	         "i AS (SELECT t, coalesce(next, %u) AS e, quality, sum(CASE WHEN prev = quality THEN 0 ELSE 1 END) "
+	         "OVER (ORDER BY t) AS grp FROM g) "
+	         "SELECT min(t) AS start, max(e) AS end, quality, (quality & 1) != 0 AS gap, (quality & 2) != 0 AS "
+	         "peers_dropped, "
+	         "(quality & 4) != 0 AS no_data, (quality & 8) != 0 AS full_feed_changed FROM i WHERE quality != 0 "
+	         "GROUP BY grp ORDER BY start",
+	         a->series_end);
 	if (rows_json(a, q, o))
 		goto fail;
 	obuf_puts(o, ",\n\"inputs\":");
@@ -937,59 +980,67 @@ fail:
 int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
 {
 	obuf_puts(o, "# HELP darkmap_series_end_seconds End of the last stored bin (UTC unix seconds).\n"
-		     "# TYPE darkmap_series_end_seconds gauge\n");
+	             "# TYPE darkmap_series_end_seconds gauge\n");
 	obuf_printf(o, "darkmap_series_end_seconds %u\n", a->series_end);
 	obuf_puts(o, "# HELP darkmap_bin_seconds Bin size of the stored series.\n# TYPE darkmap_bin_seconds gauge\n");
 	obuf_printf(o, "darkmap_bin_seconds %u\n", a->bin);
 	obuf_puts(o, "# HELP darkmap_bin_lag_seconds Wall clock minus the end of the last stored bin.\n"
-		     "# TYPE darkmap_bin_lag_seconds gauge\n");
+	             "# TYPE darkmap_bin_lag_seconds gauge\n");
 	obuf_printf(o, "darkmap_bin_lag_seconds %lld\n", (long long)now - (long long)a->series_end);
 	sqlite3_stmt *st;
-	obuf_puts(o, "# HELP darkmap_entities Entities with a series in the database.\n# TYPE darkmap_entities gauge\n");
-	if (sqlite3_prepare_v2(a->db, "SELECT kind, afi, count(*) FROM entities GROUP BY kind, afi ORDER BY kind, afi", -1,
-			       &st, NULL))
+	obuf_puts(o,
+	          "# HELP darkmap_entities Entities with a series in the database.\n# TYPE darkmap_entities gauge\n");
+	if (sqlite3_prepare_v2(a->db, "SELECT kind, afi, count(*) FROM entities GROUP BY kind, afi ORDER BY kind, afi",
+	                       -1, &st, NULL))
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int k = sqlite3_column_int(st, 0);
 		obuf_printf(o, "darkmap_entities{kind=\"%s\",afi=\"%d\"} %lld\n",
-			    k == 1 ? "country" : k == 2 ? "asn" : "global", sqlite3_column_int(st, 1) == 2 ? 6 : 4,
-			    (long long)sqlite3_column_int64(st, 2));
+		            k == 1   ? "country"
+		            : k == 2 ? "asn"
+		                     : "global",
+		            sqlite3_column_int(st, 1) == 2 ? 6 : 4, (long long)sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
 	obuf_puts(o, "# HELP darkmap_events Events stored, by kind.\n# TYPE darkmap_events gauge\n");
-	if (sqlite3_prepare_v2(a->db, "SELECT type, count(*), sum(end_t = 0) FROM events GROUP BY type ORDER BY type", -1,
-			       &st, NULL))
+	if (sqlite3_prepare_v2(a->db, "SELECT type, count(*), sum(end_t = 0) FROM events GROUP BY type ORDER BY type",
+	                       -1, &st, NULL))
 		return -1;
 	struct obuf open;
 	obuf_init_mem(&open);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int t = sqlite3_column_int(st, 0);
-		obuf_printf(o, "darkmap_events{kind=\"%s\"} %lld\n", kind_name(t), (long long)sqlite3_column_int64(st, 1));
+		obuf_printf(o, "darkmap_events{kind=\"%s\"} %lld\n", kind_name(t),
+		            (long long)sqlite3_column_int64(st, 1));
 		if (t != DM_EV_RECOVERY)
 			obuf_printf(&open, "darkmap_events_open{kind=\"%s\"} %lld\n", kind_name(t),
-				    (long long)sqlite3_column_int64(st, 2));
+			            (long long)sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
 	obuf_puts(o, "# HELP darkmap_events_open Outage, partial, instability and unknown events still open (end 0).\n"
-		     "# TYPE darkmap_events_open gauge\n");
+	             "# TYPE darkmap_events_open gauge\n");
 	if (open.len)
 		obuf_put(o, open.buf, open.len);
 	obuf_free(&open);
 	uint32_t at = a->series_end >= a->bin && a->bin ? a->series_end - a->bin : 0;
 	char q[400];
-	snprintf(q, sizeof q,
-		 "SELECT e.afi, b.full_feed_peers, b.peers_up, b.quality FROM entities e JOIN bins b ON b.entity = e.id "
-		 "AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi", at);
+	snprintf(
+	    q, sizeof q,
+	    "SELECT e.afi, b.full_feed_peers, b.peers_up, b.quality FROM entities e JOIN bins b ON b.entity = e.id "
+	    "AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi",
+	    at);
 	if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL))
 		return -1;
-	obuf_puts(o, "# HELP darkmap_full_feed_peers Full-feed peers in the last stored bin.\n"
-		     "# TYPE darkmap_full_feed_peers gauge\n# HELP darkmap_peers_up Peers with an established session in "
-		     "the last stored bin.\n# TYPE darkmap_peers_up gauge\n# HELP darkmap_bin_quality Data-quality flags of "
-		     "the last stored bin (1 gap, 2 peers dropped, 4 no data, 8 full-feed set changed).\n"
-		     "# TYPE darkmap_bin_quality gauge\n");
+	obuf_puts(
+	    o, "# HELP darkmap_full_feed_peers Full-feed peers in the last stored bin.\n"
+	       "# TYPE darkmap_full_feed_peers gauge\n# HELP darkmap_peers_up Peers with an established session in "
+	       "the last stored bin.\n# TYPE darkmap_peers_up gauge\n# HELP darkmap_bin_quality Data-quality flags of "
+	       "the last stored bin (1 gap, 2 peers dropped, 4 no data, 8 full-feed set changed).\n"
+	       "# TYPE darkmap_bin_quality gauge\n");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int afi = sqlite3_column_int(st, 0) == 2 ? 6 : 4;
-		obuf_printf(o, "darkmap_full_feed_peers{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 1));
+		obuf_printf(o, "darkmap_full_feed_peers{afi=\"%d\"} %lld\n", afi,
+		            (long long)sqlite3_column_int64(st, 1));
 		obuf_printf(o, "darkmap_peers_up{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 2));
 		obuf_printf(o, "darkmap_bin_quality{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 3));
 	}

@@ -15,12 +15,12 @@
 /* ---- request parsing (pure functions; tests/fuzz/fuzz_http.c drives them) ---- */
 
 enum {
-	HTTP_MAX_HEAD = 8192,     /* request line + headers, bytes */
-	HTTP_MAX_HEADERS = 48,    /* header lines */
-	HTTP_MAX_TARGET = 2048,   /* request target, bytes */
-	HTTP_MAX_BODY = 1024,     /* the only bodies accepted are an ack's (empty or tiny) */
-	HTTP_MAX_PARAMS = 16,     /* query parameters */
-	HTTP_MAX_VALUE = 256,     /* one decoded query value */
+	HTTP_MAX_HEAD = 8192,   /* request line + headers, bytes */
+	HTTP_MAX_HEADERS = 48,  /* header lines */
+	HTTP_MAX_TARGET = 2048, /* request target, bytes */
+	HTTP_MAX_BODY = 1024,   /* the only bodies accepted are an ack's (empty or tiny) */
+	HTTP_MAX_PARAMS = 16,   /* query parameters */
+	HTTP_MAX_VALUE = 256,   /* one decoded query value */
 };
 
 enum http_method { HTTP_GET = 1, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
@@ -32,12 +32,12 @@ struct http_param {
 
 struct http_request {
 	enum http_method method;
-	int minor;                    /* HTTP/1.minor */
-	int keep_alive;               /* after this request: 1.1 default yes, 1.0 default no */
-	size_t head_len;              /* bytes of request line + headers + blank line */
-	size_t body_len;              /* Content-Length (<= HTTP_MAX_BODY) */
-	char path[HTTP_MAX_TARGET];   /* percent-decoded path, NUL-terminated */
-	char auth[160];               /* Authorization header value ("" none) */
+	int minor;                  /* HTTP/1.minor */
+	int keep_alive;             /* after this request: 1.1 default yes, 1.0 default no */
+	size_t head_len;            /* bytes of request line + headers + blank line */
+	size_t body_len;            /* Content-Length (<= HTTP_MAX_BODY) */
+	char path[HTTP_MAX_TARGET]; /* percent-decoded path, NUL-terminated */
+	char auth[160];             /* Authorization header value ("" none) */
 	size_t nparams;
 	struct http_param params[HTTP_MAX_PARAMS];
 };

@@ -11,8 +11,20 @@
 /* The server's own read-only connection. Not src/store's reader: that one reads meta
  * "series_end" once at open, and serve must follow a writer (replay, collect) commit by commit,
  * so every request re-reads what changed (PRAGMA data_version tells). */
-enum api_stmt { Q_DATA_VERSION, Q_EVENT_EXISTS, Q_META, Q_SNAP, Q_SNAP_CC, Q_OPEN_EV, Q_ENTITY_ID, Q_SERIES, Q_FIRST_BIN, Q_EVENTS, Q_EVENTS_SINCE,
-		Q_COUNT_ };
+enum api_stmt {
+	Q_DATA_VERSION,
+	Q_EVENT_EXISTS,
+	Q_META,
+	Q_SNAP,
+	Q_SNAP_CC,
+	Q_OPEN_EV,
+	Q_ENTITY_ID,
+	Q_SERIES,
+	Q_FIRST_BIN,
+	Q_EVENTS,
+	Q_EVENTS_SINCE,
+	Q_COUNT_
+};
 
 struct api_db {
 	sqlite3 *db;
@@ -20,7 +32,7 @@ struct api_db {
 	int64_t data_version;
 	uint32_t bin, series_end;
 	int64_t max_event_id;
-	const int64_t *acked;   /* ids acknowledged (server memory; the database stays read-only) */
+	const int64_t *acked; /* ids acknowledged (server memory; the database stays read-only) */
 	size_t nacked;
 };
 

@@ -188,7 +188,7 @@ int http_request_parse(const char *buf, size_t len, struct http_request *req, co
 	req->method = ml == 3 && !memcmp(line, "GET", 3)    ? HTTP_GET
 	              : ml == 4 && !memcmp(line, "HEAD", 4) ? HTTP_HEAD
 	              : ml == 4 && !memcmp(line, "POST", 4) ? HTTP_POST
-	                                                     : HTTP_OTHER;
+	                                                    : HTTP_OTHER;
 	const char *tgt = sp1 + 1;
 	const char *sp2 = memchr(tgt, ' ', n - (size_t)(tgt - line));
 	if (!sp2) {
@@ -225,13 +225,13 @@ int http_request_parse(const char *buf, size_t len, struct http_request *req, co
 	while (pos < end) {
 		n = next_line(buf, end, &pos, &line);
 		if (n == 0)
-			break;   /* the blank line */
+			break; /* the blank line */
 		if (++nh > HTTP_MAX_HEADERS) {
 			*why = "more than 48 header lines";
 			return 431;
 		}
 		if (line[0] == ' ' || line[0] == '\t') {
-			*why = "obsolete line folding";   /* RFC 9112 §5.2: reject */
+			*why = "obsolete line folding"; /* RFC 9112 §5.2: reject */
 			return 400;
 		}
 		const char *colon = memchr(line, ':', n);
@@ -241,7 +241,7 @@ int http_request_parse(const char *buf, size_t len, struct http_request *req, co
 		}
 		for (const char *c = line; c < colon; c++)
 			if (!is_tchar((unsigned char)*c)) {
-				*why = "malformed header name";   /* also whitespace before ':' (§5.1) */
+				*why = "malformed header name"; /* also whitespace before ':' (§5.1) */
 				return 400;
 			}
 		size_t nl = (size_t)(colon - line);
@@ -270,7 +270,7 @@ int http_request_parse(const char *buf, size_t len, struct http_request *req, co
 				v2 = v2 * 10 + (unsigned long)(v[i] - '0');
 			}
 			if (have_len && v2 != clen) {
-				*why = "conflicting Content-Length";   /* request smuggling */
+				*why = "conflicting Content-Length"; /* request smuggling */
 				return 400;
 			}
 			have_len = 1;
@@ -316,7 +316,7 @@ int http_static_path(const char *path, char *rel, size_t n)
 	for (;;) {
 		const char *e = strchr(s, '/');
 		size_t sl = e ? (size_t)(e - s) : strlen(s);
-		if (sl == 0 || s[0] == '.')   /* "", ".", "..", ".hidden" */
+		if (sl == 0 || s[0] == '.') /* "", ".", "..", ".hidden" */
 			return -1;
 		for (size_t i = 0; i < sl; i++) {
 			unsigned char c = (unsigned char)s[i];

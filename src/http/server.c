@@ -32,11 +32,11 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *timer;
 	struct conn *prev, *next;
-	int closing;     /* close once the output is written */
-	int streaming;   /* an /api/stream client */
-	int paused;      /* reading stopped until the client reads its answers */
-	int linger;      /* an error answered mid-request: read and drop the rest before closing,
-	                  * or the kernel resets the connection and the client never sees the answer */
+	int closing;   /* close once the output is written */
+	int streaming; /* an /api/stream client */
+	int paused;    /* reading stopped until the client reads its answers */
+	int linger;    /* an error answered mid-request: read and drop the rest before closing,
+	                * or the kernel resets the connection and the client never sees the answer */
 };
 
 /* A cached answer body, shared with the output buffers that still send it (evbuffer references:
@@ -156,17 +156,19 @@ static void respond(struct conn *c, int code, const char *ctype, const char *ext
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	count(c->s, code);
-	evbuffer_add_printf(out,
-			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n"
-			    "Cache-Control: no-store\r\n%s%s\r\n",
-			    code, reason(code), ctype, len, extra ? extra : "", c->closing ? "Connection: close\r\n" : "");
+	evbuffer_add_printf(
+	    out,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n"
+	    "Cache-Control: no-store\r\n%s%s\r\n",
+	    code, reason(code), ctype, len, extra ? extra : "", c->closing ? "Connection: close\r\n" : "");
 	if (!head_only && len)
 		evbuffer_add(out, body, len);
 }
 
 static void respond_json(struct conn *c, int code, struct obuf *o, int head_only)
 {
-	respond(c, code, "application/json", code == 401 ? "WWW-Authenticate: Bearer\r\n" : NULL, o->buf, o->len, head_only);
+	respond(c, code, "application/json", code == 401 ? "WWW-Authenticate: Bearer\r\n" : NULL, o->buf, o->len,
+	        head_only);
 }
 
 static void respond_error(struct conn *c, int code, const char *param, const char *msg)
@@ -199,10 +201,14 @@ static const char *ctype_of(const char *p)
 	if (!dot)
 		return "application/octet-stream";
 	static const char *const map[][2] = {
-		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" },  { ".json", "application/json" },
-		{ ".png", "image/png" },                 { ".svg", "image/svg+xml" },
-		{ ".ico", "image/x-icon" },              { ".txt", "text/plain; charset=utf-8" },
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".json", "application/json" },
+		{ ".png", "image/png" },
+		{ ".svg", "image/svg+xml" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (!strcmp(dot, map[i][0]))
@@ -230,8 +236,8 @@ static void send_file(struct conn *c, const char *root, const char *rel, int hea
 	}
 	const char *ct = ctype_of(real);
 	const char *csp = strstr(ct, "text/html") ? "Content-Security-Policy: default-src 'self'; style-src 'self' "
-						     "'unsafe-inline'; img-src 'self' data:; connect-src 'self'\r\n"
-						   : NULL;
+	                                            "'unsafe-inline'; img-src 'self' data:; connect-src 'self'\r\n"
+	                                          : NULL;
 	respond(c, 200, ct, csp, NULL, (size_t)st.st_size, 1);
 	if (head_only || !st.st_size)
 		close(fd);
@@ -333,7 +339,7 @@ static void stream_bin_frame(struct http_server *s, struct obuf *o)
 {
 	struct api_db *a = &s->db;
 	obuf_printf(o, "event: bin\ndata: {\"t\":%u,\"series_end\":%u,\"bin\":%u}\n\n",
-		    a->series_end >= a->bin ? a->series_end - a->bin : 0, a->series_end, a->bin);
+	            a->series_end >= a->bin ? a->series_end - a->bin : 0, a->series_end, a->bin);
 }
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
@@ -353,7 +359,7 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	time_t now = time(NULL);
 	if (!o.len && now - s->last_beat >= 15)
-		obuf_puts(&o, ": keepalive\n\n");   /* proxies drop silent connections */
+		obuf_puts(&o, ": keepalive\n\n"); /* proxies drop silent connections */
 	if (o.len) {
 		s->last_beat = now;
 		broadcast(s, o.buf, o.len);
@@ -396,9 +402,9 @@ static void start_stream(struct conn *c, const struct http_request *r, int head_
 	}
 	o.len = 0;
 	obuf_puts(&o, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-		      "X-Content-Type-Options: nosniff\r\n\r\nretry: 2000\n\n");
-	obuf_printf(&o, "event: hello\ndata: {\"series_end\":%u,\"bin\":%u,\"last_event_id\":%lld}\n\n", s->db.series_end,
-		    s->db.bin, (long long)s->stream_last_id);
+	              "X-Content-Type-Options: nosniff\r\n\r\nretry: 2000\n\n");
+	obuf_printf(&o, "event: hello\ndata: {\"series_end\":%u,\"bin\":%u,\"last_event_id\":%lld}\n\n",
+	            s->db.series_end, s->db.bin, (long long)s->stream_last_id);
 	if (since && from < s->stream_last_id) {
 		/* what the client missed: events after its last id, up to where the broadcast stands
 		 * (later ones come with the broadcast; a client may see one twice and keeps ids) */
@@ -424,7 +430,7 @@ static int token_ok(struct http_server *s, const char *auth)
 	unsigned diff = (unsigned)(a ^ b);
 	for (size_t i = 0; i < b; i++)
 		diff |= (unsigned char)s->token[i] ^ (unsigned char)(i < a ? t[i] : 0);
-	return diff == 0;   /* every byte compared: the time does not tell how much matched */
+	return diff == 0; /* every byte compared: the time does not tell how much matched */
 }
 
 static void handle_post(struct conn *c, const struct http_request *r)
@@ -511,30 +517,33 @@ static void metrics(struct conn *c, int head_only)
 		return;
 	}
 	obuf_puts(&o, "# HELP darkmap_http_requests_total Answers sent, by status code.\n"
-		      "# TYPE darkmap_http_requests_total counter\n");
+	              "# TYPE darkmap_http_requests_total counter\n");
 	for (int i = 0; i < NCODES; i++)
-		obuf_printf(&o, "darkmap_http_requests_total{code=\"%d\"} %llu\n", codes[i], (unsigned long long)s->requests[i]);
-	obuf_printf(&o,
-		    "# HELP darkmap_http_connections Open connections.\n# TYPE darkmap_http_connections gauge\n"
-		    "darkmap_http_connections %u\n"
-		    "# HELP darkmap_http_connections_total Connections accepted.\n# TYPE darkmap_http_connections_total counter\n"
-		    "darkmap_http_connections_total %llu\n"
-		    "# HELP darkmap_http_connection_limit_reached_total Times accepting paused at the connection limit.\n"
-		    "# TYPE darkmap_http_connection_limit_reached_total counter\n"
-		    "darkmap_http_connection_limit_reached_total %llu\n"
-		    "# HELP darkmap_http_timeouts_total Connections closed for a slow or idle client.\n"
-		    "# TYPE darkmap_http_timeouts_total counter\ndarkmap_http_timeouts_total %llu\n"
-		    "# HELP darkmap_stream_clients Open /api/stream clients.\n# TYPE darkmap_stream_clients gauge\n"
-		    "darkmap_stream_clients %u\n"
-		    "# HELP darkmap_stream_messages_total Stream messages written (per client).\n"
-		    "# TYPE darkmap_stream_messages_total counter\ndarkmap_stream_messages_total %llu\n"
-		    "# HELP darkmap_http_cache_hits_total API answers served from the cache.\n"
-		    "# TYPE darkmap_http_cache_hits_total counter\ndarkmap_http_cache_hits_total %llu\n"
-		    "# HELP darkmap_http_cache_misses_total API answers computed from the database.\n"
-		    "# TYPE darkmap_http_cache_misses_total counter\ndarkmap_http_cache_misses_total %llu\n",
-		    s->nconns, (unsigned long long)s->conns_total, (unsigned long long)s->conns_limited,
-		    (unsigned long long)s->timeouts, s->nstreams, (unsigned long long)s->stream_msgs,
-		    (unsigned long long)s->cache_hits, (unsigned long long)s->cache_misses);
+		obuf_printf(&o, "darkmap_http_requests_total{code=\"%d\"} %llu\n", codes[i],
+		            (unsigned long long)s->requests[i]);
+	obuf_printf(
+	    &o,
+	    "# HELP darkmap_http_connections Open connections.\n# TYPE darkmap_http_connections gauge\n"
+	    "darkmap_http_connections %u\n"
+	    "# HELP darkmap_http_connections_total Connections accepted.\n# TYPE darkmap_http_connections_total "
+	    "counter\n"
+	    "darkmap_http_connections_total %llu\n"
+	    "# HELP darkmap_http_connection_limit_reached_total Times accepting paused at the connection limit.\n"
+	    "# TYPE darkmap_http_connection_limit_reached_total counter\n"
+	    "darkmap_http_connection_limit_reached_total %llu\n"
+	    "# HELP darkmap_http_timeouts_total Connections closed for a slow or idle client.\n"
+	    "# TYPE darkmap_http_timeouts_total counter\ndarkmap_http_timeouts_total %llu\n"
+	    "# HELP darkmap_stream_clients Open /api/stream clients.\n# TYPE darkmap_stream_clients gauge\n"
+	    "darkmap_stream_clients %u\n"
+	    "# HELP darkmap_stream_messages_total Stream messages written (per client).\n"
+	    "# TYPE darkmap_stream_messages_total counter\ndarkmap_stream_messages_total %llu\n"
+	    "# HELP darkmap_http_cache_hits_total API answers served from the cache.\n"
+	    "# TYPE darkmap_http_cache_hits_total counter\ndarkmap_http_cache_hits_total %llu\n"
+	    "# HELP darkmap_http_cache_misses_total API answers computed from the database.\n"
+	    "# TYPE darkmap_http_cache_misses_total counter\ndarkmap_http_cache_misses_total %llu\n",
+	    s->nconns, (unsigned long long)s->conns_total, (unsigned long long)s->conns_limited,
+	    (unsigned long long)s->timeouts, s->nstreams, (unsigned long long)s->stream_msgs,
+	    (unsigned long long)s->cache_hits, (unsigned long long)s->cache_misses);
 	if (s->metrics_fn)
 		s->metrics_fn(&o, s->metrics_arg);
 	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, o.buf, o.len, head_only);
@@ -562,8 +571,8 @@ static void handle(struct conn *c, const struct http_request *r)
 			const char *path;
 			int (*fn)(struct api_db *, const struct http_request *, struct obuf *);
 		} routes[] = {
-			{ "/api/entities", api_entities }, { "/api/series", api_series },
-			{ "/api/events", api_events },     { "/api/peers", api_peers },
+			{ "/api/entities", api_entities },     { "/api/series", api_series },
+			{ "/api/events", api_events },         { "/api/peers", api_peers },
 			{ "/api/collectors", api_collectors },
 		};
 		if (!strcmp(r->path, "/api/stream")) {
@@ -687,7 +696,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	if (c->closing) {
-		conn_free(c);   /* the end of a lingering close */
+		conn_free(c); /* the end of a lingering close */
 		return;
 	}
 	c->s->timeouts++;
@@ -697,7 +706,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		respond_error(c, 408, NULL, "request not received in time");
 		close_after(c);
 	} else {
-		conn_free(c);   /* idle keep-alive connection */
+		conn_free(c); /* idle keep-alive connection */
 	}
 }
 
@@ -740,13 +749,13 @@ static void process(struct conn *c)
 		}
 		if (len < r->head_len + r->body_len) {
 			free(r);
-			return;   /* the body is on its way */
+			return; /* the body is on its way */
 		}
 		evbuffer_drain(in, r->head_len + r->body_len);
 		if (!r->keep_alive)
 			c->closing = 1;
 		struct timeval tv = { s->o.request_timeout_s, 0 };
-		evtimer_add(c->timer, &tv);   /* the next request's deadline */
+		evtimer_add(c->timer, &tv); /* the next request's deadline */
 		handle(c, r);
 		free(r);
 		if (c->closing) {
@@ -821,7 +830,8 @@ struct http_server *http_server_new(const struct http_opts *o, struct dm_error *
 	if (o->token)
 		snprintf(s->token, sizeof s->token, "%s", o->token);
 	if (!o->web_dir || !realpath(o->web_dir, s->web)) {
-		dm_fail(err, DM_ERR_IO, 0, "%s: dashboard folder: %s", o->web_dir ? o->web_dir : "(none)", strerror(errno));
+		dm_fail(err, DM_ERR_IO, 0, "%s: dashboard folder: %s", o->web_dir ? o->web_dir : "(none)",
+		        strerror(errno));
 		free(s);
 		return NULL;
 	}
@@ -852,7 +862,7 @@ struct http_server *http_server_new(const struct http_opts *o, struct dm_error *
 	}
 	if (s->base)
 		s->lis = evconnlistener_new_bind(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
-						 (struct sockaddr *)&ss, (int)sl);
+		                                 (struct sockaddr *)&ss, (int)sl);
 	if (!s->lis) {
 		dm_fail(err, DM_ERR_IO, 0, "%s port %u: cannot listen: %s", o->bind, o->port, strerror(errno));
 		http_server_free(s);
@@ -862,7 +872,7 @@ struct http_server *http_server_new(const struct http_opts *o, struct dm_error *
 	socklen_t gl = sizeof got;
 	getsockname(evconnlistener_get_fd(s->lis), (struct sockaddr *)&got, &gl);
 	s->port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
-						  : ((struct sockaddr_in *)&got)->sin_port);
+	                                          : ((struct sockaddr_in *)&got)->sin_port);
 	s->poll = event_new(s->base, -1, EV_PERSIST, poll_cb, s);
 	struct timeval pt = { o->poll_ms / 1000, (o->poll_ms % 1000) * 1000 };
 	event_add(s->poll, &pt);
@@ -871,8 +881,14 @@ struct http_server *http_server_new(const struct http_opts *o, struct dm_error *
 	return s;
 }
 
-int http_server_port(const struct http_server *s) { return s->port; }
-void *http_server_base(struct http_server *s) { return s->base; }
+int http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+void *http_server_base(struct http_server *s)
+{
+	return s->base;
+}
 
 void http_server_set_metrics(struct http_server *s, void (*fn)(struct obuf *, void *), void *arg)
 {
@@ -893,7 +909,10 @@ int http_server_run(struct http_server *s, int handle_signals)
 	return 0;
 }
 
-void http_server_stop(struct http_server *s) { event_base_loopbreak(s->base); }
+void http_server_stop(struct http_server *s)
+{
+	event_base_loopbreak(s->base);
+}
 
 void http_server_free(struct http_server *s)
 {

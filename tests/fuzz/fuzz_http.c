@@ -17,10 +17,10 @@
 #include "http/http_impl.h"
 #include "store/store.h"
 
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
+#define CHECK(c)                                                                                                       \
+	do {                                                                                                           \
+		if (!(c))                                                                                              \
+			abort();                                                                                       \
 	} while (0)
 
 static struct api_db db;
@@ -39,17 +39,26 @@ static void make_db(void)
 		return;
 	store_set_bin(s, 300);
 	store_begin(s);
-	struct sig_entity kp = { .kind = SIG_COUNTRY, .afi = 1, .cc = "KP" }, as = { .kind = SIG_ASN, .afi = 1, .asn = 131279 },
-			  gl = { .kind = SIG_GLOBAL, .afi = 1 };
+	struct sig_entity kp = { .kind = SIG_COUNTRY, .afi = 1, .cc = "KP" },
+	                  as = { .kind = SIG_ASN, .afi = 1, .asn = 131279 }, gl = { .kind = SIG_GLOBAL, .afi = 1 };
 	for (uint32_t t = 1419264000; t < 1419264000 + 20 * 300; t += 300) {
-		struct sig_bin b = { .t = t, .slash24 = t < 1419265200 ? 4 : 0, .baseline_slash24 = 4, .visible_prefixes = 4,
-				     .peers_seeing = 8, .full_feed_peers = 8, .peers_up = 8, .peer_frac = 1, .quality = t == 1419266000 };
+		struct sig_bin b = { .t = t,
+			             .slash24 = t < 1419265200 ? 4 : 0,
+			             .baseline_slash24 = 4,
+			             .visible_prefixes = 4,
+			             .peers_seeing = 8,
+			             .full_feed_peers = 8,
+			             .peers_up = 8,
+			             .peer_frac = 1,
+			             .quality = t == 1419266000 };
 		store_put_bin(s, &kp, &b);
 		store_put_bin(s, &as, &b);
 		store_put_bin(s, &gl, &b);
 	}
 	store_commit(s);
-	struct dm_event ev = { .type = DM_EV_OUTAGE, .entity = kp, .start = 1419265200, .severity = 1, .baseline_slash24 = 4 };
+	struct dm_event ev = {
+		.type = DM_EV_OUTAGE, .entity = kp, .start = 1419265200, .severity = 1, .baseline_slash24 = 4
+	};
 	snprintf(ev.reason, sizeof ev.reason, "seed");
 	store_put_event(s, &ev);
 	store_close(s);
@@ -95,7 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				char lb[32];
 				http_entity_label(&e, lb, sizeof lb);
 				CHECK(http_entity_parse(lb, &e2) == 0);
-				CHECK(e.kind == e2.kind && e.afi == e2.afi && e.asn == e2.asn && !memcmp(e.cc, e2.cc, 2));
+				CHECK(e.kind == e2.kind && e.afi == e2.afi && e.asn == e2.asn &&
+				      !memcmp(e.cc, e2.cc, 2));
 			}
 		}
 		if (have_db) {

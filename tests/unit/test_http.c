@@ -25,7 +25,7 @@ static void test_request_ok(void **state)
 {
 	const char *why = NULL;
 	const char *r = "GET /api/series?entity=KP&from=2014-12-22+16%3A00&signals=slash24,quality HTTP/1.1\r\n"
-			"Host: x\r\nAuthorization:  Bearer abc \r\nConnection: Close\r\n\r\nNEXT";
+	                "Host: x\r\nAuthorization:  Bearer abc \r\nConnection: Close\r\n\r\nNEXT";
 	assert_int_equal(parse(r, &why), 0);
 	assert_int_equal(req.method, HTTP_GET);
 	assert_int_equal(req.minor, 1);
@@ -53,7 +53,7 @@ static void test_request_limits(void **state)
 	char *big = malloc(HTTP_MAX_HEAD + 100);
 	snprintf(big, HTTP_MAX_HEAD + 100, "GET / HTTP/1.1\r\nX: %0*d\r\n\r\n", HTTP_MAX_HEAD, 0);
 	assert_int_equal(parse(big, &why), 431);
-	big[HTTP_MAX_HEAD] = 0;   /* no end of head within the limit, still coming: also 431 */
+	big[HTTP_MAX_HEAD] = 0; /* no end of head within the limit, still coming: also 431 */
 	assert_int_equal(http_request_parse(big, HTTP_MAX_HEAD, &req, &why), 431);
 	char *o = big;
 	o += sprintf(o, "GET / HTTP/1.1\r\n");
@@ -104,8 +104,13 @@ static void test_static_paths(void **state)
 	assert_int_equal(http_static_path("/img/a.png", rel, sizeof rel), 0);
 	assert_string_equal(rel, "img/a.png");
 	/* paths as they are after percent-decoding (%2e%2e -> "..", %2f -> "/", %5c -> "\") */
-	static const char *const bad[] = { "/..", "/../Makefile", "/a/../../b", "/./index.html", "/a//b", "//etc/passwd",
-					   "/.git/config", "/..\\Makefile", "/a\\..\\b", "/a/", "/a/.", "/x\x01", "/C:/x", "" };
+	static const char *const bad[] = { "/..",          "/../Makefile",
+		                           "/a/../../b",   "/./index.html",
+		                           "/a//b",        "//etc/passwd",
+		                           "/.git/config", "/..\\Makefile",
+		                           "/a\\..\\b",    "/a/",
+		                           "/a/.",         "/x\x01",
+		                           "/C:/x",        "" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(http_static_path(bad[i], rel, sizeof rel), -1);
 }
