@@ -109,4 +109,31 @@ sleep 1
 loaded=$(replay)
 kill -INT $WPID 2>/dev/null; wait $WPID 2>/dev/null
 report "/api/entities, a new time each, while replay writes" "$TMP/wrk-load.out" "$c0" "$(cpu_s)"
-awk -v a="$alone" -v l="$loaded" 'BEGIN { printf "replay 2014-12-20..24 into the served database: %.2f s alone, %.2f s beside wrk+serve (%+.0f%%)\n", a, l, (l / a - 1) * 100 }'
+# a dashboard's load instead of wrk's: one stream client and ten /api/entities requests a
+# second (a new time each), so that what remains is the database's share of the slowdown
+python3 - "$URL" >"$TMP/dash.out" 2>&1 <<'PY' &
+import random, sys, time, urllib.request, threading
+url = sys.argv[1]
+def stream():
+    try:
+        with urllib.request.urlopen(url + '/api/stream', timeout=700) as r:
+            while r.read(1024): pass
+    except Exception:
+        pass
+threading.Thread(target=stream, daemon=True).start()
+n, worst, t_end = 0, 0.0, time.time() + 600
+while time.time() < t_end:
+    t0 = time.time()
+    urllib.request.urlopen(url + '/api/entities?type=country&at=%d' % (1418342400 + 300 * random.randrange(4896)), timeout=30).read()
+    dt = time.time() - t0
+    n += 1
+    worst = max(worst, dt)
+    print('%d %.4f' % (n, dt), flush=True)
+    time.sleep(max(0.0, 0.1 - dt))
+PY
+DPID=$!
+sleep 1
+dash=$(replay)
+kill $DPID 2>/dev/null; wait $DPID 2>/dev/null
+awk -v a="$alone" -v l="$loaded" -v d="$dash" 'BEGIN { printf "replay 2014-12-20..24 into the served database: %.2f s alone, %.2f s beside wrk (%+.0f%%), %.2f s beside a dashboard load (%+.0f%%)\n", a, l, (l / a - 1) * 100, d, (d / a - 1) * 100 }'
+sort -k2 -n "$TMP/dash.out" | awk '{ v[NR] = $2 } END { if (NR) printf "dashboard load during that replay: %d answers of /api/entities, median %.1f ms, p99 %.1f ms\n", NR, v[int(NR / 2) + 1] * 1000, v[int(NR * 0.99) + 1 > NR ? NR : int(NR * 0.99) + 1] * 1000 }'
