@@ -114,15 +114,15 @@ static struct bmp_peer *peer_find_or_add(struct bmp *b, const struct bmp_peer_hd
 /* Per-peer header (§4.2): 42 bytes. */
 static int peer_hdr_decode(struct cur *c, struct bmp_peer_hdr *h)
 {
+	memset(h, 0, sizeof *h);
 	if (cur_left(c) < BMP_PEER_HDR_LEN)
 		return -1;
-	uint32_t hi, lo;
+	uint32_t hi = 0, lo = 0;
 	cur_u8(c, &h->type);
 	cur_u8(c, &h->flags);
 	cur_u32(c, &hi);
 	cur_u32(c, &lo);
 	h->rd = (uint64_t)hi << 32 | lo;
-	memset(&h->addr, 0, sizeof h->addr);
 	if (h->flags & BMP_PF_V) {
 		h->addr.afi = DM_AFI_IPV6;
 		cur_copy(c, h->addr.b, 16);
@@ -236,7 +236,7 @@ static int peer_up(struct bmp *b, struct bmp_peer *p, struct cur *c)
 {
 	size_t at = cur_off(c);
 	struct dm_ip local = { 0 };
-	uint16_t lport, rport;
+	uint16_t lport = 0, rport = 0;
 	if (cur_left(c) < 20)
 		return bad(b, p, at, DM_ERR_TRUNCATED, "BMP Peer Up: %zu bytes, 20 needed before the OPENs", cur_left(c));
 	if (p->hdr.flags & BMP_PF_V) {
