@@ -123,7 +123,11 @@ static int peer_hdr_decode(struct cur *c, struct bmp_peer_hdr *h)
 	cur_u32(c, &hi);
 	cur_u32(c, &lo);
 	h->rd = (uint64_t)hi << 32 | lo;
-	if (h->flags & BMP_PF_V) {
+	if (h->type == BMP_PEER_LOC_RIB) {
+		/* RFC 9069 §4.1: zero-filled; 0x80 is the F flag there, not V */
+		h->addr.afi = DM_AFI_IPV4;
+		cur_skip(c, 16);
+	} else if (h->flags & BMP_PF_V) {
 		h->addr.afi = DM_AFI_IPV6;
 		cur_copy(c, h->addr.b, 16);
 	} else {
@@ -153,7 +157,7 @@ static struct dm_elem elem_of(const struct bmp *b, const struct bmp_peer *p)
 struct elem_arg {
 	struct bmp *b;
 	struct bmp_peer *p;
-	int post;
+	int view;
 };
 
 static void elem_out(const struct dm_elem *e, void *arg)
@@ -162,39 +166,52 @@ static void elem_out(const struct dm_elem *e, void *arg)
 	x->p->elems++;
 	x->b->counts.elems++;
 	if (x->b->cb.elem)
-		x->b->cb.elem(x->b->cb.arg, x->p, x->post, e);
+		x->b->cb.elem(x->b->cb.arg, x->p, x->view, e);
+}
+
+static int update_bad(int rc, const struct bgp_msg *m)
+{
+	return rc == 0 && m->type == BGP_MSG_UPDATE &&
+	       (m->u.update.attr_err || m->u.update.nlri_err || m->u.update.addpath_guessed);
 }
 
 /* Route Monitoring (§4.6): one BGP UPDATE. */
 static int route_monitoring(struct bmp *b, struct bmp_peer *p, struct cur *c)
 {
-	if (p->hdr.flags & BMP_PF_O)   /* Adj-RIB-Out (RFC 8671): not routes the peer sent us */
+	if (p->hdr.flags & BMP_PF_O && p->hdr.type != BMP_PEER_LOC_RIB)   /* Adj-RIB-Out (RFC 8671) */
 		return bad(b, p, cur_off(c), DM_ERR_BAD_TYPE, "BMP Route Monitoring of Adj-RIB-Out (O flag) not decoded");
-	int post = (p->hdr.flags & BMP_PF_L) != 0;
+	int view = p->hdr.type == BMP_PEER_LOC_RIB ? BMP_VIEW_LOC_RIB : (p->hdr.flags & BMP_PF_L) ? BMP_VIEW_POST
+	                                                                                           : BMP_VIEW_PRE;
 	const uint8_t *msg = c->p;
 	size_t at = cur_off(c);
 	/* §4.2 A flag: 2-byte AS_PATH; clear: 4-byte (RFC 6793), whatever the session used. */
-	uint8_t asn_size = (p->hdr.flags & BMP_PF_A) ? 2 : 4;
-	struct bgp_ctx ctx = { .asn_size = asn_size, .addpath = p->addpath,
+	struct bgp_ctx ctx = { .asn_size = (p->hdr.flags & BMP_PF_A) ? 2 : 4, .addpath = p->addpath,
 	                       .afi = p->hdr.addr.afi, .safi = DM_SAFI_UNICAST };
 	struct bgp_msg m;
 	struct dm_error err;
 	struct cur mc = *c;
 	int rc = bgp_msg_decode(&mc, &ctx, &b->arena, &m, &err);
-	if (rc == 0 && m.type == BGP_MSG_UPDATE && m.u.update.attr_err && asn_size == 4 && !p->as4) {
-		/* Some routers forward a 2-byte session's UPDATEs as received without setting A:
-		 * when the OPENs said 2-byte and 4-byte does not decode, try 2. */
-		struct bgp_ctx c2 = ctx;
+	/* not as negotiated (see bmp.h): without path ids, then with 2-byte ASNs */
+	struct bgp_ctx alt[2];
+	int nalt = 0;
+	if (ctx.addpath) {
+		alt[nalt] = ctx;
+		alt[nalt++].addpath = 0;
+	}
+	if (ctx.asn_size == 4 && !p->as4) {
+		alt[nalt] = ctx;
+		alt[nalt++].asn_size = 2;
+	}
+	for (int i = 0; i < nalt && update_bad(rc, &m); i++) {
 		struct bgp_msg m2;
 		struct dm_error err2;
 		struct cur mc2 = *c;
-		c2.asn_size = 2;
-		if (bgp_msg_decode(&mc2, &c2, &b->arena, &m2, &err2) == 0 && !m2.u.update.attr_err) {
+		if (!update_bad(bgp_msg_decode(&mc2, &alt[i], &b->arena, &m2, &err2), &m2)) {
 			m = m2;
 			mc = mc2;
-			ctx = c2;
+			ctx = alt[i];
 			err = err2;
-			p->asn_retry++;
+			p->decode_retry++;
 		}
 	}
 	if (rc < 0) {
@@ -214,9 +231,9 @@ static int route_monitoring(struct bmp *b, struct bmp_peer *p, struct cur *c)
 		report(b, p, &err);
 	}
 	if (b->cb.update)
-		b->cb.update(b->cb.arg, p, post, msg, m.len, ctx.asn_size, ctx.addpath);
+		b->cb.update(b->cb.arg, p, view, msg, m.len, ctx.asn_size, ctx.addpath || u->addpath_guessed);
 	struct dm_elem tmpl = elem_of(b, p);
-	struct elem_arg x = { b, p, post };
+	struct elem_arg x = { b, p, view };
 	bgp_update_elems(u, &tmpl, elem_out, &x);
 	return 0;
 }

@@ -10,8 +10,14 @@
  *  - Route Monitoring UPDATEs are decoded by bgp/ with what the Peer Up's OPENs negotiated
  *    (ADD-PATH) and the per-peer header's A flag (2-byte AS_PATH), and turned into elements by
  *    bgp_update_elems (mrt/elem.h), exactly as MRT records are.
- *  - Pre- and post-policy (the L flag) are told apart by the `post` argument of the element
- *    callback; a station makes them distinct peers of the routing state (bmp_station.h).
+ *  - Pre-policy, post-policy (the L flag) and Loc-RIB (peer type 3, RFC 9069) routes are told
+ *    apart by the `view` argument of the callbacks; a station makes them distinct peers of the
+ *    routing state (bmp_station.h).
+ *  - Routers do not all encode as they negotiated: gobgpd re-encodes post-policy UPDATEs without
+ *    the ADD-PATH path ids its pre-policy ones carry, and some forward a 2-byte session's UPDATEs
+ *    without the A flag. An UPDATE that does not decode as negotiated is decoded again without
+ *    path ids, or with 2-byte ASNs when the OPENs said 2-byte; when that decodes cleanly it is
+ *    used (and counted in decode_retry), else the first decoding and its error stand.
  *  - Element times are arrival times (the `now` of bmp_input), as for a BGP session: a router
  *    replaying its Adj-RIB-In after Peer Up stamps routes with when it learnt them, hours ago,
  *    which would land in bins already closed. The per-peer header's time stays available in
@@ -45,7 +51,10 @@ enum {
 	BMP_STAT_TYPES = 18,          /* statistics types kept (RFC 7854 §4.8 and IANA, 0..17) */
 };
 
-/* Per-peer header flags (§4.2; O from RFC 8671). */
+/* Which routes a Route Monitoring message carries. */
+enum bmp_view { BMP_VIEW_PRE = 0, BMP_VIEW_POST = 1, BMP_VIEW_LOC_RIB = 2 };
+
+/* Per-peer header flags (§4.2; O from RFC 8671; for peer type 3 0x80 is RFC 9069's F flag). */
 enum bmp_peer_flag { BMP_PF_V = 0x80, BMP_PF_L = 0x40, BMP_PF_A = 0x20, BMP_PF_O = 0x10 };
 enum bmp_peer_type { BMP_PEER_GLOBAL = 0, BMP_PEER_RD = 1, BMP_PEER_LOCAL = 2, BMP_PEER_LOC_RIB = 3 };
 
@@ -67,7 +76,7 @@ struct bmp_peer_hdr {
 	uint8_t type;                 /* enum bmp_peer_type */
 	uint8_t flags;                /* enum bmp_peer_flag */
 	uint64_t rd;                  /* route distinguisher (type 1, 2) */
-	struct dm_ip addr;            /* IPv4 or IPv6 per the V flag */
+	struct dm_ip addr;            /* IPv4 or IPv6 per the V flag (Loc-RIB: 0.0.0.0) */
 	uint32_t asn;
 	uint32_t bgp_id;
 	uint32_t ts, usec;            /* when the router saw it (0: not given) */
@@ -92,8 +101,8 @@ struct bmp_peer {
 	uint64_t updates;             /* Route Monitoring messages decoded */
 	uint64_t elems;               /* elements produced */
 	uint64_t errors;              /* messages about this peer skipped or partly decoded */
-	uint64_t asn_retry;           /* UPDATEs that decoded only with 2-byte ASNs although the A
-	                               * flag was clear (routers that forward as received) */
+	uint64_t decode_retry;        /* UPDATEs that decoded only without ADD-PATH or with 2-byte
+	                               * ASNs, not as negotiated (see above) */
 };
 
 struct bmp_cb {
@@ -106,12 +115,12 @@ struct bmp_cb {
 	/* Peer Down: reason (enum bmp_down_reason), the NOTIFICATION when it carries one. */
 	void (*peer_down)(void *arg, const struct bmp_peer *p, uint8_t reason,
 	                  const struct bgp_notification *n);
-	/* Route events of a monitored peer: A and W from Route Monitoring (post: the L flag), and S
-	 * for Peer Up (old 5 OpenConfirm, new 6 Established) and Peer Down (6 -> 1 Idle, post 0). */
-	void (*elem)(void *arg, const struct bmp_peer *p, int post, const struct dm_elem *e);
+	/* Route events of a monitored peer: A and W from Route Monitoring (view: enum bmp_view), and
+	 * S for Peer Up (old 5 OpenConfirm, new 6 Established) and Peer Down (6 -> 1 Idle, view 0). */
+	void (*elem)(void *arg, const struct bmp_peer *p, int view, const struct dm_elem *e);
 	/* The BGP UPDATE of each Route Monitoring message as received (header included), with the
 	 * ASN size and ADD-PATH it was decoded with: what an MRT archive stores. */
-	void (*update)(void *arg, const struct bmp_peer *p, int post, const uint8_t *msg, size_t len,
+	void (*update)(void *arg, const struct bmp_peer *p, int view, const uint8_t *msg, size_t len,
 	               uint8_t asn_size, uint8_t addpath);
 	/* Statistics Report: p->stat* updated. */
 	void (*stats)(void *arg, const struct bmp_peer *p);

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ struct router {
 	struct bmp *bmp;
 	struct dm_ip addr;
 	char addr_s[DM_IP_STRLEN];
-	char pre[NAME_MAX_], post[NAME_MAX_];   /* collector names */
+	char name[3][NAME_MAX_];      /* collector names by enum bmp_view */
 	int64_t now;
 	uint32_t now_usec;
 };
@@ -54,37 +55,42 @@ static void session_of(const struct router *r, const struct bmp_peer *p, uint8_t
 	s->addpath = addpath;
 }
 
-static void on_elem(void *arg, const struct bmp_peer *p, int post, const struct dm_elem *e)
+static int dropped(const struct bmp_station *st, int view)
+{
+	return (view == BMP_VIEW_POST && st->o.no_post_policy) || (view == BMP_VIEW_LOC_RIB && st->o.no_loc_rib);
+}
+
+static void on_elem(void *arg, const struct bmp_peer *p, int view, const struct dm_elem *e)
 {
 	struct router *r = arg;
-	if (post && r->st->o.no_post_policy)
+	if (dropped(r->st, view))
 		return;
 	r->st->stats.elems++;
 	if (r->st->cb.elem)
-		r->st->cb.elem(r->st->cb.arg, post ? r->post : r->pre, e);
+		r->st->cb.elem(r->st->cb.arg, r->name[view], e);
 	if (e->type == DM_ELEM_STATE && r->st->cb.state) {
 		struct mrt_session s;
 		session_of(r, p, 4, p->addpath, &s);
-		r->st->cb.state(r->st->cb.arg, r->pre, r->now, r->now_usec, &s, e->old_state, e->new_state);
+		r->st->cb.state(r->st->cb.arg, r->name[view], r->now, r->now_usec, &s, e->old_state, e->new_state);
 	}
 }
 
-static void on_update(void *arg, const struct bmp_peer *p, int post, const uint8_t *msg, size_t len, uint8_t asn_size,
+static void on_update(void *arg, const struct bmp_peer *p, int view, const uint8_t *msg, size_t len, uint8_t asn_size,
                       uint8_t addpath)
 {
 	struct router *r = arg;
-	if ((post && r->st->o.no_post_policy) || !r->st->cb.message)
+	if (dropped(r->st, view) || !r->st->cb.message)
 		return;
 	struct mrt_session s;
 	session_of(r, p, asn_size, addpath, &s);
-	r->st->cb.message(r->st->cb.arg, post ? r->post : r->pre, r->now, r->now_usec, &s, msg, len);
+	r->st->cb.message(r->st->cb.arg, r->name[view], r->now, r->now_usec, &s, msg, len);
 }
 
 static void on_init(void *arg, const char *name, const char *descr)
 {
 	struct router *r = arg;
 	if (r->st->cb.router)
-		r->st->cb.router(r->st->cb.arg, r->pre, 1, name);
+		r->st->cb.router(r->st->cb.arg, r->name[BMP_VIEW_PRE], 1, name);
 }
 
 static void on_error(void *arg, const struct dm_error *e)
@@ -92,7 +98,7 @@ static void on_error(void *arg, const struct dm_error *e)
 	struct router *r = arg;
 	r->st->stats.errors++;
 	if (r->st->cb.error)
-		r->st->cb.error(r->st->cb.arg, r->pre, e);
+		r->st->cb.error(r->st->cb.arg, r->name[BMP_VIEW_PRE], e);
 }
 
 static void clock_now(int64_t *t, uint32_t *usec)
@@ -124,7 +130,7 @@ static void router_close(struct router *r)
 		on_elem(r, p, 0, &e);
 	}
 	if (st->cb.router)
-		st->cb.router(st->cb.arg, r->pre, 0, bmp_sys_name(r->bmp));
+		st->cb.router(st->cb.arg, r->name[BMP_VIEW_PRE], 0, bmp_sys_name(r->bmp));
 	for (struct router **pp = &st->routers; *pp; pp = &(*pp)->next)
 		if (*pp == r) {
 			*pp = r->next;
@@ -156,7 +162,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		/* the framing is lost: nothing later in this stream can be trusted */
 		r->st->stats.dropped++;
 		if (r->st->cb.error)
-			r->st->cb.error(r->st->cb.arg, r->pre, &err);
+			r->st->cb.error(r->st->cb.arg, r->name[BMP_VIEW_PRE], &err);
 		router_close(r);
 	}
 }
@@ -192,8 +198,9 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		memcpy(r->addr.b, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	}
 	dm_ip_fmt(&r->addr, r->addr_s);
-	snprintf(r->pre, sizeof r->pre, "bmp:%s", r->addr_s);
-	snprintf(r->post, sizeof r->post, "bmp-post:%s", r->addr_s);
+	snprintf(r->name[BMP_VIEW_PRE], NAME_MAX_, "bmp:%s", r->addr_s);
+	snprintf(r->name[BMP_VIEW_POST], NAME_MAX_, "bmp-post:%s", r->addr_s);
+	snprintf(r->name[BMP_VIEW_LOC_RIB], NAME_MAX_, "bmp-locrib:%s", r->addr_s);
 	struct bmp_cb cb = { r, on_init, NULL, NULL, on_elem, on_update, NULL, NULL, on_error };
 	r->bmp = bmp_new(&cb);
 	r->bev = bufferevent_socket_new(st->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -214,16 +221,51 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	bufferevent_setcb(r->bev, on_read, NULL, on_event, r);
 	bufferevent_enable(r->bev, EV_READ);
 	if (st->cb.router)
-		st->cb.router(st->cb.arg, r->pre, 1, "");
+		st->cb.router(st->cb.arg, r->name[BMP_VIEW_PRE], 1, "");
+}
+
+/* "ADDR:PORT" or "[ADDR]:PORT" (libevent's parser refuses port 0, which tests need). */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, int *len)
+{
+	char host[DM_IP_STRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	if (!colon)
+		return -1;
+	size_t hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']')
+		s++, hl -= 2;
+	if (hl == 0 || hl >= sizeof host)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 0 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof *s4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *s6;
+		return 0;
+	}
+	return -1;
 }
 
 struct bmp_station *bmp_station_new(struct event_base *base, const struct bmp_station_opts *o,
                                     const struct bmp_station_cb *cb, struct dm_error *err)
 {
 	struct sockaddr_storage ss;
-	int sslen = sizeof ss;
-	memset(&ss, 0, sizeof ss);
-	if (!o->listen || evutil_parse_sockaddr_port(o->listen, (struct sockaddr *)&ss, &sslen)) {
+	int sslen = 0;
+	if (!o->listen || parse_listen(o->listen, &ss, &sslen)) {
 		dm_fail(err, DM_ERR_BAD_VALUE, 0, "BMP station: listen address \"%s\": ADDR:PORT or [ADDR]:PORT expected",
 		        o->listen ? o->listen : "");
 		return NULL;

@@ -3,9 +3,11 @@
  * (so `darkmap collect` runs it beside its BGP sessions).
  *
  * Every monitored peer becomes a peer of the routing state under the collector name
- * "bmp:<router address>" (pre-policy Adj-RIB-In) or "bmp-post:<router address>" (post-policy,
- * the L flag): the RIB keys routes by peer, so pre- and post-policy views of one peer must be
- * two peers or each would overwrite and withdraw the other's routes.
+ * "bmp:<router address>" (pre-policy Adj-RIB-In), "bmp-post:<router address>" (post-policy, the
+ * L flag) or "bmp-locrib:<router address>" (the router's Loc-RIB, RFC 9069: one "peer" 0.0.0.0
+ * with the router's AS): the RIB keys routes by peer, so the views of one peer must be distinct
+ * peers or each would overwrite and withdraw the other's routes. Which to count in the signal is
+ * the pipeline's choice (a router sending several views shows each peer several times).
  *
  * When a router's connection ends (closed, reset, or its framing lost), the peers it reported up
  * get a state element Established -> Idle: their routes are no longer watched. */
@@ -24,12 +26,13 @@ struct event_base;
 struct bmp_station_opts {
 	const char *listen;           /* "ADDR:PORT", "[ADDR]:PORT"; port 0 picks one */
 	int no_post_policy;           /* 1: drop post-policy routes instead of a bmp-post: collector */
+	int no_loc_rib;               /* 1: drop Loc-RIB routes instead of a bmp-locrib: collector */
 	size_t max_routers;           /* connections accepted at once (default 64) */
 };
 
 struct bmp_station_cb {
 	void *arg;
-	/* An element of a monitored peer; collector: "bmp:<router>" or "bmp-post:<router>". */
+	/* An element of a monitored peer; collector: "bmp:", "bmp-post:" or "bmp-locrib:<router>". */
 	void (*elem)(void *arg, const char *collector, const struct dm_elem *e);
 	/* For an archive: each Route Monitoring's UPDATE as received, and each peer state change,
 	 * with the session as MRT describes it (peer, the router's local address and AS from Peer

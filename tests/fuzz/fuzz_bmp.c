@@ -20,11 +20,11 @@ static void on_down(void *arg, const struct bmp_peer *p, uint8_t reason, const s
 	if (n && n->data_len)
 		sink += n->data[n->data_len - 1];
 }
-static void on_elem(void *arg, const struct bmp_peer *p, int post, const struct dm_elem *e)
+static void on_elem(void *arg, const struct bmp_peer *p, int view, const struct dm_elem *e)
 {
 	sink += e->prefix.len + e->peer_ip->b[0] + (e->attrs ? e->attrs->path.nseg : 0) + (e->next_hop ? e->next_hop->afi : 0);
 }
-static void on_update(void *arg, const struct bmp_peer *p, int post, const uint8_t *m, size_t len, uint8_t asn_size,
+static void on_update(void *arg, const struct bmp_peer *p, int view, const uint8_t *m, size_t len, uint8_t asn_size,
                       uint8_t addpath)
 {
 	sink += m[len - 1] + asn_size + addpath;

@@ -114,6 +114,7 @@ int main(int argc, char **argv)
 	struct bmp_station *st = bmp_station_new(c.base, &o, &cb, &err);
 	if (!st) {
 		fprintf(stderr, "%s\n", err.what);
+		event_base_free(c.base);
 		return 3;
 	}
 	printf("listening %u\n", bmp_station_port(st));

@@ -34,14 +34,18 @@ static size_t begin(struct wbuf *b, uint8_t type)
 
 static void end(struct wbuf *b, size_t at) { wbuf_set_u32(b, at + 1, (uint32_t)(b->len - at)); }
 
-/* Per-peer header (§4.2): global peer 192.0.2.1 (or 2001:db8::1 with V), AS 65001. */
-static void peer_hdr(struct wbuf *b, uint8_t flags)
+/* Per-peer header (§4.2): global peer 192.0.2.1 (or 2001:db8::1 with V), AS 65001; with
+ * loc_rib a Loc-RIB instance (RFC 9069: peer type 3, address zero-filled). */
+static void peer_hdr_t(struct wbuf *b, uint8_t flags, int loc_rib)
 {
-	wbuf_u8(b, 0);           /* global instance peer */
+	wbuf_u8(b, loc_rib ? 3 : 0);
 	wbuf_u8(b, flags);
 	wbuf_u32(b, 0);          /* RD */
 	wbuf_u32(b, 0);
-	if (flags & BMP_PF_V) {
+	if (loc_rib) {
+		static const uint8_t z[16];
+		wbuf_put(b, z, 16);
+	} else if (flags & BMP_PF_V) {
 		static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 		wbuf_put(b, a6, 16);
 	} else {
@@ -54,6 +58,8 @@ static void peer_hdr(struct wbuf *b, uint8_t flags)
 	wbuf_u32(b, 1419264900); /* 2014-12-22 16:15:00 */
 	wbuf_u32(b, 5);
 }
+
+static void peer_hdr(struct wbuf *b, uint8_t flags) { peer_hdr_t(b, flags, 0); }
 
 static size_t bgp_begin(struct wbuf *b, uint8_t type)
 {
@@ -252,7 +258,7 @@ static void on_down(void *arg, const struct bmp_peer *p, uint8_t reason, const s
 	logf_("down reason %u notification %d/%d\n", reason, n ? n->code : -1, n ? n->subcode : -1);
 }
 
-static void on_elem(void *arg, const struct bmp_peer *p, int post, const struct dm_elem *e)
+static void on_elem(void *arg, const struct bmp_peer *p, int view, const struct dm_elem *e)
 {
 	char ip[DM_IP_STRLEN], pf[DM_PREFIX_STRLEN], nh[DM_IP_STRLEN] = "-";
 	dm_ip_fmt(e->peer_ip, ip);
@@ -263,7 +269,7 @@ static void on_elem(void *arg, const struct bmp_peer *p, int post, const struct 
 	dm_prefix_fmt(&e->prefix, pf);
 	if (e->next_hop)
 		dm_ip_fmt(e->next_hop, nh);
-	logf_("%c%s %s AS%u %s", e->type, post ? " post" : "", ip, e->peer_asn, pf);
+	logf_("%c%s %s AS%u %s", e->type, view == BMP_VIEW_POST ? " post" : view ? " loc-rib" : "", ip, e->peer_asn, pf);
 	if (e->has_path_id)
 		logf_(" id %u", e->path_id);
 	if (e->attrs) {
@@ -277,7 +283,7 @@ static void on_elem(void *arg, const struct bmp_peer *p, int post, const struct 
 	logf_("\n");
 }
 
-static void on_update(void *arg, const struct bmp_peer *p, int post, const uint8_t *m, size_t len, uint8_t asn_size,
+static void on_update(void *arg, const struct bmp_peer *p, int view, const uint8_t *m, size_t len, uint8_t asn_size,
                       uint8_t addpath)
 {
 	logf_("update %zu bytes asn %u addpath %u\n", len, asn_size, addpath);
@@ -422,6 +428,38 @@ static void test_addpath(void **state)
 	wbuf_free(&b);
 }
 
+/* What gobgpd sends: ADD-PATH negotiated, pre-policy UPDATEs with path ids, post-policy ones
+ * re-encoded without (decoded again without, counted), and Loc-RIB routes (RFC 9069) whose
+ * flags byte has the F bit (0x80), which is not V there. */
+static void test_views(void **state)
+{
+	struct wbuf b;
+	wbuf_init(&b);
+	peer_up(&b, 0, 1, BGP_ADDPATH_RECEIVE, BGP_ADDPATH_SEND);
+	route_monitoring(&b, BMP_PF_L, 0, 0);
+	size_t at = begin(&b, BMP_ROUTE_MONITORING);
+	peer_hdr_t(&b, 0x80, 1);
+	update(&b, 0, 0);
+	end(&b, at);
+	struct bmp *s;
+	assert_int_equal(feed(&b, 0, &s), 0);
+	check("up local 192.0.2.254:179 AS4200000000 as4 1 addpath 1\n"
+	      "S 192.0.2.1 AS65001 5->6 t1700000000\n"
+	      "update 55 bytes asn 4 addpath 0\n"
+	      "W post 192.0.2.1 AS65001 172.16.0.0/12\n"
+	      "A post 192.0.2.1 AS65001 10.0.0.0/8 path 65001 4200000000 nh 192.0.2.1\n"
+	      "A post 192.0.2.1 AS65001 10.1.0.0/16 path 65001 4200000000 nh 192.0.2.1\n"
+	      "update 55 bytes asn 4 addpath 0\n"
+	      "W loc-rib 0.0.0.0 AS65001 172.16.0.0/12\n"
+	      "A loc-rib 0.0.0.0 AS65001 10.0.0.0/8 path 65001 4200000000 nh 192.0.2.1\n"
+	      "A loc-rib 0.0.0.0 AS65001 10.1.0.0/16 path 65001 4200000000 nh 192.0.2.1\n");
+	assert_int_equal(bmp_npeers(s), 2);
+	assert_int_equal(bmp_peer(s, 0)->decode_retry, 1);
+	assert_int_equal(bmp_counts(s)->errors, 0);
+	bmp_free(s);
+	wbuf_free(&b);
+}
+
 /* 2-byte AS_PATH: by the A flag, and by the OPENs when a router forwards without setting A. */
 static void test_asn2(void **state)
 {
@@ -446,7 +484,7 @@ static void test_asn2(void **state)
 	         "S 192.0.2.1 AS65001 5->6 t1700000000\n"
 	         "update 51 bytes asn 2 addpath 0\n%s", want_tail);
 	check(want);
-	assert_int_equal(bmp_peer(s, 0)->asn_retry, 1);
+	assert_int_equal(bmp_peer(s, 0)->decode_retry, 1);
 	bmp_free(s);
 	wbuf_free(&b);
 }
@@ -535,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_addpath),
 		cmocka_unit_test(test_asn2),
+		cmocka_unit_test(test_views),
 		cmocka_unit_test(test_ipv6_peer),
 		cmocka_unit_test(test_bad_message_skipped),
 		cmocka_unit_test(test_framing_lost),
