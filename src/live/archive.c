@@ -326,6 +326,9 @@ static int upd_close(struct archive *a, struct dm_error *err)
 /* The updates file for time t: rotates when t is past the open file's interval. */
 static int upd_for(struct archive *a, int64_t t, struct dm_error *err)
 {
+	struct dm_error ignored;
+	if (!err)
+		err = &ignored;
 	if (a->upd && t < a->upd_end)
 		return 0;
 	int rc = upd_close(a, err);
@@ -458,25 +461,15 @@ static int counted(struct archive *a, int rc)
 int archive_message(struct archive *a, int64_t ts, uint32_t usec, const struct mrt_session *s, const uint8_t *msg,
                     size_t len, struct dm_error *err)
 {
-	struct dm_error ignored;
-	if (!err)
-		err = &ignored;
 	int rc = upd_for(a, ts, err);
-	if (!a->upd)
-		return rc;
-	return counted(a, mrt_write_message(a->upd, (uint32_t)ts, usec, s, msg, len, err));
+	return a->upd ? counted(a, mrt_write_message(a->upd, (uint32_t)ts, usec, s, msg, len, err)) : rc;
 }
 
 int archive_state(struct archive *a, int64_t ts, uint32_t usec, const struct mrt_session *s, uint16_t old_state,
                   uint16_t new_state, struct dm_error *err)
 {
-	struct dm_error ignored;
-	if (!err)
-		err = &ignored;
 	int rc = upd_for(a, ts, err);
-	if (!a->upd)
-		return rc;
-	return counted(a, mrt_write_state(a->upd, (uint32_t)ts, usec, s, old_state, new_state, err));
+	return a->upd ? counted(a, mrt_write_state(a->upd, (uint32_t)ts, usec, s, old_state, new_state, err)) : rc;
 }
 
 void archive_rib_source(struct archive *a, const struct rib *r, uint32_t collector)

@@ -661,6 +661,19 @@ static int has_suffix(const char *s, const char *suf)
 	return n >= m && !strcmp(s + n - m, suf);
 }
 
+/* A writer owning f (closed with it, or now when the writer cannot be made). */
+static struct mrt_writer *writer_own(FILE *f, enum dm_compression comp, const char *path, struct dm_error *err)
+{
+	struct mrt_writer *w = mrt_writer_open_stream(f, comp, err);
+	if (!w) {
+		fclose(f);
+		return NULL;
+	}
+	w->own = 1;
+	w->name = strdup(path);
+	return w;
+}
+
 struct mrt_writer *mrt_writer_open(const char *path, struct dm_error *err)
 {
 	enum dm_compression comp = has_suffix(path, ".gz")    ? DM_COMP_GZIP
@@ -671,14 +684,7 @@ struct mrt_writer *mrt_writer_open(const char *path, struct dm_error *err)
 		dm_fail(err, DM_ERR_IO, 0, "%s: cannot create: %s", path, strerror(errno));
 		return NULL;
 	}
-	struct mrt_writer *w = mrt_writer_open_stream(f, comp, err);
-	if (!w) {
-		fclose(f);
-		return NULL;
-	}
-	w->own = 1;
-	w->name = strdup(path);
-	return w;
+	return writer_own(f, comp, path, err);
 }
 
 struct mrt_writer *mrt_writer_create(const char *path, struct dm_error *err)
@@ -696,14 +702,7 @@ struct mrt_writer *mrt_writer_create(const char *path, struct dm_error *err)
 	}
 	/* unbuffered: each sink write is one write(2) of whole records (see writer.h) */
 	setvbuf(f, NULL, _IONBF, 0);
-	struct mrt_writer *w = mrt_writer_open_stream(f, DM_COMP_NONE, err);
-	if (!w) {
-		fclose(f);
-		return NULL;
-	}
-	w->own = 1;
-	w->name = strdup(path);
-	return w;
+	return writer_own(f, DM_COMP_NONE, path, err);
 }
 
 int mrt_writer_flush(struct mrt_writer *w, int sync, struct dm_error *err)
