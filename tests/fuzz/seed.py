@@ -221,6 +221,9 @@ def bmp_seeds(outdir):
     put(d, b'\0' + msg(0, peer(0x20) + upd(four=False)) + msg(0, peer(0x80, b'\x20\x01\x0d\xb8' + b'\0' * 11 + b'\x01') + upd()))
 
 if __name__ == '__main__':
+    if sys.argv[1] == 'bmp':
+        bmp_seeds(sys.argv[2])
+        sys.exit(0)
     if sys.argv[1] != '-':
         main(sys.argv[1], sys.argv[2])
         geo_seeds(sys.argv[1], sys.argv[2])
