@@ -7,7 +7,8 @@
 #     every record flushed before the kill is in the files and decodes cleanly, in order, and
 #     the files end on whole records;
 #  3. restart in the same folder: the files of the killed run are not touched (compressed, their
-#     bytes unchanged), the new run writes NAME.1 files, complete.
+#     bytes unchanged), the new run writes NAME.1 files, complete;
+#  4. kill -9 at an unchosen moment: what was flushed is there, at most the last record cut.
 source "$(dirname "$0")/../lib.sh"
 DRIVER=$ROOT/build/asan/tests/live/archive_driver
 [ -x "$DRIVER" ] || { skip archive_crash "$DRIVER not built (make unit-bins)"; exit 0; }
@@ -16,7 +17,8 @@ NUPD=1000
 NPFX=20000
 
 # expected bgpdump -m lines: updates (u) and RIB (r), from the driver's description
-python3 - "$NUPD" "$NPFX" "$TMP" <<'EOF'
+want() {  # UPDATES PREFIXES: writes $TMP/want_u and $TMP/want_r
+python3 - "$1" "$2" "$TMP" <<'EOF'
 import sys
 nupd, npfx, tmp = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 t0 = 1419264060
@@ -35,6 +37,8 @@ with open(tmp + '/want_r', 'w') as f:
         if i % 2 == 0:
             f.write('TABLE_DUMP2|%d|B|2001:db8::2|4200000002|%s|4200000002 65010|IGP|192.0.2.2|0|0||NAG||\n' % (trib, p))
 EOF
+}
+want $NUPD $NPFX
 U=crash-test/2014.12/UPDATES/updates.20141222.1600
 R=crash-test/2014.12/RIBS/rib.20141222.1600
 
@@ -105,3 +109,39 @@ else
 fi
 same_lines archive_restart_updates "$TMP/b/$U.1.bz2" "$TMP/want_u"
 same_lines archive_restart_rib "$TMP/b/$R.1.bz2" "$TMP/want_r"
+
+# 4. kill -9 at an unchosen moment (2 s into a run, no stall): the same, except that the kill may
+#    cut the record being written: darkmap reads every record before it and reports the cut one
+#    as truncated, nothing else
+want $NUPD 65536
+"$DRIVER" "$TMP/d" $NUPD 65536 >"$TMP/d.out" 2>"$TMP/d.err" &
+pid=$!
+sleep 2
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+read -r _ rec_flushed rib_flushed < <(grep '^flushed' "$TMP/d.out" | tail -1)
+if [ -f "$TMP/d/$R.bz2" ]; then
+	skip archive_kill9_any "the run ended before the kill (flushed ${rec_flushed:-0}/${rib_flushed:-0})"
+elif [ ! -f "$TMP/d/$R" ]; then
+	# killed before the table: the updates file holds at least what was flushed
+	"$DARKMAP" dump -m "$TMP/d/$U" >"$TMP/du" 2>"$TMP/du.err"
+	n=$(wc -l <"$TMP/du")
+	errs=$(sed -n 's/.* \([0-9]*\) errors.*/\1/p' "$TMP/du.err" | tail -1)
+	if [ "$n" -ge "${rec_flushed:-0}" ] && head -n "$n" "$TMP/want_u" | cmp -s - "$TMP/du" &&
+		{ [ "$errs" = 0 ] || { [ "$errs" = 1 ] && grep -q truncated "$TMP/du.err"; }; }; then
+		ok "archive_kill9_any: killed in the updates, $n records survived, ${rec_flushed:-0} flushed, $errs cut record"
+	else
+		nok archive_kill9_any "updates: $n lines, ${rec_flushed:-0} flushed, $errs errors: $(tail -1 "$TMP/du.err")"
+	fi
+else
+	"$DARKMAP" dump -m "$TMP/d/$R" >"$TMP/dr" 2>"$TMP/dr.err"
+	n=$(wc -l <"$TMP/dr")
+	nrib=$(cut -d'|' -f6 "$TMP/dr" | uniq | wc -l)
+	errs=$(sed -n 's/.* \([0-9]*\) errors.*/\1/p' "$TMP/dr.err" | tail -1)
+	if [ "$nrib" -ge $((rib_flushed - 1)) ] && head -n "$n" "$TMP/want_r" | cmp -s - "$TMP/dr" &&
+		{ [ "$errs" = 0 ] || { [ "$errs" = 1 ] && grep -q truncated "$TMP/dr.err"; }; }; then
+		ok "archive_kill9_any: killed in the table, $nrib prefixes survived, $((rib_flushed - 1)) flushed, $errs cut record"
+	else
+		nok archive_kill9_any "$nrib prefixes survived, $((rib_flushed - 1)) flushed, $errs errors: $(grep -v '^darkmap dump: 1 file' "$TMP/dr.err" | head -2)"
+	fi
+fi
