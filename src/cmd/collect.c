@@ -356,6 +356,15 @@ static void on_state(const struct speaker_peer_info *p, int old, int st, void *a
 static void on_eor(const struct speaker_peer_info *p, uint16_t afi, uint8_t safi, void *arg)
 {
 	struct collect *co = arg;
+	if (!co->quiet && p->sess) {
+		char a[DM_IP_STRLEN];
+		dm_ip_fmt(&p->addr, a);
+		const struct bgp_sess_stats *st = bgp_sess_stats(p->sess);
+		double dt = (double)(wall_us() - st->established_at) / 1e6;
+		fprintf(stderr, "darkmap collect: peer %s AS%u: End-of-RIB %s after %llu elements, %.3f s after Established\n",
+		        a, bgp_sess_neg(p->sess)->peer_as, afi == DM_AFI_IPV6 ? "IPv6" : "IPv4",
+		        (unsigned long long)st->elems, dt);
+	}
 	if (!co->keep_table)
 		return;
 	char peer[80];

@@ -127,6 +127,8 @@ static void set_state(struct bgp_sess *s, int st, int64_t now)
 	if (old == st)
 		return;
 	s->state = st;
+	if (st == BGP_ST_ESTABLISHED)
+		s->stats.established_at = now;
 	if (st == BGP_ST_IDLE || st == BGP_ST_CONNECT || st == BGP_ST_ACTIVE)
 		s->hold_at = s->keepalive_at = 0;
 	if (s->cb.state)

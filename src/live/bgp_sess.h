@@ -111,6 +111,7 @@ struct bgp_sess_neg {
 struct bgp_sess_stats {
 	uint64_t msgs_in, msgs_out, updates_in, elems, withdrawn_7606, attrs_discarded;
 	uint64_t bytes_in;
+	int64_t established_at;     /* the time passed in when it last became Established */
 };
 
 /* Allocates a session in Idle; the conf and callbacks are copied. */

@@ -487,6 +487,8 @@ static void conn_free(struct conn *c)
 		bufferevent_free(c->bev);
 	if (c->more)
 		event_free(c->more);
+	if (p->info.sess == c->sess)
+		p->info.sess = NULL;
 	bgp_sess_free(c->sess);
 	free(c);
 	if (!p->conf.passive && !p->removed)
@@ -686,7 +688,7 @@ static struct conn *conn_new(struct speaker_peer *p, evutil_socket_t fd, int loc
 	c->peer = p;
 	struct bgp_sess_conf sc;
 	memset(&sc, 0, sizeof sc);
-	sc.local_as = sp->conf.local_as;
+	sc.local_as = p->conf.local_as ? p->conf.local_as : sp->conf.local_as;
 	sc.remote_as = p->conf.remote_as;
 	sc.router_id = p->conf.router_id ? p->conf.router_id : sp->conf.router_id;
 	sc.hold_time = p->conf.hold_time ? p->conf.hold_time : sp->conf.hold_time;
@@ -734,7 +736,8 @@ static struct speaker_peer *peer_new(struct speaker *sp, const struct speaker_pe
 	p->info.addr = *addr;
 	p->info.port = pc->port;
 	p->info.local = pc->local;
-	p->info.local_as = sp->conf.local_as;
+	p->info.local_as = pc->local_as ? pc->local_as : sp->conf.local_as;
+	p->info.user = pc->user;
 	p->next = sp->peers;
 	sp->peers = p;
 	return p;
@@ -1092,6 +1095,12 @@ size_t speaker_peer_outq(const struct speaker_peer *p)
 {
 	struct conn *c = best_conn(p);
 	return c && c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+size_t speaker_peer_max_msg(const struct speaker_peer *p)
+{
+	struct conn *c = best_conn(p);
+	return c ? bgp_sess_max_msg(c->sess) : 0;
 }
 
 void speaker_peer_set_user(struct speaker_peer *p, void *user) { p->info.user = user; }

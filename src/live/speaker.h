@@ -26,6 +26,8 @@ struct speaker_peer_conf {
 	char password[SPEAKER_PASSWORD_MAX + 1];   /* TCP-MD5 key ("" none) */
 	uint16_t hold_time;          /* 0: the speaker's */
 	uint32_t router_id;          /* 0: the speaker's (darkmap feed gives each session its own) */
+	uint32_t local_as;           /* 0: the speaker's (darkmap feed speaks as each archived peer) */
+	void *user;                  /* the owner's pointer, in speaker_peer_info.user */
 };
 
 struct speaker_conf {
@@ -95,6 +97,8 @@ uint16_t speaker_listen_port(const struct speaker *sp, unsigned i);
 /* Feed mode */
 int speaker_peer_send_update(struct speaker_peer *p, const uint8_t *body, size_t n);
 size_t speaker_peer_outq(const struct speaker_peer *p);
+/* the largest message the peer's session may send (0: no session) */
+size_t speaker_peer_max_msg(const struct speaker_peer *p);
 void speaker_peer_set_user(struct speaker_peer *p, void *user);
 struct speaker_peer *speaker_peer_of(const struct speaker_peer_info *i);
 
