@@ -11,6 +11,7 @@
 """
 import argparse
 import ipaddress
+import os
 import socket
 import struct
 import sys
@@ -115,6 +116,20 @@ def cmd_announce(a):
     for r in a.route:
         s.sendall(msg(2, update_for(r)))
     s.sendall(msg(2, b"\x00\x00\x00\x00"))  # End-of-RIB, IPv4 unicast
+    if a.go:
+        # keep the session (answering keepalives) until the file appears, then announce more
+        s.settimeout(0.2)
+        while not os.path.exists(a.go):
+            try:
+                got = read_msg(s)
+                if got is None:
+                    raise SystemExit("the collector closed the session")
+                if got[0] == 4:
+                    s.sendall(msg(4))
+            except socket.timeout:
+                pass
+        for r in a.late:
+            s.sendall(msg(2, update_for(r)))
     end = time.time() + a.hold
     s.settimeout(0.5)
     while time.time() < end:
@@ -150,6 +165,8 @@ def bad_cases(a):
         "update-nlri": (True, msg(2, b"\x00\x00\x00\x00" + b"\x21\x0a\x00\x00\x00\x00")),
         "refresh-len": (True, msg(5, b"\x00\x01\x00\x01\x00")),
         "notification": (True, msg(3, b"\x06\x04")),
+        # RFC 7606 §7.1: an undefined ORIGIN value: treat-as-withdraw, no NOTIFICATION
+        "origin-taw": (True, msg(2, upd_ok) + msg(2, upd_ok.replace(b"\x40\x01\x01\x00", b"\x40\x01\x01\x05"))),
     }
 
 
@@ -180,6 +197,8 @@ def main():
     p.add_argument("--id", default="10.0.0.2")
     p.add_argument("--hold", type=float, default=1.0)
     p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--go", default="", help="announce: after End-of-RIB wait for this file, then send --late")
+    p.add_argument("--late", action="append", default=[])
     a = p.parse_intermixed_args()
     if a.cmd == "announce":
         a.route = a.args
