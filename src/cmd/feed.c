@@ -473,6 +473,14 @@ static void message_send(struct feed *f, struct fpeer *p, const struct mrt_hdr *
 
 static void finish(struct feed *f);
 
+/* the next turn of reading after the sockets were served (a zero timeout: an event activated
+ * from its own callback could run again before any socket is written) */
+static void pump_later(struct feed *f)
+{
+	static const struct timeval zero = { 0, 0 };
+	evtimer_add(f->pump_ev, &zero);
+}
+
 static struct fpeer *rib_peer(struct feed *f, uint16_t idx, unsigned *count)
 {
 	if (f->copies) {
@@ -622,7 +630,7 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		record(f, &hdr, body, &rec);
 	}
-	event_active(f->pump_ev, EV_TIMEOUT, 0);
+	pump_later(f);
 }
 
 static void end_cb(evutil_socket_t fd, short what, void *arg)
@@ -673,7 +681,7 @@ static void start(struct feed *f)
 		return;
 	f->started = 1;
 	f->t_start = mono();
-	event_active(f->pump_ev, EV_TIMEOUT, 0);
+	pump_later(f);
 }
 
 static void on_state(const struct speaker_peer_info *i, int old, int st, void *arg)
@@ -701,7 +709,7 @@ static void on_writable(const struct speaker_peer_info *i, void *arg)
 	struct feed *f = arg;
 	if (f->paused && !any_full(f)) {
 		f->paused = 0;
-		event_active(f->pump_ev, EV_TIMEOUT, 0);
+		pump_later(f);
 	}
 }
 
@@ -901,7 +909,7 @@ int cmd_feed(int argc, char **argv)
 	if (!f.base)
 		goto out;
 	mrt_ctx_init(&f.ctx);
-	f.pump_ev = event_new(f.base, -1, 0, pump_cb, &f);
+	f.pump_ev = evtimer_new(f.base, pump_cb, &f);
 	f.pace_ev = evtimer_new(f.base, pump_cb, &f);
 	if (make_sessions(&f) < 0)
 		goto out;

@@ -637,8 +637,12 @@ static void conn_input(struct conn *c)
 		evbuffer_drain(in, used);
 		budget--;
 	}
-	if (!budget && evbuffer_get_length(in) >= BGP_HEADER_LEN)
-		event_active(c->more, EV_READ, 0);
+	if (!budget && evbuffer_get_length(in) >= BGP_HEADER_LEN) {
+		/* a zero timeout, not event_active: an event activated from a callback may run again
+		 * in the same loop turn, before the other sockets are polled */
+		static const struct timeval zero = { 0, 0 };
+		evtimer_add(c->more, &zero);
+	}
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -701,7 +705,7 @@ static struct conn *conn_new(struct speaker_peer *p, evutil_socket_t fd, int loc
 	struct bgp_sess_cb cb = { s_send, s_elem, s_raw, s_state, s_notify, NULL, s_eor, c };
 	c->sess = bgp_sess_new(&sc, &cb);
 	c->bev = bufferevent_socket_new(sp->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->more = event_new(sp->base, -1, 0, more_cb, c);
+	c->more = evtimer_new(sp->base, more_cb, c);
 	if (!c->sess || !c->bev || !c->more) {
 		if (c->bev)
 			bufferevent_free(c->bev);
