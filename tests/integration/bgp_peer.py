@@ -124,6 +124,8 @@ def cmd_announce(a):
                 got = read_msg(s)
                 if got is None:
                     raise SystemExit("the collector closed the session")
+                if got[0] == 3:
+                    raise SystemExit("NOTIFICATION %d/%d" % (got[1][0], got[1][1]))
                 if got[0] == 4:
                     s.sendall(msg(4))
             except socket.timeout:
