@@ -185,20 +185,6 @@ static int scan_peers(struct feed *f)
 
 /* ------------------------------------------------------------------ UPDATE building */
 
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* Appends one attribute (flags, type, value) to d; returns bytes written. */
 static size_t attr_put(uint8_t *d, uint8_t flags, uint8_t type, const uint8_t *v, size_t len)
 {
@@ -209,13 +195,32 @@ static size_t attr_put(uint8_t *d, uint8_t flags, uint8_t type, const uint8_t *v
 	d[n++] = flags;
 	d[n++] = type;
 	if (len > 255) {
-		put16(d + n, (unsigned)len);
+		be16_put(d + n, (unsigned)len);
 		n += 2;
 	} else {
 		d[n++] = (uint8_t)len;
 	}
 	memcpy(d + n, v, len);
 	return n + len;
+}
+
+/* One path attribute's framing (RFC 4271 §4.3): flags, type, its value as a sub-cursor. The
+ * attributes were decoded by bgp/ already; this only walks their bytes. */
+static int attr_next(struct cur *c, uint8_t *flags, uint8_t *type, struct cur *val)
+{
+	uint16_t len;
+	uint8_t l8;
+	if (cur_u8(c, flags) < 0 || cur_u8(c, type) < 0)
+		return -1;
+	if (*flags & BGP_ATTR_F_EXTLEN) {
+		if (cur_u16(c, &len) < 0)
+			return -1;
+	} else {
+		if (cur_u8(c, &l8) < 0)
+			return -1;
+		len = l8;
+	}
+	return cur_take(c, len, val);
 }
 
 /* The attribute block to send for a route: the archived attributes byte for byte, except
@@ -229,23 +234,12 @@ static long attrs_for_send(const struct bgp_attrs *a, int as2, uint8_t *out, siz
 	struct cur c = cur_make(a->raw, a->raw_len);
 	size_t n = 0;
 	*nhlen = 0;
-	while (cur_left(&c) >= 3) {
-		uint8_t flags = 0, type = 0;
-		uint16_t len;
-		cur_u8(&c, &flags);
-		cur_u8(&c, &type);
-		if (flags & BGP_ATTR_F_EXTLEN) {
-			if (cur_u16(&c, &len) < 0)
-				return -1;
-		} else {
-			uint8_t l8;
-			if (cur_u8(&c, &l8) < 0)
-				return -1;
-			len = l8;
-		}
+	while (cur_left(&c)) {
+		uint8_t flags, type;
 		struct cur v;
-		if (cur_take(&c, len, &v) < 0)
+		if (attr_next(&c, &flags, &type, &v) < 0)
 			return -1;
+		size_t len = cur_left(&v);
 		if (n + len + 4 > cap)
 			return -1;
 		if (type == BGP_ATTR_MP_REACH_NLRI) {
@@ -274,7 +268,7 @@ static long attrs_for_send(const struct bgp_attrs *a, int as2, uint8_t *out, siz
 				path[pl++] = s->type;
 				path[pl++] = s->count;
 				for (unsigned k = 0; k < s->count; k++, pl += 4)
-					put32(path + pl, s->asn[k]);
+					be32_put(path + pl, s->asn[k]);
 			}
 			if (n + pl + 4 > cap)
 				return -1;
@@ -285,7 +279,7 @@ static long attrs_for_send(const struct bgp_attrs *a, int as2, uint8_t *out, siz
 			uint8_t ag[8];
 			int trans = a->aggregator_as == BGP_AS_TRANS &&
 			            (a->present & BGP_ATTR_BIT(BGP_ATTR_AS4_AGGREGATOR));
-			put32(ag, trans ? a->as4_aggregator_as : a->aggregator_as);
+			be32_put(ag, trans ? a->as4_aggregator_as : a->aggregator_as);
 			memcpy(ag + 4, trans ? a->as4_aggregator_addr.b : a->aggregator_addr.b, 4);
 			n += attr_put(out + n, flags, type, ag, sizeof ag);
 			continue;
@@ -310,14 +304,14 @@ static void pack_flush(struct feed *f, struct fpeer *p, struct pack *k)
 		return;
 	uint8_t *b = f->tmp;
 	size_t n = 0;
-	put16(b, 0);                 /* no withdrawn routes */
+	be16_put(b, 0);                 /* no withdrawn routes */
 	n = 4;
 	memcpy(b + n, k->attrs, k->alen);
 	n += k->alen;
 	if (k->afi == DM_AFI_IPV6) {
 		uint8_t mp[BGP_MAX_MSG];
 		size_t ml = 0;
-		put16(mp, DM_AFI_IPV6);
+		be16_put(mp, DM_AFI_IPV6);
 		mp[2] = DM_SAFI_UNICAST;
 		mp[3] = k->nhlen;
 		ml = 4;
@@ -327,9 +321,9 @@ static void pack_flush(struct feed *f, struct fpeer *p, struct pack *k)
 		memcpy(mp + ml, k->nlri, k->nlen);
 		ml += k->nlen;
 		n += attr_put(b + n, BGP_ATTR_F_OPTIONAL, BGP_ATTR_MP_REACH_NLRI, mp, ml);
-		put16(b + 2, (unsigned)(n - 4));
+		be16_put(b + 2, (unsigned)(n - 4));
 	} else {
-		put16(b + 2, (unsigned)(n - 4));
+		be16_put(b + 2, (unsigned)(n - 4));
 		memcpy(b + n, k->nlri, k->nlen);
 		n += k->nlen;
 	}
@@ -428,7 +422,7 @@ static void message_send(struct feed *f, struct fpeer *p, const struct mrt_hdr *
 	}
 	uint8_t *b = f->tmp, nh[32], nhlen;
 	size_t n = 0;
-	put16(b, wl);
+	be16_put(b, wl);
 	memcpy(b + 2, w.p, wl);
 	n = 2 + wl;
 	size_t alen_at = n;
@@ -441,29 +435,18 @@ static void message_send(struct feed *f, struct fpeer *p, const struct mrt_hdr *
 	n += (size_t)l;
 	/* MP_REACH/MP_UNREACH as they were (their NLRI are not the sender's ASN business) */
 	struct cur ac = at;
-	while (cur_left(&ac) >= 3) {
+	while (cur_left(&ac)) {
 		const uint8_t *start = ac.p;
-		uint8_t fl = 0, ty = 0;
-		uint16_t len;
-		cur_u8(&ac, &fl);
-		cur_u8(&ac, &ty);
-		if (fl & BGP_ATTR_F_EXTLEN) {
-			if (cur_u16(&ac, &len) < 0)
-				break;
-		} else {
-			uint8_t l8;
-			if (cur_u8(&ac, &l8) < 0)
-				break;
-			len = l8;
-		}
-		if (cur_skip(&ac, len) < 0)
+		uint8_t fl, ty;
+		struct cur v;
+		if (attr_next(&ac, &fl, &ty, &v) < 0)
 			break;
 		if (ty == BGP_ATTR_MP_REACH_NLRI || ty == BGP_ATTR_MP_UNREACH_NLRI) {
 			memcpy(b + n, start, (size_t)(ac.p - start));
 			n += (size_t)(ac.p - start);
 		}
 	}
-	put16(b + alen_at, (unsigned)(n - alen_at - 2));
+	be16_put(b + alen_at, (unsigned)(n - alen_at - 2));
 	memcpy(b + n, c.p, cur_left(&c));
 	n += cur_left(&c);
 	send_body(f, p, b, n);

@@ -30,20 +30,6 @@ struct bgp_sess {
 static const uint8_t MARKER[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 const char *bgp_state_name(int state)
 {
 	switch (state) {
@@ -153,7 +139,7 @@ static void send_msg(struct bgp_sess *s, uint8_t type, const uint8_t *body, size
 	uint8_t hdr[BGP_HEADER_LEN];
 	size_t total = BGP_HEADER_LEN + len;
 	memcpy(hdr, MARKER, 16);
-	put16(hdr + 16, (unsigned)total);
+	be16_put(hdr + 16, (unsigned)total);
 	hdr[18] = type;
 	s->stats.msgs_out++;
 	if (!s->cb.send && !s->cb.raw)
@@ -195,11 +181,11 @@ static size_t open_body(const struct bgp_sess *s, uint8_t *b)
 	const struct bgp_sess_conf *c = &s->conf;
 	size_t n = 0;
 	b[n++] = 4;
-	put16(b + n, c->local_as > 0xffff ? BGP_AS_TRANS : c->local_as);
+	be16_put(b + n, c->local_as > 0xffff ? BGP_AS_TRANS : c->local_as);
 	n += 2;
-	put16(b + n, c->hold_time);
+	be16_put(b + n, c->hold_time);
 	n += 2;
-	put32(b + n, c->router_id);
+	be32_put(b + n, c->router_id);
 	n += 4;
 	size_t optlen_at = n++;
 	b[n++] = 2;                     /* parameter type: capabilities (RFC 5492) */
@@ -214,7 +200,7 @@ static size_t open_body(const struct bgp_sess *s, uint8_t *b)
 	b[n++] = 0;
 	b[n++] = BGP_CAP_AS4;
 	b[n++] = 4;
-	put32(b + n, c->local_as);
+	be32_put(b + n, c->local_as);
 	n += 4;
 	if (c->ext_msg) {
 		b[n++] = BGP_CAP_EXT_MSG;
@@ -486,7 +472,7 @@ static void handle_open(struct bgp_sess *s, const uint8_t *msg, size_t len, int6
 	if (!pas || (s->conf.remote_as && pas != s->conf.remote_as) ||
 	    (caps.as4_seen && caps.as4 > 0xffff && my_as != BGP_AS_TRANS)) {
 		uint8_t d[2];
-		put16(d, my_as);
+		be16_put(d, my_as);
 		open_error(s, BGP_OPEN_BAD_AS, d, 2, now);
 		return;
 	}
@@ -497,14 +483,14 @@ static void handle_open(struct bgp_sess *s, const uint8_t *msg, size_t len, int6
 	/* RFC 6286 §2.2: any non-zero identifier, unique within the AS */
 	if (id == 0 || (pas == s->conf.local_as && id == s->conf.router_id)) {
 		uint8_t d[4];
-		put32(d, id);
+		be32_put(d, id);
 		open_error(s, BGP_OPEN_BAD_ID, d, 4, now);
 		return;
 	}
 	if (s->conf.require_as4 && !caps.as4_seen) {
 		/* RFC 5492 §3: the data names the capability we needed */
 		uint8_t d[6] = { BGP_CAP_AS4, 4 };
-		put32(d + 2, s->conf.local_as);
+		be32_put(d + 2, s->conf.local_as);
 		open_error(s, BGP_OPEN_UNSUP_CAP, d, sizeof d, now);
 		return;
 	}
@@ -688,7 +674,7 @@ static int check_header(struct bgp_sess *s, const uint8_t *h, int64_t now)
 	}
 	if (bad) {
 		uint8_t d[2];
-		put16(d, len);
+		be16_put(d, len);
 		notify(s, BGP_ERR_HEADER, BGP_HDR_BAD_LEN, d, 2, now);
 		return -1;
 	}
@@ -779,7 +765,7 @@ int bgp_sess_refresh(struct bgp_sess *s, uint16_t afi, uint8_t safi)
 	if (s->state != BGP_ST_ESTABLISHED || !s->neg.refresh)
 		return -1;
 	uint8_t b[4];
-	put16(b, afi);
+	be16_put(b, afi);
 	b[2] = 0;
 	b[3] = safi;
 	send_msg(s, BGP_MSG_ROUTE_REFRESH, b, sizeof b);

@@ -12,15 +12,6 @@ fi
 CPID= XPID=
 trap 'for p in $XPID $CPID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
-wait_for() {
-	local t=$1 i
-	shift
-	for ((i = 0; i < t * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 "$DARKMAP" collect --listen 127.0.0.1:0 --peer 127.0.0.9,4200000009 --local-as 65000 --router-id 10.0.0.1 \
 	--state "$TMP/state" --port-file "$TMP/port" 2>"$TMP/collect.err" &

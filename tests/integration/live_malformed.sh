@@ -13,15 +13,6 @@ PEER="python3 $(dirname "$0")/bgp_peer.py"
 CPID= GPID=
 trap 'for p in $GPID $CPID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
-wait_for() {   # $1 = seconds, then a command
-	local t=$1 i
-	shift
-	for ((i = 0; i < t * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 "$DARKMAP" collect --listen 127.0.0.1:0 --peer 127.0.0.0/8,any --peer 127.0.0.4,65001 --print \
 	--state "$TMP/state" --port-file "$TMP/port" >"$TMP/out" 2>"$TMP/err" &

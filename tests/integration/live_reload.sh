@@ -8,15 +8,6 @@ command -v python3 >/dev/null || { skip $NAME "python3 absent"; exit 0; }
 PEER="python3 $(dirname "$0")/bgp_peer.py"
 PIDS=
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-wait_for() {
-	local t=$1 i
-	shift
-	for ((i = 0; i < t * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 conf() {   # $1 = AS of 127.0.0.3, $2 = 1: keep 127.0.0.4
 	{
 		echo "listen 127.0.0.1:0"
