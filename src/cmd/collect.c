@@ -168,6 +168,7 @@ struct collect {
 	/* graceful restart: peers whose routes are stale until a deadline (small list) */
 	struct gr_wait { char peer[80]; int64_t until; } gr[64];
 	unsigned ngr;
+	char notified[80];          /* the peer whose session a NOTIFICATION is ending */
 };
 
 static int64_t wall_us(void)
@@ -341,9 +342,11 @@ static void on_state(const struct speaker_peer_info *p, int old, int st, void *a
 		return;
 	char peer[80];
 	peer_name(p, peer);
+	int notified = !strcmp(peer, co->notified);
+	co->notified[0] = 0;
 	/* RFC 4724 §4.2: a peer that advertised graceful restart keeps its routes (stale) for its
 	 * restart time; others lose them at once */
-	if (n && n->gr && n->gr_time && co->ngr < sizeof co->gr / sizeof co->gr[0]) {
+	if (!notified && n && n->gr && n->gr_time && co->ngr < sizeof co->gr / sizeof co->gr[0]) {
 		table_mark_stale(co, peer);
 		gr_forget(co, peer);
 		snprintf(co->gr[co->ngr].peer, sizeof co->gr[0].peer, "%s", peer);
@@ -376,6 +379,9 @@ static void on_eor(const struct speaker_peer_info *p, uint16_t afi, uint8_t safi
 static void on_notify(const struct speaker_peer_info *p, int sent, uint8_t code, uint8_t sub, void *arg)
 {
 	struct collect *co = arg;
+	/* RFC 4724 §4.2: graceful restart covers a connection lost, not a session ended by a
+	 * NOTIFICATION: the state change that follows clears the routes */
+	peer_name(p, co->notified);
 	if (co->quiet)
 		return;
 	char a[DM_IP_STRLEN];

@@ -87,7 +87,12 @@ def connect(a):
 
 
 def establish(s, a):
-    s.sendall(msg(1, open_body(a.asn, a.id)))
+    caps = None
+    if a.gr:
+        # RFC 4724 §3: restart time, IPv4 unicast with its forwarding state kept
+        caps = (b"\x01\x04\x00\x01\x00\x01" + b"\x01\x04\x00\x02\x00\x01" +
+                b"\x41\x04" + struct.pack("!I", a.asn) + b"\x40\x06" + struct.pack("!H", a.gr) + b"\x00\x01\x01\x80")
+    s.sendall(msg(1, open_body(a.asn, a.id, caps=caps)))
     got = read_msg(s)
     if not got or got[0] != 1:
         raise SystemExit("no OPEN from the collector: %r" % (got,))
@@ -132,6 +137,11 @@ def cmd_announce(a):
                 pass
         for r in a.late:
             s.sendall(msg(2, update_for(r)))
+    if a.abrupt:
+        # the TCP connection ends without a NOTIFICATION (a restart, RFC 4724 §4.2)
+        s.shutdown(socket.SHUT_RDWR)
+        s.close()
+        return
     end = time.time() + a.hold
     s.settimeout(0.5)
     while time.time() < end:
@@ -201,6 +211,8 @@ def main():
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument("--go", default="", help="announce: after End-of-RIB wait for this file, then send --late")
     p.add_argument("--late", action="append", default=[])
+    p.add_argument("--gr", type=int, default=0, help="advertise graceful restart with this restart time")
+    p.add_argument("--abrupt", action="store_true", help="announce: close the connection without a NOTIFICATION")
     a = p.parse_intermixed_args()
     if a.cmd == "announce":
         a.route = a.args
