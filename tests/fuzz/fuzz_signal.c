@@ -19,7 +19,7 @@
 			abort();                                                                      \
 	} while (0)
 
-enum { NPEER = 4, NVAR = 4, NSEEN = 64 };
+enum { NPEER = 4, NVAR = 4, NSEEN = 64, MAX_BINS = 64 };
 
 static struct bgp_attrs var_attrs[NVAR];
 static uint8_t var_raw[NVAR][4];
@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dm_ip peer_ip[NPEER], nh = { .afi = DM_AFI_IPV4, .b = { 192, 0, 2, 254 } };
 	for (int p = 0; p < NPEER; p++)
 		peer_ip[p] = (struct dm_ip){ .afi = DM_AFI_IPV4, .b = { 192, 0, 2, (uint8_t)(p + 1) } };
-	uint32_t ts = 1419264000u;
+	uint32_t ts = 1419264000u, t0 = ts;
 	size_t load = 2 + 4 * (size_t)(data[1] % 16);   /* ops before sig_start: the RIB */
 	int started = 0;
 	for (size_t off = 2; off + 4 <= size; off += 4) {
@@ -194,8 +194,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		const uint8_t *op = data + off;
 		int p = op[0] >> 2 & 3;
-		if (started) {
-			ts += (uint32_t)(op[3] >> 2) * (op[3] & 2 ? 60 : 7);
+		/* Steps of 0..63 s or 0..15 min, and at most MAX_BINS bins an input: every bin walks
+		 * every entity slot (hundreds), and steps of up to an hour made thousands of bins an
+		 * input (1 run/s). */
+		if (started && ts - t0 < MAX_BINS * o.bin) {
+			ts += (uint32_t)(op[3] >> 2) * (op[3] & 2 ? 15 : 1);
 			sig_time(s, ts);
 		}
 		struct dm_elem e;
