@@ -11,48 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_attrs.h"
+#include "fuzz_util.h"
 #include "rib/rib.h"
 
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
-	} while (0)
-
-enum { NPEER = 4, NPFX = 64, NPATH = 3, NVAR = 4 };
+enum { NPEER = 4, NPFX = 64, NPATH = 3 };
 
 struct model {
 	struct dm_prefix pfx[NPFX];     /* masked */
 	uint32_t idx[NPFX];             /* the RIB's index */
 	int npfx;
 	uint8_t route[NPEER][NPFX][NPATH];   /* attribute variant + 1, 0: none */
-	uint32_t var_id[NVAR];          /* the RIB's id of each variant while referenced */
+	uint32_t var_id[FUZZ_NVAR];          /* the RIB's id of each variant while referenced */
 };
-
-static struct bgp_attrs var_attrs[NVAR];
-static uint8_t var_raw[NVAR][4];
-static struct as_seg var_seg[NVAR];
-static uint32_t var_asn[NVAR];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	for (int v = 0; v < NVAR; v++) {
-		var_raw[v][0] = 0x40;   /* ORIGIN, transitive, length 1, value v (RFC 4271 §4.3) */
-		var_raw[v][1] = BGP_ATTR_ORIGIN;
-		var_raw[v][2] = 1;
-		var_raw[v][3] = (uint8_t)(v % 3);
-		var_asn[v] = 64500u + (uint32_t)v;
-		var_seg[v] = (struct as_seg){ .type = AS_SEQUENCE, .count = 1, .asn = &var_asn[v] };
-		struct bgp_attrs *a = &var_attrs[v];
-		memset(a, 0, sizeof *a);
-		a->present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN) | BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
-		a->origin = (uint8_t)(v % 3);
-		a->as_path = a->path = (struct as_path){ .seg = &var_seg[v], .nseg = 1, .asn_size = 4 };
-		a->raw = var_raw[v];
-		a->raw_len = 4;
-	}
+	fuzz_attr_variants_init();
 	return 0;
 }
 
@@ -136,13 +113,13 @@ static void check_attr_id(const struct rib *r, uint32_t id, int var)
 {
 	CHECK(id != 0);
 	const struct rib_attr *x = rib_attr_get(r, id);
-	CHECK(x->refcnt > 0 && x->origin_asn == var_asn[var] && x->origin == var % 3);
+	CHECK(x->refcnt > 0 && x->origin_asn == 64500u + (uint32_t)var && x->origin == var % 3);
 }
 
 static void check_counts(const struct model *m, const struct rib *r, const uint32_t *peer)
 {
 	uint64_t routes = 0;
-	int refs[NVAR] = { 0 };
+	int refs[FUZZ_NVAR] = { 0 };
 	for (int p = 0; p < NPEER; p++) {
 		uint32_t npfx[2] = { 0, 0 };
 		uint64_t npaths = 0;
@@ -166,7 +143,7 @@ static void check_counts(const struct model *m, const struct rib *r, const uint3
 	}
 	CHECK(rib_routes(r) == routes);
 	uint32_t live = 0;
-	for (int v = 0; v < NVAR; v++)
+	for (int v = 0; v < FUZZ_NVAR; v++)
 		if (refs[v]) {
 			live++;
 			check_attr_id(r, m->var_id[v], v);
@@ -222,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *slot = &m.route[p][i][path];
 		uint32_t old;
 		if (op <= 2 || op == 7) {
-			uint32_t id = rib_attr_intern(r, &var_attrs[var]);
+			uint32_t id = rib_attr_intern(r, &fuzz_var_attrs[var]);
 			check_attr_id(r, id, var);
 			m.var_id[var] = id;
 			old = rib_route_set(r, peer[p], m.idx[i], (uint32_t)path, id);

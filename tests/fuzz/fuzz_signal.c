@@ -11,39 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_attrs.h"
+#include "fuzz_util.h"
 #include "signal/signal.h"
 
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
-	} while (0)
-
-enum { NPEER = 4, NVAR = 4, NSEEN = 64, MAX_BINS = 64 };
-
-static struct bgp_attrs var_attrs[NVAR];
-static uint8_t var_raw[NVAR][4];
-static struct as_seg var_seg[NVAR];
-static uint32_t var_asn[NVAR];
+enum { NPEER = 4, NSEEN = 64, MAX_BINS = 64 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	for (int v = 0; v < NVAR; v++) {
-		var_raw[v][0] = 0x40;   /* ORIGIN (RFC 4271 §4.3) */
-		var_raw[v][1] = BGP_ATTR_ORIGIN;
-		var_raw[v][2] = 1;
-		var_raw[v][3] = 0;
-		var_asn[v] = 64500u + (uint32_t)v;
-		var_seg[v] = (struct as_seg){ .type = AS_SEQUENCE, .count = 1, .asn = &var_asn[v] };
-		struct bgp_attrs *a = &var_attrs[v];
-		memset(a, 0, sizeof *a);
-		a->present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN) | BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
-		a->as_path = a->path = (struct as_path){ .seg = &var_seg[v], .nseg = 1, .asn_size = 4 };
-		a->raw = var_raw[v];
-		a->raw_len = 4;
-	}
+	fuzz_attr_variants_init();
 	return 0;
 }
 
@@ -211,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1:
 			e.type = started ? DM_ELEM_ANNOUNCE : DM_ELEM_RIB;
 			e.prefix = make_prefix(op[1], op[2]);
-			e.attrs = &var_attrs[op[0] >> 4 & 3];
+			e.attrs = &fuzz_var_attrs[op[0] >> 4 & 3];
 			e.next_hop = &nh;
 			break;
 		case 2:
