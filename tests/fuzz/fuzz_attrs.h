@@ -1,4 +1,5 @@
-/* The attribute sets the state targets (fuzz_rib, fuzz_signal) hang on their routes. */
+/* What the state targets (fuzz_rib, fuzz_signal) build their operations from: attribute sets
+ * and a universe of prefixes. */
 #ifndef DM_FUZZ_ATTRS_H
 #define DM_FUZZ_ATTRS_H
 
@@ -34,6 +35,36 @@ static void fuzz_attr_variants_init(void)
 		a->raw = raw[v];
 		a->raw_len = 4;
 	}
+}
+
+/* The prefix universe of a state target: 8 IPv4 bases (b >> 1 & 7; family b & 1) at lengths
+ * v4_min + c % v4_span, and IPv6 2001:db8:X... with b at byte v6_byte, at lengths
+ * v6_min + c % v6_span: prefixes that nest and collide once masked (host bits cleared here, not
+ * by the library under test). */
+struct fuzz_universe {
+	uint8_t v4[8][4];
+	int v4_min, v4_span, v6_byte, v6_min, v6_span;
+};
+
+static struct dm_prefix fuzz_prefix(const struct fuzz_universe *u, uint8_t b, uint8_t c)
+{
+	struct dm_prefix p;
+	memset(&p, 0, sizeof p);
+	if (b & 1) {
+		p.afi = DM_AFI_IPV6;
+		p.b[0] = 0x20, p.b[1] = 0x01, p.b[2] = 0x0d, p.b[3] = 0xb8;
+		p.b[4] = (uint8_t)((b >> 1 & 7) * 0x11);
+		p.b[u->v6_byte] = b;
+		p.len = (uint8_t)(u->v6_min + c % u->v6_span);
+	} else {
+		p.afi = DM_AFI_IPV4;
+		memcpy(p.b, u->v4[b >> 1 & 7], 4);
+		p.len = (uint8_t)(u->v4_min + c % u->v4_span);
+	}
+	unsigned bits = p.afi == DM_AFI_IPV4 ? 32 : 128;
+	for (unsigned i = p.len; i < bits; i++)
+		p.b[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return p;
 }
 
 #endif

@@ -48,36 +48,12 @@ static int contains(const struct dm_prefix *p, uint8_t afi, const uint8_t *addr,
 	return 1;
 }
 
-static void mask(struct dm_prefix *p)
-{
-	unsigned bits = p->afi == DM_AFI_IPV4 ? 32 : 128;
-	for (unsigned i = p->len; i < bits; i++)
-		p->b[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
-	if (p->afi == DM_AFI_IPV4)
-		memset(p->b + 4, 0, 12);
-}
-
-/* A prefix of the universe from two bytes: base (b >> 1 & 7), family (b & 1), length c. */
-static struct dm_prefix make_prefix(uint8_t b, uint8_t c)
-{
-	static const uint8_t v4[8][4] = { { 10, 0, 0, 0 },  { 10, 1, 0, 0 },   { 10, 1, 2, 0 },   { 175, 45, 176, 0 },
-		                          { 0, 0, 0, 0 },   { 255, 255, 255, 255 }, { 10, 128, 0, 0 }, { 192, 0, 2, 1 } };
-	struct dm_prefix p;
-	memset(&p, 0, sizeof p);
-	if (b & 1) {
-		p.afi = DM_AFI_IPV6;
-		p.b[0] = 0x20, p.b[1] = 0x01, p.b[2] = 0x0d, p.b[3] = 0xb8;
-		p.b[4] = (uint8_t)((b >> 1 & 7) * 0x11);
-		p.b[15] = b;
-		p.len = (uint8_t)(c % 129);
-	} else {
-		p.afi = DM_AFI_IPV4;
-		memcpy(p.b, v4[b >> 1 & 7], 4);
-		p.len = (uint8_t)(c % 33);
-	}
-	mask(&p);
-	return p;
-}
+/* every length, so prefixes nest and collide after masking */
+static const struct fuzz_universe universe = {
+	.v4 = { { 10, 0, 0, 0 }, { 10, 1, 0, 0 }, { 10, 1, 2, 0 }, { 175, 45, 176, 0 }, { 0, 0, 0, 0 },
+	        { 255, 255, 255, 255 }, { 10, 128, 0, 0 }, { 192, 0, 2, 1 } },
+	.v4_min = 0, .v4_span = 33, .v6_byte = 15, .v6_min = 0, .v6_span = 129,
+};
 
 static int model_prefix(struct model *m, struct rib *r, const struct dm_prefix *p)
 {
@@ -173,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(rib_peer_find(r, coll[p & 1], &a, 64496u + (uint32_t)p) == peer[p]);
 		}
 		if (op == 5) {   /* longest match of an address of the universe */
-			struct dm_prefix q = make_prefix(o[2], 255);
+			struct dm_prefix q = fuzz_prefix(&universe, o[2], 255);
 			q.b[q.afi == DM_AFI_IPV4 ? 3 : 15] ^= o[3];
 			struct dm_ip ip = { .afi = q.afi };
 			memcpy(ip.b, q.b, 16);
@@ -181,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (op == 6) {   /* covering prefix of a prefix (the prefix itself when present) */
-			struct dm_prefix q = make_prefix(o[2], o[3]);
+			struct dm_prefix q = fuzz_prefix(&universe, o[2], o[3]);
 			CHECK(rib_covering(r, &q) == naive_longest(&m, q.afi, q.b, q.len));
 			continue;
 		}
@@ -191,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_counts(&m, r, peer);
 			continue;
 		}
-		struct dm_prefix q = make_prefix(o[2], o[3]);
+		struct dm_prefix q = fuzz_prefix(&universe, o[2], o[3]);
 		int i = model_prefix(&m, r, &q);
 		if (i < 0)
 			continue;

@@ -25,26 +25,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static struct dm_prefix make_prefix(uint8_t b, uint8_t c)
-{
-	static const uint8_t v4[8][4] = { { 10, 0, 0, 0 },  { 10, 1, 0, 0 },   { 10, 1, 2, 0 },   { 175, 45, 176, 0 },
-		                          { 1, 0, 0, 0 },   { 223, 255, 255, 0 }, { 10, 128, 0, 0 }, { 192, 0, 2, 0 } };
-	struct dm_prefix p;
-	memset(&p, 0, sizeof p);
-	if (b & 1) {
-		p.afi = DM_AFI_IPV6;
-		p.b[0] = 0x20, p.b[1] = 0x01, p.b[2] = 0x0d, p.b[3] = 0xb8;
-		p.b[4] = (uint8_t)((b >> 1 & 7) * 0x11);
-		p.b[6] = b;
-		p.len = (uint8_t)(12 + c % 53);      /* /12 .. /64: some below the /16 floor */
-	} else {
-		p.afi = DM_AFI_IPV4;
-		memcpy(p.b, v4[b >> 1 & 7], 4);
-		p.len = (uint8_t)(6 + c % 27);       /* /6 .. /32: some below the /8 floor */
-	}
-	dm_prefix_mask(&p);
-	return p;
-}
+/* IPv4 /6../32 and IPv6 /12../64: some below the /8 and /16 floors */
+static const struct fuzz_universe universe = {
+	.v4 = { { 10, 0, 0, 0 }, { 10, 1, 0, 0 }, { 10, 1, 2, 0 }, { 175, 45, 176, 0 }, { 1, 0, 0, 0 },
+	        { 223, 255, 255, 0 }, { 10, 128, 0, 0 }, { 192, 0, 2, 0 } },
+	.v4_min = 6, .v4_span = 27, .v6_byte = 6, .v6_min = 12, .v6_span = 53,
+};
 
 /* Emitted bins: per entity, strictly increasing in time. */
 struct seen {
@@ -188,13 +174,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0:
 		case 1:
 			e.type = started ? DM_ELEM_ANNOUNCE : DM_ELEM_RIB;
-			e.prefix = make_prefix(op[1], op[2]);
+			e.prefix = fuzz_prefix(&universe, op[1], op[2]);
 			e.attrs = &fuzz_var_attrs[op[0] >> 4 & 3];
 			e.next_hop = &nh;
 			break;
 		case 2:
 			e.type = DM_ELEM_WITHDRAW;
-			e.prefix = make_prefix(op[1], op[2]);
+			e.prefix = fuzz_prefix(&universe, op[1], op[2]);
 			break;
 		default:
 			e.type = DM_ELEM_STATE;
