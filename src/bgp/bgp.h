@@ -184,7 +184,12 @@ struct bgp_open {
 	uint8_t opt_len;
 };
 
-enum { BGP_CAP_AS4 = 65, BGP_CAP_ADDPATH = 69, BGP_ADDPATH_RECEIVE = 1, BGP_ADDPATH_SEND = 2 };
+/* Capability codes (IANA registry) and ADD-PATH send/receive bits (RFC 7911). */
+enum {
+	BGP_CAP_MP = 1, BGP_CAP_REFRESH = 2, BGP_CAP_EXT_MSG = 6, BGP_CAP_GR = 64, BGP_CAP_AS4 = 65,
+	BGP_CAP_ADDPATH = 69, BGP_CAP_ENH_REFRESH = 70,
+};
+enum { BGP_ADDPATH_RECEIVE = 1, BGP_ADDPATH_SEND = 2 };
 
 struct bgp_notification {
 	uint8_t code, subcode;

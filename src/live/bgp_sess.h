@@ -52,11 +52,7 @@ enum {
 	BGP_REFRESH_BAD_LEN = 1,
 };
 
-/* Capability codes (IANA registry). */
-enum {
-	BGP_CAP_MP = 1, BGP_CAP_REFRESH = 2, BGP_CAP_EXT_MSG = 6, BGP_CAP_GR = 64, BGP_CAP_AS4 = 65,
-	BGP_CAP_ADDPATH = 69, BGP_CAP_ENH_REFRESH = 70,
-};
+/* Capability codes: src/bgp/bgp.h (the BMP station reads OPENs too). */
 
 enum { BGP_AS_TRANS = 23456, BGP_STD_MAX_MSG = 4096 };
 
