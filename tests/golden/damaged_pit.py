@@ -82,23 +82,20 @@ def case(name):
         data = bytearray(data)
         data[z0:starts[0] + 20] = bytes(starts[0] + 20 - z0)
         data = bytes(data)
-    if name == "count":
-        errs.append("offset 20: PEER_INDEX_TABLE: peer count 1 contradicts the content, which holds exactly 3 peers: "
-                    "read as the content says")
-    if name == "big":
-        errs.append("offset 20: PEER_INDEX_TABLE: peer count 7 contradicts the content, which holds exactly 3 peers: "
-                    "read as the content says")
-    if name == "vlen":
-        errs.append("offset 16: PEER_INDEX_TABLE: view name length 66 contradicts the content, which holds exactly 3 "
-                    "peers after a view name of 2 bytes: read as the content says")
-    if name == "trunc":
-        errs.append("offset 48: PEER_INDEX_TABLE: peer 2 of 3 truncated")
-    if name == "zero":
-        errs.append("offset 48: PEER_INDEX_TABLE: peer 2 of 3 lies in a zero run that goes on into the damage after "
-                    "the record: not used")
-    if name == "type":
-        errs.append("offset 4: MRT type 5 (BGP) record is exactly a TABLE_DUMP_V2/PEER_INDEX_TABLE of its length 49 and "
-                    "TABLE_DUMP_V2 RIB records follow: read as the PEER_INDEX_TABLE")
+    # the table's own error: (file offset of the damaged field or peer, message)
+    count_msg = "PEER_INDEX_TABLE: peer count %d contradicts the content, which holds exactly 3 peers: read as the content says"
+    table_err = {
+        "count": (20, count_msg % 1),
+        "big": (20, count_msg % 7),
+        "vlen": (16, "PEER_INDEX_TABLE: view name length 66 contradicts the content, which holds exactly 3 peers "
+                     "after a view name of 2 bytes: read as the content says"),
+        "trunc": (48, "PEER_INDEX_TABLE: peer 2 of 3 truncated"),
+        "zero": (48, "PEER_INDEX_TABLE: peer 2 of 3 lies in a zero run that goes on into the damage after the record: "
+                     "not used"),
+        "type": (4, "MRT type 5 (BGP) record is exactly a TABLE_DUMP_V2/PEER_INDEX_TABLE of its length 49 and "
+                    "TABLE_DUMP_V2 RIB records follow: read as the PEER_INDEX_TABLE"),
+    }[name]
+    errs.append("offset %d: %s" % table_err)
     for seq in range(3):
         if name == "zero" and seq == 0:
             continue                              # the record whose header the run covers

@@ -13,7 +13,7 @@ while p + 12 <= len(d):
     recs.append(d[p:p + 12 + n])
     p += 12 + n
 assert p == len(d) and len(recs) == 22
-bad = b"".join(b"\xff\xff\xff\xff" + r[4:] for r in recs) * 20      # 440 records, 43 KB
+bad = b"".join(b"\xff\xff\xff\xff" + r[4:] for r in recs) * 20      # 440 records, 155 KB
 open(sys.argv[2] + "/ffff.mrt", "wb").write(bad)
 # 1994-12-31 23:59:59, then the real records, then 0: only the real ones stand
 early = b"".join(struct.pack(">I", 788918399) + r[4:] for r in recs[:3])
