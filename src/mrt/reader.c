@@ -585,11 +585,20 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 			struct mrt_hdr nh;
 			if (got >= total + MRT_HEADER_LEN)
 				parse_hdr(r->buf + r->pos + total, &nh);
-			if (got == total || (got >= total + MRT_HEADER_LEN && shape_ok(&nh))) {
-				char when[40];
-				time_t t = (time_t)hdr->ts;
-				struct tm tm;
-				strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+			char when[40];
+			time_t t = (time_t)hdr->ts;
+			struct tm tm;
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+			if (hdr->type == MRT_TABLE_DUMP_V2 && hdr->subtype == MRT_TD2_PEER_INDEX_TABLE &&
+			    got >= total + MRT_HEADER_LEN && shape_ok(&nh) && ts_real(r, nh.ts)) {
+				/* A PEER_INDEX_TABLE's time names nothing, and every RIB line after it needs the
+				 * table: read it with the next record's time. */
+				dm_fail(&r->pending, DM_ERR_BAD_VALUE, off,
+				        "TABLE_DUMP_V2/PEER_INDEX_TABLE record time %u (%s) cannot be real: read with the next "
+				        "record's time %u (a table's time names nothing)", hdr->ts, when, nh.ts);
+				r->have_pending = 1;
+				hdr->ts = nh.ts;
+			} else if (got == total || (got >= total + MRT_HEADER_LEN && shape_ok(&nh))) {
 				r->pos += total;
 				return dm_fail(err, DM_ERR_BAD_VALUE, off,
 				               "%s/%s record time %u (%s) cannot be real (before 1995-01-01 or more than a day "

@@ -13,6 +13,8 @@ Every file: a table of 3 peers (198.51.100.1-3, AS 64500-64502, 4-byte AS), then
   zero   a zero run from peer 2's address over the first RIB record's header: peer 2 is not used
          (its address lies in the run), the first RIB record is skipped
   type   type 13 -> 5 (one bit): the content is exactly a table and RIB records follow
+  time   the table stamped 0xFFFFFFFF: a time that cannot be real, but a table's time names
+         nothing: read with the next record's time
 """
 import os
 import struct
@@ -68,6 +70,8 @@ def case(name):
         table = hdr(13, 1, pit_body(3, 3, vlen=66))
     elif name == "trunc":
         table = hdr(13, 1, pit_body(3, 3)[:-8])
+    elif name == "time":
+        table = b"\xff\xff\xff\xff" + hdr(13, 1, pit_body(3, 3))[4:]
     else:
         table = hdr(13, 1, pit_body(3, 3))
     data = table + rib(0)
@@ -92,6 +96,8 @@ def case(name):
         "trunc": (48, "PEER_INDEX_TABLE: peer 2 of 3 truncated"),
         "zero": (48, "PEER_INDEX_TABLE: peer 2 of 3 lies in a zero run that goes on into the damage after the record: "
                      "not used"),
+        "time": (0, "TABLE_DUMP_V2/PEER_INDEX_TABLE record time 4294967295 (2106-02-07 06:28:15 UTC) cannot be real: "
+                    "read with the next record's time %d (a table's time names nothing)" % TS),
         "type": (4, "MRT type 5 (BGP) record is exactly a TABLE_DUMP_V2/PEER_INDEX_TABLE of its length 49 and "
                     "TABLE_DUMP_V2 RIB records follow: read as the PEER_INDEX_TABLE"),
     }[name]
@@ -114,7 +120,7 @@ def case(name):
 
 def main():
     d = sys.argv[1]
-    for name in ("count", "big", "vlen", "trunc", "zero", "type"):
+    for name in ("count", "big", "vlen", "trunc", "zero", "type", "time"):
         data, out, errs = case(name)
         with open(os.path.join(d, name + ".mrt"), "wb") as f:
             f.write(data)
