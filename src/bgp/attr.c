@@ -1,6 +1,7 @@
 /* Path attributes (RFC 4271 §4.3, 5; RFC 4760; RFC 6793; RFC 7606 error handling). */
 #include "bgp/bgp.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *bgp_attr_name(unsigned type)
@@ -113,6 +114,13 @@ static int nlri_family_supported(uint16_t afi, uint8_t safi)
 	return (afi == DM_AFI_IPV4 || afi == DM_AFI_IPV6) && (safi == DM_SAFI_UNICAST || safi == DM_SAFI_MULTICAST);
 }
 
+/* Next-hop lengths of the unicast/multicast families: IPv4 4, or 16/32 for an IPv6 next hop
+ * (RFC 8950); IPv6 16, or 32 with a link-local address (RFC 2545 §3). */
+static int nexthop_len_ok(uint16_t afi, unsigned len)
+{
+	return len == 16 || len == 32 || (afi == DM_AFI_IPV4 && len == 4);
+}
+
 static int mp_reach_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_mp_reach *m,
                            struct dm_error *err)
 {
@@ -138,6 +146,12 @@ static int mp_reach_decode(struct cur *c, const struct bgp_ctx *ctx, struct aren
 	if (cur_left(c) < nhlen)
 		return dm_fail(err, DM_ERR_BAD_ATTR, at,
 		               "BGP attribute MP_REACH_NLRI: next hop length %u exceeds remaining %zu", nhlen, cur_left(c));
+	if (nlri_family_supported(m->afi, m->safi) && !nexthop_len_ok(m->afi, nhlen)) {
+		/* RFC 7606 §7.11: with the next hop's length wrong, where the NLRI start is unknown */
+		c->p = c->end;
+		return dm_fail(err, DM_ERR_BAD_ATTR, at, "BGP attribute MP_REACH_NLRI: next hop length %u invalid for AFI %u",
+		               nhlen, m->afi);
+	}
 	mp_nexthop(c->p, nhlen, m);
 	c->p += nhlen;
 	if (cur_u8(c, &reserved) < 0) {
@@ -191,26 +205,52 @@ static int want_multiple(struct cur *v, size_t unit, unsigned type, struct dm_er
 	return 0;
 }
 
-/* RFC 7606 §7: errors in these attributes make the UPDATE's routes "treat-as-withdraw";
- * errors in the others discard only the attribute. */
-static int withdraw_class(unsigned type)
+const char *bgp_err_action_name(unsigned action)
+{
+	switch (action) {
+	case BGP_ERR_NONE: return "none";
+	case BGP_ERR_ATTR_DISCARD: return "attribute discard";
+	case BGP_ERR_TREAT_AS_WITHDRAW: return "treat-as-withdraw";
+	case BGP_ERR_AFISAFI_DISABLE: return "AFI/SAFI disable";
+	default: return "session reset";
+	}
+}
+
+/* RFC 7606 §7 (and RFC 6793 §6 for AS4_*, RFC 8092 §6 large communities, RFC 9234 §5 OTC): the
+ * approach a malformed attribute of this type asks for. */
+static unsigned attr_action(unsigned type)
 {
 	switch (type) {
-	case BGP_ATTR_ORIGIN:
-	case BGP_ATTR_AS_PATH:
-	case BGP_ATTR_NEXT_HOP:
-	case BGP_ATTR_MULTI_EXIT_DISC:
-	case BGP_ATTR_LOCAL_PREF:
-	case BGP_ATTR_COMMUNITIES:
-	case BGP_ATTR_ORIGINATOR_ID:
-	case BGP_ATTR_CLUSTER_LIST:
-	case BGP_ATTR_MP_REACH_NLRI:
-	case BGP_ATTR_MP_UNREACH_NLRI:
-	case BGP_ATTR_EXT_COMMUNITIES:
+	case BGP_ATTR_ORIGIN:              /* §7.1 */
+	case BGP_ATTR_AS_PATH:             /* §7.2 */
+	case BGP_ATTR_NEXT_HOP:            /* §7.3 */
+	case BGP_ATTR_MULTI_EXIT_DISC:     /* §7.4 */
+	case BGP_ATTR_LOCAL_PREF:          /* §7.5 (eBGP or iBGP: an archive does not say; withdraw) */
+	case BGP_ATTR_COMMUNITIES:         /* §7.8 */
+	case BGP_ATTR_ORIGINATOR_ID:       /* §7.9 */
+	case BGP_ATTR_CLUSTER_LIST:        /* §7.10 */
+	case BGP_ATTR_EXT_COMMUNITIES:     /* §7.14 */
 	case BGP_ATTR_LARGE_COMMUNITIES:
-		return 1;
-	default:
-		return 0;
+	case BGP_ATTR_ONLY_TO_CUSTOMER:
+		return BGP_ERR_TREAT_AS_WITHDRAW;
+	case BGP_ATTR_MP_REACH_NLRI:       /* §7.11: the NLRI cannot be trusted */
+	case BGP_ATTR_MP_UNREACH_NLRI:     /* §7.12 */
+		return BGP_ERR_AFISAFI_DISABLE;
+	default:                           /* ATOMIC_AGGREGATE §7.6, AGGREGATOR §7.7, AS4_PATH, AS4_AGGREGATOR */
+		return BGP_ERR_ATTR_DISCARD;
+	}
+}
+
+/* Records one malformed attribute: counts it, raises the UPDATE's action, and names the approach
+ * in the first error's text. */
+static void attr_error(struct bgp_attrs *o, unsigned action, struct dm_error *first)
+{
+	o->n_errors++;
+	if (action > o->action)
+		o->action = (uint8_t)action;
+	if (first) {
+		size_t n = strlen(first->what);
+		snprintf(first->what + n, sizeof first->what - n, " (RFC 7606 %s)", bgp_err_action_name(action));
 	}
 }
 
@@ -330,10 +370,11 @@ int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, 
 		uint8_t flags, type;
 		uint16_t len;
 		if (cur_u8(c, &flags) < 0 || cur_u8(c, &type) < 0) {
-			o->treat_as_withdraw = 1;
-			o->n_errors++;
+			/* RFC 7606 §4: the attribute list cannot be parsed to its end: an MP_REACH_NLRI in
+			 * the rest would name routes nobody can locate */
 			int rc = dm_fail(first_err ? NULL : err, DM_ERR_BAD_ATTR, at,
 			                 "BGP attributes: 1 stray byte at the end");
+			attr_error(o, BGP_ERR_SESSION_RESET, first_err ? NULL : err);
 			return first_err ? first_err : rc;
 		}
 		if (flags & BGP_ATTR_F_EXTLEN) {
@@ -348,17 +389,25 @@ int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, 
 		struct cur v;
 		if (cur_take(c, len, &v) < 0) {
 			/* RFC 7606 §4: the attribute runs past the block: the rest cannot be framed. */
-			o->treat_as_withdraw = 1;
-			o->n_errors++;
 			int rc = dm_fail(first_err ? NULL : err, DM_ERR_BAD_ATTR, at,
 			                 "BGP attribute %s: length %u exceeds remaining %zu", bgp_attr_name(type), len,
 			                 cur_left(c));
+			attr_error(o, BGP_ERR_SESSION_RESET, first_err ? NULL : err);
 			c->p = c->end;
 			return first_err ? first_err : rc;
 		}
 		uint64_t bit = type < 63 ? BGP_ATTR_BIT(type) : BGP_ATTRS_F_OTHER;
-		if (type < 63 && (o->present & bit))
-			continue; /* RFC 7606 §3(g): a repeated attribute is discarded, the first kept */
+		if (type < 63 && (o->present & bit)) {
+			/* RFC 7606 §3(g): a repeated attribute is discarded, the first kept; §3(j): a repeated
+			 * MP_REACH/MP_UNREACH_NLRI leaves the routes unknown */
+			int mp = type == BGP_ATTR_MP_REACH_NLRI || type == BGP_ATTR_MP_UNREACH_NLRI;
+			int rc = dm_fail(first_err ? NULL : err, DM_ERR_BAD_ATTR, at, "BGP attribute %s repeated",
+			                 bgp_attr_name(type));
+			attr_error(o, mp ? BGP_ERR_SESSION_RESET : BGP_ERR_ATTR_DISCARD, first_err ? NULL : err);
+			if (!first_err)
+				first_err = rc;
+			continue;
+		}
 		int rc = decode_one(type, flags, &v, ctx, a, o, first_err ? NULL : err, at);
 		if (rc == 1) {
 			if (nother < sizeof other / sizeof other[0])
@@ -367,10 +416,9 @@ int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, 
 			continue;
 		}
 		if (rc < 0) {
-			o->n_errors++;
-			/* A bad prefix inside MP_(UN)REACH keeps the prefixes before it (see nlri.c). */
-			if (withdraw_class(type) && rc != DM_ERR_BAD_NLRI)
-				o->treat_as_withdraw = 1;
+			/* A bad prefix inside MP_(UN)REACH keeps the prefixes before it (see nlri.c): they are
+			 * withdrawn like the rest of the UPDATE's announcements. */
+			attr_error(o, attr_action(type), first_err ? NULL : err);
 			if (!first_err)
 				first_err = rc;
 			continue; /* framing is intact: go on with the next attribute */
@@ -378,10 +426,9 @@ int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, 
 		o->present |= bit;
 		continue;
 	trunc_len:
-		o->treat_as_withdraw = 1;
-		o->n_errors++;
 		rc = dm_fail(first_err ? NULL : err, DM_ERR_BAD_ATTR, at, "BGP attribute %s: length field truncated",
 		             bgp_attr_name(type));
+		attr_error(o, BGP_ERR_SESSION_RESET, first_err ? NULL : err);
 		return first_err ? first_err : rc;
 	}
 	if (nother) {

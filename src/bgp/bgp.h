@@ -70,6 +70,26 @@ struct as_path {
 	uint8_t asn_size;      /* 2 or 4: how it was encoded */
 };
 
+/* RFC 7606 §2 error-handling approaches, weakest first: what a malformed UPDATE asks of its
+ * receiver. The decoder classifies each malformed attribute (RFC 7606 §3-§7, RFC 6793 §6, RFC 8092
+ * §6, RFC 9234 §5) and each malformed NLRI field (§5.3), and keeps the strongest in
+ * bgp_attrs.action. Every darkmap output applies it the same way (docs/dump.md: an announcement
+ * of an UPDATE at BGP_ERR_TREAT_AS_WITHDRAW or above is a withdrawal; a RIB entry at that level
+ * is no route; a discarded attribute is absent); a live speaker answers the two strongest with a
+ * NOTIFICATION or by disabling the family, which an archive cannot replay. */
+enum bgp_err_action {
+	BGP_ERR_NONE = 0,
+	BGP_ERR_ATTR_DISCARD = 1,        /* the malformed attribute is ignored, the routes stand */
+	BGP_ERR_TREAT_AS_WITHDRAW = 2,   /* the UPDATE's announced routes are withdrawn */
+	BGP_ERR_AFISAFI_DISABLE = 3,     /* MP_REACH/MP_UNREACH_NLRI unusable (§7.11, §7.12): that family of the
+	                                  * session is void; the routes it names are withdrawn */
+	BGP_ERR_SESSION_RESET = 4,       /* the UPDATE cannot be parsed (NLRI field §5.3, attribute list §4,
+	                                  * repeated MP attribute §3(j)): NOTIFICATION */
+};
+
+/* "attribute discard", "treat-as-withdraw", "AFI/SAFI disable", "session reset" (RFC 7606 §2). */
+const char *bgp_err_action_name(unsigned action);
+
 /* A list of prefixes from withdrawn routes, NLRI, or MP_(UN)REACH. */
 struct nlri_list {
 	struct dm_prefix *pfx;
@@ -137,8 +157,8 @@ struct bgp_attrs {
 	const uint8_t *raw;              /* the whole attribute block as received (for interning) */
 	uint32_t raw_len;
 	uint16_t n_errors;               /* malformed attributes seen (first one is in dm_error) */
-	uint8_t treat_as_withdraw;       /* RFC 7606 §7: an error in ORIGIN, AS_PATH, NEXT_HOP, MP_REACH,
-	                                  * ... makes the announcements of this UPDATE withdrawals */
+	uint8_t action;                  /* enum bgp_err_action: the strongest over the malformed attributes
+	                                  * (and, for an UPDATE, its NLRI fields: bgp_update_decode) */
 };
 
 /* Decoding context: what the session/record says about the encoding. */

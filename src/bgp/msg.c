@@ -1,6 +1,7 @@
 /* BGP messages (RFC 4271 §4): header, UPDATE, OPEN, NOTIFICATION. */
 #include "bgp/bgp.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_update *u,
@@ -36,6 +37,10 @@ static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena 
 	u->attr_err = bgp_attrs_decode(&attrs, ctx, a, &u->attrs, &e2);
 	int rn = bgp_nlri_decode(c, DM_AFI_IPV4, ctx->addpath, a, &u->announced, &e3);
 	u->nlri_err = rw ? rw : rn;
+	/* RFC 7606 §5.3: a withdrawn-routes or NLRI field that does not parse cannot be handled by
+	 * treat-as-withdraw for the prefixes after the error: session reset. */
+	if (u->nlri_err && u->attrs.action < BGP_ERR_SESSION_RESET)
+		u->attrs.action = BGP_ERR_SESSION_RESET;
 	if (err) {
 		if (rw)
 			*err = e1;
@@ -43,6 +48,11 @@ static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena 
 			*err = e2;
 		else if (rn)
 			*err = e3;
+		if (rw || (!u->attr_err && rn)) {
+			size_t n = strlen(err->what);
+			snprintf(err->what + n, sizeof err->what - n, " (RFC 7606 %s)",
+			         bgp_err_action_name(BGP_ERR_SESSION_RESET));
+		}
 	}
 	return 0;
 }

@@ -48,6 +48,10 @@ struct dm_reader {
 		lzma_stream xz;
 	} s;
 	ZSTD_DCtx *zstd;
+	size_t zstd_hint;      /* input the zstd decoder needs to finish its current block (see step) */
+	int zstd_flush;        /* the last zstd call filled the output: flush before giving input */
+	uint8_t zstd_hdr[3];   /* the last 3 bytes the previous call was given: the header of the block
+	                        * the next call completes (RFC 8878 §3.1.1.2) */
 	int s_init;
 	int xz_finishing;
 	/* Decompression runs in its own thread so that it overlaps decoding (2 cores: the
@@ -92,6 +96,19 @@ static int check_shrunk(struct dm_reader *r, uint64_t out_offset, struct dm_erro
 	               "file truncated while being read: ends at byte %llu, was %llu bytes when opened, "
 	               "%llu now", (unsigned long long)r->in_total, (unsigned long long)r->file_size,
 	               (unsigned long long)st.st_size);
+}
+
+static const char *lzma_error_name(lzma_ret lr)
+{
+	switch (lr) {
+	case LZMA_FORMAT_ERROR: return "not in the xz format";
+	case LZMA_OPTIONS_ERROR: return "unsupported options";
+	case LZMA_DATA_ERROR: return "compressed data is corrupt";
+	case LZMA_MEM_ERROR: return "out of memory";
+	case LZMA_MEMLIMIT_ERROR: return "memory limit reached";
+	case LZMA_UNSUPPORTED_CHECK: return "unsupported integrity check";
+	default: return "decoder error";
+	}
 }
 
 static int fill(struct dm_reader *r, struct dm_error *err)
@@ -158,6 +175,7 @@ static int stream_init(struct dm_reader *r)
 	}
 	case DM_COMP_ZSTD:
 		r->zstd = ZSTD_createDCtx();
+		r->zstd_hint = 1;
 		if (!r->zstd)
 			return -1;
 		break;
@@ -330,26 +348,45 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		} else if (lr == LZMA_OK || lr == LZMA_BUF_ERROR) {
 			r->stream_ended = 0;
 			if (lr == LZMA_BUF_ERROR && r->in_eof) {
-				dm_fail(e, DM_ERR_IO, 0, "xz stream truncated");
+				dm_fail(e, DM_ERR_IO, 0, "xz stream truncated (ends without end-of-stream marker)");
 				rc = -1;
 			}
 		} else {
-			dm_fail(e, DM_ERR_IO, 0, "xz data corrupt (error %d)", (int)lr);
+			dm_fail(e, DM_ERR_IO, 0, "xz data corrupt (%s)", lzma_error_name(lr));
 			rc = -1;
 		}
 		break;
 	}
 	case DM_COMP_ZSTD: {
-		ZSTD_inBuffer ib = { in, avail, 0 };
+		/* On an error libzstd reports neither the input consumed nor the output produced by the
+		 * call, so a call that decoded good blocks before a corrupt one would lose them and
+		 * point at its first byte. Each call is therefore given at most the decoder's own hint
+		 * (the rest of the current block or header) and no input while decoded output waits:
+		 * a corrupt block fails in the call holding exactly its bytes, after every block
+		 * before it was handed out, and its last byte is where a decoder fed byte by byte fails. */
+		size_t give = r->zstd_flush ? 0 : avail;
+		if (r->zstd_hint && give > r->zstd_hint)
+			give = r->zstd_hint;
+		ZSTD_inBuffer ib = { in, give, 0 };
 		ZSTD_outBuffer ob = { out, n, 0 };
 		size_t zr = ZSTD_decompressStream(r->zstd, &ob, &ib);
 		used = ib.pos;
 		made = ob.pos;
 		if (ZSTD_isError(zr)) {
 			dm_fail(e, DM_ERR_IO, 0, "zstd data corrupt (%s)", ZSTD_getErrorName(zr));
+			/* the hint also covered the next block's header: the failing byte is the last of
+			 * the block itself, whose size its header (ending the previous call) gives */
+			uint32_t h = (uint32_t)r->zstd_hdr[0] | (uint32_t)r->zstd_hdr[1] << 8 | (uint32_t)r->zstd_hdr[2] << 16;
+			size_t bsz = ((h >> 1) & 3) == 1 ? 1 : h >> 3;
+			used = bsz && bsz < give ? bsz : give;
+			made = 0;
 			rc = -1;
 		} else {
 			r->stream_ended = zr == 0;
+			r->zstd_hint = zr ? zr : 1;   /* a new frame: its header byte by byte */
+			r->zstd_flush = ob.pos == ob.size;
+			if (ib.pos >= 3)
+				memcpy(r->zstd_hdr, in + ib.pos - 3, 3);
 		}
 		break;
 	}
@@ -466,8 +503,9 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 				}
 				struct dm_error e;
 				dm_fail(&e, DM_ERR_IO, r->out_total + produced,
-				        "%s stream truncated (ends without end-of-stream marker)",
-				        dm_compression_name(r->comp));
+				        "%s stream truncated (ends without end-of-stream marker) at compressed offset %llu, "
+				        "uncompressed %llu", dm_compression_name(r->comp), (unsigned long long)r->in_total,
+				        (unsigned long long)(r->out_total + produced));
 				return fail_or_return(r, produced, &e, err);
 			}
 			struct dm_error e;

@@ -537,7 +537,13 @@ enum bgp_upd_action bgp_update_action(const struct bgp_update *u, int decode_rc,
 		*subcode = BGP_UPD_BAD_NETWORK;
 		return BGP_UPD_RESET;
 	}
-	if (a->treat_as_withdraw)
+	/* the decoder's RFC 7606 class (bgp.h): a framing or MP error is a reset, the rest as classed */
+	if (a->action >= BGP_ERR_AFISAFI_DISABLE) {
+		*code = BGP_ERR_UPDATE;
+		*subcode = BGP_UPD_MALFORMED_ATTRS;
+		return BGP_UPD_RESET;
+	}
+	if (a->action == BGP_ERR_TREAT_AS_WITHDRAW)
 		return BGP_UPD_TREAT_AS_WITHDRAW;
 	/* RFC 7606 §3(d): a missing well-known mandatory attribute with routes to announce */
 	int has_nlri = u->announced.n || ((a->present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI)) && a->mp_reach.nlri.n);
@@ -602,7 +608,7 @@ static void handle_update(struct bgp_sess *s, const uint8_t *msg, size_t len, in
 		return;
 	}
 	if (act == BGP_UPD_TREAT_AS_WITHDRAW) {
-		u->attrs.treat_as_withdraw = 1;
+		u->attrs.action = BGP_ERR_TREAT_AS_WITHDRAW;
 		s->stats.withdrawn_7606++;
 	} else if (act == BGP_UPD_DISCARD_ATTR) {
 		s->stats.attrs_discarded++;

@@ -28,6 +28,8 @@ static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_
 
 static unsigned td1_elems(const struct mrt_rec *rec, const struct mrt_td1 *t, dm_elem_fn fn, void *arg)
 {
+	if (t->attrs.action >= BGP_ERR_TREAT_AS_WITHDRAW)
+		return 0;   /* RFC 7606: attributes an UPDATE would withdraw make no route */
 	struct dm_elem e;
 	memset(&e, 0, sizeof e);
 	e.type = DM_ELEM_RIB;
@@ -52,8 +54,9 @@ unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl
 	n += emit_list(&u->withdrawn, &e, fn, arg);
 	if (a->mp_unreach.nlri_supported)
 		n += emit_list(&a->mp_unreach.nlri, &e, fn, arg);
-	/* RFC 7606 treat-as-withdraw: announcements with broken attributes are withdrawals. */
-	if (a->treat_as_withdraw) {
+	/* RFC 7606: announcements of an UPDATE at treat-as-withdraw or worse are withdrawals
+	 * (bgp.h, enum bgp_err_action; -m prints the same W lines). */
+	if (a->action >= BGP_ERR_TREAT_AS_WITHDRAW) {
 		n += emit_list(&u->announced, &e, fn, arg);
 		if (a->mp_reach.nlri_supported)
 			n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
@@ -94,6 +97,8 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 		e.has_path_id = r->addpath;
 		for (uint16_t i = 0; i < r->n; i++) {
 			const struct mrt_rib_entry *x = &r->e[i];
+			if (x->attrs.action >= BGP_ERR_TREAT_AS_WITHDRAW)
+				continue;   /* RFC 7606: no route (the decoder reported the attribute) */
 			const struct mrt_peer *p = &ctx->peer_index->peers[x->peer_index];
 			e.peer_ip = &p->addr;
 			e.peer_asn = p->asn;
@@ -107,6 +112,8 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 	}
 	case MRT_K_ENTRY: {
 		const struct mrt_entry *x = &rec->u.entry;
+		if (x->attrs.action >= BGP_ERR_TREAT_AS_WITHDRAW)
+			return 0;
 		e.type = DM_ELEM_RIB;
 		e.peer_ip = &x->s.peer_ip;
 		e.peer_asn = x->s.peer_as;

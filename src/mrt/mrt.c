@@ -194,65 +194,165 @@ static int decode_td1(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, s
 
 /* ---- TABLE_DUMP_V2 ------------------------------------------------------------------- */
 
+/* One peer entry of a PEER_INDEX_TABLE (RFC 6396 §4.3.1: type, BGP id, address, AS). */
+static int peer_entry(struct cur *c, struct mrt_peer *p)
+{
+	uint8_t type;
+	uint16_t as2;
+	if (cur_u8(c, &type) < 0 || cur_u32(c, &p->bgp_id) < 0 || get_ip(c, type & 1 ? DM_AFI_IPV6 : DM_AFI_IPV4, &p->addr) < 0)
+		return -1;
+	if (type & 2)
+		return cur_u32(c, &p->asn);
+	if (cur_u16(c, &as2) < 0)
+		return -1;
+	p->asn = as2;
+	return 0;
+}
+
+/* How many peer entries fill c exactly (-1 when the last one does not end at c's end). */
+static long peers_fill(struct cur c)
+{
+	long n = 0;
+	struct mrt_peer p;
+	while (cur_left(&c)) {
+		if (peer_entry(&c, &p) < 0 || n == 65535)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* The peer list as the table's own content gives it when a declared field contradicts it
+ * (issue 9: one bad field cost every RIB line of the file). With the view-name length as
+ * declared, a peer count that is not the number of entries filling the rest exactly is the
+ * damaged field; otherwise the view-name length is, when exactly one value of it below 256 makes
+ * a count and that many (>= 1) entries fill the rest exactly. Returns the offset of the peer list
+ * (after the count) and sets *n, or 0 when neither repair is unique. */
+static size_t peer_list_repair(struct cur c0, size_t vlen_at, uint16_t vlen, uint16_t count, uint16_t *n,
+                               const char **what)
+{
+	struct cur c = c0;
+	c.p = c0.base + vlen_at + 2 + vlen + 2;
+	long k = c.p <= c.end ? peers_fill(c) : -1;
+	if (k >= 0 && k != count) {
+		*n = (uint16_t)k;
+		*what = "peer count";
+		return vlen_at + 2 + vlen + 2;
+	}
+	size_t found = 0, left = (size_t)(c0.end - (c0.base + vlen_at + 2));
+	for (size_t v = 0; v + 2 <= left && v < 256; v++) {   /* view names are short */
+		if (v == vlen)
+			continue;
+		c.p = c0.base + vlen_at + 2 + v;
+		uint16_t cnt = be16(c.p);
+		c.p += 2;
+		k = peers_fill(c);
+		if (k >= 1 && k == cnt) {
+			if (found)
+				return 0;   /* two lengths fit: no way to tell */
+			found = vlen_at + 2 + v + 2;
+			*n = cnt;
+		}
+	}
+	*what = "view name length";
+	return found;
+}
+
 static int decode_peer_index(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
 {
 	struct mrt_peer_index *pi = calloc(1, sizeof *pi);
 	if (!pi)
 		return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+	/* This table replaces the previous one even when it is unreadable: RIB entries after it
+	 * name its peers, never the last file's. */
+	peer_index_free(ctx->peer_index);
+	ctx->peer_index = pi;
+	rec->kind = MRT_K_PEER_INDEX;
+	struct cur start = *c;
+	size_t vlen_at = 4, zero_from = rec->hdr.zero_tail <= cur_left(c) ? cur_left(c) - rec->hdr.zero_tail : 0;
 	uint16_t vlen, n;
-	if (cur_u32(c, &pi->collector_id) < 0 || cur_u16(c, &vlen) < 0) {
-		free(pi);
+	if (cur_u32(c, &pi->collector_id) < 0 || cur_u16(c, &vlen) < 0)
 		return truncated(err, c, "PEER_INDEX_TABLE header");
-	}
 	size_t vcopy = vlen < sizeof pi->view - 1 ? vlen : sizeof pi->view - 1;
-	if (cur_left(c) < vlen) {
-		free(pi);
-		return truncated(err, c, "PEER_INDEX_TABLE view name");
+	struct dm_error e;
+	size_t list_at = vlen_at + 2 + (size_t)vlen + 2;
+	const char *what = NULL;
+	int declared_ok = cur_left(c) >= (size_t)vlen + 2;
+	if (declared_ok) {
+		n = be16(c->p + vlen);
+		struct cur l = start;
+		l.p = start.base + list_at;
+		declared_ok = peers_fill(l) == n;
+	} else {
+		n = 0;
 	}
+	pi->declared = n;
+	if (!declared_ok) {
+		/* Contradicted by its content, where the content is not damage itself: perhaps one
+		 * field is wrong and the content tells its true value. */
+		uint16_t n2 = 0;
+		size_t at2 = peer_list_repair(start, vlen_at, vlen, n, &n2, &what);
+		if (at2 && at2 <= zero_from) {
+			char after[48] = "";
+			if (what[0] == 'v')
+				snprintf(after, sizeof after, " after a view name of %zu bytes", at2 - vlen_at - 4);
+			dm_fail(&e, DM_ERR_BAD_LENGTH, what[0] == 'p' ? list_at - 2 : vlen_at,
+			        "PEER_INDEX_TABLE: %s %u contradicts the content, which holds exactly %u peers%s: read as the "
+			        "content says", what, what[0] == 'p' ? n : vlen, n2, after);
+			warn(ctx, rec, &e);
+			if (what[0] == 'v') {
+				vlen = (uint16_t)(at2 - vlen_at - 4);
+				vcopy = vlen < sizeof pi->view - 1 ? vlen : sizeof pi->view - 1;
+			}
+			list_at = at2;
+			n = n2;
+			declared_ok = 1;
+		}
+	}
+	if (cur_left(c) < vlen)
+		return truncated(err, c, "PEER_INDEX_TABLE view name");
 	memcpy(pi->view, c->p, vcopy);
 	pi->view[vcopy] = 0;
-	c->p += vlen;
-	if (cur_u16(c, &n) < 0) {
-		free(pi);
+	c->p = start.base + list_at - 2;
+	if (cur_skip(c, 2) < 0)
 		return truncated(err, c, "PEER_INDEX_TABLE peer count");
-	}
 	pi->peers = calloc(n ? n : 1, sizeof *pi->peers);
-	if (!pi->peers) {
-		free(pi);
+	if (!pi->peers)
 		return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
-	}
-	int rc = 0;
 	uint16_t i;
 	for (i = 0; i < n; i++) {
-		uint8_t type;
-		struct mrt_peer *p = &pi->peers[i];
 		size_t at = cur_off(c);
-		if (cur_u8(c, &type) < 0 || cur_u32(c, &p->bgp_id) < 0 ||
-		    get_ip(c, type & 1 ? DM_AFI_IPV6 : DM_AFI_IPV4, &p->addr) < 0) {
-			rc = dm_fail(err, DM_ERR_TRUNCATED, at, "PEER_INDEX_TABLE: peer %u of %u truncated", i, n);
+		if (peer_entry(c, &pi->peers[i]) < 0) {
+			dm_fail(&e, DM_ERR_TRUNCATED, at, "PEER_INDEX_TABLE: peer %u of %u truncated", i, n);
+			warn(ctx, rec, &e);
 			break;
 		}
-		if (type & 2) {
-			if (cur_u32(c, &p->asn) < 0) {
-				rc = dm_fail(err, DM_ERR_TRUNCATED, at, "PEER_INDEX_TABLE: peer %u of %u truncated", i, n);
-				break;
-			}
-		} else {
-			uint16_t as2;
-			if (cur_u16(c, &as2) < 0) {
-				rc = dm_fail(err, DM_ERR_TRUNCATED, at, "PEER_INDEX_TABLE: peer %u of %u truncated", i, n);
-				break;
-			}
-			p->asn = as2;
+		/* A peer whose address lies in a zero run that goes on past the record's end (damage
+		 * the reader skipped) has lost its identity: not used, its RIB entries are reported. */
+		size_t addr_at = at + 5;
+		if (addr_at >= zero_from && zero_from < cur_off(c)) {
+			char which[32];
+			snprintf(which, sizeof which, i + 1 == n ? "peer %u" : "peers %u-%u", i, n - 1);
+			dm_fail(&e, DM_ERR_FRAMING, at,
+			        "PEER_INDEX_TABLE: %s of %u lie%s in a zero run that goes on into the damage after the "
+			        "record: not used", which, n, i + 1 == n ? "s" : "");
+			warn(ctx, rec, &e);
+			break;
 		}
 	}
 	/* Keep the peers read so far: RIB entries naming later ones are reported one by one. */
 	pi->npeers = i;
-	peer_index_free(ctx->peer_index);
-	ctx->peer_index = pi;
-	rec->kind = MRT_K_PEER_INDEX;
-	if (rc < 0)
-		warn(ctx, rec, err);
+	if (i == n && cur_left(c)) {
+		if (cur_off(c) >= zero_from)
+			dm_fail(&e, DM_ERR_FRAMING, cur_off(c),
+			        "PEER_INDEX_TABLE: %zu bytes after its %u peers are a zero run that goes on into the damage "
+			        "after the record: the peers they held are lost", cur_left(c), n);
+		else
+			dm_fail(&e, DM_ERR_BAD_LENGTH, cur_off(c), "PEER_INDEX_TABLE: %zu trailing bytes after its %u peers",
+			        cur_left(c), n);
+		warn(ctx, rec, &e);
+	}
+	(void)declared_ok;
 	return 0;
 }
 
@@ -323,8 +423,15 @@ static int decode_td2_rib(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *re
 			break;
 		}
 		if (e->peer_index >= ctx->peer_index->npeers) {
-			dm_fail(&ee, DM_ERR_BAD_VALUE, at, "RIB entry %u of %u: peer index %u not in PEER_INDEX_TABLE (%u peers)",
-			        i, n, e->peer_index, ctx->peer_index->npeers);
+			const struct mrt_peer_index *pi = ctx->peer_index;
+			if (e->peer_index < pi->declared)
+				dm_fail(&ee, DM_ERR_BAD_VALUE, at,
+				        "RIB entry %u of %u: peer index %u: its PEER_INDEX_TABLE entry was damaged (%u of %u peers "
+				        "readable)", i, n, e->peer_index, pi->npeers, pi->declared);
+			else
+				dm_fail(&ee, DM_ERR_BAD_VALUE, at,
+				        "RIB entry %u of %u: peer index %u not in PEER_INDEX_TABLE (%u peers)", i, n,
+				        e->peer_index, pi->npeers);
 			warn(ctx, rec, &ee);
 			continue;
 		}

@@ -74,6 +74,8 @@ struct mrt_hdr {
 	uint32_t len;         /* body length after the 12-byte header (for _ET: includes the 4 usec bytes) */
 	uint64_t offset;      /* byte offset of the header in the decompressed input */
 	uint8_t len_fixed;    /* bytes the reader added to a declared length found short (see reader.c) */
+	uint32_t zero_tail;   /* zero bytes ending the body that run on into damage after the record (a zero
+	                       * run over the record's end, reader.c): their values are not evidence */
 };
 
 struct mrt_peer {
@@ -86,7 +88,8 @@ struct mrt_peer {
 struct mrt_peer_index {
 	uint32_t collector_id;
 	char view[256];
-	uint16_t npeers;
+	uint16_t npeers;         /* peers readable: peers[0 .. npeers) */
+	uint16_t declared;       /* peer count the table declares (> npeers when its end was damaged) */
 	struct mrt_peer *peers;
 };
 

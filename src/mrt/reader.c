@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "io/reader.h"
 
@@ -22,6 +23,13 @@ enum {
 	TS_SLACK = 7 * 86400,       /* consecutive records' timestamps are this close */
 	/* one BGP message (65535, RFC 8654) + BGP4MP_ENTRY's fixed part, next hop and prefix */
 	MAX_BGP_BODY = 65535 + 400,
+	/* Record times that cannot be real (issue 9: records stamped 0xFFFFFFFF made replay print 8
+	 * million bins of 1970 once 32-bit bin arithmetic wrapped). The first MRT archives are
+	 * RouteViews' of November 1997 and RIS's of 1999; BGP-4 itself is RFC 1771, March 1995:
+	 * nothing was written before 1 Jan 1995. The upper bound is the clock plus a day, room for
+	 * a collector whose clock runs ahead or a file written in another time zone's "UTC". */
+	TS_MIN = 788918400,         /* 1995-01-01 00:00:00 UTC */
+	TS_AHEAD = 86400,
 };
 
 struct mrt_reader {
@@ -40,6 +48,7 @@ struct mrt_reader {
 	struct dm_error pending;    /* reported by the next call (a record was handed out first) */
 	int have_pending;
 	uint64_t nrec, nerr;        /* records and errors handed out (end of input checks) */
+	uint64_t ts_max;            /* latest believable record time: the clock at open + TS_AHEAD */
 };
 
 struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
@@ -58,6 +67,7 @@ struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
 	}
 	r->in = in;
 	r->cap = BUF_FIRST;
+	r->ts_max = (uint64_t)time(NULL) + TS_AHEAD;
 	/* Uncompressed files are read(2), not mapped: a mapped file truncated while we read it
 	 * (collect rotates files others are reading) kills the process with SIGBUS, and the
 	 * copy costs little next to decoding. */
@@ -170,6 +180,11 @@ static int shape_ok(const struct mrt_hdr *h)
 	}
 }
 
+static int ts_real(const struct mrt_reader *r, uint32_t ts)
+{
+	return ts >= TS_MIN && ts <= r->ts_max;
+}
+
 static int ts_close(uint32_t a, uint32_t b)
 {
 	int64_t d = (int64_t)a - (int64_t)b;
@@ -181,7 +196,7 @@ static int plausible(const struct mrt_reader *r, const uint8_t *p)
 {
 	struct mrt_hdr h;
 	parse_hdr(p, &h);
-	return shape_ok(&h) && (!r->have_ts || ts_close(h.ts, r->last_ts));
+	return shape_ok(&h) && ts_real(r, h.ts) && (!r->have_ts || ts_close(h.ts, r->last_ts));
 }
 
 /* Does the record whose header is at pos+k (already shape_ok, length total with its header)
@@ -200,7 +215,7 @@ static int chains(struct mrt_reader *r, size_t k, size_t total, uint32_t ts)
 			return r->eof;  /* the input ends here, or inside the next record: a cut file */
 		struct mrt_hdr h;
 		parse_hdr(r->buf + r->pos + at, &h);
-		if (!shape_ok(&h) || !ts_close(h.ts, prev))
+		if (!shape_ok(&h) || !ts_close(h.ts, prev) || !ts_real(r, h.ts))
 			return 0;
 		prev = h.ts;
 		k = at;
@@ -222,11 +237,12 @@ static int find_next(struct mrt_reader *r, size_t from, size_t *k)
 			continue;
 		struct mrt_hdr h;
 		parse_hdr(r->buf + r->pos + i, &h);
-		if (!shape_ok(&h))
+		if (!shape_ok(&h) || !ts_real(r, h.ts))
 			continue;
 		size_t total = MRT_HEADER_LEN + (size_t)h.len;
-		/* a candidate cut by the end of input is believed only at the established time */
-		if (need(r, i + total) < i + total && r->have_ts && !ts_close(h.ts, r->last_ts))
+		/* a candidate cut by the end of input is believed only at the established time (with no
+		 * time yet, nothing vouches for it: a stray header inside a damaged first record) */
+		if (need(r, i + total) < i + total && (!r->have_ts || !ts_close(h.ts, r->last_ts)))
 			continue;
 		if (chains(r, i, total, h.ts)) {
 			*k = i;
@@ -469,6 +485,42 @@ static int repair_type(struct mrt_reader *r, struct mrt_hdr *hdr, size_t *total)
 	return 1;
 }
 
+/* Zero bytes ending the body of the record at pos (total bytes with its header) when the byte
+ * after it, where the next header should start, is zero too: one zero run over the record's end. */
+static uint32_t zero_tail(const struct mrt_reader *r, size_t total)
+{
+	if (r->len - r->pos <= total || r->buf[r->pos + total] != 0)
+		return 0;
+	uint32_t n = 0;
+	while (n + MRT_HEADER_LEN < total && r->buf[r->pos + total - 1 - n] == 0)
+		n++;
+	return n;
+}
+
+/* A record of another type (a flipped type bit turns TABLE_DUMP_V2 13 into type 5, 9, 12, 15 ...)
+ * whose subtype is PEER_INDEX_TABLE's, whose content is exactly a PEER_INDEX_TABLE of its length,
+ * and which is followed by a TABLE_DUMP_V2 RIB record: it is the table, whose loss would cost
+ * every RIB line after it. Read as one, reported with the next call. */
+static void repair_pit_type(struct mrt_reader *r, struct mrt_hdr *hdr, size_t total)
+{
+	if (hdr->type == MRT_TABLE_DUMP_V2 || hdr->subtype != MRT_TD2_PEER_INDEX_TABLE || r->have_pending)
+		return;
+	if (need(r, total + MRT_HEADER_LEN) < total + MRT_HEADER_LEN)
+		return;
+	struct mrt_hdr next, c = *hdr;
+	parse_hdr(r->buf + r->pos + total, &next);
+	if (next.type != MRT_TABLE_DUMP_V2 || next.subtype == MRT_TD2_PEER_INDEX_TABLE || !shape_ok(&next))
+		return;
+	c.type = MRT_TABLE_DUMP_V2;
+	if (!shape_ok(&c) || self_len(&c, r->buf + r->pos + MRT_HEADER_LEN, hdr->len) != hdr->len)
+		return;
+	dm_fail(&r->pending, DM_ERR_FRAMING, hdr->offset + 4,
+	        "MRT type %u (%s) record is exactly a TABLE_DUMP_V2/PEER_INDEX_TABLE of its length %u and TABLE_DUMP_V2 "
+	        "RIB records follow: read as the PEER_INDEX_TABLE", hdr->type, mrt_type_name(hdr->type), hdr->len);
+	r->have_pending = 1;
+	hdr->type = MRT_TABLE_DUMP_V2;
+}
+
 /* A record is handed out only once it is believable (shape_ok: type, subtype, length; chains:
  * the next header plausible, the time consistent). Otherwise the reader looks for the next
  * believable record and reports the bytes in between as one skipped region:
@@ -532,8 +584,39 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 		parse_hdr(r->buf + r->pos, hdr);
 		hdr->offset = off;
 		hdr->len_fixed = 0;
+		hdr->zero_tail = 0;
 		char why[160];
 		size_t k = 0, total;
+		if (!ts_real(r, hdr->ts) && shape_ok(hdr)) {
+			/* A record framed like one but stamped with a time that cannot be real (0, a wrapped
+			 * or flipped timestamp): when its length leads to a possible header (or the end of
+			 * input), skip just this record; the others stand or fall on their own times. */
+			total = MRT_HEADER_LEN + (size_t)hdr->len;
+			size_t got = need(r, total + MRT_HEADER_LEN);
+			struct mrt_hdr nh;
+			if (got >= total + MRT_HEADER_LEN)
+				parse_hdr(r->buf + r->pos + total, &nh);
+			char when[40];
+			time_t t = (time_t)hdr->ts;
+			struct tm tm;
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+			if (hdr->type == MRT_TABLE_DUMP_V2 && hdr->subtype == MRT_TD2_PEER_INDEX_TABLE &&
+			    got >= total + MRT_HEADER_LEN && shape_ok(&nh) && ts_real(r, nh.ts)) {
+				/* A PEER_INDEX_TABLE's time names nothing, and every RIB line after it needs the
+				 * table: read it with the next record's time. */
+				dm_fail(&r->pending, DM_ERR_BAD_VALUE, off,
+				        "TABLE_DUMP_V2/PEER_INDEX_TABLE record time %u (%s) cannot be real: read with the next "
+				        "record's time %u (a table's time names nothing)", hdr->ts, when, nh.ts);
+				r->have_pending = 1;
+				hdr->ts = nh.ts;
+			} else if (got == total || (got >= total + MRT_HEADER_LEN && shape_ok(&nh))) {
+				r->pos += total;
+				return dm_fail(err, DM_ERR_BAD_VALUE, off,
+				               "%s/%s record time %u (%s) cannot be real (before 1995-01-01 or more than a day "
+				               "after this machine's clock): record skipped", mrt_type_name(hdr->type),
+				               mrt_subtype_name(hdr->type, hdr->subtype), hdr->ts, when);
+			}
+		}
 		if (!shape_ok(hdr)) {
 			/* a known type and subtype with an impossible length: perhaps only the length */
 			struct mrt_hdr t = *hdr;
@@ -585,8 +668,13 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 					         hdr->len, k);
 				return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
 			}
-			/* no record starts inside this one: it is sound, the damage comes after it */
+			/* no record starts inside this one: it is sound, the damage comes after it. When the
+			 * damage is a zero run that began inside this record, the zeros ending its body are
+			 * damage too: the decoder must not take them for values (a PEER_INDEX_TABLE's
+			 * last peers). */
+			hdr->zero_tail = zero_tail(r, total);
 		}
+		repair_pit_type(r, hdr, total);
 		/* A length grown by damage that still lands on a record swallows records silently:
 		 * for a BGP message the true end is known, and if a record chains from there the length
 		 * is wrong. The record is handed out with its message's length, the error comes next. */
@@ -602,6 +690,13 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 			total = MRT_HEADER_LEN + mlen;
 		}
 	hand_out:;   /* C11: a label is followed by a statement, not a declaration */
+		if (!ts_real(r, hdr->ts)) {
+			/* framed, but its time cannot be real and nothing after it vouches for it */
+			r->have_pending = 0;
+			snprintf(why, sizeof why, "%s/%s record time %u cannot be real", mrt_type_name(hdr->type),
+			         mrt_subtype_name(hdr->type, hdr->subtype), hdr->ts);
+			return skip_damage(r, total, need(r, total + 1) > total, why, err);
+		}
 		const uint8_t *p = r->buf + r->pos;
 		r->pos += total;
 		*body = p + MRT_HEADER_LEN;

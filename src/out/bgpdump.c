@@ -600,10 +600,12 @@ static inline void line_route(struct obuf *o, const struct head *h, char letter,
 /* TABLE_DUMP (v1): "TABLE_DUMP|TIME|B|PEER|AS|PREFIX|tail" with the dump time (bgpdump -t dump,
  * its default). AS numbers are 2 bytes (RFC 6396 §4.2), so the AS4 merge applies. Next hop:
  * the MP_REACH_NLRI IPv6 next hop when the entry carries one, else NEXT_HOP. */
-static void td1_line(struct obuf *o, const struct mrt_rec *rec, const struct mrt_td1 *t,
-                     int mode)
+static unsigned td1_line(struct obuf *o, const struct mrt_rec *rec, const struct mrt_td1 *t,
+                         int mode)
 {
 	const struct bgp_attrs *a = &t->attrs;
+	if (a->action >= BGP_ERR_TREAT_AS_WITHDRAW)
+		return 0;   /* RFC 7606: no route (see rib_lines) */
 	struct head h;
 	head_fmt(&h, "TABLE_DUMP", &rec->hdr, 0, mode, &t->peer_ip, t->peer_as);
 	struct bgpdump_attrs v;
@@ -617,6 +619,7 @@ static void td1_line(struct obuf *o, const struct mrt_rec *rec, const struct mrt
 	char tail[TAIL_MAX];
 	size_t tl = tail_fmt(tail, a, &v, nh, mode, 0);
 	line_route(o, &h, 'B', &t->prefix, NULL, tail, tl);
+	return 1;
 }
 
 /* The RIS bviews of 2000 batch many entries in one record (mrt_td1.more): bgpdump loses the
@@ -625,10 +628,10 @@ static void td1_line(struct obuf *o, const struct mrt_rec *rec, const struct mrt
 static unsigned td1_lines(struct obuf *o, const struct mrt_rec *rec, int mode)
 {
 	const struct mrt_td1 *t = &rec->u.td1;
-	td1_line(o, rec, t, mode);
+	unsigned n = td1_line(o, rec, t, mode);
 	for (uint32_t i = 0; i < t->nmore; i++)
-		td1_line(o, rec, &t->more[i], mode);
-	return 1 + t->nmore;
+		n += td1_line(o, rec, &t->more[i], mode);
+	return n;
 }
 
 /* TABLE_DUMP_V2 RIB: one line per RIB entry, "TABLE_DUMP2" (or "TABLE_DUMP2_AP" with the path
@@ -638,7 +641,10 @@ static unsigned td1_lines(struct obuf *o, const struct mrt_rec *rec, int mode)
  * bgpdump 1.6.2 prints nothing for RIB_IPV4/IPV6_MULTICAST and RIB_GENERIC; darkmap prints every
  * entry whose prefix it decoded (DEVIATION: openbgpd_rib_table-v2's RIB_GENERIC records are VPNv4
  * and stay undecoded, so no real file shows it). Entries whose peer index is outside the table
- * are left out here: the decoder reports them. */
+ * are left out here: the decoder reports them. So are entries whose attributes an UPDATE would
+ * withdraw (RFC 7606 treat-as-withdraw or worse, bgp.h): bgpdump prints them with what it could
+ * read (an empty path, `IGP` for an undefined ORIGIN); darkmap prints no route that is not one,
+ * as its elements and JSON do (DEVIATION). */
 static unsigned rib_lines(struct obuf *o, const struct mrt_ctx *ctx, const struct mrt_rec *rec,
                           int mode)
 {
@@ -651,7 +657,7 @@ static unsigned rib_lines(struct obuf *o, const struct mrt_ctx *ctx, const struc
 	char tail[TAIL_MAX];
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct mrt_rib_entry *e = &r->e[i];
-		if (e->peer_index >= pi->npeers)
+		if (e->peer_index >= pi->npeers || e->attrs.action >= BGP_ERR_TREAT_AS_WITHDRAW)
 			continue;
 		const struct mrt_peer *peer = &pi->peers[e->peer_index];
 		const struct bgp_attrs *a = &e->attrs;
@@ -742,6 +748,15 @@ static unsigned message_lines(struct obuf *o, const struct mrt_rec *rec, int mod
 	lines += nlri_lines(o, &h, 'W', &u->withdrawn, addpath, NULL, 0);
 	if ((a->present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)) && a->mp_unreach.nlri_supported)
 		lines += nlri_lines(o, &h, 'W', &a->mp_unreach.nlri, addpath, NULL, 0);
+	if (a->action >= BGP_ERR_TREAT_AS_WITHDRAW) {
+		/* RFC 7606 (bgp.h): the announcements are withdrawals, W lines after the others in the
+		 * order of the A lines they replace (DEVIATION: bgpdump prints A lines with what it could
+		 * read, e.g. `||IGP` for a malformed AS_PATH; elements and JSON give the same W). */
+		lines += nlri_lines(o, &h, 'W', &u->announced, addpath, NULL, 0);
+		if (a->mp_reach.nlri_supported)
+			lines += nlri_lines(o, &h, 'W', &a->mp_reach.nlri, addpath, NULL, 0);
+		return lines;
+	}
 	int has_mp = (a->present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI)) &&
 	             a->mp_reach.nlri_supported && a->mp_reach.nlri.n;
 	if (!u->announced.n && !has_mp)
@@ -804,6 +819,8 @@ static unsigned entry_lines(struct obuf *o, const struct mrt_rec *rec, int mode)
 {
 	const struct mrt_entry *e = &rec->u.entry;
 	const struct bgp_attrs *a = &e->attrs;
+	if (a->action >= BGP_ERR_TREAT_AS_WITHDRAW)
+		return 0;
 	struct head h;
 	head_fmt(&h, "BGP4MP_ENTRY", &rec->hdr, rec->hdr.type == MRT_BGP4MP_ET, mode, &e->s.peer_ip,
 	         e->s.peer_as);

@@ -459,6 +459,39 @@ static int check_or_create(struct store *s)
 	return exec(s, "COMMIT");
 }
 
+/* A WAL database read on a read-only file system or directory: SQLite must create PATH-shm to
+ * read it and cannot ("unable to open database file"). With no PATH-wal holding transactions
+ * not yet in the database, nobody can be changing the file: open it immutable (no locks, no
+ * -shm). Returns 1 when reopened so, 0 when it does not apply, -1 (message in s) on failure. */
+static int reopen_immutable(struct store *s, const char *path)
+{
+	char wal[sizeof s->path + 8];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	FILE *f = fopen(wal, "rb");
+	if (f) {
+		int c = fgetc(f);
+		fclose(f);
+		if (c != EOF)
+			return fail(s, DM_ERR_IO, "%s: cannot read in a read-only folder: its -wal file holds transactions "
+			            "not yet in the database (open it once where it can be written)", path);
+	}
+	/* file: URI, the path percent-encoded where URI syntax needs it */
+	char uri[3 * sizeof s->path + 32] = "file:";
+	size_t n = strlen(uri);
+	for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < sizeof uri - 16; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+			n += (size_t)snprintf(uri + n, sizeof uri - n, "%%%02X", *p);
+		else
+			uri[n++] = (char)*p;
+	}
+	snprintf(uri + n, sizeof uri - n, "?immutable=1");
+	sqlite3_close(s->db);
+	s->db = NULL;
+	if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return fail_db(s, "opening read-only");
+	return 1;
+}
+
 static struct store *open_common(const char *path, int readonly, struct dm_error *err)
 {
 	struct store *s = calloc(1, sizeof *s);
@@ -477,6 +510,9 @@ static struct store *open_common(const char *path, int readonly, struct dm_error
 		store_close(s);
 		return NULL;
 	}
+	if (readonly && sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_CANTOPEN &&
+	    (rc = reopen_immutable(s, path)) < 0)
+		goto failed;
 	sqlite3_busy_timeout(s->db, 5000);   /* a reader (serve, plot) beside a writer (replay) */
 	/* SQLite opens a write-protected file read-only without a word: every write would fail
 	 * later, one batch at a time. Say it now. */

@@ -52,7 +52,7 @@ static void list_eq(const struct nlri_list *a, const struct nlri_list *b)
 
 static int attrs_ok(const struct bgp_attrs *a)
 {
-	if (a->n_errors || a->treat_as_withdraw)
+	if (a->n_errors || a->action)
 		return 0;
 	if ((a->present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI)) && !a->mp_reach.nlri_supported)
 		return 0;
@@ -119,7 +119,7 @@ static int redecode(struct rt *r, struct mrt_rec *out)
 {
 	const uint8_t *p = r->b.p;
 	CHECK(r->b.len >= MRT_HEADER_LEN);
-	struct mrt_hdr h = { be32(p), 0, be16(p + 4), be16(p + 6), be32(p + 8), 0, 0 };
+	struct mrt_hdr h = { be32(p), 0, be16(p + 4), be16(p + 6), be32(p + 8), 0, 0, 0 };
 	CHECK(h.len == r->b.len - MRT_HEADER_LEN);
 	const uint8_t *body = p + MRT_HEADER_LEN;
 	if (h.type == MRT_BGP4MP_ET) {

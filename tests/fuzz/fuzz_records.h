@@ -15,7 +15,7 @@ static inline void fuzz_each_record(const uint8_t *data, size_t size, struct mrt
 	size_t off = 0;
 	while (size - off >= MRT_HEADER_LEN) {
 		const uint8_t *p = data + off;
-		struct mrt_hdr h = { be32(p), 0, be16(p + 4), be16(p + 6), be32(p + 8), off, 0 };
+		struct mrt_hdr h = { be32(p), 0, be16(p + 4), be16(p + 6), be32(p + 8), off, 0, 0 };
 		if (h.len > size - off - MRT_HEADER_LEN)
 			break;
 		const uint8_t *body = p + MRT_HEADER_LEN;

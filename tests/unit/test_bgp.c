@@ -216,14 +216,15 @@ static void test_attr_errors(void **s)
 	struct cur c = cur_make(b, n);
 	assert_int_equal(bgp_attrs_decode(&c, &ctx, &A, &a, &e), DM_ERR_BAD_ATTR);
 	assert_int_equal(e.offset, 4);
-	assert_string_equal(e.what, "BGP attribute AS_PATH: length 34 exceeds remaining 4");
+	assert_string_equal(e.what, "BGP attribute AS_PATH: length 34 exceeds remaining 4 (RFC 7606 session reset)");
 	assert_int_equal(a.origin, 0);
-	assert_true(a.treat_as_withdraw);
+	assert_int_equal(a.action, BGP_ERR_SESSION_RESET);
 	/* MED of 3 bytes (must be 4) then a good LOCAL_PREF: MED reported, LOCAL_PREF still read */
 	n = unhex("800403000001 40050400000064", b);
 	c = cur_make(b, n);
 	assert_int_equal(bgp_attrs_decode(&c, &ctx, &A, &a, &e), DM_ERR_BAD_ATTR);
-	assert_string_equal(e.what, "BGP attribute MULTI_EXIT_DISC: length 3, expected 4");
+	assert_string_equal(e.what, "BGP attribute MULTI_EXIT_DISC: length 3, expected 4 (RFC 7606 treat-as-withdraw)");
+	assert_int_equal(a.action, BGP_ERR_TREAT_AS_WITHDRAW);
 	assert_int_equal(a.local_pref, 100);
 	assert_int_equal(a.n_errors, 1);
 	/* an unknown attribute (type 99) is kept raw */

@@ -321,18 +321,42 @@ static void test_damage_lengths(void **s)
 	};
 	read_expect(b, 4 * n, type, 5, 0);
 	b[n + 4] ^= 0x01;
-	/* record 2's timestamp flipped (bit 30): it leads to no record of its time, skipped */
+	/* record 2's timestamp flipped (bit 20, -12 days): a real time, but it leads to no record of
+	 * its time: skipped */
 	b[n + 11] = 0x2c;
-	b[n] ^= 0x40;
+	b[n + 1] ^= 0x10;
 	const struct expect_step ts[] = {
 		{ 1, 0, NULL },
-		{ DM_ERR_FRAMING, 56, "MRT framing lost: TABLE_DUMP/AFI_IPv4 record at time 2101122879, +1073741824 s from "
+		{ DM_ERR_FRAMING, 56, "MRT framing lost: TABLE_DUMP/AFI_IPv4 record at time 1026332479, -1048576 s from "
 		                      "the file's time, leads to no record of its time; skipped 56 bytes to the next "
 		                      "plausible record at offset 112" },
 		{ 1, 112, NULL },
 		{ 1, 168, NULL },
 	};
 	read_expect(b, 4 * n, ts, 4, 56);
+	b[n + 1] ^= 0x10;
+	/* bit 30 flipped: 2036, a time that cannot be real (later than the clock + 1 day): that
+	 * record alone is skipped, as a bad value, by its own length (issue 9) */
+	b[n] ^= 0x40;
+	const struct expect_step ts_unreal[] = {
+		{ 1, 0, NULL },
+		{ DM_ERR_BAD_VALUE, 56, "TABLE_DUMP/AFI_IPv4 record time 2101122879 (2036-07-31 13:14:39 UTC) cannot be real "
+		                        "(before 1995-01-01 or more than a day after this machine's clock): record skipped" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, ts_unreal, 4, 0);
+	/* and a record of 1994 the same */
+	b[n] ^= 0x40;
+	b[n] = 0x2e;
+	const struct expect_step ts_early[] = {
+		{ 1, 0, NULL },
+		{ DM_ERR_BAD_VALUE, 56, "TABLE_DUMP/AFI_IPv4 record time 775722815 (1994-08-01 06:33:35 UTC) cannot be real "
+		                        "(before 1995-01-01 or more than a day after this machine's clock): record skipped" },
+		{ 1, 112, NULL },
+		{ 1, 168, NULL },
+	};
+	read_expect(b, 4 * n, ts_early, 4, 0);
 }
 
 static void test_damage_bgp4mp_lengths(void **s)
@@ -402,8 +426,10 @@ static void test_real_rib_truncated(void **s)
 	assert_int_equal(t.elems, 270005);
 	assert_int_equal(t.errors, 1);
 	assert_int_equal(t.first_err.offset, 15273283);
+	/* the file is the first 1048576 bytes of a bzip2 stream; python's bz2 gets 15274550 bytes out */
 	assert_string_equal(t.first_err.what, "TABLE_DUMP_V2 record truncated: length 1985, only 1255 bytes before the "
-	                                      "input ends (bzip2 stream truncated (ends without end-of-stream marker))");
+	                                      "input ends (bzip2 stream truncated (ends without end-of-stream marker) at "
+	                                      "compressed offset 1048576, uncompressed 15274550)");
 }
 
 static void test_real_no_peer_index(void **s)

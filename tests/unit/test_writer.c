@@ -352,7 +352,7 @@ static void test_state_after_local_message(void **state)
 	mrt_ctx_init(&ctx);
 	struct mrt_rec rec;
 	struct dm_error err;
-	struct mrt_hdr h = { TS_V, 0, MRT_BGP4MP, MRT_BGP4MP_MESSAGE_AS4_LOCAL, (uint32_t)b.len - 12, 0, 0 };
+	struct mrt_hdr h = { TS_V, 0, MRT_BGP4MP, MRT_BGP4MP_MESSAGE_AS4_LOCAL, (uint32_t)b.len - 12, 0, 0, 0 };
 	assert_int_equal(mrt_decode(&ctx, &h, b.p + 12, &rec, &err), 0);
 	assert_int_equal(rec.u.msg.s.local, 1);
 	b.len = 0;
