@@ -82,7 +82,7 @@ static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, co
 {
 	struct sig_change *ch = NULL;
 	size_t n = 0;
-	uint32_t from = ev->start > bin ? ev->start - bin : 0, to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
+	int64_t from = ev->start > bin ? ev->start - bin : 0, to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
 	if (store_get_changes(st, from, to, &ev->entity, &ch, &n) || n == 0) {
 		free(ch);
 		return;
@@ -169,7 +169,7 @@ static int cmp_found(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static uint32_t event_time(const struct dm_event *e)
+static int64_t event_time(const struct dm_event *e)
 {
 	/* closing events are told when they happen (end), opening ones at their start */
 	return e->end ? e->end : e->start;
@@ -338,7 +338,7 @@ int cmd_detect(int argc, char **argv)
 			struct dm_event ev[DETECT_MAX_EVENTS];
 			int got = k < n ? detector_feed(d, &ents[i], &bins[k], ev, DETECT_MAX_EVENTS) : 0;
 			if (got < 0) {
-				fprintf(stderr, "darkmap detect: entity series out of order at t=%u\n", bins[k].t);
+				fprintf(stderr, "darkmap detect: entity series out of order at t=%lld\n", (long long)bins[k].t);
 				break;
 			}
 			for (int j = 0; j < got; j++) {
@@ -489,7 +489,7 @@ int cmd_detect(int argc, char **argv)
 	/* data quality is a property of the input (a collector gap, peers dropping), so every
 	 * entity reports the same periods: count the periods, not the per-entity events */
 	unsigned periods = 0;
-	uint32_t starts[256];
+	int64_t starts[256];
 	for (size_t i = 0; i < nfound; i++) {
 		const struct dm_event *ev = &found[i].ev;
 		if (alert_is_alert(ev) || ev->end)

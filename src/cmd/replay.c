@@ -439,7 +439,7 @@ static void db_commit(struct replay *R, int again)
 static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin *b)
 {
 	struct replay *R = arg;
-	if ((R->from && (uint64_t)b->t + R->bin <= R->from) || (R->to && b->t >= R->to))
+	if ((R->from && b->t + R->bin <= R->from) || (R->to && b->t >= R->to))
 		return;
 	R->rows++;
 	if (R->db && !R->db_failed) {
@@ -463,7 +463,7 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 	}
 	struct obuf *o = &R->out;
 	char tb[32], qb[48];
-	obuf_u32(o, b->t);
+	obuf_i64(o, b->t);
 	obuf_putc(o, ',');
 	dm_time_fmt(b->t, DM_TIME_ISO, tb);
 	obuf_puts(o, tb);
@@ -503,15 +503,15 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 	obuf_putc(o, '\n');
 }
 
-static void emit_collector(void *arg, uint32_t t, uint32_t c, uint64_t records, int active, int gap)
+static void emit_collector(void *arg, int64_t t, uint32_t c, uint64_t records, int active, int gap)
 {
 	struct replay *R = arg;
-	if (!R->qf || (R->from && (uint64_t)t + R->bin <= R->from) || (R->to && t >= R->to))
+	if (!R->qf || (R->from && t + R->bin <= R->from) || (R->to && t >= R->to))
 		return;
 	char tb[32];
 	dm_time_fmt(t, DM_TIME_ISO, tb);
 	const char *name = R->rib->collector[c];
-	fprintf(R->qf, "%u,%s,%s,%llu,%.3f,%d,%d,%d\n", t, tb, name[0] ? name : "-", (unsigned long long)records,
+	fprintf(R->qf, "%lld,%s,%s,%llu,%.3f,%d,%d,%d\n", (long long)t, tb, name[0] ? name : "-", (unsigned long long)records,
 	        (double)records / R->bin, active, active && !records, gap);
 }
 
@@ -533,7 +533,7 @@ static void emit_change(void *arg, const struct sig_change *c)
 	dm_time_fmt(c->t, DM_TIME_ISO, tb);
 	dm_prefix_fmt(&c->prefix, pfx);
 	dm_ip_fmt(&c->peer_addr, ip);
-	fprintf(R->cf, "%u,%s,%d,%s,%s,%u,%s,%u,%u,%llu,%u,%u,%u,%s,%s,\"%s\"\n", c->t, tb,
+	fprintf(R->cf, "%lld,%s,%d,%s,%s,%u,%s,%u,%u,%llu,%u,%u,%u,%s,%s,\"%s\"\n", (long long)c->t, tb,
 	        c->prefix.afi == DM_AFI_IPV6 ? 6 : 4, pfx, c->visible ? "on" : "off", c->covered, c->cc, c->origin_asn,
 	        c->upstream_asn, (unsigned long long)c->units, c->peers_before, c->full_feed_peers, c->peer_asn, ip,
 	        c->collector[0] ? c->collector : "-", c->countries);

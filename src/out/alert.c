@@ -62,7 +62,7 @@ size_t alert_duration(uint32_t seconds, char *buf, size_t n)
 }
 
 /* "2014-12-22 16:15" (UTC), or "2014-12-22T16:15:00Z" for JSON. */
-static void fmt_time(uint32_t t, int iso, char buf[32])
+static void fmt_time(int64_t t, int iso, char buf[32])
 {
 	dm_time_fmt(t, iso ? DM_TIME_ISO : DM_TIME_MIN, buf);
 }
@@ -95,7 +95,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	alert_entity_label(&ev->entity, names, who, sizeof who);
 	fmt_time(ev->start, 0, t0);
 	fmt_time(ev->end, 0, t1);
-	uint32_t ep = ev->episode_start && ev->episode_start < ev->start ? ev->episode_start : ev->start;
+	int64_t ep = ev->episode_start && ev->episode_start < ev->start ? ev->episode_start : ev->start;
 	fmt_time(ep, 0, te);
 	unsigned long long base = (unsigned long long)ev->baseline_slash24;
 	unsigned long long lost = ev->baseline_slash24 > ev->slash24 ? (unsigned long long)(ev->baseline_slash24 - ev->slash24) : 0;
@@ -123,7 +123,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 		put_evidence(o, ev);
 		break;
 	case DM_EV_RECOVERY:
-		alert_duration(ev->end > ep ? ev->end - ep : 0, dur, sizeof dur);
+		alert_duration(ev->end > ep ? (uint32_t)(ev->end - ep) : 0, dur, sizeof dur);
 		/* a staged episode (partial <-> full) is "down" as a whole; a partial one "partly" */
 		int partly = ev->of_type == DM_EV_PARTIAL && ep == ev->start;
 		obuf_printf(o, "%s: %s after %s (%s %s - %s UTC", who, partly ? "fully reachable again" : "back", dur,
@@ -134,7 +134,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 		put_evidence(o, ev);
 		break;
 	case DM_EV_NEWNORMAL:
-		alert_duration(ev->end > ev->start ? ev->end - ev->start : 0, dur, sizeof dur);
+		alert_duration(ev->end > ev->start ? (uint32_t)(ev->end - ev->start) : 0, dur, sizeof dur);
 		obuf_printf(o, "%s: %llu of %llu %s still unreachable after %s (since %s UTC): taken as the new normal, "
 		            "baseline learnt again from now", who, lost, base, unit(&ev->entity), dur, t0);
 		put_evidence(o, ev);
@@ -158,7 +158,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 				obuf_printf(o, ", %u full-feed peers", ev->full_feed_peers);
 			obuf_puts(o, "), not judged\n");
 		} else {
-			alert_duration(ev->end > ev->start ? ev->end - ev->start : 0, dur, sizeof dur);
+			alert_duration(ev->end > ev->start ? (uint32_t)(ev->end - ev->start) : 0, dur, sizeof dur);
 			obuf_printf(o, "%s: data quality restored after %s (unknown %s - %s UTC, %s)\n", who, dur, t0, t1, q);
 		}
 		break;
@@ -193,7 +193,7 @@ static void json_num(struct obuf *o, double x)
 		obuf_printf(o, "%.6g", x);
 }
 
-static void json_time(struct obuf *o, uint32_t t)
+static void json_time(struct obuf *o, int64_t t)
 {
 	char b[32];
 	if (!t) {
@@ -232,9 +232,9 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	json_time(o, ev->start);
 	obuf_puts(o, ",\"end\":");
 	json_time(o, ev->end);
-	obuf_printf(o, ",\"start_ts\":%u,\"end_ts\":", ev->start);
+	obuf_printf(o, ",\"start_ts\":%lld,\"end_ts\":", (long long)ev->start);
 	if (ev->end)
-		obuf_printf(o, "%u,\"duration\":%u", ev->end, ev->end > ev->start ? ev->end - ev->start : 0);
+		obuf_printf(o, "%lld,\"duration\":%lld", (long long)ev->end, (long long)(ev->end > ev->start ? ev->end - ev->start : 0));
 	else
 		obuf_puts(o, "null,\"duration\":null");
 	obuf_puts(o, ",\"raised\":");
@@ -246,10 +246,10 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	if (ev->episode_start) {
 		obuf_puts(o, ",\"episode_start\":");
 		json_time(o, ev->episode_start);
-		obuf_printf(o, ",\"episode_start_ts\":%u", ev->episode_start);
+		obuf_printf(o, ",\"episode_start_ts\":%lld", (long long)ev->episode_start);
 	}
 	if (ev->prev_start)
-		obuf_printf(o, ",\"closes_start_ts\":%u", ev->prev_start);
+		obuf_printf(o, ",\"closes_start_ts\":%lld", (long long)ev->prev_start);
 	{
 		char evd[sizeof ev->evidence + 1];
 		memcpy(evd, ev->evidence, sizeof ev->evidence);

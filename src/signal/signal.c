@@ -56,7 +56,7 @@ struct fam {
 	/* Full-feed set sizes at the bin closes of the last drop_window seconds, as a monotonic
 	 * queue (sizes strictly decreasing from the front): the front is their maximum. At most one
 	 * entry per distinct size, so it stays as small as the number of peers. */
-	struct hent { uint32_t t, n; } *hq;
+	struct hent { int64_t t; uint32_t n; } *hq;
 	uint32_t nhq, caphq;
 	uint8_t dropped;    /* a full-feed peer went down in the open bin */
 	uint64_t visible;
@@ -75,7 +75,8 @@ struct sig {
 	void *chemit_arg;
 	/* the element being applied, for the change log: time, peer, and the path that made the
 	 * change (withdrawn or announced); 0 outside sig_elem */
-	uint32_t ch_ts, ch_peer, ch_attr;
+	int64_t ch_ts;
+	uint32_t ch_peer, ch_attr;
 
 	struct pst *p;
 	uint32_t np, capp;
@@ -102,12 +103,12 @@ struct sig {
 	struct fam fam[2];
 	int started, have_cur, no_rib;
 	uint64_t rib_routes[2];   /* route elements per family before sig_start (the RIB load) */
-	uint32_t cur, max_ts;
-	uint32_t now;       /* the last time given to sig_time */
+	int64_t cur, max_ts;   /* 64-bit: cur + bin near 2^32 must not wrap */
+	int64_t now;       /* the last time given to sig_time */
 
 	uint64_t *crec;     /* per collector: records in the open bin */
 	uint8_t *cactive;
-	uint32_t *clast;    /* per collector: time of its last record (or of its input's start) */
+	int64_t *clast;     /* per collector: time of its last record (or of its input's start) */
 	uint8_t *cgap;      /* per collector: the open bin overlaps a gap that ended in it */
 	uint32_t ncoll;
 	uint32_t records_bin;
@@ -995,7 +996,7 @@ static int coll_fit(struct sig *s, uint32_t c)
 	if (!a)
 		return -1;
 	s->cactive = a;
-	uint32_t *l = realloc(s->clast, n * sizeof *l);
+	int64_t *l = realloc(s->clast, n * sizeof *l);
 	if (!l)
 		return -1;
 	s->clast = l;
@@ -1201,7 +1202,7 @@ void sig_record(struct sig *s, uint32_t collector)
 	s->crec[collector]++;
 	s->records_bin++;
 	/* A gap that ends with this record and reaches into the open bin flags it. */
-	uint64_t gap_from = (uint64_t)s->clast[collector] + s->o.gap_min;
+	int64_t gap_from = s->clast[collector] + s->o.gap_min;
 	if (s->cactive[collector] && s->o.gap_min && s->clast[collector] &&
 	    (gap_from > s->cur ? gap_from : s->cur) < s->now)
 		s->cgap[collector] = 1;
@@ -1487,7 +1488,7 @@ static float ent_frac(struct sig *s, struct ent *e)
 	return e->frac = (float)(sum / nff);
 }
 
-static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b, uint8_t q[2],
+static void fill_bin(struct sig *s, struct ent *e, int64_t t, struct sig_bin *b, uint8_t q[2],
                      uint16_t ncoll, uint16_t silent)
 {
 	int fam = ent_fam(e);
@@ -1520,21 +1521,21 @@ static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b
 
 /* Whether collector c was in a gap during the bin ending at `end` (signal.h): silent for
  * gap_min seconds by then, or a gap ended inside the bin (cgap, set by sig_record). */
-static int coll_in_gap(const struct sig *s, uint32_t c, uint64_t end)
+static int coll_in_gap(const struct sig *s, uint32_t c, int64_t end)
 {
 	if (!s->o.gap_min)
 		return s->crec[c] == 0;
 	if (!s->clast[c])   /* started before any time was known: silence not measurable yet */
 		return 0;
-	return s->cgap[c] || end > (uint64_t)s->clast[c] + s->o.gap_min;   /* overlaps [last + gap_min, ...) */
+	return s->cgap[c] || end > s->clast[c] + s->o.gap_min;   /* overlaps [last + gap_min, ...) */
 }
 
-static void close_bin(struct sig *s, uint32_t t)
+static void close_bin(struct sig *s, int64_t t)
 {
 	ff_select(s, 0);
 	ff_select(s, 1);
 	uint16_t ncoll = 0, silent = 0;
-	uint64_t end = (uint64_t)t + s->o.bin;
+	int64_t end = t + s->o.bin;
 	for (uint32_t c = 0; c < s->ncoll; c++)
 		if (s->cactive[c]) {
 			ncoll++;
@@ -1544,7 +1545,7 @@ static void close_bin(struct sig *s, uint32_t t)
 	for (int fam = 0; fam < 2; fam++) {
 		struct fam *F = &s->fam[fam];
 		uint32_t k = 0;   /* closes older than drop_window leave the front */
-		while (k < F->nhq && (uint64_t)F->hq[k].t + s->o.drop_window < t)
+		while (k < F->nhq && F->hq[k].t + s->o.drop_window < t)
 			k++;
 		if (k) {
 			F->nhq -= k;
@@ -1595,6 +1596,13 @@ static void close_bin(struct sig *s, uint32_t t)
 	s->bins++;
 }
 
+/* Start of the bin holding t (floor, also for times before 1970). */
+static int64_t bin_floor(int64_t t, uint32_t bin)
+{
+	int64_t r = t % bin;
+	return t - (r < 0 ? r + bin : r);
+}
+
 void sig_start(struct sig *s)
 {
 	if (s->started)
@@ -1604,7 +1612,7 @@ void sig_start(struct sig *s)
 	if (slot_fit(s))
 		return;
 	if (s->max_ts) {
-		s->cur = s->max_ts - s->max_ts % s->o.bin;
+		s->cur = bin_floor(s->max_ts, s->o.bin);
 		s->have_cur = 1;
 	}
 	ff_select(s, 0);
@@ -1616,7 +1624,7 @@ void sig_start(struct sig *s)
 	}
 }
 
-void sig_time(struct sig *s, uint32_t ts)
+void sig_time(struct sig *s, int64_t ts)
 {
 	s->now = ts;
 	if (!s->started) {
@@ -1624,15 +1632,15 @@ void sig_time(struct sig *s, uint32_t ts)
 			s->max_ts = ts;
 		return;
 	}
-	uint32_t bin = s->o.bin;
+	int64_t bin = s->o.bin;
 	if (!s->have_cur) {
-		s->cur = ts - ts % bin;
+		s->cur = bin_floor(ts, s->o.bin);
 		s->have_cur = 1;
 		return;
 	}
 	if (ts < s->cur + bin)
 		return;   /* same bin, or late (out-of-order) records: counted in the open bin */
-	uint32_t target = ts - ts % bin;
+	int64_t target = bin_floor(ts, s->o.bin);
 	close_bin(s, s->cur);
 	s->cur += bin;
 	uint32_t empty = 0;
