@@ -510,7 +510,7 @@ static void emit_collector(void *arg, int64_t t, uint32_t c, uint64_t records, i
 		return;
 	char tb[32];
 	dm_time_fmt(t, DM_TIME_ISO, tb);
-	const char *name = R->rib->collector[c];
+	const char *name = rib_collector_name(R->rib, c);
 	fprintf(R->qf, "%lld,%s,%s,%llu,%.3f,%d,%d,%d\n", (long long)t, tb, name[0] ? name : "-", (unsigned long long)records,
 	        (double)records / R->bin, active, active && !records, gap);
 }
@@ -1070,9 +1070,14 @@ static int load_geo(struct geo_db *g, const char *path, struct dm_error *err)
 static void peer_text(const struct rib *r, uint32_t p, char *buf, size_t n)
 {
 	char ip[DM_IP_STRLEN];
-	dm_ip_fmt(&r->peer[p].addr, ip);
-	const char *c = r->collector[r->peer[p].collector];
-	snprintf(buf, n, "%s AS%u%s%s%s", ip, r->peer[p].asn, c[0] ? " (" : "", c, c[0] ? ")" : "");
+	struct rib_peer_info pi;
+	if (rib_peer_info(r, p, &pi)) {
+		snprintf(buf, n, "?");
+		return;
+	}
+	dm_ip_fmt(&pi.addr, ip);
+	const char *c = rib_collector_name(r, pi.collector);
+	snprintf(buf, n, "%s AS%u%s%s%s", ip, pi.asn, c[0] ? " (" : "", c, c[0] ? ")" : "");
 }
 
 static void summary(struct replay *R, const struct sig_entity *want, size_t nwant)
@@ -1098,7 +1103,7 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 	fputc('\n', stderr);
 	fprintf(stderr, "replay: %u peers, %llu routes, %u prefixes, %u attribute sets; RIB+signal %.1f MB "
 	        "(%.1f bytes/route) in use, %.1f MB reserved, peak RSS %.1f MB\n",
-	        R->rib->npeer, (unsigned long long)routes, R->rib->npfx, R->rib->live_attr, (double)mem / 1e6,
+	        rib_peer_count(R->rib), (unsigned long long)routes, rib_prefix_count(R->rib), rib_attr_count(R->rib), (double)mem / 1e6,
 	        routes ? (double)mem / (double)routes : 0, (double)reserved / 1e6, (double)ru.ru_maxrss / 1024);
 	for (int fam = 0; fam < 2; fam++) {
 		struct sig_fam_info fi;
@@ -1113,11 +1118,12 @@ static void summary(struct replay *R, const struct sig_entity *want, size_t nwan
 		else
 			fputs("no full-feed peer: nothing judged (no-data)\n", stderr);
 	}
-	for (uint32_t c = 0; c < R->rib->ncollector; c++) {
+	for (uint32_t c = 0; c < rib_collector_count(R->rib); c++) {
 		if (coll_fit(R, c) || !R->crecords[c])
 			continue;
 		uint32_t span = R->clast[c] > R->cfirst[c] ? R->clast[c] - R->cfirst[c] : 0;
-		fprintf(stderr, "replay: collector %s: %llu records", R->rib->collector[c][0] ? R->rib->collector[c] : "-",
+		const char *cn = rib_collector_name(R->rib, c);
+		fprintf(stderr, "replay: collector %s: %llu records", cn[0] ? cn : "-",
 		        (unsigned long long)R->crecords[c]);
 		if (span)
 			fprintf(stderr, ", %.1f records/s over %u s", (double)R->crecords[c] / span, span);
@@ -1534,7 +1540,7 @@ int cmd_replay(int argc, char **argv)
 		double dt = cpu_s() - c1;
 		fprintf(stderr, "replay: synthetic table: %u peers x %u prefixes = %llu elements in %.2f s CPU "
 		        "(%.2f M elements/s per core, parsing the table included)\n",
-		        np, R.rib->npfx, (unsigned long long)n, dt, dt > 0 ? (double)n / dt / 1e6 : 0);
+		        np, rib_prefix_count(R.rib), (unsigned long long)n, dt, dt > 0 ? (double)n / dt / 1e6 : 0);
 	}
 	for (size_t i = 0; i < inputs.n; i++)
 		if (inputs.v[i].rib)

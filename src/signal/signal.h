@@ -1,4 +1,5 @@
-/* The visibility signal, maintained incrementally from elements (src/mrt/elem.h) over the RIB.
+/* The visibility signal, maintained incrementally from the RIB's changes (rib_apply, src/rib/rib.h)
+ * as elements (src/bgp/elem.h) are applied.
  *
  * Definitions (docs/replay.md has the long form, with examples):
  *  - full-feed peer (per family), with hysteresis: an up peer joins the set when its table
@@ -107,6 +108,10 @@ void sig_want_countries(struct sig *s);
 void sig_start(struct sig *s);
 void sig_time(struct sig *s, int64_t ts);
 void sig_record(struct sig *s, uint32_t collector);
+/* The signal reacts to what the RIB did (it never changes the RIB itself): the caller applies an
+ * element with rib_apply (rib/rib.h) and hands the change over, before the next rib_apply. */
+void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *ch);
+/* rib_apply on the signal's RIB, then sig_apply (tests, tools). */
 void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e);
 /* A collector's update input has begun (records expected in every bin) or ended. */
 void sig_collector_active(struct sig *s, uint32_t collector, int active);

@@ -407,7 +407,9 @@ static void test_peer_down_up(void **st)
 	assert_int_equal(b->interruptions, 0);
 	assert_int_equal(b->peers_up, 3);
 	assert_int_equal(b->announcements, 1);
-	assert_int_equal(r->peer[2].down_count, 1);
+	struct rib_peer_info pi;
+	assert_int_equal(rib_peer_info(r, 2, &pi), 0);
+	assert_int_equal(pi.down_count, 1);
 	sig_free(s);
 	rib_free(r);
 }
@@ -540,8 +542,10 @@ static void copy_route(void *arg, uint32_t pfx, uint32_t slot)
 	memset(&e, 0, sizeof e);
 	e.type = 'R';
 	e.ts = 1000;
-	e.peer_ip = &c->from->peer[c->peer].addr;
-	e.peer_asn = c->from->peer[c->peer].asn;
+	struct rib_peer_info pi;
+	assert_int_equal(rib_peer_info(c->from, c->peer, &pi), 0);
+	e.peer_ip = &pi.addr;
+	e.peer_asn = pi.asn;
 	e.prefix = *rib_prefix(c->from, pfx);
 	e.attrs = path_to(&ab, e.peer_asn, a->origin_asn);
 	sig_elem(c->to, 0, &e);
@@ -579,7 +583,7 @@ static void test_incremental_equals_recompute(void **st)
 	}
 	struct rib *r2 = rib_new();
 	struct sig *s2 = sig_new(r2, fake_geo, NULL, &o);
-	for (uint32_t p = 0; p < r->npeer; p++) {
+	for (uint32_t p = 0; p < rib_peer_count(r); p++) {
 		struct copy_ctx c = { r, s2, p };
 		rib_peer_walk(r, p, copy_route, &c);
 	}
