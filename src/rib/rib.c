@@ -1161,17 +1161,15 @@ static uint32_t elem_attr(struct rib *r, uint32_t peer, const struct dm_elem *e)
 	return id;
 }
 
-static void drop_walk(struct rib *r, uint32_t peer)
+struct drop_ctx {
+	struct rib *r;
+	uint32_t peer;
+};
+
+static void drop_one(void *arg, uint32_t pfx, uint32_t slot)
 {
-	const struct rib_peer *p = &r->peer[peer];
-	for (uint32_t pg = 0; pg < p->npage; pg++) {
-		const uint32_t *page = p->page[pg];
-		if (!page)
-			continue;
-		for (uint32_t k = 0; k < RIB_PAGE; k++)
-			if (page[k])
-				r->drop_fn(r->drop_arg, peer, pg << RIB_PAGE_BITS | k, page[k]);
-	}
+	const struct drop_ctx *c = arg;
+	c->r->drop_fn(c->r->drop_arg, c->peer, pfx, slot);
 }
 
 static int apply_state(struct rib *r, struct rib_peer *p, uint32_t peer, const struct dm_elem *e,
@@ -1191,8 +1189,10 @@ static int apply_state(struct rib *r, struct rib_peer *p, uint32_t peer, const s
 	ch->held[0] = p->nprefixes[0];
 	ch->held[1] = p->nprefixes[1];
 	ch->paths_held = p->npaths;
-	if (r->drop_fn)
-		drop_walk(r, peer);
+	if (r->drop_fn) {
+		struct drop_ctx c = { r, peer };
+		rib_peer_walk(r, peer, drop_one, &c);
+	}
 	rib_peer_clear(r, peer);
 	return ch->kind = RIB_CH_PEER_DOWN;
 }
