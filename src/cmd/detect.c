@@ -15,6 +15,7 @@
 #include "geo/geo.h"
 #include "out/alert.h"
 #include "out/webhook.h"
+#include "pipeline/pipeline.h"
 #include "store/store.h"
 
 static const char usage_text[] =
@@ -86,9 +87,11 @@ int cmd_detect(int argc, char **argv)
 	char ccs[64][3];
 	uint32_t asns[64];
 	int ncc = 0, nas = 0, afi = 1, all = 0, store_events = 1, quiet = 0;
-	int threshold_given = 0, recover_given = 0;
-	struct detect_opts o;
-	detect_opts_default(&o);
+	/* the detection rules: the pipeline's parser, shared with replay --detect */
+	struct pl_opts po;
+	pl_opts_default(&po, "detect");
+	char why[256];
+	int r;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -137,35 +140,11 @@ int cmd_detect(int argc, char **argv)
 			store_events = 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			quiet = 1;
-		} else if (!strcmp(a, "--threshold") || !strcmp(a, "--hard") || !strcmp(a, "--recover") ||
-		           !strcmp(a, "--baseline-days") || !strcmp(a, "--min-duration") || !strcmp(a, "--inst-window") ||
-		           !strcmp(a, "--inst-factor") || !strcmp(a, "--min-history") || !strcmp(a, "--new-normal-days")) {
-			NEEDV();
-			char *end;
-			double x = strtod(v, &end);
-			/* durations in days/hours/minutes, stored in seconds: refuse what does not fit */
-			if (*end || end == v || x <= 0 || x > 1e6) {
-				fprintf(stderr, "darkmap detect: bad value for %s: '%s' (a positive number)\n", a, v);
+		} else if ((r = pl_opts_parse_detect(&po, argc, argv, &i, why, sizeof why)) != 0) {
+			if (r < 0) {
+				fprintf(stderr, "darkmap detect: %s\n", why);
 				return EXIT_USAGE;
 			}
-			if (!strcmp(a, "--threshold"))
-				o.threshold = x, threshold_given = 1;
-			else if (!strcmp(a, "--hard"))
-				o.hard = x;
-			else if (!strcmp(a, "--recover"))
-				o.recover = x, recover_given = 1;
-			else if (!strcmp(a, "--baseline-days"))
-				o.baseline_window = (uint32_t)(x * 86400);
-			else if (!strcmp(a, "--min-duration"))
-				o.min_duration = (uint32_t)(x * 60);
-			else if (!strcmp(a, "--min-history"))
-				o.min_history = (uint32_t)(x * 60);
-			else if (!strcmp(a, "--new-normal-days"))
-				o.new_normal = (uint32_t)(x * 86400);
-			else if (!strcmp(a, "--inst-window"))
-				o.inst_window = (uint32_t)(x * 3600);
-			else
-				o.inst_factor = x;
 		} else {
 			fprintf(stderr, "darkmap detect: unknown option '%s'\n%s", a, usage_text);
 			return EXIT_USAGE;
@@ -183,14 +162,14 @@ int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "darkmap detect: %s\n", err.what);
 		return EXIT_FAILURE_;
 	}
+	struct detect_opts o = po.det;
 	char binbuf[32];
 	if (store_get_meta(st, "bin", binbuf, sizeof binbuf) == 0 && atoi(binbuf) > 0)
 		o.bin = (uint32_t)atoi(binbuf);
 	/* --threshold above the default recovery line: recover halfway to 1, so that
 	 * `--threshold 0.95` alone means what it says rather than being refused */
-	if (threshold_given && !recover_given && o.recover < o.threshold)
+	if (po.det_threshold_given && !po.det_recover_given && o.recover < o.threshold)
 		o.recover = o.threshold + (1 - o.threshold) / 2;
-	char why[200];
 	if (detect_opts_check(&o, why, sizeof why)) {
 		fprintf(stderr, "darkmap detect: options out of range: %s (bin %u s from the database)\n", why, o.bin);
 		store_close(st);

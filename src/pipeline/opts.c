@@ -79,6 +79,36 @@ static int bad(char *why, size_t n, const char *fmt, const char *a, const char *
 	return -1;
 }
 
+int pl_opts_parse_detect(struct pl_opts *o, int argc, char **argv, int *i, char *why, size_t n)
+{
+	const char *a = argv[*i];
+	int d = det_flag(a);
+	if (d < 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		snprintf(why, n, "%s needs a value", a);
+		return -2;
+	}
+	const char *v = argv[++*i];
+	char *end;
+	double x = strtod(v, &end);
+	/* durations in days/hours/minutes, stored in seconds: refuse what does not fit */
+	if (*end || end == v || x <= 0 || x > 1e6)
+		return bad(why, n, "bad value for %s: '%s' (a positive number)", a, v);
+	switch (d) {
+	case 0: o->det.threshold = x; o->det_threshold_given = 1; break;
+	case 1: o->det.hard = x; break;
+	case 2: o->det.recover = x; o->det_recover_given = 1; break;
+	case 3: o->det.baseline_window = (uint32_t)(x * 86400); break;
+	case 4: o->det.min_duration = (uint32_t)(x * 60); break;
+	case 5: o->det.min_history = (uint32_t)(x * 60); break;
+	case 6: o->det.new_normal = (uint32_t)(x * 86400); break;
+	case 7: o->det.inst_window = (uint32_t)(x * 3600); break;
+	default: o->det.inst_factor = x; break;
+	}
+	return 1;
+}
+
 int pl_opts_parse(struct pl_opts *o, int argc, char **argv, int *i, char *why, size_t n)
 {
 	const char *a = argv[*i];
@@ -88,7 +118,9 @@ int pl_opts_parse(struct pl_opts *o, int argc, char **argv, int *i, char *why, s
 		"--quality", "--country", "--asn", "--from", "--to", "--geo", "--rir", "--ranges", "--mmdb",
 		"--asnames", "--json", "--webhook",
 	};
-	int takes = det_flag(a) >= 0;
+	int takes = pl_opts_parse_detect(o, argc, argv, i, why, n);
+	if (takes)
+		return takes;
 	for (size_t k = 0; !takes && k < sizeof with_value / sizeof with_value[0]; k++)
 		takes = !strcmp(a, with_value[k]);
 	if (takes) {
@@ -99,25 +131,6 @@ int pl_opts_parse(struct pl_opts *o, int argc, char **argv, int *i, char *why, s
 		(*i)++;
 	}
 	char *end;
-	int d = det_flag(a);
-	if (d >= 0) {
-		double x = strtod(v, &end);
-		/* durations in days/hours/minutes, stored in seconds: refuse what does not fit */
-		if (*end || end == v || x <= 0 || x > 1e6)
-			return bad(why, n, "bad value for %s: '%s' (a positive number)", a, v);
-		switch (d) {
-		case 0: o->det.threshold = x; o->det_threshold_given = 1; break;
-		case 1: o->det.hard = x; break;
-		case 2: o->det.recover = x; o->det_recover_given = 1; break;
-		case 3: o->det.baseline_window = (uint32_t)(x * 86400); break;
-		case 4: o->det.min_duration = (uint32_t)(x * 60); break;
-		case 5: o->det.min_history = (uint32_t)(x * 60); break;
-		case 6: o->det.new_normal = (uint32_t)(x * 86400); break;
-		case 7: o->det.inst_window = (uint32_t)(x * 3600); break;
-		default: o->det.inst_factor = x; break;
-		}
-		return 1;
-	}
 	if (!strcmp(a, "--bin")) {
 		o->sig.bin = (uint32_t)strtoul(v, NULL, 10);
 		if (o->sig.bin < 1 || o->sig.bin > 86400 * 7)

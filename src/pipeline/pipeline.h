@@ -77,6 +77,10 @@ void pl_opts_default(struct pl_opts *o, const char *name);
  * Returns 1 when it took the option, 0 when the option is not a pipeline option, -1 on a bad
  * value (why says what, for a usage error). */
 int pl_opts_parse(struct pl_opts *o, int argc, char **argv, int *i, char *why, size_t nwhy);
+/* The same for the detection rules only (--threshold, --hard, --recover, --baseline-days,
+ * --min-duration, --min-history, --new-normal-days, --inst-window, --inst-factor, into o->det):
+ * what darkmap detect shares with the pipeline. */
+int pl_opts_parse_detect(struct pl_opts *o, int argc, char **argv, int *i, char *why, size_t nwhy);
 /* Checks the options together (--to after --from, detection thresholds); 0 or -1 with why. */
 int pl_opts_check(struct pl_opts *o, char *why, size_t nwhy);
 /* The pipeline options' usage text (one block, for a subcommand's --help). */
