@@ -52,12 +52,11 @@ int dm_time_parse(const char *s, uint32_t *out)
 	return 0;
 }
 
-const char *dm_time_fmt(uint32_t t, const char *fmt, char buf[32])
+const char *dm_time_fmt(int64_t t, const char *fmt, char buf[32])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
-	gmtime_r(&tt, &tm);
-	if (!strftime(buf, 32, fmt, &tm))
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, 32, fmt, &tm))
 		buf[0] = 0;
 	return buf;
 }

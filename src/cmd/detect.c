@@ -15,6 +15,7 @@
 #include "geo/geo.h"
 #include "out/alert.h"
 #include "out/webhook.h"
+#include "pipeline/pipeline.h"
 #include "store/store.h"
 
 static const char usage_text[] =
@@ -48,116 +49,6 @@ static const char usage_text[] =
 	"Every guard is a duration, so results agree across bin sizes within one bin.\n";
 
 
-/* ---- evidence: what carries a loss, from the visibility changes replay stored ---- */
-
-struct tally {
-	uint32_t key;      /* an ASN, or a country as cc[0] << 8 | cc[1] */
-	uint64_t units;
-};
-
-static void tally_add(struct tally *t, size_t *n, size_t cap, uint32_t key, uint64_t units)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (t[i].key == key) {
-			t[i].units += units;
-			return;
-		}
-	if (*n < cap)
-		t[(*n)++] = (struct tally){key, units};
-}
-
-static int tally_cmp(const void *a, const void *b)
-{
-	const struct tally *x = a, *y = b;
-	return x->units < y->units ? 1 : x->units > y->units ? -1 : (x->key > y->key) - (x->key < y->key);
-}
-
-/* Appends to ev->evidence: the origin ASes that carry the lost /24s with their shares, the
- * upstream the lost routes were last seen through (for KP: "last seen via AS4837"), and, for a
- * country, the largest share of those addresses that the other mapping view places in another
- * country (an entity mapped by registration: what geolocation says, and the reverse; docs/geo.md
- * "Views"). Nothing when replay stored no change for it (an older database, or a loss made only
- * of full-feed set changes). */
-static void add_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo)
-{
-	struct sig_change *ch = NULL;
-	size_t n = 0;
-	uint32_t from = ev->start > bin ? ev->start - bin : 0, to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
-	if (store_get_changes(st, from, to, &ev->entity, &ch, &n) || n == 0) {
-		free(ch);
-		return;
-	}
-	struct tally org[64], up[64], reg[16];
-	size_t norg = 0, nup = 0, nreg = 0;
-	uint64_t total = 0, addrs = 0;
-	struct sig_change last;   /* the latest loss: the withdrawal that completed it */
-	memset(&last, 0, sizeof last);
-	for (size_t i = 0; i < n; i++) {
-		const struct sig_change *c = &ch[i];
-		/* a country counts its own share of a prefix that spans countries (rows without the
-		 * split, written by older replays or by hand, count whole for their main country) */
-		uint64_t units = ev->entity.kind == SIG_COUNTRY && c->countries[0]
-		                         ? sig_change_country_units(c, ev->entity.cc) : c->units;
-		if (c->visible || c->covered || !units)
-			continue;
-		total += units;
-		if (c->t >= last.t)
-			last = *c;
-		tally_add(org, &norg, 64, c->origin_asn, units);
-		if (c->upstream_asn)
-			tally_add(up, &nup, 64, c->upstream_asn, units);
-		if (geo && ev->entity.kind == SIG_COUNTRY) {
-			/* where the two views differ, the country the other view names: for an entity
-			 * mapped by registration (old data) what geolocation says, and the reverse */
-			struct geo_differ df[8];
-			int k = geo_prefix_differ(geo, &c->prefix, df, 8);
-			uint64_t size = c->prefix.afi == DM_AFI_IPV6 ? (c->prefix.len >= 64 ? 1 : 1ull << (64 - c->prefix.len))
-			                                             : 1ull << (32 - c->prefix.len);
-			addrs += size;
-			for (int j = 0; j < k; j++) {
-				int ours_reg = df[j].reg[0] == ev->entity.cc[0] && df[j].reg[1] == ev->entity.cc[1];
-				int ours_geo = df[j].geoloc[0] == ev->entity.cc[0] && df[j].geoloc[1] == ev->entity.cc[1];
-				if (!ours_reg && !ours_geo)
-					continue;
-				const char *cc = ours_reg ? df[j].geoloc : df[j].reg;
-				/* key: the view that names another country (1 geolocation, 2 registration), cc */
-				tally_add(reg, &nreg, 16, (uint32_t)(ours_reg ? 1 : 2) << 16 | (uint32_t)(uint8_t)cc[0] << 8 |
-				                              (uint8_t)cc[1], df[j].addrs);
-			}
-		}
-	}
-	free(ch);
-	if (!total)
-		return;
-	qsort(org, norg, sizeof *org, tally_cmp);
-	qsort(up, nup, sizeof *up, tally_cmp);
-	qsort(reg, nreg, sizeof *reg, tally_cmp);
-	char *b = ev->evidence;
-	size_t cap = sizeof ev->evidence, len = strnlen(b, cap);
-#define PUT(...)                                                                                                       	do {                                                                                                           		if (len < cap) {                                                                                       			int w_ = snprintf(b + len, cap - len, __VA_ARGS__);                                            			len = w_ > 0 ? len + (size_t)w_ : len;                                                         		}                                                                                                      	} while (0)
-	PUT("%slost %s: ", len ? "; " : "", ev->entity.afi == DM_AFI_IPV6 ? "/48s" : "/24s");
-	for (size_t i = 0; i < norg && i < 3; i++)
-		PUT("%sAS%u %llu (%.0f%%)", i ? ", " : "", org[i].key, (unsigned long long)org[i].units,
-		    100.0 * (double)org[i].units / (double)total);
-	if (norg > 3)
-		PUT(" and %zu more ASes", norg - 3);
-	if (nup)
-		PUT("; last seen via AS%u (%.0f%%)", up[0].key, 100.0 * (double)up[0].units / (double)total);
-	if (last.peer_asn) {
-		char ip[DM_IP_STRLEN];
-		dm_ip_fmt(&last.peer_addr, ip);
-		PUT("; last withdrawn by AS%u %s%s%s", last.peer_asn, ip, last.collector[0] ? " at " : "", last.collector);
-	}
-	if (addrs && nreg && reg[0].units * 10 >= addrs) {
-		char cc[3] = {(char)(reg[0].key >> 8), (char)reg[0].key, 0};
-		const char *name = geo_country_name(cc);
-		PUT("; sources disagree: %s places %.0f%% of these addresses in %s%s%s%s",
-		    reg[0].key >> 16 == 1 ? "geolocation" : "registration", 100.0 * (double)reg[0].units / (double)addrs, cc,
-		    name ? " (" : "", name ? name : "", name ? ")" : "");
-	}
-#undef PUT
-}
-
 struct found {
 	struct dm_event ev;
 	uint64_t order;   /* (time, sequence) for a stable sort across entities */
@@ -169,7 +60,7 @@ static int cmp_found(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static uint32_t event_time(const struct dm_event *e)
+static int64_t event_time(const struct dm_event *e)
 {
 	/* closing events are told when they happen (end), opening ones at their start */
 	return e->end ? e->end : e->start;
@@ -196,9 +87,11 @@ int cmd_detect(int argc, char **argv)
 	char ccs[64][3];
 	uint32_t asns[64];
 	int ncc = 0, nas = 0, afi = 1, all = 0, store_events = 1, quiet = 0;
-	int threshold_given = 0, recover_given = 0;
-	struct detect_opts o;
-	detect_opts_default(&o);
+	/* the detection rules: the pipeline's parser, shared with replay --detect */
+	struct pl_opts po;
+	pl_opts_default(&po, "detect");
+	char why[256];
+	int r;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -247,35 +140,11 @@ int cmd_detect(int argc, char **argv)
 			store_events = 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			quiet = 1;
-		} else if (!strcmp(a, "--threshold") || !strcmp(a, "--hard") || !strcmp(a, "--recover") ||
-		           !strcmp(a, "--baseline-days") || !strcmp(a, "--min-duration") || !strcmp(a, "--inst-window") ||
-		           !strcmp(a, "--inst-factor") || !strcmp(a, "--min-history") || !strcmp(a, "--new-normal-days")) {
-			NEEDV();
-			char *end;
-			double x = strtod(v, &end);
-			/* durations in days/hours/minutes, stored in seconds: refuse what does not fit */
-			if (*end || end == v || x <= 0 || x > 1e6) {
-				fprintf(stderr, "darkmap detect: bad value for %s: '%s' (a positive number)\n", a, v);
+		} else if ((r = pl_opts_parse_detect(&po, argc, argv, &i, why, sizeof why)) != 0) {
+			if (r < 0) {
+				fprintf(stderr, "darkmap detect: %s\n", why);
 				return EXIT_USAGE;
 			}
-			if (!strcmp(a, "--threshold"))
-				o.threshold = x, threshold_given = 1;
-			else if (!strcmp(a, "--hard"))
-				o.hard = x;
-			else if (!strcmp(a, "--recover"))
-				o.recover = x, recover_given = 1;
-			else if (!strcmp(a, "--baseline-days"))
-				o.baseline_window = (uint32_t)(x * 86400);
-			else if (!strcmp(a, "--min-duration"))
-				o.min_duration = (uint32_t)(x * 60);
-			else if (!strcmp(a, "--min-history"))
-				o.min_history = (uint32_t)(x * 60);
-			else if (!strcmp(a, "--new-normal-days"))
-				o.new_normal = (uint32_t)(x * 86400);
-			else if (!strcmp(a, "--inst-window"))
-				o.inst_window = (uint32_t)(x * 3600);
-			else
-				o.inst_factor = x;
 		} else {
 			fprintf(stderr, "darkmap detect: unknown option '%s'\n%s", a, usage_text);
 			return EXIT_USAGE;
@@ -293,14 +162,14 @@ int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "darkmap detect: %s\n", err.what);
 		return EXIT_FAILURE_;
 	}
+	struct detect_opts o = po.det;
 	char binbuf[32];
 	if (store_get_meta(st, "bin", binbuf, sizeof binbuf) == 0 && atoi(binbuf) > 0)
 		o.bin = (uint32_t)atoi(binbuf);
 	/* --threshold above the default recovery line: recover halfway to 1, so that
 	 * `--threshold 0.95` alone means what it says rather than being refused */
-	if (threshold_given && !recover_given && o.recover < o.threshold)
+	if (po.det_threshold_given && !po.det_recover_given && o.recover < o.threshold)
 		o.recover = o.threshold + (1 - o.threshold) / 2;
-	char why[200];
 	if (detect_opts_check(&o, why, sizeof why)) {
 		fprintf(stderr, "darkmap detect: options out of range: %s (bin %u s from the database)\n", why, o.bin);
 		store_close(st);
@@ -338,7 +207,7 @@ int cmd_detect(int argc, char **argv)
 			struct dm_event ev[DETECT_MAX_EVENTS];
 			int got = k < n ? detector_feed(d, &ents[i], &bins[k], ev, DETECT_MAX_EVENTS) : 0;
 			if (got < 0) {
-				fprintf(stderr, "darkmap detect: entity series out of order at t=%u\n", bins[k].t);
+				fprintf(stderr, "darkmap detect: entity series out of order at t=%lld\n", (long long)bins[k].t);
 				break;
 			}
 			for (int j = 0; j < got; j++) {
@@ -396,7 +265,7 @@ int cmd_detect(int argc, char **argv)
 	for (size_t i = 0; i < nfound; i++) {
 		struct dm_event *ev = &found[i].ev;
 		if (ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_NEWNORMAL)
-			add_evidence(st, ev, o.bin, names.geo);
+			alert_evidence(st, ev, o.bin, names.geo);
 	}
 	struct obuf out, js;
 	obuf_init_fd(&out, 1);
@@ -489,7 +358,7 @@ int cmd_detect(int argc, char **argv)
 	/* data quality is a property of the input (a collector gap, peers dropping), so every
 	 * entity reports the same periods: count the periods, not the per-entity events */
 	unsigned periods = 0;
-	uint32_t starts[256];
+	int64_t starts[256];
 	for (size_t i = 0; i < nfound; i++) {
 		const struct dm_event *ev = &found[i].ev;
 		if (alert_is_alert(ev) || ev->end)

@@ -341,12 +341,12 @@ int cmd_eval(int argc, char **argv)
 		/* no scenario row: the database's own span (first bin .. series end) */
 		uint32_t first = 0, last = 0;
 		for (size_t i = 0; i < nents; i++) {
-			uint32_t f, l;
+			int64_t f, l;
 			if (store_bin_extent(st, &ents[i], &f, &l) == 0) {
 				if (!first || f < first)
-					first = f;
+					first = (uint32_t)f;
 				if (l + so.bin > last)
-					last = l + so.bin;
+					last = (uint32_t)(l + so.bin);
 			}
 		}
 		so.span_from = first;

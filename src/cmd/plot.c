@@ -160,7 +160,7 @@ int cmd_plot(int argc, char **argv)
 	struct sig_bin *bins = NULL;
 	struct dm_event *ev = NULL;
 	size_t nbins = 0, nev = 0;
-	uint32_t first, last;
+	int64_t first, last;
 	int ex = store_bin_extent(st, &ent, &first, &last);
 	if (ex < 0) {
 		fprintf(stderr, "darkmap plot: %s\n", store_errmsg(st));
@@ -172,7 +172,7 @@ int cmd_plot(int argc, char **argv)
 		goto done;
 	}
 	if (!have_from)
-		from = first;
+		from = (uint32_t)first;
 	if (!have_to) {
 		/* One bin past the last: the bin size is the gap between the last two bins. */
 		struct sig_bin *tail;
@@ -180,10 +180,10 @@ int cmd_plot(int argc, char **argv)
 		uint32_t step = 300;
 		if (!store_get_bins(st, &ent, last > 86400 ? last - 86400 : 0, last + 1, &tail, &ntail)) {
 			if (ntail >= 2)
-				step = tail[ntail - 1].t - tail[ntail - 2].t;
+				step = (uint32_t)(tail[ntail - 1].t - tail[ntail - 2].t);
 			free(tail);
 		}
-		to = last + step;
+		to = (uint32_t)(last + step);
 	}
 	if (to <= from) {
 		fprintf(stderr, "darkmap plot: empty time range: --to is not after --from\n");

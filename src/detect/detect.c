@@ -181,17 +181,19 @@ enum level { LV_NORMAL = 0 };   /* otherwise DM_EV_PARTIAL or DM_EV_OUTAGE */
 /* A run of consecutive good bins at one candidate level (pending raise or level change). */
 struct run_of {
 	uint8_t level;
-	uint32_t bins, start;
+	uint32_t bins;
+	int64_t start;
 	/* from normal: the run's last stretch at one level (a run may go partial -> outage) */
 	uint8_t seg_level;
-	uint32_t seg_bins, seg_start;
+	uint32_t seg_bins;
+	int64_t seg_start;
 };
 
 struct ent {
 	struct sig_entity key;
-	uint32_t last_t;
+	int64_t last_t;
 	uint8_t seen;
-	uint32_t judged_from;      /* first bin judged, 0 while in warm-up */
+	int64_t judged_from;      /* first bin judged, 0 while in warm-up */
 
 	struct movmed hist;        /* slash24 of normal bins (frozen while an event is open) */
 	struct movmed ffp;         /* full_feed_peers of every bin that has any */
@@ -200,23 +202,25 @@ struct ent {
 	/* outage state machine */
 	uint8_t level;             /* LV_NORMAL, DM_EV_PARTIAL, DM_EV_OUTAGE */
 	struct run_of pend;        /* normal: run below threshold; in an event: run at another level */
-	uint32_t rec_bins, rec_start;
-	uint32_t ep_start;         /* first bin of the episode */
-	uint32_t cur_start;        /* first bin of the current level's event */
+	uint32_t rec_bins;
+	int64_t rec_start;
+	int64_t ep_start;          /* first bin of the episode */
+	int64_t cur_start;         /* first bin of the current level's event */
 	double frozen;             /* the baseline when the episode was raised */
 	double ep_sev;             /* worst severity during the episode */
 	uint16_t ep_peers_lost, ep_ffp;
 	uint64_t ep_min;           /* lowest slash24 during the episode */
-	uint32_t settle_until;     /* interruptions before this are restoration, not instability */
+	int64_t settle_until;      /* interruptions before this are restoration, not instability */
 
 	/* unknown (data quality) */
 	uint8_t unk_open, unk_quality;
-	uint32_t unk_start;
+	int64_t unk_start;
 	uint16_t unk_ffp;          /* full-feed peers at the unknown bin */
 
 	/* instability */
 	uint8_t inst_open;
-	uint32_t inst_start, inst_max;
+	int64_t inst_start;
+	uint32_t inst_max;
 	double inst_base;
 };
 
@@ -534,7 +538,7 @@ static int bin_level(const struct detect_opts *o, int in_event, uint64_t v, doub
  * stretch, dated from the run's start; its last stretch, when at another level, is carried as
  * the pending level change, so a run partial -> outage (or the reverse) gives the partial from
  * its start and the escalation from when the outage began, as a finer bin would. */
-static void pend_step(struct run_of *r, int level, uint32_t t)
+static void pend_step(struct run_of *r, int level, int64_t t)
 {
 	if (r->bins++ == 0) {
 		r->level = r->seg_level = (uint8_t)level;
@@ -551,7 +555,7 @@ static void pend_step(struct run_of *r, int level, uint32_t t)
 
 /* Why a level event was raised: "visible /24s 0 < 0.5 x baseline 4 ... for 10 min[; was ...]". */
 static void level_reason(const struct detector *d, const struct ent *e, struct dm_event *ev, uint64_t v,
-                         int level, int was, uint32_t was_start)
+                         int level, int was, int64_t was_start)
 {
 	const struct detect_opts *o = &d->o;
 	double line = level == DM_EV_OUTAGE ? o->hard : was ? o->recover : o->threshold;
@@ -682,7 +686,7 @@ static int feed_outage(struct detector *d, struct ent *e, const struct sig_bin *
 	if (e->pend.bins < d->dur_need)
 		return n;
 	uint8_t was = e->level;
-	uint32_t was_start = e->cur_start;
+	int64_t was_start = e->cur_start;
 	e->level = (uint8_t)lvl;
 	e->cur_start = e->pend.start;
 	e->pend.bins = 0;
@@ -856,7 +860,7 @@ static int open_event(const struct detector *d, const struct ent *e, int what, s
 	default:
 		return 0;
 	}
-	snprintf(ev->reason, sizeof ev->reason, "open at end of input (last bin %u)", e->last_t);
+	snprintf(ev->reason, sizeof ev->reason, "open at end of input (last bin %lld)", (long long)e->last_t);
 	return 1;
 }
 

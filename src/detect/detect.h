@@ -73,8 +73,8 @@ int detector_finish(struct detector *d, struct dm_event *out, int max);
 struct detect_coverage {
 	size_t entities;              /* entities fed */
 	size_t judged;                /* entities that left warm-up */
-	uint32_t first_judged;        /* earliest bin judged (0: none) */
-	uint32_t last_t;              /* latest bin fed */
+	int64_t first_judged;         /* earliest bin judged (0: none) */
+	int64_t last_t;               /* latest bin fed */
 	uint32_t best_history;        /* most normal bins any entity gathered (when none judged) */
 	uint32_t need_history;        /* normal bins needed: ceil(min_history / bin) */
 };

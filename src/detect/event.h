@@ -19,7 +19,7 @@ enum dm_event_type {
 struct dm_event {
 	uint8_t type;                 /* enum dm_event_type */
 	struct sig_entity entity;
-	uint32_t start, end;          /* UTC seconds; end 0 while ongoing */
+	int64_t start, end;           /* UTC seconds; end 0 while ongoing */
 	double severity;              /* 0..1: fraction of baseline lost (x peers share, see README) */
 	uint64_t baseline_slash24;    /* baseline the event is measured against (64-bit: IPv6 /48s) */
 	uint64_t slash24;             /* value at detection (outage) or at recovery */
@@ -32,13 +32,13 @@ struct dm_event {
 	/* Added by src/detect (docs/detect.md): */
 	uint8_t of_type;              /* recovery: type it ends (OUTAGE/PARTIAL); a closing
 	                               * instability/unknown event (end != 0) repeats its type */
-	uint32_t raised;              /* start of the bin whose feed raised the event (>= start) */
+	int64_t raised;               /* start of the bin whose feed raised the event (>= start) */
 	uint32_t window;              /* instability: sliding window, seconds */
 	uint32_t interruptions;       /* instability: interruptions in the window */
 	/* Staged episodes (docs/detect.md "Episodes"): an outage that becomes partial or the reverse
 	 * is one episode of several events. */
-	uint32_t episode_start;       /* first bin of the whole episode (outage/partial/recovery/newnormal) */
-	uint32_t prev_start;          /* an event that closes another (escalation, de-escalation,
+	int64_t episode_start;        /* first bin of the whole episode (outage/partial/recovery/newnormal) */
+	int64_t prev_start;           /* an event that closes another (escalation, de-escalation,
 	                               * recovery, newnormal): the start of the closed one, of type of_type */
 	char evidence[512];           /* what carries the loss: origin ASes with shares, upstream last
 	                               * seen, mapping disagreement (filled by the caller, not the detector) */

@@ -478,14 +478,14 @@ void archive_rib_source(struct archive *a, const struct rib *r, uint32_t collect
 	a->rib_collector = collector;
 }
 
-/* The RIB's peer fields the snapshot needs; the one place that knows struct rib_peer. */
+/* The RIB's peer fields the snapshot needs (rib_peer_info). */
 static int rib_peer_of(const struct rib *r, uint32_t i, uint32_t collector, struct mrt_peer *out)
 {
-	const struct rib_peer *p = &r->peer[i];
-	if (p->collector != collector)
+	struct rib_peer_info p;
+	if (rib_peer_info(r, i, &p) || p.collector != collector)
 		return 0;
-	out->addr = p->addr;
-	out->asn = p->asn;
+	out->addr = p.addr;
+	out->asn = p.asn;
 	out->bgp_id = 0;   /* the RIB does not keep it */
 	return 1;
 }
@@ -503,8 +503,9 @@ int archive_rib_snapshot(struct archive *a, struct dm_error *err)
 	int64_t t = now_of(a, NULL);
 	int64_t slot = a->o.rib_interval ? t - t % a->o.rib_interval : t;
 	/* the peers of this collector: their RIB index and their place in the PEER_INDEX_TABLE */
-	uint32_t *idx = malloc((r->npeer ? r->npeer : 1) * sizeof *idx);
-	struct mrt_peer *peers = malloc((r->npeer ? r->npeer : 1) * sizeof *peers);
+	uint32_t npeer = rib_peer_count(r);
+	uint32_t *idx = malloc((npeer ? npeer : 1) * sizeof *idx);
+	struct mrt_peer *peers = malloc((npeer ? npeer : 1) * sizeof *peers);
 	if (!idx || !peers) {
 		free(idx);
 		free(peers);
@@ -512,7 +513,7 @@ int archive_rib_snapshot(struct archive *a, struct dm_error *err)
 		return dm_fail(err, DM_ERR_NOMEM, 0, "archive: out of memory");
 	}
 	uint32_t np = 0;
-	for (uint32_t i = 0; i < r->npeer && np < 0xffff; i++)
+	for (uint32_t i = 0; i < npeer && np < 0xffff; i++)
 		if (rib_peer_of(r, i, a->rib_collector, &peers[np]))
 			idx[np++] = i;
 	char path[PATH_MAX_];
@@ -530,7 +531,7 @@ int archive_rib_snapshot(struct archive *a, struct dm_error *err)
 	}
 	uint32_t seq = 0;
 	struct rib_path paths[MAX_PATHS];
-	for (uint32_t pfx = 0; !rc && pfx < r->npfx; pfx++) {
+	for (uint32_t pfx = 0; !rc && pfx < rib_prefix_count(r); pfx++) {
 		if (pfx % RIB_CLOCK_EVERY == 0 && now_ms(a) - a->last_flush_ms >= a->o.flush_ms) {
 			if ((rc = mrt_writer_flush(w, !a->o.no_sync, err)))
 				break;

@@ -3,11 +3,14 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/addr.h"
 #include "base/time.h"
 #include "detect/detect.h"
+#include "geo/geo.h"
+#include "store/store.h"
 
 size_t alert_entity_label(const struct sig_entity *e, const struct alert_names *names, char *buf, size_t n)
 {
@@ -62,7 +65,7 @@ size_t alert_duration(uint32_t seconds, char *buf, size_t n)
 }
 
 /* "2014-12-22 16:15" (UTC), or "2014-12-22T16:15:00Z" for JSON. */
-static void fmt_time(uint32_t t, int iso, char buf[32])
+static void fmt_time(int64_t t, int iso, char buf[32])
 {
 	dm_time_fmt(t, iso ? DM_TIME_ISO : DM_TIME_MIN, buf);
 }
@@ -95,7 +98,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	alert_entity_label(&ev->entity, names, who, sizeof who);
 	fmt_time(ev->start, 0, t0);
 	fmt_time(ev->end, 0, t1);
-	uint32_t ep = ev->episode_start && ev->episode_start < ev->start ? ev->episode_start : ev->start;
+	int64_t ep = ev->episode_start && ev->episode_start < ev->start ? ev->episode_start : ev->start;
 	fmt_time(ep, 0, te);
 	unsigned long long base = (unsigned long long)ev->baseline_slash24;
 	unsigned long long lost = ev->baseline_slash24 > ev->slash24 ? (unsigned long long)(ev->baseline_slash24 - ev->slash24) : 0;
@@ -123,7 +126,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 		put_evidence(o, ev);
 		break;
 	case DM_EV_RECOVERY:
-		alert_duration(ev->end > ep ? ev->end - ep : 0, dur, sizeof dur);
+		alert_duration(ev->end > ep ? (uint32_t)(ev->end - ep) : 0, dur, sizeof dur);
 		/* a staged episode (partial <-> full) is "down" as a whole; a partial one "partly" */
 		int partly = ev->of_type == DM_EV_PARTIAL && ep == ev->start;
 		obuf_printf(o, "%s: %s after %s (%s %s - %s UTC", who, partly ? "fully reachable again" : "back", dur,
@@ -134,7 +137,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 		put_evidence(o, ev);
 		break;
 	case DM_EV_NEWNORMAL:
-		alert_duration(ev->end > ev->start ? ev->end - ev->start : 0, dur, sizeof dur);
+		alert_duration(ev->end > ev->start ? (uint32_t)(ev->end - ev->start) : 0, dur, sizeof dur);
 		obuf_printf(o, "%s: %llu of %llu %s still unreachable after %s (since %s UTC): taken as the new normal, "
 		            "baseline learnt again from now", who, lost, base, unit(&ev->entity), dur, t0);
 		put_evidence(o, ev);
@@ -158,7 +161,7 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 				obuf_printf(o, ", %u full-feed peers", ev->full_feed_peers);
 			obuf_puts(o, "), not judged\n");
 		} else {
-			alert_duration(ev->end > ev->start ? ev->end - ev->start : 0, dur, sizeof dur);
+			alert_duration(ev->end > ev->start ? (uint32_t)(ev->end - ev->start) : 0, dur, sizeof dur);
 			obuf_printf(o, "%s: data quality restored after %s (unknown %s - %s UTC, %s)\n", who, dur, t0, t1, q);
 		}
 		break;
@@ -193,7 +196,7 @@ static void json_num(struct obuf *o, double x)
 		obuf_printf(o, "%.6g", x);
 }
 
-static void json_time(struct obuf *o, uint32_t t)
+static void json_time(struct obuf *o, int64_t t)
 {
 	char b[32];
 	if (!t) {
@@ -232,9 +235,9 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	json_time(o, ev->start);
 	obuf_puts(o, ",\"end\":");
 	json_time(o, ev->end);
-	obuf_printf(o, ",\"start_ts\":%u,\"end_ts\":", ev->start);
+	obuf_printf(o, ",\"start_ts\":%lld,\"end_ts\":", (long long)ev->start);
 	if (ev->end)
-		obuf_printf(o, "%u,\"duration\":%u", ev->end, ev->end > ev->start ? ev->end - ev->start : 0);
+		obuf_printf(o, "%lld,\"duration\":%lld", (long long)ev->end, (long long)(ev->end > ev->start ? ev->end - ev->start : 0));
 	else
 		obuf_puts(o, "null,\"duration\":null");
 	obuf_puts(o, ",\"raised\":");
@@ -246,10 +249,10 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	if (ev->episode_start) {
 		obuf_puts(o, ",\"episode_start\":");
 		json_time(o, ev->episode_start);
-		obuf_printf(o, ",\"episode_start_ts\":%u", ev->episode_start);
+		obuf_printf(o, ",\"episode_start_ts\":%lld", (long long)ev->episode_start);
 	}
 	if (ev->prev_start)
-		obuf_printf(o, ",\"closes_start_ts\":%u", ev->prev_start);
+		obuf_printf(o, ",\"closes_start_ts\":%lld", (long long)ev->prev_start);
 	{
 		char evd[sizeof ev->evidence + 1];
 		memcpy(evd, ev->evidence, sizeof ev->evidence);
@@ -297,3 +300,114 @@ void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_na
 	json_str(o, reason);
 	obuf_putc(o, '}');
 }
+
+/* ---- evidence: what carries a loss, from the visibility changes replay stored ---- */
+
+struct tally {
+	uint32_t key;      /* an ASN, or a country as cc[0] << 8 | cc[1] */
+	uint64_t units;
+};
+
+static void tally_add(struct tally *t, size_t *n, size_t cap, uint32_t key, uint64_t units)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (t[i].key == key) {
+			t[i].units += units;
+			return;
+		}
+	if (*n < cap)
+		t[(*n)++] = (struct tally){key, units};
+}
+
+static int tally_cmp(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	return x->units < y->units ? 1 : x->units > y->units ? -1 : (x->key > y->key) - (x->key < y->key);
+}
+
+/* Appends to ev->evidence: the origin ASes that carry the lost /24s with their shares, the
+ * upstream the lost routes were last seen through (for KP: "last seen via AS4837"), and, for a
+ * country, the largest share of those addresses that the other mapping view places in another
+ * country (an entity mapped by registration: what geolocation says, and the reverse; docs/geo.md
+ * "Views"). Nothing when replay stored no change for it (an older database, or a loss made only
+ * of full-feed set changes). */
+void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo)
+{
+	struct sig_change *ch = NULL;
+	size_t n = 0;
+	int64_t from = ev->start > bin ? ev->start - bin : 0, to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
+	if (store_get_changes(st, from, to, &ev->entity, &ch, &n) || n == 0) {
+		free(ch);
+		return;
+	}
+	struct tally org[64], up[64], reg[16];
+	size_t norg = 0, nup = 0, nreg = 0;
+	uint64_t total = 0, addrs = 0;
+	struct sig_change last;   /* the latest loss: the withdrawal that completed it */
+	memset(&last, 0, sizeof last);
+	for (size_t i = 0; i < n; i++) {
+		const struct sig_change *c = &ch[i];
+		/* a country counts its own share of a prefix that spans countries (rows without the
+		 * split, written by older replays or by hand, count whole for their main country) */
+		uint64_t units = ev->entity.kind == SIG_COUNTRY && c->countries[0]
+		                         ? sig_change_country_units(c, ev->entity.cc) : c->units;
+		if (c->visible || c->covered || !units)
+			continue;
+		total += units;
+		if (c->t >= last.t)
+			last = *c;
+		tally_add(org, &norg, 64, c->origin_asn, units);
+		if (c->upstream_asn)
+			tally_add(up, &nup, 64, c->upstream_asn, units);
+		if (geo && ev->entity.kind == SIG_COUNTRY) {
+			/* where the two views differ, the country the other view names: for an entity
+			 * mapped by registration (old data) what geolocation says, and the reverse */
+			struct geo_differ df[8];
+			int k = geo_prefix_differ(geo, &c->prefix, df, 8);
+			uint64_t size = c->prefix.afi == DM_AFI_IPV6 ? (c->prefix.len >= 64 ? 1 : 1ull << (64 - c->prefix.len))
+			                                             : 1ull << (32 - c->prefix.len);
+			addrs += size;
+			for (int j = 0; j < k; j++) {
+				int ours_reg = df[j].reg[0] == ev->entity.cc[0] && df[j].reg[1] == ev->entity.cc[1];
+				int ours_geo = df[j].geoloc[0] == ev->entity.cc[0] && df[j].geoloc[1] == ev->entity.cc[1];
+				if (!ours_reg && !ours_geo)
+					continue;
+				const char *cc = ours_reg ? df[j].geoloc : df[j].reg;
+				/* key: the view that names another country (1 geolocation, 2 registration), cc */
+				tally_add(reg, &nreg, 16, (uint32_t)(ours_reg ? 1 : 2) << 16 | (uint32_t)(uint8_t)cc[0] << 8 |
+				                              (uint8_t)cc[1], df[j].addrs);
+			}
+		}
+	}
+	free(ch);
+	if (!total)
+		return;
+	qsort(org, norg, sizeof *org, tally_cmp);
+	qsort(up, nup, sizeof *up, tally_cmp);
+	qsort(reg, nreg, sizeof *reg, tally_cmp);
+	char *b = ev->evidence;
+	size_t cap = sizeof ev->evidence, len = strnlen(b, cap);
+#define PUT(...)                                                                                                       	do {                                                                                                           		if (len < cap) {                                                                                       			int w_ = snprintf(b + len, cap - len, __VA_ARGS__);                                            			len = w_ > 0 ? len + (size_t)w_ : len;                                                         		}                                                                                                      	} while (0)
+	PUT("%slost %s: ", len ? "; " : "", ev->entity.afi == DM_AFI_IPV6 ? "/48s" : "/24s");
+	for (size_t i = 0; i < norg && i < 3; i++)
+		PUT("%sAS%u %llu (%.0f%%)", i ? ", " : "", org[i].key, (unsigned long long)org[i].units,
+		    100.0 * (double)org[i].units / (double)total);
+	if (norg > 3)
+		PUT(" and %zu more ASes", norg - 3);
+	if (nup)
+		PUT("; last seen via AS%u (%.0f%%)", up[0].key, 100.0 * (double)up[0].units / (double)total);
+	if (last.peer_asn) {
+		char ip[DM_IP_STRLEN];
+		dm_ip_fmt(&last.peer_addr, ip);
+		PUT("; last withdrawn by AS%u %s%s%s", last.peer_asn, ip, last.collector[0] ? " at " : "", last.collector);
+	}
+	if (addrs && nreg && reg[0].units * 10 >= addrs) {
+		char cc[3] = {(char)(reg[0].key >> 8), (char)reg[0].key, 0};
+		const char *name = geo_country_name(cc);
+		PUT("; sources disagree: %s places %.0f%% of these addresses in %s%s%s%s",
+		    reg[0].key >> 16 == 1 ? "geolocation" : "registration", 100.0 * (double)reg[0].units / (double)addrs, cc,
+		    name ? " (" : "", name ? name : "", name ? ")" : "");
+	}
+#undef PUT
+}
+

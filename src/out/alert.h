@@ -33,6 +33,14 @@ int alert_is_alert(const struct dm_event *ev);
 /* One text line, ending in '\n'. */
 void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_names *names);
 
+/* Appends to ev->evidence what carries a loss (outage, partial, new normal), from the
+ * visibility changes stored in st around the event (docs/detect.md "Evidence"): the origin ASes
+ * of the lost /24s with their shares, the upstream they were last seen through, the peer that
+ * withdrew last, and for a country where the two mapping views (geo, may be NULL) disagree.
+ * `darkmap detect` and the pipeline's streaming detector both call it. */
+struct store;
+void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo);
+
 /* One JSON object (no trailing newline). Field list: docs/detect.md. */
 void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_names *names);
 

@@ -330,9 +330,9 @@ static void put_ext(struct obuf *o, const uint8_t *c, uint32_t n)
 	obuf_putc(o, ']');
 }
 
-static void put_timestamp(struct obuf *o, uint32_t ts, uint32_t usec)
+static void put_timestamp(struct obuf *o, int64_t ts, uint32_t usec)
 {
-	obuf_u32(o, ts);
+	obuf_i64(o, ts);
 	obuf_putc(o, '.');
 	obuf_u32_pad(o, usec, 6);
 }

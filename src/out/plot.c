@@ -60,8 +60,8 @@ int plot_data_build(const struct plot_spec *spec, const struct sig_bin *bins, si
 	for (size_t i = 1; i < n; i++)
 		if (bins[i].t <= bins[i - 1].t)
 			return dm_fail(err, DM_ERR_BAD_VALUE, 0,
-			               "plot: bins not in increasing time order at index %zu (t %u after %u)",
-			               i, bins[i].t, bins[i - 1].t);
+			               "plot: bins not in increasing time order at index %zu (t %lld after %lld)",
+			               i, (long long)bins[i].t, (long long)bins[i - 1].t);
 	uint32_t bin = spec->bin_seconds;
 	if (!bin) {
 		for (size_t i = 1; i < n; i++)

@@ -1,5 +1,5 @@
 #include "base/bigarr.h"
-#include "rib/rib.h"
+#include "rib/rib_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -1029,7 +1029,7 @@ uint32_t rib_route_del(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 
 int rib_route_paths(const struct rib *r, uint32_t peer, uint32_t pfx, struct rib_path *out, int max)
 {
-	uint32_t v = rib_slot(r, peer, pfx);
+	uint32_t v = rib_slot_(r, peer, pfx);
 	if (!v)
 		return 0;
 	if (!(v & RIB_MULTI)) {
@@ -1127,3 +1127,182 @@ uint64_t rib_routes(const struct rib *r)
 		n += r->peer[i].nprefixes[0] + r->peer[i].nprefixes[1];
 	return n;
 }
+
+/* ---------- applying elements ---------- */
+
+void rib_record(struct rib *r) { r->rec_seq++; }
+
+void rib_set_min_len(struct rib *r, uint8_t v4, uint8_t v6)
+{
+	r->min_len[0] = v4;
+	r->min_len[1] = v6;
+}
+
+void rib_set_drop_fn(struct rib *r, rib_drop_fn fn, void *arg)
+{
+	r->drop_fn = fn;
+	r->drop_arg = arg;
+}
+
+uint64_t rib_ignored(const struct rib *r) { return r->ignored; }
+uint64_t rib_dropped(const struct rib *r) { return r->dropped + r->nomem; }
+
+/* The set of an element's attributes. Elements of one record mostly share one attribute block
+ * (an UPDATE's NLRI): within a record (rib_record) the same pointer is the same set. */
+static uint32_t elem_attr(struct rib *r, uint32_t peer, const struct dm_elem *e)
+{
+	if (r->rec_seq && r->cache_seq == r->rec_seq && r->cache_attrs == e->attrs && r->cache_id) {
+		rib_attr_ref(r, r->cache_id);
+		return r->cache_id;
+	}
+	uint32_t id = rib_attr_intern_peer(r, peer, e->attrs);
+	r->cache_seq = r->rec_seq;
+	r->cache_attrs = e->attrs;
+	r->cache_id = id;
+	return id;
+}
+
+struct drop_ctx {
+	struct rib *r;
+	uint32_t peer;
+};
+
+static void drop_one(void *arg, uint32_t pfx, uint32_t slot)
+{
+	const struct drop_ctx *c = arg;
+	c->r->drop_fn(c->r->drop_arg, c->peer, pfx, slot);
+}
+
+static int apply_state(struct rib *r, struct rib_peer *p, uint32_t peer, const struct dm_elem *e,
+                       struct rib_change *ch)
+{
+	/* RFC 4271 §8.2.2: 6 = Established; leaving it loses every route of the session. */
+	if (e->new_state == DM_BGP_ESTABLISHED) {
+		if (p->up)
+			return ch->kind = RIB_CH_NONE;
+		p->up = 1;
+		return ch->kind = RIB_CH_PEER_UP;
+	}
+	if (!p->up)
+		return ch->kind = RIB_CH_NONE;
+	p->up = 0;
+	p->down_count++;
+	ch->held[0] = p->nprefixes[0];
+	ch->held[1] = p->nprefixes[1];
+	ch->paths_held = p->npaths;
+	if (r->drop_fn) {
+		struct drop_ctx c = { r, peer };
+		rib_peer_walk(r, peer, drop_one, &c);
+	}
+	rib_peer_clear(r, peer);
+	return ch->kind = RIB_CH_PEER_DOWN;
+}
+
+int rib_apply(struct rib *r, uint32_t collector, const struct dm_elem *e, struct rib_change *ch)
+{
+	memset(ch, 0, sizeof *ch);
+	ch->peer = ch->pfx = RIB_NONE;
+	if (r->deferred) {   /* the previous change's old path: its reader is done with it */
+		rib_attr_unref(r, r->deferred);
+		r->deferred = 0;
+	}
+	if (!e->peer_ip)
+		return ch->kind = RIB_CH_NONE;
+	uint32_t peer = rib_peer_find_or_add(r, collector, e->peer_ip, e->peer_asn);
+	if (peer == RIB_NONE) {
+		r->dropped++;
+		return ch->kind = RIB_CH_DROPPED;
+	}
+	ch->peer = peer;
+	struct rib_peer *p = &r->peer[peer];
+	if (e->type == DM_ELEM_STATE)
+		return apply_state(r, p, peer, e, ch);
+	if (e->prefix.afi != DM_AFI_IPV4 && e->prefix.afi != DM_AFI_IPV6)
+		return ch->kind = RIB_CH_NONE;
+	int fam = rib_fam(e->prefix.afi);
+	if (e->prefix.len < r->min_len[fam]) {
+		r->ignored++;
+		return ch->kind = RIB_CH_IGNORED;
+	}
+	uint32_t pid = e->has_path_id ? e->path_id : 0;
+	ch->path_id = pid;
+	if (e->type == DM_ELEM_RIB || e->type == DM_ELEM_ANNOUNCE) {
+		if (!e->attrs)
+			return ch->kind = RIB_CH_NONE;
+		if (!p->up) {   /* routes arriving: the session is up (its state record missing) */
+			p->up = 1;
+			ch->came_up = 1;
+		}
+		uint32_t pfx = rib_prefix_find_or_add(r, &e->prefix);
+		uint32_t attr = pfx == RIB_NONE ? 0 : elem_attr(r, peer, e);
+		if (!attr) {   /* malformed prefix or out of memory: counted, reported */
+			r->dropped++;
+			return ch->kind = RIB_CH_DROPPED;
+		}
+		p = &r->peer[peer];
+		uint32_t before = p->nprefixes[fam];
+		uint64_t nomem = r->nomem;
+		uint32_t old = rib_route_set(r, peer, pfx, pid, attr);
+		if (r->nomem != nomem)
+			return ch->kind = RIB_CH_DROPPED;   /* counted in nomem */
+		ch->pfx = pfx;
+		ch->old_attr = old;
+		ch->new_attr = attr;
+		ch->first = p->nprefixes[fam] != before;
+		r->deferred = old;
+		return ch->kind = RIB_CH_ROUTE;
+	}
+	if (e->type != DM_ELEM_WITHDRAW)
+		return ch->kind = RIB_CH_NONE;
+	uint32_t pfx = rib_prefix_find(r, &e->prefix);
+	ch->pfx = pfx;
+	if (pfx == RIB_NONE)
+		return ch->kind = RIB_CH_NOPATH;
+	uint32_t before = p->nprefixes[fam];
+	uint32_t old = rib_route_del(r, peer, pfx, pid);
+	if (!old)
+		return ch->kind = RIB_CH_NOPATH;
+	ch->old_attr = old;
+	ch->last = p->nprefixes[fam] != before;
+	r->deferred = old;
+	return ch->kind = RIB_CH_ROUTE;
+}
+
+/* ---------- read access ---------- */
+
+uint32_t rib_collector_count(const struct rib *r) { return r->ncollector; }
+const char *rib_collector_name(const struct rib *r, uint32_t c) { return c < r->ncollector ? r->collector[c] : ""; }
+uint32_t rib_peer_count(const struct rib *r) { return r->npeer; }
+
+int rib_peer_info(const struct rib *r, uint32_t i, struct rib_peer_info *out)
+{
+	if (i >= r->npeer)
+		return -1;
+	const struct rib_peer *p = &r->peer[i];
+	out->collector = p->collector;
+	out->asn = p->asn;
+	out->addr = p->addr;
+	out->up = p->up;
+	out->nprefixes[0] = p->nprefixes[0];
+	out->nprefixes[1] = p->nprefixes[1];
+	out->npaths = p->npaths;
+	out->down_count = p->down_count;
+	return 0;
+}
+
+int rib_peer_up(const struct rib *r, uint32_t peer) { return r->peer[peer].up; }
+uint32_t rib_peer_prefixes(const struct rib *r, uint32_t peer, int fam) { return r->peer[peer].nprefixes[fam]; }
+const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i) { return &r->pfx[i]; }
+uint32_t rib_prefix_count(const struct rib *r) { return r->npfx; }
+uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i]; }
+uint32_t rib_trie_pending(const struct rib *r) { return r->npending; }
+int rib_trie_reuses_nodes(const struct rib *r) { return r->free_node != RIB_NONE; }
+const struct rib_tnode *rib_node(const struct rib *r, uint32_t n) { return &r->node[n]; }
+uint32_t rib_node_count(const struct rib *r) { return r->nnode; }
+uint32_t rib_trie_root(const struct rib *r, int fam) { return r->root[fam]; }
+const struct rib_attr *rib_attr_get(const struct rib *r, uint32_t id) { return &r->attr[id]; }
+void rib_attr_set_user(struct rib *r, uint32_t id, uint32_t user) { r->attr[id].user = user; }
+uint32_t rib_attr_count(const struct rib *r) { return r->live_attr; }
+uint64_t rib_attr_bytes(const struct rib *r) { return r->attr_bytes; }
+uint32_t rib_slot(const struct rib *r, uint32_t peer, uint32_t pfx) { return rib_slot_(r, peer, pfx); }
+const struct rib_multi *rib_multi_get(const struct rib *r, uint32_t i) { return &r->multi[i]; }

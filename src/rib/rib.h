@@ -1,4 +1,4 @@
-/* Routing state: every peer's table over one shared prefix store.
+/* Routing state: every peer's table over one shared prefix store, and every peer's session state.
  *
  *  - Prefixes (IPv4 and IPv6) get a dense index on first sight (hash of the masked prefix) and a
  *    node in a binary patricia trie per family (for longest match and for walking the prefixes a
@@ -10,7 +10,12 @@
  *    RIB_PAGE slots on first use: a slot is 0 (no route), an attribute-set id (one path, path id
  *    0), or RIB_MULTI | index of a list of (path id, attribute id) for ADD-PATH (RFC 7911).
  * At full scale (tens of peers x every prefix) a route costs its 4-byte slot plus its share of the
- * attribute sets and of the prefix store: see bench/rib_scale.c.
+ * attribute sets and of the prefix store (replay's summary prints bytes/route).
+ *
+ * The RIB owns what happens to it: rib_apply applies one element (announce, withdraw, RIB entry,
+ * peer state change) and says what changed (struct rib_change); the layers above (signal,
+ * pipeline, archiver, API) react to the change and read the state through the functions below.
+ * struct rib itself is private to src/rib (rib_impl.h).
  *
  * Peer identity = collector + peer address + peer ASN (the same router seen by two collectors is
  * two peers: each collector has its own session). */
@@ -22,11 +27,14 @@
 
 #include "base/addr.h"
 #include "bgp/bgp.h"
+#include "bgp/elem.h"
 
 enum { RIB_NONE = 0xffffffffu, RIB_PAGE_BITS = 8, RIB_PAGE = 1 << RIB_PAGE_BITS };
 #define RIB_MULTI 0x80000000u
 
-/* One interned attribute set. */
+struct rib;
+
+/* One interned attribute set (read through rib_attr_get). */
 struct rib_attr {
 	uint32_t hash;
 	uint32_t refcnt;         /* routes holding it; 0 = free slot */
@@ -42,7 +50,7 @@ struct rib_attr {
 	uint32_t user;           /* free for the layer above (signal: origin entity); RIB_NONE */
 };
 
-struct rib_tnode {           /* patricia trie node */
+struct rib_tnode {           /* patricia trie node (read through rib_node) */
 	uint32_t child[2];
 	uint32_t parent;
 	uint32_t pfx;            /* prefix index, or RIB_NONE for a branching-only node */
@@ -50,65 +58,10 @@ struct rib_tnode {           /* patricia trie node */
 	uint8_t key[16];         /* the node's bits (first len bits valid): no indirection per level */
 };
 
-struct rib_peer {
-	uint32_t collector;      /* index into rib->collector names */
-	uint32_t asn;
-	struct dm_ip addr;
-	uint8_t up;              /* session Established (or assumed: seen in a RIB or an update) */
-	uint32_t nprefixes[2];   /* prefixes with >= 1 path, [0] IPv4, [1] IPv6 */
-	uint64_t npaths;
-	uint32_t **page;         /* page[i] covers prefix indexes i*RIB_PAGE ... */
-	uint32_t npage;
-	uint32_t down_count;     /* times the session left Established */
-	uint32_t last_attr;      /* the set this peer's last route used: the likely next one */
-};
-
-struct rib_multi {           /* ADD-PATH path list entry */
+struct rib_multi {           /* ADD-PATH path list entry (read through rib_multi_get) */
 	uint32_t path_id;
 	uint32_t attr;
 	uint32_t next;           /* RIB_NONE ends the list; free list link when unused */
-};
-
-struct rib {
-	/* prefix store */
-	struct dm_prefix *pfx;   /* by prefix index (masked) */
-	uint32_t *pfx_node;      /* trie node of each prefix (RIB_NONE when removed from the trie) */
-	uint32_t npfx, cap_pfx;
-	uint64_t *htab;          /* hash << 32 | index; 0 = empty (index stored + 1) */
-	uint32_t hmask;
-	/* trie */
-	struct rib_tnode *node;
-	uint32_t nnode, cap_node, free_node;
-	uint32_t root[2];        /* [0] IPv4, [1] IPv6 */
-	/* attributes */
-	struct rib_attr *attr;   /* id 0 unused */
-	uint32_t nattr, cap_attr, free_attr, live_attr;
-	uint64_t *atab;          /* open addressing: hash << 32 | attr id; 0 empty */
-	uint32_t amask;
-	void *blob_free[24];     /* free set blobs by 16-byte size class */
-	void **blob_chunk;
-	uint32_t nblob_chunk, blob_used;
-	uint64_t attr_bytes;     /* bytes held by attribute sets (raw + path) */
-	/* ADD-PATH lists */
-	struct rib_multi *multi;
-	uint32_t nmulti, cap_multi, free_multi;
-	/* peers */
-	struct rib_peer *peer;
-	uint32_t npeer, cap_peer;
-	uint32_t *ptab;          /* peer hash: index + 1; 0 empty */
-	uint32_t pmask;
-	char **collector;
-	uint32_t ncollector;
-	/* table pages come from 2 MiB chunks; freed pages are reused */
-	void **chunk;
-	uint32_t nchunk, chunk_used;
-	uint32_t *page_free;     /* free list, linked through the first slot */
-	uint64_t pages_live;
-	/* lazy trie (rib_set_lazy_trie): prefixes added but not yet in the trie */
-	uint8_t lazy_trie;
-	uint32_t *pending;
-	uint32_t npending, cap_pending;
-	uint64_t nomem;          /* routes or sets dropped because memory ran out (reported) */
 };
 
 static inline int rib_fam(uint8_t afi) { return afi == DM_AFI_IPV6; }
@@ -116,13 +69,95 @@ static inline int rib_fam(uint8_t afi) { return afi == DM_AFI_IPV6; }
 struct rib *rib_new(void);
 void rib_free(struct rib *r);
 
+/* ---- applying elements ---- */
+
+enum rib_change_kind {
+	RIB_CH_NONE = 0,      /* nothing to apply: no peer address, a family other than IPv4/IPv6,
+	                       * an announcement without attributes, a state change that leaves the
+	                       * session where it was */
+	RIB_CH_ROUTE,         /* a path was set (new or replaced) or removed */
+	RIB_CH_NOPATH,        /* a withdrawal of a path the peer did not have (pfx RIB_NONE when
+	                       * the prefix was never seen): nothing changed */
+	RIB_CH_PEER_UP,       /* the session reached Established (RFC 4271 §8.2.2 state 6) */
+	RIB_CH_PEER_DOWN,     /* the session left Established: its table was dropped */
+	RIB_CH_IGNORED,       /* prefix shorter than the minimum length (rib_set_min_len) */
+	RIB_CH_DROPPED,       /* not applied: no peer address, malformed prefix, no attributes on
+	                       * an announcement, or out of memory (counted: rib_dropped) */
+};
+
+struct rib_change {
+	uint8_t kind;            /* enum rib_change_kind */
+	uint8_t came_up;         /* RIB_CH_ROUTE from a down peer: routes arriving mean the session is
+	                          * up (its state record missing); the peer is up now */
+	uint8_t first;           /* ROUTE: the prefix gained its first path of this peer */
+	uint8_t last;            /* ROUTE: the prefix lost its last path of this peer */
+	uint32_t peer;           /* peer index (RIB_NONE when DROPPED before the peer was known) */
+	uint32_t pfx;            /* ROUTE: prefix index; a withdrawal of an unknown prefix: RIB_NONE */
+	uint32_t path_id;        /* ROUTE: the path (0 without ADD-PATH) */
+	uint32_t old_attr;       /* ROUTE: the set the path had before (0: none, a new path) */
+	uint32_t new_attr;       /* ROUTE: the set it has now (0: removed) */
+	uint32_t held[2];        /* PEER_DOWN: prefixes the peer held, [0] IPv4, [1] IPv6 */
+	uint64_t paths_held;     /* PEER_DOWN: paths it held */
+};
+
+/* Applies an element of a collector (index from rib_collector_find_or_add): A and R set the path
+ * (prefix, path id) of the peer (the peer is added on first sight, up); W removes it; S with
+ * new_state 6 brings the session up, any other state takes it down and drops its table (RFC 4271:
+ * routes of a session that leaves Established are gone; the prefixes it held go to the drop
+ * callback first, rib_set_drop_fn). old_attr stays valid until the next rib_apply (the RIB keeps
+ * one reference for that long), so the caller can read the path that was replaced or withdrawn.
+ * Returns ch->kind. */
+int rib_apply(struct rib *r, uint32_t collector, const struct dm_elem *e, struct rib_change *ch);
+
+/* A new record begins: elements of one record that share an attribute pointer share the
+ * interned set (looked up once). A source that never calls it gets no such shortcut (attribute
+ * memory may be reused between its elements). */
+void rib_record(struct rib *r);
+
+/* Elements for prefixes shorter than these (IPv4, IPv6) are not applied (RIB_CH_IGNORED,
+ * counted). Default 0, 0: everything. The signal sets /8 and /16 (docs/replay.md). */
+void rib_set_min_len(struct rib *r, uint8_t v4, uint8_t v6);
+
+/* Called for each (prefix, slot) of a peer's table just before a session down drops it (the
+ * slot's sets are still valid then). */
+typedef void (*rib_drop_fn)(void *arg, uint32_t peer, uint32_t pfx, uint32_t slot);
+void rib_set_drop_fn(struct rib *r, rib_drop_fn fn, void *arg);
+
+uint64_t rib_ignored(const struct rib *r);   /* elements RIB_CH_IGNORED */
+uint64_t rib_dropped(const struct rib *r);   /* elements RIB_CH_DROPPED, routes and sets lost to memory */
+
+/* ---- collectors and peers ---- */
+
 /* Collector names get small indexes; "" is a valid name. */
 uint32_t rib_collector_find_or_add(struct rib *r, const char *name);
+uint32_t rib_collector_count(const struct rib *r);
+const char *rib_collector_name(const struct rib *r, uint32_t c);
 
 uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm_ip *addr,
                               uint32_t asn);
 uint32_t rib_peer_find(const struct rib *r, uint32_t collector, const struct dm_ip *addr,
                        uint32_t asn);
+uint32_t rib_peer_count(const struct rib *r);
+
+struct rib_peer_info {
+	uint32_t collector;      /* index: rib_collector_name */
+	uint32_t asn;
+	struct dm_ip addr;
+	uint8_t up;              /* session Established (or assumed: seen in a RIB or an update) */
+	uint32_t nprefixes[2];   /* prefixes with >= 1 path, [0] IPv4, [1] IPv6 */
+	uint64_t npaths;
+	uint32_t down_count;     /* times the session left Established */
+};
+/* Fills out for peer index i; 0, or -1 when there is no such peer. */
+int rib_peer_info(const struct rib *r, uint32_t i, struct rib_peer_info *out);
+int rib_peer_up(const struct rib *r, uint32_t peer);
+uint32_t rib_peer_prefixes(const struct rib *r, uint32_t peer, int fam);
+
+/* Visits every (prefix, slot) of a peer's table. */
+typedef void (*rib_route_fn)(void *arg, uint32_t pfx, uint32_t slot);
+void rib_peer_walk(const struct rib *r, uint32_t peer, rib_route_fn fn, void *arg);
+
+/* ---- prefixes and the trie ---- */
 
 /* Sizes the prefix store for n prefixes (avoids rehashing during a RIB load); 0 or -1. */
 int rib_reserve(struct rib *r, uint32_t n);
@@ -131,7 +166,10 @@ int rib_reserve(struct rib *r, uint32_t n);
  * Returns RIB_NONE only for a malformed prefix (bad family or length) or out of memory. */
 uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *p);
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
-static inline const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i) { return &r->pfx[i]; }
+const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i);
+uint32_t rib_prefix_count(const struct rib *r);
+/* Trie node of prefix i (RIB_NONE while queued or removed). */
+uint32_t rib_prefix_node(const struct rib *r, uint32_t i);
 
 /* Trie: a prefix is inserted by rib_prefix_find_or_add; rib_trie_remove takes it out (its index
  * stays valid and rib_trie_insert puts it back). */
@@ -141,11 +179,18 @@ int rib_trie_insert(struct rib *r, uint32_t pfx);
  * mostly hit). Trie queries (lpm, covering, walks) see only synced prefixes. */
 void rib_set_lazy_trie(struct rib *r, int on);
 int rib_trie_sync(struct rib *r);
+uint32_t rib_trie_pending(const struct rib *r);      /* prefixes queued, not in the trie yet */
+int rib_trie_reuses_nodes(const struct rib *r);      /* the next sync may reuse freed node indexes */
 void rib_trie_remove(struct rib *r, uint32_t pfx);
+const struct rib_tnode *rib_node(const struct rib *r, uint32_t n);
+uint32_t rib_node_count(const struct rib *r);        /* node indexes in use are < this */
+uint32_t rib_trie_root(const struct rib *r, int fam);
 /* Longest prefix in the trie containing the address; RIB_NONE when none. */
 uint32_t rib_lpm(const struct rib *r, const struct dm_ip *addr);
 /* Longest prefix in the trie that covers p (p itself when present); RIB_NONE when none. */
 uint32_t rib_covering(const struct rib *r, const struct dm_prefix *p);
+
+/* ---- attribute sets ---- */
 
 /* Interns the attribute set of an element (takes a reference: the caller passes it to a route
  * or drops it with rib_attr_unref). Returns 0 on out of memory. */
@@ -155,23 +200,23 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a);
 uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_attrs *a);
 void rib_attr_ref(struct rib *r, uint32_t id);
 void rib_attr_unref(struct rib *r, uint32_t id);
-static inline const struct rib_attr *rib_attr_get(const struct rib *r, uint32_t id) { return &r->attr[id]; }
+const struct rib_attr *rib_attr_get(const struct rib *r, uint32_t id);
+/* The set's `user` word, for the layer above to cache what it derives from the set. */
+void rib_attr_set_user(struct rib *r, uint32_t id, uint32_t user);
+uint32_t rib_attr_count(const struct rib *r);   /* live sets */
 
-/* Routes. rib_route_set stores (peer, prefix, path id) -> attr, taking over the caller's reference;
- * it returns the attribute id it replaced (0: none), whose reference the caller now owns.
- * rib_route_del removes the path and returns its attribute id (0: there was none) likewise. */
+/* ---- routes ---- */
+
+/* Low level (rib_apply uses them; tests and tools may). rib_route_set stores (peer, prefix,
+ * path id) -> attr, taking over the caller's reference; it returns the attribute id it replaced
+ * (0: none), whose reference the caller now owns. rib_route_del removes the path and returns its
+ * attribute id (0: there was none) likewise. */
 uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path_id, uint32_t attr);
 uint32_t rib_route_del(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path_id);
 
-/* The raw slot: 0, an attr id, or RIB_MULTI | list head. */
-static inline uint32_t rib_slot(const struct rib *r, uint32_t peer, uint32_t pfx)
-{
-	const struct rib_peer *p = &r->peer[peer];
-	uint32_t pg = pfx >> RIB_PAGE_BITS;
-	if (pg >= p->npage || !p->page[pg])
-		return 0;
-	return p->page[pg][pfx & (RIB_PAGE - 1)];
-}
+/* The raw slot: 0, an attr id, or RIB_MULTI | list head (rib_multi_get). */
+uint32_t rib_slot(const struct rib *r, uint32_t peer, uint32_t pfx);
+const struct rib_multi *rib_multi_get(const struct rib *r, uint32_t i);
 
 struct rib_path {
 	uint32_t path_id;
@@ -180,10 +225,8 @@ struct rib_path {
 /* Paths of (peer, prefix), up to max; returns how many there are (may exceed max). */
 int rib_route_paths(const struct rib *r, uint32_t peer, uint32_t pfx, struct rib_path *out, int max);
 
-/* Visits every (prefix, slot) of a peer's table. */
-typedef void (*rib_route_fn)(void *arg, uint32_t pfx, uint32_t slot);
-void rib_peer_walk(const struct rib *r, uint32_t peer, rib_route_fn fn, void *arg);
-/* Drops every route of a peer (session down): attribute references released, counts zeroed. */
+/* Drops every route of a peer (its session state unchanged): attribute references released,
+ * counts zeroed. rib_apply does this itself when a session goes down. */
 void rib_peer_clear(struct rib *r, uint32_t peer);
 
 /* Memory held by the RIB's own structures (bytes), for bytes/route reports. */
@@ -192,5 +235,6 @@ size_t rib_memory(const struct rib *r);
  * entries), not the capacity reserved for growth that rib_memory counts. */
 size_t rib_memory_used(const struct rib *r);
 uint64_t rib_routes(const struct rib *r);   /* (peer, prefix) pairs with >= 1 path */
+uint64_t rib_attr_bytes(const struct rib *r);   /* bytes held by attribute sets (raw + path) */
 
 #endif

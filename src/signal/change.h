@@ -11,7 +11,7 @@
 #include "base/addr.h"
 
 struct sig_change {
-	uint32_t t;                /* the element's timestamp, UTC seconds */
+	int64_t t;                 /* the element's timestamp, UTC seconds */
 	struct dm_prefix prefix;   /* masked; prefix.afi is the family */
 	uint8_t visible;           /* 1: became visible, 0: lost (invisible) */
 	uint8_t covered;           /* a visible less-specific still covers it: no /24 changed */

@@ -29,7 +29,8 @@ enum sig_quality {
 };
 
 struct sig_bin {
-	uint32_t t;                  /* bin start, UTC seconds, aligned to the bin size */
+	int64_t t;                   /* bin start, UTC seconds, aligned to the bin size (64-bit:
+	                              * bin arithmetic near 2^32 must not wrap to 1970) */
 	/* 64-bit: the world's IPv6 /48s pass 2^32 (9.9 billion on a 2015 route-views6 RIB). */
 	uint64_t visible_prefixes;
 	uint64_t slash24;            /* /24 (IPv6: /48) equivalents visible */

@@ -56,7 +56,7 @@ struct fam {
 	/* Full-feed set sizes at the bin closes of the last drop_window seconds, as a monotonic
 	 * queue (sizes strictly decreasing from the front): the front is their maximum. At most one
 	 * entry per distinct size, so it stays as small as the number of peers. */
-	struct hent { uint32_t t, n; } *hq;
+	struct hent { int64_t t; uint32_t n; } *hq;
 	uint32_t nhq, caphq;
 	uint8_t dropped;    /* a full-feed peer went down in the open bin */
 	uint64_t visible;
@@ -75,7 +75,8 @@ struct sig {
 	void *chemit_arg;
 	/* the element being applied, for the change log: time, peer, and the path that made the
 	 * change (withdrawn or announced); 0 outside sig_elem */
-	uint32_t ch_ts, ch_peer, ch_attr;
+	int64_t ch_ts;
+	uint32_t ch_peer, ch_attr;
 
 	struct pst *p;
 	uint32_t np, capp;
@@ -102,19 +103,16 @@ struct sig {
 	struct fam fam[2];
 	int started, have_cur, no_rib;
 	uint64_t rib_routes[2];   /* route elements per family before sig_start (the RIB load) */
-	uint32_t cur, max_ts;
-	uint32_t now;       /* the last time given to sig_time */
+	int64_t cur, max_ts;   /* 64-bit: cur + bin near 2^32 must not wrap */
+	int64_t now;       /* the last time given to sig_time */
 
 	uint64_t *crec;     /* per collector: records in the open bin */
 	uint8_t *cactive;
-	uint32_t *clast;    /* per collector: time of its last record (or of its input's start) */
+	int64_t *clast;     /* per collector: time of its last record (or of its input's start) */
 	uint8_t *cgap;      /* per collector: the open bin overlaps a gap that ended in it */
 	uint32_t ncoll;
 	uint32_t records_bin;
 
-	uint64_t rec_seq, cache_seq;
-	const struct bgp_attrs *cache_attrs;
-	uint32_t cache_id;
 
 	uint64_t bins, elems, ignored, dropped;
 };
@@ -215,6 +213,9 @@ struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct
 		return NULL;
 	s->rib = rib;
 	rib_set_lazy_trie(rib, 1);
+	/* Default routes and blocks shorter than any real allocation are not address space anyone
+	 * originates: left out of the tables and the signal (docs/replay.md). */
+	rib_set_min_len(rib, minlen[0], minlen[1]);
 	s->geo = geo;
 	s->geo_arg = geo_arg;
 	if (o)
@@ -393,11 +394,11 @@ void sig_want_asn(struct sig *s, uint32_t asn)
 /* Origin entity of an attribute set for a family (cached in the set). */
 static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
 {
-	struct rib_attr *a = &s->rib->attr[id];
+	const struct rib_attr *a = rib_attr_get(s->rib, id);
 	if (!a->origin_asn)
 		return RIB_NONE;
 	if (a->user == RIB_NONE)
-		a->user = as_find_or_add(s, a->origin_asn);
+		rib_attr_set_user(s->rib, id, as_find_or_add(s, a->origin_asn));
 	return a->user == RIB_NONE ? RIB_NONE : a->user + (uint32_t)fam;
 }
 
@@ -405,19 +406,19 @@ static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
 
 static int vsub_fit(struct sig *s)
 {
-	return grow((void **)&s->vsub, &s->capvsub, s->rib->nnode + 1, sizeof *s->vsub);
+	return grow((void **)&s->vsub, &s->capvsub, rib_node_count(s->rib) + 1, sizeof *s->vsub);
 }
 
 static int pst_fit(struct sig *s)
 {
 	uint32_t old = s->np;
-	if (grow((void **)&s->p, &s->capp, s->rib->npfx, sizeof *s->p))
+	if (grow((void **)&s->p, &s->capp, rib_prefix_count(s->rib), sizeof *s->p))
 		return -1;
-	for (uint32_t i = old; i < s->rib->npfx; i++) {
+	for (uint32_t i = old; i < rib_prefix_count(s->rib); i++) {
 		memset(&s->p[i], 0, sizeof s->p[i]);
 		s->p[i].org = RIB_NONE;
 	}
-	s->np = s->rib->npfx;
+	s->np = rib_prefix_count(s->rib);
 	return 0;
 }
 
@@ -452,7 +453,7 @@ void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 
 static int geo_fill(struct sig *s, uint32_t i)
 {
-	const struct dm_prefix *pf = &s->rib->pfx[i];
+	const struct dm_prefix *pf = rib_prefix(s->rib, i);
 	int fam = rib_fam(pf->afi);
 	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
 	int cap = GEO_FIRST;
@@ -529,7 +530,7 @@ static uint32_t vsub_fill(struct sig *s, uint32_t n, uint32_t before)
 		return 0;
 	if (n < before)
 		return s->vsub[n];
-	const struct rib_tnode *t = &s->rib->node[n];
+	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t v = vsub_fill(s, t->child[0], before) + vsub_fill(s, t->child[1], before);
 	s->vsub[n] = v;
 	return v;
@@ -539,9 +540,9 @@ static uint32_t vsub_recount(struct sig *s, uint32_t n, int fam)
 {
 	if (n == RIB_NONE)
 		return 0;
-	const struct rib_tnode *t = &s->rib->node[n];
+	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t v = 0;
-	if (t->pfx != RIB_NONE && (s->p[t->pfx].flags & PF_VIS) && s->rib->pfx[t->pfx].len <= covlen[fam])
+	if (t->pfx != RIB_NONE && (s->p[t->pfx].flags & PF_VIS) && rib_prefix(s->rib, t->pfx)->len <= covlen[fam])
 		v = 1;
 	v += vsub_recount(s, t->child[0], fam) + vsub_recount(s, t->child[1], fam);
 	s->vsub[n] = v;
@@ -552,35 +553,24 @@ static uint32_t vsub_recount(struct sig *s, uint32_t n, int fam)
  * needs the trie complete, so they call this first; queued prefixes are never visible. */
 static int trie_sync(struct sig *s)
 {
-	if (!s->rib->npending)
+	if (!rib_trie_pending(s->rib))
 		return 0;
-	uint32_t before = s->rib->nnode;
-	int reused = s->rib->free_node != RIB_NONE;   /* new nodes may have old indexes */
+	uint32_t before = rib_node_count(s->rib);
+	int reused = rib_trie_reuses_nodes(s->rib);   /* new nodes may have old indexes */
 	int rc = rib_trie_sync(s->rib);
 	if (vsub_fit(s))
 		return -1;
 	if (reused) {   /* count every subtree again */
 		for (int fam = 0; fam < 2; fam++)
-			vsub_recount(s, s->rib->root[fam], fam);
+			vsub_recount(s, rib_trie_root(s->rib, fam), fam);
 		return rc;
 	}
-	for (uint32_t n = before; n < s->rib->nnode; n++) {
-		uint32_t par = s->rib->node[n].parent;
+	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
+		uint32_t par = rib_node(s->rib, n)->parent;
 		if (par == RIB_NONE || par < before)
 			vsub_fill(s, n, before);
 	}
 	return rc;
-}
-
-/* Prefix index of an element's prefix, with signal state fitted. */
-static uint32_t pfx_add(struct sig *s, const struct dm_prefix *pf)
-{
-	uint32_t i = rib_prefix_find_or_add(s->rib, pf);
-	if (i == RIB_NONE)
-		return RIB_NONE;
-	if (i >= s->np && pst_fit(s))
-		return RIB_NONE;
-	return i;
 }
 
 /* ---------- entity x peer counters ---------- */
@@ -612,8 +602,8 @@ static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint6
 static int ancestor_visible(const struct sig *s, uint32_t node)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = r->node[node].parent; n != RIB_NONE; n = r->node[n].parent) {
-		uint32_t q = r->node[n].pfx;
+	for (uint32_t n = rib_node(r, node)->parent; n != RIB_NONE; n = rib_node(r, n)->parent) {
+		uint32_t q = rib_node(r, n)->pfx;
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS))
 			return 1;
 	}
@@ -631,8 +621,8 @@ static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
 static int org_ancestor_visible(struct sig *s, uint32_t node, uint32_t ent)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = r->node[node].parent; n != RIB_NONE; n = r->node[n].parent) {
-		uint32_t q = r->node[n].pfx;
+	for (uint32_t n = rib_node(r, node)->parent; n != RIB_NONE; n = rib_node(r, n)->parent) {
+		uint32_t q = rib_node(r, n)->pfx;
 		if (q == RIB_NONE || !(s->p[q].flags & PF_VIS))
 			continue;
 		struct org *o = org_find(s, q, ent);
@@ -651,13 +641,13 @@ static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, vo
 	int sp = 0;
 	const struct rib *r = s->rib;
 	for (int c = 0; c < 2; c++)
-		if (r->node[node].child[c] != RIB_NONE)
-			stack[sp++] = r->node[node].child[c];
+		if (rib_node(r, node)->child[c] != RIB_NONE)
+			stack[sp++] = rib_node(r, node)->child[c];
 	while (sp) {
 		uint32_t n = stack[--sp];
 		if (!s->vsub[n])
 			continue;
-		uint32_t q = r->node[n].pfx;
+		uint32_t q = rib_node(r, n)->pfx;
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS)) {
 			if (ent == RIB_NONE) {
 				fn(s, q, arg);
@@ -670,8 +660,8 @@ static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, vo
 			}
 		}
 		for (int c = 0; c < 2; c++)
-			if (r->node[n].child[c] != RIB_NONE && sp < 298)
-				stack[sp++] = r->node[n].child[c];
+			if (rib_node(r, n)->child[c] != RIB_NONE && sp < 298)
+				stack[sp++] = rib_node(r, n)->child[c];
 	}
 }
 
@@ -682,7 +672,7 @@ struct cov_delta {
 static void desc_sub_global(struct sig *s, uint32_t q, void *arg)
 {
 	int d = ((struct cov_delta *)arg)->d;
-	const struct dm_prefix *pf = &s->rib->pfx[q];
+	const struct dm_prefix *pf = rib_prefix(s->rib, q);
 	int fam = rib_fam(pf->afi);
 	s->ent[ENT_GLOBAL + fam].cov -= (uint64_t)d * size_units(pf);
 	unsigned n;
@@ -699,7 +689,7 @@ struct org_delta {
 static void desc_sub_org(struct sig *s, uint32_t q, void *arg)
 {
 	struct org_delta *od = arg;
-	s->ent[od->ent].cov -= (uint64_t)od->d * size_units(&s->rib->pfx[q]);
+	s->ent[od->ent].cov -= (uint64_t)od->d * size_units(rib_prefix(s->rib, q));
 }
 
 /* The AS before the origin in a path, prepends of the origin skipped; 0 when none. */
@@ -714,14 +704,14 @@ static uint32_t path_upstream(const struct rib_attr *a)
 /* The change log (signal.h): one row per global visibility toggle made by an element. */
 static void change_emit(struct sig *s, uint32_t pfx, int on)
 {
-	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
 	int fam = rib_fam(pf->afi);
 	struct sig_change c;
 	memset(&c, 0, sizeof c);
 	c.t = s->ch_ts;
 	c.prefix = *pf;
 	c.visible = (uint8_t)on;
-	c.covered = (uint8_t)ancestor_visible(s, s->rib->pfx_node[pfx]);
+	c.covered = (uint8_t)ancestor_visible(s, rib_prefix_node(s->rib, pfx));
 	c.units = pf->len <= covlen[fam] ? size_units(pf) / unit[fam] : 0;
 	unsigned n;
 	const struct share *sh = geo_of(s, pfx, &n);
@@ -749,25 +739,26 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 		len += (size_t)w;
 	}
 	if (s->ch_attr) {
-		const struct rib_attr *a = &s->rib->attr[s->ch_attr];
+		const struct rib_attr *a = rib_attr_get(s->rib, s->ch_attr);
 		c.origin_asn = a->origin_asn;
 		c.upstream_asn = path_upstream(a);
 	}
 	uint32_t seen = s->p[pfx].seen, before = on ? seen - 1 : seen + 1;
 	c.peers_before = (uint16_t)(before > 65535 ? 65535 : before);
 	c.full_feed_peers = (uint16_t)(s->fam[fam].nff > 65535 ? 65535 : s->fam[fam].nff);
-	const struct rib_peer *p = &s->rib->peer[s->ch_peer];
-	c.peer_asn = p->asn;
-	c.peer_addr = p->addr;
-	if (p->collector < s->rib->ncollector)
-		snprintf(c.collector, sizeof c.collector, "%s", s->rib->collector[p->collector]);
+	struct rib_peer_info p;
+	if (rib_peer_info(s->rib, s->ch_peer, &p) == 0) {
+		c.peer_asn = p.asn;
+		c.peer_addr = p.addr;
+		snprintf(c.collector, sizeof c.collector, "%s", rib_collector_name(s->rib, p.collector));
+	}
 	s->chemit(s->chemit_arg, &c);
 }
 
 static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 {
 	struct pst *p = &s->p[pfx];
-	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
 	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
 	int counted = 0;
 	if (on) {
@@ -797,7 +788,7 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 			s->ent[sh[k].ent].more += (uint32_t)d;
 		return;
 	}
-	uint32_t node = s->rib->pfx_node[pfx];
+	uint32_t node = rib_prefix_node(s->rib, pfx);
 	if (!ancestor_visible(s, node)) {
 		g->cov += (uint64_t)d * size_units(pf);
 		sh = geo_of(s, pfx, &n);
@@ -806,13 +797,13 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 		struct cov_delta cd = { d };
 		desc_walk(s, node, RIB_NONE, desc_sub_global, &cd);
 	}
-	for (uint32_t x = node; x != RIB_NONE; x = s->rib->node[x].parent)
+	for (uint32_t x = node; x != RIB_NONE; x = rib_node(s->rib, x)->parent)
 		s->vsub[x] += (uint32_t)d;
 }
 
 static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 {
-	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
 	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
 	struct ent *e = &s->ent[o->ent];
 	if (on) {
@@ -829,7 +820,7 @@ static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 		e->more += (uint32_t)d;
 		return;
 	}
-	uint32_t node = s->rib->pfx_node[pfx], ent = o->ent;
+	uint32_t node = rib_prefix_node(s->rib, pfx), ent = o->ent;
 	if (!org_ancestor_visible(s, node, ent)) {
 		s->ent[ent].cov += (uint64_t)d * size_units(pf);
 		struct org_delta od = { d, ent };
@@ -924,8 +915,30 @@ static void view_of_slot(struct sig *s, uint32_t slot, int fam, struct view *v)
 		view_add(v, attr_ent(s, slot, fam));
 		return;
 	}
-	for (uint32_t i = slot & ~RIB_MULTI; i != RIB_NONE; i = s->rib->multi[i].next)
-		view_add(v, attr_ent(s, s->rib->multi[i].attr, fam));
+	for (uint32_t i = slot & ~RIB_MULTI; i != RIB_NONE; i = rib_multi_get(s->rib, i)->next)
+		view_add(v, attr_ent(s, rib_multi_get(s->rib, i)->attr, fam));
+}
+
+/* The view of (peer, prefix) before a route change, from the slot after it: the other paths
+ * as they are, and the path that changed as it was (old_attr; 0: it did not exist). */
+static void view_before(struct sig *s, uint32_t slot, const struct rib_change *ch, int fam, struct view *v)
+{
+	v->n = 0;
+	v->any = ch->old_attr != 0;
+	if (slot & RIB_MULTI) {
+		for (uint32_t i = slot & ~RIB_MULTI; i != RIB_NONE; i = rib_multi_get(s->rib, i)->next) {
+			const struct rib_multi *m = rib_multi_get(s->rib, i);
+			if (m->path_id == ch->path_id)
+				continue;
+			v->any = 1;
+			view_add(v, attr_ent(s, m->attr, fam));
+		}
+	} else if (slot && ch->path_id != 0) {   /* the lone path 0 is another path */
+		v->any = 1;
+		view_add(v, attr_ent(s, slot, fam));
+	}
+	if (ch->old_attr)
+		view_add(v, attr_ent(s, ch->old_attr, fam));
 }
 
 static int view_has(const struct view *v, uint32_t ent)
@@ -939,7 +952,7 @@ static int view_has(const struct view *v, uint32_t ent)
 static void apply_view(struct sig *s, uint32_t pfx, int fam, int32_t f, const struct view *a,
                        const struct view *b)
 {
-	const struct dm_prefix *pf = &s->rib->pfx[pfx];
+	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
 	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
 	if (a->any != b->any) {
 		int d = b->any ? 1 : -1;
@@ -966,7 +979,7 @@ static void apply_view(struct sig *s, uint32_t pfx, int fam, int32_t f, const st
 
 static int slot_fit(struct sig *s)
 {
-	uint32_t need = s->rib->npeer * 2;
+	uint32_t need = rib_peer_count(s->rib) * 2;
 	if (need <= s->nslot)
 		return 0;
 	uint32_t n = s->nslot ? s->nslot : 64;
@@ -995,7 +1008,7 @@ static int coll_fit(struct sig *s, uint32_t c)
 	if (!a)
 		return -1;
 	s->cactive = a;
-	uint32_t *l = realloc(s->clast, n * sizeof *l);
+	int64_t *l = realloc(s->clast, n * sizeof *l);
 	if (!l)
 		return -1;
 	s->clast = l;
@@ -1015,13 +1028,10 @@ static int coll_fit(struct sig *s, uint32_t c)
 
 static void recompute(struct sig *s, int fam);
 
+/* The RIB dropped the table of a peer whose session went down (RIB_CH_PEER_DOWN): a full-feed
+ * peer's outage shrinks the set and visibility is recomputed against the others at once. */
 static void peer_down(struct sig *s, uint32_t peer)
 {
-	struct rib_peer *p = &s->rib->peer[peer];
-	if (!p->up)
-		return;
-	p->up = 0;
-	p->down_count++;
 	s->ndown++;
 	int was_ff[2] = { 0, 0 };
 	for (int fam = 0; fam < 2; fam++) {
@@ -1037,35 +1047,12 @@ static void peer_down(struct sig *s, uint32_t peer)
 		F->dropped = 1;
 		was_ff[fam] = 1;
 	}
-	rib_peer_clear(s->rib, peer);
 	for (int fam = 0; fam < 2; fam++)
 		if (was_ff[fam])
 			recompute(s, fam);
 }
 
-static void peer_up(struct sig *s, uint32_t peer)
-{
-	struct rib_peer *p = &s->rib->peer[peer];
-	if (p->up)
-		return;
-	p->up = 1;
-	s->ndown--;
-}
-
 /* ---------- elements ---------- */
-
-static uint32_t elem_attr(struct sig *s, uint32_t peer, const struct dm_elem *e)
-{
-	if (s->rec_seq && s->cache_seq == s->rec_seq && s->cache_attrs == e->attrs && s->cache_id) {
-		rib_attr_ref(s->rib, s->cache_id);
-		return s->cache_id;
-	}
-	uint32_t id = rib_attr_intern_peer(s->rib, peer, e->attrs);
-	s->cache_seq = s->rec_seq;
-	s->cache_attrs = e->attrs;
-	s->cache_id = id;
-	return id;
-}
 
 static void count_event(struct sig *s, uint32_t pfx, int fam, int ann, uint32_t asent)
 {
@@ -1107,101 +1094,80 @@ static inline void change_ctx(struct sig *s, const struct dm_elem *e, uint32_t p
 	s->ch_attr = attr;
 }
 
-void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
+void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *ch)
 {
-	if (!e->peer_ip)
-		return;
-	uint32_t peer = rib_peer_find_or_add(s->rib, collector, e->peer_ip, e->peer_asn);
-	if (peer == RIB_NONE || slot_fit(s)) {
+	if (ch->peer == RIB_NONE)
+		return;   /* nothing applied (a drop is counted by the RIB: sig_dropped adds it) */
+	uint32_t peer = ch->peer;
+	if (slot_fit(s)) {
 		s->dropped++;
 		return;
 	}
 	s->elems++;
-	if (e->type == DM_ELEM_STATE) {
-		/* RFC 4271 §8.2.2: 6 = Established; leaving it loses every route of the session. */
-		if (e->new_state == 6)
-			peer_up(s, peer);
-		else
-			peer_down(s, peer);
-		return;
-	}
-	if (e->prefix.afi != DM_AFI_IPV4 && e->prefix.afi != DM_AFI_IPV6)
-		return;
+	if (ch->came_up || ch->kind == RIB_CH_PEER_UP)
+		s->ndown--;
 	int fam = rib_fam(e->prefix.afi);
-	/* Default routes and blocks shorter than any real allocation are not address space anyone
-	 * originates: left out of the tables and the signal (docs/replay.md). */
-	if (e->prefix.len < minlen[fam]) {
+	if (!s->started && ch->kind != RIB_CH_NONE && ch->kind != RIB_CH_IGNORED &&
+	    (e->type == DM_ELEM_RIB || e->type == DM_ELEM_ANNOUNCE))
+		s->rib_routes[fam]++;   /* the RIB load: tables built from RIB entries */
+	switch (ch->kind) {
+	case RIB_CH_PEER_DOWN:
+		peer_down(s, peer);
+		return;
+	case RIB_CH_IGNORED:
 		s->ignored++;
 		return;
-	}
-	uint32_t pid = e->has_path_id ? e->path_id : 0;
-	if (e->type == DM_ELEM_RIB || e->type == DM_ELEM_ANNOUNCE) {
-		if (!e->attrs)
+	case RIB_CH_NOPATH:
+		if (ch->pfx != RIB_NONE && ch->pfx >= s->np && pst_fit(s))
 			return;
-		if (!s->rib->peer[peer].up)
-			peer_up(s, peer);   /* routes arriving: the session is up (state record missing) */
-		if (!s->started)
-			s->rib_routes[fam]++;
-		uint32_t pfx = pfx_add(s, &e->prefix);
-		uint32_t attr = pfx == RIB_NONE ? 0 : elem_attr(s, peer, e);
-		if (!attr) {   /* malformed prefix or out of memory: counted, reported */
-			s->dropped++;
-			return;
-		}
-		int32_t f = s->ffslot[2 * peer + fam];
-		struct view a, b;
-		if (f >= 0) {
-			if (trie_sync(s))
-				return;
-			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &a);
-		}
-		uint32_t old = rib_route_set(s->rib, peer, pfx, pid, attr);
-		if (f >= 0) {
-			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &b);
-			change_ctx(s, e, peer, attr);
-			apply_view(s, pfx, fam, f, &a, &b);
-			s->ch_ts = 0;
-		}
-		if (e->type == DM_ELEM_ANNOUNCE && s->started)
-			count_event(s, pfx, fam, 1, attr_ent(s, attr, fam));
-		rib_attr_unref(s->rib, old);
+		if (s->started)
+			count_event(s, ch->pfx, fam, 0, RIB_NONE);
+		return;
+	case RIB_CH_ROUTE:
+		break;
+	default:
 		return;
 	}
-	if (e->type == DM_ELEM_WITHDRAW) {
-		uint32_t pfx = rib_prefix_find(s->rib, &e->prefix);
-		if (pfx == RIB_NONE) {
-			if (s->started)
-				count_event(s, RIB_NONE, fam, 0, RIB_NONE);
+	uint32_t pfx = ch->pfx;
+	if (pfx >= s->np && pst_fit(s))
+		return;
+	int ann = ch->new_attr != 0;
+	int32_t f = s->ffslot[2 * peer + fam];
+	if (f >= 0) {
+		if (ann && trie_sync(s))
 			return;
-		}
-		if (pfx >= s->np && pst_fit(s))
-			return;
-		int32_t f = s->ffslot[2 * peer + fam];
 		struct view a, b;
-		if (f >= 0)
-			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &a);
-		uint32_t old = rib_route_del(s->rib, peer, pfx, pid);
-		if (f >= 0 && old) {
-			view_of_slot(s, rib_slot(s->rib, peer, pfx), fam, &b);
-			change_ctx(s, e, peer, old);
-			apply_view(s, pfx, fam, f, &a, &b);
-			s->ch_ts = 0;
-		}
-		if (s->started)
-			count_event(s, pfx, fam, 0, old ? attr_ent(s, old, fam) : RIB_NONE);
-		rib_attr_unref(s->rib, old);
+		uint32_t slot = rib_slot(s->rib, peer, pfx);
+		view_of_slot(s, slot, fam, &b);
+		view_before(s, slot, ch, fam, &a);
+		change_ctx(s, e, peer, ann ? ch->new_attr : ch->old_attr);
+		apply_view(s, pfx, fam, f, &a, &b);
+		s->ch_ts = 0;
 	}
+	if (!s->started || e->type == DM_ELEM_RIB)
+		return;
+	if (ann)
+		count_event(s, pfx, fam, 1, attr_ent(s, ch->new_attr, fam));
+	else
+		count_event(s, pfx, fam, 0, attr_ent(s, ch->old_attr, fam));
+}
+
+void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e)
+{
+	struct rib_change ch;
+	rib_apply(s->rib, collector, e, &ch);
+	sig_apply(s, e, &ch);
 }
 
 void sig_record(struct sig *s, uint32_t collector)
 {
-	s->rec_seq++;
+	rib_record(s->rib);
 	if (!s->started || coll_fit(s, collector))
 		return;
 	s->crec[collector]++;
 	s->records_bin++;
 	/* A gap that ends with this record and reaches into the open bin flags it. */
-	uint64_t gap_from = (uint64_t)s->clast[collector] + s->o.gap_min;
+	int64_t gap_from = s->clast[collector] + s->o.gap_min;
 	if (s->cactive[collector] && s->o.gap_min && s->clast[collector] &&
 	    (gap_from > s->cur ? gap_from : s->cur) < s->now)
 		s->cgap[collector] = 1;
@@ -1225,7 +1191,7 @@ void sig_collector_active(struct sig *s, uint32_t collector, int active)
  * table pages are read sequentially. */
 static void rc_prefix(struct sig *s, int fam, uint32_t i)
 {
-	const struct dm_prefix *pf = &s->rib->pfx[i];
+	const struct dm_prefix *pf = rib_prefix(s->rib, i);
 	const struct fam *F = &s->fam[fam];
 	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
 	const struct share *sh = NULL;
@@ -1260,11 +1226,11 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 {
 	if (n == RIB_NONE)
 		return 0;
-	const struct rib_tnode *t = &s->rib->node[n];
+	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t cnt = 0;
 	uint32_t q = t->pfx;
-	if (q != RIB_NONE && s->rib->pfx[q].len <= covlen[fam]) {
-		const struct dm_prefix *pf = &s->rib->pfx[q];
+	if (q != RIB_NONE && rib_prefix(s->rib, q)->len <= covlen[fam]) {
+		const struct dm_prefix *pf = rib_prefix(s->rib, q);
 		if (s->p[q].flags & PF_VIS) {
 			cnt = 1;
 			if (!covered) {
@@ -1311,7 +1277,7 @@ static void recompute(struct sig *s, int fam)
 		F->need = UINT32_MAX;
 	}
 	for (uint32_t i = 0; i < s->np; i++) {
-		if (rib_fam(s->rib->pfx[i].afi) != fam)
+		if (rib_fam(rib_prefix(s->rib, i)->afi) != fam)
 			continue;
 		s->p[i].seen = 0;
 		for (uint32_t o = s->p[i].org; o != RIB_NONE; o = s->org[o].next)
@@ -1330,11 +1296,11 @@ static void recompute(struct sig *s, int fam)
 	}
 	if (F->nff)
 		for (uint32_t i = 0; i < s->np; i++)
-			if (rib_fam(s->rib->pfx[i].afi) == fam)
+			if (rib_fam(rib_prefix(s->rib, i)->afi) == fam)
 				rc_prefix(s, fam, i);
 	F->visible = 0;
 	for (uint32_t i = 0; i < s->np; i++) {
-		const struct dm_prefix *pf = &s->rib->pfx[i];
+		const struct dm_prefix *pf = rib_prefix(s->rib, i);
 		if (rib_fam(pf->afi) != fam)
 			continue;
 		struct pst *p = &s->p[i];
@@ -1369,7 +1335,7 @@ static void recompute(struct sig *s, int fam)
 		org_gc(s, i);
 	}
 	uint32_t ostk[512];
-	rc_dfs(s, fam, s->rib->root[fam], 0, ostk, 0);
+	rc_dfs(s, fam, rib_trie_root(s->rib, fam), 0, ostk, 0);
 }
 
 /* ---------- full-feed selection and bins ---------- */
@@ -1377,10 +1343,9 @@ static void recompute(struct sig *s, int fam)
 /* Whether peer i belongs to the full-feed set chosen now: hysteresis (signal.h). */
 static int ff_keeps(const struct sig *s, const struct fam *F, int fam, uint32_t i)
 {
-	const struct rib_peer *p = &s->rib->peer[i];
-	if (!p->up)
+	if (!rib_peer_up(s->rib, i))
 		return 0;
-	return p->nprefixes[fam] >= (s->ffslot[2 * i + fam] >= 0 ? F->leave : F->threshold);
+	return rib_peer_prefixes(s->rib, i, fam) >= (s->ffslot[2 * i + fam] >= 0 ? F->leave : F->threshold);
 }
 
 static void ff_select(struct sig *s, int fam)
@@ -1388,9 +1353,9 @@ static void ff_select(struct sig *s, int fam)
 	struct fam *F = &s->fam[fam];
 	const struct rib *r = s->rib;
 	uint32_t largest = 0;
-	for (uint32_t i = 0; i < r->npeer; i++)
-		if (r->peer[i].up && r->peer[i].nprefixes[fam] > largest)
-			largest = r->peer[i].nprefixes[fam];
+	for (uint32_t i = 0; i < rib_peer_count(r); i++)
+		if (rib_peer_up(r, i) && rib_peer_prefixes(r, i, fam) > largest)
+			largest = rib_peer_prefixes(r, i, fam);
 	uint32_t thr;
 	const char *rule;
 	if (largest >= s->o.ff_abs[fam])
@@ -1431,7 +1396,7 @@ static void ff_select(struct sig *s, int fam)
 	/* the new set, in peer order */
 	uint32_t n = 0, joined = 0, left = 0;
 	int same = 1;
-	for (uint32_t i = 0; i < r->npeer; i++) {
+	for (uint32_t i = 0; i < rib_peer_count(r); i++) {
 		int32_t slot = s->ffslot[2 * i + fam];
 		if (!ff_keeps(s, F, fam, i)) {
 			left += slot >= 0;
@@ -1452,15 +1417,15 @@ static void ff_select(struct sig *s, int fam)
 	 * too, or SIG_Q_PEERS_DROPPED would follow for drop_window seconds. */
 	for (uint32_t k = 0; k < F->nhq; k++)
 		F->hq[k].n = F->hq[k].n > left ? F->hq[k].n - left : 0;
-	uint8_t *keep = calloc(r->npeer ? r->npeer : 1, 1);
+	uint8_t *keep = calloc(rib_peer_count(r) ? rib_peer_count(r) : 1, 1);
 	if (!keep)
 		return;
-	for (uint32_t i = 0; i < r->npeer; i++)
+	for (uint32_t i = 0; i < rib_peer_count(r); i++)
 		keep[i] = (uint8_t)ff_keeps(s, F, fam, i);
 	for (uint32_t i = 0; i < F->nff; i++)
 		s->ffslot[2 * F->ff[i] + fam] = FF_OUT;
 	n = 0;
-	for (uint32_t i = 0; i < r->npeer; i++)
+	for (uint32_t i = 0; i < rib_peer_count(r); i++)
 		if (keep[i]) {
 			s->ffslot[2 * i + fam] = (int32_t)n;
 			F->ff[n++] = i;
@@ -1487,7 +1452,7 @@ static float ent_frac(struct sig *s, struct ent *e)
 	return e->frac = (float)(sum / nff);
 }
 
-static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b, uint8_t q[2],
+static void fill_bin(struct sig *s, struct ent *e, int64_t t, struct sig_bin *b, uint8_t q[2],
                      uint16_t ncoll, uint16_t silent)
 {
 	int fam = ent_fam(e);
@@ -1502,7 +1467,7 @@ static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b
 	b->baseline_slash24 = e->base24;
 	b->peers_seeing = (uint16_t)(e->peers_seeing > 65535 ? 65535 : e->peers_seeing);
 	b->full_feed_peers = (uint16_t)s->fam[fam].nff;
-	uint32_t up = s->rib->npeer - s->ndown;
+	uint32_t up = rib_peer_count(s->rib) - s->ndown;
 	b->peers_up = (uint16_t)(up > 65535 ? 65535 : up);
 	b->peer_frac = ent_frac(s, e);
 	b->announcements = e->ann;
@@ -1520,21 +1485,21 @@ static void fill_bin(struct sig *s, struct ent *e, uint32_t t, struct sig_bin *b
 
 /* Whether collector c was in a gap during the bin ending at `end` (signal.h): silent for
  * gap_min seconds by then, or a gap ended inside the bin (cgap, set by sig_record). */
-static int coll_in_gap(const struct sig *s, uint32_t c, uint64_t end)
+static int coll_in_gap(const struct sig *s, uint32_t c, int64_t end)
 {
 	if (!s->o.gap_min)
 		return s->crec[c] == 0;
 	if (!s->clast[c])   /* started before any time was known: silence not measurable yet */
 		return 0;
-	return s->cgap[c] || end > (uint64_t)s->clast[c] + s->o.gap_min;   /* overlaps [last + gap_min, ...) */
+	return s->cgap[c] || end > s->clast[c] + s->o.gap_min;   /* overlaps [last + gap_min, ...) */
 }
 
-static void close_bin(struct sig *s, uint32_t t)
+static void close_bin(struct sig *s, int64_t t)
 {
 	ff_select(s, 0);
 	ff_select(s, 1);
 	uint16_t ncoll = 0, silent = 0;
-	uint64_t end = (uint64_t)t + s->o.bin;
+	int64_t end = t + s->o.bin;
 	for (uint32_t c = 0; c < s->ncoll; c++)
 		if (s->cactive[c]) {
 			ncoll++;
@@ -1544,7 +1509,7 @@ static void close_bin(struct sig *s, uint32_t t)
 	for (int fam = 0; fam < 2; fam++) {
 		struct fam *F = &s->fam[fam];
 		uint32_t k = 0;   /* closes older than drop_window leave the front */
-		while (k < F->nhq && (uint64_t)F->hq[k].t + s->o.drop_window < t)
+		while (k < F->nhq && F->hq[k].t + s->o.drop_window < t)
 			k++;
 		if (k) {
 			F->nhq -= k;
@@ -1595,6 +1560,13 @@ static void close_bin(struct sig *s, uint32_t t)
 	s->bins++;
 }
 
+/* Start of the bin holding t (floor, also for times before 1970). */
+static int64_t bin_floor(int64_t t, uint32_t bin)
+{
+	int64_t r = t % bin;
+	return t - (r < 0 ? r + bin : r);
+}
+
 void sig_start(struct sig *s)
 {
 	if (s->started)
@@ -1604,7 +1576,7 @@ void sig_start(struct sig *s)
 	if (slot_fit(s))
 		return;
 	if (s->max_ts) {
-		s->cur = s->max_ts - s->max_ts % s->o.bin;
+		s->cur = bin_floor(s->max_ts, s->o.bin);
 		s->have_cur = 1;
 	}
 	ff_select(s, 0);
@@ -1616,7 +1588,7 @@ void sig_start(struct sig *s)
 	}
 }
 
-void sig_time(struct sig *s, uint32_t ts)
+void sig_time(struct sig *s, int64_t ts)
 {
 	s->now = ts;
 	if (!s->started) {
@@ -1624,15 +1596,15 @@ void sig_time(struct sig *s, uint32_t ts)
 			s->max_ts = ts;
 		return;
 	}
-	uint32_t bin = s->o.bin;
+	int64_t bin = s->o.bin;
 	if (!s->have_cur) {
-		s->cur = ts - ts % bin;
+		s->cur = bin_floor(ts, s->o.bin);
 		s->have_cur = 1;
 		return;
 	}
 	if (ts < s->cur + bin)
 		return;   /* same bin, or late (out-of-order) records: counted in the open bin */
-	uint32_t target = ts - ts % bin;
+	int64_t target = bin_floor(ts, s->o.bin);
 	close_bin(s, s->cur);
 	s->cur += bin;
 	uint32_t empty = 0;
@@ -1724,7 +1696,7 @@ int sig_no_rib(const struct sig *s) { return s->no_rib; }
 uint64_t sig_bins_emitted(const struct sig *s) { return s->bins; }
 uint64_t sig_elements(const struct sig *s) { return s->elems; }
 uint64_t sig_ignored(const struct sig *s) { return s->ignored; }
-uint64_t sig_dropped(const struct sig *s) { return s->dropped + s->rib->nomem; }
+uint64_t sig_dropped(const struct sig *s) { return s->dropped + rib_dropped(s->rib); }
 
 size_t sig_memory(const struct sig *s)
 {
@@ -1742,7 +1714,7 @@ size_t sig_memory_used(const struct sig *s)
 {
 	size_t m = sizeof *s;
 	m += (size_t)s->np * sizeof *s->p + (size_t)s->norg * sizeof *s->org;
-	m += (size_t)s->nsh * sizeof *s->sh + (size_t)s->rib->nnode * sizeof *s->vsub;
+	m += (size_t)s->nsh * sizeof *s->sh + (size_t)rib_node_count(s->rib) * sizeof *s->vsub;
 	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * sizeof *s->astab;
 	for (uint32_t i = 0; i < s->nent; i++)
 		if (s->ent[i].pe)

@@ -1,4 +1,5 @@
-/* The visibility signal, maintained incrementally from elements (src/mrt/elem.h) over the RIB.
+/* The visibility signal, maintained incrementally from the RIB's changes (rib_apply, src/rib/rib.h)
+ * as elements (src/bgp/elem.h) are applied.
  *
  * Definitions (docs/replay.md has the long form, with examples):
  *  - full-feed peer (per family), with hysteresis: an up peer joins the set when its table
@@ -39,7 +40,7 @@
 #include <stdint.h>
 
 #include "geo/geo.h"
-#include "mrt/elem.h"
+#include "bgp/elem.h"
 #include "rib/rib.h"
 #include "signal/change.h"
 #include "signal/series.h"
@@ -88,7 +89,7 @@ void sig_free(struct sig *s);
 void sig_set_emit(struct sig *s, sig_emit_fn fn, void *arg);
 /* Per collector and bin, at each bin close: records read, whether its update input was running
  * (active) in the bin, and whether it was in a gap (the rule above: what makes SIG_Q_GAP). */
-typedef void (*sig_collector_fn)(void *arg, uint32_t t, uint32_t collector, uint64_t records, int active,
+typedef void (*sig_collector_fn)(void *arg, int64_t t, uint32_t collector, uint64_t records, int active,
                                  int gap);
 void sig_set_collector_emit(struct sig *s, sig_collector_fn fn, void *arg);
 /* Every change of a prefix's global visibility made by an element after sig_start (never
@@ -105,8 +106,12 @@ void sig_want_countries(struct sig *s);
  * the full-feed peers and computes the state; from then on sig_time(ts) closes every bin that
  * ends at or before ts (emitting its rows) before the caller feeds elements of time ts. */
 void sig_start(struct sig *s);
-void sig_time(struct sig *s, uint32_t ts);
+void sig_time(struct sig *s, int64_t ts);
 void sig_record(struct sig *s, uint32_t collector);
+/* The signal reacts to what the RIB did (it never changes the RIB itself): the caller applies an
+ * element with rib_apply (rib/rib.h) and hands the change over, before the next rib_apply. */
+void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *ch);
+/* rib_apply on the signal's RIB, then sig_apply (tests, tools). */
 void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e);
 /* A collector's update input has begun (records expected in every bin) or ended. */
 void sig_collector_active(struct sig *s, uint32_t collector, int active);

@@ -229,7 +229,8 @@ struct store {
 	/* Run-length storage in time (store_set_bin): a bin row is written only when a value
 	 * differs from the entity's previous bin; readers repeat the previous row for the bins in
 	 * between, up to series_end. last[] holds, per entity id, the last bin put. */
-	uint32_t bin, series_end, series_end_saved;
+	uint32_t bin;
+	int64_t series_end, series_end_saved;
 	struct rle_last {
 		struct sig_bin b;
 		uint8_t has;
@@ -553,12 +554,12 @@ static struct store *open_common(const char *path, int readonly, struct dm_error
 		s->bin = (uint32_t)v;
 	}
 	if (store_get_meta(s, "series_end", buf, sizeof buf) == 0) {
-		v = strtoul(buf, &end, 10);
-		if (end == buf || *end || v > UINT32_MAX) {
+		long long se = strtoll(buf, &end, 10);
+		if (end == buf || *end || se < 0) {
 			rc = fail(s, DM_ERR_BAD_VALUE, "%s: meta series_end '%s' is not a time: damaged database", path, buf);
 			goto failed;
 		}
-		s->series_end = s->series_end_saved = (uint32_t)v;
+		s->series_end = s->series_end_saved = se;
 	}
 	return s;
 failed:
@@ -718,7 +719,7 @@ static int save_series_end(struct store *s)
 	if (!s->bin || s->series_end == s->series_end_saved)
 		return 0;
 	char buf[16];
-	snprintf(buf, sizeof buf, "%u", s->series_end);
+	snprintf(buf, sizeof buf, "%lld", (long long)s->series_end);
 	int rc = store_put_meta(s, "series_end", buf);
 	if (!rc)
 		s->series_end_saved = s->series_end;
@@ -804,7 +805,7 @@ int store_put_event(struct store *s, const struct dm_event *ev)
 	/* What closes an outage or partial event: a recovery or new normal (at its end), an
 	 * escalation or de-escalation (at its own start). */
 	int closes_level = ev->of_type == DM_EV_OUTAGE || ev->of_type == DM_EV_PARTIAL || ev->of_type == 0;
-	uint32_t at;
+	int64_t at;
 	if (ev->type == DM_EV_RECOVERY || ev->type == DM_EV_NEWNORMAL)
 		at = ev->end;
 	else if ((ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL) && ev->of_type && ev->prev_start)
@@ -949,7 +950,7 @@ static void *result_room(struct store *s, void *v, size_t cnt, size_t *cap, size
 static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
 {
 	memset(b, 0, sizeof *b);
-	b->t = (uint32_t)sqlite3_column_int64(st, 0);
+	b->t = sqlite3_column_int64(st, 0);
 	b->visible_prefixes = (uint64_t)sqlite3_column_int64(st, 1);
 	b->slash24 = (uint64_t)sqlite3_column_int64(st, 2);
 	b->baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 3);
@@ -969,7 +970,7 @@ static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
 /* Run-length storage: rebuild the dense series of [from, to) from the stored rows (rows holds
  * those in the range) and the last row before from, repeating each row until the next one or
  * the end of the series. */
-static int expand_runs(struct store *s, int64_t id, uint32_t from, uint32_t to, struct sig_bin *rows, size_t nrows,
+static int expand_runs(struct store *s, int64_t id, int64_t from, int64_t to, struct sig_bin *rows, size_t nrows,
                        struct sig_bin **out, size_t *n)
 {
 	struct sig_bin prev;
@@ -982,20 +983,20 @@ static int expand_runs(struct store *s, int64_t id, uint32_t from, uint32_t to, 
 		have_prev = 1;
 	}
 	sqlite3_reset(st);
-	uint64_t end = s->series_end ? s->series_end : 0;
-	if (nrows && rows[nrows - 1].t + (uint64_t)s->bin > end)
-		end = rows[nrows - 1].t + (uint64_t)s->bin;
-	if (have_prev && prev.t + (uint64_t)s->bin > end)
-		end = prev.t + (uint64_t)s->bin;
+	int64_t end = s->series_end ? s->series_end : 0;
+	if (nrows && rows[nrows - 1].t + s->bin > end)
+		end = rows[nrows - 1].t + s->bin;
+	if (have_prev && prev.t + s->bin > end)
+		end = prev.t + s->bin;
 	if (end > to)
 		end = to;
-	uint64_t first = nrows ? rows[0].t : end;
+	int64_t first = nrows ? rows[0].t : end;
 	if (have_prev) {
 		/* the first bin of the run at or after from */
-		uint64_t k = from > prev.t ? (from - prev.t + s->bin - 1) / s->bin : 0;
+		int64_t k = from > prev.t ? (from - prev.t + s->bin - 1) / s->bin : 0;
 		first = prev.t + k * s->bin;
 	}
-	uint64_t dense = first < end ? (end - first) / s->bin : 0;
+	uint64_t dense = first < end ? (uint64_t)(end - first) / s->bin : 0;
 	if (dense > STORE_MAX_DENSE) {
 		/* more than decades of bins for one entity: a damaged series_end or row time */
 		free(rows);
@@ -1011,13 +1012,13 @@ static int expand_runs(struct store *s, int64_t id, uint32_t from, uint32_t to, 
 	size_t cnt = 0, r = 0;
 	struct sig_bin cur = have_prev ? prev : (nrows ? rows[0] : prev);
 	int have_cur = have_prev || nrows;
-	for (uint64_t t = first; have_cur && t < end && cnt < cap; t += s->bin) {
+	for (int64_t t = first; have_cur && t < end && cnt < cap; t += s->bin) {
 		while (r < nrows && rows[r].t <= t)
 			cur = rows[r++];
 		if (cur.t > t)
 			continue; /* before the entity's first row */
 		v[cnt] = cur;
-		v[cnt].t = (uint32_t)t;
+		v[cnt].t = t;
 		cnt++;
 	}
 	free(rows);
@@ -1026,7 +1027,7 @@ static int expand_runs(struct store *s, int64_t id, uint32_t from, uint32_t to, 
 	return 0;
 }
 
-int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
+int store_get_bins(struct store *s, const struct sig_entity *e, int64_t from, int64_t to,
                    struct sig_bin **out, size_t *n)
 {
 	*out = NULL;
@@ -1062,7 +1063,7 @@ int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, u
 	return 0;
 }
 
-int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
+int store_get_events(struct store *s, const struct sig_entity *e, int64_t from, int64_t to,
                      struct dm_event **out, size_t *n)
 {
 	*out = NULL;
@@ -1096,8 +1097,8 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 		}
 		ev->entity.asn = (uint32_t)sqlite3_column_int64(st, 3);
 		ev->type = (uint8_t)sqlite3_column_int(st, 4);
-		ev->start = (uint32_t)sqlite3_column_int64(st, 5);
-		ev->end = (uint32_t)sqlite3_column_int64(st, 6);
+		ev->start = sqlite3_column_int64(st, 5);
+		ev->end = sqlite3_column_int64(st, 6);
 		ev->severity = sqlite3_column_double(st, 7);
 		ev->baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 8);
 		ev->slash24 = (uint64_t)sqlite3_column_int64(st, 9);
@@ -1111,11 +1112,11 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 		snprintf(ev->affected, sizeof ev->affected, "%s", a ? a : "");
 		snprintf(ev->reason, sizeof ev->reason, "%s", r ? r : "");
 		ev->of_type = (uint8_t)sqlite3_column_int(st, 17);
-		ev->raised = (uint32_t)sqlite3_column_int64(st, 18);
+		ev->raised = sqlite3_column_int64(st, 18);
 		ev->window = (uint32_t)sqlite3_column_int64(st, 19);
 		ev->interruptions = (uint32_t)sqlite3_column_int64(st, 20);
-		ev->episode_start = (uint32_t)sqlite3_column_int64(st, 21);
-		ev->prev_start = (uint32_t)sqlite3_column_int64(st, 22);
+		ev->episode_start = sqlite3_column_int64(st, 21);
+		ev->prev_start = sqlite3_column_int64(st, 22);
 		const char *evd = (const char *)sqlite3_column_text(st, 23);
 		snprintf(ev->evidence, sizeof ev->evidence, "%s", evd ? evd : "");
 	}
@@ -1129,7 +1130,7 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 	return 0;
 }
 
-int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct sig_entity *e,
+int store_get_changes(struct store *s, int64_t from, int64_t to, const struct sig_entity *e,
                       struct sig_change **out, size_t *n)
 {
 	*out = NULL;
@@ -1157,7 +1158,7 @@ int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct 
 		}
 		struct sig_change *c = &v[cnt++];
 		memset(c, 0, sizeof *c);
-		c->t = (uint32_t)sqlite3_column_int64(st, 0);
+		c->t = sqlite3_column_int64(st, 0);
 		const char *pfx = (const char *)sqlite3_column_text(st, 2);
 		if (!pfx || dm_prefix_parse(pfx, &c->prefix))
 			c->prefix.afi = (uint8_t)sqlite3_column_int(st, 1);
@@ -1193,7 +1194,7 @@ int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct 
 	return 0;
 }
 
-int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *first, uint32_t *last)
+int store_bin_extent(struct store *s, const struct sig_entity *e, int64_t *first, int64_t *last)
 {
 	*first = *last = 0;
 	int rc = s->npend ? flush_bins(s) : 0;
@@ -1207,8 +1208,8 @@ int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *firs
 	rc = sqlite3_step(st);
 	int found = 0;
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*first = (uint32_t)sqlite3_column_int64(st, 0);
-		*last = (uint32_t)sqlite3_column_int64(st, 1);
+		*first = sqlite3_column_int64(st, 0);
+		*last = sqlite3_column_int64(st, 1);
 		found = 1;
 		/* run-length storage: the last row's value lasts to the end of the series */
 		if (s->bin && s->series_end >= s->bin && s->series_end - s->bin > *last)

@@ -49,7 +49,7 @@ int store_put_change(struct store *s, const struct sig_change *c);
 /* Changes with t in [from, to), by time then put order; *out malloc'd. Filter e: NULL every
  * change; a country: the changes of prefixes it has a share of (cc, or in countries), of its
  * family; an AS: that origin and family; global: the family. */
-int store_get_changes(struct store *s, uint32_t from, uint32_t to, const struct sig_entity *e,
+int store_get_changes(struct store *s, int64_t from, int64_t to, const struct sig_entity *e,
                       struct sig_change **out, size_t *n);
 /* Free-form provenance: input files, mapping sources, options. */
 int store_put_meta(struct store *s, const char *key, const char *value);
@@ -62,12 +62,12 @@ int store_put_entity_name(struct store *s, const struct sig_entity *e, const cha
 int store_get_entity_name(struct store *s, const struct sig_entity *e, char *buf, size_t len);
 
 /* Reads an entity's bins in [from, to) ordered by time; *out malloc'd, caller frees. */
-int store_get_bins(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
+int store_get_bins(struct store *s, const struct sig_entity *e, int64_t from, int64_t to,
                    struct sig_bin **out, size_t *n);
 /* Events for an entity (NULL: all) overlapping [from, to); *out malloc'd. An event overlaps
  * when start < to and (end > from, or end == 0 (ongoing), or start >= from (instants)).
  * Ordered by start, then type. */
-int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from, uint32_t to,
+int store_get_events(struct store *s, const struct sig_entity *e, int64_t from, int64_t to,
                      struct dm_event **out, size_t *n);
 /* First and last bin start stored for the entity; returns 1 when it has no bins. */
 /* Run-length storage in time, for bins of `bin` seconds: a bin row is written only when a
@@ -77,6 +77,6 @@ int store_get_events(struct store *s, const struct sig_entity *e, uint32_t from,
 int store_set_bin(struct store *s, uint32_t bin);
 /* Every entity with a row in the database (kind, afi, cc, asn order); *out malloc'd. */
 int store_list_entities(struct store *s, struct sig_entity **out, size_t *n);
-int store_bin_extent(struct store *s, const struct sig_entity *e, uint32_t *first, uint32_t *last);
+int store_bin_extent(struct store *s, const struct sig_entity *e, int64_t *first, int64_t *last);
 
 #endif

@@ -148,7 +148,7 @@ static void fuzz_db(const uint8_t *d, size_t n)
 		size_t ne = 0;
 		if (store_list_entities(s, &ents, &ne) == 0) {
 			for (size_t i = 0; i < ne && i < 4; i++) {
-				uint32_t first, last;
+				int64_t first, last;
 				int ex = store_bin_extent(s, &ents[i], &first, &last);
 				CHECK(ex != 0 || first <= last);
 				struct sig_bin *b = NULL;

@@ -114,8 +114,9 @@ static void check_counts(const struct model *m, const struct rib *r, const uint3
 			CHECK(npaths == 0);
 			continue;
 		}
-		const struct rib_peer *rp = &r->peer[peer[p]];
-		CHECK(rp->nprefixes[0] == npfx[0] && rp->nprefixes[1] == npfx[1] && rp->npaths == npaths);
+		struct rib_peer_info rp;
+		CHECK(rib_peer_info(r, peer[p], &rp) == 0);
+		CHECK(rp.nprefixes[0] == npfx[0] && rp.nprefixes[1] == npfx[1] && rp.npaths == npaths);
 	}
 	CHECK(rib_routes(r) == routes);
 	uint32_t live = 0;
@@ -125,7 +126,7 @@ static void check_counts(const struct model *m, const struct rib *r, const uint3
 			check_attr_id(r, m->var_id[v], v);
 			CHECK(rib_attr_get(r, m->var_id[v])->refcnt == (uint32_t)refs[v]);
 		}
-	CHECK(r->live_attr == live);
+	CHECK(rib_attr_count(r) == live);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

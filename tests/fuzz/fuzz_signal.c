@@ -92,7 +92,7 @@ static void recount(struct sig *s, const struct rib *r)
 		CHECK(info.need == (nff + 1) / 2);   /* ceil(0.5 x F) */
 		uint64_t visible = 0, nb = 0;
 		static uint64_t iv[2 * 4096];
-		for (uint32_t i = 0; i < r->npfx; i++) {
+		for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
 			const struct dm_prefix *p = rib_prefix(r, i);
 			if (rib_fam(p->afi) != fam)
 				continue;

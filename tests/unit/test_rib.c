@@ -40,6 +40,13 @@ static const char *lpm(const struct rib *r, const char *addr)
 	return fmt(r, rib_lpm(r, &ip));
 }
 
+static uint64_t peer_paths(const struct rib *r, uint32_t peer)
+{
+	struct rib_peer_info pi;
+	assert_int_equal(rib_peer_info(r, peer, &pi), 0);
+	return pi.npaths;
+}
+
 static void test_trie_lpm(void **state)
 {
 	(void)state;
@@ -55,7 +62,7 @@ static void test_trie_lpm(void **state)
 	/* same prefix again (with host bits set): same index */
 	struct dm_prefix dup = P("10.1.2.77/24");
 	assert_int_equal(rib_prefix_find_or_add(r, &dup), 0);
-	assert_int_equal(r->npfx, 8);
+	assert_int_equal(rib_prefix_count(r), 8);
 
 	assert_string_equal(lpm(r, "10.1.2.3"), "10.1.2.0/24");
 	assert_string_equal(lpm(r, "10.1.2.200"), "10.1.2.128/25");
@@ -109,7 +116,7 @@ static void test_trie_random(void **state)
 		assert_true(id != RIB_NONE);
 		in[id] = 1;
 	}
-	for (uint32_t i = 0; i < r->npfx; i++)
+	for (uint32_t i = 0; i < rib_prefix_count(r); i++)
 		if (rand() % 3 == 0) {
 			rib_trie_remove(r, i);
 			in[i] = 0;
@@ -122,7 +129,7 @@ static void test_trie_random(void **state)
 		ip.b[2] = (uint8_t)(a >> 8);
 		ip.b[3] = (uint8_t)a;
 		uint32_t best = RIB_NONE;
-		for (uint32_t i = 0; i < r->npfx; i++) {
+		for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
 			const struct dm_prefix *p = rib_prefix(r, i);
 			uint32_t pa = (uint32_t)p->b[0] << 24 | p->b[1] << 16 | p->b[2] << 8 | p->b[3];
 			uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
@@ -195,7 +202,7 @@ static void test_intern_refcounts(void **state)
 	uint32_t d = rib_attr_intern(r, mk(&x, p2, 3, -1, 1));       /* same ASNs, last segment AS_SET */
 	assert_int_not_equal(c, d);
 	assert_int_equal(rib_attr_get(r, d)->origin_set, 1);
-	assert_int_equal(r->live_attr, 3);
+	assert_int_equal(rib_attr_count(r), 3);
 
 	struct dm_ip ip = IP("192.0.2.1");
 	uint32_t col = rib_collector_find_or_add(r, "rrc00");
@@ -207,12 +214,12 @@ static void test_intern_refcounts(void **state)
 	assert_int_equal(rib_attr_get(r, a)->refcnt, 1);
 	assert_int_equal(rib_route_set(r, peer, pi, 0, c), a);     /* replaced: a returned */
 	rib_attr_unref(r, a);
-	assert_int_equal(r->live_attr, 2);                          /* a freed */
+	assert_int_equal(rib_attr_count(r), 2);                          /* a freed */
 	assert_int_equal(rib_route_del(r, peer, pi, 0), c);
 	rib_attr_unref(r, c);
 	rib_attr_unref(r, d);
-	assert_int_equal(r->live_attr, 0);
-	assert_int_equal(r->attr_bytes, 0);
+	assert_int_equal(rib_attr_count(r), 0);
+	assert_int_equal(rib_attr_bytes(r), 0);
 	/* a freed id is reused */
 	uint32_t e = rib_attr_intern(r, mk(&x, p1, 4, -1, 0));
 	assert_true(e == a || e == c || e == d);
@@ -249,8 +256,8 @@ static void test_addpath_and_clear(void **state)
 	rib_attr_unref(r, a2);
 	struct rib_path paths[4];
 	assert_int_equal(rib_route_paths(r, peer, pi, paths, 4), 3);
-	assert_int_equal(r->peer[peer].nprefixes[0], 1);
-	assert_int_equal(r->peer[peer].npaths, 3);
+	assert_int_equal(rib_peer_prefixes(r, peer, 0), 1);
+	assert_int_equal(peer_paths(r, peer), 3);
 	assert_int_equal(rib_route_del(r, peer, pi, 9), 0);         /* unknown path id */
 	assert_int_equal(rib_route_del(r, peer, pi, 5), a2);
 	rib_attr_unref(r, a2);
@@ -266,12 +273,12 @@ static void test_addpath_and_clear(void **state)
 	uint32_t pi6 = rib_prefix_find_or_add(r, &pf6);
 	rib_attr_ref(r, a1);
 	rib_route_set(r, peer, pi6, 3, a1);
-	assert_int_equal(r->peer[peer].nprefixes[1], 1);
+	assert_int_equal(rib_peer_prefixes(r, peer, 1), 1);
 	assert_int_equal(rib_routes(r), 2);
 	rib_peer_clear(r, peer);
 	assert_int_equal(rib_routes(r), 0);
-	assert_int_equal(r->peer[peer].npaths, 0);
-	assert_int_equal(r->live_attr, 0);
+	assert_int_equal(peer_paths(r, peer), 0);
+	assert_int_equal(rib_attr_count(r), 0);
 	rib_free(r);
 }
 
@@ -289,7 +296,7 @@ static void test_intern_many(void **state)
 		id[i] = rib_attr_intern(r, mk(&x, p, 3, -1, 0));
 		assert_true(id[i] != 0);
 	}
-	assert_int_equal(r->live_attr, N);
+	assert_int_equal(rib_attr_count(r), N);
 	srand(3);
 	static uint8_t gone[N];
 	for (uint32_t k = 0; k < N / 2; k++) {
@@ -302,7 +309,7 @@ static void test_intern_many(void **state)
 	uint32_t live = 0;
 	for (uint32_t i = 0; i < N; i++)
 		live += !gone[i];
-	assert_int_equal(r->live_attr, live);
+	assert_int_equal(rib_attr_count(r), live);
 	for (uint32_t i = 0; i < N; i++) {
 		uint32_t p[] = { 64500, i, 100000 + i % 7 };
 		uint32_t again = rib_attr_intern(r, mk(&x, p, 3, -1, 0));
@@ -315,7 +322,121 @@ static void test_intern_many(void **state)
 		if (!gone[i])
 			rib_attr_unref(r, id[i]);
 	}
-	assert_int_equal(r->live_attr, 0);
+	assert_int_equal(rib_attr_count(r), 0);
+	rib_free(r);
+}
+
+/* rib_apply: what each element does to the tables and the session, and what it reports. */
+static struct dm_elem E(char type, const struct dm_ip *peer, const char *pfx, const struct bgp_attrs *a)
+{
+	struct dm_elem e;
+	memset(&e, 0, sizeof e);
+	e.type = type;
+	e.ts = 1000;
+	e.peer_ip = peer;
+	e.peer_asn = 64500;
+	if (pfx)
+		e.prefix = P(pfx);
+	e.attrs = a;
+	return e;
+}
+
+static uint32_t drops[8], ndrops;
+static void on_drop(void *arg, uint32_t peer, uint32_t pfx, uint32_t slot)
+{
+	(void)arg;
+	(void)peer;
+	(void)slot;
+	if (ndrops < 8)
+		drops[ndrops++] = pfx;
+}
+
+static void test_apply(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	rib_set_min_len(r, 8, 16);
+	rib_set_drop_fn(r, on_drop, NULL);
+	uint32_t c = rib_collector_find_or_add(r, "rrc00");
+	struct dm_ip ip = IP("192.0.2.1");
+	struct attrs_buf x, y;
+	uint32_t p1[] = { 64500, 4837 }, p2[] = { 64500, 3356, 131279 };
+	struct rib_change ch;
+	struct dm_elem e = E('A', &ip, "10.0.0.0/16", mk(&x, p1, 2, -1, 0));
+	/* first announcement: new peer (up), first path of the prefix */
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_ROUTE);
+	assert_int_equal(ch.peer, 0);
+	assert_int_equal(ch.came_up, 0);
+	assert_int_equal(ch.first, 1);
+	assert_int_equal(ch.old_attr, 0);
+	uint32_t a1 = ch.new_attr;
+	assert_int_equal(rib_attr_get(r, a1)->origin_asn, 4837);
+	/* replaced: old_attr readable until the next call, not first */
+	e = E('A', &ip, "10.0.0.0/16", mk(&y, p2, 3, -1, 0));
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_ROUTE);
+	assert_int_equal(ch.first, 0);
+	assert_int_equal(ch.old_attr, a1);
+	assert_int_equal(rib_attr_get(r, ch.old_attr)->origin_asn, 4837);
+	assert_int_equal(rib_attr_get(r, ch.new_attr)->origin_asn, 131279);
+	/* a withdrawal of a path it does not have (path id 1), of an unknown prefix */
+	e = E('W', &ip, "10.0.0.0/16", NULL);
+	e.has_path_id = 1;
+	e.path_id = 1;
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_NOPATH);
+	assert_int_equal(ch.pfx, 0);
+	e = E('W', &ip, "11.0.0.0/16", NULL);
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_NOPATH);
+	assert_int_equal(ch.pfx, RIB_NONE);
+	assert_int_equal(rib_attr_count(r), 1);   /* a1 released with the previous call */
+	/* too short: ignored, counted */
+	e = E('A', &ip, "0.0.0.0/0", mk(&x, p1, 2, -1, 0));
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_IGNORED);
+	assert_int_equal(rib_ignored(r), 1);
+	/* ADD-PATH: path 2 beside path 0, then path 0 withdrawn: not the last path */
+	e = E('A', &ip, "10.0.0.0/16", mk(&x, p1, 2, -1, 0));
+	e.has_path_id = 1;
+	e.path_id = 2;
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_ROUTE);
+	assert_int_equal(ch.first, 0);
+	assert_int_equal(ch.path_id, 2);
+	e = E('W', &ip, "10.0.0.0/16", NULL);
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_ROUTE);
+	assert_int_equal(ch.last, 0);
+	assert_int_equal(rib_attr_get(r, ch.old_attr)->origin_asn, 131279);
+	assert_int_equal(ch.new_attr, 0);
+	e = E('A', &ip, "2001:db8::/32", mk(&y, p2, 3, -1, 0));
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_ROUTE);
+	/* session down: table dropped, what it held reported and walked */
+	e = E('S', &ip, NULL, NULL);
+	e.old_state = DM_BGP_ESTABLISHED;
+	e.new_state = DM_BGP_IDLE;
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_PEER_DOWN);
+	assert_int_equal(ch.held[0], 1);
+	assert_int_equal(ch.held[1], 1);
+	assert_int_equal(ch.paths_held, 2);
+	assert_int_equal(ndrops, 2);
+	assert_int_equal(rib_routes(r), 0);
+	assert_int_equal(rib_peer_up(r, 0), 0);
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_NONE);   /* down again: nothing */
+	/* a route from a down peer brings it up (its state record missing) */
+	e = E('R', &ip, "10.0.0.0/16", mk(&x, p1, 2, -1, 0));
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_ROUTE);
+	assert_int_equal(ch.came_up, 1);
+	assert_int_equal(ch.first, 1);
+	e = E('S', &ip, NULL, NULL);
+	e.new_state = DM_BGP_ESTABLISHED;
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_NONE);   /* already up */
+	struct rib_peer_info pi;
+	assert_int_equal(rib_peer_info(r, 0, &pi), 0);
+	assert_int_equal(pi.down_count, 1);
+	assert_int_equal(pi.up, 1);
+	assert_int_equal(pi.nprefixes[0], 1);
+	assert_string_equal(rib_collector_name(r, pi.collector), "rrc00");
+	assert_int_equal(rib_peer_info(r, 1, &pi), -1);
+	/* no peer address: nothing */
+	e = E('A', NULL, "10.0.0.0/16", mk(&x, p1, 2, -1, 0));
+	assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_NONE);
+	assert_int_equal(ch.peer, RIB_NONE);
 	rib_free(r);
 }
 
@@ -327,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_intern_refcounts),
 		cmocka_unit_test(test_addpath_and_clear),
 		cmocka_unit_test(test_intern_many),
+		cmocka_unit_test(test_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,7 +82,7 @@ static const struct bgp_attrs *path_to(struct attrs_buf *ab, uint32_t peer_as, u
 
 static struct dm_ip peer_ip[64];
 
-static void feed(struct sig *s, char type, uint32_t ts, int peer, const char *pfx, uint32_t origin)
+static void feed(struct sig *s, char type, int64_t ts, int peer, const char *pfx, uint32_t origin)
 {
 	struct attrs_buf ab;
 	struct dm_elem e;
@@ -102,7 +102,7 @@ static void feed(struct sig *s, char type, uint32_t ts, int peer, const char *pf
 	sig_elem(s, 0, &e);
 }
 
-static void state(struct sig *s, uint32_t ts, int peer, int from, int to)
+static void state(struct sig *s, int64_t ts, int peer, int from, int to)
 {
 	struct dm_elem e;
 	memset(&e, 0, sizeof e);
@@ -137,7 +137,7 @@ static void capture(void *arg, const struct sig_entity *e, const struct sig_bin 
 	}
 }
 
-static const struct sig_bin *row_of(uint32_t t, int kind, const char *cc, uint32_t asn)
+static const struct sig_bin *row_of(int64_t t, int kind, const char *cc, uint32_t asn)
 {
 	for (int i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
@@ -407,7 +407,9 @@ static void test_peer_down_up(void **st)
 	assert_int_equal(b->interruptions, 0);
 	assert_int_equal(b->peers_up, 3);
 	assert_int_equal(b->announcements, 1);
-	assert_int_equal(r->peer[2].down_count, 1);
+	struct rib_peer_info pi;
+	assert_int_equal(rib_peer_info(r, 2, &pi), 0);
+	assert_int_equal(pi.down_count, 1);
 	sig_free(s);
 	rib_free(r);
 }
@@ -540,8 +542,10 @@ static void copy_route(void *arg, uint32_t pfx, uint32_t slot)
 	memset(&e, 0, sizeof e);
 	e.type = 'R';
 	e.ts = 1000;
-	e.peer_ip = &c->from->peer[c->peer].addr;
-	e.peer_asn = c->from->peer[c->peer].asn;
+	struct rib_peer_info pi;
+	assert_int_equal(rib_peer_info(c->from, c->peer, &pi), 0);
+	e.peer_ip = &pi.addr;
+	e.peer_asn = pi.asn;
 	e.prefix = *rib_prefix(c->from, pfx);
 	e.attrs = path_to(&ab, e.peer_asn, a->origin_asn);
 	sig_elem(c->to, 0, &e);
@@ -579,7 +583,7 @@ static void test_incremental_equals_recompute(void **st)
 	}
 	struct rib *r2 = rib_new();
 	struct sig *s2 = sig_new(r2, fake_geo, NULL, &o);
-	for (uint32_t p = 0; p < r->npeer; p++) {
+	for (uint32_t p = 0; p < rib_peer_count(r); p++) {
 		struct copy_ctx c = { r, s2, p };
 		rib_peer_walk(r, p, copy_route, &c);
 	}
@@ -1471,6 +1475,29 @@ static void test_change_log(void **st)
 	rib_free(r);
 }
 
+/* Times are 64-bit through the signal (issue 9): records stamped 0xFFFFFFFF used to make the
+ * bin end (cur + bin) wrap to 1970, so every record closed max_empty_bins empty bins again.
+ * 0xFFFFFFF0 = 4294967280 and 0xFFFFFFFF = 4294967295 share the bin [4294967100, 4294967400)
+ * (4294967280 mod 300 = 180); 4294967295 + 400 = 4294967695 is in the next bin but one
+ * [4294967400 + 300 = 4294967700 > it]: bin 4294967400. So: 2 bins, never more. */
+static void test_time_near_2_32(void **st)
+{
+	(void)st;
+	struct rib *r;
+	struct sig *s = three_peers(&r, 0xFFFFFFF0u);
+	sig_start(s);
+	for (int i = 0; i < 50; i++)
+		feed(s, 'A', 0xFFFFFFFFu, i % 3, "10.0.0.0/16", 100);
+	feed(s, 'A', (int64_t)0xFFFFFFFFu + 400, 0, "10.0.0.0/16", 100);
+	sig_finish(s);
+	assert_int_equal(sig_bins_emitted(s), 2);
+	assert_non_null(row_of(4294967100, SIG_GLOBAL, NULL, 0));
+	assert_non_null(row_of(4294967400, SIG_GLOBAL, NULL, 0));
+	assert_int_equal(row_of(4294967100, SIG_GLOBAL, NULL, 0)->announcements, 50);
+	sig_free(s);
+	rib_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1493,6 +1520,7 @@ int main(void)
 		cmocka_unit_test(test_every_country_share),
 		cmocka_unit_test(test_shared_slash24_counted_once),
 		cmocka_unit_test(test_256_shares),
+		cmocka_unit_test(test_time_near_2_32),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,7 +186,7 @@ static void test_bin_ranges(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(store_get_bins(s, &KP4, t0 + 900, t0 + 900, &out, &n), 0);
 	assert_int_equal(n, 0);
-	uint32_t first, last;
+	int64_t first, last;
 	assert_int_equal(store_bin_extent(s, &KP4, &first, &last), 0);
 	assert_int_equal(first, t0);
 	assert_int_equal(last, t0 + 19 * 300);
@@ -581,7 +581,7 @@ static void test_run_length(void **state)
 	assert_int_equal(b[5].interruptions, 1);
 	assert_int_equal(b[6].interruptions, 0);
 	free(b);
-	uint32_t first, last;
+	int64_t first, last;
 	assert_int_equal(store_bin_extent(s, &kp, &first, &last), 0);
 	assert_int_equal(first, t0);
 	assert_int_equal(last, t0 + 300 * 99);

@@ -1,0 +1,94 @@
+/* The pipeline's state: private to src/pipeline (pipeline.c: outputs and detection; source.c:
+ * the MRT archive source; opts.c: the shared option parser). */
+#ifndef DM_PIPELINE_PIPELINE_IMPL_H
+#define DM_PIPELINE_PIPELINE_IMPL_H
+
+#include <time.h>
+
+#include "base/obuf.h"
+#include "detect/event.h"
+#include "out/alert.h"
+#include "out/webhook.h"
+#include "pipeline/pipeline.h"
+#include "store/store.h"
+
+struct rib_time {
+	const char *path;
+	uint32_t coll;
+	int64_t ts;                /* its latest record (the state the dump gives) */
+};
+
+/* An event found by the streaming detector, waiting for the end of its bin's close: events of
+ * one close go out sorted as `darkmap detect` sorts them (time, then entity order). */
+struct pl_found {
+	struct dm_event ev;
+	uint64_t order;
+};
+
+struct pipeline {
+	struct pl_opts o;
+	const char *name;
+	struct rib *rib;
+	struct sig *sig;
+	struct geo_db *geo;
+	struct store *db;
+	struct obuf out;
+	int csv;
+	int64_t from, to;
+	uint32_t bin;
+	uint32_t cur_coll;
+	/* counters */
+	uint64_t records, elems, rows, rows_db;
+	uint64_t err[DM_ERR_COUNT_], warn[DM_ERR_COUNT_];
+	uint64_t skipped_multicast;
+	int data_errors;
+	char **truncated;
+	size_t ntruncated;
+	/* per collector */
+	uint64_t *crecords;
+	int64_t *cfirst, *clast;
+	uint32_t ccap;
+	/* progress */
+	int progress, decode_only;
+	FILE *qf;                  /* --quality: per collector and bin */
+	FILE *cf;                  /* --changes: visibility changes */
+	uint64_t changes, changes_db;
+	uint64_t bytes_total, bytes_done;
+	struct timespec t0, tlast;
+	uint64_t db_uncommitted;
+	uint64_t rows_pending, changes_pending;   /* put since the last commit: not yet stored */
+	int db_failed;
+	int csv_failed;
+	int stop;                  /* every output failed: reading on would be for nothing */
+	int status;                /* exit status so far (an output that failed to close) */
+	struct rib_time *ribt;     /* every RIB loaded: collector and time, for the stale check */
+	size_t nribt;
+	int started;
+	/* entities of --country / --asn (both families), for the summary and the names stored */
+	struct sig_entity *want;
+	size_t nwant;
+	/* streaming detection */
+	struct detector *det;
+	struct pl_found *found;    /* events of the bin being closed */
+	size_t nfound, capfound;
+	uint64_t ev_seq;
+	struct geo_db *ev_geo;     /* the mapping `darkmap detect` uses (defaults), loaded when needed */
+	int ev_geo_tried;
+	struct alert_names names;
+	struct obuf aout, js;
+	FILE *jf;
+	struct webhook_opts wo;
+	int ev_store;
+	unsigned alerts, unknowns, hook_fail;
+	uint64_t reloaded_bins;    /* bins of the database fed back to the detector at pl_new */
+	size_t reloaded_entities;
+	int64_t now;               /* the last time given to pl_time */
+};
+
+void pl_db_fail(struct pipeline *R, const char *what);
+void pl_report(struct pipeline *R, const char *file, const struct dm_error *err, int warning);
+void pl_progress(struct pipeline *R, const char *file, uint64_t file_done, int force);
+int pl_coll_fit(struct pipeline *R, uint32_t c);
+double pl_cpu_s(void);
+
+#endif

@@ -1,0 +1,82 @@
+/* The RIB's own structures: private to src/rib (its users go through rib/rib.h). */
+#ifndef DM_RIB_RIB_IMPL_H
+#define DM_RIB_RIB_IMPL_H
+
+#include "rib/rib.h"
+
+struct rib_peer {
+	uint32_t collector;      /* index into rib->collector names */
+	uint32_t asn;
+	struct dm_ip addr;
+	uint8_t up;              /* session Established (or assumed: seen in a RIB or an update) */
+	uint32_t nprefixes[2];   /* prefixes with >= 1 path, [0] IPv4, [1] IPv6 */
+	uint64_t npaths;
+	uint32_t **page;         /* page[i] covers prefix indexes i*RIB_PAGE ... */
+	uint32_t npage;
+	uint32_t down_count;     /* times the session left Established */
+	uint32_t last_attr;      /* the set this peer's last route used: the likely next one */
+};
+
+struct rib {
+	/* prefix store */
+	struct dm_prefix *pfx;   /* by prefix index (masked) */
+	uint32_t *pfx_node;      /* trie node of each prefix (RIB_NONE when removed from the trie) */
+	uint32_t npfx, cap_pfx;
+	uint64_t *htab;          /* hash << 32 | index; 0 = empty (index stored + 1) */
+	uint32_t hmask;
+	/* trie */
+	struct rib_tnode *node;
+	uint32_t nnode, cap_node, free_node;
+	uint32_t root[2];        /* [0] IPv4, [1] IPv6 */
+	/* attributes */
+	struct rib_attr *attr;   /* id 0 unused */
+	uint32_t nattr, cap_attr, free_attr, live_attr;
+	uint64_t *atab;          /* open addressing: hash << 32 | attr id; 0 empty */
+	uint32_t amask;
+	void *blob_free[24];     /* free set blobs by 16-byte size class */
+	void **blob_chunk;
+	uint32_t nblob_chunk, blob_used;
+	uint64_t attr_bytes;     /* bytes held by attribute sets (raw + path) */
+	/* ADD-PATH lists */
+	struct rib_multi *multi;
+	uint32_t nmulti, cap_multi, free_multi;
+	/* peers */
+	struct rib_peer *peer;
+	uint32_t npeer, cap_peer;
+	uint32_t *ptab;          /* peer hash: index + 1; 0 empty */
+	uint32_t pmask;
+	char **collector;
+	uint32_t ncollector;
+	/* table pages come from 2 MiB chunks; freed pages are reused */
+	void **chunk;
+	uint32_t nchunk, chunk_used;
+	uint32_t *page_free;     /* free list, linked through the first slot */
+	uint64_t pages_live;
+	/* lazy trie (rib_set_lazy_trie): prefixes added but not yet in the trie */
+	uint8_t lazy_trie;
+	uint32_t *pending;
+	uint32_t npending, cap_pending;
+	uint64_t nomem;          /* routes or sets dropped because memory ran out (reported) */
+	/* rib_apply */
+	uint32_t deferred;       /* the last change's old_attr: its reference, released next call */
+	uint8_t min_len[2];      /* shorter prefixes are not applied (rib_set_min_len) */
+	uint64_t ignored, dropped;
+	uint64_t rec_seq, cache_seq;   /* rib_record: the attribute cache is valid within a record */
+	const struct bgp_attrs *cache_attrs;
+	uint32_t cache_id;
+	void (*drop_fn)(void *arg, uint32_t peer, uint32_t pfx, uint32_t slot);
+	void *drop_arg;
+};
+
+
+/* The raw slot of (peer, pfx): the inline fast path of rib_slot. */
+static inline uint32_t rib_slot_(const struct rib *r, uint32_t peer, uint32_t pfx)
+{
+	const struct rib_peer *p = &r->peer[peer];
+	uint32_t pg = pfx >> RIB_PAGE_BITS;
+	if (pg >= p->npage || !p->page[pg])
+		return 0;
+	return p->page[pg][pfx & (RIB_PAGE - 1)];
+}
+
+#endif
