@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Real BGP daemons (exabgp, bird2, frr bgpd, gobgpd, openbgpd; Debian packages) on loopback, each
+# announcing a known IPv4+IPv6 set (4-byte ASNs, large communities, ADD-PATH where the daemon
+# sends it), withdrawing part of it, then dropping the session.
+#  1. "ref": the same against gobgpd as the collector, whose own view (gobgp adj-in) proves each
+#     daemon's config sends what harness.py expects, independently of darkmap.
+#  2. "live": against `darkmap collect`: its --state dump after announce and withdraw, the
+#     session-down event, and its MRT archive read back with bgpdump -m.
+# One line per daemon per check. Daemons run as root (OpenBGPD chroots), each with its own
+# config, sockets and pid under the scratch folder, killed on exit whatever happens.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/tests/integration/daemons/lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	skip daemons "needs root (OpenBGPD chroots; daemons bind 127.0.0.x)"; exit 0
+fi
+NAMES=""
+for n in $DAEMON_NAMES; do
+	if daemon_present "$n"; then NAMES="$NAMES $n"; else skip "daemons $n" "${DAEMON_BIN[$n]} not installed"; fi
+done
+[ -n "$NAMES" ] || exit 0
+
+CAS=4200000000
+cleanup() {
+	local d n
+	for d in "$TMP"/ref "$TMP"/live; do
+		for n in $DAEMON_NAMES; do [ -d "$d/$n" ] && $PY "$HARNESS" stop "$n" "$d"; done
+		[ -f "$d/collector.pid" ] && kill -- -"$(cat "$d/collector.pid")" 2>/dev/null
+	done
+	[ -z "${TMP_TEST:-}" ] && rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# ---- 1. reference collector: gobgpd ----
+ref_adj() {  # ref_adj NAME: the collector's adj-in from NAME, canonical lines
+	local src; src=$(DM_DAEMON_NET=127.0.1 $PY "$HARNESS" info "$1" | cut -d' ' -f1)
+	for f in ipv4 ipv6; do
+		gobgp -p "$REF_API" -j neighbor "$src" adj-in -a "$f" | $PY "$HARNESS" norm-gobgp "$src"
+	done | sed '/^$/d' | sort
+}
+ref_state() {  # ref_state NAME: the collector's session state with NAME
+	local src; src=$(DM_DAEMON_NET=127.0.1 $PY "$HARNESS" info "$1" | cut -d' ' -f1)
+	gobgp -p "$REF_API" -j neighbor "$src" | $PY -c 'import json,sys; print(json.load(sys.stdin)["state"]["session_state"])'
+}
+ref_is() {  # ref_is NAME PHASE: adj-in equals the expected set of PHASE
+	[ "$(ref_adj "$1")" = "$(DM_DAEMON_NET=127.0.1 $PY "$HARNESS" expect "$1" "$2")" ]
+}
+ref_down() { [ "$(ref_state "$1")" != 6 ] && [ "$(ref_state "$1")" != established ]; }
+ref_up() { ! ref_down "$1"; }
+
+ref_run() {
+	local d=$TMP/ref port n src asn
+	mkdir -p "$d"
+	command -v gobgpd >/dev/null || { for n in $NAMES; do skip "daemons ref $n" "gobgpd not installed"; done; return; }
+	port=$(free_port 127.0.0.1); REF_API=$(free_port 127.0.0.1)
+	{
+		printf '[global.config]\n  as = %s\n  router-id = "127.0.0.1"\n  port = %s\n  local-address-list = ["127.0.0.1"]\n' "$CAS" "$port"
+		# a collector: it sends nothing back
+		printf '[global.apply-policy.config]\n  default-export-policy = "reject-route"\n'
+		for n in $NAMES; do
+			read -r src asn < <(DM_DAEMON_NET=127.0.1 $PY "$HARNESS" info "$n")
+			printf '[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "%s"\n    peer-as = %s\n' "$src" "$asn"
+			printf '  [neighbors.transport.config]\n    passive-mode = true\n'
+			for f in ipv4-unicast ipv6-unicast; do
+				printf '  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "%s"\n' "$f"
+				printf '    [neighbors.afi-safis.add-paths.config]\n      receive = true\n'
+			done
+		done
+	} >"$d/collector.toml"
+	setsid gobgpd -f "$d/collector.toml" -p --pprof-disable --api-hosts "127.0.0.1:$REF_API" \
+		>"$d/collector.log" 2>&1 </dev/null &
+	echo $! >"$d/collector.pid"
+	wait_for 20 gobgp -p "$REF_API" neighbor || { for n in $NAMES; do nok "daemons ref $n" "gobgpd did not start"; done; return; }
+	export DM_DAEMON_NET=127.0.1
+	daemons_run "$d" start $NAMES -- "127.0.0.1:$port" "$CAS"
+	for n in $NAMES; do
+		if ! why=$(daemon_ok "$d" "$n" start); then nok "daemons ref $n announce" "start: $why"; continue; fi
+		if wait_for 30 ref_is "$n" announce; then ok "daemons ref $n announce"
+		else nok "daemons ref $n announce" "adj-in: $(ref_adj "$n" | tr '\n' ';') state $(ref_state "$n")"; fi
+	done
+	daemons_run "$d" withdraw $NAMES
+	for n in $NAMES; do
+		if ! why=$(daemon_ok "$d" "$n" withdraw); then nok "daemons ref $n withdraw" "$why"; continue; fi
+		if wait_for 30 ref_is "$n" withdraw; then ok "daemons ref $n withdraw"
+		else nok "daemons ref $n withdraw" "adj-in: $(ref_adj "$n" | tr '\n' ';')"; fi
+	done
+	daemons_run "$d" down $NAMES
+	for n in $NAMES; do
+		if ! why=$(daemon_ok "$d" "$n" down); then nok "daemons ref $n down" "$why"; continue; fi
+		if wait_for 30 ref_down "$n"; then ok "daemons ref $n down"
+		else nok "daemons ref $n down" "session still $(ref_state "$n")"; fi
+	done
+	unset DM_DAEMON_NET
+}
+
+ref_run
