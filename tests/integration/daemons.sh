@@ -93,4 +93,110 @@ ref_run() {
 	unset DM_DAEMON_NET
 }
 
-ref_run
+# ---- 2. darkmap collect ----
+LIVE_NET=127.0.2
+live_state() {  # live_state: collect's route dump now (SIGUSR1 rewrites it), canonical lines
+	rm -f "$LD/state"
+	kill -USR1 "$(cat "$LD/collector.pid")" 2>/dev/null || return 1
+	wait_for 10 test -e "$LD/state"   # written whole, then renamed
+	$PY "$HARNESS" norm-state <"$LD/state"
+}
+live_peer() {  # live_peer NAME: the daemon's routes in collect's state
+	local src; src=$(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" info "$1" | cut -d' ' -f1)
+	live_state | grep "^$src|" || true
+}
+live_is() {  # live_is NAME PHASE: collect holds exactly the routes of PHASE (path, next hop)
+	[ "$(live_peer "$1")" = "$(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" expect "$1" "$2" | cut -d'|' -f1-4)" ]
+}
+live_went() {  # live_went NAME FROM: collect printed a state change of NAME's session from FROM
+	local src; src=$(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" info "$1" | cut -d' ' -f1)
+	grep -q "|STATE|$src|[0-9]*|$2|" "$LD/print"
+}
+live_gone() { live_went "$1" 6 && [ -z "$(live_peer "$1")" ]; }
+
+live_run() {
+	local port n src asn why archive=()
+	LD=$TMP/live
+	mkdir -p "$LD"
+	if ! "$DARKMAP" collect --help 2>&1 | grep -q -- --state; then
+		for n in $NAMES; do skip "daemons live $n" "darkmap has no collect --state yet"; done; return
+	fi
+	if "$DARKMAP" collect --help 2>&1 | grep -q -- --archive; then archive=(--archive "$LD/mrt"); fi
+	{
+		printf 'local-as %s\nrouter-id 127.0.0.1\nlisten 127.0.0.1:0\naddpath on\n' "$CAS"
+		for n in $NAMES; do
+			read -r src asn < <(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" info "$n")
+			printf 'peer %s as %s\n' "$src" "$asn"
+		done
+	} >"$LD/collect.conf"
+	setsid "$DARKMAP" collect --config "$LD/collect.conf" --name daemons --print --state "$LD/state" \
+		--port-file "$LD/port" "${archive[@]}" >"$LD/print" 2>"$LD/collect.err" </dev/null &
+	echo $! >"$LD/collector.pid"
+	if ! wait_for 30 test -s "$LD/port"; then
+		for n in $NAMES; do nok "daemons live $n" "collect did not start: $(tail -1 "$LD/collect.err")"; done; return
+	fi
+	port=$(cat "$LD/port")
+	export DM_DAEMON_NET=$LIVE_NET
+	daemons_run "$LD" start $NAMES -- "127.0.0.1:$port" "$CAS"
+	for n in $NAMES; do
+		if ! why=$(daemon_ok "$LD" "$n" start); then nok "daemons live $n announce" "start: $why"; continue; fi
+		if wait_for 30 live_is "$n" announce; then ok "daemons live $n announce"
+		else nok "daemons live $n announce" "state: $(live_peer "$n" | tr '\n' ';')"; fi
+	done
+	daemons_run "$LD" withdraw $NAMES
+	for n in $NAMES; do
+		if ! why=$(daemon_ok "$LD" "$n" withdraw); then nok "daemons live $n withdraw" "$why"; continue; fi
+		if wait_for 30 live_is "$n" withdraw; then ok "daemons live $n withdraw"
+		else nok "daemons live $n withdraw" "state: $(live_peer "$n" | tr '\n' ';')"; fi
+	done
+	daemons_run "$LD" down $NAMES
+	for n in $NAMES; do
+		if ! why=$(daemon_ok "$LD" "$n" down); then nok "daemons live $n down" "$why"; continue; fi
+		# the state change and the routes' removal are one event in collect: no waiting after it
+		if ! wait_for 30 live_went "$n" 6; then nok "daemons live $n down" "no state change from Established"
+		elif live_gone "$n"; then ok "daemons live $n down"
+		else nok "daemons live $n down" "session down (NOTIFICATION), its routes still held: $(live_peer "$n" | tr '\n' ';')"; fi
+	done
+	unset DM_DAEMON_NET
+	kill "$(cat "$LD/collector.pid")"
+	wait_for 30 eval '! kill -0 "$(cat "$LD/collector.pid")"'
+	live_mrt
+}
+
+# The archive collect wrote, read back by bgpdump: every announcement and withdrawal of the run.
+live_mrt() {
+	local n src want got
+	if [ ! -d "$LD/mrt" ]; then
+		for n in $NAMES; do skip "daemons live $n mrt" "darkmap collect has no --archive yet"; done; return
+	fi
+	find "$LD/mrt" -type f | sort | while read -r f; do bgpdump -m "$f" 2>/dev/null; done >"$LD/bgpdump"
+	find "$LD/mrt" -type f | sort | while read -r f; do "$DARKMAP" dump -m "$f" 2>/dev/null; done >"$LD/dump"
+	for n in $NAMES; do
+		src=$(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" info "$n" | cut -d' ' -f1)
+		want=$(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" expect "$n" announce | cut -d'|' -f1-4)
+		got=$($PY "$HARNESS" norm-bgpdump <"$LD/bgpdump" | grep "^$src|")
+		if [ "$got" != "$want" ]; then
+			nok "daemons live $n mrt" "bgpdump -m announcements: $(echo "$got" | tr '\n' ';')"; continue
+		fi
+		want=$(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" expect "$n" announce | cut -d'|' -f1-2 |
+			grep -F -f <(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" expect "$n" withdraw | cut -d'|' -f1-2) -v -x | sort -u)
+		got=$($PY "$HARNESS" norm-bgpdump W <"$LD/bgpdump" | grep "^$src|" | sort -u)
+		if [ "$got" != "$want" ]; then
+			nok "daemons live $n mrt" "bgpdump -m withdrawals: $(echo "$got" | tr '\n' ';')"; continue
+		fi
+		if ! grep "|$src|" "$LD/bgpdump" | grep -q '|STATE|.*|6|[0-9]*$'; then
+			nok "daemons live $n mrt" "no STATE_CHANGE from Established"; continue
+		fi
+		if ! cmp -s <(grep "|$src|" "$LD/bgpdump") <(grep "|$src|" "$LD/dump"); then
+			nok "daemons live $n mrt" "darkmap dump -m differs from bgpdump -m"; continue
+		fi
+		ok "daemons live $n mrt"
+	done
+}
+
+# both at once (their daemons use distinct addresses); their lines in order
+ref_run >"$TMP/ref.out" 2>&1 &
+refpid=$!
+live_run >"$TMP/live.out" 2>&1
+wait $refpid
+cat "$TMP/ref.out" "$TMP/live.out"

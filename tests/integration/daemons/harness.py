@@ -13,10 +13,12 @@ sockets, pid, log). Subcommands:
   expect NAME announce|withdraw the routes the collector must then hold, canonical lines
   info NAME                     "ADDRESS ASN" of the daemon, for the collector's config
 
-And normalizers, reading stdin, printing canonical lines "PEER|PREFIX|AS_PATH|LARGE_COMMS"
+And normalizers, reading stdin, printing canonical lines "PEER|PREFIX|AS_PATH|NH|LARGE_COMMS"
 sorted (one line per path: with ADD-PATH one prefix has two lines):
   norm-gobgp      `gobgp -j neighbor X adj-in -a FAMILY` output
-  norm-bgpdump    `bgpdump -m` lines (announcements only: A|...)
+  norm-bgpdump [W] `bgpdump -m` lines: announcements as PEER|PREFIX|AS_PATH|NH (no large
+                  communities: bgpdump -m prints none), or withdrawals as PEER|PREFIX
+  norm-state      `darkmap collect --state` lines as PEER|PREFIX|AS_PATH|NH
 
 Only python3's standard library: the test machine has no PyPI.
 """
@@ -85,7 +87,7 @@ def expect(name, phase):
     for p, _pid, lc in routes(name):
         if phase == "withdraw" and p in withdrawn(name):
             continue
-        out.append("%s|%s|%s|%d:%d:%d" % (src(name), p, as_path(name), *lc))
+        out.append("%s|%s|%s|%s|%d:%d:%d" % (src(name), p, as_path(name), nh(name, p), *lc))
     return sorted(out)
 
 
@@ -170,9 +172,6 @@ while not os.path.exists(os.path.join(d, "withdraw.go")):
     time.sleep(0.05)
 say(open(os.path.join(d, "withdraw.api")).read().splitlines())
 open(os.path.join(d, "withdraw.done"), "w").close()
-while not os.path.exists(os.path.join(d, "down.go")):
-    time.sleep(0.05)
-say(["neighbor %s teardown 2" % sys.argv[2]])
 while True:
     if not sys.stdin.readline():
         break
@@ -226,7 +225,8 @@ def exabgp_withdraw(name, d):
 
 
 def exabgp_down(name, d):
-    open(os.path.join(d, "down.go"), "w").close()
+    # stopped (it sends Cease/2): a teardown through its API would reconnect at once
+    stop(d)
 
 
 # ---- bird: one static protocol per path; the withdrawn part in its own protocols ----
@@ -504,28 +504,48 @@ def norm_gobgp(peer, text):
         paths = data
     for p in paths:
         prefix = p["nlri"]["prefix"]
-        path, lcs = "", []
+        path, hop, lcs = "", "", []
         for a in p.get("attrs", []):
+            if a.get("type") in (3, 14):
+                hop = a.get("nexthop", "")
             if a.get("type") == 2:
                 path = " ".join(" ".join(str(x) for x in seg["asns"]) for seg in a["as_paths"])
             if a.get("type") == 32:
                 lcs = ["%d:%d:%d" % (c["ASN"], c["LocalData1"], c["LocalData2"])
                        for c in a["value"]]
-        out.append("%s|%s|%s|%s" % (peer, prefix, path, " ".join(lcs)))
+        out.append("%s|%s|%s|%s|%s" % (peer, prefix, path, hop, " ".join(lcs)))
     return sorted(out)
 
 
-def norm_bgpdump(text):
-    """bgpdump -m: TYPE|time|A|peer ip|peer as|prefix|path|origin|nh|lp|med|comm|aggr|agg|lc?
-    Debian's bgpdump 1.6 prints large communities after the community field when present."""
+def norm_bgpdump(text, kind="A"):
+    """`bgpdump -m` (or `darkmap dump -m`) lines of type KIND: A gives "PEER|PREFIX|AS_PATH|NH"
+    (TYPE|time|A|peer|as|prefix|path|origin|nh|..., BGP4MP_ET_AP ones with the path id after
+    the prefix), W gives "PEER|PREFIX". bgpdump -m prints no large communities."""
     out = []
     for line in text.splitlines():
         f = line.split("|")
-        if len(f) < 7 or f[2] != "A":
+        if len(f) < 6 or f[2] != kind:
             continue
-        comms = f[11] if len(f) > 11 else ""
-        lcs = " ".join(c for c in comms.split() if c.count(":") == 2)
-        out.append("%s|%s|%s|%s" % (f[3], f[5], f[6], lcs))
+        if kind == "W":
+            out.append("%s|%s" % (f[3], f[5]))
+            continue
+        if f[0].endswith("_AP"):
+            del f[6]
+        out.append("%s|%s|%s|%s" % (f[3], f[5], f[6], f[8]))
+    return sorted(out)
+
+
+def norm_state(text):
+    """darkmap collect --state: PEER|AS|PREFIX|[PATH_ID|]AS_PATH|ORIGIN|NEXT_HOP|LP|MED|COMMS|
+    AG|AGGREGATOR| (the path id when ADD-PATH is in use) to "PEER|PREFIX|AS_PATH|NH"."""
+    out = []
+    for line in text.splitlines():
+        f = line.split("|")
+        if len(f) == 13:
+            del f[3]
+        if len(f) < 6:
+            continue
+        out.append("%s|%s|%s|%s" % (f[0], f[2], f[3], f[5]))
     return sorted(out)
 
 
@@ -537,7 +557,10 @@ def main():
         print("\n".join(norm_gobgp(sys.argv[2], sys.stdin.read())))
         return
     if cmd == "norm-bgpdump":
-        print("\n".join(norm_bgpdump(sys.stdin.read())))
+        print("\n".join(norm_bgpdump(sys.stdin.read(), *sys.argv[2:3])))
+        return
+    if cmd == "norm-state":
+        print("\n".join(norm_state(sys.stdin.read())))
         return
     name = sys.argv[2]
     if name not in DAEMONS:
