@@ -19,6 +19,7 @@ sorted (one line per path: with ADD-PATH one prefix has two lines):
   norm-bgpdump [W] `bgpdump -m` lines: announcements as PEER|PREFIX|AS_PATH|NH (no large
                   communities: bgpdump -m prints none), or withdrawals as PEER|PREFIX
   norm-state      `darkmap collect --state` lines as PEER|PREFIX|AS_PATH|NH
+  norm-json       `darkmap dump --json` announcements as PEER|PREFIX|AS_PATH|NH|LARGE_COMMS
 
 Only python3's standard library: the test machine has no PyPI.
 """
@@ -535,6 +536,22 @@ def norm_bgpdump(text, kind="A"):
     return sorted(out)
 
 
+def norm_json(text):
+    """`darkmap dump --json` announcements as "PEER|PREFIX|AS_PATH|NH|LARGE_COMMS" (the large
+    communities that bgpdump -m does not print)."""
+    out = []
+    for line in text.splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if e.get("type") != "A":
+            continue
+        out.append("%s|%s|%s|%s|%s" % (e["peer_address"], e["prefix"], e["as_path"],
+                                       e["next_hop"], " ".join(e["large_communities"])))
+    return sorted(out)
+
+
 def norm_state(text):
     """darkmap collect --state: PEER|AS|PREFIX|[PATH_ID|]AS_PATH|ORIGIN|NEXT_HOP|LP|MED|COMMS|
     AG|AGGREGATOR| (the path id when ADD-PATH is in use) to "PEER|PREFIX|AS_PATH|NH"."""
@@ -558,6 +575,9 @@ def main():
         return
     if cmd == "norm-bgpdump":
         print("\n".join(norm_bgpdump(sys.stdin.read(), *sys.argv[2:3])))
+        return
+    if cmd == "norm-json":
+        print("\n".join(norm_json(sys.stdin.read())))
         return
     if cmd == "norm-state":
         print("\n".join(norm_state(sys.stdin.read())))
