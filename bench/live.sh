@@ -56,11 +56,11 @@ start_bg() { setsid "$@" </dev/null & PIDS+=($!); disown; }   # disown: no "Kill
 
 # feed_and_wait NAME RECEIVER_PID PORT HELD_CMD...: start the feed, poll HELD_CMD (prints the
 # routes the receiver holds) every 0.2 s until it holds all TOTAL, or the feed is done and the
-# count has not grown for 10 s (a receiver that refuses some routes, or drops the sessions), or
-# the deadline. The time is when the count reached its highest. Prints "NAME seconds routes/s
+# count has not grown for 30 s since (a receiver that refuses some routes, or drops the
+# sessions), or the deadline. The time is when the count reached its highest. Prints "NAME seconds routes/s
 # peakRSS_MB bytes/route".
 feed_and_wait() {
-	local name=$1 pid=$2 port=$3 t0 tbest held best=0 end kb; shift 3
+	local name=$1 pid=$2 port=$3 t0 tbest held best=0 end kb tdone=""; shift 3
 	t0=$(now); tbest=$t0
 	start_bg "$DM" feed --to "127.0.0.1:$port" --copies "$PEERS" --hold -1 --wait 60 "$rib" 2>"$TMP/feed.$name.err"
 	end=$((SECONDS + DEADLINE))
@@ -69,17 +69,20 @@ feed_and_wait() {
 		if [ "${held:-0}" -gt "$best" ]; then best=$held; tbest=$(now); fi
 		[ "$best" -ge "$TOTAL" ] && break
 		kill -0 "$pid" 2>/dev/null || break
-		if grep -q 'prefixes packed' "$TMP/feed.$name.err" &&
-			awk -v a="$tbest" -v b="$(now)" 'BEGIN {exit !(b - a > 10)}'; then break; fi
+		[ -z "$tdone" ] && grep -q 'prefixes packed' "$TMP/feed.$name.err" && tdone=$(now)
+		if [ -n "$tdone" ] && awk -v a="$tbest" -v d="$tdone" -v b="$(now)" \
+			'BEGIN {exit !(b - (a > d ? a : d) > 30)}'; then break; fi
 		sleep 0.2
 	done
 	kb=$(hwm_kb "$pid")
 	kill -- -"${PIDS[-1]}" 2>/dev/null   # the feed
 	awk -v n="$name" -v a="$t0" -v b="$tbest" -v r="$best" -v t="$TOTAL" -v kb="${kb:-0}" 'BEGIN {
-		s = b - a; printf "%-16s %9.1f %12.0f %10.0f %10.1f", n, s, s > 0 ? r / s : 0, kb / 1024, r ? kb * 1024 / r : 0
+		s = b - a; printf "%-16s %9.1f %12.0f %10.0f %10.1f", n, s, (s > 0 ? r / s : 0), kb / 1024, (r ? kb * 1024 / r : 0)
 		if (r < t) printf "  (held %d of %d routes at most)", r, t
 		printf "\n" }'
-	grep -h -E 'NOTIFICATION' "$TMP/feed.$name.err" | sort | uniq -c | sed 's/^ */    feed: /' | head -3
+	# what the receiver said before it had everything (say, gobgpd's own hold timer expiring)
+	grep -h 'NOTIFICATION received' "$TMP/feed.$name.err" | sed 's/session from [0-9.]*: //' | sort | uniq -c |
+		sed 's/^ */    feed: sessions: /' | head -3
 }
 
 printf "%-16s %9s %12s %10s %10s\n" receiver seconds routes/s peak_MB bytes/route
@@ -90,7 +93,8 @@ printf 'local-as 65000\nrouter-id 127.0.0.1\nlisten 127.0.0.1:%s\naddpath on\npe
 # --state: collect keeps every route (the dump is written at exit only: it is killed)
 start_bg "$DM" collect --config "$TMP/collect.conf" --state "$TMP/collect.state" 2>"$TMP/collect.err"
 cpid=${PIDS[-1]}
-collect_held() { echo $(( $(grep -c "End-of-RIB IPv6" "$TMP/collect.err") >= PEERS ? TOTAL : 0 )); }
+# its log: a full-feed session's End-of-RIB comes after its whole table (marks are 127.0.0.2xx)
+collect_held() { echo $(( $(grep -v ' 127\.0\.0\.2[0-9][0-9] ' "$TMP/collect.err" | grep -c "End-of-RIB IPv6") * PREFIXES )); }
 sleep 0.5
 # marks: exabgp sessions from 127.0.0.200+k while the tables load
 marks() {

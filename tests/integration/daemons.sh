@@ -31,6 +31,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# phase RUN DIR CMD CHECK IS SHOW [-- ARGS]: harness CMD for every daemon (in parallel), then one
+# line per daemon: "ok daemons RUN NAME CHECK" if `IS NAME CHECK` (which waits as it needs),
+# else why: the harness's error or `SHOW NAME CHECK`
+phase() {
+	local run=$1 dir=$2 cmd=$3 check=$4 is=$5 show=$6 n why; shift 6
+	daemons_run "$dir" "$cmd" $NAMES "$@"
+	for n in $NAMES; do
+		if ! why=$(daemon_ok "$dir" "$n" "$cmd"); then nok "daemons $run $n $check" "$cmd: $why"
+		elif "$is" "$n" "$check"; then ok "daemons $run $n $check"
+		else nok "daemons $run $n $check" "$("$show" "$n" "$check")"; fi
+	done
+}
+
 # ---- 1. reference collector: gobgpd ----
 ref_adj() {  # ref_adj NAME: the collector's adj-in from NAME, canonical lines
 	local src; src=$(DM_DAEMON_NET=127.0.1 $PY "$HARNESS" info "$1" | cut -d' ' -f1)
@@ -46,7 +59,9 @@ ref_is() {  # ref_is NAME PHASE: adj-in equals the expected set of PHASE
 	[ "$(ref_adj "$1")" = "$(DM_DAEMON_NET=127.0.1 $PY "$HARNESS" expect "$1" "$2")" ]
 }
 ref_down() { [ "$(ref_state "$1")" != 6 ] && [ "$(ref_state "$1")" != established ]; }
-ref_up() { ! ref_down "$1"; }
+ref_soon() { wait_for 30 ref_is "$@"; }
+ref_down_soon() { wait_for 30 ref_down "$1"; }
+ref_show() { echo "adj-in: $(ref_adj "$1" | tr '\n' ';') session state $(ref_state "$1")"; }
 
 ref_run() {
 	local d=$TMP/ref port n src asn
@@ -72,24 +87,9 @@ ref_run() {
 	echo $! >"$d/collector.pid"
 	wait_for 20 gobgp -p "$REF_API" neighbor || { for n in $NAMES; do nok "daemons ref $n" "gobgpd did not start"; done; return; }
 	export DM_DAEMON_NET=127.0.1
-	daemons_run "$d" start $NAMES -- "127.0.0.1:$port" "$CAS"
-	for n in $NAMES; do
-		if ! why=$(daemon_ok "$d" "$n" start); then nok "daemons ref $n announce" "start: $why"; continue; fi
-		if wait_for 30 ref_is "$n" announce; then ok "daemons ref $n announce"
-		else nok "daemons ref $n announce" "adj-in: $(ref_adj "$n" | tr '\n' ';') state $(ref_state "$n")"; fi
-	done
-	daemons_run "$d" withdraw $NAMES
-	for n in $NAMES; do
-		if ! why=$(daemon_ok "$d" "$n" withdraw); then nok "daemons ref $n withdraw" "$why"; continue; fi
-		if wait_for 30 ref_is "$n" withdraw; then ok "daemons ref $n withdraw"
-		else nok "daemons ref $n withdraw" "adj-in: $(ref_adj "$n" | tr '\n' ';')"; fi
-	done
-	daemons_run "$d" down $NAMES
-	for n in $NAMES; do
-		if ! why=$(daemon_ok "$d" "$n" down); then nok "daemons ref $n down" "$why"; continue; fi
-		if wait_for 30 ref_down "$n"; then ok "daemons ref $n down"
-		else nok "daemons ref $n down" "session still $(ref_state "$n")"; fi
-	done
+	phase ref "$d" start announce ref_soon ref_show -- "127.0.0.1:$port" "$CAS"
+	phase ref "$d" withdraw withdraw ref_soon ref_show
+	phase ref "$d" down down ref_down_soon ref_show
 	unset DM_DAEMON_NET
 }
 
@@ -112,7 +112,14 @@ live_went() {  # live_went NAME FROM: collect printed a state change of NAME's s
 	local src; src=$(DM_DAEMON_NET=$LIVE_NET $PY "$HARNESS" info "$1" | cut -d' ' -f1)
 	grep -q "|STATE|$src|[0-9]*|$2|" "$LD/print"
 }
-live_gone() { live_went "$1" 6 && [ -z "$(live_peer "$1")" ]; }
+live_soon() { wait_for 30 live_is "$@"; }
+# the session's end and its routes' removal are one event in collect: no waiting after the first
+live_down_soon() { wait_for 30 live_went "$1" 6 && [ -z "$(live_peer "$1")" ]; }
+live_show() {
+	if [ "$2" = down ] && ! live_went "$1" 6; then echo "no state change from Established"
+	elif [ "$2" = down ]; then echo "session down (NOTIFICATION), its routes still held: $(live_peer "$1" | tr '\n' ';')"
+	else echo "state: $(live_peer "$1" | tr '\n' ';')"; fi
+}
 
 live_run() {
 	local port n src asn why archive=()
@@ -137,26 +144,9 @@ live_run() {
 	fi
 	port=$(cat "$LD/port")
 	export DM_DAEMON_NET=$LIVE_NET
-	daemons_run "$LD" start $NAMES -- "127.0.0.1:$port" "$CAS"
-	for n in $NAMES; do
-		if ! why=$(daemon_ok "$LD" "$n" start); then nok "daemons live $n announce" "start: $why"; continue; fi
-		if wait_for 30 live_is "$n" announce; then ok "daemons live $n announce"
-		else nok "daemons live $n announce" "state: $(live_peer "$n" | tr '\n' ';')"; fi
-	done
-	daemons_run "$LD" withdraw $NAMES
-	for n in $NAMES; do
-		if ! why=$(daemon_ok "$LD" "$n" withdraw); then nok "daemons live $n withdraw" "$why"; continue; fi
-		if wait_for 30 live_is "$n" withdraw; then ok "daemons live $n withdraw"
-		else nok "daemons live $n withdraw" "state: $(live_peer "$n" | tr '\n' ';')"; fi
-	done
-	daemons_run "$LD" down $NAMES
-	for n in $NAMES; do
-		if ! why=$(daemon_ok "$LD" "$n" down); then nok "daemons live $n down" "$why"; continue; fi
-		# the state change and the routes' removal are one event in collect: no waiting after it
-		if ! wait_for 30 live_went "$n" 6; then nok "daemons live $n down" "no state change from Established"
-		elif live_gone "$n"; then ok "daemons live $n down"
-		else nok "daemons live $n down" "session down (NOTIFICATION), its routes still held: $(live_peer "$n" | tr '\n' ';')"; fi
-	done
+	phase live "$LD" start announce live_soon live_show -- "127.0.0.1:$port" "$CAS"
+	phase live "$LD" withdraw withdraw live_soon live_show
+	phase live "$LD" down down live_down_soon live_show
 	unset DM_DAEMON_NET
 	kill "$(cat "$LD/collector.pid")"
 	wait_for 30 eval '! kill -0 "$(cat "$LD/collector.pid")"'
