@@ -64,7 +64,13 @@ asan-bin: $(ASAN)/darkmap
 $(ASAN)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(ASAN)/libdarkmap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(ASAN)/libdarkmap.a $(LIBS) -lcmocka
-unit-bins: $(UNIT_SRCS:%.c=$(ASAN)/%)
+# Test drivers of the live modules (tests/live/*.c: the BMP listener, the archive crash driver),
+# built with the sanitizers beside the unit tests and run by tests/integration/*.sh.
+LIVE_SRCS := $(sort $(wildcard tests/live/*.c))
+$(ASAN)/tests/live/%: tests/live/%.c $(ASAN)/libdarkmap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(ASAN)/libdarkmap.a $(LIBS)
+unit-bins: $(UNIT_SRCS:%.c=$(ASAN)/%) $(LIVE_SRCS:%.c=$(ASAN)/%)
 
 # Fuzz targets: libFuzzer needs clang; the library is rebuilt with coverage instrumentation.
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
@@ -76,10 +82,12 @@ $(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS:%.c=$
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_SRCS:%.c=$(FUZZ)/%.o) $(LIBS)
 fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
 
-# ThreadSanitizer: the modules that run threads (decompression, webhook queue) and what they
-# use, and one test driving both (tests/tsan/, run by tests/integration/tsan.sh).
+# ThreadSanitizer: the modules that run threads (decompression, webhook queue, archive
+# compression) and what they use, and the tests driving them (tests/tsan/, run by
+# tests/integration/tsan.sh).
 TSAN := build/tsan
-TSAN_SRCS := $(sort $(wildcard src/base/*.c) $(wildcard src/io/*.c) src/out/webhook.c)
+TSAN_SRCS := $(sort $(wildcard src/base/*.c) $(wildcard src/io/*.c) src/out/webhook.c $(wildcard src/bgp/*.c) \
+	src/mrt/writer.c src/rib/rib.c src/live/archive.c)
 TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc $(WARN) -pthread
 $(TSAN)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

@@ -24,3 +24,13 @@ ok()   { echo "ok $1"; }
 nok()  { echo "not ok $1: $2"; }
 skip() { echo "skip $1: $2"; }
 have_data() { [ -d "$DATA/$1" ] || [ -f "$DATA/$1" ]; }
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds (0) or time runs out (1)
+wait_for() {
+	local t=$1 i
+	shift
+	for ((i = 0; i < t * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}

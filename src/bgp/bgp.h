@@ -178,9 +178,13 @@ struct bgp_open {
 	uint16_t hold_time;
 	uint32_t bgp_id;
 	uint32_t as4;                    /* from capability 65, 0 when absent */
+	uint8_t addpath[3];              /* RFC 7911 capability 69 for unicast, by AFI (index 1 IPv4,
+	                                  * 2 IPv6): BGP_ADDPATH_RECEIVE | BGP_ADDPATH_SEND, 0 absent */
 	const uint8_t *opt;              /* optional parameters, raw */
 	uint8_t opt_len;
 };
+
+enum { BGP_CAP_AS4 = 65, BGP_CAP_ADDPATH = 69, BGP_ADDPATH_RECEIVE = 1, BGP_ADDPATH_SEND = 2 };
 
 struct bgp_notification {
 	uint8_t code, subcode;

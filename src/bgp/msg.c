@@ -114,7 +114,7 @@ int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, st
 		if (cur_left(&body) < o->opt_len)
 			return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP OPEN: optional parameters length %u exceeds %zu",
 			               o->opt_len, cur_left(&body));
-		/* RFC 5492 capabilities: find 4-octet AS (65, RFC 6793). */
+		/* RFC 5492 capabilities: 4-octet AS (RFC 6793), ADD-PATH (RFC 7911 §4). */
 		struct cur op;
 		cur_take(&body, o->opt_len, &op);
 		while (cur_left(&op) >= 2) {
@@ -131,8 +131,15 @@ int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, st
 				struct cur cv;
 				if (cur_take(&pv, clen, &cv) < 0)
 					break;
-				if (code == 65 && clen == 4)
+				if (code == BGP_CAP_AS4 && clen == 4)
 					o->as4 = be32(cv.p);
+				/* ADD-PATH: (AFI 2, SAFI 1, send/receive 1) tuples */
+				while (code == BGP_CAP_ADDPATH && cur_left(&cv) >= 4) {
+					uint16_t afi = be16(cv.p);
+					if (cv.p[2] == DM_SAFI_UNICAST && (afi == DM_AFI_IPV4 || afi == DM_AFI_IPV6))
+						o->addpath[afi] = cv.p[3] & (BGP_ADDPATH_RECEIVE | BGP_ADDPATH_SEND);
+					cv.p += 4;
+				}
 			}
 		}
 		return 0;

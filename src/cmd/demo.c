@@ -259,6 +259,9 @@ int cmd_demo(int argc, char **argv)
 	           "alt=\"KP visibility\">\n<h2>21-23 December</h2>\n<img src=\"kp-2014-12-22.png\" width=\"1200\" "
 	           "alt=\"KP 21-23 December\">\n<p>Data: <a href=\"darkmap.sqlite\">darkmap.sqlite</a> (schema in the "
 	           "README), <a href=\"alerts.jsonl\">alerts.jsonl</a>, <a href=\"kp-2014-12.svg\">SVG</a>.</p>\n"
+	           "<p>The live dashboard (world map, timelines, events): run <code>darkmap serve --db "
+	           "darkmap.sqlite</code> in this folder and open <a href=\"http://127.0.0.1:8080/\">"
+	           "http://127.0.0.1:8080/</a>.</p>\n"
 	           "</body></html>\n");
 	if (ferror(h) | fclose(h)) {
 		fprintf(stderr, "darkmap demo: %s: write failed: %s\n", html, strerror(errno));
@@ -270,6 +273,17 @@ int cmd_demo(int argc, char **argv)
 	printf("\nplots:    %s\n          %s\n          %s\n", png, svg, zoom);
 	printf("alerts:   %s (text), %s (JSON Lines)\n", alerts, alerts_json);
 	printf("database: %s\n", db);
-	printf("dashboard: file://%s\n", abs);
+	printf("static page: file://%s\n", abs);
+	/* the live dashboard: the exact command (this binary, the database's absolute path) */
+	char exe[4096], dbabs[4096];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (el > 0)
+		exe[el] = 0;
+	else
+		snprintf(exe, sizeof exe, "darkmap");
+	if (!realpath(db, dbabs))
+		snprintf(dbabs, sizeof dbabs, "%s", db);
+	printf("serve:    %s serve --db %s\n", exe, dbabs);
+	printf("dashboard: http://127.0.0.1:8080/ (while darkmap serve runs)\n");
 	return EXIT_OK;
 }

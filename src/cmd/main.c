@@ -19,6 +19,9 @@ static const struct subcommand subcommands[] = {
 	{ "plot", cmd_plot, "draw visibility, peers and interruption graphs (PNG/SVG)" },
 	{ "scenario", cmd_scenario, "write a synthetic MRT scenario (e.g. nk-2014)" },
 	{ "geo", cmd_geo, "show what each mapping source says about an address" },
+	{ "serve", cmd_serve, "HTTP API, live dashboard (world map, timelines) and /metrics over a database" },
+	{ "collect", cmd_collect, "a BGP collector: accept sessions, print and keep what peers announce" },
+	{ "feed", cmd_feed, "play MRT archives into BGP sessions (one per archived peer, or N copies)" },
 	{ "demo", cmd_demo, "the North Korea December 2014 reconstruction, end to end" },
 };
 

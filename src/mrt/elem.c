@@ -41,6 +41,35 @@ static unsigned td1_elems(const struct mrt_rec *rec, const struct mrt_td1 *t, dm
 	return 1;
 }
 
+unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl, dm_elem_fn fn, void *arg)
+{
+	const struct bgp_attrs *a = &u->attrs;
+	struct dm_elem e = *tmpl;
+	unsigned n = 0;
+	e.attrs = NULL;
+	e.next_hop = NULL;
+	e.type = DM_ELEM_WITHDRAW;
+	n += emit_list(&u->withdrawn, &e, fn, arg);
+	if (a->mp_unreach.nlri_supported)
+		n += emit_list(&a->mp_unreach.nlri, &e, fn, arg);
+	/* RFC 7606 treat-as-withdraw: announcements with broken attributes are withdrawals. */
+	if (a->treat_as_withdraw) {
+		n += emit_list(&u->announced, &e, fn, arg);
+		if (a->mp_reach.nlri_supported)
+			n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
+		return n;
+	}
+	e.type = DM_ELEM_ANNOUNCE;
+	e.attrs = a;
+	e.next_hop = attrs_nexthop(a, DM_AFI_IPV4);
+	n += emit_list(&u->announced, &e, fn, arg);
+	if (a->mp_reach.nlri_supported) {
+		e.next_hop = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : attrs_nexthop(a, a->mp_reach.afi);
+		n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
+	}
+	return n;
+}
+
 unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem_fn fn, void *arg)
 {
 	struct dm_elem e;
@@ -101,30 +130,9 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 		const struct mrt_message *m = &rec->u.msg;
 		if (m->msg.type != BGP_MSG_UPDATE || m->s.local)
 			return 0;
-		const struct bgp_update *u = &m->msg.u.update;
-		const struct bgp_attrs *a = &u->attrs;
 		e.peer_ip = &m->s.peer_ip;
 		e.peer_asn = m->s.peer_as;
-		e.type = DM_ELEM_WITHDRAW;
-		n += emit_list(&u->withdrawn, &e, fn, arg);
-		if (a->mp_unreach.nlri_supported)
-			n += emit_list(&a->mp_unreach.nlri, &e, fn, arg);
-		/* RFC 7606 treat-as-withdraw: announcements with broken attributes are withdrawals. */
-		if (a->treat_as_withdraw) {
-			n += emit_list(&u->announced, &e, fn, arg);
-			if (a->mp_reach.nlri_supported)
-				n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
-			return n;
-		}
-		e.type = DM_ELEM_ANNOUNCE;
-		e.attrs = a;
-		e.next_hop = attrs_nexthop(a, DM_AFI_IPV4);
-		n += emit_list(&u->announced, &e, fn, arg);
-		if (a->mp_reach.nlri_supported) {
-			e.next_hop = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : attrs_nexthop(a, a->mp_reach.afi);
-			n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
-		}
-		return n;
+		return bgp_update_elems(&m->msg.u.update, &e, fn, arg);
 	}
 	default:
 		return 0;

@@ -36,4 +36,9 @@ typedef void (*dm_elem_fn)(const struct dm_elem *e, void *arg);
  * Returns the number of elements. */
 unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem_fn fn, void *arg);
 
+/* The elements of one decoded BGP UPDATE, in the same order; tmpl gives the time and the peer
+ * (type, prefix, path id, attrs and next hop are set here). Shared by MRT records and live
+ * sources (BMP route monitoring, BGP sessions). Returns the number of elements. */
+unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl, dm_elem_fn fn, void *arg);
+
 #endif

@@ -3,8 +3,10 @@
 
 #include <bzlib.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* ---- byte buffer ------------------------------------------------------------------------ */
@@ -324,21 +326,29 @@ int mrt_encode_rib(struct wbuf *b, uint32_t ts, const struct mrt_rib *rib, struc
 	return 0;
 }
 
-/* BGP4MP MESSAGE_AS4 / STATE_CHANGE_AS4 common part (RFC 6396 §4.4.2, §4.4.3). */
-static int session_put(struct wbuf *b, const struct mrt_session *s)
+/* BGP4MP MESSAGE_AS4 / STATE_CHANGE_AS4 common part (RFC 6396 §4.4.2, §4.4.3); as2: the 2-byte
+ * AS fields of MESSAGE (§4.4.2). */
+static int session_put_as(struct wbuf *b, const struct mrt_session *s, int as2)
 {
 	uint16_t afi = s->afi ? s->afi : s->peer_ip.afi;
 	if ((afi != DM_AFI_IPV4 && afi != DM_AFI_IPV6) || s->peer_ip.afi != afi ||
 	    (s->local_ip.afi && s->local_ip.afi != afi))
 		return -1;
-	wbuf_u32(b, s->peer_as);
-	wbuf_u32(b, s->local_as);
+	if (as2) {
+		wbuf_u16(b, (uint16_t)s->peer_as);
+		wbuf_u16(b, (uint16_t)s->local_as);
+	} else {
+		wbuf_u32(b, s->peer_as);
+		wbuf_u32(b, s->local_as);
+	}
 	wbuf_u16(b, s->ifindex);
 	wbuf_u16(b, afi);
 	wbuf_put(b, s->peer_ip.b, ip_len((uint8_t)afi));
 	wbuf_put(b, s->local_ip.b, ip_len((uint8_t)afi));  /* zeros when local_ip unset */
 	return 0;
 }
+
+static int session_put(struct wbuf *b, const struct mrt_session *s) { return session_put_as(b, s, 0); }
 
 enum { BGP_STD_MAX_MSG = 4096 };   /* RFC 4271 §4: no extended messages negotiated */
 
@@ -382,6 +392,146 @@ int mrt_encode_update(struct wbuf *b, int et, uint32_t ts, uint32_t usec,
 	wbuf_set_u16(b, wlen_at, (uint16_t)wlen);
 	wbuf_set_u16(b, alen_at, (uint16_t)alen);
 	mrt_end(b, at);
+	return 0;
+}
+
+int mrt_encode_message(struct wbuf *b, int et, uint32_t ts, uint32_t usec, const struct mrt_session *s,
+                       const uint8_t *msg, size_t len, struct dm_error *err)
+{
+	size_t start = b->len;
+	uint16_t st = s->as4 ? (s->addpath ? MRT_BGP4MP_MESSAGE_AS4_ADDPATH : MRT_BGP4MP_MESSAGE_AS4)
+	                     : (s->addpath ? MRT_BGP4MP_MESSAGE_ADDPATH : MRT_BGP4MP_MESSAGE);
+	if (len < BGP_HEADER_LEN || len > BGP_MAX_MSG)
+		return dm_fail(err, DM_ERR_BAD_LENGTH, 0, "MRT writer: BGP message of %zu bytes", len);
+	size_t at = mrt_begin(b, ts, et ? MRT_BGP4MP_ET : MRT_BGP4MP, st, et, usec);
+	if (session_put_as(b, s, !s->as4))
+		return fail_at(b, start, err, DM_ERR_BAD_VALUE, "session address families disagree");
+	wbuf_put(b, msg, len);
+	if (b->overflow)
+		return fail_at(b, start, err, DM_ERR_NOMEM, "out of memory");
+	mrt_end(b, at);
+	return 0;
+}
+
+size_t mrt_rib_begin(struct wbuf *b, uint32_t ts, int addpath, uint32_t seq, const struct dm_prefix *p)
+{
+	uint16_t st = p->afi == DM_AFI_IPV6 ? MRT_TD2_RIB_IPV6_UNICAST : MRT_TD2_RIB_IPV4_UNICAST;
+	if (addpath)
+		st = st == MRT_TD2_RIB_IPV6_UNICAST ? MRT_TD2_RIB_IPV6_UNICAST_ADDPATH : MRT_TD2_RIB_IPV4_UNICAST_ADDPATH;
+	size_t at = mrt_begin(b, ts, MRT_TABLE_DUMP_V2, st, 0, 0);
+	/* RFC 6396 §4.3.2 */
+	wbuf_u32(b, seq);
+	bgp_prefix_encode(b, p);
+	wbuf_u16(b, 0);   /* entry count, patched by mrt_rib_end */
+	return at;
+}
+
+void mrt_rib_entry(struct wbuf *b, int addpath, uint16_t peer_index, uint32_t originated, uint32_t path_id,
+                   const uint8_t *attrs, size_t len)
+{
+	wbuf_u16(b, peer_index);
+	wbuf_u32(b, originated);
+	if (addpath)
+		wbuf_u32(b, path_id);   /* RFC 8050 §4.3 */
+	if (len > 0xffff) {
+		b->overflow = 1;
+		return;
+	}
+	wbuf_u16(b, (uint16_t)len);
+	wbuf_put(b, attrs, len);
+}
+
+int mrt_rib_end(struct wbuf *b, size_t start, uint16_t n, struct dm_error *err)
+{
+	if (b->overflow)
+		return fail_at(b, start, err, DM_ERR_BAD_LENGTH, "RIB entry too long or out of memory");
+	/* the entry count sits before the entries: after header, sequence number and prefix */
+	size_t plen = b->p[start + MRT_HEADER_LEN + 4];
+	wbuf_set_u16(b, start + MRT_HEADER_LEN + 4 + 1 + (plen + 7) / 8, n);
+	mrt_end(b, start);
+	return 0;
+}
+
+/* One attribute copied as it is (flags, type, length, value). */
+static void attr_copy(struct wbuf *b, uint8_t flags, uint8_t type, const uint8_t *v, size_t len)
+{
+	size_t at = attr_begin(b, flags & (uint8_t)~BGP_ATTR_F_EXTLEN, type);
+	wbuf_put(b, v, len);
+	attr_end(b, at);
+}
+
+int bgp_attrs_rib_form(struct wbuf *b, const uint8_t *raw, size_t len, uint8_t asn_size,
+                       const struct dm_ip *nexthop, struct arena *a, struct dm_error *err)
+{
+	size_t start = b->len;
+	struct bgp_attrs d;
+	if (asn_size == 2) {   /* the merged path and 4-byte aggregator need the decoded block */
+		struct bgp_ctx ctx = { .asn_size = 2 };
+		struct cur c = cur_make(raw, len);
+		bgp_attrs_decode(&c, &ctx, a, &d, NULL);
+	}
+	struct cur c = cur_make(raw, len);
+	while (cur_left(&c)) {
+		uint8_t flags, type, l8;
+		uint16_t alen;
+		struct cur v;
+		if (cur_u8(&c, &flags) < 0 || cur_u8(&c, &type) < 0)
+			break;
+		if (flags & BGP_ATTR_F_EXTLEN) {
+			if (cur_u16(&c, &alen) < 0)
+				break;
+		} else {
+			if (cur_u8(&c, &l8) < 0)
+				break;
+			alen = l8;
+		}
+		if (cur_take(&c, alen, &v) < 0)
+			break;   /* a block the RIB accepted frames; a cut one keeps what came before */
+		switch (type) {
+		case BGP_ATTR_MP_REACH_NLRI:
+		case BGP_ATTR_MP_UNREACH_NLRI:
+			continue;
+		case BGP_ATTR_AS4_PATH:
+		case BGP_ATTR_AS4_AGGREGATOR:
+			if (asn_size == 2)
+				continue;
+			break;
+		case BGP_ATTR_AS_PATH:
+			if (asn_size == 2) {
+				size_t at = attr_begin(b, BGP_ATTR_F_TRANSITIVE, BGP_ATTR_AS_PATH);
+				for (uint16_t i = 0; i < d.path.nseg; i++) {
+					wbuf_u8(b, d.path.seg[i].type);
+					wbuf_u8(b, d.path.seg[i].count);
+					for (unsigned k = 0; k < d.path.seg[i].count; k++)
+						wbuf_u32(b, d.path.seg[i].asn[k]);
+				}
+				attr_end(b, at);
+				continue;
+			}
+			break;
+		case BGP_ATTR_AGGREGATOR:
+			if (asn_size == 2 && alen == 6) {
+				/* RFC 6793 §4.2.3: AS4_AGGREGATOR's AS and address when present */
+				int as4 = (d.present & BGP_ATTR_BIT(BGP_ATTR_AS4_AGGREGATOR)) != 0;
+				size_t at = attr_begin(b, flags, BGP_ATTR_AGGREGATOR);
+				wbuf_u32(b, as4 ? d.as4_aggregator_as : d.aggregator_as);
+				wbuf_put(b, as4 ? d.as4_aggregator_addr.b : v.p + 2, 4);
+				attr_end(b, at);
+				continue;
+			}
+			break;
+		}
+		attr_copy(b, flags, type, v.p, alen);
+	}
+	if (nexthop && nexthop->afi == DM_AFI_IPV6) {
+		struct bgp_mp_reach mp = { .nexthop = *nexthop };
+		size_t at = attr_begin(b, BGP_ATTR_F_OPTIONAL, BGP_ATTR_MP_REACH_NLRI);
+		wbuf_u8(b, nexthop_len(&mp));
+		nexthop_put(b, &mp);
+		attr_end(b, at);
+	}
+	if (b->overflow)
+		return fail_at(b, start, err, DM_ERR_BAD_LENGTH, "RIB attributes too long or out of memory");
 	return 0;
 }
 
@@ -511,6 +661,19 @@ static int has_suffix(const char *s, const char *suf)
 	return n >= m && !strcmp(s + n - m, suf);
 }
 
+/* A writer owning f (closed with it, or now when the writer cannot be made). */
+static struct mrt_writer *writer_own(FILE *f, enum dm_compression comp, const char *path, struct dm_error *err)
+{
+	struct mrt_writer *w = mrt_writer_open_stream(f, comp, err);
+	if (!w) {
+		fclose(f);
+		return NULL;
+	}
+	w->own = 1;
+	w->name = strdup(path);
+	return w;
+}
+
 struct mrt_writer *mrt_writer_open(const char *path, struct dm_error *err)
 {
 	enum dm_compression comp = has_suffix(path, ".gz")    ? DM_COMP_GZIP
@@ -521,14 +684,35 @@ struct mrt_writer *mrt_writer_open(const char *path, struct dm_error *err)
 		dm_fail(err, DM_ERR_IO, 0, "%s: cannot create: %s", path, strerror(errno));
 		return NULL;
 	}
-	struct mrt_writer *w = mrt_writer_open_stream(f, comp, err);
-	if (!w) {
-		fclose(f);
+	return writer_own(f, comp, path, err);
+}
+
+struct mrt_writer *mrt_writer_create(const char *path, struct dm_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		dm_fail(err, DM_ERR_IO, 0, "%s: cannot create: %s", path, strerror(errno));
 		return NULL;
 	}
-	w->own = 1;
-	w->name = strdup(path);
-	return w;
+	FILE *f = fdopen(fd, "wb");
+	if (!f) {
+		dm_fail(err, DM_ERR_IO, 0, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	/* unbuffered: each sink write is one write(2) of whole records (see writer.h) */
+	setvbuf(f, NULL, _IONBF, 0);
+	return writer_own(f, DM_COMP_NONE, path, err);
+}
+
+int mrt_writer_flush(struct mrt_writer *w, int sync, struct dm_error *err)
+{
+	writer_flush(w, 0);
+	if (fflush(w->f) || (sync && fdatasync(fileno(w->f))))
+		w->failed = 1;
+	if (w->failed)
+		return dm_fail(err, DM_ERR_IO, w->bytes, "%s: write failed", w->name ? w->name : "MRT output");
+	return 0;
 }
 
 int mrt_writer_close(struct mrt_writer *w, struct dm_error *err)
@@ -602,4 +786,25 @@ int mrt_write_state(struct mrt_writer *w, uint32_t ts, uint32_t usec,
 	size_t before = w->b.len;
 	return written(w, before,
 	               mrt_encode_state(&w->b, w->et, ts, usec, s, old_state, new_state, err), err);
+}
+
+int mrt_write_message(struct mrt_writer *w, uint32_t ts, uint32_t usec, const struct mrt_session *s,
+                      const uint8_t *msg, size_t len, struct dm_error *err)
+{
+	size_t before = w->b.len;
+	return written(w, before, mrt_encode_message(&w->b, w->et, ts, usec, s, msg, len, err), err);
+}
+
+int mrt_write_bytes(struct mrt_writer *w, const void *p, size_t n, struct dm_error *err)
+{
+	size_t before = w->b.len;
+	wbuf_put(&w->b, p, n);
+	if (w->b.overflow) {
+		w->b.overflow = 0;
+		w->b.len = before;
+		return dm_fail(err, DM_ERR_NOMEM, w->bytes, "MRT writer: out of memory");
+	}
+	int rc = written(w, before, 0, err);
+	w->records--;   /* bytes, not a record of their own */
+	return rc;
 }

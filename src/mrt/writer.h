@@ -57,6 +57,30 @@ int mrt_encode_state(struct wbuf *b, int et, uint32_t ts, uint32_t usec,
                      const struct mrt_session *s, uint16_t old_state, uint16_t new_state,
                      struct dm_error *err);
 
+/* BGP4MP(_ET) carrying a whole BGP message as received (marker and header included), for an
+ * archive: subtype MESSAGE_AS4 when s->as4 (the message's AS_PATH uses 4-byte ASNs), else MESSAGE
+ * (2-byte AS fields; RFC 6396 §4.4.2), the _ADDPATH variant (RFC 8050 §4.2) when s->addpath. */
+int mrt_encode_message(struct wbuf *b, int et, uint32_t ts, uint32_t usec, const struct mrt_session *s,
+                       const uint8_t *msg, size_t len, struct dm_error *err);
+
+/* A RIB record written entry by entry (no array of decoded entries): mrt_rib_begin writes the
+ * header, sequence number and prefix (subtype from the prefix's family, the _ADDPATH one of
+ * RFC 8050 §4.3 when addpath) and returns where the record starts; mrt_rib_entry appends one entry
+ * whose attribute block is already in the RIB form (see bgp_attrs_rib_form); mrt_rib_end patches
+ * the entry count and the length, or rewinds b to `start` and fails when a field overflowed. */
+size_t mrt_rib_begin(struct wbuf *b, uint32_t ts, int addpath, uint32_t seq, const struct dm_prefix *p);
+void mrt_rib_entry(struct wbuf *b, int addpath, uint16_t peer_index, uint32_t originated, uint32_t path_id,
+                   const uint8_t *attrs, size_t len);
+int mrt_rib_end(struct wbuf *b, size_t start, uint16_t n, struct dm_error *err);
+
+/* An UPDATE's attribute block (raw, as received with asn_size-byte ASNs) in the TABLE_DUMP_V2
+ * form of RFC 6396 §4.3.4: AS_PATH with 4-byte ASNs (merged with AS4_PATH when the block came
+ * from a 2-byte session), AGGREGATOR 8 bytes, no AS4_PATH / AS4_AGGREGATOR / MP_(UN)REACH_NLRI;
+ * then, when nexthop is an IPv6 address, the abbreviated MP_REACH_NLRI carrying it. Every other
+ * attribute is copied byte for byte. a holds the decoding's temporary memory. */
+int bgp_attrs_rib_form(struct wbuf *b, const uint8_t *raw, size_t len, uint8_t asn_size,
+                       const struct dm_ip *nexthop, struct arena *a, struct dm_error *err);
+
 /* The BGP path attribute block alone (RFC 4271 §4.3), as used in RIB entries (rib_form = 1:
  * abbreviated MP_REACH, 4-byte AS_PATH) and UPDATEs (rib_form = 0). */
 int bgp_attrs_encode(struct wbuf *b, const struct bgp_attrs *a, int rib_form,
@@ -77,6 +101,20 @@ struct mrt_writer *mrt_writer_open_stream(FILE *f, enum dm_compression comp,
 /* Flushes the compressor, closes the file (when opened by path), frees. Returns 0 or DM_ERR_IO
  * (a write failed at any point: disk full, ...). */
 int mrt_writer_close(struct mrt_writer *w, struct dm_error *err);
+
+/* Creates path for writing and fails (DM_ERR_IO, errno EEXIST) when it exists: a writer that must
+ * never truncate an earlier file. Uncompressed; every hand-over to the file is one write(2) of
+ * whole records, so a process killed at any moment leaves whole records behind, except a record
+ * cut by a kill inside that very write. */
+struct mrt_writer *mrt_writer_create(const char *path, struct dm_error *err);
+/* Hands the buffered records to the sink (a compressed stream is complete only at close); with
+ * sync, fdatasync(2) as well. 0 or DM_ERR_IO. */
+int mrt_writer_flush(struct mrt_writer *w, int sync, struct dm_error *err);
+/* Appends bytes already encoded (whole records, or any bytes when copying a file into a
+ * compressed one). */
+int mrt_write_bytes(struct mrt_writer *w, const void *p, size_t n, struct dm_error *err);
+int mrt_write_message(struct mrt_writer *w, uint32_t ts, uint32_t usec, const struct mrt_session *s,
+                      const uint8_t *msg, size_t len, struct dm_error *err);
 
 /* 1 (default): BGP4MP_ET with microseconds; 0: plain BGP4MP, usec dropped. */
 void mrt_writer_set_extended_time(struct mrt_writer *w, int et);

@@ -837,3 +837,43 @@ unsigned bgpdump_m_record(struct obuf *o, const struct mrt_ctx *ctx, const struc
 	}
 	return 0;
 }
+
+/* One element as the line bgpdump prints for it inside a BGP4MP_ET MESSAGE_AS4 (_ADDPATH when
+ * it has a path id) record: "BGP4MP_ET|TIME.USEC|A|PEER|AS|PREFIX|tail", the W form, or the
+ * STATE form. Used by live sessions (darkmap collect --print), whose UPDATEs are elements
+ * already (RFC 7606 treat-as-withdraw applied). as4 = 0: a 2-byte session, AS4 merge as for
+ * the 2-byte subtypes. The next hop is the element's (NEXT_HOP for IPv4 NLRI, else the
+ * MP_REACH next hop). */
+unsigned bgpdump_m_elem(struct obuf *o, const struct dm_elem *e, int as4)
+{
+	struct mrt_hdr hdr;
+	memset(&hdr, 0, sizeof hdr);
+	hdr.ts = e->ts;
+	hdr.usec = e->usec;
+	hdr.type = MRT_BGP4MP_ET;
+	struct head h;
+	if (e->type == DM_ELEM_STATE) {
+		struct mrt_rec rec;
+		rec.hdr = hdr;
+		memset(&rec.u.state, 0, sizeof rec.u.state);
+		rec.u.state.s.peer_ip = *e->peer_ip;
+		rec.u.state.s.peer_as = e->peer_asn;
+		rec.u.state.old_state = e->old_state;
+		rec.u.state.new_state = e->new_state;
+		return state_lines(o, &rec, BGPDUMP_MODE_M);
+	}
+	if (e->type != DM_ELEM_ANNOUNCE && e->type != DM_ELEM_WITHDRAW)
+		return 0;
+	head_fmt(&h, e->has_path_id ? "BGP4MP_ET_AP" : "BGP4MP_ET", &hdr, 1, BGPDUMP_MODE_M, e->peer_ip, e->peer_asn);
+	const uint32_t *pid = e->has_path_id ? &e->path_id : NULL;
+	if (e->type == DM_ELEM_WITHDRAW || !e->attrs) {
+		line_route(o, &h, 'W', &e->prefix, pid, NULL, 0);
+		return 1;
+	}
+	struct bgpdump_attrs v;
+	view_attrs(e->attrs, !as4, &v);
+	char tail[TAIL_MAX];
+	size_t tl = tail_fmt(tail, e->attrs, &v, e->next_hop, BGPDUMP_MODE_M, 0);
+	line_route(o, &h, 'A', &e->prefix, pid, tail, tl);
+	return 1;
+}

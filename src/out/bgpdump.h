@@ -7,6 +7,7 @@
 #define DM_OUT_BGPDUMP_H
 
 #include "base/obuf.h"
+#include "mrt/elem.h"
 #include "mrt/mrt.h"
 
 enum bgpdump_mode {
@@ -19,6 +20,10 @@ enum bgpdump_mode {
  * KEEPALIVE, NOTIFICATION, ...). ctx supplies the PEER_INDEX_TABLE for TABLE_DUMP_V2 entries. */
 unsigned bgpdump_m_record(struct obuf *o, const struct mrt_ctx *ctx, const struct mrt_rec *rec,
                           int mode);
+
+/* One element (A, W, S) as a bgpdump -m line of a BGP4MP_ET MESSAGE_AS4 record (see
+ * bgpdump.c); as4 = 0 applies the AS4_PATH merge of 2-byte sessions. Returns lines written. */
+unsigned bgpdump_m_elem(struct obuf *o, const struct dm_elem *e, int as4);
 
 /* Text helpers shared with the JSON writer; each writes into dst and returns the length written
  * (no NUL). dst needs DM_IP_STRLEN / DM_PREFIX_STRLEN bytes. The IPv6 form is bgpdump's own

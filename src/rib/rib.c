@@ -728,7 +728,8 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	const uint8_t *raw = attr_key(a, &rl);
 	int is_set = 0;
 	uint32_t origin = as_path_origin(&a->path, &is_set);   /* last AS outside confederations */
-	uint8_t oset = (uint8_t)is_set, asz = a->path.asn_size;
+	/* the size the block's AS_PATH was encoded with (the merged path's is always 4) */
+	uint8_t oset = (uint8_t)is_set, asz = a->as_path.asn_size;
 	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u ^ ((uint64_t)origin << 8 | (uint64_t)asz << 1 | oset));
 	uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
 	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
@@ -798,7 +799,7 @@ uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_att
 		const struct rib_attr *x = &r->attr[h];
 		size_t rl;
 		const uint8_t *raw = attr_key(a, &rl);
-		if (rl && x->raw_len == rl && x->asn_size == a->path.asn_size && !memcmp(x->raw, raw, rl)) {
+		if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && !memcmp(x->raw, raw, rl)) {
 			int is_set = 0;
 			if (as_path_origin(&a->path, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
 				r->attr[h].refcnt++;

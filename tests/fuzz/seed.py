@@ -9,6 +9,7 @@ build/fuzz/corpus/parse/       fuzz_parse: times, webhook URLs, a tiny mmdb (the
                                case 3 is written by the target itself, see tests/fuzz/run)
 build/fuzz/corpus/mrt_roundtrip/  the MRT seeds, plus AS4_PATH merges and Zebra STATE_CHANGEs
 build/fuzz/corpus/signal/      element sequences for fuzz_signal
+build/fuzz/corpus/bmp/         BMP streams (RFC 7854): a whole session, ADD-PATH, 2-byte ASNs
 """
 import bz2, gzip, lzma, os, struct, sys, hashlib
 
@@ -192,10 +193,41 @@ def signal_seeds(outdir):
                         rnd.randrange(16), rnd.randrange(256), rnd.randrange(256)])
         put(os.path.join(outdir, 'signal'), b)
 
+def bmp_seeds(outdir):
+    # a BMP session built from RFC 7854 §4 (first byte: fuzz_bmp's read size, 0 = whole)
+    def msg(typ, body): return struct.pack('>BIB', 3, 6 + len(body), typ) + body
+    def peer(flags=0, addr=b'\0' * 12 + bytes([192, 0, 2, 1])):
+        return struct.pack('>BBQ', 0, flags, 0) + addr + struct.pack('>IIII', 65001, 0x0a000001, 1419264900, 0)
+    def bgp(typ, body): return b'\xff' * 16 + struct.pack('>HB', 19 + len(body), typ) + body
+    def caps(*c): return b''.join(struct.pack('>BB', 2, len(x)) + x for x in c)
+    def open_(asn, ap):
+        c = [struct.pack('>BBI', 65, 4, asn)] + ([struct.pack('>BBHBB', 69, 4, 1, 1, ap)] if ap else [])
+        o = caps(*c)
+        return bgp(1, struct.pack('>BHHIB', 4, 23456 if asn > 65535 else asn, 90, 0x0a000001, len(o)) + o)
+    def upd(four=True, ap=False):
+        pid = struct.pack('>I', 7) if ap else b''
+        path = struct.pack('>BB', 2, 2) + (struct.pack('>II', 65001, 4200000000) if four else struct.pack('>HH', 65001, 23456))
+        attrs = attr(0x40, 1, b'\0') + attr(0x40, 2, path) + attr(0x40, 3, bytes([192, 0, 2, 1]))
+        w = pid + bytes([12, 172, 16])
+        return bgp(2, struct.pack('>H', len(w)) + w + struct.pack('>H', len(attrs)) + attrs + pid + bytes([8, 10]))
+    init = msg(4, struct.pack('>HH', 2, 3) + b'r1a' + struct.pack('>HH', 1, 3) + b'FRR')
+    up = lambda ap: msg(3, peer() + b'\0' * 12 + bytes([192, 0, 2, 254]) + struct.pack('>HH', 179, 40001) + open_(4200000000, ap and 1) + open_(65001, ap and 2))
+    stats = msg(1, peer() + struct.pack('>IHHIHHQ', 2, 0, 4, 12, 7, 8, 3))
+    down = msg(2, peer() + b'\x03' + bgp(3, b'\x06\x02'))
+    term = msg(5, struct.pack('>HHH', 1, 2, 1))
+    d = os.path.join(outdir, 'bmp')
+    put(d, b'\0' + init + up(False) + msg(0, peer() + upd()) + msg(0, peer(0x40) + upd()) + stats + down + term)
+    put(d, b'\x07' + up(True) + msg(0, peer() + upd(ap=True)))
+    put(d, b'\0' + msg(0, peer(0x20) + upd(four=False)) + msg(0, peer(0x80, b'\x20\x01\x0d\xb8' + b'\0' * 11 + b'\x01') + upd()))
+
 if __name__ == '__main__':
+    if sys.argv[1] == 'bmp':
+        bmp_seeds(sys.argv[2])
+        sys.exit(0)
     if sys.argv[1] != '-':
         main(sys.argv[1], sys.argv[2])
         geo_seeds(sys.argv[1], sys.argv[2])
     parse_seeds(sys.argv[2])
     as4_seeds(sys.argv[2])
     signal_seeds(sys.argv[2])
+    bmp_seeds(sys.argv[2])

@@ -75,7 +75,15 @@ PY
 for f in kp-2014-12.png kp-2014-12-22.png kp-2014-12.svg index.html darkmap.sqlite; do
 	if [ -s "$out/$f" ]; then ok "demo_writes_$f"; else nok "demo_writes_$f" "missing"; fi
 done
-if tail -1 "$TMP/demo.log" | grep -q '^dashboard: file://'; then ok demo_ends_with_url; else nok demo_ends_with_url "$(tail -1 "$TMP/demo.log")"; fi
+# make demo ends with the command that serves the demo database and the dashboard's URL, after
+# the static page's
+if tail -1 "$TMP/demo.log" | grep -qF 'dashboard: http://127.0.0.1:8080/' &&
+	tail -2 "$TMP/demo.log" | head -1 | grep -qF "serve --db $(cd "$out" && pwd)/darkmap.sqlite" &&
+	grep -q '^static page: file://.*/index.html$' "$TMP/demo.log"; then
+	ok demo_ends_with_url
+else
+	nok demo_ends_with_url "$(tail -3 "$TMP/demo.log" | tr '\n' '|')"
+fi
 # A directory the user named that holds a demo is not overwritten without --force (out/demo,
 # the default, is the demo's own and is replaced: `make demo` twice works).
 "$BIN" demo --out "$out" >"$TMP/demo2.log" 2>&1; rc=$?

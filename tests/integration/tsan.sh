@@ -1,18 +1,23 @@
 # The threads under ThreadSanitizer: the decompression thread and the webhook queue
-# (tests/tsan/tsan_threads.c, built by `make tsan-bins` with clang -fsanitize=thread; a few s).
+# (tests/tsan/tsan_threads.c), the archive's compression thread (tests/tsan/tsan_archive.c),
+# built by `make tsan-bins` with clang -fsanitize=thread; a few s each.
 cd "$(dirname "$0")/../.."
-bin=build/tsan/tests/tsan/tsan_threads
-if [ ! -x "$bin" ]; then
-	echo "skip tsan: $bin not built (make tsan-bins needs clang)"
-	exit 0
-fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 "$bin" >"$log" 2>&1
-rc=$?
-grep -E '^(ok|not ok|skip) ' "$log"
-if [ $rc != 0 ] || grep -q 'WARNING: ThreadSanitizer' "$log"; then
-	echo "not ok tsan: exit $rc"
-	grep -A12 -m1 'WARNING: ThreadSanitizer' "$log" | sed 's/^/    /'
-	exit 1
-fi
+status=0
+for t in tsan_threads tsan_archive; do
+	bin=build/tsan/tests/tsan/$t
+	if [ ! -x "$bin" ]; then
+		echo "skip $t: $bin not built (make tsan-bins needs clang)"
+		continue
+	fi
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 "$bin" >"$log" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok|skip) ' "$log"
+	if [ $rc != 0 ] || grep -q 'WARNING: ThreadSanitizer' "$log"; then
+		echo "not ok $t: exit $rc"
+		grep -A12 -m1 'WARNING: ThreadSanitizer' "$log" | sed 's/^/    /'
+		status=1
+	fi
+done
+exit $status

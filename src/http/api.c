@@ -1,0 +1,1049 @@
+/* The JSON API over the database (docs/serve.md lists every endpoint and field). Bins are stored
+ * run-length in time (docs/plot.md): the state of an entity at T is its last row with t <= T,
+ * valid up to meta "series_end". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/time.h"
+#include "detect/event.h"
+#include "geo/geo.h"
+#include "http/http_impl.h"
+#include "out/alert.h"
+#include "out/json.h"
+#include "store/store.h"
+
+/* an entity with its last bin row at or before ?1 (NULL columns when it has none) */
+#define SNAP_SQL                                                                                                       \
+	"SELECT e.id, e.cc, e.asn, e.name, b.t, b.slash24, b.baseline_slash24, b.peers_seeing, "                       \
+	"b.full_feed_peers, b.quality, b.visible_prefixes, b.peer_frac FROM entities e "                               \
+	"LEFT JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= ?1) "
+/* the columns event_json reads, in its order */
+#define EVENT_SQL                                                                                                      \
+	"SELECT ev.id, e.kind, e.afi, e.cc, e.asn, e.name, ev.type, ev.start_t, ev.end_t, ev.severity, "               \
+	"ev.baseline_slash24, ev.slash24, ev.peers_lost, ev.full_feed_peers, ev.rate, ev.baseline_rate, "              \
+	"ev.quality, ev.affected, ev.reason, ev.of_type, ev.raised_t, ev.window_s, ev.interruptions, "                 \
+	"ev.episode_start, ev.prev_start, ev.evidence FROM events ev JOIN entities e ON e.id = ev.entity "
+
+static const char *const sql[Q_COUNT_] = {
+	[Q_DATA_VERSION] = "PRAGMA data_version",
+	[Q_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
+	[Q_META] = "SELECT value FROM meta WHERE key = ?1",
+	/* one index seek per entity: (entity, t) is the primary key */
+	[Q_SNAP] = SNAP_SQL "WHERE e.kind = ?2 AND e.afi = ?3",
+	[Q_SNAP_CC] =
+	    SNAP_SQL "WHERE e.kind = 2 AND e.afi = ?3 AND e.asn IN (SELECT origin FROM vis_changes WHERE cc = ?2)",
+	[Q_OPEN_EV] =
+	    "SELECT entity, type, id, start_t, end_t FROM events WHERE start_t <= ?1 AND (end_t > ?1 OR end_t = 0) "
+	    "AND type IN (1, 2, 4, 5) ORDER BY entity, start_t",
+	[Q_ENTITY_ID] = "SELECT id, name FROM entities WHERE kind = ?1 AND afi = ?2 AND cc = ?3 AND asn = ?4",
+	[Q_SERIES] = "SELECT t, visible_prefixes, slash24, baseline_slash24, peers_seeing, full_feed_peers, peers_up, "
+	             "peer_frac, announcements, withdrawals, interruptions, more_specifics, quality FROM bins "
+	             "WHERE entity = ?1 AND t >= coalesce((SELECT max(t) FROM bins WHERE entity = ?1 AND t <= ?2), 0) "
+	             "AND t < ?3 ORDER BY t",
+	[Q_FIRST_BIN] = "SELECT min(t) FROM bins WHERE entity = ?1",
+	[Q_EVENTS] = EVENT_SQL
+	"WHERE ev.start_t < ?2 AND (ev.end_t > ?1 OR ev.end_t = 0 OR ev.start_t >= ?1) "
+	"AND (?3 = 0 OR ev.entity = ?3) AND (?4 = 0 OR ev.type = ?4) ORDER BY ev.start_t, ev.type, ev.id LIMIT ?5",
+	[Q_EVENTS_SINCE] = EVENT_SQL "WHERE ev.id > ?1 ORDER BY ev.id LIMIT 1000",
+};
+
+static const char *const kind_names[] = { "", "outage", "partial", "recovery", "instability", "unknown", "newnormal" };
+static const char *kind_name(int t)
+{
+	return t >= 1 && t <= 6 ? kind_names[t] : "other";
+}
+
+void api_error(struct obuf *o, const char *param, const char *msg)
+{
+	o->len = 0;
+	obuf_puts(o, "{\"error\":");
+	json_str(o, msg, strlen(msg));
+	if (param) {
+		obuf_puts(o, ",\"param\":");
+		json_str(o, param, strlen(param));
+	}
+	obuf_puts(o, "}\n");
+}
+
+int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
+{
+	memset(a, 0, sizeof *a);
+	/* src/store checks that the file is a darkmap database of this schema version, and says so */
+	struct store *s = store_open_ro(path, err);
+	if (!s)
+		return -1;
+	store_close(s);
+	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		dm_fail(err, DM_ERR_IO, 0, "%s: cannot open: %s", path,
+		        a->db ? sqlite3_errmsg(a->db) : "out of memory");
+		api_db_close(a);
+		return -1;
+	}
+	sqlite3_busy_timeout(a->db, 2000);
+	for (int i = 0; i < Q_COUNT_; i++)
+		if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) != SQLITE_OK) {
+			dm_fail(err, DM_ERR_BAD_VALUE, 0, "%s: not a darkmap database: %s", path,
+			        sqlite3_errmsg(a->db));
+			api_db_close(a);
+			return -1;
+		}
+	a->data_version = -1;
+	if (api_db_refresh(a) < 0) {
+		dm_fail(err, DM_ERR_IO, 0, "%s: %s", path, sqlite3_errmsg(a->db));
+		api_db_close(a);
+		return -1;
+	}
+	return 0;
+}
+
+void api_db_close(struct api_db *a)
+{
+	for (int i = 0; i < Q_COUNT_; i++)
+		sqlite3_finalize(a->st[i]);
+	sqlite3_close(a->db);
+	memset(a->st, 0, sizeof a->st);
+	a->db = NULL;
+}
+
+static int meta_u32(struct api_db *a, const char *key, uint32_t *v)
+{
+	sqlite3_stmt *st = a->st[Q_META];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		char *e;
+		unsigned long long x = t ? strtoull(t, &e, 10) : 0;
+		*v = t && !*e && x <= UINT32_MAX ? (uint32_t)x : 0;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int api_db_refresh(struct api_db *a)
+{
+	sqlite3_stmt *st = a->st[Q_DATA_VERSION];
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (v == a->data_version)
+		return 0;
+	a->data_version = v;
+	if (meta_u32(a, "bin", &a->bin) || meta_u32(a, "series_end", &a->series_end))
+		return -1;
+	if (sqlite3_prepare_v2(a->db, "SELECT coalesce(max(id), 0) FROM events", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	a->max_event_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 1;
+}
+
+int api_check_params(const struct http_request *req, const char *const *allowed, struct obuf *o)
+{
+	for (size_t i = 0; i < req->nparams; i++) {
+		int ok = 0;
+		for (const char *const *k = allowed; *k; k++)
+			if (!strcmp(*k, req->params[i].key))
+				ok = 1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(req->params[j].key, req->params[i].key)) {
+				api_error(o, req->params[i].key, "parameter given twice");
+				return 400;
+			}
+		if (!ok) {
+			api_error(o, req->params[i].key, "unknown parameter");
+			return 400;
+		}
+	}
+	return 0;
+}
+
+static int param_time(const struct http_request *req, const char *key, uint32_t *t, struct obuf *o)
+{
+	const char *v = http_param_get(req, key);
+	if (!v)
+		return 0;
+	if (dm_time_parse(v, t)) {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+		         "want a UTC time: 2014-12-22T16:15, '2014-12-22 16:15', 2014-12-22 or unix seconds");
+		api_error(o, key, msg);
+		return 400;
+	}
+	return 0;
+}
+
+static int param_uint(const struct http_request *req, const char *key, uint32_t max, uint32_t *v, struct obuf *o)
+{
+	const char *s = http_param_get(req, key);
+	if (!s)
+		return 0;
+	char *e;
+	unsigned long long x = strtoull(s, &e, 10);
+	if (!*s || *e || s[0] == '-' || s[0] == '+' || s[0] == ' ' || x > max) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "want a whole number from 0 to %u", max);
+		api_error(o, key, msg);
+		return 400;
+	}
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static void put_time(struct obuf *o, const char *key, uint32_t t)
+{
+	char b[32];
+	obuf_printf(o, "\"%s\":%u,\"%s_utc\":", key, t, key);
+	if (t) {
+		dm_time_fmt(t, DM_TIME_ISO, b);
+		json_str(o, b, strlen(b));
+	} else {
+		obuf_puts(o, "null");
+	}
+}
+
+/* ,"key":"text" (null for NULL) */
+static void put_text(struct obuf *o, const char *key, const unsigned char *s)
+{
+	obuf_printf(o, ",\"%s\":", key);
+	if (s)
+		json_str(o, (const char *)s, strlen((const char *)s));
+	else
+		obuf_puts(o, "null");
+}
+
+static void put_double(struct obuf *o, double d)
+{
+	if (d != d || d > 1e300 || d < -1e300)
+		obuf_puts(o, "null");
+	else
+		obuf_printf(o, "%.9g", d);
+}
+
+/* The entity of a country or AS label with its database id; 404 when absent. */
+static int find_entity(struct api_db *a, const char *label, const char *param, struct sig_entity *e, int64_t *id,
+                       char *name, size_t nn, struct obuf *o)
+{
+	if (http_entity_parse(label, e)) {
+		api_error(o, param,
+		          "want a country code (KP), an AS (AS131279 or 131279) or global, with /v6 for IPv6");
+		return 400;
+	}
+	sqlite3_stmt *st = a->st[Q_ENTITY_ID];
+	sqlite3_bind_int(st, 1, e->kind);
+	sqlite3_bind_int(st, 2, e->afi);
+	sqlite3_bind_text(st, 3, e->kind == SIG_COUNTRY ? e->cc : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, e->kind == SIG_ASN ? e->asn : 0);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		const unsigned char *nm = sqlite3_column_text(st, 1);
+		snprintf(name, nn, "%s", nm ? (const char *)nm : "");
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		if (!name[0] && e->kind == SIG_COUNTRY && geo_country_name(e->cc))
+			snprintf(name, nn, "%s", geo_country_name(e->cc));
+		return 0;
+	}
+	if (rc != SQLITE_DONE) {
+		api_error(o, NULL, sqlite3_errmsg(a->db));
+		return 500;
+	}
+	char msg[120], lb[32];
+	http_entity_label(e, lb, sizeof lb);
+	snprintf(msg, sizeof msg, "no entity %s in the database", lb);
+	api_error(o, param, msg);
+	return 404;
+}
+
+/* Room for one more element in *v (n used of *cap): 0, or -1 out of memory. */
+static int grow(void *v, size_t n, size_t *cap, size_t elem)
+{
+	void **pv = v;
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *nv = realloc(*pv, nc * elem);
+	if (!nv)
+		return -1;
+	*pv = nv;
+	*cap = nc;
+	return 0;
+}
+
+/* ---------------- /api/entities ---------------- */
+
+struct open_ev {
+	int64_t entity, id;
+	int type;
+	uint32_t start, end;
+};
+
+struct snap_row {
+	char label[24];
+	char *name;
+	int has_bin;
+	uint32_t bin_t;
+	int64_t slash24, baseline, seeing, ffp, visible;
+	int quality;
+	double peer_frac;
+	const char *state;
+	int unstable;
+	const struct open_ev *ev; /* the event that sets the state */
+	const struct open_ev *inst;
+	int64_t loss;
+};
+
+static int cmp_loss(const void *x, const void *y)
+{
+	const struct snap_row *a = x, *b = y;
+	if (a->loss != b->loss)
+		return a->loss > b->loss ? -1 : 1;
+	return strcmp(a->label, b->label);
+}
+
+static const struct open_ev *open_find(const struct open_ev *v, size_t n, int64_t entity)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t m = (lo + hi) / 2;
+		if (v[m].entity < entity)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	return lo < n && v[lo].entity == entity ? &v[lo] : NULL;
+}
+
+int api_entities(struct api_db *a, const struct http_request *req, struct obuf *o)
+{
+	static const char *const allowed[] = { "type", "at", "afi", "cc", "limit", NULL };
+	int rc = api_check_params(req, allowed, o);
+	if (rc)
+		return rc;
+	const char *type = http_param_get(req, "type");
+	int kind = SIG_COUNTRY;
+	if (type && !strcmp(type, "asn"))
+		kind = SIG_ASN;
+	else if (type && strcmp(type, "country")) {
+		api_error(o, "type", "want country or asn");
+		return 400;
+	}
+	uint32_t at = a->series_end >= a->bin && a->bin ? a->series_end - a->bin : 0, afi = 4, limit = 0;
+	if ((rc = param_time(req, "at", &at, o)) || (rc = param_uint(req, "afi", 6, &afi, o)) ||
+	    (rc = param_uint(req, "limit", 1000000, &limit, o)))
+		return rc;
+	if (afi != 4 && afi != 6) {
+		api_error(o, "afi", "want 4 or 6");
+		return 400;
+	}
+	const char *cc = http_param_get(req, "cc");
+	struct sig_entity ce;
+	if (cc && (kind != SIG_ASN || http_entity_parse(cc, &ce) || ce.kind != SIG_COUNTRY)) {
+		api_error(o, "cc", kind != SIG_ASN ? "only with type=asn" : "want a two-letter country code");
+		return 400;
+	}
+	if (kind == SIG_ASN && !limit)
+		limit = 1000;
+
+	/* events open at T, by entity */
+	struct open_ev *ev = NULL;
+	size_t nev = 0, cap = 0;
+	sqlite3_stmt *st = a->st[Q_OPEN_EV];
+	sqlite3_bind_int64(st, 1, at);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (grow(&ev, nev, &cap, sizeof *ev)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		ev[nev++] = (struct open_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2),
+			                      sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
+			                      (uint32_t)sqlite3_column_int64(st, 4) };
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(ev);
+		api_error(o, NULL, sqlite3_errmsg(a->db));
+		return 500;
+	}
+
+	st = a->st[cc ? Q_SNAP_CC : Q_SNAP];
+	sqlite3_bind_int64(st, 1, at);
+	if (cc)
+		sqlite3_bind_text(st, 2, ce.cc, 2, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int(st, 2, kind);
+	sqlite3_bind_int(st, 3, afi == 6 ? DM_AFI_IPV6 : DM_AFI_IPV4);
+	struct snap_row *rows = NULL;
+	size_t n = 0, rcap = 0;
+	int valid_t = a->bin && at < a->series_end;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (grow(&rows, n, &rcap, sizeof *rows)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		struct snap_row *r = &rows[n];
+		memset(r, 0, sizeof *r);
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct sig_entity e = { .kind = (uint8_t)kind, .afi = afi == 6 ? DM_AFI_IPV6 : DM_AFI_IPV4 };
+		const unsigned char *c = sqlite3_column_text(st, 1);
+		if (c && c[0] && c[1]) {
+			e.cc[0] = (char)c[0];
+			e.cc[1] = (char)c[1];
+		}
+		e.asn = (uint32_t)sqlite3_column_int64(st, 2);
+		http_entity_label(&e, r->label, sizeof r->label);
+		const unsigned char *nm = sqlite3_column_text(st, 3);
+		const char *gn = kind == SIG_COUNTRY ? geo_country_name(e.cc) : NULL;
+		r->name = nm ? strdup((const char *)nm) : gn ? strdup(gn) : NULL;
+		r->has_bin = sqlite3_column_type(st, 4) != SQLITE_NULL && valid_t;
+		if (r->has_bin) {
+			r->bin_t = at - (at % a->bin);
+			r->slash24 = sqlite3_column_int64(st, 5);
+			r->baseline = sqlite3_column_int64(st, 6);
+			r->seeing = sqlite3_column_int64(st, 7);
+			r->ffp = sqlite3_column_int64(st, 8);
+			r->quality = sqlite3_column_int(st, 9);
+			r->visible = sqlite3_column_int64(st, 10);
+			r->peer_frac = sqlite3_column_double(st, 11);
+			r->loss = r->baseline - r->slash24;
+		}
+		/* outage > partial > unknown (event or data quality) > normal; instability is a flag on
+		 * top: an entity can flap and be partly out at once, and the map shows both */
+		r->state = r->has_bin ? (r->quality ? "unknown" : "normal") : "unknown";
+		const struct open_ev *oe = open_find(ev, nev, id);
+		int rank = 0;
+		for (; oe && oe < ev + nev && oe->entity == id; oe++) {
+			int k = oe->type == DM_EV_OUTAGE    ? 3
+			        : oe->type == DM_EV_PARTIAL ? 2
+			        : oe->type == DM_EV_UNKNOWN ? 1
+			                                    : 0;
+			if (oe->type == DM_EV_INSTABILITY) {
+				r->unstable = 1;
+				r->inst = oe;
+			} else if (k > rank) {
+				rank = k;
+				r->ev = oe;
+				r->state = k == 3 ? "outage" : k == 2 ? "partial" : "unknown";
+			}
+		}
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			free(rows[i].name);
+		free(rows);
+		free(ev);
+		api_error(o, NULL, sqlite3_errmsg(a->db));
+		return 500;
+	}
+	if (kind == SIG_ASN)
+		qsort(rows, n, sizeof *rows, cmp_loss);
+	size_t shown = limit && limit < n ? limit : n;
+	obuf_printf(o, "{\"type\":\"%s\",\"afi\":%u,", kind == SIG_ASN ? "asn" : "country", afi);
+	put_time(o, "at", at);
+	obuf_printf(o, ",\"bin\":%u,", a->bin);
+	put_time(o, "series_end", a->series_end);
+	obuf_printf(o, ",\"count\":%zu,\"shown\":%zu,\"entities\":[", n, shown);
+	for (size_t i = 0; i < shown; i++) {
+		struct snap_row *r = &rows[i];
+		obuf_puts(o, i ? ",\n{\"entity\":" : "\n{\"entity\":");
+		json_str(o, r->label, strlen(r->label));
+		put_text(o, "name", (const unsigned char *)r->name);
+		obuf_puts(o, ",\"state\":\"");
+		obuf_puts(o, r->state);
+		obuf_puts(o, r->unstable ? "\",\"unstable\":true" : "\",\"unstable\":false");
+		if (r->has_bin) {
+			/* obuf's integer formatting, not printf: this loop is most of the answer */
+			static const char *const keys[] = {
+				",\"bin_t\":",           ",\"slash24\":",          ",\"baseline_slash24\":",
+				",\"loss_slash24\":",    ",\"visible_prefixes\":", ",\"peers_seeing\":",
+				",\"full_feed_peers\":", ",\"quality\":"
+			};
+			const int64_t vals[] = { r->bin_t,   r->slash24, r->baseline, r->loss,
+				                 r->visible, r->seeing,  r->ffp,      r->quality };
+			for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+				obuf_puts(o, keys[k]);
+				obuf_i64(o, vals[k]);
+			}
+			obuf_puts(o, ",\"peer_frac\":");
+			if (r->peer_frac == 0 || r->peer_frac == 1)
+				obuf_putc(o, r->peer_frac ? '1' : '0');
+			else
+				put_double(o, r->peer_frac);
+		} else {
+			obuf_puts(o, ",\"bin_t\":null");
+		}
+		const struct open_ev *e2[2] = { r->ev, r->inst };
+		const char *k2[2] = { "event", "instability" };
+		for (int j = 0; j < 2; j++) {
+			if (!e2[j])
+				continue;
+			obuf_printf(o, ",\"%s\":{\"id\":%lld,\"kind\":\"%s\",", k2[j], (long long)e2[j]->id,
+			            kind_name(e2[j]->type));
+			put_time(o, "start", e2[j]->start);
+			obuf_putc(o, ',');
+			put_time(o, "end", e2[j]->end);
+			obuf_putc(o, '}');
+		}
+		obuf_putc(o, '}');
+	}
+	obuf_puts(o, "]}\n");
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].name);
+	free(rows);
+	free(ev);
+	return 200;
+}
+
+/* ---------------- /api/series ---------------- */
+
+enum {
+	S_VISIBLE,
+	S_SLASH24,
+	S_BASELINE,
+	S_SEEING,
+	S_FFP,
+	S_UP,
+	S_PEER_FRAC,
+	S_ANN,
+	S_WD,
+	S_INTR,
+	S_MORE,
+	S_QUALITY,
+	S_SEEING_FRAC,
+	S_COUNT_
+};
+static const char *const signal_names[S_COUNT_] = {
+	"visible_prefixes", "slash24",   "baseline_slash24", "peers_seeing", "full_feed_peers",
+	"peers_up",         "peer_frac", "announcements",    "withdrawals",  "interruptions",
+	"more_specifics",   "quality",   "seeing_frac",
+};
+enum { SERIES_MAX_BINS = 200000 };
+
+struct srow {
+	uint32_t t;
+	int64_t v[12];
+	double peer_frac;
+};
+
+int api_series(struct api_db *a, const struct http_request *req, struct obuf *o)
+{
+	static const char *const allowed[] = { "entity", "from", "to", "signals", NULL };
+	int rc = api_check_params(req, allowed, o);
+	if (rc)
+		return rc;
+	const char *label = http_param_get(req, "entity");
+	if (!label) {
+		api_error(o, "entity", "missing: want entity=KP, entity=AS131279, entity=global");
+		return 400;
+	}
+	int want[S_COUNT_] = { 0 };
+	const char *sig = http_param_get(req, "signals");
+	if (!sig || !*sig)
+		sig = "slash24,baseline_slash24,seeing_frac,peer_frac,interruptions,quality";
+	for (const char *p = sig; *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		int found = 0;
+		for (int i = 0; i < S_COUNT_; i++)
+			if (strlen(signal_names[i]) == l && !memcmp(signal_names[i], p, l))
+				want[i] = found = 1;
+		if (!found) {
+			char msg[HTTP_MAX_VALUE + 120];
+			snprintf(msg, sizeof msg,
+			         "unknown signal '%.*s'; known: visible_prefixes, slash24, baseline_slash24, "
+			         "peers_seeing, full_feed_peers, peers_up, peer_frac, seeing_frac, announcements, "
+			         "withdrawals, "
+			         "interruptions, more_specifics, quality",
+			         (int)l, p);
+			api_error(o, "signals", msg);
+			return 400;
+		}
+		p += l + (c ? 1 : 0);
+	}
+	struct sig_entity e;
+	int64_t id = 0;
+	char name[256] = "";
+	if ((rc = find_entity(a, label, "entity", &e, &id, name, sizeof name, o)))
+		return rc;
+	uint32_t from = 0, to = a->series_end;
+	int have_from = http_param_get(req, "from") != NULL;
+	if ((rc = param_time(req, "from", &from, o)) || (rc = param_time(req, "to", &to, o)))
+		return rc;
+	if (!have_from) {
+		sqlite3_stmt *st = a->st[Q_FIRST_BIN];
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			from = (uint32_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	uint32_t bin = a->bin ? a->bin : 300;
+	from -= from % bin;
+	if (to > a->series_end)
+		to = a->series_end;
+	if (to < from)
+		to = from;
+	if ((to - from) / bin > SERIES_MAX_BINS) {
+		api_error(o, "to", "range holds more than 200000 bins: ask for less");
+		return 400;
+	}
+	size_t nb = (to - from + bin - 1) / bin;
+	struct srow *dense = calloc(nb ? nb : 1, sizeof *dense);
+	char *have = calloc(nb ? nb : 1, 1);
+	if (!dense || !have) {
+		free(dense);
+		free(have);
+		api_error(o, NULL, "out of memory");
+		return 500;
+	}
+	sqlite3_stmt *st = a->st[Q_SERIES];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	struct srow cur;
+	int have_cur = 0;
+	size_t k = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct srow r;
+		r.t = (uint32_t)sqlite3_column_int64(st, 0);
+		for (int i = 0; i < 12; i++)
+			r.v[i] = sqlite3_column_int64(st, 1 + i);
+		r.peer_frac = sqlite3_column_double(st, 7);
+		/* run-length rows: the previous row holds until the next one */
+		for (; k < nb && from + k * bin < r.t; k++)
+			if (have_cur) {
+				dense[k] = cur;
+				have[k] = 1;
+			}
+		cur = r;
+		have_cur = 1;
+	}
+	sqlite3_reset(st);
+	for (; k < nb && have_cur; k++) {
+		dense[k] = cur;
+		have[k] = 1;
+	}
+	if (rc != SQLITE_DONE) {
+		free(dense);
+		free(have);
+		api_error(o, NULL, sqlite3_errmsg(a->db));
+		return 500;
+	}
+	char lb[32];
+	http_entity_label(&e, lb, sizeof lb);
+	obuf_puts(o, "{\"entity\":");
+	json_str(o, lb, strlen(lb));
+	put_text(o, "name", name[0] ? (const unsigned char *)name : NULL);
+	obuf_printf(o, ",\"bin\":%u,", bin);
+	put_time(o, "from", from);
+	obuf_putc(o, ',');
+	put_time(o, "to", to);
+	obuf_printf(o, ",\"n\":%zu,\"t\":[", nb);
+	for (size_t i = 0; i < nb; i++) {
+		if (i)
+			obuf_putc(o, ',');
+		obuf_u32(o, (uint32_t)(from + i * bin));
+	}
+	obuf_putc(o, ']');
+	for (int s = 0; s < S_COUNT_; s++) {
+		if (!want[s])
+			continue;
+		obuf_printf(o, ",\n\"%s\":[", signal_names[s]);
+		for (size_t i = 0; i < nb; i++) {
+			if (i)
+				obuf_putc(o, ',');
+			const struct srow *r = &dense[i];
+			if (!have[i])
+				obuf_puts(o, "null");
+			else if (s == S_PEER_FRAC)
+				put_double(o, r->v[S_FFP] ? r->peer_frac : 0.0 / 0.0);
+			else if (s == S_SEEING_FRAC)
+				put_double(o, r->v[S_FFP] ? (double)r->v[S_SEEING] / (double)r->v[S_FFP] : 0.0 / 0.0);
+			else if (s < 12)
+				obuf_i64(o, r->v[s]);
+		}
+		obuf_putc(o, ']');
+	}
+	obuf_puts(o, "}\n");
+	free(dense);
+	free(have);
+	return 200;
+}
+
+/* ---------------- /api/events ---------------- */
+
+static int is_acked(const struct api_db *a, int64_t id)
+{
+	for (size_t i = 0; i < a->nacked; i++)
+		if (a->acked[i] == id)
+			return 1;
+	return 0;
+}
+
+/* One events row (Q_EVENTS / Q_EVENTS_SINCE columns) as the API's JSON object. */
+static void event_json(struct api_db *a, sqlite3_stmt *st, struct obuf *o)
+{
+	struct dm_event ev;
+	memset(&ev, 0, sizeof ev);
+	int64_t id = sqlite3_column_int64(st, 0);
+	ev.entity.kind = (uint8_t)sqlite3_column_int(st, 1);
+	ev.entity.afi = (uint8_t)sqlite3_column_int(st, 2);
+	const unsigned char *cc = sqlite3_column_text(st, 3);
+	if (cc && cc[0] && cc[1])
+		memcpy(ev.entity.cc, cc, 2);
+	ev.entity.asn = (uint32_t)sqlite3_column_int64(st, 4);
+	ev.type = (uint8_t)sqlite3_column_int(st, 6);
+	ev.start = (uint32_t)sqlite3_column_int64(st, 7);
+	ev.end = (uint32_t)sqlite3_column_int64(st, 8);
+	ev.severity = sqlite3_column_double(st, 9);
+	ev.baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 10);
+	ev.slash24 = (uint64_t)sqlite3_column_int64(st, 11);
+	ev.peers_lost = (uint16_t)sqlite3_column_int(st, 12);
+	ev.full_feed_peers = (uint16_t)sqlite3_column_int(st, 13);
+	ev.rate = sqlite3_column_double(st, 14);
+	ev.baseline_rate = sqlite3_column_double(st, 15);
+	ev.quality = (uint8_t)sqlite3_column_int(st, 16);
+	const unsigned char *t;
+	if ((t = sqlite3_column_text(st, 17)))
+		snprintf(ev.affected, sizeof ev.affected, "%s", t);
+	if ((t = sqlite3_column_text(st, 18)))
+		snprintf(ev.reason, sizeof ev.reason, "%s", t);
+	ev.of_type = (uint8_t)sqlite3_column_int(st, 19);
+	ev.raised = (uint32_t)sqlite3_column_int64(st, 20);
+	ev.window = (uint32_t)sqlite3_column_int64(st, 21);
+	ev.interruptions = (uint32_t)sqlite3_column_int64(st, 22);
+	ev.episode_start = (uint32_t)sqlite3_column_int64(st, 23);
+	ev.prev_start = (uint32_t)sqlite3_column_int64(st, 24);
+	if ((t = sqlite3_column_text(st, 25)))
+		snprintf(ev.evidence, sizeof ev.evidence, "%s", t);
+	char lb[32];
+	http_entity_label(&ev.entity, lb, sizeof lb);
+	obuf_printf(o, "{\"id\":%lld,\"entity\":", (long long)id);
+	json_str(o, lb, strlen(lb));
+	const unsigned char *nm = sqlite3_column_text(st, 5);
+	if (!nm && ev.entity.kind == SIG_COUNTRY)
+		nm = (const unsigned char *)geo_country_name(ev.entity.cc);
+	put_text(o, "name", nm);
+	obuf_printf(o, ",\"kind\":\"%s\",", kind_name(ev.type));
+	put_time(o, "start", ev.start);
+	obuf_putc(o, ',');
+	put_time(o, "end", ev.end);
+	obuf_printf(o, ",\"severity\":");
+	put_double(o, ev.severity);
+	obuf_printf(o, ",\"baseline_slash24\":%llu,\"slash24\":%llu,\"peers_lost\":%u,\"full_feed_peers\":%u,\"rate\":",
+	            (unsigned long long)ev.baseline_slash24, (unsigned long long)ev.slash24, ev.peers_lost,
+	            ev.full_feed_peers);
+	put_double(o, ev.rate);
+	obuf_puts(o, ",\"baseline_rate\":");
+	put_double(o, ev.baseline_rate);
+	obuf_printf(o, ",\"quality\":%u,\"ends\":", ev.quality);
+	if (ev.type == DM_EV_RECOVERY)
+		obuf_printf(o, "\"%s\"", kind_name(ev.of_type));
+	else
+		obuf_puts(o, "null");
+	obuf_puts(o, ",\"affected\":");
+	json_str(o, ev.affected, strlen(ev.affected));
+	obuf_puts(o, ",\"reason\":");
+	json_str(o, ev.reason, strlen(ev.reason));
+	obuf_puts(o, ",\"evidence\":");
+	json_str(o, ev.evidence, strlen(ev.evidence));
+	struct alert_names names = { geo_country_name, NULL, NULL };
+	struct obuf txt;
+	obuf_init_mem(&txt);
+	alert_text(&txt, &ev, &names);
+	while (txt.len && txt.buf[txt.len - 1] == '\n')
+		txt.len--;
+	obuf_puts(o, ",\"text\":");
+	json_str(o, txt.buf ? txt.buf : "", txt.len);
+	obuf_free(&txt);
+	obuf_printf(o, ",\"alert\":%s,\"acked\":%s}", alert_is_alert(&ev) ? "true" : "false",
+	            is_acked(a, id) ? "true" : "false");
+}
+
+int api_events(struct api_db *a, const struct http_request *req, struct obuf *o)
+{
+	static const char *const allowed[] = { "from", "to", "entity", "kind", "limit", NULL };
+	int rc = api_check_params(req, allowed, o);
+	if (rc)
+		return rc;
+	uint32_t from = 0, to = UINT32_MAX, limit = 1000;
+	if ((rc = param_time(req, "from", &from, o)) || (rc = param_time(req, "to", &to, o)) ||
+	    (rc = param_uint(req, "limit", 100000, &limit, o)))
+		return rc;
+	int type = 0;
+	const char *k = http_param_get(req, "kind");
+	if (k) {
+		for (int i = 1; i <= 6; i++)
+			if (!strcmp(k, kind_names[i]))
+				type = i;
+		if (!type) {
+			api_error(o, "kind", "want outage, partial, recovery, instability, unknown or newnormal");
+			return 400;
+		}
+	}
+	int64_t id = 0;
+	const char *label = http_param_get(req, "entity");
+	if (label) {
+		struct sig_entity e;
+		char name[256];
+		if ((rc = find_entity(a, label, "entity", &e, &id, name, sizeof name, o)))
+			return rc;
+	}
+	sqlite3_stmt *st = a->st[Q_EVENTS];
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	sqlite3_bind_int64(st, 3, id);
+	sqlite3_bind_int(st, 4, type);
+	sqlite3_bind_int64(st, 5, limit);
+	obuf_puts(o, "{\"events\":[");
+	size_t n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		obuf_puts(o, n++ ? ",\n" : "\n");
+		event_json(a, st, o);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		api_error(o, NULL, sqlite3_errmsg(a->db));
+		return 500;
+	}
+	obuf_printf(o, "],\"count\":%zu}\n", n);
+	return 200;
+}
+
+int api_stream_events(struct api_db *a, int64_t *last, struct obuf *o)
+{
+	sqlite3_stmt *st = a->st[Q_EVENTS_SINCE];
+	sqlite3_bind_int64(st, 1, *last);
+	int rc, n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		obuf_printf(o, "id: %lld\nevent: event\ndata: ", (long long)id);
+		event_json(a, st, o);
+		obuf_puts(o, "\n\n");
+		*last = id;
+		n++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+/* ---------------- /api/peers, /api/collectors ---------------- */
+
+/* Every row of a query as a JSON array of objects named by the columns. */
+static int rows_json(struct api_db *a, const char *q, struct obuf *o)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	obuf_putc(o, '[');
+	int rc, n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		obuf_puts(o, n++ ? ",\n{" : "\n{");
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const char *cn = sqlite3_column_name(st, i);
+			if (i)
+				obuf_putc(o, ',');
+			json_str(o, cn, strlen(cn));
+			obuf_putc(o, ':');
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER: obuf_i64(o, sqlite3_column_int64(st, i)); break;
+			case SQLITE_FLOAT: put_double(o, sqlite3_column_double(st, i)); break;
+			case SQLITE_NULL: obuf_puts(o, "null"); break;
+			default: {
+				const char *t = (const char *)sqlite3_column_text(st, i);
+				json_str(o, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0);
+			}
+			}
+		}
+		obuf_putc(o, '}');
+	}
+	sqlite3_finalize(st);
+	obuf_putc(o, ']');
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int has_table(struct api_db *a, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL))
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The global entities' full-feed and peers-up counts in the last bin. */
+static int global_now(struct api_db *a, struct obuf *o)
+{
+	char q[400];
+	uint32_t at = a->series_end >= a->bin && a->bin ? a->series_end - a->bin : 0;
+	snprintf(
+	    q, sizeof q,
+	    "SELECT CASE e.afi WHEN 2 THEN 6 ELSE 4 END AS afi, b.t AS since, b.full_feed_peers, b.peers_up, b.quality "
+	    "FROM entities e JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id "
+	    "AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi",
+	    at);
+	return rows_json(a, q, o);
+}
+
+int api_peers(struct api_db *a, const struct http_request *req, struct obuf *o)
+{
+	static const char *const allowed[] = { NULL };
+	int rc = api_check_params(req, allowed, o);
+	if (rc)
+		return rc;
+	obuf_puts(o, "{\"at\":");
+	obuf_u32(o, a->series_end >= a->bin && a->bin ? a->series_end - a->bin : 0);
+	obuf_puts(o, ",\"full_feed\":");
+	if (global_now(a, o))
+		goto fail;
+	/* a replayed database keeps no session table: the peers it names are the full-feed peers
+	 * whose elements changed a prefix's visibility (vis_changes); collect's live state, when a
+	 * database has a peers table, comes first */
+	obuf_puts(o, ",\n\"peers\":");
+	if (has_table(a, "peers")) {
+		if (rows_json(a, "SELECT * FROM peers", o))
+			goto fail;
+		obuf_puts(o, ",\"source\":\"peers table\"}\n");
+	} else {
+		if (rows_json(a,
+		              "SELECT collector, peer, peer_asn, count(*) AS visibility_changes, max(t) AS last_change "
+		              "FROM vis_changes GROUP BY collector, peer, peer_asn ORDER BY collector, peer_asn, peer",
+		              o))
+			goto fail;
+		obuf_puts(o, ",\"source\":\"vis_changes: full-feed peers whose routes changed a prefix's visibility; "
+		             "session state is not stored by replay\"}\n");
+	}
+	return 200;
+fail:
+	api_error(o, NULL, sqlite3_errmsg(a->db));
+	return 500;
+}
+
+int api_collectors(struct api_db *a, const struct http_request *req, struct obuf *o)
+{
+	static const char *const allowed[] = { NULL };
+	int rc = api_check_params(req, allowed, o);
+	if (rc)
+		return rc;
+	obuf_printf(o, "{\"bin\":%u,", a->bin);
+	put_time(o, "series_end", a->series_end);
+	obuf_puts(o, ",\n\"collectors\":");
+	int bad;
+	if (has_table(a, "collectors"))
+		bad = rows_json(a, "SELECT * FROM collectors", o);
+	else
+		bad = rows_json(a,
+		                "SELECT collector, count(*) AS visibility_changes, min(t) AS first_change, "
+		                "max(t) AS last_change FROM vis_changes GROUP BY collector ORDER BY collector",
+		                o);
+	if (bad)
+		goto fail;
+	/* "unknown" made visible: every stretch of bins the signal flagged (gap, peers dropped, no
+	 * data, full-feed set changed), from the global IPv4 series */
+	obuf_puts(o, ",\n\"quality_periods\":");
+	char q[1000];
+	/* consecutive flagged bins with the same flags are one period (the rows are run-length
+	 * in time, but a flagged stretch may hold several rows whose counts differ) */
+	snprintf(q, sizeof q,
+	         "WITH g AS (SELECT b.t, b.quality, lead(b.t) OVER (ORDER BY b.t) AS next, lag(b.quality) OVER (ORDER "
+	         "BY b.t) "
+	         "AS prev FROM bins b JOIN entities e ON e.id = b.entity WHERE e.kind = 3 AND e.afi = 1), "
+	         "i AS (SELECT t, coalesce(next, %u) AS e, quality, sum(CASE WHEN prev = quality THEN 0 ELSE 1 END) "
+	         "OVER (ORDER BY t) AS grp FROM g) "
+	         "SELECT min(t) AS start, max(e) AS end, quality, (quality & 1) != 0 AS gap, (quality & 2) != 0 AS "
+	         "peers_dropped, "
+	         "(quality & 4) != 0 AS no_data, (quality & 8) != 0 AS full_feed_changed FROM i WHERE quality != 0 "
+	         "GROUP BY grp ORDER BY start",
+	         a->series_end);
+	if (rows_json(a, q, o))
+		goto fail;
+	obuf_puts(o, ",\n\"inputs\":");
+	if (rows_json(a, "SELECT count(*) AS files FROM meta WHERE key LIKE 'replay.input.%'", o))
+		goto fail;
+	obuf_puts(o, ",\n\"geo\":");
+	if (rows_json(a, "SELECT value AS source FROM meta WHERE key LIKE 'replay.geo.%' ORDER BY key", o))
+		goto fail;
+	obuf_puts(o, "}\n");
+	return 200;
+fail:
+	api_error(o, NULL, sqlite3_errmsg(a->db));
+	return 500;
+}
+
+/* ---------------- /metrics ---------------- */
+
+int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
+{
+	obuf_puts(o, "# HELP darkmap_series_end_seconds End of the last stored bin (UTC unix seconds).\n"
+	             "# TYPE darkmap_series_end_seconds gauge\n");
+	obuf_printf(o, "darkmap_series_end_seconds %u\n", a->series_end);
+	obuf_puts(o, "# HELP darkmap_bin_seconds Bin size of the stored series.\n# TYPE darkmap_bin_seconds gauge\n");
+	obuf_printf(o, "darkmap_bin_seconds %u\n", a->bin);
+	obuf_puts(o, "# HELP darkmap_bin_lag_seconds Wall clock minus the end of the last stored bin.\n"
+	             "# TYPE darkmap_bin_lag_seconds gauge\n");
+	obuf_printf(o, "darkmap_bin_lag_seconds %lld\n", (long long)now - (long long)a->series_end);
+	sqlite3_stmt *st;
+	obuf_puts(o,
+	          "# HELP darkmap_entities Entities with a series in the database.\n# TYPE darkmap_entities gauge\n");
+	if (sqlite3_prepare_v2(a->db, "SELECT kind, afi, count(*) FROM entities GROUP BY kind, afi ORDER BY kind, afi",
+	                       -1, &st, NULL))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int k = sqlite3_column_int(st, 0);
+		obuf_printf(o, "darkmap_entities{kind=\"%s\",afi=\"%d\"} %lld\n",
+		            k == 1   ? "country"
+		            : k == 2 ? "asn"
+		                     : "global",
+		            sqlite3_column_int(st, 1) == 2 ? 6 : 4, (long long)sqlite3_column_int64(st, 2));
+	}
+	sqlite3_finalize(st);
+	obuf_puts(o, "# HELP darkmap_events Events stored, by kind.\n# TYPE darkmap_events gauge\n");
+	if (sqlite3_prepare_v2(a->db, "SELECT type, count(*), sum(end_t = 0) FROM events GROUP BY type ORDER BY type",
+	                       -1, &st, NULL))
+		return -1;
+	struct obuf open;
+	obuf_init_mem(&open);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int t = sqlite3_column_int(st, 0);
+		obuf_printf(o, "darkmap_events{kind=\"%s\"} %lld\n", kind_name(t),
+		            (long long)sqlite3_column_int64(st, 1));
+		if (t != DM_EV_RECOVERY)
+			obuf_printf(&open, "darkmap_events_open{kind=\"%s\"} %lld\n", kind_name(t),
+			            (long long)sqlite3_column_int64(st, 2));
+	}
+	sqlite3_finalize(st);
+	obuf_puts(o, "# HELP darkmap_events_open Outage, partial, instability and unknown events still open (end 0).\n"
+	             "# TYPE darkmap_events_open gauge\n");
+	if (open.len)
+		obuf_put(o, open.buf, open.len);
+	obuf_free(&open);
+	uint32_t at = a->series_end >= a->bin && a->bin ? a->series_end - a->bin : 0;
+	char q[400];
+	snprintf(
+	    q, sizeof q,
+	    "SELECT e.afi, b.full_feed_peers, b.peers_up, b.quality FROM entities e JOIN bins b ON b.entity = e.id "
+	    "AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi",
+	    at);
+	if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL))
+		return -1;
+	obuf_puts(
+	    o, "# HELP darkmap_full_feed_peers Full-feed peers in the last stored bin.\n"
+	       "# TYPE darkmap_full_feed_peers gauge\n# HELP darkmap_peers_up Peers with an established session in "
+	       "the last stored bin.\n# TYPE darkmap_peers_up gauge\n# HELP darkmap_bin_quality Data-quality flags of "
+	       "the last stored bin (1 gap, 2 peers dropped, 4 no data, 8 full-feed set changed).\n"
+	       "# TYPE darkmap_bin_quality gauge\n");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int afi = sqlite3_column_int(st, 0) == 2 ? 6 : 4;
+		obuf_printf(o, "darkmap_full_feed_peers{afi=\"%d\"} %lld\n", afi,
+		            (long long)sqlite3_column_int64(st, 1));
+		obuf_printf(o, "darkmap_peers_up{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 2));
+		obuf_printf(o, "darkmap_bin_quality{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 3));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
