@@ -54,8 +54,8 @@ enum {
 
 /* Capability codes (IANA registry). */
 enum {
-	BGP_CAP_MP = 1, BGP_CAP_REFRESH = 2, BGP_CAP_EXT_MSG = 6, BGP_CAP_GR = 64, BGP_CAP_AS4 = 65,
-	BGP_CAP_ADDPATH = 69, BGP_CAP_ENH_REFRESH = 70,
+	BGP_CAP_MP = 1, BGP_CAP_REFRESH = 2, BGP_CAP_EXT_MSG = 6, BGP_CAP_GR = 64,
+	BGP_CAP_ENH_REFRESH = 70,   /* BGP_CAP_AS4 (65), BGP_CAP_ADDPATH (69): bgp/bgp.h */
 };
 
 enum { BGP_AS_TRANS = 23456, BGP_STD_MAX_MSG = 4096 };
