@@ -3,7 +3,8 @@
 #   make test     bootstrap, build, run every test (unit, golden, fuzz smoke) under ASan+UBSan,
 #                 and the threads under TSan
 #   make bench    speed/memory ratios against bgpdump and zcat/bzcat, same invocation
-#   make fuzz     longer libFuzzer runs (FUZZ_SECONDS per target, default 300)
+#   make fuzz     longer libFuzzer runs (FUZZ_SECONDS per target, default 300; a campaign is 1800;
+#                 FUZZ_TARGETS="mrt rib" picks targets): docs/fuzzing.md
 #   make demo     bootstrap, build, reconstruct North Korea Dec 2014 end to end
 
 CC      ?= cc

@@ -32,6 +32,7 @@
 #include "mrt/mrt.h"
 #include "mrt/reader.h"
 #include "mrt/writer.h"
+#include "scenario/timeline.h"
 #include "signal/signal.h"
 
 /* Allocation failure in a one-shot generator: say so and stop (nothing half-written is kept
@@ -70,24 +71,6 @@ static uint32_t rng_below(uint64_t *s, uint32_t n) { return (uint32_t)(((rng_nex
 static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) / 9007199254740992.0; }
 
 /* ---- time ------------------------------------------------------------------------------- */
-
-/* "1418342400", "2014-12-12", "2014-12-12T00:00", "2014-12-12 00:00:00Z": UTC. */
-static int parse_time(const char *s, int64_t *out)
-{
-	uint32_t t;
-	if (dm_time_parse(s, &t))
-		return -1;
-	*out = t;
-	return 0;
-}
-
-static void fmt_iso(int64_t t, char *buf, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static void fmt_stamp(int64_t t, const char *fmt, char *buf, size_t n)
 {
@@ -418,33 +401,13 @@ static void kp_path_init(struct speer *p)
 
 /* Attributes of one route, built in caller-provided storage. */
 
-/* ---- the scenario file (docs/scenario.md) ------------------------------------------------ */
+/* ---- the scenario file: read by scenario/timeline.h (docs/scenario.md) ------------------ */
 
-enum kind { K_OUTAGE, K_INSTABILITY, K_FLAP, K_REORIGIN, K_UPSTREAM, K_PEER_RESET,
-            K_COLLECTOR_GAP, K_CHURN, K_NKINDS };
-static const char *const kind_names[K_NKINDS] = { "outage", "instability",
-                                                  "flap", "reorigin", "upstream", "peer_reset",
-                                                  "collector_gap", "churn" };
-/* The parameters each kind takes, as they are listed in error messages. */
-static const char *const kind_params[K_NKINDS] = {
-	"fraction, spread, restore_spread, except, peers", "first, last, fraction, except, peers",
-	"fraction, except, peers", "to, fraction, except", "via, fraction, except", "none",
-	"none", "rate",
-};
+_Static_assert((int)MAX_PEERS == (int)TL_MAX_PEERS, "the timeline's peers setting bounds the peers here");
 
-enum { MAX_EXCEPT = 32 };
-
+/* A timeline row and what the generator resolves it to. */
 struct row {
-	enum kind kind;
-	int line;
-	int64_t start, end;
-	char *target, *note;
-	double fraction, peers, rate;      /* peers: share of the peers taking part */
-	int64_t spread, restore_spread;
-	double first, last;                /* instability: minutes between flaps */
-	uint32_t to, via;
-	uint32_t except[MAX_EXCEPT];
-	int nexcept;
+	struct tl_row t;
 	/* resolved */
 	uint32_t *pfx, npfx;               /* the target's prefixes, scenario table indices */
 	uint32_t *sel, nsel;               /* those that take part (fraction, except), table order */
@@ -454,37 +417,8 @@ struct row {
 	int skip;                          /* outside --from/--to: left out */
 };
 
-struct setdef {
-	char name[64];
-	char *items;
-	int line;
-};
-
-struct addroute {                     /* `route P,P,... ASN`: routes the table must hold */
-	struct dm_prefix p;
-	uint32_t origin;
-	int line;
-};
-
 struct scen {
-	char path[PATH_MAX];
-	char name[128];
-	int64_t from, to;
-	int have_span, span_line;
-	int peers, peers_set;
-	uint64_t seed;
-	int seed_set;
-	double churn;
-	int churn_set;
-	long sample;
-	int sample_set;
-	char countries[1024];
-	int countries_set;
-	char date_shift[64];
-	struct setdef *set;
-	int nset;
-	struct addroute *add;
-	int nadd;
+	struct timeline t;
 	struct row *row;
 	int nrow;
 	int errors;
@@ -497,264 +431,18 @@ static void sc_err(struct scen *s, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s:%d: ", s->path, line);
+	fprintf(stderr, "%s:%d: ", s->t.path, line);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
 	s->errors++;
 }
 
-static char *xstrdup(const char *s)
+/* The timeline's errors from the from-th on, as sc_err prints them. */
+static void print_tl_errors(struct scen *s, int from)
 {
-	size_t n = strlen(s) + 1;
-	char *d = xrealloc(NULL, n);
-	memcpy(d, s, n);
-	return d;
-}
-
-/* "AS131279" or "131279" -> 131279 (1..2^32-1). */
-static int parse_asn(const char *s, uint32_t *out)
-{
-	if (!strncmp(s, "AS", 2) || !strncmp(s, "as", 2))
-		s += 2;
-	if (*s < '0' || *s > '9')
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*end || errno || v == 0 || v > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int parse_num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno || !(v >= lo && v <= hi))
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Seconds: "300", "300s", "5m", "2h". */
-static int parse_secs(const char *s, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (end == s || errno || v < 0)
-		return -1;
-	long long mul = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
-	                : !strcmp(end, "h") ? 3600 : 0;
-	if (!mul || v > 366LL * 86400 / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
-static int is_country_code(const char *s)
-{
-	return strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
-}
-
-/* Params "key=value key=value" (or "-"): each key must be one the kind takes. */
-static int parse_params(struct scen *s, struct row *r, char *params)
-{
-	int bad = 0;
-	if (!strcmp(params, "-"))
-		*params = 0;
-	for (char *tok = strtok(params, " "); tok; tok = strtok(NULL, " ")) {
-		char *eq = strchr(tok, '=');
-		const char *k = tok, *v = eq ? eq + 1 : "";
-		if (eq)
-			*eq = 0;
-		int ok = 0, known = 1;
-		double d;
-		switch (r->kind) {
-		case K_OUTAGE: case K_INSTABILITY: case K_FLAP: case K_REORIGIN: case K_UPSTREAM:
-			if (!strcmp(k, "fraction"))
-				ok = !parse_num(v, 1e-9, 1, &r->fraction);
-			else if (!strcmp(k, "except")) {
-				ok = 1;
-				char *save = NULL;
-				for (char *a = strtok_r((char *)v, ",", &save); a; a = strtok_r(NULL, ",", &save))
-					if (r->nexcept == MAX_EXCEPT || parse_asn(a, &r->except[r->nexcept++]))
-						ok = 0;
-				ok &= r->nexcept > 0;
-			} else if (!strcmp(k, "peers") && r->kind != K_REORIGIN && r->kind != K_UPSTREAM)
-				ok = !parse_num(v, 1e-9, 1, &r->peers);
-			else if (!strcmp(k, "spread") && r->kind == K_OUTAGE)
-				ok = !parse_secs(v, &r->spread);
-			else if (!strcmp(k, "restore_spread") && r->kind == K_OUTAGE)
-				ok = !parse_secs(v, &r->restore_spread);
-			else if (!strcmp(k, "first") && r->kind == K_INSTABILITY)
-				ok = !parse_num(v, 1, 1440, &r->first);
-			else if (!strcmp(k, "last") && r->kind == K_INSTABILITY)
-				ok = !parse_num(v, 1, 1440, &r->last);
-			else if (!strcmp(k, "to") && r->kind == K_REORIGIN)
-				ok = !parse_asn(v, &r->to);
-			else if (!strcmp(k, "via") && r->kind == K_UPSTREAM)
-				ok = !parse_asn(v, &r->via);
-			else
-				known = 0;
-			break;
-		case K_CHURN:
-			if (!strcmp(k, "rate"))
-				ok = !parse_num(v, 0, 1e6, &d), r->rate = d;
-			else
-				known = 0;
-			break;
-		default:
-			known = 0;
-		}
-		if (!known || !eq) {
-			sc_err(s, r->line, "bad param '%s%s%s' for %s (takes: %s)", k, eq ? "=" : "", v,
-			       kind_names[r->kind], kind_params[r->kind]);
-			bad = 1;
-		} else if (!ok) {
-			sc_err(s, r->line, "bad value in '%s=%s'", k, v);
-			bad = 1;
-		}
-	}
-	if (!bad && r->kind == K_REORIGIN && !r->to) {
-		sc_err(s, r->line, "reorigin needs to=ASN");
-		bad = 1;
-	}
-	if (!bad && r->kind == K_UPSTREAM && !r->via) {
-		sc_err(s, r->line, "upstream needs via=ASN");
-		bad = 1;
-	}
-	if (!bad && r->kind == K_CHURN && r->rate <= 0) {
-		sc_err(s, r->line, "churn needs rate=N (events per hour)");
-		bad = 1;
-	}
-	return bad ? -1 : 0;
-}
-
-/* The old 5-column form put the note where params now are: a 5th field counts as params only
- * when it is "-" or made of key=value words. */
-static int looks_like_params(const char *f)
-{
-	if (!strcmp(f, "-"))
-		return 1;
-	if (!*f)
-		return 0;
-	for (const char *p = f; *p;) {
-		size_t w = strcspn(p, " ");
-		const char *eq = memchr(p, '=', w);
-		if (!eq || eq == p)
-			return 0;
-		for (const char *c = p; c < eq; c++)
-			if (!((*c >= 'a' && *c <= 'z') || *c == '_'))
-				return 0;
-		p += w;
-		while (*p == ' ')
-			p++;
-	}
-	return 1;
-}
-
-static const char time_forms[] = "want 2014-12-22T16:15:00Z, 2014-12-22T16:15Z, 2014-12-22 or "
-                                 "epoch seconds";
-
-static void setting_row(struct scen *s, int line, char **f, int nf)
-{
-	const char *k = f[0];
-	char *end;
-	if (nf < 2 || !*f[1]) {
-		sc_err(s, line, "setting %s needs a value", k);
-		return;
-	}
-	if (!strcmp(k, "name")) {
-		snprintf(s->name, sizeof s->name, "%s", f[1]);
-	} else if (!strcmp(k, "span")) {
-		if (nf < 3 || parse_time(f[1], &s->from) || parse_time(f[2], &s->to)) {
-			sc_err(s, line, "bad span: want span<TAB>START<TAB>END (%s)", time_forms);
-			return;
-		}
-		if (s->to <= s->from) {
-			sc_err(s, line, "bad span: end %s is not after start %s", f[2], f[1]);
-			return;
-		}
-		s->have_span = 1;
-		s->span_line = line;
-	} else if (!strcmp(k, "date_shift")) {
-		snprintf(s->date_shift, sizeof s->date_shift, "%s", f[1]);
-	} else if (!strcmp(k, "peers")) {
-		long v = strtol(f[1], &end, 10);
-		if (*end || v < 1 || v > MAX_PEERS)
-			sc_err(s, line, "bad peers '%s' (1..%d)", f[1], MAX_PEERS);
-		else
-			s->peers = (int)v, s->peers_set = 1;
-	} else if (!strcmp(k, "seed")) {
-		errno = 0;
-		unsigned long long v = strtoull(f[1], &end, 10);
-		if (*end || errno || f[1][0] == '-')
-			sc_err(s, line, "bad seed '%s'", f[1]);
-		else
-			s->seed = v, s->seed_set = 1;
-	} else if (!strcmp(k, "churn")) {
-		double v;
-		if (parse_num(f[1], 0, 1e6, &v))
-			sc_err(s, line, "bad churn '%s' (events per hour, >= 0)", f[1]);
-		else
-			s->churn = v, s->churn_set = 1;
-	} else if (!strcmp(k, "sample")) {
-		long v = strtol(f[1], &end, 10);
-		if (*end || v < 0 || v > 10000000)
-			sc_err(s, line, "bad sample '%s' (a count of prefixes)", f[1]);
-		else
-			s->sample = v, s->sample_set = 1;
-	} else if (!strcmp(k, "countries")) {
-		for (const char *p = f[1]; *p;) {
-			size_t w = strcspn(p, ",");
-			char cc[8];
-			snprintf(cc, sizeof cc, "%.*s", (int)(w < 7 ? w : 7), p);
-			if (!is_country_code(cc) || !geo_country_name(cc)) {
-				sc_err(s, line, "bad country '%s' in countries", cc);
-				return;
-			}
-			p += w;
-			p += *p == ',';
-		}
-		snprintf(s->countries, sizeof s->countries, "%s", f[1]);
-		s->countries_set = 1;
-	} else if (!strcmp(k, "set")) {
-		if (nf < 3 || !*f[2]) {
-			sc_err(s, line, "set needs set<TAB>NAME<TAB>ITEMS (prefixes and ASns, comma-separated)");
-			return;
-		}
-		for (int i = 0; i < s->nset; i++)
-			if (!strcmp(s->set[i].name, f[1])) {
-				sc_err(s, line, "set %s already defined at line %d", f[1], s->set[i].line);
-				return;
-			}
-		s->set = xrealloc(s->set, (size_t)(s->nset + 1) * sizeof *s->set);
-		struct setdef *d = &s->set[s->nset++];
-		snprintf(d->name, sizeof d->name, "%s", f[1]);
-		d->items = xstrdup(f[2]);
-		d->line = line;
-	} else if (!strcmp(k, "route")) {
-		uint32_t asn;
-		if (nf < 3 || parse_asn(f[2], &asn)) {
-			sc_err(s, line, "route needs route<TAB>PREFIX[,PREFIX...]<TAB>ASN");
-			return;
-		}
-		char *save = NULL;
-		for (char *p = strtok_r(f[1], ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-			struct dm_prefix pf;
-			if (dm_prefix_parse(p, &pf) || pf.afi != DM_AFI_IPV4 || pf.len < 8) {
-				sc_err(s, line, "bad prefix '%s' (IPv4, /8 or longer)", p);
-				return;
-			}
-			dm_prefix_mask(&pf);
-			s->add = xrealloc(s->add, (size_t)(s->nadd + 1) * sizeof *s->add);
-			s->add[s->nadd++] = (struct addroute){ .p = pf, .origin = asn, .line = line };
-		}
-	}
+	for (int i = from; i < s->t.nerr; i++)
+		sc_err(s, s->t.err[i].line, "%s", s->t.err[i].msg);
 }
 
 static int scen_load(const char *path, struct scen *s)
@@ -764,132 +452,41 @@ static int scen_load(const char *path, struct scen *s)
 		fprintf(stderr, "darkmap scenario: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	snprintf(s->path, sizeof s->path, "%s", path);
-	char line[65536];
-	int lineno = 0;
-	static const char *const settings[] = { "name", "span", "date_shift", "peers", "seed", "churn",
-	                                        "sample", "countries", "set", "route" };
-	while (fgets(line, sizeof line, f)) {
-		lineno++;
-		line[strcspn(line, "\r\n")] = 0;
-		const char *q = line;
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q == '#' || !*q)
-			continue;
-		char *field[8] = { 0 };
-		int nf = 0;
-		for (char *p = line; p && nf < 8; nf++) {
-			field[nf] = p;
-			p = strchr(p, '\t');
-			if (p)
-				*p++ = 0;
-		}
-		size_t k;
-		for (k = 0; k < sizeof settings / sizeof *settings; k++)
-			if (!strcmp(field[0], settings[k]))
-				break;
-		/* "churn N" sets the background rate; "churn START END all rate=N" is an event */
-		if (k < sizeof settings / sizeof *settings && !(!strcmp(field[0], "churn") && nf >= 4)) {
-			/* settings may be padded with extra tabs: drop empty fields */
-			int m = 0;
-			for (int i = 0; i < nf; i++)
-				if (*field[i] || i == 0)
-					field[m++] = field[i];
-			setting_row(s, lineno, field, m);
-			continue;
-		}
-		int kd;
-		for (kd = 0; kd < K_NKINDS; kd++)
-			if (!strcmp(field[0], kind_names[kd]))
-				break;
-		if (kd == K_NKINDS) {
-			sc_err(s, lineno, "unknown kind '%s' (outage, instability, flap, reorigin, upstream, "
-			       "peer_reset, collector_gap, churn; settings: name, span, peers, seed, churn, "
-			       "sample, countries, set, route)", field[0]);
-			continue;
-		}
-		if (nf < 4 || !*field[3]) {
-			sc_err(s, lineno, "%s: want kind<TAB>start<TAB>end<TAB>target[<TAB>params][<TAB>note]",
-			       field[0]);
-			continue;
-		}
-		struct row r;
-		memset(&r, 0, sizeof r);
-		r.kind = (enum kind)kd;
-		r.line = lineno;
-		r.fraction = 1;
-		r.peers = 1;
-		r.first = 150;
-		r.last = 12;
-		r.coll = r.peer = -1;
-		if (parse_time(field[1], &r.start)) {
-			sc_err(s, lineno, "bad start time '%s' (%s)", field[1], time_forms);
-			continue;
-		}
-		if (parse_time(field[2], &r.end)) {
-			sc_err(s, lineno, "bad end time '%s' (%s)", field[2], time_forms);
-			continue;
-		}
-		if (r.end <= r.start) {
-			sc_err(s, lineno, "end %s is not after start %s", field[2], field[1]);
-			continue;
-		}
-		const char *params = "-", *note = "";
-		if (nf >= 6) {
-			params = field[4];
-			note = field[5];
-		} else if (nf == 5) {
-			if (looks_like_params(field[4]))
-				params = field[4];
-			else
-				note = field[4];
-		}
-		char pbuf[4096];
-		snprintf(pbuf, sizeof pbuf, "%s", params);
-		if (parse_params(s, &r, pbuf))
-			continue;
-		r.target = xstrdup(field[3]);
-		r.note = xstrdup(note);
-		s->row = xrealloc(s->row, (size_t)(s->nrow + 1) * sizeof *s->row);
-		s->row[s->nrow++] = r;
-	}
+	int rc = timeline_read(&s->t, f, path);
 	fclose(f);
+	if (rc) {
+		fputs("darkmap scenario: out of memory\n", stderr);
+		exit(EXIT_FAILURE_);
+	}
+	print_tl_errors(s, 0);
+	s->row = xcalloc((size_t)s->t.nrow, sizeof *s->row);
+	s->nrow = s->t.nrow;
+	for (int i = 0; i < s->nrow; i++) {
+		s->row[i].t = s->t.row[i];
+		s->row[i].coll = s->row[i].peer = -1;
+	}
 	return 0;
 }
 
 /* Rows must lie inside the file's span (checked once the span is known: it may come after). */
 static void scen_check_span(struct scen *s)
 {
-	if (!s->have_span)
-		return;
-	for (int i = 0; i < s->nrow; i++) {
-		struct row *r = &s->row[i];
-		if (r->start < s->from || r->end > s->to) {
-			char a[32], b[32], c[32], d[32];
-			fmt_iso(r->start, a, sizeof a);
-			fmt_iso(r->end, b, sizeof b);
-			fmt_iso(s->from, c, sizeof c);
-			fmt_iso(s->to, d, sizeof d);
-			sc_err(s, r->line, "%s %s .. %s is outside the span %s .. %s (line %d)",
-			       kind_names[r->kind], a, b, c, d, s->span_line);
-		}
+	int from = s->t.nerr;
+	if (timeline_check_span(&s->t) < 0) {
+		fputs("darkmap scenario: out of memory\n", stderr);
+		exit(EXIT_FAILURE_);
 	}
+	print_tl_errors(s, from);
 }
 
 static void scen_free(struct scen *s)
 {
 	for (int i = 0; i < s->nrow; i++) {
-		free(s->row[i].target);
-		free(s->row[i].note);
 		free(s->row[i].pfx);
 		free(s->row[i].sel);
 	}
-	for (int i = 0; i < s->nset; i++)
-		free(s->set[i].items);
 	free(s->row);
-	free(s->set);
-	free(s->add);
+	timeline_free(&s->t);
 }
 
 /* Named scenarios ship in data/scenarios: look beside the working directory, then relative to
@@ -1560,7 +1157,7 @@ static int resolve_item(struct scen *s, int line, const char *item, struct table
 {
 	uint32_t before = out->n, asn;
 	struct dm_prefix p;
-	if (is_country_code(item)) {
+	if (tl_is_country_code(item)) {
 		if (!geo_country_name(item)) {
 			sc_err(s, line, "unknown target '%s': not a country code", item);
 			return -1;
@@ -1576,7 +1173,7 @@ static int resolve_item(struct scen *s, int line, const char *item, struct table
 			return -1;
 		}
 	} else if ((item[0] == 'A' || item[0] == 'a') && (item[1] == 'S' || item[1] == 's')) {
-		if (parse_asn(item, &asn)) {
+		if (tl_parse_asn(item, &asn)) {
 			sc_err(s, line, "unknown target '%s': not an AS number", item);
 			return -1;
 		}
@@ -1635,10 +1232,10 @@ static int resolve_list(struct scen *s, int line, const char *list, struct table
 	return rc;
 }
 
-static int prefix_kind(enum kind k)
+static int prefix_kind(enum tl_kind k)
 {
-	return k == K_OUTAGE || k == K_INSTABILITY || k == K_FLAP || k == K_REORIGIN ||
-	       k == K_UPSTREAM;
+	return k == TL_OUTAGE || k == TL_INSTABILITY || k == TL_FLAP || k == TL_REORIGIN ||
+	       k == TL_UPSTREAM;
 }
 
 /* A row's target -> big-table indices (r->pfx), r->entity for country and AS targets. */
@@ -1647,31 +1244,27 @@ static int resolve_target(struct scen *s, struct row *r, struct table *all,
 {
 	struct u32vec out = { 0 };
 	int rc;
-	const char *t = r->target;
+	const char *t = r->t.target;
 	if (!strncmp(t, "prefix:", 7)) {
-		rc = resolve_list(s, r->line, t + 7, all, geo, cc_done, &out);
-	} else if (!strncmp(t, "set:", 4)) {
-		int i;
-		for (i = 0; i < s->nset; i++)
-			if (!strcmp(s->set[i].name, t + 4))
-				break;
-		if (i == s->nset) {
-			sc_err(s, r->line, "unknown target '%s': no set %s defined", t, t + 4);
+		rc = resolve_list(s, r->t.line, t + 7, all, geo, cc_done, &out);
+	} else if (r->t.set != TL_SET_NONE) {   /* set:NAME, found by the timeline's reader */
+		if (r->t.set == TL_SET_UNKNOWN) {
+			sc_err(s, r->t.line, "unknown target '%s': no set %s defined", t, t + 4);
 			rc = -1;
 		} else {
-			rc = resolve_list(s, r->line, s->set[i].items, all, geo, cc_done, &out);
+			rc = resolve_list(s, r->t.line, s->t.set[r->t.set].items, all, geo, cc_done, &out);
 		}
 	} else if (strchr(t, ',') || strchr(t, '/')) {
-		sc_err(s, r->line, "unknown target '%s' (a prefix list is written prefix:P,P; a list "
+		sc_err(s, r->t.line, "unknown target '%s' (a prefix list is written prefix:P,P; a list "
 		       "of countries or ASes is a set)", t);
 		rc = -1;
 	} else {
-		rc = resolve_item(s, r->line, t, all, geo, cc_done, &out);
+		rc = resolve_item(s, r->t.line, t, all, geo, cc_done, &out);
 		if (!rc) {
 			uint32_t asn;
-			if (is_country_code(t))
+			if (tl_is_country_code(t))
 				snprintf(r->entity, sizeof r->entity, "%s", t);
-			else if (!parse_asn(t, &asn))
+			else if (!tl_parse_asn(t, &asn))
 				snprintf(r->entity, sizeof r->entity, "AS%u", asn);
 		}
 	}
@@ -1681,12 +1274,12 @@ static int resolve_target(struct scen *s, struct row *r, struct table *all,
 		uint32_t left = 0;
 		for (uint32_t i = 0; i < out.n; i++) {
 			int ex = 0;
-			for (int k = 0; k < r->nexcept; k++)
-				ex |= all->v[out.v[i]].origin == r->except[k];
+			for (int k = 0; k < r->t.nexcept; k++)
+				ex |= all->v[out.v[i]].origin == r->t.except[k];
 			left += !ex;
 		}
 		if (!left) {
-			sc_err(s, r->line, "target %s: every prefix is excepted (except=)", t);
+			sc_err(s, r->t.line, "target %s: every prefix is excepted (except=)", t);
 			rc = -1;
 		}
 	}
@@ -1698,15 +1291,15 @@ static int resolve_target(struct scen *s, struct row *r, struct table *all,
 /* Noise targets: "rrc.sim/2" (one peer), "rrc.sim" (a collector), "all". */
 static int resolve_noise(struct scen *s, struct row *r, const struct gen *g, int clamp)
 {
-	const char *t = r->target;
-	if (r->kind == K_CHURN) {
+	const char *t = r->t.target;
+	if (r->t.kind == TL_CHURN) {
 		if (strcmp(t, "all")) {
-			sc_err(s, r->line, "unknown target '%s' for churn (want all)", t);
+			sc_err(s, r->t.line, "unknown target '%s' for churn (want all)", t);
 			return -1;
 		}
 		return 0;
 	}
-	if (r->kind == K_COLLECTOR_GAP && !strcmp(t, "all")) {
+	if (r->t.kind == TL_COLLECTOR_GAP && !strcmp(t, "all")) {
 		r->coll = -1;
 		return 0;
 	}
@@ -1717,8 +1310,8 @@ static int resolve_noise(struct scen *s, struct row *r, const struct gen *g, int
 		if (strlen(g->coll[c].name) == n && !strncmp(t, g->coll[c].name, n))
 			break;
 	if (c == 2) {
-		sc_err(s, r->line, "unknown target '%s' for %s (want route-views.sim, rrc.sim%s)", t,
-		       kind_names[r->kind], r->kind == K_PEER_RESET ? ", or one peer: rrc.sim/N" : ", all");
+		sc_err(s, r->t.line, "unknown target '%s' for %s (want route-views.sim, rrc.sim%s)", t,
+		       tl_kind_name(r->t.kind), r->t.kind == TL_PEER_RESET ? ", or one peer: rrc.sim/N" : ", all");
 		return -1;
 	}
 	r->coll = c;
@@ -1726,20 +1319,20 @@ static int resolve_noise(struct scen *s, struct row *r, const struct gen *g, int
 		return 0;
 	char *end;
 	long i = strtol(slash + 1, &end, 10);
-	if (r->kind != K_PEER_RESET || *end || end == slash + 1 || i < 0) {
-		sc_err(s, r->line, "unknown target '%s' for %s", t, kind_names[r->kind]);
+	if (r->t.kind != TL_PEER_RESET || *end || end == slash + 1 || i < 0) {
+		sc_err(s, r->t.line, "unknown target '%s' for %s", t, tl_kind_name(r->t.kind));
 		return -1;
 	}
 	if (i >= g->coll[c].npeers) {
 		if (!clamp || !g->coll[c].npeers) {
-			sc_err(s, r->line, "unknown target '%s': %s has %u peers (%s/0 .. %s/%d)", t,
+			sc_err(s, r->t.line, "unknown target '%s': %s has %u peers (%s/0 .. %s/%d)", t,
 			       g->coll[c].name, g->coll[c].npeers, g->coll[c].name, g->coll[c].name,
 			       g->coll[c].npeers - 1);
 			return -1;
 		}
 		/* --peers made the collector smaller than the file assumes: its last peer plays */
 		fprintf(stderr, "darkmap scenario: %s:%d: %s has %u peers with --peers %d: %s/%u "
-		        "plays %s\n", s->path, r->line, g->coll[c].name, g->coll[c].npeers, g->npeers,
+		        "plays %s\n", s->t.path, r->t.line, g->coll[c].name, g->coll[c].npeers, g->npeers,
 		        g->coll[c].name, g->coll[c].npeers - 1, t);
 		i = g->coll[c].npeers - 1;
 	}
@@ -1786,13 +1379,13 @@ static void select_prefixes(struct gen *g, struct row *r)
 	uint32_t *elig = xcalloc(r->npfx, sizeof *elig);
 	uint32_t n = 0, ng = 0;
 	double total = 0;
-	uint64_t salt = mix64(g->seed ^ str_hash(r->target));
+	uint64_t salt = mix64(g->seed ^ str_hash(r->t.target));
 	uint32_t top_last = 0;
 	for (uint32_t i = 0; i < r->npfx; i++) {
 		const struct tprefix *x = &g->t.v[r->pfx[i]];
 		int ex = 0;
-		for (int e = 0; e < r->nexcept; e++)
-			ex |= x->origin == r->except[e];
+		for (int e = 0; e < r->t.nexcept; e++)
+			ex |= x->origin == r->t.except[e];
 		if (ex)
 			continue;
 		if (!n || x->first > top_last) {   /* a new network (address order: tops first) */
@@ -1806,12 +1399,12 @@ static void select_prefixes(struct gen *g, struct row *r)
 	}
 	r->sel = xcalloc(n, sizeof *r->sel);
 	r->nsel = 0;
-	if (r->fraction >= 1) {
+	if (r->t.fraction >= 1) {
 		for (uint32_t i = 0; i < n; i++)
 			r->sel[r->nsel++] = elig[i];
 	} else {
 		qsort(k, ng, sizeof *k, keyed_cmp);
-		double want = r->fraction * total, acc = 0;
+		double want = r->t.fraction * total, acc = 0;
 		for (uint32_t j = 0; j < ng && acc < want - 1e-9; j++) {
 			/* this network's members: from its top to the next network's top */
 			uint32_t gi = k[j].x, first = grp[gi];
@@ -1829,7 +1422,7 @@ static void select_prefixes(struct gen *g, struct row *r)
 	free(k);
 	free(grp);
 	free(elig);
-	int kp = (int)ceil(r->peers * g->npeers - 1e-9);
+	int kp = (int)ceil(r->t.peers * g->npeers - 1e-9);
 	r->kpeers = kp < 1 ? 1 : kp > g->npeers ? g->npeers : kp;
 	for (uint32_t i = 0; i < r->nsel; i++)
 		g->t.v[r->sel[i]].busy = 1;
@@ -1959,8 +1552,8 @@ static void ents_init(struct gen *g, struct ents *E)
 	for (uint32_t x = 0; x < g->t.n; x++)
 		vec_push(&as, g->t.v[x].origin);
 	for (int i = 0; i < g->sc->nrow; i++)
-		if (g->sc->row[i].kind == K_REORIGIN)
-			vec_push(&as, g->sc->row[i].to);
+		if (g->sc->row[i].t.kind == TL_REORIGIN)
+			vec_push(&as, g->sc->row[i].t.to);
 	vec_sort_unique(&as);
 	E->asn = as.v;
 	E->nas = as.n;
@@ -2109,8 +1702,8 @@ static void row_touch(const struct gen *g, const struct ents *E, const struct ro
 			tcc[E->shcc[t->sh + j]] = 1;
 		tas[E->pas[r->sel[k]]] = 1;
 	}
-	if (r->kind == K_REORIGIN) {
-		uint32_t a = as_index(E, r->to, 0);
+	if (r->t.kind == TL_REORIGIN) {
+		uint32_t a = as_index(E, r->t.to, 0);
 		if (a != UINT32_MAX)
 			tas[a] = 1;
 	}
@@ -2124,10 +1717,10 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 	uint8_t *touch = xcalloc((size_t)s->nrow ? (size_t)s->nrow : 1, nent);
 	for (int i = 0; i < s->nrow; i++) {
 		struct row *r = &s->row[i];
-		if (r->skip || (r->kind != K_OUTAGE && r->kind != K_REORIGIN))
+		if (r->skip || (r->t.kind != TL_OUTAGE && r->t.kind != TL_REORIGIN))
 			continue;
-		vec_push(&cut, (uint32_t)(r->start < g->from ? g->from : r->start));
-		vec_push(&cut, (uint32_t)(r->end > g->to ? g->to : r->end));
+		vec_push(&cut, (uint32_t)(r->t.start < g->from ? g->from : r->t.start));
+		vec_push(&cut, (uint32_t)(r->t.end > g->to ? g->to : r->t.end));
 		uint8_t *t = touch + (size_t)i * nent;
 		row_touch(g, E, r, t, t + E->ncc);
 	}
@@ -2151,17 +1744,17 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 		act.n = 0;
 		for (int i = 0; i < s->nrow; i++) {
 			struct row *r = &s->row[i];
-			if (r->skip || (r->kind != K_OUTAGE && r->kind != K_REORIGIN) || r->start > a ||
-			    r->end <= a)
+			if (r->skip || (r->t.kind != TL_OUTAGE && r->t.kind != TL_REORIGIN) || r->t.start > a ||
+			    r->t.end <= a)
 				continue;
 			vec_push(&act, (uint32_t)i);
 			mark_target(E, r, 1);
-			if (r->kind == K_OUTAGE) {
+			if (r->t.kind == TL_OUTAGE) {
 				for (uint32_t k = 0; k < r->nsel; k++)
 					if (kdown[r->sel[k]] < r->kpeers)
 						kdown[r->sel[k]] = (uint8_t)r->kpeers;
 			} else {
-				uint32_t to = as_index(E, r->to, 0);
+				uint32_t to = as_index(E, r->t.to, 0);
 				for (uint32_t k = 0; k < r->nsel; k++)
 					org[r->sel[k]] = to;
 				nreo++;
@@ -2197,13 +1790,13 @@ static void truth_steps(struct gen *g, struct ents *E, struct truth *tr)
 				const struct row *r = &s->row[act.v[j]];
 				if (!touch[(size_t)act.v[j] * nent + i])
 					continue;
-				int64_t t1 = r->spread > r->restore_spread ? r->spread : r->restore_spread;
+				int64_t t1 = r->t.spread > r->t.restore_spread ? r->t.spread : r->t.restore_spread;
 				tol = t1 > tol ? t1 : tol;
 				size_t l = strlen(note);
 				snprintf(note + l, sizeof note - l, "%sline %d: %s %s, %u of %u prefixes, %d of "
-				         "%d peers%s%s", l ? "; " : "", r->line, kind_names[r->kind], r->target,
-				         r->nsel, r->npfx, r->kind == K_OUTAGE ? r->kpeers : g->npeers,
-				         g->npeers, r->note[0] ? ": " : "", r->note);
+				         "%d peers%s%s", l ? "; " : "", r->t.line, tl_kind_name(r->t.kind), r->t.target,
+				         r->nsel, r->npfx, r->t.kind == TL_OUTAGE ? r->kpeers : g->npeers,
+				         g->npeers, r->t.note[0] ? ": " : "", r->t.note);
 			}
 			char name[16];
 			ent_name(E, is_as, k, name, sizeof name);
@@ -2282,8 +1875,8 @@ static int default_table(char *out, size_t n)
 
 static void add_truth_note(struct truth_row *t, const struct row *r, const char *extra)
 {
-	snprintf(t->note, sizeof t->note, "line %d%s%s%s%s", r->line, extra[0] ? "; " : "", extra,
-	         r->note[0] ? "; " : "", r->note);
+	snprintf(t->note, sizeof t->note, "line %d%s%s%s%s", r->t.line, extra[0] ? "; " : "", extra,
+	         r->t.note[0] ? "; " : "", r->t.note);
 }
 
 static int run_scenario(struct opts *o, struct scen *sc)
@@ -2298,10 +1891,10 @@ static int run_scenario(struct opts *o, struct scen *sc)
 
 	/* Settings: the command line wins over the file. */
 	int cli_span = o->from >= 0 || o->to >= 0;
-	g.from = o->from >= 0 ? o->from : sc->from;
-	g.to = o->to >= 0 ? o->to : sc->to;
-	if (!sc->have_span && (o->from < 0 || o->to < 0)) {
-		fprintf(stderr, "%s: no span row (span<TAB>START<TAB>END) and no --from/--to\n", sc->path);
+	g.from = o->from >= 0 ? o->from : sc->t.from;
+	g.to = o->to >= 0 ? o->to : sc->t.to;
+	if (!sc->t.have_span && (o->from < 0 || o->to < 0)) {
+		fprintf(stderr, "%s: no span row (span<TAB>START<TAB>END) and no --from/--to\n", sc->t.path);
 		return EXIT_USAGE;
 	}
 	if (g.to <= g.from || g.from < 0 || g.to > UINT32_MAX) {
@@ -2311,22 +1904,22 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	}
 	if (g.from % 900 || g.to % 900) {
 		fprintf(stderr, "darkmap scenario: span %s: start and end must be on a 15-minute "
-		        "boundary\n", cli_span ? "from --from/--to" : sc->path);
+		        "boundary\n", cli_span ? "from --from/--to" : sc->t.path);
 		return EXIT_USAGE;
 	}
 	/* rows must lie in the file's span even when --from/--to cut a piece of it */
 	scen_check_span(sc);
 	if (sc->errors)
 		return EXIT_USAGE;
-	g.npeers = o->peers ? o->peers : sc->peers_set ? sc->peers : 8;
-	g.seed = o->seed_set ? o->seed : sc->seed_set ? sc->seed : 1;
-	g.churn = o->churn >= 0 ? o->churn : sc->churn_set ? sc->churn : 200;
-	long sample = o->sample >= 0 ? o->sample : sc->sample_set ? sc->sample : 3000;
-	const char *countries = o->countries ? o->countries : sc->countries;
-	if (!sc->name[0]) {
-		const char *b = strrchr(sc->path, '/');
-		snprintf(sc->name, sizeof sc->name, "%.120s", b ? b + 1 : sc->path);
-		char *dot = strrchr(sc->name, '.');
+	g.npeers = o->peers ? o->peers : sc->t.peers_set ? sc->t.peers : 8;
+	g.seed = o->seed_set ? o->seed : sc->t.seed_set ? sc->t.seed : 1;
+	g.churn = o->churn >= 0 ? o->churn : sc->t.churn_set ? sc->t.churn : 200;
+	long sample = o->sample >= 0 ? o->sample : sc->t.sample_set ? sc->t.sample : 3000;
+	const char *countries = o->countries ? o->countries : sc->t.countries;
+	if (!sc->t.name[0]) {
+		const char *b = strrchr(sc->t.path, '/');
+		snprintf(sc->t.name, sizeof sc->t.name, "%.120s", b ? b + 1 : sc->t.path);
+		char *dot = strrchr(sc->t.name, '.');
 		if (dot && !strcmp(dot, ".tsv"))
 			*dot = 0;
 	}
@@ -2378,14 +1971,14 @@ static int run_scenario(struct opts *o, struct scen *sc)
 		table_generate(&all, (uint32_t)world, &rng);
 		snprintf(srcbuf, sizeof srcbuf, "generated world table (%ld prefixes asked)", world);
 	}
-	for (int i = 0; i < sc->nadd; i++)
-		table_add(&all, &sc->add[i].p, sc->add[i].origin);
+	for (int i = 0; i < sc->t.nadd; i++)
+		table_add(&all, &sc->t.add[i].p, sc->t.add[i].origin);
 	table_sort_dedupe(&all);
 	/* `route` rows win over the table's origin for their prefixes */
-	for (int i = 0; i < sc->nadd; i++)
+	for (int i = 0; i < sc->t.nadd; i++)
 		for (uint32_t x = 0; x < all.n; x++)
-			if (all.v[x].p.len == sc->add[i].p.len && !memcmp(all.v[x].p.b, sc->add[i].p.b, 4)) {
-				all.v[x].origin = sc->add[i].origin;
+			if (all.v[x].p.len == sc->t.add[i].p.len && !memcmp(all.v[x].p.b, sc->t.add[i].p.b, 4)) {
+				all.v[x].origin = sc->t.add[i].origin;
 				break;
 			}
 
@@ -2393,9 +1986,9 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	int cc_done = 0;
 	for (int i = 0; i < sc->nrow; i++) {
 		struct row *r = &sc->row[i];
-		if (cli_span && (r->end <= g.from || r->start >= g.to))
+		if (cli_span && (r->t.end <= g.from || r->t.start >= g.to))
 			r->skip = 1;
-		if (prefix_kind(r->kind) && !resolve_target(sc, r, &all, g.geo, &cc_done))
+		if (prefix_kind(r->t.kind) && !resolve_target(sc, r, &all, g.geo, &cc_done))
 			for (uint32_t k = 0; k < r->npfx; k++)
 				all.v[r->pfx[k]].mark = 1;
 	}
@@ -2507,7 +2100,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	}
 	for (int i = 0; i < sc->nrow; i++) {
 		struct row *r = &sc->row[i];
-		if (!prefix_kind(r->kind))
+		if (!prefix_kind(r->t.kind))
 			resolve_noise(sc, r, &g, o->peers != 0);
 		else
 			select_prefixes(&g, r);
@@ -2538,48 +2131,48 @@ static int run_scenario(struct opts *o, struct scen *sc)
 		}
 		nrows++;
 		char extra[160] = "";
-		switch (r->kind) {
-		case K_OUTAGE:
+		switch (r->t.kind) {
+		case TL_OUTAGE:
 			for (int pi = 0; pi < r->kpeers; pi++) {
 				int p = g.perm[pi];
 				uint32_t us = peer_usec(p);
 				for (uint32_t k = 0; k < r->nsel; k++) {
 					uint32_t x = r->sel[k];
-					uint64_t h = mix64(g.seed ^ (uint64_t)r->line << 32 ^ g.t.v[x].first);
-					int64_t d = r->spread ? (int64_t)(h % (uint64_t)r->spread) : 0;
-					int64_t u = r->restore_spread ? (int64_t)((h >> 32) % (uint64_t)r->restore_spread) : 0;
-					ev_add(&ev, r->start + d, us, EV_HOLD, (uint16_t)p, x, 0, 0);
-					ev_add(&ev, r->end + u, us, EV_RELEASE, (uint16_t)p, x, 0, 0);
+					uint64_t h = mix64(g.seed ^ (uint64_t)r->t.line << 32 ^ g.t.v[x].first);
+					int64_t d = r->t.spread ? (int64_t)(h % (uint64_t)r->t.spread) : 0;
+					int64_t u = r->t.restore_spread ? (int64_t)((h >> 32) % (uint64_t)r->t.restore_spread) : 0;
+					ev_add(&ev, r->t.start + d, us, EV_HOLD, (uint16_t)p, x, 0, 0);
+					ev_add(&ev, r->t.end + u, us, EV_RELEASE, (uint16_t)p, x, 0, 0);
 				}
 			}
 			break;
-		case K_FLAP: {
+		case TL_FLAP: {
 			for (int pi = 0; pi < r->kpeers; pi++) {
 				int p = g.perm[pi];
 				for (uint32_t k = 0; k < r->nsel; k++) {
-					ev_add(&ev, r->start, peer_usec(p), EV_HOLD, (uint16_t)p, r->sel[k], 0, 0);
-					ev_add(&ev, r->end, peer_usec(p), EV_RELEASE, (uint16_t)p, r->sel[k], 0, 0);
+					ev_add(&ev, r->t.start, peer_usec(p), EV_HOLD, (uint16_t)p, r->sel[k], 0, 0);
+					ev_add(&ev, r->t.end, peer_usec(p), EV_RELEASE, (uint16_t)p, r->sel[k], 0, 0);
 				}
 			}
 			snprintf(extra, sizeof extra, "%u of %u prefixes, %d of %d peers", r->nsel, r->npfx,
 			         r->kpeers, g.npeers);
 			char note[240];
-			snprintf(note, sizeof note, "line %d; %s%s%s", r->line, extra, r->note[0] ? "; " : "",
-			         r->note);
-			truth_for_down(&g, &E, &tr, r, "flap", r->start, r->end, note);
+			snprintf(note, sizeof note, "line %d; %s%s%s", r->t.line, extra, r->t.note[0] ? "; " : "",
+			         r->t.note);
+			truth_for_down(&g, &E, &tr, r, "flap", r->t.start, r->t.end, note);
 			break;
 		}
-		case K_INSTABILITY: {
+		case TL_INSTABILITY: {
 			/* Flaps: the peers withdraw the target, re-announce 2-6 min later; the pause
 			 * between flaps shrinks from `first` to `last` minutes across the window (+-30%). */
 			char note[240];
-			snprintf(note, sizeof note, "line %d; flaps every %g..%g min%s%s", r->line, r->first,
-			         r->last, r->note[0] ? "; " : "", r->note);
-			truth_for_down(&g, &E, &tr, r, "instability", r->start, r->end, note);
-			int64_t tt = r->start + rng_below(&rng_flap, 1800);
+			snprintf(note, sizeof note, "line %d; flaps every %g..%g min%s%s", r->t.line, r->t.first,
+			         r->t.last, r->t.note[0] ? "; " : "", r->t.note);
+			truth_for_down(&g, &E, &tr, r, "instability", r->t.start, r->t.end, note);
+			int64_t tt = r->t.start + rng_below(&rng_flap, 1800);
 			for (;;) {
 				int64_t down = 120 + rng_below(&rng_flap, 241);
-				if (tt + down + 300 > r->end)
+				if (tt + down + 300 > r->t.end)
 					break;
 				for (int pi = 0; pi < r->kpeers; pi++) {
 					int p = g.perm[pi];
@@ -2590,39 +2183,39 @@ static int run_scenario(struct opts *o, struct scen *sc)
 				}
 				if (tt + down > g.from && tt < g.to) {   /* overlaps the span */
 					snprintf(note, sizeof note, "line %d; withdrawn at %d of %d peers, %lld s",
-					         r->line, r->kpeers, g.npeers, (long long)down);
+					         r->t.line, r->kpeers, g.npeers, (long long)down);
 					truth_for_down(&g, &E, &tr, r, "flap", tt, tt + down, note);
 					nflaps++;
 				}
-				double frac = (double)(tt - r->start) / (double)(r->end - r->start);
-				double pause = (r->first + (r->last - r->first) * frac) * 60.0 *
+				double frac = (double)(tt - r->t.start) / (double)(r->t.end - r->t.start);
+				double pause = (r->t.first + (r->t.last - r->t.first) * frac) * 60.0 *
 				               (0.7 + 0.6 * rng_unit(&rng_flap));
 				tt += down + (int64_t)pause;
 			}
 			break;
 		}
-		case K_REORIGIN:
-		case K_UPSTREAM: {
-			enum ev_kind set = r->kind == K_REORIGIN ? EV_SET_ORIGIN : EV_SET_VIA;
-			uint32_t arg = r->kind == K_REORIGIN ? r->to : r->via;
+		case TL_REORIGIN:
+		case TL_UPSTREAM: {
+			enum ev_kind set = r->t.kind == TL_REORIGIN ? EV_SET_ORIGIN : EV_SET_VIA;
+			uint32_t arg = r->t.kind == TL_REORIGIN ? r->t.to : r->t.via;
 			for (int edge = 0; edge < 2; edge++) {
-				int64_t ts = edge ? r->end : r->start;
+				int64_t ts = edge ? r->t.end : r->t.start;
 				for (uint32_t k = 0; k < r->nsel; k++)
 					ev_add(&ev, ts, 0, set, 0, r->sel[k], 0, edge ? 0 : arg);
 				for (int p = 0; p < g.npeers; p++)
 					for (uint32_t k = 0; k < r->nsel; k++)
 						ev_add(&ev, ts, peer_usec(p), EV_REFRESH, (uint16_t)p, r->sel[k], 0, 0);
 			}
-			if (r->kind == K_UPSTREAM) {
+			if (r->t.kind == TL_UPSTREAM) {
 				/* a transit change: no loss; one row per entity it concerns */
-				snprintf(extra, sizeof extra, "via AS%u; %u of %u prefixes", r->via, r->nsel, r->npfx);
+				snprintf(extra, sizeof extra, "via AS%u; %u of %u prefixes", r->t.via, r->nsel, r->npfx);
 				struct u32vec ents = { 0 };
 				if (!r->entity[0])
 					for (uint32_t k = 0; k < r->nsel; k++)
 						vec_push(&ents, g.t.v[r->sel[k]].origin);
 				vec_sort_unique(&ents);
 				for (uint32_t k = 0; k < (r->entity[0] ? 1 : ents.n); k++) {
-					t = truth_add(&tr, "upstream", r->start, r->end);
+					t = truth_add(&tr, "upstream", r->t.start, r->t.end);
 					if (r->entity[0])
 						snprintf(t->entity, sizeof t->entity, "%s", r->entity);
 					else
@@ -2633,13 +2226,13 @@ static int run_scenario(struct opts *o, struct scen *sc)
 			}
 			break;
 		}
-		case K_PEER_RESET:
+		case TL_PEER_RESET:
 			for (int p = 0; p < g.npeers; p++) {
 				if (r->peer >= 0 ? p != r->peer : g.peer[p].coll != r->coll)
 					continue;
-				ev_add(&ev, r->start, 250000, EV_PEER_DOWN, (uint16_t)p, 0, 0, 0);
-				ev_add(&ev, r->end, 0, EV_PEER_UP, (uint16_t)p, 0, 0, 0);
-				t = truth_add(&tr, "peer_reset", r->start, r->end);
+				ev_add(&ev, r->t.start, 250000, EV_PEER_DOWN, (uint16_t)p, 0, 0, 0);
+				ev_add(&ev, r->t.end, 0, EV_PEER_UP, (uint16_t)p, 0, 0, 0);
+				t = truth_add(&tr, "peer_reset", r->t.start, r->t.end);
 				snprintf(t->collector, sizeof t->collector, "%s", g.coll[g.peer[p].coll].name);
 				char ip[DM_IP_STRLEN];
 				dm_ip_fmt(&g.peer[p].mp.addr, ip);
@@ -2647,16 +2240,16 @@ static int run_scenario(struct opts *o, struct scen *sc)
 				add_truth_note(t, r, "");
 			}
 			break;
-		case K_COLLECTOR_GAP:
+		case TL_COLLECTOR_GAP:
 			for (int c = 0; c < 2; c++) {
 				if (r->coll >= 0 && c != r->coll)
 					continue;
 				struct collector *co = &g.coll[c];
 				if (co->ngap < 16) {
-					co->gap_start[co->ngap] = r->start;
-					co->gap_end[co->ngap++] = r->end;
+					co->gap_start[co->ngap] = r->t.start;
+					co->gap_end[co->ngap++] = r->t.end;
 				}
-				t = truth_add(&tr, "collector_gap", r->start, r->end);
+				t = truth_add(&tr, "collector_gap", r->t.start, r->t.end);
 				snprintf(t->collector, sizeof t->collector, "%s", co->name);
 				add_truth_note(t, r, "update files starting in [start, end) absent");
 			}
@@ -2678,9 +2271,9 @@ static int run_scenario(struct opts *o, struct scen *sc)
 		double rate = g.churn;
 		if (pass >= 0) {
 			struct row *r = &sc->row[pass];
-			if (r->kind != K_CHURN || r->skip)
+			if (r->t.kind != TL_CHURN || r->skip)
 				continue;
-			a = r->start, b = r->end, rate = r->rate;
+			a = r->t.start, b = r->t.end, rate = r->t.rate;
 		}
 		uint64_t n = (uint64_t)(rate * (double)(b - a) / 3600.0);
 		for (uint64_t i = 0; i < n && nfree && b - a > 60; i++) {
@@ -2765,7 +2358,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 		snprintf(hint, sizeof hint, " bin_hint=%lds", o->bin_hint);
 	snprintf(tr.v[0].note, sizeof tr.v[0].note,
 	         "%s: seed=%llu peers=%d prefixes=%u target_prefixes=%u rows=%llu churn=%g/h%s",
-	         sc->name, (unsigned long long)g.seed, g.npeers, g.t.n, ntarget,
+	         sc->t.name, (unsigned long long)g.seed, g.npeers, g.t.n, ntarget,
 	         (unsigned long long)nrows, g.churn, hint);
 
 	/* Ground truth and peers. */
@@ -2782,11 +2375,11 @@ static int run_scenario(struct opts *o, struct scen *sc)
 		        "fraction: share of the entity's /24s lost; tolerance: seconds\n"
 		        "kind\tstart\tend\tstart_utc\tend_utc\tentity\tfraction\ttolerance\tcollector\t"
 		        "peer\tnote\n",
-		        sc->name, sc->path, (unsigned long long)g.seed, srcbuf);
+		        sc->t.name, sc->t.path, (unsigned long long)g.seed, srcbuf);
 		for (size_t i = 0; i < tr.n; i++) {
 			char a[32], bb[32];
-			fmt_iso(tr.v[i].start, a, sizeof a);
-			fmt_iso(tr.v[i].end, bb, sizeof bb);
+			tl_fmt_iso(tr.v[i].start, a, sizeof a);
+			tl_fmt_iso(tr.v[i].end, bb, sizeof bb);
 			fprintf(f, "%s\t%lld\t%lld\t%s\t%s\t%s\t%.4f\t%lld\t%s\t%s\t%s\n", tr.v[i].kind,
 			        (long long)tr.v[i].start, (long long)tr.v[i].end, a, bb, tr.v[i].entity,
 			        tr.v[i].fraction, (long long)tr.v[i].tolerance, tr.v[i].collector,
@@ -2823,10 +2416,10 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	char a[32], bb[32];
-	fmt_iso(g.from, a, sizeof a);
-	fmt_iso(g.to, bb, sizeof bb);
-	printf("scenario\t%s\tfrom=%s\tto=%s\tseed=%llu\tfile=%s\n", sc->name, a, bb,
-	       (unsigned long long)g.seed, sc->path);
+	tl_fmt_iso(g.from, a, sizeof a);
+	tl_fmt_iso(g.to, bb, sizeof bb);
+	printf("scenario\t%s\tfrom=%s\tto=%s\tseed=%llu\tfile=%s\n", sc->t.name, a, bb,
+	       (unsigned long long)g.seed, sc->t.path);
 	printf("table\t%s\tprefixes=%u\ttarget_prefixes=%u\n", srcbuf, g.t.n, ntarget);
 	for (int c = 0; c < 2; c++)
 		printf("collector\t%s\tpeers=%u\tribs=%llu\tupdate_files=%llu\tinterval=%ds\t"
@@ -2843,7 +2436,7 @@ static int run_scenario(struct opts *o, struct scen *sc)
 	printf("elapsed\t%.2fs\n", secs);
 	if (left_out)
 		fprintf(stderr, "darkmap scenario: %llu rows of %s outside --from/--to left out\n",
-		        (unsigned long long)left_out, sc->path);
+		        (unsigned long long)left_out, sc->t.path);
 	ents_free(&E);
 	free(ev.v);
 	free(tr.v);
@@ -3096,11 +2689,11 @@ int cmd_scenario(int argc, char **argv)
 				goto bad;
 			break;
 		case 'f':
-			if (parse_time(optarg, &o.from))
+			if (tl_parse_time(optarg, &o.from))
 				goto bad;
 			break;
 		case 'T':
-			if (parse_time(optarg, &o.to))
+			if (tl_parse_time(optarg, &o.to))
 				goto bad;
 			break;
 		case 's':

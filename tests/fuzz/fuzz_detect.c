@@ -13,15 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "base/addr.h"
 #include "base/err.h"
 #include "detect/detect.h"
-
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
-	} while (0)
 
 struct track {
 	struct sig_entity e;

@@ -11,13 +11,8 @@
 #include <string.h>
 
 #include "fuzz_records.h"
+#include "fuzz_util.h"
 #include "mrt/writer.h"
-
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
-	} while (0)
 
 /* the attributes bgp_attrs_encode writes */
 #define WRITTEN                                                                                       \

@@ -14,18 +14,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "base/addr.h"
 #include "base/time.h"
 #include "geo/geo.h"
 #include "detect/event.h"
 #include "out/webhook.h"
 #include "store/store.h"
-
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
-	} while (0)
 
 static char dbdir[64];
 

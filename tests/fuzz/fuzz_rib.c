@@ -11,48 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_attrs.h"
+#include "fuzz_util.h"
 #include "rib/rib.h"
 
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
-	} while (0)
-
-enum { NPEER = 4, NPFX = 64, NPATH = 3, NVAR = 4 };
+enum { NPEER = 4, NPFX = 64, NPATH = 3 };
 
 struct model {
 	struct dm_prefix pfx[NPFX];     /* masked */
 	uint32_t idx[NPFX];             /* the RIB's index */
 	int npfx;
 	uint8_t route[NPEER][NPFX][NPATH];   /* attribute variant + 1, 0: none */
-	uint32_t var_id[NVAR];          /* the RIB's id of each variant while referenced */
+	uint32_t var_id[FUZZ_NVAR];          /* the RIB's id of each variant while referenced */
 };
-
-static struct bgp_attrs var_attrs[NVAR];
-static uint8_t var_raw[NVAR][4];
-static struct as_seg var_seg[NVAR];
-static uint32_t var_asn[NVAR];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	for (int v = 0; v < NVAR; v++) {
-		var_raw[v][0] = 0x40;   /* ORIGIN, transitive, length 1, value v (RFC 4271 §4.3) */
-		var_raw[v][1] = BGP_ATTR_ORIGIN;
-		var_raw[v][2] = 1;
-		var_raw[v][3] = (uint8_t)(v % 3);
-		var_asn[v] = 64500u + (uint32_t)v;
-		var_seg[v] = (struct as_seg){ .type = AS_SEQUENCE, .count = 1, .asn = &var_asn[v] };
-		struct bgp_attrs *a = &var_attrs[v];
-		memset(a, 0, sizeof *a);
-		a->present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN) | BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
-		a->origin = (uint8_t)(v % 3);
-		a->as_path = a->path = (struct as_path){ .seg = &var_seg[v], .nseg = 1, .asn_size = 4 };
-		a->raw = var_raw[v];
-		a->raw_len = 4;
-	}
+	fuzz_attr_variants_init();
 	return 0;
 }
 
@@ -71,36 +48,12 @@ static int contains(const struct dm_prefix *p, uint8_t afi, const uint8_t *addr,
 	return 1;
 }
 
-static void mask(struct dm_prefix *p)
-{
-	unsigned bits = p->afi == DM_AFI_IPV4 ? 32 : 128;
-	for (unsigned i = p->len; i < bits; i++)
-		p->b[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
-	if (p->afi == DM_AFI_IPV4)
-		memset(p->b + 4, 0, 12);
-}
-
-/* A prefix of the universe from two bytes: base (b >> 1 & 7), family (b & 1), length c. */
-static struct dm_prefix make_prefix(uint8_t b, uint8_t c)
-{
-	static const uint8_t v4[8][4] = { { 10, 0, 0, 0 },  { 10, 1, 0, 0 },   { 10, 1, 2, 0 },   { 175, 45, 176, 0 },
-		                          { 0, 0, 0, 0 },   { 255, 255, 255, 255 }, { 10, 128, 0, 0 }, { 192, 0, 2, 1 } };
-	struct dm_prefix p;
-	memset(&p, 0, sizeof p);
-	if (b & 1) {
-		p.afi = DM_AFI_IPV6;
-		p.b[0] = 0x20, p.b[1] = 0x01, p.b[2] = 0x0d, p.b[3] = 0xb8;
-		p.b[4] = (uint8_t)((b >> 1 & 7) * 0x11);
-		p.b[15] = b;
-		p.len = (uint8_t)(c % 129);
-	} else {
-		p.afi = DM_AFI_IPV4;
-		memcpy(p.b, v4[b >> 1 & 7], 4);
-		p.len = (uint8_t)(c % 33);
-	}
-	mask(&p);
-	return p;
-}
+/* every length, so prefixes nest and collide after masking */
+static const struct fuzz_universe universe = {
+	.v4 = { { 10, 0, 0, 0 }, { 10, 1, 0, 0 }, { 10, 1, 2, 0 }, { 175, 45, 176, 0 }, { 0, 0, 0, 0 },
+	        { 255, 255, 255, 255 }, { 10, 128, 0, 0 }, { 192, 0, 2, 1 } },
+	.v4_min = 0, .v4_span = 33, .v6_byte = 15, .v6_min = 0, .v6_span = 129,
+};
 
 static int model_prefix(struct model *m, struct rib *r, const struct dm_prefix *p)
 {
@@ -136,13 +89,13 @@ static void check_attr_id(const struct rib *r, uint32_t id, int var)
 {
 	CHECK(id != 0);
 	const struct rib_attr *x = rib_attr_get(r, id);
-	CHECK(x->refcnt > 0 && x->origin_asn == var_asn[var] && x->origin == var % 3);
+	CHECK(x->refcnt > 0 && x->origin_asn == 64500u + (uint32_t)var && x->origin == var % 3);
 }
 
 static void check_counts(const struct model *m, const struct rib *r, const uint32_t *peer)
 {
 	uint64_t routes = 0;
-	int refs[NVAR] = { 0 };
+	int refs[FUZZ_NVAR] = { 0 };
 	for (int p = 0; p < NPEER; p++) {
 		uint32_t npfx[2] = { 0, 0 };
 		uint64_t npaths = 0;
@@ -166,7 +119,7 @@ static void check_counts(const struct model *m, const struct rib *r, const uint3
 	}
 	CHECK(rib_routes(r) == routes);
 	uint32_t live = 0;
-	for (int v = 0; v < NVAR; v++)
+	for (int v = 0; v < FUZZ_NVAR; v++)
 		if (refs[v]) {
 			live++;
 			check_attr_id(r, m->var_id[v], v);
@@ -196,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(rib_peer_find(r, coll[p & 1], &a, 64496u + (uint32_t)p) == peer[p]);
 		}
 		if (op == 5) {   /* longest match of an address of the universe */
-			struct dm_prefix q = make_prefix(o[2], 255);
+			struct dm_prefix q = fuzz_prefix(&universe, o[2], 255);
 			q.b[q.afi == DM_AFI_IPV4 ? 3 : 15] ^= o[3];
 			struct dm_ip ip = { .afi = q.afi };
 			memcpy(ip.b, q.b, 16);
@@ -204,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (op == 6) {   /* covering prefix of a prefix (the prefix itself when present) */
-			struct dm_prefix q = make_prefix(o[2], o[3]);
+			struct dm_prefix q = fuzz_prefix(&universe, o[2], o[3]);
 			CHECK(rib_covering(r, &q) == naive_longest(&m, q.afi, q.b, q.len));
 			continue;
 		}
@@ -214,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_counts(&m, r, peer);
 			continue;
 		}
-		struct dm_prefix q = make_prefix(o[2], o[3]);
+		struct dm_prefix q = fuzz_prefix(&universe, o[2], o[3]);
 		int i = model_prefix(&m, r, &q);
 		if (i < 0)
 			continue;
@@ -222,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *slot = &m.route[p][i][path];
 		uint32_t old;
 		if (op <= 2 || op == 7) {
-			uint32_t id = rib_attr_intern(r, &var_attrs[var]);
+			uint32_t id = rib_attr_intern(r, &fuzz_var_attrs[var]);
 			check_attr_id(r, id, var);
 			m.var_id[var] = id;
 			old = rib_route_set(r, peer[p], m.idx[i], (uint32_t)path, id);

@@ -11,62 +11,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_attrs.h"
+#include "fuzz_util.h"
 #include "signal/signal.h"
 
-#define CHECK(c)                                                                                      \
-	do {                                                                                          \
-		if (!(c))                                                                             \
-			abort();                                                                      \
-	} while (0)
-
-enum { NPEER = 4, NVAR = 4, NSEEN = 64 };
-
-static struct bgp_attrs var_attrs[NVAR];
-static uint8_t var_raw[NVAR][4];
-static struct as_seg var_seg[NVAR];
-static uint32_t var_asn[NVAR];
+enum { NPEER = 4, NSEEN = 64, MAX_BINS = 64 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	for (int v = 0; v < NVAR; v++) {
-		var_raw[v][0] = 0x40;   /* ORIGIN (RFC 4271 §4.3) */
-		var_raw[v][1] = BGP_ATTR_ORIGIN;
-		var_raw[v][2] = 1;
-		var_raw[v][3] = 0;
-		var_asn[v] = 64500u + (uint32_t)v;
-		var_seg[v] = (struct as_seg){ .type = AS_SEQUENCE, .count = 1, .asn = &var_asn[v] };
-		struct bgp_attrs *a = &var_attrs[v];
-		memset(a, 0, sizeof *a);
-		a->present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN) | BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
-		a->as_path = a->path = (struct as_path){ .seg = &var_seg[v], .nseg = 1, .asn_size = 4 };
-		a->raw = var_raw[v];
-		a->raw_len = 4;
-	}
+	fuzz_attr_variants_init();
 	return 0;
 }
 
-static struct dm_prefix make_prefix(uint8_t b, uint8_t c)
-{
-	static const uint8_t v4[8][4] = { { 10, 0, 0, 0 },  { 10, 1, 0, 0 },   { 10, 1, 2, 0 },   { 175, 45, 176, 0 },
-		                          { 1, 0, 0, 0 },   { 223, 255, 255, 0 }, { 10, 128, 0, 0 }, { 192, 0, 2, 0 } };
-	struct dm_prefix p;
-	memset(&p, 0, sizeof p);
-	if (b & 1) {
-		p.afi = DM_AFI_IPV6;
-		p.b[0] = 0x20, p.b[1] = 0x01, p.b[2] = 0x0d, p.b[3] = 0xb8;
-		p.b[4] = (uint8_t)((b >> 1 & 7) * 0x11);
-		p.b[6] = b;
-		p.len = (uint8_t)(12 + c % 53);      /* /12 .. /64: some below the /16 floor */
-	} else {
-		p.afi = DM_AFI_IPV4;
-		memcpy(p.b, v4[b >> 1 & 7], 4);
-		p.len = (uint8_t)(6 + c % 27);       /* /6 .. /32: some below the /8 floor */
-	}
-	dm_prefix_mask(&p);
-	return p;
-}
+/* IPv4 /6../32 and IPv6 /12../64: some below the /8 and /16 floors */
+static const struct fuzz_universe universe = {
+	.v4 = { { 10, 0, 0, 0 }, { 10, 1, 0, 0 }, { 10, 1, 2, 0 }, { 175, 45, 176, 0 }, { 1, 0, 0, 0 },
+	        { 223, 255, 255, 0 }, { 10, 128, 0, 0 }, { 192, 0, 2, 0 } },
+	.v4_min = 6, .v4_span = 27, .v6_byte = 6, .v6_min = 12, .v6_span = 53,
+};
 
 /* Emitted bins: per entity, strictly increasing in time. */
 struct seen {
@@ -183,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dm_ip peer_ip[NPEER], nh = { .afi = DM_AFI_IPV4, .b = { 192, 0, 2, 254 } };
 	for (int p = 0; p < NPEER; p++)
 		peer_ip[p] = (struct dm_ip){ .afi = DM_AFI_IPV4, .b = { 192, 0, 2, (uint8_t)(p + 1) } };
-	uint32_t ts = 1419264000u;
+	uint32_t ts = 1419264000u, t0 = ts;
 	size_t load = 2 + 4 * (size_t)(data[1] % 16);   /* ops before sig_start: the RIB */
 	int started = 0;
 	for (size_t off = 2; off + 4 <= size; off += 4) {
@@ -194,8 +158,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		const uint8_t *op = data + off;
 		int p = op[0] >> 2 & 3;
-		if (started) {
-			ts += (uint32_t)(op[3] >> 2) * (op[3] & 2 ? 60 : 7);
+		/* Steps of 0..63 s or 0..15 min, and at most MAX_BINS bins an input: every bin walks
+		 * every entity slot (hundreds), and steps of up to an hour made thousands of bins an
+		 * input (1 run/s). */
+		if (started && ts - t0 < MAX_BINS * o.bin) {
+			ts += (uint32_t)(op[3] >> 2) * (op[3] & 2 ? 15 : 1);
 			sig_time(s, ts);
 		}
 		struct dm_elem e;
@@ -207,13 +174,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0:
 		case 1:
 			e.type = started ? DM_ELEM_ANNOUNCE : DM_ELEM_RIB;
-			e.prefix = make_prefix(op[1], op[2]);
-			e.attrs = &var_attrs[op[0] >> 4 & 3];
+			e.prefix = fuzz_prefix(&universe, op[1], op[2]);
+			e.attrs = &fuzz_var_attrs[op[0] >> 4 & 3];
 			e.next_hop = &nh;
 			break;
 		case 2:
 			e.type = DM_ELEM_WITHDRAW;
-			e.prefix = make_prefix(op[1], op[2]);
+			e.prefix = fuzz_prefix(&universe, op[1], op[2]);
 			break;
 		default:
 			e.type = DM_ELEM_STATE;

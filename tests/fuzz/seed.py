@@ -4,7 +4,8 @@
 build/fuzz/corpus/mrt/         runs of whole MRT records (decompressed), a few per record kind
 build/fuzz/corpus/bgp_update/  BGP messages cut out of BGP4MP records, prefixed by a context byte
 build/fuzz/corpus/bgp_attr/    path attribute blocks from TABLE_DUMP_V2 entries and UPDATEs
-build/fuzz/corpus/reader/      small files as they are (compressed), and heads of the big ones
+build/fuzz/corpus/reader/      the first ~8 KB of records of each file, recompressed (gzip, bzip2,
+                               xz, zstd), small files as they are, cut streams, gzip members
 build/fuzz/corpus/parse/       fuzz_parse: times, webhook URLs, a tiny mmdb (the database of
                                case 3 is written by the target itself, see tests/fuzz/run)
 build/fuzz/corpus/mrt_roundtrip/  the MRT seeds, plus AS4_PATH merges and Zebra STATE_CHANGEs
@@ -37,14 +38,50 @@ def put(d, data):
     name = hashlib.sha1(data).hexdigest()[:16]
     with open(os.path.join(d, name), 'wb') as f: f.write(data)
 
+def recompress(kind, data):
+    if kind == 'gz': return gzip.compress(data, 6)
+    # the smallest decoder state: a decoder allocates what the header asks for (bzip2's 100 KB
+    # blocks: 400 KB; an xz dictionary and a zstd window of 64 KB, not 8 and 2 MB), and under
+    # ASan every allocation above 128 KB is a fresh mmap per run
+    if kind == 'bz2': return bz2.compress(data, 1)
+    if kind == 'xz': return lzma.compress(data, filters=[{'id': lzma.FILTER_LZMA2, 'preset': 6, 'dict_size': 1 << 16}])
+    try:   # zstd: the command line tool, when there is one (python has no zstd module here)
+        import subprocess
+        return subprocess.run(['zstd', '-q', '-c', '--zstd=wlog=16'], input=data, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+def reader_seeds(d, raw, data):
+    # Small seeds: the first records (about 8 KB of MRT) of each file, in each compression,
+    # the file itself when it is small, and a cut stream. 64 KB heads of the big archives
+    # decompress to about 1 MB each: fuzz_reader then ran 20 inputs a second.
+    if len(raw) <= 16384 and not (raw[:3] == b'BZh' and raw[3:4] > b'1'):   # BZh9: 3.6 MB a run
+        put(d, raw)
+    off = 0
+    while off + 12 <= len(data) and off < 8192:
+        off += 12 + struct.unpack('>I', data[off + 8:off + 12])[0]
+    head = data[:min(off, len(data), 16384)]   # a huge first record: cut (a truncated record)
+    if not head: return
+    head_kind = (('gz' if raw[:2] == b'\x1f\x8b' else 'bz2' if raw[:3] == b'BZh' else None))
+    for kind in ('gz', 'bz2', 'xz', 'zstd'):
+        if kind == head_kind or kind in ('xz', 'zstd'):
+            z = recompress(kind, head)
+            if z:
+                put(d, z)
+                put(d, z[:len(z) // 2])   # the stream cut short
+    put(d, head)
+    if head_kind == 'gz':   # two gzip members and zero padding after a stream (real mirrors)
+        put(d, gzip.compress(head[:len(head) // 2]) + gzip.compress(head[len(head) // 2:]))
+        put(d, gzip.compress(head) + b'\0' * 512)
+
 def main(datadir, outdir):
     files = sorted(f for f in os.listdir(datadir)
                    if not f.endswith(('.xz', '.md')) and f != 'SHA256SUMS')
     for fn in files:
         path = os.path.join(datadir, fn)
         raw = open(path, 'rb').read()
-        put(os.path.join(outdir, 'reader'), raw[:65536])
         data = read_all(path)
+        reader_seeds(os.path.join(outdir, 'reader'), raw, data)
         off, kinds, run, pit = 0, {}, b'', None
         while off + 12 <= len(data):
             ts, typ, sub, ln = struct.unpack('>IHHI', data[off:off + 12])
@@ -181,13 +218,14 @@ def as4_seeds(outdir):
         put(os.path.join(outdir, 'bgp_attr'), b'\x00' + msg[23:23 + al])
 
 def signal_seeds(outdir):
-    """fuzz_signal: a RIB load of 16 ops, then a few hundred announcements, withdrawals,
-    session changes and time steps (seeded, so the corpus is the same on every machine)."""
+    """fuzz_signal: a RIB load of 16 ops, then about a hundred announcements, withdrawals,
+    session changes and time steps (seeded, so the corpus is the same on every machine; 300
+    ops an input ran 100 a second)."""
     import random
-    for seed in range(4):
+    for seed in range(8):
         rnd = random.Random(seed)
         b = bytes([rnd.randrange(256), 15])
-        for _ in range(300):
+        for _ in range(120):
             kind = rnd.choice((0, 0, 1, 2, 2, 3)) if _ > 16 else 0
             b += bytes([kind | rnd.randrange(4) << 2 | rnd.randrange(4) << 4,
                         rnd.randrange(16), rnd.randrange(256), rnd.randrange(256)])

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../loopback_http.h"
 #include "io/reader.h"
 #include "out/webhook.h"
 
@@ -178,23 +179,8 @@ static void *srv_run(void *arg)
 		int fd = accept(s->lfd, NULL, NULL);
 		if (fd < 0)
 			break;
-		char buf[4096];
-		size_t len = 0;
-		long clen = -1;
-		char *hend = NULL;
-		for (;;) {
-			ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-			if (r <= 0)
-				break;
-			len += (size_t)r;
-			buf[len] = 0;
-			if (!hend && (hend = strstr(buf, "\r\n\r\n"))) {
-				char *cl = strstr(buf, "Content-Length: ");
-				clen = cl ? strtol(cl + 16, NULL, 10) : 0;
-			}
-			if (hend && (long)(len - (size_t)(hend + 4 - buf)) >= clen)
-				break;
-		}
+		char buf[4096], *hend;
+		loopback_read_request(fd, buf, sizeof buf, &hend);
 		int n = atomic_fetch_add(&s->requests, 1);
 		const char *ans = n % 5 == 4 ? "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"
 		                             : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -208,13 +194,8 @@ static void *srv_run(void *arg)
 static int srv_start(struct srv *s)
 {
 	memset(s, 0, sizeof *s);
-	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof a;
-	if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 64) ||
-	    getsockname(s->lfd, (struct sockaddr *)&a, &al))
+	if ((s->lfd = loopback_listen(64, &s->port)) < 0)
 		return -1;
-	s->port = ntohs(a.sin_port);
 	return pthread_create(&s->th, NULL, srv_run, s);
 }
 

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../loopback_http.h"
 #include "base/addr.h"
 #include "base/obuf.h"
 #include "detect/detect.h"
@@ -238,23 +239,8 @@ static void *srv_run(void *arg)
 		int fd = accept(s->lfd, NULL, NULL);
 		if (fd < 0)
 			break;
-		char buf[2048];
-		size_t len = 0;
-		long clen = -1;
-		char *hend = NULL;
-		for (;;) {
-			ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-			if (r <= 0)
-				break;
-			len += (size_t)r;
-			buf[len] = 0;
-			if (!hend && (hend = strstr(buf, "\r\n\r\n"))) {
-				char *cl = strstr(buf, "Content-Length: ");
-				clen = cl ? strtol(cl + 16, NULL, 10) : 0;
-			}
-			if (hend && (long)(len - (size_t)(hend + 4 - buf)) >= clen)
-				break;
-		}
+		char buf[2048], *hend;
+		size_t len = loopback_read_request(fd, buf, sizeof buf, &hend);
 		int i = s->requests++;
 		if (i < 4) {
 			memcpy(s->reqs[i], buf, len + 1);
@@ -293,14 +279,8 @@ static void srv_start(struct srv *s, int conns, int fail_first, int fail_status)
 	s->fail_first = fail_first;
 	s->fail_status = fail_status;
 	assert_int_equal(pipe(s->release), 0);
-	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	s->lfd = loopback_listen(8, &s->port);
 	assert_true(s->lfd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(listen(s->lfd, 8), 0);
-	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
-	s->port = ntohs(a.sin_port);
 	assert_int_equal(pthread_create(&s->th, NULL, srv_run, s), 0);
 }
 
