@@ -299,6 +299,11 @@ static void setting_row(struct timeline *s, int line, char **f, int nf)
 			sc_err(s, line, "set needs set<TAB>NAME<TAB>ITEMS (prefixes and ASns, comma-separated)");
 			return;
 		}
+		/* a longer name would be cut to fit, and two names cut alike would be one set */
+		if (strlen(f[1]) >= sizeof s->set[0].name) {
+			sc_err(s, line, "set name longer than %zu characters", sizeof s->set[0].name - 1);
+			return;
+		}
 		for (int i = 0; i < s->nset; i++)
 			if (!strcmp(s->set[i].name, f[1])) {
 				sc_err(s, line, "set %s already defined at line %d", f[1], s->set[i].line);
