@@ -1109,6 +1109,7 @@ int cmd_collect(int argc, char **argv)
 		fprintf(stderr, "darkmap collect: %s\n", err);
 		goto usage;
 	}
+	co.po.commit_bins = 1;
 	co.use_pl = co.po.db_path || co.po.csv || co.po.quality_path || co.po.changes_path || co.po.detect ||
 	            (co.archive_dir && co.ao.rib_interval);
 	if (local_as)

@@ -898,6 +898,8 @@ void pl_time(struct pipeline *R, int64_t now)
 	sig_time(R->sig, now);
 	if (R->det)
 		detect_flush(R);
+	if (R->o.commit_bins && (R->rows_pending || R->changes_pending))
+		db_commit(R, 1);
 }
 
 void pl_start(struct pipeline *R)

@@ -58,6 +58,10 @@ struct pl_opts {
 	const char *webhook;
 	int detect_no_store;          /* events not written to the store */
 	int det_threshold_given, det_recover_given;
+	/* live (collect): each closed bin's rows and events are committed at once, so that a reader
+	 * (darkmap serve, a restart after a crash) sees every bin that ended; replay commits in
+	 * large batches */
+	int commit_bins;
 	/* progress and messages */
 	int quiet, progress;
 	/* benchmark aids (replay) */
