@@ -4,16 +4,18 @@
  *
  * gzip goes through ISA-L's streaming isal_inflate where the build found libisal (DM_HAVE_ISAL,
  * Makefile) and the input can be read again (a regular file: the replay below); zlib otherwise,
- * and always for pipes. Measured on this 2-core machine, same run, the 5 RIS/RouteViews gz files
- * over 1 MB concatenated (63 MB out of 11.1 MB; docs/io.md has the table):
- *   zlib 1.2.13 inflate         0.207 s   (the floor dump -m stood on: 1.33x gzip -dc in the issue)
- *   ISA-L 2.30 isal_inflate     0.083 s   0.40x zlib, streaming, in Debian 12 (libisal-dev)
- *   libdeflate 1.14             0.093 s   0.45x zlib, but whole-buffer only: no streaming API, so
- *                                         a 400 MB bview needs its whole output in memory and a
- *                                         truncated file yields nothing, where we must return
- *                                         every record before the damage
- *   zlib-ng                     -         not in Debian 12 (libz-ng arrives in Debian 13)
- * ISA-L is the fastest of those and streams. Its errors are not zlib's (other messages, another
+ * and always for pipes. Measured on this 2-core machine (CPU time, best of 5, 2 Dec 2026): the
+ * five gz files of ../shared/data/mrt over 1 MB concatenated, 11.1 MB -> 61.0 MB:
+ *   zlib 1.2.13 inflate        0.125 s   488 MB/s  (the floor of dump -m: 1.33x gzip -dc)
+ *   ISA-L 2.30 isal_inflate    0.055 s  1103 MB/s  0.44x zlib, streaming, Debian 12 libisal-dev
+ *   libdeflate 1.14            0.052 s  1165 MB/s  0.42x zlib, but whole-buffer only: no
+ *                                                  streaming API, so a 400 MB bview would need
+ *                                                  its whole output (GBs) in memory, and a cut
+ *                                                  file gives nothing, where every record
+ *                                                  before the damage must come out
+ *   zlib-ng                    -                   not in Debian 12 (libz-ng-dev is Debian 13's)
+ * (/tmp program, the same 256 KB output buffer for the streaming two.)
+ * ISA-L is within 6% of libdeflate and, of the two, the one that streams. Its errors are not zlib's (other messages, another
  * byte offset: it reads up to 8 bytes ahead), and a stream that is corrupt or ends early must
  * give the same messages, offsets and recovered bytes as before; so on any failure of ISA-L the
  * current gzip member is decoded again by zlib from its first byte (re-read from the file), its
