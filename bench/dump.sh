@@ -33,8 +33,8 @@ gz=$(find "$DATA/mrt" -maxdepth 1 -name '*.gz' -size +1M | sort)
 cat $gz >"$TMP/five.gz"
 
 echo "== dump -m on every gz file over 1 MB: against bgpdump -m and decompression alone (best of $REPS)"
-printf "%-32s %7s %9s %6s %9s %9s %7s %8s %8s %7s %9s %9s\n" file MB_out lines same dump_s bgpdump_s speedup \
-	gzip_s igzip_s x_gzip dump_zlib dump_inl
+printf "%-32s %7s %9s %6s %9s %9s %7s %8s %8s %7s %9s %9s %9s\n" file MB_out lines same dump_s bgpdump_s speedup \
+	gzip_s igzip_s x_gzip dump_zlib dump_thr dump_inl
 for f in $gz "$TMP/five.gz"; do
 	rm -f "$TMP"/best.*
 	"$DM" dump -m "$f" >"$TMP/a" 2>/dev/null
@@ -46,16 +46,18 @@ for f in $gz "$TMP/five.gz"; do
 		turn gz gzip -dc "$f"
 		command -v igzip >/dev/null && turn ig igzip -dc "$f"
 		DARKMAP_INFLATE=zlib turn zl "$DM" dump -m "$f"
+		DARKMAP_DECOMPRESS_THREAD=1 turn th "$DM" dump -m "$f"
 		DARKMAP_DECOMPRESS_THREAD=0 turn in "$DM" dump -m "$f"
 	done
 	mb=$(gzip -dc "$f" | wc -c | awk '{printf "%.1f", $1 / 1e6}')
 	name=$(basename "$f"); [ "$name" = five.gz ] && name="the five concatenated"
-	printf "%-32s %7s %9s %6s %9s %9s %6sx %8s %8s %6sx %9s %9s\n" "$name" "$mb" "$(wc -l <"$TMP/a")" "$same" \
+	printf "%-32s %7s %9s %6s %9s %9s %6sx %8s %8s %6sx %9s %9s %9s\n" "$name" "$mb" "$(wc -l <"$TMP/a")" "$same" \
 		"$(best dm)" "$(best bg)" "$(x "$(best bg)" "$(best dm)")" "$(best gz)" "$(best ig 2>/dev/null || echo -)" \
-		"$(x "$(best dm)" "$(best gz)")" "$(best zl)" "$(best in)"
+		"$(x "$(best dm)" "$(best gz)")" "$(best zl)" "$(best th)" "$(best in)"
 done
 echo "(same: byte-identical to bgpdump -m; x_gzip: dump_s / gzip_s, goal <= 0.8; dump_zlib: darkmap with zlib instead"
-echo " of ISA-L; dump_inl: no decompression thread, DARKMAP_DECOMPRESS_THREAD=0)"
+echo " of ISA-L; dump_thr / dump_inl: the decompression thread forced on / off (by default it runs when the load"
+echo " average leaves a core free), DARKMAP_DECOMPRESS_THREAD=1 / 0)"
 
 echo
 echo "== dump -m on bzip2 files: against bzip2 -dc and lbzip2 -dc (block-parallel, $(nproc) cores) (best of $REPS)"

@@ -301,11 +301,16 @@ struct dm_reader *dm_reader_open(const char *path, struct dm_error *err)
 		return NULL;
 	}
 	/* With a second core, decompression overlaps decoding: dump -m of concatenated real
-	 * archives 0.129 s threaded vs 0.211 s inline (zcat alone 0.217 s). On a machine whose
-	 * other core is busy it costs a little instead; DARKMAP_DECOMPRESS_THREAD=0 turns it off
-	 * (=1 forces it). `make bench` prints both. */
+	 * archives 0.129 s threaded vs 0.211 s inline (zcat alone 0.217 s). Where no core is free
+	 * it costs instead (handing blocks over, a copy of every byte): with ISA-L, at load average
+	 * 4 on 2 cores, dump -m of updates.et-header.2015.gz took 126 ms threaded, 93 ms inline (perf
+	 * stat, 15 runs, 2 Dec 2026). So the thread starts only when the load average leaves most of
+	 * a core free. DARKMAP_DECOMPRESS_THREAD=0 turns it off, =1 forces it; `make bench` prints
+	 * both. */
 	const char *th = getenv("DARKMAP_DECOMPRESS_THREAD");
-	int want = th ? *th == '1' : sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	double load;
+	int want = th ? *th == '1' : cores > 1 && (getloadavg(&load, 1) != 1 || load < (double)cores - 0.5);
 	if (r->comp != DM_COMP_NONE && want)
 		start_thread(r); /* on failure: decompress inline */
 	return r;
