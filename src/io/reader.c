@@ -79,6 +79,8 @@ struct dm_reader {
 	uint64_t member_out;   /* bytes the current member has produced */
 #endif
 	int seekable;          /* a regular file: can be read again from an offset */
+	size_t raw_made;       /* gzip: output of the last step, before any was dropped */
+	int gz_drained;        /* gzip: at the end of input, the decoder holds no more output */
 	uint64_t discard;      /* output of zlib's replay already returned by ISA-L: dropped */
 	ZSTD_DCtx *zstd;
 	size_t zstd_hint;      /* input the zstd decoder needs to finish its current block (see step) */
@@ -400,6 +402,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 				return gz_replay(r, e);
 			}
 			r->member_out += made;
+			r->raw_made = made;
 			if (st->block_state == ISAL_BLOCK_FINISH) {
 				r->stream_ended = 1;
 				isal_inflate_reset(st); /* a following gzip member continues the data */
@@ -420,6 +423,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		int zr = inflate(z, Z_NO_FLUSH);
 		used = avail - z->avail_in;
 		made = n - z->avail_out;
+		r->raw_made = made;
 		if (r->discard && made) {   /* ISA-L returned these bytes before it failed */
 			size_t drop = made < r->discard ? made : (size_t)r->discard;
 			memmove(out, out + drop, made - drop);
@@ -597,24 +601,33 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 	size_t produced = 0;
 	while (produced < n) {
 		if (r->in_pos == r->in_len) {
-#ifdef DM_HAVE_ISAL
-			if (r->in_eof && r->isal && !r->stream_ended) {
-				/* ISA-L may hold decoded output (or the trailer's bits) though the input is
-				 * all given: one call with no input flushes it. Nothing more, and the member
-				 * has not ended: it is cut short, which zlib reports as it always did. */
+			if (r->in_eof && r->comp == DM_COMP_GZIP && !r->stream_ended && !r->gz_drained) {
+				/* The input is all given but the member has not ended: the decoder may still
+				 * hold output (ISA-L its look-ahead, zlib the rest of a match it could not
+				 * copy into a full buffer: fuzz_reader found zlib's last byte lost there), so
+				 * it is asked with no input until it gives nothing. Then the member is cut
+				 * short: ISA-L hands it to zlib (gz_replay), zlib reports it below. */
 				size_t made = 0;
 				struct dm_error e;
+				r->raw_made = 0;
 				int rc = step(r, out + produced, n - produced, &made, &e);
 				produced += made;
 				if (rc < 0) {
 					step_error(r, &e, produced);
 					return fail_or_return(r, produced, &e, err);
 				}
-				if (!made && !r->stream_ended && r->isal && gz_replay(r, &e) < 0)
-					return fail_or_return(r, produced, &e, err);
+				if (r->raw_made || r->stream_ended)
+					continue;
+#ifdef DM_HAVE_ISAL
+				if (r->isal) {
+					if (gz_replay(r, &e) < 0)
+						return fail_or_return(r, produced, &e, err);
+					continue;
+				}
+#endif
+				r->gz_drained = r->in_eof; /* (not when step() itself went back to replay) */
 				continue;
 			}
-#endif
 			if (r->in_eof && r->comp == DM_COMP_XZ && !r->stream_ended && !r->xz_finishing) {
 				/* one more call with no input and LZMA_FINISH to learn whether the data ended */
 				r->xz_finishing = 1;
