@@ -22,6 +22,14 @@ PKGS    := zlib liblzma libzstd sqlite3 jansson cairo libmaxminddb libevent
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lcairo -lmaxminddb -levent)
 LIBS    := $(PKG_LIBS) -lbz2 -lm -pthread
+# gzip through ISA-L's isal_inflate when libisal-dev is installed (src/io/reader.c says why),
+# zlib otherwise; `make ISAL=0` builds without it.
+ISAL    ?= $(shell pkg-config --exists libisal 2>/dev/null && echo 1 || echo 0)
+ifeq ($(ISAL),1)
+ISAL_DEF := -DDM_HAVE_ISAL
+CPPFLAGS += $(ISAL_DEF)
+LIBS    += $(shell pkg-config --libs libisal)
+endif
 
 LIB_SRCS := $(sort $(filter-out src/cmd/%,$(wildcard src/*/*.c)))
 CMD_SRCS := $(sort $(wildcard src/cmd/*.c))
@@ -74,7 +82,7 @@ $(ASAN)/tests/live/%: tests/live/%.c $(ASAN)/libdarkmap.a
 unit-bins: $(UNIT_SRCS:%.c=$(ASAN)/%) $(LIVE_SRCS:%.c=$(ASAN)/%)
 
 # Fuzz targets: libFuzzer needs clang; the library is rebuilt with coverage instrumentation.
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc $(ISAL_DEF) $(PKG_CFLAGS)
 $(FUZZ)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
@@ -89,7 +97,7 @@ fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
 TSAN := build/tsan
 TSAN_SRCS := $(sort $(wildcard src/base/*.c) $(wildcard src/io/*.c) src/out/webhook.c $(wildcard src/bgp/*.c) \
 	src/mrt/writer.c src/rib/rib.c src/live/archive.c)
-TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc $(WARN) -pthread
+TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc $(ISAL_DEF) $(WARN) -pthread
 $(TSAN)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -c -o $@ $<

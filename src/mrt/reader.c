@@ -93,8 +93,18 @@ uint64_t mrt_reader_file_size(const struct mrt_reader *r) { return dm_reader_fil
 const char *mrt_reader_note(const struct mrt_reader *r) { return dm_reader_note(r->in); }
 
 /* Makes at least want bytes available at buf[pos] unless the input ends first.
- * Returns the number of bytes available. */
-static size_t need(struct mrt_reader *r, size_t want)
+ * Returns the number of bytes available. need() is the check, inlined at each of the several
+ * calls a record makes (a tenth of a RIB's framing instructions were calls that found the bytes
+ * there, callgrind); need_more() reads. */
+static size_t need_more(struct mrt_reader *r, size_t want);
+
+static inline size_t need(struct mrt_reader *r, size_t want)
+{
+	size_t have = r->len - r->pos;
+	return have >= want ? have : need_more(r, want);
+}
+
+static size_t need_more(struct mrt_reader *r, size_t want)
 {
 	while (r->len - r->pos < want && !r->eof) {
 		if (r->pos > 0 && (r->cap - r->len < want || r->pos > r->cap / 2)) {
@@ -153,7 +163,7 @@ static void parse_hdr(const uint8_t *p, struct mrt_hdr *h)
  * one the type can carry. A zero run (type 0, length 0) fails here: it is damage, never a record.
  * Limits per type are what make a flipped bit in a length visible at once: a BGP4MP body holds
  * one BGP message (at most 65535 bytes, RFC 8654) after at most 44 bytes of session header. */
-static int shape_ok(const struct mrt_hdr *h)
+static inline int shape_ok(const struct mrt_hdr *h)
 {
 	uint32_t n = h->len, et = is_et(h->type) ? 4 : 0;
 	switch (h->type) {
@@ -331,9 +341,11 @@ static size_t bgp4mp_msg_len(const struct mrt_hdr *h, const uint8_t *body)
 		return 0;
 	if (h->len < et + sess + 19)
 		return 0;
-	for (int i = 0; i < 16; i++)
-		if (body[et + sess + i] != 0xff)
-			return 0;
+	/* one 16-byte compare, not a loop of 16 (7M of dump -m's 435M instructions, callgrind) */
+	static const uint8_t MARKER[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	if (memcmp(body + et + sess, MARKER, sizeof MARKER) != 0)
+		return 0;
 	uint16_t mlen = be16(body + et + sess + 16);
 	return mlen >= 19 ? et + sess + mlen : 0;
 }
