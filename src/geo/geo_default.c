@@ -397,7 +397,8 @@ static int load_indexed(struct geo_db *g, const char *data, const char *nm, int 
 	int rc;
 	size_t first = g->nsrc;
 	struct dm_error ierr;
-	if ((k.bytes < INDEX_MIN_INPUT && !(e && *e)) || g->nsrc || g->map || index_path(nm, &k, dir, sizeof dir, path, sizeof path) < 0) {
+	if ((k.bytes < INDEX_MIN_INPUT && !(e && *e)) || g->nsrc || g->map ||
+	    index_path(nm, &k, dir, sizeof dir, path, sizeof path) < 0) {
 		rc = load_sources(g, data, nm, geoloc, err);
 	} else if (index_map(g, path, k.text, geoloc, &ierr) == 0) {
 		rc = (int)(g->nsrc - first);
