@@ -355,6 +355,73 @@ static int decode_one(unsigned type, uint8_t flags, struct cur *v, const struct 
 	}
 }
 
+int bgp_attrs_index(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *o)
+{
+	if (!cur_left(c))
+		return -1;
+	const uint8_t *raw = c->p;
+	uint64_t present = 0;
+	int mp = 0;
+	memset(&o->next_hop, 0, sizeof o->next_hop);
+	o->origin = 0;
+	while (cur_left(c)) {
+		uint8_t flags, type, l8;
+		uint16_t len;
+		if (cur_u8(c, &flags) < 0 || cur_u8(c, &type) < 0)
+			return -1;
+		if (flags & BGP_ATTR_F_EXTLEN) {
+			if (cur_u16(c, &len) < 0)
+				return -1;
+		} else {
+			if (cur_u8(c, &l8) < 0)
+				return -1;
+			len = l8;
+		}
+		struct cur v;
+		if (cur_take(c, len, &v) < 0)
+			return -1;
+		uint64_t bit = type < 63 ? BGP_ATTR_BIT(type) : BGP_ATTRS_F_OTHER;
+		if (type < 63 && (present & bit))
+			return -1;
+		present |= bit;
+		/* what replay reads besides the RIB's set: ORIGIN and the next hop (decode_one's checks) */
+		if (type == BGP_ATTR_ORIGIN) {
+			if (len != 1 || v.p[0] > BGP_ORIGIN_INCOMPLETE)
+				return -1;
+			o->origin = v.p[0];
+		} else if (type == BGP_ATTR_NEXT_HOP) {
+			if (len != 4)
+				return -1;
+			o->next_hop.afi = DM_AFI_IPV4;
+			memcpy(o->next_hop.b, v.p, 4);
+		}
+		if (type == BGP_ATTR_MP_REACH_NLRI || type == BGP_ATTR_MP_UNREACH_NLRI) {
+			if (!mp) {
+				memset(&o->mp_reach, 0, sizeof o->mp_reach);
+				memset(&o->mp_unreach, 0, sizeof o->mp_unreach);
+				mp = 1;
+			}
+			int rc = type == BGP_ATTR_MP_REACH_NLRI ? mp_reach_decode(&v, ctx, a, &o->mp_reach, NULL)
+			                                        : mp_unreach_decode(&v, ctx, a, &o->mp_unreach, NULL);
+			if (rc)
+				return -1;
+		}
+	}
+	if (!mp) {
+		memset(&o->mp_reach, 0, sizeof o->mp_reach);
+		memset(&o->mp_unreach, 0, sizeof o->mp_unreach);
+	}
+	o->raw = raw;
+	o->raw_len = (uint32_t)(c->p - raw);
+	o->present = present;
+	o->as_path.asn_size = (present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? (ctx->asn_size == 2 ? 2 : 4) : 0;
+	o->action = 0;
+	o->n_errors = 0;
+	o->lazy = BGP_ATTRS_INDEXED;
+	o->rib_set = 0;
+	return 0;
+}
+
 int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *o,
                      struct dm_error *err)
 {

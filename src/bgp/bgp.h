@@ -159,7 +159,13 @@ struct bgp_attrs {
 	uint16_t n_errors;               /* malformed attributes seen (first one is in dm_error) */
 	uint8_t action;                  /* enum bgp_err_action: the strongest over the malformed attributes
 	                                  * (and, for an UPDATE, its NLRI fields: bgp_update_decode) */
+	uint8_t lazy;                    /* BGP_ATTRS_INDEXED: only framed (bgp_attrs_index), the rest is
+	                                  * not set; BGP_ATTRS_RIB_ENTRY: decoded whole from a TABLE_DUMP_V2
+	                                  * RIB entry after a lazy lookup missed (rib/rib.h) */
+	uint32_t rib_set;                /* BGP_ATTRS_INDEXED: the RIB set the block stands for, found and
+	                                  * referenced by the caller until the block is applied; 0: none */
 };
+enum { BGP_ATTRS_DECODED = 0, BGP_ATTRS_INDEXED = 1, BGP_ATTRS_RIB_ENTRY = 2 };
 
 /* Decoding context: what the session/record says about the encoding. */
 struct bgp_ctx {
@@ -176,6 +182,16 @@ struct bgp_ctx {
  * (RFC 7606). */
 int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
                      struct bgp_attrs *out, struct dm_error *err);
+
+/* Lazy decoding (issue 12): frames a block without decoding it. Sets raw, raw_len, present,
+ * as_path.asn_size (the size AS_PATH would be read with, 0 when absent), mp_reach and
+ * mp_unreach (decoded: the RIB keys a set without them, so they are checked here), action and
+ * n_errors (0), lazy = BGP_ATTRS_INDEXED; every other field is left as it was, unset. Returns 0,
+ * or -1 when the block has a problem bgp_attrs_decode would report (framing, a repeated
+ * attribute, a bad MP_(UN)REACH_NLRI) or is empty: the caller decodes it whole then. Equal
+ * blocks decode alike under one context, so a block equal to one decoded cleanly before needs
+ * no decoding (rib_attr_find_lazy). */
+int bgp_attrs_index(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *out);
 
 /* Decodes prefixes (RFC 4271 §4.3 encoding) of the given family until c is exhausted. */
 int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a,

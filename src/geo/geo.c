@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "geo/geo_impl.h"
 
@@ -84,6 +85,10 @@ void geo_source_free(struct geo_source *s)
 	if (!s)
 		return;
 	geo_mmdb_close(s);
+	if (s->mapped) {    /* its arrays and strings are the index file's */
+		free(s);
+		return;
+	}
 	fam_free_segments(&s->v4);
 	fam_free_segments(&s->v6);
 	free(s->v4.rec);
@@ -107,6 +112,8 @@ void geo_db_free(struct geo_db *g)
 	for (size_t i = 0; i < g->nsrc; i++)
 		geo_source_free(g->src[i]);
 	free(g->src);
+	if (g->map)
+		munmap(g->map, g->maplen);
 	free(g);
 }
 
@@ -344,6 +351,10 @@ static size_t seg_find(const struct geo_fam *f, u128 key)
 		b = f->bucket4[k + 1];
 		if (b < f->nseg)
 			b++;            /* segment b ends past this bucket: a valid answer */
+		if (b > f->nseg)
+			b = f->nseg;    /* a damaged index file (geo_index.c) must not lead outside */
+		if (a > b)
+			a = b;
 		while (a < b) {
 			size_t m = a + (b - a) / 2;
 			if (f->hi4[m] < k4)
@@ -423,12 +434,17 @@ static const struct geo_asname *name_find(const struct geo_source *s, uint32_t a
 	if (!s->hcap)
 		return NULL;
 	size_t mask = s->hcap - 1;
-	for (size_t i = hash32(asn) & mask;; i = (i + 1) & mask) {
+	/* bounded, and the entry checked: the table may come from a damaged index file */
+	for (size_t i = hash32(asn) & mask, n = 0; n < s->hcap; i = (i + 1) & mask, n++) {
 		if (!s->hval[i])
 			return NULL;
-		if (s->hkey[i] == asn)
+		if (s->hkey[i] == asn) {
+			if (s->hval[i] > s->nnames || s->names[s->hval[i] - 1].off >= s->npool)
+				return NULL;
 			return &s->names[s->hval[i] - 1];
+		}
 	}
+	return NULL;
 }
 
 static int hash_grow(struct geo_source *s)
@@ -510,6 +526,8 @@ static int fam_ip(const struct geo_source *s, const struct geo_fam *f, u128 key,
 		return -1;
 	if (!hit)
 		return 0;
+	if (f->segrec[i] >= f->nrec)
+		return -1;      /* a damaged index file */
 	const struct geo_rec *r = &f->rec[f->segrec[i]];
 	memset(hit, 0, sizeof *hit);
 	cc_unpack(r->cc, hit->cc);

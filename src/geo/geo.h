@@ -35,7 +35,9 @@ int geo_load_asnames(struct geo_db *g, const char *path, struct dm_error *err); 
  * ../shared/data from the working directory or from the repository holding the binary), the
  * IPv4+IPv6 CSVs of npm's @ip-location-db/geo-whois-asn-country in node_modules (same search),
  * and DATA/asn/asnames.json.gz. Returns the number of sources loaded (0 when none was found);
- * a source that is present but fails to load is an error. */
+ * a source that is present but fails to load is an error. The first load writes them to a
+ * binary index (node_modules/.cache/darkmap, or $DARKMAP_GEO_INDEX; "off": never) that later
+ * loads map instead of parsing, with the same answers (docs/geo.md "The mapping index"). */
 int geo_load_defaults(struct geo_db *g, struct dm_error *err);
 /* The defaults for data of time when (UTC seconds; 0: now, as geo_load_defaults): the
  * geolocation source is left out when when is more than GEO_GEOLOC_VALID before its snapshot

@@ -68,11 +68,16 @@ struct geo_source {
 	size_t npool, cappool;
 	void *mmdb;                 /* MMDB_s * */
 	int mmdb_v6;                /* database is IPv6 (IPv4 under ::/96) */
+	/* Arrays and strings point into a mapped index file (geo_index.c): not ours to free or
+	 * grow; geo_source_own copies them to the heap before a loader adds to the source. */
+	int mapped;
 };
 
 struct geo_db {
 	struct geo_source **src;
 	size_t nsrc, capsrc;
+	void *map;                  /* the mapped index file the mapped sources point into */
+	size_t maplen;
 };
 
 /* geo.c */
@@ -90,6 +95,20 @@ void geo_as_build(struct geo_source *s);
 int geo_name_add(struct geo_source *s, uint32_t asn, const char *name, size_t len, uint16_t cc);
 u128 geo_ip_u128(const struct dm_ip *ip);
 void geo_u128_ip(u128 v, int v6, struct dm_ip *ip);
+
+int geo_source_own(struct geo_source *s);
+
+/* geo_index.c: the binary index of the default sources (docs/geo.md "The mapping index").
+ * geo_index_write writes every source of g (none of them mmdb) to path, with key (the text
+ * naming the inputs it was built from); geo_index_attach checks an index image of len bytes
+ * and adds to g the sources it holds (but those of skip_view, when not 0), pointing into
+ * buf, when its key equals key (NULL: any key). 0 when attached, a negative enum dm_err when
+ * the image is damaged, of another format version or of another key; never reads outside
+ * buf. */
+int geo_index_write(const struct geo_db *g, const char *path, const char *key, struct dm_error *err);
+int geo_index_attach(struct geo_db *g, const void *buf, size_t len, const char *key, int skip_view,
+                     struct dm_error *err);
+void geo_index_reseal(void *buf, size_t len);   /* the checksum made right again (fuzzing) */
 
 /* geo_mmdb.c: walk [lo, hi] of one family through an mmdb source; calls back per covered piece. */
 typedef void (*geo_piece_fn)(void *ctx, u128 lo, u128 hi, uint16_t cc);

@@ -515,6 +515,10 @@ static int source_open(struct geo_db *g, const char *path, const char *prefix, e
 		return rc;
 	*s = geo_db_find(g, name, kind);
 	*fresh = !*s;
+	if (*s && (*s)->mapped && geo_source_own(*s) < 0) {   /* it grows: off the index file */
+		free(*buf);
+		return dm_fail(err, DM_ERR_NOMEM, 0, "%s: out of memory", path);
+	}
 	if (*fresh && !(*s = geo_source_new(name, kind))) {
 		free(*buf);
 		return dm_fail(err, DM_ERR_NOMEM, 0, "%s: out of memory", path);

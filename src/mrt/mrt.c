@@ -11,6 +11,7 @@ enum { ARENA_LIMIT = 512 << 20 };
 void mrt_ctx_init(struct mrt_ctx *ctx)
 {
 	ctx->peer_index = NULL;
+	ctx->lazy_rib_attrs = ctx->lazy_now = 0;   /* every attribute decoded unless asked */
 	arena_init(&ctx->arena, ARENA_LIMIT);
 }
 
@@ -401,6 +402,15 @@ static int decode_td2_rib(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *re
 	if (!r->e)
 		return dm_fail(err, DM_ERR_NOMEM, cur_off(c), "RIB: %u entries exceed the record memory limit", n);
 	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = r->afi, .safi = r->safi };
+	/* Lazy decoding (ctx->lazy_rib_attrs): entries are framed only. A record with any problem
+	 * (a warning below, an attribute block the index cannot vouch for) is decoded again whole,
+	 * eagerly, so that its warnings and routes are exactly those of eager decoding. */
+	int lazy = ctx->lazy_now;
+	struct cur c0 = *c;
+	uint32_t nwarn0 = rec->nwarn, unkept0 = rec->nwarn_unkept, unkept_kind0[DM_ERR_COUNT_];
+	if (lazy)
+		memcpy(unkept_kind0, rec->warn_unkept, sizeof unkept_kind0);
+again:
 	r->n = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct mrt_rib_entry *e = &r->e[r->n];
@@ -435,17 +445,54 @@ static int decode_td2_rib(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *re
 			warn(ctx, rec, &ee);
 			continue;
 		}
+		if (lazy) {
+			if (bgp_attrs_index(&a, &bc, &ctx->arena, &e->attrs) == 0) {
+				e->attr_err = 0;
+				r->n++;
+				continue;
+			}
+			lazy = 0;   /* the index cannot vouch for this block: decode the record eagerly */
+			break;
+		}
 		e->attr_err = bgp_attrs_decode(&a, &bc, &ctx->arena, &e->attrs, &ee);
 		if (e->attr_err)
 			warn(ctx, rec, &ee);
 		r->n++;
 	}
-	if (cur_left(c) && r->n == n) {
+	if (cur_left(c) && r->n == n && (lazy || ctx->lazy_now == lazy)) {
 		struct dm_error ee;
 		dm_fail(&ee, DM_ERR_BAD_LENGTH, cur_off(c), "RIB record: %zu trailing bytes after %u entries", cur_left(c), n);
 		warn(ctx, rec, &ee);
 	}
+	if (ctx->lazy_now && (!lazy || rec->nwarn != nwarn0 || rec->nwarn_unkept != unkept0)) {
+		/* a problem: forget this pass's warnings and decode again, eagerly */
+		rec->nwarn = nwarn0;
+		rec->nwarn_unkept = unkept0;
+		memcpy(rec->warn_unkept, unkept_kind0, sizeof unkept_kind0);
+		*c = c0;
+		lazy = 0;
+		ctx->lazy_now = 0;
+		goto again;
+	}
 	return 0;
+}
+
+int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i)
+{
+	struct mrt_rib *r = &rec->u.rib;
+	if (rec->kind != MRT_K_RIB || i >= r->n || r->e[i].attrs.lazy != BGP_ATTRS_INDEXED)
+		return 0;
+	struct mrt_rib_entry *e = &r->e[i];
+	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = r->afi, .safi = r->safi };
+	struct cur a = { e->attrs.raw, e->attrs.raw + e->attrs.raw_len, r->body };
+	struct dm_error ee;
+	e->attr_err = bgp_attrs_decode(&a, &bc, &ctx->arena, &e->attrs, &ee);
+	e->attrs.lazy = BGP_ATTRS_RIB_ENTRY;
+	if (e->attr_err) {
+		ee.offset += r->body_off;   /* as mrt_decode does for the record's warnings */
+		warn(ctx, rec, &ee);
+	}
+	return e->attr_err;
 }
 
 /* ---- BGP4MP ---------------------------------------------------------------------------- */
@@ -687,6 +734,10 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
 	struct cur c = cur_make(body, hdr->len);
 	uint64_t body_off = hdr->offset + MRT_HEADER_LEN +
 	                    (hdr->type == MRT_BGP4MP_ET || hdr->type == MRT_ISIS_ET || hdr->type == MRT_OSPFV3_ET ? 4 : 0);
+	/* a record whose length was fixed gets a warning after its entries': decoded eagerly */
+	ctx->lazy_now = ctx->lazy_rib_attrs && !hdr->len_fixed;
+	rec->u.rib.body = body;
+	rec->u.rib.body_off = body_off;
 	int rc;
 	switch (hdr->type) {
 	case MRT_TABLE_DUMP:

@@ -135,6 +135,8 @@ struct mrt_rib {
 	struct dm_prefix prefix;
 	uint16_t n;
 	struct mrt_rib_entry *e;
+	const uint8_t *body;      /* lazy decoding: the record body and its offset in the input */
+	uint64_t body_off;
 };
 
 /* Peer/local addressing shared by BGP4MP MESSAGE, STATE_CHANGE and ENTRY. */
@@ -196,6 +198,12 @@ enum { MRT_WARN_KEEP = 64 };   /* problems kept with their text per record (>= D
 
 struct mrt_ctx {
 	struct mrt_peer_index *peer_index;  /* NULL until a PEER_INDEX_TABLE was read */
+	/* 1: the attributes of TABLE_DUMP_V2 RIB entries are only framed (bgp_attrs_index, attrs.lazy
+	 * = BGP_ATTRS_INDEXED) and decoded on demand by mrt_rib_entry_decode; a record with any
+	 * problem is decoded whole at once, so its warnings are those of eager decoding. For
+	 * replay (pipeline/source.c); dump decodes every attribute. */
+	uint8_t lazy_rib_attrs;
+	uint8_t lazy_now;                   /* lazy_rib_attrs for the record being decoded */
 	struct arena arena;                 /* reset at each mrt_decode */
 	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */
 };
@@ -208,6 +216,12 @@ void mrt_ctx_free(struct mrt_ctx *ctx);
  * err->offset is absolute in the input (hdr->offset + 12 + position in body). */
 int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *body,
                struct mrt_rec *rec, struct dm_error *err);
+
+/* Decodes the attributes of RIB entry i of rec (an MRT_K_RIB record decoded with
+ * lazy_rib_attrs) whole, as eager decoding would have: a problem becomes one of the record's
+ * warnings (append order: entry order, the record had none before). attrs.lazy becomes
+ * BGP_ATTRS_RIB_ENTRY. Returns the entry's attr_err; 0 when it was decoded already. */
+int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i);
 
 const char *mrt_type_name(uint16_t type);                 /* "TABLE_DUMP_V2" */
 const char *mrt_subtype_name(uint16_t type, uint16_t subtype); /* "RIB_IPV4_UNICAST" */

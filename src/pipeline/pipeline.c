@@ -741,6 +741,7 @@ static void pl_free(struct pipeline *R)
 		return;
 	sig_free(R->sig);
 	rib_free(R->rib);
+	free(R->lazy_hint);
 	geo_db_free(R->geo);
 	geo_db_free(R->ev_geo);
 	detector_free(R->det);

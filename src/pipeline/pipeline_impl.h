@@ -37,6 +37,7 @@ struct pipeline {
 	int64_t from, to;
 	uint32_t bin;
 	uint32_t cur_coll;
+	uint32_t *lazy_hint;     /* per MRT peer index: the set its last lazy RIB entry stood for (source.c) */
 	/* counters */
 	uint64_t records, elems, rows, rows_db;
 	uint64_t err[DM_ERR_COUNT_], warn[DM_ERR_COUNT_];

@@ -278,10 +278,44 @@ static int multicast_only(const struct mrt_rec *rec)
 	       !(a->present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI) && a->mp_unreach.safi != DM_SAFI_MULTICAST);
 }
 
+/* The references apply_record took on lazy entries' sets, given back. */
+static void unpin(struct pipeline *R, struct mrt_rec *rec, int pinned)
+{
+	for (uint32_t i = 0; pinned && i < rec->u.rib.n; i++) {
+		struct bgp_attrs *a = &rec->u.rib.e[i].attrs;
+		if (a->lazy == BGP_ATTRS_INDEXED && a->rib_set) {
+			rib_attr_unref(R->rib, a->rib_set);
+			a->rib_set = 0;
+		}
+	}
+}
+
 static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec *rec, const char *file)
 {
 	pl_time(R, rec->hdr.ts);
 	pl_record(R, R->cur_coll);
+	/* Lazy RIB entries (mrt.h, lazy_rib_attrs): a block that no held set stands for is decoded
+	 * now, before the record's warnings are reported, so that they are eager decoding's.
+	 * The sets found are held (a reference each) until the record's elements are applied: an
+	 * earlier entry replacing a set's last route must not let it go. */
+	int pinned = 0;
+	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs && !R->lazy_hint)
+		R->lazy_hint = calloc(65536, sizeof *R->lazy_hint);   /* MRT peer indexes are 16-bit */
+	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs)
+		for (uint32_t i = 0; i < rec->u.rib.n; i++) {
+			struct bgp_attrs *a = &rec->u.rib.e[i].attrs;
+			if (a->lazy != BGP_ATTRS_INDEXED)
+				continue;
+			uint32_t *hint = R->lazy_hint ? &R->lazy_hint[rec->u.rib.e[i].peer_index] : NULL;
+			if ((a->rib_set = rib_attr_find_lazy(R->rib, a, hint ? *hint : 0))) {
+				rib_attr_ref(R->rib, a->rib_set);
+				if (hint)
+					*hint = a->rib_set;
+				pinned = 1;
+			} else {
+				mrt_rib_entry_decode(ctx, rec, i);
+			}
+		}
 	for (uint32_t i = 0; i < rec->nwarn; i++)
 		pl_report(R, file, &rec->warn[i], 1);
 	for (int k = 1; rec->nwarn_unkept && k < DM_ERR_COUNT_; k++) {   /* counted, not printed */
@@ -291,9 +325,11 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	}
 	if (multicast_only(rec)) {
 		R->skipped_multicast++;
+		unpin(R, rec, pinned);
 		return;
 	}
 	mrt_elems(ctx, rec, R->decode_only ? on_elem_count : on_elem, R);
+	unpin(R, rec, pinned);
 }
 
 /* Reads one record of a reader into rec; 1 ok, 0 end. Errors are reported and skipped. */
@@ -346,6 +382,7 @@ static void load_rib(struct pipeline *R, const struct input *in)
 	R->cur_coll = pl_collector(R, in->collector);
 	struct mrt_ctx ctx;
 	mrt_ctx_init(&ctx);
+	ctx.lazy_rib_attrs = !R->decode_only && R->rib;   /* decode-only counts need every decode */
 	struct mrt_rec rec;
 	uint64_t n = 0;
 	int64_t last = 0;
@@ -603,6 +640,7 @@ static void replay_updates(struct pipeline *R, const struct inputs *in)
 	size_t nh = 0;
 	for (size_t k = 0; k < ns; k++) {
 		mrt_ctx_init(&st[k].ctx);
+		st[k].ctx.lazy_rib_attrs = !R->decode_only && R->rib;
 		if (stream_advance(R, &st[k]))
 			heap[nh++] = &st[k];
 	}

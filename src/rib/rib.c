@@ -275,7 +275,7 @@ int rib_reserve(struct rib *r, uint32_t n)
 	if (grow((void **)&r->node, &r->cap_node, 2 * n, sizeof *r->node))
 		return -1;
 	uint32_t mask = r->hmask;
-	while ((uint64_t)n * 2 > (uint64_t)mask + 1)
+	while ((uint64_t)n * 4 > ((uint64_t)mask + 1) * 3)
 		mask = mask * 2 + 1;
 	if (mask != r->hmask) {   /* one rehash to the final size */
 		uint64_t *old = r->htab;
@@ -326,7 +326,9 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	r->pfx[idx] = p;
 	r->pfx_node[idx] = RIB_NONE;
 	r->htab[h] = (uint64_t)hv << 32 | (idx + 1);
-	if ((uint64_t)r->npfx * 2 > (uint64_t)r->hmask + 1 && prefix_rehash(r))
+	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
+	 * full table (577,705 prefixes) fits 1 Mi slots (8 MB) instead of 2 Mi (issue 12) */
+	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3 && prefix_rehash(r))
 		return RIB_NONE;
 	if (r->lazy_trie) {
 		if (r->npending == r->cap_pending) {
@@ -395,7 +397,7 @@ static inline unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned 
 	return limit;
 }
 
-static uint32_t tnode_new(struct rib *r, uint32_t pfx, const uint8_t *key, uint8_t len, uint32_t parent)
+static uint32_t tnode_new(struct rib *r, uint32_t pfx, uint32_t rep, uint8_t len, uint32_t parent)
 {
 	uint32_t n;
 	if (r->free_node != RIB_NONE) {
@@ -410,7 +412,7 @@ static uint32_t tnode_new(struct rib *r, uint32_t pfx, const uint8_t *key, uint8
 	t->child[0] = t->child[1] = RIB_NONE;
 	t->parent = parent;
 	t->pfx = pfx;
-	memcpy(t->key, key, 16);
+	t->rep = rep;
 	t->len = len;
 	if (pfx != RIB_NONE)
 		r->pfx_node[pfx] = n;
@@ -446,7 +448,7 @@ int rib_trie_insert(struct rib *r, uint32_t p)
 	int fam = rib_fam(pp->afi);
 	unsigned L = pp->len;
 	if (r->root[fam] == RIB_NONE) {
-		uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, RIB_NONE);
+		uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
 		if (m == RIB_NONE)
 			return -1;
 		r->root[fam] = m;
@@ -455,23 +457,23 @@ int rib_trie_insert(struct rib *r, uint32_t p)
 	uint32_t n = r->root[fam];
 	for (;;) {
 		/* tnode_new may move r->node: re-read through n each time */
-		const uint8_t *kb = r->node[n].key;
+		const uint8_t *kb = r->pfx[r->node[n].rep].b;
 		unsigned nlen = r->node[n].len;
 		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
 			if (c == L) {   /* p is above n */
-				uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, RIB_NONE);
+				uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
 				if (m == RIB_NONE)
 					return -1;
 				tnode_replace(r, fam, n, m);
 				r->node[m].child[nbit] = n;
 				r->node[n].parent = m;
 			} else {        /* p and n part at bit c: a branching node above both */
-				uint32_t g = tnode_new(r, RIB_NONE, pp->b, (uint8_t)c, RIB_NONE);
+				uint32_t g = tnode_new(r, RIB_NONE, p, (uint8_t)c, RIB_NONE);
 				if (g == RIB_NONE)
 					return -1;
-				uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, g);
+				uint32_t m = tnode_new(r, p, p, (uint8_t)L, g);
 				if (m == RIB_NONE)
 					return -1;
 				tnode_replace(r, fam, n, g);
@@ -489,7 +491,7 @@ int rib_trie_insert(struct rib *r, uint32_t p)
 		unsigned b = bit_at(pp->b, nlen);
 		uint32_t ch = r->node[n].child[b];
 		if (ch == RIB_NONE) {
-			uint32_t m = tnode_new(r, p, pp->b, (uint8_t)L, n);
+			uint32_t m = tnode_new(r, p, p, (uint8_t)L, n);
 			if (m == RIB_NONE)
 				return -1;
 			r->node[n].child[b] = m;
@@ -526,7 +528,7 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 	uint32_t best = RIB_NONE;
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
 		const struct rib_tnode *t = &r->node[n];
-		if (t->len > len || common_bits(b, t->key, t->len) < t->len)
+		if (t->len > len || common_bits(b, r->pfx[t->rep].b, t->len) < t->len)
 			break;
 		if (t->pfx != RIB_NONE)
 			best = t->pfx;
@@ -722,16 +724,57 @@ static inline int attr_match(const struct rib_attr *x, const uint8_t *raw, size_
 	return x->path_len == pl && !memcmp(x->asn, path, pl * 4);
 }
 
+/* A set's hash: its key bytes and AS number size; the origin only for an empty key (a set built
+ * by hand), elsewhere it is a function of the bytes (the lazy lookup does not know it). */
+static uint32_t attr_hash(const uint8_t *raw, size_t rl, uint32_t origin, uint8_t oset, uint8_t asz)
+{
+	uint64_t seed = rl ? (uint64_t)asz << 1 : ((uint64_t)origin << 8 | (uint64_t)asz << 1 | oset);
+	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u ^ seed);
+	return (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
+}
+
+uint32_t rib_attr_find_lazy(const struct rib *r, const struct bgp_attrs *a, uint32_t hint)
+{
+	size_t rl;
+	const uint8_t *raw = attr_key(a, &rl);
+	uint8_t asz = a->as_path.asn_size;
+	if (!rl)
+		return 0;
+	if (hint && hint < r->nattr) {   /* the caller's guess: the set this peer's last route had */
+		const struct rib_attr *x = &r->attr[hint];
+		if (x->refcnt && x->rib_form && x->raw_len == rl && x->asn_size == asz && !memcmp(x->raw, raw, rl))
+			return hint;
+	}
+	uint32_t h = attr_hash(raw, rl, 0, 0, asz);
+	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
+		if ((uint32_t)(r->atab[i] >> 32) != h)
+			continue;
+		const struct rib_attr *x = &r->attr[(uint32_t)r->atab[i]];
+		if (x->rib_form && x->raw_len == rl && x->asn_size == asz && !memcmp(x->raw, raw, rl))
+			return (uint32_t)r->atab[i];
+	}
+	return 0;
+}
+
 uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 {
+	if (a->lazy == BGP_ATTRS_INDEXED) {   /* path and origin unknown: only a held set will do */
+		if (a->rib_set && a->rib_set < r->nattr && r->attr[a->rib_set].refcnt) {   /* found by the caller */
+			r->attr[a->rib_set].refcnt++;
+			return a->rib_set;
+		}
+		uint32_t id = rib_attr_find_lazy(r, a, 0);
+		if (id)
+			r->attr[id].refcnt++;
+		return id;
+	}
 	size_t rl;
 	const uint8_t *raw = attr_key(a, &rl);
 	int is_set = 0;
 	uint32_t origin = as_path_origin(&a->path, &is_set);   /* last AS outside confederations */
 	/* the size the block's AS_PATH was encoded with (the merged path's is always 4) */
 	uint8_t oset = (uint8_t)is_set, asz = a->as_path.asn_size;
-	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u ^ ((uint64_t)origin << 8 | (uint64_t)asz << 1 | oset));
-	uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
+	uint32_t h = attr_hash(raw, rl, origin, oset, asz);
 	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
 		if ((uint32_t)(r->atab[i] >> 32) != h)
 			continue;
@@ -739,6 +782,8 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 		struct rib_attr *x = &r->attr[id];
 		if (attr_match(x, raw, rl, origin, oset, asz, a)) {
 			x->refcnt++;
+			if (a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE)
+				x->rib_form = 1;   /* now known to decode cleanly as a RIB entry too */
 			return id;
 		}
 	}
@@ -771,6 +816,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	x->origin_set = oset;
 	x->origin = a->origin;
 	x->asn_size = asz;
+	x->rib_form = a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE;
 	x->path_len = (uint16_t)pl;
 	x->raw_len = (uint32_t)rl;
 	x->user = RIB_NONE;
@@ -795,20 +841,30 @@ uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_att
 {
 	struct rib_peer *p = &r->peer[peer];
 	uint32_t h = p->last_attr;
+	if (a->lazy == BGP_ATTRS_INDEXED && a->rib_set)
+		h = 0;   /* the caller found its set already */
 	if (h && h < r->nattr && r->attr[h].refcnt) {
 		const struct rib_attr *x = &r->attr[h];
 		size_t rl;
 		const uint8_t *raw = attr_key(a, &rl);
 		if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && !memcmp(x->raw, raw, rl)) {
-			int is_set = 0;
-			if (as_path_origin(&a->path, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
+			if (a->lazy == BGP_ATTRS_INDEXED && x->rib_form) {
 				r->attr[h].refcnt++;
+				return h;
+			}
+			int is_set = 0;
+			if (a->lazy != BGP_ATTRS_INDEXED &&
+			    as_path_origin(&a->path, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
+				r->attr[h].refcnt++;
+				if (a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE)
+					r->attr[h].rib_form = 1;
 				return h;
 			}
 		}
 	}
 	uint32_t id = rib_attr_intern(r, a);
-	p->last_attr = id;
+	if (id)
+		p->last_attr = id;
 	return id;
 }
 
@@ -1198,14 +1254,25 @@ static int apply_state(struct rib *r, struct rib_peer *p, uint32_t peer, const s
 	return ch->kind = RIB_CH_PEER_DOWN;
 }
 
+static int apply_elem(struct rib *r, uint32_t collector, const struct dm_elem *e, struct rib_change *ch);
+
 int rib_apply(struct rib *r, uint32_t collector, const struct dm_elem *e, struct rib_change *ch)
+{
+	/* The previous change's old path: its reader is done with it. Released after this element's
+	 * set is interned, so that a set a lazy block was found to stand for (rib_attr_find_lazy,
+	 * just before this call) is still held when the block is interned. */
+	uint32_t held = r->deferred;
+	r->deferred = 0;
+	int kind = apply_elem(r, collector, e, ch);
+	if (held)
+		rib_attr_unref(r, held);
+	return kind;
+}
+
+static int apply_elem(struct rib *r, uint32_t collector, const struct dm_elem *e, struct rib_change *ch)
 {
 	memset(ch, 0, sizeof *ch);
 	ch->peer = ch->pfx = RIB_NONE;
-	if (r->deferred) {   /* the previous change's old path: its reader is done with it */
-		rib_attr_unref(r, r->deferred);
-		r->deferred = 0;
-	}
 	if (!e->peer_ip)
 		return ch->kind = RIB_CH_NONE;
 	uint32_t peer = rib_peer_find_or_add(r, collector, e->peer_ip, e->peer_asn);

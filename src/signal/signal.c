@@ -8,12 +8,14 @@
 #include <sys/mman.h>
 
 /* Per-prefix state. seen counts full-feed peers of the prefix's family holding >= 1 path. */
-enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4 };
+/* PF_GEO1: the prefix lies in one country whole (nearly every prefix): pst.geo is that
+ * entity and its units are the prefix's size, nothing in s->sh (16 bytes a prefix, issue 12) */
+enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8 };
 struct pst {
 	uint16_t seen;
 	uint8_t flags;
 	uint8_t ngeo;       /* country shares at sh[geo ...] (NGEO_LONG: count in sh[geo], see geo_fill) */
-	uint32_t geo;
+	uint32_t geo;       /* or, with PF_GEO1, the one country's entity */
 	uint32_t org;       /* (prefix, origin AS) list head, RIB_NONE */
 };
 
@@ -475,6 +477,14 @@ static int geo_fill(struct sig *s, uint32_t i)
 	}
 	if (pf->len <= covlen[fam])
 		sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
+	if (k == 1 && gs[0].addrs == size_units(pf)) {
+		struct pst *p1 = &s->p[i];
+		p1->geo = country_ent(fam, cc_index(gs[0].cc));
+		p1->ngeo = 1;
+		p1->flags |= PF_GEO | PF_GEO1;
+		free(big);
+		return 0;
+	}
 	uint32_t hdr = k >= NGEO_LONG;
 	if (grow((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, sizeof *s->sh)) {
 		free(big);
@@ -507,13 +517,20 @@ static int geo_fill(struct sig *s, uint32_t i)
 	return 0;
 }
 
-static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n)
+/* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's. */
+static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n, struct share *one)
 {
 	if (!(s->p[i].flags & PF_GEO) && geo_fill(s, i)) {
 		*n = 0;
 		return NULL;
 	}
 	const struct pst *p = &s->p[i];
+	if (p->flags & PF_GEO1) {
+		one->ent = p->geo;
+		one->units = size_units(rib_prefix(s->rib, i));
+		*n = 1;
+		return one;
+	}
 	if (p->ngeo == NGEO_LONG) {
 		*n = s->sh[p->geo].ent;
 		return &s->sh[p->geo + 1];
@@ -676,7 +693,8 @@ static void desc_sub_global(struct sig *s, uint32_t q, void *arg)
 	int fam = rib_fam(pf->afi);
 	s->ent[ENT_GLOBAL + fam].cov -= (uint64_t)d * size_units(pf);
 	unsigned n;
-	const struct share *sh = geo_of(s, q, &n);
+	struct share one_;   /* geo_of's answer for a one-country prefix */
+	const struct share *sh = geo_of(s, q, &n, &one_);
 	for (unsigned k = 0; k < n; k++)
 		s->ent[sh[k].ent].cov -= (uint64_t)d * sh[k].units;
 }
@@ -714,7 +732,8 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 	c.covered = (uint8_t)ancestor_visible(s, rib_prefix_node(s->rib, pfx));
 	c.units = pf->len <= covlen[fam] ? size_units(pf) / unit[fam] : 0;
 	unsigned n;
-	const struct share *sh = geo_of(s, pfx, &n);
+	struct share one_;   /* geo_of's answer for a one-country prefix */
+	const struct share *sh = geo_of(s, pfx, &n, &one_);
 	memcpy(c.cc, "ZZ", 3);
 	/* shares largest first (selection: n is small and this runs once per change) */
 	uint8_t done[256] = { 0 };
@@ -772,7 +791,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 	if (s->chemit && s->ch_ts)
 		change_emit(s, pfx, on);
 	unsigned n;
-	const struct share *sh = geo_of(s, pfx, &n);
+	struct share one_;   /* geo_of's answer for a one-country prefix */
+	const struct share *sh = geo_of(s, pfx, &n, &one_);
 	struct ent *g = &s->ent[ENT_GLOBAL + fam];
 	g->vis += (uint32_t)d;
 	g->intr += (uint32_t)counted;
@@ -791,7 +811,7 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 	uint32_t node = rib_prefix_node(s->rib, pfx);
 	if (!ancestor_visible(s, node)) {
 		g->cov += (uint64_t)d * size_units(pf);
-		sh = geo_of(s, pfx, &n);
+		sh = geo_of(s, pfx, &n, &one_);
 		for (unsigned k = 0; k < n; k++)
 			s->ent[sh[k].ent].cov += (uint64_t)d * sh[k].units;
 		struct cov_delta cd = { d };
@@ -960,7 +980,8 @@ static void apply_view(struct sig *s, uint32_t pfx, int fam, int32_t f, const st
 		p->seen = (uint16_t)(p->seen + d);
 		pe_add(s, ENT_GLOBAL + (uint32_t)fam, fam, f, d, sz);
 		unsigned n;
-		const struct share *sh = geo_of(s, pfx, &n);
+		struct share one_;   /* geo_of's answer for a one-country prefix */
+		const struct share *sh = geo_of(s, pfx, &n, &one_);
 		for (unsigned k = 0; k < n; k++)
 			pe_add(s, sh[k].ent, fam, f, d, sz ? sh[k].units : 0);
 		int v = visible_now(s, fam, s->p[pfx].seen);
@@ -1063,7 +1084,8 @@ static void count_event(struct sig *s, uint32_t pfx, int fam, int ann, uint32_t 
 		g->wd++;
 	if (pfx != RIB_NONE) {
 		unsigned n;
-		const struct share *sh = geo_of(s, pfx, &n);
+		struct share one_;   /* geo_of's answer for a one-country prefix */
+		const struct share *sh = geo_of(s, pfx, &n, &one_);
 		for (unsigned k = 0; k < n; k++) {
 			struct ent *e = &s->ent[sh[k].ent];
 			e->used = 1;
@@ -1196,12 +1218,13 @@ static void rc_prefix(struct sig *s, int fam, uint32_t i)
 	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
 	const struct share *sh = NULL;
 	unsigned n = 0;
+	struct share one_;   /* geo_of's answer for a one-country prefix */
 	for (uint32_t f = 0; f < F->nff; f++) {
 		uint32_t slot = rib_slot(s->rib, F->ff[f], i);
 		if (!slot)
 			continue;
 		if (!sh)
-			sh = geo_of(s, i, &n);
+			sh = geo_of(s, i, &n, &one_);
 		struct view v;
 		view_of_slot(s, slot, fam, &v);
 		s->p[i].seen++;
@@ -1236,7 +1259,8 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			if (!covered) {
 				s->ent[ENT_GLOBAL + fam].cov += size_units(pf);
 				unsigned k;
-				const struct share *sh = geo_of(s, q, &k);
+				struct share one_;   /* geo_of's answer for a one-country prefix */
+				const struct share *sh = geo_of(s, q, &k, &one_);
 				for (unsigned j = 0; j < k; j++)
 					s->ent[sh[j].ent].cov += sh[j].units;
 			}
@@ -1311,7 +1335,8 @@ static void recompute(struct sig *s, int fam)
 			p->flags = (uint8_t)((p->flags | PF_VIS) & ~PF_LOST);
 			F->visible++;
 			unsigned n;
-			const struct share *sh = geo_of(s, i, &n);
+			struct share one_;   /* geo_of's answer for a one-country prefix */
+			const struct share *sh = geo_of(s, i, &n, &one_);
 			s->ent[ENT_GLOBAL + fam].vis++;
 			s->ent[ENT_GLOBAL + fam].more += (uint32_t)more;
 			for (unsigned k = 0; k < n; k++) {

@@ -10,10 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "geo/geo.h"
+#include "geo/geo_impl.h"   /* the mapping index: geo_index_write / geo_index_attach */
 
 static char data_dir[1024];
 static char tmp_dir[256];
@@ -816,6 +817,229 @@ static void test_mmdb_cyclic_tree(void **state)
 	unlink(path);
 }
 
+/* ---- the mapping index (geo_index.c) ---- */
+
+/* A small database of every kind the defaults hold: RIR (IPv4, IPv6, AS lines, a malformed
+ * line kept as a problem), a range CSV (geolocation view), AS names. */
+static struct geo_db *index_db(void)
+{
+	char a[512], b[512], c[512];
+	write_tmp("delegated-test-20140701",
+	          "2|apnic|20140701|4|19830613|20140630|+1000\n"
+	          "apnic|KP|ipv4|175.45.176.0|1024|20091221|allocated\n"
+	          "apnic|AU|ipv4|1.1.1.0|256|20110811|assigned\n"
+	          "apnic|JP|ipv6|2001:db8::|32|20100101|allocated\n"
+	          "apnic|KP|asn|131279|1|20091221|allocated\n"
+	          "apnic|XX|ipv4|bad|x|y|z\n", a, sizeof a);
+	write_tmp("ranges.csv", "175.45.176.0,175.45.177.255,KP\n1.0.0.0,1.0.0.255,AU\n2001:db8::,2001:db8::ffff,DE\n",
+	          b, sizeof b);
+	write_tmp("names.csv", "asn,name\n131279,STAR-KP Ryugyong-dong, KP\n4837,CHINA169, CN\n", c, sizeof c);
+	struct geo_db *g = geo_db_new();
+	struct dm_error err;
+	assert_int_equal(geo_load_range_csv(g, b, &err), 0);
+	assert_int_equal(geo_load_rir(g, a, &err), 0);
+	assert_int_equal(geo_load_asnames(g, c, &err), 0);
+	return g;
+}
+
+static unsigned char *index_image(const struct geo_db *g, const char *key, size_t *len)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/test.idx", tmp_dir);
+	struct dm_error err;
+	assert_int_equal(geo_index_write(g, path, key, &err), 0);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *buf = malloc(*len);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, *len, f), *len);
+	fclose(f);
+	unlink(path);
+	return buf;
+}
+
+/* Every answer of a and b for the probes, as one text (equal text: equal answers). */
+static void index_answers(const struct geo_db *g, char *out, size_t n)
+{
+	static const char *const ips[] = { "175.45.177.1", "175.45.178.1", "1.1.1.1", "1.0.0.7", "8.8.8.8",
+		                           "2001:db8::1", "2001:db8:1::1" };
+	static const char *const pfxs[] = { "175.45.176.0/22", "1.0.0.0/15", "0.0.0.0/0", "2001:db8::/32" };
+	size_t k = 0;
+	out[0] = 0;
+#define ADD(...) k += (size_t)snprintf(out + k, k < n ? n - k : 0, __VA_ARGS__)
+	for (size_t s = 0; s < geo_nsources(g); s++) {
+		const struct geo_source_info *si = geo_source_info(g, s);
+		ADD("%s|%s|%d|%d|%zu %zu %zu %zu %zu %zu %zu\n", si->name, si->detail ? si->detail : "-", si->kind,
+		    si->view, si->n_ipv4, si->n_ipv6, si->n_asn, si->n_names, si->n_skipped, si->n_bad, si->n_problems);
+		for (size_t p = 0; p < si->n_problems; p++)
+			ADD("  %s\n", si->problems[p]);
+	}
+	for (size_t i = 0; i < sizeof ips / sizeof ips[0]; i++) {
+		struct dm_ip a = ip(ips[i]);
+		geo_cc cc;
+		const char *src;
+		geo_ip_country(g, &a, cc, &src);
+		ADD("%s %s %s\n", ips[i], cc, src);
+		for (size_t s = 0; s < geo_nsources(g); s++) {
+			struct geo_ip_hit h;
+			if (geo_source_ip(g, s, &a, &h) == 0) {
+				char f[DM_IP_STRLEN], l[DM_IP_STRLEN];
+				dm_ip_fmt(&h.first, f);
+				dm_ip_fmt(&h.last, l);
+				ADD("  %zu %s %s-%s /%d line %u %s\n", s, h.cc, f, l, h.plen, h.line, h.record);
+			}
+		}
+	}
+	for (size_t i = 0; i < sizeof pfxs / sizeof pfxs[0]; i++) {
+		struct dm_prefix p = pfx(pfxs[i]);
+		struct geo_share sh[8];
+		int m = geo_prefix_countries(g, &p, sh, 8);
+		ADD("%s", pfxs[i]);
+		for (int j = 0; j < m; j++)
+			ADD(" %s %llu", sh[j].cc, (unsigned long long)sh[j].addrs);
+		ADD("\n");
+	}
+	static const uint32_t asns[] = { 131279, 4837, 1 };
+	for (size_t i = 0; i < 3; i++) {
+		geo_cc cc;
+		const char *nm = geo_as_name(g, asns[i]);
+		int r = geo_as_country(g, asns[i], cc);
+		ADD("AS%u %s %d %s\n", asns[i], nm ? nm : "-", r, cc);
+		for (size_t s = 0; s < geo_nsources(g); s++) {
+			struct geo_as_hit h;
+			if (geo_source_as(g, s, asns[i], &h) == 0)
+				ADD("  %zu %s %s %u-%u %s\n", s, h.cc, h.name ? h.name : "-", h.first, h.last, h.record);
+		}
+	}
+#undef ADD
+	assert_true(k < n);
+}
+
+/* An index answers as the sources it was written from; another key or a view left out
+ * are honoured. */
+static void test_index_roundtrip(void **state)
+{
+	(void)state;
+	struct geo_db *g = index_db();
+	size_t len;
+	unsigned char *img = index_image(g, "key one", &len);
+	static char want[16384], got[16384];
+	index_answers(g, want, sizeof want);
+	assert_non_null(strstr(want, "175.45.177.1 KP csv:ranges.csv"));
+	assert_non_null(strstr(want, "apnic|KP|ipv4|175.45.176.0|1024|20091221|allocated"));
+	struct geo_db *m = geo_db_new();
+	struct dm_error err;
+	assert_int_equal(geo_index_attach(m, img, len, "key one", 0, &err), 0);
+	assert_int_equal(geo_nsources(m), 3);
+	index_answers(m, got, sizeof got);
+	assert_string_equal(got, want);
+	geo_db_free(m);
+	/* built from other files: refused */
+	m = geo_db_new();
+	assert_true(geo_index_attach(m, img, len, "key two", 0, &err) < 0);
+	assert_int_equal(geo_nsources(m), 0);
+	/* the geolocation view left out (old data): the CSV source is not attached */
+	assert_int_equal(geo_index_attach(m, img, len, NULL, GEO_VIEW_GEOLOCATION, &err), 0);
+	assert_int_equal(geo_nsources(m), 2);
+	assert_string_equal(geo_source_name(m, 0), "rir:delegated-test-20140701");
+	geo_db_free(m);
+	/* a loader adding to a mapped source copies it off the image first */
+	m = geo_db_new();
+	assert_int_equal(geo_index_attach(m, img, len, NULL, 0, &err), 0);
+	char sub[512], more[600];
+	snprintf(sub, sizeof sub, "%s/more", tmp_dir);
+	mkdir(sub, 0755);
+	snprintf(more, sizeof more, "%s/ranges.csv", sub);
+	FILE *f = fopen(more, "wb");
+	fputs("10.0.0.0,10.0.0.255,DE\n", f);
+	fclose(f);
+	assert_int_equal(geo_load_range_csv(m, more, &err), 0);
+	assert_int_equal(geo_nsources(m), 3);
+	memset(img, 0, len);    /* nothing of the copied source may still point here */
+	struct dm_ip a = ip("10.0.0.1"), k = ip("175.45.177.1");
+	geo_cc cc;
+	const char *src;
+	assert_int_equal(geo_ip_country(m, &a, cc, &src), 0);
+	assert_string_equal(cc, "DE");
+	assert_string_equal(src, "csv:ranges.csv");
+	assert_int_equal(geo_ip_country(m, &k, cc, &src), 0);
+	assert_string_equal(cc, "KP");
+	assert_int_equal(geo_source_info(m, 0)->n_ipv4, 3);
+	geo_db_free(m);
+	unlink(more);
+	rmdir(sub);
+	free(img);
+	geo_db_free(g);
+}
+
+/* A damaged image: every truncation is refused and leaves the database as it was; a byte
+ * changed anywhere either is refused or answers without reading outside the image (ASan). */
+static void test_index_damaged(void **state)
+{
+	(void)state;
+	struct geo_db *g = index_db();
+	size_t len;
+	unsigned char *img = index_image(g, "k", &len);
+	struct dm_error err;
+	static char got[16384];
+	for (size_t cut = 0; cut < len; cut += cut < 4096 ? 1 : 4093) {
+		struct geo_db *m = geo_db_new();
+		unsigned char *part = malloc(cut ? cut : 1);
+		memcpy(part, img, cut);
+		assert_true(geo_index_attach(m, part, cut, NULL, 0, &err) < 0);
+		assert_int_equal(geo_nsources(m), 0);
+		geo_db_free(m);
+		free(part);
+	}
+	int refused = 0, taken = 0;
+	unsigned char *bad = malloc(len);
+	memcpy(bad, img, len);
+	for (size_t i = 0; i < len; i += i < 4096 ? 1 : 997) {
+		unsigned char x = i & 1 ? 0xff : 0x80;
+		bad[i] ^= x;
+		struct geo_db *m = geo_db_new();
+		if (geo_index_attach(m, bad, len, NULL, 0, &err) == 0) {
+			taken++;
+			index_answers(m, got, sizeof got);
+		} else {
+			refused++;
+			assert_int_equal(geo_nsources(m), 0);
+		}
+		geo_db_free(m);
+		bad[i] ^= x;
+	}
+	/* the same changes with the checksum made right again: the checks behind it refuse
+	 * what lies outside the image; what they take answers without reading outside it */
+	int resealed = 0;
+	for (size_t i = 0; i < 4096 && i < len; i++) {
+		unsigned char x = i & 1 ? 0xff : 0x80;
+		bad[i] ^= x;
+		geo_index_reseal(bad, len);
+		struct geo_db *m = geo_db_new();
+		if (geo_index_attach(m, bad, len, NULL, 0, &err) == 0)
+			index_answers(m, got, sizeof got);
+		else
+			resealed++;
+		geo_db_free(m);
+		bad[i] ^= x;
+	}
+	assert_true(resealed > 100);
+	geo_index_reseal(bad, len);
+	/* the header and source table are summed: a change there is always refused */
+	bad[70] ^= 1;
+	struct geo_db *m = geo_db_new();
+	assert_true(geo_index_attach(m, bad, len, NULL, 0, &err) < 0);
+	assert_non_null(strstr(err.what, "checksum"));
+	geo_db_free(m);
+	free(bad);
+	assert_true(refused > 1000 && taken > 100);
+	free(img);
+	geo_db_free(g);
+}
+
 int main(void)
 {
 	const char *d = getenv("DARKMAP_DATA");
@@ -842,6 +1066,8 @@ int main(void)
 		cmocka_unit_test(test_country_names),
 		cmocka_unit_test(test_empty_db),
 		cmocka_unit_test(test_mmdb_cyclic_tree),
+		cmocka_unit_test(test_index_roundtrip),
+		cmocka_unit_test(test_index_damaged),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];
