@@ -1034,16 +1034,18 @@ fail:
 
 /* ---------------- /metrics ---------------- */
 
-int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
+int api_metrics(struct api_db *a, struct obuf *o, uint32_t now, int with_lag)
 {
 	obuf_puts(o, "# HELP darkmap_series_end_seconds End of the last stored bin (UTC unix seconds).\n"
 	             "# TYPE darkmap_series_end_seconds gauge\n");
 	obuf_printf(o, "darkmap_series_end_seconds %u\n", a->series_end);
 	obuf_puts(o, "# HELP darkmap_bin_seconds Bin size of the stored series.\n# TYPE darkmap_bin_seconds gauge\n");
 	obuf_printf(o, "darkmap_bin_seconds %u\n", a->bin);
-	obuf_puts(o, "# HELP darkmap_bin_lag_seconds Wall clock minus the end of the last stored bin.\n"
-	             "# TYPE darkmap_bin_lag_seconds gauge\n");
-	obuf_printf(o, "darkmap_bin_lag_seconds %lld\n", (long long)now - (long long)a->series_end);
+	if (with_lag) {
+		obuf_puts(o, "# HELP darkmap_bin_lag_seconds Wall clock minus the end of the last stored bin.\n"
+		             "# TYPE darkmap_bin_lag_seconds gauge\n");
+		obuf_printf(o, "darkmap_bin_lag_seconds %lld\n", (long long)now - (long long)a->series_end);
+	}
 	sqlite3_stmt *st;
 	obuf_puts(o,
 	          "# HELP darkmap_entities Entities with a series in the database.\n# TYPE darkmap_entities gauge\n");
@@ -1059,7 +1061,7 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
 		            sqlite3_column_int(st, 1) == 2 ? 6 : 4, (long long)sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
-	obuf_puts(o, "# HELP darkmap_events Events stored, by kind.\n# TYPE darkmap_events gauge\n");
+	obuf_puts(o, "# HELP darkmap_events_stored Events stored, by kind.\n# TYPE darkmap_events_stored gauge\n");
 	if (sqlite3_prepare_v2(a->db, "SELECT type, count(*), sum(end_t = 0) FROM events GROUP BY type ORDER BY type",
 	                       -1, &st, NULL))
 		return -1;
@@ -1067,7 +1069,7 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
 	obuf_init_mem(&open);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int t = sqlite3_column_int(st, 0);
-		obuf_printf(o, "darkmap_events{kind=\"%s\"} %lld\n", kind_name(t),
+		obuf_printf(o, "darkmap_events_stored{kind=\"%s\"} %lld\n", kind_name(t),
 		            (long long)sqlite3_column_int64(st, 1));
 		if (t != DM_EV_RECOVERY)
 			obuf_printf(&open, "darkmap_events_open{kind=\"%s\"} %lld\n", kind_name(t),
@@ -1088,18 +1090,26 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
 	    at);
 	if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL))
 		return -1;
-	obuf_puts(
-	    o, "# HELP darkmap_full_feed_peers Full-feed peers in the last stored bin.\n"
-	       "# TYPE darkmap_full_feed_peers gauge\n# HELP darkmap_peers_up Peers with an established session in "
-	       "the last stored bin.\n# TYPE darkmap_peers_up gauge\n# HELP darkmap_bin_quality Data-quality flags of "
-	       "the last stored bin (1 gap, 2 peers dropped, 4 no data, 8 full-feed set changed).\n"
-	       "# TYPE darkmap_bin_quality gauge\n");
+	/* a family's samples must follow its HELP and TYPE lines together (text format 0.0.4) */
+	static const char *const fam[3][2] = {
+		{ "darkmap_full_feed_peers", "Full-feed peers in the last stored bin." },
+		{ "darkmap_bin_peers_up", "Peers with an established session in the last stored bin." },
+		{ "darkmap_bin_quality",
+		  "Data-quality flags of the last stored bin (1 gap, 2 peers dropped, 4 no data, 8 full-feed set changed)." },
+	};
+	struct obuf f[3];
+	for (int i = 0; i < 3; i++) {
+		obuf_init_mem(&f[i]);
+		obuf_printf(&f[i], "# HELP %s %s\n# TYPE %s gauge\n", fam[i][0], fam[i][1], fam[i][0]);
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int afi = sqlite3_column_int(st, 0) == 2 ? 6 : 4;
-		obuf_printf(o, "darkmap_full_feed_peers{afi=\"%d\"} %lld\n", afi,
-		            (long long)sqlite3_column_int64(st, 1));
-		obuf_printf(o, "darkmap_peers_up{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 2));
-		obuf_printf(o, "darkmap_bin_quality{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 3));
+		for (int i = 0; i < 3; i++)
+			obuf_printf(&f[i], "%s{afi=\"%d\"} %lld\n", fam[i][0], afi, (long long)sqlite3_column_int64(st, 1 + i));
+	}
+	for (int i = 0; i < 3; i++) {
+		obuf_put(o, f[i].buf, f[i].len);
+		obuf_free(&f[i]);
 	}
 	sqlite3_finalize(st);
 	return 0;

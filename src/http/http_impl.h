@@ -50,6 +50,7 @@ struct snapshot {
 	int64_t version;  /* the data_version it was read at */
 	double built_at;  /* monotonic seconds when the read ended */
 	double cost;      /* seconds the read took */
+	uint64_t changes; /* api_db.changes when read */
 	struct snap_ent *ents;
 	size_t nents;
 	struct snap_bin *bins;
@@ -71,6 +72,7 @@ struct api_db {
 	uint32_t bin, series_end;
 	int64_t max_event_id;
 	struct snapshot *snap[2][2]; /* [country, asn][IPv4, IPv6], built when first asked */
+	uint64_t changes;                 /* http_server_db_changed calls: a snapshot older is reread */
 	uint64_t snap_builds, snap_stale; /* snapshots read; answers from an outdated one */
 	const int64_t *acked; /* ids acknowledged (server memory; the database stays read-only) */
 	size_t nacked;
@@ -97,8 +99,8 @@ int api_events(struct api_db *a, const struct http_request *req, struct obuf *o)
 int api_peers(struct api_db *a, const struct http_request *req, struct obuf *o);
 int api_collectors(struct api_db *a, const struct http_request *req, struct obuf *o);
 int api_check_params(const struct http_request *req, const char *const *allowed, struct obuf *o);
-/* Prometheus lines for what the database knows. */
-int api_metrics(struct api_db *a, struct obuf *o, uint32_t now);
+/* Prometheus lines for what the database knows (with_lag: darkmap_bin_lag_seconds too). */
+int api_metrics(struct api_db *a, struct obuf *o, uint32_t now, int with_lag);
 /* SSE frames ("event: event\ndata: {...}\n\n") of events with id > *last; *last advanced. */
 int api_stream_events(struct api_db *a, int64_t *last, struct obuf *o);
 void api_error(struct obuf *o, const char *param, const char *msg);

@@ -138,7 +138,7 @@ const struct snapshot *api_snapshot(struct api_db *a, int kind, int afi)
 	if (old && old->version == a->data_version)
 		return old;
 	double t0 = mono_s();
-	if (old && t0 - old->built_at < SNAP_DUTY * old->cost) {
+	if (old && old->changes == a->changes && t0 - old->built_at < SNAP_DUTY * old->cost) {
 		a->snap_stale++;
 		return old;
 	}
@@ -161,6 +161,7 @@ const struct snapshot *api_snapshot(struct api_db *a, int kind, int afi)
 		return old;
 	}
 	a->snap_builds++;
+	m->changes = a->changes;
 	snapshot_free(old);
 	*slot = m;
 	return m;
