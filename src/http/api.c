@@ -282,13 +282,13 @@ static int grow(void *v, size_t n, size_t *cap, size_t elem)
 /* ---------------- /api/entities ---------------- */
 
 struct snap_row {
-	const struct snap_ent *e;
+	struct snap_ent *e;
 	const struct snap_bin *b; /* NULL: no bin at T */
 	uint32_t bin_t;
 	const char *state;
 	int unstable;
-	const struct snap_ev *ev; /* the event that sets the state */
-	const struct snap_ev *inst;
+	struct snap_ev *ev; /* the event that sets the state */
+	struct snap_ev *inst;
 	int64_t loss;
 };
 
@@ -333,7 +333,7 @@ static void select_first(struct snap_row *v, size_t n, size_t k)
 	}
 }
 
-static const struct snap_ev *ev_find(const struct snapshot *m, int64_t entity)
+static struct snap_ev *ev_find(struct snapshot *m, int64_t entity)
 {
 	size_t lo = 0, hi = m->nevs;
 	while (lo < hi) {
@@ -347,7 +347,7 @@ static const struct snap_ev *ev_find(const struct snapshot *m, int64_t entity)
 }
 
 /* The state of e at T from a snapshot: its row, then the events open at T. */
-static void entity_state(const struct snapshot *m, const struct snap_ent *e, uint32_t at, int valid_t,
+static void entity_state(struct snapshot *m, struct snap_ent *e, uint32_t at, int valid_t,
                          uint32_t bin, struct snap_row *r)
 {
 	memset(r, 0, sizeof *r);
@@ -361,7 +361,7 @@ static void entity_state(const struct snapshot *m, const struct snap_ent *e, uin
 	 * top: an entity can flap and be partly out at once, and the map shows both */
 	r->state = r->b && !r->b->quality ? "normal" : "unknown";
 	int rank = 0;
-	for (const struct snap_ev *oe = ev_find(m, e->id); oe && oe < m->evs + m->nevs && oe->entity == e->id; oe++) {
+	for (struct snap_ev *oe = ev_find(m, e->id); oe && oe < m->evs + m->nevs && oe->entity == e->id; oe++) {
 		if (oe->start > at || (oe->end <= at && oe->end != 0))
 			continue;
 		int k = oe->type == DM_EV_OUTAGE ? 3 : oe->type == DM_EV_PARTIAL ? 2 : oe->type == DM_EV_UNKNOWN ? 1 : 0;
@@ -374,6 +374,86 @@ static void entity_state(const struct snapshot *m, const struct snap_ent *e, uin
 			r->state = k == 3 ? "outage" : k == 2 ? "partial" : "unknown";
 		}
 	}
+}
+
+/* The parts of an answer that depend only on the snapshot are made once, when first answered,
+ * and copied after: the entity's opening, a row's values, an event (printf and the UTC
+ * formatting were most of a computed answer's time). */
+static const char *ent_json(struct snap_ent *e)
+{
+	if (!e->json) {
+		struct obuf t;
+		obuf_init_mem(&t);
+		obuf_puts(&t, "{\"entity\":");
+		json_str(&t, e->label, strlen(e->label));
+		put_text(&t, "name", (const unsigned char *)e->name);
+		obuf_putc(&t, 0);
+		e->json = t.buf; /* obuf's memory is malloc'd: freed with the snapshot */
+	}
+	return e->json;
+}
+
+static const char *ev_json(struct snap_ev *ev)
+{
+	if (!ev->json) {
+		struct obuf t;
+		obuf_init_mem(&t);
+		obuf_printf(&t, "{\"id\":%lld,\"kind\":\"%s\",", (long long)ev->id, kind_name(ev->type));
+		put_time(&t, "start", ev->start);
+		obuf_putc(&t, ',');
+		put_time(&t, "end", ev->end);
+		obuf_puts(&t, "}");
+		obuf_putc(&t, 0);
+		ev->json = t.buf;
+	}
+	return ev->json;
+}
+
+/* A row's values after "bin_t": written to o, and kept in the snapshot for the next answers. */
+static void put_row(struct obuf *o, struct snapshot *m, const struct snap_bin *b)
+{
+	size_t i = (size_t)(b - m->bins);
+	if (m->frag[i]) {
+		const char *f = m->fragbuf + m->frag[i];
+		obuf_put(o, f + 2, (size_t)(unsigned char)f[0] | (size_t)(unsigned char)f[1] << 8);
+		return;
+	}
+	size_t start = o->len;
+	/* obuf's integer formatting, not printf */
+	static const char *const keys[] = { ",\"slash24\":",        ",\"baseline_slash24\":", ",\"loss_slash24\":",
+		                            ",\"visible_prefixes\":", ",\"peers_seeing\":",     ",\"full_feed_peers\":",
+		                            ",\"quality\":" };
+	const int64_t vals[] = { b->slash24, b->baseline, b->baseline - b->slash24, b->visible, b->seeing, b->ffp, b->quality };
+	for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+		obuf_puts(o, keys[k]);
+		obuf_i64(o, vals[k]);
+	}
+	obuf_puts(o, ",\"peer_frac\":");
+	if (b->peer_frac == 0 || b->peer_frac == 1)
+		obuf_putc(o, b->peer_frac ? '1' : '0');
+	else
+		put_double(o, b->peer_frac);
+	size_t n = o->len - start;
+	if (n > 0xffff || m->fraglen + n + 2 > UINT32_MAX)
+		return;
+	if (m->fraglen + n + 2 > m->fragcap) {
+		size_t nc = m->fragcap ? m->fragcap * 2 : 1 << 16;
+		while (nc < m->fraglen + n + 2)
+			nc *= 2;
+		char *nb = realloc(m->fragbuf, nc);
+		if (!nb)
+			return; /* not kept: made again next time */
+		m->fragbuf = nb;
+		m->fragcap = nc;
+	}
+	if (!m->fraglen)
+		m->fraglen = 1; /* offset 0 means "not made" */
+	char *f = m->fragbuf + m->fraglen;
+	f[0] = (char)(n & 0xff);
+	f[1] = (char)(n >> 8);
+	memcpy(f + 2, o->buf + start, n);
+	m->frag[i] = (uint32_t)m->fraglen;
+	m->fraglen += n + 2;
 }
 
 /* type=asn&cc=CC: the few ASes of a country, read from SQLite into a snapshot of their rows at
@@ -391,7 +471,7 @@ static int snapshot_cc(struct api_db *a, const char *cc, int afi, uint32_t at, s
 		}
 		m->evs[m->nevs++] = (struct snap_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2),
 			                              sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
-			                              (uint32_t)sqlite3_column_int64(st, 4) };
+			                              (uint32_t)sqlite3_column_int64(st, 4), NULL };
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -432,7 +512,8 @@ static int snapshot_cc(struct api_db *a, const char *cc, int afi, uint32_t at, s
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	if (!(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)))
+	if (!(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||
+	    !(m->frag = calloc(m->nbins ? m->nbins : 1, sizeof *m->frag)))
 		return -1;
 	for (size_t i = 0; i < m->nbins; i++)
 		m->ts[i] = m->bins[i].t;
@@ -471,7 +552,7 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 		limit = 1000;
 	int dafi = afi == 6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
 	struct snapshot *ccm = NULL;
-	const struct snapshot *m;
+	struct snapshot *m;
 	if (cc) {
 		if (!(ccm = calloc(1, sizeof *ccm)) || snapshot_cc(a, ce.cc, dafi, at, ccm)) {
 			api_error(o, NULL, ccm ? sqlite3_errmsg(a->db) : "out of memory");
@@ -505,45 +586,25 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 	obuf_printf(o, ",\"count\":%zu,\"shown\":%zu,\"entities\":[", n, shown);
 	for (size_t i = 0; i < shown; i++) {
 		struct snap_row *r = &rows[i];
-		obuf_puts(o, i ? ",\n{\"entity\":" : "\n{\"entity\":");
-		json_str(o, r->e->label, strlen(r->e->label));
-		put_text(o, "name", (const unsigned char *)r->e->name);
+		obuf_puts(o, i ? ",\n" : "\n");
+		obuf_puts(o, ent_json(r->e));
 		obuf_puts(o, ",\"state\":\"");
 		obuf_puts(o, r->state);
 		obuf_puts(o, r->unstable ? "\",\"unstable\":true" : "\",\"unstable\":false");
 		if (r->b) {
-			/* obuf's integer formatting, not printf: this loop is most of the answer */
-			static const char *const keys[] = {
-				",\"bin_t\":",           ",\"slash24\":",          ",\"baseline_slash24\":",
-				",\"loss_slash24\":",    ",\"visible_prefixes\":", ",\"peers_seeing\":",
-				",\"full_feed_peers\":", ",\"quality\":"
-			};
-			const struct snap_bin *b = r->b;
-			const int64_t vals[] = { r->bin_t,   b->slash24, b->baseline, r->loss,
-				                 b->visible, b->seeing,  b->ffp,      b->quality };
-			for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
-				obuf_puts(o, keys[k]);
-				obuf_i64(o, vals[k]);
-			}
-			obuf_puts(o, ",\"peer_frac\":");
-			if (b->peer_frac == 0 || b->peer_frac == 1)
-				obuf_putc(o, b->peer_frac ? '1' : '0');
-			else
-				put_double(o, b->peer_frac);
+			obuf_puts(o, ",\"bin_t\":");
+			obuf_u32(o, r->bin_t);
+			put_row(o, m, r->b);
 		} else {
 			obuf_puts(o, ",\"bin_t\":null");
 		}
-		const struct snap_ev *e2[2] = { r->ev, r->inst };
-		const char *k2[2] = { "event", "instability" };
-		for (int j = 0; j < 2; j++) {
-			if (!e2[j])
-				continue;
-			obuf_printf(o, ",\"%s\":{\"id\":%lld,\"kind\":\"%s\",", k2[j], (long long)e2[j]->id,
-			            kind_name(e2[j]->type));
-			put_time(o, "start", e2[j]->start);
-			obuf_putc(o, ',');
-			put_time(o, "end", e2[j]->end);
-			obuf_putc(o, '}');
+		if (r->ev) {
+			obuf_puts(o, ",\"event\":");
+			obuf_puts(o, ev_json(r->ev));
+		}
+		if (r->inst) {
+			obuf_puts(o, ",\"instability\":");
+			obuf_puts(o, ev_json(r->inst));
 		}
 		obuf_putc(o, '}');
 	}

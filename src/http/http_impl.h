@@ -40,11 +40,13 @@ struct snap_ent {
 	char label[24];
 	char *name; /* the database's, else the country's; NULL */
 	size_t first, n; /* its rows: bins[first .. first + n), ascending t */
+	char *json;      /* its answer's opening ({"entity":"KP","name":"North Korea"), made when first used */
 };
 struct snap_ev {
 	int64_t entity, id;
 	int type;
 	uint32_t start, end;
+	char *json; /* {"id":..,"kind":..,"start":..,"end":..}, made when first used */
 };
 struct snapshot {
 	int64_t version;  /* the data_version it was read at */
@@ -56,6 +58,11 @@ struct snapshot {
 	struct snap_bin *bins;
 	uint32_t *ts; /* bins[i].t again, packed: the binary searches touch 4 bytes a step, not 56 */
 	size_t nbins;
+	/* each row's JSON values (after bin_t, which depends on T), made when a row is first
+	 * answered: frag[i] is 0 or the offset in fragbuf of a 2-byte length and the text */
+	uint32_t *frag;
+	char *fragbuf;
+	size_t fraglen, fragcap;
 	struct snap_ev *evs; /* outage, partial, instability, unknown events, by (entity, start) */
 	size_t nevs;
 };
@@ -86,7 +93,7 @@ int api_db_refresh(struct api_db *a);
 /* The snapshot of kind (SIG_COUNTRY or SIG_ASN) and family (DM_AFI_IPV4/6) to answer from now:
  * reread when the data changed and the duty cap allows, else the previous one; NULL on a
  * database error with none before. */
-const struct snapshot *api_snapshot(struct api_db *a, int kind, int afi);
+struct snapshot *api_snapshot(struct api_db *a, int kind, int afi);
 void snapshot_free(struct snapshot *m);
 /* The row of e at or before t (NULL: none). */
 const struct snap_bin *snapshot_at(const struct snapshot *m, const struct snap_ent *e, uint32_t t);

@@ -20,11 +20,17 @@ void snapshot_free(struct snapshot *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->nents; i++)
+	for (size_t i = 0; i < m->nents; i++) {
 		free(m->ents[i].name);
+		free(m->ents[i].json);
+	}
+	for (size_t i = 0; i < m->nevs; i++)
+		free(m->evs[i].json);
 	free(m->ents);
 	free(m->bins);
 	free(m->ts);
+	free(m->frag);
+	free(m->fragbuf);
 	free(m->evs);
 	free(m);
 }
@@ -113,7 +119,8 @@ static int read_snapshot(struct api_db *a, int kind, int afi, struct snapshot *m
 		};
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || !(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)))
+	if (rc != SQLITE_DONE || !(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||
+	    !(m->frag = calloc(m->nbins ? m->nbins : 1, sizeof *m->frag)))
 		return -1;
 	for (size_t i = 0; i < m->nbins; i++)
 		m->ts[i] = m->bins[i].t;
@@ -125,13 +132,13 @@ static int read_snapshot(struct api_db *a, int kind, int afi, struct snapshot *m
 			break;
 		m->evs[m->nevs++] = (struct snap_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
 			                              sqlite3_column_int(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-			                              (uint32_t)sqlite3_column_int64(st, 4) };
+			                              (uint32_t)sqlite3_column_int64(st, 4), NULL };
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-const struct snapshot *api_snapshot(struct api_db *a, int kind, int afi)
+struct snapshot *api_snapshot(struct api_db *a, int kind, int afi)
 {
 	struct snapshot **slot = &a->snap[kind == SIG_ASN][afi == DM_AFI_IPV6];
 	struct snapshot *old = *slot;
