@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +17,7 @@
 static const char usage_text[] =
     "usage: darkmap serve --db FILE [--bind ADDR] [--port N] [--token-file FILE]\n"
     "                     [--web DIR] [--node-modules DIR] [--max-conns N] [--timeout S]\n"
-    "                     [--poll-ms N] [--port-file FILE]\n\n"
+    "                     [--poll-ms N] [--port-file FILE] [--nice N]\n\n"
     "Serves the JSON API (/api/entities, /api/series, /api/events, /api/peers,\n"
     "/api/collectors, /api/stream), Prometheus metrics (/metrics) and the dashboard (/)\n"
     "over a darkmap database, opened read-only: replay, detect or collect may write it\n"
@@ -33,6 +34,8 @@ static const char usage_text[] =
     "  --timeout S         a request must arrive within S seconds (default 10)\n"
     "  --poll-ms N         the stream's database poll period (default 1000)\n"
     "  --port-file FILE    write the port listened on to FILE (for scripts using --port 0)\n"
+    "  --nice N            run at CPU priority N (0-19): beside a writer on the same cores,\n"
+    "                      e.g. 10 lets replay or collect have the CPU first\n"
     "  -h, --help          this text\n\n"
     "Prints the dashboard's URL on standard output; stops on SIGINT or SIGTERM.\n";
 
@@ -117,6 +120,7 @@ int cmd_serve(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "poll-ms", required_argument, NULL, 'P' },
 		{ "port-file", required_argument, NULL, 'F' },
+		{ "nice", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,6 +155,13 @@ int cmd_serve(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'F': port_file = optarg; break;
+		case 'N':
+			if (parse_uint("--nice", optarg, 0, 19, &v))
+				return EXIT_USAGE;
+			/* the dashboard can wait; ingest falling behind cannot be undone */
+			if (setpriority(PRIO_PROCESS, 0, (int)v))
+				fprintf(stderr, "darkmap serve: --nice %u: %s\n", v, strerror(errno));
+			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: fputs(usage_text, stderr); return EXIT_USAGE;
 		}

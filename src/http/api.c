@@ -29,8 +29,8 @@ static const char *const sql[Q_COUNT_] = {
 	[Q_DATA_VERSION] = "PRAGMA data_version",
 	[Q_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
 	[Q_META] = "SELECT value FROM meta WHERE key = ?1",
-	/* one index seek per entity: (entity, t) is the primary key */
-	[Q_SNAP] = SNAP_SQL "WHERE e.kind = ?2 AND e.afi = ?3",
+	/* one index seek per entity: (entity, t) is the primary key (type=asn&cc=; the rest is
+	 * answered from snapshots, snapshot.c) */
 	[Q_SNAP_CC] =
 	    SNAP_SQL "WHERE e.kind = 2 AND e.afi = ?3 AND e.asn IN (SELECT origin FROM vis_changes WHERE cc = ?2)",
 	[Q_OPEN_EV] =
@@ -81,6 +81,8 @@ int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
 		return -1;
 	}
 	sqlite3_busy_timeout(a->db, 2000);
+	/* the file mapped rather than pread page by page; a 16 MiB page cache (the default is 2 MiB) */
+	sqlite3_exec(a->db, "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384", NULL, NULL, NULL);
 	for (int i = 0; i < Q_COUNT_; i++)
 		if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) != SQLITE_OK) {
 			dm_fail(err, DM_ERR_BAD_VALUE, 0, "%s: not a darkmap database: %s", path,
@@ -99,6 +101,11 @@ int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
 
 void api_db_close(struct api_db *a)
 {
+	for (int k = 0; k < 2; k++)
+		for (int f = 0; f < 2; f++) {
+			snapshot_free(a->snap[k][f]);
+			a->snap[k][f] = NULL;
+		}
 	for (int i = 0; i < Q_COUNT_; i++)
 		sqlite3_finalize(a->st[i]);
 	sqlite3_close(a->db);
@@ -274,24 +281,14 @@ static int grow(void *v, size_t n, size_t *cap, size_t elem)
 
 /* ---------------- /api/entities ---------------- */
 
-struct open_ev {
-	int64_t entity, id;
-	int type;
-	uint32_t start, end;
-};
-
 struct snap_row {
-	char label[24];
-	char *name;
-	int has_bin;
+	struct snap_ent *e;
+	const struct snap_bin *b; /* NULL: no bin at T */
 	uint32_t bin_t;
-	int64_t slash24, baseline, seeing, ffp, visible;
-	int quality;
-	double peer_frac;
 	const char *state;
 	int unstable;
-	const struct open_ev *ev; /* the event that sets the state */
-	const struct open_ev *inst;
+	struct snap_ev *ev; /* the event that sets the state */
+	struct snap_ev *inst;
 	int64_t loss;
 };
 
@@ -300,20 +297,227 @@ static int cmp_loss(const void *x, const void *y)
 	const struct snap_row *a = x, *b = y;
 	if (a->loss != b->loss)
 		return a->loss > b->loss ? -1 : 1;
-	return strcmp(a->label, b->label);
+	return strcmp(a->e->label, b->e->label);
 }
 
-static const struct open_ev *open_find(const struct open_ev *v, size_t n, int64_t entity)
+static void swap_rows(struct snap_row *a, struct snap_row *b)
+{
+	struct snap_row t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Moves the k first rows in cmp_loss order to v[0..k), unordered (quickselect: a ranking of 70,000
+ * ASes shown 1,000 at a time sorts 1,000, not 70,000). No two rows compare equal (labels differ). */
+static void select_first(struct snap_row *v, size_t n, size_t k)
 {
 	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t m = (lo + hi) / 2;
-		if (v[m].entity < entity)
-			lo = m + 1;
+	while (hi - lo > 1 && k > lo && k < hi) {
+		size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+		/* median of three to the end: input in label order must not go quadratic */
+		if (cmp_loss(&v[mid], &v[lo]) < 0)
+			swap_rows(&v[mid], &v[lo]);
+		if (cmp_loss(&v[last], &v[lo]) < 0)
+			swap_rows(&v[last], &v[lo]);
+		if (cmp_loss(&v[mid], &v[last]) < 0)
+			swap_rows(&v[mid], &v[last]);
+		size_t s = lo;
+		for (size_t i = lo; i < last; i++)
+			if (cmp_loss(&v[i], &v[last]) < 0)
+				swap_rows(&v[i], &v[s++]);
+		swap_rows(&v[s], &v[last]);
+		if (k <= s)
+			hi = s;
 		else
-			hi = m;
+			lo = s + 1;
 	}
-	return lo < n && v[lo].entity == entity ? &v[lo] : NULL;
+}
+
+static struct snap_ev *ev_find(struct snapshot *m, int64_t entity)
+{
+	size_t lo = 0, hi = m->nevs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->evs[mid].entity < entity)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->nevs && m->evs[lo].entity == entity ? &m->evs[lo] : NULL;
+}
+
+/* The state of e at T from a snapshot: its row, then the events open at T. */
+static void entity_state(struct snapshot *m, struct snap_ent *e, uint32_t at, int valid_t,
+                         uint32_t bin, struct snap_row *r)
+{
+	memset(r, 0, sizeof *r);
+	r->e = e;
+	r->b = valid_t ? snapshot_at(m, e, at) : NULL;
+	if (r->b) {
+		r->bin_t = at - (at % bin);
+		r->loss = r->b->baseline - r->b->slash24;
+	}
+	/* outage > partial > unknown (event or data quality) > normal; instability is a flag on
+	 * top: an entity can flap and be partly out at once, and the map shows both */
+	r->state = r->b && !r->b->quality ? "normal" : "unknown";
+	int rank = 0;
+	for (struct snap_ev *oe = ev_find(m, e->id); oe && oe < m->evs + m->nevs && oe->entity == e->id; oe++) {
+		if (oe->start > at || (oe->end <= at && oe->end != 0))
+			continue;
+		int k = oe->type == DM_EV_OUTAGE ? 3 : oe->type == DM_EV_PARTIAL ? 2 : oe->type == DM_EV_UNKNOWN ? 1 : 0;
+		if (oe->type == DM_EV_INSTABILITY) {
+			r->unstable = 1;
+			r->inst = oe;
+		} else if (k > rank) {
+			rank = k;
+			r->ev = oe;
+			r->state = k == 3 ? "outage" : k == 2 ? "partial" : "unknown";
+		}
+	}
+}
+
+/* The parts of an answer that depend only on the snapshot are made once, when first answered,
+ * and copied after: the entity's opening, a row's values, an event (printf and the UTC
+ * formatting were most of a computed answer's time). */
+static const char *ent_json(struct snap_ent *e)
+{
+	if (!e->json) {
+		struct obuf t;
+		obuf_init_mem(&t);
+		obuf_puts(&t, "{\"entity\":");
+		json_str(&t, e->label, strlen(e->label));
+		put_text(&t, "name", (const unsigned char *)e->name);
+		obuf_putc(&t, 0);
+		e->json = t.buf; /* obuf's memory is malloc'd: freed with the snapshot */
+	}
+	return e->json;
+}
+
+static const char *ev_json(struct snap_ev *ev)
+{
+	if (!ev->json) {
+		struct obuf t;
+		obuf_init_mem(&t);
+		obuf_printf(&t, "{\"id\":%lld,\"kind\":\"%s\",", (long long)ev->id, kind_name(ev->type));
+		put_time(&t, "start", ev->start);
+		obuf_putc(&t, ',');
+		put_time(&t, "end", ev->end);
+		obuf_puts(&t, "}");
+		obuf_putc(&t, 0);
+		ev->json = t.buf;
+	}
+	return ev->json;
+}
+
+/* A row's values after "bin_t": written to o, and kept in the snapshot for the next answers. */
+static void put_row(struct obuf *o, struct snapshot *m, const struct snap_bin *b)
+{
+	size_t i = (size_t)(b - m->bins);
+	if (m->frag[i]) {
+		const char *f = m->fragbuf + m->frag[i];
+		obuf_put(o, f + 2, (size_t)(unsigned char)f[0] | (size_t)(unsigned char)f[1] << 8);
+		return;
+	}
+	size_t start = o->len;
+	/* obuf's integer formatting, not printf */
+	static const char *const keys[] = { ",\"slash24\":",        ",\"baseline_slash24\":", ",\"loss_slash24\":",
+		                            ",\"visible_prefixes\":", ",\"peers_seeing\":",     ",\"full_feed_peers\":",
+		                            ",\"quality\":" };
+	const int64_t vals[] = { b->slash24, b->baseline, b->baseline - b->slash24, b->visible, b->seeing, b->ffp, b->quality };
+	for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+		obuf_puts(o, keys[k]);
+		obuf_i64(o, vals[k]);
+	}
+	obuf_puts(o, ",\"peer_frac\":");
+	if (b->peer_frac == 0 || b->peer_frac == 1)
+		obuf_putc(o, b->peer_frac ? '1' : '0');
+	else
+		put_double(o, b->peer_frac);
+	size_t n = o->len - start;
+	if (n > 0xffff || m->fraglen + n + 2 > UINT32_MAX)
+		return;
+	if (m->fraglen + n + 2 > m->fragcap) {
+		size_t nc = m->fragcap ? m->fragcap * 2 : 1 << 16;
+		while (nc < m->fraglen + n + 2)
+			nc *= 2;
+		char *nb = realloc(m->fragbuf, nc);
+		if (!nb)
+			return; /* not kept: made again next time */
+		m->fragbuf = nb;
+		m->fragcap = nc;
+	}
+	if (!m->fraglen)
+		m->fraglen = 1; /* offset 0 means "not made" */
+	char *f = m->fragbuf + m->fraglen;
+	f[0] = (char)(n & 0xff);
+	f[1] = (char)(n >> 8);
+	memcpy(f + 2, o->buf + start, n);
+	m->frag[i] = (uint32_t)m->fraglen;
+	m->fraglen += n + 2;
+}
+
+/* type=asn&cc=CC: the few ASes of a country, read from SQLite into a snapshot of their rows at
+ * T (one row each) and the events open at T. */
+static int snapshot_cc(struct api_db *a, const char *cc, int afi, uint32_t at, struct snapshot *m)
+{
+	size_t cap = 0;
+	sqlite3_stmt *st = a->st[Q_OPEN_EV];
+	sqlite3_bind_int64(st, 1, at);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (grow(&m->evs, m->nevs, &cap, sizeof *m->evs)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		m->evs[m->nevs++] = (struct snap_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2),
+			                              sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
+			                              (uint32_t)sqlite3_column_int64(st, 4), NULL };
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	st = a->st[Q_SNAP_CC];
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_text(st, 2, cc, 2, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, afi);
+	size_t bcap = 0;
+	cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (grow(&m->ents, m->nents, &cap, sizeof *m->ents) || grow(&m->bins, m->nbins, &bcap, sizeof *m->bins)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		struct snap_ent *e = &m->ents[m->nents++];
+		memset(e, 0, sizeof *e);
+		e->id = sqlite3_column_int64(st, 0);
+		struct sig_entity se = { .kind = SIG_ASN, .afi = (uint8_t)afi, .asn = (uint32_t)sqlite3_column_int64(st, 2) };
+		http_entity_label(&se, e->label, sizeof e->label);
+		const unsigned char *nm = sqlite3_column_text(st, 3);
+		e->name = nm ? strdup((const char *)nm) : NULL;
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			e->first = m->nbins;
+			e->n = 1;
+			m->bins[m->nbins++] = (struct snap_bin){
+				.t = (uint32_t)sqlite3_column_int64(st, 4),
+				.slash24 = sqlite3_column_int64(st, 5),
+				.baseline = sqlite3_column_int64(st, 6),
+				.seeing = sqlite3_column_int64(st, 7),
+				.ffp = sqlite3_column_int64(st, 8),
+				.quality = sqlite3_column_int(st, 9),
+				.visible = sqlite3_column_int64(st, 10),
+				.peer_frac = sqlite3_column_double(st, 11),
+			};
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (!(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||
+	    !(m->frag = calloc(m->nbins ? m->nbins : 1, sizeof *m->frag)))
+		return -1;
+	for (size_t i = 0; i < m->nbins; i++)
+		m->ts[i] = m->bins[i].t;
+	return 0; /* events come by (entity, start) as ev_find wants: Q_OPEN_EV orders them so */
 }
 
 int api_entities(struct api_db *a, const struct http_request *req, struct obuf *o)
@@ -346,102 +550,35 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 	}
 	if (kind == SIG_ASN && !limit)
 		limit = 1000;
-
-	/* events open at T, by entity */
-	struct open_ev *ev = NULL;
-	size_t nev = 0, cap = 0;
-	sqlite3_stmt *st = a->st[Q_OPEN_EV];
-	sqlite3_bind_int64(st, 1, at);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow(&ev, nev, &cap, sizeof *ev)) {
-			rc = SQLITE_NOMEM;
-			break;
+	int dafi = afi == 6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
+	struct snapshot *ccm = NULL;
+	struct snapshot *m;
+	if (cc) {
+		if (!(ccm = calloc(1, sizeof *ccm)) || snapshot_cc(a, ce.cc, dafi, at, ccm)) {
+			api_error(o, NULL, ccm ? sqlite3_errmsg(a->db) : "out of memory");
+			snapshot_free(ccm);
+			return 500;
 		}
-		ev[nev++] = (struct open_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2),
-			                      sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
-			                      (uint32_t)sqlite3_column_int64(st, 4) };
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(ev);
+		m = ccm;
+	} else if (!(m = api_snapshot(a, kind, dafi))) {
 		api_error(o, NULL, sqlite3_errmsg(a->db));
 		return 500;
 	}
-
-	st = a->st[cc ? Q_SNAP_CC : Q_SNAP];
-	sqlite3_bind_int64(st, 1, at);
-	if (cc)
-		sqlite3_bind_text(st, 2, ce.cc, 2, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_int(st, 2, kind);
-	sqlite3_bind_int(st, 3, afi == 6 ? DM_AFI_IPV6 : DM_AFI_IPV4);
-	struct snap_row *rows = NULL;
-	size_t n = 0, rcap = 0;
+	size_t n = m->nents;
+	struct snap_row *rows = malloc((n ? n : 1) * sizeof *rows);
+	if (!rows) {
+		api_error(o, NULL, "out of memory");
+		rc = 500;
+		goto done;
+	}
 	int valid_t = a->bin && at < a->series_end;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow(&rows, n, &rcap, sizeof *rows)) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		struct snap_row *r = &rows[n];
-		memset(r, 0, sizeof *r);
-		int64_t id = sqlite3_column_int64(st, 0);
-		struct sig_entity e = { .kind = (uint8_t)kind, .afi = afi == 6 ? DM_AFI_IPV6 : DM_AFI_IPV4 };
-		const unsigned char *c = sqlite3_column_text(st, 1);
-		if (c && c[0] && c[1]) {
-			e.cc[0] = (char)c[0];
-			e.cc[1] = (char)c[1];
-		}
-		e.asn = (uint32_t)sqlite3_column_int64(st, 2);
-		http_entity_label(&e, r->label, sizeof r->label);
-		const unsigned char *nm = sqlite3_column_text(st, 3);
-		const char *gn = kind == SIG_COUNTRY ? geo_country_name(e.cc) : NULL;
-		r->name = nm ? strdup((const char *)nm) : gn ? strdup(gn) : NULL;
-		r->has_bin = sqlite3_column_type(st, 4) != SQLITE_NULL && valid_t;
-		if (r->has_bin) {
-			r->bin_t = at - (at % a->bin);
-			r->slash24 = sqlite3_column_int64(st, 5);
-			r->baseline = sqlite3_column_int64(st, 6);
-			r->seeing = sqlite3_column_int64(st, 7);
-			r->ffp = sqlite3_column_int64(st, 8);
-			r->quality = sqlite3_column_int(st, 9);
-			r->visible = sqlite3_column_int64(st, 10);
-			r->peer_frac = sqlite3_column_double(st, 11);
-			r->loss = r->baseline - r->slash24;
-		}
-		/* outage > partial > unknown (event or data quality) > normal; instability is a flag on
-		 * top: an entity can flap and be partly out at once, and the map shows both */
-		r->state = r->has_bin ? (r->quality ? "unknown" : "normal") : "unknown";
-		const struct open_ev *oe = open_find(ev, nev, id);
-		int rank = 0;
-		for (; oe && oe < ev + nev && oe->entity == id; oe++) {
-			int k = oe->type == DM_EV_OUTAGE    ? 3
-			        : oe->type == DM_EV_PARTIAL ? 2
-			        : oe->type == DM_EV_UNKNOWN ? 1
-			                                    : 0;
-			if (oe->type == DM_EV_INSTABILITY) {
-				r->unstable = 1;
-				r->inst = oe;
-			} else if (k > rank) {
-				rank = k;
-				r->ev = oe;
-				r->state = k == 3 ? "outage" : k == 2 ? "partial" : "unknown";
-			}
-		}
-		n++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < n; i++)
-			free(rows[i].name);
-		free(rows);
-		free(ev);
-		api_error(o, NULL, sqlite3_errmsg(a->db));
-		return 500;
-	}
-	if (kind == SIG_ASN)
-		qsort(rows, n, sizeof *rows, cmp_loss);
+	for (size_t i = 0; i < n; i++)
+		entity_state(m, &m->ents[i], at, valid_t, a->bin, &rows[i]);
 	size_t shown = limit && limit < n ? limit : n;
+	if (kind == SIG_ASN) {
+		select_first(rows, n, shown);
+		qsort(rows, shown, sizeof *rows, cmp_loss);
+	}
 	obuf_printf(o, "{\"type\":\"%s\",\"afi\":%u,", kind == SIG_ASN ? "asn" : "country", afi);
 	put_time(o, "at", at);
 	obuf_printf(o, ",\"bin\":%u,", a->bin);
@@ -449,53 +586,34 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 	obuf_printf(o, ",\"count\":%zu,\"shown\":%zu,\"entities\":[", n, shown);
 	for (size_t i = 0; i < shown; i++) {
 		struct snap_row *r = &rows[i];
-		obuf_puts(o, i ? ",\n{\"entity\":" : "\n{\"entity\":");
-		json_str(o, r->label, strlen(r->label));
-		put_text(o, "name", (const unsigned char *)r->name);
+		obuf_puts(o, i ? ",\n" : "\n");
+		obuf_puts(o, ent_json(r->e));
 		obuf_puts(o, ",\"state\":\"");
 		obuf_puts(o, r->state);
 		obuf_puts(o, r->unstable ? "\",\"unstable\":true" : "\",\"unstable\":false");
-		if (r->has_bin) {
-			/* obuf's integer formatting, not printf: this loop is most of the answer */
-			static const char *const keys[] = {
-				",\"bin_t\":",           ",\"slash24\":",          ",\"baseline_slash24\":",
-				",\"loss_slash24\":",    ",\"visible_prefixes\":", ",\"peers_seeing\":",
-				",\"full_feed_peers\":", ",\"quality\":"
-			};
-			const int64_t vals[] = { r->bin_t,   r->slash24, r->baseline, r->loss,
-				                 r->visible, r->seeing,  r->ffp,      r->quality };
-			for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
-				obuf_puts(o, keys[k]);
-				obuf_i64(o, vals[k]);
-			}
-			obuf_puts(o, ",\"peer_frac\":");
-			if (r->peer_frac == 0 || r->peer_frac == 1)
-				obuf_putc(o, r->peer_frac ? '1' : '0');
-			else
-				put_double(o, r->peer_frac);
+		if (r->b) {
+			obuf_puts(o, ",\"bin_t\":");
+			obuf_u32(o, r->bin_t);
+			put_row(o, m, r->b);
 		} else {
 			obuf_puts(o, ",\"bin_t\":null");
 		}
-		const struct open_ev *e2[2] = { r->ev, r->inst };
-		const char *k2[2] = { "event", "instability" };
-		for (int j = 0; j < 2; j++) {
-			if (!e2[j])
-				continue;
-			obuf_printf(o, ",\"%s\":{\"id\":%lld,\"kind\":\"%s\",", k2[j], (long long)e2[j]->id,
-			            kind_name(e2[j]->type));
-			put_time(o, "start", e2[j]->start);
-			obuf_putc(o, ',');
-			put_time(o, "end", e2[j]->end);
-			obuf_putc(o, '}');
+		if (r->ev) {
+			obuf_puts(o, ",\"event\":");
+			obuf_puts(o, ev_json(r->ev));
+		}
+		if (r->inst) {
+			obuf_puts(o, ",\"instability\":");
+			obuf_puts(o, ev_json(r->inst));
 		}
 		obuf_putc(o, '}');
 	}
 	obuf_puts(o, "]}\n");
-	for (size_t i = 0; i < n; i++)
-		free(rows[i].name);
+	rc = 200;
+done:
 	free(rows);
-	free(ev);
-	return 200;
+	snapshot_free(ccm);
+	return rc;
 }
 
 /* ---------------- /api/series ---------------- */
@@ -977,16 +1095,18 @@ fail:
 
 /* ---------------- /metrics ---------------- */
 
-int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
+int api_metrics(struct api_db *a, struct obuf *o, uint32_t now, int with_lag)
 {
 	obuf_puts(o, "# HELP darkmap_series_end_seconds End of the last stored bin (UTC unix seconds).\n"
 	             "# TYPE darkmap_series_end_seconds gauge\n");
 	obuf_printf(o, "darkmap_series_end_seconds %u\n", a->series_end);
 	obuf_puts(o, "# HELP darkmap_bin_seconds Bin size of the stored series.\n# TYPE darkmap_bin_seconds gauge\n");
 	obuf_printf(o, "darkmap_bin_seconds %u\n", a->bin);
-	obuf_puts(o, "# HELP darkmap_bin_lag_seconds Wall clock minus the end of the last stored bin.\n"
-	             "# TYPE darkmap_bin_lag_seconds gauge\n");
-	obuf_printf(o, "darkmap_bin_lag_seconds %lld\n", (long long)now - (long long)a->series_end);
+	if (with_lag) {
+		obuf_puts(o, "# HELP darkmap_bin_lag_seconds Wall clock minus the end of the last stored bin.\n"
+		             "# TYPE darkmap_bin_lag_seconds gauge\n");
+		obuf_printf(o, "darkmap_bin_lag_seconds %lld\n", (long long)now - (long long)a->series_end);
+	}
 	sqlite3_stmt *st;
 	obuf_puts(o,
 	          "# HELP darkmap_entities Entities with a series in the database.\n# TYPE darkmap_entities gauge\n");
@@ -1002,7 +1122,7 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
 		            sqlite3_column_int(st, 1) == 2 ? 6 : 4, (long long)sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
-	obuf_puts(o, "# HELP darkmap_events Events stored, by kind.\n# TYPE darkmap_events gauge\n");
+	obuf_puts(o, "# HELP darkmap_events_stored Events stored, by kind.\n# TYPE darkmap_events_stored gauge\n");
 	if (sqlite3_prepare_v2(a->db, "SELECT type, count(*), sum(end_t = 0) FROM events GROUP BY type ORDER BY type",
 	                       -1, &st, NULL))
 		return -1;
@@ -1010,7 +1130,7 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
 	obuf_init_mem(&open);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int t = sqlite3_column_int(st, 0);
-		obuf_printf(o, "darkmap_events{kind=\"%s\"} %lld\n", kind_name(t),
+		obuf_printf(o, "darkmap_events_stored{kind=\"%s\"} %lld\n", kind_name(t),
 		            (long long)sqlite3_column_int64(st, 1));
 		if (t != DM_EV_RECOVERY)
 			obuf_printf(&open, "darkmap_events_open{kind=\"%s\"} %lld\n", kind_name(t),
@@ -1031,18 +1151,26 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now)
 	    at);
 	if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL))
 		return -1;
-	obuf_puts(
-	    o, "# HELP darkmap_full_feed_peers Full-feed peers in the last stored bin.\n"
-	       "# TYPE darkmap_full_feed_peers gauge\n# HELP darkmap_peers_up Peers with an established session in "
-	       "the last stored bin.\n# TYPE darkmap_peers_up gauge\n# HELP darkmap_bin_quality Data-quality flags of "
-	       "the last stored bin (1 gap, 2 peers dropped, 4 no data, 8 full-feed set changed).\n"
-	       "# TYPE darkmap_bin_quality gauge\n");
+	/* a family's samples must follow its HELP and TYPE lines together (text format 0.0.4) */
+	static const char *const fam[3][2] = {
+		{ "darkmap_full_feed_peers", "Full-feed peers in the last stored bin." },
+		{ "darkmap_bin_peers_up", "Peers with an established session in the last stored bin." },
+		{ "darkmap_bin_quality",
+		  "Data-quality flags of the last stored bin (1 gap, 2 peers dropped, 4 no data, 8 full-feed set changed)." },
+	};
+	struct obuf f[3];
+	for (int i = 0; i < 3; i++) {
+		obuf_init_mem(&f[i]);
+		obuf_printf(&f[i], "# HELP %s %s\n# TYPE %s gauge\n", fam[i][0], fam[i][1], fam[i][0]);
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int afi = sqlite3_column_int(st, 0) == 2 ? 6 : 4;
-		obuf_printf(o, "darkmap_full_feed_peers{afi=\"%d\"} %lld\n", afi,
-		            (long long)sqlite3_column_int64(st, 1));
-		obuf_printf(o, "darkmap_peers_up{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 2));
-		obuf_printf(o, "darkmap_bin_quality{afi=\"%d\"} %lld\n", afi, (long long)sqlite3_column_int64(st, 3));
+		for (int i = 0; i < 3; i++)
+			obuf_printf(&f[i], "%s{afi=\"%d\"} %lld\n", fam[i][0], afi, (long long)sqlite3_column_int64(st, 1 + i));
+	}
+	for (int i = 0; i < 3; i++) {
+		obuf_put(o, f[i].buf, f[i].len);
+		obuf_free(&f[i]);
 	}
 	sqlite3_finalize(st);
 	return 0;

@@ -92,14 +92,62 @@ int http_server_run(struct http_server *s, int handle_signals);
 void http_server_stop(struct http_server *s);
 void http_server_free(struct http_server *s);
 
-/* The live pipeline's hook (issue 10): publish one Server-Sent Event ("event" or "bin", data a
- * JSON object on one line) to every /api/stream client, as the database poll does for what it
- * finds. Must be called from the server's thread (e.g. from a libevent callback on its base). */
+/* ---- the live collector's hook (darkmap collect --serve) ----
+ *
+ * collect runs the server on its own loop, over the database its pipeline writes:
+ *
+ *   pl = pl_new(...);                          // creates the database (schema) first
+ *   srv = http_server_new_on(&opts, base, &err); // opts.db_path = the pipeline's --db
+ *   http_server_set_live_metrics(srv, &live);  // collect keeps `live` filled
+ *   ... each committed bin:  http_server_db_changed(srv);
+ *   ... at the end:          http_server_free(srv); (before event_base_free(base))
+ *
+ * Everything is called from the loop's thread; nothing here blocks. */
+
+/* As http_server_new, on an event_base the caller owns and runs (struct event_base *): the
+ * server adds its listener, timers and connections to it and never runs, breaks or frees it
+ * (http_server_run and http_server_stop are for a server with its own base). The database
+ * must exist (pl_new creates it). */
+struct http_server *http_server_new_on(const struct http_opts *o, void *event_base, struct dm_error *err);
+/* The database just committed (a closed bin, events): the stream's clients get the new events
+ * (as /api/events objects, with their ids) and a "bin" message now, not at the next poll, and
+ * the API's snapshots are reread on the next request even when the duty cap would wait. */
+void http_server_db_changed(struct http_server *s);
+/* Publishes one Server-Sent Event (kind, data: a JSON object on one line) to every
+ * /api/stream client, e.g. the live pipeline's current, still open bin. Events and bins that
+ * are stored come through http_server_db_changed: publishing them too would send them twice. */
 void http_server_publish(struct http_server *s, const char *kind, const char *json);
-/* Adds Prometheus lines to /metrics (the live pipeline's counters: elements/s, decode errors by
- * kind, peers up, database write latency). fn appends complete "# TYPE" + sample lines. */
+
+/* The live collector's numbers on /metrics. collect fills the struct (it outlives the server,
+ * or http_server_set_live_metrics(s, NULL) first); the server formats it on each scrape with
+ * http_live_metrics_format, the one place their names, types and help texts are. */
+enum { HTTP_DB_WRITE_BUCKETS = 12 };
+extern const double http_db_write_le[HTTP_DB_WRITE_BUCKETS]; /* seconds: 0.001 ... 10 */
+struct http_live_metrics {
+	uint32_t peers_up;            /* darkmap_peers_up: BGP and BMP sessions established now */
+	uint64_t routes;              /* darkmap_routes: routes in the RIB, every peer's */
+	uint64_t elements_total;      /* darkmap_elements_total: announcements and withdrawals applied */
+	uint64_t decode_errors[DM_ERR_COUNT_]; /* darkmap_decode_errors_total{kind}: [-code], kind
+	                                        * dm_err_name(code) ("truncated", "bad-attribute") */
+	uint64_t events_total[7];     /* darkmap_events_total{type}: [enum dm_event_type], 1 outage ..
+	                               * 6 newnormal */
+	double bin_lag_seconds;       /* darkmap_bin_lag_seconds: wall clock - end of the last closed bin */
+	/* darkmap_db_write_seconds (histogram): one observation per bin written and committed */
+	uint64_t db_write_count;
+	double db_write_sum;
+	uint64_t db_write_bucket[HTTP_DB_WRITE_BUCKETS]; /* observations <= le[i] and > le[i-1] */
+};
+/* Counts one database write of the given duration. */
+void http_live_metrics_observe_write(struct http_live_metrics *m, double seconds);
+/* Appends the Prometheus text (format 0.0.4) of m: every family with # HELP and # TYPE, every
+ * error kind and event type even at 0 (a series that appears late breaks rate()). */
+void http_live_metrics_format(const struct http_live_metrics *m, struct obuf *o);
+/* /metrics shows *m (NULL: no more); darkmap_bin_lag_seconds is then collect's, not the one
+ * serve computes from the database's series_end. */
+void http_server_set_live_metrics(struct http_server *s, const struct http_live_metrics *m);
+/* Adds any other Prometheus lines to /metrics: fn appends complete "# TYPE" + sample lines. */
 void http_server_set_metrics(struct http_server *s, void (*fn)(struct obuf *o, void *arg), void *arg);
-/* The libevent base, for a pipeline that runs on the same loop (struct event_base *). */
+/* The libevent base (struct event_base *): the caller's, or the server's own. */
 void *http_server_base(struct http_server *s);
 
 #endif

@@ -26,6 +26,16 @@
 #include "http/http_impl.h"
 
 enum { OUT_HIGH = 1 << 20, CACHE_N = 32, CACHE_MAX_BODY = 8 << 20 };
+/* API requests look whether the database changed at most this often: each look is a read
+ * transaction (two fcntl locks and an fstat, 3 of the 9 system calls of a cached answer) */
+#define REFRESH_S 0.005
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 struct conn {
 	struct http_server *s;
@@ -83,6 +93,9 @@ struct http_server {
 	size_t nacked, acap;
 	void (*metrics_fn)(struct obuf *, void *);
 	void *metrics_arg;
+	const struct http_live_metrics *live;
+	int own_base;           /* http_server_new's base, freed with the server; not a caller's */
+	double refreshed_at;    /* monotonic seconds of the last data_version look */
 	int64_t cache_version;
 	uint64_t cache_clock, cache_hits, cache_misses;
 	struct cache_ent cache[CACHE_N];
@@ -511,7 +524,7 @@ static void metrics(struct conn *c, int head_only)
 	struct http_server *s = c->s;
 	struct obuf o;
 	obuf_init_mem(&o);
-	if (api_metrics(&s->db, &o, (uint32_t)time(NULL))) {
+	if (api_metrics(&s->db, &o, (uint32_t)time(NULL), s->live == NULL)) {
 		obuf_free(&o);
 		respond_error(c, 500, NULL, sqlite3_errmsg(s->db.db));
 		return;
@@ -523,8 +536,8 @@ static void metrics(struct conn *c, int head_only)
 		            (unsigned long long)s->requests[i]);
 	obuf_printf(
 	    &o,
-	    "# HELP darkmap_http_connections Open connections.\n# TYPE darkmap_http_connections gauge\n"
-	    "darkmap_http_connections %u\n"
+	    "# HELP darkmap_http_connections_open Open connections.\n# TYPE darkmap_http_connections_open gauge\n"
+	    "darkmap_http_connections_open %u\n"
 	    "# HELP darkmap_http_connections_total Connections accepted.\n# TYPE darkmap_http_connections_total "
 	    "counter\n"
 	    "darkmap_http_connections_total %llu\n"
@@ -540,10 +553,18 @@ static void metrics(struct conn *c, int head_only)
 	    "# HELP darkmap_http_cache_hits_total API answers served from the cache.\n"
 	    "# TYPE darkmap_http_cache_hits_total counter\ndarkmap_http_cache_hits_total %llu\n"
 	    "# HELP darkmap_http_cache_misses_total API answers computed from the database.\n"
-	    "# TYPE darkmap_http_cache_misses_total counter\ndarkmap_http_cache_misses_total %llu\n",
+	    "# TYPE darkmap_http_cache_misses_total counter\ndarkmap_http_cache_misses_total %llu\n"
+	    "# HELP darkmap_http_snapshot_reads_total Snapshots of every entity of a kind read for /api/entities.\n"
+	    "# TYPE darkmap_http_snapshot_reads_total counter\ndarkmap_http_snapshot_reads_total %llu\n"
+	    "# HELP darkmap_http_snapshot_stale_total /api/entities answers from a snapshot older than the database "
+	    "(rereads capped at a tenth of the time).\n"
+	    "# TYPE darkmap_http_snapshot_stale_total counter\ndarkmap_http_snapshot_stale_total %llu\n",
 	    s->nconns, (unsigned long long)s->conns_total, (unsigned long long)s->conns_limited,
 	    (unsigned long long)s->timeouts, s->nstreams, (unsigned long long)s->stream_msgs,
-	    (unsigned long long)s->cache_hits, (unsigned long long)s->cache_misses);
+	    (unsigned long long)s->cache_hits, (unsigned long long)s->cache_misses,
+	    (unsigned long long)s->db.snap_builds, (unsigned long long)s->db.snap_stale);
+	if (s->live)
+		http_live_metrics_format(s->live, &o);
 	if (s->metrics_fn)
 		s->metrics_fn(&o, s->metrics_arg);
 	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, o.buf, o.len, head_only);
@@ -582,9 +603,13 @@ static void handle(struct conn *c, const struct http_request *r)
 		for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 			if (strcmp(r->path, routes[i].path))
 				continue;
-			if (api_db_refresh(&s->db) < 0) {
-				respond_error(c, 500, NULL, sqlite3_errmsg(s->db.db));
-				return;
+			double now = mono_s();
+			if (now - s->refreshed_at >= REFRESH_S || now < s->refreshed_at) {
+				if (api_db_refresh(&s->db) < 0) {
+					respond_error(c, 500, NULL, sqlite3_errmsg(s->db.db));
+					return;
+				}
+				s->refreshed_at = now;
 			}
 			if (s->db.data_version != s->cache_version) {
 				cache_clear(s);
@@ -819,6 +844,11 @@ static void sig_cb(evutil_socket_t fd, short what, void *arg)
 
 struct http_server *http_server_new(const struct http_opts *o, struct dm_error *err)
 {
+	return http_server_new_on(o, NULL, err);
+}
+
+struct http_server *http_server_new_on(const struct http_opts *o, void *event_base, struct dm_error *err)
+{
 	struct http_server *s = calloc(1, sizeof *s);
 	if (!s) {
 		dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
@@ -841,7 +871,8 @@ struct http_server *http_server_new(const struct http_opts *o, struct dm_error *
 		free(s);
 		return NULL;
 	}
-	s->base = event_base_new();
+	s->own_base = !event_base;
+	s->base = event_base ? event_base : event_base_new();
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
 	socklen_t sl;
@@ -890,6 +921,18 @@ void *http_server_base(struct http_server *s)
 	return s->base;
 }
 
+void http_server_set_live_metrics(struct http_server *s, const struct http_live_metrics *m)
+{
+	s->live = m;
+}
+
+void http_server_db_changed(struct http_server *s)
+{
+	s->refreshed_at = -1;      /* the next API request looks */
+	s->db.changes++;           /* and rereads its snapshots whatever the duty cap says */
+	poll_cb(-1, 0, s);
+}
+
 void http_server_set_metrics(struct http_server *s, void (*fn)(struct obuf *, void *), void *arg)
 {
 	s->metrics_fn = fn;
@@ -927,7 +970,7 @@ void http_server_free(struct http_server *s)
 		event_free(s->poll);
 	if (s->lis)
 		evconnlistener_free(s->lis);
-	if (s->base)
+	if (s->base && s->own_base)
 		event_base_free(s->base);
 	api_db_close(&s->db);
 	cache_clear(s);

@@ -136,9 +136,24 @@ s, b, h = get('/metrics')
 m = dict(l.rsplit(' ', 1) for l in b.decode().splitlines() if l and not l.startswith('#'))
 no = db.execute("SELECT count(*) FROM events WHERE type = 1").fetchone()[0]
 nc = db.execute("SELECT count(*) FROM entities WHERE kind = 1 AND afi = 1").fetchone()[0]
-check('metrics_events', m.get('darkmap_events{kind="outage"}') == str(no), (m.get('darkmap_events{kind="outage"}'), no))
+check('metrics_events', m.get('darkmap_events_stored{kind="outage"}') == str(no), (m.get('darkmap_events_stored{kind="outage"}'), no))
 check('metrics_entities', m.get('darkmap_entities{kind="country",afi="4"}') == str(nc), nc)
 check('metrics_content_type', h.get('Content-Type', '').startswith('text/plain; version=0.0.4'), h.get('Content-Type'))
+# the whole exposition through Prometheus' own parser (Debian's python3-prometheus-client, for
+# /usr/bin/python3): every family once, each sample after its family's TYPE
+import subprocess
+pp = subprocess.run(['/usr/bin/python3', '-c', '''
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = [f.name for f in text_string_to_metric_families(sys.stdin.read())]
+print(len(fams), len(set(fams)))
+'''], input=b, capture_output=True)
+if pp.returncode and b'No module named' in pp.stderr:
+    print('skip metrics_prometheus_parser: python3-prometheus-client not installed (scripts/bootstrap installs it)')
+else:
+    nf = pp.stdout.split()
+    check('metrics_prometheus_parser', pp.returncode == 0 and len(nf) == 2 and nf[0] == nf[1] and int(nf[0]) >= 18,
+          (pp.returncode, pp.stdout, pp.stderr[-300:]))
 
 # 400 with a JSON error naming the parameter
 for path, param, code in (('/api/entities?at=2014-02-30', 'at', 400), ('/api/entities?type=city', 'type', 400),
