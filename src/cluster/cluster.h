@@ -78,8 +78,9 @@ uint32_t cl_cut_barriers(const struct cl_cut *c);
 /* ---- a partition (worker side) ---- */
 
 struct cl_part;
-/* The signal options and row selection of o (--rows, --country, --asn, --changes/--db for the
- * change log), the mapping geo (NULL: every prefix ZZ). */
+/* The signal options and row selection of o (--rows, --country, --asn), the mapping geo
+ * (NULL: every prefix ZZ). Visibility changes always go with the rows: the merger keeps them
+ * when it has --db or --changes. */
 struct cl_part *cl_part_new(uint32_t id, const struct pl_opts *o, struct geo_db *geo);
 void cl_part_free(struct cl_part *p);
 /* Applies a message. Returns 0, 1 at a barrier (b filled: call cl_part_sizes, then
@@ -125,6 +126,38 @@ void cl_local_send(void *arg, uint32_t part, const uint8_t *msg, size_t len);
 uint64_t cl_local_bad(const struct cl_local *l);
 /* 0, or -1 after a failure (err says what; the run's rows are incomplete). */
 int cl_local_failed(const struct cl_local *l, struct dm_error *err);
+
+/* ---- over Redis Streams (rbus.c; docs/scale.md "The bus") ----
+ * Keys, all under prefix (a cluster's name): PREFIX:{pN}:in, partition N's stream (the cut's
+ * messages; consumer group "workers"); PREFIX:{pN}:lease, the worker that holds N (PX lease);
+ * PREFIX:{pN}:done, N has passed its finish barrier; PREFIX:{m}:up, sizes and rows to the
+ * merger; PREFIX:{m}:sums, the sums of barrier k as entry (k+1)-1; PREFIX:{m}:when, the
+ * inputs' time (the mapping's date); PREFIX:{m}:barriers, how many the feeder sent. */
+struct cl_bus_opts {
+	const char *redis;           /* HOST:PORT[,...] */
+	const char *prefix;
+	uint32_t nparts, workers;
+	uint32_t id;                 /* worker: its index (its first partitions: p % workers == id) */
+	uint32_t lease_ms;           /* 3000 */
+	int quiet;
+};
+struct cl_bus_stats {
+	uint64_t messages, elements, bad, barriers, takeovers, rebuilt_msgs, bus_commands;
+	double rebuild_s;            /* time spent replaying taken-over partitions */
+};
+struct cl_rfeed;
+struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct dm_error *err);
+void cl_rfeed_send(void *arg, uint32_t part, const uint8_t *msg, size_t len);
+/* Flushes, writes the barrier count; 0 or -1 (err). */
+int cl_rfeed_finish(struct cl_rfeed *f, uint32_t barriers, struct cl_bus_stats *st, struct dm_error *err);
+void cl_rfeed_free(struct cl_rfeed *f);
+/* A worker: runs until every partition is done. o: the signal options and the mapping's
+ * sources (loaded for the feeder's time). 0, or -1 (err). */
+int cl_rworker_run(const struct cl_bus_opts *bo, const struct pl_opts *o, struct cl_bus_stats *st,
+                   struct dm_error *err);
+/* The merger: into the pipeline made by new_out(when) (its store, CSV, detector); 0 or -1. */
+int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void *arg, int64_t when), void *arg,
+                  struct pipeline **out, struct cl_bus_stats *st, struct dm_error *err);
 
 /* Reads the seq (and partition, for SIZES and ROWS) of a message; 0 or -1. */
 int cl_msg_seq(const uint8_t *msg, size_t len, uint32_t *seq, uint32_t *part);

@@ -105,8 +105,8 @@ struct cl_part *cl_part_new(uint32_t id, const struct pl_opts *o, struct geo_db 
 		return NULL;
 	}
 	sig_set_emit(p->sig, on_row, p);
-	if (o->changes_path || o->db_path)
-		sig_set_change_emit(p->sig, on_change, p);
+	/* always: whether the merger stores them is its own option */
+	sig_set_change_emit(p->sig, on_change, p);
 	if (o->rows_countries)
 		sig_want_countries(p->sig);
 	for (size_t i = 0; i < o->ncc; i++)
