@@ -187,6 +187,7 @@ struct wpart {
 	int waiting, finished;
 	struct cl_barrier b;
 	int rebuilding;
+	int taken;                     /* taken over from a worker whose lease ran out */
 };
 
 struct worker {
@@ -316,7 +317,7 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 		redisReply *f = e->element[1];
 		progress = 1;
 		k->st->messages++;
-		if (w->rebuilding)
+		if (w->rebuilding && w->taken)
 			k->st->rebuilt_msgs++;
 		if (f->type != REDIS_REPLY_ARRAY || f->elements < 2 || f->element[1]->type != REDIS_REPLY_STRING) {
 			k->st->bad++;
@@ -475,6 +476,7 @@ static int leases(struct worker *k, int first, struct dm_error *err)
 		if (r < 0)
 			return -1;
 		if (r == 1 && !first) {
+			w->taken = 1;
 			k->st->takeovers++;
 			if (!k->bo->quiet)
 				dm_log("cluster worker %s: took over partition %u (rebuilding from its stream)", k->me, i);
@@ -561,6 +563,9 @@ int cl_rworker_run(const struct cl_bus_opts *bo, const struct pl_opts *o, struct
 				goto out_parts;
 			progress |= r;
 		}
+		rebuilding = 0;
+		for (uint32_t i = 0; i < bo->nparts; i++)
+			rebuilding |= k.w[i].p && k.w[i].rebuilding && k.w[i].taken;
 		if (rebuilding && !rebuild_t0)
 			rebuild_t0 = now_s();
 		if (!rebuilding && rebuild_t0) {
