@@ -82,6 +82,7 @@ struct cl_rfeed {
 	struct cl_bus_opts bo;
 	char prefix[64];
 	char **keys;
+	struct cl_buf *batch;      /* per partition: messages not sent yet, each a u32 length + bytes */
 	size_t queued;
 	uint64_t msgs;
 	int failed;
@@ -97,7 +98,8 @@ struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct
 	snprintf(f->prefix, sizeof f->prefix, "%s", bo->prefix);
 	f->bo.prefix = f->prefix;
 	f->keys = calloc(bo->nparts, sizeof *f->keys);
-	if (!f->keys || !(f->r = cl_redis_connect(bo->redis, err))) {
+	f->batch = calloc(bo->nparts, sizeof *f->batch);
+	if (!f->keys || !f->batch || !(f->r = cl_redis_connect(bo->redis, err))) {
 		cl_rfeed_free(f);
 		return NULL;
 	}
@@ -124,7 +126,10 @@ void cl_rfeed_free(struct cl_rfeed *f)
 		return;
 	for (uint32_t p = 0; f->keys && p < f->bo.nparts; p++)
 		free(f->keys[p]);
+	for (uint32_t p = 0; f->batch && p < f->bo.nparts; p++)
+		cl_buf_free(&f->batch[p]);
 	free(f->keys);
+	free(f->batch);
 	cl_redis_free(f->r);
 	free(f);
 }
@@ -138,6 +143,22 @@ static void feed_flush(struct cl_rfeed *f)
 	f->queued = 0;
 }
 
+/* A partition's batch as one stream entry (field "b": the messages, each a 4-byte length
+ * and its bytes): one XADD per 64 KB, not per element. */
+static void batch_out(struct cl_rfeed *f, uint32_t p)
+{
+	struct cl_buf *b = &f->batch[p];
+	if (!b->n)
+		return;
+	const char *argv[] = { "XADD", f->keys[p], "*", "b", (const char *)b->p };
+	size_t lens[] = { 4, strlen(f->keys[p]), 1, 1, b->n };
+	if (b->failed || cl_redis_append(f->r, f->keys[p], 5, argv, lens))
+		f->failed = 1;
+	cb_reset(b);
+	if (++f->queued >= 256)
+		feed_flush(f);
+}
+
 void cl_rfeed_send(void *arg, uint32_t part, const uint8_t *msg, size_t len)
 {
 	struct cl_rfeed *f = arg;
@@ -146,21 +167,23 @@ void cl_rfeed_send(void *arg, uint32_t part, const uint8_t *msg, size_t len)
 	for (uint32_t p = 0; p < f->bo.nparts; p++) {
 		if (part != CL_ALL && part != p)
 			continue;
-		const char *argv[] = { "XADD", f->keys[p], "*", "m", (const char *)msg };
-		size_t lens[] = { 4, strlen(f->keys[p]), 1, 1, len };
-		if (cl_redis_append(f->r, f->keys[p], 5, argv, lens)) {
-			f->failed = 1;
-			return;
-		}
+		cb_u32(&f->batch[p], (uint32_t)len);
+		cb_bytes(&f->batch[p], msg, len);
 		f->msgs++;
-		f->queued++;
+		if (f->batch[p].n >= 65536)
+			batch_out(f, p);
 	}
-	if (f->queued >= 4096 || msg[0] == CL_M_BARRIER)
+	if (msg[0] == CL_M_BARRIER) {   /* a barrier ends every partition's batch */
+		for (uint32_t p = 0; p < f->bo.nparts; p++)
+			batch_out(f, p);
 		feed_flush(f);
+	}
 }
 
 int cl_rfeed_finish(struct cl_rfeed *f, uint32_t barriers, struct cl_bus_stats *st, struct dm_error *err)
 {
+	for (uint32_t p = 0; p < f->bo.nparts; p++)
+		batch_out(f, p);
 	feed_flush(f);
 	if (f->failed) {
 		*err = f->err;
@@ -184,6 +207,7 @@ struct wpart {
 	uint64_t last_ms, last_seq;    /* the last entry applied */
 	redisReply *batch;             /* entries read, not all applied yet */
 	size_t at;
+	size_t sub;                    /* in a batch entry ("b"): the next message's offset */
 	int waiting, finished;
 	struct cl_barrier b;
 	int rebuilding;
@@ -300,38 +324,79 @@ static void ack(struct worker *k, struct wpart *w, redisReply *ents)
 	free(lens);
 }
 
-/* Applies read entries until a barrier; 1 when something was applied. */
+/* One message of a stream entry; -1 on failure, else as at_barrier. */
+static int apply_one(struct worker *k, struct wpart *w, const uint8_t *msg, size_t len, const char *id,
+                     struct dm_error *err)
+{
+	struct dm_error e2;
+	memset(&e2, 0, sizeof e2);
+	k->st->messages++;
+	if (w->rebuilding && w->taken)
+		k->st->rebuilt_msgs++;
+	int r = cl_part_apply(w->p, msg, len, &w->b, &e2);
+	if (r < 0) {
+		k->st->bad++;
+		if (!k->bo->quiet)
+			dm_log("cluster worker: %s, entry %s (skipped)", e2.what, id);
+		return 0;
+	}
+	return r == 1 ? at_barrier(k, w, err) : 0;
+}
+
+/* Applies read entries until a barrier; 1 when something was applied. An entry is one
+ * message (field "m") or a batch (field "b": messages, each a 4-byte length and its bytes). */
 static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 {
 	int progress = 0;
 	redisReply *ents = w->batch;
 	while (w->batch && !w->waiting && w->at < ents->elements) {
-		redisReply *e = ents->element[w->at++];
+		redisReply *e = ents->element[w->at];
 		uint64_t ms, seq;
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || id_parse(e->element[0]->str, &ms, &seq))
-			continue;
-		if (!id_after(ms, seq, w))
-			continue;   /* applied already (while rebuilding) */
-		w->last_ms = ms;
-		w->last_seq = seq;
-		redisReply *f = e->element[1];
-		progress = 1;
-		k->st->messages++;
-		if (w->rebuilding && w->taken)
-			k->st->rebuilt_msgs++;
-		if (f->type != REDIS_REPLY_ARRAY || f->elements < 2 || f->element[1]->type != REDIS_REPLY_STRING) {
-			k->st->bad++;
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || id_parse(e->element[0]->str, &ms, &seq) ||
+		    (!w->sub && !id_after(ms, seq, w))) {
+			w->at++;   /* applied already (while rebuilding) */
 			continue;
 		}
-		struct dm_error e2;
-		memset(&e2, 0, sizeof e2);
-		int r = cl_part_apply(w->p, (const uint8_t *)f->element[1]->str, f->element[1]->len, &w->b, &e2);
-		if (r < 0) {
+		redisReply *f = e->element[1];
+		progress = 1;
+		if (f->type != REDIS_REPLY_ARRAY || f->elements < 2 || f->element[1]->type != REDIS_REPLY_STRING ||
+		    f->element[0]->type != REDIS_REPLY_STRING) {
 			k->st->bad++;
-			if (!k->bo->quiet)
-				dm_log("cluster worker: %s, entry %s (skipped)", e2.what, e->element[0]->str);
-		} else if (r == 1 && at_barrier(k, w, err)) {
-			return -1;
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
+			continue;
+		}
+		const uint8_t *v = (const uint8_t *)f->element[1]->str;
+		size_t n = f->element[1]->len;
+		if (strcmp(f->element[0]->str, "b")) {   /* one message */
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
+			if (apply_one(k, w, v, n, e->element[0]->str, err) < 0)
+				return -1;
+			continue;
+		}
+		while (!w->waiting && w->sub < n) {
+			struct cur c = cur_make(v + w->sub, n - w->sub);
+			uint32_t len;
+			struct cur m;
+			if (cur_u32(&c, &len) || cur_take(&c, len, &m)) {   /* the batch's framing is lost */
+				k->st->bad++;
+				dm_log("cluster worker: entry %s: batch truncated at byte %zu (rest skipped)", e->element[0]->str,
+				       w->sub);
+				w->sub = n;
+				break;
+			}
+			w->sub += 4 + (size_t)len;
+			if (apply_one(k, w, m.p, len, e->element[0]->str, err) < 0)
+				return -1;
+		}
+		if (w->sub >= n) {   /* the entry is done */
+			w->sub = 0;
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
 		}
 	}
 	if (w->batch && w->at >= ents->elements) {
@@ -416,6 +481,7 @@ static int take(struct worker *k, struct wpart *w, struct dm_error *err)
 	struct dm_error e;
 	cmd_ok(k->r, w->in, 6, g, &e);   /* BUSYGROUP: made by another worker already */
 	w->last_ms = w->last_seq = 0;
+	w->sub = 0;
 	w->rebuilding = 1;
 	w->waiting = w->finished = 0;
 	return 1;
