@@ -43,6 +43,7 @@ struct cl_merge {
 	struct pipeline *out;
 	struct slot sz[RING], rw[RING];
 	uint32_t done;           /* barriers merged */
+	uint32_t sums_next;      /* barriers whose sums went out: sizes of earlier ones are late copies */
 	uint64_t rows_out;
 	struct base *bt;
 	uint32_t bmask, nb;
@@ -133,8 +134,8 @@ int cl_merge_sizes(struct cl_merge *m, const uint8_t *msg, size_t len, struct cl
 	if (cur_u8(&c, &kind) || kind != CL_M_SIZES || cur_u32(&c, &seq) || cur_u32(&c, &part) || cur_u32(&c, &np) ||
 	    part >= m->nparts || np > (1u << 24) || cur_left(&c) != (size_t)np * 8 + 16)
 		return dm_fail(err, DM_ERR_BAD_VALUE, cur_off(&c), "merger: malformed sizes message");
-	if (seq < m->done)
-		return 0;   /* a restarted partition replaying a barrier already merged */
+	if (seq < m->sums_next)
+		return 0;   /* a partition's new worker replaying a barrier whose sums are out */
 	struct slot *s = slot_for(m->sz, m->nparts, seq);
 	if (!s)
 		return dm_fail(err, DM_ERR_BAD_VALUE, 0, "merger: sizes of barrier %u while %u is open", seq, m->sz[seq % RING].seq);
@@ -145,7 +146,8 @@ int cl_merge_sizes(struct cl_merge *m, const uint8_t *msg, size_t len, struct cl
 		if (!sum)
 			return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
 		s->sum = sum;
-		memset(sum, 0, (size_t)np * 2 * sizeof *sum);
+		if (np)
+			memset(sum, 0, (size_t)np * 2 * sizeof *sum);
 		s->npeers = np;
 		s->rr[0] = s->rr[1] = 0;
 	} else if (np != s->npeers) {
@@ -174,6 +176,7 @@ int cl_merge_sizes(struct cl_merge *m, const uint8_t *msg, size_t len, struct cl
 	cb_u64(sums, s->rr[0]);
 	cb_u64(sums, s->rr[1]);
 	s->used = 0;
+	m->sums_next = seq + 1;   /* in order: a partition's sizes of k + 1 follow the sums of k */
 	if (sums->failed)
 		return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
 	return 1;
@@ -326,7 +329,8 @@ static int merge_slot(struct cl_merge *m, struct slot *s, struct dm_error *err)
 			free((void *)ch[i]);
 		free(ch);
 	}
-	qsort(m->rows, m->nrows, sizeof *m->rows, cmp_brow);
+	if (m->nrows)
+		qsort(m->rows, m->nrows, sizeof *m->rows, cmp_brow);
 	/* the control partition's world rows carry the bin-wide fields (records, gap) */
 	if (m->cap_out < m->nrows) {
 		struct sig_entity *oe = realloc(m->oe, m->nrows * sizeof *oe);
@@ -366,8 +370,10 @@ static int merge_slot(struct cl_merge *m, struct slot *s, struct dm_error *err)
 			m->pe_u = b;
 			m->pe_cap = nff;
 		}
-		memset(m->pe_n, 0, nff * sizeof *m->pe_n);
-		memset(m->pe_u, 0, nff * sizeof *m->pe_u);
+		if (nff) {
+			memset(m->pe_n, 0, nff * sizeof *m->pe_n);
+			memset(m->pe_u, 0, nff * sizeof *m->pe_u);
+		}
 		uint64_t v[6] = { 0 };
 		for (size_t k = i; k < j; k++) {
 			const struct brow *r = &m->rows[k];

@@ -658,7 +658,7 @@ out_parts:
 		drop(&k.w[i]);
 	free(k.w);
 out_host:
-	pl_finish(host);
+	pl_discard(host);
 out:
 	st->bus_commands = cl_redis_commands(k.r);
 	cl_redis_free(k.r);

@@ -888,6 +888,16 @@ void pl_rows(struct pipeline *R, const struct sig_entity *e, const struct sig_bi
 
 void pl_change(struct pipeline *R, const struct sig_change *c) { emit_change(R, c); }
 struct geo_db *pl_geo(struct pipeline *R) { return R->o.no_geo ? NULL : R->geo; }
+
+void pl_discard(struct pipeline *R)
+{
+	if (R->db)
+		store_close(R->db);
+	close_side_files(R);
+	if (R->csv)
+		obuf_free(&R->out);
+	pl_free(R);
+}
 int pl_stopped(const struct pipeline *R) { return R->stop; }
 struct rib *pl_rib(struct pipeline *R) { return R->rib; }
 void pl_input_error(struct pipeline *R, const char *file, const struct dm_error *err, int warning)

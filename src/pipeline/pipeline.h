@@ -134,6 +134,9 @@ void pl_rows(struct pipeline *p, const struct sig_entity *e, const struct sig_bi
 void pl_change(struct pipeline *p, const struct sig_change *c);
 /* The mapping pl_new loaded (NULL with --no-geo): a cluster's partitions share it. */
 struct geo_db *pl_geo(struct pipeline *p);
+/* Frees a pipeline that was only asked for its mapping (a cluster worker's), without a
+ * summary. */
+void pl_discard(struct pipeline *p);
 
 /* ---- the MRT archive source (darkmap replay) ---- */
 
