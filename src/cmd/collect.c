@@ -1,7 +1,23 @@
-/* darkmap collect: a passive BGP collector. Sessions come from live/speaker; what they receive
- * is printed as bgpdump -m lines (--print) and kept per peer for the state dump (--state, on
- * SIGUSR1 and at exit). RFC 4724 graceful restart: a peer that restarts keeps its routes, stale,
- * for its restart time; End-of-RIB after the restart clears what it did not announce again. */
+/* darkmap collect: a passive BGP collector and BMP station on the same pipeline as replay.
+ * Sessions come from live/speaker, routers' BMP feeds from live/bmp_station; every element goes
+ * to the pipeline (RIB -> signal -> detector -> store, CSV, alerts, JSON, webhook: the same code
+ * `darkmap replay` runs), every UPDATE and state change to the MRT archive (live/archive), and,
+ * on request, to bgpdump -m lines (--print) and the per-peer state dump (--state, on SIGUSR1 and
+ * at exit). RFC 4724 graceful restart: a peer that restarts keeps its routes in the state dump,
+ * stale, for its restart time; End-of-RIB after the restart clears what it did not announce
+ * again.
+ *
+ * The table load: the routes that sessions send when they come up at the start are the live
+ * form of a RIB dump, so the pipeline is started (pl_start: its first bin opens) only once every
+ * Established session has sent End-of-RIB for each family it negotiated (and every configured
+ * single-address peer is up), or --load-time after the start; until then nothing is counted as
+ * an announcement. Sessions that come up later are route changes, as a session reset is in an
+ * update archive.
+ *
+ * The clock: the wall clock, checked every second (a bin is closed, stored and judged within a
+ * second of its end); or, with --sim-clock, the archive times `darkmap feed --sim-clock` plays:
+ * then a live run gives exactly the rows and events `darkmap replay` gives on the same files
+ * (tests/integration/live_pipeline.sh). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,17 +26,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "base/cursor.h"
+#include "base/log.h"
 #include "base/obuf.h"
 #include "cmd/cmds.h"
+#include "live/archive.h"
+#include "live/bmp_station.h"
 #include "live/speaker.h"
 #include "out/bgpdump.h"
+#include "pipeline/pipeline.h"
 
 static const char USAGE[] =
 	"usage: darkmap collect [--config FILE] [--listen ADDR:PORT]... [--peer ADDR,ASN[,active]]...\n"
 	"                       [--local-as ASN] [--router-id ID] [--name NAME] [--hold-time S]\n"
 	"                       [--print] [--state FILE] [--port-file FILE] [--duration S] [-q]\n"
+	"                       [--archive DIR [--rotate S] [--rib-every S] [--compress bz2|gz|none]]\n"
+	"                       [--bmp ADDR:PORT] [--load-time S] [--sim-clock PATH]\n"
+	"                       [pipeline options: --db FILE --detect --json FILE --webhook URL ...]\n"
 	"\n"
 	"Run a BGP collector: accept sessions from the configured peers (RFC 4271, 4-byte ASNs,\n"
 	"IPv4/IPv6 unicast, ADD-PATH receive, route refresh, graceful restart, extended messages)\n"
@@ -42,6 +71,20 @@ static const char USAGE[] =
 	"  --port-file FILE   write the first listener's port there once listening\n"
 	"  --duration S       stop after S seconds (default: run until SIGINT/SIGTERM)\n"
 	"  -q                 no session log on standard error\n"
+	"  --archive DIR      write everything received as MRT under DIR/<name>/YYYY.MM/UPDATES\n"
+	"                     (BGP4MP_ET, rotated every --rotate S, default 900) and .../RIBS\n"
+	"                     (TABLE_DUMP_V2 snapshots every --rib-every S, default 7200, 0 none),\n"
+	"                     compressed after rotation (--compress, default bz2); BMP routers'\n"
+	"                     under DIR/bmp:<router>/ (docs/live.md)\n"
+	"  --bmp ADDR:PORT    also a BMP station (RFC 7854): routers connect there\n"
+	"  --load-time S      the table load ends at the latest S seconds after the start (120)\n"
+	"  --sim-clock PATH   take the time from `darkmap feed --sim-clock PATH` (a Unix socket\n"
+	"                     collect creates) instead of the wall clock: backtests and tests\n"
+	"\n"
+	"Pipeline options (as `darkmap replay`; any of --db, --csv, --quality, --changes,\n"
+	"--detect, --archive runs the pipeline: RIB, signal, detector, outputs, bin by bin as\n"
+	"bins end):\n"
+	"%s"
 	"\n"
 	"Signals: SIGHUP reloads --config, SIGUSR1 writes --state and a per-peer report (state,\n"
 	"messages, memory) on standard error, SIGINT/SIGTERM cease every session and exit.\n"
@@ -169,13 +212,64 @@ struct collect {
 	struct gr_wait { char peer[80]; int64_t until; } gr[64];
 	unsigned ngr;
 	char notified[80];          /* the peer whose session a NOTIFICATION is ending */
+	/* the pipeline, when an output asks for it */
+	struct pl_opts po;
+	int use_pl;
+	struct pipeline *pl;
+	uint32_t coll;              /* the BGP sessions' collector in the pipeline */
+	int loaded;                 /* the table load is over (pl_start called) */
+	double load_time;
+	int64_t t_start;            /* wall µs */
+	int pl_status;
+	/* Established sessions and the End-of-RIBs each still owes (the table load) */
+	struct eor_wait { char peer[80]; uint8_t need, got; } ew[256];
+	unsigned new;
+	unsigned expect;            /* configured single-address peers */
+	struct event *tick_ev;
+	/* the MRT archive: the sessions' under DIR/<name>, each BMP view's under DIR/<view> */
+	const char *archive_dir;
+	struct archive_opts ao;
+	struct archive *arch;
+	struct bmp_coll { char name[80]; uint32_t coll; struct archive *arch; } bc[64];
+	unsigned nbc;
+	/* BMP */
+	const char *bmp_listen;
+	struct bmp_station *bmp;
+	/* the simulated clock (--sim-clock): one connection from darkmap feed; a command waits
+	 * until the UPDATEs sent before it have all been received */
+	const char *sim_path;
+	evutil_socket_t sim_lfd;
+	struct event *sim_accept, *sim_due;
+	struct bufferevent *sim;
+	int64_t sim_now;
+	uint32_t sim_usec, sim_ts_usec;
+	uint64_t updates_in;        /* UPDATE messages received on the BGP sessions */
+	char sim_cmd;               /* 0: none pending; 'T', 'L', 'E' */
+	int64_t sim_ts;
+	uint64_t sim_need;
+	const char *cname;          /* the collector's name */
 };
+
+static void sim_try(struct collect *co);
 
 static int64_t wall_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The time of what arrives now: the simulated clock's or the wall clock's (µs). */
+static int64_t now_us(const struct collect *co)
+{
+	return co->sim_path ? co->sim_now * 1000000 + co->sim_usec : wall_us();
+}
+
+static int64_t arch_clock(void *arg, uint32_t *usec)
+{
+	int64_t t = now_us(arg);
+	*usec = (uint32_t)(t % 1000000);
+	return t / 1000000;
 }
 
 static size_t peer_key(char *d, const struct dm_ip *ip, uint32_t as)
@@ -295,10 +389,377 @@ static int write_state(struct collect *co)
 	return rc;
 }
 
+/* ------------------------------------------------------------------ the table load */
+
+static void load_over(struct collect *co, const char *why)
+{
+	if (co->loaded || !co->pl)
+		return;
+	co->loaded = 1;
+	pl_start(co->pl);
+	if (!co->quiet)
+		fprintf(stderr, "darkmap collect: table load over after %.1f s (%s): %u sessions Established; bins "
+		        "now close as they end\n", (double)(wall_us() - co->t_start) / 1e6, why, co->new);
+}
+
+/* Every Established session has sent End-of-RIB for each of its families and every configured
+ * single-address peer is up (the simulated clock's owner says when instead). */
+static void load_check(struct collect *co)
+{
+	if (co->loaded || !co->pl || co->sim_path)
+		return;
+	if (wall_us() - co->t_start >= (int64_t)(co->load_time * 1e6)) {
+		load_over(co, "--load-time reached");
+		return;
+	}
+	if (!co->new || co->new < co->expect)
+		return;
+	for (unsigned i = 0; i < co->new; i++)
+		if ((co->ew[i].got & co->ew[i].need) != co->ew[i].need)
+			return;
+	load_over(co, "every session sent End-of-RIB");
+}
+
+static struct eor_wait *ew_find(struct collect *co, const char *peer)
+{
+	for (unsigned i = 0; i < co->new; i++)
+		if (!strcmp(co->ew[i].peer, peer))
+			return &co->ew[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ MRT archive */
+
+/* The session as an MRT record describes it (RFC 6396 §4.4). */
+static void mrt_session_of(const struct speaker_peer_info *p, struct mrt_session *s)
+{
+	memset(s, 0, sizeof *s);
+	const struct bgp_sess_neg *n = p->sess ? bgp_sess_neg(p->sess) : NULL;
+	s->peer_as = n ? n->peer_as : 0;
+	s->local_as = p->local_as;
+	s->peer_ip = p->addr;
+	s->local_ip = p->local;
+	s->afi = p->addr.afi;
+	s->as4 = n ? n->as4 : 1;
+}
+
+/* Does this UPDATE carry IPv6 routes (MP_REACH or MP_UNREACH for AFI 2)? It decides which
+ * family's ADD-PATH applies when the two differ (RFC 7911 is per family). */
+static int update_is_v6(const uint8_t *msg, size_t len)
+{
+	if (len < BGP_HEADER_LEN + 4)
+		return 0;
+	struct cur c = cur_make(msg + BGP_HEADER_LEN, len - BGP_HEADER_LEN);
+	uint16_t wl, al;
+	struct cur a;
+	if (cur_u16(&c, &wl) < 0 || cur_skip(&c, wl) < 0 || cur_u16(&c, &al) < 0 || cur_take(&c, al, &a) < 0)
+		return 0;
+	while (cur_left(&a) >= 3) {
+		uint8_t fl, ty;
+		uint16_t vl;
+		uint8_t l8;
+		if (cur_u8(&a, &fl) < 0 || cur_u8(&a, &ty) < 0)
+			return 0;
+		if (fl & BGP_ATTR_F_EXTLEN) {
+			if (cur_u16(&a, &vl) < 0)
+				return 0;
+		} else {
+			if (cur_u8(&a, &l8) < 0)
+				return 0;
+			vl = l8;
+		}
+		struct cur v;
+		if (cur_take(&a, vl, &v) < 0)
+			return 0;
+		uint16_t afi;
+		if ((ty == BGP_ATTR_MP_REACH_NLRI || ty == BGP_ATTR_MP_UNREACH_NLRI) && cur_u16(&v, &afi) == 0)
+			return afi == DM_AFI_IPV6;
+	}
+	return 0;
+}
+
+static void on_raw(const struct speaker_peer_info *p, int out, const uint8_t *msg, size_t n, void *arg)
+{
+	struct collect *co = arg;
+	if (out || n < BGP_HEADER_LEN || msg[18] != BGP_MSG_UPDATE)
+		return;
+	co->updates_in++;
+	if (co->pl)
+		pl_record(co->pl, co->coll);
+	if (co->arch && p->sess) {
+		const struct bgp_sess_neg *ng = bgp_sess_neg(p->sess);
+		struct mrt_session s;
+		mrt_session_of(p, &s);
+		s.addpath = ng->addpath_v4 == ng->addpath_v6 ? ng->addpath_v4 :
+		            update_is_v6(msg, n) ? ng->addpath_v6 : ng->addpath_v4;
+		struct dm_error err;
+		int64_t t = now_us(co);
+		if (archive_message(co->arch, t / 1000000, (uint32_t)(t % 1000000), &s, msg, n, &err) && !co->quiet)
+			dm_log("darkmap collect: archive: %s", err.what);
+	}
+	if (co->sim_cmd && co->updates_in >= co->sim_need) {
+		/* the elements of this message are applied when this callback returns: the command
+		 * waits for the next turn of the loop */
+		static const struct timeval zero = { 0, 0 };
+		evtimer_add(co->sim_due, &zero);
+	}
+}
+
+/* ------------------------------------------------------------------ BMP */
+
+static struct bmp_coll *bmp_coll(struct collect *co, const char *name)
+{
+	for (unsigned i = 0; i < co->nbc; i++)
+		if (!strcmp(co->bc[i].name, name))
+			return &co->bc[i];
+	if (co->nbc == sizeof co->bc / sizeof co->bc[0])
+		return NULL;
+	struct bmp_coll *b = &co->bc[co->nbc++];
+	memset(b, 0, sizeof *b);
+	snprintf(b->name, sizeof b->name, "%s", name);
+	if (co->pl)
+		b->coll = pl_collector(co->pl, name);
+	if (co->archive_dir) {
+		struct archive_opts o = co->ao;
+		o.name = b->name;
+		struct dm_error err;
+		b->arch = archive_open(&o, &err);
+		if (!b->arch)
+			fprintf(stderr, "darkmap collect: archive %s/%s: %s\n", co->archive_dir, name, err.what);
+		else
+			archive_attach(b->arch, co->base);
+		if (b->arch && co->pl)
+			archive_rib_source(b->arch, pl_rib(co->pl), b->coll);
+	}
+	return b;
+}
+
+static void bmp_elem(void *arg, const char *collector, const struct dm_elem *e)
+{
+	struct collect *co = arg;
+	co->elems++;
+	struct bmp_coll *b = bmp_coll(co, collector);
+	if (!b || !co->pl)
+		return;
+	struct dm_elem stamped;
+	if (co->sim_path) {
+		stamped = *e;
+		stamped.ts = co->sim_now;
+		stamped.usec = co->sim_usec;
+		e = &stamped;
+	}
+	pl_elem(co->pl, b->coll, e);
+}
+
+static void bmp_message(void *arg, const char *collector, int64_t ts, uint32_t usec, const struct mrt_session *s,
+                        const uint8_t *msg, size_t len)
+{
+	struct collect *co = arg;
+	struct bmp_coll *b = bmp_coll(co, collector);
+	if (!b)
+		return;
+	if (co->pl)
+		pl_record(co->pl, b->coll);
+	struct dm_error err;
+	if (b->arch && archive_message(b->arch, ts, usec, s, msg, len, &err) && !co->quiet)
+		dm_log("darkmap collect: archive %s: %s", collector, err.what);
+}
+
+static void bmp_state(void *arg, const char *collector, int64_t ts, uint32_t usec, const struct mrt_session *s,
+                      uint16_t old_state, uint16_t new_state)
+{
+	struct collect *co = arg;
+	struct bmp_coll *b = bmp_coll(co, collector);
+	struct dm_error err;
+	if (b && b->arch && archive_state(b->arch, ts, usec, s, old_state, new_state, &err) && !co->quiet)
+		dm_log("darkmap collect: archive %s: %s", collector, err.what);
+}
+
+static void bmp_router(void *arg, const char *router, int up, const char *sys_name)
+{
+	struct collect *co = arg;
+	if (!co->quiet)
+		fprintf(stderr, "darkmap collect: BMP router %s %s%s%s\n", router, up ? "connected" : "gone",
+		        sys_name && sys_name[0] ? ": " : "", sys_name ? sys_name : "");
+}
+
+static void bmp_error(void *arg, const char *router, const struct dm_error *err)
+{
+	struct collect *co = arg;
+	if (co->pl)
+		pl_input_error(co->pl, router, err, 0);
+	else
+		dm_log("darkmap collect: BMP %s: offset %llu: %s", router, (unsigned long long)err->offset,
+		       err->what);
+}
+
+/* ------------------------------------------------------------------ the simulated clock */
+
+static void sim_answer(struct collect *co)
+{
+	if (co->sim)
+		bufferevent_write(co->sim, "ok\n", 3);
+}
+
+/* Applies the pending command once every UPDATE sent before it has been received. */
+static void sim_try(struct collect *co)
+{
+	if (!co->sim_cmd || co->updates_in < co->sim_need)
+		return;
+	char cmd = co->sim_cmd;
+	co->sim_cmd = 0;
+	if (cmd == 'T') {
+		co->sim_now = co->sim_ts;
+		co->sim_usec = co->sim_ts_usec;
+		if (co->pl)
+			pl_time(co->pl, co->sim_now);
+		/* rotations and RIB snapshots at the archive's times, between its records */
+		struct dm_error err;
+		if (co->arch && archive_tick(co->arch, &err) && !co->quiet)
+			dm_log("darkmap collect: archive: %s", err.what);
+		for (unsigned i = 0; i < co->nbc; i++)
+			if (co->bc[i].arch && archive_tick(co->bc[i].arch, &err) && !co->quiet)
+				dm_log("darkmap collect: archive %s: %s", co->bc[i].name, err.what);
+	} else if (cmd == 'L') {
+		load_over(co, "the feed's table is sent");
+	} else if (cmd == 'E') {
+		event_base_loopexit(co->base, NULL);
+	}
+	sim_answer(co);
+}
+
+static void sim_due_cb(evutil_socket_t fd, short what, void *arg) { sim_try(arg); }
+
+static int open_pipeline(struct collect *co, int64_t when);
+
+static void sim_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct collect *co = arg;
+	char *line;
+	while (!co->sim_cmd && (line = evbuffer_readln(bufferevent_get_input(bev), NULL, EVBUFFER_EOL_LF))) {
+		long long ts = 0;
+		unsigned long long need = 0;
+		unsigned usec = 0;
+		char cmd = line[0];
+		int ok = (cmd == 'T' && sscanf(line + 1, "%lld %u %llu", &ts, &usec, &need) == 3 && usec < 1000000) ||
+		         ((cmd == 'L' || cmd == 'E') && sscanf(line + 1, "%llu", &need) == 1);
+		free(line);
+		if (!ok) {
+			fprintf(stderr, "darkmap collect: --sim-clock: a line that is not T/L/E: ignored\n");
+			continue;
+		}
+		if (cmd == 'T' && co->use_pl && !co->pl && open_pipeline(co, ts) < 0) {
+			event_base_loopexit(co->base, NULL);
+			return;
+		}
+		co->sim_cmd = cmd;
+		co->sim_ts = ts;
+		co->sim_ts_usec = usec;
+		co->sim_need = need;
+		sim_try(co);
+	}
+}
+
+static void sim_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct collect *co = arg;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	bufferevent_free(co->sim);
+	co->sim = NULL;
+}
+
+static void sim_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct collect *co = arg;
+	evutil_socket_t fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return;
+	if (co->sim) {   /* one clock at a time */
+		close(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	co->sim = bufferevent_socket_new(co->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!co->sim) {
+		close(fd);
+		return;
+	}
+	bufferevent_setcb(co->sim, sim_read_cb, NULL, sim_event_cb, co);
+	bufferevent_enable(co->sim, EV_READ);
+}
+
+static int sim_listen(struct collect *co)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(co->sim_path) >= sizeof sa.sun_path) {
+		fprintf(stderr, "darkmap collect: --sim-clock %s: path too long\n", co->sim_path);
+		return -1;
+	}
+	strcpy(sa.sun_path, co->sim_path);
+	unlink(co->sim_path);
+	co->sim_lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (co->sim_lfd < 0 || bind(co->sim_lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(co->sim_lfd, 4) < 0) {
+		fprintf(stderr, "darkmap collect: --sim-clock %s: %s\n", co->sim_path, strerror(errno));
+		return -1;
+	}
+	evutil_make_socket_nonblocking(co->sim_lfd);
+	co->sim_accept = event_new(co->base, co->sim_lfd, EV_READ | EV_PERSIST, sim_accept_cb, co);
+	co->sim_due = evtimer_new(co->base, sim_due_cb, co);
+	event_add(co->sim_accept, NULL);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the pipeline */
+
+/* Opens the pipeline (the mapping of the time `when`), and the archive that snapshots its RIB. */
+static int open_pipeline(struct collect *co, int64_t when)
+{
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	co->pl = pl_new(&co->po, when, &co->pl_status, &err);
+	if (!co->pl) {
+		if (err.what[0])
+			fprintf(stderr, "darkmap collect: %s\n", err.what);
+		return -1;
+	}
+	co->coll = pl_collector(co->pl, co->cname);
+	pl_collector_active(co->pl, co->coll, 1);
+	if (co->arch)
+		archive_rib_source(co->arch, pl_rib(co->pl), co->coll);
+	return 0;
+}
+
+/* Every second of the wall clock: bins that ended are closed, stored and judged. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collect *co = arg;
+	if (!co->pl)
+		return;
+	pl_time(co->pl, wall_us() / 1000000);
+	load_check(co);
+	if (pl_stopped(co->pl)) {
+		fprintf(stderr, "darkmap collect: every pipeline output failed: stopping\n");
+		event_base_loopexit(co->base, NULL);
+	}
+}
+
 static void on_elem(const struct speaker_peer_info *p, const struct dm_elem *e, void *arg)
 {
 	struct collect *co = arg;
 	co->elems++;
+	struct dm_elem stamped;
+	if (co->sim_path) {   /* the archive's time, not the arrival's */
+		stamped = *e;
+		stamped.ts = co->sim_now;
+		stamped.usec = co->sim_usec;
+		e = &stamped;
+	}
+	/* state changes that matter to the routing state are those into and out of Established
+	 * (before OPEN the peer's AS is not even known: it would make a phantom peer) */
+	if (co->pl && (e->type != DM_ELEM_STATE || e->old_state == DM_BGP_ESTABLISHED ||
+	               e->new_state == DM_BGP_ESTABLISHED))
+		pl_elem(co->pl, co->coll, e);
 	if (!co->print && !co->keep_table)
 		return;
 	int as4 = p->sess ? bgp_sess_neg(p->sess)->as4 : 1;
@@ -338,10 +799,32 @@ static void on_state(const struct speaker_peer_info *p, int old, int st, void *a
 	if (!co->quiet && (st == BGP_ST_ESTABLISHED || old == BGP_ST_ESTABLISHED || st == BGP_ST_IDLE))
 		fprintf(stderr, "darkmap collect: peer %s AS%u: %s -> %s\n", a, n ? n->peer_as : 0, bgp_state_name(old),
 		        bgp_state_name(st));
-	if (old != BGP_ST_ESTABLISHED || !co->keep_table)
-		return;
+	if (co->arch) {
+		struct mrt_session s;
+		mrt_session_of(p, &s);
+		s.as4 = 1;   /* STATE_CHANGE_AS4 */
+		struct dm_error err;
+		int64_t t = now_us(co);
+		if (archive_state(co->arch, t / 1000000, (uint32_t)(t % 1000000), &s, (uint16_t)old, (uint16_t)st, &err) &&
+		    !co->quiet)
+			dm_log("darkmap collect: archive: %s", err.what);
+	}
 	char peer[80];
 	peer_name(p, peer);
+	if (st == BGP_ST_ESTABLISHED && !co->loaded && n && co->new < sizeof co->ew / sizeof co->ew[0] &&
+	    !ew_find(co, peer)) {
+		struct eor_wait *w = &co->ew[co->new++];
+		snprintf(w->peer, sizeof w->peer, "%s", peer);
+		w->need = (uint8_t)((n->mp_v4 ? 1 : 0) | (n->mp_v6 ? 2 : 0));
+		w->got = 0;
+	}
+	if (old == BGP_ST_ESTABLISHED) {
+		struct eor_wait *w = ew_find(co, peer);
+		if (w)
+			*w = co->ew[--co->new];
+	}
+	if (old != BGP_ST_ESTABLISHED || !co->keep_table)
+		return;
 	int notified = !strcmp(peer, co->notified);
 	co->notified[0] = 0;
 	/* RFC 4724 §4.2: a peer that advertised graceful restart keeps its routes (stale) for its
@@ -368,10 +851,14 @@ static void on_eor(const struct speaker_peer_info *p, uint16_t afi, uint8_t safi
 		        a, bgp_sess_neg(p->sess)->peer_as, afi == DM_AFI_IPV6 ? "IPv6" : "IPv4",
 		        (unsigned long long)st->elems, dt);
 	}
-	if (!co->keep_table)
-		return;
 	char peer[80];
 	peer_name(p, peer);
+	struct eor_wait *w = ew_find(co, peer);
+	if (w)
+		w->got |= afi == DM_AFI_IPV6 ? 2 : 1;
+	load_check(co);
+	if (!co->keep_table)
+		return;
 	/* RFC 4724 §4.2: End-of-RIB: what is still stale was not announced again */
 	table_clear_peer(co, peer, 1, (uint8_t)afi);
 }
@@ -484,7 +971,7 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
 static int need_arg(int i, int argc, const char *opt)
 {
 	if (i + 1 >= argc) {
-		fprintf(stderr, "darkmap collect: %s needs a value\n%s", opt, USAGE);
+		fprintf(stderr, "darkmap collect: %s needs a value (--help: the options)\n", opt);
 		return -1;
 	}
 	return 0;
@@ -495,6 +982,11 @@ int cmd_collect(int argc, char **argv)
 	struct collect co;
 	memset(&co, 0, sizeof co);
 	speaker_conf_default(&co.conf);
+	pl_opts_default(&co.po, "collect");
+	archive_opts_default(&co.ao);
+	co.load_time = 120;
+	co.sim_lfd = -1;
+	co.t_start = wall_us();
 	const char *port_file = NULL;
 	double duration = 0;
 	uint32_t local_as = 0, router_id = 0, hold = 0;
@@ -509,13 +1001,49 @@ int cmd_collect(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(USAGE, stdout);
+			printf(USAGE, pl_opts_usage);
 			speaker_conf_free(&co.conf);
 			return EXIT_OK;
 		} else if (!strcmp(a, "--print")) {
 			co.print = 1;
 		} else if (!strcmp(a, "-q")) {
 			co.quiet = 1;
+			co.po.quiet = 1;
+		} else if (!strcmp(a, "--archive") || !strcmp(a, "--bmp") || !strcmp(a, "--sim-clock")) {
+			if (need_arg(i, argc, a) < 0)
+				goto usage;
+			const char **dst = a[2] == 'a' ? &co.archive_dir : a[2] == 'b' ? &co.bmp_listen : &co.sim_path;
+			*dst = argv[++i];
+		} else if (!strcmp(a, "--rotate") || !strcmp(a, "--rib-every") || !strcmp(a, "--load-time")) {
+			if (need_arg(i, argc, a) < 0)
+				goto usage;
+			char *end;
+			double v = strtod(argv[++i], &end);
+			int zero_ok = a[2] == 'r' && a[3] == 'i';
+			if (*end || v < 0 || (v == 0 && !zero_ok) || v > 86400 * 7) {
+				fprintf(stderr, "darkmap collect: %s: seconds expected, got '%s'\n", a, argv[i]);
+				goto usage;
+			}
+			if (a[2] == 'l')
+				co.load_time = v;
+			else if (zero_ok)
+				co.ao.rib_interval = (uint32_t)v;
+			else
+				co.ao.rotate = (uint32_t)v;
+		} else if (!strcmp(a, "--compress")) {
+			if (need_arg(i, argc, a) < 0)
+				goto usage;
+			const char *v = argv[++i];
+			if (!strcmp(v, "bz2"))
+				co.ao.comp = DM_COMP_BZIP2;
+			else if (!strcmp(v, "gz"))
+				co.ao.comp = DM_COMP_GZIP;
+			else if (!strcmp(v, "none"))
+				co.ao.comp = DM_COMP_NONE;
+			else {
+				fprintf(stderr, "darkmap collect: --compress: bz2, gz or none, not '%s'\n", v);
+				goto usage;
+			}
 		} else if (!strcmp(a, "--config")) {
 			i++;
 		} else if (!strcmp(a, "--listen") || !strcmp(a, "--peer")) {
@@ -566,10 +1094,23 @@ int cmd_collect(int argc, char **argv)
 				goto usage;
 			}
 		} else {
-			fprintf(stderr, "darkmap collect: unknown option '%s'\n", a);
-			goto usage;
+			int r = pl_opts_parse(&co.po, argc, argv, &i, err, sizeof err);
+			if (r < 0) {
+				fprintf(stderr, "darkmap collect: %s\n", err);
+				goto usage;
+			}
+			if (r == 0) {
+				fprintf(stderr, "darkmap collect: unknown option '%s' (--help: the options)\n", a);
+				goto usage;
+			}
 		}
 	}
+	if (pl_opts_check(&co.po, err, sizeof err)) {
+		fprintf(stderr, "darkmap collect: %s\n", err);
+		goto usage;
+	}
+	co.use_pl = co.po.db_path || co.po.csv || co.po.quality_path || co.po.changes_path || co.po.detect ||
+	            (co.archive_dir && co.ao.rib_interval);
 	if (local_as)
 		co.conf.local_as = local_as;
 	if (router_id)
@@ -593,6 +1134,11 @@ int cmd_collect(int argc, char **argv)
 		goto usage;
 	}
 	co.keep_table = co.state_path != NULL;
+	char host[64] = "collector";
+	gethostname(host, sizeof host - 1);
+	co.cname = co.name ? co.name : host;
+	for (unsigned i = 0; i < co.conf.npeer; i++)
+		co.expect += co.conf.peer[i].range.len == (co.conf.peer[i].range.afi == DM_AFI_IPV6 ? 128 : 32);
 	signal(SIGPIPE, SIG_IGN);
 	co.base = event_base_new();
 	if (!co.base) {
@@ -600,29 +1146,64 @@ int cmd_collect(int argc, char **argv)
 		speaker_conf_free(&co.conf);
 		return EXIT_FAILURE_;
 	}
-	struct speaker_cb cb = { on_elem, NULL, on_state, on_notify, on_eor, NULL, &co };
+	int rc = EXIT_FAILURE_;
+	if (co.archive_dir) {
+		co.ao.dir = co.archive_dir;
+		co.ao.name = co.cname;
+		co.ao.clock = arch_clock;
+		co.ao.clock_arg = &co;
+		struct dm_error aerr;
+		co.arch = archive_open(&co.ao, &aerr);
+		if (!co.arch) {
+			fprintf(stderr, "darkmap collect: --archive %s: %s\n", co.archive_dir, aerr.what);
+			goto out;
+		}
+		archive_attach(co.arch, co.base);
+	}
+	/* the pipeline: at once on the wall clock; at the simulated clock's first time otherwise
+	 * (the mapping is the data's date's) */
+	if (co.use_pl && !co.sim_path && open_pipeline(&co, co.t_start / 1000000) < 0) {
+		rc = co.pl_status;
+		goto out;
+	}
+	if (co.sim_path && sim_listen(&co) < 0)
+		goto out;
+	struct speaker_cb cb = { on_elem, on_raw, on_state, on_notify, on_eor, NULL, &co };
 	co.sp = speaker_new(co.base, &co.conf, &cb, err, sizeof err);
 	if (!co.sp) {
 		fprintf(stderr, "darkmap collect: %s\n", err);
-		event_base_free(co.base);
-		speaker_conf_free(&co.conf);
-		return EXIT_FAILURE_;
+		goto out;
+	}
+	if (co.bmp_listen) {
+		struct bmp_station_opts bo = { .listen = co.bmp_listen };
+		struct bmp_station_cb bcb = { &co, bmp_elem, bmp_message, bmp_state, bmp_router, bmp_error };
+		struct dm_error berr;
+		co.bmp = bmp_station_new(co.base, &bo, &bcb, &berr);
+		if (!co.bmp) {
+			fprintf(stderr, "darkmap collect: --bmp %s: %s\n", co.bmp_listen, berr.what);
+			goto out;
+		}
+		if (!co.quiet)
+			fprintf(stderr, "darkmap collect: BMP station on port %u\n", bmp_station_port(co.bmp));
 	}
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");
-		if (!f || fprintf(f, "%u\n", speaker_listen_port(co.sp, 0)) < 0 || fclose(f) != 0) {
+		/* the BGP port, then the BMP station's */
+		if (!f || fprintf(f, "%u\n", speaker_listen_port(co.sp, 0)) < 0 ||
+		    (co.bmp && fprintf(f, "%u\n", bmp_station_port(co.bmp)) < 0) || fclose(f) != 0) {
 			fprintf(stderr, "darkmap collect: %s: %s\n", port_file, strerror(errno));
-			speaker_free(co.sp);
-			event_base_free(co.base);
-			speaker_conf_free(&co.conf);
-			return EXIT_FAILURE_;
+			goto out;
 		}
 	}
 	obuf_init_fd(&co.out, 1);
 	obuf_init_mem(&co.line);
-	struct timeval tenth = { 0, 100000 };
+	struct timeval tenth = { 0, 100000 }, second = { 1, 0 };
 	co.flush_ev = event_new(co.base, -1, EV_PERSIST, flush_cb, &co);
 	event_add(co.flush_ev, &tenth);
+	if (!co.sim_path) {
+		co.tick_ev = event_new(co.base, -1, EV_PERSIST, tick_cb, &co);
+		event_add(co.tick_ev, &second);
+	}
 	co.sig_hup = evsignal_new(co.base, SIGHUP, sig_cb, &co);
 	co.sig_usr1 = evsignal_new(co.base, SIGUSR1, sig_cb, &co);
 	co.sig_int = evsignal_new(co.base, SIGINT, sig_cb, &co);
@@ -637,20 +1218,51 @@ int cmd_collect(int argc, char **argv)
 		evtimer_add(co.stop_ev, &d);
 	}
 	event_base_dispatch(co.base);
-	/* the routes as they were before the sessions end (a shutdown is not a withdrawal) */
-	int rc = write_state(&co) < 0 ? EXIT_FAILURE_ : EXIT_OK;
+	/* the routes as they were before the sessions end (a shutdown is not a withdrawal): the
+	 * state dump and the pipeline end first, then the sessions (whose end the archive records) */
+	rc = write_state(&co) < 0 ? EXIT_FAILURE_ : EXIT_OK;
+	if (co.pl) {
+		if (!co.loaded)
+			load_over(&co, "stopping");
+		int prc = pl_finish(co.pl);
+		co.pl = NULL;
+		/* a run that got no message is not a failure for a collector */
+		if (prc != PL_OK && !(prc == PL_FAILURE && !co.updates_in && !co.elems))
+			rc = prc;
+	}
 	co.quiet = 1;
 	speaker_shutdown(co.sp);
-	/* let the Cease NOTIFICATIONs go out */
+	/* let the Cease NOTIFICATIONs (and the clock's last answer) go out */
 	struct timeval quick = { 0, 200000 };
 	event_base_loopexit(co.base, &quick);
 	event_base_dispatch(co.base);
-	speaker_free(co.sp);
-	if (obuf_free(&co.out) != 0 || co.failed)
+	if (obuf_flush(&co.out) != 0 || co.failed)
 		rc = EXIT_FAILURE_;
+out:
+	if (co.bmp)
+		bmp_station_free(co.bmp);
+	if (co.sp)
+		speaker_free(co.sp);
+	if (co.pl) {
+		pl_finish(co.pl);
+		co.pl = NULL;
+	}
+	for (unsigned i = 0; i < co.nbc; i++)
+		if (co.bc[i].arch && archive_close(co.bc[i].arch, NULL) != 0)
+			rc = EXIT_FAILURE_;
+	if (co.arch && archive_close(co.arch, NULL) != 0)
+		rc = EXIT_FAILURE_;
+	obuf_free(&co.out);
 	obuf_free(&co.line);
 	table_free(&co.tab);
-	struct event *evs[] = { co.flush_ev, co.sig_hup, co.sig_usr1, co.sig_int, co.sig_term, co.stop_ev };
+	if (co.sim)
+		bufferevent_free(co.sim);
+	if (co.sim_lfd >= 0) {
+		close(co.sim_lfd);
+		unlink(co.sim_path);
+	}
+	struct event *evs[] = { co.flush_ev, co.sig_hup, co.sig_usr1, co.sig_int, co.sig_term, co.stop_ev,
+		                co.tick_ev, co.sim_accept, co.sim_due };
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);

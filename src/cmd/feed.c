@@ -10,7 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "cmd/cmds.h"
@@ -21,7 +27,7 @@
 
 static const char USAGE[] =
 	"usage: darkmap feed --to ADDR:PORT [--as ASN] [--copies N] [--peer-index I] [--speed X]\n"
-	"                    [--hold S] [-q] FILE...\n"
+	"                    [--hold S] [--sim-clock PATH] [-q] FILE...\n"
 	"\n"
 	"Play MRT archives (TABLE_DUMP_V2 RIBs, BGP4MP updates; any compression) into BGP\n"
 	"sessions to ADDR:PORT (active open). One session per archived peer, each from its own\n"
@@ -37,9 +43,15 @@ static const char USAGE[] =
 	"  --hold S         keep the sessions S seconds after the end (default 1; -1: until\n"
 	"                   SIGINT/SIGTERM), then close them with Cease/2\n"
 	"  --wait S         give up on sessions not Established after S seconds (default 30)\n"
+	"  --sim-clock PATH drive the clock of `darkmap collect --sim-clock PATH` (a Unix socket):\n"
+	"                   the receiver stamps what it receives with the archive's times, so a\n"
+	"                   live run gives exactly what `darkmap replay` gives on the same files\n"
+	"                   (docs/live.md); --speed is then ignored: records go as fast as the\n"
+	"                   receiver confirms each second of the archive\n"
 	"  -q               no summary on standard error\n"
 	"\n"
-	"Each session ends its table with End-of-RIB (RFC 4724) for IPv4 and IPv6 unicast. The\n"
+	"Each session ends its table (the RIB dumps) with End-of-RIB (RFC 4724) for IPv4 and IPv6\n"
+	"unicast, before the first update record. The\n"
 	"summary says sessions, UPDATEs, prefixes, seconds and prefixes per second.\n"
 	"exit status: 0 ok, 1 some records could not be read or sent, 2 usage, 3 failure.\n";
 
@@ -96,6 +108,18 @@ struct feed {
 	struct mrt_hdr held_hdr;
 	const uint8_t *held_body;
 	struct event *pump_ev, *pace_ev, *wait_ev, *end_ev, *sig_int, *sig_term;
+	uint64_t sent;               /* UPDATE messages queued, End-of-RIB included */
+	int eor_sent;
+	/* the simulated clock (--sim-clock): before a record of a new second, "T SECONDS SENT" goes
+	 * to the receiver, which answers "ok" once it has received SENT UPDATEs and moved its clock;
+	 * "L SENT" ends its table load (after End-of-RIB), "E SENT" the run */
+	const char *sim_path;
+	struct bufferevent *sim;
+	int sim_wait;                /* an answer is awaited */
+	int64_t sim_ts;              /* the receiver's clock */
+	uint32_t sim_usec;
+	int sim_loaded, sim_ended;
+	int64_t first_ts;            /* the first record's time */
 	uint8_t tmp[BGP_MAX_MSG * 2];
 };
 
@@ -158,6 +182,8 @@ static int scan_peers(struct feed *f)
 		while ((rc = mrt_reader_next(r, &hdr, &body, &err)) != 0) {
 			if (rc < 0)
 				continue;
+			if (!f->first_ts)
+				f->first_ts = (int64_t)hdr.ts;
 			struct mrt_rec rec;
 			if (mrt_decode(&ctx, &hdr, body, &rec, &err) < 0)
 				continue;
@@ -296,6 +322,7 @@ static void send_body(struct feed *f, struct fpeer *p, const uint8_t *body, size
 		return;
 	}
 	p->updates++;
+	f->sent++;
 }
 
 static void pack_flush(struct feed *f, struct fpeer *p, struct pack *k)
@@ -543,77 +570,214 @@ static int next_file(struct feed *f)
 	return 0;
 }
 
+/* End-of-RIB (RFC 4724 §2) for IPv4 and IPv6 unicast on every Established session: the table
+ * transfer is over. Sent once, before the first update record or at the end. */
+static void send_eor(struct feed *f)
+{
+	static const uint8_t eor4[] = { 0, 0, 0, 0 };
+	/* End-of-RIB for IPv6 unicast is an empty MP_UNREACH_NLRI */
+	static const uint8_t eor6[] = { 0, 0, 0, 6, BGP_ATTR_F_OPTIONAL, BGP_ATTR_MP_UNREACH_NLRI, 3, 0, DM_AFI_IPV6,
+		                        DM_SAFI_UNICAST };
+	if (f->eor_sent)
+		return;
+	f->eor_sent = 1;
+	for (unsigned i = 0; i < f->npeer; i++) {
+		struct fpeer *p = &f->peer[i];
+		flush_all(f, p);
+		if (p->sp && p->state == BGP_ST_ESTABLISHED) {
+			f->sent += speaker_peer_send_update(p->sp, eor4, sizeof eor4) == 0;
+			f->sent += speaker_peer_send_update(p->sp, eor6, sizeof eor6) == 0;
+		}
+	}
+}
+
+/* Sends one line to the simulated clock's owner and waits (without blocking the loop: the
+ * sessions' queues keep draining) for its "ok". */
+static void sim_send(struct feed *f, char kind, int64_t ts, uint32_t usec)
+{
+	for (unsigned i = 0; i < f->npeer; i++)
+		flush_all(f, &f->peer[i]);   /* what belongs before the line goes out first */
+	char line[64];
+	int n = kind == 'T' ? snprintf(line, sizeof line, "T %lld %u %llu\n", (long long)ts, usec,
+	                               (unsigned long long)f->sent) :
+	                      snprintf(line, sizeof line, "%c %llu\n", kind, (unsigned long long)f->sent);
+	bufferevent_write(f->sim, line, (size_t)n);
+	f->sim_wait++;
+	if (kind == 'T') {
+		f->sim_ts = ts;
+		f->sim_usec = usec;
+	}
+}
+
+/* 1 when the record in f->held_hdr must wait: for its time (--speed), for the End-of-RIB and the
+ * load's end, or for the simulated clock to reach its second. */
+static int record_waits(struct feed *f)
+{
+	const struct mrt_hdr *hdr = &f->held_hdr;
+	int is_update = hdr->type == MRT_BGP4MP || hdr->type == MRT_BGP4MP_ET;
+	if (is_update && !f->eor_sent)
+		send_eor(f);
+	if (f->sim) {
+		if (f->sim_wait)
+			return 1;
+		if (is_update && !f->sim_loaded) {
+			f->sim_loaded = 1;
+			sim_send(f, 'L', 0, 0);
+			return 1;
+		}
+		if ((int64_t)hdr->ts != f->sim_ts || hdr->usec != f->sim_usec) {
+			sim_send(f, 'T', (int64_t)hdr->ts, hdr->usec);
+			return 1;
+		}
+		return 0;
+	}
+	/* the archive's pace, for update records */
+	double speed = f->speed < 0 ? 1 : f->speed;
+	if (!is_update || speed <= 0)
+		return 0;
+	if (!f->ts0) {
+		f->ts0 = (int64_t)hdr->ts * 1000000 + hdr->usec;
+		f->wall0 = mono();
+	}
+	double due = f->wall0 + (double)((int64_t)hdr->ts * 1000000 + hdr->usec - f->ts0) / 1e6 / speed;
+	double now = mono();
+	if (due <= now + 0.001)
+		return 0;
+	/* not yet: keep the record (the reader keeps its bytes until the next call) and come back
+	 * when it is due; what is packed goes out now */
+	for (unsigned i = 0; i < f->npeer; i++)
+		flush_all(f, &f->peer[i]);
+	struct timeval tv = { (time_t)(due - now), (suseconds_t)(fmod(due - now, 1.0) * 1e6) };
+	evtimer_add(f->pace_ev, &tv);
+	return 1;
+}
+
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct feed *f = arg;
 	if (f->finished)
 		return;
-	if (f->held) {
-		f->held = 0;
-		struct mrt_rec rec;
-		struct dm_error err;
-		if (mrt_decode(&f->ctx, &f->held_hdr, f->held_body, &rec, &err) < 0)
-			f->errors++;
-		else
-			record(f, &f->held_hdr, f->held_body, &rec);
-	}
 	for (int n = 0; n < RECORDS_PER_TURN; n++) {
 		if (any_full(f)) {
 			f->paused = 1;   /* resumed by the writable callback */
 			return;
 		}
-		if (!f->rd && !next_file(f)) {
-			finish(f);
-			return;
-		}
-		struct mrt_hdr hdr;
-		const uint8_t *body;
-		struct dm_error err;
-		int rc = mrt_reader_next(f->rd, &hdr, &body, &err);
-		if (rc == 0) {
-			mrt_ctx_free(&f->ctx);
-			mrt_ctx_init(&f->ctx);
-			if (!next_file(f)) {
+		if (!f->held) {
+			if (!f->rd && !next_file(f)) {
 				finish(f);
 				return;
 			}
-			continue;
-		}
-		if (rc < 0) {
-			f->errors++;
-			continue;
-		}
-		/* the archive's pace, for update records */
-		int is_update = hdr.type == MRT_BGP4MP || hdr.type == MRT_BGP4MP_ET;
-		double speed = f->speed < 0 ? 1 : f->speed;
-		if (is_update && speed > 0) {
-			if (!f->ts0) {
-				f->ts0 = (int64_t)hdr.ts * 1000000 + hdr.usec;
-				f->wall0 = mono();
+			struct dm_error err;
+			int rc = mrt_reader_next(f->rd, &f->held_hdr, &f->held_body, &err);
+			if (rc == 0) {
+				mrt_ctx_free(&f->ctx);
+				mrt_ctx_init(&f->ctx);
+				if (!next_file(f)) {
+					finish(f);
+					return;
+				}
+				continue;
 			}
-			double due = f->wall0 + (double)((int64_t)hdr.ts * 1000000 + hdr.usec - f->ts0) / 1e6 / speed;
-			double now = mono();
-			if (due > now + 0.001) {
-				/* not yet: keep the record (the reader keeps its bytes until the next
-				 * call) and come back when it is due; what is packed goes out now */
-				for (unsigned i = 0; i < f->npeer; i++)
-					flush_all(f, &f->peer[i]);
-				f->held = 1;
-				f->held_hdr = hdr;
-				f->held_body = body;
-				struct timeval tv = { (time_t)(due - now), (suseconds_t)(fmod(due - now, 1.0) * 1e6) };
-				evtimer_add(f->pace_ev, &tv);
-				return;
+			if (rc < 0) {
+				f->errors++;
+				continue;
 			}
+			f->held = 1;
 		}
+		if (record_waits(f))
+			return;   /* the pace timer or the clock's answer calls again */
+		f->held = 0;
 		struct mrt_rec rec;
-		if (mrt_decode(&f->ctx, &hdr, body, &rec, &err) < 0) {
+		struct dm_error err;
+		if (mrt_decode(&f->ctx, &f->held_hdr, f->held_body, &rec, &err) < 0) {
 			f->errors++;
 			continue;
 		}
-		record(f, &hdr, body, &rec);
+		record(f, &f->held_hdr, f->held_body, &rec);
 	}
 	pump_later(f);
+}
+
+/* The clock owner's answers: one "ok" per line sent. */
+static void sim_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct feed *f = arg;
+	char *line;
+	while ((line = evbuffer_readln(bufferevent_get_input(bev), NULL, EVBUFFER_EOL_LF))) {
+		int ok = !strcmp(line, "ok");
+		free(line);
+		if (!ok || !f->sim_wait) {
+			fprintf(stderr, "darkmap feed: --sim-clock %s: unexpected answer\n", f->sim_path);
+			f->errors++;
+			continue;
+		}
+		if (--f->sim_wait)
+			continue;
+		if (f->sim_ended)
+			finish(f);   /* the receiver has everything: the sessions may end */
+		else if (f->started)
+			pump_later(f);
+	}
+}
+
+static void sim_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct feed *f = arg;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (!f->sim_ended || f->sim_wait) {   /* after the last answer the receiver is done */
+		fprintf(stderr, "darkmap feed: --sim-clock %s: the receiver closed the clock\n", f->sim_path);
+		f->errors++;
+	}
+	f->sim_wait = 0;
+	bufferevent_free(f->sim);
+	f->sim = NULL;
+	if (!f->finished)
+		finish(f);
+}
+
+static int sim_open(struct feed *f)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(f->sim_path) >= sizeof sa.sun_path) {
+		fprintf(stderr, "darkmap feed: --sim-clock %s: path too long\n", f->sim_path);
+		return -1;
+	}
+	strcpy(sa.sun_path, f->sim_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		fprintf(stderr, "darkmap feed: --sim-clock %s: %s\n", f->sim_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* The sessions come up at the archive's first second: the receiver's clock is set before
+	 * any session starts (a blocking exchange, before the loop runs). */
+	char line[64], ans[4];
+	int n = snprintf(line, sizeof line, "T %lld 0 0\n", (long long)f->first_ts);
+	size_t got = 0;
+	ssize_t r = write(fd, line, (size_t)n);
+	while (r == n && got < 3) {
+		ssize_t k = read(fd, ans + got, 3 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	if (r != n || got != 3 || memcmp(ans, "ok\n", 3)) {
+		fprintf(stderr, "darkmap feed: --sim-clock %s: no answer from the receiver\n", f->sim_path);
+		close(fd);
+		return -1;
+	}
+	f->sim_ts = f->first_ts;
+	evutil_make_socket_nonblocking(fd);
+	f->sim = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!f->sim) {
+		close(fd);
+		return -1;
+	}
+	bufferevent_setcb(f->sim, sim_read_cb, NULL, sim_event_cb, f);
+	bufferevent_enable(f->sim, EV_READ);
+	return 0;
 }
 
 static void end_cb(evutil_socket_t fd, short what, void *arg)
@@ -626,21 +790,26 @@ static void end_cb(evutil_socket_t fd, short what, void *arg)
 
 static void finish(struct feed *f)
 {
+	if (f->sim && !f->sim_ended) {
+		/* the receiver's load and run end once it has received everything */
+		send_eor(f);
+		if (!f->sim_loaded) {
+			f->sim_loaded = 1;
+			sim_send(f, 'L', 0, 0);
+		}
+		f->sim_ended = 1;
+		sim_send(f, 'E', 0, 0);
+		return;   /* called again by the answer */
+	}
+	if (f->sim_wait)
+		return;
 	f->finished = 1;
-	static const uint8_t eor4[] = { 0, 0, 0, 0 };
-	/* RFC 4724 §2: End-of-RIB for IPv6 unicast is an empty MP_UNREACH_NLRI */
-	static const uint8_t eor6[] = { 0, 0, 0, 6, BGP_ATTR_F_OPTIONAL, BGP_ATTR_MP_UNREACH_NLRI, 3, 0, DM_AFI_IPV6,
-		                        DM_SAFI_UNICAST };
+	send_eor(f);
 	uint64_t ups = 0, pfx = 0;
 	unsigned up = 0;
 	for (unsigned i = 0; i < f->npeer; i++) {
 		struct fpeer *p = &f->peer[i];
-		flush_all(f, p);
-		if (p->sp && p->state == BGP_ST_ESTABLISHED) {
-			speaker_peer_send_update(p->sp, eor4, sizeof eor4);
-			speaker_peer_send_update(p->sp, eor6, sizeof eor6);
-			up++;
-		}
+		up += p->sp && p->state == BGP_ST_ESTABLISHED;
 		ups += p->updates;
 		pfx += p->prefixes;
 	}
@@ -831,6 +1000,9 @@ int cmd_feed(int argc, char **argv)
 				end = NULL;
 		} else if (!strcmp(a, "--hold")) {
 			f.hold = strtod(argv[++i], &end);
+		} else if (!strcmp(a, "--sim-clock")) {
+			f.sim_path = argv[++i];
+			continue;
 		} else if (!strcmp(a, "--wait")) {
 			f.wait = strtod(argv[++i], &end);
 			if (f.wait <= 0)
@@ -894,6 +1066,8 @@ int cmd_feed(int argc, char **argv)
 	mrt_ctx_init(&f.ctx);
 	f.pump_ev = evtimer_new(f.base, pump_cb, &f);
 	f.pace_ev = evtimer_new(f.base, pump_cb, &f);
+	if (f.sim_path && sim_open(&f) < 0)
+		goto out;
 	if (make_sessions(&f) < 0)
 		goto out;
 	for (unsigned i = 0; i < f.npeer; i++) {
@@ -913,6 +1087,8 @@ int cmd_feed(int argc, char **argv)
 out:
 	if (f.sp)
 		speaker_free(f.sp);
+	if (f.sim)
+		bufferevent_free(f.sim);
 	if (f.rd)
 		mrt_reader_close(f.rd);
 	if (f.base)

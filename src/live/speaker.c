@@ -704,6 +704,13 @@ static struct conn *conn_new(struct speaker_peer *p, evutil_socket_t fd, int loc
 	sc.peer_ip = p->info.addr;
 	struct bgp_sess_cb cb = { s_send, s_elem, s_raw, s_state, s_notify, NULL, s_eor, c };
 	c->sess = bgp_sess_new(&sc, &cb);
+	if (sp->conf.feed) {
+		/* A sender (darkmap feed) writes whole packed UPDATEs; Nagle would hold each small
+		 * last segment for the peer's delayed ACK (40 ms): with --sim-clock, every second of an
+		 * archive would wait that long. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
 	c->bev = bufferevent_socket_new(sp->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->more = evtimer_new(sp->base, more_cb, c);
 	if (!c->sess || !c->bev || !c->more) {
