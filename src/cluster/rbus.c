@@ -417,7 +417,7 @@ static int read_more(struct worker *k, struct wpart *w, struct dm_error *err)
 	if (w->rebuilding) {
 		char from[48];
 		snprintf(from, sizeof from, "(%llu-%llu", (unsigned long long)w->last_ms, (unsigned long long)w->last_seq);
-		const char *argv[] = { "XRANGE", w->in, from, "+", "COUNT", "2000" };
+		const char *argv[] = { "XRANGE", w->in, from, "+", "COUNT", "32" };
 		size_t lens[6];
 		for (int i = 0; i < 6; i++)
 			lens[i] = strlen(argv[i]);
@@ -442,7 +442,7 @@ static int read_more(struct worker *k, struct wpart *w, struct dm_error *err)
 		w->at = 0;
 		return 1;
 	}
-	const char *argv[] = { "XREADGROUP", "GROUP", "workers", k->me, "COUNT", "2000", "STREAMS", w->in, ">" };
+	const char *argv[] = { "XREADGROUP", "GROUP", "workers", k->me, "COUNT", "32", "STREAMS", w->in, ">" };
 	size_t lens[9];
 	for (int i = 0; i < 9; i++)
 		lens[i] = strlen(argv[i]);
