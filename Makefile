@@ -18,9 +18,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS+= -Isrc -D_GNU_SOURCE
 CFLAGS  ?=
 CFLAGS  += -std=c11 -g $(WARN) -pthread
-PKGS    := zlib liblzma libzstd sqlite3 jansson cairo libmaxminddb libevent
+PKGS    := zlib liblzma libzstd sqlite3 jansson cairo libmaxminddb libevent hiredis libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lcairo -lmaxminddb -levent)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lcairo -lmaxminddb -levent -lhiredis -lpq)
 LIBS    := $(PKG_LIBS) -lbz2 -lm -pthread
 # gzip through ISA-L's isal_inflate when libisal-dev is installed (src/io/reader.c says why),
 # zlib otherwise; `make ISAL=0` builds without it.

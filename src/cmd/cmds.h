@@ -13,6 +13,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_feed(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 
 /* Exit codes shared by all subcommands. */
 enum { EXIT_OK = 0, EXIT_DATA_ERRORS = 1, EXIT_USAGE = 2, EXIT_FAILURE_ = 3 };

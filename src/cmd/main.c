@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "serve", cmd_serve, "HTTP API, live dashboard (world map, timelines) and /metrics over a database" },
 	{ "collect", cmd_collect, "a BGP collector: accept sessions, print and keep what peers announce" },
 	{ "feed", cmd_feed, "play MRT archives into BGP sessions (one per archived peer, or N copies)" },
+	{ "cluster", cmd_cluster, "scale-out: partitions by address range over Redis Streams, merged exactly" },
 	{ "demo", cmd_demo, "the North Korea December 2014 reconstruction, end to end" },
 };
 

@@ -863,7 +863,42 @@ struct pipeline *pl_new(const struct pl_opts *o, int64_t when, int *status, stru
 }
 
 uint32_t pl_collector(struct pipeline *R, const char *name) { return rib_collector_find_or_add(R->rib, name); }
-void pl_collector_active(struct pipeline *R, uint32_t c, int active) { sig_collector_active(R->sig, c, active); }
+void pl_collector_active(struct pipeline *R, uint32_t c, int active)
+{
+	if (R->tapped) {
+		R->tap.active(R->tap.arg, c, active);
+		return;
+	}
+	sig_collector_active(R->sig, c, active);
+}
+
+void pl_set_tap(struct pipeline *R, const struct pl_tap *tap)
+{
+	R->tap = *tap;
+	R->tapped = 1;
+}
+
+void pl_rows(struct pipeline *R, const struct sig_entity *e, const struct sig_bin *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		emit_row(R, &e[i], &b[i]);
+	R->ext_rows += n;
+	if (R->det)
+		detect_flush(R);
+}
+
+void pl_change(struct pipeline *R, const struct sig_change *c) { emit_change(R, c); }
+struct geo_db *pl_geo(struct pipeline *R) { return R->o.no_geo ? NULL : R->geo; }
+
+void pl_discard(struct pipeline *R)
+{
+	if (R->db)
+		store_close(R->db);
+	close_side_files(R);
+	if (R->csv)
+		obuf_free(&R->out);
+	pl_free(R);
+}
 int pl_stopped(const struct pipeline *R) { return R->stop; }
 struct rib *pl_rib(struct pipeline *R) { return R->rib; }
 void pl_input_error(struct pipeline *R, const char *file, const struct dm_error *err, int warning)
@@ -875,13 +910,20 @@ void pl_elem(struct pipeline *R, uint32_t collector, const struct dm_elem *e)
 {
 	struct rib_change ch;
 	R->elems++;
+	if (R->tapped) {
+		R->tap.elem(R->tap.arg, collector, e);
+		return;
+	}
 	rib_apply(R->rib, collector, e, &ch);
 	sig_apply(R->sig, e, &ch);
 }
 
 void pl_record(struct pipeline *R, uint32_t c)
 {
-	sig_record(R->sig, c);
+	if (R->tapped)
+		R->tap.record(R->tap.arg, c);
+	else
+		sig_record(R->sig, c);
 	R->records++;
 	if (pl_coll_fit(R, c))
 		return;
@@ -896,6 +938,10 @@ void pl_record(struct pipeline *R, uint32_t c)
 void pl_time(struct pipeline *R, int64_t now)
 {
 	R->now = now;
+	if (R->tapped) {
+		R->tap.time(R->tap.arg, now);
+		return;
+	}
 	sig_time(R->sig, now);
 	if (R->det)
 		detect_flush(R);
@@ -908,8 +954,12 @@ void pl_start(struct pipeline *R)
 	if (R->started)
 		return;
 	R->started = 1;
+	if (R->tapped) {
+		R->tap.start(R->tap.arg);
+		return;
+	}
 	sig_start(R->sig);
-	if (!sig_no_rib(R->sig))
+	if (!sig_no_rib(R->sig) || R->ext_rows)   /* a merger's rows come from elsewhere */
 		return;
 	/* Tables built from updates alone hold only the prefixes that changed: a peer is known
 	 * to be full-feed only once it has sent a whole table (a session reset). */
@@ -928,7 +978,10 @@ int pl_finish(struct pipeline *R)
 	int rc = R->status;
 	if (!R->started)
 		pl_start(R);
-	sig_finish(R->sig);
+	if (R->tapped)
+		R->tap.finish(R->tap.arg);
+	else
+		sig_finish(R->sig);
 	if (R->det)
 		detect_finish(R);
 	if (R->det && R->status)
@@ -982,7 +1035,7 @@ int pl_finish(struct pipeline *R)
 	}
 	if ((R->data_errors || sig_dropped(R->sig) || R->hook_fail) && rc == PL_OK)
 		rc = PL_DATA_ERRORS;
-	if (!R->records && !R->o.synth)
+	if (!R->records && !R->o.synth && !R->ext_rows)
 		rc = PL_FAILURE;
 	pl_free(R);
 	return rc;

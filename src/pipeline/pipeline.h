@@ -115,6 +115,33 @@ struct rib *pl_rib(struct pipeline *p);
 /* A source's input problem: counted by kind, printed rate-limited (the run goes on). */
 void pl_input_error(struct pipeline *p, const char *file, const struct dm_error *err, int warning);
 
+/* ---- cluster hooks (src/cluster, docs/scale.md) ---- */
+
+/* A tap takes the source's calls instead of the RIB and the signal: a cluster's feeder cuts
+ * the elements by address range and sends them to the partitions' workers. With a tap set,
+ * pl_elem, pl_record, pl_time, pl_start, pl_collector_active and pl_finish go to it (the
+ * pipeline still counts records and elements and names collectors: pl_rib's collector names). */
+struct pl_tap {
+	void (*elem)(void *arg, uint32_t collector, const struct dm_elem *e);
+	void (*record)(void *arg, uint32_t collector);
+	void (*time)(void *arg, int64_t now);
+	void (*start)(void *arg);
+	void (*active)(void *arg, uint32_t collector, int active);
+	void (*finish)(void *arg);
+	void *arg;
+};
+void pl_set_tap(struct pipeline *p, const struct pl_tap *tap);
+/* Rows made elsewhere (a cluster's merger): written, printed and judged as if the pipeline's
+ * own signal had emitted them, n rows of one bin close in this order, then the close's events
+ * go out. pl_change likewise for a visibility change. */
+void pl_rows(struct pipeline *p, const struct sig_entity *e, const struct sig_bin *b, size_t n);
+void pl_change(struct pipeline *p, const struct sig_change *c);
+/* The mapping pl_new loaded (NULL with --no-geo): a cluster's partitions share it. */
+struct geo_db *pl_geo(struct pipeline *p);
+/* Frees a pipeline that was only asked for its mapping (a cluster worker's), without a
+ * summary. */
+void pl_discard(struct pipeline *p);
+
 /* ---- the MRT archive source (darkmap replay) ---- */
 
 struct pl_inputs;

@@ -84,6 +84,9 @@ struct pipeline {
 	uint64_t reloaded_bins;    /* bins of the database fed back to the detector at pl_new */
 	size_t reloaded_entities;
 	int64_t now;               /* the last time given to pl_time */
+	struct pl_tap tap;         /* pl_set_tap: the source's calls go to a cluster's feeder */
+	int tapped;
+	uint64_t ext_rows;         /* rows given by pl_rows */
 };
 
 void pl_db_fail(struct pipeline *R, const char *what);

@@ -117,6 +117,10 @@ struct sig {
 
 
 	uint64_t bins, elems, ignored, dropped;
+	/* sig_set_ff_sizes (src/cluster): every partition's table sizes, summed, for ff_select */
+	const uint32_t *ext_sizes;
+	uint32_t ext_npeers;
+	uint64_t ext_rib_routes[2];
 };
 
 enum { ENT_GLOBAL = 0, ENT_COUNTRY = 2, NCC = 26 * 26, ENT_AS = ENT_COUNTRY + 2 * NCC, MAXORG = 8 };
@@ -1365,12 +1369,38 @@ static void recompute(struct sig *s, int fam)
 
 /* ---------- full-feed selection and bins ---------- */
 
+/* Table size of peer i that the full-feed choice reads: the RIB's own, or the sizes summed
+ * over every partition of a cluster (sig_set_ff_sizes). */
+static uint32_t ff_size(const struct sig *s, uint32_t i, int fam)
+{
+	if (!s->ext_sizes)
+		return rib_peer_prefixes(s->rib, i, fam);
+	return i < s->ext_npeers ? s->ext_sizes[2 * i + (uint32_t)fam] : 0;
+}
+
+static uint64_t ff_rib_routes(const struct sig *s, int fam)
+{
+	return s->ext_sizes ? s->ext_rib_routes[fam] : s->rib_routes[fam];
+}
+
+void sig_set_ff_sizes(struct sig *s, const uint32_t *sizes, uint32_t npeers, const uint64_t rib_routes[2])
+{
+	s->ext_sizes = sizes;
+	s->ext_npeers = npeers;
+	if (sizes) {
+		s->ext_rib_routes[0] = rib_routes[0];
+		s->ext_rib_routes[1] = rib_routes[1];
+	}
+}
+
+uint64_t sig_rib_routes(const struct sig *s, int fam) { return s->rib_routes[fam & 1]; }
+
 /* Whether peer i belongs to the full-feed set chosen now: hysteresis (signal.h). */
 static int ff_keeps(const struct sig *s, const struct fam *F, int fam, uint32_t i)
 {
 	if (!rib_peer_up(s->rib, i))
 		return 0;
-	return rib_peer_prefixes(s->rib, i, fam) >= (s->ffslot[2 * i + fam] >= 0 ? F->leave : F->threshold);
+	return ff_size(s, i, fam) >= (s->ffslot[2 * i + fam] >= 0 ? F->leave : F->threshold);
 }
 
 static void ff_select(struct sig *s, int fam)
@@ -1379,8 +1409,8 @@ static void ff_select(struct sig *s, int fam)
 	const struct rib *r = s->rib;
 	uint32_t largest = 0;
 	for (uint32_t i = 0; i < rib_peer_count(r); i++)
-		if (rib_peer_up(r, i) && rib_peer_prefixes(r, i, fam) > largest)
-			largest = rib_peer_prefixes(r, i, fam);
+		if (rib_peer_up(r, i) && ff_size(s, i, fam) > largest)
+			largest = ff_size(s, i, fam);
 	uint32_t thr;
 	const char *rule;
 	if (largest >= s->o.ff_abs[fam])
@@ -1402,7 +1432,7 @@ static void ff_select(struct sig *s, int fam)
 		/* Without a RIB every table is partial: "relative to the largest" would make one or two
 		 * partial peers full-feed. Once full tables have been seen, a drop of the largest one
 		 * (a reset) must not switch the whole rule to rel either. */
-		if (!s->rib_routes[fam] || F->abs_seen) {
+		if (!ff_rib_routes(s, fam) || F->abs_seen) {
 			thr = s->o.ff_abs[fam];
 			rule = "abs";
 		} else {
@@ -1715,6 +1745,28 @@ uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t 
 			n++;
 		}
 	return n;
+}
+
+int sig_entity_part(struct sig *s, const struct sig_entity *key, struct sig_part *out, uint32_t *pe_n,
+                    uint64_t *pe_units, uint32_t max)
+{
+	uint32_t i = ent_lookup(s, key);
+	if (i == RIB_NONE)
+		return -1;
+	const struct ent *e = &s->ent[i];
+	memset(out, 0, sizeof *out);
+	out->vis = e->vis;
+	out->more = e->more;
+	out->ann = e->ann;
+	out->wd = e->wd;
+	out->intr = e->intr;
+	out->cov = e->cov;
+	out->nff = s->fam[ent_fam(e)].nff;
+	for (uint32_t f = 0; f < out->nff && f < max; f++) {
+		pe_n[f] = e->pe ? e->pe[f].n : 0;
+		pe_units[f] = e->pe ? e->pe[f].units : 0;
+	}
+	return 0;
 }
 
 int sig_no_rib(const struct sig *s) { return s->no_rib; }

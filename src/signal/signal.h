@@ -118,6 +118,28 @@ void sig_collector_active(struct sig *s, uint32_t collector, int active);
 /* Closes the open bin (emits it). */
 void sig_finish(struct sig *s);
 
+/* ---- partitions of a cluster (src/cluster, docs/scale.md) ----
+ * A cluster cuts the elements by address range: each partition's signal sees the routes of its
+ * ranges only, so its own table sizes are parts of the peers' sizes. The full-feed choice (at
+ * sig_start and every bin close) then reads `sizes` ([2 x peer + family], npeers peers: the
+ * sizes summed over every partition) and the RIB load's route counts `rib_routes` (summed)
+ * instead of its own, so every partition chooses the set one process would. The arrays must
+ * stay valid until the next call; NULL goes back to the RIB's own. */
+void sig_set_ff_sizes(struct sig *s, const uint32_t *sizes, uint32_t npeers, const uint64_t rib_routes[2]);
+/* Route elements of the family applied before sig_start (what "auto" asks of a RIB load). */
+uint64_t sig_rib_routes(const struct sig *s, int fam);
+/* An entity's raw state in the open bin, what a partition hands the merger (docs/scale.md):
+ * counts that add over partitions (vis, more, ann, wd, intr, cov: covered addresses, IPv4
+ * addresses or IPv6 /64s, before rounding to /24s) and per full-feed peer (nff of them, in the
+ * set's order; up to max written) the entity's prefixes and units that peer has a path to.
+ * Inside the emit callback it is the state of the bin being emitted. 0, or -1 when unknown. */
+struct sig_part {
+	uint64_t vis, more, ann, wd, intr, cov;
+	uint32_t nff;
+};
+int sig_entity_part(struct sig *s, const struct sig_entity *key, struct sig_part *out, uint32_t *pe_n,
+                    uint64_t *pe_units, uint32_t max);
+
 /* ---- introspection (summaries, tests) ---- */
 struct sig_fam_info {
 	uint32_t nff;              /* full-feed peers now */

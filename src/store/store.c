@@ -1,6 +1,7 @@
 /* SQLite persistence: one file, WAL mode, prepared statements, an in-memory entity-id cache so
  * a bin insert is one bind+step on a clustered (entity, t) B-tree. Schema: docs/plot.md. */
 #include "store/store.h"
+#include "store/store_pg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -216,6 +217,7 @@ enum { PENDING_MAX = 1 << 18 };   /* 16 MiB */
 enum { PENDING_CHANGES_MAX = 4096 };
 
 struct store {
+	struct store_pg *pg;   /* a postgresql:// URI: every call goes to pg.c (store_pg.h) */
 	sqlite3 *db;
 	int readonly;
 	int in_tx;
@@ -264,6 +266,8 @@ static int fail_db(struct store *s, const char *what)
 
 const char *store_errmsg(const struct store *s)
 {
+	if (s && s->pg)
+		return pg_errmsg(s->pg);
 	return s ? s->errmsg : "";
 }
 
@@ -502,6 +506,13 @@ static struct store *open_common(const char *path, int readonly, struct dm_error
 	}
 	s->readonly = readonly;
 	snprintf(s->path, sizeof s->path, "%s", path);
+	if (store_is_pg(path)) {
+		if (!(s->pg = pg_open(path, readonly, err))) {
+			free(s);
+			return NULL;
+		}
+		return s;
+	}
 	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 	            SQLITE_OPEN_NOMUTEX;   /* one connection per thread: no per-call mutex */
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
@@ -582,6 +593,11 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->pg) {
+		pg_close(s->pg);
+		free(s);
+		return;
+	}
 	if (s->in_tx && s->tx_failed)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	else if (s->in_tx)
@@ -613,6 +629,8 @@ static int flush_changes(struct store *s);
 
 int store_begin(struct store *s)
 {
+	if (s->pg)
+		return pg_begin(s->pg);
 	if (s->in_tx)
 		return 0;
 	int rc = step_done(s, s->st[ST_BEGIN], "begin");
@@ -627,6 +645,8 @@ static int save_series_end(struct store *s);
 
 int store_commit(struct store *s)
 {
+	if (s->pg)
+		return pg_commit(s->pg);
 	if (!s->in_tx)
 		return 0;
 	if (s->tx_failed) {   /* an earlier write of this transaction failed (errmsg says which) */
@@ -708,6 +728,8 @@ static int same_values(const struct sig_bin *a, const struct sig_bin *b)
 
 int store_set_bin(struct store *s, uint32_t bin)
 {
+	if (s->pg)
+		return pg_set_bin(s->pg, bin);
 	char buf[16];
 	s->bin = bin;
 	snprintf(buf, sizeof buf, "%u", bin);
@@ -728,6 +750,8 @@ static int save_series_end(struct store *s)
 
 int store_put_bin(struct store *s, const struct sig_entity *e, const struct sig_bin *b)
 {
+	if (s->pg)
+		return pg_put_bin(s->pg, e, b);
 	int64_t id = entity_id(s, e, 1);
 	if (id <= 0)
 		return id < 0 ? (int)id : fail(s, DM_ERR_IO, "%s: read-only", s->path);
@@ -773,6 +797,8 @@ int store_put_bin(struct store *s, const struct sig_entity *e, const struct sig_
 
 int store_put_event(struct store *s, const struct dm_event *ev)
 {
+	if (s->pg)
+		return pg_put_event(s->pg, ev);
 	int64_t id = entity_id(s, &ev->entity, 1);
 	if (id <= 0)
 		return id < 0 ? (int)id : fail(s, DM_ERR_IO, "%s: read-only", s->path);
@@ -861,6 +887,8 @@ static int flush_changes(struct store *s)
 
 int store_put_change(struct store *s, const struct sig_change *c)
 {
+	if (s->pg)
+		return pg_put_change(s->pg, c);
 	if (s->readonly)
 		return fail(s, DM_ERR_IO, "%s: read-only", s->path);
 	if (!s->in_tx)
@@ -873,6 +901,8 @@ int store_put_change(struct store *s, const struct sig_change *c)
 
 int store_put_meta(struct store *s, const char *key, const char *value)
 {
+	if (s->pg)
+		return pg_put_meta(s->pg, key, value);
 	sqlite3_stmt *st = s->st[ST_INS_META];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -900,6 +930,8 @@ static int get_text(struct store *s, sqlite3_stmt *st, char *buf, size_t len, co
 
 int store_get_meta(struct store *s, const char *key, char *buf, size_t len)
 {
+	if (s->pg)
+		return pg_get_meta(s->pg, key, buf, len);
 	sqlite3_stmt *st = s->st[ST_SEL_META];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	return get_text(s, st, buf, len, "meta read");
@@ -907,6 +939,8 @@ int store_get_meta(struct store *s, const char *key, char *buf, size_t len)
 
 int store_put_entity_name(struct store *s, const struct sig_entity *e, const char *name)
 {
+	if (s->pg)
+		return pg_put_entity_name(s->pg, e, name);
 	int64_t id = entity_id(s, e, 1);
 	if (id <= 0)
 		return id < 0 ? (int)id : fail(s, DM_ERR_IO, "%s: read-only", s->path);
@@ -920,6 +954,8 @@ int store_put_entity_name(struct store *s, const struct sig_entity *e, const cha
 
 int store_get_entity_name(struct store *s, const struct sig_entity *e, char *buf, size_t len)
 {
+	if (s->pg)
+		return pg_get_entity_name(s->pg, e, buf, len);
 	int64_t id = entity_id(s, e, 0);
 	if (id <= 0)
 		return id < 0 ? (int)id : 1;
@@ -1030,6 +1066,8 @@ static int expand_runs(struct store *s, int64_t id, int64_t from, int64_t to, st
 int store_get_bins(struct store *s, const struct sig_entity *e, int64_t from, int64_t to,
                    struct sig_bin **out, size_t *n)
 {
+	if (s->pg)
+		return pg_get_bins(s->pg, e, from, to, out, n);
 	*out = NULL;
 	*n = 0;
 	int rc = s->npend ? flush_bins(s) : 0;
@@ -1066,6 +1104,8 @@ int store_get_bins(struct store *s, const struct sig_entity *e, int64_t from, in
 int store_get_events(struct store *s, const struct sig_entity *e, int64_t from, int64_t to,
                      struct dm_event **out, size_t *n)
 {
+	if (s->pg)
+		return pg_get_events(s->pg, e, from, to, out, n);
 	*out = NULL;
 	*n = 0;
 	int64_t id = 0;
@@ -1133,6 +1173,8 @@ int store_get_events(struct store *s, const struct sig_entity *e, int64_t from, 
 int store_get_changes(struct store *s, int64_t from, int64_t to, const struct sig_entity *e,
                       struct sig_change **out, size_t *n)
 {
+	if (s->pg)
+		return pg_get_changes(s->pg, from, to, e, out, n);
 	*out = NULL;
 	*n = 0;
 	int rc = s->npchg ? flush_changes(s) : 0;
@@ -1196,6 +1238,8 @@ int store_get_changes(struct store *s, int64_t from, int64_t to, const struct si
 
 int store_bin_extent(struct store *s, const struct sig_entity *e, int64_t *first, int64_t *last)
 {
+	if (s->pg)
+		return pg_bin_extent(s->pg, e, first, last);
 	*first = *last = 0;
 	int rc = s->npend ? flush_bins(s) : 0;
 	if (rc)
@@ -1223,6 +1267,8 @@ int store_bin_extent(struct store *s, const struct sig_entity *e, int64_t *first
 
 int store_list_entities(struct store *s, struct sig_entity **out, size_t *n)
 {
+	if (s->pg)
+		return pg_list_entities(s->pg, out, n);
 	*out = NULL;
 	*n = 0;
 	int rc = s->npend ? flush_bins(s) : 0;

@@ -1,0 +1,774 @@
+/* The cluster's roles over Redis Streams (cluster.h "over Redis Streams", docs/scale.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cluster/cluster_impl.h"
+#include "cluster/redis.h"
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void nap(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&t, NULL);
+}
+
+static void key_of(char *buf, size_t n, const char *prefix, const char *tag, const char *what)
+{
+	snprintf(buf, n, "%s:{%s}:%s", prefix, tag, what);
+}
+
+static void part_key(char *buf, size_t n, const char *prefix, uint32_t p, const char *what)
+{
+	char tag[16];
+	snprintf(tag, sizeof tag, "p%u", p);
+	key_of(buf, n, prefix, tag, what);
+}
+
+/* A command whose reply is only checked for errors. */
+static int cmd_ok(struct cl_redis *r, const char *key, int argc, const char **argv, struct dm_error *err)
+{
+	size_t lens[16];
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	redisReply *rep = cl_redis_cmd(r, key, argc, argv, lens, err);
+	if (!rep)
+		return -1;
+	int rc = rep->type == REDIS_REPLY_ERROR ? -1 : rep->type == REDIS_REPLY_NIL ? 1 : 0;
+	if (rep->type == REDIS_REPLY_ERROR)
+		dm_fail(err, DM_ERR_IO, 0, "redis %s: %s", argv[0], rep->str);
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* GET as a number; 1 when absent, -1 on error. */
+static int get_i64(struct cl_redis *r, const char *key, int64_t *v, struct dm_error *err)
+{
+	const char *argv[] = { "GET", key };
+	size_t lens[] = { 3, strlen(key) };
+	redisReply *rep = cl_redis_cmd(r, key, 2, argv, lens, err);
+	if (!rep)
+		return -1;
+	int rc = 1;
+	if (rep->type == REDIS_REPLY_STRING) {
+		*v = strtoll(rep->str, NULL, 10);
+		rc = 0;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+static int set_i64(struct cl_redis *r, const char *key, int64_t v, struct dm_error *err)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%lld", (long long)v);
+	const char *argv[] = { "SET", key, b };
+	return cmd_ok(r, key, 3, argv, err);
+}
+
+/* ---------- the feeder ---------- */
+
+struct cl_rfeed {
+	struct cl_redis *r;
+	struct cl_bus_opts bo;
+	char prefix[64];
+	char **keys;
+	struct cl_buf *batch;      /* per partition: messages not sent yet, each a u32 length + bytes */
+	size_t queued;
+	uint64_t msgs;
+	int failed;
+	struct dm_error err;
+};
+
+struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct dm_error *err)
+{
+	struct cl_rfeed *f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->bo = *bo;
+	snprintf(f->prefix, sizeof f->prefix, "%s", bo->prefix);
+	f->bo.prefix = f->prefix;
+	f->keys = calloc(bo->nparts, sizeof *f->keys);
+	f->batch = calloc(bo->nparts, sizeof *f->batch);
+	if (!f->keys || !f->batch || !(f->r = cl_redis_connect(bo->redis, err))) {
+		cl_rfeed_free(f);
+		return NULL;
+	}
+	for (uint32_t p = 0; p < bo->nparts; p++) {
+		char k[128];
+		part_key(k, sizeof k, f->prefix, p, "in");
+		if (!(f->keys[p] = strdup(k))) {
+			cl_rfeed_free(f);
+			return NULL;
+		}
+	}
+	char k[128];
+	key_of(k, sizeof k, f->prefix, "m", "when");
+	if (set_i64(f->r, k, when, err) < 0) {
+		cl_rfeed_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void cl_rfeed_free(struct cl_rfeed *f)
+{
+	if (!f)
+		return;
+	for (uint32_t p = 0; f->keys && p < f->bo.nparts; p++)
+		free(f->keys[p]);
+	for (uint32_t p = 0; f->batch && p < f->bo.nparts; p++)
+		cl_buf_free(&f->batch[p]);
+	free(f->keys);
+	free(f->batch);
+	cl_redis_free(f->r);
+	free(f);
+}
+
+static void feed_flush(struct cl_rfeed *f)
+{
+	if (f->queued && cl_redis_flush(f->r, &f->err) && !f->failed) {
+		f->failed = 1;
+		dm_log("cluster feed: %s", f->err.what);
+	}
+	f->queued = 0;
+}
+
+/* A partition's batch as one stream entry (field "b": the messages, each a 4-byte length
+ * and its bytes): one XADD per 64 KB, not per element. */
+static void batch_out(struct cl_rfeed *f, uint32_t p)
+{
+	struct cl_buf *b = &f->batch[p];
+	if (!b->n)
+		return;
+	const char *argv[] = { "XADD", f->keys[p], "*", "b", (const char *)b->p };
+	size_t lens[] = { 4, strlen(f->keys[p]), 1, 1, b->n };
+	if (b->failed || cl_redis_append(f->r, f->keys[p], 5, argv, lens))
+		f->failed = 1;
+	cb_reset(b);
+	if (++f->queued >= 256)
+		feed_flush(f);
+}
+
+void cl_rfeed_send(void *arg, uint32_t part, const uint8_t *msg, size_t len)
+{
+	struct cl_rfeed *f = arg;
+	if (f->failed)
+		return;
+	for (uint32_t p = 0; p < f->bo.nparts; p++) {
+		if (part != CL_ALL && part != p)
+			continue;
+		cb_u32(&f->batch[p], (uint32_t)len);
+		cb_bytes(&f->batch[p], msg, len);
+		f->msgs++;
+		if (f->batch[p].n >= 65536)
+			batch_out(f, p);
+	}
+	if (msg[0] == CL_M_BARRIER) {   /* a barrier ends every partition's batch */
+		for (uint32_t p = 0; p < f->bo.nparts; p++)
+			batch_out(f, p);
+		feed_flush(f);
+	}
+}
+
+int cl_rfeed_finish(struct cl_rfeed *f, uint32_t barriers, struct cl_bus_stats *st, struct dm_error *err)
+{
+	for (uint32_t p = 0; p < f->bo.nparts; p++)
+		batch_out(f, p);
+	feed_flush(f);
+	if (f->failed) {
+		*err = f->err;
+		return -1;
+	}
+	char k[128];
+	key_of(k, sizeof k, f->prefix, "m", "barriers");
+	if (st) {
+		st->messages = f->msgs;
+		st->bus_commands = cl_redis_commands(f->r);
+	}
+	return set_i64(f->r, k, barriers, err) < 0 ? -1 : 0;
+}
+
+/* ---------- a worker ---------- */
+
+struct wpart {
+	uint32_t id;
+	struct cl_part *p;
+	char in[96], lease[96], done_key[96];
+	uint64_t last_ms, last_seq;    /* the last entry applied */
+	redisReply *batch;             /* entries read, not all applied yet */
+	size_t at;
+	size_t sub;                    /* in a batch entry ("b"): the next message's offset */
+	int waiting, finished;
+	struct cl_barrier b;
+	int rebuilding;
+	int taken;                     /* taken over from a worker whose lease ran out */
+};
+
+struct worker {
+	const struct cl_bus_opts *bo;
+	const struct pl_opts *o;
+	struct cl_redis *r;
+	struct geo_db *geo;
+	struct wpart *w;               /* every partition; p NULL when not ours */
+	char me[64], up[96], sums[96];
+	struct cl_buf buf;
+	struct cl_bus_stats *st;
+	double next_lease;
+};
+
+static int id_parse(const char *s, uint64_t *ms, uint64_t *seq)
+{
+	char *end;
+	*ms = strtoull(s, &end, 10);
+	if (*end != '-')
+		return -1;
+	*seq = strtoull(end + 1, NULL, 10);
+	return 0;
+}
+
+static int id_after(uint64_t ms, uint64_t seq, const struct wpart *w)
+{
+	return ms > w->last_ms || (ms == w->last_ms && seq > w->last_seq);
+}
+
+static int xadd_up(struct worker *k, const struct cl_buf *b, struct dm_error *err)
+{
+	const char *argv[] = { "XADD", k->up, "*", "m", (const char *)b->p };
+	size_t lens[] = { 4, strlen(k->up), 1, 1, b->n };
+	redisReply *rep = cl_redis_cmd(k->r, k->up, 5, argv, lens, err);
+	if (!rep)
+		return -1;
+	int rc = rep->type == REDIS_REPLY_ERROR ? -1 : 0;
+	if (rc)
+		dm_fail(err, DM_ERR_IO, 0, "redis XADD %s: %s", k->up, rep->str);
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* The sums of barrier seq, when the merger has written them: 1 (closed), 0 (not yet), -1. */
+static int try_close(struct worker *k, struct wpart *w, struct dm_error *err)
+{
+	char id[32];
+	snprintf(id, sizeof id, "%u-1", w->b.seq + 1);
+	const char *argv[] = { "XRANGE", k->sums, id, id };
+	size_t lens[] = { 6, strlen(k->sums), strlen(id), strlen(id) };
+	redisReply *rep = cl_redis_cmd(k->r, k->sums, 4, argv, lens, err);
+	if (!rep)
+		return -1;
+	int rc = 0;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
+		redisReply *fields = rep->element[0]->element[1];
+		if (fields->type == REDIS_REPLY_ARRAY && fields->elements >= 2) {
+			redisReply *v = fields->element[1];
+			rc = cl_part_close(w->p, &w->b, (const uint8_t *)v->str, v->len, &k->buf, err) || xadd_up(k, &k->buf, err)
+			             ? -1
+			             : 1;
+			if (rc == 1) {
+				w->waiting = 0;
+				k->st->barriers++;
+				if (w->b.kind == CL_B_FINISH) {
+					w->finished = 1;
+					const char *a2[] = { "SET", w->done_key, "1" };
+					cmd_ok(k->r, w->done_key, 3, a2, err);
+				}
+			}
+		}
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+static int at_barrier(struct worker *k, struct wpart *w, struct dm_error *err)
+{
+	w->waiting = 1;
+	int r = try_close(k, w, err);   /* a rebuilt partition finds most sums written already */
+	if (r)
+		return r < 0 ? -1 : 0;
+	cl_part_sizes(w->p, &w->b, &k->buf);
+	return xadd_up(k, &k->buf, err);
+}
+
+static void ack(struct worker *k, struct wpart *w, redisReply *ents)
+{
+	if (!ents || ents->type != REDIS_REPLY_ARRAY || !ents->elements)
+		return;
+	size_t n = ents->elements;
+	const char **argv = malloc((n + 3) * sizeof *argv);
+	size_t *lens = malloc((n + 3) * sizeof *lens);
+	if (argv && lens) {
+		argv[0] = "XACK";
+		argv[1] = w->in;
+		argv[2] = "workers";
+		size_t m = 3;
+		for (size_t i = 0; i < n; i++)
+			if (ents->element[i]->type == REDIS_REPLY_ARRAY && ents->element[i]->elements)
+				argv[m++] = ents->element[i]->element[0]->str;
+		for (size_t i = 0; i < m; i++)
+			lens[i] = strlen(argv[i]);
+		struct dm_error e;
+		redisReply *rep = cl_redis_cmd(k->r, w->in, (int)m, argv, lens, &e);
+		if (rep)
+			freeReplyObject(rep);
+	}
+	free(argv);
+	free(lens);
+}
+
+/* One message of a stream entry; -1 on failure, else as at_barrier. */
+static int apply_one(struct worker *k, struct wpart *w, const uint8_t *msg, size_t len, const char *id,
+                     struct dm_error *err)
+{
+	struct dm_error e2;
+	memset(&e2, 0, sizeof e2);
+	k->st->messages++;
+	if (w->rebuilding && w->taken)
+		k->st->rebuilt_msgs++;
+	int r = cl_part_apply(w->p, msg, len, &w->b, &e2);
+	if (r < 0) {
+		k->st->bad++;
+		if (!k->bo->quiet)
+			dm_log("cluster worker: %s, entry %s (skipped)", e2.what, id);
+		return 0;
+	}
+	return r == 1 ? at_barrier(k, w, err) : 0;
+}
+
+/* Applies read entries until a barrier; 1 when something was applied. An entry is one
+ * message (field "m") or a batch (field "b": messages, each a 4-byte length and its bytes). */
+static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
+{
+	int progress = 0;
+	redisReply *ents = w->batch;
+	while (w->batch && !w->waiting && w->at < ents->elements) {
+		redisReply *e = ents->element[w->at];
+		uint64_t ms, seq;
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || id_parse(e->element[0]->str, &ms, &seq) ||
+		    (!w->sub && !id_after(ms, seq, w))) {
+			w->at++;   /* applied already (while rebuilding) */
+			continue;
+		}
+		redisReply *f = e->element[1];
+		progress = 1;
+		if (f->type != REDIS_REPLY_ARRAY || f->elements < 2 || f->element[1]->type != REDIS_REPLY_STRING ||
+		    f->element[0]->type != REDIS_REPLY_STRING) {
+			k->st->bad++;
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
+			continue;
+		}
+		const uint8_t *v = (const uint8_t *)f->element[1]->str;
+		size_t n = f->element[1]->len;
+		if (strcmp(f->element[0]->str, "b")) {   /* one message */
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
+			if (apply_one(k, w, v, n, e->element[0]->str, err) < 0)
+				return -1;
+			continue;
+		}
+		while (!w->waiting && w->sub < n) {
+			struct cur c = cur_make(v + w->sub, n - w->sub);
+			uint32_t len;
+			struct cur m;
+			if (cur_u32(&c, &len) || cur_take(&c, len, &m)) {   /* the batch's framing is lost */
+				k->st->bad++;
+				dm_log("cluster worker: entry %s: batch truncated at byte %zu (rest skipped)", e->element[0]->str,
+				       w->sub);
+				w->sub = n;
+				break;
+			}
+			w->sub += 4 + (size_t)len;
+			if (apply_one(k, w, m.p, len, e->element[0]->str, err) < 0)
+				return -1;
+		}
+		if (w->sub >= n) {   /* the entry is done */
+			w->sub = 0;
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
+		}
+	}
+	if (w->batch && w->at >= ents->elements) {
+		if (!w->rebuilding)   /* applied: acknowledged (a dead worker's unacknowledged entries are
+		                       * what XAUTOCLAIM hands its successor) */
+			ack(k, w, w->batch);
+		freeReplyObject(w->batch);
+		w->batch = NULL;
+	}
+	return progress;
+}
+
+/* Reads the next entries of a partition: while rebuilding the stream itself from the last
+ * applied entry (XRANGE), then the consumer group's new entries (XREADGROUP >). */
+static int read_more(struct worker *k, struct wpart *w, struct dm_error *err)
+{
+	redisReply *rep;
+	if (w->rebuilding) {
+		char from[48];
+		snprintf(from, sizeof from, "(%llu-%llu", (unsigned long long)w->last_ms, (unsigned long long)w->last_seq);
+		const char *argv[] = { "XRANGE", w->in, from, "+", "COUNT", "32" };
+		size_t lens[6];
+		for (int i = 0; i < 6; i++)
+			lens[i] = strlen(argv[i]);
+		if (!(rep = cl_redis_cmd(k->r, w->in, 6, argv, lens, err)))
+			return -1;
+		if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
+			freeReplyObject(rep);
+			/* caught up: take over what the dead worker had been handed and not acknowledged */
+			const char *a2[] = { "XAUTOCLAIM", w->in, "workers", k->me, "0", "0-0", "COUNT", "10000" };
+			size_t l2[8];
+			for (int i = 0; i < 8; i++)
+				l2[i] = strlen(a2[i]);
+			redisReply *c = cl_redis_cmd(k->r, w->in, 8, a2, l2, err);
+			if (c && c->type == REDIS_REPLY_ARRAY && c->elements >= 2)
+				ack(k, w, c->element[1]);   /* applied above (their ids are <= the last applied) */
+			if (c)
+				freeReplyObject(c);
+			w->rebuilding = 0;
+			return 0;
+		}
+		w->batch = rep;
+		w->at = 0;
+		return 1;
+	}
+	const char *argv[] = { "XREADGROUP", "GROUP", "workers", k->me, "COUNT", "32", "STREAMS", w->in, ">" };
+	size_t lens[9];
+	for (int i = 0; i < 9; i++)
+		lens[i] = strlen(argv[i]);
+	if (!(rep = cl_redis_cmd(k->r, w->in, 9, argv, lens, err)))
+		return -1;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		dm_fail(err, DM_ERR_IO, 0, "redis XREADGROUP %s: %s", w->in, rep->str);
+		freeReplyObject(rep);
+		return -1;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	/* [[key, [entries]]]: keep the reply, read its entries */
+	redisReply *ents = rep->element[0]->element[1];
+	rep->element[0]->element[1] = NULL;
+	freeReplyObject(rep);
+	w->batch = ents;
+	w->at = 0;
+	return ents->elements > 0;
+}
+
+static int take(struct worker *k, struct wpart *w, struct dm_error *err)
+{
+	const char *argv[] = { "SET", w->lease, k->me, "NX", "PX", NULL };
+	char px[16];
+	snprintf(px, sizeof px, "%u", k->bo->lease_ms);
+	argv[5] = px;
+	int r = cmd_ok(k->r, w->lease, 6, argv, err);
+	if (r)
+		return r < 0 ? -1 : 0;
+	if (!(w->p = cl_part_new(w->id, k->o, k->geo)))
+		return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+	const char *g[] = { "XGROUP", "CREATE", w->in, "workers", "0", "MKSTREAM" };
+	struct dm_error e;
+	cmd_ok(k->r, w->in, 6, g, &e);   /* BUSYGROUP: made by another worker already */
+	w->last_ms = w->last_seq = 0;
+	w->sub = 0;
+	w->rebuilding = 1;
+	w->waiting = w->finished = 0;
+	return 1;
+}
+
+static void drop(struct wpart *w)
+{
+	cl_part_free(w->p);
+	w->p = NULL;
+	if (w->batch)
+		freeReplyObject(w->batch);
+	w->batch = NULL;
+}
+
+/* Holds our leases and takes the partitions nobody holds that are not done. Returns how many
+ * partitions are done (by anyone), or -1. */
+static int leases(struct worker *k, int first, struct dm_error *err)
+{
+	int done = 0;
+	char px[16];
+	snprintf(px, sizeof px, "%u", k->bo->lease_ms);
+	for (uint32_t i = 0; i < k->bo->nparts; i++) {
+		struct wpart *w = &k->w[i];
+		if (w->p && w->finished) {
+			done++;
+			continue;
+		}
+		if (w->p) {   /* ours: renew, unless another took it (we were too slow: stop) */
+			const char *argv[] = { "GET", w->lease };
+			size_t lens[] = { 3, strlen(w->lease) };
+			redisReply *rep = cl_redis_cmd(k->r, w->lease, 2, argv, lens, err);
+			if (!rep)
+				return -1;
+			int mine = rep->type == REDIS_REPLY_STRING && !strcmp(rep->str, k->me);
+			freeReplyObject(rep);
+			if (!mine) {
+				dm_log("cluster worker %s: lost partition %u", k->me, i);
+				drop(w);
+				continue;
+			}
+			const char *a2[] = { "PEXPIRE", w->lease, px };
+			cmd_ok(k->r, w->lease, 3, a2, err);
+			continue;
+		}
+		int64_t d;
+		int r = get_i64(k->r, w->done_key, &d, err);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			done++;
+			continue;
+		}
+		/* our own share at the start; any partition whose worker's lease ran out later */
+		if (first && i % k->bo->workers != k->bo->id)
+			continue;
+		double t0 = now_s();
+		r = take(k, w, err);
+		if (r < 0)
+			return -1;
+		if (r == 1 && !first) {
+			w->taken = 1;
+			k->st->takeovers++;
+			if (!k->bo->quiet)
+				dm_log("cluster worker %s: took over partition %u (rebuilding from its stream)", k->me, i);
+		}
+		(void)t0;
+	}
+	return done;
+}
+
+int cl_rworker_run(const struct cl_bus_opts *bo, const struct pl_opts *o, struct cl_bus_stats *st,
+                   struct dm_error *err)
+{
+	struct worker k;
+	memset(&k, 0, sizeof k);
+	k.bo = bo;
+	k.o = o;
+	k.st = st;
+	snprintf(k.me, sizeof k.me, "w%u-%d", bo->id, (int)getpid());
+	key_of(k.up, sizeof k.up, bo->prefix, "m", "up");
+	key_of(k.sums, sizeof k.sums, bo->prefix, "m", "sums");
+	if (!(k.r = cl_redis_connect(bo->redis, err)))
+		return -1;
+	int rc = -1;
+	/* the mapping of the inputs' time, which the feeder says */
+	char wk[96];
+	key_of(wk, sizeof wk, bo->prefix, "m", "when");
+	int64_t when = 0;
+	for (int i = 0;; i++) {
+		int r = get_i64(k.r, wk, &when, err);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		nap(50);
+	}
+	struct pl_opts ho = *o;
+	ho.name = "cluster worker";
+	ho.db_path = NULL;
+	ho.csv = 0;
+	ho.quality_path = ho.changes_path = NULL;
+	ho.detect = 0;
+	ho.quiet = 1;
+	int status;
+	struct pipeline *host = pl_new(&ho, when, &status, err);
+	if (!host)
+		goto out;
+	k.geo = pl_geo(host);
+	k.w = calloc(bo->nparts, sizeof *k.w);
+	if (!k.w)
+		goto out_host;
+	for (uint32_t i = 0; i < bo->nparts; i++) {
+		k.w[i].id = i;
+		part_key(k.w[i].in, sizeof k.w[i].in, bo->prefix, i, "in");
+		part_key(k.w[i].lease, sizeof k.w[i].lease, bo->prefix, i, "lease");
+		part_key(k.w[i].done_key, sizeof k.w[i].done_key, bo->prefix, i, "done");
+	}
+	if (leases(&k, 1, err) < 0)
+		goto out_parts;
+	double next = now_s() + bo->lease_ms / 3000.0;
+	double rebuild_t0 = 0;
+	for (;;) {
+		int progress = 0, rebuilding = 0;
+		for (uint32_t i = 0; i < bo->nparts; i++) {
+			struct wpart *w = &k.w[i];
+			if (!w->p || w->finished)
+				continue;
+			rebuilding |= w->rebuilding;
+			if (w->waiting) {
+				int r = try_close(&k, w, err);
+				if (r < 0)
+					goto out_parts;
+				progress |= r;
+				continue;
+			}
+			if (!w->batch) {
+				int r = read_more(&k, w, err);
+				if (r < 0)
+					goto out_parts;
+				if (!r)
+					continue;
+			}
+			int r = apply_batch(&k, w, err);
+			if (r < 0)
+				goto out_parts;
+			progress |= r;
+		}
+		rebuilding = 0;
+		for (uint32_t i = 0; i < bo->nparts; i++)
+			rebuilding |= k.w[i].p && k.w[i].rebuilding && k.w[i].taken;
+		if (rebuilding && !rebuild_t0)
+			rebuild_t0 = now_s();
+		if (!rebuilding && rebuild_t0) {
+			st->rebuild_s += now_s() - rebuild_t0;
+			rebuild_t0 = 0;
+		}
+		if (now_s() >= next) {
+			int done = leases(&k, 0, err);
+			if (done < 0)
+				goto out_parts;
+			if ((uint32_t)done == bo->nparts)
+				break;
+			next = now_s() + bo->lease_ms / 3000.0;
+		}
+		if (!progress)
+			nap(2);
+	}
+	rc = 0;
+	for (uint32_t i = 0; i < bo->nparts; i++)
+		if (k.w[i].p)
+			st->elements += cl_part_elements(k.w[i].p);
+out_parts:
+	for (uint32_t i = 0; k.w && i < bo->nparts; i++)
+		drop(&k.w[i]);
+	free(k.w);
+out_host:
+	pl_discard(host);
+out:
+	st->bus_commands = cl_redis_commands(k.r);
+	cl_redis_free(k.r);
+	cl_buf_free(&k.buf);
+	return rc;
+}
+
+/* ---------- the merger ---------- */
+
+int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void *arg, int64_t when), void *arg,
+                  struct pipeline **outp, struct cl_bus_stats *st, struct dm_error *err)
+{
+	struct cl_redis *r = cl_redis_connect(bo->redis, err);
+	if (!r)
+		return -1;
+	char up[96], sums[96], wk[96], bk[96];
+	key_of(up, sizeof up, bo->prefix, "m", "up");
+	key_of(sums, sizeof sums, bo->prefix, "m", "sums");
+	key_of(wk, sizeof wk, bo->prefix, "m", "when");
+	key_of(bk, sizeof bk, bo->prefix, "m", "barriers");
+	int rc = -1;
+	int64_t when = 0;
+	for (;;) {
+		int g = get_i64(r, wk, &when, err);
+		if (g < 0)
+			goto out;
+		if (g == 0)
+			break;
+		nap(50);
+	}
+	struct pipeline *out = new_out(arg, when);
+	*outp = out;
+	if (!out) {
+		dm_fail(err, DM_ERR_IO, 0, "the merger's outputs could not be opened");
+		goto out;
+	}
+	struct cl_merge *m = cl_merge_new(bo->nparts, out);
+	struct cl_buf sb;
+	memset(&sb, 0, sizeof sb);
+	char last[48] = "0-0";
+	if (!m)
+		goto out;
+	for (;;) {
+		const char *argv[] = { "XREAD", "COUNT", "1000", "BLOCK", "200", "STREAMS", up, last };
+		size_t lens[8];
+		for (int i = 0; i < 8; i++)
+			lens[i] = strlen(argv[i]);
+		redisReply *rep = cl_redis_cmd(r, up, 8, argv, lens, err);
+		if (!rep)
+			goto out_m;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements) {
+			redisReply *ents = rep->element[0]->element[1];
+			for (size_t i = 0; i < ents->elements; i++) {
+				redisReply *e = ents->element[i];
+				snprintf(last, sizeof last, "%s", e->element[0]->str);
+				redisReply *f = e->element[1];
+				st->messages++;
+				if (f->elements < 2) {
+					st->bad++;
+					continue;
+				}
+				const uint8_t *msg = (const uint8_t *)f->element[1]->str;
+				size_t len = f->element[1]->len;
+				struct dm_error e2;
+				memset(&e2, 0, sizeof e2);
+				int x = len && msg[0] == CL_M_SIZES ? cl_merge_sizes(m, msg, len, &sb, &e2)
+				        : len && msg[0] == CL_M_ROWS ? cl_merge_rows(m, msg, len, &e2)
+				                                     : dm_fail(&e2, DM_ERR_BAD_TYPE, 0, "merger: message of unknown kind");
+				if (x < 0) {
+					st->bad++;
+					dm_log("cluster merge: %s (skipped)", e2.what);
+					if (e2.code == DM_ERR_NOMEM) {
+						*err = e2;
+						freeReplyObject(rep);
+						goto out_m;
+					}
+					continue;
+				}
+				if (x == 1 && msg[0] == CL_M_SIZES) {
+					uint32_t seq;
+					cl_msg_seq(sb.p, sb.n, &seq, NULL);
+					char id[32];
+					snprintf(id, sizeof id, "%u-1", seq + 1);
+					const char *a2[] = { "XADD", sums, id, "m", (const char *)sb.p };
+					size_t l2[] = { 4, strlen(sums), strlen(id), 1, sb.n };
+					redisReply *x2 = cl_redis_cmd(r, sums, 5, a2, l2, err);
+					if (!x2) {
+						freeReplyObject(rep);
+						goto out_m;
+					}
+					freeReplyObject(x2);
+				}
+			}
+		}
+		freeReplyObject(rep);
+		int64_t nb;
+		int g = get_i64(r, bk, &nb, err);
+		if (g < 0)
+			goto out_m;
+		if (g == 0 && cl_merge_done(m) >= (uint64_t)nb)
+			break;
+	}
+	st->barriers = cl_merge_done(m);
+	st->elements = cl_merge_rows_out(m);
+	rc = 0;
+out_m:
+	cl_merge_free(m);
+	cl_buf_free(&sb);
+out:
+	st->bus_commands = cl_redis_commands(r);
+	cl_redis_free(r);
+	return rc;
+}

@@ -1,0 +1,278 @@
+/* Redis Cluster routing over hiredis (redis.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/redis.h"
+
+enum { NSLOTS = 16384, MAX_NODES = 64 };
+
+struct node {
+	char host[64];
+	int port;
+	redisContext *c;
+	unsigned pending;      /* pipelined commands awaiting replies */
+};
+
+struct queued {
+	int node;
+	unsigned slot;
+	char *cmd;             /* formatted, kept for a MOVED resend */
+	size_t len;
+};
+
+struct cl_redis {
+	struct node n[MAX_NODES];
+	int nn;
+	uint16_t slot[NSLOTS];   /* node index */
+	int cluster;
+	struct queued *q;
+	size_t nq, capq;
+	unsigned long long commands;
+};
+
+static uint16_t crc16(const char *buf, size_t len)
+{
+	uint16_t crc = 0;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= (uint16_t)((uint8_t)buf[i] << 8);
+		for (int k = 0; k < 8; k++)
+			crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+	}
+	return crc;
+}
+
+unsigned cl_redis_slot(const char *key, size_t len)
+{
+	const char *o = memchr(key, '{', len);
+	if (o) {
+		const char *c = memchr(o + 1, '}', len - (size_t)(o + 1 - key));
+		if (c && c > o + 1)
+			return crc16(o + 1, (size_t)(c - o - 1)) % NSLOTS;
+	}
+	return crc16(key, len) % NSLOTS;
+}
+
+static int node_find_or_add(struct cl_redis *r, const char *host, int port)
+{
+	for (int i = 0; i < r->nn; i++)
+		if (r->n[i].port == port && !strcmp(r->n[i].host, host))
+			return i;
+	if (r->nn == MAX_NODES)
+		return -1;
+	struct node *n = &r->n[r->nn];
+	memset(n, 0, sizeof *n);
+	snprintf(n->host, sizeof n->host, "%s", host);
+	n->port = port;
+	return r->nn++;
+}
+
+static redisContext *node_ctx(struct cl_redis *r, int i, struct dm_error *err)
+{
+	struct node *n = &r->n[i];
+	if (n->c && !n->c->err)
+		return n->c;
+	if (n->c)
+		redisFree(n->c);
+	struct timeval tv = { 2, 0 };
+	n->c = redisConnectWithTimeout(n->host, n->port, tv);
+	if (!n->c || n->c->err) {
+		dm_fail(err, DM_ERR_IO, 0, "redis %s:%d: %s", n->host, n->port, n->c ? n->c->errstr : "out of memory");
+		if (n->c)
+			redisFree(n->c);
+		n->c = NULL;
+		return NULL;
+	}
+	struct timeval rt = { 30, 0 };
+	redisSetTimeout(n->c, rt);
+	n->pending = 0;
+	return n->c;
+}
+
+/* The slot map from any reachable node (CLUSTER SLOTS); a server without cluster mode holds
+ * every slot. */
+static int load_slots(struct cl_redis *r, struct dm_error *err)
+{
+	for (int i = 0; i < r->nn; i++) {
+		redisContext *c = node_ctx(r, i, err);
+		if (!c)
+			continue;
+		redisReply *rep = redisCommand(c, "CLUSTER SLOTS");
+		if (!rep)
+			continue;
+		if (rep->type == REDIS_REPLY_ERROR) {   /* not a cluster: one server */
+			freeReplyObject(rep);
+			r->cluster = 0;
+			for (int s = 0; s < NSLOTS; s++)
+				r->slot[s] = (uint16_t)i;
+			return 0;
+		}
+		r->cluster = 1;
+		for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements; k++) {
+			redisReply *e = rep->element[k];
+			if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 || e->element[2]->type != REDIS_REPLY_ARRAY ||
+			    e->element[2]->elements < 2)
+				continue;
+			long long lo = e->element[0]->integer, hi = e->element[1]->integer;
+			const char *host = e->element[2]->element[0]->str;
+			int port = (int)e->element[2]->element[1]->integer;
+			int ni = node_find_or_add(r, host && host[0] ? host : r->n[i].host, port);
+			for (long long s = lo; ni >= 0 && s <= hi && s < NSLOTS; s++)
+				r->slot[s] = (uint16_t)ni;
+		}
+		freeReplyObject(rep);
+		return 0;
+	}
+	return -1;
+}
+
+struct cl_redis *cl_redis_connect(const char *nodes, struct dm_error *err)
+{
+	struct cl_redis *r = calloc(1, sizeof *r);
+	if (!r) {
+		dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+		return NULL;
+	}
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s", nodes);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(t, ':');
+		int port = colon ? atoi(colon + 1) : 6379;
+		if (colon)
+			*colon = 0;
+		if (port <= 0 || port > 65535 || node_find_or_add(r, t, port) < 0) {
+			dm_fail(err, DM_ERR_BAD_VALUE, 0, "redis node %s: want HOST:PORT", t);
+			cl_redis_free(r);
+			return NULL;
+		}
+	}
+	if (!r->nn || load_slots(r, err)) {
+		if (!r->nn)
+			dm_fail(err, DM_ERR_BAD_VALUE, 0, "no redis node given");
+		cl_redis_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void cl_redis_free(struct cl_redis *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nn; i++)
+		if (r->n[i].c)
+			redisFree(r->n[i].c);
+	for (size_t i = 0; i < r->nq; i++)
+		free(r->q[i].cmd);
+	free(r->q);
+	free(r);
+}
+
+unsigned long long cl_redis_commands(const struct cl_redis *r) { return r->commands; }
+
+/* "MOVED 3999 127.0.0.1:6381": the slot has moved; reload the map. */
+static int moved(struct cl_redis *r, const redisReply *rep, struct dm_error *err)
+{
+	if (rep->type != REDIS_REPLY_ERROR || (strncmp(rep->str, "MOVED ", 6) && strncmp(rep->str, "ASK ", 4)))
+		return 0;
+	load_slots(r, err);
+	return 1;
+}
+
+static redisReply *send_formatted(struct cl_redis *r, int node, const char *cmd, size_t len, struct dm_error *err)
+{
+	redisContext *c = node_ctx(r, node, err);
+	if (!c)
+		return NULL;
+	void *rep = NULL;
+	r->commands++;
+	if (redisAppendFormattedCommand(c, cmd, len) != REDIS_OK || redisGetReply(c, &rep) != REDIS_OK) {
+		dm_fail(err, DM_ERR_IO, 0, "redis %s:%d: %s", r->n[node].host, r->n[node].port, c->errstr);
+		return NULL;
+	}
+	return rep;
+}
+
+redisReply *cl_redis_cmd(struct cl_redis *r, const char *key, int argc, const char **argv, const size_t *lens,
+                         struct dm_error *err)
+{
+	char *cmd;
+	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (len < 0) {
+		dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+		return NULL;
+	}
+	redisReply *rep = NULL;
+	for (int tries = 0; tries < 3; tries++) {
+		rep = send_formatted(r, r->slot[cl_redis_slot(key, strlen(key))], cmd, (size_t)len, err);
+		if (!rep || !moved(r, rep, err))
+			break;
+		freeReplyObject(rep);
+		rep = NULL;
+	}
+	free(cmd);
+	return rep;
+}
+
+int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **argv, const size_t *lens)
+{
+	if (r->nq == r->capq) {
+		size_t cap = r->capq ? r->capq * 2 : 256;
+		struct queued *q = realloc(r->q, cap * sizeof *q);
+		if (!q)
+			return -1;
+		r->q = q;
+		r->capq = cap;
+	}
+	struct queued *q = &r->q[r->nq];
+	int len = redisFormatCommandArgv(&q->cmd, argc, argv, lens);
+	if (len < 0)
+		return -1;
+	q->len = (size_t)len;
+	q->slot = cl_redis_slot(key, strlen(key));
+	q->node = r->slot[q->slot];
+	struct dm_error e;
+	redisContext *c = node_ctx(r, q->node, &e);
+	if (!c || redisAppendFormattedCommand(c, q->cmd, q->len) != REDIS_OK) {
+		free(q->cmd);
+		return -1;
+	}
+	r->n[q->node].pending++;
+	r->commands++;
+	r->nq++;
+	return 0;
+}
+
+int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < r->nq; i++) {
+		struct queued *q = &r->q[i];
+		redisContext *c = r->n[q->node].c;
+		void *rep = NULL;
+		if (!c || redisGetReply(c, &rep) != REDIS_OK) {
+			if (!rc)
+				dm_fail(err, DM_ERR_IO, 0, "redis %s:%d: %s", r->n[q->node].host, r->n[q->node].port,
+				        c ? c->errstr : "not connected");
+			rc = -1;
+			continue;
+		}
+		redisReply *x = rep;
+		if (moved(r, x, err)) {   /* again, synchronously, on the slot's new node */
+			freeReplyObject(x);
+			x = send_formatted(r, r->slot[q->slot], q->cmd, q->len, err);
+		}
+		if (x && x->type == REDIS_REPLY_ERROR && !rc) {
+			dm_fail(err, DM_ERR_IO, 0, "redis: %s", x->str);
+			rc = -1;
+		}
+		if (x)
+			freeReplyObject(x);
+	}
+	for (size_t i = 0; i < r->nq; i++)
+		free(r->q[i].cmd);
+	r->nq = 0;
+	for (int i = 0; i < r->nn; i++)
+		r->n[i].pending = 0;
+	return rc;
+}

@@ -1,0 +1,466 @@
+/* darkmap cluster: the scale-out of docs/scale.md. Roles:
+ *   local   every partition and the merger in this process (what the exactness test runs)
+ *   feed    archives -> the cut -> the partitions' Redis streams
+ *   worker  owns partitions (leases), applies their streams, hands sizes and rows to the merger
+ *   merge   sums sizes, merges rows -> the store (SQLite or PostgreSQL), CSV, detector
+ * One configuration file (--config) names the Redis nodes, the partitions, the workers and
+ * the pipeline options every role shares. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/cluster.h"
+#include "cmd/cmds.h"
+
+static const char usage_text[] =
+	"usage: darkmap cluster local [--parts N] [replay options] INPUTS...\n"
+	"       darkmap cluster feed --config FILE [replay options] INPUTS...\n"
+	"       darkmap cluster worker --config FILE --id I\n"
+	"       darkmap cluster merge --config FILE [output options: --db, --csv, --detect ...]\n"
+	"\n"
+	"Replays like `darkmap replay`, with the elements cut by address range into N partitions\n"
+	"(IPv4 /8, IPv6 /16 buckets; partition 0 takes shorter prefixes and the records), each with\n"
+	"its own RIB and signal, and their per-bin partial results merged: the rows, changes and\n"
+	"events are those one process gives (docs/scale.md says why, and how the roles of a real\n"
+	"cluster split this over machines).\n"
+	"  --parts N          partitions (default 16, 1..4096)\n"
+	"The configuration file (KEY = VALUE lines, # comments):\n"
+	"  redis = HOST:PORT[,HOST:PORT...]   Redis nodes (any of a Redis Cluster's)\n"
+	"  parts = N            partitions (16)        workers = N   worker processes (1)\n"
+	"  prefix = NAME        the cluster's keys (dm)  lease_ms = N  a worker's lease (3000)\n"
+	"  options = ...        pipeline options every role takes (--bin, --rows, --asn ...)\n"
+	"%s";
+
+static int cl_parse_parts(const char *v, uint32_t *n)
+{
+	char *end;
+	unsigned long x = strtoul(v, &end, 10);
+	if (*end || x < 1 || x > CL_MAX_PARTS)
+		return -1;
+	*n = (uint32_t)x;
+	return 0;
+}
+
+/* Options and inputs as replay takes them; returns 0, or an exit status. */
+static int parse(int argc, char **argv, int first, struct pl_opts *o, struct pl_inputs *in, uint32_t *nparts)
+{
+	char why[512];
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+		int r = pl_opts_parse(o, argc, argv, &i, why, sizeof why);
+		if (r < 0) {
+			fprintf(stderr, "darkmap cluster: %s\n", why);
+			return EXIT_USAGE;
+		}
+		if (r == 1)
+			continue;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf(usage_text, pl_opts_usage);
+			return -1;
+		}
+		if (!strcmp(a, "--parts")) {
+			if (i + 1 >= argc || cl_parse_parts(argv[++i], nparts)) {
+				fprintf(stderr, "darkmap cluster: --parts wants 1..%d\n", CL_MAX_PARTS);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(a, "--rib")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "darkmap cluster: --rib needs a value\n");
+				return EXIT_USAGE;
+			}
+			pl_inputs_add(in, argv[++i], 1);
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "darkmap cluster: unknown option %s\n", a);
+			return EXIT_USAGE;
+		} else if (pl_inputs_add(in, a, 0)) {
+			fprintf(stderr, "darkmap cluster: %s: %s\n", a, strerror(errno));
+			return EXIT_DATA_ERRORS;
+		}
+	}
+	if (pl_opts_check(o, why, sizeof why)) {
+		fprintf(stderr, "darkmap cluster: %s\n", why);
+		return EXIT_USAGE;
+	}
+	if (o->quality_path) {
+		fprintf(stderr, "darkmap cluster: --quality is not written by a cluster (yet): use replay\n");
+		return EXIT_USAGE;
+	}
+	if (!pl_inputs_finish(in, o->from, o->to)) {
+		fprintf(stderr, "darkmap cluster: no input files%s\n", pl_inputs_dirs(in) ? " in the time range" : "");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The feeder: a pipeline that only reads (no outputs, no mapping), its calls tapped. */
+static struct pipeline *cl_feeder_new(const struct pl_opts *o, int64_t when, int *status)
+{
+	struct pl_opts fo = *o;
+	fo.name = "cluster feed";
+	fo.db_path = NULL;
+	fo.csv = 0;
+	fo.quality_path = fo.changes_path = NULL;
+	fo.detect = 0;
+	fo.no_geo = 1;
+	fo.ncc = fo.nasn = 0;
+	fo.rows_countries = 0;
+	fo.quiet = 1;
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	struct pipeline *p = pl_new(&fo, when, status, &err);
+	if (!p && err.what[0])
+		fprintf(stderr, "darkmap cluster: %s\n", err.what);
+	return p;
+}
+
+static int run_local(int argc, char **argv)
+{
+	struct pl_opts o;
+	pl_opts_default(&o, "cluster");
+	uint32_t nparts = 16;
+	struct pl_inputs *in = pl_inputs_new();
+	if (!in)
+		return EXIT_FAILURE_;
+	int rc = parse(argc, argv, 2, &o, in, &nparts);
+	if (rc) {
+		pl_inputs_free(in);
+		return rc < 0 ? EXIT_OK : rc;
+	}
+	int64_t when = o.from ? o.from : pl_inputs_first_time(in);
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	int status;
+	struct pipeline *out = pl_new(&o, when, &status, &err);
+	if (!out) {
+		if (err.what[0])
+			fprintf(stderr, "darkmap cluster: %s\n", err.what);
+		pl_inputs_free(in);
+		return status;
+	}
+	struct pipeline *feed = cl_feeder_new(&o, when, &status);
+	struct cl_local *l = feed ? cl_local_new(nparts, &o, pl_geo(out), out) : NULL;
+	struct cl_cut *cut = l ? cl_cut_new(nparts, o.sig.bin, pl_rib(feed), cl_local_send, l) : NULL;
+	if (!cut) {
+		fprintf(stderr, "darkmap cluster: out of memory\n");
+		cl_local_free(l);
+		pl_inputs_free(in);
+		return EXIT_FAILURE_;
+	}
+	struct pl_tap tap;
+	cl_cut_tap(cut, &tap);
+	pl_set_tap(feed, &tap);
+	pl_replay(feed, in);
+	int frc = pl_finish(feed);
+	if (cl_local_failed(l, &err)) {
+		fprintf(stderr, "darkmap cluster: %s\n", err.what);
+		frc = EXIT_FAILURE_;
+	}
+	if (!o.quiet)
+		fprintf(stderr, "cluster: %u partitions, %llu messages, %u barriers, %llu skipped\n", nparts,
+		        (unsigned long long)cl_cut_messages(cut), cl_cut_barriers(cut), (unsigned long long)cl_local_bad(l));
+	int orc = pl_finish(out);
+	cl_cut_free(cut);
+	cl_local_free(l);
+	pl_inputs_free(in);
+	if (frc == EXIT_FAILURE_ || orc == EXIT_FAILURE_)
+		return EXIT_FAILURE_;
+	return frc ? frc : orc;
+}
+
+struct conf {
+	char redis[1024], prefix[64];
+	uint32_t parts, workers, lease_ms;
+	char options[2048];
+	char *argv[128];
+	int argc;
+};
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+static int conf_read(const char *path, struct conf *c)
+{
+	memset(c, 0, sizeof c[0]);
+	snprintf(c->prefix, sizeof c->prefix, "dm");
+	c->parts = 16;
+	c->workers = 1;
+	c->lease_ms = 3000;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "darkmap cluster: --config %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	char line[2048];
+	int n = 0, rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		n++;
+		char *l = trim(line);
+		if (!*l || *l == '#')
+			continue;
+		char *eq = strchr(l, '=');
+		if (!eq) {
+			fprintf(stderr, "darkmap cluster: %s:%d: want KEY = VALUE\n", path, n);
+			rc = EXIT_USAGE;
+			break;
+		}
+		*eq = 0;
+		char *k = trim(l), *v = trim(eq + 1);
+		if (!strcmp(k, "redis"))
+			snprintf(c->redis, sizeof c->redis, "%s", v);
+		else if (!strcmp(k, "prefix"))
+			snprintf(c->prefix, sizeof c->prefix, "%s", v);
+		else if (!strcmp(k, "parts") && !cl_parse_parts(v, &c->parts))
+			;
+		else if (!strcmp(k, "workers") && atoi(v) > 0 && atoi(v) <= CL_MAX_PARTS)
+			c->workers = (uint32_t)atoi(v);
+		else if (!strcmp(k, "lease_ms") && atoi(v) >= 100)
+			c->lease_ms = (uint32_t)atoi(v);
+		else if (!strcmp(k, "options"))
+			snprintf(c->options, sizeof c->options, "%s", v);
+		else {
+			fprintf(stderr, "darkmap cluster: %s:%d: unknown key or bad value: %s = %s\n", path, n, k, v);
+			rc = EXIT_USAGE;
+			break;
+		}
+	}
+	fclose(f);
+	if (!rc && !c->redis[0]) {
+		fprintf(stderr, "darkmap cluster: %s: no redis = HOST:PORT\n", path);
+		rc = EXIT_USAGE;
+	}
+	c->argv[c->argc++] = "options";
+	for (char *save = NULL, *t = strtok_r(c->options, " \t", &save); t && c->argc < 127; t = strtok_r(NULL, " \t", &save))
+		c->argv[c->argc++] = t;
+	return rc;
+}
+
+/* The configuration's options, then the command line's (after the role and --config). */
+static int role_opts(int argc, char **argv, struct conf *c, struct pl_opts *o, struct pl_inputs *in, uint32_t *id,
+                     int need_config)
+{
+	const char *cfg = NULL;
+	for (int i = 2; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config"))
+			cfg = argv[i + 1];
+	if (!cfg) {
+		fprintf(stderr, "darkmap cluster %s: --config FILE is needed\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	int rc = conf_read(cfg, c);
+	if (rc)
+		return rc;
+	char why[512];
+	for (int i = 1; i < c->argc; i++) {
+		int r = pl_opts_parse(o, c->argc, c->argv, &i, why, sizeof why);
+		if (r != 1) {
+			fprintf(stderr, "darkmap cluster: %s: options: %s\n", cfg, r < 0 ? why : "not a pipeline option");
+			return EXIT_USAGE;
+		}
+	}
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--config")) {
+			i++;
+			continue;
+		}
+		if (!strcmp(a, "--id") && id && i + 1 < argc) {
+			*id = (uint32_t)strtoul(argv[++i], NULL, 10);
+			continue;
+		}
+		int r = pl_opts_parse(o, argc, argv, &i, why, sizeof why);
+		if (r < 0) {
+			fprintf(stderr, "darkmap cluster: %s\n", why);
+			return EXIT_USAGE;
+		}
+		if (r == 1)
+			continue;
+		if (a[0] == '-' || !in) {
+			fprintf(stderr, "darkmap cluster %s: unknown option %s\n", argv[1], a);
+			return EXIT_USAGE;
+		}
+		if (pl_inputs_add(in, a, 0)) {
+			fprintf(stderr, "darkmap cluster: %s: %s\n", a, strerror(errno));
+			return EXIT_DATA_ERRORS;
+		}
+	}
+	(void)need_config;
+	if (pl_opts_check(o, why, sizeof why)) {
+		fprintf(stderr, "darkmap cluster: %s\n", why);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void bus_opts(const struct conf *c, struct cl_bus_opts *bo, const struct pl_opts *o)
+{
+	memset(bo, 0, sizeof *bo);
+	bo->redis = c->redis;
+	bo->prefix = c->prefix;
+	bo->nparts = c->parts;
+	bo->workers = c->workers;
+	bo->lease_ms = c->lease_ms;
+	bo->quiet = o->quiet;
+}
+
+static double wall(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int run_feed(int argc, char **argv)
+{
+	struct conf c;
+	struct pl_opts o;
+	pl_opts_default(&o, "cluster feed");
+	struct pl_inputs *in = pl_inputs_new();
+	if (!in)
+		return EXIT_FAILURE_;
+	int rc = role_opts(argc, argv, &c, &o, in, NULL, 1);
+	if (!rc && !pl_inputs_finish(in, o.from, o.to)) {
+		fprintf(stderr, "darkmap cluster feed: no input files\n");
+		rc = EXIT_USAGE;
+	}
+	if (rc) {
+		pl_inputs_free(in);
+		return rc;
+	}
+	struct cl_bus_opts bo;
+	bus_opts(&c, &bo, &o);
+	int64_t when = o.from ? o.from : pl_inputs_first_time(in);
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	int status;
+	double t0 = wall();
+	struct pipeline *feed = cl_feeder_new(&o, when, &status);
+	struct cl_rfeed *f = feed ? cl_rfeed_new(&bo, when, &err) : NULL;
+	struct cl_cut *cut = f ? cl_cut_new(bo.nparts, o.sig.bin, pl_rib(feed), cl_rfeed_send, f) : NULL;
+	if (!cut) {
+		fprintf(stderr, "darkmap cluster feed: %s\n", err.what[0] ? err.what : "cannot start");
+		cl_rfeed_free(f);
+		if (feed)
+			pl_finish(feed);
+		pl_inputs_free(in);
+		return EXIT_FAILURE_;
+	}
+	struct pl_tap tap;
+	cl_cut_tap(cut, &tap);
+	pl_set_tap(feed, &tap);
+	pl_replay(feed, in);
+	rc = pl_finish(feed);
+	struct cl_bus_stats st;
+	memset(&st, 0, sizeof st);
+	if (cl_rfeed_finish(f, cl_cut_barriers(cut), &st, &err)) {
+		fprintf(stderr, "darkmap cluster feed: %s\n", err.what);
+		rc = EXIT_FAILURE_;
+	}
+	fprintf(stderr, "cluster feed: %llu messages to %u partitions (%u barriers), %llu redis commands in %.2f s\n",
+	        (unsigned long long)st.messages, bo.nparts, cl_cut_barriers(cut), (unsigned long long)st.bus_commands,
+	        wall() - t0);
+	cl_cut_free(cut);
+	cl_rfeed_free(f);
+	pl_inputs_free(in);
+	return rc;
+}
+
+static int run_worker(int argc, char **argv)
+{
+	struct conf c;
+	struct pl_opts o;
+	pl_opts_default(&o, "cluster worker");
+	uint32_t id = 0;
+	int rc = role_opts(argc, argv, &c, &o, NULL, &id, 1);
+	if (rc)
+		return rc;
+	struct cl_bus_opts bo;
+	bus_opts(&c, &bo, &o);
+	bo.id = id % bo.workers;
+	struct cl_bus_stats st;
+	memset(&st, 0, sizeof st);
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	double t0 = wall();
+	if (cl_rworker_run(&bo, &o, &st, &err)) {
+		fprintf(stderr, "darkmap cluster worker %u: %s\n", id, err.what);
+		return EXIT_FAILURE_;
+	}
+	fprintf(stderr,
+	        "cluster worker %u: %llu messages, %llu elements, %llu barriers, %llu skipped, %llu taken over "
+	        "(%llu messages replayed in %.2f s), %llu redis commands in %.2f s\n",
+	        id, (unsigned long long)st.messages, (unsigned long long)st.elements, (unsigned long long)st.barriers,
+	        (unsigned long long)st.bad, (unsigned long long)st.takeovers, (unsigned long long)st.rebuilt_msgs,
+	        st.rebuild_s, (unsigned long long)st.bus_commands, wall() - t0);
+	return st.bad ? EXIT_DATA_ERRORS : EXIT_OK;
+}
+
+struct merge_ctx {
+	struct pl_opts *o;
+	int status;
+};
+
+static struct pipeline *merge_out(void *arg, int64_t when)
+{
+	struct merge_ctx *m = arg;
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	struct pipeline *p = pl_new(m->o, when, &m->status, &err);
+	if (!p && err.what[0])
+		fprintf(stderr, "darkmap cluster merge: %s\n", err.what);
+	return p;
+}
+
+static int run_merge(int argc, char **argv)
+{
+	struct conf c;
+	struct pl_opts o;
+	pl_opts_default(&o, "cluster merge");
+	int rc = role_opts(argc, argv, &c, &o, NULL, NULL, 1);
+	if (rc)
+		return rc;
+	struct cl_bus_opts bo;
+	bus_opts(&c, &bo, &o);
+	struct merge_ctx mc = { &o, EXIT_FAILURE_ };
+	struct pipeline *out = NULL;
+	struct cl_bus_stats st;
+	memset(&st, 0, sizeof st);
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	double t0 = wall();
+	rc = cl_rmerge_run(&bo, merge_out, &mc, &out, &st, &err);
+	if (rc)
+		fprintf(stderr, "darkmap cluster merge: %s\n", err.what);
+	fprintf(stderr, "cluster merge: %llu messages, %llu barriers, %llu rows, %llu skipped, %llu redis commands in %.2f s\n",
+		        (unsigned long long)st.messages, (unsigned long long)st.barriers, (unsigned long long)st.elements,
+		        (unsigned long long)st.bad, (unsigned long long)st.bus_commands, wall() - t0);
+	int prc = out ? pl_finish(out) : mc.status;
+	return rc ? EXIT_FAILURE_ : prc;
+}
+
+int cmd_cluster(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf(usage_text, pl_opts_usage);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (!strcmp(argv[1], "local"))
+		return run_local(argc, argv);
+	if (!strcmp(argv[1], "feed"))
+		return run_feed(argc, argv);
+	if (!strcmp(argv[1], "worker"))
+		return run_worker(argc, argv);
+	if (!strcmp(argv[1], "merge"))
+		return run_merge(argc, argv);
+	fprintf(stderr, "darkmap cluster: unknown role %s (local, feed, worker, merge)\n", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,77 @@
+# Shared by tests/integration/cluster_redis.sh and bench/scale.sh (source after tests/lib.sh):
+# a Redis Cluster of three nodes and a PostgreSQL server on loopback, on free ports, in
+# temporary folders, stopped and removed at exit. Sets NODES (HOST:PORT ...), PGURI.
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PIDS=()
+PGD=
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	if [ -n "$PGD" ]; then
+		$PGRUN "$PGBIN/pg_ctl" -D "$PGD/data" -m immediate stop >/dev/null 2>&1
+		rm -rf "$PGD"
+	fi
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "${TMP_TEST:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# A port free for a Redis node and its cluster bus (port + 10000).
+free_port() {
+	python3 - <<'PY'
+import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(('127.0.0.1', p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    p = random.randint(20000, 39999)
+    if free(p) and free(p + 10000):
+        print(p); break
+PY
+}
+
+start_redis() {  # prints ok/not ok cluster_redis_start; 1 on failure
+	NODES=()
+	for i in 1 2 3; do
+		port=$(free_port)
+		mkdir -p "$TMP/redis$i"
+		(cd "$TMP/redis$i" && exec redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+			--cluster-config-file nodes.conf --save "" --appendonly no --logfile redis.log) &
+		PIDS+=($!)
+		NODES+=("127.0.0.1:$port")
+	done
+	for n in "${NODES[@]}"; do
+		wait_for 10 redis-cli -p "${n#*:}" ping >/dev/null 2>&1 || { nok cluster_redis_start "redis $n did not start"; return 1; }
+	done
+	if ! redis-cli --cluster create "${NODES[@]}" --cluster-yes >"$TMP/create.log" 2>&1; then
+		nok cluster_redis_start "redis-cli --cluster create: $(tail -2 "$TMP/create.log")"
+		return 1
+	fi
+	cluster_ok() { for n in "${NODES[@]}"; do redis-cli -p "${n#*:}" cluster info | grep -q 'cluster_state:ok' || return 1; done; }
+	wait_for 20 cluster_ok || { nok cluster_redis_start "the cluster never reached cluster_state:ok"; return 1; }
+	ok cluster_redis_start
+}
+
+# PostgreSQL: root cannot run it, as nobody then
+start_pg() {
+	PGD=$(mktemp -d /tmp/darkmap-pg.XXXXXX)
+	PGRUN=
+	if [ "$(id -u)" = 0 ]; then
+		chmod 755 "$PGD"
+		chown nobody "$PGD"
+		PGRUN="runuser -u nobody --"
+	fi
+	pgport=$(free_port)
+	if ! $PGRUN "$PGBIN/initdb" -D "$PGD/data" -A trust -U darkmap -E UTF8 --no-sync >"$TMP/initdb.log" 2>&1 ||
+	   ! $PGRUN "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w -t 30 \
+		   -o "-p $pgport -k $PGD -c listen_addresses=127.0.0.1 -c fsync=off" start >"$TMP/pgctl.log" 2>&1; then
+		nok cluster_pg_start "$(tail -2 "$TMP/initdb.log" "$TMP/pgctl.log" "$PGD/log" 2>/dev/null | tr '\n' ' ')"
+		return 1
+	fi
+	ok cluster_pg_start
+	PGURI="postgresql://darkmap@127.0.0.1:$pgport/postgres"
+}

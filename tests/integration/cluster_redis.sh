@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The scale-out on its engines (docs/scale.md): a Redis Cluster of three nodes and a PostgreSQL
+# server, both started here on loopback (free ports, in temporary folders, stopped at exit),
+# carry the NK-2014 scenario's hard-outage window through `darkmap cluster feed`, 4 workers
+# over 8 partitions and `darkmap cluster merge` into PostgreSQL. The single process (`darkmap
+# replay` into SQLite) is the independent source:
+#   1. equality: the merged series rows (CSV), the streaming detector's events (JSON), and
+#      `darkmap detect` run afterwards over the PostgreSQL database against the same over the
+#      SQLite one; a malformed message and an element of an unknown collector, put on two
+#      partitions' streams first, are counted (2 skipped) and skipped;
+#   2. kill -9 of one worker mid-run (after 30 barriers): another takes its partitions over
+#      (its lease runs out), rebuilds them from their streams, and the result is still the
+#      same; the time to recover is printed (a "#" line, never a threshold).
+. "$(dirname "$0")/../lib.sh"
+BIN=${CLUSTER_DARKMAP:-$DARKMAP}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+for c in redis-server redis-cli; do
+	command -v $c >/dev/null || { skip cluster_redis "$c not installed (scripts/bootstrap)"; exit 0; }
+done
+[ -x "$PGBIN/initdb" ] || { skip cluster_redis "PostgreSQL 15 not installed (scripts/bootstrap)"; exit 0; }
+
+. "$(dirname "$0")/../cluster_lib.sh"
+start_redis || exit 0
+start_pg || exit 0
+
+# ---- the scenario and the single process ----
+SC=$TMP/sc
+"$BIN" scenario nk-2014 --out "$SC" --from 2014-12-22T12:00Z --to 2014-12-23T04:00Z --world 3000 --peers 8 \
+	>"$TMP/sc.log" 2>&1 || { nok cluster_redis "darkmap scenario failed: $(tail -2 "$TMP/sc.log")"; exit 0; }
+OPTS=(--rows countries --asn 131279)
+"$BIN" replay -q "${OPTS[@]}" --csv --db "$TMP/single.db" --detect --all --json "$TMP/single.ev" "$SC" \
+	>"$TMP/single.out" 2>"$TMP/single.err"
+grep -v '^[0-9]*,20' "$TMP/single.out" | grep -v '^t,time' >/dev/null   # alert lines, kept beside the rows
+rows() { grep -E '^(t,time|[0-9]+,[0-9]{4}-)' "$1" | { IFS= read -r h; echo "$h"; sort; }; }
+rows "$TMP/single.out" >"$TMP/single.rows"
+nrows=$(($(wc -l <"$TMP/single.rows") - 1))
+[ "$nrows" -gt 500 ] && [ -s "$TMP/single.ev" ] ||
+	{ nok cluster_redis "the single process wrote $nrows rows, $(wc -l <"$TMP/single.ev") events"; exit 0; }
+"$BIN" detect -q --db "$TMP/single.db" --all --json "$TMP/single.detect" >/dev/null 2>&1
+
+conf() {  # prefix lease_ms
+	printf 'redis = %s\nparts = 8\nworkers = 4\nprefix = %s\nlease_ms = %s\noptions = %s\n' \
+		"$(IFS=,; echo "${NODES[*]}")" "$1" "$2" "${OPTS[*]}" >"$TMP/$1.conf"
+}
+now() { date +%s.%N; }
+
+# ---- 1. equality, bad messages skipped ----
+conf eq 3000
+# the wire format of an element (src/cluster/cut.c put_elem) naming collector 99, which no
+# collector message announced, and bytes that are no message at all
+python3 -c '
+import struct, sys
+m = b"E" + struct.pack(">IBqI", 99, ord("A"), 1419249600, 0) + bytes([1]) + bytes([192, 0, 2, 1]) + bytes(12)
+m += struct.pack(">IBB", 64500, 1, 24) + bytes([10, 0, 0]) + bytes(13) + struct.pack(">IBHHB", 0, 0, 0, 0, 0)
+sys.stdout.buffer.write(m)' >"$TMP/unknown.bin"
+printf 'X\001\002garbage' >"$TMP/garbage.bin"
+n1=${NODES[0]#*:}
+redis-cli -c -p "$n1" -x XADD 'eq:{p1}:in' '*' m <"$TMP/garbage.bin" >/dev/null
+redis-cli -c -p "$n1" -x XADD 'eq:{p2}:in' '*' m <"$TMP/unknown.bin" >/dev/null
+t0=$(now)
+"$BIN" cluster feed --config "$TMP/eq.conf" -q "$SC" 2>"$TMP/eq.feed" || nok cluster_redis_feed "$(tail -1 "$TMP/eq.feed")"
+W=()
+for i in 0 1 2 3; do
+	"$BIN" cluster worker --config "$TMP/eq.conf" --id $i 2>"$TMP/eq.w$i" &
+	W+=($!)
+	PIDS+=($!)
+done
+"$BIN" cluster merge --config "$TMP/eq.conf" -q --csv --db "$PGURI" --detect --all --json "$TMP/eq.ev" \
+	>"$TMP/eq.out" 2>"$TMP/eq.merge"
+mrc=$?
+for p in "${W[@]}"; do wait "$p"; done
+t_eq=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+[ $mrc -le 1 ] || nok cluster_redis_merge "exit $mrc: $(tail -2 "$TMP/eq.merge")"
+rows "$TMP/eq.out" >"$TMP/eq.rows"
+if cmp -s "$TMP/single.rows" "$TMP/eq.rows"; then
+	ok cluster_redis_equal_rows
+else
+	nok cluster_redis_equal_rows "$(diff "$TMP/single.rows" "$TMP/eq.rows" | head -3 | tr '\n' ' ')"
+fi
+if cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/eq.ev"); then
+	ok cluster_redis_equal_events
+else
+	nok cluster_redis_equal_events "$(diff <(sort "$TMP/single.ev") <(sort "$TMP/eq.ev") | head -3 | tr '\n' ' ')"
+fi
+skipped=$(cat "$TMP"/eq.w? | sed -n 's/.* \([0-9]*\) skipped.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+if [ "$skipped" = 2 ] && grep -q 'element of an unknown collector' "$TMP"/eq.w? &&
+   grep -q 'message of unknown kind' "$TMP"/eq.w?; then
+	ok cluster_redis_bad_messages_skipped
+else
+	nok cluster_redis_bad_messages_skipped "workers skipped $skipped messages, want 2 (one malformed, one of an unknown collector)"
+fi
+pgrows=$(psql -At "$PGURI" -c 'SELECT count(*) FROM bins' 2>/dev/null)
+if [ "$pgrows" = "$nrows" ]; then ok cluster_pg_rows; else nok cluster_pg_rows "PostgreSQL holds $pgrows bins, want $nrows"; fi
+"$BIN" detect -q --db "$PGURI" --all --json "$TMP/pg.detect" >/dev/null 2>"$TMP/pg.detect.err"
+if [ -s "$TMP/single.detect" ] && cmp -s <(sort "$TMP/single.detect") <(sort "$TMP/pg.detect"); then
+	ok cluster_pg_detect
+else
+	nok cluster_pg_detect "detect over PostgreSQL differs from detect over SQLite: $(tail -1 "$TMP/pg.detect.err")"
+fi
+
+# ---- 2. kill -9 of one worker mid-run ----
+conf kill 1000
+"$BIN" cluster feed --config "$TMP/kill.conf" -q "$SC" 2>"$TMP/kill.feed"
+t0=$(now)
+W=()
+for i in 0 1 2 3; do
+	"$BIN" cluster worker --config "$TMP/kill.conf" --id $i -q 2>"$TMP/kill.w$i" &
+	W+=($!)
+	PIDS+=($!)
+done
+"$BIN" cluster merge --config "$TMP/kill.conf" -q --csv --detect --all --json "$TMP/kill.ev" \
+	--db "$TMP/kill.db" >"$TMP/kill.out" 2>"$TMP/kill.merge" &
+M=$!
+PIDS+=($M)
+sums() { [ "$(redis-cli -c -p "$n1" XLEN 'kill:{m}:sums' 2>/dev/null)" -ge 30 ]; }
+if wait_for 60 sums; then
+	kill -9 "${W[1]}"
+	t_kill=$(now)
+	wait "$M"
+	t_end=$(now)
+	for i in 0 2 3; do wait "${W[$i]}"; done
+	rows "$TMP/kill.out" >"$TMP/kill.rows"
+	if cmp -s "$TMP/single.rows" "$TMP/kill.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/kill.ev"); then
+		ok cluster_redis_kill9_equal
+	else
+		nok cluster_redis_kill9_equal "after kill -9: $(diff "$TMP/single.rows" "$TMP/kill.rows" | head -3 | tr '\n' ' ')"
+	fi
+	took=$(cat "$TMP"/kill.w[023] | sed -n 's/.*, \([0-9]*\) taken over.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	if [ "$took" -ge 1 ]; then ok cluster_redis_kill9_takeover; else nok cluster_redis_kill9_takeover "no worker took a partition over"; fi
+	echo "# cluster_redis: run without a kill $t_eq s; with worker 1 killed after 30 of $(redis-cli -c -p "$n1" GET 'kill:{m}:barriers') barriers, the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (lease 1 s); takeover: $(grep -ho 'taken over ([^)]*)' "$TMP"/kill.w[023] | grep -v '(0 messages' | tr '\n' ' ')"
+else
+	nok cluster_redis_kill9 "the merger never reached 30 barriers: $(tail -2 "$TMP/kill.merge")"
+fi
