@@ -37,6 +37,7 @@
 #include "base/log.h"
 #include "base/obuf.h"
 #include "cmd/cmds.h"
+#include "http/http.h"
 #include "live/archive.h"
 #include "live/bmp_station.h"
 #include "live/speaker.h"
@@ -48,7 +49,7 @@ static const char USAGE[] =
 	"                       [--local-as ASN] [--router-id ID] [--name NAME] [--hold-time S]\n"
 	"                       [--print] [--state FILE] [--port-file FILE] [--duration S] [-q]\n"
 	"                       [--archive DIR [--rotate S] [--rib-every S] [--compress bz2|gz|none]]\n"
-	"                       [--bmp ADDR:PORT] [--load-time S] [--sim-clock PATH]\n"
+	"                       [--bmp ADDR:PORT] [--serve ADDR:PORT] [--load-time S] [--sim-clock PATH]\n"
 	"                       [pipeline options: --db FILE --detect --json FILE --webhook URL ...]\n"
 	"\n"
 	"Run a BGP collector: accept sessions from the configured peers (RFC 4271, 4-byte ASNs,\n"
@@ -68,7 +69,8 @@ static const char USAGE[] =
 	"                     (BGP4MP_ET|TIME|A/W|PEER|AS|PREFIX|AS_PATH|...) and state changes\n"
 	"  --state FILE       at exit and on SIGUSR1: each peer's routes, sorted, one per line,\n"
 	"                     PEER|AS|PREFIX|AS_PATH|ORIGIN|NEXT_HOP|LOCAL_PREF|MED|COMMUNITIES|AG|AGGR|\n"
-	"  --port-file FILE   write the first listener's port there once listening\n"
+	"  --port-file FILE   write the first listener's port there once listening (then lines\n"
+	"                     'bmp PORT' and 'http PORT' for --bmp and --serve)\n"
 	"  --duration S       stop after S seconds (default: run until SIGINT/SIGTERM)\n"
 	"  -q                 no session log on standard error\n"
 	"  --archive DIR      write everything received as MRT under DIR/<name>/YYYY.MM/UPDATES\n"
@@ -77,6 +79,9 @@ static const char USAGE[] =
 	"                     compressed after rotation (--compress, default bz2); BMP routers'\n"
 	"                     under DIR/bmp:<router>/ (docs/live.md)\n"
 	"  --bmp ADDR:PORT    also a BMP station (RFC 7854): routers connect there\n"
+	"  --serve ADDR:PORT  also darkmap serve's API, dashboard, event stream and /metrics (with\n"
+	"                     the collector's live counters) over the --db being written, on the\n"
+	"                     same loop (docs/serve.md); port 0: any free port\n"
 	"  --load-time S      the table load ends at the latest S seconds after the start (120)\n"
 	"  --sim-clock PATH   take the time from `darkmap feed --sim-clock PATH` (a Unix socket\n"
 	"                     collect creates) instead of the wall clock: backtests and tests\n"
@@ -248,9 +253,15 @@ struct collect {
 	int64_t sim_ts;
 	uint64_t sim_need;
 	const char *cname;          /* the collector's name */
+	/* --serve: the HTTP API on this loop, over the database the pipeline writes */
+	const char *serve;
+	struct http_server *http;
+	struct http_live_metrics live;
+	const char *port_file;
 };
 
 static void sim_try(struct collect *co);
+static void live_metrics(struct collect *co);
 
 static int64_t wall_us(void)
 {
@@ -613,6 +624,7 @@ static void sim_try(struct collect *co)
 		co->sim_usec = co->sim_ts_usec;
 		if (co->pl)
 			pl_time(co->pl, co->sim_now);
+		live_metrics(co);
 		/* rotations and RIB snapshots at the archive's times, between its records */
 		struct dm_error err;
 		if (co->arch && archive_tick(co->arch, &err) && !co->quiet)
@@ -712,6 +724,84 @@ static int sim_listen(struct collect *co)
 
 /* ------------------------------------------------------------------ the pipeline */
 
+/* The live counters darkmap serve shows on /metrics. */
+static void live_metrics(struct collect *co)
+{
+	if (!co->pl)
+		return;
+	struct pl_stats st;
+	pl_stats(co->pl, &st);
+	struct http_live_metrics *m = &co->live;
+	m->peers_up = co->sp ? speaker_established(co->sp) : 0;
+	m->routes = st.routes;
+	m->elements_total = st.elems;
+	memcpy(m->decode_errors, st.err, sizeof m->decode_errors);
+	for (size_t i = 0; i < sizeof m->events_total / sizeof m->events_total[0]; i++)
+		m->events_total[i] = st.events[i];
+	m->bin_lag_seconds = st.last_bin_end ? (double)now_us(co) / 1e6 - (double)st.last_bin_end : 0;
+}
+
+static void on_commit(void *arg, double seconds)
+{
+	struct collect *co = arg;
+	if (!co->http)
+		return;
+	http_live_metrics_observe_write(&co->live, seconds);
+	http_server_db_changed(co->http);
+}
+
+/* "ADDR:PORT" / "[V6]:PORT" into bind and port. */
+static int split_hostport(const char *s, char *host, size_t n, uint16_t *port)
+{
+	const char *c = strrchr(s, ':');
+	if (!c || c == s)
+		return -1;
+	const char *h = s;
+	size_t hl = (size_t)(c - s);
+	if (*h == '[' && hl >= 2 && h[hl - 1] == ']')
+		h++, hl -= 2;
+	char *end;
+	unsigned long p = strtoul(c + 1, &end, 10);
+	if (!c[1] || *end || p > 65535 || hl >= n)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int open_serve(struct collect *co)
+{
+	struct http_opts ho;
+	http_opts_default(&ho);
+	char host[128];
+	if (split_hostport(co->serve, host, sizeof host, &ho.port) < 0) {
+		fprintf(stderr, "darkmap collect: --serve %s: want ADDR:PORT\n", co->serve);
+		return -1;
+	}
+	ho.bind = host;
+	ho.db_path = co->po.db_path;
+	struct dashboard_paths dp;
+	dashboard_paths(&ho, NULL, NULL, &dp, "collect");
+	struct dm_error err = { 0 };
+	co->http = http_server_new_on(&ho, co->base, &err);
+	if (!co->http) {
+		fprintf(stderr, "darkmap collect: --serve: %s\n", err.what);
+		return -1;
+	}
+	live_metrics(co);
+	http_server_set_live_metrics(co->http, &co->live);
+	int port = http_server_port(co->http);
+	fprintf(stderr, "darkmap collect: dashboard and API on http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
+	        strchr(host, ':') ? "]" : "", port);
+	if (co->port_file) {
+		FILE *f = fopen(co->port_file, "a");
+		if (!f || fprintf(f, "http %d\n", port) < 0 || fclose(f) != 0)
+			fprintf(stderr, "darkmap collect: %s: %s\n", co->port_file, strerror(errno));
+	}
+	return 0;
+}
+
 /* Opens the pipeline (the mapping of the time `when`), and the archive that snapshots its RIB. */
 static int open_pipeline(struct collect *co, int64_t when)
 {
@@ -727,6 +817,8 @@ static int open_pipeline(struct collect *co, int64_t when)
 	pl_collector_active(co->pl, co->coll, 1);
 	if (co->arch)
 		archive_rib_source(co->arch, pl_rib(co->pl), co->coll);
+	if (co->serve && co->sp && open_serve(co) < 0)   /* else once the listeners are up */
+		return -1;
 	return 0;
 }
 
@@ -738,6 +830,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	pl_time(co->pl, wall_us() / 1000000);
 	load_check(co);
+	live_metrics(co);
 	if (pl_stopped(co->pl)) {
 		fprintf(stderr, "darkmap collect: every pipeline output failed: stopping\n");
 		event_base_loopexit(co->base, NULL);
@@ -1009,10 +1102,12 @@ int cmd_collect(int argc, char **argv)
 		} else if (!strcmp(a, "-q")) {
 			co.quiet = 1;
 			co.po.quiet = 1;
-		} else if (!strcmp(a, "--archive") || !strcmp(a, "--bmp") || !strcmp(a, "--sim-clock")) {
+		} else if (!strcmp(a, "--archive") || !strcmp(a, "--bmp") || !strcmp(a, "--sim-clock") ||
+		           !strcmp(a, "--serve")) {
 			if (need_arg(i, argc, a) < 0)
 				goto usage;
-			const char **dst = a[2] == 'a' ? &co.archive_dir : a[2] == 'b' ? &co.bmp_listen : &co.sim_path;
+			const char **dst = a[2] == 'a' ? &co.archive_dir : a[2] == 'b' ? &co.bmp_listen :
+			                   a[3] == 'i' ? &co.sim_path : &co.serve;
 			*dst = argv[++i];
 		} else if (!strcmp(a, "--rotate") || !strcmp(a, "--rib-every") || !strcmp(a, "--load-time")) {
 			if (need_arg(i, argc, a) < 0)
@@ -1083,7 +1178,7 @@ int cmd_collect(int argc, char **argv)
 		} else if (!strcmp(a, "--port-file")) {
 			if (need_arg(i, argc, a) < 0)
 				goto usage;
-			port_file = argv[++i];
+			port_file = co.port_file = argv[++i];
 		} else if (!strcmp(a, "--duration")) {
 			if (need_arg(i, argc, a) < 0)
 				goto usage;
@@ -1110,6 +1205,12 @@ int cmd_collect(int argc, char **argv)
 		goto usage;
 	}
 	co.po.commit_bins = 1;
+	co.po.on_commit = on_commit;
+	co.po.commit_arg = &co;
+	if (co.serve && !co.po.db_path) {
+		fprintf(stderr, "darkmap collect: --serve shows the database the pipeline writes: give --db FILE\n");
+		goto usage;
+	}
 	co.use_pl = co.po.db_path || co.po.csv || co.po.quality_path || co.po.changes_path || co.po.detect ||
 	            (co.archive_dir && co.ao.rib_interval);
 	if (local_as)
@@ -1191,13 +1292,15 @@ int cmd_collect(int argc, char **argv)
 		FILE *f = fopen(port_file, "w");
 		/* the BGP port, then the BMP station's */
 		if (!f || fprintf(f, "%u\n", speaker_listen_port(co.sp, 0)) < 0 ||
-		    (co.bmp && fprintf(f, "%u\n", bmp_station_port(co.bmp)) < 0) || fclose(f) != 0) {
+		    (co.bmp && fprintf(f, "bmp %u\n", bmp_station_port(co.bmp)) < 0) || fclose(f) != 0) {
 			fprintf(stderr, "darkmap collect: %s: %s\n", port_file, strerror(errno));
 			goto out;
 		}
 	}
 	obuf_init_fd(&co.out, 1);
 	obuf_init_mem(&co.line);
+	if (co.pl && co.serve && open_serve(&co) < 0)
+		goto out;
 	struct timeval tenth = { 0, 100000 }, second = { 1, 0 };
 	co.flush_ev = event_new(co.base, -1, EV_PERSIST, flush_cb, &co);
 	event_add(co.flush_ev, &tenth);
@@ -1240,14 +1343,16 @@ int cmd_collect(int argc, char **argv)
 	if (obuf_flush(&co.out) != 0 || co.failed)
 		rc = EXIT_FAILURE_;
 out:
-	if (co.bmp)
-		bmp_station_free(co.bmp);
-	if (co.sp)
-		speaker_free(co.sp);
 	if (co.pl) {
 		pl_finish(co.pl);
 		co.pl = NULL;
 	}
+	if (co.http)
+		http_server_free(co.http);
+	if (co.bmp)
+		bmp_station_free(co.bmp);
+	if (co.sp)
+		speaker_free(co.sp);
 	for (unsigned i = 0; i < co.nbc; i++)
 		if (co.bc[i].arch && archive_close(co.bc[i].arch, NULL) != 0)
 			rc = EXIT_FAILURE_;

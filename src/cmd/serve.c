@@ -107,6 +107,24 @@ static int parse_uint(const char *opt, const char *v, unsigned lo, unsigned hi, 
 	return 0;
 }
 
+void dashboard_paths(struct http_opts *o, const char *web, const char *nm, struct dashboard_paths *buf,
+                     const char *who)
+{
+	o->web_dir = find_web(web, buf->web, sizeof buf->web);
+	if (!nm)
+		nm = getenv("DARKMAP_NODE_MODULES");
+	if (!nm || !*nm) {
+		snprintf(buf->nm, sizeof buf->nm, "%s/../node_modules", o->web_dir);
+		nm = buf->nm;
+	}
+	o->node_modules = nm;
+	if (!is_dir_with(nm, "world-atlas/countries-110m.json") || !is_dir_with(nm, "uplot/dist/uPlot.iife.min.js"))
+		fprintf(stderr,
+		        "darkmap %s: %s lacks the dashboard's libraries (world-atlas, d3-geo, uplot: "
+		        "scripts/bootstrap runs npm install): the map and charts will not draw\n",
+		        who, nm);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -177,20 +195,8 @@ int cmd_serve(int argc, char **argv)
 			return EXIT_USAGE;
 		o.token = token;
 	}
-	char wbuf[PATH_MAX + 64], nbuf[PATH_MAX + 64];
-	o.web_dir = find_web(web, wbuf, sizeof wbuf);
-	if (!nm)
-		nm = getenv("DARKMAP_NODE_MODULES");
-	if (!nm || !*nm) {
-		snprintf(nbuf, sizeof nbuf, "%s/../node_modules", o.web_dir);
-		nm = nbuf;
-	}
-	o.node_modules = nm;
-	if (!is_dir_with(nm, "world-atlas/countries-110m.json") || !is_dir_with(nm, "uplot/dist/uPlot.iife.min.js"))
-		fprintf(stderr,
-		        "darkmap serve: %s lacks the dashboard's libraries (world-atlas, d3-geo, uplot: "
-		        "scripts/bootstrap runs npm install): the map and charts will not draw\n",
-		        nm);
+	struct dashboard_paths dp;
+	dashboard_paths(&o, web, nm, &dp, "serve");
 	struct dm_error err = { 0 };
 	struct http_server *s = http_server_new(&o, &err);
 	if (!s) {

@@ -71,10 +71,16 @@ static void db_commit(struct pipeline *R, int again)
 {
 	if (!R->db || R->db_failed)
 		return;
+	struct timespec c0, c1;
+	clock_gettime(CLOCK_MONOTONIC, &c0);
 	if (store_commit(R->db)) {
 		pl_db_fail(R, "commit");
 		return;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &c1);
+	R->commits++;
+	if (R->o.on_commit)
+		R->o.on_commit(R->o.commit_arg, (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
 	R->rows_db += R->rows_pending;
 	R->changes_db += R->changes_pending;
 	R->rows_pending = R->changes_pending = 0;
@@ -89,6 +95,8 @@ static void emit_row(void *arg, const struct sig_entity *e, const struct sig_bin
 	if ((R->from && b->t + R->bin <= R->from) || (R->to && b->t >= R->to))
 		return;
 	R->rows++;
+	if (b->t + R->bin > R->last_bin_end)
+		R->last_bin_end = b->t + R->bin;
 	if (R->db && !R->db_failed) {
 		if (store_put_bin(R->db, e, b)) {
 			pl_db_fail(R, "write (bins)");
@@ -508,6 +516,8 @@ static void detect_flush(struct pipeline *R)
 		if (R->db && (ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_NEWNORMAL))
 			alert_evidence(R->db, ev, R->bin, R->names.geo);
 		int is_alert = alert_is_alert(ev);
+		if ((unsigned)ev->type < sizeof R->ev_by_type / sizeof R->ev_by_type[0])
+			R->ev_by_type[ev->type]++;
 		if (is_alert)
 			R->alerts++;
 		else
@@ -526,7 +536,10 @@ static void detect_flush(struct pipeline *R)
 				fputc('\n', R->jf);
 				fflush(R->jf);
 			}
-			if (R->o.webhook && is_alert) {
+			if (R->hook && is_alert) {
+				if (webhook_enqueue(R->hook, R->js.buf, R->js.len))
+					R->hook_fail++;   /* queue full: counted, said at the end */
+			} else if (R->o.webhook && is_alert) {
 				struct webhook_result res;
 				if (webhook_post(R->o.webhook, R->js.buf, R->js.len, &R->wo, &res)) {
 					R->hook_fail++;
@@ -578,8 +591,14 @@ static int detect_open(struct pipeline *R, struct dm_error *err)
 	obuf_init_fd(&R->aout, R->csv ? 2 : 1);   /* stdout carries the CSV: alerts go to stderr */
 	obuf_init_mem(&R->js);
 	webhook_opts_default(&R->wo);
+	if (R->o.webhook && R->o.commit_bins) {   /* live: a slow server must not stall the sessions */
+		R->hook = webhook_new(R->o.webhook, &R->wo, 1024, err);
+		if (!R->hook)
+			return -1;
+	}
 	if (R->o.detect_json) {
-		R->jf = strcmp(R->o.detect_json, "-") ? fopen(R->o.detect_json, "w") : stdout;
+		/* live runs append: a restart keeps the alerts told before it */
+		R->jf = strcmp(R->o.detect_json, "-") ? fopen(R->o.detect_json, R->o.commit_bins ? "a" : "w") : stdout;
 		if (!R->jf)
 			return dm_fail(err, DM_ERR_IO, 0, "--json %s: %s", R->o.detect_json, strerror(errno));
 	}
@@ -637,6 +656,17 @@ static void detect_finish(struct pipeline *R)
 			R->status = PL_FAILURE;
 		}
 		R->jf = NULL;
+	}
+	if (R->hook) {
+		struct webhook_stats st;
+		webhook_drain(R->hook);
+		webhook_stats(R->hook, &st);
+		R->hook_fail += (unsigned)(st.failed + st.dropped);
+		if (st.failed)
+			fprintf(stderr, "darkmap %s: %llu webhook posts failed, the last: %s\n", R->name,
+			        (unsigned long long)st.failed, st.last_error);
+		webhook_free(R->hook);
+		R->hook = NULL;
 	}
 	fprintf(stderr, "%s: detection: %u alerts, %u data-quality events%s", R->name, R->alerts, R->unknowns,
 	        R->hook_fail ? "; some webhook posts failed" : "");
@@ -745,6 +775,8 @@ static void pl_free(struct pipeline *R)
 	geo_db_free(R->geo);
 	geo_db_free(R->ev_geo);
 	detector_free(R->det);
+	if (R->hook)   /* a pipeline that failed to open */
+		webhook_free(R->hook);
 	for (size_t i = 0; i < R->ntruncated; i++)
 		free(R->truncated[i]);
 	free(R->truncated);
@@ -900,6 +932,18 @@ void pl_discard(struct pipeline *R)
 	pl_free(R);
 }
 int pl_stopped(const struct pipeline *R) { return R->stop; }
+
+void pl_stats(const struct pipeline *R, struct pl_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->records = R->records;
+	out->elems = R->elems;
+	out->routes = rib_routes(R->rib);
+	memcpy(out->err, R->err, sizeof out->err);
+	memcpy(out->events, R->ev_by_type, sizeof out->events);
+	out->last_bin_end = R->last_bin_end;
+	out->commits = R->commits;
+}
 struct rib *pl_rib(struct pipeline *R) { return R->rib; }
 void pl_input_error(struct pipeline *R, const char *file, const struct dm_error *err, int warning)
 {

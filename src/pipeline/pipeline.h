@@ -62,6 +62,10 @@ struct pl_opts {
 	 * (darkmap serve, a restart after a crash) sees every bin that ended; replay commits in
 	 * large batches */
 	int commit_bins;
+	/* called after each commit with its duration (collect: the database-write metric, and
+	 * telling darkmap serve on the same loop that new bins and events are stored) */
+	void (*on_commit)(void *arg, double seconds);
+	void *commit_arg;
 	/* progress and messages */
 	int quiet, progress;
 	/* benchmark aids (replay) */
@@ -108,6 +112,17 @@ void pl_start(struct pipeline *p);               /* end of the RIB load (replay)
 /* Flushes, closes every output, prints the summary to stderr (also when quiet) and frees the
  * pipeline. Returns the exit status (0 ok, 1 input errors were skipped, 3 an output failed). */
 int pl_finish(struct pipeline *p);
+
+/* What a live collector reports (Prometheus /metrics, SIGUSR1). */
+struct pl_stats {
+	uint64_t records, elems;
+	uint64_t routes;                 /* (peer, prefix) pairs held */
+	uint64_t err[DM_ERR_COUNT_];     /* input errors by kind, [-code] */
+	uint64_t events[8];              /* events raised by enum dm_event_type */
+	int64_t last_bin_end;            /* end of the last bin closed (0: none yet) */
+	uint64_t commits;
+};
+void pl_stats(const struct pipeline *p, struct pl_stats *out);
 
 /* The run should stop: every output failed (reading on would be for nothing). */
 int pl_stopped(const struct pipeline *p);

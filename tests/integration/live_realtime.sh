@@ -3,7 +3,8 @@
 # of a country (KP, by a --ranges file) from darkmap collect running detection on the wall clock
 # with 5-second bins. The outage must be alerted on standard output, in the JSON Lines file and at
 # the webhook (a loopback HTTP server) by the end of the bin of the last withdrawal plus 30 s.
-# Detection survives a restart: collect learns the baseline (--min-history 0.5 min), is stopped
+# collect --serve shows it: the API over the database being written, /metrics with the live
+# counters. Detection survives a restart: collect learns the baseline (--min-history 0.5 min), is stopped
 # and started again on the same database, and must alert without learning again (the baseline
 # is reloaded from the stored bins; a fresh start would still be warming up when the routes go).
 source "$(dirname "$0")/../lib.sh"
@@ -48,7 +49,7 @@ start_collect() {   # $1: run tag, $2: the port (0: any)
 	rm -f "$TMP/port"
 	"$DARKMAP" collect --listen "127.0.0.1:$2" --peer 127.0.0.21,65021 --peer 127.0.0.22,65022 \
 		--peer 127.0.0.23,65023 --local-as 65000 --router-id 10.0.0.1 --name rt --load-time 60 \
-		--port-file "$TMP/port" --print "${OPTS[@]}" >"$TMP/$1.out" 2>"$TMP/$1.err" &
+		--port-file "$TMP/port" --print --serve 127.0.0.1:0 "${OPTS[@]}" >"$TMP/$1.out" 2>"$TMP/$1.err" &
 	CPID=$!
 	wait_for 30 eval 'test -s "$TMP/port" || ! kill -0 $CPID' 
 	test -s "$TMP/port" || { nok $NAME "collect did not start: $(tail -n 3 "$TMP/$1.err")"; exit 0; }
@@ -141,6 +142,27 @@ fi
 # the alert line itself: an outage of all 8 /24s, seen by the 3 peers
 grep 'KP' "$TMP/second.out" | grep -v '^BGP4MP' | head -1 | grep -q '8 of 8 /24s unreachable, withdrawn by 3 of 3' &&
 	ok "$NAME:alert-text" || nok "$NAME:alert-text" "$(grep KP "$TMP/second.out" | grep -v '^BGP4MP' | head -2)"
+# collect --serve, on the same loop: KP in outage in the API, the event, the live counters
+HTTP=$(sed -n 's/^http //p' "$TMP/port")
+state=$(curl -s "http://127.0.0.1:$HTTP/api/entities?type=country" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join(e.get("entity", "") + ":" + e.get("state", "") for e in d["entities"]))')
+case " $state " in
+*" KP:outage "*) ok "$NAME:serve-entities ($state)" ;;
+*) nok "$NAME:serve-entities" "KP not in outage: '$state'" ;;
+esac
+curl -s "http://127.0.0.1:$HTTP/api/events?entity=KP" | grep -q '"entity":"KP",[^}]*"kind":"outage"' && ok "$NAME:serve-events" ||
+	nok "$NAME:serve-events" "$(curl -s "http://127.0.0.1:$HTTP/api/events?entity=KP" | head -c 300)"
+curl -s "http://127.0.0.1:$HTTP/metrics" >"$TMP/metrics"
+want='darkmap_peers_up 3
+darkmap_routes 72
+darkmap_events_total{type="outage"} 2'
+got=$(grep -E '^darkmap_(peers_up|routes) |^darkmap_events_total\{type="outage"\}' "$TMP/metrics")
+[ "$got" = "$want" ] && ok "$NAME:serve-metrics (peers up 3, routes 72, 2 outages: KP and AS64601)" ||
+	nok "$NAME:serve-metrics" "$(echo "$got" | tr '\n' ' ')"
+grep -qE '^darkmap_db_write_seconds_count [1-9]' "$TMP/metrics" && ok "$NAME:serve-metrics-db-writes" ||
+	nok "$NAME:serve-metrics-db-writes" "$(grep db_write_seconds_count "$TMP/metrics")"
 kill $CPID
 wait $CPID
 CPID=
