@@ -365,20 +365,9 @@ int bgp_attrs_index(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	memset(&o->next_hop, 0, sizeof o->next_hop);
 	o->origin = 0;
 	while (cur_left(c)) {
-		uint8_t flags, type, l8;
-		uint16_t len;
-		if (cur_u8(c, &flags) < 0 || cur_u8(c, &type) < 0)
-			return -1;
-		if (flags & BGP_ATTR_F_EXTLEN) {
-			if (cur_u16(c, &len) < 0)
-				return -1;
-		} else {
-			if (cur_u8(c, &l8) < 0)
-				return -1;
-			len = l8;
-		}
+		uint8_t flags, type;
 		struct cur v;
-		if (cur_take(c, len, &v) < 0)
+		if (bgp_attr_next(c, &flags, &type, &v) < 0)
 			return -1;
 		uint64_t bit = type < 63 ? BGP_ATTR_BIT(type) : BGP_ATTRS_F_OTHER;
 		if (type < 63 && (present & bit))
@@ -386,11 +375,11 @@ int bgp_attrs_index(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 		present |= bit;
 		/* what replay reads besides the RIB's set: ORIGIN and the next hop (decode_one's checks) */
 		if (type == BGP_ATTR_ORIGIN) {
-			if (len != 1 || v.p[0] > BGP_ORIGIN_INCOMPLETE)
+			if (cur_left(&v) != 1 || v.p[0] > BGP_ORIGIN_INCOMPLETE)
 				return -1;
 			o->origin = v.p[0];
 		} else if (type == BGP_ATTR_NEXT_HOP) {
-			if (len != 4)
+			if (cur_left(&v) != 4)
 				return -1;
 			o->next_hop.afi = DM_AFI_IPV4;
 			memcpy(o->next_hop.b, v.p, 4);

@@ -177,6 +177,26 @@ struct bgp_ctx {
 	uint8_t safi;
 };
 
+/* Frames the next path attribute of a block (RFC 4271 §4.3: flags, type, 1- or 2-byte length
+ * by the Extended Length flag): its value goes to val. Returns 0, or -1 when the block ends
+ * inside the header or the value (nothing is decoded: the value's meaning is the caller's). */
+static inline int bgp_attr_next(struct cur *c, uint8_t *flags, uint8_t *type, struct cur *val)
+{
+	uint16_t len;
+	uint8_t l8;
+	if (cur_u8(c, flags) < 0 || cur_u8(c, type) < 0)
+		return -1;
+	if (*flags & BGP_ATTR_F_EXTLEN) {
+		if (cur_u16(c, &len) < 0)
+			return -1;
+	} else {
+		if (cur_u8(c, &l8) < 0)
+			return -1;
+		len = l8;
+	}
+	return cur_take(c, len, val);
+}
+
 /* Decodes a path attribute block (len bytes at c). On error the fields decoded so far stay
  * valid, err says which attribute and where; the caller picks skip or treat-as-withdraw
  * (RFC 7606). */

@@ -276,6 +276,18 @@ static int64_t now_us(const struct collect *co)
 	return co->sim_path ? co->sim_now * 1000000 + co->sim_usec : wall_us();
 }
 
+/* With the simulated clock an element carries the archive's time, not its arrival's: a copy
+ * in buf, stamped. */
+static const struct dm_elem *sim_stamp(const struct collect *co, const struct dm_elem *e, struct dm_elem *buf)
+{
+	if (!co->sim_path)
+		return e;
+	*buf = *e;
+	buf->ts = co->sim_now;
+	buf->usec = co->sim_usec;
+	return buf;
+}
+
 static int64_t arch_clock(void *arg, uint32_t *usec)
 {
 	int64_t t = now_us(arg);
@@ -465,23 +477,9 @@ static int update_is_v6(const uint8_t *msg, size_t len)
 	struct cur a;
 	if (cur_u16(&c, &wl) < 0 || cur_skip(&c, wl) < 0 || cur_u16(&c, &al) < 0 || cur_take(&c, al, &a) < 0)
 		return 0;
-	while (cur_left(&a) >= 3) {
-		uint8_t fl, ty;
-		uint16_t vl;
-		uint8_t l8;
-		if (cur_u8(&a, &fl) < 0 || cur_u8(&a, &ty) < 0)
-			return 0;
-		if (fl & BGP_ATTR_F_EXTLEN) {
-			if (cur_u16(&a, &vl) < 0)
-				return 0;
-		} else {
-			if (cur_u8(&a, &l8) < 0)
-				return 0;
-			vl = l8;
-		}
-		struct cur v;
-		if (cur_take(&a, vl, &v) < 0)
-			return 0;
+	uint8_t fl, ty;
+	struct cur v;
+	while (cur_left(&a) >= 3 && bgp_attr_next(&a, &fl, &ty, &v) == 0) {
 		uint16_t afi;
 		if ((ty == BGP_ATTR_MP_REACH_NLRI || ty == BGP_ATTR_MP_UNREACH_NLRI) && cur_u16(&v, &afi) == 0)
 			return afi == DM_AFI_IPV6;
@@ -553,12 +551,7 @@ static void bmp_elem(void *arg, const char *collector, const struct dm_elem *e)
 	if (!b || !co->pl)
 		return;
 	struct dm_elem stamped;
-	if (co->sim_path) {
-		stamped = *e;
-		stamped.ts = co->sim_now;
-		stamped.usec = co->sim_usec;
-		e = &stamped;
-	}
+	e = sim_stamp(co, e, &stamped);
 	pl_elem(co->pl, b->coll, e);
 }
 
@@ -842,12 +835,7 @@ static void on_elem(const struct speaker_peer_info *p, const struct dm_elem *e, 
 	struct collect *co = arg;
 	co->elems++;
 	struct dm_elem stamped;
-	if (co->sim_path) {   /* the archive's time, not the arrival's */
-		stamped = *e;
-		stamped.ts = co->sim_now;
-		stamped.usec = co->sim_usec;
-		e = &stamped;
-	}
+	e = sim_stamp(co, e, &stamped);
 	/* state changes that matter to the routing state are those into and out of Established
 	 * (before OPEN the peer's AS is not even known: it would make a phantom peer) */
 	if (co->pl && (e->type != DM_ELEM_STATE || e->old_state == DM_BGP_ESTABLISHED ||

@@ -232,23 +232,6 @@ static size_t attr_put(uint8_t *d, uint8_t flags, uint8_t type, const uint8_t *v
 
 /* One path attribute's framing (RFC 4271 §4.3): flags, type, its value as a sub-cursor. The
  * attributes were decoded by bgp/ already; this only walks their bytes. */
-static int attr_next(struct cur *c, uint8_t *flags, uint8_t *type, struct cur *val)
-{
-	uint16_t len;
-	uint8_t l8;
-	if (cur_u8(c, flags) < 0 || cur_u8(c, type) < 0)
-		return -1;
-	if (*flags & BGP_ATTR_F_EXTLEN) {
-		if (cur_u16(c, &len) < 0)
-			return -1;
-	} else {
-		if (cur_u8(c, &l8) < 0)
-			return -1;
-		len = l8;
-	}
-	return cur_take(c, len, val);
-}
-
 /* The attribute block to send for a route: the archived attributes byte for byte, except
  * MP_REACH/MP_UNREACH (rebuilt around the prefixes; the IPv6 next hop goes to *nh) and, from
  * a 2-byte source (as2), AS_PATH/AGGREGATOR rewritten with 4-byte ASNs from the decoded
@@ -263,7 +246,7 @@ static long attrs_for_send(const struct bgp_attrs *a, int as2, uint8_t *out, siz
 	while (cur_left(&c)) {
 		uint8_t flags, type;
 		struct cur v;
-		if (attr_next(&c, &flags, &type, &v) < 0)
+		if (bgp_attr_next(&c, &flags, &type, &v) < 0)
 			return -1;
 		size_t len = cur_left(&v);
 		if (n + len + 4 > cap)
@@ -466,7 +449,7 @@ static void message_send(struct feed *f, struct fpeer *p, const struct mrt_hdr *
 		const uint8_t *start = ac.p;
 		uint8_t fl, ty;
 		struct cur v;
-		if (attr_next(&ac, &fl, &ty, &v) < 0)
+		if (bgp_attr_next(&ac, &fl, &ty, &v) < 0)
 			break;
 		if (ty == BGP_ATTR_MP_REACH_NLRI || ty == BGP_ATTR_MP_UNREACH_NLRI) {
 			memcpy(b + n, start, (size_t)(ac.p - start));

@@ -78,7 +78,6 @@ static void db_commit(struct pipeline *R, int again)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &c1);
-	R->commits++;
 	if (R->o.on_commit)
 		R->o.on_commit(R->o.commit_arg, (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
 	R->rows_db += R->rows_pending;
@@ -942,7 +941,6 @@ void pl_stats(const struct pipeline *R, struct pl_stats *out)
 	memcpy(out->err, R->err, sizeof out->err);
 	memcpy(out->events, R->ev_by_type, sizeof out->events);
 	out->last_bin_end = R->last_bin_end;
-	out->commits = R->commits;
 }
 struct rib *pl_rib(struct pipeline *R) { return R->rib; }
 void pl_input_error(struct pipeline *R, const char *file, const struct dm_error *err, int warning)

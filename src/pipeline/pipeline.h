@@ -120,7 +120,6 @@ struct pl_stats {
 	uint64_t err[DM_ERR_COUNT_];     /* input errors by kind, [-code] */
 	uint64_t events[8];              /* events raised by enum dm_event_type */
 	int64_t last_bin_end;            /* end of the last bin closed (0: none yet) */
-	uint64_t commits;
 };
 void pl_stats(const struct pipeline *p, struct pl_stats *out);
 

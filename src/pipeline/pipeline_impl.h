@@ -82,7 +82,6 @@ struct pipeline {
 	struct webhook *hook;      /* live: posts from a sender thread (the loop never waits) */
 	uint64_t ev_by_type[8];
 	int64_t last_bin_end;
-	uint64_t commits;
 	int ev_store;
 	unsigned alerts, unknowns, hook_fail;
 	uint64_t reloaded_bins;    /* bins of the database fed back to the detector at pl_new */
