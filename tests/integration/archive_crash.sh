@@ -110,13 +110,18 @@ fi
 same_lines archive_restart_updates "$TMP/b/$U.1.bz2" "$TMP/want_u"
 same_lines archive_restart_rib "$TMP/b/$R.1.bz2" "$TMP/want_r"
 
-# 4. kill -9 at an unchosen moment (2 s into a run, no stall): the same, except that the kill may
-#    cut the record being written: darkmap reads every record before it and reports the cut one
-#    as truncated, nothing else
+# 4. kill -9 at an unchosen moment (no stall): as soon as the first flush of the table is
+#    reported, wherever the writer then is; the same, except that the kill may cut the record
+#    being written: darkmap reads every record before it and reports the cut one as truncated,
+#    nothing else. (A fixed delay missed the run on fast machines: it had ended.)
 want $NUPD 65536
 "$DRIVER" "$TMP/d" $NUPD 65536 >"$TMP/d.out" 2>"$TMP/d.err" &
 pid=$!
-sleep 2
+for _ in $(seq 400); do
+	awk '$1 == "flushed" && $3 > 0 { f = 1 } END { exit !f }' "$TMP/d.out" 2>/dev/null && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.05
+done
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 read -r _ rec_flushed rib_flushed < <(grep '^flushed' "$TMP/d.out" | tail -1)
