@@ -32,5 +32,7 @@ wait_for() {
 		"$@" && return 0
 		sleep 0.1
 	done
+	# said, so that a wait that always runs out (a test slower than it needs be) shows in the log
+	echo "# wait_for: gave up after $t s: $*" >&2
 	return 1
 }

@@ -20,7 +20,9 @@ routes() {   # the state's PEER|AS|PREFIX, one line
 	wait_for 30 test -e "$TMP/state"
 	cut -d'|' -f1-3 "$TMP/state" | tr '\n' ' '
 }
-downs() { [ "$(grep -c "$1.*Established -> Idle" "$TMP/err")" -ge "$2" ]; }
+# a session that ends: Idle after a NOTIFICATION, Active (waiting for its return) after a lost
+# connection
+downs() { [ "$(grep -c -E "$1 .*Established -> (Idle|Active)" "$TMP/err")" -ge "$2" ]; }
 $PEER announce --port "$P" --src 127.0.0.6 --as 65006 --id 10.0.0.6 --gr 120 --abrupt \
 	"10.60.0.0/16,65006,127.0.0.6" "10.61.0.0/16,65006,127.0.0.6"
 $PEER announce --port "$P" --src 127.0.0.7 --as 65007 --id 10.0.0.7 --abrupt "10.70.0.0/16,65007,127.0.0.7"
