@@ -16,6 +16,12 @@ DATA=${DARKMAP_DATA:-$PWD/../shared/data}
 PEERS=${BENCH_LIVE_PEERS:-20}
 DEADLINE=${BENCH_LIVE_DEADLINE:-900}   # seconds per receiver; a slower one reports its rate so far
 MARKS=${BENCH_LIVE_MARKS:-10}
+# a receiver whose peak RSS passes this is stopped (gobgpd holds about 1.8 KB a route: 20 full
+# tables would not fit in this machine's memory)
+MAX_RSS_MB=${BENCH_LIVE_MAX_RSS_MB:-6000}
+# which receivers, of: darkmap gobgpd bird2
+RECEIVERS=${BENCH_LIVE_RECEIVERS:-darkmap gobgpd bird2}
+want() { [[ " $RECEIVERS " == *" $1 "* ]]; }
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -23,7 +29,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -- -"$p" 2>/dev/null; done
 	sleep 0.5
 	for p in "${PIDS[@]}"; do kill -9 -- -"$p" 2>/dev/null; done
-	rm -rf "$TMP"
+	if [ -n "${BENCH_LIVE_KEEP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
@@ -60,7 +66,7 @@ start_bg() { setsid "$@" </dev/null & PIDS+=($!); disown; }   # disown: no "Kill
 # sessions), or the deadline. The time is when the count reached its highest. Prints "NAME seconds routes/s
 # peakRSS_MB bytes/route".
 feed_and_wait() {
-	local name=$1 pid=$2 port=$3 t0 tbest held best=0 end kb tdone=""; shift 3
+	local name=$1 pid=$2 port=$3 t0 tbest held best=0 end kb tdone="" capped=0; shift 3
 	t0=$(now); tbest=$t0
 	start_bg "$DM" feed --to "127.0.0.1:$port" --copies "$PEERS" --hold -1 --wait 60 "$rib" 2>"$TMP/feed.$name.err"
 	end=$((SECONDS + DEADLINE))
@@ -69,6 +75,9 @@ feed_and_wait() {
 		if [ "${held:-0}" -gt "$best" ]; then best=$held; tbest=$(now); fi
 		[ "$best" -ge "$TOTAL" ] && break
 		kill -0 "$pid" 2>/dev/null || break
+		# a receiver about to take the machine's memory is stopped there and reported so far
+		kb=$(hwm_kb "$pid")
+		if [ "${kb:-0}" -gt $((MAX_RSS_MB * 1024)) ]; then capped=1; break; fi
 		[ -z "$tdone" ] && grep -q 'prefixes packed' "$TMP/feed.$name.err" && tdone=$(now)
 		if [ -n "$tdone" ] && awk -v a="$tbest" -v d="$tdone" -v b="$(now)" \
 			'BEGIN {exit !(b - (a > d ? a : d) > 30)}'; then break; fi
@@ -76,9 +85,9 @@ feed_and_wait() {
 	done
 	kb=$(hwm_kb "$pid")
 	kill -- -"${PIDS[-1]}" 2>/dev/null   # the feed
-	awk -v n="$name" -v a="$t0" -v b="$tbest" -v r="$best" -v t="$TOTAL" -v kb="${kb:-0}" 'BEGIN {
+	awk -v n="$name" -v a="$t0" -v b="$tbest" -v r="$best" -v t="$TOTAL" -v kb="${kb:-0}" -v c="$capped" 'BEGIN {
 		s = b - a; printf "%-16s %9.1f %12.0f %10.0f %10.1f", n, s, (s > 0 ? r / s : 0), kb / 1024, (r ? kb * 1024 / r : 0)
-		if (r < t) printf "  (held %d of %d routes at most)", r, t
+		if (r < t) printf "  (held %d of %d routes at most%s)", r, t, c ? "; stopped at the RSS cap" : ""
 		printf "\n" }'
 	# what the receiver said before it had everything (say, gobgpd's own hold timer expiring)
 	grep -h 'NOTIFICATION received' "$TMP/feed.$name.err" | sed 's/session from [0-9.]*: //' | sort | uniq -c |
@@ -88,10 +97,12 @@ feed_and_wait() {
 printf "%-16s %9s %12s %10s %10s\n" receiver seconds routes/s peak_MB bytes/route
 
 # --- darkmap collect ---
+if want darkmap; then
 port=$(free_port)
 printf 'local-as 65000\nrouter-id 127.0.0.1\nlisten 127.0.0.1:%s\naddpath on\npeer 127.0.0.0/24 as any\n' "$port" >"$TMP/collect.conf"
-# --state: collect keeps every route (the dump is written at exit only: it is killed)
-start_bg "$DM" collect --config "$TMP/collect.conf" --state "$TMP/collect.state" 2>"$TMP/collect.err"
+# collect as it runs for real: every route into the pipeline's RIB, the signal and the detector
+# over every country and AS, series into SQLite (--db), with the default mapping data
+start_bg "$DM" collect --config "$TMP/collect.conf" --db "$TMP/collect.sqlite" 2>"$TMP/collect.err"
 cpid=${PIDS[-1]}
 # its log: a full-feed session's End-of-RIB comes after its whole table (marks are 127.0.0.2xx)
 collect_held() { echo $(( $(grep -v ' 127\.0\.0\.2[0-9][0-9] ' "$TMP/collect.err" | grep -c "End-of-RIB IPv6") * PREFIXES )); }
@@ -123,9 +134,10 @@ wait $markjob
 sleep 3
 while read -r p; do kill -- -"$p" 2>/dev/null; done <"$TMP/markpids" 2>/dev/null
 kill -9 -- -"$cpid" 2>/dev/null
+fi
 
 # --- gobgpd ---
-if command -v gobgpd >/dev/null; then
+if want gobgpd && command -v gobgpd >/dev/null; then
 	port=$(free_port); api=$(free_port)
 	{
 		printf '[global.config]\n  as = 65000\n  router-id = "127.0.0.1"\n  port = %s\n  local-address-list = ["127.0.0.1"]\n' "$port"
@@ -146,7 +158,7 @@ if command -v gobgpd >/dev/null; then
 fi
 
 # --- bird2 ---
-if command -v bird >/dev/null; then
+if want bird2 && command -v bird >/dev/null; then
 	port=$(free_port)
 	{
 		printf 'router id 127.0.0.1;\nprotocol device { }\n'
