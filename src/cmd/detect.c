@@ -229,21 +229,8 @@ int cmd_detect(int argc, char **argv)
 	}
 	/* Events still open at the end of the data were told (and stored) when raised: they are
 	 * named once in the summary, not printed again. */
-	struct dm_event open_ev[16];
-	size_t nopen = 0;
-	for (;;) {
-		struct dm_event ev[DETECT_MAX_EVENTS];
-		int got = detector_finish(d, ev, DETECT_MAX_EVENTS);
-		if (got <= 0)
-			break;
-		for (int j = 0; j < got; j++) {
-			if (!alert_is_alert(&ev[j]))
-				continue;
-			if (nopen < sizeof open_ev / sizeof open_ev[0])
-				open_ev[nopen] = ev[j];
-			nopen++;
-		}
-	}
+	struct alert_open open;
+	alert_open_collect(d, &open);
 	if (nfound)
 		qsort(found, nfound, sizeof *found, cmp_found);
 
@@ -400,16 +387,7 @@ int cmd_detect(int argc, char **argv)
 			        cov.need_history * o.bin / 60);
 		fputs(")\n", stderr);
 	}
-	if (nopen) {
-		fprintf(stderr, "darkmap detect: %zu event%s still open at the end of the data:", nopen, nopen == 1 ? "" : "s");
-		for (size_t i = 0; i < nopen && i < sizeof open_ev / sizeof open_ev[0]; i++) {
-			char who[160];
-			alert_entity_label(&open_ev[i].entity, &names, who, sizeof who);
-			fprintf(stderr, "%s %s %s since %s", i ? "," : "", who, dm_event_type_name(open_ev[i].type),
-			        dm_time_fmt(open_ev[i].start, DM_TIME_UTC, t0));
-		}
-		fprintf(stderr, "%s\n", nopen > sizeof open_ev / sizeof open_ev[0] ? ", ..." : "");
-	}
+	alert_open_print(stderr, "darkmap detect", &open, &names);
 	if (hook_fail && rc == EXIT_OK)
 		rc = EXIT_DATA_ERRORS; /* the alerts were made but not all were delivered */
 	free(found);

@@ -411,3 +411,37 @@ void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const s
 #undef PUT
 }
 
+
+void alert_open_collect(struct detector *d, struct alert_open *o)
+{
+	o->n = 0;
+	for (;;) {
+		struct dm_event ev[DETECT_MAX_EVENTS];
+		int got = detector_finish(d, ev, DETECT_MAX_EVENTS);
+		if (got <= 0)
+			break;
+		for (int j = 0; j < got; j++) {
+			if (!alert_is_alert(&ev[j]))
+				continue;
+			if (o->n < sizeof o->ev / sizeof o->ev[0])
+				o->ev[o->n] = ev[j];
+			o->n++;
+		}
+	}
+}
+
+void alert_open_print(FILE *f, const char *who, const struct alert_open *o, const struct alert_names *names)
+{
+	if (!o->n)
+		return;
+	const size_t cap = sizeof o->ev / sizeof o->ev[0];
+	char t0[32];
+	fprintf(f, "%s: %zu event%s still open at the end of the data:", who, o->n, o->n == 1 ? "" : "s");
+	for (size_t i = 0; i < o->n && i < cap; i++) {
+		char label[160];
+		alert_entity_label(&o->ev[i].entity, names, label, sizeof label);
+		fprintf(f, "%s %s %s since %s", i ? "," : "", label, dm_event_type_name(o->ev[i].type),
+		        dm_time_fmt(o->ev[i].start, DM_TIME_UTC, t0));
+	}
+	fprintf(f, "%s\n", o->n > cap ? ", ..." : "");
+}

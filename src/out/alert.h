@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/obuf.h"
 #include "detect/event.h"
@@ -43,5 +44,17 @@ void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const s
 
 /* One JSON object (no trailing newline). Field list: docs/detect.md. */
 void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_names *names);
+
+/* The alerts still open when the data ends: told (and stored) when raised, so `detect` and the
+ * pipeline name them once in their summary. alert_open_collect drains detector_finish, keeping
+ * the first ones and counting all; alert_open_print writes "WHO: N events still open at the end
+ * of the data: KP outage since ..." (nothing when none is open). */
+struct detector;
+struct alert_open {
+	struct dm_event ev[16];
+	size_t n;
+};
+void alert_open_collect(struct detector *d, struct alert_open *o);
+void alert_open_print(FILE *f, const char *who, const struct alert_open *o, const struct alert_names *names);
 
 #endif

@@ -625,21 +625,8 @@ static int detect_open(struct pipeline *R, struct dm_error *err)
 static void detect_finish(struct pipeline *R)
 {
 	detect_flush(R);
-	struct dm_event open_ev[16];
-	size_t nopen = 0;
-	for (;;) {
-		struct dm_event ev[DETECT_MAX_EVENTS];
-		int got = detector_finish(R->det, ev, DETECT_MAX_EVENTS);
-		if (got <= 0)
-			break;
-		for (int j = 0; j < got; j++) {
-			if (!alert_is_alert(&ev[j]))
-				continue;
-			if (nopen < sizeof open_ev / sizeof open_ev[0])
-				open_ev[nopen] = ev[j];
-			nopen++;
-		}
-	}
+	struct alert_open open;
+	alert_open_collect(R->det, &open);
 	int werr = obuf_free(&R->aout);
 	obuf_free(&R->js);
 	if (werr) {
@@ -673,17 +660,7 @@ static void detect_finish(struct pipeline *R)
 		fprintf(stderr, "; baselines reloaded from %llu stored bins of %zu entities",
 		        (unsigned long long)R->reloaded_bins, R->reloaded_entities);
 	fputc('\n', stderr);
-	if (nopen) {
-		char t0[32];
-		fprintf(stderr, "%s: %zu event%s still open at the end of the data:", R->name, nopen, nopen == 1 ? "" : "s");
-		for (size_t i = 0; i < nopen && i < sizeof open_ev / sizeof open_ev[0]; i++) {
-			char who[160];
-			alert_entity_label(&open_ev[i].entity, &R->names, who, sizeof who);
-			fprintf(stderr, "%s %s %s since %s", i ? "," : "", who, dm_event_type_name(open_ev[i].type),
-			        dm_time_fmt(open_ev[i].start, DM_TIME_UTC, t0));
-		}
-		fprintf(stderr, "%s\n", nopen > sizeof open_ev / sizeof open_ev[0] ? ", ..." : "");
-	}
+	alert_open_print(stderr, R->name, &open, &R->names);
 }
 
 /* ---------- the pipeline ---------- */
