@@ -61,17 +61,20 @@ echo " average leaves a core free), DARKMAP_DECOMPRESS_THREAD=1 / 0)"
 
 echo
 echo "== dump -m on bzip2 files: against bzip2 -dc and lbzip2 -dc (block-parallel, $(nproc) cores) (best of $REPS)"
-printf "%-40s %7s %7s %9s %9s %9s %8s %9s\n" file MB_out blocks dump_s bzip2_s lbzip2_s x_bzip2 x_lbzip2
+echo "(dump_s: blocks on every core, src/io/bz2par.c; 1stream_s: libbz2's one stream on the decompression"
+echo " thread, DARKMAP_BZIP2_THREADS=1; load average now: $(cut -d' ' -f1 /proc/loadavg))"
+printf "%-40s %7s %7s %9s %9s %9s %9s %8s %9s\n" file MB_out blocks dump_s 1stream_s bzip2_s lbzip2_s x_bzip2 x_lbzip2
 for f in $(find "$DATA/mrt" -maxdepth 1 -name '*.bz2' -size +500k | sort); do
 	rm -f "$TMP"/best.*
 	for _ in $(seq "$REPS"); do
-		turn dm "$DM" dump -m "$f"
+		DARKMAP_DECOMPRESS_THREAD=1 turn dm "$DM" dump -m "$f"
+		DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_BZIP2_THREADS=1 turn d1 "$DM" dump -m "$f"
 		turn bz bzip2 -dc "$f"
 		command -v lbzip2 >/dev/null && turn lb lbzip2 -dc "$f"
 	done
 	mb=$(bzip2 -dc "$f" 2>/dev/null | wc -c | awk '{printf "%.1f", $1 / 1e6}')
 	blocks=$(bzip2 -tvv "$f" 2>&1 | grep -c 'huff+mtf')
-	printf "%-40s %7s %7s %9s %9s %9s %7sx %8sx\n" "$(basename "$f")" "$mb" "$blocks" "$(best dm)" "$(best bz)" \
+	printf "%-40s %7s %7s %9s %9s %9s %9s %7sx %8sx\n" "$(basename "$f")" "$mb" "$blocks" "$(best dm)" "$(best d1)" "$(best bz)" \
 		"$(best lb 2>/dev/null || echo -)" "$(x "$(best dm)" "$(best bz)")" "$(x "$(best dm)" "$(best lb 2>/dev/null || echo 0)")"
 done
 

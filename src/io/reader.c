@@ -23,6 +23,8 @@
  * it says today. Only damaged files pay for that second pass. */
 #include "io/reader.h"
 
+#include "io/bz2par.h"
+
 #include <bzlib.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -81,7 +83,9 @@ struct dm_reader {
 	int seekable;          /* a regular file: can be read again from an offset */
 	size_t raw_made;       /* gzip: output of the last step, before any was dropped */
 	int gz_drained;        /* gzip: at the end of input, the decoder holds no more output */
-	uint64_t discard;      /* output of zlib's replay already returned by ISA-L: dropped */
+	uint64_t discard;      /* output already returned by ISA-L (zlib's replay) or by the
+	                        * block-parallel bzip2 path (the sequential one's): dropped */
+	int bz_threads;        /* bzip2 blocks decoded on this many threads (bz2par.h); 0: not */
 	ZSTD_DCtx *zstd;
 	size_t zstd_hint;      /* input the zstd decoder needs to finish its current block (see step) */
 	int zstd_flush;        /* the last zstd call filled the output: flush before giving input */
@@ -313,6 +317,14 @@ struct dm_reader *dm_reader_open(const char *path, struct dm_error *err)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	double load;
 	int want = th ? *th == '1' : cores > 1 && (getloadavg(&load, 1) != 1 || load < (double)cores - 0.5);
+	/* bzip2 from a regular file: its blocks on every core (bz2par.h). Measured on this 2-core
+	 * machine: see docs/dump.md, "bzip2". DARKMAP_BZIP2_THREADS=N sets the count (1: off). */
+	if (r->comp == DM_COMP_BZIP2 && r->seekable && want) {
+		const char *bt = getenv("DARKMAP_BZIP2_THREADS");
+		r->bz_threads = bt ? atoi(bt) : (int)cores;
+		if (r->bz_threads > 64)
+			r->bz_threads = 64;
+	}
 	if (r->comp != DM_COMP_NONE && want)
 		start_thread(r); /* on failure: decompress inline */
 	return r;
@@ -451,6 +463,12 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		int br = BZ2_bzDecompress(bz);
 		used = avail - bz->avail_in;
 		made = n - bz->avail_out;
+		if (r->discard && made) {   /* the block-parallel path returned these bytes first */
+			size_t drop = made < r->discard ? made : (size_t)r->discard;
+			memmove(out, out + drop, made - drop);
+			r->discard -= drop;
+			made -= drop;
+		}
 		if (br == BZ_STREAM_END) {
 			r->stream_ended = 1;
 			BZ2_bzDecompressEnd(bz);
@@ -731,9 +749,71 @@ static void publish_block(struct dm_reader *r, size_t len, int status)
 	pthread_cond_signal(&r->nonempty);
 }
 
+/* The block-parallel bzip2 path (bz2par.h): its output into the ring. 1 when it reached the end
+ * (published), 0 when the sequential decoder must take over (r->discard set: what was
+ * published is dropped from its output), -1 when the reader is being closed. */
+static int producer_bz2par(struct dm_reader *r)
+{
+	/* Nothing of the file has been consumed yet (the parallel path reads it with pread): the
+	 * sequential decoder can start from r->in as it is. */
+	struct bz2par *bp = bz2par_open(r->fd, r->file_size, r->bz_threads);
+	if (!bp)
+		return 0;
+	uint64_t pushed = 0;
+	int rc = 0;
+	for (;;) {
+		const uint8_t *d;
+		ssize_t k = bz2par_next(bp, &d);
+		if (k == 0 || k == -2) {
+			/* the end, or the cut the sequential decoder reports at the end of the file */
+			pthread_mutex_lock(&r->mu);
+			struct block *b = wait_free_block(r);
+			if (b && k == -2)
+				dm_fail(&b->e, DM_ERR_IO, pushed, "%s stream truncated (ends without end-of-stream marker) "
+				        "at compressed offset %llu, uncompressed %llu", dm_compression_name(r->comp),
+				        (unsigned long long)r->file_size, (unsigned long long)pushed);
+			if (b)
+				publish_block(r, 0, k == 0 ? 1 : -1);
+			pthread_mutex_unlock(&r->mu);
+			atomic_store(&r->consumed, r->file_size);
+			rc = 1;
+			break;
+		}
+		if (k < 0)
+			break;
+		for (size_t off = 0; off < (size_t)k;) {
+			pthread_mutex_lock(&r->mu);
+			struct block *b = wait_free_block(r);
+			pthread_mutex_unlock(&r->mu);
+			if (!b) {
+				bz2par_close(bp);
+				return -1;
+			}
+			size_t len = (size_t)k - off < BLOCK ? (size_t)k - off : BLOCK;
+			memcpy(b->data, d + off, len);
+			off += len;
+			pushed += len;
+			pthread_mutex_lock(&r->mu);
+			publish_block(r, len, 0);
+			pthread_mutex_unlock(&r->mu);
+		}
+		atomic_store(&r->consumed, bz2par_consumed(bp));
+	}
+	bz2par_close(bp);
+	/* the sequential decoder's offsets count from the first byte: what was handed out counts */
+	r->discard = pushed;
+	r->out_total = pushed;
+	return rc;
+}
+
 static void *producer(void *arg)
 {
 	struct dm_reader *r = arg;
+	if (r->bz_threads > 1) {
+		int rc = producer_bz2par(r);
+		if (rc != 0)
+			return NULL;
+	}
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
 		struct block *b = wait_free_block(r);

@@ -4,7 +4,9 @@
  * records of the real archives recompressed in each format (tests/fuzz/seed.py).
  * gzip has two decoders (ISA-L, and zlib, which also decodes again whatever ISA-L fails on:
  * src/io/reader.c): where the build has ISA-L, a gzip input is read through both and every
- * byte, the error and its offsets must be the same. */
+ * byte, the error and its offsets must be the same. bzip2 has two paths (block-parallel on
+ * threads, src/io/bz2par.c, and libbz2's stream, which takes over wherever the first cannot go
+ * on): a bzip2 input is read through both, with the same checks. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +20,6 @@
 #include "mrt/mrt.h"
 #include "mrt/reader.h"
 
-#ifdef DM_HAVE_ISAL
 /* What a reader hands out: at most 4 MB of bytes, then the end or the error. */
 struct outcome {
 	uint8_t *bytes;
@@ -28,13 +29,18 @@ struct outcome {
 	char note[160];
 };
 
-static void read_all(const char *path, const char *inflate, struct outcome *o)
+/* Reads path whole with the environment variables env[0]=env[1], env[2]=env[3] set while the
+ * reader opens (it reads them there). */
+static void read_all(const char *path, const char *const env[4], struct outcome *o)
 {
 	enum { CAP = 4u << 20 };
 	memset(o, 0, sizeof *o);
-	setenv("DARKMAP_INFLATE", inflate, 1);
+	for (int i = 0; i < 4; i += 2)
+		setenv(env[i], env[i + 1], 1);
 	struct dm_reader *r = dm_reader_open(path, &o->err);
+	setenv("DARKMAP_DECOMPRESS_THREAD", "0", 1);   /* as LLVMFuzzerInitialize set it */
 	unsetenv("DARKMAP_INFLATE");
+	unsetenv("DARKMAP_BZIP2_THREADS");
 	CHECK(r != NULL);
 	o->bytes = malloc(CAP);
 	CHECK(o->bytes != NULL);
@@ -58,11 +64,12 @@ static void read_all(const char *path, const char *inflate, struct outcome *o)
 	dm_reader_close(r);
 }
 
-static void same_with_zlib(const char *path)
+/* The same bytes, the same end: error, offsets and note. */
+static void same_outcome(const char *path, const char *const a_env[4], const char *const b_env[4])
 {
 	struct outcome a, b;
-	read_all(path, "isal", &a);
-	read_all(path, "zlib", &b);
+	read_all(path, a_env, &a);
+	read_all(path, b_env, &b);
 	CHECK(a.len == b.len && !memcmp(a.bytes, b.bytes, a.len));
 	CHECK(a.failed == b.failed);
 	if (a.failed)
@@ -71,7 +78,6 @@ static void same_with_zlib(const char *path)
 	free(a.bytes);
 	free(b.bytes);
 }
-#endif
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -96,9 +102,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 #ifdef DM_HAVE_ISAL
-	if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b)
-		same_with_zlib(path);
+	if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
+		static const char *const isal[4] = { "DARKMAP_INFLATE", "isal", "DARKMAP_DECOMPRESS_THREAD", "0" };
+		static const char *const zlib[4] = { "DARKMAP_INFLATE", "zlib", "DARKMAP_DECOMPRESS_THREAD", "0" };
+		same_outcome(path, isal, zlib);
+	}
 #endif
+	if (size >= 3 && !memcmp(data, "BZh", 3)) {
+		static const char *const blocks[4] = { "DARKMAP_DECOMPRESS_THREAD", "1", "DARKMAP_BZIP2_THREADS", "2" };
+		/* both on the decompression thread: libbz2's compressed offset at an error depends on
+		 * the output space it is given, which differs inline (the caller's) and threaded */
+		static const char *const stream[4] = { "DARKMAP_DECOMPRESS_THREAD", "1", "DARKMAP_BZIP2_THREADS", "1" };
+		same_outcome(path, blocks, stream);
+	}
 	struct dm_error err;
 	struct mrt_reader *r = mrt_reader_open(path, &err);
 	if (r) {

@@ -3,7 +3,8 @@
  *   - the decompression thread (src/io/reader.c, forced on with DARKMAP_DECOMPRESS_THREAD=1):
  *     gzip and bzip2 files read to the end with changing buffer sizes and compared byte for
  *     byte, a file closed half way (the thread stopped while it fills), a truncated file (the
- *     error handed from the thread to the reader);
+ *     error handed from the thread to the reader); bzip2's blocks decoded on two threads
+ *     (src/io/bz2par.c, 100 KB blocks) read whole, closed half way, and cut;
  *   - the webhook queue (src/out/webhook.c): a loopback HTTP server answering 200 or 500,
  *     bodies enqueued while another thread reads the stats, drained, a queue of one that
  *     drops, and a webhook freed with bodies still queued.
@@ -135,6 +136,11 @@ static void test_reader(const char *dir)
 	for (size_t stop = 1; stop < DATA_LEN && ok; stop = stop * 5 + 4093)
 		ok = read_back(gz, d, DATA_LEN, stop, why, sizeof why) == 0;
 	result("reader closed half way", ok, why);
+	/* bzip2's blocks on two threads (src/io/bz2par.c): closed while blocks are decoding */
+	ok = 1;
+	for (size_t stop = 1; stop < DATA_LEN / 4 && ok; stop = stop * 9 + 40961)
+		ok = read_back(bz, d, DATA_LEN / 4, stop, why, sizeof why) == 0;
+	result("reader bzip2 blocks closed half way", ok, why);
 	/* the first half of the compressed file: the thread meets the truncation */
 	FILE *in = fopen(gz, "rb"), *out = fopen(cut, "wb");
 	if (in && out) {
@@ -156,6 +162,27 @@ static void test_reader(const char *dir)
 	if (r)
 		dm_reader_close(r);
 	result("reader truncated file reports an error", r && k < 0 && got > 0, "no error or no data before it");
+	/* the same for bzip2: the blocks before the cut, decoded on two threads, then the error */
+	in = fopen(bz, "rb"), out = fopen(cut, "wb");
+	if (in && out) {
+		static uint8_t cbuf[1 << 20];
+		size_t n = fread(cbuf, 1, sizeof cbuf, in);
+		fwrite(cbuf, 1, n / 2, out);
+	}
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	r = dm_reader_open(cut, &err);
+	k = 1;
+	got = 0;
+	while (r && (k = dm_reader_read(r, buf, sizeof buf, &err)) > 0)
+		got += (size_t)k;
+	if (r)
+		dm_reader_close(r);
+	result("reader truncated bzip2 reports an error after its whole blocks",
+	       r && k < 0 && got > 0 && strstr(err.what, "bzip2 stream truncated"),
+	       r && k < 0 ? err.what : "no error");
 	unlink(gz);
 	unlink(bz);
 	unlink(cut);
