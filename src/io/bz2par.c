@@ -4,7 +4,7 @@
  * end-of-stream magic 0x177245385090 and the 32-bit stream CRC (each block CRC folded in with a
  * one-bit rotation), padded to a byte. Streams may follow one another (pbzip2, lbzip2).
  *
- * The caller's thread scans ahead for block boundaries and queues up to SLOTS blocks; the worker
+ * The caller's thread scans ahead for block boundaries and queues up to two blocks a thread; the worker
  * threads, and the caller while it waits for the next block in order, decode them. Each block is
  * copied out of the scan buffer as a one-block stream of its own, so no two threads share a
  * byte of input or output. */
@@ -21,10 +21,11 @@
 #define MAGIC_EOS 0x177245385090ULL
 #define MASK48 0xffffffffffffULL
 
-/* SLOTS blocks in flight: enough for every thread to have one decoding and one waiting.
+/* Blocks in flight: two a thread, one decoding and one waiting (each slot holds up to a block in
+ * and out, about 3 MB at level 9); at most MAX_SLOTS.
  * READ: the scan buffer grows by this much. OUT_MAX: a block's output is at most about 46 MB
  * (900 KB of run-length pairs each giving 255 bytes); anything beyond means a false block. */
-enum { SLOTS = 8, READ = 1 << 20, OUT_MAX = 64 << 20 };
+enum { MAX_SLOTS = 32, READ = 1 << 20, OUT_MAX = 64 << 20 };
 
 enum job_state { J_EMPTY, J_QUEUED, J_TAKEN, J_DONE, J_FAILED };
 
@@ -53,8 +54,9 @@ struct bz2par {
 	int truncated;       /* ... namely a file cut inside a stream, clean as far as it goes */
 	int failed;          /* sticky: bz2par_next returns -1 from now on */
 
-	struct job job[SLOTS];
-	uint64_t next_queue, next_take, next_out;  /* block sequence numbers; slot = n % SLOTS */
+	struct job job[MAX_SLOTS];
+	unsigned slots;      /* in use */
+	uint64_t next_queue, next_take, next_out;  /* block sequence numbers; slot = n % slots */
 	int handed;          /* the slot handed out by the last call, to be freed by the next */
 	uint64_t consumed;
 
@@ -391,7 +393,7 @@ static void *worker(void *arg)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop)
 			break;
-		struct job *j = &p->job[p->next_take++ % SLOTS];
+		struct job *j = &p->job[p->next_take++ % p->slots];
 		j->state = J_TAKEN;
 		pthread_mutex_unlock(&p->mu);
 		enum job_state st = decode_job(j);
@@ -425,6 +427,7 @@ struct bz2par *bz2par_open(int fd, uint64_t size, int threads)
 	}
 	p->level = p->buf[3];
 	p->scan_bit = 32;
+	p->slots = threads < 1 ? 2 : threads > MAX_SLOTS / 2 ? MAX_SLOTS : 2 * (unsigned)threads;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
@@ -451,8 +454,8 @@ ssize_t bz2par_next(struct bz2par *p, const uint8_t **data)
 		pthread_mutex_unlock(&p->mu);
 		/* queue blocks while slots are free (the scan runs on this thread, without the lock:
 		 * the workers touch only jobs already queued) */
-		while (p->next_queue - p->next_out < SLOTS && !p->scan_done && !p->scan_failed) {
-			struct job *j = &p->job[p->next_queue % SLOTS];
+		while (p->next_queue - p->next_out < p->slots && !p->scan_done && !p->scan_failed) {
+			struct job *j = &p->job[p->next_queue % p->slots];
 			if (scan_job(p, j) != 1)
 				break;
 			pthread_mutex_lock(&p->mu);
@@ -467,12 +470,12 @@ ssize_t bz2par_next(struct bz2par *p, const uint8_t **data)
 			p->failed = 1;
 			return p->truncated ? -2 : -1;
 		}
-		struct job *j = &p->job[p->next_out % SLOTS];
+		struct job *j = &p->job[p->next_out % p->slots];
 		pthread_mutex_lock(&p->mu);
 		while (j->state != J_DONE && j->state != J_FAILED) {
 			if (p->next_take < p->next_queue) {
 				/* help: decode the oldest block nobody has taken */
-				struct job *h = &p->job[p->next_take++ % SLOTS];
+				struct job *h = &p->job[p->next_take++ % p->slots];
 				h->state = J_TAKEN;
 				pthread_mutex_unlock(&p->mu);
 				enum job_state st = decode_job(h);
@@ -489,7 +492,7 @@ ssize_t bz2par_next(struct bz2par *p, const uint8_t **data)
 			p->failed = 1;
 			return -1;
 		}
-		p->handed = (int)(p->next_out % SLOTS);
+		p->handed = (int)(p->next_out % p->slots);
 		p->next_out++;
 		p->consumed = j->end_byte;
 		if (j->out_len) {
@@ -515,7 +518,7 @@ void bz2par_close(struct bz2par *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
-	for (int i = 0; i < SLOTS; i++) {
+	for (int i = 0; i < MAX_SLOTS; i++) {
 		free(p->job[i].in);
 		free(p->job[i].out);
 	}
