@@ -172,11 +172,12 @@ static int64_t find_magic(const struct bz2par *p, uint64_t from, int *eos)
 	return -1;
 }
 
-/* Copies the open block, bits [blk_start, end), into job j as a one-block stream. */
-static int make_job(struct bz2par *p, struct job *j, uint64_t end, uint64_t end_byte)
+/* Writes into j->in a stream of its own: the header of the current level, then bits [from, end)
+ * of the file, then (close) the end-of-stream magic with crc as the stream CRC, padded to a byte.
+ * -1 when out of memory. */
+static int one_block_stream(struct bz2par *p, struct job *j, uint64_t from, uint64_t end, int close, uint32_t crc)
 {
-	uint64_t nbits = end - (uint64_t)p->blk_start;
-	size_t cap = (size_t)(nbits / 8) + 4 + 16;
+	size_t cap = (size_t)((end - from) / 8) + 4 + 16;
 	if (j->in_cap < cap) {
 		uint8_t *nb = realloc(j->in, cap);
 		if (!nb)
@@ -189,17 +190,28 @@ static int make_job(struct bz2par *p, struct job *j, uint64_t end, uint64_t end_
 	putbits(&w, 'Z', 8);
 	putbits(&w, 'h', 8);
 	putbits(&w, (uint64_t)p->level, 8);
-	uint64_t bit = (uint64_t)p->blk_start;
+	uint64_t bit = from;
 	for (; bit + 8 <= end; bit += 8)
 		putbits(&w, bits8(p, bit), 8);
 	if (end > bit)
 		putbits(&w, bits8(p, bit) >> (8 - (end - bit)), (unsigned)(end - bit));
-	putbits(&w, MAGIC_EOS >> 24, 24);
-	putbits(&w, MAGIC_EOS & 0xffffff, 24);
-	putbits(&w, p->blk_crc, 32);
+	if (close) {
+		putbits(&w, MAGIC_EOS >> 24, 24);
+		putbits(&w, MAGIC_EOS & 0xffffff, 24);
+		putbits(&w, crc, 32);
+	}
 	if (w.nacc)
 		putbits(&w, 0, 8 - w.nacc);
 	j->in_len = w.n;
+	return 0;
+}
+
+/* Copies the open block, bits [blk_start, end), into job j as a one-block stream (the stream CRC
+ * of one block is its block CRC). */
+static int make_job(struct bz2par *p, struct job *j, uint64_t end, uint64_t end_byte)
+{
+	if (one_block_stream(p, j, (uint64_t)p->blk_start, end, 1, p->blk_crc) < 0)
+		return -1;
 	j->end_byte = end_byte;
 	j->out_len = 0;
 	p->combined = (p->combined << 1 | p->combined >> 31) ^ p->blk_crc;
@@ -216,37 +228,15 @@ static int cut_clean(struct bz2par *p, struct job *j)
 {
 	uint64_t end = (p->buf_off + p->buf_len) * 8;
 	uint64_t from = p->blk_start >= 0 ? (uint64_t)p->blk_start : p->scan_bit;
-	if (from > end || (from >> 3) < p->buf_off)
+	if (from > end || (from >> 3) < p->buf_off || one_block_stream(p, j, from, end, 0, 0) < 0)
 		return 0;
-	size_t cap = (size_t)((end - from) / 8) + 8;
-	if (j->in_cap < cap) {
-		uint8_t *nb = realloc(j->in, cap);
-		if (!nb)
-			return 0;
-		j->in = nb;
-		j->in_cap = cap;
-	}
-	struct bitw w = { j->in, 0, 0, 0 };
-	putbits(&w, 'B', 8);
-	putbits(&w, 'Z', 8);
-	putbits(&w, 'h', 8);
-	putbits(&w, (uint64_t)p->level, 8);
-	uint64_t bit = from;
-	for (; bit + 8 <= end; bit += 8)
-		putbits(&w, bits8(p, bit), 8);
-	/* (end is a byte boundary, from may not be: the last bits are the file's own padding-free
-	 * tail, given whole; libbz2 reads bits as it needs them) */
-	if (end > bit)
-		putbits(&w, bits8(p, bit) >> (8 - (end - bit)), (unsigned)(end - bit));
-	if (w.nacc)
-		putbits(&w, 0, 8 - w.nacc);
 	bz_stream s;
 	memset(&s, 0, sizeof s);
 	if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK)
 		return 0;
 	char sink[4096];
 	s.next_in = (char *)j->in;
-	s.avail_in = (unsigned)w.n;
+	s.avail_in = (unsigned)j->in_len;
 	s.next_out = sink;
 	s.avail_out = sizeof sink;
 	int br = BZ2_bzDecompress(&s);
