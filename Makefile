@@ -20,8 +20,13 @@ CFLAGS  ?=
 CFLAGS  += -std=c11 -g $(WARN) -pthread
 PKGS    := zlib liblzma libzstd sqlite3 jansson cairo libmaxminddb libevent hiredis libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lcairo -lmaxminddb -levent -lhiredis -lpq)
-LIBS    := $(PKG_LIBS) -lbz2 -lm -pthread
+# libpq and cairo are not linked: src/store/pq_dl.c and src/out/cairo_dl.c open them on first use
+# (with their dependencies, 12 M instructions of dynamic loading before every command's main())
+LINKED  := $(filter-out libpq cairo,$(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(LINKED) 2>/dev/null || echo -lz -llzma -lzstd -lsqlite3 -ljansson -lmaxminddb -levent -lhiredis)
+LIBS    := $(PKG_LIBS) -lbz2 -lm -pthread -ldl
+# the unit tests read back what plot drew with cairo's own PNG reader
+UNIT_LIBS := $(shell pkg-config --libs cairo 2>/dev/null || echo -lcairo)
 # gzip through ISA-L's isal_inflate when libisal-dev is installed (src/io/reader.c says why),
 # zlib otherwise; `make ISAL=0` builds without it.
 ISAL    ?= $(shell pkg-config --exists libisal 2>/dev/null && echo 1 || echo 0)
@@ -72,7 +77,7 @@ asan-bin: $(ASAN)/darkmap
 # Unit tests: one cmocka binary per module, built with the sanitizers.
 $(ASAN)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(ASAN)/libdarkmap.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(ASAN)/libdarkmap.a $(LIBS) -lcmocka
+	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(ASAN)/libdarkmap.a $(LIBS) $(UNIT_LIBS) -lcmocka
 # Test drivers of the live modules (tests/live/*.c: the BMP listener, the archive crash driver),
 # built with the sanitizers beside the unit tests and run by tests/integration/*.sh.
 LIVE_SRCS := $(sort $(wildcard tests/live/*.c))
