@@ -2,7 +2,7 @@
 #ifndef DM_HTTP_HTTP_IMPL_H
 #define DM_HTTP_HTTP_IMPL_H
 
-#include <sqlite3.h>
+#include "http/db.h"
 #include <stdint.h>
 
 #include "base/obuf.h"
@@ -73,8 +73,8 @@ struct snapshot {
 enum { SNAP_DUTY = 9 };
 
 struct api_db {
-	sqlite3 *db;
-	sqlite3_stmt *st[Q_COUNT_];
+	struct db *db;
+	struct dbst *st[Q_COUNT_];
 	int64_t data_version;
 	uint32_t bin, series_end;
 	int64_t max_event_id;
