@@ -6,7 +6,8 @@
 # replay` into SQLite) is the independent source:
 #   1. equality: the merged series rows (CSV), the streaming detector's events (JSON), and
 #      `darkmap detect` run afterwards over the PostgreSQL database against the same over the
-#      SQLite one; a malformed message and an element of an unknown collector, put on two
+#      SQLite one, and `darkmap plot` (SVG and CSV) and `darkmap serve` (/api/entities,
+#      /api/series) over either give the same bytes; a malformed message and an element of an unknown collector, put on two
 #      partitions' streams first, are counted (2 skipped) and skipped;
 #   2. kill -9 of one worker mid-run (after 30 barriers): another takes its partitions over
 #      (its lease runs out), rebuilds them from their streams, and the result is still the
@@ -96,6 +97,38 @@ if [ -s "$TMP/single.detect" ] && cmp -s <(sort "$TMP/single.detect") <(sort "$T
 	ok cluster_pg_detect
 else
 	nok cluster_pg_detect "detect over PostgreSQL differs from detect over SQLite: $(tail -1 "$TMP/pg.detect.err")"
+fi
+
+# plot and serve read PostgreSQL as they read SQLite: the same image and rows, the same
+# /api/entities and /api/series answers (both detect runs above stored their events in each)
+same_read=1
+why=
+for db in "$TMP/single.db" "$PGURI"; do
+	n=$([ "$db" = "$PGURI" ] && echo pg || echo sq)
+	"$BIN" plot --db "$db" --country KP --out "$TMP/plot.$n.svg" --csv "$TMP/plot.$n.csv" >/dev/null 2>&1
+	"$BIN" serve --db "$db" --port 0 --port-file "$TMP/port.$n" >/dev/null 2>"$TMP/serve.$n" &
+	PIDS+=($!)
+	S=$!
+	if wait_for 20 test -s "$TMP/port.$n"; then
+		u="http://127.0.0.1:$(cat "$TMP/port.$n")"
+		# an event's id is its row's in that database (the order it was put): left out
+		curl -sf "$u/api/entities?type=country&at=2014-12-22T18:00Z" | sed 's/"id":[0-9]*/"id":_/g' >"$TMP/ent.$n"
+		curl -sf "$u/api/series?entity=KP&from=2014-12-22T12:00Z&to=2014-12-23T04:00Z" >"$TMP/ser.$n"
+	else
+		why="serve --db $n did not start: $(tail -1 "$TMP/serve.$n")"
+	fi
+	kill "$S"
+done
+for f in plot.%.svg plot.%.csv ent.% ser.%; do
+	if [ ! -s "$TMP/${f/\%/sq}" ] || ! cmp -s "$TMP/${f/\%/sq}" "$TMP/${f/\%/pg}"; then
+		same_read=0
+		why="${why:-${f/\%/pg} differs from ${f/\%/sq}: $(diff <(tr , '\n' <"$TMP/${f/\%/sq}") <(tr , '\n' <"$TMP/${f/\%/pg}") | head -3 | tr '\n' ' ')}"
+	fi
+done
+if [ $same_read = 1 ] && grep -q '"name":"North Korea"' "$TMP/ser.pg"; then
+	ok cluster_pg_plot_serve
+else
+	nok cluster_pg_plot_serve "$why"
 fi
 
 # ---- 2. kill -9 of one worker mid-run ----
