@@ -668,6 +668,24 @@ out:
 
 /* ---------- the merger ---------- */
 
+/* The id of a stream's first entry into id ("" when the stream is empty): 0, or -1 (err). */
+static int first_id(struct cl_redis *r, const char *key, char *id, size_t n, struct dm_error *err)
+{
+	const char *argv[] = { "XRANGE", key, "-", "+", "COUNT", "1" };
+	size_t lens[6];
+	for (int i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	redisReply *rep = cl_redis_cmd(r, key, 6, argv, lens, err);
+	if (!rep)
+		return -1;
+	id[0] = 0;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+	    rep->element[0]->elements && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
+		snprintf(id, n, "%s", rep->element[0]->element[0]->str);
+	freeReplyObject(rep);
+	return 0;
+}
+
 int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void *arg, int64_t when), void *arg,
                   struct pipeline **outp, struct cl_bus_stats *st, struct dm_error *err)
 {
@@ -701,6 +719,31 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 	char last[48] = "0-0";
 	if (!m)
 		goto out;
+	/* A restart (docs/scale.md "A merger restart"): the store says how many barriers the
+	 * merger before had committed, with the up stream's first entry id naming the run; the
+	 * up stream is read again from its start (it is the merger's whole input, never trimmed),
+	 * those barriers merged again for the baselines but not written twice. */
+	char ck[160], run[48] = "", cv[96];
+	snprintf(ck, sizeof ck, "cluster.%s.merged", bo->prefix);
+	uint32_t resume = 0;
+	if (first_id(r, up, run, sizeof run, err) < 0)
+		goto out_m;
+	if (run[0] && pl_get_meta(out, ck, cv, sizeof cv) == 0) {
+		char rid[48];
+		unsigned k;
+		if (sscanf(cv, "%u %47s", &k, rid) == 2 && !strcmp(rid, run)) {
+			resume = k;
+			cl_merge_resume(m, k);
+			if (!bo->quiet)
+				dm_log("cluster merge: resuming: %u barriers of run %s are stored; merging them again "
+				       "from the bus without writing them", k, run);
+		} else {
+			dm_log("cluster merge: the store's checkpoint '%s' is of another run (the bus's is %s): ignored",
+			       cv, run);
+		}
+	}
+	st->resumed = resume;
+	double t_start = now_s();
 	for (;;) {
 		const char *argv[] = { "XREAD", "COUNT", "1000", "BLOCK", "200", "STREAMS", up, last };
 		size_t lens[8];
@@ -714,6 +757,8 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 			for (size_t i = 0; i < ents->elements; i++) {
 				redisReply *e = ents->element[i];
 				snprintf(last, sizeof last, "%s", e->element[0]->str);
+				if (!run[0])
+					snprintf(run, sizeof run, "%s", last);
 				redisReply *f = e->element[1];
 				st->messages++;
 				if (f->elements < 2) {
@@ -737,6 +782,17 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 					}
 					continue;
 				}
+				if (x == 1 && msg[0] == CL_M_ROWS && cl_merge_done(m) > resume) {
+					/* the rows and events of the barriers merged, committed with the count */
+					snprintf(cv, sizeof cv, "%u %s", cl_merge_done(m), run);
+					if (pl_checkpoint(out, ck, cv)) {
+						dm_fail(err, DM_ERR_IO, 0, "the merger's checkpoint could not be stored");
+						freeReplyObject(rep);
+						goto out_m;
+					}
+				}
+				if (x == 1 && msg[0] == CL_M_ROWS && resume && !st->rebuild_s && cl_merge_done(m) >= resume)
+					st->rebuild_s = now_s() - t_start;
 				if (x == 1 && msg[0] == CL_M_SIZES) {
 					uint32_t seq;
 					cl_msg_seq(sb.p, sb.n, &seq, NULL);

@@ -443,6 +443,9 @@ static int run_merge(int argc, char **argv)
 	fprintf(stderr, "cluster merge: %llu messages, %llu barriers, %llu rows, %llu skipped, %llu redis commands in %.2f s\n",
 		        (unsigned long long)st.messages, (unsigned long long)st.barriers, (unsigned long long)st.elements,
 		        (unsigned long long)st.bad, (unsigned long long)st.bus_commands, wall() - t0);
+	if (st.resumed)
+		fprintf(stderr, "cluster merge: resumed after %u stored barriers, merged again from the bus in %.2f s\n",
+		        st.resumed, st.rebuild_s);
 	int prc = out ? pl_finish(out) : mc.status;
 	return rc ? EXIT_FAILURE_ : prc;
 }

@@ -11,7 +11,11 @@
 #      partitions' streams first, are counted (2 skipped) and skipped;
 #   2. kill -9 of one worker mid-run (after 30 barriers): another takes its partitions over
 #      (its lease runs out), rebuilds them from their streams, and the result is still the
-#      same; the time to recover is printed (a "#" line, never a threshold).
+#      same; the time to recover is printed (a "#" line, never a threshold);
+#   3. kill -9 of the merger mid-run (after 60 barriers), started again: it resumes after the
+#      barriers it had committed, and its PostgreSQL database holds the same bins, events and
+#      visibility changes (in put order) as the merger of 1, whose rows are the single
+#      process's.
 . "$(dirname "$0")/../lib.sh"
 BIN=${CLUSTER_DARKMAP:-$DARKMAP}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -90,6 +94,19 @@ if [ "$skipped" = 2 ] && grep -q 'element of an unknown collector' "$TMP"/eq.w? 
 else
 	nok cluster_redis_bad_messages_skipped "workers skipped $skipped messages, want 2 (one malformed, one of an unknown collector)"
 fi
+# what the merger stored, by entity label (ids are each database's own), before detect adds its
+# events: section 3 compares a restarted merger's database with it
+pgdump() {  # URI OUT: bins, events, visibility changes in put order
+	psql -At "$1" -c "SELECT label, t, visible_prefixes, slash24, baseline_slash24, peers_seeing, full_feed_peers,
+		peers_up, peer_frac, announcements, withdrawals, interruptions, more_specifics, quality, ff_joined, ff_left
+		FROM bins_view ORDER BY label, t" >"$2.bins" 2>&1
+	psql -At "$1" -c "SELECT label, type, start_t, end_t, severity, baseline_slash24, slash24, peers_lost,
+		full_feed_peers, rate, baseline_rate, quality, affected, reason, of_type, raised_t, window_s, interruptions,
+		episode_start, prev_start, evidence FROM events_view ORDER BY label, type, start_t" >"$2.events" 2>&1
+	psql -At "$1" -c "SELECT t, afi, prefix, visible, covered, cc, origin, upstream, units, peers_before,
+		full_feed_peers, peer_asn, peer, collector, countries FROM vis_changes ORDER BY id" >"$2.chg" 2>&1
+}
+pgdump "$PGURI" "$TMP/eq"
 pgrows=$(psql -At "$PGURI" -c 'SELECT count(*) FROM bins' 2>/dev/null)
 if [ "$pgrows" = "$nrows" ]; then ok cluster_pg_rows; else nok cluster_pg_rows "PostgreSQL holds $pgrows bins, want $nrows"; fi
 "$BIN" detect -q --db "$PGURI" --all --json "$TMP/pg.detect" >/dev/null 2>"$TMP/pg.detect.err"
@@ -163,4 +180,47 @@ if wait_for 60 sums; then
 	echo "# cluster_redis: run without a kill $t_eq s; with worker 1 killed after 30 of $(redis-cli -c -p "$n1" GET 'kill:{m}:barriers') barriers, the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (lease 1 s); takeover: $(grep -ho 'taken over ([^)]*)' "$TMP"/kill.w[023] | grep -v '(0 messages' | tr '\n' ' ')"
 else
 	nok cluster_redis_kill9 "the merger never reached 30 barriers: $(tail -2 "$TMP/kill.merge")"
+fi
+
+# ---- 3. kill -9 of the merger mid-run, restarted: no bin lost, none written twice ----
+conf mr 3000
+psql -q "$PGURI" -c 'CREATE DATABASE mr' >/dev/null 2>&1
+MRURI=${PGURI%/*}/mr
+"$BIN" cluster feed --config "$TMP/mr.conf" -q "$SC" 2>"$TMP/mr.feed"
+W=()
+for i in 0 1 2 3; do
+	"$BIN" cluster worker --config "$TMP/mr.conf" --id $i -q 2>"$TMP/mr.w$i" &
+	W+=($!)
+	PIDS+=($!)
+done
+MARGS=(cluster merge --config "$TMP/mr.conf" -q --db "$MRURI" --detect --all)
+"$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge1" &
+M=$!
+PIDS+=($M)
+msums() { [ "$(redis-cli -c -p "$n1" XLEN 'mr:{m}:sums' 2>/dev/null)" -ge 60 ]; }
+if wait_for 60 msums; then
+	kill -9 "$M"
+	wait "$M" 2>/dev/null
+	t_kill=$(now)
+	stored=$(psql -At "$MRURI" -c "SELECT value FROM meta WHERE key = 'cluster.mr.merged'" 2>/dev/null)
+	"$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge2"
+	mrc=$?
+	t_end=$(now)
+	for p in "${W[@]}"; do wait "$p"; done
+	pgdump "$MRURI" "$TMP/mr"
+	same=1
+	for f in bins events chg; do
+		if [ ! -s "$TMP/eq.$f" ] || ! cmp -s "$TMP/eq.$f" "$TMP/mr.$f"; then
+			same=0
+			nok cluster_merger_restart "$f after the restart differ: $(diff "$TMP/eq.$f" "$TMP/mr.$f" | head -3 | tr '\n' ' ')"
+		fi
+	done
+	if [ $same = 1 ] && [ $mrc -le 1 ] && grep -q 'resumed after' "$TMP/mr.merge2"; then
+		ok cluster_merger_restart
+	elif [ $same = 1 ]; then
+		nok cluster_merger_restart "the second merger did not resume (exit $mrc): $(tail -2 "$TMP/mr.merge2" | tr '\n' ' ')"
+	fi
+	echo "# cluster_redis: merger killed -9 after ${stored%% *} of $(redis-cli -c -p "$n1" GET 'mr:{m}:barriers') barriers committed; restarted, it ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s later; $(grep -ho 'resumed after.*' "$TMP/mr.merge2")"
+else
+	nok cluster_merger_restart "the merger never reached 60 barriers: $(tail -2 "$TMP/mr.merge1")"
 fi
