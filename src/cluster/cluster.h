@@ -150,6 +150,7 @@ struct cl_bus_stats {
 	double rebuild_s;            /* time spent replaying taken-over partitions; the merger: merging
 	                              * again the barriers stored before its restart */
 	uint32_t resumed;            /* the merger: barriers stored before its restart */
+	double failover_s;           /* time waiting for Redis to fail over (a master lost) */
 };
 struct cl_rfeed;
 struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct dm_error *err);

@@ -194,6 +194,7 @@ int cl_rfeed_finish(struct cl_rfeed *f, uint32_t barriers, struct cl_bus_stats *
 	if (st) {
 		st->messages = f->msgs;
 		st->bus_commands = cl_redis_commands(f->r);
+		st->failover_s = cl_redis_failover_wait(f->r);
 	}
 	return set_i64(f->r, k, barriers, err) < 0 ? -1 : 0;
 }
@@ -245,7 +246,7 @@ static int xadd_up(struct worker *k, const struct cl_buf *b, struct dm_error *er
 {
 	const char *argv[] = { "XADD", k->up, "*", "m", (const char *)b->p };
 	size_t lens[] = { 4, strlen(k->up), 1, 1, b->n };
-	redisReply *rep = cl_redis_cmd(k->r, k->up, 5, argv, lens, err);
+	redisReply *rep = cl_redis_cmd_durable(k->r, k->up, 5, argv, lens, err);
 	if (!rep)
 		return -1;
 	int rc = rep->type == REDIS_REPLY_ERROR ? -1 : 0;
@@ -661,6 +662,7 @@ out_host:
 	pl_discard(host);
 out:
 	st->bus_commands = cl_redis_commands(k.r);
+	st->failover_s = cl_redis_failover_wait(k.r);
 	cl_redis_free(k.r);
 	cl_buf_free(&k.buf);
 	return rc;
@@ -800,7 +802,7 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 					snprintf(id, sizeof id, "%u-1", seq + 1);
 					const char *a2[] = { "XADD", sums, id, "m", (const char *)sb.p };
 					size_t l2[] = { 4, strlen(sums), strlen(id), 1, sb.n };
-					redisReply *x2 = cl_redis_cmd(r, sums, 5, a2, l2, err);
+					redisReply *x2 = cl_redis_cmd_durable(r, sums, 5, a2, l2, err);
 					if (!x2) {
 						freeReplyObject(rep);
 						goto out_m;
@@ -825,6 +827,7 @@ out_m:
 	cl_buf_free(&sb);
 out:
 	st->bus_commands = cl_redis_commands(r);
+	st->failover_s = cl_redis_failover_wait(r);
 	cl_redis_free(r);
 	return rc;
 }

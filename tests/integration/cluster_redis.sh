@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The scale-out on its engines (docs/scale.md): a Redis Cluster of three nodes and a PostgreSQL
-# server, both started here on loopback (free ports, in temporary folders, stopped at exit),
-# carry the NK-2014 scenario's hard-outage window through `darkmap cluster feed`, 4 workers
-# over 8 partitions and `darkmap cluster merge` into PostgreSQL. The single process (`darkmap
+# The scale-out on its engines (docs/scale.md): a Redis Cluster of three masters, each with a
+# replica, and a PostgreSQL server, both started here on loopback (free ports, in temporary
+# folders, stopped at exit), carry the NK-2014 scenario's hard-outage window through `darkmap
+# cluster feed`, 4 workers over 8 partitions and `darkmap cluster merge` into PostgreSQL. The single process (`darkmap
 # replay` into SQLite) is the independent source:
 #   1. equality: the merged series rows (CSV), the streaming detector's events (JSON), and
 #      `darkmap detect` run afterwards over the PostgreSQL database against the same over the
@@ -15,7 +15,12 @@
 #   3. kill -9 of the merger mid-run (after 60 barriers), started again: it resumes after the
 #      barriers it had committed, and its PostgreSQL database holds the same bins, events and
 #      visibility changes (in put order) as the merger of 1, whose rows are the single
-#      process's.
+#      process's;
+#   4. the Redis Cluster has a replica per master (six nodes): kill -9 of the master of the
+#      merger's streams mid-run (after 30 barriers); its replica takes over, the workers and the
+#      merger follow (MOVED, CLUSTERDOWN, a refused connection: the slot map reloaded and the
+#      command sent again) and the rows and events are still the single process's; the time to
+#      recover is printed.
 . "$(dirname "$0")/../lib.sh"
 BIN=${CLUSTER_DARKMAP:-$DARKMAP}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -25,7 +30,7 @@ done
 [ -x "$PGBIN/initdb" ] || { skip cluster_redis "PostgreSQL 15 not installed (scripts/bootstrap)"; exit 0; }
 
 . "$(dirname "$0")/../cluster_lib.sh"
-start_redis || exit 0
+start_redis 1 || exit 0
 start_pg || exit 0
 
 # ---- the scenario and the single process ----
@@ -223,4 +228,41 @@ if wait_for 60 msums; then
 	echo "# cluster_redis: merger killed -9 after ${stored%% *} of $(redis-cli -c -p "$n1" GET 'mr:{m}:barriers') barriers committed; restarted, it ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s later; $(grep -ho 'resumed after.*' "$TMP/mr.merge2")"
 else
 	nok cluster_merger_restart "the merger never reached 60 barriers: $(tail -2 "$TMP/mr.merge1")"
+fi
+
+# ---- 4. kill -9 of a Redis master mid-run: its replica takes over, the result is the same ----
+conf rf 3000
+"$BIN" cluster feed --config "$TMP/rf.conf" -q "$SC" 2>"$TMP/rf.feed"
+W=()
+for i in 0 1 2 3; do
+	"$BIN" cluster worker --config "$TMP/rf.conf" --id $i -q 2>"$TMP/rf.w$i" &
+	W+=($!)
+	PIDS+=($!)
+done
+"$BIN" cluster merge --config "$TMP/rf.conf" -q --csv --detect --all --json "$TMP/rf.ev" --db "$TMP/rf.db" \
+	>"$TMP/rf.out" 2>"$TMP/rf.merge" &
+M=$!
+PIDS+=($M)
+# the master of the merger's streams: the merger and every worker use it at each barrier
+victim=$(master_of 'rf:{m}:up')
+nq=
+for n in "${NODES[@]}"; do [ "${n#*:}" != "$victim" ] && nq=${n#*:} && break; done
+rsums() { [ "$(redis-cli -c -p "$nq" XLEN 'rf:{m}:sums' 2>/dev/null)" -ge 30 ]; }
+if [ -n "$victim" ] && wait_for 60 rsums; then
+	kill -9 "${REDIS_PID[$victim]}"
+	t_kill=$(now)
+	wait "$M"
+	t_end=$(now)
+	for p in "${W[@]}"; do wait "$p"; done
+	rows "$TMP/rf.out" >"$TMP/rf.rows"
+	promoted=$(master_of 'rf:{m}:up')
+	if cmp -s "$TMP/single.rows" "$TMP/rf.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/rf.ev") &&
+	   [ -n "$promoted" ] && [ "$promoted" != "$victim" ]; then
+		ok cluster_redis_failover_equal
+	else
+		nok cluster_redis_failover_equal "master $victim killed (now $promoted): $(diff "$TMP/single.rows" "$TMP/rf.rows" | head -3 | tr '\n' ' ') $(tail -1 "$TMP/rf.merge")"
+	fi
+	echo "# cluster_redis: Redis master :$victim killed -9 after 30 of $(redis-cli -c -p "$nq" GET 'rf:{m}:barriers') barriers; its replica :$promoted took over; the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (cluster-node-timeout 1 s); waited for the failover: $(cat "$TMP"/rf.merge "$TMP"/rf.w? | sed -n 's/.*: \([0-9.]*\) s waiting for a Redis failover/\1/p' | sort -n | tail -1) s at most"
+else
+	nok cluster_redis_failover_equal "no master for rf:{m}:up ($victim), or the merger never reached 30 barriers: $(tail -2 "$TMP/rf.merge")"
 fi
