@@ -485,16 +485,7 @@ static int snapshot_cc(struct api_db *a, const char *cc, int afi, uint32_t at, s
 		if (db_type(st, 4) != DB_NULL) {
 			e->first = m->nbins;
 			e->n = 1;
-			m->bins[m->nbins++] = (struct snap_bin){
-				.t = (uint32_t)db_int64(st, 4),
-				.slash24 = db_int64(st, 5),
-				.baseline = db_int64(st, 6),
-				.seeing = db_int64(st, 7),
-				.ffp = db_int64(st, 8),
-				.quality = db_int(st, 9),
-				.visible = db_int64(st, 10),
-				.peer_frac = db_double(st, 11),
-			};
+			m->bins[m->nbins++] = snap_bin_read(st, 4);
 		}
 	}
 	db_reset(st);

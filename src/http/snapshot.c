@@ -35,6 +35,20 @@ void snapshot_free(struct snapshot *m)
 	free(m);
 }
 
+struct snap_bin snap_bin_read(struct dbst *st, int col)
+{
+	return (struct snap_bin){
+		.t = (uint32_t)db_int64(st, col),
+		.slash24 = db_int64(st, col + 1),
+		.baseline = db_int64(st, col + 2),
+		.seeing = db_int64(st, col + 3),
+		.ffp = db_int64(st, col + 4),
+		.quality = db_int(st, col + 5),
+		.visible = db_int64(st, col + 6),
+		.peer_frac = db_double(st, col + 7),
+	};
+}
+
 /* Room for one more element in *v (n used of *cap): 0, or -1 out of memory. */
 static int grow(void *v, size_t n, size_t *cap, size_t elem)
 {
@@ -107,16 +121,7 @@ static int read_snapshot(struct api_db *a, int kind, int afi, struct snapshot *m
 		if (!e->n)
 			e->first = m->nbins;
 		e->n++;
-		m->bins[m->nbins++] = (struct snap_bin){
-			.t = (uint32_t)db_int64(st, 1),
-			.slash24 = db_int64(st, 2),
-			.baseline = db_int64(st, 3),
-			.seeing = db_int64(st, 4),
-			.ffp = db_int64(st, 5),
-			.quality = db_int(st, 6),
-			.visible = db_int64(st, 7),
-			.peer_frac = db_double(st, 8),
-		};
+		m->bins[m->nbins++] = snap_bin_read(st, 1);
 	}
 	db_finalize(st);
 	if (rc != DB_DONE || !(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||

@@ -53,6 +53,14 @@ conf() {  # prefix lease_ms
 		"$(IFS=,; echo "${NODES[*]}")" "$1" "$2" "${OPTS[*]}" >"$TMP/$1.conf"
 }
 now() { date +%s.%N; }
+workers() {  # CONF [OPTION]: 4 workers of CONF in the background, their pids in W
+	W=()
+	for i in 0 1 2 3; do
+		"$BIN" cluster worker --config "$TMP/$1.conf" --id $i "${@:2}" 2>"$TMP/$1.w$i" &
+		W+=($!)
+		PIDS+=($!)
+	done
+}
 
 # ---- 1. equality, bad messages skipped ----
 conf eq 3000
@@ -69,12 +77,7 @@ redis-cli -c -p "$n1" -x XADD 'eq:{p1}:in' '*' m <"$TMP/garbage.bin" >/dev/null
 redis-cli -c -p "$n1" -x XADD 'eq:{p2}:in' '*' m <"$TMP/unknown.bin" >/dev/null
 t0=$(now)
 "$BIN" cluster feed --config "$TMP/eq.conf" -q "$SC" 2>"$TMP/eq.feed" || nok cluster_redis_feed "$(tail -1 "$TMP/eq.feed")"
-W=()
-for i in 0 1 2 3; do
-	"$BIN" cluster worker --config "$TMP/eq.conf" --id $i 2>"$TMP/eq.w$i" &
-	W+=($!)
-	PIDS+=($!)
-done
+workers eq
 "$BIN" cluster merge --config "$TMP/eq.conf" -q --csv --db "$PGURI" --detect --all --json "$TMP/eq.ev" \
 	>"$TMP/eq.out" 2>"$TMP/eq.merge"
 mrc=$?
@@ -157,12 +160,7 @@ fi
 conf kill 1000
 "$BIN" cluster feed --config "$TMP/kill.conf" -q "$SC" 2>"$TMP/kill.feed"
 t0=$(now)
-W=()
-for i in 0 1 2 3; do
-	"$BIN" cluster worker --config "$TMP/kill.conf" --id $i -q 2>"$TMP/kill.w$i" &
-	W+=($!)
-	PIDS+=($!)
-done
+workers kill -q
 "$BIN" cluster merge --config "$TMP/kill.conf" -q --csv --detect --all --json "$TMP/kill.ev" \
 	--db "$TMP/kill.db" >"$TMP/kill.out" 2>"$TMP/kill.merge" &
 M=$!
@@ -192,12 +190,7 @@ conf mr 3000
 psql -q "$PGURI" -c 'CREATE DATABASE mr' >/dev/null 2>&1
 MRURI=${PGURI%/*}/mr
 "$BIN" cluster feed --config "$TMP/mr.conf" -q "$SC" 2>"$TMP/mr.feed"
-W=()
-for i in 0 1 2 3; do
-	"$BIN" cluster worker --config "$TMP/mr.conf" --id $i -q 2>"$TMP/mr.w$i" &
-	W+=($!)
-	PIDS+=($!)
-done
+workers mr -q
 MARGS=(cluster merge --config "$TMP/mr.conf" -q --db "$MRURI" --detect --all)
 "$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge1" &
 M=$!
@@ -233,12 +226,7 @@ fi
 # ---- 4. kill -9 of a Redis master mid-run: its replica takes over, the result is the same ----
 conf rf 3000
 "$BIN" cluster feed --config "$TMP/rf.conf" -q "$SC" 2>"$TMP/rf.feed"
-W=()
-for i in 0 1 2 3; do
-	"$BIN" cluster worker --config "$TMP/rf.conf" --id $i -q 2>"$TMP/rf.w$i" &
-	W+=($!)
-	PIDS+=($!)
-done
+workers rf -q
 "$BIN" cluster merge --config "$TMP/rf.conf" -q --csv --detect --all --json "$TMP/rf.ev" --db "$TMP/rf.db" \
 	>"$TMP/rf.out" 2>"$TMP/rf.merge" &
 M=$!
