@@ -17,6 +17,7 @@ struct node {
 	int port;
 	redisContext *c;
 	unsigned pending;      /* pipelined commands awaiting replies */
+	unsigned gen;          /* connections made: a pipelined command of an older one is lost */
 };
 
 struct queued {
@@ -24,6 +25,7 @@ struct queued {
 	unsigned slot;
 	char *cmd;             /* formatted, kept for a MOVED resend */
 	size_t len;
+	unsigned gen;          /* its node's connection when it was queued */
 };
 
 struct cl_redis {
@@ -32,7 +34,6 @@ struct cl_redis {
 	uint16_t slot[NSLOTS];   /* node index */
 	uint8_t repl[NSLOTS];    /* the slot's master has a replica (CLUSTER SLOTS) */
 	double waited_s;         /* time spent waiting for failovers */
-	unsigned long long retries, unreplicated;
 	int cluster;
 	struct queued *q;
 	size_t nq, capq;
@@ -94,6 +95,7 @@ static redisContext *node_ctx(struct cl_redis *r, int i, struct dm_error *err)
 	struct timeval rt = { 30, 0 };
 	redisSetTimeout(n->c, rt);
 	n->pending = 0;
+	n->gen++;
 	return n->c;
 }
 
@@ -254,7 +256,6 @@ static redisReply *send_slot(struct cl_redis *r, unsigned slot, const char *cmd,
 		if (rep)
 			freeReplyObject(rep);
 		rep = NULL;
-		r->retries++;
 		struct timespec ts = { 0, RETRY_NAP_MS * 1000000L };
 		nanosleep(&ts, NULL);
 		struct dm_error e2;
@@ -292,8 +293,8 @@ redisReply *cl_redis_cmd_durable(struct cl_redis *r, const char *key, int argc, 
 		static const char wait_cmd[] = "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$4\r\n1000\r\n";
 		redisReply *w = send_formatted(r, r->slot[slot], wait_cmd, sizeof wait_cmd - 1, err);
 		if (w && w->type == REDIS_REPLY_INTEGER) {
-			if (w->integer < 1)
-				r->unreplicated++;
+			if (w->integer < 1)   /* the replica is behind: a failover now could lose it */
+				dm_log("redis: a write to %s not on a replica after 1 s", key);
 			freeReplyObject(w);
 			return rep;
 		}
@@ -304,7 +305,6 @@ redisReply *cl_redis_cmd_durable(struct cl_redis *r, const char *key, int argc, 
 }
 
 double cl_redis_failover_wait(const struct cl_redis *r) { return r->waited_s; }
-unsigned long long cl_redis_retries(const struct cl_redis *r) { return r->retries; }
 
 int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **argv, const size_t *lens)
 {
@@ -330,6 +330,7 @@ int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **
 		return -1;
 	}
 	r->n[q->node].pending++;
+	q->gen = r->n[q->node].gen;
 	r->commands++;
 	r->nq++;
 	return 0;
@@ -343,7 +344,8 @@ int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
 		redisContext *c = r->n[q->node].c;
 		void *rep = NULL;
 		redisReply *x = NULL;
-		if (c && redisGetReply(c, &rep) == REDIS_OK)
+		/* a connection made again since (a failover) never had it: sent again below */
+		if (c && r->n[q->node].gen == q->gen && redisGetReply(c, &rep) == REDIS_OK)
 			x = rep;
 		if (!x || moved(r, x, err) || failing_over(x)) {
 			/* again, synchronously, on the slot's node now (after a MOVED or a failover) */

@@ -26,9 +26,8 @@ redisReply *cl_redis_cmd(struct cl_redis *r, const char *key, int argc, const ch
  * lost before. */
 redisReply *cl_redis_cmd_durable(struct cl_redis *r, const char *key, int argc, const char **argv,
                                  const size_t *lens, struct dm_error *err);
-/* Seconds spent waiting for failovers, and commands sent again meanwhile. */
+/* Seconds spent waiting for failovers. */
 double cl_redis_failover_wait(const struct cl_redis *r);
-unsigned long long cl_redis_retries(const struct cl_redis *r);
 /* Pipelined: queue commands, then cl_redis_flush reads every reply (errors: -1, err the first). */
 int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **argv, const size_t *lens);
 int cl_redis_flush(struct cl_redis *r, struct dm_error *err);
