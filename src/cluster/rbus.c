@@ -83,6 +83,7 @@ struct cl_rfeed {
 	char prefix[64];
 	char **keys;
 	struct cl_buf *batch;      /* per partition: messages not sent yet, each a u32 length + bytes */
+	uint64_t *nbatch;          /* per partition: batches sent (each entry's field "n") */
 	size_t queued;
 	uint64_t msgs;
 	int failed;
@@ -99,7 +100,8 @@ struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct
 	f->bo.prefix = f->prefix;
 	f->keys = calloc(bo->nparts, sizeof *f->keys);
 	f->batch = calloc(bo->nparts, sizeof *f->batch);
-	if (!f->keys || !f->batch || !(f->r = cl_redis_connect(bo->redis, err))) {
+	f->nbatch = calloc(bo->nparts, sizeof *f->nbatch);
+	if (!f->keys || !f->batch || !f->nbatch || !(f->r = cl_redis_connect(bo->redis, err))) {
 		cl_rfeed_free(f);
 		return NULL;
 	}
@@ -130,6 +132,7 @@ void cl_rfeed_free(struct cl_rfeed *f)
 		cl_buf_free(&f->batch[p]);
 	free(f->keys);
 	free(f->batch);
+	free(f->nbatch);
 	cl_redis_free(f->r);
 	free(f);
 }
@@ -144,15 +147,19 @@ static void feed_flush(struct cl_rfeed *f)
 }
 
 /* A partition's batch as one stream entry (field "b": the messages, each a 4-byte length
- * and its bytes): one XADD per 64 KB, not per element. */
+ * and its bytes; field "n": the partition's batch number, 1, 2, ...): one XADD per 64 KB, not
+ * per element. A batch sent again through a failover (redis.c) comes twice with one number:
+ * the worker applies the first. */
 static void batch_out(struct cl_rfeed *f, uint32_t p)
 {
 	struct cl_buf *b = &f->batch[p];
 	if (!b->n)
 		return;
-	const char *argv[] = { "XADD", f->keys[p], "*", "b", (const char *)b->p };
-	size_t lens[] = { 4, strlen(f->keys[p]), 1, 1, b->n };
-	if (b->failed || cl_redis_append(f->r, f->keys[p], 5, argv, lens))
+	char n[24];
+	snprintf(n, sizeof n, "%llu", (unsigned long long)++f->nbatch[p]);
+	const char *argv[] = { "XADD", f->keys[p], "*", "b", (const char *)b->p, "n", n };
+	size_t lens[] = { 4, strlen(f->keys[p]), 1, 1, b->n, 1, strlen(n) };
+	if (b->failed || cl_redis_append(f->r, f->keys[p], 7, argv, lens))
 		f->failed = 1;
 	cb_reset(b);
 	if (++f->queued >= 256)
@@ -206,6 +213,7 @@ struct wpart {
 	struct cl_part *p;
 	char in[96], lease[96], done_key[96];
 	uint64_t last_ms, last_seq;    /* the last entry applied */
+	uint64_t last_batch;           /* the feeder's number of the last batch applied */
 	redisReply *batch;             /* entries read, not all applied yet */
 	size_t at;
 	size_t sub;                    /* in a batch entry ("b"): the next message's offset */
@@ -370,6 +378,15 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 		}
 		const uint8_t *v = (const uint8_t *)f->element[1]->str;
 		size_t n = f->element[1]->len;
+		/* a batch's second copy (the feeder sent it again through a failover): applied */
+		uint64_t bn = f->elements >= 4 && f->element[3]->type == REDIS_REPLY_STRING
+		                  ? strtoull(f->element[3]->str, NULL, 10) : 0;
+		if (!w->sub && bn && bn <= w->last_batch) {
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
+			continue;
+		}
 		if (strcmp(f->element[0]->str, "b")) {   /* one message */
 			w->at++;
 			w->last_ms = ms;
@@ -394,6 +411,8 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 				return -1;
 		}
 		if (w->sub >= n) {   /* the entry is done */
+			if (bn)
+				w->last_batch = bn;
 			w->sub = 0;
 			w->at++;
 			w->last_ms = ms;
@@ -482,6 +501,7 @@ static int take(struct worker *k, struct wpart *w, struct dm_error *err)
 	struct dm_error e;
 	cmd_ok(k->r, w->in, 6, g, &e);   /* BUSYGROUP: made by another worker already */
 	w->last_ms = w->last_seq = 0;
+	w->last_batch = 0;
 	w->sub = 0;
 	w->rebuilding = 1;
 	w->waiting = w->finished = 0;

@@ -280,6 +280,21 @@ redisReply *cl_redis_cmd(struct cl_redis *r, const char *key, int argc, const ch
 	return rep;
 }
 
+/* WAIT for one replica (1 s at most) on node's connection: 0 (logged when none acknowledged:
+ * a failover now could lose the writes), 1 when the connection broke (the writes may be lost
+ * with the master). */
+static int replicated(struct cl_redis *r, int node, const char *what, struct dm_error *err)
+{
+	static const char wait_cmd[] = "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$4\r\n1000\r\n";
+	redisReply *w = send_formatted(r, node, wait_cmd, sizeof wait_cmd - 1, err);
+	int lost = !w || w->type != REDIS_REPLY_INTEGER;
+	if (!lost && w->integer < 1)
+		dm_log("redis: writes to %s not on a replica after 1 s", what);
+	if (w)
+		freeReplyObject(w);
+	return lost;
+}
+
 redisReply *cl_redis_cmd_durable(struct cl_redis *r, const char *key, int argc, const char **argv,
                                  const size_t *lens, struct dm_error *err)
 {
@@ -290,17 +305,11 @@ redisReply *cl_redis_cmd_durable(struct cl_redis *r, const char *key, int argc, 
 			return rep;
 		/* WAIT on the same connection: the master's own replicas; a connection lost meanwhile
 		 * may have lost the write with the master: written again on its successor */
-		static const char wait_cmd[] = "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$4\r\n1000\r\n";
-		redisReply *w = send_formatted(r, r->slot[slot], wait_cmd, sizeof wait_cmd - 1, err);
-		if (w && w->type == REDIS_REPLY_INTEGER) {
-			if (w->integer < 1)   /* the replica is behind: a failover now could lose it */
-				dm_log("redis: a write to %s not on a replica after 1 s", key);
-			freeReplyObject(w);
-			return rep;
+		if (replicated(r, r->slot[slot], key, err)) {
+			freeReplyObject(rep);
+			continue;
 		}
-		if (w)
-			freeReplyObject(w);
-		freeReplyObject(rep);
+		return rep;
 	}
 }
 
@@ -366,6 +375,42 @@ int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
 		}
 		if (x)
 			freeReplyObject(x);
+	}
+	/* durable, as cl_redis_cmd_durable: a node that took commands on a connection that broke
+	 * since, or whose WAIT failed, may have lost them with it: they are sent again to their
+	 * slots' nodes now (the reader skips a batch it has: src/cluster/rbus.c) */
+	for (int pass = 0; !rc && pass < 4; pass++) {
+		uint8_t redo[MAX_NODES] = { 0 }, asked[MAX_NODES] = { 0 };
+		int any = 0;
+		for (size_t i = 0; i < r->nq; i++) {
+			struct queued *q = &r->q[i];
+			if (asked[q->node] || redo[q->node])
+				continue;
+			if (r->n[q->node].gen != q->gen)
+				redo[q->node] = any = 1;
+			else if (r->repl[q->slot]) {
+				asked[q->node] = 1;
+				if (replicated(r, q->node, r->n[q->node].host, err))
+					redo[q->node] = any = 1;
+			}
+		}
+		if (!any)
+			break;
+		for (size_t i = 0; !rc && i < r->nq; i++) {
+			struct queued *q = &r->q[i];
+			if (!redo[q->node])
+				continue;
+			redisReply *x = send_slot(r, q->slot, q->cmd, q->len, err);
+			if (!x || x->type == REDIS_REPLY_ERROR) {
+				if (x)
+					dm_fail(err, DM_ERR_IO, 0, "redis: %s", x->str);
+				rc = -1;
+			}
+			if (x)
+				freeReplyObject(x);
+			q->node = r->slot[q->slot];
+			q->gen = r->n[q->node].gen;
+		}
 	}
 	for (size_t i = 0; i < r->nq; i++)
 		free(r->q[i].cmd);

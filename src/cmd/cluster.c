@@ -368,6 +368,8 @@ static int run_feed(int argc, char **argv)
 	fprintf(stderr, "cluster feed: %llu messages to %u partitions (%u barriers), %llu redis commands in %.2f s\n",
 	        (unsigned long long)st.messages, bo.nparts, cl_cut_barriers(cut), (unsigned long long)st.bus_commands,
 	        wall() - t0);
+	if (st.failover_s > 0)
+		fprintf(stderr, "cluster feed: %.2f s waiting for a Redis failover\n", st.failover_s);
 	cl_cut_free(cut);
 	cl_rfeed_free(f);
 	pl_inputs_free(in);
