@@ -2,16 +2,17 @@
 # The scale-out on its engines (docs/scale.md): a Redis Cluster of three masters, each with a
 # replica, and a PostgreSQL server, both started here on loopback (free ports, in temporary
 # folders, stopped at exit), carry the NK-2014 scenario's hard-outage window through `darkmap
-# cluster feed`, 4 workers over 8 partitions and `darkmap cluster merge` into PostgreSQL. The single process (`darkmap
-# replay` into SQLite) is the independent source:
+# cluster feed`, 4 workers over 8 partitions and `darkmap cluster merge` into PostgreSQL. The
+# single process (`darkmap replay` into SQLite) is the independent source:
 #   1. equality: the merged series rows (CSV), the streaming detector's events (JSON), and
 #      `darkmap detect` run afterwards over the PostgreSQL database against the same over the
 #      SQLite one, and `darkmap plot` (SVG and CSV) and `darkmap serve` (/api/entities,
-#      /api/series) over either give the same bytes; a malformed message and an element of an unknown collector, put on two
-#      partitions' streams first, are counted (2 skipped) and skipped;
-#   2. kill -9 of one worker mid-run (after 30 barriers): another takes its partitions over
-#      (its lease runs out), rebuilds them from their streams, and the result is still the
-#      same; the time to recover is printed (a "#" line, never a threshold);
+#      /api/series) over either give the same bytes; a malformed message and an element of an
+#      unknown collector, put on two partitions' streams first, are counted (2 skipped) and
+#      skipped;
+#   2. kill -9 of one worker mid-run (after 30 barriers): another takes its partitions over (its
+#      lease runs out), rebuilds them from their streams, and the result is still the same; the
+#      time to recover is printed (a "#" line, never a threshold);
 #   3. kill -9 of the merger mid-run (after 60 barriers), started again: it resumes after the
 #      barriers it had committed, and its PostgreSQL database holds the same bins, events and
 #      visibility changes (in put order) as the merger of 1, whose rows are the single
@@ -20,8 +21,8 @@
 #      merger's keys mid-feed (feed, workers and merger running at once); its replica takes
 #      over, the feeder, the workers and the merger follow (MOVED, CLUSTERDOWN, a refused
 #      connection: the slot map reloaded and the command sent again; a batch sent twice is
-#      applied once) and the rows and events are still the single process's; the time to
-#      recover is printed.
+#      applied once) and the rows and events are still the single process's; the time to recover
+#      is printed.
 . "$(dirname "$0")/../lib.sh"
 BIN=${CLUSTER_DARKMAP:-$DARKMAP}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
