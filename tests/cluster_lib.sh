@@ -69,13 +69,20 @@ start_redis() {  # prints ok/not ok cluster_redis_start; 1 on failure
 	ok cluster_redis_start
 }
 
-# The port of the master that serves KEY now.
+# The port of the master that serves KEY's slot now (the cluster's view, from any live node).
 master_of() {
-	local slot
-	slot=$(redis-cli -p "${NODES[0]#*:}" cluster keyslot "$1")
+	local n slot
 	for n in "${NODES[@]}"; do
-		redis-cli -p "${n#*:}" role 2>/dev/null | head -1 | grep -q '^master$' || continue
-		redis-cli -p "${n#*:}" cluster countkeysinslot "$slot" 2>/dev/null | grep -q '^[1-9]' && { echo "${n#*:}"; return 0; }
+		slot=$(redis-cli -p "${n#*:}" cluster keyslot "$1" 2>/dev/null) && [ -n "$slot" ] || continue
+		redis-cli -p "${n#*:}" cluster nodes 2>/dev/null | awk -v s="$slot" '
+			$3 ~ /master/ && $3 !~ /fail/ {
+				for (i = 9; i <= NF; i++) {
+					n = split($i, r, "-")
+					if (n == 1) r[2] = r[1]
+					if (s + 0 >= r[1] + 0 && s + 0 <= r[2] + 0) { sub(/@.*/, "", $2); sub(/.*:/, "", $2); print $2; exit }
+				}
+			}'
+		return 0
 	done
 	return 1
 }
