@@ -232,6 +232,15 @@ int db_step(struct dbst *st)
 	if (!st->res) {
 		st->res = PQexecParams(st->d->pg, st->sql, st->nparams, st->type, (const char *const *)st->val, NULL,
 		                       NULL, 0);
+		if (PQstatus(st->d->pg) == CONNECTION_BAD) {
+			/* the server restarted or the network broke: connect again, once per statement
+			 * (outside a transaction: one in progress is lost with the connection) */
+			PQclear(st->res);
+			PQreset(st->d->pg);
+			PQclear(PQexec(st->d->pg, "SET default_transaction_read_only = on"));
+			st->res = PQexecParams(st->d->pg, st->sql, st->nparams, st->type, (const char *const *)st->val,
+			                       NULL, NULL, 0);
+		}
 		if (PQresultStatus(st->res) != PGRES_TUPLES_OK && PQresultStatus(st->res) != PGRES_COMMAND_OK) {
 			pg_err(st->d, st->res);
 			PQclear(st->res);
