@@ -3,7 +3,9 @@
 # in one process: their cost without a bus); the bus alone (`cluster feed`: the cut's messages
 # XADDed to a 3-node Redis Cluster on loopback); 1, 2 and 4 workers + the merger over it
 # (from the workers' start to the merger's end, the feed done before); the store apart
-# (`cluster local` into SQLite and into PostgreSQL, against no store). elements/s and bins/s
+# (`cluster local` into SQLite and into PostgreSQL, against no store; 4 workers + the merger
+# into PostgreSQL, which commits its restart checkpoint at every barrier, against the same
+# without a store). elements/s and bins/s
 # are the input's elements and the bins closed, over wall time; every cluster run's series is
 # compared with replay's ("same" column). This 2-core machine is shared: the load average is
 # printed, and workers, Redis and PostgreSQL share the same two cores.
@@ -70,6 +72,23 @@ for W in 1 2 4; do
 	row "$W worker(s) + merger over Redis" "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')" "$TMP/m$W.csv" \
 		"(feed before: $(printf %.2f "$t_feed") s)"
 done
+# the merger's store on the bus path: into PostgreSQL, with the restart checkpoint committed
+# at every barrier (docs/scale.md "A merger restart"), against the 4-worker row above (no store)
+if [ $PGOK = 1 ]; then
+	printf 'redis = %s\nparts = 16\nworkers = 4\nprefix = bpg\nlease_ms = 3000\noptions = %s\n' \
+		"$(IFS=,; echo "${NODES[*]}")" "--rows countries --asn 131279" >"$TMP/bpg.conf"
+	"$DM" cluster feed --config "$TMP/bpg.conf" -q "$SC" 2>/dev/null
+	psql -q "$PGURI" -c 'CREATE DATABASE bpg' >/dev/null 2>&1
+	t0=$(now)
+	pids=()
+	for ((i = 0; i < 4; i++)); do
+		"$DM" cluster worker --config "$TMP/bpg.conf" --id $i -q 2>/dev/null &
+		pids+=($!)
+	done
+	"$DM" cluster merge --config "$TMP/bpg.conf" -q --csv --db "${PGURI%/*}/bpg" >"$TMP/mpg.csv" 2>"$TMP/mpg.err"
+	for p in "${pids[@]}"; do wait "$p"; done
+	row "4 workers + merger into PostgreSQL (checkpoint per barrier)" "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')" "$TMP/mpg.csv"
+fi
 for db in sqlite pg; do
 	[ $db = pg ] && [ $PGOK = 0 ] && { echo "store: PostgreSQL did not start"; continue; }
 	target=$TMP/store.db

@@ -34,26 +34,57 @@ while True:
 PY
 }
 
+# start_redis [REPLICAS]: three masters, each with REPLICAS replicas (default 0); a node
+# unreachable for a second is failed over (cluster-node-timeout 1000). REDIS_PID[PORT] is each
+# node's process.
+declare -A REDIS_PID
 start_redis() {  # prints ok/not ok cluster_redis_start; 1 on failure
+	local replicas=${1:-0}
 	NODES=()
-	for i in 1 2 3; do
+	for i in $(seq 1 $((3 * (1 + replicas)))); do
 		port=$(free_port)
 		mkdir -p "$TMP/redis$i"
 		(cd "$TMP/redis$i" && exec redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
-			--cluster-config-file nodes.conf --save "" --appendonly no --logfile redis.log) &
+			--cluster-config-file nodes.conf --cluster-node-timeout 1000 --save "" --appendonly no \
+			--logfile redis.log) &
 		PIDS+=($!)
+		REDIS_PID[$port]=$!
 		NODES+=("127.0.0.1:$port")
 	done
 	for n in "${NODES[@]}"; do
 		wait_for 10 redis-cli -p "${n#*:}" ping >/dev/null 2>&1 || { nok cluster_redis_start "redis $n did not start"; return 1; }
 	done
-	if ! redis-cli --cluster create "${NODES[@]}" --cluster-yes >"$TMP/create.log" 2>&1; then
+	if ! redis-cli --cluster create "${NODES[@]}" --cluster-replicas "$replicas" --cluster-yes >"$TMP/create.log" 2>&1; then
 		nok cluster_redis_start "redis-cli --cluster create: $(tail -2 "$TMP/create.log")"
 		return 1
 	fi
-	cluster_ok() { for n in "${NODES[@]}"; do redis-cli -p "${n#*:}" cluster info | grep -q 'cluster_state:ok' || return 1; done; }
-	wait_for 20 cluster_ok || { nok cluster_redis_start "the cluster never reached cluster_state:ok"; return 1; }
+	cluster_ok() {
+		for n in "${NODES[@]}"; do
+			redis-cli -p "${n#*:}" cluster info | grep -q 'cluster_state:ok' || return 1
+			# a replica is ready once its master's data is in
+			redis-cli -p "${n#*:}" info replication | grep -q 'role:master\|master_link_status:up' || return 1
+		done
+	}
+	wait_for 30 cluster_ok || { nok cluster_redis_start "the cluster never reached cluster_state:ok"; return 1; }
 	ok cluster_redis_start
+}
+
+# The port of the master that serves KEY's slot now (the cluster's view, from any live node).
+master_of() {
+	local n slot
+	for n in "${NODES[@]}"; do
+		slot=$(redis-cli -p "${n#*:}" cluster keyslot "$1" 2>/dev/null) && [ -n "$slot" ] || continue
+		redis-cli -p "${n#*:}" cluster nodes 2>/dev/null | awk -v s="$slot" '
+			$3 ~ /master/ && $3 !~ /fail/ {
+				for (i = 9; i <= NF; i++) {
+					n = split($i, r, "-")
+					if (n == 1) r[2] = r[1]
+					if (s + 0 >= r[1] + 0 && s + 0 <= r[2] + 0) { sub(/@.*/, "", $2); sub(/.*:/, "", $2); print $2; exit }
+				}
+			}'
+		return 0
+	done
+	return 1
 }
 
 # PostgreSQL: root cannot run it, as nobody then

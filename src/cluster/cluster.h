@@ -111,6 +111,10 @@ int cl_merge_sizes(struct cl_merge *m, const uint8_t *msg, size_t len, struct cl
 /* A ROWS message. Returns 1 when every partition's rows of its barrier are in and the merged
  * rows went out, 0 when more are awaited, <0 malformed. */
 int cl_merge_rows(struct cl_merge *m, const uint8_t *msg, size_t len, struct dm_error *err);
+/* A restarted merger: the rows of barriers below merged (already stored by the merger that
+ * died) are merged again, from the start of the bus, to rebuild the running baselines, but
+ * not handed to the pipeline. */
+void cl_merge_resume(struct cl_merge *m, uint32_t merged);
 /* Barriers completed (rows merged and written). */
 uint32_t cl_merge_done(const struct cl_merge *m);
 uint64_t cl_merge_rows_out(const struct cl_merge *m);
@@ -143,7 +147,10 @@ struct cl_bus_opts {
 };
 struct cl_bus_stats {
 	uint64_t messages, elements, bad, barriers, takeovers, rebuilt_msgs, bus_commands;
-	double rebuild_s;            /* time spent replaying taken-over partitions */
+	double rebuild_s;            /* time spent replaying taken-over partitions; the merger: merging
+	                              * again the barriers stored before its restart */
+	uint32_t resumed;            /* the merger: barriers stored before its restart */
+	double failover_s;           /* time waiting for Redis to fail over (a master lost) */
 };
 struct cl_rfeed;
 struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct dm_error *err);

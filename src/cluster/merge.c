@@ -43,6 +43,7 @@ struct cl_merge {
 	struct pipeline *out;
 	struct slot sz[RING], rw[RING];
 	uint32_t done;           /* barriers merged */
+	uint32_t resume;         /* barriers below merged but not handed out (cl_merge_resume) */
 	uint32_t sums_next;      /* barriers whose sums went out: sizes of earlier ones are late copies */
 	uint64_t rows_out;
 	struct base *bt;
@@ -294,6 +295,9 @@ static int merge_slot(struct cl_merge *m, struct slot *s, struct dm_error *err)
 			return -1;
 		nch += be32(s->msg[p].p + m->choff[p]);
 	}
+	int emit = m->done >= m->resume;   /* below: stored by the merger before a restart */
+	if (!emit)
+		nch = 0;
 	/* visibility changes first (one process emits them as elements apply, before the close) */
 	if (nch) {
 		const struct sig_change **ch = malloc(nch * sizeof *ch);
@@ -424,9 +428,16 @@ static int merge_slot(struct cl_merge *m, struct slot *s, struct dm_error *err)
 		nout++;
 		i = j;
 	}
-	pl_rows(m->out, m->oe, m->ob, nout);
-	m->rows_out += nout;
+	if (emit) {
+		pl_rows(m->out, m->oe, m->ob, nout);
+		m->rows_out += nout;
+	}
 	return 0;
+}
+
+void cl_merge_resume(struct cl_merge *m, uint32_t merged)
+{
+	m->resume = merged;
 }
 
 int cl_merge_rows(struct cl_merge *m, const uint8_t *msg, size_t len, struct dm_error *err)

@@ -83,6 +83,7 @@ struct cl_rfeed {
 	char prefix[64];
 	char **keys;
 	struct cl_buf *batch;      /* per partition: messages not sent yet, each a u32 length + bytes */
+	uint64_t *nbatch;          /* per partition: batches sent (each entry's field "n") */
 	size_t queued;
 	uint64_t msgs;
 	int failed;
@@ -99,7 +100,8 @@ struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct
 	f->bo.prefix = f->prefix;
 	f->keys = calloc(bo->nparts, sizeof *f->keys);
 	f->batch = calloc(bo->nparts, sizeof *f->batch);
-	if (!f->keys || !f->batch || !(f->r = cl_redis_connect(bo->redis, err))) {
+	f->nbatch = calloc(bo->nparts, sizeof *f->nbatch);
+	if (!f->keys || !f->batch || !f->nbatch || !(f->r = cl_redis_connect(bo->redis, err))) {
 		cl_rfeed_free(f);
 		return NULL;
 	}
@@ -130,6 +132,7 @@ void cl_rfeed_free(struct cl_rfeed *f)
 		cl_buf_free(&f->batch[p]);
 	free(f->keys);
 	free(f->batch);
+	free(f->nbatch);
 	cl_redis_free(f->r);
 	free(f);
 }
@@ -144,15 +147,19 @@ static void feed_flush(struct cl_rfeed *f)
 }
 
 /* A partition's batch as one stream entry (field "b": the messages, each a 4-byte length
- * and its bytes): one XADD per 64 KB, not per element. */
+ * and its bytes; field "n": the partition's batch number, 1, 2, ...): one XADD per 64 KB, not
+ * per element. A batch sent again through a failover (redis.c) comes twice with one number:
+ * the worker applies the first. */
 static void batch_out(struct cl_rfeed *f, uint32_t p)
 {
 	struct cl_buf *b = &f->batch[p];
 	if (!b->n)
 		return;
-	const char *argv[] = { "XADD", f->keys[p], "*", "b", (const char *)b->p };
-	size_t lens[] = { 4, strlen(f->keys[p]), 1, 1, b->n };
-	if (b->failed || cl_redis_append(f->r, f->keys[p], 5, argv, lens))
+	char n[24];
+	snprintf(n, sizeof n, "%llu", (unsigned long long)++f->nbatch[p]);
+	const char *argv[] = { "XADD", f->keys[p], "*", "b", (const char *)b->p, "n", n };
+	size_t lens[] = { 4, strlen(f->keys[p]), 1, 1, b->n, 1, strlen(n) };
+	if (b->failed || cl_redis_append(f->r, f->keys[p], 7, argv, lens))
 		f->failed = 1;
 	cb_reset(b);
 	if (++f->queued >= 256)
@@ -194,6 +201,7 @@ int cl_rfeed_finish(struct cl_rfeed *f, uint32_t barriers, struct cl_bus_stats *
 	if (st) {
 		st->messages = f->msgs;
 		st->bus_commands = cl_redis_commands(f->r);
+		st->failover_s = cl_redis_failover_wait(f->r);
 	}
 	return set_i64(f->r, k, barriers, err) < 0 ? -1 : 0;
 }
@@ -205,6 +213,7 @@ struct wpart {
 	struct cl_part *p;
 	char in[96], lease[96], done_key[96];
 	uint64_t last_ms, last_seq;    /* the last entry applied */
+	uint64_t last_batch;           /* the feeder's number of the last batch applied */
 	redisReply *batch;             /* entries read, not all applied yet */
 	size_t at;
 	size_t sub;                    /* in a batch entry ("b"): the next message's offset */
@@ -245,7 +254,7 @@ static int xadd_up(struct worker *k, const struct cl_buf *b, struct dm_error *er
 {
 	const char *argv[] = { "XADD", k->up, "*", "m", (const char *)b->p };
 	size_t lens[] = { 4, strlen(k->up), 1, 1, b->n };
-	redisReply *rep = cl_redis_cmd(k->r, k->up, 5, argv, lens, err);
+	redisReply *rep = cl_redis_cmd_durable(k->r, k->up, 5, argv, lens, err);
 	if (!rep)
 		return -1;
 	int rc = rep->type == REDIS_REPLY_ERROR ? -1 : 0;
@@ -369,6 +378,15 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 		}
 		const uint8_t *v = (const uint8_t *)f->element[1]->str;
 		size_t n = f->element[1]->len;
+		/* a batch's second copy (the feeder sent it again through a failover): applied */
+		uint64_t bn = f->elements >= 4 && f->element[3]->type == REDIS_REPLY_STRING
+		                  ? strtoull(f->element[3]->str, NULL, 10) : 0;
+		if (!w->sub && bn && bn <= w->last_batch) {
+			w->at++;
+			w->last_ms = ms;
+			w->last_seq = seq;
+			continue;
+		}
 		if (strcmp(f->element[0]->str, "b")) {   /* one message */
 			w->at++;
 			w->last_ms = ms;
@@ -393,6 +411,8 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 				return -1;
 		}
 		if (w->sub >= n) {   /* the entry is done */
+			if (bn)
+				w->last_batch = bn;
 			w->sub = 0;
 			w->at++;
 			w->last_ms = ms;
@@ -481,6 +501,7 @@ static int take(struct worker *k, struct wpart *w, struct dm_error *err)
 	struct dm_error e;
 	cmd_ok(k->r, w->in, 6, g, &e);   /* BUSYGROUP: made by another worker already */
 	w->last_ms = w->last_seq = 0;
+	w->last_batch = 0;
 	w->sub = 0;
 	w->rebuilding = 1;
 	w->waiting = w->finished = 0;
@@ -661,12 +682,31 @@ out_host:
 	pl_discard(host);
 out:
 	st->bus_commands = cl_redis_commands(k.r);
+	st->failover_s = cl_redis_failover_wait(k.r);
 	cl_redis_free(k.r);
 	cl_buf_free(&k.buf);
 	return rc;
 }
 
 /* ---------- the merger ---------- */
+
+/* The id of a stream's first entry into id ("" when the stream is empty): 0, or -1 (err). */
+static int first_id(struct cl_redis *r, const char *key, char *id, size_t n, struct dm_error *err)
+{
+	const char *argv[] = { "XRANGE", key, "-", "+", "COUNT", "1" };
+	size_t lens[6];
+	for (int i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	redisReply *rep = cl_redis_cmd(r, key, 6, argv, lens, err);
+	if (!rep)
+		return -1;
+	id[0] = 0;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+	    rep->element[0]->elements && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
+		snprintf(id, n, "%s", rep->element[0]->element[0]->str);
+	freeReplyObject(rep);
+	return 0;
+}
 
 int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void *arg, int64_t when), void *arg,
                   struct pipeline **outp, struct cl_bus_stats *st, struct dm_error *err)
@@ -701,6 +741,31 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 	char last[48] = "0-0";
 	if (!m)
 		goto out;
+	/* A restart (docs/scale.md "A merger restart"): the store says how many barriers the
+	 * merger before had committed, with the up stream's first entry id naming the run; the
+	 * up stream is read again from its start (it is the merger's whole input, never trimmed),
+	 * those barriers merged again for the baselines but not written twice. */
+	char ck[160], run[48] = "", cv[96];
+	snprintf(ck, sizeof ck, "cluster.%s.merged", bo->prefix);
+	uint32_t resume = 0;
+	if (first_id(r, up, run, sizeof run, err) < 0)
+		goto out_m;
+	if (run[0] && pl_get_meta(out, ck, cv, sizeof cv) == 0) {
+		char rid[48];
+		unsigned k;
+		if (sscanf(cv, "%u %47s", &k, rid) == 2 && !strcmp(rid, run)) {
+			resume = k;
+			cl_merge_resume(m, k);
+			if (!bo->quiet)
+				dm_log("cluster merge: resuming: %u barriers of run %s are stored; merging them again "
+				       "from the bus without writing them", k, run);
+		} else {
+			dm_log("cluster merge: the store's checkpoint '%s' is of another run (the bus's is %s): ignored",
+			       cv, run);
+		}
+	}
+	st->resumed = resume;
+	double t_start = now_s();
 	for (;;) {
 		const char *argv[] = { "XREAD", "COUNT", "1000", "BLOCK", "200", "STREAMS", up, last };
 		size_t lens[8];
@@ -714,6 +779,8 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 			for (size_t i = 0; i < ents->elements; i++) {
 				redisReply *e = ents->element[i];
 				snprintf(last, sizeof last, "%s", e->element[0]->str);
+				if (!run[0])
+					snprintf(run, sizeof run, "%s", last);
 				redisReply *f = e->element[1];
 				st->messages++;
 				if (f->elements < 2) {
@@ -737,6 +804,17 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 					}
 					continue;
 				}
+				if (x == 1 && msg[0] == CL_M_ROWS && cl_merge_done(m) > resume) {
+					/* the rows and events of the barriers merged, committed with the count */
+					snprintf(cv, sizeof cv, "%u %s", cl_merge_done(m), run);
+					if (pl_checkpoint(out, ck, cv)) {
+						dm_fail(err, DM_ERR_IO, 0, "the merger's checkpoint could not be stored");
+						freeReplyObject(rep);
+						goto out_m;
+					}
+				}
+				if (x == 1 && msg[0] == CL_M_ROWS && resume && !st->rebuild_s && cl_merge_done(m) >= resume)
+					st->rebuild_s = now_s() - t_start;
 				if (x == 1 && msg[0] == CL_M_SIZES) {
 					uint32_t seq;
 					cl_msg_seq(sb.p, sb.n, &seq, NULL);
@@ -744,7 +822,7 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 					snprintf(id, sizeof id, "%u-1", seq + 1);
 					const char *a2[] = { "XADD", sums, id, "m", (const char *)sb.p };
 					size_t l2[] = { 4, strlen(sums), strlen(id), 1, sb.n };
-					redisReply *x2 = cl_redis_cmd(r, sums, 5, a2, l2, err);
+					redisReply *x2 = cl_redis_cmd_durable(r, sums, 5, a2, l2, err);
 					if (!x2) {
 						freeReplyObject(rep);
 						goto out_m;
@@ -769,6 +847,7 @@ out_m:
 	cl_buf_free(&sb);
 out:
 	st->bus_commands = cl_redis_commands(r);
+	st->failover_s = cl_redis_failover_wait(r);
 	cl_redis_free(r);
 	return rc;
 }

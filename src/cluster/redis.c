@@ -2,16 +2,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "base/log.h"
 #include "cluster/redis.h"
 
 enum { NSLOTS = 16384, MAX_NODES = 64 };
+/* How long a command waits for a failover (a master unreachable, CLUSTERDOWN) before it
+ * fails: a replica takes over after cluster-node-timeout plus an election (about 2x). */
+enum { FAILOVER_WAIT_MS = 30000, RETRY_NAP_MS = 100 };
 
 struct node {
 	char host[64];
 	int port;
 	redisContext *c;
 	unsigned pending;      /* pipelined commands awaiting replies */
+	unsigned gen;          /* connections made: a pipelined command of an older one is lost */
 };
 
 struct queued {
@@ -19,12 +25,15 @@ struct queued {
 	unsigned slot;
 	char *cmd;             /* formatted, kept for a MOVED resend */
 	size_t len;
+	unsigned gen;          /* its node's connection when it was queued */
 };
 
 struct cl_redis {
 	struct node n[MAX_NODES];
 	int nn;
 	uint16_t slot[NSLOTS];   /* node index */
+	uint8_t repl[NSLOTS];    /* the slot's master has a replica (CLUSTER SLOTS) */
+	double waited_s;         /* time spent waiting for failovers */
 	int cluster;
 	struct queued *q;
 	size_t nq, capq;
@@ -86,6 +95,7 @@ static redisContext *node_ctx(struct cl_redis *r, int i, struct dm_error *err)
 	struct timeval rt = { 30, 0 };
 	redisSetTimeout(n->c, rt);
 	n->pending = 0;
+	n->gen++;
 	return n->c;
 }
 
@@ -103,8 +113,10 @@ static int load_slots(struct cl_redis *r, struct dm_error *err)
 		if (rep->type == REDIS_REPLY_ERROR) {   /* not a cluster: one server */
 			freeReplyObject(rep);
 			r->cluster = 0;
-			for (int s = 0; s < NSLOTS; s++)
+			for (int s = 0; s < NSLOTS; s++) {
 				r->slot[s] = (uint16_t)i;
+				r->repl[s] = 0;
+			}
 			return 0;
 		}
 		r->cluster = 1;
@@ -117,8 +129,10 @@ static int load_slots(struct cl_redis *r, struct dm_error *err)
 			const char *host = e->element[2]->element[0]->str;
 			int port = (int)e->element[2]->element[1]->integer;
 			int ni = node_find_or_add(r, host && host[0] ? host : r->n[i].host, port);
-			for (long long s = lo; ni >= 0 && s <= hi && s < NSLOTS; s++)
+			for (long long s = lo; ni >= 0 && s <= hi && s < NSLOTS; s++) {
 				r->slot[s] = (uint16_t)ni;
+				r->repl[s] = e->elements > 3;
+			}
 		}
 		freeReplyObject(rep);
 		return 0;
@@ -193,6 +207,65 @@ static redisReply *send_formatted(struct cl_redis *r, int node, const char *cmd,
 	return rep;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The cluster is failing over: the master of a slot is unreachable (the connection failed),
+ * or a node answers that the cluster is down or the slot not served yet. */
+static int failing_over(const redisReply *rep)
+{
+	if (!rep)
+		return 1;
+	if (rep->type != REDIS_REPLY_ERROR)
+		return 0;
+	static const char *const codes[] = { "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "LOADING" };
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+		if (!strncmp(rep->str, codes[i], strlen(codes[i])))
+			return 1;
+	return 0;
+}
+
+/* Sends a formatted command to its slot's node, following MOVED, and through a failover:
+ * while the slot's master is unreachable or the cluster down, the slot map is reloaded from
+ * the nodes that answer every RETRY_NAP_MS until a replica has taken over (or
+ * FAILOVER_WAIT_MS passed: then the last failure). A command retried after a lost connection
+ * may have run once already: the bus's messages are safe to see twice (docs/scale.md). */
+static redisReply *send_slot(struct cl_redis *r, unsigned slot, const char *cmd, size_t len, struct dm_error *err)
+{
+	redisReply *rep = NULL;
+	double t0 = 0;
+	for (int moves = 0;;) {
+		rep = send_formatted(r, r->slot[slot], cmd, len, err);
+		if (rep && moved(r, rep, err) && ++moves < 16) {
+			freeReplyObject(rep);
+			continue;
+		}
+		if (!failing_over(rep))
+			break;
+		double now = mono_s();
+		if (!t0) {
+			t0 = now;
+			dm_log("redis: %s: waiting for the cluster to fail over", rep ? rep->str : err->what);
+		}
+		if (now - t0 > FAILOVER_WAIT_MS / 1000.0)
+			break;
+		if (rep)
+			freeReplyObject(rep);
+		rep = NULL;
+		struct timespec ts = { 0, RETRY_NAP_MS * 1000000L };
+		nanosleep(&ts, NULL);
+		struct dm_error e2;
+		load_slots(r, &e2);
+	}
+	if (t0)
+		r->waited_s += mono_s() - t0;
+	return rep;
+}
+
 redisReply *cl_redis_cmd(struct cl_redis *r, const char *key, int argc, const char **argv, const size_t *lens,
                          struct dm_error *err)
 {
@@ -202,17 +275,45 @@ redisReply *cl_redis_cmd(struct cl_redis *r, const char *key, int argc, const ch
 		dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
 		return NULL;
 	}
-	redisReply *rep = NULL;
-	for (int tries = 0; tries < 3; tries++) {
-		rep = send_formatted(r, r->slot[cl_redis_slot(key, strlen(key))], cmd, (size_t)len, err);
-		if (!rep || !moved(r, rep, err))
-			break;
-		freeReplyObject(rep);
-		rep = NULL;
-	}
+	redisReply *rep = send_slot(r, cl_redis_slot(key, strlen(key)), cmd, (size_t)len, err);
 	free(cmd);
 	return rep;
 }
+
+/* WAIT for one replica (1 s at most) on node's connection: 0 (logged when none acknowledged:
+ * a failover now could lose the writes), 1 when the connection broke (the writes may be lost
+ * with the master). */
+static int replicated(struct cl_redis *r, int node, const char *what, struct dm_error *err)
+{
+	static const char wait_cmd[] = "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$4\r\n1000\r\n";
+	redisReply *w = send_formatted(r, node, wait_cmd, sizeof wait_cmd - 1, err);
+	int lost = !w || w->type != REDIS_REPLY_INTEGER;
+	if (!lost && w->integer < 1)
+		dm_log("redis: writes to %s not on a replica after 1 s", what);
+	if (w)
+		freeReplyObject(w);
+	return lost;
+}
+
+redisReply *cl_redis_cmd_durable(struct cl_redis *r, const char *key, int argc, const char **argv,
+                                 const size_t *lens, struct dm_error *err)
+{
+	unsigned slot = cl_redis_slot(key, strlen(key));
+	for (int tries = 0;; tries++) {
+		redisReply *rep = cl_redis_cmd(r, key, argc, argv, lens, err);
+		if (!rep || rep->type == REDIS_REPLY_ERROR || !r->repl[slot] || tries == 8)
+			return rep;
+		/* WAIT on the same connection: the master's own replicas; a connection lost meanwhile
+		 * may have lost the write with the master: written again on its successor */
+		if (replicated(r, r->slot[slot], key, err)) {
+			freeReplyObject(rep);
+			continue;
+		}
+		return rep;
+	}
+}
+
+double cl_redis_failover_wait(const struct cl_redis *r) { return r->waited_s; }
 
 int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **argv, const size_t *lens)
 {
@@ -238,6 +339,7 @@ int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **
 		return -1;
 	}
 	r->n[q->node].pending++;
+	q->gen = r->n[q->node].gen;
 	r->commands++;
 	r->nq++;
 	return 0;
@@ -250,17 +352,22 @@ int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
 		struct queued *q = &r->q[i];
 		redisContext *c = r->n[q->node].c;
 		void *rep = NULL;
-		if (!c || redisGetReply(c, &rep) != REDIS_OK) {
+		redisReply *x = NULL;
+		/* a connection made again since (a failover) never had it: sent again below */
+		if (c && r->n[q->node].gen == q->gen && redisGetReply(c, &rep) == REDIS_OK)
+			x = rep;
+		if (!x || moved(r, x, err) || failing_over(x)) {
+			/* again, synchronously, on the slot's node now (after a MOVED or a failover) */
+			if (x)
+				freeReplyObject(x);
+			x = send_slot(r, q->slot, q->cmd, q->len, err);
+		}
+		if (!x) {
 			if (!rc)
 				dm_fail(err, DM_ERR_IO, 0, "redis %s:%d: %s", r->n[q->node].host, r->n[q->node].port,
-				        c ? c->errstr : "not connected");
+				        err->what);
 			rc = -1;
 			continue;
-		}
-		redisReply *x = rep;
-		if (moved(r, x, err)) {   /* again, synchronously, on the slot's new node */
-			freeReplyObject(x);
-			x = send_formatted(r, r->slot[q->slot], q->cmd, q->len, err);
 		}
 		if (x && x->type == REDIS_REPLY_ERROR && !rc) {
 			dm_fail(err, DM_ERR_IO, 0, "redis: %s", x->str);
@@ -268,6 +375,42 @@ int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
 		}
 		if (x)
 			freeReplyObject(x);
+	}
+	/* durable, as cl_redis_cmd_durable: a node that took commands on a connection that broke
+	 * since, or whose WAIT failed, may have lost them with it: they are sent again to their
+	 * slots' nodes now (the reader skips a batch it has: src/cluster/rbus.c) */
+	for (int pass = 0; !rc && pass < 4; pass++) {
+		uint8_t redo[MAX_NODES] = { 0 }, asked[MAX_NODES] = { 0 };
+		int any = 0;
+		for (size_t i = 0; i < r->nq; i++) {
+			struct queued *q = &r->q[i];
+			if (asked[q->node] || redo[q->node])
+				continue;
+			if (r->n[q->node].gen != q->gen)
+				redo[q->node] = any = 1;
+			else if (r->repl[q->slot]) {
+				asked[q->node] = 1;
+				if (replicated(r, q->node, r->n[q->node].host, err))
+					redo[q->node] = any = 1;
+			}
+		}
+		if (!any)
+			break;
+		for (size_t i = 0; !rc && i < r->nq; i++) {
+			struct queued *q = &r->q[i];
+			if (!redo[q->node])
+				continue;
+			redisReply *x = send_slot(r, q->slot, q->cmd, q->len, err);
+			if (!x || x->type == REDIS_REPLY_ERROR) {
+				if (x)
+					dm_fail(err, DM_ERR_IO, 0, "redis: %s", x->str);
+				rc = -1;
+			}
+			if (x)
+				freeReplyObject(x);
+			q->node = r->slot[q->slot];
+			q->gen = r->n[q->node].gen;
+		}
 	}
 	for (size_t i = 0; i < r->nq; i++)
 		free(r->q[i].cmd);

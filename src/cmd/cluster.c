@@ -368,6 +368,8 @@ static int run_feed(int argc, char **argv)
 	fprintf(stderr, "cluster feed: %llu messages to %u partitions (%u barriers), %llu redis commands in %.2f s\n",
 	        (unsigned long long)st.messages, bo.nparts, cl_cut_barriers(cut), (unsigned long long)st.bus_commands,
 	        wall() - t0);
+	if (st.failover_s > 0)
+		fprintf(stderr, "cluster feed: %.2f s waiting for a Redis failover\n", st.failover_s);
 	cl_cut_free(cut);
 	cl_rfeed_free(f);
 	pl_inputs_free(in);
@@ -401,6 +403,8 @@ static int run_worker(int argc, char **argv)
 	        id, (unsigned long long)st.messages, (unsigned long long)st.elements, (unsigned long long)st.barriers,
 	        (unsigned long long)st.bad, (unsigned long long)st.takeovers, (unsigned long long)st.rebuilt_msgs,
 	        st.rebuild_s, (unsigned long long)st.bus_commands, wall() - t0);
+	if (st.failover_s > 0)
+		fprintf(stderr, "cluster worker %u: %.2f s waiting for a Redis failover\n", id, st.failover_s);
 	return st.bad ? EXIT_DATA_ERRORS : EXIT_OK;
 }
 
@@ -443,6 +447,11 @@ static int run_merge(int argc, char **argv)
 	fprintf(stderr, "cluster merge: %llu messages, %llu barriers, %llu rows, %llu skipped, %llu redis commands in %.2f s\n",
 		        (unsigned long long)st.messages, (unsigned long long)st.barriers, (unsigned long long)st.elements,
 		        (unsigned long long)st.bad, (unsigned long long)st.bus_commands, wall() - t0);
+	if (st.failover_s > 0)
+		fprintf(stderr, "cluster merge: %.2f s waiting for a Redis failover\n", st.failover_s);
+	if (st.resumed)
+		fprintf(stderr, "cluster merge: resumed after %u stored barriers, merged again from the bus in %.2f s\n",
+		        st.resumed, st.rebuild_s);
 	int prc = out ? pl_finish(out) : mc.status;
 	return rc ? EXIT_FAILURE_ : prc;
 }

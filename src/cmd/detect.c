@@ -27,6 +27,7 @@ static const char usage_text[] =
 	"Runs outage, recovery, instability and data-quality detection over every entity's\n"
 	"visibility series in FILE (written by `darkmap replay --db`), in time order, and prints\n"
 	"one line per alert on stdout, sorted by time. Events are stored in FILE's events table.\n"
+	"FILE may be a postgresql://... URI (a PostgreSQL store, docs/scale.md).\n"
 	"Rules and defaults: docs/detect.md.\n\n"
 	"options:\n"
 	"  --country CC     only these countries (repeatable); default: every entity\n"

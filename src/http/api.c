@@ -26,7 +26,7 @@
 	"ev.episode_start, ev.prev_start, ev.evidence FROM events ev JOIN entities e ON e.id = ev.entity "
 
 static const char *const sql[Q_COUNT_] = {
-	[Q_DATA_VERSION] = "PRAGMA data_version",
+	[Q_DATA_VERSION] = NULL, /* db_version_sql: the engine's own */
 	[Q_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
 	[Q_META] = "SELECT value FROM meta WHERE key = ?1",
 	/* one index seek per entity: (entity, t) is the primary key (type=asn&cc=; the rest is
@@ -69,30 +69,18 @@ void api_error(struct obuf *o, const char *param, const char *msg)
 int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
 {
 	memset(a, 0, sizeof *a);
-	/* src/store checks that the file is a darkmap database of this schema version, and says so */
-	struct store *s = store_open_ro(path, err);
-	if (!s)
+	a->db = db_open(path, err);
+	if (!a->db)
 		return -1;
-	store_close(s);
-	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		dm_fail(err, DM_ERR_IO, 0, "%s: cannot open: %s", path,
-		        a->db ? sqlite3_errmsg(a->db) : "out of memory");
-		api_db_close(a);
-		return -1;
-	}
-	sqlite3_busy_timeout(a->db, 2000);
-	/* the file mapped rather than pread page by page; a 16 MiB page cache (the default is 2 MiB) */
-	sqlite3_exec(a->db, "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384", NULL, NULL, NULL);
 	for (int i = 0; i < Q_COUNT_; i++)
-		if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) != SQLITE_OK) {
-			dm_fail(err, DM_ERR_BAD_VALUE, 0, "%s: not a darkmap database: %s", path,
-			        sqlite3_errmsg(a->db));
+		if (!(a->st[i] = db_prepare(a->db, i == Q_DATA_VERSION ? db_version_sql(a->db) : sql[i]))) {
+			dm_fail(err, DM_ERR_BAD_VALUE, 0, "%s: not a darkmap database: %s", path, db_errmsg(a->db));
 			api_db_close(a);
 			return -1;
 		}
 	a->data_version = -1;
 	if (api_db_refresh(a) < 0) {
-		dm_fail(err, DM_ERR_IO, 0, "%s: %s", path, sqlite3_errmsg(a->db));
+		dm_fail(err, DM_ERR_IO, 0, "%s: %s", path, db_errmsg(a->db));
 		api_db_close(a);
 		return -1;
 	}
@@ -107,41 +95,41 @@ void api_db_close(struct api_db *a)
 			a->snap[k][f] = NULL;
 		}
 	for (int i = 0; i < Q_COUNT_; i++)
-		sqlite3_finalize(a->st[i]);
-	sqlite3_close(a->db);
+		db_finalize(a->st[i]);
+	db_close(a->db);
 	memset(a->st, 0, sizeof a->st);
 	a->db = NULL;
 }
 
 static int meta_u32(struct api_db *a, const char *key, uint32_t *v)
 {
-	sqlite3_stmt *st = a->st[Q_META];
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
+	struct dbst *st = a->st[Q_META];
+	db_bind_text(st, 1, key, -1);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		const char *t = (const char *)db_text(st, 0);
 		char *e;
 		unsigned long long x = t ? strtoull(t, &e, 10) : 0;
 		*v = t && !*e && x <= UINT32_MAX ? (uint32_t)x : 0;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
 int api_db_refresh(struct api_db *a)
 {
-	sqlite3_stmt *st = a->st[Q_DATA_VERSION];
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
+	struct dbst *st = a->st[Q_DATA_VERSION];
+	int64_t v = db_step(st) == DB_ROW ? db_int64(st, 0) : -1;
+	db_reset(st);
 	if (v == a->data_version)
 		return 0;
 	a->data_version = v;
 	if (meta_u32(a, "bin", &a->bin) || meta_u32(a, "series_end", &a->series_end))
 		return -1;
-	if (sqlite3_prepare_v2(a->db, "SELECT coalesce(max(id), 0) FROM events", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = db_prepare(a->db, "SELECT coalesce(max(id), 0) FROM events")))
 		return -1;
-	a->max_event_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	a->max_event_id = db_step(st) == DB_ROW ? db_int64(st, 0) : 0;
+	db_finalize(st);
 	return 1;
 }
 
@@ -236,25 +224,25 @@ static int find_entity(struct api_db *a, const char *label, const char *param, s
 		          "want a country code (KP), an AS (AS131279 or 131279) or global, with /v6 for IPv6");
 		return 400;
 	}
-	sqlite3_stmt *st = a->st[Q_ENTITY_ID];
-	sqlite3_bind_int(st, 1, e->kind);
-	sqlite3_bind_int(st, 2, e->afi);
-	sqlite3_bind_text(st, 3, e->kind == SIG_COUNTRY ? e->cc : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, e->kind == SIG_ASN ? e->asn : 0);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		const unsigned char *nm = sqlite3_column_text(st, 1);
+	struct dbst *st = a->st[Q_ENTITY_ID];
+	db_bind_int64(st, 1, e->kind);
+	db_bind_int64(st, 2, e->afi);
+	db_bind_text(st, 3, e->kind == SIG_COUNTRY ? e->cc : "", -1);
+	db_bind_int64(st, 4, e->kind == SIG_ASN ? e->asn : 0);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		*id = db_int64(st, 0);
+		const unsigned char *nm = db_text(st, 1);
 		snprintf(name, nn, "%s", nm ? (const char *)nm : "");
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW) {
+	db_reset(st);
+	if (rc == DB_ROW) {
 		if (!name[0] && e->kind == SIG_COUNTRY && geo_country_name(e->cc))
 			snprintf(name, nn, "%s", geo_country_name(e->cc));
 		return 0;
 	}
-	if (rc != SQLITE_DONE) {
-		api_error(o, NULL, sqlite3_errmsg(a->db));
+	if (rc != DB_DONE) {
+		api_error(o, NULL, db_errmsg(a->db));
 		return 500;
 	}
 	char msg[120], lb[32];
@@ -461,56 +449,47 @@ static void put_row(struct obuf *o, struct snapshot *m, const struct snap_bin *b
 static int snapshot_cc(struct api_db *a, const char *cc, int afi, uint32_t at, struct snapshot *m)
 {
 	size_t cap = 0;
-	sqlite3_stmt *st = a->st[Q_OPEN_EV];
-	sqlite3_bind_int64(st, 1, at);
+	struct dbst *st = a->st[Q_OPEN_EV];
+	db_bind_int64(st, 1, at);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (grow(&m->evs, m->nevs, &cap, sizeof *m->evs)) {
-			rc = SQLITE_NOMEM;
+			rc = -1;
 			break;
 		}
-		m->evs[m->nevs++] = (struct snap_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2),
-			                              sqlite3_column_int(st, 1), (uint32_t)sqlite3_column_int64(st, 3),
-			                              (uint32_t)sqlite3_column_int64(st, 4), NULL };
+		m->evs[m->nevs++] = (struct snap_ev){ db_int64(st, 0), db_int64(st, 2),
+			                              db_int(st, 1), (uint32_t)db_int64(st, 3),
+			                              (uint32_t)db_int64(st, 4), NULL };
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return -1;
 	st = a->st[Q_SNAP_CC];
-	sqlite3_bind_int64(st, 1, at);
-	sqlite3_bind_text(st, 2, cc, 2, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 3, afi);
+	db_bind_int64(st, 1, at);
+	db_bind_text(st, 2, cc, 2);
+	db_bind_int64(st, 3, afi);
 	size_t bcap = 0;
 	cap = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (grow(&m->ents, m->nents, &cap, sizeof *m->ents) || grow(&m->bins, m->nbins, &bcap, sizeof *m->bins)) {
-			rc = SQLITE_NOMEM;
+			rc = -1;
 			break;
 		}
 		struct snap_ent *e = &m->ents[m->nents++];
 		memset(e, 0, sizeof *e);
-		e->id = sqlite3_column_int64(st, 0);
-		struct sig_entity se = { .kind = SIG_ASN, .afi = (uint8_t)afi, .asn = (uint32_t)sqlite3_column_int64(st, 2) };
+		e->id = db_int64(st, 0);
+		struct sig_entity se = { .kind = SIG_ASN, .afi = (uint8_t)afi, .asn = (uint32_t)db_int64(st, 2) };
 		http_entity_label(&se, e->label, sizeof e->label);
-		const unsigned char *nm = sqlite3_column_text(st, 3);
+		const unsigned char *nm = db_text(st, 3);
 		e->name = nm ? strdup((const char *)nm) : NULL;
-		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+		if (db_type(st, 4) != DB_NULL) {
 			e->first = m->nbins;
 			e->n = 1;
-			m->bins[m->nbins++] = (struct snap_bin){
-				.t = (uint32_t)sqlite3_column_int64(st, 4),
-				.slash24 = sqlite3_column_int64(st, 5),
-				.baseline = sqlite3_column_int64(st, 6),
-				.seeing = sqlite3_column_int64(st, 7),
-				.ffp = sqlite3_column_int64(st, 8),
-				.quality = sqlite3_column_int(st, 9),
-				.visible = sqlite3_column_int64(st, 10),
-				.peer_frac = sqlite3_column_double(st, 11),
-			};
+			m->bins[m->nbins++] = snap_bin_read(st, 4);
 		}
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return -1;
 	if (!(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||
 	    !(m->frag = calloc(m->nbins ? m->nbins : 1, sizeof *m->frag)))
@@ -555,13 +534,13 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 	struct snapshot *m;
 	if (cc) {
 		if (!(ccm = calloc(1, sizeof *ccm)) || snapshot_cc(a, ce.cc, dafi, at, ccm)) {
-			api_error(o, NULL, ccm ? sqlite3_errmsg(a->db) : "out of memory");
+			api_error(o, NULL, ccm ? db_errmsg(a->db) : "out of memory");
 			snapshot_free(ccm);
 			return 500;
 		}
 		m = ccm;
 	} else if (!(m = api_snapshot(a, kind, dafi))) {
-		api_error(o, NULL, sqlite3_errmsg(a->db));
+		api_error(o, NULL, db_errmsg(a->db));
 		return 500;
 	}
 	size_t n = m->nents;
@@ -692,11 +671,11 @@ int api_series(struct api_db *a, const struct http_request *req, struct obuf *o)
 	if ((rc = param_time(req, "from", &from, o)) || (rc = param_time(req, "to", &to, o)))
 		return rc;
 	if (!have_from) {
-		sqlite3_stmt *st = a->st[Q_FIRST_BIN];
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			from = (uint32_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		struct dbst *st = a->st[Q_FIRST_BIN];
+		db_bind_int64(st, 1, id);
+		if (db_step(st) == DB_ROW)
+			from = (uint32_t)db_int64(st, 0);
+		db_reset(st);
 	}
 	uint32_t bin = a->bin ? a->bin : 300;
 	from -= from % bin;
@@ -717,19 +696,19 @@ int api_series(struct api_db *a, const struct http_request *req, struct obuf *o)
 		api_error(o, NULL, "out of memory");
 		return 500;
 	}
-	sqlite3_stmt *st = a->st[Q_SERIES];
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
+	struct dbst *st = a->st[Q_SERIES];
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, from);
+	db_bind_int64(st, 3, to);
 	struct srow cur;
 	int have_cur = 0;
 	size_t k = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct srow r;
-		r.t = (uint32_t)sqlite3_column_int64(st, 0);
+		r.t = (uint32_t)db_int64(st, 0);
 		for (int i = 0; i < 12; i++)
-			r.v[i] = sqlite3_column_int64(st, 1 + i);
-		r.peer_frac = sqlite3_column_double(st, 7);
+			r.v[i] = db_int64(st, 1 + i);
+		r.peer_frac = db_double(st, 7);
 		/* run-length rows: the previous row holds until the next one */
 		for (; k < nb && from + k * bin < r.t; k++)
 			if (have_cur) {
@@ -739,15 +718,15 @@ int api_series(struct api_db *a, const struct http_request *req, struct obuf *o)
 		cur = r;
 		have_cur = 1;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	for (; k < nb && have_cur; k++) {
 		dense[k] = cur;
 		have[k] = 1;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		free(dense);
 		free(have);
-		api_error(o, NULL, sqlite3_errmsg(a->db));
+		api_error(o, NULL, db_errmsg(a->db));
 		return 500;
 	}
 	char lb[32];
@@ -802,46 +781,46 @@ static int is_acked(const struct api_db *a, int64_t id)
 }
 
 /* One events row (Q_EVENTS / Q_EVENTS_SINCE columns) as the API's JSON object. */
-static void event_json(struct api_db *a, sqlite3_stmt *st, struct obuf *o)
+static void event_json(struct api_db *a, struct dbst *st, struct obuf *o)
 {
 	struct dm_event ev;
 	memset(&ev, 0, sizeof ev);
-	int64_t id = sqlite3_column_int64(st, 0);
-	ev.entity.kind = (uint8_t)sqlite3_column_int(st, 1);
-	ev.entity.afi = (uint8_t)sqlite3_column_int(st, 2);
-	const unsigned char *cc = sqlite3_column_text(st, 3);
+	int64_t id = db_int64(st, 0);
+	ev.entity.kind = (uint8_t)db_int(st, 1);
+	ev.entity.afi = (uint8_t)db_int(st, 2);
+	const unsigned char *cc = db_text(st, 3);
 	if (cc && cc[0] && cc[1])
 		memcpy(ev.entity.cc, cc, 2);
-	ev.entity.asn = (uint32_t)sqlite3_column_int64(st, 4);
-	ev.type = (uint8_t)sqlite3_column_int(st, 6);
-	ev.start = (uint32_t)sqlite3_column_int64(st, 7);
-	ev.end = (uint32_t)sqlite3_column_int64(st, 8);
-	ev.severity = sqlite3_column_double(st, 9);
-	ev.baseline_slash24 = (uint64_t)sqlite3_column_int64(st, 10);
-	ev.slash24 = (uint64_t)sqlite3_column_int64(st, 11);
-	ev.peers_lost = (uint16_t)sqlite3_column_int(st, 12);
-	ev.full_feed_peers = (uint16_t)sqlite3_column_int(st, 13);
-	ev.rate = sqlite3_column_double(st, 14);
-	ev.baseline_rate = sqlite3_column_double(st, 15);
-	ev.quality = (uint8_t)sqlite3_column_int(st, 16);
+	ev.entity.asn = (uint32_t)db_int64(st, 4);
+	ev.type = (uint8_t)db_int(st, 6);
+	ev.start = (uint32_t)db_int64(st, 7);
+	ev.end = (uint32_t)db_int64(st, 8);
+	ev.severity = db_double(st, 9);
+	ev.baseline_slash24 = (uint64_t)db_int64(st, 10);
+	ev.slash24 = (uint64_t)db_int64(st, 11);
+	ev.peers_lost = (uint16_t)db_int(st, 12);
+	ev.full_feed_peers = (uint16_t)db_int(st, 13);
+	ev.rate = db_double(st, 14);
+	ev.baseline_rate = db_double(st, 15);
+	ev.quality = (uint8_t)db_int(st, 16);
 	const unsigned char *t;
-	if ((t = sqlite3_column_text(st, 17)))
+	if ((t = db_text(st, 17)))
 		snprintf(ev.affected, sizeof ev.affected, "%s", t);
-	if ((t = sqlite3_column_text(st, 18)))
+	if ((t = db_text(st, 18)))
 		snprintf(ev.reason, sizeof ev.reason, "%s", t);
-	ev.of_type = (uint8_t)sqlite3_column_int(st, 19);
-	ev.raised = (uint32_t)sqlite3_column_int64(st, 20);
-	ev.window = (uint32_t)sqlite3_column_int64(st, 21);
-	ev.interruptions = (uint32_t)sqlite3_column_int64(st, 22);
-	ev.episode_start = (uint32_t)sqlite3_column_int64(st, 23);
-	ev.prev_start = (uint32_t)sqlite3_column_int64(st, 24);
-	if ((t = sqlite3_column_text(st, 25)))
+	ev.of_type = (uint8_t)db_int(st, 19);
+	ev.raised = (uint32_t)db_int64(st, 20);
+	ev.window = (uint32_t)db_int64(st, 21);
+	ev.interruptions = (uint32_t)db_int64(st, 22);
+	ev.episode_start = (uint32_t)db_int64(st, 23);
+	ev.prev_start = (uint32_t)db_int64(st, 24);
+	if ((t = db_text(st, 25)))
 		snprintf(ev.evidence, sizeof ev.evidence, "%s", t);
 	char lb[32];
 	http_entity_label(&ev.entity, lb, sizeof lb);
 	obuf_printf(o, "{\"id\":%lld,\"entity\":", (long long)id);
 	json_str(o, lb, strlen(lb));
-	const unsigned char *nm = sqlite3_column_text(st, 5);
+	const unsigned char *nm = db_text(st, 5);
 	if (!nm && ev.entity.kind == SIG_COUNTRY)
 		nm = (const unsigned char *)geo_country_name(ev.entity.cc);
 	put_text(o, "name", nm);
@@ -910,21 +889,21 @@ int api_events(struct api_db *a, const struct http_request *req, struct obuf *o)
 		if ((rc = find_entity(a, label, "entity", &e, &id, name, sizeof name, o)))
 			return rc;
 	}
-	sqlite3_stmt *st = a->st[Q_EVENTS];
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	sqlite3_bind_int64(st, 3, id);
-	sqlite3_bind_int(st, 4, type);
-	sqlite3_bind_int64(st, 5, limit);
+	struct dbst *st = a->st[Q_EVENTS];
+	db_bind_int64(st, 1, from);
+	db_bind_int64(st, 2, to);
+	db_bind_int64(st, 3, id);
+	db_bind_int64(st, 4, type);
+	db_bind_int64(st, 5, limit);
 	obuf_puts(o, "{\"events\":[");
 	size_t n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		obuf_puts(o, n++ ? ",\n" : "\n");
 		event_json(a, st, o);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		api_error(o, NULL, sqlite3_errmsg(a->db));
+	db_reset(st);
+	if (rc != DB_DONE) {
+		api_error(o, NULL, db_errmsg(a->db));
 		return 500;
 	}
 	obuf_printf(o, "],\"count\":%zu}\n", n);
@@ -933,19 +912,19 @@ int api_events(struct api_db *a, const struct http_request *req, struct obuf *o)
 
 int api_stream_events(struct api_db *a, int64_t *last, struct obuf *o)
 {
-	sqlite3_stmt *st = a->st[Q_EVENTS_SINCE];
-	sqlite3_bind_int64(st, 1, *last);
+	struct dbst *st = a->st[Q_EVENTS_SINCE];
+	db_bind_int64(st, 1, *last);
 	int rc, n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t id = db_int64(st, 0);
 		obuf_printf(o, "id: %lld\nevent: event\ndata: ", (long long)id);
 		event_json(a, st, o);
 		obuf_puts(o, "\n\n");
 		*last = id;
 		n++;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? n : -1;
+	db_reset(st);
+	return rc == DB_DONE ? n : -1;
 }
 
 /* ---------------- /api/peers, /api/collectors ---------------- */
@@ -953,58 +932,61 @@ int api_stream_events(struct api_db *a, int64_t *last, struct obuf *o)
 /* Every row of a query as a JSON array of objects named by the columns. */
 static int rows_json(struct api_db *a, const char *q, struct obuf *o)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL) != SQLITE_OK)
+	struct dbst *st;
+	if (!(st = db_prepare(a->db, q)))
 		return -1;
 	obuf_putc(o, '[');
 	int rc, n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		obuf_puts(o, n++ ? ",\n{" : "\n{");
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			const char *cn = sqlite3_column_name(st, i);
+		for (int i = 0; i < db_ncols(st); i++) {
+			const char *cn = db_colname(st, i);
 			if (i)
 				obuf_putc(o, ',');
 			json_str(o, cn, strlen(cn));
 			obuf_putc(o, ':');
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER: obuf_i64(o, sqlite3_column_int64(st, i)); break;
-			case SQLITE_FLOAT: put_double(o, sqlite3_column_double(st, i)); break;
-			case SQLITE_NULL: obuf_puts(o, "null"); break;
+			switch (db_type(st, i)) {
+			case DB_INT: obuf_i64(o, db_int64(st, i)); break;
+			case DB_FLOAT: put_double(o, db_double(st, i)); break;
+			case DB_NULL: obuf_puts(o, "null"); break;
 			default: {
-				const char *t = (const char *)sqlite3_column_text(st, i);
-				json_str(o, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0);
+				const char *t = (const char *)db_text(st, i);
+				json_str(o, t ? t : "", t ? strlen(t) : 0);
 			}
 			}
 		}
 		obuf_putc(o, '}');
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	obuf_putc(o, ']');
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
-static int has_table(struct api_db *a, const char *name)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(a->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL))
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* The global entities' full-feed and peers-up counts in the last bin. */
+/* The global entities' full-feed and peers-up counts in the last bin, "since" the start of the
+ * run of equal rows it ends: SQLite stores a row only where a value changed (store.c
+ * same_values), PostgreSQL every bin, so there the run's start is looked for. */
 static int global_now(struct api_db *a, struct obuf *o)
 {
-	char q[400];
+	char q[1200], since[700];
 	uint32_t at = a->series_end >= a->bin && a->bin ? a->series_end - a->bin : 0;
+	if (db_is_pg(a->db))
+		snprintf(since, sizeof since,
+		         "coalesce((SELECT max(p.t) FROM bins p WHERE p.entity = e.id AND p.t < b.t AND "
+		         "(p.visible_prefixes, p.slash24, p.baseline_slash24, p.peers_seeing, p.full_feed_peers, "
+		         "p.peers_up, p.peer_frac, p.announcements, p.withdrawals, p.interruptions, p.more_specifics, "
+		         "p.quality, p.ff_joined, p.ff_left) IS DISTINCT FROM (b.visible_prefixes, b.slash24, "
+		         "b.baseline_slash24, b.peers_seeing, b.full_feed_peers, b.peers_up, b.peer_frac, "
+		         "b.announcements, b.withdrawals, b.interruptions, b.more_specifics, b.quality, b.ff_joined, "
+		         "b.ff_left)) + %u, (SELECT min(t) FROM bins WHERE entity = e.id))",
+		         a->bin);
+	else
+		snprintf(since, sizeof since, "b.t");
 	snprintf(
 	    q, sizeof q,
-	    "SELECT CASE e.afi WHEN 2 THEN 6 ELSE 4 END AS afi, b.t AS since, b.full_feed_peers, b.peers_up, b.quality "
+	    "SELECT CASE e.afi WHEN 2 THEN 6 ELSE 4 END AS afi, %s AS since, b.full_feed_peers, b.peers_up, b.quality "
 	    "FROM entities e JOIN bins b ON b.entity = e.id AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id "
 	    "AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi",
-	    at);
+	    since, at);
 	return rows_json(a, q, o);
 }
 
@@ -1023,7 +1005,7 @@ int api_peers(struct api_db *a, const struct http_request *req, struct obuf *o)
 	 * whose elements changed a prefix's visibility (vis_changes); collect's live state, when a
 	 * database has a peers table, comes first */
 	obuf_puts(o, ",\n\"peers\":");
-	if (has_table(a, "peers")) {
+	if (db_has_table(a->db, "peers")) {
 		if (rows_json(a, "SELECT * FROM peers", o))
 			goto fail;
 		obuf_puts(o, ",\"source\":\"peers table\"}\n");
@@ -1038,7 +1020,7 @@ int api_peers(struct api_db *a, const struct http_request *req, struct obuf *o)
 	}
 	return 200;
 fail:
-	api_error(o, NULL, sqlite3_errmsg(a->db));
+	api_error(o, NULL, db_errmsg(a->db));
 	return 500;
 }
 
@@ -1052,7 +1034,7 @@ int api_collectors(struct api_db *a, const struct http_request *req, struct obuf
 	put_time(o, "series_end", a->series_end);
 	obuf_puts(o, ",\n\"collectors\":");
 	int bad;
-	if (has_table(a, "collectors"))
+	if (db_has_table(a->db, "collectors"))
 		bad = rows_json(a, "SELECT * FROM collectors", o);
 	else
 		bad = rows_json(a,
@@ -1076,7 +1058,7 @@ int api_collectors(struct api_db *a, const struct http_request *req, struct obuf
 	         "SELECT min(t) AS start, max(e) AS end, quality, (quality & 1) != 0 AS gap, (quality & 2) != 0 AS "
 	         "peers_dropped, "
 	         "(quality & 4) != 0 AS no_data, (quality & 8) != 0 AS full_feed_changed FROM i WHERE quality != 0 "
-	         "GROUP BY grp ORDER BY start",
+	         "GROUP BY grp, quality ORDER BY start",
 	         a->series_end);
 	if (rows_json(a, q, o))
 		goto fail;
@@ -1089,7 +1071,7 @@ int api_collectors(struct api_db *a, const struct http_request *req, struct obuf
 	obuf_puts(o, "}\n");
 	return 200;
 fail:
-	api_error(o, NULL, sqlite3_errmsg(a->db));
+	api_error(o, NULL, db_errmsg(a->db));
 	return 500;
 }
 
@@ -1107,36 +1089,35 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now, int with_lag)
 		             "# TYPE darkmap_bin_lag_seconds gauge\n");
 		obuf_printf(o, "darkmap_bin_lag_seconds %lld\n", (long long)now - (long long)a->series_end);
 	}
-	sqlite3_stmt *st;
+	struct dbst *st;
 	obuf_puts(o,
 	          "# HELP darkmap_entities Entities with a series in the database.\n# TYPE darkmap_entities gauge\n");
-	if (sqlite3_prepare_v2(a->db, "SELECT kind, afi, count(*) FROM entities GROUP BY kind, afi ORDER BY kind, afi",
-	                       -1, &st, NULL))
+	if (!(st = db_prepare(a->db, "SELECT kind, afi, count(*) FROM entities GROUP BY kind, afi ORDER BY kind, afi")))
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int k = sqlite3_column_int(st, 0);
+	while (db_step(st) == DB_ROW) {
+		int k = db_int(st, 0);
 		obuf_printf(o, "darkmap_entities{kind=\"%s\",afi=\"%d\"} %lld\n",
 		            k == 1   ? "country"
 		            : k == 2 ? "asn"
 		                     : "global",
-		            sqlite3_column_int(st, 1) == 2 ? 6 : 4, (long long)sqlite3_column_int64(st, 2));
+		            db_int(st, 1) == 2 ? 6 : 4, (long long)db_int64(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	obuf_puts(o, "# HELP darkmap_events_stored Events stored, by kind.\n# TYPE darkmap_events_stored gauge\n");
-	if (sqlite3_prepare_v2(a->db, "SELECT type, count(*), sum(end_t = 0) FROM events GROUP BY type ORDER BY type",
-	                       -1, &st, NULL))
+	if (!(st = db_prepare(a->db, "SELECT type, count(*), sum(CASE WHEN end_t = 0 THEN 1 ELSE 0 END) FROM events "
+	                                "GROUP BY type ORDER BY type")))
 		return -1;
 	struct obuf open;
 	obuf_init_mem(&open);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int t = sqlite3_column_int(st, 0);
+	while (db_step(st) == DB_ROW) {
+		int t = db_int(st, 0);
 		obuf_printf(o, "darkmap_events_stored{kind=\"%s\"} %lld\n", kind_name(t),
-		            (long long)sqlite3_column_int64(st, 1));
+		            (long long)db_int64(st, 1));
 		if (t != DM_EV_RECOVERY)
 			obuf_printf(&open, "darkmap_events_open{kind=\"%s\"} %lld\n", kind_name(t),
-			            (long long)sqlite3_column_int64(st, 2));
+			            (long long)db_int64(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	obuf_puts(o, "# HELP darkmap_events_open Outage, partial, instability and unknown events still open (end 0).\n"
 	             "# TYPE darkmap_events_open gauge\n");
 	if (open.len)
@@ -1149,7 +1130,7 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now, int with_lag)
 	    "SELECT e.afi, b.full_feed_peers, b.peers_up, b.quality FROM entities e JOIN bins b ON b.entity = e.id "
 	    "AND b.t = (SELECT max(t) FROM bins WHERE entity = e.id AND t <= %u) WHERE e.kind = 3 ORDER BY e.afi",
 	    at);
-	if (sqlite3_prepare_v2(a->db, q, -1, &st, NULL))
+	if (!(st = db_prepare(a->db, q)))
 		return -1;
 	/* a family's samples must follow its HELP and TYPE lines together (text format 0.0.4) */
 	static const char *const fam[3][2] = {
@@ -1163,15 +1144,15 @@ int api_metrics(struct api_db *a, struct obuf *o, uint32_t now, int with_lag)
 		obuf_init_mem(&f[i]);
 		obuf_printf(&f[i], "# HELP %s %s\n# TYPE %s gauge\n", fam[i][0], fam[i][1], fam[i][0]);
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int afi = sqlite3_column_int(st, 0) == 2 ? 6 : 4;
+	while (db_step(st) == DB_ROW) {
+		int afi = db_int(st, 0) == 2 ? 6 : 4;
 		for (int i = 0; i < 3; i++)
-			obuf_printf(&f[i], "%s{afi=\"%d\"} %lld\n", fam[i][0], afi, (long long)sqlite3_column_int64(st, 1 + i));
+			obuf_printf(&f[i], "%s{afi=\"%d\"} %lld\n", fam[i][0], afi, (long long)db_int64(st, 1 + i));
 	}
 	for (int i = 0; i < 3; i++) {
 		obuf_put(o, f[i].buf, f[i].len);
 		obuf_free(&f[i]);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return 0;
 }

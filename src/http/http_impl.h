@@ -2,7 +2,7 @@
 #ifndef DM_HTTP_HTTP_IMPL_H
 #define DM_HTTP_HTTP_IMPL_H
 
-#include <sqlite3.h>
+#include "http/db.h"
 #include <stdint.h>
 
 #include "base/obuf.h"
@@ -73,8 +73,8 @@ struct snapshot {
 enum { SNAP_DUTY = 9 };
 
 struct api_db {
-	sqlite3 *db;
-	sqlite3_stmt *st[Q_COUNT_];
+	struct db *db;
+	struct dbst *st[Q_COUNT_];
 	int64_t data_version;
 	uint32_t bin, series_end;
 	int64_t max_event_id;
@@ -95,6 +95,9 @@ int api_db_refresh(struct api_db *a);
  * database error with none before. */
 struct snapshot *api_snapshot(struct api_db *a, int kind, int afi);
 void snapshot_free(struct snapshot *m);
+/* A row's t, slash24, baseline_slash24, peers_seeing, full_feed_peers, quality,
+ * visible_prefixes and peer_frac, from column col on (the snapshot queries' order). */
+struct snap_bin snap_bin_read(struct dbst *st, int col);
 /* The row of e at or before t (NULL: none). */
 const struct snap_bin *snapshot_at(const struct snapshot *m, const struct snap_ent *e, uint32_t t);
 

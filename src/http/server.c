@@ -482,10 +482,10 @@ static void handle_post(struct conn *c, const struct http_request *r)
 		cache_clear(s);
 		obuf_printf(&o, "{\"reloaded\":true,\"series_end\":%u}\n", s->db.series_end);
 	} else {
-		sqlite3_stmt *st = s->db.st[Q_EVENT_EXISTS];
-		sqlite3_bind_int64(st, 1, id);
-		int found = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_reset(st);
+		struct dbst *st = s->db.st[Q_EVENT_EXISTS];
+		db_bind_int64(st, 1, id);
+		int found = db_step(st) == DB_ROW;
+		db_reset(st);
 		if (!found) {
 			respond_error(c, 404, "id", "no such event");
 			obuf_free(&o);
@@ -526,7 +526,7 @@ static void metrics(struct conn *c, int head_only)
 	obuf_init_mem(&o);
 	if (api_metrics(&s->db, &o, (uint32_t)time(NULL), s->live == NULL)) {
 		obuf_free(&o);
-		respond_error(c, 500, NULL, sqlite3_errmsg(s->db.db));
+		respond_error(c, 500, NULL, db_errmsg(s->db.db));
 		return;
 	}
 	obuf_puts(&o, "# HELP darkmap_http_requests_total Answers sent, by status code.\n"
@@ -606,7 +606,7 @@ static void handle(struct conn *c, const struct http_request *r)
 			double now = mono_s();
 			if (now - s->refreshed_at >= REFRESH_S || now < s->refreshed_at) {
 				if (api_db_refresh(&s->db) < 0) {
-					respond_error(c, 500, NULL, sqlite3_errmsg(s->db.db));
+					respond_error(c, 500, NULL, db_errmsg(s->db.db));
 					return;
 				}
 				s->refreshed_at = now;

@@ -35,6 +35,20 @@ void snapshot_free(struct snapshot *m)
 	free(m);
 }
 
+struct snap_bin snap_bin_read(struct dbst *st, int col)
+{
+	return (struct snap_bin){
+		.t = (uint32_t)db_int64(st, col),
+		.slash24 = db_int64(st, col + 1),
+		.baseline = db_int64(st, col + 2),
+		.seeing = db_int64(st, col + 3),
+		.ffp = db_int64(st, col + 4),
+		.quality = db_int(st, col + 5),
+		.visible = db_int64(st, col + 6),
+		.peer_frac = db_double(st, col + 7),
+	};
+}
+
 /* Room for one more element in *v (n used of *cap): 0, or -1 out of memory. */
 static int grow(void *v, size_t n, size_t *cap, size_t elem)
 {
@@ -62,80 +76,71 @@ static const char evs_sql[] = "SELECT entity, id, type, start_t, end_t FROM even
 
 static int read_snapshot(struct api_db *a, int kind, int afi, struct snapshot *m)
 {
-	sqlite3_stmt *st = NULL;
+	struct dbst *st = NULL;
 	size_t cap = 0;
-	int rc = sqlite3_prepare_v2(a->db, ents_sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	int rc;
+	if (!(st = db_prepare(a->db, ents_sql)))
 		return -1;
-	sqlite3_bind_int(st, 1, kind);
-	sqlite3_bind_int(st, 2, afi);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, kind);
+	db_bind_int64(st, 2, afi);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (grow(&m->ents, m->nents, &cap, sizeof *m->ents))
 			break;
 		struct snap_ent *e = &m->ents[m->nents];
 		memset(e, 0, sizeof *e);
-		e->id = sqlite3_column_int64(st, 0);
+		e->id = db_int64(st, 0);
 		struct sig_entity se = { .kind = (uint8_t)kind, .afi = (uint8_t)afi };
-		const unsigned char *c = sqlite3_column_text(st, 1);
+		const unsigned char *c = db_text(st, 1);
 		if (c && c[0] && c[1]) {
 			se.cc[0] = (char)c[0];
 			se.cc[1] = (char)c[1];
 		}
-		se.asn = (uint32_t)sqlite3_column_int64(st, 2);
+		se.asn = (uint32_t)db_int64(st, 2);
 		http_entity_label(&se, e->label, sizeof e->label);
-		const unsigned char *nm = sqlite3_column_text(st, 3);
+		const unsigned char *nm = db_text(st, 3);
 		const char *gn = kind == SIG_COUNTRY ? geo_country_name(se.cc) : NULL;
 		e->name = nm ? strdup((const char *)nm) : gn ? strdup(gn) : NULL;
 		m->nents++;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || sqlite3_prepare_v2(a->db, bins_sql, -1, &st, NULL) != SQLITE_OK)
+	db_finalize(st);
+	if (rc != DB_DONE || !(st = db_prepare(a->db, bins_sql)))
 		return -1;
-	sqlite3_bind_int(st, 1, kind);
-	sqlite3_bind_int(st, 2, afi);
+	db_bind_int64(st, 1, kind);
+	db_bind_int64(st, 2, afi);
 	cap = 0;
 	size_t k = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t id = db_int64(st, 0);
 		while (k < m->nents && m->ents[k].id != id)
 			k++;
 		if (k == m->nents || grow(&m->bins, m->nbins, &cap, sizeof *m->bins)) {
-			rc = SQLITE_ERROR; /* out of memory, or an order the two queries do not share */
+			rc = -1; /* out of memory, or an order the two queries do not share */
 			break;
 		}
 		struct snap_ent *e = &m->ents[k];
 		if (!e->n)
 			e->first = m->nbins;
 		e->n++;
-		m->bins[m->nbins++] = (struct snap_bin){
-			.t = (uint32_t)sqlite3_column_int64(st, 1),
-			.slash24 = sqlite3_column_int64(st, 2),
-			.baseline = sqlite3_column_int64(st, 3),
-			.seeing = sqlite3_column_int64(st, 4),
-			.ffp = sqlite3_column_int64(st, 5),
-			.quality = sqlite3_column_int(st, 6),
-			.visible = sqlite3_column_int64(st, 7),
-			.peer_frac = sqlite3_column_double(st, 8),
-		};
+		m->bins[m->nbins++] = snap_bin_read(st, 1);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || !(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||
+	db_finalize(st);
+	if (rc != DB_DONE || !(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||
 	    !(m->frag = calloc(m->nbins ? m->nbins : 1, sizeof *m->frag)))
 		return -1;
 	for (size_t i = 0; i < m->nbins; i++)
 		m->ts[i] = m->bins[i].t;
-	if (sqlite3_prepare_v2(a->db, evs_sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = db_prepare(a->db, evs_sql)))
 		return -1;
 	cap = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (grow(&m->evs, m->nevs, &cap, sizeof *m->evs))
 			break;
-		m->evs[m->nevs++] = (struct snap_ev){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-			                              sqlite3_column_int(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-			                              (uint32_t)sqlite3_column_int64(st, 4), NULL };
+		m->evs[m->nevs++] = (struct snap_ev){ db_int64(st, 0), db_int64(st, 1),
+			                              db_int(st, 2), (uint32_t)db_int64(st, 3),
+			                              (uint32_t)db_int64(st, 4), NULL };
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_finalize(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 struct snapshot *api_snapshot(struct api_db *a, int kind, int afi)
@@ -153,12 +158,12 @@ struct snapshot *api_snapshot(struct api_db *a, int kind, int afi)
 	if (!m)
 		return old;
 	/* one read transaction: entities, rows and events of the same commit */
-	int ok = sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
-	sqlite3_stmt *st = a->st[Q_DATA_VERSION];
-	m->version = ok && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
+	int ok = db_begin_read(a->db) == 0;
+	struct dbst *st = a->st[Q_DATA_VERSION];
+	m->version = ok && db_step(st) == DB_ROW ? db_int64(st, 0) : -1;
+	db_reset(st);
 	ok = ok && m->version >= 0 && read_snapshot(a, kind, afi, m) == 0;
-	sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
+	db_end(a->db);
 	m->built_at = mono_s();
 	m->cost = m->built_at - t0;
 	if (!ok) {

@@ -896,6 +896,25 @@ void pl_rows(struct pipeline *R, const struct sig_entity *e, const struct sig_bi
 }
 
 void pl_change(struct pipeline *R, const struct sig_change *c) { emit_change(R, c); }
+
+int pl_checkpoint(struct pipeline *R, const char *key, const char *value)
+{
+	if (!R->db)
+		return 0;
+	if (R->db_failed)
+		return -1;
+	if (store_put_meta(R->db, key, value)) {
+		pl_db_fail(R, "write (meta)");
+		return -1;
+	}
+	db_commit(R, 1);
+	return R->db_failed ? -1 : 0;
+}
+
+int pl_get_meta(struct pipeline *R, const char *key, char *buf, size_t len)
+{
+	return R->db ? store_get_meta(R->db, key, buf, len) : 1;
+}
 struct geo_db *pl_geo(struct pipeline *R) { return R->o.no_geo ? NULL : R->geo; }
 
 void pl_discard(struct pipeline *R)

@@ -150,6 +150,12 @@ void pl_set_tap(struct pipeline *p, const struct pl_tap *tap);
  * go out. pl_change likewise for a visibility change. */
 void pl_rows(struct pipeline *p, const struct sig_entity *e, const struct sig_bin *b, size_t n);
 void pl_change(struct pipeline *p, const struct sig_change *c);
+/* A merger's restart point (docs/scale.md "A merger restart"): writes key = value into the
+ * store's meta and commits, so that the value is stored with exactly the rows and events put
+ * before it. No-op (0) without a store; <0 after a database failure. */
+int pl_checkpoint(struct pipeline *p, const char *key, const char *value);
+/* Reads a meta value from the store: 0, 1 absent (or no store), <0 error. */
+int pl_get_meta(struct pipeline *p, const char *key, char *buf, size_t len);
 /* The mapping pl_new loaded (NULL with --no-geo): a cluster's partitions share it. */
 struct geo_db *pl_geo(struct pipeline *p);
 /* Frees a pipeline that was only asked for its mapping (a cluster worker's), without a

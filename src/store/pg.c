@@ -21,6 +21,11 @@ struct pent {
 struct store_pg {
 	PGconn *c;
 	int readonly, in_tx, failed_tx;
+	int dirty; /* written in this transaction: meta data_version is bumped at commit */
+	/* meta "series_end", the end of the last bin put, as store.c keeps it for SQLite (serve
+	 * reads it): bin from store_set_bin */
+	uint32_t bin;
+	int64_t series_end, series_end_saved;
 	char errmsg[256];
 	char *bins;               /* COPY text of the bins put since the last flush */
 	size_t nbins, capbins;
@@ -276,6 +281,20 @@ static int flush(struct store_pg *s)
 			          "ff_joined = EXCLUDED.ff_joined, ff_left = EXCLUDED.ff_left; TRUNCATE bins_in",
 			          "bins insert");
 		s->nbins = 0;
+		if (!rc && s->series_end > s->series_end_saved) {
+			char se[24];
+			snprintf(se, sizeof se, "%lld", (long long)s->series_end);
+			const char *v[] = { se };
+			/* never backwards: a bin put again, or a writer behind another, leaves it */
+			PGresult *r = params(s,
+			                     "INSERT INTO meta VALUES ('series_end', $1) ON CONFLICT (key) DO UPDATE SET value = "
+			                     "greatest(meta.value::bigint, EXCLUDED.value::bigint)::text",
+			                     1, v);
+			rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : fail(s, "series_end", r);
+			PQclear(r);
+			if (!rc)
+				s->series_end_saved = s->series_end;
+		}
 	}
 	if (!rc && s->nchg) {
 		rc = copy_in(s,
@@ -285,6 +304,30 @@ static int flush(struct store_pg *s)
 		s->nchg = 0;
 	}
 	return rc;
+}
+
+/* meta "data_version" counts the commits that wrote, as SQLite's PRAGMA data_version tells a
+ * reader (serve, src/http/db.c) that another connection committed: in the same transaction as
+ * the rows, so a reader that sees the new value sees them. */
+static int bump(struct store_pg *s)
+{
+	s->dirty = 0;
+	return exec(s,
+	            "INSERT INTO meta VALUES ('data_version', '1') ON CONFLICT (key) DO UPDATE SET value = "
+	            "(meta.value::bigint + 1)::text",
+	            "data_version");
+}
+
+/* After a write: bumped now outside a transaction, at commit inside one. */
+static int wrote(struct store_pg *s, int rc)
+{
+	if (rc)
+		return rc;
+	if (s->in_tx) {
+		s->dirty = 1;
+		return 0;
+	}
+	return bump(s);
 }
 
 int pg_begin(struct store_pg *s)
@@ -303,6 +346,8 @@ int pg_commit(struct store_pg *s)
 	if (!s->in_tx)
 		return rc;
 	s->in_tx = 0;
+	if (!rc && !s->failed_tx && s->dirty)
+		rc = bump(s);
 	if (rc || s->failed_tx) {
 		exec(s, "ROLLBACK", "rollback");
 		return rc ? rc : DM_ERR_IO;
@@ -315,6 +360,8 @@ int pg_put_bin(struct store_pg *s, const struct sig_entity *e, const struct sig_
 	int64_t id = entity_id(s, e, 1);
 	if (id <= 0)
 		return id < 0 ? (int)id : DM_ERR_IO;
+	if (s->bin && b->t + (int64_t)s->bin > s->series_end)
+		s->series_end = b->t + (int64_t)s->bin;
 	/* %.9g: a float's every digit, read back to the same float */
 	if (buf_printf(&s->bins, &s->nbins, &s->capbins,
 	               "%lld\t%lld\t%llu\t%llu\t%llu\t%u\t%u\t%u\t%.9g\t%u\t%u\t%u\t%u\t%u\t%u\t%u\n", (long long)id,
@@ -324,8 +371,8 @@ int pg_put_bin(struct store_pg *s, const struct sig_entity *e, const struct sig_
 	               b->quality, b->ff_joined, b->ff_left))
 		return DM_ERR_NOMEM;
 	if (s->nbins > (32u << 20))
-		return flush(s);
-	return s->in_tx ? 0 : flush(s);
+		return wrote(s, flush(s));
+	return wrote(s, s->in_tx ? 0 : flush(s));
 }
 
 /* COPY text: a tab, newline or backslash in a value escaped. */
@@ -358,7 +405,7 @@ int pg_put_change(struct store_pg *s, const struct sig_change *c)
 	               (long long)c->t, c->prefix.afi, pfx, c->visible, c->covered, cc, c->origin_asn, c->upstream_asn,
 	               (unsigned long long)c->units, c->peers_before, c->full_feed_peers, c->peer_asn, ip, col, cs))
 		return DM_ERR_NOMEM;
-	return s->in_tx ? 0 : flush(s);
+	return wrote(s, s->in_tx ? 0 : flush(s));
 }
 
 int pg_get_changes(struct store_pg *s, int64_t from, int64_t to, const struct sig_entity *e, struct sig_change **out,
@@ -485,7 +532,7 @@ int pg_put_event(struct store_pg *s, const struct dm_event *ev)
 	             : (ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL) && ev->of_type && ev->prev_start ? ev->start
 	                                                                                                         : 0;
 	if (rc || !closes_level || !at)
-		return rc;
+		return wrote(s, rc);
 	char st[32], en[32];
 	snprintf(st, sizeof st, "%lld", (long long)(ev->prev_start ? ev->prev_start : ev->start));
 	snprintf(en, sizeof en, "%lld", (long long)at);
@@ -496,7 +543,7 @@ int pg_put_event(struct store_pg *s, const struct dm_event *ev)
 	           4, w);
 	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : fail(s, "closing the ended event", r);
 	PQclear(r);
-	return rc;
+	return wrote(s, rc);
 }
 
 int pg_put_meta(struct store_pg *s, const char *key, const char *value)
@@ -530,6 +577,7 @@ int pg_set_bin(struct store_pg *s, uint32_t bin)
 {
 	char b[16];
 	snprintf(b, sizeof b, "%u", bin);
+	s->bin = bin;
 	return pg_put_meta(s, "bin", b);
 }
 

@@ -23,6 +23,8 @@ enum { STORE_SCHEMA_VERSION = 2 };
 /* The CREATE statements run on a new file, exactly (docs/plot.md quotes them; a test checks). */
 const char *store_schema_sql(void);
 
+/* 1 when path is a postgresql:// (or postgres://) URI: the store is PostgreSQL (pg.c). */
+int store_is_pg(const char *path);
 struct store *store_open(const char *path, struct dm_error *err);  /* creates the schema */
 /* Opens an existing darkmap database read-only (for plot/serve): never creates a file. */
 struct store *store_open_ro(const char *path, struct dm_error *err);

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# The scale-out on its engines (docs/scale.md): a Redis Cluster of three nodes and a PostgreSQL
-# server, both started here on loopback (free ports, in temporary folders, stopped at exit),
-# carry the NK-2014 scenario's hard-outage window through `darkmap cluster feed`, 4 workers
-# over 8 partitions and `darkmap cluster merge` into PostgreSQL. The single process (`darkmap
-# replay` into SQLite) is the independent source:
+# The scale-out on its engines (docs/scale.md): a Redis Cluster of three masters, each with a
+# replica, and a PostgreSQL server, both started here on loopback (free ports, in temporary
+# folders, stopped at exit), carry the NK-2014 scenario's hard-outage window through `darkmap
+# cluster feed`, 4 workers over 8 partitions and `darkmap cluster merge` into PostgreSQL. The
+# single process (`darkmap replay` into SQLite) is the independent source:
 #   1. equality: the merged series rows (CSV), the streaming detector's events (JSON), and
 #      `darkmap detect` run afterwards over the PostgreSQL database against the same over the
-#      SQLite one; a malformed message and an element of an unknown collector, put on two
-#      partitions' streams first, are counted (2 skipped) and skipped;
-#   2. kill -9 of one worker mid-run (after 30 barriers): another takes its partitions over
-#      (its lease runs out), rebuilds them from their streams, and the result is still the
-#      same; the time to recover is printed (a "#" line, never a threshold).
+#      SQLite one, and `darkmap plot` (SVG and CSV) and `darkmap serve` (/api/entities,
+#      /api/series) over either give the same bytes; a malformed message and an element of an
+#      unknown collector, put on two partitions' streams first, are counted (2 skipped) and
+#      skipped;
+#   2. kill -9 of one worker mid-run (after 30 barriers): another takes its partitions over (its
+#      lease runs out), rebuilds them from their streams, and the result is still the same; the
+#      time to recover is printed (a "#" line, never a threshold);
+#   3. kill -9 of the merger mid-run (after 60 barriers), started again: it resumes after the
+#      barriers it had committed, and its PostgreSQL database holds the same bins, events and
+#      visibility changes (in put order) as the merger of 1, whose rows are the single
+#      process's;
+#   4. the Redis Cluster has a replica per master (six nodes): kill -9 of a master of partition
+#      streams (the merger's keys' when it holds some) mid-feed (feed, workers and merger running at once); its replica takes
+#      over, the feeder, the workers and the merger follow (MOVED, CLUSTERDOWN, a refused
+#      connection: the slot map reloaded and the command sent again; a batch sent twice is
+#      applied once) and the rows and events are still the single process's; the time to recover
+#      is printed.
 . "$(dirname "$0")/../lib.sh"
 BIN=${CLUSTER_DARKMAP:-$DARKMAP}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -20,7 +32,7 @@ done
 [ -x "$PGBIN/initdb" ] || { skip cluster_redis "PostgreSQL 15 not installed (scripts/bootstrap)"; exit 0; }
 
 . "$(dirname "$0")/../cluster_lib.sh"
-start_redis || exit 0
+start_redis 1 || exit 0
 start_pg || exit 0
 
 # ---- the scenario and the single process ----
@@ -43,6 +55,14 @@ conf() {  # prefix lease_ms
 		"$(IFS=,; echo "${NODES[*]}")" "$1" "$2" "${OPTS[*]}" >"$TMP/$1.conf"
 }
 now() { date +%s.%N; }
+workers() {  # CONF [OPTION]: 4 workers of CONF in the background, their pids in W
+	W=()
+	for i in 0 1 2 3; do
+		"$BIN" cluster worker --config "$TMP/$1.conf" --id $i "${@:2}" 2>"$TMP/$1.w$i" &
+		W+=($!)
+		PIDS+=($!)
+	done
+}
 
 # ---- 1. equality, bad messages skipped ----
 conf eq 3000
@@ -59,12 +79,7 @@ redis-cli -c -p "$n1" -x XADD 'eq:{p1}:in' '*' m <"$TMP/garbage.bin" >/dev/null
 redis-cli -c -p "$n1" -x XADD 'eq:{p2}:in' '*' m <"$TMP/unknown.bin" >/dev/null
 t0=$(now)
 "$BIN" cluster feed --config "$TMP/eq.conf" -q "$SC" 2>"$TMP/eq.feed" || nok cluster_redis_feed "$(tail -1 "$TMP/eq.feed")"
-W=()
-for i in 0 1 2 3; do
-	"$BIN" cluster worker --config "$TMP/eq.conf" --id $i 2>"$TMP/eq.w$i" &
-	W+=($!)
-	PIDS+=($!)
-done
+workers eq
 "$BIN" cluster merge --config "$TMP/eq.conf" -q --csv --db "$PGURI" --detect --all --json "$TMP/eq.ev" \
 	>"$TMP/eq.out" 2>"$TMP/eq.merge"
 mrc=$?
@@ -89,6 +104,19 @@ if [ "$skipped" = 2 ] && grep -q 'element of an unknown collector' "$TMP"/eq.w? 
 else
 	nok cluster_redis_bad_messages_skipped "workers skipped $skipped messages, want 2 (one malformed, one of an unknown collector)"
 fi
+# what the merger stored, by entity label (ids are each database's own), before detect adds its
+# events: section 3 compares a restarted merger's database with it
+pgdump() {  # URI OUT: bins, events, visibility changes in put order
+	psql -At "$1" -c "SELECT label, t, visible_prefixes, slash24, baseline_slash24, peers_seeing, full_feed_peers,
+		peers_up, peer_frac, announcements, withdrawals, interruptions, more_specifics, quality, ff_joined, ff_left
+		FROM bins_view ORDER BY label, t" >"$2.bins" 2>&1
+	psql -At "$1" -c "SELECT label, type, start_t, end_t, severity, baseline_slash24, slash24, peers_lost,
+		full_feed_peers, rate, baseline_rate, quality, affected, reason, of_type, raised_t, window_s, interruptions,
+		episode_start, prev_start, evidence FROM events_view ORDER BY label, type, start_t" >"$2.events" 2>&1
+	psql -At "$1" -c "SELECT t, afi, prefix, visible, covered, cc, origin, upstream, units, peers_before,
+		full_feed_peers, peer_asn, peer, collector, countries FROM vis_changes ORDER BY id" >"$2.chg" 2>&1
+}
+pgdump "$PGURI" "$TMP/eq"
 pgrows=$(psql -At "$PGURI" -c 'SELECT count(*) FROM bins' 2>/dev/null)
 if [ "$pgrows" = "$nrows" ]; then ok cluster_pg_rows; else nok cluster_pg_rows "PostgreSQL holds $pgrows bins, want $nrows"; fi
 "$BIN" detect -q --db "$PGURI" --all --json "$TMP/pg.detect" >/dev/null 2>"$TMP/pg.detect.err"
@@ -98,16 +126,43 @@ else
 	nok cluster_pg_detect "detect over PostgreSQL differs from detect over SQLite: $(tail -1 "$TMP/pg.detect.err")"
 fi
 
+# plot and serve read PostgreSQL as they read SQLite: the same image and rows, the same
+# /api/entities and /api/series answers (both detect runs above stored their events in each)
+same_read=1
+why=
+for db in "$TMP/single.db" "$PGURI"; do
+	n=$([ "$db" = "$PGURI" ] && echo pg || echo sq)
+	"$BIN" plot --db "$db" --country KP --out "$TMP/plot.$n.svg" --csv "$TMP/plot.$n.csv" >/dev/null 2>&1
+	"$BIN" serve --db "$db" --port 0 --port-file "$TMP/port.$n" >/dev/null 2>"$TMP/serve.$n" &
+	PIDS+=($!)
+	S=$!
+	if wait_for 20 test -s "$TMP/port.$n"; then
+		u="http://127.0.0.1:$(cat "$TMP/port.$n")"
+		# an event's id is its row's in that database (the order it was put): left out
+		curl -sf "$u/api/entities?type=country&at=2014-12-22T18:00Z" | sed 's/"id":[0-9]*/"id":_/g' >"$TMP/ent.$n"
+		curl -sf "$u/api/series?entity=KP&from=2014-12-22T12:00Z&to=2014-12-23T04:00Z" >"$TMP/ser.$n"
+	else
+		why="serve --db $n did not start: $(tail -1 "$TMP/serve.$n")"
+	fi
+	kill "$S"
+done
+for f in plot.%.svg plot.%.csv ent.% ser.%; do
+	if [ ! -s "$TMP/${f/\%/sq}" ] || ! cmp -s "$TMP/${f/\%/sq}" "$TMP/${f/\%/pg}"; then
+		same_read=0
+		why="${why:-${f/\%/pg} differs from ${f/\%/sq}: $(diff <(tr , '\n' <"$TMP/${f/\%/sq}") <(tr , '\n' <"$TMP/${f/\%/pg}") | head -3 | tr '\n' ' ')}"
+	fi
+done
+if [ $same_read = 1 ] && grep -q '"name":"North Korea"' "$TMP/ser.pg"; then
+	ok cluster_pg_plot_serve
+else
+	nok cluster_pg_plot_serve "$why"
+fi
+
 # ---- 2. kill -9 of one worker mid-run ----
 conf kill 1000
 "$BIN" cluster feed --config "$TMP/kill.conf" -q "$SC" 2>"$TMP/kill.feed"
 t0=$(now)
-W=()
-for i in 0 1 2 3; do
-	"$BIN" cluster worker --config "$TMP/kill.conf" --id $i -q 2>"$TMP/kill.w$i" &
-	W+=($!)
-	PIDS+=($!)
-done
+workers kill -q
 "$BIN" cluster merge --config "$TMP/kill.conf" -q --csv --detect --all --json "$TMP/kill.ev" \
 	--db "$TMP/kill.db" >"$TMP/kill.out" 2>"$TMP/kill.merge" &
 M=$!
@@ -130,4 +185,82 @@ if wait_for 60 sums; then
 	echo "# cluster_redis: run without a kill $t_eq s; with worker 1 killed after 30 of $(redis-cli -c -p "$n1" GET 'kill:{m}:barriers') barriers, the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (lease 1 s); takeover: $(grep -ho 'taken over ([^)]*)' "$TMP"/kill.w[023] | grep -v '(0 messages' | tr '\n' ' ')"
 else
 	nok cluster_redis_kill9 "the merger never reached 30 barriers: $(tail -2 "$TMP/kill.merge")"
+fi
+
+# ---- 3. kill -9 of the merger mid-run, restarted: no bin lost, none written twice ----
+conf mr 3000
+psql -q "$PGURI" -c 'CREATE DATABASE mr' >/dev/null 2>&1
+MRURI=${PGURI%/*}/mr
+"$BIN" cluster feed --config "$TMP/mr.conf" -q "$SC" 2>"$TMP/mr.feed"
+workers mr -q
+MARGS=(cluster merge --config "$TMP/mr.conf" -q --db "$MRURI" --detect --all)
+"$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge1" &
+M=$!
+PIDS+=($M)
+msums() { [ "$(redis-cli -c -p "$n1" XLEN 'mr:{m}:sums' 2>/dev/null)" -ge 60 ]; }
+if wait_for 60 msums; then
+	kill -9 "$M"
+	wait "$M" 2>/dev/null
+	t_kill=$(now)
+	stored=$(psql -At "$MRURI" -c "SELECT value FROM meta WHERE key = 'cluster.mr.merged'" 2>/dev/null)
+	"$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge2"
+	mrc=$?
+	t_end=$(now)
+	for p in "${W[@]}"; do wait "$p"; done
+	pgdump "$MRURI" "$TMP/mr"
+	same=1
+	for f in bins events chg; do
+		if [ ! -s "$TMP/eq.$f" ] || ! cmp -s "$TMP/eq.$f" "$TMP/mr.$f"; then
+			same=0
+			nok cluster_merger_restart "$f after the restart differ: $(diff "$TMP/eq.$f" "$TMP/mr.$f" | head -3 | tr '\n' ' ')"
+		fi
+	done
+	if [ $same = 1 ] && [ $mrc -le 1 ] && grep -q 'resumed after' "$TMP/mr.merge2"; then
+		ok cluster_merger_restart
+	elif [ $same = 1 ]; then
+		nok cluster_merger_restart "the second merger did not resume (exit $mrc): $(tail -2 "$TMP/mr.merge2" | tr '\n' ' ')"
+	fi
+	echo "# cluster_redis: merger killed -9 after ${stored%% *} of $(redis-cli -c -p "$n1" GET 'mr:{m}:barriers') barriers committed; restarted, it ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s later; $(grep -ho 'resumed after.*' "$TMP/mr.merge2")"
+else
+	nok cluster_merger_restart "the merger never reached 60 barriers: $(tail -2 "$TMP/mr.merge1")"
+fi
+
+# ---- 4. kill -9 of a Redis master mid-feed: its replica takes over, the result is the same ----
+conf rf 3000
+# the feed, the workers and the merger at once; the master of a partition's stream killed once
+# the feed has written 20 entries to that stream (of about 200): a partition on the master of
+# the merger's keys if there is one
+M_M=$(master_of 'rf:{m}:up')
+VKEY='rf:{p1}:in'
+for p in 0 1 2 3 4 5 6 7; do
+	[ "$(master_of "rf:{p$p}:in")" = "$M_M" ] && { VKEY="rf:{p$p}:in"; break; }
+done
+victim=$(master_of "$VKEY")
+"$BIN" cluster feed --config "$TMP/rf.conf" -q "$SC" 2>"$TMP/rf.feed" &
+F=$!
+PIDS+=($F)
+workers rf -q
+"$BIN" cluster merge --config "$TMP/rf.conf" -q --csv --detect --all --json "$TMP/rf.ev" --db "$TMP/rf.db" \
+	>"$TMP/rf.out" 2>"$TMP/rf.merge" &
+M=$!
+PIDS+=($M)
+fed() { [ "$(redis-cli -p "$victim" XLEN "$VKEY" 2>/dev/null)" -ge 20 ]; }
+if [ -n "$victim" ] && wait_for 60 fed; then
+	kill -9 "${REDIS_PID[$victim]}"
+	t_kill=$(now)
+	wait "$F"
+	wait "$M"
+	t_end=$(now)
+	for p in "${W[@]}"; do wait "$p"; done
+	rows "$TMP/rf.out" >"$TMP/rf.rows"
+	promoted=$(master_of "$VKEY")
+	if cmp -s "$TMP/single.rows" "$TMP/rf.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/rf.ev") &&
+	   [ -n "$promoted" ] && [ "$promoted" != "$victim" ]; then
+		ok cluster_redis_failover_equal
+	else
+		nok cluster_redis_failover_equal "master $victim killed (now $promoted): $(diff "$TMP/single.rows" "$TMP/rf.rows" | head -3 | tr '\n' ' ') $(tail -1 "$TMP/rf.merge")"
+	fi
+	echo "# cluster_redis: Redis master :$victim killed -9 mid-feed; its replica :$promoted took over; the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (cluster-node-timeout 1 s); waited for the failover: feed $(sed -n 's/.*: \([0-9.]*\) s waiting for a Redis failover/\1/p' "$TMP/rf.feed") s, merger and workers $(cat "$TMP"/rf.merge "$TMP"/rf.w? | sed -n 's/.*: \([0-9.]*\) s waiting for a Redis failover/\1/p' | sort -n | tail -1) s at most"
+else
+	nok cluster_redis_failover_equal "no master for $VKEY ($victim), or the feed never wrote 20 entries to it: $(tail -2 "$TMP/rf.feed")"
 fi
