@@ -30,6 +30,7 @@
 	X(int, PQntuples, (const PGresult *res))                                                             \
 	X(int, PQputCopyData, (PGconn *conn, const char *buffer, int nbytes))                                \
 	X(int, PQputCopyEnd, (PGconn *conn, const char *errormsg))                                           \
+	X(void, PQreset, (PGconn *conn))                                                                     \
 	X(char *, PQresultErrorMessage, (const PGresult *res))                                               \
 	X(ExecStatusType, PQresultStatus, (const PGresult *res))                                             \
 	X(ConnStatusType, PQstatus, (const PGconn *conn))
@@ -76,6 +77,12 @@ void PQfinish(PGconn *conn)
 {
 	if (conn && pq_ready())
 		pq.PQfinish(conn);
+}
+
+void PQreset(PGconn *conn)
+{
+	if (conn && pq_ready())
+		pq.PQreset(conn);
 }
 
 PGconn *PQconnectdb(const char *conninfo) { return pq_ready() ? pq.PQconnectdb(conninfo) : NULL; }
