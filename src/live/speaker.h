@@ -27,6 +27,8 @@ struct speaker_peer_conf {
 	uint16_t hold_time;          /* 0: the speaker's */
 	uint32_t router_id;          /* 0: the speaker's (darkmap feed gives each session its own) */
 	uint32_t local_as;           /* 0: the speaker's (darkmap feed speaks as each archived peer) */
+	uint32_t max_prefix;         /* routes (prefix, path id) per family a session may hold; past
+	                              * it: Cease/1 (RFC 4486) and the session ends. 0: no limit */
 	void *user;                  /* the owner's pointer, in speaker_peer_info.user */
 };
 
@@ -51,7 +53,8 @@ void speaker_conf_default(struct speaker_conf *c);
 /* Parses config text (docs/live.md) into c (on top of what it holds). Returns 0, or -1 with a
  * "line N: what" message in err. */
 int speaker_conf_parse(struct speaker_conf *c, const char *text, char *err, size_t errlen);
-/* "ADDR,ASN" / "ADDR/LEN,ASN" (ASN 0 or "any": any) as a passive peer, or with ",active". */
+/* "ADDR,ASN" / "ADDR/LEN,ASN" (ASN 0 or "any": any) as a passive peer, then ",active" or
+ * ",passive" and any "KEY=VALUE" of the config file's peer settings (",max-prefix=1000"). */
 int speaker_conf_add_peer(struct speaker_conf *c, const char *spec, char *err, size_t errlen);
 /* "ADDR:PORT", "[V6]:PORT" */
 int speaker_conf_add_listen(struct speaker_conf *c, const char *spec, char *err, size_t errlen);
