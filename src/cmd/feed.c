@@ -81,6 +81,7 @@ struct fpeer {
 	struct pack *slot;           /* PACK_SLOTS */
 	uint64_t updates, prefixes;
 	int done;
+	uint8_t addpath;             /* its archived UPDATEs carry path ids (RFC 8050 _ADDPATH) */
 };
 
 struct feed {
@@ -199,8 +200,13 @@ static int scan_peers(struct feed *f)
 			if (rec.kind == MRT_K_TD1) {
 				if (!peer_find(f, &rec.u.td1.peer_ip, rec.u.td1.peer_as))
 					peer_add(f, &rec.u.td1.peer_ip, rec.u.td1.peer_as, 0);
-			} else if (s && s->peer_ip.afi && !peer_find(f, &s->peer_ip, s->peer_as)) {
-				peer_add(f, &s->peer_ip, s->peer_as, 0);
+			} else if (s && s->peer_ip.afi) {
+				struct fpeer *p = peer_find(f, &s->peer_ip, s->peer_as);
+				if (!p)
+					p = peer_add(f, &s->peer_ip, s->peer_as, 0);
+				/* its session offers ADD-PATH send: the UPDATEs go out with their path ids */
+				if (p && rec.kind == MRT_K_MESSAGE && s->addpath && !s->local)
+					p->addpath = 1;
 			}
 		}
 		mrt_ctx_free(&ctx);
@@ -312,6 +318,13 @@ static void pack_flush(struct feed *f, struct fpeer *p, struct pack *k)
 {
 	if (!k->nprefix)
 		return;
+	if (speaker_peer_addpath_tx(p->sp)) {
+		/* packed RIB routes carry no path ids: not on a session that negotiated them */
+		f->errors += (int)k->nprefix;
+		k->nprefix = 0;
+		k->nlen = 0;
+		return;
+	}
 	uint8_t *b = f->tmp;
 	size_t n = 0;
 	be16_put(b, 0);                 /* no withdrawn routes */
@@ -405,8 +418,11 @@ static void message_send(struct feed *f, struct fpeer *p, const struct mrt_hdr *
 {
 	if (!p->sp || p->state != BGP_ST_ESTABLISHED || m->msg.type != BGP_MSG_UPDATE || m->s.local || m->msg_err)
 		return;
-	if (m->s.addpath) {
-		f->errors++;   /* the sessions do not negotiate ADD-PATH send */
+	/* RFC 7911: path ids go out only where the receiver takes them, for both families (an
+	 * MRT _ADDPATH record says so for the whole message); an UPDATE without them cannot go on
+	 * a session that negotiated them */
+	if (m->s.addpath != (speaker_peer_addpath_tx(p->sp) == 3)) {
+		f->errors++;
 		return;
 	}
 	flush_all(f, p);   /* order: packed RIB routes before the update */
@@ -911,6 +927,7 @@ static int make_sessions(struct feed *f)
 		pc->remote_as = f->remote_as;
 		pc->port = f->port;
 		pc->passive = 0;
+		pc->addpath_tx = f->copies ? 0 : f->peer[i].addpath;
 		/* its own identifier: 10.x.y.z from the index (the archived one may repeat) */
 		pc->router_id = 0x0a000002 + i;
 		pc->local_as = f->peer[i].arch_as;

@@ -838,6 +838,7 @@ static struct conn *conn_new(struct speaker_peer *p, evutil_socket_t fd, int loc
 	sc.addpath_rx = sp->conf.addpath_rx;
 	sc.ext_msg = sp->conf.ext_msg;
 	sc.feed = sp->conf.feed;
+	sc.addpath_tx = p->conf.addpath_tx;
 	sc.peer_ip = p->info.addr;
 	struct bgp_sess_cb cb = { s_send, s_elem, s_raw, s_state, s_notify, NULL, s_eor, c };
 	c->sess = bgp_sess_new(&sc, &cb);
@@ -1252,6 +1253,15 @@ size_t speaker_peer_max_msg(const struct speaker_peer *p)
 }
 
 void speaker_peer_set_user(struct speaker_peer *p, void *user) { p->info.user = user; }
+
+int speaker_peer_addpath_tx(const struct speaker_peer *p)
+{
+	struct conn *c = best_conn(p);
+	if (!c)
+		return 0;
+	const struct bgp_sess_neg *n = bgp_sess_neg(c->sess);
+	return (n->addpath_tx_v4 ? 1 : 0) | (n->addpath_tx_v6 ? 2 : 0);
+}
 
 struct speaker_peer *speaker_peer_of(const struct speaker_peer_info *i)
 {

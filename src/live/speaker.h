@@ -27,6 +27,8 @@ struct speaker_peer_conf {
 	uint16_t hold_time;          /* 0: the speaker's */
 	uint32_t router_id;          /* 0: the speaker's (darkmap feed gives each session its own) */
 	uint32_t local_as;           /* 0: the speaker's (darkmap feed speaks as each archived peer) */
+	uint8_t addpath_tx;          /* feed: offer ADD-PATH send (the archived peer's UPDATEs have
+	                              * path ids) */
 	uint32_t max_prefix;         /* routes (prefix, path id) per family a session may hold; past
 	                              * it: Cease/1 (RFC 4486) and the session ends. 0: no limit */
 	void *user;                  /* the owner's pointer, in speaker_peer_info.user */
@@ -103,6 +105,8 @@ size_t speaker_peer_outq(const struct speaker_peer *p);
 /* the largest message the peer's session may send (0: no session) */
 size_t speaker_peer_max_msg(const struct speaker_peer *p);
 void speaker_peer_set_user(struct speaker_peer *p, void *user);
+/* the families we send path ids in (RFC 7911, negotiated): 1 IPv4, 2 IPv6 unicast (0: none) */
+int speaker_peer_addpath_tx(const struct speaker_peer *p);
 struct speaker_peer *speaker_peer_of(const struct speaker_peer_info *i);
 
 /* One line per peer (address, AS, state, messages, elements, bytes of memory held) into f. */
