@@ -6,7 +6,10 @@
  *   A 10.1.0.0/16 path id 2, AS_PATH 65001 65003
  *   A 2001:db8:1::/48 path id 7, AS_PATH 65001 4200000000, MP_REACH next hop 2001:db8::2
  *   W 10.1.0.0/16 path id 1
- *   mrt_addpath FILE */
+ * and, with RIBFILE, a TABLE_DUMP_V2 RIB (time TS - 60): PEER_INDEX_TABLE of that one peer, then
+ * RIB_IPV4_UNICAST_ADDPATH 10.2.0.0/16 with two entries of it, path id 1 (AS_PATH 65001 65005)
+ * and path id 2 (65001 65006), NEXT_HOP 127.0.0.2, ORIGIN IGP.
+ *   mrt_addpath FILE [RIBFILE] */
 #include <stdio.h>
 #include <string.h>
 
@@ -65,10 +68,45 @@ static size_t v4_announce(uint8_t *b, uint32_t id, uint32_t last_as)
 	return n;
 }
 
+static int rib(const char *file, const struct mrt_session *s)
+{
+	struct dm_error err;
+	struct mrt_writer *w = mrt_writer_open(file, &err);
+	if (!w) {
+		fprintf(stderr, "%s: %s\n", file, err.what);
+		return 1;
+	}
+	struct mrt_peer peer = { s->peer_ip, s->peer_as, 0x0a000002 };
+	struct mrt_peer_index pi;
+	memset(&pi, 0, sizeof pi);
+	pi.collector_id = 0x7f000001;
+	pi.npeers = pi.declared = 1;
+	pi.peers = &peer;
+	int rc = mrt_write_peer_index(w, TS - 60, &pi, &err);
+	struct wbuf b;
+	wbuf_init(&b);
+	struct dm_prefix p = { DM_AFI_IPV4, 16, { 10, 2 } };
+	static const uint8_t nh[4] = { 127, 0, 0, 2 };
+	size_t start = mrt_rib_begin(&b, TS - 60, 1, 0, &p);
+	for (uint32_t id = 1; id <= 2; id++) {
+		uint32_t path[2] = { 65001, 65004 + id };
+		uint8_t a[64];
+		mrt_rib_entry(&b, 1, 0, TS - 120, id, a, attrs(a, path, 2, nh));
+	}
+	rc |= mrt_rib_end(&b, start, 2, &err);
+	rc |= mrt_write_bytes(w, b.p, b.len, &err);
+	wbuf_free(&b);
+	if (rc || mrt_writer_close(w, &err)) {
+		fprintf(stderr, "%s: %s\n", file, err.what);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: mrt_addpath FILE\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: mrt_addpath FILE [RIBFILE]\n");
 		return 2;
 	}
 	struct dm_error err;
@@ -130,5 +168,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[1], err.what);
 		return 1;
 	}
-	return 0;
+	return argc == 3 ? rib(argv[2], &s) : 0;
 }
