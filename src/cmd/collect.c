@@ -391,6 +391,28 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Writes the n lines of v, sorted, to path (via path.tmp, then renamed: a reader never sees
+ * half a file). 0, or -1 reported on standard error. */
+static int write_sorted(const char *path, char **v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_str);
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int rc = f ? 0 : -1;
+	for (size_t i = 0; f && i < n; i++)
+		fputs(v[i], f);
+	if (f && (fflush(f) != 0 || ferror(f)))
+		rc = -1;
+	if (f && fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -1;
+	if (rc < 0)
+		fprintf(stderr, "darkmap collect: writing %s: %s\n", path, strerror(errno));
+	return rc;
+}
+
 /* --peers: one line per peer of the pipeline's routing state (BGP sessions and BMP views
  * alike): COLLECTOR|PEER|AS|up or down|IPv4 prefixes|IPv6 prefixes|times down, sorted. */
 static int write_peers(struct collect *co)
@@ -417,26 +439,11 @@ static int write_peers(struct collect *co)
 		}
 		n++;
 	}
-	qsort(v, n, sizeof *v, cmp_str);
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", co->peers_path);
-	FILE *f = rc == 0 ? fopen(tmp, "w") : NULL;
-	if (!f)
-		rc = -1;
-	for (size_t i = 0; i < n; i++) {
-		if (f)
-			fputs(v[i], f);
+	if (rc == 0)
+		rc = write_sorted(co->peers_path, v, n);
+	for (size_t i = 0; i < n; i++)
 		free(v[i]);
-	}
 	free(v);
-	if (f && (fflush(f) != 0 || ferror(f)))
-		rc = -1;
-	if (f && fclose(f) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, co->peers_path) != 0)
-		rc = -1;
-	if (rc < 0)
-		fprintf(stderr, "darkmap collect: writing %s: %s\n", co->peers_path, strerror(errno));
 	return rc;
 }
 
@@ -453,22 +460,8 @@ static int write_state(struct collect *co)
 	for (size_t i = 0; i < co->tab.cap; i++)
 		if (co->tab.r[i].key && co->tab.r[i].key != TOMB)
 			v[n++] = co->tab.r[i].val;
-	qsort(v, n, sizeof *v, cmp_str);
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", co->state_path);
-	FILE *f = fopen(tmp, "w");
-	int rc = f ? 0 : -1;
-	for (size_t i = 0; f && i < n; i++)
-		fputs(v[i], f);
+	int rc = write_sorted(co->state_path, v, n);
 	free(v);
-	if (f && (fflush(f) != 0 || ferror(f)))
-		rc = -1;
-	if (f && fclose(f) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, co->state_path) != 0)
-		rc = -1;
-	if (rc < 0)
-		fprintf(stderr, "darkmap collect: writing %s: %s\n", co->state_path, strerror(errno));
 	return rc;
 }
 
