@@ -46,9 +46,9 @@
 #include "rib/rib.h"
 
 static const char USAGE[] =
-	"usage: darkmap collect [--config FILE] [--listen ADDR:PORT]... [--peer ADDR,ASN[,active]]...\n"
+	"usage: darkmap collect [--config FILE] [--listen ADDR:PORT]... [--peer ADDR,ASN[,active][,K=V]]...\n"
 	"                       [--local-as ASN] [--router-id ID] [--name NAME] [--hold-time S]\n"
-	"                       [--print] [--state FILE] [--port-file FILE] [--duration S] [-q]\n"
+	"                       [--print] [--state FILE] [--peers FILE] [--port-file FILE] [--duration S] [-q]\n"
 	"                       [--archive DIR [--rotate S] [--rib-every S] [--compress bz2|gz|none]]\n"
 	"                       [--bmp ADDR:PORT] [--serve ADDR:PORT] [--load-time S] [--sim-clock PATH]\n"
 	"                       [pipeline options: --db FILE --detect --json FILE --webhook URL ...]\n"
@@ -61,7 +61,8 @@ static const char USAGE[] =
 	"                     sessions stay up\n"
 	"  --listen ADDR:PORT listen there (IPv6: [ADDR]:PORT; port 0: any free port); repeatable\n"
 	"  --peer ADDR,ASN    accept a session from ADDR (or a range ADDR/LEN, ASN 'any');\n"
-	"                     ',active' connects to ADDR port 179 instead; repeatable\n"
+	"                     ',active' connects to ADDR port 179 instead; then any config-file\n"
+	"                     peer setting as ',KEY=VALUE' (',max-prefix=N', ',port=N'); repeatable\n"
 	"  --local-as ASN     our AS (default 65000)\n"
 	"  --router-id ID     our BGP identifier (default 127.0.0.1... from the first listener)\n"
 	"  --name NAME        the collector's name (default: the host name)\n"
