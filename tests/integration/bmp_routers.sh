@@ -129,10 +129,10 @@ $(afisafis 'send-max = 4')
 EOF
 	router_start "$1" "$dir"
 	pid_a=$!
-	pids+=($pid_a)
+	pids+=("$pid_a")
 	gobgpd -f "$dir/b.toml" --api-hosts 127.0.0.1:$API_B -p --pprof-disable >"$dir/b.log" 2>&1 &
 	pid_b=$!
-	pids+=($pid_b)
+	pids+=("$pid_b")
 }
 gb() { gobgp -p "$API_B" "$@" >>"$dir/gobgp.log" 2>&1; }
 announce() {
@@ -149,7 +149,7 @@ run() {
 	ports "$name"
 	"$LISTEN" 127.0.0.1:0 "$dir/arch" >"$dir/listen.out" 2>"$dir/listen.err" &
 	local pid_l=$!
-	pids+=($pid_l)
+	pids+=("$pid_l")
 	wait_for "$dir/listen.out" '^listening' 1 || { nok "bmp_$name" "station did not start: $(cat "$dir/listen.err")"; return; }
 	PORT=$(awk '/^listening/ {print $2}' "$dir/listen.out")
 	routers "$name"
@@ -233,7 +233,7 @@ run_collect() {
 	"$DARKMAP" collect --listen 127.0.0.1:0 --bmp 127.0.0.1:0 --archive "$dir/arch" --name c --no-geo \
 		--state "$dir/state" --peers "$dir/peers" --port-file "$dir/port" >"$dir/collect.out" 2>"$dir/collect.err" &
 	pid_c=$!
-	pids+=($pid_c)
+	pids+=("$pid_c")
 	wait_for "$dir/port" '^bmp ' 1 || { nok "$tag" "collect did not start: $(tail -3 "$dir/collect.err")"; return; }
 	PORT=$(awk '/^bmp/ {print $2}' "$dir/port")
 	routers "$name"

@@ -12,7 +12,8 @@ source "$(dirname "$0")/../lib.sh"
 NAME=live_feed_addpath
 GEN=$ROOT/build/asan/tests/live/mrt_addpath
 [ -x "$GEN" ] || { skip $NAME "$GEN not built (make unit-bins)"; exit 0; }
-CPID= FPID=
+CPID='' FPID=''
+# shellcheck disable=SC2154
 trap 'for p in $FPID $CPID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
 "$GEN" "$TMP/ap.mrt" "$TMP/rib.mrt" || { nok $NAME "mrt_addpath failed"; exit 0; }

@@ -14,7 +14,8 @@ if ! command -v python3 >/dev/null; then
 	exit 0
 fi
 PEER="python3 $(dirname "$0")/bgp_peer.py"
-CPID= GPID= FPID=
+CPID='' GPID='' FPID=''
+# shellcheck disable=SC2154
 trap 'for p in $FPID $GPID $CPID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # two free ports where the collector's active peers (the collision cases) will listen
