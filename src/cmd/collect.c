@@ -840,6 +840,33 @@ static int split_hostport(const char *s, char *host, size_t n, uint16_t *port)
 	return 0;
 }
 
+/* /metrics: memory held per BGP peer (session, buffers, max-prefix set) and its input buffer,
+ * the bound a flooding peer stays under */
+struct pm_arg { struct obuf *o; int input; };
+static void peer_metric(void *arg, const struct dm_ip *addr, uint32_t as, size_t held, size_t input)
+{
+	struct pm_arg *a = arg;
+	char ip[DM_IP_STRLEN];
+	dm_ip_fmt(addr, ip);
+	obuf_printf(a->o, "darkmap_peer_%s_bytes{peer=\"%s\",as=\"%u\"} %zu\n", a->input ? "input" : "memory", ip, as,
+	            a->input ? input : held);
+}
+
+static void peer_metrics(struct obuf *o, void *arg)
+{
+	struct collect *co = arg;
+	if (!co->sp)
+		return;
+	struct pm_arg a = { o, 0 };
+	obuf_printf(o, "# HELP darkmap_peer_memory_bytes Bytes held for a BGP peer: session, buffers, max-prefix set.\n"
+	               "# TYPE darkmap_peer_memory_bytes gauge\n");
+	speaker_memory(co->sp, peer_metric, &a);
+	a.input = 1;
+	obuf_printf(o, "# HELP darkmap_peer_input_bytes A BGP peer's unread input (bounded by max-input: %zu).\n"
+	               "# TYPE darkmap_peer_input_bytes gauge\n", co->conf.max_input);
+	speaker_memory(co->sp, peer_metric, &a);
+}
+
 static int open_serve(struct collect *co)
 {
 	struct http_opts ho;
@@ -861,6 +888,7 @@ static int open_serve(struct collect *co)
 	}
 	live_metrics(co);
 	http_server_set_live_metrics(co->http, &co->live);
+	http_server_set_metrics(co->http, peer_metrics, co);
 	int port = http_server_port(co->http);
 	fprintf(stderr, "darkmap collect: dashboard and API on http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
 	        strchr(host, ':') ? "]" : "", port);

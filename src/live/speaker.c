@@ -1286,6 +1286,35 @@ unsigned speaker_npeers(const struct speaker *sp)
 	return n;
 }
 
+/* What a peer's connection holds: the structures, the session, the max-prefix set, the
+ * buffers. */
+static size_t conn_mem(const struct speaker_peer *p, const struct conn *c, size_t *in, size_t *out)
+{
+	*in = evbuffer_get_length(bufferevent_get_input(c->bev));
+	*out = evbuffer_get_length(bufferevent_get_output(c->bev));
+	return sizeof *p + sizeof *c + bgp_sess_mem(c->sess) + rset_bytes(&c->routes) + *in + *out;
+}
+
+static uint32_t peer_as(const struct speaker_peer *p, const struct conn *c)
+{
+	uint32_t as = bgp_sess_neg(c->sess)->peer_as;
+	return as ? as : p->conf.remote_as;
+}
+
+void speaker_memory(const struct speaker *sp,
+                    void (*fn)(void *arg, const struct dm_ip *addr, uint32_t as, size_t held, size_t input),
+                    void *arg)
+{
+	for (const struct speaker_peer *p = sp->peers; p; p = p->next) {
+		const struct conn *c = best_conn(p);
+		size_t in = 0, out = 0;
+		if (c) {
+			size_t held = conn_mem(p, c, &in, &out);
+			fn(arg, &p->info.addr, peer_as(p, c), held, in);
+		}
+	}
+}
+
 void speaker_report(const struct speaker *sp, void *file)
 {
 	FILE *f = file;
@@ -1299,14 +1328,11 @@ void speaker_report(const struct speaker *sp, void *file)
 			continue;
 		}
 		const struct bgp_sess_stats *st = bgp_sess_stats(c->sess);
-		size_t in = evbuffer_get_length(bufferevent_get_input(c->bev));
-		size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
-		size_t mem = sizeof *p + sizeof *c + bgp_sess_mem(c->sess) + rset_bytes(&c->routes) + in + out;
+		size_t in, out, mem = conn_mem(p, c, &in, &out);
 		fprintf(f,
 		        "peer %s as %u: %s, %llu messages in, %llu updates, %llu elements, %zu bytes held "
 		        "(input %zu of %zu, output %zu)\n",
-		        a, bgp_sess_neg(c->sess)->peer_as ? bgp_sess_neg(c->sess)->peer_as : p->conf.remote_as,
-		        bgp_state_name(bgp_sess_state(c->sess)), (unsigned long long)st->msgs_in,
+		        a, peer_as(p, c), bgp_state_name(bgp_sess_state(c->sess)), (unsigned long long)st->msgs_in,
 		        (unsigned long long)st->updates_in, (unsigned long long)st->elems, mem, in, sp->conf.max_input,
 		        out);
 	}

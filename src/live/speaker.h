@@ -109,6 +109,10 @@ void speaker_peer_set_user(struct speaker_peer *p, void *user);
 int speaker_peer_addpath_tx(const struct speaker_peer *p);
 struct speaker_peer *speaker_peer_of(const struct speaker_peer_info *i);
 
+/* Memory per peer with a connection: fn(arg, address, AS, bytes held, input buffer bytes). */
+void speaker_memory(const struct speaker *sp,
+                    void (*fn)(void *arg, const struct dm_ip *addr, uint32_t as, size_t held, size_t input),
+                    void *arg);
 /* One line per peer (address, AS, state, messages, elements, bytes of memory held) into f. */
 void speaker_report(const struct speaker *sp, void *file);
 /* Number of peers with an Established session / configured or dynamic peers. */
