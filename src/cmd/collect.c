@@ -43,11 +43,12 @@
 #include "live/speaker.h"
 #include "out/bgpdump.h"
 #include "pipeline/pipeline.h"
+#include "rib/rib.h"
 
 static const char USAGE[] =
-	"usage: darkmap collect [--config FILE] [--listen ADDR:PORT]... [--peer ADDR,ASN[,active]]...\n"
+	"usage: darkmap collect [--config FILE] [--listen ADDR:PORT]... [--peer ADDR,ASN[,active][,K=V]]...\n"
 	"                       [--local-as ASN] [--router-id ID] [--name NAME] [--hold-time S]\n"
-	"                       [--print] [--state FILE] [--port-file FILE] [--duration S] [-q]\n"
+	"                       [--print] [--state FILE] [--peers FILE] [--port-file FILE] [--duration S] [-q]\n"
 	"                       [--archive DIR [--rotate S] [--rib-every S] [--compress bz2|gz|none]]\n"
 	"                       [--bmp ADDR:PORT] [--serve ADDR:PORT] [--load-time S] [--sim-clock PATH]\n"
 	"                       [pipeline options: --db FILE --detect --json FILE --webhook URL ...]\n"
@@ -60,7 +61,8 @@ static const char USAGE[] =
 	"                     sessions stay up\n"
 	"  --listen ADDR:PORT listen there (IPv6: [ADDR]:PORT; port 0: any free port); repeatable\n"
 	"  --peer ADDR,ASN    accept a session from ADDR (or a range ADDR/LEN, ASN 'any');\n"
-	"                     ',active' connects to ADDR port 179 instead; repeatable\n"
+	"                     ',active' connects to ADDR port 179 instead; then any config-file\n"
+	"                     peer setting as ',KEY=VALUE' (',max-prefix=N', ',port=N'); repeatable\n"
 	"  --local-as ASN     our AS (default 65000)\n"
 	"  --router-id ID     our BGP identifier (default 127.0.0.1... from the first listener)\n"
 	"  --name NAME        the collector's name (default: the host name)\n"
@@ -69,6 +71,9 @@ static const char USAGE[] =
 	"                     (BGP4MP_ET|TIME|A/W|PEER|AS|PREFIX|AS_PATH|...) and state changes\n"
 	"  --state FILE       at exit and on SIGUSR1: each peer's routes, sorted, one per line,\n"
 	"                     PEER|AS|PREFIX|AS_PATH|ORIGIN|NEXT_HOP|LOCAL_PREF|MED|COMMUNITIES|AG|AGGR|\n"
+	"  --peers FILE       at exit and on SIGUSR1 (before --state): the routing state's peers\n"
+	"                     (sessions and BMP views, the pipeline must run: --archive, --db...)\n"
+	"                     COLLECTOR|PEER|AS|up/down|IPv4 prefixes|IPv6 prefixes|times down\n"
 	"  --port-file FILE   write the first listener's port there once listening (then lines\n"
 	"                     'bmp PORT' and 'http PORT' for --bmp and --serve)\n"
 	"  --duration S       stop after S seconds (default: run until SIGINT/SIGTERM)\n"
@@ -205,6 +210,7 @@ struct collect {
 	struct speaker_conf conf;
 	const char *config_path;
 	const char *state_path;
+	const char *peers_path;     /* --peers: the routing state's peers, written with --state */
 	const char *name;
 	int print, quiet, keep_table;
 	struct obuf out;
@@ -316,10 +322,13 @@ static const char *line_body(const char *line, size_t len, size_t *blen)
 	return p;
 }
 
-static void table_elem(struct collect *co, const struct dm_elem *e, const char *body, size_t blen)
+/* view: NULL for the BGP sessions, a BMP view's collector name otherwise (its routes are keyed
+ * and printed "VIEW|PEER|AS|...": the same peer shows once per view) */
+static void table_elem(struct collect *co, const char *view, const struct dm_elem *e, const char *body, size_t blen)
 {
-	char key[200];
-	size_t n = peer_key(key, e->peer_ip, e->peer_asn);
+	char key[300];
+	size_t vlen = view ? (size_t)snprintf(key, 100, "%s|", view) : 0;   /* views are < 80 bytes */
+	size_t n = vlen + peer_key(key + vlen, e->peer_ip, e->peer_asn);
 	size_t plen = n;
 	n += bgpdump_prefix_fmt(key + n, &e->prefix);
 	if (e->has_path_id)
@@ -339,15 +348,16 @@ static void table_elem(struct collect *co, const struct dm_elem *e, const char *
 	if (r->val)
 		co->tab.bytes -= strlen(r->val) + 1;
 	free(r->val);
-	r->val = malloc(blen + 1);
+	r->val = malloc(vlen + blen + 1);
 	if (!r->val) {
 		table_del_at(&co->tab, r);
 		co->failed = 1;
 		return;
 	}
-	memcpy(r->val, body, blen);
-	r->val[blen] = 0;
-	co->tab.bytes += blen + 1;
+	memcpy(r->val, key, vlen);
+	memcpy(r->val + vlen, body, blen);
+	r->val[vlen + blen] = 0;
+	co->tab.bytes += vlen + blen + 1;
 	r->peer_len = (uint32_t)plen;
 	r->stale = 0;
 	r->afi = e->prefix.afi;
@@ -382,8 +392,66 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Writes the n lines of v, sorted, to path (via path.tmp, then renamed: a reader never sees
+ * half a file). 0, or -1 reported on standard error. */
+static int write_sorted(const char *path, char **v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_str);
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int rc = f ? 0 : -1;
+	for (size_t i = 0; f && i < n; i++)
+		fputs(v[i], f);
+	if (f && (fflush(f) != 0 || ferror(f)))
+		rc = -1;
+	if (f && fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -1;
+	if (rc < 0)
+		fprintf(stderr, "darkmap collect: writing %s: %s\n", path, strerror(errno));
+	return rc;
+}
+
+/* --peers: one line per peer of the pipeline's routing state (BGP sessions and BMP views
+ * alike): COLLECTOR|PEER|AS|up or down|IPv4 prefixes|IPv6 prefixes|times down, sorted. */
+static int write_peers(struct collect *co)
+{
+	if (!co->peers_path)
+		return 0;
+	const struct rib *rib = co->pl ? pl_rib(co->pl) : NULL;
+	uint32_t np = rib ? rib_peer_count(rib) : 0;
+	char **v = calloc(np ? np : 1, sizeof *v);
+	if (!v)
+		return -1;
+	size_t n = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < np; i++) {
+		struct rib_peer_info pi;
+		if (rib_peer_info(rib, i, &pi) < 0)
+			continue;
+		char a[DM_IP_STRLEN];
+		dm_ip_fmt(&pi.addr, a);
+		if (asprintf(&v[n], "%s|%s|%u|%s|%u|%u|%u\n", rib_collector_name(rib, pi.collector), a, pi.asn,
+		             pi.up ? "up" : "down", pi.nprefixes[0], pi.nprefixes[1], pi.down_count) < 0) {
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	if (rc == 0)
+		rc = write_sorted(co->peers_path, v, n);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return rc;
+}
+
 static int write_state(struct collect *co)
 {
+	if (write_peers(co) < 0)
+		return -1;
 	if (!co->state_path)
 		return 0;
 	char **v = malloc((co->tab.n ? co->tab.n : 1) * sizeof *v);
@@ -393,22 +461,8 @@ static int write_state(struct collect *co)
 	for (size_t i = 0; i < co->tab.cap; i++)
 		if (co->tab.r[i].key && co->tab.r[i].key != TOMB)
 			v[n++] = co->tab.r[i].val;
-	qsort(v, n, sizeof *v, cmp_str);
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", co->state_path);
-	FILE *f = fopen(tmp, "w");
-	int rc = f ? 0 : -1;
-	for (size_t i = 0; f && i < n; i++)
-		fputs(v[i], f);
+	int rc = write_sorted(co->state_path, v, n);
 	free(v);
-	if (f && (fflush(f) != 0 || ferror(f)))
-		rc = -1;
-	if (f && fclose(f) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, co->state_path) != 0)
-		rc = -1;
-	if (rc < 0)
-		fprintf(stderr, "darkmap collect: writing %s: %s\n", co->state_path, strerror(errno));
 	return rc;
 }
 
@@ -548,11 +602,34 @@ static void bmp_elem(void *arg, const char *collector, const struct dm_elem *e)
 	struct collect *co = arg;
 	co->elems++;
 	struct bmp_coll *b = bmp_coll(co, collector);
-	if (!b || !co->pl)
-		return;
 	struct dm_elem stamped;
 	e = sim_stamp(co, e, &stamped);
-	pl_elem(co->pl, b->coll, e);
+	if (b && co->pl)
+		pl_elem(co->pl, b->coll, e);
+	if (!co->print && !co->keep_table)
+		return;
+	co->line.len = 0;
+	bgpdump_m_elem(&co->line, e, 1);
+	if (co->print) {
+		/* "VIEW|" in front: the same monitored peer appears once per view */
+		obuf_put(&co->out, collector, strlen(collector));
+		obuf_put(&co->out, "|", 1);
+		obuf_put(&co->out, co->line.buf, co->line.len);
+	}
+	if (!co->keep_table)
+		return;
+	if (e->type == DM_ELEM_ANNOUNCE || e->type == DM_ELEM_WITHDRAW) {
+		size_t blen;
+		const char *body = line_body(co->line.buf, co->line.len, &blen);
+		if (body)
+			table_elem(co, collector, e, body, blen);
+	} else if (e->type == DM_ELEM_STATE && e->old_state == DM_BGP_ESTABLISHED) {
+		/* the monitored session is gone: so are its routes (as the RIB drops them) */
+		char peer[200];
+		size_t n = (size_t)snprintf(peer, 100, "%s|", collector);   /* views are < 80 bytes */
+		peer_key(peer + n, e->peer_ip, e->peer_asn);
+		table_clear_peer(co, peer, 0, 0);
+	}
 }
 
 static void bmp_message(void *arg, const char *collector, int64_t ts, uint32_t usec, const struct mrt_session *s,
@@ -763,6 +840,33 @@ static int split_hostport(const char *s, char *host, size_t n, uint16_t *port)
 	return 0;
 }
 
+/* /metrics: memory held per BGP peer (session, buffers, max-prefix set) and its input buffer,
+ * the bound a flooding peer stays under */
+struct pm_arg { struct obuf *o; int input; };
+static void peer_metric(void *arg, const struct dm_ip *addr, uint32_t as, size_t held, size_t input)
+{
+	struct pm_arg *a = arg;
+	char ip[DM_IP_STRLEN];
+	dm_ip_fmt(addr, ip);
+	obuf_printf(a->o, "darkmap_peer_%s_bytes{peer=\"%s\",as=\"%u\"} %zu\n", a->input ? "input" : "memory", ip, as,
+	            a->input ? input : held);
+}
+
+static void peer_metrics(struct obuf *o, void *arg)
+{
+	struct collect *co = arg;
+	if (!co->sp)
+		return;
+	struct pm_arg a = { o, 0 };
+	obuf_printf(o, "# HELP darkmap_peer_memory_bytes Bytes held for a BGP peer: session, buffers, max-prefix set.\n"
+	               "# TYPE darkmap_peer_memory_bytes gauge\n");
+	speaker_memory(co->sp, peer_metric, &a);
+	a.input = 1;
+	obuf_printf(o, "# HELP darkmap_peer_input_bytes A BGP peer's unread input (bounded by max-input: %zu).\n"
+	               "# TYPE darkmap_peer_input_bytes gauge\n", co->conf.max_input);
+	speaker_memory(co->sp, peer_metric, &a);
+}
+
 static int open_serve(struct collect *co)
 {
 	struct http_opts ho;
@@ -784,6 +888,7 @@ static int open_serve(struct collect *co)
 	}
 	live_metrics(co);
 	http_server_set_live_metrics(co->http, &co->live);
+	http_server_set_metrics(co->http, peer_metrics, co);
 	int port = http_server_port(co->http);
 	fprintf(stderr, "darkmap collect: dashboard and API on http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
 	        strchr(host, ':') ? "]" : "", port);
@@ -852,7 +957,7 @@ static void on_elem(const struct speaker_peer_info *p, const struct dm_elem *e, 
 		size_t blen;
 		const char *body = line_body(co->line.buf, co->line.len, &blen);
 		if (body)
-			table_elem(co, e, body, blen);
+			table_elem(co, NULL, e, body, blen);
 	}
 }
 
@@ -1163,6 +1268,10 @@ int cmd_collect(int argc, char **argv)
 			if (need_arg(i, argc, a) < 0)
 				goto usage;
 			co.state_path = argv[++i];
+		} else if (!strcmp(a, "--peers")) {
+			if (need_arg(i, argc, a) < 0)
+				goto usage;
+			co.peers_path = argv[++i];
 		} else if (!strcmp(a, "--port-file")) {
 			if (need_arg(i, argc, a) < 0)
 				goto usage;

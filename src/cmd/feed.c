@@ -81,6 +81,7 @@ struct fpeer {
 	struct pack *slot;           /* PACK_SLOTS */
 	uint64_t updates, prefixes;
 	int done;
+	uint8_t addpath;             /* its archived UPDATEs or RIB entries carry path ids (RFC 8050) */
 };
 
 struct feed {
@@ -178,10 +179,19 @@ static int scan_peers(struct feed *f)
 		mrt_ctx_init(&ctx);
 		struct mrt_hdr hdr;
 		const uint8_t *body;
-		int rc;
+		int rc, indexed = 0;
 		while ((rc = mrt_reader_next(r, &hdr, &body, &err)) != 0) {
 			if (rc < 0)
 				continue;
+			if (indexed) {
+				/* the first RIB record says whether the dump is an ADD-PATH one (RFC 8050
+				 * §4.3: subtypes 8..12): then every peer's session offers ADD-PATH send */
+				if (hdr.type == MRT_TABLE_DUMP_V2 && hdr.subtype >= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH &&
+				    hdr.subtype <= MRT_TD2_RIB_IPV4_UNICAST_ADDPATH + 4)
+					for (unsigned k = 0; k < f->npeer; k++)
+						f->peer[k].addpath = 1;
+				break;
+			}
 			if (!f->first_ts)
 				f->first_ts = (int64_t)hdr.ts;
 			struct mrt_rec rec;
@@ -192,15 +202,21 @@ static int scan_peers(struct feed *f)
 				for (uint16_t k = 0; k < pi->npeers; k++)
 					if (!peer_find(f, &pi->peers[k].addr, pi->peers[k].asn))
 						peer_add(f, &pi->peers[k].addr, pi->peers[k].asn, pi->peers[k].bgp_id);
-				break;   /* a RIB dump: the table names every peer */
+				indexed = 1;   /* a RIB dump: the table names every peer; one more record */
+				continue;
 			}
 			const struct mrt_session *s = rec.kind == MRT_K_MESSAGE ? &rec.u.msg.s :
 			                              rec.kind == MRT_K_STATE ? &rec.u.state.s : NULL;
 			if (rec.kind == MRT_K_TD1) {
 				if (!peer_find(f, &rec.u.td1.peer_ip, rec.u.td1.peer_as))
 					peer_add(f, &rec.u.td1.peer_ip, rec.u.td1.peer_as, 0);
-			} else if (s && s->peer_ip.afi && !peer_find(f, &s->peer_ip, s->peer_as)) {
-				peer_add(f, &s->peer_ip, s->peer_as, 0);
+			} else if (s && s->peer_ip.afi) {
+				struct fpeer *p = peer_find(f, &s->peer_ip, s->peer_as);
+				if (!p)
+					p = peer_add(f, &s->peer_ip, s->peer_as, 0);
+				/* its session offers ADD-PATH send: the UPDATEs go out with their path ids */
+				if (p && rec.kind == MRT_K_MESSAGE && s->addpath && !s->local)
+					p->addpath = 1;
 			}
 		}
 		mrt_ctx_free(&ctx);
@@ -345,7 +361,10 @@ static void pack_flush(struct feed *f, struct fpeer *p, struct pack *k)
 
 /* Adds one route to its session's packing slot; a slot holding other attributes, or full, is
  * sent first. */
-static void route_add(struct feed *f, struct fpeer *p, const struct dm_prefix *pfx, const struct bgp_attrs *a, int as2)
+/* path_id goes in front of the prefix where the session sends path ids for its family (RFC
+ * 7911 §3; 0 for an entry that had none) */
+static void route_add(struct feed *f, struct fpeer *p, const struct dm_prefix *pfx, const struct bgp_attrs *a, int as2,
+                      uint32_t path_id)
 {
 	if (!p->sp || p->state != BGP_ST_ESTABLISHED)
 		return;
@@ -360,7 +379,8 @@ static void route_add(struct feed *f, struct fpeer *p, const struct dm_prefix *p
 	struct pack *k = &p->slot[key % PACK_SLOTS];
 	int same = k->nprefix && k->key == key && k->afi == pfx->afi && k->alen == (size_t)al &&
 	           !memcmp(k->attrs, attrs, (size_t)al) && k->nhlen == nhlen && !memcmp(k->nh, nh, nhlen);
-	size_t plen = 1 + (pfx->len + 7u) / 8;
+	int ap = (speaker_peer_addpath_tx(p->sp) & (pfx->afi == DM_AFI_IPV6 ? 2 : 1)) != 0;
+	size_t plen = (ap ? 4u : 0u) + 1 + (pfx->len + 7u) / 8;
 	size_t max = speaker_peer_max_msg(p->sp) - BGP_HEADER_LEN;
 	size_t mp_over = pfx->afi == DM_AFI_IPV6 ? 4 + 5 + nhlen : 0;
 	if (same && 4 + k->alen + mp_over + k->nlen + plen > max) {
@@ -386,8 +406,13 @@ static void route_add(struct feed *f, struct fpeer *p, const struct dm_prefix *p
 			return;
 		}
 	}
-	k->nlri[k->nlen] = pfx->len;
-	memcpy(k->nlri + k->nlen + 1, pfx->b, plen - 1);
+	uint8_t *d = k->nlri + k->nlen;
+	if (ap) {
+		be32_put(d, path_id);
+		d += 4;
+	}
+	d[0] = pfx->len;
+	memcpy(d + 1, pfx->b, (pfx->len + 7u) / 8);
 	k->nlen += plen;
 	k->nprefix++;
 }
@@ -405,8 +430,11 @@ static void message_send(struct feed *f, struct fpeer *p, const struct mrt_hdr *
 {
 	if (!p->sp || p->state != BGP_ST_ESTABLISHED || m->msg.type != BGP_MSG_UPDATE || m->s.local || m->msg_err)
 		return;
-	if (m->s.addpath) {
-		f->errors++;   /* the sessions do not negotiate ADD-PATH send */
+	/* RFC 7911: path ids go out only where the receiver takes them, for both families (an
+	 * MRT _ADDPATH record says so for the whole message); an UPDATE without them cannot go on
+	 * a session that negotiated them */
+	if (m->s.addpath != (speaker_peer_addpath_tx(p->sp) == 3)) {
+		f->errors++;
 		return;
 	}
 	flush_all(f, p);   /* order: packed RIB routes before the update */
@@ -507,7 +535,7 @@ static void record(struct feed *f, const struct mrt_hdr *hdr, const uint8_t *bod
 				continue;
 			}
 			for (unsigned k = 0; k < cnt; k++)
-				route_add(f, &p[k], &r->prefix, &r->e[i].attrs, 0);
+				route_add(f, &p[k], &r->prefix, &r->e[i].attrs, 0, r->addpath ? r->e[i].path_id : 0);
 		}
 		return;
 	}
@@ -515,7 +543,7 @@ static void record(struct feed *f, const struct mrt_hdr *hdr, const uint8_t *bod
 		for (const struct mrt_td1 *t = &rec->u.td1; t; t = NULL) {
 			struct fpeer *p = peer_find(f, &t->peer_ip, t->peer_as);
 			if (p && !t->attr_err)
-				route_add(f, p, &t->prefix, &t->attrs, 1);
+				route_add(f, p, &t->prefix, &t->attrs, 1, 0);
 		}
 		return;
 	}
@@ -911,6 +939,7 @@ static int make_sessions(struct feed *f)
 		pc->remote_as = f->remote_as;
 		pc->port = f->port;
 		pc->passive = 0;
+		pc->addpath_tx = f->copies ? 0 : f->peer[i].addpath;
 		/* its own identifier: 10.x.y.z from the index (the archived one may repeat) */
 		pc->router_id = 0x0a000002 + i;
 		pc->local_as = f->peer[i].arch_as;

@@ -212,6 +212,12 @@ static size_t open_body(const struct bgp_sess *s, uint8_t *b)
 			                      0, DM_AFI_IPV6, DM_SAFI_UNICAST, 1 };
 		memcpy(b + n, ap, sizeof ap);
 		n += sizeof ap;
+	} else if (c->feed && c->addpath_tx) {
+		/* 2 = we can send path ids (feed plays an archive's ADD-PATH UPDATEs as they were) */
+		static const uint8_t ap[] = { BGP_CAP_ADDPATH, 8, 0, DM_AFI_IPV4, DM_SAFI_UNICAST, 2,
+			                      0, DM_AFI_IPV6, DM_SAFI_UNICAST, 2 };
+		memcpy(b + n, ap, sizeof ap);
+		n += sizeof ap;
 	}
 	if (!c->feed) {
 		/* RFC 4724 §3: a receiving speaker advertises the capability with no families and
@@ -323,7 +329,8 @@ struct open_caps {
 	uint8_t as4_seen;
 	uint32_t as4;
 	uint8_t mp_seen, mp_v4, mp_v6;
-	uint8_t ap_v4, ap_v6;
+	uint8_t ap_v4, ap_v6;           /* the peer sends path ids */
+	uint8_t ap_rx_v4, ap_rx_v6;     /* the peer receives them */
 	uint8_t ext_msg, refresh;
 	uint8_t gr, gr_v4, gr_v6;
 	uint16_t gr_time;
@@ -355,11 +362,16 @@ static int cap_one(uint8_t code, struct cur *v, struct open_caps *c)
 			return -1;
 		for (size_t i = 0; i < len; i += 4) {
 			const uint8_t *t = v->p + i;
-			int sends = (t[3] & 2) != 0;   /* RFC 7911 §4: 2 = send, 3 = both */
-			if (be16(t) == DM_AFI_IPV4 && t[2] == DM_SAFI_UNICAST)
+			int sends = (t[3] & 2) != 0;   /* RFC 7911 §4: 1 = receive, 2 = send, 3 = both */
+			int receives = (t[3] & 1) != 0;
+			if (be16(t) == DM_AFI_IPV4 && t[2] == DM_SAFI_UNICAST) {
 				c->ap_v4 = (uint8_t)sends;
-			if (be16(t) == DM_AFI_IPV6 && t[2] == DM_SAFI_UNICAST)
+				c->ap_rx_v4 = (uint8_t)receives;
+			}
+			if (be16(t) == DM_AFI_IPV6 && t[2] == DM_SAFI_UNICAST) {
 				c->ap_v6 = (uint8_t)sends;
+				c->ap_rx_v6 = (uint8_t)receives;
+			}
 		}
 		return 0;
 	case BGP_CAP_EXT_MSG:
@@ -502,6 +514,9 @@ static void handle_open(struct bgp_sess *s, const uint8_t *msg, size_t len, int6
 	int offered_ap = s->conf.addpath_rx && !s->conf.feed;
 	n->addpath_v4 = (uint8_t)(offered_ap && caps.ap_v4);
 	n->addpath_v6 = (uint8_t)(offered_ap && caps.ap_v6);
+	int offered_tx = s->conf.feed && s->conf.addpath_tx;
+	n->addpath_tx_v4 = (uint8_t)(offered_tx && caps.ap_rx_v4);
+	n->addpath_tx_v6 = (uint8_t)(offered_tx && caps.ap_rx_v6);
 	n->ext_msg = (uint8_t)(s->conf.ext_msg && caps.ext_msg);
 	n->refresh = caps.refresh;
 	n->mp_v4 = (uint8_t)(caps.mp_seen ? caps.mp_v4 : 1);   /* RFC 4760 §8: none = IPv4 unicast */

@@ -67,6 +67,7 @@ struct bgp_sess_conf {
 	uint8_t ext_msg;         /* offer extended messages (RFC 8654) */
 	uint8_t require_as4;     /* a peer without 4-byte ASN support gets 2/7 Unsupported Capability */
 	uint8_t feed;            /* feed mode: we send UPDATEs; OPEN offers no ADD-PATH receive */
+	uint8_t addpath_tx;      /* feed: offer ADD-PATH send (RFC 7911) for IPv4/IPv6 unicast */
 	struct dm_ip peer_ip;    /* the elements' peer address */
 };
 
@@ -96,6 +97,7 @@ struct bgp_sess_neg {
 	uint16_t hold_time;         /* negotiated: min of both, 0 = none */
 	uint8_t as4;                /* both support 4-byte ASNs (RFC 6793) */
 	uint8_t addpath_v4, addpath_v6;  /* the peer sends path ids (RFC 7911) */
+	uint8_t addpath_tx_v4, addpath_tx_v6;  /* we send path ids (feed, the peer receives them) */
 	uint8_t ext_msg;            /* both support extended messages */
 	uint8_t refresh;            /* the peer supports route refresh */
 	uint8_t mp_v4, mp_v6;       /* unicast families negotiated (none advertised: IPv4 only) */

@@ -169,6 +169,25 @@ static void elem_out(const struct dm_elem *e, void *arg)
 		x->b->cb.elem(x->b->cb.arg, x->p, x->view, e);
 }
 
+static void state_elem_view(struct bmp *b, struct bmp_peer *p, int view, uint16_t from, uint16_t to)
+{
+	struct dm_elem e = elem_of(b, p);
+	e.type = DM_ELEM_STATE;
+	e.old_state = from;
+	e.new_state = to;
+	struct elem_arg x = { b, p, view };
+	elem_out(&e, &x);
+}
+
+/* A session change goes to the pre-policy view and, once the router has shown one, to the
+ * post-policy view: both are peers of the routing state (the Loc-RIB "peer" has no session). */
+static void state_elem(struct bmp *b, struct bmp_peer *p, uint16_t from, uint16_t to)
+{
+	state_elem_view(b, p, BMP_VIEW_PRE, from, to);
+	if (p->post_seen)
+		state_elem_view(b, p, BMP_VIEW_POST, from, to);
+}
+
 static int update_bad(int rc, const struct bgp_msg *m)
 {
 	return rc == 0 && m->type == BGP_MSG_UPDATE &&
@@ -230,22 +249,19 @@ static int route_monitoring(struct bmp *b, struct bmp_peer *p, struct cur *c)
 		err.offset += b->offset;
 		report(b, p, &err);
 	}
+	/* the first post-policy route of an up session: that view's peer comes up (Peer Up said so
+	 * for the pre-policy view before any route) */
+	if (view == BMP_VIEW_POST && !p->post_seen) {
+		p->post_seen = 1;
+		if (p->up)
+			state_elem_view(b, p, BMP_VIEW_POST, 5 /* OpenConfirm */, 6 /* Established */);
+	}
 	if (b->cb.update)
 		b->cb.update(b->cb.arg, p, view, msg, m.len, ctx.asn_size, ctx.addpath || u->addpath_guessed);
 	struct dm_elem tmpl = elem_of(b, p);
 	struct elem_arg x = { b, p, view };
 	bgp_update_elems(u, &tmpl, elem_out, &x);
 	return 0;
-}
-
-static void state_elem(struct bmp *b, struct bmp_peer *p, uint16_t from, uint16_t to)
-{
-	struct dm_elem e = elem_of(b, p);
-	e.type = DM_ELEM_STATE;
-	e.old_state = from;
-	e.new_state = to;
-	struct elem_arg x = { b, p, 0 };
-	elem_out(&e, &x);
 }
 
 /* Peer Up (§4.10): local address and ports, the sent and the received OPEN, optional TLVs. */

@@ -94,6 +94,8 @@ struct bmp_peer {
 	uint8_t addpath;              /* ADD-PATH (RFC 7911) toward the router negotiated for a
 	                               * unicast family: the peer sends and the router receives */
 	uint8_t down_reason;          /* the last Peer Down's */
+	uint8_t post_seen;            /* post-policy Route Monitoring seen: the post-policy view is
+	                               * a peer of its own, which goes up and down with the session */
 	uint64_t stat[BMP_STAT_TYPES];   /* the last value received of each statistics type */
 	uint64_t stat_afi[2][2];      /* [type 9 / 10][IPv4 / IPv6 unicast] */
 	uint32_t stat_seen;           /* bit per type received */

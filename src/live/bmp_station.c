@@ -127,7 +127,9 @@ static void router_close(struct router *r)
 		e.peer_asn = p->hdr.asn;
 		e.old_state = 6;
 		e.new_state = 1;
-		on_elem(r, p, 0, &e);
+		on_elem(r, p, BMP_VIEW_PRE, &e);
+		if (p->post_seen)
+			on_elem(r, p, BMP_VIEW_POST, &e);
 	}
 	if (st->cb.router)
 		st->cb.router(st->cb.arg, r->name[BMP_VIEW_PRE], 0, bmp_sys_name(r->bmp));

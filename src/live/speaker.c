@@ -19,6 +19,104 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+/* The routes a session holds, for max-prefix: a set of (family, prefix, path id), open
+ * addressing with linear probing and backward-shift deletion; held only when a limit is set,
+ * and never more than the limit + 1 entries before the session is cut. */
+struct rkey {
+	uint8_t used, afi, len, pad;
+	uint32_t path_id;
+	uint8_t b[16];
+};
+struct rset {
+	struct rkey *k;
+	size_t cap, n;
+	uint32_t count[3];          /* by AFI (1 IPv4, 2 IPv6) */
+};
+
+static uint64_t rkey_hash(const struct rkey *k)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a over the key's bytes */
+	const uint8_t *p = (const uint8_t *)k;
+	for (size_t i = 1; i < sizeof *k; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static struct rkey *rset_slot(const struct rset *s, const struct rkey *k)
+{
+	size_t i = (size_t)rkey_hash(k) & (s->cap - 1);
+	while (s->k[i].used && memcmp(&s->k[i], k, sizeof *k))
+		i = (i + 1) & (s->cap - 1);
+	return &s->k[i];
+}
+
+static int rset_grow(struct rset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 256;
+	struct rkey *old = s->k;
+	size_t ocap = s->cap;
+	s->k = calloc(cap, sizeof *s->k);
+	if (!s->k) {
+		s->k = old;
+		return -1;
+	}
+	s->cap = cap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].used)
+			*rset_slot(s, &old[i]) = old[i];
+	free(old);
+	return 0;
+}
+
+/* Adds (1) or removes (0) a route; returns the family's count after, or -1 out of memory. */
+static int64_t rset_apply(struct rset *s, const struct dm_elem *e, int add)
+{
+	struct rkey k;
+	memset(&k, 0, sizeof k);
+	k.used = 1;
+	k.afi = e->prefix.afi;
+	k.len = e->prefix.len;
+	k.path_id = e->has_path_id ? e->path_id : 0;
+	struct dm_prefix pm = e->prefix;
+	dm_prefix_mask(&pm);   /* bits past the length are as received */
+	memcpy(k.b, pm.b, sizeof k.b);
+	unsigned f = k.afi == DM_AFI_IPV6 ? 2 : 1;
+	if (add && (s->n + 1) * 4 > s->cap * 3 && rset_grow(s) < 0)
+		return -1;
+	if (!s->cap)
+		return s->count[f];
+	struct rkey *slot = rset_slot(s, &k);
+	if (add && !slot->used) {
+		*slot = k;
+		s->n++;
+		s->count[f]++;
+	} else if (!add && slot->used) {
+		/* backward shift: move later entries of the cluster into the hole */
+		size_t i = (size_t)(slot - s->k), j = i;
+		s->k[i].used = 0;
+		for (;;) {
+			j = (j + 1) & (s->cap - 1);
+			if (!s->k[j].used)
+				break;
+			size_t h = (size_t)rkey_hash(&s->k[j]) & (s->cap - 1);
+			/* j's home h lies cyclically in (i, j]: it stays */
+			if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
+				continue;
+			s->k[i] = s->k[j];
+			s->k[j].used = 0;
+			i = j;
+		}
+		s->n--;
+		s->count[f]--;
+	}
+	return s->count[f];
+}
+
+static size_t rset_bytes(const struct rset *s)
+{
+	return s->cap * sizeof *s->k;
+}
+
 struct conn {
 	struct speaker_peer *peer;
 	struct bufferevent *bev;
@@ -27,6 +125,9 @@ struct conn {
 	uint8_t closing;
 	uint8_t connecting;
 	uint8_t cease_pending;      /* Cease subcode to send after the current input (collision) */
+	uint8_t cease_data[7];      /* and its data (max-prefix: AFI, SAFI, limit; RFC 4486 §4) */
+	uint8_t cease_len;
+	struct rset routes;         /* max-prefix: the routes the session holds */
 	struct conn *next;
 };
 
@@ -173,7 +274,7 @@ static int is_host(const struct dm_prefix *p)
 }
 
 /* "peer ADDR[/LEN] as ASN [local ADDR] [port N] [password KEY] [passive|active] [hold-time N]
- *  [router-id ID]" split into words */
+ *  [router-id ID] [max-prefix N]" split into words */
 static int peer_words(struct speaker_conf *c, char **w, int n, char *err, size_t errlen)
 {
 	struct speaker_peer_conf *p = conf_new_peer(c);
@@ -234,6 +335,11 @@ static int peer_words(struct speaker_conf *c, char **w, int n, char *err, size_t
 		} else if (!strcmp(k, "router-id")) {
 			if (parse_id(v, &p->router_id) < 0 || !p->router_id) {
 				set_err(err, errlen, "peer: bad router id '%s'", v);
+				goto bad;
+			}
+		} else if (!strcmp(k, "max-prefix")) {
+			if (parse_u32(v, &p->max_prefix) < 0 || !p->max_prefix) {
+				set_err(err, errlen, "peer: bad max-prefix '%s' (1..4294967295)", v);
 				goto bad;
 			}
 		} else {
@@ -301,7 +407,7 @@ bad:
 
 int speaker_conf_add_peer(struct speaker_conf *c, const char *spec, char *err, size_t errlen)
 {
-	char buf[256], *w[8];
+	char buf[256], *w[16];
 	int n = 0;
 	if (strlen(spec) >= sizeof buf) {
 		set_err(err, errlen, "peer: '%.40s...' too long", spec);
@@ -311,16 +417,26 @@ int speaker_conf_add_peer(struct speaker_conf *c, const char *spec, char *err, s
 	char *save = NULL;
 	char *addr = strtok_r(buf, ",", &save);
 	char *as = strtok_r(NULL, ",", &save);
-	char *mode = strtok_r(NULL, ",", &save);
 	if (!addr || !as) {
-		set_err(err, errlen, "peer: 'ADDR,ASN[,active]' expected, got '%s'", spec);
+		set_err(err, errlen, "peer: 'ADDR,ASN[,active][,KEY=VALUE]...' expected, got '%s'", spec);
 		return -1;
 	}
 	w[n++] = addr;
 	w[n++] = "as";
 	w[n++] = as;
-	if (mode)
-		w[n++] = mode;
+	/* then "active"/"passive" and KEY=VALUE settings, as words of a config line */
+	for (char *t; (t = strtok_r(NULL, ",", &save));) {
+		char *eq = strchr(t, '=');
+		if (n + 2 > (int)(sizeof w / sizeof w[0])) {
+			set_err(err, errlen, "peer: too many settings in '%s'", spec);
+			return -1;
+		}
+		w[n++] = t;
+		if (eq) {
+			*eq = 0;
+			w[n++] = eq + 1;
+		}
+	}
 	return peer_words(c, w, n, err, errlen);
 }
 
@@ -490,6 +606,7 @@ static void conn_free(struct conn *c)
 	if (p->info.sess == c->sess)
 		p->info.sess = NULL;
 	bgp_sess_free(c->sess);
+	free(c->routes.k);
 	free(c);
 	if (!p->conf.passive && !p->removed)
 		p->reconnect_at = now_us() + (int64_t)p->sp->conf.connect_retry * 1000000;
@@ -541,6 +658,26 @@ static void s_elem(const struct dm_elem *e, void *arg)
 	c->peer->info.sess = c->sess;
 	if (sp->cb.elem)
 		sp->cb.elem(&c->peer->info, e, sp->cb.arg);
+	uint32_t max = c->peer->conf.max_prefix;
+	if (!max || c->cease_pending || (e->type != DM_ELEM_ANNOUNCE && e->type != DM_ELEM_WITHDRAW))
+		return;
+	int64_t n = rset_apply(&c->routes, e, e->type == DM_ELEM_ANNOUNCE);
+	if (n >= 0 && n <= (int64_t)max)
+		return;
+	/* RFC 4486 §4: Cease/1 with AFI, SAFI and the upper bound; sent once this UPDATE is done
+	 * (out of memory for the set: the limit cannot be kept, Cease/8) */
+	c->cease_pending = n < 0 ? BGP_CEASE_RESOURCES : BGP_CEASE_MAX_PREFIX;
+	if (n < 0)
+		return;
+	uint8_t *d = c->cease_data;
+	d[0] = 0;
+	d[1] = e->prefix.afi;
+	d[2] = DM_SAFI_UNICAST;
+	d[3] = (uint8_t)(max >> 24);
+	d[4] = (uint8_t)(max >> 16);
+	d[5] = (uint8_t)(max >> 8);
+	d[6] = (uint8_t)max;
+	c->cease_len = 7;
 }
 
 static void s_raw(void *arg, int out, const uint8_t *m, size_t n)
@@ -627,7 +764,7 @@ static void conn_input(struct conn *c)
 		const uint8_t *p = evbuffer_pullup(in, (ssize_t)give);
 		size_t used = bgp_sess_input(c->sess, p, give, now, 1);
 		if (c->cease_pending && bgp_sess_state(c->sess) != BGP_ST_IDLE)
-			bgp_sess_cease(c->sess, c->cease_pending, NULL, 0, now);
+			bgp_sess_cease(c->sess, c->cease_pending, c->cease_len ? c->cease_data : NULL, c->cease_len, now);
 		if (bgp_sess_state(c->sess) == BGP_ST_IDLE) {
 			conn_close(c);
 			return;
@@ -701,6 +838,7 @@ static struct conn *conn_new(struct speaker_peer *p, evutil_socket_t fd, int loc
 	sc.addpath_rx = sp->conf.addpath_rx;
 	sc.ext_msg = sp->conf.ext_msg;
 	sc.feed = sp->conf.feed;
+	sc.addpath_tx = p->conf.addpath_tx;
 	sc.peer_ip = p->info.addr;
 	struct bgp_sess_cb cb = { s_send, s_elem, s_raw, s_state, s_notify, NULL, s_eor, c };
 	c->sess = bgp_sess_new(&sc, &cb);
@@ -1116,6 +1254,15 @@ size_t speaker_peer_max_msg(const struct speaker_peer *p)
 
 void speaker_peer_set_user(struct speaker_peer *p, void *user) { p->info.user = user; }
 
+int speaker_peer_addpath_tx(const struct speaker_peer *p)
+{
+	struct conn *c = best_conn(p);
+	if (!c)
+		return 0;
+	const struct bgp_sess_neg *n = bgp_sess_neg(c->sess);
+	return (n->addpath_tx_v4 ? 1 : 0) | (n->addpath_tx_v6 ? 2 : 0);
+}
+
 struct speaker_peer *speaker_peer_of(const struct speaker_peer_info *i)
 {
 	return (struct speaker_peer *)((char *)i - offsetof(struct speaker_peer, info));
@@ -1139,6 +1286,35 @@ unsigned speaker_npeers(const struct speaker *sp)
 	return n;
 }
 
+/* What a peer's connection holds: the structures, the session, the max-prefix set, the
+ * buffers. */
+static size_t conn_mem(const struct speaker_peer *p, const struct conn *c, size_t *in, size_t *out)
+{
+	*in = evbuffer_get_length(bufferevent_get_input(c->bev));
+	*out = evbuffer_get_length(bufferevent_get_output(c->bev));
+	return sizeof *p + sizeof *c + bgp_sess_mem(c->sess) + rset_bytes(&c->routes) + *in + *out;
+}
+
+static uint32_t peer_as(const struct speaker_peer *p, const struct conn *c)
+{
+	uint32_t as = bgp_sess_neg(c->sess)->peer_as;
+	return as ? as : p->conf.remote_as;
+}
+
+void speaker_memory(const struct speaker *sp,
+                    void (*fn)(void *arg, const struct dm_ip *addr, uint32_t as, size_t held, size_t input),
+                    void *arg)
+{
+	for (const struct speaker_peer *p = sp->peers; p; p = p->next) {
+		const struct conn *c = best_conn(p);
+		size_t in = 0, out = 0;
+		if (c) {
+			size_t held = conn_mem(p, c, &in, &out);
+			fn(arg, &p->info.addr, peer_as(p, c), held, in);
+		}
+	}
+}
+
 void speaker_report(const struct speaker *sp, void *file)
 {
 	FILE *f = file;
@@ -1152,12 +1328,12 @@ void speaker_report(const struct speaker *sp, void *file)
 			continue;
 		}
 		const struct bgp_sess_stats *st = bgp_sess_stats(c->sess);
-		size_t mem = sizeof *p + sizeof *c + bgp_sess_mem(c->sess) +
-		             evbuffer_get_length(bufferevent_get_input(c->bev)) +
-		             evbuffer_get_length(bufferevent_get_output(c->bev));
-		fprintf(f, "peer %s as %u: %s, %llu messages in, %llu updates, %llu elements, %zu bytes held\n", a,
-		        bgp_sess_neg(c->sess)->peer_as ? bgp_sess_neg(c->sess)->peer_as : p->conf.remote_as,
-		        bgp_state_name(bgp_sess_state(c->sess)), (unsigned long long)st->msgs_in,
-		        (unsigned long long)st->updates_in, (unsigned long long)st->elems, mem);
+		size_t in, out, mem = conn_mem(p, c, &in, &out);
+		fprintf(f,
+		        "peer %s as %u: %s, %llu messages in, %llu updates, %llu elements, %zu bytes held "
+		        "(input %zu of %zu, output %zu)\n",
+		        a, peer_as(p, c), bgp_state_name(bgp_sess_state(c->sess)), (unsigned long long)st->msgs_in,
+		        (unsigned long long)st->updates_in, (unsigned long long)st->elems, mem, in, sp->conf.max_input,
+		        out);
 	}
 }

@@ -27,6 +27,10 @@ struct speaker_peer_conf {
 	uint16_t hold_time;          /* 0: the speaker's */
 	uint32_t router_id;          /* 0: the speaker's (darkmap feed gives each session its own) */
 	uint32_t local_as;           /* 0: the speaker's (darkmap feed speaks as each archived peer) */
+	uint8_t addpath_tx;          /* feed: offer ADD-PATH send (the archived peer's UPDATEs have
+	                              * path ids) */
+	uint32_t max_prefix;         /* routes (prefix, path id) per family a session may hold; past
+	                              * it: Cease/1 (RFC 4486) and the session ends. 0: no limit */
 	void *user;                  /* the owner's pointer, in speaker_peer_info.user */
 };
 
@@ -51,7 +55,8 @@ void speaker_conf_default(struct speaker_conf *c);
 /* Parses config text (docs/live.md) into c (on top of what it holds). Returns 0, or -1 with a
  * "line N: what" message in err. */
 int speaker_conf_parse(struct speaker_conf *c, const char *text, char *err, size_t errlen);
-/* "ADDR,ASN" / "ADDR/LEN,ASN" (ASN 0 or "any": any) as a passive peer, or with ",active". */
+/* "ADDR,ASN" / "ADDR/LEN,ASN" (ASN 0 or "any": any) as a passive peer, then ",active" or
+ * ",passive" and any "KEY=VALUE" of the config file's peer settings (",max-prefix=1000"). */
 int speaker_conf_add_peer(struct speaker_conf *c, const char *spec, char *err, size_t errlen);
 /* "ADDR:PORT", "[V6]:PORT" */
 int speaker_conf_add_listen(struct speaker_conf *c, const char *spec, char *err, size_t errlen);
@@ -100,8 +105,14 @@ size_t speaker_peer_outq(const struct speaker_peer *p);
 /* the largest message the peer's session may send (0: no session) */
 size_t speaker_peer_max_msg(const struct speaker_peer *p);
 void speaker_peer_set_user(struct speaker_peer *p, void *user);
+/* the families we send path ids in (RFC 7911, negotiated): 1 IPv4, 2 IPv6 unicast (0: none) */
+int speaker_peer_addpath_tx(const struct speaker_peer *p);
 struct speaker_peer *speaker_peer_of(const struct speaker_peer_info *i);
 
+/* Memory per peer with a connection: fn(arg, address, AS, bytes held, input buffer bytes). */
+void speaker_memory(const struct speaker *sp,
+                    void (*fn)(void *arg, const struct dm_ip *addr, uint32_t as, size_t held, size_t input),
+                    void *arg);
 /* One line per peer (address, AS, state, messages, elements, bytes of memory held) into f. */
 void speaker_report(const struct speaker *sp, void *file);
 /* Number of peers with an Established session / configured or dynamic peers. */

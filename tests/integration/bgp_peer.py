@@ -5,9 +5,19 @@
       ROUTE = PREFIX,ASPATH,NEXTHOP  e.g. 10.1.0.0/16,65001 65002,127.0.0.2 (IPv6 via MP_REACH)
       establishes, announces each route in its own UPDATE, sends End-of-RIB, holds the session
       for --hold seconds (keepalives answered), then closes with Cease/2.
-  bgp_peer.py bad CASE --port P [--src ...]
+  bgp_peer.py bad CASE --port P [--src ...] [--data]
       sends one malformed message (before or after establishing, per CASE) and prints the
-      NOTIFICATION received as "CODE/SUBCODE" (or "none").
+      NOTIFICATION received as "CODE/SUBCODE" (or "none"), with --data followed by its data in hex.
+      CASE max-prefix: announces 10.100.0.0/24, .1, .2, withdraws .1, announces .3, .0 again and
+      .4: 4 routes held after the last (a collector limiting the peer to 3 must cut it there).
+      CASE stall: half an UPDATE, then nothing (the hold timer must cut it).
+  bgp_peer.py flood --port P [--src ...] --go FILE
+      establishes, then sends UPDATEs (announce and withdraw of 1,000 prefixes, in turn) as fast
+      as the socket takes them until FILE exists; ends with Cease/2; prints the UPDATEs sent.
+  bgp_peer.py collide --port P --src ADDR --listen-port Q --id ID
+      RFC 4271 §6.8: accepts the collector's connection on ADDR:Q and opens its own to the
+      collector from ADDR; both get to OpenConfirm; prints "accepted=R connected=R", R the
+      NOTIFICATION the collector sent on that connection ("6/7") or "up" for the survivor.
 """
 import argparse
 import ipaddress
@@ -102,8 +112,9 @@ def establish(s, a):
         raise SystemExit("no KEEPALIVE from the collector: %r" % (got,))
 
 
-def notification(s):
-    """Reads until a NOTIFICATION or the end; returns 'CODE/SUBCODE' or 'none'."""
+def notification(s, data=False):
+    """Reads until a NOTIFICATION or the end; returns 'CODE/SUBCODE' (then ' DATA' in hex when
+    asked) or 'none'."""
     while True:
         try:
             got = read_msg(s)
@@ -112,7 +123,12 @@ def notification(s):
         if got is None:
             return "none"
         if got[0] == 3:
-            return "%d/%d" % (got[1][0], got[1][1])
+            r = "%d/%d" % (got[1][0], got[1][1])
+            return r + " " + got[1][2:].hex() if data else r
+
+
+def withdraw_for(pfx):
+    return struct.pack("!H", len(prefix_bytes(ipaddress.ip_network(pfx)))) + prefix_bytes(ipaddress.ip_network(pfx)) + b"\x00\x00"
 
 
 def cmd_announce(a):
@@ -177,6 +193,11 @@ def bad_cases(a):
         "update-nlri": (True, msg(2, b"\x00\x00\x00\x00" + b"\x21\x0a\x00\x00\x00\x00")),
         "refresh-len": (True, msg(5, b"\x00\x01\x00\x01\x00")),
         "notification": (True, msg(3, b"\x06\x04")),
+        "max-prefix": (True, b"".join(msg(2, update_for("10.100.%d.0/24,%d,127.0.0.9" % (i, a.asn))) for i in (0, 1, 2)) +
+                       msg(2, withdraw_for("10.100.1.0/24")) +
+                       b"".join(msg(2, update_for("10.100.%d.0/24,%d,127.0.0.9" % (i, a.asn))) for i in (3, 0, 4))),
+        # a header announcing 60 bytes, 30 of them sent
+        "stall": (True, msg(2, upd_ok)[:30]),
         # RFC 7606 §7.1: an undefined ORIGIN value: treat-as-withdraw, no NOTIFICATION
         "origin-taw": (True, msg(2, upd_ok) + msg(2, upd_ok.replace(b"\x40\x01\x01\x00", b"\x40\x01\x01\x05"))),
     }
@@ -194,13 +215,73 @@ def cmd_bad(a):
     else:
         s.sendall(data)
         # the collector sends its OPEN first; skip it
-    print(notification(s))
+    print(notification(s, a.data))
     s.close()
+
+
+def cmd_flood(a):
+    s = connect(a)
+    establish(s, a)
+    nets = ["10.%d.%d.0/24" % (200 + i // 250, i % 250) for i in range(1000)]
+    blob = b"".join(msg(2, update_for("%s,%d,127.0.0.9" % (n, a.asn))) for n in nets)
+    blob += b"".join(msg(2, withdraw_for(n)) for n in nets)
+    s.settimeout(30.0)
+    sent = 0
+    while not os.path.exists(a.go):
+        try:
+            s.sendall(blob)   # blocks while the collector's buffer is full: TCP pushes back
+            sent += 2000
+        except socket.timeout:
+            # a partial write breaks the framing: stop here, a clean Cease is no longer possible
+            print(sent)
+            return
+    s.sendall(msg(3, b"\x06\x02"))
+    s.close()
+    print(sent)
+
+
+def cmd_collide(a):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.src, a.listen_port))
+    ls.listen(1)
+    ls.settimeout(a.timeout)
+    acc, _ = ls.accept()            # the collector's active open
+    acc.settimeout(a.timeout)
+    con = connect(a)                # ours, from the same address
+    mine = msg(1, open_body(a.asn, a.id))
+    # on the collector: its connection reaches OpenConfirm first, then ours meets it there
+    acc.sendall(mine)
+    got = read_msg(acc)
+    if not got or got[0] != 1:
+        raise SystemExit("no OPEN on the accepted connection: %r" % (got,))
+    con.sendall(mine)
+    # both get the collector's OPEN and KEEPALIVE; the first NOTIFICATION names the loser, the
+    # other connection is the one kept (it gets our KEEPALIVE and becomes Established)
+    import select
+    res = {}
+    names = {acc: "accepted", con: "connected"}
+    while not res:
+        ready, _, _ = select.select([acc, con], [], [], a.timeout)
+        if not ready:
+            raise SystemExit("no NOTIFICATION on either connection")
+        for c in ready:
+            got = read_msg(c)
+            if got is None:
+                raise SystemExit("%s connection closed without a NOTIFICATION" % names[c])
+            if got[0] == 3:
+                res[names[c]] = "%d/%d" % (got[1][0], got[1][1])
+                other = con if c is acc else acc
+                res[names[other]] = "up"
+                other.sendall(msg(4))
+                break
+    print("accepted=%s connected=%s" % (res["accepted"], res["connected"]))
+    time.sleep(a.hold)
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["announce", "bad"])
+    p.add_argument("cmd", choices=["announce", "bad", "flood", "collide"])
     p.add_argument("args", nargs="*", help="CASE for bad, ROUTEs for announce")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
@@ -213,10 +294,16 @@ def main():
     p.add_argument("--late", action="append", default=[])
     p.add_argument("--gr", type=int, default=0, help="advertise graceful restart with this restart time")
     p.add_argument("--abrupt", action="store_true", help="announce: close the connection without a NOTIFICATION")
+    p.add_argument("--data", action="store_true", help="bad: print the NOTIFICATION's data too")
+    p.add_argument("--listen-port", type=int, default=0, help="collide: where the collector connects")
     a = p.parse_intermixed_args()
     if a.cmd == "announce":
         a.route = a.args
         cmd_announce(a)
+    elif a.cmd == "flood":
+        cmd_flood(a)
+    elif a.cmd == "collide":
+        cmd_collide(a)
     else:
         if len(a.args) != 1:
             raise SystemExit("bad: one CASE expected")

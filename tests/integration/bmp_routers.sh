@@ -6,7 +6,11 @@
 # darkmap's station (tests/live/bmp_listen, src/live/bmp_station.c), which archives it
 # (src/live/archive.c). Checks: the exact elements the station decoded (written by hand from what
 # was announced and what each router is known to send), and the archive read back by Debian's
-# bgpdump -m and by darkmap dump -m, line for line. Loopback only, ports picked free at run time.
+# bgpdump -m and by darkmap dump -m, line for line. Then the same router into `darkmap collect
+# --bmp --archive` (run_collect): the exact routes of its --state after the announcements, after
+# the withdrawal and at the end, its routing state's peers (--peers: each monitored peer and view
+# a peer of the RIB, up then down), and its archive as above. Loopback only, ports picked free at
+# run time.
 source "$(dirname "$0")/../lib.sh"
 LISTEN=$ROOT/build/asan/tests/live/bmp_listen
 FRR_BGPD=/usr/lib/frr/bgpd
@@ -20,7 +24,8 @@ trap cleanup EXIT
 # wait_for FILE PATTERN COUNT: until COUNT lines of FILE match (gives up after 60 s)
 wait_for() {
 	for _ in $(seq 600); do
-		[ "$(grep -c -E "$2" "$1")" -ge "$3" ] && return 0
+		n=$(grep -s -c -E "$2" "$1")
+		[ "${n:-0}" -ge "$3" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -93,22 +98,20 @@ router_start() {  # NAME DIR
 	esac
 }
 
-# run NAME WANT NA NW COLLECTORS: one router; NA announcements and NW withdrawals (all views)
-# expected before the speaker goes
-run() {
-	local name=$1 want=$2 na=$3 nw=$4 colls=$5 dir=$TMP/$1 rc
+# ports NAME: a scratch folder (dir) and four free ports (the router's and the speaker's BGP and API)
+ports() {
+	dir=$TMP/$1
 	mkdir -p "$dir"
 	read -r P_A P_B API_A API_B < <(python3 -c '
 import socket
 s = [socket.socket() for _ in range(4)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
-	"$LISTEN" 127.0.0.1:0 "$dir/arch" >"$dir/listen.out" 2>"$dir/listen.err" &
-	local pid_l=$!
-	pids+=($pid_l)
-	wait_for "$dir/listen.out" '^listening' 1 || { nok "bmp_$name" "station did not start: $(cat "$dir/listen.err")"; return; }
-	PORT=$(awk '/^listening/ {print $2}' "$dir/listen.out")
-	router_conf "$name" "$dir"
+}
+
+# routers NAME: the router (BMP to PORT) and the gobgpd speaker behind it; sets pid_a, pid_b
+routers() {
+	router_conf "$1" "$dir"
 	cat >"$dir/b.toml" <<EOF
 [global.config]
   as = 65001
@@ -124,23 +127,40 @@ print(*[x.getsockname()[1] for x in s])')
     remote-port = $P_A
 $(afisafis 'send-max = 4')
 EOF
-	router_start "$name" "$dir"
-	local pid_a=$!
-	pids+=($pid_a)
+	router_start "$1" "$dir"
+	pid_a=$!
+	pids+=("$pid_a")
 	gobgpd -f "$dir/b.toml" --api-hosts 127.0.0.1:$API_B -p --pprof-disable >"$dir/b.log" 2>&1 &
-	local pid_b=$!
-	pids+=($pid_b)
+	pid_b=$!
+	pids+=("$pid_b")
+}
+gb() { gobgp -p "$API_B" "$@" >>"$dir/gobgp.log" 2>&1; }
+announce() {
+	gb global rib add -a ipv4 10.10.0.0/16 aspath 4200000000,65010 nexthop 192.0.2.3 large-community 65001:1:2
+	gb global rib add -a ipv4 10.20.0.0/24 aspath 65020 nexthop 192.0.2.3
+	gb global rib add -a ipv6 2001:db8:10::/48 aspath 65030 nexthop 2001:db8::3
+}
+withdraw() { gb global rib del -a ipv4 10.20.0.0/24; }
+
+# run NAME WANT NA NW COLLECTORS: one router into tests/live/bmp_listen; NA announcements and NW
+# withdrawals (all views) expected before the speaker goes
+run() {
+	local name=$1 want=$2 na=$3 nw=$4 colls=$5 rc
+	ports "$name"
+	"$LISTEN" 127.0.0.1:0 "$dir/arch" >"$dir/listen.out" 2>"$dir/listen.err" &
+	local pid_l=$!
+	pids+=("$pid_l")
+	wait_for "$dir/listen.out" '^listening' 1 || { nok "bmp_$name" "station did not start: $(cat "$dir/listen.err")"; return; }
+	PORT=$(awk '/^listening/ {print $2}' "$dir/listen.out")
+	routers "$name"
 	if ! wait_for "$dir/listen.out" '\|S\|127\.0\.0\.3\|65001\|5\|6$' 1; then
 		nok "bmp_${name}_routes" "no Peer Up from $name: $(tail -3 "$dir/a.log")"
 		return
 	fi
-	gb() { gobgp -p "$API_B" "$@" >>"$dir/gobgp.log" 2>&1; }
-	gb global rib add -a ipv4 10.10.0.0/16 aspath 4200000000,65010 nexthop 192.0.2.3 large-community 65001:1:2
-	gb global rib add -a ipv4 10.20.0.0/24 aspath 65020 nexthop 192.0.2.3
-	gb global rib add -a ipv6 2001:db8:10::/48 aspath 65030 nexthop 2001:db8::3
+	announce
 	wait_for "$dir/listen.out" '\|A\|' "$na" ||
 		{ nok "bmp_${name}_routes" "announcements: $(grep -c '|A|' "$dir/listen.out") of $na"; return; }
-	gb global rib del -a ipv4 10.20.0.0/24
+	withdraw
 	wait_for "$dir/listen.out" '\|W\|' "$nw" ||
 		{ nok "bmp_${name}_routes" "withdrawals: $(grep -c '|W|' "$dir/listen.out") of $nw"; return; }
 	kill "$pid_b"
@@ -158,9 +178,14 @@ EOF
 		nok "bmp_${name}_routes" "station exit $rc; $(grep '^error' "$dir/listen.out" | head -2 | tr '\n' ' ') diff: $(diff <(echo "$want") <(echo "$got") | head -8 | tr '\n' ' ')"
 		mkdir -p "$KEEP/bmp_$name" && cp "$dir"/*.out "$dir"/*.log "$KEEP/bmp_$name/" 2>/dev/null
 	fi
-	# The archive: one folder per collector, updates files compressed at close; bgpdump and
-	# darkmap must print the same lines, and they must be the elements above.
-	local coll files bd dm fields
+	archive_check "$name" "$want" "$colls"
+}
+
+# archive_check TAG WANT COLLECTORS: the archive under $dir/arch, one folder per collector,
+# updates files compressed at close; bgpdump and darkmap must print the same lines, and they
+# must be the elements WANT.
+archive_check() {
+	local name=$1 want=$2 colls=$3 coll files bd dm fields
 	for coll in $colls; do
 		files=$(find "$dir/arch/$coll" -name 'updates.*.bz2' | sort)
 		if [ -z "$files" ] || find "$dir/arch/$coll" -name 'updates.*' ! -name '*.bz2' | grep -q .; then
@@ -186,11 +211,61 @@ EOF
 	done
 }
 
+# state_is FILE WANT: asks collect for its state (SIGUSR1) until FILE holds exactly WANT (60 s)
+state_is() {
+	for _ in $(seq 300); do
+		kill -USR1 "$pid_c"
+		sleep 0.2
+		[ -f "$1" ] && [ "$(cat "$1")" = "$2" ] && return 0
+	done
+	return 1
+}
+
+# run_collect NAME WANT STATE1 STATE2 STATE3 PEERS1 PEERS3 COLLECTORS: the same router into
+# `darkmap collect --bmp --archive`: its --state (routes; "VIEW|PEER|AS|..." for BMP views) after
+# the announcements (STATE1), after the withdrawal (STATE2) and once the speaker is gone (STATE3);
+# its --peers (the pipeline's routing state: COLLECTOR|PEER|AS|up/down|v4|v6|times down) with
+# the routes in (PEERS1) and at the end (PEERS3); the archive it wrote, checked as above against
+# the station's elements WANT.
+run_collect() {
+	local name=$1 want=$2 rc tag="bmp_collect_$1"
+	ports "collect_$name"
+	"$DARKMAP" collect --listen 127.0.0.1:0 --bmp 127.0.0.1:0 --archive "$dir/arch" --name c --no-geo \
+		--state "$dir/state" --peers "$dir/peers" --port-file "$dir/port" >"$dir/collect.out" 2>"$dir/collect.err" &
+	pid_c=$!
+	pids+=("$pid_c")
+	wait_for "$dir/port" '^bmp ' 1 || { nok "$tag" "collect did not start: $(tail -3 "$dir/collect.err")"; return; }
+	PORT=$(awk '/^bmp/ {print $2}' "$dir/port")
+	routers "$name"
+	fail() {
+		nok "$tag$1" "$2"
+		mkdir -p "$KEEP/$tag" && cp "$dir"/state "$dir"/peers "$dir"/*.err "$dir"/*.log "$KEEP/$tag/" 2>/dev/null
+	}
+	state_is "$dir/peers" "bmp:127.0.0.1|127.0.0.3|65001|up|0|0|0" || { fail "" "no Peer Up from $name: $(cat "$dir/peers")"; return; }
+	announce
+	if state_is "$dir/state" "$3"; then ok "${tag}_announced"; else fail _announced "$(diff <(echo "$3") "$dir/state" | tr '\n' ' ')"; fi
+	if [ "$(cat "$dir/peers")" = "$6" ]; then ok "${tag}_peers_up"; else fail _peers_up "$(diff <(echo "$6") "$dir/peers" | tr '\n' ' ')"; fi
+	withdraw
+	if state_is "$dir/state" "$4"; then ok "${tag}_withdrawn"; else fail _withdrawn "$(diff <(echo "$4") "$dir/state" | tr '\n' ' ')"; fi
+	kill "$pid_b"
+	if state_is "$dir/peers" "$7"; then ok "${tag}_peers_down"; else fail _peers_down "$(diff <(echo "$7") "$dir/peers" | tr '\n' ' ')"; fi
+	if [ "$(cat "$dir/state")" = "$5" ]; then ok "${tag}_gone"; else fail _gone "$(diff <(echo "$5") "$dir/state" | tr '\n' ' ')"; fi
+	kill "$pid_a"
+	wait_for "$dir/collect.err" 'BMP router bmp:127.0.0.1 gone' 1
+	kill "$pid_c"
+	wait "$pid_c"
+	rc=$?
+	if [ "$rc" != 0 ] || grep -q 'offset' "$dir/collect.err"; then
+		fail _exit "collect exit $rc: $(grep offset "$dir/collect.err" | head -2)"
+	fi
+	archive_check "collect_$name" "$want" "$8"
+}
+
 # gobgpd, route-monitoring-policy "all": pre-policy (bmp:) and post-policy (bmp-post:) views of
 # peer 127.0.0.3 AS 65001, and the router's Loc-RIB (bmp-locrib:, "peer" 0.0.0.0 with the
 # router's AS 64512: RFC 9069); post-policy and Loc-RIB withdraw every route when the peer goes,
 # pre-policy does not (the Peer Down says it); the paths start with the peer's AS (eBGP).
-run gobgp 'bmp-locrib:127.0.0.1|A|0.0.0.0|64512|10.10.0.0/16|65001 4200000000 65010|192.0.2.3
+WANT_GOBGP='bmp-locrib:127.0.0.1|A|0.0.0.0|64512|10.10.0.0/16|65001 4200000000 65010|192.0.2.3
 bmp-locrib:127.0.0.1|A|0.0.0.0|64512|10.20.0.0/24|65001 65020|192.0.2.3
 bmp-locrib:127.0.0.1|A|0.0.0.0|64512|2001:db8:10::/48|65001 65030|2001:db8::3
 bmp-locrib:127.0.0.1|W|0.0.0.0|64512|10.10.0.0/16||
@@ -199,6 +274,8 @@ bmp-locrib:127.0.0.1|W|0.0.0.0|64512|2001:db8:10::/48||
 bmp-post:127.0.0.1|A|127.0.0.3|65001|10.10.0.0/16|65001 4200000000 65010|192.0.2.3
 bmp-post:127.0.0.1|A|127.0.0.3|65001|10.20.0.0/24|65001 65020|192.0.2.3
 bmp-post:127.0.0.1|A|127.0.0.3|65001|2001:db8:10::/48|65001 65030|2001:db8::3
+bmp-post:127.0.0.1|S|127.0.0.3|65001|5|6
+bmp-post:127.0.0.1|S|127.0.0.3|65001|6|1
 bmp-post:127.0.0.1|W|127.0.0.3|65001|10.10.0.0/16||
 bmp-post:127.0.0.1|W|127.0.0.3|65001|10.20.0.0/24||
 bmp-post:127.0.0.1|W|127.0.0.3|65001|2001:db8:10::/48||
@@ -207,23 +284,64 @@ bmp:127.0.0.1|A|127.0.0.3|65001|10.20.0.0/24|65001 65020|192.0.2.3
 bmp:127.0.0.1|A|127.0.0.3|65001|2001:db8:10::/48|65001 65030|2001:db8::3
 bmp:127.0.0.1|S|127.0.0.3|65001|5|6
 bmp:127.0.0.1|S|127.0.0.3|65001|6|1
-bmp:127.0.0.1|W|127.0.0.3|65001|10.20.0.0/24||' 9 3 'bmp:127.0.0.1 bmp-post:127.0.0.1 bmp-locrib:127.0.0.1'
+bmp:127.0.0.1|W|127.0.0.3|65001|10.20.0.0/24||'
+run gobgp "$WANT_GOBGP" 9 3 'bmp:127.0.0.1 bmp-post:127.0.0.1 bmp-locrib:127.0.0.1'
+# collect's state: the same routes per view (the pre-policy ones with gobgpd's path id 1, as
+# bgpdump prints BGP4MP_ET_AP lines); the speaker gone, no route is left: pre-policy and
+# post-policy peers down (Peer Down), the Loc-RIB's routes withdrawn (its "peer" has no session:
+# it stays up)
+run_collect gobgp "$WANT_GOBGP" 'bmp-locrib:127.0.0.1|0.0.0.0|64512|10.10.0.0/16|65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-locrib:127.0.0.1|0.0.0.0|64512|10.20.0.0/24|65001 65020|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-locrib:127.0.0.1|0.0.0.0|64512|2001:db8:10::/48|65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|10.20.0.0/24|65001 65020|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|1|65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|10.20.0.0/24|1|65001 65020|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|1|65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||' \
+'bmp-locrib:127.0.0.1|0.0.0.0|64512|10.10.0.0/16|65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-locrib:127.0.0.1|0.0.0.0|64512|2001:db8:10::/48|65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|1|65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|1|65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||' '' \
+'bmp-locrib:127.0.0.1|0.0.0.0|64512|up|2|1|0
+bmp-post:127.0.0.1|127.0.0.3|65001|up|2|1|0
+bmp:127.0.0.1|127.0.0.3|65001|up|2|1|0' 'bmp-locrib:127.0.0.1|0.0.0.0|64512|up|0|0|0
+bmp-post:127.0.0.1|127.0.0.3|65001|down|0|0|1
+bmp:127.0.0.1|127.0.0.3|65001|down|0|0|1' 'bmp:127.0.0.1 bmp-post:127.0.0.1 bmp-locrib:127.0.0.1'
 
 # FRR 8.4, pre- and post-policy monitoring (pre-policy needs soft-reconfiguration inbound: FRR
 # keeps no Adj-RIB-In otherwise and reports withdrawals). FRR 8.4 builds its Route Monitoring
 # UPDATEs, pre- and post-policy alike, as it would send them to a peer: its own AS 64512 in
 # front (the AS_PATH bytes on the wire say so; the station decodes what is sent).
 if [ -x "$FRR_BGPD" ] && { [ -f /usr/lib/x86_64-linux-gnu/frr/modules/bgpd_bmp.so ] || [ -f /usr/lib/frr/modules/bgpd_bmp.so ]; }; then
-	run frr 'bmp-post:127.0.0.1|A|127.0.0.3|65001|10.10.0.0/16|64512 65001 4200000000 65010|192.0.2.3
+	WANT_FRR='bmp-post:127.0.0.1|A|127.0.0.3|65001|10.10.0.0/16|64512 65001 4200000000 65010|192.0.2.3
 bmp-post:127.0.0.1|A|127.0.0.3|65001|10.20.0.0/24|64512 65001 65020|192.0.2.3
 bmp-post:127.0.0.1|A|127.0.0.3|65001|2001:db8:10::/48|64512 65001 65030|2001:db8::3
+bmp-post:127.0.0.1|S|127.0.0.3|65001|5|6
+bmp-post:127.0.0.1|S|127.0.0.3|65001|6|1
 bmp-post:127.0.0.1|W|127.0.0.3|65001|10.20.0.0/24||
 bmp:127.0.0.1|A|127.0.0.3|65001|10.10.0.0/16|64512 65001 4200000000 65010|192.0.2.3
 bmp:127.0.0.1|A|127.0.0.3|65001|10.20.0.0/24|64512 65001 65020|192.0.2.3
 bmp:127.0.0.1|A|127.0.0.3|65001|2001:db8:10::/48|64512 65001 65030|2001:db8::3
 bmp:127.0.0.1|S|127.0.0.3|65001|5|6
 bmp:127.0.0.1|S|127.0.0.3|65001|6|1
-bmp:127.0.0.1|W|127.0.0.3|65001|10.20.0.0/24||' 6 2 'bmp:127.0.0.1 bmp-post:127.0.0.1'
+bmp:127.0.0.1|W|127.0.0.3|65001|10.20.0.0/24||'
+	run frr "$WANT_FRR" 6 2 'bmp:127.0.0.1 bmp-post:127.0.0.1'
+	run_collect frr "$WANT_FRR" 'bmp-post:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|64512 65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|10.20.0.0/24|64512 65001 65020|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|64512 65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|64512 65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|10.20.0.0/24|64512 65001 65020|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|64512 65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||' \
+'bmp-post:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|64512 65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp-post:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|64512 65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|10.10.0.0/16|64512 65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
+bmp:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|64512 65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||' '' \
+'bmp-post:127.0.0.1|127.0.0.3|65001|up|2|1|0
+bmp:127.0.0.1|127.0.0.3|65001|up|2|1|0' 'bmp-post:127.0.0.1|127.0.0.3|65001|down|0|0|1
+bmp:127.0.0.1|127.0.0.3|65001|down|0|0|1' 'bmp:127.0.0.1 bmp-post:127.0.0.1'
 else
 	skip bmp_frr "FRR bgpd with its bmp module not installed"
 fi

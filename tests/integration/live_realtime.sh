@@ -161,6 +161,11 @@ darkmap_events_total{type="outage"} 2'
 got=$(grep -E '^darkmap_(peers_up|routes) |^darkmap_events_total\{type="outage"\}' "$TMP/metrics")
 [ "$got" = "$want" ] && ok "$NAME:serve-metrics (peers up 3, routes 72, 2 outages: KP and AS64601)" ||
 	nok "$NAME:serve-metrics" "$(echo "$got" | tr '\n' ' ')"
+# memory per BGP peer: one gauge per session, each input buffer within max-input (256 KiB)
+mem=$(grep -c '^darkmap_peer_memory_bytes{peer="127\.0\.0\.[0-9]*",as="[0-9]*"} [1-9]' "$TMP/metrics")
+inp=$(awk '/^darkmap_peer_input_bytes\{/ {n++; if ($2 > 262144) bad++} END {print n + 0, bad + 0}' "$TMP/metrics")
+[ "$mem $inp" = "3 3 0" ] && ok "$NAME:serve-metrics-peer-memory (3 peers, inputs within max-input)" ||
+	nok "$NAME:serve-metrics-peer-memory" "$mem $inp: $(grep '^darkmap_peer_' "$TMP/metrics" | tr '\n' ' ')"
 grep -qE '^darkmap_db_write_seconds_count [1-9]' "$TMP/metrics" && ok "$NAME:serve-metrics-db-writes" ||
 	nok "$NAME:serve-metrics-db-writes" "$(grep db_write_seconds_count "$TMP/metrics")"
 kill $CPID

@@ -449,6 +449,23 @@ static void test_feed_mode(void **st)
 	C.outlen = 0;
 	assert_int_equal(bgp_sess_send_update(s, (const uint8_t *)"\0\0\0\0", 4), 0);
 	assert_out(MARKER "0017 02 0000 0000");
+	assert_false(bgp_sess_neg(s)->addpath_tx_v4);   /* not offered */
+	bgp_sess_free(s);
+	/* ADD-PATH send offered (RFC 7911 §4: 45 08, IPv4 and IPv6 unicast, 2 = send); a peer that
+	 * receives for IPv4 only (01) and sends for IPv6 (02): path ids go out in IPv4 only */
+	c.addpath_tx = 1;
+	s = new_sess(&c);
+	bgp_sess_start(s, T0);
+	bgp_sess_connected(s, T0);
+	assert_out(MARKER "003d 01 04 fde8 005a 0a000001 20 02 1e 010400010001 010400020001 0200 4104 0000fde8 "
+	           "4508 0001 01 02 0002 01 02");
+	feed_hex(s, MARKER "003b 01 04 fde9 005a 0a000002 1e 02 1c 010400010001 010400020001 4104 0000fde9 "
+	            "4508 0001 01 01 0002 01 02", T0);
+	feed_hex(s, KEEPALIVE, T0);
+	assert_int_equal(bgp_sess_state(s), BGP_ST_ESTABLISHED);
+	assert_true(bgp_sess_neg(s)->addpath_tx_v4);
+	assert_false(bgp_sess_neg(s)->addpath_tx_v6);
+	assert_false(bgp_sess_neg(s)->addpath_v6);      /* feed receives nothing */
 	bgp_sess_free(s);
 }
 

@@ -263,7 +263,8 @@ static void on_elem(void *arg, const struct bmp_peer *p, int view, const struct 
 	char ip[DM_IP_STRLEN], pf[DM_PREFIX_STRLEN], nh[DM_IP_STRLEN] = "-";
 	dm_ip_fmt(e->peer_ip, ip);
 	if (e->type == DM_ELEM_STATE) {
-		logf_("%c %s AS%u %u->%u t%u\n", e->type, ip, e->peer_asn, e->old_state, e->new_state, (unsigned)e->ts);
+		logf_("%c%s %s AS%u %u->%u t%u\n", e->type, view == BMP_VIEW_POST ? " post" : view ? " loc-rib" : "", ip,
+		      e->peer_asn, e->old_state, e->new_state, (unsigned)e->ts);
 		return;
 	}
 	dm_prefix_fmt(&e->prefix, pf);
@@ -347,6 +348,7 @@ static const char *session_want =
 	"W 192.0.2.1 AS65001 172.16.0.0/12\n"
 	"A 192.0.2.1 AS65001 10.0.0.0/8 path 65001 4200000000 nh 192.0.2.1\n"
 	"A 192.0.2.1 AS65001 10.1.0.0/16 path 65001 4200000000 nh 192.0.2.1\n"
+	"S post 192.0.2.1 AS65001 5->6 t1700000000\n"   /* the post-policy view's first route */
 	"update 55 bytes asn 4 addpath 0\n"
 	"W post 192.0.2.1 AS65001 172.16.0.0/12\n"
 	"A post 192.0.2.1 AS65001 10.0.0.0/8 path 65001 4200000000 nh 192.0.2.1\n"
@@ -354,6 +356,7 @@ static const char *session_want =
 	"stats 0=12 7=4294967298 9/v6=77 seen 281\n"
 	"down reason 3 notification 6/2\n"
 	"S 192.0.2.1 AS65001 6->1 t1700000000\n"
+	"S post 192.0.2.1 AS65001 6->1 t1700000000\n"
 	"term 1 bye\n";
 
 static void session(struct wbuf *b)
@@ -378,7 +381,7 @@ static void test_session(void **state)
 	const struct bmp_counts *c = bmp_counts(s);
 	assert_int_equal(c->messages, 7);
 	assert_int_equal(c->bytes, b.len);
-	assert_int_equal(c->elems, 8);
+	assert_int_equal(c->elems, 10);   /* 6 routes, up and down in both views */
 	assert_int_equal(c->errors, 0);
 	assert_int_equal(bmp_npeers(s), 1);
 	const struct bmp_peer *p = bmp_peer(s, 0);
@@ -445,6 +448,7 @@ static void test_views(void **state)
 	assert_int_equal(feed(&b, 0, &s), 0);
 	check("up local 192.0.2.254:179 AS4200000000 as4 1 addpath 1\n"
 	      "S 192.0.2.1 AS65001 5->6 t1700000000\n"
+	      "S post 192.0.2.1 AS65001 5->6 t1700000000\n"
 	      "update 55 bytes asn 4 addpath 0\n"
 	      "W post 192.0.2.1 AS65001 172.16.0.0/12\n"
 	      "A post 192.0.2.1 AS65001 10.0.0.0/8 path 65001 4200000000 nh 192.0.2.1\n"
