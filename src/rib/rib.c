@@ -241,6 +241,15 @@ uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *in)
 	}
 }
 
+void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
+{
+	if (!prefix_ok(in))
+		return;
+	struct dm_prefix p;
+	prefix_canon(in, &p);
+	__builtin_prefetch(&r->htab[prefix_hash(&p) & r->hmask]);
+}
+
 static int prefix_rehash(struct rib *r)
 {
 	uint32_t mask = r->hmask * 2 + 1;
@@ -387,42 +396,83 @@ static inline uint32_t pending_bucket(const struct dm_prefix *p)
 	return (uint32_t)(p->afi == DM_AFI_IPV6) << 16 | (uint32_t)p->b[0] << 8 | p->b[1];
 }
 
+/* A bucket's sort key: the address bits after the first 16, then the length (IPv4: exact, so
+ * equal keys are one prefix; IPv6: ties broken by cmp_pending). */
+struct pkey {
+	uint64_t k;
+	uint32_t idx;
+};
+
+static int cmp_pkey(const void *a, const void *b)
+{
+	const struct pkey *x = a, *y = b;
+	if (x->k != y->k)
+		return x->k < y->k ? -1 : 1;
+	return cmp_pending(&x->idx, &y->idx);
+}
+
+static inline uint64_t pending_key(const struct dm_prefix *p)
+{
+	if (p->afi != DM_AFI_IPV6)
+		return (uint64_t)p->b[2] << 16 | (uint64_t)p->b[3] << 8 | p->len;
+	uint64_t k = 0;
+	for (int i = 2; i < 9; i++)
+		k = k << 8 | p->b[i];
+	return k;
+}
+
 /* Sorts r->pending into cmp_pending's order. A qsort of a whole table's 577k prefixes through
- * memcmp was 14% of a one-peer replay (issue 12); a counting pass over the first 16 bits leaves
- * buckets of a few prefixes each (a /16 holds at most a few hundred routes), sorted in place.
- * The order is the same total order, so the trie is built in the same order as before. */
+ * memcmp was 14% of a one-peer replay (issue 12); a counting pass over the family and first 16
+ * bits leaves buckets of tens of prefixes, each sorted by an integer key. The order is the same
+ * total order, so the trie is built in the same order as before. */
 static void sort_pending(struct rib *r)
 {
 	uint32_t n = r->npending;
 	enum { NB = 2u << 16 };
 	uint32_t *cnt = n > 4096 ? calloc(NB + 1, sizeof *cnt) : NULL;
 	uint32_t *out = cnt ? malloc((size_t)n * sizeof *out) : NULL;
+	struct pkey *kv = NULL;
 	sort_rib = r;
-	if (!out) {
+	if (out) {
+		for (uint32_t i = 0; i < n; i++)
+			cnt[pending_bucket(&r->pfx[r->pending[i]]) + 1]++;
+		uint32_t big = 0;
+		for (uint32_t b = 0; b < NB; b++) {
+			big = cnt[b + 1] > big ? cnt[b + 1] : big;
+			cnt[b + 1] += cnt[b];
+		}
+		kv = malloc((size_t)big * sizeof *kv);
+	}
+	if (!kv) {
 		free(cnt);
+		free(out);
 		qsort(r->pending, n, sizeof *r->pending, cmp_pending);
 		return;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		cnt[pending_bucket(&r->pfx[r->pending[i]]) + 1]++;
-	for (uint32_t b = 0; b < NB; b++)
-		cnt[b + 1] += cnt[b];
 	for (uint32_t i = 0; i < n; i++)
 		out[cnt[pending_bucket(&r->pfx[r->pending[i]])]++] = r->pending[i];
 	/* cnt[b] is now the end of bucket b */
 	for (uint32_t b = 0, lo = 0; b < NB; lo = cnt[b++]) {
 		uint32_t m = cnt[b] - lo, *v = out + lo;
-		if (m > 24) {
-			qsort(v, m, sizeof *v, cmp_pending);
+		if (m < 2)
 			continue;
+		for (uint32_t i = 0; i < m; i++)
+			kv[i] = (struct pkey){ pending_key(&r->pfx[v[i]]), v[i] };
+		if (m > 16) {
+			qsort(kv, m, sizeof *kv, cmp_pkey);
+		} else {
+			for (uint32_t i = 1; i < m; i++) {
+				struct pkey x = kv[i];
+				uint32_t j = i;
+				for (; j > 0 && cmp_pkey(&x, &kv[j - 1]) < 0; j--)
+					kv[j] = kv[j - 1];
+				kv[j] = x;
+			}
 		}
-		for (uint32_t i = 1; i < m; i++) {
-			uint32_t x = v[i], j = i;
-			for (; j > 0 && cmp_pending(&x, &v[j - 1]) < 0; j--)
-				v[j] = v[j - 1];
-			v[j] = x;
-		}
+		for (uint32_t i = 0; i < m; i++)
+			v[i] = kv[i].idx;
 	}
+	free(kv);
 	free(cnt);
 	free(r->pending);
 	r->pending = out;
