@@ -512,6 +512,12 @@ int rib_trie_sync(struct rib *r)
 		last = r->pfx_node[p];
 	}
 	r->npending = 0;
+	/* a table's queue is not needed again: 2.3 MB of a one-peer replay's peak (issue 12) */
+	if (r->cap_pending > 4096) {
+		free(r->pending);
+		r->pending = NULL;
+		r->cap_pending = 0;
+	}
 	return rc;
 }
 
