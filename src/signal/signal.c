@@ -521,8 +521,10 @@ static int geo_fill(struct sig *s, uint32_t i)
 	return 0;
 }
 
-/* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's. */
-static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n, struct share *one)
+/* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's, with the prefix's
+ * size: *units when the caller knows it (rc_dfs: a read of the prefix it saves), else read. */
+static inline const struct share *geo_of_sized(struct sig *s, uint32_t i, unsigned *n, struct share *one,
+                                               const uint64_t *units)
 {
 	if (!(s->p[i].flags & PF_GEO) && geo_fill(s, i)) {
 		*n = 0;
@@ -531,7 +533,7 @@ static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
 	const struct pst *p = &s->p[i];
 	if (p->flags & PF_GEO1) {
 		one->ent = p->geo;
-		one->units = size_units(rib_prefix(s->rib, i));
+		one->units = units ? *units : size_units(rib_prefix(s->rib, i));
 		*n = 1;
 		return one;
 	}
@@ -541,6 +543,11 @@ static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
 	}
 	*n = p->ngeo;
 	return &s->sh[p->geo];
+}
+
+static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n, struct share *one)
+{
+	return geo_of_sized(s, i, n, one, NULL);
 }
 
 /* vsub of nodes created since `before` (none of them visible yet): the sum over their children,
@@ -1272,7 +1279,7 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 				s->ent[ENT_GLOBAL + fam].cov += units;
 				unsigned k;
 				struct share one_;   /* geo_of's answer for a one-country prefix */
-				const struct share *sh = geo_of(s, q, &k, &one_);
+				const struct share *sh = geo_of_sized(s, q, &k, &one_, &units);
 				for (unsigned j = 0; j < k; j++)
 					s->ent[sh[j].ent].cov += sh[j].units;
 			}
