@@ -170,6 +170,10 @@ int rib_reserve(struct rib *r, uint32_t n);
 /* Prefix index of p (host bits cleared first); adds it (and its trie node) when new.
  * Returns RIB_NONE only for a malformed prefix (bad family or length) or out of memory. */
 uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *p);
+/* Starts loading the hash slot rib_prefix_find_or_add(p) will read first (a hint: no effect on
+ * the RIB). Called for each prefix of a record before it is applied, so that the cache misses of
+ * its prefixes overlap instead of following one another. */
+void rib_prefetch(const struct rib *r, const struct dm_prefix *p);
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
 const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i);
 uint32_t rib_prefix_count(const struct rib *r);

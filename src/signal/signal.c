@@ -521,8 +521,10 @@ static int geo_fill(struct sig *s, uint32_t i)
 	return 0;
 }
 
-/* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's. */
-static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n, struct share *one)
+/* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's, with the prefix's
+ * size: *units when the caller knows it (rc_dfs: a read of the prefix it saves), else read. */
+static inline const struct share *geo_of_sized(struct sig *s, uint32_t i, unsigned *n, struct share *one,
+                                               const uint64_t *units)
 {
 	if (!(s->p[i].flags & PF_GEO) && geo_fill(s, i)) {
 		*n = 0;
@@ -531,7 +533,7 @@ static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
 	const struct pst *p = &s->p[i];
 	if (p->flags & PF_GEO1) {
 		one->ent = p->geo;
-		one->units = size_units(rib_prefix(s->rib, i));
+		one->units = units ? *units : size_units(rib_prefix(s->rib, i));
 		*n = 1;
 		return one;
 	}
@@ -541,6 +543,11 @@ static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
 	}
 	*n = p->ngeo;
 	return &s->sh[p->geo];
+}
+
+static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n, struct share *one)
+{
+	return geo_of_sized(s, i, n, one, NULL);
 }
 
 /* vsub of nodes created since `before` (none of them visible yet): the sum over their children,
@@ -1256,15 +1263,23 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t cnt = 0;
 	uint32_t q = t->pfx;
-	if (q != RIB_NONE && rib_prefix(s->rib, q)->len <= covlen[fam]) {
-		const struct dm_prefix *pf = rib_prefix(s->rib, q);
+	uint32_t c0 = t->child[0], c1 = t->child[1];
+	/* The walk is in address order, the prefix states in arrival order: start loading the
+	 * children's states now (a table's worth of cache misses, issue 12). A prefix node's length
+	 * is its prefix's: the prefix itself is not read. */
+	if (c0 != RIB_NONE && rib_node(s->rib, c0)->pfx != RIB_NONE)
+		__builtin_prefetch(&s->p[rib_node(s->rib, c0)->pfx]);
+	if (c1 != RIB_NONE && rib_node(s->rib, c1)->pfx != RIB_NONE)
+		__builtin_prefetch(&s->p[rib_node(s->rib, c1)->pfx]);
+	if (q != RIB_NONE && t->len <= covlen[fam]) {
+		uint64_t units = fam ? (t->len ? 1ull << (64 - t->len) : 1ull << 63) : 1ull << (32 - t->len);
 		if (s->p[q].flags & PF_VIS) {
 			cnt = 1;
 			if (!covered) {
-				s->ent[ENT_GLOBAL + fam].cov += size_units(pf);
+				s->ent[ENT_GLOBAL + fam].cov += units;
 				unsigned k;
 				struct share one_;   /* geo_of's answer for a one-country prefix */
-				const struct share *sh = geo_of(s, q, &k, &one_);
+				const struct share *sh = geo_of_sized(s, q, &k, &one_, &units);
 				for (unsigned j = 0; j < k; j++)
 					s->ent[sh[j].ent].cov += sh[j].units;
 			}
@@ -1278,13 +1293,12 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			for (unsigned j = 0; j < olen && !in; j++)
 				in = ostk[j] == ent;
 			if (!in) {
-				s->ent[ent].cov += size_units(pf);
+				s->ent[ent].cov += units;
 				if (olen < 512)
 					ostk[olen++] = ent;
 			}
 		}
 	}
-	uint32_t c0 = t->child[0], c1 = t->child[1];
 	cnt += rc_dfs(s, fam, c0, covered, ostk, olen);
 	cnt += rc_dfs(s, fam, c1, covered, ostk, olen);
 	s->vsub[n] = cnt;
