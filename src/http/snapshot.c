@@ -29,7 +29,8 @@ void snapshot_free(struct snapshot *m)
 	free(m->ents);
 	free(m->bins);
 	free(m->ts);
-	free(m->frag);
+	free(m->hot);
+	free(m->ck);
 	free(m->fragbuf);
 	free(m->evs);
 	free(m);
@@ -119,11 +120,8 @@ static int read_snapshot(struct api_db *a, int kind, int afi, struct snapshot *m
 		};
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || !(m->ts = malloc((m->nbins ? m->nbins : 1) * sizeof *m->ts)) ||
-	    !(m->frag = calloc(m->nbins ? m->nbins : 1, sizeof *m->frag)))
+	if (rc != SQLITE_DONE || snapshot_index(m, 1))
 		return -1;
-	for (size_t i = 0; i < m->nbins; i++)
-		m->ts[i] = m->bins[i].t;
 	if (sqlite3_prepare_v2(a->db, evs_sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	cap = 0;
@@ -174,10 +172,70 @@ struct snapshot *api_snapshot(struct api_db *a, int kind, int afi)
 	return m;
 }
 
+int snapshot_index(struct snapshot *m, int with_ck)
+{
+	size_t nb = m->nbins ? m->nbins : 1;
+	if (!(m->ts = malloc(nb * sizeof *m->ts)) || !(m->hot = calloc(nb, sizeof *m->hot)))
+		return -1;
+	uint32_t t0 = UINT32_MAX, t1 = 0;
+	for (size_t i = 0; i < m->nbins; i++) {
+		const struct snap_bin *b = &m->bins[i];
+		m->ts[i] = b->t;
+		m->hot[i].quality = b->quality;
+		m->hot[i].loss = b->baseline - b->slash24;
+		t0 = b->t < t0 ? b->t : t0;
+		t1 = b->t > t1 ? b->t : t1;
+	}
+	if (!with_ck || !m->nents || !m->nbins)
+		return 0;
+	/* as many entries as rows: about one row per entity between two checkpoints */
+	size_t nck = m->nbins / m->nents;
+	nck = nck < 1 ? 1 : nck;
+	uint64_t span = (uint64_t)t1 - t0 + 1, step = (span + nck - 1) / nck;
+	nck = (size_t)((span + step - 1) / step);
+	if (!(m->ck = malloc(nck * m->nents * sizeof *m->ck)))
+		return -1;
+	for (size_t i = 0; i < m->nents; i++) {
+		const struct snap_ent *e = &m->ents[i];
+		size_t k = 0;
+		for (size_t c = 0; c < nck; c++) {
+			uint64_t ct = t0 + c * step;
+			while (k < e->n && m->ts[e->first + k] <= ct)
+				k++;
+			m->ck[c * m->nents + i] = (uint32_t)k;
+		}
+	}
+	m->nck = nck;
+	m->ck_t0 = t0;
+	m->ck_step = (uint32_t)step;
+	return 0;
+}
+
+void snapshot_prefetch(const struct snapshot *m, size_t i, uint32_t t)
+{
+	if (!m->ck || t < m->ck_t0 || i >= m->nents)
+		return;
+	size_t c = (t - m->ck_t0) / m->ck_step;
+	size_t r = m->ents[i].first + m->ck[(c < m->nck ? c : m->nck - 1) * m->nents + i];
+	if (r >= m->nbins)
+		r = m->nbins - 1;
+	__builtin_prefetch(&m->ts[r]);
+	__builtin_prefetch(&m->hot[r ? r - 1 : 0]);
+}
+
 const struct snap_bin *snapshot_at(const struct snapshot *m, const struct snap_ent *e, uint32_t t)
 {
 	const uint32_t *ts = m->ts + e->first;
 	size_t lo = 0, hi = e->n; /* the first row after t */
+	if (m->ck && t >= m->ck_t0) {
+		size_t c = (t - m->ck_t0) / m->ck_step;
+		lo = m->ck[(c < m->nck ? c : m->nck - 1) * m->nents + (size_t)(e - m->ents)];
+		/* a few steps from the checkpoint; an entity with many rows between two (the
+		 * checkpoints follow the average) is searched from there */
+		for (int s = 0; s < 8 && lo < hi; s++, lo++)
+			if (ts[lo] > t)
+				return lo ? &m->bins[e->first + lo - 1] : NULL;
+	}
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (ts[mid] <= t)
