@@ -66,6 +66,13 @@ void api_error(struct obuf *o, const char *param, const char *msg)
 	obuf_puts(o, "}\n");
 }
 
+void api_db_tune(sqlite3 *db)
+{
+	sqlite3_busy_timeout(db, 2000);
+	/* the file mapped rather than pread page by page; a 16 MiB page cache (the default is 2 MiB) */
+	sqlite3_exec(db, "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384", NULL, NULL, NULL);
+}
+
 int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
 {
 	memset(a, 0, sizeof *a);
@@ -80,9 +87,12 @@ int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
 		api_db_close(a);
 		return -1;
 	}
-	sqlite3_busy_timeout(a->db, 2000);
-	/* the file mapped rather than pread page by page; a 16 MiB page cache (the default is 2 MiB) */
-	sqlite3_exec(a->db, "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384", NULL, NULL, NULL);
+	api_db_tune(a->db);
+	if (!(a->path = strdup(path))) {
+		dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+		api_db_close(a);
+		return -1;
+	}
 	for (int i = 0; i < Q_COUNT_; i++)
 		if (sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i], NULL) != SQLITE_OK) {
 			dm_fail(err, DM_ERR_BAD_VALUE, 0, "%s: not a darkmap database: %s", path,
@@ -101,6 +111,9 @@ int api_db_open(struct api_db *a, const char *path, struct dm_error *err)
 
 void api_db_close(struct api_db *a)
 {
+	api_snapshot_jobs_end(a);
+	free(a->path);
+	a->path = NULL;
 	for (int k = 0; k < 2; k++)
 		for (int f = 0; f < 2; f++) {
 			snapshot_free(a->snap[k][f]);

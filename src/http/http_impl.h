@@ -87,20 +87,28 @@ struct snapshot {
  * readers). A first change after a quiet spell is read at once. */
 enum { SNAP_DUTY = 9 };
 
+/* A snapshot read on a thread of its own, with its own read-only connection (snapshot.c). */
+struct snap_job;
+
 struct api_db {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q_COUNT_];
 	int64_t data_version;
 	uint32_t bin, series_end;
 	int64_t max_event_id;
+	char *path;
 	struct snapshot *snap[2][2]; /* [country, asn][IPv4, IPv6], built when first asked */
+	struct snap_job *job[2][2];  /* a reread in progress, off the event loop */
 	uint64_t changes;                 /* http_server_db_changed calls: a snapshot older is reread */
 	uint64_t snap_builds, snap_stale; /* snapshots read; answers from an outdated one */
+	uint64_t snap_background;         /* of the reads, those done on a thread beside the loop */
 	const int64_t *acked; /* ids acknowledged (server memory; the database stays read-only) */
 	size_t nacked;
 };
 
 int api_db_open(struct api_db *a, const char *path, struct dm_error *err);
+/* Busy timeout, mmap and page cache of a serve connection. */
+void api_db_tune(sqlite3 *db);
 void api_db_close(struct api_db *a);
 /* Re-reads meta when another connection committed; returns 1 when the data changed, 0 not, <0 error. */
 int api_db_refresh(struct api_db *a);
@@ -110,6 +118,8 @@ int api_db_refresh(struct api_db *a);
  * database error with none before. */
 struct snapshot *api_snapshot(struct api_db *a, int kind, int afi);
 void snapshot_free(struct snapshot *m);
+/* Waits for the background reads in progress and drops them (api_db_close). */
+void api_snapshot_jobs_end(struct api_db *a);
 /* The row of e at or before t (NULL: none). */
 const struct snap_bin *snapshot_at(const struct snapshot *m, const struct snap_ent *e, uint32_t t);
 /* Asks the CPU for what snapshot_at(m, &m->ents[i], t) will read, without waiting: called a few

@@ -563,11 +563,15 @@ static void metrics(struct conn *c, int head_only)
 	    "# TYPE darkmap_http_snapshot_reads_total counter\ndarkmap_http_snapshot_reads_total %llu\n"
 	    "# HELP darkmap_http_snapshot_stale_total /api/entities answers from a snapshot older than the database "
 	    "(rereads capped at a tenth of the time).\n"
-	    "# TYPE darkmap_http_snapshot_stale_total counter\ndarkmap_http_snapshot_stale_total %llu\n",
+	    "# TYPE darkmap_http_snapshot_stale_total counter\ndarkmap_http_snapshot_stale_total %llu\n"
+	    "# HELP darkmap_http_snapshot_background_total Snapshot reads done on a thread beside the event loop "
+	    "(while a writer commits).\n"
+	    "# TYPE darkmap_http_snapshot_background_total counter\ndarkmap_http_snapshot_background_total %llu\n",
 	    s->nconns, (unsigned long long)s->conns_total, (unsigned long long)s->conns_limited,
 	    (unsigned long long)s->timeouts, s->nstreams, (unsigned long long)s->stream_msgs,
 	    (unsigned long long)s->cache_hits, (unsigned long long)s->cache_misses,
-	    (unsigned long long)s->db.snap_builds, (unsigned long long)s->db.snap_stale);
+	    (unsigned long long)s->db.snap_builds, (unsigned long long)s->db.snap_stale,
+	    (unsigned long long)s->db.snap_background);
 	if (s->live)
 		http_live_metrics_format(s->live, &o);
 	if (s->metrics_fn)
