@@ -610,6 +610,9 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 	obuf_printf(o, ",\"bin\":%u,", a->bin);
 	put_time(o, "series_end", a->series_end);
 	obuf_printf(o, ",\"count\":%zu,\"shown\":%zu,\"entities\":[", n, shown);
+	struct obuf bt;
+	obuf_init_mem(&bt);
+	uint32_t bt_val = 0;
 	for (size_t i = 0; i < shown; i++) {
 		struct snap_row *r = &rows[i];
 		obuf_puts(o, i ? ",\n" : "\n");
@@ -618,8 +621,14 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 		obuf_puts(o, r->state);
 		obuf_puts(o, r->unstable ? "\",\"unstable\":true" : "\",\"unstable\":false");
 		if (r->b) {
-			obuf_puts(o, ",\"bin_t\":");
-			obuf_u32(o, r->bin_t);
+			/* every row answered holds the same bin_t: its text is made once */
+			if (r->bin_t != bt_val || !bt.len) {
+				bt.len = 0;
+				obuf_puts(&bt, ",\"bin_t\":");
+				obuf_u32(&bt, r->bin_t);
+				bt_val = r->bin_t;
+			}
+			obuf_put(o, bt.buf, bt.len);
 			put_row(o, m, r->b);
 		} else {
 			obuf_puts(o, ",\"bin_t\":null");
@@ -635,6 +644,7 @@ int api_entities(struct api_db *a, const struct http_request *req, struct obuf *
 		obuf_putc(o, '}');
 	}
 	obuf_puts(o, "]}\n");
+	obuf_free(&bt);
 	rc = 200;
 done:
 	free(rows);
