@@ -82,9 +82,10 @@ struct snapshot {
 	size_t nevs;
 };
 /* While a writer commits faster than a snapshot is read, the old one is answered from until
- * SNAP_DUTY times its read cost has passed: rereading takes at most 1/(1 + SNAP_DUTY) of the
- * server's time and holds the database's read lock as long (the writer's checkpoints wait for
- * readers). A first change after a quiet spell is read at once. */
+ * SNAP_DUTY times its read cost has passed: rereading takes at most 1/(1 + SNAP_DUTY) of a core
+ * and holds the database's read lock as long (the writer's checkpoints wait for readers). A
+ * first change after a quiet spell starts a reread at once; either runs on a thread beside the
+ * event loop, the old snapshot answering meanwhile (snapshot.c, "struct snap_job"). */
 enum { SNAP_DUTY = 9 };
 
 /* A snapshot read on a thread of its own, with its own read-only connection (snapshot.c). */

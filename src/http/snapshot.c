@@ -1,6 +1,6 @@
 /* /api/entities' in-memory snapshots (http_impl.h "struct snapshot"): one read of every entity
  * of a kind and family with its run-length bin rows, kept until the data changes and the duty
- * cap allows a reread. */
+ * cap allows a reread, which runs on a thread beside the event loop. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -138,10 +138,10 @@ static int read_snapshot(sqlite3 *db, int kind, int afi, struct snapshot *m)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* A reread off the event loop. While a writer commits (replay: about 100 bins a second), a
- * reread on the loop stopped every answer for its whole length (94 ms for 250 countries on a
- * quiet machine, 263 ms loaded): that was p99 of /api/entities beside replay (65 ms quiet,
- * 381 ms loaded, bench/serve.sh). The thread reads with a connection of its own into a snapshot
+/* A reread off the event loop. When a writer commits (replay every 200,000 rows and at its end,
+ * collect every bin), a reread on the loop stopped every answer for its whole length (94 ms for
+ * 250 countries on a quiet machine, 160-263 ms loaded): that was p99 of /api/entities beside
+ * replay (65 ms quiet, 80-381 ms loaded, bench/serve.sh; 26-35 ms with this at load 6-7). The thread reads with a connection of its own into a snapshot
  * nobody else sees, then sets done; the loop takes the snapshot at its next look (answering
  * from the previous one meanwhile, as it already did between rereads). Nothing is shared while
  * the thread runs but the job, and done (release/acquire) orders its other fields. */
