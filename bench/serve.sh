@@ -172,5 +172,5 @@ echo "$alone" "$alone2" "$loaded" "$dash" "$niced" | awk '{
 	}
 }'
 sort -k2 -n "$TMP/dash.out" | awk '{ v[NR] = $2 } END { if (NR) { p = int(NR * 0.99) + 1; if (p > NR) p = NR; printf "dashboard load during that replay: %d answers of /api/entities, median %.1f ms, p99 %.1f ms\n", NR, v[int(NR / 2) + 1] * 1000, v[p] * 1000 } }'
-python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1] + "/metrics").read().decode())' "$URL" | awk '/^darkmap_http_snapshot_(reads|stale)_total / { printf "%s %s  ", $1, $2 } END { print "" }'
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1] + "/metrics").read().decode())' "$URL" | awk '/^darkmap_http_snapshot_(reads|stale|background)_total / { printf "%s %s  ", $1, $2 } END { print "" }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -56,21 +56,40 @@ struct snapshot {
 	struct snap_ent *ents;
 	size_t nents;
 	struct snap_bin *bins;
-	uint32_t *ts; /* bins[i].t again, packed: the binary searches touch 4 bytes a step, not 56 */
+	uint32_t *ts; /* bins[i].t again, packed: the searches touch 4 bytes a step, not 56 */
 	size_t nbins;
-	/* each row's JSON values (after bin_t, which depends on T), made when a row is first
-	 * answered: frag[i] is 0 or the offset in fragbuf of a 2-byte length and the text */
-	uint32_t *frag;
+	/* what an answer reads of each row, 16 bytes beside each other rather than in the 56-byte
+	 * row and a separate array (one cache line fetched per entity instead of two): the state
+	 * and the ranking need quality and loss; frag is 0 or the offset in fragbuf of the row's
+	 * JSON values (after bin_t, which depends on T: a 2-byte length and the text), made when
+	 * the row is first answered */
+	struct snap_hot {
+		uint32_t frag;
+		int32_t quality;
+		int64_t loss;
+	} *hot;
 	char *fragbuf;
+	/* A time-major index: ck[c * nents + i] = how many of entity i's rows have t <= ck_t0 +
+	 * c * ck_step. An answer for T starts at its checkpoint and steps over the few rows after
+	 * it, entity after entity: the 250 countries' binary searches (about 10 steps each, the
+	 * last ones cache misses in 600 KB of times) were a third of a computed answer's time
+	 * (perf, bench/serve.sh). As many entries as rows: nck = rows / entities checkpoints. */
+	uint32_t *ck;
+	size_t nck;
+	uint32_t ck_t0, ck_step;
 	size_t fraglen, fragcap;
 	struct snap_ev *evs; /* outage, partial, instability, unknown events, by (entity, start) */
 	size_t nevs;
 };
 /* While a writer commits faster than a snapshot is read, the old one is answered from until
- * SNAP_DUTY times its read cost has passed: rereading takes at most 1/(1 + SNAP_DUTY) of the
- * server's time and holds the database's read lock as long (the writer's checkpoints wait for
- * readers). A first change after a quiet spell is read at once. */
+ * SNAP_DUTY times its read cost has passed: rereading takes at most 1/(1 + SNAP_DUTY) of a core
+ * and holds the database's read lock as long (the writer's checkpoints wait for readers). A
+ * first change after a quiet spell starts a reread at once; either runs on a thread beside the
+ * event loop, the old snapshot answering meanwhile (snapshot.c, "struct snap_job"). */
 enum { SNAP_DUTY = 9 };
+
+/* A snapshot read on a thread of its own, with its own read-only connection (snapshot.c). */
+struct snap_job;
 
 struct api_db {
 	struct db *db;
@@ -78,9 +97,12 @@ struct api_db {
 	int64_t data_version;
 	uint32_t bin, series_end;
 	int64_t max_event_id;
+	char *path;
 	struct snapshot *snap[2][2]; /* [country, asn][IPv4, IPv6], built when first asked */
+	struct snap_job *job[2][2];  /* a reread in progress, off the event loop */
 	uint64_t changes;                 /* http_server_db_changed calls: a snapshot older is reread */
 	uint64_t snap_builds, snap_stale; /* snapshots read; answers from an outdated one */
+	uint64_t snap_background;         /* of the reads, those done on a thread beside the loop */
 	const int64_t *acked; /* ids acknowledged (server memory; the database stays read-only) */
 	size_t nacked;
 };
@@ -98,8 +120,17 @@ void snapshot_free(struct snapshot *m);
 /* A row's t, slash24, baseline_slash24, peers_seeing, full_feed_peers, quality,
  * visible_prefixes and peer_frac, from column col on (the snapshot queries' order). */
 struct snap_bin snap_bin_read(struct dbst *st, int col);
+/* Waits for the background reads in progress and drops them (api_db_close). */
+void api_snapshot_jobs_end(struct api_db *a);
 /* The row of e at or before t (NULL: none). */
 const struct snap_bin *snapshot_at(const struct snapshot *m, const struct snap_ent *e, uint32_t t);
+/* Asks the CPU for what snapshot_at(m, &m->ents[i], t) will read, without waiting: called a few
+ * entities ahead, the cache misses of consecutive entities overlap instead of following each
+ * other (three dependent misses an entity, scattered over megabytes, were most of an answer's
+ * time: perf). */
+void snapshot_prefetch(const struct snapshot *m, size_t i, uint32_t t);
+/* After ents and bins are filled: ts, hot and (with_ck) the checkpoints; 0, or -1 out of memory. */
+int snapshot_index(struct snapshot *m, int with_ck);
 
 /* Each handler writes a JSON body to o and returns the HTTP status (400: a JSON error naming
  * the parameter; 404: unknown entity; 500: database error). */

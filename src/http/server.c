@@ -50,11 +50,12 @@ struct conn {
 };
 
 /* A cached answer body, shared with the output buffers that still send it (evbuffer references:
- * no copy per answer, and no fresh pages for every 60 KB answer) and freed by the last user. */
+ * no copy per answer, and no fresh pages for every 60 KB answer) and freed by the last user.
+ * data is the answer's own buffer, taken over rather than copied. */
 struct body {
 	unsigned refs;
 	size_t len;
-	char data[];
+	char *data;
 };
 
 struct cache_ent {
@@ -66,8 +67,10 @@ struct cache_ent {
 static void body_unref(const void *data, size_t len, void *arg)
 {
 	struct body *b = arg;
-	if (--b->refs == 0)
+	if (--b->refs == 0) {
+		free(b->data);
 		free(b);
+	}
 }
 
 static const int codes[] = { 200, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500, 501, 503, 505 };
@@ -291,7 +294,7 @@ static struct body *cache_put(struct http_server *s, const char *k, struct obuf 
 {
 	if (o->len > CACHE_MAX_BODY)
 		return NULL;
-	struct body *b = malloc(sizeof *b + o->len);
+	struct body *b = malloc(sizeof *b);
 	char *key = strdup(k);
 	if (!b || !key) {
 		free(b);
@@ -300,7 +303,9 @@ static struct body *cache_put(struct http_server *s, const char *k, struct obuf 
 	}
 	b->refs = 1;
 	b->len = o->len;
-	memcpy(b->data, o->buf, o->len);
+	b->data = o->buf; /* o's buffer is the body's now: o is left empty */
+	o->buf = NULL;
+	o->len = o->cap = 0;
 	struct cache_ent *v = &s->cache[0];
 	for (int i = 0; i < CACHE_N; i++)
 		if (!s->cache[i].key || s->cache[i].used < v->used) {
@@ -558,11 +563,15 @@ static void metrics(struct conn *c, int head_only)
 	    "# TYPE darkmap_http_snapshot_reads_total counter\ndarkmap_http_snapshot_reads_total %llu\n"
 	    "# HELP darkmap_http_snapshot_stale_total /api/entities answers from a snapshot older than the database "
 	    "(rereads capped at a tenth of the time).\n"
-	    "# TYPE darkmap_http_snapshot_stale_total counter\ndarkmap_http_snapshot_stale_total %llu\n",
+	    "# TYPE darkmap_http_snapshot_stale_total counter\ndarkmap_http_snapshot_stale_total %llu\n"
+	    "# HELP darkmap_http_snapshot_background_total Snapshot reads done on a thread beside the event loop "
+	    "(while a writer commits).\n"
+	    "# TYPE darkmap_http_snapshot_background_total counter\ndarkmap_http_snapshot_background_total %llu\n",
 	    s->nconns, (unsigned long long)s->conns_total, (unsigned long long)s->conns_limited,
 	    (unsigned long long)s->timeouts, s->nstreams, (unsigned long long)s->stream_msgs,
 	    (unsigned long long)s->cache_hits, (unsigned long long)s->cache_misses,
-	    (unsigned long long)s->db.snap_builds, (unsigned long long)s->db.snap_stale);
+	    (unsigned long long)s->db.snap_builds, (unsigned long long)s->db.snap_stale,
+	    (unsigned long long)s->db.snap_background);
 	if (s->live)
 		http_live_metrics_format(s->live, &o);
 	if (s->metrics_fn)
