@@ -78,6 +78,8 @@ int cl_snap_header(const uint8_t *buf, size_t len, struct cl_snap_info *info, st
 	    l > CL_SNAP_ID_MAX || cur_copy(&c, info->stream_id, l) || snap_ru64(&c, &n) || snap_ru32(&c, &crc))
 		return fail(err, DM_ERR_TRUNCATED, &c, "header truncated");
 	info->stream_id[l] = 0;
+	if (strlen(info->stream_id) != l)
+		return fail(err, DM_ERR_BAD_VALUE, &c, "stream id holds a NUL");
 	if (n != cur_left(&c))
 		return fail(err, DM_ERR_TRUNCATED, &c, "body length is not the bytes that follow");
 	if ((uint32_t)crc32_z(0, c.p, n) != crc)

@@ -33,7 +33,13 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 	snap_u32(b, r->root[1]);
 	/* attribute sets: the structs (their pointers are rewritten on load), then each live set's
 	 * path and raw bytes */
-	snap_arr(b, r->attr, r->nattr, sizeof *r->attr);
+	snap_u32(b, r->nattr);
+	for (uint32_t i = 0; i < r->nattr; i++) {
+		struct rib_attr x = r->attr[i];
+		x.asn = NULL;   /* addresses are not state: a snapshot loaded and written again is the same bytes */
+		x.raw = NULL;
+		snap_put(b, &x, sizeof x);
+	}
 	for (uint32_t i = 1; i < r->nattr; i++)
 		if (r->attr[i].refcnt)
 			snap_put(b, r->attr[i].asn, (size_t)r->attr[i].path_len * 4 + r->attr[i].raw_len);
@@ -49,7 +55,13 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 		uint32_t n = (uint32_t)strlen(r->collector[i]);
 		snap_arr(b, r->collector[i], n, 1);
 	}
-	snap_arr(b, r->peer, r->npeer, sizeof *r->peer);
+	snap_u32(b, r->npeer);
+	for (uint32_t i = 0; i < r->npeer; i++) {
+		struct rib_peer p = r->peer[i];
+		p.page = NULL;
+		p.npage = 0;
+		snap_put(b, &p, sizeof p);
+	}
 	for (uint32_t i = 0; i < r->npeer; i++) {
 		const struct rib_peer *p = &r->peer[i];
 		uint32_t used = 0;
@@ -177,9 +189,19 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	                                                                        sizeof *r->attr, 0))
 		return -1;
 	memcpy(r->attr, src, (size_t)n * sizeof *r->attr);
-	for (uint32_t i = 0; i < n; i++)   /* no set owns a blob until it is read below */
+	int stray = 0;
+	for (uint32_t i = 0; i < n; i++) {   /* no set owns a blob until it is read below */
+		stray |= r->attr[i].asn || r->attr[i].raw;   /* written NULL: anything else is corrupt */
 		r->attr[i].asn = NULL, r->attr[i].raw = NULL;
+		if (stray)
+			r->attr[i].refcnt = 0;
+	}
 	r->nattr = n;
+	if (stray) {
+		for (uint32_t i = 0; i < n; i++)
+			r->attr[i].refcnt = 0;
+		return -1;
+	}
 	for (uint32_t i = 1; i < n; i++) {
 		struct rib_attr *x = &r->attr[i];
 		if (!x->refcnt)
@@ -212,7 +234,7 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	    !(r->collector = calloc(n ? n : 1, sizeof *r->collector)))
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
-		if (snap_rarr(c, &k, 65535, 1, &src) || !(r->collector[i] = malloc(k + 1)))
+		if (snap_rarr(c, &k, 65535, 1, &src) || memchr(src, 0, k) || !(r->collector[i] = malloc(k + 1)))
 			return -1;
 		memcpy(r->collector[i], src, k);
 		r->collector[i][k] = 0;
@@ -223,9 +245,13 @@ int rib_snap_read(struct rib *r, struct cur *c)
 		return -1;
 	if (n)
 		memcpy(r->peer, src, (size_t)n * sizeof *r->peer);
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		stray |= r->peer[i].page || r->peer[i].npage;   /* written NULL and 0 */
 		r->peer[i].page = NULL, r->peer[i].npage = 0;
+	}
 	r->npeer = n;
+	if (stray)
+		return -1;
 	for (uint32_t i = 0; i < n; i++) {
 		struct rib_peer *p = &r->peer[i];
 		uint32_t np, used, at;
@@ -244,7 +270,9 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	uint8_t lazy;
 	if (snap_ru8(c, &lazy))
 		return -1;
-	r->lazy_trie = lazy != 0;
+	if (lazy > 1)
+		return -1;
+	r->lazy_trie = lazy;
 	if (snap_rarr(c, &n, MAXN, sizeof *r->pending, &src))
 		return -1;
 	free(r->pending);

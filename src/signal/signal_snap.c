@@ -32,7 +32,9 @@ void sig_snap_write(const struct sig *s, struct snapbuf *b)
 	snap_arr(b, s->org, s->norg, sizeof *s->org);
 	snap_u32(b, s->freeorg);
 	snap_arr(b, s->sh, s->nsh, sizeof *s->sh);
-	snap_arr(b, s->vsub, s->capvsub, sizeof *s->vsub);
+	/* per trie node (signal.c vsub_fit keeps nnode + 1); what lies past is unused */
+	uint32_t nv = rib_node_count(s->rib) + 1;
+	snap_arr(b, s->vsub, nv < s->capvsub ? nv : s->capvsub, sizeof *s->vsub);
 	for (int f = 0; f < 2; f++) {
 		const struct fam *F = &s->fam[f];
 		snap_arr(b, F->ff, F->nff, sizeof *F->ff);
@@ -51,7 +53,12 @@ void sig_snap_write(const struct sig *s, struct snapbuf *b)
 		snap_u8(b, F->dropped);
 		snap_u64(b, F->visible);
 	}
-	snap_arr(b, s->ent, s->nent, sizeof *s->ent);
+	snap_u32(b, s->nent);
+	for (uint32_t i = 0; i < s->nent; i++) {
+		struct ent e = s->ent[i];
+		e.pe = NULL;   /* addresses are not state: a snapshot loaded and written again is the same bytes */
+		snap_put(b, &e, sizeof e);
+	}
 	for (uint32_t i = 0; i < s->nent; i++) {
 		const struct ent *e = &s->ent[i];
 		uint32_t n = s->fam[e->key.afi == DM_AFI_IPV6].nff;
@@ -191,10 +198,12 @@ int sig_snap_read(struct sig *s, struct cur *c)
 	    bigarr_grow((void **)&s->ent, &s->capent, n, sizeof *s->ent, 1))
 		return -1;
 	memcpy(s->ent, src, (size_t)n * sizeof *s->ent);
-	for (uint32_t i = 0; i < n; i++)
-		s->ent[i].pe = NULL;
-	s->nent = n;
 	int bad = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		bad |= s->ent[i].pe != NULL;   /* written NULL: anything else is corrupt */
+		s->ent[i].pe = NULL;
+	}
+	s->nent = n;
 	for (uint32_t i = 0; i < n && !bad; i++) {
 		uint32_t k;
 		if (snap_rarr(c, &k, MAXN, sizeof(struct pe), &src)) {
@@ -227,9 +236,11 @@ int sig_snap_read(struct sig *s, struct cur *c)
 	    snap_ru64(c, &s->rib_routes[0]) || snap_ru64(c, &s->rib_routes[1]) || snap_ri64(c, &s->cur) ||
 	    snap_ri64(c, &s->max_ts) || snap_ri64(c, &s->now))
 		return -1;
-	s->started = started != 0;
-	s->have_cur = have_cur != 0;
-	s->no_rib = no_rib != 0;
+	if (started > 1 || have_cur > 1 || no_rib > 1)   /* flags: only what the writer writes */
+		return -1;
+	s->started = (int)started;
+	s->have_cur = (int)have_cur;
+	s->no_rib = (int)no_rib;
 	/* per collector arrays, as coll_fit keeps them: four of ncoll entries */
 	if (snap_rarr(c, &n, 1u << 20, sizeof *s->crec, &src))
 		return -1;
