@@ -4,7 +4,7 @@
  * the stream after that id instead of from its start (docs/scale.md "Snapshots").
  *
  * Layout: "DMSNAP" 0 1 | u32 version | u32 byte order mark | u32 partition | u32 barrier seq |
- * i64 barrier time | u16 id length + stream id | u64 body length | u32 CRC-32 of the body |
+ * i64 barrier time | u16 id length + stream id | u64 batch | u64 body length | u32 CRC-32 of the body |
  * body (partition, RIB, signal). Numbers in the machine's order (base/snapbuf.h). */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,8 @@
 static const uint8_t magic[8] = { 'D', 'M', 'S', 'N', 'A', 'P', 0, 1 };
 enum { SNAP_VERSION = 1, BOM = 0x01020304u, PART_TAG = 0x50415231u /* "PAR1" */ };
 
-int cl_part_snapshot(const struct cl_part *p, const struct cl_barrier *b, const char *stream_id, struct snapbuf *out)
+int cl_part_snapshot(const struct cl_part *p, const struct cl_barrier *b, const char *stream_id, uint64_t batch,
+                     struct snapbuf *out)
 {
 	size_t idlen = stream_id ? strlen(stream_id) : 0;
 	if (idlen > CL_SNAP_ID_MAX)
@@ -35,6 +36,7 @@ int cl_part_snapshot(const struct cl_part *p, const struct cl_barrier *b, const 
 	uint16_t l = (uint16_t)idlen;
 	snap_put(out, &l, 2);
 	snap_put(out, stream_id, idlen);
+	snap_u64(out, batch);
 	size_t at = out->n;
 	snap_u64(out, 0);
 	snap_u32(out, 0);
@@ -75,7 +77,7 @@ int cl_snap_header(const uint8_t *buf, size_t len, struct cl_snap_info *info, st
 	if (snap_ru32(&c, &v) || snap_ru32(&c, &bom) || v != SNAP_VERSION || bom != BOM)
 		return fail(err, DM_ERR_BAD_VALUE, &c, "of another version or byte order");
 	if (snap_ru32(&c, &info->part) || snap_ru32(&c, &info->seq) || snap_ri64(&c, &info->t) || cur_copy(&c, &l, 2) ||
-	    l > CL_SNAP_ID_MAX || cur_copy(&c, info->stream_id, l) || snap_ru64(&c, &n) || snap_ru32(&c, &crc))
+	    l > CL_SNAP_ID_MAX || cur_copy(&c, info->stream_id, l) || snap_ru64(&c, &info->batch) || snap_ru64(&c, &n) || snap_ru32(&c, &crc))
 		return fail(err, DM_ERR_TRUNCATED, &c, "header truncated");
 	info->stream_id[l] = 0;
 	if (strlen(info->stream_id) != l)

@@ -31,7 +31,7 @@ static void apply(struct cl_part *p, struct cl_buf *b)
 		cb_bytes(&sums, sz.p + 9, sz.n - 9);
 		cl_part_close(p, &bar, sums.p, sums.n, &rows, &err);
 		if (bar.kind == CL_B_TIME)
-			cl_part_snapshot(p, &bar, "1-0", &real);
+			cl_part_snapshot(p, &bar, "1-0", 1, &real);
 		cl_buf_free(&sz);
 		cl_buf_free(&sums);
 		cl_buf_free(&rows);
@@ -131,7 +131,7 @@ static size_t crc_at(const uint8_t *d, size_t n)
 		return 0;
 	uint16_t l;
 	memcpy(&l, d + at, 2);
-	at += 2 + l;
+	at += 2 + l + 8;
 	return n >= at + 12 ? at : 0;
 }
 
@@ -175,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p && !cl_part_restore(p, buf, n, &info, &err)) {
 		struct snapbuf again = { 0 };
 		struct cl_barrier bar = { info.seq, 0, info.t };
-		CHECK(!cl_part_snapshot(p, &bar, info.stream_id, &again));
+		CHECK(!cl_part_snapshot(p, &bar, info.stream_id, info.batch, &again));
 		CHECK(again.n == n && !memcmp(again.p, buf, n));
 		snapbuf_free(&again);
 	}

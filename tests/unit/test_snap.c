@@ -229,7 +229,7 @@ static size_t feed(struct cl_part *p, const struct msgs *s, size_t from, size_t 
 		if (rc == 1) {
 			close_barrier(p, &bar, log);
 			if (i == snap_at) {
-				assert_int_equal(cl_part_snapshot(p, &bar, "1700000000000-7", snap), 0);
+				assert_int_equal(cl_part_snapshot(p, &bar, "1700000000000-7", 7, snap), 0);
 				return i + 1;
 			}
 		}
@@ -269,10 +269,11 @@ static void test_snapshot_exact(void **state)
 		assert_int_equal(cl_part_restore(p, snap.p, snap.n, &info, &err), 0);
 		assert_int_equal(info.part, 1);
 		assert_string_equal(info.stream_id, "1700000000000-7");
+		assert_int_equal(info.batch, 7);
 		/* loaded and written again: the same bytes (nothing of the state is lost in between) */
 		struct snapbuf again = { 0 };
 		struct cl_barrier bar = { info.seq, 0, info.t };
-		assert_int_equal(cl_part_snapshot(p, &bar, info.stream_id, &again), 0);
+		assert_int_equal(cl_part_snapshot(p, &bar, info.stream_id, info.batch, &again), 0);
 		assert_int_equal(again.n, snap.n);
 		assert_memory_equal(again.p, snap.p, snap.n);
 		snapbuf_free(&again);
