@@ -401,7 +401,7 @@ static int try_close(struct worker *k, struct wpart *w, struct dm_error *err)
 			if (rc == 1) {
 				w->waiting = 0;
 				k->st->barriers++;
-				if (k->bo->snap_dir && !w->rebuilding && w->b.kind == CL_B_TIME &&
+				if (k->bo->snap_dir && w->b.kind == CL_B_TIME &&
 				    w->b.seq % (k->bo->snap_every ? k->bo->snap_every : 10) == 0)
 					snapshot(k, w);
 				if (w->b.kind == CL_B_FINISH) {
