@@ -192,8 +192,8 @@ int sig_snap_read(struct sig *s, struct cur *c)
 			return -1;
 		F->rule = rules[r];
 	}
-	/* entities: the fresh signal's first ones (global, countries) have their keys already; the
-	 * pe pointers read are stale and replaced below */
+	/* entities: at least the fresh signal's (global, countries), all replaced; their pe
+	 * pointers were written NULL and are allocated below */
 	if (snap_rarr(c, &n, MAXN, sizeof *s->ent, &src) || n < s->nent ||
 	    bigarr_grow((void **)&s->ent, &s->capent, n, sizeof *s->ent, 1))
 		return -1;
