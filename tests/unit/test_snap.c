@@ -2,7 +2,7 @@
  * a partition fed messages A then B gives, barrier by barrier, the same ROWS messages byte for
  * byte as one fed A, snapshotted, freed, loaded from the snapshot into a new partition, then fed
  * B; for a snapshot after every barrier of a run that has a RIB load, announcements, withdrawals,
- * a peer session going down and up, collector records and IPv6. The reference is the
+ * a peer session going down and up, an ADD-PATH peer, collector records and IPv6. The reference is the
  * uninterrupted partition itself (the cluster's exactness tests tie it to the single process).
  * And the loader refuses truncated, corrupted and foreign snapshots with an error code. */
 #include "testutil.h"
@@ -89,8 +89,9 @@ static void elem(struct msgs *s, char type, int64_t ts, int peer, int v6, uint32
 		cb_u8(b, len);
 	}
 	cb_bytes(b, pfx, 16);
-	cb_u32(b, 0);
-	cb_u8(b, 0);
+	/* peer 5 is an ADD-PATH session (path ids 1 and 2): the RIB's path lists are state too */
+	cb_u32(b, peer == 5 && type != DM_ELEM_STATE ? 1 + (uint32_t)(path % 2) : 0);
+	cb_u8(b, peer == 5 && type != DM_ELEM_STATE);
 	cb_u16(b, olds);
 	cb_u16(b, news);
 	int attrs = type == DM_ELEM_RIB || type == DM_ELEM_ANNOUNCE;
