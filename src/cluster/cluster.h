@@ -98,6 +98,31 @@ uint64_t cl_part_elements(const struct cl_part *p);
 uint32_t cl_part_id(const struct cl_part *p);
 struct rib *cl_part_rib(struct cl_part *p);
 
+/* ---- exact snapshots of a partition (snap.c; docs/scale.md "Snapshots") ---- */
+
+enum { CL_SNAP_ID_MAX = 63 };
+struct cl_snap_info {
+	uint32_t part, seq;          /* the partition, the barrier after whose close it was taken */
+	int64_t t;                   /* that barrier's time */
+	char stream_id[CL_SNAP_ID_MAX + 1];   /* the last stream entry it covers ("" when none) */
+	uint64_t batch;              /* the feeder's batch number of that entry (rbus.c) */
+};
+struct snapbuf;
+struct cur;
+/* Appends p's whole state (RIB, signal, its sums and counters) to out, with a header naming
+ * barrier b (taken after cl_part_close of b), stream_id and batch. 0, or -1 (out of memory). */
+int cl_part_snapshot(const struct cl_part *p, const struct cl_barrier *b, const char *stream_id, uint64_t batch,
+                     struct snapbuf *out);
+/* Loads a snapshot into p fresh from cl_part_new (the same options): 0, or a negative enum
+ * dm_err for bytes that are truncated, corrupt (the CRC-32 of the body), of another build or of
+ * another partition, err saying what and at which offset; p is then only fit for cl_part_free
+ * (the caller makes a new one and replays the stream from its start). */
+int cl_part_restore(struct cl_part *p, const uint8_t *buf, size_t len, struct cl_snap_info *info, struct dm_error *err);
+/* The header alone (info filled; body the bytes after it, CRC checked). 0 or negative. */
+int cl_snap_header(const uint8_t *buf, size_t len, struct cl_snap_info *info, struct cur *body, struct dm_error *err);
+/* Writes b to path through a temporary name and a rename. 0 or negative (err). */
+int cl_snap_save(const char *path, const struct snapbuf *b, struct dm_error *err);
+
 /* ---- the merger ---- */
 
 struct cl_merge;
@@ -143,6 +168,8 @@ struct cl_bus_opts {
 	uint32_t nparts, workers;
 	uint32_t id;                 /* worker: its index (its first partitions: p % workers == id) */
 	uint32_t lease_ms;           /* 3000 */
+	const char *snap_dir;        /* NULL: no snapshots, streams never trimmed */
+	uint32_t snap_every;         /* a snapshot every N time barriers of a partition (10) */
 	int quiet;
 };
 struct cl_bus_stats {
@@ -151,6 +178,8 @@ struct cl_bus_stats {
 	                              * again the barriers stored before its restart */
 	uint32_t resumed;            /* the merger: barriers stored before its restart */
 	double failover_s;           /* time waiting for Redis to fail over (a master lost) */
+	uint64_t snapshots, snap_bytes, trimmed, snap_loaded, snap_refused;
+	double snap_s;               /* time writing snapshots (serialise, write, fsync, rename) */
 };
 struct cl_rfeed;
 struct cl_rfeed *cl_rfeed_new(const struct cl_bus_opts *bo, int64_t when, struct dm_error *err);

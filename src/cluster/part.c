@@ -3,28 +3,11 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "cluster/cluster_impl.h"
+#include "cluster/part_impl.h"
 #include "geo/geo.h"
 #include "rib/rib.h"
 #include "signal/signal.h"
 
-struct cl_part {
-	uint32_t id;
-	struct rib *rib;
-	struct sig *sig;
-	struct arena ar;             /* one element's decoded attributes */
-	uint32_t *sums;              /* the merger's summed sizes of the last barrier */
-	uint32_t nsums;
-	uint64_t rr[2];
-	uint32_t *pe_n;              /* scratch for sig_entity_part */
-	uint64_t *pe_units;
-	uint32_t pe_cap;
-	struct cl_buf *rows;         /* the ROWS message being written (inside cl_part_close) */
-	uint32_t nrows;
-	struct cl_buf changes;       /* visibility changes since the last barrier */
-	uint32_t nchanges;
-	uint64_t bad, elems;
-};
 
 static int geo_split(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
 {

@@ -1,4 +1,5 @@
 /* The cluster's roles over Redis Streams (cluster.h "over Redis Streams", docs/scale.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/snapbuf.h"
 #include "cluster/cluster_impl.h"
 #include "cluster/redis.h"
 
@@ -221,6 +223,8 @@ struct wpart {
 	struct cl_barrier b;
 	int rebuilding;
 	int taken;                     /* taken over from a worker whose lease ran out */
+	uint64_t snap_ms[2], snap_seq[2];   /* the stream ids of the last two snapshots, newest
+	                                     * first (0-0: none): the stream is kept from the older */
 };
 
 struct worker {
@@ -264,6 +268,129 @@ static int xadd_up(struct worker *k, const struct cl_buf *b, struct dm_error *er
 	return rc;
 }
 
+/* ---------- snapshots (docs/scale.md "Snapshots") ---------- */
+
+static void snap_path(char *buf, size_t n, const struct worker *k, uint32_t part, int prev)
+{
+	snprintf(buf, n, "%s/%s.p%u.snap%s", k->bo->snap_dir, k->bo->prefix, part, prev ? ".prev" : "");
+}
+
+/* After barrier w->b closed: the partition's snapshot, the last one kept as .prev, and the
+ * stream trimmed below the older of the two (XTRIM MINID): a snapshot that turns out unusable
+ * falls back to the one before, whose stream is still there. Failures are logged, not fatal:
+ * the stream is then only kept longer. */
+static void snapshot(struct worker *k, struct wpart *w)
+{
+	double t0 = now_s();
+	struct snapbuf b = { 0 };
+	char id[48], cur[1200], prev[1200];
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)w->last_ms, (unsigned long long)w->last_seq);
+	snap_path(cur, sizeof cur, k, w->id, 0);
+	snap_path(prev, sizeof prev, k, w->id, 1);
+	if (cl_part_snapshot(w->p, &w->b, id, w->last_batch, &b)) {
+		dm_log("cluster worker %s: partition %u: snapshot: out of memory", k->me, w->id);
+		snapbuf_free(&b);
+		return;
+	}
+	if (rename(cur, prev) && errno != ENOENT)
+		dm_fail(&err, DM_ERR_IO, 0, "%s: %s", cur, strerror(errno));
+	else if (!cl_snap_save(cur, &b, &err))
+		err.code = 0;
+	if (err.code) {
+		dm_log("cluster worker %s: partition %u: snapshot not written: %s", k->me, w->id, err.what);
+		snapbuf_free(&b);
+		return;
+	}
+	k->st->snapshots++;
+	if (b.n > k->st->snap_bytes)
+		k->st->snap_bytes = b.n;
+	snapbuf_free(&b);
+	w->snap_ms[1] = w->snap_ms[0];
+	w->snap_seq[1] = w->snap_seq[0];
+	w->snap_ms[0] = w->last_ms;
+	w->snap_seq[0] = w->last_seq;
+	k->st->snap_s += now_s() - t0;
+	if (!w->snap_ms[1] && !w->snap_seq[1])
+		return;   /* one snapshot so far: its fallback is the stream from its start */
+	/* only the lease holder trims: a worker that lost the lease unknowingly may be ahead of the
+	 * one that took over and is replaying from an older snapshot (a narrow window remains
+	 * between this check and the XTRIM: docs/scale.md "Left") */
+	const char *g[] = { "GET", w->lease };
+	size_t gl[] = { 3, strlen(w->lease) };
+	redisReply *own = cl_redis_cmd(k->r, w->lease, 2, g, gl, &err);
+	int mine = own && own->type == REDIS_REPLY_STRING && !strcmp(own->str, k->me);
+	if (own)
+		freeReplyObject(own);
+	if (!mine)
+		return;
+	snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)w->snap_ms[1], (unsigned long long)w->snap_seq[1]);
+	const char *argv[] = { "XTRIM", w->in, "MINID", id };
+	size_t lens[] = { 5, strlen(w->in), 5, strlen(id) };
+	redisReply *rep = cl_redis_cmd(k->r, w->in, 4, argv, lens, &err);
+	if (rep && rep->type == REDIS_REPLY_INTEGER)
+		k->st->trimmed += (uint64_t)rep->integer;
+	if (rep)
+		freeReplyObject(rep);
+}
+
+/* A partition being taken: from its newest usable snapshot (then the stream after its id is
+ * what is replayed), or, when there is none, from the stream's start. 1 loaded, 0 none. */
+static int snapshot_load(struct worker *k, struct wpart *w)
+{
+	for (int prev = 0; prev < 2; prev++) {
+		char path[1200];
+		snap_path(path, sizeof path, k, w->id, prev);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		uint8_t *buf = NULL;
+		size_t n = 0, cap = 0;
+		for (;;) {
+			if (n == cap) {
+				uint8_t *nb = realloc(buf, cap = cap ? 2 * cap : 1 << 20);
+				if (!nb)
+					break;
+				buf = nb;
+			}
+			size_t r = fread(buf + n, 1, cap - n, f);
+			if (!r)
+				break;
+			n += r;
+		}
+		fclose(f);
+		struct cl_snap_info info;
+		struct dm_error err;
+		memset(&err, 0, sizeof err);
+		uint64_t ms = 0, seq = 0;
+		int rc = buf ? cl_part_restore(w->p, buf, n, &info, &err) : dm_fail(&err, DM_ERR_NOMEM, 0, "out of memory");
+		free(buf);
+		if (!rc && id_parse(info.stream_id, &ms, &seq))
+			rc = dm_fail(&err, DM_ERR_BAD_VALUE, 0, "snapshot: stream id \"%s\"", info.stream_id);
+		if (!rc) {
+			w->last_ms = ms;
+			w->last_seq = seq;
+			w->last_batch = info.batch;
+			w->snap_ms[0] = w->snap_ms[1] = ms;
+			w->snap_seq[0] = w->snap_seq[1] = seq;
+			k->st->snap_loaded++;
+			if (!k->bo->quiet)
+				dm_log("cluster worker %s: partition %u: loaded %s (barrier %u, stream entry %s)", k->me, w->id, path,
+				       info.seq, info.stream_id);
+			return 1;
+		}
+		k->st->snap_refused++;
+		dm_log("cluster worker %s: partition %u: %s unusable (%s at byte %llu): %s", k->me, w->id, path, err.what,
+		       (unsigned long long)err.offset, prev ? "replaying the stream from its start" : "trying the one before");
+		/* the partition the failed load left behind is only fit for freeing */
+		cl_part_free(w->p);
+		if (!(w->p = cl_part_new(w->id, k->o, k->geo)))
+			return -1;
+	}
+	return 0;
+}
+
 /* The sums of barrier seq, when the merger has written them: 1 (closed), 0 (not yet), -1. */
 static int try_close(struct worker *k, struct wpart *w, struct dm_error *err)
 {
@@ -285,6 +412,9 @@ static int try_close(struct worker *k, struct wpart *w, struct dm_error *err)
 			if (rc == 1) {
 				w->waiting = 0;
 				k->st->barriers++;
+				if (k->bo->snap_dir && w->b.kind == CL_B_TIME &&
+				    w->b.seq % (k->bo->snap_every ? k->bo->snap_every : 10) == 0)
+					snapshot(k, w);
 				if (w->b.kind == CL_B_FINISH) {
 					w->finished = 1;
 					const char *a2[] = { "SET", w->done_key, "1" };
@@ -381,6 +511,13 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 		/* a batch's second copy (the feeder sent it again through a failover): applied */
 		uint64_t bn = f->elements >= 4 && f->element[3]->type == REDIS_REPLY_STRING
 		                  ? strtoull(f->element[3]->str, NULL, 10) : 0;
+		if (!w->sub && bn > 1 && !w->last_batch) {
+			/* the stream's start was trimmed away and no snapshot loaded: a replay from here
+			 * would not be the partition's state (docs/scale.md "Snapshots") */
+			return dm_fail(err, DM_ERR_BAD_VALUE, 0,
+			               "partition %u: its stream starts at batch %llu (trimmed) and no snapshot of it loads",
+			               w->id, (unsigned long long)bn);
+		}
 		if (!w->sub && bn && bn <= w->last_batch) {
 			w->at++;
 			w->last_ms = ms;
@@ -505,6 +642,14 @@ static int take(struct worker *k, struct wpart *w, struct dm_error *err)
 	w->sub = 0;
 	w->rebuilding = 1;
 	w->waiting = w->finished = 0;
+	memset(w->snap_ms, 0, sizeof w->snap_ms);
+	memset(w->snap_seq, 0, sizeof w->snap_seq);
+	if (k->bo->snap_dir) {
+		double t0 = now_s();
+		if (snapshot_load(k, w) < 0)
+			return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+		k->st->rebuild_s += now_s() - t0;
+	}
 	return 1;
 }
 

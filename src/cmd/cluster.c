@@ -32,6 +32,10 @@ static const char usage_text[] =
 	"  parts = N            partitions (16)        workers = N   worker processes (1)\n"
 	"  prefix = NAME        the cluster's keys (dm)  lease_ms = N  a worker's lease (3000)\n"
 	"  options = ...        pipeline options every role takes (--bin, --rows, --asn ...)\n"
+	"  snapshots = DIR      workers write each partition's exact snapshot there (a directory every\n"
+	"                       worker reads: a takeover loads it and reads the stream after it) and\n"
+	"                       trim the streams below the older of the last two (docs/scale.md)\n"
+	"  snapshot_every = N   every N bin barriers (10)\n"
 	"%s";
 
 static int cl_parse_parts(const char *v, uint32_t *n)
@@ -172,7 +176,8 @@ static int run_local(int argc, char **argv)
 
 struct conf {
 	char redis[1024], prefix[64];
-	uint32_t parts, workers, lease_ms;
+	uint32_t parts, workers, lease_ms, snap_every;
+	char snap_dir[1024];
 	char options[2048];
 	char *argv[128];
 	int argc;
@@ -195,6 +200,7 @@ static int conf_read(const char *path, struct conf *c)
 	c->parts = 16;
 	c->workers = 1;
 	c->lease_ms = 3000;
+	c->snap_every = 10;
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "darkmap cluster: --config %s: %s\n", path, strerror(errno));
@@ -225,6 +231,10 @@ static int conf_read(const char *path, struct conf *c)
 			c->workers = (uint32_t)atoi(v);
 		else if (!strcmp(k, "lease_ms") && atoi(v) >= 100)
 			c->lease_ms = (uint32_t)atoi(v);
+		else if (!strcmp(k, "snapshots"))
+			snprintf(c->snap_dir, sizeof c->snap_dir, "%s", v);
+		else if (!strcmp(k, "snapshot_every") && atoi(v) > 0)
+			c->snap_every = (uint32_t)atoi(v);
 		else if (!strcmp(k, "options"))
 			snprintf(c->options, sizeof c->options, "%s", v);
 		else {
@@ -309,6 +319,8 @@ static void bus_opts(const struct conf *c, struct cl_bus_opts *bo, const struct 
 	bo->nparts = c->parts;
 	bo->workers = c->workers;
 	bo->lease_ms = c->lease_ms;
+	bo->snap_dir = c->snap_dir[0] ? c->snap_dir : NULL;
+	bo->snap_every = c->snap_every;
 	bo->quiet = o->quiet;
 }
 
@@ -405,6 +417,13 @@ static int run_worker(int argc, char **argv)
 	        st.rebuild_s, (unsigned long long)st.bus_commands, wall() - t0);
 	if (st.failover_s > 0)
 		fprintf(stderr, "cluster worker %u: %.2f s waiting for a Redis failover\n", id, st.failover_s);
+	if (st.snapshots || st.snap_loaded || st.snap_refused)
+		fprintf(stderr,
+		        "cluster worker %u: %llu snapshots written (%.3f s, largest %llu bytes), %llu stream entries "
+		        "trimmed; %llu loaded at takeovers, %llu refused\n",
+		        id, (unsigned long long)st.snapshots, st.snap_s, (unsigned long long)st.snap_bytes,
+		        (unsigned long long)st.trimmed, (unsigned long long)st.snap_loaded,
+		        (unsigned long long)st.snap_refused);
 	return st.bad ? EXIT_DATA_ERRORS : EXIT_OK;
 }
 

@@ -747,6 +747,8 @@ static void *blob_alloc(struct rib *r, size_t n)
 	return b;
 }
 
+void *rib_blob_alloc_(struct rib *r, size_t n) { return blob_alloc(r, n); }
+
 static void blob_release(struct rib *r, void *b, size_t n)
 {
 	size_t c = (n + BLOB_CLASS - 1) / BLOB_CLASS;
@@ -1051,6 +1053,8 @@ static uint32_t *page_alloc(struct rib *r)
 	r->pages_live++;
 	return pg;
 }
+
+uint32_t *rib_page_alloc_(struct rib *r) { return page_alloc(r); }
 
 static void page_release(struct rib *r, uint32_t *pg)
 {

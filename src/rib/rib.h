@@ -74,6 +74,15 @@ static inline int rib_fam(uint8_t afi) { return afi == DM_AFI_IPV6; }
 struct rib *rib_new(void);
 void rib_free(struct rib *r);
 
+/* Exact snapshots (rib_snap.c, docs/scale.md "Snapshots"): the RIB whole, ids and node numbers
+ * included, appended to b (b->failed when memory ran out). rib_snap_read loads one into a RIB
+ * fresh from rib_new: 0, or -1 for bytes that are truncated, corrupt or of another build (the
+ * RIB is then only fit for rib_free). */
+struct snapbuf;
+struct cur;
+void rib_snap_write(const struct rib *r, struct snapbuf *b);
+int rib_snap_read(struct rib *r, struct cur *c);
+
 /* ---- applying elements ---- */
 
 enum rib_change_kind {

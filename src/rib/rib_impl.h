@@ -69,6 +69,10 @@ struct rib {
 };
 
 
+/* The allocators rib_snap.c loads a snapshot's attribute sets and table pages with (rib.c). */
+void *rib_blob_alloc_(struct rib *r, size_t n);
+uint32_t *rib_page_alloc_(struct rib *r);
+
 /* The raw slot of (peer, pfx): the inline fast path of rib_slot. */
 static inline uint32_t rib_slot_(const struct rib *r, uint32_t peer, uint32_t pfx)
 {

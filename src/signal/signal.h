@@ -85,6 +85,14 @@ void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block);
 
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o);
 void sig_free(struct sig *s);
+/* Exact snapshots (signal_snap.c, docs/scale.md "Snapshots"): the signal's state whole (not its
+ * options, callbacks or mapping, nor sig_set_ff_sizes' sizes: the caller's). sig_snap_read loads
+ * one into a signal fresh from sig_new over the RIB the snapshot's RIB part was loaded into: 0,
+ * or -1 for bytes that are truncated, corrupt or of another build (then only fit for sig_free). */
+struct snapbuf;
+struct cur;
+void sig_snap_write(const struct sig *s, struct snapbuf *b);
+int sig_snap_read(struct sig *s, struct cur *c);
 
 void sig_set_emit(struct sig *s, sig_emit_fn fn, void *arg);
 /* Per collector and bin, at each bin close: records read, whether its update input was running

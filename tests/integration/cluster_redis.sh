@@ -17,6 +17,14 @@
 #      barriers it had committed, and its PostgreSQL database holds the same bins, events and
 #      visibility changes (in put order) as the merger of 1, whose rows are the single
 #      process's;
+#   5. snapshots (docs/scale.md "Snapshots"): workers write each partition's exact snapshot every
+#      5 barriers into a directory and trim its stream below the older of the last two (XTRIM
+#      MINID); worker 1 is killed -9 once its partition 1 has two snapshots (so its stream was
+#      trimmed); the worker taking partition 1 over loads its snapshot (a "loaded" line) and reads
+#      the stream after it; partition 5's newest snapshot, cut in half after the kill, is refused
+#      and the one before loaded (or the stream replayed from its start when there was no other);
+#      the rows and events are still the single process's; the stream
+#      lengths before and after trimming and the time to recover are printed;
 #   4. the Redis Cluster has a replica per master (six nodes): kill -9 of a master of partition
 #      streams (the merger's keys' when it holds some) mid-feed (feed, workers and merger running at once); its replica takes
 #      over, the feeder, the workers and the merger follow (MOVED, CLUSTERDOWN, a refused
@@ -185,6 +193,48 @@ if wait_for 60 sums; then
 	echo "# cluster_redis: run without a kill $t_eq s; with worker 1 killed after 30 of $(redis-cli -c -p "$n1" GET 'kill:{m}:barriers') barriers, the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (lease 1 s); takeover: $(grep -ho 'taken over ([^)]*)' "$TMP"/kill.w[023] | grep -v '(0 messages' | tr '\n' ' ')"
 else
 	nok cluster_redis_kill9 "the merger never reached 30 barriers: $(tail -2 "$TMP/kill.merge")"
+fi
+
+# ---- 5. snapshots and trimming: kill -9 of a worker after its partition's stream was trimmed ----
+conf snap 1000
+mkdir -p "$TMP/snaps"
+printf 'snapshots = %s\nsnapshot_every = 5\n' "$TMP/snaps" >>"$TMP/snap.conf"
+"$BIN" cluster feed --config "$TMP/snap.conf" -q "$SC" 2>"$TMP/snap.feed"
+xlens() { local s=0 p; for p in 0 1 2 3 4 5 6 7; do s=$((s + $(redis-cli -c -p "$n1" XLEN "snap:{p$p}:in"))); done; echo $s; }
+len_before=$(xlens)
+len_p1=$(redis-cli -c -p "$n1" XLEN 'snap:{p1}:in')
+workers snap
+"$BIN" cluster merge --config "$TMP/snap.conf" -q --csv --detect --all --json "$TMP/snap.ev" \
+	--db "$TMP/snap.db" >"$TMP/snap.out" 2>"$TMP/snap.merge" &
+M=$!
+PIDS+=($M)
+trimmed_p1() { [ -f "$TMP/snaps/snap.p1.snap.prev" ] && [ "$(redis-cli -c -p "$n1" XLEN 'snap:{p1}:in')" -lt "$len_p1" ]; }
+if wait_for 60 trimmed_p1; then
+	kill -9 "${W[1]}"
+	t_kill=$(now)
+	len_kill=$(redis-cli -c -p "$n1" XLEN 'snap:{p1}:in')
+	# worker 1's other partition: its newest snapshot cut in half, which its successor must
+	# refuse and fall back from (to the one before, or to the stream's start when that was all)
+	f5=$TMP/snaps/snap.p5.snap
+	[ -f "$f5" ] && head -c $(($(stat -c %s "$f5") / 2)) "$f5" >"$f5.cut" && mv "$f5.cut" "$f5"
+	wait "$M"
+	t_end=$(now)
+	for i in 0 2 3; do wait "${W[$i]}"; done
+	rows "$TMP/snap.out" >"$TMP/snap.rows"
+	if cmp -s "$TMP/single.rows" "$TMP/snap.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/snap.ev"); then
+		ok cluster_redis_snapshot_kill9_equal
+	else
+		nok cluster_redis_snapshot_kill9_equal "$(diff "$TMP/single.rows" "$TMP/snap.rows" | head -3 | tr '\n' ' ') $(grep -h 'unusable\|trimmed' "$TMP"/snap.w? | head -2)"
+	fi
+	if grep -q 'partition 1: loaded .*snap.p1.snap' "$TMP"/snap.w[023] &&
+	   grep -q 'partition 5: .*snap.p5.snap unusable (snapshot: body length' "$TMP"/snap.w[023]; then
+		ok cluster_redis_snapshot_loaded
+	else
+		nok cluster_redis_snapshot_loaded "partition 1's snapshot not loaded or partition 5's cut one not refused: $(grep -h 'partition [15]' "$TMP"/snap.w[023] | head -3 | tr '\n' ' ')"
+	fi
+	echo "# cluster_redis: snapshots every 5 barriers: 8 partition streams held $len_before entries before trimming, $(xlens) after the run (partition 1: $len_p1 before, $len_kill at the kill); worker 1 killed after its second snapshot of partition 1, the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (lease 1 s); takeover: $(grep -ho 'taken over ([^)]*)' "$TMP"/snap.w[023] | grep -v '(0 messages' | tr '\n' ' '); surviving workers: $(cat "$TMP"/snap.w[023] | sed -n 's/.*: \([0-9]*\) snapshots written (\([0-9.]*\) s.*, \([0-9]*\) stream entries trimmed; \([0-9]*\) loaded.*/\1 \2 \3 \4/p' | awk '{ n += $1; s += $2; t += $3; l += $4 } END { printf "%d snapshots written in %.2f s, %d entries trimmed, %d snapshot(s) loaded", n, s, t, l }')"
+else
+	nok cluster_redis_snapshot_kill9 "partition 1 never had two snapshots and a trimmed stream: $(tail -2 "$TMP/snap.w1")"
 fi
 
 # ---- 3. kill -9 of the merger mid-run, restarted: no bin lost, none written twice ----

@@ -1,0 +1,125 @@
+/* The signal's own structures: private to src/signal (signal.c, and signal_snap.c that writes
+ * and loads them whole). */
+#ifndef DM_SIGNAL_SIGNAL_IMPL_H
+#define DM_SIGNAL_SIGNAL_IMPL_H
+
+#include "rib/rib.h"
+#include "signal/signal.h"
+
+/* Per-prefix state. seen counts full-feed peers of the prefix's family holding >= 1 path. */
+/* PF_GEO1: the prefix lies in one country whole (nearly every prefix): pst.geo is that
+ * entity and its units are the prefix's size, nothing in s->sh (16 bytes a prefix, issue 12) */
+enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8 };
+struct pst {
+	uint16_t seen;
+	uint8_t flags;
+	uint8_t ngeo;       /* country shares at sh[geo ...] (NGEO_LONG: count in sh[geo], see geo_fill) */
+	uint32_t geo;       /* or, with PF_GEO1, the one country's entity */
+	uint32_t org;       /* (prefix, origin AS) list head, RIB_NONE */
+};
+
+/* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
+struct org {
+	uint32_t ent;
+	uint16_t seen;
+	uint8_t flags;      /* PF_VIS, PF_LOST */
+	uint32_t next;
+};
+
+struct share {
+	uint32_t ent;
+	uint64_t units;     /* IPv4 addresses / IPv6 /64s of the prefix in the country */
+};
+
+struct pe {             /* entity x full-feed peer */
+	uint32_t n;         /* entity prefixes the peer has a path to */
+	uint64_t units;     /* their address space (prefixes <= /24 or /48), not deduplicated */
+};
+
+struct ent {
+	struct sig_entity key;
+	uint32_t vis, more, ann, wd, intr, peers_seeing;
+	uint64_t cov;       /* distinct units covered by visible prefixes <= /24 (/48) */
+	uint64_t base24;    /* running maximum of slash24 */
+	float frac;
+	uint8_t used, want, frac_dirty;
+	struct pe *pe;      /* nff entries of the family, NULL until touched */
+};
+
+struct fam {
+	uint32_t *ff;       /* full-feed peers (rib ids), sorted */
+	uint32_t nff, capff;
+	uint32_t need;      /* full-feed peers needed for visibility */
+	uint32_t threshold, leave, largest;
+	const char *rule;
+	uint8_t abs_seen;   /* auto: a table has reached the abs threshold (abs from then on) */
+	uint32_t joined, left;   /* set changes by table size at the open bin's close */
+	/* Full-feed set sizes at the bin closes of the last drop_window seconds, as a monotonic
+	 * queue (sizes strictly decreasing from the front): the front is their maximum. At most one
+	 * entry per distinct size, so it stays as small as the number of peers. */
+	struct hent { int64_t t; uint32_t n; } *hq;
+	uint32_t nhq, caphq;
+	uint8_t dropped;    /* a full-feed peer went down in the open bin */
+	uint64_t visible;
+};
+
+struct sig {
+	struct rib *rib;
+	sig_geo_fn geo;
+	void *geo_arg;
+	struct sig_opts o;
+	sig_emit_fn emit;
+	void *emit_arg;
+	sig_collector_fn cemit;
+	void *cemit_arg;
+	sig_change_fn chemit;
+	void *chemit_arg;
+	/* the element being applied, for the change log: time, peer, and the path that made the
+	 * change (withdrawn or announced); 0 outside sig_elem */
+	int64_t ch_ts;
+	uint32_t ch_peer, ch_attr;
+
+	struct pst *p;
+	uint32_t np, capp;
+	struct org *org;
+	uint32_t norg, caporg, freeorg;
+	struct share *sh;
+	uint32_t nsh, capsh;
+	uint32_t *vsub;     /* per trie node: visible prefixes <= /24 (/48) in its subtree */
+	uint32_t capvsub;
+
+	struct ent *ent;
+	uint32_t nent, capent;
+	uint32_t *astab;    /* ASN hash -> IPv4 entity id + 1 (IPv6 entity = id + 1) */
+	uint32_t asmask, nas;
+	uint32_t *want_asn;
+	uint32_t nwant_asn;
+	int filtered;
+
+	int32_t *ffslot;    /* per peer: [2*peer + fam] slot in fam's full-feed list, or FF_OUT, or
+	                     * FF_WAS (full-feed when its session went down) */
+	uint32_t nslot;
+	uint32_t ndown;
+
+	struct fam fam[2];
+	int started, have_cur, no_rib;
+	uint64_t rib_routes[2];   /* route elements per family before sig_start (the RIB load) */
+	int64_t cur, max_ts;   /* 64-bit: cur + bin near 2^32 must not wrap */
+	int64_t now;       /* the last time given to sig_time */
+
+	uint64_t *crec;     /* per collector: records in the open bin */
+	uint8_t *cactive;
+	int64_t *clast;     /* per collector: time of its last record (or of its input's start) */
+	uint8_t *cgap;      /* per collector: the open bin overlaps a gap that ended in it */
+	uint32_t ncoll;
+	uint32_t records_bin;
+
+
+	uint64_t bins, elems, ignored, dropped;
+	/* sig_set_ff_sizes (src/cluster): every partition's table sizes, summed, for ff_select */
+	const uint32_t *ext_sizes;
+	uint32_t ext_npeers;
+	uint64_t ext_rib_routes[2];
+};
+
+#endif
