@@ -118,10 +118,15 @@ static inline size_t put_ip4(char *d, const uint8_t *b)
 {
 	size_t n = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	for (int i = 0; i < 4; i++) {
-		memcpy(d + n, &OCTET_DOT[b[i]], 4);
-		n += (size_t)OCTET[b[i]].len + 1;
-	}
+	/* unrolled by hand: gcc -O2 kept the loop, a third of put_ip4's instructions (callgrind) */
+	memcpy(d, &OCTET_DOT[b[0]], 4);
+	n = OCTET[b[0]].len + 1u;
+	memcpy(d + n, &OCTET_DOT[b[1]], 4);
+	n += OCTET[b[1]].len + 1u;
+	memcpy(d + n, &OCTET_DOT[b[2]], 4);
+	n += OCTET[b[2]].len + 1u;
+	memcpy(d + n, &OCTET_DOT[b[3]], 4);
+	n += OCTET[b[3]].len + 1u;
 #else
 	for (int i = 0; i < 4; i++) {
 		memcpy(d + n, OCTET[b[i]].s, 3);
@@ -206,8 +211,17 @@ size_t bgpdump_ip_fmt(char *d, const struct dm_ip *ip)
 static inline size_t prefix_fmt(char *d, const struct dm_prefix *p)
 {
 	size_t n = p->afi == DM_AFI_IPV6 ? put_ip6(d, p->b) : put_ip4(d, p->b);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* "/LEN" as one 4-byte store from the OCTET_DOT words shifted by one character (a prefix
+	 * length is at most 128: three digits); writes one byte past the text, callers' buffers
+	 * have that slack. */
+	uint32_t w = OCTET_DOT[p->len] << 8 | '/';
+	memcpy(d + n, &w, 4);
+	return n + 1 + OCTET[p->len].len;
+#else
 	d[n++] = '/';
 	return n + put_u8(d + n, p->len);
+#endif
 }
 
 size_t bgpdump_prefix_fmt(char *d, const struct dm_prefix *p) { return prefix_fmt(d, p); }
@@ -608,7 +622,7 @@ static void head_fmt(struct head *h, const char *format, const struct mrt_hdr *h
 
 /* One route line: head (letter set), prefix, optional "|PATH_ID" for withdrawals or "PATH_ID|"
  * before the AS path for announcements, then the tail (announcements) or "\n". */
-static inline void line_route(struct obuf *o, const struct head *h, char letter,
+static inline __attribute__((always_inline)) void line_route(struct obuf *o, const struct head *h, char letter,
                               const struct dm_prefix *p, const uint32_t *path_id,
                               const char *tail, size_t tail_len)
 {
@@ -617,7 +631,11 @@ static inline void line_route(struct obuf *o, const struct head *h, char letter,
 	 * reserved, and what lies past the line's end is overwritten by the next one. */
 	obuf_reserve(o, sizeof h->b + DM_PREFIX_STRLEN + 12 + tail_len + TAIL_COPY + 1);
 	char *d = o->buf + o->len;
-	memcpy(d, h->b, sizeof h->b);
+	/* Most heads fit in 64 bytes (an IPv4 peer; "BGP4MP_ET|1445565695.123456|A|" is 30): the
+	 * whole 160 cost 20 instructions a line. */
+	memcpy(d, h->b, 64);
+	if (h->n > 64)
+		memcpy(d + 64, h->b + 64, sizeof h->b - 64);
 	d[h->letter] = letter;
 	size_t n = h->n;
 	n += prefix_fmt(d + n, p);
