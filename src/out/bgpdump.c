@@ -573,17 +573,41 @@ struct head {
 /* "FORMAT|TIME|X|PEER|AS|": FORMAT, then the time (unix seconds for -m, MM/DD/YY HH:MM:SS for
  * -M), then ".uuuuuu" (%06ld: at least 6 digits) for BGP4MP_ET records only, then the line type
  * (a placeholder letter patched per line), the peer address in its own family and the peer AS. */
-static void head_fmt(struct head *h, const char *format, const struct mrt_hdr *hdr, int et,
-                     int mode, const struct dm_ip *peer, uint32_t peer_as)
+static inline void head_peer(struct head *h, const struct dm_ip *peer, uint32_t peer_as);
+
+/* The record's part of a head, "FORMAT|TIME|X|"; head_peer then appends "PEER|AS|". A RIB
+ * record's entries share the first part and differ by peer: it is formatted once per record
+ * (it was a tenth of dump -m's instructions on the RIS bviews of 2000, callgrind). */
+static inline void head_time(struct head *h, const char *format, const struct mrt_hdr *hdr, int et,
+                             int mode)
 {
 	char *d = h->b;
-	size_t n = strlen(format);
-	memcpy(d, format, n);
-	d[n++] = '|';
-	if (mode == BGPDUMP_MODE_BIG_M)
-		n += bgpdump_time_fmt(d + n, hdr->ts);
-	else
-		n += put_u32(d + n, hdr->ts);
+	/* "FORMAT|TIME" is kept per thread and copied whole while the record's format and second
+	 * stay the same: a RIB dump has one time throughout, update records come many to the
+	 * second (the text was most of head_fmt, callgrind). The formats are string constants:
+	 * the same pointer is the same text. */
+	static _Thread_local struct {
+		const char *format;
+		uint32_t ts;
+		int mode;
+		uint8_t n;       /* 0: empty */
+		char s[48];      /* "BGP4MP_ENTRY" or "TABLE_DUMP2_AP" + '|' + 17 < 48 */
+	} tc;
+	if (!tc.n || tc.format != format || tc.ts != hdr->ts || tc.mode != mode) {
+		size_t k = strlen(format);
+		memcpy(tc.s, format, k);
+		tc.s[k++] = '|';
+		if (mode == BGPDUMP_MODE_BIG_M)
+			k += bgpdump_time_fmt(tc.s + k, hdr->ts);
+		else
+			k += put_u32(tc.s + k, hdr->ts);
+		tc.n = (uint8_t)k;
+		tc.format = format;
+		tc.ts = hdr->ts;
+		tc.mode = mode;
+	}
+	memcpy(d, tc.s, sizeof tc.s);   /* whole: the text then the room after it */
+	size_t n = tc.n;
 	if (et) {
 		char tmp[10];
 		size_t l = put_u32(tmp, hdr->usec);
@@ -597,6 +621,13 @@ static void head_fmt(struct head *h, const char *format, const struct mrt_hdr *h
 	h->letter = n;
 	d[n++] = 'A';
 	d[n++] = '|';
+	h->n = n;
+}
+
+static inline void head_peer(struct head *h, const struct dm_ip *peer, uint32_t peer_as)
+{
+	char *d = h->b;
+	size_t n = h->letter + 2;
 	/* Consecutive records mostly come from one peer (a table transfer, a RIB's runs): its
 	 * "PEER|AS|" text is kept per thread and copied whole (an IPv6 peer's text was most of
 	 * head_fmt's cost). Equal bytes, equal text: the cache cannot print a stale peer. */
@@ -618,6 +649,13 @@ static void head_fmt(struct head *h, const char *format, const struct mrt_hdr *h
 	memcpy(d + n, pc.s, sizeof pc.s);   /* whole: the text then the room after it */
 	n += pc.n;
 	h->n = n;
+}
+
+static void head_fmt(struct head *h, const char *format, const struct mrt_hdr *hdr, int et,
+                     int mode, const struct dm_ip *peer, uint32_t peer_as)
+{
+	head_time(h, format, hdr, et, mode);
+	head_peer(h, peer, peer_as);
 }
 
 /* One route line: head (letter set), prefix, optional "|PATH_ID" for withdrawals or "PATH_ID|"
@@ -663,14 +701,12 @@ static inline __attribute__((always_inline)) void line_route(struct obuf *o, con
 /* TABLE_DUMP (v1): "TABLE_DUMP|TIME|B|PEER|AS|PREFIX|tail" with the dump time (bgpdump -t dump,
  * its default). AS numbers are 2 bytes (RFC 6396 §4.2), so the AS4 merge applies. Next hop:
  * the MP_REACH_NLRI IPv6 next hop when the entry carries one, else NEXT_HOP. */
-static unsigned td1_line(struct obuf *o, const struct mrt_rec *rec, const struct mrt_td1 *t,
-                         int mode)
+static unsigned td1_line(struct obuf *o, struct head *h, const struct mrt_td1 *t, int mode)
 {
 	const struct bgp_attrs *a = &t->attrs;
 	if (a->action >= BGP_ERR_TREAT_AS_WITHDRAW)
 		return 0;   /* RFC 7606: no route (see rib_lines) */
-	struct head h;
-	head_fmt(&h, "TABLE_DUMP", &rec->hdr, 0, mode, &t->peer_ip, t->peer_as);
+	head_peer(h, &t->peer_ip, t->peer_as);
 	struct bgpdump_attrs v;
 	view_attrs(a, 1, &v);
 	const struct dm_ip *nh = NULL;
@@ -681,7 +717,7 @@ static unsigned td1_line(struct obuf *o, const struct mrt_rec *rec, const struct
 		nh = &a->next_hop;
 	char tail[TAIL_MAX];
 	size_t tl = tail_fmt(tail, a, &v, nh, mode, 0);
-	line_route(o, &h, 'B', &t->prefix, NULL, tail, tl);
+	line_route(o, h, 'B', &t->prefix, NULL, tail, tl);
 	return 1;
 }
 
@@ -691,9 +727,11 @@ static unsigned td1_line(struct obuf *o, const struct mrt_rec *rec, const struct
 static unsigned td1_lines(struct obuf *o, const struct mrt_rec *rec, int mode)
 {
 	const struct mrt_td1 *t = &rec->u.td1;
-	unsigned n = td1_line(o, rec, t, mode);
+	struct head h;
+	head_time(&h, "TABLE_DUMP", &rec->hdr, 0, mode);
+	unsigned n = td1_line(o, &h, t, mode);
 	for (uint32_t i = 0; i < t->nmore; i++)
-		n += td1_line(o, rec, &t->more[i], mode);
+		n += td1_line(o, &h, &t->more[i], mode);
 	return n;
 }
 
@@ -718,14 +756,15 @@ static unsigned rib_lines(struct obuf *o, const struct mrt_ctx *ctx, const struc
 	const char *format = r->addpath ? "TABLE_DUMP2_AP" : "TABLE_DUMP2";
 	unsigned lines = 0;
 	char tail[TAIL_MAX];
+	struct head h;
+	head_time(&h, format, &rec->hdr, 0, mode);
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct mrt_rib_entry *e = &r->e[i];
 		if (e->peer_index >= pi->npeers || e->attrs.action >= BGP_ERR_TREAT_AS_WITHDRAW)
 			continue;
 		const struct mrt_peer *peer = &pi->peers[e->peer_index];
 		const struct bgp_attrs *a = &e->attrs;
-		struct head h;
-		head_fmt(&h, format, &rec->hdr, 0, mode, &peer->addr, peer->asn);
+		head_peer(&h, &peer->addr, peer->asn);
 		struct bgpdump_attrs v;
 		view_attrs(a, 0, &v);
 		const struct dm_ip *nh = NULL;
