@@ -462,6 +462,11 @@ enum { TAIL_MAX = 16640, TAIL_COPY = 32 };
 static size_t communities_text(char *d, const uint8_t *c, uint32_t n)
 {
 	enum { BUF = 8192 };
+	/* bgpdump's string is written one byte early, over the '|' before it (restored at the end),
+	 * so that its leading space lands before d; each community is written in place and a cut
+	 * one shortened after (d has TAIL_MAX bytes): no copy through a temporary and no final
+	 * memmove, which were a third of this function (callgrind). */
+	char *s = d - 1, keep = *s;
 	size_t len = 0;   /* length of bgpdump's string, leading space included */
 	for (uint32_t i = 0; i < n; i++, c += 4) {
 		uint32_t v = be32(c);
@@ -471,25 +476,22 @@ static size_t communities_text(char *d, const uint8_t *c, uint32_t n)
 			size_t l = strlen(name);
 			if (len + l >= BUF)
 				continue;
-			memcpy(d + len, name, l);
+			memcpy(s + len, name, l);
 			len += l;
 			continue;
 		}
-		char tmp[12];
 		size_t l = 0;
-		tmp[l++] = ' ';
-		l += put_u32(tmp + l, v >> 16);
-		tmp[l++] = ':';
-		l += put_u32(tmp + l, v & 0xffff);
+		char *t = s + len;
+		t[l++] = ' ';
+		l += put_u32(t + l, v >> 16);
+		t[l++] = ':';
+		l += put_u32(t + l, v & 0xffff);
 		if (len + l > BUF - 1)
 			l = BUF - 1 - len;
-		memcpy(d + len, tmp, l);
 		len += l;
 	}
-	if (len == 0)
-		return 0;
-	memmove(d, d + 1, len - 1);
-	return len - 1;
+	*s = keep;
+	return len ? len - 1 : 0;
 }
 
 /* The fields after the AS path. Defaults when an attribute is missing (bgpdump attr_init):
