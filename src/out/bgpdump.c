@@ -137,6 +137,17 @@ static inline size_t put_ip4(char *d, const uint8_t *b)
 	return n - 1;
 }
 
+/* "000102...ff": each byte value as two lower-case hex digits */
+static const char HEX2[] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 /* bgpdump's own IPv6 text (fmt_ipv6 in its util.c; it does not use inet_ntop), which differs
  * from glibc's:
  *  - IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d (first 96 bits zero and the last
@@ -185,14 +196,24 @@ static size_t put_ip6(char *d, const uint8_t *b)
 			i += best_len - 1;
 			continue;
 		}
-		unsigned v = w[i];
-		if (v >= 0x1000)
-			d[n++] = hex[v >> 12];
-		if (v >= 0x100)
-			d[n++] = hex[v >> 8 & 15];
-		if (v >= 0x10)
-			d[n++] = hex[v >> 4 & 15];
-		d[n++] = hex[v & 15];
+		/* a byte's two hex digits from a table: a branch and a lookup per nibble were most
+		 * of put_ip6 (callgrind, the 2024 updates) */
+		unsigned v = w[i], hi = v >> 8, lo = v & 0xff;
+		if (hi) {
+			if (hi >= 0x10) {
+				memcpy(d + n, HEX2 + 2 * hi, 2);
+				n += 2;
+			} else {
+				d[n++] = hex[hi];
+			}
+			memcpy(d + n, HEX2 + 2 * lo, 2);
+			n += 2;
+		} else if (lo >= 0x10) {
+			memcpy(d + n, HEX2 + 2 * lo, 2);
+			n += 2;
+		} else {
+			d[n++] = hex[lo];
+		}
 		if (i != 7)
 			d[n++] = ':';
 	}
