@@ -680,6 +680,52 @@ static void test_obuf_write_failure(void **state)
 	close(fd);
 }
 
+/* The COMMUNITIES field is bgpdump's BUFSIZ (8192) string less its leading space: 700 plain
+ * communities of " 65535:65535" (8400 bytes) are cut to 8191 bytes, mid-community, and a
+ * well-known name that no longer fits is left out (strlcat); in type 5 the field follows the
+ * MED digits directly. The expected text is built here by those rules, apart from the
+ * formatter (which writes it in place over the byte before it: that byte must survive). */
+static void test_communities_cap(void **state)
+{
+	(void)state;
+	enum { N = 701 };
+	static uint8_t cs[4 * N];
+	for (unsigned i = 0; i < N - 1; i++)
+		cs[4 * i] = cs[4 * i + 1] = cs[4 * i + 2] = cs[4 * i + 3] = 0xff;
+	cs[4 * (N - 1)] = cs[4 * (N - 1) + 1] = cs[4 * (N - 1) + 2] = 0xff;   /* no-export */
+	cs[4 * (N - 1) + 3] = 0x01;
+	static char bs[N * 12 + 1], want[N * 12 + 400];
+	size_t bl = 0;
+	for (unsigned i = 0; i < N - 1; i++)
+		bl += (size_t)sprintf(bs + bl, " 65535:65535");
+	bs[8191] = 0;   /* BUFSIZ - 1 characters */
+	for (int type5 = 0; type5 <= 1; type5++) {
+		struct mrt_rec r;
+		hdr(&r, type5 ? MRT_BGP_DEPRECATED : MRT_BGP4MP, type5 ? MRT_BGP5_UPDATE : MRT_BGP4MP_MESSAGE,
+		    946844091, 0);
+		r.kind = MRT_K_MESSAGE;
+		r.u.msg.s.peer_ip = ip("195.211.222.254");
+		r.u.msg.s.peer_as = 5409;
+		r.u.msg.msg.type = BGP_MSG_UPDATE;
+		struct bgp_update *u = &r.u.msg.msg.u.update;
+		struct dm_prefix p = pfx("206.224.32.0/19");
+		u->announced.pfx = &p;
+		u->announced.n = 1;
+		struct tpath tp;
+		set_origin(&u->attrs, BGP_ORIGIN_IGP);
+		set_path(&u->attrs, mkpath(&tp, "2:5409 568", 2));
+		set_nh(&u->attrs, "195.211.222.254");
+		u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_MULTI_EXIT_DISC) | BGP_ATTR_BIT(BGP_ATTR_COMMUNITIES);
+		u->attrs.med = 7;
+		u->attrs.communities = cs;
+		u->attrs.n_communities = N;
+		snprintf(want, sizeof want, "%s|%u|A|195.211.222.254|5409|206.224.32.0/19|5409 568|IGP|"
+		         "195.211.222.254|0|7%s%s|NAG||\n", type5 ? "BGP" : "BGP4MP", 946844091u, type5 ? "" : "|",
+		         bs + 1);
+		expect(NULL, &r, 'm', want, 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -690,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_table_dump_v2),
 		cmocka_unit_test(test_no_export),
 		cmocka_unit_test(test_type5),
+		cmocka_unit_test(test_communities_cap),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_addpath_message),
 		cmocka_unit_test(test_as4_merge),
