@@ -106,8 +106,8 @@ run_wrk "/api/entities?type=asn&limit=100 (70,000 ranked)" -d"${SECS}s" "$URL/ap
 run_wrk "/api/series?entity=KP, one day, a new range each" -d"${SECS}s" -s "$TMP/vary-series.lua" "$URL"
 # replay writing the same database: 4 days of the demo's archives, alone then beside wrk
 # Each measure is the fastest of 3 runs (wall, with that run's CPU): a run's system time alone
-# varied from 0.9 to 3.7 s between identical runs here (page faults of its arrays), more than the
-# effect measured.
+# varied from 0.9 to 3.7 s between identical runs here (page faults of a decompression thread per
+# 2 KB file, since removed: src/io/reader.c), more than the effect measured.
 replay() {
 	local i
 	for i in 1 2 3; do
