@@ -374,6 +374,20 @@ static enum job_state decode_job(struct job *j)
 	return ok ? J_DONE : J_FAILED;
 }
 
+/* With the lock held and a queued block nobody has taken: takes the oldest, decodes it without
+ * the lock, stores its state and wakes whoever waits for it. The workers and the reading thread
+ * (while it waits for the next block in order) both call it. */
+static void take_and_decode(struct bz2par *p)
+{
+	struct job *j = &p->job[p->next_take++ % p->slots];
+	j->state = J_TAKEN;
+	pthread_mutex_unlock(&p->mu);
+	enum job_state st = decode_job(j);
+	pthread_mutex_lock(&p->mu);
+	j->state = st;
+	pthread_cond_broadcast(&p->done);
+}
+
 static void *worker(void *arg)
 {
 	struct bz2par *p = arg;
@@ -383,13 +397,7 @@ static void *worker(void *arg)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop)
 			break;
-		struct job *j = &p->job[p->next_take++ % p->slots];
-		j->state = J_TAKEN;
-		pthread_mutex_unlock(&p->mu);
-		enum job_state st = decode_job(j);
-		pthread_mutex_lock(&p->mu);
-		j->state = st;
-		pthread_cond_broadcast(&p->done);
+		take_and_decode(p);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -464,14 +472,7 @@ ssize_t bz2par_next(struct bz2par *p, const uint8_t **data)
 		pthread_mutex_lock(&p->mu);
 		while (j->state != J_DONE && j->state != J_FAILED) {
 			if (p->next_take < p->next_queue) {
-				/* help: decode the oldest block nobody has taken */
-				struct job *h = &p->job[p->next_take++ % p->slots];
-				h->state = J_TAKEN;
-				pthread_mutex_unlock(&p->mu);
-				enum job_state st = decode_job(h);
-				pthread_mutex_lock(&p->mu);
-				h->state = st;
-				pthread_cond_broadcast(&p->done);
+				take_and_decode(p);   /* help: the oldest block nobody has taken */
 			} else {
 				pthread_cond_wait(&p->done, &p->mu);
 			}

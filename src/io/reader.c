@@ -391,6 +391,27 @@ static int gz_replay(struct dm_reader *r, struct dm_error *e)
 }
 #endif
 
+/* A second decoder going over what a first one already returned (zlib after ISA-L, libbz2's one
+ * stream after the block-parallel path): the first r->discard bytes of its output are dropped.
+ * Returns what is left of the made bytes at out. */
+static size_t drop_returned(struct dm_reader *r, uint8_t *out, size_t made)
+{
+	if (!r->discard || !made)
+		return made;
+	size_t drop = made < r->discard ? made : (size_t)r->discard;
+	memmove(out, out + drop, made - drop);
+	r->discard -= drop;
+	return made - drop;
+}
+
+/* The input ended inside a compressed stream: the error, the same whichever path met it. */
+static void truncated(struct dm_reader *r, struct dm_error *e, uint64_t in_total, uint64_t out_total)
+{
+	dm_fail(e, DM_ERR_IO, out_total, "%s stream truncated (ends without end-of-stream marker) at compressed "
+	        "offset %llu, uncompressed %llu", dm_compression_name(r->comp), (unsigned long long)in_total,
+	        (unsigned long long)out_total);
+}
+
 /* One decompression step for the compressed formats; returns bytes produced or sets e. */
 static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, struct dm_error *e)
 {
@@ -446,12 +467,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		used = avail - z->avail_in;
 		made = n - z->avail_out;
 		r->raw_made = made;
-		if (r->discard && made) {   /* ISA-L returned these bytes before it failed */
-			size_t drop = made < r->discard ? made : (size_t)r->discard;
-			memmove(out, out + drop, made - drop);
-			r->discard -= drop;
-			made -= drop;
-		}
+		made = drop_returned(r, out, made);   /* ISA-L returned these bytes before it failed */
 		if (zr == Z_STREAM_END) {
 			r->stream_ended = 1;
 			inflateReset(z); /* a following gzip member continues the data */
@@ -473,12 +489,7 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		int br = BZ2_bzDecompress(bz);
 		used = avail - bz->avail_in;
 		made = n - bz->avail_out;
-		if (r->discard && made) {   /* the block-parallel path returned these bytes first */
-			size_t drop = made < r->discard ? made : (size_t)r->discard;
-			memmove(out, out + drop, made - drop);
-			r->discard -= drop;
-			made -= drop;
-		}
+		made = drop_returned(r, out, made);   /* the block-parallel path returned these first */
 		if (br == BZ_STREAM_END) {
 			r->stream_ended = 1;
 			BZ2_bzDecompressEnd(bz);
@@ -689,10 +700,7 @@ static ssize_t raw_read(struct dm_reader *r, void *buf, size_t n, struct dm_erro
 					break;
 				}
 				struct dm_error e;
-				dm_fail(&e, DM_ERR_IO, r->out_total + produced,
-				        "%s stream truncated (ends without end-of-stream marker) at compressed offset %llu, "
-				        "uncompressed %llu", dm_compression_name(r->comp), (unsigned long long)r->in_total,
-				        (unsigned long long)(r->out_total + produced));
+				truncated(r, &e, r->in_total, r->out_total + produced);
 				return fail_or_return(r, produced, &e, err);
 			}
 			struct dm_error e;
@@ -779,9 +787,7 @@ static int producer_bz2par(struct dm_reader *r)
 			pthread_mutex_lock(&r->mu);
 			struct block *b = wait_free_block(r);
 			if (b && k == -2)
-				dm_fail(&b->e, DM_ERR_IO, pushed, "%s stream truncated (ends without end-of-stream marker) "
-				        "at compressed offset %llu, uncompressed %llu", dm_compression_name(r->comp),
-				        (unsigned long long)r->file_size, (unsigned long long)pushed);
+				truncated(r, &b->e, r->file_size, pushed);
 			if (b)
 				publish_block(r, 0, k == 0 ? 1 : -1);
 			pthread_mutex_unlock(&r->mu);
