@@ -76,6 +76,8 @@ struct dm_reader {
 		lzma_stream xz;
 	} s;
 	int z_init;            /* s.z is initialised (zlib decodes gzip) */
+	gz_header gz_head;     /* zlib fills it as it reads a member's header: done is 1 once read
+	                        * (step: a failure past it is in a member, not after the data) */
 #ifdef DM_HAVE_ISAL
 	struct inflate_state *isal; /* non-NULL while ISA-L decodes gzip (see the top of this file) */
 	int isal_fresh;        /* the next step starts a gzip member: note where */
@@ -195,6 +197,14 @@ static enum dm_compression sniff(const uint8_t *b, size_t n)
 	return DM_COMP_NONE;
 }
 
+/* Asks zlib to fill r->gz_head as it reads the next member's header (again after each reset:
+ * inflateReset forgets it), so that a failure can be placed in a member or after the data. */
+static void gz_watch_header(struct dm_reader *r)
+{
+	memset(&r->gz_head, 0, sizeof r->gz_head);
+	inflateGetHeader(&r->s.z, &r->gz_head);
+}
+
 static int stream_init(struct dm_reader *r)
 {
 	memset(&r->s, 0, sizeof r->s);
@@ -217,6 +227,7 @@ static int stream_init(struct dm_reader *r)
 		if (inflateInit2(&r->s.z, 15 + 32) != Z_OK)
 			return -1;
 		r->z_init = 1;
+		gz_watch_header(r);
 		break;
 	}
 	case DM_COMP_BZIP2:
@@ -382,6 +393,7 @@ static int gz_replay(struct dm_reader *r, struct dm_error *e)
 		               (unsigned long long)r->member_at, strerror(errno));
 	}
 	r->z_init = 1;
+	gz_watch_header(r);
 	r->in_pos = r->in_len = 0;
 	r->in_eof = 0;
 	r->in_total = r->member_at;
@@ -471,11 +483,14 @@ static int step(struct dm_reader *r, uint8_t *out, size_t n, size_t *produced, s
 		if (zr == Z_STREAM_END) {
 			r->stream_ended = 1;
 			inflateReset(z); /* a following gzip member continues the data */
+			gz_watch_header(r);
 		} else if (zr == Z_OK || zr == Z_BUF_ERROR) {
 			if (used || made)
 				r->stream_ended = 0;
 		} else {
 			dm_fail(e, DM_ERR_IO, 0, "gzip data corrupt (%s)", z->msg ? z->msg : "inflate error");
+			if (r->gz_head.done == 1)
+				r->stream_ended = 0;   /* a member whose header was read: damaged, not trailing bytes */
 			rc = -1;
 		}
 		break;
