@@ -659,7 +659,13 @@ static void bmp_state(void *arg, const char *collector, int64_t ts, uint32_t use
 static void bmp_router(void *arg, const char *router, int up, const char *sys_name)
 {
 	struct collect *co = arg;
-	if (!co->quiet)
+	if (co->quiet)
+		return;
+	/* the station calls with up at the connection and again at the router's Initiation message,
+	 * which names it: one line each, saying which */
+	if (up && sys_name && sys_name[0])
+		fprintf(stderr, "darkmap collect: BMP router %s initiation: %s\n", router, sys_name);
+	else
 		fprintf(stderr, "darkmap collect: BMP router %s %s%s%s\n", router, up ? "connected" : "gone",
 		        sys_name && sys_name[0] ? ": " : "", sys_name ? sys_name : "");
 }

@@ -180,9 +180,14 @@ static void state_elem_view(struct bmp *b, struct bmp_peer *p, int view, uint16_
 }
 
 /* A session change goes to the pre-policy view and, once the router has shown one, to the
- * post-policy view: both are peers of the routing state (the Loc-RIB "peer" has no session). */
+ * post-policy view: both are peers of the routing state. A Loc-RIB instance (RFC 9069) is a
+ * peer of its own view only. */
 static void state_elem(struct bmp *b, struct bmp_peer *p, uint16_t from, uint16_t to)
 {
+	if (p->hdr.type == BMP_PEER_LOC_RIB) {
+		state_elem_view(b, p, BMP_VIEW_LOC_RIB, from, to);
+		return;
+	}
 	state_elem_view(b, p, BMP_VIEW_PRE, from, to);
 	if (p->post_seen)
 		state_elem_view(b, p, BMP_VIEW_POST, from, to);
@@ -255,6 +260,12 @@ static int route_monitoring(struct bmp *b, struct bmp_peer *p, struct cur *c)
 		p->post_seen = 1;
 		if (p->up)
 			state_elem_view(b, p, BMP_VIEW_POST, 5 /* OpenConfirm */, 6 /* Established */);
+	}
+	/* a Loc-RIB instance's routes without its Peer Up (gobgpd 3.10 sends none): it is up from
+	 * its first route, so that its Peer Down or the router's going takes its routes away */
+	if (view == BMP_VIEW_LOC_RIB && !p->up) {
+		p->up = 1;
+		state_elem_view(b, p, BMP_VIEW_LOC_RIB, 5 /* OpenConfirm */, 6 /* Established */);
 	}
 	if (b->cb.update)
 		b->cb.update(b->cb.arg, p, view, msg, m.len, ctx.asn_size, ctx.addpath || u->addpath_guessed);

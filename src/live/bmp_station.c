@@ -127,6 +127,10 @@ static void router_close(struct router *r)
 		e.peer_asn = p->hdr.asn;
 		e.old_state = 6;
 		e.new_state = 1;
+		if (p->hdr.type == BMP_PEER_LOC_RIB) {
+			on_elem(r, p, BMP_VIEW_LOC_RIB, &e);
+			continue;
+		}
 		on_elem(r, p, BMP_VIEW_PRE, &e);
 		if (p->post_seen)
 			on_elem(r, p, BMP_VIEW_POST, &e);

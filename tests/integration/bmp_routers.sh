@@ -221,7 +221,7 @@ state_is() {
 	return 1
 }
 
-# run_collect NAME WANT STATE1 STATE2 STATE3 PEERS1 PEERS3 COLLECTORS: the same router into
+# run_collect NAME WANT STATE1 STATE2 STATE3 PEERS1 PEERS3 COLLECTORS [PEERS4]: the same router into
 # `darkmap collect --bmp --archive`: its --state (routes; "VIEW|PEER|AS|..." for BMP views) after
 # the announcements (STATE1), after the withdrawal (STATE2) and once the speaker is gone (STATE3);
 # its --peers (the pipeline's routing state: COLLECTOR|PEER|AS|up/down|v4|v6|times down) with
@@ -252,6 +252,10 @@ run_collect() {
 	if [ "$(cat "$dir/state")" = "$5" ]; then ok "${tag}_gone"; else fail _gone "$(diff <(echo "$5") "$dir/state" | tr '\n' ' ')"; fi
 	kill "$pid_a"
 	wait_for "$dir/collect.err" 'BMP router bmp:127.0.0.1 gone' 1
+	# the router gone: every peer it showed is down, the Loc-RIB's too (PEERS4)
+	if [ -n "${9:-}" ]; then
+		if state_is "$dir/peers" "$9"; then ok "${tag}_router_gone"; else fail _router_gone "$(diff <(echo "$9") "$dir/peers" | tr '\n' ' ')"; fi
+	fi
 	kill "$pid_c"
 	wait "$pid_c"
 	rc=$?
@@ -268,6 +272,8 @@ run_collect() {
 WANT_GOBGP='bmp-locrib:127.0.0.1|A|0.0.0.0|64512|10.10.0.0/16|65001 4200000000 65010|192.0.2.3
 bmp-locrib:127.0.0.1|A|0.0.0.0|64512|10.20.0.0/24|65001 65020|192.0.2.3
 bmp-locrib:127.0.0.1|A|0.0.0.0|64512|2001:db8:10::/48|65001 65030|2001:db8::3
+bmp-locrib:127.0.0.1|S|0.0.0.0|64512|5|6
+bmp-locrib:127.0.0.1|S|0.0.0.0|64512|6|1
 bmp-locrib:127.0.0.1|W|0.0.0.0|64512|10.10.0.0/16||
 bmp-locrib:127.0.0.1|W|0.0.0.0|64512|10.20.0.0/24||
 bmp-locrib:127.0.0.1|W|0.0.0.0|64512|2001:db8:10::/48||
@@ -288,8 +294,9 @@ bmp:127.0.0.1|W|127.0.0.3|65001|10.20.0.0/24||'
 run gobgp "$WANT_GOBGP" 9 3 'bmp:127.0.0.1 bmp-post:127.0.0.1 bmp-locrib:127.0.0.1'
 # collect's state: the same routes per view (the pre-policy ones with gobgpd's path id 1, as
 # bgpdump prints BGP4MP_ET_AP lines); the speaker gone, no route is left: pre-policy and
-# post-policy peers down (Peer Down), the Loc-RIB's routes withdrawn (its "peer" has no session:
-# it stays up)
+# post-policy peers down (Peer Down), the Loc-RIB's routes withdrawn (its "peer" has no session
+# and gobgpd sends no Peer Up for it: it is up from its first route while the router is
+# connected, and down once the router has gone)
 run_collect gobgp "$WANT_GOBGP" 'bmp-locrib:127.0.0.1|0.0.0.0|64512|10.10.0.0/16|65001 4200000000 65010|INCOMPLETE|192.0.2.3|0|0||NAG||
 bmp-locrib:127.0.0.1|0.0.0.0|64512|10.20.0.0/24|65001 65020|INCOMPLETE|192.0.2.3|0|0||NAG||
 bmp-locrib:127.0.0.1|0.0.0.0|64512|2001:db8:10::/48|65001 65030|INCOMPLETE|2001:db8::3|0|0||NAG||
@@ -309,7 +316,10 @@ bmp:127.0.0.1|127.0.0.3|65001|2001:db8:10::/48|1|65001 65030|INCOMPLETE|2001:db8
 bmp-post:127.0.0.1|127.0.0.3|65001|up|2|1|0
 bmp:127.0.0.1|127.0.0.3|65001|up|2|1|0' 'bmp-locrib:127.0.0.1|0.0.0.0|64512|up|0|0|0
 bmp-post:127.0.0.1|127.0.0.3|65001|down|0|0|1
-bmp:127.0.0.1|127.0.0.3|65001|down|0|0|1' 'bmp:127.0.0.1 bmp-post:127.0.0.1 bmp-locrib:127.0.0.1'
+bmp:127.0.0.1|127.0.0.3|65001|down|0|0|1' 'bmp:127.0.0.1 bmp-post:127.0.0.1 bmp-locrib:127.0.0.1' \
+'bmp-locrib:127.0.0.1|0.0.0.0|64512|down|0|0|1
+bmp-post:127.0.0.1|127.0.0.3|65001|down|0|0|1
+bmp:127.0.0.1|127.0.0.3|65001|down|0|0|1'
 
 # FRR 8.4, pre- and post-policy monitoring (pre-policy needs soft-reconfiguration inbound: FRR
 # keeps no Adj-RIB-In otherwise and reports withdrawals). FRR 8.4 builds its Route Monitoring

@@ -444,6 +444,10 @@ static void test_views(void **state)
 	peer_hdr_t(&b, 0x80, 1);
 	update(&b, 0, 0);
 	end(&b, at);
+	at = begin(&b, BMP_PEER_DOWN);   /* the Loc-RIB instance closed (RFC 9069 §5.2): its view only */
+	peer_hdr_t(&b, 0x80, 1);
+	wbuf_u8(&b, BMP_DOWN_LOC_RIB);
+	end(&b, at);
 	struct bmp *s;
 	assert_int_equal(feed(&b, 0, &s), 0);
 	check("up local 192.0.2.254:179 AS4200000000 as4 1 addpath 1\n"
@@ -453,10 +457,13 @@ static void test_views(void **state)
 	      "W post 192.0.2.1 AS65001 172.16.0.0/12\n"
 	      "A post 192.0.2.1 AS65001 10.0.0.0/8 path 65001 4200000000 nh 192.0.2.1\n"
 	      "A post 192.0.2.1 AS65001 10.1.0.0/16 path 65001 4200000000 nh 192.0.2.1\n"
+	      "S loc-rib 0.0.0.0 AS65001 5->6 t1700000000\n"   /* up from its first route: no Peer Up */
 	      "update 55 bytes asn 4 addpath 0\n"
 	      "W loc-rib 0.0.0.0 AS65001 172.16.0.0/12\n"
 	      "A loc-rib 0.0.0.0 AS65001 10.0.0.0/8 path 65001 4200000000 nh 192.0.2.1\n"
-	      "A loc-rib 0.0.0.0 AS65001 10.1.0.0/16 path 65001 4200000000 nh 192.0.2.1\n");
+	      "A loc-rib 0.0.0.0 AS65001 10.1.0.0/16 path 65001 4200000000 nh 192.0.2.1\n"
+	      "down reason 6 notification -1/-1\n"
+	      "S loc-rib 0.0.0.0 AS65001 6->1 t1700000000\n");
 	assert_int_equal(bmp_npeers(s), 2);
 	assert_int_equal(bmp_peer(s, 0)->decode_retry, 1);
 	assert_int_equal(bmp_counts(s)->errors, 0);
