@@ -50,7 +50,8 @@ static const char USAGE[] =
 	"                       [--local-as ASN] [--router-id ID] [--name NAME] [--hold-time S]\n"
 	"                       [--print] [--state FILE] [--peers FILE] [--port-file FILE] [--duration S] [-q]\n"
 	"                       [--archive DIR [--rotate S] [--rib-every S] [--compress bz2|gz|none]]\n"
-	"                       [--bmp ADDR:PORT] [--serve ADDR:PORT] [--load-time S] [--sim-clock PATH]\n"
+	"                       [--bmp ADDR:PORT] [--serve ADDR:PORT [--serve-nice N]] [--load-time S]\n"
+	"                       [--sim-clock PATH]\n"
 	"                       [pipeline options: --db FILE --detect --json FILE --webhook URL ...]\n"
 	"\n"
 	"Run a BGP collector: accept sessions from the configured peers (RFC 4271, 4-byte ASNs,\n"
@@ -85,8 +86,10 @@ static const char USAGE[] =
 	"                     under DIR/bmp:<router>/ (docs/live.md)\n"
 	"  --bmp ADDR:PORT    also a BMP station (RFC 7854): routers connect there\n"
 	"  --serve ADDR:PORT  also darkmap serve's API, dashboard, event stream and /metrics (with\n"
-	"                     the collector's live counters) over the --db being written, on the\n"
-	"                     same loop (docs/serve.md); port 0: any free port\n"
+	"                     the collector's live counters) over the --db being written, on a\n"
+	"                     thread of its own (docs/serve.md); port 0: any free port\n"
+	"  --serve-nice N     the server's thread at CPU priority N (0-19, default 0): beside\n"
+	"                     heavy API use, the sessions get the cores first\n"
 	"  --load-time S      the table load ends at the latest S seconds after the start (120)\n"
 	"  --sim-clock PATH   take the time from `darkmap feed --sim-clock PATH` (a Unix socket\n"
 	"                     collect creates) instead of the wall clock: backtests and tests\n"
@@ -259,15 +262,17 @@ struct collect {
 	int64_t sim_ts;
 	uint64_t sim_need;
 	const char *cname;          /* the collector's name */
-	/* --serve: the HTTP API on this loop, over the database the pipeline writes */
+	/* --serve: the HTTP API on a thread of its own, over the database the pipeline writes */
 	const char *serve;
-	struct http_server *http;
+	int serve_nice;
+	struct http_thread *http;
 	struct http_live_metrics live;
 	const char *port_file;
 };
 
 static void sim_try(struct collect *co);
 static void live_metrics(struct collect *co);
+static void serve_metrics(struct collect *co);
 
 static int64_t wall_us(void)
 {
@@ -815,6 +820,7 @@ static void live_metrics(struct collect *co)
 	for (size_t i = 0; i < sizeof m->events_total / sizeof m->events_total[0]; i++)
 		m->events_total[i] = st.events[i];
 	m->bin_lag_seconds = st.last_bin_end ? (double)now_us(co) / 1e6 - (double)st.last_bin_end : 0;
+	serve_metrics(co);
 }
 
 static void on_commit(void *arg, double seconds)
@@ -823,7 +829,8 @@ static void on_commit(void *arg, double seconds)
 	if (!co->http)
 		return;
 	http_live_metrics_observe_write(&co->live, seconds);
-	http_server_db_changed(co->http);
+	serve_metrics(co);
+	http_thread_db_changed(co->http);
 }
 
 /* "ADDR:PORT" / "[V6]:PORT" into bind and port. */
@@ -873,6 +880,19 @@ static void peer_metrics(struct obuf *o, void *arg)
 	speaker_memory(co->sp, peer_metric, &a);
 }
 
+/* The live numbers and the per-peer lines, handed to the server's thread (a copy: the speaker
+ * and the pipeline are this thread's) */
+static void serve_metrics(struct collect *co)
+{
+	if (!co->http)
+		return;
+	struct obuf o;
+	obuf_init_mem(&o);
+	peer_metrics(&o, co);
+	http_thread_metrics(co->http, &co->live, o.buf, o.len);
+	obuf_free(&o);
+}
+
 static int open_serve(struct collect *co)
 {
 	struct http_opts ho;
@@ -887,15 +907,13 @@ static int open_serve(struct collect *co)
 	struct dashboard_paths dp;
 	dashboard_paths(&ho, NULL, NULL, &dp, "collect");
 	struct dm_error err = { 0 };
-	co->http = http_server_new_on(&ho, co->base, &err);
+	co->http = http_thread_start(&ho, co->serve_nice, &err);
 	if (!co->http) {
 		fprintf(stderr, "darkmap collect: --serve: %s\n", err.what);
 		return -1;
 	}
 	live_metrics(co);
-	http_server_set_live_metrics(co->http, &co->live);
-	http_server_set_metrics(co->http, peer_metrics, co);
-	int port = http_server_port(co->http);
+	int port = http_thread_port(co->http);
 	fprintf(stderr, "darkmap collect: dashboard and API on http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
 	        strchr(host, ':') ? "]" : "", port);
 	if (co->port_file) {
@@ -1208,6 +1226,16 @@ int cmd_collect(int argc, char **argv)
 			const char **dst = a[2] == 'a' ? &co.archive_dir : a[2] == 'b' ? &co.bmp_listen :
 			                   a[3] == 'i' ? &co.sim_path : &co.serve;
 			*dst = argv[++i];
+		} else if (!strcmp(a, "--serve-nice")) {
+			if (need_arg(i, argc, a) < 0)
+				goto usage;
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (!argv[i][0] || *end || v < 0 || v > 19) {
+				fprintf(stderr, "darkmap collect: --serve-nice: 0 to 19, not '%s'\n", argv[i]);
+				goto usage;
+			}
+			co.serve_nice = (int)v;
 		} else if (!strcmp(a, "--rotate") || !strcmp(a, "--rib-every") || !strcmp(a, "--load-time")) {
 			if (need_arg(i, argc, a) < 0)
 				goto usage;
@@ -1450,8 +1478,7 @@ out:
 		pl_finish(co.pl);
 		co.pl = NULL;
 	}
-	if (co.http)
-		http_server_free(co.http);
+	http_thread_stop(co.http);
 	if (co.bmp)
 		bmp_station_free(co.bmp);
 	if (co.sp)

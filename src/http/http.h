@@ -94,7 +94,8 @@ void http_server_free(struct http_server *s);
 
 /* ---- the live collector's hook (darkmap collect --serve) ----
  *
- * collect runs the server on its own loop, over the database its pipeline writes:
+ * A server on a loop the caller owns (collect runs it on a thread of its own: below), over the
+ * database a pipeline writes:
  *
  *   pl = pl_new(...);                          // creates the database (schema) first
  *   srv = http_server_new_on(&opts, base, &err); // opts.db_path = the pipeline's --db
@@ -149,5 +150,27 @@ void http_server_set_live_metrics(struct http_server *s, const struct http_live_
 void http_server_set_metrics(struct http_server *s, void (*fn)(struct obuf *o, void *arg), void *arg);
 /* The libevent base (struct event_base *): the caller's, or the server's own. */
 void *http_server_base(struct http_server *s);
+
+/* ---- the server on a thread of its own (darkmap collect --serve; thread.c) ----
+ *
+ * The collector's loop carries its BGP and BMP sessions; answering HTTP there would hold their
+ * UPDATEs back. http_thread_start makes a server on an event_base of its own and runs it on a
+ * new thread, at CPU priority `nice` (0: the caller's); the functions below may be called from
+ * any thread and hand their part over (copied) to the server's loop:
+ *
+ *   t = http_thread_start(&opts, 0, &err);    // opts.db_path = the pipeline's --db
+ *   ... each commit:   http_thread_db_changed(t);
+ *   ... each second:   http_thread_metrics(t, &live, extra_lines, len);
+ *   ... at the end:    http_thread_stop(t);   // joins the thread, frees everything */
+struct http_thread;
+struct http_thread *http_thread_start(const struct http_opts *o, int nice, struct dm_error *err);
+int http_thread_port(const struct http_thread *t);
+/* as http_server_db_changed / http_server_publish, on the server's thread */
+void http_thread_db_changed(struct http_thread *t);
+void http_thread_publish(struct http_thread *t, const char *kind, const char *json);
+/* /metrics shows a copy of *m (as http_server_set_live_metrics) and the Prometheus lines extra
+ * (complete "# TYPE" + sample lines, as http_server_set_metrics' function appends) */
+void http_thread_metrics(struct http_thread *t, const struct http_live_metrics *m, const char *extra, size_t len);
+void http_thread_stop(struct http_thread *t);
 
 #endif
