@@ -39,8 +39,9 @@ request = function()
   return wrk.format("GET", "/api/entities?type=country&at=" .. (1399939200 + 300 * math.random(0, 3)))
 end
 LUA
+sed 's/^request = function()/delay = function() return 50 end\nrequest = function()/' "$TMP/vary.lua" >"$TMP/paced.lua"
 
-# one_run SERVE_NICE LOAD: a fresh collect --serve takes the table; LOAD (none, wrk, wrkidle)
+# one_run SERVE_NICE LOAD: a fresh collect --serve takes the table; LOAD (none, wrk, paced, wrkidle)
 # runs against its API from the collector's first bin on. Prints "seconds rps p99_ms".
 one_run() {
 	local snice=$1 load=$2 port t0 t1 wpid="" held rps="-" p99="-"
@@ -56,6 +57,7 @@ one_run() {
 	# as it fills (its first answers, before any bin, are the same work as later ones)
 	case $load in
 	wrk) wrk -t2 -c64 --latency -d600s -s "$TMP/vary.lua" "$url" >"$TMP/wrk.out" 2>&1 & wpid=$! ;;
+	paced) wrk -t2 -c64 --latency -d600s -s "$TMP/paced.lua" "$url" >"$TMP/wrk.out" 2>&1 & wpid=$! ;;
 	wrkidle) chrt --idle 0 wrk -t2 -c64 --latency -d600s -s "$TMP/vary.lua" "$url" >"$TMP/wrk.out" 2>&1 & wpid=$! ;;
 	esac
 	sleep 0.5
@@ -96,5 +98,6 @@ compare() {
 		"$(awk -v a="$a" -v b="$l" 'BEGIN { print (b / a - 1) * 100 }')" "${r:-0}" "${p:-0}"
 }
 compare "wrk on its API, all at priority 0" 0 wrk
+compare "wrk paced (64 conns, 50 ms apart)" 0 paced
 compare "wrk at SCHED_IDLE, --serve-nice 19" 19 wrkidle
 echo "(routes/s alone: $(awk -v t="$TOTAL" '$1 == "alone" { print int(t / $2) }' "$TMP/pairs" | median); load average after: $(cut -d' ' -f1-3 /proc/loadavg))"

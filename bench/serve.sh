@@ -60,6 +60,7 @@ request = function()
   return wrk.format("GET", "/api/entities?type=country&at=" .. (1418342400 + 300 * math.random(0, 4895)))
 end
 LUA
+sed 's/^request = function()/delay = function() return 50 end\nrequest = function()/' "$TMP/vary.lua" >"$TMP/paced.lua"
 cat >"$TMP/vary-series.lua" <<'LUA'
 math.randomseed(12)
 request = function()
@@ -183,6 +184,10 @@ echo "replay 2014-12-20..24 into the served database, medians of $PAIRS interlea
 printf "  %-44s %12s  %12s  %11s  %9s  %8s\n" "beside" "alone" "loaded" "wall CPU" "load req/s" "its p99"
 compare "wrk (64 connections), all at priority 0" 0 $WRK
 compare "a dashboard (stream + 10 /api/entities/s)" 0 python3 "$TMP/dash.py" "$URL"
+# wrk paced: each of the 64 connections waits 50 ms between answer and request (wrk's delay()),
+# about 1,200 requests/s: a heavy API load that leaves the cores room, so that wrk measures
+# the server's latency and not its own wait for a core
+compare "wrk paced (64 conns, 50 ms apart), all at 0" 0 wrk -t2 -c64 --latency -d600s -s "$TMP/paced.lua" "$URL"
 # the server and wrk at the lowest priority (what `serve --nice 19` does): the writer gets the
 # cores first; wrk, sharing the server's priority, measures the server's latency as it gets CPU
 compare "wrk, serve and wrk at nice 19" 19 nice -n 19 $WRK
