@@ -126,17 +126,30 @@ static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, ui
 	uint16_t attr_len = 0;
 	if (cur_left(c) < alen + 1 + 1 + 4 + alen + 2 + 2)
 		return truncated(err, c, "TABLE_DUMP entry");
+	/* The fixed part is there (checked above): read with plain loads, not a checked cursor call
+	 * per field (those were a tenth of decoding the 2002 RIB, callgrind, issue 12). */
+	const uint8_t *p = c->p;
 	memset(&e->prefix, 0, sizeof e->prefix);
 	e->prefix.afi = (uint8_t)afi;
-	cur_copy(c, e->prefix.b, alen);
-	cur_u8(c, &e->prefix.len);
-	cur_u8(c, &e->status);
-	cur_u32(c, &e->originated);
-	get_ip(c, afi, &e->peer_ip);
-	uint16_t pas = 0;
-	cur_u16(c, &pas);
-	e->peer_as = pas;
-	cur_u16(c, &attr_len);
+	if (alen == 16)
+		memcpy(e->prefix.b, p, 16);
+	else
+		memcpy(e->prefix.b, p, 4);
+	p += alen;
+	e->prefix.len = p[0];
+	e->status = p[1];
+	e->originated = be32(p + 2);
+	p += 6;
+	memset(&e->peer_ip, 0, sizeof e->peer_ip);
+	e->peer_ip.afi = (uint8_t)afi;
+	if (alen == 16)
+		memcpy(e->peer_ip.b, p, 16);
+	else
+		memcpy(e->peer_ip.b, p, 4);
+	p += alen;
+	e->peer_as = be16(p);
+	attr_len = be16(p + 2);
+	c->p = p + 4;
 	if (e->prefix.len > alen * 8)
 		return dm_fail(err, DM_ERR_BAD_NLRI, at, "TABLE_DUMP: prefix length %u exceeds %u", e->prefix.len, alen * 8);
 	struct cur a;
@@ -526,6 +539,37 @@ static void update_warnings(struct mrt_ctx *ctx, struct mrt_rec *rec, struct mrt
 static int session_hdr(struct cur *c, struct mrt_session *s, int as4, struct dm_error *err)
 {
 	size_t at = cur_off(c);
+	/* The common case, an IPv4 or IPv6 session whose whole header is there, with plain loads: a
+	 * checked cursor call per field was 4% of decoding an update file (callgrind, issue 12). The
+	 * checked path below gives the errors. */
+	size_t asl = as4 ? 4 : 2, fam_at = 2 * asl + 2;
+	if (cur_left(c) >= fam_at + 2) {
+		const uint8_t *p = c->p;
+		uint16_t afi = be16(p + fam_at);
+		size_t alen = afi == DM_AFI_IPV4 ? 4 : afi == DM_AFI_IPV6 ? 16 : 0;
+		if (alen && cur_left(c) >= fam_at + 2 + 2 * alen) {
+			s->peer_as = as4 ? be32(p) : be16(p);
+			s->local_as = as4 ? be32(p + 4) : be16(p + 2);
+			s->ifindex = be16(p + 2 * asl);
+			s->afi = afi;
+			p += fam_at + 2;
+			memset(&s->peer_ip, 0, sizeof s->peer_ip);
+			memset(&s->local_ip, 0, sizeof s->local_ip);
+			s->peer_ip.afi = s->local_ip.afi = (uint8_t)afi;
+			if (alen == 16) {
+				memcpy(s->peer_ip.b, p, 16);
+				memcpy(s->local_ip.b, p + 16, 16);
+			} else {
+				memcpy(s->peer_ip.b, p, 4);
+				memcpy(s->local_ip.b, p + 4, 4);
+			}
+			c->p = p + 2 * alen;
+			s->as4 = (uint8_t)as4;
+			s->addpath = 0;
+			s->local = 0;
+			return 0;
+		}
+	}
 	if (as4) {
 		if (cur_u32(c, &s->peer_as) < 0 || cur_u32(c, &s->local_as) < 0)
 			return truncated(err, c, "BGP4MP header");
