@@ -436,6 +436,14 @@ static void test_state(void **state)
 	s.u.state.old_state = 1;
 	s.u.state.new_state = 2;
 	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.509481|STATE|206.220.231.55|3856|1|2\n", 1);
+	/* derived: bgpdump prints the microseconds with %06ld, zero-padded to 6 digits, all digits
+	 * of a field (damaged) past 999999 */
+	s.hdr.usec = 5;
+	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.000005|STATE|206.220.231.55|3856|1|2\n", 1);
+	s.hdr.usec = 90100;
+	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.090100|STATE|206.220.231.55|3856|1|2\n", 1);
+	s.hdr.usec = 4294967295u;
+	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.4294967295|STATE|206.220.231.55|3856|1|2\n", 1);
 
 	hdr(&s, MRT_BGP4MP, MRT_BGP4MP_STATE_CHANGE, 973301062, 0);
 	s.kind = MRT_K_STATE;
