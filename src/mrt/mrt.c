@@ -116,6 +116,18 @@ static int truncated(struct dm_error *err, const struct cur *c, const char *what
 	return dm_fail(err, DM_ERR_TRUNCATED, cur_off(c), "%s truncated: %zu bytes left", what, cur_left(c));
 }
 
+/* An address field of alen (4 or 16) bytes into a 16-byte dm_ip / dm_prefix array, zero-filled:
+ * two fixed-size copies rather than a memcpy call of a variable length. */
+static inline void addr_load(uint8_t b[16], const uint8_t *p, size_t alen)
+{
+	if (alen == 16) {
+		memcpy(b, p, 16);
+	} else {
+		memcpy(b, p, 4);
+		memset(b + 4, 0, 12);
+	}
+}
+
 /* ---- TABLE_DUMP (v1) ---------------------------------------------------------------- */
 
 static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, uint16_t afi, struct mrt_td1 *e,
@@ -129,23 +141,15 @@ static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, ui
 	/* The fixed part is there (checked above): read with plain loads, not a checked cursor call
 	 * per field (those were a tenth of decoding the 2002 RIB, callgrind, issue 12). */
 	const uint8_t *p = c->p;
-	memset(&e->prefix, 0, sizeof e->prefix);
 	e->prefix.afi = (uint8_t)afi;
-	if (alen == 16)
-		memcpy(e->prefix.b, p, 16);
-	else
-		memcpy(e->prefix.b, p, 4);
+	addr_load(e->prefix.b, p, alen);
 	p += alen;
 	e->prefix.len = p[0];
 	e->status = p[1];
 	e->originated = be32(p + 2);
 	p += 6;
-	memset(&e->peer_ip, 0, sizeof e->peer_ip);
 	e->peer_ip.afi = (uint8_t)afi;
-	if (alen == 16)
-		memcpy(e->peer_ip.b, p, 16);
-	else
-		memcpy(e->peer_ip.b, p, 4);
+	addr_load(e->peer_ip.b, p, alen);
 	p += alen;
 	e->peer_as = be16(p);
 	attr_len = be16(p + 2);
@@ -553,16 +557,9 @@ static int session_hdr(struct cur *c, struct mrt_session *s, int as4, struct dm_
 			s->ifindex = be16(p + 2 * asl);
 			s->afi = afi;
 			p += fam_at + 2;
-			memset(&s->peer_ip, 0, sizeof s->peer_ip);
-			memset(&s->local_ip, 0, sizeof s->local_ip);
 			s->peer_ip.afi = s->local_ip.afi = (uint8_t)afi;
-			if (alen == 16) {
-				memcpy(s->peer_ip.b, p, 16);
-				memcpy(s->local_ip.b, p + 16, 16);
-			} else {
-				memcpy(s->peer_ip.b, p, 4);
-				memcpy(s->local_ip.b, p + 4, 4);
-			}
+			addr_load(s->peer_ip.b, p, alen);
+			addr_load(s->local_ip.b, p + alen, alen);
 			c->p = p + 2 * alen;
 			s->as4 = (uint8_t)as4;
 			s->addpath = 0;
