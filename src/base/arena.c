@@ -18,7 +18,8 @@ void arena_init(struct arena *a, size_t limit)
 {
 	a->head = NULL;
 	a->all = NULL;
-	a->used = 0;
+	a->cur = NULL;
+	a->room = 0;
 	a->limit = limit;
 	a->total = 0;
 }
@@ -40,24 +41,23 @@ static struct arena_chunk *chunk_new(struct arena *a, size_t need)
 	return c;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+/* Start filling chunk c with an allocation of n bytes (n <= c->size). */
+static void *take(struct arena *a, struct arena_chunk *c, size_t n)
 {
-	n = (n + 15) & ~(size_t)15;
-	if (n == 0)
-		n = 16;
-	if (a->head && a->head->size - a->used >= n) {
-		void *p = a->head->data + a->used;
-		a->used += n;
-		return p;
-	}
+	a->head = c;
+	a->cur = c->data + n;
+	a->room = c->size - n;
+	return c->data;
+}
+
+/* n is rounded already (arena_alloc) and more than the head chunk has left. */
+void *arena_alloc_slow(struct arena *a, size_t n)
+{
 	/* Reuse a later chunk from a previous round if one is big enough. */
 	if (a->head) {
 		for (struct arena_chunk *c = a->head->next_free; c; c = c->next_free) {
-			if (c->size >= n) {
-				a->head = c;
-				a->used = n;
-				return c->data;
-			}
+			if (c->size >= n)
+				return take(a, c, n);
 		}
 	}
 	struct arena_chunk *c = chunk_new(a, n);
@@ -68,9 +68,7 @@ void *arena_alloc(struct arena *a, size_t n)
 		c->next_free = a->head->next_free;
 		a->head->next_free = c;
 	}
-	a->head = c;
-	a->used = n;
-	return c->data;
+	return take(a, c, n);
 }
 
 void arena_reset(struct arena *a)
@@ -82,7 +80,8 @@ void arena_reset(struct arena *a)
 		prev = c;
 	}
 	a->head = prev;
-	a->used = 0;
+	a->cur = prev ? prev->data : NULL;
+	a->room = prev ? prev->size : 0;
 }
 
 void arena_free(struct arena *a)

@@ -4,31 +4,39 @@
 #include <stdio.h>
 #include <string.h>
 
+/* An UPDATE that ends before its attributes: they are cleared here, where bgp_attrs_decode (which
+ * clears them) is not reached. Clearing the 376 bytes on every UPDATE as well was 2% of decoding
+ * an update file (callgrind, issue 12). */
+static int no_attrs(struct bgp_update *u, int rc)
+{
+	memset(&u->attrs, 0, sizeof u->attrs);
+	return rc;
+}
+
 static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_update *u,
                          struct dm_error *err)
 {
-	/* every field is set below (attrs by bgp_attrs_decode): no memset of the 440-byte struct */
+	/* every field is set below (attrs by bgp_attrs_decode or no_attrs): no memset of the struct */
 	u->attrs_len = 0;
 	u->attr_err = u->nlri_err = 0;
 	u->addpath_guessed = 0;
 	u->withdrawn.n = u->announced.n = 0;
 	u->withdrawn.pfx = u->announced.pfx = NULL;
 	u->withdrawn.path_id = u->announced.path_id = NULL;
-	memset(&u->attrs, 0, sizeof u->attrs);
 	uint16_t wlen, alen;
 	size_t at = cur_off(c);
 	struct cur w, attrs;
 	if (cur_u16(c, &wlen) < 0)
-		return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP UPDATE: withdrawn routes length missing");
+		return no_attrs(u, dm_fail(err, DM_ERR_TRUNCATED, at, "BGP UPDATE: withdrawn routes length missing"));
 	if (cur_take(c, wlen, &w) < 0)
-		return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP UPDATE: withdrawn routes length %u exceeds remaining %zu",
-		               wlen, cur_left(c));
+		return no_attrs(u, dm_fail(err, DM_ERR_BAD_LENGTH, at,
+		                           "BGP UPDATE: withdrawn routes length %u exceeds remaining %zu", wlen, cur_left(c)));
 	at = cur_off(c);
 	if (cur_u16(c, &alen) < 0)
-		return dm_fail(err, DM_ERR_TRUNCATED, at, "BGP UPDATE: path attribute length missing");
+		return no_attrs(u, dm_fail(err, DM_ERR_TRUNCATED, at, "BGP UPDATE: path attribute length missing"));
 	if (cur_take(c, alen, &attrs) < 0)
-		return dm_fail(err, DM_ERR_BAD_LENGTH, at, "BGP UPDATE: path attribute length %u exceeds remaining %zu",
-		               alen, cur_left(c));
+		return no_attrs(u, dm_fail(err, DM_ERR_BAD_LENGTH, at,
+		                           "BGP UPDATE: path attribute length %u exceeds remaining %zu", alen, cur_left(c)));
 	u->attrs_len = alen;
 	/* Problems below leave the update usable (the function returns 0): they are in attr_err and
 	 * nlri_err, and the first one is described in err. */

@@ -3,6 +3,18 @@
 
 #include <string.h>
 
+/* mask4.w[k] / mask8.w[k]: the first k bytes of a 4- / 8-byte word in memory order (the
+ * masks are built from bytes, so they hold on either byte order). */
+#define M8(k) { [0] = (k) > 0 ? 0xff : 0, [1] = (k) > 1 ? 0xff : 0, [2] = (k) > 2 ? 0xff : 0, \
+	        [3] = (k) > 3 ? 0xff : 0, [4] = (k) > 4 ? 0xff : 0, [5] = (k) > 5 ? 0xff : 0, \
+	        [6] = (k) > 6 ? 0xff : 0, [7] = (k) > 7 ? 0xff : 0 }
+static const union { uint8_t b[9][8]; uint64_t w[9]; } mask8 = {
+	.b = { M8(0), M8(1), M8(2), M8(3), M8(4), M8(5), M8(6), M8(7), M8(8) }
+};
+static const union { uint8_t b[5][4]; uint32_t w[5]; } mask4 = {
+	.b = { { 0, 0, 0, 0 }, { 0xff, 0, 0, 0 }, { 0xff, 0xff, 0, 0 }, { 0xff, 0xff, 0xff, 0 }, { 0xff, 0xff, 0xff, 0xff } }
+};
+
 int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a, struct nlri_list *out,
                     struct dm_error *err)
 {
@@ -55,11 +67,29 @@ int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a, s
 			break;
 		}
 		struct dm_prefix *d = &out->pfx[n++];
-		memset(d->b, 0, sizeof d->b);
 		d->afi = fam;
 		d->len = (uint8_t)len;
-		for (unsigned i = 0; i < nb; i++)
-			d->b[i] = p[1 + i];
+		/* The address bytes as whole words, the bytes past nb cleared by a mask, where the input
+		 * holds a full word after the length byte (bytes of the next prefix or attribute are read
+		 * but masked off): a byte loop and a memset were a fifth of decoding an update file
+		 * (callgrind, issue 12). Bits past len inside the last byte stay as received. */
+		if (nb <= 4 && end - p > 4) {
+			uint32_t w;
+			memcpy(&w, p + 1, 4);
+			w &= mask4.w[nb];
+			memcpy(d->b, &w, 4);
+			memset(d->b + 4, 0, 12);
+		} else if (end - p > 16) {
+			uint64_t w[2];
+			memcpy(w, p + 1, 16);
+			w[0] &= mask8.w[nb < 8 ? nb : 8];
+			w[1] &= mask8.w[nb > 8 ? nb - 8 : 0];
+			memcpy(d->b, w, 16);
+		} else {
+			memset(d->b, 0, sizeof d->b);
+			for (unsigned i = 0; i < nb; i++)
+				d->b[i] = p[1 + i];
+		}
 		p += 1 + nb;
 	}
 	out->n = n;

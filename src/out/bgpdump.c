@@ -15,6 +15,8 @@
  * allocation: the tail lives in a stack buffer sized for bgpdump's own limits. */
 #include "out/bgpdump.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- numbers, addresses, time */
@@ -321,6 +323,36 @@ static inline char seg_close(uint8_t t)
 	return t == AS_SET ? '}' : t == AS_CONFED_SET ? ']' : t == AS_CONFED_SEQUENCE ? ')' : ' ';
 }
 
+/* The text of recently printed AS numbers and communities, per thread, direct-mapped by value:
+ * paths and community lists repeat a few thousand values over and over, and a lookup is a third
+ * of a decimal conversion's instructions (put_u32 was a tenth of dump -m on an update file,
+ * callgrind, issue 12). n 0 marks an empty slot. */
+struct num_text {
+	uint32_t key;
+	uint8_t n;
+	char s[19];
+};
+enum { NUM_SLOTS = 512 };
+static _Thread_local struct num_text asn_cache[NUM_SLOTS], comm_cache[NUM_SLOTS];
+
+static inline struct num_text *num_slot(struct num_text *cache, uint32_t v)
+{
+	return &cache[(v ^ (v >> 9) ^ (v >> 18)) & (NUM_SLOTS - 1)];
+}
+
+/* put_u32 for an AS number; writes 16 bytes at d whatever the length (callers' buffers have
+ * that room: the path text is capped well inside its buffer). */
+static inline size_t put_asn(char *d, uint32_t v)
+{
+	struct num_text *t = num_slot(asn_cache, v);
+	if (!t->n || t->key != v) {
+		t->n = (uint8_t)put_u32(t->s, v);
+		t->key = v;
+	}
+	memcpy(d, t->s, 16);
+	return t->n;
+}
+
 static void pf_seg(struct pathfmt *f, uint8_t type, const uint32_t *asn, unsigned count)
 {
 	if (f->done)
@@ -354,7 +386,7 @@ static void pf_seg(struct pathfmt *f, uint8_t type, const uint32_t *asn, unsigne
 			d[n++] = sep;
 		else
 			space = 1;
-		n += put_u32(d + n, asn[i]);
+		n += put_asn(d + n, asn[i]);
 		if (n > 7900) {
 			memcpy(d + n, "...", 3);
 			f->n = n + 3;
@@ -501,12 +533,19 @@ static size_t communities_text(char *d, const uint8_t *c, uint32_t n)
 			len += l;
 			continue;
 		}
-		size_t l = 0;
-		char *t = s + len;
-		t[l++] = ' ';
-		l += put_u32(t + l, v >> 16);
-		t[l++] = ':';
-		l += put_u32(t + l, v & 0xffff);
+		/* " AS:VAL" (at most 12 bytes) from the cache, 16 bytes copied (TAIL_MAX has room) */
+		struct num_text *ct = num_slot(comm_cache, v);
+		if (!ct->n || ct->key != v) {
+			size_t l = 0;
+			ct->s[l++] = ' ';
+			l += put_u32(ct->s + l, v >> 16);
+			ct->s[l++] = ':';
+			l += put_u32(ct->s + l, v & 0xffff);
+			ct->n = (uint8_t)l;
+			ct->key = v;
+		}
+		memcpy(s + len, ct->s, 16);
+		size_t l = ct->n;
 		if (len + l > BUF - 1)
 			l = BUF - 1 - len;
 		len += l;
@@ -585,6 +624,100 @@ static size_t tail_fmt(char *d, const struct bgp_attrs *a, const struct bgpdump_
 	return n;
 }
 
+/* Tails of recent attribute blocks of RIB entries, per thread. A RIB repeats each peer's
+ * attribute blocks over many prefixes; formatting a tail (AS path and communities as decimals)
+ * is hundreds of instructions, a sixth of dump -m (callgrind, issue 12). The tail is a
+ * function of the block's bytes and of what else tail_fmt reads: the AS size it was decoded
+ * with, the AS4 merge flag (asn2), the next hop (which an MP_REACH_NLRI in the block may give or
+ * the caller choose), the mode and the type 5 layout; all of these are the key, so equal keys
+ * give equal text and a hit prints exactly what formatting would. Direct-mapped by a hash of
+ * the key; blocks and tails too long for a slot are formatted every time. */
+enum { TC_SLOTS = 256, TC_KEY = 160, TC_TEXT = 224 };
+struct tail_slot {
+	uint64_t hash;
+	uint16_t key_len, text_len;   /* key_len 0: empty */
+	uint8_t key[TC_KEY];
+	char text[TC_TEXT + TAIL_COPY];   /* line_route copies TAIL_COPY bytes past the text */
+};
+
+/* Each thread's cache is allocated on its first tail and freed when the thread ends. */
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static void tc_key_make(void) { pthread_key_create(&tc_key, free); }
+
+static struct tail_slot *tc_new(void)
+{
+	struct tail_slot *t = calloc(TC_SLOTS, sizeof *t);
+	if (t) {
+		pthread_once(&tc_once, tc_key_make);
+		pthread_setspecific(tc_key, t);
+	}
+	return t;
+}
+
+static inline uint64_t tc_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
+
+/* The tail for these attributes and next hop, in buf (TAIL_MAX bytes) or in the cache; *len its
+ * length. Only attributes decoded whole from their bytes (raw set, lazy BGP_ATTRS_DECODED) are
+ * looked up: hand-built ones (tests, elements) have no bytes to stand for them. */
+static const char *tail_get(char *buf, size_t *len, const struct bgp_attrs *a, int asn2, const struct dm_ip *nh,
+                            int mode, int type5)
+{
+	static _Thread_local struct tail_slot *tc;
+	uint8_t key[TC_KEY];
+	size_t kl = 0;
+	/* key: flags, next hop, then the block's bytes */
+	if (a->lazy == BGP_ATTRS_DECODED && a->raw && a->raw_len && a->raw_len <= TC_KEY - 20 && (tc || (tc = tc_new()))) {
+		key[0] = (uint8_t)(asn2 != 0) | (uint8_t)((type5 != 0) << 1) | (uint8_t)((nh != NULL) << 2);
+		key[1] = (uint8_t)mode;
+		key[2] = a->as_path.asn_size;
+		key[3] = nh ? nh->afi : 0;
+		if (nh)
+			memcpy(key + 4, nh->b, 16);
+		else
+			memset(key + 4, 0, 16);
+		memcpy(key + 20, a->raw, a->raw_len);
+		kl = 20 + (size_t)a->raw_len;
+		uint64_t h = kl;
+		size_t i = 0;
+		for (; i + 8 <= kl; i += 8) {
+			uint64_t w;
+			memcpy(&w, key + i, 8);
+			h = tc_mix(h, w);
+		}
+		if (i < kl) {
+			uint64_t w = 0;
+			memcpy(&w, key + i, kl - i);
+			h = tc_mix(h, w);
+		}
+		struct tail_slot *t = &tc[(h >> 24) % TC_SLOTS];
+		if (t->key_len == kl && t->hash == h && !memcmp(t->key, key, kl)) {
+			*len = t->text_len;
+			return t->text;
+		}
+		struct bgpdump_attrs v;
+		view_attrs(a, asn2, &v);
+		size_t n = tail_fmt(buf, a, &v, nh, mode, type5);
+		if (n <= TC_TEXT) {
+			t->hash = h;
+			t->key_len = (uint16_t)kl;
+			memcpy(t->key, key, kl);
+			t->text_len = (uint16_t)n;
+			memcpy(t->text, buf, n);
+		}
+		*len = n;
+		return buf;
+	}
+	struct bgpdump_attrs v;
+	view_attrs(a, asn2, &v);
+	*len = tail_fmt(buf, a, &v, nh, mode, type5);
+	return buf;
+}
+
 /* ---------------------------------------------------------------- line heads */
 
 struct head {
@@ -631,14 +764,19 @@ static inline void head_time(struct head *h, const char *format, const struct mr
 	}
 	memcpy(d, tc.s, sizeof tc.s);   /* whole: the text then the room after it */
 	size_t n = tc.n;
-	if (et) {
-		char tmp[10];
-		size_t l = put_u32(tmp, hdr->usec);
+	if (et && hdr->usec < 1000000) {
+		/* ".uuuuuu" as three digit pairs: the copy of a variable length through a buffer was
+		 * a memcpy call per record (callgrind, issue 12) */
+		uint32_t u = hdr->usec;
 		d[n++] = '.';
-		for (size_t i = l; i < 6; i++)
-			d[n++] = '0';
-		memcpy(d + n, tmp, l);
-		n += l;
+		memcpy(d + n, DIGITS2 + 2 * (u / 10000), 2);
+		memcpy(d + n + 2, DIGITS2 + 2 * (u / 100 % 100), 2);
+		memcpy(d + n + 4, DIGITS2 + 2 * (u % 100), 2);
+		n += 6;
+	} else if (et) {
+		/* a damaged field of 7 to 10 digits: %06ld prints them all */
+		d[n++] = '.';
+		n += put_u32(d + n, hdr->usec);
 	}
 	d[n++] = '|';
 	h->letter = n;
@@ -730,16 +868,15 @@ static unsigned td1_line(struct obuf *o, struct head *h, const struct mrt_td1 *t
 	if (a->action >= BGP_ERR_TREAT_AS_WITHDRAW)
 		return 0;   /* RFC 7606: no route (see rib_lines) */
 	head_peer(h, &t->peer_ip, t->peer_as);
-	struct bgpdump_attrs v;
-	view_attrs(a, 1, &v);
 	const struct dm_ip *nh = NULL;
 	if ((a->present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI)) &&
 	    a->mp_reach.nexthop.afi == DM_AFI_IPV6)
 		nh = &a->mp_reach.nexthop;
 	else if (a->present & BGP_ATTR_BIT(BGP_ATTR_NEXT_HOP))
 		nh = &a->next_hop;
-	char tail[TAIL_MAX];
-	size_t tl = tail_fmt(tail, a, &v, nh, mode, 0);
+	char buf[TAIL_MAX];
+	size_t tl;
+	const char *tail = tail_get(buf, &tl, a, 1, nh, mode, 0);
 	line_route(o, h, 'B', &t->prefix, NULL, tail, tl);
 	return 1;
 }
@@ -778,7 +915,7 @@ static unsigned rib_lines(struct obuf *o, const struct mrt_ctx *ctx, const struc
 		return 0;
 	const char *format = r->addpath ? "TABLE_DUMP2_AP" : "TABLE_DUMP2";
 	unsigned lines = 0;
-	char tail[TAIL_MAX];
+	char buf[TAIL_MAX];
 	struct head h;
 	head_time(&h, format, &rec->hdr, 0, mode);
 	for (unsigned i = 0; i < r->n; i++) {
@@ -788,14 +925,13 @@ static unsigned rib_lines(struct obuf *o, const struct mrt_ctx *ctx, const struc
 		const struct mrt_peer *peer = &pi->peers[e->peer_index];
 		const struct bgp_attrs *a = &e->attrs;
 		head_peer(&h, &peer->addr, peer->asn);
-		struct bgpdump_attrs v;
-		view_attrs(a, 0, &v);
 		const struct dm_ip *nh = NULL;
 		if ((a->present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI)) && a->mp_reach.nexthop.afi)
 			nh = &a->mp_reach.nexthop;
 		else if (a->present & BGP_ATTR_BIT(BGP_ATTR_NEXT_HOP))
 			nh = &a->next_hop;
-		size_t tl = tail_fmt(tail, a, &v, nh, mode, 0);
+		size_t tl;
+		const char *tail = tail_get(buf, &tl, a, 0, nh, mode, 0);
 		line_route(o, &h, 'B', &r->prefix, r->addpath ? &e->path_id : NULL, tail, tl);
 		lines++;
 	}
@@ -882,14 +1018,17 @@ static unsigned message_lines(struct obuf *o, const struct mrt_rec *rec, int mod
 	             a->mp_reach.nlri_supported && a->mp_reach.nlri.n;
 	if (!u->announced.n && !has_mp)
 		return lines;
+	/* no tail_get here: update files repeat too few attribute blocks for the cache to pay (the
+	 * 2010, 2015 and 2024 update files took 1-2% more instructions with it) */
 	struct bgpdump_attrs v;
 	view_attrs(a, type5 || !is_as4(st), &v);
-	char tail[TAIL_MAX];
+	char buf[TAIL_MAX];
+	size_t tl;
 	if (u->announced.n) {
 		const struct dm_ip *nh =
 			(a->present & BGP_ATTR_BIT(BGP_ATTR_NEXT_HOP)) ? &a->next_hop : NULL;
-		size_t tl = tail_fmt(tail, a, &v, nh, mode, type5);
-		lines += nlri_lines(o, &h, 'A', &u->announced, addpath, tail, tl);
+		tl = tail_fmt(buf, a, &v, nh, mode, type5);
+		lines += nlri_lines(o, &h, 'A', &u->announced, addpath, buf, tl);
 	}
 	if (has_mp) {
 		/* An MP_REACH_NLRI without a next hop: bgpdump reads garbage there; print the zero
@@ -897,8 +1036,8 @@ static unsigned message_lines(struct obuf *o, const struct mrt_rec *rec, int mod
 		struct dm_ip zero = { 0 };
 		zero.afi = a->mp_reach.afi == DM_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
 		const struct dm_ip *nh = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : &zero;
-		size_t tl = tail_fmt(tail, a, &v, nh, mode, type5);
-		lines += nlri_lines(o, &h, 'A', &a->mp_reach.nlri, addpath, tail, tl);
+		tl = tail_fmt(buf, a, &v, nh, mode, type5);
+		lines += nlri_lines(o, &h, 'A', &a->mp_reach.nlri, addpath, buf, tl);
 	}
 	return lines;
 }

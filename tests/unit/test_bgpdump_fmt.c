@@ -436,6 +436,14 @@ static void test_state(void **state)
 	s.u.state.old_state = 1;
 	s.u.state.new_state = 2;
 	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.509481|STATE|206.220.231.55|3856|1|2\n", 1);
+	/* derived: bgpdump prints the microseconds with %06ld, zero-padded to 6 digits, all digits
+	 * of a field (damaged) past 999999 */
+	s.hdr.usec = 5;
+	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.000005|STATE|206.220.231.55|3856|1|2\n", 1);
+	s.hdr.usec = 90100;
+	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.090100|STATE|206.220.231.55|3856|1|2\n", 1);
+	s.hdr.usec = 4294967295u;
+	expect(NULL, &s, 'm', "BGP4MP_ET|1445565678.4294967295|STATE|206.220.231.55|3856|1|2\n", 1);
 
 	hdr(&s, MRT_BGP4MP, MRT_BGP4MP_STATE_CHANGE, 973301062, 0);
 	s.kind = MRT_K_STATE;
@@ -726,6 +734,66 @@ static void test_communities_cap(void **state)
 	}
 }
 
+/* Derived: the formatter keeps the tails of RIB entries' attribute blocks and the text of AS
+ * numbers and communities per thread (bgpdump.c, issue 12). TABLE_DUMP records decoded from bytes:
+ * the same block again, the same block in -M, a block differing only in NEXT_HOP, the first block
+ * again; AS 1 and 1027 share an AS-number slot, 65000:1 and 498:7 a community slot. Each line is
+ * written out from bgpdump's rules (test_table_dump_v1's layout). */
+static void td1_bytes(uint8_t *b, size_t *n, uint8_t third_octet, uint8_t nh_last)
+{
+	static const uint8_t fixed[] = {
+		0, 0, 0, 1,              /* view, seq */
+		10, 1, 0, 0, 24, 1,      /* prefix 10.1.x.0/24, status */
+		0x3d, 0x3c, 0x1a, 0x3f,  /* originated */
+		192, 0, 2, 1, 0xfb, 0xf4 /* peer 192.0.2.1, AS 64500 */
+	};
+	static const uint8_t attrs[] = {
+		0x40, 1, 1, 0,                                /* ORIGIN IGP */
+		0x40, 2, 8, 2, 3, 0, 1, 0x04, 0x03, 0, 1,     /* AS_PATH 1 1027 1 */
+		0x40, 3, 4, 10, 0, 0, 1,                      /* NEXT_HOP 10.0.0.x */
+		0xc0, 8, 12, 0xfd, 0xe8, 0, 1, 0x01, 0xf2, 0, 7, 0xfd, 0xe8, 0, 1 /* 65000:1 498:7 65000:1 */
+	};
+	memcpy(b, fixed, sizeof fixed);
+	b[6] = third_octet;
+	b[sizeof fixed] = 0;
+	b[sizeof fixed + 1] = sizeof attrs;
+	memcpy(b + sizeof fixed + 2, attrs, sizeof attrs);
+	b[sizeof fixed + 2 + 21] = nh_last;
+	*n = sizeof fixed + 2 + sizeof attrs;
+}
+
+static void expect_td1(struct mrt_ctx *ctx, uint8_t third_octet, uint8_t nh_last, int mode, const char *want)
+{
+	uint8_t body[128];
+	size_t n;
+	td1_bytes(body, &n, third_octet, nh_last);
+	struct mrt_hdr h = { .ts = 1027381055, .type = MRT_TABLE_DUMP, .subtype = MRT_TD_AFI_IPV4, .len = (uint32_t)n };
+	struct mrt_rec rec;
+	struct dm_error err;
+	assert_int_equal(mrt_decode(ctx, &h, body, &rec, &err), 0);
+	assert_int_equal(rec.nwarn, 0);
+	expect(ctx, &rec, mode, want, 1);
+}
+
+static void test_repeated_blocks(void **state)
+{
+	(void)state;
+	struct mrt_ctx ctx;
+	mrt_ctx_init(&ctx);
+	const char *a1 = "TABLE_DUMP|1027381055|B|192.0.2.1|64500|10.1.1.0/24|1 1027 1|IGP|10.0.0.1|0|0|"
+	                 "65000:1 498:7 65000:1|NAG||\n";
+	expect_td1(&ctx, 1, 1, 'm', a1);
+	expect_td1(&ctx, 1, 1, 'M', "TABLE_DUMP|07/22/02 23:37:35|B|192.0.2.1|64500|10.1.1.0/24|1 1027 1|IGP\n");
+	expect_td1(&ctx, 2, 2, 'm',
+	           "TABLE_DUMP|1027381055|B|192.0.2.1|64500|10.1.2.0/24|1 1027 1|IGP|10.0.0.2|0|0|"
+	           "65000:1 498:7 65000:1|NAG||\n");
+	expect_td1(&ctx, 1, 1, 'm', a1);
+	expect_td1(&ctx, 3, 1, 'm',
+	           "TABLE_DUMP|1027381055|B|192.0.2.1|64500|10.1.3.0/24|1 1027 1|IGP|10.0.0.1|0|0|"
+	           "65000:1 498:7 65000:1|NAG||\n");
+	mrt_ctx_free(&ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_json_text),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_time_text),
+		cmocka_unit_test(test_repeated_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
