@@ -486,12 +486,13 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n);
  * trie. In address order the walk up is short, and the descent skips the levels above it. */
 static uint32_t trie_finger(const struct rib *r, uint32_t a, const struct dm_prefix *pp)
 {
-	for (; a != RIB_NONE; a = r->node[a].parent) {
+	for (; a != RIB_NONE; a = rib_tnode_parent(&r->node[a])) {
 		const struct rib_tnode *t = &r->node[a];
-		const struct dm_prefix *k = &r->pfx[t->rep];
+		const struct dm_prefix *k = &r->pfx[rib_tnode_rep(t)];
+		unsigned tl = rib_tnode_len(t);
 		if (k->afi != pp->afi)
 			return RIB_NONE;
-		if (t->len <= pp->len && common_bits(pp->b, k->b, t->len) == t->len)
+		if (tl <= pp->len && common_bits(pp->b, k->b, tl) == tl)
 			return a;
 	}
 	return RIB_NONE;
@@ -523,32 +524,38 @@ int rib_trie_sync(struct rib *r)
 
 /* ---------- trie ---------- */
 
-static uint32_t tnode_new(struct rib *r, uint32_t pfx, uint32_t rep, uint8_t len, uint32_t parent)
+static inline void tnode_set_parent(struct rib_tnode *t, uint32_t parent)
+{
+	t->up = (t->up & ~RIB_NODE_NIL) | (parent == RIB_NONE ? RIB_NODE_NIL : parent);
+}
+
+/* A node that is prefix pfx (end) or only branches (rep: a prefix beginning with its bits). */
+static uint32_t tnode_new(struct rib *r, int end, uint32_t rep, uint8_t len, uint32_t parent)
 {
 	uint32_t n;
 	if (r->free_node != RIB_NONE) {
 		n = r->free_node;
 		r->free_node = r->node[n].child[0];
 	} else {
-		if (grow((void **)&r->node, &r->cap_node, r->nnode + 1, sizeof *r->node))
+		if (r->nnode >= RIB_NODE_MAX ||
+		    grow((void **)&r->node, &r->cap_node, r->nnode + 1, sizeof *r->node))
 			return RIB_NONE;
 		n = r->nnode++;
 	}
 	struct rib_tnode *t = &r->node[n];
 	t->child[0] = t->child[1] = RIB_NONE;
-	t->parent = parent;
-	t->pfx = pfx;
-	t->rep = rep;
-	t->len = len;
-	if (pfx != RIB_NONE)
-		r->pfx_node[pfx] = n;
+	t->up = (uint32_t)len << 24;
+	tnode_set_parent(t, parent);
+	t->key = rep | (end ? RIB_NODE_END : 0);
+	if (end)
+		r->pfx_node[rep] = n;
 	return n;
 }
 
 static void tnode_release(struct rib *r, uint32_t n)
 {
-	r->node[n].pfx = RIB_NONE;
-	r->node[n].parent = RIB_NONE;
+	r->node[n].key &= ~RIB_NODE_END;
+	tnode_set_parent(&r->node[n], RIB_NONE);
 	r->node[n].child[0] = r->free_node;
 	r->node[n].child[1] = RIB_NONE;
 	r->free_node = n;
@@ -557,13 +564,13 @@ static void tnode_release(struct rib *r, uint32_t n)
 /* Puts m where n was (under n's parent, or as the root). */
 static void tnode_replace(struct rib *r, int fam, uint32_t n, uint32_t m)
 {
-	uint32_t par = r->node[n].parent;
+	uint32_t par = rib_tnode_parent(&r->node[n]);
 	if (par == RIB_NONE)
 		r->root[fam] = m;
 	else
 		r->node[par].child[r->node[par].child[1] == n] = m;
 	if (m != RIB_NONE)
-		r->node[m].parent = par;
+		tnode_set_parent(&r->node[m], par);
 }
 
 int rib_trie_insert(struct rib *r, uint32_t p)
@@ -580,7 +587,7 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 	int fam = rib_fam(pp->afi);
 	unsigned L = pp->len;
 	if (r->root[fam] == RIB_NONE) {
-		uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
+		uint32_t m = tnode_new(r, 1, p, (uint8_t)L, RIB_NONE);
 		if (m == RIB_NONE)
 			return -1;
 		r->root[fam] = m;
@@ -588,41 +595,41 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 	}
 	for (;;) {
 		/* tnode_new may move r->node: re-read through n each time */
-		const uint8_t *kb = r->pfx[r->node[n].rep].b;
-		unsigned nlen = r->node[n].len;
+		const uint8_t *kb = r->pfx[rib_tnode_rep(&r->node[n])].b;
+		unsigned nlen = rib_tnode_len(&r->node[n]);
 		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
 			if (c == L) {   /* p is above n */
-				uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
+				uint32_t m = tnode_new(r, 1, p, (uint8_t)L, RIB_NONE);
 				if (m == RIB_NONE)
 					return -1;
 				tnode_replace(r, fam, n, m);
 				r->node[m].child[nbit] = n;
-				r->node[n].parent = m;
+				tnode_set_parent(&r->node[n], m);
 			} else {        /* p and n part at bit c: a branching node above both */
-				uint32_t g = tnode_new(r, RIB_NONE, p, (uint8_t)c, RIB_NONE);
+				uint32_t g = tnode_new(r, 0, p, (uint8_t)c, RIB_NONE);
 				if (g == RIB_NONE)
 					return -1;
-				uint32_t m = tnode_new(r, p, p, (uint8_t)L, g);
+				uint32_t m = tnode_new(r, 1, p, (uint8_t)L, g);
 				if (m == RIB_NONE)
 					return -1;
 				tnode_replace(r, fam, n, g);
 				r->node[g].child[nbit] = n;
 				r->node[g].child[!nbit] = m;
-				r->node[n].parent = g;
+				tnode_set_parent(&r->node[n], g);
 			}
 			return 0;
 		}
-		if (L == nlen) {
-			r->node[n].pfx = p;
+		if (L == nlen) {   /* a branching node becomes p: p is its rep from now on */
+			r->node[n].key = p | RIB_NODE_END;
 			r->pfx_node[p] = n;
 			return 0;
 		}
 		unsigned b = bit_at(pp->b, nlen);
 		uint32_t ch = r->node[n].child[b];
 		if (ch == RIB_NONE) {
-			uint32_t m = tnode_new(r, p, p, (uint8_t)L, n);
+			uint32_t m = tnode_new(r, 1, p, (uint8_t)L, n);
 			if (m == RIB_NONE)
 				return -1;
 			r->node[n].child[b] = m;
@@ -639,10 +646,10 @@ void rib_trie_remove(struct rib *r, uint32_t p)
 		return;
 	int fam = rib_fam(r->pfx[p].afi);
 	r->pfx_node[p] = RIB_NONE;
-	r->node[n].pfx = RIB_NONE;
-	while (n != RIB_NONE && r->node[n].pfx == RIB_NONE) {
+	r->node[n].key &= ~RIB_NODE_END;   /* p stays its rep: the store never forgets it */
+	while (n != RIB_NONE && !(r->node[n].key & RIB_NODE_END)) {
 		uint32_t c0 = r->node[n].child[0], c1 = r->node[n].child[1];
-		uint32_t par = r->node[n].parent;
+		uint32_t par = rib_tnode_parent(&r->node[n]);
 		if (c0 != RIB_NONE && c1 != RIB_NONE)
 			break;
 		uint32_t only = c0 != RIB_NONE ? c0 : c1;
@@ -659,13 +666,14 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 	uint32_t best = RIB_NONE;
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
 		const struct rib_tnode *t = &r->node[n];
-		if (t->len > len || common_bits(b, r->pfx[t->rep].b, t->len) < t->len)
+		unsigned tl = rib_tnode_len(t);
+		if (tl > len || common_bits(b, r->pfx[rib_tnode_rep(t)].b, tl) < tl)
 			break;
-		if (t->pfx != RIB_NONE)
-			best = t->pfx;
-		if (t->len == len)
+		if (t->key & RIB_NODE_END)
+			best = rib_tnode_rep(t);
+		if (tl == len)
 			break;
-		n = t->child[bit_at(b, t->len)];
+		n = t->child[bit_at(b, tl)];
 	}
 	return best;
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494231u /* "RIB1" */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494232u /* "RIB2": 16-byte trie nodes (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct dm_prefix), sizeof(struct rib_tnode), sizeof(struct rib_attr),
@@ -125,8 +125,8 @@ static int check(const struct rib *r)
 			return -1;
 	for (uint32_t i = 0; i < r->nnode; i++) {
 		const struct rib_tnode *t = &r->node[i];
-		if (!idx_ok(t->child[0], r->nnode) || !idx_ok(t->child[1], r->nnode) || !idx_ok(t->parent, r->nnode) ||
-		    !idx_ok(t->pfx, r->npfx) || t->rep >= r->npfx || t->len > 128)
+		if (!idx_ok(t->child[0], r->nnode) || !idx_ok(t->child[1], r->nnode) ||
+		    !idx_ok(rib_tnode_parent(t), r->nnode) || rib_tnode_rep(t) >= r->npfx || rib_tnode_len(t) > 128)
 			return -1;
 	}
 	if (!idx_ok(r->free_node, r->nnode) || !idx_ok(r->root[0], r->nnode) || !idx_ok(r->root[1], r->nnode))

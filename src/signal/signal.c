@@ -455,7 +455,8 @@ static uint32_t vsub_recount(struct sig *s, uint32_t n, int fam)
 		return 0;
 	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t v = 0;
-	if (t->pfx != RIB_NONE && (s->p[t->pfx].flags & PF_VIS) && rib_prefix(s->rib, t->pfx)->len <= covlen[fam])
+	uint32_t q = rib_tnode_pfx(t);
+	if (q != RIB_NONE && (s->p[q].flags & PF_VIS) && rib_prefix(s->rib, q)->len <= covlen[fam])
 		v = 1;
 	v += vsub_recount(s, t->child[0], fam) + vsub_recount(s, t->child[1], fam);
 	s->vsub[n] = v;
@@ -479,7 +480,7 @@ static int trie_sync(struct sig *s)
 		return rc;
 	}
 	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
-		uint32_t par = rib_node(s->rib, n)->parent;
+		uint32_t par = rib_tnode_parent(rib_node(s->rib, n));
 		if (par == RIB_NONE || par < before)
 			vsub_fill(s, n, before);
 	}
@@ -515,8 +516,8 @@ static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint6
 static int ancestor_visible(const struct sig *s, uint32_t node)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = rib_node(r, node)->parent; n != RIB_NONE; n = rib_node(r, n)->parent) {
-		uint32_t q = rib_node(r, n)->pfx;
+	for (uint32_t n = rib_tnode_parent(rib_node(r, node)); n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
+		uint32_t q = rib_tnode_pfx(rib_node(r, n));
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS))
 			return 1;
 	}
@@ -534,8 +535,8 @@ static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
 static int org_ancestor_visible(struct sig *s, uint32_t node, uint32_t ent)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = rib_node(r, node)->parent; n != RIB_NONE; n = rib_node(r, n)->parent) {
-		uint32_t q = rib_node(r, n)->pfx;
+	for (uint32_t n = rib_tnode_parent(rib_node(r, node)); n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
+		uint32_t q = rib_tnode_pfx(rib_node(r, n));
 		if (q == RIB_NONE || !(s->p[q].flags & PF_VIS))
 			continue;
 		struct org *o = org_find(s, q, ent);
@@ -560,7 +561,7 @@ static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, vo
 		uint32_t n = stack[--sp];
 		if (!s->vsub[n])
 			continue;
-		uint32_t q = rib_node(r, n)->pfx;
+		uint32_t q = rib_tnode_pfx(rib_node(r, n));
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS)) {
 			if (ent == RIB_NONE) {
 				fn(s, q, arg);
@@ -713,7 +714,7 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 		struct cov_delta cd = { d };
 		desc_walk(s, node, RIB_NONE, desc_sub_global, &cd);
 	}
-	for (uint32_t x = node; x != RIB_NONE; x = rib_node(s->rib, x)->parent)
+	for (uint32_t x = node; x != RIB_NONE; x = rib_tnode_parent(rib_node(s->rib, x)))
 		s->vsub[x] += (uint32_t)d;
 }
 
@@ -1147,17 +1148,18 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 		return 0;
 	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t cnt = 0;
-	uint32_t q = t->pfx;
+	uint32_t q = rib_tnode_pfx(t);
+	unsigned tl = rib_tnode_len(t);
 	uint32_t c0 = t->child[0], c1 = t->child[1];
 	/* The walk is in address order, the prefix states in arrival order: start loading the
 	 * children's states now (a table's worth of cache misses, issue 12). A prefix node's length
 	 * is its prefix's: the prefix itself is not read. */
-	if (c0 != RIB_NONE && rib_node(s->rib, c0)->pfx != RIB_NONE)
-		__builtin_prefetch(&s->p[rib_node(s->rib, c0)->pfx]);
-	if (c1 != RIB_NONE && rib_node(s->rib, c1)->pfx != RIB_NONE)
-		__builtin_prefetch(&s->p[rib_node(s->rib, c1)->pfx]);
-	if (q != RIB_NONE && t->len <= covlen[fam]) {
-		uint64_t units = fam ? (t->len ? 1ull << (64 - t->len) : 1ull << 63) : 1ull << (32 - t->len);
+	if (c0 != RIB_NONE && rib_tnode_pfx(rib_node(s->rib, c0)) != RIB_NONE)
+		__builtin_prefetch(&s->p[rib_tnode_pfx(rib_node(s->rib, c0))]);
+	if (c1 != RIB_NONE && rib_tnode_pfx(rib_node(s->rib, c1)) != RIB_NONE)
+		__builtin_prefetch(&s->p[rib_tnode_pfx(rib_node(s->rib, c1))]);
+	if (q != RIB_NONE && tl <= covlen[fam]) {
+		uint64_t units = fam ? (tl ? 1ull << (64 - tl) : 1ull << 63) : 1ull << (32 - tl);
 		if (s->p[q].flags & PF_VIS) {
 			cnt = 1;
 			if (!covered) {
