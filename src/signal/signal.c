@@ -153,6 +153,7 @@ void sig_free(struct sig *s)
 	bigarr_free(s->sh, (size_t)s->capsh * sizeof *s->sh);
 	bigarr_free(s->vsub, (size_t)s->capvsub * sizeof *s->vsub);
 	free(s->astab);
+	bigarr_free(s->as, (size_t)s->capas * sizeof *s->as);
 	free(s->want_asn);
 	free(s->ffslot);
 	bigarr_free(s->fam[0].ff, (size_t)s->fam[0].capff * sizeof *s->fam[0].ff);
@@ -212,7 +213,7 @@ static uint32_t as_find(const struct sig *s, uint32_t asn)
 		uint32_t v = s->astab[h];
 		if (!v)
 			return RIB_NONE;
-		if (s->ent[v - 1].key.asn == asn)
+		if (s->as[v - 1].asn == asn)
 			return v - 1;
 	}
 }
@@ -227,7 +228,7 @@ static int as_rehash(struct sig *s)
 		uint32_t v = s->astab[i];
 		if (!v)
 			continue;
-		uint32_t h = as_hash(s->ent[v - 1].key.asn) & mask;
+		uint32_t h = as_hash(s->as[v - 1].asn) & mask;
 		while (t[h])
 			h = (h + 1) & mask;
 		t[h] = v;
@@ -238,7 +239,7 @@ static int as_rehash(struct sig *s)
 	return 0;
 }
 
-/* IPv4 entity id of the ASN (IPv6: + 1); RIB_NONE on out of memory. */
+/* AS record id of the ASN; RIB_NONE on out of memory. */
 static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
 {
 	uint32_t i = as_find(s, asn);
@@ -246,27 +247,47 @@ static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
 		return i;
 	if ((s->nas + 1) * 2 > s->asmask + 1 && as_rehash(s))
 		return RIB_NONE;
-	if (grow((void **)&s->ent, &s->capent, s->nent + 2, sizeof *s->ent))
+	if (grow((void **)&s->as, &s->capas, s->nas + 1, sizeof *s->as))
 		return RIB_NONE;
-	i = s->nent;
-	s->nent += 2;
+	i = s->nas++;
 	int want = 0;
 	for (uint32_t k = 0; k < s->nwant_asn; k++)
 		want |= s->want_asn[k] == asn;
-	for (int f = 0; f < 2; f++) {
-		struct ent *e = &s->ent[i + f];
-		memset(e, 0, sizeof *e);
-		e->key.kind = SIG_ASN;
-		e->key.afi = f ? DM_AFI_IPV6 : DM_AFI_IPV4;
-		e->key.asn = asn;
-		e->want = (uint8_t)want;
-	}
+	struct asrec *a = &s->as[i];
+	memset(a, 0, sizeof *a);   /* padding too: snapshots write the records as they are */
+	a->asn = asn;
+	a->ent[0] = a->ent[1] = RIB_NONE;
+	a->want = (uint8_t)want;
 	uint32_t h = as_hash(asn) & s->asmask;
 	while (s->astab[h])
 		h = (h + 1) & s->asmask;
 	s->astab[h] = i + 1;
-	s->nas++;
 	return i;
+}
+
+/* The AS's entity of a family, made when first asked for; RIB_NONE on out of memory. */
+static uint32_t as_ent(struct sig *s, uint32_t as, int fam)
+{
+	struct asrec *a = &s->as[as];
+	if (a->ent[fam] != RIB_NONE)
+		return a->ent[fam];
+	if (grow((void **)&s->ent, &s->capent, s->nent + 1, sizeof *s->ent))
+		return RIB_NONE;
+	struct ent *e = &s->ent[s->nent];
+	memset(e, 0, sizeof *e);
+	e->key.kind = SIG_ASN;
+	e->key.afi = fam ? DM_AFI_IPV6 : DM_AFI_IPV4;
+	e->key.asn = a->asn;
+	e->want = a->want;
+	return a->ent[fam] = s->nent++;
+}
+
+/* The k-th entity in emission order (k < ENT_AS + 2 * nas): the global and country entities,
+ * then each AS's IPv4 and IPv6 entity in the order the ASes were first met; RIB_NONE for an
+ * entity not made. The order is what it was when an AS's two entities were made together. */
+static inline uint32_t ent_nth(const struct sig *s, uint32_t k)
+{
+	return k < ENT_AS ? k : s->as[(k - ENT_AS) / 2].ent[(k - ENT_AS) & 1];
 }
 
 void sig_want_asn(struct sig *s, uint32_t asn)
@@ -277,12 +298,16 @@ void sig_want_asn(struct sig *s, uint32_t asn)
 	s->want_asn = w;
 	w[s->nwant_asn++] = asn;
 	uint32_t i = as_find_or_add(s, asn);
-	if (i != RIB_NONE)
-		s->ent[i].want = s->ent[i + 1].want = 1;
+	if (i != RIB_NONE) {
+		s->as[i].want = 1;
+		for (int f = 0; f < 2; f++)
+			if (s->as[i].ent[f] != RIB_NONE)
+				s->ent[s->as[i].ent[f]].want = 1;
+	}
 	s->filtered = 1;
 }
 
-/* Origin entity of an attribute set for a family (cached in the set). */
+/* Origin entity of an attribute set for a family (the AS record cached in the set). */
 static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
 {
 	const struct rib_attr *a = rib_attr_get(s->rib, id);
@@ -290,7 +315,7 @@ static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
 		return RIB_NONE;
 	if (a->user == RIB_NONE)
 		rib_attr_set_user(s->rib, id, as_find_or_add(s, a->origin_asn));
-	return a->user == RIB_NONE ? RIB_NONE : a->user + (uint32_t)fam;
+	return a->user == RIB_NONE ? RIB_NONE : as_ent(s, a->user, fam);
 }
 
 /* ---------- prefixes ---------- */
@@ -1487,7 +1512,10 @@ static void close_bin(struct sig *s, int64_t t)
 			F->hq[F->nhq++] = (struct hent){ t, F->nff };
 		F->dropped = 0;
 	}
-	for (uint32_t i = 0; i < s->nent; i++) {
+	for (uint32_t k = 0; k < ENT_AS + 2 * s->nas; k++) {
+		uint32_t i = ent_nth(s, k);
+		if (i == RIB_NONE)
+			continue;
 		struct ent *e = &s->ent[i];
 		if (!e->used)
 			continue;
@@ -1607,7 +1635,9 @@ uint32_t sig_full_feed_peers(const struct sig *s, int fam, uint32_t *out, uint32
 	return F->nff;
 }
 
-static uint32_t ent_lookup(const struct sig *s, const struct sig_entity *k)
+/* The entity of a key; an AS known in the other family only gets its entity of this one made
+ * (all zero, not emitted until used), as when both were made together. */
+static uint32_t ent_lookup(struct sig *s, const struct sig_entity *k)
 {
 	int fam = k->afi == DM_AFI_IPV6;
 	switch (k->kind) {
@@ -1617,7 +1647,7 @@ static uint32_t ent_lookup(const struct sig *s, const struct sig_entity *k)
 		return country_ent(fam, cc_index(k->cc));
 	case SIG_ASN: {
 		uint32_t i = as_find(s, k->asn);
-		return i == RIB_NONE ? RIB_NONE : i + (uint32_t)fam;
+		return i == RIB_NONE ? RIB_NONE : as_ent(s, i, fam);
 	}
 	}
 	return RIB_NONE;
@@ -1682,6 +1712,7 @@ size_t sig_memory(const struct sig *s)
 	m += (size_t)s->capp * sizeof *s->p + (size_t)s->caporg * sizeof *s->org;
 	m += (size_t)s->capsh * sizeof *s->sh + (size_t)s->capvsub * sizeof *s->vsub;
 	m += (size_t)s->capent * sizeof *s->ent + ((size_t)s->asmask + 1) * sizeof *s->astab;
+	m += (size_t)s->capas * sizeof *s->as;
 	for (uint32_t i = 0; i < s->nent; i++)
 		if (s->ent[i].pe)
 			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
@@ -1693,7 +1724,7 @@ size_t sig_memory_used(const struct sig *s)
 	size_t m = sizeof *s;
 	m += (size_t)s->np * sizeof *s->p + (size_t)s->norg * sizeof *s->org;
 	m += (size_t)s->nsh * sizeof *s->sh + (size_t)rib_node_count(s->rib) * sizeof *s->vsub;
-	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * sizeof *s->astab;
+	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * (sizeof *s->astab + sizeof *s->as);
 	for (uint32_t i = 0; i < s->nent; i++)
 		if (s->ent[i].pe)
 			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);

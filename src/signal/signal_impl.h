@@ -46,6 +46,15 @@ struct ent {
 	struct pe *pe;      /* nff entries of the family, NULL until touched */
 };
 
+/* An origin AS: its entity per family, made when the AS first originates a prefix of that
+ * family (issue 12: an AS announcing IPv4 only costs no IPv6 entity, 72 bytes). Entities are
+ * emitted in AS order, IPv4 then IPv6 (signal.c ent_nth), as when both were made together. */
+struct asrec {
+	uint32_t asn;
+	uint32_t ent[2];    /* entity ids, RIB_NONE until made */
+	uint8_t want;       /* sig_want_asn */
+};
+
 struct fam {
 	uint32_t *ff;       /* full-feed peers (rib ids), sorted */
 	uint32_t nff, capff;
@@ -90,8 +99,10 @@ struct sig {
 
 	struct ent *ent;
 	uint32_t nent, capent;
-	uint32_t *astab;    /* ASN hash -> IPv4 entity id + 1 (IPv6 entity = id + 1) */
+	uint32_t *astab;    /* ASN hash -> AS record (s->as) + 1 */
 	uint32_t asmask, nas;
+	struct asrec *as;   /* by AS record id: a set's rib_attr.user */
+	uint32_t capas;
 	uint32_t *want_asn;
 	uint32_t nwant_asn;
 	int filtered;
