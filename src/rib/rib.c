@@ -225,20 +225,47 @@ static inline int prefix_eq(const struct dm_prefix *a, const struct dm_prefix *b
 	return a->afi == b->afi && a->len == b->len && !memcmp(a->b, b->b, 16);
 }
 
+/* The prefix hash: 4-byte slots, open addressing. A slot holds the prefix index + 1 in its low
+ * bits (as many as the table has slots: the table is at most 3/4 full, so the index fits) and
+ * the hash's bits above them as a fingerprint, which keeps nearly every probe off the prefix
+ * array (8 bytes a slot before: 4 MB of a one-peer table, issue 12). Growing recomputes the
+ * hashes from the prefixes. Returns p's index, or RIB_NONE with *slot the empty slot it would
+ * take. */
+static inline uint32_t htab_probe(const struct rib *r, const struct dm_prefix *p, uint32_t hv, uint32_t *slot)
+{
+	uint32_t fp = hv & ~r->hmask;
+	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
+		uint32_t v = r->htab[h];
+		if (!v) {
+			*slot = h;
+			return RIB_NONE;
+		}
+		if ((v & ~r->hmask) == fp && prefix_eq(&r->pfx[(v & r->hmask) - 1], p))
+			return (v & r->hmask) - 1;
+	}
+}
+
+/* Fills an empty table of mask + 1 slots with every prefix (in index order: the prefix array
+ * is read in order). */
+static void htab_fill(const struct rib *r, uint32_t *t, uint32_t mask)
+{
+	for (uint32_t i = 0; i < r->npfx; i++) {
+		uint32_t hv = prefix_hash(&r->pfx[i]);
+		uint32_t h = hv & mask;
+		while (t[h])
+			h = (h + 1) & mask;
+		t[h] = (hv & ~mask) | (i + 1);
+	}
+}
+
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return RIB_NONE;
 	struct dm_prefix p;
 	prefix_canon(in, &p);
-	uint32_t hv = prefix_hash(&p);
-	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
-		uint64_t v = r->htab[h];
-		if (!v)
-			return RIB_NONE;
-		if ((uint32_t)(v >> 32) == hv && prefix_eq(&r->pfx[(uint32_t)v - 1], &p))
-			return (uint32_t)v - 1;
-	}
+	uint32_t slot;
+	return htab_probe(r, &p, prefix_hash(&p), &slot);
 }
 
 void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
@@ -253,19 +280,11 @@ void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
 static int prefix_rehash(struct rib *r)
 {
 	uint32_t mask = r->hmask * 2 + 1;
-	uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
+	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
 	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-	for (uint32_t i = 0; i <= r->hmask; i++) {
-		uint64_t v = r->htab[i];
-		if (!v)
-			continue;
-		uint32_t h = (uint32_t)(v >> 32) & mask;
-		while (t[h])
-			h = (h + 1) & mask;
-		t[h] = v;
-	}
+	htab_fill(r, t, mask);
 	free(r->htab);
 	r->htab = t;
 	r->hmask = mask;
@@ -287,18 +306,12 @@ int rib_reserve(struct rib *r, uint32_t n)
 	while ((uint64_t)n * 4 > ((uint64_t)mask + 1) * 3)
 		mask = mask * 2 + 1;
 	if (mask != r->hmask) {   /* one rehash to the final size */
-		uint64_t *old = r->htab;
-		uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
+		uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 		if (!t)
 			return -1;
 		huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-		for (uint32_t i = 0; i < r->npfx; i++) {
-			uint32_t h = prefix_hash(&r->pfx[i]) & mask;
-			while (t[h])
-				h = (h + 1) & mask;
-			t[h] = (uint64_t)prefix_hash(&r->pfx[i]) << 32 | (i + 1);
-		}
-		free(old);
+		htab_fill(r, t, mask);
+		free(r->htab);
 		r->htab = t;
 		r->hmask = mask;
 	}
@@ -311,15 +324,10 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 		return RIB_NONE;
 	struct dm_prefix p;
 	prefix_canon(in, &p);
-	uint32_t hv = prefix_hash(&p);
-	uint32_t h = hv & r->hmask;
-	for (;; h = (h + 1) & r->hmask) {
-		uint64_t v = r->htab[h];
-		if (!v)
-			break;
-		if ((uint32_t)(v >> 32) == hv && prefix_eq(&r->pfx[(uint32_t)v - 1], &p))
-			return (uint32_t)v - 1;
-	}
+	uint32_t hv = prefix_hash(&p), h = 0;
+	uint32_t found = htab_probe(r, &p, hv, &h);
+	if (found != RIB_NONE)
+		return found;
 	if (r->npfx >= RIB_MULTI - 2)
 		return RIB_NONE;
 	uint32_t oldcap = r->cap_pfx;
@@ -334,7 +342,7 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	uint32_t idx = r->npfx++;
 	r->pfx[idx] = p;
 	r->pfx_node[idx] = RIB_NONE;
-	r->htab[h] = (uint64_t)hv << 32 | (idx + 1);
+	r->htab[h] = (hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
 	 * full table (577,705 prefixes) fits 1 Mi slots (8 MB) instead of 2 Mi (issue 12) */
 	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3 && prefix_rehash(r))

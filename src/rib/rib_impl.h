@@ -22,7 +22,7 @@ struct rib {
 	struct dm_prefix *pfx;   /* by prefix index (masked) */
 	uint32_t *pfx_node;      /* trie node of each prefix (RIB_NONE when removed from the trie) */
 	uint32_t npfx, cap_pfx;
-	uint64_t *htab;          /* hash << 32 | index; 0 = empty (index stored + 1) */
+	uint32_t *htab;          /* hash bits above hmask | index + 1; 0 = empty (rib.c htab_probe) */
 	uint32_t hmask;
 	/* trie */
 	struct rib_tnode *node;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494232u /* "RIB2": 16-byte trie nodes (issue 12) */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494232u /* "RIB2": 16-byte trie nodes, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct dm_prefix), sizeof(struct rib_tnode), sizeof(struct rib_attr),
@@ -117,8 +117,10 @@ static int load_arr(struct cur *c, void **arr, uint32_t *cap, uint32_t *n, size_
  * out of bounds whatever bytes it was loaded from. */
 static int check(const struct rib *r)
 {
+	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3)   /* the hash's fill rule: indexes fit a slot */
+		return -1;
 	for (uint32_t i = 0; i <= r->hmask; i++)
-		if (r->htab[i] && (uint32_t)r->htab[i] > r->npfx)
+		if ((r->htab[i] & r->hmask) > r->npfx || (r->htab[i] && !(r->htab[i] & r->hmask)))
 			return -1;
 	for (uint32_t i = 0; i < r->npfx; i++)
 		if (!idx_ok(r->pfx_node[i], r->nnode) || r->pfx[i].len > 128)
