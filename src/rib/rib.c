@@ -548,9 +548,9 @@ int rib_trie_sync(struct rib *r)
 	for (uint32_t i = 0; i < r->npending; i++) {
 		uint32_t p = r->pending[i];
 		uint32_t at = trie_finger(r, last, &r->pfx[p]);
-		if (trie_insert_at(r, p, at != RIB_NONE ? at : r->root[rib_fam(r->pfx[p].afi)]))
+		if (trie_insert_at(r, p, at))
 			rc = -1;
-		last = r->pfx_node[p];
+		last = r->pfx_node[p] & RIB_LEAF ? rib_prefix_up(r, p) : r->pfx_node[p];
 	}
 	r->npending = 0;
 	/* a table's queue is not needed again: 2.3 MB of a one-peer replay's peak (issue 12) */
@@ -601,24 +601,41 @@ static void tnode_release(struct rib *r, uint32_t n)
 	r->free_node = n;
 }
 
-/* Puts m where n was (under n's parent, or as the root). */
+/* Makes par (RIB_NONE: none, at the root) the parent of child word v (a node or a leaf). */
+static inline void child_set_parent(struct rib *r, uint32_t v, uint32_t par)
+{
+	if (v == RIB_NONE)
+		return;
+	if (v & RIB_LEAF)
+		r->pfx_node[rib_leaf_pfx(v)] = RIB_LEAF | (par == RIB_NONE ? RIB_NODE_NIL : par);
+	else
+		tnode_set_parent(&r->node[v], par);
+}
+
+/* Puts child word v in par's child side (par RIB_NONE: as the family's root). */
+static inline void slot_set(struct rib *r, int fam, uint32_t par, unsigned side, uint32_t v)
+{
+	if (par == RIB_NONE)
+		r->root[fam] = v;
+	else
+		r->node[par].child[side] = v;
+	child_set_parent(r, v, par);
+}
+
+/* Puts child word m where node n was (under n's parent, or as the root). */
 static void tnode_replace(struct rib *r, int fam, uint32_t n, uint32_t m)
 {
 	uint32_t par = rib_tnode_parent(&r->node[n]);
-	if (par == RIB_NONE)
-		r->root[fam] = m;
-	else
-		r->node[par].child[r->node[par].child[1] == n] = m;
-	if (m != RIB_NONE)
-		tnode_set_parent(&r->node[m], par);
+	slot_set(r, fam, par, par != RIB_NONE && r->node[par].child[1] == n, m);
 }
 
 int rib_trie_insert(struct rib *r, uint32_t p)
 {
-	return trie_insert_at(r, p, r->root[rib_fam(r->pfx[p].afi)]);
+	return trie_insert_at(r, p, RIB_NONE);
 }
 
-/* Inserts p descending from n: the root, or a node whose bits begin p's (trie_finger). */
+/* Inserts p descending from node n (RIB_NONE: the root), whose bits begin p's (trie_finger).
+ * The descent holds the child word it is at (cur) and where it lies (par, side). */
 static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 {
 	if (r->pfx_node[p] != RIB_NONE)
@@ -626,67 +643,88 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 	const struct dm_prefix *pp = &r->pfx[p];
 	int fam = rib_fam(pp->afi);
 	unsigned L = pp->len;
-	if (r->root[fam] == RIB_NONE) {
-		uint32_t m = tnode_new(r, 1, p, (uint8_t)L, RIB_NONE);
-		if (m == RIB_NONE)
-			return -1;
-		r->root[fam] = m;
-		return 0;
+	uint32_t par = RIB_NONE, cur = r->root[fam];
+	unsigned side = 0;
+	if (n != RIB_NONE) {
+		par = rib_tnode_parent(&r->node[n]);
+		side = par != RIB_NONE && r->node[par].child[1] == n;
+		cur = n;
 	}
 	for (;;) {
-		/* tnode_new may move r->node: re-read through n each time */
-		const uint8_t *kb = r->pfx[rib_tnode_rep(&r->node[n])].b;
-		unsigned nlen = rib_tnode_len(&r->node[n]);
+		if (cur == RIB_NONE) {   /* an empty place: p is a leaf */
+			slot_set(r, fam, par, side, RIB_LEAF | p);
+			return 0;
+		}
+		/* tnode_new may move r->node: re-read through cur each time */
+		int leaf = (cur & RIB_LEAF) != 0;
+		uint32_t krep = leaf ? rib_leaf_pfx(cur) : rib_tnode_rep(&r->node[cur]);
+		const uint8_t *kb = r->pfx[krep].b;
+		unsigned nlen = leaf ? r->pfx[krep].len : rib_tnode_len(&r->node[cur]);
 		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
-			if (c == L) {   /* p is above n */
-				uint32_t m = tnode_new(r, 1, p, (uint8_t)L, RIB_NONE);
+			if (c == L) {   /* p is above cur: a node of p with cur below */
+				uint32_t m = tnode_new(r, 1, p, (uint8_t)L, par);
 				if (m == RIB_NONE)
 					return -1;
-				tnode_replace(r, fam, n, m);
-				r->node[m].child[nbit] = n;
-				tnode_set_parent(&r->node[n], m);
-			} else {        /* p and n part at bit c: a branching node above both */
-				uint32_t g = tnode_new(r, 0, p, (uint8_t)c, RIB_NONE);
+				slot_set(r, fam, par, side, m);
+				r->node[m].child[nbit] = cur;
+				child_set_parent(r, cur, m);
+			} else {        /* p and cur part at bit c: a branching node above both */
+				uint32_t g = tnode_new(r, 0, p, (uint8_t)c, par);
 				if (g == RIB_NONE)
 					return -1;
-				uint32_t m = tnode_new(r, 1, p, (uint8_t)L, g);
-				if (m == RIB_NONE)
-					return -1;
-				tnode_replace(r, fam, n, g);
-				r->node[g].child[nbit] = n;
-				r->node[g].child[!nbit] = m;
-				tnode_set_parent(&r->node[n], g);
+				slot_set(r, fam, par, side, g);
+				r->node[g].child[nbit] = cur;
+				child_set_parent(r, cur, g);
+				r->node[g].child[!nbit] = RIB_LEAF | p;
+				child_set_parent(r, RIB_LEAF | p, g);
 			}
 			return 0;
 		}
-		if (L == nlen) {   /* a branching node becomes p: p is its rep from now on */
-			r->node[n].key = p | RIB_NODE_END;
-			r->pfx_node[p] = n;
+		if (L == nlen) {
+			if (leaf)          /* the same prefix: cannot be (the store holds one index a prefix) */
+				return 0;
+			/* a branching node becomes p: p is its rep from now on */
+			r->node[cur].key = p | RIB_NODE_END;
+			r->pfx_node[p] = cur;
 			return 0;
 		}
-		unsigned b = bit_at(pp->b, nlen);
-		uint32_t ch = r->node[n].child[b];
-		if (ch == RIB_NONE) {
-			uint32_t m = tnode_new(r, 1, p, (uint8_t)L, n);
+		if (leaf) {   /* a leaf above p gets a node of its own, and p goes below it */
+			uint32_t m = tnode_new(r, 1, krep, (uint8_t)nlen, par);
 			if (m == RIB_NONE)
 				return -1;
-			r->node[n].child[b] = m;
-			return 0;
+			slot_set(r, fam, par, side, m);
+			cur = m;
 		}
-		n = ch;
+		unsigned b = bit_at(pp->b, nlen);
+		par = cur;
+		side = b;
+		cur = r->node[cur].child[b];
 	}
 }
 
 void rib_trie_remove(struct rib *r, uint32_t p)
 {
-	uint32_t n = r->pfx_node[p];
-	if (n == RIB_NONE)
+	uint32_t v = r->pfx_node[p];
+	if (v == RIB_NONE)
 		return;
 	int fam = rib_fam(r->pfx[p].afi);
-	r->pfx_node[p] = RIB_NONE;
-	r->node[n].key &= ~RIB_NODE_END;   /* p stays its rep: the store never forgets it */
+	uint32_t n;
+	if (v & RIB_LEAF) {   /* a leaf leaves its parent's child word */
+		n = rib_prefix_up(r, p);
+		r->pfx_node[p] = RIB_NONE;
+		if (n == RIB_NONE) {
+			r->root[fam] = RIB_NONE;
+			return;
+		}
+		r->node[n].child[r->node[n].child[1] == (RIB_LEAF | p)] = RIB_NONE;
+	} else {   /* a node of p stays as a branching node (p stays its rep: the store never forgets it) */
+		n = v;
+		r->pfx_node[p] = RIB_NONE;
+		r->node[n].key &= ~RIB_NODE_END;
+	}
+	/* branching nodes left with one child or none go; a prefix's node left with no child stays */
 	while (n != RIB_NONE && !(r->node[n].key & RIB_NODE_END)) {
 		uint32_t c0 = r->node[n].child[0], c1 = r->node[n].child[1];
 		uint32_t par = rib_tnode_parent(&r->node[n]);
@@ -705,6 +743,12 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 {
 	uint32_t best = RIB_NONE;
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
+		if (n & RIB_LEAF) {
+			const struct dm_prefix *q = &r->pfx[rib_leaf_pfx(n)];
+			if (q->len <= len && common_bits(b, q->b, q->len) == q->len)
+				best = rib_leaf_pfx(n);
+			break;
+		}
 		const struct rib_tnode *t = &r->node[n];
 		unsigned tl = rib_tnode_len(t);
 		if (tl > len || common_bits(b, r->pfx[rib_tnode_rep(t)].b, tl) < tl)
@@ -1544,7 +1588,17 @@ int rib_peer_up(const struct rib *r, uint32_t peer) { return r->peer[peer].up; }
 uint32_t rib_peer_prefixes(const struct rib *r, uint32_t peer, int fam) { return r->peer[peer].nprefixes[fam]; }
 const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i) { return &r->pfx[i]; }
 uint32_t rib_prefix_count(const struct rib *r) { return r->npfx; }
-uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i]; }
+uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i] & RIB_LEAF ? RIB_NONE : r->pfx_node[i]; }
+
+uint32_t rib_prefix_up(const struct rib *r, uint32_t i)
+{
+	uint32_t v = r->pfx_node[i];
+	if (v == RIB_NONE)
+		return RIB_NONE;
+	if (v & RIB_LEAF)
+		return (v & RIB_NODE_NIL) == RIB_NODE_NIL ? RIB_NONE : v & RIB_NODE_NIL;
+	return rib_tnode_parent(&r->node[v]);
+}
 uint32_t rib_trie_pending(const struct rib *r) { return r->npending; }
 int rib_trie_reuses_nodes(const struct rib *r) { return r->free_node != RIB_NONE; }
 const struct rib_tnode *rib_node(const struct rib *r, uint32_t n) { return &r->node[n]; }

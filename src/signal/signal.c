@@ -460,30 +460,42 @@ static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
 	return geo_of_sized(s, i, n, one, NULL);
 }
 
-/* vsub of nodes created since `before` (none of them visible yet): the sum over their children,
- * old nodes' counts being right. Top-down from each new node under an old one (or a root). */
+/* Prefix q's own part of a vsub count: visible and <= /24 (/48). A prefix the trie holds as a
+ * leaf (rib.h RIB_LEAF) has no node and no vsub: this is its count. */
+static inline uint32_t pfx_vsub(const struct sig *s, uint32_t q)
+{
+	if (q == RIB_NONE || q >= s->np || !(s->p[q].flags & PF_VIS))
+		return 0;
+	const struct dm_prefix *pf = rib_prefix(s->rib, q);
+	return pf->len <= covlen[rib_fam(pf->afi)];
+}
+
+/* vsub of nodes created since `before`: their own prefix's part (a leaf that got a node of its
+ * own may be visible; a new prefix is not) and the sum over their children, old nodes' counts
+ * being right. Top-down from each new node under an old one (or a root). */
 static uint32_t vsub_fill(struct sig *s, uint32_t n, uint32_t before)
 {
 	if (n == RIB_NONE)
 		return 0;
+	if (rib_is_leaf(n))
+		return pfx_vsub(s, rib_leaf_pfx(n));
 	if (n < before)
 		return s->vsub[n];
 	const struct rib_tnode *t = rib_node(s->rib, n);
-	uint32_t v = vsub_fill(s, t->child[0], before) + vsub_fill(s, t->child[1], before);
+	uint32_t v = pfx_vsub(s, rib_tnode_pfx(t)) + vsub_fill(s, t->child[0], before) +
+	             vsub_fill(s, t->child[1], before);
 	s->vsub[n] = v;
 	return v;
 }
 
-static uint32_t vsub_recount(struct sig *s, uint32_t n, int fam)
+static uint32_t vsub_recount(struct sig *s, uint32_t n)
 {
 	if (n == RIB_NONE)
 		return 0;
+	if (rib_is_leaf(n))
+		return pfx_vsub(s, rib_leaf_pfx(n));
 	const struct rib_tnode *t = rib_node(s->rib, n);
-	uint32_t v = 0;
-	uint32_t q = rib_tnode_pfx(t);
-	if (q != RIB_NONE && (s->p[q].flags & PF_VIS) && rib_prefix(s->rib, q)->len <= covlen[fam])
-		v = 1;
-	v += vsub_recount(s, t->child[0], fam) + vsub_recount(s, t->child[1], fam);
+	uint32_t v = pfx_vsub(s, rib_tnode_pfx(t)) + vsub_recount(s, t->child[0]) + vsub_recount(s, t->child[1]);
 	s->vsub[n] = v;
 	return v;
 }
@@ -501,7 +513,7 @@ static int trie_sync(struct sig *s)
 		return -1;
 	if (reused) {   /* count every subtree again */
 		for (int fam = 0; fam < 2; fam++)
-			vsub_recount(s, rib_trie_root(s->rib, fam), fam);
+			vsub_recount(s, rib_trie_root(s->rib, fam));
 		return rc;
 	}
 	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
@@ -538,10 +550,11 @@ static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint6
 
 /* ---------- visibility toggles ---------- */
 
-static int ancestor_visible(const struct sig *s, uint32_t node)
+/* A visible prefix at or above node up (rib_prefix_up of the prefix asked about). */
+static int ancestor_visible(const struct sig *s, uint32_t up)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = rib_tnode_parent(rib_node(r, node)); n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
+	for (uint32_t n = up; n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
 		uint32_t q = rib_tnode_pfx(rib_node(r, n));
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS))
 			return 1;
@@ -557,10 +570,10 @@ static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
 	return NULL;
 }
 
-static int org_ancestor_visible(struct sig *s, uint32_t node, uint32_t ent)
+static int org_ancestor_visible(struct sig *s, uint32_t up, uint32_t ent)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = rib_tnode_parent(rib_node(r, node)); n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
+	for (uint32_t n = up; n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
 		uint32_t q = rib_tnode_pfx(rib_node(r, n));
 		if (q == RIB_NONE || !(s->p[q].flags & PF_VIS))
 			continue;
@@ -579,14 +592,17 @@ static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, vo
 	uint32_t stack[300];
 	int sp = 0;
 	const struct rib *r = s->rib;
+	if (node == RIB_NONE)   /* a leaf: nothing below */
+		return;
 	for (int c = 0; c < 2; c++)
 		if (rib_node(r, node)->child[c] != RIB_NONE)
 			stack[sp++] = rib_node(r, node)->child[c];
 	while (sp) {
 		uint32_t n = stack[--sp];
-		if (!s->vsub[n])
+		int leaf = rib_is_leaf(n);
+		if (leaf ? !pfx_vsub(s, rib_leaf_pfx(n)) : !s->vsub[n])
 			continue;
-		uint32_t q = rib_tnode_pfx(rib_node(r, n));
+		uint32_t q = leaf ? rib_leaf_pfx(n) : rib_tnode_pfx(rib_node(r, n));
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS)) {
 			if (ent == RIB_NONE) {
 				fn(s, q, arg);
@@ -598,6 +614,8 @@ static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, vo
 				continue;
 			}
 		}
+		if (leaf)
+			continue;
 		for (int c = 0; c < 2; c++)
 			if (rib_node(r, n)->child[c] != RIB_NONE && sp < 298)
 				stack[sp++] = rib_node(r, n)->child[c];
@@ -651,7 +669,7 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 	c.t = s->ch_ts;
 	c.prefix = *pf;
 	c.visible = (uint8_t)on;
-	c.covered = (uint8_t)ancestor_visible(s, rib_prefix_node(s->rib, pfx));
+	c.covered = (uint8_t)ancestor_visible(s, rib_prefix_up(s->rib, pfx));
 	c.units = pf->len <= covlen[fam] ? size_units(pf) / unit[fam] : 0;
 	unsigned n;
 	struct share one_;   /* geo_of's answer for a one-country prefix */
@@ -730,8 +748,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 			s->ent[sh[k].ent].more += (uint32_t)d;
 		return;
 	}
-	uint32_t node = rib_prefix_node(s->rib, pfx);
-	if (!ancestor_visible(s, node)) {
+	uint32_t node = rib_prefix_node(s->rib, pfx), up = rib_prefix_up(s->rib, pfx);
+	if (!ancestor_visible(s, up)) {
 		g->cov += (uint64_t)d * size_units(pf);
 		sh = geo_of(s, pfx, &n, &one_);
 		for (unsigned k = 0; k < n; k++)
@@ -739,7 +757,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 		struct cov_delta cd = { d };
 		desc_walk(s, node, RIB_NONE, desc_sub_global, &cd);
 	}
-	for (uint32_t x = node; x != RIB_NONE; x = rib_tnode_parent(rib_node(s->rib, x)))
+	/* the prefix's node (none for a leaf: pfx_vsub reads its flag) and every node above */
+	for (uint32_t x = node != RIB_NONE ? node : up; x != RIB_NONE; x = rib_tnode_parent(rib_node(s->rib, x)))
 		s->vsub[x] += (uint32_t)d;
 }
 
@@ -763,7 +782,7 @@ static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 		return;
 	}
 	uint32_t node = rib_prefix_node(s->rib, pfx), ent = o->ent;
-	if (!org_ancestor_visible(s, node, ent)) {
+	if (!org_ancestor_visible(s, rib_prefix_up(s->rib, pfx), ent)) {
 		s->ent[ent].cov += (uint64_t)d * size_units(pf);
 		struct org_delta od = { d, ent };
 		desc_walk(s, node, ent, desc_sub_org, &od);
@@ -1171,18 +1190,28 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 {
 	if (n == RIB_NONE)
 		return 0;
-	const struct rib_tnode *t = rib_node(s->rib, n);
-	uint32_t cnt = 0;
-	uint32_t q = rib_tnode_pfx(t);
-	unsigned tl = rib_tnode_len(t);
-	uint32_t c0 = t->child[0], c1 = t->child[1];
-	/* The walk is in address order, the prefix states in arrival order: start loading the
-	 * children's states now (a table's worth of cache misses, issue 12). A prefix node's length
-	 * is its prefix's: the prefix itself is not read. */
-	if (c0 != RIB_NONE && rib_tnode_pfx(rib_node(s->rib, c0)) != RIB_NONE)
-		__builtin_prefetch(&s->p[rib_tnode_pfx(rib_node(s->rib, c0))]);
-	if (c1 != RIB_NONE && rib_tnode_pfx(rib_node(s->rib, c1)) != RIB_NONE)
-		__builtin_prefetch(&s->p[rib_tnode_pfx(rib_node(s->rib, c1))]);
+	uint32_t cnt = 0, q, c0 = RIB_NONE, c1 = RIB_NONE;
+	unsigned tl;
+	int leaf = rib_is_leaf(n);
+	if (leaf) {   /* a prefix with nothing below, held in its parent's child word */
+		q = rib_leaf_pfx(n);
+		tl = rib_prefix(s->rib, q)->len;
+	} else {
+		const struct rib_tnode *t = rib_node(s->rib, n);
+		q = rib_tnode_pfx(t);
+		tl = rib_tnode_len(t);
+		c0 = t->child[0];
+		c1 = t->child[1];
+		/* The walk is in address order, the prefix states in arrival order: start loading the
+		 * children's states now (a table's worth of cache misses, issue 12). A prefix node's
+		 * length is its prefix's: the prefix itself is not read. */
+		uint32_t q0 = rib_is_leaf(c0) ? rib_leaf_pfx(c0) : c0 != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c0)) : RIB_NONE;
+		uint32_t q1 = rib_is_leaf(c1) ? rib_leaf_pfx(c1) : c1 != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c1)) : RIB_NONE;
+		if (q0 != RIB_NONE)
+			__builtin_prefetch(&s->p[q0]);
+		if (q1 != RIB_NONE)
+			__builtin_prefetch(&s->p[q1]);
+	}
 	if (q != RIB_NONE && tl <= covlen[fam]) {
 		uint64_t units = fam ? (tl ? 1ull << (64 - tl) : 1ull << 63) : 1ull << (32 - tl);
 		if (s->p[q].flags & PF_VIS) {
@@ -1211,6 +1240,8 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			}
 		}
 	}
+	if (leaf)
+		return cnt;
 	cnt += rc_dfs(s, fam, c0, covered, ostk, olen);
 	cnt += rc_dfs(s, fam, c1, covered, ostk, olen);
 	s->vsub[n] = cnt;
