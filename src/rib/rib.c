@@ -55,9 +55,10 @@ static void huge_hint(void *p, size_t len)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
-static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+/* the common case (room left) without a call: once or more per new prefix (issue 12) */
+static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	return bigarr_grow(arr, cap, need, elem, 0);
+	return need <= *cap ? 0 : bigarr_grow(arr, cap, need, elem, 0);
 }
 
 enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
@@ -77,6 +78,7 @@ struct rib *rib_new(void)
 	r->ptab = calloc(r->pmask + 1, sizeof *r->ptab);
 	r->root[0] = r->root[1] = RIB_NONE;
 	r->free_node = RIB_NONE;
+	r->last_peer = RIB_NONE;
 	r->free_attr = 0;
 	r->free_multi = RIB_NONE;
 	r->nattr = 1;   /* id 0 = no attributes */
@@ -181,9 +183,12 @@ static int peer_rehash(struct rib *r)
 
 uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
 {
+	/* an update file's elements come from one peer in long runs: its hash probe is skipped */
+	if (r->last_peer < r->npeer && peer_eq(&r->peer[r->last_peer], collector, addr, asn))
+		return r->last_peer;
 	uint32_t i = rib_peer_find(r, collector, addr, asn);
 	if (i != RIB_NONE)
-		return i;
+		return r->last_peer = i;
 	if ((r->npeer + 1) * 2 > r->pmask + 1 && peer_rehash(r))
 		return RIB_NONE;
 	if (grow((void **)&r->peer, &r->cap_peer, r->npeer + 1, sizeof *r->peer))

@@ -44,6 +44,7 @@ struct rib {
 	struct rib_peer *peer;
 	uint32_t npeer, cap_peer;
 	uint32_t *ptab;          /* peer hash: index + 1; 0 empty */
+	uint32_t last_peer;      /* the peer rib_peer_find_or_add found last (a cache, not state) */
 	uint32_t pmask;
 	char **collector;
 	uint32_t ncollector;

@@ -74,9 +74,10 @@ int sig_parse_ff_rule(const char *s, struct sig_opts *o)
 }
 
 
-static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+/* the common case (room left) without a call: once or more per new prefix (issue 12) */
+static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	return bigarr_grow(arr, cap, need, elem, 1);
+	return need <= *cap ? 0 : bigarr_grow(arr, cap, need, elem, 1);
 }
 
 static int cc_index(const char *cc)
