@@ -333,7 +333,7 @@ static int pst_fit(struct sig *s)
 		return -1;
 	for (uint32_t i = old; i < rib_prefix_count(s->rib); i++) {
 		memset(&s->p[i], 0, sizeof s->p[i]);
-		s->p[i].org = RIB_NONE;
+		s->p[i].org0.ent = s->p[i].org0.next = RIB_NONE;
 	}
 	s->np = rib_prefix_count(s->rib);
 	return 0;
@@ -563,11 +563,24 @@ static int ancestor_visible(const struct sig *s, uint32_t up)
 	return 0;
 }
 
+/* A prefix's pairs (struct pst): for (o = org_first(s, pfx); o; o = org_next(s, o)). No pair
+ * may be added while a walk holds one (org_new may move s->org). */
+static inline struct org *org_next(struct sig *s, const struct org *o)
+{
+	return o->next != RIB_NONE ? &s->org[o->next] : NULL;
+}
+
+static inline struct org *org_first(struct sig *s, uint32_t pfx)
+{
+	struct org *o = &s->p[pfx].org0;
+	return o->ent != RIB_NONE ? o : org_next(s, o);
+}
+
 static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
 {
-	for (uint32_t o = s->p[pfx].org; o != RIB_NONE; o = s->org[o].next)
-		if (s->org[o].ent == ent)
-			return &s->org[o];
+	for (struct org *o = org_first(s, pfx); o; o = org_next(s, o))
+		if (o->ent == ent)
+			return o;
 	return NULL;
 }
 
@@ -790,28 +803,40 @@ static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 	}
 }
 
-static uint32_t org_new(struct sig *s, uint32_t pfx, uint32_t ent)
+/* A new pair (seen 0) of the prefix: org0 when free, else one in s->org; NULL on out of memory. */
+static struct org *org_new(struct sig *s, uint32_t pfx, uint32_t ent)
 {
+	struct org *z = &s->p[pfx].org0;
+	if (z->ent == RIB_NONE) {
+		z->ent = ent;
+		z->seen = 0;
+		z->flags = 0;
+		return z;
+	}
 	uint32_t o;
 	if (s->freeorg != RIB_NONE) {
 		o = s->freeorg;
 		s->freeorg = s->org[o].next;
 	} else {
 		if (grow((void **)&s->org, &s->caporg, s->norg + 1, sizeof *s->org))
-			return RIB_NONE;
+			return NULL;
 		o = s->norg++;
 	}
+	z = &s->p[pfx].org0;
 	s->org[o].ent = ent;
 	s->org[o].seen = 0;
 	s->org[o].flags = 0;
-	s->org[o].next = s->p[pfx].org;
-	s->p[pfx].org = o;
-	return o;
+	s->org[o].next = z->next;
+	z->next = o;
+	return &s->org[o];
 }
 
 static void org_gc(struct sig *s, uint32_t pfx)
 {
-	uint32_t *link = &s->p[pfx].org;
+	struct org *z = &s->p[pfx].org0;
+	if (z->ent != RIB_NONE && !z->seen && !(z->flags & (PF_VIS | PF_LOST)))
+		z->ent = RIB_NONE;   /* free; its next still heads the rest */
+	uint32_t *link = &z->next;
 	while (*link != RIB_NONE) {
 		uint32_t o = *link;
 		if (!s->org[o].seen && !(s->org[o].flags & (PF_VIS | PF_LOST))) {
@@ -835,10 +860,8 @@ static void org_count(struct sig *s, uint32_t pfx, int fam, uint32_t ent, int32_
 	if (!o) {
 		if (d < 0)
 			return;
-		uint32_t oi = org_new(s, pfx, ent);
-		if (oi == RIB_NONE)
+		if (!(o = org_new(s, pfx, ent)))
 			return;
-		o = &s->org[oi];
 	}
 	o->seen = (uint16_t)(o->seen + d);
 	pe_add(s, ent, fam, f, d, units);
@@ -1176,10 +1199,8 @@ static void rc_prefix(struct sig *s, int fam, uint32_t i)
 		for (unsigned j = 0; j < v.n; j++) {
 			struct org *o = org_find(s, i, v.org[j]);
 			if (!o) {
-				uint32_t oi = org_new(s, i, v.org[j]);
-				if (oi == RIB_NONE)
+				if (!(o = org_new(s, i, v.org[j])))
 					continue;
-				o = &s->org[oi];
 			}
 			o->seen++;
 			pe_add(s, v.org[j], fam, (int32_t)f, 1, sz);
@@ -1227,10 +1248,10 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			}
 			covered = 1;
 		}
-		for (uint32_t o = s->p[q].org; o != RIB_NONE; o = s->org[o].next) {
-			if (!(s->org[o].flags & PF_VIS))
+		for (const struct org *o = org_first(s, q); o; o = org_next(s, o)) {
+			if (!(o->flags & PF_VIS))
 				continue;
-			uint32_t ent = s->org[o].ent;
+			uint32_t ent = o->ent;
 			int in = 0;
 			for (unsigned j = 0; j < olen && !in; j++)
 				in = ostk[j] == ent;
@@ -1266,8 +1287,8 @@ static void recompute(struct sig *s, int fam)
 		if (rib_fam(rib_prefix(s->rib, i)->afi) != fam)
 			continue;
 		s->p[i].seen = 0;
-		for (uint32_t o = s->p[i].org; o != RIB_NONE; o = s->org[o].next)
-			s->org[o].seen = 0;
+		for (struct org *o = org_first(s, i); o; o = org_next(s, o))
+			o->seen = 0;
 	}
 	for (uint32_t i = 0; i < s->nent; i++) {
 		struct ent *e = &s->ent[i];
@@ -1308,8 +1329,7 @@ static void recompute(struct sig *s, int fam)
 		} else {
 			p->flags &= (uint8_t)~PF_VIS;
 		}
-		for (uint32_t o = p->org; o != RIB_NONE; o = s->org[o].next) {
-			struct org *x = &s->org[o];
+		for (struct org *x = org_first(s, i); x; x = org_next(s, x)) {
 			if (visible_now(s, fam, x->seen)) {
 				x->flags = (uint8_t)((x->flags | PF_VIS) & ~PF_LOST);
 				s->ent[x->ent].vis++;

@@ -10,20 +10,23 @@
 /* PF_GEO1: the prefix lies in one country whole (nearly every prefix): pst.geo is that
  * entity and its units are the prefix's size, nothing in s->sh (16 bytes a prefix, issue 12) */
 enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8 };
+/* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
+struct org {
+	uint32_t ent;       /* RIB_NONE: an unused pst.org0 */
+	uint16_t seen;
+	uint8_t flags;      /* PF_VIS, PF_LOST */
+	uint32_t next;      /* the next pair in s->org, RIB_NONE */
+};
+
+/* A prefix's pairs: org0 when used (ent != RIB_NONE), then the list in s->org that org0.next
+ * heads. Nearly every prefix has one origin: kept here, 20 bytes a prefix instead of 12 and a
+ * 12-byte pair elsewhere (issue 12). */
 struct pst {
 	uint16_t seen;
 	uint8_t flags;
 	uint8_t ngeo;       /* country shares at sh[geo ...] (NGEO_LONG: count in sh[geo], see geo_fill) */
 	uint32_t geo;       /* or, with PF_GEO1, the one country's entity */
-	uint32_t org;       /* (prefix, origin AS) list head, RIB_NONE */
-};
-
-/* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
-struct org {
-	uint32_t ent;
-	uint16_t seen;
-	uint8_t flags;      /* PF_VIS, PF_LOST */
-	uint32_t next;
+	struct org org0;
 };
 
 struct share {

@@ -12,7 +12,7 @@
 
 /* the rule names a family's full-feed choice points at (signal.c ff_select) */
 static const char *const rules[] = { "none", "abs", "count", "rel" };
-enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494732u /* "SIG2": AS records, entities per family (issue 12) */ };
+enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494732u /* "SIG2": AS records, entities per family, a prefix's first origin pair inline (issue 12) */ };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct pst), sizeof(struct org), sizeof(struct share), sizeof(struct ent),
@@ -127,7 +127,8 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 		return -1;
 	for (uint32_t i = 0; i < s->np; i++) {
 		const struct pst *p = &s->p[i];
-		if (p->org != RIB_NONE && p->org >= s->norg)
+		if ((p->org0.next != RIB_NONE && p->org0.next >= s->norg) ||
+		    (p->org0.ent != RIB_NONE && p->org0.ent >= s->nent))
 			return -1;
 		if (p->flags & PF_GEO1) {
 			if (p->geo >= s->nent)
