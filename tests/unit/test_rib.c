@@ -97,49 +97,12 @@ static void test_trie_lpm(void **state)
 }
 
 /* Random prefixes, random removals: every longest match equals a brute-force scan. */
-static void test_trie_random(void **state)
+static void put4(uint8_t *b, uint32_t a)
 {
-	(void)state;
-	struct rib *r = rib_new();
-	srand(7);
-	enum { N = 3000 };
-	uint8_t in[N];
-	memset(in, 0, sizeof in);
-	for (int i = 0; i < N; i++) {
-		struct dm_prefix p = { .afi = DM_AFI_IPV4, .len = (uint8_t)(8 + rand() % 25) };
-		uint32_t a = (uint32_t)(rand() & 0x0fff) << 20 | (uint32_t)rand() % (1u << 20);
-		a |= 0x0a000000u & 0;
-		p.b[0] = (uint8_t)(a >> 24);
-		p.b[1] = (uint8_t)(a >> 16);
-		p.b[2] = (uint8_t)(a >> 8);
-		p.b[3] = (uint8_t)a;
-		uint32_t id = rib_prefix_find_or_add(r, &p);
-		assert_true(id != RIB_NONE);
-		in[id] = 1;
-	}
-	for (uint32_t i = 0; i < rib_prefix_count(r); i++)
-		if (rand() % 3 == 0) {
-			rib_trie_remove(r, i);
-			in[i] = 0;
-		}
-	for (int k = 0; k < 20000; k++) {
-		struct dm_ip ip = { .afi = DM_AFI_IPV4 };
-		uint32_t a = (uint32_t)(rand() & 0x0fff) << 20 | (uint32_t)rand() % (1u << 20);
-		ip.b[0] = (uint8_t)(a >> 24);
-		ip.b[1] = (uint8_t)(a >> 16);
-		ip.b[2] = (uint8_t)(a >> 8);
-		ip.b[3] = (uint8_t)a;
-		uint32_t best = RIB_NONE;
-		for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
-			const struct dm_prefix *p = rib_prefix(r, i);
-			uint32_t pa = (uint32_t)p->b[0] << 24 | p->b[1] << 16 | p->b[2] << 8 | p->b[3];
-			uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
-			if (in[i] && (a & mask) == pa && (best == RIB_NONE || p->len > rib_prefix(r, best)->len))
-				best = i;
-		}
-		assert_int_equal(rib_lpm(r, &ip), best);
-	}
-	rib_free(r);
+	b[0] = (uint8_t)(a >> 24);
+	b[1] = (uint8_t)(a >> 16);
+	b[2] = (uint8_t)(a >> 8);
+	b[3] = (uint8_t)a;
 }
 
 static uint32_t ip4(const uint8_t *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
@@ -155,6 +118,41 @@ static uint32_t lpm_scan(const struct rib *r, const uint8_t *in, uint32_t a)
 			best = i;
 	}
 	return best;
+}
+
+/* n random IPv4 prefixes /8-/32 at (rand() & hi) << shift | rand() % 2^shift, marked in in[]. */
+static void add_random(struct rib *r, uint8_t *in, int n, uint32_t hi, unsigned shift)
+{
+	for (int i = 0; i < n; i++) {
+		struct dm_prefix p = { .afi = DM_AFI_IPV4, .len = (uint8_t)(8 + rand() % 25) };
+		put4(p.b, ((uint32_t)rand() & hi) << shift | (uint32_t)rand() % (1u << shift));
+		uint32_t id = rib_prefix_find_or_add(r, &p);
+		assert_true(id != RIB_NONE);
+		in[id] = 1;
+	}
+}
+
+static void test_trie_random(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	srand(7);
+	enum { N = 3000 };
+	uint8_t in[N];
+	memset(in, 0, sizeof in);
+	add_random(r, in, N, 0x0fff, 20);
+	for (uint32_t i = 0; i < rib_prefix_count(r); i++)
+		if (rand() % 3 == 0) {
+			rib_trie_remove(r, i);
+			in[i] = 0;
+		}
+	for (int k = 0; k < 20000; k++) {
+		struct dm_ip ip = { .afi = DM_AFI_IPV4 };
+		uint32_t a = (uint32_t)(rand() & 0x0fff) << 20 | (uint32_t)rand() % (1u << 20);
+		put4(ip.b, a);
+		assert_int_equal(rib_lpm(r, &ip), lpm_scan(r, in, a));
+	}
+	rib_free(r);
 }
 
 /* Every prefix of the set is found by covering, and the nodes above it (rib_prefix_up) begin
@@ -194,18 +192,7 @@ static void test_trie_leaves(void **state)
 	enum { N = 4000 };
 	uint8_t in[N];
 	memset(in, 0, sizeof in);
-	for (int i = 0; i < N; i++) {
-		/* few /8s, so that prefixes nest deeply */
-		struct dm_prefix p = { .afi = DM_AFI_IPV4, .len = (uint8_t)(8 + rand() % 25) };
-		uint32_t a = (uint32_t)(rand() & 3) << 24 | (uint32_t)rand() % (1u << 24);
-		p.b[0] = (uint8_t)(a >> 24);
-		p.b[1] = (uint8_t)(a >> 16);
-		p.b[2] = (uint8_t)(a >> 8);
-		p.b[3] = (uint8_t)a;
-		uint32_t id = rib_prefix_find_or_add(r, &p);
-		assert_true(id != RIB_NONE);
-		in[id] = 1;
-	}
+	add_random(r, in, N, 3, 24);   /* few /8s, so that prefixes nest deeply */
 	assert_int_equal(rib_trie_pending(r), rib_prefix_count(r));
 	assert_int_equal(rib_trie_sync(r), 0);
 	assert_true(rib_node_count(r) < rib_prefix_count(r));
@@ -225,10 +212,7 @@ static void test_trie_leaves(void **state)
 		for (int k = 0; k < 5000; k++) {
 			struct dm_ip ip = { .afi = DM_AFI_IPV4 };
 			uint32_t a = (uint32_t)(rand() & 3) << 24 | (uint32_t)rand() % (1u << 24);
-			ip.b[0] = (uint8_t)(a >> 24);
-			ip.b[1] = (uint8_t)(a >> 16);
-			ip.b[2] = (uint8_t)(a >> 8);
-			ip.b[3] = (uint8_t)a;
+			put4(ip.b, a);
 			assert_int_equal(rib_lpm(r, &ip), lpm_scan(r, in, a));
 		}
 	}
