@@ -55,9 +55,10 @@ static void huge_hint(void *p, size_t len)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
-static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+/* the common case (room left) without a call: once or more per new prefix (issue 12) */
+static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	return bigarr_grow(arr, cap, need, elem, 0);
+	return need <= *cap ? 0 : bigarr_grow(arr, cap, need, elem, 0);
 }
 
 enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
@@ -77,6 +78,7 @@ struct rib *rib_new(void)
 	r->ptab = calloc(r->pmask + 1, sizeof *r->ptab);
 	r->root[0] = r->root[1] = RIB_NONE;
 	r->free_node = RIB_NONE;
+	r->last_peer = RIB_NONE;
 	r->free_attr = 0;
 	r->free_multi = RIB_NONE;
 	r->nattr = 1;   /* id 0 = no attributes */
@@ -181,9 +183,12 @@ static int peer_rehash(struct rib *r)
 
 uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
 {
+	/* an update file's elements come from one peer in long runs: its hash probe is skipped */
+	if (r->last_peer < r->npeer && peer_eq(&r->peer[r->last_peer], collector, addr, asn))
+		return r->last_peer;
 	uint32_t i = rib_peer_find(r, collector, addr, asn);
 	if (i != RIB_NONE)
-		return i;
+		return r->last_peer = i;
 	if ((r->npeer + 1) * 2 > r->pmask + 1 && peer_rehash(r))
 		return RIB_NONE;
 	if (grow((void **)&r->peer, &r->cap_peer, r->npeer + 1, sizeof *r->peer))
@@ -225,20 +230,47 @@ static inline int prefix_eq(const struct dm_prefix *a, const struct dm_prefix *b
 	return a->afi == b->afi && a->len == b->len && !memcmp(a->b, b->b, 16);
 }
 
+/* The prefix hash: 4-byte slots, open addressing. A slot holds the prefix index + 1 in its low
+ * bits (as many as the table has slots: the table is at most 3/4 full, so the index fits) and
+ * the hash's bits above them as a fingerprint, which keeps nearly every probe off the prefix
+ * array (8 bytes a slot before: 4 MB of a one-peer table, issue 12). Growing recomputes the
+ * hashes from the prefixes. Returns p's index, or RIB_NONE with *slot the empty slot it would
+ * take. */
+static inline uint32_t htab_probe(const struct rib *r, const struct dm_prefix *p, uint32_t hv, uint32_t *slot)
+{
+	uint32_t fp = hv & ~r->hmask;
+	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
+		uint32_t v = r->htab[h];
+		if (!v) {
+			*slot = h;
+			return RIB_NONE;
+		}
+		if ((v & ~r->hmask) == fp && prefix_eq(&r->pfx[(v & r->hmask) - 1], p))
+			return (v & r->hmask) - 1;
+	}
+}
+
+/* Fills an empty table of mask + 1 slots with every prefix (in index order: the prefix array
+ * is read in order). */
+static void htab_fill(const struct rib *r, uint32_t *t, uint32_t mask)
+{
+	for (uint32_t i = 0; i < r->npfx; i++) {
+		uint32_t hv = prefix_hash(&r->pfx[i]);
+		uint32_t h = hv & mask;
+		while (t[h])
+			h = (h + 1) & mask;
+		t[h] = (hv & ~mask) | (i + 1);
+	}
+}
+
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return RIB_NONE;
 	struct dm_prefix p;
 	prefix_canon(in, &p);
-	uint32_t hv = prefix_hash(&p);
-	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
-		uint64_t v = r->htab[h];
-		if (!v)
-			return RIB_NONE;
-		if ((uint32_t)(v >> 32) == hv && prefix_eq(&r->pfx[(uint32_t)v - 1], &p))
-			return (uint32_t)v - 1;
-	}
+	uint32_t slot;
+	return htab_probe(r, &p, prefix_hash(&p), &slot);
 }
 
 void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
@@ -253,19 +285,11 @@ void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
 static int prefix_rehash(struct rib *r)
 {
 	uint32_t mask = r->hmask * 2 + 1;
-	uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
+	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
 	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-	for (uint32_t i = 0; i <= r->hmask; i++) {
-		uint64_t v = r->htab[i];
-		if (!v)
-			continue;
-		uint32_t h = (uint32_t)(v >> 32) & mask;
-		while (t[h])
-			h = (h + 1) & mask;
-		t[h] = v;
-	}
+	htab_fill(r, t, mask);
 	free(r->htab);
 	r->htab = t;
 	r->hmask = mask;
@@ -287,18 +311,12 @@ int rib_reserve(struct rib *r, uint32_t n)
 	while ((uint64_t)n * 4 > ((uint64_t)mask + 1) * 3)
 		mask = mask * 2 + 1;
 	if (mask != r->hmask) {   /* one rehash to the final size */
-		uint64_t *old = r->htab;
-		uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
+		uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 		if (!t)
 			return -1;
 		huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-		for (uint32_t i = 0; i < r->npfx; i++) {
-			uint32_t h = prefix_hash(&r->pfx[i]) & mask;
-			while (t[h])
-				h = (h + 1) & mask;
-			t[h] = (uint64_t)prefix_hash(&r->pfx[i]) << 32 | (i + 1);
-		}
-		free(old);
+		htab_fill(r, t, mask);
+		free(r->htab);
 		r->htab = t;
 		r->hmask = mask;
 	}
@@ -311,15 +329,10 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 		return RIB_NONE;
 	struct dm_prefix p;
 	prefix_canon(in, &p);
-	uint32_t hv = prefix_hash(&p);
-	uint32_t h = hv & r->hmask;
-	for (;; h = (h + 1) & r->hmask) {
-		uint64_t v = r->htab[h];
-		if (!v)
-			break;
-		if ((uint32_t)(v >> 32) == hv && prefix_eq(&r->pfx[(uint32_t)v - 1], &p))
-			return (uint32_t)v - 1;
-	}
+	uint32_t hv = prefix_hash(&p), h = 0;
+	uint32_t found = htab_probe(r, &p, hv, &h);
+	if (found != RIB_NONE)
+		return found;
 	if (r->npfx >= RIB_MULTI - 2)
 		return RIB_NONE;
 	uint32_t oldcap = r->cap_pfx;
@@ -334,7 +347,7 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	uint32_t idx = r->npfx++;
 	r->pfx[idx] = p;
 	r->pfx_node[idx] = RIB_NONE;
-	r->htab[h] = (uint64_t)hv << 32 | (idx + 1);
+	r->htab[h] = (hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
 	 * full table (577,705 prefixes) fits 1 Mi slots (8 MB) instead of 2 Mi (issue 12) */
 	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3 && prefix_rehash(r))
@@ -403,12 +416,54 @@ struct pkey {
 	uint32_t idx;
 };
 
-static int cmp_pkey(const void *a, const void *b)
+static inline int pkey_less(const struct pkey *x, const struct pkey *y)
 {
-	const struct pkey *x = a, *y = b;
-	if (x->k != y->k)
-		return x->k < y->k ? -1 : 1;
-	return cmp_pending(&x->idx, &y->idx);
+	return x->k != y->k ? x->k < y->k : cmp_pending(&x->idx, &y->idx) < 0;
+}
+
+/* Sorts a bucket by key, ties (IPv6) by cmp_pending: an inline quicksort (median of three, the smaller side
+ * first, insertion sort under 16). glibc's qsort through a comparator call was 5.6% of a
+ * one-peer replay's instructions, this is 2.7% (issue 12). */
+static void pkey_sort(struct pkey *a, uint32_t n)
+{
+	while (n > 16) {
+		uint32_t mid = n / 2;
+		struct pkey t;
+		if (pkey_less(&a[mid], &a[0])) { t = a[mid]; a[mid] = a[0]; a[0] = t; }
+		if (pkey_less(&a[n - 1], &a[0])) { t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }
+		if (pkey_less(&a[n - 1], &a[mid])) { t = a[n - 1]; a[n - 1] = a[mid]; a[mid] = t; }
+		struct pkey piv = a[mid];
+		uint32_t i = 0, j = n - 1;
+		for (;;) {   /* Hoare partition: a[0..j] <= piv <= a[j+1..n-1] */
+			while (pkey_less(&a[i], &piv))
+				i++;
+			while (pkey_less(&piv, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = a[i];
+			a[i] = a[j];
+			a[j] = t;
+			i++;
+			j--;
+		}
+		uint32_t left = j + 1;
+		if (left < n - left) {
+			pkey_sort(a, left);
+			a += left;
+			n -= left;
+		} else {
+			pkey_sort(a + left, n - left);
+			n = left;
+		}
+	}
+	for (uint32_t i = 1; i < n; i++) {
+		struct pkey x = a[i];
+		uint32_t j = i;
+		for (; j > 0 && pkey_less(&x, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
 }
 
 static inline uint64_t pending_key(const struct dm_prefix *p)
@@ -458,17 +513,7 @@ static void sort_pending(struct rib *r)
 			continue;
 		for (uint32_t i = 0; i < m; i++)
 			kv[i] = (struct pkey){ pending_key(&r->pfx[v[i]]), v[i] };
-		if (m > 16) {
-			qsort(kv, m, sizeof *kv, cmp_pkey);
-		} else {
-			for (uint32_t i = 1; i < m; i++) {
-				struct pkey x = kv[i];
-				uint32_t j = i;
-				for (; j > 0 && cmp_pkey(&x, &kv[j - 1]) < 0; j--)
-					kv[j] = kv[j - 1];
-				kv[j] = x;
-			}
-		}
+		pkey_sort(kv, m);
 		for (uint32_t i = 0; i < m; i++)
 			v[i] = kv[i].idx;
 	}
@@ -486,12 +531,13 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n);
  * trie. In address order the walk up is short, and the descent skips the levels above it. */
 static uint32_t trie_finger(const struct rib *r, uint32_t a, const struct dm_prefix *pp)
 {
-	for (; a != RIB_NONE; a = r->node[a].parent) {
+	for (; a != RIB_NONE; a = rib_tnode_parent(&r->node[a])) {
 		const struct rib_tnode *t = &r->node[a];
-		const struct dm_prefix *k = &r->pfx[t->rep];
+		const struct dm_prefix *k = &r->pfx[rib_tnode_rep(t)];
+		unsigned tl = rib_tnode_len(t);
 		if (k->afi != pp->afi)
 			return RIB_NONE;
-		if (t->len <= pp->len && common_bits(pp->b, k->b, t->len) == t->len)
+		if (tl <= pp->len && common_bits(pp->b, k->b, tl) == tl)
 			return a;
 	}
 	return RIB_NONE;
@@ -507,9 +553,9 @@ int rib_trie_sync(struct rib *r)
 	for (uint32_t i = 0; i < r->npending; i++) {
 		uint32_t p = r->pending[i];
 		uint32_t at = trie_finger(r, last, &r->pfx[p]);
-		if (trie_insert_at(r, p, at != RIB_NONE ? at : r->root[rib_fam(r->pfx[p].afi)]))
+		if (trie_insert_at(r, p, at))
 			rc = -1;
-		last = r->pfx_node[p];
+		last = r->pfx_node[p] & RIB_LEAF ? rib_prefix_up(r, p) : r->pfx_node[p];
 	}
 	r->npending = 0;
 	/* a table's queue is not needed again: 2.3 MB of a one-peer replay's peak (issue 12) */
@@ -523,55 +569,78 @@ int rib_trie_sync(struct rib *r)
 
 /* ---------- trie ---------- */
 
-static uint32_t tnode_new(struct rib *r, uint32_t pfx, uint32_t rep, uint8_t len, uint32_t parent)
+static inline void tnode_set_parent(struct rib_tnode *t, uint32_t parent)
+{
+	t->up = (t->up & ~RIB_NODE_NIL) | (parent == RIB_NONE ? RIB_NODE_NIL : parent);
+}
+
+/* A node that is prefix pfx (end) or only branches (rep: a prefix beginning with its bits). */
+static uint32_t tnode_new(struct rib *r, int end, uint32_t rep, uint8_t len, uint32_t parent)
 {
 	uint32_t n;
 	if (r->free_node != RIB_NONE) {
 		n = r->free_node;
 		r->free_node = r->node[n].child[0];
 	} else {
-		if (grow((void **)&r->node, &r->cap_node, r->nnode + 1, sizeof *r->node))
+		if (r->nnode >= RIB_NODE_MAX ||
+		    grow((void **)&r->node, &r->cap_node, r->nnode + 1, sizeof *r->node))
 			return RIB_NONE;
 		n = r->nnode++;
 	}
 	struct rib_tnode *t = &r->node[n];
 	t->child[0] = t->child[1] = RIB_NONE;
-	t->parent = parent;
-	t->pfx = pfx;
-	t->rep = rep;
-	t->len = len;
-	if (pfx != RIB_NONE)
-		r->pfx_node[pfx] = n;
+	t->up = (uint32_t)len << 24;
+	tnode_set_parent(t, parent);
+	t->key = rep | (end ? RIB_NODE_END : 0);
+	if (end)
+		r->pfx_node[rep] = n;
 	return n;
 }
 
 static void tnode_release(struct rib *r, uint32_t n)
 {
-	r->node[n].pfx = RIB_NONE;
-	r->node[n].parent = RIB_NONE;
+	r->node[n].key &= ~RIB_NODE_END;
+	tnode_set_parent(&r->node[n], RIB_NONE);
 	r->node[n].child[0] = r->free_node;
 	r->node[n].child[1] = RIB_NONE;
 	r->free_node = n;
 }
 
-/* Puts m where n was (under n's parent, or as the root). */
+/* Makes par (RIB_NONE: none, at the root) the parent of child word v (a node or a leaf). */
+static inline void child_set_parent(struct rib *r, uint32_t v, uint32_t par)
+{
+	if (v == RIB_NONE)
+		return;
+	if (v & RIB_LEAF)
+		r->pfx_node[rib_leaf_pfx(v)] = RIB_LEAF | (par == RIB_NONE ? RIB_NODE_NIL : par);
+	else
+		tnode_set_parent(&r->node[v], par);
+}
+
+/* Puts child word v in par's child side (par RIB_NONE: as the family's root). */
+static inline void slot_set(struct rib *r, int fam, uint32_t par, unsigned side, uint32_t v)
+{
+	if (par == RIB_NONE)
+		r->root[fam] = v;
+	else
+		r->node[par].child[side] = v;
+	child_set_parent(r, v, par);
+}
+
+/* Puts child word m where node n was (under n's parent, or as the root). */
 static void tnode_replace(struct rib *r, int fam, uint32_t n, uint32_t m)
 {
-	uint32_t par = r->node[n].parent;
-	if (par == RIB_NONE)
-		r->root[fam] = m;
-	else
-		r->node[par].child[r->node[par].child[1] == n] = m;
-	if (m != RIB_NONE)
-		r->node[m].parent = par;
+	uint32_t par = rib_tnode_parent(&r->node[n]);
+	slot_set(r, fam, par, par != RIB_NONE && r->node[par].child[1] == n, m);
 }
 
 int rib_trie_insert(struct rib *r, uint32_t p)
 {
-	return trie_insert_at(r, p, r->root[rib_fam(r->pfx[p].afi)]);
+	return trie_insert_at(r, p, RIB_NONE);
 }
 
-/* Inserts p descending from n: the root, or a node whose bits begin p's (trie_finger). */
+/* Inserts p descending from node n (RIB_NONE: the root), whose bits begin p's (trie_finger).
+ * The descent holds the child word it is at (cur) and where it lies (par, side). */
 static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 {
 	if (r->pfx_node[p] != RIB_NONE)
@@ -579,70 +648,91 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 	const struct dm_prefix *pp = &r->pfx[p];
 	int fam = rib_fam(pp->afi);
 	unsigned L = pp->len;
-	if (r->root[fam] == RIB_NONE) {
-		uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
-		if (m == RIB_NONE)
-			return -1;
-		r->root[fam] = m;
-		return 0;
+	uint32_t par = RIB_NONE, cur = r->root[fam];
+	unsigned side = 0;
+	if (n != RIB_NONE) {
+		par = rib_tnode_parent(&r->node[n]);
+		side = par != RIB_NONE && r->node[par].child[1] == n;
+		cur = n;
 	}
 	for (;;) {
-		/* tnode_new may move r->node: re-read through n each time */
-		const uint8_t *kb = r->pfx[r->node[n].rep].b;
-		unsigned nlen = r->node[n].len;
+		if (cur == RIB_NONE) {   /* an empty place: p is a leaf */
+			slot_set(r, fam, par, side, RIB_LEAF | p);
+			return 0;
+		}
+		/* tnode_new may move r->node: re-read through cur each time */
+		int leaf = (cur & RIB_LEAF) != 0;
+		uint32_t krep = leaf ? rib_leaf_pfx(cur) : rib_tnode_rep(&r->node[cur]);
+		const uint8_t *kb = r->pfx[krep].b;
+		unsigned nlen = leaf ? r->pfx[krep].len : rib_tnode_len(&r->node[cur]);
 		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
-			if (c == L) {   /* p is above n */
-				uint32_t m = tnode_new(r, p, p, (uint8_t)L, RIB_NONE);
+			if (c == L) {   /* p is above cur: a node of p with cur below */
+				uint32_t m = tnode_new(r, 1, p, (uint8_t)L, par);
 				if (m == RIB_NONE)
 					return -1;
-				tnode_replace(r, fam, n, m);
-				r->node[m].child[nbit] = n;
-				r->node[n].parent = m;
-			} else {        /* p and n part at bit c: a branching node above both */
-				uint32_t g = tnode_new(r, RIB_NONE, p, (uint8_t)c, RIB_NONE);
+				slot_set(r, fam, par, side, m);
+				r->node[m].child[nbit] = cur;
+				child_set_parent(r, cur, m);
+			} else {        /* p and cur part at bit c: a branching node above both */
+				uint32_t g = tnode_new(r, 0, p, (uint8_t)c, par);
 				if (g == RIB_NONE)
 					return -1;
-				uint32_t m = tnode_new(r, p, p, (uint8_t)L, g);
-				if (m == RIB_NONE)
-					return -1;
-				tnode_replace(r, fam, n, g);
-				r->node[g].child[nbit] = n;
-				r->node[g].child[!nbit] = m;
-				r->node[n].parent = g;
+				slot_set(r, fam, par, side, g);
+				r->node[g].child[nbit] = cur;
+				child_set_parent(r, cur, g);
+				r->node[g].child[!nbit] = RIB_LEAF | p;
+				child_set_parent(r, RIB_LEAF | p, g);
 			}
 			return 0;
 		}
 		if (L == nlen) {
-			r->node[n].pfx = p;
-			r->pfx_node[p] = n;
+			if (leaf)          /* the same prefix: cannot be (the store holds one index a prefix) */
+				return 0;
+			/* a branching node becomes p: p is its rep from now on */
+			r->node[cur].key = p | RIB_NODE_END;
+			r->pfx_node[p] = cur;
 			return 0;
 		}
-		unsigned b = bit_at(pp->b, nlen);
-		uint32_t ch = r->node[n].child[b];
-		if (ch == RIB_NONE) {
-			uint32_t m = tnode_new(r, p, p, (uint8_t)L, n);
+		if (leaf) {   /* a leaf above p gets a node of its own, and p goes below it */
+			uint32_t m = tnode_new(r, 1, krep, (uint8_t)nlen, par);
 			if (m == RIB_NONE)
 				return -1;
-			r->node[n].child[b] = m;
-			return 0;
+			slot_set(r, fam, par, side, m);
+			cur = m;
 		}
-		n = ch;
+		unsigned b = bit_at(pp->b, nlen);
+		par = cur;
+		side = b;
+		cur = r->node[cur].child[b];
 	}
 }
 
 void rib_trie_remove(struct rib *r, uint32_t p)
 {
-	uint32_t n = r->pfx_node[p];
-	if (n == RIB_NONE)
+	uint32_t v = r->pfx_node[p];
+	if (v == RIB_NONE)
 		return;
 	int fam = rib_fam(r->pfx[p].afi);
-	r->pfx_node[p] = RIB_NONE;
-	r->node[n].pfx = RIB_NONE;
-	while (n != RIB_NONE && r->node[n].pfx == RIB_NONE) {
+	uint32_t n;
+	if (v & RIB_LEAF) {   /* a leaf leaves its parent's child word */
+		n = rib_prefix_up(r, p);
+		r->pfx_node[p] = RIB_NONE;
+		if (n == RIB_NONE) {
+			r->root[fam] = RIB_NONE;
+			return;
+		}
+		r->node[n].child[r->node[n].child[1] == (RIB_LEAF | p)] = RIB_NONE;
+	} else {   /* p's node branches only now (p stays its rep: the store never forgets it) */
+		n = v;
+		r->pfx_node[p] = RIB_NONE;
+		r->node[n].key &= ~RIB_NODE_END;
+	}
+	/* branching nodes left with one child or none go; a prefix's node left with no child stays */
+	while (n != RIB_NONE && !(r->node[n].key & RIB_NODE_END)) {
 		uint32_t c0 = r->node[n].child[0], c1 = r->node[n].child[1];
-		uint32_t par = r->node[n].parent;
+		uint32_t par = rib_tnode_parent(&r->node[n]);
 		if (c0 != RIB_NONE && c1 != RIB_NONE)
 			break;
 		uint32_t only = c0 != RIB_NONE ? c0 : c1;
@@ -658,14 +748,21 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 {
 	uint32_t best = RIB_NONE;
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
+		if (n & RIB_LEAF) {
+			const struct dm_prefix *q = &r->pfx[rib_leaf_pfx(n)];
+			if (q->len <= len && common_bits(b, q->b, q->len) == q->len)
+				best = rib_leaf_pfx(n);
+			break;
+		}
 		const struct rib_tnode *t = &r->node[n];
-		if (t->len > len || common_bits(b, r->pfx[t->rep].b, t->len) < t->len)
+		unsigned tl = rib_tnode_len(t);
+		if (tl > len || common_bits(b, r->pfx[rib_tnode_rep(t)].b, tl) < tl)
 			break;
-		if (t->pfx != RIB_NONE)
-			best = t->pfx;
-		if (t->len == len)
+		if (t->key & RIB_NODE_END)
+			best = rib_tnode_rep(t);
+		if (tl == len)
 			break;
-		n = t->child[bit_at(b, t->len)];
+		n = t->child[bit_at(b, tl)];
 	}
 	return best;
 }
@@ -1044,7 +1141,12 @@ static uint32_t *page_alloc(struct rib *r)
 			void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (m == MAP_FAILED)
 				return NULL;
-			madvise(m, CHUNK_BYTES, MADV_HUGEPAGE);
+			/* huge pages from the fifth chunk on: a huge page is backed whole at its first
+			 * touch, so a small table's last chunk would cost 2 MiB however little of it is
+			 * used (1.7 MB of a one-peer table's peak, issue 12); a big one (40 peers: 41
+			 * chunks) keeps the TLB gain */
+			if (r->nchunk >= 4)
+				madvise(m, CHUNK_BYTES, MADV_HUGEPAGE);
 			r->chunk[r->nchunk++] = m;
 			r->chunk_used = 0;
 		}
@@ -1496,7 +1598,17 @@ int rib_peer_up(const struct rib *r, uint32_t peer) { return r->peer[peer].up; }
 uint32_t rib_peer_prefixes(const struct rib *r, uint32_t peer, int fam) { return r->peer[peer].nprefixes[fam]; }
 const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i) { return &r->pfx[i]; }
 uint32_t rib_prefix_count(const struct rib *r) { return r->npfx; }
-uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i]; }
+uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i] & RIB_LEAF ? RIB_NONE : r->pfx_node[i]; }
+
+uint32_t rib_prefix_up(const struct rib *r, uint32_t i)
+{
+	uint32_t v = r->pfx_node[i];
+	if (v == RIB_NONE)
+		return RIB_NONE;
+	if (v & RIB_LEAF)
+		return (v & RIB_NODE_NIL) == RIB_NODE_NIL ? RIB_NONE : v & RIB_NODE_NIL;
+	return rib_tnode_parent(&r->node[v]);
+}
 uint32_t rib_trie_pending(const struct rib *r) { return r->npending; }
 int rib_trie_reuses_nodes(const struct rib *r) { return r->free_node != RIB_NONE; }
 const struct rib_tnode *rib_node(const struct rib *r, uint32_t n) { return &r->node[n]; }

@@ -52,16 +52,38 @@ struct rib_attr {
 	uint32_t user;           /* free for the layer above (signal: origin entity); RIB_NONE */
 };
 
-struct rib_tnode {           /* patricia trie node (read through rib_node) */
+struct rib_tnode {           /* patricia trie node (read through rib_node and the accessors below) */
 	uint32_t child[2];
-	uint32_t parent;
-	uint32_t pfx;            /* prefix index, or RIB_NONE for a branching-only node */
-	uint32_t rep;            /* a prefix whose first len bits are the node's bits: the prefix store
-	                          * never forgets a prefix, so any prefix that made the node will do.
-	                          * 24 bytes a node instead of 36 with the bits inline (issue 12: about
-	                          * 1.8 nodes per prefix, 22 bytes a route) */
-	uint8_t len;
+	/* 16 bytes a node, not 24 (issue 12: about 1.8 nodes a prefix, 8 MB of a one-peer table):
+	 * the parent takes 24 bits and the length the other 8 (RIB_NODE_MAX nodes at most: 8 M
+	 * prefixes and more), and the prefix the node is (if any) shares a word with the node's
+	 * representative: rep is a prefix whose first len bits are the node's bits (the prefix store
+	 * never forgets a prefix, so any prefix that made the node will do; a node that is a prefix
+	 * has that prefix as rep), and bit 31 says the node is rep (prefix indexes are < 2^31). */
+	uint32_t up;             /* parent (RIB_NODE_NIL: none) | len << 24 */
+	uint32_t key;            /* rep | RIB_NODE_END when the node is the prefix rep */
 };
+enum { RIB_NODE_NIL = 0xffffffu, RIB_NODE_MAX = RIB_NODE_NIL };
+/* A child (or root) word is RIB_NONE, a node index, or RIB_LEAF | a prefix index: a prefix with
+ * nothing below it is held in its parent's child word, not in a node of its own (issue 12: 85%
+ * of a full table's prefixes are leaves; a node per prefix made 1.8 nodes a prefix, now 1.0). */
+#define RIB_LEAF 0x80000000u
+static inline int rib_is_leaf(uint32_t v) { return v != RIB_NONE && (v & RIB_LEAF); }
+static inline uint32_t rib_leaf_pfx(uint32_t v) { return v & ~RIB_LEAF; }
+#define RIB_NODE_END 0x80000000u
+
+static inline uint32_t rib_tnode_parent(const struct rib_tnode *t)
+{
+	uint32_t p = t->up & RIB_NODE_NIL;
+	return p == RIB_NODE_NIL ? RIB_NONE : p;
+}
+static inline unsigned rib_tnode_len(const struct rib_tnode *t) { return t->up >> 24; }
+/* the prefix index the node is, or RIB_NONE for a branching-only node */
+static inline uint32_t rib_tnode_pfx(const struct rib_tnode *t)
+{
+	return t->key & RIB_NODE_END ? t->key & ~RIB_NODE_END : RIB_NONE;
+}
+static inline uint32_t rib_tnode_rep(const struct rib_tnode *t) { return t->key & ~RIB_NODE_END; }
 
 struct rib_multi {           /* ADD-PATH path list entry (read through rib_multi_get) */
 	uint32_t path_id;
@@ -186,8 +208,12 @@ void rib_prefetch(const struct rib *r, const struct dm_prefix *p);
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
 const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i);
 uint32_t rib_prefix_count(const struct rib *r);
-/* Trie node of prefix i (RIB_NONE while queued or removed). */
+/* Trie node of prefix i: RIB_NONE while queued or removed, and for a prefix the trie holds as a
+ * leaf (see RIB_LEAF). */
 uint32_t rib_prefix_node(const struct rib *r, uint32_t i);
+/* The nearest trie node above prefix i (its parent, whether i is a node or a leaf); RIB_NONE at
+ * the top or when i is not in the trie. */
+uint32_t rib_prefix_up(const struct rib *r, uint32_t i);
 
 /* Trie: a prefix is inserted by rib_prefix_find_or_add; rib_trie_remove takes it out (its index
  * stays valid and rib_trie_insert puts it back). */

@@ -22,7 +22,7 @@ struct rib {
 	struct dm_prefix *pfx;   /* by prefix index (masked) */
 	uint32_t *pfx_node;      /* trie node of each prefix (RIB_NONE when removed from the trie) */
 	uint32_t npfx, cap_pfx;
-	uint64_t *htab;          /* hash << 32 | index; 0 = empty (index stored + 1) */
+	uint32_t *htab;          /* hash bits above hmask | index + 1; 0 = empty (rib.c htab_probe) */
 	uint32_t hmask;
 	/* trie */
 	struct rib_tnode *node;
@@ -44,6 +44,7 @@ struct rib {
 	struct rib_peer *peer;
 	uint32_t npeer, cap_peer;
 	uint32_t *ptab;          /* peer hash: index + 1; 0 empty */
+	uint32_t last_peer;      /* the peer rib_peer_find_or_add found last (a cache, not state) */
 	uint32_t pmask;
 	char **collector;
 	uint32_t ncollector;

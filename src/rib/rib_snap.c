@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494231u /* "RIB1" */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494232u /* "RIB2": 16-byte trie nodes, leaves in child words, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct dm_prefix), sizeof(struct rib_tnode), sizeof(struct rib_attr),
@@ -87,6 +87,18 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 
 static int pow2(uint32_t n) { return n && !(n & (n - 1)); }
 static int idx_ok(uint32_t v, uint32_t n) { return v == RIB_NONE || v < n; }
+/* A trie child word: none, a node, or a leaf prefix (rib.h RIB_LEAF). */
+static int child_ok(const struct rib *r, uint32_t v)
+{
+	return rib_is_leaf(v) ? rib_leaf_pfx(v) < r->npfx : idx_ok(v, r->nnode);
+}
+/* A prefix's trie word: none, its node, or RIB_LEAF | its parent (RIB_NODE_NIL: none). */
+static int pfx_node_ok(const struct rib *r, uint32_t v)
+{
+	if (rib_is_leaf(v))
+		return (v & ~(RIB_LEAF | RIB_NODE_NIL)) == 0 && ((v & RIB_NODE_NIL) == RIB_NODE_NIL || (v & RIB_NODE_NIL) < r->nnode);
+	return idx_ok(v, r->nnode);
+}
 
 /* A hash table of n entries (a power of two) read into a fresh calloc'd array. */
 static void *load_tab(struct cur *c, uint32_t *mask, size_t elem)
@@ -117,19 +129,21 @@ static int load_arr(struct cur *c, void **arr, uint32_t *cap, uint32_t *n, size_
  * out of bounds whatever bytes it was loaded from. */
 static int check(const struct rib *r)
 {
+	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3)   /* the hash's fill rule: indexes fit a slot */
+		return -1;
 	for (uint32_t i = 0; i <= r->hmask; i++)
-		if (r->htab[i] && (uint32_t)r->htab[i] > r->npfx)
+		if ((r->htab[i] & r->hmask) > r->npfx || (r->htab[i] && !(r->htab[i] & r->hmask)))
 			return -1;
 	for (uint32_t i = 0; i < r->npfx; i++)
-		if (!idx_ok(r->pfx_node[i], r->nnode) || r->pfx[i].len > 128)
+		if (!pfx_node_ok(r, r->pfx_node[i]) || r->pfx[i].len > 128)
 			return -1;
 	for (uint32_t i = 0; i < r->nnode; i++) {
 		const struct rib_tnode *t = &r->node[i];
-		if (!idx_ok(t->child[0], r->nnode) || !idx_ok(t->child[1], r->nnode) || !idx_ok(t->parent, r->nnode) ||
-		    !idx_ok(t->pfx, r->npfx) || t->rep >= r->npfx || t->len > 128)
+		if (!child_ok(r, t->child[0]) || !child_ok(r, t->child[1]) ||
+		    !idx_ok(rib_tnode_parent(t), r->nnode) || rib_tnode_rep(t) >= r->npfx || rib_tnode_len(t) > 128)
 			return -1;
 	}
-	if (!idx_ok(r->free_node, r->nnode) || !idx_ok(r->root[0], r->nnode) || !idx_ok(r->root[1], r->nnode))
+	if (!idx_ok(r->free_node, r->nnode) || !child_ok(r, r->root[0]) || !child_ok(r, r->root[1]))
 		return -1;
 	for (uint32_t i = 1; i < r->nattr; i++)
 		if (!r->attr[i].refcnt && r->attr[i].next && r->attr[i].next >= r->nattr)

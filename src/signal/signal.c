@@ -74,9 +74,10 @@ int sig_parse_ff_rule(const char *s, struct sig_opts *o)
 }
 
 
-static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+/* the common case (room left) without a call: once or more per new prefix (issue 12) */
+static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	return bigarr_grow(arr, cap, need, elem, 1);
+	return need <= *cap ? 0 : bigarr_grow(arr, cap, need, elem, 1);
 }
 
 static int cc_index(const char *cc)
@@ -153,6 +154,7 @@ void sig_free(struct sig *s)
 	bigarr_free(s->sh, (size_t)s->capsh * sizeof *s->sh);
 	bigarr_free(s->vsub, (size_t)s->capvsub * sizeof *s->vsub);
 	free(s->astab);
+	bigarr_free(s->as, (size_t)s->capas * sizeof *s->as);
 	free(s->want_asn);
 	free(s->ffslot);
 	bigarr_free(s->fam[0].ff, (size_t)s->fam[0].capff * sizeof *s->fam[0].ff);
@@ -212,7 +214,7 @@ static uint32_t as_find(const struct sig *s, uint32_t asn)
 		uint32_t v = s->astab[h];
 		if (!v)
 			return RIB_NONE;
-		if (s->ent[v - 1].key.asn == asn)
+		if (s->as[v - 1].asn == asn)
 			return v - 1;
 	}
 }
@@ -227,7 +229,7 @@ static int as_rehash(struct sig *s)
 		uint32_t v = s->astab[i];
 		if (!v)
 			continue;
-		uint32_t h = as_hash(s->ent[v - 1].key.asn) & mask;
+		uint32_t h = as_hash(s->as[v - 1].asn) & mask;
 		while (t[h])
 			h = (h + 1) & mask;
 		t[h] = v;
@@ -238,7 +240,7 @@ static int as_rehash(struct sig *s)
 	return 0;
 }
 
-/* IPv4 entity id of the ASN (IPv6: + 1); RIB_NONE on out of memory. */
+/* AS record id of the ASN; RIB_NONE on out of memory. */
 static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
 {
 	uint32_t i = as_find(s, asn);
@@ -246,27 +248,47 @@ static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
 		return i;
 	if ((s->nas + 1) * 2 > s->asmask + 1 && as_rehash(s))
 		return RIB_NONE;
-	if (grow((void **)&s->ent, &s->capent, s->nent + 2, sizeof *s->ent))
+	if (grow((void **)&s->as, &s->capas, s->nas + 1, sizeof *s->as))
 		return RIB_NONE;
-	i = s->nent;
-	s->nent += 2;
+	i = s->nas++;
 	int want = 0;
 	for (uint32_t k = 0; k < s->nwant_asn; k++)
 		want |= s->want_asn[k] == asn;
-	for (int f = 0; f < 2; f++) {
-		struct ent *e = &s->ent[i + f];
-		memset(e, 0, sizeof *e);
-		e->key.kind = SIG_ASN;
-		e->key.afi = f ? DM_AFI_IPV6 : DM_AFI_IPV4;
-		e->key.asn = asn;
-		e->want = (uint8_t)want;
-	}
+	struct asrec *a = &s->as[i];
+	memset(a, 0, sizeof *a);   /* padding too: snapshots write the records as they are */
+	a->asn = asn;
+	a->ent[0] = a->ent[1] = RIB_NONE;
+	a->want = (uint8_t)want;
 	uint32_t h = as_hash(asn) & s->asmask;
 	while (s->astab[h])
 		h = (h + 1) & s->asmask;
 	s->astab[h] = i + 1;
-	s->nas++;
 	return i;
+}
+
+/* The AS's entity of a family, made when first asked for; RIB_NONE on out of memory. */
+static uint32_t as_ent(struct sig *s, uint32_t as, int fam)
+{
+	struct asrec *a = &s->as[as];
+	if (a->ent[fam] != RIB_NONE)
+		return a->ent[fam];
+	if (grow((void **)&s->ent, &s->capent, s->nent + 1, sizeof *s->ent))
+		return RIB_NONE;
+	struct ent *e = &s->ent[s->nent];
+	memset(e, 0, sizeof *e);
+	e->key.kind = SIG_ASN;
+	e->key.afi = fam ? DM_AFI_IPV6 : DM_AFI_IPV4;
+	e->key.asn = a->asn;
+	e->want = a->want;
+	return a->ent[fam] = s->nent++;
+}
+
+/* The k-th entity in emission order (k < ENT_AS + 2 * nas): the global and country entities,
+ * then each AS's IPv4 and IPv6 entity in the order the ASes were first met; RIB_NONE for an
+ * entity not made. The order is what it was when an AS's two entities were made together. */
+static inline uint32_t ent_nth(const struct sig *s, uint32_t k)
+{
+	return k < ENT_AS ? k : s->as[(k - ENT_AS) / 2].ent[(k - ENT_AS) & 1];
 }
 
 void sig_want_asn(struct sig *s, uint32_t asn)
@@ -277,12 +299,16 @@ void sig_want_asn(struct sig *s, uint32_t asn)
 	s->want_asn = w;
 	w[s->nwant_asn++] = asn;
 	uint32_t i = as_find_or_add(s, asn);
-	if (i != RIB_NONE)
-		s->ent[i].want = s->ent[i + 1].want = 1;
+	if (i != RIB_NONE) {
+		s->as[i].want = 1;
+		for (int f = 0; f < 2; f++)
+			if (s->as[i].ent[f] != RIB_NONE)
+				s->ent[s->as[i].ent[f]].want = 1;
+	}
 	s->filtered = 1;
 }
 
-/* Origin entity of an attribute set for a family (cached in the set). */
+/* Origin entity of an attribute set for a family (the AS record cached in the set). */
 static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
 {
 	const struct rib_attr *a = rib_attr_get(s->rib, id);
@@ -290,7 +316,7 @@ static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
 		return RIB_NONE;
 	if (a->user == RIB_NONE)
 		rib_attr_set_user(s->rib, id, as_find_or_add(s, a->origin_asn));
-	return a->user == RIB_NONE ? RIB_NONE : a->user + (uint32_t)fam;
+	return a->user == RIB_NONE ? RIB_NONE : as_ent(s, a->user, fam);
 }
 
 /* ---------- prefixes ---------- */
@@ -307,7 +333,7 @@ static int pst_fit(struct sig *s)
 		return -1;
 	for (uint32_t i = old; i < rib_prefix_count(s->rib); i++) {
 		memset(&s->p[i], 0, sizeof s->p[i]);
-		s->p[i].org = RIB_NONE;
+		s->p[i].org0.ent = s->p[i].org0.next = RIB_NONE;
 	}
 	s->np = rib_prefix_count(s->rib);
 	return 0;
@@ -435,29 +461,42 @@ static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
 	return geo_of_sized(s, i, n, one, NULL);
 }
 
-/* vsub of nodes created since `before` (none of them visible yet): the sum over their children,
- * old nodes' counts being right. Top-down from each new node under an old one (or a root). */
+/* Prefix q's own part of a vsub count: visible and <= /24 (/48). A prefix the trie holds as a
+ * leaf (rib.h RIB_LEAF) has no node and no vsub: this is its count. */
+static inline uint32_t pfx_vsub(const struct sig *s, uint32_t q)
+{
+	if (q == RIB_NONE || q >= s->np || !(s->p[q].flags & PF_VIS))
+		return 0;
+	const struct dm_prefix *pf = rib_prefix(s->rib, q);
+	return pf->len <= covlen[rib_fam(pf->afi)];
+}
+
+/* vsub of nodes created since `before`: their own prefix's part (a leaf that got a node of its
+ * own may be visible; a new prefix is not) and the sum over their children, old nodes' counts
+ * being right. Top-down from each new node under an old one (or a root). */
 static uint32_t vsub_fill(struct sig *s, uint32_t n, uint32_t before)
 {
 	if (n == RIB_NONE)
 		return 0;
+	if (rib_is_leaf(n))
+		return pfx_vsub(s, rib_leaf_pfx(n));
 	if (n < before)
 		return s->vsub[n];
 	const struct rib_tnode *t = rib_node(s->rib, n);
-	uint32_t v = vsub_fill(s, t->child[0], before) + vsub_fill(s, t->child[1], before);
+	uint32_t v = pfx_vsub(s, rib_tnode_pfx(t)) + vsub_fill(s, t->child[0], before) +
+	             vsub_fill(s, t->child[1], before);
 	s->vsub[n] = v;
 	return v;
 }
 
-static uint32_t vsub_recount(struct sig *s, uint32_t n, int fam)
+static uint32_t vsub_recount(struct sig *s, uint32_t n)
 {
 	if (n == RIB_NONE)
 		return 0;
+	if (rib_is_leaf(n))
+		return pfx_vsub(s, rib_leaf_pfx(n));
 	const struct rib_tnode *t = rib_node(s->rib, n);
-	uint32_t v = 0;
-	if (t->pfx != RIB_NONE && (s->p[t->pfx].flags & PF_VIS) && rib_prefix(s->rib, t->pfx)->len <= covlen[fam])
-		v = 1;
-	v += vsub_recount(s, t->child[0], fam) + vsub_recount(s, t->child[1], fam);
+	uint32_t v = pfx_vsub(s, rib_tnode_pfx(t)) + vsub_recount(s, t->child[0]) + vsub_recount(s, t->child[1]);
 	s->vsub[n] = v;
 	return v;
 }
@@ -475,11 +514,11 @@ static int trie_sync(struct sig *s)
 		return -1;
 	if (reused) {   /* count every subtree again */
 		for (int fam = 0; fam < 2; fam++)
-			vsub_recount(s, rib_trie_root(s->rib, fam), fam);
+			vsub_recount(s, rib_trie_root(s->rib, fam));
 		return rc;
 	}
 	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
-		uint32_t par = rib_node(s->rib, n)->parent;
+		uint32_t par = rib_tnode_parent(rib_node(s->rib, n));
 		if (par == RIB_NONE || par < before)
 			vsub_fill(s, n, before);
 	}
@@ -512,30 +551,44 @@ static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint6
 
 /* ---------- visibility toggles ---------- */
 
-static int ancestor_visible(const struct sig *s, uint32_t node)
+/* A visible prefix at or above node up (rib_prefix_up of the prefix asked about). */
+static int ancestor_visible(const struct sig *s, uint32_t up)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = rib_node(r, node)->parent; n != RIB_NONE; n = rib_node(r, n)->parent) {
-		uint32_t q = rib_node(r, n)->pfx;
+	for (uint32_t n = up; n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
+		uint32_t q = rib_tnode_pfx(rib_node(r, n));
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS))
 			return 1;
 	}
 	return 0;
 }
 
+/* A prefix's pairs (struct pst): for (o = org_first(s, pfx); o; o = org_next(s, o)). No pair
+ * may be added while a walk holds one (org_new may move s->org). */
+static inline struct org *org_next(struct sig *s, const struct org *o)
+{
+	return o->next != RIB_NONE ? &s->org[o->next] : NULL;
+}
+
+static inline struct org *org_first(struct sig *s, uint32_t pfx)
+{
+	struct org *o = &s->p[pfx].org0;
+	return o->ent != RIB_NONE ? o : org_next(s, o);
+}
+
 static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
 {
-	for (uint32_t o = s->p[pfx].org; o != RIB_NONE; o = s->org[o].next)
-		if (s->org[o].ent == ent)
-			return &s->org[o];
+	for (struct org *o = org_first(s, pfx); o; o = org_next(s, o))
+		if (o->ent == ent)
+			return o;
 	return NULL;
 }
 
-static int org_ancestor_visible(struct sig *s, uint32_t node, uint32_t ent)
+static int org_ancestor_visible(struct sig *s, uint32_t up, uint32_t ent)
 {
 	const struct rib *r = s->rib;
-	for (uint32_t n = rib_node(r, node)->parent; n != RIB_NONE; n = rib_node(r, n)->parent) {
-		uint32_t q = rib_node(r, n)->pfx;
+	for (uint32_t n = up; n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
+		uint32_t q = rib_tnode_pfx(rib_node(r, n));
 		if (q == RIB_NONE || !(s->p[q].flags & PF_VIS))
 			continue;
 		struct org *o = org_find(s, q, ent);
@@ -553,14 +606,17 @@ static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, vo
 	uint32_t stack[300];
 	int sp = 0;
 	const struct rib *r = s->rib;
+	if (node == RIB_NONE)   /* a leaf: nothing below */
+		return;
 	for (int c = 0; c < 2; c++)
 		if (rib_node(r, node)->child[c] != RIB_NONE)
 			stack[sp++] = rib_node(r, node)->child[c];
 	while (sp) {
 		uint32_t n = stack[--sp];
-		if (!s->vsub[n])
+		int leaf = rib_is_leaf(n);
+		if (leaf ? !pfx_vsub(s, rib_leaf_pfx(n)) : !s->vsub[n])
 			continue;
-		uint32_t q = rib_node(r, n)->pfx;
+		uint32_t q = leaf ? rib_leaf_pfx(n) : rib_tnode_pfx(rib_node(r, n));
 		if (q != RIB_NONE && (s->p[q].flags & PF_VIS)) {
 			if (ent == RIB_NONE) {
 				fn(s, q, arg);
@@ -572,6 +628,8 @@ static void desc_walk(struct sig *s, uint32_t node, uint32_t ent, desc_fn fn, vo
 				continue;
 			}
 		}
+		if (leaf)
+			continue;
 		for (int c = 0; c < 2; c++)
 			if (rib_node(r, n)->child[c] != RIB_NONE && sp < 298)
 				stack[sp++] = rib_node(r, n)->child[c];
@@ -625,7 +683,7 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 	c.t = s->ch_ts;
 	c.prefix = *pf;
 	c.visible = (uint8_t)on;
-	c.covered = (uint8_t)ancestor_visible(s, rib_prefix_node(s->rib, pfx));
+	c.covered = (uint8_t)ancestor_visible(s, rib_prefix_up(s->rib, pfx));
 	c.units = pf->len <= covlen[fam] ? size_units(pf) / unit[fam] : 0;
 	unsigned n;
 	struct share one_;   /* geo_of's answer for a one-country prefix */
@@ -704,8 +762,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 			s->ent[sh[k].ent].more += (uint32_t)d;
 		return;
 	}
-	uint32_t node = rib_prefix_node(s->rib, pfx);
-	if (!ancestor_visible(s, node)) {
+	uint32_t node = rib_prefix_node(s->rib, pfx), up = rib_prefix_up(s->rib, pfx);
+	if (!ancestor_visible(s, up)) {
 		g->cov += (uint64_t)d * size_units(pf);
 		sh = geo_of(s, pfx, &n, &one_);
 		for (unsigned k = 0; k < n; k++)
@@ -713,7 +771,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 		struct cov_delta cd = { d };
 		desc_walk(s, node, RIB_NONE, desc_sub_global, &cd);
 	}
-	for (uint32_t x = node; x != RIB_NONE; x = rib_node(s->rib, x)->parent)
+	/* the prefix's node (none for a leaf: pfx_vsub reads its flag) and every node above */
+	for (uint32_t x = node != RIB_NONE ? node : up; x != RIB_NONE; x = rib_tnode_parent(rib_node(s->rib, x)))
 		s->vsub[x] += (uint32_t)d;
 }
 
@@ -737,35 +796,47 @@ static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 		return;
 	}
 	uint32_t node = rib_prefix_node(s->rib, pfx), ent = o->ent;
-	if (!org_ancestor_visible(s, node, ent)) {
+	if (!org_ancestor_visible(s, rib_prefix_up(s->rib, pfx), ent)) {
 		s->ent[ent].cov += (uint64_t)d * size_units(pf);
 		struct org_delta od = { d, ent };
 		desc_walk(s, node, ent, desc_sub_org, &od);
 	}
 }
 
-static uint32_t org_new(struct sig *s, uint32_t pfx, uint32_t ent)
+/* A new pair (seen 0) of the prefix: org0 when free, else one in s->org; NULL on out of memory. */
+static struct org *org_new(struct sig *s, uint32_t pfx, uint32_t ent)
 {
+	struct org *z = &s->p[pfx].org0;
+	if (z->ent == RIB_NONE) {
+		z->ent = ent;
+		z->seen = 0;
+		z->flags = 0;
+		return z;
+	}
 	uint32_t o;
 	if (s->freeorg != RIB_NONE) {
 		o = s->freeorg;
 		s->freeorg = s->org[o].next;
 	} else {
 		if (grow((void **)&s->org, &s->caporg, s->norg + 1, sizeof *s->org))
-			return RIB_NONE;
+			return NULL;
 		o = s->norg++;
 	}
+	z = &s->p[pfx].org0;
 	s->org[o].ent = ent;
 	s->org[o].seen = 0;
 	s->org[o].flags = 0;
-	s->org[o].next = s->p[pfx].org;
-	s->p[pfx].org = o;
-	return o;
+	s->org[o].next = z->next;
+	z->next = o;
+	return &s->org[o];
 }
 
 static void org_gc(struct sig *s, uint32_t pfx)
 {
-	uint32_t *link = &s->p[pfx].org;
+	struct org *z = &s->p[pfx].org0;
+	if (z->ent != RIB_NONE && !z->seen && !(z->flags & (PF_VIS | PF_LOST)))
+		z->ent = RIB_NONE;   /* free; its next still heads the rest */
+	uint32_t *link = &z->next;
 	while (*link != RIB_NONE) {
 		uint32_t o = *link;
 		if (!s->org[o].seen && !(s->org[o].flags & (PF_VIS | PF_LOST))) {
@@ -789,10 +860,8 @@ static void org_count(struct sig *s, uint32_t pfx, int fam, uint32_t ent, int32_
 	if (!o) {
 		if (d < 0)
 			return;
-		uint32_t oi = org_new(s, pfx, ent);
-		if (oi == RIB_NONE)
+		if (!(o = org_new(s, pfx, ent)))
 			return;
-		o = &s->org[oi];
 	}
 	o->seen = (uint16_t)(o->seen + d);
 	pe_add(s, ent, fam, f, d, units);
@@ -1130,10 +1199,8 @@ static void rc_prefix(struct sig *s, int fam, uint32_t i)
 		for (unsigned j = 0; j < v.n; j++) {
 			struct org *o = org_find(s, i, v.org[j]);
 			if (!o) {
-				uint32_t oi = org_new(s, i, v.org[j]);
-				if (oi == RIB_NONE)
+				if (!(o = org_new(s, i, v.org[j])))
 					continue;
-				o = &s->org[oi];
 			}
 			o->seen++;
 			pe_add(s, v.org[j], fam, (int32_t)f, 1, sz);
@@ -1145,19 +1212,30 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 {
 	if (n == RIB_NONE)
 		return 0;
-	const struct rib_tnode *t = rib_node(s->rib, n);
-	uint32_t cnt = 0;
-	uint32_t q = t->pfx;
-	uint32_t c0 = t->child[0], c1 = t->child[1];
-	/* The walk is in address order, the prefix states in arrival order: start loading the
-	 * children's states now (a table's worth of cache misses, issue 12). A prefix node's length
-	 * is its prefix's: the prefix itself is not read. */
-	if (c0 != RIB_NONE && rib_node(s->rib, c0)->pfx != RIB_NONE)
-		__builtin_prefetch(&s->p[rib_node(s->rib, c0)->pfx]);
-	if (c1 != RIB_NONE && rib_node(s->rib, c1)->pfx != RIB_NONE)
-		__builtin_prefetch(&s->p[rib_node(s->rib, c1)->pfx]);
-	if (q != RIB_NONE && t->len <= covlen[fam]) {
-		uint64_t units = fam ? (t->len ? 1ull << (64 - t->len) : 1ull << 63) : 1ull << (32 - t->len);
+	uint32_t cnt = 0, q, c0 = RIB_NONE, c1 = RIB_NONE;
+	unsigned tl;
+	int leaf = rib_is_leaf(n);
+	if (leaf) {   /* a prefix with nothing below, held in its parent's child word */
+		q = rib_leaf_pfx(n);
+		tl = rib_prefix(s->rib, q)->len;
+	} else {
+		const struct rib_tnode *t = rib_node(s->rib, n);
+		q = rib_tnode_pfx(t);
+		tl = rib_tnode_len(t);
+		c0 = t->child[0];
+		c1 = t->child[1];
+		/* The walk is in address order, the prefix states in arrival order: start loading the
+		 * children's states now (a table's worth of cache misses, issue 12). A prefix node's
+		 * length is its prefix's: the prefix itself is not read. */
+		uint32_t q0 = rib_is_leaf(c0) ? rib_leaf_pfx(c0) : c0 != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c0)) : RIB_NONE;
+		uint32_t q1 = rib_is_leaf(c1) ? rib_leaf_pfx(c1) : c1 != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c1)) : RIB_NONE;
+		if (q0 != RIB_NONE)
+			__builtin_prefetch(&s->p[q0]);
+		if (q1 != RIB_NONE)
+			__builtin_prefetch(&s->p[q1]);
+	}
+	if (q != RIB_NONE && tl <= covlen[fam]) {
+		uint64_t units = fam ? (tl ? 1ull << (64 - tl) : 1ull << 63) : 1ull << (32 - tl);
 		if (s->p[q].flags & PF_VIS) {
 			cnt = 1;
 			if (!covered) {
@@ -1170,10 +1248,10 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			}
 			covered = 1;
 		}
-		for (uint32_t o = s->p[q].org; o != RIB_NONE; o = s->org[o].next) {
-			if (!(s->org[o].flags & PF_VIS))
+		for (const struct org *o = org_first(s, q); o; o = org_next(s, o)) {
+			if (!(o->flags & PF_VIS))
 				continue;
-			uint32_t ent = s->org[o].ent;
+			uint32_t ent = o->ent;
 			int in = 0;
 			for (unsigned j = 0; j < olen && !in; j++)
 				in = ostk[j] == ent;
@@ -1184,6 +1262,8 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			}
 		}
 	}
+	if (leaf)
+		return cnt;
 	cnt += rc_dfs(s, fam, c0, covered, ostk, olen);
 	cnt += rc_dfs(s, fam, c1, covered, ostk, olen);
 	s->vsub[n] = cnt;
@@ -1207,8 +1287,8 @@ static void recompute(struct sig *s, int fam)
 		if (rib_fam(rib_prefix(s->rib, i)->afi) != fam)
 			continue;
 		s->p[i].seen = 0;
-		for (uint32_t o = s->p[i].org; o != RIB_NONE; o = s->org[o].next)
-			s->org[o].seen = 0;
+		for (struct org *o = org_first(s, i); o; o = org_next(s, o))
+			o->seen = 0;
 	}
 	for (uint32_t i = 0; i < s->nent; i++) {
 		struct ent *e = &s->ent[i];
@@ -1249,8 +1329,7 @@ static void recompute(struct sig *s, int fam)
 		} else {
 			p->flags &= (uint8_t)~PF_VIS;
 		}
-		for (uint32_t o = p->org; o != RIB_NONE; o = s->org[o].next) {
-			struct org *x = &s->org[o];
+		for (struct org *x = org_first(s, i); x; x = org_next(s, x)) {
 			if (visible_now(s, fam, x->seen)) {
 				x->flags = (uint8_t)((x->flags | PF_VIS) & ~PF_LOST);
 				s->ent[x->ent].vis++;
@@ -1485,7 +1564,10 @@ static void close_bin(struct sig *s, int64_t t)
 			F->hq[F->nhq++] = (struct hent){ t, F->nff };
 		F->dropped = 0;
 	}
-	for (uint32_t i = 0; i < s->nent; i++) {
+	for (uint32_t k = 0; k < ENT_AS + 2 * s->nas; k++) {
+		uint32_t i = ent_nth(s, k);
+		if (i == RIB_NONE)
+			continue;
 		struct ent *e = &s->ent[i];
 		if (!e->used)
 			continue;
@@ -1605,7 +1687,9 @@ uint32_t sig_full_feed_peers(const struct sig *s, int fam, uint32_t *out, uint32
 	return F->nff;
 }
 
-static uint32_t ent_lookup(const struct sig *s, const struct sig_entity *k)
+/* The entity of a key; an AS known in the other family only gets its entity of this one made
+ * (all zero, not emitted until used), as when both were made together. */
+static uint32_t ent_lookup(struct sig *s, const struct sig_entity *k)
 {
 	int fam = k->afi == DM_AFI_IPV6;
 	switch (k->kind) {
@@ -1615,7 +1699,7 @@ static uint32_t ent_lookup(const struct sig *s, const struct sig_entity *k)
 		return country_ent(fam, cc_index(k->cc));
 	case SIG_ASN: {
 		uint32_t i = as_find(s, k->asn);
-		return i == RIB_NONE ? RIB_NONE : i + (uint32_t)fam;
+		return i == RIB_NONE ? RIB_NONE : as_ent(s, i, fam);
 	}
 	}
 	return RIB_NONE;
@@ -1680,6 +1764,7 @@ size_t sig_memory(const struct sig *s)
 	m += (size_t)s->capp * sizeof *s->p + (size_t)s->caporg * sizeof *s->org;
 	m += (size_t)s->capsh * sizeof *s->sh + (size_t)s->capvsub * sizeof *s->vsub;
 	m += (size_t)s->capent * sizeof *s->ent + ((size_t)s->asmask + 1) * sizeof *s->astab;
+	m += (size_t)s->capas * sizeof *s->as;
 	for (uint32_t i = 0; i < s->nent; i++)
 		if (s->ent[i].pe)
 			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
@@ -1691,7 +1776,7 @@ size_t sig_memory_used(const struct sig *s)
 	size_t m = sizeof *s;
 	m += (size_t)s->np * sizeof *s->p + (size_t)s->norg * sizeof *s->org;
 	m += (size_t)s->nsh * sizeof *s->sh + (size_t)rib_node_count(s->rib) * sizeof *s->vsub;
-	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * sizeof *s->astab;
+	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * (sizeof *s->astab + sizeof *s->as);
 	for (uint32_t i = 0; i < s->nent; i++)
 		if (s->ent[i].pe)
 			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);

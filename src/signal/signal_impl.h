@@ -10,20 +10,23 @@
 /* PF_GEO1: the prefix lies in one country whole (nearly every prefix): pst.geo is that
  * entity and its units are the prefix's size, nothing in s->sh (16 bytes a prefix, issue 12) */
 enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8 };
+/* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
+struct org {
+	uint32_t ent;       /* RIB_NONE: an unused pst.org0 */
+	uint16_t seen;
+	uint8_t flags;      /* PF_VIS, PF_LOST */
+	uint32_t next;      /* the next pair in s->org, RIB_NONE */
+};
+
+/* A prefix's pairs: org0 when used (ent != RIB_NONE), then the list in s->org that org0.next
+ * heads. Nearly every prefix has one origin: kept here, 20 bytes a prefix instead of 12 and a
+ * 12-byte pair elsewhere (issue 12). */
 struct pst {
 	uint16_t seen;
 	uint8_t flags;
 	uint8_t ngeo;       /* country shares at sh[geo ...] (NGEO_LONG: count in sh[geo], see geo_fill) */
 	uint32_t geo;       /* or, with PF_GEO1, the one country's entity */
-	uint32_t org;       /* (prefix, origin AS) list head, RIB_NONE */
-};
-
-/* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
-struct org {
-	uint32_t ent;
-	uint16_t seen;
-	uint8_t flags;      /* PF_VIS, PF_LOST */
-	uint32_t next;
+	struct org org0;
 };
 
 struct share {
@@ -44,6 +47,15 @@ struct ent {
 	float frac;
 	uint8_t used, want, frac_dirty;
 	struct pe *pe;      /* nff entries of the family, NULL until touched */
+};
+
+/* An origin AS: its entity per family, made when the AS first originates a prefix of that
+ * family (issue 12: an AS announcing IPv4 only costs no IPv6 entity, 72 bytes). Entities are
+ * emitted in AS order, IPv4 then IPv6 (signal.c ent_nth), as when both were made together. */
+struct asrec {
+	uint32_t asn;
+	uint32_t ent[2];    /* entity ids, RIB_NONE until made */
+	uint8_t want;       /* sig_want_asn */
 };
 
 struct fam {
@@ -90,8 +102,10 @@ struct sig {
 
 	struct ent *ent;
 	uint32_t nent, capent;
-	uint32_t *astab;    /* ASN hash -> IPv4 entity id + 1 (IPv6 entity = id + 1) */
+	uint32_t *astab;    /* ASN hash -> AS record (s->as) + 1 */
 	uint32_t asmask, nas;
+	struct asrec *as;   /* by AS record id: a set's rib_attr.user */
+	uint32_t capas;
 	uint32_t *want_asn;
 	uint32_t nwant_asn;
 	int filtered;

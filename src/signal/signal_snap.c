@@ -12,11 +12,11 @@
 
 /* the rule names a family's full-feed choice points at (signal.c ff_select) */
 static const char *const rules[] = { "none", "abs", "count", "rel" };
-enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494731u /* "SIG1" */ };
+enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494732u /* "SIG2": AS records, entities per family, a prefix's first origin pair inline (issue 12) */ };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct pst), sizeof(struct org), sizeof(struct share), sizeof(struct ent),
-                                  sizeof(struct pe), sizeof(struct hent) };
+                                  sizeof(struct pe), sizeof(struct hent), sizeof(struct asrec) };
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
 /* caps on counts read back: each array's index type, so a corrupt count fails here and not in
@@ -71,6 +71,7 @@ void sig_snap_write(const struct sig *s, struct snapbuf *b)
 	}
 	snap_arr(b, s->astab, s->asmask + 1, sizeof *s->astab);
 	snap_u32(b, s->nas);
+	snap_arr(b, s->as, s->nas, sizeof *s->as);
 	snap_arr(b, s->ffslot, s->nslot, sizeof *s->ffslot);
 	snap_u32(b, s->ndown);
 	snap_u32(b, (uint32_t)s->started);
@@ -126,7 +127,8 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 		return -1;
 	for (uint32_t i = 0; i < s->np; i++) {
 		const struct pst *p = &s->p[i];
-		if (p->org != RIB_NONE && p->org >= s->norg)
+		if ((p->org0.next != RIB_NONE && p->org0.next >= s->norg) ||
+		    (p->org0.ent != RIB_NONE && p->org0.ent >= s->nent))
 			return -1;
 		if (p->flags & PF_GEO1) {
 			if (p->geo >= s->nent)
@@ -146,8 +148,12 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 	if (s->freeorg != RIB_NONE && s->freeorg >= s->norg)
 		return -1;
 	for (uint32_t i = 0; i <= s->asmask; i++)
-		if (s->astab[i] && s->astab[i] > s->nent)
+		if (s->astab[i] && s->astab[i] > s->nas)
 			return -1;
+	for (uint32_t i = 0; i < s->nas; i++)
+		for (int f = 0; f < 2; f++)
+			if (s->as[i].ent[f] != RIB_NONE && (s->as[i].ent[f] < 4 || s->as[i].ent[f] >= s->nent))
+				return -1;
 	for (int f = 0; f < 2; f++)
 		for (uint32_t k = 0; k < s->fam[f].nff; k++)
 			if (s->fam[f].ff[k] >= npeer)
@@ -228,7 +234,9 @@ int sig_snap_read(struct sig *s, struct cur *c)
 		return -1;
 	s->asmask = n - 1;
 	free(s->ffslot);
-	if (snap_ru32(c, &s->nas) || !(s->ffslot = load_malloc(c, &s->nslot, sizeof *s->ffslot, 1)) ||
+	uint32_t nas;
+	if (snap_ru32(c, &s->nas) || load_arr(c, (void **)&s->as, &s->capas, &nas, sizeof *s->as) || nas != s->nas ||
+	    !(s->ffslot = load_malloc(c, &s->nslot, sizeof *s->ffslot, 1)) ||
 	    snap_ru32(c, &s->ndown))
 		return -1;
 	uint32_t started, have_cur, no_rib;

@@ -97,6 +97,41 @@ static void test_trie_lpm(void **state)
 }
 
 /* Random prefixes, random removals: every longest match equals a brute-force scan. */
+static void put4(uint8_t *b, uint32_t a)
+{
+	b[0] = (uint8_t)(a >> 24);
+	b[1] = (uint8_t)(a >> 16);
+	b[2] = (uint8_t)(a >> 8);
+	b[3] = (uint8_t)a;
+}
+
+static uint32_t ip4(const uint8_t *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
+
+/* Longest prefix of the set (in[i]) holding address a, by scanning them all. */
+static uint32_t lpm_scan(const struct rib *r, const uint8_t *in, uint32_t a)
+{
+	uint32_t best = RIB_NONE;
+	for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
+		const struct dm_prefix *p = rib_prefix(r, i);
+		uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
+		if (in[i] && (a & mask) == ip4(p->b) && (best == RIB_NONE || p->len > rib_prefix(r, best)->len))
+			best = i;
+	}
+	return best;
+}
+
+/* n random IPv4 prefixes /8-/32 at (rand() & hi) << shift | rand() % 2^shift, marked in in[]. */
+static void add_random(struct rib *r, uint8_t *in, int n, uint32_t hi, unsigned shift)
+{
+	for (int i = 0; i < n; i++) {
+		struct dm_prefix p = { .afi = DM_AFI_IPV4, .len = (uint8_t)(8 + rand() % 25) };
+		put4(p.b, ((uint32_t)rand() & hi) << shift | (uint32_t)rand() % (1u << shift));
+		uint32_t id = rib_prefix_find_or_add(r, &p);
+		assert_true(id != RIB_NONE);
+		in[id] = 1;
+	}
+}
+
 static void test_trie_random(void **state)
 {
 	(void)state;
@@ -105,18 +140,7 @@ static void test_trie_random(void **state)
 	enum { N = 3000 };
 	uint8_t in[N];
 	memset(in, 0, sizeof in);
-	for (int i = 0; i < N; i++) {
-		struct dm_prefix p = { .afi = DM_AFI_IPV4, .len = (uint8_t)(8 + rand() % 25) };
-		uint32_t a = (uint32_t)(rand() & 0x0fff) << 20 | (uint32_t)rand() % (1u << 20);
-		a |= 0x0a000000u & 0;
-		p.b[0] = (uint8_t)(a >> 24);
-		p.b[1] = (uint8_t)(a >> 16);
-		p.b[2] = (uint8_t)(a >> 8);
-		p.b[3] = (uint8_t)a;
-		uint32_t id = rib_prefix_find_or_add(r, &p);
-		assert_true(id != RIB_NONE);
-		in[id] = 1;
-	}
+	add_random(r, in, N, 0x0fff, 20);
 	for (uint32_t i = 0; i < rib_prefix_count(r); i++)
 		if (rand() % 3 == 0) {
 			rib_trie_remove(r, i);
@@ -125,19 +149,72 @@ static void test_trie_random(void **state)
 	for (int k = 0; k < 20000; k++) {
 		struct dm_ip ip = { .afi = DM_AFI_IPV4 };
 		uint32_t a = (uint32_t)(rand() & 0x0fff) << 20 | (uint32_t)rand() % (1u << 20);
-		ip.b[0] = (uint8_t)(a >> 24);
-		ip.b[1] = (uint8_t)(a >> 16);
-		ip.b[2] = (uint8_t)(a >> 8);
-		ip.b[3] = (uint8_t)a;
-		uint32_t best = RIB_NONE;
-		for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
-			const struct dm_prefix *p = rib_prefix(r, i);
-			uint32_t pa = (uint32_t)p->b[0] << 24 | p->b[1] << 16 | p->b[2] << 8 | p->b[3];
-			uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
-			if (in[i] && (a & mask) == pa && (best == RIB_NONE || p->len > rib_prefix(r, best)->len))
-				best = i;
+		put4(ip.b, a);
+		assert_int_equal(rib_lpm(r, &ip), lpm_scan(r, in, a));
+	}
+	rib_free(r);
+}
+
+/* Every prefix of the set is found by covering, and the nodes above it (rib_prefix_up) begin
+ * with its bits, each shorter than the one below. */
+static void check_trie(const struct rib *r, const uint8_t *in)
+{
+	for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
+		const struct dm_prefix *p = rib_prefix(r, i);
+		if (!in[i]) {
+			assert_int_equal(rib_prefix_up(r, i), RIB_NONE);
+			continue;
 		}
-		assert_int_equal(rib_lpm(r, &ip), best);
+		assert_int_equal(rib_covering(r, p), i);
+		unsigned below = p->len;
+		if (rib_prefix_node(r, i) != RIB_NONE)
+			assert_int_equal(rib_tnode_pfx(rib_node(r, rib_prefix_node(r, i))), i);
+		for (uint32_t n = rib_prefix_up(r, i); n != RIB_NONE; n = rib_tnode_parent(rib_node(r, n))) {
+			const struct rib_tnode *t = rib_node(r, n);
+			unsigned len = rib_tnode_len(t);
+			assert_true(len < below);
+			uint32_t mask = len ? ~0u << (32 - len) : 0;
+			assert_int_equal(ip4(rib_prefix(r, rib_tnode_rep(t))->b) & mask, ip4(p->b) & mask);
+			below = len;
+		}
+	}
+}
+
+/* Prefixes with nothing below are leaves in their parent's child word (issue 12): queued and
+ * synced in address order, removed, inserted again one by one (leaves turned into nodes and
+ * back), the trie answers as a scan of the set does, with fewer nodes than prefixes. */
+static void test_trie_leaves(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	rib_set_lazy_trie(r, 1);
+	srand(11);
+	enum { N = 4000 };
+	uint8_t in[N];
+	memset(in, 0, sizeof in);
+	add_random(r, in, N, 3, 24);   /* few /8s, so that prefixes nest deeply */
+	assert_int_equal(rib_trie_pending(r), rib_prefix_count(r));
+	assert_int_equal(rib_trie_sync(r), 0);
+	assert_true(rib_node_count(r) < rib_prefix_count(r));
+	check_trie(r, in);
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t i = 0; i < rib_prefix_count(r); i++)
+			if (round ? !in[i] : rand() % 3 == 0) {
+				if (round) {
+					assert_int_equal(rib_trie_insert(r, i), 0);
+					in[i] = 1;
+				} else {
+					rib_trie_remove(r, i);
+					in[i] = 0;
+				}
+			}
+		check_trie(r, in);
+		for (int k = 0; k < 5000; k++) {
+			struct dm_ip ip = { .afi = DM_AFI_IPV4 };
+			uint32_t a = (uint32_t)(rand() & 3) << 24 | (uint32_t)rand() % (1u << 24);
+			put4(ip.b, a);
+			assert_int_equal(rib_lpm(r, &ip), lpm_scan(r, in, a));
+		}
 	}
 	rib_free(r);
 }
@@ -522,6 +599,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trie_lpm),
 		cmocka_unit_test(test_trie_random),
+		cmocka_unit_test(test_trie_leaves),
 		cmocka_unit_test(test_intern_refcounts),
 		cmocka_unit_test(test_addpath_and_clear),
 		cmocka_unit_test(test_intern_many),
