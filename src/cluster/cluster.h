@@ -74,6 +74,13 @@ void cl_cut_free(struct cl_cut *c);
 void cl_cut_tap(struct cl_cut *c, struct pl_tap *tap);
 uint64_t cl_cut_messages(const struct cl_cut *c);
 uint32_t cl_cut_barriers(const struct cl_cut *c);
+/* A backfill job hands the cut's state to the job of the next time range: the collector names
+ * of names in order, the peers in order with their sessions, the clock and the barrier count.
+ * cl_cut_load (a decoder) restores it into a new cut over a new pipeline's names (which must not
+ * hold other names yet): 0, or a negative enum dm_err with err saying what and where. */
+struct cur;
+void cl_cut_save(const struct cl_cut *c, struct cl_buf *out);
+int cl_cut_load(struct cl_cut *c, struct cur *in, struct dm_error *err);
 
 /* ---- a partition (worker side) ---- */
 
