@@ -329,7 +329,9 @@ static void barrier(struct pass *ps, const struct cl_barrier *bar)
 	char sq[16];
 	snprintf(sq, sizeof sq, "%u", bar->seq);
 	const char *v[2] = { ps->b->run, sq };
-	double t0 = now_s(), next_claim = t0 + ps->b->hb_ms / 1000.0;
+	/* jobs of this range nobody took: ready ones left for a third of the heartbeat (the worker
+	 * that made them ready claims them within milliseconds), or whose worker stopped beating */
+	double t0 = now_s(), next_claim = t0 + ps->b->hb_ms / 3000.0;
 	unsigned wait = 1;
 	for (;;) {
 		PGresult *r = q(ps->b, "SELECT msg FROM bf_msgs WHERE run = $1 AND seq = $2 AND kind = 'Z' ORDER BY part", 2, v,
@@ -683,16 +685,21 @@ static int redo_before(struct pass *ps, uint32_t part, struct dm_error *why)
 	snprintf(rg, sizeof rg, "%u", ps->rng);
 	snprintf(rp, sizeof rp, "%u", ps->rng - 1);
 	snprintf(pk, sizeof pk, "%u", part);
-	const char *v[5] = { b->run, rg, rp, pk, b->me };
+	const char *v1[4] = { b->run, rg, b->me, pk };
+	const char *v2[3] = { b->run, rg, pk };
+	const char *v3[4] = { b->run, rp, pk, b->me };
 	if (exec(b, "BEGIN", 0, NULL, NULL, &ps->err) ||
-	    exec(b, "UPDATE bf_jobs SET state = 'ready', worker = NULL WHERE run = $1 AND rng = $2 AND worker = $5"
-	            " AND state = 'running' AND part <> $4", 5, v, NULL, &ps->err) ||
-	    exec(b, "UPDATE bf_jobs SET state = 'wait', worker = NULL WHERE run = $1 AND rng = $2 AND part = $4", 5, v, NULL,
+	    exec(b, "UPDATE bf_jobs SET state = 'ready', worker = NULL WHERE run = $1 AND rng = $2 AND worker = $3"
+	            " AND state = 'running' AND part <> $4", 4, v1, NULL, &ps->err) ||
+	    exec(b, "UPDATE bf_jobs SET state = 'wait', worker = NULL WHERE run = $1 AND rng = $2 AND part = $3", 3, v2, NULL,
 	         &ps->err) ||
-	    exec(b, "UPDATE bf_jobs SET state = 'running', worker = $5, heartbeat = now(), tries = tries + 1 WHERE run = $1"
-	            " AND rng = $3 AND part = $4 RETURNING 1", 5, v, NULL, &ps->err) ||
-	    exec(b, "COMMIT", 0, NULL, NULL, &ps->err))
+	    exec(b, "UPDATE bf_jobs SET state = 'running', worker = $4, heartbeat = now(), tries = tries + 1 WHERE run = $1"
+	            " AND rng = $2 AND part = $3", 4, v3, NULL, &ps->err) ||
+	    exec(b, "COMMIT", 0, NULL, NULL, &ps->err)) {
+		PGresult *r = PQexec(b->c, "ROLLBACK");
+		PQclear(r);
 		return -1;
+	}
 	/* the predecessor job, alone: its range's sizes are stored (or come), so it runs through */
 	const char *sv[3] = { b->run, rp, pk };
 	PGresult *r = q(b, "SELECT coalesce(snap_in, ''), coalesce(seq_in, -1) FROM bf_jobs WHERE run = $1 AND rng = $2"
