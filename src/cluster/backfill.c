@@ -225,6 +225,8 @@ struct pass {
 	int ended, failed, restart;
 	struct dm_error err;
 	struct cl_bf_stats *st;
+	const struct pl_inputs *in; /* the run's inputs, and the mapping's date */
+	int64_t when;
 };
 
 static int heartbeat(struct pass *ps)
@@ -674,9 +676,6 @@ out:
 	return rc;
 }
 
-static const struct pl_inputs *g_in;
-static int64_t g_when;
-
 static int redo_before(struct pass *ps, uint32_t part, struct dm_error *why)
 {
 	struct cl_bf *b = ps->b;
@@ -707,25 +706,28 @@ static int redo_before(struct pass *ps, uint32_t part, struct dm_error *why)
 	if (!r)
 		return -1;
 	struct pass sub = *ps;
-	struct job j;
-	memset(&j, 0, sizeof j);
-	j.part = part;
-	snprintf(j.snap_in, sizeof j.snap_in, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
-	j.seq_in = PQntuples(r) ? atoi(PQgetvalue(r, 0, 1)) : -1;
+	struct job *j = calloc(1, sizeof *j);
+	if (!j) {
+		PQclear(r);
+		return dm_fail(&ps->err, DM_ERR_NOMEM, 0, "out of memory");
+	}
+	j->part = part;
+	snprintf(j->snap_in, sizeof j->snap_in, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
+	j->seq_in = PQntuples(r) ? atoi(PQgetvalue(r, 0, 1)) : -1;
 	PQclear(r);
 	memset(&sub.sz, 0, sizeof sub.sz);
 	memset(&sub.sm, 0, sizeof sub.sm);
 	memset(&sub.rows, 0, sizeof sub.rows);
-	sub.jobs = &j;
+	memset(&sub.err, 0, sizeof sub.err);
+	sub.jobs = j;   /* claim() may grow it: jobs of that range whose worker died */
 	sub.njobs = 1;
 	sub.capjobs = 1;
 	sub.rng = ps->rng - 1;
 	int rc;
 	do
-		rc = run_pass(&sub, g_in, g_when);
-	while (rc == PASS_RESTART && sub.jobs == &j && sub.njobs == 1);
-	if (sub.jobs != &j)
-		free(sub.jobs);
+		rc = run_pass(&sub, sub.in, sub.when);
+	while (rc == PASS_RESTART && sub.njobs);
+	free(sub.jobs);
 	cl_buf_free(&sub.sz);
 	cl_buf_free(&sub.sm);
 	cl_buf_free(&sub.rows);
@@ -761,10 +763,10 @@ int cl_bf_work(struct cl_bf *b, const struct pl_opts *o, const struct pl_inputs 
 	struct pipeline *host = pl_new(&ho, when, &status, err);   /* the mapping, as the workers of the bus */
 	if (!host)
 		return -1;
-	g_in = in;
-	g_when = when;
 	struct pass ps;
 	memset(&ps, 0, sizeof ps);
+	ps.in = in;
+	ps.when = when;
 	ps.b = b;
 	ps.o = o;
 	ps.geo = pl_geo(host);
@@ -830,7 +832,7 @@ int cl_bf_merge(struct cl_bf *b, struct pipeline *out, struct cl_bf_stats *st, s
 	if (!m)
 		return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
 	uint32_t next = 0;
-	int rc = -1;
+	int rc = -1, settled = 0;
 	unsigned wait = 1;
 	for (;;) {
 		char sq[16];
@@ -881,9 +883,13 @@ int cl_bf_merge(struct cl_bf *b, struct pipeline *out, struct cl_bf_stats *st, s
 			rc = 0;
 			break;
 		}
-		if (!left) {
+		if (!left && settled) {
 			dm_fail(err, DM_ERR_BAD_VALUE, 0, "backfill: every job is done but barrier %u is incomplete", next);
 			goto out;
+		}
+		if (!left) {   /* the last rows may have come after the read above: read once more */
+			settled = 1;
+			continue;
 		}
 		nap_ms(wait);
 		if (wait < 50)
