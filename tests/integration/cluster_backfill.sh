@@ -79,7 +79,7 @@ stat_sum() {  # FIELD NAME: a number the workers print at the end, summed
 # ---- 1. equality, 3 ranges x 4 partitions, into PostgreSQL ----
 backfill eq 3 "$PGURI"
 t0=$(now)
-for p in "${W[@]}"; do wait "$p"; done
+for p in "${W[@]}"; do wait "$p" || nok cluster_backfill_equal_worker "exit $?: $(tail -2 "$TMP"/eq.w?)"; done
 same eq cluster_backfill_equal
 echo "# 3 ranges x 4 partitions, 2 workers: $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }') s from the workers' start; $nrows rows"
 loaded=$(stat_sum loaded eq)
@@ -103,7 +103,7 @@ if wait_for 30 holds; then
 	took() { [ "$(psql -At "$PGURI" -c "SELECT count(*) FROM bf_jobs WHERE run = 'k9' AND tries > 1")" -gt 0 ]; }
 	wait_for 30 took
 	tt=$(now)
-	wait "${W[0]}"
+	wait "${W[0]}" || nok cluster_backfill_kill9_worker "exit $?: $(tail -2 "$TMP"/k9.w0)"
 	same k9 cluster_backfill_kill9
 	echo "# kill -9 of a worker holding range 1 (heartbeat 1 s): its jobs claimed again $(awk -v a="$tk" -v b="$tt" \
 		'BEGIN { printf "%.2f", b - a }') s after the kill; the run ended $(awk -v a="$tk" -v b="$(now)" \
@@ -123,7 +123,7 @@ if [ -s "$f" ] && [ -s "$TMP/snaps/bad.r1.p2.snap" ]; then
 	python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x55; open(p, "wb").write(b)' "$f"
 	rm "$TMP/snaps/bad.r1.p2.snap"
 	workers bad
-	for p in "${W[@]}"; do wait "$p"; done
+	for p in "${W[@]}"; do wait "$p" || nok cluster_backfill_bad_snapshot_worker "exit $?: $(tail -2 "$TMP"/bad.w?)"; done
 	same bad cluster_backfill_bad_snapshot
 	if grep -q 'partition 1: its snapshot is refused (snapshot: checksum mismatch)' "$TMP"/bad.w? &&
 	   grep -q 'partition 2: its snapshot is refused (.*No such file' "$TMP"/bad.w?; then
