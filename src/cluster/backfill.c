@@ -500,23 +500,6 @@ static int end_range(struct pass *ps, const struct cl_barrier *bar)
 	return exec(b, "COMMIT", 0, NULL, NULL, &ps->err);
 }
 
-/* The feeder: a pipeline that only reads (no outputs, no mapping), its calls tapped. */
-static struct pipeline *feeder_new(const struct pl_opts *o, int64_t when, struct dm_error *err)
-{
-	struct pl_opts fo = *o;
-	fo.name = "backfill feed";
-	fo.db_path = NULL;
-	fo.csv = 0;
-	fo.quality_path = fo.changes_path = NULL;
-	fo.detect = 0;
-	fo.no_geo = 1;
-	fo.ncc = fo.nasn = 0;
-	fo.rows_countries = 0;
-	fo.quiet = 1;
-	int status;
-	return pl_new(&fo, when, &status, err);
-}
-
 /* A job whose start snapshot does not load: its predecessor is run again (by this worker,
  * now: nobody else would, the range's other jobs wait for this partition), which writes the
  * snapshot anew; the range's jobs this worker holds are handed back. */
@@ -588,7 +571,8 @@ static int run_pass(struct pass *ps, const struct pl_inputs *in, int64_t when)
 	uint32_t *pos = NULL;
 	size_t npos = 0;
 	ps->ended = ps->failed = ps->restart = 0;
-	ps->feed = feeder_new(ps->o, when, &ps->err);
+	int status;
+	ps->feed = cl_pipeline_bare(ps->o, "backfill feed", 1, when, &status, &ps->err);
 	ps->sums = cl_merge_new(ps->b->nparts, NULL);
 	ps->cut = ps->feed ? cl_cut_new(ps->b->nparts, ps->o->sig.bin, pl_rib(ps->feed), send, ps) : NULL;
 	if (!ps->cut || !ps->sums) {
@@ -752,15 +736,8 @@ static int run_done(struct cl_bf *b, int *done, struct dm_error *err)
 int cl_bf_work(struct cl_bf *b, const struct pl_opts *o, const struct pl_inputs *in, int64_t when, uint32_t max_passes,
                struct cl_bf_stats *st, struct dm_error *err)
 {
-	struct pl_opts ho = *o;
-	ho.name = "backfill worker";
-	ho.db_path = NULL;
-	ho.csv = 0;
-	ho.quality_path = ho.changes_path = NULL;
-	ho.detect = 0;
-	ho.quiet = 1;
 	int status;
-	struct pipeline *host = pl_new(&ho, when, &status, err);   /* the mapping, as the workers of the bus */
+	struct pipeline *host = cl_pipeline_bare(o, "backfill worker", 0, when, &status, err);   /* the mapping */
 	if (!host)
 		return -1;
 	struct pass ps;

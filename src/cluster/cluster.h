@@ -151,6 +151,12 @@ void cl_merge_resume(struct cl_merge *m, uint32_t merged);
 uint32_t cl_merge_done(const struct cl_merge *m);
 uint64_t cl_merge_rows_out(const struct cl_merge *m);
 
+/* A pipeline of a role without outputs (no store, CSV, side files or detector; quiet): a feeder
+ * (feeder 1: it only reads, its source's calls then tapped: no mapping, no row selection) or the
+ * host of the mapping a worker's partitions use (feeder 0: pl_geo). NULL (status, err) on failure. */
+struct pipeline *cl_pipeline_bare(const struct pl_opts *o, const char *name, int feeder, int64_t when, int *status,
+                                  struct dm_error *err);
+
 /* ---- in one process (the exactness test, `darkmap cluster local`) ----
  * Every partition and the merger in this process: cl_local_send is the cut's send function,
  * applying each message at once and running both phases of a barrier over every partition. */

@@ -744,15 +744,8 @@ int cl_rworker_run(const struct cl_bus_opts *bo, const struct pl_opts *o, struct
 			break;
 		nap(50);
 	}
-	struct pl_opts ho = *o;
-	ho.name = "cluster worker";
-	ho.db_path = NULL;
-	ho.csv = 0;
-	ho.quality_path = ho.changes_path = NULL;
-	ho.detect = 0;
-	ho.quiet = 1;
 	int status;
-	struct pipeline *host = pl_new(&ho, when, &status, err);
+	struct pipeline *host = cl_pipeline_bare(o, "cluster worker", 0, when, &status, err);
 	if (!host)
 		goto out;
 	k.geo = pl_geo(host);

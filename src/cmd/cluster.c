@@ -115,19 +115,9 @@ static int parse(int argc, char **argv, int first, struct pl_opts *o, struct pl_
 /* The feeder: a pipeline that only reads (no outputs, no mapping), its calls tapped. */
 static struct pipeline *cl_feeder_new(const struct pl_opts *o, int64_t when, int *status)
 {
-	struct pl_opts fo = *o;
-	fo.name = "cluster feed";
-	fo.db_path = NULL;
-	fo.csv = 0;
-	fo.quality_path = fo.changes_path = NULL;
-	fo.detect = 0;
-	fo.no_geo = 1;
-	fo.ncc = fo.nasn = 0;
-	fo.rows_countries = 0;
-	fo.quiet = 1;
 	struct dm_error err;
 	memset(&err, 0, sizeof err);
-	struct pipeline *p = pl_new(&fo, when, status, &err);
+	struct pipeline *p = cl_pipeline_bare(o, "cluster feed", 1, when, status, &err);
 	if (!p && err.what[0])
 		fprintf(stderr, "darkmap cluster: %s\n", err.what);
 	return p;
