@@ -614,6 +614,10 @@ static int run_pass(struct pass *ps, const struct pl_inputs *in, int64_t when)
 			fprintf(stderr, "backfill worker %s: range %u partition %u: its snapshot is refused (%s): the range before "
 			        "is computed again\n", ps->b->me, ps->rng, j->part, why.what);
 			ps->st->snap_refused++;
+			for (uint32_t k = 0; k <= i; k++) {   /* redo_before hands the jobs back (njobs 0) */
+				cl_part_free(ps->jobs[k].p);
+				ps->jobs[k].p = NULL;
+			}
 			rc = redo_before(ps, j->part, &why);
 			goto out;
 		}

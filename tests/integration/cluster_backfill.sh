@@ -79,7 +79,7 @@ stat_sum() {  # FIELD NAME: a number the workers print at the end, summed
 # ---- 1. equality, 3 ranges x 4 partitions, into PostgreSQL ----
 backfill eq 3 "$PGURI"
 t0=$(now)
-for p in "${W[@]}"; do wait "$p" || nok cluster_backfill_equal_worker "exit $?: $(tail -2 "$TMP"/eq.w?)"; done
+for p in "${W[@]}"; do wait "$p" || nok cluster_backfill_equal_worker "exit $?: $(tail -n 2 "$TMP"/eq.w?)"; done
 same eq cluster_backfill_equal
 echo "# 3 ranges x 4 partitions, 2 workers: $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }') s from the workers' start; $nrows rows"
 loaded=$(stat_sum loaded eq)
@@ -123,7 +123,7 @@ if [ -s "$f" ] && [ -s "$TMP/snaps/bad.r1.p2.snap" ]; then
 	python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x55; open(p, "wb").write(b)' "$f"
 	rm "$TMP/snaps/bad.r1.p2.snap"
 	workers bad
-	for p in "${W[@]}"; do wait "$p" || nok cluster_backfill_bad_snapshot_worker "exit $?: $(tail -2 "$TMP"/bad.w?)"; done
+	for p in "${W[@]}"; do wait "$p" || nok cluster_backfill_bad_snapshot_worker "exit $?: $(tail -n 2 "$TMP"/bad.w?)"; done
 	same bad cluster_backfill_bad_snapshot
 	if grep -q 'partition 1: its snapshot is refused (snapshot: checksum mismatch)' "$TMP"/bad.w? &&
 	   grep -q 'partition 2: its snapshot is refused (.*No such file' "$TMP"/bad.w?; then
