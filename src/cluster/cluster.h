@@ -192,6 +192,7 @@ struct cl_bus_stats {
 	uint32_t resumed;            /* the merger: barriers stored before its restart */
 	double failover_s;           /* time waiting for Redis to fail over (a master lost) */
 	uint64_t snapshots, snap_bytes, trimmed, snap_loaded, snap_refused;
+	uint64_t trim_refused;       /* trims not done: the lease was another worker's (by then) */
 	double snap_s;               /* time writing snapshots (serialise, write, fsync, rename) */
 };
 struct cl_rfeed;

@@ -423,10 +423,10 @@ static int run_worker(int argc, char **argv)
 	if (st.snapshots || st.snap_loaded || st.snap_refused)
 		fprintf(stderr,
 		        "cluster worker %u: %llu snapshots written (%.3f s, largest %llu bytes), %llu stream entries "
-		        "trimmed; %llu loaded at takeovers, %llu refused\n",
+		        "trimmed; %llu loaded at takeovers, %llu refused; %llu trims not done (the lease another's)\n",
 		        id, (unsigned long long)st.snapshots, st.snap_s, (unsigned long long)st.snap_bytes,
 		        (unsigned long long)st.trimmed, (unsigned long long)st.snap_loaded,
-		        (unsigned long long)st.snap_refused);
+		        (unsigned long long)st.snap_refused, (unsigned long long)st.trim_refused);
 	return st.bad ? EXIT_DATA_ERRORS : EXIT_OK;
 }
 
