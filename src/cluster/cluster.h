@@ -74,6 +74,13 @@ void cl_cut_free(struct cl_cut *c);
 void cl_cut_tap(struct cl_cut *c, struct pl_tap *tap);
 uint64_t cl_cut_messages(const struct cl_cut *c);
 uint32_t cl_cut_barriers(const struct cl_cut *c);
+/* A backfill job hands the cut's state to the job of the next time range: the collector names
+ * of names in order, the peers in order with their sessions, the clock and the barrier count.
+ * cl_cut_load (a decoder) restores it into a new cut over a new pipeline's names (which must not
+ * hold other names yet): 0, or a negative enum dm_err with err saying what and where. */
+struct cur;
+void cl_cut_save(const struct cl_cut *c, struct cl_buf *out);
+int cl_cut_load(struct cl_cut *c, struct cur *in, struct dm_error *err);
 
 /* ---- a partition (worker side) ---- */
 
@@ -144,6 +151,12 @@ void cl_merge_resume(struct cl_merge *m, uint32_t merged);
 uint32_t cl_merge_done(const struct cl_merge *m);
 uint64_t cl_merge_rows_out(const struct cl_merge *m);
 
+/* A pipeline of a role without outputs (no store, CSV, side files or detector; quiet): a feeder
+ * (feeder 1: it only reads, its source's calls then tapped: no mapping, no row selection) or the
+ * host of the mapping a worker's partitions use (feeder 0: pl_geo). NULL (status, err) on failure. */
+struct pipeline *cl_pipeline_bare(const struct pl_opts *o, const char *name, int feeder, int64_t when, int *status,
+                                  struct dm_error *err);
+
 /* ---- in one process (the exactness test, `darkmap cluster local`) ----
  * Every partition and the merger in this process: cl_local_send is the cut's send function,
  * applying each message at once and running both phases of a barrier over every partition. */
@@ -179,6 +192,7 @@ struct cl_bus_stats {
 	uint32_t resumed;            /* the merger: barriers stored before its restart */
 	double failover_s;           /* time waiting for Redis to fail over (a master lost) */
 	uint64_t snapshots, snap_bytes, trimmed, snap_loaded, snap_refused;
+	uint64_t trim_refused;       /* trims not done: the lease was another worker's (by then) */
 	double snap_s;               /* time writing snapshots (serialise, write, fsync, rename) */
 };
 struct cl_rfeed;

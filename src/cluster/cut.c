@@ -266,3 +266,90 @@ void cl_cut_tap(struct cl_cut *c, struct pl_tap *tap)
 	tap->finish = tap_finish;
 	tap->arg = c;
 }
+
+/* ---- the cut's state between two backfill jobs (cl_cut_save, cl_cut_load) ---- */
+
+enum { CUT_TAG = 0x43555431u /* "CUT1" */ };
+
+void cl_cut_save(const struct cl_cut *c, struct cl_buf *out)
+{
+	cb_u32(out, CUT_TAG);
+	uint32_t nn = rib_collector_count(c->names);
+	cb_u32(out, nn);
+	for (uint32_t i = 0; i < nn; i++) {
+		const char *name = rib_collector_name(c->names, i);
+		cb_u16(out, (uint16_t)strlen(name));
+		cb_bytes(out, name, strlen(name));
+	}
+	cb_u32(out, c->ncoll);
+	uint32_t np = rib_peer_count(c->peers);
+	cb_u32(out, np);
+	for (uint32_t i = 0; i < np; i++) {
+		struct rib_peer_info pi;
+		rib_peer_info(c->peers, i, &pi);
+		cb_u32(out, pi.collector);
+		put_ip(out, &pi.addr);
+		cb_u32(out, pi.asn);
+		cb_u8(out, i < c->capup ? c->up[i] : 0);
+	}
+	cb_u8(out, (uint8_t)c->started);
+	cb_u8(out, (uint8_t)c->have_floor);
+	cb_i64(out, c->now);
+	cb_i64(out, c->max_ts);
+	cb_i64(out, c->last_floor);
+	cb_u32(out, c->seq);
+	cb_u64(out, c->msgs);
+}
+
+static int cut_bad(struct dm_error *err, const struct cur *c, const char *what)
+{
+	return dm_fail(err, DM_ERR_BAD_VALUE, cur_off(c), "cut state: %s", what);
+}
+
+int cl_cut_load(struct cl_cut *c, struct cur *in, struct dm_error *err)
+{
+	uint32_t tag, nn, np;
+	if (cur_u32(in, &tag) || tag != CUT_TAG || cur_u32(in, &nn) || nn > (1u << 20))
+		return cut_bad(err, in, "not a cut state");
+	for (uint32_t i = 0; i < nn; i++) {
+		uint16_t l;
+		char name[256];
+		if (cur_u16(in, &l) || l >= sizeof name || cur_copy(in, name, l))
+			return cut_bad(err, in, "collector name truncated");
+		name[l] = 0;
+		/* the names in the order the run met them: the new pipeline must index them alike */
+		if (rib_collector_find_or_add(c->names, name) != i)
+			return cut_bad(err, in, "collector names in another order");
+	}
+	if (cur_u32(in, &c->ncoll) || c->ncoll > nn || cur_u32(in, &np) || np > (1u << 24))
+		return cut_bad(err, in, "peer count");
+	if (np > c->capup) {
+		uint8_t *u = realloc(c->up, np);
+		if (!u)
+			return dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");
+		memset(u + c->capup, 0, np - c->capup);
+		c->up = u;
+		c->capup = np;
+	}
+	for (uint32_t i = 0; i < np; i++) {
+		uint32_t coll, asn;
+		uint8_t up;
+		struct dm_ip ip;
+		memset(&ip, 0, sizeof ip);
+		if (cur_u32(in, &coll) || cur_u8(in, &ip.afi) || cur_copy(in, ip.b, 16) || cur_u32(in, &asn) ||
+		    cur_u8(in, &up))
+			return cut_bad(err, in, "peer truncated");
+		if (coll >= c->ncoll || (ip.afi != DM_AFI_IPV4 && ip.afi != DM_AFI_IPV6))
+			return cut_bad(err, in, "peer of an unknown collector");
+		if (rib_peer_find_or_add(c->peers, coll, &ip, asn) != i)
+			return cut_bad(err, in, "peers repeated or out of order");
+		c->up[i] = up != 0;
+	}
+	uint8_t started, have_floor;
+	if (cur_u8(in, &started) || cur_u8(in, &have_floor) || cur_i64(in, &c->now) || cur_i64(in, &c->max_ts) ||
+	    cur_i64(in, &c->last_floor) || cur_u32(in, &c->seq) || cur_u64(in, &c->msgs))
+		return cut_bad(err, in, "clock truncated");
+	c->started = started != 0;
+	c->have_floor = have_floor != 0;
+	return 0;
+}

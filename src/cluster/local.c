@@ -104,3 +104,21 @@ void cl_local_send(void *arg, uint32_t part, const uint8_t *msg, size_t len)
 			return fail(l, &e);
 	}
 }
+
+struct pipeline *cl_pipeline_bare(const struct pl_opts *o, const char *name, int feeder, int64_t when, int *status,
+                                  struct dm_error *err)
+{
+	struct pl_opts q = *o;
+	q.name = name;
+	q.db_path = NULL;
+	q.csv = 0;
+	q.quality_path = q.changes_path = NULL;
+	q.detect = 0;
+	q.quiet = 1;
+	if (feeder) {   /* it only reads: the partitions map and select */
+		q.no_geo = 1;
+		q.ncc = q.nasn = 0;
+		q.rows_countries = 0;
+	}
+	return pl_new(&q, when, status, err);
+}

@@ -315,22 +315,20 @@ static void snapshot(struct worker *k, struct wpart *w)
 	if (!w->snap_ms[1] && !w->snap_seq[1])
 		return;   /* one snapshot so far: its fallback is the stream from its start */
 	/* only the lease holder trims: a worker that lost the lease unknowingly may be ahead of the
-	 * one that took over and is replaying from an older snapshot (a narrow window remains
-	 * between this check and the XTRIM: docs/scale.md "Left") */
-	const char *g[] = { "GET", w->lease };
-	size_t gl[] = { 3, strlen(w->lease) };
-	redisReply *own = cl_redis_cmd(k->r, w->lease, 2, g, gl, &err);
-	int mine = own && own->type == REDIS_REPLY_STRING && !strcmp(own->str, k->me);
-	if (own)
-		freeReplyObject(own);
-	if (!mine)
-		return;
+	 * one that took over and is replaying from an older snapshot. The check and the XTRIM run
+	 * as one script, so no takeover falls between them (the lease and the stream share the
+	 * partition's hash tag, hence one slot of a Redis Cluster); -1: not ours */
+	static const char trim_lua[] =
+		"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2]) end "
+		"return -1";
 	snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)w->snap_ms[1], (unsigned long long)w->snap_seq[1]);
-	const char *argv[] = { "XTRIM", w->in, "MINID", id };
-	size_t lens[] = { 5, strlen(w->in), 5, strlen(id) };
-	redisReply *rep = cl_redis_cmd(k->r, w->in, 4, argv, lens, &err);
-	if (rep && rep->type == REDIS_REPLY_INTEGER)
+	const char *argv[] = { "EVAL", trim_lua, "2", w->lease, w->in, k->me, id };
+	size_t lens[] = { 4, sizeof trim_lua - 1, 1, strlen(w->lease), strlen(w->in), strlen(k->me), strlen(id) };
+	redisReply *rep = cl_redis_cmd(k->r, w->in, 7, argv, lens, &err);
+	if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
 		k->st->trimmed += (uint64_t)rep->integer;
+	else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer < 0)
+		k->st->trim_refused++;
 	if (rep)
 		freeReplyObject(rep);
 }
@@ -744,15 +742,8 @@ int cl_rworker_run(const struct cl_bus_opts *bo, const struct pl_opts *o, struct
 			break;
 		nap(50);
 	}
-	struct pl_opts ho = *o;
-	ho.name = "cluster worker";
-	ho.db_path = NULL;
-	ho.csv = 0;
-	ho.quality_path = ho.changes_path = NULL;
-	ho.detect = 0;
-	ho.quiet = 1;
 	int status;
-	struct pipeline *host = pl_new(&ho, when, &status, err);
+	struct pipeline *host = cl_pipeline_bare(o, "cluster worker", 0, when, &status, err);
 	if (!host)
 		goto out;
 	k.geo = pl_geo(host);

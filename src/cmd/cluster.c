@@ -12,6 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "cluster/backfill.h"
 #include "cluster/cluster.h"
 #include "cmd/cmds.h"
 
@@ -20,6 +24,9 @@ static const char usage_text[] =
 	"       darkmap cluster feed --config FILE [replay options] INPUTS...\n"
 	"       darkmap cluster worker --config FILE --id I\n"
 	"       darkmap cluster merge --config FILE [output options: --db, --csv, --detect ...]\n"
+	"       darkmap cluster backfill --pg URI --run NAME --snapshots DIR [--parts N] [--ranges N]\n"
+	"                [--workers N] [--heartbeat-ms N] [replay options] INPUTS...\n"
+	"       darkmap cluster backfill-worker --pg URI --run NAME [--passes N]\n"
 	"\n"
 	"Replays like `darkmap replay`, with the elements cut by address range into N partitions\n"
 	"(IPv4 /8, IPv6 /16 buckets; partition 0 takes shorter prefixes and the records), each with\n"
@@ -36,6 +43,12 @@ static const char usage_text[] =
 	"                       worker reads: a takeover loads it and reads the stream after it) and\n"
 	"                       trim the streams below the older of the last two (docs/scale.md)\n"
 	"  snapshot_every = N   every N bin barriers (10)\n"
+	"Backfill (docs/scale.md \"Backfill\"): `backfill` cuts the inputs' period into --ranges time\n"
+	"ranges (4) x --parts partitions, puts these jobs into PostgreSQL (--pg, run NAME) and merges\n"
+	"their results into its outputs (--db, --csv, --detect ...) as they come; `backfill-worker`\n"
+	"processes (any number, any machine with the same input paths and DIR) claim the jobs, each\n"
+	"range from the exact snapshots the range before wrote into DIR; a job whose worker stops\n"
+	"beating for --heartbeat-ms (10000) is claimed again. --workers: how many share a range (2).\n"
 	"%s";
 
 static int cl_parse_parts(const char *v, uint32_t *n)
@@ -102,19 +115,9 @@ static int parse(int argc, char **argv, int first, struct pl_opts *o, struct pl_
 /* The feeder: a pipeline that only reads (no outputs, no mapping), its calls tapped. */
 static struct pipeline *cl_feeder_new(const struct pl_opts *o, int64_t when, int *status)
 {
-	struct pl_opts fo = *o;
-	fo.name = "cluster feed";
-	fo.db_path = NULL;
-	fo.csv = 0;
-	fo.quality_path = fo.changes_path = NULL;
-	fo.detect = 0;
-	fo.no_geo = 1;
-	fo.ncc = fo.nasn = 0;
-	fo.rows_countries = 0;
-	fo.quiet = 1;
 	struct dm_error err;
 	memset(&err, 0, sizeof err);
-	struct pipeline *p = pl_new(&fo, when, status, &err);
+	struct pipeline *p = cl_pipeline_bare(o, "cluster feed", 1, when, status, &err);
 	if (!p && err.what[0])
 		fprintf(stderr, "darkmap cluster: %s\n", err.what);
 	return p;
@@ -420,10 +423,10 @@ static int run_worker(int argc, char **argv)
 	if (st.snapshots || st.snap_loaded || st.snap_refused)
 		fprintf(stderr,
 		        "cluster worker %u: %llu snapshots written (%.3f s, largest %llu bytes), %llu stream entries "
-		        "trimmed; %llu loaded at takeovers, %llu refused\n",
+		        "trimmed; %llu loaded at takeovers, %llu refused; %llu trims not done (the lease another's)\n",
 		        id, (unsigned long long)st.snapshots, st.snap_s, (unsigned long long)st.snap_bytes,
 		        (unsigned long long)st.trimmed, (unsigned long long)st.snap_loaded,
-		        (unsigned long long)st.snap_refused);
+		        (unsigned long long)st.snap_refused, (unsigned long long)st.trim_refused);
 	return st.bad ? EXIT_DATA_ERRORS : EXIT_OK;
 }
 
@@ -475,6 +478,243 @@ static int run_merge(int argc, char **argv)
 	return rc ? EXIT_FAILURE_ : prc;
 }
 
+/* ---- backfill ---- */
+
+static int bf_common(int argc, char **argv, const char **pg, const char **run, char **rest, int *nrest)
+{
+	*nrest = 0;
+	rest[(*nrest)++] = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if ((!strcmp(argv[i], "--pg") || !strcmp(argv[i], "--run")) && i + 1 < argc) {
+			*(argv[i][2] == 'p' ? pg : run) = argv[i + 1];
+			i++;
+		} else {
+			rest[(*nrest)++] = argv[i];
+		}
+	}
+	if (!*pg || !*run) {
+		fprintf(stderr, "darkmap cluster %s: --pg URI and --run NAME are needed\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int take_u32(char **rest, int *n, int i, uint32_t *v, uint32_t lo, uint32_t hi)
+{
+	if (i + 1 >= *n)
+		return -1;
+	char *end;
+	unsigned long x = strtoul(rest[i + 1], &end, 10);
+	if (*end || x < lo || x > hi)
+		return -1;
+	*v = (uint32_t)x;
+	memmove(rest + i, rest + i + 2, (size_t)(*n - i - 2) * sizeof *rest);
+	*n -= 2;
+	return 0;
+}
+
+static int run_backfill(int argc, char **argv)
+{
+	const char *pg = NULL, *run = NULL, *snaps = NULL;
+	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+	int n = 0;
+	if (!rest)
+		return EXIT_FAILURE_;
+	int rc = bf_common(argc, argv, &pg, &run, rest, &n);
+	uint32_t ranges = 4, workers = 2, hb = 10000, nparts = 16;
+	for (int i = 1; !rc && i < n;) {
+		const char *a = rest[i];
+		int r = 1;
+		if (!strcmp(a, "--ranges"))
+			r = take_u32(rest, &n, i, &ranges, 1, 100000);
+		else if (!strcmp(a, "--workers"))
+			r = take_u32(rest, &n, i, &workers, 1, CL_MAX_PARTS);
+		else if (!strcmp(a, "--heartbeat-ms"))
+			r = take_u32(rest, &n, i, &hb, 100, 86400000);
+		else if (!strcmp(a, "--snapshots") && i + 1 < n) {
+			snaps = rest[i + 1];
+			memmove(rest + i, rest + i + 2, (size_t)(n - i - 2) * sizeof *rest);
+			n -= 2;
+			r = 0;
+		} else {
+			i++;
+			continue;
+		}
+		if (r) {
+			fprintf(stderr, "darkmap cluster backfill: %s wants a number (or a directory)\n", a);
+			rc = EXIT_USAGE;
+		}
+	}
+	if (!rc && !snaps) {
+		fprintf(stderr, "darkmap cluster backfill: --snapshots DIR is needed (a directory every worker reads)\n");
+		rc = EXIT_USAGE;
+	}
+	struct pl_opts o;
+	pl_opts_default(&o, "cluster backfill");
+	struct pl_inputs *in = pl_inputs_new();
+	if (!rc)
+		rc = in ? parse(n, rest, 1, &o, in, &nparts) : EXIT_FAILURE_;
+	if (rc) {
+		pl_inputs_free(in);
+		free(rest);
+		return rc < 0 ? EXIT_OK : rc;
+	}
+	/* the options and inputs every worker parses again: inputs (and any existing path) absolute */
+	size_t cap = 4096, len = 0;
+	char *args = malloc(cap);
+	char sdir[PATH_MAX];
+	if (!realpath(snaps, sdir))
+		snprintf(sdir, sizeof sdir, "%s", snaps);
+	for (int i = 1; args && i < n; i++) {
+		char abs[PATH_MAX];
+		struct stat stt;
+		const char *a = rest[i];
+		if (a[0] != '-' && !stat(a, &stt) && realpath(a, abs))
+			a = abs;
+		size_t l = strlen(a);
+		if (len + l + 2 > cap) {
+			char *g = realloc(args, cap = 2 * (len + l + 2));
+			if (!g) {
+				free(args);
+				args = NULL;
+				break;
+			}
+			args = g;
+		}
+		memcpy(args + len, a, l);
+		len += l;
+		args[len++] = '\n';
+		args[len] = 0;
+	}
+	if (!args || !len) {
+		pl_inputs_free(in);
+		free(rest);
+		free(args);
+		return EXIT_FAILURE_;
+	}
+	args[len - 1] = 0;
+	int64_t first = pl_inputs_first_time(in), last = pl_inputs_last_time(in);
+	int64_t bin = o.sig.bin ? o.sig.bin : 300;
+	int64_t start = first - (first % bin + bin) % bin;
+	int64_t step = ranges > 1 ? ((last - first) / ranges + bin - 1) / bin * bin : 0;
+	if (step <= 0)
+		ranges = 1;
+	int64_t *t_to = calloc(ranges, sizeof *t_to);
+	for (uint32_t g = 0; t_to && g + 1 < ranges; g++)
+		t_to[g] = start + (int64_t)(g + 1) * step;
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	int64_t when = o.from ? o.from : first;
+	struct cl_bf_run br = { nparts, workers, ranges, hb, t_to, sdir, args };
+	struct cl_bf *b = t_to ? cl_bf_connect(pg, run, &err) : NULL;
+	int status = EXIT_FAILURE_;
+	struct pipeline *out = NULL;
+	double t0 = wall();
+	struct cl_bf_stats st;
+	memset(&st, 0, sizeof st);
+	char *stored = NULL;
+	int bad = !b || cl_bf_create(b, &br, &err) || cl_bf_load(b, &stored, &err);
+	free(stored);
+	if (bad) {
+		fprintf(stderr, "darkmap cluster backfill: %s\n", err.what[0] ? err.what : "out of memory");
+		goto out;
+	}
+	if (!o.quiet)
+		fprintf(stderr, "cluster backfill: run %s: %u ranges x %u partitions = %u jobs in %s; start the workers: "
+		        "darkmap cluster backfill-worker --pg URI --run %s\n", run, ranges, nparts, ranges * nparts, pg, run);
+	out = pl_new(&o, when, &status, &err);
+	if (!out) {
+		if (err.what[0])
+			fprintf(stderr, "darkmap cluster backfill: %s\n", err.what);
+		goto out;
+	}
+	if (cl_bf_merge(b, out, &st, &err)) {
+		fprintf(stderr, "darkmap cluster backfill: %s\n", err.what);
+		pl_finish(out);
+		status = EXIT_FAILURE_;
+		goto out;
+	}
+	fprintf(stderr, "cluster backfill: %llu barriers, %llu rows merged in %.2f s\n", (unsigned long long)st.barriers,
+	        (unsigned long long)st.rows, wall() - t0);
+	status = pl_finish(out);
+out:
+	cl_bf_free(b);
+	free(t_to);
+	free(args);
+	pl_inputs_free(in);
+	free(rest);
+	return status;
+}
+
+static int run_backfill_worker(int argc, char **argv)
+{
+	const char *pg = NULL, *run = NULL;
+	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+	int n = 0;
+	if (!rest)
+		return EXIT_FAILURE_;
+	int rc = bf_common(argc, argv, &pg, &run, rest, &n);
+	uint32_t passes = 0;
+	int quiet = 0;
+	for (int i = 1; !rc && i < n; i++) {
+		if (!strcmp(rest[i], "--passes") && !take_u32(rest, &n, i, &passes, 1, 1u << 30))
+			i--;
+		else if (!strcmp(rest[i], "-q"))
+			quiet = 1;
+		else {
+			fprintf(stderr, "darkmap cluster backfill-worker: unknown option %s\n", rest[i]);
+			rc = EXIT_USAGE;
+		}
+	}
+	free(rest);
+	if (rc)
+		return rc;
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	char *args = NULL;
+	struct cl_bf *b = cl_bf_connect(pg, run, &err);
+	if (!b || cl_bf_load(b, &args, &err)) {
+		fprintf(stderr, "darkmap cluster backfill-worker: %s\n", err.what);
+		cl_bf_free(b);
+		return EXIT_FAILURE_;
+	}
+	/* the run's options and inputs, as the backfill was given them */
+	char **av = calloc(strlen(args) + 2, sizeof *av);
+	int ac = 0;
+	av[ac++] = "backfill-worker";
+	for (char *save = NULL, *t = strtok_r(args, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+		av[ac++] = t;
+	struct pl_opts o;
+	pl_opts_default(&o, "cluster backfill-worker");
+	struct pl_inputs *in = pl_inputs_new();
+	uint32_t nparts = 16;
+	rc = in ? parse(ac, av, 1, &o, in, &nparts) : EXIT_FAILURE_;
+	o.quiet = quiet;
+	struct cl_bf_stats st;
+	memset(&st, 0, sizeof st);
+	double t0 = wall();
+	if (!rc) {
+		int64_t when = o.from ? o.from : pl_inputs_first_time(in);
+		if (cl_bf_work(b, &o, in, when, passes, &st, &err)) {
+			fprintf(stderr, "darkmap cluster backfill-worker: %s\n", err.what);
+			rc = EXIT_FAILURE_;
+		}
+		fprintf(stderr,
+		        "cluster backfill-worker: %llu jobs, %llu elements, %llu barriers, %llu skipped, %llu taken over, "
+		        "%llu snapshots written (%llu bytes, %.3f s), %llu loaded, %llu refused; %.2f s waiting at "
+		        "barriers, %.2f s in all\n",
+		        (unsigned long long)st.jobs, (unsigned long long)st.elements, (unsigned long long)st.barriers,
+		        (unsigned long long)st.bad, (unsigned long long)st.takeovers, (unsigned long long)st.snapshots,
+		        (unsigned long long)st.snap_bytes, st.snap_s, (unsigned long long)st.snap_loaded,
+		        (unsigned long long)st.snap_refused, st.wait_s, wall() - t0);
+	}
+	pl_inputs_free(in);
+	free(av);
+	free(args);
+	cl_bf_free(b);
+	return rc < 0 ? EXIT_OK : rc ? rc : st.bad ? EXIT_DATA_ERRORS : EXIT_OK;
+}
+
 int cmd_cluster(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -489,6 +729,10 @@ int cmd_cluster(int argc, char **argv)
 		return run_worker(argc, argv);
 	if (!strcmp(argv[1], "merge"))
 		return run_merge(argc, argv);
-	fprintf(stderr, "darkmap cluster: unknown role %s (local, feed, worker, merge)\n", argv[1]);
+	if (!strcmp(argv[1], "backfill"))
+		return run_backfill(argc, argv);
+	if (!strcmp(argv[1], "backfill-worker"))
+		return run_backfill_worker(argc, argv);
+	fprintf(stderr, "darkmap cluster: unknown role %s (local, feed, worker, merge, backfill, backfill-worker)\n", argv[1]);
 	return EXIT_USAGE;
 }

@@ -145,6 +145,19 @@ struct pl_tap {
 	void *arg;
 };
 void pl_set_tap(struct pipeline *p, const struct pl_tap *tap);
+/* A backfill job (docs/scale.md "Backfill") reads a time range of a run from the exact point
+ * where the job before it stopped. pl_position (called from a tap, while pl_replay reads the
+ * update streams) writes each update stream's position, 3 numbers a stream: the file index in
+ * its collector's files (UINT32_MAX: ended), the index of its next record in that file (read,
+ * not applied yet), whether it has begun (pl_collector_active was called); returns the number
+ * of streams, or -1 outside the update streams or when max is too small. pl_resume, before
+ * pl_replay of the same inputs, starts every stream there instead (no RIB is loaded: the state
+ * comes from the job's snapshots); pl_resume_failed says the inputs do not match it.
+ * pl_stop makes pl_replay return after the current record. */
+int pl_position(const struct pipeline *p, uint32_t *pos, size_t max);
+void pl_resume(struct pipeline *p, const uint32_t *pos, size_t nstreams);
+int pl_resume_failed(const struct pipeline *p);
+void pl_stop(struct pipeline *p);
 /* Rows made elsewhere (a cluster's merger): written, printed and judged as if the pipeline's
  * own signal had emitted them, n rows of one bin close in this order, then the close's events
  * go out. pl_change likewise for a visibility change. */
@@ -178,6 +191,8 @@ size_t pl_inputs_finish(struct pl_inputs *in, int64_t from, int64_t to);
 size_t pl_inputs_dirs(const struct pl_inputs *in);
 /* The earliest archive time in the file names (0: none): the date whose mapping applies. */
 int64_t pl_inputs_first_time(const struct pl_inputs *in);
+/* The latest time of an input file's name (0: none): a backfill cuts [first, last] into ranges. */
+int64_t pl_inputs_last_time(const struct pl_inputs *in);
 /* Loads the RIBs, calls pl_start, then applies the update files of every collector merged in
  * time order (plus the synthetic table of the options first, when asked). */
 void pl_replay(struct pipeline *p, const struct pl_inputs *in);

@@ -90,6 +90,12 @@ struct pipeline {
 	struct pl_tap tap;         /* pl_set_tap: the source's calls go to a cluster's feeder */
 	int tapped;
 	uint64_t ext_rows;         /* rows given by pl_rows */
+	/* a backfill job (pl_resume, pl_position; docs/scale.md "Backfill") */
+	const uint32_t *resume;    /* each update stream's position to start from (3 numbers) */
+	size_t nresume;
+	int resume_failed;
+	void *streams;             /* replay_updates' streams while it runs (source.c struct stream) */
+	size_t nstreams;
 };
 
 void pl_db_fail(struct pipeline *R, const char *what);

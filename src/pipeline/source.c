@@ -533,6 +533,7 @@ struct stream {
 	struct mrt_rec rec;
 	uint32_t order;
 	int started;
+	uint32_t nrec;           /* records read from the open file, s->rec included (pl_position) */
 };
 
 static int stream_advance(struct pipeline *R, struct stream *s)
@@ -540,8 +541,10 @@ static int stream_advance(struct pipeline *R, struct stream *s)
 	for (;;) {
 		if (s->rd) {
 			R->cur_coll = s->coll;
-			if (next_record(R, s->rd, &s->ctx, &s->rec, s->path))
+			if (next_record(R, s->rd, &s->ctx, &s->rec, s->path)) {
+				s->nrec++;
 				return 1;
+			}
 			R->bytes_done += s->files[s->next - 1]->size;
 			if (mrt_reader_note(s->rd))   /* not an error (zero padding after the data) */
 				dm_log_rl(DM_ERR_COUNT_, "%s: note: %s", s->path, mrt_reader_note(s->rd));
@@ -553,6 +556,7 @@ static int stream_advance(struct pipeline *R, struct stream *s)
 		const struct input *in = s->files[s->next++];
 		struct dm_error err;
 		memset(&err, 0, sizeof err);
+		s->nrec = 0;
 		s->rd = mrt_reader_open(in->path, &err);
 		s->path = in->path;
 		if (!s->rd)
@@ -618,6 +622,50 @@ static void heap_down(struct stream **h, size_t n, size_t i)
 	}
 }
 
+/* pl_resume: the stream at pos (file, record, begun), its reader on that record. The records
+ * before it are read again and dropped: the reader state (decompression, mrt_ctx) is then the
+ * one the job before had. 0, or -1 when the files do not hold that position. */
+static int stream_resume(struct pipeline *R, struct stream *s, const uint32_t *pos)
+{
+	s->started = pos[2] != 0;
+	if (pos[0] == UINT32_MAX) {
+		s->next = s->nfiles;
+		return 0;
+	}
+	if (pos[0] >= s->nfiles)
+		return -1;
+	s->next = pos[0];
+	if (!stream_advance(R, s) || s->next != pos[0] + 1)
+		return -1;
+	while (s->nrec <= pos[1])
+		if (!stream_advance(R, s) || s->next != pos[0] + 1)
+			return -1;
+	return 0;
+}
+
+int pl_position(const struct pipeline *R, uint32_t *pos, size_t max)
+{
+	const struct stream *st = R->streams;
+	if (!st || max < 3 * R->nstreams)
+		return -1;
+	for (size_t k = 0; k < R->nstreams; k++) {
+		const struct stream *s = &st[k];
+		pos[3 * k] = s->rd ? (uint32_t)(s->next - 1) : UINT32_MAX;
+		pos[3 * k + 1] = s->rd ? s->nrec - 1 : 0;
+		pos[3 * k + 2] = (uint32_t)s->started;
+	}
+	return (int)R->nstreams;
+}
+
+void pl_resume(struct pipeline *R, const uint32_t *pos, size_t nstreams)
+{
+	R->resume = pos;
+	R->nresume = nstreams;
+}
+
+int pl_resume_failed(const struct pipeline *R) { return R->resume_failed; }
+void pl_stop(struct pipeline *R) { R->stop = 1; }
+
 static void replay_updates(struct pipeline *R, const struct inputs *in)
 {
 	/* group update inputs by collector, in time order (cmp_input sorted them) */
@@ -648,12 +696,24 @@ static void replay_updates(struct pipeline *R, const struct inputs *in)
 		s->nfiles++;
 	}
 	size_t nh = 0;
+	if (R->resume && R->nresume != ns) {
+		fprintf(stderr, "%s: resume: %zu update streams, the position names %zu\n", R->name, ns, R->nresume);
+		R->resume_failed = 1;
+		goto out;
+	}
 	for (size_t k = 0; k < ns; k++) {
 		mrt_ctx_init(&st[k].ctx);
 		st[k].ctx.lazy_rib_attrs = !R->decode_only && R->rib;
-		if (stream_advance(R, &st[k]))
+		if (R->resume && stream_resume(R, &st[k], R->resume + 3 * k)) {
+			fprintf(stderr, "%s: resume: %s holds no record %u\n", R->name, st[k].files[0]->path,
+			        R->resume[3 * k + 1]);
+			R->resume_failed = R->stop = 1;
+		}
+		if (R->resume ? st[k].rd != NULL : stream_advance(R, &st[k]))
 			heap[nh++] = &st[k];
 	}
+	R->streams = st;
+	R->nstreams = ns;
 	stale_rib_check(R, heap, nh);
 	for (size_t i = nh / 2; i-- > 0;)
 		heap_down(heap, nh, i);
@@ -675,6 +735,8 @@ static void replay_updates(struct pipeline *R, const struct inputs *in)
 		}
 		heap_down(heap, nh, 0);
 	}
+	R->streams = NULL;
+	R->nstreams = 0;
 	for (size_t k = 0; k < ns; k++) {
 		if (st[k].rd)   /* left open when the run stopped early (R->stop) */
 			mrt_reader_close(st[k].rd);
@@ -750,6 +812,15 @@ int64_t pl_inputs_first_time(const struct pl_inputs *in)
 	return when;
 }
 
+int64_t pl_inputs_last_time(const struct pl_inputs *in)
+{
+	int64_t last = 0;
+	for (size_t i = 0; i < in->all.n; i++)
+		if (in->all.v[i].ftime > last)
+			last = in->all.v[i].ftime;
+	return last;
+}
+
 void pl_replay(struct pipeline *R, const struct pl_inputs *pin)
 {
 	const struct inputs *in = &pin->all;
@@ -764,7 +835,7 @@ void pl_replay(struct pipeline *R, const struct pl_inputs *pin)
 	for (size_t i = 0; i < in->n; i++)
 		R->bytes_total += in->v[i].size;
 	clock_gettime(CLOCK_MONOTONIC, &R->t0);
-	if (R->o.synth) {
+	if (R->o.synth && !R->resume) {
 		uint32_t np = R->o.synth_peers ? R->o.synth_peers : 40;
 		/* stamped --synthetic-time, or 2014-05-13 06:00 (the pyasn table's RIB) */
 		uint32_t ts = R->o.synth_time ? R->o.synth_time : 1399960800;
@@ -776,7 +847,7 @@ void pl_replay(struct pipeline *R, const struct pl_inputs *pin)
 		        "(%.2f M elements/s per core, parsing the table included)\n", R->name,
 		        np, rib_prefix_count(R->rib), (unsigned long long)n, dt, dt > 0 ? (double)n / dt / 1e6 : 0);
 	}
-	for (size_t i = 0; i < in->n; i++)
+	for (size_t i = 0; i < in->n && !R->resume; i++)   /* a resumed job's RIBs are in its snapshots */
 		if (in->v[i].rib)
 			load_rib(R, &in->v[i]);
 	double c2 = pl_cpu_s();

@@ -25,6 +25,7 @@
 	X(Oid, PQftype, (const PGresult *res, int field_num))                                                \
 	X(PGresult *, PQgetResult, (PGconn *conn))                                                           \
 	X(int, PQgetisnull, (const PGresult *res, int tup_num, int field_num))                               \
+	X(int, PQgetlength, (const PGresult *res, int tup_num, int field_num))                               \
 	X(char *, PQgetvalue, (const PGresult *res, int tup_num, int field_num))                             \
 	X(int, PQnfields, (const PGresult *res))                                                             \
 	X(int, PQntuples, (const PGresult *res))                                                             \
@@ -103,6 +104,10 @@ PGresult *PQgetResult(PGconn *conn) { return pq_ready() ? pq.PQgetResult(conn) :
 int PQgetisnull(const PGresult *res, int tup_num, int field_num)
 {
 	return pq_ready() ? pq.PQgetisnull(res, tup_num, field_num) : 1;
+}
+int PQgetlength(const PGresult *res, int tup_num, int field_num)
+{
+	return pq_ready() ? pq.PQgetlength(res, tup_num, field_num) : 0;
 }
 char *PQgetvalue(const PGresult *res, int tup_num, int field_num)
 {
