@@ -25,6 +25,10 @@ static const char usage_text[] =
 	"  UPDATES            update files or directories (a directory gives RIBs and updates)\n"
 	"  --from T, --to T   time range (unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]); picks the\n"
 	"                     files of directories and limits the bins written\n"
+	"  --cluster URI      backfill on several machines: the same as `darkmap cluster backfill\n"
+	"                     --pg URI` with the other arguments (--run NAME --snapshots DIR\n"
+	"                     [--ranges N] [--parts N] ...); workers: `darkmap cluster\n"
+	"                     backfill-worker --pg URI --run NAME` (docs/scale.md \"Backfill\")\n"
 	"%s"
 	"Benchmark aids:\n"
 	"  --synthetic-table FILE  before the RIBs, load every prefix of a prefix->origin table\n"
@@ -42,8 +46,35 @@ static void usage(FILE *f)
 	fprintf(f, usage_text, pl_opts_usage);
 }
 
+/* replay --cluster URI ...: the backfill role of darkmap cluster, which takes replay's options
+ * and inputs, with the PostgreSQL URI as its --pg */
+static int replay_cluster(int argc, char **argv, int at)
+{
+	if (at + 1 >= argc) {
+		fprintf(stderr, "darkmap replay: --cluster wants the PostgreSQL URI of the backfill's job table\n");
+		return EXIT_USAGE;
+	}
+	char **av = calloc((size_t)argc + 3, sizeof *av);
+	if (!av)
+		return EXIT_FAILURE_;
+	int n = 0;
+	av[n++] = "cluster";
+	av[n++] = "backfill";
+	av[n++] = "--pg";
+	av[n++] = argv[at + 1];
+	for (int i = 1; i < argc; i++)
+		if (i != at && i != at + 1)
+			av[n++] = argv[i];
+	int rc = cmd_cluster(n, av);
+	free(av);
+	return rc;
+}
+
 int cmd_replay(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--cluster"))
+			return replay_cluster(argc, argv, i);
 	struct pl_opts o;
 	pl_opts_default(&o, "replay");
 	struct pl_inputs *in = pl_inputs_new();

@@ -40,8 +40,11 @@ now() { date +%s.%N; }
 mkdir -p "$TMP/snaps"
 
 # backfill NAME RANGES DB [WORKER OPTIONS]: the backfill in the background (pid C), then 2 workers (pids W)
+# (the first run as `cluster backfill --pg URI`, the others as `replay --cluster URI`: the same role)
 backfill() {
-	"$BIN" cluster backfill --pg "$PGURI" --run "$1" --snapshots "$TMP/snaps" --parts 4 --ranges "$2" --workers 2 \
+	local how=(cluster backfill --pg "$PGURI")
+	[ "$1" != eq ] && how=(replay --cluster "$PGURI")
+	"$BIN" "${how[@]}" --run "$1" --snapshots "$TMP/snaps" --parts 4 --ranges "$2" --workers 2 \
 		--heartbeat-ms 1000 -q "${OPTS[@]}" --csv --db "$3" --detect --all --json "$TMP/$1.ev" "$SC" \
 		>"$TMP/$1.out" 2>"$TMP/$1.err" &
 	C=$!
