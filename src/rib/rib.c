@@ -1617,6 +1617,7 @@ uint32_t rib_trie_root(const struct rib *r, int fam) { return r->root[fam]; }
 const struct rib_attr *rib_attr_get(const struct rib *r, uint32_t id) { return &r->attr[id]; }
 void rib_attr_set_user(struct rib *r, uint32_t id, uint32_t user) { r->attr[id].user = user; }
 uint32_t rib_attr_count(const struct rib *r) { return r->live_attr; }
+uint32_t rib_attr_slots(const struct rib *r) { return r->nattr; }
 uint64_t rib_attr_bytes(const struct rib *r) { return r->attr_bytes; }
 uint32_t rib_slot(const struct rib *r, uint32_t peer, uint32_t pfx) { return rib_slot_(r, peer, pfx); }
 const struct rib_multi *rib_multi_get(const struct rib *r, uint32_t i) { return &r->multi[i]; }

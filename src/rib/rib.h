@@ -257,6 +257,7 @@ const struct rib_attr *rib_attr_get(const struct rib *r, uint32_t id);
 /* The set's `user` word, for the layer above to cache what it derives from the set. */
 void rib_attr_set_user(struct rib *r, uint32_t id, uint32_t user);
 uint32_t rib_attr_count(const struct rib *r);   /* live sets */
+uint32_t rib_attr_slots(const struct rib *r);   /* ids below this are rib_attr_get's (live or free) */
 
 /* ---- routes ---- */
 

@@ -150,6 +150,13 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 	for (uint32_t i = 0; i <= s->asmask; i++)
 		if (s->astab[i] && s->astab[i] > s->nas)
 			return -1;
+	/* each live attribute set caches its origin's AS record in `user` (signal.c attr_ent), which
+	 * the signal follows without looking: loaded with the RIB, it is checked here */
+	for (uint32_t id = 1; id < rib_attr_slots(s->rib); id++) {
+		const struct rib_attr *a = rib_attr_get(s->rib, id);
+		if (a->refcnt && a->user != RIB_NONE && a->user >= s->nas)
+			return -1;
+	}
 	for (uint32_t i = 0; i < s->nas; i++)
 		for (int f = 0; f < 2; f++)
 			if (s->as[i].ent[f] != RIB_NONE && (s->as[i].ent[f] < 4 || s->as[i].ent[f] >= s->nent))
