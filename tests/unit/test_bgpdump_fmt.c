@@ -136,6 +136,27 @@ static void hdr(struct mrt_rec *r, uint16_t type, uint16_t subtype, uint32_t ts,
 	r->hdr.usec = usec;
 }
 
+/* The UPDATE of 2000-01-02 20:14:51 UTC from 195.211.222.254 AS5409 announcing 206.224.32.0/19
+ * (*p), origin IGP, next hop the peer, AS_PATH path (2-byte ASNs) kept in *tp: the caller
+ * completes the attributes. */
+static struct bgp_update *update_5409(struct mrt_rec *r, uint16_t type, uint16_t subtype, struct dm_prefix *p,
+                                      struct tpath *tp, const char *path)
+{
+	hdr(r, type, subtype, 946844091, 0);
+	r->kind = MRT_K_MESSAGE;
+	r->u.msg.s.peer_ip = ip("195.211.222.254");
+	r->u.msg.s.peer_as = 5409;
+	r->u.msg.msg.type = BGP_MSG_UPDATE;
+	struct bgp_update *u = &r->u.msg.msg.u.update;
+	*p = pfx("206.224.32.0/19");
+	u->announced.pfx = p;
+	u->announced.n = 1;
+	set_origin(&u->attrs, BGP_ORIGIN_IGP);
+	set_path(&u->attrs, mkpath(tp, path, 2));
+	set_nh(&u->attrs, "195.211.222.254");
+	return u;
+}
+
 /* bview.20020722.2337.gz: TABLE_DUMP v1, AS_SET, aggregator; -M from `bgpdump -M`. */
 static void test_table_dump_v1(void **state)
 {
@@ -393,19 +414,9 @@ static void test_type5(void **state)
 {
 	(void)state;
 	struct mrt_rec r;
-	hdr(&r, MRT_BGP_DEPRECATED, MRT_BGP5_UPDATE, 946844091, 0);
-	r.kind = MRT_K_MESSAGE;
-	r.u.msg.s.peer_ip = ip("195.211.222.254");
-	r.u.msg.s.peer_as = 5409;
-	r.u.msg.msg.type = BGP_MSG_UPDATE;
-	struct bgp_update *u = &r.u.msg.msg.u.update;
-	struct dm_prefix p = pfx("206.224.32.0/19");
-	u->announced.pfx = &p;
-	u->announced.n = 1;
+	struct dm_prefix p;
 	struct tpath tp;
-	set_origin(&u->attrs, BGP_ORIGIN_IGP);
-	set_path(&u->attrs, mkpath(&tp, "2:5409 6427 6461 568", 2));
-	set_nh(&u->attrs, "195.211.222.254");
+	struct bgp_update *u = update_5409(&r, MRT_BGP_DEPRECATED, MRT_BGP5_UPDATE, &p, &tp, "2:5409 6427 6461 568");
 	u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_ATOMIC_AGGREGATE);
 	set_agg(&u->attrs, 568, "198.26.118.1");
 	expect(NULL, &r, 'm',
@@ -709,20 +720,10 @@ static void test_communities_cap(void **state)
 	bs[8191] = 0;   /* BUFSIZ - 1 characters */
 	for (int type5 = 0; type5 <= 1; type5++) {
 		struct mrt_rec r;
-		hdr(&r, type5 ? MRT_BGP_DEPRECATED : MRT_BGP4MP, type5 ? MRT_BGP5_UPDATE : MRT_BGP4MP_MESSAGE,
-		    946844091, 0);
-		r.kind = MRT_K_MESSAGE;
-		r.u.msg.s.peer_ip = ip("195.211.222.254");
-		r.u.msg.s.peer_as = 5409;
-		r.u.msg.msg.type = BGP_MSG_UPDATE;
-		struct bgp_update *u = &r.u.msg.msg.u.update;
-		struct dm_prefix p = pfx("206.224.32.0/19");
-		u->announced.pfx = &p;
-		u->announced.n = 1;
+		struct dm_prefix p;
 		struct tpath tp;
-		set_origin(&u->attrs, BGP_ORIGIN_IGP);
-		set_path(&u->attrs, mkpath(&tp, "2:5409 568", 2));
-		set_nh(&u->attrs, "195.211.222.254");
+		struct bgp_update *u = update_5409(&r, type5 ? MRT_BGP_DEPRECATED : MRT_BGP4MP,
+		                                   type5 ? MRT_BGP5_UPDATE : MRT_BGP4MP_MESSAGE, &p, &tp, "2:5409 568");
 		u->attrs.present |= BGP_ATTR_BIT(BGP_ATTR_MULTI_EXIT_DISC) | BGP_ATTR_BIT(BGP_ATTR_COMMUNITIES);
 		u->attrs.med = 7;
 		u->attrs.communities = cs;
