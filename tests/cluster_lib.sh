@@ -106,3 +106,31 @@ start_pg() {
 	ok cluster_pg_start
 	PGURI="postgresql://darkmap@127.0.0.1:$pgport/postgres"
 }
+
+# rows FILE: the CSV rows of a run's output (header first, rows sorted), without alert lines
+rows() { grep -E '^(t,time|[0-9]+,[0-9]{4}-)' "$1" | { IFS= read -r h; echo "$h"; sort; }; }
+
+# single_run TEST: the NK-2014 scenario the equality tests share (SC: 8 peers, 3,000 prefixes,
+# 2014-12-22 12:00 to 12-23 04:00) and one process's answer to compare with (OPTS; the rows in
+# $TMP/single.rows, nrows of them, the events in $TMP/single.ev, the database $TMP/single.db).
+# Says "not ok TEST" and returns 1 when either fails or gives too little to compare.
+single_run() {
+	SC=$TMP/sc
+	"$BIN" scenario nk-2014 --out "$SC" --from 2014-12-22T12:00Z --to 2014-12-23T04:00Z --world 3000 --peers 8 \
+		>"$TMP/sc.log" 2>&1 || { nok "$1" "darkmap scenario failed: $(tail -2 "$TMP/sc.log")"; return 1; }
+	OPTS=(--rows countries --asn 131279)
+	"$BIN" replay -q "${OPTS[@]}" --csv --db "$TMP/single.db" --detect --all --json "$TMP/single.ev" "$SC" \
+		>"$TMP/single.out" 2>"$TMP/single.err"
+	rows "$TMP/single.out" >"$TMP/single.rows"
+	nrows=$(($(wc -l <"$TMP/single.rows") - 1))
+	[ "$nrows" -gt 500 ] && [ -s "$TMP/single.ev" ] ||
+		{ nok "$1" "the single process wrote $nrows rows, $(wc -l <"$TMP/single.ev") events"; return 1; }
+}
+
+# like_single NAME: true when $TMP/NAME.out's rows and $TMP/NAME.ev's events are the single
+# process's (single_run); rows_diff NAME: the first lines where the rows differ, for a message
+like_single() {
+	rows "$TMP/$1.out" >"$TMP/$1.rows"
+	cmp -s "$TMP/single.rows" "$TMP/$1.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/$1.ev")
+}
+rows_diff() { diff "$TMP/single.rows" "$TMP/$1.rows" | head -3 | tr '\n' ' '; }

@@ -24,17 +24,7 @@ command -v psql >/dev/null || { skip cluster_backfill "psql not installed (scrip
 . "$(dirname "$0")/../cluster_lib.sh"
 start_pg || exit 0
 
-SC=$TMP/sc
-"$BIN" scenario nk-2014 --out "$SC" --from 2014-12-22T12:00Z --to 2014-12-23T04:00Z --world 3000 --peers 8 \
-	>"$TMP/sc.log" 2>&1 || { nok cluster_backfill "darkmap scenario failed: $(tail -2 "$TMP/sc.log")"; exit 0; }
-OPTS=(--rows countries --asn 131279)
-"$BIN" replay -q "${OPTS[@]}" --csv --db "$TMP/single.db" --detect --all --json "$TMP/single.ev" "$SC" \
-	>"$TMP/single.out" 2>"$TMP/single.err"
-rows() { grep -E '^(t,time|[0-9]+,[0-9]{4}-)' "$1" | { IFS= read -r h; echo "$h"; sort; }; }
-rows "$TMP/single.out" >"$TMP/single.rows"
-nrows=$(($(wc -l <"$TMP/single.rows") - 1))
-[ "$nrows" -gt 500 ] && [ -s "$TMP/single.ev" ] ||
-	{ nok cluster_backfill "the single process wrote $nrows rows, $(wc -l <"$TMP/single.ev") events"; exit 0; }
+single_run cluster_backfill || exit 0
 "$BIN" detect -q --db "$TMP/single.db" --all --json "$TMP/single.detect" >/dev/null 2>&1
 now() { date +%s.%N; }
 mkdir -p "$TMP/snaps"

@@ -44,18 +44,7 @@ start_redis 1 || exit 0
 start_pg || exit 0
 
 # ---- the scenario and the single process ----
-SC=$TMP/sc
-"$BIN" scenario nk-2014 --out "$SC" --from 2014-12-22T12:00Z --to 2014-12-23T04:00Z --world 3000 --peers 8 \
-	>"$TMP/sc.log" 2>&1 || { nok cluster_redis "darkmap scenario failed: $(tail -2 "$TMP/sc.log")"; exit 0; }
-OPTS=(--rows countries --asn 131279)
-"$BIN" replay -q "${OPTS[@]}" --csv --db "$TMP/single.db" --detect --all --json "$TMP/single.ev" "$SC" \
-	>"$TMP/single.out" 2>"$TMP/single.err"
-grep -v '^[0-9]*,20' "$TMP/single.out" | grep -v '^t,time' >/dev/null   # alert lines, kept beside the rows
-rows() { grep -E '^(t,time|[0-9]+,[0-9]{4}-)' "$1" | { IFS= read -r h; echo "$h"; sort; }; }
-rows "$TMP/single.out" >"$TMP/single.rows"
-nrows=$(($(wc -l <"$TMP/single.rows") - 1))
-[ "$nrows" -gt 500 ] && [ -s "$TMP/single.ev" ] ||
-	{ nok cluster_redis "the single process wrote $nrows rows, $(wc -l <"$TMP/single.ev") events"; exit 0; }
+single_run cluster_redis || exit 0
 "$BIN" detect -q --db "$TMP/single.db" --all --json "$TMP/single.detect" >/dev/null 2>&1
 
 conf() {  # prefix lease_ms
@@ -182,11 +171,10 @@ if wait_for 60 sums; then
 	wait "$M"
 	t_end=$(now)
 	for i in 0 2 3; do wait "${W[$i]}"; done
-	rows "$TMP/kill.out" >"$TMP/kill.rows"
-	if cmp -s "$TMP/single.rows" "$TMP/kill.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/kill.ev"); then
+	if like_single kill; then
 		ok cluster_redis_kill9_equal
 	else
-		nok cluster_redis_kill9_equal "after kill -9: $(diff "$TMP/single.rows" "$TMP/kill.rows" | head -3 | tr '\n' ' ')"
+		nok cluster_redis_kill9_equal "after kill -9: $(rows_diff kill)"
 	fi
 	took=$(cat "$TMP"/kill.w[023] | sed -n 's/.*, \([0-9]*\) taken over.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 	if [ "$took" -ge 1 ]; then ok cluster_redis_kill9_takeover; else nok cluster_redis_kill9_takeover "no worker took a partition over"; fi
@@ -220,11 +208,10 @@ if wait_for 60 trimmed_p1; then
 	wait "$M"
 	t_end=$(now)
 	for i in 0 2 3; do wait "${W[$i]}"; done
-	rows "$TMP/snap.out" >"$TMP/snap.rows"
-	if cmp -s "$TMP/single.rows" "$TMP/snap.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/snap.ev"); then
+	if like_single snap; then
 		ok cluster_redis_snapshot_kill9_equal
 	else
-		nok cluster_redis_snapshot_kill9_equal "$(diff "$TMP/single.rows" "$TMP/snap.rows" | head -3 | tr '\n' ' ') $(grep -h 'unusable\|trimmed' "$TMP"/snap.w? | head -2)"
+		nok cluster_redis_snapshot_kill9_equal "$(rows_diff snap) $(grep -h 'unusable\|trimmed' "$TMP"/snap.w? | head -2)"
 	fi
 	if grep -q 'partition 1: loaded .*snap.p1.snap' "$TMP"/snap.w[023] &&
 	   grep -q 'partition 5: .*snap.p5.snap unusable (snapshot: body length' "$TMP"/snap.w[023]; then
@@ -302,13 +289,12 @@ if [ -n "$victim" ] && wait_for 60 fed; then
 	wait "$M"
 	t_end=$(now)
 	for p in "${W[@]}"; do wait "$p"; done
-	rows "$TMP/rf.out" >"$TMP/rf.rows"
 	promoted=$(master_of "$VKEY")
-	if cmp -s "$TMP/single.rows" "$TMP/rf.rows" && cmp -s <(sort "$TMP/single.ev") <(sort "$TMP/rf.ev") &&
+	if like_single rf &&
 	   [ -n "$promoted" ] && [ "$promoted" != "$victim" ]; then
 		ok cluster_redis_failover_equal
 	else
-		nok cluster_redis_failover_equal "master $victim killed (now $promoted): $(diff "$TMP/single.rows" "$TMP/rf.rows" | head -3 | tr '\n' ' ') $(tail -1 "$TMP/rf.merge")"
+		nok cluster_redis_failover_equal "master $victim killed (now $promoted): $(rows_diff rf) $(tail -1 "$TMP/rf.merge")"
 	fi
 	echo "# cluster_redis: Redis master :$victim killed -9 mid-feed; its replica :$promoted took over; the merge ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s after the kill (cluster-node-timeout 1 s); waited for the failover: feed $(sed -n 's/.*: \([0-9.]*\) s waiting for a Redis failover/\1/p' "$TMP/rf.feed") s, merger and workers $(cat "$TMP"/rf.merge "$TMP"/rf.w? | sed -n 's/.*: \([0-9.]*\) s waiting for a Redis failover/\1/p' | sort -n | tail -1) s at most"
 else
