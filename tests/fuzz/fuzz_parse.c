@@ -50,6 +50,13 @@ static void write_seed_db(const char *path)
 	exit(rc ? 1 : 0);
 }
 
+/* the run's database folder goes at exit (each input's files are removed after it) */
+static void dbdir_remove(void)
+{
+	if (dbdir[0])
+		rmdir(dbdir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -59,6 +66,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(dbdir, sizeof dbdir, "/tmp/darkmap-fuzz-parse-XXXXXX");
 	if (!mkdtemp(dbdir))
 		dbdir[0] = 0;
+	else
+		atexit(dbdir_remove);
 	return 0;
 }
 
