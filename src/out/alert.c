@@ -331,15 +331,48 @@ static int tally_cmp(const void *a, const void *b)
  * country (an entity mapped by registration: what geolocation says, and the reverse; docs/geo.md
  * "Views"). Nothing when replay stored no change for it (an older database, or a loss made only
  * of full-feed set changes). */
+void alert_evidence_window(const struct dm_event *ev, uint32_t bin, int64_t *from, int64_t *to)
+{
+	*from = ev->start > bin ? ev->start - bin : 0;
+	*to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
+}
+
+/* The predicate of the stores' query (store.c ST_SEL_CHANGES, pg.c): the family, a country
+ * named as the change's main country or with a share in it, the origin AS. */
+int alert_change_of(const struct sig_change *c, const struct sig_entity *e)
+{
+	if (e->afi && c->prefix.afi != e->afi)
+		return 0;
+	if (e->kind == SIG_ASN && e->asn && c->origin_asn != e->asn)
+		return 0;
+	if (e->kind != SIG_COUNTRY || (c->cc[0] == e->cc[0] && c->cc[1] == e->cc[1] && !c->cc[2]))
+		return 1;
+	for (const char *p = c->countries; p[0] && p[1]; ) {
+		if (p[0] == e->cc[0] && p[1] == e->cc[1] && p[2] == ':')
+			return 1;
+		while (*p && *p != ',')
+			p++;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo)
 {
 	struct sig_change *ch = NULL;
 	size_t n = 0;
-	int64_t from = ev->start > bin ? ev->start - bin : 0, to = (ev->raised > ev->start ? ev->raised : ev->start) + bin;
-	if (store_get_changes(st, from, to, &ev->entity, &ch, &n) || n == 0) {
-		free(ch);
+	int64_t from, to;
+	alert_evidence_window(ev, bin, &from, &to);
+	if (store_get_changes(st, from, to, &ev->entity, &ch, &n) == 0)
+		alert_evidence_of(ev, ch, n, geo);
+	free(ch);
+}
+
+void alert_evidence_of(struct dm_event *ev, const struct sig_change *ch, size_t n, const struct geo_db *geo)
+{
+	if (n == 0)
 		return;
-	}
 	struct tally org[64], up[64], reg[16];
 	size_t norg = 0, nup = 0, nreg = 0;
 	uint64_t total = 0, addrs = 0;
@@ -379,7 +412,6 @@ void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const s
 			}
 		}
 	}
-	free(ch);
 	if (!total)
 		return;
 	qsort(org, norg, sizeof *org, tally_cmp);

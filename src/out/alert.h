@@ -42,6 +42,14 @@ void alert_text(struct obuf *o, const struct dm_event *ev, const struct alert_na
 struct store;
 void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo);
 
+/* The same from changes the caller holds (a pipeline without a database keeps its recent losses
+ * in memory): ch are the changes of [from, to) (alert_evidence_window) that alert_change_of
+ * accepts for ev->entity, ordered by time, ties in the order they were made. */
+struct sig_change;
+void alert_evidence_window(const struct dm_event *ev, uint32_t bin, int64_t *from, int64_t *to);
+int alert_change_of(const struct sig_change *c, const struct sig_entity *e);
+void alert_evidence_of(struct dm_event *ev, const struct sig_change *ch, size_t n, const struct geo_db *geo);
+
 /* One JSON object (no trailing newline). Field list: docs/detect.md. */
 void alert_json(struct obuf *o, const struct dm_event *ev, const struct alert_names *names);
 

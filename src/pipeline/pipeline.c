@@ -171,12 +171,72 @@ static void emit_collector(void *arg, int64_t t, uint32_t c, uint64_t records, i
 	        (double)records / R->bin, active, active && !records, gap);
 }
 
+/* Without a database the losses of the last day are kept for the alerts' evidence (what
+ * carries a loss: alert_evidence_of). A day covers the window of an outage or partial event,
+ * raised a few bins after its start; a new-normal event's weeks are not kept (without a
+ * database it names no evidence). The cap bounds memory on a full live feed (~200 MB). */
+#define LOSS_KEEP_S (24 * 3600)
+#define LOSS_KEEP_MAX ((size_t)1 << 20)
+
+static void keep_loss(struct pipeline *R, const struct sig_change *c)
+{
+	if (c->visible || c->covered || !c->units)
+		return;   /* evidence counts losses of /24s (/48s) only */
+	while (R->nloss && (R->nloss == LOSS_KEEP_MAX || R->loss[R->losshead].t < c->t - LOSS_KEEP_S)) {
+		R->loss_gone_t = R->loss[R->losshead].t;
+		R->losshead = (R->losshead + 1) % R->caploss;
+		R->nloss--;
+	}
+	if (R->nloss == R->caploss) {
+		size_t cap = R->caploss ? R->caploss * 2 : 1024;
+		struct sig_change *v = malloc(cap * sizeof *v);
+		if (!v) {
+			R->loss_gone_t = c->t;   /* the log is incomplete from here: no evidence */
+			return;
+		}
+		for (size_t i = 0; i < R->nloss; i++)
+			v[i] = R->loss[(R->losshead + i) % R->caploss];
+		free(R->loss);
+		R->loss = v;
+		R->caploss = cap;
+		R->losshead = 0;
+	}
+	R->loss[(R->losshead + R->nloss++) % R->caploss] = *c;
+}
+
+/* alert_evidence over the kept losses, in the stores' order: by time, ties in the order made */
+static void loss_evidence(struct pipeline *R, struct dm_event *ev)
+{
+	int64_t from, to;
+	alert_evidence_window(ev, R->bin, &from, &to);
+	if (R->loss_gone_t >= from || !R->nloss)
+		return;   /* the log does not cover the window: nothing rather than a part */
+	struct sig_change *ch = malloc(R->nloss * sizeof *ch);
+	if (!ch)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < R->nloss; i++) {
+		const struct sig_change *c = &R->loss[(R->losshead + i) % R->caploss];
+		if (c->t >= from && c->t < to && alert_change_of(c, &ev->entity)) {
+			/* insertion keeps ties in the order made; changes come nearly in time order */
+			size_t j = n++;
+			for (; j > 0 && ch[j - 1].t > c->t; j--)
+				ch[j] = ch[j - 1];
+			ch[j] = *c;
+		}
+	}
+	alert_evidence_of(ev, ch, n, R->names.geo);
+	free(ch);
+}
+
 static void emit_change(void *arg, const struct sig_change *c)
 {
 	struct pipeline *R = arg;
 	if ((R->from && c->t < R->from) || (R->to && c->t >= R->to))
 		return;
 	R->changes++;
+	if (R->keep_losses)
+		keep_loss(R, c);
 	if (R->db && !R->db_failed) {
 		if (store_put_change(R->db, c))
 			pl_db_fail(R, "write (vis_changes)");
@@ -512,8 +572,12 @@ static void detect_flush(struct pipeline *R)
 		ev_geo_load(R, &R->found[i].ev);
 	for (size_t i = 0; i < R->nfound; i++) {
 		struct dm_event *ev = &R->found[i].ev;
-		if (R->db && (ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_NEWNORMAL))
-			alert_evidence(R->db, ev, R->bin, R->names.geo);
+		if (ev->type == DM_EV_OUTAGE || ev->type == DM_EV_PARTIAL || ev->type == DM_EV_NEWNORMAL) {
+			if (R->db)
+				alert_evidence(R->db, ev, R->bin, R->names.geo);
+			else if (R->keep_losses)
+				loss_evidence(R, ev);
+		}
 		int is_alert = alert_is_alert(ev);
 		if ((unsigned)ev->type < sizeof R->ev_by_type / sizeof R->ev_by_type[0])
 			R->ev_by_type[ev->type]++;
@@ -762,6 +826,7 @@ static void pl_free(struct pipeline *R)
 	free(R->ribt);
 	free(R->want);
 	free(R->found);
+	free(R->loss);
 	free(R);
 }
 
@@ -818,7 +883,8 @@ struct pipeline *pl_new(const struct pl_opts *o, int64_t when, int *status, stru
 		fputs("t,time,afi,prefix,change,covered,cc,origin,upstream,units,peers_before,full_feed_peers,"
 		      "peer_asn,peer,collector,countries\n", R->cf);
 	}
-	if (o->changes_path || o->db_path)
+	R->keep_losses = o->detect && !o->db_path;
+	if (o->changes_path || o->db_path || R->keep_losses)
 		sig_set_change_emit(R->sig, emit_change, R);
 	if (o->rows_countries)
 		sig_want_countries(R->sig);

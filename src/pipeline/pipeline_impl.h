@@ -54,6 +54,12 @@ struct pipeline {
 	FILE *qf;                  /* --quality: per collector and bin */
 	FILE *cf;                  /* --changes: visibility changes */
 	uint64_t changes, changes_db;
+	/* --detect without a database: the recent losses, the alerts' evidence (pipeline.c
+	 * keep_loss); a ring of capacity caploss from losshead, nloss held */
+	struct sig_change *loss;
+	size_t losshead, nloss, caploss;
+	int64_t loss_gone_t;       /* the latest time of a loss dropped from the ring (0: none) */
+	int keep_losses;
 	uint64_t bytes_total, bytes_done;
 	struct timespec t0, tlast;
 	uint64_t db_uncommitted;

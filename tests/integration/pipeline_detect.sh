@@ -45,6 +45,16 @@ compare() {
 	else
 		nok "pipeline_detect_${name}_alerts" "$(diff "$TMP/$name.a.txt" "$TMP/$name.b.txt" | head -3 | tr '\n' ' ')"
 	fi
+	# without a database the evidence comes from the losses the pipeline keeps in memory: the
+	# same alert lines and JSON, evidence included (it was empty before)
+	"$BIN" replay --detect --json "$TMP/$name.c.jsonl" "${args[@]}" >"$TMP/$name.c.txt" 2>"$TMP/$name.c.err"
+	local rc=$? ne; ne=$(grep -c '"evidence":"[^"]' "$TMP/$name.b.jsonl")
+	if [ $rc = 0 ] && [ "$ne" -gt 0 ] && cmp -s "$TMP/$name.b.txt" "$TMP/$name.c.txt" &&
+		cmp -s "$TMP/$name.b.jsonl" "$TMP/$name.c.jsonl"; then
+		ok "pipeline_detect_${name}_nodb ($ne alerts with evidence, same without --db)"
+	else
+		nok "pipeline_detect_${name}_nodb" "exit $rc, $ne with evidence; $(diff "$TMP/$name.b.jsonl" "$TMP/$name.c.jsonl" | head -3 | tr '\n' ' ')"
+	fi
 }
 
 NK=$TMP/nk
