@@ -37,13 +37,12 @@ void obuf_init_mem(struct obuf *o)
 	o->failed = 0;
 }
 
-int obuf_flush(struct obuf *o)
+/* Writes n bytes of s to o's descriptor unless a write failed before; sets o->failed. */
+static void write_all(struct obuf *o, const char *s, size_t n)
 {
-	if (o->fd < 0)
-		return 0;
 	size_t off = 0;
-	while (off < o->len && !o->failed) {
-		ssize_t w = write(o->fd, o->buf + off, o->len - off);
+	while (off < n && !o->failed) {
+		ssize_t w = write(o->fd, s + off, n - off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -56,8 +55,25 @@ int obuf_flush(struct obuf *o)
 		}
 		off += (size_t)w;
 	}
+}
+
+int obuf_flush(struct obuf *o)
+{
+	if (o->fd < 0)
+		return 0;
+	write_all(o, o->buf, o->len);
 	o->len = 0;
 	return o->failed;
+}
+
+void obuf_put_big(struct obuf *o, const void *s, size_t n)
+{
+	if (o->fd < 0 || n < o->cap / 4) {
+		obuf_put(o, s, n);
+		return;
+	}
+	obuf_flush(o);
+	write_all(o, s, n);
 }
 
 void obuf_grow_(struct obuf *o, size_t need)
