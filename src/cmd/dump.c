@@ -271,9 +271,11 @@ static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 				b->ev = xgrow(b->ev, &b->evcap, b->nev + 1, sizeof *b->ev);
 				b->ev[b->nev++] = err;
 			} else {
-				b->ev = xgrow(b->ev, &b->evcap, b->nev + rec.nwarn, sizeof *b->ev);
-				memcpy(b->ev + b->nev, rec.warn, rec.nwarn * sizeof *rec.warn);
-				b->nev += rec.nwarn;
+				if (rec.nwarn) {
+					b->ev = xgrow(b->ev, &b->evcap, b->nev + rec.nwarn, sizeof *b->ev);
+					memcpy(b->ev + b->nev, rec.warn, rec.nwarn * sizeof *rec.warn);
+					b->nev += rec.nwarn;
+				}
 				if (rec.nwarn_unkept) {
 					b->uk = xgrow(b->uk, &b->ukcap, b->nuk + 1, sizeof *b->uk);
 					b->uk[b->nuk].n = rec.nwarn_unkept;
@@ -338,7 +340,7 @@ static void *par_thread(void *arg)
 	struct par *p = arg;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		struct pbatch *b;
+		struct pbatch *b = NULL;
 		while (!p->quit && !(b = par_queued(p)))
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->quit)
@@ -516,8 +518,9 @@ static void dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct
 				pi_rec = 1;   /* decoded here once the batches before it are out */
 				break;
 			}
-			b->bytes = xgrow(b->bytes, &b->bcap, b->blen + hdr.len, 1);
-			memcpy(b->bytes + b->blen, body, hdr.len);
+			b->bytes = xgrow(b->bytes, &b->bcap, b->blen + hdr.len + 1, 1);
+			if (hdr.len)
+				memcpy(b->bytes + b->blen, body, hdr.len);
 			it->kind = PI_REC;
 			it->hdr = hdr;
 			it->body = b->blen;

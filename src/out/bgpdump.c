@@ -49,6 +49,8 @@ static inline size_t put_u32(char *d, uint32_t v)
 	return n;
 }
 
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+/* a prefix length's digits where the word store of prefix_fmt does not apply */
 static inline size_t put_u8(char *d, unsigned v)
 {
 	if (v >= 100) {
@@ -65,6 +67,7 @@ static inline size_t put_u8(char *d, unsigned v)
 	d[0] = (char)('0' + v);
 	return 1;
 }
+#endif
 
 /* Decimal text of each byte value: the dotted quad is the hottest thing on a line (the
  * prefix), and a table copy beats three divisions per octet. */
