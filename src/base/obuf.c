@@ -4,9 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-enum { OBUF_FD_CAP = 1 << 20 };
+enum { OBUF_FD_CAP = 1 << 20, OBUF_BIG = 16 << 10 };
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -68,12 +69,29 @@ int obuf_flush(struct obuf *o)
 
 void obuf_put_big(struct obuf *o, const void *s, size_t n)
 {
-	if (o->fd < 0 || n < o->cap / 4) {
+	if (o->fd < 0 || n < OBUF_BIG) {
 		obuf_put(o, s, n);
 		return;
 	}
-	obuf_flush(o);
-	write_all(o, s, n);
+	/* what is buffered and s in one writev; what a short write leaves, with write_all */
+	struct iovec v[2] = { { o->buf, o->len }, { (void *)s, n } };
+	ssize_t w;
+	do
+		w = o->failed ? 0 : writev(o->fd, v, 2);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		o->failed = errno ? errno : EIO;
+	} else if ((size_t)w < o->len + n && !o->failed) {
+		size_t done = (size_t)w;
+		if (done < o->len) {
+			write_all(o, o->buf + done, o->len - done);
+			done = 0;
+		} else {
+			done -= o->len;
+		}
+		write_all(o, (const char *)s + done, n - done);
+	}
+	o->len = 0;
 }
 
 void obuf_grow_(struct obuf *o, size_t need)

@@ -184,16 +184,14 @@ static const char *base_name(const char *path)
 
 /* One framed record as the serial loop handles it: decoded with ctx, its problems reported,
  * its text into the output. Returns -1 when the output failed. */
-static int serial_record(struct dump *d, struct mrt_ctx *ctx, const char *shown, struct mrt_reader *r,
-                         const struct mrt_hdr *hdr, const uint8_t *body, unsigned *tick)
+static inline __attribute__((always_inline)) int serial_record(struct dump *d, struct mrt_ctx *ctx, const char *shown, struct mrt_reader *r,
+                         const struct mrt_hdr *hdr, const uint8_t *body, struct dm_error *err, unsigned *tick)
 {
-	struct dm_error err;
-	memset(&err, 0, sizeof err);
 	d->records++;
 	struct mrt_rec rec;
-	int dr = mrt_decode(ctx, hdr, body, &rec, &err);
+	int dr = mrt_decode(ctx, hdr, body, &rec, err);
 	if (dr < 0) {
-		report(d, shown, &err);
+		report(d, shown, err);
 		return 0;
 	}
 	for (unsigned i = 0; i < rec.nwarn; i++)
@@ -257,12 +255,12 @@ static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 	int mode = b->fmt == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M;
 	b->out.len = 0;
 	b->nev = b->nuk = 0;
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
 	for (size_t i = 0; i < b->n; i++) {
 		struct pitem *it = &b->it[i];
 		if (it->kind == PI_REC) {
 			struct mrt_rec rec;
-			struct dm_error err;
-			memset(&err, 0, sizeof err);
 			int dr = mrt_decode(ctx, &it->hdr, b->bytes + it->body, &rec, &err);
 			it->failed = dr < 0;
 			it->unkept = 0;
@@ -537,7 +535,7 @@ static void dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct
 		if (pi_rec || end) {
 			if (par_drain(d, p, shown, r, &tick, 0) < 0)
 				fail = 1;
-			else if (pi_rec && serial_record(d, ctx, shown, r, &hdr, body, &tick) < 0)
+			else if (pi_rec && serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
 				fail = 1;
 		}
 		/* merge what is decoded already: the output flows and the batches come free */
@@ -594,7 +592,7 @@ static void dump_file(struct dump *d, const char *path)
 				continue;
 			}
 			stuck = 0;
-			if (serial_record(d, &ctx, shown, r, &hdr, body, &tick) < 0)
+			if (serial_record(d, &ctx, shown, r, &hdr, body, &err, &tick) < 0)
 				break;
 		}
 	}
