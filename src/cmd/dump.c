@@ -114,6 +114,7 @@ struct dump {
 	double t_start, t_last;
 	uint64_t bytes_done;   /* decompressed bytes of finished files */
 	const char *collector; /* the current file's base name (JSON) */
+	struct json_src src;   /* the current file's, for JSON from this thread */
 	struct par par;        /* the second decoding thread, started at the first file that wants it */
 };
 
@@ -199,9 +200,7 @@ static inline __attribute__((always_inline)) int serial_record(struct dump *d, s
 	if (rec.nwarn_unkept)
 		count_unkept_n(d, rec.nwarn_unkept, rec.warn_unkept);
 	if (d->out == OUT_JSON) {
-		struct json_src src;
-		json_src_init(&src, d->collector, ctx);
-		struct elem_arg ea = { &d->o, &src };
+		struct elem_arg ea = { &d->o, &d->src };
 		d->lines += mrt_elems(ctx, &rec, on_elem, &ea);
 	} else {
 		d->lines += bgpdump_m_record(&d->o, ctx, &rec, d->out == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M);
@@ -569,6 +568,8 @@ static void dump_file(struct dump *d, const char *path)
 	struct mrt_ctx ctx;
 	mrt_ctx_init(&ctx);
 	d->collector = base_name(path);
+	if (d->out == OUT_JSON)
+		json_src_init(&d->src, d->collector, &ctx);
 	if (want_par(r) && par_start(&d->par) == 0) {
 		dump_par(d, &d->par, r, &ctx, shown, d->collector);
 	} else {
