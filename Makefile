@@ -107,7 +107,7 @@ TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_
 $(TSAN)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -c -o $@ $<
-$(TSAN)/tests/tsan/%: tests/tsan/%.c $(TSAN_SRCS:%.c=$(TSAN)/%.o)
+$(TSAN)/tests/tsan/%: tests/tsan/%.c tests/tsan/tsan_util.h $(TSAN_SRCS:%.c=$(TSAN)/%.o)
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -o $@ $< $(TSAN_SRCS:%.c=$(TSAN)/%.o) $(LIBS)
 tsan-bins: $(patsubst %.c,$(TSAN)/%,$(wildcard tests/tsan/*.c))

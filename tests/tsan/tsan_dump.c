@@ -17,18 +17,8 @@
 #include "base/log.h"
 #include "cmd/cmds.h"
 #include "mrt/writer.h"
+#include "tsan_util.h"
 
-static int failures;
-
-static void result(const char *name, int ok, const char *why)
-{
-	if (ok)
-		printf("ok tsan %s\n", name);
-	else {
-		printf("not ok tsan %s: %s\n", name, why);
-		failures++;
-	}
-}
 
 static void peer_index(struct wbuf *b, uint32_t ts, uint16_t npeers)
 {
@@ -189,13 +179,12 @@ int main(void)
 		result("mkdtemp", 0, "cannot create a folder");
 		return 1;
 	}
-	char plain[256], gz[256], o1[256], o2[256], e1[256], e2[256];
-	snprintf(plain, sizeof plain, "%s/t.mrt", dir);
-	snprintf(gz, sizeof gz, "%s/t.mrt.gz", dir);
-	snprintf(o1, sizeof o1, "%s/o1", dir);
-	snprintf(o2, sizeof o2, "%s/o2", dir);
-	snprintf(e1, sizeof e1, "%s/e1", dir);
-	snprintf(e2, sizeof e2, "%s/e2", dir);
+	enum { PLAIN, GZ, O1, O2, E1, E2, NPATHS };
+	static const char *const names[NPATHS] = { "t.mrt", "t.mrt.gz", "o1", "o2", "e1", "e2" };
+	char path[NPATHS][256];
+	for (int i = 0; i < NPATHS; i++)
+		snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+	const char *plain = path[PLAIN], *gz = path[GZ], *o1 = path[O1], *o2 = path[O2], *e1 = path[E1], *e2 = path[E2];
 	struct wbuf b;
 	wbuf_init(&b);
 	make_file(&b);
