@@ -215,17 +215,22 @@ static inline __attribute__((always_inline)) int serial_record(struct dump *d, s
 /* ---------------------------------------------------------------- decoding on two threads */
 
 /* Decoding and formatting are the wall time of dump -m once decompression has a thread of its
- * own (src/io/reader.c): ISA-L inflates the 2015 update transfer in less than half of what
- * decoding + formatting take, so the thread that decodes waits on nothing and the inflate
- * thread idles half the time. Records are independent once framed except for the
- * PEER_INDEX_TABLE, so the framer (this thread) cuts the input into batches of whole records,
- * copies them, and a second thread and this one decode + format batches into per-batch
- * buffers; this thread then replays each batch in input order: its problems go through
- * report() and its text into the output, record by record, as the serial loop would, so stdout,
- * stderr (rate limits included), the counts and the point where a failed write stops are the
- * same. A PEER_INDEX_TABLE is decoded here after every batch before it is done (the batches
- * after it borrow it read-only: no decoder writes ctx->peer_index outside that record).
- * Measured: see docs/dump.md, "Speed". */
+ * own (src/io/reader.c): callgrind per thread gave the decoding thread 322 M instructions on the
+ * 2015 update transfer against ISA-L's 123 M (563 M against 116 M on the 2000 bview), so the
+ * inflate thread idled most of the run. Of the directions measured, this one pays most: fewer
+ * instructions per line gave 0-2.4% (peer texts, tail-cache sizes and keys: docs/dump.md), the
+ * output writes were already 1 MiB; two decoding threads lower the bound two cores allow (the
+ * larger of the busiest thread and half the total) to 0.60-0.71 of the one-thread time on the five
+ * gz files over 1 MB, for 2-3% more instructions in all.
+ * Records are independent once framed except for the PEER_INDEX_TABLE, so the framer (this
+ * thread) cuts the input into batches of whole records, copies them, and a second thread and this
+ * one (when every batch is taken) decode + format batches into per-batch buffers; this thread
+ * then replays each batch in input order: its problems go through report() as the serial loop's
+ * do (order, offsets, 20-per-kind limits, counts), then its text goes out in one writev. Only the
+ * counts of the "output incomplete" message differ when a write fails (a batch, not a record, is
+ * the unit). A PEER_INDEX_TABLE is decoded here once every batch before it is written out (the
+ * batches after it borrow it read-only: no decoder writes ctx->peer_index outside that record).
+ * Measured: docs/dump.md, "Decoding and formatting on two threads". */
 static void *xgrow(void *p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
