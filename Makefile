@@ -96,18 +96,18 @@ $(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS:%.c=$
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_SRCS:%.c=$(FUZZ)/%.o) $(LIBS)
 fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
 
-# ThreadSanitizer: the modules that run threads (decompression, webhook queue, archive
+# ThreadSanitizer: the modules that run threads (decompression, dump's second decoding thread, webhook queue, archive
 # compression, serve's snapshot reads) and what they use, and the tests driving them (tests/tsan/, run by
 # tests/integration/tsan.sh).
 TSAN := build/tsan
 TSAN_SRCS := $(sort $(wildcard src/base/*.c) $(wildcard src/io/*.c) src/out/webhook.c $(wildcard src/bgp/*.c) \
-	src/mrt/writer.c src/rib/rib.c src/live/archive.c $(wildcard src/http/*.c) $(wildcard src/store/*.c) \
+	src/mrt/writer.c src/mrt/mrt.c src/mrt/reader.c src/mrt/elem.c src/out/bgpdump.c src/cmd/dump.c src/rib/rib.c src/live/archive.c $(wildcard src/http/*.c) $(wildcard src/store/*.c) \
 	$(wildcard src/geo/*.c) src/out/alert.c src/out/json.c src/detect/detect.c)
 TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc $(ISAL_DEF) $(PKG_CFLAGS) $(WARN) -pthread
 $(TSAN)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -c -o $@ $<
-$(TSAN)/tests/tsan/%: tests/tsan/%.c $(TSAN_SRCS:%.c=$(TSAN)/%.o)
+$(TSAN)/tests/tsan/%: tests/tsan/%.c tests/tsan/tsan_util.h $(TSAN_SRCS:%.c=$(TSAN)/%.o)
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -o $@ $< $(TSAN_SRCS:%.c=$(TSAN)/%.o) $(LIBS)
 tsan-bins: $(patsubst %.c,$(TSAN)/%,$(wildcard tests/tsan/*.c))

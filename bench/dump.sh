@@ -1,9 +1,14 @@
 # make bench, issue 12: dump -m and decoding against their peers, each timed in the same run on
-# the same file (output to /dev/null, whole process, wall clock, best of BENCH_REPS runs taken
-# in turns so that a burst of load on the shared machine hits every program alike):
+# the same file (output to /dev/null, whole process). The runs take 35-120 ms on a shared
+# 2-core machine, where one burst of load moves a single time by half: every measure is the
+# MEDIAN of BENCH_REPS rounds (9 by default), each round running darkmap and its peers one after
+# the other, and each "x" ratio is the median of the rounds' own ratios (darkmap's time over the
+# peer's in the same round), which a load that drifts during the run moves least. CPU seconds
+# (user + system, all threads) are printed beside: they do not depend on the load.
 #  - every gz file of ../shared/data/mrt over 1 MB, and the five concatenated: darkmap dump -m
 #    against bgpdump -m (goal >= 15x faster) and against decompression alone, gzip -dc (goal
-#    <= 0.8x its time) and ISA-L's igzip -dc; darkmap with zlib (DARKMAP_INFLATE=zlib) beside;
+#    <= 0.8x its time) and ISA-L's igzip -dc; beside, darkmap with zlib (DARKMAP_INFLATE=zlib),
+#    with the two decoding threads forced on and with everything on one thread;
 #  - the bzip2 files (RouteViews RIBs, 1 MB heads, and an update file): dump -m against bzip2 -dc
 #    (goal <= 1.0x) and lbzip2 -dc, which decodes bzip2 blocks in parallel on every core;
 #  - decode only, uncompressed, against cat > /dev/null (goal >= 1 GB/s per core).
@@ -11,71 +16,80 @@ set -u
 cd "$(dirname "$0")/.."
 DATA=${DARKMAP_DATA:-$PWD/../shared/data}
 DM=$PWD/build/rel/darkmap
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-9}
+BG_REPS=${BENCH_BGPDUMP_REPS:-3}   # bgpdump takes 15-25x longer: fewer rounds
 if [ ! -d "$DATA/mrt" ]; then echo "bench dump: $DATA/mrt absent (skip)"; exit 0; fi
 command -v bgpdump >/dev/null || { echo "bench dump: bgpdump not installed (skip)"; exit 0; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# turns NAME CMD...: one timed run of CMD (stdout to /dev/null), the best kept in $TMP/best.NAME
+# turn NAME CMD...: one timed run of CMD (stdout to /dev/null); "wall cpu" appended to $TMP/t.NAME
 turn() {
-	local name=$1 t b
+	local name=$1 t
 	shift
-	t=$( { TIMEFORMAT=%R; time "$@" >/dev/null 2>&1; } 2>&1 )
-	b=$(cat "$TMP/best.$name" 2>/dev/null)
-	if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then echo "$t" >"$TMP/best.$name"; fi
+	t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
+	echo "$t" | awk '{printf "%.3f %.3f\n", $1, $2 + $3}' >>"$TMP/t.$name"
 }
-best() { cat "$TMP/best.$1"; }
+# median of column COL (1 wall, 2 cpu) of $TMP/t.NAME, or of any one-column file
+median() { sort -g "$2" 2>/dev/null | awk -v c="$1" '{v[NR] = $c} END {if (!NR) {print "-"; exit}
+	printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+wall() { [ -s "$TMP/t.$1" ] && sort -k1,1g "$TMP/t.$1" | median 1 /dev/stdin || echo -; }
+cpu() { [ -s "$TMP/t.$1" ] && sort -k2,2g "$TMP/t.$1" | awk '{print $2}' | median 1 /dev/stdin || echo -; }
+# pairx A B: median over the rounds of A's wall time / B's in the same round
+pairx() { paste -d' ' "$TMP/t.$1" "$TMP/t.$2" 2>/dev/null | awk '$3 > 0 {printf "%.4f\n", $1 / $3}' >"$TMP/r"
+	[ -s "$TMP/r" ] && median 1 "$TMP/r" | awk '{printf "%.2f", $1}' || echo -; }
 x() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
 
 gz=$(find "$DATA/mrt" -maxdepth 1 -name '*.gz' -size +1M | sort)
 cat $gz >"$TMP/five.gz"
 
-echo "== dump -m on every gz file over 1 MB: against bgpdump -m and decompression alone (best of $REPS)"
-printf "%-32s %7s %9s %6s %9s %9s %7s %8s %8s %7s %9s %9s %9s\n" file MB_out lines same dump_s bgpdump_s speedup \
-	gzip_s igzip_s x_gzip dump_zlib dump_thr dump_inl
+echo "== dump -m on every gz file over 1 MB: against bgpdump -m and decompression alone (medians of $REPS rounds)"
+printf "%-29s %6s %8s %4s %7s %7s %7s %7s %6s %6s %7s %7s %7s %7s %7s\n" file MB_out lines same dump_s bgpd_s speedup \
+	gzip_s igzip_s x_gzip dump_cpu gzip_cpu dump_zl dump_2th dump_1th
 for f in $gz "$TMP/five.gz"; do
-	rm -f "$TMP"/best.*
+	rm -f "$TMP"/t.*
 	"$DM" dump -m "$f" >"$TMP/a" 2>/dev/null
 	bgpdump -m "$f" >"$TMP/b" 2>/dev/null
 	same=no; cmp -s "$TMP/a" "$TMP/b" && same=yes
-	for _ in $(seq "$REPS"); do
+	for i in $(seq "$REPS"); do
 		turn dm "$DM" dump -m "$f"
-		turn bg bgpdump -m "$f"
 		turn gz gzip -dc "$f"
+		[ "$i" -le "$BG_REPS" ] && turn bg bgpdump -m "$f"
 		command -v igzip >/dev/null && turn ig igzip -dc "$f"
 		DARKMAP_INFLATE=zlib turn zl "$DM" dump -m "$f"
-		DARKMAP_DECOMPRESS_THREAD=1 turn th "$DM" dump -m "$f"
-		DARKMAP_DECOMPRESS_THREAD=0 turn in "$DM" dump -m "$f"
+		DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_DUMP_THREAD=1 turn th "$DM" dump -m "$f"
+		DARKMAP_DECOMPRESS_THREAD=0 DARKMAP_DUMP_THREAD=0 turn in "$DM" dump -m "$f"
 	done
 	mb=$(gzip -dc "$f" | wc -c | awk '{printf "%.1f", $1 / 1e6}')
 	name=$(basename "$f"); [ "$name" = five.gz ] && name="the five concatenated"
-	printf "%-32s %7s %9s %6s %9s %9s %6sx %8s %8s %6sx %9s %9s %9s\n" "$name" "$mb" "$(wc -l <"$TMP/a")" "$same" \
-		"$(best dm)" "$(best bg)" "$(x "$(best bg)" "$(best dm)")" "$(best gz)" "$(best ig 2>/dev/null || echo -)" \
-		"$(x "$(best dm)" "$(best gz)")" "$(best zl)" "$(best th)" "$(best in)"
+	printf "%-29s %6s %8s %4s %7s %7s %6sx %7s %7s %5sx %7s %7s %7s %7s %7s\n" "$name" "$mb" "$(wc -l <"$TMP/a")" "$same" \
+		"$(wall dm)" "$(wall bg)" "$(x "$(wall bg)" "$(wall dm)")" "$(wall gz)" "$(wall ig)" \
+		"$(pairx dm gz)" "$(cpu dm)" "$(cpu gz)" "$(wall zl)" "$(wall th)" "$(wall in)"
 done
-echo "(same: byte-identical to bgpdump -m; x_gzip: dump_s / gzip_s, goal <= 0.8; dump_zlib: darkmap with zlib instead"
-echo " of ISA-L; dump_thr / dump_inl: the decompression thread forced on / off (by default it runs when the load"
-echo " average leaves a core free), DARKMAP_DECOMPRESS_THREAD=1 / 0)"
+echo "(same: byte-identical to bgpdump -m; x_gzip: median of the rounds' dump_s / gzip_s, goal <= 0.8; *_cpu: user +"
+echo " system seconds, all threads; dump_zl: darkmap with zlib instead of ISA-L; dump_2th: decompression and the second"
+echo " decoding thread forced on (DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_DUMP_THREAD=1; by default each runs when the load"
+echo " average leaves a core free); dump_1th: everything on one thread (both =0); load average now: $(cut -d' ' -f1 /proc/loadavg))"
 
 echo
-echo "== dump -m on bzip2 files: against bzip2 -dc and lbzip2 -dc (block-parallel, $(nproc) cores) (best of $REPS)"
-echo "(dump_s: blocks on every core, src/io/bz2par.c; 1stream_s: libbz2's one stream on the decompression"
-echo " thread, DARKMAP_BZIP2_THREADS=1; load average now: $(cut -d' ' -f1 /proc/loadavg))"
-printf "%-40s %7s %7s %9s %9s %9s %9s %8s %9s\n" file MB_out blocks dump_s 1stream_s bzip2_s lbzip2_s x_bzip2 x_lbzip2
+echo "== dump -m on bzip2 files: against bzip2 -dc and lbzip2 -dc (block-parallel, $(nproc) cores) (medians of $REPS rounds)"
+echo "(dump_s: blocks on every core, src/io/bz2par.c, and the second decoding thread; 1stream_s: libbz2's one stream on"
+echo " the decompression thread, DARKMAP_BZIP2_THREADS=1; x_*: medians of the rounds' ratios; *_cpu: user + system s)"
+printf "%-40s %6s %6s %8s %9s %8s %8s %7s %8s %8s %8s\n" file MB_out blocks dump_s 1stream_s bzip2_s lbzip2_s x_bzip2 x_lbzip2 \
+	dump_cpu bz2_cpu
 for f in $(find "$DATA/mrt" -maxdepth 1 -name '*.bz2' -size +500k | sort); do
-	rm -f "$TMP"/best.*
+	rm -f "$TMP"/t.*
 	for _ in $(seq "$REPS"); do
-		DARKMAP_DECOMPRESS_THREAD=1 turn dm "$DM" dump -m "$f"
-		DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_BZIP2_THREADS=1 turn d1 "$DM" dump -m "$f"
+		DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_DUMP_THREAD=1 turn dm "$DM" dump -m "$f"
 		turn bz bzip2 -dc "$f"
 		command -v lbzip2 >/dev/null && turn lb lbzip2 -dc "$f"
+		DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_BZIP2_THREADS=1 turn d1 "$DM" dump -m "$f"
 	done
 	mb=$(bzip2 -dc "$f" 2>/dev/null | wc -c | awk '{printf "%.1f", $1 / 1e6}')
 	blocks=$(bzip2 -tvv "$f" 2>&1 | grep -c 'huff+mtf')
-	printf "%-40s %7s %7s %9s %9s %9s %9s %7sx %8sx\n" "$(basename "$f")" "$mb" "$blocks" "$(best dm)" "$(best d1)" "$(best bz)" \
-		"$(best lb 2>/dev/null || echo -)" "$(x "$(best dm)" "$(best bz)")" "$(x "$(best dm)" "$(best lb 2>/dev/null || echo 0)")"
+	printf "%-40s %6s %6s %8s %9s %8s %8s %6sx %7sx %8s %8s\n" "$(basename "$f")" "$mb" "$blocks" "$(wall dm)" "$(wall d1)" \
+		"$(wall bz)" "$(wall lb)" "$(pairx dm bz)" "$(pairx dm lb)" "$(cpu dm)" "$(cpu bz)"
 done
 
 echo
@@ -85,9 +99,9 @@ for f in updates.et-header.2015.gz bview.20020722.2337.gz; do
 	gzip -dc "$DATA/mrt/$f" >"$TMP/raw.mrt"
 	for _ in 1 2 3 4 5 6 7 8; do cat "$TMP/raw.mrt"; done >"$TMP/raw8.mrt"
 	for mode in "" -r -f; do
-		rm -f "$TMP"/best.*
+		rm -f "$TMP"/t.*
 		b=""; out=""
-		for _ in $(seq "$REPS"); do
+		for _ in $(seq "${BENCH_DECODE_REPS:-3}"); do
 			o=$(build/rel/bench/decode $mode "$TMP/raw8.mrt")
 			s=$(echo "$o" | awk '{print $4}')
 			if [ -z "$b" ] || awk "BEGIN{exit !($s < $b)}"; then b=$s; out=$o; fi
@@ -98,7 +112,7 @@ for f in updates.et-header.2015.gz bview.20020722.2337.gz; do
 		-r) label="  records only (no element iteration)" ;;
 		-f) label="  framing only (mrt_reader_next)" ;;
 		esac
-		echo "$out" | awk -v n="$label" -v c="$(best cat)" \
+		echo "$out" | awk -v n="$label" -v c="$(wall cat)" \
 			'{printf "%-44s %8.1f %10d %10.4f %12.0f %10.0f\n", n, $1/1e6, $2, $4, $5, $1/1e6/c}'
 	done
 done

@@ -4,9 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-enum { OBUF_FD_CAP = 1 << 20 };
+enum { OBUF_FD_CAP = 1 << 20, OBUF_BIG = 16 << 10 };
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -37,13 +38,12 @@ void obuf_init_mem(struct obuf *o)
 	o->failed = 0;
 }
 
-int obuf_flush(struct obuf *o)
+/* Writes n bytes of s to o's descriptor unless a write failed before; sets o->failed. */
+static void write_all(struct obuf *o, const char *s, size_t n)
 {
-	if (o->fd < 0)
-		return 0;
 	size_t off = 0;
-	while (off < o->len && !o->failed) {
-		ssize_t w = write(o->fd, o->buf + off, o->len - off);
+	while (off < n && !o->failed) {
+		ssize_t w = write(o->fd, s + off, n - off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -56,8 +56,42 @@ int obuf_flush(struct obuf *o)
 		}
 		off += (size_t)w;
 	}
+}
+
+int obuf_flush(struct obuf *o)
+{
+	if (o->fd < 0)
+		return 0;
+	write_all(o, o->buf, o->len);
 	o->len = 0;
 	return o->failed;
+}
+
+void obuf_put_big(struct obuf *o, const void *s, size_t n)
+{
+	if (o->fd < 0 || n < OBUF_BIG) {
+		obuf_put(o, s, n);
+		return;
+	}
+	/* what is buffered and s in one writev; what a short write leaves, with write_all */
+	struct iovec v[2] = { { o->buf, o->len }, { (void *)s, n } };
+	ssize_t w;
+	do
+		w = o->failed ? 0 : writev(o->fd, v, 2);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		o->failed = errno ? errno : EIO;
+	} else if ((size_t)w < o->len + n && !o->failed) {
+		size_t done = (size_t)w;
+		if (done < o->len) {
+			write_all(o, o->buf + done, o->len - done);
+			done = 0;
+		} else {
+			done -= o->len;
+		}
+		write_all(o, (const char *)s + done, n - done);
+	}
+	o->len = 0;
 }
 
 void obuf_grow_(struct obuf *o, size_t need)

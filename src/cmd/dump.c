@@ -2,6 +2,7 @@
  * Errors never stop the run: each one is a line on stderr naming the file and byte offset, the
  * record is skipped and counted, decoding goes on; the exit status says whether any happened. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,55 @@ static const char USAGE[] =
 
 enum { OUT_M = 'm', OUT_BIG_M = 'M', OUT_JSON = 'j' };
 
+/* decoding on two threads: see dump_par */
+enum { PB_N = 8, PB_BYTES = 32 * 1024, PB_ITEMS = 4096, PAR_MIN_FILE = 256 * 1024 };
+enum { PB_FREE, PB_QUEUED, PB_WORKING, PB_DONE };
+enum { PI_REC, PI_READERR };
+struct pitem {
+	struct mrt_hdr hdr;
+	size_t body;          /* the record's body in bytes; for a reader error its index in rerr */
+	uint32_t ev_end;      /* end of its problems in ev */
+	uint32_t lines;
+	uint8_t kind;         /* PI_REC, PI_READERR */
+	uint8_t failed;       /* mrt_decode failed: ev holds why, no text */
+	uint8_t unkept;       /* the next entry of uk is its */
+};
+
+struct punkept {
+	uint32_t n;
+	uint32_t by[DM_ERR_COUNT_];
+};
+
+struct pbatch {
+	int state;            /* PB_*, under par.mu */
+	/* by the framer */
+	struct mrt_peer_index *pi;
+	const char *collector;
+	int fmt;              /* OUT_* */
+	uint8_t *bytes;
+	size_t blen, bcap;
+	struct pitem *it;
+	size_t n, icap;
+	struct dm_error *rerr;
+	size_t nrerr, rcap;
+	/* by the thread that decodes it */
+	struct dm_error *ev;
+	size_t nev, evcap;
+	struct punkept *uk;
+	size_t nuk, ukcap;
+	struct obuf out;
+};
+
+struct par {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int started, quit;
+	unsigned head, tail;           /* batches head .. tail-1 are in flight, b[i % PB_N] */
+	struct pbatch b[PB_N];
+	struct mrt_ctx wctx, hctx;     /* the second thread's and this one's: peer_index borrowed */
+};
+
 struct dump {
 	int out;
 	int progress;          /* redraw a progress line on stderr */
@@ -63,6 +113,9 @@ struct dump {
 	/* progress state */
 	double t_start, t_last;
 	uint64_t bytes_done;   /* decompressed bytes of finished files */
+	const char *collector; /* the current file's base name (JSON) */
+	struct json_src src;   /* the current file's, for JSON from this thread */
+	struct par par;        /* the second decoding thread, started at the first file that wants it */
 };
 
 struct elem_arg {
@@ -91,12 +144,12 @@ static void report(struct dump *d, const char *name, const struct dm_error *err)
 }
 
 /* The problems of a record beyond the ones kept with their text: counted, never printed. */
-static void count_unkept(struct dump *d, const struct mrt_rec *rec)
+static void count_unkept_n(struct dump *d, uint32_t n, const uint32_t *by_kind)
 {
-	d->errors += rec->nwarn_unkept;
+	d->errors += n;
 	for (int k = 1; k < DM_ERR_COUNT_; k++) {
-		d->by_kind[k] += rec->warn_unkept[k];
-		dm_log_rl_skip(k, rec->warn_unkept[k]);
+		d->by_kind[k] += by_kind[k];
+		dm_log_rl_skip(k, by_kind[k]);
 	}
 }
 
@@ -130,6 +183,379 @@ static const char *base_name(const char *path)
 	return s && s[1] ? s + 1 : path;
 }
 
+/* One framed record as the serial loop handles it: decoded with ctx, its problems reported,
+ * its text into the output. Returns -1 when the output failed. */
+static inline __attribute__((always_inline)) int serial_record(struct dump *d, struct mrt_ctx *ctx, const char *shown, struct mrt_reader *r,
+                         const struct mrt_hdr *hdr, const uint8_t *body, struct dm_error *err, unsigned *tick)
+{
+	d->records++;
+	struct mrt_rec rec;
+	int dr = mrt_decode(ctx, hdr, body, &rec, err);
+	if (dr < 0) {
+		report(d, shown, err);
+		return 0;
+	}
+	for (unsigned i = 0; i < rec.nwarn; i++)
+		report(d, shown, &rec.warn[i]);
+	if (rec.nwarn_unkept)
+		count_unkept_n(d, rec.nwarn_unkept, rec.warn_unkept);
+	if (d->out == OUT_JSON) {
+		struct elem_arg ea = { &d->o, &d->src };
+		d->lines += mrt_elems(ctx, &rec, on_elem, &ea);
+	} else {
+		d->lines += bgpdump_m_record(&d->o, ctx, &rec, d->out == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M);
+	}
+	if (d->o.failed)
+		return -1;   /* stdout is gone (EPIPE, ENOSPC): nothing more to do */
+	if (d->progress && !(++*tick & 1023))
+		draw_progress(d, r, shown);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- decoding on two threads */
+
+/* Decoding and formatting are the wall time of dump -m once decompression has a thread of its
+ * own (src/io/reader.c): callgrind per thread gave the decoding thread 322 M instructions on the
+ * 2015 update transfer against ISA-L's 123 M (563 M against 116 M on the 2000 bview), so the
+ * inflate thread idled most of the run. Of the directions measured, this one pays most: fewer
+ * instructions per line gave 0-2.4% (peer texts, tail-cache sizes and keys: docs/dump.md), the
+ * output writes were already 1 MiB; two decoding threads lower the bound two cores allow (the
+ * larger of the busiest thread and half the total) to 0.60-0.71 of the one-thread time on the five
+ * gz files over 1 MB, for 2-3% more instructions in all.
+ * Records are independent once framed except for the PEER_INDEX_TABLE, so the framer (this
+ * thread) cuts the input into batches of whole records, copies them, and a second thread and this
+ * one (when every batch is taken) decode + format batches into per-batch buffers; this thread
+ * then replays each batch in input order: its problems go through report() as the serial loop's
+ * do (order, offsets, 20-per-kind limits, counts), then its text goes out in one writev. Only the
+ * counts of the "output incomplete" message differ when a write fails (a batch, not a record, is
+ * the unit). A PEER_INDEX_TABLE is decoded here once every batch before it is written out (the
+ * batches after it borrow it read-only: no decoder writes ctx->peer_index outside that record).
+ * Measured: docs/dump.md, "Decoding and formatting on two threads". */
+static void *xgrow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(p, c * size);
+	if (!q) {
+		fputs("darkmap: out of memory\n", stderr);
+		_exit(70);
+	}
+	*cap = c;
+	return q;
+}
+
+/* Decodes and formats batch b with ctx (either thread's): what the serial loop does per record
+ * between mrt_reader_next and the output, kept for the replay in pbatch_merge. */
+static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
+{
+	ctx->peer_index = b->pi;
+	struct json_src src;
+	if (b->fmt == OUT_JSON)
+		json_src_init(&src, b->collector, ctx);
+	struct elem_arg ea = { &b->out, &src };
+	int mode = b->fmt == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M;
+	b->out.len = 0;
+	b->nev = b->nuk = 0;
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	for (size_t i = 0; i < b->n; i++) {
+		struct pitem *it = &b->it[i];
+		if (it->kind == PI_REC) {
+			struct mrt_rec rec;
+			int dr = mrt_decode(ctx, &it->hdr, b->bytes + it->body, &rec, &err);
+			it->failed = dr < 0;
+			it->unkept = 0;
+			it->lines = 0;
+			if (dr < 0) {
+				b->ev = xgrow(b->ev, &b->evcap, b->nev + 1, sizeof *b->ev);
+				b->ev[b->nev++] = err;
+			} else {
+				if (rec.nwarn) {
+					b->ev = xgrow(b->ev, &b->evcap, b->nev + rec.nwarn, sizeof *b->ev);
+					memcpy(b->ev + b->nev, rec.warn, rec.nwarn * sizeof *rec.warn);
+					b->nev += rec.nwarn;
+				}
+				if (rec.nwarn_unkept) {
+					b->uk = xgrow(b->uk, &b->ukcap, b->nuk + 1, sizeof *b->uk);
+					b->uk[b->nuk].n = rec.nwarn_unkept;
+					memcpy(b->uk[b->nuk].by, rec.warn_unkept, sizeof b->uk[b->nuk].by);
+					b->nuk++;
+					it->unkept = 1;
+				}
+				if (b->fmt == OUT_JSON)
+					it->lines = mrt_elems(ctx, &rec, on_elem, &ea);
+				else
+					it->lines = bgpdump_m_record(&b->out, ctx, &rec, mode);
+			}
+		}
+		it->ev_end = (uint32_t)b->nev;
+	}
+	ctx->peer_index = NULL;
+}
+
+/* Replays a decoded batch in input order: its problems are reported and counted as the serial
+ * loop would, then its text is written in one piece (obuf_put_big: no copy of every line). Returns
+ * -1 when the output failed; the counts then include the whole batch, where the serial loop
+ * stops counting at the record whose text found the output gone (the difference is in the
+ * numbers of the "output incomplete" message only). */
+static int pbatch_merge(struct dump *d, const struct pbatch *b, const char *shown, struct mrt_reader *r,
+                        unsigned *tick)
+{
+	size_t ev = 0, uk = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct pitem *it = &b->it[i];
+		if (it->kind == PI_READERR) {
+			report(d, shown, &b->rerr[it->body]);
+			continue;
+		}
+		d->records++;
+		for (; ev < it->ev_end; ev++)
+			report(d, shown, &b->ev[ev]);
+		if (it->failed)
+			continue;
+		if (it->unkept) {
+			count_unkept_n(d, b->uk[uk].n, b->uk[uk].by);
+			uk++;
+		}
+		d->lines += it->lines;
+		if (d->progress && !(++*tick & 1023))
+			draw_progress(d, r, shown);
+	}
+	obuf_put_big(&d->o, b->out.buf, b->out.len);
+	return d->o.failed ? -1 : 0;
+}
+
+/* The oldest queued batch, or NULL (under mu). */
+static struct pbatch *par_queued(struct par *p)
+{
+	for (unsigned i = p->head; i != p->tail; i++)
+		if (p->b[i % PB_N].state == PB_QUEUED)
+			return &p->b[i % PB_N];
+	return NULL;
+}
+
+static void *par_thread(void *arg)
+{
+	struct par *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct pbatch *b = NULL;
+		while (!p->quit && !(b = par_queued(p)))
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit)
+			break;
+		b->state = PB_WORKING;
+		pthread_mutex_unlock(&p->mu);
+		pbatch_run(b, &p->wctx);
+		pthread_mutex_lock(&p->mu);
+		b->state = PB_DONE;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int par_start(struct par *p)
+{
+	if (p->started)
+		return 0;
+	memset(p, 0, sizeof *p);
+	for (int i = 0; i < PB_N; i++)
+		obuf_init_mem(&p->b[i].out);
+	mrt_ctx_init(&p->wctx);
+	mrt_ctx_init(&p->hctx);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->th, NULL, par_thread, p) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		mrt_ctx_free(&p->wctx);
+		mrt_ctx_free(&p->hctx);
+		for (int i = 0; i < PB_N; i++)
+			obuf_free(&p->b[i].out);
+		return -1;
+	}
+	p->started = 1;
+	return 0;
+}
+
+static void par_stop(struct par *p)
+{
+	if (!p->started)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->th, NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	mrt_ctx_free(&p->wctx);
+	mrt_ctx_free(&p->hctx);
+	for (int i = 0; i < PB_N; i++) {
+		struct pbatch *b = &p->b[i];
+		free(b->bytes);
+		free(b->it);
+		free(b->rerr);
+		free(b->ev);
+		free(b->uk);
+		obuf_free(&b->out);
+	}
+	p->started = 0;
+}
+
+/* One step towards freeing the oldest batch: merge it when decoded, else decode the oldest
+ * queued one here, else wait for the other thread. With fail set (the output failed) batches are
+ * dropped instead of merged. Returns -1 when a merge found the output failed. */
+static int par_step(struct dump *d, struct par *p, const char *shown, struct mrt_reader *r, unsigned *tick,
+                    int fail)
+{
+	pthread_mutex_lock(&p->mu);
+	struct pbatch *h = &p->b[p->head % PB_N];
+	if (h->state == PB_DONE || (fail && h->state == PB_QUEUED)) {
+		pthread_mutex_unlock(&p->mu);
+		int rc = fail ? 0 : pbatch_merge(d, h, shown, r, tick);
+		pthread_mutex_lock(&p->mu);
+		h->state = PB_FREE;
+		p->head++;
+		pthread_mutex_unlock(&p->mu);
+		return rc;
+	}
+	struct pbatch *q = fail ? NULL : par_queued(p);
+	if (q) {
+		q->state = PB_WORKING;
+		pthread_mutex_unlock(&p->mu);
+		pbatch_run(q, &p->hctx);
+		pthread_mutex_lock(&p->mu);
+		q->state = PB_DONE;
+	} else {
+		while (h->state != PB_DONE)
+			pthread_cond_wait(&p->cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* Every batch in flight merged (or, fail set, dropped). */
+static int par_drain(struct dump *d, struct par *p, const char *shown, struct mrt_reader *r, unsigned *tick,
+                     int fail)
+{
+	while (p->head != p->tail)
+		if (par_step(d, p, shown, r, tick, fail) < 0)
+			fail = 1;
+	return fail ? -1 : 0;
+}
+
+/* Whether this file is decoded on two threads: as for the decompression thread (reader.c),
+ * only when a core is free by the load average and the file is not small (256 KB or more, or a
+ * pipe): a thread and its batches cost more than a small file's decoding. DARKMAP_DUMP_THREAD=0
+ * turns it off, =1 forces it. */
+static int want_par(struct mrt_reader *r)
+{
+	const char *th = getenv("DARKMAP_DUMP_THREAD");
+	if (th)
+		return *th == '1';
+	uint64_t size = mrt_reader_file_size(r);
+	if (size && size < PAR_MIN_FILE)
+		return 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	double load;
+	return cores > 1 && (getloadavg(&load, 1) != 1 || load < (double)cores - 0.5);
+}
+
+/* The loop of dump_file on two threads (see "decoding on two threads" above). Returns when the
+ * input ends, framing is stuck, or the output failed. */
+static void dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct mrt_ctx *ctx, const char *shown,
+                     const char *collector)
+{
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	unsigned tick = 0;
+	int stuck = 0, end = 0, fail = 0;
+	uint64_t last_err_off = UINT64_MAX;
+	while (!end && !fail) {
+		while (p->tail - p->head == PB_N)
+			if (par_step(d, p, shown, r, &tick, 0) < 0) {
+				fail = 1;
+				break;
+			}
+		if (fail)
+			break;
+		struct pbatch *b = &p->b[p->tail % PB_N];
+		b->pi = ctx->peer_index;
+		b->collector = collector;
+		b->fmt = d->out;
+		b->blen = b->n = b->nrerr = 0;
+		struct mrt_hdr hdr;
+		const uint8_t *body = NULL;
+		int pi_rec = 0;
+		while (b->blen < PB_BYTES && b->n < PB_ITEMS) {
+			int rc = mrt_reader_next(r, &hdr, &body, &err);
+			if (rc == 0) {
+				end = 1;
+				break;
+			}
+			b->it = xgrow(b->it, &b->icap, b->n + 1, sizeof *b->it);
+			struct pitem *it = &b->it[b->n];
+			if (rc < 0) {
+				b->rerr = xgrow(b->rerr, &b->rcap, b->nrerr + 1, sizeof *b->rerr);
+				b->rerr[b->nrerr] = err;
+				it->kind = PI_READERR;
+				it->body = b->nrerr++;
+				b->n++;
+				/* as in dump_file */
+				uint64_t off = mrt_reader_offset(r);
+				if (off == last_err_off && ++stuck > 3) {
+					end = 1;
+					break;
+				}
+				last_err_off = off;
+				continue;
+			}
+			stuck = 0;
+			if (hdr.type == MRT_TABLE_DUMP_V2 && hdr.subtype == MRT_TD2_PEER_INDEX_TABLE) {
+				pi_rec = 1;   /* decoded here once the batches before it are out */
+				break;
+			}
+			b->bytes = xgrow(b->bytes, &b->bcap, b->blen + hdr.len + 1, 1);
+			if (hdr.len)
+				memcpy(b->bytes + b->blen, body, hdr.len);
+			it->kind = PI_REC;
+			it->hdr = hdr;
+			it->body = b->blen;
+			b->blen += hdr.len;
+			b->n++;
+		}
+		if (b->n) {
+			pthread_mutex_lock(&p->mu);
+			b->state = PB_QUEUED;
+			p->tail++;
+			pthread_cond_broadcast(&p->cv);
+			pthread_mutex_unlock(&p->mu);
+		}
+		if (pi_rec || end) {
+			if (par_drain(d, p, shown, r, &tick, 0) < 0)
+				fail = 1;
+			else if (pi_rec && serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
+				fail = 1;
+		}
+		/* merge what is decoded already: the output flows and the batches come free */
+		while (!fail) {
+			pthread_mutex_lock(&p->mu);
+			int done = p->head != p->tail && p->b[p->head % PB_N].state == PB_DONE;
+			pthread_mutex_unlock(&p->mu);
+			if (!done)
+				break;
+			if (par_step(d, p, shown, r, &tick, 0) < 0)
+				fail = 1;
+		}
+	}
+	par_drain(d, p, shown, r, &tick, fail);
+}
+
 static void dump_file(struct dump *d, const char *path)
 {
 	struct dm_error err;
@@ -146,50 +572,35 @@ static void dump_file(struct dump *d, const char *path)
 	}
 	struct mrt_ctx ctx;
 	mrt_ctx_init(&ctx);
-	struct json_src src;
-	json_src_init(&src, base_name(path), &ctx);
-	struct elem_arg ea = { &d->o, &src };
-	int mode = d->out == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M;
-	unsigned tick = 0;
-	int stuck = 0;
-	uint64_t last_err_off = UINT64_MAX;
-
-	for (;;) {
-		struct mrt_hdr hdr;
-		const uint8_t *body;
-		int rc = mrt_reader_next(r, &hdr, &body, &err);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			report(d, shown, &err);
-			/* The reader promises progress after an error; guard against a reader bug
-			 * looping on the same spot rather than spinning forever. */
-			uint64_t off = mrt_reader_offset(r);
-			if (off == last_err_off && ++stuck > 3)
+	d->collector = base_name(path);
+	if (d->out == OUT_JSON)
+		json_src_init(&d->src, d->collector, &ctx);
+	if (want_par(r) && par_start(&d->par) == 0) {
+		dump_par(d, &d->par, r, &ctx, shown, d->collector);
+	} else {
+		unsigned tick = 0;
+		int stuck = 0;
+		uint64_t last_err_off = UINT64_MAX;
+		for (;;) {
+			struct mrt_hdr hdr;
+			const uint8_t *body;
+			int rc = mrt_reader_next(r, &hdr, &body, &err);
+			if (rc == 0)
 				break;
-			last_err_off = off;
-			continue;
+			if (rc < 0) {
+				report(d, shown, &err);
+				/* The reader promises progress after an error; guard against a reader bug
+				 * looping on the same spot rather than spinning forever. */
+				uint64_t off = mrt_reader_offset(r);
+				if (off == last_err_off && ++stuck > 3)
+					break;
+				last_err_off = off;
+				continue;
+			}
+			stuck = 0;
+			if (serial_record(d, &ctx, shown, r, &hdr, body, &err, &tick) < 0)
+				break;
 		}
-		stuck = 0;
-		d->records++;
-		struct mrt_rec rec;
-		int dr = mrt_decode(&ctx, &hdr, body, &rec, &err);
-		if (dr < 0) {
-			report(d, shown, &err);
-			continue;
-		}
-		for (unsigned i = 0; i < rec.nwarn; i++)
-			report(d, shown, &rec.warn[i]);
-		if (rec.nwarn_unkept)
-			count_unkept(d, &rec);
-		if (d->out == OUT_JSON)
-			d->lines += mrt_elems(&ctx, &rec, on_elem, &ea);
-		else
-			d->lines += bgpdump_m_record(&d->o, &ctx, &rec, mode);
-		if (d->o.failed)
-			break;   /* stdout is gone (EPIPE, ENOSPC): nothing more to do */
-		if (d->progress && !(++tick & 1023))
-			draw_progress(d, r, shown);
 	}
 	const char *note = mrt_reader_note(r);
 	if (note)   /* not an error (zero padding after the compressed data) */
@@ -266,6 +677,7 @@ int cmd_dump(int argc, char **argv)
 	d.t_start = d.t_last = now();
 	for (int i = 0; i < nfiles && !d.o.failed; i++)
 		dump_file(&d, files[i]);
+	par_stop(&d.par);
 	int werr = obuf_free(&d.o);
 	free(files);
 	if (!d.quiet)

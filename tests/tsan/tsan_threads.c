@@ -26,18 +26,8 @@
 #include "../loopback_http.h"
 #include "io/reader.h"
 #include "out/webhook.h"
+#include "tsan_util.h"
 
-static int failures;
-
-static void result(const char *name, int ok, const char *why)
-{
-	if (ok)
-		printf("ok tsan %s\n", name);
-	else {
-		printf("not ok tsan %s: %s\n", name, why);
-		failures++;
-	}
-}
 
 /* --- decompression thread ------------------------------------------------------------------ */
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -795,6 +796,120 @@ static void test_repeated_blocks(void **state)
 	mrt_ctx_free(&ctx);
 }
 
+/* obuf_put_big (dump's batches from its second thread): text of 16 KB or more goes out with one
+ * writev after what is buffered, in order; smaller text is buffered as obuf_put does; through a
+ * pipe of 4 KB writes at a time the bytes still come out whole and in order; to /dev/full it
+ * fails with ENOSPC and the failure stays. */
+static void test_obuf_put_big(void **state)
+{
+	(void)state;
+	char tmpl[] = "/tmp/darkmap-obuf-XXXXXX";
+	int fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	unlink(tmpl);
+	static char big[40000];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (char)('a' + i % 26);
+	struct obuf o;
+	obuf_init_fd(&o, fd);
+	obuf_puts(&o, "head\n");
+	obuf_put_big(&o, big, sizeof big);         /* written with "head\n" */
+	assert_int_equal(o.len, 0);
+	obuf_put_big(&o, "small\n", 6);            /* buffered */
+	assert_int_equal(o.len, 6);
+	obuf_put_big(&o, big, 20000);
+	obuf_puts(&o, "tail\n");
+	assert_int_equal(obuf_free(&o), 0);
+	static char got[70000], want[70000];
+	size_t wn = 0;
+	memcpy(want + wn, "head\n", 5), wn += 5;
+	memcpy(want + wn, big, sizeof big), wn += sizeof big;
+	memcpy(want + wn, "small\n", 6), wn += 6;
+	memcpy(want + wn, big, 20000), wn += 20000;
+	memcpy(want + wn, "tail\n", 5), wn += 5;
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(read(fd, got, sizeof got), (ssize_t)wn);
+	assert_memory_equal(got, want, wn);
+	close(fd);
+
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {   /* the writer: the pipe takes part of each writev while the reader reads */
+		close(p[0]);
+		obuf_init_fd(&o, p[1]);
+		for (int i = 0; i < 20; i++) {
+			obuf_puts(&o, "x");
+			obuf_put_big(&o, big, sizeof big);
+		}
+		_exit(obuf_free(&o) != 0);
+	}
+	close(p[1]);
+	size_t total = 0, bad = 0;
+	char chunk[4096];
+	ssize_t r;
+	while ((r = read(p[0], chunk, sizeof chunk)) > 0) {
+		for (ssize_t i = 0; i < r; i++, total++) {
+			size_t k = total % (sizeof big + 1);
+			if (chunk[i] != (k ? big[k - 1] : 'x'))
+				bad++;
+		}
+	}
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(total, 20 * (sizeof big + 1));
+	assert_int_equal(bad, 0);
+
+	fd = open("/dev/full", O_WRONLY);
+	if (fd < 0)
+		return;
+	obuf_init_fd(&o, fd);
+	obuf_puts(&o, "a line\n");
+	obuf_put_big(&o, big, sizeof big);
+	assert_int_equal(o.failed, ENOSPC);
+	assert_int_equal(obuf_free(&o), ENOSPC);
+	close(fd);
+}
+
+/* RIB entries whose peers take turns (head_peer's per-thread table of peers' text): each line
+ * names its own peer, including two peers that share a slot (192.0.2.1 and 192.0.2.65) and one
+ * address under two AS numbers. Lines written out from bgpdump's rules as in
+ * test_repeated_blocks. */
+static void expect_td1_peer(struct mrt_ctx *ctx, uint8_t last_octet, uint16_t as, const char *peer)
+{
+	uint8_t body[128];
+	size_t n;
+	td1_bytes(body, &n, 1, 1);
+	body[17] = last_octet;
+	body[18] = (uint8_t)(as >> 8), body[19] = (uint8_t)as;
+	struct mrt_hdr h = { .ts = 1027381055, .type = MRT_TABLE_DUMP, .subtype = MRT_TD_AFI_IPV4, .len = (uint32_t)n };
+	struct mrt_rec rec;
+	struct dm_error err;
+	assert_int_equal(mrt_decode(ctx, &h, body, &rec, &err), 0);
+	char want[256];
+	snprintf(want, sizeof want, "TABLE_DUMP|1027381055|B|%s|10.1.1.0/24|1 1027 1|IGP|10.0.0.1|0|0|"
+	         "65000:1 498:7 65000:1|NAG||\n", peer);
+	expect(ctx, &rec, 'm', want, 1);
+}
+
+static void test_peers_in_turn(void **state)
+{
+	(void)state;
+	struct mrt_ctx ctx;
+	mrt_ctx_init(&ctx);
+	for (int round = 0; round < 3; round++) {
+		expect_td1_peer(&ctx, 1, 64500, "192.0.2.1|64500");
+		expect_td1_peer(&ctx, 65, 64500, "192.0.2.65|64500");
+		expect_td1_peer(&ctx, 1, 64501, "192.0.2.1|64501");
+		expect_td1_peer(&ctx, 2, 64500, "192.0.2.2|64500");
+		expect_td1_peer(&ctx, 1, 64500, "192.0.2.1|64500");
+	}
+	mrt_ctx_free(&ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -815,6 +930,8 @@ int main(void)
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_time_text),
 		cmocka_unit_test(test_repeated_blocks),
+		cmocka_unit_test(test_obuf_put_big),
+		cmocka_unit_test(test_peers_in_turn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
