@@ -32,15 +32,22 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
 	return mix64(h ^ w ^ ((uint64_t)n << 56));
 }
 
+/* The hash of a masked prefix given as its address bytes (4 or 16), length and family. */
+static inline uint32_t prefix_hash_b(const uint8_t *b, unsigned len, int v6)
+{
+	uint64_t w0 = 0, w1;
+	memcpy(&w0, b, v6 ? 8 : 4);
+	uint64_t h = mix64(w0 ^ ((uint64_t)len << 8 | (v6 ? DM_AFI_IPV6 : DM_AFI_IPV4)) * 0x9e3779b97f4a7c15ull);
+	if (v6) {
+		memcpy(&w1, b + 8, 8);
+		h = mix64(h ^ w1);
+	}
+	return (uint32_t)(h >> 32) | 1u;   /* never 0: 0 marks an empty bucket */
+}
+
 static inline uint32_t prefix_hash(const struct dm_prefix *p)
 {
-	uint64_t w0, w1;
-	memcpy(&w0, p->b, 8);
-	memcpy(&w1, p->b + 8, 8);
-	uint64_t h = mix64(w0 ^ ((uint64_t)p->len << 8 | p->afi) * 0x9e3779b97f4a7c15ull);
-	if (p->afi == DM_AFI_IPV6)
-		h = mix64(h ^ w1);
-	return (uint32_t)(h >> 32) | 1u;   /* never 0: 0 marks an empty bucket */
+	return prefix_hash_b(p->b, p->len, p->afi == DM_AFI_IPV6);
 }
 
 /* Big tables are touched at random: transparent huge pages cut page faults and TLB misses
@@ -109,6 +116,7 @@ void rib_free(struct rib *r)
 		free(r->collector[i]);
 	free(r->collector);
 	bigarr_free(r->pfx, (size_t)r->cap_pfx * sizeof *r->pfx);
+	bigarr_free(r->pfx6, (size_t)r->cap_pfx6 * sizeof *r->pfx6);
 	free(r->pending);
 	bigarr_free(r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
 	free(r->htab);
@@ -225,10 +233,27 @@ static inline void prefix_canon(const struct dm_prefix *in, struct dm_prefix *ou
 		out->b[full] = in->b[full] & (uint8_t)(0xff00u >> rem);
 }
 
-static inline int prefix_eq(const struct dm_prefix *a, const struct dm_prefix *b)
+/* The stored form of masked p, and whether stored prefix i is p (an IPv4 prefix: one word). */
+static inline uint64_t pfx_word4(const struct dm_prefix *p)
 {
-	return a->afi == b->afi && a->len == b->len && !memcmp(a->b, b->b, 16);
+	struct rib_pfx x = { { p->b[0], p->b[1], p->b[2], p->b[3] }, p->len, 0, { 0, 0 } };
+	uint64_t w;
+	memcpy(&w, &x, 8);
+	return w;
 }
+
+static inline int prefix_eq(const struct rib *r, uint32_t i, const struct dm_prefix *p, uint64_t w4)
+{
+	const struct rib_pfx *x = &r->pfx[i];
+	if (p->afi != DM_AFI_IPV6) {
+		uint64_t w;
+		memcpy(&w, x, 8);
+		return w == w4;
+	}
+	return x->v6 && x->len == p->len && !memcmp(r->pfx6[rib_pfx6_idx(x)].b, p->b, 16);
+}
+
+static inline int pfx_afi(const struct rib *r, uint32_t i) { return r->pfx[i].v6 ? DM_AFI_IPV6 : DM_AFI_IPV4; }
 
 /* The prefix hash: 4-byte slots, open addressing. A slot holds the prefix index + 1 in its low
  * bits (as many as the table has slots: the table is at most 3/4 full, so the index fits) and
@@ -239,13 +264,14 @@ static inline int prefix_eq(const struct dm_prefix *a, const struct dm_prefix *b
 static inline uint32_t htab_probe(const struct rib *r, const struct dm_prefix *p, uint32_t hv, uint32_t *slot)
 {
 	uint32_t fp = hv & ~r->hmask;
+	uint64_t w4 = pfx_word4(p);
 	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
 		uint32_t v = r->htab[h];
 		if (!v) {
 			*slot = h;
 			return RIB_NONE;
 		}
-		if ((v & ~r->hmask) == fp && prefix_eq(&r->pfx[(v & r->hmask) - 1], p))
+		if ((v & ~r->hmask) == fp && prefix_eq(r, (v & r->hmask) - 1, p, w4))
 			return (v & r->hmask) - 1;
 	}
 }
@@ -255,7 +281,7 @@ static inline uint32_t htab_probe(const struct rib *r, const struct dm_prefix *p
 static void htab_fill(const struct rib *r, uint32_t *t, uint32_t mask)
 {
 	for (uint32_t i = 0; i < r->npfx; i++) {
-		uint32_t hv = prefix_hash(&r->pfx[i]);
+		uint32_t hv = prefix_hash_b(rib_pfx_b(r, i), r->pfx[i].len, r->pfx[i].v6);
 		uint32_t h = hv & mask;
 		while (t[h])
 			h = (h + 1) & mask;
@@ -344,8 +370,17 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 			return RIB_NONE;
 		r->pfx_node = pn;
 	}
+	struct rib_pfx x = { { p.b[0], p.b[1], p.b[2], p.b[3] }, p.len, 0, { 0, 0 } };
+	if (p.afi == DM_AFI_IPV6) {
+		if (grow((void **)&r->pfx6, &r->cap_pfx6, r->npfx6 + 1, sizeof *r->pfx6))
+			return RIB_NONE;
+		memcpy(r->pfx6[r->npfx6].b, p.b, 16);
+		memcpy(x.b, &r->npfx6, 4);
+		x.v6 = 1;
+		r->npfx6++;
+	}
 	uint32_t idx = r->npfx++;
-	r->pfx[idx] = p;
+	r->pfx[idx] = x;
 	r->pfx_node[idx] = RIB_NONE;
 	r->htab[h] = (hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
@@ -394,19 +429,21 @@ static inline unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned 
 static const struct rib *sort_rib;
 static int cmp_pending(const void *a, const void *b)
 {
-	const struct dm_prefix *x = &sort_rib->pfx[*(const uint32_t *)a], *y = &sort_rib->pfx[*(const uint32_t *)b];
-	if (x->afi != y->afi)
-		return x->afi < y->afi ? -1 : 1;
-	int c = memcmp(x->b, y->b, 16);
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	const struct rib_pfx *x = &sort_rib->pfx[i], *y = &sort_rib->pfx[j];
+	if (x->v6 != y->v6)
+		return x->v6 < y->v6 ? -1 : 1;
+	int c = memcmp(rib_pfx_b(sort_rib, i), rib_pfx_b(sort_rib, j), x->v6 ? 16 : 4);
 	if (c)
 		return c;
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* The family and first 16 bits of a prefix: buckets in cmp_pending's order. */
-static inline uint32_t pending_bucket(const struct dm_prefix *p)
+/* The family and first 16 bits of prefix i: buckets in cmp_pending's order. */
+static inline uint32_t pending_bucket(const struct rib *r, uint32_t i)
 {
-	return (uint32_t)(p->afi == DM_AFI_IPV6) << 16 | (uint32_t)p->b[0] << 8 | p->b[1];
+	const uint8_t *b = rib_pfx_b(r, i);
+	return (uint32_t)r->pfx[i].v6 << 16 | (uint32_t)b[0] << 8 | b[1];
 }
 
 /* A bucket's sort key: the address bits after the first 16, then the length (IPv4: exact, so
@@ -466,13 +503,15 @@ static void pkey_sort(struct pkey *a, uint32_t n)
 	}
 }
 
-static inline uint64_t pending_key(const struct dm_prefix *p)
+static inline uint64_t pending_key(const struct rib *r, uint32_t i)
 {
-	if (p->afi != DM_AFI_IPV6)
+	const struct rib_pfx *p = &r->pfx[i];
+	if (!p->v6)
 		return (uint64_t)p->b[2] << 16 | (uint64_t)p->b[3] << 8 | p->len;
+	const uint8_t *b = rib_pfx_b(r, i);
 	uint64_t k = 0;
-	for (int i = 2; i < 9; i++)
-		k = k << 8 | p->b[i];
+	for (int j = 2; j < 9; j++)
+		k = k << 8 | b[j];
 	return k;
 }
 
@@ -490,7 +529,7 @@ static void sort_pending(struct rib *r)
 	sort_rib = r;
 	if (out) {
 		for (uint32_t i = 0; i < n; i++)
-			cnt[pending_bucket(&r->pfx[r->pending[i]]) + 1]++;
+			cnt[pending_bucket(r, r->pending[i]) + 1]++;
 		uint32_t big = 0;
 		for (uint32_t b = 0; b < NB; b++) {
 			big = cnt[b + 1] > big ? cnt[b + 1] : big;
@@ -505,14 +544,14 @@ static void sort_pending(struct rib *r)
 		return;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		out[cnt[pending_bucket(&r->pfx[r->pending[i]])]++] = r->pending[i];
+		out[cnt[pending_bucket(r, r->pending[i])]++] = r->pending[i];
 	/* cnt[b] is now the end of bucket b */
 	for (uint32_t b = 0, lo = 0; b < NB; lo = cnt[b++]) {
 		uint32_t m = cnt[b] - lo, *v = out + lo;
 		if (m < 2)
 			continue;
 		for (uint32_t i = 0; i < m; i++)
-			kv[i] = (struct pkey){ pending_key(&r->pfx[v[i]]), v[i] };
+			kv[i] = (struct pkey){ pending_key(r, v[i]), v[i] };
 		pkey_sort(kv, m);
 		for (uint32_t i = 0; i < m; i++)
 			v[i] = kv[i].idx;
@@ -529,15 +568,17 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n);
 /* The deepest node on the path from a (a node inserted just before) to the root whose bits
  * begin p's: the root's descent to p passes through it, so inserting from there makes the same
  * trie. In address order the walk up is short, and the descent skips the levels above it. */
-static uint32_t trie_finger(const struct rib *r, uint32_t a, const struct dm_prefix *pp)
+static uint32_t trie_finger(const struct rib *r, uint32_t a, uint32_t p)
 {
+	const struct rib_pfx *pp = &r->pfx[p];
+	const uint8_t *pb = rib_pfx_b(r, p);
 	for (; a != RIB_NONE; a = rib_tnode_parent(&r->node[a])) {
 		const struct rib_tnode *t = &r->node[a];
-		const struct dm_prefix *k = &r->pfx[rib_tnode_rep(t)];
+		uint32_t k = rib_tnode_rep(t);
 		unsigned tl = rib_tnode_len(t);
-		if (k->afi != pp->afi)
+		if (r->pfx[k].v6 != pp->v6)
 			return RIB_NONE;
-		if (tl <= pp->len && common_bits(pp->b, k->b, tl) == tl)
+		if (tl <= pp->len && common_bits(pb, rib_pfx_b(r, k), tl) == tl)
 			return a;
 	}
 	return RIB_NONE;
@@ -552,7 +593,7 @@ int rib_trie_sync(struct rib *r)
 	uint32_t last = RIB_NONE;
 	for (uint32_t i = 0; i < r->npending; i++) {
 		uint32_t p = r->pending[i];
-		uint32_t at = trie_finger(r, last, &r->pfx[p]);
+		uint32_t at = trie_finger(r, last, p);
 		if (trie_insert_at(r, p, at))
 			rc = -1;
 		last = r->pfx_node[p] & RIB_LEAF ? rib_prefix_up(r, p) : r->pfx_node[p];
@@ -645,9 +686,9 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 {
 	if (r->pfx_node[p] != RIB_NONE)
 		return 0;
-	const struct dm_prefix *pp = &r->pfx[p];
-	int fam = rib_fam(pp->afi);
-	unsigned L = pp->len;
+	const uint8_t *pb = rib_pfx_b(r, p);
+	int fam = r->pfx[p].v6;
+	unsigned L = r->pfx[p].len;
 	uint32_t par = RIB_NONE, cur = r->root[fam];
 	unsigned side = 0;
 	if (n != RIB_NONE) {
@@ -663,9 +704,9 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 		/* tnode_new may move r->node: re-read through cur each time */
 		int leaf = (cur & RIB_LEAF) != 0;
 		uint32_t krep = leaf ? rib_leaf_pfx(cur) : rib_tnode_rep(&r->node[cur]);
-		const uint8_t *kb = r->pfx[krep].b;
+		const uint8_t *kb = rib_pfx_b(r, krep);
 		unsigned nlen = leaf ? r->pfx[krep].len : rib_tnode_len(&r->node[cur]);
-		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
+		unsigned c = common_bits(pb, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
 			if (c == L) {   /* p is above cur: a node of p with cur below */
@@ -702,7 +743,7 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 			slot_set(r, fam, par, side, m);
 			cur = m;
 		}
-		unsigned b = bit_at(pp->b, nlen);
+		unsigned b = bit_at(pb, nlen);
 		par = cur;
 		side = b;
 		cur = r->node[cur].child[b];
@@ -714,7 +755,7 @@ void rib_trie_remove(struct rib *r, uint32_t p)
 	uint32_t v = r->pfx_node[p];
 	if (v == RIB_NONE)
 		return;
-	int fam = rib_fam(r->pfx[p].afi);
+	int fam = r->pfx[p].v6;
 	uint32_t n;
 	if (v & RIB_LEAF) {   /* a leaf leaves its parent's child word */
 		n = rib_prefix_up(r, p);
@@ -749,14 +790,15 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 	uint32_t best = RIB_NONE;
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
 		if (n & RIB_LEAF) {
-			const struct dm_prefix *q = &r->pfx[rib_leaf_pfx(n)];
-			if (q->len <= len && common_bits(b, q->b, q->len) == q->len)
+			uint32_t q = rib_leaf_pfx(n);
+			unsigned ql = r->pfx[q].len;
+			if (ql <= len && common_bits(b, rib_pfx_b(r, q), ql) == ql)
 				best = rib_leaf_pfx(n);
 			break;
 		}
 		const struct rib_tnode *t = &r->node[n];
 		unsigned tl = rib_tnode_len(t);
-		if (tl > len || common_bits(b, r->pfx[rib_tnode_rep(t)].b, tl) < tl)
+		if (tl > len || common_bits(b, rib_pfx_b(r, rib_tnode_rep(t)), tl) < tl)
 			break;
 		if (t->key & RIB_NODE_END)
 			best = rib_tnode_rep(t);
@@ -1237,7 +1279,7 @@ uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 			}
 			*s = RIB_MULTI | m;
 		}
-		p->nprefixes[rib_fam(r->pfx[pfx].afi)]++;
+		p->nprefixes[r->pfx[pfx].v6]++;
 		p->npaths++;
 		return 0;
 	}
@@ -1316,7 +1358,7 @@ uint32_t rib_route_del(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 	}
 	p->npaths--;
 	if (!*s)
-		p->nprefixes[rib_fam(r->pfx[pfx].afi)]--;
+		p->nprefixes[r->pfx[pfx].v6]--;
 	return old;
 }
 
@@ -1386,7 +1428,7 @@ void rib_peer_clear(struct rib *r, uint32_t peer)
 size_t rib_memory(const struct rib *r)
 {
 	size_t m = sizeof *r;
-	m += (size_t)r->cap_pfx * (sizeof *r->pfx + sizeof *r->pfx_node);
+	m += (size_t)r->cap_pfx * (sizeof *r->pfx + sizeof *r->pfx_node) + (size_t)r->cap_pfx6 * sizeof *r->pfx6;
 	m += ((size_t)r->hmask + 1) * sizeof *r->htab;
 	m += (size_t)r->cap_node * sizeof *r->node;
 	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
@@ -1402,7 +1444,7 @@ size_t rib_memory(const struct rib *r)
 size_t rib_memory_used(const struct rib *r)
 {
 	size_t m = sizeof *r;
-	m += (size_t)r->npfx * (sizeof *r->pfx + sizeof *r->pfx_node + sizeof *r->htab);
+	m += (size_t)r->npfx * (sizeof *r->pfx + sizeof *r->pfx_node + sizeof *r->htab) + (size_t)r->npfx6 * sizeof *r->pfx6;
 	m += (size_t)r->nnode * sizeof *r->node;
 	m += (size_t)r->nattr * sizeof *r->attr + (size_t)r->live_attr * sizeof *r->atab + r->attr_bytes;
 	m += (size_t)r->nmulti * sizeof *r->multi + (size_t)r->npending * sizeof *r->pending;
@@ -1596,7 +1638,16 @@ int rib_peer_info(const struct rib *r, uint32_t i, struct rib_peer_info *out)
 
 int rib_peer_up(const struct rib *r, uint32_t peer) { return r->peer[peer].up; }
 uint32_t rib_peer_prefixes(const struct rib *r, uint32_t peer, int fam) { return r->peer[peer].nprefixes[fam]; }
-const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i) { return &r->pfx[i]; }
+struct dm_prefix rib_prefix(const struct rib *r, uint32_t i)
+{
+	struct dm_prefix p = { 0 };
+	p.afi = (uint8_t)pfx_afi(r, i);
+	p.len = r->pfx[i].len;
+	memcpy(p.b, rib_pfx_b(r, i), r->pfx[i].v6 ? 16 : 4);
+	return p;
+}
+unsigned rib_prefix_len(const struct rib *r, uint32_t i) { return r->pfx[i].len; }
+int rib_prefix_fam(const struct rib *r, uint32_t i) { return r->pfx[i].v6; }
 uint32_t rib_prefix_count(const struct rib *r) { return r->npfx; }
 uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i] & RIB_LEAF ? RIB_NONE : r->pfx_node[i]; }
 

@@ -206,7 +206,11 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *p);
  * its prefixes overlap instead of following one another. */
 void rib_prefetch(const struct rib *r, const struct dm_prefix *p);
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
-const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i);
+/* Prefix i, masked. A copy, not a pointer: the store keeps an IPv4 prefix in 8 bytes, not in a
+ * struct dm_prefix (issue 12). rib_prefix_len and rib_prefix_fam read one field without it. */
+struct dm_prefix rib_prefix(const struct rib *r, uint32_t i);
+unsigned rib_prefix_len(const struct rib *r, uint32_t i);
+int rib_prefix_fam(const struct rib *r, uint32_t i);   /* 0 IPv4, 1 IPv6 (rib_fam) */
 uint32_t rib_prefix_count(const struct rib *r);
 /* Trie node of prefix i: RIB_NONE while queued or removed, and for a prefix the trie holds as a
  * leaf (see RIB_LEAF). */

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494232u /* "RIB2": 16-byte trie nodes, leaves in child words, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494233u /* "RIB3": 8-byte prefixes, IPv6 addresses apart; 16-byte trie nodes, leaves in child words, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
-static const uint32_t sizes[] = { sizeof(struct dm_prefix), sizeof(struct rib_tnode), sizeof(struct rib_attr),
+static const uint32_t sizes[] = { sizeof(struct rib_pfx), sizeof(struct rib_pfx6), sizeof(struct rib_tnode), sizeof(struct rib_attr),
                                   sizeof(struct rib_multi), sizeof(struct rib_peer), RIB_PAGE };
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
@@ -25,6 +25,7 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 	for (unsigned i = 0; i < NSIZES; i++)
 		snap_u32(b, sizes[i]);
 	snap_arr(b, r->pfx, r->npfx, sizeof *r->pfx);
+	snap_arr(b, r->pfx6, r->npfx6, sizeof *r->pfx6);
 	snap_put(b, r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node);
 	snap_arr(b, r->htab, r->hmask + 1, sizeof *r->htab);
 	snap_arr(b, r->node, r->nnode, sizeof *r->node);
@@ -134,13 +135,19 @@ static int check(const struct rib *r)
 	for (uint32_t i = 0; i <= r->hmask; i++)
 		if ((r->htab[i] & r->hmask) > r->npfx || (r->htab[i] && !(r->htab[i] & r->hmask)))
 			return -1;
-	for (uint32_t i = 0; i < r->npfx; i++)
-		if (!pfx_node_ok(r, r->pfx_node[i]) || r->pfx[i].len > 128)
+	/* a stored prefix: an IPv4 one compares as one word (pad 0), an IPv6 one's bytes exist, and
+	 * the trie reads no bit past a prefix's family (a node no longer than its rep's family) */
+	for (uint32_t i = 0; i < r->npfx; i++) {
+		const struct rib_pfx *x = &r->pfx[i];
+		if (!pfx_node_ok(r, r->pfx_node[i]) || x->v6 > 1 || x->pad[0] || x->pad[1] ||
+		    x->len > (x->v6 ? 128 : 32) || (x->v6 && rib_pfx6_idx(x) >= r->npfx6))
 			return -1;
+	}
 	for (uint32_t i = 0; i < r->nnode; i++) {
 		const struct rib_tnode *t = &r->node[i];
 		if (!child_ok(r, t->child[0]) || !child_ok(r, t->child[1]) ||
-		    !idx_ok(rib_tnode_parent(t), r->nnode) || rib_tnode_rep(t) >= r->npfx || rib_tnode_len(t) > 128)
+		    !idx_ok(rib_tnode_parent(t), r->nnode) || rib_tnode_rep(t) >= r->npfx ||
+		    rib_tnode_len(t) > (r->pfx[rib_tnode_rep(t)].v6 ? 128u : 32u))
 			return -1;
 	}
 	if (!idx_ok(r->free_node, r->nnode) || !child_ok(r, r->root[0]) || !child_ok(r, r->root[1]))
@@ -187,7 +194,8 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	for (unsigned i = 0; i < NSIZES; i++)
 		if (snap_ru32(c, &n) || n != sizes[i])
 			return -1;
-	if (load_arr(c, (void **)&r->pfx, &r->cap_pfx, &r->npfx, sizeof *r->pfx))
+	if (load_arr(c, (void **)&r->pfx, &r->cap_pfx, &r->npfx, sizeof *r->pfx) ||
+	    load_arr(c, (void **)&r->pfx6, &r->cap_pfx6, &r->npfx6, sizeof *r->pfx6))
 		return -1;
 	/* pfx_node shares cap_pfx with pfx (rib.c rib_reserve) */
 	r->pfx_node = bigarr_resize(NULL, 0, (size_t)r->cap_pfx * sizeof *r->pfx_node);

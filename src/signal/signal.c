@@ -89,13 +89,21 @@ static int cc_index(const char *cc)
 
 static inline uint32_t country_ent(int fam, int ci) { return ENT_COUNTRY + (uint32_t)fam * NCC + (uint32_t)ci; }
 
-static inline uint64_t size_units(const struct dm_prefix *p)
+static inline uint64_t size_units_fl(int fam, unsigned len)
 {
-	if (p->afi == DM_AFI_IPV4)
-		return 1ull << (32 - p->len);
-	if (p->len > 64)
+	if (!fam)
+		return 1ull << (32 - len);
+	if (len > 64)
 		return 0;
-	return p->len ? 1ull << (64 - p->len) : 1ull << 63;
+	return len ? 1ull << (64 - len) : 1ull << 63;
+}
+
+static inline uint64_t size_units(const struct dm_prefix *p) { return size_units_fl(rib_fam(p->afi), p->len); }
+
+/* size_units of the RIB's prefix i, without a copy of the prefix (rib_prefix) */
+static inline uint64_t pfx_units(const struct sig *s, uint32_t i)
+{
+	return size_units_fl(rib_prefix_fam(s->rib, i), rib_prefix_len(s->rib, i));
 }
 
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o)
@@ -370,7 +378,7 @@ void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 
 static int geo_fill(struct sig *s, uint32_t i)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, i);
+	const struct dm_prefix pfv = rib_prefix(s->rib, i), *pf = &pfv;
 	int fam = rib_fam(pf->afi);
 	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
 	int cap = GEO_FIRST;
@@ -444,7 +452,7 @@ static inline const struct share *geo_of_sized(struct sig *s, uint32_t i, unsign
 	const struct pst *p = &s->p[i];
 	if (p->flags & PF_GEO1) {
 		one->ent = p->geo;
-		one->units = units ? *units : size_units(rib_prefix(s->rib, i));
+		one->units = units ? *units : pfx_units(s, i);
 		*n = 1;
 		return one;
 	}
@@ -467,8 +475,7 @@ static inline uint32_t pfx_vsub(const struct sig *s, uint32_t q)
 {
 	if (q == RIB_NONE || q >= s->np || !(s->p[q].flags & PF_VIS))
 		return 0;
-	const struct dm_prefix *pf = rib_prefix(s->rib, q);
-	return pf->len <= covlen[rib_fam(pf->afi)];
+	return rib_prefix_len(s->rib, q) <= covlen[rib_prefix_fam(s->rib, q)];
 }
 
 /* vsub of nodes created since `before`: their own prefix's part (a leaf that got a node of its
@@ -643,9 +650,9 @@ struct cov_delta {
 static void desc_sub_global(struct sig *s, uint32_t q, void *arg)
 {
 	int d = ((struct cov_delta *)arg)->d;
-	const struct dm_prefix *pf = rib_prefix(s->rib, q);
-	int fam = rib_fam(pf->afi);
-	s->ent[ENT_GLOBAL + fam].cov -= (uint64_t)d * size_units(pf);
+	const unsigned plen = rib_prefix_len(s->rib, q);
+	int fam = rib_prefix_fam(s->rib, q);
+	s->ent[ENT_GLOBAL + fam].cov -= (uint64_t)d * size_units_fl(fam, plen);
 	unsigned n;
 	struct share one_;   /* geo_of's answer for a one-country prefix */
 	const struct share *sh = geo_of(s, q, &n, &one_);
@@ -661,7 +668,7 @@ struct org_delta {
 static void desc_sub_org(struct sig *s, uint32_t q, void *arg)
 {
 	struct org_delta *od = arg;
-	s->ent[od->ent].cov -= (uint64_t)od->d * size_units(rib_prefix(s->rib, q));
+	s->ent[od->ent].cov -= (uint64_t)od->d * pfx_units(s, q);
 }
 
 /* The AS before the origin in a path, prepends of the origin skipped; 0 when none. */
@@ -676,7 +683,7 @@ static uint32_t path_upstream(const struct rib_attr *a)
 /* The change log (signal.h): one row per global visibility toggle made by an element. */
 static void change_emit(struct sig *s, uint32_t pfx, int on)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
+	const struct dm_prefix pfv = rib_prefix(s->rib, pfx), *pf = &pfv;
 	int fam = rib_fam(pf->afi);
 	struct sig_change c;
 	memset(&c, 0, sizeof c);
@@ -731,8 +738,8 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 {
 	struct pst *p = &s->p[pfx];
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
-	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
+	const unsigned plen = rib_prefix_len(s->rib, pfx);
+	int fam = rib_prefix_fam(s->rib, pfx), d = on ? 1 : -1;
 	int counted = 0;
 	if (on) {
 		p->flags |= PF_VIS;
@@ -756,7 +763,7 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 		e->intr += (uint32_t)counted;
 		e->used = 1;
 	}
-	if (pf->len > covlen[fam]) {
+	if (plen > covlen[fam]) {
 		g->more += (uint32_t)d;
 		for (unsigned k = 0; k < n; k++)
 			s->ent[sh[k].ent].more += (uint32_t)d;
@@ -764,7 +771,7 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 	}
 	uint32_t node = rib_prefix_node(s->rib, pfx), up = rib_prefix_up(s->rib, pfx);
 	if (!ancestor_visible(s, up)) {
-		g->cov += (uint64_t)d * size_units(pf);
+		g->cov += (uint64_t)d * size_units_fl(fam, plen);
 		sh = geo_of(s, pfx, &n, &one_);
 		for (unsigned k = 0; k < n; k++)
 			s->ent[sh[k].ent].cov += (uint64_t)d * sh[k].units;
@@ -778,8 +785,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 
 static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
-	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
+	const unsigned plen = rib_prefix_len(s->rib, pfx);
+	int fam = rib_prefix_fam(s->rib, pfx), d = on ? 1 : -1;
 	struct ent *e = &s->ent[o->ent];
 	if (on) {
 		o->flags |= PF_VIS;
@@ -791,13 +798,13 @@ static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 	}
 	e->vis += (uint32_t)d;
 	e->used = 1;
-	if (pf->len > covlen[fam]) {
+	if (plen > covlen[fam]) {
 		e->more += (uint32_t)d;
 		return;
 	}
 	uint32_t node = rib_prefix_node(s->rib, pfx), ent = o->ent;
 	if (!org_ancestor_visible(s, rib_prefix_up(s->rib, pfx), ent)) {
-		s->ent[ent].cov += (uint64_t)d * size_units(pf);
+		s->ent[ent].cov += (uint64_t)d * size_units_fl(fam, plen);
 		struct org_delta od = { d, ent };
 		desc_walk(s, node, ent, desc_sub_org, &od);
 	}
@@ -937,8 +944,7 @@ static int view_has(const struct view *v, uint32_t ent)
 static void apply_view(struct sig *s, uint32_t pfx, int fam, int32_t f, const struct view *a,
                        const struct view *b)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
-	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
+	uint64_t sz = rib_prefix_len(s->rib, pfx) <= covlen[fam] ? pfx_units(s, pfx) : 0;
 	if (a->any != b->any) {
 		int d = b->any ? 1 : -1;
 		struct pst *p = &s->p[pfx];
@@ -1178,9 +1184,8 @@ void sig_collector_active(struct sig *s, uint32_t collector, int active)
  * table pages are read sequentially. */
 static void rc_prefix(struct sig *s, int fam, uint32_t i)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, i);
 	const struct fam *F = &s->fam[fam];
-	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
+	uint64_t sz = rib_prefix_len(s->rib, i) <= covlen[fam] ? pfx_units(s, i) : 0;
 	const struct share *sh = NULL;
 	unsigned n = 0;
 	struct share one_;   /* geo_of's answer for a one-country prefix */
@@ -1217,7 +1222,7 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 	int leaf = rib_is_leaf(n);
 	if (leaf) {   /* a prefix with nothing below, held in its parent's child word */
 		q = rib_leaf_pfx(n);
-		tl = rib_prefix(s->rib, q)->len;
+		tl = rib_prefix_len(s->rib, q);
 	} else {
 		const struct rib_tnode *t = rib_node(s->rib, n);
 		q = rib_tnode_pfx(t);
@@ -1284,7 +1289,7 @@ static void recompute(struct sig *s, int fam)
 		F->need = UINT32_MAX;
 	}
 	for (uint32_t i = 0; i < s->np; i++) {
-		if (rib_fam(rib_prefix(s->rib, i)->afi) != fam)
+		if (rib_prefix_fam(s->rib, i) != fam)
 			continue;
 		s->p[i].seen = 0;
 		for (struct org *o = org_first(s, i); o; o = org_next(s, o))
@@ -1303,15 +1308,14 @@ static void recompute(struct sig *s, int fam)
 	}
 	if (F->nff)
 		for (uint32_t i = 0; i < s->np; i++)
-			if (rib_fam(rib_prefix(s->rib, i)->afi) == fam)
+			if (rib_prefix_fam(s->rib, i) == fam)
 				rc_prefix(s, fam, i);
 	F->visible = 0;
 	for (uint32_t i = 0; i < s->np; i++) {
-		const struct dm_prefix *pf = rib_prefix(s->rib, i);
-		if (rib_fam(pf->afi) != fam)
+		if (rib_prefix_fam(s->rib, i) != fam)
 			continue;
 		struct pst *p = &s->p[i];
-		int more = pf->len > covlen[fam];
+		int more = rib_prefix_len(s->rib, i) > covlen[fam];
 		/* A full-feed set change is not an event of the prefix: no interruption counted, and a
 		 * prefix it hides is not marked lost. */
 		if (visible_now(s, fam, p->seen)) {

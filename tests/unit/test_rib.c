@@ -31,7 +31,8 @@ static const char *fmt(const struct rib *r, uint32_t i)
 	static char buf[DM_PREFIX_STRLEN];
 	if (i == RIB_NONE)
 		return "none";
-	dm_prefix_fmt(rib_prefix(r, i), buf);
+	const struct dm_prefix p = rib_prefix(r, i);
+	dm_prefix_fmt(&p, buf);
 	return buf;
 }
 
@@ -112,9 +113,9 @@ static uint32_t lpm_scan(const struct rib *r, const uint8_t *in, uint32_t a)
 {
 	uint32_t best = RIB_NONE;
 	for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
-		const struct dm_prefix *p = rib_prefix(r, i);
+		const struct dm_prefix pv = rib_prefix(r, i), *p = &pv;
 		uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
-		if (in[i] && (a & mask) == ip4(p->b) && (best == RIB_NONE || p->len > rib_prefix(r, best)->len))
+		if (in[i] && (a & mask) == ip4(p->b) && (best == RIB_NONE || p->len > rib_prefix_len(r, best)))
 			best = i;
 	}
 	return best;
@@ -160,7 +161,7 @@ static void test_trie_random(void **state)
 static void check_trie(const struct rib *r, const uint8_t *in)
 {
 	for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
-		const struct dm_prefix *p = rib_prefix(r, i);
+		const struct dm_prefix pv = rib_prefix(r, i), *p = &pv;
 		if (!in[i]) {
 			assert_int_equal(rib_prefix_up(r, i), RIB_NONE);
 			continue;
@@ -174,7 +175,7 @@ static void check_trie(const struct rib *r, const uint8_t *in)
 			unsigned len = rib_tnode_len(t);
 			assert_true(len < below);
 			uint32_t mask = len ? ~0u << (32 - len) : 0;
-			assert_int_equal(ip4(rib_prefix(r, rib_tnode_rep(t))->b) & mask, ip4(p->b) & mask);
+			assert_int_equal(ip4(rib_prefix(r, rib_tnode_rep(t)).b) & mask, ip4(p->b) & mask);
 			below = len;
 		}
 	}
