@@ -1,6 +1,7 @@
 #include "base/bigarr.h"
 #include "rib/rib_impl.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -115,7 +116,7 @@ void rib_free(struct rib *r)
 	for (uint32_t i = 0; i < r->ncollector; i++)
 		free(r->collector[i]);
 	free(r->collector);
-	bigarr_free(r->pfx, (size_t)r->cap_pfx * sizeof *r->pfx);
+	bigarr_free(r->h.pfx, (size_t)r->cap_pfx * sizeof *r->h.pfx);
 	bigarr_free(r->pfx6, (size_t)r->cap_pfx6 * sizeof *r->pfx6);
 	free(r->pending);
 	bigarr_free(r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
@@ -233,27 +234,47 @@ static inline void prefix_canon(const struct dm_prefix *in, struct dm_prefix *ou
 		out->b[full] = in->b[full] & (uint8_t)(0xff00u >> rem);
 }
 
-/* The stored form of masked p, and whether stored prefix i is p (an IPv4 prefix: one word). */
-static inline uint64_t pfx_word4(const struct dm_prefix *p)
+/* A prefix as the hash looks it up: an IPv4 prefix as its stored word, masked without building
+ * a struct dm_prefix (a lookup per element); an IPv6 one canonical in p6. */
+struct lookup {
+	uint64_t w4;
+	uint32_t hv;
+	const struct dm_prefix *p6;   /* NULL: IPv4 */
+};
+
+/* in: prefix_ok. c: room for the canonical IPv6 prefix. */
+static inline void lookup_key(const struct dm_prefix *in, struct dm_prefix *c, struct lookup *k)
 {
-	struct rib_pfx x = { { p->b[0], p->b[1], p->b[2], p->b[3] }, p->len, 0, { 0, 0 } };
-	uint64_t w;
-	memcpy(&w, &x, 8);
-	return w;
+	if (in->afi == DM_AFI_IPV4) {
+		uint32_t a;
+		memcpy(&a, in->b, 4);
+		a &= htonl(in->len ? ~0u << (32 - in->len) : 0);
+		struct rib_pfx x = { { 0 }, in->len, 0, { 0, 0 } };
+		memcpy(x.b, &a, 4);
+		memcpy(&k->w4, &x, 8);
+		k->hv = prefix_hash_b(x.b, in->len, 0);
+		k->p6 = NULL;
+	} else {
+		prefix_canon(in, c);
+		k->w4 = 0;
+		k->hv = prefix_hash(c);
+		k->p6 = c;
+	}
 }
 
-static inline int prefix_eq(const struct rib *r, uint32_t i, const struct dm_prefix *p, uint64_t w4)
+/* Whether stored prefix i is the looked-up one (an IPv4 prefix: one word compared). */
+static inline int prefix_eq(const struct rib *r, uint32_t i, const struct lookup *k)
 {
-	const struct rib_pfx *x = &r->pfx[i];
-	if (p->afi != DM_AFI_IPV6) {
+	const struct rib_pfx *x = &r->h.pfx[i];
+	if (!k->p6) {
 		uint64_t w;
 		memcpy(&w, x, 8);
-		return w == w4;
+		return w == k->w4;
 	}
-	return x->v6 && x->len == p->len && !memcmp(r->pfx6[rib_pfx6_idx(x)].b, p->b, 16);
+	return x->v6 && x->len == k->p6->len && !memcmp(r->pfx6[rib_pfx6_idx(x)].b, k->p6->b, 16);
 }
 
-static inline int pfx_afi(const struct rib *r, uint32_t i) { return r->pfx[i].v6 ? DM_AFI_IPV6 : DM_AFI_IPV4; }
+static inline int pfx_afi(const struct rib *r, uint32_t i) { return r->h.pfx[i].v6 ? DM_AFI_IPV6 : DM_AFI_IPV4; }
 
 /* The prefix hash: 4-byte slots, open addressing. A slot holds the prefix index + 1 in its low
  * bits (as many as the table has slots: the table is at most 3/4 full, so the index fits) and
@@ -261,17 +282,16 @@ static inline int pfx_afi(const struct rib *r, uint32_t i) { return r->pfx[i].v6
  * array (8 bytes a slot before: 4 MB of a one-peer table, issue 12). Growing recomputes the
  * hashes from the prefixes. Returns p's index, or RIB_NONE with *slot the empty slot it would
  * take. */
-static inline uint32_t htab_probe(const struct rib *r, const struct dm_prefix *p, uint32_t hv, uint32_t *slot)
+static inline uint32_t htab_probe(const struct rib *r, const struct lookup *k, uint32_t *slot)
 {
-	uint32_t fp = hv & ~r->hmask;
-	uint64_t w4 = pfx_word4(p);
-	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
+	uint32_t fp = k->hv & ~r->hmask;
+	for (uint32_t h = k->hv & r->hmask;; h = (h + 1) & r->hmask) {
 		uint32_t v = r->htab[h];
 		if (!v) {
 			*slot = h;
 			return RIB_NONE;
 		}
-		if ((v & ~r->hmask) == fp && prefix_eq(r, (v & r->hmask) - 1, p, w4))
+		if ((v & ~r->hmask) == fp && prefix_eq(r, (v & r->hmask) - 1, k))
 			return (v & r->hmask) - 1;
 	}
 }
@@ -281,7 +301,7 @@ static inline uint32_t htab_probe(const struct rib *r, const struct dm_prefix *p
 static void htab_fill(const struct rib *r, uint32_t *t, uint32_t mask)
 {
 	for (uint32_t i = 0; i < r->npfx; i++) {
-		uint32_t hv = prefix_hash_b(rib_pfx_b(r, i), r->pfx[i].len, r->pfx[i].v6);
+		uint32_t hv = prefix_hash_b(rib_pfx_b(r, i), r->h.pfx[i].len, r->h.pfx[i].v6);
 		uint32_t h = hv & mask;
 		while (t[h])
 			h = (h + 1) & mask;
@@ -293,19 +313,21 @@ uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return RIB_NONE;
-	struct dm_prefix p;
-	prefix_canon(in, &p);
+	struct dm_prefix c;
+	struct lookup k;
+	lookup_key(in, &c, &k);
 	uint32_t slot;
-	return htab_probe(r, &p, prefix_hash(&p), &slot);
+	return htab_probe(r, &k, &slot);
 }
 
 void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return;
-	struct dm_prefix p;
-	prefix_canon(in, &p);
-	__builtin_prefetch(&r->htab[prefix_hash(&p) & r->hmask]);
+	struct dm_prefix c;
+	struct lookup k;
+	lookup_key(in, &c, &k);
+	__builtin_prefetch(&r->htab[k.hv & r->hmask]);
 }
 
 static int prefix_rehash(struct rib *r)
@@ -325,7 +347,7 @@ static int prefix_rehash(struct rib *r)
 int rib_reserve(struct rib *r, uint32_t n)
 {
 	uint32_t oldcap = r->cap_pfx;
-	if (grow((void **)&r->pfx, &r->cap_pfx, n, sizeof *r->pfx))
+	if (grow((void **)&r->h.pfx, &r->cap_pfx, n, sizeof *r->h.pfx))
 		return -1;
 	uint32_t *pn = bigarr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
 	if (!pn)
@@ -353,16 +375,17 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return RIB_NONE;
-	struct dm_prefix p;
-	prefix_canon(in, &p);
-	uint32_t hv = prefix_hash(&p), h = 0;
-	uint32_t found = htab_probe(r, &p, hv, &h);
+	struct dm_prefix c;
+	struct lookup k;
+	lookup_key(in, &c, &k);
+	uint32_t h = 0;
+	uint32_t found = htab_probe(r, &k, &h);
 	if (found != RIB_NONE)
 		return found;
 	if (r->npfx >= RIB_MULTI - 2)
 		return RIB_NONE;
 	uint32_t oldcap = r->cap_pfx;
-	if (grow((void **)&r->pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->pfx))
+	if (grow((void **)&r->h.pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->h.pfx))
 		return RIB_NONE;
 	if (r->cap_pfx != oldcap) {
 		uint32_t *pn = bigarr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
@@ -370,31 +393,33 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 			return RIB_NONE;
 		r->pfx_node = pn;
 	}
-	struct rib_pfx x = { { p.b[0], p.b[1], p.b[2], p.b[3] }, p.len, 0, { 0, 0 } };
-	if (p.afi == DM_AFI_IPV6) {
+	struct rib_pfx x;
+	memcpy(&x, &k.w4, 8);
+	if (k.p6) {
 		if (grow((void **)&r->pfx6, &r->cap_pfx6, r->npfx6 + 1, sizeof *r->pfx6))
 			return RIB_NONE;
-		memcpy(r->pfx6[r->npfx6].b, p.b, 16);
+		memcpy(r->pfx6[r->npfx6].b, c.b, 16);
 		memcpy(x.b, &r->npfx6, 4);
+		x.len = c.len;
 		x.v6 = 1;
 		r->npfx6++;
 	}
 	uint32_t idx = r->npfx++;
-	r->pfx[idx] = x;
+	r->h.pfx[idx] = x;
 	r->pfx_node[idx] = RIB_NONE;
-	r->htab[h] = (hv & ~r->hmask) | (idx + 1);
+	r->htab[h] = (k.hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
 	 * full table (577,705 prefixes) fits 1 Mi slots (8 MB) instead of 2 Mi (issue 12) */
 	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3 && prefix_rehash(r))
 		return RIB_NONE;
 	if (r->lazy_trie) {
 		if (r->npending == r->cap_pending) {
-			uint32_t c = r->cap_pending ? r->cap_pending * 2 : 1024;
-			uint32_t *q = realloc(r->pending, c * sizeof *q);
+			uint32_t nc = r->cap_pending ? r->cap_pending * 2 : 1024;
+			uint32_t *q = realloc(r->pending, nc * sizeof *q);
 			if (!q)
 				return RIB_NONE;
 			r->pending = q;
-			r->cap_pending = c;
+			r->cap_pending = nc;
 		}
 		r->pending[r->npending++] = idx;
 		return idx;
@@ -430,7 +455,7 @@ static const struct rib *sort_rib;
 static int cmp_pending(const void *a, const void *b)
 {
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	const struct rib_pfx *x = &sort_rib->pfx[i], *y = &sort_rib->pfx[j];
+	const struct rib_pfx *x = &sort_rib->h.pfx[i], *y = &sort_rib->h.pfx[j];
 	if (x->v6 != y->v6)
 		return x->v6 < y->v6 ? -1 : 1;
 	int c = memcmp(rib_pfx_b(sort_rib, i), rib_pfx_b(sort_rib, j), x->v6 ? 16 : 4);
@@ -443,7 +468,7 @@ static int cmp_pending(const void *a, const void *b)
 static inline uint32_t pending_bucket(const struct rib *r, uint32_t i)
 {
 	const uint8_t *b = rib_pfx_b(r, i);
-	return (uint32_t)r->pfx[i].v6 << 16 | (uint32_t)b[0] << 8 | b[1];
+	return (uint32_t)r->h.pfx[i].v6 << 16 | (uint32_t)b[0] << 8 | b[1];
 }
 
 /* A bucket's sort key: the address bits after the first 16, then the length (IPv4: exact, so
@@ -505,7 +530,7 @@ static void pkey_sort(struct pkey *a, uint32_t n)
 
 static inline uint64_t pending_key(const struct rib *r, uint32_t i)
 {
-	const struct rib_pfx *p = &r->pfx[i];
+	const struct rib_pfx *p = &r->h.pfx[i];
 	if (!p->v6)
 		return (uint64_t)p->b[2] << 16 | (uint64_t)p->b[3] << 8 | p->len;
 	const uint8_t *b = rib_pfx_b(r, i);
@@ -570,13 +595,13 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n);
  * trie. In address order the walk up is short, and the descent skips the levels above it. */
 static uint32_t trie_finger(const struct rib *r, uint32_t a, uint32_t p)
 {
-	const struct rib_pfx *pp = &r->pfx[p];
+	const struct rib_pfx *pp = &r->h.pfx[p];
 	const uint8_t *pb = rib_pfx_b(r, p);
 	for (; a != RIB_NONE; a = rib_tnode_parent(&r->node[a])) {
 		const struct rib_tnode *t = &r->node[a];
 		uint32_t k = rib_tnode_rep(t);
 		unsigned tl = rib_tnode_len(t);
-		if (r->pfx[k].v6 != pp->v6)
+		if (r->h.pfx[k].v6 != pp->v6)
 			return RIB_NONE;
 		if (tl <= pp->len && common_bits(pb, rib_pfx_b(r, k), tl) == tl)
 			return a;
@@ -687,8 +712,8 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 	if (r->pfx_node[p] != RIB_NONE)
 		return 0;
 	const uint8_t *pb = rib_pfx_b(r, p);
-	int fam = r->pfx[p].v6;
-	unsigned L = r->pfx[p].len;
+	int fam = r->h.pfx[p].v6;
+	unsigned L = r->h.pfx[p].len;
 	uint32_t par = RIB_NONE, cur = r->root[fam];
 	unsigned side = 0;
 	if (n != RIB_NONE) {
@@ -705,7 +730,7 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 		int leaf = (cur & RIB_LEAF) != 0;
 		uint32_t krep = leaf ? rib_leaf_pfx(cur) : rib_tnode_rep(&r->node[cur]);
 		const uint8_t *kb = rib_pfx_b(r, krep);
-		unsigned nlen = leaf ? r->pfx[krep].len : rib_tnode_len(&r->node[cur]);
+		unsigned nlen = leaf ? r->h.pfx[krep].len : rib_tnode_len(&r->node[cur]);
 		unsigned c = common_bits(pb, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
@@ -755,7 +780,7 @@ void rib_trie_remove(struct rib *r, uint32_t p)
 	uint32_t v = r->pfx_node[p];
 	if (v == RIB_NONE)
 		return;
-	int fam = r->pfx[p].v6;
+	int fam = r->h.pfx[p].v6;
 	uint32_t n;
 	if (v & RIB_LEAF) {   /* a leaf leaves its parent's child word */
 		n = rib_prefix_up(r, p);
@@ -791,7 +816,7 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
 		if (n & RIB_LEAF) {
 			uint32_t q = rib_leaf_pfx(n);
-			unsigned ql = r->pfx[q].len;
+			unsigned ql = r->h.pfx[q].len;
 			if (ql <= len && common_bits(b, rib_pfx_b(r, q), ql) == ql)
 				best = rib_leaf_pfx(n);
 			break;
@@ -1279,7 +1304,7 @@ uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 			}
 			*s = RIB_MULTI | m;
 		}
-		p->nprefixes[r->pfx[pfx].v6]++;
+		p->nprefixes[r->h.pfx[pfx].v6]++;
 		p->npaths++;
 		return 0;
 	}
@@ -1358,7 +1383,7 @@ uint32_t rib_route_del(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 	}
 	p->npaths--;
 	if (!*s)
-		p->nprefixes[r->pfx[pfx].v6]--;
+		p->nprefixes[r->h.pfx[pfx].v6]--;
 	return old;
 }
 
@@ -1428,7 +1453,7 @@ void rib_peer_clear(struct rib *r, uint32_t peer)
 size_t rib_memory(const struct rib *r)
 {
 	size_t m = sizeof *r;
-	m += (size_t)r->cap_pfx * (sizeof *r->pfx + sizeof *r->pfx_node) + (size_t)r->cap_pfx6 * sizeof *r->pfx6;
+	m += (size_t)r->cap_pfx * (sizeof *r->h.pfx + sizeof *r->pfx_node) + (size_t)r->cap_pfx6 * sizeof *r->pfx6;
 	m += ((size_t)r->hmask + 1) * sizeof *r->htab;
 	m += (size_t)r->cap_node * sizeof *r->node;
 	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
@@ -1444,7 +1469,7 @@ size_t rib_memory(const struct rib *r)
 size_t rib_memory_used(const struct rib *r)
 {
 	size_t m = sizeof *r;
-	m += (size_t)r->npfx * (sizeof *r->pfx + sizeof *r->pfx_node + sizeof *r->htab) + (size_t)r->npfx6 * sizeof *r->pfx6;
+	m += (size_t)r->npfx * (sizeof *r->h.pfx + sizeof *r->pfx_node + sizeof *r->htab) + (size_t)r->npfx6 * sizeof *r->pfx6;
 	m += (size_t)r->nnode * sizeof *r->node;
 	m += (size_t)r->nattr * sizeof *r->attr + (size_t)r->live_attr * sizeof *r->atab + r->attr_bytes;
 	m += (size_t)r->nmulti * sizeof *r->multi + (size_t)r->npending * sizeof *r->pending;
@@ -1642,12 +1667,10 @@ struct dm_prefix rib_prefix(const struct rib *r, uint32_t i)
 {
 	struct dm_prefix p = { 0 };
 	p.afi = (uint8_t)pfx_afi(r, i);
-	p.len = r->pfx[i].len;
-	memcpy(p.b, rib_pfx_b(r, i), r->pfx[i].v6 ? 16 : 4);
+	p.len = r->h.pfx[i].len;
+	memcpy(p.b, rib_pfx_b(r, i), r->h.pfx[i].v6 ? 16 : 4);
 	return p;
 }
-unsigned rib_prefix_len(const struct rib *r, uint32_t i) { return r->pfx[i].len; }
-int rib_prefix_fam(const struct rib *r, uint32_t i) { return r->pfx[i].v6; }
 uint32_t rib_prefix_count(const struct rib *r) { return r->npfx; }
 uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i] & RIB_LEAF ? RIB_NONE : r->pfx_node[i]; }
 

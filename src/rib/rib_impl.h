@@ -6,15 +6,8 @@
 
 #include <string.h>
 
-/* A stored prefix, 8 bytes (issue 12: 18 as a struct dm_prefix, 5.8 MB of a one-peer table):
- * an IPv4 prefix's masked address in place; an IPv6 prefix's 16 bytes in rib->pfx6, at the
- * index b holds (host order). rib_pfx_b gives the address bytes of either. */
-struct rib_pfx {
-	uint8_t b[4];
-	uint8_t len;
-	uint8_t v6;
-	uint8_t pad[2];          /* 0: a stored IPv4 prefix compares as one 64-bit word */
-};
+/* struct rib_pfx (rib.h): an IPv6 prefix's 16 bytes are in rib->pfx6, at the index its b
+ * holds (host order). rib_pfx_b gives the address bytes of either family. */
 struct rib_pfx6 {
 	uint8_t b[16];
 };
@@ -34,7 +27,7 @@ struct rib_peer {
 
 struct rib {
 	/* prefix store */
-	struct rib_pfx *pfx;     /* by prefix index (masked) */
+	struct rib_head h;       /* h.pfx: by prefix index (masked); first: rib.h's inline readers */
 	struct rib_pfx6 *pfx6;   /* IPv6 addresses, in the order their prefixes were added */
 	uint32_t npfx6, cap_pfx6;
 	uint32_t *pfx_node;      /* trie node of each prefix (RIB_NONE when removed from the trie) */
@@ -101,7 +94,7 @@ static inline uint32_t rib_pfx6_idx(const struct rib_pfx *p)
 /* The address bytes of prefix i: 4 (IPv4) or 16 (IPv6), past len zero. */
 static inline const uint8_t *rib_pfx_b(const struct rib *r, uint32_t i)
 {
-	const struct rib_pfx *p = &r->pfx[i];
+	const struct rib_pfx *p = &r->h.pfx[i];
 	return p->v6 ? r->pfx6[rib_pfx6_idx(p)].b : p->b;
 }
 

@@ -24,7 +24,7 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 	snap_u32(b, RIB_SNAP_TAG);
 	for (unsigned i = 0; i < NSIZES; i++)
 		snap_u32(b, sizes[i]);
-	snap_arr(b, r->pfx, r->npfx, sizeof *r->pfx);
+	snap_arr(b, r->h.pfx, r->npfx, sizeof *r->h.pfx);
 	snap_arr(b, r->pfx6, r->npfx6, sizeof *r->pfx6);
 	snap_put(b, r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node);
 	snap_arr(b, r->htab, r->hmask + 1, sizeof *r->htab);
@@ -138,7 +138,7 @@ static int check(const struct rib *r)
 	/* a stored prefix: an IPv4 one compares as one word (pad 0), an IPv6 one's bytes exist, and
 	 * the trie reads no bit past a prefix's family (a node no longer than its rep's family) */
 	for (uint32_t i = 0; i < r->npfx; i++) {
-		const struct rib_pfx *x = &r->pfx[i];
+		const struct rib_pfx *x = &r->h.pfx[i];
 		if (!pfx_node_ok(r, r->pfx_node[i]) || x->v6 > 1 || x->pad[0] || x->pad[1] ||
 		    x->len > (x->v6 ? 128 : 32) || (x->v6 && rib_pfx6_idx(x) >= r->npfx6))
 			return -1;
@@ -147,7 +147,7 @@ static int check(const struct rib *r)
 		const struct rib_tnode *t = &r->node[i];
 		if (!child_ok(r, t->child[0]) || !child_ok(r, t->child[1]) ||
 		    !idx_ok(rib_tnode_parent(t), r->nnode) || rib_tnode_rep(t) >= r->npfx ||
-		    rib_tnode_len(t) > (r->pfx[rib_tnode_rep(t)].v6 ? 128u : 32u))
+		    rib_tnode_len(t) > (r->h.pfx[rib_tnode_rep(t)].v6 ? 128u : 32u))
 			return -1;
 	}
 	if (!idx_ok(r->free_node, r->nnode) || !child_ok(r, r->root[0]) || !child_ok(r, r->root[1]))
@@ -194,7 +194,7 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	for (unsigned i = 0; i < NSIZES; i++)
 		if (snap_ru32(c, &n) || n != sizes[i])
 			return -1;
-	if (load_arr(c, (void **)&r->pfx, &r->cap_pfx, &r->npfx, sizeof *r->pfx) ||
+	if (load_arr(c, (void **)&r->h.pfx, &r->cap_pfx, &r->npfx, sizeof *r->h.pfx) ||
 	    load_arr(c, (void **)&r->pfx6, &r->cap_pfx6, &r->npfx6, sizeof *r->pfx6))
 		return -1;
 	/* pfx_node shares cap_pfx with pfx (rib.c rib_reserve) */

@@ -509,8 +509,10 @@ static uint32_t vsub_recount(struct sig *s, uint32_t n)
 }
 
 /* Puts queued prefixes into the trie and fits the per-node counts. Every toggle and recompute
- * needs the trie complete, so they call this first; queued prefixes are never visible. */
-static int trie_sync(struct sig *s)
+ * needs the trie complete, so they call this first; queued prefixes are never visible. The
+ * counts of family skip (-1: none) are left to the caller, which counts them all again
+ * (recompute's rc_dfs): a table's first bin would count its whole trie twice (issue 12). */
+static int trie_sync_skip(struct sig *s, int skip)
 {
 	if (!rib_trie_pending(s->rib))
 		return 0;
@@ -521,16 +523,20 @@ static int trie_sync(struct sig *s)
 		return -1;
 	if (reused) {   /* count every subtree again */
 		for (int fam = 0; fam < 2; fam++)
-			vsub_recount(s, rib_trie_root(s->rib, fam));
+			if (fam != skip)
+				vsub_recount(s, rib_trie_root(s->rib, fam));
 		return rc;
 	}
 	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
-		uint32_t par = rib_tnode_parent(rib_node(s->rib, n));
-		if (par == RIB_NONE || par < before)
+		const struct rib_tnode *t = rib_node(s->rib, n);
+		uint32_t par = rib_tnode_parent(t);
+		if ((par == RIB_NONE || par < before) && rib_prefix_fam(s->rib, rib_tnode_rep(t)) != skip)
 			vsub_fill(s, n, before);
 	}
 	return rc;
 }
+
+static int trie_sync(struct sig *s) { return trie_sync_skip(s, -1); }
 
 /* ---------- entity x peer counters ---------- */
 
@@ -1280,20 +1286,13 @@ static int ent_fam(const struct ent *e) { return e->key.afi == DM_AFI_IPV6; }
 static void recompute(struct sig *s, int fam)
 {
 	struct fam *F = &s->fam[fam];
-	if (trie_sync(s) || pst_fit(s) || vsub_fit(s))
+	if (trie_sync_skip(s, fam) || pst_fit(s) || vsub_fit(s))
 		return;
 	if (F->nff) {
 		double need = ceil(s->o.vis * F->nff - 1e-9);
 		F->need = need < 1 ? 1 : (uint32_t)need;
 	} else {
 		F->need = UINT32_MAX;
-	}
-	for (uint32_t i = 0; i < s->np; i++) {
-		if (rib_prefix_fam(s->rib, i) != fam)
-			continue;
-		s->p[i].seen = 0;
-		for (struct org *o = org_first(s, i); o; o = org_next(s, o))
-			o->seen = 0;
 	}
 	for (uint32_t i = 0; i < s->nent; i++) {
 		struct ent *e = &s->ent[i];
@@ -1306,15 +1305,19 @@ static void recompute(struct sig *s, int fam)
 		e->cov = 0;
 		e->frac_dirty = 1;
 	}
-	if (F->nff)
-		for (uint32_t i = 0; i < s->np; i++)
-			if (rib_prefix_fam(s->rib, i) == fam)
-				rc_prefix(s, fam, i);
 	F->visible = 0;
+	/* One pass, prefix by prefix: its counts cleared, counted from the full-feed tables, then
+	 * judged (a prefix's counts depend on its own slots only; three passes over a table's
+	 * prefix states before, issue 12). */
 	for (uint32_t i = 0; i < s->np; i++) {
 		if (rib_prefix_fam(s->rib, i) != fam)
 			continue;
 		struct pst *p = &s->p[i];
+		p->seen = 0;
+		for (struct org *o = org_first(s, i); o; o = org_next(s, o))
+			o->seen = 0;
+		if (F->nff)
+			rc_prefix(s, fam, i);
 		int more = rib_prefix_len(s->rib, i) > covlen[fam];
 		/* A full-feed set change is not an event of the prefix: no interruption counted, and a
 		 * prefix it hides is not marked lost. */
