@@ -336,14 +336,14 @@ static int vsub_fit(struct sig *s)
 
 static int pst_fit(struct sig *s)
 {
-	uint32_t old = s->np;
-	if (grow((void **)&s->p, &s->capp, rib_prefix_count(s->rib), sizeof *s->p))
+	uint32_t old = s->np, n = rib_prefix_count(s->rib);
+	if (grow((void **)&s->p, &s->capp, n, sizeof *s->p))
 		return -1;
-	for (uint32_t i = old; i < rib_prefix_count(s->rib); i++) {
+	for (uint32_t i = old; i < n; i++) {
 		memset(&s->p[i], 0, sizeof s->p[i]);
 		s->p[i].org0.ent = s->p[i].org0.next = RIB_NONE;
 	}
-	s->np = rib_prefix_count(s->rib);
+	s->np = n;
 	return 0;
 }
 
@@ -378,6 +378,13 @@ void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 
 static int geo_fill(struct sig *s, uint32_t i)
 {
+	if (!s->geo) {   /* no mapping: every prefix is ZZ whole (what the general case below makes of it) */
+		struct pst *p1 = &s->p[i];
+		p1->geo = country_ent(rib_prefix_fam(s->rib, i), cc_index("ZZ"));
+		p1->ngeo = 1;
+		p1->flags |= PF_GEO | PF_GEO1;
+		return 0;
+	}
 	const struct dm_prefix pfv = rib_prefix(s->rib, i), *pf = &pfv;
 	int fam = rib_fam(pf->afi);
 	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
