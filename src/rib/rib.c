@@ -438,13 +438,18 @@ void rib_set_lazy_trie(struct rib *r, int on)
 
 static inline unsigned bit_at(const uint8_t *b, unsigned i) { return b[i >> 3] >> (7 - (i & 7)) & 1; }
 
-/* Length of the common leading bits of a and b, at most limit. */
+/* Length of the common leading bits of a and b, at most limit. Compared 32 bits at a time (a
+ * byte at a time was 4% of a one-peer replay, issue 12): both hold at least the whole words
+ * limit reaches (4 bytes an IPv4 prefix, 16 an IPv6 one). */
 static inline unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
 {
-	for (unsigned i = 0; i * 8 < limit; i++) {
-		unsigned x = a[i] ^ b[i];
-		if (x) {
-			unsigned c = i * 8 + (unsigned)__builtin_clz(x) - 24;
+	for (unsigned i = 0; i < limit; i += 32) {
+		uint32_t x, y;
+		memcpy(&x, a + i / 8, 4);
+		memcpy(&y, b + i / 8, 4);
+		uint32_t d = ntohl(x ^ y);
+		if (d) {
+			unsigned c = i + (unsigned)__builtin_clz(d);
 			return c < limit ? c : limit;
 		}
 	}
