@@ -341,7 +341,7 @@ static int pst_fit(struct sig *s)
 		return -1;
 	for (uint32_t i = old; i < n; i++) {
 		memset(&s->p[i], 0, sizeof s->p[i]);
-		s->p[i].org0.ent = s->p[i].org0.next = RIB_NONE;
+		s->p[i].org0.ent = RIB_NONE;
 	}
 	s->np = n;
 	return 0;
@@ -583,22 +583,27 @@ static int ancestor_visible(const struct sig *s, uint32_t up)
 	return 0;
 }
 
-/* A prefix's pairs (struct pst): for (o = org_first(s, pfx); o; o = org_next(s, o)). No pair
- * may be added while a walk holds one (org_new may move s->org). */
-static inline struct org *org_next(struct sig *s, const struct org *o)
+/* A prefix's pairs (struct pst): for (o = org_first(s, pfx); o; o = org_next(s, pfx, o)). No
+ * pair may be added or collected while a walk holds one (org_new and org_gc move pairs). */
+static inline struct org *org_next(struct sig *s, uint32_t pfx, const struct org *o)
 {
-	return o->next != RIB_NONE ? &s->org[o->next] : NULL;
+	if (!(s->p[pfx].flags & PF_LIST))
+		return NULL;   /* org0 alone */
+	uint32_t n = ((const struct orgn *)(const void *)o)->next;   /* o is a list node's first member */
+	return n != RIB_NONE ? &s->org[n].o : NULL;
 }
 
 static inline struct org *org_first(struct sig *s, uint32_t pfx)
 {
-	struct org *o = &s->p[pfx].org0;
-	return o->ent != RIB_NONE ? o : org_next(s, o);
+	struct pst *p = &s->p[pfx];
+	if (p->flags & PF_LIST)
+		return &s->org[p->org0.ent].o;
+	return p->org0.ent != RIB_NONE ? &p->org0 : NULL;
 }
 
 static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
 {
-	for (struct org *o = org_first(s, pfx); o; o = org_next(s, o))
+	for (struct org *o = org_first(s, pfx); o; o = org_next(s, pfx, o))
 		if (o->ent == ent)
 			return o;
 	return NULL;
@@ -823,49 +828,86 @@ static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 	}
 }
 
-/* A new pair (seen 0) of the prefix: org0 when free, else one in s->org; NULL on out of memory. */
-static struct org *org_new(struct sig *s, uint32_t pfx, uint32_t ent)
+/* A list node holding x, or RIB_NONE on out of memory (s->org may move). */
+static uint32_t orgn_new(struct sig *s, struct org x)
 {
-	struct org *z = &s->p[pfx].org0;
-	if (z->ent == RIB_NONE) {
-		z->ent = ent;
-		z->seen = 0;
-		z->flags = 0;
-		return z;
-	}
 	uint32_t o;
 	if (s->freeorg != RIB_NONE) {
 		o = s->freeorg;
 		s->freeorg = s->org[o].next;
 	} else {
 		if (grow((void **)&s->org, &s->caporg, s->norg + 1, sizeof *s->org))
-			return NULL;
+			return RIB_NONE;
 		o = s->norg++;
 	}
-	z = &s->p[pfx].org0;
-	s->org[o].ent = ent;
-	s->org[o].seen = 0;
-	s->org[o].flags = 0;
-	s->org[o].next = z->next;
-	z->next = o;
-	return &s->org[o];
+	s->org[o].o = x;
+	s->org[o].next = RIB_NONE;
+	return o;
 }
 
+static void orgn_free(struct sig *s, uint32_t o)
+{
+	s->org[o].next = s->freeorg;
+	s->freeorg = o;
+}
+
+/* A new pair (seen 0) of the prefix: org0 when the prefix has none, else one in a list of s->org
+ * (a second pair moves org0 to the list's head; the new one goes after the head); NULL on out of
+ * memory. */
+static struct org *org_new(struct sig *s, uint32_t pfx, uint32_t ent)
+{
+	struct pst *p = &s->p[pfx];
+	struct org x = { ent, 0, 0, 0 };
+	if (!(p->flags & PF_LIST)) {
+		if (p->org0.ent == RIB_NONE) {
+			p->org0 = x;
+			return &p->org0;
+		}
+		uint32_t head = orgn_new(s, p->org0);
+		if (head == RIB_NONE)
+			return NULL;
+		p->org0 = (struct org){ head, 0, 0, 0 };
+		p->flags |= PF_LIST;
+	}
+	uint32_t o = orgn_new(s, x);
+	if (o == RIB_NONE)
+		return NULL;
+	uint32_t head = p->org0.ent;
+	s->org[o].next = s->org[head].next;
+	s->org[head].next = o;
+	return &s->org[o].o;
+}
+
+static inline int org_dead(const struct org *o) { return !o->seen && !(o->flags & (PF_VIS | PF_LOST)); }
+
+/* Frees the prefix's pairs that no full-feed peer sees and that are neither visible nor lost. A
+ * list left with one pair goes back to org0. */
 static void org_gc(struct sig *s, uint32_t pfx)
 {
-	struct org *z = &s->p[pfx].org0;
-	if (z->ent != RIB_NONE && !z->seen && !(z->flags & (PF_VIS | PF_LOST)))
-		z->ent = RIB_NONE;   /* free; its next still heads the rest */
-	uint32_t *link = &z->next;
+	struct pst *p = &s->p[pfx];
+	if (!(p->flags & PF_LIST)) {
+		if (p->org0.ent != RIB_NONE && org_dead(&p->org0))
+			p->org0.ent = RIB_NONE;
+		return;
+	}
+	uint32_t *link = &p->org0.ent;
 	while (*link != RIB_NONE) {
 		uint32_t o = *link;
-		if (!s->org[o].seen && !(s->org[o].flags & (PF_VIS | PF_LOST))) {
+		if (org_dead(&s->org[o].o)) {
 			*link = s->org[o].next;
-			s->org[o].next = s->freeorg;
-			s->freeorg = o;
+			orgn_free(s, o);
 		} else {
 			link = &s->org[o].next;
 		}
+	}
+	uint32_t head = p->org0.ent;
+	if (head != RIB_NONE && s->org[head].next != RIB_NONE)
+		return;
+	p->flags &= (uint8_t)~PF_LIST;
+	p->org0 = (struct org){ RIB_NONE, 0, 0, 0 };
+	if (head != RIB_NONE) {
+		p->org0 = s->org[head].o;
+		orgn_free(s, head);
 	}
 }
 
@@ -1266,7 +1308,7 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			}
 			covered = 1;
 		}
-		for (const struct org *o = org_first(s, q); o; o = org_next(s, o)) {
+		for (const struct org *o = org_first(s, q); o; o = org_next(s, q, o)) {
 			if (!(o->flags & PF_VIS))
 				continue;
 			uint32_t ent = o->ent;
@@ -1321,7 +1363,7 @@ static void recompute(struct sig *s, int fam)
 			continue;
 		struct pst *p = &s->p[i];
 		p->seen = 0;
-		for (struct org *o = org_first(s, i); o; o = org_next(s, o))
+		for (struct org *o = org_first(s, i); o; o = org_next(s, i, o))
 			o->seen = 0;
 		if (F->nff)
 			rc_prefix(s, fam, i);
@@ -1343,7 +1385,7 @@ static void recompute(struct sig *s, int fam)
 		} else {
 			p->flags &= (uint8_t)~PF_VIS;
 		}
-		for (struct org *x = org_first(s, i); x; x = org_next(s, x)) {
+		for (struct org *x = org_first(s, i); x; x = org_next(s, i, x)) {
 			if (visible_now(s, fam, x->seen)) {
 				x->flags = (uint8_t)((x->flags | PF_VIS) & ~PF_LOST);
 				s->ent[x->ent].vis++;

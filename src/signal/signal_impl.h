@@ -9,18 +9,25 @@
 /* Per-prefix state. seen counts full-feed peers of the prefix's family holding >= 1 path. */
 /* PF_GEO1: the prefix lies in one country whole (nearly every prefix): pst.geo is that
  * entity and its units are the prefix's size, nothing in s->sh (16 bytes a prefix, issue 12) */
-enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8 };
+/* PF_LIST: the prefix's pairs are a list in s->org (struct pst) */
+enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8, PF_LIST = 16 };
 /* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
 struct org {
 	uint32_t ent;       /* RIB_NONE: an unused pst.org0 */
 	uint16_t seen;
 	uint8_t flags;      /* PF_VIS, PF_LOST */
-	uint32_t next;      /* the next pair in s->org, RIB_NONE */
+	uint8_t pad;
 };
 
-/* A prefix's pairs: org0 when used (ent != RIB_NONE), then the list in s->org that org0.next
- * heads. Nearly every prefix has one origin: kept here, 20 bytes a prefix instead of 12 and a
- * 12-byte pair elsewhere (issue 12). */
+/* A pair in a list of s->org (or, free, in s->freeorg's list). */
+struct orgn {
+	struct org o;
+	uint32_t next;      /* RIB_NONE: the last */
+};
+
+/* A prefix's pairs: org0 when it has one (ent RIB_NONE: none), or with PF_LIST two or more in a
+ * list of s->org whose head org0.ent holds. Nearly every prefix has one origin: kept here, 16
+ * bytes a prefix (20 with a next index in each pair, 12 plus a 12-byte pair before; issue 12). */
 struct pst {
 	uint16_t seen;
 	uint8_t flags;
@@ -93,7 +100,7 @@ struct sig {
 
 	struct pst *p;
 	uint32_t np, capp;
-	struct org *org;
+	struct orgn *org;
 	uint32_t norg, caporg, freeorg;
 	struct share *sh;
 	uint32_t nsh, capsh;

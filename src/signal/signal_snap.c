@@ -12,10 +12,10 @@
 
 /* the rule names a family's full-feed choice points at (signal.c ff_select) */
 static const char *const rules[] = { "none", "abs", "count", "rel" };
-enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494732u /* "SIG2": AS records, entities per family, a prefix's first origin pair inline (issue 12) */ };
+enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494733u /* "SIG3": a prefix's one origin pair inline, two or more a list (PF_LIST); AS records, entities per family (issue 12) */ };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
-static const uint32_t sizes[] = { sizeof(struct pst), sizeof(struct org), sizeof(struct share), sizeof(struct ent),
+static const uint32_t sizes[] = { sizeof(struct pst), sizeof(struct orgn), sizeof(struct share), sizeof(struct ent),
                                   sizeof(struct pe), sizeof(struct hent), sizeof(struct asrec) };
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
@@ -127,8 +127,7 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 		return -1;
 	for (uint32_t i = 0; i < s->np; i++) {
 		const struct pst *p = &s->p[i];
-		if ((p->org0.next != RIB_NONE && p->org0.next >= s->norg) ||
-		    (p->org0.ent != RIB_NONE && p->org0.ent >= s->nent))
+		if (p->flags & PF_LIST ? p->org0.ent >= s->norg : p->org0.ent != RIB_NONE && p->org0.ent >= s->nent)
 			return -1;
 		if (p->flags & PF_GEO1) {
 			if (p->geo >= s->nent)
@@ -143,7 +142,7 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 		}
 	}
 	for (uint32_t i = 0; i < s->norg; i++)
-		if (s->org[i].ent >= s->nent || (s->org[i].next != RIB_NONE && s->org[i].next >= s->norg))
+		if (s->org[i].o.ent >= s->nent || (s->org[i].next != RIB_NONE && s->org[i].next >= s->norg))
 			return -1;
 	if (s->freeorg != RIB_NONE && s->freeorg >= s->norg)
 		return -1;
