@@ -78,8 +78,9 @@ struct rib *rib_new(void)
 	struct rib *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
+	r->hslots = 1024;
 	r->hmask = 1023;
-	r->htab = calloc(r->hmask + 1, sizeof *r->htab);
+	r->htab = calloc(r->hslots, sizeof *r->htab);
 	r->amask = 1023;
 	r->atab = calloc(r->amask + 1, sizeof *r->atab);
 	r->pmask = 63;
@@ -282,10 +283,24 @@ static inline int pfx_afi(const struct rib *r, uint32_t i) { return r->h.pfx[i].
  * array (8 bytes a slot before: 4 MB of a one-peer table, issue 12). Growing recomputes the
  * hashes from the prefixes. Returns p's index, or RIB_NONE with *slot the empty slot it would
  * take. */
+/* The table has n slots, n = 2^b or 1.5 x 2^(b-1) (it grows by 1.5x and 4/3x in turn, not
+ * 2x: a full table's 577,705 prefixes take 786,432 slots, 3 MB, not 1 Mi; issue 12), mask =
+ * 2^b - 1. A hash's low b bits pick its first slot, scaled to n (the same slot as hv & mask
+ * when n = 2^b); its bits above are the fingerprint. */
+static inline uint32_t htab_pos(uint32_t hv, uint32_t n, uint32_t mask)
+{
+	return (uint32_t)(((uint64_t)(hv & mask) * n) >> __builtin_ctz(mask + 1));
+}
+
+/* The slot count after n: 1.5x, then 4/3x (back to a power of two). */
+static inline uint32_t htab_next(uint32_t n) { return n & (n - 1) ? (n / 3) * 4 : n / 2 * 3; }
+/* The index mask of a table of n slots: the power of two at or above n, less one. */
+static inline uint32_t htab_mask(uint32_t n) { return n & (n - 1) ? (n / 3) * 4 - 1 : n - 1; }
+
 static inline uint32_t htab_probe(const struct rib *r, const struct lookup *k, uint32_t *slot)
 {
 	uint32_t fp = k->hv & ~r->hmask;
-	for (uint32_t h = k->hv & r->hmask;; h = (h + 1) & r->hmask) {
+	for (uint32_t h = htab_pos(k->hv, r->hslots, r->hmask);; h = h + 1 == r->hslots ? 0 : h + 1) {
 		uint32_t v = r->htab[h];
 		if (!v) {
 			*slot = h;
@@ -296,17 +311,33 @@ static inline uint32_t htab_probe(const struct rib *r, const struct lookup *k, u
 	}
 }
 
-/* Fills an empty table of mask + 1 slots with every prefix (in index order: the prefix array
- * is read in order). */
-static void htab_fill(const struct rib *r, uint32_t *t, uint32_t mask)
+/* Fills an empty table of n slots with every prefix (in index order: the prefix array is read
+ * in order). */
+static void htab_fill(const struct rib *r, uint32_t *t, uint32_t n)
 {
+	uint32_t mask = htab_mask(n);
 	for (uint32_t i = 0; i < r->npfx; i++) {
 		uint32_t hv = prefix_hash_b(rib_pfx_b(r, i), r->h.pfx[i].len, r->h.pfx[i].v6);
-		uint32_t h = hv & mask;
+		uint32_t h = htab_pos(hv, n, mask);
 		while (t[h])
-			h = (h + 1) & mask;
+			h = h + 1 == n ? 0 : h + 1;
 		t[h] = (hv & ~mask) | (i + 1);
 	}
+}
+
+/* The table rebuilt with n slots. */
+static int htab_resize(struct rib *r, uint32_t n)
+{
+	uint32_t *t = calloc(n, sizeof *t);
+	if (!t)
+		return -1;
+	huge_hint(t, (size_t)n * sizeof *t);
+	htab_fill(r, t, n);
+	free(r->htab);
+	r->htab = t;
+	r->hslots = n;
+	r->hmask = htab_mask(n);
+	return 0;
 }
 
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *in)
@@ -327,22 +358,9 @@ void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
 	struct dm_prefix c;
 	struct lookup k;
 	lookup_key(in, &c, &k);
-	__builtin_prefetch(&r->htab[k.hv & r->hmask]);
+	__builtin_prefetch(&r->htab[htab_pos(k.hv, r->hslots, r->hmask)]);
 }
 
-static int prefix_rehash(struct rib *r)
-{
-	uint32_t mask = r->hmask * 2 + 1;
-	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
-	if (!t)
-		return -1;
-	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-	htab_fill(r, t, mask);
-	free(r->htab);
-	r->htab = t;
-	r->hmask = mask;
-	return 0;
-}
 
 int rib_reserve(struct rib *r, uint32_t n)
 {
@@ -355,19 +373,11 @@ int rib_reserve(struct rib *r, uint32_t n)
 	r->pfx_node = pn;
 	if (grow((void **)&r->node, &r->cap_node, 2 * n, sizeof *r->node))
 		return -1;
-	uint32_t mask = r->hmask;
-	while ((uint64_t)n * 4 > ((uint64_t)mask + 1) * 3)
-		mask = mask * 2 + 1;
-	if (mask != r->hmask) {   /* one rehash to the final size */
-		uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
-		if (!t)
-			return -1;
-		huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-		htab_fill(r, t, mask);
-		free(r->htab);
-		r->htab = t;
-		r->hmask = mask;
-	}
+	uint32_t slots = r->hslots;
+	while ((uint64_t)n * 4 > (uint64_t)slots * 3)
+		slots = htab_next(slots);
+	if (slots != r->hslots)   /* one rehash to the final size */
+		return htab_resize(r, slots);
 	return 0;
 }
 
@@ -409,8 +419,8 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	r->pfx_node[idx] = RIB_NONE;
 	r->htab[h] = (k.hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
-	 * full table (577,705 prefixes) fits 1 Mi slots (8 MB) instead of 2 Mi (issue 12) */
-	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3 && prefix_rehash(r))
+	 * full table (577,705 prefixes) fits 786,432 slots (3 MB; 2 Mi of 8 bytes before, issue 12) */
+	if ((uint64_t)r->npfx * 4 > (uint64_t)r->hslots * 3 && htab_resize(r, htab_next(r->hslots)))
 		return RIB_NONE;
 	if (r->lazy_trie) {
 		if (r->npending == r->cap_pending) {
@@ -1459,7 +1469,7 @@ size_t rib_memory(const struct rib *r)
 {
 	size_t m = sizeof *r;
 	m += (size_t)r->cap_pfx * (sizeof *r->h.pfx + sizeof *r->pfx_node) + (size_t)r->cap_pfx6 * sizeof *r->pfx6;
-	m += ((size_t)r->hmask + 1) * sizeof *r->htab;
+	m += (size_t)r->hslots * sizeof *r->htab;
 	m += (size_t)r->cap_node * sizeof *r->node;
 	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
 	m += (size_t)r->nblob_chunk * (1u << 20);   /* attribute-set blobs (live or free) */

@@ -33,7 +33,7 @@ struct rib {
 	uint32_t *pfx_node;      /* trie node of each prefix (RIB_NONE when removed from the trie) */
 	uint32_t npfx, cap_pfx;
 	uint32_t *htab;          /* hash bits above hmask | index + 1; 0 = empty (rib.c htab_probe) */
-	uint32_t hmask;
+	uint32_t hslots, hmask;  /* slots: 2^b or 1.5 x 2^(b-1); hmask 2^b - 1 (rib.c htab_pos) */
 	/* trie */
 	struct rib_tnode *node;
 	uint32_t nnode, cap_node, free_node;
