@@ -154,8 +154,8 @@ void sig_free(struct sig *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 0; i < s->nent; i++)
-		free(s->ent[i].pe);
+	for (int f = 0; f < 2; f++)
+		bigarr_free(s->fam[f].pe, (size_t)s->fam[f].cappe * sizeof *s->fam[f].pe);
 	bigarr_free(s->ent, (size_t)s->capent * sizeof *s->ent);
 	bigarr_free(s->p, (size_t)s->capp * sizeof *s->p);
 	bigarr_free(s->org, (size_t)s->caporg * sizeof *s->org);
@@ -547,17 +547,30 @@ static int trie_sync(struct sig *s) { return trie_sync_skip(s, -1); }
 
 /* ---------- entity x peer counters ---------- */
 
+int sig_pe_alloc(struct sig *s, int fam, struct ent *e, uint32_t n)
+{
+	struct fam *F = &s->fam[fam];
+	if ((uint64_t)F->npe + n > UINT32_MAX / 2 || grow((void **)&F->pe, &F->cappe, F->npe + n, sizeof *F->pe))
+		return -1;
+	e->pe.at = F->npe;
+	e->pe_mode = PE_POOL;
+	F->npe += n;
+	return 0;
+}
+
 static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint64_t units)
 {
 	struct ent *e = &s->ent[ent];
 	e->used = 1;
 	e->frac_dirty = 1;
-	if (!e->pe) {
+	if (e->pe_mode == PE_NONE) {
 		uint32_t n = s->fam[fam].nff;
-		if (!(e->pe = calloc(n ? n : 1, sizeof *e->pe)))
+		if (n > 1 ? sig_pe_alloc(s, fam, e, n) : (sig_pe_one(e), 0))
 			return;
+		if (n > 1)
+			memset(&s->fam[fam].pe[e->pe.at], 0, (size_t)n * sizeof(struct pe));
 	}
-	struct pe *x = &e->pe[f];
+	struct pe *x = &sig_ent_pe(s, e)[f];
 	if (d > 0) {
 		if (x->n++ == 0)
 			e->peers_seeing++;
@@ -1343,12 +1356,12 @@ static void recompute(struct sig *s, int fam)
 	} else {
 		F->need = UINT32_MAX;
 	}
+	F->npe = 0;   /* every counter of the family goes (pe_mode below) */
 	for (uint32_t i = 0; i < s->nent; i++) {
 		struct ent *e = &s->ent[i];
 		if (ent_fam(e) != fam)
 			continue;
-		free(e->pe);
-		e->pe = NULL;
+		e->pe_mode = PE_NONE;
 		e->peers_seeing = 0;
 		e->vis = e->more = 0;
 		e->cov = 0;
@@ -1531,11 +1544,12 @@ static float ent_frac(struct sig *s, struct ent *e)
 	if (!e->frac_dirty)
 		return e->frac;
 	e->frac_dirty = 0;
-	if (!nff || !e->pe || !e->base24)
+	const struct pe *pe = sig_ent_pe(s, e);
+	if (!nff || !pe || !e->base24)
 		return e->frac = 0;
 	double base = (double)e->base24 * (double)unit[fam], sum = 0;
 	for (uint32_t f = 0; f < nff; f++) {
-		double x = (double)e->pe[f].units / base;
+		double x = (double)pe[f].units / base;
 		sum += x > 1 ? 1 : x;
 	}
 	return e->frac = (float)(sum / nff);
@@ -1773,12 +1787,13 @@ int sig_entity_now(struct sig *s, const struct sig_entity *key, struct sig_bin *
 uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t *out, uint32_t max)
 {
 	uint32_t i = ent_lookup(s, key);
-	if (i == RIB_NONE || !s->ent[i].pe)
+	const struct pe *pe = i == RIB_NONE ? NULL : sig_ent_pe(s, &s->ent[i]);
+	if (!pe)
 		return 0;
 	const struct fam *F = &s->fam[ent_fam(&s->ent[i])];
 	uint32_t n = 0;
 	for (uint32_t f = 0; f < F->nff; f++)
-		if (s->ent[i].pe[f].n) {
+		if (pe[f].n) {
 			if (n < max)
 				out[n] = F->ff[f];
 			n++;
@@ -1801,9 +1816,10 @@ int sig_entity_part(struct sig *s, const struct sig_entity *key, struct sig_part
 	out->intr = e->intr;
 	out->cov = e->cov;
 	out->nff = s->fam[ent_fam(e)].nff;
+	const struct pe *pe = sig_ent_pe(s, e);
 	for (uint32_t f = 0; f < out->nff && f < max; f++) {
-		pe_n[f] = e->pe ? e->pe[f].n : 0;
-		pe_units[f] = e->pe ? e->pe[f].units : 0;
+		pe_n[f] = pe ? pe[f].n : 0;
+		pe_units[f] = pe ? pe[f].units : 0;
 	}
 	return 0;
 }
@@ -1821,9 +1837,7 @@ size_t sig_memory(const struct sig *s)
 	m += (size_t)s->capsh * sizeof *s->sh + (size_t)s->capvsub * sizeof *s->vsub;
 	m += (size_t)s->capent * sizeof *s->ent + ((size_t)s->asmask + 1) * sizeof *s->astab;
 	m += (size_t)s->capas * sizeof *s->as;
-	for (uint32_t i = 0; i < s->nent; i++)
-		if (s->ent[i].pe)
-			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
+	m += ((size_t)s->fam[0].cappe + s->fam[1].cappe) * sizeof(struct pe);
 	return m;
 }
 
@@ -1833,8 +1847,6 @@ size_t sig_memory_used(const struct sig *s)
 	m += (size_t)s->np * sizeof *s->p + (size_t)s->norg * sizeof *s->org;
 	m += (size_t)s->nsh * sizeof *s->sh + (size_t)rib_node_count(s->rib) * sizeof *s->vsub;
 	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * (sizeof *s->astab + sizeof *s->as);
-	for (uint32_t i = 0; i < s->nent; i++)
-		if (s->ent[i].pe)
-			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
+	m += ((size_t)s->fam[0].npe + s->fam[1].npe) * sizeof(struct pe);
 	return m;
 }
