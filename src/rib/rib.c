@@ -243,8 +243,9 @@ struct lookup {
 	const struct dm_prefix *p6;   /* NULL: IPv4 */
 };
 
-/* in: prefix_ok. c: room for the canonical IPv6 prefix. */
-static inline void lookup_key(const struct dm_prefix *in, struct dm_prefix *c, struct lookup *k)
+/* in: prefix_ok. c: room for the canonical IPv6 prefix. Inline: twice per element (prefetch,
+ * then lookup), a call was 3% of a one-peer replay's instructions. */
+static inline __attribute__((always_inline)) void lookup_key(const struct dm_prefix *in, struct dm_prefix *c, struct lookup *k)
 {
 	if (in->afi == DM_AFI_IPV4) {
 		uint32_t a;
