@@ -558,7 +558,7 @@ int sig_pe_alloc(struct sig *s, int fam, struct ent *e, uint32_t n)
 	return 0;
 }
 
-static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint64_t units)
+static inline void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint64_t units)
 {
 	struct ent *e = &s->ent[ent];
 	e->used = 1;
