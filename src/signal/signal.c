@@ -275,11 +275,9 @@ static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
 }
 
 /* The AS's entity of a family, made when first asked for; RIB_NONE on out of memory. */
-static uint32_t as_ent(struct sig *s, uint32_t as, int fam)
+static uint32_t as_ent_new(struct sig *s, uint32_t as, int fam)
 {
 	struct asrec *a = &s->as[as];
-	if (a->ent[fam] != RIB_NONE)
-		return a->ent[fam];
 	if (grow((void **)&s->ent, &s->capent, s->nent + 1, sizeof *s->ent))
 		return RIB_NONE;
 	struct ent *e = &s->ent[s->nent];
@@ -289,6 +287,14 @@ static uint32_t as_ent(struct sig *s, uint32_t as, int fam)
 	e->key.asn = a->asn;
 	e->want = a->want;
 	return a->ent[fam] = s->nent++;
+}
+
+/* The AS record's entity of the family, made on first use (the made case inline: once or twice
+ * an element). */
+static inline uint32_t as_ent(struct sig *s, uint32_t as, int fam)
+{
+	uint32_t e = s->as[as].ent[fam];
+	return e != RIB_NONE ? e : as_ent_new(s, as, fam);
 }
 
 /* The k-th entity in emission order (k < ENT_AS + 2 * nas): the global and country entities,
@@ -965,7 +971,7 @@ static void view_add(struct view *v, uint32_t ent)
 		v->org[v->n++] = ent;
 }
 
-static void view_of_slot(struct sig *s, uint32_t slot, int fam, struct view *v)
+static inline void view_of_slot(struct sig *s, uint32_t slot, int fam, struct view *v)
 {
 	v->any = slot != 0;
 	v->n = 0;
