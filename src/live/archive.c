@@ -547,7 +547,8 @@ int archive_rib_snapshot(struct archive *a, struct dm_error *err)
 		if (!any && !addpath)
 			continue;
 		a->rb.len = 0;
-		size_t start = mrt_rib_begin(&a->rb, (uint32_t)t, addpath, seq, rib_prefix(r, pfx));
+		const struct dm_prefix pv = rib_prefix(r, pfx);
+		size_t start = mrt_rib_begin(&a->rb, (uint32_t)t, addpath, seq, &pv);
 		uint32_t ne = 0;
 		for (uint32_t k = 0; k < np; k++) {
 			int n = rib_route_paths(r, idx[k], pfx, paths, MAX_PATHS);

@@ -1,6 +1,7 @@
 #include "base/bigarr.h"
 #include "rib/rib_impl.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,15 +33,22 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
 	return mix64(h ^ w ^ ((uint64_t)n << 56));
 }
 
+/* The hash of a masked prefix given as its address bytes (4 or 16), length and family. */
+static inline uint32_t prefix_hash_b(const uint8_t *b, unsigned len, int v6)
+{
+	uint64_t w0 = 0, w1;
+	memcpy(&w0, b, v6 ? 8 : 4);
+	uint64_t h = mix64(w0 ^ ((uint64_t)len << 8 | (v6 ? DM_AFI_IPV6 : DM_AFI_IPV4)) * 0x9e3779b97f4a7c15ull);
+	if (v6) {
+		memcpy(&w1, b + 8, 8);
+		h = mix64(h ^ w1);
+	}
+	return (uint32_t)(h >> 32) | 1u;   /* never 0: 0 marks an empty bucket */
+}
+
 static inline uint32_t prefix_hash(const struct dm_prefix *p)
 {
-	uint64_t w0, w1;
-	memcpy(&w0, p->b, 8);
-	memcpy(&w1, p->b + 8, 8);
-	uint64_t h = mix64(w0 ^ ((uint64_t)p->len << 8 | p->afi) * 0x9e3779b97f4a7c15ull);
-	if (p->afi == DM_AFI_IPV6)
-		h = mix64(h ^ w1);
-	return (uint32_t)(h >> 32) | 1u;   /* never 0: 0 marks an empty bucket */
+	return prefix_hash_b(p->b, p->len, p->afi == DM_AFI_IPV6);
 }
 
 /* Big tables are touched at random: transparent huge pages cut page faults and TLB misses
@@ -70,8 +78,9 @@ struct rib *rib_new(void)
 	struct rib *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
+	r->hslots = 1024;
 	r->hmask = 1023;
-	r->htab = calloc(r->hmask + 1, sizeof *r->htab);
+	r->htab = calloc(r->hslots, sizeof *r->htab);
 	r->amask = 1023;
 	r->atab = calloc(r->amask + 1, sizeof *r->atab);
 	r->pmask = 63;
@@ -108,7 +117,8 @@ void rib_free(struct rib *r)
 	for (uint32_t i = 0; i < r->ncollector; i++)
 		free(r->collector[i]);
 	free(r->collector);
-	bigarr_free(r->pfx, (size_t)r->cap_pfx * sizeof *r->pfx);
+	bigarr_free(r->h.pfx, (size_t)r->cap_pfx * sizeof *r->h.pfx);
+	bigarr_free(r->pfx6, (size_t)r->cap_pfx6 * sizeof *r->pfx6);
 	free(r->pending);
 	bigarr_free(r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
 	free(r->htab);
@@ -225,10 +235,48 @@ static inline void prefix_canon(const struct dm_prefix *in, struct dm_prefix *ou
 		out->b[full] = in->b[full] & (uint8_t)(0xff00u >> rem);
 }
 
-static inline int prefix_eq(const struct dm_prefix *a, const struct dm_prefix *b)
+/* A prefix as the hash looks it up: an IPv4 prefix as its stored word, masked without building
+ * a struct dm_prefix (a lookup per element); an IPv6 one canonical in p6. */
+struct lookup {
+	uint64_t w4;
+	uint32_t hv;
+	const struct dm_prefix *p6;   /* NULL: IPv4 */
+};
+
+/* in: prefix_ok. c: room for the canonical IPv6 prefix. Inline: twice per element (prefetch,
+ * then lookup), a call was 3% of a one-peer replay's instructions. */
+static inline __attribute__((always_inline)) void lookup_key(const struct dm_prefix *in, struct dm_prefix *c, struct lookup *k)
 {
-	return a->afi == b->afi && a->len == b->len && !memcmp(a->b, b->b, 16);
+	if (in->afi == DM_AFI_IPV4) {
+		uint32_t a;
+		memcpy(&a, in->b, 4);
+		a &= htonl(in->len ? ~0u << (32 - in->len) : 0);
+		struct rib_pfx x = { { 0 }, in->len, 0, { 0, 0 } };
+		memcpy(x.b, &a, 4);
+		memcpy(&k->w4, &x, 8);
+		k->hv = prefix_hash_b(x.b, in->len, 0);
+		k->p6 = NULL;
+	} else {
+		prefix_canon(in, c);
+		k->w4 = 0;
+		k->hv = prefix_hash(c);
+		k->p6 = c;
+	}
 }
+
+/* Whether stored prefix i is the looked-up one (an IPv4 prefix: one word compared). */
+static inline int prefix_eq(const struct rib *r, uint32_t i, const struct lookup *k)
+{
+	const struct rib_pfx *x = &r->h.pfx[i];
+	if (!k->p6) {
+		uint64_t w;
+		memcpy(&w, x, 8);
+		return w == k->w4;
+	}
+	return x->v6 && x->len == k->p6->len && !memcmp(r->pfx6[rib_pfx6_idx(x)].b, k->p6->b, 16);
+}
+
+static inline int pfx_afi(const struct rib *r, uint32_t i) { return r->h.pfx[i].v6 ? DM_AFI_IPV6 : DM_AFI_IPV4; }
 
 /* The prefix hash: 4-byte slots, open addressing. A slot holds the prefix index + 1 in its low
  * bits (as many as the table has slots: the table is at most 3/4 full, so the index fits) and
@@ -236,70 +284,89 @@ static inline int prefix_eq(const struct dm_prefix *a, const struct dm_prefix *b
  * array (8 bytes a slot before: 4 MB of a one-peer table, issue 12). Growing recomputes the
  * hashes from the prefixes. Returns p's index, or RIB_NONE with *slot the empty slot it would
  * take. */
-static inline uint32_t htab_probe(const struct rib *r, const struct dm_prefix *p, uint32_t hv, uint32_t *slot)
+/* The table has n slots, n = 2^b or 1.5 x 2^(b-1) (it grows by 1.5x and 4/3x in turn, not
+ * 2x: a full table's 577,705 prefixes take 786,432 slots, 3 MB, not 1 Mi; issue 12), mask =
+ * 2^b - 1. A hash's low b bits pick its first slot, scaled to n (the same slot as hv & mask
+ * when n = 2^b); its bits above are the fingerprint. */
+static inline uint32_t htab_pos(uint32_t hv, uint32_t n, uint32_t mask)
 {
-	uint32_t fp = hv & ~r->hmask;
-	for (uint32_t h = hv & r->hmask;; h = (h + 1) & r->hmask) {
+	return (uint32_t)(((uint64_t)(hv & mask) * n) >> __builtin_ctz(mask + 1));
+}
+
+/* The slot count after n: 1.5x, then 4/3x (back to a power of two). */
+static inline uint32_t htab_next(uint32_t n) { return n & (n - 1) ? (n / 3) * 4 : n / 2 * 3; }
+/* The index mask of a table of n slots: the power of two at or above n, less one. */
+static inline uint32_t htab_mask(uint32_t n) { return n & (n - 1) ? (n / 3) * 4 - 1 : n - 1; }
+
+static inline uint32_t htab_probe(const struct rib *r, const struct lookup *k, uint32_t *slot)
+{
+	uint32_t fp = k->hv & ~r->hmask;
+	for (uint32_t h = htab_pos(k->hv, r->hslots, r->hmask);; h = h + 1 == r->hslots ? 0 : h + 1) {
 		uint32_t v = r->htab[h];
 		if (!v) {
 			*slot = h;
 			return RIB_NONE;
 		}
-		if ((v & ~r->hmask) == fp && prefix_eq(&r->pfx[(v & r->hmask) - 1], p))
+		if ((v & ~r->hmask) == fp && prefix_eq(r, (v & r->hmask) - 1, k))
 			return (v & r->hmask) - 1;
 	}
 }
 
-/* Fills an empty table of mask + 1 slots with every prefix (in index order: the prefix array
- * is read in order). */
-static void htab_fill(const struct rib *r, uint32_t *t, uint32_t mask)
+/* Fills an empty table of n slots with every prefix (in index order: the prefix array is read
+ * in order). */
+static void htab_fill(const struct rib *r, uint32_t *t, uint32_t n)
 {
+	uint32_t mask = htab_mask(n);
 	for (uint32_t i = 0; i < r->npfx; i++) {
-		uint32_t hv = prefix_hash(&r->pfx[i]);
-		uint32_t h = hv & mask;
+		uint32_t hv = prefix_hash_b(rib_pfx_b(r, i), r->h.pfx[i].len, r->h.pfx[i].v6);
+		uint32_t h = htab_pos(hv, n, mask);
 		while (t[h])
-			h = (h + 1) & mask;
+			h = h + 1 == n ? 0 : h + 1;
 		t[h] = (hv & ~mask) | (i + 1);
 	}
+}
+
+/* The table rebuilt with n slots. */
+static int htab_resize(struct rib *r, uint32_t n)
+{
+	uint32_t *t = calloc(n, sizeof *t);
+	if (!t)
+		return -1;
+	huge_hint(t, (size_t)n * sizeof *t);
+	htab_fill(r, t, n);
+	free(r->htab);
+	r->htab = t;
+	r->hslots = n;
+	r->hmask = htab_mask(n);
+	return 0;
 }
 
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return RIB_NONE;
-	struct dm_prefix p;
-	prefix_canon(in, &p);
+	struct dm_prefix c;
+	struct lookup k;
+	lookup_key(in, &c, &k);
 	uint32_t slot;
-	return htab_probe(r, &p, prefix_hash(&p), &slot);
+	return htab_probe(r, &k, &slot);
 }
 
 void rib_prefetch(const struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return;
-	struct dm_prefix p;
-	prefix_canon(in, &p);
-	__builtin_prefetch(&r->htab[prefix_hash(&p) & r->hmask]);
+	struct dm_prefix c;
+	struct lookup k;
+	lookup_key(in, &c, &k);
+	__builtin_prefetch(&r->htab[htab_pos(k.hv, r->hslots, r->hmask)]);
 }
 
-static int prefix_rehash(struct rib *r)
-{
-	uint32_t mask = r->hmask * 2 + 1;
-	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
-	if (!t)
-		return -1;
-	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-	htab_fill(r, t, mask);
-	free(r->htab);
-	r->htab = t;
-	r->hmask = mask;
-	return 0;
-}
 
 int rib_reserve(struct rib *r, uint32_t n)
 {
 	uint32_t oldcap = r->cap_pfx;
-	if (grow((void **)&r->pfx, &r->cap_pfx, n, sizeof *r->pfx))
+	if (grow((void **)&r->h.pfx, &r->cap_pfx, n, sizeof *r->h.pfx))
 		return -1;
 	uint32_t *pn = bigarr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
 	if (!pn)
@@ -307,19 +374,11 @@ int rib_reserve(struct rib *r, uint32_t n)
 	r->pfx_node = pn;
 	if (grow((void **)&r->node, &r->cap_node, 2 * n, sizeof *r->node))
 		return -1;
-	uint32_t mask = r->hmask;
-	while ((uint64_t)n * 4 > ((uint64_t)mask + 1) * 3)
-		mask = mask * 2 + 1;
-	if (mask != r->hmask) {   /* one rehash to the final size */
-		uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
-		if (!t)
-			return -1;
-		huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-		htab_fill(r, t, mask);
-		free(r->htab);
-		r->htab = t;
-		r->hmask = mask;
-	}
+	uint32_t slots = r->hslots;
+	while ((uint64_t)n * 4 > (uint64_t)slots * 3)
+		slots = htab_next(slots);
+	if (slots != r->hslots)   /* one rehash to the final size */
+		return htab_resize(r, slots);
 	return 0;
 }
 
@@ -327,16 +386,17 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 {
 	if (!prefix_ok(in))
 		return RIB_NONE;
-	struct dm_prefix p;
-	prefix_canon(in, &p);
-	uint32_t hv = prefix_hash(&p), h = 0;
-	uint32_t found = htab_probe(r, &p, hv, &h);
+	struct dm_prefix c;
+	struct lookup k;
+	lookup_key(in, &c, &k);
+	uint32_t h = 0;
+	uint32_t found = htab_probe(r, &k, &h);
 	if (found != RIB_NONE)
 		return found;
 	if (r->npfx >= RIB_MULTI - 2)
 		return RIB_NONE;
 	uint32_t oldcap = r->cap_pfx;
-	if (grow((void **)&r->pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->pfx))
+	if (grow((void **)&r->h.pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->h.pfx))
 		return RIB_NONE;
 	if (r->cap_pfx != oldcap) {
 		uint32_t *pn = bigarr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
@@ -344,22 +404,33 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 			return RIB_NONE;
 		r->pfx_node = pn;
 	}
+	struct rib_pfx x;
+	memcpy(&x, &k.w4, 8);
+	if (k.p6) {
+		if (grow((void **)&r->pfx6, &r->cap_pfx6, r->npfx6 + 1, sizeof *r->pfx6))
+			return RIB_NONE;
+		memcpy(r->pfx6[r->npfx6].b, c.b, 16);
+		memcpy(x.b, &r->npfx6, 4);
+		x.len = c.len;
+		x.v6 = 1;
+		r->npfx6++;
+	}
 	uint32_t idx = r->npfx++;
-	r->pfx[idx] = p;
+	r->h.pfx[idx] = x;
 	r->pfx_node[idx] = RIB_NONE;
-	r->htab[h] = (hv & ~r->hmask) | (idx + 1);
+	r->htab[h] = (k.hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
-	 * full table (577,705 prefixes) fits 1 Mi slots (8 MB) instead of 2 Mi (issue 12) */
-	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3 && prefix_rehash(r))
+	 * full table (577,705 prefixes) fits 786,432 slots (3 MB; 2 Mi of 8 bytes before, issue 12) */
+	if ((uint64_t)r->npfx * 4 > (uint64_t)r->hslots * 3 && htab_resize(r, htab_next(r->hslots)))
 		return RIB_NONE;
 	if (r->lazy_trie) {
 		if (r->npending == r->cap_pending) {
-			uint32_t c = r->cap_pending ? r->cap_pending * 2 : 1024;
-			uint32_t *q = realloc(r->pending, c * sizeof *q);
+			uint32_t nc = r->cap_pending ? r->cap_pending * 2 : 1024;
+			uint32_t *q = realloc(r->pending, nc * sizeof *q);
 			if (!q)
 				return RIB_NONE;
 			r->pending = q;
-			r->cap_pending = c;
+			r->cap_pending = nc;
 		}
 		r->pending[r->npending++] = idx;
 		return idx;
@@ -378,13 +449,18 @@ void rib_set_lazy_trie(struct rib *r, int on)
 
 static inline unsigned bit_at(const uint8_t *b, unsigned i) { return b[i >> 3] >> (7 - (i & 7)) & 1; }
 
-/* Length of the common leading bits of a and b, at most limit. */
+/* Length of the common leading bits of a and b, at most limit. Compared 32 bits at a time (a
+ * byte at a time was 4% of a one-peer replay, issue 12): both hold at least the whole words
+ * limit reaches (4 bytes an IPv4 prefix, 16 an IPv6 one). */
 static inline unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
 {
-	for (unsigned i = 0; i * 8 < limit; i++) {
-		unsigned x = a[i] ^ b[i];
-		if (x) {
-			unsigned c = i * 8 + (unsigned)__builtin_clz(x) - 24;
+	for (unsigned i = 0; i < limit; i += 32) {
+		uint32_t x, y;
+		memcpy(&x, a + i / 8, 4);
+		memcpy(&y, b + i / 8, 4);
+		uint32_t d = ntohl(x ^ y);
+		if (d) {
+			unsigned c = i + (unsigned)__builtin_clz(d);
 			return c < limit ? c : limit;
 		}
 	}
@@ -394,19 +470,21 @@ static inline unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned 
 static const struct rib *sort_rib;
 static int cmp_pending(const void *a, const void *b)
 {
-	const struct dm_prefix *x = &sort_rib->pfx[*(const uint32_t *)a], *y = &sort_rib->pfx[*(const uint32_t *)b];
-	if (x->afi != y->afi)
-		return x->afi < y->afi ? -1 : 1;
-	int c = memcmp(x->b, y->b, 16);
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	const struct rib_pfx *x = &sort_rib->h.pfx[i], *y = &sort_rib->h.pfx[j];
+	if (x->v6 != y->v6)
+		return x->v6 < y->v6 ? -1 : 1;
+	int c = memcmp(rib_pfx_b(sort_rib, i), rib_pfx_b(sort_rib, j), x->v6 ? 16 : 4);
 	if (c)
 		return c;
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* The family and first 16 bits of a prefix: buckets in cmp_pending's order. */
-static inline uint32_t pending_bucket(const struct dm_prefix *p)
+/* The family and first 16 bits of prefix i: buckets in cmp_pending's order. */
+static inline uint32_t pending_bucket(const struct rib *r, uint32_t i)
 {
-	return (uint32_t)(p->afi == DM_AFI_IPV6) << 16 | (uint32_t)p->b[0] << 8 | p->b[1];
+	const uint8_t *b = rib_pfx_b(r, i);
+	return (uint32_t)r->h.pfx[i].v6 << 16 | (uint32_t)b[0] << 8 | b[1];
 }
 
 /* A bucket's sort key: the address bits after the first 16, then the length (IPv4: exact, so
@@ -466,13 +544,15 @@ static void pkey_sort(struct pkey *a, uint32_t n)
 	}
 }
 
-static inline uint64_t pending_key(const struct dm_prefix *p)
+static inline uint64_t pending_key(const struct rib *r, uint32_t i)
 {
-	if (p->afi != DM_AFI_IPV6)
+	const struct rib_pfx *p = &r->h.pfx[i];
+	if (!p->v6)
 		return (uint64_t)p->b[2] << 16 | (uint64_t)p->b[3] << 8 | p->len;
+	const uint8_t *b = rib_pfx_b(r, i);
 	uint64_t k = 0;
-	for (int i = 2; i < 9; i++)
-		k = k << 8 | p->b[i];
+	for (int j = 2; j < 9; j++)
+		k = k << 8 | b[j];
 	return k;
 }
 
@@ -490,7 +570,7 @@ static void sort_pending(struct rib *r)
 	sort_rib = r;
 	if (out) {
 		for (uint32_t i = 0; i < n; i++)
-			cnt[pending_bucket(&r->pfx[r->pending[i]]) + 1]++;
+			cnt[pending_bucket(r, r->pending[i]) + 1]++;
 		uint32_t big = 0;
 		for (uint32_t b = 0; b < NB; b++) {
 			big = cnt[b + 1] > big ? cnt[b + 1] : big;
@@ -505,14 +585,14 @@ static void sort_pending(struct rib *r)
 		return;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		out[cnt[pending_bucket(&r->pfx[r->pending[i]])]++] = r->pending[i];
+		out[cnt[pending_bucket(r, r->pending[i])]++] = r->pending[i];
 	/* cnt[b] is now the end of bucket b */
 	for (uint32_t b = 0, lo = 0; b < NB; lo = cnt[b++]) {
 		uint32_t m = cnt[b] - lo, *v = out + lo;
 		if (m < 2)
 			continue;
 		for (uint32_t i = 0; i < m; i++)
-			kv[i] = (struct pkey){ pending_key(&r->pfx[v[i]]), v[i] };
+			kv[i] = (struct pkey){ pending_key(r, v[i]), v[i] };
 		pkey_sort(kv, m);
 		for (uint32_t i = 0; i < m; i++)
 			v[i] = kv[i].idx;
@@ -529,15 +609,17 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n);
 /* The deepest node on the path from a (a node inserted just before) to the root whose bits
  * begin p's: the root's descent to p passes through it, so inserting from there makes the same
  * trie. In address order the walk up is short, and the descent skips the levels above it. */
-static uint32_t trie_finger(const struct rib *r, uint32_t a, const struct dm_prefix *pp)
+static uint32_t trie_finger(const struct rib *r, uint32_t a, uint32_t p)
 {
+	const struct rib_pfx *pp = &r->h.pfx[p];
+	const uint8_t *pb = rib_pfx_b(r, p);
 	for (; a != RIB_NONE; a = rib_tnode_parent(&r->node[a])) {
 		const struct rib_tnode *t = &r->node[a];
-		const struct dm_prefix *k = &r->pfx[rib_tnode_rep(t)];
+		uint32_t k = rib_tnode_rep(t);
 		unsigned tl = rib_tnode_len(t);
-		if (k->afi != pp->afi)
+		if (r->h.pfx[k].v6 != pp->v6)
 			return RIB_NONE;
-		if (tl <= pp->len && common_bits(pp->b, k->b, tl) == tl)
+		if (tl <= pp->len && common_bits(pb, rib_pfx_b(r, k), tl) == tl)
 			return a;
 	}
 	return RIB_NONE;
@@ -552,7 +634,7 @@ int rib_trie_sync(struct rib *r)
 	uint32_t last = RIB_NONE;
 	for (uint32_t i = 0; i < r->npending; i++) {
 		uint32_t p = r->pending[i];
-		uint32_t at = trie_finger(r, last, &r->pfx[p]);
+		uint32_t at = trie_finger(r, last, p);
 		if (trie_insert_at(r, p, at))
 			rc = -1;
 		last = r->pfx_node[p] & RIB_LEAF ? rib_prefix_up(r, p) : r->pfx_node[p];
@@ -645,9 +727,9 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 {
 	if (r->pfx_node[p] != RIB_NONE)
 		return 0;
-	const struct dm_prefix *pp = &r->pfx[p];
-	int fam = rib_fam(pp->afi);
-	unsigned L = pp->len;
+	const uint8_t *pb = rib_pfx_b(r, p);
+	int fam = r->h.pfx[p].v6;
+	unsigned L = r->h.pfx[p].len;
 	uint32_t par = RIB_NONE, cur = r->root[fam];
 	unsigned side = 0;
 	if (n != RIB_NONE) {
@@ -663,9 +745,9 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 		/* tnode_new may move r->node: re-read through cur each time */
 		int leaf = (cur & RIB_LEAF) != 0;
 		uint32_t krep = leaf ? rib_leaf_pfx(cur) : rib_tnode_rep(&r->node[cur]);
-		const uint8_t *kb = r->pfx[krep].b;
-		unsigned nlen = leaf ? r->pfx[krep].len : rib_tnode_len(&r->node[cur]);
-		unsigned c = common_bits(pp->b, kb, L < nlen ? L : nlen);
+		const uint8_t *kb = rib_pfx_b(r, krep);
+		unsigned nlen = leaf ? r->h.pfx[krep].len : rib_tnode_len(&r->node[cur]);
+		unsigned c = common_bits(pb, kb, L < nlen ? L : nlen);
 		if (c < nlen) {
 			unsigned nbit = bit_at(kb, c);
 			if (c == L) {   /* p is above cur: a node of p with cur below */
@@ -702,7 +784,7 @@ static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n)
 			slot_set(r, fam, par, side, m);
 			cur = m;
 		}
-		unsigned b = bit_at(pp->b, nlen);
+		unsigned b = bit_at(pb, nlen);
 		par = cur;
 		side = b;
 		cur = r->node[cur].child[b];
@@ -714,7 +796,7 @@ void rib_trie_remove(struct rib *r, uint32_t p)
 	uint32_t v = r->pfx_node[p];
 	if (v == RIB_NONE)
 		return;
-	int fam = rib_fam(r->pfx[p].afi);
+	int fam = r->h.pfx[p].v6;
 	uint32_t n;
 	if (v & RIB_LEAF) {   /* a leaf leaves its parent's child word */
 		n = rib_prefix_up(r, p);
@@ -749,14 +831,15 @@ static uint32_t lpm_bits(const struct rib *r, int fam, const uint8_t *b, unsigne
 	uint32_t best = RIB_NONE;
 	for (uint32_t n = r->root[fam]; n != RIB_NONE;) {
 		if (n & RIB_LEAF) {
-			const struct dm_prefix *q = &r->pfx[rib_leaf_pfx(n)];
-			if (q->len <= len && common_bits(b, q->b, q->len) == q->len)
+			uint32_t q = rib_leaf_pfx(n);
+			unsigned ql = r->h.pfx[q].len;
+			if (ql <= len && common_bits(b, rib_pfx_b(r, q), ql) == ql)
 				best = rib_leaf_pfx(n);
 			break;
 		}
 		const struct rib_tnode *t = &r->node[n];
 		unsigned tl = rib_tnode_len(t);
-		if (tl > len || common_bits(b, r->pfx[rib_tnode_rep(t)].b, tl) < tl)
+		if (tl > len || common_bits(b, rib_pfx_b(r, rib_tnode_rep(t)), tl) < tl)
 			break;
 		if (t->key & RIB_NODE_END)
 			best = rib_tnode_rep(t);
@@ -1237,7 +1320,7 @@ uint32_t rib_route_set(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 			}
 			*s = RIB_MULTI | m;
 		}
-		p->nprefixes[rib_fam(r->pfx[pfx].afi)]++;
+		p->nprefixes[r->h.pfx[pfx].v6]++;
 		p->npaths++;
 		return 0;
 	}
@@ -1316,7 +1399,7 @@ uint32_t rib_route_del(struct rib *r, uint32_t peer, uint32_t pfx, uint32_t path
 	}
 	p->npaths--;
 	if (!*s)
-		p->nprefixes[rib_fam(r->pfx[pfx].afi)]--;
+		p->nprefixes[r->h.pfx[pfx].v6]--;
 	return old;
 }
 
@@ -1386,8 +1469,8 @@ void rib_peer_clear(struct rib *r, uint32_t peer)
 size_t rib_memory(const struct rib *r)
 {
 	size_t m = sizeof *r;
-	m += (size_t)r->cap_pfx * (sizeof *r->pfx + sizeof *r->pfx_node);
-	m += ((size_t)r->hmask + 1) * sizeof *r->htab;
+	m += (size_t)r->cap_pfx * (sizeof *r->h.pfx + sizeof *r->pfx_node) + (size_t)r->cap_pfx6 * sizeof *r->pfx6;
+	m += (size_t)r->hslots * sizeof *r->htab;
 	m += (size_t)r->cap_node * sizeof *r->node;
 	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
 	m += (size_t)r->nblob_chunk * (1u << 20);   /* attribute-set blobs (live or free) */
@@ -1402,7 +1485,7 @@ size_t rib_memory(const struct rib *r)
 size_t rib_memory_used(const struct rib *r)
 {
 	size_t m = sizeof *r;
-	m += (size_t)r->npfx * (sizeof *r->pfx + sizeof *r->pfx_node + sizeof *r->htab);
+	m += (size_t)r->npfx * (sizeof *r->h.pfx + sizeof *r->pfx_node + sizeof *r->htab) + (size_t)r->npfx6 * sizeof *r->pfx6;
 	m += (size_t)r->nnode * sizeof *r->node;
 	m += (size_t)r->nattr * sizeof *r->attr + (size_t)r->live_attr * sizeof *r->atab + r->attr_bytes;
 	m += (size_t)r->nmulti * sizeof *r->multi + (size_t)r->npending * sizeof *r->pending;
@@ -1596,7 +1679,14 @@ int rib_peer_info(const struct rib *r, uint32_t i, struct rib_peer_info *out)
 
 int rib_peer_up(const struct rib *r, uint32_t peer) { return r->peer[peer].up; }
 uint32_t rib_peer_prefixes(const struct rib *r, uint32_t peer, int fam) { return r->peer[peer].nprefixes[fam]; }
-const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i) { return &r->pfx[i]; }
+struct dm_prefix rib_prefix(const struct rib *r, uint32_t i)
+{
+	struct dm_prefix p = { 0 };
+	p.afi = (uint8_t)pfx_afi(r, i);
+	p.len = r->h.pfx[i].len;
+	memcpy(p.b, rib_pfx_b(r, i), r->h.pfx[i].v6 ? 16 : 4);
+	return p;
+}
 uint32_t rib_prefix_count(const struct rib *r) { return r->npfx; }
 uint32_t rib_prefix_node(const struct rib *r, uint32_t i) { return r->pfx_node[i] & RIB_LEAF ? RIB_NONE : r->pfx_node[i]; }
 

@@ -195,6 +195,20 @@ void rib_peer_walk(const struct rib *r, uint32_t peer, rib_route_fn fn, void *ar
 
 /* ---- prefixes and the trie ---- */
 
+/* A stored prefix, 8 bytes (issue 12: 18 as a struct dm_prefix, 5.8 MB of a one-peer table):
+ * an IPv4 prefix's masked address in place, an IPv6 prefix's address apart (rib.c). Public only
+ * for the inline readers below: struct rib begins with a struct rib_head (rib_impl.h), so that
+ * the signal's per-prefix loops read a length without a call. */
+struct rib_pfx {
+	uint8_t b[4];
+	uint8_t len;
+	uint8_t v6;
+	uint8_t pad[2];          /* 0: a stored IPv4 prefix compares as one 64-bit word */
+};
+struct rib_head {
+	struct rib_pfx *pfx;
+};
+
 /* Sizes the prefix store for n prefixes (avoids rehashing during a RIB load); 0 or -1. */
 int rib_reserve(struct rib *r, uint32_t n);
 
@@ -206,7 +220,11 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *p);
  * its prefixes overlap instead of following one another. */
 void rib_prefetch(const struct rib *r, const struct dm_prefix *p);
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
-const struct dm_prefix *rib_prefix(const struct rib *r, uint32_t i);
+/* Prefix i, masked. A copy, not a pointer: the store keeps an IPv4 prefix in 8 bytes, not in a
+ * struct dm_prefix (issue 12). rib_prefix_len and rib_prefix_fam read one field without it. */
+struct dm_prefix rib_prefix(const struct rib *r, uint32_t i);
+static inline unsigned rib_prefix_len(const struct rib *r, uint32_t i);
+static inline int rib_prefix_fam(const struct rib *r, uint32_t i);   /* 0 IPv4, 1 IPv6 (rib_fam) */
 uint32_t rib_prefix_count(const struct rib *r);
 /* Trie node of prefix i: RIB_NONE while queued or removed, and for a prefix the trie holds as a
  * leaf (see RIB_LEAF). */
@@ -290,5 +308,14 @@ size_t rib_memory(const struct rib *r);
 size_t rib_memory_used(const struct rib *r);
 uint64_t rib_routes(const struct rib *r);   /* (peer, prefix) pairs with >= 1 path */
 uint64_t rib_attr_bytes(const struct rib *r);   /* bytes held by attribute sets (raw + path) */
+
+static inline unsigned rib_prefix_len(const struct rib *r, uint32_t i)
+{
+	return ((const struct rib_head *)(const void *)r)->pfx[i].len;
+}
+static inline int rib_prefix_fam(const struct rib *r, uint32_t i)
+{
+	return ((const struct rib_head *)(const void *)r)->pfx[i].v6;
+}
 
 #endif

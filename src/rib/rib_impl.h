@@ -4,6 +4,14 @@
 
 #include "rib/rib.h"
 
+#include <string.h>
+
+/* struct rib_pfx (rib.h): an IPv6 prefix's 16 bytes are in rib->pfx6, at the index its b
+ * holds (host order). rib_pfx_b gives the address bytes of either family. */
+struct rib_pfx6 {
+	uint8_t b[16];
+};
+
 struct rib_peer {
 	uint32_t collector;      /* index into rib->collector names */
 	uint32_t asn;
@@ -19,11 +27,13 @@ struct rib_peer {
 
 struct rib {
 	/* prefix store */
-	struct dm_prefix *pfx;   /* by prefix index (masked) */
+	struct rib_head h;       /* h.pfx: by prefix index (masked); first: rib.h's inline readers */
+	struct rib_pfx6 *pfx6;   /* IPv6 addresses, in the order their prefixes were added */
+	uint32_t npfx6, cap_pfx6;
 	uint32_t *pfx_node;      /* trie node of each prefix (RIB_NONE when removed from the trie) */
 	uint32_t npfx, cap_pfx;
 	uint32_t *htab;          /* hash bits above hmask | index + 1; 0 = empty (rib.c htab_probe) */
-	uint32_t hmask;
+	uint32_t hslots, hmask;  /* slots: 2^b or 1.5 x 2^(b-1); hmask 2^b - 1 (rib.c htab_pos) */
 	/* trie */
 	struct rib_tnode *node;
 	uint32_t nnode, cap_node, free_node;
@@ -73,6 +83,20 @@ struct rib {
 /* The allocators rib_snap.c loads a snapshot's attribute sets and table pages with (rib.c). */
 void *rib_blob_alloc_(struct rib *r, size_t n);
 uint32_t *rib_page_alloc_(struct rib *r);
+
+static inline uint32_t rib_pfx6_idx(const struct rib_pfx *p)
+{
+	uint32_t i;
+	memcpy(&i, p->b, 4);
+	return i;
+}
+
+/* The address bytes of prefix i: 4 (IPv4) or 16 (IPv6), past len zero. */
+static inline const uint8_t *rib_pfx_b(const struct rib *r, uint32_t i)
+{
+	const struct rib_pfx *p = &r->h.pfx[i];
+	return p->v6 ? r->pfx6[rib_pfx6_idx(p)].b : p->b;
+}
 
 /* The raw slot of (peer, pfx): the inline fast path of rib_slot. */
 static inline uint32_t rib_slot_(const struct rib *r, uint32_t peer, uint32_t pfx)

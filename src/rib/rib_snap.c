@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494232u /* "RIB2": 16-byte trie nodes, leaves in child words, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494233u /* "RIB3": 8-byte prefixes, IPv6 addresses apart; a prefix hash of 2^b or 1.5 x 2^(b-1) slots; 16-byte trie nodes, leaves in child words, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
-static const uint32_t sizes[] = { sizeof(struct dm_prefix), sizeof(struct rib_tnode), sizeof(struct rib_attr),
+static const uint32_t sizes[] = { sizeof(struct rib_pfx), sizeof(struct rib_pfx6), sizeof(struct rib_tnode), sizeof(struct rib_attr),
                                   sizeof(struct rib_multi), sizeof(struct rib_peer), RIB_PAGE };
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
@@ -24,9 +24,10 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 	snap_u32(b, RIB_SNAP_TAG);
 	for (unsigned i = 0; i < NSIZES; i++)
 		snap_u32(b, sizes[i]);
-	snap_arr(b, r->pfx, r->npfx, sizeof *r->pfx);
+	snap_arr(b, r->h.pfx, r->npfx, sizeof *r->h.pfx);
+	snap_arr(b, r->pfx6, r->npfx6, sizeof *r->pfx6);
 	snap_put(b, r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node);
-	snap_arr(b, r->htab, r->hmask + 1, sizeof *r->htab);
+	snap_arr(b, r->htab, r->hslots, sizeof *r->htab);
 	snap_arr(b, r->node, r->nnode, sizeof *r->node);
 	snap_u32(b, r->free_node);
 	snap_u32(b, r->root[0]);
@@ -129,18 +130,24 @@ static int load_arr(struct cur *c, void **arr, uint32_t *cap, uint32_t *n, size_
  * out of bounds whatever bytes it was loaded from. */
 static int check(const struct rib *r)
 {
-	if ((uint64_t)r->npfx * 4 > ((uint64_t)r->hmask + 1) * 3)   /* the hash's fill rule: indexes fit a slot */
+	if ((uint64_t)r->npfx * 4 > (uint64_t)r->hslots * 3)   /* the hash's fill rule: indexes fit a slot */
 		return -1;
-	for (uint32_t i = 0; i <= r->hmask; i++)
+	for (uint32_t i = 0; i < r->hslots; i++)
 		if ((r->htab[i] & r->hmask) > r->npfx || (r->htab[i] && !(r->htab[i] & r->hmask)))
 			return -1;
-	for (uint32_t i = 0; i < r->npfx; i++)
-		if (!pfx_node_ok(r, r->pfx_node[i]) || r->pfx[i].len > 128)
+	/* a stored prefix: an IPv4 one compares as one word (pad 0), an IPv6 one's bytes exist, and
+	 * the trie reads no bit past a prefix's family (a node no longer than its rep's family) */
+	for (uint32_t i = 0; i < r->npfx; i++) {
+		const struct rib_pfx *x = &r->h.pfx[i];
+		if (!pfx_node_ok(r, r->pfx_node[i]) || x->v6 > 1 || x->pad[0] || x->pad[1] ||
+		    x->len > (x->v6 ? 128 : 32) || (x->v6 && rib_pfx6_idx(x) >= r->npfx6))
 			return -1;
+	}
 	for (uint32_t i = 0; i < r->nnode; i++) {
 		const struct rib_tnode *t = &r->node[i];
 		if (!child_ok(r, t->child[0]) || !child_ok(r, t->child[1]) ||
-		    !idx_ok(rib_tnode_parent(t), r->nnode) || rib_tnode_rep(t) >= r->npfx || rib_tnode_len(t) > 128)
+		    !idx_ok(rib_tnode_parent(t), r->nnode) || rib_tnode_rep(t) >= r->npfx ||
+		    rib_tnode_len(t) > (r->h.pfx[rib_tnode_rep(t)].v6 ? 128u : 32u))
 			return -1;
 	}
 	if (!idx_ok(r->free_node, r->nnode) || !child_ok(r, r->root[0]) || !child_ok(r, r->root[1]))
@@ -187,15 +194,22 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	for (unsigned i = 0; i < NSIZES; i++)
 		if (snap_ru32(c, &n) || n != sizes[i])
 			return -1;
-	if (load_arr(c, (void **)&r->pfx, &r->cap_pfx, &r->npfx, sizeof *r->pfx))
+	if (load_arr(c, (void **)&r->h.pfx, &r->cap_pfx, &r->npfx, sizeof *r->h.pfx) ||
+	    load_arr(c, (void **)&r->pfx6, &r->cap_pfx6, &r->npfx6, sizeof *r->pfx6))
 		return -1;
 	/* pfx_node shares cap_pfx with pfx (rib.c rib_reserve) */
 	r->pfx_node = bigarr_resize(NULL, 0, (size_t)r->cap_pfx * sizeof *r->pfx_node);
 	if ((r->cap_pfx && !r->pfx_node) || cur_copy(c, r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node))
 		return -1;
 	free(r->htab);
-	if (!(r->htab = load_tab(c, &r->hmask, sizeof *r->htab)))
+	r->htab = NULL;
+	/* the prefix hash: 2^b or 3 x 2^(b-2) slots (rib.c htab_pos) */
+	if (snap_rarr(c, &n, MAXN, sizeof *r->htab, &src) || !(pow2(n) || (n % 3 == 0 && pow2(n / 3))) ||
+	    !(r->htab = malloc((size_t)n * sizeof *r->htab)))
 		return -1;
+	memcpy(r->htab, src, (size_t)n * sizeof *r->htab);
+	r->hslots = n;
+	r->hmask = pow2(n) ? n - 1 : n / 3 * 4 - 1;
 	if (load_arr(c, (void **)&r->node, &r->cap_node, &r->nnode, sizeof *r->node) || snap_ru32(c, &r->free_node) ||
 	    snap_ru32(c, &r->root[0]) || snap_ru32(c, &r->root[1]))
 		return -1;

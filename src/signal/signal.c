@@ -89,13 +89,21 @@ static int cc_index(const char *cc)
 
 static inline uint32_t country_ent(int fam, int ci) { return ENT_COUNTRY + (uint32_t)fam * NCC + (uint32_t)ci; }
 
-static inline uint64_t size_units(const struct dm_prefix *p)
+static inline uint64_t size_units_fl(int fam, unsigned len)
 {
-	if (p->afi == DM_AFI_IPV4)
-		return 1ull << (32 - p->len);
-	if (p->len > 64)
+	if (!fam)
+		return 1ull << (32 - len);
+	if (len > 64)
 		return 0;
-	return p->len ? 1ull << (64 - p->len) : 1ull << 63;
+	return len ? 1ull << (64 - len) : 1ull << 63;
+}
+
+static inline uint64_t size_units(const struct dm_prefix *p) { return size_units_fl(rib_fam(p->afi), p->len); }
+
+/* size_units of the RIB's prefix i, without a copy of the prefix (rib_prefix) */
+static inline uint64_t pfx_units(const struct sig *s, uint32_t i)
+{
+	return size_units_fl(rib_prefix_fam(s->rib, i), rib_prefix_len(s->rib, i));
 }
 
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o)
@@ -146,8 +154,8 @@ void sig_free(struct sig *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 0; i < s->nent; i++)
-		free(s->ent[i].pe);
+	for (int f = 0; f < 2; f++)
+		bigarr_free(s->fam[f].pe, (size_t)s->fam[f].cappe * sizeof *s->fam[f].pe);
 	bigarr_free(s->ent, (size_t)s->capent * sizeof *s->ent);
 	bigarr_free(s->p, (size_t)s->capp * sizeof *s->p);
 	bigarr_free(s->org, (size_t)s->caporg * sizeof *s->org);
@@ -267,11 +275,9 @@ static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
 }
 
 /* The AS's entity of a family, made when first asked for; RIB_NONE on out of memory. */
-static uint32_t as_ent(struct sig *s, uint32_t as, int fam)
+static uint32_t as_ent_new(struct sig *s, uint32_t as, int fam)
 {
 	struct asrec *a = &s->as[as];
-	if (a->ent[fam] != RIB_NONE)
-		return a->ent[fam];
 	if (grow((void **)&s->ent, &s->capent, s->nent + 1, sizeof *s->ent))
 		return RIB_NONE;
 	struct ent *e = &s->ent[s->nent];
@@ -281,6 +287,14 @@ static uint32_t as_ent(struct sig *s, uint32_t as, int fam)
 	e->key.asn = a->asn;
 	e->want = a->want;
 	return a->ent[fam] = s->nent++;
+}
+
+/* The AS record's entity of the family, made on first use (the made case inline: once or twice
+ * an element). */
+static inline uint32_t as_ent(struct sig *s, uint32_t as, int fam)
+{
+	uint32_t e = s->as[as].ent[fam];
+	return e != RIB_NONE ? e : as_ent_new(s, as, fam);
 }
 
 /* The k-th entity in emission order (k < ENT_AS + 2 * nas): the global and country entities,
@@ -328,14 +342,14 @@ static int vsub_fit(struct sig *s)
 
 static int pst_fit(struct sig *s)
 {
-	uint32_t old = s->np;
-	if (grow((void **)&s->p, &s->capp, rib_prefix_count(s->rib), sizeof *s->p))
+	uint32_t old = s->np, n = rib_prefix_count(s->rib);
+	if (grow((void **)&s->p, &s->capp, n, sizeof *s->p))
 		return -1;
-	for (uint32_t i = old; i < rib_prefix_count(s->rib); i++) {
+	for (uint32_t i = old; i < n; i++) {
 		memset(&s->p[i], 0, sizeof s->p[i]);
-		s->p[i].org0.ent = s->p[i].org0.next = RIB_NONE;
+		s->p[i].org0.ent = RIB_NONE;
 	}
-	s->np = rib_prefix_count(s->rib);
+	s->np = n;
 	return 0;
 }
 
@@ -370,7 +384,14 @@ void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 
 static int geo_fill(struct sig *s, uint32_t i)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, i);
+	if (!s->geo) {   /* no mapping: every prefix is ZZ whole (what the general case below makes of it) */
+		struct pst *p1 = &s->p[i];
+		p1->geo = country_ent(rib_prefix_fam(s->rib, i), cc_index("ZZ"));
+		p1->ngeo = 1;
+		p1->flags |= PF_GEO | PF_GEO1;
+		return 0;
+	}
+	const struct dm_prefix pfv = rib_prefix(s->rib, i), *pf = &pfv;
 	int fam = rib_fam(pf->afi);
 	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
 	int cap = GEO_FIRST;
@@ -444,7 +465,7 @@ static inline const struct share *geo_of_sized(struct sig *s, uint32_t i, unsign
 	const struct pst *p = &s->p[i];
 	if (p->flags & PF_GEO1) {
 		one->ent = p->geo;
-		one->units = units ? *units : size_units(rib_prefix(s->rib, i));
+		one->units = units ? *units : pfx_units(s, i);
 		*n = 1;
 		return one;
 	}
@@ -467,8 +488,7 @@ static inline uint32_t pfx_vsub(const struct sig *s, uint32_t q)
 {
 	if (q == RIB_NONE || q >= s->np || !(s->p[q].flags & PF_VIS))
 		return 0;
-	const struct dm_prefix *pf = rib_prefix(s->rib, q);
-	return pf->len <= covlen[rib_fam(pf->afi)];
+	return rib_prefix_len(s->rib, q) <= covlen[rib_prefix_fam(s->rib, q)];
 }
 
 /* vsub of nodes created since `before`: their own prefix's part (a leaf that got a node of its
@@ -502,8 +522,10 @@ static uint32_t vsub_recount(struct sig *s, uint32_t n)
 }
 
 /* Puts queued prefixes into the trie and fits the per-node counts. Every toggle and recompute
- * needs the trie complete, so they call this first; queued prefixes are never visible. */
-static int trie_sync(struct sig *s)
+ * needs the trie complete, so they call this first; queued prefixes are never visible. The
+ * counts of family skip (-1: none) are left to the caller, which counts them all again
+ * (recompute's rc_dfs): a table's first bin would count its whole trie twice (issue 12). */
+static int trie_sync_skip(struct sig *s, int skip)
 {
 	if (!rib_trie_pending(s->rib))
 		return 0;
@@ -514,30 +536,47 @@ static int trie_sync(struct sig *s)
 		return -1;
 	if (reused) {   /* count every subtree again */
 		for (int fam = 0; fam < 2; fam++)
-			vsub_recount(s, rib_trie_root(s->rib, fam));
+			if (fam != skip)
+				vsub_recount(s, rib_trie_root(s->rib, fam));
 		return rc;
 	}
 	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
-		uint32_t par = rib_tnode_parent(rib_node(s->rib, n));
-		if (par == RIB_NONE || par < before)
+		const struct rib_tnode *t = rib_node(s->rib, n);
+		uint32_t par = rib_tnode_parent(t);
+		if ((par == RIB_NONE || par < before) && rib_prefix_fam(s->rib, rib_tnode_rep(t)) != skip)
 			vsub_fill(s, n, before);
 	}
 	return rc;
 }
 
+static int trie_sync(struct sig *s) { return trie_sync_skip(s, -1); }
+
 /* ---------- entity x peer counters ---------- */
 
-static void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint64_t units)
+int sig_pe_alloc(struct sig *s, int fam, struct ent *e, uint32_t n)
+{
+	struct fam *F = &s->fam[fam];
+	if ((uint64_t)F->npe + n > UINT32_MAX / 2 || grow((void **)&F->pe, &F->cappe, F->npe + n, sizeof *F->pe))
+		return -1;
+	e->pe.at = F->npe;
+	e->pe_mode = PE_POOL;
+	F->npe += n;
+	return 0;
+}
+
+static inline void pe_add(struct sig *s, uint32_t ent, int fam, int32_t f, int d, uint64_t units)
 {
 	struct ent *e = &s->ent[ent];
 	e->used = 1;
 	e->frac_dirty = 1;
-	if (!e->pe) {
+	if (e->pe_mode == PE_NONE) {
 		uint32_t n = s->fam[fam].nff;
-		if (!(e->pe = calloc(n ? n : 1, sizeof *e->pe)))
+		if (n > 1 ? sig_pe_alloc(s, fam, e, n) : (sig_pe_one(e), 0))
 			return;
+		if (n > 1)
+			memset(&s->fam[fam].pe[e->pe.at], 0, (size_t)n * sizeof(struct pe));
 	}
-	struct pe *x = &e->pe[f];
+	struct pe *x = &sig_ent_pe(s, e)[f];
 	if (d > 0) {
 		if (x->n++ == 0)
 			e->peers_seeing++;
@@ -563,22 +602,27 @@ static int ancestor_visible(const struct sig *s, uint32_t up)
 	return 0;
 }
 
-/* A prefix's pairs (struct pst): for (o = org_first(s, pfx); o; o = org_next(s, o)). No pair
- * may be added while a walk holds one (org_new may move s->org). */
-static inline struct org *org_next(struct sig *s, const struct org *o)
+/* A prefix's pairs (struct pst): for (o = org_first(s, pfx); o; o = org_next(s, pfx, o)). No
+ * pair may be added or collected while a walk holds one (org_new and org_gc move pairs). */
+static inline struct org *org_next(struct sig *s, uint32_t pfx, const struct org *o)
 {
-	return o->next != RIB_NONE ? &s->org[o->next] : NULL;
+	if (!(s->p[pfx].flags & PF_LIST))
+		return NULL;   /* org0 alone */
+	uint32_t n = ((const struct orgn *)(const void *)o)->next;   /* o is a list node's first member */
+	return n != RIB_NONE ? &s->org[n].o : NULL;
 }
 
 static inline struct org *org_first(struct sig *s, uint32_t pfx)
 {
-	struct org *o = &s->p[pfx].org0;
-	return o->ent != RIB_NONE ? o : org_next(s, o);
+	struct pst *p = &s->p[pfx];
+	if (p->flags & PF_LIST)
+		return &s->org[p->org0.ent].o;
+	return p->org0.ent != RIB_NONE ? &p->org0 : NULL;
 }
 
 static struct org *org_find(struct sig *s, uint32_t pfx, uint32_t ent)
 {
-	for (struct org *o = org_first(s, pfx); o; o = org_next(s, o))
+	for (struct org *o = org_first(s, pfx); o; o = org_next(s, pfx, o))
 		if (o->ent == ent)
 			return o;
 	return NULL;
@@ -643,9 +687,9 @@ struct cov_delta {
 static void desc_sub_global(struct sig *s, uint32_t q, void *arg)
 {
 	int d = ((struct cov_delta *)arg)->d;
-	const struct dm_prefix *pf = rib_prefix(s->rib, q);
-	int fam = rib_fam(pf->afi);
-	s->ent[ENT_GLOBAL + fam].cov -= (uint64_t)d * size_units(pf);
+	const unsigned plen = rib_prefix_len(s->rib, q);
+	int fam = rib_prefix_fam(s->rib, q);
+	s->ent[ENT_GLOBAL + fam].cov -= (uint64_t)d * size_units_fl(fam, plen);
 	unsigned n;
 	struct share one_;   /* geo_of's answer for a one-country prefix */
 	const struct share *sh = geo_of(s, q, &n, &one_);
@@ -661,7 +705,7 @@ struct org_delta {
 static void desc_sub_org(struct sig *s, uint32_t q, void *arg)
 {
 	struct org_delta *od = arg;
-	s->ent[od->ent].cov -= (uint64_t)od->d * size_units(rib_prefix(s->rib, q));
+	s->ent[od->ent].cov -= (uint64_t)od->d * pfx_units(s, q);
 }
 
 /* The AS before the origin in a path, prepends of the origin skipped; 0 when none. */
@@ -676,7 +720,7 @@ static uint32_t path_upstream(const struct rib_attr *a)
 /* The change log (signal.h): one row per global visibility toggle made by an element. */
 static void change_emit(struct sig *s, uint32_t pfx, int on)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
+	const struct dm_prefix pfv = rib_prefix(s->rib, pfx), *pf = &pfv;
 	int fam = rib_fam(pf->afi);
 	struct sig_change c;
 	memset(&c, 0, sizeof c);
@@ -731,8 +775,8 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 {
 	struct pst *p = &s->p[pfx];
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
-	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
+	const unsigned plen = rib_prefix_len(s->rib, pfx);
+	int fam = rib_prefix_fam(s->rib, pfx), d = on ? 1 : -1;
 	int counted = 0;
 	if (on) {
 		p->flags |= PF_VIS;
@@ -756,7 +800,7 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 		e->intr += (uint32_t)counted;
 		e->used = 1;
 	}
-	if (pf->len > covlen[fam]) {
+	if (plen > covlen[fam]) {
 		g->more += (uint32_t)d;
 		for (unsigned k = 0; k < n; k++)
 			s->ent[sh[k].ent].more += (uint32_t)d;
@@ -764,7 +808,7 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 	}
 	uint32_t node = rib_prefix_node(s->rib, pfx), up = rib_prefix_up(s->rib, pfx);
 	if (!ancestor_visible(s, up)) {
-		g->cov += (uint64_t)d * size_units(pf);
+		g->cov += (uint64_t)d * size_units_fl(fam, plen);
 		sh = geo_of(s, pfx, &n, &one_);
 		for (unsigned k = 0; k < n; k++)
 			s->ent[sh[k].ent].cov += (uint64_t)d * sh[k].units;
@@ -778,8 +822,8 @@ static void toggle_prefix(struct sig *s, uint32_t pfx, int on)
 
 static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
-	int fam = rib_fam(pf->afi), d = on ? 1 : -1;
+	const unsigned plen = rib_prefix_len(s->rib, pfx);
+	int fam = rib_prefix_fam(s->rib, pfx), d = on ? 1 : -1;
 	struct ent *e = &s->ent[o->ent];
 	if (on) {
 		o->flags |= PF_VIS;
@@ -791,61 +835,98 @@ static void toggle_org(struct sig *s, uint32_t pfx, struct org *o, int on)
 	}
 	e->vis += (uint32_t)d;
 	e->used = 1;
-	if (pf->len > covlen[fam]) {
+	if (plen > covlen[fam]) {
 		e->more += (uint32_t)d;
 		return;
 	}
 	uint32_t node = rib_prefix_node(s->rib, pfx), ent = o->ent;
 	if (!org_ancestor_visible(s, rib_prefix_up(s->rib, pfx), ent)) {
-		s->ent[ent].cov += (uint64_t)d * size_units(pf);
+		s->ent[ent].cov += (uint64_t)d * size_units_fl(fam, plen);
 		struct org_delta od = { d, ent };
 		desc_walk(s, node, ent, desc_sub_org, &od);
 	}
 }
 
-/* A new pair (seen 0) of the prefix: org0 when free, else one in s->org; NULL on out of memory. */
-static struct org *org_new(struct sig *s, uint32_t pfx, uint32_t ent)
+/* A list node holding x, or RIB_NONE on out of memory (s->org may move). */
+static uint32_t orgn_new(struct sig *s, struct org x)
 {
-	struct org *z = &s->p[pfx].org0;
-	if (z->ent == RIB_NONE) {
-		z->ent = ent;
-		z->seen = 0;
-		z->flags = 0;
-		return z;
-	}
 	uint32_t o;
 	if (s->freeorg != RIB_NONE) {
 		o = s->freeorg;
 		s->freeorg = s->org[o].next;
 	} else {
 		if (grow((void **)&s->org, &s->caporg, s->norg + 1, sizeof *s->org))
-			return NULL;
+			return RIB_NONE;
 		o = s->norg++;
 	}
-	z = &s->p[pfx].org0;
-	s->org[o].ent = ent;
-	s->org[o].seen = 0;
-	s->org[o].flags = 0;
-	s->org[o].next = z->next;
-	z->next = o;
-	return &s->org[o];
+	s->org[o].o = x;
+	s->org[o].next = RIB_NONE;
+	return o;
 }
 
+static void orgn_free(struct sig *s, uint32_t o)
+{
+	s->org[o].next = s->freeorg;
+	s->freeorg = o;
+}
+
+/* A new pair (seen 0) of the prefix: org0 when the prefix has none, else one in a list of s->org
+ * (a second pair moves org0 to the list's head; the new one goes after the head); NULL on out of
+ * memory. */
+static struct org *org_new(struct sig *s, uint32_t pfx, uint32_t ent)
+{
+	struct pst *p = &s->p[pfx];
+	struct org x = { ent, 0, 0, 0 };
+	if (!(p->flags & PF_LIST)) {
+		if (p->org0.ent == RIB_NONE) {
+			p->org0 = x;
+			return &p->org0;
+		}
+		uint32_t head = orgn_new(s, p->org0);
+		if (head == RIB_NONE)
+			return NULL;
+		p->org0 = (struct org){ head, 0, 0, 0 };
+		p->flags |= PF_LIST;
+	}
+	uint32_t o = orgn_new(s, x);
+	if (o == RIB_NONE)
+		return NULL;
+	uint32_t head = p->org0.ent;
+	s->org[o].next = s->org[head].next;
+	s->org[head].next = o;
+	return &s->org[o].o;
+}
+
+static inline int org_dead(const struct org *o) { return !o->seen && !(o->flags & (PF_VIS | PF_LOST)); }
+
+/* Frees the prefix's pairs that no full-feed peer sees and that are neither visible nor lost. A
+ * list left with one pair goes back to org0. */
 static void org_gc(struct sig *s, uint32_t pfx)
 {
-	struct org *z = &s->p[pfx].org0;
-	if (z->ent != RIB_NONE && !z->seen && !(z->flags & (PF_VIS | PF_LOST)))
-		z->ent = RIB_NONE;   /* free; its next still heads the rest */
-	uint32_t *link = &z->next;
+	struct pst *p = &s->p[pfx];
+	if (!(p->flags & PF_LIST)) {
+		if (p->org0.ent != RIB_NONE && org_dead(&p->org0))
+			p->org0.ent = RIB_NONE;
+		return;
+	}
+	uint32_t *link = &p->org0.ent;
 	while (*link != RIB_NONE) {
 		uint32_t o = *link;
-		if (!s->org[o].seen && !(s->org[o].flags & (PF_VIS | PF_LOST))) {
+		if (org_dead(&s->org[o].o)) {
 			*link = s->org[o].next;
-			s->org[o].next = s->freeorg;
-			s->freeorg = o;
+			orgn_free(s, o);
 		} else {
 			link = &s->org[o].next;
 		}
+	}
+	uint32_t head = p->org0.ent;
+	if (head != RIB_NONE && s->org[head].next != RIB_NONE)
+		return;
+	p->flags &= (uint8_t)~PF_LIST;
+	p->org0 = (struct org){ RIB_NONE, 0, 0, 0 };
+	if (head != RIB_NONE) {
+		p->org0 = s->org[head].o;
+		orgn_free(s, head);
 	}
 }
 
@@ -890,7 +971,7 @@ static void view_add(struct view *v, uint32_t ent)
 		v->org[v->n++] = ent;
 }
 
-static void view_of_slot(struct sig *s, uint32_t slot, int fam, struct view *v)
+static inline void view_of_slot(struct sig *s, uint32_t slot, int fam, struct view *v)
 {
 	v->any = slot != 0;
 	v->n = 0;
@@ -937,8 +1018,7 @@ static int view_has(const struct view *v, uint32_t ent)
 static void apply_view(struct sig *s, uint32_t pfx, int fam, int32_t f, const struct view *a,
                        const struct view *b)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, pfx);
-	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
+	uint64_t sz = rib_prefix_len(s->rib, pfx) <= covlen[fam] ? pfx_units(s, pfx) : 0;
 	if (a->any != b->any) {
 		int d = b->any ? 1 : -1;
 		struct pst *p = &s->p[pfx];
@@ -1178,9 +1258,8 @@ void sig_collector_active(struct sig *s, uint32_t collector, int active)
  * table pages are read sequentially. */
 static void rc_prefix(struct sig *s, int fam, uint32_t i)
 {
-	const struct dm_prefix *pf = rib_prefix(s->rib, i);
 	const struct fam *F = &s->fam[fam];
-	uint64_t sz = pf->len <= covlen[fam] ? size_units(pf) : 0;
+	uint64_t sz = rib_prefix_len(s->rib, i) <= covlen[fam] ? pfx_units(s, i) : 0;
 	const struct share *sh = NULL;
 	unsigned n = 0;
 	struct share one_;   /* geo_of's answer for a one-country prefix */
@@ -1217,7 +1296,7 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 	int leaf = rib_is_leaf(n);
 	if (leaf) {   /* a prefix with nothing below, held in its parent's child word */
 		q = rib_leaf_pfx(n);
-		tl = rib_prefix(s->rib, q)->len;
+		tl = rib_prefix_len(s->rib, q);
 	} else {
 		const struct rib_tnode *t = rib_node(s->rib, n);
 		q = rib_tnode_pfx(t);
@@ -1248,7 +1327,7 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 			}
 			covered = 1;
 		}
-		for (const struct org *o = org_first(s, q); o; o = org_next(s, o)) {
+		for (const struct org *o = org_first(s, q); o; o = org_next(s, q, o)) {
 			if (!(o->flags & PF_VIS))
 				continue;
 			uint32_t ent = o->ent;
@@ -1275,7 +1354,7 @@ static int ent_fam(const struct ent *e) { return e->key.afi == DM_AFI_IPV6; }
 static void recompute(struct sig *s, int fam)
 {
 	struct fam *F = &s->fam[fam];
-	if (trie_sync(s) || pst_fit(s) || vsub_fit(s))
+	if (trie_sync_skip(s, fam) || pst_fit(s) || vsub_fit(s))
 		return;
 	if (F->nff) {
 		double need = ceil(s->o.vis * F->nff - 1e-9);
@@ -1283,35 +1362,31 @@ static void recompute(struct sig *s, int fam)
 	} else {
 		F->need = UINT32_MAX;
 	}
-	for (uint32_t i = 0; i < s->np; i++) {
-		if (rib_fam(rib_prefix(s->rib, i)->afi) != fam)
-			continue;
-		s->p[i].seen = 0;
-		for (struct org *o = org_first(s, i); o; o = org_next(s, o))
-			o->seen = 0;
-	}
+	F->npe = 0;   /* every counter of the family goes (pe_mode below) */
 	for (uint32_t i = 0; i < s->nent; i++) {
 		struct ent *e = &s->ent[i];
 		if (ent_fam(e) != fam)
 			continue;
-		free(e->pe);
-		e->pe = NULL;
+		e->pe_mode = PE_NONE;
 		e->peers_seeing = 0;
 		e->vis = e->more = 0;
 		e->cov = 0;
 		e->frac_dirty = 1;
 	}
-	if (F->nff)
-		for (uint32_t i = 0; i < s->np; i++)
-			if (rib_fam(rib_prefix(s->rib, i)->afi) == fam)
-				rc_prefix(s, fam, i);
 	F->visible = 0;
+	/* One pass, prefix by prefix: its counts cleared, counted from the full-feed tables, then
+	 * judged (a prefix's counts depend on its own slots only; three passes over a table's
+	 * prefix states before, issue 12). */
 	for (uint32_t i = 0; i < s->np; i++) {
-		const struct dm_prefix *pf = rib_prefix(s->rib, i);
-		if (rib_fam(pf->afi) != fam)
+		if (rib_prefix_fam(s->rib, i) != fam)
 			continue;
 		struct pst *p = &s->p[i];
-		int more = pf->len > covlen[fam];
+		p->seen = 0;
+		for (struct org *o = org_first(s, i); o; o = org_next(s, i, o))
+			o->seen = 0;
+		if (F->nff)
+			rc_prefix(s, fam, i);
+		int more = rib_prefix_len(s->rib, i) > covlen[fam];
 		/* A full-feed set change is not an event of the prefix: no interruption counted, and a
 		 * prefix it hides is not marked lost. */
 		if (visible_now(s, fam, p->seen)) {
@@ -1329,7 +1404,7 @@ static void recompute(struct sig *s, int fam)
 		} else {
 			p->flags &= (uint8_t)~PF_VIS;
 		}
-		for (struct org *x = org_first(s, i); x; x = org_next(s, x)) {
+		for (struct org *x = org_first(s, i); x; x = org_next(s, i, x)) {
 			if (visible_now(s, fam, x->seen)) {
 				x->flags = (uint8_t)((x->flags | PF_VIS) & ~PF_LOST);
 				s->ent[x->ent].vis++;
@@ -1475,11 +1550,12 @@ static float ent_frac(struct sig *s, struct ent *e)
 	if (!e->frac_dirty)
 		return e->frac;
 	e->frac_dirty = 0;
-	if (!nff || !e->pe || !e->base24)
+	const struct pe *pe = sig_ent_pe(s, e);
+	if (!nff || !pe || !e->base24)
 		return e->frac = 0;
 	double base = (double)e->base24 * (double)unit[fam], sum = 0;
 	for (uint32_t f = 0; f < nff; f++) {
-		double x = (double)e->pe[f].units / base;
+		double x = (double)pe[f].units / base;
 		sum += x > 1 ? 1 : x;
 	}
 	return e->frac = (float)(sum / nff);
@@ -1717,12 +1793,13 @@ int sig_entity_now(struct sig *s, const struct sig_entity *key, struct sig_bin *
 uint32_t sig_entity_peers(struct sig *s, const struct sig_entity *key, uint32_t *out, uint32_t max)
 {
 	uint32_t i = ent_lookup(s, key);
-	if (i == RIB_NONE || !s->ent[i].pe)
+	const struct pe *pe = i == RIB_NONE ? NULL : sig_ent_pe(s, &s->ent[i]);
+	if (!pe)
 		return 0;
 	const struct fam *F = &s->fam[ent_fam(&s->ent[i])];
 	uint32_t n = 0;
 	for (uint32_t f = 0; f < F->nff; f++)
-		if (s->ent[i].pe[f].n) {
+		if (pe[f].n) {
 			if (n < max)
 				out[n] = F->ff[f];
 			n++;
@@ -1745,9 +1822,10 @@ int sig_entity_part(struct sig *s, const struct sig_entity *key, struct sig_part
 	out->intr = e->intr;
 	out->cov = e->cov;
 	out->nff = s->fam[ent_fam(e)].nff;
+	const struct pe *pe = sig_ent_pe(s, e);
 	for (uint32_t f = 0; f < out->nff && f < max; f++) {
-		pe_n[f] = e->pe ? e->pe[f].n : 0;
-		pe_units[f] = e->pe ? e->pe[f].units : 0;
+		pe_n[f] = pe ? pe[f].n : 0;
+		pe_units[f] = pe ? pe[f].units : 0;
 	}
 	return 0;
 }
@@ -1765,9 +1843,7 @@ size_t sig_memory(const struct sig *s)
 	m += (size_t)s->capsh * sizeof *s->sh + (size_t)s->capvsub * sizeof *s->vsub;
 	m += (size_t)s->capent * sizeof *s->ent + ((size_t)s->asmask + 1) * sizeof *s->astab;
 	m += (size_t)s->capas * sizeof *s->as;
-	for (uint32_t i = 0; i < s->nent; i++)
-		if (s->ent[i].pe)
-			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
+	m += ((size_t)s->fam[0].cappe + s->fam[1].cappe) * sizeof(struct pe);
 	return m;
 }
 
@@ -1777,8 +1853,6 @@ size_t sig_memory_used(const struct sig *s)
 	m += (size_t)s->np * sizeof *s->p + (size_t)s->norg * sizeof *s->org;
 	m += (size_t)s->nsh * sizeof *s->sh + (size_t)rib_node_count(s->rib) * sizeof *s->vsub;
 	m += (size_t)s->nent * sizeof *s->ent + (size_t)s->nas * (sizeof *s->astab + sizeof *s->as);
-	for (uint32_t i = 0; i < s->nent; i++)
-		if (s->ent[i].pe)
-			m += s->fam[ent_fam(&s->ent[i])].nff * sizeof(struct pe);
+	m += ((size_t)s->fam[0].npe + s->fam[1].npe) * sizeof(struct pe);
 	return m;
 }

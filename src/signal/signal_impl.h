@@ -6,21 +6,30 @@
 #include "rib/rib.h"
 #include "signal/signal.h"
 
+#include <string.h>
+
 /* Per-prefix state. seen counts full-feed peers of the prefix's family holding >= 1 path. */
 /* PF_GEO1: the prefix lies in one country whole (nearly every prefix): pst.geo is that
  * entity and its units are the prefix's size, nothing in s->sh (16 bytes a prefix, issue 12) */
-enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8 };
+/* PF_LIST: the prefix's pairs are a list in s->org (struct pst) */
+enum { PF_VIS = 1, PF_LOST = 2, PF_GEO = 4, PF_GEO1 = 8, PF_LIST = 16 };
 /* (prefix, origin AS entity) pair: full-feed peers whose path to the prefix ends in the AS. */
 struct org {
 	uint32_t ent;       /* RIB_NONE: an unused pst.org0 */
 	uint16_t seen;
 	uint8_t flags;      /* PF_VIS, PF_LOST */
-	uint32_t next;      /* the next pair in s->org, RIB_NONE */
+	uint8_t pad;
 };
 
-/* A prefix's pairs: org0 when used (ent != RIB_NONE), then the list in s->org that org0.next
- * heads. Nearly every prefix has one origin: kept here, 20 bytes a prefix instead of 12 and a
- * 12-byte pair elsewhere (issue 12). */
+/* A pair in a list of s->org (or, free, in s->freeorg's list). */
+struct orgn {
+	struct org o;
+	uint32_t next;      /* RIB_NONE: the last */
+};
+
+/* A prefix's pairs: org0 when it has one (ent RIB_NONE: none), or with PF_LIST two or more in a
+ * list of s->org whose head org0.ent holds. Nearly every prefix has one origin: kept here, 16
+ * bytes a prefix (20 with a next index in each pair, 12 plus a 12-byte pair before; issue 12). */
 struct pst {
 	uint16_t seen;
 	uint8_t flags;
@@ -34,19 +43,30 @@ struct share {
 	uint64_t units;     /* IPv4 addresses / IPv6 /64s of the prefix in the country */
 };
 
-struct pe {             /* entity x full-feed peer */
+/* entity x full-feed peer: 12 bytes, aligned as a uint32_t, so that one fits in struct ent */
+struct pe {
 	uint32_t n;         /* entity prefixes the peer has a path to */
 	uint64_t units;     /* their address space (prefixes <= /24 or /48), not deduplicated */
-};
+} __attribute__((packed, aligned(4)));
+
+/* Where an entity's nff counters are (struct ent pe_mode). A family with one full-feed peer
+ * (a one-peer table) keeps its one counter in the entity: a 16-byte malloc'd array and its
+ * header for each of 53,078 entities were 1.7 MB of a one-peer replay (issue 12). */
+enum { PE_NONE, PE_ONE, PE_POOL };
 
 struct ent {
 	struct sig_entity key;
 	uint32_t vis, more, ann, wd, intr, peers_seeing;
+	union {
+		struct pe one;  /* PE_ONE */
+		uint32_t at;    /* PE_POOL: the nff entries at s->fam[its family].pe[at] */
+	} pe;
 	uint64_t cov;       /* distinct units covered by visible prefixes <= /24 (/48) */
 	uint64_t base24;    /* running maximum of slash24 */
 	float frac;
 	uint8_t used, want, frac_dirty;
-	struct pe *pe;      /* nff entries of the family, NULL until touched */
+	uint8_t pe_mode;    /* PE_NONE until touched; chosen by the family's nff then, which does
+	                     * not change before recompute drops every counter of the family */
 };
 
 /* An origin AS: its entity per family, made when the AS first originates a prefix of that
@@ -73,6 +93,8 @@ struct fam {
 	uint32_t nhq, caphq;
 	uint8_t dropped;    /* a full-feed peer went down in the open bin */
 	uint64_t visible;
+	struct pe *pe;      /* PE_POOL counters of the family's entities, nff each */
+	uint32_t npe, cappe;
 };
 
 struct sig {
@@ -93,7 +115,7 @@ struct sig {
 
 	struct pst *p;
 	uint32_t np, capp;
-	struct org *org;
+	struct orgn *org;
 	uint32_t norg, caporg, freeorg;
 	struct share *sh;
 	uint32_t nsh, capsh;
@@ -135,5 +157,24 @@ struct sig {
 	uint32_t ext_npeers;
 	uint64_t ext_rib_routes[2];
 };
+
+/* An entity's counters: nff of its family (1 for PE_ONE), NULL before its first count. */
+static inline struct pe *sig_ent_pe(const struct sig *s, const struct ent *e)
+{
+	if (e->pe_mode == PE_ONE)
+		return (struct pe *)&e->pe.one;
+	if (e->pe_mode == PE_POOL)
+		return &s->fam[e->key.afi == DM_AFI_IPV6].pe[e->pe.at];
+	return NULL;
+}
+
+static inline void sig_pe_one(struct ent *e)
+{
+	memset(&e->pe, 0, sizeof e->pe);
+	e->pe_mode = PE_ONE;
+}
+
+/* n counters (not cleared) for e in fam's pool: 0, or -1 out of memory (e untouched). */
+int sig_pe_alloc(struct sig *s, int fam, struct ent *e, uint32_t n);
 
 #endif

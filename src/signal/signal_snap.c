@@ -12,10 +12,10 @@
 
 /* the rule names a family's full-feed choice points at (signal.c ff_select) */
 static const char *const rules[] = { "none", "abs", "count", "rel" };
-enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494732u /* "SIG2": AS records, entities per family, a prefix's first origin pair inline (issue 12) */ };
+enum { NRULES = sizeof rules / sizeof rules[0], SIG_SNAP_TAG = 0x53494733u /* "SIG3": a prefix's one origin pair inline, two or more a list (PF_LIST); 12-byte entity x peer counters, inline with one full-feed peer; AS records, entities per family (issue 12) */ };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
-static const uint32_t sizes[] = { sizeof(struct pst), sizeof(struct org), sizeof(struct share), sizeof(struct ent),
+static const uint32_t sizes[] = { sizeof(struct pst), sizeof(struct orgn), sizeof(struct share), sizeof(struct ent),
                                   sizeof(struct pe), sizeof(struct hent), sizeof(struct asrec) };
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
@@ -56,18 +56,22 @@ void sig_snap_write(const struct sig *s, struct snapbuf *b)
 	snap_u32(b, s->nent);
 	for (uint32_t i = 0; i < s->nent; i++) {
 		struct ent e = s->ent[i];
-		e.pe = NULL;   /* addresses are not state: a snapshot loaded and written again is the same bytes */
+		/* where the counters are is not state (a pool offset depends on the order entities were
+		 * first counted): they follow, and a snapshot loaded and written again is the same bytes */
+		memset(&e.pe, 0, sizeof e.pe);
+		e.pe_mode = PE_NONE;
 		snap_put(b, &e, sizeof e);
 	}
 	for (uint32_t i = 0; i < s->nent; i++) {
 		const struct ent *e = &s->ent[i];
 		uint32_t n = s->fam[e->key.afi == DM_AFI_IPV6].nff;
-		/* pe is allocated for the family's full-feed set of its time (signal.c pe_add) and
-		 * dropped whenever that set changes: nff entries (1 when empty) */
-		if (!e->pe)
+		/* the counters are made for the family's full-feed set of their time (signal.c pe_add)
+		 * and dropped whenever that set changes: nff entries (1 when empty) */
+		const struct pe *pe = sig_ent_pe(s, e);
+		if (!pe)
 			snap_u32(b, 0);
 		else
-			snap_arr(b, e->pe, n ? n : 1, sizeof *e->pe);
+			snap_arr(b, pe, n ? n : 1, sizeof *pe);
 	}
 	snap_arr(b, s->astab, s->asmask + 1, sizeof *s->astab);
 	snap_u32(b, s->nas);
@@ -127,8 +131,7 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 		return -1;
 	for (uint32_t i = 0; i < s->np; i++) {
 		const struct pst *p = &s->p[i];
-		if ((p->org0.next != RIB_NONE && p->org0.next >= s->norg) ||
-		    (p->org0.ent != RIB_NONE && p->org0.ent >= s->nent))
+		if (p->flags & PF_LIST ? p->org0.ent >= s->norg : p->org0.ent != RIB_NONE && p->org0.ent >= s->nent)
 			return -1;
 		if (p->flags & PF_GEO1) {
 			if (p->geo >= s->nent)
@@ -143,7 +146,7 @@ static int check(const struct sig *s, uint32_t npfx, uint32_t npeer)
 		}
 	}
 	for (uint32_t i = 0; i < s->norg; i++)
-		if (s->org[i].ent >= s->nent || (s->org[i].next != RIB_NONE && s->org[i].next >= s->norg))
+		if (s->org[i].o.ent >= s->nent || (s->org[i].next != RIB_NONE && s->org[i].next >= s->norg))
 			return -1;
 	if (s->freeorg != RIB_NONE && s->freeorg >= s->norg)
 		return -1;
@@ -181,10 +184,9 @@ int sig_snap_read(struct sig *s, struct cur *c)
 		if (snap_ru32(c, &n) || n != sizes[i])
 			return -1;
 	/* the fresh signal's own arrays go: the snapshot's replace them */
-	for (uint32_t i = 0; i < s->nent; i++) {
-		free(s->ent[i].pe);
-		s->ent[i].pe = NULL;
-	}
+	for (uint32_t i = 0; i < s->nent; i++)
+		s->ent[i].pe_mode = PE_NONE;
+	s->fam[0].npe = s->fam[1].npe = 0;
 	if (load_arr(c, (void **)&s->p, &s->capp, &s->np, sizeof *s->p) ||
 	    load_arr(c, (void **)&s->org, &s->caporg, &s->norg, sizeof *s->org) || snap_ru32(c, &s->freeorg) ||
 	    load_arr(c, (void **)&s->sh, &s->capsh, &s->nsh, sizeof *s->sh))
@@ -212,9 +214,11 @@ int sig_snap_read(struct sig *s, struct cur *c)
 		return -1;
 	memcpy(s->ent, src, (size_t)n * sizeof *s->ent);
 	int bad = 0;
+	static const struct ent zero;
 	for (uint32_t i = 0; i < n; i++) {
-		bad |= s->ent[i].pe != NULL;   /* written NULL: anything else is corrupt */
-		s->ent[i].pe = NULL;
+		/* written cleared: anything else is corrupt */
+		bad |= s->ent[i].pe_mode != PE_NONE || memcmp(&s->ent[i].pe, &zero.pe, sizeof zero.pe);
+		s->ent[i].pe_mode = PE_NONE;
 	}
 	s->nent = n;
 	for (uint32_t i = 0; i < n && !bad; i++) {
@@ -227,11 +231,12 @@ int sig_snap_read(struct sig *s, struct cur *c)
 			continue;
 		/* pe holds the entity's family's full-feed slots (pe_add): a count other than that
 		 * would let the signal index past it */
-		uint32_t nff = s->fam[s->ent[i].key.afi == DM_AFI_IPV6].nff;
-		if (k != (nff ? nff : 1) || !(s->ent[i].pe = malloc((size_t)k * sizeof(struct pe))))
+		int fam = s->ent[i].key.afi == DM_AFI_IPV6;
+		uint32_t nff = s->fam[fam].nff;
+		if (k != (nff ? nff : 1) || (k > 1 ? sig_pe_alloc(s, fam, &s->ent[i], k) : (sig_pe_one(&s->ent[i]), 0)))
 			bad = 1;
 		else
-			memcpy(s->ent[i].pe, src, (size_t)k * sizeof(struct pe));
+			memcpy(sig_ent_pe(s, &s->ent[i]), src, (size_t)k * sizeof(struct pe));
 	}
 	if (bad)
 		return -1;

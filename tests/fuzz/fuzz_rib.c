@@ -68,7 +68,7 @@ static int model_prefix(struct model *m, struct rib *r, const struct dm_prefix *
 	CHECK(idx != RIB_NONE);
 	for (int i = 0; i < m->npfx; i++)
 		CHECK(m->idx[i] != idx);
-	const struct dm_prefix *q = rib_prefix(r, idx);
+	const struct dm_prefix qv = rib_prefix(r, idx), *q = &qv;
 	CHECK(q->afi == p->afi && q->len == p->len && memcmp(q->b, p->b, p->afi == DM_AFI_IPV4 ? 4 : 16) == 0);
 	m->pfx[m->npfx] = *p;
 	m->idx[m->npfx] = idx;

@@ -93,7 +93,7 @@ static void recount(struct sig *s, const struct rib *r)
 		uint64_t visible = 0, nb = 0;
 		static uint64_t iv[2 * 4096];
 		for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
-			const struct dm_prefix *p = rib_prefix(r, i);
+			const struct dm_prefix pv = rib_prefix(r, i), *p = &pv;
 			if (rib_fam(p->afi) != fam)
 				continue;
 			uint32_t seen = 0;

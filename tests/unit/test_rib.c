@@ -31,7 +31,8 @@ static const char *fmt(const struct rib *r, uint32_t i)
 	static char buf[DM_PREFIX_STRLEN];
 	if (i == RIB_NONE)
 		return "none";
-	dm_prefix_fmt(rib_prefix(r, i), buf);
+	const struct dm_prefix p = rib_prefix(r, i);
+	dm_prefix_fmt(&p, buf);
 	return buf;
 }
 
@@ -112,9 +113,9 @@ static uint32_t lpm_scan(const struct rib *r, const uint8_t *in, uint32_t a)
 {
 	uint32_t best = RIB_NONE;
 	for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
-		const struct dm_prefix *p = rib_prefix(r, i);
+		const struct dm_prefix pv = rib_prefix(r, i), *p = &pv;
 		uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
-		if (in[i] && (a & mask) == ip4(p->b) && (best == RIB_NONE || p->len > rib_prefix(r, best)->len))
+		if (in[i] && (a & mask) == ip4(p->b) && (best == RIB_NONE || p->len > rib_prefix_len(r, best)))
 			best = i;
 	}
 	return best;
@@ -160,7 +161,7 @@ static void test_trie_random(void **state)
 static void check_trie(const struct rib *r, const uint8_t *in)
 {
 	for (uint32_t i = 0; i < rib_prefix_count(r); i++) {
-		const struct dm_prefix *p = rib_prefix(r, i);
+		const struct dm_prefix pv = rib_prefix(r, i), *p = &pv;
 		if (!in[i]) {
 			assert_int_equal(rib_prefix_up(r, i), RIB_NONE);
 			continue;
@@ -174,10 +175,84 @@ static void check_trie(const struct rib *r, const uint8_t *in)
 			unsigned len = rib_tnode_len(t);
 			assert_true(len < below);
 			uint32_t mask = len ? ~0u << (32 - len) : 0;
-			assert_int_equal(ip4(rib_prefix(r, rib_tnode_rep(t))->b) & mask, ip4(p->b) & mask);
+			assert_int_equal(ip4(rib_prefix(r, rib_tnode_rep(t)).b) & mask, ip4(p->b) & mask);
 			below = len;
 		}
 	}
+}
+
+/* Prefix i of test_prefix_store, host bits set from noise: distinct by construction (its
+ * length from i % 17 or i % 81, its first 16 or 48 bits from the quotient), IPv6 every 4th. */
+static struct dm_prefix store_prefix(uint32_t i, uint32_t noise)
+{
+	struct dm_prefix p;
+	memset(&p, 0, sizeof p);
+	if (i % 4 == 3) {
+		p.afi = DM_AFI_IPV6;
+		p.len = (uint8_t)(48 + i % 81);
+		uint32_t q = i / 81 + 1;
+		p.b[0] = 0x20, p.b[1] = 0x01, p.b[2] = (uint8_t)(q >> 24), p.b[3] = (uint8_t)(q >> 16);
+		p.b[4] = (uint8_t)(q >> 8), p.b[5] = (uint8_t)q;
+		for (int k = 6; k < 16; k++)
+			p.b[k] = (uint8_t)(i * 7 + (uint32_t)k);
+	} else {
+		p.afi = DM_AFI_IPV4;
+		p.len = (uint8_t)(16 + i % 17);
+		put4(p.b, (i / 17 + 1) << 16 | (i * 2246822519u >> 16));
+	}
+	unsigned bits = p.afi == DM_AFI_IPV6 ? 128 : 32;
+	for (unsigned k = p.len; k < bits; k++) {   /* host bits: noise */
+		uint8_t m = (uint8_t)(0x80 >> (k % 8));
+		p.b[k / 8] = (uint8_t)(noise >> (k % 32) & 1 ? p.b[k / 8] | m : p.b[k / 8] & ~m);
+	}
+	return p;
+}
+
+/* The prefix store (8 bytes an IPv4 prefix, IPv6 addresses apart; a hash growing by 1.5x and
+ * 4/3x, issue 12): 20,000 prefixes of both families get dense indexes in arrival order; the same
+ * prefix with other host bits finds its index; each reads back masked (the text dm_prefix_mask
+ * and dm_prefix_fmt make of the input), with its length and family; the extremes (/0, /32,
+ * /128) and a prefix never added are told apart; longest match works in both families. */
+static void test_prefix_store(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	enum { N = 20000 };
+	char want[DM_PREFIX_STRLEN];
+	for (uint32_t i = 0; i < N; i++) {
+		struct dm_prefix p = store_prefix(i, i * 2654435761u);
+		assert_int_equal(rib_prefix_find_or_add(r, &p), i);
+	}
+	assert_int_equal(rib_prefix_count(r), N);
+	for (uint32_t i = 0; i < N; i++) {
+		struct dm_prefix p = store_prefix(i, ~i * 40503u);
+		assert_int_equal(rib_prefix_find(r, &p), i);
+		assert_int_equal(rib_prefix_find_or_add(r, &p), i);
+		dm_prefix_mask(&p);
+		dm_prefix_fmt(&p, want);
+		assert_string_equal(fmt(r, i), want);
+		assert_int_equal(rib_prefix_len(r, i), p.len);
+		assert_int_equal(rib_prefix_fam(r, i), p.afi == DM_AFI_IPV6);
+		struct dm_prefix back = rib_prefix(r, i);
+		assert_memory_equal(&back, &p, sizeof p);
+	}
+	assert_int_equal(rib_prefix_count(r), N);
+	const char *edge[] = { "0.0.0.0/0", "255.255.255.255/32", "::/0", "2001:db8::1/128", "2001:db8::/127" };
+	for (uint32_t k = 0; k < 5; k++) {
+		struct dm_prefix p = P(edge[k]);
+		assert_int_equal(rib_prefix_find(r, &p), RIB_NONE);
+		assert_int_equal(rib_prefix_find_or_add(r, &p), N + k);
+		assert_string_equal(fmt(r, N + k), edge[k]);
+	}
+	struct dm_prefix never = P("10.0.0.0/8"), v6never = P("2001:db8::/32");
+	assert_int_equal(rib_prefix_find(r, &never), RIB_NONE);
+	assert_int_equal(rib_prefix_find(r, &v6never), RIB_NONE);
+	struct dm_ip a4 = IP("255.255.255.255"), a6 = IP("2001:db8::1"), b6 = IP("2001:db8::"), c6 = IP("3000::1");
+	assert_string_equal(fmt(r, rib_lpm(r, &a4)), "255.255.255.255/32");
+	assert_string_equal(fmt(r, rib_lpm(r, &a6)), "2001:db8::1/128");
+	assert_string_equal(fmt(r, rib_lpm(r, &b6)), "2001:db8::/127");
+	assert_string_equal(fmt(r, rib_lpm(r, &c6)), "::/0");
+	rib_free(r);
 }
 
 /* Prefixes with nothing below are leaves in their parent's child word (issue 12): queued and
@@ -600,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_trie_lpm),
 		cmocka_unit_test(test_trie_random),
 		cmocka_unit_test(test_trie_leaves),
+		cmocka_unit_test(test_prefix_store),
 		cmocka_unit_test(test_intern_refcounts),
 		cmocka_unit_test(test_addpath_and_clear),
 		cmocka_unit_test(test_intern_many),

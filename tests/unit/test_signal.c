@@ -546,7 +546,7 @@ static void copy_route(void *arg, uint32_t pfx, uint32_t slot)
 	assert_int_equal(rib_peer_info(c->from, c->peer, &pi), 0);
 	e.peer_ip = &pi.addr;
 	e.peer_asn = pi.asn;
-	e.prefix = *rib_prefix(c->from, pfx);
+	e.prefix = rib_prefix(c->from, pfx);
 	e.attrs = path_to(&ab, e.peer_asn, a->origin_asn);
 	sig_elem(c->to, 0, &e);
 }
