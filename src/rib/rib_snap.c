@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494232u /* "RIB2": 16-byte trie nodes, leaves in child words, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494233u /* "RIB3": 16-byte trie nodes, leaves in child words, 4-byte hash slots, 32-byte attribute sets (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct dm_prefix), sizeof(struct rib_tnode), sizeof(struct rib_attr),
@@ -37,7 +37,6 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 	for (uint32_t i = 0; i < r->nattr; i++) {
 		struct rib_attr x = r->attr[i];
 		x.asn = NULL;   /* addresses are not state: a snapshot loaded and written again is the same bytes */
-		x.raw = NULL;
 		snap_put(b, &x, sizeof x);
 	}
 	for (uint32_t i = 1; i < r->nattr; i++)
@@ -205,8 +204,8 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	memcpy(r->attr, src, (size_t)n * sizeof *r->attr);
 	int stray = 0;
 	for (uint32_t i = 0; i < n; i++) {   /* no set owns a blob until it is read below */
-		stray |= r->attr[i].asn || r->attr[i].raw;   /* written NULL: anything else is corrupt */
-		r->attr[i].asn = NULL, r->attr[i].raw = NULL;
+		stray |= r->attr[i].asn != NULL;   /* written NULL: anything else is corrupt */
+		r->attr[i].asn = NULL;
 		if (stray)
 			r->attr[i].refcnt = 0;
 	}
@@ -233,7 +232,6 @@ int rib_snap_read(struct rib *r, struct cur *c)
 			return -1;
 		}
 		cur_copy(c, x->asn, bytes);
-		x->raw = (uint8_t *)(x->asn + x->path_len);
 	}
 	if (snap_ru32(c, &r->free_attr) || snap_ru32(c, &r->live_attr) || snap_ru64(c, &r->attr_bytes))
 		return -1;
