@@ -183,12 +183,23 @@ static int peer_rehash(struct rib *r)
 
 uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
 {
-	/* an update file's elements come from one peer in long runs: its hash probe is skipped */
-	if (r->last_peer < r->npeer && peer_eq(&r->peer[r->last_peer], collector, addr, asn))
-		return r->last_peer;
+	/* an update file's elements come from one peer in long runs: its hash probe is skipped; a
+	 * RIB record's come peer after peer, in the same order record after record (issue 12: the
+	 * peer hash was 5% of a full-scale table's load) */
+	uint32_t prev = r->last_peer;
+	if (prev < r->npeer) {
+		if (peer_eq(&r->peer[prev], collector, addr, asn))
+			return prev;
+		uint32_t s = r->peer[prev].succ;
+		if (s && s - 1 < r->npeer && peer_eq(&r->peer[s - 1], collector, addr, asn))
+			return r->last_peer = s - 1;
+	}
 	uint32_t i = rib_peer_find(r, collector, addr, asn);
-	if (i != RIB_NONE)
+	if (i != RIB_NONE) {
+		if (prev < r->npeer)
+			r->peer[prev].succ = i + 1;
 		return r->last_peer = i;
+	}
 	if ((r->npeer + 1) * 2 > r->pmask + 1 && peer_rehash(r))
 		return RIB_NONE;
 	if (grow((void **)&r->peer, &r->cap_peer, r->npeer + 1, sizeof *r->peer))
@@ -1616,7 +1627,17 @@ static int apply_elem(struct rib *r, uint32_t collector, const struct dm_elem *e
 			p->up = 1;
 			ch->came_up = 1;
 		}
-		uint32_t pfx = rib_prefix_find_or_add(r, &e->prefix);
+		uint32_t pfx;
+		/* a RIB record's entries are one prefix, peer after peer: looked up once (issue 12; the
+		 * store never forgets a prefix, so the index stays right) */
+		const struct dm_prefix *in = &e->prefix;
+		if (r->last_pfx && in->afi == r->last_in.afi && in->len == r->last_in.len &&
+		    !memcmp(in->b, r->last_in.b, in->afi == DM_AFI_IPV6 ? 16 : 4)) {
+			pfx = r->last_pfx - 1;
+		} else if ((pfx = rib_prefix_find_or_add(r, in)) != RIB_NONE) {
+			r->last_in = *in;
+			r->last_pfx = pfx + 1;
+		}
 		uint32_t attr = pfx == RIB_NONE ? 0 : elem_attr(r, peer, e);
 		if (!attr) {   /* malformed prefix or out of memory: counted, reported */
 			r->dropped++;

@@ -59,6 +59,7 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 		struct rib_peer p = r->peer[i];
 		p.page = NULL;
 		p.npage = 0;
+		p.succ = 0;   /* a cache */
 		snap_put(b, &p, sizeof p);
 	}
 	for (uint32_t i = 0; i < r->npeer; i++) {
