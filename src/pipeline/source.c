@@ -312,6 +312,8 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 		enum { B = 64 };
 		const struct bgp_attrs *blk[B];
 		uint32_t idx[B], hint[B], found[B];
+		if (rec->u.rib.has_prefix)   /* its hash slot's miss overlaps the lookups' (a new prefix) */
+			rib_prefetch(R->rib, &rec->u.rib.prefix);
 		for (uint32_t i = 0; i < rec->u.rib.n;) {
 			uint32_t m = 0;
 			for (; i < rec->u.rib.n && m < B; i++) {

@@ -17,19 +17,53 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
+/* The attribute-set hash (issue 12: 1 in 3 entries of a full-scale table hashes its block,
+ * 4% of the load through a mix64 per 8 bytes before): one 64 x 64 -> 128-bit multiply folded per
+ * 16 bytes (wyhash's step), and one at the end. */
+__extension__ typedef unsigned __int128 u128;
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
-	while (n >= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		h = mix64(h ^ w) * 0x9e3779b97f4a7c15ull;
-		p += 8;
-		n -= 8;
+	u128 r = (u128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t hash_block(const uint8_t *p, size_t n, uint64_t seed)
+{
+	uint64_t h = seed ^ mum(n ^ 0xa0761d6478bd642full, 0xe7037ed1a0b428dbull);
+	uint64_t w0, w1;
+	for (; n > 16; p += 16, n -= 16) {
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		h = mum(w0 ^ 0x8ebc6af09c88c6e3ull, w1 ^ h);
 	}
-	uint64_t w = 0;
-	memcpy(&w, p, n);
-	return mix64(h ^ w ^ ((uint64_t)n << 56));
+	uint8_t t[16] = { 0 };
+	memcpy(t, p, n);
+	memcpy(&w0, t, 8);
+	memcpy(&w1, t + 8, 8);
+	h = mum(w0 ^ 0x8ebc6af09c88c6e3ull, w1 ^ h);
+	return mum(h ^ 0x589965cc75374cc3ull, h ^ 0x1d8e4e27c47d124full);
+}
+
+/* Equal bytes (a set's key against a block: 30-100 bytes): eight at a time, inline. */
+static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return 0;
+		return 1;
+	}
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return 0;
+	}
+	memcpy(&x, a + n - 8, 8);   /* the last 8 bytes (overlapping the loop's last word) */
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
 }
 
 static inline uint32_t prefix_hash(const struct dm_prefix *p)
@@ -956,7 +990,7 @@ static inline int attr_match(const struct rib_attr *x, const uint8_t *raw, size_
                              uint8_t oset, uint8_t asn_size, const struct bgp_attrs *a)
 {
 	if (x->raw_len != rl || x->origin_asn != origin || x->origin_set != oset || x->asn_size != asn_size ||
-	    memcmp(rib_attr_raw(x), raw, rl))
+	    !bytes_eq(rib_attr_raw(x), raw, rl))
 		return 0;
 	if (rl)
 		return 1;   /* the path is a function of the block and the AS number size */
@@ -970,7 +1004,7 @@ static inline int attr_match(const struct rib_attr *x, const uint8_t *raw, size_
 static uint32_t attr_hash(const uint8_t *raw, size_t rl, uint32_t origin, uint8_t oset, uint8_t asz)
 {
 	uint64_t seed = rl ? (uint64_t)asz << 1 : ((uint64_t)origin << 8 | (uint64_t)asz << 1 | oset);
-	uint64_t h64 = hash_bytes(raw, rl, 0x5bd1e995u ^ seed);
+	uint64_t h64 = hash_block(raw, rl, 0x5bd1e995u ^ seed);
 	return (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
 }
 
@@ -983,7 +1017,7 @@ uint32_t rib_attr_find_lazy(const struct rib *r, const struct bgp_attrs *a, uint
 		return 0;
 	if (hint && hint < r->nattr) {   /* the caller's guess: the set this peer's last route had */
 		const struct rib_attr *x = &r->attr[hint];
-		if (x->refcnt && x->rib_form && x->raw_len == rl && x->asn_size == asz && !memcmp(rib_attr_raw(x), raw, rl))
+		if (x->refcnt && x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl))
 			return hint;
 	}
 	uint32_t h = attr_hash(raw, rl, 0, 0, asz);
@@ -991,7 +1025,7 @@ uint32_t rib_attr_find_lazy(const struct rib *r, const struct bgp_attrs *a, uint
 		if ((uint32_t)(r->atab[i] >> 32) != h)
 			continue;
 		const struct rib_attr *x = &r->attr[(uint32_t)r->atab[i]];
-		if (x->rib_form && x->raw_len == rl && x->asn_size == asz && !memcmp(rib_attr_raw(x), raw, rl))
+		if (x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl))
 			return (uint32_t)r->atab[i];
 	}
 	return 0;
@@ -1036,7 +1070,7 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 			if (hi && hi < r->nattr) {
 				const struct rib_attr *x = &r->attr[hi];
 				if (x->refcnt && x->rib_form && x->raw_len == rl && x->asn_size == asz &&
-				    !memcmp(rib_attr_raw(x), raw, rl)) {
+				    bytes_eq(rib_attr_raw(x), raw, rl)) {
 					out[i] = hi;
 					continue;
 				}
@@ -1069,7 +1103,7 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 				if ((uint32_t)(r->atab[j] >> 32) != h[k])
 					continue;
 				const struct rib_attr *x = &r->attr[(uint32_t)r->atab[j]];
-				if (x->rib_form && x->raw_len == rl && x->asn_size == asz && !memcmp(rib_attr_raw(x), raw, rl)) {
+				if (x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl)) {
 					out[i] = (uint32_t)r->atab[j];
 					break;
 				}
@@ -1168,7 +1202,7 @@ uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_att
 		const struct rib_attr *x = &r->attr[h];
 		size_t rl;
 		const uint8_t *raw = attr_key(a, &rl);
-		if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && !memcmp(rib_attr_raw(x), raw, rl)) {
+		if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && bytes_eq(rib_attr_raw(x), raw, rl)) {
 			if (a->lazy == BGP_ATTRS_INDEXED && x->rib_form) {
 				r->attr[h].refcnt++;
 				return h;
