@@ -179,10 +179,11 @@ static uint32_t peer_hash(uint32_t collector, const struct dm_ip *addr, uint32_t
 	return (uint32_t)mix64(w0 ^ mix64(w1 ^ ((uint64_t)collector << 40 | (uint64_t)addr->afi << 32 | asn)));
 }
 
-static int peer_eq(const struct rib_peer *p, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
+static inline int peer_eq(const struct rib_peer *p, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
 {
+	/* inline compares, not memcmp's call: once per element (issue 12) */
 	return p->collector == collector && p->asn == asn && p->addr.afi == addr->afi &&
-	       !memcmp(p->addr.b, addr->b, addr->afi == DM_AFI_IPV6 ? 16 : 4);
+	       bytes_eq(p->addr.b, addr->b, addr->afi == DM_AFI_IPV6 ? 16 : 4);
 }
 
 uint32_t rib_peer_find(const struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
@@ -1666,7 +1667,7 @@ static int apply_elem(struct rib *r, uint32_t collector, const struct dm_elem *e
 		 * store never forgets a prefix, so the index stays right) */
 		const struct dm_prefix *in = &e->prefix;
 		if (r->last_pfx && in->afi == r->last_in.afi && in->len == r->last_in.len &&
-		    !memcmp(in->b, r->last_in.b, in->afi == DM_AFI_IPV6 ? 16 : 4)) {
+		    bytes_eq(in->b, r->last_in.b, in->afi == DM_AFI_IPV6 ? 16 : 4)) {
 			pfx = r->last_pfx - 1;
 		} else if ((pfx = rib_prefix_find_or_add(r, in)) != RIB_NONE) {
 			r->last_in = *in;
