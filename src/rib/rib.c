@@ -31,16 +31,27 @@ static inline uint64_t mum(uint64_t a, uint64_t b)
 static inline uint64_t hash_block(const uint8_t *p, size_t n, uint64_t seed)
 {
 	uint64_t h = seed ^ mum(n ^ 0xa0761d6478bd642full, 0xe7037ed1a0b428dbull);
-	uint64_t w0, w1;
-	for (; n > 16; p += 16, n -= 16) {
+	uint64_t w0 = 0, w1 = 0;
+	if (n >= 16) {
+		const uint8_t *end = p + n - 16;
+		for (; p < end; p += 16) {
+			memcpy(&w0, p, 8);
+			memcpy(&w1, p + 8, 8);
+			h = mum(w0 ^ 0x8ebc6af09c88c6e3ull, w1 ^ h);
+		}
+		memcpy(&w0, end, 8);   /* the last 16 bytes, overlapping the loop's last step (n is hashed) */
+		memcpy(&w1, end + 8, 8);
+	} else if (n >= 8) {
 		memcpy(&w0, p, 8);
-		memcpy(&w1, p + 8, 8);
-		h = mum(w0 ^ 0x8ebc6af09c88c6e3ull, w1 ^ h);
+		memcpy(&w1, p + n - 8, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+		memcpy(&x, p, 4);
+		memcpy(&y, p + n - 4, 4);
+		w0 = x, w1 = y;
+	} else if (n) {
+		w0 = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
 	}
-	uint8_t t[16] = { 0 };
-	memcpy(t, p, n);
-	memcpy(&w0, t, 8);
-	memcpy(&w1, t + 8, 8);
 	h = mum(w0 ^ 0x8ebc6af09c88c6e3ull, w1 ^ h);
 	return mum(h ^ 0x589965cc75374cc3ull, h ^ 0x1d8e4e27c47d124full);
 }
