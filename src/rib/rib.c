@@ -1187,7 +1187,6 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	x->path_len = (uint16_t)pl;
 	x->raw_len = (uint16_t)rl;
 	x->user = RIB_NONE;
-	x->next = 0;
 	r->live_attr++;
 	r->attr_bytes += bytes;
 	if ((uint64_t)r->live_attr * 2 > (uint64_t)r->amask + 1 && attr_rehash(r) && r->live_attr > r->amask) {
