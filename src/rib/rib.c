@@ -916,26 +916,35 @@ static void blob_release(struct rib *r, void *b, size_t n)
 	r->blob_free[c - 1] = b;
 }
 
-/* Open addressing, linear probing: entries are hash << 32 | id (0 empty), so probing does not
- * touch the sets themselves until the 32-bit hash matches. */
-static void atab_insert(uint64_t *t, uint32_t mask, uint32_t h, uint32_t id)
+/* The set hash: open addressing, linear probing, 4-byte slots (8 before: 16 MB of a full-scale
+ * table, issue 12). A slot is the set id in the bits the table's size needs (ids stay within
+ * them: the table doubles before the live sets fill half of it, and an id is made only when no
+ * freed one is left, so every id is at most the most sets ever live) and the hash's bits above
+ * them as a fingerprint, so probing does not touch the sets themselves until those match; 0 is
+ * empty (id 0 is never a set). A slot's own place comes from the set's hash (rib_attr.hash). */
+static inline uint32_t aslot(uint32_t mask, uint32_t h, uint32_t id) { return (h & ~mask) | id; }
+static inline int aslot_fp(uint32_t mask, uint32_t v, uint32_t h) { return ((v ^ h) & ~mask) == 0; }
+
+static void atab_insert(uint32_t *t, uint32_t mask, uint32_t h, uint32_t id)
 {
 	uint32_t i = h & mask;
 	while (t[i])
 		i = (i + 1) & mask;
-	t[i] = (uint64_t)h << 32 | id;
+	t[i] = aslot(mask, h, id);
 }
 
 static int attr_rehash(struct rib *r)
 {
 	uint32_t mask = r->amask * 2 + 1;
-	uint64_t *t = calloc((size_t)mask + 1, sizeof *t);
+	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
 	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
 	for (uint32_t i = 0; i <= r->amask; i++)
-		if (r->atab[i])
-			atab_insert(t, mask, (uint32_t)(r->atab[i] >> 32), (uint32_t)r->atab[i]);
+		if (r->atab[i]) {
+			uint32_t id = r->atab[i] & r->amask;
+			atab_insert(t, mask, r->attr[id].hash, id);
+		}
 	free(r->atab);
 	r->atab = t;
 	r->amask = mask;
@@ -944,9 +953,9 @@ static int attr_rehash(struct rib *r)
 
 static void atab_delete(struct rib *r, uint32_t h, uint32_t id)
 {
-	uint64_t *t = r->atab;
+	uint32_t *t = r->atab;
 	uint32_t mask = r->amask, i = h & mask;
-	uint64_t want = (uint64_t)h << 32 | id;
+	uint32_t want = aslot(mask, h, id);
 	while (t[i] != want) {
 		if (!t[i])
 			return;
@@ -959,7 +968,7 @@ static void atab_delete(struct rib *r, uint32_t h, uint32_t id)
 			j = (j + 1) & mask;
 			if (!t[j])
 				return;
-			uint32_t home = (uint32_t)(t[j] >> 32) & mask;
+			uint32_t home = r->attr[t[j] & mask].hash & mask;
 			/* t[j] may move to i when i lies cyclically in [home, j) */
 			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
 				break;
@@ -1034,11 +1043,11 @@ uint32_t rib_attr_find_lazy(const struct rib *r, const struct bgp_attrs *a, uint
 	}
 	uint32_t h = attr_hash(raw, rl, 0, 0, asz);
 	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
-		if ((uint32_t)(r->atab[i] >> 32) != h)
+		if (!aslot_fp(r->amask, r->atab[i], h))
 			continue;
-		const struct rib_attr *x = &r->attr[(uint32_t)r->atab[i]];
-		if (x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl))
-			return (uint32_t)r->atab[i];
+		const struct rib_attr *x = &r->attr[r->atab[i] & r->amask];
+		if (x->hash == h && x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl))
+			return r->atab[i] & r->amask;
 	}
 	return 0;
 }
@@ -1095,8 +1104,8 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 			uint32_t k = todo[t];
 			cand[k] = 0;
 			for (uint32_t j = h[k] & r->amask; r->atab[j]; j = (j + 1) & r->amask)
-				if ((uint32_t)(r->atab[j] >> 32) == h[k]) {
-					cand[k] = (uint32_t)r->atab[j];
+				if (aslot_fp(r->amask, r->atab[j], h[k])) {
+					cand[k] = r->atab[j] & r->amask;
 					__builtin_prefetch(&r->attr[cand[k]]);
 					break;
 				}
@@ -1112,11 +1121,12 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 			const uint8_t *raw = lazy_key(a[i], &rl);
 			uint8_t asz = a[i]->as_path.asn_size;
 			for (uint32_t j = h[k] & r->amask; r->atab[j]; j = (j + 1) & r->amask) {
-				if ((uint32_t)(r->atab[j] >> 32) != h[k])
+				if (!aslot_fp(r->amask, r->atab[j], h[k]))
 					continue;
-				const struct rib_attr *x = &r->attr[(uint32_t)r->atab[j]];
-				if (x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl)) {
-					out[i] = (uint32_t)r->atab[j];
+				const struct rib_attr *x = &r->attr[r->atab[j] & r->amask];
+				if (x->hash == h[k] && x->rib_form && x->raw_len == rl && x->asn_size == asz &&
+				    bytes_eq(rib_attr_raw(x), raw, rl)) {
+					out[i] = r->atab[j] & r->amask;
 					break;
 				}
 			}
@@ -1144,11 +1154,11 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	uint8_t oset = (uint8_t)is_set, asz = a->as_path.asn_size;
 	uint32_t h = attr_hash(raw, rl, origin, oset, asz);
 	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
-		if ((uint32_t)(r->atab[i] >> 32) != h)
+		if (!aslot_fp(r->amask, r->atab[i], h))
 			continue;
-		uint32_t id = (uint32_t)r->atab[i];
+		uint32_t id = r->atab[i] & r->amask;
 		struct rib_attr *x = &r->attr[id];
-		if (attr_match(x, raw, rl, origin, oset, asz, a)) {
+		if (x->hash == h && attr_match(x, raw, rl, origin, oset, asz, a)) {
 			x->refcnt++;
 			if (a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE)
 				x->rib_form = 1;   /* now known to decode cleanly as a RIB entry too */

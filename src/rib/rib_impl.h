@@ -33,7 +33,7 @@ struct rib {
 	/* attributes */
 	struct rib_attr *attr;   /* id 0 unused */
 	uint32_t nattr, cap_attr, free_attr, live_attr;
-	uint64_t *atab;          /* open addressing: hash << 32 | attr id; 0 empty */
+	uint32_t *atab;          /* set hash: fingerprint (hash bits above amask) | attr id; 0 empty (rib.c) */
 	uint32_t amask;
 	void *blob_free[24];     /* free set blobs by 16-byte size class */
 	void **blob_chunk;

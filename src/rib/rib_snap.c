@@ -150,9 +150,14 @@ static int check(const struct rib *r)
 			return -1;
 	if (r->free_attr >= r->nattr || r->deferred >= r->nattr)
 		return -1;
-	for (uint32_t i = 0; i <= r->amask; i++)
-		if ((uint32_t)r->atab[i] >= r->nattr)
+	if (r->nattr > (uint64_t)r->amask + 1)   /* every id fits a slot's id bits (rib.c aslot) */
+		return -1;
+	for (uint32_t i = 0; i <= r->amask; i++) {   /* a slot names a live set whose hash it carries */
+		uint32_t id = r->atab[i] & r->amask;
+		if (r->atab[i] && (!id || id >= r->nattr || !r->attr[id].refcnt ||
+		                   ((r->atab[i] ^ r->attr[id].hash) & ~r->amask)))
 			return -1;
+	}
 	for (uint32_t i = 0; i < r->nmulti; i++)
 		if (!idx_ok(r->multi[i].next, r->nmulti) || r->multi[i].attr >= r->nattr)
 			return -1;
