@@ -933,18 +933,17 @@ static void atab_insert(uint32_t *t, uint32_t mask, uint32_t h, uint32_t id)
 	t[i] = aslot(mask, h, id);
 }
 
-static int attr_rehash(struct rib *r)
+/* Doubles the set hash, with every live set but `skip` (the one being made: inserted after). */
+static int attr_rehash(struct rib *r, uint32_t skip)
 {
 	uint32_t mask = r->amask * 2 + 1;
 	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
 	huge_hint(t, ((size_t)mask + 1) * sizeof *t);
-	for (uint32_t i = 0; i <= r->amask; i++)
-		if (r->atab[i]) {
-			uint32_t id = r->atab[i] & r->amask;
+	for (uint32_t id = 1; id < r->nattr; id++)   /* the live sets in id order: read in a stream */
+		if (r->attr[id].refcnt && id != skip)
 			atab_insert(t, mask, r->attr[id].hash, id);
-		}
 	free(r->atab);
 	r->atab = t;
 	r->amask = mask;
@@ -1199,7 +1198,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	x->user = RIB_NONE;
 	r->live_attr++;
 	r->attr_bytes += bytes;
-	if ((uint64_t)r->live_attr * 2 > (uint64_t)r->amask + 1 && attr_rehash(r) && r->live_attr > r->amask) {
+	if ((uint64_t)r->live_attr * 2 > (uint64_t)r->amask + 1 && attr_rehash(r, id) && r->live_attr > r->amask) {
 		/* table full and cannot grow: give the set back */
 		r->live_attr--;
 		r->attr_bytes -= bytes;
