@@ -264,7 +264,7 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	if (n)
 		memcpy(r->peer, src, (size_t)n * sizeof *r->peer);
 	for (uint32_t i = 0; i < n; i++) {
-		stray |= r->peer[i].page || r->peer[i].npage;   /* written NULL and 0 */
+		stray |= r->peer[i].page || r->peer[i].npage || r->peer[i].succ;   /* written NULL and 0 */
 		r->peer[i].page = NULL, r->peer[i].npage = 0;
 	}
 	r->npeer = n;
