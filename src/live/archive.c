@@ -568,7 +568,7 @@ int archive_rib_snapshot(struct archive *a, struct dm_error *err)
 				 * length patched: no second buffer */
 				mrt_rib_entry(&a->rb, addpath, (uint16_t)k, (uint32_t)t, paths[j].path_id, NULL, 0);
 				size_t blk = a->rb.len;
-				if (bgp_attrs_rib_form(&a->rb, at->raw, at->raw_len, at->asn_size, NULL, &a->arena, err) ||
+				if (bgp_attrs_rib_form(&a->rb, rib_attr_raw(at), at->raw_len, at->asn_size, NULL, &a->arena, err) ||
 				    a->rb.len - blk > 0xffff) {
 					a->rb.len = alen_at;
 					a->st.errors++;

@@ -306,21 +306,37 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	int pinned = 0;
 	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs && !R->lazy_hint)
 		R->lazy_hint = calloc(65536, sizeof *R->lazy_hint);   /* MRT peer indexes are 16-bit */
-	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs)
-		for (uint32_t i = 0; i < rec->u.rib.n; i++) {
-			struct bgp_attrs *a = &rec->u.rib.e[i].attrs;
-			if (a->lazy != BGP_ATTRS_INDEXED)
-				continue;
-			uint32_t *hint = R->lazy_hint ? &R->lazy_hint[rec->u.rib.e[i].peer_index] : NULL;
-			if ((a->rib_set = rib_attr_find_lazy(R->rib, a, hint ? *hint : 0))) {
-				rib_attr_ref(R->rib, a->rib_set);
-				if (hint)
-					*hint = a->rib_set;
-				pinned = 1;
-			} else {
-				mrt_rib_entry_decode(ctx, rec, i);
+	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs && R->lazy_hint) {
+		/* the record's framed blocks looked up together (rib_attr_find_lazy_n: their cache misses
+		 * overlap), each first against the set its MRT peer's last entry stood for */
+		enum { B = 64 };
+		const struct bgp_attrs *blk[B];
+		uint32_t idx[B], hint[B], found[B];
+		if (rec->u.rib.has_prefix)   /* its hash slot's miss overlaps the lookups' (a new prefix) */
+			rib_prefetch(R->rib, &rec->u.rib.prefix);
+		for (uint32_t i = 0; i < rec->u.rib.n;) {
+			uint32_t m = 0;
+			for (; i < rec->u.rib.n && m < B; i++) {
+				const struct mrt_rib_entry *en = &rec->u.rib.e[i];
+				if (en->attrs.lazy != BGP_ATTRS_INDEXED)
+					continue;
+				blk[m] = &en->attrs;
+				hint[m] = R->lazy_hint[en->peer_index];
+				idx[m++] = i;
+			}
+			rib_attr_find_lazy_n(R->rib, blk, hint, found, m);
+			for (uint32_t k = 0; k < m; k++) {
+				struct mrt_rib_entry *en = &rec->u.rib.e[idx[k]];
+				if ((en->attrs.rib_set = found[k])) {
+					rib_attr_ref(R->rib, found[k]);
+					R->lazy_hint[en->peer_index] = found[k];
+					pinned = 1;
+				} else {
+					mrt_rib_entry_decode(ctx, rec, idx[k]);
+				}
 			}
 		}
+	}
 	for (uint32_t i = 0; i < rec->nwarn; i++)
 		pl_report(R, file, &rec->warn[i], 1);
 	for (int k = 1; rec->nwarn_unkept && k < DM_ERR_COUNT_; k++) {   /* counted, not printed */

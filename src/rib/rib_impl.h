@@ -23,6 +23,8 @@ struct rib_peer {
 	uint32_t npage;
 	uint32_t down_count;     /* times the session left Established */
 	uint32_t last_attr;      /* the set this peer's last route used: the likely next one */
+	uint32_t succ;           /* the peer looked up after this one last (+ 1; 0 none): a RIB record's
+	                          * entries come peer by peer in the same order (a cache, not state) */
 };
 
 struct rib {
@@ -41,7 +43,7 @@ struct rib {
 	/* attributes */
 	struct rib_attr *attr;   /* id 0 unused */
 	uint32_t nattr, cap_attr, free_attr, live_attr;
-	uint64_t *atab;          /* open addressing: hash << 32 | attr id; 0 empty */
+	uint32_t *atab;          /* set hash: fingerprint (hash bits above amask) | attr id; 0 empty (rib.c) */
 	uint32_t amask;
 	void *blob_free[24];     /* free set blobs by 16-byte size class */
 	void **blob_chunk;
@@ -71,6 +73,8 @@ struct rib {
 	/* rib_apply */
 	uint32_t deferred;       /* the last change's old_attr: its reference, released next call */
 	uint8_t min_len[2];      /* shorter prefixes are not applied (rib_set_min_len) */
+	struct dm_prefix last_in;   /* the prefix rib_apply looked up last, as given ... */
+	uint32_t last_pfx;          /* ... and its index + 1 (0 none): a RIB record's entries share it */
 	uint64_t ignored, dropped;
 	uint64_t rec_seq, cache_seq;   /* rib_record: the attribute cache is valid within a record */
 	const struct bgp_attrs *cache_attrs;

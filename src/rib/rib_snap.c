@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494233u /* "RIB3": 8-byte prefixes, IPv6 addresses apart; a prefix hash of 2^b or 1.5 x 2^(b-1) slots; 16-byte trie nodes, leaves in child words, 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494234u /* "RIB4": 8-byte prefixes, IPv6 addresses apart; a prefix hash of 2^b or 1.5 x 2^(b-1) slots; 16-byte trie nodes, leaves in child words, 4-byte hash slots; 32-byte attribute sets with 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct rib_pfx), sizeof(struct rib_pfx6), sizeof(struct rib_tnode), sizeof(struct rib_attr),
@@ -38,7 +38,6 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 	for (uint32_t i = 0; i < r->nattr; i++) {
 		struct rib_attr x = r->attr[i];
 		x.asn = NULL;   /* addresses are not state: a snapshot loaded and written again is the same bytes */
-		x.raw = NULL;
 		snap_put(b, &x, sizeof x);
 	}
 	for (uint32_t i = 1; i < r->nattr; i++)
@@ -61,6 +60,7 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 		struct rib_peer p = r->peer[i];
 		p.page = NULL;
 		p.npage = 0;
+		p.succ = 0;   /* a cache */
 		snap_put(b, &p, sizeof p);
 	}
 	for (uint32_t i = 0; i < r->npeer; i++) {
@@ -157,9 +157,14 @@ static int check(const struct rib *r)
 			return -1;
 	if (r->free_attr >= r->nattr || r->deferred >= r->nattr)
 		return -1;
-	for (uint32_t i = 0; i <= r->amask; i++)
-		if ((uint32_t)r->atab[i] >= r->nattr)
+	if (r->nattr > (uint64_t)r->amask + 1)   /* every id fits a slot's id bits (rib.c aslot) */
+		return -1;
+	for (uint32_t i = 0; i <= r->amask; i++) {   /* a slot names a live set whose hash it carries */
+		uint32_t id = r->atab[i] & r->amask;
+		if (r->atab[i] && (!id || id >= r->nattr || !r->attr[id].refcnt ||
+		                   ((r->atab[i] ^ r->attr[id].hash) & ~r->amask)))
 			return -1;
+	}
 	for (uint32_t i = 0; i < r->nmulti; i++)
 		if (!idx_ok(r->multi[i].next, r->nmulti) || r->multi[i].attr >= r->nattr)
 			return -1;
@@ -219,8 +224,8 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	memcpy(r->attr, src, (size_t)n * sizeof *r->attr);
 	int stray = 0;
 	for (uint32_t i = 0; i < n; i++) {   /* no set owns a blob until it is read below */
-		stray |= r->attr[i].asn || r->attr[i].raw;   /* written NULL: anything else is corrupt */
-		r->attr[i].asn = NULL, r->attr[i].raw = NULL;
+		stray |= r->attr[i].asn != NULL;   /* written NULL: anything else is corrupt */
+		r->attr[i].asn = NULL;
 		if (stray)
 			r->attr[i].refcnt = 0;
 	}
@@ -247,7 +252,6 @@ int rib_snap_read(struct rib *r, struct cur *c)
 			return -1;
 		}
 		cur_copy(c, x->asn, bytes);
-		x->raw = (uint8_t *)(x->asn + x->path_len);
 	}
 	if (snap_ru32(c, &r->free_attr) || snap_ru32(c, &r->live_attr) || snap_ru64(c, &r->attr_bytes))
 		return -1;
@@ -274,7 +278,7 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	if (n)
 		memcpy(r->peer, src, (size_t)n * sizeof *r->peer);
 	for (uint32_t i = 0; i < n; i++) {
-		stray |= r->peer[i].page || r->peer[i].npage;   /* written NULL and 0 */
+		stray |= r->peer[i].page || r->peer[i].npage || r->peer[i].succ;   /* written NULL and 0 */
 		r->peer[i].page = NULL, r->peer[i].npage = 0;
 	}
 	r->npeer = n;

@@ -669,10 +669,125 @@ static void test_lazy_attrs(void **state)
 	arena_free(&ar);
 }
 
+/* rib_attr_find_lazy_n (issue 12): a record's blocks looked up together answer what
+ * rib_attr_find_lazy answers block by block, whatever the hints (right, wrong, freed, out of
+ * range), across batches (more blocks than one batch), with sets freed and their ids reused
+ * (a freed set is never found), sets with problems never found, and a block holding
+ * MP_REACH_NLRI (its key stripped) among the others. The expected answers are kept from the
+ * interning, not asked of the RIB. */
+static void test_lazy_batch(void **state)
+{
+	(void)state;
+	enum { N = 150 };
+	/* ORIGIN IGP, AS_PATH SEQUENCE 4-byte (64512 i 131279), NEXT_HOP 192.0.2.1, MED i */
+	static uint8_t blk[N + 1][40];
+	static size_t len[N + 1];
+	for (int i = 0; i < N; i++) {
+		const uint8_t b[] = { 0x40, 1, 1, 0,
+			              0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i, 0, 2, 0, 0xcf,
+			              0x40, 3, 4, 192, 0, 2, 1,
+			              0x80, 4, 4, 0, 0, 0, (uint8_t)(i % 3) };
+		memcpy(blk[i], b, sizeof b);
+		len[i] = sizeof b;
+	}
+	/* the last: an IPv6 entry's block, MP_REACH_NLRI in the RIB's abbreviated form (RFC 6396 §4.3.4) */
+	const uint8_t v6[] = { 0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfc, 0,
+		               0x80, 14, 17, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	memcpy(blk[N], v6, sizeof v6);
+	len[N] = sizeof v6;
+	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = DM_AFI_IPV4, .safi = 1 };
+	struct arena ar;
+	arena_init(&ar, 1 << 20);
+	struct rib *r = rib_new();
+	static struct bgp_attrs lazy[N + 1];
+	static uint32_t want[N + 1], held[N + 1];
+	for (int i = 0; i <= N; i++) {
+		struct bgp_attrs full;
+		bc.afi = i == N ? DM_AFI_IPV6 : DM_AFI_IPV4;
+		struct cur c = cur_make(blk[i], len[i]);
+		assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &full, NULL), 0);
+		c = cur_make(blk[i], len[i]);
+		assert_int_equal(bgp_attrs_index(&c, &bc, &ar, &lazy[i]), 0);
+		if (i % 5 == 4)
+			continue;   /* never interned: not found */
+		full.lazy = BGP_ATTRS_RIB_ENTRY;
+		full.n_errors = i % 7 == 6;   /* with a problem: not found */
+		held[i] = rib_attr_intern(r, &full);
+		assert_true(held[i] != 0);
+		want[i] = full.n_errors ? 0 : held[i];
+	}
+	for (int i = 0; i < N; i += 4)   /* freed (their ids reused below): not found */
+		if (held[i]) {
+			rib_attr_unref(r, held[i]);
+			held[i] = want[i] = 0;
+		}
+	uint32_t p[] = { 64999, 1, 2, 3 };
+	struct attrs_buf x;
+	uint32_t other = rib_attr_intern(r, mk(&x, p, 4, -1, 0));   /* takes a freed id */
+	assert_true(other != 0);
+	const struct bgp_attrs *a[N + 1];
+	uint32_t hint[N + 1], out[N + 1];
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i <= N; i++) {
+			a[i] = &lazy[i];
+			hint[i] = round == 0 ? 0 : round == 1 ? want[i] : round == 2 ? other : 0xfffffff0u;
+			if (round == 1 && !want[i])
+				hint[i] = held[(i + 1) % N];   /* another block's set */
+		}
+		memset(out, 0xee, sizeof out);
+		rib_attr_find_lazy_n(r, a, hint, out, N + 1);
+		for (int i = 0; i <= N; i++) {
+			assert_int_equal(out[i], want[i]);
+			assert_int_equal(out[i], rib_attr_find_lazy(r, &lazy[i], hint[i]));
+		}
+	}
+	rib_attr_find_lazy_n(r, a, hint, out, 0);   /* nothing to look up */
+	rib_free(r);
+	arena_free(&ar);
+}
+
+/* rib_apply's caches (issue 12): a RIB record's entries, one prefix peer after peer, find their
+ * peer from the order the last record had (then in another order) and the prefix once; a
+ * prefix given with other bits past its length is the same prefix, another length is not. */
+static void test_apply_record_order(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	uint32_t c = rib_collector_find_or_add(r, "rrc00");
+	static const char *peers[] = { "192.0.2.1", "192.0.2.2", "2001:db8::3", "192.0.2.4" };
+	struct dm_ip ip[4];
+	for (int k = 0; k < 4; k++)
+		ip[k] = IP(peers[k]);
+	struct attrs_buf x;
+	uint32_t p1[] = { 64500, 4837 };
+	const struct bgp_attrs *at = mk(&x, p1, 2, -1, 0);
+	static const char *pfx[] = { "10.0.0.0/16", "10.0.0.1/16", "10.0.0.0/24", "10.1.0.0/16", "10.0.0.0/16" };
+	static const int order[][4] = { { 0, 1, 2, 3 }, { 0, 1, 2, 3 }, { 3, 2, 1, 0 }, { 1, 3, 0, 2 }, { 0, 1, 2, 3 } };
+	for (int rec = 0; rec < 5; rec++)
+		for (int k = 0; k < 4; k++) {
+			int q = order[rec][k];
+			struct rib_change ch;
+			struct dm_elem e = E('R', &ip[q], pfx[rec], at);
+			e.peer_asn = 64500 + (uint32_t)q;
+			assert_int_equal(rib_apply(r, c, &e, &ch), RIB_CH_ROUTE);
+			assert_int_equal(ch.peer, rib_peer_find(r, c, &ip[q], 64500 + (uint32_t)q));
+			assert_int_equal(ch.peer, (uint32_t)q);   /* peers made in the first record's order */
+			struct dm_prefix want = P(pfx[rec]);
+			assert_int_equal(ch.pfx, rib_prefix_find(r, &want));
+			assert_int_equal(ch.first, rec != 1 && rec != 4);
+		}
+	assert_int_equal(rib_peer_count(r), 4);
+	assert_int_equal(rib_prefix_count(r), 3);   /* 10.0.0.0/16 (twice more), /24, 10.1.0.0/16 */
+	assert_int_equal(rib_routes(r), 12);
+	rib_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trie_lpm),
+		cmocka_unit_test(test_lazy_batch),
+		cmocka_unit_test(test_apply_record_order),
 		cmocka_unit_test(test_trie_random),
 		cmocka_unit_test(test_trie_leaves),
 		cmocka_unit_test(test_prefix_store),
