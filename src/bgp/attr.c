@@ -567,7 +567,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	if (!ix)
 		return -1;
 	uint64_t present = 0;
-	unsigned nix = 0;
+	unsigned nix = 0, ix_as = UINT16_MAX, ix_as4 = UINT16_MAX;
 	uint8_t origin = 0, oset = 0;
 	uint32_t origin_asn = 0;
 	memset(&o->next_hop, 0, sizeof o->next_hop);
@@ -605,12 +605,14 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 		case BGP_ATTR_AS_PATH:
 			if (aspath_check(v, v + len, asz, &origin_asn, &oset) < 0)
 				return -1;
+			ix_as = nix - 1;
 			break;
 		case BGP_ATTR_AS4_PATH: {
 			uint32_t o4;
 			uint8_t s4;
 			if (aspath_check(v, v + len, 4, &o4, &s4) < 0)
 				return -1;
+			ix_as4 = nix - 1;
 			break;
 		}
 		case BGP_ATTR_NEXT_HOP:
@@ -676,6 +678,8 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	o->raw_len = (uint32_t)n;
 	o->ix = ix;
 	o->nix = (uint16_t)nix;
+	o->ix_as_path = (uint16_t)(ix_as == UINT16_MAX ? nix : ix_as);
+	o->ix_as4_path = (uint16_t)(ix_as4 == UINT16_MAX ? nix : ix_as4);
 	o->as_path = (struct as_path){ NULL, 0, (uint8_t)((present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? asz : 0) };
 	o->as4_path = (struct as_path){ NULL, 0, 0 };
 	o->path = o->as_path;
@@ -727,13 +731,20 @@ int bgp_attrs_path(struct bgp_attrs *o, struct arena *ar)
 	if (o->lazy != BGP_ATTRS_FRAMED || !o->path_todo)
 		return 0;
 	o->path_todo = 0;
-	struct cur v;
 	uint8_t asz = o->as_path.asn_size;
 	/* checked by bgp_attrs_frame: only the arena can fail here */
-	if (bgp_attrs_find(o, BGP_ATTR_AS_PATH, &v) && aspath_decode(&v, asz, ar, &o->as_path, NULL, "AS_PATH") < 0)
-		return DM_ERR_NOMEM;
-	if (bgp_attrs_find(o, BGP_ATTR_AS4_PATH, &v) && aspath_decode(&v, 4, ar, &o->as4_path, NULL, "AS4_PATH") < 0)
-		return DM_ERR_NOMEM;
+	if (o->ix_as_path < o->nix) {
+		const struct bgp_attr_ix *x = &o->ix[o->ix_as_path];
+		struct cur v = { o->raw + x->off, o->raw + x->off + x->len, o->raw };
+		if (aspath_decode(&v, asz, ar, &o->as_path, NULL, "AS_PATH") < 0)
+			return DM_ERR_NOMEM;
+	}
+	if (o->ix_as4_path < o->nix) {
+		const struct bgp_attr_ix *x = &o->ix[o->ix_as4_path];
+		struct cur v = { o->raw + x->off, o->raw + x->off + x->len, o->raw };
+		if (aspath_decode(&v, 4, ar, &o->as4_path, NULL, "AS4_PATH") < 0)
+			return DM_ERR_NOMEM;
+	}
 	o->as_path.asn_size = asz;
 	if (asz == 2 && (o->present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
 		return as_path_merge(&o->as_path, &o->as4_path, ar, &o->path);
@@ -741,12 +752,17 @@ int bgp_attrs_path(struct bgp_attrs *o, struct arena *ar)
 	return 0;
 }
 
-uint32_t bgp_attrs_origin_as(const struct bgp_attrs *a, int *is_set)
+uint32_t bgp_attrs_origin_as_(const struct bgp_attrs *a, int *is_set)
 {
-	if (a->lazy == BGP_ATTRS_FRAMED) {
+	if (a->lazy == BGP_ATTRS_INDEXED) {   /* a RIB entry's block (4-byte ASNs, no merge): its bytes */
+		struct cur v;
+		uint32_t o = 0;
+		uint8_t set = 0;
+		if (bgp_attrs_find(a, BGP_ATTR_AS_PATH, &v) && aspath_check(v.p, v.end, 4, &o, &set) < 0)
+			o = set = 0;
 		if (is_set)
-			*is_set = a->origin_asn_set;
-		return a->origin_asn;
+			*is_set = set;
+		return o;
 	}
 	return as_path_origin(&a->path, is_set);
 }
@@ -755,11 +771,13 @@ unsigned bgp_attrs_path_tail(const struct bgp_attrs *a, uint32_t *asn, unsigned 
 {
 	unsigned total = 0, n = 0;
 	struct cur v;
-	if (a->lazy == BGP_ATTRS_FRAMED && a->path_todo) {
-		/* from the AS_PATH bytes, checked by bgp_attrs_frame: count, then copy the last k */
-		if (!bgp_attrs_find(a, BGP_ATTR_AS_PATH, &v))
-			return 0;
-		unsigned asz = a->as_path.asn_size;
+	if ((a->lazy == BGP_ATTRS_FRAMED && a->path_todo) || a->lazy == BGP_ATTRS_INDEXED) {
+		/* from the AS_PATH bytes: count, then copy the last k */
+		uint32_t o;
+		uint8_t set;
+		unsigned asz = a->lazy == BGP_ATTRS_INDEXED ? 4 : a->as_path.asn_size;
+		if (!bgp_attrs_find(a, BGP_ATTR_AS_PATH, &v) || aspath_check(v.p, v.end, asz, &o, &set) < 0)
+			return 0;   /* (checked already when framed; an indexed block was not) */
 		for (const uint8_t *p = v.p; p < v.end; p += 2 + (size_t)p[1] * asz)
 			total += p[1];
 		unsigned skip = total > k ? total - k : 0;

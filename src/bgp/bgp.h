@@ -174,6 +174,7 @@ struct bgp_attrs {
 	/* BGP_ATTRS_FRAMED (bgp_attrs_frame) only: */
 	const struct bgp_attr_ix *ix;    /* the block's attributes in order (arena memory) */
 	uint16_t nix;
+	uint16_t ix_as_path, ix_as4_path; /* their entries in ix (nix: absent) */
 	uint8_t path_todo;               /* 1: as_path, as4_path and path not decoded yet (bgp_attrs_path) */
 	uint8_t origin_asn_set;          /* origin AS of the effective path (bgp_attrs_origin_as) */
 	uint32_t origin_asn;
@@ -253,8 +254,18 @@ int bgp_attrs_path(struct bgp_attrs *a, struct arena *ar);
 int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val);
 
 /* Origin AS of the effective path (as_path_origin of path), without decoding a framed block's
- * path. */
-uint32_t bgp_attrs_origin_as(const struct bgp_attrs *a, int *is_set);
+ * path (an indexed RIB entry's is read from its bytes). Inline for a framed block: replay asks
+ * it of every element. */
+uint32_t bgp_attrs_origin_as_(const struct bgp_attrs *a, int *is_set);
+static inline uint32_t bgp_attrs_origin_as(const struct bgp_attrs *a, int *is_set)
+{
+	if (a->lazy == BGP_ATTRS_FRAMED) {
+		if (is_set)
+			*is_set = a->origin_asn_set;
+		return a->origin_asn;
+	}
+	return bgp_attrs_origin_as_(a, is_set);
+}
 
 /* The last k ASNs of the effective path in path order (AS_SET members flattened, as the RIB
  * stores paths) into asn; returns how many (fewer when the path is shorter). A framed block's
