@@ -697,6 +697,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	/* RFC 6793 §4.2.3: a 2-byte speaker's AS4_PATH changes the path and maybe its origin: those
 	 * blocks (archives of 2007-2015 mostly) have their paths decoded now. */
 	if (asz == 2 && (present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH))) {
+		o->path_todo = 2;   /* merge, even when AS_PATH is absent (as attrs_decode does) */
 		if (bgp_attrs_path(o, a) < 0)
 			return -1;
 		int is_set = 0;
@@ -730,6 +731,7 @@ int bgp_attrs_path(struct bgp_attrs *o, struct arena *ar)
 {
 	if (o->lazy != BGP_ATTRS_FRAMED || !o->path_todo)
 		return 0;
+	int merge = o->path_todo == 2;
 	o->path_todo = 0;
 	uint8_t asz = o->as_path.asn_size;
 	/* checked by bgp_attrs_frame: only the arena can fail here */
@@ -746,7 +748,7 @@ int bgp_attrs_path(struct bgp_attrs *o, struct arena *ar)
 			return DM_ERR_NOMEM;
 	}
 	o->as_path.asn_size = asz;
-	if (asz == 2 && (o->present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
+	if (merge)
 		return as_path_merge(&o->as_path, &o->as4_path, ar, &o->path);
 	o->path = o->as_path;
 	return 0;

@@ -175,7 +175,8 @@ struct bgp_attrs {
 	const struct bgp_attr_ix *ix;    /* the block's attributes in order (arena memory) */
 	uint16_t nix;
 	uint16_t ix_as_path, ix_as4_path; /* their entries in ix (nix: absent) */
-	uint8_t path_todo;               /* 1: as_path, as4_path and path not decoded yet (bgp_attrs_path) */
+	uint8_t path_todo;               /* 1: as_path, as4_path and path not decoded yet (bgp_attrs_path);
+	                                  * 2: the same, path by the RFC 6793 merge */
 	uint8_t origin_asn_set;          /* origin AS of the effective path (bgp_attrs_origin_as) */
 	uint32_t origin_asn;
 };

@@ -494,6 +494,13 @@ static void test_frame_as4_merge(void **s)
 	assert_int_equal(tail[0], 701);
 	assert_int_equal(tail[1], 4200000000u);
 	assert_int_equal(tail[2], 65536);
+	/* AS4_PATH of one empty confederation segment and no AS_PATH: merged all the same (path of
+	 * that one segment), as eager decoding does (a fuzz finding) */
+	n = unhex("c0110203 00", b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_attrs_frame(&c, &ctx, &A, &a), 0);
+	assert_int_equal(a.path.nseg, 1);
+	assert_int_equal(a.path.seg[0].type, AS_CONFED_SEQUENCE);
 	/* IPv6 announcement through MP_REACH, framed: prefixes and next hop decoded */
 	n = unhex("40010100 800e1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8", b);
 	c = cur_make(b, n);
