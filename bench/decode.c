@@ -3,11 +3,11 @@
  *   (none) what replay decodes (pipeline/source.c): framing (mrt_reader_next); lazy attributes
  *          (mrt_ctx lazy_attrs and lazy_rib_attrs: every block framed and checked, ORIGIN,
  *          NEXT_HOP and MP_(UN)REACH_NLRI decoded, a block with a problem decoded whole); the
- *          AS paths of the records that make routes (mrt_rec_paths: what the RIB interns); the
- *          per-prefix elements, each asked its ORIGIN, origin AS (path tail) and next hop.
+ *          AS paths decoded as they are checked (BGP_LAZY_PATHS: the RIB interns every route's
+ *          path); the per-prefix elements, each asked its ORIGIN, origin AS and next hop.
  *          TABLE_DUMP_V2 entries stay indexed (replay looks them up in its RIB: not here);
- *   -a     the same without mrt_rec_paths: each element's origin AS from the AS_PATH bytes
- *          (bgp_attrs_origin_as), no path decoded;
+ *   -a     the same with paths left to decode on demand (BGP_LAZY_FRAME), none asked: each
+ *          element's origin AS read from the AS_PATH bytes while they were checked;
  *   -e     eager, as dump decodes: every attribute of every block (mrt_decode), per-prefix
  *          elements asked the same three values;
  *   -r     lazy records only: framing + lazy attributes, no paths, no element iteration;
@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 		}
 		struct mrt_ctx ctx;
 		mrt_ctx_init(&ctx);
-		ctx.lazy_attrs = ctx.lazy_rib_attrs = mode != 'e';
+		ctx.lazy_rib_attrs = mode != 'e';
+		ctx.lazy_attrs = mode == 'e' ? 0 : mode ? BGP_LAZY_FRAME : BGP_LAZY_PATHS;
 		struct mrt_hdr h;
 		const uint8_t *body;
 		struct mrt_rec rec;

@@ -562,6 +562,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	const uint8_t *raw = c->p, *p = c->p, *end = c->end;
 	size_t n = (size_t)(end - p);
 	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
+	int paths = ctx->lazy == BGP_LAZY_PATHS;
 	/* an attribute takes at least 3 bytes: the index is sized by that bound, once */
 	struct bgp_attr_ix *ix = arena_alloc(a, (n / 3 + 1) * sizeof *ix);
 	if (!ix)
@@ -603,15 +604,25 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			origin = v[0];
 			break;
 		case BGP_ATTR_AS_PATH:
-			if (aspath_check(v, v + len, asz, &origin_asn, &oset) < 0)
+			if (paths) {   /* decoding checks it (one walk of the segments, not two) */
+				struct cur vc = { v, v + len, c->base };
+				if (aspath_decode(&vc, asz, a, &o->as_path, NULL, "AS_PATH") < 0)
+					return -1;
+			} else if (aspath_check(v, v + len, asz, &origin_asn, &oset) < 0) {
 				return -1;
+			}
 			ix_as = nix - 1;
 			break;
 		case BGP_ATTR_AS4_PATH: {
 			uint32_t o4;
 			uint8_t s4;
-			if (aspath_check(v, v + len, 4, &o4, &s4) < 0)
+			if (paths) {
+				struct cur vc = { v, v + len, c->base };
+				if (aspath_decode(&vc, 4, a, &o->as4_path, NULL, "AS4_PATH") < 0)
+					return -1;
+			} else if (aspath_check(v, v + len, 4, &o4, &s4) < 0) {
 				return -1;
+			}
 			ix_as4 = nix - 1;
 			break;
 		}
@@ -680,10 +691,12 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	o->nix = (uint16_t)nix;
 	o->ix_as_path = (uint16_t)(ix_as == UINT16_MAX ? nix : ix_as);
 	o->ix_as4_path = (uint16_t)(ix_as4 == UINT16_MAX ? nix : ix_as4);
-	o->as_path = (struct as_path){ NULL, 0, (uint8_t)((present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? asz : 0) };
-	o->as4_path = (struct as_path){ NULL, 0, 0 };
+	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
+		o->as_path = (struct as_path){ NULL, 0, (uint8_t)((present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? asz : 0) };
+	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
+		o->as4_path = (struct as_path){ NULL, 0, 0 };
 	o->path = o->as_path;
-	o->path_todo = (present & (BGP_ATTR_BIT(BGP_ATTR_AS_PATH) | BGP_ATTR_BIT(BGP_ATTR_AS4_PATH))) != 0;
+	o->path_todo = !paths && (present & (BGP_ATTR_BIT(BGP_ATTR_AS_PATH) | BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)));
 	o->origin_asn = origin_asn;
 	o->origin_asn_set = oset;
 	/* the list attributes read as empty: their bytes are in the index */
@@ -697,9 +710,17 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	/* RFC 6793 §4.2.3: a 2-byte speaker's AS4_PATH changes the path and maybe its origin: those
 	 * blocks (archives of 2007-2015 mostly) have their paths decoded now. */
 	if (asz == 2 && (present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH))) {
-		o->path_todo = 2;   /* merge, even when AS_PATH is absent (as attrs_decode does) */
-		if (bgp_attrs_path(o, a) < 0)
-			return -1;
+		/* merged even when AS_PATH is absent, as attrs_decode does */
+		if (paths) {
+			if (as_path_merge(&o->as_path, &o->as4_path, a, &o->path) < 0)
+				return -1;
+		} else {
+			o->path_todo = 2;
+			if (bgp_attrs_path(o, a) < 0)
+				return -1;
+		}
+	}
+	if (!o->path_todo) {   /* the path is decoded: its origin (as_path_origin) */
 		int is_set = 0;
 		o->origin_asn = as_path_origin(&o->path, &is_set);
 		o->origin_asn_set = (uint8_t)is_set;

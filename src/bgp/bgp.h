@@ -193,9 +193,14 @@ struct bgp_ctx {
 	                          * next hop only (RFC 6396 §4.3.4) */
 	uint16_t afi;            /* session or RIB address family: the family of NEXT_HOP-less data */
 	uint8_t safi;
-	uint8_t lazy;            /* 1: an UPDATE's attributes are framed (bgp_attrs_frame), decoded whole
-	                          * only when the block has a problem (bgp_update_decode) */
+	uint8_t lazy;            /* BGP_LAZY_*: an UPDATE's attributes are framed (bgp_attrs_frame),
+	                          * decoded whole only when the block has a problem (bgp_update_decode) */
 };
+/* bgp_ctx.lazy: 0 every attribute decoded; BGP_LAZY_FRAME: framed, AS paths decoded on demand
+ * (bgp_attrs_path); BGP_LAZY_PATHS: framed, AS paths decoded while they are checked (one walk
+ * instead of a check now and a decoding later: for callers that take every route's path, the
+ * RIB). */
+enum { BGP_LAZY_FRAME = 1, BGP_LAZY_PATHS = 2 };
 
 /* Frames the next path attribute of a block (RFC 4271 §4.3: flags, type, 1- or 2-byte length
  * by the Extended Length flag): its value goes to val. Returns 0, or -1 when the block ends

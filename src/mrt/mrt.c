@@ -164,7 +164,12 @@ static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, ui
 	struct bgp_ctx bc = { .asn_size = 2, .mp_reach_abbrev = 1, .afi = afi, .safi = DM_SAFI_UNICAST };
 	struct dm_error ae;
 	struct cur a0 = a;
-	if (ctx->lazy_attrs && bgp_attrs_frame(&a, &bc, &ctx->arena, &e->attrs) == 0)
+	/* Framed only when the path is not wanted: a TABLE_DUMP entry's block is small (4-5
+	 * attributes) and every entry is a route, so with its path decoded (BGP_LAZY_PATHS, replay)
+	 * framing cost 5% more than decoding it whole (callgrind, bview.20020722.2337: 146.7 M
+	 * instructions against 139.2 M for framing, decoding and each element's three values). */
+	bc.lazy = ctx->lazy_attrs;
+	if (ctx->lazy_attrs == BGP_LAZY_FRAME && bgp_attrs_frame(&a, &bc, &ctx->arena, &e->attrs) == 0)
 		e->attr_err = 0;   /* framed, clean (a block with a problem is decoded whole below) */
 	else if ((e->attr_err = bgp_attrs_decode(&a0, &bc, &ctx->arena, &e->attrs, &ae)))
 		warn(ctx, rec, &ae);
@@ -526,6 +531,8 @@ int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i)
 
 void mrt_rec_paths(struct mrt_ctx *ctx, struct mrt_rec *rec)
 {
+	if (ctx->lazy_attrs != BGP_LAZY_FRAME)
+		return;   /* every path decoded already (or no block framed) */
 	if (rec->kind == MRT_K_MESSAGE && rec->u.msg.msg.type == BGP_MSG_UPDATE) {
 		struct bgp_update *u = &rec->u.msg.msg.u.update;
 		/* withdrawals need no path: neither does an UPDATE whose routes are withdrawn (RFC 7606) */

@@ -207,7 +207,9 @@ struct mrt_ctx {
 	/* 1: the attributes of BGP UPDATEs (BGP4MP MESSAGE*, type 5) and TABLE_DUMP entries are
 	 * framed and checked (bgp_attrs_frame, attrs.lazy = BGP_ATTRS_FRAMED), their paths decoded
 	 * on demand (mrt_rec_paths); a block with a problem is decoded whole, so warnings and
-	 * routes are eager decoding's. For replay; dump decodes every attribute. */
+	 * routes are eager decoding's. For replay; dump decodes every attribute. The value is a
+	 * BGP_LAZY_* (bgp.h): BGP_LAZY_PATHS decodes the paths with the check (replay's RIB takes
+	 * the path of every route, so mrt_rec_paths has nothing left to do). */
 	uint8_t lazy_attrs;
 	struct arena arena;                 /* reset at each mrt_decode */
 	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */

@@ -395,7 +395,8 @@ static void load_rib(struct pipeline *R, const struct input *in)
 	R->cur_coll = pl_collector(R, in->collector);
 	struct mrt_ctx ctx;
 	mrt_ctx_init(&ctx);
-	ctx.lazy_rib_attrs = ctx.lazy_attrs = !R->decode_only && R->rib;   /* decode-only counts need every decode */
+	ctx.lazy_rib_attrs = !R->decode_only && R->rib;   /* decode-only counts need every decode */
+	ctx.lazy_attrs = ctx.lazy_rib_attrs ? BGP_LAZY_PATHS : 0;   /* the RIB takes every route's path */
 	struct mrt_rec rec;
 	uint64_t n = 0;
 	int64_t last = 0;
@@ -706,7 +707,8 @@ static void replay_updates(struct pipeline *R, const struct inputs *in)
 	}
 	for (size_t k = 0; k < ns; k++) {
 		mrt_ctx_init(&st[k].ctx);
-		st[k].ctx.lazy_rib_attrs = st[k].ctx.lazy_attrs = !R->decode_only && R->rib;
+		st[k].ctx.lazy_rib_attrs = !R->decode_only && R->rib;
+		st[k].ctx.lazy_attrs = st[k].ctx.lazy_rib_attrs ? BGP_LAZY_PATHS : 0;
 		if (R->resume && stream_resume(R, &st[k], R->resume + 3 * k)) {
 			fprintf(stderr, "%s: resume: %s holds no record %u\n", R->name, st[k].files[0]->path,
 			        R->resume[3 * k + 1]);

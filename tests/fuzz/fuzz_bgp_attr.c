@@ -1,6 +1,6 @@
 /* libFuzzer target: a path attribute block, in the contexts MRT uses (BGP4MP 2/4-byte,
  * TABLE_DUMP_V2 with the abbreviated MP_REACH_NLRI, ADD-PATH), decoded eagerly and framed lazily
- * (bgp_attrs_frame, issue 12), the two compared: the frame must accept exactly the blocks eager
+ * (bgp_attrs_frame, issue 12; paths on demand and paths with the check), the three compared: the frame must accept exactly the blocks eager
  * decoding finds no problem in, and its accessors must give what the decoded block holds. A
  * difference aborts. */
 #include <stddef.h>
@@ -93,6 +93,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(same_path(&f.path, &attrs.path) && same_path(&f.as_path, &attrs.as_path));
 		n1 = bgp_attrs_path_tail(&f, t1, 4);
 		check(n1 == n2 && !memcmp(t1, t2, n1 * 4));
+	}
+	/* the paths decoded as they are checked (BGP_LAZY_PATHS, what replay uses) */
+	struct bgp_attrs g;
+	memset(&g, 0xa5, sizeof g);
+	struct bgp_ctx pctx = ctx;
+	pctx.lazy = BGP_LAZY_PATHS;
+	fc = cur_make(data + 1, size - 1);
+	int gr = bgp_attrs_frame(&fc, &pctx, &a, &g);
+	check((gr == 0) == clean);
+	if (gr == 0) {
+		int s1 = 0, s2 = 0;
+		check(g.path_todo == 0 && g.present == attrs.present && g.origin == attrs.origin);
+		check(same_path(&g.path, &attrs.path) && same_path(&g.as_path, &attrs.as_path) &&
+		      g.as_path.asn_size == attrs.as_path.asn_size);
+		check(bgp_attrs_origin_as(&g, &s1) == bgp_attrs_origin_as(&attrs, &s2) && s1 == s2);
 	}
 	arena_free(&a);
 	return 0;

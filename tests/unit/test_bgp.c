@@ -344,6 +344,17 @@ static void test_frame_index_and_accessors(void **s)
 	assert_int_equal(a.path.seg[1].asn[0], 64512);
 	assert_int_equal(bgp_attrs_path_tail(&a, tail, 1), 1);
 	assert_int_equal(tail[0], 64513);
+	/* BGP_LAZY_PATHS: the same block with its path decoded by the frame */
+	struct bgp_attrs p;
+	struct bgp_ctx pctx = ctx;
+	pctx.lazy = BGP_LAZY_PATHS;
+	c = cur_make(b, n);
+	assert_int_equal(bgp_attrs_frame(&c, &pctx, &A, &p), 0);
+	assert_int_equal(p.path_todo, 0);
+	assert_int_equal(p.path.nseg, 2);
+	assert_int_equal(p.path.seg[0].asn[0], 3356);
+	assert_int_equal(bgp_attrs_origin_as(&p, &is_set), 64513);
+	assert_int_equal(is_set, 1);
 	/* eager decoding of the same bytes agrees */
 	struct bgp_attrs e;
 	struct dm_error err;
