@@ -563,12 +563,8 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	size_t n = (size_t)(end - p);
 	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
 	int paths = ctx->lazy == BGP_LAZY_PATHS;
-	/* an attribute takes at least 3 bytes: the index is sized by that bound, once */
-	struct bgp_attr_ix *ix = arena_alloc(a, (n / 3 + 1) * sizeof *ix);
-	if (!ix)
-		return -1;
 	uint64_t present = 0;
-	unsigned nix = 0, ix_as = UINT16_MAX, ix_as4 = UINT16_MAX;
+	struct bgp_attr_ix ix_as = { 0, 0, 0, 0 }, ix_as4 = { 0, 0, 0, 0 };
 	uint8_t origin = 0, oset = 0;
 	uint32_t origin_asn = 0;
 	memset(&o->next_hop, 0, sizeof o->next_hop);
@@ -595,7 +591,6 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 		if (type < 63 && (present & bit))
 			return -1;   /* RFC 7606 §3(g), §3(j): a repeat is reported */
 		present |= bit;
-		ix[nix++] = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
 		/* decode_one's checks, type by type (RFC 7606 §7) */
 		switch (type) {
 		case BGP_ATTR_ORIGIN:
@@ -611,7 +606,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			} else if (aspath_check(v, v + len, asz, &origin_asn, &oset) < 0) {
 				return -1;
 			}
-			ix_as = nix - 1;
+			ix_as = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
 			break;
 		case BGP_ATTR_AS4_PATH: {
 			uint32_t o4;
@@ -623,7 +618,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			} else if (aspath_check(v, v + len, 4, &o4, &s4) < 0) {
 				return -1;
 			}
-			ix_as4 = nix - 1;
+			ix_as4 = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
 			break;
 		}
 		case BGP_ATTR_NEXT_HOP:
@@ -687,10 +682,8 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	o->origin = origin;
 	o->raw = raw;
 	o->raw_len = (uint32_t)n;
-	o->ix = ix;
-	o->nix = (uint16_t)nix;
-	o->ix_as_path = (uint16_t)(ix_as == UINT16_MAX ? nix : ix_as);
-	o->ix_as4_path = (uint16_t)(ix_as4 == UINT16_MAX ? nix : ix_as4);
+	o->ix_as_path = ix_as;
+	o->ix_as4_path = ix_as4;
 	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
 		o->as_path = (struct as_path){ NULL, 0, (uint8_t)((present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? asz : 0) };
 	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
@@ -730,14 +723,8 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 
 int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val)
 {
-	if (a->lazy == BGP_ATTRS_FRAMED) {
-		for (unsigned i = 0; i < a->nix; i++)
-			if (a->ix[i].type == type) {
-				*val = (struct cur){ a->raw + a->ix[i].off, a->raw + a->ix[i].off + a->ix[i].len, a->raw };
-				return 1;
-			}
-		return 0;
-	}
+	/* the block framed again: an index entry per attribute, kept for this, cost more than the
+	 * frame saved (callgrind, issue 12); the paths' entries are kept (bgp_attrs_path) */
 	if (!a->raw)
 		return 0;
 	struct cur c = cur_make(a->raw, a->raw_len);
@@ -756,14 +743,14 @@ int bgp_attrs_path(struct bgp_attrs *o, struct arena *ar)
 	o->path_todo = 0;
 	uint8_t asz = o->as_path.asn_size;
 	/* checked by bgp_attrs_frame: only the arena can fail here */
-	if (o->ix_as_path < o->nix) {
-		const struct bgp_attr_ix *x = &o->ix[o->ix_as_path];
+	if (o->ix_as_path.type) {
+		const struct bgp_attr_ix *x = &o->ix_as_path;
 		struct cur v = { o->raw + x->off, o->raw + x->off + x->len, o->raw };
 		if (aspath_decode(&v, asz, ar, &o->as_path, NULL, "AS_PATH") < 0)
 			return DM_ERR_NOMEM;
 	}
-	if (o->ix_as4_path < o->nix) {
-		const struct bgp_attr_ix *x = &o->ix[o->ix_as4_path];
+	if (o->ix_as4_path.type) {
+		const struct bgp_attr_ix *x = &o->ix_as4_path;
 		struct cur v = { o->raw + x->off, o->raw + x->off + x->len, o->raw };
 		if (aspath_decode(&v, 4, ar, &o->as4_path, NULL, "AS4_PATH") < 0)
 			return DM_ERR_NOMEM;

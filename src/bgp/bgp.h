@@ -172,9 +172,8 @@ struct bgp_attrs {
 	uint32_t rib_set;                /* BGP_ATTRS_INDEXED: the RIB set the block stands for, found and
 	                                  * referenced by the caller until the block is applied; 0: none */
 	/* BGP_ATTRS_FRAMED (bgp_attrs_frame) only: */
-	const struct bgp_attr_ix *ix;    /* the block's attributes in order (arena memory) */
-	uint16_t nix;
-	uint16_t ix_as_path, ix_as4_path; /* their entries in ix (nix: absent) */
+	struct bgp_attr_ix ix_as_path;   /* where AS_PATH and AS4_PATH lie (type 0: absent) */
+	struct bgp_attr_ix ix_as4_path;
 	uint8_t path_todo;               /* 1: as_path, as4_path and path not decoded yet (bgp_attrs_path);
 	                                  * 2: the same, path by the RFC 6793 merge */
 	uint8_t origin_asn_set;          /* origin AS of the effective path (bgp_attrs_origin_as) */
@@ -239,11 +238,12 @@ int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
 int bgp_attrs_index(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *out);
 
 /* Lazy decoding of a whole block (issue 12; UPDATEs and TABLE_DUMP entries for replay): frames
- * the block into an index (out->ix: type, flags, offset and length of each attribute; present)
+ * the block (present; where AS_PATH and AS4_PATH lie: ix_as_path, ix_as4_path; any other
+ * attribute is found on demand by bgp_attrs_find)
  * and makes every check bgp_attrs_decode makes (RFC 7606: framing, repeats, each type's length
  * and values, AS_PATH / AS4_PATH segments), decoding only ORIGIN, NEXT_HOP and MP_(UN)REACH_NLRI
  * (prefixes and next hop). Sets raw, raw_len, present, origin, next_hop, mp_reach, mp_unreach,
- * as_path.asn_size, the origin AS, ix / nix, lazy = BGP_ATTRS_FRAMED, action and n_errors (0),
+ * as_path.asn_size, the origin AS, the two entries, lazy = BGP_ATTRS_FRAMED, action and n_errors (0),
  * rib_set (0) and the counts of the list attributes (0: read them with bgp_attrs_find); the
  * paths are empty until bgp_attrs_path; MED, LOCAL_PREF, AGGREGATOR... are left as they were.
  * No clearing of the struct. Returns 0, or -1 when bgp_attrs_decode would report a problem (or
@@ -255,8 +255,8 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
  * as bgp_attrs_decode would (RFC 6793 merge included). 0, or DM_ERR_NOMEM (paths left empty). */
 int bgp_attrs_path(struct bgp_attrs *a, struct arena *ar);
 
-/* The value of attribute type of a block (framed: from its index; decoded: the raw block framed
- * again). 1 and *val set when present, else 0. A repeated attribute: the first. */
+/* The value of attribute type of a block (its bytes framed again: only the block's bytes are
+ * needed). 1 and *val set when present, else 0. A repeated attribute: the first. */
 int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val);
 
 /* Origin AS of the effective path (as_path_origin of path), without decoding a framed block's

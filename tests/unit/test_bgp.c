@@ -297,12 +297,17 @@ static void test_frame_index_and_accessors(void **s)
 		{ 0x40, 1, 3, 1 }, { 0x40, 2, 7, 20 }, { 0x40, 3, 30, 4 }, { 0x80, 4, 37, 4 }, { 0xd0, 8, 45, 8 },
 		{ 0xc0, 99, 56, 2 },
 	};
-	assert_int_equal(a.nix, 6);
+	/* where each attribute lies: the two paths' entries kept by the frame, every one by find */
+	assert_int_equal(a.ix_as_path.type, BGP_ATTR_AS_PATH);
+	assert_int_equal(a.ix_as_path.flags, 0x40);
+	assert_int_equal(a.ix_as_path.off, 7);
+	assert_int_equal(a.ix_as_path.len, 20);
+	assert_int_equal(a.ix_as4_path.type, 0);
 	for (int i = 0; i < 6; i++) {
-		assert_int_equal(a.ix[i].flags, want[i].flags);
-		assert_int_equal(a.ix[i].type, want[i].type);
-		assert_int_equal(a.ix[i].off, want[i].off);
-		assert_int_equal(a.ix[i].len, want[i].len);
+		struct cur f;
+		assert_int_equal(bgp_attrs_find(&a, want[i].type, &f), 1);
+		assert_int_equal(f.p - b, want[i].off);
+		assert_int_equal(cur_left(&f), want[i].len);
 	}
 	assert_int_equal(a.origin, BGP_ORIGIN_INCOMPLETE);
 	assert_int_equal(a.action, BGP_ERR_NONE);
