@@ -713,12 +713,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 				return -1;
 		}
 	}
-	if (!o->path_todo) {   /* the path is decoded: its origin (as_path_origin) */
-		int is_set = 0;
-		o->origin_asn = as_path_origin(&o->path, &is_set);
-		o->origin_asn_set = (uint8_t)is_set;
-	}
-	return 0;
+	return 0;   /* a decoded path gives its origin AS itself (bgp_attrs_origin_as) */
 }
 
 int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val)
