@@ -713,7 +713,20 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 				return -1;
 		}
 	}
-	return 0;   /* a decoded path gives its origin AS itself (bgp_attrs_origin_as) */
+	if (!o->path_todo) {
+		/* the path is decoded: its origin AS (as_path_origin), from the last segment where it
+		 * is the origin's (a call per UPDATE was 0.5% of replay, callgrind) */
+		const struct as_seg *ls = o->path.nseg ? &o->path.seg[o->path.nseg - 1] : NULL;
+		if (ls && ls->count && (ls->type == AS_SEQUENCE || ls->type == AS_SET)) {
+			o->origin_asn = ls->asn[ls->count - 1];
+			o->origin_asn_set = ls->type == AS_SET;
+		} else {
+			int is_set = 0;
+			o->origin_asn = as_path_origin(&o->path, &is_set);
+			o->origin_asn_set = (uint8_t)is_set;
+		}
+	}
+	return 0;
 }
 
 int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val)
@@ -752,8 +765,8 @@ int bgp_attrs_path(struct bgp_attrs *o, struct arena *ar)
 	}
 	o->as_path.asn_size = asz;
 	if (merge)
-		return as_path_merge(&o->as_path, &o->as4_path, ar, &o->path);
-	o->path = o->as_path;
+		return as_path_merge(&o->as_path, &o->as4_path, ar, &o->path);   /* origin set by the frame */
+	o->path = o->as_path;   /* the origin AS is the AS_PATH's, set by the frame */
 	return 0;
 }
 

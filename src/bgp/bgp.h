@@ -176,7 +176,7 @@ struct bgp_attrs {
 	struct bgp_attr_ix ix_as4_path;
 	uint8_t path_todo;               /* 1: as_path, as4_path and path not decoded yet (bgp_attrs_path);
 	                                  * 2: the same, path by the RFC 6793 merge */
-	uint8_t origin_asn_set;          /* path_todo: origin AS of the AS_PATH (bgp_attrs_origin_as) */
+	uint8_t origin_asn_set;          /* origin AS of the effective path (bgp_attrs_origin_as) */
 	uint32_t origin_asn;
 };
 /* BGP_ATTRS_FRAMED: a whole block framed and checked by bgp_attrs_frame; what it did not decode
@@ -265,7 +265,7 @@ int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val);
 uint32_t bgp_attrs_origin_as_(const struct bgp_attrs *a, int *is_set);
 static inline uint32_t bgp_attrs_origin_as(const struct bgp_attrs *a, int *is_set)
 {
-	if (a->lazy == BGP_ATTRS_FRAMED && a->path_todo) {   /* read while the bytes were checked */
+	if (a->lazy == BGP_ATTRS_FRAMED) {   /* set by the frame */
 		if (is_set)
 			*is_set = a->origin_asn_set;
 		return a->origin_asn;
