@@ -122,6 +122,13 @@ struct bgp_attr_raw {      /* an attribute kept as bytes (unknown types, ATTR_SE
 	const uint8_t *data;
 };
 
+/* One attribute of a framed block (bgp_attrs_frame): where its value lies, from bgp_attrs.raw. */
+struct bgp_attr_ix {
+	uint8_t flags, type;
+	uint16_t len;
+	uint16_t off;              /* of the value, from the start of the block */
+};
+
 /* Which attributes were present: bit (1ull << type) for types 0..63; BGP_ATTRS_F_OTHER for any
  * type >= 64. */
 #define BGP_ATTR_BIT(t) (1ull << (t))
@@ -164,8 +171,18 @@ struct bgp_attrs {
 	                                  * RIB entry after a lazy lookup missed (rib/rib.h) */
 	uint32_t rib_set;                /* BGP_ATTRS_INDEXED: the RIB set the block stands for, found and
 	                                  * referenced by the caller until the block is applied; 0: none */
+	/* BGP_ATTRS_FRAMED (bgp_attrs_frame) only: */
+	struct bgp_attr_ix ix_as_path;   /* where AS_PATH and AS4_PATH lie (type 0: absent) */
+	struct bgp_attr_ix ix_as4_path;
+	uint8_t path_todo;               /* 1: as_path, as4_path and path not decoded yet (bgp_attrs_path);
+	                                  * 2: the same, path by the RFC 6793 merge */
+	uint8_t origin_asn_set;          /* origin AS of the effective path (bgp_attrs_origin_as) */
+	uint32_t origin_asn;
 };
-enum { BGP_ATTRS_DECODED = 0, BGP_ATTRS_INDEXED = 1, BGP_ATTRS_RIB_ENTRY = 2 };
+/* BGP_ATTRS_FRAMED: a whole block framed and checked by bgp_attrs_frame; what it did not decode
+ * is read through the accessors below. To the RIB it is a decoded block once its path is
+ * (bgp_attrs_path). */
+enum { BGP_ATTRS_DECODED = 0, BGP_ATTRS_INDEXED = 1, BGP_ATTRS_RIB_ENTRY = 2, BGP_ATTRS_FRAMED = 3 };
 
 /* Decoding context: what the session/record says about the encoding. */
 struct bgp_ctx {
@@ -175,7 +192,14 @@ struct bgp_ctx {
 	                          * next hop only (RFC 6396 §4.3.4) */
 	uint16_t afi;            /* session or RIB address family: the family of NEXT_HOP-less data */
 	uint8_t safi;
+	uint8_t lazy;            /* BGP_LAZY_*: an UPDATE's attributes are framed (bgp_attrs_frame),
+	                          * decoded whole only when the block has a problem (bgp_update_decode) */
 };
+/* bgp_ctx.lazy: 0 every attribute decoded; BGP_LAZY_FRAME: framed, AS paths decoded on demand
+ * (bgp_attrs_path); BGP_LAZY_PATHS: framed, AS paths decoded while they are checked (one walk
+ * instead of a check now and a decoding later: for callers that take every route's path, the
+ * RIB). */
+enum { BGP_LAZY_FRAME = 1, BGP_LAZY_PATHS = 2 };
 
 /* Frames the next path attribute of a block (RFC 4271 §4.3: flags, type, 1- or 2-byte length
  * by the Extended Length flag): its value goes to val. Returns 0, or -1 when the block ends
@@ -212,6 +236,52 @@ int bgp_attrs_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
  * blocks decode alike under one context, so a block equal to one decoded cleanly before needs
  * no decoding (rib_attr_find_lazy). */
 int bgp_attrs_index(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *out);
+
+/* Lazy decoding of a whole block (issue 12; UPDATEs and TABLE_DUMP entries for replay): frames
+ * the block (present; where AS_PATH and AS4_PATH lie: ix_as_path, ix_as4_path; any other
+ * attribute is found on demand by bgp_attrs_find)
+ * and makes every check bgp_attrs_decode makes (RFC 7606: framing, repeats, each type's length
+ * and values, AS_PATH / AS4_PATH segments), decoding only ORIGIN, NEXT_HOP and MP_(UN)REACH_NLRI
+ * (prefixes and next hop). Sets raw, raw_len, present, origin, next_hop, mp_reach, mp_unreach,
+ * as_path.asn_size, the origin AS, the two entries, lazy = BGP_ATTRS_FRAMED, action and n_errors (0),
+ * rib_set (0) and the counts of the list attributes (0: read them with bgp_attrs_find); the
+ * paths are empty until bgp_attrs_path; MED, LOCAL_PREF, AGGREGATOR... are left as they were.
+ * No clearing of the struct. Returns 0, or -1 when bgp_attrs_decode would report a problem (or
+ * the index cannot be allocated): the caller decodes the block whole then, and gets its
+ * warnings exactly. Consumes the block. */
+int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *out);
+
+/* Decodes as_path, as4_path and path of a framed block on demand (no-op for any other block),
+ * as bgp_attrs_decode would (RFC 6793 merge included). 0, or DM_ERR_NOMEM (paths left empty). */
+int bgp_attrs_path(struct bgp_attrs *a, struct arena *ar);
+
+/* The value of attribute type of a block (its bytes framed again: only the block's bytes are
+ * needed). 1 and *val set when present, else 0. A repeated attribute: the first. */
+int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val);
+
+/* Origin AS of the effective path (as_path_origin of path), without decoding a framed block's
+ * path (an indexed RIB entry's is read from its bytes). Inline for a framed block: replay asks
+ * it of every element. */
+uint32_t bgp_attrs_origin_as_(const struct bgp_attrs *a, int *is_set);
+static inline uint32_t bgp_attrs_origin_as(const struct bgp_attrs *a, int *is_set)
+{
+	if (a->lazy == BGP_ATTRS_FRAMED) {   /* set by the frame */
+		if (is_set)
+			*is_set = a->origin_asn_set;
+		return a->origin_asn;
+	}
+	return bgp_attrs_origin_as_(a, is_set);
+}
+
+/* The last k ASNs of the effective path in path order (AS_SET members flattened, as the RIB
+ * stores paths) into asn; returns how many (fewer when the path is shorter). A framed block's
+ * AS_PATH is read from its bytes unless the RFC 6793 merge applies (then its path must have been
+ * decoded: bgp_attrs_path). */
+unsigned bgp_attrs_path_tail(const struct bgp_attrs *a, uint32_t *asn, unsigned k);
+
+/* Next hop of the routes of family afi: for IPv4, NEXT_HOP, else MP_REACH_NLRI's (RFC 5549);
+ * for IPv6, MP_REACH_NLRI's, else NEXT_HOP. NULL when none. */
+const struct dm_ip *bgp_attrs_next_hop(const struct bgp_attrs *a, uint16_t afi);
 
 /* Decodes prefixes (RFC 4271 §4.3 encoding) of the given family until c is exhausted. */
 int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a,

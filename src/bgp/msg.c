@@ -42,7 +42,13 @@ static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena 
 	 * nlri_err, and the first one is described in err. */
 	struct dm_error e1, e2, e3;
 	int rw = bgp_nlri_decode(&w, DM_AFI_IPV4, ctx->addpath, a, &u->withdrawn, &e1);
-	u->attr_err = bgp_attrs_decode(&attrs, ctx, a, &u->attrs, &e2);
+	/* Lazy (replay): a block that frames cleanly is not decoded; one with a problem is decoded
+	 * whole, so that its errors and RFC 7606 action are eager decoding's. */
+	struct cur attrs0 = attrs;
+	if (ctx->lazy && bgp_attrs_frame(&attrs, ctx, a, &u->attrs) == 0)
+		u->attr_err = 0;
+	else
+		u->attr_err = bgp_attrs_decode(&attrs0, ctx, a, &u->attrs, &e2);
 	int rn = bgp_nlri_decode(c, DM_AFI_IPV4, ctx->addpath, a, &u->announced, &e3);
 	u->nlri_err = rw ? rw : rn;
 	/* RFC 7606 §5.3: a withdrawn-routes or NLRI field that does not parse cannot be handled by

@@ -3,18 +3,6 @@
 
 #include <string.h>
 
-static const struct dm_ip *attrs_nexthop(const struct bgp_attrs *a, uint16_t afi)
-{
-	/* IPv4 routes: NEXT_HOP, or an MP_REACH next hop (RFC 5549) when there is none. */
-	if (afi == DM_AFI_IPV4 && a->next_hop.afi)
-		return &a->next_hop;
-	if (a->mp_reach.nexthop.afi)
-		return &a->mp_reach.nexthop;
-	if (a->next_hop.afi)
-		return &a->next_hop;
-	return NULL;
-}
-
 static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_fn fn, void *arg)
 {
 	for (uint32_t i = 0; i < l->n; i++) {
@@ -38,7 +26,7 @@ static unsigned td1_elems(const struct mrt_rec *rec, const struct mrt_td1 *t, dm
 	e.peer_asn = t->peer_as;
 	e.prefix = t->prefix;
 	e.attrs = &t->attrs;
-	e.next_hop = attrs_nexthop(&t->attrs, t->prefix.afi);
+	e.next_hop = bgp_attrs_next_hop(&t->attrs, t->prefix.afi);
 	fn(&e, arg);
 	return 1;
 }
@@ -64,10 +52,10 @@ unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl
 	}
 	e.type = DM_ELEM_ANNOUNCE;
 	e.attrs = a;
-	e.next_hop = attrs_nexthop(a, DM_AFI_IPV4);
+	e.next_hop = bgp_attrs_next_hop(a, DM_AFI_IPV4);
 	n += emit_list(&u->announced, &e, fn, arg);
 	if (a->mp_reach.nlri_supported) {
-		e.next_hop = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : attrs_nexthop(a, a->mp_reach.afi);
+		e.next_hop = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : bgp_attrs_next_hop(a, a->mp_reach.afi);
 		n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
 	}
 	return n;
@@ -104,7 +92,7 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 			e.peer_asn = p->asn;
 			e.path_id = x->path_id;
 			e.attrs = &x->attrs;
-			e.next_hop = attrs_nexthop(&x->attrs, r->afi);
+			e.next_hop = bgp_attrs_next_hop(&x->attrs, r->afi);
 			fn(&e, arg);
 			n++;
 		}
@@ -119,7 +107,7 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 		e.peer_asn = x->s.peer_as;
 		e.prefix = x->prefix;
 		e.attrs = &x->attrs;
-		e.next_hop = x->nexthop.afi ? &x->nexthop : attrs_nexthop(&x->attrs, x->afi);
+		e.next_hop = x->nexthop.afi ? &x->nexthop : bgp_attrs_next_hop(&x->attrs, x->afi);
 		fn(&e, arg);
 		return 1;
 	}

@@ -204,6 +204,13 @@ struct mrt_ctx {
 	 * replay (pipeline/source.c); dump decodes every attribute. */
 	uint8_t lazy_rib_attrs;
 	uint8_t lazy_now;                   /* lazy_rib_attrs for the record being decoded */
+	/* 1: the attributes of BGP UPDATEs (BGP4MP MESSAGE*, type 5) and TABLE_DUMP entries are
+	 * framed and checked (bgp_attrs_frame, attrs.lazy = BGP_ATTRS_FRAMED), their paths decoded
+	 * on demand (mrt_rec_paths); a block with a problem is decoded whole, so warnings and
+	 * routes are eager decoding's. For replay; dump decodes every attribute. The value is a
+	 * BGP_LAZY_* (bgp.h): BGP_LAZY_PATHS decodes the paths with the check (replay's RIB takes
+	 * the path of every route, so mrt_rec_paths has nothing left to do). */
+	uint8_t lazy_attrs;
 	struct arena arena;                 /* reset at each mrt_decode */
 	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */
 };
@@ -222,6 +229,11 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
  * warnings (append order: entry order, the record had none before). attrs.lazy becomes
  * BGP_ATTRS_RIB_ENTRY. Returns the entry's attr_err; 0 when it was decoded already. */
 int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i);
+
+/* The paths of the framed attribute blocks of rec (ctx->lazy_attrs) that make routes: an
+ * UPDATE announcing prefixes below treat-as-withdraw, TABLE_DUMP entries below it
+ * (bgp_attrs_path). What the RIB needs before it takes the record's elements. */
+void mrt_rec_paths(struct mrt_ctx *ctx, struct mrt_rec *rec);
 
 const char *mrt_type_name(uint16_t type);                 /* "TABLE_DUMP_V2" */
 const char *mrt_subtype_name(uint16_t type, uint16_t subtype); /* "RIB_IPV4_UNICAST" */

@@ -349,6 +349,9 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 		unpin(R, rec, pinned);
 		return;
 	}
+	/* Framed attribute blocks (mrt.h, lazy_attrs): the RIB interns a set with its path. */
+	if (ctx->lazy_attrs)
+		mrt_rec_paths(ctx, rec);
 	/* An UPDATE's prefixes first as hints: a table transfer's new prefixes each miss the prefix
 	 * hash (about 80% of rib_prefix_find_or_add, issue 12); a second walk of the NLRI costs less
 	 * than the misses it overlaps. */
@@ -409,6 +412,7 @@ static void load_rib(struct pipeline *R, const struct input *in)
 	struct mrt_ctx ctx;
 	mrt_ctx_init(&ctx);
 	ctx.lazy_rib_attrs = !R->decode_only && R->rib;   /* decode-only counts need every decode */
+	ctx.lazy_attrs = ctx.lazy_rib_attrs ? BGP_LAZY_PATHS : 0;   /* the RIB takes every route's path */
 	struct mrt_rec rec;
 	uint64_t n = 0;
 	int64_t last = 0;
@@ -720,6 +724,7 @@ static void replay_updates(struct pipeline *R, const struct inputs *in)
 	for (size_t k = 0; k < ns; k++) {
 		mrt_ctx_init(&st[k].ctx);
 		st[k].ctx.lazy_rib_attrs = !R->decode_only && R->rib;
+		st[k].ctx.lazy_attrs = st[k].ctx.lazy_rib_attrs ? BGP_LAZY_PATHS : 0;
 		if (R->resume && stream_resume(R, &st[k], R->resume + 3 * k)) {
 			fprintf(stderr, "%s: resume: %s holds no record %u\n", R->name, st[k].files[0]->path,
 			        R->resume[3 * k + 1]);

@@ -265,6 +265,272 @@ static void test_update_message(void **s)
 	assert_string_equal(e.what, "BGP message length 64 exceeds remaining 48");
 }
 
+/* Lazy decoding (issue 12): a hand-built block framed by bgp_attrs_frame. 4-byte session.
+ * offset 0  ORIGIN        40 01 01 | 02 (INCOMPLETE)                     value at 3, len 1
+ * offset 4  AS_PATH       40 02 14 | seq [3356 174] 02 02 00000d1c 000000ae,
+ *                                    set {64512 64513} 01 02 0000fc00 0000fc01    value at 7, len 20
+ * offset 27 NEXT_HOP      40 03 04 | c0 00 02 01 (192.0.2.1)                  value at 30, len 4
+ * offset 34 MED           80 04 04 | 00 00 00 64                             value at 37, len 4
+ * offset 41 COMMUNITIES   d0 08 0008 (extended length) | fde8 0064  fde8 00c8  value at 45, len 8
+ * offset 53 type 99       c0 63 02 | 01 02 (unknown, kept in the index)      value at 56, len 2 */
+static const char *const LAZY_BLOCK =
+	"40010102 400214 0202 00000d1c 000000ae 0102 0000fc00 0000fc01 400304c0000201 80040400000064"
+	" d0080008 fde80064fde800c8 c0630201 02";
+
+static void test_frame_index_and_accessors(void **s)
+{
+	(void)s;
+	uint8_t b[128];
+	size_t n = unhex(LAZY_BLOCK, b);
+	assert_int_equal(n, 58);
+	struct bgp_ctx ctx = { .asn_size = 4, .afi = DM_AFI_IPV4, .safi = 1 };
+	struct bgp_attrs a;
+	memset(&a, 0xa5, sizeof a);   /* what the frame does not set stays as it was */
+	struct cur c = cur_make(b, n);
+	assert_int_equal(bgp_attrs_frame(&c, &ctx, &A, &a), 0);
+	assert_int_equal(cur_left(&c), 0);
+	assert_int_equal(a.lazy, BGP_ATTRS_FRAMED);
+	assert_true(a.raw == b && a.raw_len == 58);
+	assert_true(a.present == (BGP_ATTR_BIT(1) | BGP_ATTR_BIT(2) | BGP_ATTR_BIT(3) | BGP_ATTR_BIT(4) |
+	                          BGP_ATTR_BIT(8) | BGP_ATTRS_F_OTHER));
+	static const struct { uint8_t flags, type; uint16_t off, len; } want[6] = {
+		{ 0x40, 1, 3, 1 }, { 0x40, 2, 7, 20 }, { 0x40, 3, 30, 4 }, { 0x80, 4, 37, 4 }, { 0xd0, 8, 45, 8 },
+		{ 0xc0, 99, 56, 2 },
+	};
+	/* where each attribute lies: the two paths' entries kept by the frame, every one by find */
+	assert_int_equal(a.ix_as_path.type, BGP_ATTR_AS_PATH);
+	assert_int_equal(a.ix_as_path.flags, 0x40);
+	assert_int_equal(a.ix_as_path.off, 7);
+	assert_int_equal(a.ix_as_path.len, 20);
+	assert_int_equal(a.ix_as4_path.type, 0);
+	for (int i = 0; i < 6; i++) {
+		struct cur f;
+		assert_int_equal(bgp_attrs_find(&a, want[i].type, &f), 1);
+		assert_int_equal(f.p - b, want[i].off);
+		assert_int_equal(cur_left(&f), want[i].len);
+	}
+	assert_int_equal(a.origin, BGP_ORIGIN_INCOMPLETE);
+	assert_int_equal(a.action, BGP_ERR_NONE);
+	assert_int_equal(a.n_errors, 0);
+	assert_int_equal(a.n_communities, 0);          /* not decoded: read through the index */
+	assert_int_equal(a.mp_reach.nlri_supported, 0); /* absent: cleared */
+	assert_int_equal(a.mp_unreach.nlri_supported, 0);
+	assert_int_equal(a.as_path.asn_size, 4);
+	assert_int_equal(a.path.nseg, 0);              /* not decoded yet */
+	assert_int_equal(a.path_todo, 1);
+	/* on-demand accessors */
+	char ip[DM_IP_STRLEN];
+	dm_ip_fmt(bgp_attrs_next_hop(&a, DM_AFI_IPV4), ip);
+	assert_string_equal(ip, "192.0.2.1");
+	assert_ptr_equal(bgp_attrs_next_hop(&a, DM_AFI_IPV6), &a.next_hop);   /* no MP_REACH: NEXT_HOP */
+	int is_set = 0;
+	assert_int_equal(bgp_attrs_origin_as(&a, &is_set), 64513);
+	assert_int_equal(is_set, 1);
+	uint32_t tail[8];
+	assert_int_equal(bgp_attrs_path_tail(&a, tail, 2), 2);
+	assert_int_equal(tail[0], 64512);
+	assert_int_equal(tail[1], 64513);
+	assert_int_equal(bgp_attrs_path_tail(&a, tail, 8), 4);
+	assert_int_equal(tail[0], 3356);
+	assert_int_equal(tail[1], 174);
+	struct cur v;
+	assert_int_equal(bgp_attrs_find(&a, BGP_ATTR_COMMUNITIES, &v), 1);
+	assert_int_equal(cur_left(&v), 8);
+	assert_int_equal(be32(v.p), 0xfde80064u);    /* 65000:100 */
+	assert_int_equal(bgp_attrs_find(&a, BGP_ATTR_LOCAL_PREF, &v), 0);
+	/* the path on demand: what bgp_attrs_decode gives */
+	assert_int_equal(bgp_attrs_path(&a, &A), 0);
+	assert_int_equal(a.path_todo, 0);
+	assert_int_equal(a.path.nseg, 2);
+	assert_int_equal(a.path.seg[0].type, AS_SEQUENCE);
+	assert_int_equal(a.path.seg[0].count, 2);
+	assert_int_equal(a.path.seg[0].asn[1], 174);
+	assert_int_equal(a.path.seg[1].type, AS_SET);
+	assert_int_equal(a.path.seg[1].asn[0], 64512);
+	assert_int_equal(bgp_attrs_path_tail(&a, tail, 1), 1);
+	assert_int_equal(tail[0], 64513);
+	/* BGP_LAZY_PATHS: the same block with its path decoded by the frame */
+	struct bgp_attrs p;
+	struct bgp_ctx pctx = ctx;
+	pctx.lazy = BGP_LAZY_PATHS;
+	c = cur_make(b, n);
+	assert_int_equal(bgp_attrs_frame(&c, &pctx, &A, &p), 0);
+	assert_int_equal(p.path_todo, 0);
+	assert_int_equal(p.path.nseg, 2);
+	assert_int_equal(p.path.seg[0].asn[0], 3356);
+	assert_int_equal(bgp_attrs_origin_as(&p, &is_set), 64513);
+	assert_int_equal(is_set, 1);
+	/* eager decoding of the same bytes agrees */
+	struct bgp_attrs e;
+	struct dm_error err;
+	c = cur_make(b, n);
+	assert_int_equal(bgp_attrs_decode(&c, &ctx, &A, &e, &err), 0);
+	assert_true(e.present == a.present);
+	assert_int_equal(e.origin, a.origin);
+	assert_int_equal(e.n_communities, 2);
+	assert_int_equal(e.med, 100);
+	assert_int_equal(bgp_attrs_origin_as(&e, &is_set), 64513);
+	assert_int_equal(bgp_attrs_find(&e, BGP_ATTR_COMMUNITIES, &v), 1);   /* a decoded block: its bytes */
+	assert_int_equal(be32(v.p + 4), 0xfde800c8u);
+}
+
+/* The frame refuses every block bgp_attrs_decode reports a problem in (the caller decodes it
+ * whole: same errors), and accepts the rest. */
+static void test_frame_refuses_malformed(void **s)
+{
+	(void)s;
+	static const struct { const char *hex; uint8_t asn_size; int ok; } cases[] = {
+		{ "40010105", 4, 0 },                       /* ORIGIN 5: RFC 7606 §7.1 */
+		{ "4001020000", 4, 0 },                     /* ORIGIN of 2 bytes */
+		{ "40010100 40010100", 4, 0 },              /* ORIGIN repeated: §3(g) */
+		{ "400206 0203 0001 0002", 2, 0 },          /* segment of 3 2-byte ASNs in 4 bytes */
+		{ "400204 0501 0001", 2, 0 },               /* segment type 5 */
+		{ "400203 020100", 2, 0 },                  /* segment header then 1 byte of a 2-byte ASN */
+		{ "400201 02", 2, 0 },                      /* segment header truncated */
+		{ "c00707 0001c000020100", 2, 0 },          /* AGGREGATOR of 7 bytes (§7.7 discard) */
+		{ "c0120400000001", 2, 0 },                 /* AS4_AGGREGATOR of 4 */
+		{ "c0110602010000fde8", 2, 1 },             /* AS4_PATH [65000] alone (2-byte session) */
+		{ "c0110502010000fd", 2, 0 },               /* AS4_PATH segment of 1 ASN in 3 bytes */
+		{ "c00805 0000000100", 4, 0 },              /* COMMUNITIES not a multiple of 4 */
+		{ "c0100c 000000000000000000000000", 4, 0 },/* EXTENDED_COMMUNITIES of 12 */
+		{ "c0200800000000 00000000", 4, 0 },        /* LARGE_COMMUNITIES of 8 */
+		{ "40060100", 4, 0 },                       /* ATOMIC_AGGREGATE of 1 */
+		{ "800900", 4, 0 },                         /* ORIGINATOR_ID of 0 */
+		{ "c0230300 0000", 4, 0 },                  /* ONLY_TO_CUSTOMER of 3 */
+		{ "400305c000020100", 4, 0 },               /* NEXT_HOP of 5 */
+		{ "800e05 0001 01 03 00", 4, 0 },           /* MP_REACH: IPv4 next hop of 3 bytes (§7.11) */
+		{ "800f03 0002 01 40 20", 4, 0 },           /* (unparsable: 3-byte MP_UNREACH then junk) */
+		{ "4001", 4, 0 },                           /* header cut */
+		{ "40010500", 4, 0 },                       /* length past the block */
+		{ "", 4, 1 },                               /* empty block: nothing to check */
+		{ "c00706 fde8c0000201", 2, 1 },            /* AGGREGATOR of 6 (2-byte) */
+		{ "c00708 0000fde8c0000201", 4, 1 },        /* AGGREGATOR of 8 */
+		{ "400200", 4, 1 },                         /* empty AS_PATH */
+		{ "e0630100", 4, 1 },                       /* unknown, optional transitive partial */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint8_t b[64];
+		size_t n = unhex(cases[i].hex, b);
+		struct bgp_ctx ctx = { .asn_size = cases[i].asn_size, .afi = DM_AFI_IPV4, .safi = 1 };
+		struct bgp_attrs a, e;
+		struct dm_error err;
+		struct cur c = cur_make(b, n);
+		int fr = bgp_attrs_frame(&c, &ctx, &A, &a);
+		c = cur_make(b, n);
+		int dr = bgp_attrs_decode(&c, &ctx, &A, &e, &err);
+		if ((fr == 0) != cases[i].ok || (dr == 0) != cases[i].ok)
+			fail_msg("case %zu (%s): frame %d decode %d, want ok=%d", i, cases[i].hex, fr, dr, cases[i].ok);
+	}
+}
+
+/* A malformed UPDATE read lazily is read exactly as eagerly: same errors, RFC 7606 action and
+ * count, text; a clean one frames, with the same prefixes. */
+static void test_update_lazy_same_as_eager(void **s)
+{
+	(void)s;
+	static const char *const bodies[] = {
+		/* withdrawn 0; attrs 0x16: ORIGIN 5 (treat-as-withdraw), AS_PATH seq [65001] (2-byte),
+		 * AGGREGATOR of 7 (discard), NEXT_HOP 192.0.2.1; NLRI /24 10.1.1.0 */
+		"0000 001c 40010105 40020402 01fde9 c00707 0001c0000201ff 400304c0000201 180a0101",
+		/* MP_REACH of IPv6 with next hop length 5: AFI/SAFI disable */
+		"0000 000d 800e0a 0002 01 05 20010db800 00 180a0101",
+		/* clean: ORIGIN IGP, AS_PATH [65001], NEXT_HOP; NLRI /24 10.1.1.0, /16 172.16 */
+		"0000 0012 40010100 40020402 01fde9 400304c0000201 180a0101 10ac10",
+	};
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		uint8_t b[128];
+		size_t n = unhex(bodies[i], b);
+		struct bgp_update ue, ul;
+		struct dm_error ee, el;
+		memset(&ee, 0, sizeof ee);
+		memset(&el, 0, sizeof el);
+		struct bgp_ctx ctx = { .asn_size = 2, .afi = DM_AFI_IPV4, .safi = 1 };
+		struct cur c = cur_make(b, n);
+		assert_int_equal(bgp_update_decode(&c, &ctx, &A, &ue, &ee), 0);
+		ctx.lazy = 1;
+		c = cur_make(b, n);
+		assert_int_equal(bgp_update_decode(&c, &ctx, &A, &ul, &el), 0);
+		assert_int_equal(ul.attr_err, ue.attr_err);
+		assert_int_equal(ul.nlri_err, ue.nlri_err);
+		assert_int_equal(ul.attrs.action, ue.attrs.action);
+		assert_int_equal(ul.attrs.n_errors, ue.attrs.n_errors);
+		assert_true(ul.attrs.present == ue.attrs.present);
+		assert_int_equal(ul.announced.n, ue.announced.n);
+		if (ue.attr_err) {
+			assert_int_equal(el.offset, ee.offset);
+			assert_string_equal(el.what, ee.what);
+			assert_int_equal(ul.attrs.lazy, BGP_ATTRS_DECODED);
+		} else {
+			assert_int_equal(ul.attrs.lazy, BGP_ATTRS_FRAMED);
+		}
+	}
+	/* the first: ORIGIN undefined and AGGREGATOR discarded, two errors, treat-as-withdraw */
+	uint8_t b[128];
+	size_t n = unhex(bodies[0], b);
+	struct bgp_update u;
+	struct dm_error e;
+	struct bgp_ctx ctx = { .asn_size = 2, .afi = DM_AFI_IPV4, .safi = 1, .lazy = 1 };
+	struct cur c = cur_make(b, n);
+	assert_int_equal(bgp_update_decode(&c, &ctx, &A, &u, &e), 0);
+	assert_int_equal(u.attr_err, DM_ERR_BAD_ATTR);
+	assert_int_equal(u.attrs.action, BGP_ERR_TREAT_AS_WITHDRAW);
+	assert_int_equal(u.attrs.n_errors, 2);
+	assert_string_equal(e.what, "BGP attribute ORIGIN: value 5 undefined (RFC 7606 treat-as-withdraw)");
+	assert_int_equal(e.offset, 4);
+	/* the second: AFI/SAFI disable */
+	n = unhex(bodies[1], b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_update_decode(&c, &ctx, &A, &u, &e), 0);
+	assert_int_equal(u.attrs.action, BGP_ERR_AFISAFI_DISABLE);
+	/* the third framed: prefixes, origin AS 65001 before any path is decoded */
+	n = unhex(bodies[2], b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_update_decode(&c, &ctx, &A, &u, &e), 0);
+	assert_int_equal(u.announced.n, 2);
+	assert_string_equal(pfx(&u.announced.pfx[1]), "172.16.0.0/16");
+	assert_int_equal(bgp_attrs_origin_as(&u.attrs, NULL), 65001);
+	assert_int_equal(u.attrs.path.nseg, 0);
+}
+
+/* A 2-byte session's AS4_PATH (RFC 6793 §4.2.3): the frame decodes the merged path at once, so
+ * that the origin AS is the 4-byte one. Bytes as in test_as4_merge. */
+static void test_frame_as4_merge(void **s)
+{
+	(void)s;
+	uint8_t b[128];
+	size_t n = unhex("40020802 0302bd5ba05ba0 c0110a0202fa56ea0000010000", b);
+	struct cur c = cur_make(b, n);
+	struct bgp_ctx ctx = { .asn_size = 2, .afi = DM_AFI_IPV4, .safi = 1 };
+	struct bgp_attrs a;
+	assert_int_equal(bgp_attrs_frame(&c, &ctx, &A, &a), 0);
+	assert_int_equal(a.path_todo, 0);
+	assert_int_equal(bgp_attrs_origin_as(&a, NULL), 65536);
+	uint32_t tail[4];
+	assert_int_equal(bgp_attrs_path_tail(&a, tail, 4), 3);
+	assert_int_equal(tail[0], 701);
+	assert_int_equal(tail[1], 4200000000u);
+	assert_int_equal(tail[2], 65536);
+	/* AS4_PATH of one empty confederation segment and no AS_PATH: merged all the same (path of
+	 * that one segment), as eager decoding does (a fuzz finding) */
+	n = unhex("c0110203 00", b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_attrs_frame(&c, &ctx, &A, &a), 0);
+	assert_int_equal(a.path.nseg, 1);
+	assert_int_equal(a.path.seg[0].type, AS_CONFED_SEQUENCE);
+	/* IPv6 announcement through MP_REACH, framed: prefixes and next hop decoded */
+	n = unhex("40010100 800e1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8", b);
+	c = cur_make(b, n);
+	ctx.afi = DM_AFI_IPV6;
+	assert_int_equal(bgp_attrs_frame(&c, &ctx, &A, &a), 0);
+	assert_int_equal(a.mp_reach.nlri.n, 1);
+	assert_string_equal(pfx(&a.mp_reach.nlri.pfx[0]), "2001:db8::/32");
+	char ip[DM_IP_STRLEN];
+	dm_ip_fmt(bgp_attrs_next_hop(&a, DM_AFI_IPV4), ip);   /* no NEXT_HOP: MP_REACH's (RFC 5549) */
+	assert_string_equal(ip, "2001:db8::1");
+	assert_int_equal(bgp_attrs_origin_as(&a, NULL), 0);
+	assert_int_equal(bgp_attrs_path_tail(&a, tail, 4), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +543,10 @@ int main(void)
 		cmocka_unit_test(test_mp_reach_full_and_abbrev),
 		cmocka_unit_test(test_attr_errors),
 		cmocka_unit_test(test_update_message),
+		cmocka_unit_test(test_frame_index_and_accessors),
+		cmocka_unit_test(test_frame_refuses_malformed),
+		cmocka_unit_test(test_update_lazy_same_as_eager),
+		cmocka_unit_test(test_frame_as4_merge),
 	};
 	return cmocka_run_group_tests_name("bgp", tests, setup, teardown);
 }
