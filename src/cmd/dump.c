@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cpu.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/obuf.h"
@@ -461,9 +462,7 @@ static int want_par(struct mrt_reader *r)
 	uint64_t size = mrt_reader_file_size(r);
 	if (size && size < PAR_MIN_FILE)
 		return 0;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	double load;
-	return cores > 1 && (getloadavg(&load, 1) != 1 || load < (double)cores - 0.5);
+	return dm_core_free();
 }
 
 /* The loop of dump_file on two threads (see "decoding on two threads" above). Returns when the

@@ -23,6 +23,7 @@
  * it says today. Only damaged files pay for that second pass. */
 #include "io/reader.h"
 
+#include "base/cpu.h"
 #include "io/bz2par.h"
 
 #include <bzlib.h>
@@ -329,15 +330,13 @@ struct dm_reader *dm_reader_open(const char *path, struct dm_error *err)
 	 * both. */
 	const char *th = getenv("DARKMAP_DECOMPRESS_THREAD");
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	double load;
 	/* Nor for a small file: a thread, its ring and its arena cost about 1.5 ms of page faults and
 	 * system time at every open, more than a file of a few KB takes to decode. Replay of 4 days of
 	 * the demo (about 1,500 bzip2 files of 2 KB): 4.8 s with a thread per file (74,000 page faults,
 	 * 2.6 s system), 1.9 s inline (20,800, 0.3 s); perf stat, 3 Dec 2026. A file of 256 KB or more
 	 * takes tens of ms to decode, which the thread can halve. */
 	int small = regular && r->file_size < THREAD_MIN_FILE;
-	int want = th ? *th == '1'
-	              : !small && cores > 1 && (getloadavg(&load, 1) != 1 || load < (double)cores - 0.5);
+	int want = th ? *th == '1' : !small && dm_core_free();
 	/* bzip2 from a regular file: its blocks on every core (bz2par.h). Measured on this 2-core
 	 * machine: see docs/dump.md, "bzip2". DARKMAP_BZIP2_THREADS=N sets the count (1: off). */
 	if (r->comp == DM_COMP_BZIP2 && r->seekable && want) {
