@@ -373,13 +373,24 @@ static inline uint32_t htab_probe(const struct rib *r, const struct lookup *k, u
  * in order). */
 static void htab_fill(const struct rib *r, uint32_t *t, uint32_t n)
 {
-	uint32_t mask = htab_mask(n);
-	for (uint32_t i = 0; i < r->npfx; i++) {
-		uint32_t hv = prefix_hash_b(rib_pfx_b(r, i), r->h.pfx[i].len, r->h.pfx[i].v6);
-		uint32_t h = htab_pos(hv, n, mask);
-		while (t[h])
-			h = h + 1 == n ? 0 : h + 1;
-		t[h] = (hv & ~mask) | (i + 1);
+	/* Each insert is a cache miss in the new table: a batch's hashes are computed and their
+	 * slots prefetched first, so that the misses overlap (the same inserts in the same order).
+	 * A one-peer table's growing hash: 7% of replay's profile before. */
+	enum { BATCH = 32 };
+	uint32_t mask = htab_mask(n), hv[BATCH];
+	for (uint32_t i0 = 0; i0 < r->npfx; i0 += BATCH) {
+		uint32_t m = r->npfx - i0 < BATCH ? r->npfx - i0 : BATCH;
+		for (uint32_t j = 0; j < m; j++) {
+			uint32_t i = i0 + j;
+			hv[j] = prefix_hash_b(rib_pfx_b(r, i), r->h.pfx[i].len, r->h.pfx[i].v6);
+			__builtin_prefetch(&t[htab_pos(hv[j], n, mask)], 1);
+		}
+		for (uint32_t j = 0; j < m; j++) {
+			uint32_t h = htab_pos(hv[j], n, mask);
+			while (t[h])
+				h = h + 1 == n ? 0 : h + 1;
+			t[h] = (hv[j] & ~mask) | (i0 + j + 1);
+		}
 	}
 }
 
