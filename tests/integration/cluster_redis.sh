@@ -197,14 +197,27 @@ workers snap
 M=$!
 PIDS+=($M)
 trimmed_p1() { [ -f "$TMP/snaps/snap.p1.snap.prev" ] && [ "$(redis-cli -c -p "$n1" XLEN 'snap:{p1}:in')" -lt "$len_p1" ]; }
-if wait_for 60 trimmed_p1; then
+# Worker 1 stopped where it is not writing partition 5's snapshot: a snapshot is written as
+# rename(snap, snap.prev), then snap.tmp, fsync, rename(snap.tmp, snap), so for that while there
+# is no snap.p5.snap to cut (it writes p5's just after p1's, when trimmed_p1 turns true).
+f5=$TMP/snaps/snap.p5.snap
+stop_w1() {
+	local i
+	for i in $(seq 200); do
+		kill -STOP "${W[1]}"
+		[ -f "$f5" ] && [ ! -f "$f5.tmp" ] && return 0
+		kill -CONT "${W[1]}"
+		sleep 0.01
+	done
+	return 1
+}
+if wait_for 60 trimmed_p1 && stop_w1; then
+	# worker 1's other partition: its newest snapshot cut in half, which its successor must
+	# refuse and fall back from (to the one before, or to the stream's start when that was all)
+	head -c $(($(stat -c %s "$f5") / 2)) "$f5" >"$f5.cut" && mv "$f5.cut" "$f5"
 	kill -9 "${W[1]}"
 	t_kill=$(now)
 	len_kill=$(redis-cli -c -p "$n1" XLEN 'snap:{p1}:in')
-	# worker 1's other partition: its newest snapshot cut in half, which its successor must
-	# refuse and fall back from (to the one before, or to the stream's start when that was all)
-	f5=$TMP/snaps/snap.p5.snap
-	[ -f "$f5" ] && head -c $(($(stat -c %s "$f5") / 2)) "$f5" >"$f5.cut" && mv "$f5.cut" "$f5"
 	wait "$M"
 	t_end=$(now)
 	for i in 0 2 3; do wait "${W[$i]}"; done
