@@ -16,19 +16,30 @@ echo "== replay (decode + RIB + signal) vs bgpdump -m > /dev/null, same input, s
 # mapping index, docs/geo.md); the others run --no-geo.
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-40s %10s %9s %9s %11s %8s %10s %9s %10s\n" input elements replay_s cpu_s Melem/s/core bgpdump_s speedup "B/route" "peak/route"
+# Each row is ROUNDS rounds (BENCH_REPLAY_ROUNDS, 5; the full-scale row 1: bgpdump takes a
+# minute there), each round darkmap then bgpdump on the same files; the row prints medians, and
+# the speedup is the median of the rounds' own ratios: this virtual machine's speed drifts by
+# 20-40% within an hour, which a single run pair takes whole.
+ROUNDS=${BENCH_REPLAY_ROUNDS:-5}
 row() { # name, --no-geo or --geo-defaults, files...
 	local name=$1 geo=$2; shift 2
 	[ "$geo" = --geo-defaults ] && geo=
-	/usr/bin/time -f "%e %U %S %M" -o "$TMP/t" "$DM" replay -q $geo "$@" 2>"$TMP/log" >/dev/null
-	read -r wall usr sys rss <"$TMP/t"
-	local elems bpr routes
+	local r elems bpr routes b0 b1
+	: >"$TMP/rounds"
+	for r in $(seq "$ROUNDS"); do
+		/usr/bin/time -f "%e %U %S %M" -o "$TMP/t" "$DM" replay -q $geo "$@" 2>"$TMP/log" >/dev/null
+		b0=$(date +%s.%N); for f in "$@"; do bgpdump -m "$f" >/dev/null 2>&1; done; b1=$(date +%s.%N)
+		echo "$(cat "$TMP/t") $b0 $b1" >>"$TMP/rounds"
+	done
 	elems=$(sed -n 's/^replay: [0-9]* records, \([0-9]*\) elements.*/\1/p' "$TMP/log")
 	bpr=$(sed -n 's/.*MB (\([0-9.]*\) bytes\/route).*/\1/p' "$TMP/log")
 	routes=$(sed -n 's/^replay: [0-9]* peers, \([0-9]*\) routes.*/\1/p' "$TMP/log")
-	local b0 b1
-	b0=$(date +%s.%N); for f in "$@"; do bgpdump -m "$f" >/dev/null 2>&1; done; b1=$(date +%s.%N)
-	awk -v n="$name" -v e="$elems" -v w="$wall" -v u="$usr" -v s="$sys" -v b0="$b0" -v b1="$b1" -v bpr="$bpr" -v rss="$rss" -v rt="${routes:-0}" \
-		'BEGIN { cpu = u + s; bg = b1 - b0; printf "%-40s %10d %9.2f %9.2f %11.2f %8.2f %9.1fx %9s %10.1f  (peak RSS %.0f MB)\n", n, e, w, cpu, e / cpu / 1e6, bg, bg / w, bpr, rt ? rss * 1024 / rt : 0, rss / 1024 }'
+	awk -v n="$name" -v e="$elems" -v bpr="$bpr" -v rt="${routes:-0}" '
+		function med(v, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
+		{ k++; w[k] = $1; c[k] = $2 + $3; m[k] = $4; g[k] = $6 - $5; x[k] = g[k] / $1 }
+		END { W = med(w, k); C = med(c, k); M = med(m, k); G = med(g, k); X = med(x, k)
+			printf "%-40s %10d %9.2f %9.2f %11.2f %8.2f %9.1fx %9s %10.1f  (peak RSS %.0f MB; %d rounds)\n", n, e, W, C, e / C / 1e6, G, X, bpr, rt ? M * 1024 / rt : 0, M / 1024, k }' "$TMP/rounds"
 }
 row "bview.20020722.2337.gz (RIB)" --no-geo "$DATA/mrt/bview.20020722.2337.gz"
 row "updates.et-header.2015.gz" --no-geo "$DATA/mrt/updates.et-header.2015.gz"
@@ -40,7 +51,7 @@ if [ -f "$DATA/asn/ipasn_20140513.dat.gz" ] && [ "${BENCH_FULL_SCALE:-1}" = 1 ];
 		--from 2014-12-22T15:00 --to 2014-12-22T18:00 --ris-interval 15 >/dev/null 2>&1
 	bzcat "$TMP"/full/route-views.sim/bgpdata/2014.12/RIBS/rib.*.bz2 >"$TMP/rib-rv.mrt"
 	zcat "$TMP"/full/rrc.sim/2014.12/bview.*.gz >"$TMP/bview-ris.mrt"
-	row "full scale: 40 peers x 512,621 pfx" --no-geo "$TMP/rib-rv.mrt" "$TMP/bview-ris.mrt"
+	ROUNDS=1 row "full scale: 40 peers x 512,621 pfx" --no-geo "$TMP/rib-rv.mrt" "$TMP/bview-ris.mrt"
 else
 	echo "full-scale row skipped: $DATA/asn/ipasn_20140513.dat.gz absent or BENCH_FULL_SCALE=0"
 fi
