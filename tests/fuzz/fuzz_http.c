@@ -26,11 +26,25 @@
 static struct api_db db;
 static int have_db;
 
+static char dir[64] = "/tmp/fuzz_http.XXXXXX";
+
+/* at exit: the database and its folder (each run left one /tmp/fuzz_http.* behind) */
+static void db_remove(void)
+{
+	static const char *const side[] = { "", "-wal", "-shm" };
+	char path[128];
+	for (size_t i = 0; i < sizeof side / sizeof side[0]; i++) {
+		snprintf(path, sizeof path, "%s/db.sqlite%s", dir, side[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static void make_db(void)
 {
-	static char dir[64] = "/tmp/fuzz_http.XXXXXX";
 	if (!mkdtemp(dir))
 		return;
+	atexit(db_remove);
 	char path[128];
 	snprintf(path, sizeof path, "%s/db.sqlite", dir);
 	struct dm_error err;
