@@ -325,12 +325,7 @@ static int tally_cmp(const void *a, const void *b)
 	return x->units < y->units ? 1 : x->units > y->units ? -1 : (x->key > y->key) - (x->key < y->key);
 }
 
-/* Appends to ev->evidence: the origin ASes that carry the lost /24s with their shares, the
- * upstream the lost routes were last seen through (for KP: "last seen via AS4837"), and, for a
- * country, the largest share of those addresses that the other mapping view places in another
- * country (an entity mapped by registration: what geolocation says, and the reverse; docs/geo.md
- * "Views"). Nothing when replay stored no change for it (an older database, or a loss made only
- * of full-feed set changes). */
+/* The window an event's evidence is read from: [start - bin, raised + bin). */
 void alert_evidence_window(const struct dm_event *ev, uint32_t bin, int64_t *from, int64_t *to)
 {
 	*from = ev->start > bin ? ev->start - bin : 0;
@@ -345,19 +340,16 @@ int alert_change_of(const struct sig_change *c, const struct sig_entity *e)
 		return 0;
 	if (e->kind == SIG_ASN && e->asn && c->origin_asn != e->asn)
 		return 0;
-	if (e->kind != SIG_COUNTRY || (c->cc[0] == e->cc[0] && c->cc[1] == e->cc[1] && !c->cc[2]))
-		return 1;
-	for (const char *p = c->countries; p[0] && p[1]; ) {
-		if (p[0] == e->cc[0] && p[1] == e->cc[1] && p[2] == ':')
-			return 1;
-		while (*p && *p != ',')
-			p++;
-		if (*p == ',')
-			p++;
-	}
-	return 0;
+	return e->kind != SIG_COUNTRY || (c->cc[0] == e->cc[0] && c->cc[1] == e->cc[1] && !c->cc[2]) ||
+	       sig_change_country(c, e->cc) != NULL;
 }
 
+/* Appends to ev->evidence: the origin ASes that carry the lost /24s with their shares, the
+ * upstream the lost routes were last seen through (for KP: "last seen via AS4837"), and, for a
+ * country, the largest share of those addresses that the other mapping view places in another
+ * country (an entity mapped by registration: what geolocation says, and the reverse; docs/geo.md
+ * "Views"). Nothing when replay stored no change for it (an older database, or a loss made only
+ * of full-feed set changes). */
 void alert_evidence(struct store *st, struct dm_event *ev, uint32_t bin, const struct geo_db *geo)
 {
 	struct sig_change *ch = NULL;

@@ -306,7 +306,7 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	int pinned = 0;
 	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs && !R->lazy_hint)
 		R->lazy_hint = calloc(65536, sizeof *R->lazy_hint);   /* MRT peer indexes are 16-bit */
-	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs && R->lazy_hint) {
+	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs) {
 		/* the record's framed blocks looked up together (rib_attr_find_lazy_n: their cache misses
 		 * overlap), each first against the set its MRT peer's last entry stood for */
 		enum { B = 64 };
@@ -321,7 +321,7 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 				if (en->attrs.lazy != BGP_ATTRS_INDEXED)
 					continue;
 				blk[m] = &en->attrs;
-				hint[m] = R->lazy_hint[en->peer_index];
+				hint[m] = R->lazy_hint ? R->lazy_hint[en->peer_index] : 0;
 				idx[m++] = i;
 			}
 			rib_attr_find_lazy_n(R->rib, blk, hint, found, m);
@@ -329,7 +329,8 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 				struct mrt_rib_entry *en = &rec->u.rib.e[idx[k]];
 				if ((en->attrs.rib_set = found[k])) {
 					rib_attr_ref(R->rib, found[k]);
-					R->lazy_hint[en->peer_index] = found[k];
+					if (R->lazy_hint)
+						R->lazy_hint[en->peer_index] = found[k];
 					pinned = 1;
 				} else {
 					mrt_rib_entry_decode(ctx, rec, idx[k]);
@@ -399,6 +400,15 @@ static int next_record(struct pipeline *R, struct mrt_reader *rd, struct mrt_ctx
 	}
 }
 
+/* A decoding context as replay wants it: attributes framed, not decoded, where the RIB takes
+ * them (decode-only counts need every decode); the RIB takes every route's path. */
+static void replay_ctx_init(const struct pipeline *R, struct mrt_ctx *ctx)
+{
+	mrt_ctx_init(ctx);
+	ctx->lazy_rib_attrs = !R->decode_only && R->rib;
+	ctx->lazy_attrs = ctx->lazy_rib_attrs ? BGP_LAZY_PATHS : 0;
+}
+
 static void load_rib(struct pipeline *R, const struct input *in)
 {
 	struct dm_error err;
@@ -410,9 +420,7 @@ static void load_rib(struct pipeline *R, const struct input *in)
 	}
 	R->cur_coll = pl_collector(R, in->collector);
 	struct mrt_ctx ctx;
-	mrt_ctx_init(&ctx);
-	ctx.lazy_rib_attrs = !R->decode_only && R->rib;   /* decode-only counts need every decode */
-	ctx.lazy_attrs = ctx.lazy_rib_attrs ? BGP_LAZY_PATHS : 0;   /* the RIB takes every route's path */
+	replay_ctx_init(R, &ctx);
 	struct mrt_rec rec;
 	uint64_t n = 0;
 	int64_t last = 0;
@@ -722,9 +730,7 @@ static void replay_updates(struct pipeline *R, const struct inputs *in)
 		goto out;
 	}
 	for (size_t k = 0; k < ns; k++) {
-		mrt_ctx_init(&st[k].ctx);
-		st[k].ctx.lazy_rib_attrs = !R->decode_only && R->rib;
-		st[k].ctx.lazy_attrs = st[k].ctx.lazy_rib_attrs ? BGP_LAZY_PATHS : 0;
+		replay_ctx_init(R, &st[k].ctx);
 		if (R->resume && stream_resume(R, &st[k], R->resume + 3 * k)) {
 			fprintf(stderr, "%s: resume: %s holds no record %u\n", R->name, st[k].files[0]->path,
 			        R->resume[3 * k + 1]);

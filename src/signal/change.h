@@ -33,19 +33,26 @@ struct sig_change {
 	char collector[32];
 };
 
-/* The /24s (/48s) of a change that lie in country cc ("KP"), from c->countries: the share a
- * country-level alert should count (c->units is the whole prefix's). 0 when cc has none. */
-static inline uint64_t sig_change_country_units(const struct sig_change *c, const char *cc)
+/* The entry of country cc ("KP") in c->countries ("KP:4"), or NULL when cc has none. */
+static inline const char *sig_change_country(const struct sig_change *c, const char *cc)
 {
 	for (const char *p = c->countries; p[0] && p[1]; ) {
 		if (p[0] == cc[0] && p[1] == cc[1] && p[2] == ':')
-			return strtoull(p + 3, NULL, 10);
+			return p;
 		while (*p && *p != ',')
 			p++;
 		if (*p == ',')
 			p++;
 	}
-	return 0;
+	return NULL;
+}
+
+/* The /24s (/48s) of a change that lie in country cc ("KP"), from c->countries: the share a
+ * country-level alert should count (c->units is the whole prefix's). 0 when cc has none. */
+static inline uint64_t sig_change_country_units(const struct sig_change *c, const char *cc)
+{
+	const char *p = sig_change_country(c, cc);
+	return p ? strtoull(p + 3, NULL, 10) : 0;
 }
 
 #endif
