@@ -169,7 +169,8 @@ static int mp_reach_decode(struct cur *c, const struct bgp_ctx *ctx, struct aren
 		return 0;
 	}
 	m->nlri_supported = 1;
-	return bgp_nlri_decode(c, m->afi, ctx->addpath, a, &m->nlri, err);
+	return ctx->lazy ? bgp_nlri_frame(c, m->afi, ctx->addpath, &m->nlri, err)
+	                 : bgp_nlri_decode(c, m->afi, ctx->addpath, a, &m->nlri, err);
 }
 
 static int mp_unreach_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_mp_unreach *m,
@@ -185,7 +186,8 @@ static int mp_unreach_decode(struct cur *c, const struct bgp_ctx *ctx, struct ar
 		return 0;
 	}
 	m->nlri_supported = 1;
-	return bgp_nlri_decode(c, m->afi, ctx->addpath, a, &m->nlri, err);
+	return ctx->lazy ? bgp_nlri_frame(c, m->afi, ctx->addpath, &m->nlri, err)
+	                 : bgp_nlri_decode(c, m->afi, ctx->addpath, a, &m->nlri, err);
 }
 
 /* Fixed-length attributes: RFC 7606 §7 lists the lengths; a wrong one is an error. */

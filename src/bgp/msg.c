@@ -13,8 +13,10 @@ static int no_attrs(struct bgp_update *u, int rc)
 	return rc;
 }
 
-static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_update *u,
-                         struct dm_error *err)
+/* Inlined into bgp_update_decode (twice: the ADD-PATH retry), a call layer less per UPDATE. */
+static inline __attribute__((always_inline)) int update_decode(struct cur *c, const struct bgp_ctx *ctx,
+                                                              struct arena *a, struct bgp_update *u,
+                                                              struct dm_error *err)
 {
 	/* every field is set below (attrs by bgp_attrs_decode or no_attrs): no memset of the struct */
 	u->attrs_len = 0;
@@ -23,6 +25,7 @@ static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena 
 	u->withdrawn.n = u->announced.n = 0;
 	u->withdrawn.pfx = u->announced.pfx = NULL;
 	u->withdrawn.path_id = u->announced.path_id = NULL;
+	u->withdrawn.raw = u->announced.raw = NULL;
 	uint16_t wlen, alen;
 	size_t at = cur_off(c);
 	struct cur w, attrs;
@@ -41,7 +44,10 @@ static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena 
 	/* Problems below leave the update usable (the function returns 0): they are in attr_err and
 	 * nlri_err, and the first one is described in err. */
 	struct dm_error e1, e2, e3;
-	int rw = bgp_nlri_decode(&w, DM_AFI_IPV4, ctx->addpath, a, &u->withdrawn, &e1);
+	/* Lazy (replay): the prefix lists are checked, not stored (bgp_nlri_frame): the elements
+	 * read them from the bytes. */
+	int rw = ctx->lazy ? bgp_nlri_frame(&w, DM_AFI_IPV4, ctx->addpath, &u->withdrawn, &e1)
+	                   : bgp_nlri_decode(&w, DM_AFI_IPV4, ctx->addpath, a, &u->withdrawn, &e1);
 	/* Lazy (replay): a block that frames cleanly is not decoded; one with a problem is decoded
 	 * whole, so that its errors and RFC 7606 action are eager decoding's. */
 	struct cur attrs0 = attrs;
@@ -49,7 +55,8 @@ static int update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena 
 		u->attr_err = 0;
 	else
 		u->attr_err = bgp_attrs_decode(&attrs0, ctx, a, &u->attrs, &e2);
-	int rn = bgp_nlri_decode(c, DM_AFI_IPV4, ctx->addpath, a, &u->announced, &e3);
+	int rn = ctx->lazy ? bgp_nlri_frame(c, DM_AFI_IPV4, ctx->addpath, &u->announced, &e3)
+	                   : bgp_nlri_decode(c, DM_AFI_IPV4, ctx->addpath, a, &u->announced, &e3);
 	u->nlri_err = rw ? rw : rn;
 	/* RFC 7606 §5.3: a withdrawn-routes or NLRI field that does not parse cannot be handled by
 	 * treat-as-withdraw for the prefixes after the error: session reset. */

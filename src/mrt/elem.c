@@ -5,6 +5,31 @@
 
 static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_fn fn, void *arg)
 {
+	if (!l->pfx && l->n) {
+		/* framed (bgp_nlri_frame, replay): each prefix read from the checked bytes into the
+		 * element, no list of them made. The list's fields in locals: fn may write anywhere. */
+		const uint8_t *p = l->raw, *end = l->raw + l->raw_len;
+		uint32_t n = l->n;
+		uint8_t fam = l->fam;
+		e->has_path_id = l->addpath;
+		e->path_id = 0;
+		if (l->addpath) {
+			for (uint32_t i = 0; i < n; i++) {
+				e->path_id = be32(p);
+				p += 4;
+				bgp_prefix_load(&e->prefix, p, end, fam);
+				p += 1 + (*p + 7u) / 8;
+				fn(e, arg);
+			}
+		} else {
+			for (uint32_t i = 0; i < n; i++) {
+				bgp_prefix_load(&e->prefix, p, end, fam);
+				p += 1 + (*p + 7u) / 8;
+				fn(e, arg);
+			}
+		}
+		return n;
+	}
 	for (uint32_t i = 0; i < l->n; i++) {
 		e->prefix = l->pfx[i];
 		e->has_path_id = l->path_id != NULL;
@@ -14,20 +39,18 @@ static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_
 	return l->n;
 }
 
-static unsigned td1_elems(const struct mrt_rec *rec, const struct mrt_td1 *t, dm_elem_fn fn, void *arg)
+/* e: the record's element (time set, the rest cleared), shared by its entries */
+static unsigned td1_elems(struct dm_elem *e, const struct mrt_td1 *t, dm_elem_fn fn, void *arg)
 {
 	if (t->attrs.action >= BGP_ERR_TREAT_AS_WITHDRAW)
 		return 0;   /* RFC 7606: attributes an UPDATE would withdraw make no route */
-	struct dm_elem e;
-	memset(&e, 0, sizeof e);
-	e.type = DM_ELEM_RIB;
-	e.ts = rec->hdr.ts;
-	e.peer_ip = &t->peer_ip;
-	e.peer_asn = t->peer_as;
-	e.prefix = t->prefix;
-	e.attrs = &t->attrs;
-	e.next_hop = bgp_attrs_next_hop(&t->attrs, t->prefix.afi);
-	fn(&e, arg);
+	e->type = DM_ELEM_RIB;
+	e->peer_ip = &t->peer_ip;
+	e->peer_asn = t->peer_as;
+	e->prefix = t->prefix;
+	e->attrs = &t->attrs;
+	e->next_hop = bgp_attrs_next_hop(&t->attrs, t->prefix.afi);
+	fn(e, arg);
 	return 1;
 }
 
@@ -71,9 +94,9 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 	switch (rec->kind) {
 	case MRT_K_TD1: {
 		const struct mrt_td1 *t = &rec->u.td1;
-		n += td1_elems(rec, t, fn, arg);
+		n += td1_elems(&e, t, fn, arg);
 		for (uint32_t i = 0; i < t->nmore; i++)
-			n += td1_elems(rec, &t->more[i], fn, arg);
+			n += td1_elems(&e, &t->more[i], fn, arg);
 		return n;
 	}
 	case MRT_K_RIB: {

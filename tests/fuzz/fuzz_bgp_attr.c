@@ -1,6 +1,7 @@
 /* libFuzzer target: a path attribute block, in the contexts MRT uses (BGP4MP 2/4-byte,
  * TABLE_DUMP_V2 with the abbreviated MP_REACH_NLRI, ADD-PATH), decoded eagerly and framed lazily
- * (bgp_attrs_frame, issue 12; paths on demand and paths with the check), the three compared: the frame must accept exactly the blocks eager
+ * (bgp_attrs_frame, issue 12; paths on demand and paths with the check; with the check, its MP
+ * prefix lists framed, bgp_nlri_frame), the three compared: the frame must accept exactly the blocks eager
  * decoding finds no problem in, and its accessors must give what the decoded block holds. A
  * difference aborts. */
 #include <stddef.h>
@@ -27,14 +28,20 @@ static int same_path(const struct as_path *a, const struct as_path *b)
 	return 1;
 }
 
+/* the same prefixes, decoded or framed (bgp_nlri_frame: read through nlri_iter) */
 static int same_list(const struct nlri_list *a, const struct nlri_list *b)
 {
-	if (a->n != b->n || (a->path_id == NULL) != (b->path_id == NULL))
+	if (a->n != b->n)
 		return 0;
-	for (uint32_t i = 0; i < a->n; i++)
-		if (memcmp(&a->pfx[i], &b->pfx[i], sizeof a->pfx[i]) || (a->path_id && a->path_id[i] != b->path_id[i]))
+	struct nlri_iter ia, ib;
+	struct dm_prefix pa, pb;
+	uint32_t ida, idb;
+	nlri_iter_init(&ia, a);
+	nlri_iter_init(&ib, b);
+	while (nlri_iter_next(&ia, &pa, &ida))
+		if (!nlri_iter_next(&ib, &pb, &idb) || memcmp(&pa, &pb, sizeof pa) || ida != idb)
 			return 0;
-	return 1;
+	return !nlri_iter_next(&ib, &pb, &idb);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -108,6 +115,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(same_path(&g.path, &attrs.path) && same_path(&g.as_path, &attrs.as_path) &&
 		      g.as_path.asn_size == attrs.as_path.asn_size);
 		check(bgp_attrs_origin_as(&g, &s1) == bgp_attrs_origin_as(&attrs, &s2) && s1 == s2);
+		/* lazy: the MP prefix lists framed, read from the bytes */
+		check(g.mp_reach.nlri_supported == attrs.mp_reach.nlri_supported &&
+		      same_list(&g.mp_reach.nlri, &attrs.mp_reach.nlri));
+		check(g.mp_unreach.nlri_supported == attrs.mp_unreach.nlri_supported &&
+		      same_list(&g.mp_unreach.nlri, &attrs.mp_unreach.nlri));
 	}
 	arena_free(&a);
 	return 0;

@@ -4,6 +4,7 @@
 
 #include "base/addr.h"
 #include "bgp/bgp.h"
+#include "mrt/elem.h"
 
 static struct arena A;
 
@@ -487,7 +488,16 @@ static void test_update_lazy_same_as_eager(void **s)
 	c = cur_make(b, n);
 	assert_int_equal(bgp_update_decode(&c, &ctx, &A, &u, &e), 0);
 	assert_int_equal(u.announced.n, 2);
-	assert_string_equal(pfx(&u.announced.pfx[1]), "172.16.0.0/16");
+	assert_null(u.announced.pfx);   /* framed: read from the bytes (bgp_nlri_frame) */
+	struct nlri_iter it;
+	struct dm_prefix p;
+	uint32_t pid;
+	nlri_iter_init(&it, &u.announced);
+	assert_true(nlri_iter_next(&it, &p, &pid));
+	assert_string_equal(pfx(&p), "10.1.1.0/24");
+	assert_true(nlri_iter_next(&it, &p, &pid));
+	assert_string_equal(pfx(&p), "172.16.0.0/16");
+	assert_false(nlri_iter_next(&it, &p, &pid));
 	assert_int_equal(bgp_attrs_origin_as(&u.attrs, NULL), 65001);
 	assert_int_equal(u.attrs.path.nseg, 0);
 }
@@ -531,6 +541,163 @@ static void test_frame_as4_merge(void **s)
 	assert_int_equal(bgp_attrs_path_tail(&a, tail, 4), 0);
 }
 
+/* Lazy prefix lists (issue 12): bgp_nlri_frame checks a list as bgp_nlri_decode does and keeps
+ * only where its bytes lie; nlri_iter reads the prefixes from them. Same inputs as the three
+ * tests above, same expected values. */
+static void test_nlri_frame_iter(void **s)
+{
+	(void)s;
+	uint8_t b[64];
+	size_t n = unhex("18 0a 00 01  00  20 c0 00 02 01  0d 0b 0d", b);
+	struct cur c = cur_make(b, n);
+	struct nlri_list l;
+	struct dm_error e;
+	struct nlri_iter it;
+	struct dm_prefix p;
+	uint32_t pid;
+	memset(&l, 0x5a, sizeof l);
+	assert_int_equal(bgp_nlri_frame(&c, DM_AFI_IPV4, 0, &l, &e), 0);
+	assert_int_equal(l.n, 4);
+	assert_null(l.pfx);
+	assert_null(l.path_id);
+	assert_ptr_equal(l.raw, b);
+	assert_int_equal(l.raw_len, 13);
+	assert_ptr_equal(c.p, b + n);
+	static const char *const want[] = { "10.0.1.0/24", "0.0.0.0/0", "192.0.2.1/32", "11.13.0.0/13" };
+	nlri_iter_init(&it, &l);
+	for (int i = 0; i < 4; i++) {
+		assert_true(nlri_iter_next(&it, &p, &pid));
+		assert_string_equal(pfx(&p), want[i]);
+		assert_int_equal(p.afi, DM_AFI_IPV4);
+		assert_int_equal(pid, 0);
+	}
+	assert_false(nlri_iter_next(&it, &p, &pid));
+	/* a good /24, then a /11 cut: the /24 stands (its 4 bytes), same error and offset as decoding */
+	n = unhex("18 0a 00 01 0b", b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_nlri_frame(&c, DM_AFI_IPV4, 0, &l, &e), DM_ERR_BAD_NLRI);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.raw_len, 4);
+	assert_int_equal(e.offset, 4);
+	assert_string_equal(e.what, "NLRI: /11 prefix needs 2 bytes, 0 left");
+	nlri_iter_init(&it, &l);
+	assert_true(nlri_iter_next(&it, &p, &pid));
+	assert_string_equal(pfx(&p), "10.0.1.0/24");
+	assert_false(nlri_iter_next(&it, &p, &pid));
+	n = unhex("21 0a 00 01 02 03", b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_nlri_frame(&c, DM_AFI_IPV4, 0, &l, &e), DM_ERR_BAD_NLRI);
+	assert_int_equal(l.n, 0);
+	assert_string_equal(e.what, "NLRI: prefix length 33 exceeds 32");
+	nlri_iter_init(&it, &l);
+	assert_false(nlri_iter_next(&it, &p, &pid));
+	/* ADD-PATH IPv6: path ids 7 and 0x01020304; then 3 bytes of a third path id: the two stand */
+	n = unhex("00000007 20 20010db8  01020304 30 20010db80001  000000", b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_nlri_frame(&c, DM_AFI_IPV6, 1, &l, &e), DM_ERR_BAD_NLRI);
+	assert_string_equal(e.what, "NLRI: path identifier truncated (3 bytes left)");
+	assert_int_equal(e.offset, 20);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.raw_len, 20);
+	nlri_iter_init(&it, &l);
+	assert_true(nlri_iter_next(&it, &p, &pid));
+	assert_string_equal(pfx(&p), "2001:db8::/32");
+	assert_int_equal(pid, 7);
+	assert_true(nlri_iter_next(&it, &p, &pid));
+	assert_string_equal(pfx(&p), "2001:db8:1::/48");
+	assert_int_equal(pid, 0x01020304);
+	assert_false(nlri_iter_next(&it, &p, &pid));
+}
+
+struct elems_seen {
+	int n;
+	char line[8][160];
+};
+
+static void elem_line(const struct dm_elem *e, void *arg)
+{
+	struct elems_seen *s = arg;
+	char nh[DM_IP_STRLEN] = "-";
+	if (e->next_hop)
+		dm_ip_fmt(e->next_hop, nh);
+	int is_set = 0;
+	uint32_t o = e->attrs ? bgp_attrs_origin_as(e->attrs, &is_set) : 0;
+	if (s->n < 8)
+		snprintf(s->line[s->n], sizeof s->line[0], "%c %s%s%u %s %u", e->type, pfx(&e->prefix),
+		         e->has_path_id ? " id " : " ", e->path_id, nh, o);
+	s->n++;
+}
+
+/* The elements of an UPDATE read lazily, as replay reads them (both lazy modes; prefix lists
+ * framed, MP_REACH / MP_UNREACH ones too), against the eager decoder's, one by one. Body:
+ *   withdrawn 0004: /24 10.1.2.0
+ *   attributes 003c (60): ORIGIN IGP 40010100; AS_PATH seq [65001] 40020402 01fde9; NEXT_HOP
+ *     192.0.2.1 400304c0000201; MP_REACH 800e1a: AFI 2 SAFI 1, next hop 16 bytes 2001:db8::1,
+ *     reserved 00, /32 2001:db8; MP_UNREACH 800f0a: AFI 2 SAFI 1, /48 2001:db8:1
+ *   NLRI: /16 172.16, /24 10.1.1.0
+ * Order (mrt/elem.h): withdrawn, MP_UNREACH, NLRI, MP_REACH. With a cut /11 after the NLRI the
+ * UPDATE is at session reset (RFC 7606 §5.3): every prefix is a withdrawal. */
+static void test_update_elems_lazy(void **s)
+{
+	(void)s;
+	static const char *const body = "0004 180a0102 003c 40010100 40020402 01fde9 400304c0000201"
+	                                " 800e1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8"
+	                                " 800f0a 0002 01 30 20010db80001  10ac10 180a0101";
+	static const char *const want[] = {
+		"W 10.1.2.0/24 0 - 0", "W 2001:db8:1::/48 0 - 0", "A 172.16.0.0/16 0 192.0.2.1 65001",
+		"A 10.1.1.0/24 0 192.0.2.1 65001", "A 2001:db8::/32 0 2001:db8::1 65001",
+	};
+	static const char *const want_reset[] = {
+		"W 10.1.2.0/24 0 - 0", "W 2001:db8:1::/48 0 - 0", "W 172.16.0.0/16 0 - 0", "W 10.1.1.0/24 0 - 0",
+		"W 2001:db8::/32 0 - 0",
+	};
+	for (int cut = 0; cut < 2; cut++) {
+		char hex[512];
+		snprintf(hex, sizeof hex, "%s%s", body, cut ? " 0b" : "");
+		uint8_t b[256];
+		size_t n = unhex(hex, b);
+		for (int mode = 0; mode <= BGP_LAZY_PATHS; mode++) {
+			struct bgp_ctx ctx = { .asn_size = 2, .afi = DM_AFI_IPV4, .safi = 1, .lazy = (uint8_t)mode };
+			struct bgp_update u;
+			struct dm_error e;
+			memset(&u, 0xa5, sizeof u);
+			struct cur c = cur_make(b, n);
+			assert_int_equal(bgp_update_decode(&c, &ctx, &A, &u, &e), 0);
+			if (mode)
+				assert_null(u.announced.pfx);
+			if (cut) {
+				assert_int_equal(u.nlri_err, DM_ERR_BAD_NLRI);
+				assert_int_equal(u.attrs.action, BGP_ERR_SESSION_RESET);
+				assert_int_equal(e.offset, 75);
+				assert_string_equal(e.what, "NLRI: /11 prefix needs 2 bytes, 0 left (RFC 7606 session reset)");
+			} else {
+				assert_int_equal(u.nlri_err, 0);
+				assert_int_equal(u.attr_err, 0);
+			}
+			struct dm_elem tmpl;
+			memset(&tmpl, 0, sizeof tmpl);
+			struct elems_seen seen = { 0 };
+			assert_int_equal(bgp_update_elems(&u, &tmpl, elem_line, &seen), 5);
+			assert_int_equal(seen.n, 5);
+			for (int i = 0; i < 5; i++)
+				assert_string_equal(seen.line[i], cut ? want_reset[i] : want[i]);
+		}
+	}
+	/* ADD-PATH: each element carries its path id */
+	uint8_t b[64];
+	size_t n = unhex("0000 0012 40010100 40020402 01fde9 400304c0000201 00000009 180a0101", b);
+	struct bgp_ctx ctx = { .asn_size = 2, .addpath = 1, .afi = DM_AFI_IPV4, .safi = 1, .lazy = BGP_LAZY_PATHS };
+	struct bgp_update u;
+	struct dm_error e;
+	struct cur c = cur_make(b, n);
+	assert_int_equal(bgp_update_decode(&c, &ctx, &A, &u, &e), 0);
+	struct dm_elem tmpl;
+	memset(&tmpl, 0, sizeof tmpl);
+	struct elems_seen seen = { 0 };
+	assert_int_equal(bgp_update_elems(&u, &tmpl, elem_line, &seen), 1);
+	assert_string_equal(seen.line[0], "A 10.1.1.0/24 id 9 192.0.2.1 65001");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +713,8 @@ int main(void)
 		cmocka_unit_test(test_frame_index_and_accessors),
 		cmocka_unit_test(test_frame_refuses_malformed),
 		cmocka_unit_test(test_update_lazy_same_as_eager),
+		cmocka_unit_test(test_nlri_frame_iter),
+		cmocka_unit_test(test_update_elems_lazy),
 		cmocka_unit_test(test_frame_as4_merge),
 	};
 	return cmocka_run_group_tests_name("bgp", tests, setup, teardown);
