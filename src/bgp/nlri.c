@@ -26,17 +26,6 @@ static inline __attribute__((always_inline)) int nlri_walk(const struct cur *c, 
 	const uint8_t *p = c->p, *end = c->end;
 	uint32_t n = 0;
 	int rc = 0;
-	if (!addpath && !d) {
-		/* framing without path ids (most lists): the checks alone; at a malformed prefix the
-		 * loop below says what is wrong */
-		while (p < end) {
-			unsigned len = *p, nb = (len + 7u) / 8;
-			if (len > maxlen || (size_t)(end - p) <= nb)
-				break;
-			n++;
-			p += 1 + nb;
-		}
-	}
 	while (p < end) {
 		size_t at = (size_t)(p - c->base);
 		const uint8_t *start = p;
@@ -112,7 +101,8 @@ int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a, s
 	return rc;
 }
 
-int bgp_nlri_frame(struct cur *c, uint16_t afi, int addpath, struct nlri_list *out, struct dm_error *err)
+/* bgp_nlri_frame (bgp.h) for the lists its inline part leaves: with path ids, or malformed. */
+int bgp_nlri_frame_(struct cur *c, uint16_t afi, int addpath, struct nlri_list *out, struct dm_error *err)
 {
 	uint8_t fam = (uint8_t)(afi == DM_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4);
 	uint32_t n;

@@ -54,6 +54,37 @@ static unsigned td1_elems(struct dm_elem *e, const struct mrt_td1 *t, dm_elem_fn
 	return 1;
 }
 
+/* Each prefix of one list (framed or decoded) to fn. */
+static void list_prefixes(const struct nlri_list *l, dm_prefix_fn fn, void *arg)
+{
+	if (l->pfx) {
+		for (uint32_t i = 0; i < l->n; i++)
+			fn(&l->pfx[i], arg);
+		return;
+	}
+	const uint8_t *p = l->raw, *end = l->raw + l->raw_len;
+	uint32_t n = l->n;
+	uint8_t fam = l->fam, addpath = l->addpath;
+	struct dm_prefix d;
+	for (uint32_t i = 0; i < n; i++) {
+		p += addpath ? 4 : 0;
+		bgp_prefix_load(&d, p, end, fam);
+		p += 1 + (*p + 7u) / 8;
+		fn(&d, arg);
+	}
+}
+
+void bgp_update_prefixes(const struct bgp_update *u, dm_prefix_fn fn, void *arg)
+{
+	const struct bgp_attrs *a = &u->attrs;
+	list_prefixes(&u->withdrawn, fn, arg);
+	if (a->mp_unreach.nlri_supported)
+		list_prefixes(&a->mp_unreach.nlri, fn, arg);
+	list_prefixes(&u->announced, fn, arg);
+	if (a->mp_reach.nlri_supported)
+		list_prefixes(&a->mp_reach.nlri, fn, arg);
+}
+
 unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl, dm_elem_fn fn, void *arg)
 {
 	const struct bgp_attrs *a = &u->attrs;

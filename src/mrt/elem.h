@@ -16,4 +16,10 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
  * sources (BMP route monitoring, BGP sessions). Returns the number of elements. */
 unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl, dm_elem_fn fn, void *arg);
 
+/* The prefixes of one decoded BGP UPDATE alone, in the order of bgp_update_elems (every
+ * prefix an element of it is made for): for a walk that needs nothing else, e.g. replay's
+ * prefetch of each prefix's hash slot before the elements are applied. */
+typedef void (*dm_prefix_fn)(const struct dm_prefix *p, void *arg);
+void bgp_update_prefixes(const struct bgp_update *u, dm_prefix_fn fn, void *arg);
+
 #endif

@@ -255,9 +255,9 @@ static void on_elem(const struct dm_elem *e, void *arg)
 	pl_elem(R, R->cur_coll, e);
 }
 
-static void on_elem_prefetch(const struct dm_elem *e, void *arg)
+static void on_prefix_prefetch(const struct dm_prefix *p, void *arg)
 {
-	rib_prefetch(((struct pipeline *)arg)->rib, &e->prefix);
+	rib_prefetch(((struct pipeline *)arg)->rib, p);
 }
 
 static void on_elem_count(const struct dm_elem *e, void *arg)
@@ -356,8 +356,9 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	/* An UPDATE's prefixes first as hints: a table transfer's new prefixes each miss the prefix
 	 * hash (about 80% of rib_prefix_find_or_add, issue 12); a second walk of the NLRI costs less
 	 * than the misses it overlaps. */
-	if (rec->kind == MRT_K_MESSAGE && !R->decode_only && !R->tapped)
-		mrt_elems(ctx, rec, on_elem_prefetch, R);
+	if (rec->kind == MRT_K_MESSAGE && rec->u.msg.msg.type == BGP_MSG_UPDATE && !rec->u.msg.s.local &&
+	    !R->decode_only && !R->tapped)
+		bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch, R);
 	mrt_elems(ctx, rec, R->decode_only ? on_elem_count : on_elem, R);
 	unpin(R, rec, pinned);
 }
