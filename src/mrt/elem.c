@@ -85,34 +85,40 @@ void bgp_update_prefixes(const struct bgp_update *u, dm_prefix_fn fn, void *arg)
 		list_prefixes(&a->mp_reach.nlri, fn, arg);
 }
 
-unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl, dm_elem_fn fn, void *arg)
+/* The elements of an UPDATE into e (time and peer set by the caller), changed in place. */
+static inline unsigned update_elems(const struct bgp_update *u, struct dm_elem *e, dm_elem_fn fn, void *arg)
 {
 	const struct bgp_attrs *a = &u->attrs;
-	struct dm_elem e = *tmpl;
 	unsigned n = 0;
-	e.attrs = NULL;
-	e.next_hop = NULL;
-	e.type = DM_ELEM_WITHDRAW;
-	n += emit_list(&u->withdrawn, &e, fn, arg);
+	e->attrs = NULL;
+	e->next_hop = NULL;
+	e->type = DM_ELEM_WITHDRAW;
+	n += emit_list(&u->withdrawn, e, fn, arg);
 	if (a->mp_unreach.nlri_supported)
-		n += emit_list(&a->mp_unreach.nlri, &e, fn, arg);
+		n += emit_list(&a->mp_unreach.nlri, e, fn, arg);
 	/* RFC 7606: announcements of an UPDATE at treat-as-withdraw or worse are withdrawals
 	 * (bgp.h, enum bgp_err_action; -m prints the same W lines). */
 	if (a->action >= BGP_ERR_TREAT_AS_WITHDRAW) {
-		n += emit_list(&u->announced, &e, fn, arg);
+		n += emit_list(&u->announced, e, fn, arg);
 		if (a->mp_reach.nlri_supported)
-			n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
+			n += emit_list(&a->mp_reach.nlri, e, fn, arg);
 		return n;
 	}
-	e.type = DM_ELEM_ANNOUNCE;
-	e.attrs = a;
-	e.next_hop = bgp_attrs_next_hop(a, DM_AFI_IPV4);
-	n += emit_list(&u->announced, &e, fn, arg);
+	e->type = DM_ELEM_ANNOUNCE;
+	e->attrs = a;
+	e->next_hop = bgp_attrs_next_hop(a, DM_AFI_IPV4);
+	n += emit_list(&u->announced, e, fn, arg);
 	if (a->mp_reach.nlri_supported) {
-		e.next_hop = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : bgp_attrs_next_hop(a, a->mp_reach.afi);
-		n += emit_list(&a->mp_reach.nlri, &e, fn, arg);
+		e->next_hop = a->mp_reach.nexthop.afi ? &a->mp_reach.nexthop : bgp_attrs_next_hop(a, a->mp_reach.afi);
+		n += emit_list(&a->mp_reach.nlri, e, fn, arg);
 	}
 	return n;
+}
+
+unsigned bgp_update_elems(const struct bgp_update *u, const struct dm_elem *tmpl, dm_elem_fn fn, void *arg)
+{
+	struct dm_elem e = *tmpl;
+	return update_elems(u, &e, fn, arg);
 }
 
 unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem_fn fn, void *arg)
@@ -181,7 +187,7 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 			return 0;
 		e.peer_ip = &m->s.peer_ip;
 		e.peer_asn = m->s.peer_as;
-		return bgp_update_elems(&m->msg.u.update, &e, fn, arg);
+		return update_elems(&m->msg.u.update, &e, fn, arg);
 	}
 	default:
 		return 0;
