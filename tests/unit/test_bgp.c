@@ -29,12 +29,14 @@ static const char *pfx(const struct dm_prefix *p)
 	return buf;
 }
 
+/* /24 10.0.1.0 ; /0 ; /32 192.0.2.1 ; /13 11.13.0.0 (host bits kept as received) */
+static const char NLRI_V4[] = "18 0a 00 01  00  20 c0 00 02 01  0d 0b 0d";
+
 static void test_nlri_ipv4(void **s)
 {
 	(void)s;
 	uint8_t b[64];
-	/* /24 10.0.1.0 ; /0 ; /32 192.0.2.1 ; /13 11.13.0.0 (host bits kept as received) */
-	size_t n = unhex("18 0a 00 01  00  20 c0 00 02 01  0d 0b 0d", b);
+	size_t n = unhex(NLRI_V4, b);
 	struct cur c = cur_make(b, n);
 	struct nlri_list l;
 	struct dm_error e;
@@ -548,11 +550,11 @@ static void test_nlri_frame_iter(void **s)
 {
 	(void)s;
 	uint8_t b[64];
-	size_t n = unhex("18 0a 00 01  00  20 c0 00 02 01  0d 0b 0d", b);
+	size_t n = unhex(NLRI_V4, b);
+	struct nlri_iter it;
 	struct cur c = cur_make(b, n);
 	struct nlri_list l;
 	struct dm_error e;
-	struct nlri_iter it;
 	struct dm_prefix p;
 	uint32_t pid;
 	memset(&l, 0x5a, sizeof l);
