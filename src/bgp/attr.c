@@ -566,7 +566,6 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
 	int paths = ctx->lazy == BGP_LAZY_PATHS;
 	uint64_t present = 0;
-	struct bgp_attr_ix ix_as = { 0, 0, 0, 0 }, ix_as4 = { 0, 0, 0, 0 };
 	uint8_t origin = 0, oset = 0;
 	uint32_t origin_asn = 0;
 	memset(&o->next_hop, 0, sizeof o->next_hop);
@@ -608,7 +607,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			} else if (aspath_check(v, v + len, asz, &origin_asn, &oset) < 0) {
 				return -1;
 			}
-			ix_as = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
+			o->ix_as_path = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
 			break;
 		case BGP_ATTR_AS4_PATH: {
 			uint32_t o4;
@@ -620,7 +619,7 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			} else if (aspath_check(v, v + len, 4, &o4, &s4) < 0) {
 				return -1;
 			}
-			ix_as4 = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
+			o->ix_as4_path = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
 			break;
 		}
 		case BGP_ATTR_NEXT_HOP:
@@ -684,8 +683,12 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	o->origin = origin;
 	o->raw = raw;
 	o->raw_len = (uint32_t)n;
-	o->ix_as_path = ix_as;
-	o->ix_as4_path = ix_as4;
+	/* the entries of the two paths were stored as they were met (a block that fails is decoded
+	 * whole, which sets them anew): the absent ones are cleared here */
+	if (!(present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
+		o->ix_as_path = (struct bgp_attr_ix){ 0, 0, 0, 0 };
+	if (!(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
+		o->ix_as4_path = (struct bgp_attr_ix){ 0, 0, 0, 0 };
 	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
 		o->as_path = (struct as_path){ NULL, 0, (uint8_t)((present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? asz : 0) };
 	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
