@@ -49,6 +49,8 @@ struct mrt_reader {
 	int have_pending;
 	uint64_t nrec, nerr;        /* records and errors handed out (end of input checks) */
 	uint64_t ts_max;            /* latest believable record time: the clock at open + TS_AHEAD */
+	uint64_t hold;              /* with held: bytes from this input offset on stay buffered */
+	int held;
 };
 
 struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
@@ -107,11 +109,15 @@ static inline size_t need(struct mrt_reader *r, size_t want)
 static size_t need_more(struct mrt_reader *r, size_t want)
 {
 	while (r->len - r->pos < want && !r->eof) {
-		if (r->pos > 0 && (r->cap - r->len < want || r->pos > r->cap / 2)) {
-			memmove(r->buf, r->buf + r->pos, r->len - r->pos);
-			r->base += r->pos;
-			r->len -= r->pos;
-			r->pos = 0;
+		/* bytes before buf[keep] may go: the consumed ones, except those held (mrt_reader_hold) */
+		size_t keep = r->pos;
+		if (r->held && r->hold < r->base + r->pos)
+			keep = r->hold > r->base ? (size_t)(r->hold - r->base) : 0;
+		if (keep > 0 && (r->cap - r->len < want || keep > r->cap / 2)) {
+			memmove(r->buf, r->buf + keep, r->len - keep);
+			r->base += keep;
+			r->len -= keep;
+			r->pos -= keep;
 		}
 		/* Grow a full buffer by doubling, not to want at once: a damaged length (64 MB
 		 * declared in a 2 KB file) gets memory only as its bytes arrive. And ramp up to
@@ -551,6 +557,7 @@ static uint64_t drain(struct mrt_reader *r)
 {
 	uint64_t n = r->len - r->pos;
 	r->pos = r->len;
+	r->held = 0;   /* the reads below overwrite the buffer (only before the first record) */
 	while (!r->eof) {
 		struct dm_error e;
 		ssize_t k = dm_reader_read(r->in, r->buf, r->cap, &e);
@@ -726,6 +733,21 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 		r->have_ts = 1;
 		return 1;
 	}
+}
+
+void mrt_reader_hold(struct mrt_reader *r, uint64_t off)
+{
+	r->held = off >= r->base && off <= r->base + r->pos;
+	r->hold = off;
+}
+
+void mrt_reader_release(struct mrt_reader *r) { r->held = 0; }
+
+const uint8_t *mrt_reader_held(const struct mrt_reader *r, uint64_t off, size_t n)
+{
+	if (!r->held || off < r->hold || off < r->base || off - r->base > r->len || n > r->len - (off - r->base))
+		return NULL;
+	return r->buf + (off - r->base);
 }
 
 uint64_t mrt_reader_skipped(const struct mrt_reader *r, uint64_t *regions)
