@@ -268,20 +268,25 @@ static int reader_error(struct stuck *s, struct mrt_reader *r)
 /* Tests only: DARKMAP_DUMP_FAIL_ALLOC=N makes the Nth batch allocation fail (the fallback above). */
 static long alloc_fail_at, alloc_count;
 
-/* p grown to hold need items (cap updated), or NULL with p and cap unchanged. */
-static void *xgrow(void *p, size_t *cap, size_t need, size_t size)
+/* The array at *pp (a pointer to any object pointer) grown to hold need items of size bytes, cap
+ * updated: 0, or -1 with the array and cap unchanged (out of memory). */
+static int xgrow(void *pp, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
-		return p;
+		return 0;
 	if (alloc_fail_at && __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED) == alloc_fail_at)
-		return NULL;
+		return -1;
 	size_t c = *cap ? *cap : 64;
 	while (c < need)
 		c *= 2;
+	void *p;
+	memcpy(&p, pp, sizeof p);
 	void *q = realloc(p, c * size);
-	if (q)
-		*cap = c;
-	return q;
+	if (!q)
+		return -1;
+	memcpy(pp, &q, sizeof q);
+	*cap = c;
+	return 0;
 }
 
 /* Decodes and formats batch b with ctx (either thread's): what the serial loop does per record
@@ -306,11 +311,8 @@ static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 			it->failed = dr < 0;
 			it->unkept = 0;
 			it->lines = 0;
-			size_t nev = dr < 0 ? 1 : rec.nwarn;
-			void *q = xgrow(b->ev, &b->evcap, b->nev + nev, sizeof *b->ev);
-			if (!q)
+			if (xgrow(&b->ev, &b->evcap, b->nev + (dr < 0 ? 1 : rec.nwarn), sizeof *b->ev) < 0)
 				goto oom;
-			b->ev = q;
 			if (dr < 0) {
 				b->ev[b->nev++] = err;
 			} else {
@@ -319,9 +321,8 @@ static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 					b->nev += rec.nwarn;
 				}
 				if (rec.nwarn_unkept) {
-					if (!(q = xgrow(b->uk, &b->ukcap, b->nuk + 1, sizeof *b->uk)))
+					if (xgrow(&b->uk, &b->ukcap, b->nuk + 1, sizeof *b->uk) < 0)
 						goto oom;
-					b->uk = q;
 					b->uk[b->nuk].n = rec.nwarn_unkept;
 					memcpy(b->uk[b->nuk].by, rec.warn_unkept, sizeof b->uk[b->nuk].by);
 					b->nuk++;
@@ -566,18 +567,13 @@ static int dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct 
 				end = 1;
 				break;
 			}
-			void *q = xgrow(b->it, &b->icap, b->n + 1, sizeof *b->it);
-			if (q)
-				b->it = q;
-			if (q && rc < 0)
-				q = xgrow(b->rerr, &b->rcap, b->nrerr + 1, sizeof *b->rerr);
-			if (!q) {
+			if (xgrow(&b->it, &b->icap, b->n + 1, sizeof *b->it) < 0 ||
+			    (rc < 0 && xgrow(&b->rerr, &b->rcap, b->nrerr + 1, sizeof *b->rerr) < 0)) {
 				oom = in_hand = 1;   /* done below */
 				break;
 			}
 			struct pitem *it = &b->it[b->n];
 			if (rc < 0) {
-				b->rerr = q;
 				b->rerr[b->nrerr] = err;
 				it->kind = PI_READERR;
 				it->body = b->nrerr++;
@@ -603,13 +599,10 @@ static int dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct 
 		/* the run the batch's records span, in one copy (the reader held it) */
 		const uint8_t *run = mrt_reader_held(r, b0, bend - b0);
 		if (!oom && bend > b0) {
-			void *q = xgrow(b->bytes, &b->bcap, bend - b0 + 1, 1);
-			if (q) {
-				b->bytes = q;
+			if (xgrow(&b->bytes, &b->bcap, bend - b0 + 1, 1) == 0)
 				memcpy(b->bytes, run, bend - b0);
-			} else {
+			else
 				oom = 1;
-			}
 		}
 		if (oom) {
 			/* the batches before this one out, then this one and the record in hand serially
