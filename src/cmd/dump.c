@@ -55,7 +55,7 @@ static const char USAGE[] =
 enum { OUT_M = 'm', OUT_BIG_M = 'M', OUT_JSON = 'j' };
 
 /* decoding on two threads: see dump_par */
-enum { PB_N = 8, PB_BYTES = 32 * 1024, PB_ITEMS = 4096, PAR_MIN_FILE = 256 * 1024 };
+enum { PB_N = 4, PB_BYTES = 16 * 1024, PB_ITEMS = 4096, PAR_MIN_FILE = 256 * 1024 };
 enum { PB_FREE, PB_QUEUED, PB_WORKING, PB_DONE };
 enum { PI_REC, PI_READERR };
 struct pitem {

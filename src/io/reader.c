@@ -45,7 +45,7 @@
 
 /* IN_CAP: the compressed input buffer, smaller for a smaller regular file (at least IN_MIN): a
  * fixed 256 KB per open cost the fuzz target more than a small input's decoding. */
-enum { IN_CAP = 256 * 1024, IN_MIN = 4096, RING = 8, BLOCK = 256 * 1024 };
+enum { IN_CAP = 64 * 1024, IN_MIN = 4096, RING = 8, BLOCK = 64 * 1024, BLOCK_FIRST = 16 * 1024 };
 /* The decompression thread starts only for files at least this large (or pipes): see
  * dm_reader_open. */
 enum { THREAD_MIN_FILE = 256 * 1024 };
@@ -853,6 +853,7 @@ static void *producer(void *arg)
 		if (rc != 0)
 			return NULL;
 	}
+	size_t fill_to = BLOCK_FIRST;
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
 		struct block *b = wait_free_block(r);
@@ -863,8 +864,8 @@ static void *producer(void *arg)
 		/* fill the whole block unless the input ends or fails */
 		size_t len = 0;
 		int status = 0;
-		while (len < BLOCK) {
-			ssize_t k = raw_read(r, b->data + len, BLOCK - len, &b->e);
+		while (len < fill_to) {
+			ssize_t k = raw_read(r, b->data + len, fill_to - len, &b->e);
 			if (k <= 0) {
 				status = k < 0 ? -1 : 1;
 				break;
@@ -888,6 +889,8 @@ static void *producer(void *arg)
 		pthread_mutex_unlock(&r->mu);
 		if (status != 0)
 			return NULL;
+		if (fill_to < BLOCK)
+			fill_to *= 2;
 	}
 }
 

@@ -17,7 +17,7 @@ enum {
 	 * per open was most of fuzz_reader's time under ASan (allocating, filling and
 	 * quarantining 1 MB for a 2 KB input: 12 ms a run) and of replay's opening of small files. */
 	BUF_FIRST = 16 << 10,
-	BUF_STEADY = 1 << 20,
+	BUF_STEADY = 256 << 10,
 	MAX_RECORD = 64 << 20,      /* larger lengths are treated as corrupt framing */
 	RESYNC_WINDOW = 16 << 20,   /* how far to look for the next plausible header */
 	TS_SLACK = 7 * 86400,       /* consecutive records' timestamps are this close */
