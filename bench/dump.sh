@@ -16,7 +16,7 @@
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DARKMAP_DATA:-$PWD/../shared/data}
-DM=$PWD/build/rel/darkmap
+DM=${DARKMAP_BENCH_BIN:-$PWD/build/rel/darkmap}   # DARKMAP_BENCH_BIN: another build, to compare
 REPS=${BENCH_REPS:-9}
 BG_REPS=${BENCH_BGPDUMP_REPS:-3}   # bgpdump takes 15-25x longer: fewer rounds
 if [ ! -d "$DATA/mrt" ]; then echo "bench dump: $DATA/mrt absent (skip)"; exit 0; fi
