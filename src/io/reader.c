@@ -44,7 +44,13 @@
 #include <stdatomic.h>
 
 /* IN_CAP: the compressed input buffer, smaller for a smaller regular file (at least IN_MIN): a
- * fixed 256 KB per open cost the fuzz target more than a small input's decoding. */
+ * fixed 256 KB per open cost the fuzz target more than a small input's decoding. The ring of the
+ * decompression thread: RING blocks of BLOCK bytes, the first filled to BLOCK_FIRST, each next one
+ * to twice the last, so that the first records reach the decoders after 16 KB are inflated, not
+ * 256 KB. Every page of these is touched for the first time in a 30 ms dump -m: 256 KB input and
+ * 8 blocks of 256 KB had been 500-600 page faults more than now (docs/dump.md, "Page faults,
+ * start-up, the copies"). Smaller blocks cost ISA-L calls (each keeps the 32 KB window): 64 KB
+ * blocks made 248 calls on the 2002 bview; 4 of 128 KB were no clearer a gain. */
 enum { IN_CAP = 64 * 1024, IN_MIN = 4096, RING = 8, BLOCK = 64 * 1024, BLOCK_FIRST = 16 * 1024 };
 /* The decompression thread starts only for files at least this large (or pipes): see
  * dm_reader_open. */

@@ -13,9 +13,11 @@
 
 enum {
 	/* The buffer starts at BUF_FIRST and doubles at each refill up to BUF_STEADY: a small
-	 * file gets a small buffer and a big one reaches 1 MB reads after 4 refills. A fixed 1 MB
+	 * file gets a small buffer and a big one reaches 256 KB reads after 4 refills. A fixed 1 MB
 	 * per open was most of fuzz_reader's time under ASan (allocating, filling and
-	 * quarantining 1 MB for a 2 KB input: 12 ms a run) and of replay's opening of small files. */
+	 * quarantining 1 MB for a 2 KB input: 12 ms a run) and of replay's opening of small files;
+	 * 1 MB at the top was 192 page faults more in a 30 ms dump -m than 256 KB, whose reads are
+	 * still few (27 for the 6.9 MB of the 2002 bview). */
 	BUF_FIRST = 16 << 10,
 	BUF_STEADY = 256 << 10,
 	MAX_RECORD = 64 << 20,      /* larger lengths are treated as corrupt framing */
