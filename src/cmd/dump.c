@@ -773,6 +773,7 @@ int cmd_dump(int argc, char **argv)
 	obuf_init_fd(&d.o, 1);
 	const char *fa = getenv("DARKMAP_DUMP_FAIL_ALLOC");
 	alloc_fail_at = fa ? atol(fa) : 0;
+	alloc_count = 0;
 	d.t_start = d.t_last = now();
 	for (int i = 0; i < nfiles && !d.o.failed; i++)
 		dump_file(&d, files[i]);
