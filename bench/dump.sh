@@ -16,7 +16,7 @@
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DARKMAP_DATA:-$PWD/../shared/data}
-DM=$PWD/build/rel/darkmap
+DM=${DARKMAP_BENCH_BIN:-$PWD/build/rel/darkmap}   # DARKMAP_BENCH_BIN: another build, to compare
 REPS=${BENCH_REPS:-9}
 BG_REPS=${BENCH_BGPDUMP_REPS:-3}   # bgpdump takes 15-25x longer: fewer rounds
 if [ ! -d "$DATA/mrt" ]; then echo "bench dump: $DATA/mrt absent (skip)"; exit 0; fi
@@ -70,8 +70,8 @@ for f in $gz "$TMP/five.gz"; do
 done
 echo "(same: byte-identical to bgpdump -m; x_gzip: median of the rounds' dump_s / gzip_s, goal <= 0.8; *_cpu: user +"
 echo " system seconds, all threads; dump_zl: darkmap with zlib instead of ISA-L; dump_2th: decompression and the second"
-echo " decoding thread forced on (DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_DUMP_THREAD=1; by default each runs when the load"
-echo " average leaves a core free); dump_1th: everything on one thread (both =0); load average now: $(cut -d' ' -f1 /proc/loadavg))"
+echo " decoding thread forced on (DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_DUMP_THREAD=1; by default each runs when a core is"
+echo " free: src/base/cpu.c); dump_1th: everything on one thread (both =0); load average now: $(cut -d' ' -f1 /proc/loadavg))"
 
 echo
 echo "== dump -m on bzip2 files: against bzip2 -dc and lbzip2 -dc (block-parallel, $(nproc) cores) (medians of $REPS rounds)"

@@ -54,13 +54,15 @@ static const char USAGE[] =
 
 enum { OUT_M = 'm', OUT_BIG_M = 'M', OUT_JSON = 'j' };
 
-/* decoding on two threads: see dump_par */
-enum { PB_N = 8, PB_BYTES = 32 * 1024, PB_ITEMS = 4096, PAR_MIN_FILE = 256 * 1024 };
+/* decoding on two threads: see dump_par. 4 batches of 16 KB: every buffer is touched for the
+ * first time in a 30 ms run, and 8 of 32 KB (with their text buffers) had been 300-1,000 page
+ * faults more (perf stat; docs/dump.md "Page faults, start-up, the copies"). */
+enum { PB_N = 4, PB_BYTES = 16 * 1024, PB_ITEMS = 4096, PAR_MIN_FILE = 256 * 1024 };
 enum { PB_FREE, PB_QUEUED, PB_WORKING, PB_DONE };
 enum { PI_REC, PI_READERR };
 struct pitem {
 	struct mrt_hdr hdr;
-	size_t body;          /* the record's body in bytes; for a reader error its index in rerr */
+	size_t body;          /* the record's body at bytes + body; for a reader error its index in rerr */
 	uint32_t ev_end;      /* end of its problems in ev */
 	uint32_t lines;
 	uint8_t kind;         /* PI_REC, PI_READERR */
@@ -79,8 +81,8 @@ struct pbatch {
 	struct mrt_peer_index *pi;
 	const char *collector;
 	int fmt;              /* OUT_* */
-	uint8_t *bytes;
-	size_t blen, bcap;
+	uint8_t *bytes;       /* the run of input the batch spans (headers too) */
+	size_t blen, bcap;    /* blen: the records' body bytes (the batch's size) */
 	struct pitem *it;
 	size_t n, icap;
 	struct dm_error *rerr;
@@ -91,6 +93,7 @@ struct pbatch {
 	struct punkept *uk;
 	size_t nuk, ukcap;
 	struct obuf out;
+	int oom;              /* decoding ran out of memory: merged serially */
 };
 
 struct par {
@@ -184,6 +187,19 @@ static const char *base_name(const char *path)
 	return s && s[1] ? s + 1 : path;
 }
 
+/* Formats a decoded record into o as fmt asks (JSON elements with src, or -m/-M lines) and
+ * returns the lines (elements) written: the step the serial loop and the batches share. */
+static inline __attribute__((always_inline)) unsigned format_record(struct obuf *o, struct mrt_ctx *ctx,
+                                                                    const struct mrt_rec *rec, int fmt,
+                                                                    const struct json_src *src)
+{
+	if (fmt == OUT_JSON) {
+		struct elem_arg ea = { o, src };
+		return mrt_elems(ctx, rec, on_elem, &ea);
+	}
+	return bgpdump_m_record(o, ctx, rec, fmt == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M);
+}
+
 /* One framed record as the serial loop handles it: decoded with ctx, its problems reported,
  * its text into the output. Returns -1 when the output failed. */
 static inline __attribute__((always_inline)) int serial_record(struct dump *d, struct mrt_ctx *ctx, const char *shown, struct mrt_reader *r,
@@ -200,16 +216,28 @@ static inline __attribute__((always_inline)) int serial_record(struct dump *d, s
 		report(d, shown, &rec.warn[i]);
 	if (rec.nwarn_unkept)
 		count_unkept_n(d, rec.nwarn_unkept, rec.warn_unkept);
-	if (d->out == OUT_JSON) {
-		struct elem_arg ea = { &d->o, &d->src };
-		d->lines += mrt_elems(ctx, &rec, on_elem, &ea);
-	} else {
-		d->lines += bgpdump_m_record(&d->o, ctx, &rec, d->out == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M);
-	}
+	d->lines += format_record(&d->o, ctx, &rec, d->out, &d->src);
 	if (d->o.failed)
 		return -1;   /* stdout is gone (EPIPE, ENOSPC): nothing more to do */
 	if (d->progress && !(++*tick & 1023))
 		draw_progress(d, r, shown);
+	return 0;
+}
+
+/* A reader error in the serial loop: reported; returns -1 when the reader is stuck on one spot
+ * (it promises progress after an error; this guards against a reader bug looping on the same
+ * spot rather than spinning forever). */
+struct stuck {
+	int n;
+	uint64_t last;
+};
+
+static int reader_error(struct stuck *s, struct mrt_reader *r)
+{
+	uint64_t off = mrt_reader_offset(r);
+	if (off == s->last && ++s->n > 3)
+		return -1;
+	s->last = off;
 	return 0;
 }
 
@@ -224,42 +252,57 @@ static inline __attribute__((always_inline)) int serial_record(struct dump *d, s
  * larger of the busiest thread and half the total) to 0.60-0.71 of the one-thread time on the five
  * gz files over 1 MB, for 2-3% more instructions in all.
  * Records are independent once framed except for the PEER_INDEX_TABLE, so the framer (this
- * thread) cuts the input into batches of whole records, copies them, and a second thread and this
- * one (when every batch is taken) decode + format batches into per-batch buffers; this thread
- * then replays each batch in input order: its problems go through report() as the serial loop's
- * do (order, offsets, 20-per-kind limits, counts), then its text goes out in one writev. Only the
- * counts of the "output incomplete" message differ when a write fails (a batch, not a record, is
- * the unit). A PEER_INDEX_TABLE is decoded here once every batch before it is written out (the
- * batches after it borrow it read-only: no decoder writes ctx->peer_index outside that record).
+ * thread) cuts the input into batches of whole records, and a second thread and this one (when
+ * every batch is taken) decode + format batches into per-batch buffers; this thread then replays
+ * each batch in input order: its problems go through report() as the serial loop's do (order,
+ * offsets, 20-per-kind limits, counts), then its text goes out in one writev. Only the counts of
+ * the "output incomplete" message differ when a write fails (a batch, not a record, is the unit).
+ * A PEER_INDEX_TABLE is decoded here once every batch before it is written out (the batches after
+ * it borrow it read-only: no decoder writes ctx->peer_index outside that record).
+ * A batch's bytes are one copy of the run of input it spans: the reader holds the run in its
+ * buffer while the batch is framed (mrt_reader_hold), where a copy of each record cost 10 M
+ * instructions on the 2002 bview (115,521 records: memcpy's per-call cost, callgrind).
+ * Out of memory for a batch loses nothing: the batch is done by the serial path and the rest of
+ * the file too (a batch the framer could not build) or that batch alone (one its decoder could
+ * not finish).
  * Measured: docs/dump.md, "Decoding and formatting on two threads". */
-static void *xgrow(void *p, size_t *cap, size_t need, size_t size)
+
+/* Tests only: DARKMAP_DUMP_FAIL_ALLOC=N makes the Nth batch allocation fail (the fallback above). */
+static long alloc_fail_at, alloc_count;
+
+/* The array at *pp (a pointer to any object pointer) grown to hold need items of size bytes, cap
+ * updated: 0, or -1 with the array and cap unchanged (out of memory). */
+static int xgrow(void *pp, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
-		return p;
+		return 0;
+	if (alloc_fail_at && __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED) == alloc_fail_at)
+		return -1;
 	size_t c = *cap ? *cap : 64;
 	while (c < need)
 		c *= 2;
+	void *p;
+	memcpy(&p, pp, sizeof p);
 	void *q = realloc(p, c * size);
-	if (!q) {
-		fputs("darkmap: out of memory\n", stderr);
-		_exit(70);
-	}
+	if (!q)
+		return -1;
+	memcpy(pp, &q, sizeof q);
 	*cap = c;
-	return q;
+	return 0;
 }
 
 /* Decodes and formats batch b with ctx (either thread's): what the serial loop does per record
- * between mrt_reader_next and the output, kept for the replay in pbatch_merge. */
+ * between mrt_reader_next and the output, kept for the replay in pbatch_merge. Out of memory sets
+ * b->oom: the merge then does the batch serially. */
 static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 {
 	ctx->peer_index = b->pi;
 	struct json_src src;
 	if (b->fmt == OUT_JSON)
 		json_src_init(&src, b->collector, ctx);
-	struct elem_arg ea = { &b->out, &src };
-	int mode = b->fmt == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M;
 	b->out.len = 0;
 	b->nev = b->nuk = 0;
+	b->oom = 0;
 	struct dm_error err;
 	memset(&err, 0, sizeof err);
 	for (size_t i = 0; i < b->n; i++) {
@@ -270,41 +313,64 @@ static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 			it->failed = dr < 0;
 			it->unkept = 0;
 			it->lines = 0;
+			if (xgrow(&b->ev, &b->evcap, b->nev + (dr < 0 ? 1 : rec.nwarn), sizeof *b->ev) < 0)
+				goto oom;
 			if (dr < 0) {
-				b->ev = xgrow(b->ev, &b->evcap, b->nev + 1, sizeof *b->ev);
 				b->ev[b->nev++] = err;
 			} else {
 				if (rec.nwarn) {
-					b->ev = xgrow(b->ev, &b->evcap, b->nev + rec.nwarn, sizeof *b->ev);
 					memcpy(b->ev + b->nev, rec.warn, rec.nwarn * sizeof *rec.warn);
 					b->nev += rec.nwarn;
 				}
 				if (rec.nwarn_unkept) {
-					b->uk = xgrow(b->uk, &b->ukcap, b->nuk + 1, sizeof *b->uk);
+					if (xgrow(&b->uk, &b->ukcap, b->nuk + 1, sizeof *b->uk) < 0)
+						goto oom;
 					b->uk[b->nuk].n = rec.nwarn_unkept;
 					memcpy(b->uk[b->nuk].by, rec.warn_unkept, sizeof b->uk[b->nuk].by);
 					b->nuk++;
 					it->unkept = 1;
 				}
-				if (b->fmt == OUT_JSON)
-					it->lines = mrt_elems(ctx, &rec, on_elem, &ea);
-				else
-					it->lines = bgpdump_m_record(&b->out, ctx, &rec, mode);
+				it->lines = format_record(&b->out, ctx, &rec, b->fmt, &src);
 			}
 		}
 		it->ev_end = (uint32_t)b->nev;
 	}
 	ctx->peer_index = NULL;
+	return;
+oom:
+	b->oom = 1;
+	ctx->peer_index = NULL;
+}
+
+/* Batch b's items the serial way, from body bytes at base + it->body (b->bytes, or the reader's
+ * held run): what a batch falls back to when memory ran out. Returns -1 when the output failed. */
+static int pbatch_serial(struct dump *d, const struct pbatch *b, const uint8_t *base, struct mrt_ctx *ctx,
+                         const char *shown, struct mrt_reader *r, unsigned *tick)
+{
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct pitem *it = &b->it[i];
+		if (it->kind == PI_READERR)
+			report(d, shown, &b->rerr[it->body]);
+		else if (serial_record(d, ctx, shown, r, &it->hdr, base + it->body, &err, tick) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Replays a decoded batch in input order: its problems are reported and counted as the serial
  * loop would, then its text is written in one piece (obuf_put_big: no copy of every line). Returns
  * -1 when the output failed; the counts then include the whole batch, where the serial loop
  * stops counting at the record whose text found the output gone (the difference is in the
- * numbers of the "output incomplete" message only). */
-static int pbatch_merge(struct dump *d, const struct pbatch *b, const char *shown, struct mrt_reader *r,
-                        unsigned *tick)
+ * numbers of the "output incomplete" message only). A batch whose decoding ran out of memory is
+ * done here serially with ctx (the file's: its peer_index is the batch's, every batch before a
+ * PEER_INDEX_TABLE is merged before the table is decoded). */
+static int pbatch_merge(struct dump *d, const struct pbatch *b, struct mrt_ctx *ctx, const char *shown,
+                        struct mrt_reader *r, unsigned *tick)
 {
+	if (b->oom)
+		return pbatch_serial(d, b, b->bytes, ctx, shown, r, tick);
 	size_t ev = 0, uk = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct pitem *it = &b->it[i];
@@ -411,14 +477,14 @@ static void par_stop(struct par *p)
 /* One step towards freeing the oldest batch: merge it when decoded, else decode the oldest
  * queued one here, else wait for the other thread. With fail set (the output failed) batches are
  * dropped instead of merged. Returns -1 when a merge found the output failed. */
-static int par_step(struct dump *d, struct par *p, const char *shown, struct mrt_reader *r, unsigned *tick,
-                    int fail)
+static int par_step(struct dump *d, struct par *p, struct mrt_ctx *ctx, const char *shown, struct mrt_reader *r,
+                    unsigned *tick, int fail)
 {
 	pthread_mutex_lock(&p->mu);
 	struct pbatch *h = &p->b[p->head % PB_N];
 	if (h->state == PB_DONE || (fail && h->state == PB_QUEUED)) {
 		pthread_mutex_unlock(&p->mu);
-		int rc = fail ? 0 : pbatch_merge(d, h, shown, r, tick);
+		int rc = fail ? 0 : pbatch_merge(d, h, ctx, shown, r, tick);
 		pthread_mutex_lock(&p->mu);
 		h->state = PB_FREE;
 		p->head++;
@@ -441,17 +507,17 @@ static int par_step(struct dump *d, struct par *p, const char *shown, struct mrt
 }
 
 /* Every batch in flight merged (or, fail set, dropped). */
-static int par_drain(struct dump *d, struct par *p, const char *shown, struct mrt_reader *r, unsigned *tick,
-                     int fail)
+static int par_drain(struct dump *d, struct par *p, struct mrt_ctx *ctx, const char *shown, struct mrt_reader *r,
+                     unsigned *tick, int fail)
 {
 	while (p->head != p->tail)
-		if (par_step(d, p, shown, r, tick, fail) < 0)
+		if (par_step(d, p, ctx, shown, r, tick, fail) < 0)
 			fail = 1;
 	return fail ? -1 : 0;
 }
 
 /* Whether this file is decoded on two threads: as for the decompression thread (reader.c),
- * only when a core is free by the load average and the file is not small (256 KB or more, or a
+ * only when a core is free (dm_core_free) and the file is not small (256 KB or more, or a
  * pipe): a thread and its batches cost more than a small file's decoding. DARKMAP_DUMP_THREAD=0
  * turns it off, =1 forces it. */
 static int want_par(struct mrt_reader *r)
@@ -465,19 +531,21 @@ static int want_par(struct mrt_reader *r)
 	return dm_core_free();
 }
 
-/* The loop of dump_file on two threads (see "decoding on two threads" above). Returns when the
- * input ends, framing is stuck, or the output failed. */
-static void dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct mrt_ctx *ctx, const char *shown,
-                     const char *collector)
+enum { PAR_DONE, PAR_SERIAL };
+
+/* The loop of dump_file on two threads (see "decoding on two threads" above). Returns PAR_DONE
+ * when the input ends, framing is stuck, or the output failed; PAR_SERIAL when memory for a batch
+ * ran out: every record read so far is out, the caller reads the rest serially. */
+static int dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct mrt_ctx *ctx, const char *shown,
+                    const char *collector, struct stuck *stuck)
 {
 	struct dm_error err;
 	memset(&err, 0, sizeof err);
 	unsigned tick = 0;
-	int stuck = 0, end = 0, fail = 0;
-	uint64_t last_err_off = UINT64_MAX;
+	int end = 0, fail = 0;
 	while (!end && !fail) {
 		while (p->tail - p->head == PB_N)
-			if (par_step(d, p, shown, r, &tick, 0) < 0) {
+			if (par_step(d, p, ctx, shown, r, &tick, 0) < 0) {
 				fail = 1;
 				break;
 			}
@@ -488,46 +556,73 @@ static void dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct
 		b->collector = collector;
 		b->fmt = d->out;
 		b->blen = b->n = b->nrerr = 0;
+		b->oom = 0;
+		int oom = 0;
 		struct mrt_hdr hdr;
 		const uint8_t *body = NULL;
-		int pi_rec = 0;
+		int pi_rec = 0, rc = 0, in_hand = 0;   /* in_hand: the last record read is not in b */
+		uint64_t b0 = mrt_reader_offset(r), bend = b0;
+		mrt_reader_hold(r, b0);
 		while (b->blen < PB_BYTES && b->n < PB_ITEMS) {
-			int rc = mrt_reader_next(r, &hdr, &body, &err);
+			rc = mrt_reader_next(r, &hdr, &body, &err);
 			if (rc == 0) {
 				end = 1;
 				break;
 			}
-			b->it = xgrow(b->it, &b->icap, b->n + 1, sizeof *b->it);
+			if (xgrow(&b->it, &b->icap, b->n + 1, sizeof *b->it) < 0 ||
+			    (rc < 0 && xgrow(&b->rerr, &b->rcap, b->nrerr + 1, sizeof *b->rerr) < 0)) {
+				oom = in_hand = 1;   /* done below */
+				break;
+			}
 			struct pitem *it = &b->it[b->n];
 			if (rc < 0) {
-				b->rerr = xgrow(b->rerr, &b->rcap, b->nrerr + 1, sizeof *b->rerr);
 				b->rerr[b->nrerr] = err;
 				it->kind = PI_READERR;
 				it->body = b->nrerr++;
 				b->n++;
-				/* as in dump_file */
-				uint64_t off = mrt_reader_offset(r);
-				if (off == last_err_off && ++stuck > 3) {
+				if (reader_error(stuck, r) < 0) {
 					end = 1;
 					break;
 				}
-				last_err_off = off;
 				continue;
 			}
-			stuck = 0;
+			stuck->n = 0;
 			if (hdr.type == MRT_TABLE_DUMP_V2 && hdr.subtype == MRT_TD2_PEER_INDEX_TABLE) {
-				pi_rec = 1;   /* decoded here once the batches before it are out */
+				pi_rec = in_hand = 1;   /* decoded here once the batches before it are out */
 				break;
 			}
-			b->bytes = xgrow(b->bytes, &b->bcap, b->blen + hdr.len + 1, 1);
-			if (hdr.len)
-				memcpy(b->bytes + b->blen, body, hdr.len);
+			bend = mrt_reader_offset(r);
 			it->kind = PI_REC;
 			it->hdr = hdr;
-			it->body = b->blen;
+			it->body = bend - hdr.len - b0;
 			b->blen += hdr.len;
 			b->n++;
 		}
+		/* the run the batch's records span, in one copy (the reader held it) */
+		const uint8_t *run = mrt_reader_held(r, b0, bend - b0);
+		if (!oom && bend > b0) {
+			if (xgrow(&b->bytes, &b->bcap, bend - b0 + 1, 1) == 0)
+				memcpy(b->bytes, run, bend - b0);
+			else
+				oom = 1;
+		}
+		if (oom) {
+			/* the batches before this one out, then this one and the record in hand serially
+			 * (their bytes are still held), then the rest of the file by the caller */
+			int stop = 0;
+			if (par_drain(d, p, ctx, shown, r, &tick, 0) < 0 || pbatch_serial(d, b, run, ctx, shown, r, &tick) < 0)
+				fail = 1;
+			else if (in_hand && rc < 0)
+				report(d, shown, &err);
+			else if (in_hand && serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
+				fail = 1;
+			mrt_reader_release(r);
+			if (in_hand && rc < 0 && !fail)
+				stop = reader_error(stuck, r) < 0;
+			b->n = 0;
+			return fail || stop ? PAR_DONE : PAR_SERIAL;
+		}
+		mrt_reader_release(r);
 		if (b->n) {
 			pthread_mutex_lock(&p->mu);
 			b->state = PB_QUEUED;
@@ -536,7 +631,7 @@ static void dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct
 			pthread_mutex_unlock(&p->mu);
 		}
 		if (pi_rec || end) {
-			if (par_drain(d, p, shown, r, &tick, 0) < 0)
+			if (par_drain(d, p, ctx, shown, r, &tick, 0) < 0)
 				fail = 1;
 			else if (pi_rec && serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
 				fail = 1;
@@ -548,11 +643,37 @@ static void dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct
 			pthread_mutex_unlock(&p->mu);
 			if (!done)
 				break;
-			if (par_step(d, p, shown, r, &tick, 0) < 0)
+			if (par_step(d, p, ctx, shown, r, &tick, 0) < 0)
 				fail = 1;
 		}
 	}
-	par_drain(d, p, shown, r, &tick, fail);
+	par_drain(d, p, ctx, shown, r, &tick, fail);
+	return PAR_DONE;
+}
+
+/* The loop of dump_file on this thread alone. */
+static void dump_serial(struct dump *d, struct mrt_reader *r, struct mrt_ctx *ctx, const char *shown,
+                        struct stuck *stuck)
+{
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	unsigned tick = 0;
+	for (;;) {
+		struct mrt_hdr hdr;
+		const uint8_t *body;
+		int rc = mrt_reader_next(r, &hdr, &body, &err);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			report(d, shown, &err);
+			if (reader_error(stuck, r) < 0)
+				break;
+			continue;
+		}
+		stuck->n = 0;
+		if (serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
+			break;
+	}
 }
 
 static void dump_file(struct dump *d, const char *path)
@@ -574,33 +695,10 @@ static void dump_file(struct dump *d, const char *path)
 	d->collector = base_name(path);
 	if (d->out == OUT_JSON)
 		json_src_init(&d->src, d->collector, &ctx);
-	if (want_par(r) && par_start(&d->par) == 0) {
-		dump_par(d, &d->par, r, &ctx, shown, d->collector);
-	} else {
-		unsigned tick = 0;
-		int stuck = 0;
-		uint64_t last_err_off = UINT64_MAX;
-		for (;;) {
-			struct mrt_hdr hdr;
-			const uint8_t *body;
-			int rc = mrt_reader_next(r, &hdr, &body, &err);
-			if (rc == 0)
-				break;
-			if (rc < 0) {
-				report(d, shown, &err);
-				/* The reader promises progress after an error; guard against a reader bug
-				 * looping on the same spot rather than spinning forever. */
-				uint64_t off = mrt_reader_offset(r);
-				if (off == last_err_off && ++stuck > 3)
-					break;
-				last_err_off = off;
-				continue;
-			}
-			stuck = 0;
-			if (serial_record(d, &ctx, shown, r, &hdr, body, &err, &tick) < 0)
-				break;
-		}
-	}
+	struct stuck stuck = { 0, UINT64_MAX };
+	if (!(want_par(r) && par_start(&d->par) == 0) ||
+	    dump_par(d, &d->par, r, &ctx, shown, d->collector, &stuck) == PAR_SERIAL)
+		dump_serial(d, r, &ctx, shown, &stuck);
 	const char *note = mrt_reader_note(r);
 	if (note)   /* not an error (zero padding after the compressed data) */
 		dm_log_rl(DM_ERR_COUNT_, "%s: note: %s", shown, note);
@@ -673,6 +771,9 @@ int cmd_dump(int argc, char **argv)
 	d.progress = d.progress && !d.quiet && isatty(2);
 	dm_log_quiet = d.quiet;
 	obuf_init_fd(&d.o, 1);
+	const char *fa = getenv("DARKMAP_DUMP_FAIL_ALLOC");
+	alloc_fail_at = fa ? atol(fa) : 0;
+	alloc_count = 0;
 	d.t_start = d.t_last = now();
 	for (int i = 0; i < nfiles && !d.o.failed; i++)
 		dump_file(&d, files[i]);

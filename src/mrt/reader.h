@@ -33,6 +33,21 @@ int mrt_reader_next(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t **b
                     struct dm_error *err);
 
 uint64_t mrt_reader_offset(const struct mrt_reader *r);          /* decompressed bytes consumed */
+
+/* Holding a run of records where they are (dump's batches, src/cmd/dump.c: one copy of a run of
+ * records instead of one per record). mrt_reader_hold(r, off), with off at most
+ * mrt_reader_offset(r) (the offset before the first record of the run), keeps the decompressed
+ * bytes from off on in the reader's buffer while later calls of mrt_reader_next read on: the
+ * buffer may move or grow, the bytes stay. mrt_reader_held gives the n bytes at input offset off
+ * of the held run (off >= the held offset, off + n <= mrt_reader_offset(r)), valid until the next
+ * call of mrt_reader_next; NULL when they are not held (also after a "no valid MRT record" error,
+ * which reads the rest of the input through the buffer). A record handed out by mrt_reader_next
+ * has its body at input offset mrt_reader_offset(r) - hdr->len right after the call. Holding
+ * changes nothing of what mrt_reader_next hands out; it costs the held bytes of memory (a long
+ * run of damage read while holding stays buffered too). mrt_reader_release ends the hold. */
+void mrt_reader_hold(struct mrt_reader *r, uint64_t off);
+const uint8_t *mrt_reader_held(const struct mrt_reader *r, uint64_t off, size_t n);
+void mrt_reader_release(struct mrt_reader *r);
 uint64_t mrt_reader_compressed_offset(const struct mrt_reader *r);
 uint64_t mrt_reader_file_size(const struct mrt_reader *r);
 /* The input layer's note (not an error) once mrt_reader_next has returned 0, or NULL. */

@@ -6,7 +6,11 @@
  * src/io/reader.c): where the build has ISA-L, a gzip input is read through both and every
  * byte, the error and its offsets must be the same. bzip2 has two paths (block-parallel on
  * threads, src/io/bz2par.c, and libbz2's stream, which takes over wherever the first cannot go
- * on): a bzip2 input is read through both, with the same checks. */
+ * on): a bzip2 input is read through both, with the same checks.
+ * Framing is read twice in step, once plain and once holding runs of records (mrt_reader_hold, as
+ * dump's batches do; runs of 1 to 64 records, the length from the input): both must hand out the
+ * same records, errors and offsets, each held body must be at mrt_reader_offset - len, and at the
+ * end of each run every body of the run must still be held, byte for byte what was handed out. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,25 +119,65 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const char *const stream[4] = { "DARKMAP_DECOMPRESS_THREAD", "1", "DARKMAP_BZIP2_THREADS", "1" };
 		same_outcome(path, blocks, stream);
 	}
-	struct dm_error err;
+	struct dm_error err, herr;
 	struct mrt_reader *r = mrt_reader_open(path, &err);
+	struct mrt_reader *hr = r ? mrt_reader_open(path, &herr) : NULL;
 	if (r) {
+		CHECK(hr != NULL);
 		struct mrt_ctx ctx;
 		mrt_ctx_init(&ctx);
-		struct mrt_hdr h;
-		const uint8_t *body;
+		struct mrt_hdr h, hh;
+		const uint8_t *body, *hbody;
 		int rc, n = 0;
+		/* the held run: each record's offset and length, its bytes copied as handed out */
+		enum { RUN_MAX = 64 };
+		uint64_t run_off[RUN_MAX];
+		uint32_t run_len[RUN_MAX];
+		uint8_t *run_copy[RUN_MAX];
+		size_t nrun = 0, run_want = 1 + (size ? data[size - 1] % RUN_MAX : 0);
+		mrt_reader_hold(hr, 0);
 		/* At most 4 MB of decompressed input: 70 KB of bzip2 can expand to gigabytes, and
 		 * decoding them would only repeat what the first megabytes reach. */
-		while ((rc = mrt_reader_next(r, &h, &body, &err)) != 0 && n++ < 100000 &&
-		       mrt_reader_offset(r) < (4u << 20)) {
+		for (;;) {
+			rc = mrt_reader_next(r, &h, &body, &err);
+			int hrc = mrt_reader_next(hr, &hh, &hbody, &herr);
+			CHECK(rc == hrc);
+			if (rc < 0)
+				CHECK(err.code == herr.code && err.offset == herr.offset && !strcmp(err.what, herr.what));
+			if (rc > 0) {
+				CHECK(h.offset == hh.offset && h.len == hh.len && h.type == hh.type && h.subtype == hh.subtype &&
+				      h.ts == hh.ts && h.usec == hh.usec && !memcmp(body, hbody, h.len));
+				uint64_t at = mrt_reader_offset(hr) - hh.len;
+				CHECK(mrt_reader_held(hr, at, hh.len) == hbody);
+				run_off[nrun] = at;
+				run_len[nrun] = hh.len;
+				run_copy[nrun] = malloc(hh.len ? hh.len : 1);
+				CHECK(run_copy[nrun] != NULL);
+				memcpy(run_copy[nrun], hbody, hh.len);
+				nrun++;
+			}
+			if (nrun == run_want || rc == 0) {
+				for (size_t i = 0; i < nrun; i++) {
+					const uint8_t *p = mrt_reader_held(hr, run_off[i], run_len[i]);
+					CHECK(p != NULL && !memcmp(p, run_copy[i], run_len[i]));
+					free(run_copy[i]);
+				}
+				nrun = 0;
+				mrt_reader_release(hr);
+				mrt_reader_hold(hr, mrt_reader_offset(hr));
+			}
+			if (rc == 0 || n++ >= 100000 || mrt_reader_offset(r) >= (4u << 20))
+				break;
 			if (rc < 0)
 				continue;
 			struct mrt_rec rec;
 			mrt_decode(&ctx, &h, body, &rec, &err);
 		}
+		for (size_t i = 0; i < nrun; i++)
+			free(run_copy[i]);
 		mrt_ctx_free(&ctx);
 		mrt_reader_close(r);
+		mrt_reader_close(hr);
 	}
 	close(fd);
 	return 0;

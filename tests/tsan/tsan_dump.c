@@ -214,6 +214,26 @@ int main(void)
 			/* exit 1: the file's problems were found; some text and some problems at least */
 			result(name, r1 == 1 && r2 == 1 && so && se && lo > 1000000 && le > 1000, why);
 		}
+	/* out of memory for a batch (DARKMAP_DUMP_FAIL_ALLOC=N: the Nth batch allocation fails, in the
+	 * framer or in a decoder, src/cmd/dump.c): the batch goes the serial way, nothing is lost */
+	static const char *const fails[] = { "1", "2", "3", "5", "8", "13", "21", "40" };
+	for (int mi = 0; mi < 3; mi += 2) {
+		setenv("DARKMAP_DUMP_THREAD", "0", 1);
+		int r1 = run_dump(modes[mi], gz, o1, e1);
+		setenv("DARKMAP_DUMP_THREAD", "1", 1);
+		for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
+			char name[64], why[160];
+			snprintf(name, sizeof name, "dump_two_threads_no_memory_%s%s", fails[i], modes[mi] + (mi == 2 ? 1 : 0));
+			setenv("DARKMAP_DUMP_FAIL_ALLOC", fails[i], 1);
+			int r2 = run_dump(modes[mi], gz, o2, e2);
+			unsetenv("DARKMAP_DUMP_FAIL_ALLOC");
+			size_t lo, le;
+			int so = same_file(o1, o2, &lo), se = same_file(e1, e2, &le);
+			snprintf(why, sizeof why, "exit %d/%d, stdout %s (%zu bytes), stderr %s (%zu bytes)", r1, r2,
+			         so ? "same" : "differs", lo, se ? "same" : "differs", le);
+			result(name, r1 == 1 && r2 == 1 && so && se && lo > 1000000, why);
+		}
+	}
 	setenv("DARKMAP_DUMP_THREAD", "1", 1);
 	int rc = run_dump("-m", plain, "/dev/full", e2);
 	result("dump_two_threads_dev_full", rc == 3, "exit status not 3");

@@ -132,6 +132,91 @@ static void test_td1_record(void **s)
 	unlink(path);
 }
 
+/* mrt_reader_hold (dump's batches: one copy of a run of records): 3,000 TD1 records (168 KB,
+ * past the reader's first 16 KB buffer and its shifts and growth) with a 100-byte zero run
+ * after record 1,000, held from the first byte: every record is handed out as without the hold
+ * (offsets i * 56, from 1,000 on i * 56 + 100; the run reported at 56,000), each body is at
+ * mrt_reader_offset - len right after the call, and at the end all 3,000 bodies are still
+ * there, byte for byte the file's. Released, nothing is held. */
+static void test_reader_hold(void **s)
+{
+	(void)s;
+	enum { N = 3000, CUT = 1000, RL = 56, ZEROS = 100 };
+	uint8_t a[64];
+	assert_int_equal(unhex(TD1, a), RL);
+	size_t flen = (size_t)N * RL + ZEROS;
+	uint8_t *f = malloc(flen);
+	assert_non_null(f);
+	for (size_t i = 0, o = 0; i < N; i++) {
+		if (i == CUT) {
+			memset(f + o, 0, ZEROS);
+			o += ZEROS;
+		}
+		memcpy(f + o, a, RL);
+		o += RL;
+	}
+	char path[] = "/tmp/dm-test-hold-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	write_file(path, f, flen);
+	struct dm_error err;
+	struct mrt_reader *r = mrt_reader_open(path, &err);
+	assert_non_null(r);
+	mrt_reader_hold(r, 0);
+	struct mrt_hdr h;
+	const uint8_t *body;
+	uint64_t at[N];
+	int rc;
+	size_t n = 0, errors = 0;
+	while ((rc = mrt_reader_next(r, &h, &body, &err)) != 0) {
+		if (rc < 0) {
+			errors++;
+			assert_int_equal(rc, DM_ERR_FRAMING);
+			assert_int_equal(err.offset, (uint64_t)CUT * RL);
+			continue;
+		}
+		assert_true(n < N);
+		uint64_t want = (uint64_t)n * RL + (n >= CUT ? ZEROS : 0);
+		assert_int_equal(h.offset, want);
+		assert_int_equal(h.len, RL - 12);
+		at[n] = mrt_reader_offset(r) - h.len;
+		assert_int_equal(at[n], want + 12);
+		assert_ptr_equal(mrt_reader_held(r, at[n], h.len), body);
+		n++;
+	}
+	assert_int_equal(n, N);
+	assert_int_equal(errors, 1);
+	for (size_t i = 0; i < N; i++) {
+		const uint8_t *p = mrt_reader_held(r, at[i], RL - 12);
+		assert_non_null(p);
+		assert_memory_equal(p, f + at[i], RL - 12);
+	}
+	/* the whole file is held (the run includes the zeros); nothing past what was read */
+	const uint8_t *all = mrt_reader_held(r, 0, flen);
+	assert_non_null(all);
+	assert_memory_equal(all, f, flen);
+	assert_null(mrt_reader_held(r, 0, flen + 1));
+	mrt_reader_release(r);
+	assert_null(mrt_reader_held(r, at[N - 1], RL - 12));
+	mrt_reader_close(r);
+	/* held from record 2,500 on: what came before is not */
+	r = mrt_reader_open(path, &err);
+	assert_non_null(r);
+	for (n = 0; n < 2500; n++)
+		assert_int_not_equal(mrt_reader_next(r, &h, &body, &err), 0);
+	uint64_t from = mrt_reader_offset(r);
+	assert_int_equal(from, 2499 * RL + ZEROS);   /* 2,499 records and the error were read */
+	mrt_reader_hold(r, from);
+	while (mrt_reader_next(r, &h, &body, &err) > 0)
+		;
+	assert_null(mrt_reader_held(r, from - 1, 1));
+	assert_non_null(mrt_reader_held(r, from, flen - from));
+	assert_memory_equal(mrt_reader_held(r, from, flen - from), f + from, flen - from);
+	mrt_reader_close(r);
+	unlink(path);
+	free(f);
+}
+
 /* Compress the TD1 record (twice, concatenated streams) with each library, then read it back. */
 static void test_compression_roundtrip(void **s)
 {
@@ -675,6 +760,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_td1_record),
+		cmocka_unit_test(test_reader_hold),
 		cmocka_unit_test(test_rib_many_bad_entries),
 		cmocka_unit_test(test_compression_roundtrip),
 		cmocka_unit_test(test_compression_threaded),
