@@ -154,8 +154,8 @@ void rib_free(struct rib *r)
 		munmap(r->chunk[i], CHUNK_BYTES);
 	free(r->chunk);
 	for (uint32_t i = 1; i < r->nattr; i++)   /* big sets were malloc'd on their own */
-		if (r->attr[i].refcnt && (size_t)r->attr[i].path_len * 4 + r->attr[i].raw_len > 24 * 16)
-			free(r->attr[i].asn);
+		if (r->attr[i].refcnt && rib_attr_blob_bytes(&r->attr[i]) > RIB_BLOB_CLASSES * RIB_BLOB_CLASS)
+			free(r->attr[i].blob);
 	for (uint32_t i = 0; i < r->nblob_chunk; i++)
 		free(r->blob_chunk[i]);
 	free(r->blob_chunk);
@@ -963,9 +963,9 @@ whole:
 	return len;
 }
 
-/* Attribute-set blobs (path + raw bytes) come from per-size-class free lists carved out of 1 MiB
+/* Attribute-set blobs (upstream AS + raw bytes) come from per-size-class free lists carved out of 1 MiB
  * chunks: a RIB load creates hundreds of thousands of them, and malloc was a tenth of it. */
-enum { BLOB_CLASS = 16, BLOB_CLASSES = 24, BLOB_CHUNK = 1u << 20 };
+enum { BLOB_CLASS = RIB_BLOB_CLASS, BLOB_CLASSES = RIB_BLOB_CLASSES, BLOB_CHUNK = 1u << 20 };
 
 static void *blob_alloc(struct rib *r, size_t n)
 {
@@ -1110,7 +1110,7 @@ static inline int attr_match(const struct rib_attr *x, const uint8_t *raw, size_
 		return 1;   /* the path is a function of the block and the AS number size */
 	uint32_t path[PATH_SCRATCH];
 	size_t pl = flatten_path(a, path);
-	return x->path_len == pl && !memcmp(x->asn, path, pl * 4);
+	return x->path_len == pl && !memcmp(x->blob + 1, path, pl * 4);
 }
 
 /* A set's hash: its key bytes; for an empty key (a set built by hand) the origin and AS number
@@ -1292,17 +1292,26 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	}
 	static _Thread_local uint32_t path[PATH_SCRATCH];
 	size_t pl = flatten_path(a, path);
+	/* the upstream: the AS before the origin, its prepends skipped (the change log's) */
+	uint32_t up = 0;
+	for (size_t i = pl; i-- > 0;)
+		if (path[i] != origin) {
+			up = path[i];
+			break;
+		}
+	size_t kpl = rl ? 0 : pl;   /* the path is kept only as the key of a set without a block */
 	struct rib_attr *x = &r->attr[id];
-	size_t bytes = pl * 4 + rl;
-	x->asn = blob_alloc(r, bytes);
-	if (!x->asn) {
+	size_t bytes = 4 + kpl * 4 + rl;
+	x->blob = blob_alloc(r, bytes);
+	if (!x->blob) {
 		x->refcnt = 0;
 		x->next = r->free_attr;
 		r->free_attr = id;
 		return 0;
 	}
-	memcpy(x->asn, path, pl * 4);
-	memcpy(x->asn + pl, raw, rl);
+	x->blob[0] = up;
+	memcpy(x->blob + 1, path, kpl * 4);
+	memcpy(x->blob + 1 + kpl, raw, rl);
 	x->hash = h;
 	x->refcnt = 1;
 	x->origin_asn = origin;
@@ -1310,7 +1319,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	x->origin = a->origin;
 	x->asn_size = asz;
 	x->rib_form = a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE;
-	x->path_len = (uint16_t)pl;
+	x->path_len = (uint16_t)kpl;
 	x->raw_len = (uint16_t)rl;
 	x->user = RIB_NONE;
 	r->live_attr++;
@@ -1319,7 +1328,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 		/* table full and cannot grow: give the set back */
 		r->live_attr--;
 		r->attr_bytes -= bytes;
-		blob_release(r, x->asn, bytes);
+		blob_release(r, x->blob, bytes);
 		x->refcnt = 0;
 		x->next = r->free_attr;
 		r->free_attr = id;
@@ -1376,10 +1385,10 @@ void rib_attr_unref(struct rib *r, uint32_t id)
 	if (--x->refcnt)
 		return;
 	atab_delete(r, x->hash, id);
-	size_t bytes = (size_t)x->path_len * 4 + x->raw_len;
+	size_t bytes = rib_attr_blob_bytes(x);
 	r->attr_bytes -= bytes;
-	blob_release(r, x->asn, bytes);
-	x->asn = NULL;
+	blob_release(r, x->blob, bytes);
+	x->blob = NULL;
 	x->next = r->free_attr;
 	r->free_attr = id;
 	r->live_attr--;

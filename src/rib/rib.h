@@ -35,9 +35,13 @@ enum { RIB_NONE = 0xffffffffu, RIB_PAGE_BITS = 8, RIB_PAGE = 1 << RIB_PAGE_BITS 
 struct rib;
 
 /* One interned attribute set (read through rib_attr_get). 32 bytes, not 56 (issue 12: 1.9 M
- * sets on a full-scale table): the block's bytes follow the path in one allocation
- * (rib_attr_raw), so no pointer to them; both lengths fit 16 bits (a path is at most 4096
- * ASNs, a block at most 65535 bytes); the free list's link shares the hash's word. */
+ * sets on a full-scale table): the block's bytes are in one allocation with the upstream AS
+ * (rib_attr_raw, rib_attr_upstream), so no pointer to them; both lengths fit 16 bits (a path is
+ * at most 4096 ASNs, a block at most 65535 bytes); the free list's link shares the hash's word.
+ * The decoded AS path is not kept (issue 12: ~30 MB of a full-scale table): what is read of it
+ * is the origin and the upstream AS; a set with a block is keyed on the block, whose path is a
+ * function of its bytes and AS number size. Only a set built without a block (by hand: raw_len
+ * 0) keeps its path, as its key. */
 struct rib_attr {
 	union {
 		uint32_t hash;       /* live: the set's hash (its slot in the set hash) */
@@ -51,15 +55,24 @@ struct rib_attr {
 	uint8_t asn_size;        /* 2 or 4: AS number size the block was encoded with */
 	uint8_t rib_form;        /* made from a TABLE_DUMP_V2 RIB entry decoded without a problem: an
 	                          * entry with the same block needs no decoding (rib_attr_find_lazy) */
-	uint16_t path_len;       /* ASNs in asn[] (AS_SET members flattened in order) */
+	uint16_t path_len;       /* a set without a block (raw_len 0) only: ASNs of the path it is
+	                          * keyed on (AS_SET members flattened in order); else 0 */
 	uint16_t raw_len;        /* bytes of the block (rib_attr_raw) */
-	uint32_t *asn;           /* merged AS path, then the attribute block without MP_(UN)REACH_NLRI */
+	uint32_t *blob;          /* the upstream AS, then path_len ASNs, then the attribute block
+	                          * without MP_(UN)REACH_NLRI */
 };
 
-/* A set's attribute block (raw_len bytes): it follows the path. */
+/* A set's attribute block (raw_len bytes). */
 static inline const uint8_t *rib_attr_raw(const struct rib_attr *x)
 {
-	return (const uint8_t *)(x->asn + x->path_len);
+	return (const uint8_t *)(x->blob + 1 + x->path_len);
+}
+/* The AS before the origin in the set's merged path, prepends of the origin skipped; 0 when none. */
+static inline uint32_t rib_attr_upstream(const struct rib_attr *x) { return x->blob[0]; }
+/* Bytes of a set's blob. */
+static inline size_t rib_attr_blob_bytes(const struct rib_attr *x)
+{
+	return 4 + (size_t)x->path_len * 4 + x->raw_len;
 }
 
 struct rib_tnode {           /* patricia trie node (read through rib_node and the accessors below) */
