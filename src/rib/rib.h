@@ -4,8 +4,11 @@
  *    node in a binary patricia trie per family (for longest match and for walking the prefixes a
  *    prefix covers). Indexes are never reused: a prefix nobody routes stays in the store.
  *  - Path attributes are interned and refcounted: the key is the attribute block as received
- *    (without MP_REACH/MP_UNREACH, which carry the NLRI and would make every update unique) plus
- *    the decoded origin AS, AS_SET flag and the merged AS path. A route holds one reference.
+ *    (without MP_REACH/MP_UNREACH, which carry the NLRI and would make every update unique) and
+ *    the AS number size it was decoded with (the origin AS, AS_SET flag and path are functions
+ *    of the two; a set built without a block is keyed on its origin and path instead). A set
+ *    keeps what is read of its path, the origin AS and the upstream AS, not the path. A route
+ *    holds one reference.
  *  - A peer's table is an array of 32-bit slots indexed by prefix index, allocated in pages of
  *    RIB_PAGE slots on first use: a slot is 0 (no route), an attribute-set id (one path, path id
  *    0), or RIB_MULTI | index of a list of (path id, attribute id) for ADD-PATH (RFC 7911).
@@ -281,7 +284,9 @@ uint32_t rib_covering(const struct rib *r, const struct dm_prefix *p);
  * or drops it with rib_attr_unref). Returns 0 on out of memory. */
 uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a);
 /* Lazy decoding (issue 12): the set a framed-only block (a->lazy == BGP_ATTRS_INDEXED, see
- * bgp_attrs_index) stands for, when one made from an equal TABLE_DUMP_V2 RIB entry block
+ * bgp_attrs_index) or an unframed RIB entry block (BGP_ATTRS_RAW: its bytes only, looked up as
+ * they are; one holding MP_(UN)REACH_NLRI is found only once framed) stands for, when one made
+ * from an equal TABLE_DUMP_V2 RIB entry block
  * decoded without a problem is held (no reference taken); 0 when none: the caller decodes the
  * block (mrt_rib_entry_decode) before applying it. hint (0: none) is a set to try first (the
  * one the same peer's last block stood for). The caller may keep the set in a->rib_set
