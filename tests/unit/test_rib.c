@@ -596,6 +596,12 @@ static void test_apply(void **state)
 	rib_free(r);
 }
 
+/* ORIGIN IGP, AS_PATH SEQUENCE 4-byte (64512 4837 131279), NEXT_HOP 192.0.2.1, MED 7 */
+static const uint8_t lazy_blk[] = { 0x40, 1, 1, 0,
+	                            0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, 0x12, 0xe5, 0, 2, 0, 0xcf,
+	                            0x40, 3, 4, 192, 0, 2, 1,
+	                            0x80, 4, 4, 0, 0, 0, 7 };
+
 /* Lazy decoding (issue 12): bgp_attrs_index frames a block and reads what replay needs as the
  * decoder does (ORIGIN, NEXT_HOP, MP_REACH_NLRI); refuses what the decoder would report; and a
  * framed block finds the set of an equal block decoded cleanly from a RIB entry, not one
@@ -603,22 +609,18 @@ static void test_apply(void **state)
 static void test_lazy_attrs(void **state)
 {
 	(void)state;
-	/* ORIGIN IGP, AS_PATH SEQUENCE 4-byte (64512 4837 131279), NEXT_HOP 192.0.2.1, MED 7 */
-	static const uint8_t blk[] = { 0x40, 1, 1, 0,
-		                       0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, 0x12, 0xe5, 0, 2, 0, 0xcf,
-		                       0x40, 3, 4, 192, 0, 2, 1,
-		                       0x80, 4, 4, 0, 0, 0, 7 };
+	const uint8_t *blk = lazy_blk;
 	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = DM_AFI_IPV4, .safi = 1 };
 	struct arena ar;
 	arena_init(&ar, 1 << 20);
 	struct bgp_attrs full, lazy;
-	struct cur c = cur_make(blk, sizeof blk);
+	struct cur c = cur_make(blk, sizeof lazy_blk);
 	assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &full, NULL), 0);
 	memset(&lazy, 0xa5, sizeof lazy);   /* what the index does not set stays unset */
-	c = cur_make(blk, sizeof blk);
+	c = cur_make(blk, sizeof lazy_blk);
 	assert_int_equal(bgp_attrs_index(&c, &bc, &ar, &lazy), 0);
 	assert_int_equal(lazy.lazy, BGP_ATTRS_INDEXED);
-	assert_true(lazy.present == full.present && lazy.raw == full.raw && lazy.raw_len == sizeof blk);
+	assert_true(lazy.present == full.present && lazy.raw == full.raw && lazy.raw_len == sizeof lazy_blk);
 	assert_int_equal(lazy.origin, 0);
 	assert_int_equal(lazy.as_path.asn_size, 4);
 	assert_int_equal(lazy.next_hop.afi, DM_AFI_IPV4);
@@ -720,10 +722,7 @@ static void test_attr_upstream(void **state)
 static void test_lazy_raw(void **state)
 {
 	(void)state;
-	static const uint8_t blk[] = { 0x40, 1, 1, 0,
-		                       0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, 0x12, 0xe5, 0, 2, 0, 0xcf,
-		                       0x40, 3, 4, 192, 0, 2, 1,
-		                       0x80, 4, 4, 0, 0, 0, 7 };
+	const uint8_t *blk = lazy_blk;
 	/* the same without NEXT_HOP, with an abbreviated MP_REACH_NLRI (RFC 6396 §4.3.4) */
 	static const uint8_t v6[] = { 0x40, 1, 1, 0,
 		                      0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, 0x12, 0xe5, 0, 2, 0, 0xcf,
@@ -733,11 +732,11 @@ static void test_lazy_raw(void **state)
 	struct arena ar;
 	arena_init(&ar, 1 << 20);
 	struct bgp_attrs full, f6, raw, raw6, ix6;
-	struct cur c = cur_make(blk, sizeof blk);
+	struct cur c = cur_make(blk, sizeof lazy_blk);
 	assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &full, NULL), 0);
 	memset(&raw, 0xa5, sizeof raw);   /* as MRT_LAZY_RIB_RAW leaves it: the bytes only */
 	raw.raw = blk;
-	raw.raw_len = sizeof blk;
+	raw.raw_len = sizeof lazy_blk;
 	raw.lazy = BGP_ATTRS_RAW;
 	raw.rib_set = 0;
 	raw6 = raw;
@@ -781,9 +780,9 @@ static void test_lazy_raw(void **state)
 	assert_int_equal(rib_attr_get(r, upd)->refcnt, 4);
 	/* a set with a problem from a RIB entry: not found */
 	full.n_errors = 1;
-	uint8_t other[sizeof blk];
-	memcpy(other, blk, sizeof blk);
-	other[sizeof blk - 1] = 8;   /* MED 8 */
+	uint8_t other[sizeof lazy_blk];
+	memcpy(other, blk, sizeof lazy_blk);
+	other[sizeof lazy_blk - 1] = 8;   /* MED 8 */
 	c = cur_make(other, sizeof other);
 	bc.afi = DM_AFI_IPV4;
 	assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &full, NULL), 0);
