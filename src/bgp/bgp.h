@@ -189,7 +189,10 @@ struct bgp_attrs {
 /* BGP_ATTRS_FRAMED: a whole block framed and checked by bgp_attrs_frame; what it did not decode
  * is read through the accessors below. To the RIB it is a decoded block once its path is
  * (bgp_attrs_path). */
-enum { BGP_ATTRS_DECODED = 0, BGP_ATTRS_INDEXED = 1, BGP_ATTRS_RIB_ENTRY = 2, BGP_ATTRS_FRAMED = 3 };
+/* BGP_ATTRS_RAW: not even framed (a TABLE_DUMP_V2 RIB entry read with MRT_LAZY_RIB_RAW, mrt.h):
+ * only raw, raw_len, action and n_errors (0), rib_set (0) are set, and next_hop.afi and
+ * mp_reach.nexthop.afi are 0 (no next hop known). */
+enum { BGP_ATTRS_DECODED = 0, BGP_ATTRS_INDEXED = 1, BGP_ATTRS_RIB_ENTRY = 2, BGP_ATTRS_FRAMED = 3, BGP_ATTRS_RAW = 4 };
 
 /* Decoding context: what the session/record says about the encoding. */
 struct bgp_ctx {

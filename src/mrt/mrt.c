@@ -479,6 +479,21 @@ again:
 			warn(ctx, rec, &ee);
 			continue;
 		}
+		if (lazy == MRT_LAZY_RIB_RAW) {   /* the bytes only: framed later if the caller must */
+			struct bgp_attrs *o = &e->attrs;
+			o->raw = a.p;
+			o->raw_len = alen;
+			o->lazy = BGP_ATTRS_RAW;
+			o->rib_set = 0;
+			o->action = 0;
+			o->n_errors = 0;
+			o->present = 0;
+			o->next_hop.afi = 0;
+			o->mp_reach.nexthop.afi = 0;
+			e->attr_err = 0;
+			r->n++;
+			continue;
+		}
 		if (lazy) {
 			if (bgp_attrs_index(&a, &bc, &ctx->arena, &e->attrs) == 0) {
 				e->attr_err = 0;
@@ -514,7 +529,8 @@ again:
 int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i)
 {
 	struct mrt_rib *r = &rec->u.rib;
-	if (rec->kind != MRT_K_RIB || i >= r->n || r->e[i].attrs.lazy != BGP_ATTRS_INDEXED)
+	if (rec->kind != MRT_K_RIB || i >= r->n ||
+	    (r->e[i].attrs.lazy != BGP_ATTRS_INDEXED && r->e[i].attrs.lazy != BGP_ATTRS_RAW))
 		return 0;
 	struct mrt_rib_entry *e = &r->e[i];
 	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = r->afi, .safi = r->safi };
@@ -527,6 +543,20 @@ int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i)
 		warn(ctx, rec, &ee);
 	}
 	return e->attr_err;
+}
+
+int mrt_rib_entry_frame(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i)
+{
+	struct mrt_rib *r = &rec->u.rib;
+	if (rec->kind != MRT_K_RIB || i >= r->n)
+		return -1;
+	struct bgp_attrs *o = &r->e[i].attrs;
+	if (o->lazy != BGP_ATTRS_RAW)
+		return o->lazy == BGP_ATTRS_INDEXED ? 0 : -1;
+	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = r->afi, .safi = r->safi };
+	struct cur a = { o->raw, o->raw + o->raw_len, r->body };
+	/* on failure bgp_attrs_index leaves raw, raw_len and lazy (RAW) as they were */
+	return bgp_attrs_index(&a, &bc, &ctx->arena, o) == 0 ? 0 : -1;
 }
 
 void mrt_rec_paths(struct mrt_ctx *ctx, struct mrt_rec *rec)
@@ -815,7 +845,7 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
 	uint64_t body_off = hdr->offset + MRT_HEADER_LEN +
 	                    (hdr->type == MRT_BGP4MP_ET || hdr->type == MRT_ISIS_ET || hdr->type == MRT_OSPFV3_ET ? 4 : 0);
 	/* a record whose length was fixed gets a warning after its entries': decoded eagerly */
-	ctx->lazy_now = ctx->lazy_rib_attrs && !hdr->len_fixed;
+	ctx->lazy_now = hdr->len_fixed ? 0 : ctx->lazy_rib_attrs;
 	rec->u.rib.body = body;
 	rec->u.rib.body_off = body_off;
 	int rc;

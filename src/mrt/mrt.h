@@ -195,13 +195,19 @@ struct mrt_rec {
 
 /* Decoding state across records of one input: the current PEER_INDEX_TABLE and the arena. */
 enum { MRT_WARN_KEEP = 64 };   /* problems kept with their text per record (>= DM_LOG_BURST) */
+enum { MRT_LAZY_RIB_RAW = 2 };   /* mrt_ctx.lazy_rib_attrs: blocks not framed (BGP_ATTRS_RAW) */
 
 struct mrt_ctx {
 	struct mrt_peer_index *peer_index;  /* NULL until a PEER_INDEX_TABLE was read */
 	/* 1: the attributes of TABLE_DUMP_V2 RIB entries are only framed (bgp_attrs_index, attrs.lazy
 	 * = BGP_ATTRS_INDEXED) and decoded on demand by mrt_rib_entry_decode; a record with any
 	 * problem is decoded whole at once, so its warnings are those of eager decoding. For
-	 * replay (pipeline/source.c); dump decodes every attribute. */
+	 * replay (pipeline/source.c); dump decodes every attribute.
+	 * MRT_LAZY_RIB_RAW: not even framed (attrs.lazy = BGP_ATTRS_RAW: the block's bytes only): the
+	 * caller looks each block up among the sets it holds by its bytes and frames or decodes only
+	 * the others (mrt_rib_entry_frame, mrt_rib_entry_decode); a found entry has no next hop
+	 * (mrt_elems gives NULL: replay reads none). Record-level problems still make the record
+	 * decoded whole, eagerly. */
 	uint8_t lazy_rib_attrs;
 	uint8_t lazy_now;                   /* lazy_rib_attrs for the record being decoded */
 	/* 1: the attributes of BGP UPDATEs (BGP4MP MESSAGE*, type 5) and TABLE_DUMP entries are
@@ -229,6 +235,11 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
  * warnings (append order: entry order, the record had none before). attrs.lazy becomes
  * BGP_ATTRS_RIB_ENTRY. Returns the entry's attr_err; 0 when it was decoded already. */
 int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i);
+/* Frames the attributes of RIB entry i of rec (BGP_ATTRS_RAW, MRT_LAZY_RIB_RAW) as
+ * lazy_rib_attrs 1 does (bgp_attrs_index: attrs.lazy becomes BGP_ATTRS_INDEXED). Returns 0, or
+ * -1 when the block is not framed (a problem, or not RAW and not INDEXED): the caller decodes it
+ * with mrt_rib_entry_decode, which reports its problems. Reports nothing itself. */
+int mrt_rib_entry_frame(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i);
 
 /* The paths of the framed attribute blocks of rec (ctx->lazy_attrs) that make routes: an
  * UPDATE announcing prefixes below treat-as-withdraw, TABLE_DUMP entries below it

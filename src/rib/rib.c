@@ -154,8 +154,8 @@ void rib_free(struct rib *r)
 		munmap(r->chunk[i], CHUNK_BYTES);
 	free(r->chunk);
 	for (uint32_t i = 1; i < r->nattr; i++)   /* big sets were malloc'd on their own */
-		if (r->attr[i].refcnt && (size_t)r->attr[i].path_len * 4 + r->attr[i].raw_len > 24 * 16)
-			free(r->attr[i].asn);
+		if (r->attr[i].refcnt && rib_attr_blob_bytes(&r->attr[i]) > RIB_BLOB_CLASSES * RIB_BLOB_CLASS)
+			free(r->attr[i].blob);
 	for (uint32_t i = 0; i < r->nblob_chunk; i++)
 		free(r->blob_chunk[i]);
 	free(r->blob_chunk);
@@ -963,9 +963,9 @@ whole:
 	return len;
 }
 
-/* Attribute-set blobs (path + raw bytes) come from per-size-class free lists carved out of 1 MiB
+/* Attribute-set blobs (upstream AS + raw bytes) come from per-size-class free lists carved out of 1 MiB
  * chunks: a RIB load creates hundreds of thousands of them, and malloc was a tenth of it. */
-enum { BLOB_CLASS = 16, BLOB_CLASSES = 24, BLOB_CHUNK = 1u << 20 };
+enum { BLOB_CLASS = RIB_BLOB_CLASS, BLOB_CLASSES = RIB_BLOB_CLASSES, BLOB_CHUNK = 1u << 20 };
 
 static void *blob_alloc(struct rib *r, size_t n)
 {
@@ -1110,50 +1110,77 @@ static inline int attr_match(const struct rib_attr *x, const uint8_t *raw, size_
 		return 1;   /* the path is a function of the block and the AS number size */
 	uint32_t path[PATH_SCRATCH];
 	size_t pl = flatten_path(a, path);
-	return x->path_len == pl && !memcmp(x->asn, path, pl * 4);
+	return x->path_len == pl && !memcmp(x->blob + 1, path, pl * 4);
 }
 
-/* A set's hash: its key bytes and AS number size; the origin only for an empty key (a set built
- * by hand), elsewhere it is a function of the bytes (the lazy lookup does not know it). */
+/* A set's hash: its key bytes; for an empty key (a set built by hand) the origin and AS number
+ * size too. Not the AS number size of a keyed set: a RIB entry's block looked up unframed
+ * (BGP_ATTRS_RAW) does not know it; sets of equal bytes and other sizes share a chain. */
 static uint32_t attr_hash(const uint8_t *raw, size_t rl, uint32_t origin, uint8_t oset, uint8_t asz)
 {
-	uint64_t seed = rl ? (uint64_t)asz << 1 : ((uint64_t)origin << 8 | (uint64_t)asz << 1 | oset);
+	uint64_t seed = rl ? 0 : ((uint64_t)origin << 8 | (uint64_t)asz << 1 | oset);
 	uint64_t h64 = hash_block(raw, rl, 0x5bd1e995u ^ seed);
 	return (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
+}
+
+static inline int lazy_block(const struct bgp_attrs *a)
+{
+	return a->lazy == BGP_ATTRS_INDEXED || a->lazy == BGP_ATTRS_RAW;
+}
+
+/* A lazy block's key without a copy: a framed block's bytes when it has no MP_(UN)REACH_NLRI to
+ * strip (attr_key's scratch is one buffer, so such a block is looked up alone), an unframed
+ * block's bytes as they are (one holding MP_(UN)REACH_NLRI equals no key: keys are without
+ * them); NULL when there is no usable key. */
+static inline const uint8_t *lazy_key(const struct bgp_attrs *a, size_t *rl)
+{
+	if (!a->raw || !a->raw_len || a->raw_len > 65535 ||
+	    (a->lazy != BGP_ATTRS_RAW &&
+	     (a->present & (BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) | BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)))))
+		return NULL;
+	*rl = a->raw_len;
+	return a->raw;
+}
+
+/* Set x is what lazy block a (its key: raw, rl bytes) stands for: a set made from a RIB entry
+ * that decoded cleanly, with the same key and AS number size. An unframed block's size is not
+ * known, and needs not be: a RIB entry's AS numbers are 4 bytes, so its size (4, or 0 without
+ * AS_PATH) is its bytes', and only RIB entries make rib_form sets (RIB_ENTRY intern). */
+static inline int lazy_match(const struct rib_attr *x, const uint8_t *raw, size_t rl, const struct bgp_attrs *a)
+{
+	return x->rib_form && x->raw_len == rl && (a->lazy == BGP_ATTRS_RAW || x->asn_size == a->as_path.asn_size) &&
+	       bytes_eq(rib_attr_raw(x), raw, rl);
+}
+
+/* The key of lazy block a: lazy_key's, or a stripped copy (attr_key); NULL when none. */
+static inline const uint8_t *lazy_key_any(const struct bgp_attrs *a, size_t *rl)
+{
+	if (a->lazy == BGP_ATTRS_RAW)
+		return lazy_key(a, rl);
+	const uint8_t *raw = attr_key(a, rl);
+	return *rl ? raw : NULL;
 }
 
 uint32_t rib_attr_find_lazy(const struct rib *r, const struct bgp_attrs *a, uint32_t hint)
 {
 	size_t rl;
-	const uint8_t *raw = attr_key(a, &rl);
-	uint8_t asz = a->as_path.asn_size;
-	if (!rl)
+	const uint8_t *raw = lazy_key_any(a, &rl);
+	if (!raw)
 		return 0;
 	if (hint && hint < r->nattr) {   /* the caller's guess: the set this peer's last route had */
 		const struct rib_attr *x = &r->attr[hint];
-		if (x->refcnt && x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl))
+		if (x->refcnt && lazy_match(x, raw, rl, a))
 			return hint;
 	}
-	uint32_t h = attr_hash(raw, rl, 0, 0, asz);
+	uint32_t h = attr_hash(raw, rl, 0, 0, 0);
 	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
 		if (!aslot_fp(r->amask, r->atab[i], h))
 			continue;
 		const struct rib_attr *x = &r->attr[r->atab[i] & r->amask];
-		if (x->hash == h && x->rib_form && x->raw_len == rl && x->asn_size == asz && bytes_eq(rib_attr_raw(x), raw, rl))
+		if (x->hash == h && lazy_match(x, raw, rl, a))
 			return r->atab[i] & r->amask;
 	}
 	return 0;
-}
-
-/* A lazy block's key without a copy: NULL when it has MP_(UN)REACH_NLRI to strip (attr_key's
- * scratch is one buffer, so such a block is looked up alone) or no usable key. */
-static inline const uint8_t *lazy_key(const struct bgp_attrs *a, size_t *rl)
-{
-	if (!a->raw || !a->raw_len || a->raw_len > 65535 ||
-	    (a->present & (BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) | BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI))))
-		return NULL;
-	*rl = a->raw_len;
-	return a->raw;
 }
 
 /* A record's blocks looked up together (issue 12): on a full-scale table nearly every probe of
@@ -1179,17 +1206,15 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 				out[i] = rib_attr_find_lazy(r, a[i], hint[i]);
 				continue;
 			}
-			uint8_t asz = a[i]->as_path.asn_size;
 			uint32_t hi = hint[i];
 			if (hi && hi < r->nattr) {
 				const struct rib_attr *x = &r->attr[hi];
-				if (x->refcnt && x->rib_form && x->raw_len == rl && x->asn_size == asz &&
-				    bytes_eq(rib_attr_raw(x), raw, rl)) {
+				if (x->refcnt && lazy_match(x, raw, rl, a[i])) {
 					out[i] = hi;
 					continue;
 				}
 			}
-			h[k] = attr_hash(raw, rl, 0, 0, asz);
+			h[k] = attr_hash(raw, rl, 0, 0, 0);
 			__builtin_prefetch(&r->atab[h[k] & r->amask]);
 			todo[nt++] = k;
 		}
@@ -1212,13 +1237,11 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 				continue;   /* no slot with its hash: not held */
 			size_t rl = 0;
 			const uint8_t *raw = lazy_key(a[i], &rl);
-			uint8_t asz = a[i]->as_path.asn_size;
 			for (uint32_t j = h[k] & r->amask; r->atab[j]; j = (j + 1) & r->amask) {
 				if (!aslot_fp(r->amask, r->atab[j], h[k]))
 					continue;
 				const struct rib_attr *x = &r->attr[r->atab[j] & r->amask];
-				if (x->hash == h[k] && x->rib_form && x->raw_len == rl && x->asn_size == asz &&
-				    bytes_eq(rib_attr_raw(x), raw, rl)) {
+				if (x->hash == h[k] && lazy_match(x, raw, rl, a[i])) {
 					out[i] = r->atab[j] & r->amask;
 					break;
 				}
@@ -1229,7 +1252,7 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 
 uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 {
-	if (a->lazy == BGP_ATTRS_INDEXED) {   /* path and origin unknown: only a held set will do */
+	if (lazy_block(a)) {   /* path and origin unknown: only a held set will do */
 		if (a->rib_set && a->rib_set < r->nattr && r->attr[a->rib_set].refcnt) {   /* found by the caller */
 			r->attr[a->rib_set].refcnt++;
 			return a->rib_set;
@@ -1269,17 +1292,26 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	}
 	static _Thread_local uint32_t path[PATH_SCRATCH];
 	size_t pl = flatten_path(a, path);
+	/* the upstream: the AS before the origin, its prepends skipped (the change log's) */
+	uint32_t up = 0;
+	for (size_t i = pl; i-- > 0;)
+		if (path[i] != origin) {
+			up = path[i];
+			break;
+		}
+	size_t kpl = rl ? 0 : pl;   /* the path is kept only as the key of a set without a block */
 	struct rib_attr *x = &r->attr[id];
-	size_t bytes = pl * 4 + rl;
-	x->asn = blob_alloc(r, bytes);
-	if (!x->asn) {
+	size_t bytes = 4 + kpl * 4 + rl;
+	x->blob = blob_alloc(r, bytes);
+	if (!x->blob) {
 		x->refcnt = 0;
 		x->next = r->free_attr;
 		r->free_attr = id;
 		return 0;
 	}
-	memcpy(x->asn, path, pl * 4);
-	memcpy(x->asn + pl, raw, rl);
+	x->blob[0] = up;
+	memcpy(x->blob + 1, path, kpl * 4);
+	memcpy(x->blob + 1 + kpl, raw, rl);
 	x->hash = h;
 	x->refcnt = 1;
 	x->origin_asn = origin;
@@ -1287,7 +1319,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	x->origin = a->origin;
 	x->asn_size = asz;
 	x->rib_form = a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE;
-	x->path_len = (uint16_t)pl;
+	x->path_len = (uint16_t)kpl;
 	x->raw_len = (uint16_t)rl;
 	x->user = RIB_NONE;
 	r->live_attr++;
@@ -1296,7 +1328,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 		/* table full and cannot grow: give the set back */
 		r->live_attr--;
 		r->attr_bytes -= bytes;
-		blob_release(r, x->asn, bytes);
+		blob_release(r, x->blob, bytes);
 		x->refcnt = 0;
 		x->next = r->free_attr;
 		r->free_attr = id;
@@ -1310,19 +1342,21 @@ uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_att
 {
 	struct rib_peer *p = &r->peer[peer];
 	uint32_t h = p->last_attr;
-	if (a->lazy == BGP_ATTRS_INDEXED && a->rib_set)
+	if (lazy_block(a) && a->rib_set)
 		h = 0;   /* the caller found its set already */
 	if (h && h < r->nattr && r->attr[h].refcnt) {
 		const struct rib_attr *x = &r->attr[h];
 		size_t rl;
-		const uint8_t *raw = attr_key(a, &rl);
-		if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && bytes_eq(rib_attr_raw(x), raw, rl)) {
-			if (a->lazy == BGP_ATTRS_INDEXED && x->rib_form) {
+		if (lazy_block(a)) {
+			const uint8_t *raw = lazy_key_any(a, &rl);
+			if (raw && lazy_match(x, raw, rl, a)) {
 				r->attr[h].refcnt++;
 				return h;
 			}
+		} else {
+			const uint8_t *raw = attr_key(a, &rl);
 			int is_set = 0;
-			if (a->lazy != BGP_ATTRS_INDEXED &&
+			if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && bytes_eq(rib_attr_raw(x), raw, rl) &&
 			    as_path_origin(&a->path, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
 				r->attr[h].refcnt++;
 				if (a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE)
@@ -1351,10 +1385,10 @@ void rib_attr_unref(struct rib *r, uint32_t id)
 	if (--x->refcnt)
 		return;
 	atab_delete(r, x->hash, id);
-	size_t bytes = (size_t)x->path_len * 4 + x->raw_len;
+	size_t bytes = rib_attr_blob_bytes(x);
 	r->attr_bytes -= bytes;
-	blob_release(r, x->asn, bytes);
-	x->asn = NULL;
+	blob_release(r, x->blob, bytes);
+	x->blob = NULL;
 	x->next = r->free_attr;
 	r->free_attr = id;
 	r->live_attr--;

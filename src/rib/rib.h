@@ -4,8 +4,11 @@
  *    node in a binary patricia trie per family (for longest match and for walking the prefixes a
  *    prefix covers). Indexes are never reused: a prefix nobody routes stays in the store.
  *  - Path attributes are interned and refcounted: the key is the attribute block as received
- *    (without MP_REACH/MP_UNREACH, which carry the NLRI and would make every update unique) plus
- *    the decoded origin AS, AS_SET flag and the merged AS path. A route holds one reference.
+ *    (without MP_REACH/MP_UNREACH, which carry the NLRI and would make every update unique) and
+ *    the AS number size it was decoded with (the origin AS, AS_SET flag and path are functions
+ *    of the two; a set built without a block is keyed on its origin and path instead). A set
+ *    keeps what is read of its path, the origin AS and the upstream AS, not the path. A route
+ *    holds one reference.
  *  - A peer's table is an array of 32-bit slots indexed by prefix index, allocated in pages of
  *    RIB_PAGE slots on first use: a slot is 0 (no route), an attribute-set id (one path, path id
  *    0), or RIB_MULTI | index of a list of (path id, attribute id) for ADD-PATH (RFC 7911).
@@ -35,9 +38,13 @@ enum { RIB_NONE = 0xffffffffu, RIB_PAGE_BITS = 8, RIB_PAGE = 1 << RIB_PAGE_BITS 
 struct rib;
 
 /* One interned attribute set (read through rib_attr_get). 32 bytes, not 56 (issue 12: 1.9 M
- * sets on a full-scale table): the block's bytes follow the path in one allocation
- * (rib_attr_raw), so no pointer to them; both lengths fit 16 bits (a path is at most 4096
- * ASNs, a block at most 65535 bytes); the free list's link shares the hash's word. */
+ * sets on a full-scale table): the block's bytes are in one allocation with the upstream AS
+ * (rib_attr_raw, rib_attr_upstream), so no pointer to them; both lengths fit 16 bits (a path is
+ * at most 4096 ASNs, a block at most 65535 bytes); the free list's link shares the hash's word.
+ * The decoded AS path is not kept (issue 12: ~30 MB of a full-scale table): what is read of it
+ * is the origin and the upstream AS; a set with a block is keyed on the block, whose path is a
+ * function of its bytes and AS number size. Only a set built without a block (by hand: raw_len
+ * 0) keeps its path, as its key. */
 struct rib_attr {
 	union {
 		uint32_t hash;       /* live: the set's hash (its slot in the set hash) */
@@ -51,15 +58,24 @@ struct rib_attr {
 	uint8_t asn_size;        /* 2 or 4: AS number size the block was encoded with */
 	uint8_t rib_form;        /* made from a TABLE_DUMP_V2 RIB entry decoded without a problem: an
 	                          * entry with the same block needs no decoding (rib_attr_find_lazy) */
-	uint16_t path_len;       /* ASNs in asn[] (AS_SET members flattened in order) */
+	uint16_t path_len;       /* a set without a block (raw_len 0) only: ASNs of the path it is
+	                          * keyed on (AS_SET members flattened in order); else 0 */
 	uint16_t raw_len;        /* bytes of the block (rib_attr_raw) */
-	uint32_t *asn;           /* merged AS path, then the attribute block without MP_(UN)REACH_NLRI */
+	uint32_t *blob;          /* the upstream AS, then path_len ASNs, then the attribute block
+	                          * without MP_(UN)REACH_NLRI */
 };
 
-/* A set's attribute block (raw_len bytes): it follows the path. */
+/* A set's attribute block (raw_len bytes). */
 static inline const uint8_t *rib_attr_raw(const struct rib_attr *x)
 {
-	return (const uint8_t *)(x->asn + x->path_len);
+	return (const uint8_t *)(x->blob + 1 + x->path_len);
+}
+/* The AS before the origin in the set's merged path, prepends of the origin skipped; 0 when none. */
+static inline uint32_t rib_attr_upstream(const struct rib_attr *x) { return x->blob[0]; }
+/* Bytes of a set's blob. */
+static inline size_t rib_attr_blob_bytes(const struct rib_attr *x)
+{
+	return 4 + (size_t)x->path_len * 4 + x->raw_len;
 }
 
 struct rib_tnode {           /* patricia trie node (read through rib_node and the accessors below) */
@@ -268,7 +284,9 @@ uint32_t rib_covering(const struct rib *r, const struct dm_prefix *p);
  * or drops it with rib_attr_unref). Returns 0 on out of memory. */
 uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a);
 /* Lazy decoding (issue 12): the set a framed-only block (a->lazy == BGP_ATTRS_INDEXED, see
- * bgp_attrs_index) stands for, when one made from an equal TABLE_DUMP_V2 RIB entry block
+ * bgp_attrs_index) or an unframed RIB entry block (BGP_ATTRS_RAW: its bytes only, looked up as
+ * they are; one holding MP_(UN)REACH_NLRI is found only once framed) stands for, when one made
+ * from an equal TABLE_DUMP_V2 RIB entry block
  * decoded without a problem is held (no reference taken); 0 when none: the caller decodes the
  * block (mrt_rib_entry_decode) before applying it. hint (0: none) is a set to try first (the
  * one the same peer's last block stood for). The caller may keep the set in a->rib_set

@@ -12,6 +12,10 @@ struct rib_pfx6 {
 	uint8_t b[16];
 };
 
+/* Attribute-set blobs come in size classes of 8 bytes up to 384 (rib.c blob_alloc): 8, not 16
+ * (issue 12: a full-scale table's blobs are 4 + 42..60 bytes; 16-byte classes wasted 7 a set). */
+enum { RIB_BLOB_CLASS = 8, RIB_BLOB_CLASSES = 48 };
+
 struct rib_peer {
 	uint32_t collector;      /* index into rib->collector names */
 	uint32_t asn;
@@ -45,7 +49,7 @@ struct rib {
 	uint32_t nattr, cap_attr, free_attr, live_attr;
 	uint32_t *atab;          /* set hash: fingerprint (hash bits above amask) | attr id; 0 empty (rib.c) */
 	uint32_t amask;
-	void *blob_free[24];     /* free set blobs by 16-byte size class */
+	void *blob_free[RIB_BLOB_CLASSES];   /* free set blobs by size class (rib.c blob_alloc) */
 	void **blob_chunk;
 	uint32_t nblob_chunk, blob_used;
 	uint64_t attr_bytes;     /* bytes held by attribute sets (raw + path) */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RIB_SNAP_TAG = 0x52494234u /* "RIB4": 8-byte prefixes, IPv6 addresses apart; a prefix hash of 2^b or 1.5 x 2^(b-1) slots; 16-byte trie nodes, leaves in child words, 4-byte hash slots; 32-byte attribute sets with 4-byte hash slots (issue 12) */, MAXN = 0x7fffffffu };
+enum { RIB_SNAP_TAG = 0x52494235u /* "RIB5": 8-byte prefixes, IPv6 addresses apart; a prefix hash of 2^b or 1.5 x 2^(b-1) slots; 16-byte trie nodes, leaves in child words, 4-byte hash slots; 32-byte attribute sets with 4-byte hash slots; a set's blob the upstream AS and its block, no path; the set hash without the AS number size (issue 12) */, MAXN = 0x7fffffffu };
 
 /* the structs dumped as they are: another build's layout is refused, not misread */
 static const uint32_t sizes[] = { sizeof(struct rib_pfx), sizeof(struct rib_pfx6), sizeof(struct rib_tnode), sizeof(struct rib_attr),
@@ -33,16 +33,16 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 	snap_u32(b, r->root[0]);
 	snap_u32(b, r->root[1]);
 	/* attribute sets: the structs (their pointers are rewritten on load), then each live set's
-	 * path and raw bytes */
+	 * blob (upstream AS, a hand-built set's path, the block) */
 	snap_u32(b, r->nattr);
 	for (uint32_t i = 0; i < r->nattr; i++) {
 		struct rib_attr x = r->attr[i];
-		x.asn = NULL;   /* addresses are not state: a snapshot loaded and written again is the same bytes */
+		x.blob = NULL;   /* addresses are not state: a snapshot loaded and written again is the same bytes */
 		snap_put(b, &x, sizeof x);
 	}
 	for (uint32_t i = 1; i < r->nattr; i++)
 		if (r->attr[i].refcnt)
-			snap_put(b, r->attr[i].asn, (size_t)r->attr[i].path_len * 4 + r->attr[i].raw_len);
+			snap_put(b, r->attr[i].blob, rib_attr_blob_bytes(&r->attr[i]));
 	snap_u32(b, r->free_attr);
 	snap_u32(b, r->live_attr);
 	snap_u64(b, r->attr_bytes);
@@ -224,8 +224,8 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	memcpy(r->attr, src, (size_t)n * sizeof *r->attr);
 	int stray = 0;
 	for (uint32_t i = 0; i < n; i++) {   /* no set owns a blob until it is read below */
-		stray |= r->attr[i].asn != NULL;   /* written NULL: anything else is corrupt */
-		r->attr[i].asn = NULL;
+		stray |= r->attr[i].blob != NULL;   /* written NULL: anything else is corrupt */
+		r->attr[i].blob = NULL;
 		if (stray)
 			r->attr[i].refcnt = 0;
 	}
@@ -239,19 +239,19 @@ int rib_snap_read(struct rib *r, struct cur *c)
 		struct rib_attr *x = &r->attr[i];
 		if (!x->refcnt)
 			continue;
-		size_t bytes = (size_t)x->path_len * 4 + x->raw_len;
+		size_t bytes = rib_attr_blob_bytes(x);
 		if (cur_left(c) < bytes) {
 			x->refcnt = 0;   /* rib_free must not free what was never allocated */
 			for (uint32_t j = i + 1; j < n; j++)
 				r->attr[j].refcnt = 0;
 			return -1;
 		}
-		if (!(x->asn = rib_blob_alloc_(r, bytes))) {
+		if (!(x->blob = rib_blob_alloc_(r, bytes))) {
 			for (uint32_t j = i; j < n; j++)
 				r->attr[j].refcnt = 0;
 			return -1;
 		}
-		cur_copy(c, x->asn, bytes);
+		cur_copy(c, x->blob, bytes);
 	}
 	if (snap_ru32(c, &r->free_attr) || snap_ru32(c, &r->live_attr) || snap_ru64(c, &r->attr_bytes))
 		return -1;

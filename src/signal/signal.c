@@ -708,15 +708,6 @@ static void desc_sub_org(struct sig *s, uint32_t q, void *arg)
 	s->ent[od->ent].cov -= (uint64_t)od->d * pfx_units(s, q);
 }
 
-/* The AS before the origin in a path, prepends of the origin skipped; 0 when none. */
-static uint32_t path_upstream(const struct rib_attr *a)
-{
-	for (int i = (int)a->path_len - 1; i >= 0; i--)
-		if (a->asn[i] != a->origin_asn)
-			return a->asn[i];
-	return 0;
-}
-
 /* The change log (signal.h): one row per global visibility toggle made by an element. */
 static void change_emit(struct sig *s, uint32_t pfx, int on)
 {
@@ -758,7 +749,7 @@ static void change_emit(struct sig *s, uint32_t pfx, int on)
 	if (s->ch_attr) {
 		const struct rib_attr *a = rib_attr_get(s->rib, s->ch_attr);
 		c.origin_asn = a->origin_asn;
-		c.upstream_asn = path_upstream(a);
+		c.upstream_asn = rib_attr_upstream(a);   /* kept by the RIB (the path is not) */
 	}
 	uint32_t seen = s->p[pfx].seen, before = on ? seen - 1 : seen + 1;
 	c.peers_before = (uint16_t)(before > 65535 ? 65535 : before);

@@ -9,8 +9,9 @@
 
 #include "mrt/mrt.h"
 
-static inline void fuzz_each_record(const uint8_t *data, size_t size, struct mrt_ctx *ctx,
-                                    void (*fn)(struct mrt_ctx *, const struct mrt_rec *, void *), void *arg)
+/* Frames the input as records: fn gets each header and body (as mrt_decode takes them). */
+static inline void fuzz_each_frame(const uint8_t *data, size_t size,
+                                   void (*fn)(const struct mrt_hdr *, const uint8_t *, void *), void *arg)
 {
 	size_t off = 0;
 	while (size - off >= MRT_HEADER_LEN) {
@@ -27,11 +28,30 @@ static inline void fuzz_each_record(const uint8_t *data, size_t size, struct mrt
 			body += 4;
 			h.len -= 4;
 		}
-		struct mrt_rec rec;
-		struct dm_error err;
-		if (mrt_decode(ctx, &h, body, &rec, &err) == 0)
-			fn(ctx, &rec, arg);
+		fn(&h, body, arg);
 	}
+}
+
+struct fuzz_rec_arg {
+	struct mrt_ctx *ctx;
+	void (*fn)(struct mrt_ctx *, const struct mrt_rec *, void *);
+	void *arg;
+};
+
+static inline void fuzz_decode_one(const struct mrt_hdr *h, const uint8_t *body, void *arg)
+{
+	struct fuzz_rec_arg *a = arg;
+	struct mrt_rec rec;
+	struct dm_error err;
+	if (mrt_decode(a->ctx, h, body, &rec, &err) == 0)
+		a->fn(a->ctx, &rec, a->arg);
+}
+
+static inline void fuzz_each_record(const uint8_t *data, size_t size, struct mrt_ctx *ctx,
+                                    void (*fn)(struct mrt_ctx *, const struct mrt_rec *, void *), void *arg)
+{
+	struct fuzz_rec_arg a = { ctx, fn, arg };
+	fuzz_each_frame(data, size, fuzz_decode_one, &a);
 }
 
 #endif

@@ -348,8 +348,11 @@ static void test_intern_refcounts(void **state)
 	assert_int_equal(rib_attr_get(r, a)->refcnt, 2);
 	assert_int_equal(rib_attr_get(r, a)->origin_asn, 131279);
 	assert_int_equal(rib_attr_get(r, a)->origin_set, 0);
-	assert_int_equal(rib_attr_get(r, a)->path_len, 4);
+	assert_int_equal(rib_attr_get(r, a)->path_len, 0);           /* keyed on its block: no path kept */
+	assert_int_equal(rib_attr_upstream(rib_attr_get(r, a)), 4837);
 	assert_int_equal(rib_attr_get(r, a)->raw_len, 4 + 5 + 16);   /* MP_REACH stripped */
+	assert_int_equal(rib_attr_blob_bytes(rib_attr_get(r, a)), 4 + 4 + 5 + 16);
+	assert_int_equal(rib_attr_bytes(r), 4 + 4 + 5 + 16);
 	uint32_t c = rib_attr_intern(r, mk(&x, p2, 3, -1, 0));
 	assert_int_not_equal(a, c);
 	uint32_t d = rib_attr_intern(r, mk(&x, p2, 3, -1, 1));       /* same ASNs, last segment AS_SET */
@@ -593,6 +596,12 @@ static void test_apply(void **state)
 	rib_free(r);
 }
 
+/* ORIGIN IGP, AS_PATH SEQUENCE 4-byte (64512 4837 131279), NEXT_HOP 192.0.2.1, MED 7 */
+static const uint8_t lazy_blk[] = { 0x40, 1, 1, 0,
+	                            0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, 0x12, 0xe5, 0, 2, 0, 0xcf,
+	                            0x40, 3, 4, 192, 0, 2, 1,
+	                            0x80, 4, 4, 0, 0, 0, 7 };
+
 /* Lazy decoding (issue 12): bgp_attrs_index frames a block and reads what replay needs as the
  * decoder does (ORIGIN, NEXT_HOP, MP_REACH_NLRI); refuses what the decoder would report; and a
  * framed block finds the set of an equal block decoded cleanly from a RIB entry, not one
@@ -600,22 +609,18 @@ static void test_apply(void **state)
 static void test_lazy_attrs(void **state)
 {
 	(void)state;
-	/* ORIGIN IGP, AS_PATH SEQUENCE 4-byte (64512 4837 131279), NEXT_HOP 192.0.2.1, MED 7 */
-	static const uint8_t blk[] = { 0x40, 1, 1, 0,
-		                       0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, 0x12, 0xe5, 0, 2, 0, 0xcf,
-		                       0x40, 3, 4, 192, 0, 2, 1,
-		                       0x80, 4, 4, 0, 0, 0, 7 };
+	const uint8_t *blk = lazy_blk;
 	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = DM_AFI_IPV4, .safi = 1 };
 	struct arena ar;
 	arena_init(&ar, 1 << 20);
 	struct bgp_attrs full, lazy;
-	struct cur c = cur_make(blk, sizeof blk);
+	struct cur c = cur_make(blk, sizeof lazy_blk);
 	assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &full, NULL), 0);
 	memset(&lazy, 0xa5, sizeof lazy);   /* what the index does not set stays unset */
-	c = cur_make(blk, sizeof blk);
+	c = cur_make(blk, sizeof lazy_blk);
 	assert_int_equal(bgp_attrs_index(&c, &bc, &ar, &lazy), 0);
 	assert_int_equal(lazy.lazy, BGP_ATTRS_INDEXED);
-	assert_true(lazy.present == full.present && lazy.raw == full.raw && lazy.raw_len == sizeof blk);
+	assert_true(lazy.present == full.present && lazy.raw == full.raw && lazy.raw_len == sizeof lazy_blk);
 	assert_int_equal(lazy.origin, 0);
 	assert_int_equal(lazy.as_path.asn_size, 4);
 	assert_int_equal(lazy.next_hop.afi, DM_AFI_IPV4);
@@ -665,6 +670,128 @@ static void test_lazy_attrs(void **state)
 	assert_true(rib != 0);
 	assert_int_equal(rib_attr_find_lazy(r, &lazy, rib), 0);
 	assert_int_equal(rib_attr_intern(r, &lazy), 0);
+	rib_free(r);
+	arena_free(&ar);
+}
+
+/* The upstream AS a set keeps instead of its path (issue 12): the AS before the origin, the
+ * origin's prepends skipped, 0 when the path is the origin alone or empty; a set built without
+ * a block keeps its path as its key (two such sets of one origin and other paths are two). */
+static void test_attr_upstream(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	struct attrs_buf x;
+	uint32_t pre[] = { 3356, 174, 131279, 131279, 131279 }, alone[] = { 131279, 131279 };
+	uint32_t a = rib_attr_intern(r, mk(&x, pre, 5, -1, 0));
+	assert_int_equal(rib_attr_upstream(rib_attr_get(r, a)), 174);
+	assert_int_equal(rib_attr_get(r, a)->origin_asn, 131279);
+	uint32_t b = rib_attr_intern(r, mk(&x, alone, 2, -1, 0));
+	assert_int_equal(rib_attr_upstream(rib_attr_get(r, b)), 0);
+	uint32_t e = rib_attr_intern(r, mk(&x, alone, 0, -1, 0));   /* empty path: no origin */
+	assert_int_equal(rib_attr_get(r, e)->origin_asn, 0);
+	assert_int_equal(rib_attr_upstream(rib_attr_get(r, e)), 0);
+	/* without a block: keyed on the path */
+	uint32_t p1[] = { 2914, 4837 }, p2[] = { 3356, 4837 };
+	mk(&x, p1, 2, -1, 0);
+	x.a.raw = NULL;
+	x.a.raw_len = 0;
+	uint32_t h1 = rib_attr_intern(r, &x.a);
+	assert_int_equal(rib_attr_get(r, h1)->path_len, 2);
+	assert_int_equal(rib_attr_get(r, h1)->raw_len, 0);
+	assert_int_equal(rib_attr_upstream(rib_attr_get(r, h1)), 2914);
+	assert_int_equal(rib_attr_intern(r, &x.a), h1);
+	mk(&x, p2, 2, -1, 0);
+	x.a.raw = NULL;
+	x.a.raw_len = 0;
+	uint32_t h2 = rib_attr_intern(r, &x.a);
+	assert_int_not_equal(h1, h2);
+	assert_int_equal(rib_attr_upstream(rib_attr_get(r, h2)), 3356);
+	assert_int_equal(rib_attr_get(r, h2)->origin_asn, 4837);
+	assert_int_equal(rib_attr_get(r, h1)->refcnt, 2);
+	assert_int_equal(rib_attr_count(r), 5);
+	rib_free(r);
+}
+
+/* Unframed RIB entry blocks (issue 12, BGP_ATTRS_RAW: replay's lookups by the bytes alone):
+ * a block equal to the key of a set made from a clean RIB entry finds it, whatever its
+ * as_path.asn_size says (not set: the block was not framed); one equal to a set's key made
+ * elsewhere, or with a problem, does not; a block holding MP_REACH_NLRI finds nothing unframed
+ * (keys are without it) and its set once framed; an empty block finds nothing. rib_attr_intern
+ * of a found block takes its set. Blocks from RFC 4271 §4.3, as test_lazy_attrs. */
+static void test_lazy_raw(void **state)
+{
+	(void)state;
+	const uint8_t *blk = lazy_blk;
+	/* the same without NEXT_HOP, with an abbreviated MP_REACH_NLRI (RFC 6396 §4.3.4) */
+	static const uint8_t v6[] = { 0x40, 1, 1, 0,
+		                      0x40, 2, 14, 2, 3, 0, 0, 0xfc, 0, 0, 0, 0x12, 0xe5, 0, 2, 0, 0xcf,
+		                      0x80, 14, 17, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+		                      0x80, 4, 4, 0, 0, 0, 7 };
+	struct bgp_ctx bc = { .asn_size = 4, .mp_reach_abbrev = 1, .afi = DM_AFI_IPV4, .safi = 1 };
+	struct arena ar;
+	arena_init(&ar, 1 << 20);
+	struct bgp_attrs full, f6, raw, raw6, ix6;
+	struct cur c = cur_make(blk, sizeof lazy_blk);
+	assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &full, NULL), 0);
+	memset(&raw, 0xa5, sizeof raw);   /* as MRT_LAZY_RIB_RAW leaves it: the bytes only */
+	raw.raw = blk;
+	raw.raw_len = sizeof lazy_blk;
+	raw.lazy = BGP_ATTRS_RAW;
+	raw.rib_set = 0;
+	raw6 = raw;
+	raw6.raw = v6;
+	raw6.raw_len = sizeof v6;
+
+	struct rib *r = rib_new();
+	uint32_t upd = rib_attr_intern(r, &full);   /* an UPDATE's: not a RIB entry's */
+	assert_true(upd != 0);
+	assert_int_equal(rib_attr_find_lazy(r, &raw, upd), 0);
+	full.lazy = BGP_ATTRS_RIB_ENTRY;
+	assert_int_equal(rib_attr_intern(r, &full), upd);   /* now known clean as a RIB entry */
+	assert_int_equal(rib_attr_find_lazy(r, &raw, 0), upd);
+	assert_int_equal(rib_attr_find_lazy(r, &raw, upd), upd);
+	assert_int_equal(rib_attr_find_lazy(r, &raw6, 0), 0);   /* MP_REACH inside: no key equals it */
+	bc.afi = DM_AFI_IPV6;
+	c = cur_make(v6, sizeof v6);
+	assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &f6, NULL), 0);
+	c = cur_make(v6, sizeof v6);
+	assert_int_equal(bgp_attrs_index(&c, &bc, &ar, &ix6), 0);
+	f6.lazy = BGP_ATTRS_RIB_ENTRY;
+	uint32_t s6 = rib_attr_intern(r, &f6);
+	assert_int_not_equal(s6, upd);   /* its key: the block without MP_REACH (no NEXT_HOP: other bytes) */
+	assert_int_equal(rib_attr_get(r, s6)->raw_len, sizeof v6 - 20);
+	assert_int_equal(rib_attr_find_lazy(r, &raw6, 0), 0);
+	assert_int_equal(rib_attr_find_lazy(r, &ix6, 0), s6);
+	const struct bgp_attrs *a[3] = { &raw, &raw6, &ix6 };
+	uint32_t hint[3] = { 0, s6, 0 }, out[3];
+	rib_attr_find_lazy_n(r, a, hint, out, 3);
+	assert_int_equal(out[0], upd);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], s6);
+	struct bgp_attrs none = raw;
+	none.raw_len = 0;
+	assert_int_equal(rib_attr_find_lazy(r, &none, upd), 0);
+	/* interned: the caller's find, or a lookup, or nothing */
+	assert_int_equal(rib_attr_intern(r, &raw), upd);
+	raw.rib_set = upd;
+	assert_int_equal(rib_attr_intern(r, &raw), upd);
+	assert_int_equal(rib_attr_intern(r, &raw6), 0);
+	assert_int_equal(rib_attr_get(r, upd)->refcnt, 4);
+	/* a set with a problem from a RIB entry: not found */
+	full.n_errors = 1;
+	uint8_t other[sizeof lazy_blk];
+	memcpy(other, blk, sizeof lazy_blk);
+	other[sizeof lazy_blk - 1] = 8;   /* MED 8 */
+	c = cur_make(other, sizeof other);
+	bc.afi = DM_AFI_IPV4;
+	assert_int_equal(bgp_attrs_decode(&c, &bc, &ar, &full, NULL), 0);
+	full.lazy = BGP_ATTRS_RIB_ENTRY;
+	full.n_errors = 1;
+	assert_true(rib_attr_intern(r, &full) != 0);
+	raw.raw = other;
+	raw.rib_set = 0;
+	assert_int_equal(rib_attr_find_lazy(r, &raw, 0), 0);
 	rib_free(r);
 	arena_free(&ar);
 }
@@ -796,6 +923,8 @@ int main(void)
 		cmocka_unit_test(test_intern_many),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_lazy_attrs),
+		cmocka_unit_test(test_attr_upstream),
+		cmocka_unit_test(test_lazy_raw),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
