@@ -417,14 +417,19 @@ static int geo_fill(struct sig *s, uint32_t i)
 		gs[0].addrs = size_units(pf);
 		k = 1;
 	}
-	if (pf->len <= covlen[fam])
-		sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
+	/* one country whole (nearly every prefix) first: apportioning it changes nothing (its
+	 * size is whole blocks), and was 1% of a one-peer replay with the mapping (issue 12) */
+	if (pf->len > covlen[fam] || k != 1 || gs[0].addrs != size_units(pf)) {
+		if (pf->len <= covlen[fam])
+			sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
+	}
 	if (k == 1 && gs[0].addrs == size_units(pf)) {
 		struct pst *p1 = &s->p[i];
 		p1->geo = country_ent(fam, cc_index(gs[0].cc));
 		p1->ngeo = 1;
 		p1->flags |= PF_GEO | PF_GEO1;
-		free(big);
+		if (big)
+			free(big);
 		return 0;
 	}
 	uint32_t hdr = k >= NGEO_LONG;
