@@ -1287,10 +1287,15 @@ static void rc_prefix(struct sig *s, int fam, uint32_t i)
 		for (unsigned k = 0; k < n; k++)
 			pe_add(s, sh[k].ent, fam, (int32_t)f, 1, sz ? sh[k].units : 0);
 		for (unsigned j = 0; j < v.n; j++) {
-			struct org *o = org_find(s, i, v.org[j]);
-			if (!o) {
-				if (!(o = org_new(s, i, v.org[j])))
-					continue;
+			struct pst *p = &s->p[i];
+			struct org *o;
+			if (!(p->flags & PF_LIST) && (p->org0.ent == RIB_NONE || p->org0.ent == v.org[j])) {
+				/* org_find and org_new without calls for a prefix's first pair (nearly all) */
+				if (p->org0.ent == RIB_NONE)
+					p->org0 = (struct org){ v.org[j], 0, 0, 0 };
+				o = &p->org0;
+			} else if (!(o = org_find(s, i, v.org[j])) && !(o = org_new(s, i, v.org[j]))) {
+				continue;
 			}
 			o->seen++;
 			pe_add(s, v.org[j], fam, (int32_t)f, 1, sz);
@@ -1425,7 +1430,8 @@ static void recompute(struct sig *s, int fam)
 				x->flags &= (uint8_t)~PF_VIS;
 			}
 		}
-		org_gc(s, i);
+		if ((p->flags & PF_LIST) || (p->org0.ent != RIB_NONE && org_dead(&p->org0)))
+			org_gc(s, i);   /* (a lone live pair or none: nothing to collect) */
 	}
 	uint32_t ostk[512];
 	rc_dfs(s, fam, rib_trie_root(s->rib, fam), 0, ostk, 0);
