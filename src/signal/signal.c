@@ -1207,8 +1207,17 @@ void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *
 		return;
 	}
 	uint32_t pfx = ch->pfx;
-	if (pfx >= s->np && pst_fit(s))
-		return;
+	if (pfx >= s->np) {
+		if (pfx == s->np && pfx < s->capp && rib_prefix_count(s->rib) == pfx + 1) {
+			/* the prefix the RIB added last, with room: pst_fit's work without its call
+			 * (once per new prefix: a table's every element) */
+			memset(&s->p[pfx], 0, sizeof s->p[pfx]);
+			s->p[pfx].org0.ent = RIB_NONE;
+			s->np++;
+		} else if (pst_fit(s)) {
+			return;
+		}
+	}
 	int ann = ch->new_attr != 0;
 	int32_t f = s->ffslot[2 * peer + fam];
 	if (f >= 0) {
