@@ -865,6 +865,11 @@ static inline __attribute__((always_inline)) int trie_build(struct rib *r, int f
 			}
 			p = (uint32_t)k[i] & PK_IDX_MASK;
 			L = (unsigned)(k[i] >> PK_IDX_BITS) & 63;
+			/* a prefix's trie word is read and written at random (the order is the
+			 * address's, the indexes arrival's): ask for it ahead (its miss was 45% of
+			 * the build's time) */
+			if (i + 16 < n)
+				__builtin_prefetch(&r->pfx_node[(uint32_t)k[i + 16] & PK_IDX_MASK], 1);
 			pb.w[0] = (uint32_t)(k[i] >> 32);
 		}
 		if (r->pfx_node[p] != RIB_NONE)
@@ -931,33 +936,46 @@ static inline __attribute__((always_inline)) int trie_build(struct rib *r, int f
 static int trie_build4(struct rib *r, const uint64_t *k, uint32_t n, int mapped) { return trie_build(r, 0, k, NULL, n, mapped); }
 static int trie_build6(struct rib *r, const uint32_t *q, uint32_t n) { return trie_build(r, 1, NULL, q, n, 0); }
 
-/* Sorts n packed entries: in place by their top 16 bits (counts, then each entry swapped into its
- * bucket: no second array, so the queue's sort costs no more memory than before), then each
- * bucket (tens of entries) as integers. */
+/* Buckets of pk_fill: the top 16 bits of an IPv4 address. */
 enum { PK_NB = 1u << 16 };
-static void pk_sort(uint64_t *k, uint32_t n, uint32_t *end /* 2 x PK_NB, zero */)
+
+static inline uint64_t pk_of(const struct rib_pfx *x, uint32_t p)
 {
-	enum { NB = PK_NB };
-	uint32_t *next = end + NB;
-	for (uint32_t i = 0; i < n; i++)
-		end[k[i] >> 48]++;
-	for (uint32_t b = 0, at = 0; b < NB; b++) {
-		next[b] = at;
-		at += end[b];
-		end[b] = at;
+	uint32_t a;
+	memcpy(&a, x->b, 4);
+	return (uint64_t)ntohl(a) << 32 | (uint64_t)x->len << PK_IDX_BITS | p;
+}
+
+/* The queue's IPv4 entries packed into k in order, the IPv6 ones moved to the queue's front
+ * (their count returned in *n6); the IPv4 count returned. A counting pass over the family and
+ * top 16 bits, then each entry written straight into its bucket (stores that wait on nothing:
+ * sorting k in place made a chain of dependent cache misses, 8% of a one-peer replay's time),
+ * then each bucket (tens of entries) sorted as integers. The queue is read in arrival order,
+ * twice; both read the prefixes nearly in order. */
+static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1, zero */, uint32_t *n6)
+{
+	uint32_t n = r->npending, n4 = 0, m6 = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rib_pfx *x = &r->h.pfx[r->pending[i]];
+		if (!x->v6)
+			next[((uint32_t)x->b[0] << 8 | x->b[1]) + 1]++;
 	}
-	for (uint32_t b = 0; b < NB; b++)
-		while (next[b] < end[b]) {
-			uint64_t v = k[next[b]];
-			for (uint32_t d = (uint32_t)(v >> 48); d != b; d = (uint32_t)(v >> 48)) {
-				uint64_t t = k[next[d]];
-				k[next[d]++] = v;
-				v = t;
-			}
-			k[next[b]++] = v;
-		}
-	for (uint32_t b = 0, lo = 0; b < NB; lo = end[b++])
-		u64_sort(k + lo, end[b] - lo);
+	for (uint32_t b = 0; b < PK_NB; b++)
+		next[b + 1] += next[b];
+	n4 = next[PK_NB];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t p = r->pending[i];
+		const struct rib_pfx *x = &r->h.pfx[p];
+		if (x->v6)
+			r->pending[m6++] = p;   /* m6 <= i: read before */
+		else
+			k[next[(uint32_t)x->b[0] << 8 | x->b[1]]++] = pk_of(x, p);
+	}
+	/* next[b] is now the end of bucket b */
+	for (uint32_t b = 0, lo = 0; b < PK_NB; lo = next[b++])
+		u64_sort(k + lo, next[b] - lo);
+	*n6 = m6;
+	return n4;
 }
 
 int rib_trie_sync(struct rib *r)
@@ -965,26 +983,15 @@ int rib_trie_sync(struct rib *r)
 	if (!r->npending)
 		return 0;
 	int rc = 0;
-	/* IPv4 first, packed (pk_sort), when the indexes fit; the IPv6 rest stays in the queue.
+	/* IPv4 first, packed and sorted (pk_fill), when the indexes fit; the IPv6 rest stays in the queue.
 	 * The queue shrinks to its IPv6 part once packed, and trie_build gives back the packed
 	 * entries' pages as it goes: the sort costs no more memory at its peak than sort_pending
 	 * (the queue and its sorted copy), and the build less. */
 	size_t kbytes = (size_t)r->npending * sizeof(uint64_t);
-	uint32_t *cnt = r->npfx <= PK_IDX_MASK ? calloc(2 * PK_NB, sizeof *cnt) : NULL;
+	uint32_t *cnt = r->npfx <= PK_IDX_MASK ? calloc(PK_NB + 1, sizeof *cnt) : NULL;
 	uint64_t *k = cnt ? bigarr_resize(NULL, 0, kbytes) : NULL;
 	if (k) {
-		uint32_t n4 = 0, n6 = 0;
-		for (uint32_t i = 0; i < r->npending; i++) {
-			uint32_t p = r->pending[i];
-			const struct rib_pfx *x = &r->h.pfx[p];
-			if (x->v6) {
-				r->pending[n6++] = p;
-				continue;
-			}
-			uint32_t a;
-			memcpy(&a, x->b, 4);
-			k[n4++] = (uint64_t)ntohl(a) << 32 | (uint64_t)x->len << PK_IDX_BITS | p;
-		}
+		uint32_t n6, n4 = pk_fill(r, k, cnt, &n6);
 		r->npending = n6;
 		if (r->cap_pending > 4096 && n6 < r->cap_pending / 2) {
 			uint32_t *q = realloc(r->pending, (n6 ? n6 : 1) * sizeof *q);
@@ -993,7 +1000,6 @@ int rib_trie_sync(struct rib *r)
 				r->cap_pending = n6 ? n6 : 1;
 			}
 		}
-		pk_sort(k, n4, cnt);
 		if (n4 && r->root[0] == RIB_NONE) {
 			rc = trie_build4(r, k, n4, kbytes >= BIGARR_MIN);
 		} else {
