@@ -235,9 +235,6 @@ uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
 struct dm_prefix rib_prefix(const struct rib *r, uint32_t i);
 static inline unsigned rib_prefix_len(const struct rib *r, uint32_t i);
 static inline int rib_prefix_fam(const struct rib *r, uint32_t i);   /* 0 IPv4, 1 IPv6 (rib_fam) */
-/* Starts loading what rib_prefix_len and rib_prefix_fam read (a hint: a walk in address order
- * reads prefixes in arrival order, at random). */
-static inline void rib_prefix_prefetch(const struct rib *r, uint32_t i);
 uint32_t rib_prefix_count(const struct rib *r);
 /* Trie node of prefix i: RIB_NONE while queued or removed, and for a prefix the trie holds as a
  * leaf (see RIB_LEAF). */
@@ -333,10 +330,6 @@ static inline unsigned rib_prefix_len(const struct rib *r, uint32_t i)
 static inline int rib_prefix_fam(const struct rib *r, uint32_t i)
 {
 	return ((const struct rib_head *)(const void *)r)->pfx[i].v6;
-}
-static inline void rib_prefix_prefetch(const struct rib *r, uint32_t i)
-{
-	__builtin_prefetch(&((const struct rib_head *)(const void *)r)->pfx[i]);
 }
 
 #endif

@@ -1365,29 +1365,11 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t c[2] = { t->child[0], t->child[1] };
 	/* The walk is in address order, the prefix states in arrival order: start loading the
-	 * children's states now, and the grandchildren's (a leaf's length too: its prefix is read),
-	 * a table's worth of cache misses (issue 12: a leaf's length and state were a third of
-	 * the walk's time with one level). A prefix node's length is its prefix's: the prefix
-	 * itself is not read. */
+	 * children's states now (a table's worth of cache misses, issue 12). A prefix node's
+	 * length is its prefix's: the prefix itself is not read. */
 	uint32_t qc[2];
 	for (int k = 0; k < 2; k++) {
-		if (rib_is_leaf(c[k])) {
-			qc[k] = rib_leaf_pfx(c[k]);
-		} else if (c[k] != RIB_NONE) {
-			const struct rib_tnode *u = rib_node(s->rib, c[k]);
-			qc[k] = rib_tnode_pfx(u);
-			for (int j = 0; j < 2; j++) {
-				uint32_t g = u->child[j];
-				if (rib_is_leaf(g)) {
-					__builtin_prefetch(&s->p[rib_leaf_pfx(g)]);
-					rib_prefix_prefetch(s->rib, rib_leaf_pfx(g));
-				} else if (g != RIB_NONE) {
-					__builtin_prefetch(rib_node(s->rib, g));
-				}
-			}
-		} else {
-			qc[k] = RIB_NONE;
-		}
+		qc[k] = rib_is_leaf(c[k]) ? rib_leaf_pfx(c[k]) : c[k] != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c[k])) : RIB_NONE;
 		if (qc[k] != RIB_NONE)
 			__builtin_prefetch(&s->p[qc[k]]);
 	}
