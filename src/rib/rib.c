@@ -569,94 +569,57 @@ static inline int pkey_less(const struct pkey *x, const struct pkey *y)
 	return x->k != y->k ? x->k < y->k : cmp_pending(&x->idx, &y->idx) < 0;
 }
 
-/* Sorts a bucket by key, ties (IPv6) by cmp_pending: an inline quicksort (median of three, the smaller side
- * first, insertion sort under 16). glibc's qsort through a comparator call was 5.6% of a
- * one-peer replay's instructions, this is 2.7% (issue 12). */
-static void pkey_sort(struct pkey *a, uint32_t n)
-{
-	while (n > 16) {
-		uint32_t mid = n / 2;
-		struct pkey t;
-		if (pkey_less(&a[mid], &a[0])) { t = a[mid]; a[mid] = a[0]; a[0] = t; }
-		if (pkey_less(&a[n - 1], &a[0])) { t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }
-		if (pkey_less(&a[n - 1], &a[mid])) { t = a[n - 1]; a[n - 1] = a[mid]; a[mid] = t; }
-		struct pkey piv = a[mid];
-		uint32_t i = 0, j = n - 1;
-		for (;;) {   /* Hoare partition: a[0..j] <= piv <= a[j+1..n-1] */
-			while (pkey_less(&a[i], &piv))
-				i++;
-			while (pkey_less(&piv, &a[j]))
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		uint32_t left = j + 1;
-		if (left < n - left) {
-			pkey_sort(a, left);
-			a += left;
-			n -= left;
-		} else {
-			pkey_sort(a + left, n - left);
-			n = left;
-		}
+/* An inline quicksort of T by LESS(const T *, const T *) (median of three, the smaller side
+ * first, insertion sort under 16), made for each key type below: glibc's qsort through a
+ * comparator call was 5.6% of a one-peer replay's instructions, this 2.7% (issue 12). */
+#define DEFINE_SORT(name, T, LESS)                                                                 \
+	static void name(T *a, uint32_t n)                                                         \
+	{                                                                                          \
+		while (n > 16) {                                                                   \
+			uint32_t mid = n / 2;                                                      \
+			T t;                                                                       \
+			if (LESS(&a[mid], &a[0])) { t = a[mid]; a[mid] = a[0]; a[0] = t; }        \
+			if (LESS(&a[n - 1], &a[0])) { t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }   \
+			if (LESS(&a[n - 1], &a[mid])) { t = a[n - 1]; a[n - 1] = a[mid]; a[mid] = t; } \
+			T piv = a[mid];                                                            \
+			uint32_t i = 0, j = n - 1;                                                 \
+			for (;;) {   /* Hoare partition: a[0..j] <= piv <= a[j+1..n-1] */          \
+				while (LESS(&a[i], &piv))                                          \
+					i++;                                                       \
+				while (LESS(&piv, &a[j]))                                          \
+					j--;                                                       \
+				if (i >= j)                                                        \
+					break;                                                     \
+				t = a[i];                                                          \
+				a[i] = a[j];                                                       \
+				a[j] = t;                                                          \
+				i++;                                                               \
+				j--;                                                               \
+			}                                                                          \
+			uint32_t left = j + 1;                                                     \
+			if (left < n - left) {                                                     \
+				name(a, left);                                                     \
+				a += left;                                                         \
+				n -= left;                                                         \
+			} else {                                                                   \
+				name(a + left, n - left);                                          \
+				n = left;                                                          \
+			}                                                                          \
+		}                                                                                  \
+		for (uint32_t i = 1; i < n; i++) {                                                 \
+			T x = a[i];                                                                \
+			uint32_t j = i;                                                            \
+			for (; j > 0 && LESS(&x, &a[j - 1]); j--)                                  \
+				a[j] = a[j - 1];                                                   \
+			a[j] = x;                                                                  \
+		}                                                                                  \
 	}
-	for (uint32_t i = 1; i < n; i++) {
-		struct pkey x = a[i];
-		uint32_t j = i;
-		for (; j > 0 && pkey_less(&x, &a[j - 1]); j--)
-			a[j] = a[j - 1];
-		a[j] = x;
-	}
-}
 
-/* Sorts integers: pkey_sort's quicksort (median of three, the smaller side first, insertion
- * sort under 16) on plain keys. */
-static void u64_sort(uint64_t *a, uint32_t n)
-{
-	while (n > 16) {
-		uint32_t mid = n / 2;
-		uint64_t t;
-		if (a[mid] < a[0]) { t = a[mid]; a[mid] = a[0]; a[0] = t; }
-		if (a[n - 1] < a[0]) { t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }
-		if (a[n - 1] < a[mid]) { t = a[n - 1]; a[n - 1] = a[mid]; a[mid] = t; }
-		uint64_t piv = a[mid];
-		uint32_t i = 0, j = n - 1;
-		for (;;) {
-			while (a[i] < piv)
-				i++;
-			while (piv < a[j])
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		uint32_t left = j + 1;
-		if (left < n - left) {
-			u64_sort(a, left);
-			a += left;
-			n -= left;
-		} else {
-			u64_sort(a + left, n - left);
-			n = left;
-		}
-	}
-	for (uint32_t i = 1; i < n; i++) {
-		uint64_t x = a[i];
-		uint32_t j = i;
-		for (; j > 0 && x < a[j - 1]; j--)
-			a[j] = a[j - 1];
-		a[j] = x;
-	}
-}
+/* a bucket by key, ties (IPv6) by cmp_pending */
+DEFINE_SORT(pkey_sort, struct pkey, pkey_less)
+/* packed IPv4 queue entries (pk_fill) */
+static inline int u64_less(const uint64_t *x, const uint64_t *y) { return *x < *y; }
+DEFINE_SORT(u64_sort, uint64_t, u64_less)
 
 static inline uint64_t pending_key(const struct rib *r, uint32_t i)
 {
