@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DARKMAP_DATA:-$PWD/../shared/data}
-DM=$PWD/build/rel/darkmap
+DM=${BENCH_DARKMAP:-$PWD/build/rel/darkmap}   # BENCH_DARKMAP: another build, e.g. a "before" one
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 echo "== replay (decode + RIB + signal) vs bgpdump -m > /dev/null, same input, same run"
@@ -15,12 +15,15 @@ echo "== replay (decode + RIB + signal) vs bgpdump -m > /dev/null, same input, s
 # Rows with "(mapping)" load the default mapping sources as a user's replay does (through the
 # mapping index, docs/geo.md); the others run --no-geo.
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-40s %10s %9s %9s %11s %8s %10s %9s %10s\n" input elements replay_s cpu_s Melem/s/core bgpdump_s speedup "B/route" "peak/route"
+printf "%-40s %10s %9s %9s %11s %8s %10s %9s %10s %9s\n" input elements replay_s cpu_s Melem/s/core bgpdump_s speedup "B/route" "peak/route" cpu_ratio
 # Each row is ROUNDS rounds (BENCH_REPLAY_ROUNDS, 5; the full-scale row 1: bgpdump takes a
 # minute there), each round darkmap then bgpdump on the same files; the row prints medians, and
 # the speedup is the median of the rounds' own ratios: this virtual machine's speed drifts by
-# 20-40% within an hour, which a single run pair takes whole.
+# 20-40% within an hour, which a single run pair takes whole. cpu_ratio: the median of the
+# rounds' bgpdump CPU seconds over darkmap's (user + sys): on a loaded machine the wall clock is
+# the scheduler's, CPU seconds much less so. BENCH_REPLAY_ROWS=one runs only the one-table rows.
 ROUNDS=${BENCH_REPLAY_ROUNDS:-5}
+ONLY=${BENCH_REPLAY_ROWS:-all}
 row() { # name, --no-geo or --geo-defaults, files...
 	local name=$1 geo=$2; shift 2
 	[ "$geo" = --geo-defaults ] && geo=
@@ -28,8 +31,10 @@ row() { # name, --no-geo or --geo-defaults, files...
 	: >"$TMP/rounds"
 	for r in $(seq "$ROUNDS"); do
 		/usr/bin/time -f "%e %U %S %M" -o "$TMP/t" "$DM" replay -q $geo "$@" 2>"$TMP/log" >/dev/null
-		b0=$(date +%s.%N); for f in "$@"; do bgpdump -m "$f" >/dev/null 2>&1; done; b1=$(date +%s.%N)
-		echo "$(cat "$TMP/t") $b0 $b1" >>"$TMP/rounds"
+		b0=$(date +%s.%N)
+		/usr/bin/time -f "%U %S" -o "$TMP/bt" sh -c 'for f; do bgpdump -m "$f" >/dev/null 2>&1; done' sh "$@"
+		b1=$(date +%s.%N)
+		echo "$(cat "$TMP/t") $b0 $b1 $(cat "$TMP/bt")" >>"$TMP/rounds"
 	done
 	elems=$(sed -n 's/^replay: [0-9]* records, \([0-9]*\) elements.*/\1/p' "$TMP/log")
 	bpr=$(sed -n 's/.*MB (\([0-9.]*\) bytes\/route).*/\1/p' "$TMP/log")
@@ -37,14 +42,15 @@ row() { # name, --no-geo or --geo-defaults, files...
 	awk -v n="$name" -v e="$elems" -v bpr="$bpr" -v rt="${routes:-0}" '
 		function med(v, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 			return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
-		{ k++; w[k] = $1; c[k] = $2 + $3; m[k] = $4; g[k] = $6 - $5; x[k] = g[k] / $1 }
-		END { W = med(w, k); C = med(c, k); M = med(m, k); G = med(g, k); X = med(x, k)
-			printf "%-40s %10d %9.2f %9.2f %11.2f %8.2f %9.1fx %9s %10.1f  (peak RSS %.0f MB; %d rounds)\n", n, e, W, C, e / C / 1e6, G, X, bpr, rt ? M * 1024 / rt : 0, M / 1024, k }' "$TMP/rounds"
+		{ k++; w[k] = $1; c[k] = $2 + $3; m[k] = $4; g[k] = $6 - $5; x[k] = g[k] / $1; y[k] = ($7 + $8) / ($2 + $3 > 0 ? $2 + $3 : 0.01) }
+		END { W = med(w, k); C = med(c, k); M = med(m, k); G = med(g, k); X = med(x, k); Y = med(y, k)
+			printf "%-40s %10d %9.2f %9.2f %11.2f %8.2f %9.1fx %9s %10.1f %8.1fx  (peak RSS %.0f MB; %d rounds)\n", n, e, W, C, e / C / 1e6, G, X, bpr, rt ? M * 1024 / rt : 0, Y, M / 1024, k }' "$TMP/rounds"
 }
-row "bview.20020722.2337.gz (RIB)" --no-geo "$DATA/mrt/bview.20020722.2337.gz"
+[ "$ONLY" = one ] || row "bview.20020722.2337.gz (RIB)" --no-geo "$DATA/mrt/bview.20020722.2337.gz"
 row "updates.et-header.2015.gz" --no-geo "$DATA/mrt/updates.et-header.2015.gz"
 "$DM" geo 1.1.1.1 >/dev/null 2>&1   # the mapping index, built once if absent (not timed)
 row "updates.et-header.2015.gz (mapping)" --geo-defaults "$DATA/mrt/updates.et-header.2015.gz"
+[ "$ONLY" = one ] && exit 0
 row "rrc01.updates.20241001.0055.gz" --no-geo "$DATA/mrt/rrc01.updates.20241001.0055.gz"
 if [ -f "$DATA/asn/ipasn_20140513.dat.gz" ] && [ "${BENCH_FULL_SCALE:-1}" = 1 ]; then
 	"$DM" scenario nk-2014 --out "$TMP/full" --table "$DATA/asn/ipasn_20140513.dat.gz" --all --peers 40 \

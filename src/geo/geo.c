@@ -741,7 +741,8 @@ static int acc_shares(const struct acc *a, int v6, int len, struct geo_share *ou
 		all[i].addrs = c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
 		cc_unpack(a->cc[i], all[i].cc);
 	}
-	qsort(all, (size_t)a->n, sizeof all[0], share_cmp);
+	if (a->n > 1)
+		qsort(all, (size_t)a->n, sizeof all[0], share_cmp);
 	int n = a->n;
 	if (v6 && len > 64 && n) {
 		all[0].addrs = 1;   /* shorter than one /64: one unit to its main country */
@@ -752,11 +753,44 @@ static int acc_shares(const struct acc *a, int v6, int len, struct geo_share *ou
 	return n;
 }
 
+/* An IPv4 range inside one segment of the first source split would ask (nearly every prefix of
+ * a table): that segment's country for all of it, as split and acc_shares give it (one piece,
+ * one share), without them; 0 when not so (a gap, several segments, an mmdb source: split).
+ * A replay asks once per new prefix: split and its u128 ranges were 58% of the mapping's cost
+ * in a one-peer table's replay (issue 12). */
+static int split4_one(const struct geo_db *g, size_t from, size_t to, int view, uint32_t lo, uint32_t hi,
+                      struct geo_share *out)
+{
+	for (size_t s = from; s < to; s++) {
+		const struct geo_source *src = g->src[s];
+		if (view && (int)src->info.view != view)
+			continue;
+		if (src->mmdb)
+			return 0;
+		const struct geo_fam *f = &src->v4;
+		if (!f->nseg)
+			continue;
+		size_t i = seg_find(f, lo);
+		if (i == f->nseg || f->lo4[i] > lo || f->hi4[i] < hi)
+			return 0;
+		out->addrs = (uint64_t)hi - lo + 1;
+		cc_unpack(f->segcc[i], out->cc);
+		return 1;
+	}
+	return 0;
+}
+
 static int prefix_split(const struct geo_db *g, size_t from, size_t to, int view,
                         const struct dm_prefix *p, struct geo_share *out, int max)
 {
 	int v6, len;
 	u128 lo, hi;
+	if (max > 0 && p->afi == DM_AFI_IPV4) {   /* prefix_range's IPv4 range, in 32 bits */
+		uint32_t a = (uint32_t)p->b[0] << 24 | (uint32_t)p->b[1] << 16 | (uint32_t)p->b[2] << 8 | p->b[3];
+		uint32_t host = p->len >= 32 ? 0 : 0xffffffffu >> p->len;
+		if (split4_one(g, from, to, view, a & ~host, (a & ~host) | host, out))
+			return 1;
+	}
 	if (max <= 0 || prefix_range(p, &v6, &len, &lo, &hi) < 0)
 		return 0;
 	struct acc a;

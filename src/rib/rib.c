@@ -377,16 +377,18 @@ static void htab_fill(const struct rib *r, uint32_t *t, uint32_t n)
 	 * slots prefetched first, so that the misses overlap (the same inserts in the same order).
 	 * A one-peer table's growing hash: 7% of replay's profile before. */
 	enum { BATCH = 32 };
-	uint32_t mask = htab_mask(n), hv[BATCH];
+	uint32_t mask = htab_mask(n), hv[BATCH], pos[BATCH];
+	unsigned sh = (unsigned)__builtin_ctz(mask + 1);   /* htab_pos's shift, once */
 	for (uint32_t i0 = 0; i0 < r->npfx; i0 += BATCH) {
 		uint32_t m = r->npfx - i0 < BATCH ? r->npfx - i0 : BATCH;
 		for (uint32_t j = 0; j < m; j++) {
-			uint32_t i = i0 + j;
-			hv[j] = prefix_hash_b(rib_pfx_b(r, i), r->h.pfx[i].len, r->h.pfx[i].v6);
-			__builtin_prefetch(&t[htab_pos(hv[j], n, mask)], 1);
+			const struct rib_pfx *x = &r->h.pfx[i0 + j];
+			hv[j] = x->v6 ? prefix_hash_b(rib_pfx_b(r, i0 + j), x->len, 1) : prefix_hash_b(x->b, x->len, 0);
+			pos[j] = (uint32_t)(((uint64_t)(hv[j] & mask) * n) >> sh);
+			__builtin_prefetch(&t[pos[j]], 1);
 		}
 		for (uint32_t j = 0; j < m; j++) {
-			uint32_t h = htab_pos(hv[j], n, mask);
+			uint32_t h = pos[j];
 			while (t[h])
 				h = h + 1 == n ? 0 : h + 1;
 			t[h] = (hv[j] & ~mask) | (i0 + j + 1);
@@ -567,50 +569,57 @@ static inline int pkey_less(const struct pkey *x, const struct pkey *y)
 	return x->k != y->k ? x->k < y->k : cmp_pending(&x->idx, &y->idx) < 0;
 }
 
-/* Sorts a bucket by key, ties (IPv6) by cmp_pending: an inline quicksort (median of three, the smaller side
- * first, insertion sort under 16). glibc's qsort through a comparator call was 5.6% of a
- * one-peer replay's instructions, this is 2.7% (issue 12). */
-static void pkey_sort(struct pkey *a, uint32_t n)
-{
-	while (n > 16) {
-		uint32_t mid = n / 2;
-		struct pkey t;
-		if (pkey_less(&a[mid], &a[0])) { t = a[mid]; a[mid] = a[0]; a[0] = t; }
-		if (pkey_less(&a[n - 1], &a[0])) { t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }
-		if (pkey_less(&a[n - 1], &a[mid])) { t = a[n - 1]; a[n - 1] = a[mid]; a[mid] = t; }
-		struct pkey piv = a[mid];
-		uint32_t i = 0, j = n - 1;
-		for (;;) {   /* Hoare partition: a[0..j] <= piv <= a[j+1..n-1] */
-			while (pkey_less(&a[i], &piv))
-				i++;
-			while (pkey_less(&piv, &a[j]))
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		uint32_t left = j + 1;
-		if (left < n - left) {
-			pkey_sort(a, left);
-			a += left;
-			n -= left;
-		} else {
-			pkey_sort(a + left, n - left);
-			n = left;
-		}
+/* An inline quicksort of T by LESS(const T *, const T *) (median of three, the smaller side
+ * first, insertion sort under 16), made for each key type below: glibc's qsort through a
+ * comparator call was 5.6% of a one-peer replay's instructions, this 2.7% (issue 12). */
+#define DEFINE_SORT(name, T, LESS)                                                                 \
+	static void name(T *a, uint32_t n)                                                         \
+	{                                                                                          \
+		while (n > 16) {                                                                   \
+			uint32_t mid = n / 2;                                                      \
+			T t;                                                                       \
+			if (LESS(&a[mid], &a[0])) { t = a[mid]; a[mid] = a[0]; a[0] = t; }        \
+			if (LESS(&a[n - 1], &a[0])) { t = a[n - 1]; a[n - 1] = a[0]; a[0] = t; }   \
+			if (LESS(&a[n - 1], &a[mid])) { t = a[n - 1]; a[n - 1] = a[mid]; a[mid] = t; } \
+			T piv = a[mid];                                                            \
+			uint32_t i = 0, j = n - 1;                                                 \
+			for (;;) {   /* Hoare partition: a[0..j] <= piv <= a[j+1..n-1] */          \
+				while (LESS(&a[i], &piv))                                          \
+					i++;                                                       \
+				while (LESS(&piv, &a[j]))                                          \
+					j--;                                                       \
+				if (i >= j)                                                        \
+					break;                                                     \
+				t = a[i];                                                          \
+				a[i] = a[j];                                                       \
+				a[j] = t;                                                          \
+				i++;                                                               \
+				j--;                                                               \
+			}                                                                          \
+			uint32_t left = j + 1;                                                     \
+			if (left < n - left) {                                                     \
+				name(a, left);                                                     \
+				a += left;                                                         \
+				n -= left;                                                         \
+			} else {                                                                   \
+				name(a + left, n - left);                                          \
+				n = left;                                                          \
+			}                                                                          \
+		}                                                                                  \
+		for (uint32_t i = 1; i < n; i++) {                                                 \
+			T x = a[i];                                                                \
+			uint32_t j = i;                                                            \
+			for (; j > 0 && LESS(&x, &a[j - 1]); j--)                                  \
+				a[j] = a[j - 1];                                                   \
+			a[j] = x;                                                                  \
+		}                                                                                  \
 	}
-	for (uint32_t i = 1; i < n; i++) {
-		struct pkey x = a[i];
-		uint32_t j = i;
-		for (; j > 0 && pkey_less(&x, &a[j - 1]); j--)
-			a[j] = a[j - 1];
-		a[j] = x;
-	}
-}
+
+/* a bucket by key, ties (IPv6) by cmp_pending */
+DEFINE_SORT(pkey_sort, struct pkey, pkey_less)
+/* packed IPv4 queue entries (pk_fill) */
+static inline int u64_less(const uint64_t *x, const uint64_t *y) { return *x < *y; }
+DEFINE_SORT(u64_sort, uint64_t, u64_less)
 
 static inline uint64_t pending_key(const struct rib *r, uint32_t i)
 {
@@ -673,6 +682,9 @@ static void sort_pending(struct rib *r)
 }
 
 static int trie_insert_at(struct rib *r, uint32_t p, uint32_t n);
+static uint32_t tnode_new(struct rib *r, int end, uint32_t rep, uint8_t len, uint32_t parent);
+static inline void child_set_parent(struct rib *r, uint32_t v, uint32_t par);
+static inline void slot_set(struct rib *r, int fam, uint32_t par, unsigned side, uint32_t v);
 
 /* The deepest node on the path from a (a node inserted just before) to the root whose bits
  * begin p's: the root's descent to p passes through it, so inserting from there makes the same
@@ -693,19 +705,289 @@ static uint32_t trie_finger(const struct rib *r, uint32_t a, uint32_t p)
 	return RIB_NONE;
 }
 
-int rib_trie_sync(struct rib *r)
+/* Inserts q[0..n) (one family, in sort_pending's order) from trie_finger each. */
+static int trie_insert_run(struct rib *r, const uint32_t *q, uint32_t n)
 {
-	if (!r->npending)
-		return 0;
-	sort_pending(r);
 	int rc = 0;
 	uint32_t last = RIB_NONE;
-	for (uint32_t i = 0; i < r->npending; i++) {
-		uint32_t p = r->pending[i];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t p = q[i];
 		uint32_t at = trie_finger(r, last, p);
 		if (trie_insert_at(r, p, at))
 			rc = -1;
 		last = r->pfx_node[p] & RIB_LEAF ? rib_prefix_up(r, p) : r->pfx_node[p];
+	}
+	return rc;
+}
+
+/* A prefix's first bits as host-order words (IPv4: w[0]; IPv6: w[0..3]), the form
+ * trie_build compares them in. */
+struct tbits {
+	uint32_t w[4];
+};
+
+static inline void tbits_of(const struct rib *r, int fam, uint32_t i, struct tbits *t)
+{
+	const uint8_t *b = rib_pfx_b(r, i);
+	for (int j = 0; j < (fam ? 4 : 1); j++) {
+		uint32_t x;
+		memcpy(&x, b + 4 * j, 4);
+		t->w[j] = ntohl(x);
+	}
+}
+
+/* Length of the common leading bits of a and b, at most limit (common_bits on words). */
+static inline __attribute__((always_inline)) unsigned tbits_common(int fam, const struct tbits *a,
+                                                                   const struct tbits *b, unsigned limit)
+{
+	for (int j = 0; j < (fam ? 4 : 1) && 32u * (unsigned)j < limit; j++) {
+		uint32_t d = a->w[j] ^ b->w[j];
+		if (d) {
+			unsigned c = 32u * (unsigned)j + (unsigned)__builtin_clz(d);
+			return c < limit ? c : limit;
+		}
+	}
+	return limit;
+}
+
+static inline unsigned tbits_at(const struct tbits *t, unsigned i) { return t->w[i >> 5] >> (31 - (i & 31)) & 1; }
+
+/* One entry of trie_build's stack: a child word (a node, or a leaf prefix), and the bits it
+ * stands for (its rep's first len bits). */
+struct tstk {
+	uint32_t v;
+	unsigned len;
+	struct tbits b;
+};
+/* A path holds at most one node a length (0 ... 128) and a leaf below them. */
+enum { TSTK_MAX = 130 };
+
+/* The path from the root of fam's trie down to prefix p (in the trie), into st; its depth. */
+static unsigned tstk_of(const struct rib *r, int fam, uint32_t p, struct tstk *st)
+{
+	struct tstk rev[TSTK_MAX];
+	unsigned k = 0, sp = 0;
+	uint32_t v = r->pfx_node[p];
+	if (v & RIB_LEAF) {
+		rev[k] = (struct tstk){ RIB_LEAF | p, r->h.pfx[p].len, { { 0 } } };
+		tbits_of(r, fam, p, &rev[k++].b);
+		v = rib_prefix_up(r, p);
+	}
+	for (; v != RIB_NONE && k < TSTK_MAX; v = rib_tnode_parent(&r->node[v])) {
+		const struct rib_tnode *t = &r->node[v];
+		rev[k] = (struct tstk){ v, rib_tnode_len(t), { { 0 } } };
+		tbits_of(r, fam, rib_tnode_rep(t), &rev[k++].b);
+	}
+	if (v != RIB_NONE || (k && rev[k - 1].v != r->root[fam]))
+		return 0;   /* cannot be: an empty stack is always a safe start (see below) */
+	while (k)
+		st[sp++] = rev[--k];
+	return sp;
+}
+
+/* IPv4 queue entries packed for sorting: address (host order) << 32 | length << 26 | index, so
+ * that integer order is cmp_pending's order, and the sort and trie_build read no prefix from
+ * the store (its random reads were most of the build's time; issue 12). */
+enum { PK_IDX_BITS = 26 };
+#define PK_IDX_MASK ((1u << PK_IDX_BITS) - 1)
+
+/* Builds an empty family's trie from its queue in sort_pending's order, in one pass (issue 12:
+ * 18% of a one-peer table's instructions went to inserting its 577k prefixes one by one, each
+ * from trie_finger). In that order every prefix comes after the prefixes that cover it and after
+ * every prefix on its left, so it lands on the right edge of the trie built so far: below the
+ * deepest entry of the path to the prefix inserted last whose bits begin its own (that path is
+ * kept on a stack), either in an empty child place (a leaf), or beside the next entry of the path
+ * under a new branching node where their bits part; the prefix inserted last gets a node of its
+ * own when it covers the new one. These are the nodes trie_insert_at makes, with the same reps,
+ * in the same order (the same node numbers: test_prefix_store compares the two). A case the
+ * order rules out (a prefix above one inserted before, a branching node that is the prefix, an
+ * index queued twice: a snapshot's queue is only checked for range) is inserted by
+ * trie_insert_at from the root, and the stack is read back from the trie.
+ * Input: IPv4 packed entries k (PK_IDX_BITS), or IPv6 indexes q. Inline for each family's word
+ * count. mapped: k is a mapping of its own (bigarr), whose pages read are given back as it goes. */
+static inline __attribute__((always_inline)) int trie_build(struct rib *r, int fam, const uint64_t *k,
+                                                            const uint32_t *q, uint32_t n, int mapped)
+{
+	enum { GIVE_BACK = 1u << 16 };   /* entries (512 KB) */
+	struct tstk st[TSTK_MAX];
+	unsigned sp = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t p;
+		unsigned L;
+		struct tbits pb;
+		if (fam) {
+			p = q[i];
+			L = r->h.pfx[p].len;
+			tbits_of(r, fam, p, &pb);
+		} else {
+			if (mapped && i && i % GIVE_BACK == 0) {   /* whole pages read: back to the system */
+				uintptr_t lo = (uintptr_t)k, hi = (uintptr_t)(k + i) & ~(uintptr_t)4095;
+				if (hi > lo)
+					madvise((void *)lo, hi - lo, MADV_DONTNEED);   /* k: page-aligned (mmap) */
+			}
+			p = (uint32_t)k[i] & PK_IDX_MASK;
+			L = (unsigned)(k[i] >> PK_IDX_BITS) & 63;
+			/* a prefix's trie word is read and written at random (the order is the
+			 * address's, the indexes arrival's): ask for it ahead (its miss was 45% of
+			 * the build's time) */
+			if (i + 16 < n)
+				__builtin_prefetch(&r->pfx_node[(uint32_t)k[i + 16] & PK_IDX_MASK], 1);
+			pb.w[0] = (uint32_t)(k[i] >> 32);
+		}
+		if (r->pfx_node[p] != RIB_NONE)
+			continue;   /* in the trie already (trie_insert_at's test) */
+		/* the deepest entry whose bits begin p's; x: the entry below it on the path */
+		struct tstk x = { RIB_NONE, 0, { { 0 } } };
+		while (sp && (st[sp - 1].len > L || tbits_common(fam, &pb, &st[sp - 1].b, st[sp - 1].len) < st[sp - 1].len))
+			x = st[--sp];
+		uint32_t par = RIB_NONE, cur = r->root[fam];
+		unsigned side = 0;
+		if (sp) {
+			struct tstk *e = &st[sp - 1];
+			if (e->len == L)
+				goto general;
+			if (e->v & RIB_LEAF) {   /* the prefix inserted last covers p: a node of its own */
+				uint32_t gp = sp > 1 ? st[sp - 2].v : RIB_NONE;
+				uint32_t m = tnode_new(r, 1, rib_leaf_pfx(e->v), (uint8_t)e->len, gp);
+				if (m == RIB_NONE) {
+					rc = -1;
+					sp = 0;
+					continue;
+				}
+				slot_set(r, fam, gp, gp != RIB_NONE && r->node[gp].child[1] == e->v, m);
+				e->v = m;
+			}
+			par = e->v;
+			side = tbits_at(&pb, e->len);
+			cur = r->node[par].child[side];
+		}
+		if (cur == RIB_NONE) {   /* an empty place: p is a leaf */
+			slot_set(r, fam, par, side, RIB_LEAF | p);
+			st[sp++] = (struct tstk){ RIB_LEAF | p, L, pb };
+			continue;
+		}
+		if (cur != x.v)
+			goto general;
+		unsigned c = tbits_common(fam, &pb, &x.b, L < x.len ? L : x.len);
+		if (c >= x.len || c == L)
+			goto general;
+		/* p and x part at bit c: a branching node above both (rep p, as trie_insert_at makes it) */
+		uint32_t g = tnode_new(r, 0, p, (uint8_t)c, par);
+		if (g == RIB_NONE) {
+			rc = -1;
+			sp = 0;
+			continue;
+		}
+		unsigned nbit = tbits_at(&x.b, c);
+		slot_set(r, fam, par, side, g);
+		r->node[g].child[nbit] = x.v;
+		child_set_parent(r, x.v, g);
+		r->node[g].child[!nbit] = RIB_LEAF | p;
+		child_set_parent(r, RIB_LEAF | p, g);
+		st[sp++] = (struct tstk){ g, c, pb };
+		st[sp++] = (struct tstk){ RIB_LEAF | p, L, pb };
+		continue;
+	general:
+		if (trie_insert_at(r, p, RIB_NONE))
+			rc = -1;
+		sp = r->pfx_node[p] == RIB_NONE ? 0 : tstk_of(r, fam, p, st);
+	}
+	return rc;
+}
+
+static int trie_build4(struct rib *r, const uint64_t *k, uint32_t n, int mapped) { return trie_build(r, 0, k, NULL, n, mapped); }
+static int trie_build6(struct rib *r, const uint32_t *q, uint32_t n) { return trie_build(r, 1, NULL, q, n, 0); }
+
+/* Buckets of pk_fill: the top 16 bits of an IPv4 address. */
+enum { PK_NB = 1u << 16 };
+
+static inline uint64_t pk_of(const struct rib_pfx *x, uint32_t p)
+{
+	uint32_t a;
+	memcpy(&a, x->b, 4);
+	return (uint64_t)ntohl(a) << 32 | (uint64_t)x->len << PK_IDX_BITS | p;
+}
+
+/* The queue's IPv4 entries packed into k in order, the IPv6 ones moved to the queue's front
+ * (their count returned in *n6); the IPv4 count returned. A counting pass over the family and
+ * top 16 bits, then each entry written straight into its bucket (stores that wait on nothing:
+ * sorting k in place made a chain of dependent cache misses, 8% of a one-peer replay's time),
+ * then each bucket (tens of entries) sorted as integers. The queue is read in arrival order,
+ * twice; both read the prefixes nearly in order. */
+static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1, zero */, uint32_t *n6)
+{
+	uint32_t n = r->npending, n4 = 0, m6 = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rib_pfx *x = &r->h.pfx[r->pending[i]];
+		if (!x->v6)
+			next[((uint32_t)x->b[0] << 8 | x->b[1]) + 1]++;
+	}
+	for (uint32_t b = 0; b < PK_NB; b++)
+		next[b + 1] += next[b];
+	n4 = next[PK_NB];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t p = r->pending[i];
+		const struct rib_pfx *x = &r->h.pfx[p];
+		if (x->v6)
+			r->pending[m6++] = p;   /* m6 <= i: read before */
+		else
+			k[next[(uint32_t)x->b[0] << 8 | x->b[1]]++] = pk_of(x, p);
+	}
+	/* next[b] is now the end of bucket b */
+	for (uint32_t b = 0, lo = 0; b < PK_NB; lo = next[b++])
+		u64_sort(k + lo, next[b] - lo);
+	*n6 = m6;
+	return n4;
+}
+
+int rib_trie_sync(struct rib *r)
+{
+	if (!r->npending)
+		return 0;
+	int rc = 0;
+	/* IPv4 first, packed and sorted (pk_fill), when the indexes fit; the IPv6 rest stays in the queue.
+	 * The queue shrinks to its IPv6 part once packed, and trie_build gives back the packed
+	 * entries' pages as it goes: the sort costs no more memory at its peak than sort_pending
+	 * (the queue and its sorted copy), and the build less. */
+	size_t kbytes = (size_t)r->npending * sizeof(uint64_t);
+	uint32_t *cnt = r->npfx <= PK_IDX_MASK ? calloc(PK_NB + 1, sizeof *cnt) : NULL;
+	uint64_t *k = cnt ? bigarr_resize(NULL, 0, kbytes) : NULL;
+	if (k) {
+		uint32_t n6, n4 = pk_fill(r, k, cnt, &n6);
+		r->npending = n6;
+		if (r->cap_pending > 4096 && n6 < r->cap_pending / 2) {
+			uint32_t *q = realloc(r->pending, (n6 ? n6 : 1) * sizeof *q);
+			if (q) {
+				r->pending = q;
+				r->cap_pending = n6 ? n6 : 1;
+			}
+		}
+		if (n4 && r->root[0] == RIB_NONE) {
+			rc = trie_build4(r, k, n4, kbytes >= BIGARR_MIN);
+		} else {
+			uint32_t last = RIB_NONE;
+			for (uint32_t i = 0; i < n4; i++) {
+				uint32_t p = (uint32_t)k[i] & PK_IDX_MASK;
+				if (trie_insert_at(r, p, trie_finger(r, last, p)))
+					rc = -1;
+				last = r->pfx_node[p] & RIB_LEAF ? rib_prefix_up(r, p) : r->pfx_node[p];
+			}
+		}
+		bigarr_free(k, kbytes);
+	}
+	free(cnt);
+	if (r->npending) {
+		sort_pending(r);
+		/* sort_pending's order: every IPv4 prefix, then every IPv6 one */
+		uint32_t m4 = 0;
+		while (m4 < r->npending && !r->h.pfx[r->pending[m4]].v6)
+			m4++;
+		if (m4 && trie_insert_run(r, r->pending, m4))
+			rc = -1;
+		if (r->npending > m4 && (r->root[1] == RIB_NONE ? trie_build6(r, r->pending + m4, r->npending - m4)
+		                                                : trie_insert_run(r, r->pending + m4, r->npending - m4)))
+			rc = -1;
 	}
 	r->npending = 0;
 	/* a table's queue is not needed again: 2.3 MB of a one-peer replay's peak (issue 12) */
@@ -725,7 +1007,7 @@ static inline void tnode_set_parent(struct rib_tnode *t, uint32_t parent)
 }
 
 /* A node that is prefix pfx (end) or only branches (rep: a prefix beginning with its bits). */
-static uint32_t tnode_new(struct rib *r, int end, uint32_t rep, uint8_t len, uint32_t parent)
+static inline uint32_t tnode_new(struct rib *r, int end, uint32_t rep, uint8_t len, uint32_t parent)
 {
 	uint32_t n;
 	if (r->free_node != RIB_NONE) {

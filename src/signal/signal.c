@@ -218,6 +218,11 @@ static uint32_t as_hash(uint32_t asn) { return (asn * 2654435761u) ^ (asn >> 16)
 
 static uint32_t as_find(const struct sig *s, uint32_t asn)
 {
+	/* the AS found last (a hint, checked: ASNs are unique in s->as): a table's sets come
+	 * prefix block by prefix block, and neighbours are mostly one origin's (issue 12: a probe
+	 * of the AS hash was a cache miss per new set, 3% of a one-peer replay's time) */
+	if (s->as_last < s->nas && s->as[s->as_last].asn == asn)
+		return s->as_last;
 	for (uint32_t h = as_hash(asn) & s->asmask;; h = (h + 1) & s->asmask) {
 		uint32_t v = s->astab[h];
 		if (!v)
@@ -253,12 +258,13 @@ static uint32_t as_find_or_add(struct sig *s, uint32_t asn)
 {
 	uint32_t i = as_find(s, asn);
 	if (i != RIB_NONE)
-		return i;
+		return s->as_last = i;
 	if ((s->nas + 1) * 2 > s->asmask + 1 && as_rehash(s))
 		return RIB_NONE;
 	if (grow((void **)&s->as, &s->capas, s->nas + 1, sizeof *s->as))
 		return RIB_NONE;
 	i = s->nas++;
+	s->as_last = i;
 	int want = 0;
 	for (uint32_t k = 0; k < s->nwant_asn; k++)
 		want |= s->want_asn[k] == asn;
@@ -411,14 +417,19 @@ static int geo_fill(struct sig *s, uint32_t i)
 		gs[0].addrs = size_units(pf);
 		k = 1;
 	}
-	if (pf->len <= covlen[fam])
-		sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
+	/* one country whole (nearly every prefix) first: apportioning it changes nothing (its
+	 * size is whole blocks), and was 1% of a one-peer replay with the mapping (issue 12) */
+	if (pf->len > covlen[fam] || k != 1 || gs[0].addrs != size_units(pf)) {
+		if (pf->len <= covlen[fam])
+			sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
+	}
 	if (k == 1 && gs[0].addrs == size_units(pf)) {
 		struct pst *p1 = &s->p[i];
 		p1->geo = country_ent(fam, cc_index(gs[0].cc));
 		p1->ngeo = 1;
 		p1->flags |= PF_GEO | PF_GEO1;
-		free(big);
+		if (big)
+			free(big);
 		return 0;
 	}
 	uint32_t hdr = k >= NGEO_LONG;
@@ -1187,8 +1198,17 @@ void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *
 		return;
 	}
 	uint32_t pfx = ch->pfx;
-	if (pfx >= s->np && pst_fit(s))
-		return;
+	if (pfx >= s->np) {
+		if (pfx == s->np && pfx < s->capp && rib_prefix_count(s->rib) == pfx + 1) {
+			/* the prefix the RIB added last, with room: pst_fit's work without its call
+			 * (once per new prefix: a table's every element) */
+			memset(&s->p[pfx], 0, sizeof s->p[pfx]);
+			s->p[pfx].org0.ent = RIB_NONE;
+			s->np++;
+		} else if (pst_fit(s)) {
+			return;
+		}
+	}
 	int ann = ch->new_attr != 0;
 	int32_t f = s->ffslot[2 * peer + fam];
 	if (f >= 0) {
@@ -1267,10 +1287,15 @@ static void rc_prefix(struct sig *s, int fam, uint32_t i)
 		for (unsigned k = 0; k < n; k++)
 			pe_add(s, sh[k].ent, fam, (int32_t)f, 1, sz ? sh[k].units : 0);
 		for (unsigned j = 0; j < v.n; j++) {
-			struct org *o = org_find(s, i, v.org[j]);
-			if (!o) {
-				if (!(o = org_new(s, i, v.org[j])))
-					continue;
+			struct pst *p = &s->p[i];
+			struct org *o;
+			if (!(p->flags & PF_LIST) && (p->org0.ent == RIB_NONE || p->org0.ent == v.org[j])) {
+				/* org_find and org_new without calls for a prefix's first pair (nearly all) */
+				if (p->org0.ent == RIB_NONE)
+					p->org0 = (struct org){ v.org[j], 0, 0, 0 };
+				o = &p->org0;
+			} else if (!(o = org_find(s, i, v.org[j])) && !(o = org_new(s, i, v.org[j]))) {
+				continue;
 			}
 			o->seen++;
 			pe_add(s, v.org[j], fam, (int32_t)f, 1, sz);
@@ -1278,64 +1303,77 @@ static void rc_prefix(struct sig *s, int fam, uint32_t i)
 	}
 }
 
+/* rc_dfs's visit of prefix q (RIB_NONE: a branching node) of length tl: its part of the
+ * coverage, given whether a visible prefix above covers it (*covered) and the origin entities
+ * of visible pairs above (ostk[0 .. *olen)), both updated for what lies below; 1 when q counts
+ * in vsub (visible, <= /24 or /48). */
+static inline __attribute__((always_inline)) uint32_t rc_visit(struct sig *s, int fam, uint32_t q, unsigned tl,
+                                                               int *covered, uint32_t *ostk, unsigned *olen)
+{
+	uint32_t cnt = 0;
+	if (q == RIB_NONE || tl > covlen[fam])
+		return 0;
+	uint64_t units = fam ? (tl ? 1ull << (64 - tl) : 1ull << 63) : 1ull << (32 - tl);
+	if (s->p[q].flags & PF_VIS) {
+		cnt = 1;
+		if (!*covered) {
+			s->ent[ENT_GLOBAL + fam].cov += units;
+			unsigned k;
+			struct share one_;   /* geo_of's answer for a one-country prefix */
+			const struct share *sh = geo_of_sized(s, q, &k, &one_, &units);
+			for (unsigned j = 0; j < k; j++)
+				s->ent[sh[j].ent].cov += sh[j].units;
+		}
+		*covered = 1;
+	}
+	for (const struct org *o = org_first(s, q); o; o = org_next(s, q, o)) {
+		if (!(o->flags & PF_VIS))
+			continue;
+		uint32_t ent = o->ent;
+		int in = 0;
+		for (unsigned j = 0; j < *olen && !in; j++)
+			in = ostk[j] == ent;
+		if (!in) {
+			s->ent[ent].cov += units;
+			if (*olen < 512)
+				ostk[(*olen)++] = ent;
+		}
+	}
+	return cnt;
+}
+
+/* The coverage (struct ent cov) and the per-node counts (vsub) of the subtree at child word n,
+ * in address order. A leaf is visited in its parent's call, not in one of its own: half the
+ * calls, 7% of the first bin's close of a one-peer table (issue 12). */
 static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t *ostk, unsigned olen)
 {
 	if (n == RIB_NONE)
 		return 0;
-	uint32_t cnt = 0, q, c0 = RIB_NONE, c1 = RIB_NONE;
-	unsigned tl;
-	int leaf = rib_is_leaf(n);
-	if (leaf) {   /* a prefix with nothing below, held in its parent's child word */
-		q = rib_leaf_pfx(n);
-		tl = rib_prefix_len(s->rib, q);
-	} else {
-		const struct rib_tnode *t = rib_node(s->rib, n);
-		q = rib_tnode_pfx(t);
-		tl = rib_tnode_len(t);
-		c0 = t->child[0];
-		c1 = t->child[1];
-		/* The walk is in address order, the prefix states in arrival order: start loading the
-		 * children's states now (a table's worth of cache misses, issue 12). A prefix node's
-		 * length is its prefix's: the prefix itself is not read. */
-		uint32_t q0 = rib_is_leaf(c0) ? rib_leaf_pfx(c0) : c0 != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c0)) : RIB_NONE;
-		uint32_t q1 = rib_is_leaf(c1) ? rib_leaf_pfx(c1) : c1 != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c1)) : RIB_NONE;
-		if (q0 != RIB_NONE)
-			__builtin_prefetch(&s->p[q0]);
-		if (q1 != RIB_NONE)
-			__builtin_prefetch(&s->p[q1]);
+	if (rib_is_leaf(n)) {   /* a prefix with nothing below, held in its parent's child word */
+		uint32_t q = rib_leaf_pfx(n);
+		return rc_visit(s, fam, q, rib_prefix_len(s->rib, q), &covered, ostk, &olen);
 	}
-	if (q != RIB_NONE && tl <= covlen[fam]) {
-		uint64_t units = fam ? (tl ? 1ull << (64 - tl) : 1ull << 63) : 1ull << (32 - tl);
-		if (s->p[q].flags & PF_VIS) {
-			cnt = 1;
-			if (!covered) {
-				s->ent[ENT_GLOBAL + fam].cov += units;
-				unsigned k;
-				struct share one_;   /* geo_of's answer for a one-country prefix */
-				const struct share *sh = geo_of_sized(s, q, &k, &one_, &units);
-				for (unsigned j = 0; j < k; j++)
-					s->ent[sh[j].ent].cov += sh[j].units;
-			}
-			covered = 1;
-		}
-		for (const struct org *o = org_first(s, q); o; o = org_next(s, q, o)) {
-			if (!(o->flags & PF_VIS))
-				continue;
-			uint32_t ent = o->ent;
-			int in = 0;
-			for (unsigned j = 0; j < olen && !in; j++)
-				in = ostk[j] == ent;
-			if (!in) {
-				s->ent[ent].cov += units;
-				if (olen < 512)
-					ostk[olen++] = ent;
-			}
+	const struct rib_tnode *t = rib_node(s->rib, n);
+	uint32_t c[2] = { t->child[0], t->child[1] };
+	/* The walk is in address order, the prefix states in arrival order: start loading the
+	 * children's states now (a table's worth of cache misses, issue 12). A prefix node's
+	 * length is its prefix's: the prefix itself is not read. */
+	uint32_t qc[2];
+	for (int k = 0; k < 2; k++) {
+		qc[k] = rib_is_leaf(c[k]) ? rib_leaf_pfx(c[k]) : c[k] != RIB_NONE ? rib_tnode_pfx(rib_node(s->rib, c[k])) : RIB_NONE;
+		if (qc[k] != RIB_NONE)
+			__builtin_prefetch(&s->p[qc[k]]);
+	}
+	uint32_t cnt = rc_visit(s, fam, rib_tnode_pfx(t), rib_tnode_len(t), &covered, ostk, &olen);
+	for (int k = 0; k < 2; k++) {
+		if (rib_is_leaf(c[k])) {   /* its changes to covered and the stack are its own */
+			int cv = covered;
+			unsigned ol = olen;
+			cnt += rc_visit(s, fam, qc[k], rib_prefix_len(s->rib, qc[k]), &cv, ostk, &ol);
+		} else if (c[k] != RIB_NONE) {
+			cnt += rc_dfs(s, fam, c[k], covered, ostk, olen);
 		}
 	}
-	if (leaf)
-		return cnt;
-	cnt += rc_dfs(s, fam, c0, covered, ostk, olen);
-	cnt += rc_dfs(s, fam, c1, covered, ostk, olen);
 	s->vsub[n] = cnt;
 	return cnt;
 }
@@ -1405,7 +1443,8 @@ static void recompute(struct sig *s, int fam)
 				x->flags &= (uint8_t)~PF_VIS;
 			}
 		}
-		org_gc(s, i);
+		if ((p->flags & PF_LIST) || (p->org0.ent != RIB_NONE && org_dead(&p->org0)))
+			org_gc(s, i);   /* (a lone live pair or none: nothing to collect) */
 	}
 	uint32_t ostk[512];
 	rc_dfs(s, fam, rib_trie_root(s->rib, fam), 0, ostk, 0);

@@ -126,6 +126,7 @@ struct sig {
 	uint32_t nent, capent;
 	uint32_t *astab;    /* ASN hash -> AS record (s->as) + 1 */
 	uint32_t asmask, nas;
+	uint32_t as_last;   /* the AS record as_find_or_add gave last (a hint: as_find checks it) */
 	struct asrec *as;   /* by AS record id: a set's rib_attr.user */
 	uint32_t capas;
 	uint32_t *want_asn;

@@ -408,6 +408,22 @@ static void test_ranges_longest_match(void **state)
 	 * (16776960) = ZZ 33554176. */
 	check_split(g, -1, "8.0.0.0/6", "ZZ 33554176, FR 16777216, US 16711680, CA 65408, DE 256, MX 128");
 	check_split(g, 1, "10.0.0.0/23", "FR 256, ZZ 256");
+	/* A prefix inside one segment of the first source asked is answered without splitting
+	 * (geo.c split4_one, issue 12); one that is not falls to the split: segment edges, nested
+	 * segments, a gap of source a that source b covers, a /32 at each side of a boundary,
+	 * nothing at all, and one source asked alone. */
+	check_split(g, -1, "10.1.2.0/25", "MX 128");
+	check_split(g, -1, "10.1.2.128/25", "CA 128");
+	check_split(g, -1, "10.1.2.0/24", "CA 128, MX 128");
+	check_split(g, -1, "10.0.255.255/32", "US 1");
+	check_split(g, -1, "10.1.0.0/32", "CA 1");
+	check_split(g, -1, "10.1.0.0/16", "CA 65408, MX 128");
+	check_split(g, -1, "11.0.0.0/24", "DE 256");
+	check_split(g, -1, "11.0.0.0/23", "DE 256, ZZ 256");   /* ties: by code */
+	check_split(g, -1, "9.255.255.255/32", "FR 1");
+	check_split(g, -1, "12.0.0.0/8", "ZZ 16777216");
+	check_split(g, 1, "9.1.0.0/16", "FR 65536");
+	check_split(g, 1, "10.0.0.0/24", "FR 256");
 	/* The numeric IPv6 range of b is 2001:db8:1::/48 (42540766411283801782723599580828532736 =
 	 * 0x20010db8000100000000000000000000, python3 int(ipaddress.ip_address('2001:db8:1::'))): 65536 /64s. a's JP is 2001:db8::/48. */
 	check_split(g, -1, "2001:db8::/47", "JP 65536, NL 65536");

@@ -294,6 +294,133 @@ static void test_trie_leaves(void **state)
 	rib_free(r);
 }
 
+/* Child word v of trie a, in trie b's terms: the same node number, or the leaf of the same prefix. */
+static uint32_t word_in(const struct rib *a, const struct rib *b, uint32_t v)
+{
+	if (!rib_is_leaf(v))
+		return v;
+	struct dm_prefix p = rib_prefix(a, rib_leaf_pfx(v));
+	return RIB_LEAF | rib_prefix_find(b, &p);
+}
+
+/* Tries a and b hold the same nodes under the same numbers: length, parent, children, whether
+ * the node is a prefix, and its rep's first bits (prefix indexes differ: compared by value). */
+static void same_trie(const struct rib *a, const struct rib *b)
+{
+	assert_int_equal(rib_node_count(a), rib_node_count(b));
+	for (int fam = 0; fam < 2; fam++)
+		assert_int_equal(word_in(a, b, rib_trie_root(a, fam)), rib_trie_root(b, fam));
+	for (uint32_t n = 0; n < rib_node_count(a); n++) {
+		const struct rib_tnode *x = rib_node(a, n), *y = rib_node(b, n);
+		assert_int_equal(x->up, y->up);
+		assert_int_equal(x->key & RIB_NODE_END, y->key & RIB_NODE_END);
+		struct dm_prefix px = rib_prefix(a, rib_tnode_rep(x)), py = rib_prefix(b, rib_tnode_rep(y));
+		assert_memory_equal(&px, &py, sizeof px);
+		for (int c = 0; c < 2; c++)
+			assert_int_equal(word_in(a, b, x->child[c]), y->child[c]);
+	}
+	for (uint32_t i = 0; i < rib_prefix_count(a); i++) {
+		struct dm_prefix p = rib_prefix(a, i);
+		uint32_t j = rib_prefix_find(b, &p);
+		assert_int_equal(rib_prefix_node(a, i), rib_prefix_node(b, j));
+		assert_int_equal(rib_prefix_up(a, i), rib_prefix_up(b, j));
+	}
+}
+
+static int cmp_prefix(const void *x, const void *y)
+{
+	const struct dm_prefix *a = x, *b = y;
+	if (a->afi != b->afi)
+		return a->afi < b->afi ? -1 : 1;
+	int c = memcmp(a->b, b->b, 16);
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* A queue synced into an empty trie is built in one pass (rib.c trie_build, issue 12): the same
+ * trie, node for node and number for number, as inserting each prefix in address order into a
+ * RIB without a queue (trie_insert_at from the root), for IPv4 and IPv6 prefixes nested deeply;
+ * a second queue goes into the non-empty trie by trie_finger. Then a small table by hand. */
+static void test_trie_build(void **state)
+{
+	(void)state;
+	struct rib *lazy = rib_new(), *one = rib_new();
+	rib_set_lazy_trie(lazy, 1);
+	srand(12);
+	enum { N = 6000 };
+	static struct dm_prefix all[2 * N];
+	uint32_t n = 0;
+	for (int round = 0; round < 2; round++) {
+		uint32_t from = n;
+		for (int i = 0; i < N; i++) {
+			struct dm_prefix p = { .afi = rand() % 8 ? DM_AFI_IPV4 : DM_AFI_IPV6 };
+			if (p.afi == DM_AFI_IPV4) {
+				p.len = (uint8_t)(8 + rand() % 25);
+				put4(p.b, ((uint32_t)rand() & 3) << 24 | (uint32_t)rand() % (1u << 24));
+			} else {
+				p.len = (uint8_t)(16 + rand() % 113);
+				p.b[0] = 0x20;
+				p.b[1] = 0x01;
+				for (int k = 2; k < 16; k++)
+					p.b[k] = (uint8_t)(k < 4 ? rand() & 1 : rand());
+			}
+			dm_prefix_mask(&p);
+			if (rib_prefix_find(lazy, &p) != RIB_NONE)
+				continue;
+			assert_true(rib_prefix_find_or_add(lazy, &p) != RIB_NONE);
+			all[n++] = p;
+		}
+		assert_int_equal(rib_trie_pending(lazy), n - from);
+		assert_int_equal(rib_trie_sync(lazy), 0);
+		assert_int_equal(rib_trie_pending(lazy), 0);
+		qsort(all + from, n - from, sizeof *all, cmp_prefix);
+		for (uint32_t i = from; i < n; i++)
+			assert_true(rib_prefix_find_or_add(one, &all[i]) != RIB_NONE);
+		same_trie(lazy, one);
+		for (uint32_t i = 0; i < n; i++)
+			assert_int_equal(rib_covering(lazy, &all[i]), rib_prefix_find(lazy, &all[i]));
+	}
+	rib_free(lazy);
+	rib_free(one);
+
+	/* 11/8 after 10.1/16, 10.2/16 and 10/8, queued in any order: 10/8 gets its node when 10.1/16
+	 * comes (node 0), 10.1 and 10.2 part at bit 14 (node 1, rep 10.2/16), 10/8 and 11/8 at bit 7
+	 * (node 2, the root); the /16s and 11/8 are leaves. */
+	struct rib *r = rib_new();
+	rib_set_lazy_trie(r, 1);
+	const char *q[] = { "11.0.0.0/8", "10.2.0.0/16", "10.0.0.0/8", "10.1.0.0/16" };
+	for (int i = 0; i < 4; i++) {
+		struct dm_prefix p = P(q[i]);
+		assert_int_equal(rib_prefix_find_or_add(r, &p), i);
+	}
+	assert_int_equal(rib_trie_sync(r), 0);
+	assert_int_equal(rib_node_count(r), 3);
+	assert_int_equal(rib_trie_root(r, 0), 2);
+	assert_int_equal(rib_prefix_node(r, 2), 0);
+	const struct rib_tnode *t = rib_node(r, 0);
+	assert_int_equal(rib_tnode_len(t), 8);
+	assert_int_equal(rib_tnode_parent(t), 2);
+	assert_int_equal(rib_tnode_pfx(t), 2);
+	assert_int_equal(t->child[0], 1);
+	assert_int_equal(t->child[1], RIB_NONE);
+	t = rib_node(r, 1);
+	assert_int_equal(rib_tnode_len(t), 14);
+	assert_int_equal(rib_tnode_parent(t), 0);
+	assert_int_equal(rib_tnode_pfx(t), RIB_NONE);
+	assert_int_equal(rib_tnode_rep(t), 1);
+	assert_int_equal(t->child[0], RIB_LEAF | 3);
+	assert_int_equal(t->child[1], RIB_LEAF | 1);
+	t = rib_node(r, 2);
+	assert_int_equal(rib_tnode_len(t), 7);
+	assert_int_equal(rib_tnode_parent(t), RIB_NONE);
+	assert_int_equal(rib_tnode_rep(t), 0);
+	assert_int_equal(t->child[0], 0);
+	assert_int_equal(t->child[1], RIB_LEAF | 0);
+	assert_int_equal(rib_prefix_up(r, 0), 2);
+	assert_int_equal(rib_prefix_up(r, 1), 1);
+	assert_int_equal(rib_prefix_up(r, 3), 1);
+	rib_free(r);
+}
+
 /* Attribute block bytes: ORIGIN IGP, AS_PATH (4-byte) SEQUENCE of the given ASNs, and an
  * optional MP_REACH_NLRI carrying a varying byte. */
 static size_t raw_attrs(uint8_t *b, const uint32_t *asn, int n, int mp_byte)
@@ -917,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(test_apply_record_order),
 		cmocka_unit_test(test_trie_random),
 		cmocka_unit_test(test_trie_leaves),
+		cmocka_unit_test(test_trie_build),
 		cmocka_unit_test(test_prefix_store),
 		cmocka_unit_test(test_intern_refcounts),
 		cmocka_unit_test(test_addpath_and_clear),
