@@ -33,6 +33,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAGIC_BLOCK 0x314159265359ULL
 #define MAGIC_EOS 0x177245385090ULL
@@ -45,6 +46,8 @@ enum {
 	MAX_LEN = 20,
 	FAST = 10,          /* bits resolved by one table lookup */
 	GROUP = 50,         /* symbols per selector */
+	HUGE = 2 << 20,
+	VEC_BYTES = 2 * HUGE * ((NMAX * 4 + HUGE - 1) / HUGE),  /* tt, then lf, each on its own 2 MB pages */
 };
 
 struct huff {
@@ -375,7 +378,10 @@ static int decode_block(struct bz2dec *d, struct br *b, unsigned level, struct b
 	if (orig >= n)
 		return BZ2DEC_EDATA;
 
-	/* the LF and T vectors: row i's last byte c is row j = C[c] + rank's first byte */
+	/* the LF and T vectors. Rows are the block's rotations sorted; ll holds each row's last
+	 * byte c, so row i's rotation starting one byte earlier is row j = LF(i) = (rows ending
+	 * in a byte < c) + (rows before i ending in c), and T(j) = i. Row j starts with byte c
+	 * (rows are sorted by their first byte): lf keeps LF(i) and L[i], tt keeps T(j) and F[j]. */
 	uint32_t cf[256], sum = 0;
 	for (unsigned c = 0; c < 256; c++) {
 		cf[c] = sum;
@@ -385,13 +391,14 @@ static int decode_block(struct bz2dec *d, struct br *b, unsigned level, struct b
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t c = ll[i], j = cf[c]++;
 		lf[i] = j << 8 | c;
-		tt[j] = i << 8 | ll[j];
+		tt[j] = i << 8 | c;
 	}
 
-	/* the walk: s[0, half) forward from row origPtr's successor, s[half, n) backward from
-	 * row origPtr (whose last byte ends the block); ll is free to hold it */
+	/* the walk: s[0, half) forward with T from row origPtr (the block itself, whose first
+	 * byte is F[origPtr]), s[half, n) backward with LF from row origPtr (whose last byte ends
+	 * the block); two independent chains of loads. ll is free to hold the bytes. */
 	uint8_t *s = ll;
-	uint32_t half = n / 2, fp = tt[orig] >> 8, bp = orig, k = n;
+	uint32_t half = n / 2, fp = orig, bp = orig, k = n;
 	for (uint32_t i = 0; i < half; i++) {
 		uint32_t v = tt[fp], w = lf[bp];
 		s[i] = (uint8_t)v;
@@ -402,41 +409,53 @@ static int decode_block(struct bz2dec *d, struct br *b, unsigned level, struct b
 	if (k > half)
 		s[--k] = (uint8_t)lf[bp];
 
-	/* runs of 4 equal bytes and a count */
+	/* runs of 4 equal bytes and a count. 8 positions at a time: where none starts a run,
+	 * 8 bytes are copied; else the bytes before the first run, then the run. */
 	size_t start = o->len;
 	memset(s + n, 0, 16);
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 	uint32_t i = 0;
 	while (i < n) {
-		if (o->cap - o->len < 512 && out_grow(o, 512) < 0)
+		if (o->cap - o->len < 1024 && out_grow(o, 1024) < 0)
 			return BZ2DEC_ENOMEM;
-		uint8_t *op = o->buf + o->len, *oend = o->buf + o->cap - 264;
-		while (i < n && op < oend) {
-			if (i + 9 <= n) {
-				uint64_t a, c;
+		uint8_t *op = o->buf + o->len, *oend = o->buf + o->cap - 288;
+		while (op < oend) {
+			if (i + 11 <= n) {
+				uint64_t a, b1, b2, b3;
 				memcpy(&a, s + i, 8);
-				memcpy(&c, s + i + 1, 8);
-				uint64_t x = a ^ c;
-				if (!((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL)) {
-					memcpy(op, &a, 8);
+				memcpy(&b1, s + i + 1, 8);
+				memcpy(&b2, s + i + 2, 8);
+				memcpy(&b3, s + i + 3, 8);
+				/* a zero byte k: s[i+k .. i+k+3] equal (the lowest flagged byte is exact) */
+				uint64_t z = (a ^ b1) | (a ^ b2) | (a ^ b3);
+				uint64_t m = (z - ones) & ~z & highs;
+				memcpy(op, &a, 8);
+				if (!m) {
 					op += 8;
 					i += 8;
 					continue;
 				}
+				unsigned k0 = (unsigned)__builtin_ctzll(m) >> 3;   /* little-endian: byte 0 is s[i] */
+				op += k0;
+				i += k0;
+			} else if (i >= n) {
+				break;
+			} else if (!(i + 3 < n && s[i + 1] == s[i] && s[i + 2] == s[i] && s[i + 3] == s[i])) {
+				*op++ = s[i++];
+				continue;
 			}
-			uint8_t c = s[i];
-			if (i + 3 < n && s[i + 1] == c && s[i + 2] == c && s[i + 3] == c) {
-				if (i + 4 >= n) {
-					o->len = start;
-					return BZ2DEC_EDATA;   /* libbz2 wants the count byte */
-				}
-				unsigned r = 4u + s[i + 4];
-				memset(op, c, r);
-				op += r;
-				i += 5;
-			} else {
-				*op++ = c;
-				i++;
+			/* a run starts at i */
+			if (i + 4 >= n) {
+				o->len = start;
+				return BZ2DEC_EDATA;   /* libbz2 wants the count byte */
 			}
+			v16 c16;
+			memset(&c16, s[i], 16);
+			unsigned r = 4u + s[i + 4];
+			for (unsigned w = 0; w < r; w += 16)
+				memcpy(op + w, &c16, 16);
+			op += r;
+			i += 5;
 		}
 		o->len = (size_t)(op - o->buf);
 	}
@@ -464,12 +483,22 @@ struct bz2dec *bz2dec_new(void)
 	if (!d)
 		return NULL;
 	d->ll = malloc(NMAX + 32);
-	d->tt = malloc(NMAX * sizeof *d->tt);
-	d->lf = malloc(NMAX * sizeof *d->lf);
-	if (!d->ll || !d->tt || !d->lf) {
+	/* tt and lf in one region on 2 MB pages where the kernel gives them (madvise mode): the
+	 * walk's loads land anywhere in 7.2 MB, and with 4 KB pages nearly each one also misses
+	 * the TLB (half the walk's time on this machine, measured) */
+	void *big = NULL;
+	if (posix_memalign(&big, HUGE, VEC_BYTES) != 0)
+		big = NULL;
+	if (!d->ll || !big) {
+		free(big);
 		bz2dec_free(d);
 		return NULL;
 	}
+#ifdef MADV_HUGEPAGE
+	madvise(big, VEC_BYTES, MADV_HUGEPAGE);
+#endif
+	d->tt = big;
+	d->lf = (uint32_t *)((uint8_t *)big + VEC_BYTES / 2);
 	for (unsigned k = 0; k < 16; k++)
 		for (unsigned j = 0; j < 16; j++)
 			d->mask[k][j] = j < k ? 0xff : 0;
@@ -481,8 +510,7 @@ void bz2dec_free(struct bz2dec *d)
 	if (!d)
 		return;
 	free(d->ll);
-	free(d->tt);
-	free(d->lf);
+	free(d->tt);   /* lf lies in the same region */
 	free(d);
 }
 
