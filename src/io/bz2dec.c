@@ -31,6 +31,7 @@
  * run lengths of 20 or more RUNA/RUNB symbols (they exceed every block size anyway). */
 #include "io/bz2dec.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -474,11 +475,8 @@ bad:
 
 struct bz2dec *bz2dec_new(void)
 {
-	static int crc_ready;
-	if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE)) {
-		crc_init();   /* idempotent: two threads racing write the same values */
-		__atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
-	}
+	static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+	pthread_once(&crc_once, crc_init);   /* decoders are made on several threads at once */
 	struct bz2dec *d = calloc(1, sizeof *d);
 	if (!d)
 		return NULL;

@@ -196,9 +196,24 @@ static int one_block_stream(struct bz2par *p, struct job *j, uint64_t from, uint
 	putbits(&w, 'Z', 8);
 	putbits(&w, 'h', 8);
 	putbits(&w, (uint64_t)p->level, 8);
-	uint64_t bit = from;
-	for (; bit + 8 <= end; bit += 8)
-		putbits(&w, bits8(p, bit), 8);
+	/* whole bytes straight from the scan buffer (the writer is at a byte boundary after the
+	 * header; every byte read holds bits before end, so within the buffer), then the tail */
+	uint64_t nbytes = (end - from) / 8, bit = from + nbytes * 8;
+	if (nbytes && (from >> 3) >= p->buf_off && (end + 7) / 8 <= p->buf_off + p->buf_len) {
+		const uint8_t *src = p->buf + ((from >> 3) - p->buf_off);
+		unsigned sh = (unsigned)(from & 7);
+		uint8_t *dst = w.b + w.n;
+		if (sh == 0) {
+			memcpy(dst, src, (size_t)nbytes);
+		} else {
+			for (size_t k = 0; k < nbytes; k++)
+				dst[k] = (uint8_t)(src[k] << sh | src[k + 1] >> (8 - sh));
+		}
+		w.n += (size_t)nbytes;
+	} else {
+		for (bit = from; bit + 8 <= end; bit += 8)
+			putbits(&w, bits8(p, bit), 8);
+	}
 	if (end > bit)
 		putbits(&w, bits8(p, bit) >> (8 - (end - bit)), (unsigned)(end - bit));
 	if (close) {
