@@ -7,8 +7,12 @@
  * The caller's thread scans ahead for block boundaries and queues up to two blocks a thread; the worker
  * threads, and the caller while it waits for the next block in order, decode them. Each block is
  * copied out of the scan buffer as a one-block stream of its own, so no two threads share a
- * byte of input or output. */
+ * byte of input or output. Each block is decoded by darkmap's own decoder (bz2dec.h: measured
+ * against libbz2 in docs/dump.md); whatever it does not take (a bad CRC, an invalid table, a
+ * randomised block, anything) is decoded again with libbz2, exactly as before it existed, so
+ * errors, offsets and counts on damaged files stay libbz2's. DARKMAP_BZ2DEC=0: libbz2 only. */
 #include "io/bz2par.h"
+#include "io/bz2dec.h"
 
 #include <bzlib.h>
 #include <errno.h>
@@ -65,6 +69,8 @@ struct bz2par {
 	int stop;
 	int nthreads;
 	pthread_t *threads;
+	int own_dec;         /* blocks go to bz2dec first (DARKMAP_BZ2DEC unset or not "0") */
+	struct bz2dec *dec;  /* the caller's thread's (the workers have their own) */
 	uint8_t maybe[256];  /* byte values that can be a magic's second byte: bit k = shift k */
 };
 
@@ -190,9 +196,24 @@ static int one_block_stream(struct bz2par *p, struct job *j, uint64_t from, uint
 	putbits(&w, 'Z', 8);
 	putbits(&w, 'h', 8);
 	putbits(&w, (uint64_t)p->level, 8);
-	uint64_t bit = from;
-	for (; bit + 8 <= end; bit += 8)
-		putbits(&w, bits8(p, bit), 8);
+	/* whole bytes straight from the scan buffer (the writer is at a byte boundary after the
+	 * header; every byte read holds bits before end, so within the buffer), then the tail */
+	uint64_t nbytes = (end - from) / 8, bit = from + nbytes * 8;
+	if (nbytes && (from >> 3) >= p->buf_off && (end + 7) / 8 <= p->buf_off + p->buf_len) {
+		const uint8_t *src = p->buf + ((from >> 3) - p->buf_off);
+		unsigned sh = (unsigned)(from & 7);
+		uint8_t *dst = w.b + w.n;
+		if (sh == 0) {
+			memcpy(dst, src, (size_t)nbytes);
+		} else {
+			for (size_t k = 0; k < nbytes; k++)
+				dst[k] = (uint8_t)(src[k] << sh | src[k + 1] >> (8 - sh));
+		}
+		w.n += (size_t)nbytes;
+	} else {
+		for (bit = from; bit + 8 <= end; bit += 8)
+			putbits(&w, bits8(p, bit), 8);
+	}
 	if (end > bit)
 		putbits(&w, bits8(p, bit) >> (8 - (end - bit)), (unsigned)(end - bit));
 	if (close) {
@@ -337,10 +358,20 @@ static int scan_job(struct bz2par *p, struct job *j)
 
 /* ---------- decoding ---------- */
 
-/* Decodes job j (taken by this thread): J_DONE or J_FAILED, which the caller stores under the
- * lock. */
-static enum job_state decode_job(struct job *j)
+/* Decodes job j (taken by this thread) with libbz2 or, first when dec is not NULL, with bz2dec:
+ * J_DONE or J_FAILED, which the caller stores under the lock. */
+static enum job_state decode_job(struct job *j, struct bz2dec *dec)
 {
+	if (dec) {
+		struct bz2dec_out o = { j->out, 0, j->out_cap, OUT_MAX };
+		int rc = bz2dec_stream(dec, j->in, j->in_len, &o);
+		j->out = o.buf;
+		j->out_cap = o.cap;
+		if (rc == BZ2DEC_OK) {
+			j->out_len = o.len;
+			return J_DONE;
+		}
+	}
 	bz_stream s;
 	memset(&s, 0, sizeof s);
 	if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK)
@@ -377,12 +408,12 @@ static enum job_state decode_job(struct job *j)
 /* With the lock held and a queued block nobody has taken: takes the oldest, decodes it without
  * the lock, stores its state and wakes whoever waits for it. The workers and the reading thread
  * (while it waits for the next block in order) both call it. */
-static void take_and_decode(struct bz2par *p)
+static void take_and_decode(struct bz2par *p, struct bz2dec *dec)
 {
 	struct job *j = &p->job[p->next_take++ % p->slots];
 	j->state = J_TAKEN;
 	pthread_mutex_unlock(&p->mu);
-	enum job_state st = decode_job(j);
+	enum job_state st = decode_job(j, dec);
 	pthread_mutex_lock(&p->mu);
 	j->state = st;
 	pthread_cond_broadcast(&p->done);
@@ -391,15 +422,17 @@ static void take_and_decode(struct bz2par *p)
 static void *worker(void *arg)
 {
 	struct bz2par *p = arg;
+	struct bz2dec *dec = p->own_dec ? bz2dec_new() : NULL;   /* NULL: libbz2 only */
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->stop && p->next_take == p->next_queue)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop)
 			break;
-		take_and_decode(p);
+		take_and_decode(p, dec);
 	}
 	pthread_mutex_unlock(&p->mu);
+	bz2dec_free(dec);
 	return NULL;
 }
 
@@ -425,6 +458,10 @@ struct bz2par *bz2par_open(int fd, uint64_t size, int threads)
 	}
 	p->level = p->buf[3];
 	p->scan_bit = 32;
+	const char *own = getenv("DARKMAP_BZ2DEC");
+	p->own_dec = !(own && !strcmp(own, "0"));
+	if (p->own_dec)
+		p->dec = bz2dec_new();
 	p->slots = threads < 1 ? 2 : threads > MAX_SLOTS / 2 ? MAX_SLOTS : 2 * (unsigned)threads;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
@@ -472,7 +509,7 @@ ssize_t bz2par_next(struct bz2par *p, const uint8_t **data)
 		pthread_mutex_lock(&p->mu);
 		while (j->state != J_DONE && j->state != J_FAILED) {
 			if (p->next_take < p->next_queue) {
-				take_and_decode(p);   /* help: the oldest block nobody has taken */
+				take_and_decode(p, p->dec);   /* help: the oldest block nobody has taken */
 			} else {
 				pthread_cond_wait(&p->done, &p->mu);
 			}
@@ -513,6 +550,7 @@ void bz2par_close(struct bz2par *p)
 		free(p->job[i].in);
 		free(p->job[i].out);
 	}
+	bz2dec_free(p->dec);
 	free(p->buf);
 	free(p);
 }

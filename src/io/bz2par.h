@@ -1,8 +1,9 @@
 /* Block-parallel bzip2 decoding for regular files (issue 12): bzip2 compresses 100-900 KB blocks
  * independently, each starting with a 48-bit magic at any bit offset, so the blocks of a file can
- * be found by a bit scan and decoded on several cores at once. libbz2 does the decoding: each block
- * is cut out, shifted to a byte boundary and closed as a one-block stream of its own (the stream
- * CRC of one block is its block CRC), which libbz2 decodes and checks as it checks any stream.
+ * be found by a bit scan and decoded on several cores at once. Each block is cut out, shifted to a
+ * byte boundary and closed as a one-block stream of its own (the stream CRC of one block is its
+ * block CRC), which darkmap's block decoder (bz2dec.h) decodes and checks; any block it refuses,
+ * libbz2 decodes and checks as it checks any stream.
  *
  * Only clean data takes this path. Anything it does not expect (a block that does not decode
  * alone, a magic that was a false match, a stream CRC that does not add up, zero padding, trailing
