@@ -8,54 +8,9 @@
  * same count, prefixes, path ids and error. A difference aborts. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "mrt/elem.h"
-
-static void check(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-enum { MAX_ELEMS = 1 << 14 };
-
-struct seen {
-	uint32_t n;
-	struct {
-		char type;
-		uint8_t has_path_id, origin_set, has_nh, origin;
-		uint32_t path_id, origin_as;
-		struct dm_prefix prefix;
-		struct dm_ip nh;
-	} e[MAX_ELEMS];
-};
-
-static void record(const struct dm_elem *e, void *arg)
-{
-	struct seen *s = arg;
-	if (s->n >= MAX_ELEMS) {
-		s->n++;
-		return;
-	}
-	memset(&s->e[s->n], 0, sizeof s->e[s->n]);
-	s->e[s->n].type = e->type;
-	s->e[s->n].has_path_id = e->has_path_id;
-	s->e[s->n].path_id = e->path_id;
-	s->e[s->n].prefix = e->prefix;
-	if (e->attrs) {
-		int is_set = 0;
-		s->e[s->n].origin_as = bgp_attrs_origin_as(e->attrs, &is_set);
-		s->e[s->n].origin_set = (uint8_t)is_set;
-		s->e[s->n].origin = e->attrs->origin;
-	}
-	if (e->next_hop) {
-		s->e[s->n].has_nh = 1;
-		s->e[s->n].nh = *e->next_hop;
-	}
-	s->n++;
-}
+#include "fuzz_elems.h"
 
 static int same_err(int rc, const struct dm_error *a, const struct dm_error *b)
 {
@@ -73,23 +28,23 @@ static void list_both(const uint8_t *data, size_t size, uint16_t afi, int addpat
 	memset(&f, 0x5a, sizeof f);   /* the frame sets every field it leaves to be read */
 	int r1 = bgp_nlri_decode(&c1, afi, addpath, &a, &d, &e1);
 	int r2 = bgp_nlri_frame(&c2, afi, addpath, &f, &e2);
-	check(r1 == r2 && same_err(r1, &e1, &e2) && c1.p == c2.p);
+	fuzz_check(r1 == r2 && same_err(r1, &e1, &e2) && c1.p == c2.p);
 	if (r1 != DM_ERR_NOMEM) {
-		check(d.n == f.n && !f.pfx && !f.path_id);
+		fuzz_check(d.n == f.n && !f.pfx && !f.path_id);
 		struct nlri_iter it;
 		struct dm_prefix p;
 		uint32_t pid, i = 0;
 		nlri_iter_init(&it, &f);
 		while (nlri_iter_next(&it, &p, &pid)) {
-			check(i < d.n && !memcmp(&p, &d.pfx[i], sizeof p) && pid == (d.path_id ? d.path_id[i] : 0));
+			fuzz_check(i < d.n && !memcmp(&p, &d.pfx[i], sizeof p) && pid == (d.path_id ? d.path_id[i] : 0));
 			i++;
 		}
-		check(i == d.n);
+		fuzz_check(i == d.n);
 	}
 	arena_free(&a);
 }
 
-static struct seen s_eager, s_lazy;
+static struct fuzz_seen s_eager, s_lazy;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -120,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct dm_elem tmpl;
 		memset(&tmpl, 0, sizeof tmpl);
 		s_eager.n = 0;
-		bgp_update_elems(u, &tmpl, record, &s_eager);
+		bgp_update_elems(u, &tmpl, fuzz_seen_record, &s_eager);
 		/* the same bytes lazily, as replay reads them, into a struct holding garbage */
 		for (uint8_t mode = BGP_LAZY_FRAME; mode <= BGP_LAZY_PATHS; mode++) {
 			struct bgp_ctx lctx = ctx;
@@ -132,16 +87,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int lrc = data[0] & 8 ? bgp_update_decode(&lc, &lctx, &a, &lm.u.update, &lerr)
 			                      : bgp_msg_decode(&lc, &lctx, &a, &lm, &lerr);
 			const struct bgp_update *l = &lm.u.update;
-			check(lrc == 0 && lc.p == c.p);
-			check(l->attr_err == u->attr_err && l->nlri_err == u->nlri_err && l->attrs.action == u->attrs.action &&
+			fuzz_check(lrc == 0 && lc.p == c.p);
+			fuzz_check(l->attr_err == u->attr_err && l->nlri_err == u->nlri_err && l->attrs.action == u->attrs.action &&
 			      l->addpath_guessed == u->addpath_guessed && l->attrs.n_errors == u->attrs.n_errors);
-			check(same_err(u->attr_err || u->nlri_err, &err, &lerr));
-			check(l->withdrawn.n == u->withdrawn.n && l->announced.n == u->announced.n);
+			fuzz_check(same_err(u->attr_err || u->nlri_err, &err, &lerr));
+			fuzz_check(l->withdrawn.n == u->withdrawn.n && l->announced.n == u->announced.n);
 			s_lazy.n = 0;
-			bgp_update_elems(l, &tmpl, record, &s_lazy);
-			check(s_lazy.n == s_eager.n);
-			for (uint32_t i = 0; i < s_eager.n && i < MAX_ELEMS; i++)
-				check(!memcmp(&s_lazy.e[i], &s_eager.e[i], sizeof s_eager.e[i]));
+			bgp_update_elems(l, &tmpl, fuzz_seen_record, &s_lazy);
+			fuzz_seen_same(&s_eager, &s_lazy);
 		}
 	}
 	list_both(data + 1, size - 1, ctx.afi, ctx.addpath);
