@@ -17,6 +17,7 @@
 
 #include "base/addr.h"
 #include "base/err.h"
+#include "base/ring.h"
 #include "base/time.h"
 
 /* ---- run-length queue: the last `cap_bins` values pushed, oldest first ---- */
@@ -46,11 +47,9 @@ static int rlq_push(struct rlq *q, uint64_t v)
 	}
 	if (q->len == q->cap) {
 		uint32_t ncap = q->cap ? q->cap * 2 : 4;
-		struct run *nr = malloc(ncap * sizeof *nr);
+		struct run *nr = dm_ring_grown(q->r, q->cap, q->head, q->len, sizeof *nr, ncap);
 		if (!nr)
 			return DM_ERR_NOMEM;
-		for (uint32_t i = 0; i < q->len; i++)
-			nr[i] = q->r[(q->head + i) % q->cap];
 		free(q->r);
 		q->r = nr;
 		q->cap = ncap;

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/obuf.h"
+#include "base/ring.h"
 #include "base/time.h"
 #include "pipeline/pipeline_impl.h"
 
@@ -189,13 +190,11 @@ static void keep_loss(struct pipeline *R, const struct sig_change *c)
 	}
 	if (R->nloss == R->caploss) {
 		size_t cap = R->caploss ? R->caploss * 2 : 1024;
-		struct sig_change *v = malloc(cap * sizeof *v);
+		struct sig_change *v = dm_ring_grown(R->loss, R->caploss, R->losshead, R->nloss, sizeof *v, cap);
 		if (!v) {
 			R->loss_gone_t = c->t;   /* the log is incomplete from here: no evidence */
 			return;
 		}
-		for (size_t i = 0; i < R->nloss; i++)
-			v[i] = R->loss[(R->losshead + i) % R->caploss];
 		free(R->loss);
 		R->loss = v;
 		R->caploss = cap;

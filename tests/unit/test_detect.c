@@ -15,6 +15,7 @@
 #include "base/addr.h"
 #include "base/err.h"
 #include "base/obuf.h"
+#include "base/ring.h"
 #include "detect/detect.h"
 #include "out/alert.h"
 
@@ -876,6 +877,26 @@ static void test_coverage_short_data(void **state)
 	detector_free(r.d);
 }
 
+/* The ring growth detect's run queue (and the pipeline's loss log) use: a wrapped ring of 5
+ * (head 3: items 30, 40, 0, 10, 20 in order) comes out in order from index 0; an empty one too. */
+static void test_ring_grown(void **state)
+{
+	const int ring[5] = { 0, 10, 20, 30, 40 };
+	int *v = dm_ring_grown(ring, 5, 3, 5, sizeof *v, 10);
+	assert_non_null(v);
+	const int want[5] = { 30, 40, 0, 10, 20 };
+	assert_memory_equal(v, want, sizeof want);
+	free(v);
+	v = dm_ring_grown(ring, 5, 1, 3, sizeof *v, 10);   /* not wrapped: 10, 20, 30 */
+	assert_non_null(v);
+	const int want3[3] = { 10, 20, 30 };
+	assert_memory_equal(v, want3, sizeof want3);
+	free(v);
+	v = dm_ring_grown(NULL, 0, 0, 0, sizeof *v, 4);
+	assert_non_null(v);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -900,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_run_changes_level),
 		cmocka_unit_test(test_bystander_not_unstable),
 		cmocka_unit_test(test_coverage_short_data),
+		cmocka_unit_test(test_ring_grown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
