@@ -188,17 +188,24 @@ static const char *base_name(const char *path)
 }
 
 /* Formats a decoded record into o as fmt asks (JSON elements with src, or -m/-M lines) and
- * returns the lines (elements) written: the step the serial loop and the batches share. */
+ * returns the lines (elements) written: the step the serial loop and the batches share. For -m
+ * and -M, ctx decodes with lazy_td1 (set_lazy): a TABLE_DUMP entry's attribute block is decoded
+ * here only when its text is not cached, and any problem it has joins rec's warnings, so a
+ * record's warnings are read after this. */
 static inline __attribute__((always_inline)) unsigned format_record(struct obuf *o, struct mrt_ctx *ctx,
-                                                                    const struct mrt_rec *rec, int fmt,
+                                                                    struct mrt_rec *rec, int fmt,
                                                                     const struct json_src *src)
 {
 	if (fmt == OUT_JSON) {
 		struct elem_arg ea = { o, src };
 		return mrt_elems(ctx, rec, on_elem, &ea);
 	}
-	return bgpdump_m_record(o, ctx, rec, fmt == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M);
+	return bgpdump_m_record_lazy(o, ctx, rec, fmt == OUT_BIG_M ? BGPDUMP_MODE_BIG_M : BGPDUMP_MODE_M);
 }
+
+/* The decoding mode format_record expects: TABLE_DUMP blocks left as bytes for -m/-M (mrt.h
+ * lazy_td1); JSON's elements need them decoded. */
+static void set_lazy(struct mrt_ctx *ctx, int fmt) { ctx->lazy_td1 = fmt != OUT_JSON; }
 
 /* One framed record as the serial loop handles it: decoded with ctx, its problems reported,
  * its text into the output. Returns -1 when the output failed. */
@@ -212,11 +219,11 @@ static inline __attribute__((always_inline)) int serial_record(struct dump *d, s
 		report(d, shown, err);
 		return 0;
 	}
+	d->lines += format_record(&d->o, ctx, &rec, d->out, &d->src);
 	for (unsigned i = 0; i < rec.nwarn; i++)
 		report(d, shown, &rec.warn[i]);
 	if (rec.nwarn_unkept)
 		count_unkept_n(d, rec.nwarn_unkept, rec.warn_unkept);
-	d->lines += format_record(&d->o, ctx, &rec, d->out, &d->src);
 	if (d->o.failed)
 		return -1;   /* stdout is gone (EPIPE, ENOSPC): nothing more to do */
 	if (d->progress && !(++*tick & 1023))
@@ -297,6 +304,7 @@ static int xgrow(void *pp, size_t *cap, size_t need, size_t size)
 static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 {
 	ctx->peer_index = b->pi;
+	set_lazy(ctx, b->fmt);
 	struct json_src src;
 	if (b->fmt == OUT_JSON)
 		json_src_init(&src, b->collector, ctx);
@@ -313,6 +321,8 @@ static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 			it->failed = dr < 0;
 			it->unkept = 0;
 			it->lines = 0;
+			if (dr == 0)
+				it->lines = format_record(&b->out, ctx, &rec, b->fmt, &src);
 			if (xgrow(&b->ev, &b->evcap, b->nev + (dr < 0 ? 1 : rec.nwarn), sizeof *b->ev) < 0)
 				goto oom;
 			if (dr < 0) {
@@ -330,7 +340,6 @@ static void pbatch_run(struct pbatch *b, struct mrt_ctx *ctx)
 					b->nuk++;
 					it->unkept = 1;
 				}
-				it->lines = format_record(&b->out, ctx, &rec, b->fmt, &src);
 			}
 		}
 		it->ev_end = (uint32_t)b->nev;
@@ -692,6 +701,7 @@ static void dump_file(struct dump *d, const char *path)
 	}
 	struct mrt_ctx ctx;
 	mrt_ctx_init(&ctx);
+	set_lazy(&ctx, d->out);
 	d->collector = base_name(path);
 	if (d->out == OUT_JSON)
 		json_src_init(&d->src, d->collector, &ctx);

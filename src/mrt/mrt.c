@@ -13,6 +13,7 @@ void mrt_ctx_init(struct mrt_ctx *ctx)
 	ctx->peer_index = NULL;
 	ctx->lazy_rib_attrs = ctx->lazy_now = 0;   /* every attribute decoded unless asked */
 	ctx->lazy_attrs = 0;
+	ctx->lazy_td1 = ctx->lazy_td1_now = ctx->td1_late = 0;
 	arena_init(&ctx->arena, ARENA_LIMIT);
 }
 
@@ -131,6 +132,14 @@ static inline void addr_load(uint8_t b[16], const uint8_t *p, size_t alen)
 
 /* ---- TABLE_DUMP (v1) ---------------------------------------------------------------- */
 
+/* How a TABLE_DUMP entry's attributes are encoded: 2-byte AS numbers, an MP_REACH_NLRI in the
+ * abbreviated form (next hop only, RFC 6396 §4.3.4 applied to v1 as bgpdump reads it). */
+static inline struct bgp_ctx td1_bgp_ctx(uint16_t afi)
+{
+	struct bgp_ctx bc = { .asn_size = 2, .mp_reach_abbrev = 1, .afi = afi, .safi = DM_SAFI_UNICAST };
+	return bc;
+}
+
 static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, uint16_t afi, struct mrt_td1 *e,
                      struct dm_error *err)
 {
@@ -161,7 +170,24 @@ static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, ui
 	if (cur_take(c, attr_len, &a) < 0)
 		return dm_fail(err, DM_ERR_BAD_LENGTH, cur_off(c) - 2,
 		               "TABLE_DUMP: attribute length %u exceeds remaining %zu", attr_len, cur_left(c));
-	struct bgp_ctx bc = { .asn_size = 2, .mp_reach_abbrev = 1, .afi = afi, .safi = DM_SAFI_UNICAST };
+	e->more = NULL;
+	e->nmore = 0;
+	if (ctx->lazy_td1_now) {
+		/* left as bytes (lazy_td1, mrt.h): what BGP_ATTRS_RAW promises is set, nothing cleared */
+		struct bgp_attrs *x = &e->attrs;
+		x->raw = a.p;
+		x->raw_len = attr_len;
+		x->lazy = BGP_ATTRS_RAW;
+		x->action = 0;
+		x->n_errors = 0;
+		x->present = 0;
+		x->rib_set = 0;
+		x->next_hop.afi = 0;
+		x->mp_reach.nexthop.afi = 0;
+		e->attr_err = 0;
+		return 0;
+	}
+	struct bgp_ctx bc = td1_bgp_ctx(afi);
 	struct dm_error ae;
 	struct cur a0 = a;
 	/* Framed for replay (both lazy modes: with BGP_LAZY_PATHS the path is decoded as it is
@@ -173,9 +199,35 @@ static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, ui
 		e->attr_err = 0;   /* framed, clean (a block with a problem is decoded whole below) */
 	else if ((e->attr_err = bgp_attrs_decode(&a0, &bc, &ctx->arena, &e->attrs, &ae)))
 		warn(ctx, rec, &ae);
-	e->more = NULL;
-	e->nmore = 0;
 	return 0;
+}
+
+int mrt_td1_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, struct mrt_td1 *e)
+{
+	if (e->attrs.lazy != BGP_ATTRS_RAW)
+		return e->attr_err;
+	/* the cursor td1_entry had: offsets from the body's start, made absolute as mrt_decode does */
+	struct cur a = { e->attrs.raw, e->attrs.raw + e->attrs.raw_len, rec->u.td1.body };
+	struct bgp_ctx bc = td1_bgp_ctx(rec->hdr.subtype == MRT_TD_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4);
+	struct dm_error ae;
+	if ((e->attr_err = bgp_attrs_decode(&a, &bc, &ctx->arena, &e->attrs, &ae))) {
+		ae.offset += rec->hdr.offset + MRT_HEADER_LEN;
+		/* before the record's own problems (td1_late), as eager decoding orders them: those are
+		 * taken off the end and put back after it; one that no longer fits among the kept is
+		 * only counted, as it would have been */
+		unsigned k = ctx->td1_late, kept = 0;
+		struct dm_error late[2];
+		memcpy(late, rec->warn + rec->nwarn - k, k * sizeof *late);
+		rec->nwarn -= k;
+		warn(ctx, rec, &ae);
+		for (unsigned i = 0; i < k; i++) {
+			uint32_t n0 = rec->nwarn;
+			warn(ctx, rec, &late[i]);
+			kept += rec->nwarn > n0;
+		}
+		ctx->td1_late = (uint8_t)kept;
+	}
+	return e->attr_err;
 }
 
 static int decode_td1(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
@@ -186,6 +238,7 @@ static int decode_td1(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, s
 	uint16_t afi = st == MRT_TD_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
 	struct mrt_td1 *t = &rec->u.td1;
 	rec->kind = MRT_K_TD1;
+	t->body = c->base;
 	if (cur_u16(c, &t->view) < 0 || cur_u16(c, &t->seq) < 0)
 		return truncated(err, c, "TABLE_DUMP header");
 	int rc = td1_entry(ctx, rec, c, afi, t, err);
@@ -219,6 +272,7 @@ static int decode_td1(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, s
 			struct dm_error ee;
 			if (td1_entry(ctx, rec, c, afi, e, &ee) < 0) {
 				warn(ctx, rec, &ee);
+				ctx->td1_late = ctx->lazy_td1_now;   /* the record's own problem (mrt.h) */
 				break;
 			}
 			t->nmore++;
@@ -846,6 +900,8 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
 	                    (hdr->type == MRT_BGP4MP_ET || hdr->type == MRT_ISIS_ET || hdr->type == MRT_OSPFV3_ET ? 4 : 0);
 	/* a record whose length was fixed gets a warning after its entries': decoded eagerly */
 	ctx->lazy_now = hdr->len_fixed ? 0 : ctx->lazy_rib_attrs;
+	ctx->lazy_td1_now = ctx->lazy_td1 && hdr->type == MRT_TABLE_DUMP;
+	ctx->td1_late = 0;
 	rec->u.rib.body = body;
 	rec->u.rib.body_off = body_off;
 	int rc;
@@ -873,6 +929,15 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
 		rc = 0;
 		break;
 	}
+	if (ctx->lazy_td1_now && rc == 0 && rec->nwarn + rec->nwarn_unkept != ctx->td1_late) {
+		/* lazy_td1: a record with another problem than td1_late's is decoded eagerly, so its
+		 * warnings are in eager decoding's order (none is known today: a guard) */
+		uint8_t keep = ctx->lazy_td1;
+		ctx->lazy_td1 = 0;
+		rc = mrt_decode(ctx, hdr, body, rec, err);
+		ctx->lazy_td1 = keep;
+		return rc;
+	}
 	/* Offsets were record-relative: make them absolute in the input. */
 	if (rc < 0 && err) {
 		err->offset += body_off;
@@ -890,6 +955,8 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
 		        "%s record declares length %u, %u bytes short of the next record; read as %u",
 		        mrt_type_name(hdr->type), hdr->len - hdr->len_fixed, hdr->len_fixed, hdr->len);
 		warn(ctx, rec, &w);
+		if (ctx->lazy_td1_now && rec->nwarn == ctx->td1_late + 1u)
+			ctx->td1_late++;   /* the record's own problem too (mrt.h), after the entries' */
 	}
 	return rc;
 }

@@ -124,6 +124,7 @@ struct mrt_td1 {
 	 * prefix..attributes repeated): the entries after the first, in order. */
 	struct mrt_td1 *more;
 	uint32_t nmore;
+	const uint8_t *body;      /* the record's body (first entry only; lazy_td1: offsets of problems) */
 };
 
 struct mrt_rib {
@@ -217,6 +218,15 @@ struct mrt_ctx {
 	 * BGP_LAZY_* (bgp.h): BGP_LAZY_PATHS decodes the paths with the check (replay's RIB takes
 	 * the path of every route, so mrt_rec_paths has nothing left to do). */
 	uint8_t lazy_attrs;
+	/* 1 (with lazy_attrs 0): the attribute blocks of TABLE_DUMP (v1) entries are not decoded but
+	 * left as bytes (attrs.lazy = BGP_ATTRS_RAW). For dump -m/-M, which prints a block it printed
+	 * before from its text, found by its bytes, and has mrt_td1_entry_decode decode the others in
+	 * entry order, so the record's warnings are eager decoding's, in its order (td1_late). */
+	uint8_t lazy_td1;
+	uint8_t lazy_td1_now;               /* lazy_td1 for the record being decoded */
+	uint8_t td1_late;                   /* lazy_td1: the last kept warning is the record's own (a batched
+	                                     * entry cut short), which eager decoding gives after the
+	                                     * entries' problems: mrt_td1_entry_decode puts them before it */
 	struct arena arena;                 /* reset at each mrt_decode */
 	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */
 };
@@ -240,6 +250,12 @@ int mrt_rib_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i);
  * -1 when the block is not framed (a problem, or not RAW and not INDEXED): the caller decodes it
  * with mrt_rib_entry_decode, which reports its problems. Reports nothing itself. */
 int mrt_rib_entry_frame(struct mrt_ctx *ctx, struct mrt_rec *rec, uint32_t i);
+
+/* Decodes the attribute block of TABLE_DUMP entry e of rec (rec->u.td1 or one of its more[]; an
+ * MRT_K_TD1 record decoded with lazy_td1, e's attrs BGP_ATTRS_RAW) whole, as eager decoding would
+ * have: a problem becomes one of the record's warnings, appended (call it in entry order). Returns
+ * e's attr_err; when the block was decoded already, that alone. */
+int mrt_td1_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, struct mrt_td1 *e);
 
 /* The paths of the framed attribute blocks of rec (ctx->lazy_attrs) that make routes: an
  * UPDATE announcing prefixes below treat-as-withdraw, TABLE_DUMP entries below it

@@ -21,6 +21,13 @@ enum bgpdump_mode {
 unsigned bgpdump_m_record(struct obuf *o, const struct mrt_ctx *ctx, const struct mrt_rec *rec,
                           int mode);
 
+/* bgpdump_m_record for a record decoded with ctx->lazy_td1 (mrt.h), where the attribute blocks
+ * of TABLE_DUMP entries may be left as bytes: such a block is printed from the text of an equal
+ * block printed before on this thread, or decoded (a problem is appended to rec's warnings,
+ * mrt_td1_entry_decode) and printed. The lines are bgpdump_m_record's for the record decoded
+ * eagerly, and so are the warnings once this returns. */
+unsigned bgpdump_m_record_lazy(struct obuf *o, struct mrt_ctx *ctx, struct mrt_rec *rec, int mode);
+
 /* One element (A, W, S) as a bgpdump -m line of a BGP4MP_ET MESSAGE_AS4 record (see
  * bgpdump.c); as4 = 0 applies the AS4_PATH merge of 2-byte sessions. Returns lines written. */
 unsigned bgpdump_m_elem(struct obuf *o, const struct dm_elem *e, int as4);
