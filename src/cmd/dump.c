@@ -279,10 +279,17 @@ static long alloc_fail_at, alloc_count;
 
 /* The array at *pp (a pointer to any object pointer) grown to hold need items of size bytes, cap
  * updated: 0, or -1 with the array and cap unchanged (out of memory). */
-static int xgrow(void *pp, size_t *cap, size_t need, size_t size)
+static int xgrow_more(void *pp, size_t *cap, size_t need, size_t size);
+
+/* The check inline, the growth out of line: a batch asks for room per record (2.5 M calls'
+ * instructions on the 2002 bview, callgrind). */
+static inline int xgrow(void *pp, size_t *cap, size_t need, size_t size)
 {
-	if (need <= *cap)
-		return 0;
+	return need <= *cap ? 0 : xgrow_more(pp, cap, need, size);
+}
+
+static int xgrow_more(void *pp, size_t *cap, size_t need, size_t size)
+{
 	if (alloc_fail_at && __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED) == alloc_fail_at)
 		return -1;
 	size_t c = *cap ? *cap : 64;

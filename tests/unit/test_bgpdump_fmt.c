@@ -796,6 +796,153 @@ static void test_repeated_blocks(void **state)
 	mrt_ctx_free(&ctx);
 }
 
+/* Derived: dump -m/-M leave TABLE_DUMP attribute blocks as bytes and decode one only when its
+ * tail is not cached (mrt.h lazy_td1, bgpdump_m_record_lazy). Checked against eager decoding of
+ * the same bytes (bgpdump_m_record, test_repeated_blocks' lines): the same text and lines, and
+ * the same warnings in the same order (code, offset, text), kept and counted alike, for records
+ * of clean and damaged blocks, batched entries (RIS 2000) with a cut last entry and a length the
+ * reader fixed (the record's own problems, which come after its entries'), and more problems than
+ * a record keeps (MRT_WARN_KEEP). A block found in the cache is not decoded at all. */
+struct td1_out {
+	char text[65536];
+	size_t n;
+	unsigned lines;
+	int rc;
+	uint32_t nwarn, unkept;
+	uint32_t by[DM_ERR_COUNT_];
+	struct dm_error w[MRT_WARN_KEEP];
+	uint8_t first_lazy;   /* the first entry's attrs.lazy after formatting */
+};
+
+static void td1_run(struct mrt_ctx *ctx, int lazy, const struct mrt_hdr *h, const uint8_t *body, int mode,
+                    struct td1_out *out)
+{
+	static struct mrt_rec rec;
+	struct dm_error err;
+	memset(out, 0, sizeof *out);
+	ctx->lazy_td1 = (uint8_t)lazy;
+	out->rc = mrt_decode(ctx, h, body, &rec, &err);
+	if (out->rc < 0)
+		return;
+	struct obuf o;
+	obuf_init_mem(&o);
+	out->lines = lazy ? bgpdump_m_record_lazy(&o, ctx, &rec, mode) : bgpdump_m_record(&o, ctx, &rec, mode);
+	assert_true(o.len < sizeof out->text);
+	memcpy(out->text, o.buf, o.len);
+	out->n = o.len;
+	obuf_free(&o);
+	out->nwarn = rec.nwarn;
+	out->unkept = rec.nwarn_unkept;
+	memcpy(out->by, rec.warn_unkept, sizeof out->by);
+	memcpy(out->w, rec.warn, rec.nwarn * sizeof *rec.warn);
+	out->first_lazy = rec.u.td1.attrs.lazy;
+}
+
+/* Decodes h/body both ways, checks they agree and returns the lazy one's first entry's mode. */
+static uint8_t td1_same(struct mrt_ctx *lz, struct mrt_ctx *eg, const struct mrt_hdr *h, const uint8_t *body,
+                        int mode, uint32_t want_nwarn, uint32_t want_unkept)
+{
+	static struct td1_out a, b;
+	td1_run(lz, 1, h, body, mode, &a);
+	td1_run(eg, 0, h, body, mode, &b);
+	assert_int_equal(a.rc, b.rc);
+	assert_int_equal(a.lines, b.lines);
+	assert_int_equal(a.n, b.n);
+	assert_memory_equal(a.text, b.text, a.n);
+	assert_int_equal(a.nwarn, want_nwarn);
+	assert_int_equal(b.nwarn, want_nwarn);
+	assert_int_equal(a.unkept, want_unkept);
+	assert_int_equal(b.unkept, want_unkept);
+	assert_memory_equal(a.by, b.by, sizeof a.by);
+	for (uint32_t i = 0; i < a.nwarn; i++) {
+		assert_int_equal(a.w[i].code, b.w[i].code);
+		assert_int_equal(a.w[i].offset, b.w[i].offset);
+		assert_string_equal(a.w[i].what, b.w[i].what);
+	}
+	return a.first_lazy;
+}
+
+enum { TD1_FIXED = 20, TD1_ORIGIN = TD1_FIXED + 2 + 3, TD1_COMM_LEN = TD1_FIXED + 2 + 24 };
+
+static void test_td1_lazy(void **state)
+{
+	(void)state;
+	static struct mrt_ctx lz, eg;
+	mrt_ctx_init(&lz);
+	mrt_ctx_init(&eg);
+	uint8_t e[128], body[16384];
+	size_t n;
+	struct mrt_hdr h = { .ts = 1027381055, .type = MRT_TABLE_DUMP, .subtype = MRT_TD_AFI_IPV4, .offset = 1000 };
+	/* a block first seen (decoded), then again under another prefix (found: left as bytes), in -m
+	 * and -M (another key); then one with a bad ORIGIN (treat-as-withdraw: no line), twice */
+	for (int mode = 'm'; mode; mode = mode == 'm' ? 'M' : 0) {
+		td1_bytes(body, &n, 1, 77);
+		h.len = (uint32_t)n;
+		assert_int_equal(td1_same(&lz, &eg, &h, body, mode, 0, 0), BGP_ATTRS_DECODED);
+		td1_bytes(body, &n, 2, 77);
+		assert_int_equal(td1_same(&lz, &eg, &h, body, mode, 0, 0), BGP_ATTRS_RAW);
+		body[TD1_ORIGIN] = 9;
+		assert_int_equal(td1_same(&lz, &eg, &h, body, mode, 1, 0), BGP_ATTRS_DECODED);
+		assert_int_equal(td1_same(&lz, &eg, &h, body, mode, 1, 0), BGP_ATTRS_DECODED);
+	}
+	/* batched: clean (found), bad ORIGIN, clean with another next hop (new), COMMUNITIES one byte
+	 * short (two problems, one warning), a cut entry; the reader fixed the length: 4 warnings, the
+	 * entries' two first */
+	size_t len = 4;
+	memset(body, 0, 4);
+	for (int i = 0; i < 4; i++) {
+		td1_bytes(e, &n, (uint8_t)(10 + i), i == 2 ? 78 : 77);
+		if (i == 1)
+			e[TD1_ORIGIN] = 9;
+		if (i == 3)
+			e[TD1_COMM_LEN] = 11;
+		memcpy(body + len, e + 4, n - 4);
+		len += n - 4;
+	}
+	memcpy(body + len, "\x0a\x01\x63\x00\x18", 5);
+	len += 5;
+	h.len = (uint32_t)len;
+	h.len_fixed = 2;
+	td1_same(&lz, &eg, &h, body, 'm', 4, 0);
+	struct td1_out o;
+	td1_run(&lz, 1, &h, body, 'm', &o);
+	assert_int_equal(o.w[0].code, DM_ERR_BAD_ATTR);
+	assert_int_equal(o.w[2].code, DM_ERR_TRUNCATED);
+	assert_int_equal(o.w[3].code, DM_ERR_BAD_LENGTH);
+	/* more problems than are kept: 80 entries, 70 of them with a bad ORIGIN, then the cut entry
+	 * and the fixed length: the first 64 kept (entries' only), the other 6 + 2 counted */
+	len = 4;
+	for (int i = 0; i < 80; i++) {
+		td1_bytes(e, &n, (uint8_t)i, 77);
+		if (i % 8)
+			e[TD1_ORIGIN] = 9;
+		memcpy(body + len, e + 4, n - 4);
+		len += n - 4;
+	}
+	memcpy(body + len, "\x0a\x01\x63\x00\x18", 5);
+	len += 5;
+	h.len = (uint32_t)len;
+	td1_same(&lz, &eg, &h, body, 'm', MRT_WARN_KEEP, 8);
+	/* the same with 63 bad entries: the cut entry's warning is the 64th kept, the length's counted */
+	len = 4;
+	for (int i = 0; i < 72; i++) {
+		td1_bytes(e, &n, (uint8_t)i, 77);
+		if (i % 8)
+			e[TD1_ORIGIN] = 9;
+		memcpy(body + len, e + 4, n - 4);
+		len += n - 4;
+	}
+	memcpy(body + len, "\x0a\x01\x63\x00\x18", 5);
+	len += 5;
+	h.len = (uint32_t)len;
+	td1_same(&lz, &eg, &h, body, 'm', MRT_WARN_KEEP, 1);
+	td1_run(&lz, 1, &h, body, 'm', &o);
+	assert_int_equal(o.w[MRT_WARN_KEEP - 1].code, DM_ERR_TRUNCATED);
+	assert_int_equal(o.by[-(int)DM_ERR_BAD_LENGTH], 1);
+	mrt_ctx_free(&lz);
+	mrt_ctx_free(&eg);
+}
+
 /* obuf_put_big (dump's batches from its second thread): text of 16 KB or more goes out with one
  * writev after what is buffered, in order; smaller text is buffered as obuf_put does; through a
  * pipe of 4 KB writes at a time the bytes still come out whole and in order; to /dev/full it
@@ -930,6 +1077,7 @@ int main(void)
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_time_text),
 		cmocka_unit_test(test_repeated_blocks),
+		cmocka_unit_test(test_td1_lazy),
 		cmocka_unit_test(test_obuf_put_big),
 		cmocka_unit_test(test_peers_in_turn),
 	};
