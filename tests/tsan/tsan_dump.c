@@ -2,7 +2,8 @@
  * threads", forced with DARKMAP_DUMP_THREAD=1), run by tests/integration/tsan.sh; a few s.
  * An MRT file is written here: a PEER_INDEX_TABLE, RIB records (some with an ORIGIN of 7, a
  * problem per entry), bytes of damage between records (the reader's framing errors), a second
- * PEER_INDEX_TABLE with fewer peers (entries naming a peer past its end), then BGP4MP UPDATEs.
+ * PEER_INDEX_TABLE with fewer peers (entries naming a peer past its end), BGP4MP UPDATEs, then
+ * TABLE_DUMP (v1) records, a few batching several entries.
  * `darkmap dump` -m, -M and --json of it, plain and gzip (with the decompression thread), must
  * print on stdout and stderr exactly what the one-thread loop prints (the summary's seconds
  * aside); written to /dev/full, it must stop with exit 3. Prints "ok tsan NAME" or "not ok tsan
@@ -102,6 +103,29 @@ static void make_file(struct wbuf *b)
 		}
 		m[16] = (uint8_t)(n >> 8), m[17] = (uint8_t)n, m[18] = 2;
 		mrt_encode_message(b, i & 1, ts + i / 100, i % 1000000, &s, m, n, &err);
+	}
+	/* TABLE_DUMP (v1): blocks that repeat (dump -m/-M print them from their cached text without
+	 * decoding them, mrt.h lazy_td1), some with an ORIGIN of 7; every 500th record batches 4
+	 * entries and a cut fifth (RIS 2000), whose problem comes after its entries' */
+	for (uint32_t i = 0; i < 8000; i++) {
+		int batched = i % 500 == 7;
+		size_t start = b->len;
+		wbuf_u32(b, ts + 20000), wbuf_u16(b, MRT_TABLE_DUMP), wbuf_u16(b, MRT_TD_AFI_IPV4), wbuf_u32(b, 0);
+		wbuf_u16(b, 0), wbuf_u16(b, (uint16_t)i);
+		for (uint32_t e = 0; e < (batched ? 4u : 1u); e++) {
+			uint32_t k = i * 4 + e;
+			const uint8_t fixed[] = { 30, (uint8_t)(k >> 8), (uint8_t)k, 0, 24, 1, 0x65, 0x53, 0xf1, 0x00,
+			                          10, 0, 0, (uint8_t)(1 + k % 3), 0xfb, (uint8_t)(0xf4 + k % 3) };
+			const uint8_t a[] = { 0x40, 1, 1, (uint8_t)(k % 113 == 9 || (batched && e == 2) ? 7 : 0),
+			                      0x40, 2, 8, 2, 3, 0xfb, (uint8_t)(0xf4 + k % 3), 0x0d, 0x1c, 0x10, (uint8_t)(k % 40),
+			                      0x40, 3, 4, 10, 0, 0, (uint8_t)(1 + k % 3) };
+			wbuf_put(b, fixed, sizeof fixed);
+			wbuf_u16(b, sizeof a);
+			wbuf_put(b, a, sizeof a);
+		}
+		if (batched)
+			wbuf_put(b, "\x1e\x01\x02", 3);
+		wbuf_set_u32(b, start + 8, (uint32_t)(b->len - start - MRT_HEADER_LEN));
 	}
 }
 
