@@ -132,6 +132,21 @@ static inline void addr_load(uint8_t b[16], const uint8_t *p, size_t alen)
 
 /* ---- TABLE_DUMP (v1) ---------------------------------------------------------------- */
 
+/* An attribute block left as its bytes (BGP_ATTRS_RAW, bgp.h): what that promises is set, nothing
+ * is cleared. */
+static inline void attrs_raw(struct bgp_attrs *o, const uint8_t *p, uint32_t len)
+{
+	o->raw = p;
+	o->raw_len = len;
+	o->lazy = BGP_ATTRS_RAW;
+	o->rib_set = 0;
+	o->action = 0;
+	o->n_errors = 0;
+	o->present = 0;
+	o->next_hop.afi = 0;
+	o->mp_reach.nexthop.afi = 0;
+}
+
 /* How a TABLE_DUMP entry's attributes are encoded: 2-byte AS numbers, an MP_REACH_NLRI in the
  * abbreviated form (next hop only, RFC 6396 §4.3.4 applied to v1 as bgpdump reads it). */
 static inline struct bgp_ctx td1_bgp_ctx(uint16_t afi)
@@ -173,17 +188,7 @@ static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, ui
 	e->more = NULL;
 	e->nmore = 0;
 	if (ctx->lazy_td1_now) {
-		/* left as bytes (lazy_td1, mrt.h): what BGP_ATTRS_RAW promises is set, nothing cleared */
-		struct bgp_attrs *x = &e->attrs;
-		x->raw = a.p;
-		x->raw_len = attr_len;
-		x->lazy = BGP_ATTRS_RAW;
-		x->action = 0;
-		x->n_errors = 0;
-		x->present = 0;
-		x->rib_set = 0;
-		x->next_hop.afi = 0;
-		x->mp_reach.nexthop.afi = 0;
+		attrs_raw(&e->attrs, a.p, attr_len);   /* left as bytes (lazy_td1, mrt.h) */
 		e->attr_err = 0;
 		return 0;
 	}
@@ -534,16 +539,7 @@ again:
 			continue;
 		}
 		if (lazy == MRT_LAZY_RIB_RAW) {   /* the bytes only: framed later if the caller must */
-			struct bgp_attrs *o = &e->attrs;
-			o->raw = a.p;
-			o->raw_len = alen;
-			o->lazy = BGP_ATTRS_RAW;
-			o->rib_set = 0;
-			o->action = 0;
-			o->n_errors = 0;
-			o->present = 0;
-			o->next_hop.afi = 0;
-			o->mp_reach.nexthop.afi = 0;
+			attrs_raw(&e->attrs, a.p, alen);
 			e->attr_err = 0;
 			r->n++;
 			continue;

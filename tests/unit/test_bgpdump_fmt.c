@@ -864,6 +864,23 @@ static uint8_t td1_same(struct mrt_ctx *lz, struct mrt_ctx *eg, const struct mrt
 
 enum { TD1_FIXED = 20, TD1_ORIGIN = TD1_FIXED + 2 + 3, TD1_COMM_LEN = TD1_FIXED + 2 + 24 };
 
+/* A batched record's body: n entries, all but every 8th with a bad ORIGIN, then a cut entry. */
+static size_t td1_batch(uint8_t *body, int n)
+{
+	uint8_t e[128];
+	size_t len = 4, k;
+	memset(body, 0, 4);
+	for (int i = 0; i < n; i++) {
+		td1_bytes(e, &k, (uint8_t)i, 77);
+		if (i % 8)
+			e[TD1_ORIGIN] = 9;
+		memcpy(body + len, e + 4, k - 4);
+		len += k - 4;
+	}
+	memcpy(body + len, "\x0a\x01\x63\x00\x18", 5);
+	return len + 5;
+}
+
 static void test_td1_lazy(void **state)
 {
 	(void)state;
@@ -911,30 +928,10 @@ static void test_td1_lazy(void **state)
 	assert_int_equal(o.w[3].code, DM_ERR_BAD_LENGTH);
 	/* more problems than are kept: 80 entries, 70 of them with a bad ORIGIN, then the cut entry
 	 * and the fixed length: the first 64 kept (entries' only), the other 6 + 2 counted */
-	len = 4;
-	for (int i = 0; i < 80; i++) {
-		td1_bytes(e, &n, (uint8_t)i, 77);
-		if (i % 8)
-			e[TD1_ORIGIN] = 9;
-		memcpy(body + len, e + 4, n - 4);
-		len += n - 4;
-	}
-	memcpy(body + len, "\x0a\x01\x63\x00\x18", 5);
-	len += 5;
-	h.len = (uint32_t)len;
+	h.len = (uint32_t)td1_batch(body, 80);
 	td1_same(&lz, &eg, &h, body, 'm', MRT_WARN_KEEP, 8);
 	/* the same with 63 bad entries: the cut entry's warning is the 64th kept, the length's counted */
-	len = 4;
-	for (int i = 0; i < 72; i++) {
-		td1_bytes(e, &n, (uint8_t)i, 77);
-		if (i % 8)
-			e[TD1_ORIGIN] = 9;
-		memcpy(body + len, e + 4, n - 4);
-		len += n - 4;
-	}
-	memcpy(body + len, "\x0a\x01\x63\x00\x18", 5);
-	len += 5;
-	h.len = (uint32_t)len;
+	h.len = (uint32_t)td1_batch(body, 72);
 	td1_same(&lz, &eg, &h, body, 'm', MRT_WARN_KEEP, 1);
 	td1_run(&lz, 1, &h, body, 'm', &o);
 	assert_int_equal(o.w[MRT_WARN_KEEP - 1].code, DM_ERR_TRUNCATED);
