@@ -551,6 +551,15 @@ static int trie_sync_skip(struct sig *s, int skip)
 				vsub_recount(s, rib_trie_root(s->rib, fam));
 		return rc;
 	}
+	if (!before) {   /* every node is new: the tops are the roots (a table's first bin: the
+		          * loop below read each of its 537k nodes to find them, issue 12) */
+		for (int fam = 0; fam < 2; fam++) {
+			uint32_t v = rib_trie_root(s->rib, fam);
+			if (fam != skip && v != RIB_NONE && !rib_is_leaf(v))
+				vsub_fill(s, v, 0);
+		}
+		return rc;
+	}
 	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
 		const struct rib_tnode *t = rib_node(s->rib, n);
 		uint32_t par = rib_tnode_parent(t);
