@@ -360,17 +360,21 @@ static inline uint32_t htab_pos(uint32_t hv, uint32_t n, uint32_t mask)
 
 /* The next slot count above n on the lattice: 1.5x, then 4/3x (back to a power of two). */
 static inline uint32_t htab_step(uint32_t n) { return n & (n - 1) ? (n / 3) * 4 : n / 2 * 3; }
-/* The slot count a full table of n slots grows to: 4x up to 786,432 (1,024, 3,072, 12,288 ...
- * 196,608, 786,432: each 1.5 x 2^k), then 2x. Each growth rehashes every prefix (a cache miss
- * each): growing by the fine steps of htab_step rehashed a one-peer table's 577,705 prefixes
- * 1.37 M times over 19 growths, 8% of its replay's time; 4x does it 0.2 M times over 5, and
- * lands on the same 786,432 slots. Below 3 MB a table may be up to 4x its need (4 bytes a slot),
- * above it 2x. */
+/* The slot count a full table of n slots grows to: 4x (3x from a power of two) up to 786,432
+ * (1,024, 3,072, 12,288 ... 196,608, 786,432: each 1.5 x 2^k), then 2x (1.5x from a power of
+ * two). Each growth rehashes every prefix (a cache miss each): growing by the fine steps of
+ * htab_step rehashed a one-peer table's 577,705 prefixes 1.37 M times over 19 growths, 8% of its
+ * replay's time; this does it 0.2 M times over 5, and lands on the same 786,432 slots. Below
+ * that (3 MB) a table may be up to 4x its need (4 bytes a slot), above it 2x. */
 static inline uint32_t htab_next(uint32_t n)
 {
-	if (!(n & (n - 1)))
-		return n * 3;   /* 2^b (a new table, or a snapshot's): 1.5 x 2^(b+1) */
-	return n < 786432 ? n * 4 : n * 2;
+	enum { BIG = 786432 };
+	int pow2 = !(n & (n - 1));
+	if (n < BIG) {
+		uint64_t m = pow2 ? (uint64_t)n * 3 : (uint64_t)n * 4;
+		return m < BIG ? (uint32_t)m : BIG;
+	}
+	return pow2 ? n / 2 * 3 : n * 2;
 }
 /* The index mask of a table of n slots: the power of two at or above n, less one. */
 static inline uint32_t htab_mask(uint32_t n) { return n & (n - 1) ? (n / 3) * 4 - 1 : n - 1; }
