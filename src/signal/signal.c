@@ -388,13 +388,20 @@ void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 		sh[j].addrs -= sh[j].addrs % block;
 }
 
+/* No mapping: every prefix is ZZ whole (what geo_fill's general case makes of it). Inline in
+ * geo_of_sized: once per new prefix (a call was 1.4% of a one-peer replay's instructions). */
+static inline void geo_fill_zz(struct sig *s, uint32_t i)
+{
+	struct pst *p1 = &s->p[i];
+	p1->geo = country_ent(rib_prefix_fam(s->rib, i), cc_index("ZZ"));
+	p1->ngeo = 1;
+	p1->flags |= PF_GEO | PF_GEO1;
+}
+
 static int geo_fill(struct sig *s, uint32_t i)
 {
-	if (!s->geo) {   /* no mapping: every prefix is ZZ whole (what the general case below makes of it) */
-		struct pst *p1 = &s->p[i];
-		p1->geo = country_ent(rib_prefix_fam(s->rib, i), cc_index("ZZ"));
-		p1->ngeo = 1;
-		p1->flags |= PF_GEO | PF_GEO1;
+	if (!s->geo) {
+		geo_fill_zz(s, i);
 		return 0;
 	}
 	const struct dm_prefix pfv = rib_prefix(s->rib, i), *pf = &pfv;
@@ -466,12 +473,16 @@ static int geo_fill(struct sig *s, uint32_t i)
 
 /* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's, with the prefix's
  * size: *units when the caller knows it (rc_dfs: a read of the prefix it saves), else read. */
-static inline const struct share *geo_of_sized(struct sig *s, uint32_t i, unsigned *n, struct share *one,
-                                               const uint64_t *units)
+static inline __attribute__((always_inline)) const struct share *geo_of_sized(struct sig *s, uint32_t i, unsigned *n,
+                                                                             struct share *one, const uint64_t *units)
 {
-	if (!(s->p[i].flags & PF_GEO) && geo_fill(s, i)) {
-		*n = 0;
-		return NULL;
+	if (!(s->p[i].flags & PF_GEO)) {
+		if (!s->geo) {
+			geo_fill_zz(s, i);
+		} else if (geo_fill(s, i)) {
+			*n = 0;
+			return NULL;
+		}
 	}
 	const struct pst *p = &s->p[i];
 	if (p->flags & PF_GEO1) {
@@ -488,7 +499,8 @@ static inline const struct share *geo_of_sized(struct sig *s, uint32_t i, unsign
 	return &s->sh[p->geo];
 }
 
-static inline const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n, struct share *one)
+static inline __attribute__((always_inline)) const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
+                                                                       struct share *one)
 {
 	return geo_of_sized(s, i, n, one, NULL);
 }
@@ -549,6 +561,15 @@ static int trie_sync_skip(struct sig *s, int skip)
 		for (int fam = 0; fam < 2; fam++)
 			if (fam != skip)
 				vsub_recount(s, rib_trie_root(s->rib, fam));
+		return rc;
+	}
+	if (!before) {   /* every node is new: the tops are the roots (a table's first bin: the
+		          * loop below read each of its 537k nodes to find them, issue 12) */
+		for (int fam = 0; fam < 2; fam++) {
+			uint32_t v = rib_trie_root(s->rib, fam);
+			if (fam != skip && v != RIB_NONE && !rib_is_leaf(v))
+				vsub_fill(s, v, 0);
+		}
 		return rc;
 	}
 	for (uint32_t n = before; n < rib_node_count(s->rib); n++) {
@@ -1132,7 +1153,8 @@ static void count_event(struct sig *s, uint32_t pfx, int fam, int ann, uint32_t 
 	if (pfx != RIB_NONE) {
 		unsigned n;
 		struct share one_;   /* geo_of's answer for a one-country prefix */
-		const struct share *sh = geo_of(s, pfx, &n, &one_);
+		uint64_t unused = 0;   /* its units are not counted here: not read from the prefix */
+		const struct share *sh = geo_of_sized(s, pfx, &n, &one_, &unused);
 		for (unsigned k = 0; k < n; k++) {
 			struct ent *e = &s->ent[sh[k].ent];
 			e->used = 1;

@@ -255,6 +255,44 @@ static void test_prefix_store(void **state)
 	rib_free(r);
 }
 
+/* The prefix hash's growths (rib.c htab_next: 4x up to 786,432 slots, then 2x; issue 12), from
+ * a power-of-two table as rib_reserve or an older snapshot leaves it (2,048 slots for 1,500):
+ * 620,000 prefixes take it through 6,144, 24,576, 98,304, 393,216, 786,432 (not 4x: capped) and
+ * 1,572,864 slots, each at 3/4 full, and each prefix is found at the index it was added at, right
+ * after every growth and at the end. */
+static void test_prefix_hash_growth(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	rib_set_lazy_trie(r, 1);   /* the store alone: the trie is not under test */
+	assert_int_equal(rib_reserve(r, 1500), 0);
+	enum { N = 620000 };
+	/* the counts at which the table grows (3/4 of each size), and one past the last */
+	const uint32_t at[] = { 1537, 4609, 18433, 73729, 294913, 589825 };
+	unsigned next = 0;
+	for (uint32_t i = 0; i < N; i++) {
+		struct dm_prefix p = store_prefix(i, i * 2654435761u);
+		assert_int_equal(rib_prefix_find_or_add(r, &p), i);
+		if (next < sizeof at / sizeof at[0] && i + 1 == at[next]) {   /* just grown: all there */
+			for (uint32_t j = 0; j <= i; j += 1 + j % 7) {
+				struct dm_prefix q = store_prefix(j, ~j * 40503u);
+				assert_int_equal(rib_prefix_find(r, &q), j);
+			}
+			next++;
+		}
+	}
+	assert_int_equal(next, 6);
+	assert_int_equal(rib_prefix_count(r), N);
+	for (uint32_t i = 0; i < N; i++) {
+		struct dm_prefix p = store_prefix(i, ~i * 40503u);
+		assert_int_equal(rib_prefix_find_or_add(r, &p), i);
+	}
+	struct dm_prefix never = P("10.0.0.0/8");
+	assert_int_equal(rib_prefix_find(r, &never), RIB_NONE);
+	assert_int_equal(rib_prefix_count(r), N);
+	rib_free(r);
+}
+
 /* Prefixes with nothing below are leaves in their parent's child word (issue 12): queued and
  * synced in address order, removed, inserted again one by one (leaves turned into nodes and
  * back), the trie answers as a scan of the set does, with fewer nodes than prefixes. */
@@ -1046,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_trie_leaves),
 		cmocka_unit_test(test_trie_build),
 		cmocka_unit_test(test_prefix_store),
+		cmocka_unit_test(test_prefix_hash_growth),
 		cmocka_unit_test(test_intern_refcounts),
 		cmocka_unit_test(test_addpath_and_clear),
 		cmocka_unit_test(test_intern_many),
