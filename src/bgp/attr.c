@@ -832,6 +832,33 @@ unsigned bgp_attrs_path_tail(const struct bgp_attrs *a, uint32_t *asn, unsigned 
 	return n;
 }
 
+unsigned bgp_attrs_path_flat(const struct bgp_attrs *a, uint32_t *asn, unsigned max)
+{
+	unsigned n = 0;
+	if (a->lazy == BGP_ATTRS_FRAMED && a->path_todo == 1) {
+		/* not decoded, no RFC 6793 merge: the path is the AS_PATH, checked by the frame */
+		const struct bgp_attr_ix *x = &a->ix_as_path;
+		unsigned asz = a->as_path.asn_size;
+		if (!x->type)
+			return 0;
+		const uint8_t *p = a->raw + x->off, *end = p + x->len;
+		while (p < end && n < max) {
+			unsigned cnt = p[1];
+			p += 2;
+			for (unsigned k = 0; k < cnt && n < max; k++)
+				asn[n++] = asz == 4 ? be32(p + 4 * k) : be16(p + 2 * k);
+			p += (size_t)cnt * asz;
+		}
+		return n;
+	}
+	for (unsigned s = 0; s < a->path.nseg && n < max; s++) {
+		const struct as_seg *sg = &a->path.seg[s];
+		for (unsigned k = 0; k < sg->count && n < max; k++)
+			asn[n++] = sg->asn[k];
+	}
+	return n;
+}
+
 const struct dm_ip *bgp_attrs_next_hop(const struct bgp_attrs *a, uint16_t afi)
 {
 	/* IPv4 routes: NEXT_HOP, or an MP_REACH next hop (RFC 5549) when there is none. */

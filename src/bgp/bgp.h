@@ -289,6 +289,12 @@ static inline uint32_t bgp_attrs_origin_as(const struct bgp_attrs *a, int *is_se
  * decoded: bgp_attrs_path). */
 unsigned bgp_attrs_path_tail(const struct bgp_attrs *a, uint32_t *asn, unsigned k);
 
+/* The first max ASNs of the effective path in path order (AS_SET members flattened, as the RIB
+ * stores paths) into asn; returns how many. A framed block's path not decoded yet (BGP_LAZY_FRAME,
+ * no RFC 6793 merge) is read from its checked AS_PATH bytes: replay's RIB takes a new set's path
+ * this way instead of decoding every UPDATE's (issue 12). */
+unsigned bgp_attrs_path_flat(const struct bgp_attrs *a, uint32_t *asn, unsigned max);
+
 /* Next hop of the routes of family afi: for IPv4, NEXT_HOP, else MP_REACH_NLRI's (RFC 5549);
  * for IPv6, MP_REACH_NLRI's, else NEXT_HOP. NULL when none. */
 const struct dm_ip *bgp_attrs_next_hop(const struct bgp_attrs *a, uint16_t afi);
