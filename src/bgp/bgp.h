@@ -471,6 +471,16 @@ int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, st
 int bgp_update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
                       struct bgp_update *out, struct dm_error *err);
 
+/* The fast path of bgp_update_decode (issue 12): the UPDATE body p .. end (offsets from base)
+ * decoded as bgp_update_decode would, when it holds no problem at all: its three fields framed
+ * by their lengths, the prefix lists and the attribute block decoded (framed when ctx->lazy)
+ * without an error. Returns 0 and u is what bgp_update_decode makes of the body (returning 0
+ * with no error, warning or ADD-PATH guess), or -1 when anything is amiss: then u is garbage and
+ * the caller decodes the body with bgp_update_decode (the arena may hold what this allocated).
+ * Nothing is reported, so the careful path's errors stay its own. */
+int bgp_update_decode_clean(const uint8_t *p, const uint8_t *end, const uint8_t *base, const struct bgp_ctx *ctx,
+                            struct arena *a, struct bgp_update *u);
+
 /* RFC 6793 §4.2.3: effective path from AS_PATH and AS4_PATH (out in arena). */
 int as_path_merge(const struct as_path *as_path, const struct as_path *as4_path, struct arena *a,
                   struct as_path *out);

@@ -217,6 +217,9 @@ struct mrt_ctx {
 	 * BGP_LAZY_* (bgp.h): BGP_LAZY_PATHS decodes the paths with the check (replay's RIB takes
 	 * the path of every route, so mrt_rec_paths has nothing left to do). */
 	uint8_t lazy_attrs;
+	/* 1: no fast path (bgp4mp_message_fast, mrt.c): every record through the careful path, which
+	 * gives the errors and warnings. For the tests and fuzz targets that compare the two. */
+	uint8_t careful;
 	struct arena arena;                 /* reset at each mrt_decode */
 	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */
 };
