@@ -345,11 +345,14 @@ extern const union bgp_mask4 { uint8_t b[5][4]; uint32_t w[5]; } bgp_mask4;
 extern const union bgp_mask8 { uint8_t b[9][8]; uint64_t w[9]; } bgp_mask8;
 
 /* One prefix of a list whose length byte is at p (len <= the family's maximum and its nb address
- * bytes present, end the list's end) into d, bits past len inside the last byte as received. The
- * address is read as whole words where the list holds a full word after the length byte (bytes
- * of the next prefix are read and masked off): a byte loop and a memset were a fifth of decoding
- * an update file (callgrind, issue 12). */
-static inline void bgp_prefix_load(struct dm_prefix *d, const uint8_t *p, const uint8_t *end, uint8_t fam)
+ * bytes present, end the list's end, lo <= p its first byte) into d, bits past len inside the
+ * last byte as received. The address is read as whole words where the list holds a full word
+ * after the length byte (bytes of the next prefix are read and masked off), or, for the last
+ * prefixes of a list, the word ending with the prefix's last byte (bytes of the one before it
+ * shifted off): a byte loop and a memset were a fifth of decoding an update file, and the
+ * last prefix of each list still a tenth of what was left of it (callgrind, issue 12). */
+static inline void bgp_prefix_load_in(struct dm_prefix *d, const uint8_t *p, const uint8_t *lo, const uint8_t *end,
+                                      uint8_t fam)
 {
 	unsigned len = *p, nb = (len + 7u) / 8;
 	d->afi = fam;
@@ -366,11 +369,25 @@ static inline void bgp_prefix_load(struct dm_prefix *d, const uint8_t *p, const 
 		w[0] &= bgp_mask8.w[nb < 8 ? nb : 8];
 		w[1] &= bgp_mask8.w[nb > 8 ? nb - 8 : 0];
 		memcpy(d->b, w, 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	} else if (nb <= 4 && p + 1 + nb - lo >= 4) {
+		uint64_t w = 0;
+		memcpy(&w, p + 1 + nb - 4, 4);
+		w >>= 8 * (4 - nb);   /* the last nb bytes first, in memory order (nb 0: none) */
+		uint32_t w4 = (uint32_t)w;
+		memcpy(d->b, &w4, 4);
+		memset(d->b + 4, 0, 12);
+#endif
 	} else {
 		memset(d->b, 0, sizeof d->b);
 		for (unsigned i = 0; i < nb; i++)
 			d->b[i] = p[1 + i];
 	}
+}
+
+static inline void bgp_prefix_load(struct dm_prefix *d, const uint8_t *p, const uint8_t *end, uint8_t fam)
+{
+	bgp_prefix_load_in(d, p, p, end, fam);
 }
 
 /* Walks a prefix list, framed or decoded, in order:
@@ -406,7 +423,7 @@ static inline int nlri_iter_next(struct nlri_iter *it, struct dm_prefix *d, uint
 			*path_id = be32(p);
 			p += 4;
 		}
-		bgp_prefix_load(d, p, it->end, l->fam);
+		bgp_prefix_load_in(d, p, l->raw, it->end, l->fam);
 		it->p = p + 1 + (*p + 7u) / 8;
 	}
 	it->i++;
