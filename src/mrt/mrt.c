@@ -132,8 +132,10 @@ static inline void addr_load(uint8_t b[16], const uint8_t *p, size_t alen)
 
 /* ---- TABLE_DUMP (v1) ---------------------------------------------------------------- */
 
-static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, uint16_t afi, struct mrt_td1 *e,
-                     struct dm_error *err)
+/* Inlined (twice: the record's entry and the batched ones): the call was a fifth of the record
+ * layers' instructions on the 2002 RIB (callgrind, issue 12). */
+static inline __attribute__((always_inline)) int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c,
+                                                          uint16_t afi, struct mrt_td1 *e, struct dm_error *err)
 {
 	unsigned alen = afi == DM_AFI_IPV6 ? 16 : 4;
 	size_t at = cur_off(c);
@@ -187,8 +189,13 @@ static int decode_td1(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, s
 	uint16_t afi = st == MRT_TD_AFI_IPV6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
 	struct mrt_td1 *t = &rec->u.td1;
 	rec->kind = MRT_K_TD1;
-	if (cur_u16(c, &t->view) < 0 || cur_u16(c, &t->seq) < 0)
+	if (cur_left(c) >= 4) {   /* one check for the two fields */
+		t->view = be16(c->p);
+		t->seq = be16(c->p + 2);
+		c->p += 4;
+	} else if (cur_u16(c, &t->view) < 0 || cur_u16(c, &t->seq) < 0) {
 		return truncated(err, c, "TABLE_DUMP header");
+	}
 	int rc = td1_entry(ctx, rec, c, afi, t, err);
 	if (rc < 0)
 		return rc;
