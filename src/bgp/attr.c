@@ -537,8 +537,10 @@ static inline __attribute__((always_inline)) int attrs_decode(struct cur *c, con
 
 /* The checks aspath_decode makes, without storing the path (RFC 4271 §4.3: segment type 1-4,
  * count ASNs of asn_size bytes each). Sets the origin AS as as_path_origin would find it in
- * this path alone. 0 or -1. */
-static int aspath_check(const uint8_t *p, const uint8_t *end, unsigned asn_size, uint32_t *origin, uint8_t *oset)
+ * this path alone. 0 or -1. Inlined: the frame checks every block's path here now that replay
+ * decodes none, and the call was 1-2% of decoding (callgrind, issue 12). */
+static inline __attribute__((always_inline)) int aspath_check(const uint8_t *p, const uint8_t *end, unsigned asn_size,
+                                                             uint32_t *origin, uint8_t *oset)
 {
 	*origin = 0;
 	*oset = 0;
