@@ -207,8 +207,8 @@ struct bgp_ctx {
 };
 /* bgp_ctx.lazy: 0 every attribute decoded; BGP_LAZY_FRAME: framed, AS paths decoded on demand
  * (bgp_attrs_path); BGP_LAZY_PATHS: framed, AS paths decoded while they are checked (one walk
- * instead of a check now and a decoding later: for callers that take every route's path, the
- * RIB). */
+ * instead of a check now and a decoding later: for callers that take every route's path, a
+ * cluster's tap; replay's RIB reads a new set's path from the bytes, bgp_attrs_path_flat). */
 enum { BGP_LAZY_FRAME = 1, BGP_LAZY_PATHS = 2 };
 
 /* Frames the next path attribute of a block (RFC 4271 §4.3: flags, type, 1- or 2-byte length
