@@ -1,13 +1,14 @@
 /* Decode-only throughput, no output. usage: decode [MODE] FILE...; prints "bytes records elements
  * seconds MB/s". MODE says what is decoded:
- *   (none) what replay decodes (pipeline/source.c): framing (mrt_reader_next); lazy attributes
- *          (mrt_ctx lazy_attrs and lazy_rib_attrs: every block framed and checked, ORIGIN,
- *          NEXT_HOP and MP_(UN)REACH_NLRI decoded, a block with a problem decoded whole); the
- *          AS paths decoded as they are checked (BGP_LAZY_PATHS: the RIB interns every route's
- *          path); the per-prefix elements, each asked its ORIGIN, origin AS and next hop.
+ *   (none) what replay decodes (pipeline/source.c replay_ctx_init): framing (mrt_reader_next);
+ *          lazy attributes (mrt_ctx lazy_attrs and lazy_rib_attrs: every block framed and
+ *          checked, ORIGIN, NEXT_HOP and MP_(UN)REACH_NLRI decoded, a block with a problem
+ *          decoded whole); AS paths left undecoded (BGP_LAZY_FRAME: the RIB reads a new set's
+ *          path from the checked bytes, each element's origin AS was read while they were
+ *          checked); the per-prefix elements, each asked its ORIGIN, origin AS and next hop.
  *          TABLE_DUMP_V2 entries stay indexed (replay looks them up in its RIB: not here);
- *   -a     the same with paths left to decode on demand (BGP_LAZY_FRAME), none asked: each
- *          element's origin AS read from the AS_PATH bytes while they were checked;
+ *   -p     the same with the AS paths decoded as they are checked (BGP_LAZY_PATHS: replay
+ *          feeding a cluster, whose tap sends every route's path);
  *   -e     eager, as dump decodes: every attribute of every block (mrt_decode), per-prefix
  *          elements asked the same three values;
  *   -r     lazy records only: framing + lazy attributes, no paths, no element iteration;
@@ -43,8 +44,8 @@ int main(int argc, char **argv)
 	unsigned long long bytes = 0;
 	struct timespec t0, t1;
 	char mode = argc > 1 && argv[1][0] == '-' && argv[1][1] && !argv[1][2] ? argv[1][1] : 0;
-	if (mode && !strchr("aerf", mode)) {
-		fprintf(stderr, "usage: decode [-a|-e|-r|-f] FILE...\n");
+	if (mode && !strchr("perf", mode)) {
+		fprintf(stderr, "usage: decode [-p|-e|-r|-f] FILE...\n");
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
 		struct mrt_ctx ctx;
 		mrt_ctx_init(&ctx);
 		ctx.lazy_rib_attrs = mode != 'e';
-		ctx.lazy_attrs = mode == 'e' ? 0 : mode ? BGP_LAZY_FRAME : BGP_LAZY_PATHS;
+		ctx.lazy_attrs = mode == 'e' ? 0 : mode == 'p' ? BGP_LAZY_PATHS : BGP_LAZY_FRAME;
 		struct mrt_hdr h;
 		const uint8_t *body;
 		struct mrt_rec rec;
@@ -76,8 +77,6 @@ int main(int argc, char **argv)
 			records++;
 			if (mode == 'r')
 				continue;
-			if (!mode)
-				mrt_rec_paths(&ctx, &rec);
 			mrt_elems(&ctx, &rec, ask, &acc);
 		}
 		bytes += mrt_reader_offset(r);

@@ -99,7 +99,7 @@ printf "%-48s %8s %10s %10s %12s %10s\n" file MB records decode_s MB/s/core cat_
 for f in updates.et-header.2015.gz bview.20020722.2337.gz; do
 	gzip -dc "$DATA/mrt/$f" >"$TMP/raw.mrt"
 	for _ in 1 2 3 4 5 6 7 8; do cat "$TMP/raw.mrt"; done >"$TMP/raw8.mrt"
-	for mode in "" -a -e -r -f; do
+	for mode in "" -p -e -r -f; do
 		rm -f "$TMP"/t.*
 		b=""; out=""
 		for _ in $(seq "${BENCH_DECODE_REPS:-3}"); do
@@ -109,8 +109,8 @@ for f in updates.et-header.2015.gz bview.20020722.2337.gz; do
 			turn cat cat "$TMP/raw8.mrt"
 		done
 		case "$mode" in
-		"") label="$f x8: as replay (lazy + paths + elements)" ;;
-		-a) label="  lazy, no path decoded (origin AS from bytes)" ;;
+		"") label="$f x8: as replay (lazy + elements)" ;;
+		-p) label="  lazy + paths decoded (replay for a cluster)" ;;
 		-e) label="  eager: every attribute (as dump) + elements" ;;
 		-r) label="  lazy records only (no elements, no paths)" ;;
 		-f) label="  framing only (mrt_reader_next)" ;;

@@ -13,19 +13,25 @@ static int no_attrs(struct bgp_update *u, int rc)
 	return rc;
 }
 
-/* Inlined into bgp_update_decode (twice: the ADD-PATH retry), a call layer less per UPDATE. */
-static inline __attribute__((always_inline)) int update_decode(struct cur *c, const struct bgp_ctx *ctx,
-                                                              struct arena *a, struct bgp_update *u,
-                                                              struct dm_error *err)
+/* The fields of an UPDATE set before its parts are decoded (the attributes by their decoder). */
+static inline void update_start(struct bgp_update *u, uint16_t attrs_len)
 {
-	/* every field is set below (attrs by bgp_attrs_decode or no_attrs): no memset of the struct */
-	u->attrs_len = 0;
+	u->attrs_len = attrs_len;
 	u->attr_err = u->nlri_err = 0;
 	u->addpath_guessed = 0;
 	u->withdrawn.n = u->announced.n = 0;
 	u->withdrawn.pfx = u->announced.pfx = NULL;
 	u->withdrawn.path_id = u->announced.path_id = NULL;
 	u->withdrawn.raw = u->announced.raw = NULL;
+}
+
+/* Inlined into bgp_update_decode (twice: the ADD-PATH retry), a call layer less per UPDATE. */
+static inline __attribute__((always_inline)) int update_decode(struct cur *c, const struct bgp_ctx *ctx,
+                                                              struct arena *a, struct bgp_update *u,
+                                                              struct dm_error *err)
+{
+	/* every field is set below (attrs by bgp_attrs_decode or no_attrs): no memset of the struct */
+	update_start(u, 0);
 	uint16_t wlen, alen;
 	size_t at = cur_off(c);
 	struct cur w, attrs;
@@ -102,6 +108,37 @@ int bgp_update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
 		}
 	}
 	return rc;
+}
+
+int bgp_update_decode_clean(const uint8_t *p, const uint8_t *end, const uint8_t *base, const struct bgp_ctx *ctx,
+                            struct arena *a, struct bgp_update *u)
+{
+	/* the three fields' lengths, with one look each (update_decode's cursor calls, its error
+	 * texts and the ADD-PATH retry are for the records that fail here) */
+	size_t n = (size_t)(end - p);
+	if (n < 4)
+		return -1;
+	size_t wlen = be16(p);
+	if (n - 4 < wlen)
+		return -1;
+	const uint8_t *ap = p + 2 + wlen;
+	size_t alen = be16(ap);
+	if ((size_t)(end - ap) - 2 < alen)
+		return -1;
+	struct cur w = { p + 2, ap, base }, attrs = { ap + 2, ap + 2 + alen, base }, nlri = { ap + 2 + alen, end, base };
+	update_start(u, (uint16_t)alen);   /* as update_decode sets them */
+	struct dm_error e;
+	if (ctx->lazy)
+		return bgp_nlri_frame(&w, DM_AFI_IPV4, ctx->addpath, &u->withdrawn, &e) ||
+		               bgp_attrs_frame(&attrs, ctx, a, &u->attrs) ||
+		               bgp_nlri_frame(&nlri, DM_AFI_IPV4, ctx->addpath, &u->announced, &e)
+		           ? -1
+		           : 0;
+	return bgp_nlri_decode(&w, DM_AFI_IPV4, ctx->addpath, a, &u->withdrawn, &e) ||
+	               bgp_attrs_decode(&attrs, ctx, a, &u->attrs, &e) ||
+	               bgp_nlri_decode(&nlri, DM_AFI_IPV4, ctx->addpath, a, &u->announced, &e)
+	           ? -1
+	           : 0;
 }
 
 int bgp_is_marker(const uint8_t *p)

@@ -13,18 +13,22 @@ static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_
 		uint8_t fam = l->fam;
 		e->has_path_id = l->addpath;
 		e->path_id = 0;
+		const uint8_t *lo = p;
+		/* each prefix's size read before it is stored: the stores (bytes) could alias *p */
 		if (l->addpath) {
 			for (uint32_t i = 0; i < n; i++) {
 				e->path_id = be32(p);
 				p += 4;
-				bgp_prefix_load(&e->prefix, p, end, fam);
-				p += 1 + (*p + 7u) / 8;
+				unsigned sz = 1 + (*p + 7u) / 8;
+				bgp_prefix_load_in(&e->prefix, p, lo, end, fam);
+				p += sz;
 				fn(e, arg);
 			}
 		} else {
 			for (uint32_t i = 0; i < n; i++) {
-				bgp_prefix_load(&e->prefix, p, end, fam);
-				p += 1 + (*p + 7u) / 8;
+				unsigned sz = 1 + (*p + 7u) / 8;
+				bgp_prefix_load_in(&e->prefix, p, lo, end, fam);
+				p += sz;
 				fn(e, arg);
 			}
 		}
@@ -66,10 +70,12 @@ static void list_prefixes(const struct nlri_list *l, dm_prefix_fn fn, void *arg)
 	uint32_t n = l->n;
 	uint8_t fam = l->fam, addpath = l->addpath;
 	struct dm_prefix d;
+	const uint8_t *lo = p;
 	for (uint32_t i = 0; i < n; i++) {
 		p += addpath ? 4 : 0;
-		bgp_prefix_load(&d, p, end, fam);
-		p += 1 + (*p + 7u) / 8;
+		unsigned sz = 1 + (*p + 7u) / 8;
+		bgp_prefix_load_in(&d, p, lo, end, fam);
+		p += sz;
 		fn(&d, arg);
 	}
 }

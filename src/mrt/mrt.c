@@ -14,6 +14,7 @@ void mrt_ctx_init(struct mrt_ctx *ctx)
 	ctx->lazy_rib_attrs = ctx->lazy_now = 0;   /* every attribute decoded unless asked */
 	ctx->lazy_attrs = 0;
 	ctx->lazy_td1 = ctx->lazy_td1_now = ctx->td1_late = 0;
+	ctx->careful = 0;
 	arena_init(&ctx->arena, ARENA_LIMIT);
 }
 
@@ -155,8 +156,10 @@ static inline struct bgp_ctx td1_bgp_ctx(uint16_t afi)
 	return bc;
 }
 
-static int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c, uint16_t afi, struct mrt_td1 *e,
-                     struct dm_error *err)
+/* Inlined (twice: the record's entry and the batched ones): the call was a fifth of the record
+ * layers' instructions on the 2002 RIB (callgrind, issue 12). */
+static inline __attribute__((always_inline)) int td1_entry(struct mrt_ctx *ctx, struct mrt_rec *rec, struct cur *c,
+                                                          uint16_t afi, struct mrt_td1 *e, struct dm_error *err)
 {
 	unsigned alen = afi == DM_AFI_IPV6 ? 16 : 4;
 	size_t at = cur_off(c);
@@ -244,8 +247,13 @@ static int decode_td1(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, s
 	struct mrt_td1 *t = &rec->u.td1;
 	rec->kind = MRT_K_TD1;
 	t->body = c->base;
-	if (cur_u16(c, &t->view) < 0 || cur_u16(c, &t->seq) < 0)
+	if (cur_left(c) >= 4) {   /* one check for the two fields */
+		t->view = be16(c->p);
+		t->seq = be16(c->p + 2);
+		c->p += 4;
+	} else if (cur_u16(c, &t->view) < 0 || cur_u16(c, &t->seq) < 0) {
 		return truncated(err, c, "TABLE_DUMP header");
+	}
 	int rc = td1_entry(ctx, rec, c, afi, t, err);
 	if (rc < 0)
 		return rc;
@@ -699,6 +707,57 @@ static int session_hdr(struct cur *c, struct mrt_session *s, int as4, struct dm_
 	return 0;
 }
 
+/* The fast path of a BGP4MP MESSAGE record (issue 12): the common record, an IPv4 or IPv6
+ * session header, a BGP header with the marker, type UPDATE and a length ending exactly at the
+ * record's end, and an UPDATE without any problem (bgp_update_decode_clean), is read with one
+ * look at each length instead of a checked cursor call per field through four layers (session
+ * header, BGP header, UPDATE, its fields: 15% of decoding an update file, callgrind). 1: rec
+ * is what the careful path below makes of it (no error, no warning); 0: anything else, rec
+ * partly written, and the careful path decodes the record from its start, with its own errors
+ * and warnings. Zebra's MESSAGE without addresses (a marker at byte 4) never passes: its bytes
+ * 6-7, where the address family lies, are 0xffff. */
+static int bgp4mp_message_fast(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, uint16_t st, int as4)
+{
+	const uint8_t *p = c->p, *end = c->end;
+	size_t asl = as4 ? 4 : 2, fam_at = 2 * asl + 2;
+	if ((size_t)(end - p) < fam_at + 2)
+		return 0;
+	uint16_t afi = be16(p + fam_at);
+	size_t alen = afi == DM_AFI_IPV4 ? 4 : afi == DM_AFI_IPV6 ? 16 : 0;
+	const uint8_t *h = p + fam_at + 2 + 2 * alen;   /* the BGP header */
+	if (!alen || end - h < BGP_HEADER_LEN)
+		return 0;
+	uint64_t m0, m1;
+	memcpy(&m0, h, 8);
+	memcpy(&m1, h + 8, 8);
+	uint16_t mlen = be16(h + 16);
+	if ((m0 & m1) != ~(uint64_t)0 || h[18] != BGP_MSG_UPDATE || mlen != (size_t)(end - h))
+		return 0;
+	struct mrt_message *m = &rec->u.msg;
+	struct bgp_ctx bc = { .asn_size = (uint8_t)(as4 ? 4 : 2), .addpath = st >= MRT_BGP4MP_MESSAGE_ADDPATH,
+		              .afi = afi, .safi = DM_SAFI_UNICAST, .lazy = ctx->lazy_attrs };
+	if (bgp_update_decode_clean(h + BGP_HEADER_LEN, end, c->base, &bc, &ctx->arena, &m->msg.u.update) < 0)
+		return 0;
+	/* as session_hdr, decode_bgp4mp and bgp_msg_decode set them */
+	struct mrt_session *s = &m->s;
+	s->peer_as = as4 ? be32(p) : be16(p);
+	s->local_as = as4 ? be32(p + 4) : be16(p + 2);
+	s->ifindex = be16(p + 2 * asl);
+	s->afi = afi;
+	s->peer_ip.afi = s->local_ip.afi = (uint8_t)afi;
+	addr_load(s->peer_ip.b, p + fam_at + 2, alen);
+	addr_load(s->local_ip.b, p + fam_at + 2 + alen, alen);
+	s->as4 = (uint8_t)as4;
+	s->addpath = bc.addpath;
+	s->local = st == MRT_BGP4MP_MESSAGE_LOCAL || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL ||
+	           st == MRT_BGP4MP_MESSAGE_LOCAL_ADDPATH || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
+	m->msg.type = BGP_MSG_UPDATE;
+	m->msg.len = mlen;
+	m->msg_err = 0;
+	c->p = end;
+	return 1;
+}
+
 static int decode_bgp4mp(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec, struct dm_error *err)
 {
 	uint16_t st = rec->hdr.subtype;
@@ -743,6 +802,8 @@ static int decode_bgp4mp(struct mrt_ctx *ctx, struct cur *c, struct mrt_rec *rec
 		int as4 = st == MRT_BGP4MP_MESSAGE_AS4 || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL ||
 		          st == MRT_BGP4MP_MESSAGE_AS4_ADDPATH || st == MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH;
 		rec->kind = MRT_K_MESSAGE;
+		if (!ctx->careful && bgp4mp_message_fast(ctx, c, rec, st, as4))
+			return 0;
 		int rc;
 		if (st == MRT_BGP4MP_MESSAGE && cur_left(c) >= 4 + 16 && bgp_is_marker(c->p + 4)) {
 			/* Zebra of 2000 wrote some MESSAGE records with only peer AS and local AS before

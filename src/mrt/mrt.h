@@ -215,8 +215,9 @@ struct mrt_ctx {
 	 * framed and checked (bgp_attrs_frame, attrs.lazy = BGP_ATTRS_FRAMED), their paths decoded
 	 * on demand (mrt_rec_paths); a block with a problem is decoded whole, so warnings and
 	 * routes are eager decoding's. For replay; dump decodes every attribute. The value is a
-	 * BGP_LAZY_* (bgp.h): BGP_LAZY_PATHS decodes the paths with the check (replay's RIB takes
-	 * the path of every route, so mrt_rec_paths has nothing left to do). */
+	 * BGP_LAZY_* (bgp.h): BGP_LAZY_PATHS decodes the paths with the check (a cluster's tap
+	 * sends the path of every route, so mrt_rec_paths has nothing left to do); replay decodes
+	 * none (BGP_LAZY_FRAME: its RIB reads a new set's path from the bytes). */
 	uint8_t lazy_attrs;
 	/* 1 (with lazy_attrs 0): the attribute blocks of TABLE_DUMP (v1) entries are not decoded but
 	 * left as bytes (attrs.lazy = BGP_ATTRS_RAW). For dump -m/-M, which prints a block it printed
@@ -227,6 +228,9 @@ struct mrt_ctx {
 	uint8_t td1_late;                   /* lazy_td1: the last kept warning is the record's own (a batched
 	                                     * entry cut short), which eager decoding gives after the
 	                                     * entries' problems: mrt_td1_entry_decode puts them before it */
+	/* 1: no fast path (bgp4mp_message_fast, mrt.c): every record through the careful path, which
+	 * gives the errors and warnings. For the tests and fuzz targets that compare the two. */
+	uint8_t careful;
 	struct arena arena;                 /* reset at each mrt_decode */
 	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */
 };
@@ -259,7 +263,8 @@ int mrt_td1_entry_decode(struct mrt_ctx *ctx, struct mrt_rec *rec, struct mrt_td
 
 /* The paths of the framed attribute blocks of rec (ctx->lazy_attrs) that make routes: an
  * UPDATE announcing prefixes below treat-as-withdraw, TABLE_DUMP entries below it
- * (bgp_attrs_path). What the RIB needs before it takes the record's elements. */
+ * (bgp_attrs_path), for callers that read the decoded paths of BGP_LAZY_FRAME blocks (replay's
+ * RIB does not: bgp_attrs_path_flat reads them from the bytes). */
 void mrt_rec_paths(struct mrt_ctx *ctx, struct mrt_rec *rec);
 
 const char *mrt_type_name(uint16_t type);                 /* "TABLE_DUMP_V2" */

@@ -1395,15 +1395,10 @@ static const uint8_t *attr_key(const struct bgp_attrs *a, size_t *rl)
 	return raw;
 }
 
+/* A framed block's path not decoded (replay, BGP_LAZY_FRAME) is read from its bytes. */
 static size_t flatten_path(const struct bgp_attrs *a, uint32_t *path)
 {
-	size_t pl = 0;
-	for (unsigned s = 0; s < a->path.nseg; s++) {
-		const struct as_seg *sg = &a->path.seg[s];
-		for (unsigned k = 0; k < sg->count && pl < PATH_SCRATCH; k++)
-			path[pl++] = sg->asn[k];
-	}
-	return pl;
+	return bgp_attrs_path_flat(a, path, PATH_SCRATCH);
 }
 
 static inline int attr_match(const struct rib_attr *x, const uint8_t *raw, size_t rl, uint32_t origin,
@@ -1571,7 +1566,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 	size_t rl;
 	const uint8_t *raw = attr_key(a, &rl);
 	int is_set = 0;
-	uint32_t origin = as_path_origin(&a->path, &is_set);   /* last AS outside confederations */
+	uint32_t origin = bgp_attrs_origin_as(a, &is_set);   /* last AS outside confederations */
 	/* the size the block's AS_PATH was encoded with (the merged path's is always 4) */
 	uint8_t oset = (uint8_t)is_set, asz = a->as_path.asn_size;
 	uint32_t h = attr_hash(raw, rl, origin, oset, asz);
@@ -1663,7 +1658,7 @@ uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_att
 			const uint8_t *raw = attr_key(a, &rl);
 			int is_set = 0;
 			if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && bytes_eq(rib_attr_raw(x), raw, rl) &&
-			    as_path_origin(&a->path, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
+			    bgp_attrs_origin_as(a, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
 				r->attr[h].refcnt++;
 				if (a->lazy == BGP_ATTRS_RIB_ENTRY && !a->n_errors && a->action == BGP_ERR_NONE)
 					r->attr[h].rib_form = 1;

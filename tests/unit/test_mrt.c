@@ -9,10 +9,13 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "base/obuf.h"
 #include "io/reader.h"
 #include "mrt/elem.h"
 #include "mrt/mrt.h"
 #include "mrt/reader.h"
+#include "out/bgpdump.h"
+#include "out/json.h"
 
 struct tally {
 	unsigned records, elems, errors, warnings;
@@ -494,6 +497,145 @@ static void test_damage_bgp4mp_lengths(void **s)
 	assert_string_equal(t.first_warn.what, "3 bytes after the 19-byte BGP message inside the record");
 }
 
+/* A BGP4MP MESSAGE_AS4 record (RFC 6396 §4.4.3) holding one UPDATE, built by hand: peer AS
+ * 64500, local AS 12654, interface 7, IPv4 session 192.0.2.1 -> 192.0.2.254; the UPDATE withdraws
+ * 198.51.100.0/24, announces 10.0.0.0/16 and 203.0.113.0/24 with ORIGIN IGP, AS_PATH
+ * 64500 3356, NEXT_HOP 192.0.2.1, MED 5, COMMUNITIES 64500:100. Returns the body length (92). */
+static size_t fast_record(uint8_t *b)
+{
+	static const uint8_t body[] = {
+		0x00, 0x00, 0xfb, 0xf4, 0x00, 0x00, 0x31, 0x6e, 0x00, 0x07, 0x00, 0x01,   /* ASes, ifindex, AFI 1 */
+		192, 0, 2, 1, 192, 0, 2, 254,                                           /* peer, local */
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0x00, 72, 0x02,                                                         /* BGP length 72, UPDATE */
+		0x00, 0x04, 24, 198, 51, 100,                                           /* withdrawn */
+		0x00, 38,                                                               /* attributes */
+		0x40, 0x01, 0x01, 0x00,                                                 /* ORIGIN IGP */
+		0x40, 0x02, 0x0a, 0x02, 0x02, 0x00, 0x00, 0xfb, 0xf4, 0x00, 0x00, 0x0d, 0x1c,
+		0x40, 0x03, 0x04, 192, 0, 2, 1,                                         /* NEXT_HOP */
+		0x80, 0x04, 0x04, 0x00, 0x00, 0x00, 0x05,                               /* MED */
+		0xc0, 0x08, 0x04, 0xfb, 0xf4, 0x00, 0x64,                               /* COMMUNITIES */
+		16, 10, 0, 24, 203, 0, 113,                                             /* NLRI */
+	};
+	memcpy(b, body, sizeof body);
+	return sizeof body;
+}
+
+static void json_into(const struct dm_elem *e, void *arg)
+{
+	void **a = arg;
+	json_elem(a[0], a[1], e);
+}
+
+/* Everything dump and the checks below see of a record decoded with ctx: result, error,
+ * warnings, bgpdump -m and -M lines, JSON elements, the session and message fields. */
+static void fast_text(struct obuf *o, struct mrt_ctx *ctx, const struct mrt_hdr *h, const uint8_t *body)
+{
+	static struct mrt_rec rec;
+	struct dm_error err;
+	memset(&err, 0, sizeof err);
+	o->len = 0;
+	int rc = mrt_decode(ctx, h, body, &rec, &err);
+	obuf_printf(o, "rc %d kind %d\n", rc, rec.kind);
+	if (rc < 0) {
+		obuf_printf(o, "err %d %llu %s\n", err.code, (unsigned long long)err.offset, err.what);
+		return;
+	}
+	obuf_printf(o, "warn %u %u\n", rec.nwarn, rec.nwarn_unkept);
+	for (uint32_t i = 0; i < rec.nwarn; i++)
+		obuf_printf(o, "w %d %llu %s\n", rec.warn[i].code, (unsigned long long)rec.warn[i].offset, rec.warn[i].what);
+	if (rec.kind == MRT_K_MESSAGE) {
+		const struct mrt_message *m = &rec.u.msg;
+		const struct bgp_update *u = &m->msg.u.update;
+		char pi[64], li[64];
+		pi[bgpdump_ip_fmt(pi, &m->s.peer_ip)] = 0;
+		li[bgpdump_ip_fmt(li, &m->s.local_ip)] = 0;
+		obuf_printf(o, "s %u %u %u %u %s %s %u %u %u msg %u %u %d\n", m->s.peer_as, m->s.local_as, m->s.ifindex,
+		            m->s.afi, pi, li, m->s.as4, m->s.addpath, m->s.local, m->msg.type, m->msg.len, m->msg_err);
+		if (m->msg.type == BGP_MSG_UPDATE)
+			obuf_printf(o, "u %u %d %d %u %u %u action %u errors %u\n", u->attrs_len, u->attr_err, u->nlri_err,
+			            u->addpath_guessed, u->withdrawn.n, u->announced.n, u->attrs.action, u->attrs.n_errors);
+	}
+	struct json_src src;
+	json_src_init(&src, "fast", ctx);
+	void *a[2] = { o, &src };
+	if (!ctx->lazy_attrs) {   /* dump prints eager decodings only (a lazy one has no prefix arrays) */
+		bgpdump_m_record(o, ctx, &rec, 'm');
+		bgpdump_m_record(o, ctx, &rec, 'M');
+	}
+	mrt_elems(ctx, &rec, json_into, a);
+}
+
+/* The fast path of BGP4MP MESSAGE records (mrt.c bgp4mp_message_fast) against the careful path:
+ * the hand-built record's exact values, then every byte of it set to 0x00, 0xff, +1 and -1 (and
+ * the record cut at every length), eager and lazy, must decode the same both ways. */
+static void test_bgp4mp_fast_path(void **s)
+{
+	(void)s;
+	uint8_t b[256], m[256];
+	size_t n = fast_record(b);
+	assert_int_equal(n, 92);
+	struct mrt_hdr h = { .ts = 1445565695, .type = MRT_BGP4MP, .subtype = MRT_BGP4MP_MESSAGE_AS4, .len = (uint32_t)n };
+	struct mrt_ctx fast, careful;
+	mrt_ctx_init(&fast);
+	mrt_ctx_init(&careful);
+	careful.careful = 1;
+	struct obuf o1, o2;
+	obuf_init_mem(&o1);
+	obuf_init_mem(&o2);
+	fast_text(&o1, &fast, &h, b);
+	obuf_putc(&o1, 0);
+	char *json = strstr(o1.buf, "{\"type\"");
+	assert_non_null(json);
+	/* the JSON elements: three, a withdrawal and two announcements with the path's origin */
+	assert_non_null(strstr(json, "\"prefix\":\"203.0.113.0/24\",\"next_hop\":\"192.0.2.1\",\"as_path\":\"64500 3356\",\"origin_asns\":[3356]"));
+	int lines = 0;
+	for (char *q = json; *q; q++)
+		lines += *q == '\n';
+	assert_int_equal(lines, 3);
+	*json = 0;
+	assert_int_equal(MRT_K_MESSAGE, 4);
+	assert_string_equal(o1.buf, "rc 0 kind 4\nwarn 0 0\ns 64500 12654 7 1 192.0.2.1 192.0.2.254 1 0 0 msg 2 72 0\n"
+	                            "u 38 0 0 0 1 2 action 0 errors 0\n"
+	                            "BGP4MP|1445565695|W|192.0.2.1|64500|198.51.100.0/24\n"
+	                            "BGP4MP|1445565695|A|192.0.2.1|64500|10.0.0.0/16|64500 3356|IGP|192.0.2.1|0|5|"
+	                            "64500:100|NAG||\n"
+	                            "BGP4MP|1445565695|A|192.0.2.1|64500|203.0.113.0/24|64500 3356|IGP|192.0.2.1|0|5|"
+	                            "64500:100|NAG||\n"
+	                            "BGP4MP|10/23/15 02:01:35|W|192.0.2.1|64500|198.51.100.0/24\n"
+	                            "BGP4MP|10/23/15 02:01:35|A|192.0.2.1|64500|10.0.0.0/16|64500 3356|IGP\n"
+	                            "BGP4MP|10/23/15 02:01:35|A|192.0.2.1|64500|203.0.113.0/24|64500 3356|IGP\n");
+	unsigned cases = 0;
+	for (int lazy = 0; lazy <= BGP_LAZY_PATHS; lazy++) {
+		fast.lazy_attrs = careful.lazy_attrs = (uint8_t)lazy;
+		for (size_t i = 0; i <= n; i++) {
+			static const int delta[] = { -1, 1, 0x100, 0x1ff, 0x200 };   /* 0x100: 0x00, 0x1ff: 0xff, 0x200: cut */
+			for (unsigned d = 0; d < sizeof delta / sizeof delta[0]; d++) {
+				if (i == n && delta[d] != 0x200)
+					continue;
+				memcpy(m, b, n);
+				struct mrt_hdr hm = h;
+				if (delta[d] == 0x200)
+					hm.len = (uint32_t)i;
+				else
+					m[i] = (uint8_t)(delta[d] == 0x100 ? 0 : delta[d] == 0x1ff ? 0xff : m[i] + delta[d]);
+				/* the subtype too: every MESSAGE subtype goes through the fast path */
+				hm.subtype = (uint16_t)(i % 12);
+				fast_text(&o1, &fast, &hm, m);
+				fast_text(&o2, &careful, &hm, m);
+				assert_int_equal(o1.len, o2.len);
+				assert_memory_equal(o1.buf, o2.buf, o1.len);
+				cases++;
+			}
+		}
+	}
+	assert_int_equal(cases, 3 * (92 * 4 + 93));
+	obuf_free(&o1);
+	obuf_free(&o2);
+	mrt_ctx_free(&fast);
+	mrt_ctx_free(&careful);
+}
+
 #define REAL(rel)                                                                                                      \
 	char path[512];                                                                                                \
 	if (test_data_path(path, sizeof path, rel) < 0)                                                                \
@@ -767,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_damage_zero_run),
 		cmocka_unit_test(test_damage_lengths),
 		cmocka_unit_test(test_damage_bgp4mp_lengths),
+		cmocka_unit_test(test_bgp4mp_fast_path),
 		cmocka_unit_test(test_real_rib_truncated),
 		cmocka_unit_test(test_real_no_peer_index),
 		cmocka_unit_test(test_real_ris_2000_batched),
