@@ -62,6 +62,14 @@ static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	uint64_t x, y;
 	if (n < 8) {
+		if (n >= 4) {   /* an IPv4 address (peer_eq, per element): two words, not a byte loop */
+			uint32_t x0, y0, x1, y1;
+			memcpy(&x0, a, 4);
+			memcpy(&y0, b, 4);
+			memcpy(&x1, a + n - 4, 4);
+			memcpy(&y1, b + n - 4, 4);
+			return x0 == y0 && x1 == y1;
+		}
 		for (size_t i = 0; i < n; i++)
 			if (a[i] != b[i])
 				return 0;
@@ -173,6 +181,7 @@ void rib_free(struct rib *r)
 	bigarr_free(r->multi, (size_t)r->cap_multi * sizeof *r->multi);
 	bigarr_free(r->peer, (size_t)r->cap_peer * sizeof *r->peer);
 	free(r->ptab);
+	free(r->pin);
 	free(r);
 }
 
@@ -1659,12 +1668,62 @@ void rib_attr_ref(struct rib *r, uint32_t id)
 		r->attr[id].refcnt++;
 }
 
+uint32_t *rib_pin_begin(struct rib *r, uint32_t n)
+{
+	if (2 * (uint64_t)n > r->cap_pin) {   /* the ids, then as many kept ones at most */
+		uint32_t c = 2 * n < 256 ? 256 : 2 * n;
+		uint32_t *p = realloc(r->pin, (size_t)c * sizeof *p);
+		if (!p)
+			return NULL;
+		r->pin = p;
+		r->cap_pin = c;
+	}
+	memset(r->pin, 0, (size_t)n * sizeof *r->pin);
+	r->npin = n;
+	r->nheld = 0;
+	return r->pin;
+}
+
+/* Set id lost its last reference inside rib_pin_begin .. rib_pin_end: kept (a reference of the
+ * pin's, once: it holds the set from then on) when an entry of the record stands for it. */
+static int pin_keeps(struct rib *r, uint32_t id)
+{
+	for (uint32_t i = 0; i < r->npin; i++)
+		if (r->pin[i] == id) {
+			r->attr[id].refcnt = 1;
+			r->pin[r->npin + r->nheld++] = id;   /* distinct ids: at most npin */
+			return 1;
+		}
+	return 0;
+}
+
+void rib_pin_end(struct rib *r)
+{
+	uint32_t n = r->npin, nh = r->nheld, *held = r->pin + n;
+	r->npin = r->nheld = 0;
+	/* A reference per entry given back in entry order frees a set at its last entry: the kept
+	 * sets by their last entries, from the end (held[0] the latest), then given back in turn. */
+	uint32_t k = 0;
+	for (uint32_t i = n; i-- > 0 && k < nh;)
+		for (uint32_t j = k; j < nh; j++)
+			if (held[j] == r->pin[i]) {
+				uint32_t t = held[k];
+				held[k++] = held[j];
+				held[j] = t;
+				break;
+			}
+	while (nh)
+		rib_attr_unref(r, held[--nh]);
+}
+
 void rib_attr_unref(struct rib *r, uint32_t id)
 {
 	if (!id)
 		return;
 	struct rib_attr *x = &r->attr[id];
 	if (--x->refcnt)
+		return;
+	if (r->npin && pin_keeps(r, id))
 		return;
 	atab_delete(r, x->hash, id);
 	size_t bytes = rib_attr_blob_bytes(x);
@@ -2002,7 +2061,16 @@ static uint32_t elem_attr(struct rib *r, uint32_t peer, const struct dm_elem *e)
 		rib_attr_ref(r, r->cache_id);
 		return r->cache_id;
 	}
-	uint32_t id = rib_attr_intern_peer(r, peer, e->attrs);
+	/* a lazy block whose set the caller found (a RIB entry; source.c): rib_attr_intern_peer's
+	 * and rib_attr_intern's answer without their calls (two a full-scale table's element) */
+	const struct bgp_attrs *a = e->attrs;
+	uint32_t id = a->rib_set;
+	if (id && lazy_block(a) && id < r->nattr && r->attr[id].refcnt) {
+		r->attr[id].refcnt++;
+		r->peer[peer].last_attr = id;
+	} else {
+		id = rib_attr_intern_peer(r, peer, a);
+	}
 	r->cache_seq = r->rec_seq;
 	r->cache_attrs = e->attrs;
 	r->cache_id = id;
