@@ -177,7 +177,8 @@ struct bgp_attrs {
 	                                  * not set; BGP_ATTRS_RIB_ENTRY: decoded whole from a TABLE_DUMP_V2
 	                                  * RIB entry after a lazy lookup missed (rib/rib.h) */
 	uint32_t rib_set;                /* BGP_ATTRS_INDEXED: the RIB set the block stands for, found and
-	                                  * referenced by the caller until the block is applied; 0: none */
+	                                  * held by the caller (a reference or rib_pin_begin) until the
+	                                  * block is applied; 0: none */
 	/* BGP_ATTRS_FRAMED (bgp_attrs_frame) only: */
 	struct bgp_attr_ix ix_as_path;   /* where AS_PATH and AS4_PATH lie (type 0: absent) */
 	struct bgp_attr_ix ix_as4_path;

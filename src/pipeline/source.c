@@ -283,18 +283,6 @@ static int multicast_only(const struct mrt_rec *rec)
 	       !(a->present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI) && a->mp_unreach.safi != DM_SAFI_MULTICAST);
 }
 
-/* The references apply_record took on lazy entries' sets, given back. */
-static void unpin(struct pipeline *R, struct mrt_rec *rec, int pinned)
-{
-	for (uint32_t i = 0; pinned && i < rec->u.rib.n; i++) {
-		struct bgp_attrs *a = &rec->u.rib.e[i].attrs;
-		if ((a->lazy == BGP_ATTRS_INDEXED || a->lazy == BGP_ATTRS_RAW) && a->rib_set) {
-			rib_attr_unref(R->rib, a->rib_set);
-			a->rib_set = 0;
-		}
-	}
-}
-
 static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec *rec, const char *file)
 {
 	pl_time(R, rec->hdr.ts);
@@ -307,13 +295,14 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	 * is decoded now, in entry order, before the record's warnings are reported: a found block
 	 * would have decoded without a problem, so the warnings are eager decoding's. An IPv6
 	 * record's blocks hold MP_REACH_NLRI (their next hop), which no key holds: they are framed
-	 * first and looked up by their bytes without it, as before. The sets found are held (a
-	 * reference each) until the record's elements are applied: an earlier entry replacing a
+	 * first and looked up by their bytes without it, as before. The sets found are held
+	 * (rib_pin_begin) until the record's elements are applied: an earlier entry replacing a
 	 * set's last route must not let it go. */
-	int pinned = 0;
+	uint32_t *pin = NULL;
 	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs && !R->lazy_hint)
 		R->lazy_hint = calloc(65536, sizeof *R->lazy_hint);   /* MRT peer indexes are 16-bit */
 	if (rec->kind == MRT_K_RIB && ctx->lazy_rib_attrs) {
+		pin = rib_pin_begin(R->rib, rec->u.rib.n);
 		/* the record's framed blocks looked up together (rib_attr_find_lazy_n: their cache misses
 		 * overlap), each first against the set its MRT peer's last entry stood for */
 		enum { B = 64 };
@@ -334,14 +323,16 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 				hint[m] = R->lazy_hint ? R->lazy_hint[en->peer_index] : 0;
 				idx[m++] = i;
 			}
-			rib_attr_find_lazy_n(R->rib, blk, hint, found, m);
+			if (pin)
+				rib_attr_find_lazy_n(R->rib, blk, hint, found, m);
+			else   /* out of memory: nothing can be held, every block is decoded */
+				memset(found, 0, m * sizeof *found);
 			for (uint32_t k = 0; k < m; k++) {
 				struct mrt_rib_entry *en = &rec->u.rib.e[idx[k]];
 				if ((en->attrs.rib_set = found[k])) {
-					rib_attr_ref(R->rib, found[k]);
+					pin[idx[k]] = found[k];
 					if (R->lazy_hint)
 						R->lazy_hint[en->peer_index] = found[k];
-					pinned = 1;
 				} else {
 					mrt_rib_entry_decode(ctx, rec, idx[k]);
 				}
@@ -357,7 +348,8 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	}
 	if (multicast_only(rec)) {
 		R->skipped_multicast++;
-		unpin(R, rec, pinned);
+		if (pin)
+			rib_pin_end(R->rib);
 		return;
 	}
 	/* Framed attribute blocks (mrt.h, lazy_attrs): no path is decoded here (replay_ctx_init). */
@@ -368,7 +360,8 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	    !R->decode_only && !R->tapped)
 		bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch, R);
 	mrt_elems(ctx, rec, R->decode_only ? on_elem_count : on_elem, R);
-	unpin(R, rec, pinned);
+	if (pin)
+		rib_pin_end(R->rib);
 }
 
 /* Reads one record of a reader into rec; 1 ok, 0 end. Errors are reported and skipped. */

@@ -70,6 +70,14 @@ static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 		return a0 == b0 && a1 == b1;
 	}
 	if (n < 8) {
+		if (n >= 4) {   /* an IPv4 address (peer_eq, per element): two words, not a byte loop */
+			uint32_t x0, y0, x1, y1;
+			memcpy(&x0, a, 4);
+			memcpy(&y0, b, 4);
+			memcpy(&x1, a + n - 4, 4);
+			memcpy(&y1, b + n - 4, 4);
+			return x0 == y0 && x1 == y1;
+		}
 		for (size_t i = 0; i < n; i++)
 			if (a[i] != b[i])
 				return 0;
@@ -181,6 +189,7 @@ void rib_free(struct rib *r)
 	bigarr_free(r->multi, (size_t)r->cap_multi * sizeof *r->multi);
 	bigarr_free(r->peer, (size_t)r->cap_peer * sizeof *r->peer);
 	free(r->ptab);
+	free(r->pin);
 	free(r);
 }
 
@@ -245,11 +254,12 @@ static int peer_rehash(struct rib *r)
 	return 0;
 }
 
-uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
+/* an update file's elements come from one peer in long runs: its hash probe is skipped; a RIB
+ * record's come peer after peer, in the same order record after record (issue 12: the peer hash
+ * was 5% of a full-scale table's load). RIB_NONE: not the last peer or its successor. Inline in
+ * apply_elem (once per element: the call was 3% of a full-scale table's instructions). */
+static inline uint32_t peer_cached(struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
 {
-	/* an update file's elements come from one peer in long runs: its hash probe is skipped; a
-	 * RIB record's come peer after peer, in the same order record after record (issue 12: the
-	 * peer hash was 5% of a full-scale table's load) */
 	uint32_t prev = r->last_peer;
 	if (prev < r->npeer) {
 		if (peer_eq(&r->peer[prev], collector, addr, asn))
@@ -258,6 +268,14 @@ uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm
 		if (s && s - 1 < r->npeer && peer_eq(&r->peer[s - 1], collector, addr, asn))
 			return r->last_peer = s - 1;
 	}
+	return RIB_NONE;
+}
+
+uint32_t rib_peer_find_or_add(struct rib *r, uint32_t collector, const struct dm_ip *addr, uint32_t asn)
+{
+	uint32_t prev = r->last_peer, c = peer_cached(r, collector, addr, asn);
+	if (c != RIB_NONE)
+		return c;
 	uint32_t i = rib_peer_find(r, collector, addr, asn);
 	if (i != RIB_NONE) {
 		if (prev < r->npeer)
@@ -1678,12 +1696,62 @@ void rib_attr_ref(struct rib *r, uint32_t id)
 		r->attr[id].refcnt++;
 }
 
+uint32_t *rib_pin_begin(struct rib *r, uint32_t n)
+{
+	if (2 * (uint64_t)n > r->cap_pin) {   /* the ids, then as many kept ones at most */
+		uint32_t c = 2 * n < 256 ? 256 : 2 * n;
+		uint32_t *p = realloc(r->pin, (size_t)c * sizeof *p);
+		if (!p)
+			return NULL;
+		r->pin = p;
+		r->cap_pin = c;
+	}
+	memset(r->pin, 0, (size_t)n * sizeof *r->pin);
+	r->npin = n;
+	r->nheld = 0;
+	return r->pin;
+}
+
+/* Set id lost its last reference inside rib_pin_begin .. rib_pin_end: kept (a reference of the
+ * pin's, once: it holds the set from then on) when an entry of the record stands for it. */
+static int pin_keeps(struct rib *r, uint32_t id)
+{
+	for (uint32_t i = 0; i < r->npin; i++)
+		if (r->pin[i] == id) {
+			r->attr[id].refcnt = 1;
+			r->pin[r->npin + r->nheld++] = id;   /* distinct ids: at most npin */
+			return 1;
+		}
+	return 0;
+}
+
+void rib_pin_end(struct rib *r)
+{
+	uint32_t n = r->npin, nh = r->nheld, *held = r->pin + n;
+	r->npin = r->nheld = 0;
+	/* A reference per entry given back in entry order frees a set at its last entry: the kept
+	 * sets by their last entries, from the end (held[0] the latest), then given back in turn. */
+	uint32_t k = 0;
+	for (uint32_t i = n; i-- > 0 && k < nh;)
+		for (uint32_t j = k; j < nh; j++)
+			if (held[j] == r->pin[i]) {
+				uint32_t t = held[k];
+				held[k++] = held[j];
+				held[j] = t;
+				break;
+			}
+	while (nh)
+		rib_attr_unref(r, held[--nh]);
+}
+
 void rib_attr_unref(struct rib *r, uint32_t id)
 {
 	if (!id)
 		return;
 	struct rib_attr *x = &r->attr[id];
 	if (--x->refcnt)
+		return;
+	if (r->npin && pin_keeps(r, id))
 		return;
 	atab_delete(r, x->hash, id);
 	size_t bytes = rib_attr_blob_bytes(x);
@@ -1710,16 +1778,19 @@ static uint32_t *page_alloc(struct rib *r)
 			if (!c)
 				return NULL;
 			r->chunk = c;
-			/* fresh anonymous memory is zero: no memset */
-			void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			/* Fresh anonymous memory is zero: no memset. From the fifth chunk on it is backed
+			 * at once (MAP_POPULATE: one call, not a read fault then a write fault per 4 KiB
+			 * page, the slot being read before it is written); the first four are backed as
+			 * touched, so a small table's last chunk costs only what it uses (issue 12). Not
+			 * huge pages (as before): 41 chunks cost 0.14-0.31 s CPU backed as huge pages
+			 * fresh from the host, 0.09-0.10 s as 4 KiB pages touched, 0.05 s populated (this
+			 * machine, 3 rounds; 8.7% of a full-scale table's time went to clearing huge
+			 * pages), and a record's routes are on pages allocated together, next to one
+			 * another, so the TLB gains little from huge ones. */
+			int flags = MAP_PRIVATE | MAP_ANONYMOUS | (r->nchunk >= 4 ? MAP_POPULATE : 0);
+			void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, flags, -1, 0);
 			if (m == MAP_FAILED)
 				return NULL;
-			/* huge pages from the fifth chunk on: a huge page is backed whole at its first
-			 * touch, so a small table's last chunk would cost 2 MiB however little of it is
-			 * used (1.7 MB of a one-peer table's peak, issue 12); a big one (40 peers: 41
-			 * chunks) keeps the TLB gain */
-			if (r->nchunk >= 4)
-				madvise(m, CHUNK_BYTES, MADV_HUGEPAGE);
 			r->chunk[r->nchunk++] = m;
 			r->chunk_used = 0;
 		}
@@ -2021,7 +2092,16 @@ static uint32_t elem_attr(struct rib *r, uint32_t peer, const struct dm_elem *e)
 		rib_attr_ref(r, r->cache_id);
 		return r->cache_id;
 	}
-	uint32_t id = rib_attr_intern_peer(r, peer, e->attrs);
+	/* a lazy block whose set the caller found (a RIB entry; source.c): rib_attr_intern_peer's
+	 * and rib_attr_intern's answer without their calls (two a full-scale table's element) */
+	const struct bgp_attrs *a = e->attrs;
+	uint32_t id = a->rib_set;
+	if (id && lazy_block(a) && id < r->nattr && r->attr[id].refcnt) {
+		r->attr[id].refcnt++;
+		r->peer[peer].last_attr = id;
+	} else {
+		id = rib_attr_intern_peer(r, peer, a);
+	}
 	r->cache_seq = r->rec_seq;
 	r->cache_attrs = e->attrs;
 	r->cache_id = id;
@@ -2085,7 +2165,9 @@ static int apply_elem(struct rib *r, uint32_t collector, const struct dm_elem *e
 	ch->peer = ch->pfx = RIB_NONE;
 	if (!e->peer_ip)
 		return ch->kind = RIB_CH_NONE;
-	uint32_t peer = rib_peer_find_or_add(r, collector, e->peer_ip, e->peer_asn);
+	uint32_t peer = peer_cached(r, collector, e->peer_ip, e->peer_asn);
+	if (peer == RIB_NONE)
+		peer = rib_peer_find_or_add(r, collector, e->peer_ip, e->peer_asn);
 	if (peer == RIB_NONE) {
 		r->dropped++;
 		return ch->kind = RIB_CH_DROPPED;
@@ -2129,9 +2211,19 @@ static int apply_elem(struct rib *r, uint32_t collector, const struct dm_elem *e
 		p = &r->peer[peer];
 		uint32_t before = p->nprefixes[fam];
 		uint64_t nomem = r->nomem;
-		uint32_t old = rib_route_set(r, peer, pfx, pid, attr);
-		if (r->nomem != nomem)
-			return ch->kind = RIB_CH_DROPPED;   /* counted in nomem */
+		/* rib_route_set's commonest case inline (a new path 0 on a page there: a RIB load's
+		 * every element but a page's first) */
+		uint32_t pg = pfx >> RIB_PAGE_BITS, *sp, old;
+		if (!pid && pg < p->npage && p->page[pg] && !*(sp = &p->page[pg][pfx & (RIB_PAGE - 1)])) {
+			*sp = attr;
+			p->nprefixes[fam]++;
+			p->npaths++;
+			old = 0;
+		} else {
+			old = rib_route_set(r, peer, pfx, pid, attr);
+			if (r->nomem != nomem)
+				return ch->kind = RIB_CH_DROPPED;   /* counted in nomem */
+		}
 		ch->pfx = pfx;
 		ch->old_attr = old;
 		ch->new_attr = attr;

@@ -74,6 +74,10 @@ struct rib {
 	uint32_t *pending;
 	uint32_t npending, cap_pending;
 	uint64_t nomem;          /* routes or sets dropped because memory ran out (reported) */
+	/* rib_pin_begin .. rib_pin_end: pin[0, npin) the sets a record's entries stand for, then the
+	 * ones kept (nheld) because their last reference went meanwhile (rib.c pin_keeps) */
+	uint32_t *pin;
+	uint32_t npin, nheld, cap_pin;
 	/* rib_apply */
 	uint32_t deferred;       /* the last change's old_attr: its reference, released next call */
 	uint8_t min_len[2];      /* shorter prefixes are not applied (rib_set_min_len) */

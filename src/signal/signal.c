@@ -1066,11 +1066,8 @@ static void apply_view(struct sig *s, uint32_t pfx, int fam, int32_t f, const st
 
 /* ---------- peers ---------- */
 
-static int slot_fit(struct sig *s)
+static int slot_grow(struct sig *s, uint32_t need)
 {
-	uint32_t need = rib_peer_count(s->rib) * 2;
-	if (need <= s->nslot)
-		return 0;
 	uint32_t n = s->nslot ? s->nslot : 64;
 	while (n < need)
 		n *= 2;
@@ -1082,6 +1079,13 @@ static int slot_fit(struct sig *s)
 	s->ffslot = p;
 	s->nslot = n;
 	return 0;
+}
+
+/* Inline: once per element (issue 12: the call was 1.4% of a full-scale table's instructions). */
+static inline int slot_fit(struct sig *s)
+{
+	uint32_t need = rib_peer_count(s->rib) * 2;
+	return need <= s->nslot ? 0 : slot_grow(s, need);
 }
 
 static int coll_fit(struct sig *s, uint32_t c)
