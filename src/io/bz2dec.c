@@ -280,19 +280,22 @@ static int walk(struct bz2dec *d, uint32_t n, uint32_t orig)
 #undef STEP
 #undef SAVE
 		} else {
-			/* the last segments: the lanes still walking, each to its end in turn */
-			while (cur[hit] == UINT32_MAX)
-				hit++;
-			uint32_t f = fp[hit];
-			uint8_t *p = o[hit];
-			uint32_t v;
-			do {
-				v = tt[f];
-				*p++ = (uint8_t)v;
-				f = v >> 8 & 0xfffff;
-			} while (!(v >> 31));
-			fp[hit] = f;
-			o[hit] = p;
+			/* the last segments: the lanes still walking step in turn (their misses still
+			 * overlap) until one ends */
+			for (int ended = 0; !ended;) {
+				for (unsigned l = 0; l < LANES; l++) {
+					if (cur[l] == UINT32_MAX)
+						continue;
+					uint32_t v = tt[fp[l]];
+					*o[l]++ = (uint8_t)v;
+					fp[l] = v >> 8 & 0xfffff;
+					if (v >> 31) {
+						hit = l;
+						ended = 1;
+						break;
+					}
+				}
+			}
 		}
 		/* lane hit ends its segment: record it, take the next */
 		struct seg *g = &d->seg[cur[hit]];
