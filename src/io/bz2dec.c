@@ -8,9 +8,9 @@
  *  - a 64-bit bit buffer refilled 8 bytes at a time (branch-free refill);
  *  - Huffman codes up to 10 bits in one table lookup, longer ones (up to 20) canonically;
  *  - move-to-front on a 16-byte vector blend for the common small indices;
- *  - the inverse BWT walked as two independent chains at once, forward from the start of the
- *    block with the T vector and backward from its end with the LF vector, so two cache misses
- *    are in flight instead of one;
+ *  - the inverse BWT walked as eight independent chains at once: the T vector's cycle cut into
+ *    segments at every 1024th row (flagged while T is built), eight walked at a time, then
+ *    put in order (walk() below), so eight cache misses are in flight instead of one;
  *  - the initial run-length decoding 8 bytes at a time where no two neighbours are equal, and
  *    the CRC slice-by-8 over the output afterwards.
  *
@@ -226,13 +226,15 @@ static void build_tt(uint32_t *tt, const uint8_t *ll, uint32_t *cf, uint32_t i, 
 
 /* The block's n bytes into ll: row orig, then T(orig), T(T(orig)), ... each giving its first
  * byte. Walked as one chain, each step is a cache miss that waits for the one before (88% of the
- * decoder's time went there with two chains). So the cycle is cut at every SEG-th row and at
- * orig (the rows flagged in tt): each piece from one such row to the next is a segment, LANES
- * of them are walked at once into lanes of their own (LANES misses in flight), each lane taking
- * the next segment when its own ends; then the segments are copied out in the order the cycle
- * goes from orig. -1 when the rows do not close up as a permutation's must (cannot happen:
- * tt is one by construction). A periodic block (u repeated) has T in several cycles; the walk of
- * n steps from orig repeats orig's cycle, as here. */
+ * decoder's time went there with two chains, forward with T and backward with LF). So the cycle
+ * is cut at every SEG-th row and at orig (the rows flagged in tt): each piece from one such row
+ * to the next is a segment, LANES of them are walked at once into lanes of their own (LANES
+ * misses in flight), each lane taking the next segment when its own ends; then the segments
+ * are copied out in the order the cycle goes from orig. Eight chains took 0.28-0.43x the two
+ * chains' CPU on the same blocks (load 7-11, docs/dump.md); sixteen did no better. -1 when the
+ * rows do not close up as a permutation's must (cannot happen: tt is one by construction). A
+ * periodic block (u repeated) has T in several cycles; the walk of n steps from orig repeats
+ * orig's cycle, as here. */
 static int walk(struct bz2dec *d, uint32_t n, uint32_t orig)
 {
 	const uint32_t nreg = (n + SEG - 1) >> SEG_SHIFT;   /* segments at rows 0, SEG, 2 SEG, ... */
@@ -605,9 +607,12 @@ struct bz2dec *bz2dec_new(void)
 	if (!d)
 		return NULL;
 	d->ll = malloc(NMAX + 32);
+	/* each lane may take any share of the n bytes (a segment runs to the next flagged row:
+	 * its length is known only at its end); what they take adds up to n, so about n bytes
+	 * of the 7.2 MB are ever touched */
 	d->lanes = malloc((size_t)LANES * NMAX);
-	/* tt and lf in one region on 2 MB pages where the kernel gives them (madvise mode): the
-	 * walk's loads land anywhere in 7.2 MB, and with 4 KB pages nearly each one also misses
+	/* tt on 2 MB pages where the kernel gives them (madvise mode): the walk's loads land
+	 * anywhere in 3.6 MB, and with 4 KB pages nearly each one also misses
 	 * the TLB (half the walk's time on this machine, measured) */
 	void *big = NULL;
 	if (posix_memalign(&big, HUGE, VEC_BYTES) != 0)
