@@ -8,9 +8,9 @@
  *  - a 64-bit bit buffer refilled 8 bytes at a time (branch-free refill);
  *  - Huffman codes up to 10 bits in one table lookup, longer ones (up to 20) canonically;
  *  - move-to-front on a 16-byte vector blend for the common small indices;
- *  - the inverse BWT walked as two independent chains at once, forward from the start of the
- *    block with the T vector and backward from its end with the LF vector, so two cache misses
- *    are in flight instead of one;
+ *  - the inverse BWT walked as eight independent chains at once: the T vector's cycle cut into
+ *    segments at every 1024th row (flagged while T is built), eight walked at a time, then
+ *    put in order (walk() below), so eight cache misses are in flight instead of one;
  *  - the initial run-length decoding 8 bytes at a time where no two neighbours are equal, and
  *    the CRC slice-by-8 over the output afterwards.
  *
@@ -48,8 +48,13 @@ enum {
 	FAST = 10,          /* bits resolved by one table lookup */
 	GROUP = 50,         /* symbols per selector */
 	HUGE = 2 << 20,
-	VEC_BYTES = 2 * HUGE * ((NMAX * 4 + HUGE - 1) / HUGE),  /* tt, then lf, each on its own 2 MB pages */
+	VEC_BYTES = HUGE * ((NMAX * 4 + HUGE - 1) / HUGE),  /* tt, on 2 MB pages */
+	SEG_SHIFT = 10,
+	SEG = 1 << SEG_SHIFT,   /* the walk's segments start at every SEG-th row (walk() says why) */
+	MAX_SEGS = NMAX / SEG + 2,
+	LANES = 8,              /* segments walked at once: LANE_LIST's length */
 };
+#define LANE_LIST(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
 struct huff {
 	uint16_t fast[1 << FAST];   /* sym << 5 | len; 0: the code is longer than FAST bits */
@@ -63,8 +68,12 @@ typedef uint8_t v16 __attribute__((vector_size(16)));
 
 struct bz2dec {
 	uint8_t *ll;          /* the block's BWT bytes, then the walked (pre run-length) bytes */
-	uint32_t *tt;         /* T vector: next row << 8 | that row's last byte */
-	uint32_t *lf;         /* LF vector: previous row << 8 | this row's last byte */
+	uint32_t *tt;         /* T vector: segment flag << 31 | next row << 8 | this row's first byte */
+	uint8_t *lanes;       /* the walk's output, LANES regions of NMAX bytes */
+	struct seg {
+		uint32_t at, len;   /* its bytes: lanes[at, at + len) */
+		uint32_t next;      /* the row after its last: the start of another segment */
+	} seg[MAX_SEGS];
 	struct huff huff[MAX_GROUPS];
 	uint8_t sel[MAX_SEL];
 	v16 mask[16];         /* lane j: 0xff when j < k (MTF shift by k) */
@@ -191,6 +200,136 @@ static int huff_build(struct huff *h, const uint8_t *len, unsigned n)
 				h->fast[c + j] = e;
 		}
 	}
+	return 0;
+}
+
+/* ---------- the inverse BWT walk ---------- */
+
+/* tt[LF(i)] for rows i in [i, to), flagged where i is a multiple of SEG; cf: each byte's next LF. */
+static void build_tt(uint32_t *tt, const uint8_t *ll, uint32_t *cf, uint32_t i, uint32_t to)
+{
+	while (i < to) {
+		uint32_t end = (i & ~(uint32_t)(SEG - 1)) + SEG;
+		if (end > to)
+			end = to;
+		if (!(i & (SEG - 1))) {
+			uint32_t c = ll[i];
+			tt[cf[c]++] = 1u << 31 | i << 8 | c;
+			i++;
+		}
+		for (; i < end; i++) {
+			uint32_t c = ll[i];
+			tt[cf[c]++] = i << 8 | c;
+		}
+	}
+}
+
+/* The block's n bytes into ll: row orig, then T(orig), T(T(orig)), ... each giving its first
+ * byte. Walked as one chain, each step is a cache miss that waits for the one before (88% of the
+ * decoder's time went there with two chains, forward with T and backward with LF). So the cycle
+ * is cut at every SEG-th row and at orig (the rows flagged in tt): each piece from one such row
+ * to the next is a segment, LANES of them are walked at once into lanes of their own (LANES
+ * misses in flight), each lane taking the next segment when its own ends; then the segments
+ * are copied out in the order the cycle goes from orig. Eight chains took 0.28-0.43x the two
+ * chains' CPU on the same blocks (load 7-11, docs/dump.md); sixteen did no better. -1 when the
+ * rows do not close up as a permutation's must (cannot happen: tt is one by construction). A
+ * periodic block (u repeated) has T in several cycles; the walk of n steps from orig repeats
+ * orig's cycle, as here. */
+static int walk(struct bz2dec *d, uint32_t n, uint32_t orig)
+{
+	const uint32_t nreg = (n + SEG - 1) >> SEG_SHIFT;   /* segments at rows 0, SEG, 2 SEG, ... */
+	const uint32_t nseg = nreg + ((orig & (SEG - 1)) != 0);   /* and orig's, last */
+	uint32_t fp[LANES], cur[LANES], next = 0;
+	uint8_t *o[LANES], *beg[LANES];
+	unsigned live = 0;
+	for (unsigned l = 0; l < LANES; l++) {
+		o[l] = beg[l] = d->lanes + (size_t)l * NMAX;
+		cur[l] = UINT32_MAX;
+		fp[l] = 0;
+		if (next < nseg) {
+			uint32_t k = next++;
+			cur[l] = k;
+			fp[l] = k < nreg ? k << SEG_SHIFT : orig;
+			d->seg[k].at = (uint32_t)(o[l] - d->lanes);
+			live++;
+		}
+	}
+	const uint32_t *tt = d->tt;
+	while (live) {
+		unsigned hit = 0;
+		if (live == LANES) {
+			/* every lane steps once a round, in registers, until one meets a segment's end */
+#define LOAD(k) uint32_t f##k = fp[k]; uint8_t *o##k = o[k];
+#define STEP(k)                                               \
+	{                                                     \
+		uint32_t v = tt[f##k];                        \
+		o##k[t] = (uint8_t)v;                         \
+		f##k = v >> 8 & 0xfffff;                      \
+		if (__builtin_expect(v >> 31, 0)) {           \
+			hit = k;                              \
+			break;                                \
+		}                                             \
+	}
+/* lanes before the one that hit stepped t + 1 times, it too, those after t times */
+#define SAVE(k) fp[k] = f##k; o[k] = o##k + t + ((k) < hit + 1);
+			LANE_LIST(LOAD)
+			size_t t = 0;
+			for (;; t++) {
+				LANE_LIST(STEP)
+			}
+			LANE_LIST(SAVE)
+#undef LOAD
+#undef STEP
+#undef SAVE
+		} else {
+			/* the last segments: the lanes still walking step in turn (their misses still
+			 * overlap) until one ends */
+			for (int ended = 0; !ended;) {
+				for (unsigned l = 0; l < LANES; l++) {
+					if (cur[l] == UINT32_MAX)
+						continue;
+					uint32_t v = tt[fp[l]];
+					*o[l]++ = (uint8_t)v;
+					fp[l] = v >> 8 & 0xfffff;
+					if (v >> 31) {
+						hit = l;
+						ended = 1;
+						break;
+					}
+				}
+			}
+		}
+		/* lane hit ends its segment: record it, take the next */
+		struct seg *g = &d->seg[cur[hit]];
+		g->len = (uint32_t)(o[hit] - beg[hit]);
+		g->next = fp[hit];
+		if (next < nseg) {
+			uint32_t k = next++;
+			cur[hit] = k;
+			fp[hit] = k < nreg ? k << SEG_SHIFT : orig;
+			beg[hit] = o[hit];
+			d->seg[k].at = (uint32_t)(o[hit] - d->lanes);
+		} else {
+			cur[hit] = UINT32_MAX;
+			live--;
+		}
+	}
+	uint8_t *s = d->ll;
+	uint32_t total = 0, r = orig;
+	for (uint32_t k = 0; k < nseg; k++) {
+		const struct seg *g = &d->seg[r & (SEG - 1) ? nreg : r >> SEG_SHIFT];
+		if (g->len > n - total)
+			return -1;
+		memcpy(s + total, d->lanes + g->at, g->len);
+		total += g->len;
+		r = g->next;
+		if (r == orig)
+			break;
+	}
+	if (r != orig)
+		return -1;
+	for (uint32_t i = total; i < n; i *= 2)   /* s[i] = s[i % total]; i stays a multiple of total */
+		memcpy(s + i, s, i < n - i ? i : n - i);
 	return 0;
 }
 
@@ -379,36 +518,23 @@ static int decode_block(struct bz2dec *d, struct br *b, unsigned level, struct b
 	if (orig >= n)
 		return BZ2DEC_EDATA;
 
-	/* the LF and T vectors. Rows are the block's rotations sorted; ll holds each row's last
-	 * byte c, so row i's rotation starting one byte earlier is row j = LF(i) = (rows ending
-	 * in a byte < c) + (rows before i ending in c), and T(j) = i. Row j starts with byte c
-	 * (rows are sorted by their first byte): lf keeps LF(i) and L[i], tt keeps T(j) and F[j]. */
+	/* the T vector. Rows are the block's rotations sorted; ll holds each row's last byte c, so
+	 * row i's rotation starting one byte earlier is row j = LF(i) = (rows ending in a byte < c)
+	 * + (rows before i ending in c), and T(j) = i: tt[j] keeps T(j), F[j] (= c) and a flag
+	 * when T(j) starts a segment (below). */
 	uint32_t cf[256], sum = 0;
 	for (unsigned c = 0; c < 256; c++) {
 		cf[c] = sum;
 		sum += freq[c];
 	}
-	uint32_t *tt = d->tt, *lf = d->lf;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t c = ll[i], j = cf[c]++;
-		lf[i] = j << 8 | c;
-		tt[j] = i << 8 | c;
-	}
-
-	/* the walk: s[0, half) forward with T from row origPtr (the block itself, whose first
-	 * byte is F[origPtr]), s[half, n) backward with LF from row origPtr (whose last byte ends
-	 * the block); two independent chains of loads. ll is free to hold the bytes. */
+	uint32_t *tt = d->tt;
+	build_tt(tt, ll, cf, 0, orig);
+	uint32_t jo = cf[ll[orig]];   /* LF(orig): T(jo) = orig */
+	build_tt(tt, ll, cf, orig, n);
+	tt[jo] |= 1u << 31;
+	if (walk(d, n, orig) < 0)
+		return BZ2DEC_EDATA;
 	uint8_t *s = ll;
-	uint32_t half = n / 2, fp = orig, bp = orig, k = n;
-	for (uint32_t i = 0; i < half; i++) {
-		uint32_t v = tt[fp], w = lf[bp];
-		s[i] = (uint8_t)v;
-		fp = v >> 8;
-		s[--k] = (uint8_t)w;
-		bp = w >> 8;
-	}
-	if (k > half)
-		s[--k] = (uint8_t)lf[bp];
 
 	/* runs of 4 equal bytes and a count. 8 positions at a time: where none starts a run,
 	 * 8 bytes are copied; else the bytes before the first run, then the run. */
@@ -481,13 +607,17 @@ struct bz2dec *bz2dec_new(void)
 	if (!d)
 		return NULL;
 	d->ll = malloc(NMAX + 32);
-	/* tt and lf in one region on 2 MB pages where the kernel gives them (madvise mode): the
-	 * walk's loads land anywhere in 7.2 MB, and with 4 KB pages nearly each one also misses
+	/* each lane may take any share of the n bytes (a segment runs to the next flagged row:
+	 * its length is known only at its end); what they take adds up to n, so about n bytes
+	 * of the 7.2 MB are ever touched */
+	d->lanes = malloc((size_t)LANES * NMAX);
+	/* tt on 2 MB pages where the kernel gives them (madvise mode): the walk's loads land
+	 * anywhere in 3.6 MB, and with 4 KB pages nearly each one also misses
 	 * the TLB (half the walk's time on this machine, measured) */
 	void *big = NULL;
 	if (posix_memalign(&big, HUGE, VEC_BYTES) != 0)
 		big = NULL;
-	if (!d->ll || !big) {
+	if (!d->ll || !d->lanes || !big) {
 		free(big);
 		bz2dec_free(d);
 		return NULL;
@@ -496,7 +626,6 @@ struct bz2dec *bz2dec_new(void)
 	madvise(big, VEC_BYTES, MADV_HUGEPAGE);
 #endif
 	d->tt = big;
-	d->lf = (uint32_t *)((uint8_t *)big + VEC_BYTES / 2);
 	for (unsigned k = 0; k < 16; k++)
 		for (unsigned j = 0; j < 16; j++)
 			d->mask[k][j] = j < k ? 0xff : 0;
@@ -508,7 +637,8 @@ void bz2dec_free(struct bz2dec *d)
 	if (!d)
 		return;
 	free(d->ll);
-	free(d->tt);   /* lf lies in the same region */
+	free(d->lanes);
+	free(d->tt);
 	free(d);
 }
 

@@ -163,6 +163,28 @@ static void test_random(void **state)
 	free(x);
 }
 
+/* periodic blocks (a piece repeated, whole pieces in one block): the inverse BWT's T vector then
+ * splits into one cycle per copy of the piece, and the block is the cycle through origPtr
+ * repeated (bz2dec.c walk: the segments of every cycle are walked, the one through origPtr copied
+ * out, then repeated). Pieces of 3 bytes (most cycles hold no segment start), 1000 (each cycle
+ * about one segment) and 5000 bytes (each cycle cut into about five). */
+static void test_periodic(void **state)
+{
+	(void)state;
+	size_t n = 750000;
+	uint8_t *x = malloc(n);
+	assert_non_null(x);
+	const size_t piece[] = { 3, 1000, 5000 };
+	for (size_t k = 0; k < sizeof piece / sizeof *piece; k++) {
+		for (size_t i = 0; i < piece[k]; i++)
+			x[i] = k == 0 ? (uint8_t)("abc"[i]) : next_byte();
+		for (size_t i = piece[k]; i < n; i++)
+			x[i] = x[i - piece[k]];
+		round_trip(x, k == 0 ? 600000 : k == 1 ? 700000 : 750000, 9);
+	}
+	free(x);
+}
+
 /* a flipped bit in the block CRC or the stream CRC, a flipped byte inside the data, a cut, and
  * bytes after the stream: each an error, no output */
 static void test_damaged(void **state)
@@ -210,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_one_byte_runs),
 		cmocka_unit_test(test_all_bytes),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_periodic),
 		cmocka_unit_test(test_damaged),
 	};
 	return cmocka_run_group_tests_name("bz2dec", tests, NULL, NULL);
