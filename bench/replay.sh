@@ -18,7 +18,9 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-40s %10s %9s %9s %11s %8s %10s %9s %10s %9s\n" input elements replay_s cpu_s Melem/s/core bgpdump_s speedup "B/route" "peak/route" cpu_ratio
 # Each row is ROUNDS rounds (BENCH_REPLAY_ROUNDS, 5; the full-scale row 1: bgpdump takes a
 # minute there), each round darkmap then bgpdump on the same files; the row prints medians, and
-# the speedup is the median of the rounds' own ratios: this virtual machine's speed drifts by
+# the speedup is the median of the rounds' own ratios (in the full-scale row's one round darkmap
+# runs 3 times, BENCH_FULL_DM_REPS, and its median run by CPU counts: single runs there differed
+# by 1.5x on the quiet machine, 0.4-1.5 s of system time each): this virtual machine's speed drifts by
 # 20-40% within an hour, which a single run pair takes whole. cpu_ratio: the median of the
 # rounds' bgpdump CPU seconds over darkmap's (user + sys): on a loaded machine the wall clock is
 # the scheduler's, CPU seconds much less so. BENCH_REPLAY_ROWS=one runs only the one-table rows.
@@ -30,7 +32,13 @@ row() { # name, --no-geo or --geo-defaults, files...
 	local r elems bpr routes b0 b1
 	: >"$TMP/rounds"
 	for r in $(seq "$ROUNDS"); do
-		/usr/bin/time -f "%e %U %S %M" -o "$TMP/t" "$DM" replay -q $geo "$@" 2>"$TMP/log" >/dev/null
+		: >"$TMP/dmt"
+		for _ in $(seq "${DM_REPS:-1}"); do
+			/usr/bin/time -f "%e %U %S %M" -o "$TMP/t" "$DM" replay -q $geo "$@" 2>"$TMP/log" >/dev/null
+			cat "$TMP/t" >>"$TMP/dmt"
+		done
+		# darkmap's run of the round: the median by CPU seconds of its DM_REPS runs
+		awk '{print $2 + $3, $0}' "$TMP/dmt" | sort -g | awk -v k="${DM_REPS:-1}" 'NR == int((k + 1) / 2) {print $2, $3, $4, $5}' >"$TMP/t"
 		b0=$(date +%s.%N)
 		/usr/bin/time -f "%U %S" -o "$TMP/bt" sh -c 'for f; do bgpdump -m "$f" >/dev/null 2>&1; done' sh "$@"
 		b1=$(date +%s.%N)
@@ -57,7 +65,7 @@ if [ -f "$DATA/asn/ipasn_20140513.dat.gz" ] && [ "${BENCH_FULL_SCALE:-1}" = 1 ];
 		--from 2014-12-22T15:00 --to 2014-12-22T18:00 --ris-interval 15 >/dev/null 2>&1
 	bzcat "$TMP"/full/route-views.sim/bgpdata/2014.12/RIBS/rib.*.bz2 >"$TMP/rib-rv.mrt"
 	zcat "$TMP"/full/rrc.sim/2014.12/bview.*.gz >"$TMP/bview-ris.mrt"
-	ROUNDS=1 row "full scale: 40 peers x 512,621 pfx" --no-geo "$TMP/rib-rv.mrt" "$TMP/bview-ris.mrt"
+	ROUNDS=1 DM_REPS=${BENCH_FULL_DM_REPS:-3} row "full scale: 40 peers x 512,621 pfx" --no-geo "$TMP/rib-rv.mrt" "$TMP/bview-ris.mrt"
 else
 	echo "full-scale row skipped: $DATA/asn/ipasn_20140513.dat.gz absent or BENCH_FULL_SCALE=0"
 fi
