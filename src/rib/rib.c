@@ -61,7 +61,7 @@ static inline uint64_t hash_block(const uint8_t *p, size_t n, uint64_t seed)
 static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	uint64_t x, y;
-	if (n < 8 && n >= 4) {   /* an IPv4 address (twice an element: its peer, its prefix) */
+	if (n < 8 && n >= 4) {   /* an IPv4 address (an element's peer, its prefix): two words */
 		uint32_t a0, a1, b0, b1;
 		memcpy(&a0, a, 4);
 		memcpy(&b0, b, 4);
@@ -70,14 +70,6 @@ static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 		return a0 == b0 && a1 == b1;
 	}
 	if (n < 8) {
-		if (n >= 4) {   /* an IPv4 address (peer_eq, per element): two words, not a byte loop */
-			uint32_t x0, y0, x1, y1;
-			memcpy(&x0, a, 4);
-			memcpy(&y0, b, 4);
-			memcpy(&x1, a + n - 4, 4);
-			memcpy(&y1, b + n - 4, 4);
-			return x0 == y0 && x1 == y1;
-		}
 		for (size_t i = 0; i < n; i++)
 			if (a[i] != b[i])
 				return 0;
