@@ -295,6 +295,16 @@ static int find_next(struct mrt_reader *r, size_t from, size_t *k)
 	return 0;
 }
 
+/* How much to skip when find_next found no plausible record: what is buffered up to the end of
+ * input, but never more than the window searched. What is buffered beyond it depends on how the
+ * input came (mapped, inflated in line or by the decompression thread), and the report and what
+ * follows must not: the next call looks again from the window's end. */
+static size_t unfound_extent(const struct mrt_reader *r)
+{
+	size_t left = r->len - r->pos;
+	return left < RESYNC_WINDOW ? left : RESYNC_WINDOW;
+}
+
 /* Skips n bytes of damage at pos and reports them: offset, length, how many are zero, and where
  * reading goes on. */
 static int skip_damage(struct mrt_reader *r, size_t n, int found, const char *why, struct dm_error *err)
@@ -685,7 +695,7 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 				               "no valid MRT record: %llu bytes skipped (first header: type %u, subtype %u, "
 				               "length %u)", (unsigned long long)rest, hdr->type, hdr->subtype, hdr->len);
 			}
-			return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
+			return skip_damage(r, found ? k : unfound_extent(r), found, why, err);
 		}
 		total = MRT_HEADER_LEN + (size_t)hdr->len;
 		avail = need(r, total);
@@ -716,7 +726,7 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 					snprintf(why, sizeof why, "%s/%s length %u does not end at a record (a record starts %zu bytes "
 					         "into it)", mrt_type_name(hdr->type), mrt_subtype_name(hdr->type, hdr->subtype),
 					         hdr->len, k);
-				return skip_damage(r, found ? k : r->len - r->pos, found, why, err);
+				return skip_damage(r, found ? k : unfound_extent(r), found, why, err);
 			}
 			/* no record starts inside this one: it is sound, the damage comes after it. When the
 			 * damage is a zero run that began inside this record, the zeros ending its body are

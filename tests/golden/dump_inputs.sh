@@ -62,3 +62,26 @@ if [ $rc = 1 ] && grep -q 'does-not-exist.mrt' "$TMP/miss.err" && cmp -s "$TMP/m
 else
 	nok dump_inputs:missing-file-goes-on "exit $rc; $(head -2 "$TMP/miss.err" | tr '\n' ' ')"
 fi
+
+# More damage than the resynchronisation window (16 MiB): the report and what follows do not depend
+# on how the input comes (mapped, gzip inflated in line, by the decompression thread). 17 MiB of
+# 0xff (never a header) between two copies of the 2002 updates: both copies' lines, and exactly two
+# framing errors, the window (16,777,216 bytes) then the rest (1,048,576) up to the second copy.
+{ cat "$TMP/u.mrt"; head -c 17825792 /dev/zero | tr '\0' '\377'; cat "$TMP/u.mrt"; } >"$TMP/wide.mrt"
+gzip -1 -c "$TMP/wide.mrt" >"$TMP/wide.mrt.gz"
+cat "$TMP/u.ref" "$TMP/u.ref" >"$TMP/wide.ref"
+usz=$(stat -c %s "$TMP/u.mrt")
+exp1="offset $usz: MRT framing lost: impossible header (type 65535, subtype 65535, length 4294967295); no plausible record follows, 16777216 bytes skipped"
+exp2="offset $((usz + 16777216)): MRT framing lost: impossible header (type 65535, subtype 65535, length 4294967295); skipped 1048576 bytes to the next plausible record at offset $((usz + 17825792))"
+for mode in plain:0 gz:0 gz:1; do
+	src=$TMP/wide.mrt; [ "${mode%:*}" = gz ] && src=$TMP/wide.mrt.gz
+	DARKMAP_DECOMPRESS_THREAD=${mode#*:} DARKMAP_DUMP_THREAD=${mode#*:} "$DARKMAP" dump -m "$src" >"$TMP/wide.out" 2>"$TMP/wide.err"
+	rc=$?
+	errs=$(grep -c 'framing lost' "$TMP/wide.err")
+	if [ $rc = 1 ] && cmp -s "$TMP/wide.out" "$TMP/wide.ref" && [ "$errs" = 2 ] &&
+		grep -qF "$src: $exp1" "$TMP/wide.err" && grep -qF "$src: $exp2" "$TMP/wide.err"; then
+		ok "dump_inputs:damage-wider-than-window:$mode"
+	else
+		nok "dump_inputs:damage-wider-than-window:$mode" "exit $rc, $errs framing errors: $(head -2 "$TMP/wide.err" | tr '\n' ' ')"
+	fi
+done
