@@ -724,9 +724,9 @@ static int bgp4mp_message_fast(struct mrt_ctx *ctx, struct cur *c, struct mrt_re
 		return 0;
 	uint16_t afi = be16(p + fam_at);
 	size_t alen = afi == DM_AFI_IPV4 ? 4 : afi == DM_AFI_IPV6 ? 16 : 0;
-	const uint8_t *h = p + fam_at + 2 + 2 * alen;   /* the BGP header */
-	if (!alen || end - h < BGP_HEADER_LEN)
+	if (!alen || (size_t)(end - p) < fam_at + 2 + 2 * alen + BGP_HEADER_LEN)
 		return 0;
+	const uint8_t *h = p + fam_at + 2 + 2 * alen;   /* the BGP header (no pointer past the end) */
 	uint64_t m0, m1;
 	memcpy(&m0, h, 8);
 	memcpy(&m1, h + 8, 8);
