@@ -213,12 +213,15 @@ HOT int ts_close(uint32_t a, uint32_t b)
 	return d >= -TS_SLACK && d <= TS_SLACK;
 }
 
-/* Plausible header at p (12 bytes available) where a record is expected after the last one. */
-HOT int plausible(const struct mrt_reader *r, const uint8_t *p)
+/* Plausible header at p (12 bytes available) where a record is expected after the record of time
+ * ts: close to the file's time, or, when that record starts a new time (concatenated archives:
+ * it is not close to the file's), close to that record's own. */
+HOT int plausible(const struct mrt_reader *r, const uint8_t *p, uint32_t ts)
 {
 	struct mrt_hdr h;
 	parse_hdr(p, &h);
-	return shape_ok(&h) && ts_real(r, h.ts) && (!r->have_ts || ts_close(h.ts, r->last_ts));
+	uint32_t ref = r->have_ts && ts_close(ts, r->last_ts) ? r->last_ts : ts;
+	return shape_ok(&h) && ts_real(r, h.ts) && (!r->have_ts || ts_close(h.ts, ref));
 }
 
 /* The common case, decided from buffered bytes alone: a record of the file's time (close to the
@@ -242,6 +245,21 @@ HOT int fast_ok(const struct mrt_reader *r, const struct mrt_hdr *h)
 	       ts_close(n.ts, r->last_ts);
 }
 
+/* 1 to 8: how many bytes past at (relative to pos) a header follows that is possible, real and close
+ * to time prev, the whole header buffered; 0 when none does. */
+static size_t short_link(struct mrt_reader *r, size_t at, uint32_t prev)
+{
+	for (size_t s = 1; s <= 8; s++) {
+		if (need(r, at + s + MRT_HEADER_LEN) < at + s + MRT_HEADER_LEN)
+			return 0;
+		struct mrt_hdr h;
+		parse_hdr(r->buf + r->pos + at + s, &h);
+		if (shape_ok(&h) && ts_close(h.ts, prev) && ts_real(r, h.ts))
+			return s;
+	}
+	return 0;
+}
+
 /* Does the record whose header is at pos+k (already shape_ok, length total with its header)
  * lead somewhere believable? The next header must be plausible and close in time to this one,
  * or the input must end there (also inside a header or record: a cut file). A record whose time
@@ -251,6 +269,7 @@ static int chains(struct mrt_reader *r, size_t k, size_t total, uint32_t ts)
 {
 	int links = (!r->have_ts || ts_close(ts, r->last_ts)) ? 1 : 2;
 	uint32_t prev = ts;
+	uint16_t prev_type = 0;
 	for (int i = 0; i < links; i++) {
 		size_t at = k + total;
 		size_t avail = need(r, at + MRT_HEADER_LEN);
@@ -258,9 +277,19 @@ static int chains(struct mrt_reader *r, size_t k, size_t total, uint32_t ts)
 			return r->eof;  /* the input ends here, or inside the next record: a cut file */
 		struct mrt_hdr h;
 		parse_hdr(r->buf + r->pos + at, &h);
-		if (!shape_ok(&h) || !ts_close(h.ts, prev) || !ts_real(r, h.ts))
-			return 0;
+		if (!shape_ok(&h) || !ts_close(h.ts, prev) || !ts_real(r, h.ts)) {
+			/* The second link of a new time: its first record may be a TABLE_DUMP declared a few
+			 * bytes short, as every record of a 2000 RIS bview is (fix_short_length, which frames
+			 * the first record the same way): the next header 1 to 8 bytes on. Without it such an
+			 * archive after another one in the same stream never chained and was lost whole. */
+			size_t s = i > 0 && prev_type == MRT_TABLE_DUMP ? short_link(r, at, prev) : 0;
+			if (!s)
+				return 0;
+			at += s;
+			parse_hdr(r->buf + r->pos + at, &h);
+		}
 		prev = h.ts;
+		prev_type = h.type;
 		k = at;
 		total = MRT_HEADER_LEN + (size_t)h.len;
 	}
@@ -344,7 +373,7 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 		hdr->len_fixed = (uint8_t)(avail - total);
 		return avail;
 	}
-	if (avail < total + MRT_HEADER_LEN || plausible(r, r->buf + r->pos + total))
+	if (avail < total + MRT_HEADER_LEN || plausible(r, r->buf + r->pos + total, hdr->ts))
 		return total;
 	for (size_t k = 1; k <= 8; k++) {
 		if (avail == total + k) {
@@ -353,11 +382,27 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 			hdr->len_fixed = (uint8_t)k;
 			return total + k;
 		}
-		if (avail >= total + k + MRT_HEADER_LEN && plausible(r, r->buf + r->pos + total + k)) {
+		if (avail >= total + k + MRT_HEADER_LEN && plausible(r, r->buf + r->pos + total + k, hdr->ts)) {
 			hdr->len += (uint32_t)k;
 			hdr->len_fixed = (uint8_t)k;
 			return total + k;
 		}
+	}
+	/* The last record of a short-declared archive followed by an archive of another time (cat
+	 * of two files): the header k bytes on is not close in time, so plausible() refuses it, but
+	 * a record there that chains as a new time would (chains(), two links) is believed, unless
+	 * one already starts at the declared end. */
+	for (size_t k = 0; k <= 8; k++) {
+		if (avail < total + k + MRT_HEADER_LEN)
+			break;
+		struct mrt_hdr n;
+		parse_hdr(r->buf + r->pos + total + k, &n);
+		if (!shape_ok(&n) || !ts_real(r, n.ts) || ts_close(n.ts, hdr->ts) ||
+		    !chains(r, total + k, MRT_HEADER_LEN + (size_t)n.len, n.ts))
+			continue;
+		hdr->len += (uint32_t)k;
+		hdr->len_fixed = (uint8_t)k;
+		return total + k;
 	}
 	return total;
 }
