@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: the machine the ratios were taken on. A ratio against bgpdump moves with the
-# machine: on the AMD EPYC (family 26) virtual machines of December 2026 bgpdump ran 2.3-2.7x
+# machine: on the AMD EPYC (family 26) virtual machines of December 2026 bgpdump ran up to 2.8x
 # faster than on those of the sessions before, darkmap's decoding 2.1x, and its replay of one
 # full table (50 MB touched, against bgpdump's 2-3 MB) not at all: a 4 KiB page's first touch
 # cost 2.7 ms a MB there (bench/touch.c). Printed first by bench/run; alone: bash bench/machine.sh
