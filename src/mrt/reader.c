@@ -358,6 +358,15 @@ static int skip_damage(struct mrt_reader *r, size_t n, int found, const char *wh
 	               why, n, z);
 }
 
+/* The record whose declared length is total (with its header) really ends k bytes later: the
+ * k bytes are taken into it (reported by the caller from len_fixed). Returns its new total. */
+static size_t take_extra(struct mrt_hdr *hdr, size_t total, size_t k)
+{
+	hdr->len += (uint32_t)k;
+	hdr->len_fixed = (uint8_t)k;
+	return total + k;
+}
+
 /* RIS bviews of 2000 declare TABLE_DUMP lengths a few bytes short of what was written
  * (bgpkit documents 4). When the bytes after the declared end are not a plausible header but a
  * plausible header follows within 8 bytes, the record really ends there: take the extra bytes
@@ -367,42 +376,26 @@ static size_t fix_short_length(struct mrt_reader *r, struct mrt_hdr *hdr, size_t
 	size_t avail = need(r, total + MRT_HEADER_LEN + 8);
 	if (avail == total)
 		return total;
-	if (avail > total && avail <= total + 8 && r->eof) {
-		/* the input ends a few bytes after the declared end: they belong to the record */
-		hdr->len += (uint32_t)(avail - total);
-		hdr->len_fixed = (uint8_t)(avail - total);
-		return avail;
-	}
+	if (avail > total && avail <= total + 8 && r->eof)
+		return take_extra(hdr, total, avail - total);   /* the input ends a few bytes after the declared end */
 	if (avail < total + MRT_HEADER_LEN || plausible(r, r->buf + r->pos + total, hdr->ts))
 		return total;
 	for (size_t k = 1; k <= 8; k++) {
-		if (avail == total + k) {
-			/* the input ends k bytes after the declared end: those bytes belong to the record */
-			hdr->len += (uint32_t)k;
-			hdr->len_fixed = (uint8_t)k;
-			return total + k;
-		}
-		if (avail >= total + k + MRT_HEADER_LEN && plausible(r, r->buf + r->pos + total + k, hdr->ts)) {
-			hdr->len += (uint32_t)k;
-			hdr->len_fixed = (uint8_t)k;
-			return total + k;
-		}
+		/* the input ends k bytes after the declared end, or a plausible record starts there */
+		if (avail == total + k ||
+		    (avail >= total + k + MRT_HEADER_LEN && plausible(r, r->buf + r->pos + total + k, hdr->ts)))
+			return take_extra(hdr, total, k);
 	}
 	/* The last record of a short-declared archive followed by an archive of another time (cat
 	 * of two files): the header k bytes on is not close in time, so plausible() refuses it, but
 	 * a record there that chains as a new time would (chains(), two links) is believed, unless
 	 * one already starts at the declared end. */
-	for (size_t k = 0; k <= 8; k++) {
-		if (avail < total + k + MRT_HEADER_LEN)
-			break;
+	for (size_t k = 0; k <= 8 && avail >= total + k + MRT_HEADER_LEN; k++) {
 		struct mrt_hdr n;
 		parse_hdr(r->buf + r->pos + total + k, &n);
-		if (!shape_ok(&n) || !ts_real(r, n.ts) || ts_close(n.ts, hdr->ts) ||
-		    !chains(r, total + k, MRT_HEADER_LEN + (size_t)n.len, n.ts))
-			continue;
-		hdr->len += (uint32_t)k;
-		hdr->len_fixed = (uint8_t)k;
-		return total + k;
+		if (shape_ok(&n) && ts_real(r, n.ts) && !ts_close(n.ts, hdr->ts) &&
+		    chains(r, total + k, MRT_HEADER_LEN + (size_t)n.len, n.ts))
+			return take_extra(hdr, total, k);
 	}
 	return total;
 }
