@@ -109,11 +109,12 @@ $(FUZZ)/tests/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS:%.c=$
 fuzz-bins: $(FUZZ_SRCS:%.c=$(FUZZ)/%)
 
 # ThreadSanitizer: the modules that run threads (decompression, dump's second decoding thread, webhook queue, archive
-# compression, serve's snapshot reads) and what they use, and the tests driving them (tests/tsan/, run by
+# compression, serve's snapshot reads, the signal's trie sync) and what they use, and the tests driving them (tests/tsan/, run by
 # tests/integration/tsan.sh).
 TSAN := build/tsan
 TSAN_SRCS := $(sort $(wildcard src/base/*.c) $(wildcard src/io/*.c) src/out/webhook.c $(wildcard src/bgp/*.c) \
-	src/mrt/writer.c src/mrt/mrt.c src/mrt/reader.c src/mrt/elem.c src/out/bgpdump.c src/cmd/dump.c src/rib/rib.c src/live/archive.c $(wildcard src/http/*.c) $(wildcard src/store/*.c) \
+	src/mrt/writer.c src/mrt/mrt.c src/mrt/reader.c src/mrt/elem.c src/out/bgpdump.c src/cmd/dump.c src/rib/rib.c src/rib/rib_snap.c \
+	$(wildcard src/signal/*.c) src/live/archive.c $(wildcard src/http/*.c) $(wildcard src/store/*.c) \
 	$(wildcard src/geo/*.c) src/out/alert.c src/out/json.c src/detect/detect.c)
 TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc $(ISAL_DEF) $(PKG_CFLAGS) $(WARN) -pthread
 $(TSAN)/%.o: %.c $(HDRS)

@@ -36,6 +36,15 @@ void bigarr_free(void *p, size_t size)
 		free(p);
 }
 
+void bigarr_huge(void *p, size_t len)
+{
+	enum { HUGE = 2u << 20 };
+	uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)(HUGE - 1);
+	if (p && e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
 int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 {
 	if (need <= *cap)

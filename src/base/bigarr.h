@@ -16,5 +16,10 @@ void bigarr_free(void *p, size_t size);
 /* Ensures *cap >= need elements of elem bytes, doubling from 64. zero: new elements are zeroed
  * (free for mapped arrays). Returns 0 or -1 (out of memory, *arr unchanged). */
 int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero);
+/* Asks for transparent huge pages on the whole 2 MiB pages inside [p, p + len): memory the caller
+ * knows it will fill (a hash table it is about to rehash into, a lower bound of what a build
+ * writes). A huge page is cleared and mapped whole at its first touch, so a partly used one
+ * would hold up to 2 MiB more than 4 KiB pages do: nothing is asked past len. */
+void bigarr_huge(void *p, size_t len);
 
 #endif

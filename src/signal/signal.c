@@ -1,8 +1,10 @@
 #include "base/bigarr.h"
+#include "base/cpu.h"
 #include "signal/signal.h"
 #include "signal/signal_impl.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,7 +345,12 @@ static inline uint32_t attr_ent(struct sig *s, uint32_t id, int fam)
 
 static int vsub_fit(struct sig *s)
 {
-	return grow((void **)&s->vsub, &s->capvsub, rib_node_count(s->rib) + 1, sizeof *s->vsub);
+	uint32_t cap = s->capvsub, n = rib_node_count(s->rib);
+	if (grow((void **)&s->vsub, &s->capvsub, n + 1, sizeof *s->vsub))
+		return -1;
+	if (s->capvsub != cap)   /* every node's count is written before it is read */
+		bigarr_huge(s->vsub, (size_t)n * sizeof *s->vsub);
+	return 0;
 }
 
 static int pst_fit(struct sig *s)
@@ -1406,11 +1413,63 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 
 static int ent_fam(const struct ent *e) { return e->key.afi == DM_AFI_IPV6; }
 
+/* A full recompute's trie sync on a helper thread, run beside the prefix pass (issue 12: a
+ * table's first bin close was the sync, 190 M instructions, then the pass, 220 M, one after the
+ * other on a 2-core machine with the other core idle). The two share no state: the sync writes
+ * the RIB's trie, its queue and node count and s->vsub, and reads the prefix store and the flags
+ * of the other family's prefix states; the pass writes fam's prefix states, entities, pairs and
+ * shares and the attribute sets' user words, and reads the prefix store, table pages and sets.
+ * Only worth a thread for a big queue (a table's load): a bin's few new prefixes sync inline. */
+enum { SYNC_THREAD_MIN = 1u << 16 };
+
+struct sync_job {
+	struct sig *s;
+	int skip, rc, threaded;
+	pthread_t th;
+};
+
+static void *sync_main(void *arg)
+{
+	struct sync_job *j = arg;
+	j->rc = trie_sync_skip(j->s, j->skip);
+	return NULL;
+}
+
+/* DARKMAP_SYNC_THREAD=0 turns the thread off, =1 forces it for any queue (tests/tsan). */
+static int sync_on_thread(const struct sig *s)
+{
+	uint32_t n = rib_trie_pending(s->rib);
+	const char *th = getenv("DARKMAP_SYNC_THREAD");
+	if (th && *th)
+		return *th == '1' && n;
+	return n >= SYNC_THREAD_MIN && dm_core_free();
+}
+
+static void sync_start(struct sync_job *j, struct sig *s, int skip)
+{
+	*j = (struct sync_job){ .s = s, .skip = skip };
+	if (sync_on_thread(s) && pthread_create(&j->th, NULL, sync_main, j) == 0) {
+		j->threaded = 1;
+		return;
+	}
+	j->rc = trie_sync_skip(s, skip);
+}
+
+static int sync_join(struct sync_job *j)
+{
+	if (j->threaded)
+		pthread_join(j->th, NULL);
+	return j->rc;
+}
+
 static void recompute(struct sig *s, int fam)
 {
 	struct fam *F = &s->fam[fam];
-	if (trie_sync_skip(s, fam) || pst_fit(s) || vsub_fit(s))
+	/* the prefix states first: the sync's counts read them (a new prefix: not visible) */
+	if (pst_fit(s))
 		return;
+	struct sync_job sync;
+	sync_start(&sync, s, fam);
 	if (F->nff) {
 		double need = ceil(s->o.vis * F->nff - 1e-9);
 		F->need = need < 1 ? 1 : (uint32_t)need;
@@ -1472,6 +1531,10 @@ static void recompute(struct sig *s, int fam)
 		if ((p->flags & PF_LIST) || (p->org0.ent != RIB_NONE && org_dead(&p->org0)))
 			org_gc(s, i);   /* (a lone live pair or none: nothing to collect) */
 	}
+	/* out of memory in the sync: no coverage counts (as before, when it came first: then
+	 * nothing was recomputed) */
+	if (sync_join(&sync) || vsub_fit(s))
+		return;
 	uint32_t ostk[512];
 	rc_dfs(s, fam, rib_trie_root(s->rib, fam), 0, ostk, 0);
 }

@@ -2,13 +2,14 @@
 # (tests/tsan/tsan_threads.c), dump's second decoding thread against its one-thread output
 # (tests/tsan/tsan_dump.c), the archive's compression thread (tests/tsan/tsan_archive.c),
 # serve's snapshot reads beside its event loop while a writer commits (tests/tsan/tsan_snapshot.c),
-# collect --serve's server on a thread of its own (tests/tsan/tsan_http_thread.c),
+# collect --serve's server on a thread of its own (tests/tsan/tsan_http_thread.c), a full recompute's
+# trie sync on a helper thread against the same rows without it (tests/tsan/tsan_recompute.c),
 # built by `make tsan-bins` with clang -fsanitize=thread; a few s each.
 cd "$(dirname "$0")/../.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-for t in tsan_threads tsan_dump tsan_archive tsan_snapshot tsan_http_thread; do
+for t in tsan_threads tsan_dump tsan_archive tsan_snapshot tsan_http_thread tsan_recompute; do
 	bin=build/tsan/tests/tsan/$t
 	if [ ! -x "$bin" ]; then
 		echo "skip $t: $bin not built (make tsan-bins needs clang)"
