@@ -4,9 +4,28 @@
 #include <string.h>
 #include <sys/mman.h>
 
-enum { BIGARR_HUGE = 64u << 20 };
+enum { BIGARR_HUGE = 64u << 20, HUGE_PAGE = 2u << 20 };
 
 static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+/* A fresh mapping; from 2 MiB on it starts on a 2 MiB boundary, so that bigarr_huge's whole
+ * huge pages inside a range begin at its start, not up to 2 MiB into it. */
+static void *map_aligned(size_t len)
+{
+	size_t extra = len >= HUGE_PAGE ? HUGE_PAGE : 0;
+	char *q = mmap(NULL, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED)
+		return NULL;
+	if (extra) {
+		size_t head = (HUGE_PAGE - ((uintptr_t)q & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
+		if (head)
+			munmap(q, head);
+		if (extra - head)
+			munmap(q + head + len, extra - head);
+		q += head;
+	}
+	return q;
+}
 
 void *bigarr_resize(void *p, size_t old, size_t size)
 {
@@ -17,13 +36,18 @@ void *bigarr_resize(void *p, size_t old, size_t size)
 		q = mremap(p, page_round(old), page_round(size), MREMAP_MAYMOVE);
 		return q == MAP_FAILED ? NULL : q;
 	}
-	q = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (q == MAP_FAILED)
+	q = map_aligned(page_round(size));
+	if (!q)
 		return NULL;
 	if (p && old)
 		memcpy(q, p, old);
 	free(p);
 	return q;
+}
+
+void *bigarr_zalloc(size_t size)
+{
+	return size < BIGARR_MIN ? calloc(1, size ? size : 1) : map_aligned(page_round(size));
 }
 
 void bigarr_free(void *p, size_t size)
@@ -38,9 +62,8 @@ void bigarr_free(void *p, size_t size)
 
 void bigarr_huge(void *p, size_t len)
 {
-	enum { HUGE = 2u << 20 };
-	uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
-	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)(HUGE - 1);
+	uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)(HUGE_PAGE - 1);
 	if (p && e > a)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }

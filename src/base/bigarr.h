@@ -13,6 +13,8 @@ enum { BIGARR_MIN = 1u << 20 };
 /* Resizes p from old to size bytes (either may be below BIGARR_MIN); NULL on failure, p kept. */
 void *bigarr_resize(void *p, size_t old, size_t size);
 void bigarr_free(void *p, size_t size);
+/* size zeroed bytes (freed with bigarr_free(p, size)): fresh zero pages from BIGARR_MIN on. */
+void *bigarr_zalloc(size_t size);
 /* Ensures *cap >= need elements of elem bytes, doubling from 64. zero: new elements are zeroed
  * (free for mapped arrays). Returns 0 or -1 (out of memory, *arr unchanged). */
 int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero);

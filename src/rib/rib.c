@@ -121,7 +121,7 @@ struct rib *rib_new(void)
 		return NULL;
 	r->hslots = 1024;
 	r->hmask = 1023;
-	r->htab = calloc(r->hslots, sizeof *r->htab);
+	r->htab = bigarr_zalloc((size_t)r->hslots * sizeof *r->htab);
 	r->amask = 1023;
 	r->atab = calloc(r->amask + 1, sizeof *r->atab);
 	r->pmask = 63;
@@ -162,7 +162,7 @@ void rib_free(struct rib *r)
 	bigarr_free(r->pfx6, (size_t)r->cap_pfx6 * sizeof *r->pfx6);
 	free(r->pending);
 	bigarr_free(r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
-	free(r->htab);
+	bigarr_free(r->htab, (size_t)r->hslots * sizeof *r->htab);
 	bigarr_free(r->node, (size_t)r->cap_node * sizeof *r->node);
 	bigarr_free(r->attr, (size_t)r->cap_attr * sizeof *r->attr);
 	free(r->atab);
@@ -421,12 +421,12 @@ static void htab_fill(const struct rib *r, uint32_t *t, uint32_t n)
 /* The table rebuilt with n slots. */
 static int htab_resize(struct rib *r, uint32_t n)
 {
-	uint32_t *t = calloc(n, sizeof *t);
+	uint32_t *t = bigarr_zalloc((size_t)n * sizeof *t);
 	if (!t)
 		return -1;
-	bigarr_huge(t, (size_t)n * sizeof *t);   /* every slot is written below: huge pages where whole */
+	bigarr_huge(t, (size_t)n * sizeof *t);   /* every page gets slots below: huge pages where whole */
 	htab_fill(r, t, n);
-	free(r->htab);
+	bigarr_free(r->htab, (size_t)r->hslots * sizeof *r->htab);
 	r->htab = t;
 	r->hslots = n;
 	r->hmask = htab_mask(n);
@@ -963,6 +963,36 @@ static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1,
 	return n4;
 }
 
+/* The fewest nodes trie_build makes of the sorted IPv4 entries k[0, n) in an empty trie. A
+ * prefix with nothing below it is a leaf, held in a child word, and any other is a node; every
+ * node has two child words, holding the leaves and every node but the root, so nodes >= leaves
+ * - 1, and nodes >= prefixes that are no leaf. In sort order what a prefix covers follows it at
+ * once: a prefix is a leaf when the next entry is not inside it (the same prefix twice, a queue
+ * that cannot be but is only checked for range, counts once). One sequential pass. */
+static uint32_t pk_min_nodes(const uint64_t *k, uint32_t n)
+{
+	uint32_t leaves = 0, distinct = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t key = k[i] >> PK_IDX_BITS;   /* address << 6 | length */
+		if (i + 1 < n && k[i + 1] >> PK_IDX_BITS == key)
+			continue;   /* counted at its last copy */
+		distinct++;
+		unsigned len = (unsigned)key & 63;
+		uint32_t a = (uint32_t)(key >> 6);
+		if (i + 1 == n) {
+			leaves++;
+			break;
+		}
+		uint64_t nk = k[i + 1] >> PK_IDX_BITS;
+		unsigned nlen = (unsigned)nk & 63;
+		uint32_t na = (uint32_t)(nk >> 6);
+		int inside = nlen > len && (len == 0 || ((na ^ a) >> (32 - len)) == 0);
+		leaves += !inside;
+	}
+	uint32_t inner = distinct - leaves;
+	return leaves - 1 > inner ? leaves - 1 : inner;
+}
+
 int rib_trie_sync(struct rib *r)
 {
 	if (!r->npending)
@@ -987,13 +1017,11 @@ int rib_trie_sync(struct rib *r)
 			}
 		}
 		if (n4 && r->root[0] == RIB_NONE) {
-			/* Room for the build at once, and huge pages for the part it surely writes: every
-			 * node has two child words, which hold every leaf prefix and every node but the
-			 * root, and a prefix that is no leaf is a node, so n prefixes make at least
-			 * (n - 1) / 2 nodes (one table: 537k nodes for 578k prefixes, 2,100 first
-			 * touches of 4 KiB, a quarter of the build's time here; issue 12). */
+			/* Room for the build at once, and huge pages for the part it surely writes
+			 * (pk_min_nodes; one table: 537k nodes for 578k prefixes, 2,100 first touches of
+			 * 4 KiB were a quarter of the build's time here; issue 12). */
 			if (!grow((void **)&r->node, &r->cap_node, r->nnode + n4, sizeof *r->node))
-				bigarr_huge(r->node, (size_t)(r->nnode + (n4 - 1) / 2) * sizeof *r->node);
+				bigarr_huge(r->node, (size_t)(r->nnode + pk_min_nodes(k, n4)) * sizeof *r->node);
 			rc = trie_build4(r, k, n4, kbytes >= BIGARR_MIN);
 		} else {
 			uint32_t last = RIB_NONE;

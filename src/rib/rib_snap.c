@@ -206,11 +206,12 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	r->pfx_node = bigarr_resize(NULL, 0, (size_t)r->cap_pfx * sizeof *r->pfx_node);
 	if ((r->cap_pfx && !r->pfx_node) || cur_copy(c, r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node))
 		return -1;
-	free(r->htab);
+	bigarr_free(r->htab, (size_t)r->hslots * sizeof *r->htab);
 	r->htab = NULL;
+	r->hslots = 0;
 	/* the prefix hash: 2^b or 3 x 2^(b-2) slots (rib.c htab_pos) */
 	if (snap_rarr(c, &n, MAXN, sizeof *r->htab, &src) || !(pow2(n) || (n % 3 == 0 && pow2(n / 3))) ||
-	    !(r->htab = malloc((size_t)n * sizeof *r->htab)))
+	    !(r->htab = bigarr_zalloc((size_t)n * sizeof *r->htab)))
 		return -1;
 	memcpy(r->htab, src, (size_t)n * sizeof *r->htab);
 	r->hslots = n;
