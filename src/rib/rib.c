@@ -515,18 +515,8 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	 * full table (577,705 prefixes) fits 786,432 slots (3 MB; 2 Mi of 8 bytes before, issue 12) */
 	if ((uint64_t)r->npfx * 4 > (uint64_t)r->hslots * 3 && htab_resize(r, htab_next(r->hslots)))
 		return RIB_NONE;
-	if (r->lazy_trie) {
-		if (r->npending == r->cap_pending) {
-			uint32_t nc = r->cap_pending ? r->cap_pending * 2 : 1024;
-			uint32_t *q = realloc(r->pending, nc * sizeof *q);
-			if (!q)
-				return RIB_NONE;
-			r->pending = q;
-			r->cap_pending = nc;
-		}
-		r->pending[r->npending++] = idx;
-		return idx;
-	}
+	if (r->lazy_trie)
+		return idx;   /* queued: in pend_from .. npfx - 1 */
 	if (rib_trie_insert(r, idx))
 		return RIB_NONE;
 	return idx;
@@ -536,7 +526,36 @@ void rib_set_lazy_trie(struct rib *r, int on)
 {
 	if (!on)
 		rib_trie_sync(r);
+	if (on && !r->lazy_trie)
+		r->pend_from = r->npfx;   /* the queue's range starts with the next prefix */
 	r->lazy_trie = (uint8_t)(on != 0);
+}
+
+/* Prefixes queued for the trie: the list, then the range (rib_impl.h). */
+static inline uint32_t pend_range(const struct rib *r) { return r->lazy_trie ? r->npfx - r->pend_from : 0; }
+static inline uint32_t pend_count(const struct rib *r) { return r->npending + pend_range(r); }
+static inline uint32_t pend_at(const struct rib *r, uint32_t i)
+{
+	return i < r->npending ? r->pending[i] : r->pend_from + (i - r->npending);
+}
+
+/* The range appended to the list (the paths that sort the list itself); 0, or -1 out of memory
+ * (nothing changed). */
+static int pend_list(struct rib *r)
+{
+	uint32_t n = pend_count(r);
+	if (n > r->cap_pending) {
+		uint32_t *q = realloc(r->pending, (size_t)n * sizeof *q);
+		if (!q)
+			return -1;
+		r->pending = q;
+		r->cap_pending = n;
+	}
+	for (uint32_t i = r->npending; i < n; i++)
+		r->pending[i] = pend_at(r, i);
+	r->npending = n;
+	r->pend_from = r->npfx;
+	return 0;
 }
 
 static inline unsigned bit_at(const uint8_t *b, unsigned i) { return b[i >> 3] >> (7 - (i & 7)) & 1; }
@@ -931,35 +950,41 @@ static inline uint64_t pk_of(const struct rib_pfx *x, uint32_t p)
 	return (uint64_t)ntohl(a) << 32 | (uint64_t)x->len << PK_IDX_BITS | p;
 }
 
-/* The queue's IPv4 entries packed into k in order, the IPv6 ones moved to the queue's front
- * (their count returned in *n6); the IPv4 count returned. A counting pass over the family and
- * top 16 bits, then each entry written straight into its bucket (stores that wait on nothing:
- * sorting k in place made a chain of dependent cache misses, 8% of a one-peer replay's time),
- * then each bucket (tens of entries) sorted as integers. The queue is read in arrival order,
- * twice; both read the prefixes nearly in order. */
-static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1, zero */, uint32_t *n6)
+/* The queue's IPv4 entries packed into k in order, and the IPv6 ones made the whole queue (a
+ * list, the range taken); the IPv4 count returned, or UINT32_MAX out of memory (the queue
+ * unchanged). A counting pass over the family and top 16 bits, then each entry written straight
+ * into its bucket (stores that wait on nothing: sorting k in place made a chain of dependent
+ * cache misses, 8% of a one-peer replay's time), then each bucket (tens of entries) sorted as
+ * integers. The queue is read in arrival order, twice; both read the prefixes nearly in order. */
+static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1, zero */)
 {
-	uint32_t n = r->npending, n4 = 0, m6 = 0;
+	uint32_t n = pend_count(r), n4 = 0, m6 = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		const struct rib_pfx *x = &r->h.pfx[r->pending[i]];
+		const struct rib_pfx *x = &r->h.pfx[pend_at(r, i)];
 		if (!x->v6)
 			next[((uint32_t)x->b[0] << 8 | x->b[1]) + 1]++;
 	}
 	for (uint32_t b = 0; b < PK_NB; b++)
 		next[b + 1] += next[b];
 	n4 = next[PK_NB];
+	uint32_t *six = n - n4 ? malloc((size_t)(n - n4) * sizeof *six) : NULL;
+	if (n - n4 && !six)
+		return UINT32_MAX;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t p = r->pending[i];
+		uint32_t p = pend_at(r, i);
 		const struct rib_pfx *x = &r->h.pfx[p];
 		if (x->v6)
-			r->pending[m6++] = p;   /* m6 <= i: read before */
+			six[m6++] = p;
 		else
 			k[next[(uint32_t)x->b[0] << 8 | x->b[1]]++] = pk_of(x, p);
 	}
+	free(r->pending);
+	r->pending = six;
+	r->npending = r->cap_pending = m6;
+	r->pend_from = r->npfx;
 	/* next[b] is now the end of bucket b */
 	for (uint32_t b = 0, lo = 0; b < PK_NB; lo = next[b++])
 		u64_sort(k + lo, next[b] - lo);
-	*n6 = m6;
 	return n4;
 }
 
@@ -995,27 +1020,20 @@ static uint32_t pk_min_nodes(const uint64_t *k, uint32_t n)
 
 int rib_trie_sync(struct rib *r)
 {
-	if (!r->npending)
+	if (!pend_count(r))
 		return 0;
 	int rc = 0;
-	/* IPv4 first, packed and sorted (pk_fill), when the indexes fit; the IPv6 rest stays in the queue.
-	 * The queue shrinks to its IPv6 part once packed, and trie_build gives back the packed
-	 * entries' pages as it goes: the sort costs no more memory at its peak than sort_pending
-	 * (the queue and its sorted copy), and the build less. */
-	size_t kbytes = (size_t)r->npending * sizeof(uint64_t);
+	/* IPv4 first, packed and sorted (pk_fill), when the indexes fit; the IPv6 rest becomes the
+	 * queue, and trie_build gives back the packed entries' pages as it goes. */
+	size_t kbytes = (size_t)pend_count(r) * sizeof(uint64_t);
 	uint32_t *cnt = r->npfx <= PK_IDX_MASK ? calloc(PK_NB + 1, sizeof *cnt) : NULL;
 	uint64_t *k = cnt ? bigarr_resize(NULL, 0, kbytes) : NULL;
+	uint32_t n4 = UINT32_MAX;
 	if (k) {
 		bigarr_huge(k, kbytes);   /* written whole by pk_fill, and given back as trie_build reads it */
-		uint32_t n6, n4 = pk_fill(r, k, cnt, &n6);
-		r->npending = n6;
-		if (r->cap_pending > 4096 && n6 < r->cap_pending / 2) {
-			uint32_t *q = realloc(r->pending, (n6 ? n6 : 1) * sizeof *q);
-			if (q) {
-				r->pending = q;
-				r->cap_pending = n6 ? n6 : 1;
-			}
-		}
+		n4 = pk_fill(r, k, cnt);
+	}
+	if (n4 != UINT32_MAX) {
 		if (n4 && r->root[0] == RIB_NONE) {
 			/* Room for the build at once, and huge pages for the part it surely writes
 			 * (pk_min_nodes; one table: 537k nodes for 578k prefixes, 2,100 first touches of
@@ -1032,9 +1050,11 @@ int rib_trie_sync(struct rib *r)
 				last = r->pfx_node[p] & RIB_LEAF ? rib_prefix_up(r, p) : r->pfx_node[p];
 			}
 		}
-		bigarr_free(k, kbytes);
 	}
+	bigarr_free(k, kbytes);
 	free(cnt);
+	if (pend_list(r))
+		return -1;   /* out of memory: the queue stays (never half taken) */
 	if (r->npending) {
 		sort_pending(r);
 		/* sort_pending's order: every IPv4 prefix, then every IPv6 one */
@@ -2307,7 +2327,7 @@ uint32_t rib_prefix_up(const struct rib *r, uint32_t i)
 		return (v & RIB_NODE_NIL) == RIB_NODE_NIL ? RIB_NONE : v & RIB_NODE_NIL;
 	return rib_tnode_parent(&r->node[v]);
 }
-uint32_t rib_trie_pending(const struct rib *r) { return r->npending; }
+uint32_t rib_trie_pending(const struct rib *r) { return pend_count(r); }
 int rib_trie_reuses_nodes(const struct rib *r) { return r->free_node != RIB_NONE; }
 const struct rib_tnode *rib_node(const struct rib *r, uint32_t n) { return &r->node[n]; }
 uint32_t rib_node_count(const struct rib *r) { return r->nnode; }

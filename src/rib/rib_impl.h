@@ -69,8 +69,12 @@ struct rib {
 	uint32_t nchunk, chunk_used;
 	uint32_t *page_free;     /* free list, linked through the first slot */
 	uint64_t pages_live;
-	/* lazy trie (rib_set_lazy_trie): prefixes added but not yet in the trie */
+	/* lazy trie (rib_set_lazy_trie): prefixes added but not yet in the trie: pend_from ...
+	 * npfx - 1 (the prefixes added since the last sync: a table's queue is a range, no list of
+	 * 577k indexes written and read back, issue 12), and before them the list pending (a
+	 * snapshot's queue); rib.c pend_at */
 	uint8_t lazy_trie;
+	uint32_t pend_from;
 	uint32_t *pending;
 	uint32_t npending, cap_pending;
 	uint64_t nomem;          /* routes or sets dropped because memory ran out (reported) */

@@ -77,7 +77,12 @@ void rib_snap_write(const struct rib *r, struct snapbuf *b)
 			}
 	}
 	snap_u8(b, r->lazy_trie);
-	snap_arr(b, r->pending, r->npending, sizeof *r->pending);
+	/* the queue as one list: rib_impl.h's list, then its range */
+	uint32_t from = r->lazy_trie ? r->pend_from : r->npfx;
+	snap_u32(b, r->npending + (r->npfx - from));
+	snap_put(b, r->pending, (size_t)r->npending * sizeof *r->pending);
+	for (uint32_t i = from; i < r->npfx; i++)
+		snap_u32(b, i);
 	snap_u64(b, r->nomem);
 	snap_u32(b, r->deferred);
 	snap_u8(b, r->min_len[0]);
@@ -311,6 +316,7 @@ int rib_snap_read(struct rib *r, struct cur *c)
 	free(r->pending);
 	r->pending = NULL;
 	r->npending = r->cap_pending = 0;
+	r->pend_from = r->npfx;   /* the whole queue loads as the list */
 	if (n) {
 		if (!(r->pending = malloc((size_t)n * sizeof *r->pending)))
 			return -1;
