@@ -1336,12 +1336,27 @@ static void rc_prefix(struct sig *s, int fam, uint32_t i)
 	}
 }
 
+/* Where rc_dfs adds coverage: each entity's cov, or (a helper thread's half of the trie) an
+ * array of its own, added in after the join. */
+struct covsink {
+	char *base;
+	size_t stride;
+};
+
+static inline uint64_t *cov_at(const struct covsink *cs, uint32_t ent)
+{
+	return (uint64_t *)(void *)(cs->base + (size_t)ent * cs->stride);
+}
+
 /* rc_dfs's visit of prefix q (RIB_NONE: a branching node) of length tl: its part of the
  * coverage, given whether a visible prefix above covers it (*covered) and the origin entities
  * of visible pairs above (ostk[0 .. *olen)), both updated for what lies below; 1 when q counts
- * in vsub (visible, <= /24 or /48). */
+ * in vsub (visible, <= /24 or /48). It only reads the prefix's country shares, which the pass
+ * before made for every visible prefix (a prefix whose shares could not be made, out of memory,
+ * counts for no country here as there). */
 static inline __attribute__((always_inline)) uint32_t rc_visit(struct sig *s, int fam, uint32_t q, unsigned tl,
-                                                               int *covered, uint32_t *ostk, unsigned *olen)
+                                                               int *covered, uint32_t *ostk, unsigned *olen,
+                                                               const struct covsink *cs)
 {
 	uint32_t cnt = 0;
 	if (q == RIB_NONE || tl > covlen[fam])
@@ -1350,12 +1365,12 @@ static inline __attribute__((always_inline)) uint32_t rc_visit(struct sig *s, in
 	if (s->p[q].flags & PF_VIS) {
 		cnt = 1;
 		if (!*covered) {
-			s->ent[ENT_GLOBAL + fam].cov += units;
-			unsigned k;
+			*cov_at(cs, ENT_GLOBAL + (uint32_t)fam) += units;
+			unsigned k = 0;
 			struct share one_;   /* geo_of's answer for a one-country prefix */
-			const struct share *sh = geo_of_sized(s, q, &k, &one_, &units);
+			const struct share *sh = s->p[q].flags & PF_GEO ? geo_of_sized(s, q, &k, &one_, &units) : NULL;
 			for (unsigned j = 0; j < k; j++)
-				s->ent[sh[j].ent].cov += sh[j].units;
+				*cov_at(cs, sh[j].ent) += sh[j].units;
 		}
 		*covered = 1;
 	}
@@ -1367,7 +1382,7 @@ static inline __attribute__((always_inline)) uint32_t rc_visit(struct sig *s, in
 		for (unsigned j = 0; j < *olen && !in; j++)
 			in = ostk[j] == ent;
 		if (!in) {
-			s->ent[ent].cov += units;
+			*cov_at(cs, ent) += units;
 			if (*olen < 512)
 				ostk[(*olen)++] = ent;
 		}
@@ -1378,13 +1393,14 @@ static inline __attribute__((always_inline)) uint32_t rc_visit(struct sig *s, in
 /* The coverage (struct ent cov) and the per-node counts (vsub) of the subtree at child word n,
  * in address order. A leaf is visited in its parent's call, not in one of its own: half the
  * calls, 7% of the first bin's close of a one-peer table (issue 12). */
-static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t *ostk, unsigned olen)
+static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t *ostk, unsigned olen,
+                       const struct covsink *cs)
 {
 	if (n == RIB_NONE)
 		return 0;
 	if (rib_is_leaf(n)) {   /* a prefix with nothing below, held in its parent's child word */
 		uint32_t q = rib_leaf_pfx(n);
-		return rc_visit(s, fam, q, rib_prefix_len(s->rib, q), &covered, ostk, &olen);
+		return rc_visit(s, fam, q, rib_prefix_len(s->rib, q), &covered, ostk, &olen, cs);
 	}
 	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t c[2] = { t->child[0], t->child[1] };
@@ -1397,14 +1413,14 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 		if (qc[k] != RIB_NONE)
 			__builtin_prefetch(&s->p[qc[k]]);
 	}
-	uint32_t cnt = rc_visit(s, fam, rib_tnode_pfx(t), rib_tnode_len(t), &covered, ostk, &olen);
+	uint32_t cnt = rc_visit(s, fam, rib_tnode_pfx(t), rib_tnode_len(t), &covered, ostk, &olen, cs);
 	for (int k = 0; k < 2; k++) {
 		if (rib_is_leaf(c[k])) {   /* its changes to covered and the stack are its own */
 			int cv = covered;
 			unsigned ol = olen;
-			cnt += rc_visit(s, fam, qc[k], rib_prefix_len(s->rib, qc[k]), &cv, ostk, &ol);
+			cnt += rc_visit(s, fam, qc[k], rib_prefix_len(s->rib, qc[k]), &cv, ostk, &ol, cs);
 		} else if (c[k] != RIB_NONE) {
-			cnt += rc_dfs(s, fam, c[k], covered, ostk, olen);
+			cnt += rc_dfs(s, fam, c[k], covered, ostk, olen, cs);
 		}
 	}
 	s->vsub[n] = cnt;
@@ -1435,10 +1451,10 @@ static void *sync_main(void *arg)
 	return NULL;
 }
 
-/* DARKMAP_SYNC_THREAD=0 turns the thread off, =1 forces it for any queue (tests/tsan). */
-static int sync_on_thread(const struct sig *s)
+/* Whether a recompute's work of size n (queued prefixes, trie nodes) goes to a helper thread:
+ * DARKMAP_SYNC_THREAD=0 turns the threads off, =1 forces them for any size (tests/tsan). */
+static int sync_on_thread(uint32_t n)
 {
-	uint32_t n = rib_trie_pending(s->rib);
 	const char *th = getenv("DARKMAP_SYNC_THREAD");
 	if (th && *th)
 		return *th == '1' && n;
@@ -1448,7 +1464,7 @@ static int sync_on_thread(const struct sig *s)
 static void sync_start(struct sync_job *j, struct sig *s, int skip)
 {
 	*j = (struct sync_job){ .s = s, .skip = skip };
-	if (sync_on_thread(s) && pthread_create(&j->th, NULL, sync_main, j) == 0) {
+	if (sync_on_thread(rib_trie_pending(s->rib)) && pthread_create(&j->th, NULL, sync_main, j) == 0) {
 		j->threaded = 1;
 		return;
 	}
@@ -1460,6 +1476,67 @@ static int sync_join(struct sync_job *j)
 	if (j->threaded)
 		pthread_join(j->th, NULL);
 	return j->rc;
+}
+
+/* rc_dfs of the root's first child on a helper thread, into a coverage array of its own. */
+struct dfs_half {
+	struct sig *s;
+	int fam, covered;
+	uint32_t n, cnt;
+	unsigned olen;
+	uint32_t ostk[512];
+	struct covsink cs;
+	pthread_t th;
+};
+
+static void *dfs_main(void *arg)
+{
+	struct dfs_half *h = arg;
+	h->cnt = rc_dfs(h->s, h->fam, h->n, h->covered, h->ostk, h->olen, &h->cs);
+	return NULL;
+}
+
+/* The coverage and vsub of fam's whole trie. A big trie's two halves below the root are walked
+ * on two threads (issue 12: the walk was 30 ms of a one-table replay's 75-87 ms close, after
+ * the join, the second core idle): the halves write the vsub of their own nodes, read the
+ * prefix states, pairs and shares the pass made, and add coverage into their own sinks (the
+ * helper's, an array by entity, is added in after the join: sums, so the result is the same). */
+static void rc_trie(struct sig *s, int fam)
+{
+	struct covsink own = { (char *)&s->ent[0].cov, sizeof *s->ent };
+	uint32_t ostk[512];
+	uint32_t root = rib_trie_root(s->rib, fam);
+	const struct rib_tnode *t = root != RIB_NONE && !rib_is_leaf(root) ? rib_node(s->rib, root) : NULL;
+	struct dfs_half *h = NULL;
+	if (t && t->child[0] != RIB_NONE && !rib_is_leaf(t->child[0]) && sync_on_thread(rib_node_count(s->rib)))
+		h = malloc(sizeof *h);
+	uint64_t *cov = h ? calloc(s->nent ? s->nent : 1, sizeof *cov) : NULL;
+	if (!cov) {
+		free(h);
+		rc_dfs(s, fam, root, 0, ostk, 0, &own);
+		return;
+	}
+	int covered = 0;
+	unsigned olen = 0;
+	uint32_t cnt = rc_visit(s, fam, rib_tnode_pfx(t), rib_tnode_len(t), &covered, ostk, &olen, &own);
+	*h = (struct dfs_half){ .s = s, .fam = fam, .covered = covered, .n = t->child[0], .olen = olen,
+	                        .cs = { (char *)cov, sizeof *cov } };
+	memcpy(h->ostk, ostk, olen * sizeof *ostk);
+	int threaded = pthread_create(&h->th, NULL, dfs_main, h) == 0;
+	if (!threaded)
+		dfs_main(h);
+	uint32_t c1 = t->child[1];
+	if (rib_is_leaf(c1))
+		cnt += rc_visit(s, fam, rib_leaf_pfx(c1), rib_prefix_len(s->rib, rib_leaf_pfx(c1)), &covered, ostk, &olen, &own);
+	else
+		cnt += rc_dfs(s, fam, c1, covered, ostk, olen, &own);
+	if (threaded)
+		pthread_join(h->th, NULL);
+	s->vsub[root] = cnt + h->cnt;
+	for (uint32_t i = 0; i < s->nent; i++)
+		s->ent[i].cov += cov[i];
+	free(cov);
+	free(h);
 }
 
 static void recompute(struct sig *s, int fam)
@@ -1535,8 +1612,7 @@ static void recompute(struct sig *s, int fam)
 	 * nothing was recomputed) */
 	if (sync_join(&sync) || vsub_fit(s))
 		return;
-	uint32_t ostk[512];
-	rc_dfs(s, fam, rib_trie_root(s->rib, fam), 0, ostk, 0);
+	rc_trie(s, fam);
 }
 
 /* ---------- full-feed selection and bins ---------- */
