@@ -3,7 +3,8 @@
 # (tests/tsan/tsan_dump.c), the archive's compression thread (tests/tsan/tsan_archive.c),
 # serve's snapshot reads beside its event loop while a writer commits (tests/tsan/tsan_snapshot.c),
 # collect --serve's server on a thread of its own (tests/tsan/tsan_http_thread.c), a full recompute's
-# trie sync on a helper thread against the same rows without it (tests/tsan/tsan_recompute.c),
+# trie sync and coverage walk on helper threads against the same rows without them
+# (tests/tsan/tsan_recompute.c),
 # built by `make tsan-bins` with clang -fsanitize=thread; a few s each.
 cd "$(dirname "$0")/../.."
 log=$(mktemp)

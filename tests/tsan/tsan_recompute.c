@@ -1,5 +1,6 @@
-/* ThreadSanitizer test of a full recompute's trie sync on a helper thread (src/signal/signal.c
- * recompute, forced on with DARKMAP_SYNC_THREAD=1, off with =0), run by tests/integration/tsan.sh:
+/* ThreadSanitizer test of a full recompute's helper threads (src/signal/signal.c recompute: the
+ * trie sync beside the prefix pass, then the coverage walk in two halves; forced on with
+ * DARKMAP_SYNC_THREAD=1, off with =0), run by tests/integration/tsan.sh:
  * three peers load 24,000 IPv4 and 600 IPv6 prefixes in the first bin (every one of them queued
  * for the trie at the bin's close, when the full-feed set is chosen and everything recomputed),
  * then in later bins one full-feed peer goes down and comes back (two more full recomputes, the
