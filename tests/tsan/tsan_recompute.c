@@ -18,6 +18,7 @@
 #include "rib/rib.h"
 #include "signal/signal.h"
 #include "tsan_util.h"
+#include "../attrs_path.h"
 
 enum { N4 = 24000, N6 = 600, BIN = 300 };
 
@@ -61,35 +62,6 @@ static struct pfx *gen(void)
 	return p;
 }
 
-struct attrs_buf {
-	struct bgp_attrs a;
-	struct as_seg seg;
-	uint32_t asn[2];
-	uint8_t raw[16];
-};
-
-static const struct bgp_attrs *path_to(struct attrs_buf *ab, uint32_t peer_as, uint32_t origin)
-{
-	memset(ab, 0, sizeof *ab);
-	ab->asn[0] = peer_as;
-	ab->asn[1] = origin;
-	ab->seg.type = AS_SEQUENCE;
-	ab->seg.count = 2;
-	ab->seg.asn = ab->asn;
-	ab->a.path.seg = &ab->seg;
-	ab->a.path.nseg = 1;
-	ab->a.path.asn_size = 4;
-	uint8_t *b = ab->raw;
-	size_t o = 0;
-	b[o++] = 0x40, b[o++] = 2, b[o++] = 10, b[o++] = 2, b[o++] = 2;
-	for (int i = 0; i < 2; i++) {
-		b[o++] = (uint8_t)(ab->asn[i] >> 24), b[o++] = (uint8_t)(ab->asn[i] >> 16);
-		b[o++] = (uint8_t)(ab->asn[i] >> 8), b[o++] = (uint8_t)ab->asn[i];
-	}
-	ab->a.raw = b;
-	ab->a.raw_len = (uint32_t)o;
-	return &ab->a;
-}
 
 static struct dm_ip peer_ip[3];
 
@@ -97,14 +69,7 @@ static void feed(struct sig *s, char type, int64_t ts, int peer, const struct pf
 {
 	struct attrs_buf ab;
 	struct dm_elem e;
-	memset(&e, 0, sizeof e);
-	e.type = type;
-	e.ts = ts;
-	peer_ip[peer].afi = DM_AFI_IPV4;
-	peer_ip[peer].b[0] = 192;
-	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
-	e.peer_ip = &peer_ip[peer];
-	e.peer_asn = 64500 + (uint32_t)peer;
+	peer_elem(&e, type, ts, peer, peer_ip);
 	if (q) {
 		e.prefix.afi = q->v6 ? DM_AFI_IPV6 : DM_AFI_IPV4;
 		e.prefix.len = q->len;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "signal/signal.h"
+#include "../attrs_path.h"
 
 /* ---- a fake geography: 10.0.0.0/17 AA, 10.0.128.0/17 BB, 175.45.176.0/22 KP, rest US ---- */
 static int fake_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
@@ -49,51 +50,14 @@ static int fake_geo(void *arg, const struct dm_prefix *p, struct geo_share *out,
 	return 1;
 }
 
-/* ---- element builders ---- */
-struct attrs_buf {
-	struct bgp_attrs a;
-	struct as_seg seg;
-	uint32_t asn[8];
-	uint8_t raw[64];
-};
-
-static const struct bgp_attrs *path_to(struct attrs_buf *ab, uint32_t peer_as, uint32_t origin)
-{
-	memset(ab, 0, sizeof *ab);
-	ab->asn[0] = peer_as;
-	ab->asn[1] = origin;
-	ab->seg.type = AS_SEQUENCE;
-	ab->seg.count = 2;
-	ab->seg.asn = ab->asn;
-	ab->a.path.seg = &ab->seg;
-	ab->a.path.nseg = 1;
-	ab->a.path.asn_size = 4;
-	uint8_t *b = ab->raw;
-	size_t o = 0;
-	b[o++] = 0x40; b[o++] = 2; b[o++] = 10; b[o++] = 2; b[o++] = 2;
-	for (int i = 0; i < 2; i++) {
-		b[o++] = (uint8_t)(ab->asn[i] >> 24); b[o++] = (uint8_t)(ab->asn[i] >> 16);
-		b[o++] = (uint8_t)(ab->asn[i] >> 8); b[o++] = (uint8_t)ab->asn[i];
-	}
-	ab->a.raw = b;
-	ab->a.raw_len = (uint32_t)o;
-	return &ab->a;
-}
-
+/* ---- element builders (path_to: tests/attrs_path.h) ---- */
 static struct dm_ip peer_ip[64];
 
 static void feed(struct sig *s, char type, int64_t ts, int peer, const char *pfx, uint32_t origin)
 {
 	struct attrs_buf ab;
 	struct dm_elem e;
-	memset(&e, 0, sizeof e);
-	e.type = type;
-	e.ts = ts;
-	peer_ip[peer].afi = DM_AFI_IPV4;
-	peer_ip[peer].b[0] = 192;
-	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
-	e.peer_ip = &peer_ip[peer];
-	e.peer_asn = 64500 + (uint32_t)peer;
+	peer_elem(&e, type, ts, peer, peer_ip);
 	if (pfx)
 		assert_int_equal(dm_prefix_parse(pfx, &e.prefix), 0);
 	if (type == 'A' || type == 'R')
@@ -105,14 +69,7 @@ static void feed(struct sig *s, char type, int64_t ts, int peer, const char *pfx
 static void state(struct sig *s, int64_t ts, int peer, int from, int to)
 {
 	struct dm_elem e;
-	memset(&e, 0, sizeof e);
-	e.type = 'S';
-	e.ts = ts;
-	peer_ip[peer].afi = DM_AFI_IPV4;
-	peer_ip[peer].b[0] = 192;
-	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
-	e.peer_ip = &peer_ip[peer];
-	e.peer_asn = 64500 + (uint32_t)peer;
+	peer_elem(&e, 'S', ts, peer, peer_ip);
 	e.old_state = (uint16_t)from;
 	e.new_state = (uint16_t)to;
 	sig_time(s, ts);
@@ -1317,42 +1274,12 @@ static void test_no_rib_no_data(void **st)
 	rib_free(r);
 }
 
-/* Paths of any length (peer first, origin last). */
-static const struct bgp_attrs *path_n(struct attrs_buf *ab, const uint32_t *asn, int n)
-{
-	memset(ab, 0, sizeof *ab);
-	for (int i = 0; i < n; i++)
-		ab->asn[i] = asn[i];
-	ab->seg.type = AS_SEQUENCE;
-	ab->seg.count = (uint8_t)n;
-	ab->seg.asn = ab->asn;
-	ab->a.path.seg = &ab->seg;
-	ab->a.path.nseg = 1;
-	ab->a.path.asn_size = 4;
-	uint8_t *b = ab->raw;
-	size_t o = 0;
-	b[o++] = 0x40; b[o++] = 2; b[o++] = (uint8_t)(2 + 4 * n); b[o++] = 2; b[o++] = (uint8_t)n;
-	for (int i = 0; i < n; i++) {
-		b[o++] = (uint8_t)(asn[i] >> 24); b[o++] = (uint8_t)(asn[i] >> 16);
-		b[o++] = (uint8_t)(asn[i] >> 8); b[o++] = (uint8_t)asn[i];
-	}
-	ab->a.raw = b;
-	ab->a.raw_len = (uint32_t)o;
-	return &ab->a;
-}
 
 static void feed_path(struct sig *s, char type, uint32_t ts, int peer, const char *pfx, const uint32_t *asn, int n)
 {
 	struct attrs_buf ab;
 	struct dm_elem e;
-	memset(&e, 0, sizeof e);
-	e.type = type;
-	e.ts = ts;
-	peer_ip[peer].afi = DM_AFI_IPV4;
-	peer_ip[peer].b[0] = 192;
-	peer_ip[peer].b[3] = (uint8_t)(peer + 1);
-	e.peer_ip = &peer_ip[peer];
-	e.peer_asn = 64500 + (uint32_t)peer;
+	peer_elem(&e, type, ts, peer, peer_ip);
 	assert_int_equal(dm_prefix_parse(pfx, &e.prefix), 0);
 	if (type != 'W')
 		e.attrs = path_n(&ab, asn, n);
