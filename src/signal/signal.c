@@ -1608,8 +1608,8 @@ static void recompute(struct sig *s, int fam)
 		if ((p->flags & PF_LIST) || (p->org0.ent != RIB_NONE && org_dead(&p->org0)))
 			org_gc(s, i);   /* (a lone live pair or none: nothing to collect) */
 	}
-	/* out of memory in the sync: no coverage counts (as before, when it came first: then
-	 * nothing was recomputed) */
+	/* out of memory in the sync (reported by the RIB's count): the coverage stays uncounted
+	 * until the next full recompute (before, when the sync came first, nothing was) */
 	if (sync_join(&sync) || vsub_fit(s))
 		return;
 	rc_trie(s, fam);
