@@ -111,10 +111,17 @@ void geo_db_free(struct geo_db *g)
 		return;
 	for (size_t i = 0; i < g->nsrc; i++)
 		geo_source_free(g->src[i]);
+	geo_db_unflatten(g);
 	free(g->src);
 	if (g->map)
 		munmap(g->map, g->maplen);
 	free(g);
+}
+
+void geo_db_unflatten(struct geo_db *g)
+{
+	geo_flat_free(&g->flat[0]);
+	geo_flat_free(&g->flat[1]);
 }
 
 int geo_db_add(struct geo_db *g, struct geo_source *s)
@@ -607,6 +614,7 @@ struct acc {
 	int view;
 	void (*piece)(void *ctx, u128 lo, u128 hi, uint16_t cc);
 	void *pctx;
+	uint16_t uncovered;         /* the country of what no source covers: ZZ (0 to flatten) */
 	uint16_t cc[256];
 	u128 cnt[256];
 };
@@ -633,6 +641,15 @@ static void acc_count(struct acc *a, uint16_t cc, u128 cnt)
 	a->cnt[a->n++] = cnt;
 }
 
+static void acc_init(struct acc *a, int view, geo_piece_fn piece, void *pctx)
+{
+	a->n = 0;
+	a->view = view;
+	a->piece = piece;
+	a->pctx = pctx;
+	a->uncovered = CC_ZZ;
+}
+
 static void acc_add(struct acc *a, uint16_t cc, u128 lo, u128 hi)
 {
 	if (a->piece)
@@ -650,6 +667,8 @@ struct split_ctx {
 
 static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 lo, u128 hi,
                   struct acc *a);
+static void split_sources(const struct geo_db *g, size_t from, size_t to, int v6, u128 lo, u128 hi,
+                          struct acc *a);
 
 static void piece_covered(void *ctx, u128 lo, u128 hi, uint16_t cc)
 {
@@ -664,10 +683,57 @@ static void piece_gap(void *ctx, u128 lo, u128 hi, uint16_t cc)
 	split(c->g, c->next, c->to, c->v6, lo, hi, c->a);
 }
 
+/* The flattened view that stands for sources from..to-1 seen through view, when g has one:
+ * it begins at the first source and ends at or before to. */
+static const struct geo_flat *flat_for(const struct geo_db *g, size_t from, size_t to, int view)
+{
+	if (from || view < 0 || view > GEO_VIEW_REGISTRATION)
+		return NULL;
+	for (int k = 0; k < 2; k++) {
+		const struct geo_flat *f = &g->flat[k];
+		if (f->nsrc && f->nsrc <= to && (f->views >> view & 1))
+			return f;
+	}
+	return NULL;
+}
+
+/* split through a flattened view: its pieces, and what it leaves uncovered to the sources
+ * after it. */
+static void flat_split(const struct geo_db *g, const struct geo_flat *f, size_t to, int v6, u128 lo, u128 hi,
+                       struct acc *a)
+{
+	for (u128 pos = lo;; ) {
+		uint16_t cc;
+		u128 e = v6 ? geo_flat_seg6(f, pos, &cc) : geo_flat_seg4(f, (uint32_t)pos, &cc);
+		if (e > hi)
+			e = hi;
+		if (cc == GEO_FLAT_ASK)
+			split_sources(g, 0, to, v6, pos, e, a);
+		else if (cc)
+			acc_add(a, cc, pos, e);
+		else
+			split(g, f->nsrc, to, v6, pos, e, a);
+		if (e == hi)
+			return;
+		pos = e + 1;
+	}
+}
+
 /* Splits [lo, hi] by sources from..to-1 (of a->view, when set), in order; gaps of one source
  * go to the next. */
 static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 lo, u128 hi,
                   struct acc *a)
+{
+	const struct geo_flat *fl = flat_for(g, from, to, a->view);
+	if (fl)
+		flat_split(g, fl, to, v6, lo, hi, a);
+	else
+		split_sources(g, from, to, v6, lo, hi, a);
+}
+
+/* split, source by source */
+static void split_sources(const struct geo_db *g, size_t from, size_t to, int v6, u128 lo, u128 hi,
+                          struct acc *a)
 {
 	for (size_t s = from; s < to; s++) {
 		const struct geo_source *src = g->src[s];
@@ -700,7 +766,17 @@ static void split(const struct geo_db *g, size_t from, size_t to, int v6, u128 l
 		split(g, s + 1, to, v6, pos, hi, a);
 		return;
 	}
-	acc_add(a, CC_ZZ, lo, hi);
+	acc_add(a, a->uncovered, lo, hi);
+}
+
+void geo_split_pieces(const struct geo_db *g, size_t from, size_t to, int view, int v6, u128 lo, u128 hi,
+                      int uncovered0, geo_piece_fn fn, void *ctx)
+{
+	struct acc a;
+	acc_init(&a, view, fn, ctx);
+	if (uncovered0)
+		a.uncovered = 0;
+	split(g, from, to, v6, lo, hi, &a);
 }
 
 static int share_cmp(const void *x, const void *y)
@@ -761,6 +837,15 @@ static int acc_shares(const struct acc *a, int v6, int len, struct geo_share *ou
 static int split4_one(const struct geo_db *g, size_t from, size_t to, int view, uint32_t lo, uint32_t hi,
                       struct geo_share *out)
 {
+	const struct geo_flat *fl = flat_for(g, from, to, view);
+	if (fl) {
+		uint16_t cc;
+		if (geo_flat_seg4(fl, lo, &cc) < hi || !cc || cc == GEO_FLAT_ASK)
+			return 0;
+		out->addrs = (uint64_t)hi - lo + 1;
+		cc_unpack(cc, out->cc);
+		return 1;
+	}
 	for (size_t s = from; s < to; s++) {
 		const struct geo_source *src = g->src[s];
 		if (view && (int)src->info.view != view)
@@ -794,9 +879,7 @@ static int prefix_split(const struct geo_db *g, size_t from, size_t to, int view
 	if (max <= 0 || prefix_range(p, &v6, &len, &lo, &hi) < 0)
 		return 0;
 	struct acc a;
-	a.n = 0;
-	a.view = view;
-	a.piece = NULL;
+	acc_init(&a, view, NULL, NULL);
 	split(g, from, to, v6, lo, hi, &a);
 	return acc_shares(&a, v6, len, out, max);
 }
@@ -884,10 +967,7 @@ static void differ_geo_piece(void *ctx, u128 lo, u128 hi, uint16_t cc)
 	struct differ_ctx inner = *d;
 	inner.geo_cc = cc;
 	struct acc r;
-	r.n = 0;
-	r.view = GEO_VIEW_REGISTRATION;
-	r.piece = differ_reg_piece;
-	r.pctx = &inner;
+	acc_init(&r, GEO_VIEW_REGISTRATION, differ_reg_piece, &inner);
 	split(d->g, 0, d->g->nsrc, d->v6, lo, hi, &r);
 }
 
@@ -900,15 +980,10 @@ int geo_prefix_disagreement(const struct geo_db *g, const struct dm_prefix *p, s
 	    !has_view(g, GEO_VIEW_GEOLOCATION) || !has_view(g, GEO_VIEW_REGISTRATION))
 		return 0;
 	struct acc counts;
-	counts.n = 0;
-	counts.view = 0;
-	counts.piece = NULL;
+	acc_init(&counts, 0, NULL, NULL);
 	struct differ_ctx d = { g, v6, 0, &counts, NULL };
 	struct acc walk;
-	walk.n = 0;
-	walk.view = GEO_VIEW_GEOLOCATION;
-	walk.piece = differ_geo_piece;
-	walk.pctx = &d;
+	acc_init(&walk, GEO_VIEW_GEOLOCATION, differ_geo_piece, &d);
 	split(g, 0, g->nsrc, v6, lo, hi, &walk);
 	if (v6 && len > 64)
 		return 0;   /* less than one /64: counted in /64s it rounds to nothing */
@@ -937,10 +1012,7 @@ int geo_prefix_differ(const struct geo_db *g, const struct dm_prefix *p, struct 
 	pa.n = 0;
 	struct differ_ctx d = { g, v6, 0, NULL, &pa };
 	struct acc walk;
-	walk.n = 0;
-	walk.view = GEO_VIEW_GEOLOCATION;
-	walk.piece = differ_geo_piece;
-	walk.pctx = &d;
+	acc_init(&walk, GEO_VIEW_GEOLOCATION, differ_geo_piece, &d);
 	split(g, 0, g->nsrc, v6, lo, hi, &walk);
 	struct geo_differ all[256];
 	for (int i = 0; i < pa.n; i++) {

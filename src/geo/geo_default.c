@@ -314,7 +314,7 @@ static int index_path(const char *nm, const struct key *k, char *dir, size_t ndi
 		if (word)
 			h = (h ^ (uint8_t)k->text[i]) * 0x100000001b3ULL;
 	}
-	return snprintf(out, n, "%s/geo-v1-%016llx.idx", dir, (unsigned long long)h) < (int)n ? 0 : -1;
+	return snprintf(out, n, "%s/geo-v2-%016llx.idx", dir, (unsigned long long)h) < (int)n ? 0 : -1;
 }
 
 /* Keeps the INDEX_KEEP newest index files of dir: other source folders' indexes go. */

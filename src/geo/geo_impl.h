@@ -73,9 +73,30 @@ struct geo_source {
 	int mapped;
 };
 
+/* The database's sources [0, nsrc) seen through some views, flattened: one partition of each
+ * family's address space, each segment with the country of the first source that covers it
+ * (what split answers), 0 where none does. The mapping index holds two (every source; the
+ * registration view), so that a prefix's split reads one table where it went down the list of
+ * sources for every address the first one leaves out: a one-table replay touched 6 MB of
+ * registration tables that way for the few prefixes that reach a gap (issue 12). An IPv4
+ * segment's end is kept in 16 bits: the /16 it ends in is told by bucket4 (geo_flat_seg4). */
+#define GEO_FLAT_ASK 0xffff   /* no CC_PACK of two letters */
+struct geo_flat {
+	unsigned views;             /* 1 << view for each view it answers (view 0: every source) */
+	size_t nsrc;                /* 0: none */
+	size_t n4, n6;
+	const uint32_t *bucket4;    /* 65537: the segment holding the start of each /16, then n4 */
+	const uint16_t *end4;       /* the low 16 bits of each IPv4 segment's last address */
+	const uint8_t *cc4, *cc6;   /* each segment's country, an index into cctab */
+	uint16_t cctab[256];        /* CC_PACK; 0: no source covers it; GEO_FLAT_ASK: ask them */
+	const u128 *end6;           /* each IPv6 segment's last address */
+	void *heap;                 /* the one block holding the arrays when built, not mapped */
+};
+
 struct geo_db {
 	struct geo_source **src;
 	size_t nsrc, capsrc;
+	struct geo_flat flat[2];    /* mapped from the index; flat[k].nsrc 0 when not */
 	void *map;                  /* the mapped index file the mapped sources point into */
 	size_t maplen;
 };
@@ -84,6 +105,8 @@ struct geo_db {
 struct geo_source *geo_source_new(const char *name, enum geo_kind kind);
 void geo_source_free(struct geo_source *s);
 int geo_db_add(struct geo_db *g, struct geo_source *s);
+/* Drops g's flattened views: a source of theirs is about to change. */
+void geo_db_unflatten(struct geo_db *g);
 struct geo_source *geo_db_find(struct geo_db *g, const char *name, enum geo_kind kind);
 char *geo_strdup(const char *s);
 void geo_problem(struct geo_source *s, const char *path, uint32_t line, const char *fmt, ...)
@@ -110,8 +133,24 @@ int geo_index_attach(struct geo_db *g, const void *buf, size_t len, const char *
                      struct dm_error *err);
 void geo_index_reseal(void *buf, size_t len);   /* the checksum made right again (fuzzing) */
 
-/* geo_mmdb.c: walk [lo, hi] of one family through an mmdb source; calls back per covered piece. */
+/* geo.c: [lo, hi] of one family split by sources from..to-1 seen through view (0: every
+ * source), each piece handed to fn in address order; uncovered pieces get cc 0 when
+ * uncovered0, else ZZ. */
 typedef void (*geo_piece_fn)(void *ctx, u128 lo, u128 hi, uint16_t cc);
+void geo_split_pieces(const struct geo_db *g, size_t from, size_t to, int view, int v6, u128 lo, u128 hi,
+                      int uncovered0, geo_piece_fn fn, void *ctx);
+
+/* geo_flat.c: the flattened sources [0, g->nsrc) of g through view (0 or a view), built on the
+ * heap (geo_flat_free frees it): 0, or -1 (out of memory, an mmdb source). */
+int geo_flat_build(const struct geo_db *g, int view, struct geo_flat *f);
+void geo_flat_free(struct geo_flat *f);
+/* The segment of f holding the address x: its last address (>= x) and its country (0: no
+ * source covers it; GEO_FLAT_ASK: a country past f's table, the sources know); any array
+ * contents, damaged ones included, give some answer inside the arrays. */
+uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint16_t *cc);
+u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc);
+
+/* geo_mmdb.c: walk [lo, hi] of one family through an mmdb source; calls back per covered piece. */
 int geo_mmdb_walk(const struct geo_source *s, int v6, u128 lo, u128 hi, geo_piece_fn covered,
                   geo_piece_fn gap, void *ctx);
 int geo_mmdb_ip(const struct geo_source *s, const struct dm_ip *ip, struct geo_ip_hit *hit);

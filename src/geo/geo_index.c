@@ -23,7 +23,7 @@
 #include "geo/geo_impl.h"
 
 #define IX_MAGIC "DMGEOIX"
-enum { IX_VERSION = 1, IX_ALIGN = 16, IX_BYTE_ORDER = 0x01020304 };
+enum { IX_VERSION = 2, IX_ALIGN = 16, IX_BYTE_ORDER = 0x01020304 };
 
 struct ix_arr {
 	uint64_t off, n;            /* byte offset in the file, element count */
@@ -43,6 +43,14 @@ struct ix_source {
 	struct ix_arr as, names, hkey, hval, pool;
 };
 
+/* A flattened view of every source of the file (geo_impl.h struct geo_flat). */
+struct ix_flat {
+	uint32_t view, pad;
+	uint64_t n4, n6;
+	struct ix_arr bucket4, end4, cc4, end6, cc6;
+	uint16_t cctab[256];
+};
+
 struct ix_header {
 	char magic[8];
 	uint32_t version, byte_order;
@@ -50,6 +58,7 @@ struct ix_header {
 	uint64_t file_size;
 	uint64_t nsrc;
 	struct ix_arr key;
+	struct ix_flat flat[2];     /* every source (view 0); the registration view */
 	uint64_t check;             /* FNV-1a of the header (check = 0), source table and key */
 };
 
@@ -110,6 +119,25 @@ static void put_fam(struct ix_out *o, const struct geo_fam *f, struct ix_fam *x)
 	x->segrec = put(o, f->segrec, f->nseg, sizeof *f->segrec);
 }
 
+static void put_flat(struct ix_out *o, const struct geo_db *g, int view, struct ix_flat *x)
+{
+	struct geo_flat f;
+	if (geo_flat_build(g, view, &f) < 0) {
+		o->bad = 1;
+		return;
+	}
+	x->view = (uint32_t)view;
+	x->n4 = f.n4;
+	x->n6 = f.n6;
+	x->bucket4 = put(o, f.bucket4, 65537, sizeof *f.bucket4);
+	x->end4 = put(o, f.end4, f.n4, sizeof *f.end4);
+	x->cc4 = put(o, f.cc4, f.n4, sizeof *f.cc4);
+	x->end6 = put(o, f.end6, f.n6, sizeof *f.end6);
+	x->cc6 = put(o, f.cc6, f.n6, sizeof *f.cc6);
+	memcpy(x->cctab, f.cctab, sizeof x->cctab);
+	geo_flat_free(&f);
+}
+
 int geo_index_write(const struct geo_db *g, const char *path, const char *key, struct dm_error *err)
 {
 	struct ix_header h;
@@ -154,6 +182,16 @@ int geo_index_write(const struct geo_db *g, const char *path, const char *key, s
 		x->detail = put_str(&o, s->info.detail);
 		for (size_t k = 0; k < s->info.n_problems; k++)
 			x->problems[k] = put_str(&o, s->info.problems[k]);
+	}
+	/* What every start reads (the strings above) and what a replay reads for every prefix
+	 * (the flattened views) lie together at the head of the file: a page fault maps its
+	 * neighbours too (64 KB and more here), and the sources' tables around a string made
+	 * 0.7 MB of a replay's resident mapping, read by nobody (issue 12). */
+	put_flat(&o, g, 0, &h.flat[0]);
+	put_flat(&o, g, GEO_VIEW_REGISTRATION, &h.flat[1]);
+	for (size_t i = 0; i < g->nsrc; i++) {
+		const struct geo_source *s = g->src[i];
+		struct ix_source *x = &xs[i];
 		put_fam(&o, &s->v4, &x->v4);
 		put_fam(&o, &s->v6, &x->v6);
 		x->as = put(&o, s->as, s->nas, sizeof *s->as);
@@ -269,6 +307,28 @@ static int source_attach(const uint8_t *b, size_t len, const struct ix_source *x
 	return ok ? 0 : -1;
 }
 
+/* A flattened view of the file's nsrc sources; 0 when it lies in the file as its table says. */
+static int flat_attach(const uint8_t *b, size_t len, const struct ix_flat *x, size_t nsrc, struct geo_flat *f)
+{
+	int ok = 1;
+	memset(f, 0, sizeof *f);
+	if (x->view > GEO_VIEW_REGISTRATION || !x->n4 || x->n4 > UINT32_MAX || !x->n6)
+		return -1;      /* a partition of each family: one segment at least */
+	f->views = 1u << x->view;
+	f->nsrc = nsrc;
+	f->n4 = (size_t)x->n4;
+	f->n6 = (size_t)x->n6;
+	f->bucket4 = (const uint32_t *)arr(b, len, x->bucket4, 65537, sizeof *f->bucket4, &ok);
+	f->end4 = (const uint16_t *)arr(b, len, x->end4, x->n4, sizeof *f->end4, &ok);
+	f->cc4 = (const uint8_t *)arr(b, len, x->cc4, x->n4, sizeof *f->cc4, &ok);
+	f->end6 = (const u128 *)arr(b, len, x->end6, x->n6, sizeof *f->end6, &ok);
+	f->cc6 = (const uint8_t *)arr(b, len, x->cc6, x->n6, sizeof *f->cc6, &ok);
+	memcpy(f->cctab, x->cctab, sizeof f->cctab);
+	if (!ok)
+		memset(f, 0, sizeof *f);
+	return ok ? 0 : -1;
+}
+
 int geo_index_attach(struct geo_db *g, const void *buf, size_t len, const char *key, int skip_view,
                      struct dm_error *err)
 {
@@ -319,6 +379,21 @@ int geo_index_attach(struct geo_db *g, const void *buf, size_t len, const char *
 			free(s);
 			goto damaged;
 		}
+	}
+	/* The flattened views stand for the file's sources as the database's first ones: every
+	 * source through view 0 when none was left out; the registration view also through
+	 * view 0 when the geolocation sources were. */
+	struct geo_flat fl[2];
+	if (flat_attach(b, len, &h.flat[0], g->nsrc - first, &fl[0]) < 0 || h.flat[0].view != 0 ||
+	    flat_attach(b, len, &h.flat[1], g->nsrc - first, &fl[1]) < 0 || h.flat[1].view != GEO_VIEW_REGISTRATION)
+		goto damaged;
+	if (first == 0 && !g->flat[0].nsrc && !g->flat[1].nsrc) {
+		if (!skip_view)
+			g->flat[0] = fl[0];
+		if (skip_view == GEO_VIEW_GEOLOCATION)
+			fl[1].views |= 1u;
+		if (skip_view != GEO_VIEW_REGISTRATION)
+			g->flat[1] = fl[1];
 	}
 	return 0;
 damaged:

@@ -515,6 +515,8 @@ static int source_open(struct geo_db *g, const char *path, const char *prefix, e
 		return rc;
 	*s = geo_db_find(g, name, kind);
 	*fresh = !*s;
+	if (*s)
+		geo_db_unflatten(g);    /* the source grows: the flattened views no longer answer */
 	if (*s && (*s)->mapped && geo_source_own(*s) < 0) {   /* it grows: off the index file */
 		free(*buf);
 		return dm_fail(err, DM_ERR_NOMEM, 0, "%s: out of memory", path);

@@ -45,8 +45,8 @@ truncate -s $((size / 2)) "$IX"
 same geo_index_truncated "$IX" '[ "$(stat -c %s "$IX")" = "$size" ]'   # rebuilt whole
 
 cp "$TMP/good.idx" "$IX"
-printf '\377\377\377\377' | dd of="$IX" bs=1 seek=100 conv=notrunc 2>/dev/null   # the source table
-# rebuilt: those bytes (the high half of a count) are zero again
+printf '\377\377\377\377' | dd of="$IX" bs=1 seek=100 conv=notrunc 2>/dev/null   # the header (summed)
+# rebuilt: those bytes (the high half of an array length) are zero again
 same geo_index_damaged "$IX" '[ "$(stat -c %s "$IX")" = "$size" ] && [ "$(od -An -tx1 -j100 -N4 "$IX")" = " 00 00 00 00" ]'
 
 head -c 70000 /dev/urandom >"$IX"

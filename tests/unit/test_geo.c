@@ -1056,6 +1056,213 @@ static void test_index_damaged(void **state)
 	geo_db_free(g);
 }
 
+/* ---- the flattened views (geo_flat.c) ---- */
+
+/* A range CSV (geolocation) and an RIR file (registration) with gaps between and around them. */
+static struct geo_db *flat_db(void)
+{
+	char a[512], b[512];
+	write_tmp("delegated-flat-20140701",
+	          "2|apnic|20140701|2|19830613|20140630|+1000\n"
+	          "apnic|KP|ipv4|10.1.0.0|512|20091221|allocated\n"
+	          "apnic|JP|ipv4|10.2.0.0|65536|20100101|allocated\n", a, sizeof a);
+	write_tmp("flat.csv", "10.0.0.0,10.0.255.255,DE\n10.1.0.0,10.1.0.255,FR\n2001:db8::,2001:db8::ffff,NL\n",
+	          b, sizeof b);
+	struct geo_db *g = geo_db_new();
+	struct dm_error err;
+	assert_int_equal(geo_load_range_csv(g, b, &err), 0);
+	assert_int_equal(geo_load_rir(g, a, &err), 0);
+	return g;
+}
+
+static uint32_t v4(const char *s)
+{
+	struct dm_ip a = ip(s);
+	return (uint32_t)a.b[0] << 24 | (uint32_t)a.b[1] << 16 | (uint32_t)a.b[2] << 8 | a.b[3];
+}
+
+/* Equal shares, field by field (a share's padding is not written). */
+static void same_shares(const struct geo_share *a, int na, const struct geo_share *b, int nb)
+{
+	assert_int_equal(na, nb);
+	for (int i = 0; i < na; i++) {
+		assert_string_equal(a[i].cc, b[i].cc);
+		assert_int_equal(a[i].addrs, b[i].addrs);
+	}
+}
+
+/* Each flattened segment, counted by hand from the two files: every source through view 0
+ * (the CSV first, the RIR file in its gaps) and the registration view alone. */
+static void test_flat_segments(void **state)
+{
+	(void)state;
+	struct geo_db *g = flat_db();
+	struct geo_flat f;
+	assert_int_equal(geo_flat_build(g, 0, &f), 0);
+	/* IPv4: none | DE 10.0/16 | FR 10.1.0/24 | KP 10.1.1/24 (RIR) | none | JP 10.2/16 | none */
+	assert_int_equal(f.n4, 7);
+	assert_int_equal(f.nsrc, 2);
+	assert_int_equal(f.views, 1);
+	/* IPv6: none | NL 2001:db8::/112 | none */
+	assert_int_equal(f.n6, 3);
+	/* five countries, one segment each: indexes by code */
+	assert_int_equal(f.cctab[0], 0);
+	assert_int_equal(f.cctab[1], CC_PACK('D', 'E'));
+	assert_int_equal(f.cctab[2], CC_PACK('F', 'R'));
+	assert_int_equal(f.cctab[3], CC_PACK('J', 'P'));
+	assert_int_equal(f.cctab[4], CC_PACK('K', 'P'));
+	assert_int_equal(f.cctab[5], CC_PACK('N', 'L'));
+	assert_int_equal(f.cctab[6], GEO_FLAT_ASK);
+	uint16_t cc;
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.0.7"), &cc), v4("10.1.0.255"));
+	assert_int_equal(cc, CC_PACK('F', 'R'));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.1.0"), &cc), v4("10.1.1.255"));
+	assert_int_equal(cc, CC_PACK('K', 'P'));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.200.1"), &cc), v4("10.1.255.255"));
+	assert_int_equal(cc, 0);
+	/* segments over many /16s: their ends found through the buckets */
+	assert_int_equal(geo_flat_seg4(&f, v4("0.0.0.1"), &cc), v4("9.255.255.255"));
+	assert_int_equal(cc, 0);
+	assert_int_equal(geo_flat_seg4(&f, v4("10.3.0.0"), &cc), v4("255.255.255.255"));
+	assert_int_equal(cc, 0);
+	assert_int_equal(geo_flat_seg4(&f, v4("10.2.3.4"), &cc), v4("10.2.255.255"));
+	assert_int_equal(cc, CC_PACK('J', 'P'));
+	assert_int_equal(geo_flat_seg4(&f, v4("9.5.0.0"), &cc), v4("9.255.255.255"));
+	assert_int_equal(cc, 0);
+	assert_int_equal(geo_flat_seg4(&f, v4("255.255.255.255"), &cc), v4("255.255.255.255"));
+	assert_int_equal(cc, 0);
+	struct dm_ip a = ip("2001:db8::1"), z = ip("2001:db8::ffff");
+	assert_true(geo_flat_seg6(&f, geo_ip_u128(&a), &cc) == geo_ip_u128(&z));
+	assert_int_equal(cc, CC_PACK('N', 'L'));
+	geo_flat_free(&f);
+	/* the registration view: none | KP 10.1.0.0/23 | none | JP | none */
+	assert_int_equal(geo_flat_build(g, GEO_VIEW_REGISTRATION, &f), 0);
+	assert_int_equal(f.n4, 5);
+	assert_int_equal(f.n6, 1);
+	assert_int_equal(f.views, 1u << GEO_VIEW_REGISTRATION);
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.0.7"), &cc), v4("10.1.1.255"));
+	assert_int_equal(cc, CC_PACK('K', 'P'));
+	geo_flat_free(&f);
+	geo_db_free(g);
+}
+
+/* Through the index the view-0 split reads the flattened view, not the sources: with the
+ * CSV source's own table overwritten in the image, the split still answers from the flat
+ * view while the source, asked alone, reads the damage; every answer else is the heap
+ * database's. A source a loader adds to drops the views. */
+static void test_flat_used(void **state)
+{
+	(void)state;
+	struct geo_db *g = flat_db();
+	size_t len;
+	unsigned char *img = index_image(g, "flat", &len);
+	struct geo_db *m = geo_db_new();
+	struct dm_error err;
+	assert_int_equal(geo_index_attach(m, img, len, "flat", 0, &err), 0);
+	assert_int_equal(m->flat[0].nsrc, 2);
+	assert_int_equal(m->flat[1].nsrc, 2);
+	static const char *const probes[] = { "10.0.0.0/8", "10.1.0.0/23", "10.1.0.0/16", "10.0.0.0/15",
+		                              "10.1.1.128/25", "9.0.0.0/8", "0.0.0.0/0", "2001:db8::/32",
+		                              "2001:db8::/120", "::/0" };
+	for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+		struct dm_prefix p = pfx(probes[i]);
+		struct geo_share want[8], got[8], wr[8], gr[8], wg[8], gg[8];
+		same_shares(want, geo_prefix_countries(g, &p, want, 8), got, geo_prefix_countries(m, &p, got, 8));
+		int nwg, nwr, ngg, ngr;
+		geo_prefix_views(g, &p, wg, &nwg, wr, &nwr, 8);
+		geo_prefix_views(m, &p, gg, &ngg, gr, &ngr, 8);
+		same_shares(wr, nwr, gr, ngr);
+		same_shares(wg, nwg, gg, ngg);
+	}
+	/* by hand: 10.1.0.0/16 = FR 256 (CSV) + KP 256 (RIR, where the CSV has nothing) + ZZ rest */
+	check_split(m, -1, "10.1.0.0/16", "ZZ 65024, FR 256, KP 256");
+	/* the CSV source's country table overwritten in the image */
+	struct geo_source *csv = m->src[0];
+	assert_int_equal(csv->v4.nseg, 2);
+	memset((unsigned char *)csv->v4.segcc, 'X', csv->v4.nseg * sizeof *csv->v4.segcc);
+	check_split(m, 0, "10.0.0.0/24", "XX 256");         /* the source alone reads its table */
+	check_split(m, -1, "10.0.0.0/24", "DE 256");        /* the split reads the flat view */
+	memcpy((unsigned char *)csv->v4.segcc, (const unsigned char *)g->src[0]->v4.segcc,
+	       csv->v4.nseg * sizeof *csv->v4.segcc);
+	/* a loader adding to the CSV source (same name): the views go, the image is not read */
+	char sub[512], more[600];
+	snprintf(sub, sizeof sub, "%s/more", tmp_dir);
+	mkdir(sub, 0755);
+	snprintf(more, sizeof more, "%s/flat.csv", sub);
+	FILE *fp = fopen(more, "wb");
+	fputs("10.3.0.0,10.3.0.255,SE\n", fp);
+	fclose(fp);
+	assert_int_equal(geo_load_range_csv(m, more, &err), 0);
+	assert_int_equal(m->flat[0].nsrc, 0);
+	assert_int_equal(m->flat[1].nsrc, 0);
+	memset(img, 0, len);
+	check_split(m, -1, "10.0.0.0/24", "DE 256");
+	check_split(m, -1, "10.3.0.0/24", "SE 256");
+	unlink(more);
+	rmdir(sub);
+	geo_db_free(m);
+	/* the geolocation view left out: the registration view answers view 0 too */
+	m = geo_db_new();
+	free(img);
+	img = index_image(g, "flat", &len);
+	assert_int_equal(geo_index_attach(m, img, len, NULL, GEO_VIEW_GEOLOCATION, &err), 0);
+	assert_int_equal(geo_nsources(m), 1);
+	assert_int_equal(m->flat[0].nsrc, 0);
+	assert_int_equal(m->flat[1].nsrc, 1);
+	assert_int_equal(m->flat[1].views, 1u | 1u << GEO_VIEW_REGISTRATION);
+	check_split(m, -1, "10.1.0.0/16", "ZZ 65024, KP 512");
+	geo_db_free(m);
+	free(img);
+	geo_db_free(g);
+}
+
+/* More countries than a flattened view's table holds (300 codes, one /24 each): the 254 it
+ * holds answer from it, the others through the sources; every split equals the heap
+ * database's, and each /24 is its own code whole. */
+static void test_flat_many_countries(void **state)
+{
+	(void)state;
+	static char csv[300 * 40];
+	size_t k = 0;
+	for (int i = 0; i < 300; i++)
+		k += (size_t)snprintf(csv + k, sizeof csv - k, "10.%d.%d.0,10.%d.%d.255,%c%c\n", i / 256, i % 256,
+		                      i / 256, i % 256, 'A' + i / 26, 'A' + i % 26);
+	char path[512];
+	write_tmp("many.csv", csv, path, sizeof path);
+	struct geo_db *g = geo_db_new();
+	struct dm_error err;
+	assert_int_equal(geo_load_range_csv(g, path, &err), 0);
+	size_t len;
+	unsigned char *img = index_image(g, "many", &len);
+	struct geo_db *m = geo_db_new();
+	assert_int_equal(geo_index_attach(m, img, len, "many", 0, &err), 0);
+	const struct geo_flat *f = &m->flat[0];
+	assert_int_equal(f->nsrc, 1);
+	assert_int_equal(f->cctab[1], CC_PACK('A', 'A'));
+	assert_int_equal(f->cctab[254], CC_PACK('J', 'T'));   /* the 254th code: 253 = 9 * 26 + 19 */
+	assert_int_equal(f->cctab[255], GEO_FLAT_ASK);
+	size_t asked = 0;
+	for (size_t i = 0; i < f->n4; i++)
+		asked += f->cc4[i] == 255;
+	assert_int_equal(asked, 1);     /* JU..LN: 46 neighbours, one segment */
+	for (int i = 0; i < 300; i += 7) {
+		char pf[32], want[32];
+		snprintf(pf, sizeof pf, "10.%d.%d.0/24", i / 256, i % 256);
+		snprintf(want, sizeof want, "%c%c 256", 'A' + i / 26, 'A' + i % 26);
+		check_split(m, -1, pf, want);
+	}
+	check_split(m, -1, "10.1.43.0/24", "LN 256");
+	static const char *const wide[] = { "10.0.0.0/15", "10.0.0.0/16", "10.1.0.0/16", "10.0.254.0/23", "0.0.0.0/0" };
+	for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++) {
+		struct dm_prefix p = pfx(wide[i]);
+		struct geo_share want[300], got[300];
+		same_shares(want, geo_prefix_countries(g, &p, want, 300), got, geo_prefix_countries(m, &p, got, 300));
+	}
+	geo_db_free(m);
+	free(img);
+	geo_db_free(g);
+}
+
 int main(void)
 {
 	const char *d = getenv("DARKMAP_DATA");
@@ -1084,6 +1291,9 @@ int main(void)
 		cmocka_unit_test(test_mmdb_cyclic_tree),
 		cmocka_unit_test(test_index_roundtrip),
 		cmocka_unit_test(test_index_damaged),
+		cmocka_unit_test(test_flat_segments),
+		cmocka_unit_test(test_flat_used),
+		cmocka_unit_test(test_flat_many_countries),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];
