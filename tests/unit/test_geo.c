@@ -877,6 +877,19 @@ static unsigned char *index_image(const struct geo_db *g, const char *key, size_
 	return buf;
 }
 
+/* A file of the same name as one loaded before, in tmp_dir/more (sub: that folder, more: the
+ * file): a loader adds it to the source of that name. */
+static void write_more(const char *name, const char *text, char sub[512], char more[600])
+{
+	snprintf(sub, 512, "%s/more", tmp_dir);
+	mkdir(sub, 0755);
+	snprintf(more, 600, "%s/%s", sub, name);
+	FILE *f = fopen(more, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 /* Every answer of a and b for the probes, as one text (equal text: equal answers). */
 static void index_answers(const struct geo_db *g, char *out, size_t n)
 {
@@ -966,12 +979,7 @@ static void test_index_roundtrip(void **state)
 	m = geo_db_new();
 	assert_int_equal(geo_index_attach(m, img, len, NULL, 0, &err), 0);
 	char sub[512], more[600];
-	snprintf(sub, sizeof sub, "%s/more", tmp_dir);
-	mkdir(sub, 0755);
-	snprintf(more, sizeof more, "%s/ranges.csv", sub);
-	FILE *f = fopen(more, "wb");
-	fputs("10.0.0.0,10.0.0.255,DE\n", f);
-	fclose(f);
+	write_more("ranges.csv", "10.0.0.0,10.0.0.255,DE\n", sub, more);
 	assert_int_equal(geo_load_range_csv(m, more, &err), 0);
 	assert_int_equal(geo_nsources(m), 3);
 	memset(img, 0, len);    /* nothing of the copied source may still point here */
@@ -1186,12 +1194,7 @@ static void test_flat_used(void **state)
 	       csv->v4.nseg * sizeof *csv->v4.segcc);
 	/* a loader adding to the CSV source (same name): the views go, the image is not read */
 	char sub[512], more[600];
-	snprintf(sub, sizeof sub, "%s/more", tmp_dir);
-	mkdir(sub, 0755);
-	snprintf(more, sizeof more, "%s/flat.csv", sub);
-	FILE *fp = fopen(more, "wb");
-	fputs("10.3.0.0,10.3.0.255,SE\n", fp);
-	fclose(fp);
+	write_more("flat.csv", "10.3.0.0,10.3.0.255,SE\n", sub, more);
 	assert_int_equal(geo_load_range_csv(m, more, &err), 0);
 	assert_int_equal(m->flat[0].nsrc, 0);
 	assert_int_equal(m->flat[1].nsrc, 0);
