@@ -223,6 +223,7 @@ struct pass {
 	double next_hb;
 	uint64_t nmsg;
 	int ended, failed, restart;
+	int yielded;                 /* its jobs handed back for an earlier range's (barrier) */
 	struct dm_error err;
 	struct cl_bf_stats *st;
 	const struct pl_inputs *in; /* the run's inputs, and the mapping's date */
@@ -319,6 +320,38 @@ static int put_msg(struct pass *ps, uint32_t seq, uint32_t part, char kind, cons
 
 static int end_range(struct pass *ps, const struct cl_barrier *bar);
 
+/* A barrier that waits on partitions whose jobs of this range cannot start: their jobs of an
+ * earlier range are ready or were held by a worker that stopped, and every worker left waits
+ * in a barrier of a later range (a worker killed after its sizes of a range's last barrier
+ * were in, before it ended the range: the others went on to the next range and waited there
+ * for ever; seen in tests/integration/cluster_backfill.sh's kill -9 case). Such a job of an
+ * earlier range: this pass hands its own jobs back (ready again, to be rerun from their
+ * snapshots, their messages put again as the same bytes) and the worker claims anew, earliest
+ * range first. 1 when it did, 0 when there is none, -1 failed. */
+static int yield_to_earlier(struct pass *ps)
+{
+	char rg[16], hb[32];
+	snprintf(rg, sizeof rg, "%u", ps->rng);
+	snprintf(hb, sizeof hb, "%.3f", ps->b->hb_ms / 1000.0);
+	const char *v[3] = { ps->b->run, rg, hb };
+	PGresult *r = q(ps->b, "SELECT count(*) FROM bf_jobs WHERE run = $1 AND rng < $2::int AND (state = 'ready' OR"
+	                " (state = 'running' AND heartbeat < now() - make_interval(secs => $3)))", 3, v, NULL, 0, &ps->err);
+	if (!r)
+		return -1;
+	int n = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!n)
+		return 0;
+	const char *h[3] = { ps->b->run, rg, ps->b->me };
+	if (exec(ps->b, "UPDATE bf_jobs SET state = 'ready', worker = NULL WHERE run = $1 AND rng = $2 AND worker = $3"
+	                " AND state = 'running'", 3, h, NULL, &ps->err))
+		return -1;
+	if (!ps->b->quiet)
+		fprintf(stderr, "backfill worker %s: range %u waits on %d job(s) of an earlier range nobody runs: its jobs "
+		        "handed back\n", ps->b->me, ps->rng, n);
+	return 1;
+}
+
 /* Both phases of a barrier for this pass's partitions, through bf_msgs. */
 static void barrier(struct pass *ps, const struct cl_barrier *bar)
 {
@@ -373,6 +406,17 @@ static void barrier(struct pass *ps, const struct cl_barrier *bar)
 				ps->restart = 1;
 				pl_stop(ps->feed);
 				return;
+			}
+			/* nothing of this range to take after two heartbeats: an earlier range's? */
+			if (t - t0 >= 2 * ps->b->hb_ms / 1000.0) {
+				int y = yield_to_earlier(ps);
+				if (y < 0)
+					return pass_fail(ps);
+				if (y > 0) {
+					ps->yielded = ps->restart = 1;
+					pl_stop(ps->feed);
+					return;
+				}
 			}
 		}
 		nap_ms(wait);
@@ -570,7 +614,7 @@ static int run_pass(struct pass *ps, const struct pl_inputs *in, int64_t when)
 	int rc = -1;
 	uint32_t *pos = NULL;
 	size_t npos = 0;
-	ps->ended = ps->failed = ps->restart = 0;
+	ps->ended = ps->failed = ps->restart = ps->yielded = 0;
 	int status;
 	ps->feed = cl_pipeline_bare(ps->o, "backfill feed", 1, when, &status, &ps->err);
 	ps->sums = cl_merge_new(ps->b->nparts, NULL);
@@ -660,6 +704,8 @@ out:
 		cl_part_free(ps->jobs[i].p);
 		ps->jobs[i].p = NULL;
 	}
+	if (ps->yielded)
+		ps->njobs = 0;   /* handed back (yield_to_earlier): claim anew */
 	free(pos);
 	return rc;
 }

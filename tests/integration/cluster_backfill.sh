@@ -14,7 +14,13 @@
 #      are still replay's; the time to the takeover and to the run's end are printed ("#" lines);
 #   3. a start snapshot corrupt (a byte flipped) and one missing, after range 0 (workers run with
 #      --passes 1): the jobs refuse them (the CRC; the file), recompute range 0 for their
-#      partition, and the rows and events are still replay's.
+#      partition, and the rows and events are still replay's;
+#   4. a worker waiting in a barrier of range 2 on partitions whose jobs of range 1 a worker
+#      held and stopped beating for (the ranges before done by one worker, --passes 1; the
+#      stopped worker made in bf_jobs): it hands its jobs back, runs the earlier range's, and the
+#      rows and events are still replay's (before, it waited for ever: the kill -9 case above
+#      hung so in one CI run of 5 Dec 2026, the victim killed after its sizes of range 1's last
+#      barrier were in).
 . "$(dirname "$0")/../lib.sh"
 BIN=${CLUSTER_DARKMAP:-$DARKMAP}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -41,7 +47,7 @@ backfill() {
 	PIDS+=($C)
 	made() { psql -At "$PGURI" -c "SELECT 1 FROM bf_runs WHERE run = '$1'" 2>/dev/null | grep -q 1; }
 	wait_for 10 made "$1"
-	workers "$1" "${@:4}"
+	[ "${4:-}" = none ] || workers "$1" "${@:4}"
 }
 workers() {  # NAME [OPTIONS]
 	W=()
@@ -126,5 +132,24 @@ if [ -s "$f" ] && [ -s "$TMP/snaps/bad.r1.p2.snap" ]; then
 	fi
 else
 	nok cluster_backfill_bad_snapshot "range 0 wrote no snapshots r1.p1, r1.p2"
+	kill "$C" 2>/dev/null
+fi
+
+# ---- 4. a later range waiting on an earlier range's jobs whose worker stopped ----
+backfill st 3 "$TMP/st.db" none
+for i in 0 1; do   # ranges 0 and 1, each whole by one worker (it takes the other partitions over)
+	"$BIN" cluster backfill-worker --pg "$PGURI" --run st --passes 1 2>>"$TMP/st.w0" ||
+		nok cluster_backfill_earlier_range_setup "exit $?: $(tail -n 2 "$TMP"/st.w0)"
+done
+# range 1's partitions 2 and 3 held by a worker that is about to stop beating, range 2's not ready
+psql -q "$PGURI" -c "UPDATE bf_jobs SET state = 'running', worker = 'gone:1', heartbeat = now()
+	WHERE run = 'st' AND rng = 1 AND part >= 2; UPDATE bf_jobs SET state = 'wait', worker = NULL
+	WHERE run = 'st' AND rng = 2 AND part >= 2"
+timeout 120 "$BIN" cluster backfill-worker --pg "$PGURI" --run st 2>>"$TMP/st.w1"; rc=$?
+if [ $rc = 0 ] && grep -q 'range 2 waits on 2 job(s) of an earlier range nobody runs: its jobs handed back' "$TMP/st.w1"; then
+	ok cluster_backfill_earlier_range_worker
+	same st cluster_backfill_earlier_range
+else
+	nok cluster_backfill_earlier_range_worker "exit $rc (124: it waited for ever): $(tail -n 3 "$TMP/st.w1" | tr '\n' ' ')"
 	kill "$C" 2>/dev/null
 fi
