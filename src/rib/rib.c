@@ -111,6 +111,8 @@ static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 }
 
 enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
+/* attr_key's copy of a set (the RIB's key_scratch), a flattened path (on the stack) */
+enum { ATTR_SCRATCH = 65536 + 64, PATH_SCRATCH = 4096 };
 
 /* ---------- lifecycle ---------- */
 
@@ -132,7 +134,8 @@ struct rib *rib_new(void)
 	r->free_attr = 0;
 	r->free_multi = RIB_NONE;
 	r->nattr = 1;   /* id 0 = no attributes */
-	if (!r->htab || !r->atab || !r->ptab || grow((void **)&r->attr, &r->cap_attr, 64, sizeof *r->attr)) {
+	r->key_scratch = malloc(ATTR_SCRATCH);
+	if (!r->htab || !r->atab || !r->ptab || !r->key_scratch || grow((void **)&r->attr, &r->cap_attr, 64, sizeof *r->attr)) {
 		rib_free(r);
 		return NULL;
 	}
@@ -170,6 +173,7 @@ void rib_free(struct rib *r)
 	bigarr_free(r->peer, (size_t)r->cap_peer * sizeof *r->peer);
 	free(r->ptab);
 	free(r->pin);
+	free(r->key_scratch);
 	free(r);
 }
 
@@ -1431,12 +1435,10 @@ static void atab_delete(struct rib *r, uint32_t h, uint32_t id)
 	}
 }
 
-enum { ATTR_SCRATCH = 65536 + 64, PATH_SCRATCH = 4096 };
-
 /* The key bytes of a set: the block itself, or a copy without MP_(UN)REACH_NLRI when present. */
-static const uint8_t *attr_key(const struct bgp_attrs *a, size_t *rl)
+static const uint8_t *attr_key(const struct rib *r, const struct bgp_attrs *a, size_t *rl)
 {
-	static _Thread_local uint8_t raw[ATTR_SCRATCH];
+	uint8_t *raw = r->key_scratch;
 	if (!a->raw || a->raw_len > 65535) {
 		*rl = 0;
 		return raw;
@@ -1508,18 +1510,18 @@ static inline int lazy_match(const struct rib_attr *x, const uint8_t *raw, size_
 }
 
 /* The key of lazy block a: lazy_key's, or a stripped copy (attr_key); NULL when none. */
-static inline const uint8_t *lazy_key_any(const struct bgp_attrs *a, size_t *rl)
+static inline const uint8_t *lazy_key_any(const struct rib *r, const struct bgp_attrs *a, size_t *rl)
 {
 	if (a->lazy == BGP_ATTRS_RAW)
 		return lazy_key(a, rl);
-	const uint8_t *raw = attr_key(a, rl);
+	const uint8_t *raw = attr_key(r, a, rl);
 	return *rl ? raw : NULL;
 }
 
 uint32_t rib_attr_find_lazy(const struct rib *r, const struct bgp_attrs *a, uint32_t hint)
 {
 	size_t rl;
-	const uint8_t *raw = lazy_key_any(a, &rl);
+	const uint8_t *raw = lazy_key_any(r, a, &rl);
 	if (!raw)
 		return 0;
 	if (hint && hint < r->nattr) {   /* the caller's guess: the set this peer's last route had */
@@ -1618,7 +1620,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 		return id;
 	}
 	size_t rl;
-	const uint8_t *raw = attr_key(a, &rl);
+	const uint8_t *raw = attr_key(r, a, &rl);
 	int is_set = 0;
 	uint32_t origin = bgp_attrs_origin_as(a, &is_set);   /* last AS outside confederations */
 	/* the size the block's AS_PATH was encoded with (the merged path's is always 4) */
@@ -1645,7 +1647,7 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 			return 0;
 		id = r->nattr++;
 	}
-	static _Thread_local uint32_t path[PATH_SCRATCH];
+	uint32_t path[PATH_SCRATCH];
 	size_t pl = flatten_path(a, path);
 	/* the upstream: the AS before the origin, its prepends skipped (the change log's) */
 	uint32_t up = 0;
@@ -1703,13 +1705,13 @@ uint32_t rib_attr_intern_peer(struct rib *r, uint32_t peer, const struct bgp_att
 		const struct rib_attr *x = &r->attr[h];
 		size_t rl;
 		if (lazy_block(a)) {
-			const uint8_t *raw = lazy_key_any(a, &rl);
+			const uint8_t *raw = lazy_key_any(r, a, &rl);
 			if (raw && lazy_match(x, raw, rl, a)) {
 				r->attr[h].refcnt++;
 				return h;
 			}
 		} else {
-			const uint8_t *raw = attr_key(a, &rl);
+			const uint8_t *raw = attr_key(r, a, &rl);
 			int is_set = 0;
 			if (rl && x->raw_len == rl && x->asn_size == a->as_path.asn_size && bytes_eq(rib_attr_raw(x), raw, rl) &&
 			    bgp_attrs_origin_as(a, &is_set) == x->origin_asn && (uint8_t)is_set == x->origin_set) {
