@@ -67,6 +67,14 @@ struct geo_share {
  * smallest shares are left out. */
 int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
                          int max);
+/* For a caller that will ask geo_prefix_countries of IPv4 prefix p soon (a replay: an UPDATE's
+ * prefixes before its elements): stage 0 asks the cache for the lines the split reads first,
+ * stage 1 (after stage 0 for all of them) for those that depend on what stage 0 fetched. Reads
+ * one 32-bit word in stage 1, answers nothing, changes nothing; without a flattened view (the
+ * mapping index) it does nothing. */
+void geo_prefetch(const struct geo_db *g, const struct dm_prefix *p, int stage);
+/* 1 when geo_prefix_countries reads a flattened view (geo_prefetch does something). */
+int geo_flattened(const struct geo_db *g);
 /* Country of one address and the source that said so ("" when none). */
 int geo_ip_country(const struct geo_db *g, const struct dm_ip *ip, geo_cc cc, const char **source);
 

@@ -207,7 +207,7 @@ static uint32_t seg4_end_after(const struct geo_flat *f, uint32_t k, size_t i)
  * segment bucket4[k + 1], which runs on into the next /16. The searches keep inside the
  * bounds the arrays give, whatever they hold, and always answer an end >= x, so a walk moves
  * on. */
-uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint16_t *cc)
+uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint16_t *cc)
 {
 	uint32_t k = x >> 16, base = k << 16;
 	size_t a = f->bucket4[k], b = f->bucket4[k + 1];
@@ -216,13 +216,15 @@ uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint16_t *cc)
 	if (a > b)
 		a = b;
 	uint16_t low = (uint16_t)x;
-	size_t hi = b;
-	while (a < hi) {
-		size_t m = a + (hi - a) / 2;
-		if (f->end4[m] < low)
-			a = m + 1;
-		else
-			hi = m;
+	if (a < b) {    /* the first end >= low, or b: branch-free (a /16's few segments mispredicted) */
+		const uint16_t *e = f->end4 + a;
+		size_t n = b - a;
+		while (n > 1) {
+			size_t half = n / 2;
+			e = e[half] < low ? e + half : e;
+			n -= half;
+		}
+		a = (size_t)(e - f->end4) + (*e < low);
 	}
 	if (a < b) {
 		*cc = f->cctab[f->cc4[a]];
@@ -233,7 +235,8 @@ uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint16_t *cc)
 		return base | 0xffff;
 	}
 	*cc = f->cctab[f->cc4[b]];
-	return seg4_end_after(f, k, b);
+	/* where it ends past this /16 is asked of the buckets only when the caller needs it */
+	return need <= (base | 0xffff) ? base | 0xffff : seg4_end_after(f, k, b);
 }
 
 u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc)

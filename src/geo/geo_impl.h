@@ -144,10 +144,12 @@ void geo_split_pieces(const struct geo_db *g, size_t from, size_t to, int view, 
  * heap (geo_flat_free frees it): 0, or -1 (out of memory, an mmdb source). */
 int geo_flat_build(const struct geo_db *g, int view, struct geo_flat *f);
 void geo_flat_free(struct geo_flat *f);
-/* The segment of f holding the address x: its last address (>= x) and its country (0: no
- * source covers it; GEO_FLAT_ASK: a country past f's table, the sources know); any array
- * contents, damaged ones included, give some answer inside the arrays. */
-uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint16_t *cc);
+/* The segment of f holding the address x: its last address (>= x), or when that lies past
+ * need some address in it >= need (the walk asks no further: the bucket search that finds
+ * where a long segment ends is left out); and its country (0: no source covers it;
+ * GEO_FLAT_ASK: a country past f's table, the sources know). Any array contents, damaged ones
+ * included, give some answer inside the arrays. */
+uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint16_t *cc);
 u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc);
 
 /* geo_mmdb.c: walk [lo, hi] of one family through an mmdb source; calls back per covered piece. */

@@ -759,6 +759,7 @@ static int open_geo(struct pipeline *R, int64_t when, struct dm_error *err)
 	}
 	if (!geo_nsources(R->geo))
 		dm_log("%s: no mapping source loaded: every prefix counts as country ZZ", R->name);
+	R->geo_prefetch = geo_flattened(R->geo);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct pipeline {
 	struct rib *rib;
 	struct sig *sig;
 	struct geo_db *geo;
+	int geo_prefetch;        /* geo_prefetch does something: source.c asks it per UPDATE */
 	struct store *db;
 	struct obuf out;
 	int csv;

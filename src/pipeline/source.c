@@ -257,7 +257,15 @@ static void on_elem(const struct dm_elem *e, void *arg)
 
 static void on_prefix_prefetch(const struct dm_prefix *p, void *arg)
 {
-	rib_prefetch(((struct pipeline *)arg)->rib, p);
+	struct pipeline *R = arg;
+	rib_prefetch(R->rib, p);
+	if (R->geo_prefetch)
+		geo_prefetch(R->geo, p, 0);
+}
+
+static void on_prefix_prefetch_geo(const struct dm_prefix *p, void *arg)
+{
+	geo_prefetch(((struct pipeline *)arg)->geo, p, 1);
 }
 
 static void on_elem_count(const struct dm_elem *e, void *arg)
@@ -358,7 +366,11 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	 * than the misses it overlaps. */
 	if (rec->kind == MRT_K_MESSAGE && rec->u.msg.msg.type == BGP_MSG_UPDATE && !rec->u.msg.s.local &&
 	    !R->decode_only && !R->tapped)
+	{
 		bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch, R);
+		if (R->geo_prefetch)   /* the lines the buckets just asked for point at */
+			bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch_geo, R);
+	}
 	mrt_elems(ctx, rec, R->decode_only ? on_elem_count : on_elem, R);
 	if (pin)
 		rib_pin_end(R->rib);

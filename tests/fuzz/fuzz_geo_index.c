@@ -104,6 +104,8 @@ static void lookups(struct geo_db *g)
 		struct geo_share sh[8], reg[8];
 		struct geo_differ d[8];
 		int n1, n2;
+		geo_prefetch(g, &p, 0);
+		geo_prefetch(g, &p, 1);
 		geo_prefix_countries(g, &p, sh, 8);
 		geo_prefix_views(g, &p, sh, &n1, reg, &n2, 8);
 		geo_prefix_disagreement(g, &p, sh, 8);

@@ -1122,22 +1122,25 @@ static void test_flat_segments(void **state)
 	assert_int_equal(f.cctab[5], CC_PACK('N', 'L'));
 	assert_int_equal(f.cctab[6], GEO_FLAT_ASK);
 	uint16_t cc;
-	assert_int_equal(geo_flat_seg4(&f, v4("10.1.0.7"), &cc), v4("10.1.0.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.0.7"), UINT32_MAX, &cc), v4("10.1.0.255"));
 	assert_int_equal(cc, CC_PACK('F', 'R'));
-	assert_int_equal(geo_flat_seg4(&f, v4("10.1.1.0"), &cc), v4("10.1.1.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.1.0"), UINT32_MAX, &cc), v4("10.1.1.255"));
 	assert_int_equal(cc, CC_PACK('K', 'P'));
-	assert_int_equal(geo_flat_seg4(&f, v4("10.1.200.1"), &cc), v4("10.1.255.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.200.1"), UINT32_MAX, &cc), v4("10.1.255.255"));
 	assert_int_equal(cc, 0);
 	/* segments over many /16s: their ends found through the buckets */
-	assert_int_equal(geo_flat_seg4(&f, v4("0.0.0.1"), &cc), v4("9.255.255.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("0.0.0.1"), UINT32_MAX, &cc), v4("9.255.255.255"));
 	assert_int_equal(cc, 0);
-	assert_int_equal(geo_flat_seg4(&f, v4("10.3.0.0"), &cc), v4("255.255.255.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.3.0.0"), UINT32_MAX, &cc), v4("255.255.255.255"));
 	assert_int_equal(cc, 0);
-	assert_int_equal(geo_flat_seg4(&f, v4("10.2.3.4"), &cc), v4("10.2.255.255"));
+	/* asked no further than its /16: the /16's end, not the search for the segment's */
+	assert_int_equal(geo_flat_seg4(&f, v4("0.0.0.1"), v4("0.0.0.255"), &cc), v4("0.0.255.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("0.0.0.1"), v4("0.1.0.0"), &cc), v4("9.255.255.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.2.3.4"), UINT32_MAX, &cc), v4("10.2.255.255"));
 	assert_int_equal(cc, CC_PACK('J', 'P'));
-	assert_int_equal(geo_flat_seg4(&f, v4("9.5.0.0"), &cc), v4("9.255.255.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("9.5.0.0"), UINT32_MAX, &cc), v4("9.255.255.255"));
 	assert_int_equal(cc, 0);
-	assert_int_equal(geo_flat_seg4(&f, v4("255.255.255.255"), &cc), v4("255.255.255.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("255.255.255.255"), UINT32_MAX, &cc), v4("255.255.255.255"));
 	assert_int_equal(cc, 0);
 	struct dm_ip a = ip("2001:db8::1"), z = ip("2001:db8::ffff");
 	assert_true(geo_flat_seg6(&f, geo_ip_u128(&a), &cc) == geo_ip_u128(&z));
@@ -1148,7 +1151,7 @@ static void test_flat_segments(void **state)
 	assert_int_equal(f.n4, 5);
 	assert_int_equal(f.n6, 1);
 	assert_int_equal(f.views, 1u << GEO_VIEW_REGISTRATION);
-	assert_int_equal(geo_flat_seg4(&f, v4("10.1.0.7"), &cc), v4("10.1.1.255"));
+	assert_int_equal(geo_flat_seg4(&f, v4("10.1.0.7"), UINT32_MAX, &cc), v4("10.1.1.255"));
 	assert_int_equal(cc, CC_PACK('K', 'P'));
 	geo_flat_free(&f);
 	geo_db_free(g);
@@ -1169,6 +1172,8 @@ static void test_flat_used(void **state)
 	assert_int_equal(geo_index_attach(m, img, len, "flat", 0, &err), 0);
 	assert_int_equal(m->flat[0].nsrc, 2);
 	assert_int_equal(m->flat[1].nsrc, 2);
+	assert_int_equal(geo_flattened(m), 1);
+	assert_int_equal(geo_flattened(g), 0);  /* the heap database: its sources one by one */
 	static const char *const probes[] = { "10.0.0.0/8", "10.1.0.0/23", "10.1.0.0/16", "10.0.0.0/15",
 		                              "10.1.1.128/25", "9.0.0.0/8", "0.0.0.0/0", "2001:db8::/32",
 		                              "2001:db8::/120", "::/0" };
@@ -1198,6 +1203,7 @@ static void test_flat_used(void **state)
 	assert_int_equal(geo_load_range_csv(m, more, &err), 0);
 	assert_int_equal(m->flat[0].nsrc, 0);
 	assert_int_equal(m->flat[1].nsrc, 0);
+	assert_int_equal(geo_flattened(m), 0);
 	memset(img, 0, len);
 	check_split(m, -1, "10.0.0.0/24", "DE 256");
 	check_split(m, -1, "10.3.0.0/24", "SE 256");
