@@ -238,22 +238,30 @@ static int heartbeat(struct pass *ps)
 	            v, NULL, &ps->err);
 }
 
+/* A job anybody may take: ready, or running for a worker whose heartbeat stopped ($2: the
+ * heartbeat in seconds, hb_text). claim and yield_to_earlier ask the same. */
+#define BF_CLAIMABLE "(state = 'ready' OR (state = 'running' AND heartbeat < now() - make_interval(secs => $2)))"
+
+static void hb_text(const struct cl_bf *b, char out[32])
+{
+	snprintf(out, 32, "%.3f", b->hb_ms / 1000.0);
+}
+
 /* Claims jobs of one range: those ready, and those running whose heartbeat stopped; of range
  * only (when >= 0) and at most max. Appends them to jobs; returns how many, or -1. */
 static int claim(struct cl_bf *b, int64_t only, uint32_t max, uint32_t *rng, struct job **jobs, uint32_t *njobs,
                  uint32_t *cap, struct dm_error *err)
 {
 	char hb[32], lim[16], rg[16];
-	snprintf(hb, sizeof hb, "%.3f", b->hb_ms / 1000.0);
+	hb_text(b, hb);
 	snprintf(lim, sizeof lim, "%u", max);
 	snprintf(rg, sizeof rg, "%lld", (long long)only);
 	if (exec(b, "BEGIN", 0, NULL, NULL, err))
 		return -1;
 	const char *v[4] = { b->run, hb, lim, rg };
 	PGresult *r = q(b,
-	                "SELECT rng, part, coalesce(snap_in, ''), coalesce(seq_in, -1) FROM bf_jobs WHERE run = $1 AND"
-	                " (state = 'ready' OR (state = 'running' AND heartbeat < now() - make_interval(secs => $2)))"
-	                " AND ($4::int < 0 OR rng = $4::int) ORDER BY rng, part LIMIT $3 FOR UPDATE SKIP LOCKED",
+	                "SELECT rng, part, coalesce(snap_in, ''), coalesce(seq_in, -1) FROM bf_jobs WHERE run = $1 AND "
+	                BF_CLAIMABLE " AND ($4::int < 0 OR rng = $4::int) ORDER BY rng, part LIMIT $3 FOR UPDATE SKIP LOCKED",
 	                4, v, NULL, 0, err);
 	if (!r)
 		goto fail;
@@ -332,10 +340,10 @@ static int yield_to_earlier(struct pass *ps)
 {
 	char rg[16], hb[32];
 	snprintf(rg, sizeof rg, "%u", ps->rng);
-	snprintf(hb, sizeof hb, "%.3f", ps->b->hb_ms / 1000.0);
-	const char *v[3] = { ps->b->run, rg, hb };
-	PGresult *r = q(ps->b, "SELECT count(*) FROM bf_jobs WHERE run = $1 AND rng < $2::int AND (state = 'ready' OR"
-	                " (state = 'running' AND heartbeat < now() - make_interval(secs => $3)))", 3, v, NULL, 0, &ps->err);
+	hb_text(ps->b, hb);
+	const char *v[3] = { ps->b->run, hb, rg };
+	PGresult *r = q(ps->b, "SELECT count(*) FROM bf_jobs WHERE run = $1 AND rng < $3::int AND " BF_CLAIMABLE, 3, v,
+	                NULL, 0, &ps->err);
 	if (!r)
 		return -1;
 	int n = atoi(PQgetvalue(r, 0, 0));
