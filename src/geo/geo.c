@@ -371,16 +371,7 @@ static size_t seg_find(const struct geo_fam *f, u128 key)
 		}
 		return a;
 	}
-	a = 0;
-	b = f->nseg;
-	while (a < b) {
-		size_t m = a + (b - a) / 2;
-		if (f->hi6[m] < key)
-			a = m + 1;
-		else
-			b = m;
-	}
-	return a;
+	return u128_first_ge(f->hi6, f->nseg, key);
 }
 
 static inline u128 seg_lo(const struct geo_fam *f, size_t i) { return f->v6 ? f->lo6[i] : f->lo4[i]; }

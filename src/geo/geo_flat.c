@@ -245,14 +245,7 @@ u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc)
 		*cc = 0;
 		return U128_MAX;
 	}
-	size_t a = 0, last = f->n6 - 1;
-	while (a < last) {
-		size_t m = a + (last - a) / 2;
-		if (f->end6[m] < x)
-			a = m + 1;
-		else
-			last = m;
-	}
+	size_t a = u128_first_ge(f->end6, f->n6 - 1, x);   /* the last segment ends at the top */
 	*cc = f->cctab[f->cc6[a]];
 	return a == f->n6 - 1 ? U128_MAX : f->end6[a];
 }

@@ -10,6 +10,20 @@
 __extension__ typedef unsigned __int128 u128;
 #define U128_MAX (~(u128)0)
 
+/* The first of v[0, n) that is >= key, or n (v sorted; any contents give an index <= n). */
+static inline size_t u128_first_ge(const u128 *v, size_t n, u128 key)
+{
+	size_t a = 0, b = n;
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (v[m] < key)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
 /* Country code packed in 16 bits: 'K' << 8 | 'P'. */
 #define CC_PACK(a, b) ((uint16_t)((unsigned)(uint8_t)(a) << 8 | (uint8_t)(b)))
 #define CC_ZZ CC_PACK('Z', 'Z')

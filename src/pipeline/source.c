@@ -365,8 +365,7 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	 * hash (about 80% of rib_prefix_find_or_add, issue 12); a second walk of the NLRI costs less
 	 * than the misses it overlaps. */
 	if (rec->kind == MRT_K_MESSAGE && rec->u.msg.msg.type == BGP_MSG_UPDATE && !rec->u.msg.s.local &&
-	    !R->decode_only && !R->tapped)
-	{
+	    !R->decode_only && !R->tapped) {
 		bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch, R);
 		if (R->geo_prefetch)   /* the lines the buckets just asked for point at */
 			bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch_geo, R);
