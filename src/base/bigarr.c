@@ -39,8 +39,10 @@ void *bigarr_resize(void *p, size_t old, size_t size)
 	q = map_aligned(page_round(size));
 	if (!q)
 		return NULL;
-	if (p && old)
+	if (p && old) {
+		prefault_now(q, old);   /* written whole at once: one call, not a fault a page */
 		memcpy(q, p, old);
+	}
 	free(p);
 	return q;
 }
@@ -68,6 +70,13 @@ void bigarr_huge(void *p, size_t len)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
+void bigarr_huge_now(void *p, size_t len)
+{
+	bigarr_huge(p, len);
+	if (p)
+		prefault_now(p, len);
+}
+
 int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 {
 	if (need <= *cap)
@@ -83,8 +92,11 @@ int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 	 * is mostly unused (up to 2 MiB an array; 9 MB of a one-peer table's 113 MB peak RSS, with
 	 * no gain in time: issue 12). At 64 MiB that is at most 3%, and the TLB gain is there. */
 	if ((size_t)n * elem >= BIGARR_MIN) {
-		if ((size_t)n * elem >= BIGARR_HUGE)
-			madvise(p, page_round((size_t)n * elem), MADV_HUGEPAGE);
+		size_t end = ((size_t)*cap * elem) & ~(size_t)4095, len = page_round((size_t)n * elem);
+		if (len >= BIGARR_HUGE)
+			madvise(p, len, MADV_HUGEPAGE);
+		else   /* the pages the next appends write (a hint: base/prefault.h) */
+			prefault_request((char *)p + end, len - end < PREFAULT_STEP ? len - end : PREFAULT_STEP);
 	} else if (zero)
 		memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
 	*arr = p;

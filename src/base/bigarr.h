@@ -8,7 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { BIGARR_MIN = 1u << 20 };
+#include "base/prefault.h"
+
+/* 64 KiB: from there on a doubling moves page tables (mremap) instead of copying into fresh
+ * pages, each of them a fault (1 MiB before: the copies and their faults were a third of a
+ * one-peer table's remaining faults, issue 12); below it a mapping's page rounding would cost
+ * more than malloc's. */
+enum { BIGARR_MIN = 64u << 10 };
 
 /* Resizes p from old to size bytes (either may be below BIGARR_MIN); NULL on failure, p kept. */
 void *bigarr_resize(void *p, size_t old, size_t size);
@@ -18,10 +24,27 @@ void *bigarr_zalloc(size_t size);
 /* Ensures *cap >= need elements of elem bytes, doubling from 64. zero: new elements are zeroed
  * (free for mapped arrays). Returns 0 or -1 (out of memory, *arr unchanged). */
 int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero);
+/* bigarr_grow with its common case (room left) inline, for arrays appended to an element at a
+ * time (need = the count after the append): a mapped array's next step of pages is asked for
+ * ahead of its end (base/prefault.h). */
+static inline int bigarr_need(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
+{
+	if (need <= *cap) {
+		prefault_append(*arr, (size_t)need * elem, elem, (size_t)*cap * elem, BIGARR_MIN);
+		return 0;
+	}
+	return bigarr_grow(arr, cap, need, elem, zero);
+}
 /* Asks for transparent huge pages on the whole 2 MiB pages inside [p, p + len): memory the caller
  * knows it will fill (a hash table it is about to rehash into, a lower bound of what a build
  * writes). A huge page is cleared and mapped whole at its first touch, so a partly used one
  * would hold up to 2 MiB more than 4 KiB pages do: nothing is asked past len. */
 void bigarr_huge(void *p, size_t len);
+/* bigarr_huge, and all of [p, p + len) backed now in one call (prefault_now): for memory written
+ * all over at once (a hash table being rehashed into, an array filled in one pass), where each
+ * 4 KiB page's fault would cost twice as much, and a read before the write (a probe of an empty
+ * slot) one fault more. Not for memory filled over a while as other memory is given back (a
+ * build's nodes as its sorted input is released): that would raise the peak. */
+void bigarr_huge_now(void *p, size_t len);
 
 #endif

@@ -107,7 +107,7 @@ static inline uint32_t prefix_hash(const struct dm_prefix *p)
 /* the common case (room left) without a call: once or more per new prefix (issue 12) */
 static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	return need <= *cap ? 0 : bigarr_grow(arr, cap, need, elem, 0);
+	return bigarr_need(arr, cap, need, elem, 0);
 }
 
 enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
@@ -428,7 +428,7 @@ static int htab_resize(struct rib *r, uint32_t n)
 	uint32_t *t = bigarr_zalloc((size_t)n * sizeof *t);
 	if (!t)
 		return -1;
-	bigarr_huge(t, (size_t)n * sizeof *t);   /* every page gets slots below: huge pages where whole */
+	bigarr_huge_now(t, (size_t)n * sizeof *t);   /* every page gets slots below: huge pages where whole */
 	htab_fill(r, t, n);
 	bigarr_free(r->htab, (size_t)r->hslots * sizeof *r->htab);
 	r->htab = t;
@@ -514,6 +514,8 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	uint32_t idx = r->npfx++;
 	r->h.pfx[idx] = x;
 	r->pfx_node[idx] = RIB_NONE;
+	prefault_append(r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node, sizeof *r->pfx_node,
+	                (size_t)r->cap_pfx * sizeof *r->pfx_node, BIGARR_MIN);
 	r->htab[h] = (k.hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
 	 * full table (577,705 prefixes) fits 786,432 slots (3 MB; 2 Mi of 8 bytes before, issue 12) */
@@ -1034,7 +1036,7 @@ int rib_trie_sync(struct rib *r)
 	uint64_t *k = cnt ? bigarr_resize(NULL, 0, kbytes) : NULL;
 	uint32_t n4 = UINT32_MAX;
 	if (k) {
-		bigarr_huge(k, kbytes);   /* written whole by pk_fill, and given back as trie_build reads it */
+		bigarr_huge_now(k, kbytes);   /* written whole by pk_fill, and given back as trie_build reads it */
 		n4 = pk_fill(r, k, cnt);
 	}
 	if (n4 != UINT32_MAX) {
@@ -1356,6 +1358,7 @@ static void *blob_alloc(struct rib *r, size_t n)
 	}
 	b = (char *)r->blob_chunk[r->nblob_chunk - 1] + r->blob_used;
 	r->blob_used += sz;
+	prefault_append(r->blob_chunk[r->nblob_chunk - 1], r->blob_used, sz, BLOB_CHUNK, 0);
 	return b;
 }
 
@@ -1398,7 +1401,7 @@ static int attr_rehash(struct rib *r, uint32_t skip)
 	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
-	bigarr_huge(t, ((size_t)mask + 1) * sizeof *t);
+	bigarr_huge_now(t, ((size_t)mask + 1) * sizeof *t);
 	for (uint32_t id = 1; id < r->nattr; id++)   /* the live sets in id order: read in a stream */
 		if (r->attr[id].refcnt && id != skip)
 			atab_insert(t, mask, r->attr[id].hash, id);
@@ -1833,6 +1836,9 @@ static uint32_t *page_alloc(struct rib *r)
 			r->chunk_used = 0;
 		}
 		pg = (uint32_t *)r->chunk[r->nchunk - 1] + (size_t)r->chunk_used++ * RIB_PAGE;
+		if (r->nchunk <= 4)   /* the later ones are populated */
+			prefault_append(r->chunk[r->nchunk - 1], (size_t)r->chunk_used * RIB_PAGE * sizeof *pg,
+			                RIB_PAGE * sizeof *pg, CHUNK_BYTES, 0);
 	}
 	r->pages_live++;
 	return pg;

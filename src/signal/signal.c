@@ -79,7 +79,7 @@ int sig_parse_ff_rule(const char *s, struct sig_opts *o)
 /* the common case (room left) without a call: once or more per new prefix (issue 12) */
 static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
-	return need <= *cap ? 0 : bigarr_grow(arr, cap, need, elem, 1);
+	return bigarr_need(arr, cap, need, elem, 1);
 }
 
 static int cc_index(const char *cc)
@@ -240,6 +240,7 @@ static int as_rehash(struct sig *s)
 	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
 	if (!t)
 		return -1;
+	bigarr_huge_now(t, ((size_t)mask + 1) * sizeof *t);   /* every page gets slots */
 	for (uint32_t i = 0; i <= s->asmask; i++) {
 		uint32_t v = s->astab[i];
 		if (!v)
@@ -349,7 +350,7 @@ static int vsub_fit(struct sig *s)
 	if (grow((void **)&s->vsub, &s->capvsub, n + 1, sizeof *s->vsub))
 		return -1;
 	if (s->capvsub != cap)   /* every node's count is written before it is read */
-		bigarr_huge(s->vsub, (size_t)n * sizeof *s->vsub);
+		bigarr_huge_now(s->vsub, (size_t)n * sizeof *s->vsub);
 	return 0;
 }
 
@@ -1238,6 +1239,7 @@ void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *
 			memset(&s->p[pfx], 0, sizeof s->p[pfx]);
 			s->p[pfx].org0.ent = RIB_NONE;
 			s->np++;
+			prefault_append(s->p, (size_t)s->np * sizeof *s->p, sizeof *s->p, (size_t)s->capp * sizeof *s->p, BIGARR_MIN);
 		} else if (pst_fit(s)) {
 			return;
 		}

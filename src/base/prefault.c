@@ -1,0 +1,139 @@
+#include "base/prefault.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23   /* Linux 5.14 */
+#endif
+
+/* A ring of requests under one mutex: about one request per 32 KiB written (1,400 for a full
+ * table), so the lock is never the cost; the helper sleeps on the condition when the ring is
+ * empty and is woken only then. */
+enum { RING = 64 };
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct { uintptr_t p; size_t len; } q[RING];
+	unsigned head, tail;   /* q[head % RING] next to do; tail - head queued */
+	int state;             /* 0 not started, 1 running, -1 off */
+	int waiting;           /* the helper sleeps on cv */
+	struct prefault_stats st;
+} pf = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void *helper(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pf.mu);
+	for (;;) {
+		while (pf.head == pf.tail) {
+			pf.waiting = 1;
+			pthread_cond_wait(&pf.cv, &pf.mu);
+			pf.waiting = 0;
+		}
+		uintptr_t p = pf.q[pf.head % RING].p;
+		size_t len = pf.q[pf.head % RING].len;
+		pf.head++;
+		pthread_mutex_unlock(&pf.mu);
+		int rc = madvise((void *)p, len, MADV_POPULATE_WRITE);
+		int err = errno;
+		pthread_mutex_lock(&pf.mu);
+		if (!rc)
+			pf.st.populated++;
+		else if (err != EINVAL)
+			pf.st.failed++;
+		else {   /* the kernel does not know the advice: off for good */
+			__atomic_store_n(&pf.state, -1, __ATOMIC_RELAXED);
+			pf.head = pf.tail;
+			pthread_mutex_unlock(&pf.mu);
+			return NULL;
+		}
+	}
+}
+
+/* DARKMAP_PREFAULT=0: no populating at all (to measure what it gives) */
+static int prefault_off_env(void)
+{
+	const char *e = getenv("DARKMAP_PREFAULT");
+	return e && *e == '0';
+}
+
+/* In a forked child the helper is gone: start anew there. */
+static void after_fork_child(void)
+{
+	pthread_mutex_init(&pf.mu, NULL);
+	pthread_cond_init(&pf.cv, NULL);
+	pf.head = pf.tail = 0;
+	pf.waiting = 0;
+	if (pf.state == 1)
+		__atomic_store_n(&pf.state, 0, __ATOMIC_RELAXED);
+}
+
+static int start(void)
+{
+	if (prefault_off_env() || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return -1;
+	static int atfork_done;
+	if (!atfork_done) {
+		pthread_atfork(NULL, NULL, after_fork_child);
+		atfork_done = 1;
+	}
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64u << 10);
+	int rc = pthread_create(&t, &a, helper, NULL);
+	pthread_attr_destroy(&a);
+	return rc ? -1 : 1;
+}
+
+/* the whole pages around [p, p + len): madvise takes a page-aligned start (malloc's blocks are
+ * not page-aligned) */
+static uintptr_t page_span(const void *p, size_t len, size_t *span)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+	*span = (((uintptr_t)p + len + 4095) & ~(uintptr_t)4095) - a;
+	return a;
+}
+
+int prefault_now(void *p, size_t len)
+{
+	size_t span;
+	uintptr_t a = page_span(p, len, &span);
+	if (!len || __atomic_load_n(&pf.state, __ATOMIC_RELAXED) < 0 || prefault_off_env())
+		return -1;
+	return madvise((void *)a, span, MADV_POPULATE_WRITE) ? -1 : 0;
+}
+
+void prefault_request(void *p, size_t len)
+{
+	size_t span;
+	uintptr_t a = page_span(p, len, &span);
+	pthread_mutex_lock(&pf.mu);
+	if (!pf.state)
+		__atomic_store_n(&pf.state, start(), __ATOMIC_RELAXED);
+	pf.st.requested++;
+	if (pf.state < 0 || pf.tail - pf.head == RING) {
+		pf.st.dropped++;
+	} else {
+		pf.q[pf.tail % RING].p = a;
+		pf.q[pf.tail % RING].len = span;
+		pf.tail++;
+		if (pf.waiting)
+			pthread_cond_signal(&pf.cv);
+	}
+	pthread_mutex_unlock(&pf.mu);
+}
+
+void prefault_stats(struct prefault_stats *out)
+{
+	pthread_mutex_lock(&pf.mu);
+	*out = pf.st;
+	pthread_mutex_unlock(&pf.mu);
+}

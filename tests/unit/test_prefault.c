@@ -1,0 +1,214 @@
+/* Pages populated ahead of an array's writes (src/base/prefault.c, src/base/bigarr.c). What is
+ * resident is asked of the kernel (mincore), not of the module: a request must back exactly the
+ * step after the one an append entered, nothing past it, and never change a byte. Skips where
+ * the kernel does not know MADV_POPULATE_WRITE (before Linux 5.14). */
+#include "testutil.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/bigarr.h"
+#include "base/prefault.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+enum { PG = 4096 };
+
+static int supported(void)
+{
+	void *m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	int rc = madvise(m, PG, MADV_POPULATE_WRITE);
+	munmap(m, PG);
+	if (rc && errno == EINVAL) {
+		fprintf(stderr, "skip: this kernel does not know MADV_POPULATE_WRITE\n");
+		return 0;
+	}
+	return 1;
+}
+
+/* resident pages of [p, p + len), counted by the kernel */
+static size_t resident(const void *p, size_t len)
+{
+	size_t n = (len + PG - 1) / PG, k = 0;
+	unsigned char *v = malloc(n);
+	assert_non_null(v);
+	assert_int_equal(mincore((void *)p, len, v), 0);
+	for (size_t i = 0; i < n; i++)
+		k += v[i] & 1;
+	free(v);
+	return k;
+}
+
+/* waits (up to 5 s) until the helper has done `want` requests, populated or failed */
+static void wait_done(uint64_t want)
+{
+	struct prefault_stats st;
+	for (int i = 0; i < 5000; i++) {
+		prefault_stats(&st);
+		if (st.populated + st.failed >= want)
+			return;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	fail_msg("the helper did not get to %llu requests", (unsigned long long)want);
+}
+
+static uint64_t done_now(void)
+{
+	struct prefault_stats st;
+	prefault_stats(&st);
+	return st.populated + st.failed;
+}
+
+/* Appending 16-byte elements to a 1 MiB mapped array: when the written end reaches a step's
+ * start B (B = 32,768 here: steps of 32 KiB), the step after the one at B is asked for
+ * (65,536-98,303), all 8 of its pages and no other; at 65,536 the next one (98,304-131,071). */
+static void test_append_asks_next_step(void **state)
+{
+	(void)state;
+	if (!supported())
+		skip();
+	size_t cap = 1u << 20, elem = 16;
+	uint8_t *a = bigarr_zalloc(cap);
+	assert_non_null(a);
+	assert_int_equal(resident(a, cap), 0);
+	uint64_t before = done_now();
+	for (size_t n = 1; n * elem < 65536; n++) {   /* ends at 65,520: one request, at 32,768 */
+		memset(a + (n - 1) * elem, 0xab, elem);
+		prefault_append(a, n * elem, elem, cap, BIGARR_MIN);
+	}
+	wait_done(before + 1);
+	assert_int_equal(resident(a, 65536), 16);
+	assert_int_equal(resident(a + 65536, PREFAULT_STEP), 8);
+	assert_int_equal(resident(a + 98304, cap - 98304), 0);
+	memset(a + 65536 - elem, 0xab, elem);
+	prefault_append(a, 65536, elem, cap, BIGARR_MIN);
+	wait_done(before + 2);
+	assert_int_equal(resident(a + 98304, PREFAULT_STEP), 8);
+	assert_int_equal(resident(a + 131072, cap - 131072), 0);
+	assert_int_equal(done_now(), before + 2);
+	/* the bytes written are kept, the populated ones read zero */
+	for (size_t i = 0; i < 65536; i++)
+		assert_int_equal(a[i], 0xab);
+	for (size_t i = 65536; i < 131072; i++)
+		assert_int_equal(a[i], 0);
+	/* the last step is bounded by the mapping: an append entering it asks for nothing past cap */
+	before = done_now();
+	prefault_append(a, cap - PREFAULT_STEP + elem, elem, cap, BIGARR_MIN);
+	struct prefault_stats st;
+	prefault_stats(&st);
+	nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	assert_int_equal(done_now(), before);
+	/* an array under the minimum (malloc's) is left alone */
+	uint64_t req = st.requested;
+	prefault_append(a, 32768 + elem, elem, BIGARR_MIN - 1, BIGARR_MIN);
+	prefault_stats(&st);
+	assert_int_equal(st.requested, req);
+	bigarr_free(a, cap);
+}
+
+/* prefault_now backs an unaligned range's whole pages at once and changes no byte; a range no
+ * longer mapped gives -1 and nothing else. */
+static void test_now(void **state)
+{
+	(void)state;
+	if (!supported())
+		skip();
+	uint8_t *m = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	memcpy(m + 5 * PG + 100, "kept", 4);
+	assert_int_equal(resident(m, 16 * PG), 1);
+	assert_int_equal(prefault_now(m + 3 * PG + 10, 4 * PG), 0);   /* pages 3..7 */
+	assert_int_equal(resident(m, 3 * PG), 0);
+	assert_int_equal(resident(m + 3 * PG, 5 * PG), 5);
+	assert_int_equal(resident(m + 8 * PG, 8 * PG), 0);
+	assert_memory_equal(m + 5 * PG + 100, "kept", 4);
+	assert_int_equal(m[3 * PG + 10], 0);
+	munmap(m, 16 * PG);
+	assert_int_equal(prefault_now(m, PG), -1);
+}
+
+/* A request for a range unmapped meanwhile (an array moved by mremap) fails on the helper and
+ * counts as failed: no crash, nothing mapped there. */
+static void test_unmapped_request(void **state)
+{
+	(void)state;
+	if (!supported())
+		skip();
+	uint8_t *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	munmap(m, 4 * PG);
+	struct prefault_stats st0, st;
+	prefault_stats(&st0);
+	prefault_request(m, 4 * PG);
+	wait_done(st0.populated + st0.failed + 1);
+	prefault_stats(&st);
+	assert_int_equal(st.failed, st0.failed + 1);
+	assert_int_equal(st.populated, st0.populated);
+}
+
+/* A growing array keeps its bytes across mremap moves, and its growth asks for the first step
+ * past the old end: the pages the next appends write. */
+static void test_grow_keeps_and_asks(void **state)
+{
+	(void)state;
+	if (!supported())
+		skip();
+	uint32_t *a = NULL, cap = 0;
+	uint64_t before = done_now();
+	for (uint32_t n = 1; n <= 300000; n++) {
+		assert_int_equal(bigarr_need((void **)&a, &cap, n, sizeof *a, 0), 0);
+		a[n - 1] = n * 2654435761u;
+	}
+	assert_true(cap >= 300000);
+	for (uint32_t n = 1; n <= 300000; n++)
+		assert_int_equal(a[n - 1], n * 2654435761u);
+	assert_true(done_now() > before);
+	/* the mapped array's pages past the written end: at most two steps resident */
+	size_t end = ((size_t)300000 * 4 + PG - 1) & ~(size_t)(PG - 1);
+	assert_true(resident((uint8_t *)a + end, (size_t)cap * 4 - end) <= 2 * PREFAULT_STEP / PG);
+	bigarr_free(a, (size_t)cap * sizeof *a);
+}
+
+/* DARKMAP_PREFAULT=0 (here in a child, where the helper starts anew): nothing is populated, every
+ * request is dropped. */
+static void test_off(void **state)
+{
+	(void)state;
+	if (!supported())
+		skip();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("DARKMAP_PREFAULT", "0", 1);
+		uint8_t *m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct prefault_stats st0, st;
+		prefault_stats(&st0);
+		prefault_request(m, 8 * PG);
+		int now = prefault_now(m, 8 * PG);
+		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+		prefault_stats(&st);
+		_exit(now == -1 && resident(m, 8 * PG) == 0 && st.dropped == st0.dropped + 1 ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_append_asks_next_step),
+		cmocka_unit_test(test_now),
+		cmocka_unit_test(test_unmapped_request),
+		cmocka_unit_test(test_grow_keeps_and_asks),
+		cmocka_unit_test(test_off),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
