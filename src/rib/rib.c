@@ -1102,6 +1102,9 @@ static inline uint32_t tnode_new(struct rib *r, int end, uint32_t rep, uint8_t l
 		    grow((void **)&r->node, &r->cap_node, r->nnode + 1, sizeof *r->node))
 			return RIB_NONE;
 		n = r->nnode++;
+		/* a build makes nodes in a run, each on memory never read: ask for the line 8 nodes on
+		 * for writing (its first write waited for the line: a quarter of trie_build's samples) */
+		__builtin_prefetch(&r->node[n + 8], 1);
 	}
 	struct rib_tnode *t = &r->node[n];
 	t->child[0] = t->child[1] = RIB_NONE;

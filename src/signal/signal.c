@@ -1480,65 +1480,123 @@ static int sync_join(struct sync_job *j)
 	return j->rc;
 }
 
-/* rc_dfs of the root's first child on a helper thread, into a coverage array of its own. */
-struct dfs_half {
-	struct sig *s;
-	int fam, covered;
+/* rc_trie's split of a big trie for two threads: its top RC_DEPTH levels are walked first (by
+ * the caller, as rc_dfs would), and the subtrees below them, each with the walk's state above it
+ * (covered, the stack of origin entities), are handed out one at a time to the caller and a
+ * helper thread, each adding coverage into a sink of its own; then the top nodes' counts are
+ * summed bottom-up. Issue 12: two fixed halves below the root took 17 and 30 ms of a one-table
+ * close (the halves of the address space are not alike); 64 pieces taken in turns end within a
+ * piece of each other. */
+enum { RC_DEPTH = 6, RC_MAXSUB = 1u << RC_DEPTH, RC_STK = 512, RC_SUB = 0x80000000u };
+
+struct rc_sub {   /* a subtree below the top levels */
 	uint32_t n, cnt;
+	int covered;
 	unsigned olen;
-	uint32_t ostk[512];
-	struct covsink cs;
+	uint32_t ostk[RC_STK];
+};
+
+struct rc_top {   /* a node of the top levels: its own (and its leaves') count, its children */
+	uint32_t n, own, cnt;
+	uint32_t ref[2];   /* RIB_NONE, a top index, or RC_SUB | a subtree index */
+};
+
+struct rc_split {
+	struct sig *s;
+	int fam;
+	uint32_t ntop, nsub, next;   /* next: the next subtree to take (atomic) */
+	struct rc_top top[RC_MAXSUB];
+	struct rc_sub sub[RC_MAXSUB];
+	struct covsink cs;           /* the helper's */
 	pthread_t th;
 };
 
-static void *dfs_main(void *arg)
+/* The top levels from node n (neither leaf nor none) at depth d: returns its reference. */
+static uint32_t rc_top_walk(struct rc_split *sp, uint32_t n, int covered, uint32_t *ostk, unsigned olen, unsigned d,
+                            const struct covsink *cs)
 {
-	struct dfs_half *h = arg;
-	h->cnt = rc_dfs(h->s, h->fam, h->n, h->covered, h->ostk, h->olen, &h->cs);
+	struct sig *s = sp->s;
+	if (d == RC_DEPTH) {
+		struct rc_sub *b = &sp->sub[sp->nsub];
+		b->n = n;
+		b->covered = covered;
+		b->olen = olen;
+		memcpy(b->ostk, ostk, olen * sizeof *ostk);
+		return RC_SUB | sp->nsub++;
+	}
+	uint32_t i = sp->ntop++;
+	const struct rib_tnode *t = rib_node(s->rib, n);
+	uint32_t own = rc_visit(s, sp->fam, rib_tnode_pfx(t), rib_tnode_len(t), &covered, ostk, &olen, cs);
+	for (int k = 0; k < 2; k++) {
+		uint32_t c = t->child[k];
+		sp->top[i].ref[k] = RIB_NONE;
+		if (rib_is_leaf(c)) {   /* as in rc_dfs: its changes to covered and the stack are its own */
+			int cv = covered;
+			unsigned ol = olen;
+			own += rc_visit(s, sp->fam, rib_leaf_pfx(c), rib_prefix_len(s->rib, rib_leaf_pfx(c)), &cv, ostk, &ol, cs);
+		} else if (c != RIB_NONE) {
+			sp->top[i].ref[k] = rc_top_walk(sp, c, covered, ostk, olen, d + 1, cs);
+		}
+	}
+	sp->top[i].n = n;
+	sp->top[i].own = own;
+	return i;
+}
+
+static void rc_subs_run(struct rc_split *sp, const struct covsink *cs)
+{
+	for (;;) {
+		uint32_t i = __atomic_fetch_add(&sp->next, 1, __ATOMIC_RELAXED);
+		if (i >= sp->nsub)
+			return;
+		struct rc_sub *b = &sp->sub[i];
+		b->cnt = rc_dfs(sp->s, sp->fam, b->n, b->covered, b->ostk, b->olen, cs);
+	}
+}
+
+static void *rc_subs_main(void *arg)
+{
+	struct rc_split *sp = arg;
+	rc_subs_run(sp, &sp->cs);
 	return NULL;
 }
 
-/* The coverage and vsub of fam's whole trie. A big trie's two halves below the root are walked
- * on two threads (issue 12: the walk was 30 ms of a one-table replay's 75-87 ms close, after
- * the join, the second core idle): the halves write the vsub of their own nodes, read the
- * prefix states, pairs and shares the pass made, and add coverage into their own sinks (the
- * helper's, an array by entity, is added in after the join: sums, so the result is the same). */
+/* The coverage and vsub of fam's whole trie, a big one on two threads (rc_split). */
 static void rc_trie(struct sig *s, int fam)
 {
 	struct covsink own = { (char *)&s->ent[0].cov, sizeof *s->ent };
-	uint32_t ostk[512];
+	uint32_t ostk[RC_STK];
 	uint32_t root = rib_trie_root(s->rib, fam);
-	const struct rib_tnode *t = root != RIB_NONE && !rib_is_leaf(root) ? rib_node(s->rib, root) : NULL;
-	struct dfs_half *h = NULL;
-	if (t && t->child[0] != RIB_NONE && !rib_is_leaf(t->child[0]) && sync_on_thread(rib_node_count(s->rib)))
-		h = malloc(sizeof *h);
-	uint64_t *cov = h ? calloc(s->nent ? s->nent : 1, sizeof *cov) : NULL;
+	struct rc_split *sp = NULL;
+	if (root != RIB_NONE && !rib_is_leaf(root) && sync_on_thread(rib_node_count(s->rib)))
+		sp = malloc(sizeof *sp);
+	uint64_t *cov = sp ? calloc(s->nent ? s->nent : 1, sizeof *cov) : NULL;
 	if (!cov) {
-		free(h);
+		free(sp);
 		rc_dfs(s, fam, root, 0, ostk, 0, &own);
 		return;
 	}
-	int covered = 0;
-	unsigned olen = 0;
-	uint32_t cnt = rc_visit(s, fam, rib_tnode_pfx(t), rib_tnode_len(t), &covered, ostk, &olen, &own);
-	*h = (struct dfs_half){ .s = s, .fam = fam, .covered = covered, .n = t->child[0], .olen = olen,
-	                        .cs = { (char *)cov, sizeof *cov } };
-	memcpy(h->ostk, ostk, olen * sizeof *ostk);
-	int threaded = pthread_create(&h->th, NULL, dfs_main, h) == 0;
-	if (!threaded)
-		dfs_main(h);
-	uint32_t c1 = t->child[1];
-	if (rib_is_leaf(c1))
-		cnt += rc_visit(s, fam, rib_leaf_pfx(c1), rib_prefix_len(s->rib, rib_leaf_pfx(c1)), &covered, ostk, &olen, &own);
-	else
-		cnt += rc_dfs(s, fam, c1, covered, ostk, olen, &own);
+	sp->s = s;
+	sp->fam = fam;
+	sp->ntop = sp->nsub = sp->next = 0;
+	sp->cs = (struct covsink){ (char *)cov, sizeof *cov };
+	rc_top_walk(sp, root, 0, ostk, 0, 0, &own);
+	int threaded = pthread_create(&sp->th, NULL, rc_subs_main, sp) == 0;
+	rc_subs_run(sp, &own);   /* without the thread, the caller takes every subtree */
 	if (threaded)
-		pthread_join(h->th, NULL);
-	s->vsub[root] = cnt + h->cnt;
+		pthread_join(sp->th, NULL);
+	for (uint32_t i = sp->ntop; i-- > 0;) {   /* pre-order backwards: children before parents */
+		struct rc_top *x = &sp->top[i];
+		x->cnt = x->own;
+		for (int k = 0; k < 2; k++)
+			if (x->ref[k] != RIB_NONE)
+				x->cnt += x->ref[k] & RC_SUB ? sp->sub[x->ref[k] & ~RC_SUB].cnt : sp->top[x->ref[k]].cnt;
+		s->vsub[x->n] = x->cnt;
+	}
 	for (uint32_t i = 0; i < s->nent; i++)
 		s->ent[i].cov += cov[i];
 	free(cov);
-	free(h);
+	free(sp);
 }
 
 static void recompute(struct sig *s, int fam)
