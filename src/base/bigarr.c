@@ -77,6 +77,14 @@ void bigarr_huge_now(void *p, size_t len)
 		prefault_now(p, len);
 }
 
+void bigarr_trim(void *p, size_t used, size_t cap)
+{
+	/* the whole pages inside [p + used, p + cap): p may be malloc's (not page-aligned) */
+	uintptr_t a = ((uintptr_t)p + used + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + cap) & ~(uintptr_t)4095;
+	if (p && cap >= BIGARR_MIN && e > a)
+		madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 {
 	if (need <= *cap)
@@ -95,7 +103,7 @@ int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 		size_t end = ((size_t)*cap * elem) & ~(size_t)4095, len = page_round((size_t)n * elem);
 		if (len >= BIGARR_HUGE)
 			madvise(p, len, MADV_HUGEPAGE);
-		else   /* the pages the next appends write (a hint: base/prefault.h) */
+		else if (len >= PREFAULT_MIN)   /* the pages the next appends write (a hint: base/prefault.h) */
 			prefault_request((char *)p + end, len - end < PREFAULT_STEP ? len - end : PREFAULT_STEP);
 	} else if (zero)
 		memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);

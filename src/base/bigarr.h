@@ -30,7 +30,7 @@ int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 static inline int bigarr_need(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 {
 	if (need <= *cap) {
-		prefault_append(*arr, (size_t)need * elem, elem, (size_t)*cap * elem, BIGARR_MIN);
+		prefault_append(*arr, (size_t)need * elem, elem, (size_t)*cap * elem);
 		return 0;
 	}
 	return bigarr_grow(arr, cap, need, elem, zero);
@@ -46,5 +46,9 @@ void bigarr_huge(void *p, size_t len);
  * slot) one fault more. Not for memory filled over a while as other memory is given back (a
  * build's nodes as its sorted input is released): that would raise the peak. */
 void bigarr_huge_now(void *p, size_t len);
+/* Gives back the whole pages of a mapped array of cap bytes past its first used bytes: pages
+ * populated ahead of appends that have not come yet (base/prefault.h), which would otherwise
+ * count in a peak. They read as zero when touched again. Smaller (malloc'd) arrays: nothing. */
+void bigarr_trim(void *p, size_t used, size_t cap);
 
 #endif

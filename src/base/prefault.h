@@ -21,8 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* the step: small, as each array may hold up to two populated and unwritten */
-enum { PREFAULT_STEP = 32u << 10 };
+/* the step: small, as each array may hold up to two populated and unwritten; arrays under
+ * PREFAULT_MIN are left alone (their faults are few, and each array's unwritten steps count in
+ * the peak) */
+enum { PREFAULT_STEP = 32u << 10, PREFAULT_MIN = 1u << 20 };
 
 /* Asks for [p, p + len) to be populated for writing, soon, on the helper thread. */
 void prefault_request(void *p, size_t len);
@@ -34,11 +36,11 @@ int prefault_now(void *p, size_t len);
 
 /* An array of cap bytes at base was written up to `end` bytes, one element of elem bytes more
  * than before: when that end reached a step's start B (end in [B, B + elem)), the step after the
- * one at B is asked for (within cap), while the writer fills the one at B. Arrays under min
- * bytes (malloc's) are left alone. Inline: it runs once per appended element. */
-static inline void prefault_append(void *base, size_t end, size_t elem, size_t cap, size_t min)
+ * one at B is asked for (within cap), while the writer fills the one at B. Arrays of cap under
+ * PREFAULT_MIN are left alone. Inline: it runs once per appended element. */
+static inline void prefault_append(void *base, size_t end, size_t elem, size_t cap)
 {
-	if ((end & (PREFAULT_STEP - 1)) < elem && cap >= min) {
+	if ((end & (PREFAULT_STEP - 1)) < elem && cap >= PREFAULT_MIN) {
 		size_t next = (end & ~(size_t)(PREFAULT_STEP - 1)) + PREFAULT_STEP;
 		if (next < cap)
 			prefault_request((char *)base + next, cap - next < PREFAULT_STEP ? cap - next : PREFAULT_STEP);

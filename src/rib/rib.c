@@ -515,7 +515,7 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	r->h.pfx[idx] = x;
 	r->pfx_node[idx] = RIB_NONE;
 	prefault_append(r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node, sizeof *r->pfx_node,
-	                (size_t)r->cap_pfx * sizeof *r->pfx_node, BIGARR_MIN);
+	                (size_t)r->cap_pfx * sizeof *r->pfx_node);
 	r->htab[h] = (k.hv & ~r->hmask) | (idx + 1);
 	/* grown at 3/4 full: the fingerprint in each slot keeps probes off the prefix array, and a
 	 * full table (577,705 prefixes) fits 786,432 slots (3 MB; 2 Mi of 8 bytes before, issue 12) */
@@ -1361,7 +1361,7 @@ static void *blob_alloc(struct rib *r, size_t n)
 	}
 	b = (char *)r->blob_chunk[r->nblob_chunk - 1] + r->blob_used;
 	r->blob_used += sz;
-	prefault_append(r->blob_chunk[r->nblob_chunk - 1], r->blob_used, sz, BLOB_CHUNK, 0);
+	prefault_append(r->blob_chunk[r->nblob_chunk - 1], r->blob_used, sz, BLOB_CHUNK);
 	return b;
 }
 
@@ -1809,6 +1809,20 @@ void rib_attr_unref(struct rib *r, uint32_t id)
 
 /* ---------- routes ---------- */
 
+void rib_trim(struct rib *r)
+{
+	bigarr_trim(r->h.pfx, (size_t)r->npfx * sizeof *r->h.pfx, (size_t)r->cap_pfx * sizeof *r->h.pfx);
+	bigarr_trim(r->pfx_node, (size_t)r->npfx * sizeof *r->pfx_node, (size_t)r->cap_pfx * sizeof *r->pfx_node);
+	bigarr_trim(r->pfx6, (size_t)r->npfx6 * sizeof *r->pfx6, (size_t)r->cap_pfx6 * sizeof *r->pfx6);
+	bigarr_trim(r->node, (size_t)r->nnode * sizeof *r->node, (size_t)r->cap_node * sizeof *r->node);
+	bigarr_trim(r->attr, (size_t)r->nattr * sizeof *r->attr, (size_t)r->cap_attr * sizeof *r->attr);
+	bigarr_trim(r->multi, (size_t)r->nmulti * sizeof *r->multi, (size_t)r->cap_multi * sizeof *r->multi);
+	if (r->nblob_chunk)   /* the newest chunk is carved from its start */
+		bigarr_trim(r->blob_chunk[r->nblob_chunk - 1], r->blob_used, BLOB_CHUNK);
+	if (r->nchunk)   /* so is the newest table chunk */
+		bigarr_trim(r->chunk[r->nchunk - 1], (size_t)r->chunk_used * RIB_PAGE * sizeof(uint32_t), CHUNK_BYTES);
+}
+
 static uint32_t *page_alloc(struct rib *r)
 {
 	uint32_t *pg;
@@ -1841,7 +1855,7 @@ static uint32_t *page_alloc(struct rib *r)
 		pg = (uint32_t *)r->chunk[r->nchunk - 1] + (size_t)r->chunk_used++ * RIB_PAGE;
 		if (r->nchunk <= 4)   /* the later ones are populated */
 			prefault_append(r->chunk[r->nchunk - 1], (size_t)r->chunk_used * RIB_PAGE * sizeof *pg,
-			                RIB_PAGE * sizeof *pg, CHUNK_BYTES, 0);
+			                RIB_PAGE * sizeof *pg, CHUNK_BYTES);
 	}
 	r->pages_live++;
 	return pg;

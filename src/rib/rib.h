@@ -237,6 +237,9 @@ struct rib_head {
 
 /* Sizes the prefix store for n prefixes (avoids rehashing during a RIB load); 0 or -1. */
 int rib_reserve(struct rib *r, uint32_t n);
+/* Gives back the pages populated ahead of the ends of the RIB's growing arrays (base/prefault.h),
+ * before a phase that allocates much (the signal's full recompute): they are not in its peak. */
+void rib_trim(struct rib *r);
 
 /* Prefix index of p (host bits cleared first); adds it (and its trie node) when new.
  * Returns RIB_NONE only for a malformed prefix (bad family or length) or out of memory. */

@@ -80,14 +80,14 @@ static void test_append_asks_next_step(void **state)
 	uint64_t before = done_now();
 	for (size_t n = 1; n * elem < 65536; n++) {   /* ends at 65,520: one request, at 32,768 */
 		memset(a + (n - 1) * elem, 0xab, elem);
-		prefault_append(a, n * elem, elem, cap, BIGARR_MIN);
+		prefault_append(a, n * elem, elem, cap);
 	}
 	wait_done(before + 1);
 	assert_int_equal(resident(a, 65536), 16);
 	assert_int_equal(resident(a + 65536, PREFAULT_STEP), 8);
 	assert_int_equal(resident(a + 98304, cap - 98304), 0);
 	memset(a + 65536 - elem, 0xab, elem);
-	prefault_append(a, 65536, elem, cap, BIGARR_MIN);
+	prefault_append(a, 65536, elem, cap);
 	wait_done(before + 2);
 	assert_int_equal(resident(a + 98304, PREFAULT_STEP), 8);
 	assert_int_equal(resident(a + 131072, cap - 131072), 0);
@@ -99,14 +99,14 @@ static void test_append_asks_next_step(void **state)
 		assert_int_equal(a[i], 0);
 	/* the last step is bounded by the mapping: an append entering it asks for nothing past cap */
 	before = done_now();
-	prefault_append(a, cap - PREFAULT_STEP + elem, elem, cap, BIGARR_MIN);
+	prefault_append(a, cap - PREFAULT_STEP + elem, elem, cap);
 	struct prefault_stats st;
 	prefault_stats(&st);
 	nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
 	assert_int_equal(done_now(), before);
 	/* an array under the minimum (malloc's) is left alone */
 	uint64_t req = st.requested;
-	prefault_append(a, 32768 + elem, elem, BIGARR_MIN - 1, BIGARR_MIN);
+	prefault_append(a, 32768 + elem, elem, PREFAULT_MIN - 1);
 	prefault_stats(&st);
 	assert_int_equal(st.requested, req);
 	bigarr_free(a, cap);
@@ -175,6 +175,40 @@ static void test_grow_keeps_and_asks(void **state)
 	bigarr_free(a, (size_t)cap * sizeof *a);
 }
 
+/* bigarr_trim gives back the whole pages past the used bytes, keeps the used ones, and the pages
+ * given back read zero; a malloc'd block's unaligned start is rounded inwards. */
+static void test_trim(void **state)
+{
+	(void)state;
+	if (!supported())
+		skip();
+	size_t cap = 1u << 20;
+	uint8_t *a = bigarr_zalloc(cap);
+	assert_non_null(a);
+	memset(a, 0x5a, 3 * PG + 100);               /* used: 3 pages and 100 bytes */
+	assert_int_equal(prefault_now(a, 16 * PG), 0);   /* 12 more populated ahead */
+	assert_int_equal(resident(a, cap), 16);
+	bigarr_trim(a, 3 * PG + 100, cap);
+	assert_int_equal(resident(a, cap), 4);        /* the page holding the last used byte stays */
+	for (size_t i = 0; i < 3 * PG + 100; i++)
+		assert_int_equal(a[i], 0x5a);
+	assert_int_equal(a[3 * PG + 100], 0);
+	assert_int_equal(a[10 * PG], 0);
+	/* a block not at a page start (a malloc'd one of 64 KiB or more): only whole pages inside
+	 * [p + used, p + cap) go */
+	memset(a + 4 * PG, 0x77, 20 * PG);
+	bigarr_trim(a + 4 * PG + 16, 2 * PG, 20 * PG - 16);   /* [6 pages + 16 B, 24 pages) of a */
+	assert_int_equal(resident(a + 4 * PG, 20 * PG), 3);   /* pages 4, 5, 6 stay; 7-23 go */
+	assert_int_equal(a[6 * PG + 16], 0x77);
+	assert_int_equal(a[7 * PG], 0);
+	assert_int_equal(a[23 * PG], 0);
+	/* under 64 KiB it is malloc's: left alone */
+	memset(a + 30 * PG, 0x11, 4 * PG);
+	bigarr_trim(a + 30 * PG, 0, 4 * PG);
+	assert_int_equal(resident(a + 30 * PG, 4 * PG), 4);
+	bigarr_free(a, cap);
+}
+
 /* DARKMAP_PREFAULT=0 (here in a child, where the helper starts anew): nothing is populated, every
  * request is dropped. */
 static void test_off(void **state)
@@ -208,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_now),
 		cmocka_unit_test(test_unmapped_request),
 		cmocka_unit_test(test_grow_keeps_and_asks),
+		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
