@@ -110,7 +110,9 @@ static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	return bigarr_need(arr, cap, need, elem, 0);
 }
 
-enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
+/* CHUNKS_TOUCHED: the first table chunks are backed as touched (a small table's last chunk costs
+ * what it uses), the later ones at once (page_alloc) */
+enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)), CHUNKS_TOUCHED = 4 };
 /* attr_key's copy of a set (the RIB's key_scratch), a flattened path (on the stack) */
 enum { ATTR_SCRATCH = 65536 + 64, PATH_SCRATCH = 4096 };
 
@@ -1845,7 +1847,7 @@ static uint32_t *page_alloc(struct rib *r)
 			 * machine, 3 rounds; 8.7% of a full-scale table's time went to clearing huge
 			 * pages), and a record's routes are on pages allocated together, next to one
 			 * another, so the TLB gains little from huge ones. */
-			int flags = MAP_PRIVATE | MAP_ANONYMOUS | (r->nchunk >= 4 ? MAP_POPULATE : 0);
+			int flags = MAP_PRIVATE | MAP_ANONYMOUS | (r->nchunk >= CHUNKS_TOUCHED ? MAP_POPULATE : 0);
 			void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, flags, -1, 0);
 			if (m == MAP_FAILED)
 				return NULL;
@@ -1853,7 +1855,7 @@ static uint32_t *page_alloc(struct rib *r)
 			r->chunk_used = 0;
 		}
 		pg = (uint32_t *)r->chunk[r->nchunk - 1] + (size_t)r->chunk_used++ * RIB_PAGE;
-		if (r->nchunk <= 4)   /* the later ones are populated */
+		if (r->nchunk <= CHUNKS_TOUCHED)   /* the later ones are populated whole */
 			prefault_append(r->chunk[r->nchunk - 1], (size_t)r->chunk_used * RIB_PAGE * sizeof *pg,
 			                RIB_PAGE * sizeof *pg, CHUNK_BYTES);
 	}

@@ -1404,15 +1404,21 @@ static inline __attribute__((always_inline)) uint32_t rc_visit(struct sig *s, in
 /* The coverage (struct ent cov) and the per-node counts (vsub) of the subtree at child word n,
  * in address order. A leaf is visited in its parent's call, not in one of its own: half the
  * calls, 7% of the first bin's close of a one-peer table (issue 12). */
+/* rc_visit of a leaf prefix q (nothing below it): what it changes of covered and the stack is
+ * its own, so they are taken by value. */
+static inline uint32_t rc_leaf(struct sig *s, int fam, uint32_t q, int covered, uint32_t *ostk, unsigned olen,
+                               const struct covsink *cs)
+{
+	return rc_visit(s, fam, q, rib_prefix_len(s->rib, q), &covered, ostk, &olen, cs);
+}
+
 static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t *ostk, unsigned olen,
                        const struct covsink *cs)
 {
 	if (n == RIB_NONE)
 		return 0;
-	if (rib_is_leaf(n)) {   /* a prefix with nothing below, held in its parent's child word */
-		uint32_t q = rib_leaf_pfx(n);
-		return rc_visit(s, fam, q, rib_prefix_len(s->rib, q), &covered, ostk, &olen, cs);
-	}
+	if (rib_is_leaf(n))   /* a prefix with nothing below, held in its parent's child word */
+		return rc_leaf(s, fam, rib_leaf_pfx(n), covered, ostk, olen, cs);
 	const struct rib_tnode *t = rib_node(s->rib, n);
 	uint32_t c[2] = { t->child[0], t->child[1] };
 	/* The walk is in address order, the prefix states in arrival order: start loading the
@@ -1426,13 +1432,10 @@ static uint32_t rc_dfs(struct sig *s, int fam, uint32_t n, int covered, uint32_t
 	}
 	uint32_t cnt = rc_visit(s, fam, rib_tnode_pfx(t), rib_tnode_len(t), &covered, ostk, &olen, cs);
 	for (int k = 0; k < 2; k++) {
-		if (rib_is_leaf(c[k])) {   /* its changes to covered and the stack are its own */
-			int cv = covered;
-			unsigned ol = olen;
-			cnt += rc_visit(s, fam, qc[k], rib_prefix_len(s->rib, qc[k]), &cv, ostk, &ol, cs);
-		} else if (c[k] != RIB_NONE) {
+		if (rib_is_leaf(c[k]))
+			cnt += rc_leaf(s, fam, qc[k], covered, ostk, olen, cs);
+		else if (c[k] != RIB_NONE)
 			cnt += rc_dfs(s, fam, c[k], covered, ostk, olen, cs);
-		}
 	}
 	s->vsub[n] = cnt;
 	return cnt;
@@ -1539,13 +1542,10 @@ static uint32_t rc_top_walk(struct rc_split *sp, uint32_t n, int covered, uint32
 	for (int k = 0; k < 2; k++) {
 		uint32_t c = t->child[k];
 		sp->top[i].ref[k] = RIB_NONE;
-		if (rib_is_leaf(c)) {   /* as in rc_dfs: its changes to covered and the stack are its own */
-			int cv = covered;
-			unsigned ol = olen;
-			own += rc_visit(s, sp->fam, rib_leaf_pfx(c), rib_prefix_len(s->rib, rib_leaf_pfx(c)), &cv, ostk, &ol, cs);
-		} else if (c != RIB_NONE) {
+		if (rib_is_leaf(c))
+			own += rc_leaf(s, sp->fam, rib_leaf_pfx(c), covered, ostk, olen, cs);
+		else if (c != RIB_NONE)
 			sp->top[i].ref[k] = rc_top_walk(sp, c, covered, ostk, olen, d + 1, cs);
-		}
 	}
 	sp->top[i].n = n;
 	sp->top[i].own = own;

@@ -19,10 +19,17 @@
 
 enum { PG = 4096 };
 
+/* n fresh anonymous pages, none resident */
+static uint8_t *map_pages(size_t n)
+{
+	void *m = mmap(NULL, n * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	return m;
+}
+
 static int supported(void)
 {
-	void *m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(m != MAP_FAILED);
+	uint8_t *m = map_pages(1);
 	int rc = madvise(m, PG, MADV_POPULATE_WRITE);
 	munmap(m, PG);
 	if (rc && errno == EINVAL) {
@@ -119,8 +126,7 @@ static void test_now(void **state)
 	(void)state;
 	if (!supported())
 		skip();
-	uint8_t *m = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(m != MAP_FAILED);
+	uint8_t *m = map_pages(16);
 	memcpy(m + 5 * PG + 100, "kept", 4);
 	assert_int_equal(resident(m, 16 * PG), 1);
 	assert_int_equal(prefault_now(m + 3 * PG + 10, 4 * PG), 0);   /* pages 3..7 */
@@ -140,8 +146,7 @@ static void test_unmapped_request(void **state)
 	(void)state;
 	if (!supported())
 		skip();
-	uint8_t *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(m != MAP_FAILED);
+	uint8_t *m = map_pages(4);
 	munmap(m, 4 * PG);
 	struct prefault_stats st0, st;
 	prefault_stats(&st0);
@@ -220,7 +225,7 @@ static void test_off(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setenv("DARKMAP_PREFAULT", "0", 1);
-		uint8_t *m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint8_t *m = map_pages(8);
 		struct prefault_stats st0, st;
 		prefault_stats(&st0);
 		prefault_request(m, 8 * PG);
