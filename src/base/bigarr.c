@@ -104,7 +104,7 @@ int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 		if (len >= BIGARR_HUGE)
 			madvise(p, len, MADV_HUGEPAGE);
 		else if (len >= PREFAULT_MIN)   /* the pages the next appends write (a hint: base/prefault.h) */
-			prefault_request((char *)p + end, len - end < PREFAULT_STEP ? len - end : PREFAULT_STEP);
+			prefault_request((char *)p + end, len - end < PREFAULT_AHEAD ? len - end : PREFAULT_AHEAD);
 	} else if (zero)
 		memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
 	*arr = p;

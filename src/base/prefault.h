@@ -21,10 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* the step: small, as each array may hold up to two populated and unwritten; arrays under
- * PREFAULT_MIN are left alone (their faults are few, and each array's unwritten steps count in
- * the peak) */
-enum { PREFAULT_STEP = 32u << 10, PREFAULT_MIN = 1u << 20 };
+/* The step: small, as each array may hold up to three populated and unwritten (the one being
+ * written and PREFAULT_AHEAD after it). Two steps ahead, not one: with one, a writer filling a
+ * step in about 0.25 ms (a table's prefix states) often reached the next before the helper, which
+ * polls every 0.2 ms, had populated it (issue 12: 2,000 faults left of a one-peer table's
+ * replay, 1,000 with two). Arrays from 64 KiB on (1 MiB before: a table's arrays faulted their
+ * first MiB each, about 900 faults); the unwritten steps are given back before a close allocates
+ * (bigarr_trim). */
+enum { PREFAULT_STEP = 32u << 10, PREFAULT_MIN = 64u << 10, PREFAULT_AHEAD = 2 * PREFAULT_STEP };
 
 /* Asks for [p, p + len) to be populated for writing, soon, on the helper thread. */
 void prefault_request(void *p, size_t len);
@@ -35,15 +39,15 @@ void prefault_request(void *p, size_t len);
 int prefault_now(void *p, size_t len);
 
 /* An array of cap bytes at base was written up to `end` bytes, one element of elem bytes more
- * than before: when that end reached a step's start B (end in [B, B + elem)), the step after the
- * one at B is asked for (within cap), while the writer fills the one at B. Arrays of cap under
+ * than before: when that end reached a step's start B (end in [B, B + elem)), the PREFAULT_AHEAD
+ * bytes after the step at B are asked for (within cap), while the writer fills the one at B. Arrays of cap under
  * PREFAULT_MIN are left alone. Inline: it runs once per appended element. */
 static inline void prefault_append(void *base, size_t end, size_t elem, size_t cap)
 {
 	if ((end & (PREFAULT_STEP - 1)) < elem && cap >= PREFAULT_MIN) {
 		size_t next = (end & ~(size_t)(PREFAULT_STEP - 1)) + PREFAULT_STEP;
 		if (next < cap)
-			prefault_request((char *)base + next, cap - next < PREFAULT_STEP ? cap - next : PREFAULT_STEP);
+			prefault_request((char *)base + next, cap - next < PREFAULT_AHEAD ? cap - next : PREFAULT_AHEAD);
 	}
 }
 

@@ -52,6 +52,19 @@ conf() {  # prefix lease_ms
 		"$(IFS=,; echo "${NODES[*]}")" "$1" "$2" "${OPTS[*]}" >"$TMP/$1.conf"
 }
 now() { date +%s.%N; }
+# wait_max SECS PID: wait for PID at most SECS seconds, then kill -9 it; its exit status, or 124
+# when it had to be killed (a hang fails its case, not the whole run: session 15 saw the
+# failover case's merger wait for ever once, in one run of four)
+wait_max() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		kill -0 "$2" 2>/dev/null || { wait "$2"; return; }
+		sleep 0.1
+	done
+	kill -9 "$2" 2>/dev/null
+	wait "$2" 2>/dev/null
+	return 124
+}
 workers() {  # CONF [OPTION]: 4 workers of CONF in the background, their pids in W
 	W=()
 	for i in 0 1 2 3; do
@@ -298,12 +311,15 @@ fed() { [ "$(redis-cli -p "$victim" XLEN "$VKEY" 2>/dev/null)" -ge 20 ]; }
 if [ -n "$victim" ] && wait_for 60 fed; then
 	kill -9 "${REDIS_PID[$victim]}"
 	t_kill=$(now)
-	wait "$F"
-	wait "$M"
+	hung=
+	wait_max 120 "$F" || [ $? != 124 ] || hung="the feed"
+	wait_max 120 "$M" || [ $? != 124 ] || hung="${hung:+$hung, }the merger"
 	t_end=$(now)
-	for p in "${W[@]}"; do wait "$p"; done
+	for p in "${W[@]}"; do wait_max 30 "$p" || [ $? != 124 ] || hung="${hung:+$hung, }a worker"; done
 	promoted=$(master_of "$VKEY")
-	if like_single rf &&
+	if [ -n "$hung" ]; then
+		nok cluster_redis_failover_equal "$hung still running 120 s after master $victim was killed (killed -9 then; now $promoted): $(tail -1 "$TMP/rf.merge")"
+	elif like_single rf &&
 	   [ -n "$promoted" ] && [ "$promoted" != "$victim" ]; then
 		ok cluster_redis_failover_equal
 	else
