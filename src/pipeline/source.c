@@ -366,6 +366,8 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 	 * than the misses it overlaps. */
 	if (rec->kind == MRT_K_MESSAGE && rec->u.msg.msg.type == BGP_MSG_UPDATE && !rec->u.msg.s.local &&
 	    !R->decode_only && !R->tapped) {
+		if (rec->u.msg.msg.u.update.announced.n)   /* IPv4 NLRI: the block is its own key */
+			sig_as_prefetch(R->sig, rib_attr_prefetch(R->rib, &rec->u.msg.msg.u.update.attrs));
 		bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch, R);
 		if (R->geo_prefetch)   /* the lines the buckets just asked for point at */
 			bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch_geo, R);

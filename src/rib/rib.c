@@ -1615,6 +1615,22 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 	}
 }
 
+uint32_t rib_attr_prefetch(struct rib *r, const struct bgp_attrs *a)
+{
+	/* attr_key's cases without a copy: the block's own bytes are the key */
+	if (lazy_block(a) || !a->raw || a->raw_len > 65535 ||
+	    (a->present & (BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) | BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI))))
+		return 0;
+	int is_set = 0;
+	r->pf_origin = bgp_attrs_origin_as(a, &is_set);
+	r->pf_oset = (uint8_t)is_set;
+	r->pf_hash = attr_hash(a->raw, a->raw_len, r->pf_origin, r->pf_oset, a->as_path.asn_size);
+	r->pf_attrs = a;
+	r->pf_seq = r->rec_seq;
+	__builtin_prefetch(&r->atab[r->pf_hash & r->amask]);
+	return r->pf_origin;
+}
+
 uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 {
 	if (lazy_block(a)) {   /* path and origin unknown: only a held set will do */
@@ -1628,12 +1644,23 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 		return id;
 	}
 	size_t rl;
-	const uint8_t *raw = attr_key(r, a, &rl);
-	int is_set = 0;
-	uint32_t origin = bgp_attrs_origin_as(a, &is_set);   /* last AS outside confederations */
+	const uint8_t *raw;
+	uint32_t origin, h;
 	/* the size the block's AS_PATH was encoded with (the merged path's is always 4) */
-	uint8_t oset = (uint8_t)is_set, asz = a->as_path.asn_size;
-	uint32_t h = attr_hash(raw, rl, origin, oset, asz);
+	uint8_t oset, asz = a->as_path.asn_size;
+	if (r->pf_seq == r->rec_seq && r->pf_attrs == a && r->rec_seq) {   /* rib_attr_prefetch's */
+		raw = a->raw;
+		rl = a->raw_len;
+		origin = r->pf_origin;
+		oset = r->pf_oset;
+		h = r->pf_hash;
+	} else {
+		raw = attr_key(r, a, &rl);
+		int is_set = 0;
+		origin = bgp_attrs_origin_as(a, &is_set);   /* last AS outside confederations */
+		oset = (uint8_t)is_set;
+		h = attr_hash(raw, rl, origin, oset, asz);
+	}
 	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
 		if (!aslot_fp(r->amask, r->atab[i], h))
 			continue;

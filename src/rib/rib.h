@@ -248,6 +248,11 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *p);
  * the RIB). Called for each prefix of a record before it is applied, so that the cache misses of
  * its prefixes overlap instead of following one another. */
 void rib_prefetch(const struct rib *r, const struct dm_prefix *p);
+/* An UPDATE's attribute block (decoded or framed, not a lazy RIB entry's) about to be interned
+ * by this record's first element: its hash computed now and its set hash slot asked for, so that
+ * the miss overlaps the record's prefix prefetches (a table's every record makes a new set).
+ * Call after rib_record; a hint only. */
+uint32_t rib_attr_prefetch(struct rib *r, const struct bgp_attrs *a);   /* the origin AS, or 0 */
 uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
 /* Prefix i, masked. A copy, not a pointer: the store keeps an IPv4 prefix in 8 bytes, not in a
  * struct dm_prefix (issue 12). rib_prefix_len and rib_prefix_fam read one field without it. */

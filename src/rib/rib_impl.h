@@ -95,6 +95,11 @@ struct rib {
 	uint64_t rec_seq, cache_seq;   /* rib_record: the attribute cache is valid within a record */
 	const struct bgp_attrs *cache_attrs;
 	uint32_t cache_id;
+	/* rib_attr_prefetch: a record's block's key, hashed ahead (valid within the record) */
+	uint64_t pf_seq;
+	const struct bgp_attrs *pf_attrs;
+	uint32_t pf_hash, pf_origin;
+	uint8_t pf_oset;
 	void (*drop_fn)(void *arg, uint32_t peer, uint32_t pfx, uint32_t slot);
 	void *drop_arg;
 };

@@ -234,6 +234,12 @@ static uint32_t as_find(const struct sig *s, uint32_t asn)
 	}
 }
 
+void sig_as_prefetch(const struct sig *s, uint32_t asn)
+{
+	if (asn && s->astab && !(s->as_last < s->nas && s->as[s->as_last].asn == asn))
+		__builtin_prefetch(&s->astab[as_hash(asn) & s->asmask]);
+}
+
 static int as_rehash(struct sig *s)
 {
 	uint32_t mask = s->asmask * 2 + 1;

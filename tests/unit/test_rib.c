@@ -551,6 +551,41 @@ static const struct bgp_attrs *mk(struct attrs_buf *ab, const uint32_t *asn, int
 	return &ab->a;
 }
 
+/* rib_attr_prefetch hashes a record's block ahead: it answers the origin AS, and rib_attr_intern
+ * then finds or makes the set it makes without it. The hash is the record's only (rib_record):
+ * the same struct holding another block in a later record is hashed anew (used stale, the set
+ * would carry the first block's origin). A block with MP_REACH_NLRI is not its own key: 0. */
+static void test_attr_prefetch(void **state)
+{
+	(void)state;
+	struct rib *r = rib_new();
+	struct attrs_buf x;
+	uint32_t p1[] = { 2914, 4837, 131279 }, p2[] = { 3356, 9318 };
+	rib_record(r);
+	assert_int_equal(rib_attr_prefetch(r, mk(&x, p1, 3, -1, 0)), 131279);
+	uint32_t id1 = rib_attr_intern(r, &x.a);
+	assert_int_not_equal(id1, 0);
+	assert_int_equal(rib_attr_get(r, id1)->origin_asn, 131279);
+	rib_record(r);
+	assert_int_equal(rib_attr_intern(r, mk(&x, p1, 3, -1, 0)), id1);   /* not hashed ahead: the same set */
+	rib_record(r);
+	assert_int_equal(rib_attr_prefetch(r, mk(&x, p1, 3, -1, 0)), 131279);
+	rib_record(r);
+	uint32_t id2 = rib_attr_intern(r, mk(&x, p2, 2, -1, 0));
+	assert_int_not_equal(id2, id1);
+	assert_int_equal(rib_attr_get(r, id2)->origin_asn, 9318);
+	assert_int_equal(rib_attr_upstream(rib_attr_get(r, id2)), 3356);
+	rib_record(r);
+	assert_int_equal(rib_attr_prefetch(r, mk(&x, p2, 2, -1, 0)), 9318);
+	assert_int_equal(rib_attr_intern(r, &x.a), id2);
+	rib_record(r);
+	assert_int_equal(rib_attr_prefetch(r, mk(&x, p1, 3, 7, 0)), 0);
+	assert_int_equal(rib_attr_intern(r, &x.a), id1);   /* MP_REACH stripped: p1's block */
+	assert_int_equal(rib_attr_get(r, id1)->refcnt, 3);
+	assert_int_equal(rib_attr_get(r, id2)->refcnt, 2);
+	rib_free(r);
+}
+
 static void test_intern_refcounts(void **state)
 {
 	(void)state;
@@ -1202,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_store),
 		cmocka_unit_test(test_prefix_hash_growth),
 		cmocka_unit_test(test_intern_refcounts),
+		cmocka_unit_test(test_attr_prefetch),
 		cmocka_unit_test(test_addpath_and_clear),
 		cmocka_unit_test(test_intern_many),
 		cmocka_unit_test(test_apply),
