@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-enum { BIGARR_HUGE = 64u << 20, HUGE_PAGE = 2u << 20 };
+enum { BIGARR_HUGE = 64u << 20, HUGE_PAGE = 2u << 20, APPEND_HUGE = 2u << 20 };
 
 static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
 
@@ -96,14 +96,23 @@ int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 	if (!p)
 		return -1;
 	/* The whole mapping: advising part of it would split it, and mremap moves one piece only.
-	 * Only big ones: a huge page is cleared whole at its first touch, so each array's last one
-	 * is mostly unused (up to 2 MiB an array; 9 MB of a one-peer table's 113 MB peak RSS, with
-	 * no gain in time: issue 12). At 64 MiB that is at most 3%, and the TLB gain is there. */
+	 * A huge page is cleared whole at its first touch, so each array's last one is mostly
+	 * unused (up to 2 MiB an array; 9 MB of a one-peer table's 113 MB peak RSS when every array
+	 * had them, issue 12). So: arrays of 64 MiB and more (at most 3%, and the TLB gain is
+	 * there), and arrays appended to an element at a time from 2 MiB on (need one past cap: the
+	 * prefix store, the prefix states, sets, entities), whose unwritten tails are given back
+	 * before a close allocates (bigarr_trim), as the 4 KiB pages populated ahead were: their
+	 * pages, populated ahead by the helper (base/prefault.h) a huge page at a time, cost a
+	 * fortieth of 4 KiB ones to back, and the main thread's first store to each line waits
+	 * less (a one-table replay 2.4-5.4% less wall, peak RSS within 0.2 MB: eighth round of
+	 * docs/replay.md). Not arrays grown to a size at once (a build's nodes, vsub): their
+	 * growth comes during a close, after the trim. */
 	if ((size_t)n * elem >= BIGARR_MIN) {
 		size_t end = ((size_t)*cap * elem) & ~(size_t)4095, len = page_round((size_t)n * elem);
-		if (len >= BIGARR_HUGE)
+		int append = need == *cap + 1;
+		if (len >= BIGARR_HUGE || (append && len >= APPEND_HUGE))
 			madvise(p, len, MADV_HUGEPAGE);
-		else if (len >= PREFAULT_MIN)   /* the pages the next appends write (a hint: base/prefault.h) */
+		if (len < BIGARR_HUGE && len >= PREFAULT_MIN)   /* the pages the next appends write (a hint: base/prefault.h) */
 			prefault_request((char *)p + end, len - end < PREFAULT_AHEAD ? len - end : PREFAULT_AHEAD);
 	} else if (zero)
 		memset((char *)p + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
