@@ -516,7 +516,14 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 			               "partition %u: its stream starts at batch %llu (trimmed) and no snapshot of it loads",
 			               w->id, (unsigned long long)bn);
 		}
-		if (!w->sub && bn && bn <= w->last_batch) {
+		/* a copy (bn <= last), or a batch ahead of the next: a node that refused a batch in a
+		 * failover may have stored the later one it was sent with; the feeder then sends both
+		 * again, in order (redis.c cl_redis_flush), and the copies that follow are applied */
+		if (!w->sub && bn && (bn <= w->last_batch || bn > w->last_batch + 1)) {
+			if (bn > w->last_batch + 1 && !k->bo->quiet)
+				dm_log("cluster worker %s: partition %u: entry %s: batch %llu ahead of %llu (its copy in order follows)",
+				       k->me, w->id, e->element[0]->str, (unsigned long long)bn,
+				       (unsigned long long)w->last_batch + 1);
 			w->at++;
 			w->last_ms = ms;
 			w->last_seq = seq;

@@ -26,6 +26,7 @@ struct queued {
 	char *cmd;             /* formatted, kept for a MOVED resend */
 	size_t len;
 	unsigned gen;          /* its node's connection when it was queued */
+	uint8_t repl;          /* that node had a replica then: the map may name its successor since */
 };
 
 struct cl_redis {
@@ -184,10 +185,15 @@ void cl_redis_free(struct cl_redis *r)
 
 unsigned long long cl_redis_commands(const struct cl_redis *r) { return r->commands; }
 
+static int is_moved(const redisReply *rep)
+{
+	return rep->type == REDIS_REPLY_ERROR && (!strncmp(rep->str, "MOVED ", 6) || !strncmp(rep->str, "ASK ", 4));
+}
+
 /* "MOVED 3999 127.0.0.1:6381": the slot has moved; reload the map. */
 static int moved(struct cl_redis *r, const redisReply *rep, struct dm_error *err)
 {
-	if (rep->type != REDIS_REPLY_ERROR || (strncmp(rep->str, "MOVED ", 6) && strncmp(rep->str, "ASK ", 4)))
+	if (!is_moved(rep))
 		return 0;
 	load_slots(r, err);
 	return 1;
@@ -340,6 +346,7 @@ int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **
 	}
 	r->n[q->node].pending++;
 	q->gen = r->n[q->node].gen;
+	q->repl = r->repl[q->slot];
 	r->commands++;
 	r->nq++;
 	return 0;
@@ -348,47 +355,48 @@ int cl_redis_append(struct cl_redis *r, const char *key, int argc, const char **
 int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
 {
 	int rc = 0;
+	uint8_t redo[MAX_NODES] = { 0 };
+	/* Every pipelined reply is read before anything is sent again. A command sent on a
+	 * connection whose replies are still pending is answered by the next of them: during a
+	 * failover a refused (CLUSTERDOWN) XADD was taken for written that way, its partition's
+	 * batch lost, and with it a barrier (the merger then waited for ever, docs/scale.md). */
 	for (size_t i = 0; i < r->nq; i++) {
 		struct queued *q = &r->q[i];
 		redisContext *c = r->n[q->node].c;
 		void *rep = NULL;
-		redisReply *x = NULL;
-		/* a connection made again since (a failover) never had it: sent again below */
-		if (c && r->n[q->node].gen == q->gen && redisGetReply(c, &rep) == REDIS_OK)
-			x = rep;
-		if (!x || moved(r, x, err) || failing_over(x)) {
-			/* again, synchronously, on the slot's node now (after a MOVED or a failover) */
-			if (x)
-				freeReplyObject(x);
-			x = send_slot(r, q->slot, q->cmd, q->len, err);
-		}
-		if (!x) {
-			if (!rc)
-				dm_fail(err, DM_ERR_IO, 0, "redis %s:%d: %s", r->n[q->node].host, r->n[q->node].port,
-				        err->what);
-			rc = -1;
+		/* a connection made again since (a failover) never had it */
+		if (!c || r->n[q->node].gen != q->gen || redisGetReply(c, &rep) != REDIS_OK) {
+			redo[q->node] = 1;
 			continue;
 		}
-		if (x && x->type == REDIS_REPLY_ERROR && !rc) {
+		redisReply *x = rep;
+		if (is_moved(x) || failing_over(x))
+			redo[q->node] = 1;
+		else if (x->type == REDIS_REPLY_ERROR && !rc) {
 			dm_fail(err, DM_ERR_IO, 0, "redis: %s", x->str);
 			rc = -1;
 		}
-		if (x)
-			freeReplyObject(x);
+		freeReplyObject(x);
 	}
-	/* durable, as cl_redis_cmd_durable: a node that took commands on a connection that broke
-	 * since, or whose WAIT failed, may have lost them with it: they are sent again to their
-	 * slots' nodes now (the reader skips a batch it has: src/cluster/rbus.c) */
+	/* Durable, as cl_redis_cmd_durable. A node that refused some, whose connection broke, or
+	 * whose WAIT failed may have lost what it took (a master's acknowledged writes die with it
+	 * unless its replica had them): all its commands of this flush are sent again, in their
+	 * order, to their slots' nodes now. A stream so gets its batches in order after the copies
+	 * it kept, a batch it has already coming twice (the reader skips it: src/cluster/rbus.c).
+	 * The replica asked for is the one the node had when it took them: once the map names its
+	 * successor (no replica yet), the dead master's writes would otherwise pass unconfirmed. */
 	for (int pass = 0; !rc && pass < 4; pass++) {
-		uint8_t redo[MAX_NODES] = { 0 }, asked[MAX_NODES] = { 0 };
+		uint8_t asked[MAX_NODES] = { 0 };
 		int any = 0;
 		for (size_t i = 0; i < r->nq; i++) {
 			struct queued *q = &r->q[i];
-			if (asked[q->node] || redo[q->node])
+			if (redo[q->node])
+				any = 1;
+			else if (asked[q->node])
 				continue;
-			if (r->n[q->node].gen != q->gen)
+			else if (r->n[q->node].gen != q->gen)
 				redo[q->node] = any = 1;
-			else if (r->repl[q->slot]) {
+			else if (q->repl) {
 				asked[q->node] = 1;
 				if (replicated(r, q->node, r->n[q->node].host, err))
 					redo[q->node] = any = 1;
@@ -396,9 +404,12 @@ int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
 		}
 		if (!any)
 			break;
+		uint8_t again[MAX_NODES];
+		memcpy(again, redo, sizeof again);
+		memset(redo, 0, sizeof redo);
 		for (size_t i = 0; !rc && i < r->nq; i++) {
 			struct queued *q = &r->q[i];
-			if (!redo[q->node])
+			if (!again[q->node])
 				continue;
 			redisReply *x = send_slot(r, q->slot, q->cmd, q->len, err);
 			if (!x || x->type == REDIS_REPLY_ERROR) {
@@ -410,6 +421,7 @@ int cl_redis_flush(struct cl_redis *r, struct dm_error *err)
 				freeReplyObject(x);
 			q->node = r->slot[q->slot];
 			q->gen = r->n[q->node].gen;
+			q->repl = r->repl[q->slot];
 		}
 	}
 	for (size_t i = 0; i < r->nq; i++)
