@@ -40,8 +40,8 @@ int prefault_now(void *p, size_t len);
 
 /* An array of cap bytes at base was written up to `end` bytes, one element of elem bytes more
  * than before: when that end reached a step's start B (end in [B, B + elem)), the PREFAULT_AHEAD
- * bytes after the step at B are asked for (within cap), while the writer fills the one at B. Arrays of cap under
- * PREFAULT_MIN are left alone. Inline: it runs once per appended element. */
+ * bytes after the step at B are asked for (within cap), while the writer fills the one at B.
+ * Arrays of cap under PREFAULT_MIN are left alone. Inline: it runs once per appended element. */
 static inline void prefault_append(void *base, size_t end, size_t elem, size_t cap)
 {
 	if ((end & (PREFAULT_STEP - 1)) < elem && cap >= PREFAULT_MIN) {

@@ -1443,17 +1443,24 @@ static void atab_delete(struct rib *r, uint32_t h, uint32_t id)
 	}
 }
 
+/* Whether a set's key is the block's own bytes (no copy: attr_key returns a->raw). */
+static inline int key_is_block(const struct bgp_attrs *a)
+{
+	return a->raw && a->raw_len <= 65535 &&
+	       !(a->present & (BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) | BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)));
+}
+
 /* The key bytes of a set: the block itself, or a copy without MP_(UN)REACH_NLRI when present. */
 static const uint8_t *attr_key(const struct rib *r, const struct bgp_attrs *a, size_t *rl)
 {
 	uint8_t *raw = r->key_scratch;
+	if (key_is_block(a)) {
+		*rl = a->raw_len;
+		return a->raw;
+	}
 	if (!a->raw || a->raw_len > 65535) {
 		*rl = 0;
 		return raw;
-	}
-	if (!(a->present & (BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) | BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)))) {
-		*rl = a->raw_len;
-		return a->raw;
 	}
 	*rl = attrs_strip(a->raw, a->raw_len, raw);
 	return raw;
@@ -1615,16 +1622,23 @@ void rib_attr_find_lazy_n(const struct rib *r, const struct bgp_attrs *const *a,
 	}
 }
 
+/* A set's hash of its key bytes, with the origin (last AS outside confederations) and whether it
+ * is an AS_SET's, which key a set without a block and are read once for both. */
+static inline uint32_t key_hash(const struct bgp_attrs *a, const uint8_t *raw, size_t rl, uint32_t *origin,
+                                uint8_t *oset)
+{
+	int is_set = 0;
+	*origin = bgp_attrs_origin_as(a, &is_set);
+	*oset = (uint8_t)is_set;
+	/* the size the block's AS_PATH was encoded with (the merged path's is always 4) */
+	return attr_hash(raw, rl, *origin, *oset, a->as_path.asn_size);
+}
+
 uint32_t rib_attr_prefetch(struct rib *r, const struct bgp_attrs *a)
 {
-	/* attr_key's cases without a copy: the block's own bytes are the key */
-	if (lazy_block(a) || !a->raw || a->raw_len > 65535 ||
-	    (a->present & (BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) | BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI))))
+	if (lazy_block(a) || !key_is_block(a))   /* only a key that needs no copy */
 		return 0;
-	int is_set = 0;
-	r->pf_origin = bgp_attrs_origin_as(a, &is_set);
-	r->pf_oset = (uint8_t)is_set;
-	r->pf_hash = attr_hash(a->raw, a->raw_len, r->pf_origin, r->pf_oset, a->as_path.asn_size);
+	r->pf_hash = key_hash(a, a->raw, a->raw_len, &r->pf_origin, &r->pf_oset);
 	r->pf_attrs = a;
 	r->pf_seq = r->rec_seq;
 	__builtin_prefetch(&r->atab[r->pf_hash & r->amask]);
@@ -1644,22 +1658,15 @@ uint32_t rib_attr_intern(struct rib *r, const struct bgp_attrs *a)
 		return id;
 	}
 	size_t rl;
-	const uint8_t *raw;
+	const uint8_t *raw = attr_key(r, a, &rl);
 	uint32_t origin, h;
-	/* the size the block's AS_PATH was encoded with (the merged path's is always 4) */
 	uint8_t oset, asz = a->as_path.asn_size;
 	if (r->pf_seq == r->rec_seq && r->pf_attrs == a && r->rec_seq) {   /* rib_attr_prefetch's */
-		raw = a->raw;
-		rl = a->raw_len;
 		origin = r->pf_origin;
 		oset = r->pf_oset;
 		h = r->pf_hash;
 	} else {
-		raw = attr_key(r, a, &rl);
-		int is_set = 0;
-		origin = bgp_attrs_origin_as(a, &is_set);   /* last AS outside confederations */
-		oset = (uint8_t)is_set;
-		h = attr_hash(raw, rl, origin, oset, asz);
+		h = key_hash(a, raw, rl, &origin, &oset);
 	}
 	for (uint32_t i = h & r->amask; r->atab[i]; i = (i + 1) & r->amask) {
 		if (!aslot_fp(r->amask, r->atab[i], h))

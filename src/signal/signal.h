@@ -116,11 +116,11 @@ void sig_want_countries(struct sig *s);
 void sig_start(struct sig *s);
 void sig_time(struct sig *s, int64_t ts);
 void sig_record(struct sig *s, uint32_t collector);
-/* The signal reacts to what the RIB did (it never changes the RIB itself): the caller applies an
- * element with rib_apply (rib/rib.h) and hands the change over, before the next rib_apply. */
 /* The AS hash slot of an origin ASN a record's new attribute set will look up (a hint: the
  * pipeline asks with rib_attr_prefetch's answer, before the record's elements). */
 void sig_as_prefetch(const struct sig *s, uint32_t asn);
+/* The signal reacts to what the RIB did (it never changes the RIB itself): the caller applies an
+ * element with rib_apply (rib/rib.h) and hands the change over, before the next rib_apply. */
 void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *ch);
 /* rib_apply on the signal's RIB, then sig_apply (tests, tools). */
 void sig_elem(struct sig *s, uint32_t collector, const struct dm_elem *e);
