@@ -837,7 +837,7 @@ static unsigned tstk_of(const struct rib *r, int fam, uint32_t p, struct tstk *s
 /* IPv4 queue entries packed for sorting: address (host order) << 32 | length << 26 | index, so
  * that integer order is cmp_pending's order, and the sort and trie_build read no prefix from
  * the store (its random reads were most of the build's time; issue 12). */
-enum { PK_IDX_BITS = 26 };
+enum { PK_IDX_BITS = RIB_PK_IDX_BITS };
 #define PK_IDX_MASK ((1u << PK_IDX_BITS) - 1)
 
 /* Builds an empty family's trie from its queue in sort_pending's order, in one pass (issue 12:
@@ -958,15 +958,11 @@ static inline uint64_t pk_of(const struct rib_pfx *x, uint32_t p)
 	return (uint64_t)ntohl(a) << 32 | (uint64_t)x->len << PK_IDX_BITS | p;
 }
 
-/* The queue's IPv4 entries packed into k in order, and the IPv6 ones made the whole queue (a
- * list, the range taken); the IPv4 count returned, or UINT32_MAX out of memory (the queue
- * unchanged). A counting pass over the family and top 16 bits, then each entry written straight
- * into its bucket (stores that wait on nothing: sorting k in place made a chain of dependent
- * cache misses, 8% of a one-peer replay's time), then each bucket (tens of entries) sorted as
- * integers. The queue is read in arrival order, twice; both read the prefixes nearly in order. */
-static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1, zero */)
+/* The count of the queue's IPv4 entries in each bucket of the family and top 16 bits, summed:
+ * next[b] the start of bucket b, next[PK_NB] the IPv4 count returned. */
+static uint32_t pk_count(const struct rib *r, uint32_t *next /* PK_NB + 1, zero */)
 {
-	uint32_t n = pend_count(r), n4 = 0, m6 = 0;
+	uint32_t n = pend_count(r);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct rib_pfx *x = &r->h.pfx[pend_at(r, i)];
 		if (!x->v6)
@@ -974,25 +970,70 @@ static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1,
 	}
 	for (uint32_t b = 0; b < PK_NB; b++)
 		next[b + 1] += next[b];
-	n4 = next[PK_NB];
-	uint32_t *six = n - n4 ? malloc((size_t)(n - n4) * sizeof *six) : NULL;
-	if (n - n4 && !six)
-		return UINT32_MAX;
+	return next[PK_NB];
+}
+
+/* The queue's IPv4 entries packed into k in order (next: pk_count's), the IPv6 ones' indexes
+ * into six when it is not NULL (in queue order). Each entry is written straight into its bucket
+ * (stores that wait on nothing: sorting k in place made a chain of dependent cache misses, 8% of
+ * a one-peer replay's time), then each bucket (tens of entries) sorted as integers. The queue is
+ * read in arrival order, twice with pk_count; both read the prefixes nearly in order. The queue
+ * itself is left as it is. */
+static void pk_place(const struct rib *r, uint64_t *k, uint32_t *next, uint32_t *six)
+{
+	uint32_t n = pend_count(r), m6 = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t p = pend_at(r, i);
 		const struct rib_pfx *x = &r->h.pfx[p];
-		if (x->v6)
-			six[m6++] = p;
-		else
+		if (!x->v6)
 			k[next[(uint32_t)x->b[0] << 8 | x->b[1]]++] = pk_of(x, p);
+		else if (six)
+			six[m6++] = p;
 	}
-	free(r->pending);
-	r->pending = six;
-	r->npending = r->cap_pending = m6;
-	r->pend_from = r->npfx;
 	/* next[b] is now the end of bucket b */
 	for (uint32_t b = 0, lo = 0; b < PK_NB; lo = next[b++])
 		u64_sort(k + lo, next[b] - lo);
+}
+
+/* The queue's IPv4 entries packed and sorted into k, and the IPv6 ones made the whole queue (a
+ * list, the range taken); the IPv4 count, or UINT32_MAX out of memory (the queue unchanged). */
+static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1, zero */)
+{
+	uint32_t n = pend_count(r), n4 = pk_count(r, next);
+	uint32_t *six = n - n4 ? malloc((size_t)(n - n4) * sizeof *six) : NULL;
+	if (n - n4 && !six)
+		return UINT32_MAX;
+	pk_place(r, k, next, six);
+	free(r->pending);
+	r->pending = six;
+	r->npending = r->cap_pending = n - n4;
+	r->pend_from = r->npfx;
+	return n4;
+}
+
+uint32_t rib_queue4_sorted(const struct rib *r, uint64_t **out, size_t *bytes)
+{
+	*out = NULL;
+	*bytes = 0;
+	if (r->npfx > PK_IDX_MASK)
+		return UINT32_MAX;
+	uint32_t *cnt = calloc(PK_NB + 1, sizeof *cnt);
+	if (!cnt)
+		return UINT32_MAX;
+	uint32_t n4 = pk_count(r, cnt);
+	size_t kbytes = (size_t)n4 * sizeof(uint64_t);
+	uint64_t *k = n4 ? bigarr_resize(NULL, 0, kbytes) : NULL;
+	if (n4 && !k) {
+		free(cnt);
+		return UINT32_MAX;
+	}
+	if (n4) {
+		bigarr_huge_now(k, kbytes);   /* written whole by pk_place */
+		pk_place(r, k, cnt, NULL);
+	}
+	free(cnt);
+	*out = k;
+	*bytes = kbytes;
 	return n4;
 }
 
@@ -2389,6 +2430,14 @@ uint32_t rib_prefix_up(const struct rib *r, uint32_t i)
 	return rib_tnode_parent(&r->node[v]);
 }
 uint32_t rib_trie_pending(const struct rib *r) { return pend_count(r); }
+
+uint32_t rib_trie_pending_fam(const struct rib *r, int fam)
+{
+	uint32_t n = pend_count(r), m = 0;
+	for (uint32_t i = 0; i < n; i++)
+		m += r->h.pfx[pend_at(r, i)].v6 == (fam != 0);
+	return m;
+}
 int rib_trie_reuses_nodes(const struct rib *r) { return r->free_node != RIB_NONE; }
 const struct rib_tnode *rib_node(const struct rib *r, uint32_t n) { return &r->node[n]; }
 uint32_t rib_node_count(const struct rib *r) { return r->nnode; }

@@ -276,6 +276,17 @@ int rib_trie_insert(struct rib *r, uint32_t pfx);
 void rib_set_lazy_trie(struct rib *r, int on);
 int rib_trie_sync(struct rib *r);
 uint32_t rib_trie_pending(const struct rib *r);      /* prefixes queued, not in the trie yet */
+uint32_t rib_trie_pending_fam(const struct rib *r, int fam);   /* of family fam (a pass over the queue) */
+/* The queue's IPv4 prefixes in the order rib_trie_sync inserts them (address, then length:
+ * each after every prefix that covers it), packed as address (host order) << 32 | length <<
+ * RIB_PK_IDX_BITS | prefix index, the queue left as it is: for walking the prefixes an empty
+ * trie would hold without building it (signal.c's first close of a table). Returns the count
+ * and *out (a bigarr of *bytes: bigarr_free it; NULL when the count is 0), or UINT32_MAX when
+ * out of memory or when the store's indexes do not fit the packing. */
+enum { RIB_PK_IDX_BITS = 26 };
+uint32_t rib_queue4_sorted(const struct rib *r, uint64_t **out, size_t *bytes);
+static inline uint32_t rib_pk_index(uint64_t k) { return (uint32_t)k & ((1u << RIB_PK_IDX_BITS) - 1); }
+static inline unsigned rib_pk_len(uint64_t k) { return (unsigned)(k >> RIB_PK_IDX_BITS) & 63; }
 int rib_trie_reuses_nodes(const struct rib *r);      /* the next sync may reuse freed node indexes */
 void rib_trie_remove(struct rib *r, uint32_t pfx);
 const struct rib_tnode *rib_node(const struct rib *r, uint32_t n);

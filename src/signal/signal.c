@@ -580,6 +580,8 @@ static int trie_sync_skip(struct sig *s, int skip)
 	int rc = rib_trie_sync(s->rib);
 	if (vsub_fit(s))
 		return -1;
+	if (!rib_trie_pending(s->rib))
+		s->trie_owed = 0;
 	if (reused) {   /* count every subtree again */
 		for (int fam = 0; fam < 2; fam++)
 			if (fam != skip)
@@ -1262,7 +1264,7 @@ void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *
 	int ann = ch->new_attr != 0;
 	int32_t f = s->ffslot[2 * peer + fam];
 	if (f >= 0) {
-		if (ann && trie_sync(s))
+		if ((ann || s->trie_owed) && trie_sync(s))
 			return;
 		struct view a, b;
 		uint32_t slot = rib_slot(s->rib, peer, pfx);
@@ -1614,6 +1616,175 @@ static void rc_trie(struct sig *s, int fam)
 	free(sp);
 }
 
+/* ---------- the first close of a table: coverage without the trie ---------- */
+
+/* A full recompute of IPv4 while its trie is empty (a table's first bin close, when the first
+ * full-feed peers join) counts coverage from the queue's prefixes in the trie's own order
+ * (rib_queue4_sorted: address, then length, so each comes after the prefixes covering it) with
+ * a stack of the prefixes covering the one at hand: rc_dfs's walk, visit for visit, without the
+ * trie. The trie is built when a change first needs it (sig_apply: trie_owed), from the queue
+ * as before; a replay that ends at that close never builds it. Issue 12: the first close of a
+ * one-peer table was 75 ms, of which the trie's build (47 ms on the second core, waited for)
+ * and the walk (20 ms on two). DARKMAP_SWEEP=0 builds the trie at the close as before
+ * (tests/golden/replay_sweep.sh and tests/tsan/tsan_recompute.c compare the two). */
+static int sweep_wanted(const struct sig *s, int fam)
+{
+	if (fam != 0 || rib_trie_root(s->rib, 0) != RIB_NONE)
+		return 0;
+	const char *e = getenv("DARKMAP_SWEEP");
+	return !(e && *e == '0');
+}
+
+/* rib_queue4_sorted on a helper thread beside the prefix pass (which reads no queue and writes
+ * no prefix store: they share nothing). */
+struct keys_job {
+	const struct rib *r;
+	uint64_t *k;
+	size_t bytes;
+	uint32_t n;
+	int threaded;
+	pthread_t th;
+};
+
+static void *keys_main(void *arg)
+{
+	struct keys_job *j = arg;
+	j->n = rib_queue4_sorted(j->r, &j->k, &j->bytes);
+	return NULL;
+}
+
+static void keys_start(struct keys_job *j, const struct rib *r)
+{
+	*j = (struct keys_job){ .r = r };
+	if (sync_on_thread(rib_trie_pending(r)) && pthread_create(&j->th, NULL, keys_main, j) == 0) {
+		j->threaded = 1;
+		return;
+	}
+	keys_main(j);
+}
+
+static void keys_join(struct keys_job *j)
+{
+	if (j->threaded)
+		pthread_join(j->th, NULL);
+}
+
+/* A frame of the sweep's stack: a prefix (its address and length) and the walk's state below
+ * it (covered, the length of the origin stack), as rc_dfs passes them down. */
+struct sw_frame {
+	uint32_t a;
+	unsigned len, olen;
+	int covered;
+};
+
+static inline int sw_covers(const struct sw_frame *f, uint32_t a, unsigned len)
+{
+	return f->len < len && (f->len == 0 || ((a ^ f->a) >> (32 - f->len)) == 0);
+}
+
+static inline uint32_t sw_addr(uint64_t k) { return (uint32_t)(k >> 32); }
+static inline uint64_t sw_pfx(uint64_t k) { return k >> RIB_PK_IDX_BITS; }   /* address << 6 | length */
+
+/* k[lo, hi) of the n sorted entries, into cs. The prefixes covering k[lo] (they come before
+ * it) are found by a search for each shorter length and visited for their state only (their
+ * coverage is their own piece's), so that any piece can start anywhere. */
+static void sweep_range(struct sig *s, const uint64_t *k, uint32_t n, uint32_t lo, uint32_t hi,
+                        const struct covsink *cs)
+{
+	enum { AHEAD = 12 };
+	struct sw_frame st[34];
+	unsigned sp = 0;
+	uint32_t ostk[RC_STK];
+	uint64_t nowhere = 0;
+	const struct covsink none = { (char *)&nowhere, 0 };   /* every entity's cov: one dropped word */
+	if (lo < hi && lo) {
+		uint32_t a = sw_addr(k[lo]);
+		unsigned L = rib_pk_len(k[lo]);
+		struct sw_frame f = { 0, 0, 0, 0 };
+		for (unsigned l = 0; l < L && l <= 32; l++) {
+			uint32_t m = l ? a & ~(uint32_t)0 << (32 - l) : 0;
+			uint64_t want = (uint64_t)m << 6 | l;
+			uint32_t x = 0, y = lo;   /* the first entry not below want */
+			while (x < y) {
+				uint32_t mid = x + (y - x) / 2;
+				if (sw_pfx(k[mid]) < want)
+					x = mid + 1;
+				else
+					y = mid;
+			}
+			if (x == lo || sw_pfx(k[x]) != want)
+				continue;
+			rc_visit(s, 0, rib_pk_index(k[x]), l, &f.covered, ostk, &f.olen, &none);
+			st[sp++] = (struct sw_frame){ m, l, f.olen, f.covered };
+		}
+	}
+	for (uint32_t i = lo; i < hi; i++) {
+		if (i + AHEAD < n)
+			__builtin_prefetch(&s->p[rib_pk_index(k[i + AHEAD])]);
+		const struct covsink *to = cs;
+		if (i && sw_pfx(k[i]) == sw_pfx(k[i - 1])) {   /* a prefix queued twice: once in the trie too */
+			if (i > lo)
+				continue;
+			to = &none;   /* its first copy was the piece before's: only its state here */
+		}
+		uint32_t a = sw_addr(k[i]);
+		unsigned L = rib_pk_len(k[i]);
+		while (sp && !sw_covers(&st[sp - 1], a, L))
+			sp--;
+		struct sw_frame f = { a, L, sp ? st[sp - 1].olen : 0, sp ? st[sp - 1].covered : 0 };
+		rc_visit(s, 0, rib_pk_index(k[i]), L, &f.covered, ostk, &f.olen, to);
+		if (sp < sizeof st / sizeof *st)
+			st[sp++] = f;
+	}
+}
+
+/* The sweep of n entries in RC_MAXSUB pieces taken in turns by the caller and a helper thread,
+ * each into a sink of its own (as rc_trie's split). */
+struct sweep_split {
+	struct sig *s;
+	const uint64_t *k;
+	uint32_t n, npiece, next;   /* next: the next piece to take (atomic) */
+	struct covsink cs;          /* the helper's */
+	pthread_t th;
+};
+
+static void sweep_run(struct sweep_split *sp, const struct covsink *cs)
+{
+	for (;;) {
+		uint32_t i = __atomic_fetch_add(&sp->next, 1, __ATOMIC_RELAXED);
+		if (i >= sp->npiece)
+			return;
+		uint64_t lo = (uint64_t)sp->n * i / sp->npiece, hi = (uint64_t)sp->n * (i + 1) / sp->npiece;
+		sweep_range(sp->s, sp->k, sp->n, (uint32_t)lo, (uint32_t)hi, cs);
+	}
+}
+
+static void *sweep_main(void *arg)
+{
+	struct sweep_split *sp = arg;
+	sweep_run(sp, &sp->cs);
+	return NULL;
+}
+
+static void sweep(struct sig *s, const uint64_t *k, uint32_t n)
+{
+	struct covsink own = { (char *)&s->ent[0].cov, sizeof *s->ent };
+	struct sweep_split sp = { .s = s, .k = k, .n = n, .npiece = RC_MAXSUB };
+	uint64_t *cov = sync_on_thread(n) ? calloc(s->nent ? s->nent : 1, sizeof *cov) : NULL;
+	if (!cov) {
+		sweep_range(s, k, n, 0, n, &own);
+		return;
+	}
+	sp.cs = (struct covsink){ (char *)cov, sizeof *cov };
+	int threaded = pthread_create(&sp.th, NULL, sweep_main, &sp) == 0;
+	sweep_run(&sp, &own);   /* without the thread, the caller takes every piece */
+	if (threaded)
+		pthread_join(sp.th, NULL);
+	for (uint32_t i = 0; i < s->nent; i++)
+		s->ent[i].cov += cov[i];
+	free(cov);
+}
+
 static void recompute(struct sig *s, int fam)
 {
 	/* the pages populated ahead of the growing arrays' ends go back before the sync and the
@@ -1624,8 +1795,15 @@ static void recompute(struct sig *s, int fam)
 	/* the prefix states first: the sync's counts read them (a new prefix: not visible) */
 	if (pst_fit(s))
 		return;
-	struct sync_job sync;
-	sync_start(&sync, s, fam);
+	/* the trie is synced when fam has prefixes queued: rc_trie walks fam's alone (the other
+	 * family's queue, which may be owed, stays as it is) */
+	int sw = sweep_wanted(s, fam);
+	struct sync_job sync = { .s = s };
+	struct keys_job keys;
+	if (sw)
+		keys_start(&keys, s->rib);
+	else if (rib_trie_pending_fam(s->rib, fam))
+		sync_start(&sync, s, fam);
 	if (F->nff) {
 		double need = ceil(s->o.vis * F->nff - 1e-9);
 		F->need = need < 1 ? 1 : (uint32_t)need;
@@ -1689,6 +1867,15 @@ static void recompute(struct sig *s, int fam)
 	}
 	/* out of memory in the sync (reported by the RIB's count): the coverage stays uncounted
 	 * until the next full recompute (before, when the sync came first, nothing was) */
+	if (sw) {
+		keys_join(&keys);
+		if (keys.n == UINT32_MAX)
+			return;   /* out of memory: the coverage uncounted until the next full recompute */
+		sweep(s, keys.k, keys.n);
+		bigarr_free(keys.k, keys.bytes);
+		s->trie_owed = rib_trie_pending(s->rib) != 0;   /* visible prefixes queued */
+		return;
+	}
 	if (sync_join(&sync) || vsub_fit(s))
 		return;
 	rc_trie(s, fam);

@@ -121,6 +121,9 @@ struct sig {
 	uint32_t nsh, capsh;
 	uint32_t *vsub;     /* per trie node: visible prefixes <= /24 (/48) in its subtree */
 	uint32_t capvsub;
+	/* the RIB's trie queue may hold visible prefixes (a recompute counted them without the
+	 * trie, signal.c sweep): any change of a full-feed table syncs the trie first */
+	uint8_t trie_owed;
 
 	struct ent *ent;
 	uint32_t nent, capent;

@@ -287,5 +287,7 @@ int sig_snap_read(struct sig *s, struct cur *c)
 	if (snap_ru32(c, &s->records_bin) || snap_ru64(c, &s->bins) || snap_ru64(c, &s->elems) ||
 	    snap_ru64(c, &s->ignored) || snap_ru64(c, &s->dropped))
 		return -1;
+	/* the writer's trie_owed is not kept: whatever its queue holds is synced before a change */
+	s->trie_owed = rib_trie_pending(s->rib) != 0;
 	return check(s, rib_prefix_count(s->rib), rib_peer_count(s->rib));
 }

@@ -1,11 +1,13 @@
 /* ThreadSanitizer test of a full recompute's helper threads (src/signal/signal.c recompute: the
  * trie sync beside the prefix pass, then the coverage walk in two halves; forced on with
- * DARKMAP_SYNC_THREAD=1, off with =0), run by tests/integration/tsan.sh:
+ * DARKMAP_SYNC_THREAD=1, off with =0; the first close's IPv4 coverage by the sweep of the queue,
+ * its sorting and its pieces on the helper too, or by the trie built at the close with
+ * DARKMAP_SWEEP=0), run by tests/integration/tsan.sh:
  * three peers load 24,000 IPv4 and 600 IPv6 prefixes in the first bin (every one of them queued
  * for the trie at the bin's close, when the full-feed set is chosen and everything recomputed),
  * then in later bins one full-feed peer goes down and comes back (two more full recomputes, the
  * second with prefixes queued meanwhile) and prefixes are withdrawn. Checks:
- *   - the rows of every bin, threaded and not, are the same text;
+ *   - the rows of every bin, threaded and not, with the sweep and without, are the same text;
  *   - the first bin's global IPv4 row against counts made here from the generated prefixes
  *     (visible prefixes, distinct /24s covered, prefixes longer than /24).
  * Prints one "ok NAME" or "not ok NAME: why" line per check; exit 1 on any failure. A data race
@@ -118,9 +120,10 @@ static void on_row(void *arg, const struct sig_entity *e, const struct sig_bin *
 	}
 }
 
-static void run(const struct pfx *p, const char *threaded, struct rows *out)
+static void run(const struct pfx *p, const char *threaded, const char *sweep, struct rows *out)
 {
 	setenv("DARKMAP_SYNC_THREAD", threaded, 1);
+	setenv("DARKMAP_SWEEP", sweep, 1);
 	struct rib *rib = rib_new();
 	struct sig_opts o;
 	sig_opts_default(&o);
@@ -170,13 +173,18 @@ int main(void)
 			if (!cov[a + k]++)
 				n24++;
 	}
-	struct rows one = { 0 }, two = { 0 };
-	run(p, "0", &one);
-	run(p, "1", &two);
+	struct rows one = { 0 }, two = { 0 }, trie = { 0 };
+	run(p, "0", "1", &one);
+	run(p, "1", "1", &two);
+	run(p, "1", "0", &trie);
 	char why[200];
 	int ok = one.text && two.text && one.len == two.len && memcmp(one.text, two.text, one.len) == 0;
 	snprintf(why, sizeof why, "rows differ: %zu bytes without the thread, %zu with", one.len, two.len);
 	result("recompute-sync-thread-same-rows", ok, why);
+	ok = trie.text && two.text && trie.len == two.len && memcmp(trie.text, two.text, trie.len) == 0;
+	snprintf(why, sizeof why, "rows differ: %zu bytes with the trie built at the close, %zu by the sweep", trie.len,
+	         two.len);
+	result("recompute-sweep-same-rows-as-trie", ok, why);
 	for (int k = 0; k < 2; k++) {
 		const struct rows *r = k ? &two : &one;
 		ok = r->have_first && r->first.visible_prefixes == N4 && r->first.slash24 == n24 &&
@@ -188,6 +196,7 @@ int main(void)
 	}
 	free(one.text);
 	free(two.text);
+	free(trie.text);
 	free(p);
 	return failures ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "base/arena.h"
+#include "base/bigarr.h"
 #include "base/snapbuf.h"
 #include "rib/rib.h"
 
@@ -462,6 +463,62 @@ static void test_trie_build(void **state)
 
 /* Attribute block bytes: ORIGIN IGP, AS_PATH (4-byte) SEQUENCE of the given ASNs, and an
  * optional MP_REACH_NLRI carrying a varying byte. */
+/* rib_queue4_sorted (signal.c's first close walks it instead of a trie): the queue's IPv4
+ * prefixes, each packed as address << 32 | length << RIB_PK_IDX_BITS | its index, in the order
+ * of a qsort by address then length made here; the IPv6 ones left out; the queue unchanged (its
+ * counts by family, and the trie synced from it afterwards the same as one built without). */
+static void test_queue4_sorted(void **state)
+{
+	(void)state;
+	struct rib *lazy = rib_new(), *one = rib_new();
+	rib_set_lazy_trie(lazy, 1);
+	srand(21);
+	enum { N = 5000 };
+	static struct dm_prefix all[N];
+	uint32_t n = 0, n4 = 0;
+	for (int i = 0; i < N; i++) {
+		struct dm_prefix p = { .afi = rand() % 6 ? DM_AFI_IPV4 : DM_AFI_IPV6 };
+		if (p.afi == DM_AFI_IPV4) {
+			p.len = (uint8_t)(8 + rand() % 25);
+			put4(p.b, ((uint32_t)rand() & 3) << 24 | (uint32_t)rand() % (1u << 24));
+		} else {
+			p.len = (uint8_t)(16 + rand() % 113);
+			p.b[0] = 0x20;
+			p.b[1] = 0x01;
+			for (int k = 2; k < 16; k++)
+				p.b[k] = (uint8_t)rand();
+		}
+		dm_prefix_mask(&p);
+		if (rib_prefix_find(lazy, &p) != RIB_NONE)
+			continue;
+		assert_true(rib_prefix_find_or_add(lazy, &p) != RIB_NONE);
+		all[n++] = p;
+		n4 += p.afi == DM_AFI_IPV4;
+	}
+	uint64_t *k;
+	size_t bytes;
+	assert_int_equal(rib_queue4_sorted(lazy, &k, &bytes), n4);
+	assert_non_null(k);
+	assert_int_equal(rib_trie_pending(lazy), n);
+	assert_int_equal(rib_trie_pending_fam(lazy, 0), n4);
+	assert_int_equal(rib_trie_pending_fam(lazy, 1), n - n4);
+	qsort(all, n, sizeof *all, cmp_prefix);   /* IPv4 first (afi 1 before 2) */
+	for (uint32_t i = 0; i < n4; i++) {
+		uint32_t a = (uint32_t)all[i].b[0] << 24 | (uint32_t)all[i].b[1] << 16 | (uint32_t)all[i].b[2] << 8 | all[i].b[3];
+		assert_int_equal(k[i] >> 32, a);
+		assert_int_equal(rib_pk_len(k[i]), all[i].len);
+		assert_int_equal(rib_pk_index(k[i]), rib_prefix_find(lazy, &all[i]));
+	}
+	bigarr_free(k, bytes);
+	assert_int_equal(rib_trie_sync(lazy), 0);
+	assert_int_equal(rib_trie_pending(lazy), 0);
+	for (uint32_t i = 0; i < n; i++)
+		assert_true(rib_prefix_find_or_add(one, &all[i]) != RIB_NONE);
+	same_trie(lazy, one);
+	rib_free(lazy);
+	rib_free(one);
+}
+
 /* The lazy trie's queue is the range of prefixes added since the last sync (rib_impl.h); a
  * snapshot writes it as a list, which the loaded RIB queues before its own new prefixes. The
  * original and the loaded copy, given the same new prefixes, sync to the same trie; the copy's
@@ -1233,6 +1290,7 @@ int main(void)
 		cmocka_unit_test(test_trie_random),
 		cmocka_unit_test(test_trie_leaves),
 		cmocka_unit_test(test_trie_build),
+		cmocka_unit_test(test_queue4_sorted),
 		cmocka_unit_test(test_queue_snapshot),
 		cmocka_unit_test(test_prefix_store),
 		cmocka_unit_test(test_prefix_hash_growth),
