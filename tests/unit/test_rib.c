@@ -376,6 +376,25 @@ static int cmp_prefix(const void *x, const void *y)
 	return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
+/* A random prefix, masked: IPv6 one time in v6_one_in, else IPv4 inside 0.0.0.0/6 (lengths 8-32);
+ * IPv6 inside 2001::/16 (lengths 16-128), nested deeply when nest6 (bits 16-31 nearly all 0). */
+static struct dm_prefix rand_prefix(int v6_one_in, int nest6)
+{
+	struct dm_prefix p = { .afi = rand() % v6_one_in ? DM_AFI_IPV4 : DM_AFI_IPV6 };
+	if (p.afi == DM_AFI_IPV4) {
+		p.len = (uint8_t)(8 + rand() % 25);
+		put4(p.b, ((uint32_t)rand() & 3) << 24 | (uint32_t)rand() % (1u << 24));
+	} else {
+		p.len = (uint8_t)(16 + rand() % 113);
+		p.b[0] = 0x20;
+		p.b[1] = 0x01;
+		for (int k = 2; k < 16; k++)
+			p.b[k] = (uint8_t)(nest6 && k < 4 ? rand() & 1 : rand());
+	}
+	dm_prefix_mask(&p);
+	return p;
+}
+
 /* A queue synced into an empty trie is built in one pass (rib.c trie_build, issue 12): the same
  * trie, node for node and number for number, as inserting each prefix in address order into a
  * RIB without a queue (trie_insert_at from the root), for IPv4 and IPv6 prefixes nested deeply;
@@ -392,18 +411,7 @@ static void test_trie_build(void **state)
 	for (int round = 0; round < 2; round++) {
 		uint32_t from = n;
 		for (int i = 0; i < N; i++) {
-			struct dm_prefix p = { .afi = rand() % 8 ? DM_AFI_IPV4 : DM_AFI_IPV6 };
-			if (p.afi == DM_AFI_IPV4) {
-				p.len = (uint8_t)(8 + rand() % 25);
-				put4(p.b, ((uint32_t)rand() & 3) << 24 | (uint32_t)rand() % (1u << 24));
-			} else {
-				p.len = (uint8_t)(16 + rand() % 113);
-				p.b[0] = 0x20;
-				p.b[1] = 0x01;
-				for (int k = 2; k < 16; k++)
-					p.b[k] = (uint8_t)(k < 4 ? rand() & 1 : rand());
-			}
-			dm_prefix_mask(&p);
+			struct dm_prefix p = rand_prefix(8, 1);
 			if (rib_prefix_find(lazy, &p) != RIB_NONE)
 				continue;
 			assert_true(rib_prefix_find_or_add(lazy, &p) != RIB_NONE);
@@ -477,18 +485,7 @@ static void test_queue4_sorted(void **state)
 	static struct dm_prefix all[N];
 	uint32_t n = 0, n4 = 0;
 	for (int i = 0; i < N; i++) {
-		struct dm_prefix p = { .afi = rand() % 6 ? DM_AFI_IPV4 : DM_AFI_IPV6 };
-		if (p.afi == DM_AFI_IPV4) {
-			p.len = (uint8_t)(8 + rand() % 25);
-			put4(p.b, ((uint32_t)rand() & 3) << 24 | (uint32_t)rand() % (1u << 24));
-		} else {
-			p.len = (uint8_t)(16 + rand() % 113);
-			p.b[0] = 0x20;
-			p.b[1] = 0x01;
-			for (int k = 2; k < 16; k++)
-				p.b[k] = (uint8_t)rand();
-		}
-		dm_prefix_mask(&p);
+		struct dm_prefix p = rand_prefix(6, 0);
 		if (rib_prefix_find(lazy, &p) != RIB_NONE)
 			continue;
 		assert_true(rib_prefix_find_or_add(lazy, &p) != RIB_NONE);
