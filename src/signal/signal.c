@@ -1869,12 +1869,15 @@ static void recompute(struct sig *s, int fam)
 	 * until the next full recompute (before, when the sync came first, nothing was) */
 	if (sw) {
 		keys_join(&keys);
-		if (keys.n == UINT32_MAX)
-			return;   /* out of memory: the coverage uncounted until the next full recompute */
-		sweep(s, keys.k, keys.n);
-		bigarr_free(keys.k, keys.bytes);
-		s->trie_owed = rib_trie_pending(s->rib) != 0;   /* visible prefixes queued */
-		return;
+		if (keys.n != UINT32_MAX) {
+			sweep(s, keys.k, keys.n);
+			bigarr_free(keys.k, keys.bytes);
+			s->trie_owed = rib_trie_pending(s->rib) != 0;   /* visible prefixes queued */
+			return;
+		}
+		/* out of memory, or a store too big for the packing (2^26 prefixes): the trie is
+		 * built here and walked, as without the sweep */
+		sync.rc = trie_sync_skip(s, fam);
 	}
 	if (sync_join(&sync) || vsub_fit(s))
 		return;
