@@ -1865,8 +1865,6 @@ static void recompute(struct sig *s, int fam)
 		if ((p->flags & PF_LIST) || (p->org0.ent != RIB_NONE && org_dead(&p->org0)))
 			org_gc(s, i);   /* (a lone live pair or none: nothing to collect) */
 	}
-	/* out of memory in the sync (reported by the RIB's count): the coverage stays uncounted
-	 * until the next full recompute (before, when the sync came first, nothing was) */
 	if (sw) {
 		keys_join(&keys);
 		if (keys.n != UINT32_MAX) {
@@ -1879,6 +1877,8 @@ static void recompute(struct sig *s, int fam)
 		 * built here and walked, as without the sweep */
 		sync.rc = trie_sync_skip(s, fam);
 	}
+	/* out of memory in the sync (reported by the RIB's count): the coverage stays uncounted
+	 * until the next full recompute (before, when the sync came first, nothing was) */
 	if (sync_join(&sync) || vsub_fit(s))
 		return;
 	rc_trie(s, fam);
