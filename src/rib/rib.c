@@ -973,42 +973,43 @@ static uint32_t pk_count(const struct rib *r, uint32_t *next /* PK_NB + 1, zero 
 	return next[PK_NB];
 }
 
-/* The queue's IPv4 entries packed into k in order (next: pk_count's), the IPv6 ones' indexes
- * into six when it is not NULL (in queue order). Each entry is written straight into its bucket
+/* The queue's IPv4 entries packed into k in order (next: pk_count's). Each entry is written straight into its bucket
  * (stores that wait on nothing: sorting k in place made a chain of dependent cache misses, 8% of
  * a one-peer replay's time), then each bucket (tens of entries) sorted as integers. The queue is
  * read in arrival order, twice with pk_count; both read the prefixes nearly in order. The queue
  * itself is left as it is. */
-static void pk_place(const struct rib *r, uint64_t *k, uint32_t *next, uint32_t *six)
+static void pk_place(const struct rib *r, uint64_t *k, uint32_t *next)
 {
-	uint32_t n = pend_count(r), m6 = 0;
+	uint32_t n = pend_count(r);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t p = pend_at(r, i);
 		const struct rib_pfx *x = &r->h.pfx[p];
 		if (!x->v6)
 			k[next[(uint32_t)x->b[0] << 8 | x->b[1]]++] = pk_of(x, p);
-		else if (six)
-			six[m6++] = p;
 	}
 	/* next[b] is now the end of bucket b */
 	for (uint32_t b = 0, lo = 0; b < PK_NB; lo = next[b++])
 		u64_sort(k + lo, next[b] - lo);
 }
 
-/* The queue's IPv4 entries packed and sorted into k, and the IPv6 ones made the whole queue (a
- * list, the range taken); the IPv4 count, or UINT32_MAX out of memory (the queue unchanged). */
-static uint32_t pk_fill(struct rib *r, uint64_t *k, uint32_t *next /* PK_NB + 1, zero */)
+/* The queue's IPv6 entries made the whole queue (a list, the range taken), its n4 IPv4 ones
+ * dropped (rib_queue4_sorted has them); 0, or -1 out of memory (the queue unchanged). */
+static int pend_keep6(struct rib *r, uint32_t n4)
 {
-	uint32_t n = pend_count(r), n4 = pk_count(r, next);
+	uint32_t n = pend_count(r), m6 = 0;
 	uint32_t *six = n - n4 ? malloc((size_t)(n - n4) * sizeof *six) : NULL;
 	if (n - n4 && !six)
-		return UINT32_MAX;
-	pk_place(r, k, next, six);
+		return -1;
+	for (uint32_t i = 0; i < n && m6 < n - n4; i++) {
+		uint32_t p = pend_at(r, i);
+		if (r->h.pfx[p].v6)
+			six[m6++] = p;
+	}
 	free(r->pending);
 	r->pending = six;
-	r->npending = r->cap_pending = n - n4;
+	r->npending = r->cap_pending = m6;
 	r->pend_from = r->npfx;
-	return n4;
+	return 0;
 }
 
 uint32_t rib_queue4_sorted(const struct rib *r, uint64_t **out, size_t *bytes)
@@ -1029,7 +1030,7 @@ uint32_t rib_queue4_sorted(const struct rib *r, uint64_t **out, size_t *bytes)
 	}
 	if (n4) {
 		bigarr_huge_now(k, kbytes);   /* written whole by pk_place */
-		pk_place(r, k, cnt, NULL);
+		pk_place(r, k, cnt);
 	}
 	free(cnt);
 	*out = k;
@@ -1072,15 +1073,15 @@ int rib_trie_sync(struct rib *r)
 	if (!pend_count(r))
 		return 0;
 	int rc = 0;
-	/* IPv4 first, packed and sorted (pk_fill), when the indexes fit; the IPv6 rest becomes the
-	 * queue, and trie_build gives back the packed entries' pages as it goes. */
-	size_t kbytes = (size_t)pend_count(r) * sizeof(uint64_t);
-	uint32_t *cnt = r->npfx <= PK_IDX_MASK ? calloc(PK_NB + 1, sizeof *cnt) : NULL;
-	uint64_t *k = cnt ? bigarr_resize(NULL, 0, kbytes) : NULL;
-	uint32_t n4 = UINT32_MAX;
-	if (k) {
-		bigarr_huge_now(k, kbytes);   /* written whole by pk_fill, and given back as trie_build reads it */
-		n4 = pk_fill(r, k, cnt);
+	/* IPv4 first, packed and sorted (rib_queue4_sorted), when the indexes fit; the IPv6 rest
+	 * becomes the queue, and trie_build gives back the packed entries' pages as it goes. */
+	uint64_t *k;
+	size_t kbytes;
+	uint32_t n4 = rib_queue4_sorted(r, &k, &kbytes);
+	if (n4 != UINT32_MAX && pend_keep6(r, n4)) {
+		bigarr_free(k, kbytes);
+		k = NULL;
+		n4 = UINT32_MAX;
 	}
 	if (n4 != UINT32_MAX) {
 		if (n4 && r->root[0] == RIB_NONE) {
@@ -1101,7 +1102,6 @@ int rib_trie_sync(struct rib *r)
 		}
 	}
 	bigarr_free(k, kbytes);
-	free(cnt);
 	if (pend_list(r))
 		return -1;   /* out of memory: the queue stays (never half taken) */
 	if (r->npending) {

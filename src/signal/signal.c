@@ -1460,10 +1460,32 @@ static int ent_fam(const struct ent *e) { return e->key.afi == DM_AFI_IPV6; }
  * Only worth a thread for a big queue (a table's load): a bin's few new prefixes sync inline. */
 enum { SYNC_THREAD_MIN = 1u << 16 };
 
+/* fn(arg) beside the caller's work: on a helper thread when work of size n is worth one
+ * (sync_on_thread, below), else at once on the caller's. */
+struct side_job {
+	int threaded;
+	pthread_t th;
+};
+
+static int sync_on_thread(uint32_t n);
+
+static void side_start(struct side_job *j, uint32_t n, void *(*fn)(void *), void *arg)
+{
+	j->threaded = sync_on_thread(n) && pthread_create(&j->th, NULL, fn, arg) == 0;
+	if (!j->threaded)
+		fn(arg);
+}
+
+static void side_join(struct side_job *j)
+{
+	if (j->threaded)
+		pthread_join(j->th, NULL);
+}
+
 struct sync_job {
 	struct sig *s;
-	int skip, rc, threaded;
-	pthread_t th;
+	int skip, rc;
+	struct side_job side;
 };
 
 static void *sync_main(void *arg)
@@ -1486,18 +1508,50 @@ static int sync_on_thread(uint32_t n)
 static void sync_start(struct sync_job *j, struct sig *s, int skip)
 {
 	*j = (struct sync_job){ .s = s, .skip = skip };
-	if (sync_on_thread(rib_trie_pending(s->rib)) && pthread_create(&j->th, NULL, sync_main, j) == 0) {
-		j->threaded = 1;
-		return;
-	}
-	j->rc = trie_sync_skip(s, skip);
+	side_start(&j->side, rib_trie_pending(s->rib), sync_main, j);
 }
 
 static int sync_join(struct sync_job *j)
 {
-	if (j->threaded)
-		pthread_join(j->th, NULL);
+	side_join(&j->side);
 	return j->rc;
+}
+
+/* run(arg, sink) on the caller and a helper thread at once, each taking pieces of one job in
+ * turns: the caller's into the entities' cov, the helper's into an array of its own added in
+ * after the join. Without the array the caller runs alone (and takes every piece). */
+typedef void (*cov_run_fn)(void *arg, const struct covsink *cs);
+
+struct cov_helper {
+	cov_run_fn run;
+	void *arg;
+	struct covsink cs;
+};
+
+static void *cov_helper_main(void *arg)
+{
+	struct cov_helper *h = arg;
+	h->run(h->arg, &h->cs);
+	return NULL;
+}
+
+static void cov_on_two(struct sig *s, cov_run_fn run, void *arg)
+{
+	struct covsink own = { (char *)&s->ent[0].cov, sizeof *s->ent };
+	uint64_t *cov = calloc(s->nent ? s->nent : 1, sizeof *cov);
+	if (!cov) {
+		run(arg, &own);
+		return;
+	}
+	struct cov_helper h = { run, arg, { (char *)cov, sizeof *cov } };
+	pthread_t th;
+	int threaded = pthread_create(&th, NULL, cov_helper_main, &h) == 0;
+	run(arg, &own);   /* without the thread, the caller takes every piece */
+	if (threaded)
+		pthread_join(th, NULL);
+	for (uint32_t i = 0; i < s->nent; i++)
+		s->ent[i].cov += cov[i];
+	free(cov);
 }
 
 /* rc_trie's split of a big trie for two threads: its top RC_DEPTH levels are walked first (by
@@ -1527,8 +1581,6 @@ struct rc_split {
 	uint32_t ntop, nsub, next;   /* next: the next subtree to take (atomic) */
 	struct rc_top top[RC_MAXSUB];
 	struct rc_sub sub[RC_MAXSUB];
-	struct covsink cs;           /* the helper's */
-	pthread_t th;
 };
 
 /* The top levels from node n (neither leaf nor none) at depth d: returns its reference. */
@@ -1560,8 +1612,9 @@ static uint32_t rc_top_walk(struct rc_split *sp, uint32_t n, int covered, uint32
 	return i;
 }
 
-static void rc_subs_run(struct rc_split *sp, const struct covsink *cs)
+static void rc_subs_run(void *arg, const struct covsink *cs)
 {
+	struct rc_split *sp = arg;
 	for (;;) {
 		uint32_t i = __atomic_fetch_add(&sp->next, 1, __ATOMIC_RELAXED);
 		if (i >= sp->nsub)
@@ -1569,13 +1622,6 @@ static void rc_subs_run(struct rc_split *sp, const struct covsink *cs)
 		struct rc_sub *b = &sp->sub[i];
 		b->cnt = rc_dfs(sp->s, sp->fam, b->n, b->covered, b->ostk, b->olen, cs);
 	}
-}
-
-static void *rc_subs_main(void *arg)
-{
-	struct rc_split *sp = arg;
-	rc_subs_run(sp, &sp->cs);
-	return NULL;
 }
 
 /* The coverage and vsub of fam's whole trie, a big one on two threads (rc_split). */
@@ -1587,21 +1633,15 @@ static void rc_trie(struct sig *s, int fam)
 	struct rc_split *sp = NULL;
 	if (root != RIB_NONE && !rib_is_leaf(root) && sync_on_thread(rib_node_count(s->rib)))
 		sp = malloc(sizeof *sp);
-	uint64_t *cov = sp ? calloc(s->nent ? s->nent : 1, sizeof *cov) : NULL;
-	if (!cov) {
-		free(sp);
+	if (!sp) {
 		rc_dfs(s, fam, root, 0, ostk, 0, &own);
 		return;
 	}
 	sp->s = s;
 	sp->fam = fam;
 	sp->ntop = sp->nsub = sp->next = 0;
-	sp->cs = (struct covsink){ (char *)cov, sizeof *cov };
 	rc_top_walk(sp, root, 0, ostk, 0, 0, &own);
-	int threaded = pthread_create(&sp->th, NULL, rc_subs_main, sp) == 0;
-	rc_subs_run(sp, &own);   /* without the thread, the caller takes every subtree */
-	if (threaded)
-		pthread_join(sp->th, NULL);
+	cov_on_two(s, rc_subs_run, sp);
 	for (uint32_t i = sp->ntop; i-- > 0;) {   /* pre-order backwards: children before parents */
 		struct rc_top *x = &sp->top[i];
 		x->cnt = x->own;
@@ -1610,9 +1650,6 @@ static void rc_trie(struct sig *s, int fam)
 				x->cnt += x->ref[k] & RC_SUB ? sp->sub[x->ref[k] & ~RC_SUB].cnt : sp->top[x->ref[k]].cnt;
 		s->vsub[x->n] = x->cnt;
 	}
-	for (uint32_t i = 0; i < s->nent; i++)
-		s->ent[i].cov += cov[i];
-	free(cov);
 	free(sp);
 }
 
@@ -1642,8 +1679,7 @@ struct keys_job {
 	uint64_t *k;
 	size_t bytes;
 	uint32_t n;
-	int threaded;
-	pthread_t th;
+	struct side_job side;
 };
 
 static void *keys_main(void *arg)
@@ -1656,17 +1692,7 @@ static void *keys_main(void *arg)
 static void keys_start(struct keys_job *j, const struct rib *r)
 {
 	*j = (struct keys_job){ .r = r };
-	if (sync_on_thread(rib_trie_pending(r)) && pthread_create(&j->th, NULL, keys_main, j) == 0) {
-		j->threaded = 1;
-		return;
-	}
-	keys_main(j);
-}
-
-static void keys_join(struct keys_job *j)
-{
-	if (j->threaded)
-		pthread_join(j->th, NULL);
+	side_start(&j->side, rib_trie_pending(r), keys_main, j);
 }
 
 /* A frame of the sweep's stack: a prefix (its address and length) and the walk's state below
@@ -1739,17 +1765,16 @@ static void sweep_range(struct sig *s, const uint64_t *k, uint32_t n, uint32_t l
 }
 
 /* The sweep of n entries in RC_MAXSUB pieces taken in turns by the caller and a helper thread,
- * each into a sink of its own (as rc_trie's split). */
+ * each into a sink of its own (cov_on_two, as rc_trie's split). */
 struct sweep_split {
 	struct sig *s;
 	const uint64_t *k;
 	uint32_t n, npiece, next;   /* next: the next piece to take (atomic) */
-	struct covsink cs;          /* the helper's */
-	pthread_t th;
 };
 
-static void sweep_run(struct sweep_split *sp, const struct covsink *cs)
+static void sweep_run(void *arg, const struct covsink *cs)
 {
+	struct sweep_split *sp = arg;
 	for (;;) {
 		uint32_t i = __atomic_fetch_add(&sp->next, 1, __ATOMIC_RELAXED);
 		if (i >= sp->npiece)
@@ -1759,30 +1784,15 @@ static void sweep_run(struct sweep_split *sp, const struct covsink *cs)
 	}
 }
 
-static void *sweep_main(void *arg)
-{
-	struct sweep_split *sp = arg;
-	sweep_run(sp, &sp->cs);
-	return NULL;
-}
-
 static void sweep(struct sig *s, const uint64_t *k, uint32_t n)
 {
-	struct covsink own = { (char *)&s->ent[0].cov, sizeof *s->ent };
 	struct sweep_split sp = { .s = s, .k = k, .n = n, .npiece = RC_MAXSUB };
-	uint64_t *cov = sync_on_thread(n) ? calloc(s->nent ? s->nent : 1, sizeof *cov) : NULL;
-	if (!cov) {
+	if (!sync_on_thread(n)) {
+		struct covsink own = { (char *)&s->ent[0].cov, sizeof *s->ent };
 		sweep_range(s, k, n, 0, n, &own);
 		return;
 	}
-	sp.cs = (struct covsink){ (char *)cov, sizeof *cov };
-	int threaded = pthread_create(&sp.th, NULL, sweep_main, &sp) == 0;
-	sweep_run(&sp, &own);   /* without the thread, the caller takes every piece */
-	if (threaded)
-		pthread_join(sp.th, NULL);
-	for (uint32_t i = 0; i < s->nent; i++)
-		s->ent[i].cov += cov[i];
-	free(cov);
+	cov_on_two(s, sweep_run, &sp);
 }
 
 static void recompute(struct sig *s, int fam)
@@ -1866,7 +1876,7 @@ static void recompute(struct sig *s, int fam)
 			org_gc(s, i);   /* (a lone live pair or none: nothing to collect) */
 	}
 	if (sw) {
-		keys_join(&keys);
+		side_join(&keys.side);
 		if (keys.n != UINT32_MAX) {
 			sweep(s, keys.k, keys.n);
 			bigarr_free(keys.k, keys.bytes);

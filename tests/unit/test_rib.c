@@ -469,8 +469,6 @@ static void test_trie_build(void **state)
 	rib_free(r);
 }
 
-/* Attribute block bytes: ORIGIN IGP, AS_PATH (4-byte) SEQUENCE of the given ASNs, and an
- * optional MP_REACH_NLRI carrying a varying byte. */
 /* rib_queue4_sorted (signal.c's first close walks it instead of a trie): the queue's IPv4
  * prefixes, each packed as address << 32 | length << RIB_PK_IDX_BITS | its index, in the order
  * of a qsort by address then length made here; the IPv6 ones left out; the queue unchanged (its
@@ -516,6 +514,8 @@ static void test_queue4_sorted(void **state)
 	rib_free(one);
 }
 
+/* Attribute block bytes: ORIGIN IGP, AS_PATH (4-byte) SEQUENCE of the given ASNs, and an
+ * optional MP_REACH_NLRI carrying a varying byte. */
 /* The lazy trie's queue is the range of prefixes added since the last sync (rib_impl.h); a
  * snapshot writes it as a list, which the loaded RIB queues before its own new prefixes. The
  * original and the loaded copy, given the same new prefixes, sync to the same trie; the copy's
