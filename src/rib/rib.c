@@ -1018,6 +1018,9 @@ uint32_t rib_queue4_sorted(const struct rib *r, uint64_t **out, size_t *bytes)
 	*bytes = 0;
 	if (r->npfx > PK_IDX_MASK)
 		return UINT32_MAX;
+	if (!pend_count(r))
+		return 0;   /* nothing queued (a close before any table): no 256 KiB of counts to make,
+		             * whose page faults took 1.7 ms of a replay's start */
 	uint32_t *cnt = calloc(PK_NB + 1, sizeof *cnt);
 	if (!cnt)
 		return UINT32_MAX;
