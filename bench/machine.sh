@@ -13,5 +13,7 @@ echo "== machine: $cpu (family $fam), $(nproc) cores, kernel $(uname -r), transp
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -x build/rel/bench/touch ]; then
 	build/rel/bench/touch 32 | awk '{ v[$1] = $2 } END {
-		printf "fresh memory, ms per MB (32 MB mapped and written, median of 5; bench/touch.c): 4 KiB page faults %s, MAP_POPULATE %s, huge pages %s\n", v["4KiB-faults"], v["populate"], v["huge-pages"] }'
+		printf "fresh memory, ms per MB (32 MB mapped and written, median of 5; bench/touch.c): 4 KiB page faults %s, MAP_POPULATE %s, huge pages %s\n", v["4KiB-faults"], v["populate"], v["huge-pages"]
+		if ("written-after-helper-populated" in v)
+			printf "the writer'"'"'s stores alone, ms per MB, after another thread populated the pages: %s; populated and read a byte of each: %s\n", v["written-after-helper-populated"], v["written-after-helper-populated-and-read"] }'
 fi

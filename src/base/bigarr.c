@@ -33,6 +33,7 @@ void *bigarr_resize(void *p, size_t old, size_t size)
 		return realloc(p, size);
 	void *q;
 	if (old >= BIGARR_MIN) {
+		prefault_unmapping();   /* it may move: the helper stops reading its old pages */
 		q = mremap(p, page_round(old), page_round(size), MREMAP_MAYMOVE);
 		return q == MAP_FAILED ? NULL : q;
 	}
@@ -56,8 +57,10 @@ void bigarr_free(void *p, size_t size)
 {
 	if (!p)
 		return;
-	if (size >= BIGARR_MIN)
+	if (size >= BIGARR_MIN) {
+		prefault_unmapping();
 		munmap(p, page_round(size));
+	}
 	else
 		free(p);
 }

@@ -22,12 +22,53 @@ enum { RING = 64, POLL_US = 200, IDLE_MS = 20 };
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct { uintptr_t p; size_t len; } q[RING];
+	struct { uintptr_t p; size_t len; uint64_t gen; } q[RING];
 	unsigned head, tail;   /* q[head % RING] next to do; tail - head queued */
 	int state;             /* 0 not started, 1 running, -1 off */
 	int waiting;           /* the helper sleeps on cv (not polling) */
 	struct prefault_stats st;
 } pf = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+/* Populating makes the guest's page tables only. On the virtual machines this project runs on
+ * (shadow paging) the first user-mode access to each 4 KiB page afterwards, read or write, from
+ * any thread, still traps to the hypervisor: 5-8 us a page, about half a fault's cost, which the
+ * writer paid at its first store to each populated page (bench/touch.c: 5.2-7.7 us a page after
+ * the helper populated it, 0.3 us after it populated it and read a byte of each page; the
+ * kernel's own accesses, a pipe write from the page or process_vm_readv, do not count). So the
+ * helper reads each page it populated. A read of a page unmapped meanwhile would be a SIGSEGV
+ * where the populate call only failed: every unmapping or moving of memory a request may name
+ * (base/bigarr.c, the RIB's chunks) first calls prefault_unmapping, which bumps `gen` under
+ * `tmu`; the helper reads a page only holding `tmu` with `gen` unchanged since the request was
+ * made, when its range was the requester's and mapped. (A page at a time: the unmapper waits
+ * one page's read, 8 us at most.) */
+static pthread_mutex_t tmu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t gen;   /* changed under tmu; read by requesters without it (older: reads skipped) */
+
+/* The byte read may be one the writer is storing to (it caught up with the helper): the value is
+ * thrown away, and only the access counts, so the race is by design and kept from ThreadSanitizer. */
+__attribute__((no_sanitize("thread"))) static void touch_pages(uintptr_t p, size_t len, uint64_t g)
+{
+	for (size_t off = 0; off < len; off += 4096) {
+		pthread_mutex_lock(&tmu);
+		int ok = __atomic_load_n(&gen, __ATOMIC_RELAXED) == g;
+		if (ok)
+			(void)*(volatile const char *)(p + off);
+		pthread_mutex_unlock(&tmu);
+		if (!ok) {
+			pthread_mutex_lock(&pf.mu);
+			pf.st.untouched++;
+			pthread_mutex_unlock(&pf.mu);
+			return;
+		}
+	}
+}
+
+void prefault_unmapping(void)
+{
+	pthread_mutex_lock(&tmu);
+	__atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&tmu);
+}
 
 static uint64_t now_us(void)
 {
@@ -56,10 +97,13 @@ static void *helper(void *arg)
 		}
 		uintptr_t p = pf.q[pf.head % RING].p;
 		size_t len = pf.q[pf.head % RING].len;
+		uint64_t g = pf.q[pf.head % RING].gen;
 		pf.head++;
 		pthread_mutex_unlock(&pf.mu);
 		int rc = madvise((void *)p, len, MADV_POPULATE_WRITE);
 		int err = errno;
+		if (!rc)
+			touch_pages(p, len, g);
 		last = now_us();
 		pthread_mutex_lock(&pf.mu);
 		if (!rc)
@@ -87,6 +131,7 @@ static void after_fork_child(void)
 {
 	pthread_mutex_init(&pf.mu, NULL);
 	pthread_cond_init(&pf.cv, NULL);
+	pthread_mutex_init(&tmu, NULL);
 	pf.head = pf.tail = 0;
 	pf.waiting = 0;
 	if (pf.state == 1)
@@ -143,6 +188,7 @@ void prefault_request(void *p, size_t len)
 	} else {
 		pf.q[pf.tail % RING].p = a;
 		pf.q[pf.tail % RING].len = span;
+		pf.q[pf.tail % RING].gen = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
 		pf.tail++;
 		if (pf.waiting)
 			pthread_cond_signal(&pf.cv);

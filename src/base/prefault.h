@@ -52,10 +52,16 @@ static inline void prefault_append(void *base, size_t end, size_t elem, size_t c
 }
 
 /* Counts for tests: requests made, populated by the helper, failed there (the range no longer
- * mapped), dropped (queue full, or off). */
+ * mapped), dropped (queue full, or off); untouched: populated, but not read through (memory was
+ * unmapped or moved meanwhile: prefault_unmapping). */
 struct prefault_stats {
-	uint64_t requested, populated, failed, dropped;
+	uint64_t requested, populated, failed, dropped, untouched;
 };
 void prefault_stats(struct prefault_stats *out);
+
+/* To be called before unmapping or moving (munmap, mremap, free) any memory a request may have
+ * named: the helper reads each page it populated (prefault.c says why), and stops reading the
+ * ranges asked for before this call. */
+void prefault_unmapping(void);
 
 #endif

@@ -151,6 +151,7 @@ void rib_free(struct rib *r)
 		return;
 	for (uint32_t i = 0; i < r->npeer; i++)
 		free(r->peer[i].page);
+	prefault_unmapping();   /* the table and blob chunks below were named in requests */
 	for (uint32_t i = 0; i < r->nchunk; i++)
 		munmap(r->chunk[i], CHUNK_BYTES);
 	free(r->chunk);
