@@ -161,6 +161,7 @@ void rib_free(struct rib *r)
 	for (uint32_t i = 0; i < r->nblob_chunk; i++)
 		free(r->blob_chunk[i]);
 	free(r->blob_chunk);
+	free(r->blob_spare);
 	for (uint32_t i = 0; i < r->ncollector; i++)
 		free(r->collector[i]);
 	free(r->collector);
@@ -1401,7 +1402,9 @@ static void *blob_alloc(struct rib *r, size_t n)
 		if (!bc)
 			return NULL;
 		r->blob_chunk = bc;
-		if (!(bc[r->nblob_chunk] = malloc(BLOB_CHUNK)))
+		if ((bc[r->nblob_chunk] = r->blob_spare))
+			r->blob_spare = NULL;
+		else if (!(bc[r->nblob_chunk] = malloc(BLOB_CHUNK)))
 			return NULL;
 		r->nblob_chunk++;
 		r->blob_used = 0;
@@ -1409,6 +1412,11 @@ static void *blob_alloc(struct rib *r, size_t n)
 	b = (char *)r->blob_chunk[r->nblob_chunk - 1] + r->blob_used;
 	r->blob_used += sz;
 	prefault_append(r->blob_chunk[r->nblob_chunk - 1], r->blob_used, sz, BLOB_CHUNK);
+	/* The next chunk is made while this one's last steps are written, and its first steps asked
+	 * for ahead (base/prefault.h): a chunk made when needed had its first two steps faulted in
+	 * by the writer (requests start at the second step's end), 16 faults a chunk. */
+	if (BLOB_CHUNK - r->blob_used < PREFAULT_AHEAD && !r->blob_spare && (r->blob_spare = malloc(BLOB_CHUNK)))
+		prefault_request(r->blob_spare, PREFAULT_STEP + PREFAULT_AHEAD);
 	return b;
 }
 
@@ -1900,6 +1908,7 @@ void rib_trim(struct rib *r)
 	bigarr_trim(r->multi, (size_t)r->nmulti * sizeof *r->multi, (size_t)r->cap_multi * sizeof *r->multi);
 	if (r->nblob_chunk)   /* the newest chunk is carved from its start */
 		bigarr_trim(r->blob_chunk[r->nblob_chunk - 1], r->blob_used, BLOB_CHUNK);
+	bigarr_trim(r->blob_spare, 0, BLOB_CHUNK);   /* its first steps, populated ahead */
 	if (r->nchunk)   /* so is the newest table chunk */
 		bigarr_trim(r->chunk[r->nchunk - 1], (size_t)r->chunk_used * RIB_PAGE * sizeof(uint32_t), CHUNK_BYTES);
 }
@@ -2176,7 +2185,7 @@ size_t rib_memory(const struct rib *r)
 	m += (size_t)r->hslots * sizeof *r->htab;
 	m += (size_t)r->cap_node * sizeof *r->node;
 	m += (size_t)r->cap_attr * sizeof *r->attr + ((size_t)r->amask + 1) * sizeof *r->atab;
-	m += (size_t)r->nblob_chunk * (1u << 20);   /* attribute-set blobs (live or free) */
+	m += (size_t)(r->nblob_chunk + (r->blob_spare != NULL)) * (1u << 20);   /* attribute-set blobs (live, free, next) */
 	m += (size_t)r->cap_multi * sizeof *r->multi + (size_t)r->cap_pending * sizeof *r->pending;
 	m += (size_t)r->cap_peer * sizeof *r->peer + ((size_t)r->pmask + 1) * sizeof *r->ptab;
 	for (uint32_t i = 0; i < r->npeer; i++)

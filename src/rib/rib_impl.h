@@ -52,6 +52,7 @@ struct rib {
 	void *blob_free[RIB_BLOB_CLASSES];   /* free set blobs by size class (rib.c blob_alloc) */
 	void **blob_chunk;
 	uint32_t nblob_chunk, blob_used;
+	void *blob_spare;   /* the next chunk, made before the newest is full (rib.c blob_alloc) */
 	uint64_t attr_bytes;     /* bytes held by attribute sets (raw + path) */
 	/* attr_key's copy of a set without its MP_(UN)REACH_NLRI (rib.c ATTR_SCRATCH bytes): the
 	 * RIB's, not 80 KB of static TLS that every thread of every command clears at its start

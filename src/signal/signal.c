@@ -1256,7 +1256,7 @@ void sig_apply(struct sig *s, const struct dm_elem *e, const struct rib_change *
 			memset(&s->p[pfx], 0, sizeof s->p[pfx]);
 			s->p[pfx].org0.ent = RIB_NONE;
 			s->np++;
-			prefault_append(s->p, (size_t)s->np * sizeof *s->p, sizeof *s->p, (size_t)s->capp * sizeof *s->p);
+			grow((void **)&s->p, &s->capp, s->np, sizeof *s->p);   /* pages ahead; near the end, room */
 		} else if (pst_fit(s)) {
 			return;
 		}

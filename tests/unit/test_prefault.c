@@ -207,19 +207,48 @@ static void test_grow_keeps_and_asks(void **state)
 		skip();
 	uint32_t *a = NULL, cap = 0;
 	uint64_t before = done_now();
-	/* 1 MiB of capacity at the end: under 2 MiB, on 4 KiB pages (bigarr.c APPEND_HUGE) */
-	for (uint32_t n = 1; n <= 250000; n++) {
+	/* 1 MiB of capacity at the end, 800,000 bytes written: under 2 MiB, on 4 KiB pages
+	 * (bigarr.c APPEND_HUGE) */
+	for (uint32_t n = 1; n <= 200000; n++) {
 		assert_int_equal(bigarr_need((void **)&a, &cap, n, sizeof *a, 0), 0);
 		a[n - 1] = n * 2654435761u;
 	}
-	assert_true(cap >= 250000 && (size_t)cap * 4 < (2u << 20));
-	for (uint32_t n = 1; n <= 250000; n++)
+	assert_int_equal(cap, 262144);
+	for (uint32_t n = 1; n <= 200000; n++)
 		assert_int_equal(a[n - 1], n * 2654435761u);
 	assert_true(done_now() > before);
 	/* the mapped array's pages past the written end: at most three steps resident (the one
 	 * being written, two ahead) */
-	size_t end = ((size_t)250000 * 4 + PG - 1) & ~(size_t)(PG - 1);
+	size_t end = ((size_t)200000 * 4 + PG - 1) & ~(size_t)(PG - 1);
 	assert_true(resident((uint8_t *)a + end, (size_t)cap * 4 - end) <= 3 * PREFAULT_STEP / PG);
+	bigarr_free(a, (size_t)cap * sizeof *a);
+}
+
+/* A mapped array grows before it is full (bigarr_need): when an append enters a step with less
+ * than PREFAULT_AHEAD bytes after it, the array doubles then, keeping its bytes, so that the
+ * steps asked for ahead lie in the new room. 4-byte elements, 1 MiB: the step at 983,040 has
+ * 32,768 bytes after it, so the append that enters it (element 245,760, ending at 983,040)
+ * doubles it; the one before does not. An array with room enough is not grown. */
+static void test_grows_before_full(void **state)
+{
+	(void)state;
+	uint32_t *a = NULL, cap = 0;
+	for (uint32_t n = 1; n <= 245759; n++) {
+		assert_int_equal(bigarr_need((void **)&a, &cap, n, sizeof *a, 0), 0);
+		a[n - 1] = n * 2654435761u;
+	}
+	assert_int_equal(cap, 262144);
+	assert_int_equal(bigarr_need((void **)&a, &cap, 245760, sizeof *a, 0), 0);
+	assert_int_equal(cap, 524288);
+	a[245759] = 245760 * 2654435761u;
+	for (uint32_t n = 1; n <= 245760; n++)
+		assert_int_equal(a[n - 1], n * 2654435761u);
+	/* the new room's steps ahead reach past the old end without another growth */
+	for (uint32_t n = 245761; n <= 300000; n++) {
+		assert_int_equal(bigarr_need((void **)&a, &cap, n, sizeof *a, 0), 0);
+		a[n - 1] = n;
+	}
+	assert_int_equal(cap, 524288);
 	bigarr_free(a, (size_t)cap * sizeof *a);
 }
 
@@ -319,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_unmapped_request),
 		cmocka_unit_test(test_unmapping_stops_reads),
 		cmocka_unit_test(test_grow_keeps_and_asks),
+		cmocka_unit_test(test_grows_before_full),
 		cmocka_unit_test(test_huge_append_trim),
 		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_off),
