@@ -22,7 +22,9 @@ enum { RING = 64, POLL_US = 200, IDLE_MS = 20 };
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct { uintptr_t p; size_t len; uint64_t gen; } q[RING];
+	/* the whole pages to populate [p, p + len); the bytes asked for [at, at + n), whose pages are
+	 * read (a malloc'd block's first page may start before it: not ours to read) */
+	struct { uintptr_t p, at; size_t len, n; uint64_t gen; } q[RING];
 	unsigned head, tail;   /* q[head % RING] next to do; tail - head queued */
 	int state;             /* 0 not started, 1 running, -1 off */
 	int waiting;           /* the helper sleeps on cv (not polling) */
@@ -46,13 +48,14 @@ static uint64_t gen;   /* changed under tmu; read by requesters without it (olde
 
 /* The byte read may be one the writer is storing to (it caught up with the helper): the value is
  * thrown away, and only the access counts, so the race is by design and kept from ThreadSanitizer. */
-__attribute__((no_sanitize("thread"))) static void touch_pages(uintptr_t p, size_t len, uint64_t g)
+__attribute__((no_sanitize("thread"))) static void touch_pages(uintptr_t at, size_t n, uint64_t g)
 {
-	for (size_t off = 0; off < len; off += 4096) {
+	/* a byte of each page of [at, at + n), inside it: at, then each page start after it */
+	for (uintptr_t x = at; x < at + n; x = (x & ~(uintptr_t)4095) + 4096) {
 		pthread_mutex_lock(&tmu);
 		int ok = __atomic_load_n(&gen, __ATOMIC_RELAXED) == g;
 		if (ok)
-			(void)*(volatile const char *)(p + off);
+			(void)*(volatile const char *)x;
 		pthread_mutex_unlock(&tmu);
 		if (!ok) {
 			pthread_mutex_lock(&pf.mu);
@@ -95,15 +98,15 @@ static void *helper(void *arg)
 				pthread_cond_wait(&pf.cv, &pf.mu);
 			pf.waiting = 0;
 		}
-		uintptr_t p = pf.q[pf.head % RING].p;
-		size_t len = pf.q[pf.head % RING].len;
+		uintptr_t p = pf.q[pf.head % RING].p, at = pf.q[pf.head % RING].at;
+		size_t len = pf.q[pf.head % RING].len, n = pf.q[pf.head % RING].n;
 		uint64_t g = pf.q[pf.head % RING].gen;
 		pf.head++;
 		pthread_mutex_unlock(&pf.mu);
 		int rc = madvise((void *)p, len, MADV_POPULATE_WRITE);
 		int err = errno;
 		if (!rc)
-			touch_pages(p, len, g);
+			touch_pages(at, n, g);
 		last = now_us();
 		pthread_mutex_lock(&pf.mu);
 		if (!rc)
@@ -188,6 +191,8 @@ void prefault_request(void *p, size_t len)
 	} else {
 		pf.q[pf.tail % RING].p = a;
 		pf.q[pf.tail % RING].len = span;
+		pf.q[pf.tail % RING].at = (uintptr_t)p;
+		pf.q[pf.tail % RING].n = len;
 		pf.q[pf.tail % RING].gen = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
 		pf.tail++;
 		if (pf.waiting)
