@@ -110,9 +110,8 @@ static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	return bigarr_need(arr, cap, need, elem, 0);
 }
 
-/* CHUNKS_TOUCHED: the first table chunks are backed as touched (a small table's last chunk costs
- * what it uses), the later ones at once (page_alloc) */
-enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)), CHUNKS_TOUCHED = 4 };
+/* table chunks: 2 MiB of RIB pages each, backed ahead of their use (page_alloc) */
+enum { CHUNK_BYTES = 2u << 20, CHUNK_PAGES = CHUNK_BYTES / (RIB_PAGE * sizeof(uint32_t)) };
 /* attr_key's copy of a set (the RIB's key_scratch), a flattened path (on the stack) */
 enum { ATTR_SCRATCH = 65536 + 64, PATH_SCRATCH = 4096 };
 
@@ -154,6 +153,8 @@ void rib_free(struct rib *r)
 	prefault_unmapping();   /* the table and blob chunks below were named in requests */
 	for (uint32_t i = 0; i < r->nchunk; i++)
 		munmap(r->chunk[i], CHUNK_BYTES);
+	if (r->chunk_spare)
+		munmap(r->chunk_spare, CHUNK_BYTES);
 	free(r->chunk);
 	for (uint32_t i = 1; i < r->nattr; i++)   /* big sets were malloc'd on their own */
 		if (r->attr[i].refcnt && rib_attr_blob_bytes(&r->attr[i]) > RIB_BLOB_CLASSES * RIB_BLOB_CLASS)
@@ -1911,6 +1912,21 @@ void rib_trim(struct rib *r)
 	bigarr_trim(r->blob_spare, 0, BLOB_CHUNK);   /* its first steps, populated ahead */
 	if (r->nchunk)   /* so is the newest table chunk */
 		bigarr_trim(r->chunk[r->nchunk - 1], (size_t)r->chunk_used * RIB_PAGE * sizeof(uint32_t), CHUNK_BYTES);
+	bigarr_trim(r->chunk_spare, 0, CHUNK_BYTES);
+}
+
+/* A table chunk. Fresh anonymous memory is zero: no memset. Its pages are populated a step
+ * ahead of use by the helper (base/prefault.h), which also reads each one: MAP_POPULATE (the
+ * fifth chunk on, before) backed a chunk at once but left the first access to each page to trap
+ * on these virtual machines (5-8 us; base/prefault.c), the writer's. Not huge pages: 41 chunks
+ * cost 0.14-0.31 s CPU backed as huge pages fresh from the host, 0.09-0.10 s as 4 KiB pages
+ * touched, 0.05 s populated (3 rounds; 8.7% of a full-scale table's time went to clearing huge
+ * pages), and a record's routes are on pages allocated together, next to one another, so the TLB
+ * gains little from huge ones. */
+static void *chunk_map(void)
+{
+	void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
 }
 
 static uint32_t *page_alloc(struct rib *r)
@@ -1926,26 +1942,19 @@ static uint32_t *page_alloc(struct rib *r)
 			if (!c)
 				return NULL;
 			r->chunk = c;
-			/* Fresh anonymous memory is zero: no memset. From the fifth chunk on it is backed
-			 * at once (MAP_POPULATE: one call, not a read fault then a write fault per 4 KiB
-			 * page, the slot being read before it is written); the first four are backed as
-			 * touched, so a small table's last chunk costs only what it uses (issue 12). Not
-			 * huge pages (as before): 41 chunks cost 0.14-0.31 s CPU backed as huge pages
-			 * fresh from the host, 0.09-0.10 s as 4 KiB pages touched, 0.05 s populated (this
-			 * machine, 3 rounds; 8.7% of a full-scale table's time went to clearing huge
-			 * pages), and a record's routes are on pages allocated together, next to one
-			 * another, so the TLB gains little from huge ones. */
-			int flags = MAP_PRIVATE | MAP_ANONYMOUS | (r->nchunk >= CHUNKS_TOUCHED ? MAP_POPULATE : 0);
-			void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, flags, -1, 0);
-			if (m == MAP_FAILED)
+			void *m = r->chunk_spare;
+			r->chunk_spare = NULL;
+			if (!m && (m = chunk_map()) == NULL)
 				return NULL;
 			r->chunk[r->nchunk++] = m;
 			r->chunk_used = 0;
 		}
 		pg = (uint32_t *)r->chunk[r->nchunk - 1] + (size_t)r->chunk_used++ * RIB_PAGE;
-		if (r->nchunk <= CHUNKS_TOUCHED)   /* the later ones are populated whole */
-			prefault_append(r->chunk[r->nchunk - 1], (size_t)r->chunk_used * RIB_PAGE * sizeof *pg,
-			                RIB_PAGE * sizeof *pg, CHUNK_BYTES);
+		size_t end = (size_t)r->chunk_used * RIB_PAGE * sizeof *pg;
+		prefault_append(r->chunk[r->nchunk - 1], end, RIB_PAGE * sizeof *pg, CHUNK_BYTES);
+		/* the next chunk made, and its first steps asked for, while this one's last are used */
+		if (CHUNK_BYTES - end < PREFAULT_AHEAD && !r->chunk_spare && (r->chunk_spare = chunk_map()))
+			prefault_request(r->chunk_spare, PREFAULT_STEP + PREFAULT_AHEAD);
 	}
 	r->pages_live++;
 	return pg;
@@ -2190,7 +2199,7 @@ size_t rib_memory(const struct rib *r)
 	m += (size_t)r->cap_peer * sizeof *r->peer + ((size_t)r->pmask + 1) * sizeof *r->ptab;
 	for (uint32_t i = 0; i < r->npeer; i++)
 		m += r->peer[i].npage * sizeof(uint32_t *);
-	m += (size_t)r->nchunk * CHUNK_BYTES;   /* table pages, live or free */
+	m += (size_t)(r->nchunk + (r->chunk_spare != NULL)) * CHUNK_BYTES;   /* table pages, live, free, next */
 	return m;
 }
 

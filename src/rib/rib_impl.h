@@ -72,6 +72,7 @@ struct rib {
 	/* table pages come from 2 MiB chunks; freed pages are reused */
 	void **chunk;
 	uint32_t nchunk, chunk_used;
+	void *chunk_spare;   /* the next table chunk, made before the newest is full (rib.c page_alloc) */
 	uint32_t *page_free;     /* free list, linked through the first slot */
 	uint64_t pages_live;
 	/* lazy trie (rib_set_lazy_trie): prefixes added but not yet in the trie: pend_from ...
