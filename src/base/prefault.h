@@ -6,12 +6,14 @@
  * appended in order (prefixes, their states, attribute sets and bytes, table pages, entities):
  * a third of the main thread's time went to the faults. Huge pages would cut them but cost up
  * to 2 MiB a growing array at its end (the 96 bytes/route budget has no room for that); here a
- * helper thread populates (MADV_POPULATE_WRITE) a small step ahead of each array's end, so the
- * writer finds its pages there and at most two steps an array are backed before they are
- * written.
+ * helper thread populates (MADV_POPULATE_WRITE) a small step ahead of each array's end, and reads
+ * a byte of each page (the first access after populating still traps on these machines:
+ * prefault.c), so the writer finds its pages there and at most two steps an array are backed
+ * before they are written.
  *
  * Requests are hints: a full queue drops one, a range unmapped meanwhile (an array moved by
- * mremap) makes the call fail harmlessly, and populating never changes a byte of memory. Off
+ * mremap) makes the call fail harmlessly (prefault_unmapping keeps the reads off it), and
+ * populating or reading never changes a byte of memory. Off
  * where MADV_POPULATE_WRITE is unknown (kernels before 5.14: the first call says EINVAL), on one
  * core, and with DARKMAP_PREFAULT=0. On a busy machine it still pays: a populated MB costs half
  * the CPU of a faulted one, and what the helper has not reached yet the writer faults in. */

@@ -514,8 +514,6 @@ static void test_queue4_sorted(void **state)
 	rib_free(one);
 }
 
-/* Attribute block bytes: ORIGIN IGP, AS_PATH (4-byte) SEQUENCE of the given ASNs, and an
- * optional MP_REACH_NLRI carrying a varying byte. */
 /* The lazy trie's queue is the range of prefixes added since the last sync (rib_impl.h); a
  * snapshot writes it as a list, which the loaded RIB queues before its own new prefixes. The
  * original and the loaded copy, given the same new prefixes, sync to the same trie; the copy's
