@@ -22,9 +22,9 @@ enum { RING = 64, POLL_US = 200, IDLE_MS = 20 };
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	/* the whole pages to populate [p, p + len); the bytes asked for [at, at + n), whose pages are
-	 * read (a malloc'd block's first page may start before it: not ours to read) */
-	struct { uintptr_t p, at; size_t len, n; uint64_t gen; } q[RING];
+	/* the bytes asked for [at, at + n): their whole pages populated, a byte of each page inside
+	 * them read (a malloc'd block's first page may start before it: not ours to read) */
+	struct { uintptr_t at; size_t n; uint64_t gen; } q[RING];
 	unsigned head, tail;   /* q[head % RING] next to do; tail - head queued */
 	int state;             /* 0 not started, 1 running, -1 off */
 	int waiting;           /* the helper sleeps on cv (not polling) */
@@ -80,6 +80,15 @@ static uint64_t now_us(void)
 	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* the whole pages around [p, p + len): madvise takes a page-aligned start (malloc's blocks are
+ * not page-aligned) */
+static uintptr_t page_span(const void *p, size_t len, size_t *span)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+	*span = (((uintptr_t)p + len + 4095) & ~(uintptr_t)4095) - a;
+	return a;
+}
+
 static void *helper(void *arg)
 {
 	(void)arg;
@@ -98,11 +107,12 @@ static void *helper(void *arg)
 				pthread_cond_wait(&pf.cv, &pf.mu);
 			pf.waiting = 0;
 		}
-		uintptr_t p = pf.q[pf.head % RING].p, at = pf.q[pf.head % RING].at;
-		size_t len = pf.q[pf.head % RING].len, n = pf.q[pf.head % RING].n;
+		uintptr_t at = pf.q[pf.head % RING].at;
+		size_t n = pf.q[pf.head % RING].n, len;
 		uint64_t g = pf.q[pf.head % RING].gen;
 		pf.head++;
 		pthread_mutex_unlock(&pf.mu);
+		uintptr_t p = page_span((const void *)at, n, &len);
 		int rc = madvise((void *)p, len, MADV_POPULATE_WRITE);
 		int err = errno;
 		if (!rc)
@@ -160,15 +170,6 @@ static int start(void)
 	return rc ? -1 : 1;
 }
 
-/* the whole pages around [p, p + len): madvise takes a page-aligned start (malloc's blocks are
- * not page-aligned) */
-static uintptr_t page_span(const void *p, size_t len, size_t *span)
-{
-	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
-	*span = (((uintptr_t)p + len + 4095) & ~(uintptr_t)4095) - a;
-	return a;
-}
-
 int prefault_now(void *p, size_t len)
 {
 	size_t span;
@@ -180,8 +181,6 @@ int prefault_now(void *p, size_t len)
 
 void prefault_request(void *p, size_t len)
 {
-	size_t span;
-	uintptr_t a = page_span(p, len, &span);
 	pthread_mutex_lock(&pf.mu);
 	if (!pf.state)
 		__atomic_store_n(&pf.state, start(), __ATOMIC_RELAXED);
@@ -189,8 +188,6 @@ void prefault_request(void *p, size_t len)
 	if (pf.state < 0 || pf.tail - pf.head == RING) {
 		pf.st.dropped++;
 	} else {
-		pf.q[pf.tail % RING].p = a;
-		pf.q[pf.tail % RING].len = span;
 		pf.q[pf.tail % RING].at = (uintptr_t)p;
 		pf.q[pf.tail % RING].n = len;
 		pf.q[pf.tail % RING].gen = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
