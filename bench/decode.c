@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 		ctx.lazy_rib_attrs = mode != 'e';
 		ctx.lazy_attrs = mode == 'e' ? 0 : mode == 'p' ? BGP_LAZY_PATHS : BGP_LAZY_FRAME;
 		struct mrt_hdr h;
-		const uint8_t *body;
+		const uint8_t *body = NULL;   /* set when rc > 0 (LTO inlines the reader and cannot tell) */
 		struct mrt_rec rec;
 		int rc;
 		while ((rc = mrt_reader_next(r, &h, &body, &err)) != 0) {

@@ -691,7 +691,7 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 			 * input), skip just this record; the others stand or fall on their own times. */
 			total = MRT_HEADER_LEN + (size_t)hdr->len;
 			size_t got = need(r, total + MRT_HEADER_LEN);
-			struct mrt_hdr nh;
+			struct mrt_hdr nh = { 0 };   /* read below only when parsed (LTO's inlining can't tell) */
 			if (got >= total + MRT_HEADER_LEN)
 				parse_hdr(r->buf + r->pos + total, &nh);
 			char when[40];
