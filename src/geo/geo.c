@@ -825,13 +825,21 @@ static int acc_shares(const struct acc *a, int v6, int len, struct geo_share *ou
  * one share), without them; 0 when not so (a gap, several segments, an mmdb source: split).
  * A replay asks once per new prefix: split and its u128 ranges were 58% of the mapping's cost
  * in a one-peer table's replay (issue 12). */
+static uint16_t flat4_one(const struct geo_flat *fl, uint32_t lo, uint32_t hi)
+{
+	uint16_t cc;
+	if (geo_flat_seg4(fl, lo, hi, &cc) < hi || cc == GEO_FLAT_ASK)
+		return 0;
+	return cc;
+}
+
 static int split4_one(const struct geo_db *g, size_t from, size_t to, int view, uint32_t lo, uint32_t hi,
                       struct geo_share *out)
 {
 	const struct geo_flat *fl = flat_for(g, from, to, view);
 	if (fl) {
-		uint16_t cc;
-		if (geo_flat_seg4(fl, lo, hi, &cc) < hi || !cc || cc == GEO_FLAT_ASK)
+		uint16_t cc = flat4_one(fl, lo, hi);
+		if (!cc)
 			return 0;
 		out->addrs = (uint64_t)hi - lo + 1;
 		cc_unpack(cc, out->cc);
@@ -895,6 +903,12 @@ void geo_prefetch(const struct geo_db *g, const struct dm_prefix *p, int stage)
 		__builtin_prefetch(&f->end4[a]);
 		__builtin_prefetch(&f->cc4[a]);
 	}
+}
+
+uint16_t geo_range4_country(const struct geo_db *g, uint32_t lo, uint32_t hi)
+{
+	const struct geo_flat *fl = flat_for(g, 0, g->nsrc, 0);
+	return fl ? flat4_one(fl, lo, hi) : 0;
 }
 
 int geo_flattened(const struct geo_db *g)

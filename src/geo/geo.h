@@ -73,6 +73,13 @@ int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, stru
  * one 32-bit word in stage 1, answers nothing, changes nothing; without a flattened view (the
  * mapping index) it does nothing. */
 void geo_prefetch(const struct geo_db *g, const struct dm_prefix *p, int stage);
+/* The country of the IPv4 addresses lo..hi (host order) when geo_prefix_countries would give
+ * all of them to one (the range inside one segment of the mapping index's flattened view, a
+ * source covering it): its two letters packed, the first in the high byte; 0 when it would
+ * not, or cannot tell so quickly (several segments, a gap, no flattened view): ask
+ * geo_prefix_countries. A replay asks once per new prefix: the shares, their apportioning and
+ * the prefix's copy cost four times the lookup (issue 12). */
+uint16_t geo_range4_country(const struct geo_db *g, uint32_t lo, uint32_t hi);
 /* 1 when geo_prefix_countries reads a flattened view (geo_prefetch does something). */
 int geo_flattened(const struct geo_db *g);
 /* Country of one address and the source that said so ("" when none). */

@@ -37,6 +37,11 @@ static int geo_split(void *arg, const struct dm_prefix *p, struct geo_share *out
 	return geo_prefix_countries(arg, p, out, max);
 }
 
+static uint16_t geo_range4(void *arg, uint32_t lo, uint32_t hi)
+{
+	return geo_range4_country(arg, lo, hi);
+}
+
 static const char *quality_text(uint8_t q, char *buf)
 {
 	if (!q)
@@ -863,6 +868,8 @@ struct pipeline *pl_new(const struct pl_opts *o, int64_t when, int *status, stru
 		pl_free(R);
 		return NULL;
 	}
+	if (R->geo && !o->no_geo)
+		sig_set_geo4(R->sig, geo_range4);
 	sig_set_emit(R->sig, emit_row, R);
 	if (o->quality_path) {
 		if (!(R->qf = fopen(o->quality_path, "w"))) {

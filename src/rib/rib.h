@@ -259,6 +259,7 @@ uint32_t rib_prefix_find(const struct rib *r, const struct dm_prefix *p);
 struct dm_prefix rib_prefix(const struct rib *r, uint32_t i);
 static inline unsigned rib_prefix_len(const struct rib *r, uint32_t i);
 static inline int rib_prefix_fam(const struct rib *r, uint32_t i);   /* 0 IPv4, 1 IPv6 (rib_fam) */
+static inline uint32_t rib_prefix_v4(const struct rib *r, uint32_t i);   /* an IPv4 prefix's address, host order */
 uint32_t rib_prefix_count(const struct rib *r);
 /* Trie node of prefix i: RIB_NONE while queued or removed, and for a prefix the trie holds as a
  * leaf (see RIB_LEAF). */
@@ -375,6 +376,11 @@ static inline unsigned rib_prefix_len(const struct rib *r, uint32_t i)
 static inline int rib_prefix_fam(const struct rib *r, uint32_t i)
 {
 	return ((const struct rib_head *)(const void *)r)->pfx[i].v6;
+}
+static inline uint32_t rib_prefix_v4(const struct rib *r, uint32_t i)
+{
+	const uint8_t *b = ((const struct rib_head *)(const void *)r)->pfx[i].b;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 #endif

@@ -82,11 +82,16 @@ static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	return bigarr_need(arr, cap, need, elem, 1);
 }
 
+static int cc_index2(char a, char b)
+{
+	if (a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z')
+		return (a - 'A') * 26 + (b - 'A');
+	return ('Z' - 'A') * 26 + ('Z' - 'A');
+}
+
 static int cc_index(const char *cc)
 {
-	if (cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' && cc[2] == 0)
-		return (cc[0] - 'A') * 26 + (cc[1] - 'A');
-	return ('Z' - 'A') * 26 + ('Z' - 'A');
+	return cc[0] && cc[1] && !cc[2] ? cc_index2(cc[0], cc[1]) : cc_index2('Z', 'Z');
 }
 
 static inline uint32_t country_ent(int fam, int ci) { return ENT_COUNTRY + (uint32_t)fam * NCC + (uint32_t)ci; }
@@ -383,14 +388,16 @@ static int pst_fit(struct sig *s)
 }
 
 /* Country shares of prefix i into s->sh, every one of them (no cap: a small country inside a
- * multi-country aggregate keeps its part). The split is asked with room for GEO_FIRST shares
- * on the stack, which nearly every prefix fits (one country); a full answer may have been cut
- * (the geo function keeps the largest max), so it is asked again with more room until it is
- * not. A prefix <= /24 (/48) then has its blocks apportioned (sig_apportion, signal.h), and
+ * multi-country aggregate keeps its part). An IPv4 prefix of one country is told by the quick
+ * answer when there is one (sig_set_geo4). The split is asked with room for GEO_FIRST shares
+ * on the stack, which every prefix the default mapping holds fits (it cuts at 256 countries;
+ * with room for 16 first, a full table's 475 prefixes of more, walked again, were 2% of its
+ * replay's instructions, issue 12); a full answer may have been cut (the geo function keeps
+ * the largest max), so it is asked again with more room until it is not. A prefix <= /24 (/48) then has its blocks apportioned (sig_apportion, signal.h), and
  * shares of one entity are merged (codes outside A-Z map to ZZ). Up to NGEO_LONG - 1
  * shares are stored as a run with the count in pst.ngeo; longer runs (rare: a /8 over many
  * countries) get ngeo = NGEO_LONG and a header entry holding the count in its ent field. */
-enum { GEO_FIRST = 16, NGEO_LONG = 255 };
+enum { GEO_FIRST = 256, NGEO_LONG = 255 };
 
 void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block)
 {
@@ -421,11 +428,28 @@ static inline void geo_fill_zz(struct sig *s, uint32_t i)
 	p1->flags |= PF_GEO | PF_GEO1;
 }
 
+void sig_set_geo4(struct sig *s, sig_geo4_fn fn)
+{
+	s->geo4 = fn;
+}
+
 static int geo_fill(struct sig *s, uint32_t i)
 {
 	if (!s->geo) {
 		geo_fill_zz(s, i);
 		return 0;
+	}
+	if (s->geo4 && !rib_prefix_fam(s->rib, i)) {   /* one country (nearly every prefix) */
+		unsigned len = rib_prefix_len(s->rib, i);
+		uint32_t lo = rib_prefix_v4(s->rib, i), hi = lo | (len >= 32 ? 0 : 0xffffffffu >> len);
+		uint16_t cc = s->geo4(s->geo_arg, lo, hi);
+		if (cc) {
+			struct pst *p1 = &s->p[i];
+			p1->geo = country_ent(0, cc_index2((char)(cc >> 8), (char)(cc & 0xff)));
+			p1->ngeo = 1;
+			p1->flags |= PF_GEO | PF_GEO1;
+			return 0;
+		}
 	}
 	const struct dm_prefix pfv = rib_prefix(s->rib, i), *pf = &pfv;
 	int fam = rib_fam(pf->afi);

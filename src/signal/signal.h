@@ -84,6 +84,12 @@ typedef int (*sig_geo_fn)(void *arg, const struct dm_prefix *p, struct geo_share
 void sig_apportion(struct geo_share *sh, int n, uint64_t total, uint64_t block);
 
 struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct sig_opts *o);
+/* A quick answer for IPv4 beside the geo function (called with its arg): the country of the
+ * addresses lo..hi (host order) when the geo function would give them all to it, its two
+ * letters packed (the first in the high byte), else 0, and the signal asks the geo function
+ * (geo.h geo_range4_country). Answers are the same with it or without. */
+typedef uint16_t (*sig_geo4_fn)(void *arg, uint32_t lo, uint32_t hi);
+void sig_set_geo4(struct sig *s, sig_geo4_fn fn);
 void sig_free(struct sig *s);
 /* Exact snapshots (signal_snap.c, docs/scale.md "Snapshots"): the signal's state whole (not its
  * options, callbacks or mapping, nor sig_set_ff_sizes' sizes: the caller's). sig_snap_read loads

@@ -101,6 +101,7 @@ struct sig {
 	struct rib *rib;
 	sig_geo_fn geo;
 	void *geo_arg;
+	sig_geo4_fn geo4;
 	struct sig_opts o;
 	sig_emit_fn emit;
 	void *emit_arg;

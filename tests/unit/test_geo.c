@@ -1189,6 +1189,17 @@ static void test_flat_used(void **state)
 	}
 	/* by hand: 10.1.0.0/16 = FR 256 (CSV) + KP 256 (RIR, where the CSV has nothing) + ZZ rest */
 	check_split(m, -1, "10.1.0.0/16", "ZZ 65024, FR 256, KP 256");
+	/* the quick IPv4 answer: a range inside one segment with a country, else 0 (ask the split) */
+	assert_int_equal(geo_range4_country(m, v4("10.0.0.0"), v4("10.0.255.255")), CC_PACK('D', 'E'));
+	assert_int_equal(geo_range4_country(m, v4("10.0.7.0"), v4("10.0.7.255")), CC_PACK('D', 'E'));
+	assert_int_equal(geo_range4_country(m, v4("10.1.0.0"), v4("10.1.0.255")), CC_PACK('F', 'R'));
+	assert_int_equal(geo_range4_country(m, v4("10.1.1.128"), v4("10.1.1.255")), CC_PACK('K', 'P'));
+	assert_int_equal(geo_range4_country(m, v4("10.2.3.0"), v4("10.2.3.255")), CC_PACK('J', 'P'));
+	assert_int_equal(geo_range4_country(m, v4("10.1.0.0"), v4("10.1.1.255")), 0);   /* FR and KP */
+	assert_int_equal(geo_range4_country(m, v4("10.0.0.0"), v4("10.1.255.255")), 0);
+	assert_int_equal(geo_range4_country(m, v4("9.0.0.0"), v4("9.255.255.255")), 0);  /* no source */
+	assert_int_equal(geo_range4_country(m, v4("10.1.2.0"), v4("10.1.2.255")), 0);
+	assert_int_equal(geo_range4_country(g, v4("10.0.7.0"), v4("10.0.7.255")), 0);    /* no flat view */
 	/* the CSV source's country table overwritten in the image */
 	struct geo_source *csv = m->src[0];
 	assert_int_equal(csv->v4.nseg, 2);
@@ -1261,6 +1272,10 @@ static void test_flat_many_countries(void **state)
 		check_split(m, -1, pf, want);
 	}
 	check_split(m, -1, "10.1.43.0/24", "LN 256");
+	/* a code past the table: the quick answer leaves it to the sources */
+	assert_int_equal(geo_range4_country(m, v4("10.0.7.0"), v4("10.0.7.255")), CC_PACK('A', 'H'));
+	assert_int_equal(geo_range4_country(m, v4("10.1.4.0"), v4("10.1.4.255")), 0);   /* KA: asked */
+	check_split(m, -1, "10.1.4.0/24", "KA 256");
 	static const char *const wide[] = { "10.0.0.0/15", "10.0.0.0/16", "10.1.0.0/16", "10.0.254.0/23", "0.0.0.0/0" };
 	for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++) {
 		struct dm_prefix p = pfx(wide[i]);

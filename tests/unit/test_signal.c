@@ -1119,6 +1119,85 @@ static void test_256_shares(void **st)
 	rib_free(r);
 }
 
+/* ---- the quick IPv4 answer (sig_set_geo4) ---- */
+
+/* fake_geo's one-country answers for ranges inside one /16 (the rest: 0, ask fake_geo). */
+static unsigned geo_asked, geo4_asked;
+static int counting_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
+{
+	geo_asked++;
+	return fake_geo(arg, p, out, max);
+}
+
+static uint16_t fake_geo4(void *arg, uint32_t lo, uint32_t hi)
+{
+	(void)arg;
+	geo4_asked++;
+	if (lo >> 16 != hi >> 16)
+		return 0;
+	if (lo >> 16 == 0x0a00)
+		return (lo & 0x8000) == (hi & 0x8000) ? (uint16_t)((lo & 0x8000) ? 'B' << 8 | 'B' : 'A' << 8 | 'A') : 0;
+	if ((lo & 0xfffffc00u) == 0xaf2db000u)
+		return (hi & 0xfffffc00u) == 0xaf2db000u ? (uint16_t)('K' << 8 | 'P') : 0;
+	return (uint16_t)('U' << 8 | 'S');
+}
+
+static void geo4_run(int quick, struct row *out, int *nout)
+{
+	struct sig_opts o;
+	sig_opts_default(&o);
+	assert_int_equal(sig_parse_ff_rule("1", &o), 0);
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, counting_geo, NULL, &o);
+	if (quick)
+		sig_set_geo4(s, fake_geo4);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	geo_asked = geo4_asked = 0;
+	static const char *const table[] = { "10.0.0.0/16", "10.0.1.0/24", "10.0.200.0/24", "10.0.127.0/24",
+		                             "175.45.176.0/22", "175.45.177.0/24", "8.8.8.0/24", "2001:db8::/32" };
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		feed(s, 'R', 1000, 0, table[i], 100 + (uint32_t)i);
+	sig_start(s);
+	feed(s, 'W', 1100, 0, "10.0.1.0/24", 0);
+	feed(s, 'A', 1200, 0, "10.0.129.0/24", 200);   /* new: BB */
+	feed(s, 'A', 1300, 0, "175.45.176.0/23", 201); /* new: KP */
+	feed(s, 'W', 1400, 0, "8.8.8.0/24", 0);
+	sig_finish(s);
+	memcpy(out, rows, (size_t)nrows * sizeof *rows);
+	*nout = nrows;
+	sig_free(s);
+	rib_free(r);
+}
+
+/* The same rows with the quick answer as without it; the geo function asked only where it
+ * gives no answer (10.0.0.0/16: two countries; IPv6, which it is not asked for). */
+static void test_geo4_same_rows(void **st)
+{
+	(void)st;
+	static struct row slow[4096], quick[4096];
+	int nslow, nquick;
+	geo4_run(0, slow, &nslow);
+	assert_int_equal(geo_asked, 10);   /* 8 prefixes of the table, 2 new ones */
+	assert_int_equal(geo4_asked, 0);
+	geo4_run(1, quick, &nquick);
+	assert_int_equal(geo4_asked, 9);   /* every IPv4 prefix, once */
+	assert_int_equal(geo_asked, 2);
+	assert_int_equal(nquick, nslow);
+	assert_true(nslow > 8);
+	for (int i = 0; i < nslow; i++) {
+		assert_memory_equal(&quick[i].e, &slow[i].e, sizeof slow[i].e);
+		assert_memory_equal(&quick[i].b, &slow[i].b, sizeof slow[i].b);
+	}
+	/* the rows say what fake_geo says: BB's announcement, KP's two prefixes */
+	memcpy(rows, quick, (size_t)nquick * sizeof *rows);
+	nrows = nquick;
+	const struct sig_bin *bb = row_of(1200, SIG_COUNTRY, "BB", 0);
+	assert_non_null(bb);
+	assert_int_equal(bb->announcements, 1);
+	assert_int_equal(row_of_last(SIG_COUNTRY, "KP")->visible_prefixes, 3);
+}
+
 static void test_peers_dropped_duration(void **st)
 {
 	(void)st;
@@ -1447,6 +1526,7 @@ int main(void)
 		cmocka_unit_test(test_every_country_share),
 		cmocka_unit_test(test_shared_slash24_counted_once),
 		cmocka_unit_test(test_256_shares),
+		cmocka_unit_test(test_geo4_same_rows),
 		cmocka_unit_test(test_time_near_2_32),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
