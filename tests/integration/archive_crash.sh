@@ -131,7 +131,7 @@ elif [ ! -f "$TMP/d/$R" ]; then
 	# killed before the table: the updates file holds at least what was flushed
 	"$DARKMAP" dump -m "$TMP/d/$U" >"$TMP/du" 2>"$TMP/du.err"
 	n=$(wc -l <"$TMP/du")
-	errs=$(sed -n 's/.* \([0-9]*\) errors.*/\1/p' "$TMP/du.err" | tail -1)
+	errs=$(sed -n 's/.* \([0-9][0-9]*\) errors\{0,1\}, .*/\1/p' "$TMP/du.err" | tail -1)
 	if [ "$n" -ge "${rec_flushed:-0}" ] && head -n "$n" "$TMP/want_u" | cmp -s - "$TMP/du" &&
 		{ [ "$errs" = 0 ] || { [ "$errs" = 1 ] && grep -q truncated "$TMP/du.err"; }; }; then
 		ok "archive_kill9_any: killed in the updates, $n records survived, ${rec_flushed:-0} flushed, $errs cut record"
@@ -142,7 +142,7 @@ else
 	"$DARKMAP" dump -m "$TMP/d/$R" >"$TMP/dr" 2>"$TMP/dr.err"
 	n=$(wc -l <"$TMP/dr")
 	nrib=$(cut -d'|' -f6 "$TMP/dr" | uniq | wc -l)
-	errs=$(sed -n 's/.* \([0-9]*\) errors.*/\1/p' "$TMP/dr.err" | tail -1)
+	errs=$(sed -n 's/.* \([0-9][0-9]*\) errors\{0,1\}, .*/\1/p' "$TMP/dr.err" | tail -1)
 	if [ "$nrib" -ge $((rib_flushed - 1)) ] && head -n "$n" "$TMP/want_r" | cmp -s - "$TMP/dr" &&
 		{ [ "$errs" = 0 ] || { [ "$errs" = 1 ] && grep -q truncated "$TMP/dr.err"; }; }; then
 		ok "archive_kill9_any: killed in the table, $nrib prefixes survived, $((rib_flushed - 1)) flushed, $errs cut record"
