@@ -14,11 +14,6 @@ static int geo_split(void *arg, const struct dm_prefix *p, struct geo_share *out
 	return geo_prefix_countries(arg, p, out, max);
 }
 
-static uint16_t geo_range4(void *arg, uint32_t lo, uint32_t hi)
-{
-	return geo_range4_country(arg, lo, hi);
-}
-
 static void on_change(void *arg, const struct sig_change *c)
 {
 	struct cl_part *p = arg;
@@ -93,7 +88,7 @@ struct cl_part *cl_part_new(uint32_t id, const struct pl_opts *o, struct geo_db 
 		return NULL;
 	}
 	if (geo)
-		sig_set_geo4(p->sig, geo_range4);
+		sig_set_geo4(p->sig, geo_range4_cb, geo_range4_batch_cb);
 	sig_set_emit(p->sig, on_row, p);
 	/* always: whether the merger stores them is its own option */
 	sig_set_change_emit(p->sig, on_change, p);

@@ -608,7 +608,22 @@ struct acc {
 	uint16_t uncovered;         /* the country of what no source covers: ZZ (0 to flatten) */
 	uint16_t cc[256];
 	u128 cnt[256];
+	/* from ACC_HASHED countries on, where each is in cc (index + 1, 0 free; open addressing):
+	 * a wide aggregate's pieces each looked through every country found before were 45% of
+	 * splitting a full table's multi-country prefixes (/8s of thousands of pieces, issue 12) */
+	uint16_t slot[1024];
 };
+enum { ACC_HASHED = 16 };
+
+static inline unsigned acc_hash(uint16_t cc) { return (cc * 40503u) >> 6 & 1023; }
+
+static void acc_index(struct acc *a, int i)
+{
+	unsigned h = acc_hash(a->cc[i]);
+	while (a->slot[h])
+		h = (h + 1) & 1023;
+	a->slot[h] = (uint16_t)(i + 1);
+}
 
 static inline u128 span(u128 lo, u128 hi)
 {
@@ -618,11 +633,19 @@ static inline u128 span(u128 lo, u128 hi)
 
 static void acc_count(struct acc *a, uint16_t cc, u128 cnt)
 {
-	for (int i = 0; i < a->n; i++)
-		if (a->cc[i] == cc) {
-			a->cnt[i] += cnt;
-			return;
-		}
+	if (a->n < ACC_HASHED) {
+		for (int i = 0; i < a->n; i++)
+			if (a->cc[i] == cc) {
+				a->cnt[i] += cnt;
+				return;
+			}
+	} else {
+		for (unsigned h = acc_hash(cc); a->slot[h]; h = (h + 1) & 1023)
+			if (a->cc[a->slot[h] - 1] == cc) {
+				a->cnt[a->slot[h] - 1] += cnt;
+				return;
+			}
+	}
 	if (a->n == 256) {
 		if (cc != CC_ZZ)
 			acc_count(a, CC_ZZ, cnt);
@@ -630,6 +653,13 @@ static void acc_count(struct acc *a, uint16_t cc, u128 cnt)
 	}
 	a->cc[a->n] = cc;
 	a->cnt[a->n++] = cnt;
+	if (a->n == ACC_HASHED) {   /* from here on, through the slots */
+		memset(a->slot, 0, sizeof a->slot);
+		for (int i = 0; i < a->n; i++)
+			acc_index(a, i);
+	} else if (a->n > ACC_HASHED) {
+		acc_index(a, a->n - 1);
+	}
 }
 
 static void acc_init(struct acc *a, int view, geo_piece_fn piece, void *pctx)
@@ -693,9 +723,10 @@ static const struct geo_flat *flat_for(const struct geo_db *g, size_t from, size
 static void flat_split(const struct geo_db *g, const struct geo_flat *f, size_t to, int v6, u128 lo, u128 hi,
                        struct acc *a)
 {
+	struct geo_walk4 w = { GEO_WALK4_START, 0 };
 	for (u128 pos = lo;; ) {
 		uint16_t cc;
-		u128 e = v6 ? geo_flat_seg6(f, pos, &cc) : geo_flat_seg4(f, (uint32_t)pos, (uint32_t)hi, &cc);
+		u128 e = v6 ? geo_flat_seg6(f, pos, &cc) : geo_flat_walk4(f, &w, (uint32_t)pos, (uint32_t)hi, &cc);
 		if (e > hi)
 			e = hi;
 		if (cc == GEO_FLAT_ASK)
@@ -886,22 +917,21 @@ static int prefix_split(const struct geo_db *g, size_t from, size_t to, int view
 /* A one-table replay asks the split of 577k prefixes in arrival order: each a miss on the
  * /16's bucket, then one on the segment ends it points at (7-9% of that replay's time, issue
  * 12). Asked for a whole UPDATE at once, the misses of its prefixes overlap. */
-void geo_prefetch(const struct geo_db *g, const struct dm_prefix *p, int stage)
+/* The lines of f a lookup of address addr reads: stage 0 the bucket, stage 1 (the bucket in
+ * cache by then) the search's span of ends and the countries it may land on, b's included. */
+static inline void flat4_prefetch(const struct geo_flat *f, uint32_t addr, int stage)
 {
-	if (p->afi != DM_AFI_IPV4)
-		return;
-	const struct geo_flat *f = flat_for(g, 0, g->nsrc, 0);
-	if (!f)
-		return;
-	uint32_t k = (uint32_t)p->b[0] << 8 | p->b[1];
+	uint32_t k = addr >> 16;
 	if (stage == 0) {
 		__builtin_prefetch(&f->bucket4[k]);
 		return;
 	}
-	size_t a = f->bucket4[k];
-	if (a < f->n4) {
+	size_t a = f->bucket4[k], b = f->bucket4[k + 1];
+	if (a < f->n4 && b < f->n4 && a <= b) {
 		__builtin_prefetch(&f->end4[a]);
+		__builtin_prefetch(&f->end4[b]);
 		__builtin_prefetch(&f->cc4[a]);
+		__builtin_prefetch(&f->cc4[b]);
 	}
 }
 
@@ -909,6 +939,27 @@ uint16_t geo_range4_country(const struct geo_db *g, uint32_t lo, uint32_t hi)
 {
 	const struct geo_flat *fl = flat_for(g, 0, g->nsrc, 0);
 	return fl ? flat4_one(fl, lo, hi) : 0;
+}
+
+void geo_range4_countries(const struct geo_db *g, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n)
+{
+	const struct geo_flat *fl = flat_for(g, 0, g->nsrc, 0);
+	if (!fl) {
+		memset(cc, 0, n * sizeof *cc);
+		return;
+	}
+	/* each lookup's first line asked for AHEAD lookups before it, the lines that one points at
+	 * half as far: a table's prefixes come in no address order, each lookup a miss or three */
+	enum { AHEAD = 16 };
+	for (size_t j = 0; j < n && j < AHEAD; j++)
+		flat4_prefetch(fl, lo[j], 0);
+	for (size_t j = 0; j < n; j++) {
+		if (j + AHEAD < n)
+			flat4_prefetch(fl, lo[j + AHEAD], 0);
+		if (j + AHEAD / 2 < n)
+			flat4_prefetch(fl, lo[j + AHEAD / 2], 1);
+		cc[j] = flat4_one(fl, lo[j], hi[j]);
+	}
 }
 
 int geo_flattened(const struct geo_db *g)

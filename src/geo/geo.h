@@ -67,12 +67,6 @@ struct geo_share {
  * smallest shares are left out. */
 int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, struct geo_share *out,
                          int max);
-/* For a caller that will ask geo_prefix_countries of IPv4 prefix p soon (a replay: an UPDATE's
- * prefixes before its elements): stage 0 asks the cache for the lines the split reads first,
- * stage 1 (after stage 0 for all of them) for those that depend on what stage 0 fetched. Reads
- * one 32-bit word in stage 1, answers nothing, changes nothing; without a flattened view (the
- * mapping index) it does nothing. */
-void geo_prefetch(const struct geo_db *g, const struct dm_prefix *p, int stage);
 /* The country of the IPv4 addresses lo..hi (host order) when geo_prefix_countries would give
  * all of them to one (the range inside one segment of the mapping index's flattened view, a
  * source covering it): its two letters packed, the first in the high byte; 0 when it would
@@ -80,7 +74,17 @@ void geo_prefetch(const struct geo_db *g, const struct dm_prefix *p, int stage);
  * geo_prefix_countries. A replay asks once per new prefix: the shares, their apportioning and
  * the prefix's copy cost four times the lookup (issue 12). */
 uint16_t geo_range4_country(const struct geo_db *g, uint32_t lo, uint32_t hi);
-/* 1 when geo_prefix_countries reads a flattened view (geo_prefetch does something). */
+/* geo_range4_country of ranges lo[j]..hi[j], j < n, into cc[j]: the same answers, the lines of
+ * later lookups asked for while earlier ones are made (many prefixes at once: a table's). */
+void geo_range4_countries(const struct geo_db *g, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n);
+/* geo_range4_country and geo_range4_countries in the shapes of the signal's callbacks (signal.h
+ * sig_set_geo4), g passed as their argument. */
+static inline uint16_t geo_range4_cb(void *g, uint32_t lo, uint32_t hi) { return geo_range4_country(g, lo, hi); }
+static inline void geo_range4_batch_cb(void *g, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n)
+{
+	geo_range4_countries(g, lo, hi, cc, n);
+}
+/* 1 when geo_prefix_countries reads a flattened view (the mapping index). */
 int geo_flattened(const struct geo_db *g);
 /* Country of one address and the source that said so ("" when none). */
 int geo_ip_country(const struct geo_db *g, const struct dm_ip *ip, geo_cc cc, const char **source);

@@ -207,18 +207,21 @@ static uint32_t seg4_end_after(const struct geo_flat *f, uint32_t k, size_t i)
  * segment bucket4[k + 1], which runs on into the next /16. The searches keep inside the
  * bounds the arrays give, whatever they hold, and always answer an end >= x, so a walk moves
  * on. */
-uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint16_t *cc)
+/* The first segment of bucket x >> 16 that ends at or past x, or *b (the one running on into
+ * the next /16; *b == f->n4 only in a damaged index) when none does. */
+static size_t seg4_find(const struct geo_flat *f, uint32_t x, size_t *b)
 {
-	uint32_t k = x >> 16, base = k << 16;
-	size_t a = f->bucket4[k], b = f->bucket4[k + 1];
-	if (b > f->n4)
-		b = f->n4;
-	if (a > b)
-		a = b;
+	uint32_t k = x >> 16;
+	size_t a = f->bucket4[k];
+	*b = f->bucket4[k + 1];
+	if (*b > f->n4)
+		*b = f->n4;
+	if (a > *b)
+		a = *b;
 	uint16_t low = (uint16_t)x;
-	if (a < b) {    /* the first end >= low, or b: branch-free (a /16's few segments mispredicted) */
+	if (a < *b) {   /* the first end >= low, or b: branch-free (a /16's few segments mispredicted) */
 		const uint16_t *e = f->end4 + a;
-		size_t n = b - a;
+		size_t n = *b - a;
 		while (n > 1) {
 			size_t half = n / 2;
 			e = e[half] < low ? e + half : e;
@@ -226,6 +229,13 @@ uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint
 		}
 		a = (size_t)(e - f->end4) + (*e < low);
 	}
+	return a;
+}
+
+uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint16_t *cc)
+{
+	uint32_t k = x >> 16, base = k << 16;
+	size_t b, a = seg4_find(f, x, &b);
 	if (a < b) {
 		*cc = f->cctab[f->cc4[a]];
 		return base | f->end4[a];
@@ -239,6 +249,50 @@ uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint
 	return need <= (base | 0xffff) ? base | 0xffff : seg4_end_after(f, k, b);
 }
 
+/* Where segment i, which holds an address of the /16 *k, ends: the /16s it runs on into are
+ * stepped over (*k follows), up to need's, past which any address of the /16 is answered, as
+ * geo_flat_seg4 does (*cut then set: the segment goes on). */
+static uint32_t seg4_end_from(const struct geo_flat *f, size_t i, uint32_t *k, uint32_t need, int *cut)
+{
+	uint32_t kk = *k;
+	*cut = 0;
+	while (kk < 65535 && f->bucket4[kk + 1] <= i) {   /* it holds the next /16's start */
+		if ((kk << 16 | 0xffff) >= need) {
+			*cut = 1;
+			break;
+		}
+		kk++;
+	}
+	*k = kk;
+	return *cut ? kk << 16 | 0xffff : kk << 16 | f->end4[i];
+}
+
+uint32_t geo_flat_walk4(const struct geo_flat *f, struct geo_walk4 *w, uint32_t x, uint32_t need, uint16_t *cc)
+{
+	size_t i;
+	uint32_t k;
+	if (w->i == GEO_WALK4_START) {
+		size_t b;
+		i = seg4_find(f, x, &b);
+		k = x >> 16;
+	} else {
+		i = w->i + 1;
+		k = w->k;
+	}
+	uint32_t e = 0;
+	int cut = 0;
+	if (i < f->n4 && k <= x >> 16)
+		e = seg4_end_from(f, i, &k, need, &cut);
+	if (i >= f->n4 || e < x) {   /* damage: the search's answer, and a new start */
+		w->i = GEO_WALK4_START;
+		return geo_flat_seg4(f, x, need, cc);
+	}
+	w->i = cut ? GEO_WALK4_START : i;   /* cut: the next address is still segment i's */
+	w->k = k;
+	*cc = f->cctab[f->cc4[i]];
+	return e;
+}
+
 u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc)
 {
 	if (!f->n6) {
@@ -249,3 +303,4 @@ u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc)
 	*cc = f->cctab[f->cc6[a]];
 	return a == f->n6 - 1 ? U128_MAX : f->end6[a];
 }
+

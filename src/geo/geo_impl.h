@@ -164,6 +164,17 @@ void geo_flat_free(struct geo_flat *f);
  * GEO_FLAT_ASK: a country past f's table, the sources know). Any array contents, damaged ones
  * included, give some answer inside the arrays. */
 uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint16_t *cc);
+/* The IPv4 segments one after another, as geo_flat_seg4 answers them: the first call (w->i
+ * GEO_WALK4_START) for x, each next one for the address after the end it answered (x): the
+ * next segment is an index step where geo_flat_seg4 searched its /16 again (an answer cut at
+ * need: the next call searches). The same answers up to need; on damaged arrays, some answer
+ * >= x inside them (geo_flat_seg4's, the walk begun again). */
+#define GEO_WALK4_START SIZE_MAX
+struct geo_walk4 {
+	size_t i;       /* the segment answered last */
+	uint32_t k;     /* the /16 its answer ended in */
+};
+uint32_t geo_flat_walk4(const struct geo_flat *f, struct geo_walk4 *w, uint32_t x, uint32_t need, uint16_t *cc);
 u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc);
 
 /* geo_mmdb.c: walk [lo, hi] of one family through an mmdb source; calls back per covered piece. */

@@ -37,11 +37,6 @@ static int geo_split(void *arg, const struct dm_prefix *p, struct geo_share *out
 	return geo_prefix_countries(arg, p, out, max);
 }
 
-static uint16_t geo_range4(void *arg, uint32_t lo, uint32_t hi)
-{
-	return geo_range4_country(arg, lo, hi);
-}
-
 static const char *quality_text(uint8_t q, char *buf)
 {
 	if (!q)
@@ -764,7 +759,6 @@ static int open_geo(struct pipeline *R, int64_t when, struct dm_error *err)
 	}
 	if (!geo_nsources(R->geo))
 		dm_log("%s: no mapping source loaded: every prefix counts as country ZZ", R->name);
-	R->geo_prefetch = geo_flattened(R->geo);
 	return 0;
 }
 
@@ -869,7 +863,7 @@ struct pipeline *pl_new(const struct pl_opts *o, int64_t when, int *status, stru
 		return NULL;
 	}
 	if (R->geo && !o->no_geo)
-		sig_set_geo4(R->sig, geo_range4);
+		sig_set_geo4(R->sig, geo_range4_cb, geo_range4_batch_cb);
 	sig_set_emit(R->sig, emit_row, R);
 	if (o->quality_path) {
 		if (!(R->qf = fopen(o->quality_path, "w"))) {

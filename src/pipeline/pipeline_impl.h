@@ -31,7 +31,6 @@ struct pipeline {
 	struct rib *rib;
 	struct sig *sig;
 	struct geo_db *geo;
-	int geo_prefetch;        /* geo_prefetch does something: source.c asks it per UPDATE */
 	struct store *db;
 	struct obuf out;
 	int csv;

@@ -259,13 +259,6 @@ static void on_prefix_prefetch(const struct dm_prefix *p, void *arg)
 {
 	struct pipeline *R = arg;
 	rib_prefetch(R->rib, p);
-	if (R->geo_prefetch)
-		geo_prefetch(R->geo, p, 0);
-}
-
-static void on_prefix_prefetch_geo(const struct dm_prefix *p, void *arg)
-{
-	geo_prefetch(((struct pipeline *)arg)->geo, p, 1);
 }
 
 static void on_elem_count(const struct dm_elem *e, void *arg)
@@ -369,8 +362,6 @@ static void apply_record(struct pipeline *R, struct mrt_ctx *ctx, struct mrt_rec
 		if (rec->u.msg.msg.u.update.announced.n)   /* IPv4 NLRI: the block is its own key */
 			sig_as_prefetch(R->sig, rib_attr_prefetch(R->rib, &rec->u.msg.msg.u.update.attrs));
 		bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch, R);
-		if (R->geo_prefetch)   /* the lines the buckets just asked for point at */
-			bgp_update_prefixes(&rec->u.msg.msg.u.update, on_prefix_prefetch_geo, R);
 	}
 	mrt_elems(ctx, rec, R->decode_only ? on_elem_count : on_elem, R);
 	if (pin)

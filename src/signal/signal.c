@@ -132,6 +132,7 @@ struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct
 	if (!s->o.bin)
 		s->o.bin = 300;
 	s->freeorg = RIB_NONE;
+	s->pend_lo = UINT32_MAX;
 	s->asmask = 1023;
 	s->astab = calloc(s->asmask + 1, sizeof *s->astab);
 	if (!s->astab || grow((void **)&s->ent, &s->capent, ENT_AS, sizeof *s->ent)) {
@@ -428,10 +429,31 @@ static inline void geo_fill_zz(struct sig *s, uint32_t i)
 	p1->flags |= PF_GEO | PF_GEO1;
 }
 
-void sig_set_geo4(struct sig *s, sig_geo4_fn fn)
+void sig_set_geo4(struct sig *s, sig_geo4_fn fn, sig_geo4_batch_fn batch)
 {
 	s->geo4 = fn;
+	s->geo4_batch = fn ? batch : NULL;
 }
+
+/* IPv4 prefix i's range, lo..hi */
+static inline uint32_t pfx_range4(const struct sig *s, uint32_t i, uint32_t *hi)
+{
+	unsigned len = rib_prefix_len(s->rib, i);
+	uint32_t lo = rib_prefix_v4(s->rib, i);
+	*hi = lo | (len >= 32 ? 0 : 0xffffffffu >> len);
+	return lo;
+}
+
+/* IPv4 prefix i whole in the country of the quick answer cc */
+static inline void geo_set_one4(struct sig *s, uint32_t i, uint16_t cc)
+{
+	struct pst *p1 = &s->p[i];
+	p1->geo = country_ent(0, cc_index2((char)(cc >> 8), (char)(cc & 0xff)));
+	p1->ngeo = 1;
+	p1->flags |= PF_GEO | PF_GEO1;
+}
+
+static int geo_fill_split(struct sig *s, uint32_t i);
 
 static int geo_fill(struct sig *s, uint32_t i)
 {
@@ -440,17 +462,19 @@ static int geo_fill(struct sig *s, uint32_t i)
 		return 0;
 	}
 	if (s->geo4 && !rib_prefix_fam(s->rib, i)) {   /* one country (nearly every prefix) */
-		unsigned len = rib_prefix_len(s->rib, i);
-		uint32_t lo = rib_prefix_v4(s->rib, i), hi = lo | (len >= 32 ? 0 : 0xffffffffu >> len);
+		uint32_t hi, lo = pfx_range4(s, i, &hi);
 		uint16_t cc = s->geo4(s->geo_arg, lo, hi);
 		if (cc) {
-			struct pst *p1 = &s->p[i];
-			p1->geo = country_ent(0, cc_index2((char)(cc >> 8), (char)(cc & 0xff)));
-			p1->ngeo = 1;
-			p1->flags |= PF_GEO | PF_GEO1;
+			geo_set_one4(s, i, cc);
 			return 0;
 		}
 	}
+	return geo_fill_split(s, i);
+}
+
+/* geo_fill through the geo function: every share */
+static int geo_fill_split(struct sig *s, uint32_t i)
+{
 	const struct dm_prefix pfv = rib_prefix(s->rib, i), *pf = &pfv;
 	int fam = rib_fam(pf->afi);
 	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
@@ -518,6 +542,104 @@ static int geo_fill(struct sig *s, uint32_t i)
 	return 0;
 }
 
+/* Events of a prefix whose countries are not known yet wait for them: an announcement or a
+ * withdrawal counts for its countries in the bin where it happened, and nothing reads a
+ * country's counts before the bin closes (close_bin, sig_entity_part), so they are added when
+ * the countries are made: by the first reader of them (geo_settle), or all together before the
+ * counts are read (sig_settle_geo). A table that arrives before its peer is a full-feed one (a
+ * one-table replay, a live session's first table) then looks its prefixes up one after another,
+ * where each lookup, between the RIB's and the signal's work for an element, missed the cache:
+ * the mapping's lookups were 10% of such a replay's main thread (issue 12). Waiting: a count of
+ * announcements (low 16 bits) and withdrawals in pst.geo, while PF_GEO is not set; full, the
+ * prefix is settled and counted as before. 0 when the event waits, -1 when it is to be counted
+ * now. */
+static inline int geo_defer(struct sig *s, uint32_t i, int ann)
+{
+	struct pst *p = &s->p[i];
+	unsigned shift = ann ? 0 : 16;
+	if ((p->flags & PF_GEO) || !s->geo || (p->geo >> shift & 0xffff) == 0xffff)
+		return -1;
+	p->geo += 1u << shift;
+	if (i < s->pend_lo)
+		s->pend_lo = i;
+	return 0;
+}
+
+/* The countries of prefix i, and the events that waited for them counted: 0, -1 (out of memory:
+ * the prefix stays without countries, its events wait). quick: the quick answer, asked
+ * already (cc: 0 when it had none). */
+static int geo_settle(struct sig *s, uint32_t i, int quick, uint16_t cc)
+{
+	if (!s->geo) {
+		geo_fill_zz(s, i);
+		return 0;
+	}
+	uint32_t wait = s->p[i].geo;
+	s->p[i].geo = 0;
+	if (quick && cc)
+		geo_set_one4(s, i, cc);
+	else if (quick ? geo_fill_split(s, i) : geo_fill(s, i)) {
+		s->p[i].geo = wait;
+		return -1;
+	}
+	if (!wait)
+		return 0;
+	const struct pst *p = &s->p[i];
+	unsigned n = 1;
+	const struct share *sh;
+	struct share one;
+	if (p->flags & PF_GEO1) {
+		one.ent = p->geo;
+		sh = &one;
+	} else if (p->ngeo == NGEO_LONG) {
+		n = s->sh[p->geo].ent;
+		sh = &s->sh[p->geo + 1];
+	} else {
+		n = p->ngeo;
+		sh = &s->sh[p->geo];
+	}
+	for (unsigned k = 0; k < n; k++) {
+		struct ent *e = &s->ent[sh[k].ent];
+		e->used = 1;
+		e->ann += wait & 0xffff;
+		e->wd += wait >> 16;
+	}
+	return 0;
+}
+
+/* Every prefix whose events wait, settled: before anything reads a country's counts
+ * (signal_impl.h). */
+void sig_settle_geo(struct sig *s)
+{
+	/* IPv4 prefixes a batch at a time through the batch answer (its lookups overlap), the
+	 * rest one by one */
+	enum { BATCH = 256 };
+	uint32_t id[BATCH], lo4[BATCH], hi4[BATCH];
+	uint16_t cc[BATCH];
+	uint32_t lo = s->pend_lo, np = s->np;
+	s->pend_lo = UINT32_MAX;
+	for (uint32_t i = lo; i < np; ) {
+		uint32_t n = 0;
+		for (; i < np && n < BATCH; i++) {
+			if ((s->p[i].flags & PF_GEO) || !s->p[i].geo)
+				continue;
+			if (s->geo4_batch && !rib_prefix_fam(s->rib, i)) {
+				id[n] = i;
+				lo4[n] = pfx_range4(s, i, &hi4[n]);
+				n++;
+			} else if (geo_settle(s, i, 0, 0) && i < s->pend_lo) {
+				s->pend_lo = i;   /* out of memory: it waits on */
+			}
+		}
+		if (!n)
+			continue;
+		s->geo4_batch(s->geo_arg, lo4, hi4, cc, n);
+		for (uint32_t k = 0; k < n; k++)
+			if (geo_settle(s, id[k], 1, cc[k]) && id[k] < s->pend_lo)
+				s->pend_lo = id[k];
+	}
+}
+
 /* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's, with the prefix's
  * size: *units when the caller knows it (rc_dfs: a read of the prefix it saves), else read. */
 static inline __attribute__((always_inline)) const struct share *geo_of_sized(struct sig *s, uint32_t i, unsigned *n,
@@ -526,7 +648,7 @@ static inline __attribute__((always_inline)) const struct share *geo_of_sized(st
 	if (!(s->p[i].flags & PF_GEO)) {
 		if (!s->geo) {
 			geo_fill_zz(s, i);
-		} else if (geo_fill(s, i)) {
+		} else if (geo_settle(s, i, 0, 0)) {
 			*n = 0;
 			return NULL;
 		}
@@ -1203,7 +1325,7 @@ static void count_event(struct sig *s, uint32_t pfx, int fam, int ann, uint32_t 
 		g->ann++;
 	else
 		g->wd++;
-	if (pfx != RIB_NONE) {
+	if (pfx != RIB_NONE && geo_defer(s, pfx, ann)) {
 		unsigned n;
 		struct share one_;   /* geo_of's answer for a one-country prefix */
 		uint64_t unused = 0;   /* its units are not counted here: not read from the prefix */
@@ -1821,6 +1943,7 @@ static void sweep(struct sig *s, const uint64_t *k, uint32_t n)
 
 static void recompute(struct sig *s, int fam)
 {
+	sig_settle_geo(s);   /* the pass reads every visible prefix's countries */
 	/* the pages populated ahead of the growing arrays' ends go back before the sync and the
 	 * pass allocate (base/prefault.h): up to two steps an array, 0.6-0.8 MB of a table's peak */
 	rib_trim(s->rib);
@@ -2103,6 +2226,7 @@ static int coll_in_gap(const struct sig *s, uint32_t c, int64_t end)
 
 static void close_bin(struct sig *s, int64_t t)
 {
+	sig_settle_geo(s);
 	ff_select(s, 0);
 	ff_select(s, 1);
 	uint16_t ncoll = 0, silent = 0;
@@ -2311,6 +2435,7 @@ int sig_entity_part(struct sig *s, const struct sig_entity *key, struct sig_part
 	uint32_t i = ent_lookup(s, key);
 	if (i == RIB_NONE)
 		return -1;
+	sig_settle_geo(s);
 	const struct ent *e = &s->ent[i];
 	memset(out, 0, sizeof *out);
 	out->vis = e->vis;

@@ -89,7 +89,10 @@ struct sig *sig_new(struct rib *rib, sig_geo_fn geo, void *geo_arg, const struct
  * letters packed (the first in the high byte), else 0, and the signal asks the geo function
  * (geo.h geo_range4_country). Answers are the same with it or without. */
 typedef uint16_t (*sig_geo4_fn)(void *arg, uint32_t lo, uint32_t hi);
-void sig_set_geo4(struct sig *s, sig_geo4_fn fn);
+/* With it, the same answers for n ranges at once, lo[j]..hi[j] into cc[j] (NULL: fn for each;
+ * geo.h geo_range4_countries). */
+typedef void (*sig_geo4_batch_fn)(void *arg, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n);
+void sig_set_geo4(struct sig *s, sig_geo4_fn fn, sig_geo4_batch_fn batch);
 void sig_free(struct sig *s);
 /* Exact snapshots (signal_snap.c, docs/scale.md "Snapshots"): the signal's state whole (not its
  * options, callbacks or mapping, nor sig_set_ff_sizes' sizes: the caller's). sig_snap_read loads
@@ -97,7 +100,7 @@ void sig_free(struct sig *s);
  * or -1 for bytes that are truncated, corrupt or of another build (then only fit for sig_free). */
 struct snapbuf;
 struct cur;
-void sig_snap_write(const struct sig *s, struct snapbuf *b);
+void sig_snap_write(struct sig *s, struct snapbuf *b);   /* settles what waits first (signal.c geo_defer) */
 int sig_snap_read(struct sig *s, struct cur *c);
 
 void sig_set_emit(struct sig *s, sig_emit_fn fn, void *arg);

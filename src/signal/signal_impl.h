@@ -34,7 +34,8 @@ struct pst {
 	uint16_t seen;
 	uint8_t flags;
 	uint8_t ngeo;       /* country shares at sh[geo ...] (NGEO_LONG: count in sh[geo], see geo_fill) */
-	uint32_t geo;       /* or, with PF_GEO1, the one country's entity */
+	uint32_t geo;       /* or, with PF_GEO1, the one country's entity; without PF_GEO, the
+	                     * events that wait for the countries (signal.c geo_defer) */
 	struct org org0;
 };
 
@@ -102,6 +103,7 @@ struct sig {
 	sig_geo_fn geo;
 	void *geo_arg;
 	sig_geo4_fn geo4;
+	sig_geo4_batch_fn geo4_batch;
 	struct sig_opts o;
 	sig_emit_fn emit;
 	void *emit_arg;
@@ -116,6 +118,7 @@ struct sig {
 
 	struct pst *p;
 	uint32_t np, capp;
+	uint32_t pend_lo;   /* the lowest prefix whose events wait for its countries (geo_defer) */
 	struct orgn *org;
 	uint32_t norg, caporg, freeorg;
 	struct share *sh;
@@ -181,5 +184,9 @@ static inline void sig_pe_one(struct ent *e)
 
 /* n counters (not cleared) for e in fam's pool: 0, or -1 out of memory (e untouched). */
 int sig_pe_alloc(struct sig *s, int fam, struct ent *e, uint32_t n);
+
+/* signal.c: the events that wait for their prefixes' countries counted (signal.c geo_defer):
+ * before a country's counts are read or the state is written. */
+void sig_settle_geo(struct sig *s);
 
 #endif

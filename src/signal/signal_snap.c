@@ -23,8 +23,9 @@ enum { NSIZES = sizeof sizes / sizeof sizes[0] };
  * an allocation of any size */
 enum { MAXN = 0x7fffffffu };
 
-void sig_snap_write(const struct sig *s, struct snapbuf *b)
+void sig_snap_write(struct sig *s, struct snapbuf *b)
 {
+	sig_settle_geo(s);   /* events that wait are state the snapshot does not hold */
 	snap_u32(b, SIG_SNAP_TAG);
 	for (unsigned i = 0; i < NSIZES; i++)
 		snap_u32(b, sizes[i]);

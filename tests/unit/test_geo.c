@@ -1142,6 +1142,48 @@ static void test_flat_segments(void **state)
 	assert_int_equal(cc, 0);
 	assert_int_equal(geo_flat_seg4(&f, v4("255.255.255.255"), UINT32_MAX, &cc), v4("255.255.255.255"));
 	assert_int_equal(cc, 0);
+	/* the walk: every segment once, in order, each as the search answers it */
+	static const char *const ends[] = { "9.255.255.255", "10.0.255.255", "10.1.0.255", "10.1.1.255",
+	                                    "10.1.255.255", "10.2.255.255", "255.255.255.255" };
+	static const uint16_t ccs[] = { 0, CC_PACK('D', 'E'), CC_PACK('F', 'R'), CC_PACK('K', 'P'), 0,
+	                                CC_PACK('J', 'P'), 0 };
+	struct geo_walk4 w = { GEO_WALK4_START, 0 };
+	uint32_t x = v4("0.0.0.1");
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(geo_flat_walk4(&f, &w, x, UINT32_MAX, &cc), v4(ends[i]));
+		assert_int_equal(cc, ccs[i]);
+		x = v4(ends[i]) + 1;
+	}
+	/* asked no further than need: what the search answers (the /16's end), then on from there */
+	w.i = GEO_WALK4_START;
+	assert_int_equal(geo_flat_walk4(&f, &w, v4("0.0.0.1"), v4("0.0.0.255"), &cc), v4("0.0.255.255"));
+	assert_int_equal(geo_flat_walk4(&f, &w, v4("0.1.0.0"), v4("10.0.0.9"), &cc), v4("9.255.255.255"));
+	assert_int_equal(cc, 0);
+	assert_int_equal(geo_flat_walk4(&f, &w, v4("10.0.0.0"), v4("10.0.0.9"), &cc), v4("10.0.255.255"));
+	assert_int_equal(cc, CC_PACK('D', 'E'));
+	w.i = GEO_WALK4_START;
+	assert_int_equal(geo_flat_walk4(&f, &w, v4("9.0.0.0"), v4("10.1.0.9"), &cc), v4("9.255.255.255"));
+	assert_int_equal(geo_flat_walk4(&f, &w, v4("10.0.0.0"), v4("10.1.0.9"), &cc), v4("10.0.255.255"));
+	assert_int_equal(cc, CC_PACK('D', 'E'));
+	assert_int_equal(geo_flat_walk4(&f, &w, v4("10.1.0.0"), v4("10.1.0.9"), &cc), v4("10.1.0.255"));
+	assert_int_equal(cc, CC_PACK('F', 'R'));
+	/* damaged buckets (pointing back, past the end): an answer >= x every step, the walk ends */
+	uint32_t bad[65537];
+	memcpy(bad, f.bucket4, sizeof bad);
+	for (size_t k = 0; k < 65537; k += 97)
+		bad[k] = (uint32_t)((k * 2654435761u) % 11);
+	struct geo_flat d = f;
+	d.bucket4 = bad;
+	w.i = GEO_WALK4_START;
+	size_t steps = 0;
+	for (uint32_t y = 0;; steps++) {
+		uint32_t e = geo_flat_walk4(&d, &w, y, UINT32_MAX, &cc);
+		assert_true(e >= y);
+		if (e == UINT32_MAX)
+			break;
+		y = e + 1;
+	}
+	assert_true(steps < 70000);
 	struct dm_ip a = ip("2001:db8::1"), z = ip("2001:db8::ffff");
 	assert_true(geo_flat_seg6(&f, geo_ip_u128(&a), &cc) == geo_ip_u128(&z));
 	assert_int_equal(cc, CC_PACK('N', 'L'));
@@ -1276,6 +1318,50 @@ static void test_flat_many_countries(void **state)
 	assert_int_equal(geo_range4_country(m, v4("10.0.7.0"), v4("10.0.7.255")), CC_PACK('A', 'H'));
 	assert_int_equal(geo_range4_country(m, v4("10.1.4.0"), v4("10.1.4.255")), 0);   /* KA: asked */
 	check_split(m, -1, "10.1.4.0/24", "KA 256");
+	/* the walk answers what the search answers, piece by piece, over ranges of every size */
+	uint32_t r = 12345;
+	for (int t = 0; t < 3000; t++) {
+		r = r * 1103515245u + 12345u;
+		uint32_t lo = v4("9.255.0.0") + (r >> 8) % (3u << 16);
+		r = r * 1103515245u + 12345u;
+		uint32_t hi = lo + (t % 3 == 0 ? (r >> 4) : (r >> 16) % 4096u);
+		if (hi < lo)
+			hi = UINT32_MAX;
+		struct geo_walk4 w = { GEO_WALK4_START, 0 };
+		for (uint32_t pos = lo;; ) {
+			uint16_t c1, c2;
+			uint32_t e1 = geo_flat_seg4(f, pos, hi, &c1), e2 = geo_flat_walk4(f, &w, pos, hi, &c2);
+			assert_int_equal(c1, c2);
+			assert_int_equal(e1 < hi ? e1 : hi, e2 < hi ? e2 : hi);
+			if (e1 >= hi)
+				break;
+			pos = e1 + 1;
+		}
+	}
+	/* the batch answers as the quick answer does, range by range (batches shorter and longer
+	 * than its look-ahead), and none without a flattened view */
+	static uint32_t blo[600], bhi[600];
+	static uint16_t bcc[600];
+	for (int t = 0; t < 600; t++) {
+		r = r * 1103515245u + 12345u;
+		blo[t] = v4("10.0.0.0") + ((r >> 8) % 300u << 8);   /* one of the file's /24s */
+		bhi[t] = blo[t] + (t % 5 == 0 ? 65535u : 255u);
+	}
+	size_t sizes[] = { 1, 7, 16, 600 };
+	for (size_t z = 0; z < 4; z++) {
+		memset(bcc, 0xee, sizeof bcc);
+		geo_range4_countries(m, blo, bhi, bcc, sizes[z]);
+		for (size_t t = 0; t < sizes[z]; t++)
+			assert_int_equal(bcc[t], geo_range4_country(m, blo[t], bhi[t]));
+		assert_int_equal(bcc[sizes[z] < 600 ? sizes[z] : 599], sizes[z] < 600 ? 0xeeee : geo_range4_country(m, blo[599], bhi[599]));
+	}
+	size_t some = 0;
+	for (size_t t = 0; t < 600; t++)
+		some += bcc[t] != 0;
+	assert_true(some > 300);   /* the /24s with a code inside the table */
+	geo_range4_countries(g, blo, bhi, bcc, 600);
+	for (size_t t = 0; t < 600; t++)
+		assert_int_equal(bcc[t], 0);
 	static const char *const wide[] = { "10.0.0.0/15", "10.0.0.0/16", "10.1.0.0/16", "10.0.254.0/23", "0.0.0.0/0" };
 	for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++) {
 		struct dm_prefix p = pfx(wide[i]);

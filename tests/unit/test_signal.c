@@ -1150,7 +1150,7 @@ static void geo4_run(int quick, struct row *out, int *nout)
 	struct rib *r = rib_new();
 	struct sig *s = sig_new(r, counting_geo, NULL, &o);
 	if (quick)
-		sig_set_geo4(s, fake_geo4);
+		sig_set_geo4(s, fake_geo4, NULL);
 	nrows = 0;
 	sig_set_emit(s, capture, NULL);
 	geo_asked = geo4_asked = 0;
@@ -1196,6 +1196,83 @@ static void test_geo4_same_rows(void **st)
 	assert_non_null(bb);
 	assert_int_equal(bb->announcements, 1);
 	assert_int_equal(row_of_last(SIG_COUNTRY, "KP")->visible_prefixes, 3);
+}
+
+/* the batch answer as fake_geo4 for each range */
+static void fake_geo4_batch(void *arg, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		cc[k] = fake_geo4(arg, lo[k], hi[k]);
+}
+
+/* Events of prefixes whose countries are not made yet (a table before its peer is a full-feed
+ * one: no visibility asks for them) wait for them and count in their own bin: counted by hand
+ * from fake_geo, the same with the quick answers in a batch, one by one, and without them. */
+static void waits_run(int quick, struct row *out, int *nout, struct sig_part *mid)
+{
+	struct sig_opts o;
+	sig_opts_default(&o);
+	assert_int_equal(sig_parse_ff_rule("4", &o), 0);   /* a table of 4 prefixes is a full feed */
+	o.bin = 300;
+	struct rib *r = rib_new();
+	struct sig *s = sig_new(r, counting_geo, NULL, &o);
+	if (quick)
+		sig_set_geo4(s, fake_geo4, quick == 2 ? fake_geo4_batch : NULL);
+	nrows = 0;
+	sig_set_emit(s, capture, NULL);
+	sig_start(s);   /* no RIB: the table comes as updates */
+	feed(s, 'A', 900, 0, "10.0.0.0/16", 100);       /* AA and BB */
+	feed(s, 'A', 910, 0, "175.45.176.0/22", 101);   /* KP */
+	feed(s, 'W', 920, 0, "175.45.176.0/22", 0);
+	feed(s, 'A', 930, 0, "8.8.8.0/24", 102);        /* US */
+	feed(s, 'A', 940, 0, "10.0.0.0/16", 103);       /* AA and BB again: an implicit withdrawal */
+	struct sig_entity kp = { .kind = SIG_COUNTRY, .afi = DM_AFI_IPV4, .cc = "KP" };
+	uint32_t pe_n[4];
+	uint64_t pe_units[4];
+	assert_int_equal(sig_entity_part(s, &kp, mid, pe_n, pe_units, 4), 0);   /* read mid-bin */
+	feed(s, 'A', 1210, 0, "175.45.176.0/22", 104);  /* KP: its countries known */
+	feed(s, 'A', 1220, 0, "1.2.3.0/24", 105);       /* US, new: waits */
+	feed(s, 'A', 1230, 0, "10.0.129.0/24", 106);    /* BB: the table reaches 4, a full feed at the close */
+	feed(s, 'W', 1530, 0, "8.8.8.0/24", 0);         /* seen by the full-feed peer: counted at once */
+	sig_finish(s);
+	memcpy(out, rows, (size_t)nrows * sizeof *rows);
+	*nout = nrows;
+	sig_free(s);
+	rib_free(r);
+}
+
+static void test_geo_waits(void **st)
+{
+	(void)st;
+	static struct row runs[3][4096];
+	int n[3];
+	struct sig_part mid[3];
+	for (int q = 0; q < 3; q++)
+		waits_run(q, runs[q], &n[q], &mid[q]);
+	for (int q = 1; q < 3; q++) {
+		assert_int_equal(n[q], n[0]);
+		for (int i = 0; i < n[0]; i++) {
+			assert_memory_equal(&runs[q][i].e, &runs[0][i].e, sizeof runs[0][i].e);
+			assert_memory_equal(&runs[q][i].b, &runs[0][i].b, sizeof runs[0][i].b);
+		}
+		assert_memory_equal(&mid[q], &mid[0], sizeof mid[0]);
+	}
+	assert_int_equal(mid[0].ann, 1);   /* KP's announcement and withdrawal, read mid-bin */
+	assert_int_equal(mid[0].wd, 1);
+	memcpy(rows, runs[0], (size_t)n[0] * sizeof *rows);
+	nrows = n[0];
+	static const struct { int64_t t; const char *cc; uint32_t ann, wd; } want[] = {
+		{ 900, "AA", 2, 0 }, { 900, "BB", 2, 0 }, { 900, "KP", 1, 1 }, { 900, "US", 1, 0 },
+		{ 1200, "KP", 1, 0 }, { 1200, "US", 1, 0 }, { 1200, "BB", 1, 0 }, { 1200, "AA", 0, 0 },
+		{ 1500, "US", 0, 1 },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		const struct sig_bin *b = row_of(want[i].t, SIG_COUNTRY, want[i].cc, 0);
+		assert_non_null(b);
+		assert_int_equal(b->announcements, want[i].ann);
+		assert_int_equal(b->withdrawals, want[i].wd);
+	}
+	assert_int_equal(row_of(1500, SIG_COUNTRY, "US", 0)->visible_prefixes, 1);   /* 1.2.3.0/24 */
 }
 
 static void test_peers_dropped_duration(void **st)
@@ -1527,6 +1604,7 @@ int main(void)
 		cmocka_unit_test(test_shared_slash24_counted_once),
 		cmocka_unit_test(test_256_shares),
 		cmocka_unit_test(test_geo4_same_rows),
+		cmocka_unit_test(test_geo_waits),
 		cmocka_unit_test(test_time_near_2_32),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
