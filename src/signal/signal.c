@@ -166,6 +166,7 @@ void sig_free(struct sig *s)
 		bigarr_free(s->fam[f].pe, (size_t)s->fam[f].cappe * sizeof *s->fam[f].pe);
 	bigarr_free(s->ent, (size_t)s->capent * sizeof *s->ent);
 	bigarr_free(s->p, (size_t)s->capp * sizeof *s->p);
+	bigarr_free(s->pend, (size_t)s->cappend * sizeof *s->pend);
 	bigarr_free(s->org, (size_t)s->caporg * sizeof *s->org);
 	bigarr_free(s->sh, (size_t)s->capsh * sizeof *s->sh);
 	bigarr_free(s->vsub, (size_t)s->capvsub * sizeof *s->vsub);
@@ -553,16 +554,37 @@ static int geo_fill_split(struct sig *s, uint32_t i)
  * announcements (low 16 bits) and withdrawals in pst.geo, while PF_GEO is not set; full, the
  * prefix is settled and counted as before. 0 when the event waits, -1 when it is to be counted
  * now. */
+enum { PEND_MAX = 1u << 16 };   /* listed waiting prefixes (256 KiB); more: a scan */
+
 static inline int geo_defer(struct sig *s, uint32_t i, int ann)
 {
 	struct pst *p = &s->p[i];
 	unsigned shift = ann ? 0 : 16;
 	if ((p->flags & PF_GEO) || !s->geo || (p->geo >> shift & 0xffff) == 0xffff)
 		return -1;
+	if (!p->geo && !s->pend_scan) {   /* its first: listed, up to PEND_MAX of them */
+		if (s->npend < PEND_MAX && !grow((void **)&s->pend, &s->cappend, s->npend + 1, sizeof *s->pend)) {
+			s->pend[s->npend++] = i;
+		} else {   /* a scan from pend_lo: the list goes (a table's peak) */
+			s->pend_scan = 1;
+			bigarr_free(s->pend, (size_t)s->cappend * sizeof *s->pend);
+			s->pend = NULL;
+			s->npend = s->cappend = 0;
+		}
+	}
 	p->geo += 1u << shift;
 	if (i < s->pend_lo)
 		s->pend_lo = i;
 	return 0;
+}
+
+/* a prefix whose events still wait after a settle (out of memory): the next settle looks at
+ * every prefix from it on */
+static void geo_unsettled(struct sig *s, uint32_t i)
+{
+	s->pend_scan = 1;
+	if (i < s->pend_lo)
+		s->pend_lo = i;
 }
 
 /* The countries of prefix i, and the events that waited for them counted: 0, -1 (out of memory:
@@ -607,37 +629,62 @@ static int geo_settle(struct sig *s, uint32_t i, int quick, uint16_t cc)
 	return 0;
 }
 
+/* Waiting prefixes gathered for the batch answer (IPv4 ones, BATCH at a time: the lookups
+ * overlap); the rest settled one by one. */
+enum { BATCH = 256 };
+struct settle_batch {
+	uint32_t n;
+	uint32_t id[BATCH], lo4[BATCH], hi4[BATCH];
+	uint16_t cc[BATCH];
+};
+
+static void settle_flush(struct sig *s, struct settle_batch *b)
+{
+	if (!b->n)
+		return;
+	s->geo4_batch(s->geo_arg, b->lo4, b->hi4, b->cc, b->n);
+	for (uint32_t k = 0; k < b->n; k++)
+		if (geo_settle(s, b->id[k], 1, b->cc[k]))
+			geo_unsettled(s, b->id[k]);
+	b->n = 0;
+}
+
+static inline void settle_add(struct sig *s, struct settle_batch *b, uint32_t i)
+{
+	if ((s->p[i].flags & PF_GEO) || !s->p[i].geo)
+		return;   /* settled by a reader since, or nothing waits */
+	if (!s->geo4_batch || rib_prefix_fam(s->rib, i)) {
+		if (geo_settle(s, i, 0, 0))
+			geo_unsettled(s, i);
+		return;
+	}
+	b->id[b->n] = i;
+	b->lo4[b->n] = pfx_range4(s, i, &b->hi4[b->n]);
+	if (++b->n == BATCH)
+		settle_flush(s, b);
+}
+
 /* Every prefix whose events wait, settled: before anything reads a country's counts
  * (signal_impl.h). */
 void sig_settle_geo(struct sig *s)
 {
-	/* IPv4 prefixes a batch at a time through the batch answer (its lookups overlap), the
-	 * rest one by one */
-	enum { BATCH = 256 };
-	uint32_t id[BATCH], lo4[BATCH], hi4[BATCH];
-	uint16_t cc[BATCH];
-	uint32_t lo = s->pend_lo, np = s->np;
+	uint32_t lo = s->pend_lo, np = s->np, n = s->npend;
+	int scan = s->pend_scan;
+	if (lo == UINT32_MAX)
+		return;
 	s->pend_lo = UINT32_MAX;
-	for (uint32_t i = lo; i < np; ) {
-		uint32_t n = 0;
-		for (; i < np && n < BATCH; i++) {
-			if ((s->p[i].flags & PF_GEO) || !s->p[i].geo)
-				continue;
-			if (s->geo4_batch && !rib_prefix_fam(s->rib, i)) {
-				id[n] = i;
-				lo4[n] = pfx_range4(s, i, &hi4[n]);
-				n++;
-			} else if (geo_settle(s, i, 0, 0) && i < s->pend_lo) {
-				s->pend_lo = i;   /* out of memory: it waits on */
-			}
-		}
-		if (!n)
-			continue;
-		s->geo4_batch(s->geo_arg, lo4, hi4, cc, n);
+	s->npend = 0;
+	s->pend_scan = 0;
+	struct settle_batch b;
+	b.n = 0;
+	if (scan) {
+		for (uint32_t i = lo; i < np; i++)
+			settle_add(s, &b, i);
+	} else {
 		for (uint32_t k = 0; k < n; k++)
-			if (geo_settle(s, id[k], 1, cc[k]) && id[k] < s->pend_lo)
-				s->pend_lo = id[k];
+			settle_add(s, &b, s->pend[k]);
 	}
+	settle_flush(s, &b);
 }
 
 /* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's, with the prefix's

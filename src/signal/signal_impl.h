@@ -118,7 +118,12 @@ struct sig {
 
 	struct pst *p;
 	uint32_t np, capp;
-	uint32_t pend_lo;   /* the lowest prefix whose events wait for its countries (geo_defer) */
+	/* prefixes whose events wait for their countries (signal.c geo_defer): the lowest, and all
+	 * of them in pend unless pend_scan (too many: every prefix from pend_lo on is looked at) */
+	uint32_t pend_lo;
+	uint32_t *pend;
+	uint32_t npend, cappend;
+	uint8_t pend_scan;
 	struct orgn *org;
 	uint32_t norg, caporg, freeorg;
 	struct share *sh;
