@@ -195,16 +195,35 @@ struct key {
 	uint64_t bytes;             /* input size */
 };
 
+/* path as it is wherever darkmap runs (absolute, links resolved): of an absent file, its
+ * nearest folder that is there, and the rest as given. 0, or -1 (path as given). */
+static int canon_path(const char *path, char *out, size_t n)
+{
+	char dir[PATH_MAX];
+	if (realpath(path, dir))
+		return snprintf(out, n, "%s", dir) < (int)n ? 0 : -1;
+	const char *sl = strrchr(path, '/');
+	if (!sl || sl == path || (size_t)(sl - path) >= sizeof dir)
+		return -1;   /* a name alone (the key's title line), or /x: as given */
+	memcpy(dir, path, (size_t)(sl - path));
+	dir[sl - path] = 0;
+	char up[PATH_MAX];
+	return canon_path(dir, up, sizeof up) == 0 && snprintf(out, n, "%s%s", up, sl) < (int)n ? 0 : -1;
+}
+
 static void key_add(struct key *k, const char *path)
 {
 	struct stat st;
-	char line[PATH_MAX + 96];
+	char line[PATH_MAX + 96], real[PATH_MAX];
 	int n;
+	/* the file as it is wherever darkmap runs: found through ./node_modules or through the
+	 * binary's folder, the same files made two indexes (123 MB and a 2 s build each) */
+	const char *name = canon_path(path, real, sizeof real) == 0 ? real : path;
 	if (stat(path, &st) == 0)
-		n = snprintf(line, sizeof line, "%s %llu %lld.%09ld %llu\n", path, (unsigned long long)st.st_size,
+		n = snprintf(line, sizeof line, "%s %llu %lld.%09ld %llu\n", name, (unsigned long long)st.st_size,
 		             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
 	else
-		n = snprintf(line, sizeof line, "%s absent\n", path);
+		n = snprintf(line, sizeof line, "%s absent\n", name);
 	if (n < 0 || (size_t)n >= sizeof line)
 		return;
 	if (k->len + (size_t)n + 1 > k->cap) {

@@ -67,6 +67,27 @@ same geo_index_stale "$IX" '[ "$(stamp)" != "$s1" ] && [ "$(stat -c %s "$IX")" =
 
 same geo_index_unwritable "$TMP/no-such-dir/geo.idx" '[ ! -e "$TMP/no-such-dir" ]'
 
+# its cache folder: the same files reached by another path (a relative one from another folder)
+# are the same index, mapped, not built again beside the first
+if have_data rir/delegated-ripencc-20140630; then
+	D2=$TMP/d2
+	mkdir -p "$D2/rir" "$TMP/cache"
+	cp "$DATA/rir/delegated-apnic-20140701" "$DATA/rir/delegated-ripencc-20140630" "$D2/rir/"   # over 4 MB: indexed
+	(cd "$TMP" && env -u DARKMAP_GEO_INDEX XDG_CACHE_HOME="$TMP/cache" DARKMAP_DATA=d2 "$DARKMAP" geo $Q >"$TMP/rel" 2>&1)
+	ix2=$(ls "$TMP"/cache/darkmap/geo-*.idx 2>/dev/null)
+	s2=$(stat -c '%i %Y %s' $ix2 2>/dev/null)
+	(cd / && env -u DARKMAP_GEO_INDEX XDG_CACHE_HOME="$TMP/cache" DARKMAP_DATA="$D2" "$DARKMAP" geo $Q >"$TMP/abs" 2>&1)
+	n2=$(ls "$TMP"/cache/darkmap/geo-*.idx 2>/dev/null | wc -l)
+	if [ "$n2" = 1 ] && [ -n "$s2" ] && [ "$(stat -c '%i %Y %s' $ix2)" = "$s2" ] && cmp -s "$TMP/rel" "$TMP/abs" &&
+		grep -q 'KP' "$TMP/abs"; then
+		ok geo_index_any_folder
+	else
+		nok geo_index_any_folder "$n2 index files: $(ls "$TMP"/cache/darkmap 2>&1 | tr '\n' ' ') $(diff "$TMP/rel" "$TMP/abs" | head -c 300)"
+	fi
+else
+	skip geo_index_any_folder "../shared/data/rir/delegated-ripencc-20140630 absent"
+fi
+
 # the real defaults (npm packages when installed, every RIR file): the index in its cache
 # folder (node_modules/.cache/darkmap) answers as the files do
 unset DARKMAP_NODE_MODULES
