@@ -914,9 +914,6 @@ static int prefix_split(const struct geo_db *g, size_t from, size_t to, int view
 	return acc_shares(&a, v6, len, out, max);
 }
 
-/* A one-table replay asks the split of 577k prefixes in arrival order: each a miss on the
- * /16's bucket, then one on the segment ends it points at (7-9% of that replay's time, issue
- * 12). Asked for a whole UPDATE at once, the misses of its prefixes overlap. */
 /* The lines of f a lookup of address addr reads: stage 0 the bucket, stage 1 (the bucket in
  * cache by then) the search's span of ends and the countries it may land on, b's included. */
 static inline void flat4_prefetch(const struct geo_flat *f, uint32_t addr, int stage)

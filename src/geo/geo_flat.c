@@ -202,11 +202,6 @@ static uint32_t seg4_end_after(const struct geo_flat *f, uint32_t k, size_t i)
 	return (lo - 1) << 16 | f->end4[i];
 }
 
-/* Bucket k's segments: bucket4[k] holds k << 16, and it and those up to bucket4[k + 1] end
- * inside the /16, their ends known by their low 16 bits; past the last of them x lies in
- * segment bucket4[k + 1], which runs on into the next /16. The searches keep inside the
- * bounds the arrays give, whatever they hold, and always answer an end >= x, so a walk moves
- * on. */
 /* The first segment of bucket x >> 16 that ends at or past x, or *b (the one running on into
  * the next /16; *b == f->n4 only in a damaged index) when none does. */
 static size_t seg4_find(const struct geo_flat *f, uint32_t x, size_t *b)
@@ -232,6 +227,11 @@ static size_t seg4_find(const struct geo_flat *f, uint32_t x, size_t *b)
 	return a;
 }
 
+/* Bucket k's segments: bucket4[k] holds k << 16, and it and those up to bucket4[k + 1] end
+ * inside the /16, their ends known by their low 16 bits; past the last of them x lies in
+ * segment bucket4[k + 1], which runs on into the next /16. The searches keep inside the
+ * bounds the arrays give, whatever they hold, and always answer an end >= x, so a walk moves
+ * on. */
 uint32_t geo_flat_seg4(const struct geo_flat *f, uint32_t x, uint32_t need, uint16_t *cc)
 {
 	uint32_t k = x >> 16, base = k << 16;
