@@ -222,6 +222,7 @@ struct wpart {
 	int waiting, finished;
 	struct cl_barrier b;
 	int rebuilding;
+	char claim[48];                /* after the rebuild: XAUTOCLAIM's cursor ("" when done) */
 	int taken;                     /* taken over from a worker whose lease ran out */
 	uint64_t snap_ms[2], snap_seq[2];   /* the stream ids of the last two snapshots, newest
 	                                     * first (0-0: none): the stream is kept from the older */
@@ -585,22 +586,43 @@ static int read_more(struct worker *k, struct wpart *w, struct dm_error *err)
 			lens[i] = strlen(argv[i]);
 		if (!(rep = cl_redis_cmd(k->r, w->in, 6, argv, lens, err)))
 			return -1;
-		if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
-			freeReplyObject(rep);
-			/* caught up: take over what the dead worker had been handed and not acknowledged */
-			const char *a2[] = { "XAUTOCLAIM", w->in, "workers", k->me, "0", "0-0", "COUNT", "10000" };
-			size_t l2[8];
-			for (int i = 0; i < 8; i++)
-				l2[i] = strlen(a2[i]);
-			redisReply *c = cl_redis_cmd(k->r, w->in, 8, a2, l2, err);
-			if (c && c->type == REDIS_REPLY_ARRAY && c->elements >= 2)
-				ack(k, w, c->element[1]);   /* applied above (their ids are <= the last applied) */
-			if (c)
-				freeReplyObject(c);
-			w->rebuilding = 0;
-			return 0;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements) {
+			w->batch = rep;
+			w->at = 0;
+			return 1;
 		}
-		w->batch = rep;
+		freeReplyObject(rep);
+		w->rebuilding = 0;   /* caught up */
+		snprintf(w->claim, sizeof w->claim, "0-0");
+	}
+	if (w->claim[0]) {
+		/* What the worker before was handed and did not acknowledge, taken over and read as
+		 * any entries: those the stream's read above held are skipped as applied (their ids
+		 * are <= the last applied) and acknowledged; those it was handed after that read (a
+		 * worker whose lease ran out reads on until it sees so) are applied here. Acknowledged
+		 * unread before, they were lost: XREADGROUP never hands an entry out twice. */
+		const char *a2[] = { "XAUTOCLAIM", w->in, "workers", k->me, "0", w->claim, "COUNT", "1000" };
+		size_t l2[8];
+		for (int i = 0; i < 8; i++)
+			l2[i] = strlen(a2[i]);
+		redisReply *c = cl_redis_cmd(k->r, w->in, 8, a2, l2, err);
+		if (!c)
+			return -1;
+		redisReply *ents = NULL;
+		if (c->type == REDIS_REPLY_ARRAY && c->elements >= 2 && c->element[0]->type == REDIS_REPLY_STRING &&
+		    strcmp(c->element[0]->str, "0-0") && strlen(c->element[0]->str) < sizeof w->claim)
+			memcpy(w->claim, c->element[0]->str, strlen(c->element[0]->str) + 1);   /* more to claim */
+		else
+			w->claim[0] = 0;   /* all claimed, or no XAUTOCLAIM (an error reply) */
+		if (c->type == REDIS_REPLY_ARRAY && c->elements >= 2 && c->element[1]->type == REDIS_REPLY_ARRAY &&
+		    c->element[1]->elements) {
+			ents = c->element[1];
+			c->element[1] = NULL;
+		}
+		freeReplyObject(c);
+		if (!ents)
+			return 0;
+		w->batch = ents;
 		w->at = 0;
 		return 1;
 	}
@@ -646,6 +668,7 @@ static int take(struct worker *k, struct wpart *w, struct dm_error *err)
 	w->last_batch = 0;
 	w->sub = 0;
 	w->rebuilding = 1;
+	w->claim[0] = 0;
 	w->waiting = w->finished = 0;
 	memset(w->snap_ms, 0, sizeof w->snap_ms);
 	memset(w->snap_seq, 0, sizeof w->snap_seq);
