@@ -572,6 +572,15 @@ static int apply_batch(struct worker *k, struct wpart *w, struct dm_error *err)
 	return progress;
 }
 
+static void drop(struct wpart *w)
+{
+	cl_part_free(w->p);
+	w->p = NULL;
+	if (w->batch)
+		freeReplyObject(w->batch);
+	w->batch = NULL;
+}
+
 /* Reads the next entries of a partition: while rebuilding the stream itself from the last
  * applied entry (XRANGE), then the consumer group's new entries (XREADGROUP >). */
 static int read_more(struct worker *k, struct wpart *w, struct dm_error *err)
@@ -626,16 +635,28 @@ static int read_more(struct worker *k, struct wpart *w, struct dm_error *err)
 		w->at = 0;
 		return 1;
 	}
-	const char *argv[] = { "XREADGROUP", "GROUP", "workers", k->me, "COUNT", "32", "STREAMS", w->in, ">" };
-	size_t lens[9];
-	for (int i = 0; i < 9; i++)
-		lens[i] = strlen(argv[i]);
-	if (!(rep = cl_redis_cmd(k->r, w->in, 9, argv, lens, err)))
+	/* Only the lease's holder is handed entries. A worker whose lease ran out sees so at its
+	 * next renewal, up to a third of the lease later; reading meanwhile it took entries that
+	 * XREADGROUP then never hands to the worker that took the partition over (each is handed
+	 * out once). The check and the read are one script, as for XTRIM (the lease and the stream
+	 * share the partition's slot); -1: not ours, the partition goes as at a renewal. */
+	static const char read_lua[] =
+		"if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end "
+		"return redis.call('XREADGROUP', 'GROUP', 'workers', ARGV[1], 'COUNT', '32', 'STREAMS', KEYS[2], '>')";
+	const char *argv[] = { "EVAL", read_lua, "2", w->lease, w->in, k->me };
+	size_t lens[] = { 4, sizeof read_lua - 1, 1, strlen(w->lease), strlen(w->in), strlen(k->me) };
+	if (!(rep = cl_redis_cmd(k->r, w->in, 6, argv, lens, err)))
 		return -1;
 	if (rep->type == REDIS_REPLY_ERROR) {
 		dm_fail(err, DM_ERR_IO, 0, "redis XREADGROUP %s: %s", w->in, rep->str);
 		freeReplyObject(rep);
 		return -1;
+	}
+	if (rep->type == REDIS_REPLY_INTEGER && rep->integer < 0) {
+		freeReplyObject(rep);
+		dm_log("cluster worker %s: lost partition %u (its lease is another's at a read)", k->me, w->id);
+		drop(w);
+		return 0;
 	}
 	if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
 		freeReplyObject(rep);
@@ -679,15 +700,6 @@ static int take(struct worker *k, struct wpart *w, struct dm_error *err)
 		k->st->rebuild_s += now_s() - t0;
 	}
 	return 1;
-}
-
-static void drop(struct wpart *w)
-{
-	cl_part_free(w->p);
-	w->p = NULL;
-	if (w->batch)
-		freeReplyObject(w->batch);
-	w->batch = NULL;
 }
 
 /* Holds our leases and takes the partitions nobody holds that are not done. Returns how many

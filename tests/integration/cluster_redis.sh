@@ -25,6 +25,9 @@
 #      and the one before loaded (or the stream replayed from its start when there was no other);
 #      the rows and events are still the single process's; the stream
 #      lengths before and after trimming and the time to recover are printed;
+#   6. a worker stopped (SIGSTOP) while its partitions' leases become another's, then continued:
+#      its reads are refused (the consumer group hands out no entry of those streams until the
+#      leases are released), and the result is the single process's;
 #   4. the Redis Cluster has a replica per master (six nodes): kill -9 of a master of partition
 #      streams (the merger's keys' when it holds some) mid-feed (feed, workers and merger running at once); its replica takes
 #      over, the feeder, the workers and the merger follow (MOVED, CLUSTERDOWN, a refused
@@ -286,6 +289,51 @@ if wait_for 60 msums; then
 	echo "# cluster_redis: merger killed -9 after ${stored%% *} of $(redis-cli -c -p "$n1" GET 'mr:{m}:barriers') barriers committed; restarted, it ended $(awk -v a="$t_kill" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }') s later; $(grep -ho 'resumed after.*' "$TMP/mr.merge2")"
 else
 	nok cluster_merger_restart "the merger never reached 60 barriers: $(tail -2 "$TMP/mr.merge1")"
+fi
+
+# ---- 6. a worker whose lease is another's is handed no entry ----
+# Worker 1 is stopped (SIGSTOP) once it holds partitions 1 and 5; their leases are then
+# another's (set here, as a worker taking them over sets them), the streams are fed, and worker 1
+# continues: its reads are refused (the lease check and XREADGROUP are one script), so the
+# consumer group hands out no entry of either stream until the leases are released; then a
+# worker takes both and the result is the single process's.
+conf fence 1000
+# the workers start once the feeder has said the inputs' time; said here (case 1's feed of the
+# same scenario said it), so that they take their leases before any entry is there
+redis-cli -c -p "$n1" SET 'fence:{m}:when' "$(redis-cli -c -p "$n1" GET 'eq:{m}:when')" >/dev/null
+workers fence -q
+"$BIN" cluster merge --config "$TMP/fence.conf" -q --csv --detect --all --json "$TMP/fence.ev" \
+	--db "$TMP/fence.db" >"$TMP/fence.out" 2>"$TMP/fence.merge" &
+M=$!
+PIDS+=($M)
+held() { [ "$(redis-cli -c -p "$n1" GET 'fence:{p1}:lease')" = "w1-${W[1]}" ] &&
+	[ "$(redis-cli -c -p "$n1" GET 'fence:{p5}:lease')" = "w1-${W[1]}" ]; }
+delivered() {  # the group's last delivered entry of partition $1's stream
+	redis-cli -c -p "$n1" XINFO GROUPS "fence:{p$1}:in" | awk 'f { print; exit } $0 == "last-delivered-id" { f = 1 }'
+}
+if wait_for 30 held; then
+	kill -STOP "${W[1]}"
+	for p in 1 5; do redis-cli -c -p "$n1" SET "fence:{p$p}:lease" thief PX 60000 >/dev/null; done
+	"$BIN" cluster feed --config "$TMP/fence.conf" -q "$SC" 2>"$TMP/fence.feed"
+	kill -CONT "${W[1]}"
+	lost() { [ "$(grep -c 'lost partition' "$TMP/fence.w1")" -ge 2 ]; }
+	wait_for 30 lost
+	d1=$(delivered 1) d5=$(delivered 5)
+	for p in 1 5; do redis-cli -c -p "$n1" DEL "fence:{p$p}:lease" >/dev/null; done
+	wait_max 120 "$M"
+	for i in 0 1 2 3; do wait_max 30 "${W[$i]}"; done
+	if [ "$d1" = 0-0 ] && [ "$d5" = 0-0 ] && lost; then
+		ok cluster_redis_lease_fenced_read
+	else
+		nok cluster_redis_lease_fenced_read "streams 1 and 5 handed out up to $d1 and $d5 while their leases were another's: $(grep -h 'lost partition' "$TMP/fence.w1" | head -2 | tr '\n' ' ')"
+	fi
+	if like_single fence; then
+		ok cluster_redis_lease_fenced_equal
+	else
+		nok cluster_redis_lease_fenced_equal "$(rows_diff fence) $(tail -1 "$TMP/fence.merge")"
+	fi
+else
+	nok cluster_redis_lease_fenced_read "worker 1 (w1-${W[1]}) never held partitions 1 and 5: $(redis-cli -c -p "$n1" GET "fence:{p1}:lease") $(redis-cli -c -p "$n1" GET "fence:{p5}:lease") $(tail -2 "$TMP/fence.w1")"
 fi
 
 # ---- 4. kill -9 of a Redis master mid-feed: its replica takes over, the result is the same ----
