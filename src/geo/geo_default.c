@@ -45,17 +45,29 @@ static int repo_dir(char *out, size_t n)
 	return snprintf(out, n, "%s", exe) < (int)n ? 0 : -1;
 }
 
-/* First of: $ENV (when env is set), ./rel, <repo>/rel that is a directory. */
+/* out as it is wherever darkmap runs (absolute, links resolved; as it was when that fails):
+ * the defaults found through ./node_modules or through the binary's folder are the same files,
+ * named alike in the mapping index's key (one index, where each way built and kept its own,
+ * 123 MB and a 2 s build) and in the sources' paths it holds (`darkmap geo --sources`). */
+static int canon_dir(char *out, size_t n)
+{
+	char real[PATH_MAX];
+	if (realpath(out, real) && strlen(real) < n)
+		memcpy(out, real, strlen(real) + 1);
+	return 0;
+}
+
+/* First of: $ENV (when env is set), ./rel, <repo>/rel that is a directory; canonical. */
 static int find_dir(const char *env, const char *rel, char *out, size_t n)
 {
 	const char *e = env ? getenv(env) : NULL;
 	if (e && *e) {
 		snprintf(out, n, "%s", e);
-		return is_dir(out) ? 0 : -1;
+		return is_dir(out) ? canon_dir(out, n) : -1;
 	}
 	snprintf(out, n, "%s", rel);
 	if (is_dir(out))
-		return 0;
+		return canon_dir(out, n);
 	char repo[PATH_MAX];
 	if (repo_dir(repo, sizeof repo) == 0 && strlen(repo) + strlen(rel) + 2 <= n) {
 		size_t rl = strlen(repo), ll = strlen(rel);
@@ -63,7 +75,7 @@ static int find_dir(const char *env, const char *rel, char *out, size_t n)
 		out[rl] = '/';
 		memcpy(out + rl + 1, rel, ll + 1);
 		if (is_dir(out))
-			return 0;
+			return canon_dir(out, n);
 	}
 	return -1;
 }
@@ -195,35 +207,16 @@ struct key {
 	uint64_t bytes;             /* input size */
 };
 
-/* path as it is wherever darkmap runs (absolute, links resolved): of an absent file, its
- * nearest folder that is there, and the rest as given. 0, or -1 (path as given). */
-static int canon_path(const char *path, char *out, size_t n)
-{
-	char dir[PATH_MAX];
-	if (realpath(path, dir))
-		return snprintf(out, n, "%s", dir) < (int)n ? 0 : -1;
-	const char *sl = strrchr(path, '/');
-	if (!sl || sl == path || (size_t)(sl - path) >= sizeof dir)
-		return -1;   /* a name alone (the key's title line), or /x: as given */
-	memcpy(dir, path, (size_t)(sl - path));
-	dir[sl - path] = 0;
-	char up[PATH_MAX];
-	return canon_path(dir, up, sizeof up) == 0 && snprintf(out, n, "%s%s", up, sl) < (int)n ? 0 : -1;
-}
-
 static void key_add(struct key *k, const char *path)
 {
 	struct stat st;
-	char line[PATH_MAX + 96], real[PATH_MAX];
+	char line[PATH_MAX + 96];
 	int n;
-	/* the file as it is wherever darkmap runs: found through ./node_modules or through the
-	 * binary's folder, the same files made two indexes (123 MB and a 2 s build each) */
-	const char *name = canon_path(path, real, sizeof real) == 0 ? real : path;
 	if (stat(path, &st) == 0)
-		n = snprintf(line, sizeof line, "%s %llu %lld.%09ld %llu\n", name, (unsigned long long)st.st_size,
+		n = snprintf(line, sizeof line, "%s %llu %lld.%09ld %llu\n", path, (unsigned long long)st.st_size,
 		             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
 	else
-		n = snprintf(line, sizeof line, "%s absent\n", name);
+		n = snprintf(line, sizeof line, "%s absent\n", path);
 	if (n < 0 || (size_t)n >= sizeof line)
 		return;
 	if (k->len + (size_t)n + 1 > k->cap) {
@@ -257,7 +250,7 @@ static int defaults_key(const char *data, const char *nm, struct key *k)
 {
 	char path[PATH_MAX + 128];
 	memset(k, 0, sizeof *k);
-	key_add(k, "darkmap mapping index of the default sources");
+	key_add(k, "darkmap mapping index of the default sources, paths canonical");   /* a title: no file */
 	if (nm)
 		key_npm(k, nm, "@ip-location-db/dbip-country");
 	if (data) {
