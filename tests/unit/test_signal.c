@@ -1142,6 +1142,16 @@ static uint16_t fake_geo4(void *arg, uint32_t lo, uint32_t hi)
 	return (uint16_t)('U' << 8 | 'S');
 }
 
+/* A run's end: the last bins closed, its rows copied out, the signal and the RIB freed. */
+static void geo_run_end(struct sig *s, struct rib *r, struct row *out, int *nout)
+{
+	sig_finish(s);
+	memcpy(out, rows, (size_t)nrows * sizeof *rows);
+	*nout = nrows;
+	sig_free(s);
+	rib_free(r);
+}
+
 static void geo4_run(int quick, struct row *out, int *nout)
 {
 	struct sig_opts o;
@@ -1163,11 +1173,7 @@ static void geo4_run(int quick, struct row *out, int *nout)
 	feed(s, 'A', 1200, 0, "10.0.129.0/24", 200);   /* new: BB */
 	feed(s, 'A', 1300, 0, "175.45.176.0/23", 201); /* new: KP */
 	feed(s, 'W', 1400, 0, "8.8.8.0/24", 0);
-	sig_finish(s);
-	memcpy(out, rows, (size_t)nrows * sizeof *rows);
-	*nout = nrows;
-	sig_free(s);
-	rib_free(r);
+	geo_run_end(s, r, out, nout);
 }
 
 /* The same rows with the quick answer as without it; the geo function asked only where it
@@ -1234,11 +1240,7 @@ static void waits_run(int quick, struct row *out, int *nout, struct sig_part *mi
 	feed(s, 'A', 1220, 0, "1.2.3.0/24", 105);       /* US, new: waits */
 	feed(s, 'A', 1230, 0, "10.0.129.0/24", 106);    /* BB: the table reaches 4, a full feed at the close */
 	feed(s, 'W', 1530, 0, "8.8.8.0/24", 0);         /* seen by the full-feed peer: counted at once */
-	sig_finish(s);
-	memcpy(out, rows, (size_t)nrows * sizeof *rows);
-	*nout = nrows;
-	sig_free(s);
-	rib_free(r);
+	geo_run_end(s, r, out, nout);
 }
 
 static void test_geo_waits(void **st)
