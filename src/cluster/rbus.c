@@ -607,9 +607,10 @@ static int read_more(struct worker *k, struct wpart *w, struct dm_error *err)
 	if (w->claim[0]) {
 		/* What the worker before was handed and did not acknowledge, taken over and read as
 		 * any entries: those the stream's read above held are skipped as applied (their ids
-		 * are <= the last applied) and acknowledged; those it was handed after that read (a
-		 * worker whose lease ran out reads on until it sees so) are applied here. Acknowledged
-		 * unread before, they were lost: XREADGROUP never hands an entry out twice. */
+		 * are <= the last applied) and acknowledged; any it was handed after that read are
+		 * applied here (the reads are fenced by the lease, below, so none should be: this
+		 * does not count on it). Acknowledged unread, such an entry would be lost: XREADGROUP
+		 * never hands an entry out twice. */
 		const char *a2[] = { "XAUTOCLAIM", w->in, "workers", k->me, "0", w->claim, "COUNT", "1000" };
 		size_t l2[8];
 		for (int i = 0; i < 8; i++)
