@@ -8,12 +8,6 @@
 #include "rib/rib.h"
 #include "signal/signal.h"
 
-
-static int geo_split(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
-{
-	return geo_prefix_countries(arg, p, out, max);
-}
-
 static void on_change(void *arg, const struct sig_change *c)
 {
 	struct cl_part *p = arg;
@@ -82,7 +76,7 @@ struct cl_part *cl_part_new(uint32_t id, const struct pl_opts *o, struct geo_db 
 	p->id = id;
 	arena_init(&p->ar, 1 << 24);
 	p->rib = rib_new();
-	p->sig = p->rib ? sig_new(p->rib, geo ? geo_split : NULL, geo, &o->sig) : NULL;
+	p->sig = p->rib ? sig_new(p->rib, geo ? geo_countries_cb : NULL, geo, &o->sig) : NULL;
 	if (!p->sig) {
 		cl_part_free(p);
 		return NULL;

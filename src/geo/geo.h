@@ -74,11 +74,15 @@ int geo_prefix_countries(const struct geo_db *g, const struct dm_prefix *p, stru
  * geo_prefix_countries. A replay asks once per new prefix: the shares, their apportioning and
  * the prefix's copy cost four times the lookup (issue 12). */
 uint16_t geo_range4_country(const struct geo_db *g, uint32_t lo, uint32_t hi);
-/* geo_range4_country of ranges lo[j]..hi[j], j < n, into cc[j]: the same answers, the lines of
- * later lookups asked for while earlier ones are made (many prefixes at once: a table's). */
+/* geo_range4_country of ranges lo[j]..hi[j], j < n, into cc[j]: the same answers, in one loop
+ * whose lookups overlap (many prefixes at once: a table's, asked together at a bin's close). */
 void geo_range4_countries(const struct geo_db *g, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n);
-/* geo_range4_country and geo_range4_countries in the shapes of the signal's callbacks (signal.h
- * sig_set_geo4), g passed as their argument. */
+/* geo_prefix_countries, geo_range4_country and geo_range4_countries in the shapes of the
+ * signal's callbacks (signal.h sig_new, sig_set_geo4), g passed as their argument. */
+static inline int geo_countries_cb(void *g, const struct dm_prefix *p, struct geo_share *out, int max)
+{
+	return geo_prefix_countries(g, p, out, max);
+}
 static inline uint16_t geo_range4_cb(void *g, uint32_t lo, uint32_t hi) { return geo_range4_country(g, lo, hi); }
 static inline void geo_range4_batch_cb(void *g, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n)
 {

@@ -303,4 +303,3 @@ u128 geo_flat_seg6(const struct geo_flat *f, u128 x, uint16_t *cc)
 	*cc = f->cctab[f->cc6[a]];
 	return a == f->n6 - 1 ? U128_MAX : f->end6[a];
 }
-

@@ -32,11 +32,6 @@ static double now_s(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int geo_split(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
-{
-	return geo_prefix_countries(arg, p, out, max);
-}
-
 static const char *quality_text(uint8_t q, char *buf)
 {
 	if (!q)
@@ -855,7 +850,7 @@ struct pipeline *pl_new(const struct pl_opts *o, int64_t when, int *status, stru
 		return NULL;
 	}
 	R->rib = rib_new();
-	R->sig = R->rib ? sig_new(R->rib, o->no_geo || !R->geo ? NULL : geo_split, R->geo, &o->sig) : NULL;
+	R->sig = R->rib ? sig_new(R->rib, o->no_geo || !R->geo ? NULL : geo_countries_cb, R->geo, &o->sig) : NULL;
 	R->want = calloc(2 * (o->ncc + o->nasn) + 1, sizeof *R->want);
 	if (!R->sig || !R->want) {
 		dm_fail(err, DM_ERR_NOMEM, 0, "out of memory");

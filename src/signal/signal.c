@@ -587,15 +587,33 @@ static void geo_unsettled(struct sig *s, uint32_t i)
 		s->pend_lo = i;
 }
 
-/* The countries of prefix i, and the events that waited for them counted: 0, -1 (out of memory:
- * the prefix stays without countries, its events wait). quick: the quick answer, asked
- * already (cc: 0 when it had none). */
+/* The shares of prefix i, whose countries are made: in s->sh, or (PF_GEO1) written to *one, the
+ * caller's, with the prefix's size: *units when the caller knows it (rc_dfs: a read of the
+ * prefix it saves), else read. */
+static inline __attribute__((always_inline)) const struct share *geo_shares(const struct sig *s, uint32_t i,
+                                                                           unsigned *n, struct share *one,
+                                                                           const uint64_t *units)
+{
+	const struct pst *p = &s->p[i];
+	if (p->flags & PF_GEO1) {
+		one->ent = p->geo;
+		one->units = units ? *units : pfx_units(s, i);
+		*n = 1;
+		return one;
+	}
+	if (p->ngeo == NGEO_LONG) {
+		*n = s->sh[p->geo].ent;
+		return &s->sh[p->geo + 1];
+	}
+	*n = p->ngeo;
+	return &s->sh[p->geo];
+}
+
+/* The countries of prefix i (a mapping is set: nothing waits without one), and the events that
+ * waited for them counted: 0, -1 (out of memory: the prefix stays without countries, its events
+ * wait). quick: the quick answer, asked already (cc: 0 when it had none). */
 static int geo_settle(struct sig *s, uint32_t i, int quick, uint16_t cc)
 {
-	if (!s->geo) {
-		geo_fill_zz(s, i);
-		return 0;
-	}
 	uint32_t wait = s->p[i].geo;
 	s->p[i].geo = 0;
 	if (quick && cc)
@@ -606,20 +624,10 @@ static int geo_settle(struct sig *s, uint32_t i, int quick, uint16_t cc)
 	}
 	if (!wait)
 		return 0;
-	const struct pst *p = &s->p[i];
-	unsigned n = 1;
-	const struct share *sh;
+	unsigned n;
 	struct share one;
-	if (p->flags & PF_GEO1) {
-		one.ent = p->geo;
-		sh = &one;
-	} else if (p->ngeo == NGEO_LONG) {
-		n = s->sh[p->geo].ent;
-		sh = &s->sh[p->geo + 1];
-	} else {
-		n = p->ngeo;
-		sh = &s->sh[p->geo];
-	}
+	uint64_t unused = 0;   /* the units are not counted here: not read from the prefix */
+	const struct share *sh = geo_shares(s, i, &n, &one, &unused);
 	for (unsigned k = 0; k < n; k++) {
 		struct ent *e = &s->ent[sh[k].ent];
 		e->used = 1;
@@ -687,8 +695,7 @@ void sig_settle_geo(struct sig *s)
 	settle_flush(s, &b);
 }
 
-/* The shares of prefix i: in s->sh, or (PF_GEO1) written to *one, the caller's, with the prefix's
- * size: *units when the caller knows it (rc_dfs: a read of the prefix it saves), else read. */
+/* The shares of prefix i (geo_shares), its countries made first when they are not yet. */
 static inline __attribute__((always_inline)) const struct share *geo_of_sized(struct sig *s, uint32_t i, unsigned *n,
                                                                              struct share *one, const uint64_t *units)
 {
@@ -700,19 +707,7 @@ static inline __attribute__((always_inline)) const struct share *geo_of_sized(st
 			return NULL;
 		}
 	}
-	const struct pst *p = &s->p[i];
-	if (p->flags & PF_GEO1) {
-		one->ent = p->geo;
-		one->units = units ? *units : pfx_units(s, i);
-		*n = 1;
-		return one;
-	}
-	if (p->ngeo == NGEO_LONG) {
-		*n = s->sh[p->geo].ent;
-		return &s->sh[p->geo + 1];
-	}
-	*n = p->ngeo;
-	return &s->sh[p->geo];
+	return geo_shares(s, i, n, one, units);
 }
 
 static inline __attribute__((always_inline)) const struct share *geo_of(struct sig *s, uint32_t i, unsigned *n,
