@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,22 +474,26 @@ static int geo_fill(struct sig *s, uint32_t i)
 	return geo_fill_split(s, i);
 }
 
-/* geo_fill through the geo function: every share */
-static int geo_fill_split(struct sig *s, uint32_t i)
+/* Prefix pf's shares by the geo function, apportioned: their count, in first (room for
+ * GEO_FIRST) or, when more, in *big (malloc'd, the caller frees it); -1 out of memory. A pure
+ * function of the prefix and the mapping: settle_scan's helper asks it too. */
+static int geo_split_shares(const struct sig *s, const struct dm_prefix *pf, struct geo_share *first,
+                            struct geo_share **big)
 {
-	const struct dm_prefix pfv = rib_prefix(s->rib, i), *pf = &pfv;
 	int fam = rib_fam(pf->afi);
-	struct geo_share first[GEO_FIRST], *gs = first, *big = NULL;
+	struct geo_share *gs = first;
 	int cap = GEO_FIRST;
+	*big = NULL;
 	int k = s->geo ? s->geo(s->geo_arg, pf, gs, cap) : 0;
 	while (k >= cap && cap < (1 << 16)) {
 		cap *= 4;
-		struct geo_share *t = realloc(big, (size_t)cap * sizeof *t);
+		struct geo_share *t = realloc(*big, (size_t)cap * sizeof *t);
 		if (!t) {
-			free(big);
+			free(*big);
+			*big = NULL;
 			return -1;
 		}
-		gs = big = t;
+		gs = *big = t;
 		k = s->geo(s->geo_arg, pf, gs, cap);
 	}
 	if (k <= 0) {
@@ -502,20 +507,23 @@ static int geo_fill_split(struct sig *s, uint32_t i)
 		if (pf->len <= covlen[fam])
 			sig_apportion(gs, k, size_units(pf) / unit[fam], unit[fam]);
 	}
-	if (k == 1 && gs[0].addrs == size_units(pf)) {
+	return k;
+}
+
+/* Prefix i's countries made from its k shares gs (geo_split_shares'): 0, -1 out of memory */
+static int geo_store_shares(struct sig *s, uint32_t i, const struct geo_share *gs, int k)
+{
+	int fam = rib_prefix_fam(s->rib, i);
+	if (k == 1 && gs[0].addrs == pfx_units(s, i)) {
 		struct pst *p1 = &s->p[i];
 		p1->geo = country_ent(fam, cc_index(gs[0].cc));
 		p1->ngeo = 1;
 		p1->flags |= PF_GEO | PF_GEO1;
-		if (big)
-			free(big);
 		return 0;
 	}
 	uint32_t hdr = k >= NGEO_LONG;
-	if (grow((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, sizeof *s->sh)) {
-		free(big);
+	if (grow((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, sizeof *s->sh))
 		return -1;
-	}
 	uint32_t at = s->nsh + hdr, n = 0;
 	for (int j = 0; j < k; j++) {
 		uint32_t ent = country_ent(fam, cc_index(gs[j].cc));
@@ -528,7 +536,6 @@ static int geo_fill_split(struct sig *s, uint32_t i)
 		}
 		s->sh[at + m].units += gs[j].addrs;
 	}
-	free(big);
 	struct pst *p = &s->p[i];
 	p->geo = s->nsh;
 	if (hdr) {
@@ -541,6 +548,17 @@ static int geo_fill_split(struct sig *s, uint32_t i)
 	s->nsh = at + n;
 	p->flags |= PF_GEO;
 	return 0;
+}
+
+/* geo_fill through the geo function: every share */
+static int geo_fill_split(struct sig *s, uint32_t i)
+{
+	const struct dm_prefix pf = rib_prefix(s->rib, i);
+	struct geo_share first[GEO_FIRST], *big;
+	int k = geo_split_shares(s, &pf, first, &big);
+	int rc = k < 0 ? -1 : geo_store_shares(s, i, big ? big : first, k);
+	free(big);
+	return rc;
 }
 
 /* Events of a prefix whose countries are not known yet wait for them: an announcement or a
@@ -609,6 +627,23 @@ static inline __attribute__((always_inline)) const struct share *geo_shares(cons
 	return &s->sh[p->geo];
 }
 
+/* The events that waited for prefix i's countries (the count geo_defer kept), now made, counted */
+static void geo_count_wait(struct sig *s, uint32_t i, uint32_t wait)
+{
+	if (!wait)
+		return;
+	unsigned n;
+	struct share one;
+	uint64_t unused = 0;   /* the units are not counted here: not read from the prefix */
+	const struct share *sh = geo_shares(s, i, &n, &one, &unused);
+	for (unsigned k = 0; k < n; k++) {
+		struct ent *e = &s->ent[sh[k].ent];
+		e->used = 1;
+		e->ann += wait & 0xffff;
+		e->wd += wait >> 16;
+	}
+}
+
 /* The countries of prefix i (a mapping is set: nothing waits without one), and the events that
  * waited for them counted: 0, -1 (out of memory: the prefix stays without countries, its events
  * wait). quick: the quick answer, asked already (cc: 0 when it had none). */
@@ -622,18 +657,7 @@ static int geo_settle(struct sig *s, uint32_t i, int quick, uint16_t cc)
 		s->p[i].geo = wait;
 		return -1;
 	}
-	if (!wait)
-		return 0;
-	unsigned n;
-	struct share one;
-	uint64_t unused = 0;   /* the units are not counted here: not read from the prefix */
-	const struct share *sh = geo_shares(s, i, &n, &one, &unused);
-	for (unsigned k = 0; k < n; k++) {
-		struct ent *e = &s->ent[sh[k].ent];
-		e->used = 1;
-		e->ann += wait & 0xffff;
-		e->wd += wait >> 16;
-	}
+	geo_count_wait(s, i, wait);
 	return 0;
 }
 
@@ -672,6 +696,186 @@ static inline void settle_add(struct sig *s, struct settle_batch *b, uint32_t i)
 		settle_flush(s, b);
 }
 
+/* A table's settle (a scan: more prefixes wait than the list holds) goes by chunks of the
+ * prefixes, in index order: a chunk's answers first (the quick ones, and the shares of the
+ * prefixes of several countries), then its waiting prefixes settled with them. The answers are
+ * pure functions of the prefix store and the mapping, which nothing writes during a settle, so
+ * with a second core free a helper thread answers chunks ahead while the caller settles; the
+ * caller, waiting for a chunk, answers the next free one itself, so the two share the work
+ * whichever core is the faster (this VM's two differ by up to 1.6x in memory-bound work) and a
+ * lagging helper (a busy machine) holds nothing up. The settling itself, and so the shares'
+ * layout in s->sh, is the caller's, in index order, with a helper or without.
+ * Issue 12: a one-table replay's settle was 22 ms on one core with the other idle (lookups 8.4,
+ * the split shares 6.8, the rest the states' settling); by chunks on two, 19-21 ms where it
+ * was 23 with the caller on the faster core and 35 on the slower. What did not pay: each
+ * prefix handed to the helper through a queue as it came (the queue's cache lines crossed
+ * between the cores every few items, which cost the caller as much as the lookup), and the
+ * helper reading the prefix states (each state line it read the caller's settle then fetched
+ * back from the other core: 144,000 lines, the settle's own part twice as long). */
+enum { TWO_CHUNK = 16384, TWO_BUFS = 4 };
+/* a chunk answer slot: NOT_ASKED for IPv6, SPLIT_MADE for a prefix whose shares are in the
+ * chunk's list (a two-letter code is below both) */
+enum { NOT_ASKED = 0xffffu, SPLIT_MADE = 0xfffeu };
+
+/* A chunk's answers: the quick ones, and the split shares (geo_split_shares), in index order */
+struct two_buf {
+	uint16_t cc[TWO_CHUNK];
+	struct two_split { uint32_t idx, at; int k; } *sp;   /* chunk index, shares pool[at .. at + k) */
+	uint32_t nsp, capsp;
+	struct geo_share *pool;
+	uint32_t npool, cappool;
+};
+
+struct settle_two {
+	struct sig *s;
+	uint32_t lo, np, nchunk;
+	struct two_buf buf[TWO_BUFS];       /* chunk c's in buf[c % TWO_BUFS] */
+	_Alignas(64) uint32_t next;         /* the first chunk nobody has taken */
+	_Alignas(64) uint32_t done[TWO_BUFS];   /* c + 1 once chunk c's answers are in its buffer */
+	_Alignas(64) uint32_t used;         /* chunks settled: their buffers free */
+};
+
+/* prefix i (the chunk's idx-th)'s shares kept in b: 0, or -1 out of memory (not kept: the
+ * settle asks again) */
+static int two_keep_split(const struct sig *s, struct two_buf *b, uint32_t i, uint32_t idx)
+{
+	const struct dm_prefix pf = rib_prefix(s->rib, i);
+	struct geo_share first[GEO_FIRST], *big;
+	int k = geo_split_shares(s, &pf, first, &big);
+	int rc = -1;
+	if (k > 0 && !grow((void **)&b->sp, &b->capsp, b->nsp + 1, sizeof *b->sp) &&
+	    !grow((void **)&b->pool, &b->cappool, b->npool + (uint32_t)k, sizeof *b->pool)) {
+		memcpy(&b->pool[b->npool], big ? big : first, (size_t)k * sizeof *b->pool);
+		b->sp[b->nsp++] = (struct two_split){ idx, b->npool, k };
+		b->npool += (uint32_t)k;
+		rc = 0;
+	}
+	free(big);
+	return rc;
+}
+
+/* The answers of prefixes a .. e - 1 into b: every IPv4 prefix's, waiting or not (the states
+ * are not read here, above). */
+static void two_answer(const struct sig *s, uint32_t a, uint32_t e, struct two_buf *b)
+{
+	uint32_t lo4[BATCH], hi4[BATCH], at[BATCH], n = 0;
+	uint16_t cc[BATCH];
+	b->nsp = b->npool = 0;
+	for (uint32_t i = a; i < e; i++) {
+		b->cc[i - a] = NOT_ASKED;
+		if (!rib_prefix_fam(s->rib, i)) {
+			at[n] = i - a;
+			lo4[n] = pfx_range4(s, i, &hi4[n]);
+			n++;
+		}
+		if (n == BATCH || (i + 1 == e && n)) {
+			s->geo4_batch(s->geo_arg, lo4, hi4, cc, n);
+			for (uint32_t k = 0; k < n; k++) {
+				b->cc[at[k]] = cc[k];
+				if (!cc[k] && !two_keep_split(s, b, a + at[k], at[k]))
+					b->cc[at[k]] = SPLIT_MADE;   /* else 0: the settle asks the geo function */
+			}
+			n = 0;
+		}
+	}
+}
+
+static void two_range(const struct settle_two *t, uint32_t c, uint32_t *a, uint32_t *e)
+{
+	*a = t->lo + c * TWO_CHUNK;
+	*e = t->np - *a > TWO_CHUNK ? *a + TWO_CHUNK : t->np;
+}
+
+/* The next chunk taken and answered into its buffer by the calling thread (the caller or the
+ * helper): 1, or 0 when none can be taken now (all are, or the next one's buffer is still
+ * being settled). */
+static int two_take(struct settle_two *t)
+{
+	uint32_t c = __atomic_load_n(&t->next, __ATOMIC_ACQUIRE);
+	if (c >= t->nchunk || c - __atomic_load_n(&t->used, __ATOMIC_ACQUIRE) >= TWO_BUFS)
+		return 0;
+	if (!__atomic_compare_exchange_n(&t->next, &c, c + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 1;   /* the other took it: another may be there */
+	uint32_t a, e;
+	two_range(t, c, &a, &e);
+	two_answer(t->s, a, e, &t->buf[c % TWO_BUFS]);
+	__atomic_store_n(&t->done[c % TWO_BUFS], c + 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
+static void *two_helper(void *arg)
+{
+	struct settle_two *t = arg;
+	while (__atomic_load_n(&t->next, __ATOMIC_ACQUIRE) < t->nchunk)
+		if (!two_take(t))
+			sched_yield();
+	return NULL;
+}
+
+/* Prefixes a .. e - 1 settled by the caller, their answers in b */
+static void two_settle(struct sig *s, uint32_t a, uint32_t e, const struct two_buf *b)
+{
+	uint32_t j = 0;   /* b's next split */
+	for (uint32_t i = a; i < e; i++) {
+		if ((s->p[i].flags & PF_GEO) || !s->p[i].geo)
+			continue;
+		uint16_t q = b->cc[i - a];
+		if (q == SPLIT_MADE) {
+			while (b->sp[j].idx < i - a)
+				j++;
+			uint32_t wait = s->p[i].geo;
+			s->p[i].geo = 0;
+			if (geo_store_shares(s, i, &b->pool[b->sp[j].at], b->sp[j].k)) {
+				s->p[i].geo = wait;
+				geo_unsettled(s, i);
+			} else {
+				geo_count_wait(s, i, wait);
+			}
+		} else if (geo_settle(s, i, q != NOT_ASKED, q == NOT_ASKED ? 0 : q)) {
+			geo_unsettled(s, i);
+		}
+	}
+}
+
+static int sync_on_thread(uint32_t n);
+
+static void settle_scan(struct sig *s, uint32_t lo, uint32_t np)
+{
+	struct settle_two *t = s->geo4_batch ? calloc(1, sizeof *t) : NULL;
+	if (!t) {   /* as the list is: a batch at a time */
+		struct settle_batch b;
+		b.n = 0;
+		for (uint32_t i = lo; i < np; i++)
+			settle_add(s, &b, i);
+		settle_flush(s, &b);
+		return;
+	}
+	t->s = s;
+	t->lo = lo;
+	t->np = np;
+	t->nchunk = (np - lo + TWO_CHUNK - 1) / TWO_CHUNK;
+	pthread_t th;
+	int threaded = t->nchunk > 1 && sync_on_thread(np - lo) && pthread_create(&th, NULL, two_helper, t) == 0;
+	for (uint32_t c = 0; c < t->nchunk; c++) {
+		/* chunk c's answers awaited, chunks after it answered meanwhile (the two threads'
+		 * shares of the work even out whichever core is the faster) */
+		while (__atomic_load_n(&t->done[c % TWO_BUFS], __ATOMIC_ACQUIRE) != c + 1)
+			if (!two_take(t))
+				sched_yield();
+		uint32_t a, e;
+		two_range(t, c, &a, &e);
+		two_settle(s, a, e, &t->buf[c % TWO_BUFS]);
+		__atomic_store_n(&t->used, c + 1, __ATOMIC_RELEASE);
+	}
+	if (threaded)
+		pthread_join(th, NULL);
+	for (int k = 0; k < TWO_BUFS; k++) {
+		bigarr_free(t->buf[k].sp, (size_t)t->buf[k].capsp * sizeof *t->buf[k].sp);
+		bigarr_free(t->buf[k].pool, (size_t)t->buf[k].cappool * sizeof *t->buf[k].pool);
+	}
+	free(t);
+}
+
 /* Every prefix whose events wait, settled: before anything reads a country's counts
  * (signal_impl.h). */
 void sig_settle_geo(struct sig *s)
@@ -683,15 +887,14 @@ void sig_settle_geo(struct sig *s)
 	s->pend_lo = UINT32_MAX;
 	s->npend = 0;
 	s->pend_scan = 0;
+	if (scan) {
+		settle_scan(s, lo, np);
+		return;
+	}
 	struct settle_batch b;
 	b.n = 0;
-	if (scan) {
-		for (uint32_t i = lo; i < np; i++)
-			settle_add(s, &b, i);
-	} else {
-		for (uint32_t k = 0; k < n; k++)
-			settle_add(s, &b, s->pend[k]);
-	}
+	for (uint32_t k = 0; k < n; k++)
+		settle_add(s, &b, s->pend[k]);
 	settle_flush(s, &b);
 }
 

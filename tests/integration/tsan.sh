@@ -4,13 +4,14 @@
 # serve's snapshot reads beside its event loop while a writer commits (tests/tsan/tsan_snapshot.c),
 # collect --serve's server on a thread of its own (tests/tsan/tsan_http_thread.c), a full recompute's
 # trie sync and coverage walk on helper threads against the same rows without them
-# (tests/tsan/tsan_recompute.c),
+# (tests/tsan/tsan_recompute.c), a table's settle with the mapping's lookups on a helper thread against
+# the same rows without it (tests/tsan/tsan_settle.c),
 # built by `make tsan-bins` with clang -fsanitize=thread; a few s each.
 cd "$(dirname "$0")/../.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-for t in tsan_threads tsan_dump tsan_archive tsan_snapshot tsan_http_thread tsan_recompute; do
+for t in tsan_threads tsan_dump tsan_archive tsan_snapshot tsan_http_thread tsan_recompute tsan_settle; do
 	bin=build/tsan/tests/tsan/$t
 	if [ ! -x "$bin" ]; then
 		echo "skip $t: $bin not built (make tsan-bins needs clang)"
