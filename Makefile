@@ -95,7 +95,7 @@ $(ASAN)/darkmap: $(CMD_SRCS:%.c=$(ASAN)/%.o) $(ASAN)/libdarkmap.a
 asan-bin: $(ASAN)/darkmap
 
 # Unit tests: one cmocka binary per module, built with the sanitizers.
-$(ASAN)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) tests/attrs_path.h $(ASAN)/libdarkmap.a
+$(ASAN)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) tests/attrs_path.h tests/stripe_geo.h $(ASAN)/libdarkmap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(ASAN)/libdarkmap.a $(LIBS) $(UNIT_LIBS) -lcmocka
 # Test drivers of the live modules (tests/live/*.c: the BMP listener, the archive crash driver),
@@ -128,7 +128,7 @@ TSAN_CFLAGS := -std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer -D_GNU_
 $(TSAN)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -c -o $@ $<
-$(TSAN)/tests/tsan/%: tests/tsan/%.c tests/tsan/tsan_util.h tests/attrs_path.h $(TSAN_SRCS:%.c=$(TSAN)/%.o)
+$(TSAN)/tests/tsan/%: tests/tsan/%.c tests/tsan/tsan_util.h tests/attrs_path.h tests/stripe_geo.h $(TSAN_SRCS:%.c=$(TSAN)/%.o)
 	@mkdir -p $(dir $@)
 	clang $(TSAN_CFLAGS) -o $@ $< $(TSAN_SRCS:%.c=$(TSAN)/%.o) $(LIBS)
 tsan-bins: $(patsubst %.c,$(TSAN)/%,$(wildcard tests/tsan/*.c))

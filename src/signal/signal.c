@@ -712,7 +712,7 @@ static inline void settle_add(struct sig *s, struct settle_batch *b, uint32_t i)
  * between the cores every few items, which cost the caller as much as the lookup), and the
  * helper reading the prefix states (each state line it read the caller's settle then fetched
  * back from the other core: 144,000 lines, the settle's own part twice as long). */
-enum { TWO_CHUNK = 16384, TWO_BUFS = 4 };
+enum { TWO_CHUNK = 16384, TWO_BUFS = 4, GEO_MAKE_MIN = 1u << 16 };
 /* a chunk answer slot: NOT_ASKED for IPv6, SPLIT_MADE for a prefix whose shares are in the
  * chunk's list (a two-letter code is below both) */
 enum { NOT_ASKED = 0xffffu, SPLIT_MADE = 0xfffeu };
@@ -812,12 +812,13 @@ static void *two_helper(void *arg)
 	return NULL;
 }
 
-/* Prefixes a .. e - 1 settled by the caller, their answers in b */
-static void two_settle(struct sig *s, uint32_t a, uint32_t e, const struct two_buf *b)
+/* Prefixes a .. e - 1 settled by the caller, their answers in b; all: those without countries
+ * too, not only those with waiting events */
+static void two_settle(struct sig *s, uint32_t a, uint32_t e, const struct two_buf *b, int all)
 {
 	uint32_t j = 0;   /* b's next split */
 	for (uint32_t i = a; i < e; i++) {
-		if ((s->p[i].flags & PF_GEO) || !s->p[i].geo)
+		if ((s->p[i].flags & PF_GEO) || (!all && !s->p[i].geo))
 			continue;
 		uint16_t q = b->cc[i - a];
 		if (q == SPLIT_MADE) {
@@ -839,10 +840,13 @@ static void two_settle(struct sig *s, uint32_t a, uint32_t e, const struct two_b
 
 static int sync_on_thread(uint32_t n);
 
-static void settle_scan(struct sig *s, uint32_t lo, uint32_t np)
+/* The prefixes lo .. np - 1 that wait settled (all: those without countries made) */
+static void settle_scan(struct sig *s, uint32_t lo, uint32_t np, int all)
 {
 	struct settle_two *t = s->geo4_batch ? calloc(1, sizeof *t) : NULL;
-	if (!t) {   /* as the list is: a batch at a time */
+	if (!t) {   /* as the list is: a batch at a time (all: left to their readers) */
+		if (all)
+			return;
 		struct settle_batch b;
 		b.n = 0;
 		for (uint32_t i = lo; i < np; i++)
@@ -864,7 +868,7 @@ static void settle_scan(struct sig *s, uint32_t lo, uint32_t np)
 				sched_yield();
 		uint32_t a, e;
 		two_range(t, c, &a, &e);
-		two_settle(s, a, e, &t->buf[c % TWO_BUFS]);
+		two_settle(s, a, e, &t->buf[c % TWO_BUFS], all);
 		__atomic_store_n(&t->used, c + 1, __ATOMIC_RELEASE);
 	}
 	if (threaded)
@@ -888,7 +892,7 @@ void sig_settle_geo(struct sig *s)
 	s->npend = 0;
 	s->pend_scan = 0;
 	if (scan) {
-		settle_scan(s, lo, np);
+		settle_scan(s, lo, np, 0);
 		return;
 	}
 	struct settle_batch b;
@@ -2189,6 +2193,13 @@ static void sweep(struct sig *s, const uint64_t *k, uint32_t n)
 static void recompute(struct sig *s, int fam)
 {
 	sig_settle_geo(s);   /* the pass reads every visible prefix's countries */
+	/* Prefixes that never waited (a RIB's: its entries are no events) get their countries
+	 * from their first reader, this pass, one lookup between a prefix's counts and the next's;
+	 * many of them are made first, together (settle_scan: by chunks, on two cores). */
+	if (s->geo && s->np > s->geo_made && s->np - s->geo_made >= GEO_MAKE_MIN) {
+		settle_scan(s, s->geo_made, s->np, 1);
+		s->geo_made = s->np;
+	}
 	/* the pages populated ahead of the growing arrays' ends go back before the sync and the
 	 * pass allocate (base/prefault.h): up to two steps an array, 0.6-0.8 MB of a table's peak */
 	rib_trim(s->rib);

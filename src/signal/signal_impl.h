@@ -124,6 +124,7 @@ struct sig {
 	uint32_t *pend;
 	uint32_t npend, cappend;
 	uint8_t pend_scan;
+	uint32_t geo_made;  /* a recompute made every prefix's countries below this (signal.c) */
 	struct orgn *org;
 	uint32_t norg, caporg, freeorg;
 	struct share *sh;

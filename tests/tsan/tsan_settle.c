@@ -2,8 +2,9 @@
  * mapping's answers of the waiting prefixes looked up by a helper thread, chunk by chunk, while
  * the caller settles the chunks before; forced on with DARKMAP_SYNC_THREAD=1, off with =0), run
  * by tests/integration/tsan.sh: one peer announces 70,000 IPv4 prefixes (a tenth of them across
- * two countries of a striped geography, a seventh withdrawn in the same bin) and 70 IPv6 ones
- * before it is a full feed, so that every event waits for its countries until the bin closes.
+ * two countries of the striped geography of tests/stripe_geo.h, a seventh withdrawn in the same
+ * bin) and 70 IPv6 ones before it is a full feed, so that every event waits for its countries
+ * until the bin closes.
  * Checks: the rows of both runs are the same text; each country's announcements, withdrawals
  * and visible prefixes in the first bin against counts made here. One "ok tsan NAME" or
  * "not ok tsan NAME: why" line per check; exit 1 on any failure, 66 on a data race. */
@@ -16,53 +17,9 @@
 #include "signal/signal.h"
 #include "tsan_util.h"
 #include "../attrs_path.h"
+#include "../stripe_geo.h"
 
 enum { N = 70000, BIN = 300 };
-static const char STRIPE[4][3] = { "AA", "BB", "KP", "US" };   /* (address >> 12) & 3 */
-
-static int stripe_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
-{
-	(void)arg;
-	if (p->afi != DM_AFI_IPV4) {
-		memcpy(out[0].cc, "DE", 3);
-		out[0].addrs = 1ull << (64 - p->len);
-		return 1;
-	}
-	uint32_t a = (uint32_t)p->b[0] << 24 | p->b[1] << 16 | p->b[2] << 8 | p->b[3];
-	uint32_t n = 1u << (32 - p->len), k = 0;
-	for (uint32_t x = a; x - a < n && (int)k < max; x += 4096, k++) {
-		memcpy(out[k].cc, STRIPE[(x >> 12) & 3], 3);
-		out[k].addrs = n < 4096 ? n : 4096;
-	}
-	return (int)k;
-}
-
-static void stripe_batch(void *arg, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n)
-{
-	(void)arg;
-	for (size_t k = 0; k < n; k++) {
-		const char *c = STRIPE[(lo[k] >> 12) & 3];
-		cc[k] = lo[k] >> 12 == hi[k] >> 12 ? (uint16_t)(c[0] << 8 | c[1]) : 0;
-	}
-}
-
-static uint16_t stripe_one(void *arg, uint32_t lo, uint32_t hi)
-{
-	uint16_t cc;
-	stripe_batch(arg, &lo, &hi, &cc, 1);
-	return cc;
-}
-
-/* prefix i: every tenth a /19 in 11/8 (two stripes), the others /24s in 12/8 */
-static void prefix(uint32_t i, struct dm_prefix *p)
-{
-	memset(p, 0, sizeof *p);
-	p->afi = DM_AFI_IPV4;
-	uint32_t a = i % 10 ? 0x0c000000u + (i << 8) : 0x0b000000u + (i / 10 << 13);
-	p->len = i % 10 ? 24 : 19;
-	for (int k = 0; k < 4; k++)
-		p->b[k] = (uint8_t)(a >> (24 - 8 * k));
-}
 
 struct rows {
 	char *text;
@@ -99,7 +56,7 @@ static void run(const char *threaded, struct rows *out)
 	o.ff_rule = SIG_FF_ABS;
 	o.ff_abs[0] = 60000;
 	struct sig *s = sig_new(rib, stripe_geo, NULL, &o);
-	sig_set_geo4(s, stripe_one, stripe_batch);
+	sig_set_geo4(s, stripe_geo4, stripe_geo4_batch);
 	sig_set_emit(s, on_row, out);
 	sig_want_countries(s);
 	sig_start(s);
@@ -108,7 +65,7 @@ static void run(const char *threaded, struct rows *out)
 	struct dm_elem e;
 	for (uint32_t i = 0; i < N; i++) {
 		peer_elem(&e, 'A', 900 + i / 1000, 0, ip);
-		prefix(i, &e.prefix);
+		stripe_table_prefix(i, &e.prefix);
 		e.attrs = path_to(&ab, e.peer_asn, 65000 + i % 8);
 		sig_time(s, e.ts);
 		sig_elem(s, 0, &e);
@@ -128,7 +85,7 @@ static void run(const char *threaded, struct rows *out)
 		}
 	}
 	peer_elem(&e, 'A', 1210, 0, ip);   /* a bin later: the first one closes */
-	prefix(1, &e.prefix);
+	stripe_table_prefix(1, &e.prefix);
 	e.attrs = path_to(&ab, e.peer_asn, 65001);
 	sig_time(s, e.ts);
 	sig_elem(s, 0, &e);
@@ -149,7 +106,7 @@ int main(void)
 	uint32_t ann[4] = { 0 }, wd[4] = { 0 }, vis[4] = { 0 };
 	for (uint32_t i = 0; i < N; i++) {
 		struct dm_prefix p;
-		prefix(i, &p);
+		stripe_table_prefix(i, &p);
 		uint32_t a = (uint32_t)p.b[0] << 24 | p.b[1] << 16 | p.b[2] << 8;
 		for (uint32_t x = a; x - a < (1u << (32 - p.len)); x += 4096) {
 			ann[(x >> 12) & 3]++;

@@ -15,6 +15,7 @@
 
 #include "signal/signal.h"
 #include "../attrs_path.h"
+#include "../stripe_geo.h"
 
 /* ---- a fake geography: 10.0.0.0/17 AA, 10.0.128.0/17 BB, 175.45.176.0/22 KP, rest US ---- */
 static int fake_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
@@ -1278,53 +1279,14 @@ static void test_geo_waits(void **st)
 }
 
 /* A table's settle (more prefixes wait than the list holds: signal.c settle_scan), by chunks,
- * on two threads or one. A striped geography: IPv4 address a lies in country STRIPE[(a >> 12) & 3]
- * (stripes of 4,096 addresses), so a /24 is in one country and a /19 across two; IPv6: DE. */
-static const char STRIPE[4][3] = { "AA", "BB", "KP", "US" };
+ * on two threads or one, over the striped geography of tests/stripe_geo.h; every thousandth
+ * prefix has an IPv6 /48 beside it. */
+enum { TABLE_N = 80000 };   /* with the seventh left out of the RIB, still over GEO_MAKE_MIN */
 
-static int stripe_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
-{
-	(void)arg;
-	if (p->afi != DM_AFI_IPV4)
-		return fake_geo(arg, p, out, max);
-	uint32_t a = (uint32_t)p->b[0] << 24 | p->b[1] << 16 | p->b[2] << 8 | p->b[3];
-	uint32_t n = 1u << (32 - p->len), k = 0;
-	for (uint32_t x = a; x - a < n && (int)k < max; x += 4096, k++) {
-		memcpy(out[k].cc, STRIPE[(x >> 12) & 3], 3);
-		out[k].addrs = n < 4096 ? n : 4096;
-	}
-	return (int)k;
-}
-
-static void stripe_geo4_batch(void *arg, const uint32_t *lo, const uint32_t *hi, uint16_t *cc, size_t n)
-{
-	(void)arg;
-	for (size_t k = 0; k < n; k++)
-		cc[k] = lo[k] >> 12 == hi[k] >> 12 ? (uint16_t)(STRIPE[(lo[k] >> 12) & 3][0] << 8 | STRIPE[(lo[k] >> 12) & 3][1]) : 0;
-}
-
-static uint16_t stripe_geo4(void *arg, uint32_t lo, uint32_t hi)
-{
-	uint16_t cc;
-	stripe_geo4_batch(arg, &lo, &hi, &cc, 1);
-	return cc;
-}
-
-/* Prefix i of the table: every tenth a /19 (two stripes: 11.0.0.0 + i x 8,192), the others
- * /24s (12.0.0.0 + i x 256); every thousandth an IPv6 /48 as well. */
-enum { TABLE_N = 70000 };
-static void table_prefix(uint32_t i, struct dm_prefix *p)
-{
-	memset(p, 0, sizeof *p);
-	p->afi = DM_AFI_IPV4;
-	uint32_t a = i % 10 ? 0x0c000000u + (i << 8) : 0x0b000000u + (i / 10 << 13);
-	p->len = i % 10 ? 24 : 19;
-	for (int k = 0; k < 4; k++)
-		p->b[k] = (uint8_t)(a >> (24 - 8 * k));
-}
-
-/* mode 0: one thread (DARKMAP_SYNC_THREAD=0), 1: the helper forced, 2: no batch answer */
-static void table_run(int mode, struct row *out, int *nout)
+/* mode 0: one thread (DARKMAP_SYNC_THREAD=0), 1: the helper forced, 2: no batch answer;
+ * rib: the table as RIB entries (no events: the prefixes whose withdrawal the updates carry are
+ * left out), its countries made at the first recompute (signal.c recompute, settle_scan all) */
+static void table_run(int mode, int rib, struct row *out, int *nout)
 {
 	setenv("DARKMAP_SYNC_THREAD", mode == 1 ? "1" : "0", 1);
 	struct sig_opts o;
@@ -1336,40 +1298,42 @@ static void table_run(int mode, struct row *out, int *nout)
 	sig_set_geo4(s, stripe_geo4, mode == 2 ? NULL : stripe_geo4_batch);
 	nrows = 0;
 	sig_set_emit(s, capture, NULL);
-	sig_start(s);
+	if (!rib)
+		sig_start(s);
 	struct attrs_buf ab;
 	struct dm_elem e;
 	for (uint32_t i = 0; i < TABLE_N; i++) {
-		peer_elem(&e, 'A', 900 + i / 1000, 0, peer_ip);
-		table_prefix(i, &e.prefix);
+		if (rib && i % 7 == 3)
+			continue;
+		peer_elem(&e, rib ? 'R' : 'A', 900 + i / 1000, 0, peer_ip);
+		stripe_table_prefix(i, &e.prefix);
 		e.attrs = path_to(&ab, e.peer_asn, 65000 + i % 8);
 		sig_time(s, e.ts);
 		sig_elem(s, 0, &e);
-		if (i % 7 == 3) {   /* withdrawn in the same bin: its events wait too */
+		if (!rib && i % 7 == 3) {   /* withdrawn in the same bin: its events wait too */
 			e.type = 'W';
 			e.attrs = NULL;
 			sig_elem(s, 0, &e);
 		}
 		if (i % 1000 == 999) {
-			peer_elem(&e, 'A', 900 + i / 1000, 0, peer_ip);
+			peer_elem(&e, rib ? 'R' : 'A', 900 + i / 1000, 0, peer_ip);
 			assert_int_equal(dm_prefix_parse("2001:db8::/48", &e.prefix), 0);
 			e.prefix.b[4] = (uint8_t)(i / 1000);
 			e.attrs = path_to(&ab, e.peer_asn, 65100);
 			sig_elem(s, 0, &e);
 		}
 	}
+	if (rib)
+		sig_start(s);
 	feed(s, 'A', 1210, 0, "12.0.0.0/24", 65000);   /* a bin later: the first is closed */
 	geo_run_end(s, r, out, nout);
 	unsetenv("DARKMAP_SYNC_THREAD");
 }
 
-static void test_geo_waits_table(void **st)
+static void table_runs(int rib, struct row runs[3][4096], int n[3])
 {
-	(void)st;
-	static struct row runs[3][4096];
-	int n[3];
 	for (int m = 0; m < 3; m++)
-		table_run(m, runs[m], &n[m]);
+		table_run(m, rib, runs[m], &n[m]);
 	for (int m = 1; m < 3; m++) {
 		assert_int_equal(n[m], n[0]);
 		for (int i = 0; i < n[0]; i++) {
@@ -1377,12 +1341,21 @@ static void test_geo_waits_table(void **st)
 			assert_memory_equal(&runs[m][i].b, &runs[0][i].b, sizeof runs[0][i].b);
 		}
 	}
+}
+
+static void test_geo_waits_table(void **st)
+{
+	(void)st;
+	static struct row runs[3][4096], ribruns[3][4096];
+	int n[3], nrib[3];
+	table_runs(0, runs, n);
+	table_runs(1, ribruns, nrib);
 	/* by hand: each prefix's announcement (and withdrawal) counts for every stripe it touches;
 	 * visible at the close: the prefixes not withdrawn */
 	uint32_t ann[4] = { 0 }, wd[4] = { 0 }, vis[4] = { 0 };
 	for (uint32_t i = 0; i < TABLE_N; i++) {
 		struct dm_prefix p;
-		table_prefix(i, &p);
+		stripe_table_prefix(i, &p);
 		uint32_t a = (uint32_t)p.b[0] << 24 | p.b[1] << 16 | p.b[2] << 8;
 		for (uint32_t x = a; x - a < (1u << (32 - p.len)); x += 4096) {
 			uint32_t c = (x >> 12) & 3;
@@ -1401,6 +1374,15 @@ static void test_geo_waits_table(void **st)
 		assert_int_equal(b->visible_prefixes, vis[c]);
 	}
 	assert_int_equal(ann[0] + ann[1] + ann[2] + ann[3], TABLE_N + TABLE_N / 10);   /* the /19s twice */
+	/* the same table from a RIB: the first bin's visible prefixes, no events */
+	memcpy(rows, ribruns[0], (size_t)nrib[0] * sizeof *rows);
+	nrows = nrib[0];
+	for (int c = 0; c < 4; c++) {
+		const struct sig_bin *b = row_of(900, SIG_COUNTRY, STRIPE[c], 0);
+		assert_non_null(b);
+		assert_int_equal(b->announcements, 0);
+		assert_int_equal(b->visible_prefixes, vis[c]);
+	}
 }
 
 static void test_peers_dropped_duration(void **st)
