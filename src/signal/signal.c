@@ -713,8 +713,9 @@ static inline void settle_add(struct sig *s, struct settle_batch *b, uint32_t i)
  * helper reading the prefix states (each state line it read the caller's settle then fetched
  * back from the other core: 144,000 lines, the settle's own part twice as long). */
 enum { TWO_CHUNK = 16384, TWO_BUFS = 4, GEO_MAKE_MIN = 1u << 16 };
-/* a chunk answer slot: NOT_ASKED for IPv6, SPLIT_MADE for a prefix whose shares are in the
- * chunk's list (a two-letter code is below both) */
+/* a chunk answer slot: SPLIT_MADE for a prefix whose shares are in the chunk's list, NOT_ASKED
+ * for one whose shares could not be kept (out of memory: the settle asks), else the quick
+ * answer (0: none, the settle asks; a two-letter code is below both) */
 enum { NOT_ASKED = 0xffffu, SPLIT_MADE = 0xfffeu };
 
 /* A chunk's answers: the quick ones, and the split shares (geo_split_shares), in index order */
@@ -754,21 +755,17 @@ static int two_keep_split(const struct sig *s, struct two_buf *b, uint32_t i, ui
 	return rc;
 }
 
-/* The answers of prefixes a .. e - 1 into b: every IPv4 prefix's, waiting or not (the states
- * are not read here, above). */
+/* The answers of prefixes a .. e - 1 into b, waiting or not (the states are not read here,
+ * above): IPv4 ones by the quick answer, 256 at a time, and the shares where it has none;
+ * IPv6 ones by their shares. */
 static void two_answer(const struct sig *s, uint32_t a, uint32_t e, struct two_buf *b)
 {
 	uint32_t lo4[BATCH], hi4[BATCH], at[BATCH], n = 0;
 	uint16_t cc[BATCH];
 	b->nsp = b->npool = 0;
-	for (uint32_t i = a; i < e; i++) {
-		b->cc[i - a] = NOT_ASKED;
-		if (!rib_prefix_fam(s->rib, i)) {
-			at[n] = i - a;
-			lo4[n] = pfx_range4(s, i, &hi4[n]);
-			n++;
-		}
-		if (n == BATCH || (i + 1 == e && n)) {
+	for (uint32_t i = a; i <= e; i++) {
+		int v6 = i < e && rib_prefix_fam(s->rib, i);
+		if (n && (n == BATCH || i == e || v6)) {   /* the splits' list stays in index order */
 			s->geo4_batch(s->geo_arg, lo4, hi4, cc, n);
 			for (uint32_t k = 0; k < n; k++) {
 				b->cc[at[k]] = cc[k];
@@ -776,6 +773,15 @@ static void two_answer(const struct sig *s, uint32_t a, uint32_t e, struct two_b
 					b->cc[at[k]] = SPLIT_MADE;   /* else 0: the settle asks the geo function */
 			}
 			n = 0;
+		}
+		if (i == e)
+			break;
+		if (v6) {   /* no quick answer: the shares */
+			b->cc[i - a] = two_keep_split(s, b, i, i - a) ? NOT_ASKED : SPLIT_MADE;
+		} else {
+			at[n] = i - a;
+			lo4[n] = pfx_range4(s, i, &hi4[n]);
+			n++;
 		}
 	}
 }
@@ -844,9 +850,7 @@ static int sync_on_thread(uint32_t n);
 static void settle_scan(struct sig *s, uint32_t lo, uint32_t np, int all)
 {
 	struct settle_two *t = s->geo4_batch ? calloc(1, sizeof *t) : NULL;
-	if (!t) {   /* as the list is: a batch at a time (all: left to their readers) */
-		if (all)
-			return;
+	if (!t) {   /* as the list is: a batch at a time (those that do not wait: left to their readers) */
 		struct settle_batch b;
 		b.n = 0;
 		for (uint32_t i = lo; i < np; i++)
@@ -891,8 +895,10 @@ void sig_settle_geo(struct sig *s)
 	s->pend_lo = UINT32_MAX;
 	s->npend = 0;
 	s->pend_scan = 0;
-	if (scan) {
-		settle_scan(s, lo, np, 0);
+	if (scan) {   /* a table: its prefixes that do not wait get their countries too */
+		settle_scan(s, lo, np, 1);
+		if (lo <= s->geo_made)
+			s->geo_made = np;
 		return;
 	}
 	struct settle_batch b;
