@@ -801,14 +801,6 @@ void geo_split_pieces(const struct geo_db *g, size_t from, size_t to, int view, 
 	split(g, from, to, v6, lo, hi, &a);
 }
 
-static int share_cmp(const void *x, const void *y)
-{
-	const struct geo_share *a = x, *b = y;
-	if (a->addrs != b->addrs)
-		return a->addrs > b->addrs ? -1 : 1;
-	return strcmp(a->cc, b->cc);
-}
-
 /* The prefix as a family and an inclusive range; -1 when it is neither IPv4 nor IPv6. */
 static int prefix_range(const struct dm_prefix *p, int *v6, int *len, u128 *lo, u128 *hi)
 {
@@ -831,16 +823,31 @@ static int prefix_range(const struct dm_prefix *p, int *v6, int *len, u128 *lo, 
 /* The counts of a as shares, largest first, the largest max of them copied to out. */
 static int acc_shares(const struct acc *a, int v6, int len, struct geo_share *out, int max)
 {
+	/* Largest first, then by code in strcmp's order of the unpacked codes (the packed code's,
+	 * its second letter left out when the first is none), by insertion of packed keys: qsort
+	 * calling strcmp was a third of a split's time (issue 12); a prefix has few shares, and at
+	 * most 256. Codes are distinct (acc_count merges them), so the order is total. */
 	struct geo_share all[256];
+	uint64_t addrs[256];
+	uint16_t code[256];
 	for (int i = 0; i < a->n; i++) {
 		u128 c = a->cnt[i];
 		if (v6)
 			c = (c >> 64) + ((c >> 63) & 1);   /* /64s, rounded to nearest */
-		all[i].addrs = c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
-		cc_unpack(a->cc[i], all[i].cc);
+		uint64_t v = c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
+		uint16_t k = a->cc[i], key = k >> 8 ? k : 0;
+		int j = i;
+		for (; j > 0 && (addrs[j - 1] < v || (addrs[j - 1] == v && (code[j - 1] >> 8 ? code[j - 1] : 0) > key)); j--) {
+			addrs[j] = addrs[j - 1];
+			code[j] = code[j - 1];
+		}
+		addrs[j] = v;
+		code[j] = k;
 	}
-	if (a->n > 1)
-		qsort(all, (size_t)a->n, sizeof all[0], share_cmp);
+	for (int i = 0; i < a->n; i++) {
+		all[i].addrs = addrs[i];
+		cc_unpack(code[i], all[i].cc);
+	}
 	int n = a->n;
 	if (v6 && len > 64 && n) {
 		all[0].addrs = 1;   /* shorter than one /64: one unit to its main country */
