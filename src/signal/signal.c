@@ -706,8 +706,8 @@ static inline void settle_add(struct sig *s, struct settle_batch *b, uint32_t i)
  * lagging helper (a busy machine) holds nothing up. The settling itself, and so the shares'
  * layout in s->sh, is the caller's, in index order, with a helper or without.
  * Issue 12: a one-table replay's settle was 22 ms on one core with the other idle (lookups 8.4,
- * the split shares 6.8, the rest the states' settling); by chunks on two, 19-21 ms where it
- * was 23 with the caller on the faster core and 35 on the slower. What did not pay: each
+ * the split shares 6.8, the rest the states' settling); by chunks on two, 15.5-16.8 ms (with
+ * geo.c's sort of the shares), against 22.5-24.5 for the same code on one. What did not pay: each
  * prefix handed to the helper through a queue as it came (the queue's cache lines crossed
  * between the cores every few items, which cost the caller as much as the lookup), and the
  * helper reading the prefix states (each state line it read the caller's settle then fetched
