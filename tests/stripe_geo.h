@@ -57,4 +57,23 @@ static inline void stripe_table_prefix(uint32_t i, struct dm_prefix *p)
 		p->b[k] = (uint8_t)(a >> (24 - 8 * k));
 }
 
+/* What the table's first n prefixes give, counted here: per stripe, the announcements (each
+ * prefix's, for every stripe it touches), the withdrawals (of the prefixes i % 7 == 3, which
+ * both tests withdraw) and the prefixes left visible (the others). */
+static inline void stripe_counts(uint32_t n, uint32_t ann[4], uint32_t wd[4], uint32_t vis[4])
+{
+	for (int c = 0; c < 4; c++)
+		ann[c] = wd[c] = vis[c] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct dm_prefix p;
+		stripe_table_prefix(i, &p);
+		uint32_t a = (uint32_t)p.b[0] << 24 | p.b[1] << 16 | p.b[2] << 8;
+		for (uint32_t x = a; x - a < (1u << (32 - p.len)); x += 4096) {
+			ann[(x >> 12) & 3]++;
+			wd[(x >> 12) & 3] += i % 7 == 3;
+			vis[(x >> 12) & 3] += i % 7 != 3;
+		}
+	}
+}
+
 #endif

@@ -103,17 +103,8 @@ int main(void)
 	int ok = one.text && two.text && one.len == two.len && memcmp(one.text, two.text, one.len) == 0;
 	snprintf(why, sizeof why, "rows differ: %zu bytes without the thread, %zu with", one.len, two.len);
 	result("settle-thread-same-rows", ok, why);
-	uint32_t ann[4] = { 0 }, wd[4] = { 0 }, vis[4] = { 0 };
-	for (uint32_t i = 0; i < N; i++) {
-		struct dm_prefix p;
-		stripe_table_prefix(i, &p);
-		uint32_t a = (uint32_t)p.b[0] << 24 | p.b[1] << 16 | p.b[2] << 8;
-		for (uint32_t x = a; x - a < (1u << (32 - p.len)); x += 4096) {
-			ann[(x >> 12) & 3]++;
-			wd[(x >> 12) & 3] += i % 7 == 3;
-			vis[(x >> 12) & 3] += i % 7 != 3;
-		}
-	}
+	uint32_t ann[4], wd[4], vis[4];
+	stripe_counts(N, ann, wd, vis);
 	for (int c = 0; c < 4; c++) {
 		const struct sig_bin *b = &two.first[c];
 		ok = b->announcements == ann[c] && b->withdrawals == wd[c] && b->visible_prefixes == vis[c];

@@ -1350,20 +1350,10 @@ static void test_geo_waits_table(void **st)
 	int n[3], nrib[3];
 	table_runs(0, runs, n);
 	table_runs(1, ribruns, nrib);
-	/* by hand: each prefix's announcement (and withdrawal) counts for every stripe it touches;
-	 * visible at the close: the prefixes not withdrawn */
-	uint32_t ann[4] = { 0 }, wd[4] = { 0 }, vis[4] = { 0 };
-	for (uint32_t i = 0; i < TABLE_N; i++) {
-		struct dm_prefix p;
-		stripe_table_prefix(i, &p);
-		uint32_t a = (uint32_t)p.b[0] << 24 | p.b[1] << 16 | p.b[2] << 8;
-		for (uint32_t x = a; x - a < (1u << (32 - p.len)); x += 4096) {
-			uint32_t c = (x >> 12) & 3;
-			ann[c]++;
-			wd[c] += i % 7 == 3;
-			vis[c] += i % 7 != 3;
-		}
-	}
+	/* by hand (stripe_counts): each prefix's announcement (and withdrawal) counts for every
+	 * stripe it touches; visible at the close: the prefixes not withdrawn */
+	uint32_t ann[4], wd[4], vis[4];
+	stripe_counts(TABLE_N, ann, wd, vis);
 	memcpy(rows, runs[0], (size_t)n[0] * sizeof *rows);
 	nrows = n[0];
 	for (int c = 0; c < 4; c++) {
