@@ -572,7 +572,11 @@ static int geo_fill_split(struct sig *s, uint32_t i)
  * announcements (low 16 bits) and withdrawals in pst.geo, while PF_GEO is not set; full, the
  * prefix is settled and counted as before. 0 when the event waits, -1 when it is to be counted
  * now. */
+#ifndef DM_SIGNAL_SMALL
 enum { PEND_MAX = 1u << 16 };   /* listed waiting prefixes (256 KiB); more: a scan */
+#else   /* fuzz builds (Makefile FUZZ_CFLAGS): a table's paths within reach of a small input */
+enum { PEND_MAX = 4 };
+#endif
 
 static inline int geo_defer(struct sig *s, uint32_t i, int ann)
 {
@@ -712,7 +716,11 @@ static inline void settle_add(struct sig *s, struct settle_batch *b, uint32_t i)
  * between the cores every few items, which cost the caller as much as the lookup), and the
  * helper reading the prefix states (each state line it read the caller's settle then fetched
  * back from the other core: 144,000 lines, the settle's own part twice as long). */
+#ifndef DM_SIGNAL_SMALL
 enum { TWO_CHUNK = 16384, TWO_BUFS = 4, GEO_MAKE_MIN = 1u << 16 };
+#else
+enum { TWO_CHUNK = 4, TWO_BUFS = 4, GEO_MAKE_MIN = 8 };
+#endif
 /* a chunk answer slot: SPLIT_MADE for a prefix whose shares are in the chunk's list, NOT_ASKED
  * for one whose shares could not be kept (out of memory: the settle asks), else the quick
  * answer (0: none, the settle asks; a two-letter code is below both) */

@@ -36,7 +36,9 @@ static const struct fuzz_universe universe = {
  * over both: a share of each), IPv6 DE; with the signal's quick IPv4 answer one by one (bit 6)
  * or also in batches (bit 7), or through this function alone. Events of prefixes whose
  * countries are not made yet wait for them (signal.c geo_defer): a bin's country counts must
- * still fit its global ones. */
+ * still fit its global ones. Fuzz builds shrink the signal's table-sized thresholds
+ * (DM_SIGNAL_SMALL: a scan past 4 waiting prefixes, chunks of 4, a recompute's make from 8), so
+ * that a few prefixes take the paths of a table's settle (tests/fuzz/regress/signal holds one). */
 static int fake_geo(void *arg, const struct dm_prefix *p, struct geo_share *out, int max)
 {
 	(void)arg;

@@ -230,6 +230,17 @@ def signal_seeds(outdir):
             b += bytes([kind | rnd.randrange(4) << 2 | rnd.randrange(4) << 4,
                         rnd.randrange(16), rnd.randrange(256), rnd.randrange(256)])
         put(os.path.join(outdir, 'signal'), b)
+    # a table's paths (fuzz builds shrink them, Makefile DM_SIGNAL_SMALL): the mapping with its
+    # batch answer, a RIB load of 15 prefixes (its countries made by chunks at the first
+    # recompute), then a peer not yet a full feed announcing 20 (their events wait, a scan)
+    b = bytes([0xe6, 15])
+    for i in range(15):
+        b += bytes([0, (i * 37 + 5) & 255, (i * 53 + 11) & 255, 0])
+    for i in range(20):
+        b += bytes([1 << 2, (i * 41 + 7) & 255, (i * 29 + 3) & 255, 8])
+    for i in range(6):
+        b += bytes([0, (i * 13 + 1) & 255, (i * 7 + 2) & 255, 252])
+    put(os.path.join(outdir, 'signal'), b)
 
 def bmp_seeds(outdir):
     # a BMP session built from RFC 7854 §4 (first byte: fuzz_bmp's read size, 0 = whole)
