@@ -631,37 +631,37 @@ static inline __attribute__((always_inline)) const struct share *geo_shares(cons
 	return &s->sh[p->geo];
 }
 
-/* The events that waited for prefix i's countries (the count geo_defer kept), now made, counted */
-static void geo_count_wait(struct sig *s, uint32_t i, uint32_t wait)
+/* The countries of prefix i (a mapping is set: nothing waits without one), and the events that
+ * waited for them counted: 0, -1 (out of memory: the prefix stays without countries, its events
+ * wait). quick: the quick answer, asked already (cc: 0 when it had none); gs: its k shares,
+ * asked already (geo_split_shares), or NULL. */
+static int geo_settle(struct sig *s, uint32_t i, int quick, uint16_t cc, const struct geo_share *gs, int k)
 {
+	uint32_t wait = s->p[i].geo;
+	s->p[i].geo = 0;
+	int rc = 0;
+	if (gs)
+		rc = geo_store_shares(s, i, gs, k);
+	else if (quick && cc)
+		geo_set_one4(s, i, cc);
+	else
+		rc = quick ? geo_fill_split(s, i) : geo_fill(s, i);
+	if (rc) {
+		s->p[i].geo = wait;
+		return -1;
+	}
 	if (!wait)
-		return;
+		return 0;
 	unsigned n;
 	struct share one;
 	uint64_t unused = 0;   /* the units are not counted here: not read from the prefix */
 	const struct share *sh = geo_shares(s, i, &n, &one, &unused);
-	for (unsigned k = 0; k < n; k++) {
-		struct ent *e = &s->ent[sh[k].ent];
+	for (unsigned j = 0; j < n; j++) {
+		struct ent *e = &s->ent[sh[j].ent];
 		e->used = 1;
 		e->ann += wait & 0xffff;
 		e->wd += wait >> 16;
 	}
-}
-
-/* The countries of prefix i (a mapping is set: nothing waits without one), and the events that
- * waited for them counted: 0, -1 (out of memory: the prefix stays without countries, its events
- * wait). quick: the quick answer, asked already (cc: 0 when it had none). */
-static int geo_settle(struct sig *s, uint32_t i, int quick, uint16_t cc)
-{
-	uint32_t wait = s->p[i].geo;
-	s->p[i].geo = 0;
-	if (quick && cc)
-		geo_set_one4(s, i, cc);
-	else if (quick ? geo_fill_split(s, i) : geo_fill(s, i)) {
-		s->p[i].geo = wait;
-		return -1;
-	}
-	geo_count_wait(s, i, wait);
 	return 0;
 }
 
@@ -680,7 +680,7 @@ static void settle_flush(struct sig *s, struct settle_batch *b)
 		return;
 	s->geo4_batch(s->geo_arg, b->lo4, b->hi4, b->cc, b->n);
 	for (uint32_t k = 0; k < b->n; k++)
-		if (geo_settle(s, b->id[k], 1, b->cc[k]))
+		if (geo_settle(s, b->id[k], 1, b->cc[k], NULL, 0))
 			geo_unsettled(s, b->id[k]);
 	b->n = 0;
 }
@@ -690,7 +690,7 @@ static inline void settle_add(struct sig *s, struct settle_batch *b, uint32_t i)
 	if ((s->p[i].flags & PF_GEO) || !s->p[i].geo)
 		return;   /* settled by a reader since, or nothing waits */
 	if (!s->geo4_batch || rib_prefix_fam(s->rib, i)) {
-		if (geo_settle(s, i, 0, 0))
+		if (geo_settle(s, i, 0, 0, NULL, 0))
 			geo_unsettled(s, i);
 		return;
 	}
@@ -826,36 +826,30 @@ static void *two_helper(void *arg)
 	return NULL;
 }
 
-/* Prefixes a .. e - 1 settled by the caller, their answers in b; all: those without countries
- * too, not only those with waiting events */
-static void two_settle(struct sig *s, uint32_t a, uint32_t e, const struct two_buf *b, int all)
+/* Prefixes a .. e - 1 without countries (waiting or not) settled by the caller, their answers
+ * in b */
+static void two_settle(struct sig *s, uint32_t a, uint32_t e, const struct two_buf *b)
 {
 	uint32_t j = 0;   /* b's next split */
 	for (uint32_t i = a; i < e; i++) {
-		if ((s->p[i].flags & PF_GEO) || (!all && !s->p[i].geo))
+		if (s->p[i].flags & PF_GEO)
 			continue;
 		uint16_t q = b->cc[i - a];
+		const struct geo_share *gs = NULL;
 		if (q == SPLIT_MADE) {
 			while (b->sp[j].idx < i - a)
 				j++;
-			uint32_t wait = s->p[i].geo;
-			s->p[i].geo = 0;
-			if (geo_store_shares(s, i, &b->pool[b->sp[j].at], b->sp[j].k)) {
-				s->p[i].geo = wait;
-				geo_unsettled(s, i);
-			} else {
-				geo_count_wait(s, i, wait);
-			}
-		} else if (geo_settle(s, i, q != NOT_ASKED, q == NOT_ASKED ? 0 : q)) {
-			geo_unsettled(s, i);
+			gs = &b->pool[b->sp[j].at];
 		}
+		if (geo_settle(s, i, q != NOT_ASKED, q == NOT_ASKED ? 0 : q, gs, gs ? b->sp[j].k : 0))
+			geo_unsettled(s, i);
 	}
 }
 
 static int sync_on_thread(uint32_t n);
 
-/* The prefixes lo .. np - 1 that wait settled (all: those without countries made) */
-static void settle_scan(struct sig *s, uint32_t lo, uint32_t np, int all)
+/* The prefixes lo .. np - 1 without countries get them, and those that wait are settled */
+static void settle_scan(struct sig *s, uint32_t lo, uint32_t np)
 {
 	struct settle_two *t = s->geo4_batch ? calloc(1, sizeof *t) : NULL;
 	if (!t) {   /* as the list is: a batch at a time (those that do not wait: left to their readers) */
@@ -880,7 +874,7 @@ static void settle_scan(struct sig *s, uint32_t lo, uint32_t np, int all)
 				sched_yield();
 		uint32_t a, e;
 		two_range(t, c, &a, &e);
-		two_settle(s, a, e, &t->buf[c % TWO_BUFS], all);
+		two_settle(s, a, e, &t->buf[c % TWO_BUFS]);
 		__atomic_store_n(&t->used, c + 1, __ATOMIC_RELEASE);
 	}
 	if (threaded)
@@ -904,7 +898,7 @@ void sig_settle_geo(struct sig *s)
 	s->npend = 0;
 	s->pend_scan = 0;
 	if (scan) {   /* a table: its prefixes that do not wait get their countries too */
-		settle_scan(s, lo, np, 1);
+		settle_scan(s, lo, np);
 		if (lo <= s->geo_made)
 			s->geo_made = np;
 		return;
@@ -923,7 +917,7 @@ static inline __attribute__((always_inline)) const struct share *geo_of_sized(st
 	if (!(s->p[i].flags & PF_GEO)) {
 		if (!s->geo) {
 			geo_fill_zz(s, i);
-		} else if (geo_settle(s, i, 0, 0)) {
+		} else if (geo_settle(s, i, 0, 0, NULL, 0)) {
 			*n = 0;
 			return NULL;
 		}
@@ -2211,7 +2205,7 @@ static void recompute(struct sig *s, int fam)
 	 * from their first reader, this pass, one lookup between a prefix's counts and the next's;
 	 * many of them are made first, together (settle_scan: by chunks, on two cores). */
 	if (s->geo && s->np > s->geo_made && s->np - s->geo_made >= GEO_MAKE_MIN) {
-		settle_scan(s, s->geo_made, s->np, 1);
+		settle_scan(s, s->geo_made, s->np);
 		s->geo_made = s->np;
 	}
 	/* the pages populated ahead of the growing arrays' ends go back before the sync and the
