@@ -77,6 +77,7 @@ int cmd_replay(int argc, char **argv)
 			return replay_cluster(argc, argv, i);
 	struct pl_opts o;
 	pl_opts_default(&o, "replay");
+	o.exit_after = 1;   /* cmd_replay returns to main, which exits */
 	struct pl_inputs *in = pl_inputs_new();
 	if (!in) {
 		fprintf(stderr, "darkmap replay: out of memory\n");

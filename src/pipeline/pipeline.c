@@ -1137,6 +1137,17 @@ int pl_finish(struct pipeline *R)
 		rc = PL_DATA_ERRORS;
 	if (!R->records && !R->o.synth && !R->ext_rows)
 		rc = PL_FAILURE;
+	/* A process that exits right after (o.exit_after) leaves the pipeline's memory to the
+	 * kernel, whose exit takes it back whole anyway: freed first, one array and mapping at a
+	 * time (the RIB's and the signal's arrays, the mapping index), pl_free took 3.3-6.5 ms of a
+	 * one-table replay's ~150 (3 runs), and pl_finish's end to the exit seen by the parent was
+	 * 7.3 ms against 5.8 without it (medians of 15 runs; issue 12). With AddressSanitizer
+	 * everything is freed as before, for its leak check. pl_free frees memory only: nothing is
+	 * left unwritten or unsent. */
+#ifndef __SANITIZE_ADDRESS__
+	if (R->o.exit_after)
+		return rc;
+#endif
 	pl_free(R);
 	return rc;
 }

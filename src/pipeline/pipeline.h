@@ -68,6 +68,8 @@ struct pl_opts {
 	void *commit_arg;
 	/* progress and messages */
 	int quiet, progress;
+	/* the process exits right after pl_finish (replay): its memory is left to the kernel */
+	int exit_after;
 	/* benchmark aids (replay) */
 	const char *synth;
 	uint32_t synth_peers, synth_time;

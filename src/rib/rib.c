@@ -367,19 +367,23 @@ static inline uint32_t htab_pos(uint32_t hv, uint32_t n, uint32_t mask)
 
 /* The next slot count above n on the lattice: 1.5x, then 4/3x (back to a power of two). */
 static inline uint32_t htab_step(uint32_t n) { return n & (n - 1) ? (n / 3) * 4 : n / 2 * 3; }
-/* The slot count a full table of n slots grows to: 4x (3x from a power of two) up to 786,432
- * (1,024, 3,072, 12,288 ... 196,608, 786,432: each 1.5 x 2^k), then 2x (1.5x from a power of
- * two). Each growth rehashes every prefix (a cache miss each): growing by the fine steps of
- * htab_step rehashed a one-peer table's 577,705 prefixes 1.37 M times over 19 growths, 8% of its
- * replay's time; this does it 0.2 M times over 5, and lands on the same 786,432 slots. Below
- * that (3 MB) a table may be up to 4x its need (4 bytes a slot), above it 2x. */
+/* The slot count a full table of n slots grows to: 4x (3x from a power of two) up to 49,152
+ * (1,024, 3,072, 12,288, 49,152: each 1.5 x 2^k), then at once 786,432, then 2x (1.5x from a
+ * power of two). Each growth rehashes every prefix (a cache miss each): growing by the fine
+ * steps of htab_step rehashed a one-peer table's 577,705 prefixes 1.37 M times over 19 growths,
+ * 8% of its replay's time; by 4x 0.2 M times over 5. A RIB past 36,864 prefixes is most likely
+ * taking a full table (400,000 and more; the signal's full-feed rule) and would pass through
+ * 196,608 slots to 786,432 (3 MB, a full table's 577,705 prefixes at 73%) within a fifth of
+ * it: it goes there at once, 147,456 rehashes fewer (issue 12). Below 786,432 a table may be
+ * up to 4x its need (4 bytes a slot; 16x between 36,864 and 147,456 prefixes, 2.25 MB more
+ * than before at most), above it 2x. */
 static inline uint32_t htab_next(uint32_t n)
 {
-	enum { BIG = 786432 };
+	enum { BIG = 786432, TABLE = 49152 };
 	int pow2 = !(n & (n - 1));
 	if (n < BIG) {
 		uint64_t m = pow2 ? (uint64_t)n * 3 : (uint64_t)n * 4;
-		return m < BIG ? (uint32_t)m : BIG;
+		return m < BIG && n < TABLE ? (uint32_t)m : BIG;
 	}
 	return pow2 ? n / 2 * 3 : n * 2;
 }
@@ -976,6 +980,34 @@ static uint32_t pk_count(const struct rib *r, uint32_t *next /* PK_NB + 1, zero 
 	return next[PK_NB];
 }
 
+/* A bucket's n entries (one /16's) sorted: from SMALL on, by the address's third byte first, a
+ * counting pass through tmp (room for n), then each /24's few by u64_sort (an insertion sort at
+ * that size). A bucket's entries come in arrival order, near random (a table's 577,705 in 65,536
+ * buckets: 388,516 neighbours out of order), and u64_sort's partitions and insertions
+ * mispredicted a branch at nearly every step: sorting that table's buckets took 9.1 ms by
+ * u64_sort alone, 3.9 so (the keys saved from a replay, sorted apart, 5 runs each; issue 12).
+ * tmp NULL (out of memory): u64_sort. */
+static void pk_sort_bucket(uint64_t *a, uint32_t n, uint64_t *tmp)
+{
+	enum { SMALL = 32 };
+	if (n > SMALL && tmp) {
+		uint32_t c[257] = { 0 }, at[256];
+		for (uint32_t i = 0; i < n; i++)
+			c[(a[i] >> 40 & 255) + 1]++;
+		for (unsigned d = 0; d < 256; d++)
+			c[d + 1] += c[d];
+		memcpy(at, c, sizeof at);
+		for (uint32_t i = 0; i < n; i++)
+			tmp[at[a[i] >> 40 & 255]++] = a[i];
+		memcpy(a, tmp, (size_t)n * sizeof *a);
+		for (unsigned d = 0; d < 256; d++)
+			if (c[d + 1] - c[d] > 1)
+				u64_sort(a + c[d], c[d + 1] - c[d]);
+		return;
+	}
+	u64_sort(a, n);
+}
+
 /* The queue's IPv4 entries packed into k in order (next: pk_count's). Each entry is written straight into its bucket
  * (stores that wait on nothing: sorting k in place made a chain of dependent cache misses, 8% of
  * a one-peer replay's time), then each bucket (tens of entries) sorted as integers. The queue is
@@ -983,7 +1015,7 @@ static uint32_t pk_count(const struct rib *r, uint32_t *next /* PK_NB + 1, zero 
  * itself is left as it is. */
 static void pk_place(const struct rib *r, uint64_t *k, uint32_t *next)
 {
-	uint32_t n = pend_count(r);
+	uint32_t n = pend_count(r), big = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t p = pend_at(r, i);
 		const struct rib_pfx *x = &r->h.pfx[p];
@@ -992,7 +1024,12 @@ static void pk_place(const struct rib *r, uint64_t *k, uint32_t *next)
 	}
 	/* next[b] is now the end of bucket b */
 	for (uint32_t b = 0, lo = 0; b < PK_NB; lo = next[b++])
-		u64_sort(k + lo, next[b] - lo);
+		if (next[b] - lo > big)
+			big = next[b] - lo;
+	uint64_t *tmp = malloc((size_t)big * sizeof *tmp);
+	for (uint32_t b = 0, lo = 0; b < PK_NB; lo = next[b++])
+		pk_sort_bucket(k + lo, next[b] - lo, tmp);
+	free(tmp);
 }
 
 /* The queue's IPv6 entries made the whole queue (a list, the range taken), its n4 IPv4 ones
