@@ -19,6 +19,11 @@ enum { BIGARR_MIN = 64u << 10 };
 /* Resizes p from old to size bytes (either may be below BIGARR_MIN); NULL on failure, p kept. */
 void *bigarr_resize(void *p, size_t old, size_t size);
 void bigarr_free(void *p, size_t size);
+/* bigarr_resize for an array appended to an element at a time (bigarr_grow's appends; an array
+ * whose size another's appends set): from 2 MiB on in transparent huge pages, the growth that
+ * first reaches 2 MiB into a fresh mapping (the old bytes copied) so that they cover it from its
+ * start (bigarr.c says why). */
+void *bigarr_resize_append(void *p, size_t old, size_t size);
 /* size zeroed bytes (freed with bigarr_free(p, size)): fresh zero pages from BIGARR_MIN on. */
 void *bigarr_zalloc(size_t size);
 /* Ensures *cap >= need elements of elem bytes, doubling from 64. zero: new elements are zeroed

@@ -504,7 +504,7 @@ uint32_t rib_prefix_find_or_add(struct rib *r, const struct dm_prefix *in)
 	if (grow((void **)&r->h.pfx, &r->cap_pfx, r->npfx + 1, sizeof *r->h.pfx))
 		return RIB_NONE;
 	if (r->cap_pfx != oldcap) {
-		uint32_t *pn = bigarr_resize(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
+		uint32_t *pn = bigarr_resize_append(r->pfx_node, (size_t)oldcap * sizeof *pn, (size_t)r->cap_pfx * sizeof *pn);
 		if (!pn)
 			return RIB_NONE;
 		r->pfx_node = pn;
