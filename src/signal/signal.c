@@ -901,7 +901,7 @@ void sig_settle_geo(struct sig *s)
 		/* the pages populated ahead of the growing arrays' ends go back before the shares
 		 * (s->sh) and the chunks' answers are allocated, as before a recompute (there): with
 		 * the appended arrays in huge pages (base/bigarr.c), their tails made the one-table
-		 * replay's peak RSS here, 51.7 MB against 48.0 before; 47.2 with this */
+		 * replay's peak RSS here, 51.7 MB against 48.0 before; 46.4-47.2 with this */
 		rib_trim(s->rib);
 		sig_trim(s);
 		settle_scan(s, lo, np);

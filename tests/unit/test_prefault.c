@@ -306,6 +306,53 @@ static void test_huge_append_trim(void **state)
 	bigarr_free(a, (size_t)cap * sizeof *a);
 }
 
+/* An appended array of 2 MiB and more starts on a 2 MiB boundary after every growth, whatever
+ * its element size (72 bytes, as the signal's entities: grown by mremap where the kernel chose
+ * the address, they landed off the boundary, where no huge page can back them), and keeps its
+ * bytes; bigarr_resize_append from a malloc'd block, through the copy into a fresh mapping and
+ * the moves after it, the same. */
+struct ent72 { uint32_t w[18]; };
+
+static void test_append_huge_aligned(void **state)
+{
+	(void)state;
+	struct ent72 *a = NULL;
+	uint32_t cap = 0, n = 100000, growths = 0;   /* 7.2 MB */
+	for (uint32_t i = 1; i <= n; i++) {
+		uint32_t before = cap;
+		assert_int_equal(bigarr_need((void **)&a, &cap, i, sizeof *a, 0), 0);
+		if (cap != before && (size_t)cap * sizeof *a >= (2u << 20)) {
+			growths++;
+			assert_int_equal((uintptr_t)a & ((2u << 20) - 1), 0);
+		}
+		for (int k = 0; k < 18; k++)
+			a[i - 1].w[k] = i * 2654435761u + (uint32_t)k;
+	}
+	assert_true(growths >= 2);
+	for (uint32_t i = 1; i <= n; i++)
+		for (int k = 0; k < 18; k++)
+			assert_int_equal(a[i - 1].w[k], i * 2654435761u + (uint32_t)k);
+	bigarr_free(a, (size_t)cap * sizeof *a);
+
+	size_t sz = 40u << 10;   /* malloc's */
+	uint8_t *b = bigarr_resize_append(NULL, 0, sz);
+	assert_non_null(b);
+	for (size_t i = 0; i < sz; i++)
+		b[i] = (uint8_t)(i * 7 + 1);
+	for (size_t next = 3u << 20; next <= (12u << 20); next *= 2) {
+		b = bigarr_resize_append(b, sz, next);
+		assert_non_null(b);
+		assert_int_equal((uintptr_t)b & ((2u << 20) - 1), 0);
+		for (size_t i = 0; i < 40u << 10; i++)
+			assert_int_equal(b[i], (uint8_t)(i * 7 + 1));
+		assert_int_equal(b[next - 1], 0);   /* new room reads zero */
+		b[next - 1] = 0x5a;
+		sz = next;
+	}
+	assert_int_equal(b[(6u << 20) - 1], 0x5a);   /* written at the step before, moved along */
+	bigarr_free(b, sz);
+}
+
 /* bigarr_trim gives back the whole pages past the used bytes, keeps the used ones, and the pages
  * given back read zero; a malloc'd block's unaligned start is rounded inwards. */
 static void test_trim(void **state)
@@ -377,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_grow_keeps_and_asks),
 		cmocka_unit_test(test_grows_before_full),
 		cmocka_unit_test(test_huge_append_trim),
+		cmocka_unit_test(test_append_huge_aligned),
 		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_off),
 	};
