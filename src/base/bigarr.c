@@ -75,6 +75,52 @@ void *bigarr_resize(void *p, size_t old, size_t size)
 	return q;
 }
 
+/* The mapping the next appended array reaching 2 MiB moves into (bigarr_resize_append), its
+ * first huge page populated ahead by the helper (base/prefault.h). The move's copy into a fresh
+ * mapping was that huge page's fault on the writer's thread, a 2 MiB clearing each (six in a
+ * one-table replay: the prefix store, the sets, the entities, the shares...), where the helper
+ * clears the huge pages after the first ahead of the writer. Clearing is cheap here most of
+ * the time (0.06 ms a MB, bench/touch.c) and then this changes nothing measurable (paired
+ * rounds 0.986 and 1.005 of the wall); in this VM's slow spells it is about ten times dearer
+ * (clear_page 7.4% of a replay's samples against 1.3%), and these six were 2.2% of the
+ * samples, about 8 ms of the main thread (issue 12: the misses of the 5x row came there). One at a time, made when an array first reaches 1 MiB and
+ * again at each take, so one is left at the end: 2 MiB more of RSS (the one-table replay's peak
+ * 49.8 MB against 47.8; made only when an array reached 1 MiB, as each next one would need it,
+ * half the moves found none and the peak was the same).
+ * Taken and published atomically: the settle's helper thread grows its own arrays. */
+enum { SPARE_LEN = 2 * HUGE_PAGE };   /* a move's length: 2 MiB <= twice under 2 MiB <= 4 MiB */
+static void *spare;
+
+static void spare_make(void)
+{
+	if (__atomic_load_n(&spare, __ATOMIC_ACQUIRE))
+		return;
+	void *s = map_aligned(SPARE_LEN), *none = NULL;
+	if (!s)
+		return;
+	madvise(s, SPARE_LEN, MADV_HUGEPAGE);
+	/* asked for before it is published: once taken, it may be unmapped in part (spare_take) */
+	prefault_request(s, HUGE_PAGE);
+	if (!__atomic_compare_exchange_n(&spare, &none, s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		prefault_unmapping();
+		munmap(s, SPARE_LEN);
+	}
+}
+
+/* The spare for a move to len bytes (a 2 MiB multiple), trimmed to it; NULL when there is none
+ * or it is too short. */
+static void *spare_take(size_t len)
+{
+	if (len > SPARE_LEN)
+		return NULL;
+	char *s = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL);
+	if (s && len < SPARE_LEN) {
+		prefault_unmapping();
+		munmap(s + len, SPARE_LEN - len);
+	}
+	return s;
+}
+
 /* An appended array reaching 2 MiB goes to a fresh mapping in huge pages, its old bytes (at most
  * 1 MiB) copied: grown there by mremap instead, its first MiB stayed in 4 KiB pages and the MiB
  * after it came in 4 KiB pages too (the advice covers only what is not mapped yet), each one
@@ -87,14 +133,18 @@ void *bigarr_resize(void *p, size_t old, size_t size)
 void *bigarr_resize_append(void *p, size_t old, size_t size)
 {
 	size_t len = map_len(size);
-	if (size < APPEND_HUGE)
+	if (size < APPEND_HUGE) {
+		if (size >= APPEND_HUGE / 2 && old < APPEND_HUGE / 2)
+			spare_make();   /* the first array on its way to 2 MiB */
 		return bigarr_resize(p, old, size);
+	}
 	void *q;
-	if (old < APPEND_HUGE && (q = map_aligned(len)) != NULL) {
+	if (old < APPEND_HUGE && ((q = spare_take(len)) != NULL || (q = map_aligned(len)) != NULL)) {
 		madvise(q, len, MADV_HUGEPAGE);
 		if (p && old)
-			memcpy(q, p, old);   /* the first huge page's one fault */
+			memcpy(q, p, old);   /* into the spare's populated huge page, or its one fault */
 		bigarr_free(p, old);
+		spare_make();   /* for the next array */
 		return q;
 	}
 	if ((q = bigarr_resize(p, old, size)) != NULL)
@@ -142,14 +192,13 @@ void bigarr_trim(void *p, size_t used, size_t cap)
 		madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
-int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
+static int grow_to(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero, int append)
 {
 	if (need <= *cap)
 		return 0;
 	uint32_t n = *cap ? *cap : 64;
 	while (n < need)
 		n *= 2;
-	int append = need == *cap + 1;
 	void *p = append ? bigarr_resize_append(*arr, (size_t)*cap * elem, (size_t)n * elem)
 	                 : bigarr_resize(*arr, (size_t)*cap * elem, (size_t)n * elem);
 	if (!p)
@@ -177,4 +226,14 @@ int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
 	*arr = p;
 	*cap = n;
 	return 0;
+}
+
+int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
+{
+	return grow_to(arr, cap, need, elem, zero, need == *cap + 1);
+}
+
+int bigarr_grow_append(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
+{
+	return grow_to(arr, cap, need, elem, zero, 1);
 }

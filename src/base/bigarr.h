@@ -27,27 +27,37 @@ void *bigarr_resize_append(void *p, size_t old, size_t size);
 /* size zeroed bytes (freed with bigarr_free(p, size)): fresh zero pages from BIGARR_MIN on. */
 void *bigarr_zalloc(size_t size);
 /* Ensures *cap >= need elements of elem bytes, doubling from 64. zero: new elements are zeroed
- * (free for mapped arrays). Returns 0 or -1 (out of memory, *arr unchanged). */
+ * (free for mapped arrays). Returns 0 or -1 (out of memory, *arr unchanged). need one past
+ * *cap is taken for an append (bigarr_grow_append). */
 int bigarr_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero);
-/* bigarr_grow with its common case (room left) inline, for arrays appended to an element at a
+/* bigarr_grow with its common case (room left) inline, for arrays appended to add elements at a
  * time (need = the count after the append): a mapped array's next step of pages is asked for
- * ahead of its end (base/prefault.h). */
-static inline int bigarr_need(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
+ * ahead of its end (base/prefault.h), and an array grown by an append goes into huge pages from
+ * 2 MiB on (bigarr_resize_append). */
+int bigarr_grow_append(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero);
+static inline int bigarr_need_n(void **arr, uint32_t *cap, uint32_t need, uint32_t add, size_t elem, int zero)
 {
+	size_t span = (size_t)add * elem;   /* the bytes this append writes, ending at end */
 	if (need <= *cap) {
 		size_t end = (size_t)need * elem, bytes = (size_t)*cap * elem;
 		/* A mapped array whose writes enter a step with less than PREFAULT_AHEAD after it
 		 * grows now (doubling, as it would at its end), so that the steps asked for ahead reach
 		 * into the new room while these are written. Grown only at its end, the writer's first
 		 * stores there found no page and faulted (13 us each here), a step of them a doubling. */
-		if ((end & (PREFAULT_STEP - 1)) < elem && bytes >= BIGARR_MIN && *cap <= UINT32_MAX / 2 &&
+		if ((end & (PREFAULT_STEP - 1)) < span && bytes >= BIGARR_MIN && *cap <= UINT32_MAX / 2 &&
 		    (end & ~(size_t)(PREFAULT_STEP - 1)) + PREFAULT_STEP + PREFAULT_AHEAD > bytes &&
-		    !bigarr_grow(arr, cap, *cap + 1, elem, zero))   /* out of memory: at the end, as before */
+		    !bigarr_grow_append(arr, cap, *cap + 1, elem, zero))   /* out of memory: at the end, as before */
 			bytes = (size_t)*cap * elem;
-		prefault_append(*arr, end, elem, bytes);
+		prefault_append(*arr, end, span, bytes);
 		return 0;
 	}
-	return bigarr_grow(arr, cap, need, elem, zero);
+	return need - add <= *cap ? bigarr_grow_append(arr, cap, need, elem, zero)
+	                          : bigarr_grow(arr, cap, need, elem, zero);
+}
+/* one element at a time */
+static inline int bigarr_need(void **arr, uint32_t *cap, uint32_t need, size_t elem, int zero)
+{
+	return bigarr_need_n(arr, cap, need, 1, elem, zero);
 }
 /* Asks for transparent huge pages on the whole 2 MiB pages inside [p, p + len): memory the caller
  * knows it will fill (a hash table it is about to rehash into, a lower bound of what a build

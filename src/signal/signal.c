@@ -83,6 +83,12 @@ static inline int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	return bigarr_need(arr, cap, need, elem, 1);
 }
 
+/* grow for an append of add elements (need = the count after it) */
+static inline int grow_n(void **arr, uint32_t *cap, uint32_t need, uint32_t add, size_t elem)
+{
+	return bigarr_need_n(arr, cap, need, add, elem, 1);
+}
+
 static int cc_index2(char a, char b)
 {
 	if (a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z')
@@ -522,7 +528,9 @@ static int geo_store_shares(struct sig *s, uint32_t i, const struct geo_share *g
 		return 0;
 	}
 	uint32_t hdr = k >= NGEO_LONG;
-	if (grow((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, sizeof *s->sh))
+	/* an append of hdr + k: its step's pages asked for ahead, as for one element (settle_scan
+	 * writes a table's shares in one run, on the main thread) */
+	if (grow_n((void **)&s->sh, &s->capsh, s->nsh + hdr + (uint32_t)k, hdr + (uint32_t)k, sizeof *s->sh))
 		return -1;
 	uint32_t at = s->nsh + hdr, n = 0;
 	for (int j = 0; j < k; j++) {
@@ -753,7 +761,7 @@ static int two_keep_split(const struct sig *s, struct two_buf *b, uint32_t i, ui
 	int k = geo_split_shares(s, &pf, first, &big);
 	int rc = -1;
 	if (k > 0 && !grow((void **)&b->sp, &b->capsp, b->nsp + 1, sizeof *b->sp) &&
-	    !grow((void **)&b->pool, &b->cappool, b->npool + (uint32_t)k, sizeof *b->pool)) {
+	    !grow_n((void **)&b->pool, &b->cappool, b->npool + (uint32_t)k, (uint32_t)k, sizeof *b->pool)) {
 		memcpy(&b->pool[b->npool], big ? big : first, (size_t)k * sizeof *b->pool);
 		b->sp[b->nsp++] = (struct two_split){ idx, b->npool, k };
 		b->npool += (uint32_t)k;

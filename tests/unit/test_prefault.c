@@ -353,6 +353,60 @@ static void test_append_huge_aligned(void **state)
 	bigarr_free(b, sz);
 }
 
+/* Appends of several elements at a time (bigarr_need_n: a prefix's shares) ask for the steps
+ * ahead at every step they enter, as single ones do: 48-byte appends (three 16-byte elements) to
+ * a 4 MiB array up to 1 MiB enter each of its first 32 steps once. Taken by the element's size,
+ * as bigarr_need did for them before (the end within 16 bytes of a step), they asked at one step
+ * in three (10 here): the rest of the pages were the writer's faults. */
+static void test_need_n_asks_each_step(void **state)
+{
+	(void)state;
+	size_t bytes = 4u << 20;
+	uint32_t cap = (uint32_t)(bytes / 16), add = 3;
+	uint8_t *a = bigarr_zalloc(bytes);
+	assert_non_null(a);
+	struct prefault_stats st0, st;
+	prefault_stats(&st0);
+	uint32_t n = 0;
+	while ((size_t)(n + add) * 16 <= (1u << 20) + 32) {
+		void *p = a;
+		assert_int_equal(bigarr_need_n(&p, &cap, n + add, add, 16, 0), 0);
+		assert_ptr_equal(p, a);   /* room left: not grown */
+		n += add;
+	}
+	prefault_stats(&st);
+	assert_int_equal(st.requested - st0.requested, 32);   /* 32 KiB, 64 KiB, .. 1 MiB */
+	bigarr_free(a, bytes);
+}
+
+/* An appended array growing past 2 MiB moves into the spare mapping made when an array reached
+ * 1 MiB (bigarr.c spare_make): whole (a 4 MiB move) or cut to 2 MiB, on a 2 MiB boundary, its
+ * bytes kept, the new room zero, and it grows on by mremap from there (a spare cut wrongly, or
+ * two mappings under one array, would fail that move). */
+static void test_append_spare(void **state)
+{
+	(void)state;
+	for (size_t elem = 64; elem <= 72; elem += 8) {   /* 2 MiB exactly, and 2.25 MiB */
+		uint8_t *a = NULL;
+		uint32_t cap = 0, n = (uint32_t)((9u << 20) / elem);
+		for (uint32_t i = 1; i <= n; i++) {
+			uint32_t before = cap;
+			assert_int_equal(bigarr_need((void **)&a, &cap, i, elem, 0), 0);
+			if (cap != before && (size_t)cap * elem >= (2u << 20))
+				assert_int_equal((uintptr_t)a & ((2u << 20) - 1), 0);
+			memset(a + (size_t)(i - 1) * elem, (int)((i - 1) % 251) + 1, elem);
+			if (cap != before && (size_t)cap * elem >= (2u << 20)) {   /* just moved */
+				for (uint32_t j = 0; j < i; j++)
+					assert_int_equal(a[(size_t)j * elem + elem - 1], (uint8_t)(j % 251 + 1));
+				assert_int_equal(a[(size_t)cap * elem - 1], 0);
+			}
+		}
+		for (uint32_t j = 0; j < n; j++)
+			assert_int_equal(a[(size_t)j * elem], (uint8_t)(j % 251 + 1));
+		bigarr_free(a, (size_t)cap * elem);
+	}
+}
+
 /* bigarr_trim gives back the whole pages past the used bytes, keeps the used ones, and the pages
  * given back read zero; a malloc'd block's unaligned start is rounded inwards. */
 static void test_trim(void **state)
@@ -425,6 +479,8 @@ int main(void)
 		cmocka_unit_test(test_grows_before_full),
 		cmocka_unit_test(test_huge_append_trim),
 		cmocka_unit_test(test_append_huge_aligned),
+		cmocka_unit_test(test_need_n_asks_each_step),
+		cmocka_unit_test(test_append_spare),
 		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_off),
 	};
