@@ -83,11 +83,12 @@ void *bigarr_resize(void *p, size_t old, size_t size)
  * the time (0.06 ms a MB, bench/touch.c) and then this changes nothing measurable (paired
  * rounds 0.986 and 1.005 of the wall); in this VM's slow spells it is about ten times dearer
  * (clear_page 7.4% of a replay's samples against 1.3%), and these six were 2.2% of the
- * samples, about 8 ms of the main thread (issue 12: the misses of the 5x row came there). One at a time, made when an array first reaches 1 MiB and
- * again at each take, so one is left at the end: 2 MiB more of RSS (the one-table replay's peak
- * 49.8 MB against 47.8; made only when an array reached 1 MiB, as each next one would need it,
- * half the moves found none and the peak was the same).
- * Taken and published atomically: the settle's helper thread grows its own arrays. */
+ * samples, about 8 ms of the main thread (issue 12: the misses of the 5x row came there).
+ * One at a time, made when an array first reaches 1 MiB and again at each take, so one is left
+ * at the end: 2 MiB more of RSS (the one-table replay's peak 49.8 MB against 47.8; made only
+ * when an array reached 1 MiB, as each next one would need it, half the moves found none and
+ * the peak was the same). Taken and published atomically: the settle's helper thread grows its
+ * own arrays. */
 enum { SPARE_LEN = 2 * HUGE_PAGE };   /* a move's length: 2 MiB <= twice under 2 MiB <= 4 MiB */
 static void *spare;
 
