@@ -1027,10 +1027,14 @@ static int trie_sync(struct sig *s) { return trie_sync_skip(s, -1); }
 
 /* ---------- entity x peer counters ---------- */
 
+/* An entity's n counters (one per full-feed peer) appended to the pool: an append of n, so that
+ * its steps are asked for ahead wherever the n cross one (grow_n; as one element, 40 peers'
+ * appends passed most steps unasked: full scale 0.955 of the wall, 0.910 of the CPU, 5 paired
+ * rounds, the peak 0.7 MB higher in huge pages) */
 int sig_pe_alloc(struct sig *s, int fam, struct ent *e, uint32_t n)
 {
 	struct fam *F = &s->fam[fam];
-	if ((uint64_t)F->npe + n > UINT32_MAX / 2 || grow((void **)&F->pe, &F->cappe, F->npe + n, sizeof *F->pe))
+	if ((uint64_t)F->npe + n > UINT32_MAX / 2 || grow_n((void **)&F->pe, &F->cappe, F->npe + n, n, sizeof *F->pe))
 		return -1;
 	e->pe.at = F->npe;
 	e->pe_mode = PE_POOL;
