@@ -1,7 +1,8 @@
 /* Growable arrays for the big tables (RIB nodes and prefixes, signal state): arrays that reach
  * BIGARR_MIN bytes live in their own anonymous mappings and grow with mremap, so the kernel moves
- * page tables instead of copying, and fresh pages are already zero; from 64 MiB on, transparent
- * huge pages can back them. Smaller ones use malloc. */
+ * page tables instead of copying, and fresh pages are already zero. Transparent huge pages back
+ * arrays appended to from 2 MiB on (bigarr_grow_append, bigarr_need_n) and any array from 64 MiB
+ * on (bigarr.c grow_to says why). Smaller ones use malloc. */
 #ifndef DM_BASE_BIGARR_H
 #define DM_BASE_BIGARR_H
 
