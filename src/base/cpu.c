@@ -1,5 +1,9 @@
-#define _DEFAULT_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "base/cpu.h"
+
+#include <sched.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -96,4 +100,53 @@ int dm_core_free(void)
 	 * competition, so they are taken off. Without that, make bench's dumps ran on one decoding
 	 * thread as soon as the average passed 1.5 (the 3 Dec runs). */
 	return dm_core_free_readings(cores, others_running, NULL, FREE_GAP_US);
+}
+
+/* Helper threads kept off the CPU of the thread that starts them (dm_helpers_keep_off).
+ *
+ * Why: on this project's virtual machines the kernel is told of no cache shared between the two
+ * vCPUs (no /sys/devices/system/cpu/cpu0/cache), so each is its own last-level-cache domain, and
+ * a waking thread is placed on the CPU it last ran on, or pulled to its waker's (wake_affine),
+ * without a look at the other one. The prefault helper (polling every 200 us) and the
+ * decompression thread (woken as the ring drains) so came to wake on the main thread's CPU and
+ * preempt it while the other CPU sat idle: a one-table replay's main thread ran 0.26 ms, was
+ * preempted 0.25 ms, over and over, 5-10 ms of its 140 in the median of 8 traced runs
+ * (sched:sched_switch; up to 20 ms), and 0.0 with the helpers kept off its CPU. Kept off, they
+ * still have every other CPU; a process allowed one CPU keeps it.
+ *
+ * Only for helpers that assist a main thread doing the heavier work (replay's pipeline): where
+ * the helpers are the work (dump's second decoding thread, bzip2's block decoders) they need
+ * every CPU, the caller's included (dump -m of the 2015 transfer took 1.036x the time with its
+ * decompression thread kept off, a bzip2 RIB 1.5x with its block decoders). */
+static int keep_off_on = -1;   /* -1 not asked (off) */
+
+void dm_helpers_keep_off(int on)
+{
+	const char *e = getenv("DARKMAP_HELPER_CPU");   /* 0: never (to measure what it gives) */
+	keep_off_on = on && !(e && *e == '0');
+}
+
+int dm_helper_create_off(pthread_t *t, pthread_attr_t *attr, void *(*fn)(void *), void *arg, int cpu)
+{
+	pthread_attr_t own;
+	if (!attr && pthread_attr_init(attr = &own))
+		return pthread_create(t, NULL, fn, arg);
+	/* the set it may run on, from the start: this thread's less cpu */
+	cpu_set_t set;
+	if (cpu >= 0 && cpu < CPU_SETSIZE && !pthread_getaffinity_np(pthread_self(), sizeof set, &set) &&
+	    CPU_ISSET(cpu, &set) && CPU_COUNT(&set) > 1) {
+		CPU_CLR(cpu, &set);
+		pthread_attr_setaffinity_np(attr, sizeof set, &set);
+	}
+	int rc = pthread_create(t, attr, fn, arg);
+	if (attr == &own)
+		pthread_attr_destroy(&own);
+	return rc;
+}
+
+int dm_helper_create(pthread_t *t, pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	if (keep_off_on <= 0)
+		return pthread_create(t, attr, fn, arg);
+	return dm_helper_create_off(t, attr, fn, arg, sched_getcpu());
 }

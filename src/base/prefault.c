@@ -1,5 +1,7 @@
 #include "base/prefault.h"
 
+#include "base/cpu.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -165,7 +167,7 @@ static int start(void)
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, 64u << 10);
-	int rc = pthread_create(&t, &a, helper, NULL);
+	int rc = dm_helper_create(&t, &a, helper, NULL);
 	pthread_attr_destroy(&a);
 	return rc ? -1 : 1;
 }

@@ -910,7 +910,11 @@ static int start_thread(struct dm_reader *r)
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->nonempty, NULL);
 	pthread_cond_init(&r->nonfull, NULL);
-	if (pthread_create(&r->thread, NULL, producer, r) != 0) {
+	/* kept off the caller's CPU when the caller asks (base/cpu.h), but not when it starts bzip2's
+	 * block decoders, which are the work and inherit where it may run */
+	int rc = r->bz_threads > 1 ? pthread_create(&r->thread, NULL, producer, r)
+	                           : dm_helper_create(&r->thread, NULL, producer, r);
+	if (rc != 0) {
 		pthread_mutex_destroy(&r->mu);
 		pthread_cond_destroy(&r->nonempty);
 		pthread_cond_destroy(&r->nonfull);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cpu.h"
 #include "base/log.h"
 #include "base/obuf.h"
 #include "base/ring.h"
@@ -844,6 +845,9 @@ struct pipeline *pl_new(const struct pl_opts *o, int64_t when, int *status, stru
 	/* The RIB's tables grow by doubling: keep them mmap'd so realloc moves pages (mremap) instead
 	 * of copying; a fixed threshold also stops glibc from raising it after a big free. */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* this thread does the heavy work; decompression and page populating help it from another
+	 * CPU, not from this one (base/cpu.c says what that was worth) */
+	dm_helpers_keep_off(1);
 	if (open_geo(R, when, err)) {
 		*status = PL_USAGE;
 		pl_free(R);
