@@ -110,9 +110,11 @@ int dm_core_free(void)
  * without a look at the other one. The prefault helper (polling every 200 us) and the
  * decompression thread (woken as the ring drains) so came to wake on the main thread's CPU and
  * preempt it while the other CPU sat idle: a one-table replay's main thread ran 0.26 ms, was
- * preempted 0.25 ms, over and over, 5-10 ms of its 140 in the median of 8 traced runs
- * (sched:sched_switch; up to 20 ms), and 0.0 with the helpers kept off its CPU. Kept off, they
- * still have every other CPU; a process allowed one CPU keeps it.
+ * preempted 0.25 ms, over and over, 3.3-11.6 ms of its 130-145 in the medians of 5 sets of 8
+ * traced runs (sched:sched_switch; up to 15 ms), and 0.0 with the helpers kept off its CPU: the
+ * wall 0.974 and 0.974 of before (41 paired rounds each), 0.997 in 101 with the machine at its
+ * fastest (docs/replay.md, seventeenth round). Kept off, they still have every other CPU; a
+ * process allowed one CPU keeps it.
  *
  * Only for helpers that assist a main thread doing the heavier work (replay's pipeline): where
  * the helpers are the work (dump's second decoding thread, bzip2's block decoders) they need
