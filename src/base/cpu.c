@@ -120,12 +120,12 @@ int dm_core_free(void)
  * the helpers are the work (dump's second decoding thread, bzip2's block decoders) they need
  * every CPU, the caller's included (dump -m of the 2015 transfer took 1.036x the time with its
  * decompression thread kept off, a bzip2 RIB 1.5x with its block decoders). */
-static int keep_off_on = -1;   /* -1 not asked (off) */
+static int keep_off;   /* off until asked */
 
 void dm_helpers_keep_off(int on)
 {
 	const char *e = getenv("DARKMAP_HELPER_CPU");   /* 0: never (to measure what it gives) */
-	keep_off_on = on && !(e && *e == '0');
+	keep_off = on && !(e && *e == '0');
 }
 
 int dm_helper_create_off(pthread_t *t, pthread_attr_t *attr, void *(*fn)(void *), void *arg, int cpu)
@@ -148,7 +148,7 @@ int dm_helper_create_off(pthread_t *t, pthread_attr_t *attr, void *(*fn)(void *)
 
 int dm_helper_create(pthread_t *t, pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-	if (keep_off_on <= 0)
+	if (!keep_off)
 		return pthread_create(t, attr, fn, arg);
 	return dm_helper_create_off(t, attr, fn, arg, sched_getcpu());
 }
