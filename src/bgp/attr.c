@@ -594,14 +594,17 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 		if (type < 63 && (present & bit))
 			return -1;   /* RFC 7606 §3(g), §3(j): a repeat is reported */
 		present |= bit;
-		/* decode_one's checks, type by type (RFC 7606 §7) */
-		switch (type) {
-		case BGP_ATTR_ORIGIN:
+		/* decode_one's checks, type by type (RFC 7606 §7). The common types by tests in the
+		 * order blocks hold them, the lengths alone by masks, the rare ones by the switch: its
+		 * jump table's indirect branch, taken for every attribute, was 6% of decoding an update
+		 * file (perf, AMD EPYC family 25). */
+		if (type == BGP_ATTR_ORIGIN) {
 			if (len != 1 || v[0] > BGP_ORIGIN_INCOMPLETE)
 				return -1;
 			origin = v[0];
-			break;
-		case BGP_ATTR_AS_PATH:
+			continue;
+		}
+		if (type == BGP_ATTR_AS_PATH) {
 			if (paths) {   /* decoding checks it (one walk of the segments, not two) */
 				struct cur vc = { v, v + len, c->base };
 				if (aspath_decode(&vc, asz, a, &o->as_path, NULL, "AS_PATH") < 0)
@@ -610,7 +613,27 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 				return -1;
 			}
 			o->ix_as_path = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
-			break;
+			continue;
+		}
+		if (type == BGP_ATTR_NEXT_HOP) {
+			if (len != 4)
+				return -1;
+			o->next_hop.afi = DM_AFI_IPV4;
+			memcpy(o->next_hop.b, v, 4);
+			continue;
+		}
+		if (bit & (BGP_ATTR_BIT(BGP_ATTR_MULTI_EXIT_DISC) | BGP_ATTR_BIT(BGP_ATTR_LOCAL_PREF) |
+		           BGP_ATTR_BIT(BGP_ATTR_ORIGINATOR_ID) | BGP_ATTR_BIT(BGP_ATTR_ONLY_TO_CUSTOMER))) {
+			if (len != 4)
+				return -1;
+			continue;
+		}
+		if (bit & (BGP_ATTR_BIT(BGP_ATTR_COMMUNITIES) | BGP_ATTR_BIT(BGP_ATTR_CLUSTER_LIST))) {
+			if (len % 4)
+				return -1;
+			continue;
+		}
+		switch (type) {
 		case BGP_ATTR_AS4_PATH: {
 			uint32_t o4;
 			uint8_t s4;
@@ -624,19 +647,6 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			o->ix_as4_path = (struct bgp_attr_ix){ flags, type, (uint16_t)len, (uint16_t)(v - raw) };
 			break;
 		}
-		case BGP_ATTR_NEXT_HOP:
-			if (len != 4)
-				return -1;
-			o->next_hop.afi = DM_AFI_IPV4;
-			memcpy(o->next_hop.b, v, 4);
-			break;
-		case BGP_ATTR_MULTI_EXIT_DISC:
-		case BGP_ATTR_LOCAL_PREF:
-		case BGP_ATTR_ONLY_TO_CUSTOMER:
-		case BGP_ATTR_ORIGINATOR_ID:
-			if (len != 4)
-				return -1;
-			break;
 		case BGP_ATTR_ATOMIC_AGGREGATE:
 			if (len != 0)
 				return -1;
@@ -647,11 +657,6 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			break;
 		case BGP_ATTR_AS4_AGGREGATOR:
 			if (len != 8)
-				return -1;
-			break;
-		case BGP_ATTR_COMMUNITIES:
-		case BGP_ATTR_CLUSTER_LIST:
-			if (len % 4)
 				return -1;
 			break;
 		case BGP_ATTR_EXT_COMMUNITIES:

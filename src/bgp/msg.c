@@ -141,13 +141,6 @@ int bgp_update_decode_clean(const uint8_t *p, const uint8_t *end, const uint8_t 
 	           : 0;
 }
 
-int bgp_is_marker(const uint8_t *p)
-{
-	static const uint8_t marker[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	return !memcmp(p, marker, sizeof marker);
-}
-
 int bgp_msg_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_msg *m,
                    struct dm_error *err)
 {
