@@ -60,17 +60,17 @@ int main(int argc, char **argv)
 		mrt_ctx_init(&ctx);
 		ctx.lazy_rib_attrs = mode != 'e';
 		ctx.lazy_attrs = mode == 'e' ? 0 : mode == 'p' ? BGP_LAZY_PATHS : BGP_LAZY_FRAME;
-		struct mrt_hdr h;
 		const uint8_t *body = NULL;   /* set when rc > 0 (LTO inlines the reader and cannot tell) */
 		struct mrt_rec rec;
 		int rc;
-		while ((rc = mrt_reader_next(r, &h, &body, &err)) != 0) {
+		/* the header read into rec, as replay reads it (pipeline/source.c: no copy, mrt.h) */
+		while ((rc = mrt_reader_next(r, &rec.hdr, &body, &err)) != 0) {
 			if (mode == 'f') {
 				records += rc > 0;
 				errors += rc < 0;
 				continue;
 			}
-			if (rc < 0 || mrt_decode(&ctx, &h, body, &rec, &err) < 0) {
+			if (rc < 0 || mrt_decode(&ctx, &rec.hdr, body, &rec, &err) < 0) {
 				errors++;
 				continue;
 			}

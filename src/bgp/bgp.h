@@ -319,11 +319,13 @@ static inline int bgp_nlri_frame(struct cur *c, uint16_t afi, int addpath, struc
 		unsigned maxlen = afi == DM_AFI_IPV6 ? 128 : 32;
 		uint32_t n = 0;
 		while (p < end) {
-			unsigned len = *p, nb = (len + 7u) / 8;
-			if (len > maxlen || (size_t)(end - p) <= nb)
+			/* the step (length byte and address bytes) as one shift: each prefix's start waits
+			 * on the one before, and an add less is a cycle less a prefix on that chain */
+			unsigned len = *p, step = (len + 15u) / 8;
+			if (len > maxlen || (size_t)(end - p) < step)
 				break;
 			n++;
-			p += 1 + nb;
+			p += step;
 		}
 		if (p == end) {
 			out->pfx = NULL;
@@ -425,7 +427,7 @@ static inline int nlri_iter_next(struct nlri_iter *it, struct dm_prefix *d, uint
 			p += 4;
 		}
 		bgp_prefix_load_in(d, p, l->raw, it->end, l->fam);
-		it->p = p + 1 + (*p + 7u) / 8;
+		it->p = p + (*p + 15u) / 8;
 	}
 	it->i++;
 	return 1;

@@ -19,14 +19,14 @@ static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_
 			for (uint32_t i = 0; i < n; i++) {
 				e->path_id = be32(p);
 				p += 4;
-				unsigned sz = 1 + (*p + 7u) / 8;
+				unsigned sz = (*p + 15u) / 8;   /* length byte and address bytes */
 				bgp_prefix_load_in(&e->prefix, p, lo, end, fam);
 				p += sz;
 				fn(e, arg);
 			}
 		} else {
 			for (uint32_t i = 0; i < n; i++) {
-				unsigned sz = 1 + (*p + 7u) / 8;
+				unsigned sz = (*p + 15u) / 8;
 				bgp_prefix_load_in(&e->prefix, p, lo, end, fam);
 				p += sz;
 				fn(e, arg);
@@ -73,7 +73,7 @@ static void list_prefixes(const struct nlri_list *l, dm_prefix_fn fn, void *arg)
 	const uint8_t *lo = p;
 	for (uint32_t i = 0; i < n; i++) {
 		p += addpath ? 4 : 0;
-		unsigned sz = 1 + (*p + 7u) / 8;
+		unsigned sz = (*p + 15u) / 8;
 		bgp_prefix_load_in(&d, p, lo, end, fam);
 		p += sz;
 		fn(&d, arg);

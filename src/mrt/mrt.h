@@ -239,6 +239,7 @@ void mrt_ctx_init(struct mrt_ctx *ctx);
 void mrt_ctx_free(struct mrt_ctx *ctx);
 
 /* Decodes one record body (body points at the bytes after the 12-byte header, len = hdr->len).
+ * hdr may be &rec->hdr (the reader's output read into rec: no copy, mrt.c says why).
  * Returns 0 (rec filled; rec->nwarn may be > 0) or a negative dm_err: the record is unusable,
  * err->offset is absolute in the input (hdr->offset + 12 + position in body). */
 int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *body,

@@ -373,11 +373,11 @@ static int next_record(struct pipeline *R, struct mrt_reader *rd, struct mrt_ctx
                        const char *file)
 {
 	for (;;) {
-		struct mrt_hdr hdr;
+		struct mrt_hdr *hdr = &rec->hdr;   /* read into rec: mrt_decode copies nothing (mrt.h) */
 		const uint8_t *body;
 		struct dm_error err;
 		memset(&err, 0, sizeof err);
-		int rc = mrt_reader_next(rd, &hdr, &body, &err);
+		int rc = mrt_reader_next(rd, hdr, &body, &err);
 		if (rc == 0)
 			return 0;
 		if (rc < 0) {
@@ -396,7 +396,7 @@ static int next_record(struct pipeline *R, struct mrt_reader *rd, struct mrt_ctx
 			continue;
 		}
 		memset(&err, 0, sizeof err);
-		rc = mrt_decode(ctx, &hdr, body, rec, &err);
+		rc = mrt_decode(ctx, hdr, body, rec, &err);
 		if (rc < 0) {
 			pl_report(R, file, &err, 0);
 			sig_record(R->sig, R->cur_coll);   /* a record was there: no gap */
