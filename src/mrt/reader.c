@@ -177,12 +177,14 @@ HOT void parse_hdr(const uint8_t *p, struct mrt_hdr *h)
  * one BGP message (at most 65535 bytes, RFC 8654) after at most 44 bytes of session header. */
 HOT int shape_ok(const struct mrt_hdr *h)
 {
-	uint32_t n = h->len, et = is_et(h->type) ? 4 : 0;
+	uint32_t n = h->len;
 	/* The types of update files and RIBs first, by tests: the switch's jump table (an indirect
 	 * branch, twice a record: its header and the next) was 1.5% of decoding an update file's
 	 * instructions (callgrind). */
-	if (h->type == MRT_BGP4MP_ET || h->type == MRT_BGP4MP)   /* Zebra's 8-byte STATE_CHANGE is the smallest body */
+	if (h->type == MRT_BGP4MP_ET || h->type == MRT_BGP4MP) {   /* Zebra's 8-byte STATE_CHANGE is the smallest body */
+		uint32_t et = h->type == MRT_BGP4MP_ET ? 4 : 0;
 		return h->subtype <= MRT_BGP4MP_MESSAGE_AS4_LOCAL_ADDPATH && n >= 8 + et && n <= MAX_BGP_BODY + et;
+	}
 	if (h->type == MRT_TABLE_DUMP_V2)   /* smallest: a RIB with no entry (seq, /0, count) */
 		return h->subtype >= MRT_TD2_PEER_INDEX_TABLE && h->subtype <= MRT_TD2_RIB_GENERIC_ADDPATH && n >= 7 &&
 		       n <= MAX_RECORD;
@@ -197,8 +199,10 @@ HOT int shape_ok(const struct mrt_hdr *h)
 	case MRT_ISIS:
 	case MRT_ISIS_ET:
 	case MRT_OSPFV3:
-	case MRT_OSPFV3_ET:
+	case MRT_OSPFV3_ET: {
+		uint32_t et = is_et(h->type) ? 4 : 0;
 		return n >= 1 + et && n <= MAX_BGP_BODY + et;
+	}
 	default:
 		return 0;
 	}
