@@ -134,15 +134,17 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 	memset(&e, 0, sizeof e);
 	e.ts = rec->hdr.ts;
 	e.usec = rec->hdr.usec;
-	switch (rec->kind) {
-	case MRT_K_TD1: {
-		const struct mrt_td1 *t = &rec->u.td1;
-		n += td1_elems(&e, t, fn, arg);
-		for (uint32_t i = 0; i < t->nmore; i++)
-			n += td1_elems(&e, &t->more[i], fn, arg);
-		return n;
+	/* By tests, the kinds of update files and RIBs first: the switch's jump table was an
+	 * indirect branch a record (2% of decoding the 2002 RIB, perf). */
+	if (rec->kind == MRT_K_MESSAGE) {
+		const struct mrt_message *m = &rec->u.msg;
+		if (m->msg.type != BGP_MSG_UPDATE || m->s.local)
+			return 0;
+		e.peer_ip = &m->s.peer_ip;
+		e.peer_asn = m->s.peer_as;
+		return update_elems(&m->msg.u.update, &e, fn, arg);
 	}
-	case MRT_K_RIB: {
+	if (rec->kind == MRT_K_RIB) {
 		const struct mrt_rib *r = &rec->u.rib;
 		if (!r->has_prefix || !ctx->peer_index)
 			return 0;
@@ -164,7 +166,24 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 		}
 		return n;
 	}
-	case MRT_K_ENTRY: {
+	if (rec->kind == MRT_K_TD1) {
+		const struct mrt_td1 *t = &rec->u.td1;
+		n += td1_elems(&e, t, fn, arg);
+		for (uint32_t i = 0; i < t->nmore; i++)
+			n += td1_elems(&e, &t->more[i], fn, arg);
+		return n;
+	}
+	if (rec->kind == MRT_K_STATE) {
+		const struct mrt_state *s = &rec->u.state;
+		e.type = DM_ELEM_STATE;
+		e.peer_ip = &s->s.peer_ip;
+		e.peer_asn = s->s.peer_as;
+		e.old_state = s->old_state;
+		e.new_state = s->new_state;
+		fn(&e, arg);
+		return 1;
+	}
+	if (rec->kind == MRT_K_ENTRY) {
 		const struct mrt_entry *x = &rec->u.entry;
 		if (x->attrs.action >= BGP_ERR_TREAT_AS_WITHDRAW)
 			return 0;
@@ -177,25 +196,5 @@ unsigned mrt_elems(const struct mrt_ctx *ctx, const struct mrt_rec *rec, dm_elem
 		fn(&e, arg);
 		return 1;
 	}
-	case MRT_K_STATE: {
-		const struct mrt_state *s = &rec->u.state;
-		e.type = DM_ELEM_STATE;
-		e.peer_ip = &s->s.peer_ip;
-		e.peer_asn = s->s.peer_as;
-		e.old_state = s->old_state;
-		e.new_state = s->new_state;
-		fn(&e, arg);
-		return 1;
-	}
-	case MRT_K_MESSAGE: {
-		const struct mrt_message *m = &rec->u.msg;
-		if (m->msg.type != BGP_MSG_UPDATE || m->s.local)
-			return 0;
-		e.peer_ip = &m->s.peer_ip;
-		e.peer_asn = m->s.peer_as;
-		return update_elems(&m->msg.u.update, &e, fn, arg);
-	}
-	default:
-		return 0;
-	}
+	return 0;
 }
