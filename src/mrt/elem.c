@@ -99,7 +99,8 @@ static inline unsigned update_elems(const struct bgp_update *u, struct dm_elem *
 	e->attrs = NULL;
 	e->next_hop = NULL;
 	e->type = DM_ELEM_WITHDRAW;
-	n += emit_list(&u->withdrawn, e, fn, arg);
+	if (u->withdrawn.n)   /* most UPDATEs withdraw nothing: no call for an empty list */
+		n += emit_list(&u->withdrawn, e, fn, arg);
 	if (a->mp_unreach.nlri_supported)
 		n += emit_list(&a->mp_unreach.nlri, e, fn, arg);
 	/* RFC 7606: announcements of an UPDATE at treat-as-withdraw or worse are withdrawals
