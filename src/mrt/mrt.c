@@ -732,11 +732,8 @@ static int bgp4mp_message_fast(struct mrt_ctx *ctx, struct cur *c, struct mrt_re
 	if (!alen || (size_t)(end - p) < fam_at + 2 + 2 * alen + BGP_HEADER_LEN)
 		return 0;
 	const uint8_t *h = p + fam_at + 2 + 2 * alen;   /* the BGP header (no pointer past the end) */
-	uint64_t m0, m1;
-	memcpy(&m0, h, 8);
-	memcpy(&m1, h + 8, 8);
 	uint16_t mlen = be16(h + 16);
-	if ((m0 & m1) != ~(uint64_t)0 || h[18] != BGP_MSG_UPDATE || mlen != (size_t)(end - h))
+	if (!bgp_is_marker(h) || h[18] != BGP_MSG_UPDATE || mlen != (size_t)(end - h))
 		return 0;
 	struct mrt_message *m = &rec->u.msg;
 	struct bgp_ctx bc = { .asn_size = (uint8_t)(as4 ? 4 : 2), .addpath = st >= MRT_BGP4MP_MESSAGE_ADDPATH,
