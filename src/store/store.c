@@ -983,6 +983,26 @@ static void *result_room(struct store *s, void *v, size_t cnt, size_t *cap, size
 	return nv;
 }
 
+/* A bin's time as darkmap writes it: an INTEGER of 32 bits (times are uint32_t throughout). A
+ * damaged file can hold a REAL or TEXT there (columns without STRICT take any type): read as
+ * an integer, 1419265200.5 became its neighbour's time and a series had two bins at one time
+ * (found by fuzz_parse). */
+static int bin_time_ok(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+		return 0;
+	int64_t t = sqlite3_column_int64(st, col);
+	return t >= 0 && t <= UINT32_MAX;
+}
+
+/* A bins row that is not what darkmap writes: refused with the file and the entity's id. */
+static int fail_bin_row(struct store *s, int64_t id, sqlite3_stmt *st, int col, const char *why)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	return fail(s, DM_ERR_BAD_VALUE, "%s: damaged database: entity %lld has a bin at time '%.40s' %s",
+	            s->path, (long long)id, t ? t : "NULL", why);
+}
+
 static void read_bin_row(sqlite3_stmt *st, struct sig_bin *b)
 {
 	memset(b, 0, sizeof *b);
@@ -1015,6 +1035,12 @@ static int expand_runs(struct store *s, int64_t id, int64_t from, int64_t to, st
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, from);
 	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (!bin_time_ok(st, 0)) {
+			fail_bin_row(s, id, st, 0, "(not a time)");
+			sqlite3_reset(st);
+			free(rows);
+			return DM_ERR_BAD_VALUE;
+		}
 		read_bin_row(st, &prev);
 		have_prev = 1;
 	}
@@ -1083,6 +1109,15 @@ int store_get_bins(struct store *s, const struct sig_entity *e, int64_t from, in
 	struct sig_bin *v = NULL;
 	size_t cnt = 0, cap = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* the callers (detect, plot, the API) take the series as strictly increasing in time */
+		const char *bad = !bin_time_ok(st, 0) ? "(not a time)"
+		                  : cnt && sqlite3_column_int64(st, 0) <= v[cnt - 1].t ? "(out of order)" : NULL;
+		if (bad) {
+			fail_bin_row(s, id, st, 0, bad);
+			sqlite3_reset(st);
+			free(v);
+			return DM_ERR_BAD_VALUE;
+		}
 		if (!(v = result_room(s, v, cnt, &cap, sizeof *v))) {
 			sqlite3_reset(st);
 			return DM_ERR_NOMEM;
@@ -1252,6 +1287,13 @@ int store_bin_extent(struct store *s, const struct sig_entity *e, int64_t *first
 	rc = sqlite3_step(st);
 	int found = 0;
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		if (!bin_time_ok(st, 0) || !bin_time_ok(st, 1)) {
+			/* min() and max() over mixed types: a TEXT time is the max of any INTEGER */
+			int col = bin_time_ok(st, 0);
+			fail_bin_row(s, id, st, col, "(not a time)");
+			sqlite3_reset(st);
+			return DM_ERR_BAD_VALUE;
+		}
 		*first = sqlite3_column_int64(st, 0);
 		*last = sqlite3_column_int64(st, 1);
 		found = 1;

@@ -774,6 +774,83 @@ static void test_damaged_series_meta(void **state)
 	unlink(p);
 }
 
+static void exec_on(const char *p, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Found by fuzz_parse (its check that a series is strictly increasing aborted): a bins time
+ * stored as a REAL (1419265200.5, which read as an integer is its neighbour's time) or as TEXT
+ * (after every INTEGER in min() and max(): the extent ended before it began). Such a file is
+ * refused by the reads that meet the row, with the file, the entity and the stored value. */
+static void test_damaged_bin_times(void **state)
+{
+	(void)state;
+	char p[128];
+	path_in_dir(p, sizeof p, "damaged-times.sqlite");
+	unlink(p);
+	struct dm_error err;
+	struct store *s = store_open(p, &err);
+	assert_non_null(s);
+	assert_int_equal(store_set_bin(s, 300), 0);
+	for (uint32_t t = 1419264900; t <= 1419265500; t += 300) {
+		struct sig_bin b = full_bin(t);
+		b.slash24 = t % 7;   /* rows that differ: run-length storage keeps each */
+		assert_int_equal(store_put_bin(s, &KP4, &b), 0);
+	}
+	store_close(s);
+
+	struct sig_bin *out = NULL;
+	size_t n = 0;
+	int64_t first, last;
+	s = store_open_ro(p, &err);
+	assert_non_null(s);
+	assert_int_equal(store_get_bins(s, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 3);
+	free(out);
+	assert_int_equal(store_bin_extent(s, &KP4, &first, &last), 0);
+	assert_int_equal(first, 1419264900);
+	store_close(s);
+
+	/* the fuzzer's file: no bin size (rows returned as stored) and a REAL time */
+	exec_on(p, "DELETE FROM meta WHERE key = 'bin'; UPDATE bins SET t = 1419264900.5 WHERE t = 1419265200");
+	s = store_open_ro(p, &err);
+	assert_non_null(s);
+	out = NULL;
+	assert_int_equal(store_get_bins(s, &KP4, 0, UINT32_MAX, &out, &n), DM_ERR_BAD_VALUE);
+	assert_null(out);
+	assert_non_null(strstr(store_errmsg(s), "damaged-times.sqlite: damaged database: entity 1 has a bin at time "
+	                                          "'1419264900.5' (not a time)"));
+	assert_int_equal(store_bin_extent(s, &KP4, &first, &last), 0);   /* min and max are INTEGERs */
+	assert_int_equal(last, 1419265500);
+	store_close(s);
+
+	/* a TEXT time: the largest for max(), refused by the extent */
+	exec_on(p, "UPDATE bins SET t = 1419265200 WHERE t = 1419264900.5; UPDATE bins SET t = '1419265500x' WHERE t = 1419265500");
+	s = store_open_ro(p, &err);
+	assert_non_null(s);
+	assert_int_equal(store_bin_extent(s, &KP4, &first, &last), DM_ERR_BAD_VALUE);
+	assert_non_null(strstr(store_errmsg(s), "entity 1 has a bin at time '1419265500x' (not a time)"));
+	/* in no range of times (TEXT is after every number): the reads see the two others */
+	assert_int_equal(store_get_bins(s, &KP4, 0, UINT32_MAX, &out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[1].t, 1419265200);
+	free(out);
+	store_close(s);
+
+	/* with a bin size, the row before the range (run-length storage reads it) is checked too */
+	exec_on(p, "INSERT INTO meta (key, value) VALUES ('bin', '300'); UPDATE bins SET t = 1419265200.25 WHERE t = 1419265200");
+	s = store_open_ro(p, &err);
+	assert_non_null(s);
+	assert_int_equal(store_get_bins(s, &KP4, 1419265300, 1419265400, &out, &n), DM_ERR_BAD_VALUE);
+	assert_non_null(strstr(store_errmsg(s), "at time '1419265200.25' (not a time)"));
+	store_close(s);
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -783,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_insert_rate),
 		cmocka_unit_test(test_schema_documented), cmocka_unit_test(test_reader_beside_writer),
 		cmocka_unit_test(test_changes),          cmocka_unit_test(test_damaged_series_meta),
+		cmocka_unit_test(test_damaged_bin_times),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
