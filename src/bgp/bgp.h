@@ -304,6 +304,31 @@ const struct dm_ip *bgp_attrs_next_hop(const struct bgp_attrs *a, uint16_t afi);
 int bgp_nlri_decode(struct cur *c, uint16_t afi, int addpath, struct arena *a,
                     struct nlri_list *out, struct dm_error *err);
 
+/* Where the prefix after the one at offset at (or pointer p) begins, its length being len (RFC
+ * 4271 §4.3: a length byte, then (len + 7) / 8 address bytes). Each prefix's start is known only
+ * once the length before it is loaded: a chain of load, add, shift and add per prefix, which every
+ * walk of a list waits on (the frame's loop was a third of mrt_decode's samples, perf). Lengths
+ * 17 to 24, nine prefixes in ten of an update file (54% /24 and 40% /17-/23 in the 2015 one),
+ * step 4 bytes: taken as a branch, the step is predicted and the next length's load issues before
+ * this one's arrives. The empty asm keeps the compiler from making the branch arithmetic again. */
+static inline size_t bgp_nlri_skip(size_t at, unsigned len)
+{
+	if (__builtin_expect(len - 17u < 8u, 1)) {
+		__asm__ volatile("" : "+r"(at));
+		return at + 4;
+	}
+	return at + (len + 15u) / 8;
+}
+
+static inline const uint8_t *bgp_nlri_next(const uint8_t *p, unsigned len)
+{
+	if (__builtin_expect(len - 17u < 8u, 1)) {
+		__asm__ volatile("" : "+r"(p));
+		return p + 4;
+	}
+	return p + (len + 15u) / 8;
+}
+
 /* Lazy decoding of a prefix list (issue 12; replay): makes every check bgp_nlri_decode makes
  * and stores nothing: out->n prefixes lie checked in out->raw (pfx and path_id NULL), read by
  * struct nlri_iter. The same return value, error and count as bgp_nlri_decode (a malformed
@@ -316,18 +341,19 @@ static inline int bgp_nlri_frame(struct cur *c, uint16_t afi, int addpath, struc
 	 * two or three per UPDATE, cost as much as checking its prefixes; callgrind, issue 12). */
 	if (!addpath) {
 		const uint8_t *p = c->p, *end = c->end;
+		size_t size = (size_t)(end - p), at = 0;
 		unsigned maxlen = afi == DM_AFI_IPV6 ? 128 : 32;
 		uint32_t n = 0;
-		while (p < end) {
-			/* the step (length byte and address bytes) as one shift: each prefix's start waits
-			 * on the one before, and an add less is a cycle less a prefix on that chain */
-			unsigned len = *p, step = (len + 15u) / 8;
-			if (len > maxlen || (size_t)(end - p) < step)
+		/* A prefix running past the end leaves at past size, and the list goes to the checks
+		 * below that report it: no bounds check per prefix. */
+		while (at < size) {
+			unsigned len = p[at];
+			if (len > maxlen)
 				break;
+			at = bgp_nlri_skip(at, len);
 			n++;
-			p += step;
 		}
-		if (p == end) {
+		if (at == size) {
 			out->pfx = NULL;
 			out->path_id = NULL;
 			out->n = n;
@@ -427,7 +453,7 @@ static inline int nlri_iter_next(struct nlri_iter *it, struct dm_prefix *d, uint
 			p += 4;
 		}
 		bgp_prefix_load_in(d, p, l->raw, it->end, l->fam);
-		it->p = p + (*p + 15u) / 8;
+		it->p = bgp_nlri_next(p, *p);
 	}
 	it->i++;
 	return 1;

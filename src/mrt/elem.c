@@ -14,21 +14,21 @@ static unsigned emit_list(const struct nlri_list *l, struct dm_elem *e, dm_elem_
 		e->has_path_id = l->addpath;
 		e->path_id = 0;
 		const uint8_t *lo = p;
-		/* each prefix's size read before it is stored: the stores (bytes) could alias *p */
+		/* each prefix's length read before it is stored: the stores (bytes) could alias *p */
 		if (l->addpath) {
 			for (uint32_t i = 0; i < n; i++) {
 				e->path_id = be32(p);
 				p += 4;
-				unsigned sz = (*p + 15u) / 8;   /* length byte and address bytes */
+				unsigned len = *p;
 				bgp_prefix_load_in(&e->prefix, p, lo, end, fam);
-				p += sz;
+				p = bgp_nlri_next(p, len);
 				fn(e, arg);
 			}
 		} else {
 			for (uint32_t i = 0; i < n; i++) {
-				unsigned sz = (*p + 15u) / 8;
+				unsigned len = *p;
 				bgp_prefix_load_in(&e->prefix, p, lo, end, fam);
-				p += sz;
+				p = bgp_nlri_next(p, len);
 				fn(e, arg);
 			}
 		}
@@ -73,9 +73,9 @@ static void list_prefixes(const struct nlri_list *l, dm_prefix_fn fn, void *arg)
 	const uint8_t *lo = p;
 	for (uint32_t i = 0; i < n; i++) {
 		p += addpath ? 4 : 0;
-		unsigned sz = (*p + 15u) / 8;
+		unsigned len = *p;
 		bgp_prefix_load_in(&d, p, lo, end, fam);
-		p += sz;
+		p = bgp_nlri_next(p, len);
 		fn(&d, arg);
 	}
 }
