@@ -110,8 +110,11 @@ int bgp_update_decode(struct cur *c, const struct bgp_ctx *ctx, struct arena *a,
 	return rc;
 }
 
-int bgp_update_decode_clean(const uint8_t *p, const uint8_t *end, const uint8_t *base, const struct bgp_ctx *ctx,
-                            struct arena *a, struct bgp_update *u)
+/* Inlined into its caller (mrt.c's one-record path) at link time: as a call, its prologue and
+ * epilogue were a fifth of its instructions (callgrind, issue 12). */
+__attribute__((always_inline)) inline int bgp_update_decode_clean(const uint8_t *p, const uint8_t *end,
+                                                                  const uint8_t *base, const struct bgp_ctx *ctx,
+                                                                  struct arena *a, struct bgp_update *u)
 {
 	/* the three fields' lengths, with one look each (update_decode's cursor calls, its error
 	 * texts and the ADD-PATH retry are for the records that fail here) */
