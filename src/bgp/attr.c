@@ -681,8 +681,13 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			break;
 		}
 	}
-	if (!(present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI)))
-		memset(&o->mp_reach, 0, sizeof o->mp_reach);
+	if (!(present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI))) {
+		/* in two parts, each small enough for GCC to clear with straight stores: whole, it
+		 * became a loop of 64 bytes a turn and a tail (15 instructions for 8 stores) */
+		_Static_assert(sizeof o->mp_reach > 64 && sizeof o->mp_reach <= 128, "two parts");
+		memset(&o->mp_reach, 0, 64);
+		memset((char *)&o->mp_reach + 64, 0, sizeof o->mp_reach - 64);
+	}
 	if (!(present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)))
 		memset(&o->mp_unreach, 0, sizeof o->mp_unreach);
 	c->p = end;
