@@ -12,7 +12,8 @@
 #  - the bzip2 files (RouteViews RIBs, 1 MB heads, and an update file): dump -m against bzip2 -dc
 #    (goal <= 1.0x) and lbzip2 -dc, which decodes bzip2 blocks in parallel on every core;
 #  - decode only, uncompressed, against cat > /dev/null (goal >= 1 GB/s per core): what replay decodes
-#    (lazy attributes, bench/decode.c), and eager decoding of every attribute beside it.
+#    (lazy attributes, bench/decode.c), and eager decoding of every attribute beside it; the rows
+#    interleaved round by round (BENCH_DECODE_REPS, 5), the best round and the median printed.
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DARKMAP_DATA:-$PWD/../shared/data}
@@ -42,9 +43,14 @@ pairx() { paste -d' ' "$TMP/t.$1" "$TMP/t.$2" 2>/dev/null | awk '$3 > 0 {printf 
 	[ -s "$TMP/r" ] && median 1 "$TMP/r" | awk '{printf "%.2f", $1}' || echo -; }
 x() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
 
+# BENCH_DUMP_PARTS="gz bz2 decode" (the default): which of the three parts run
+parts=" ${BENCH_DUMP_PARTS:-gz bz2 decode} "
+part() { [[ "$parts" == *" $1 "* ]]; }
+
 gz=$(find "$DATA/mrt" -maxdepth 1 -name '*.gz' -size +1M | sort)
 cat $gz >"$TMP/five.gz"
 
+if part gz; then
 echo "== dump -m on every gz file over 1 MB: against bgpdump -m and decompression alone (medians of $REPS rounds)"
 printf "%-29s %6s %8s %4s %7s %7s %7s %7s %6s %6s %7s %7s %7s %7s %7s\n" file MB_out lines same dump_s bgpd_s speedup \
 	gzip_s igzip_s x_gzip dump_cpu gzip_cpu dump_zl dump_2th dump_1th
@@ -72,8 +78,10 @@ echo "(same: byte-identical to bgpdump -m; x_gzip: median of the rounds' dump_s 
 echo " system seconds, all threads; dump_zl: darkmap with zlib instead of ISA-L; dump_2th: decompression and the second"
 echo " decoding thread forced on (DARKMAP_DECOMPRESS_THREAD=1 DARKMAP_DUMP_THREAD=1; by default each runs when a core is"
 echo " free: src/base/cpu.c); dump_1th: everything on one thread (both =0); load average now: $(cut -d' ' -f1 /proc/loadavg))"
-
 echo
+fi
+
+if part bz2; then
 echo "== dump -m on bzip2 files: against bzip2 -dc and lbzip2 -dc (block-parallel, $(nproc) cores) (medians of $REPS rounds)"
 echo "(dump_s: blocks on every core, src/io/bz2par.c, and the second decoding thread; 1stream_s: libbz2's one stream on"
 echo " the decompression thread, DARKMAP_BZIP2_THREADS=1; x_*: medians of the rounds' ratios; *_cpu: user + system s)"
@@ -92,31 +100,40 @@ for f in $(find "$DATA/mrt" -maxdepth 1 -name '*.bz2' -size +500k | sort); do
 	printf "%-40s %6s %6s %8s %9s %8s %8s %6sx %7sx %8s %8s\n" "$(basename "$f")" "$mb" "$blocks" "$(wall dm)" "$(wall d1)" \
 		"$(wall bz)" "$(wall lb)" "$(pairx dm bz)" "$(pairx dm lb)" "$(cpu dm)" "$(cpu bz)"
 done
-
 echo
-echo "== decode only, uncompressed (8 copies of the file, no output; bench/decode.c says what each row decodes)"
-printf "%-48s %8s %10s %10s %12s %10s\n" file MB records decode_s MB/s/core cat_MB/s
+fi
+
+part decode || exit 0
+reps=${BENCH_DECODE_REPS:-5}
+echo "== decode only, uncompressed (8 copies of the file, no output; bench/decode.c says what each row decodes;"
+echo "   $reps rounds, each running every row and cat once in turn: MB/s/core is the best round, med the median)"
+printf "%-48s %8s %10s %10s %12s %8s %10s\n" file MB records decode_s MB/s/core med cat_MB/s
 for f in updates.et-header.2015.gz bview.20020722.2337.gz; do
 	gzip -dc "$DATA/mrt/$f" >"$TMP/raw.mrt"
 	for _ in 1 2 3 4 5 6 7 8; do cat "$TMP/raw.mrt"; done >"$TMP/raw8.mrt"
-	for mode in "" -p -e -r -f; do
-		rm -f "$TMP"/t.*
-		b=""; out=""
-		for _ in $(seq "${BENCH_DECODE_REPS:-3}"); do
-			o=$(build/rel/bench/decode $mode "$TMP/raw8.mrt" 2>/dev/null)
-			s=$(echo "$o" | awk '{print $4}')
-			if [ -z "$b" ] || awk "BEGIN{exit !($s < $b)}"; then b=$s; out=$o; fi
-			turn cat cat "$TMP/raw8.mrt"
+	rm -f "$TMP"/t.* "$TMP"/d.*
+	# the rows interleaved, not one row's rounds after the other's: these machines' speed moves
+	# by the minute (the same binary 0.110-0.196 s within two minutes), and a row timed in one
+	# slow minute read as a slower decoder
+	for _ in $(seq "$reps"); do
+		for mode in r0 -p -e -r -f; do
+			m=$mode; [ "$m" = r0 ] && m=""
+			build/rel/bench/decode $m "$TMP/raw8.mrt" 2>/dev/null >>"$TMP/d.$mode"
 		done
+		turn cat cat "$TMP/raw8.mrt"
+	done
+	for mode in r0 -p -e -r -f; do
 		case "$mode" in
-		"") label="$f x8: as replay (lazy + elements)" ;;
+		r0) label="$f x8: as replay (lazy + elements)" ;;
 		-p) label="  lazy + paths decoded (replay for a cluster)" ;;
 		-e) label="  eager: every attribute (as dump) + elements" ;;
 		-r) label="  lazy records only (no elements, no paths)" ;;
 		-f) label="  framing only (mrt_reader_next)" ;;
 		esac
-		echo "$out" | awk -v n="$label" -v c="$(wall cat)" \
-			'{printf "%-48s %8.1f %10d %10.4f %12.0f %10.0f\n", n, $1/1e6, $2, $4, $5, $1/1e6/c}'
+		# the best round (least seconds) and the median MB/s
+		med=$(awk '{print $5}' "$TMP/d.$mode" | median 1 /dev/stdin)
+		sort -k4,4g "$TMP/d.$mode" | head -1 | awk -v n="$label" -v c="$(wall cat)" -v med="$med" \
+			'{printf "%-48s %8.1f %10d %10.4f %12.0f %8.0f %10.0f\n", n, $1 / 1e6, $2, $4, $5, med, $1 / 1e6 / c}'
 	done
 done
 exit 0
