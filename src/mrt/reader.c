@@ -53,11 +53,6 @@ struct mrt_reader {
 	uint64_t ts_max;            /* latest believable record time: the clock at open + TS_AHEAD */
 	uint64_t hold;              /* with held: bytes from this input offset on stay buffered */
 	int held;
-	/* fast_ok's memo: the header at input offset next_ok passed the checks fast_ok makes of a
-	 * record's own header, possible and close to time next_ok_ts, when it was checked as the
-	 * next header (0: none; no header starts at offset 0 after another). */
-	uint64_t next_ok;
-	uint32_t next_ok_ts;
 };
 
 struct mrt_reader *mrt_reader_open(const char *path, struct dm_error *err)
@@ -243,26 +238,17 @@ HOT int plausible(const struct mrt_reader *r, const uint8_t *p, uint32_t ts)
  * TABLE_DUMP_V2 record after a record of another type; only the BGP4MP message length is left
  * to check. They had cost the 2002 bview 300 instructions a record (three parses and shape checks
  * of the next header, callgrind), a seventh of dump -m's. */
-HOT int fast_ok(struct mrt_reader *r, const struct mrt_hdr *h, uint64_t off)
+HOT int fast_ok(const struct mrt_reader *r, const struct mrt_hdr *h)
 {
-	/* The first line's checks depend on the header's bytes, the reader's fixed ts_max and the
-	 * file's time: the record before checked them all as its next header, against the time
-	 * that is the file's now (last_ts is that record's), unless it was not handed out as it
-	 * was framed then (its length cut: another offset follows it). */
-	if (!(r->have_ts && off == r->next_ok && r->last_ts == r->next_ok_ts) &&
-	    (!r->have_ts || !shape_ok(h) || !ts_real(r, h->ts) || !ts_close(h->ts, r->last_ts)))
+	if (!r->have_ts || !shape_ok(h) || !ts_real(r, h->ts) || !ts_close(h->ts, r->last_ts))
 		return 0;
 	size_t total = MRT_HEADER_LEN + (size_t)h->len;
 	if (r->len - r->pos < total + MRT_HEADER_LEN + 8)
 		return 0;
 	struct mrt_hdr n;
 	parse_hdr(r->buf + r->pos + total, &n);
-	if (!(n.type == h->type && shape_ok(&n) && ts_real(r, n.ts) && ts_close(n.ts, h->ts) &&
-	      ts_close(n.ts, r->last_ts)))
-		return 0;
-	r->next_ok = off + total;   /* possible, real and close to h->ts, which the file's time becomes */
-	r->next_ok_ts = h->ts;
-	return 1;
+	return n.type == h->type && shape_ok(&n) && ts_real(r, n.ts) && ts_close(n.ts, h->ts) &&
+	       ts_close(n.ts, r->last_ts);
 }
 
 /* 1 to 8: how many bytes past at (relative to pos) a header follows that is possible, real and close
@@ -698,7 +684,7 @@ static int next_record(struct mrt_reader *r, struct mrt_hdr *hdr, const uint8_t 
 		hdr->zero_tail = 0;
 		char why[160];
 		size_t k = 0, total;
-		if (fast_ok(r, hdr, off)) {
+		if (fast_ok(r, hdr)) {
 			total = MRT_HEADER_LEN + (size_t)hdr->len;
 			goto framed;
 		}
