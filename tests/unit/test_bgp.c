@@ -586,6 +586,15 @@ static void test_nlri_frame_iter(void **s)
 	assert_true(nlri_iter_next(&it, &p, &pid));
 	assert_string_equal(pfx(&p), "10.0.1.0/24");
 	assert_false(nlri_iter_next(&it, &p, &pid));
+	/* a /24 then a /20 cut (2 of its 3 bytes): the step of 17-24 is taken without a bounds
+	 * check (bgp_nlri_skip), the overrun caught at the list's end, the same error */
+	n = unhex("18 0a 00 01 14 0b 00", b);
+	c = cur_make(b, n);
+	assert_int_equal(bgp_nlri_frame(&c, DM_AFI_IPV4, 0, &l, &e), DM_ERR_BAD_NLRI);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.raw_len, 4);
+	assert_int_equal(e.offset, 4);
+	assert_string_equal(e.what, "NLRI: /20 prefix needs 3 bytes, 2 left");
 	n = unhex("21 0a 00 01 02 03", b);
 	c = cur_make(b, n);
 	assert_int_equal(bgp_nlri_frame(&c, DM_AFI_IPV4, 0, &l, &e), DM_ERR_BAD_NLRI);
