@@ -211,23 +211,25 @@ static inline __attribute__((always_inline)) unsigned format_record(struct obuf 
  * lazy_td1); JSON's elements need them decoded. */
 static void set_lazy(struct mrt_ctx *ctx, int fmt) { ctx->lazy_td1 = fmt != OUT_JSON; }
 
-/* One framed record as the serial loop handles it: decoded with ctx, its problems reported,
- * its text into the output. Returns -1 when the output failed. */
-static inline __attribute__((always_inline)) int serial_record(struct dump *d, struct mrt_ctx *ctx, const char *shown, struct mrt_reader *r,
-                         const struct mrt_hdr *hdr, const uint8_t *body, struct dm_error *err, unsigned *tick)
+/* One framed record as the serial loop handles it: decoded with ctx into rec (the caller's; its
+ * header may be rec->hdr, read there by the reader: mrt_decode copies nothing then, mrt.h), its
+ * problems reported, its text into the output. Returns -1 when the output failed. */
+static inline __attribute__((always_inline)) int serial_record(struct dump *d, struct mrt_ctx *ctx, const char *shown,
+                                                                struct mrt_reader *r, struct mrt_rec *rec,
+                                                                const struct mrt_hdr *hdr, const uint8_t *body,
+                                                                struct dm_error *err, unsigned *tick)
 {
 	d->records++;
-	struct mrt_rec rec;
-	int dr = mrt_decode(ctx, hdr, body, &rec, err);
+	int dr = mrt_decode(ctx, hdr, body, rec, err);
 	if (dr < 0) {
 		report(d, shown, err);
 		return 0;
 	}
-	d->lines += format_record(&d->o, ctx, &rec, d->out, &d->src);
-	for (unsigned i = 0; i < rec.nwarn; i++)
-		report(d, shown, &rec.warn[i]);
-	if (rec.nwarn_unkept)
-		count_unkept_n(d, rec.nwarn_unkept, rec.warn_unkept);
+	d->lines += format_record(&d->o, ctx, rec, d->out, &d->src);
+	for (unsigned i = 0; i < rec->nwarn; i++)
+		report(d, shown, &rec->warn[i]);
+	if (rec->nwarn_unkept)
+		count_unkept_n(d, rec->nwarn_unkept, rec->warn_unkept);
 	if (d->o.failed)
 		return -1;   /* stdout is gone (EPIPE, ENOSPC): nothing more to do */
 	if (d->progress && !(++*tick & 1023))
@@ -369,11 +371,12 @@ static int pbatch_serial(struct dump *d, const struct pbatch *b, const uint8_t *
 {
 	struct dm_error err;
 	memset(&err, 0, sizeof err);
+	struct mrt_rec rec;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct pitem *it = &b->it[i];
 		if (it->kind == PI_READERR)
 			report(d, shown, &b->rerr[it->body]);
-		else if (serial_record(d, ctx, shown, r, &it->hdr, base + it->body, &err, tick) < 0)
+		else if (serial_record(d, ctx, shown, r, &rec, &it->hdr, base + it->body, &err, tick) < 0)
 			return -1;
 	}
 	return 0;
@@ -579,6 +582,7 @@ static int dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct 
 		b->oom = 0;
 		int oom = 0;
 		struct mrt_hdr hdr;
+		struct mrt_rec rec;   /* for the records decoded here, serially (a PEER_INDEX_TABLE, out of memory) */
 		const uint8_t *body = NULL;
 		int pi_rec = 0, rc = 0, in_hand = 0;   /* in_hand: the last record read is not in b */
 		uint64_t b0 = mrt_reader_offset(r), bend = b0;
@@ -634,7 +638,7 @@ static int dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct 
 				fail = 1;
 			else if (in_hand && rc < 0)
 				report(d, shown, &err);
-			else if (in_hand && serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
+			else if (in_hand && serial_record(d, ctx, shown, r, &rec, &hdr, body, &err, &tick) < 0)
 				fail = 1;
 			mrt_reader_release(r);
 			if (in_hand && rc < 0 && !fail)
@@ -653,7 +657,7 @@ static int dump_par(struct dump *d, struct par *p, struct mrt_reader *r, struct 
 		if (pi_rec || end) {
 			if (par_drain(d, p, ctx, shown, r, &tick, 0) < 0)
 				fail = 1;
-			else if (pi_rec && serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
+			else if (pi_rec && serial_record(d, ctx, shown, r, &rec, &hdr, body, &err, &tick) < 0)
 				fail = 1;
 		}
 		/* merge what is decoded already: the output flows and the batches come free */
@@ -678,10 +682,12 @@ static void dump_serial(struct dump *d, struct mrt_reader *r, struct mrt_ctx *ct
 	struct dm_error err;
 	memset(&err, 0, sizeof err);
 	unsigned tick = 0;
+	struct mrt_rec rec;
 	for (;;) {
-		struct mrt_hdr hdr;
 		const uint8_t *body;
-		int rc = mrt_reader_next(r, &hdr, &body, &err);
+		/* the header read into rec, as replay reads it (pipeline/source.c): mrt_decode's copy of
+		 * it, 16-byte loads over the reader's narrower stores just made, waited for them */
+		int rc = mrt_reader_next(r, &rec.hdr, &body, &err);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
@@ -691,7 +697,7 @@ static void dump_serial(struct dump *d, struct mrt_reader *r, struct mrt_ctx *ct
 			continue;
 		}
 		stuck->n = 0;
-		if (serial_record(d, ctx, shown, r, &hdr, body, &err, &tick) < 0)
+		if (serial_record(d, ctx, shown, r, &rec, &rec.hdr, body, &err, &tick) < 0)
 			break;
 	}
 }
