@@ -68,12 +68,35 @@ static void read_all(const char *path, const char *const env[4], struct outcome 
 	dm_reader_close(r);
 }
 
+/* zlib refuses a dynamic block whose Huffman code lengths do not make a complete code when it
+ * reads the block's header; ISA-L accepts the header and decodes the block until a code it
+ * cannot resolve, so it hands out bytes zlib never makes before both fail (found by this target,
+ * 7 Dec 2026: tests/fuzz/regress/reader/gzip-incomplete-huffman-code). Left as it is for now
+ * (docs/fuzzing.md); such a pair must still fail alike, zlib's bytes a prefix of ISA-L's. */
+static int huffman_leniency(const struct outcome *isal, const struct outcome *zlib)
+{
+	static const char *const table_errors[] = { "invalid code lengths set", "invalid literal/lengths set",
+		                                    "invalid distances set", "invalid bit length repeat" };
+	if (!isal->failed || !zlib->failed || isal->err.code != zlib->err.code || zlib->len > isal->len ||
+	    memcmp(isal->bytes, zlib->bytes, zlib->len))
+		return 0;
+	for (size_t i = 0; i < sizeof table_errors / sizeof table_errors[0]; i++)
+		if (strstr(zlib->err.what, table_errors[i]) && strstr(isal->err.what, table_errors[i]))
+			return 1;
+	return 0;
+}
+
 /* The same bytes, the same end: error, offsets and note. */
 static void same_outcome(const char *path, const char *const a_env[4], const char *const b_env[4])
 {
 	struct outcome a, b;
 	read_all(path, a_env, &a);
 	read_all(path, b_env, &b);
+	if (!strcmp(a_env[1], "isal") && huffman_leniency(&a, &b)) {
+		free(a.bytes);
+		free(b.bytes);
+		return;
+	}
 	CHECK(a.len == b.len && !memcmp(a.bytes, b.bytes, a.len));
 	CHECK(a.failed == b.failed);
 	if (a.failed)
