@@ -571,6 +571,39 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	uint8_t origin = 0, oset = 0;
 	uint32_t origin_asn = 0;
 	memset(&o->next_hop, 0, sizeof o->next_hop);
+	/* The head nearly every block has: ORIGIN, then AS_PATH, then NEXT_HOP (RFC 4271's order of
+	 * types; the only other lengths they can have are errors, which the loop reports): the same
+	 * checks as the loop's below, without its dispatch by type. Anything else, and whatever
+	 * follows, goes through the loop. */
+	if (end - p >= 4 && p[1] == BGP_ATTR_ORIGIN && !(p[0] & BGP_ATTR_F_EXTLEN) && p[2] == 1) {
+		if (p[3] > BGP_ORIGIN_INCOMPLETE)
+			return -1;
+		origin = p[3];
+		present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN);
+		p += 4;
+		if (end - p >= 4 && p[1] == BGP_ATTR_AS_PATH && !paths) {   /* either length form */
+			size_t len;
+			const uint8_t *v;
+			if (p[0] & BGP_ATTR_F_EXTLEN) {
+				len = be16(p + 2);
+				v = p + 4;
+			} else {
+				len = p[2];
+				v = p + 3;
+			}
+			if ((size_t)(end - v) < len || aspath_check(v, v + len, asz, &origin_asn, &oset) < 0)
+				return -1;
+			o->ix_as_path = (struct bgp_attr_ix){ p[0], BGP_ATTR_AS_PATH, (uint16_t)len, (uint16_t)(v - raw) };
+			present |= BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
+			p = v + len;
+			if (end - p >= 7 && p[1] == BGP_ATTR_NEXT_HOP && !(p[0] & BGP_ATTR_F_EXTLEN) && p[2] == 4) {
+				o->next_hop.afi = DM_AFI_IPV4;
+				memcpy(o->next_hop.b, p + 3, 4);
+				present |= BGP_ATTR_BIT(BGP_ATTR_NEXT_HOP);
+				p += 7;
+			}
+		}
+	}
 	while (p < end) {
 		/* attribute header (RFC 4271 §4.3), as attrs_decode frames it */
 		if (end - p < 3)

@@ -377,6 +377,56 @@ static void test_frame_index_and_accessors(void **s)
 	assert_int_equal(be32(v.p + 4), 0xfde800c8u);
 }
 
+/* The frame's head (ORIGIN, AS_PATH, NEXT_HOP in that order, taken without the loop's dispatch by
+ * type) sets what the loop sets for the same attributes met in another order: 2-byte session,
+ * AS_PATH [3356 174] in its extended-length form (flags 0x50), a MED after the head. */
+static void test_frame_head(void **s)
+{
+	(void)s;
+	static const char *const head = "40010101 50020006 0202 0d1c 00ae 400304c0000201 80040400000064";
+	static const char *const other = "50020006 0202 0d1c 00ae 80040400000064 400304c0000201 40010101";
+	uint8_t b1[64], b2[64];
+	size_t n1 = unhex(head, b1), n2 = unhex(other, b2);
+	struct bgp_ctx ctx = { .asn_size = 2, .afi = DM_AFI_IPV4, .safi = 1, .lazy = BGP_LAZY_FRAME };
+	struct bgp_attrs a, b;
+	memset(&a, 0xa5, sizeof a);
+	memset(&b, 0x5a, sizeof b);
+	struct cur c1 = cur_make(b1, n1), c2 = cur_make(b2, n2);
+	assert_int_equal(bgp_attrs_frame(&c1, &ctx, &A, &a), 0);
+	assert_int_equal(bgp_attrs_frame(&c2, &ctx, &A, &b), 0);
+	assert_int_equal(cur_left(&c1), 0);
+	assert_true(a.present == (BGP_ATTR_BIT(1) | BGP_ATTR_BIT(2) | BGP_ATTR_BIT(3) | BGP_ATTR_BIT(4)));
+	assert_true(a.present == b.present);
+	assert_int_equal(a.origin, BGP_ORIGIN_EGP);
+	assert_int_equal(b.origin, BGP_ORIGIN_EGP);
+	assert_memory_equal(&a.next_hop, &b.next_hop, sizeof a.next_hop);
+	assert_int_equal(a.next_hop.afi, DM_AFI_IPV4);
+	assert_int_equal(a.origin_asn, 174);
+	assert_int_equal(b.origin_asn, 174);
+	assert_int_equal(a.origin_asn_set, 0);
+	assert_int_equal(b.origin_asn_set, 0);
+	assert_int_equal(a.path_todo, 1);
+	assert_int_equal(b.path_todo, 1);
+	assert_int_equal(a.as_path.asn_size, 2);
+	assert_int_equal(b.as_path.asn_size, 2);
+	/* where AS_PATH lies: after ORIGIN's 4 bytes and its own 4-byte header; first in the other */
+	assert_int_equal(a.ix_as_path.flags, 0x50);
+	assert_int_equal(a.ix_as_path.type, BGP_ATTR_AS_PATH);
+	assert_int_equal(a.ix_as_path.off, 8);
+	assert_int_equal(a.ix_as_path.len, 6);
+	assert_int_equal(b.ix_as_path.off, 4);
+	assert_int_equal(a.ix_as4_path.type, 0);
+	assert_int_equal(a.lazy, BGP_ATTRS_FRAMED);
+	assert_int_equal(a.n_errors, 0);
+	uint32_t tail[4];
+	assert_int_equal(bgp_attrs_path_tail(&a, tail, 4), 2);
+	assert_int_equal(tail[0], 3356);
+	assert_int_equal(tail[1], 174);
+	struct cur v;
+	assert_int_equal(bgp_attrs_find(&a, BGP_ATTR_MULTI_EXIT_DISC, &v), 1);
+	assert_int_equal(be32(v.p), 100);
+}
+
 /* The frame refuses every block bgp_attrs_decode reports a problem in (the caller decodes it
  * whole: same errors), and accepts the rest. */
 static void test_frame_refuses_malformed(void **s)
@@ -410,6 +460,19 @@ static void test_frame_refuses_malformed(void **s)
 		{ "c00708 0000fde8c0000201", 4, 1 },        /* AGGREGATOR of 8 */
 		{ "400200", 4, 1 },                         /* empty AS_PATH */
 		{ "e0630100", 4, 1 },                       /* unknown, optional transitive partial */
+		/* the frame's head (ORIGIN, AS_PATH, NEXT_HOP taken without the loop's dispatch): each of
+		 * its checks, in both forms of AS_PATH's length */
+		{ "40010100 400203 020100", 2, 0 },         /* AS_PATH: 1 byte of a 2-byte ASN */
+		{ "40010100 50020003 020100", 2, 0 },       /* the same, extended length */
+		{ "40010100 5002000a 02010001", 2, 0 },     /* extended length past the block */
+		{ "40010100 400205 02010001", 2, 0 },       /* length past the block */
+		{ "40010100 50020004 02010001 400304c0000201", 2, 1 },   /* the head, extended AS_PATH */
+		{ "40010100 400204 02010001 400305c000020100", 2, 0 },   /* NEXT_HOP of 5 after it */
+		{ "40010100 400204 02010001 400304c0000201 400304c0000201", 2, 0 },   /* NEXT_HOP again */
+		{ "40010100 400204 02010001 400204 02010001", 2, 0 },   /* AS_PATH again */
+		{ "40010100 400204 02010001 4003", 2, 0 },   /* NEXT_HOP's header cut */
+		{ "40010103 400204 02010001", 2, 0 },       /* ORIGIN 3 */
+		{ "40010200 00", 2, 0 },                    /* ORIGIN of 2 bytes */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint8_t b[64];
@@ -722,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_attr_errors),
 		cmocka_unit_test(test_update_message),
 		cmocka_unit_test(test_frame_index_and_accessors),
+		cmocka_unit_test(test_frame_head),
 		cmocka_unit_test(test_frame_refuses_malformed),
 		cmocka_unit_test(test_update_lazy_same_as_eager),
 		cmocka_unit_test(test_nlri_frame_iter),
