@@ -6,6 +6,10 @@
  *   2  an mmdb file (geo_load_mmdb), then lookups over what it loaded;
  *   3  a darkmap SQLite database as plot/eval/detect open it (store_open_ro, the entities, their
  *      bin extents and dense series, the events): refused or read, never a crash. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,11 +54,52 @@ static void write_seed_db(const char *path)
 	exit(rc ? 1 : 0);
 }
 
+/* A database folder and what is in it (the files of one input: a database and its journal). */
+static void dir_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		char path[PATH_MAX];
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+			    snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+				unlink(path);
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
 /* the run's database folder goes at exit (each input's files are removed after it) */
 static void dbdir_remove(void)
 {
 	if (dbdir[0])
-		rmdir(dbdir);
+		dir_remove(dbdir);
+}
+
+/* The folders of runs that ended without their exit handler (a finding's abort, a kill: the
+ * campaign's timeout kills its workers) are removed by the next run: each folder is named with
+ * its process id, and one whose process is gone is stale. */
+static void stale_dirs_remove(void)
+{
+	DIR *d = opendir("/tmp");
+	if (!d)
+		return;
+	struct dirent *de;
+	const char *prefix = "darkmap-fuzz-parse-";
+	while ((de = readdir(d))) {
+		char *end;
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		long pid = strtol(de->d_name + strlen(prefix), &end, 10);
+		if (end == de->d_name + strlen(prefix) || *end != '-' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;   /* not of this form, or its process may still run */
+		char dir[PATH_MAX];
+		if (snprintf(dir, sizeof dir, "/tmp/%s", de->d_name) < (int)sizeof dir)
+			dir_remove(dir);
+	}
+	closedir(d);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -63,7 +108,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (getenv("DARKMAP_FUZZ_SEED_DB"))
 		write_seed_db(getenv("DARKMAP_FUZZ_SEED_DB"));
-	snprintf(dbdir, sizeof dbdir, "/tmp/darkmap-fuzz-parse-XXXXXX");
+	stale_dirs_remove();
+	snprintf(dbdir, sizeof dbdir, "/tmp/darkmap-fuzz-parse-%ld-XXXXXX", (long)getpid());
 	if (!mkdtemp(dbdir))
 		dbdir[0] = 0;
 	else
