@@ -1,5 +1,4 @@
 /* MRT record bodies (RFC 6396 §4, RFC 8050, and the deprecated types real archives hold). */
-#include "base/bytes.h"
 #include "mrt/mrt.h"
 
 #include <stdarg.h>
@@ -16,7 +15,6 @@ void mrt_ctx_init(struct mrt_ctx *ctx)
 	ctx->lazy_attrs = 0;
 	ctx->lazy_td1 = ctx->lazy_td1_now = ctx->td1_late = 0;
 	ctx->careful = 0;
-	ctx->td1_last = NULL;
 	arena_init(&ctx->arena, ARENA_LIMIT);
 }
 
@@ -197,18 +195,6 @@ static inline __attribute__((always_inline)) int td1_entry(struct mrt_ctx *ctx, 
 		e->attr_err = 0;
 		return 0;
 	}
-	/* The record's own entry with the block of the record before (mrt.h, td1_last): its frame is
-	 * still there. The batched entries live in the arena, reset for each record. */
-	int own = e == &rec->u.td1;
-	if (own && ctx->td1_last == &e->attrs && attr_len == ctx->td1_last_len && afi == DM_AFI_IPV4 &&
-	    e->attrs.lazy == BGP_ATTRS_FRAMED && e->attrs.path_todo == ctx->td1_last_todo &&
-	    bytes_eq(a.p, ctx->td1_last_bytes, attr_len)) {
-		e->attrs.raw = a.p;
-		e->attr_err = 0;
-		return 0;
-	}
-	if (own)
-		ctx->td1_last = NULL;
 	struct bgp_ctx bc = td1_bgp_ctx(afi);
 	struct dm_error ae;
 	/* Framed for replay (both lazy modes: with BGP_LAZY_PATHS the path is decoded as it is
@@ -218,16 +204,6 @@ static inline __attribute__((always_inline)) int td1_entry(struct mrt_ctx *ctx, 
 	bc.lazy = ctx->lazy_attrs;
 	if (ctx->lazy_attrs && bgp_attrs_frame(&a, &bc, &ctx->arena, &e->attrs) == 0) {
 		e->attr_err = 0;   /* framed, clean (a block with a problem is decoded whole below) */
-		/* kept for the next record when nothing of the frame lies in the arena: no decoded path
-		 * (BGP_LAZY_PATHS; an AS4_PATH merged at once), no MP_(UN)REACH_NLRI */
-		if (own && ctx->lazy_attrs == BGP_LAZY_FRAME && attr_len <= MRT_TD1_LAST_MAX && afi == DM_AFI_IPV4 &&
-		    !(e->attrs.present & (BGP_ATTR_BIT(BGP_ATTR_AS4_PATH) | BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI) |
-		                          BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)))) {
-			bytes_copy64(ctx->td1_last_bytes, e->attrs.raw, attr_len);   /* a is consumed */
-			ctx->td1_last = &e->attrs;
-			ctx->td1_last_len = attr_len;
-			ctx->td1_last_todo = e->attrs.path_todo;
-		}
 		return 0;
 	}
 	/* the block's cursor made again from its parts, not kept as a copy of a: a 16-byte load of
@@ -991,8 +967,6 @@ int mrt_decode(struct mrt_ctx *ctx, const struct mrt_hdr *hdr, const uint8_t *bo
 	ctx->lazy_now = hdr->len_fixed ? 0 : ctx->lazy_rib_attrs;
 	ctx->lazy_td1_now = ctx->lazy_td1 && hdr->type == MRT_TABLE_DUMP;
 	ctx->td1_late = 0;
-	if (hdr->type != MRT_TABLE_DUMP)
-		ctx->td1_last = NULL;   /* rec's union is about to hold another kind */
 	rec->u.rib.body = body;
 	rec->u.rib.body_off = body_off;
 	int rc;

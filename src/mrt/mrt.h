@@ -196,8 +196,7 @@ struct mrt_rec {
 
 /* Decoding state across records of one input: the current PEER_INDEX_TABLE and the arena. */
 enum { MRT_WARN_KEEP = 64 };   /* problems kept with their text per record (>= DM_LOG_BURST) */
-enum { MRT_LAZY_RIB_RAW = 2 };
-enum { MRT_TD1_LAST_MAX = 64 };   /* mrt_ctx.td1_last: blocks up to this many bytes (the 2002 RIB's: 26 on average) */   /* mrt_ctx.lazy_rib_attrs: blocks not framed (BGP_ATTRS_RAW) */
+enum { MRT_LAZY_RIB_RAW = 2 };   /* mrt_ctx.lazy_rib_attrs: blocks not framed (BGP_ATTRS_RAW) */
 
 struct mrt_ctx {
 	struct mrt_peer_index *peer_index;  /* NULL until a PEER_INDEX_TABLE was read */
@@ -232,16 +231,6 @@ struct mrt_ctx {
 	/* 1: no fast path (bgp4mp_message_fast, mrt.c): every record through the careful path, which
 	 * gives the errors and warnings. For the tests and fuzz targets that compare the two. */
 	uint8_t careful;
-	/* lazy_attrs BGP_LAZY_FRAME: the frame of the last TABLE_DUMP record's block, left in that
-	 * record's td1.attrs, and a copy of the block. A record decoded into the same rec whose block
-	 * has the same bytes keeps that frame (td1_entry): a peer's table in prefix order repeats
-	 * blocks (the next prefix of the same origin), a third of the 2002 RIB's records. A caller
-	 * must not change a record's framed attributes but through bgp_attrs_path (a decoded path is
-	 * in the arena, which the next record resets: td1_last_todo tells). */
-	const struct bgp_attrs *td1_last;   /* NULL: none */
-	uint16_t td1_last_len;
-	uint8_t td1_last_todo;              /* its path_todo when framed */
-	uint8_t td1_last_bytes[MRT_TD1_LAST_MAX];
 	struct arena arena;                 /* reset at each mrt_decode */
 	struct dm_error warn_keep[MRT_WARN_KEEP];   /* the current record's kept problems */
 };

@@ -1,5 +1,4 @@
 #include "base/bigarr.h"
-#include "base/bytes.h"
 #include "rib/rib_impl.h"
 
 #include <arpa/inet.h>
@@ -56,6 +55,35 @@ static inline uint64_t hash_block(const uint8_t *p, size_t n, uint64_t seed)
 	}
 	h = mum(w0 ^ 0x8ebc6af09c88c6e3ull, w1 ^ h);
 	return mum(h ^ 0x589965cc75374cc3ull, h ^ 0x1d8e4e27c47d124full);
+}
+
+/* Equal bytes (a set's key against a block: 30-100 bytes): eight at a time, inline. */
+static inline int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y;
+	if (n < 8 && n >= 4) {   /* an IPv4 address (an element's peer, its prefix): two words */
+		uint32_t a0, a1, b0, b1;
+		memcpy(&a0, a, 4);
+		memcpy(&b0, b, 4);
+		memcpy(&a1, a + n - 4, 4);
+		memcpy(&b1, b + n - 4, 4);
+		return a0 == b0 && a1 == b1;
+	}
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return 0;
+		return 1;
+	}
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return 0;
+	}
+	memcpy(&x, a + n - 8, 8);   /* the last 8 bytes (overlapping the loop's last word) */
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
 }
 
 /* The hash of a masked prefix given as its address bytes (4 or 16), length and family. */

@@ -938,82 +938,6 @@ static void decode_hashed(const char *path, int in_rec, struct elem_hash *x)
 	mrt_reader_close(r);
 }
 
-/* Frames of one record's block and another's: what bgp_attrs_frame sets (bgp.h) */
-static void assert_same_frame(const struct bgp_attrs *a, const struct bgp_attrs *b)
-{
-	assert_int_equal(a->lazy, BGP_ATTRS_FRAMED);
-	assert_int_equal(b->lazy, BGP_ATTRS_FRAMED);
-	assert_true(a->present == b->present);
-	assert_int_equal(a->origin, b->origin);
-	assert_memory_equal(&a->next_hop, &b->next_hop, sizeof a->next_hop);
-	assert_int_equal(a->origin_asn, b->origin_asn);
-	assert_int_equal(a->origin_asn_set, b->origin_asn_set);
-	assert_memory_equal(&a->ix_as_path, &b->ix_as_path, sizeof a->ix_as_path);
-	assert_int_equal(a->path_todo, b->path_todo);
-	assert_int_equal(a->path.nseg, b->path.nseg);
-	assert_int_equal(a->as_path.asn_size, b->as_path.asn_size);
-	assert_int_equal(a->raw_len, b->raw_len);
-	assert_int_equal(a->action, b->action);
-	assert_int_equal(a->n_errors, b->n_errors);
-}
-
-/* A TABLE_DUMP record whose block has the bytes of the record before keeps that record's frame
- * (mrt.h, td1_last): the same as framing it anew, its bytes its own; not after the path was
- * decoded into the arena (bgp_attrs_path, which mrt_rec_paths calls), nor into another record. */
-static void test_td1_same_block(void **s)
-{
-	(void)s;
-	uint8_t b[128];
-	size_t n = unhex(TD1, b);
-	assert_int_equal(n, 56);
-	enum { K = 6 };
-	uint8_t body[K][44];
-	struct mrt_hdr h[K];
-	for (int i = 0; i < K; i++) {
-		memcpy(body[i], b + 12, 44);
-		body[i][4] = (uint8_t)(3 + i);   /* prefix 3.0.0.0/8, 4.0.0.0/8, ... the same block */
-		h[i] = (struct mrt_hdr){ .ts = 1027381055, .type = MRT_TABLE_DUMP, .subtype = MRT_TD_AFI_IPV4,
-		                         .len = 44, .offset = (uint64_t)i * 56 };
-	}
-	struct mrt_ctx ctx, fresh;
-	mrt_ctx_init(&ctx);
-	mrt_ctx_init(&fresh);
-	ctx.lazy_attrs = fresh.lazy_attrs = BGP_LAZY_FRAME;
-	struct mrt_rec rec, other, alone;
-	struct dm_error err;
-	assert_int_equal(mrt_decode(&ctx, &h[0], body[0], &rec, &err), 0);
-	/* the second record: the first's frame kept, its block its own */
-	assert_int_equal(mrt_decode(&ctx, &h[1], body[1], &rec, &err), 0);
-	assert_int_equal(mrt_decode(&fresh, &h[1], body[1], &alone, &err), 0);
-	assert_same_frame(&rec.u.td1.attrs, &alone.u.td1.attrs);
-	assert_ptr_equal(rec.u.td1.attrs.raw, body[1] + 22);
-	assert_int_equal(rec.u.td1.prefix.b[0], 4);
-	assert_int_equal(rec.u.td1.attrs.origin_asn, 80);
-	assert_int_equal(rec.u.td1.attrs.path_todo, 1);
-	/* its path decoded (into the arena, reset by the next record): the third is framed anew */
-	mrt_rec_paths(&ctx, &rec);
-	assert_int_equal(rec.u.td1.attrs.path_todo, 0);
-	assert_int_equal(rec.u.td1.attrs.path.nseg, 1);
-	assert_int_equal(mrt_decode(&ctx, &h[2], body[2], &rec, &err), 0);
-	assert_int_equal(mrt_decode(&fresh, &h[2], body[2], &alone, &err), 0);
-	assert_same_frame(&rec.u.td1.attrs, &alone.u.td1.attrs);
-	assert_int_equal(rec.u.td1.attrs.path_todo, 1);
-	assert_int_equal(rec.u.td1.attrs.path.nseg, 0);
-	/* a block framed into another rec, then the same block into this one (which holds another
-	 * frame): framed anew, as its own (AS_PATH [1853 1239 81] from record 4 on) */
-	body[4][36] = body[5][36] = 0x51;
-	assert_int_equal(mrt_decode(&ctx, &h[3], body[3], &rec, &err), 0);
-	assert_int_equal(mrt_decode(&ctx, &h[4], body[4], &other, &err), 0);
-	assert_int_equal(other.u.td1.attrs.origin_asn, 81);
-	assert_int_equal(mrt_decode(&ctx, &h[5], body[5], &rec, &err), 0);
-	assert_int_equal(mrt_decode(&fresh, &h[5], body[5], &alone, &err), 0);
-	assert_same_frame(&rec.u.td1.attrs, &alone.u.td1.attrs);
-	assert_int_equal(rec.u.td1.attrs.origin_asn, 81);
-	assert_ptr_equal(rec.u.td1.attrs.raw, body[5] + 22);
-	mrt_ctx_free(&ctx);
-	mrt_ctx_free(&fresh);
-}
-
 /* A header read into the record it is decoded into gives what a header of its own gives: the
  * same header fields, kinds, warnings and elements (an mrt_decode that wrote rec->hdr before it
  * was done reading hdr would not). The hand-made TABLE_DUMP record always; real files when
@@ -1082,7 +1006,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_td1_record),
-		cmocka_unit_test(test_td1_same_block),
 		cmocka_unit_test(test_reader_hold),
 		cmocka_unit_test(test_rib_many_bad_entries),
 		cmocka_unit_test(test_compression_roundtrip),
