@@ -561,25 +561,26 @@ static inline __attribute__((always_inline)) int aspath_check(const uint8_t *p, 
 	return 0;
 }
 
-int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *o)
+/* What the frame has read when its loop starts: the head's attributes (frame_head). */
+struct frame_head {
+	uint64_t present;
+	uint32_t origin_asn;
+	uint8_t origin, oset;
+};
+
+/* The head nearly every block has: ORIGIN, then AS_PATH, then NEXT_HOP (RFC 4271's order of
+ * types; the only other lengths they can have are errors, which the loop reports): the same
+ * checks as bgp_attrs_frame's loop, without its dispatch by type. Returns where the loop goes
+ * on (anything else, and whatever follows), or NULL for a problem. */
+static inline __attribute__((always_inline)) const uint8_t *frame_head(const uint8_t *raw, const uint8_t *p,
+                                                                       const uint8_t *end, unsigned asz, int paths,
+                                                                       struct bgp_attrs *o, struct frame_head *h)
 {
-	const uint8_t *raw = c->p, *p = c->p, *end = c->end;
-	size_t n = (size_t)(end - p);
-	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
-	int paths = ctx->lazy == BGP_LAZY_PATHS;
-	uint64_t present = 0;
-	uint8_t origin = 0, oset = 0;
-	uint32_t origin_asn = 0;
-	memset(&o->next_hop, 0, sizeof o->next_hop);
-	/* The head nearly every block has: ORIGIN, then AS_PATH, then NEXT_HOP (RFC 4271's order of
-	 * types; the only other lengths they can have are errors, which the loop reports): the same
-	 * checks as the loop's below, without its dispatch by type. Anything else, and whatever
-	 * follows, goes through the loop. */
 	if (end - p >= 4 && p[1] == BGP_ATTR_ORIGIN && !(p[0] & BGP_ATTR_F_EXTLEN) && p[2] == 1) {
 		if (p[3] > BGP_ORIGIN_INCOMPLETE)
-			return -1;
-		origin = p[3];
-		present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN);
+			return NULL;
+		h->origin = p[3];
+		h->present = BGP_ATTR_BIT(BGP_ATTR_ORIGIN);
 		p += 4;
 		if (end - p >= 4 && p[1] == BGP_ATTR_AS_PATH && !paths) {   /* either length form */
 			size_t len;
@@ -591,19 +592,88 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 				len = p[2];
 				v = p + 3;
 			}
-			if ((size_t)(end - v) < len || aspath_check(v, v + len, asz, &origin_asn, &oset) < 0)
-				return -1;
+			if ((size_t)(end - v) < len || aspath_check(v, v + len, asz, &h->origin_asn, &h->oset) < 0)
+				return NULL;
 			o->ix_as_path = (struct bgp_attr_ix){ p[0], BGP_ATTR_AS_PATH, (uint16_t)len, (uint16_t)(v - raw) };
-			present |= BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
+			h->present |= BGP_ATTR_BIT(BGP_ATTR_AS_PATH);
 			p = v + len;
 			if (end - p >= 7 && p[1] == BGP_ATTR_NEXT_HOP && !(p[0] & BGP_ATTR_F_EXTLEN) && p[2] == 4) {
 				o->next_hop.afi = DM_AFI_IPV4;
 				memcpy(o->next_hop.b, p + 3, 4);
-				present |= BGP_ATTR_BIT(BGP_ATTR_NEXT_HOP);
+				h->present |= BGP_ATTR_BIT(BGP_ATTR_NEXT_HOP);
 				p += 7;
 			}
 		}
 	}
+	return p;
+}
+
+/* What the frame sets once the block is read (bgp.h, bgp_attrs_frame), the paths' decoding and
+ * the RFC 6793 merge aside. */
+static inline __attribute__((always_inline)) void frame_store(struct bgp_attrs *o, const uint8_t *raw, size_t n,
+                                                             uint64_t present, uint8_t origin,
+                                                             uint32_t origin_asn, uint8_t oset, unsigned asz,
+                                                             int paths)
+{
+	if (!(present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI))) {
+		/* in two parts, each small enough for GCC to clear with straight stores: whole, it
+		 * became a loop of 64 bytes a turn and a tail (15 instructions for 8 stores) */
+		_Static_assert(sizeof o->mp_reach > 64 && sizeof o->mp_reach <= 128, "two parts");
+		memset(&o->mp_reach, 0, 64);
+		memset((char *)&o->mp_reach + 64, 0, sizeof o->mp_reach - 64);
+	}
+	if (!(present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)))
+		memset(&o->mp_unreach, 0, sizeof o->mp_unreach);
+	o->present = present;
+	o->origin = origin;
+	o->raw = raw;
+	o->raw_len = (uint32_t)n;
+	/* the entries of the two paths were stored as they were met (a block that fails is decoded
+	 * whole, which sets them anew): the absent ones are cleared here */
+	if (!(present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
+		o->ix_as_path = (struct bgp_attr_ix){ 0, 0, 0, 0 };
+	if (!(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
+		o->ix_as4_path = (struct bgp_attr_ix){ 0, 0, 0, 0 };
+	/* path copied from a local, not read back from as_path: a 16-byte load of the three fields
+	 * just stored one by one cannot be forwarded from the stores and waits for them to retire
+	 * (a sixth of this function's samples on an AMD EPYC of family 25, perf) */
+	struct as_path path = { NULL, 0, (uint8_t)((present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? asz : 0) };
+	if (paths && (present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
+		path = o->as_path;
+	o->as_path = path;
+	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
+		o->as4_path = (struct as_path){ NULL, 0, 0 };
+	o->path = path;
+	o->path_todo = !paths && (present & (BGP_ATTR_BIT(BGP_ATTR_AS_PATH) | BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)));
+	o->origin_asn = origin_asn;
+	o->origin_asn_set = oset;
+	/* the list attributes read as empty: their bytes are in the index */
+	o->n_communities = o->n_ext_communities = o->n_large_communities = o->n_cluster = 0;
+	o->n_other = 0;
+	o->other = NULL;
+	o->n_errors = 0;
+	o->action = BGP_ERR_NONE;
+	o->lazy = BGP_ATTRS_FRAMED;
+	o->rib_set = 0;
+}
+
+int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *o)
+{
+	const uint8_t *raw = c->p, *p = c->p, *end = c->end;
+	size_t n = (size_t)(end - p);
+	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
+	int paths = ctx->lazy == BGP_LAZY_PATHS;
+	uint64_t present = 0;
+	uint8_t origin = 0, oset = 0;
+	uint32_t origin_asn = 0;
+	memset(&o->next_hop, 0, sizeof o->next_hop);
+	struct frame_head h = { 0, 0, 0, 0 };
+	if (!(p = frame_head(raw, p, end, asz, paths, o, &h)))
+		return -1;
+	present = h.present;
+	origin = h.origin;
+	origin_asn = h.origin_asn;
+	oset = h.oset;
 	while (p < end) {
 		/* attribute header (RFC 4271 §4.3), as attrs_decode frames it */
 		if (end - p < 3)
@@ -714,47 +784,8 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 			break;
 		}
 	}
-	if (!(present & BGP_ATTR_BIT(BGP_ATTR_MP_REACH_NLRI))) {
-		/* in two parts, each small enough for GCC to clear with straight stores: whole, it
-		 * became a loop of 64 bytes a turn and a tail (15 instructions for 8 stores) */
-		_Static_assert(sizeof o->mp_reach > 64 && sizeof o->mp_reach <= 128, "two parts");
-		memset(&o->mp_reach, 0, 64);
-		memset((char *)&o->mp_reach + 64, 0, sizeof o->mp_reach - 64);
-	}
-	if (!(present & BGP_ATTR_BIT(BGP_ATTR_MP_UNREACH_NLRI)))
-		memset(&o->mp_unreach, 0, sizeof o->mp_unreach);
 	c->p = end;
-	o->present = present;
-	o->origin = origin;
-	o->raw = raw;
-	o->raw_len = (uint32_t)n;
-	/* the entries of the two paths were stored as they were met (a block that fails is decoded
-	 * whole, which sets them anew): the absent ones are cleared here */
-	if (!(present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
-		o->ix_as_path = (struct bgp_attr_ix){ 0, 0, 0, 0 };
-	if (!(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
-		o->ix_as4_path = (struct bgp_attr_ix){ 0, 0, 0, 0 };
-	/* path copied from a local, not read back from as_path: a 16-byte load of the three fields
-	 * just stored one by one cannot be forwarded from the stores and waits for them to retire
-	 * (a sixth of this function's samples on an AMD EPYC of family 25, perf) */
-	struct as_path path = { NULL, 0, (uint8_t)((present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)) ? asz : 0) };
-	if (paths && (present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH)))
-		path = o->as_path;
-	o->as_path = path;
-	if (!paths || !(present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)))
-		o->as4_path = (struct as_path){ NULL, 0, 0 };
-	o->path = path;
-	o->path_todo = !paths && (present & (BGP_ATTR_BIT(BGP_ATTR_AS_PATH) | BGP_ATTR_BIT(BGP_ATTR_AS4_PATH)));
-	o->origin_asn = origin_asn;
-	o->origin_asn_set = oset;
-	/* the list attributes read as empty: their bytes are in the index */
-	o->n_communities = o->n_ext_communities = o->n_large_communities = o->n_cluster = 0;
-	o->n_other = 0;
-	o->other = NULL;
-	o->n_errors = 0;
-	o->action = BGP_ERR_NONE;
-	o->lazy = BGP_ATTRS_FRAMED;
-	o->rib_set = 0;
+	frame_store(o, raw, n, present, origin, origin_asn, oset, asz, paths);
 	/* RFC 6793 §4.2.3: a 2-byte speaker's AS4_PATH changes the path and maybe its origin: those
 	 * blocks (archives of 2007-2015 mostly) have their paths decoded now. */
 	if (asz == 2 && (present & BGP_ATTR_BIT(BGP_ATTR_AS4_PATH))) {
@@ -782,6 +813,24 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 		}
 	}
 	return 0;
+}
+
+
+int bgp_attrs_frame_short(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *o)
+{
+	const uint8_t *raw = c->p, *end = c->end;
+	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
+	int paths = ctx->lazy == BGP_LAZY_PATHS;
+	struct frame_head h = { 0, 0, 0, 0 };
+	memset(&o->next_hop, 0, sizeof o->next_hop);
+	const uint8_t *p = frame_head(raw, raw, end, asz, paths, o, &h);
+	/* the head was the whole block, with a path (its decoding waits: path_todo) */
+	if (p == end && (h.present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH))) {
+		c->p = end;
+		frame_store(o, raw, (size_t)(end - raw), h.present, h.origin, h.origin_asn, h.oset, asz, 0);
+		return 0;
+	}
+	return bgp_attrs_frame(c, ctx, a, o);   /* from the start: a problem is its to find */
 }
 
 int bgp_attrs_find(const struct bgp_attrs *a, unsigned type, struct cur *val)

@@ -1,9 +1,9 @@
 /* libFuzzer target: a path attribute block, in the contexts MRT uses (BGP4MP 2/4-byte,
  * TABLE_DUMP_V2 with the abbreviated MP_REACH_NLRI, ADD-PATH), decoded eagerly and framed lazily
- * (bgp_attrs_frame, issue 12; paths on demand and paths with the check; with the check, its MP
- * prefix lists framed, bgp_nlri_frame), the three compared: the frame must accept exactly the blocks eager
- * decoding finds no problem in, and its accessors must give what the decoded block holds. A
- * difference aborts. */
+ * (bgp_attrs_frame and bgp_attrs_frame_short, issue 12; paths on demand and paths with the
+ * check; with the check, its MP prefix lists framed, bgp_nlri_frame), all compared: the frames
+ * must accept exactly the blocks eager decoding finds no problem in, the short frame set what the
+ * frame sets, and their accessors give what the decoded block holds. A difference aborts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,6 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fr = bgp_attrs_frame(&fc, &ctx, &a, &f);
 	int clean = rc == 0 && attrs.n_errors == 0 && attrs.action == BGP_ERR_NONE;
 	check((fr == 0) == clean);
+	if (fr) {   /* the short frame refuses it too */
+		struct bgp_attrs sf;
+		struct cur sc = cur_make(data + 1, size - 1);
+		check(bgp_attrs_frame_short(&sc, &ctx, &a, &sf) != 0);
+	}
 	if (fr == 0) {
 		check(f.lazy == BGP_ATTRS_FRAMED && f.present == attrs.present && f.origin == attrs.origin);
 		check(f.raw == attrs.raw && f.raw_len == attrs.raw_len && f.action == 0 && f.n_errors == 0);
@@ -95,6 +100,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cur v1, v2;
 		int h1 = bgp_attrs_find(&f, BGP_ATTR_COMMUNITIES, &v1), h2 = bgp_attrs_find(&attrs, BGP_ATTR_COMMUNITIES, &v2);
 		check(h1 == h2 && (!h1 || (v1.p == v2.p && v1.end == v2.end && cur_left(&v1) == attrs.n_communities * 4)));
+		/* bgp_attrs_frame_short (RIB entries): the frame's result, field by field */
+		struct bgp_attrs sf;
+		memset(&sf, 0x33, sizeof sf);
+		struct cur sc = cur_make(data + 1, size - 1);
+		check(bgp_attrs_frame_short(&sc, &ctx, &a, &sf) == 0 && sc.p == sc.end);
+		check(sf.lazy == f.lazy && sf.present == f.present && sf.origin == f.origin && sf.raw == f.raw &&
+		      sf.raw_len == f.raw_len && sf.action == f.action && sf.n_errors == f.n_errors &&
+		      sf.origin_asn == f.origin_asn && sf.origin_asn_set == f.origin_asn_set &&
+		      sf.path_todo == f.path_todo && sf.as_path.asn_size == f.as_path.asn_size &&
+		      sf.path.nseg == f.path.nseg && sf.n_communities == f.n_communities && sf.rib_set == f.rib_set);
+		check(!memcmp(&sf.next_hop, &f.next_hop, sizeof f.next_hop) &&
+		      !memcmp(&sf.ix_as_path, &f.ix_as_path, sizeof f.ix_as_path) &&
+		      !memcmp(&sf.ix_as4_path, &f.ix_as4_path, sizeof f.ix_as4_path) &&
+		      sf.mp_reach.nlri_supported == f.mp_reach.nlri_supported &&
+		      !memcmp(&sf.mp_reach.nexthop, &f.mp_reach.nexthop, sizeof f.mp_reach.nexthop) &&
+		      sf.mp_unreach.nlri_supported == f.mp_unreach.nlri_supported);
 		/* the path on demand: what eager decoding gives */
 		check(bgp_attrs_path(&f, &a) == 0 && f.path_todo == 0);
 		check(same_path(&f.path, &attrs.path) && same_path(&f.as_path, &attrs.as_path));

@@ -425,6 +425,42 @@ static void test_frame_head(void **s)
 	struct cur v;
 	assert_int_equal(bgp_attrs_find(&a, BGP_ATTR_MULTI_EXIT_DISC, &v), 1);
 	assert_int_equal(be32(v.p), 100);
+	/* bgp_attrs_frame_short: the block with the MED (framed by bgp_attrs_frame), and the head
+	 * alone (read by the short path), each as bgp_attrs_frame frames it */
+	static const char *const alone = "40010101 50020006 0202 0d1c 00ae 400304c0000201";
+	uint8_t b3[64];
+	size_t n3 = unhex(alone, b3);
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *blk = k ? b3 : b1;
+		size_t len = k ? n3 : n1;
+		struct bgp_attrs f, sh;
+		memset(&f, 0xa5, sizeof f);
+		memset(&sh, 0x5a, sizeof sh);
+		struct cur cf = cur_make(blk, len), cs = cur_make(blk, len);
+		assert_int_equal(bgp_attrs_frame(&cf, &ctx, &A, &f), 0);
+		assert_int_equal(bgp_attrs_frame_short(&cs, &ctx, &A, &sh), 0);
+		assert_int_equal(cur_left(&cs), 0);
+		assert_true(sh.raw == blk && sh.raw_len == len);
+		assert_true(f.present == sh.present);
+		assert_int_equal(f.origin, sh.origin);
+		assert_memory_equal(&f.next_hop, &sh.next_hop, sizeof f.next_hop);
+		assert_int_equal(f.origin_asn, sh.origin_asn);
+		assert_int_equal(f.origin_asn_set, sh.origin_asn_set);
+		assert_memory_equal(&f.ix_as_path, &sh.ix_as_path, sizeof f.ix_as_path);
+		assert_memory_equal(&f.ix_as4_path, &sh.ix_as4_path, sizeof f.ix_as4_path);
+		assert_int_equal(f.path_todo, sh.path_todo);
+		assert_int_equal(f.as_path.asn_size, sh.as_path.asn_size);
+		assert_int_equal(f.path.nseg, sh.path.nseg);
+		assert_int_equal(f.lazy, sh.lazy);
+		assert_int_equal(f.action, sh.action);
+		assert_int_equal(f.n_errors, sh.n_errors);
+		assert_int_equal(f.n_communities, sh.n_communities);
+		assert_int_equal(f.rib_set, sh.rib_set);
+		assert_int_equal(sh.mp_reach.nlri_supported, 0);
+		assert_int_equal(sh.mp_reach.nexthop.afi, 0);
+		assert_int_equal(sh.mp_unreach.nlri_supported, 0);
+		assert_null(sh.other);
+	}
 }
 
 /* The frame refuses every block bgp_attrs_decode reports a problem in (the caller decodes it
@@ -483,9 +519,12 @@ static void test_frame_refuses_malformed(void **s)
 		struct cur c = cur_make(b, n);
 		int fr = bgp_attrs_frame(&c, &ctx, &A, &a);
 		c = cur_make(b, n);
+		int sr = bgp_attrs_frame_short(&c, &ctx, &A, &a);
+		c = cur_make(b, n);
 		int dr = bgp_attrs_decode(&c, &ctx, &A, &e, &err);
-		if ((fr == 0) != cases[i].ok || (dr == 0) != cases[i].ok)
-			fail_msg("case %zu (%s): frame %d decode %d, want ok=%d", i, cases[i].hex, fr, dr, cases[i].ok);
+		if ((fr == 0) != cases[i].ok || (sr == 0) != cases[i].ok || (dr == 0) != cases[i].ok)
+			fail_msg("case %zu (%s): frame %d short %d decode %d, want ok=%d", i, cases[i].hex, fr, sr, dr,
+			         cases[i].ok);
 	}
 }
 
