@@ -576,6 +576,7 @@ static inline __attribute__((always_inline)) const uint8_t *frame_head(const uin
                                                                        const uint8_t *end, unsigned asz, int paths,
                                                                        struct bgp_attrs *o, struct frame_head *h)
 {
+	memset(&o->next_hop, 0, sizeof o->next_hop);   /* set below when NEXT_HOP is met */
 	if (end - p >= 4 && p[1] == BGP_ATTR_ORIGIN && !(p[0] & BGP_ATTR_F_EXTLEN) && p[2] == 1) {
 		if (p[3] > BGP_ORIGIN_INCOMPLETE)
 			return NULL;
@@ -663,17 +664,12 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	size_t n = (size_t)(end - p);
 	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
 	int paths = ctx->lazy == BGP_LAZY_PATHS;
-	uint64_t present = 0;
-	uint8_t origin = 0, oset = 0;
-	uint32_t origin_asn = 0;
-	memset(&o->next_hop, 0, sizeof o->next_hop);
 	struct frame_head h = { 0, 0, 0, 0 };
 	if (!(p = frame_head(raw, p, end, asz, paths, o, &h)))
 		return -1;
-	present = h.present;
-	origin = h.origin;
-	origin_asn = h.origin_asn;
-	oset = h.oset;
+	uint64_t present = h.present;
+	uint8_t origin = h.origin, oset = h.oset;
+	uint32_t origin_asn = h.origin_asn;
 	while (p < end) {
 		/* attribute header (RFC 4271 §4.3), as attrs_decode frames it */
 		if (end - p < 3)
@@ -815,14 +811,13 @@ int bgp_attrs_frame(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, s
 	return 0;
 }
 
-
+/* bgp.h: the head alone finished here, anything else by bgp_attrs_frame */
 int bgp_attrs_frame_short(struct cur *c, const struct bgp_ctx *ctx, struct arena *a, struct bgp_attrs *o)
 {
 	const uint8_t *raw = c->p, *end = c->end;
 	unsigned asz = ctx->asn_size == 2 ? 2 : 4;
 	int paths = ctx->lazy == BGP_LAZY_PATHS;
 	struct frame_head h = { 0, 0, 0, 0 };
-	memset(&o->next_hop, 0, sizeof o->next_hop);
 	const uint8_t *p = frame_head(raw, raw, end, asz, paths, o, &h);
 	/* the head was the whole block, with a path (its decoding waits: path_todo) */
 	if (p == end && (h.present & BGP_ATTR_BIT(BGP_ATTR_AS_PATH))) {
