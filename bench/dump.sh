@@ -146,15 +146,19 @@ for f in updates.et-header.2015.gz bview.20020722.2337.gz; do
 	# slow minute read as a slower decoder
 	for _ in $(seq "$reps"); do
 		# the reference just before and just after today's "as replay" row, which it is compared
-		# with: the mean of the two against the one between cancels a drift within the round
+		# with: the mean of the two against the one between cancels a drift within the round.
+		# The round's seconds of the three (a run that printed nothing leaves its round out).
+		pair=
 		for mode in ref r0 ref -p -e -r -f; do
 			m=$mode; [ "$m" = r0 ] && m=""
-			if [ "$mode" = ref ]; then
-				[ -n "$ref" ] && "$ref" "$TMP/raw8.mrt" 2>/dev/null >>"$TMP/d.ref"
-				continue
-			fi
-			build/rel/bench/decode $m "$TMP/raw8.mrt" 2>/dev/null >>"$TMP/d.$mode"
+			bin=build/rel/bench/decode
+			[ "$mode" = ref ] && { [ -n "$ref" ] || continue; bin=$ref; m=""; }
+			line=$("$bin" $m "$TMP/raw8.mrt" 2>/dev/null)
+			[ -n "$line" ] && echo "$line" >>"$TMP/d.$mode"
+			[ "$mode" = ref ] || [ "$mode" = r0 ] && pair="$pair $(echo "$line" | awk '{print $4}')"
 		done
+		# each round's ratio: the reference's seconds (the mean of its two runs) over today's
+		echo "$pair" | awk 'NF == 3 && $2 > 0 {printf "%.4f\n", ($1 + $3) / 2 / $2}' >>"$TMP/d.ratio"
 		turn cat cat "$TMP/raw8.mrt"
 	done
 	for mode in r0 -p -e -r -f; do
@@ -167,13 +171,10 @@ for f in updates.et-header.2015.gz bview.20020722.2337.gz; do
 		esac
 		decode_row "$label" "$TMP/d.$mode"
 	done
-	if [ -s "$TMP/d.ref" ]; then
+	if [ -s "$TMP/d.ratio" ]; then
 		decode_row "  the decoder of issue 12's filing ($REF_COMMIT)" "$TMP/d.ref"
-		# each round's ratio: the reference's seconds (the mean of its two runs) over today's
-		paste -d' ' - - <"$TMP/d.ref" | paste -d' ' - "$TMP/d.r0" |
-			awk '$14 > 0 {printf "%.4f\n", ($4 + $9) / 2 / $14}' >"$TMP/r"
 		case "$f" in updates*) then=615 ;; *) then=577 ;; esac
-		awk -v t="$then" -v r="$(median 1 "$TMP/r")" -v all="$(sort -g "$TMP/r" | awk '{printf " %.2f", $1}')" 'BEGIN {
+		awk -v t="$then" -v r="$(median 1 "$TMP/d.ratio")" -v all="$(sort -g "$TMP/d.ratio" | awk '{printf " %.2f", $1}')" 'BEGIN {
 			printf "  today / filing: %.2fx, median of the per-round ratios (%s); goal %.2fx = 1,000 / %d MB/s\n",
 				r, substr(all, 2), 1000 / t, t }'
 	fi
