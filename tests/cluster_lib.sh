@@ -4,8 +4,20 @@
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PIDS=()
 PGD=
+# A test that says "not ok" sets FAILED (its own nok); its logs and outputs are then kept under
+# KEEP (not the scenario, the snapshots or the databases): a case that fails one run in many is
+# read from them, not run again until it shows.
+keep_logs() {
+	local k i
+	k=$KEEP/$(basename "$0" .sh)
+	mkdir -p "$k" || return
+	find "$TMP" -maxdepth 1 -type f -size -20M -exec cp {} "$k/" \;
+	for i in "$TMP"/redis*/; do [ -f "$i/redis.log" ] && cp "$i/redis.log" "$k/$(basename "$i").log"; done
+	[ -z "$PGD" ] || cp "$PGD/log" "$k/postgres.log" 2>/dev/null
+}
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -z "${FAILED:-}" ] || keep_logs
 	if [ -n "$PGD" ]; then
 		$PGRUN "$PGBIN/pg_ctl" -D "$PGD/data" -m immediate stop >/dev/null 2>&1
 		rm -rf "$PGD"
@@ -54,7 +66,8 @@ start_redis() {  # prints ok/not ok cluster_redis_start; 1 on failure
 	for n in "${NODES[@]}"; do
 		wait_for 10 redis-cli -p "${n#*:}" ping >/dev/null 2>&1 || { nok cluster_redis_start "redis $n did not start"; return 1; }
 	done
-	if ! redis-cli --cluster create "${NODES[@]}" --cluster-replicas "$replicas" --cluster-yes >"$TMP/create.log" 2>&1; then
+	# bounded: redis-cli waits for the nodes to agree on the slots without a limit of its own
+	if ! timeout 60 redis-cli --cluster create "${NODES[@]}" --cluster-replicas "$replicas" --cluster-yes >"$TMP/create.log" 2>&1; then
 		nok cluster_redis_start "redis-cli --cluster create: $(tail -2 "$TMP/create.log")"
 		return 1
 	fi

@@ -43,6 +43,7 @@ done
 [ -x "$PGBIN/initdb" ] || { skip cluster_redis "PostgreSQL 15 not installed (scripts/bootstrap)"; exit 0; }
 
 . "$(dirname "$0")/../cluster_lib.sh"
+nok() { echo "not ok $1: $2"; FAILED=1; }
 start_redis 1 || exit 0
 start_pg || exit 0
 
@@ -68,6 +69,30 @@ wait_max() {
 	wait "$2" 2>/dev/null
 	return 124
 }
+# Every process a case starts is waited for so, never for ever: session 29's CI ran out of its
+# 90 minutes in this test, which then waited without a limit in five places and said nothing.
+# run_max SECS COMMAND...: COMMAND (its redirections the caller's) limited as wait_max limits.
+run_max() {
+	local s=$1
+	shift
+	"$@" &
+	PIDS+=($!)
+	wait_max "$s" $!
+}
+# settle SECS NAME MERGER: waits for the merger at most SECS seconds, then for each worker of W at
+# most 30 s more. RC is the merger's exit status; HUNG is empty when all ended, else it names
+# what had to be killed and the last line each of NAME's processes wrote (for the case's message).
+settle() {
+	local i
+	HUNG=
+	wait_max "$1" "$3"
+	RC=$?
+	[ $RC != 124 ] || HUNG="the merger"
+	for i in "${!W[@]}"; do
+		wait_max 30 "${W[$i]}" || [ $? != 124 ] || HUNG="${HUNG:+$HUNG, }worker $i"
+	done
+	[ -z "$HUNG" ] || HUNG="$HUNG still running $1 s on, killed -9 (last lines: $(tail -qn1 "$TMP/$2".merge* "$TMP/$2".w? 2>/dev/null | tr '\n' ' '))"
+}
 workers() {  # CONF [OPTION]: 4 workers of CONF in the background, their pids in W
 	W=()
 	for i in 0 1 2 3; do
@@ -91,14 +116,20 @@ n1=${NODES[0]#*:}
 redis-cli -c -p "$n1" -x XADD 'eq:{p1}:in' '*' m <"$TMP/garbage.bin" >/dev/null
 redis-cli -c -p "$n1" -x XADD 'eq:{p2}:in' '*' m <"$TMP/unknown.bin" >/dev/null
 t0=$(now)
-"$BIN" cluster feed --config "$TMP/eq.conf" -q "$SC" 2>"$TMP/eq.feed" || nok cluster_redis_feed "$(tail -1 "$TMP/eq.feed")"
+run_max 120 "$BIN" cluster feed --config "$TMP/eq.conf" -q "$SC" 2>"$TMP/eq.feed" || nok cluster_redis_feed "exit $?: $(tail -1 "$TMP/eq.feed")"
 workers eq
 "$BIN" cluster merge --config "$TMP/eq.conf" -q --csv --db "$PGURI" --detect --all --json "$TMP/eq.ev" \
-	>"$TMP/eq.out" 2>"$TMP/eq.merge"
-mrc=$?
-for p in "${W[@]}"; do wait "$p"; done
+	>"$TMP/eq.out" 2>"$TMP/eq.merge" &
+M=$!
+PIDS+=($M)
+settle 300 eq $M
+mrc=$RC
 t_eq=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
-[ $mrc -le 1 ] || nok cluster_redis_merge "exit $mrc: $(tail -2 "$TMP/eq.merge")"
+if [ -n "$HUNG" ]; then
+	nok cluster_redis_merge "$HUNG"
+elif [ $mrc -gt 1 ]; then
+	nok cluster_redis_merge "exit $mrc: $(tail -2 "$TMP/eq.merge")"
+fi
 rows "$TMP/eq.out" >"$TMP/eq.rows"
 if cmp -s "$TMP/single.rows" "$TMP/eq.rows"; then
 	ok cluster_redis_equal_rows
@@ -152,8 +183,8 @@ for db in "$TMP/single.db" "$PGURI"; do
 	if wait_for 20 test -s "$TMP/port.$n"; then
 		u="http://127.0.0.1:$(cat "$TMP/port.$n")"
 		# an event's id is its row's in that database (the order it was put): left out
-		curl -sf "$u/api/entities?type=country&at=2014-12-22T18:00Z" | sed 's/"id":[0-9]*/"id":_/g' >"$TMP/ent.$n"
-		curl -sf "$u/api/series?entity=KP&from=2014-12-22T12:00Z&to=2014-12-23T04:00Z" >"$TMP/ser.$n"
+		curl -sf --max-time 60 "$u/api/entities?type=country&at=2014-12-22T18:00Z" | sed 's/"id":[0-9]*/"id":_/g' >"$TMP/ent.$n"
+		curl -sf --max-time 60 "$u/api/series?entity=KP&from=2014-12-22T12:00Z&to=2014-12-23T04:00Z" >"$TMP/ser.$n"
 	else
 		why="serve --db $n did not start: $(tail -1 "$TMP/serve.$n")"
 	fi
@@ -173,7 +204,7 @@ fi
 
 # ---- 2. kill -9 of one worker mid-run ----
 conf kill 1000
-"$BIN" cluster feed --config "$TMP/kill.conf" -q "$SC" 2>"$TMP/kill.feed"
+run_max 120 "$BIN" cluster feed --config "$TMP/kill.conf" -q "$SC" 2>"$TMP/kill.feed"
 t0=$(now)
 workers kill -q
 "$BIN" cluster merge --config "$TMP/kill.conf" -q --csv --detect --all --json "$TMP/kill.ev" \
@@ -184,10 +215,11 @@ sums() { [ "$(redis-cli -c -p "$n1" XLEN 'kill:{m}:sums' 2>/dev/null)" -ge 30 ];
 if wait_for 60 sums; then
 	kill -9 "${W[1]}"
 	t_kill=$(now)
-	wait "$M"
+	settle 300 kill "$M"
 	t_end=$(now)
-	for i in 0 2 3; do wait "${W[$i]}"; done
-	if like_single kill; then
+	if [ -n "$HUNG" ]; then
+		nok cluster_redis_kill9_equal "$HUNG"
+	elif like_single kill; then
 		ok cluster_redis_kill9_equal
 	else
 		nok cluster_redis_kill9_equal "after kill -9: $(rows_diff kill)"
@@ -203,7 +235,7 @@ fi
 conf snap 1000
 mkdir -p "$TMP/snaps"
 printf 'snapshots = %s\nsnapshot_every = 5\n' "$TMP/snaps" >>"$TMP/snap.conf"
-"$BIN" cluster feed --config "$TMP/snap.conf" -q "$SC" 2>"$TMP/snap.feed"
+run_max 120 "$BIN" cluster feed --config "$TMP/snap.conf" -q "$SC" 2>"$TMP/snap.feed"
 xlens() { local s=0 p; for p in 0 1 2 3 4 5 6 7; do s=$((s + $(redis-cli -c -p "$n1" XLEN "snap:{p$p}:in"))); done; echo $s; }
 len_before=$(xlens)
 len_p1=$(redis-cli -c -p "$n1" XLEN 'snap:{p1}:in')
@@ -234,10 +266,11 @@ if wait_for 60 trimmed_p1 && stop_w1; then
 	kill -9 "${W[1]}"
 	t_kill=$(now)
 	len_kill=$(redis-cli -c -p "$n1" XLEN 'snap:{p1}:in')
-	wait "$M"
+	settle 300 snap "$M"
 	t_end=$(now)
-	for i in 0 2 3; do wait "${W[$i]}"; done
-	if like_single snap; then
+	if [ -n "$HUNG" ]; then
+		nok cluster_redis_snapshot_kill9_equal "$HUNG"
+	elif like_single snap; then
 		ok cluster_redis_snapshot_kill9_equal
 	else
 		nok cluster_redis_snapshot_kill9_equal "$(rows_diff snap) $(grep -h 'unusable\|trimmed' "$TMP"/snap.w? | head -2)"
@@ -257,7 +290,7 @@ fi
 conf mr 3000
 psql -q "$PGURI" -c 'CREATE DATABASE mr' >/dev/null 2>&1
 MRURI=${PGURI%/*}/mr
-"$BIN" cluster feed --config "$TMP/mr.conf" -q "$SC" 2>"$TMP/mr.feed"
+run_max 120 "$BIN" cluster feed --config "$TMP/mr.conf" -q "$SC" 2>"$TMP/mr.feed"
 workers mr -q
 MARGS=(cluster merge --config "$TMP/mr.conf" -q --db "$MRURI" --detect --all)
 "$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge1" &
@@ -269,13 +302,17 @@ if wait_for 60 msums; then
 	wait "$M" 2>/dev/null
 	t_kill=$(now)
 	stored=$(psql -At "$MRURI" -c "SELECT value FROM meta WHERE key = 'cluster.mr.merged'" 2>/dev/null)
-	"$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge2"
-	mrc=$?
+	"$BIN" "${MARGS[@]}" >/dev/null 2>"$TMP/mr.merge2" &
+	M=$!
+	PIDS+=($M)
+	settle 300 mr "$M"
+	mrc=$RC
 	t_end=$(now)
-	for p in "${W[@]}"; do wait "$p"; done
 	pgdump "$MRURI" "$TMP/mr"
 	same=1
+	[ -z "$HUNG" ] || { same=0; nok cluster_merger_restart "$HUNG"; }
 	for f in bins events chg; do
+		[ -z "$HUNG" ] || break
 		if [ ! -s "$TMP/eq.$f" ] || ! cmp -s "$TMP/eq.$f" "$TMP/mr.$f"; then
 			same=0
 			nok cluster_merger_restart "$f after the restart differ: $(diff "$TMP/eq.$f" "$TMP/mr.$f" | head -3 | tr '\n' ' ')"
@@ -314,20 +351,21 @@ delivered() {  # the group's last delivered entry of partition $1's stream
 if wait_for 30 held; then
 	kill -STOP "${W[1]}"
 	for p in 1 5; do redis-cli -c -p "$n1" SET "fence:{p$p}:lease" thief PX 60000 >/dev/null; done
-	"$BIN" cluster feed --config "$TMP/fence.conf" -q "$SC" 2>"$TMP/fence.feed"
+	run_max 120 "$BIN" cluster feed --config "$TMP/fence.conf" -q "$SC" 2>"$TMP/fence.feed"
 	kill -CONT "${W[1]}"
 	lost() { [ "$(grep -c 'lost partition' "$TMP/fence.w1")" -ge 2 ]; }
 	wait_for 30 lost
 	d1=$(delivered 1) d5=$(delivered 5)
 	for p in 1 5; do redis-cli -c -p "$n1" DEL "fence:{p$p}:lease" >/dev/null; done
-	wait_max 120 "$M"
-	for i in 0 1 2 3; do wait_max 30 "${W[$i]}"; done
+	settle 120 fence "$M"
 	if [ "$d1" = 0-0 ] && [ "$d5" = 0-0 ] && lost; then
 		ok cluster_redis_lease_fenced_read
 	else
 		nok cluster_redis_lease_fenced_read "streams 1 and 5 handed out up to $d1 and $d5 while their leases were another's: $(grep -h 'lost partition' "$TMP/fence.w1" | head -2 | tr '\n' ' ')"
 	fi
-	if like_single fence; then
+	if [ -n "$HUNG" ]; then
+		nok cluster_redis_lease_fenced_equal "$HUNG"
+	elif like_single fence; then
 		ok cluster_redis_lease_fenced_equal
 	else
 		nok cluster_redis_lease_fenced_equal "$(rows_diff fence) $(tail -1 "$TMP/fence.merge")"
