@@ -149,6 +149,9 @@ int cl_merge_rows(struct cl_merge *m, const uint8_t *msg, size_t len, struct dm_
 void cl_merge_resume(struct cl_merge *m, uint32_t merged);
 /* Barriers completed (rows merged and written). */
 uint32_t cl_merge_done(const struct cl_merge *m);
+/* What the merger waits for, said when it stalls: "barrier K: the sizes (or rows) of
+ * partition(s) 1, 5 not in (6 of 8)", into buf (n bytes, cut to fit). */
+void cl_merge_waiting(const struct cl_merge *m, char *buf, size_t n);
 uint64_t cl_merge_rows_out(const struct cl_merge *m);
 
 /* A pipeline of a role without outputs (no store, CSV, side files or detector; quiet): a feeder

@@ -1,5 +1,6 @@
 /* The merger: every partition's sizes summed and handed back, every partition's rows added
  * into the rows one process emits (cluster.h, docs/scale.md). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,32 @@ void cl_merge_free(struct cl_merge *m)
 }
 
 uint32_t cl_merge_done(const struct cl_merge *m) { return m->done; }
+
+void cl_merge_waiting(const struct cl_merge *m, char *buf, size_t n)
+{
+	/* a barrier's sizes come in first; once its sums are out, its rows */
+	int rows = m->sums_next > m->done;
+	uint32_t seq = m->done;
+	const struct slot *s = rows ? &m->rw[seq % RING] : &m->sz[seq % RING];
+	int open = s->used && s->seq == seq;
+	size_t k = 0;
+	if (!n)
+		return;
+	buf[0] = 0;
+	k += (size_t)snprintf(buf, n, "barrier %u: the %s of partition(s)", seq, rows ? "rows" : "sizes");
+	uint32_t listed = 0;
+	for (uint32_t p = 0; p < m->nparts && k < n; p++) {
+		if (open && s->have[p])
+			continue;
+		if (listed++ == 16) {
+			k += (size_t)snprintf(buf + k, n - k, " ...");
+			break;
+		}
+		k += (size_t)snprintf(buf + k, n - k, "%s %u", listed > 1 ? "," : "", p);
+	}
+	if (k < n)
+		snprintf(buf + k, n - k, " not in (%u of %u)", open ? s->got : 0, m->nparts);
+}
 uint64_t cl_merge_rows_out(const struct cl_merge *m) { return m->rows_out; }
 
 static struct slot *slot_for(struct slot *ring, uint32_t nparts, uint32_t seq)

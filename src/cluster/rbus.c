@@ -945,7 +945,25 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 	}
 	st->resumed = resume;
 	double t_start = now_s();
+	/* A merge that stalls says what it waits for (which partitions' sizes or rows), after a
+	 * minute without a barrier's sums or rows, then at twice the wait each time: a worker
+	 * gone with nobody to take its partitions over, or a partition that lost a batch, is
+	 * named in the log rather than found by reading the bus by hand. */
+	double t_moved = t_start, say_after = 60;
+	uint64_t moved = 0, sums_out = 0;
 	for (;;) {
+		uint64_t mark = (uint64_t)cl_merge_done(m) << 32 | sums_out;
+		double t_now = now_s();
+		if (mark != moved) {
+			moved = mark;
+			t_moved = t_now;
+			say_after = 60;
+		} else if (t_now - t_moved >= say_after) {
+			char what[160];
+			cl_merge_waiting(m, what, sizeof what);
+			dm_log("cluster merge: nothing merged for %.0f s; waiting for %s", t_now - t_moved, what);
+			say_after *= 2;
+		}
 		const char *argv[] = { "XREAD", "COUNT", "1000", "BLOCK", "200", "STREAMS", up, last };
 		size_t lens[8];
 		for (int i = 0; i < 8; i++)
@@ -995,6 +1013,7 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 				if (x == 1 && msg[0] == CL_M_ROWS && resume && !st->rebuild_s && cl_merge_done(m) >= resume)
 					st->rebuild_s = now_s() - t_start;
 				if (x == 1 && msg[0] == CL_M_SIZES) {
+					sums_out++;
 					uint32_t seq;
 					cl_msg_seq(sb.p, sb.n, &seq, NULL);
 					char id[32];
