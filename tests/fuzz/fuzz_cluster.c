@@ -110,6 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				cl_merge_sizes(m, msg, len, &b, &err);
 			else
 				cl_merge_rows(m, msg, len, &err);
+			char what[48];   /* what a stalled merge would log, from whatever state this left */
+			cl_merge_waiting(m, what, sizeof what);
 		} else {
 			struct cl_barrier bar;
 			if (cl_part_apply(p, msg, len, &bar, &err) == 1) {
