@@ -3,7 +3,9 @@
 
 redis_refusing.py PORT_FILE REPORT FIRST COUNT
 
-Serves every slot (CLUSTER SLOTS names a replica too, so the feeder WAITs), keeps SET/GET
+Serves every slot (CLUSTER SLOTS names a replica too, so the feeder WAITs; with
+DM_STANDIN_SLOTS_REPLICA=0 it names none, as a node does for a second after a cluster is made,
+and only ROLE tells of the replica), keeps SET/GET
 values and XADD entries, and answers the XADDs number FIRST .. FIRST + COUNT - 1 (counted from
 1 over the run) with CLUSTERDOWN without storing them, as a live master does between a failover's
 start and its end. When the feeder says the barrier count (SET ...:barriers), REPORT gets, per
@@ -23,6 +25,8 @@ streams = {}        # key -> [(n, batch bytes)] in stored order
 xadds = [0]
 refused = [0]
 seq = [0]
+waits = [0]
+slots_replica = os.environ.get("DM_STANDIN_SLOTS_REPLICA", "1") != "0"
 
 
 def enc(v):
@@ -79,7 +83,8 @@ def write_report(nbarriers):
             "ok" if ok else "BAD", key.decode(), len(streams[key]), last, ahead, len(seen),
             "" if ok else ", missing %s" % missing[:5]))
     with open(report, "w") as f:
-        f.write("%d xadds, %d refused, %d barriers, %d streams bad\n" % (xadds[0], refused[0], nbarriers, bad))
+        f.write("%d xadds, %d refused, %d barriers, %d streams bad, %d waits\n" % (
+            xadds[0], refused[0], nbarriers, bad, waits[0]))
         f.write("\n".join(lines) + "\n")
 
 
@@ -93,7 +98,9 @@ def serve(conn):
         with lock:
             if cmd == b"CLUSTER" and args[1].upper() == b"SLOTS":
                 me = [b"127.0.0.1", port, b"a" * 40]
-                out = enc([[0, 16383, me, [b"127.0.0.1", port, b"b" * 40]]])
+                out = enc([[0, 16383, me] + ([[b"127.0.0.1", port, b"b" * 40]] if slots_replica else [])])
+            elif cmd == b"ROLE":
+                out = enc([b"master", 100, [[b"127.0.0.1", b"%d" % port, b"100"]]])
             elif cmd == b"XADD":
                 xadds[0] += 1
                 if first <= xadds[0] < first + count:
@@ -105,6 +112,7 @@ def serve(conn):
                     streams.setdefault(args[1], []).append((int(fields.get(b"n", b"0")), fields.get(b"b", b"")))
                     out = enc(b"1-%d" % seq[0])
             elif cmd == b"WAIT":
+                waits[0] += 1
                 out = enc(1)
             elif cmd == b"GET":
                 out = enc(values.get(args[1]))
