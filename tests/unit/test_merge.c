@@ -6,19 +6,25 @@
 
 #include "cluster/cluster_impl.h"
 
-/* A SIZES message of no peers (kind, barrier, partition, peer count, two route totals). */
-static int sizes(struct cl_merge *m, uint32_t seq, uint32_t part, struct cl_buf *sums)
+/* A message's head: kind, barrier, partition, and a count (peers of SIZES, rows of ROWS) of 0. */
+static struct cl_buf head(uint8_t kind, uint32_t seq, uint32_t part)
 {
 	struct cl_buf b;
 	memset(&b, 0, sizeof b);
-	cb_u8(&b, CL_M_SIZES);
+	cb_u8(&b, kind);
 	cb_u32(&b, seq);
 	cb_u32(&b, part);
 	cb_u32(&b, 0);
+	return b;
+}
+
+/* A SIZES message of no peers: the head and two route totals. */
+static int sizes(struct cl_merge *m, uint32_t seq, uint32_t part, struct cl_buf *sums)
+{
+	struct cl_buf b = head(CL_M_SIZES, seq, part);
 	cb_u64(&b, 10);
 	cb_u64(&b, 0);
 	struct dm_error err;
-	memset(&err, 0, sizeof err);
 	int r = cl_merge_sizes(m, b.p, b.n, sums, &err);
 	cl_buf_free(&b);
 	return r;
@@ -28,14 +34,8 @@ static int sizes(struct cl_merge *m, uint32_t seq, uint32_t part, struct cl_buf 
  * only then, which this test never reaches). */
 static int rows(struct cl_merge *m, uint32_t seq, uint32_t part)
 {
-	struct cl_buf b;
-	memset(&b, 0, sizeof b);
-	cb_u8(&b, CL_M_ROWS);
-	cb_u32(&b, seq);
-	cb_u32(&b, part);
-	cb_u32(&b, 0);
+	struct cl_buf b = head(CL_M_ROWS, seq, part);
 	struct dm_error err;
-	memset(&err, 0, sizeof err);
 	int r = cl_merge_rows(m, b.p, b.n, &err);
 	cl_buf_free(&b);
 	return r;
