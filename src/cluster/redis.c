@@ -106,8 +106,9 @@ static redisContext *node_ctx(struct cl_redis *r, int i, struct dm_error *err)
  * as every node does for about a second after a cluster is made (seen on Redis 7.0: no range
  * with its replica for 0.6-0.9 s after cluster_state:ok and every replica's link up). A client
  * that loaded its map then never waited for that slot's writes, and a master killed later lost
- * the rows of a worker's barrier, which the merger then waited for for ever (2 failovers in
- * about 230 runs of cluster_redis.sh's case 4, each on a cluster just made). */
+ * writes nobody sent again: a worker's rows or sizes, or the feeder's batches, and the merger
+ * waited for ever (5 of 333 runs of cluster_redis.sh's failover case on a cluster just made,
+ * the master killed at a random point of the feed). */
 static int has_replica(struct cl_redis *r, int ni)
 {
 	struct dm_error e;
