@@ -152,6 +152,8 @@ uint32_t cl_merge_done(const struct cl_merge *m);
 /* What the merger waits for, said when it stalls: "barrier K: the sizes (or rows) of
  * partition(s) 1, 5 not in (6 of 8)", into buf (n bytes, cut to fit). */
 void cl_merge_waiting(const struct cl_merge *m, char *buf, size_t n);
+/* Changes whenever a barrier's sums go out or its rows are merged (a stall is its not changing). */
+uint64_t cl_merge_progress(const struct cl_merge *m);
 uint64_t cl_merge_rows_out(const struct cl_merge *m);
 
 /* A pipeline of a role without outputs (no store, CSV, side files or detector; quiet): a feeder

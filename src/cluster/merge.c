@@ -112,6 +112,7 @@ void cl_merge_free(struct cl_merge *m)
 }
 
 uint32_t cl_merge_done(const struct cl_merge *m) { return m->done; }
+uint64_t cl_merge_progress(const struct cl_merge *m) { return (uint64_t)m->done << 32 | m->sums_next; }
 
 void cl_merge_waiting(const struct cl_merge *m, char *buf, size_t n)
 {

@@ -950,9 +950,9 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 	 * gone with nobody to take its partitions over, or a partition that lost a batch, is
 	 * named in the log rather than found by reading the bus by hand. */
 	double t_moved = t_start, say_after = 60;
-	uint64_t moved = 0, sums_out = 0;
+	uint64_t moved = cl_merge_progress(m);
 	for (;;) {
-		uint64_t mark = (uint64_t)cl_merge_done(m) << 32 | sums_out;
+		uint64_t mark = cl_merge_progress(m);
 		double t_now = now_s();
 		if (mark != moved) {
 			moved = mark;
@@ -1013,7 +1013,6 @@ int cl_rmerge_run(const struct cl_bus_opts *bo, struct pipeline *(*new_out)(void
 				if (x == 1 && msg[0] == CL_M_ROWS && resume && !st->rebuild_s && cl_merge_done(m) >= resume)
 					st->rebuild_s = now_s() - t_start;
 				if (x == 1 && msg[0] == CL_M_SIZES) {
-					sums_out++;
 					uint32_t seq;
 					cl_msg_seq(sb.p, sb.n, &seq, NULL);
 					char id[32];

@@ -147,6 +147,8 @@ static int load_slots(struct cl_redis *r, struct dm_error *err)
 			return 0;
 		}
 		r->cluster = 1;
+		int8_t asked[MAX_NODES];   /* has_replica per node, once a load (a master may hold ranges) */
+		memset(asked, -2, sizeof asked);
 		for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements; k++) {
 			redisReply *e = rep->element[k];
 			if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 || e->element[2]->type != REDIS_REPLY_ARRAY ||
@@ -158,7 +160,9 @@ static int load_slots(struct cl_redis *r, struct dm_error *err)
 			int ni = node_find_or_add(r, host && host[0] ? host : r->n[i].host, port);
 			/* a replica listed is one; none listed is asked of the master (a dead one, as in
 			 * a failover, is not: its range lists its replica until that is promoted) */
-			int repl = e->elements > 3 || (ni >= 0 && has_replica(r, ni) > 0);
+			if (ni >= 0 && e->elements <= 3 && asked[ni] == -2)
+				asked[ni] = (int8_t)has_replica(r, ni);
+			int repl = e->elements > 3 || (ni >= 0 && asked[ni] > 0);
 			for (long long s = lo; ni >= 0 && s <= hi && s < NSLOTS; s++) {
 				r->slot[s] = (uint16_t)ni;
 				r->repl[s] = (uint8_t)repl;
